@@ -1,0 +1,34 @@
+namespace Alto.GrainInterfaces.Common;
+
+/// <summary>Why a grain refused a command. Maps one-to-one onto HTTP answers at the gateway.</summary>
+public enum CommandErrorKind
+{
+    NotFound = 0,
+    Conflict = 1,
+    Invalid = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("Alto.CommandError")]
+public sealed record CommandError(
+    [property: Id(0)] CommandErrorKind Kind,
+    [property: Id(1)] string Message);
+
+/// <summary>
+/// The answer of a grain command: a value or an error. Grains return refusals as values rather
+/// than exceptions so that callers handle every outcome and nothing is logged as a failure.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.CommandResult`1")]
+public sealed record CommandResult<T>(
+    [property: Id(0)] T? Value,
+    [property: Id(1)] CommandError? Error)
+{
+    public bool Succeeded => Error is null;
+
+    public static CommandResult<T> Ok(T value) => new(value, null);
+
+    public static CommandResult<T> Fail(CommandErrorKind kind, string message) => new(default, new CommandError(kind, message));
+
+    public static CommandResult<T> NotFound(string message) => Fail(CommandErrorKind.NotFound, message);
+
+    public static CommandResult<T> Conflict(string message) => Fail(CommandErrorKind.Conflict, message);
+}

@@ -1,0 +1,27 @@
+namespace Alto.GrainInterfaces.Tenants;
+
+public enum TenantStatus
+{
+    Active = 0,
+    Disabled = 1,
+}
+
+[GenerateSerializer, Immutable, Alias("Alto.TenantInfo")]
+public sealed record TenantInfo(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Description,
+    [property: Id(3)] TenantStatus Status,
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] DateTimeOffset UpdatedAt);
+
+[GenerateSerializer, Immutable, Alias("Alto.CreateTenant")]
+public sealed record CreateTenant(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Description);
+
+/// <summary>A partial update: null members are left as they are.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.UpdateTenant")]
+public sealed record UpdateTenant(
+    [property: Id(0)] string? Name,
+    [property: Id(1)] string? Description);

@@ -1,0 +1,18 @@
+using Alto.Grains.Hosts;
+using Alto.Grains.Tenants;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Alto.Grains;
+
+public static class GrainServiceCollectionExtensions
+{
+    /// <summary>Services the grains depend on. Needs an NpgsqlDataSource registered by the host.</summary>
+    public static IServiceCollection AddAltoGrainServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<TenantRows>();
+        services.TryAddSingleton<HostRows>();
+        return services;
+    }
+}

@@ -1,0 +1,58 @@
+using Alto.GrainInterfaces.Hosts;
+using Npgsql;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>The host grain's read-model row in alto.host; the grain is its only writer.</summary>
+public sealed class HostRows(NpgsqlDataSource db)
+{
+    private const string Columns = "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at";
+
+    public async Task InsertAsync(Guid id, HostState state)
+    {
+        await using var command = db.CreateCommand($"INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        AddParameters(command, id, state);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task UpsertAsync(Guid id, HostState state)
+    {
+        await using var command = db.CreateCommand($"""
+            INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (id) DO UPDATE
+            SET name = excluded.name, os = excluded.os, volumes = excluded.volumes, status = excluded.status,
+                enrollment_expires_at = excluded.enrollment_expires_at, updated_at = excluded.updated_at
+            WHERE alto.host.updated_at IS DISTINCT FROM excluded.updated_at
+            """);
+        AddParameters(command, id, state);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task DeleteOrphanAsync(Guid id)
+    {
+        await using var command = db.CreateCommand("""
+            DELETE FROM alto.host h
+            WHERE h.id = $1
+              AND NOT EXISTS (SELECT 1 FROM alto.scan s WHERE s.host_id = h.id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static string OsName(HostOs os) => os == HostOs.Windows ? "windows" : "linux";
+
+    public static string StatusName(HostStatus status) => status.ToString().ToLowerInvariant();
+
+    private static void AddParameters(NpgsqlCommand command, Guid id, HostState state)
+    {
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = state.TenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = state.Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = OsName(state.Os) });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = state.Volumes });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StatusName(state.Status) });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.EnrollmentExpiresAt ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.CreatedAt });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.UpdatedAt });
+    }
+}

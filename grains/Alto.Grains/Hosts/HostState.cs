@@ -1,0 +1,21 @@
+using Alto.GrainInterfaces.Hosts;
+
+namespace Alto.Grains.Hosts;
+
+[GenerateSerializer, Alias("Alto.HostState")]
+public sealed class HostState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public Guid TenantId { get; set; }
+    [Id(2)] public string Name { get; set; } = "";
+    [Id(3)] public HostOs Os { get; set; }
+    [Id(4)] public string[] Volumes { get; set; } = [];
+    [Id(5)] public HostStatus Status { get; set; }
+    /// <summary>SHA-256 of the one-time enrollment token; the token itself is never stored.</summary>
+    [Id(6)] public byte[]? EnrollmentTokenHash { get; set; }
+    [Id(7)] public DateTimeOffset? EnrollmentExpiresAt { get; set; }
+    /// <summary>SHA-256 of the host credential issued at enrollment.</summary>
+    [Id(8)] public byte[]? CredentialHash { get; set; }
+    [Id(9)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(10)] public DateTimeOffset UpdatedAt { get; set; }
+}

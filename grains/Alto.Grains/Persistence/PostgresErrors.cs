@@ -1,0 +1,10 @@
+using Npgsql;
+
+namespace Alto.Grains.Persistence;
+
+internal static class PostgresErrors
+{
+    /// <summary>True when the statement broke a unique index, e.g. a name already taken.</summary>
+    public static bool IsUniqueViolation(this PostgresException exception) =>
+        exception.SqlState == PostgresErrorCodes.UniqueViolation;
+}

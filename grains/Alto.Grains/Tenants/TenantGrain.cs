@@ -1,0 +1,273 @@
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Persistence;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Alto.Grains.Tenants;
+
+/// <summary>
+/// One tenant. Its persisted state is the truth; the alto.tenant and alto.storage_target rows are
+/// its read model, written by this grain only and re-synced on every activation.
+/// </summary>
+public sealed partial class TenantGrain(
+    [PersistentState(StorageNames.TenantState, StorageNames.Grains)] IPersistentState<TenantState> tenant,
+    TenantRows rows,
+    TimeProvider time,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
+{
+    private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (tenant.State.Exists)
+            {
+                await rows.UpsertTenantAsync(Id, tenant.State);
+                foreach (var target in tenant.State.Targets.Values)
+                {
+                    await rows.UpsertTargetAsync(Id, target);
+                }
+            }
+            else
+            {
+                await rows.DeleteOrphanTenantAsync(Id);
+            }
+        }
+        catch (NpgsqlException exception)
+        {
+            // The read model is repaired on the next activation or write; the grain still serves.
+            LogResyncFailed(logger, exception, Id);
+        }
+    }
+
+    public Task<TenantInfo?> GetAsync() => Task.FromResult(tenant.State.Exists ? ToInfo() : null);
+
+    public async Task<CommandResult<TenantInfo>> CreateAsync(CreateTenant command)
+    {
+        if (tenant.State.Exists)
+        {
+            return CommandResult<TenantInfo>.Conflict($"tenant {Id} already exists");
+        }
+
+        var now = time.GetUtcNow();
+        var created = new TenantState
+        {
+            Exists = true,
+            Name = command.Name,
+            Description = command.Description,
+            Status = TenantStatus.Active,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
+        // The row goes first: its unique index is what makes tenant names unique across grains.
+        try
+        {
+            await rows.InsertTenantAsync(Id, created);
+        }
+        catch (PostgresException exception) when (exception.IsUniqueViolation())
+        {
+            return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
+        }
+
+        tenant.State = created;
+        try
+        {
+            await tenant.WriteStateAsync();
+        }
+        catch
+        {
+            tenant.State = new TenantState();
+            await rows.DeleteOrphanTenantAsync(Id);
+            throw;
+        }
+        return CommandResult<TenantInfo>.Ok(ToInfo());
+    }
+
+    public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command)
+    {
+        if (!tenant.State.Exists)
+        {
+            return CommandResult<TenantInfo>.NotFound($"tenant {Id} not found");
+        }
+
+        var name = command.Name ?? tenant.State.Name;
+        var description = command.Description ?? tenant.State.Description;
+        if (name == tenant.State.Name && description == tenant.State.Description)
+        {
+            return CommandResult<TenantInfo>.Ok(ToInfo());
+        }
+        return await ChangeTenantAsync(state =>
+        {
+            state.Name = name;
+            state.Description = description;
+        });
+    }
+
+    public async Task<CommandResult<TenantInfo>> SetStatusAsync(TenantStatus status)
+    {
+        if (!tenant.State.Exists)
+        {
+            return CommandResult<TenantInfo>.NotFound($"tenant {Id} not found");
+        }
+        if (tenant.State.Status == status)
+        {
+            return CommandResult<TenantInfo>.Ok(ToInfo());
+        }
+        return await ChangeTenantAsync(state => state.Status = status);
+    }
+
+    public async Task<CommandResult<StorageTargetInfo>> AddTargetAsync(CreateStorageTarget command)
+    {
+        if (TenantRefusal<StorageTargetInfo>() is { } refusal)
+        {
+            return refusal;
+        }
+        if (tenant.State.Targets.ContainsKey(command.TargetId))
+        {
+            return CommandResult<StorageTargetInfo>.Conflict($"storage target {command.TargetId} already exists");
+        }
+        if (IsTargetNameTaken(command.Name, exceptId: null))
+        {
+            return CommandResult<StorageTargetInfo>.Conflict($"a storage target named '{command.Name}' already exists in this tenant");
+        }
+
+        var now = time.GetUtcNow();
+        var target = new StorageTargetState
+        {
+            Id = command.TargetId,
+            Name = command.Name,
+            Kind = command.Kind,
+            Settings = command.Settings,
+            Credentials = command.Credentials,
+            Enabled = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        tenant.State.Targets[target.Id] = target;
+        try
+        {
+            await tenant.WriteStateAsync();
+        }
+        catch
+        {
+            tenant.State.Targets.Remove(target.Id);
+            throw;
+        }
+        await rows.UpsertTargetAsync(Id, target);
+        return CommandResult<StorageTargetInfo>.Ok(ToInfo(target));
+    }
+
+    public async Task<CommandResult<StorageTargetInfo>> UpdateTargetAsync(Guid targetId, UpdateStorageTarget command)
+    {
+        if (TenantRefusal<StorageTargetInfo>() is { } refusal)
+        {
+            return refusal;
+        }
+        if (!tenant.State.Targets.TryGetValue(targetId, out var target))
+        {
+            return CommandResult<StorageTargetInfo>.NotFound($"storage target {targetId} not found");
+        }
+        if (command.Name is not null && IsTargetNameTaken(command.Name, exceptId: targetId))
+        {
+            return CommandResult<StorageTargetInfo>.Conflict($"a storage target named '{command.Name}' already exists in this tenant");
+        }
+
+        var updated = new StorageTargetState
+        {
+            Id = target.Id,
+            Name = command.Name ?? target.Name,
+            Kind = target.Kind,
+            Settings = command.Settings ?? target.Settings,
+            Credentials = command.Credentials ?? target.Credentials,
+            Enabled = command.Enabled ?? target.Enabled,
+            CreatedAt = target.CreatedAt,
+            UpdatedAt = time.GetUtcNow(),
+        };
+        tenant.State.Targets[targetId] = updated;
+        try
+        {
+            await tenant.WriteStateAsync();
+        }
+        catch
+        {
+            tenant.State.Targets[targetId] = target;
+            throw;
+        }
+        await rows.UpsertTargetAsync(Id, updated);
+        return CommandResult<StorageTargetInfo>.Ok(ToInfo(updated));
+    }
+
+    public Task<StorageTargetInfo?> GetTargetAsync(Guid targetId) =>
+        Task.FromResult(tenant.State.Exists && tenant.State.Targets.TryGetValue(targetId, out var target) ? ToInfo(target) : null);
+
+    /// <summary>
+    /// Applies a change to the tenant row first (a rename may collide with another tenant's name),
+    /// then to the persisted state; a failed state write puts the row back.
+    /// </summary>
+    private async Task<CommandResult<TenantInfo>> ChangeTenantAsync(Action<TenantState> change)
+    {
+        var before = tenant.State;
+        var after = new TenantState
+        {
+            Exists = true,
+            Name = before.Name,
+            Description = before.Description,
+            Status = before.Status,
+            CreatedAt = before.CreatedAt,
+            UpdatedAt = time.GetUtcNow(),
+            Targets = before.Targets,
+        };
+        change(after);
+
+        try
+        {
+            await rows.UpsertTenantAsync(Id, after);
+        }
+        catch (PostgresException exception) when (exception.IsUniqueViolation())
+        {
+            return CommandResult<TenantInfo>.Conflict($"a tenant named '{after.Name}' already exists");
+        }
+
+        tenant.State = after;
+        try
+        {
+            await tenant.WriteStateAsync();
+        }
+        catch
+        {
+            tenant.State = before;
+            await rows.UpsertTenantAsync(Id, before);
+            throw;
+        }
+        return CommandResult<TenantInfo>.Ok(ToInfo());
+    }
+
+    private CommandResult<T>? TenantRefusal<T>()
+    {
+        if (!tenant.State.Exists)
+        {
+            return CommandResult<T>.NotFound($"tenant {Id} not found");
+        }
+        if (tenant.State.Status == TenantStatus.Disabled)
+        {
+            return CommandResult<T>.Conflict($"tenant {Id} is disabled");
+        }
+        return null;
+    }
+
+    private bool IsTargetNameTaken(string name, Guid? exceptId) =>
+        tenant.State.Targets.Values.Any(t => t.Id != exceptId && string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    private TenantInfo ToInfo() =>
+        new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt);
+
+    private StorageTargetInfo ToInfo(StorageTargetState target) =>
+        new(target.Id, Id, target.Name, target.Kind, target.Settings, target.Credentials is not null, target.Enabled,
+            target.CreatedAt, target.UpdatedAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of tenant {TenantId}")]
+    private static partial void LogResyncFailed(ILogger logger, Exception exception, Guid tenantId);
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Alto.GrainInterfaces.Tenants;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Alto.Grains.Tenants;
+
+/// <summary>
+/// The tenant grain's read-model rows (alto.tenant, alto.storage_target). The grain is their only
+/// writer; inserts double as the claim on a unique name, so a refused insert leaves nothing behind.
+/// </summary>
+public sealed class TenantRows(NpgsqlDataSource db)
+{
+    private static readonly JsonSerializerOptions SettingsJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public async Task InsertTenantAsync(Guid id, TenantState state)
+    {
+        await using var command = db.CreateCommand("""
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """);
+        AddTenantParameters(command, id, state);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Writes the row as the state says, creating it if missing (heals a crash between the two writes).</summary>
+    public async Task UpsertTenantAsync(Guid id, TenantState state)
+    {
+        await using var command = db.CreateCommand("""
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (id) DO UPDATE
+            SET name = excluded.name, description = excluded.description, status = excluded.status,
+                updated_at = excluded.updated_at
+            WHERE (alto.tenant.name, alto.tenant.description, alto.tenant.status, alto.tenant.updated_at)
+                  IS DISTINCT FROM (excluded.name, excluded.description, excluded.status, excluded.updated_at)
+            """);
+        AddTenantParameters(command, id, state);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Removes a row whose grain has no state: left by a create that failed half-way.</summary>
+    public async Task DeleteOrphanTenantAsync(Guid id)
+    {
+        await using var command = db.CreateCommand("""
+            DELETE FROM alto.tenant t
+            WHERE t.id = $1
+              AND NOT EXISTS (SELECT 1 FROM alto.host h WHERE h.tenant_id = t.id)
+              AND NOT EXISTS (SELECT 1 FROM alto.storage_target s WHERE s.tenant_id = t.id)
+              AND NOT EXISTS (SELECT 1 FROM alto.app_user_tenant u WHERE u.tenant_id = t.id)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task UpsertTargetAsync(Guid tenantId, StorageTargetState target)
+    {
+        await using var command = db.CreateCommand("""
+            INSERT INTO alto.storage_target (id, tenant_id, name, kind, settings, has_credentials, enabled, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (id) DO UPDATE
+            SET name = excluded.name, settings = excluded.settings, has_credentials = excluded.has_credentials,
+                enabled = excluded.enabled, updated_at = excluded.updated_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = target.Id });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = target.Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = KindName(target.Kind) });
+        command.Parameters.Add(new NpgsqlParameter<string>
+        {
+            TypedValue = JsonSerializer.Serialize(target.Settings, SettingsJson),
+            NpgsqlDbType = NpgsqlDbType.Jsonb,
+        });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = target.Credentials is not null });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = target.Enabled });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = target.CreatedAt });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = target.UpdatedAt });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task DeleteTargetAsync(Guid targetId)
+    {
+        await using var command = db.CreateCommand("DELETE FROM alto.storage_target WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static string KindName(StorageTargetKind kind) => kind switch
+    {
+        StorageTargetKind.Path => "path",
+        StorageTargetKind.S3 => "s3",
+        StorageTargetKind.Azure => "azure",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown storage target kind"),
+    };
+
+    public static string StatusName(TenantStatus status) => status == TenantStatus.Active ? "active" : "disabled";
+
+    private static void AddTenantParameters(NpgsqlCommand command, Guid id, TenantState state)
+    {
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = state.Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = state.Description });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StatusName(state.Status) });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.CreatedAt });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.UpdatedAt });
+    }
+}

@@ -1,0 +1,29 @@
+using Alto.GrainInterfaces.Tenants;
+
+namespace Alto.Grains.Tenants;
+
+/// <summary>Persisted state of a tenant grain. Ids are explicit so reordering can never corrupt stored state.</summary>
+[GenerateSerializer, Alias("Alto.TenantState")]
+public sealed class TenantState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public string Description { get; set; } = "";
+    [Id(3)] public TenantStatus Status { get; set; }
+    [Id(4)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(5)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(6)] public Dictionary<Guid, StorageTargetState> Targets { get; set; } = [];
+}
+
+[GenerateSerializer, Alias("Alto.StorageTargetState")]
+public sealed class StorageTargetState
+{
+    [Id(0)] public Guid Id { get; set; }
+    [Id(1)] public string Name { get; set; } = "";
+    [Id(2)] public StorageTargetKind Kind { get; set; }
+    [Id(3)] public StorageTargetSettings Settings { get; set; } = new(null, null, null, null, null, null, null, false);
+    [Id(4)] public StorageTargetCredentials? Credentials { get; set; }
+    [Id(5)] public bool Enabled { get; set; } = true;
+    [Id(6)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,29 @@
+using Alto.Silo.Migrations;
+using Alto.Silo.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Alto.Silo.Extensions;
+
+public static class DatabaseServiceCollectionExtensions
+{
+    /// <summary>Validated database options, the shared NpgsqlDataSource and the migration runner.</summary>
+    public static IServiceCollection AddAltoDatabase(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+            builder.ConnectionStringBuilder.Timeout = options.ConnectTimeoutSeconds;
+            builder.ConnectionStringBuilder.ApplicationName ??= "alto";
+            return builder.Build();
+        });
+        services.TryAddSingleton<MigrationRunner>();
+        return services;
+    }
+}

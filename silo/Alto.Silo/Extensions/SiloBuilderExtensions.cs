@@ -1,0 +1,73 @@
+using System.Net;
+using Alto.Grains;
+using Alto.Grains.Persistence;
+using Alto.Silo.Options;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace Alto.Silo.Extensions;
+
+public static class SiloBuilderExtensions
+{
+    /// <summary>Orleans' ADO.NET providers use this invariant to find Npgsql.</summary>
+    public const string NpgsqlInvariant = "Npgsql";
+
+    /// <summary>
+    /// A full Alto silo: cluster identity and endpoints from <see cref="AltoClusterOptions"/>, plus
+    /// everything in <see cref="AddAltoSiloCore"/>.
+    /// </summary>
+    public static ISiloBuilder AddAltoSilo(this ISiloBuilder silo)
+    {
+        silo.Services.AddOptions<AltoClusterOptions>()
+            .BindConfiguration(AltoClusterOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        silo.Services.AddOptions<ClusterOptions>().Configure<IOptions<AltoClusterOptions>>((cluster, alto) =>
+        {
+            cluster.ClusterId = alto.Value.ClusterId;
+            cluster.ServiceId = alto.Value.ServiceId;
+        });
+        silo.Services.AddOptions<EndpointOptions>().Configure<IOptions<AltoClusterOptions>>((endpoints, alto) =>
+        {
+            var address = IPAddress.Parse(alto.Value.AdvertisedAddress);
+            endpoints.AdvertisedIPAddress = address;
+            endpoints.SiloPort = alto.Value.SiloPort;
+            endpoints.GatewayPort = alto.Value.GatewayPort;
+            var listen = alto.Value.ListenOnAnyAddress ? IPAddress.Any : address;
+            endpoints.SiloListeningEndpoint = new IPEndPoint(listen, alto.Value.SiloPort);
+            endpoints.GatewayListeningEndpoint = alto.Value.GatewayPort == 0 ? null : new IPEndPoint(listen, alto.Value.GatewayPort);
+        });
+        return silo.AddAltoSiloCore();
+    }
+
+    /// <summary>
+    /// Clustering, grain storage and reminders on PostgreSQL, the dashboard, and the services the
+    /// grains need. Cluster identity and endpoints are left to the caller (tests set their own).
+    /// </summary>
+    public static ISiloBuilder AddAltoSiloCore(this ISiloBuilder silo)
+    {
+        silo.Services.AddAltoDatabase();
+        silo.Services.AddAltoGrainServices();
+
+        silo.UseAdoNetClustering(options => options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>
+        {
+            clustering.Invariant = NpgsqlInvariant;
+            clustering.ConnectionString = db.Value.ConnectionString;
+        }));
+        silo.AddAdoNetGrainStorage(StorageNames.Grains, options => options.Configure<IOptions<DatabaseOptions>>((storage, db) =>
+        {
+            storage.Invariant = NpgsqlInvariant;
+            storage.ConnectionString = db.Value.ConnectionString;
+        }));
+        silo.UseAdoNetReminderService(options => options.Configure<IOptions<DatabaseOptions>>((reminders, db) =>
+        {
+            reminders.Invariant = NpgsqlInvariant;
+            reminders.ConnectionString = db.Value.ConnectionString;
+        }));
+
+        // Every silo must carry the dashboard: a silo without it breaks the others' dashboard grains.
+        silo.AddDashboard();
+        return silo;
+    }
+}

@@ -1,0 +1,12 @@
+using Alto.Silo.Extensions;
+using Alto.Silo.Startup;
+
+// The standalone silo: joins (or forms) the cluster described by Alto:Cluster on the database in
+// Alto:Database, and serves /healthz, /readyz, /metrics and /dashboard/ on Alto:Silo:HttpUrl.
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAltoSiloHost();
+
+var app = builder.Build();
+app.MapAltoSiloEndpoints();
+
+return await app.RunAltoAsync();
