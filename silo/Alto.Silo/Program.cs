@@ -1,12 +1,22 @@
 using Alto.Silo.Extensions;
 using Alto.Silo.Startup;
 
-// The standalone silo: joins (or forms) the cluster described by Alto:Cluster on the database in
-// Alto:Database, and serves /healthz, /readyz, /metrics and /dashboard/ on Alto:Silo:HttpUrl.
-var builder = WebApplication.CreateBuilder(args);
-builder.AddAltoSiloHost();
+namespace Alto.Silo;
 
-var app = builder.Build();
-app.MapAltoSiloEndpoints();
+/// <summary>
+/// The standalone silo: joins (or forms) the cluster described by Alto:Cluster on the database in
+/// Alto:Database, and serves /healthz, /readyz, /metrics and /dashboard/ on Alto:Silo:HttpUrl.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddAltoSiloHost();
 
-return await app.RunAltoAsync();
+        var app = builder.Build();
+        app.MapAltoSiloEndpoints();
+
+        return await app.RunAltoAsync();
+    }
+}

@@ -26,4 +26,15 @@ public static class DatabaseServiceCollectionExtensions
         services.TryAddSingleton<MigrationRunner>();
         return services;
     }
+
+    /// <summary>
+    /// Migrates the database as the host starts. Call before UseOrleans: hosted services start in
+    /// order, and Orleans must find its tables.
+    /// </summary>
+    public static IServiceCollection AddAltoSchemaMigration(this IServiceCollection services)
+    {
+        services.AddAltoDatabase();
+        services.AddHostedService<SchemaMigrationService>();
+        return services;
+    }
 }

@@ -10,9 +10,6 @@ namespace Alto.Silo.Extensions;
 
 public static class SiloBuilderExtensions
 {
-    /// <summary>Orleans' ADO.NET providers use this invariant to find Npgsql.</summary>
-    public const string NpgsqlInvariant = "Npgsql";
-
     /// <summary>
     /// A full Alto silo: cluster identity and endpoints from <see cref="AltoClusterOptions"/>, plus
     /// everything in <see cref="AddAltoSiloCore"/>.
@@ -52,17 +49,17 @@ public static class SiloBuilderExtensions
 
         silo.UseAdoNetClustering(options => options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>
         {
-            clustering.Invariant = NpgsqlInvariant;
+            clustering.Invariant = DatabaseOptions.NpgsqlInvariant;
             clustering.ConnectionString = db.Value.ConnectionString;
         }));
         silo.AddAdoNetGrainStorage(StorageNames.Grains, options => options.Configure<IOptions<DatabaseOptions>>((storage, db) =>
         {
-            storage.Invariant = NpgsqlInvariant;
+            storage.Invariant = DatabaseOptions.NpgsqlInvariant;
             storage.ConnectionString = db.Value.ConnectionString;
         }));
         silo.UseAdoNetReminderService(options => options.Configure<IOptions<DatabaseOptions>>((reminders, db) =>
         {
-            reminders.Invariant = NpgsqlInvariant;
+            reminders.Invariant = DatabaseOptions.NpgsqlInvariant;
             reminders.ConnectionString = db.Value.ConnectionString;
         }));
 

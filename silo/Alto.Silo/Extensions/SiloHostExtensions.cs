@@ -18,6 +18,7 @@ public static class SiloHostExtensions
 
         builder.AddAltoTelemetry("alto-silo");
         builder.Services.AddAltoHealthChecks();
+        builder.Services.AddAltoSchemaMigration();
         builder.UseOrleans(silo => silo.AddAltoSilo());
         return builder;
     }

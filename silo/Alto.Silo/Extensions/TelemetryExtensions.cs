@@ -22,6 +22,8 @@ public static class TelemetryExtensions
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss ";
         });
+        // A failed start is reported once, in one line, by AltoStartup; the host's own report is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;

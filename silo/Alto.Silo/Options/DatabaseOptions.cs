@@ -8,6 +8,9 @@ public sealed class DatabaseOptions : IValidatableObject
 {
     public const string Section = "Alto:Database";
 
+    /// <summary>Orleans' ADO.NET providers use this invariant to find Npgsql.</summary>
+    public const string NpgsqlInvariant = "Npgsql";
+
     /// <summary>Npgsql connection string. The default matches scripts/services.sh.</summary>
     [Required]
     public string ConnectionString { get; set; } = "Host=127.0.0.1;Port=55432;Database=alto;Username=postgres";

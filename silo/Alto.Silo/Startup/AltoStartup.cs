@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Alto.Silo.Migrations;
+using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -18,21 +19,15 @@ public static partial class AltoStartup
     public const int ExitDatabaseUnreachable = 3;
     public const int ExitSchemaMismatch = 4;
 
-    public static async Task<int> RunAltoAsync(
-        this WebApplication app,
-        Func<IServiceProvider, CancellationToken, Task>? beforeStart = null)
+    public static async Task<int> RunAltoAsync(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup");
-        var stopping = app.Lifetime.ApplicationStopping;
+        var database = "the configured database";
         try
         {
+            // Settings first, so a typo is reported as such and not as whatever it breaks later.
             app.Services.GetService<IStartupValidator>()?.Validate();
-            var report = await app.Services.GetRequiredService<MigrationRunner>().MigrateAsync(stopping);
-            LogSchema(logger, report.ToVersion, report.Applied.Count);
-            if (beforeStart is not null)
-            {
-                await beforeStart(app.Services, stopping);
-            }
+            database = DescribeDatabase(app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value);
             await app.RunAsync();
             return ExitOk;
         }
@@ -43,8 +38,7 @@ public static partial class AltoStartup
         }
         catch (Exception exception) when (IsDatabaseUnreachable(exception))
         {
-            var target = DescribeDatabase(app.Services);
-            LogDatabaseUnreachable(logger, target, exception.GetBaseException().Message);
+            LogDatabaseUnreachable(logger, database, exception.GetBaseException().Message);
             return ExitDatabaseUnreachable;
         }
         catch (Exception exception) when (exception is DatabaseNewerThanCodeException or MigrationChecksumException)
@@ -64,15 +58,11 @@ public static partial class AltoStartup
         || exception is NpgsqlException && exception.GetBaseException() is SocketException
         || exception is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification };
 
-    private static string DescribeDatabase(IServiceProvider services)
+    private static string DescribeDatabase(DatabaseOptions options)
     {
-        var source = services.GetRequiredService<NpgsqlDataSource>();
-        var builder = new NpgsqlConnectionStringBuilder(source.ConnectionString);
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         return $"{builder.Host}:{builder.Port}/{builder.Database}";
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema at version {Version} ({Applied} migration(s) applied now)")]
-    private static partial void LogSchema(ILogger logger, int version, int applied);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Invalid configuration: {Failures}")]
     private static partial void LogBadConfiguration(ILogger logger, string failures);

@@ -1,0 +1,99 @@
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Options;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record LoginRequest(string? Username, string? Password);
+
+public sealed record LoginResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, UserView User);
+
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>A user as the API shows it: never with its password hash.</summary>
+public sealed record UserView(Guid Id, string Username, string Role, bool Disabled, IReadOnlyList<Guid> TenantIds, DateTimeOffset CreatedAt, DateTimeOffset? LastLoginAt)
+{
+    public static UserView From(AppUser user) =>
+        new(user.Id, user.Username, user.Role, user.Disabled, user.TenantIds, user.CreatedAt, user.LastLoginAt);
+}
+
+public static class AuthApi
+{
+    public static RouteGroupBuilder MapAuthApi(this RouteGroupBuilder api)
+    {
+        var auth = api.MapGroup("/auth").WithTags("Sign-in");
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().WithSummary("Sign in; returns a bearer token");
+        auth.MapGet("/me", MeAsync).WithSummary("The signed-in user");
+        auth.MapPost("/password", ChangePasswordAsync).WithSummary("Change the signed-in user's password");
+        return api;
+    }
+
+    public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
+        LoginRequest request, UserStore users, PasswordHashing passwords, TokenIssuer tokens, CancellationToken cancellationToken)
+    {
+        var errors = new RequestErrors();
+        var username = errors.Text("username", request.Username, 100, required: true);
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            errors.Add("password", "password is required");
+        }
+        else if (request.Password.Length > PasswordRules.MaximumLength)
+        {
+            errors.Add("password", $"password must be at most {PasswordRules.MaximumLength} characters");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var stored = await users.FindByUsernameAsync(username!, cancellationToken);
+        // Unknown users are checked against a decoy hash so timing does not tell who exists.
+        var check = passwords.Verify(stored?.PasswordHash, request.Password!);
+        if (stored is null || check == PasswordCheck.Wrong || stored.User.Disabled)
+        {
+            return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled");
+        }
+        if (check == PasswordCheck.RightButRehash)
+        {
+            await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.Password!), cancellationToken);
+        }
+        await users.RecordLoginAsync(stored.User.Id, cancellationToken);
+        var token = tokens.Issue(stored.User);
+        return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(stored.User)));
+    }
+
+    public static async Task<Results<Ok<UserView>, ProblemHttpResult>> MeAsync(
+        [AsParameters] GatewayServices services, UserStore users)
+    {
+        var stored = await users.FindByIdAsync(services.Caller.UserId, services.Cancellation);
+        return stored is null ? ApiProblems.NotFound("the signed-in user no longer exists") : TypedResults.Ok(UserView.From(stored.User));
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
+        [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords)
+    {
+        var errors = new RequestErrors();
+        if (string.IsNullOrEmpty(request.CurrentPassword))
+        {
+            errors.Add("currentPassword", "currentPassword is required");
+        }
+        UserRules.NewPassword(errors, "newPassword", request.NewPassword);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var stored = await users.FindByIdAsync(services.Caller.UserId, services.Cancellation);
+        if (stored is null)
+        {
+            return ApiProblems.NotFound("the signed-in user no longer exists");
+        }
+        if (passwords.Verify(stored.PasswordHash, request.CurrentPassword!) == PasswordCheck.Wrong)
+        {
+            return ApiProblems.Invalid("currentPassword", "currentPassword is wrong");
+        }
+        await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.NewPassword!), services.Cancellation);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+using Alto.GrainInterfaces.Hosts;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Options;
+using Alto.Gateway.ReadModels;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
+
+public static partial class HostsApi
+{
+    public const int MaxVolumes = 64;
+
+    public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
+    {
+        var hosts = api.MapGroup("/tenants/{tenantId:guid}/hosts").WithTags("Hosts");
+        hosts.MapGet("/", ListHostsAsync).WithSummary("List a tenant's hosts");
+        hosts.MapPost("/", RegisterHostAsync)
+            .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
+        hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
+        return api;
+    }
+
+    public static async Task<Results<Ok<Page<HostInfo>>, ValidationProblem, ProblemHttpResult>> ListHostsAsync(
+        [AsParameters] GatewayServices services, HostReadModel hosts, Guid tenantId, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        return TypedResults.Ok(await hosts.ListAsync(tenantId, number, size, offset, services.Cancellation));
+    }
+
+    public static async Task<Results<Created<HostRegistration>, ValidationProblem, ProblemHttpResult>> RegisterHostAsync(
+        [AsParameters] GatewayServices services, IOptions<HostRegistrationOptions> options, Guid tenantId, RegisterHostRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var name = errors.Matches("name", request.Name, HostName(),
+            "must be 1-255 letters, digits, '.', '_' or '-' (a host name)", required: true);
+        var os = request.Os switch
+        {
+            null or "linux" => HostOs.Linux,
+            "windows" => HostOs.Windows,
+            _ => (HostOs?)null,
+        };
+        if (os is null)
+        {
+            errors.Add("os", "os must be 'linux' or 'windows'");
+        }
+        var volumes = ReadVolumes(errors, request.Volumes);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var id = Guid.NewGuid();
+        var result = await services.Grains.GetGrain<IHostGrain>(id.ToString()).RegisterAsync(
+            new RegisterHost(tenantId, name!, os!.Value, volumes, options.Value.EnrollmentTokenLifetime));
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Created($"/api/v1/tenants/{tenantId}/hosts/{id}", result.Value);
+    }
+
+    public static async Task<Results<Ok<HostInfo>, ProblemHttpResult>> GetHostAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var host = await services.Grains.GetGrain<IHostGrain>(hostId.ToString()).GetAsync();
+        // A host of another tenant is as absent as one that never existed.
+        return host is null || host.TenantId != tenantId
+            ? ApiProblems.NotFound($"host {hostId} not found")
+            : TypedResults.Ok(host);
+    }
+
+    private static string[] ReadVolumes(RequestErrors errors, string[]? volumes)
+    {
+        if (volumes is null)
+        {
+            return [];
+        }
+        if (volumes.Length > MaxVolumes)
+        {
+            errors.Add("volumes", $"at most {MaxVolumes} volumes");
+            return [];
+        }
+        var cleaned = new List<string>();
+        for (var i = 0; i < volumes.Length; i++)
+        {
+            if (errors.AbsolutePath($"volumes[{i}]", volumes[i], required: true) is { } path)
+            {
+                cleaned.Add(path);
+            }
+        }
+        if (cleaned.Distinct(StringComparer.Ordinal).Count() != cleaned.Count)
+        {
+            errors.Add("volumes", "volumes must not repeat");
+        }
+        return [.. cleaned];
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")]
+    private static partial Regex HostName();
+}

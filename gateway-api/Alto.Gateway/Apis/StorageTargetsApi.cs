@@ -1,0 +1,118 @@
+using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record CreateStorageTargetRequest(
+    string? Name, string? Kind, StorageTargetSettings? Settings, StorageTargetCredentials? Credentials);
+
+/// <summary>A partial update; settings, when given, replace the old ones whole.</summary>
+public sealed record UpdateStorageTargetRequest(
+    string? Name, StorageTargetSettings? Settings, StorageTargetCredentials? Credentials, bool? Enabled);
+
+public static class StorageTargetsApi
+{
+    public const int NameMaxLength = 100;
+
+    public static RouteGroupBuilder MapStorageTargetsApi(this RouteGroupBuilder api)
+    {
+        var targets = api.MapGroup("/tenants/{tenantId:guid}/targets").WithTags("Storage targets");
+        targets.MapGet("/", ListTargetsAsync).WithSummary("List a tenant's tier-2 storage targets (never with credentials)");
+        targets.MapPost("/", CreateTargetAsync).WithSummary("Add a tier-2 storage target: path, s3 or azure");
+        targets.MapGet("/{targetId:guid}", GetTargetAsync).WithSummary("Get one storage target");
+        targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).WithSummary("Change a storage target");
+        return api;
+    }
+
+    public static async Task<Results<Ok<Page<StorageTargetInfo>>, ValidationProblem, ProblemHttpResult>> ListTargetsAsync(
+        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        return TypedResults.Ok(await targets.ListAsync(tenantId, number, size, offset, services.Cancellation));
+    }
+
+    public static async Task<Results<Created<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> CreateTargetAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, CreateStorageTargetRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var name = errors.Text("name", request.Name, NameMaxLength, required: true);
+        var kind = StorageTargetRules.Kind(errors, request.Kind);
+        StorageTargetSettings? settings = null;
+        StorageTargetCredentials? credentials = null;
+        if (kind is { } known)
+        {
+            settings = StorageTargetRules.Settings(errors, known, request.Settings);
+            credentials = StorageTargetRules.Credentials(errors, known, settings, request.Credentials, creating: true);
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var id = Guid.NewGuid();
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString())
+            .AddTargetAsync(new CreateStorageTarget(id, name!, kind!.Value, settings!, credentials));
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Created($"/api/v1/tenants/{tenantId}/targets/{id}", result.Value);
+    }
+
+    public static async Task<Results<Ok<StorageTargetInfo>, ProblemHttpResult>> GetTargetAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var target = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).GetTargetAsync(targetId);
+        return target is null ? ApiProblems.NotFound($"storage target {targetId} not found") : TypedResults.Ok(target);
+    }
+
+    public static async Task<Results<Ok<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> UpdateTargetAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId, UpdateStorageTargetRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
+        {
+            return refusal;
+        }
+        var tenant = services.Grains.GetGrain<ITenantGrain>(tenantId.ToString());
+        var current = await tenant.GetTargetAsync(targetId);
+        if (current is null)
+        {
+            return ApiProblems.NotFound($"storage target {targetId} not found");
+        }
+
+        var errors = new RequestErrors();
+        var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
+        var settings = request.Settings is null ? null : StorageTargetRules.Settings(errors, current.Kind, request.Settings);
+        var credentials = StorageTargetRules.Credentials(
+            errors, current.Kind, settings ?? current.Settings, request.Credentials, creating: false);
+        if (request is { Name: null, Settings: null, Credentials: null, Enabled: null })
+        {
+            errors.Add("body", "give at least one of name, settings, credentials, enabled");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var result = await tenant.UpdateTargetAsync(targetId, new UpdateStorageTarget(name, settings, credentials, request.Enabled));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+}

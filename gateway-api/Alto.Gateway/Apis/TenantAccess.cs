@@ -1,0 +1,18 @@
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+/// <summary>The one place that decides 404 versus 403 for a tenant-scoped request.</summary>
+public static class TenantAccess
+{
+    /// <summary>Null when the caller may go on; otherwise the answer to give.</summary>
+    public static ProblemHttpResult? ToRead(Caller caller, Guid tenantId) =>
+        caller.CanSee(tenantId) ? null : ApiProblems.NotFound($"tenant {tenantId} not found");
+
+    /// <summary>Reading is not enough to change: support and viewer are refused with 403.</summary>
+    public static ProblemHttpResult? ToManage(Caller caller, Guid tenantId, string what) =>
+        ToRead(caller, tenantId)
+        ?? (caller.CanManage(tenantId) ? null : ApiProblems.Forbidden($"role '{caller.Role}' cannot change {what}"));
+}

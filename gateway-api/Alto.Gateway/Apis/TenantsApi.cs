@@ -1,0 +1,127 @@
+using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record CreateTenantRequest(string? Name, string? Description);
+
+public sealed record UpdateTenantRequest(string? Name, string? Description);
+
+public static class TenantsApi
+{
+    public const int NameMaxLength = 100;
+    public const int DescriptionMaxLength = 1000;
+
+    public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder api)
+    {
+        var tenants = api.MapGroup("/tenants").WithTags("Tenants");
+        tenants.MapGet("/", ListTenantsAsync).WithSummary("List the tenants the caller may see");
+        tenants.MapPost("/", CreateTenantAsync).WithSummary("Create a tenant (platform admin)");
+        tenants.MapGet("/{tenantId:guid}", GetTenantAsync).WithSummary("Get one tenant");
+        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).WithSummary("Rename or describe a tenant");
+        tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).WithSummary("Disable a tenant (platform admin)");
+        tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).WithSummary("Enable a disabled tenant (platform admin)");
+        return api;
+    }
+
+    public static async Task<Results<Ok<Page<TenantInfo>>, ValidationProblem>> ListTenantsAsync(
+        [AsParameters] GatewayServices services, TenantReadModel tenants, int? page, int? pageSize, string? status)
+    {
+        var errors = new RequestErrors();
+        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        TenantStatus? statusFilter = status switch
+        {
+            null => null,
+            "active" => TenantStatus.Active,
+            "disabled" => TenantStatus.Disabled,
+            _ => null,
+        };
+        if (status is not null && statusFilter is null)
+        {
+            errors.Add("status", "status must be 'active' or 'disabled'");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        return TypedResults.Ok(await tenants.ListAsync(services.Caller, statusFilter, number, size, offset, services.Cancellation));
+    }
+
+    public static async Task<Results<Created<TenantInfo>, ValidationProblem, ProblemHttpResult>> CreateTenantAsync(
+        [AsParameters] GatewayServices services, CreateTenantRequest request)
+    {
+        if (!services.Caller.IsPlatformAdmin)
+        {
+            return ApiProblems.Forbidden("only a platform admin creates tenants");
+        }
+        var errors = new RequestErrors();
+        var name = errors.Text("name", request.Name, NameMaxLength, required: true);
+        var description = errors.LongText("description", request.Description, DescriptionMaxLength) ?? "";
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var id = Guid.NewGuid();
+        var result = await services.Grains.GetGrain<ITenantGrain>(id.ToString()).CreateAsync(new CreateTenant(name!, description));
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Created($"/api/v1/tenants/{id}", result.Value);
+    }
+
+    public static async Task<Results<Ok<TenantInfo>, ProblemHttpResult>> GetTenantAsync(
+        [AsParameters] GatewayServices services, Guid tenantId)
+    {
+        var tenant = services.Caller.CanSee(tenantId)
+            ? await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).GetAsync()
+            : null;
+        return tenant is null ? ApiProblems.NotFound($"tenant {tenantId} not found") : TypedResults.Ok(tenant);
+    }
+
+    public static async Task<Results<Ok<TenantInfo>, ValidationProblem, ProblemHttpResult>> UpdateTenantAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, UpdateTenantRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "tenants") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
+        var description = errors.LongText("description", request.Description, DescriptionMaxLength);
+        if (request.Name is null && request.Description is null)
+        {
+            errors.Add("body", "give at least one of name, description");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static Task<Results<Ok<TenantInfo>, ProblemHttpResult>> DisableTenantAsync(
+        [AsParameters] GatewayServices services, Guid tenantId) => SetStatusAsync(services, tenantId, TenantStatus.Disabled);
+
+    public static Task<Results<Ok<TenantInfo>, ProblemHttpResult>> EnableTenantAsync(
+        [AsParameters] GatewayServices services, Guid tenantId) => SetStatusAsync(services, tenantId, TenantStatus.Active);
+
+    private static async Task<Results<Ok<TenantInfo>, ProblemHttpResult>> SetStatusAsync(
+        GatewayServices services, Guid tenantId, TenantStatus status)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        if (!services.Caller.IsPlatformAdmin)
+        {
+            return ApiProblems.Forbidden("only a platform admin enables or disables tenants");
+        }
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).SetStatusAsync(status);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+}

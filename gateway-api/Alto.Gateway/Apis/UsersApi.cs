@@ -1,0 +1,94 @@
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record CreateUserRequest(string? Username, string? Password, string? Role, Guid[]? TenantIds);
+
+/// <summary>
+/// Local users. A platform admin manages everyone; a tenant admin manages users of its own
+/// tenants and cannot hand out more than it has.
+/// </summary>
+public static class UsersApi
+{
+    public static RouteGroupBuilder MapUsersApi(this RouteGroupBuilder api)
+    {
+        var users = api.MapGroup("/users").WithTags("Users");
+        users.MapGet("/", ListUsersAsync).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
+        users.MapPost("/", CreateUserAsync).WithSummary("Create a user with a role and tenants");
+        return api;
+    }
+
+    public static async Task<Results<Ok<Page<UserView>>, ValidationProblem, ProblemHttpResult>> ListUsersAsync(
+        [AsParameters] GatewayServices services, UserStore users, int? page, int? pageSize)
+    {
+        var caller = services.Caller;
+        if (!caller.IsPlatformAdmin && caller.Role != Roles.TenantAdmin)
+        {
+            return ApiProblems.Forbidden($"role '{caller.Role}' cannot list users");
+        }
+        var errors = new RequestErrors();
+        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var (list, total) = await users.ListAsync(caller.IsPlatformAdmin ? null : caller.Tenants, offset, size, services.Cancellation);
+        return TypedResults.Ok(new Page<UserView>([.. list.Select(UserView.From)], number, size, total));
+    }
+
+    public static async Task<Results<Created<UserView>, ValidationProblem, ProblemHttpResult>> CreateUserAsync(
+        [AsParameters] GatewayServices services, CreateUserRequest request, UserStore users, PasswordHashing passwords)
+    {
+        var caller = services.Caller;
+        if (!caller.IsPlatformAdmin && caller.Role != Roles.TenantAdmin)
+        {
+            return ApiProblems.Forbidden($"role '{caller.Role}' cannot create users");
+        }
+
+        var errors = new RequestErrors();
+        var username = UserRules.Username(errors, request.Username);
+        UserRules.NewPassword(errors, "password", request.Password);
+        var role = request.Role;
+        if (role is null || !Roles.IsKnown(role))
+        {
+            errors.Add("role", $"role must be one of {string.Join(", ", Roles.All)}");
+        }
+        else if (role == Roles.PlatformAdmin && !caller.IsPlatformAdmin)
+        {
+            return ApiProblems.Forbidden("only a platform admin creates platform admins");
+        }
+        var tenants = (request.TenantIds ?? []).Distinct().ToArray();
+        if (role == Roles.PlatformAdmin && tenants.Length > 0)
+        {
+            errors.Add("tenantIds", "a platform admin sees every tenant; give no tenantIds");
+        }
+        if (role is not null && role != Roles.PlatformAdmin && tenants.Length == 0)
+        {
+            errors.Add("tenantIds", "give at least one tenant for this role");
+        }
+        // Out of the caller's scope reads the same as not existing.
+        foreach (var tenant in tenants.Where(tenant => !caller.CanSee(tenant)))
+        {
+            errors.Add("tenantIds", $"tenant {tenant} not found");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var id = Guid.NewGuid();
+        var outcome = await users.CreateAsync(id, username!, passwords.Hash(request.Password!), role!, tenants, services.Cancellation);
+        switch (outcome)
+        {
+            case CreateUserOutcome.UsernameTaken:
+                return ApiProblems.Conflict($"user name '{username}' is taken");
+            case CreateUserOutcome.UnknownTenant:
+                return ApiProblems.Invalid("tenantIds", "a tenant in tenantIds does not exist");
+        }
+        var created = await users.FindByIdAsync(id, services.Cancellation);
+        return TypedResults.Created($"/api/v1/users/{id}", UserView.From(created!.User));
+    }
+}

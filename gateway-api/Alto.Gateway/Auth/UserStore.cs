@@ -1,0 +1,156 @@
+using Npgsql;
+
+namespace Alto.Gateway.Auth;
+
+public sealed record AppUser(
+    Guid Id,
+    string Username,
+    string Role,
+    bool Disabled,
+    IReadOnlyList<Guid> TenantIds,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? LastLoginAt);
+
+public sealed record StoredUser(AppUser User, string PasswordHash);
+
+public enum CreateUserOutcome
+{
+    Created = 0,
+    UsernameTaken = 1,
+    UnknownTenant = 2,
+}
+
+/// <summary>Local users in alto.app_user and their tenants. Users are not grains: sign-in reads SQL directly.</summary>
+public sealed class UserStore(NpgsqlDataSource db)
+{
+    private const string SelectUsers = """
+        SELECT u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at, u.password_hash,
+               coalesce(array_agg(t.tenant_id ORDER BY t.tenant_id) FILTER (WHERE t.tenant_id IS NOT NULL), '{}') AS tenants
+        FROM alto.app_user u
+        LEFT JOIN alto.app_user_tenant t ON t.user_id = u.id
+        """;
+
+    public async Task<StoredUser?> FindByUsernameAsync(string username, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"{SelectUsers} WHERE lower(u.username) = lower($1) GROUP BY u.id");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = username });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadStored(reader) : null;
+    }
+
+    public async Task<StoredUser?> FindByIdAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"{SelectUsers} WHERE u.id = $1 GROUP BY u.id");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadStored(reader) : null;
+    }
+
+    /// <summary>Users of a page; with <paramref name="tenantScope"/> only those sharing one of those tenants.</summary>
+    public async Task<(IReadOnlyList<AppUser> Users, long Total)> ListAsync(
+        IReadOnlyCollection<Guid>? tenantScope, int offset, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"""
+            WITH visible AS (
+                SELECT u.id FROM alto.app_user u
+                WHERE $1::uuid[] IS NULL
+                   OR EXISTS (SELECT 1 FROM alto.app_user_tenant t WHERE t.user_id = u.id AND t.tenant_id = ANY($1)))
+            {SelectUsers}
+            WHERE u.id IN (SELECT id FROM visible)
+            GROUP BY u.id
+            ORDER BY lower(u.username), u.id
+            OFFSET $2 LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)tenantScope?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var users = new List<AppUser>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                users.Add(ReadStored(reader).User);
+            }
+        }
+
+        await using var count = db.CreateCommand("""
+            SELECT count(*) FROM alto.app_user u
+            WHERE $1::uuid[] IS NULL
+               OR EXISTS (SELECT 1 FROM alto.app_user_tenant t WHERE t.user_id = u.id AND t.tenant_id = ANY($1))
+            """);
+        count.Parameters.Add(new NpgsqlParameter { Value = (object?)tenantScope?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+        var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        return (users, total);
+    }
+
+    /// <summary>Creates the user and its tenant links in one transaction: all of it or none.</summary>
+    public async Task<CreateUserOutcome> CreateAsync(
+        Guid id, string username, string passwordHash, string role, IReadOnlyCollection<Guid> tenantIds, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            await using (var insert = new NpgsqlCommand(
+                "INSERT INTO alto.app_user (id, username, password_hash, role) VALUES ($1, $2, $3, $4)", connection, transaction))
+            {
+                insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = username });
+                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            if (tenantIds.Count > 0)
+            {
+                await using var link = new NpgsqlCommand(
+                    "INSERT INTO alto.app_user_tenant (user_id, tenant_id) SELECT $1, unnest($2::uuid[])", connection, transaction);
+                link.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+                link.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tenantIds.ToArray() });
+                await link.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return CreateUserOutcome.Created;
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return CreateUserOutcome.UsernameTaken;
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return CreateUserOutcome.UnknownTenant;
+        }
+    }
+
+    public async Task SetPasswordHashAsync(Guid id, string passwordHash, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE alto.app_user SET password_hash = $2, updated_at = now() WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task RecordLoginAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE alto.app_user SET last_login_at = now() WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> AnyPlatformAdminAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT EXISTS (SELECT 1 FROM alto.app_user WHERE role = 'platform-admin' AND NOT disabled)");
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static StoredUser ReadStored(NpgsqlDataReader reader) => new(
+        new AppUser(
+            reader.GetGuid(0),
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.GetBoolean(3),
+            reader.GetFieldValue<Guid[]>(7),
+            reader.GetFieldValue<DateTimeOffset>(4),
+            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)),
+        reader.GetString(6));
+}

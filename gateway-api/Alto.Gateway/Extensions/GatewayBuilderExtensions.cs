@@ -1,0 +1,126 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Options;
+using Alto.Gateway.ReadModels;
+using Alto.Silo.Extensions;
+using Alto.Silo.Health;
+using Alto.Silo.Options;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace Alto.Gateway.Extensions;
+
+public static class GatewayBuilderExtensions
+{
+    /// <summary>
+    /// Everything the gateway process needs: options, two listening endpoints (HTTP/1.1 and h2c),
+    /// telemetry, sign-in, problem details, OpenAPI, gRPC, and Orleans — a co-hosted silo by
+    /// default, or a client of a separate cluster when Alto:Gateway:CoHostSilo is false.
+    /// </summary>
+    public static WebApplicationBuilder AddAltoGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AltoGatewayOptions>().BindConfiguration(AltoGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HostRegistrationOptions>().BindConfiguration(HostRegistrationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var gateway = builder.Configuration.GetSection(AltoGatewayOptions.Section).Get<AltoGatewayOptions>() ?? new AltoGatewayOptions();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, gateway.HttpUrl, HttpProtocols.Http1);
+            Listen(kestrel, gateway.GrpcUrl, HttpProtocols.Http2);
+        });
+
+        builder.AddAltoTelemetry("alto-gateway");
+        services.AddAltoHealthChecks();
+        // Migrations and the sign-in bootstrap run before Orleans starts (hosted services start in order).
+        services.AddAltoSchemaMigration();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<PasswordHashing>();
+        services.AddSingleton<TokenIssuer>();
+        services.AddHostedService<AuthBootstrapService>();
+        services.AddSingleton<TenantReadModel>();
+        services.AddSingleton<HostReadModel>();
+        services.AddSingleton<StorageTargetReadModel>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerConfiguration>();
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            // Unknown fields are a mistake by the caller (a typo in a field name), not something to ignore.
+            json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        });
+        services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
+        services.AddGrpc();
+        // The gRPC health service reports the same checks as /readyz.
+        services.AddGrpcHealthChecks();
+
+        if (gateway.CoHostSilo)
+        {
+            builder.UseOrleans(silo => silo.AddAltoSilo());
+        }
+        else
+        {
+            builder.UseOrleansClient(client => client.AddAltoClusterClient());
+        }
+        return builder;
+    }
+
+    /// <summary>An Orleans client of the cluster named by Alto:Cluster, found through the membership table.</summary>
+    private static IClientBuilder AddAltoClusterClient(this IClientBuilder client)
+    {
+        client.Services.AddOptions<AltoClusterOptions>()
+            .BindConfiguration(AltoClusterOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        client.Services.AddOptions<ClusterOptions>().Configure<IOptions<AltoClusterOptions>>((cluster, alto) =>
+        {
+            cluster.ClusterId = alto.Value.ClusterId;
+            cluster.ServiceId = alto.Value.ServiceId;
+        });
+        client.Services.AddAltoDatabase();
+        client.UseAdoNetClustering((OptionsBuilder<AdoNetClusteringClientOptions> options) =>
+            options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>
+            {
+                clustering.Invariant = DatabaseOptions.NpgsqlInvariant;
+                clustering.ConnectionString = db.Value.ConnectionString;
+            }));
+        client.AddDashboard();
+        return client;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    {
+        var uri = new Uri(url);
+        Action<ListenOptions> configure = listen => listen.Protocols = protocols;
+        switch (uri.Host)
+        {
+            case "localhost":
+                kestrel.ListenLocalhost(uri.Port, configure);
+                break;
+            case "0.0.0.0" or "*" or "+" or "[::]":
+                kestrel.ListenAnyIP(uri.Port, configure);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(uri.Host), uri.Port, configure);
+                break;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Alto.Gateway.Options;
+
+public sealed class AuthOptions : IValidatableObject
+{
+    public const string Section = "Alto:Auth";
+
+    [Required]
+    public string Issuer { get; set; } = "alto";
+
+    [Required]
+    public string Audience { get; set; } = "alto-api";
+
+    /// <summary>How long a sign-in token is valid.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>Name of the platform admin created at first start when no platform admin exists.</summary>
+    [Required, RegularExpression(UsernameRules.Pattern, ErrorMessage = "Alto:Auth:BootstrapAdminUsername " + UsernameRules.Description)]
+    public string BootstrapAdminUsername { get; set; } = "admin";
+
+    /// <summary>Its password; when empty a random one is generated and printed once.</summary>
+    public string? BootstrapAdminPassword { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (TokenLifetime < TimeSpan.FromMinutes(1) || TokenLifetime > TimeSpan.FromDays(7))
+        {
+            yield return new ValidationResult("Alto:Auth:TokenLifetime must be between 00:01:00 and 7.00:00:00", [nameof(TokenLifetime)]);
+        }
+        if (!string.IsNullOrEmpty(BootstrapAdminPassword) && BootstrapAdminPassword.Length < PasswordRules.MinimumLength)
+        {
+            yield return new ValidationResult(
+                $"Alto:Auth:BootstrapAdminPassword must be at least {PasswordRules.MinimumLength} characters", [nameof(BootstrapAdminPassword)]);
+        }
+    }
+}
+
+public static class UsernameRules
+{
+    public const string Pattern = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$";
+    public const string Description = "must be 1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit";
+}
+
+public static class PasswordRules
+{
+    public const int MinimumLength = 12;
+    public const int MaximumLength = 256;
+}
