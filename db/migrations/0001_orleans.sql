@@ -182,11 +182,12 @@ $q$),
 
 -- First write (no version yet) inserts version 1 unless a row already exists; later writes
 -- succeed only from the version the grain read. The provider treats an unchanged version in the
--- answer as a conflict.
+-- answer as a conflict. The provider binds only the payload parameter its serializer uses; Alto's
+-- storage serializer writes bytes, so only @PayloadBinary is referenced.
 ('WriteToStorageKey', $q$
 WITH updated AS (
     UPDATE orleans.grain_state
-    SET payload_binary = @PayloadBinary, payload_json = @PayloadJson, payload_xml = CAST(@PayloadXml AS xml),
+    SET payload_binary = @PayloadBinary, payload_json = NULL, payload_xml = NULL,
         version = version + 1, modified_at = now()
     WHERE @GrainStateVersion IS NOT NULL
       AND service_id = @ServiceId
@@ -200,8 +201,8 @@ inserted AS (
                                      grain_id_n1, grain_id_extension, payload_binary, payload_json,
                                      payload_xml, version)
     SELECT @ServiceId, @GrainTypeHash, @GrainTypeString, @GrainIdHash, @GrainIdN0,
-           @GrainIdN1, coalesce(@GrainIdExtensionString, ''), @PayloadBinary, @PayloadJson,
-           CAST(@PayloadXml AS xml), 1
+           @GrainIdN1, coalesce(@GrainIdExtensionString, ''), @PayloadBinary, NULL,
+           NULL, 1
     WHERE @GrainStateVersion IS NULL
     ON CONFLICT DO NOTHING
     RETURNING version)
