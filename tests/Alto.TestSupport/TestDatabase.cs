@@ -50,10 +50,13 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public Task<MigrationReport> MigrateAsync() => CreateRunner().MigrateAsync();
 
-    public async Task<long> CountAsync(string sql)
+    public async Task<long> CountAsync(string sql) =>
+        Convert.ToInt64(await ScalarAsync<object>(sql), System.Globalization.CultureInfo.InvariantCulture);
+
+    public async Task<T> ScalarAsync<T>(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     public async Task ExecuteAsync(string sql)

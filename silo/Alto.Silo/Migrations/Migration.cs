@@ -12,7 +12,7 @@ public sealed partial record Migration(int Version, string Name, string Sql)
     private const string ResourcePrefix = "Alto.Migrations.";
 
     /// <summary>SHA-256 of the SQL text: detects a migration edited after it was applied.</summary>
-    public string Checksum { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql)));
+    public string Checksum => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql)));
 
     /// <summary>The migrations built into this assembly, in version order.</summary>
     public static IReadOnlyList<Migration> Embedded { get; } = LoadEmbedded(typeof(Migration).Assembly);

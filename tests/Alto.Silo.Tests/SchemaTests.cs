@@ -1,0 +1,80 @@
+using Alto.TestSupport;
+
+namespace Alto.Silo.Tests;
+
+/// <summary>Facts of the v1 schema that later stages rely on, checked against a real migrated database.</summary>
+public sealed class SchemaTests : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync("schema");
+        await _database.MigrateAsync();
+    }
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
+
+    [Theory]
+    [InlineData("InsertMembershipVersionKey")]
+    [InlineData("InsertMembershipKey")]
+    [InlineData("UpdateMembershipKey")]
+    [InlineData("UpdateIAmAlivetimeKey")]
+    [InlineData("MembershipReadRowKey")]
+    [InlineData("MembershipReadAllKey")]
+    [InlineData("DeleteMembershipTableEntriesKey")]
+    [InlineData("GatewaysQueryKey")]
+    [InlineData("CleanupDefunctSiloEntriesKey")]
+    [InlineData("CleanupDefunctSiloEntryKey")]
+    [InlineData("ReadFromStorageKey")]
+    [InlineData("WriteToStorageKey")]
+    [InlineData("ClearStorageKey")]
+    [InlineData("DeleteStorageKey")]
+    [InlineData("UpsertReminderRowKey")]
+    [InlineData("ReadReminderRowsKey")]
+    [InlineData("ReadReminderRowKey")]
+    [InlineData("ReadRangeRows1Key")]
+    [InlineData("ReadRangeRows2Key")]
+    [InlineData("DeleteReminderRowKey")]
+    [InlineData("DeleteReminderRowsKey")]
+    public async Task EveryQueryTheOrleansProvidersAskForExists(string key) =>
+        Assert.Equal(1, await _database.CountAsync($"SELECT count(*) FROM orleansquery WHERE querykey = '{key}'"));
+
+    [Theory]
+    [InlineData("file_current", "file_current_id,tenant_id,share_name,dir_id,name,full_path,size_bytes,atime_unix,mtime_unix,ctime_unix,file_hash,file_extension,last_accessed_source,atime_updated_utc,first_seen_scan_id,last_seen_scan_id,last_scan_utc,created_utc,updated_utc")]
+    [InlineData("tier_object", "state,planned_utc,acted_utc,last_accessed_utc,access_count,hash,locator,attempts,last_error,file_current_id")]
+    [InlineData("file", "file_current_id,tenant_id,scan_id,dir_id,name,size_bytes,atime_unix,mtime_unix,ctime_unix,frn")]
+    public async Task CoreTablesCarryTheColumnsOfTheDesign(string table, string columns)
+    {
+        foreach (var column in columns.Split(','))
+        {
+            Assert.True(1 == await _database.CountAsync(
+                $"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'alto' AND table_name = '{table}' AND column_name = '{column}'"),
+                $"alto.{table}.{column} is missing");
+        }
+    }
+
+    [Fact]
+    public async Task StagingPartitionsAreCreatedPerTenantAndDayAndExpire()
+    {
+        var tenant = Guid.NewGuid();
+        await _database.ExecuteAsync($"SELECT scan_staging.ensure_partition('{tenant}', current_date)");
+        await _database.ExecuteAsync($"SELECT scan_staging.ensure_partition('{tenant}', current_date - 10)");
+        // A second call is a no-op, not an error.
+        await _database.ExecuteAsync($"SELECT scan_staging.ensure_partition('{tenant}', current_date)");
+        var prefix = $"raw_scans_{tenant:N}";
+        Assert.Equal(3, await _database.CountAsync($"SELECT count(*) FROM pg_class WHERE relname LIKE '{prefix}%' AND relkind IN ('p', 'r')"));
+
+        Assert.Equal(1, await _database.CountAsync("SELECT scan_staging.drop_expired_partitions(7)"));
+        Assert.Equal(2, await _database.CountAsync($"SELECT count(*) FROM pg_class WHERE relname LIKE '{prefix}%' AND relkind IN ('p', 'r')"));
+    }
+
+    [Fact]
+    public async Task TheAuditLogRefusesUpdatesAndDeletes()
+    {
+        await _database.ExecuteAsync("INSERT INTO alto.audit_log (actor, action, object_type) VALUES ('test', 'create', 'tenant')");
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _database.ExecuteAsync("UPDATE alto.audit_log SET actor = 'someone else'"));
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _database.ExecuteAsync("DELETE FROM alto.audit_log"));
+        Assert.Equal(1, await _database.CountAsync("SELECT count(*) FROM alto.audit_log WHERE actor = 'test'"));
+    }
+}

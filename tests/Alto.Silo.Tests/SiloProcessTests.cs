@@ -1,0 +1,115 @@
+using Alto.TestSupport;
+
+namespace Alto.Silo.Tests;
+
+/// <summary>
+/// Runs the real silo program. Bad settings, an unreachable database and a schema newer than the
+/// code must each end the process with one clear line and its own exit code, never a stack trace.
+/// </summary>
+public sealed class SiloProcessTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ABadSettingStopsTheSiloWithOneClearLine()
+    {
+        await using var silo = StartSilo(new()
+        {
+            ["Alto__Cluster__AdvertisedAddress"] = "not-an-ip",
+            ["Alto__Database__ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=postgres",
+        });
+
+        Assert.Equal(2, await silo.WaitForExitAsync(Patience));
+        AssertOneCriticalLine(silo.Output, "Invalid configuration", "AdvertisedAddress");
+    }
+
+    [Fact]
+    public async Task AnUnreachableDatabaseStopsTheSiloWithOneClearLine()
+    {
+        var closedPort = FreePorts.Next();
+        await using var silo = StartSilo(new()
+        {
+            ["Alto__Database__ConnectionString"] = $"Host=127.0.0.1;Port={closedPort};Database=alto;Username=postgres",
+        });
+
+        Assert.Equal(3, await silo.WaitForExitAsync(Patience));
+        AssertOneCriticalLine(silo.Output, "Cannot reach PostgreSQL", $"127.0.0.1:{closedPort}");
+    }
+
+    [Fact]
+    public async Task ASchemaNewerThanTheCodeStopsTheSilo()
+    {
+        await using var database = await TestDatabase.CreateAsync("future");
+        await database.MigrateAsync();
+        await database.ExecuteAsync("INSERT INTO public.alto_schema_version (version, name, checksum) VALUES (9999, 'future', 'x')");
+
+        await using var silo = StartSilo(new() { ["Alto__Database__ConnectionString"] = database.ConnectionString });
+
+        Assert.Equal(4, await silo.WaitForExitAsync(Patience));
+        AssertOneCriticalLine(silo.Output, "Refusing to start", "version 9999");
+    }
+
+    [Fact]
+    public async Task AStandaloneSiloServesHealthDashboardAndMetricsAndLeavesCleanly()
+    {
+        await using var database = await TestDatabase.CreateAsync("standalone");
+        var http = FreePorts.Next();
+        var siloPort = FreePorts.Next();
+        await using var silo = StartSilo(new()
+        {
+            ["Alto__Database__ConnectionString"] = database.ConnectionString,
+            ["Alto__Silo__HttpUrl"] = $"http://127.0.0.1:{http}",
+            ["Alto__Cluster__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Alto__Cluster__ClusterId"] = "standalone-test",
+        });
+
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
+        await WaitUntilReadyAsync(client, silo);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
+
+        Assert.Equal(0, await silo.StopAsync(Patience));
+        Assert.Equal(1, await database.CountAsync(
+            $"SELECT count(*) FROM orleans.membership WHERE deployment_id = 'standalone-test' AND port = {siloPort} AND status = 6"));
+    }
+
+    private static ProgramRun StartSilo(Dictionary<string, string> environment) =>
+        ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), environment);
+
+    private static async Task WaitUntilReadyAsync(HttpClient client, ProgramRun silo)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(silo.HasExited, "the silo exited:\n" + silo.Output);
+            try
+            {
+                var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail("the silo did not become ready:\n" + silo.Output);
+    }
+
+    private static void AssertOneCriticalLine(string output, params string[] expected)
+    {
+        var critical = output.Split('\n').Where(line => line.Contains("crit:", StringComparison.Ordinal)).ToList();
+        Assert.True(critical.Count == 1, "expected one critical line, got:\n" + output);
+        foreach (var text in expected)
+        {
+            Assert.Contains(text, critical[0], StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+}

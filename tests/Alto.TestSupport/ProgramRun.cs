@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Alto.TestSupport;
+
+/// <summary>
+/// One of Alto's programs started as a real process (dotnet program.dll) with its settings in
+/// environment variables. Output is collected; the process is stopped by its own pid.
+/// </summary>
+public sealed class ProgramRun : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ProgramRun(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, line) => Append(line.Data);
+        _process.ErrorDataReceived += (_, line) => Append(line.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet", [dll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return new ProgramRun(Process.Start(start)!);
+    }
+
+    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM, as systemd or Kubernetes would) and waits for it.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
+        return await WaitForExitAsync(timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}
