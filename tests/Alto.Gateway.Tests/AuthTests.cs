@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+
+namespace Alto.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class AuthTests(GatewayFixture fixture)
+{
+    [Fact]
+    public async Task TheFirstPlatformAdminSignsInWithTheConfiguredPassword()
+    {
+        using var client = fixture.CreateClient();
+        var login = await client.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayFixture.AdminPassword });
+        var body = await login.AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal("Bearer", body.GetProperty("tokenType").GetString());
+        Assert.Equal("platform-admin", body.GetProperty("user").GetProperty("role").GetString());
+        Assert.False(body.GetProperty("user").TryGetProperty("passwordHash", out _));
+
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.GetProperty("accessToken").GetString());
+        var me = await (await client.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("admin", me.GetProperty("username").GetString());
+    }
+
+    [Theory]
+    [InlineData("admin", "wrong-password-123")]
+    [InlineData("nobody-at-all", "whatever-password")]
+    [InlineData("ADMIN", "wrong-password-123")]
+    public async Task AWrongPasswordOrUnknownUserIsUnauthorized(string username, string password)
+    {
+        using var client = fixture.CreateClient();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        // The same words for both, so the answer does not tell which user names exist.
+        Assert.Equal("wrong user name or password, or the account is disabled", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task ALoginWithoutFieldsIsABadRequest()
+    {
+        using var client = fixture.CreateClient();
+        var problem = await (await client.PostAsJsonAsync("/api/v1/auth/login", new { })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("username", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("password", out _));
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/v1/tenants")]
+    [InlineData("POST", "/api/v1/tenants")]
+    [InlineData("GET", "/api/v1/users")]
+    [InlineData("GET", "/api/v1/auth/me")]
+    public async Task EveryApiEndpointNeedsAToken(string method, string path)
+    {
+        using var client = fixture.CreateClient();
+        var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = JsonContent.Create(new { name = "x" }) });
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ATamperedTokenIsRefused()
+    {
+        var token = fixture.Tokens["viewer"];
+        var parts = token.Split('.');
+        // Claim to be a platform admin without the key: the signature no longer matches.
+        var payload = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(Pad(parts[1].Replace('-', '+').Replace('_', '/'))))
+            .Replace("\"viewer\"", "\"platform-admin\"", StringComparison.Ordinal);
+        var forged = $"{parts[0]}.{Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(payload)).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{parts[2]}";
+        using var client = fixture.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", forged);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/api/v1/tenants", UriKind.Relative))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/dashboard/")]
+    public async Task HealthDocumentationAndDashboardAnswerWithoutAToken(string path)
+    {
+        using var client = fixture.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task AUserChangesItsPasswordAndTheOldOneStopsWorking()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var username = "changer-" + Guid.NewGuid().ToString("N")[..8];
+        await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "first-password-1", role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        using var user = fixture.CreateClient();
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, "first-password-1"));
+
+        var wrong = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "not-it-at-all", newPassword = "second-password-2" });
+        await wrong.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var tooShort = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-password-1", newPassword = "short" });
+        await tooShort.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var changed = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-password-1", newPassword = "second-password-2" });
+        Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
+
+        using var anonymous = fixture.CreateClient();
+        var old = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = "first-password-1" });
+        Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        Assert.NotEmpty(await fixture.LoginAsync(username, "second-password-2"));
+    }
+
+    private static string Pad(string base64) => base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Alto.TestSupport;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// The real gateway (with its co-hosted silo) on a fresh PostgreSQL database, which it migrates
+/// itself at start. Two tenants and one user per role in tenant A are created up front.
+/// </summary>
+public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string AdminPassword = "correct-horse-battery-staple";
+    public const string UserPassword = "user-password-0123";
+
+    private TestDatabase? _database;
+
+    public TestDatabase Database => _database ?? throw new InvalidOperationException("not initialized");
+
+    public Guid TenantA { get; private set; }
+
+    public Guid TenantB { get; private set; }
+
+    /// <summary>Bearer tokens by role: platform-admin, and the others scoped to tenant A.</summary>
+    public Dictionary<string, string> Tokens { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync("gateway");
+        Tokens["platform-admin"] = await LoginAsync("admin", AdminPassword);
+        using var admin = ClientFor("platform-admin");
+        TenantA = await CreateTenantAsync(admin, "tenant-a-" + Guid.NewGuid().ToString("N")[..8]);
+        TenantB = await CreateTenantAsync(admin, "tenant-b-" + Guid.NewGuid().ToString("N")[..8]);
+        foreach (var role in new[] { "tenant-admin", "support", "viewer" })
+        {
+            var username = $"{role}-{Guid.NewGuid():N}"[..30];
+            var created = await admin.PostAsJsonAsync("/api/v1/users",
+                new { username, password = UserPassword, role, tenantIds = new[] { TenantA } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Tokens[role] = await LoginAsync(username, UserPassword);
+        }
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    public HttpClient ClientFor(string? role)
+    {
+        var client = CreateClient();
+        if (role is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens[role]);
+        }
+        return client;
+    }
+
+    public async Task<string> LoginAsync(string username, string password)
+    {
+        using var client = CreateClient();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("accessToken").GetString()!;
+    }
+
+    public static async Task<Guid> CreateTenantAsync(HttpClient admin, string name)
+    {
+        var response = await admin.PostAsJsonAsync("/api/v1/tenants", new { name, description = "test tenant" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        var port = (int value) => value.ToString(CultureInfo.InvariantCulture);
+        builder.UseSetting("Alto:Database:ConnectionString", Database.ConnectionString);
+        builder.UseSetting("Alto:Cluster:ClusterId", "gateway-test-" + Guid.NewGuid().ToString("N")[..8]);
+        builder.UseSetting("Alto:Cluster:SiloPort", port(FreePorts.Next()));
+        builder.UseSetting("Alto:Cluster:GatewayPort", port(FreePorts.Next()));
+        builder.UseSetting("Alto:Auth:BootstrapAdminPassword", AdminPassword);
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}

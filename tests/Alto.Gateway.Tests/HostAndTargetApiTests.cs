@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Alto.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class HostAndTargetApiTests(GatewayFixture fixture)
+{
+    [Fact]
+    public async Task AHostIsRegisteredWithAOneTimeEnrollmentTokenAndListed()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var name = "fs-" + Guid.NewGuid().ToString("N")[..8];
+        var response = await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts",
+            new { name, os = "linux", volumes = new[] { "/srv/projects", "/srv/home" } });
+        var registration = await response.AssertJsonAsync(HttpStatusCode.Created);
+
+        var token = registration.GetProperty("enrollmentToken").GetString()!;
+        Assert.StartsWith("alto_enroll_", token, StringComparison.Ordinal);
+        Assert.True(token.Length > 40);
+        var host = registration.GetProperty("host");
+        var hostId = host.GetProperty("id").GetGuid();
+        Assert.Equal("registered", host.GetProperty("status").GetString());
+        Assert.True(host.GetProperty("enrollmentExpiresAt").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddHours(23));
+
+        // Only the hash is kept: the token appears nowhere in the database.
+        Assert.Equal(0, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM orleans.grain_state WHERE position(convert_to('{token}', 'UTF8') in payload_binary) > 0"));
+
+        var read = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts/{hostId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.False(read.TryGetProperty("enrollmentToken", out _));
+        Assert.Equal(["/srv/projects", "/srv/home"], read.GetProperty("volumes").EnumerateArray().Select(v => v.GetString()));
+
+        var list = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts?pageSize=500", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Contains(list.GetProperty("items").EnumerateArray(), item => item.GetProperty("id").GetGuid() == hostId);
+    }
+
+    [Fact]
+    public async Task AHostIsNotFoundUnderAnotherTenant()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var registration = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts",
+            new { name = "only-a-" + Guid.NewGuid().ToString("N")[..8] })).AssertJsonAsync(HttpStatusCode.Created);
+        var hostId = registration.GetProperty("host").GetProperty("id").GetGuid();
+
+        await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/hosts/{hostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AHostNameIsUniqueWithinItsTenant()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var name = "twin-" + Guid.NewGuid().ToString("N")[..8];
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name })).AssertJsonAsync(HttpStatusCode.Created);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name })).AssertProblemAsync(HttpStatusCode.Conflict);
+        // Another tenant may use the same name.
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/hosts", new { name })).AssertJsonAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task TargetsOfEachKindAreCreatedAndTheirCredentialsNeverReturned()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        const string secret = "s3cr3t-value-that-must-not-come-back";
+        var requests = new object[]
+        {
+            new { name = "nas-" + suffix, kind = "path", settings = new { path = "/mnt/tier2" } },
+            new { name = "s3-" + suffix, kind = "s3", settings = new { bucket = "alto-tier2", region = "us-east-1", endpoint = "http://127.0.0.1:4568", forcePathStyle = true },
+                  credentials = new { accessKeyId = "AKIAEXAMPLE", secretAccessKey = secret } },
+            new { name = "blob-" + suffix, kind = "azure", settings = new { container = "tier2", accountUrl = "https://acct.blob.core.windows.net" },
+                  credentials = new { accountName = "acct", accountKey = secret } },
+        };
+        var ids = new List<Guid>();
+        foreach (var request in requests)
+        {
+            var response = await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets", request);
+            var raw = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Created, raw);
+            Assert.DoesNotContain(secret, raw, StringComparison.Ordinal);
+            Assert.DoesNotContain("credentials", raw, StringComparison.Ordinal);
+            ids.Add(System.Text.Json.JsonDocument.Parse(raw).RootElement.GetProperty("id").GetGuid());
+        }
+
+        var listRaw = await admin.GetStringAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/targets?pageSize=500", UriKind.Relative));
+        Assert.DoesNotContain(secret, listRaw, StringComparison.Ordinal);
+        var s3 = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/targets/{ids[1]}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("s3", s3.GetProperty("kind").GetString());
+        Assert.True(s3.GetProperty("hasCredentials").GetBoolean());
+        Assert.Equal("alto-tier2", s3.GetProperty("settings").GetProperty("bucket").GetString());
+        // The read model never holds secrets.
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.storage_target WHERE settings::text LIKE '%{secret}%'"));
+    }
+
+    [Fact]
+    public async Task ATargetIsUpdatedAndItsKindKept()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "move-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/old" } })).AssertJsonAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetGuid();
+
+        var updated = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets/{id}",
+            new { settings = new { path = "/mnt/new" }, enabled = false })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("/mnt/new", updated.GetProperty("settings").GetProperty("path").GetString());
+        Assert.False(updated.GetProperty("enabled").GetBoolean());
+
+        // Settings of another kind are refused, not silently stored.
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets/{id}",
+            new { settings = new { bucket = "nope" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/targets/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+}
