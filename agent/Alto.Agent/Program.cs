@@ -1,6 +1,18 @@
+using System.CommandLine;
+using System.Reflection;
+using Alto.Agent.Cli;
+
 namespace Alto.Agent;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static Task<int> Main(string[] args)
+    {
+        var version = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        var root = new RootCommand($"Alto host agent {version}: scans file systems, tiers cold files, recalls stubs")
+        {
+            StatusCommand.Create(),
+        };
+        return root.Parse(args).InvokeAsync();
+    }
 }

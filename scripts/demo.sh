@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The Alto demo: starts the private PostgreSQL, the gateway with its co-hosted silo on a fresh
+# demo database, signs in as the first platform admin, creates a tenant with a host and a
+# tier-2 target (a local folder), and prints a summary with the URLs to look at.
+#
+#   scripts/demo.sh          run the demo, print the summary, stop what it started
+#   scripts/demo.sh --keep   leave the gateway (and PostgreSQL) running until Ctrl-C
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+state="${ALTO_STATE_DIR:-$repo/.state}"
+demo="$state/demo"
+http_port="${ALTO_DEMO_HTTP_PORT:-8080}"
+grpc_port="${ALTO_DEMO_GRPC_PORT:-8081}"
+pg_port="${ALTO_PG_PORT:-55432}"
+base="http://127.0.0.1:$http_port"
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+say() { printf '\033[1m%s\033[0m\n' "$*"; }
+json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n1; }
+
+started_postgres=0
+gateway_pid=""
+cleanup() {
+    if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
+        kill -TERM "$gateway_pid" 2>/dev/null || true
+        wait "$gateway_pid" 2>/dev/null || true
+    fi
+    rm -f "$state/demo-gateway.pid"
+    if [ "$started_postgres" = 1 ]; then "$repo/scripts/services.sh" stop postgres || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! "$repo/scripts/services.sh" status postgres >/dev/null 2>&1; then
+    "$repo/scripts/services.sh" start postgres >/dev/null
+    started_postgres=1
+fi
+say "PostgreSQL on 127.0.0.1:$pg_port"
+
+# A fresh demo database every run, so the demo always starts from the same place.
+psql_cmd() { runuser -u postgres -- psql -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_cmd -c "DROP DATABASE IF EXISTS alto_demo WITH (FORCE)" -c "CREATE DATABASE alto_demo"
+
+say "Building the gateway..."
+dotnet build gateway-api/Alto.Gateway/Alto.Gateway.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
+
+mkdir -p "$demo/tier2"
+admin_password="demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)"
+Alto__Database__ConnectionString="Host=127.0.0.1;Port=$pg_port;Database=alto_demo;Username=postgres" \
+Alto__Gateway__HttpUrl="$base" \
+Alto__Gateway__GrpcUrl="http://127.0.0.1:$grpc_port" \
+Alto__Cluster__ClusterId="alto-demo" \
+Alto__Auth__BootstrapAdminPassword="$admin_password" \
+    dotnet gateway-api/Alto.Gateway/bin/Debug/net10.0/Alto.Gateway.dll >"$demo/gateway.log" 2>&1 &
+gateway_pid=$!
+echo "$gateway_pid" > "$state/demo-gateway.pid"
+
+say "Starting gateway + silo (pid $gateway_pid, log $demo/gateway.log)..."
+for _ in $(seq 1 120); do
+    if curl -fsS "$base/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$gateway_pid" 2>/dev/null; then
+        echo "The gateway stopped during start-up:"; tail -n 20 "$demo/gateway.log"; exit 1
+    fi
+    sleep 0.5
+done
+curl -fsS "$base/readyz" >/dev/null || { echo "The gateway did not become ready:"; tail -n 20 "$demo/gateway.log"; exit 1; }
+
+check() { # name url
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' "$2")"
+    printf '  %-28s %s  %s\n' "$1" "$code" "$2"
+    [ "$code" = 200 ]
+}
+
+say "Signing in and setting up a tenant..."
+token="$(curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$admin_password\"}" "$base/api/v1/auth/login" | json_field accessToken)"
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+tenant_id="$(api -d '{"name":"Acme","description":"Demo tenant"}' "$base/api/v1/tenants" | json_field id)"
+host_json="$(api -d "{\"name\":\"$(hostname -s)\",\"os\":\"linux\",\"volumes\":[\"$demo/data\"]}" "$base/api/v1/tenants/$tenant_id/hosts")"
+host_id="$(printf '%s' "$host_json" | sed -n 's/.*"host":{"id":"\([^"]*\)".*/\1/p')"
+enrollment_token="$(printf '%s' "$host_json" | json_field enrollmentToken)"
+target_id="$(api -d "{\"name\":\"local tier-2\",\"kind\":\"path\",\"settings\":{\"path\":\"$demo/tier2\"}}" "$base/api/v1/tenants/$tenant_id/targets" | json_field id)"
+tenants_total="$(api "$base/api/v1/tenants" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')"
+
+echo
+say "Alto demo summary"
+failures=0
+check "health (alive)" "$base/healthz" || failures=$((failures + 1))
+check "readiness (db + cluster)" "$base/readyz" || failures=$((failures + 1))
+check "Orleans dashboard" "$base/dashboard/" || failures=$((failures + 1))
+check "OpenAPI document" "$base/openapi/v1.json" || failures=$((failures + 1))
+check "API reference" "$base/api-reference/" || failures=$((failures + 1))
+check "Prometheus metrics" "$base/metrics" || failures=$((failures + 1))
+echo "  gRPC (h2c) for agents         http://127.0.0.1:$grpc_port"
+echo "  platform admin                admin / $admin_password"
+echo "  tenant                        Acme ($tenant_id), $tenants_total tenant(s) in all"
+echo "  host                          $(hostname -s) ($host_id), one-time enrollment token ${enrollment_token:0:20}..."
+echo "  tier-2 target                 $demo/tier2 ($target_id)"
+echo "  readiness                     $(curl -s "$base/readyz")"
+if [ "$failures" -gt 0 ]; then
+    echo "$failures check(s) failed; gateway log: $demo/gateway.log"
+    exit 1
+fi
+
+if [ "$keep" = 1 ]; then
+    say "Running; press Ctrl-C to stop."
+    wait "$gateway_pid"
+fi

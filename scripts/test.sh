@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every Alto test project against real services and prints one closing line:
+#   N passed, N failed, N skipped
+# Starts the private PostgreSQL if it is not running (and stops it again afterwards); builds the
+# solution with warnings as errors; exits non-zero when a test fails or a test run crashes.
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+state="${ALTO_STATE_DIR:-$repo/.state}"
+results="$state/test-results"
+configuration="${ALTO_TEST_CONFIGURATION:-Debug}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+started_postgres=0
+cleanup() {
+    if [ "$started_postgres" = 1 ]; then
+        "$repo/scripts/services.sh" stop postgres || true
+    fi
+}
+trap cleanup EXIT
+
+if ! "$repo/scripts/services.sh" status postgres >/dev/null 2>&1; then
+    # Test databases are thrown away: durability on disk only costs time here.
+    ALTO_PG_FSYNC=off "$repo/scripts/services.sh" start postgres >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+    started_postgres=1
+fi
+pg_port="${ALTO_PG_PORT:-55432}"
+export ALTO_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
+
+echo "== build ($configuration)"
+if ! dotnet build Alto.sln -c "$configuration" -nologo -clp:ErrorsOnly; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+rm -rf "$results"
+mkdir -p "$results"
+crashed=0
+for project in tests/*.Tests/*.Tests.csproj; do
+    name="$(basename "$project" .csproj)"
+    echo "== $name"
+    if ! dotnet test "$project" -c "$configuration" --no-build --nologo \
+            --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+            --results-directory "$results"; then
+        echo "   ($name reported failures)"
+    fi
+    if [ ! -f "$results/$name.trx" ]; then
+        echo "   ($name produced no results: the test host crashed)"
+        crashed=$((crashed + 1))
+    fi
+done
+
+# Totals from the TRX files' <Counters .../> element.
+passed=0 failed=0 skipped=0
+for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n1)"
+    value() { printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+    passed=$((passed + $(value passed)))
+    failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+    skipped=$((skipped + $(value notExecuted)))
+done
+failed=$((failed + crashed))
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+    exit 1
+fi
+exit 0

@@ -1,0 +1,28 @@
+using Alto.TestSupport;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>The gateway program itself refuses to start on bad settings, with one clear line.</summary>
+public sealed class GatewayProcessTests
+{
+    [Theory]
+    [InlineData("Alto__Gateway__GrpcUrl", "http://127.0.0.1:8080", 2, "must use different ports")]
+    [InlineData("Alto__Auth__TokenLifetime", "30.00:00:00", 2, "TokenLifetime")]
+    [InlineData("Alto__Database__ConnectionString", "Host=127.0.0.1;Port=1;Database=x;Username=postgres", 3, "Cannot reach PostgreSQL")]
+    public async Task ABadSettingOrAnUnreachableDatabaseStopsTheGatewayWithOneClearLine(string setting, string value, int exitCode, string message)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Alto__Gateway__HttpUrl"] = "http://127.0.0.1:8080",
+            ["Alto__Database__ConnectionString"] = "Host=127.0.0.1;Port=1;Database=x;Username=postgres",
+            [setting] = value,
+        };
+        await using var gateway = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), environment);
+
+        Assert.Equal(exitCode, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var critical = gateway.Output.Split('\n').Where(line => line.Contains("crit:", StringComparison.Ordinal)).ToList();
+        Assert.True(critical.Count == 1, gateway.Output);
+        Assert.Contains(message, critical[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", gateway.Output, StringComparison.Ordinal);
+    }
+}
