@@ -42,11 +42,12 @@ fi
 say "PostgreSQL on 127.0.0.1:$pg_port"
 
 # A fresh demo database every run, so the demo always starts from the same place.
-psql_cmd() { runuser -u postgres -- psql -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_cmd() { PGOPTIONS='-c client_min_messages=warning' runuser -u postgres -- psql -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql_cmd -c "DROP DATABASE IF EXISTS alto_demo WITH (FORCE)" -c "CREATE DATABASE alto_demo"
 
-say "Building the gateway..."
+say "Building the gateway and the agent..."
 dotnet build gateway-api/Alto.Gateway/Alto.Gateway.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
+dotnet build agent/Alto.Agent/Alto.Agent.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 
 mkdir -p "$demo/tier2"
 admin_password="demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)"
@@ -101,7 +102,10 @@ echo "  platform admin                admin / $admin_password"
 echo "  tenant                        Acme ($tenant_id), $tenants_total tenant(s) in all"
 echo "  host                          $(hostname -s) ($host_id), one-time enrollment token ${enrollment_token:0:20}..."
 echo "  tier-2 target                 $demo/tier2 ($target_id)"
-echo "  readiness                     $(curl -s "$base/readyz")"
+echo
+say "What the agent sees (alto-agent status)"
+dotnet agent/Alto.Agent/bin/Debug/net10.0/alto-agent.dll status --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" \
+    | sed 's/^/  /' || failures=$((failures + 1))
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed; gateway log: $demo/gateway.log"
     exit 1
