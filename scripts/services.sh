@@ -16,7 +16,6 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${ALTO_STATE_DIR:-$repo/.state}"
 pg_port="${ALTO_PG_PORT:-55432}"
 pg_db="${ALTO_PG_DB:-alto}"
-pg_log="$state/postgres.log"
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -87,7 +86,8 @@ start_postgres() {
         as_postgres "$bin/initdb" -D "$data" --auth=trust -E UTF8 --locale=C.UTF-8 -U postgres >/dev/null
         if [ "$data" != "$state/postgres" ]; then ln -sfn "$data" "$state/postgres"; fi
     fi
-    touch "$pg_log" && chown postgres:postgres "$pg_log"
+    # The log lives in the data directory: the one place the postgres user can always write.
+    local pg_log="$data/server.log"
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \
         -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on}" \
         start >/dev/null || { tail -n 20 "$pg_log" >&2; die "postgres did not start (log: $pg_log)"; }
