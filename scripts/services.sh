@@ -38,8 +38,9 @@ ensure_postgres_installed() {
     pg_bin >/dev/null || die "PostgreSQL still not found after apt-get install"
 }
 
+# Runs a command as the postgres user from / (the caller's folder may be closed to that user).
 as_postgres() {
-    if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+    if [ "$(id -un)" = postgres ]; then "$@"; else (cd / && runuser -u postgres -- "$@"); fi
 }
 
 # The data directory: inside the repo's state folder when the postgres user can reach it.
@@ -84,8 +85,8 @@ start_postgres() {
         chown postgres:postgres "$data"
         chmod 700 "$data"
         as_postgres "$bin/initdb" -D "$data" --auth=trust -E UTF8 --locale=C.UTF-8 -U postgres >/dev/null
-        if [ "$data" != "$state/postgres" ]; then ln -sfn "$data" "$state/postgres"; fi
     fi
+    if [ "$data" != "$state/postgres" ]; then ln -sfn "$data" "$state/postgres"; fi
     # The log lives in the data directory: the one place the postgres user can always write.
     local pg_log="$data/server.log"
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \

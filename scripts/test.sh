@@ -64,6 +64,9 @@ for trx in "$results"/*.trx; do
 done
 failed=$((failed + crashed))
 
+# Stop what we started before the closing line, so that line is the last one printed.
+cleanup >/dev/null 2>&1
+trap - EXIT
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
