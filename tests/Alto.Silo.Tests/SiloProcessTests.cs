@@ -65,7 +65,7 @@ public sealed class SiloProcessTests
         });
 
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
-        await WaitUntilReadyAsync(client, silo);
+        await Readiness.WaitAsync(client.BaseAddress!, silo, Patience);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
         var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
@@ -77,29 +77,6 @@ public sealed class SiloProcessTests
 
     private static ProgramRun StartSilo(Dictionary<string, string> environment) =>
         ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), environment);
-
-    private static async Task WaitUntilReadyAsync(HttpClient client, ProgramRun silo)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(silo.HasExited, "the silo exited:\n" + silo.Output);
-            try
-            {
-                var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(250);
-        }
-        Assert.Fail("the silo did not become ready:\n" + silo.Output);
-    }
 
     private static void AssertOneCriticalLine(string output, params string[] expected)
     {

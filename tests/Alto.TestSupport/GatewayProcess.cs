@@ -8,13 +8,18 @@ namespace Alto.TestSupport;
 /// </summary>
 public sealed class GatewayProcess : IAsyncDisposable
 {
-    private GatewayProcess(TestDatabase database, ProgramRun run, Uri http, Uri grpc)
+    private readonly bool _ownsDatabase;
+
+    private GatewayProcess(TestDatabase database, bool ownsDatabase, ProgramRun run, Uri http, Uri grpc)
     {
         Database = database;
+        _ownsDatabase = ownsDatabase;
         Run = run;
         HttpUrl = http;
         GrpcUrl = grpc;
     }
+
+    public const string AdminPassword = "process-admin-password";
 
     public TestDatabase Database { get; }
 
@@ -24,23 +29,37 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public Uri GrpcUrl { get; }
 
-    public static async Task<GatewayProcess> StartAsync(string purpose, TimeSpan patience)
+    /// <summary>Starts a gateway on a database of its own, dropped when the gateway is disposed.</summary>
+    public static async Task<GatewayProcess> StartAsync(string purpose, TimeSpan patience) =>
+        await StartAsync(await TestDatabase.CreateAsync(purpose), ownsDatabase: true, purpose, new Dictionary<string, string>(), patience);
+
+    /// <summary>Starts a gateway on the caller's <paramref name="database"/>; <paramref name="settings"/> override the defaults.</summary>
+    public static Task<GatewayProcess> StartAsync(
+        TestDatabase database, string clusterId, IReadOnlyDictionary<string, string> settings, TimeSpan patience) =>
+        StartAsync(database, ownsDatabase: false, clusterId, settings, patience);
+
+    private static async Task<GatewayProcess> StartAsync(
+        TestDatabase database, bool ownsDatabase, string clusterId, IReadOnlyDictionary<string, string> settings, TimeSpan patience)
     {
-        var database = await TestDatabase.CreateAsync(purpose);
         var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
         var grpc = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = database.ConnectionString,
             ["Alto__Gateway__HttpUrl"] = http.ToString().TrimEnd('/'),
             ["Alto__Gateway__GrpcUrl"] = grpc.ToString().TrimEnd('/'),
-            ["Alto__Cluster__ClusterId"] = purpose,
+            ["Alto__Cluster__ClusterId"] = clusterId,
             ["Alto__Cluster__SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
             ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Alto__Auth__BootstrapAdminPassword"] = "process-admin-password",
-        });
-        var gateway = new GatewayProcess(database, run, http, grpc);
-        await gateway.WaitUntilReadyAsync(patience);
+            ["Alto__Auth__BootstrapAdminPassword"] = AdminPassword,
+        };
+        foreach (var (name, value) in settings)
+        {
+            environment[name] = value;
+        }
+        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), environment);
+        var gateway = new GatewayProcess(database, ownsDatabase, run, http, grpc);
+        await Readiness.WaitAsync(http, run, patience);
         return gateway;
     }
 
@@ -48,36 +67,9 @@ public sealed class GatewayProcess : IAsyncDisposable
     {
         await Run.StopAsync(TimeSpan.FromSeconds(30));
         await Run.DisposeAsync();
-        await Database.DisposeAsync();
-    }
-
-    private async Task WaitUntilReadyAsync(TimeSpan patience)
-    {
-        using var client = new HttpClient { BaseAddress = HttpUrl, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + patience;
-        while (DateTime.UtcNow < deadline)
+        if (_ownsDatabase)
         {
-            if (Run.HasExited)
-            {
-                throw new InvalidOperationException("the gateway exited during start-up:\n" + Run.Output);
-            }
-            try
-            {
-                if ((await client.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (TaskCanceledException)
-            {
-                // Slow first answer; try again.
-            }
-            await Task.Delay(250);
+            await Database.DisposeAsync();
         }
-        throw new TimeoutException("the gateway did not become ready:\n" + Run.Output);
     }
 }

@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace Alto.TestSupport;
+
+/// <summary>The real standalone silo program as a process on free loopback ports.</summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private SiloProcess(ProgramRun run, Uri http, int siloPort)
+    {
+        Run = run;
+        HttpUrl = http;
+        SiloPort = siloPort;
+    }
+
+    public ProgramRun Run { get; }
+
+    public Uri HttpUrl { get; }
+
+    public int SiloPort { get; }
+
+    public static async Task<SiloProcess> StartAsync(TestDatabase database, string clusterId, TimeSpan patience)
+    {
+        var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+        var siloPort = FreePorts.Next();
+        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), new Dictionary<string, string>
+        {
+            ["Alto__Database__ConnectionString"] = database.ConnectionString,
+            ["Alto__Silo__HttpUrl"] = http.ToString().TrimEnd('/'),
+            ["Alto__Cluster__ClusterId"] = clusterId,
+            ["Alto__Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+        });
+        var silo = new SiloProcess(run, http, siloPort);
+        await Readiness.WaitAsync(http, run, patience);
+        return silo;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Run.StopAsync(TimeSpan.FromSeconds(30));
+        await Run.DisposeAsync();
+    }
+}
