@@ -83,8 +83,16 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        UseTestSettings(builder, Database);
+        // Tests sign in often from one address; the limit itself is tested with its own gateway.
+        builder.UseSetting("Alto:Auth:LoginAttemptsPerMinute", "10000");
+    }
+
+    /// <summary>Settings for an in-process gateway: its own database, free silo ports, a known admin password.</summary>
+    public static void UseTestSettings(IWebHostBuilder builder, TestDatabase database)
+    {
         var port = (int value) => value.ToString(CultureInfo.InvariantCulture);
-        builder.UseSetting("Alto:Database:ConnectionString", Database.ConnectionString);
+        builder.UseSetting("Alto:Database:ConnectionString", database.ConnectionString);
         builder.UseSetting("Alto:Cluster:ClusterId", "gateway-test-" + Guid.NewGuid().ToString("N")[..8]);
         builder.UseSetting("Alto:Cluster:SiloPort", port(FreePorts.Next()));
         builder.UseSetting("Alto:Cluster:GatewayPort", port(FreePorts.Next()));

@@ -24,7 +24,8 @@ public static class AuthApi
     public static RouteGroupBuilder MapAuthApi(this RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("Sign-in");
-        auth.MapPost("/login", LoginAsync).AllowAnonymous().WithSummary("Sign in; returns a bearer token");
+        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
+            .WithSummary("Sign in; returns a bearer token");
         auth.MapGet("/me", MeAsync).WithSummary("The signed-in user");
         auth.MapPost("/password", ChangePasswordAsync).WithSummary("Change the signed-in user's password");
         return api;

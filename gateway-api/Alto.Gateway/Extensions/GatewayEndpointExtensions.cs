@@ -13,6 +13,7 @@ public static class GatewayEndpointExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
 
         var api = app.MapGroup("/api/v1");
         api.MapAuthApi();

@@ -22,6 +22,10 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>Its password; when empty a random one is generated and printed once.</summary>
     public string? BootstrapAdminPassword { get; set; }
 
+    /// <summary>Sign-in attempts allowed per client address per minute; more are answered 429.</summary>
+    [Range(1, 100_000)]
+    public int LoginAttemptsPerMinute { get; set; } = 30;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (TokenLifetime < TimeSpan.FromMinutes(1) || TokenLifetime > TimeSpan.FromDays(7))
