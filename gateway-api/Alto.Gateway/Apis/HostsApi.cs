@@ -25,21 +25,9 @@ public static partial class HostsApi
         return api;
     }
 
-    public static async Task<Results<Ok<Page<HostInfo>>, ValidationProblem, ProblemHttpResult>> ListHostsAsync(
-        [AsParameters] GatewayServices services, HostReadModel hosts, Guid tenantId, int? page, int? pageSize)
-    {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
-        {
-            return refusal;
-        }
-        var errors = new RequestErrors();
-        var (number, size, offset) = Paging.Read(errors, page, pageSize);
-        if (errors.Any)
-        {
-            return ApiProblems.Invalid(errors);
-        }
-        return TypedResults.Ok(await hosts.ListAsync(tenantId, number, size, offset, services.Cancellation));
-    }
+    public static Task<Results<Ok<Page<HostInfo>>, ValidationProblem, ProblemHttpResult>> ListHostsAsync(
+        [AsParameters] GatewayServices services, HostReadModel hosts, Guid tenantId, int? page, int? pageSize) =>
+        TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => hosts.ListAsync(tenantId, request, services.Cancellation));
 
     public static async Task<Results<Created<HostRegistration>, ValidationProblem, ProblemHttpResult>> RegisterHostAsync(
         [AsParameters] GatewayServices services, IOptions<HostRegistrationOptions> options, Guid tenantId, RegisterHostRequest request)

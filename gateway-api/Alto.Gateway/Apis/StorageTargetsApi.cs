@@ -27,21 +27,9 @@ public static class StorageTargetsApi
         return api;
     }
 
-    public static async Task<Results<Ok<Page<StorageTargetInfo>>, ValidationProblem, ProblemHttpResult>> ListTargetsAsync(
-        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, int? page, int? pageSize)
-    {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
-        {
-            return refusal;
-        }
-        var errors = new RequestErrors();
-        var (number, size, offset) = Paging.Read(errors, page, pageSize);
-        if (errors.Any)
-        {
-            return ApiProblems.Invalid(errors);
-        }
-        return TypedResults.Ok(await targets.ListAsync(tenantId, number, size, offset, services.Cancellation));
-    }
+    public static Task<Results<Ok<Page<StorageTargetInfo>>, ValidationProblem, ProblemHttpResult>> ListTargetsAsync(
+        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, int? page, int? pageSize) =>
+        TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => targets.ListAsync(tenantId, request, services.Cancellation));
 
     public static async Task<Results<Created<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> CreateTargetAsync(
         [AsParameters] GatewayServices services, Guid tenantId, CreateStorageTargetRequest request)

@@ -1,5 +1,6 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.Gateway.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -10,6 +11,19 @@ public static class TenantAccess
     /// <summary>Null when the caller may go on; otherwise the answer to give.</summary>
     public static ProblemHttpResult? ToRead(Caller caller, Guid tenantId) =>
         caller.CanSee(tenantId) ? null : ApiProblems.NotFound($"tenant {tenantId} not found");
+
+    /// <summary>The shared shape of every list inside a tenant: scope check, paging, then the read model.</summary>
+    public static async Task<Results<Ok<Page<T>>, ValidationProblem, ProblemHttpResult>> ListAsync<T>(
+        Caller caller, Guid tenantId, int? page, int? pageSize, Func<PageRequest, Task<Page<T>>> list)
+    {
+        if (ToRead(caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var request = Paging.Read(errors, page, pageSize);
+        return errors.Any ? ApiProblems.Invalid(errors) : TypedResults.Ok(await list(request));
+    }
 
     /// <summary>Reading is not enough to change: support and viewer are refused with 403.</summary>
     public static ProblemHttpResult? ToManage(Caller caller, Guid tenantId, string what) =>

@@ -31,7 +31,7 @@ public static class TenantsApi
         [AsParameters] GatewayServices services, TenantReadModel tenants, int? page, int? pageSize, string? status)
     {
         var errors = new RequestErrors();
-        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        var request = Paging.Read(errors, page, pageSize);
         TenantStatus? statusFilter = status switch
         {
             null => null,
@@ -47,7 +47,7 @@ public static class TenantsApi
         {
             return ApiProblems.Invalid(errors);
         }
-        return TypedResults.Ok(await tenants.ListAsync(services.Caller, statusFilter, number, size, offset, services.Cancellation));
+        return TypedResults.Ok(await tenants.ListAsync(services.Caller, statusFilter, request, services.Cancellation));
     }
 
     public static async Task<Results<Created<TenantInfo>, ValidationProblem, ProblemHttpResult>> CreateTenantAsync(

@@ -30,13 +30,13 @@ public static class UsersApi
             return ApiProblems.Forbidden($"role '{caller.Role}' cannot list users");
         }
         var errors = new RequestErrors();
-        var (number, size, offset) = Paging.Read(errors, page, pageSize);
+        var request = Paging.Read(errors, page, pageSize);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
-        var (list, total) = await users.ListAsync(caller.IsPlatformAdmin ? null : caller.Tenants, offset, size, services.Cancellation);
-        return TypedResults.Ok(new Page<UserView>([.. list.Select(UserView.From)], number, size, total));
+        var (list, total) = await users.ListAsync(caller.IsPlatformAdmin ? null : caller.Tenants, request.Offset, request.Size, services.Cancellation);
+        return TypedResults.Ok(new Page<UserView>([.. list.Select(UserView.From)], request.Number, request.Size, total));
     }
 
     public static async Task<Results<Created<UserView>, ValidationProblem, ProblemHttpResult>> CreateUserAsync(

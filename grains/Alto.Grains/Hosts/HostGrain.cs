@@ -74,28 +74,12 @@ public sealed partial class HostGrain(
             UpdatedAt = now,
         };
 
-        // The row first: its unique index keeps host names unique within a tenant.
-        try
-        {
-            await rows.InsertAsync(Id, registered);
-        }
-        catch (PostgresException exception) when (exception.IsUniqueViolation())
-        {
-            return CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
-        }
-
-        host.State = registered;
-        try
-        {
-            await host.WriteStateAsync();
-        }
-        catch
-        {
-            host.State = new HostState();
-            await rows.DeleteOrphanAsync(Id);
-            throw;
-        }
-        return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
+        // The row's unique index keeps host names unique within a tenant.
+        var claimed = await ClaimedWrite.CreateAsync(
+            host, registered, () => rows.InsertAsync(Id, registered), () => rows.DeleteOrphanAsync(Id), () => new HostState());
+        return claimed
+            ? CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token))
+            : CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
     }
 
     private HostInfo ToInfo() => new(

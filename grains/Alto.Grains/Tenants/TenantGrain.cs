@@ -62,28 +62,12 @@ public sealed partial class TenantGrain(
             UpdatedAt = now,
         };
 
-        // The row goes first: its unique index is what makes tenant names unique across grains.
-        try
-        {
-            await rows.InsertTenantAsync(Id, created);
-        }
-        catch (PostgresException exception) when (exception.IsUniqueViolation())
-        {
-            return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
-        }
-
-        tenant.State = created;
-        try
-        {
-            await tenant.WriteStateAsync();
-        }
-        catch
-        {
-            tenant.State = new TenantState();
-            await rows.DeleteOrphanTenantAsync(Id);
-            throw;
-        }
-        return CommandResult<TenantInfo>.Ok(ToInfo());
+        // The row's unique index is what makes tenant names unique across grains.
+        var claimed = await ClaimedWrite.CreateAsync(
+            tenant, created, () => rows.InsertTenantAsync(Id, created), () => rows.DeleteOrphanTenantAsync(Id), () => new TenantState());
+        return claimed
+            ? CommandResult<TenantInfo>.Ok(ToInfo())
+            : CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
     }
 
     public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command)
