@@ -12,6 +12,7 @@ public static class Program
         var root = new RootCommand($"Alto host agent {version}: scans file systems, tiers cold files, recalls stubs")
         {
             StatusCommand.Create(),
+            EnrollCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -22,6 +22,8 @@ public static partial class HostsApi
         hosts.MapPost("/", RegisterHostAsync)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
         hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
+        hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
+            .WithSummary("Issue a new one-time enrollment token for a host (the old one stops working)");
         return api;
     }
 
@@ -75,6 +77,23 @@ public static partial class HostsApi
         return host is null || host.TenantId != tenantId
             ? ApiProblems.NotFound($"host {hostId} not found")
             : TypedResults.Ok(host);
+    }
+
+    public static async Task<Results<Ok<HostRegistration>, ProblemHttpResult>> RenewEnrollmentTokenAsync(
+        [AsParameters] GatewayServices services, IOptions<HostRegistrationOptions> options, Guid tenantId, Guid hostId)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        if (host is null || host.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await grain.RenewEnrollmentTokenAsync(options.Value.EnrollmentTokenLifetime);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
     private static string[] ReadVolumes(RequestErrors errors, string[]? volumes)

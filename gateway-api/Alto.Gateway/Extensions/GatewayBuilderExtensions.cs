@@ -9,6 +9,7 @@ using Alto.Gateway.ReadModels;
 using Alto.Silo.Extensions;
 using Alto.Silo.Health;
 using Alto.Silo.Options;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -53,10 +54,15 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
 
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, HostCredentialAuthentication>(HostCredentialAuthentication.SchemeName, _ => { });
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerConfiguration>();
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(HostCredentialAuthentication.Policy, policy => policy
+                .AddAuthenticationSchemes(HostCredentialAuthentication.SchemeName)
+                .RequireClaim(HostCredentialAuthentication.HostClaim));
 
         services.AddRateLimiter(limiter =>
         {

@@ -21,6 +21,7 @@ public static class GatewayEndpointExtensions
         api.MapHostsApi();
         api.MapStorageTargetsApi();
         api.MapUsersApi();
+        api.MapAgentsApi();
 
         // Operator and documentation endpoints carry no tenant data and are reached without a
         // token; expose them only where operators are (see README, "Security").

@@ -41,3 +41,22 @@ public sealed record RegisterHost(
 public sealed record HostRegistration(
     [property: Id(0)] HostInfo Host,
     [property: Id(1)] string EnrollmentToken);
+
+[GenerateSerializer, Immutable, Alias("Alto.EnrollHost")]
+public sealed record EnrollHost(
+    [property: Id(0)] string EnrollmentToken,
+    [property: Id(1)] string AgentVersion,
+    [property: Id(2)] string MachineName);
+
+/// <summary>The host credential, returned once to the enrolling agent and stored only as a hash.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.HostEnrollment")]
+public sealed record HostEnrollment(
+    [property: Id(0)] Guid HostId,
+    [property: Id(1)] Guid TenantId,
+    [property: Id(2)] string Credential);
+
+/// <summary>Who a valid host credential belongs to.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.HostIdentity")]
+public sealed record HostIdentity(
+    [property: Id(0)] Guid HostId,
+    [property: Id(1)] Guid TenantId);

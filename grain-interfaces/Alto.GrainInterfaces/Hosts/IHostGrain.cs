@@ -11,4 +11,16 @@ public interface IHostGrain : IGrainWithStringKey
 
     [Alias("GetAsync")]
     Task<HostInfo?> GetAsync();
+
+    /// <summary>Exchanges the one-time enrollment token for a host credential; the token is spent.</summary>
+    [Alias("EnrollAsync")]
+    Task<CommandResult<HostEnrollment>> EnrollAsync(EnrollHost command);
+
+    /// <summary>Issues a fresh one-time enrollment token (re-installing an agent, or the old one expired).</summary>
+    [Alias("RenewEnrollmentTokenAsync")]
+    Task<CommandResult<HostRegistration>> RenewEnrollmentTokenAsync(TimeSpan lifetime);
+
+    /// <summary>The host a credential belongs to, or null when it is not this host's current credential.</summary>
+    [Alias("AuthenticateAsync")]
+    Task<HostIdentity?> AuthenticateAsync(string credential);
 }

@@ -59,7 +59,7 @@ public sealed partial class HostGrain(
         }
 
         var now = time.GetUtcNow();
-        var token = EnrollmentTokens.NewEnrollmentToken();
+        var token = EnrollmentTokens.NewEnrollmentToken(Id);
         var registered = new HostState
         {
             Exists = true,
@@ -81,6 +81,102 @@ public sealed partial class HostGrain(
             ? CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token))
             : CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
     }
+
+    public async Task<CommandResult<HostEnrollment>> EnrollAsync(EnrollHost command)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostEnrollment>.NotFound("the enrollment token is not valid");
+        }
+        if (host.State.Status == HostStatus.Disabled)
+        {
+            return CommandResult<HostEnrollment>.Conflict("this host is disabled");
+        }
+        if (EnrollmentTokens.Matches(command.EnrollmentToken, host.State.UsedEnrollmentTokenHash))
+        {
+            return CommandResult<HostEnrollment>.Conflict(
+                "this enrollment token was already used; ask an admin for a new one (POST .../hosts/{hostId}/enrollment-token)");
+        }
+        if (!EnrollmentTokens.Matches(command.EnrollmentToken, host.State.EnrollmentTokenHash))
+        {
+            return CommandResult<HostEnrollment>.NotFound("the enrollment token is not valid");
+        }
+        var now = time.GetUtcNow();
+        if (host.State.EnrollmentExpiresAt is { } expires && expires <= now)
+        {
+            return CommandResult<HostEnrollment>.Conflict(
+                $"this enrollment token expired at {expires:u}; ask an admin for a new one (POST .../hosts/{{hostId}}/enrollment-token)");
+        }
+
+        var credential = EnrollmentTokens.NewCredential(Id);
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.CredentialHash = EnrollmentTokens.Hash(credential);
+        host.State.UsedEnrollmentTokenHash = before.EnrollmentTokenHash;
+        host.State.EnrollmentTokenHash = null;
+        host.State.EnrollmentExpiresAt = null;
+        host.State.EnrolledAt = now;
+        host.State.AgentVersion = command.AgentVersion;
+        host.State.Status = HostStatus.Enrolled;
+        host.State.UpdatedAt = now;
+        await PersistAsync(before);
+        return CommandResult<HostEnrollment>.Ok(new HostEnrollment(Id, host.State.TenantId, credential));
+    }
+
+    public async Task<CommandResult<HostRegistration>> RenewEnrollmentTokenAsync(TimeSpan lifetime)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostRegistration>.NotFound($"host {Id} not found");
+        }
+        var now = time.GetUtcNow();
+        var token = EnrollmentTokens.NewEnrollmentToken(Id);
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.EnrollmentTokenHash = EnrollmentTokens.Hash(token);
+        host.State.EnrollmentExpiresAt = now + lifetime;
+        host.State.UpdatedAt = now;
+        await PersistAsync(before);
+        return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
+    }
+
+    public Task<HostIdentity?> AuthenticateAsync(string credential) => Task.FromResult(
+        host.State.Exists && host.State.Status != HostStatus.Disabled && EnrollmentTokens.Matches(credential, host.State.CredentialHash)
+            ? new HostIdentity(Id, host.State.TenantId)
+            : null);
+
+    /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
+    private async Task PersistAsync(HostState before)
+    {
+        try
+        {
+            await host.WriteStateAsync();
+        }
+        catch
+        {
+            host.State = before;
+            throw;
+        }
+        await rows.UpsertAsync(Id, host.State);
+    }
+
+    private static HostState Copy(HostState state) => new()
+    {
+        Exists = state.Exists,
+        TenantId = state.TenantId,
+        Name = state.Name,
+        Os = state.Os,
+        Volumes = state.Volumes,
+        Status = state.Status,
+        EnrollmentTokenHash = state.EnrollmentTokenHash,
+        EnrollmentExpiresAt = state.EnrollmentExpiresAt,
+        CredentialHash = state.CredentialHash,
+        CreatedAt = state.CreatedAt,
+        UpdatedAt = state.UpdatedAt,
+        UsedEnrollmentTokenHash = state.UsedEnrollmentTokenHash,
+        EnrolledAt = state.EnrolledAt,
+        AgentVersion = state.AgentVersion,
+    };
 
     private HostInfo ToInfo() => new(
         Id, host.State.TenantId, host.State.Name, host.State.Os, host.State.Volumes, host.State.Status,

@@ -18,4 +18,8 @@ public sealed class HostState
     [Id(8)] public byte[]? CredentialHash { get; set; }
     [Id(9)] public DateTimeOffset CreatedAt { get; set; }
     [Id(10)] public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>SHA-256 of the last token used to enroll, so its reuse is told apart from a wrong token.</summary>
+    [Id(11)] public byte[]? UsedEnrollmentTokenHash { get; set; }
+    [Id(12)] public DateTimeOffset? EnrolledAt { get; set; }
+    [Id(13)] public string? AgentVersion { get; set; }
 }

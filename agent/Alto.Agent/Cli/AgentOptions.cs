@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace Alto.Agent.Cli;
+
+/// <summary>Options several commands share.</summary>
+public static class AgentOptions
+{
+    /// <summary>Where the agent keeps its credential and scan state.</summary>
+    public static Option<string> StateDirectory() => new("--state-dir")
+    {
+        Description = "Folder for the agent's credential and state (ALTO_AGENT_STATE_DIR)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALTO_AGENT_STATE_DIR") is { Length: > 0 } configured
+            ? configured
+            : "/var/lib/alto-agent",
+    };
+}

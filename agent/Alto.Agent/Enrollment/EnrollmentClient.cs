@@ -1,0 +1,53 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Alto.Agent.Enrollment;
+
+public sealed class EnrollmentException(string message) : Exception(message);
+
+/// <summary>Exchanges a one-time enrollment token for this host's credential.</summary>
+public sealed class EnrollmentClient(HttpClient http)
+{
+    public async Task<AgentCredentials> EnrollAsync(Uri gateway, Uri grpc, string token, CancellationToken cancellationToken)
+    {
+        var version = typeof(EnrollmentClient).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.PostAsJsonAsync(
+                new Uri(gateway, "/api/v1/agents/enroll"),
+                new { token, agentVersion = version, machineName = Environment.MachineName },
+                cancellationToken);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new EnrollmentException($"cannot reach the gateway at {gateway}: {exception.Message}");
+        }
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new EnrollmentException($"enrollment refused ({(int)response.StatusCode}): {ProblemDetail(body)}");
+            }
+            var answer = JsonSerializer.Deserialize<EnrollAnswer>(body, JsonSerializerOptions.Web)
+                ?? throw new EnrollmentException("the gateway sent an empty answer");
+            return new AgentCredentials(gateway, grpc, answer.HostId, answer.TenantId, answer.Credential);
+        }
+    }
+
+    private static string ProblemDetail(string body)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            return problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+
+    private sealed record EnrollAnswer(Guid HostId, Guid TenantId, string Credential);
+}

@@ -1,0 +1,50 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Validation;
+using Alto.Grains.Hosts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+public sealed record EnrollRequest(string? Token, string? AgentVersion, string? MachineName);
+
+/// <summary>Endpoints agents call (as opposed to people).</summary>
+public static class AgentsApi
+{
+    public static RouteGroupBuilder MapAgentsApi(this RouteGroupBuilder api)
+    {
+        var agents = api.MapGroup("/agents").WithTags("Agents");
+        agents.MapPost("/enroll", EnrollAsync).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
+            .WithSummary("Exchange a host's one-time enrollment token for its host credential");
+        return api;
+    }
+
+    public static async Task<Results<Ok<HostEnrollment>, ValidationProblem, ProblemHttpResult>> EnrollAsync(
+        EnrollRequest request, IGrainFactory grains)
+    {
+        var errors = new RequestErrors();
+        var version = errors.Text("agentVersion", request.AgentVersion, 100, required: false) ?? "unknown";
+        var machine = errors.Text("machineName", request.MachineName, 255, required: false) ?? "";
+        if (string.IsNullOrWhiteSpace(request.Token))
+        {
+            errors.Add("token", "token is required");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        // A malformed token and an unknown one get the same answer.
+        if (!EnrollmentTokens.TryReadHostId(request.Token!.Trim(), EnrollmentTokens.EnrollmentPrefix, out var hostId))
+        {
+            return ApiProblems.Unauthorized("the enrollment token is not valid");
+        }
+        var result = await grains.GetGrain<IHostGrain>(hostId.Value.ToString()).EnrollAsync(new EnrollHost(request.Token.Trim(), version, machine));
+        return result.Error switch
+        {
+            null => TypedResults.Ok(result.Value!),
+            { Kind: GrainInterfaces.Common.CommandErrorKind.NotFound } error => ApiProblems.Unauthorized(error.Message),
+            { } error => ApiProblems.Unauthorized(error.Message),
+        };
+    }
+}
