@@ -1,0 +1,57 @@
+namespace Alto.Scanning;
+
+/// <summary>The checks every row passes whatever its format; builds the record or names the bad column.</summary>
+public static class ScanRecordRules
+{
+    public static ScanRecord Build(
+        long row, string path, long size, DateTimeOffset modified, DateTimeOffset accessed, string extension,
+        string permissions, string owner, string? hash, DateTimeOffset? ctime, long fileId, bool isStub, string encoding)
+    {
+        if (path.Length == 0)
+        {
+            throw new ScanFormatException(row, ScanColumns.FilePath, "the path is empty");
+        }
+        if (path.Length > ScanColumns.MaxPathLength)
+        {
+            throw new ScanFormatException(row, ScanColumns.FilePath, $"the path is longer than {ScanColumns.MaxPathLength} characters");
+        }
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ScanFormatException(row, ScanColumns.FilePath, "the path contains a NUL character");
+        }
+        if (!PathEncoding.TryParseName(encoding, out var kind))
+        {
+            throw new ScanFormatException(row, ScanColumns.PathEncoding, $"'{CsvScanReader.Shorten(encoding)}' is not utf8 or escaped");
+        }
+        if (!PathEncoding.IsWellFormed(path, kind))
+        {
+            throw new ScanFormatException(row, ScanColumns.FilePath, "an escaped path has a backslash not followed by xHH");
+        }
+        if (size < 0)
+        {
+            throw new ScanFormatException(row, ScanColumns.FileSize, $"the size {size} is negative");
+        }
+        if (fileId < 0)
+        {
+            throw new ScanFormatException(row, ScanColumns.FileId, $"the file id {fileId} is negative");
+        }
+        CheckText(row, ScanColumns.FileExtension, extension);
+        CheckText(row, ScanColumns.Permissions, permissions);
+        CheckText(row, ScanColumns.Owner, owner);
+        CheckText(row, ScanColumns.Hash, hash ?? "");
+        return new ScanRecord(path, size, modified, accessed, extension, permissions, owner,
+            string.IsNullOrEmpty(hash) ? null : hash, ctime, fileId, isStub, kind);
+    }
+
+    private static void CheckText(long row, string column, string value)
+    {
+        if (value.Length > ScanColumns.MaxTextLength)
+        {
+            throw new ScanFormatException(row, column, $"longer than {ScanColumns.MaxTextLength} characters");
+        }
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ScanFormatException(row, column, "contains a NUL character");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text;
+using Alto.Scanning;
+
+namespace Alto.Agent.Tests;
+
+public sealed class ScanFormatTests
+{
+    private static readonly DateTimeOffset When = new(2025, 1, 15, 10, 30, 0, TimeSpan.Zero);
+
+    public static TheoryData<byte[]> Paths()
+    {
+        var data = new TheoryData<byte[]>();
+        data.Add(Encoding.UTF8.GetBytes("/srv/data/report.pdf"));
+        data.Add(Encoding.UTF8.GetBytes("/srv/données/été 2025, \"final\".docx"));
+        data.Add(Encoding.UTF8.GetBytes("/srv/back\\slash/emoji-😀.txt"));
+        data.Add([.. "/srv/latin1-"u8, 0xE9, .. ".txt"u8]);
+        data.Add([.. "/srv/"u8, 0xFF, 0xFE, (byte)'\\', (byte)'x', (byte)'4', (byte)'1']);
+        data.Add([.. "/srv/truncated-"u8, 0xE2, 0x82]);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void PathsRoundTripExactly(byte[] path)
+    {
+        var (text, kind) = PathEncoding.Encode(path);
+        Assert.Equal(path, PathEncoding.Decode(text, kind));
+        Assert.Equal(System.Text.Unicode.Utf8.IsValid(path) ? PathEncodingKind.Utf8 : PathEncodingKind.Escaped, kind);
+    }
+
+    [Fact]
+    public void AnInvalidByteIsWrittenAsHex() =>
+        Assert.Equal(@"/srv/caf\xE9\x5C.txt", PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, (byte)'\\', .. ".txt"u8]).Text);
+
+    [Fact]
+    public async Task CsvAndParquetCarryTheSameRows()
+    {
+        var rows = SampleRows();
+
+        var csv = new MemoryStream();
+        using (var writer = new CsvScanWriter(csv))
+        {
+            foreach (var row in rows)
+            {
+                writer.Write(row);
+            }
+        }
+        var parquet = new MemoryStream();
+        await ParquetScanFormat.WriteAsync(parquet, rows, CancellationToken.None);
+        parquet.Position = 0;
+
+        Assert.Equal(rows, CsvScanReader.Read(csv.ToArray()));
+        Assert.Equal(rows, await ParquetScanFormat.ReadAsync(parquet, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false", 1, null, "expected 12 columns")]
+    [InlineData("\"/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "unterminated")]
+    [InlineData("/a,1,yesterday,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "last_modified", "RFC 3339")]
+    [InlineData("/a,1,2025-01-15 10:30:00,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "last_modified", "RFC 3339")]
+    [InlineData("/a,-5,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_size", "negative")]
+    [InlineData("/a,big,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_size", "whole number")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,maybe,utf8", 1, "is_stub", "true or false")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,latin1", 1, "path_encoding", "utf8 or escaped")]
+    [InlineData(@"/a\q,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,escaped", 1, "file_path", "xHH")]
+    [InlineData(",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "empty")]
+    public void MalformedRowsNameTheirRowAndColumn(string line, long row, string? column, string message)
+    {
+        var csv = string.Join(',', ScanColumns.All) + "\r\n"
+            + "/ok,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n" + line + "\r\n";
+
+        var error = Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+
+        Assert.Equal(row + 1, error.Row);
+        Assert.Equal(column, error.Column);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("path,size\r\n")]
+    public void AMissingOrWrongHeaderIsRefused(string csv) =>
+        Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+
+    [Theory]
+    [InlineData(ChunkCompressionKind.Zstd)]
+    [InlineData(ChunkCompressionKind.Gzip)]
+    [InlineData(ChunkCompressionKind.None)]
+    public async Task ChunksRoundTripThroughCompression(ChunkCompressionKind kind)
+    {
+        var data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("/srv/data/file.txt,1\r\n", 5000)));
+        var compressed = ChunkCompression.Compress(data, kind);
+        using var back = await ChunkCompression.DecompressAsync(new MemoryStream(compressed), kind, 1 << 20, CancellationToken.None);
+        Assert.Equal(data, back.ToArray());
+    }
+
+    [Theory]
+    [InlineData(ChunkCompressionKind.Zstd)]
+    [InlineData(ChunkCompressionKind.Gzip)]
+    public async Task TruncatedCompressedDataIsCorrupt(ChunkCompressionKind kind)
+    {
+        var compressed = ChunkCompression.Compress(Encoding.UTF8.GetBytes(new string('x', 100_000) + Guid.NewGuid()), kind);
+        var truncated = compressed[..(compressed.Length / 2)];
+        await Assert.ThrowsAsync<ChunkCorruptException>(() =>
+            ChunkCompression.DecompressAsync(new MemoryStream(truncated), kind, 1 << 20, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(ChunkCompressionKind.Zstd)]
+    [InlineData(ChunkCompressionKind.Gzip)]
+    public async Task ADecompressionBombStopsAtTheLimit(ChunkCompressionKind kind)
+    {
+        // 64 MiB of zeros compress to well under a megabyte.
+        var bomb = ChunkCompression.Compress(new byte[64 << 20], kind);
+        Assert.True(bomb.Length < 1 << 20, $"{bomb.Length} bytes");
+        await Assert.ThrowsAsync<ChunkTooLargeException>(() =>
+            ChunkCompression.DecompressAsync(new MemoryStream(bomb), kind, 8 << 20, CancellationToken.None));
+    }
+
+    private static List<ScanRecord> SampleRows()
+    {
+        var escaped = PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, .. ".txt"u8]);
+        return
+        [
+            new("/srv/data/report.pdf", 5_242_880, When, When.AddDays(3), ".pdf", "rw-r--r--", "alice", null, When.AddDays(-1), 42, false, PathEncodingKind.Utf8),
+            new("/srv/data/with, comma \"and quotes\"\nnewline.txt", 0, When, When, ".txt", "rw-------", "bob", "sha256:ab", null, 43, true, PathEncodingKind.Utf8),
+            new(escaped.Text, 7, When.AddTicks(1234567), When, ".txt", "rwsr-xr-x", "1001", null, When, 44, false, escaped.Kind),
+        ];
+    }
+}
