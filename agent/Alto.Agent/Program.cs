@@ -13,6 +13,7 @@ public static class Program
         {
             StatusCommand.Create(),
             EnrollCommand.Create(),
+            ScanCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Alto.Scanning;
+
+namespace Alto.Agent.Scanning;
+
+/// <summary>A compressed batch of scan rows, numbered from 0; the last one of a scan is final.</summary>
+public sealed record ScanChunk(Guid ScanId, int Number, bool IsFinal, int Rows, byte[] Body, string Format, ChunkCompressionKind Compression);
+
+/// <summary>Where finished chunks go: the gateway, a folder, or nowhere (dry run).</summary>
+public interface IChunkSink
+{
+    Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken);
+}
+
+public sealed class NullSink : IChunkSink
+{
+    public Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Writes each chunk to a file (chunk-000000.csv.zst …): for inspection and benchmarks.</summary>
+public sealed class DirectorySink(string directory) : IChunkSink
+{
+    public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var suffix = chunk.Compression switch
+        {
+            ChunkCompressionKind.Zstd => ".zst",
+            ChunkCompressionKind.Gzip => ".gz",
+            _ => "",
+        };
+        var name = string.Create(CultureInfo.InvariantCulture, $"chunk-{chunk.Number:D6}.{chunk.Format}{suffix}");
+        await File.WriteAllBytesAsync(Path.Combine(directory, name), chunk.Body, cancellationToken);
+    }
+}
+
+public sealed class UploadException(string message) : Exception(message);
+
+/// <summary>
+/// Uploads chunks to POST /api/v1/scan-results with the host credential. Network failures, 429
+/// and 5xx are retried with exponential backoff (3 attempts); any other refusal stops the scan
+/// with the gateway's own explanation.
+/// </summary>
+public sealed class UploadSink(HttpClient http, Uri gateway, string credential, TimeSpan? retryBase = null) : IChunkSink
+{
+    public const int Attempts = 3;
+    private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
+
+    public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(gateway, string.Create(CultureInfo.InvariantCulture,
+            $"/api/v1/scan-results?scanId={chunk.ScanId}&chunk={chunk.Number}&final={(chunk.IsFinal ? "true" : "false")}" +
+            $"&format={chunk.Format}&encoding={ChunkCompression.Name(chunk.Compression)}"));
+        for (var attempt = 1; ; attempt++)
+        {
+            string problem;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(chunk.Body) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(chunk.Format == "parquet" ? "application/vnd.apache.parquet" : "text/csv");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+                using var response = await http.SendAsync(request, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+                problem = $"{(int)response.StatusCode}: {Detail(await response.Content.ReadAsStringAsync(cancellationToken))}";
+                if (!IsTransient(response.StatusCode))
+                {
+                    throw new UploadException($"the gateway refused chunk {chunk.Number}: {problem}");
+                }
+            }
+            catch (HttpRequestException exception)
+            {
+                problem = exception.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                problem = "timed out";
+            }
+            if (attempt >= Attempts)
+            {
+                throw new UploadException($"chunk {chunk.Number} could not be uploaded after {Attempts} attempts: {problem}");
+            }
+            await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
+        }
+    }
+
+    private static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500;
+
+    private static string Detail(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body;
+        }
+        catch (JsonException)
+        {
+            return body.Length > 300 ? body[..300] : body;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace Alto.Agent.Scanning;
+
+/// <summary>
+/// The libc calls the Linux scanner needs. .NET's own directory enumeration decodes names as
+/// UTF-8 and replaces invalid bytes, which would lose names; these calls see the raw bytes.
+/// Metadata comes from statx relative to the open directory, so long paths do not matter.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal static unsafe partial class LinuxFileSystem
+{
+    public const byte TypeUnknown = 0;
+    public const byte TypeDirectory = 4;
+    public const byte TypeRegular = 8;
+    public const byte TypeSymlink = 10;
+
+    public const int ErrorNoEntry = 2;
+    public const int ErrorAccess = 13;
+    public const int ErrorNameTooLong = 36;
+    public const int ErrorNoData = 61;
+
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxBasicStats = 0x7ff;
+    private const uint StatxBirthTime = 0x800;
+    private const ushort FileTypeMask = 0xF000;
+    private const ushort FileTypeDirectory = 0x4000;
+    private const ushort FileTypeRegular = 0x8000;
+
+    // glibc's struct dirent on 64-bit Linux: d_ino at 0, d_type at 18, d_name at 19.
+    private const int DirentInodeOffset = 0;
+    private const int DirentTypeOffset = 18;
+    private const int DirentNameOffset = 19;
+
+    public static nint OpenDirectory(ReadOnlySpan<byte> nulTerminatedPath, out int errno)
+    {
+        fixed (byte* path = nulTerminatedPath)
+        {
+            var directory = opendir(path);
+            errno = directory == 0 ? Marshal.GetLastPInvokeError() : 0;
+            return directory;
+        }
+    }
+
+    public static void CloseDirectory(nint directory) => _ = closedir(directory);
+
+    public static int DirectoryDescriptor(nint directory) => dirfd(directory);
+
+    /// <summary>The next entry, or false at the end of the directory (or on an error, with errno).</summary>
+    public static bool ReadEntry(nint directory, out ReadOnlySpan<byte> name, out byte type, out ulong inode, out int errno)
+    {
+        Marshal.SetLastPInvokeError(0);
+        var entry = (byte*)readdir(directory);
+        if (entry == null)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            name = default;
+            type = 0;
+            inode = 0;
+            return false;
+        }
+        errno = 0;
+        inode = *(ulong*)(entry + DirentInodeOffset);
+        type = entry[DirentTypeOffset];
+        name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(entry + DirentNameOffset);
+        return true;
+    }
+
+    /// <summary>lstat-like metadata of <paramref name="nulTerminatedName"/> inside the open directory.</summary>
+    public static bool TryStat(int directoryDescriptor, ReadOnlySpan<byte> nulTerminatedName, out FileStatus status, out int errno)
+    {
+        var buffer = stackalloc byte[256];
+        int result;
+        fixed (byte* name = nulTerminatedName)
+        {
+            result = statx(directoryDescriptor, name, AtSymlinkNoFollow, StatxBasicStats | StatxBirthTime, buffer);
+        }
+        if (result != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            status = default;
+            return false;
+        }
+        errno = 0;
+        var mask = *(uint*)buffer;
+        var mode = *(ushort*)(buffer + 28);
+        status = new FileStatus(
+            Mode: mode,
+            Uid: *(uint*)(buffer + 20),
+            Inode: *(ulong*)(buffer + 32),
+            Size: *(long*)(buffer + 40),
+            Blocks: *(long*)(buffer + 48),
+            AccessTime: Timestamp(buffer + 64),
+            BirthTime: (mask & StatxBirthTime) != 0 ? Timestamp(buffer + 80) : null,
+            ChangeTime: Timestamp(buffer + 96),
+            ModifyTime: Timestamp(buffer + 112),
+            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+        return true;
+    }
+
+    /// <summary>True when the file carries the named extended attribute (without following symlinks).</summary>
+    public static bool HasAttribute(ReadOnlySpan<byte> nulTerminatedPath, ReadOnlySpan<byte> nulTerminatedAttribute)
+    {
+        fixed (byte* path = nulTerminatedPath)
+        fixed (byte* attribute = nulTerminatedAttribute)
+        {
+            return lgetxattr(path, attribute, null, 0) >= 0;
+        }
+    }
+
+    public static bool IsDirectory(ushort mode) => (mode & FileTypeMask) == FileTypeDirectory;
+
+    public static bool IsRegular(ushort mode) => (mode & FileTypeMask) == FileTypeRegular;
+
+    private static DateTimeOffset Timestamp(byte* field)
+    {
+        var seconds = *(long*)field;
+        var nanoseconds = *(uint*)(field + 8);
+        return DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100);
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint opendir(byte* name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint readdir(nint directory);
+
+    [LibraryImport("libc")]
+    private static partial int closedir(nint directory);
+
+    [LibraryImport("libc")]
+    private static partial int dirfd(nint directory);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int statx(int directoryDescriptor, byte* path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint lgetxattr(byte* path, byte* name, byte* value, nuint size);
+}
+
+/// <summary>The parts of statx the scanner uses.</summary>
+internal readonly record struct FileStatus(
+    ushort Mode, uint Uid, ulong Inode, long Size, long Blocks,
+    DateTimeOffset AccessTime, DateTimeOffset? BirthTime, DateTimeOffset ChangeTime, DateTimeOffset ModifyTime, ulong Device);

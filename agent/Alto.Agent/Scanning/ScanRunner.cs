@@ -1,0 +1,127 @@
+using System.Runtime.Versioning;
+using System.Threading.Channels;
+using Alto.Scanning;
+
+namespace Alto.Agent.Scanning;
+
+public sealed record ScanSettings(
+    IReadOnlyList<string> Roots, string Format, ChunkCompressionKind Compression, int BatchRows, int Workers, bool CrossMounts);
+
+public sealed record ScanResult(Guid ScanId, int Chunks, long Rows);
+
+/// <summary>
+/// One scan as a pipeline of three stages joined by bounded channels: the tree walker, the
+/// chunk builder (rows → CSV/Parquet → compressed), and the sink (upload). A slow upload slows
+/// the walk instead of growing memory; a failure in any stage stops the others.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class ScanRunner(IChunkSink sink)
+{
+    public async Task<ScanResult> RunAsync(ScanSettings settings, ScanCounters counters, CancellationToken cancellationToken)
+    {
+        var scanId = Guid.NewGuid();
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var rows = Channel.CreateBounded<ScanRecord>(new BoundedChannelOptions(8192) { SingleReader = true });
+        var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+
+        var walker = new TreeWalker(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
+        var build = BuildChunksAsync(scanId, settings, rows.Reader, chunks.Writer, failed.Token);
+        Task[] stages =
+        [
+            StopOthersOnFailureAsync(walker.WalkAsync(settings.Roots, rows.Writer, failed.Token), failed),
+            StopOthersOnFailureAsync(build, failed),
+            StopOthersOnFailureAsync(SendChunksAsync(chunks.Reader, failed.Token), failed),
+        ];
+        try
+        {
+            await Task.WhenAll(stages);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A stage failed and cancelled the others: report that stage's error, not the cancellation.
+            var cause = stages.Select(stage => stage.Exception?.GetBaseException())
+                .FirstOrDefault(error => error is not null and not OperationCanceledException);
+            if (cause is null)
+            {
+                throw;
+            }
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
+        }
+        var built = await build;
+        return new ScanResult(scanId, built.Chunks, built.Rows);
+    }
+
+    private static async Task StopOthersOnFailureAsync(Task stage, CancellationTokenSource failed)
+    {
+        try
+        {
+            await stage;
+        }
+        catch
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+    }
+
+    private sealed record BuildResult(int Chunks, long Rows);
+
+    private static async Task<BuildResult> BuildChunksAsync(
+        Guid scanId, ScanSettings settings, ChannelReader<ScanRecord> rows, ChannelWriter<ScanChunk> chunks, CancellationToken cancellationToken)
+    {
+        var batch = new List<ScanRecord>(settings.BatchRows);
+        var number = 0;
+        long total = 0;
+        try
+        {
+            await foreach (var row in rows.ReadAllAsync(cancellationToken))
+            {
+                batch.Add(row);
+                if (batch.Count >= settings.BatchRows)
+                {
+                    await chunks.WriteAsync(await SerializeAsync(scanId, number++, false, batch, settings, cancellationToken), cancellationToken);
+                    total += batch.Count;
+                    batch.Clear();
+                }
+            }
+            // The final chunk carries the remainder, possibly no rows at all: it tells the gateway the scan is complete.
+            await chunks.WriteAsync(await SerializeAsync(scanId, number++, true, batch, settings, cancellationToken), cancellationToken);
+            total += batch.Count;
+            chunks.TryComplete();
+            return new BuildResult(number, total);
+        }
+        catch (Exception exception)
+        {
+            chunks.TryComplete(exception);
+            throw;
+        }
+    }
+
+    private async Task SendChunksAsync(ChannelReader<ScanChunk> chunks, CancellationToken cancellationToken)
+    {
+        await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
+        {
+            await sink.SendAsync(chunk, cancellationToken);
+        }
+    }
+
+    private static async Task<ScanChunk> SerializeAsync(
+        Guid scanId, int number, bool final, List<ScanRecord> rows, ScanSettings settings, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        if (settings.Format == "parquet")
+        {
+            await ParquetScanFormat.WriteAsync(buffer, rows, cancellationToken);
+        }
+        else
+        {
+            using var writer = new CsvScanWriter(buffer);
+            foreach (var row in rows)
+            {
+                writer.Write(row);
+            }
+        }
+        var body = ChunkCompression.Compress(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), settings.Compression);
+        return new ScanChunk(scanId, number, final, rows.Count, body, settings.Format, settings.Compression);
+    }
+}

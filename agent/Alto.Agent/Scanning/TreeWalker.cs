@@ -1,0 +1,239 @@
+using System.Runtime.Versioning;
+using System.Text;
+using System.Threading.Channels;
+using Alto.Scanning;
+
+namespace Alto.Agent.Scanning;
+
+public sealed record WalkOptions(int Workers, bool CrossMounts);
+
+/// <summary>
+/// Walks directory trees with parallel workers and streams one <see cref="ScanRecord"/> per
+/// regular file into a bounded channel, so memory stays flat however large the tree: only
+/// directories waiting to be read are queued, never the listing. Symlinks are not followed;
+/// unreadable, vanished and over-long entries are counted and skipped, never fatal.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
+{
+    private const int RowsPerWrite = 256;
+    private static readonly byte[] StubAttribute = "user.alto.locator\0"u8.ToArray();
+
+    /// <summary>Walks every root, then completes <paramref name="output"/> (with the first fatal error, if any).</summary>
+    public async Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+    {
+        var queue = Channel.CreateUnbounded<WalkItem>(new UnboundedChannelOptions { SingleReader = false });
+        var pending = 0;
+        foreach (var root in roots)
+        {
+            var bytes = Encoding.UTF8.GetBytes(root.Length > 1 ? root.TrimEnd('/') : root);
+            var nul = Nul(bytes);
+            var directory = LinuxFileSystem.OpenDirectory(nul, out var errno);
+            if (directory == 0)
+            {
+                throw new DirectoryNotFoundException($"cannot read the scan root '{root}' (errno {errno})");
+            }
+            var device = LinuxFileSystem.TryStat(LinuxFileSystem.DirectoryDescriptor(directory), ".\0"u8, out var status, out _) ? status.Device : 0;
+            LinuxFileSystem.CloseDirectory(directory);
+            Interlocked.Increment(ref pending);
+            queue.Writer.TryWrite(new WalkItem(bytes, device));
+        }
+        if (pending == 0)
+        {
+            output.TryComplete();
+            return;
+        }
+
+        Exception? failure = null;
+        var workers = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => Task.Run(async () =>
+        {
+            await foreach (var item in queue.Reader.ReadAllAsync(cancellationToken))
+            {
+                try
+                {
+                    await ReadDirectoryAsync(item, queue.Writer, output, () => Interlocked.Increment(ref pending), cancellationToken);
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref pending) == 0)
+                    {
+                        queue.Writer.TryComplete();
+                    }
+                }
+            }
+        }, cancellationToken)).ToArray();
+        try
+        {
+            await Task.WhenAll(workers);
+        }
+        catch (Exception exception)
+        {
+            failure = exception;
+            queue.Writer.TryComplete();
+            throw;
+        }
+        finally
+        {
+            output.TryComplete(failure);
+        }
+    }
+
+    private async Task ReadDirectoryAsync(
+        WalkItem item, ChannelWriter<WalkItem> directories, ChannelWriter<ScanRecord> output, Action beforeQueue, CancellationToken cancellationToken)
+    {
+        var directory = LinuxFileSystem.OpenDirectory(Nul(item.Path), out var errno);
+        if (directory == 0)
+        {
+            CountError(errno);
+            return;
+        }
+        counters.AddDirectory();
+        try
+        {
+            var rows = new List<ScanRecord>(RowsPerWrite);
+            while (ReadSome(directory, item, rows, directories, beforeQueue))
+            {
+                foreach (var row in rows)
+                {
+                    await output.WriteAsync(row, cancellationToken);
+                }
+                rows.Clear();
+            }
+            foreach (var row in rows)
+            {
+                await output.WriteAsync(row, cancellationToken);
+            }
+        }
+        finally
+        {
+            LinuxFileSystem.CloseDirectory(directory);
+        }
+    }
+
+    /// <summary>Reads entries until <see cref="RowsPerWrite"/> rows are collected (true) or the directory ends (false).</summary>
+    private bool ReadSome(nint directory, WalkItem item, List<ScanRecord> rows, ChannelWriter<WalkItem> directories, Action beforeQueue)
+    {
+        var descriptor = LinuxFileSystem.DirectoryDescriptor(directory);
+        Span<byte> name = stackalloc byte[257];
+        int errno;
+        while (LinuxFileSystem.ReadEntry(directory, out var entryName, out var type, out _, out errno))
+        {
+            if (entryName.SequenceEqual("."u8) || entryName.SequenceEqual(".."u8))
+            {
+                continue;
+            }
+            if (type == LinuxFileSystem.TypeSymlink)
+            {
+                counters.AddSymlink();
+                continue;
+            }
+            entryName.CopyTo(name);
+            name[entryName.Length] = 0;
+            var nulName = name[..(entryName.Length + 1)];
+
+            // One statx per entry: directories need their device (mount points), files their metadata.
+            if (!LinuxFileSystem.TryStat(descriptor, nulName, out var status, out var statError))
+            {
+                CountError(statError);
+                continue;
+            }
+            if (LinuxFileSystem.IsDirectory(status.Mode))
+            {
+                // Stay on the volume's file system unless asked to cross mount points.
+                if (options.CrossMounts || status.Device == item.Device)
+                {
+                    beforeQueue();
+                    directories.TryWrite(new WalkItem(Child(item.Path, entryName), item.Device));
+                }
+                continue;
+            }
+            if (!LinuxFileSystem.IsRegular(status.Mode))
+            {
+                continue;
+            }
+            if (ToRecord(Child(item.Path, entryName), entryName, status) is { } row)
+            {
+                rows.Add(row);
+                counters.AddFile(status.Size);
+                if (rows.Count >= RowsPerWrite)
+                {
+                    return true;
+                }
+            }
+        }
+        if (errno != 0)
+        {
+            CountError(errno);
+        }
+        return false;
+    }
+
+    private ScanRecord? ToRecord(byte[] path, ReadOnlySpan<byte> name, FileStatus status)
+    {
+        var (text, kind) = PathEncoding.Encode(path);
+        if (text.Length > ScanColumns.MaxPathLength)
+        {
+            counters.AddTooLong();
+            return null;
+        }
+        var (nameText, _) = PathEncoding.Encode(name);
+        return new ScanRecord(
+            text,
+            status.Size,
+            status.ModifyTime,
+            status.AccessTime,
+            ScanValues.Extension(nameText),
+            ScanValues.Permissions(status.Mode),
+            OwnerNames.Of(status.Uid),
+            Hash: null,
+            status.BirthTime ?? status.ChangeTime,
+            (long)status.Inode,
+            IsStub(path, status),
+            kind);
+    }
+
+    /// <summary>An Alto stub has its data released (no blocks) and carries Alto's locator attribute.</summary>
+    private static bool IsStub(byte[] path, FileStatus status) =>
+        status.Size > 0 && status.Blocks == 0 && path.Length < 4095 && LinuxFileSystem.HasAttribute(Nul(path), StubAttribute);
+
+    private void CountError(int errno)
+    {
+        switch (errno)
+        {
+            case LinuxFileSystem.ErrorAccess:
+                counters.AddPermissionDenied();
+                break;
+            case LinuxFileSystem.ErrorNoEntry:
+                counters.AddVanished();
+                break;
+            case LinuxFileSystem.ErrorNameTooLong:
+                counters.AddTooLong();
+                break;
+            default:
+                counters.AddOtherError();
+                break;
+        }
+    }
+
+    private static byte[] Child(byte[] parent, ReadOnlySpan<byte> name)
+    {
+        var separator = parent.Length > 0 && parent[^1] == (byte)'/' ? 0 : 1;
+        var child = new byte[parent.Length + separator + name.Length];
+        parent.CopyTo(child, 0);
+        if (separator == 1)
+        {
+            child[parent.Length] = (byte)'/';
+        }
+        name.CopyTo(child.AsSpan(parent.Length + separator));
+        return child;
+    }
+
+    private static byte[] Nul(byte[] path)
+    {
+        var terminated = new byte[path.Length + 1];
+        path.CopyTo(terminated, 0);
+        return terminated;
+    }
+
+    private readonly record struct WalkItem(byte[] Path, ulong Device);
+}
