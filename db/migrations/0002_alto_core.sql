@@ -117,6 +117,13 @@ CREATE TABLE alto.scan
     status      text        NOT NULL DEFAULT 'receiving'
                             CHECK (status IN ('receiving', 'queued', 'ingesting', 'completed', 'failed')),
     chunk_count integer     NOT NULL DEFAULT 0,
+    -- Known once the chunk flagged final arrives; the scan is complete when chunks 0..final are all staged.
+    final_chunk_no integer,
+    -- The folders the scan walked (sent with the final chunk): files below them that the scan
+    -- did not see are marked deleted; files elsewhere on the host are left alone.
+    roots       text[]      NOT NULL DEFAULT '{}',
+    files_changed bigint    NOT NULL DEFAULT 0,
+    files_deleted bigint    NOT NULL DEFAULT 0,
     file_count  bigint      NOT NULL DEFAULT 0,
     total_bytes bigint      NOT NULL DEFAULT 0,
     error_count bigint      NOT NULL DEFAULT 0,
@@ -150,6 +157,8 @@ CREATE TABLE alto.file_current
     dir_id               bigint      NOT NULL REFERENCES alto.dir (id),
     name                 text        NOT NULL,
     full_path            text        NOT NULL,
+    -- True when full_path spells a non-UTF-8 name with \xHH escapes (see the agent's path encoding).
+    path_escaped         boolean     NOT NULL DEFAULT false,
     size_bytes           bigint      NOT NULL CHECK (size_bytes >= 0),
     atime_unix           bigint      NOT NULL,
     mtime_unix           bigint      NOT NULL,
@@ -171,7 +180,7 @@ CREATE TABLE alto.file_current
     updated_utc          timestamptz NOT NULL DEFAULT now()
 );
 -- Lookups by path (scan merge, audit updates, recall by path).
-CREATE UNIQUE INDEX file_current_path_ux ON alto.file_current (tenant_id, host_id, full_path);
+CREATE UNIQUE INDEX file_current_path_ux ON alto.file_current (tenant_id, host_id, full_path, path_escaped);
 CREATE INDEX file_current_tenant_path_ix ON alto.file_current (tenant_id, full_path);
 -- The planner walks live files of one host by age and size.
 CREATE INDEX file_current_plan_ix ON alto.file_current (tenant_id, host_id, atime_unix)
@@ -291,6 +300,7 @@ CREATE TABLE scan_staging.raw_scans
     chunk_no       integer     NOT NULL,
     row_no         integer     NOT NULL,
     file_path      text        NOT NULL,
+    path_escaped   boolean     NOT NULL DEFAULT false,
     file_size      bigint      NOT NULL,
     last_modified  timestamptz NOT NULL,
     last_accessed  timestamptz NOT NULL,
@@ -321,6 +331,8 @@ DECLARE
     tenant_part text := 'raw_scans_' || replace(p_tenant::text, '-', '');
     day_part    text := tenant_part || '_' || to_char(p_day, 'YYYYMMDD');
 BEGIN
+    -- Concurrent uploads may ask for the same partition: one creates it, the others wait and see it.
+    PERFORM pg_advisory_xact_lock(hashtext(day_part));
     IF to_regclass('scan_staging.' || tenant_part) IS NULL THEN
         EXECUTE format('CREATE TABLE IF NOT EXISTS scan_staging.%I PARTITION OF scan_staging.raw_scans
                         FOR VALUES IN (%L) PARTITION BY RANGE (scan_date)', tenant_part, p_tenant);

@@ -13,6 +13,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantRows>();
         services.TryAddSingleton<HostRows>();
+        services.TryAddSingleton<Scans.InventoryMerge>();
         return services;
     }
 }

@@ -70,6 +70,7 @@ public static class ScanCommand
                     }
                 }
 
+                var fullRoots = roots.Select(Path.GetFullPath).ToArray();
                 IChunkSink sink;
                 if (parse.GetValue(dryRun))
                 {
@@ -81,7 +82,7 @@ public static class ScanCommand
                 }
                 else if (credentials is not null)
                 {
-                    sink = new UploadSink(http, credentials.Gateway, credentials.Credential);
+                    sink = new UploadSink(http, credentials.Gateway, credentials.Credential, credentials.HostId, credentials.TenantId, fullRoots);
                 }
                 else
                 {
@@ -91,7 +92,7 @@ public static class ScanCommand
 
                 _ = ChunkCompression.TryParse(parse.GetValue(compress), out var compression); // AcceptOnlyFromAmong checked it
                 var settings = new ScanSettings(
-                    [.. roots.Select(Path.GetFullPath)], parse.GetValue(format)!, compression,
+                    fullRoots, parse.GetValue(format)!, compression,
                     parse.GetValue(batchRows), parse.GetValue(workers), parse.GetValue(crossMounts));
                 var counters = new ScanCounters();
                 ScanResult result;

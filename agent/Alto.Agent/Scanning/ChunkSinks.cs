@@ -44,16 +44,19 @@ public sealed class UploadException(string message) : Exception(message);
 /// and 5xx are retried with exponential backoff (3 attempts); any other refusal stops the scan
 /// with the gateway's own explanation.
 /// </summary>
-public sealed class UploadSink(HttpClient http, Uri gateway, string credential, TimeSpan? retryBase = null) : IChunkSink
+public sealed class UploadSink(
+    HttpClient http, Uri gateway, string credential, Guid hostId, Guid tenantId, IReadOnlyList<string> roots, TimeSpan? retryBase = null) : IChunkSink
 {
     public const int Attempts = 3;
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
 
     public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
     {
-        var uri = new Uri(gateway, string.Create(CultureInfo.InvariantCulture,
-            $"/api/v1/scan-results?scanId={chunk.ScanId}&chunk={chunk.Number}&final={(chunk.IsFinal ? "true" : "false")}" +
-            $"&format={chunk.Format}&encoding={ChunkCompression.Name(chunk.Compression)}"));
+        var query = string.Create(CultureInfo.InvariantCulture,
+            $"/api/v1/scan-results?scanId={chunk.ScanId}&chunk={chunk.Number}&final={(chunk.IsFinal ? "true" : "false")}&format={chunk.Format}&encoding={ChunkCompression.Name(chunk.Compression)}&hostId={hostId}&tenantId={tenantId}");
+        // The final chunk names the scanned roots: files below them that the scan did not see are gone.
+        var rootsQuery = chunk.IsFinal ? string.Concat(roots.Select(root => "&root=" + Uri.EscapeDataString(root))) : "";
+        var uri = new Uri(gateway, query + rootsQuery);
         for (var attempt = 1; ; attempt++)
         {
             string problem;

@@ -9,6 +9,8 @@ namespace Alto.Gateway.Apis;
 
 public sealed record EnrollRequest(string? Token, string? AgentVersion, string? MachineName);
 
+public sealed record AgentHostView(Guid HostId, Guid TenantId, string Name, string[] Volumes);
+
 /// <summary>Endpoints agents call (as opposed to people).</summary>
 public static class AgentsApi
 {
@@ -17,7 +19,18 @@ public static class AgentsApi
         var agents = api.MapGroup("/agents").WithTags("Agents");
         agents.MapPost("/enroll", EnrollAsync).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
             .WithSummary("Exchange a host's one-time enrollment token for its host credential");
+        agents.MapGet("/me", GetOwnHostAsync).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("The calling agent's own host: name and registered volumes (host credential)");
         return api;
+    }
+
+    public static async Task<Results<Ok<AgentHostView>, ProblemHttpResult>> GetOwnHostAsync(HttpContext context, IGrainFactory grains)
+    {
+        var agent = AgentCaller.From(context.User);
+        var host = await grains.GetGrain<IHostGrain>(agent.HostId.ToString()).GetAsync();
+        return host is null
+            ? ApiProblems.NotFound("this host no longer exists")
+            : TypedResults.Ok(new AgentHostView(host.Id, host.TenantId, host.Name, host.Volumes));
     }
 
     public static async Task<Results<Ok<HostEnrollment>, ValidationProblem, ProblemHttpResult>> EnrollAsync(

@@ -11,6 +11,18 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
     public void Configure(string? name, JwtBearerOptions options)
     {
         options.MapInboundClaims = false;
+        options.Events = new JwtBearerEvents
+        {
+            // Agents' host credentials are not JWTs; leave them to the host-credential scheme.
+            OnMessageReceived = context =>
+            {
+                if (context.Request.Headers.Authorization.ToString().Contains(" alto_host_", StringComparison.Ordinal))
+                {
+                    context.NoResult();
+                }
+                return Task.CompletedTask;
+            },
+        };
         options.TokenValidationParameters = new TokenValidationParameters
         {
             ValidIssuer = auth.Value.Issuer,

@@ -6,6 +6,7 @@ using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.ReadModels;
+using Alto.Gateway.Scans;
 using Alto.Silo.Extensions;
 using Alto.Silo.Health;
 using Alto.Silo.Options;
@@ -53,6 +54,8 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<TenantReadModel>();
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
+        services.AddSingleton<ScanStaging>();
+        services.AddOptions<ScanUploadOptions>().BindConfiguration(ScanUploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer()

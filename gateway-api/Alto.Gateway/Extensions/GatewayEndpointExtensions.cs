@@ -22,6 +22,7 @@ public static class GatewayEndpointExtensions
         api.MapStorageTargetsApi();
         api.MapUsersApi();
         api.MapAgentsApi();
+        api.MapScanResultsApi();
 
         // Operator and documentation endpoints carry no tenant data and are reached without a
         // token; expose them only where operators are (see README, "Security").

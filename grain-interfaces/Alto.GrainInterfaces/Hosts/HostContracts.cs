@@ -26,7 +26,14 @@ public sealed record HostInfo(
     [property: Id(5)] HostStatus Status,
     [property: Id(6)] DateTimeOffset? EnrollmentExpiresAt,
     [property: Id(7)] DateTimeOffset CreatedAt,
-    [property: Id(8)] DateTimeOffset UpdatedAt);
+    [property: Id(8)] DateTimeOffset UpdatedAt)
+{
+    [Id(9)] public DateTimeOffset? LastScanAt { get; init; }
+
+    [Id(10)] public long FileCount { get; init; }
+
+    [Id(11)] public long TotalBytes { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]
 public sealed record RegisterHost(

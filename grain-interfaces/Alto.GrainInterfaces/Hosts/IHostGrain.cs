@@ -23,4 +23,8 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>The host a credential belongs to, or null when it is not this host's current credential.</summary>
     [Alias("AuthenticateAsync")]
     Task<HostIdentity?> AuthenticateAsync(string credential);
+
+    /// <summary>Records a completed scan: when, and the host's live file count and bytes after it.</summary>
+    [Alias("RecordScanAsync")]
+    Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes);
 }

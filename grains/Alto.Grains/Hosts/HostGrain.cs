@@ -145,6 +145,21 @@ public sealed partial class HostGrain(
             ? new HostIdentity(Id, host.State.TenantId)
             : null);
 
+    public async Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes)
+    {
+        if (!host.State.Exists)
+        {
+            return;
+        }
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.LastScanAt = completedAt;
+        host.State.FileCount = fileCount;
+        host.State.TotalBytes = totalBytes;
+        host.State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync(before);
+    }
+
     /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
     private async Task PersistAsync(HostState before)
     {
@@ -176,11 +191,19 @@ public sealed partial class HostGrain(
         UsedEnrollmentTokenHash = state.UsedEnrollmentTokenHash,
         EnrolledAt = state.EnrolledAt,
         AgentVersion = state.AgentVersion,
+        LastScanAt = state.LastScanAt,
+        FileCount = state.FileCount,
+        TotalBytes = state.TotalBytes,
     };
 
     private HostInfo ToInfo() => new(
         Id, host.State.TenantId, host.State.Name, host.State.Os, host.State.Volumes, host.State.Status,
-        host.State.EnrollmentExpiresAt, host.State.CreatedAt, host.State.UpdatedAt);
+        host.State.EnrollmentExpiresAt, host.State.CreatedAt, host.State.UpdatedAt)
+    {
+        LastScanAt = host.State.LastScanAt,
+        FileCount = host.State.FileCount,
+        TotalBytes = host.State.TotalBytes,
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of host {HostId}")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception, Guid hostId);

@@ -6,11 +6,11 @@ namespace Alto.Grains.Hosts;
 /// <summary>The host grain's read-model row in alto.host; the grain is its only writer.</summary>
 public sealed class HostRows(NpgsqlDataSource db)
 {
-    private const string Columns = "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at, enrolled_at, agent_version";
+    private const string Columns = "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at, enrolled_at, agent_version, last_scan_at, file_count, total_bytes";
 
     public async Task InsertAsync(Guid id, HostState state)
     {
-        await using var command = db.CreateCommand($"INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+        await using var command = db.CreateCommand($"INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)");
         AddParameters(command, id, state);
         await command.ExecuteNonQueryAsync();
     }
@@ -18,11 +18,12 @@ public sealed class HostRows(NpgsqlDataSource db)
     public async Task UpsertAsync(Guid id, HostState state)
     {
         await using var command = db.CreateCommand($"""
-            INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            INSERT INTO alto.host ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
             ON CONFLICT (id) DO UPDATE
             SET name = excluded.name, os = excluded.os, volumes = excluded.volumes, status = excluded.status,
                 enrollment_expires_at = excluded.enrollment_expires_at, updated_at = excluded.updated_at,
-                enrolled_at = excluded.enrolled_at, agent_version = excluded.agent_version
+                enrolled_at = excluded.enrolled_at, agent_version = excluded.agent_version,
+                last_scan_at = excluded.last_scan_at, file_count = excluded.file_count, total_bytes = excluded.total_bytes
             WHERE alto.host.updated_at IS DISTINCT FROM excluded.updated_at
             """);
         AddParameters(command, id, state);
@@ -57,5 +58,8 @@ public sealed class HostRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.UpdatedAt });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.EnrolledAt ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.AgentVersion ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.LastScanAt ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.FileCount });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.TotalBytes });
     }
 }

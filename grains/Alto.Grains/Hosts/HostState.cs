@@ -22,4 +22,7 @@ public sealed class HostState
     [Id(11)] public byte[]? UsedEnrollmentTokenHash { get; set; }
     [Id(12)] public DateTimeOffset? EnrolledAt { get; set; }
     [Id(13)] public string? AgentVersion { get; set; }
+    [Id(14)] public DateTimeOffset? LastScanAt { get; set; }
+    [Id(15)] public long FileCount { get; set; }
+    [Id(16)] public long TotalBytes { get; set; }
 }

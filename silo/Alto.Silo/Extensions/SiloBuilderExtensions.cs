@@ -1,6 +1,8 @@
 using System.Net;
 using Alto.Grains;
+using Alto.GrainInterfaces.Scans;
 using Alto.Grains.Persistence;
+using Alto.Silo.Scans;
 using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -62,6 +64,17 @@ public static class SiloBuilderExtensions
             reminders.Invariant = DatabaseOptions.NpgsqlInvariant;
             reminders.ConnectionString = db.Value.ConnectionString;
         }));
+
+        // Streams: in-memory delivery, subscriptions kept in PostgreSQL like all grain state.
+        silo.AddMemoryStreams(StreamNames.Provider);
+        silo.AddAdoNetGrainStorage("PubSubStore", options => options.Configure<IOptions<DatabaseOptions>>((storage, db) =>
+        {
+            storage.Invariant = DatabaseOptions.NpgsqlInvariant;
+            storage.ConnectionString = db.Value.ConnectionString;
+        }));
+
+        silo.Services.AddSingleton<ScanRecovery>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<ScanRecovery>());
 
         // Every silo must carry the dashboard: a silo without it breaks the others' dashboard grains.
         silo.AddDashboard();

@@ -1,0 +1,184 @@
+using Alto.Scanning;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Alto.Gateway.Scans;
+
+public enum StageOutcome
+{
+    /// <summary>Rows stored; more chunks are expected.</summary>
+    Stored = 0,
+    /// <summary>This (scan, chunk) was stored before: nothing written again.</summary>
+    Duplicate = 1,
+    /// <summary>Rows stored and every chunk of the scan is in: the ingest can start.</summary>
+    Complete = 2,
+}
+
+public sealed record StageResult(StageOutcome Outcome, long ScanId, int Rows);
+
+/// <summary>A chunk that contradicts the scan it claims to belong to (numbering, or a scan already complete).</summary>
+public sealed class ScanSequenceException(string message) : Exception(message);
+
+/// <summary>
+/// Stages one chunk of scan rows into scan_staging.raw_scans with binary COPY, in one
+/// transaction with its bookkeeping: all rows or none, and the same (scan, chunk) only once.
+/// </summary>
+public sealed class ScanStaging(NpgsqlDataSource db)
+{
+    public async Task<StageResult> StageAsync(
+        Guid tenantId, Guid hostId, Guid scanUid, int chunkNo, bool isFinal, IReadOnlyList<string> roots, IReadOnlyList<ScanRecord> rows,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // One scan row per (host, agent scan id); locking it serialises the chunks of one scan.
+        var scan = await LockScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
+        await using (var insertChunk = new NpgsqlCommand(
+            "INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count, is_final) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            connection, transaction))
+        {
+            insertChunk.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
+            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = rows.Count });
+            insertChunk.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = isFinal });
+            if (await insertChunk.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return new StageResult(StageOutcome.Duplicate, scan.Id, 0);
+            }
+        }
+        if (scan.Status != "receiving")
+        {
+            throw new ScanSequenceException($"scan {scanUid} is already complete ({scan.Status}); start a new scan");
+        }
+        if (scan.FinalChunkNo is { } final && chunkNo > final)
+        {
+            throw new ScanSequenceException($"chunk {chunkNo} comes after chunk {final}, which was marked final");
+        }
+        if (isFinal && scan.MaxChunkNo is { } highest && highest > chunkNo)
+        {
+            throw new ScanSequenceException($"chunk {chunkNo} cannot be final: chunk {highest} was already received");
+        }
+
+        await using (var partition = new NpgsqlCommand("SELECT scan_staging.ensure_partition($1, $2)", connection, transaction))
+        {
+            partition.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            partition.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = scan.Day });
+            await partition.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var bytes = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, rows, cancellationToken);
+
+        await using var update = new NpgsqlCommand("""
+            UPDATE alto.scan
+            SET chunk_count = chunk_count + 1,
+                file_count = file_count + $2,
+                total_bytes = total_bytes + $3,
+                final_chunk_no = CASE WHEN $4 THEN $5 ELSE final_chunk_no END,
+                roots = CASE WHEN $4 THEN $6 ELSE roots END,
+                status = CASE WHEN coalesce(CASE WHEN $4 THEN $5 ELSE final_chunk_no END, -2) = chunk_count
+                              THEN 'queued' ELSE status END
+            WHERE id = $1
+            RETURNING status
+            """, connection, transaction);
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = rows.Count });
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = bytes });
+        update.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = isFinal });
+        update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
+        update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. roots] });
+        var status = (string)(await update.ExecuteScalarAsync(cancellationToken))!;
+        await transaction.CommitAsync(cancellationToken);
+        return new StageResult(status == "queued" ? StageOutcome.Complete : StageOutcome.Stored, scan.Id, rows.Count);
+    }
+
+    private sealed record ScanRow(long Id, string Status, DateOnly Day, int? FinalChunkNo, int? MaxChunkNo);
+
+    private static async Task<ScanRow> LockScanAsync(
+        NpgsqlConnection connection, Guid tenantId, Guid hostId, Guid scanUid, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH created AS (
+                INSERT INTO alto.scan (tenant_id, host_id, scan_uid) VALUES ($1, $2, $3)
+                ON CONFLICT (host_id, scan_uid) DO NOTHING)
+            SELECT 1
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+
+        await using var select = new NpgsqlCommand("""
+            SELECT s.id, s.status, (s.started_at AT TIME ZONE 'UTC')::date, s.final_chunk_no,
+                   (SELECT max(chunk_no) FROM scan_staging.chunk c WHERE c.scan_id = s.id)
+            FROM alto.scan s
+            WHERE s.host_id = $1 AND s.scan_uid = $2
+            FOR UPDATE OF s
+            """, connection);
+        select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return ReadScan(reader);
+    }
+
+    private static ScanRow ReadScan(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        reader.GetFieldValue<DateOnly>(2),
+        reader.IsDBNull(3) ? null : reader.GetInt32(3),
+        reader.IsDBNull(4) ? null : reader.GetInt32(4));
+
+    private static async Task<long> CopyRowsAsync(
+        NpgsqlConnection connection, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, IReadOnlyList<ScanRecord> rows,
+        CancellationToken cancellationToken)
+    {
+        long bytes = 0;
+        await using var copy = await connection.BeginBinaryImportAsync("""
+            COPY scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, path_escaped,
+                                         file_size, last_modified, last_accessed, ctime, file_extension, permissions, owner,
+                                         hash, file_id, is_stub)
+            FROM STDIN (FORMAT BINARY)
+            """, cancellationToken);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            bytes += row.FileSize;
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(tenantId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(scan.Day, NpgsqlDbType.Date, cancellationToken);
+            await copy.WriteAsync(hostId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(scan.Id, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(chunkNo, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(row.FilePath, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(row.PathEncoding == PathEncodingKind.Escaped, NpgsqlDbType.Boolean, cancellationToken);
+            await copy.WriteAsync(row.FileSize, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(row.LastModified, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(row.LastAccessed, NpgsqlDbType.TimestampTz, cancellationToken);
+            if (row.Ctime is { } ctime)
+            {
+                await copy.WriteAsync(ctime, NpgsqlDbType.TimestampTz, cancellationToken);
+            }
+            else
+            {
+                await copy.WriteNullAsync(cancellationToken);
+            }
+            await copy.WriteAsync(row.FileExtension, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(row.Permissions, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(row.Owner, NpgsqlDbType.Text, cancellationToken);
+            if (row.Hash is { } hash)
+            {
+                await copy.WriteAsync(hash, NpgsqlDbType.Text, cancellationToken);
+            }
+            else
+            {
+                await copy.WriteNullAsync(cancellationToken);
+            }
+            await copy.WriteAsync(row.FileId, NpgsqlDbType.Bigint, cancellationToken);
+            await copy.WriteAsync(row.IsStub, NpgsqlDbType.Boolean, cancellationToken);
+        }
+        await copy.CompleteAsync(cancellationToken);
+        return bytes;
+    }
+}

@@ -1,0 +1,189 @@
+using Npgsql;
+
+namespace Alto.Grains.Scans;
+
+/// <summary>What one ingest did to the inventory.</summary>
+public sealed record MergeResult(
+    long ScanId, Guid TenantId, Guid HostId, long FilesSeen, long FilesChanged, long FilesDeleted,
+    long LiveFiles, long LiveBytes, DateTimeOffset CompletedAt);
+
+/// <summary>
+/// Turns one staged scan into inventory, set-based and in one transaction, so an interrupted
+/// ingest leaves no trace and simply runs again:
+/// normalise and de-duplicate the staged rows (last chunk wins), add their directories, merge
+/// into alto.file_current without touching unchanged rows, append alto.file history for the
+/// new and changed ones, mark files below the scanned roots that the scan did not see as
+/// deleted, and close the scan.
+/// </summary>
+public sealed class InventoryMerge(NpgsqlDataSource db)
+{
+    /// <returns>Null when the scan is not (or no longer) waiting for ingest.</returns>
+    public async Task<MergeResult?> MergeAsync(long scanId, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        var scan = await LockScanAsync(connection, scanId, cancellationToken);
+        if (scan is null)
+        {
+            return null;
+        }
+
+        await ExecuteAsync(connection, """
+            CREATE TEMP TABLE scan_rows ON COMMIT DROP AS
+            SELECT DISTINCT ON (file_path, path_escaped)
+                   file_path, path_escaped, file_size,
+                   floor(extract(epoch FROM last_modified))::bigint AS mtime,
+                   floor(extract(epoch FROM last_accessed))::bigint AS atime,
+                   floor(extract(epoch FROM coalesce(ctime, last_modified)))::bigint AS ctime,
+                   lower(coalesce(file_extension, '')) AS extension,
+                   permissions, owner, nullif(hash, '') AS hash, file_id, is_stub,
+                   CASE WHEN strpos(file_path, '/') = 0 THEN ''
+                        WHEN length(file_path) - strpos(reverse(file_path), '/') = 0 THEN '/'
+                        ELSE left(file_path, length(file_path) - strpos(reverse(file_path), '/')) END AS dir_path,
+                   right(file_path, strpos(reverse(file_path), '/') - 1) AS name
+            FROM scan_staging.raw_scans
+            WHERE tenant_id = $1 AND scan_date = $2 AND scan_id = $3
+            ORDER BY file_path, path_escaped, chunk_no DESC, row_no DESC
+            """, cancellationToken, scan.TenantId, scan.Day, scanId);
+        await ExecuteAsync(connection, "ANALYZE scan_rows", cancellationToken);
+
+        // Directories: the share is the longest registered volume that contains the path.
+        await ExecuteAsync(connection, """
+            INSERT INTO alto.dir (tenant_id, host_id, share_name, path)
+            SELECT DISTINCT $1::uuid, $2::uuid, '', dir_path FROM scan_rows
+            ON CONFLICT (host_id, share_name, path) DO NOTHING
+            """, cancellationToken, scan.TenantId, scan.HostId);
+        await ExecuteAsync(connection, """
+            UPDATE alto.dir child SET parent_id = parent.id
+            FROM alto.dir parent
+            WHERE child.host_id = $1 AND child.parent_id IS NULL AND child.path <> '/'
+              AND parent.host_id = $1 AND parent.share_name = child.share_name
+              AND parent.path = CASE WHEN length(child.path) - strpos(reverse(child.path), '/') = 0 THEN '/'
+                                     ELSE left(child.path, length(child.path) - strpos(reverse(child.path), '/')) END
+            """, cancellationToken, scan.HostId);
+
+        var changed = await ScalarAsync<long>(connection, """
+            WITH merged AS (
+                INSERT INTO alto.file_current AS fc
+                    (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
+                     ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
+                     first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+                SELECT $1, $2, coalesce(v.volume, ''), d.id, r.name, r.file_path, r.path_escaped, r.file_size, r.atime, r.mtime,
+                       r.ctime, r.hash, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, $3, $3, now()
+                FROM scan_rows r
+                JOIN alto.dir d ON d.host_id = $2 AND d.share_name = '' AND d.path = r.dir_path
+                LEFT JOIN LATERAL (
+                    SELECT volume FROM unnest($4::text[]) volume
+                    WHERE r.file_path = volume OR r.file_path LIKE replace(replace(replace(rtrim(volume, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+                    ORDER BY length(volume) DESC LIMIT 1) v ON true
+                ON CONFLICT (tenant_id, host_id, full_path, path_escaped) DO UPDATE
+                SET size_bytes = excluded.size_bytes,
+                    -- An access seen elsewhere (LucidLink audit, recall) may be newer than the scan's.
+                    atime_unix = greatest(fc.atime_unix, excluded.atime_unix),
+                    mtime_unix = excluded.mtime_unix, ctime_unix = excluded.ctime_unix,
+                    file_hash = coalesce(excluded.file_hash, fc.file_hash),
+                    file_extension = excluded.file_extension, permissions = excluded.permissions, owner = excluded.owner,
+                    frn = excluded.frn, is_stub = excluded.is_stub, dir_id = excluded.dir_id, share_name = excluded.share_name,
+                    last_seen_scan_id = excluded.last_seen_scan_id, last_scan_utc = excluded.last_scan_utc,
+                    deleted_utc = NULL, updated_utc = now()
+                WHERE (fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
+                       fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
+                      IS DISTINCT FROM
+                      (excluded.size_bytes, excluded.mtime_unix, excluded.ctime_unix, excluded.file_extension,
+                       excluded.permissions, excluded.owner, excluded.frn, excluded.is_stub, excluded.dir_id, true)
+                   OR excluded.atime_unix > fc.atime_unix
+                   OR (excluded.file_hash IS NOT NULL AND excluded.file_hash IS DISTINCT FROM fc.file_hash)
+                RETURNING fc.*),
+            history AS (
+                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
+                                       ctime_unix, frn, file_hash)
+                SELECT $3, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
+                FROM merged
+                RETURNING 1)
+            SELECT count(*) FROM history
+            """, cancellationToken, scan.TenantId, scan.HostId, scanId, scan.Volumes);
+
+        // Absent from a complete scan of a root: gone (only below the roots this scan walked).
+        var deleted = await ScalarAsync<long>(connection, """
+            WITH gone AS (
+                UPDATE alto.file_current fc
+                SET deleted_utc = now(), updated_utc = now()
+                WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
+                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root
+                              WHERE fc.full_path LIKE replace(replace(replace(rtrim(root, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+                  AND NOT EXISTS (SELECT 1 FROM scan_rows r WHERE r.file_path = fc.full_path AND r.path_escaped = fc.path_escaped)
+                RETURNING 1)
+            SELECT count(*) FROM gone
+            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots);
+
+        var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
+        long liveFiles;
+        long liveBytes;
+        await using (var totals = new NpgsqlCommand(
+            "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.file_current WHERE host_id = $1 AND deleted_utc IS NULL", connection))
+        {
+            totals.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.HostId });
+            await using var reader = await totals.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            liveFiles = reader.GetInt64(0);
+            liveBytes = reader.GetInt64(1);
+        }
+
+        var completedAt = await ScalarAsync<DateTime>(connection, """
+            UPDATE alto.scan SET status = 'completed', completed_at = now(), files_changed = $2, files_deleted = $3
+            WHERE id = $1
+            RETURNING completed_at
+            """, cancellationToken, scanId, changed, deleted);
+        await transaction.CommitAsync(cancellationToken);
+        return new MergeResult(scanId, scan.TenantId, scan.HostId, seen, changed, deleted, liveFiles, liveBytes,
+            new DateTimeOffset(DateTime.SpecifyKind(completedAt, DateTimeKind.Utc)));
+    }
+
+    public async Task MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed'");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error.Length > 2000 ? error[..2000] : error });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes);
+
+    private static async Task<ScanToMerge?> LockScanAsync(NpgsqlConnection connection, long scanId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE alto.scan s SET status = 'ingesting'
+            FROM alto.host h
+            WHERE s.id = $1 AND s.status IN ('queued', 'ingesting') AND h.id = s.host_id
+            RETURNING s.tenant_id, s.host_id, (s.started_at AT TIME ZONE 'UTC')::date, s.roots, h.volumes
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadScan(reader) : null;
+    }
+
+    private static ScanToMerge ReadScan(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateOnly>(2),
+        reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4));
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Alto.Agent.Enrollment;
+using Alto.Agent.Scanning;
+using Alto.Scanning;
+using Alto.TestSupport;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>
+/// Agent → gateway → PostgreSQL on a generated tree, over real sockets: the inventory must
+/// match the tree exactly, follow its changes, and not depend on the chunk format.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture<RunningGateway>, IDisposable
+{
+    private static readonly DateTime Old = new(2020, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+    private readonly GatewayProcess _gateway = running.Gateway;
+    private readonly string _tree = Directory.CreateTempSubdirectory("alto-tree-").FullName;
+
+    /// <summary>rm, because .NET cannot name (and so cannot delete) a file whose name is not UTF-8.</summary>
+    public void Dispose()
+    {
+        using var remove = Process.Start("rm", ["-rf", "--", _tree]);
+        remove.WaitForExit();
+    }
+
+    [Fact]
+    public async Task TheInventoryMatchesTheTreeAndFollowsItsChanges()
+    {
+        var files = GenerateTree();
+        var agent = await EnrollAsync("csv-host");
+
+        var first = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd);
+        Assert.Equal((files.Count, files.Count, 0L), (first.Seen, first.Changed, first.Deleted));
+        var inventory = await InventoryAsync(agent.HostId);
+        Assert.Equal(files.Count, inventory.Count);
+        foreach (var (path, expected) in files)
+        {
+            var row = inventory[path];
+            Assert.Equal(expected.Size, row.Size);
+            Assert.Equal(new DateTimeOffset(expected.Modified).ToUnixTimeSeconds(), row.Mtime);
+            Assert.Equal(new DateTimeOffset(expected.Accessed).ToUnixTimeSeconds(), row.Atime);
+            Assert.Equal(expected.Extension, row.Extension);
+            Assert.Null(row.DeletedUtc);
+        }
+        // The file whose name is not UTF-8 comes back byte for byte.
+        var odd = inventory.Single(pair => pair.Value.Escaped);
+        Assert.Equal([.. System.Text.Encoding.UTF8.GetBytes(_tree + "/odd/caf"), 0xE9, .. ".dat"u8],
+            PathEncoding.Decode(odd.Key, PathEncodingKind.Escaped));
+        var host = await AdminGetHostAsync(agent);
+        Assert.Equal(files.Count, host.GetProperty("fileCount").GetInt64());
+        Assert.Equal(files.Values.Sum(file => file.Size), host.GetProperty("totalBytes").GetInt64());
+
+        // Rename, delete, grow and touch one file each.
+        File.Move(Path.Combine(_tree, "docs/a.txt"), Path.Combine(_tree, "docs/a-renamed.txt"));
+        File.Delete(Path.Combine(_tree, "docs/b.pdf"));
+        await File.AppendAllTextAsync(Path.Combine(_tree, "media/c.mp4"), new string('x', 5000));
+        File.SetLastWriteTimeUtc(Path.Combine(_tree, "media/d.mov"), Old.AddDays(400));
+
+        var second = await ScanAsync(agent, "csv", ChunkCompressionKind.Gzip);
+        Assert.Equal((files.Count - 1, 3L, 2L), (second.Seen, second.Changed, second.Deleted));
+        var after = await InventoryAsync(agent.HostId);
+        Assert.NotNull(after[_tree + "/docs/a.txt"].DeletedUtc);
+        Assert.NotNull(after[_tree + "/docs/b.pdf"].DeletedUtc);
+        Assert.Null(after[_tree + "/docs/a-renamed.txt"].DeletedUtc);
+        Assert.Equal(files[_tree + "/media/c.mp4"].Size + 5000, after[_tree + "/media/c.mp4"].Size);
+        Assert.Equal(new DateTimeOffset(Old.AddDays(400)).ToUnixTimeSeconds(), after[_tree + "/media/d.mov"].Mtime);
+        // History: every file once for the first scan, and the three new versions for the second.
+        Assert.Equal(files.Count + 3, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.file f JOIN alto.file_current c USING (file_current_id) WHERE c.host_id = '{agent.HostId}'"));
+
+        // A third scan of an unchanged tree changes nothing.
+        var third = await ScanAsync(agent, "csv", ChunkCompressionKind.None);
+        Assert.Equal((0L, 0L), (third.Changed, third.Deleted));
+    }
+
+    [Fact]
+    public async Task CsvAndParquetProduceTheSameInventory()
+    {
+        GenerateTree();
+        var csvAgent = await EnrollAsync("fmt-csv");
+        var parquetAgent = await EnrollAsync("fmt-parquet");
+
+        await ScanAsync(csvAgent, "csv", ChunkCompressionKind.Zstd);
+        await ScanAsync(parquetAgent, "parquet", ChunkCompressionKind.Zstd);
+
+        var csv = await InventoryAsync(csvAgent.HostId);
+        var parquet = await InventoryAsync(parquetAgent.HostId);
+        Assert.Equal(csv.OrderBy(pair => pair.Key, StringComparer.Ordinal), parquet.OrderBy(pair => pair.Key, StringComparer.Ordinal));
+    }
+
+    private sealed record TreeFile(long Size, DateTime Modified, DateTime Accessed, string Extension);
+
+    private sealed record InventoryRow(long Size, long Mtime, long Atime, string Extension, bool Escaped, DateTime? DeletedUtc);
+
+    private sealed record ScanOutcome(long Seen, long Changed, long Deleted);
+
+    private Dictionary<string, TreeFile> GenerateTree()
+    {
+        var files = new Dictionary<string, TreeFile>();
+        void Add(string relative, int size, int days)
+        {
+            var path = Path.Combine(_tree, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, new byte[size]);
+            var modified = Old.AddDays(days);
+            var accessed = Old.AddDays(days + 30);
+            File.SetLastWriteTimeUtc(path, modified);
+            File.SetLastAccessTimeUtc(path, accessed);
+            files[path] = new TreeFile(size, modified, accessed, Path.GetExtension(path).ToLowerInvariant());
+        }
+        Add("docs/a.txt", 10, 1);
+        Add("docs/b.pdf", 2048, 2);
+        Add("docs/REPORT.PDF", 4096, 3);
+        Add("docs/deep/er/nested/e.docx", 300, 4);
+        Add("media/c.mp4", 100_000, 5);
+        Add("media/d.mov", 0, 6);
+        Add("media/no-extension", 17, 7);
+        Add("media/with, comma \"and quotes\".csv", 42, 8);
+        for (var i = 0; i < 300; i++)
+        {
+            Add($"bulk/{i % 7}/file-{i}.log", i, 10 + (i % 50));
+        }
+        // A name that is not valid UTF-8 (Latin-1 é), made by the shell because .NET cannot spell it.
+        Directory.CreateDirectory(Path.Combine(_tree, "odd"));
+        using (var touch = Process.Start("bash", ["-c", $"printf 'x' > \"{_tree}/odd/\"$'caf\\xe9.dat' && touch -m -d '2021-01-01 00:00:00Z' -a \"{_tree}/odd/\"$'caf\\xe9.dat'"]))
+        {
+            touch.WaitForExit();
+        }
+        using (var times = Process.Start("bash", ["-c", $"touch -d '2021-01-01 00:00:00Z' \"{_tree}/odd/\"$'caf\\xe9.dat'"]))
+        {
+            times.WaitForExit();
+        }
+        var (oddText, _) = PathEncoding.Encode([.. System.Text.Encoding.UTF8.GetBytes(_tree + "/odd/caf"), 0xE9, .. ".dat"u8]);
+        var oddTime = new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        files[oddText] = new TreeFile(1, oddTime, oddTime, ".dat");
+        // A symlink is not followed and not inventoried.
+        File.CreateSymbolicLink(Path.Combine(_tree, "docs/link-to-etc"), "/etc");
+        return files;
+    }
+
+    private async Task<AgentCredentials> EnrollAsync(string hostName)
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync($"scan-{Guid.NewGuid():N}"[..20]);
+        var (_, token) = await admin.RegisterHostAsync(tenant, hostName, _tree);
+        using var http = new HttpClient();
+        return await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+    }
+
+    private async Task<System.Text.Json.JsonElement> AdminGetHostAsync(AgentCredentials agent)
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        return await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}");
+    }
+
+    /// <summary>Runs a real scan with small chunks (so there are several) and waits for its ingest.</summary>
+    private async Task<ScanOutcome> ScanAsync(AgentCredentials agent, string format, ChunkCompressionKind compression)
+    {
+        using var http = new HttpClient();
+        var sink = new UploadSink(http, agent.Gateway, agent.Credential, agent.HostId, agent.TenantId, [_tree]);
+        var result = await new ScanRunner(sink).RunAsync(
+            new ScanSettings([_tree], format, compression, BatchRows: 50, Workers: 2, CrossMounts: false), new ScanCounters(), CancellationToken.None);
+        Assert.True(result.Chunks > 1);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await _gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{result.ScanId}'");
+            if (status == "completed")
+            {
+                return new ScanOutcome(
+                    await _gateway.Database.CountAsync($"SELECT count(*) FROM (SELECT DISTINCT file_path FROM scan_staging.raw_scans r JOIN alto.scan s ON s.id = r.scan_id WHERE s.scan_uid = '{result.ScanId}') x"),
+                    await _gateway.Database.CountAsync($"SELECT files_changed FROM alto.scan WHERE scan_uid = '{result.ScanId}'"),
+                    await _gateway.Database.CountAsync($"SELECT files_deleted FROM alto.scan WHERE scan_uid = '{result.ScanId}'"));
+            }
+            Assert.NotEqual("failed", status);
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"scan {result.ScanId} was not ingested in time");
+    }
+
+    private async Task<Dictionary<string, InventoryRow>> InventoryAsync(Guid hostId)
+    {
+        var rows = new Dictionary<string, InventoryRow>(StringComparer.Ordinal);
+        await using var command = _gateway.Database.DataSource.CreateCommand(
+            "SELECT full_path, size_bytes, mtime_unix, atime_unix, file_extension, path_escaped, deleted_utc FROM alto.file_current WHERE host_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows[reader.GetString(0)] = new InventoryRow(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4),
+                reader.GetBoolean(5), await reader.IsDBNullAsync(6) ? null : reader.GetDateTime(6));
+        }
+        return rows;
+    }
+}

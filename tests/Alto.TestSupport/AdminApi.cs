@@ -1,0 +1,44 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Alto.TestSupport;
+
+/// <summary>A signed-in platform admin's REST client, for tests that set up tenants and hosts.</summary>
+public sealed class AdminApi : IDisposable
+{
+    private readonly HttpClient _http;
+
+    private AdminApi(HttpClient http) => _http = http;
+
+    public static async Task<AdminApi> SignInAsync(Uri gateway, string password)
+    {
+        var http = new HttpClient { BaseAddress = gateway };
+        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password });
+        login.EnsureSuccessStatusCode();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+        return new AdminApi(http);
+    }
+
+    public async Task<Guid> CreateTenantAsync(string name)
+    {
+        var response = await _http.PostAsJsonAsync("/api/v1/tenants", new { name });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    /// <summary>Registers a host and returns its id and one-time enrollment token.</summary>
+    public async Task<(Guid HostId, string Token)> RegisterHostAsync(Guid tenantId, string name, params string[] volumes)
+    {
+        var response = await _http.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name, volumes });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("host").GetProperty("id").GetGuid(), body.GetProperty("enrollmentToken").GetString()!);
+    }
+
+    public async Task<JsonElement> GetAsync(string path) =>
+        await _http.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
+
+    public void Dispose() => _http.Dispose();
+}
