@@ -86,6 +86,9 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         UseTestSettings(builder, Database);
         // Tests sign in often from one address; the limit itself is tested with its own gateway.
         builder.UseSetting("Alto:Auth:LoginAttemptsPerMinute", "10000");
+        // Small upload limits, so oversize bodies and compression bombs stay cheap to test.
+        builder.UseSetting("Alto:ScanUpload:MaxBodyBytes", (4 << 20).ToString(CultureInfo.InvariantCulture));
+        builder.UseSetting("Alto:ScanUpload:MaxDecompressedBytes", (8 << 20).ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Settings for an in-process gateway: its own database, free silo ports, a known admin password.</summary>
