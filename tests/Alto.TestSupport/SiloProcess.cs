@@ -18,19 +18,20 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int SiloPort { get; }
 
-    public static async Task<SiloProcess> StartAsync(TestDatabase database, string clusterId, TimeSpan patience)
+    /// <summary>Starts a silo; a fixed <paramref name="siloPort"/> restarts "the same" silo, a free one is used when null.</summary>
+    public static async Task<SiloProcess> StartAsync(TestDatabase database, string clusterId, TimeSpan patience, int? siloPort = null)
     {
         var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        var siloPort = FreePorts.Next();
+        var port = siloPort ?? FreePorts.Next();
         var run = ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = database.ConnectionString,
             ["Alto__Silo__HttpUrl"] = http.ToString().TrimEnd('/'),
             ["Alto__Cluster__ClusterId"] = clusterId,
-            ["Alto__Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Alto__Cluster__SiloPort"] = port.ToString(CultureInfo.InvariantCulture),
             ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
         });
-        var silo = new SiloProcess(run, http, siloPort);
+        var silo = new SiloProcess(run, http, port);
         await Readiness.WaitAsync(http, run, patience);
         return silo;
     }

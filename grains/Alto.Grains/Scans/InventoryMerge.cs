@@ -63,6 +63,10 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
                                      ELSE left(child.path, length(child.path) - strpos(reverse(child.path), '/')) END
             """, cancellationToken, scan.HostId);
 
+        // Fresh statistics: rows added in this very transaction are otherwise invisible to the
+        // planner, which would then pick nested loops over hundreds of thousands of rows.
+        await ExecuteAsync(connection, "ANALYZE alto.dir", cancellationToken);
+
         var changed = await ScalarAsync<long>(connection, """
             WITH merged AS (
                 INSERT INTO alto.file_current AS fc
@@ -103,6 +107,11 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
                 RETURNING 1)
             SELECT count(*) FROM history
             """, cancellationToken, scan.TenantId, scan.HostId, scanId, scan.Volumes);
+
+        if (changed > 10_000)
+        {
+            await ExecuteAsync(connection, "ANALYZE alto.file_current", cancellationToken);
+        }
 
         // Absent from a complete scan of a root: gone (only below the roots this scan walked).
         var deleted = await ScalarAsync<long>(connection, """
