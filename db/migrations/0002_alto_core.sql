@@ -148,13 +148,16 @@ CREATE INDEX dir_parent_ix ON alto.dir (parent_id);
 
 -- One mutable row per file: what the planner evaluates. Columns follow the original design,
 -- plus host, ownership and stub facts the scanner reports. Unix times are bigint (past 2038).
+-- The inventory tables (file_current, file) carry no foreign keys on purpose: the scan ingest
+-- is their only writer and takes every key from rows it has just written, while a foreign-key
+-- check costs a lookup per row per key -- more than half of the ingest time at a million rows.
 CREATE TABLE alto.file_current
 (
     file_current_id      bigserial PRIMARY KEY,
-    tenant_id            uuid        NOT NULL REFERENCES alto.tenant (id),
-    host_id              uuid        NOT NULL REFERENCES alto.host (id),
+    tenant_id            uuid        NOT NULL,
+    host_id              uuid        NOT NULL,
     share_name           text        NOT NULL DEFAULT '',
-    dir_id               bigint      NOT NULL REFERENCES alto.dir (id),
+    dir_id               bigint      NOT NULL,
     name                 text        NOT NULL,
     full_path            text        NOT NULL,
     -- True when full_path spells a non-UTF-8 name with \xHH escapes (see the agent's path encoding).
@@ -172,28 +175,29 @@ CREATE TABLE alto.file_current
     last_accessed_source text        NOT NULL DEFAULT 'initial_scan'
                                      CHECK (last_accessed_source IN ('initial_scan', 'lucidlink_audit', 'recall')),
     atime_updated_utc    timestamptz,
-    first_seen_scan_id   bigint      NOT NULL REFERENCES alto.scan (id),
-    last_seen_scan_id    bigint      NOT NULL REFERENCES alto.scan (id),
+    first_seen_scan_id   bigint      NOT NULL,
+    -- The last scan that found the file new or changed (unchanged rows are never rewritten).
+    last_seen_scan_id    bigint      NOT NULL,
     last_scan_utc        timestamptz NOT NULL,
     deleted_utc          timestamptz,
     created_utc          timestamptz NOT NULL DEFAULT now(),
     updated_utc          timestamptz NOT NULL DEFAULT now()
 );
--- Lookups by path (scan merge, audit updates, recall by path).
+-- Lookups by path (scan merge, audit updates, recall by path) always know their host.
 CREATE UNIQUE INDEX file_current_path_ux ON alto.file_current (tenant_id, host_id, full_path, path_escaped);
-CREATE INDEX file_current_tenant_path_ix ON alto.file_current (tenant_id, full_path);
 -- The planner walks live files of one host by age and size.
 CREATE INDEX file_current_plan_ix ON alto.file_current (tenant_id, host_id, atime_unix)
     INCLUDE (mtime_unix, size_bytes, file_extension, is_stub) WHERE deleted_utc IS NULL;
 CREATE INDEX file_current_dir_ix ON alto.file_current (dir_id);
 
--- Immutable history: one row per file per scan.
+-- Immutable history: a row per file version, written by the scan in which the file appeared or
+-- changed; with deleted_utc in file_current it tells what any scan saw.
 CREATE TABLE alto.file
 (
-    scan_id         bigint NOT NULL REFERENCES alto.scan (id),
-    file_current_id bigint NOT NULL REFERENCES alto.file_current (file_current_id),
-    tenant_id       uuid   NOT NULL REFERENCES alto.tenant (id),
-    dir_id          bigint NOT NULL REFERENCES alto.dir (id),
+    scan_id         bigint NOT NULL,
+    file_current_id bigint NOT NULL,
+    tenant_id       uuid   NOT NULL,
+    dir_id          bigint NOT NULL,
     name            text   NOT NULL,
     size_bytes      bigint NOT NULL,
     atime_unix      bigint NOT NULL,

@@ -29,6 +29,11 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
             return null;
         }
 
+        // One ingest per host at a time: two merges of the same host would race on new paths.
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1::text))", cancellationToken, scan.HostId.ToString());
+        // Sorts and hashes over a whole scan stay in memory rather than spilling to disk.
+        await ExecuteAsync(connection, "SET LOCAL work_mem = '256MB'", cancellationToken);
+
         await ExecuteAsync(connection, """
             CREATE TEMP TABLE scan_rows ON COMMIT DROP AS
             SELECT DISTINCT ON (file_path, path_escaped)
@@ -48,7 +53,6 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
             """, cancellationToken, scan.TenantId, scan.Day, scanId);
         await ExecuteAsync(connection, "ANALYZE scan_rows", cancellationToken);
 
-        // Directories: the share is the longest registered volume that contains the path.
         await ExecuteAsync(connection, """
             INSERT INTO alto.dir (tenant_id, host_id, share_name, path)
             SELECT DISTINCT $1::uuid, $2::uuid, '', dir_path FROM scan_rows
@@ -62,51 +66,75 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
               AND parent.path = CASE WHEN length(child.path) - strpos(reverse(child.path), '/') = 0 THEN '/'
                                      ELSE left(child.path, length(child.path) - strpos(reverse(child.path), '/')) END
             """, cancellationToken, scan.HostId);
+        // Per directory (far fewer than files): its id, and its share -- the longest registered
+        // volume that contains it.
+        await ExecuteAsync(connection, """
+            CREATE TEMP TABLE scan_dirs ON COMMIT DROP AS
+            SELECT d.path AS dir_path, d.id AS dir_id,
+                   coalesce((SELECT volume FROM unnest($2::text[]) volume
+                             WHERE d.path = rtrim(volume, '/')
+                                OR d.path LIKE replace(replace(replace(rtrim(volume, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+                             ORDER BY length(volume) DESC LIMIT 1), '') AS share
+            FROM alto.dir d
+            WHERE d.host_id = $1 AND d.share_name = '' AND d.path IN (SELECT DISTINCT dir_path FROM scan_rows)
+            """, cancellationToken, scan.HostId, scan.Volumes);
+        await ExecuteAsync(connection, "ANALYZE scan_dirs", cancellationToken);
 
-        // Fresh statistics: rows added in this very transaction are otherwise invisible to the
-        // planner, which would then pick nested loops over hundreds of thousands of rows.
-        await ExecuteAsync(connection, "ANALYZE alto.dir", cancellationToken);
-
+        // Known files that changed (or came back): updated, and a history row each. Unchanged rows are not touched.
         var changed = await ScalarAsync<long>(connection, """
-            WITH merged AS (
-                INSERT INTO alto.file_current AS fc
-                    (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
-                     ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
-                     first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-                SELECT $1, $2, coalesce(v.volume, ''), d.id, r.name, r.file_path, r.path_escaped, r.file_size, r.atime, r.mtime,
-                       r.ctime, r.hash, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, $3, $3, now()
-                FROM scan_rows r
-                JOIN alto.dir d ON d.host_id = $2 AND d.share_name = '' AND d.path = r.dir_path
-                LEFT JOIN LATERAL (
-                    SELECT volume FROM unnest($4::text[]) volume
-                    WHERE r.file_path = volume OR r.file_path LIKE replace(replace(replace(rtrim(volume, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%'
-                    ORDER BY length(volume) DESC LIMIT 1) v ON true
-                ON CONFLICT (tenant_id, host_id, full_path, path_escaped) DO UPDATE
-                SET size_bytes = excluded.size_bytes,
+            WITH updated AS (
+                UPDATE alto.file_current fc
+                SET size_bytes = r.file_size,
                     -- An access seen elsewhere (LucidLink audit, recall) may be newer than the scan's.
-                    atime_unix = greatest(fc.atime_unix, excluded.atime_unix),
-                    mtime_unix = excluded.mtime_unix, ctime_unix = excluded.ctime_unix,
-                    file_hash = coalesce(excluded.file_hash, fc.file_hash),
-                    file_extension = excluded.file_extension, permissions = excluded.permissions, owner = excluded.owner,
-                    frn = excluded.frn, is_stub = excluded.is_stub, dir_id = excluded.dir_id, share_name = excluded.share_name,
-                    last_seen_scan_id = excluded.last_seen_scan_id, last_scan_utc = excluded.last_scan_utc,
-                    deleted_utc = NULL, updated_utc = now()
-                WHERE (fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
-                       fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
-                      IS DISTINCT FROM
-                      (excluded.size_bytes, excluded.mtime_unix, excluded.ctime_unix, excluded.file_extension,
-                       excluded.permissions, excluded.owner, excluded.frn, excluded.is_stub, excluded.dir_id, true)
-                   OR excluded.atime_unix > fc.atime_unix
-                   OR (excluded.file_hash IS NOT NULL AND excluded.file_hash IS DISTINCT FROM fc.file_hash)
+                    atime_unix = greatest(fc.atime_unix, r.atime),
+                    mtime_unix = r.mtime, ctime_unix = r.ctime,
+                    file_hash = coalesce(r.hash, fc.file_hash),
+                    file_extension = r.extension, permissions = r.permissions, owner = r.owner,
+                    frn = r.file_id, is_stub = r.is_stub, dir_id = d.dir_id, share_name = d.share, name = r.name,
+                    last_seen_scan_id = $3, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
+                FROM scan_rows r
+                JOIN scan_dirs d ON d.dir_path = r.dir_path
+                WHERE fc.tenant_id = $1 AND fc.host_id = $2
+                  AND fc.full_path = r.file_path AND fc.path_escaped = r.path_escaped
+                  AND ((fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
+                        fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
+                       IS DISTINCT FROM
+                       (r.file_size, r.mtime, r.ctime, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, d.dir_id, true)
+                       OR r.atime > fc.atime_unix
+                       OR (r.hash IS NOT NULL AND r.hash IS DISTINCT FROM fc.file_hash))
                 RETURNING fc.*),
             history AS (
                 INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
                                        ctime_unix, frn, file_hash)
                 SELECT $3, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
-                FROM merged
+                FROM updated
                 RETURNING 1)
             SELECT count(*) FROM history
-            """, cancellationToken, scan.TenantId, scan.HostId, scanId, scan.Volumes);
+            """, cancellationToken, scan.TenantId, scan.HostId, scanId);
+
+        // New files: a plain insert (no conflict handling needed under the per-host lock), and a history row each.
+        changed += await ScalarAsync<long>(connection, """
+            WITH inserted AS (
+                INSERT INTO alto.file_current
+                    (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
+                     ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
+                     first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+                SELECT $1, $2, d.share, d.dir_id, r.name, r.file_path, r.path_escaped, r.file_size, r.atime, r.mtime,
+                       r.ctime, r.hash, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, $3, $3, now()
+                FROM scan_rows r
+                JOIN scan_dirs d ON d.dir_path = r.dir_path
+                WHERE NOT EXISTS (SELECT 1 FROM alto.file_current fc
+                                  WHERE fc.tenant_id = $1 AND fc.host_id = $2
+                                    AND fc.full_path = r.file_path AND fc.path_escaped = r.path_escaped)
+                RETURNING *),
+            history AS (
+                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
+                                       ctime_unix, frn, file_hash)
+                SELECT $3, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
+                FROM inserted
+                RETURNING 1)
+            SELECT count(*) FROM history
+            """, cancellationToken, scan.TenantId, scan.HostId, scanId);
 
         if (changed > 10_000)
         {
