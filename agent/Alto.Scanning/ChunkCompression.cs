@@ -48,7 +48,8 @@ public static class ChunkCompression
         switch (kind)
         {
             case ChunkCompressionKind.Zstd:
-                using (var compressor = new Compressor(3))
+                // Level 1: the agent compresses while it scans; speed matters more than the last few percent.
+                using (var compressor = new Compressor(1))
                 {
                     return compressor.Wrap(data).ToArray();
                 }

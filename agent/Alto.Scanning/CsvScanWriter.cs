@@ -19,11 +19,11 @@ public sealed class CsvScanWriter : IDisposable
     {
         Field(row.FilePath);
         _writer.Write(',');
-        _writer.Write(row.FileSize.ToString(CultureInfo.InvariantCulture));
+        Number(row.FileSize);
         _writer.Write(',');
-        _writer.Write(ScanValues.Timestamp(row.LastModified));
+        Timestamp(row.LastModified);
         _writer.Write(',');
-        _writer.Write(ScanValues.Timestamp(row.LastAccessed));
+        Timestamp(row.LastAccessed);
         _writer.Write(',');
         Field(row.FileExtension);
         _writer.Write(',');
@@ -35,10 +35,10 @@ public sealed class CsvScanWriter : IDisposable
         _writer.Write(',');
         if (row.Ctime is { } ctime)
         {
-            _writer.Write(ScanValues.Timestamp(ctime));
+            Timestamp(ctime);
         }
         _writer.Write(',');
-        _writer.Write(row.FileId.ToString(CultureInfo.InvariantCulture));
+        Number(row.FileId);
         _writer.Write(',');
         _writer.Write(row.IsStub ? "true" : "false");
         _writer.Write(',');
@@ -47,6 +47,19 @@ public sealed class CsvScanWriter : IDisposable
     }
 
     public void Dispose() => _writer.Dispose();
+
+    private void Number(long value)
+    {
+        Span<char> buffer = stackalloc char[24];
+        value.TryFormat(buffer, out var written, provider: CultureInfo.InvariantCulture);
+        _writer.Write(buffer[..written]);
+    }
+
+    private void Timestamp(DateTimeOffset value)
+    {
+        Span<char> buffer = stackalloc char[40];
+        _writer.Write(buffer[..ScanValues.FormatTimestamp(value, buffer)]);
+    }
 
     private void Field(string value)
     {

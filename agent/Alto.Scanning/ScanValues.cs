@@ -5,10 +5,12 @@ namespace Alto.Scanning;
 /// <summary>How single values are written and strictly read back, shared by CSV and Parquet.</summary>
 public static class ScanValues
 {
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
+    /// <summary>RFC 3339 in UTC with 100 ns precision: 2025-01-15T10:30:00.1234567Z (the round-trip "O" format, which .NET writes fast).</summary>
+    public static string Timestamp(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
-    /// <summary>RFC 3339 in UTC, fractions only as long as needed: 2025-01-15T10:30:00Z.</summary>
-    public static string Timestamp(DateTimeOffset value) => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+    /// <summary>Writes <see cref="Timestamp"/> into a buffer without allocating; returns the characters written.</summary>
+    public static int FormatTimestamp(DateTimeOffset value, Span<char> destination) =>
+        value.UtcDateTime.TryFormat(destination, out var written, "O", CultureInfo.InvariantCulture) ? written : throw new ArgumentException("buffer too small", nameof(destination));
 
     /// <summary>Accepts only RFC 3339 date-times with a zone (Z or ±hh:mm), between 1900 and 2200.</summary>
     public static bool TryParseTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
@@ -34,8 +36,12 @@ public static class ScanValues
         return dot <= 0 || dot == name.Length - 1 ? "" : name[dot..].ToString();
     }
 
-    /// <summary>ls-style permission string from a POSIX mode: rw-r--r--.</summary>
-    public static string Permissions(uint mode)
+    private static readonly string?[] PermissionStrings = new string?[4096];
+
+    /// <summary>ls-style permission string from a POSIX mode: rw-r--r-- (one shared string per mode).</summary>
+    public static string Permissions(uint mode) => PermissionStrings[mode & 0xFFF] ??= BuildPermissions(mode & 0xFFF);
+
+    private static string BuildPermissions(uint mode)
     {
         Span<char> text = stackalloc char[9];
         const string letters = "rwxrwxrwx";

@@ -151,7 +151,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
             {
                 continue;
             }
-            if (ToRecord(Child(item.Path, entryName), entryName, status) is { } row)
+            if (ToRecord(Child(item.Path, entryName), status) is { } row)
             {
                 rows.Add(row);
                 counters.AddFile(status.Size);
@@ -168,7 +168,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
         return false;
     }
 
-    private ScanRecord? ToRecord(byte[] path, ReadOnlySpan<byte> name, FileStatus status)
+    private ScanRecord? ToRecord(byte[] path, FileStatus status)
     {
         var (text, kind) = PathEncoding.Encode(path);
         if (text.Length > ScanColumns.MaxPathLength)
@@ -176,13 +176,12 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
             counters.AddTooLong();
             return null;
         }
-        var (nameText, _) = PathEncoding.Encode(name);
         return new ScanRecord(
             text,
             status.Size,
             status.ModifyTime,
             status.AccessTime,
-            ScanValues.Extension(nameText),
+            ScanValues.Extension(text),
             ScanValues.Permissions(status.Mode),
             OwnerNames.Of(status.Uid),
             Hash: null,

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Alto.Bench;
+
+/// <summary>Runs a program and measures its wall time and peak resident memory (VmHWM, polled from /proc).</summary>
+public static class Measure
+{
+    public sealed record Run(TimeSpan Elapsed, long PeakRssBytes, int ExitCode, string Output);
+
+    public static async Task<Run> ProcessAsync(string file, IEnumerable<string> arguments, string? standardOutputTo = null)
+    {
+        var start = new ProcessStartInfo(file, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        Task<string> stdout;
+        if (standardOutputTo is null)
+        {
+            stdout = process.StandardOutput.ReadToEndAsync();
+        }
+        else
+        {
+            // Like "> /dev/null": the output is consumed, not kept.
+            stdout = Task.Run(async () =>
+            {
+                var buffer = new char[1 << 16];
+                while (await process.StandardOutput.ReadAsync(buffer) > 0)
+                {
+                }
+                return "";
+            });
+        }
+        long peak = 0;
+        while (!process.HasExited)
+        {
+            peak = Math.Max(peak, ReadPeakRss(process.Id));
+            await Task.Delay(20);
+        }
+        await process.WaitForExitAsync();
+        clock.Stop();
+        return new Run(clock.Elapsed, peak, process.ExitCode, await stdout + await stderr);
+    }
+
+    private static long ReadPeakRss(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended between the check and the read.
+        }
+        return 0;
+    }
+}

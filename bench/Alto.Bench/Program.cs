@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Alto.Agent.Enrollment;
+using Alto.Agent.Scanning;
+using Alto.Scanning;
+using Alto.TestSupport;
+using NpgsqlTypes;
+
+namespace Alto.Bench;
+
+/// <summary>
+/// bench/run.sh NAME [--files N]: runs one benchmark and prints, as its last line, one JSON
+/// object with Alto's rate next to a baseline's rate measured in the same run.
+/// </summary>
+public static class Program
+{
+    private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length < 1)
+        {
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest [--files N]");
+            return 2;
+        }
+        var files = 1_000_000;
+        for (var i = 1; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--files")
+            {
+                files = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            }
+        }
+        var work = Path.Combine(RepositoryPaths.Root, ".state", "bench");
+        Directory.CreateDirectory(work);
+        var tree = TreeGenerator.Ensure(work, files);
+        var result = args[0] switch
+        {
+            "scan" => await ScanAsync(work, tree, files),
+            "ingest" => await IngestAsync(work, tree, files),
+            _ => throw new ArgumentException($"unknown benchmark '{args[0]}'"),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(result, ReadableJson));
+        return 0;
+    }
+
+    /// <summary>Alto's scan writing its chunks to disk, against find printing the same facts.</summary>
+    private static async Task<Dictionary<string, object>> ScanAsync(string work, string tree, int files)
+    {
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var output = Path.Combine(work, "scan-chunks");
+        string[] find = [tree, "-printf", "%p %s %T@ %A@\n"];
+        await Measure.ProcessAsync("find", find, standardOutputTo: "null"); // warm the inode cache for both
+
+        Measure.Run? bestFind = null;
+        Measure.Run? bestAlto = null;
+        for (var round = 0; round < 2; round++)
+        {
+            var baseline = await Measure.ProcessAsync("find", find, standardOutputTo: "null");
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+            var alto = await Measure.ProcessAsync("dotnet", [agent, "scan", tree, "--output", output, "--compress", "zstd"]);
+            if (alto.ExitCode != 0)
+            {
+                throw new InvalidOperationException("alto-agent scan failed: " + alto.Output);
+            }
+            await Console.Error.WriteLineAsync($"round {round}: find {baseline.Elapsed.TotalSeconds:0.00} s, alto {alto.Elapsed.TotalSeconds:0.00} s, " +
+                                    $"peak RSS {alto.PeakRssBytes >> 20} MiB; {alto.Output.Trim()}");
+            bestFind = bestFind is null || baseline.Elapsed < bestFind.Elapsed ? baseline : bestFind;
+            bestAlto = bestAlto is null || alto.Elapsed < bestAlto.Elapsed ? alto : bestAlto;
+        }
+        var altoRate = files / bestAlto!.Elapsed.TotalSeconds;
+        var findRate = files / bestFind!.Elapsed.TotalSeconds;
+        return new Dictionary<string, object>
+        {
+            ["bench"] = "scan",
+            ["n"] = files,
+            ["alto_per_s"] = Math.Round(altoRate),
+            ["baseline"] = "find -printf '%p %s %T@ %A@'",
+            ["baseline_per_s"] = Math.Round(findRate),
+            ["ratio"] = Math.Round(altoRate / findRate, 3),
+            ["peak_rss_mb"] = bestAlto.PeakRssBytes >> 20,
+            ["goal"] = "ratio >= 1.0, peak_rss_mb <= 200",
+        };
+    }
+
+    /// <summary>
+    /// The tree's scan uploaded through the real endpoint of a real gateway into an empty
+    /// inventory (first byte sent → rows in file_current), then the same scan again unchanged;
+    /// baseline: binary COPY of the same rows into an unindexed table.
+    /// </summary>
+    private static async Task<Dictionary<string, object>> IngestAsync(string work, string tree, int files)
+    {
+        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var chunksDir = Path.Combine(work, "ingest-chunks");
+        if (Directory.Exists(chunksDir))
+        {
+            Directory.Delete(chunksDir, recursive: true);
+        }
+        var scan = await Measure.ProcessAsync("dotnet", [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd"]);
+        if (scan.ExitCode != 0)
+        {
+            throw new InvalidOperationException("scan failed: " + scan.Output);
+        }
+        var chunkFiles = Directory.GetFiles(chunksDir).Order(StringComparer.Ordinal).ToArray();
+
+        await using var database = await TestDatabase.CreateAsync("bench_ingest");
+        await using var gateway = await GatewayProcess.StartAsync(database, "bench", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
+        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync("bench");
+        var (_, token) = await admin.RegisterHostAsync(tenant, "bench-host", tree);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+        var agent = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
+
+        var first = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
+        var second = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
+        var live = await database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}' AND deleted_utc IS NULL");
+        if (live != files)
+        {
+            throw new InvalidOperationException($"inventory holds {live} files, expected {files}");
+        }
+        var copy = await RawCopyAsync(database, chunkFiles);
+        await Console.Error.WriteLineAsync($"first ingest {first.TotalSeconds:0.00} s, unchanged rescan {second.TotalSeconds:0.00} s, raw COPY {copy.TotalSeconds:0.00} s");
+
+        var firstRate = files / first.TotalSeconds;
+        var copyRate = files / copy.TotalSeconds;
+        return new Dictionary<string, object>
+        {
+            ["bench"] = "ingest",
+            ["n"] = files,
+            ["alto_per_s"] = Math.Round(firstRate),
+            ["baseline"] = "binary COPY into an unindexed table",
+            ["baseline_per_s"] = Math.Round(copyRate),
+            ["ratio"] = Math.Round(firstRate / copyRate, 3),
+            ["rescan_per_s"] = Math.Round(files / second.TotalSeconds),
+            ["goal"] = "first ingest >= 150000/s, unchanged rescan >= 300000/s",
+        };
+    }
+
+    private static async Task<TimeSpan> UploadAndWaitAsync(
+        HttpClient http, AgentCredentials agent, TestDatabase database, string[] chunkFiles, string tree)
+    {
+        var scanId = Guid.NewGuid();
+        var sink = new UploadSink(http, agent.Gateway, agent.Credential, agent.HostId, agent.TenantId, [tree]);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < chunkFiles.Length; i++)
+        {
+            var body = await File.ReadAllBytesAsync(chunkFiles[i]);
+            await sink.SendAsync(new ScanChunk(scanId, i, i == chunkFiles.Length - 1, 0, body, "csv", ChunkCompressionKind.Zstd), CancellationToken.None);
+        }
+        while (await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") is var status && status != "completed")
+        {
+            if (status == "failed")
+            {
+                throw new InvalidOperationException("the ingest failed");
+            }
+            await Task.Delay(20);
+        }
+        return clock.Elapsed;
+    }
+
+    private static async Task<TimeSpan> RawCopyAsync(TestDatabase database, string[] chunkFiles)
+    {
+        var rows = new List<ScanRecord>();
+        foreach (var file in chunkFiles)
+        {
+            await using var input = File.OpenRead(file);
+            using var plain = await ChunkCompression.DecompressAsync(input, ChunkCompressionKind.Zstd, 1L << 31, CancellationToken.None);
+            rows.AddRange(CsvScanReader.Read(plain.GetBuffer().AsSpan(0, (int)plain.Length)));
+        }
+        await database.ExecuteAsync("""
+            CREATE TABLE bench_raw_copy (file_path text, file_size bigint, last_modified timestamptz, last_accessed timestamptz,
+                                         file_extension text, permissions text, owner text, file_id bigint)
+            """);
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        var clock = Stopwatch.StartNew();
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY bench_raw_copy (file_path, file_size, last_modified, last_accessed, file_extension, permissions, owner, file_id) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var row in rows)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(row.FilePath, NpgsqlDbType.Text);
+                await copy.WriteAsync(row.FileSize, NpgsqlDbType.Bigint);
+                await copy.WriteAsync(row.LastModified, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(row.LastAccessed, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(row.FileExtension, NpgsqlDbType.Text);
+                await copy.WriteAsync(row.Permissions, NpgsqlDbType.Text);
+                await copy.WriteAsync(row.Owner, NpgsqlDbType.Text);
+                await copy.WriteAsync(row.FileId, NpgsqlDbType.Bigint);
+            }
+            await copy.CompleteAsync();
+        }
+        return clock.Elapsed;
+    }
+}

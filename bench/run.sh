@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/run.sh NAME [--files N]
+#   NAME: scan | ingest. Builds in Release, generates its data (reused between runs), runs Alto's
+#   real code path and a baseline in the same run, prints one JSON object as its last line and
+#   appends it, with the date and the command, to bench/RESULTS.md.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+[ $# -ge 1 ] || { echo "usage: bench/run.sh scan|ingest [--files N]" >&2; exit 2; }
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+started_postgres=0
+if ! scripts/services.sh status postgres >/dev/null 2>&1; then
+    scripts/services.sh start postgres >/dev/null
+    started_postgres=1
+fi
+trap '[ "$started_postgres" = 1 ] && scripts/services.sh stop postgres >/dev/null 2>&1 || true' EXIT
+export ALTO_TEST_PG="Host=127.0.0.1;Port=${ALTO_PG_PORT:-55432};Username=postgres;Database=postgres"
+
+for project in agent/Alto.Agent gateway-api/Alto.Gateway bench/Alto.Bench; do
+    dotnet build "$project" -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
+done
+
+result="$(dotnet bench/Alto.Bench/bin/Release/net10.0/Alto.Bench.dll "$@" | tail -n 1)"
+{
+    echo
+    echo "### $1 — $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo
+    echo "Command: \`bench/run.sh $*\` on $(nproc) cores; $(uname -r)."
+    echo
+    echo '```json'
+    echo "$result"
+    echo '```'
+} >> bench/RESULTS.md
+echo "$result"
