@@ -50,6 +50,28 @@ dotnet build gateway-api/Alto.Gateway/Alto.Gateway.csproj -nologo -clp:ErrorsOnl
 dotnet build agent/Alto.Agent/Alto.Agent.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 
 mkdir -p "$demo/tier2"
+# A sample tree for the agent to scan: projects with old and recent files, and one name that is
+# not valid UTF-8 (Latin-1), which Alto must keep byte for byte.
+make_sample_tree() {
+    local data="$demo/data"
+    rm -rf "$data"
+    mkdir -p "$data/projects/2019-apollo" "$data/projects/2025-zephyr" "$data/media/raw" "$data/home/alice"
+    local i
+    for i in $(seq 1 40); do
+        head -c $((i * 1024)) /dev/urandom > "$data/projects/2019-apollo/report-$i.pdf"
+        touch -d "2019-0$((i % 9 + 1))-15 10:00:00Z" "$data/projects/2019-apollo/report-$i.pdf"
+    done
+    for i in $(seq 1 25); do
+        head -c $((i * 4096)) /dev/urandom > "$data/media/raw/clip-$i.mp4"
+        touch -d "2021-06-01 08:00:00Z" "$data/media/raw/clip-$i.mp4"
+    done
+    for i in $(seq 1 15); do
+        echo "draft $i" > "$data/projects/2025-zephyr/notes-$i.md"
+    done
+    printf 'bonjour' > "$data/home/alice/"$'caf\xe9.txt'
+    ln -sf /etc "$data/home/alice/etc-link"
+}
+make_sample_tree
 admin_password="demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)"
 Alto__Database__ConnectionString="Host=127.0.0.1;Port=$pg_port;Database=alto_demo;Username=postgres" \
 Alto__Gateway__HttpUrl="$base" \
@@ -103,9 +125,37 @@ echo "  tenant                        Acme ($tenant_id), $tenants_total tenant(s
 echo "  host                          $(hostname -s) ($host_id), one-time enrollment token ${enrollment_token:0:20}..."
 echo "  tier-2 target                 $demo/tier2 ($target_id)"
 echo
+agent=(dotnet agent/Alto.Agent/bin/Debug/net10.0/alto-agent.dll)
 say "What the agent sees (alto-agent status)"
-dotnet agent/Alto.Agent/bin/Debug/net10.0/alto-agent.dll status --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" \
-    | sed 's/^/  /' || failures=$((failures + 1))
+"${agent[@]}" status --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" | sed 's/^/  /' || failures=$((failures + 1))
+
+echo
+say "Enrolling the agent and scanning $demo/data"
+rm -rf "$demo/agent"
+"${agent[@]}" enroll --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" --token "$enrollment_token" \
+    --state-dir "$demo/agent" | sed 's/^/  /' || failures=$((failures + 1))
+"${agent[@]}" scan --state-dir "$demo/agent" | sed 's/^/  /' || failures=$((failures + 1))
+scanned=""
+for _ in $(seq 1 120); do
+    host_json="$(api "$base/api/v1/tenants/$tenant_id/hosts/$host_id")"
+    if printf '%s' "$host_json" | grep -q '"lastScanAt"'; then scanned=1; break; fi
+    sleep 0.5
+done
+if [ -n "$scanned" ]; then
+    file_count="$(printf '%s' "$host_json" | sed -n 's/.*"fileCount":\([0-9]*\).*/\1/p')"
+    total_bytes="$(printf '%s' "$host_json" | sed -n 's/.*"totalBytes":\([0-9]*\).*/\1/p')"
+    echo
+    say "Inventory summary"
+    echo "  host $(hostname -s): $file_count files, $total_bytes bytes, last scan $(printf '%s' "$host_json" | json_field lastScanAt)"
+    psql_cmd -d alto_demo -F $'\t' -c "
+        SELECT '  ' || rpad(coalesce(nullif(file_extension, ''), '(none)'), 8) || lpad(count(*)::text, 6) || ' files'
+               || lpad(pg_size_pretty(sum(size_bytes)), 10)
+               || '   oldest change ' || to_char(to_timestamp(min(mtime_unix)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+        FROM alto.file_current WHERE deleted_utc IS NULL GROUP BY file_extension ORDER BY sum(size_bytes) DESC"
+    echo "  names kept byte for byte: $(psql_cmd -d alto_demo -c "SELECT string_agg(full_path, ', ') FROM alto.file_current WHERE path_escaped")"
+else
+    echo "  the scan was not ingested in time"; failures=$((failures + 1))
+fi
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed; gateway log: $demo/gateway.log"
     exit 1

@@ -21,7 +21,7 @@ public sealed class ScanRunner(IChunkSink sink)
     {
         var scanId = Guid.NewGuid();
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var rows = Channel.CreateBounded<ScanRecord>(new BoundedChannelOptions(8192) { SingleReader = true });
+        var rows = Channel.CreateBounded<ScanRecord>(new BoundedChannelOptions(2048) { SingleReader = true });
         var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
 
         var walker = new TreeWalker(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
@@ -69,7 +69,7 @@ public sealed class ScanRunner(IChunkSink sink)
     private static async Task<BuildResult> BuildChunksAsync(
         Guid scanId, ScanSettings settings, ChannelReader<ScanRecord> rows, ChannelWriter<ScanChunk> chunks, CancellationToken cancellationToken)
     {
-        var batch = new List<ScanRecord>(settings.BatchRows);
+        var batch = ChunkBatch.Create(settings);
         var number = 0;
         long total = 0;
         try
@@ -79,19 +79,23 @@ public sealed class ScanRunner(IChunkSink sink)
                 batch.Add(row);
                 if (batch.Count >= settings.BatchRows)
                 {
-                    await chunks.WriteAsync(await SerializeAsync(scanId, number++, false, batch, settings, cancellationToken), cancellationToken);
                     total += batch.Count;
-                    batch.Clear();
+                    var chunk = await batch.CompleteAsync(scanId, number++, false, cancellationToken);
+                    batch.Dispose();
+                    batch = ChunkBatch.Create(settings);
+                    await chunks.WriteAsync(chunk, cancellationToken);
                 }
             }
             // The final chunk carries the remainder, possibly no rows at all: it tells the gateway the scan is complete.
-            await chunks.WriteAsync(await SerializeAsync(scanId, number++, true, batch, settings, cancellationToken), cancellationToken);
             total += batch.Count;
+            await chunks.WriteAsync(await batch.CompleteAsync(scanId, number++, true, cancellationToken), cancellationToken);
+            batch.Dispose();
             chunks.TryComplete();
             return new BuildResult(number, total);
         }
         catch (Exception exception)
         {
+            batch.Dispose();
             chunks.TryComplete(exception);
             throw;
         }
@@ -103,25 +107,5 @@ public sealed class ScanRunner(IChunkSink sink)
         {
             await sink.SendAsync(chunk, cancellationToken);
         }
-    }
-
-    private static async Task<ScanChunk> SerializeAsync(
-        Guid scanId, int number, bool final, List<ScanRecord> rows, ScanSettings settings, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        if (settings.Format == "parquet")
-        {
-            await ParquetScanFormat.WriteAsync(buffer, rows, cancellationToken);
-        }
-        else
-        {
-            using var writer = new CsvScanWriter(buffer);
-            foreach (var row in rows)
-            {
-                writer.Write(row);
-            }
-        }
-        var body = ChunkCompression.Compress(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), settings.Compression);
-        return new ScanChunk(scanId, number, final, rows.Count, body, settings.Format, settings.Compression);
     }
 }
