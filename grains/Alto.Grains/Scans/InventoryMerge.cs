@@ -80,52 +80,59 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
             """, cancellationToken, scan.HostId, scan.Volumes);
         await ExecuteAsync(connection, "ANALYZE scan_dirs", cancellationToken);
 
+        // One pass over the paths: each scanned file, its directory, and the inventory row it
+        // matches (if any) and whether that row changed. Everything after joins on ids.
+        await ExecuteAsync(connection, """
+            CREATE TEMP TABLE scan_match ON COMMIT DROP AS
+            SELECT r.*, d.dir_id, d.share, fc.file_current_id,
+                   fc.file_current_id IS NOT NULL
+                   AND ((fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
+                         fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
+                        IS DISTINCT FROM
+                        (r.file_size, r.mtime, r.ctime, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, d.dir_id, true)
+                        OR r.atime > fc.atime_unix
+                        OR (r.hash IS NOT NULL AND r.hash IS DISTINCT FROM fc.file_hash)) AS changed
+            FROM scan_rows r
+            JOIN scan_dirs d ON d.dir_path = r.dir_path
+            LEFT JOIN alto.file_current fc
+                   ON fc.tenant_id = $1 AND fc.host_id = $2 AND fc.full_path = r.file_path AND fc.path_escaped = r.path_escaped
+            """, cancellationToken, scan.TenantId, scan.HostId);
+
         // Known files that changed (or came back): updated, and a history row each. Unchanged rows are not touched.
         var changed = await ScalarAsync<long>(connection, """
             WITH updated AS (
                 UPDATE alto.file_current fc
-                SET size_bytes = r.file_size,
+                SET size_bytes = m.file_size,
                     -- An access seen elsewhere (LucidLink audit, recall) may be newer than the scan's.
-                    atime_unix = greatest(fc.atime_unix, r.atime),
-                    mtime_unix = r.mtime, ctime_unix = r.ctime,
-                    file_hash = coalesce(r.hash, fc.file_hash),
-                    file_extension = r.extension, permissions = r.permissions, owner = r.owner,
-                    frn = r.file_id, is_stub = r.is_stub, dir_id = d.dir_id, share_name = d.share, name = r.name,
-                    last_seen_scan_id = $3, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
-                FROM scan_rows r
-                JOIN scan_dirs d ON d.dir_path = r.dir_path
-                WHERE fc.tenant_id = $1 AND fc.host_id = $2
-                  AND fc.full_path = r.file_path AND fc.path_escaped = r.path_escaped
-                  AND ((fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
-                        fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
-                       IS DISTINCT FROM
-                       (r.file_size, r.mtime, r.ctime, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, d.dir_id, true)
-                       OR r.atime > fc.atime_unix
-                       OR (r.hash IS NOT NULL AND r.hash IS DISTINCT FROM fc.file_hash))
+                    atime_unix = greatest(fc.atime_unix, m.atime),
+                    mtime_unix = m.mtime, ctime_unix = m.ctime,
+                    file_hash = coalesce(m.hash, fc.file_hash),
+                    file_extension = m.extension, permissions = m.permissions, owner = m.owner,
+                    frn = m.file_id, is_stub = m.is_stub, dir_id = m.dir_id, share_name = m.share, name = m.name,
+                    last_seen_scan_id = $1, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
+                FROM scan_match m
+                WHERE m.changed AND fc.file_current_id = m.file_current_id
                 RETURNING fc.*),
             history AS (
                 INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
                                        ctime_unix, frn, file_hash)
-                SELECT $3, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
+                SELECT $1, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
                 FROM updated
                 RETURNING 1)
             SELECT count(*) FROM history
-            """, cancellationToken, scan.TenantId, scan.HostId, scanId);
+            """, cancellationToken, scanId);
 
-        // New files: a plain insert (no conflict handling needed under the per-host lock), and a history row each.
+        // New files: a plain insert (no conflict is possible under the per-host lock), and a history row each.
         changed += await ScalarAsync<long>(connection, """
             WITH inserted AS (
                 INSERT INTO alto.file_current
                     (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
                      ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
                      first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-                SELECT $1, $2, d.share, d.dir_id, r.name, r.file_path, r.path_escaped, r.file_size, r.atime, r.mtime,
-                       r.ctime, r.hash, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, $3, $3, now()
-                FROM scan_rows r
-                JOIN scan_dirs d ON d.dir_path = r.dir_path
-                WHERE NOT EXISTS (SELECT 1 FROM alto.file_current fc
-                                  WHERE fc.tenant_id = $1 AND fc.host_id = $2
-                                    AND fc.full_path = r.file_path AND fc.path_escaped = r.path_escaped)
+                SELECT $1, $2, m.share, m.dir_id, m.name, m.file_path, m.path_escaped, m.file_size, m.atime, m.mtime,
+                       m.ctime, m.hash, m.extension, m.permissions, m.owner, m.file_id, m.is_stub, $3, $3, now()
+                FROM scan_match m
+                WHERE m.file_current_id IS NULL
                 RETURNING *),
             history AS (
                 INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
@@ -149,10 +156,11 @@ public sealed class InventoryMerge(NpgsqlDataSource db)
                 WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
                   AND EXISTS (SELECT 1 FROM unnest($3::text[]) root
                               WHERE fc.full_path LIKE replace(replace(replace(rtrim(root, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
-                  AND NOT EXISTS (SELECT 1 FROM scan_rows r WHERE r.file_path = fc.full_path AND r.path_escaped = fc.path_escaped)
+                  AND fc.first_seen_scan_id <> $4 -- inserted just now by this scan
+                  AND fc.file_current_id NOT IN (SELECT file_current_id FROM scan_match WHERE file_current_id IS NOT NULL)
                 RETURNING 1)
             SELECT count(*) FROM gone
-            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots);
+            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots, scanId);
 
         var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
         long liveFiles;
