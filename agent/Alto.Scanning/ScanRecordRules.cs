@@ -19,6 +19,10 @@ public static class ScanRecordRules
         {
             throw new ScanFormatException(row, ScanColumns.FilePath, "the path contains a NUL character");
         }
+        if (path[0] != '/')
+        {
+            throw new ScanFormatException(row, ScanColumns.FilePath, "the path must be absolute (start with /)");
+        }
         if (!PathEncoding.TryParseName(encoding, out var kind))
         {
             throw new ScanFormatException(row, ScanColumns.PathEncoding, $"'{CsvScanReader.Shorten(encoding)}' is not utf8 or escaped");

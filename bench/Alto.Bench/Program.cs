@@ -123,6 +123,10 @@ public static class Program
             throw new InvalidOperationException($"inventory holds {live} files, expected {files}");
         }
         var copy = await RawCopyAsync(database, chunkFiles);
+        foreach (var line in gateway.Run.Output.Split('\n').Where(line => line.Contains("Merged scan", StringComparison.Ordinal)))
+        {
+            await Console.Error.WriteLineAsync(line.Trim());
+        }
         await Console.Error.WriteLineAsync(
             $"first ingest {first.Ingested.TotalSeconds:0.00} s (all chunks staged after {first.Uploaded.TotalSeconds:0.00} s), " +
             $"unchanged rescan {second.Ingested.TotalSeconds:0.00} s (staged after {second.Uploaded.TotalSeconds:0.00} s), raw COPY {copy.TotalSeconds:0.00} s");

@@ -64,6 +64,7 @@ public sealed class ScanFormatTests
     [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,latin1", 1, "path_encoding", "utf8 or escaped")]
     [InlineData(@"/a\q,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,escaped", 1, "file_path", "xHH")]
     [InlineData(",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "empty")]
+    [InlineData("relative/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "absolute")]
     public void MalformedRowsNameTheirRowAndColumn(string line, long row, string? column, string message)
     {
         var csv = string.Join(',', ScanColumns.All) + "\r\n"
