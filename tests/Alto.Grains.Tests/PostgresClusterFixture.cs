@@ -53,11 +53,13 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
     private sealed class AdoNetClientConfigurator : IClientBuilderConfigurator
     {
         public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder.UseAdoNetClustering(options =>
-            {
-                options.Invariant = Silo.Options.DatabaseOptions.NpgsqlInvariant;
-                options.ConnectionString = configuration[ConnectionStringKey];
-            });
+            clientBuilder
+                .UseAdoNetClustering(options =>
+                {
+                    options.Invariant = Silo.Options.DatabaseOptions.NpgsqlInvariant;
+                    options.ConnectionString = configuration[ConnectionStringKey];
+                })
+                .AddMemoryStreams(GrainInterfaces.Scans.StreamNames.Provider);
     }
 
     public async Task DisposeAsync()

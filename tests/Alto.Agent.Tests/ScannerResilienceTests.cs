@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Threading.Channels;
+using Alto.Agent.Scanning;
+using Alto.Scanning;
+using Alto.TestSupport;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>Unreadable folders, over-long paths and symlinks are counted and skipped; the scan goes on.</summary>
+[SupportedOSPlatform("linux")]
+public sealed class ScannerResilienceTests : IDisposable
+{
+    private readonly string _tree = Directory.CreateTempSubdirectory("alto-resilience-").FullName;
+
+    public void Dispose()
+    {
+        using var chmod = Process.Start("chmod", ["-R", "u+rwx", _tree]);
+        chmod.WaitForExit();
+        using var remove = Process.Start("rm", ["-rf", "--", _tree]);
+        remove.WaitForExit();
+    }
+
+    [Fact]
+    public async Task PathsBeyondPathMaxAreCountedAndTheRestIsScanned()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_tree, "top.txt"), "x");
+        // 25 levels of 200-character names: the deepest folders are past Linux's 4096-byte PATH_MAX.
+        var component = new string('d', 200);
+        using (var mkdir = Process.Start("bash", ["-c", $"cd '{_tree}' && for i in $(seq 1 25); do mkdir {component} && cd {component} && echo x > f.txt; done"]))
+        {
+            await mkdir.WaitForExitAsync();
+            Assert.Equal(0, mkdir.ExitCode);
+        }
+
+        var (rows, counters) = await WalkAsync();
+
+        Assert.True(counters.TooLong >= 1, counters.ToString());
+        Assert.Contains(rows, row => row.FilePath.EndsWith("/top.txt", StringComparison.Ordinal));
+        // Every file in a folder short enough to open was found.
+        Assert.Equal(1 + (4096 - _tree.Length) / 201, rows.Count);
+    }
+
+    [Fact]
+    public async Task AFolderTheAgentMayNotReadIsCountedAsPermissionDenied()
+    {
+        // Root reads everything, so the agent runs as 'nobody' here, from a copy it can read.
+        var agentCopy = Directory.CreateTempSubdirectory("alto-agent-copy-").FullName;
+        try
+        {
+            var build = Path.GetDirectoryName(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"))!;
+            using (var copy = Process.Start("bash", ["-c", $"cp -r '{build}/.' '{agentCopy}/' && chmod -R a+rX '{agentCopy}' '{_tree}'"]))
+            {
+                await copy.WaitForExitAsync();
+            }
+            Directory.CreateDirectory(Path.Combine(_tree, "open"));
+            await File.WriteAllTextAsync(Path.Combine(_tree, "open/readable.txt"), "x");
+            Directory.CreateDirectory(Path.Combine(_tree, "closed"));
+            await File.WriteAllTextAsync(Path.Combine(_tree, "closed/secret.txt"), "x");
+            using (var chmod = Process.Start("bash", ["-c", $"chmod a+rx '{_tree}' '{_tree}/open' && chmod a+r '{_tree}/open/readable.txt' && chmod 000 '{_tree}/closed'"]))
+            {
+                await chmod.WaitForExitAsync();
+            }
+
+            var start = new ProcessStartInfo("runuser", ["-u", "nobody", "--", "dotnet", Path.Combine(agentCopy, "alto-agent.dll"), "scan", _tree, "--dry-run"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            start.Environment["DOTNET_CLI_HOME"] = agentCopy;
+            start.Environment["ALTO_AGENT_STATE_DIR"] = agentCopy;
+            using var scan = Process.Start(start)!;
+            var output = await scan.StandardOutput.ReadToEndAsync() + await scan.StandardError.ReadToEndAsync();
+            await scan.WaitForExitAsync();
+
+            Assert.True(scan.ExitCode == 0, output);
+            Assert.Contains("1 files", output, StringComparison.Ordinal);
+            Assert.Contains("permission denied 1", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            using var remove = Process.Start("rm", ["-rf", "--", agentCopy]);
+            await remove.WaitForExitAsync();
+        }
+    }
+
+    private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync()
+    {
+        var counters = new ScanCounters();
+        var channel = Channel.CreateUnbounded<ScanRecord>();
+        await new TreeWalker(new WalkOptions(2, CrossMounts: false), counters).WalkAsync([_tree], channel.Writer, CancellationToken.None);
+        var rows = new List<ScanRecord>();
+        await foreach (var row in channel.Reader.ReadAllAsync())
+        {
+            rows.Add(row);
+        }
+        return (rows, counters);
+    }
+}
