@@ -1,4 +1,5 @@
 using Alto.GrainInterfaces.Scans;
+using Alto.TestSupport;
 using Orleans.Streams;
 
 namespace Alto.Grains.Tests;
@@ -11,19 +12,7 @@ public sealed class ScanIngestTests(PostgresClusterFixture fixture)
     {
         var tenant = Guid.NewGuid();
         var host = Guid.NewGuid();
-        await fixture.Database.ExecuteAsync($"""
-            INSERT INTO alto.tenant (id, name) VALUES ('{tenant}', 'stream-{tenant:N}');
-            INSERT INTO alto.host (id, tenant_id, name, volumes) VALUES ('{host}', '{tenant}', 'fs01', ARRAY['/srv']);
-            INSERT INTO alto.scan (tenant_id, host_id, scan_uid, status, chunk_count, final_chunk_no, roots)
-            VALUES ('{tenant}', '{host}', gen_random_uuid(), 'queued', 1, 0, ARRAY['/srv']);
-            SELECT scan_staging.ensure_partition('{tenant}', current_date);
-            INSERT INTO scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, file_size,
-                                                last_modified, last_accessed, file_extension, permissions, owner, file_id)
-            SELECT '{tenant}', current_date, '{host}', (SELECT id FROM alto.scan WHERE host_id = '{host}'), 0, i,
-                   '/srv/a/f' || i || '.txt', 100, now(), now(), '.txt', 'rw-r--r--', 'root', i
-            FROM generate_series(1, 25) i;
-            """);
-        var scanId = await fixture.Database.CountAsync($"SELECT id FROM alto.scan WHERE host_id = '{host}'");
+        var scanId = await fixture.Database.StageQueuedScanAsync(tenant, host, 25);
 
         var received = new TaskCompletionSource<ScanCompleted>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = fixture.Client.GetStreamProvider(StreamNames.Provider)
@@ -53,19 +42,7 @@ public sealed class ScanIngestTests(PostgresClusterFixture fixture)
     {
         var tenant = Guid.NewGuid();
         var host = Guid.NewGuid();
-        await fixture.Database.ExecuteAsync($"""
-            INSERT INTO alto.tenant (id, name) VALUES ('{tenant}', 'twice-{tenant:N}');
-            INSERT INTO alto.host (id, tenant_id, name) VALUES ('{host}', '{tenant}', 'fs01');
-            INSERT INTO alto.scan (tenant_id, host_id, scan_uid, status, chunk_count, final_chunk_no, roots)
-            VALUES ('{tenant}', '{host}', gen_random_uuid(), 'queued', 1, 0, ARRAY['/srv']);
-            SELECT scan_staging.ensure_partition('{tenant}', current_date);
-            INSERT INTO scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, file_size,
-                                                last_modified, last_accessed)
-            SELECT '{tenant}', current_date, '{host}', (SELECT id FROM alto.scan WHERE host_id = '{host}'), 0, i,
-                   '/srv/f' || i, 1, now(), now()
-            FROM generate_series(1, 1000) i;
-            """);
-        var scanId = await fixture.Database.CountAsync($"SELECT id FROM alto.scan WHERE host_id = '{host}'");
+        var scanId = await fixture.Database.StageQueuedScanAsync(tenant, host, 1000);
         var grain = fixture.Client.GetGrain<IScanIngestGrain>(scanId);
 
         await Task.WhenAll(grain.StartAsync(), grain.StartAsync(), grain.StartAsync());

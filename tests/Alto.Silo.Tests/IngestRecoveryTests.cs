@@ -19,7 +19,7 @@ public sealed class IngestRecoveryTests
         await database.MigrateAsync();
         // Let the server notice a dead client within a second, even in the middle of a long statement.
         await database.ExecuteAsync($"ALTER DATABASE \"{database.Name}\" SET client_connection_check_interval = '1s'");
-        var scanId = await StageQueuedScanAsync(database);
+        var scanId = await database.StageQueuedScanAsync(Guid.NewGuid(), Guid.NewGuid(), Rows);
 
         var first = await SiloProcess.StartAsync(database, "recovery", Patience);
         await WaitForAsync(() => MergeRunningAsync(database), "the merge to start");
@@ -40,27 +40,6 @@ public sealed class IngestRecoveryTests
         Assert.Equal(Rows, await database.CountAsync("SELECT count(DISTINCT full_path) FROM alto.file_current"));
         Assert.Equal(Rows, await database.CountAsync($"SELECT count(*) FROM alto.file WHERE scan_id = {scanId}"));
         Assert.Equal((long)Rows * (Rows - 1) / 2, await database.CountAsync("SELECT sum(size_bytes) FROM alto.file_current"));
-    }
-
-    /// <summary>A complete scan, staged as if uploaded, waiting for its ingest.</summary>
-    private static async Task<long> StageQueuedScanAsync(TestDatabase database)
-    {
-        var tenant = Guid.NewGuid();
-        var host = Guid.NewGuid();
-        await database.ExecuteAsync($"""
-            INSERT INTO alto.tenant (id, name) VALUES ('{tenant}', 'recovery');
-            INSERT INTO alto.host (id, tenant_id, name, volumes) VALUES ('{host}', '{tenant}', 'fs01', ARRAY['/srv']);
-            INSERT INTO alto.scan (tenant_id, host_id, scan_uid, status, chunk_count, final_chunk_no, roots)
-            VALUES ('{tenant}', '{host}', gen_random_uuid(), 'queued', 1, 0, ARRAY['/srv']);
-            SELECT scan_staging.ensure_partition('{tenant}', current_date);
-            INSERT INTO scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, file_size,
-                                                last_modified, last_accessed, file_extension, permissions, owner, file_id)
-            SELECT '{tenant}', current_date, '{host}', (SELECT max(id) FROM alto.scan), 0, i,
-                   '/srv/d' || (i % 100) || '/f' || i || '.dat', i, now() - interval '400 days', now() - interval '200 days',
-                   '.dat', 'rw-r--r--', 'root', i
-            FROM generate_series(0, {Rows - 1}) i;
-            """);
-        return await database.CountAsync("SELECT max(id) FROM alto.scan");
     }
 
     private static async Task<bool> MergeRunningAsync(TestDatabase database) =>

@@ -105,8 +105,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         steps.Mark("match");
 
         // Known files that changed (or came back): updated, and a history row each. Unchanged rows are not touched.
-        var changed = await ScalarAsync<long>(connection, """
-            WITH updated AS (
+        var changed = await WriteWithHistoryAsync(connection, """
                 UPDATE alto.file_current fc
                 SET size_bytes = m.file_size,
                     -- An access seen elsewhere (LucidLink audit, recall) may be newer than the scan's.
@@ -118,21 +117,12 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                     last_seen_scan_id = $1, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
                 FROM scan_match m
                 WHERE m.changed AND fc.file_current_id = m.file_current_id
-                RETURNING fc.*),
-            history AS (
-                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
-                                       ctime_unix, frn, file_hash)
-                SELECT $1, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
-                FROM updated
-                RETURNING 1)
-            SELECT count(*) FROM history
-            """, cancellationToken, scanId);
+                """, "$1", cancellationToken, scanId);
         steps.Mark("update");
 
         // New files: a plain insert (no conflict is possible under the per-host lock), and a history row each.
-        changed += await ScalarAsync<long>(connection, """
-            WITH inserted AS (
-                INSERT INTO alto.file_current
+        changed += await WriteWithHistoryAsync(connection, """
+                INSERT INTO alto.file_current AS fc
                     (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
                      ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
                      first_seen_scan_id, last_seen_scan_id, last_scan_utc)
@@ -140,16 +130,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                        m.ctime, m.hash, m.extension, m.permissions, m.owner, m.file_id, m.is_stub, $3, $3, now()
                 FROM scan_match m
                 WHERE m.file_current_id IS NULL
-                RETURNING *),
-            history AS (
-                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
-                                       ctime_unix, frn, file_hash)
-                SELECT $3, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix, ctime_unix, frn, file_hash
-                FROM inserted
-                RETURNING 1)
-            SELECT count(*) FROM history
-            """, cancellationToken, scan.TenantId, scan.HostId, scanId);
-
+                """, "$3", cancellationToken, scan.TenantId, scan.HostId, scanId);
         steps.Mark("insert");
         if (changed > 10_000)
         {
@@ -222,6 +203,27 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
     private static ScanToMerge ReadScan(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateOnly>(2),
         reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4));
+
+    /// <summary>
+    /// Runs a write to alto.file_current (aliased fc) and appends an alto.file history row for every row it
+    /// wrote, in one statement; <paramref name="scanParameter"/> names the parameter holding the scan id.
+    /// </summary>
+    private static Task<long> WriteWithHistoryAsync(
+        NpgsqlConnection connection, string write, string scanParameter, CancellationToken cancellationToken, params object[] parameters) =>
+        ScalarAsync<long>(connection, $"""
+            WITH written AS (
+                {write}
+                RETURNING fc.file_current_id, fc.tenant_id, fc.dir_id, fc.name, fc.size_bytes, fc.atime_unix, fc.mtime_unix,
+                          fc.ctime_unix, fc.frn, fc.file_hash),
+            history AS (
+                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
+                                       ctime_unix, frn, file_hash)
+                SELECT {scanParameter}::bigint, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
+                       ctime_unix, frn, file_hash
+                FROM written
+                RETURNING 1)
+            SELECT count(*) FROM history
+            """, cancellationToken, parameters);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
     {
