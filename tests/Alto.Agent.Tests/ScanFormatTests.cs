@@ -77,6 +77,15 @@ public sealed class ScanFormatTests
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AnOverLongPathIsRefused()
+    {
+        var csv = string.Join(',', ScanColumns.All) + "\r\n/" + new string('a', ScanColumns.MaxPathLength)
+            + ",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n";
+        var error = Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal(("file_path", 1L), (error.Column, error.Row));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("path,size\r\n")]

@@ -6,7 +6,7 @@ namespace Alto.Agent.Scanning;
 /// Shows a scan's progress: a line rewritten in place on a terminal, or a plain log line every
 /// few seconds when the output goes to a file or a journal.
 /// </summary>
-public sealed class ScanProgress(ScanCounters counters, TextWriter output, bool interactive) : IAsyncDisposable
+public sealed class ScanProgress(ScanCounters counters, TextWriter output, bool interactive, TimeSpan? period = null) : IAsyncDisposable
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _stop = new();
@@ -38,7 +38,7 @@ public sealed class ScanProgress(ScanCounters counters, TextWriter output, bool 
 
     private async Task RunAsync()
     {
-        using var timer = new PeriodicTimer(interactive ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(5));
+        using var timer = new PeriodicTimer(period ?? (interactive ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(5)));
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
