@@ -14,6 +14,7 @@ public static class Program
             StatusCommand.Create(),
             EnrollCommand.Create(),
             ScanCommand.Create(),
+            RunCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

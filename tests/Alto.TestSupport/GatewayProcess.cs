@@ -52,6 +52,11 @@ public sealed class GatewayProcess : IAsyncDisposable
             ["Alto__Cluster__SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
             ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
             ["Alto__Auth__BootstrapAdminPassword"] = AdminPassword,
+            // Short agent heartbeats, so online/offline transitions take seconds in tests.
+            ["Alto__Agents__HeartbeatSeconds"] = "1",
+            ["Alto__Agents__HeartbeatTimeoutSeconds"] = "3",
+            // Tests sign in and enroll often from one address.
+            ["Alto__Auth__LoginAttemptsPerMinute"] = "10000",
         };
         foreach (var (name, value) in settings)
         {

@@ -90,7 +90,10 @@ public static class GatewayBuilderExtensions
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         });
         services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
-        services.AddGrpc();
+        services.AddOptions<AgentSessionOptions>().BindConfiguration(AgentSessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var agents = builder.Configuration.GetSection(AgentSessionOptions.Section).Get<AgentSessionOptions>() ?? new AgentSessionOptions();
+        // An oversize message ends its stream with ResourceExhausted before it is parsed.
+        services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = agents.MaxMessageBytes);
         // The gRPC health service reports the same checks as /readyz.
         services.AddGrpcHealthChecks();
 

@@ -34,6 +34,8 @@ public static class GatewayEndpointExtensions
         app.MapPrometheusScrapingEndpoint().AllowAnonymous();
         app.MapOrleansDashboard(routePrefix: "/dashboard").AllowAnonymous();
         app.MapGrpcHealthChecksService().AllowAnonymous();
+        // Agents authenticate inside the call with their host credential (see AgentSessionService).
+        app.MapGrpcService<Grpc.AgentSessionService>().AllowAnonymous();
         return app;
     }
 }

@@ -10,7 +10,7 @@ public sealed class HostReadModel(NpgsqlDataSource db)
     public Task<Page<HostInfo>> ListAsync(Guid tenantId, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at",
+                "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at, last_heartbeat_at, agent_version, last_scan_at, file_count, total_bytes",
                 "alto.host",
                 "tenant_id = $1",
                 "lower(name), id",
@@ -26,5 +26,12 @@ public sealed class HostReadModel(NpgsqlDataSource db)
         Enum.Parse<HostStatus>(reader.GetString(5), ignoreCase: true),
         reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
         reader.GetFieldValue<DateTimeOffset>(7),
-        reader.GetFieldValue<DateTimeOffset>(8));
+        reader.GetFieldValue<DateTimeOffset>(8))
+    {
+        LastHeartbeatAt = reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9),
+        AgentVersion = reader.IsDBNull(10) ? null : reader.GetString(10),
+        LastScanAt = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
+        FileCount = reader.GetInt64(12),
+        TotalBytes = reader.GetInt64(13),
+    };
 }

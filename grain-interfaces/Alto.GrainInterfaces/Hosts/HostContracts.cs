@@ -33,6 +33,15 @@ public sealed record HostInfo(
     [Id(10)] public long FileCount { get; init; }
 
     [Id(11)] public long TotalBytes { get; init; }
+
+    [Id(12)] public DateTimeOffset? LastHeartbeatAt { get; init; }
+
+    [Id(13)] public string? AgentVersion { get; init; }
+
+    [Id(14)] public AgentMetrics? LatestMetrics { get; init; }
+
+    /// <summary>Which gateway holds the agent's stream while it is online.</summary>
+    [Id(15)] public string? Gateway { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]
@@ -67,3 +76,39 @@ public sealed record HostEnrollment(
 public sealed record HostIdentity(
     [property: Id(0)] Guid HostId,
     [property: Id(1)] Guid TenantId);
+
+/// <summary>An agent's live session, as its gateway reports it to the host grain.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.AgentSession")]
+public sealed record AgentSession(
+    [property: Id(0)] Guid SessionId,
+    [property: Id(1)] string Gateway,
+    [property: Id(2)] string AgentVersion,
+    [property: Id(3)] string Os,
+    [property: Id(4)] string[] Capabilities,
+    [property: Id(5)] DateTimeOffset ConnectedAt);
+
+[GenerateSerializer, Immutable, Alias("Alto.VolumeSpace")]
+public sealed record VolumeSpace(
+    [property: Id(0)] string Path,
+    [property: Id(1)] long FreeBytes,
+    [property: Id(2)] long TotalBytes);
+
+/// <summary>What an agent reports with each heartbeat.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.AgentMetrics")]
+public sealed record AgentMetrics(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] double CpuPercent,
+    [property: Id(2)] VolumeSpace[] Volumes,
+    [property: Id(3)] int QueueDepth,
+    [property: Id(4)] long RecallsTotal,
+    [property: Id(5)] long RecallsFailed);
+
+public enum SessionStanding
+{
+    /// <summary>This session is the host's current one.</summary>
+    Current = 0,
+    /// <summary>A newer session of the same host took over: end this one.</summary>
+    Replaced = 1,
+    /// <summary>The host's credential no longer holds (re-enrolled or disabled): end this one.</summary>
+    Revoked = 2,
+}

@@ -24,6 +24,18 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("AuthenticateAsync")]
     Task<HostIdentity?> AuthenticateAsync(string credential);
 
+    /// <summary>An agent opened a session (after its credential was checked): the host is online, earlier sessions are replaced.</summary>
+    [Alias("OpenSessionAsync")]
+    Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout);
+
+    /// <summary>A heartbeat on a session; the answer says whether the session may go on.</summary>
+    [Alias("HeartbeatAsync")]
+    Task<SessionStanding> HeartbeatAsync(Guid sessionId, string credential, AgentMetrics metrics);
+
+    /// <summary>The session's stream ended; the host goes offline if it was the current session.</summary>
+    [Alias("CloseSessionAsync")]
+    Task CloseSessionAsync(Guid sessionId);
+
     /// <summary>Records a completed scan: when, and the host's live file count and bytes after it.</summary>
     [Alias("RecordScanAsync")]
     Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes);

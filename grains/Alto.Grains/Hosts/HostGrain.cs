@@ -20,6 +20,14 @@ public sealed partial class HostGrain(
 {
     private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
 
+    // The live session is volatile by nature: it lives in memory while the agent is connected;
+    // only the online/offline status and the last heartbeat time are written down.
+    private AgentSession? _session;
+    private AgentMetrics? _metrics;
+    private DateTimeOffset? _lastHeartbeat;
+    private TimeSpan _heartbeatTimeout = TimeSpan.FromSeconds(90);
+    private IGrainTimer? _livenessTimer;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         try
@@ -140,10 +148,97 @@ public sealed partial class HostGrain(
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
-    public Task<HostIdentity?> AuthenticateAsync(string credential) => Task.FromResult(
-        host.State.Exists && host.State.Status != HostStatus.Disabled && EnrollmentTokens.Matches(credential, host.State.CredentialHash)
-            ? new HostIdentity(Id, host.State.TenantId)
-            : null);
+    public Task<HostIdentity?> AuthenticateAsync(string credential) =>
+        Task.FromResult(CredentialHolds(credential) ? new HostIdentity(Id, host.State.TenantId) : null);
+
+    public async Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout)
+    {
+        if (!CredentialHolds(credential))
+        {
+            return SessionStanding.Revoked;
+        }
+        _session = session;
+        _lastHeartbeat = time.GetUtcNow();
+        _heartbeatTimeout = heartbeatTimeout;
+        // Checked at a quarter of the timeout: a silent agent is offline within 1.25 timeouts.
+        _livenessTimer?.Dispose();
+        _livenessTimer = this.RegisterGrainTimer(CheckLivenessAsync, new GrainTimerCreationOptions
+        {
+            DueTime = heartbeatTimeout / 4,
+            Period = heartbeatTimeout / 4,
+            KeepAlive = true,
+        });
+
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.Status = HostStatus.Online;
+        host.State.AgentVersion = session.AgentVersion;
+        host.State.UpdatedAt = _lastHeartbeat.Value;
+        await PersistAsync(before);
+        await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
+        return SessionStanding.Current;
+    }
+
+    public async Task<SessionStanding> HeartbeatAsync(Guid sessionId, string credential, AgentMetrics metrics)
+    {
+        if (!CredentialHolds(credential))
+        {
+            return SessionStanding.Revoked;
+        }
+        if (_session?.SessionId != sessionId)
+        {
+            return SessionStanding.Replaced;
+        }
+        _metrics = metrics;
+        _lastHeartbeat = time.GetUtcNow();
+        if (host.State.Status != HostStatus.Online)
+        {
+            await SetStatusAsync(HostStatus.Online);
+        }
+        await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
+        return SessionStanding.Current;
+    }
+
+    public async Task CloseSessionAsync(Guid sessionId)
+    {
+        if (_session?.SessionId != sessionId)
+        {
+            return;
+        }
+        await GoOfflineAsync();
+    }
+
+    private async Task CheckLivenessAsync(CancellationToken cancellationToken)
+    {
+        if (_session is not null && _lastHeartbeat is { } last && time.GetUtcNow() - last > _heartbeatTimeout)
+        {
+            LogHeartbeatsMissed(logger, Id, last);
+            await GoOfflineAsync();
+        }
+    }
+
+    private async Task GoOfflineAsync()
+    {
+        _session = null;
+        _livenessTimer?.Dispose();
+        _livenessTimer = null;
+        if (host.State.Status == HostStatus.Online)
+        {
+            await SetStatusAsync(HostStatus.Offline);
+        }
+    }
+
+    private async Task SetStatusAsync(HostStatus status)
+    {
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.Status = status;
+        host.State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync(before);
+    }
+
+    private bool CredentialHolds(string credential) =>
+        host.State.Exists && host.State.Status != HostStatus.Disabled && EnrollmentTokens.Matches(credential, host.State.CredentialHash);
 
     public async Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes)
     {
@@ -203,7 +298,14 @@ public sealed partial class HostGrain(
         LastScanAt = host.State.LastScanAt,
         FileCount = host.State.FileCount,
         TotalBytes = host.State.TotalBytes,
+        LastHeartbeatAt = _lastHeartbeat,
+        AgentVersion = host.State.AgentVersion,
+        LatestMetrics = _metrics,
+        Gateway = _session?.Gateway,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} is offline: no heartbeat since {LastHeartbeat}")]
+    private static partial void LogHeartbeatsMissed(ILogger logger, Guid hostId, DateTimeOffset lastHeartbeat);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of host {HostId}")]
     private static partial void LogResyncFailed(ILogger logger, Exception exception, Guid hostId);

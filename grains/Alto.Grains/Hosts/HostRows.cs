@@ -30,6 +30,14 @@ public sealed class HostRows(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync();
     }
 
+    public async Task UpdateHeartbeatAsync(Guid id, DateTimeOffset at)
+    {
+        await using var command = db.CreateCommand("UPDATE alto.host SET last_heartbeat_at = $2 WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = at });
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async Task DeleteOrphanAsync(Guid id)
     {
         await using var command = db.CreateCommand("""

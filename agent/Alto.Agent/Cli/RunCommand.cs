@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Alto.Agent.Connection;
+using Alto.Agent.Enrollment;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Alto.Agent.Cli;
+
+/// <summary><c>alto-agent run</c>: the long-running agent (a systemd service on Linux).</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var stateDirectory = AgentOptions.StateDirectory();
+        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
+            if (credentials is null)
+            {
+                await Console.Error.WriteLineAsync("alto-agent run: not enrolled; run alto-agent enroll first");
+                return 2;
+            }
+            var builder = Host.CreateApplicationBuilder();
+            builder.Services.AddSystemd();
+            builder.Services.AddSingleton(credentials);
+            builder.Services.AddHostedService<AgentWorker>();
+            using var host = builder.Build();
+            await host.RunAsync(cancellationToken);
+            return Environment.ExitCode;
+        });
+        return command;
+    }
+}

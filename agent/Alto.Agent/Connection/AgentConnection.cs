@@ -1,0 +1,200 @@
+using System.Threading.Channels;
+using Alto.Agent.Enrollment;
+using Alto.Protocol.Agent.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Connection;
+
+/// <summary>What the agent knows about its link to the gateway, for status and tests.</summary>
+public sealed class ConnectionState
+{
+    public bool Connected { get; internal set; }
+
+    public string? SessionId { get; internal set; }
+
+    public DateTimeOffset? LastHeartbeatSent { get; internal set; }
+
+    public int Sessions { get; internal set; }
+
+    public string? LastError { get; internal set; }
+}
+
+/// <summary>The host credential was refused: reconnecting cannot help until the agent is enrolled again.</summary>
+public sealed class CredentialRefusedException(string message) : Exception(message);
+
+/// <summary>
+/// The agent's session with its gateway: one bidirectional gRPC stream, opened with a hello,
+/// kept alive with heartbeats, and opened again after any failure with jittered exponential
+/// backoff (capped). The gateway's built-in call retries stop at the first response headers, so
+/// a long-lived stream needs this loop of its own. On shutdown the request stream is completed,
+/// so the gateway sees a clean end rather than a broken connection.
+/// </summary>
+public sealed partial class AgentConnection(
+    AgentCredentials credentials, Func<IReadOnlyList<string>> volumes, ILogger<AgentConnection> logger, TimeSpan? backoffCap = null)
+{
+    private static readonly TimeSpan BackoffBase = TimeSpan.FromSeconds(1);
+    private readonly TimeSpan _backoffCap = backoffCap ?? TimeSpan.FromMinutes(2);
+
+    public ConnectionState State { get; } = new();
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunSessionAsync(stoppingToken);
+                failures = 0;
+            }
+            catch (Exception exception) when (stoppingToken.IsCancellationRequested && exception is RpcException or OperationCanceledException)
+            {
+                return;
+            }
+            catch (RpcException exception) when (exception.StatusCode == StatusCode.Unauthenticated)
+            {
+                State.Connected = false;
+                State.LastError = exception.Status.Detail;
+                throw new CredentialRefusedException(exception.Status.Detail);
+            }
+            catch (Exception exception) when (exception is RpcException or HttpRequestException or IOException && !stoppingToken.IsCancellationRequested)
+            {
+                State.Connected = false;
+                State.LastError = exception is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : exception.Message;
+                failures++;
+                var delay = Backoff(failures);
+                LogDisconnected(logger, State.LastError, delay.TotalSeconds);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>base × 2^(n-1), capped, times a random factor in [0.5, 1.5) so that agents do not reconnect in step.</summary>
+    public TimeSpan Backoff(int failures)
+    {
+        var exponential = Math.Min(_backoffCap.TotalSeconds, BackoffBase.TotalSeconds * Math.Pow(2, Math.Min(failures - 1, 20)));
+        return TimeSpan.FromSeconds(exponential * (0.5 + Random.Shared.NextDouble()));
+    }
+
+    private async Task RunSessionAsync(CancellationToken stoppingToken)
+    {
+        using var channel = GrpcChannel.ForAddress(credentials.Grpc);
+        var client = new AgentService.AgentServiceClient(channel);
+        // The call is not tied to the stopping token: stopping completes the request stream so the
+        // gateway ends the call cleanly; only if it does not within 5 s is the call cancelled.
+        using var session = new CancellationTokenSource();
+        using var call = client.Connect(new Metadata { { "authorization", "Bearer " + credentials.Credential } }, cancellationToken: session.Token);
+
+        var outbox = Channel.CreateBounded<AgentMessage>(new BoundedChannelOptions(64) { SingleReader = true });
+        using var onStop = stoppingToken.Register(() =>
+        {
+            outbox.Writer.TryComplete();
+            session.CancelAfter(TimeSpan.FromSeconds(5));
+        });
+        await outbox.Writer.WriteAsync(new AgentMessage
+        {
+            Id = NewId(),
+            Hello = new Hello
+            {
+                HostId = credentials.HostId.ToString(),
+                AgentVersion = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "0.0.0",
+                Os = OperatingSystem.IsWindows() ? "windows" : "linux",
+                Capabilities = { "scan:csv", "scan:parquet" },
+            },
+        }, stoppingToken);
+
+        var writer = WriteAllAsync(call.RequestStream, outbox.Reader, session.Token);
+        using var heartbeatsStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Task? heartbeats = null;
+        try
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(session.Token))
+            {
+                if (message.BodyCase == GatewayMessage.BodyOneofCase.Welcome)
+                {
+                    State.Connected = true;
+                    State.SessionId = message.Welcome.SessionId;
+                    State.Sessions++;
+                    State.LastError = null;
+                    LogConnected(logger, message.Welcome.SessionId);
+                    var period = TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds));
+                    heartbeats ??= HeartbeatAsync(outbox.Writer, period, heartbeatsStop.Token);
+                }
+            }
+        }
+        finally
+        {
+            State.Connected = false;
+            outbox.Writer.TryComplete();
+            await heartbeatsStop.CancelAsync();
+            if (heartbeats is not null)
+            {
+                await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static async Task WriteAllAsync(IClientStreamWriter<AgentMessage> requests, ChannelReader<AgentMessage> outbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var message in outbox.ReadAllAsync(cancellationToken))
+            {
+                await requests.WriteAsync(message, cancellationToken);
+            }
+        }
+        finally
+        {
+            // A clean end of the request stream tells the gateway this session is over.
+            await requests.CompleteAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task HeartbeatAsync(ChannelWriter<AgentMessage> outbox, TimeSpan period, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(period);
+        do
+        {
+            var heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
+            foreach (var volume in volumes())
+            {
+                if (VolumeSpaceOf(volume) is { } space)
+                {
+                    heartbeat.Volumes.Add(space);
+                }
+            }
+            if (!outbox.TryWrite(new AgentMessage { Id = NewId(), Heartbeat = heartbeat }))
+            {
+                // The session is closing (or the gateway is not reading): no heartbeat to send.
+                return;
+            }
+            State.LastHeartbeatSent = DateTimeOffset.UtcNow;
+        }
+        while (await timer.WaitForNextTickAsync(cancellationToken));
+    }
+
+    private static VolumeSpace? VolumeSpaceOf(string path)
+    {
+        try
+        {
+            var drive = new DriveInfo(path);
+            return new VolumeSpace { Path = path, FreeBytes = drive.AvailableFreeSpace, TotalBytes = drive.TotalSize };
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to the gateway (session {SessionId})")]
+    private static partial void LogConnected(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway session lost ({Reason}); reconnecting in {Seconds:0.0} s")]
+    private static partial void LogDisconnected(ILogger logger, string reason, double seconds);
+}

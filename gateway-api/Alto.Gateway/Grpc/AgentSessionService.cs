@@ -1,0 +1,175 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Threading.Channels;
+using System.Threading.RateLimiting;
+using Alto.GrainInterfaces.Hosts;
+using Alto.Gateway.Options;
+using Alto.Grains.Hosts;
+using Alto.Protocol.Agent.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Alto.Gateway.Grpc;
+
+/// <summary>
+/// AgentService.Connect: one long-lived stream per agent. The host credential comes in the
+/// call's metadata; the first message must be a Hello for that same host. The host grain is told
+/// of the session, of every heartbeat, and of its end; when it answers that the session was
+/// replaced or the credential revoked, the stream ends with that status. Writes go through one
+/// bounded channel; a session that floods is cut off without touching the others.
+/// </summary>
+public sealed partial class AgentSessionService(
+    IGrainFactory grains, IOptions<AgentSessionOptions> options, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
+{
+    /// <summary>Names this gateway process in host detail ("which gateway holds the stream").</summary>
+    public static readonly string GatewayName = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    public override async Task Connect(
+        IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<GatewayMessage> responseStream, ServerCallContext context)
+    {
+        var settings = options.Value;
+        var credential = Credential(context);
+        if (!EnrollmentTokens.TryReadHostId(credential, EnrollmentTokens.CredentialPrefix, out var hostId))
+        {
+            ThrowStatus(StatusCode.Unauthenticated, "a host credential is required (authorization: Bearer alto_host_...)");
+        }
+        var host = grains.GetGrain<IHostGrain>(hostId.Value.ToString());
+        if (await host.AuthenticateAsync(credential!) is null)
+        {
+            ThrowStatus(StatusCode.Unauthenticated, "the host credential is not valid (revoked, replaced, or the host is disabled)");
+        }
+
+        var hello = await ReadHelloAsync(requestStream, settings, context.CancellationToken);
+        if (!Guid.TryParse(hello.HostId, out var helloHost) || helloHost != hostId)
+        {
+            ThrowStatus(StatusCode.PermissionDenied, "the hello names another host than the credential");
+        }
+
+        var sessionId = Guid.NewGuid();
+        var session = new AgentSession(sessionId, GatewayName, Limit(hello.AgentVersion, 100), Limit(hello.Os, 20),
+            [.. hello.Capabilities.Take(64).Select(capability => Limit(capability, 100))], DateTimeOffset.UtcNow);
+        var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds));
+        EndIfNotCurrent(standing);
+        LogOpened(logger, hostId.Value, sessionId, session.AgentVersion);
+
+        var outbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = false });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var message in outbox.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(message, context.CancellationToken);
+            }
+        }, context.CancellationToken);
+        try
+        {
+            await outbox.Writer.WriteAsync(new GatewayMessage
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                Welcome = new Welcome { SessionId = sessionId.ToString(), HeartbeatSeconds = settings.HeartbeatSeconds },
+            }, context.CancellationToken);
+
+            using var budget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = settings.MessagesPerSecond * 2,
+                TokensPerPeriod = settings.MessagesPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+            await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                using var lease = budget.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    ThrowStatus(StatusCode.ResourceExhausted, $"more than {settings.MessagesPerSecond} messages per second");
+                }
+                switch (message.BodyCase)
+                {
+                    case AgentMessage.BodyOneofCase.Heartbeat:
+                        EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, ToMetrics(message.Heartbeat)));
+                        break;
+                    case AgentMessage.BodyOneofCase.Hello:
+                        ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
+                        break;
+                    case AgentMessage.BodyOneofCase.None:
+                        ThrowStatus(StatusCode.InvalidArgument, $"message '{Limit(message.Id, 64)}' has no body");
+                        break;
+                }
+                if (message.BodyCase != AgentMessage.BodyOneofCase.Ack && message.Id.Length > 0)
+                {
+                    await outbox.Writer.WriteAsync(new GatewayMessage
+                    {
+                        Id = Guid.NewGuid().ToString("N"),
+                        Ack = new Ack { MessageId = Limit(message.Id, 64), Ok = true },
+                    }, context.CancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            outbox.Writer.TryComplete();
+            await host.CloseSessionAsync(sessionId);
+            LogClosed(logger, hostId.Value, sessionId);
+            await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static async Task<Hello> ReadHelloAsync(
+        IAsyncStreamReader<AgentMessage> requestStream, AgentSessionOptions settings, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(settings.HelloTimeoutSeconds));
+        try
+        {
+            if (!await requestStream.MoveNext(timeout.Token))
+            {
+                ThrowStatus(StatusCode.InvalidArgument, "the stream ended before its hello");
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ThrowStatus(StatusCode.DeadlineExceeded, $"no hello within {settings.HelloTimeoutSeconds} s");
+        }
+        return requestStream.Current.BodyCase == AgentMessage.BodyOneofCase.Hello
+            ? requestStream.Current.Hello
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message of a session must be a hello"));
+    }
+
+    private static void EndIfNotCurrent(SessionStanding standing)
+    {
+        switch (standing)
+        {
+            case SessionStanding.Revoked:
+                ThrowStatus(StatusCode.Unauthenticated, "the host credential no longer holds (re-enrolled or disabled)");
+                break;
+            case SessionStanding.Replaced:
+                ThrowStatus(StatusCode.Aborted, "a newer session of this host replaced this one");
+                break;
+        }
+    }
+
+    private static string? Credential(ServerCallContext context)
+    {
+        var header = context.RequestHeaders.GetValue("authorization");
+        const string bearer = "Bearer ";
+        return header is not null && header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim() : null;
+    }
+
+    private static AgentMetrics ToMetrics(Heartbeat heartbeat) => new(
+        heartbeat.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow,
+        heartbeat.CpuPercent,
+        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(Limit(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes))],
+        heartbeat.QueueDepth,
+        heartbeat.RecallsTotal,
+        heartbeat.RecallsFailed);
+
+    private static string Limit(string text, int length) => text.Length <= length ? text : text[..length];
+
+    [DoesNotReturn]
+    private static void ThrowStatus(StatusCode code, string detail) => throw new RpcException(new Status(code, detail));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent session {SessionId} of host {HostId} opened (agent {AgentVersion})")]
+    private static partial void LogOpened(ILogger logger, Guid hostId, Guid sessionId, string agentVersion);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent session {SessionId} of host {HostId} closed")]
+    private static partial void LogClosed(ILogger logger, Guid hostId, Guid sessionId);
+}
