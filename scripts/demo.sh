@@ -24,7 +24,13 @@ json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n1; }
 
 started_postgres=0
 gateway_pid=""
+agent_pid=""
 cleanup() {
+    if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
+        kill -TERM "$agent_pid" 2>/dev/null || true
+        wait "$agent_pid" 2>/dev/null || true
+    fi
+    rm -f "$state/demo-agent.pid"
     if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
         kill -TERM "$gateway_pid" 2>/dev/null || true
         wait "$gateway_pid" 2>/dev/null || true
@@ -78,6 +84,8 @@ Alto__Gateway__HttpUrl="$base" \
 Alto__Gateway__GrpcUrl="http://127.0.0.1:$grpc_port" \
 Alto__Cluster__ClusterId="alto-demo" \
 Alto__Auth__BootstrapAdminPassword="$admin_password" \
+Alto__Agents__HeartbeatSeconds=5 \
+Alto__Agents__HeartbeatTimeoutSeconds=15 \
     dotnet gateway-api/Alto.Gateway/bin/Debug/net10.0/Alto.Gateway.dll >"$demo/gateway.log" 2>&1 &
 gateway_pid=$!
 echo "$gateway_pid" > "$state/demo-gateway.pid"
@@ -155,6 +163,23 @@ if [ -n "$scanned" ]; then
     echo "  names kept byte for byte: $(psql_cmd -d alto_demo -c "SELECT string_agg(full_path, ', ') FROM alto.file_current WHERE path_escaped")"
 else
     echo "  the scan was not ingested in time"; failures=$((failures + 1))
+fi
+
+echo
+say "Running the agent as a connected session (alto-agent run)"
+"${agent[@]}" run --state-dir "$demo/agent" >"$demo/agent.log" 2>&1 &
+agent_pid=$!
+echo "$agent_pid" > "$state/demo-agent.pid"
+online=""
+for _ in $(seq 1 60); do
+    host_json="$(api "$base/api/v1/tenants/$tenant_id/hosts/$host_id")"
+    if printf '%s' "$host_json" | grep -q '"status":"online"' && printf '%s' "$host_json" | grep -q '"latestMetrics"'; then online=1; break; fi
+    sleep 0.5
+done
+if [ -n "$online" ]; then
+    echo "  host $(hostname -s): online via gateway $(printf '%s' "$host_json" | json_field gateway), agent $(printf '%s' "$host_json" | json_field agentVersion), last heartbeat $(printf '%s' "$host_json" | json_field lastHeartbeatAt)"
+else
+    echo "  the agent did not come online (log: $demo/agent.log)"; failures=$((failures + 1))
 fi
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed; gateway log: $demo/gateway.log"
