@@ -137,30 +137,11 @@ public sealed class AgentSessionTests(RunningGateway running) : IClassFixture<Ru
         }
     }
 
-    private async Task<AgentCredentials> EnrollAsync()
-    {
-        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var tenant = await admin.CreateTenantAsync($"session-{Guid.NewGuid():N}"[..24]);
-        var (_, token) = await admin.RegisterHostAsync(tenant, "fs01", "/");
-        using var http = new HttpClient();
-        return await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
-    }
+    private Task<AgentCredentials> EnrollAsync() => AgentEnrollment.EnrollNewHostAsync(_gateway, "/");
 
     private async Task<JsonElement> WaitForHostAsync(AgentCredentials agent, Func<JsonElement, bool> condition)
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var deadline = DateTime.UtcNow + Patience;
-        JsonElement host;
-        do
-        {
-            host = await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}");
-            if (condition(host))
-            {
-                return host;
-            }
-            await Task.Delay(100);
-        }
-        while (DateTime.UtcNow < deadline);
-        throw new TimeoutException("host never reached the expected state: " + host);
+        return await admin.WaitForHostAsync(agent.TenantId, agent.HostId, condition, Patience);
     }
 }

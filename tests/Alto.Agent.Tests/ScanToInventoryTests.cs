@@ -29,7 +29,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     public async Task TheInventoryMatchesTheTreeAndFollowsItsChanges()
     {
         var files = GenerateTree();
-        var agent = await EnrollAsync("csv-host");
+        var agent = await EnrollAsync();
 
         var first = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd);
         Assert.Equal((files.Count, files.Count, 0L), (first.Seen, first.Changed, first.Deleted));
@@ -79,8 +79,8 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     public async Task CsvAndParquetProduceTheSameInventory()
     {
         GenerateTree();
-        var csvAgent = await EnrollAsync("fmt-csv");
-        var parquetAgent = await EnrollAsync("fmt-parquet");
+        var csvAgent = await EnrollAsync();
+        var parquetAgent = await EnrollAsync();
 
         await ScanAsync(csvAgent, "csv", ChunkCompressionKind.Zstd);
         await ScanAsync(parquetAgent, "parquet", ChunkCompressionKind.Zstd);
@@ -140,14 +140,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         return files;
     }
 
-    private async Task<AgentCredentials> EnrollAsync(string hostName)
-    {
-        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var tenant = await admin.CreateTenantAsync($"scan-{Guid.NewGuid():N}"[..20]);
-        var (_, token) = await admin.RegisterHostAsync(tenant, hostName, _tree);
-        using var http = new HttpClient();
-        return await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
-    }
+    private Task<AgentCredentials> EnrollAsync() => AgentEnrollment.EnrollNewHostAsync(_gateway, _tree);
 
     private async Task<System.Text.Json.JsonElement> AdminGetHostAsync(AgentCredentials agent)
     {

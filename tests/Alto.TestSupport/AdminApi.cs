@@ -40,5 +40,30 @@ public sealed class AdminApi : IDisposable
     public async Task<JsonElement> GetAsync(string path) =>
         await _http.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
 
+    public async Task<JsonElement> PostAsync(string path, object body)
+    {
+        var response = await _http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Polls a host's detail until <paramref name="condition"/> holds; times out with the last answer.</summary>
+    public async Task<JsonElement> WaitForHostAsync(Guid tenantId, Guid hostId, Func<JsonElement, bool> condition, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        JsonElement host;
+        do
+        {
+            host = await GetAsync($"/api/v1/tenants/{tenantId}/hosts/{hostId}");
+            if (condition(host))
+            {
+                return host;
+            }
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+        throw new TimeoutException("the host never reached the expected state: " + host);
+    }
+
     public void Dispose() => _http.Dispose();
 }

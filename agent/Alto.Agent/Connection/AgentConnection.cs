@@ -33,8 +33,16 @@ public sealed class CredentialRefusedException(string message) : Exception(messa
 /// so the gateway sees a clean end rather than a broken connection.
 /// </summary>
 public sealed partial class AgentConnection(
-    AgentCredentials credentials, Func<IReadOnlyList<string>> volumes, ILogger<AgentConnection> logger, TimeSpan? backoffCap = null)
+    AgentCredentials credentials,
+    Func<IReadOnlyList<string>> volumes,
+    ILogger<AgentConnection> logger,
+    Func<GatewayMessage, CancellationToken, Task>? commands = null,
+    TimeSpan? backoffCap = null)
 {
+    /// <summary>Ids of commands already handled: a command delivered again after a reconnect is acknowledged, not repeated.</summary>
+    private readonly LinkedList<string> _handledOrder = new();
+    private readonly HashSet<string> _handled = new(StringComparer.Ordinal);
+
     private static readonly TimeSpan BackoffBase = TimeSpan.FromSeconds(1);
     private readonly TimeSpan _backoffCap = backoffCap ?? TimeSpan.FromMinutes(2);
 
@@ -109,6 +117,9 @@ public sealed partial class AgentConnection(
         var writer = WriteAllAsync(call.RequestStream, outbox.Reader, session.Token);
         using var heartbeatsStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         Task? heartbeats = null;
+        // Commands run one at a time beside the reading loop, so heartbeats go on during a long scan.
+        var inbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(100) { SingleReader = true });
+        var worker = HandleCommandsAsync(inbox.Reader, outbox.Writer, heartbeatsStop.Token);
         try
         {
             await foreach (var message in call.ResponseStream.ReadAllAsync(session.Token))
@@ -123,18 +134,65 @@ public sealed partial class AgentConnection(
                     var period = TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds));
                     heartbeats ??= HeartbeatAsync(outbox.Writer, period, heartbeatsStop.Token);
                 }
+                else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))
+                {
+                    await inbox.Writer.WriteAsync(message, session.Token);
+                }
             }
         }
         finally
         {
             State.Connected = false;
+            inbox.Writer.TryComplete();
             outbox.Writer.TryComplete();
             await heartbeatsStop.CancelAsync();
+            await worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (heartbeats is not null)
             {
                 await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task HandleCommandsAsync(ChannelReader<GatewayMessage> inbox, ChannelWriter<AgentMessage> outbox, CancellationToken cancellationToken)
+    {
+        await foreach (var command in inbox.ReadAllAsync(cancellationToken))
+        {
+            string? error = null;
+            if (!_handled.Contains(command.Id))
+            {
+                try
+                {
+                    if (commands is not null)
+                    {
+                        await commands(command, cancellationToken);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    error = exception.Message;
+                }
+                Remember(command.Id);
+            }
+            outbox.TryWrite(new AgentMessage
+            {
+                Id = NewId(),
+                Ack = new Ack { MessageId = command.Id, Ok = error is null, Error = error ?? "" },
+            });
+        }
+    }
+
+    private void Remember(string commandId)
+    {
+        if (_handled.Add(commandId))
+        {
+            _handledOrder.AddLast(commandId);
+            if (_handledOrder.Count > 1000)
+            {
+                _handled.Remove(_handledOrder.First!.Value);
+                _handledOrder.RemoveFirst();
+            }
         }
     }
 

@@ -1,4 +1,7 @@
 using Alto.Agent.Enrollment;
+using Alto.Agent.Scanning;
+using Alto.Protocol.Agent.V1;
+using Alto.Scanning;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +27,8 @@ public sealed partial class AgentWorker(
             LogNoVolumes(logger, exception.Message);
         }
 
-        var connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>());
+        var connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
+            (command, cancellationToken) => HandleAsync(command, volumes, cancellationToken));
         try
         {
             await connection.RunAsync(stoppingToken);
@@ -36,6 +40,35 @@ public sealed partial class AgentWorker(
             lifetime.StopApplication();
         }
     }
+
+    /// <summary>A command from the cluster: today "scan now".</summary>
+    private async Task HandleAsync(GatewayMessage command, string[] volumes, CancellationToken cancellationToken)
+    {
+        if (command.BodyCase != GatewayMessage.BodyOneofCase.ScanRequest || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var roots = command.ScanRequest.Paths.Count > 0 ? command.ScanRequest.Paths.ToArray() : volumes;
+        if (roots.Length == 0)
+        {
+            throw new InvalidOperationException("nothing to scan: no paths and no registered volumes");
+        }
+        var format = command.ScanRequest.Format == "parquet" ? "parquet" : "csv";
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var sink = new UploadSink(http, credentials.Gateway, credentials.Credential, credentials.HostId, credentials.TenantId, roots);
+        var counters = new ScanCounters();
+        LogScanRequested(logger, string.Join(", ", roots));
+        var result = await new ScanRunner(sink).RunAsync(
+            new ScanSettings(roots, format, ChunkCompressionKind.Zstd, 50_000, Math.Max(2, Environment.ProcessorCount), CrossMounts: false),
+            counters, cancellationToken);
+        LogScanDone(logger, result.ScanId, counters.ToString());
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scan requested by the gateway: {Roots}")]
+    private static partial void LogScanRequested(ILogger logger, string roots);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scan {ScanId} uploaded: {Summary}")]
+    private static partial void LogScanDone(ILogger logger, Guid scanId, string summary);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read this host's volumes from the gateway: {Reason}")]
     private static partial void LogNoVolumes(ILogger logger, string reason);

@@ -11,6 +11,9 @@ namespace Alto.Gateway.Apis;
 
 public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
 
+/// <summary>Optional: which folders (default: the registered volumes) and which chunk format.</summary>
+public sealed record ScanNowRequest(string[]? Paths, string? Format);
+
 public static partial class HostsApi
 {
     public const int MaxVolumes = 64;
@@ -22,6 +25,8 @@ public static partial class HostsApi
         hosts.MapPost("/", RegisterHostAsync)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
         hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
+        hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync)
+            .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
             .WithSummary("Issue a new one-time enrollment token for a host (the old one stops working)");
         return api;
@@ -77,6 +82,48 @@ public static partial class HostsApi
         return host is null || host.TenantId != tenantId
             ? ApiProblems.NotFound($"host {hostId} not found")
             : TypedResults.Ok(host);
+    }
+
+    public static async Task<Results<Accepted<CommandReceipt>, ValidationProblem, ProblemHttpResult>> RequestScanAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, ScanNowRequest? request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var paths = new List<string>();
+        var given = request?.Paths ?? [];
+        if (given.Length > MaxVolumes)
+        {
+            errors.Add("paths", $"at most {MaxVolumes} paths");
+        }
+        for (var i = 0; i < given.Length && i < MaxVolumes; i++)
+        {
+            if (errors.AbsolutePath($"paths[{i}]", given[i], required: true) is { } path)
+            {
+                paths.Add(path);
+            }
+        }
+        var format = request?.Format ?? "csv";
+        if (format is not ("csv" or "parquet"))
+        {
+            errors.Add("format", "format must be csv or parquet");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        if (host is null || host.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await grain.RequestScanAsync([.. paths], format);
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/hosts/{hostId}", result.Value);
     }
 
     public static async Task<Results<Ok<HostRegistration>, ProblemHttpResult>> RenewEnrollmentTokenAsync(

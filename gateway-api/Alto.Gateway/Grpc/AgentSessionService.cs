@@ -47,11 +47,15 @@ public sealed partial class AgentSessionService(
         var sessionId = Guid.NewGuid();
         var session = new AgentSession(sessionId, GatewayName, Limit(hello.AgentVersion, 100), Limit(hello.Os, 20),
             [.. hello.Capabilities.Take(64).Select(capability => Limit(capability, 100))], DateTimeOffset.UtcNow);
-        var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds));
+        var outbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = false });
+        // The host grain reaches this session through the observer, from any silo, whichever
+        // gateway or silo issued the command.
+        var observer = new SessionObserver(outbox.Writer);
+        var observerReference = grains.CreateObjectReference<IAgentSessionObserver>(observer);
+        var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds), observerReference);
         EndIfNotCurrent(standing);
         LogOpened(logger, hostId.Value, sessionId, session.AgentVersion);
 
-        var outbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = false });
         var writer = Task.Run(async () =>
         {
             await foreach (var message in outbox.Reader.ReadAllAsync(context.CancellationToken))
@@ -87,6 +91,9 @@ public sealed partial class AgentSessionService(
                     case AgentMessage.BodyOneofCase.Heartbeat:
                         EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, ToMetrics(message.Heartbeat)));
                         break;
+                    case AgentMessage.BodyOneofCase.Ack:
+                        await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64));
+                        break;
                     case AgentMessage.BodyOneofCase.Hello:
                         ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
                         break;
@@ -108,8 +115,26 @@ public sealed partial class AgentSessionService(
         {
             outbox.Writer.TryComplete();
             await host.CloseSessionAsync(sessionId);
+            grains.DeleteObjectReference<IAgentSessionObserver>(observerReference);
             LogClosed(logger, hostId.Value, sessionId);
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Turns the host grain's commands into messages on this session's stream.</summary>
+    private sealed class SessionObserver(ChannelWriter<GatewayMessage> outbox) : IAgentSessionObserver
+    {
+        public async Task DeliverAsync(AgentCommand command)
+        {
+            var message = new GatewayMessage { Id = command.Id };
+            switch (command.Kind)
+            {
+                case AgentCommandKind.Scan:
+                    message.ScanRequest = new ScanRequest { Format = command.Format, Paths = { command.Paths } };
+                    break;
+            }
+            // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
+            await outbox.WriteAsync(message);
         }
     }
 

@@ -42,6 +42,9 @@ public sealed record HostInfo(
 
     /// <summary>Which gateway holds the agent's stream while it is online.</summary>
     [Id(15)] public string? Gateway { get; init; }
+
+    /// <summary>Commands waiting for the agent to acknowledge them.</summary>
+    [Id(16)] public int PendingCommands { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]
@@ -112,3 +115,24 @@ public enum SessionStanding
     /// <summary>The host's credential no longer holds (re-enrolled or disabled): end this one.</summary>
     Revoked = 2,
 }
+
+public enum AgentCommandKind
+{
+    Scan = 0,
+}
+
+/// <summary>A command for a host's agent, queued by its host grain until the agent acknowledges it.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.AgentCommand")]
+public sealed record AgentCommand(
+    [property: Id(0)] string Id,
+    [property: Id(1)] AgentCommandKind Kind,
+    [property: Id(2)] string[] Paths,
+    [property: Id(3)] string Format,
+    [property: Id(4)] DateTimeOffset IssuedAt);
+
+/// <summary>What the host grain says about a command it was given.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.CommandReceipt")]
+public sealed record CommandReceipt(
+    [property: Id(0)] string CommandId,
+    [property: Id(1)] bool Delivered,
+    [property: Id(2)] int Pending);

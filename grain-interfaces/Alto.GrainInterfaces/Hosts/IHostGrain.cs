@@ -26,7 +26,15 @@ public interface IHostGrain : IGrainWithStringKey
 
     /// <summary>An agent opened a session (after its credential was checked): the host is online, earlier sessions are replaced.</summary>
     [Alias("OpenSessionAsync")]
-    Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout);
+    Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout, IAgentSessionObserver observer);
+
+    /// <summary>Queues a scan for the agent and delivers it now if the agent is connected.</summary>
+    [Alias("RequestScanAsync")]
+    Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format);
+
+    /// <summary>The agent acknowledged a command: it leaves the queue.</summary>
+    [Alias("AcknowledgeAsync")]
+    Task AcknowledgeAsync(string commandId);
 
     /// <summary>A heartbeat on a session; the answer says whether the session may go on.</summary>
     [Alias("HeartbeatAsync")]

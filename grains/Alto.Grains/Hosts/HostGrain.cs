@@ -18,6 +18,9 @@ public sealed partial class HostGrain(
     TimeProvider time,
     ILogger<HostGrain> logger) : Grain, IHostGrain
 {
+    /// <summary>A host whose agent is away for long does not collect commands without end.</summary>
+    public const int MaxPendingCommands = 100;
+
     private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
 
     // The live session is volatile by nature: it lives in memory while the agent is connected;
@@ -27,6 +30,7 @@ public sealed partial class HostGrain(
     private DateTimeOffset? _lastHeartbeat;
     private TimeSpan _heartbeatTimeout = TimeSpan.FromSeconds(90);
     private IGrainTimer? _livenessTimer;
+    private IAgentSessionObserver? _observer;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -151,13 +155,15 @@ public sealed partial class HostGrain(
     public Task<HostIdentity?> AuthenticateAsync(string credential) =>
         Task.FromResult(CredentialHolds(credential) ? new HostIdentity(Id, host.State.TenantId) : null);
 
-    public async Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout)
+    public async Task<SessionStanding> OpenSessionAsync(
+        AgentSession session, string credential, TimeSpan heartbeatTimeout, IAgentSessionObserver observer)
     {
         if (!CredentialHolds(credential))
         {
             return SessionStanding.Revoked;
         }
         _session = session;
+        _observer = observer;
         _lastHeartbeat = time.GetUtcNow();
         _heartbeatTimeout = heartbeatTimeout;
         // Checked at a quarter of the timeout: a silent agent is offline within 1.25 timeouts.
@@ -176,7 +182,66 @@ public sealed partial class HostGrain(
         host.State.UpdatedAt = _lastHeartbeat.Value;
         await PersistAsync(before);
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
+        // What was queued while the agent was away goes out now, oldest first.
+        foreach (var command in host.State.PendingCommands.ToList())
+        {
+            if (!await TryDeliverAsync(command))
+            {
+                break;
+            }
+        }
         return SessionStanding.Current;
+    }
+
+    public async Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<CommandReceipt>.NotFound($"host {Id} not found");
+        }
+        if (host.State.PendingCommands.Count >= MaxPendingCommands)
+        {
+            return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
+        }
+        var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.PendingCommands.Add(command);
+        await PersistAsync(before);
+        var delivered = await TryDeliverAsync(command);
+        return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
+    }
+
+    public async Task AcknowledgeAsync(string commandId)
+    {
+        if (!host.State.PendingCommands.Exists(command => command.Id == commandId))
+        {
+            return;
+        }
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.PendingCommands.RemoveAll(command => command.Id == commandId);
+        await PersistAsync(before);
+    }
+
+    /// <summary>Hands a command to the current session's gateway; false (and still queued) when there is none or it is gone.</summary>
+    private async Task<bool> TryDeliverAsync(AgentCommand command)
+    {
+        if (_observer is null)
+        {
+            return false;
+        }
+        try
+        {
+            await _observer.DeliverAsync(command).WaitAsync(TimeSpan.FromSeconds(10));
+            return true;
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogDeliveryFailed(logger, exception, command.Id, Id);
+            _observer = null;
+            return false;
+        }
     }
 
     public async Task<SessionStanding> HeartbeatAsync(Guid sessionId, string credential, AgentMetrics metrics)
@@ -220,6 +285,7 @@ public sealed partial class HostGrain(
     private async Task GoOfflineAsync()
     {
         _session = null;
+        _observer = null;
         _livenessTimer?.Dispose();
         _livenessTimer = null;
         if (host.State.Status == HostStatus.Online)
@@ -289,6 +355,7 @@ public sealed partial class HostGrain(
         LastScanAt = state.LastScanAt,
         FileCount = state.FileCount,
         TotalBytes = state.TotalBytes,
+        PendingCommands = [.. state.PendingCommands],
     };
 
     private HostInfo ToInfo() => new(
@@ -302,7 +369,11 @@ public sealed partial class HostGrain(
         AgentVersion = host.State.AgentVersion,
         LatestMetrics = _metrics,
         Gateway = _session?.Gateway,
+        PendingCommands = host.State.PendingCommands.Count,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string commandId, Guid hostId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} is offline: no heartbeat since {LastHeartbeat}")]
     private static partial void LogHeartbeatsMissed(ILogger logger, Guid hostId, DateTimeOffset lastHeartbeat);

@@ -25,4 +25,6 @@ public sealed class HostState
     [Id(14)] public DateTimeOffset? LastScanAt { get; set; }
     [Id(15)] public long FileCount { get; set; }
     [Id(16)] public long TotalBytes { get; set; }
+    /// <summary>Commands not yet acknowledged by the agent, oldest first; delivered again on reconnect.</summary>
+    [Id(17)] public List<AgentCommand> PendingCommands { get; set; } = [];
 }
