@@ -20,6 +20,9 @@ public sealed class ConnectionState
     public int Sessions { get; internal set; }
 
     public string? LastError { get; internal set; }
+
+    /// <summary>The gateway of the current (or last) session.</summary>
+    public Uri? Gateway { get; internal set; }
 }
 
 /// <summary>The host credential was refused: reconnecting cannot help until the agent is enrolled again.</summary>
@@ -37,8 +40,13 @@ public sealed partial class AgentConnection(
     Func<IReadOnlyList<string>> volumes,
     ILogger<AgentConnection> logger,
     Func<GatewayMessage, CancellationToken, Task>? commands = null,
-    TimeSpan? backoffCap = null)
+    TimeSpan? backoffCap = null,
+    IReadOnlyList<Uri>? gatewayEndpoints = null)
 {
+    /// <summary>The gateways' gRPC addresses, tried in turn after a failure (default: the enrolled one).</summary>
+    private readonly IReadOnlyList<Uri> _endpoints = gatewayEndpoints is { Count: > 0 } ? gatewayEndpoints : [credentials.Grpc];
+    private int _endpoint;
+
     /// <summary>Ids of commands already handled: a command delivered again after a reconnect is acknowledged, not repeated.</summary>
     private readonly LinkedList<string> _handledOrder = new();
     private readonly HashSet<string> _handled = new(StringComparer.Ordinal);
@@ -73,6 +81,8 @@ public sealed partial class AgentConnection(
                 State.Connected = false;
                 State.LastError = exception is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : exception.Message;
                 failures++;
+                // The next attempt goes to the next gateway: one that died is not waited for.
+                _endpoint = (_endpoint + 1) % _endpoints.Count;
                 var delay = Backoff(failures);
                 LogDisconnected(logger, State.LastError, delay.TotalSeconds);
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -89,7 +99,8 @@ public sealed partial class AgentConnection(
 
     private async Task RunSessionAsync(CancellationToken stoppingToken)
     {
-        using var channel = GrpcChannel.ForAddress(credentials.Grpc);
+        using var channel = GrpcChannel.ForAddress(_endpoints[_endpoint]);
+        State.Gateway = _endpoints[_endpoint];
         var client = new AgentService.AgentServiceClient(channel);
         // The call is not tied to the stopping token: stopping completes the request stream so the
         // gateway ends the call cleanly; only if it does not within 5 s is the call cancelled.
