@@ -1,0 +1,57 @@
+using Alto.Agent.Connection;
+using Alto.Agent.Enrollment;
+using Alto.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>Two hundred agents heartbeating on one gateway at once.</summary>
+public sealed class ManySessionsTests(RunningGateway running) : IClassFixture<RunningGateway>
+{
+    private const int Agents = 200;
+    private readonly GatewayProcess _gateway = running.Gateway;
+
+    [Fact]
+    public async Task TwoHundredSessionsAreOnlineTogetherAndOfflineWhenTheyStop()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync($"fleet-{Guid.NewGuid():N}"[..20]);
+        using var http = new HttpClient();
+        var enrollment = new EnrollmentClient(http);
+        var agents = new List<AgentCredentials>();
+        for (var i = 0; i < Agents; i++)
+        {
+            var (_, token) = await admin.RegisterHostAsync(tenant, $"fs{i:D3}");
+            agents.Add(await enrollment.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None));
+        }
+
+        using var stop = new CancellationTokenSource();
+        var connections = agents.Select(agent => new AgentConnection(agent, () => [], NullLogger<AgentConnection>.Instance)).ToList();
+        var runs = connections.Select(connection => connection.RunAsync(stop.Token)).ToList();
+
+        await WaitForStatusAsync(admin, tenant, "online");
+        // Several heartbeat periods later they are all still connected, none reconnected.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.All(connections, connection => Assert.Equal((true, 1), (connection.State.Connected, connection.State.Sessions)));
+
+        await stop.CancelAsync();
+        await Task.WhenAll(runs);
+        await WaitForStatusAsync(admin, tenant, "offline");
+    }
+
+    private static async Task WaitForStatusAsync(AdminApi admin, Guid tenant, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var page = await admin.GetAsync($"/api/v1/tenants/{tenant}/hosts?pageSize=500");
+            var matching = page.GetProperty("items").EnumerateArray().Count(host => host.GetProperty("status").GetString() == status);
+            if (matching == Agents)
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"{matching} of {Agents} hosts are {status}");
+            await Task.Delay(200);
+        }
+    }
+}
