@@ -54,6 +54,28 @@ public sealed class AgentSessionTests(RunningGateway running) : IClassFixture<Ru
     }
 
     [Fact]
+    public async Task EnrollingTheHostAgainEndsTheOldSessionAtOnce()
+    {
+        var agent = await EnrollAsync();
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = Connect(channel, agent.Credential);
+        await call.RequestStream.WriteAsync(Hello(agent.HostId));
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        // No heartbeat is sent: only the host grain's revocation can end this stream.
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var renewed = await admin.PostAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}/enrollment-token", new { });
+        using var http = new HttpClient();
+        await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl,
+            renewed.GetProperty("enrollmentToken").GetString()!, CancellationToken.None);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var ended = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(timeout.Token)) { } });
+        Assert.Equal(StatusCode.Unauthenticated, ended.StatusCode);
+        Assert.Contains("enrolled again", ended.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ASecondSessionReplacesTheFirst()
     {
         var agent = await EnrollAsync();

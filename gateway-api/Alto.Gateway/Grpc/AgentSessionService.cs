@@ -50,7 +50,8 @@ public sealed partial class AgentSessionService(
         var outbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = false });
         // The host grain reaches this session through the observer, from any silo, whichever
         // gateway or silo issued the command.
-        var observer = new SessionObserver(outbox.Writer);
+        using var observer = new SessionObserver(outbox.Writer);
+        using var sessionEnds = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, observer.Revoked);
         var observerReference = grains.CreateObjectReference<IAgentSessionObserver>(observer);
         var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds), observerReference);
         EndIfNotCurrent(standing);
@@ -79,7 +80,7 @@ public sealed partial class AgentSessionService(
                 QueueLimit = 0,
                 AutoReplenishment = true,
             });
-            await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+            await foreach (var message in ReadUntilRevokedAsync(requestStream, observer, sessionEnds.Token))
             {
                 using var lease = budget.AttemptAcquire();
                 if (!lease.IsAcquired)
@@ -122,8 +123,22 @@ public sealed partial class AgentSessionService(
     }
 
     /// <summary>Turns the host grain's commands into messages on this session's stream.</summary>
-    private sealed class SessionObserver(ChannelWriter<GatewayMessage> outbox) : IAgentSessionObserver
+    private sealed class SessionObserver(ChannelWriter<GatewayMessage> outbox) : IAgentSessionObserver, IDisposable
     {
+        private readonly CancellationTokenSource _revoked = new();
+
+        public string? RevokedBecause { get; private set; }
+
+        public CancellationToken Revoked => _revoked.Token;
+
+        public Task RevokeAsync(string reason)
+        {
+            RevokedBecause = reason;
+            return _revoked.CancelAsync();
+        }
+
+        public void Dispose() => _revoked.Dispose();
+
         public async Task DeliverAsync(AgentCommand command)
         {
             var message = new GatewayMessage { Id = command.Id };
@@ -135,6 +150,30 @@ public sealed partial class AgentSessionService(
             }
             // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
             await outbox.WriteAsync(message);
+        }
+    }
+
+    /// <summary>The agent's messages, until the stream ends or the host grain revokes the session (then Unauthenticated).</summary>
+    private static async IAsyncEnumerable<AgentMessage> ReadUntilRevokedAsync(
+        IAsyncStreamReader<AgentMessage> requestStream, SessionObserver observer,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = await requestStream.MoveNext(cancellationToken);
+            }
+            catch (OperationCanceledException) when (observer.RevokedBecause is { } reason)
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, reason));
+            }
+            if (!more)
+            {
+                yield break;
+            }
+            yield return requestStream.Current;
         }
     }
 

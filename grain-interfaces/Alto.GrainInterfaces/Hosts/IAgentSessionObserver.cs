@@ -10,4 +10,8 @@ public interface IAgentSessionObserver : IGrainObserver
 {
     [Alias("DeliverAsync")]
     Task DeliverAsync(AgentCommand command);
+
+    /// <summary>The host's credential stopped holding (re-enrolled or disabled): end the session now.</summary>
+    [Alias("RevokeAsync")]
+    Task RevokeAsync(string reason);
 }

@@ -132,6 +132,7 @@ public sealed partial class HostGrain(
         host.State.Status = HostStatus.Enrolled;
         host.State.UpdatedAt = now;
         await PersistAsync(before);
+        await RevokeSessionAsync("the host was enrolled again; its old credential no longer holds");
         return CommandResult<HostEnrollment>.Ok(new HostEnrollment(Id, host.State.TenantId, credential));
     }
 
@@ -222,6 +223,27 @@ public sealed partial class HostGrain(
         host.State = Copy(before);
         host.State.PendingCommands.RemoveAll(command => command.Id == commandId);
         await PersistAsync(before);
+    }
+
+    /// <summary>Ends the live session at once, wherever it is held, when its credential stops holding.</summary>
+    private async Task RevokeSessionAsync(string reason)
+    {
+        if (_observer is { } observer)
+        {
+            try
+            {
+                await observer.RevokeAsync(reason).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The gateway is gone, and the session with it.
+                LogDeliveryFailed(logger, exception, "revoke", Id);
+            }
+        }
+        _session = null;
+        _observer = null;
+        _livenessTimer?.Dispose();
+        _livenessTimer = null;
     }
 
     /// <summary>Hands a command to the current session's gateway; false (and still queued) when there is none or it is gone.</summary>
