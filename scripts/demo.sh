@@ -178,6 +178,8 @@ for _ in $(seq 1 60); do
 done
 if [ -n "$online" ]; then
     echo "  host $(hostname -s): online via gateway $(printf '%s' "$host_json" | json_field gateway), agent $(printf '%s' "$host_json" | json_field agentVersion), last heartbeat $(printf '%s' "$host_json" | json_field lastHeartbeatAt)"
+    sleep 2
+    "${agent[@]}" status --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" --state-dir "$demo/agent" | sed 's/^/  /' || true
 else
     echo "  the agent did not come online (log: $demo/agent.log)"; failures=$((failures + 1))
 fi

@@ -24,6 +24,7 @@ public static class RunCommand
             var builder = Host.CreateApplicationBuilder();
             builder.Services.AddSystemd();
             builder.Services.AddSingleton(credentials);
+            builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();
             await host.RunAsync(cancellationToken);

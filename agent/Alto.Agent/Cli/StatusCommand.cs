@@ -10,9 +10,19 @@ public static class StatusCommand
     {
         var gateway = UrlOption.Create("--gateway", "The gateway's HTTP address (REST, health)", "http://127.0.0.1:8080");
         var grpc = UrlOption.Create("--grpc", "The gateway's gRPC (h2c) address for agent sessions", "http://127.0.0.1:8081");
-        var command = new Command("status", "Check that the gateway answers on HTTP and gRPC and that its cluster is ready") { gateway, grpc };
+        var stateDirectory = AgentOptions.StateDirectory();
+        var command = new Command("status", "The running agent's session, and whether the gateway answers on HTTP and gRPC") { gateway, grpc, stateDirectory };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await AgentStatusSnapshot.ReadAsync(parse.GetValue(stateDirectory)!, cancellationToken) is { } agent)
+            {
+                Console.WriteLine($"agent:          {agent.AgentVersion}, {(agent.Connected ? "connected" : "not connected")} to {agent.Gateway ?? "-"} (session {agent.SessionId ?? "-"}, {agent.Sessions} session(s) so far)");
+                Console.WriteLine($"last heartbeat: {agent.LastHeartbeatSent?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; command queue {agent.QueueDepth}; status written {agent.WrittenAt:u}");
+                if (agent.LastError is { } error)
+                {
+                    Console.WriteLine($"last error:     {error}");
+                }
+            }
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             var status = await new GatewayProbe(http).ProbeAsync(parse.GetUri(gateway), parse.GetUri(grpc), cancellationToken);
             Console.WriteLine($"gateway alive:  {Word(status.Alive)}");

@@ -23,6 +23,12 @@ public sealed class ConnectionState
 
     /// <summary>The gateway of the current (or last) session.</summary>
     public Uri? Gateway { get; internal set; }
+
+    /// <summary>The volumes the gateway's last configuration named.</summary>
+    public IReadOnlyList<string>? Volumes { get; internal set; }
+
+    /// <summary>Commands received and not yet finished.</summary>
+    public int QueueDepth { get; internal set; }
 }
 
 /// <summary>The host credential was refused: reconnecting cannot help until the agent is enrolled again.</summary>
@@ -145,6 +151,11 @@ public sealed partial class AgentConnection(
                     var period = TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds));
                     heartbeats ??= HeartbeatAsync(outbox.Writer, period, heartbeatsStop.Token);
                 }
+                else if (message.BodyCase == GatewayMessage.BodyOneofCase.Configuration)
+                {
+                    State.Volumes = [.. message.Configuration.Volumes];
+                    outbox.Writer.TryWrite(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = message.Id, Ok = true } });
+                }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))
                 {
                     await inbox.Writer.WriteAsync(message, session.Token);
@@ -171,6 +182,7 @@ public sealed partial class AgentConnection(
         await foreach (var command in inbox.ReadAllAsync(cancellationToken))
         {
             string? error = null;
+            State.QueueDepth = inbox.Count + 1;
             if (!_handled.Contains(command.Id))
             {
                 try
@@ -186,6 +198,7 @@ public sealed partial class AgentConnection(
                 }
                 Remember(command.Id);
             }
+            State.QueueDepth = inbox.Count;
             outbox.TryWrite(new AgentMessage
             {
                 Id = NewId(),
@@ -228,8 +241,8 @@ public sealed partial class AgentConnection(
         using var timer = new PeriodicTimer(period);
         do
         {
-            var heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow) };
-            foreach (var volume in volumes())
+            var heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), QueueDepth = State.QueueDepth };
+            foreach (var volume in State.Volumes ?? volumes())
             {
                 if (VolumeSpaceOf(volume) is { } space)
                 {

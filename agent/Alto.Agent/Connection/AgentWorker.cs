@@ -9,7 +9,8 @@ namespace Alto.Agent.Connection;
 
 /// <summary>The long-running agent service: holds the session with the gateway until the host stops it.</summary>
 public sealed partial class AgentWorker(
-    AgentCredentials credentials, IHostApplicationLifetime lifetime, ILoggerFactory loggers, ILogger<AgentWorker> logger) : BackgroundService
+    AgentCredentials credentials, AgentStateDirectory stateDirectory, IHostApplicationLifetime lifetime, ILoggerFactory loggers,
+    ILogger<AgentWorker> logger) : BackgroundService
 {
     public const int ExitCredentialRefused = 3;
 
@@ -29,6 +30,7 @@ public sealed partial class AgentWorker(
 
         var connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
             (command, cancellationToken) => HandleAsync(command, volumes, cancellationToken));
+        var status = KeepStatusFileAsync(connection, stoppingToken);
         try
         {
             await connection.RunAsync(stoppingToken);
@@ -39,6 +41,18 @@ public sealed partial class AgentWorker(
             Environment.ExitCode = ExitCredentialRefused;
             lifetime.StopApplication();
         }
+        await status.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await AgentStatusSnapshot.Of(connection.State).WriteAsync(stateDirectory.Path, CancellationToken.None);
+    }
+
+    private async Task KeepStatusFileAsync(AgentConnection connection, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        do
+        {
+            await AgentStatusSnapshot.Of(connection.State).WriteAsync(stateDirectory.Path, stoppingToken);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>A command from the cluster: today "scan now".</summary>

@@ -71,6 +71,14 @@ public sealed partial class AgentSessionService(
                 Id = Guid.NewGuid().ToString("N"),
                 Welcome = new Welcome { SessionId = sessionId.ToString(), HeartbeatSeconds = settings.HeartbeatSeconds },
             }, context.CancellationToken);
+            if (await host.GetAsync() is { } registered)
+            {
+                await outbox.Writer.WriteAsync(new GatewayMessage
+                {
+                    Id = Guid.NewGuid().ToString("N"),
+                    Configuration = new Configuration { Volumes = { registered.Volumes } },
+                }, context.CancellationToken);
+            }
 
             using var budget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {

@@ -1,0 +1,35 @@
+using System.Text.Json;
+
+namespace Alto.Agent.Connection;
+
+/// <summary>What the running agent last knew of its session, for <c>alto-agent status</c>; rewritten every few seconds.</summary>
+public sealed record AgentStatusSnapshot(
+    bool Connected, string? Gateway, string? SessionId, DateTimeOffset? LastHeartbeatSent, int QueueDepth,
+    int Sessions, string? LastError, string AgentVersion, DateTimeOffset WrittenAt)
+{
+    public const string FileName = "status.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static AgentStatusSnapshot Of(ConnectionState state) => new(
+        state.Connected, state.Gateway?.ToString(), state.SessionId, state.LastHeartbeatSent, state.QueueDepth, state.Sessions,
+        state.LastError, typeof(AgentStatusSnapshot).Assembly.GetName().Version?.ToString() ?? "0.0.0", DateTimeOffset.UtcNow);
+
+    public async Task WriteAsync(string stateDirectory, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(stateDirectory, FileName);
+        await File.WriteAllTextAsync(path + ".tmp", JsonSerializer.Serialize(this, Json), cancellationToken);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    public static async Task<AgentStatusSnapshot?> ReadAsync(string stateDirectory, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(stateDirectory, FileName);
+        return File.Exists(path)
+            ? JsonSerializer.Deserialize<AgentStatusSnapshot>(await File.ReadAllTextAsync(path, cancellationToken), Json)
+            : null;
+    }
+}
+
+/// <summary>The agent's state folder (credential, status), as configured with --state-dir.</summary>
+public sealed record AgentStateDirectory(string Path);
