@@ -22,7 +22,9 @@ public static class RunCommand
                 return 2;
             }
             var builder = Host.CreateApplicationBuilder();
+            // Each is a no-op unless running under its service manager.
             builder.Services.AddSystemd();
+            builder.Services.AddWindowsService(service => service.ServiceName = "AltoAgent");
             builder.Services.AddSingleton(credentials);
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
             builder.Services.AddHostedService<AgentWorker>();
