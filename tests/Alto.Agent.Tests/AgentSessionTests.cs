@@ -87,8 +87,9 @@ public sealed class AgentSessionTests(RunningGateway running) : IClassFixture<Ru
         await second.RequestStream.WriteAsync(Hello(agent.HostId));
         await second.ResponseStream.MoveNext();
 
-        await first.RequestStream.WriteAsync(new AgentMessage { Id = "hb-1", Heartbeat = new Heartbeat() });
-        var ended = await Assert.ThrowsAsync<RpcException>(async () => { while (await first.ResponseStream.MoveNext()) { } });
+        // Ended at once, without waiting for the old session's next message.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var ended = await Assert.ThrowsAsync<RpcException>(async () => { while (await first.ResponseStream.MoveNext(timeout.Token)) { } });
         Assert.Equal(StatusCode.Aborted, ended.StatusCode);
 
         await second.RequestStream.WriteAsync(new AgentMessage { Id = "hb-2", Heartbeat = new Heartbeat() });
@@ -108,6 +109,8 @@ public sealed class AgentSessionTests(RunningGateway running) : IClassFixture<Ru
 
         Assert.Equal(StatusCode.Unauthenticated, await EndStatusAsync(channel, credential: null, Hello(other.HostId)));
         Assert.Equal(StatusCode.Unauthenticated, await EndStatusAsync(channel, other.Credential[..^4] + "AAAA", Hello(other.HostId)));
+        var unknownHost = Guid.NewGuid();
+        Assert.Equal(StatusCode.Unauthenticated, await EndStatusAsync(channel, $"alto_host_{unknownHost:N}_{new string('A', 43)}", Hello(unknownHost)));
         Assert.Equal(StatusCode.PermissionDenied, await EndStatusAsync(channel, other.Credential, Hello(healthy.HostId)));
         Assert.Equal(StatusCode.InvalidArgument, await EndStatusAsync(channel, other.Credential, new AgentMessage { Id = "1", Heartbeat = new Heartbeat() }));
         var oversize = new Heartbeat();

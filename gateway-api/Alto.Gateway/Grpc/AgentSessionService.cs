@@ -51,7 +51,7 @@ public sealed partial class AgentSessionService(
         // The host grain reaches this session through the observer, from any silo, whichever
         // gateway or silo issued the command.
         using var observer = new SessionObserver(outbox.Writer);
-        using var sessionEnds = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, observer.Revoked);
+        using var sessionEnds = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, observer.Ended);
         var observerReference = grains.CreateObjectReference<IAgentSessionObserver>(observer);
         var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds), observerReference);
         EndIfNotCurrent(standing);
@@ -135,13 +135,14 @@ public sealed partial class AgentSessionService(
     {
         private readonly CancellationTokenSource _revoked = new();
 
-        public string? RevokedBecause { get; private set; }
+        /// <summary>Why the host grain ended the session, as the gRPC status to end it with.</summary>
+        public Status? EndedWith { get; private set; }
 
-        public CancellationToken Revoked => _revoked.Token;
+        public CancellationToken Ended => _revoked.Token;
 
-        public Task RevokeAsync(string reason)
+        public Task EndAsync(SessionStanding standing, string reason)
         {
-            RevokedBecause = reason;
+            EndedWith = new Status(standing == SessionStanding.Revoked ? StatusCode.Unauthenticated : StatusCode.Aborted, reason);
             return _revoked.CancelAsync();
         }
 
@@ -161,7 +162,7 @@ public sealed partial class AgentSessionService(
         }
     }
 
-    /// <summary>The agent's messages, until the stream ends or the host grain revokes the session (then Unauthenticated).</summary>
+    /// <summary>The agent's messages, until the stream ends or the host grain ends the session (with the status it gave).</summary>
     private static async IAsyncEnumerable<AgentMessage> ReadUntilRevokedAsync(
         IAsyncStreamReader<AgentMessage> requestStream, SessionObserver observer,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -173,9 +174,9 @@ public sealed partial class AgentSessionService(
             {
                 more = await requestStream.MoveNext(cancellationToken);
             }
-            catch (OperationCanceledException) when (observer.RevokedBecause is { } reason)
+            catch (OperationCanceledException) when (observer.EndedWith is { } status)
             {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, reason));
+                throw new RpcException(status);
             }
             if (!more)
             {

@@ -11,7 +11,11 @@ public interface IAgentSessionObserver : IGrainObserver
     [Alias("DeliverAsync")]
     Task DeliverAsync(AgentCommand command);
 
-    /// <summary>The host's credential stopped holding (re-enrolled or disabled): end the session now.</summary>
-    [Alias("RevokeAsync")]
-    Task RevokeAsync(string reason);
+    /// <summary>
+    /// End the session now: its credential stopped holding (re-enrolled or disabled), or a newer
+    /// session of the same host replaced it.
+    /// </summary>
+    /// <remarks>One-way: a gateway that died with its sessions must not hold up the grain.</remarks>
+    [Alias("EndAsync"), Orleans.Concurrency.OneWay]
+    Task EndAsync(SessionStanding standing, string reason);
 }

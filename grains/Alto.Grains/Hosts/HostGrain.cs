@@ -163,6 +163,11 @@ public sealed partial class HostGrain(
         {
             return SessionStanding.Revoked;
         }
+        // The session this one replaces is ended now, not at its next message.
+        if (_observer is { } previous && _session?.SessionId != session.SessionId)
+        {
+            await EndSessionAsync(previous, SessionStanding.Replaced, "a newer session of this host replaced this one");
+        }
         _session = session;
         _observer = observer;
         _lastHeartbeat = time.GetUtcNow();
@@ -230,20 +235,25 @@ public sealed partial class HostGrain(
     {
         if (_observer is { } observer)
         {
-            try
-            {
-                await observer.RevokeAsync(reason).WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception exception) when (exception is not OutOfMemoryException)
-            {
-                // The gateway is gone, and the session with it.
-                LogDeliveryFailed(logger, exception, "revoke", Id);
-            }
+            await EndSessionAsync(observer, SessionStanding.Revoked, reason);
         }
         _session = null;
         _observer = null;
         _livenessTimer?.Dispose();
         _livenessTimer = null;
+    }
+
+    private async Task EndSessionAsync(IAgentSessionObserver observer, SessionStanding standing, string reason)
+    {
+        try
+        {
+            await observer.EndAsync(standing, reason).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The gateway is gone, and the session with it.
+            LogDeliveryFailed(logger, exception, "end-session", Id);
+        }
     }
 
     /// <summary>Hands a command to the current session's gateway; false (and still queued) when there is none or it is gone.</summary>
