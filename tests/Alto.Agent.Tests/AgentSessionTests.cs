@@ -42,13 +42,13 @@ public sealed class AgentSessionTests(RunningGateway running) : IClassFixture<Ru
         var agent = await EnrollAsync();
         using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
         using var call = Connect(channel, agent.Credential);
+        var silentSince = DateTime.UtcNow;
         await call.RequestStream.WriteAsync(Hello(agent.HostId));
         Assert.True(await call.ResponseStream.MoveNext());
         Assert.Equal(GatewayMessage.BodyOneofCase.Welcome, call.ResponseStream.Current.BodyCase);
         await WaitForHostAsync(agent, host => host.GetProperty("status").GetString() == "online");
 
-        // Connected but silent: offline once the 3 s heartbeat timeout has passed.
-        var silentSince = DateTime.UtcNow;
+        // Connected but silent after its hello: offline once the 3 s heartbeat timeout has passed.
         await WaitForHostAsync(agent, host => host.GetProperty("status").GetString() == "offline");
         Assert.True(DateTime.UtcNow - silentSince >= TimeSpan.FromSeconds(2.5));
     }
