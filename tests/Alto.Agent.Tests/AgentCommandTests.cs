@@ -58,6 +58,34 @@ public sealed class AgentCommandTests(RunningGateway running) : IClassFixture<Ru
         await run;
     }
 
+    [Fact]
+    public async Task ChangedVolumesArePushedToTheConnectedAgent()
+    {
+        var agent = await EnrollAsync();
+        using var stop = new CancellationTokenSource();
+        var connection = new AgentConnection(agent, () => [], NullLogger<AgentConnection>.Instance);
+        var run = connection.RunAsync(stop.Token);
+        // The registered volumes come with the session's first configuration.
+        await WaitUntilAsync(() => connection.State.Volumes is ["/"]);
+
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        await admin.PatchAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}", new { volumes = new[] { "/srv/a", "/srv/b" } });
+
+        await WaitUntilAsync(() => connection.State.Volumes is ["/srv/a", "/srv/b"]);
+        await stop.CancelAsync();
+        await run;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the configuration did not arrive");
+            await Task.Delay(50);
+        }
+    }
+
     private static Func<GatewayMessage, CancellationToken, Task> Record(ConcurrentQueue<GatewayMessage> received) => (message, _) =>
     {
         received.Enqueue(message);

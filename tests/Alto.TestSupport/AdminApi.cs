@@ -47,6 +47,13 @@ public sealed class AdminApi : IDisposable
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    public async Task<JsonElement> PatchAsync(string path, object body)
+    {
+        var response = await _http.PatchAsJsonAsync(new Uri(path, UriKind.Relative), body);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     /// <summary>Polls a host's detail until <paramref name="condition"/> holds; times out with the last answer.</summary>
     public async Task<JsonElement> WaitForHostAsync(Guid tenantId, Guid hostId, Func<JsonElement, bool> condition, TimeSpan patience)
     {

@@ -11,6 +11,8 @@ namespace Alto.Gateway.Apis;
 
 public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
 
+public sealed record UpdateHostRequest(string[]? Volumes);
+
 /// <summary>Optional: which folders (default: the registered volumes) and which chunk format.</summary>
 public sealed record ScanNowRequest(string[]? Paths, string? Format);
 
@@ -25,6 +27,7 @@ public static partial class HostsApi
         hosts.MapPost("/", RegisterHostAsync)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
         hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
+        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).WithSummary("Change a host's volumes (pushed to its agent if connected)");
         hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
@@ -82,6 +85,33 @@ public static partial class HostsApi
         return host is null || host.TenantId != tenantId
             ? ApiProblems.NotFound($"host {hostId} not found")
             : TypedResults.Ok(host);
+    }
+
+    public static async Task<Results<Ok<HostInfo>, ValidationProblem, ProblemHttpResult>> UpdateHostAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, UpdateHostRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        if (request.Volumes is null)
+        {
+            errors.Add("volumes", "volumes is required");
+        }
+        var volumes = ReadVolumes(errors, request.Volumes);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        if (host is null || host.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await grain.SetVolumesAsync(volumes);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
     public static async Task<Results<Accepted<CommandReceipt>, ValidationProblem, ProblemHttpResult>> RequestScanAsync(

@@ -135,6 +135,12 @@ public sealed partial class AgentSessionService(
     {
         private readonly CancellationTokenSource _revoked = new();
 
+        public Task ConfigureAsync(string[] volumes) => outbox.WriteAsync(new GatewayMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Configuration = new Configuration { Volumes = { volumes } },
+        }).AsTask();
+
         /// <summary>Why the host grain ended the session, as the gRPC status to end it with.</summary>
         public Status? EndedWith { get; private set; }
 

@@ -11,6 +11,10 @@ public interface IAgentSessionObserver : IGrainObserver
     [Alias("DeliverAsync")]
     Task DeliverAsync(AgentCommand command);
 
+    /// <summary>The host's settings changed: send the agent its new configuration.</summary>
+    [Alias("ConfigureAsync")]
+    Task ConfigureAsync(string[] volumes);
+
     /// <summary>
     /// End the session now: its credential stopped holding (re-enrolled or disabled), or a newer
     /// session of the same host replaced it.

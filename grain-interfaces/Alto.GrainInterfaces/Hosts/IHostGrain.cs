@@ -28,6 +28,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("OpenSessionAsync")]
     Task<SessionStanding> OpenSessionAsync(AgentSession session, string credential, TimeSpan heartbeatTimeout, IAgentSessionObserver observer);
 
+    /// <summary>Replaces the host's volumes and pushes the new configuration to its live session.</summary>
+    [Alias("SetVolumesAsync")]
+    Task<CommandResult<HostInfo>> SetVolumesAsync(string[] volumes);
+
     /// <summary>Queues a scan for the agent and delivers it now if the agent is connected.</summary>
     [Alias("RequestScanAsync")]
     Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format);

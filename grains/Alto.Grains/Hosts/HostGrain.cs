@@ -199,6 +199,32 @@ public sealed partial class HostGrain(
         return SessionStanding.Current;
     }
 
+    public async Task<CommandResult<HostInfo>> SetVolumesAsync(string[] volumes)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.Volumes = volumes;
+        host.State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync(before);
+        if (_observer is { } observer)
+        {
+            try
+            {
+                await observer.ConfigureAsync(volumes).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The agent gets the configuration with its next session's welcome.
+                LogDeliveryFailed(logger, exception, "configuration", Id);
+            }
+        }
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
     public async Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format)
     {
         if (!host.State.Exists)
