@@ -16,7 +16,7 @@ public interface IScanIngestGrain : IGrainWithIntegerKey
 [Alias("Alto.IStagingRetentionGrain")]
 public interface IStagingRetentionGrain : IGrainWithIntegerKey
 {
-    /// <summary>Makes sure the retention reminder is registered (idempotent), and runs a sweep now.</summary>
+    /// <summary>Makes sure the retention reminder is registered (idempotent); a first registration also sweeps now.</summary>
     [Alias("EnsureScheduledAsync")]
     Task<int> EnsureScheduledAsync();
 }

@@ -12,6 +12,12 @@ public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<S
 
     public async Task<int> EnsureScheduledAsync()
     {
+        // Every silo's start-up sweep asks; only the first registration (and its sweep) does anything,
+        // so the reminder row is not rewritten, nor its hourly schedule pushed back, every minute.
+        if (await this.GetReminder(Reminder) is not null)
+        {
+            return 0;
+        }
         await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
         return await DropExpiredAsync();
     }
