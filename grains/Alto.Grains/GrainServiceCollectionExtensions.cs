@@ -12,8 +12,11 @@ public static class GrainServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantRows>();
+        services.TryAddSingleton<RuleRows>();
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<Scans.InventoryMerge>();
+        services.TryAddSingleton<Planning.HostPlanner>();
+        services.AddOptions<Planning.PlannerOptions>();
         return services;
     }
 }

@@ -33,6 +33,9 @@ public static class ApiProblems
     {
         CommandErrorKind.NotFound => NotFound(error.Message),
         CommandErrorKind.Conflict => Conflict(error.Message),
-        _ => TypedResults.Problem(error.Message, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid"),
+        _ => TypedResults.Problem(error.Message, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid",
+            extensions: error.Field is { } field
+                ? new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [error.Message] } }
+                : null),
     };
 }

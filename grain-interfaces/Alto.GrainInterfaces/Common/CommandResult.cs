@@ -11,7 +11,8 @@ public enum CommandErrorKind
 [GenerateSerializer, Immutable, Alias("Alto.CommandError")]
 public sealed record CommandError(
     [property: Id(0)] CommandErrorKind Kind,
-    [property: Id(1)] string Message);
+    [property: Id(1)] string Message,
+    [property: Id(2)] string? Field = null);
 
 /// <summary>
 /// The answer of a grain command: a value or an error. Grains return refusals as values rather
@@ -31,4 +32,7 @@ public sealed record CommandResult<T>(
     public static CommandResult<T> NotFound(string message) => Fail(CommandErrorKind.NotFound, message);
 
     public static CommandResult<T> Conflict(string message) => Fail(CommandErrorKind.Conflict, message);
+
+    /// <summary>A refusal of bad input, naming the request field at fault so the API can point at it.</summary>
+    public static CommandResult<T> Invalid(string field, string message) => new(default, new CommandError(CommandErrorKind.Invalid, message, field));
 }

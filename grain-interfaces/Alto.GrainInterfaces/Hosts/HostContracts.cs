@@ -45,6 +45,12 @@ public sealed record HostInfo(
 
     /// <summary>Commands waiting for the agent to acknowledge them.</summary>
     [Id(16)] public int PendingCommands { get; init; }
+
+    /// <summary>Most bytes per second the agent may send to tier 2; null for no limit. Transfer estimates use it.</summary>
+    [Id(17)] public long? BandwidthLimitBytesPerSecond { get; init; }
+
+    /// <summary>When a plan (not a dry run) last completed for this host.</summary>
+    [Id(18)] public DateTimeOffset? LastPlannedAt { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]

@@ -1,4 +1,5 @@
 using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Planning;
 
 namespace Alto.GrainInterfaces.Hosts;
 
@@ -48,7 +49,19 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("CloseSessionAsync")]
     Task CloseSessionAsync(Guid sessionId);
 
-    /// <summary>Records a completed scan: when, and the host's live file count and bytes after it.</summary>
+    /// <summary>Sets or clears (null) the host's bandwidth limit.</summary>
+    [Alias("SetBandwidthLimitAsync")]
+    Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond);
+
+    /// <summary>
+    /// Evaluates the host's inventory against its tenant's rules. For real, matches become PLANNED
+    /// tier objects in jobs; a dry run returns the same figures and writes nothing. Interleaves with
+    /// the agent's session traffic; real plans of one host run one at a time.
+    /// </summary>
+    [Alias("PlanAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
+    Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun);
+
+    /// <summary>Records a completed scan: when, and the host's live file count and bytes after it; then plans the host.</summary>
     [Alias("RecordScanAsync")]
     Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes);
 }

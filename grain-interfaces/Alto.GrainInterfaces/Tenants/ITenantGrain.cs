@@ -1,4 +1,6 @@
 using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Planning;
+using Alto.GrainInterfaces.Rules;
 
 namespace Alto.GrainInterfaces.Tenants;
 
@@ -26,4 +28,32 @@ public interface ITenantGrain : IGrainWithStringKey
 
     [Alias("GetTargetAsync")]
     Task<StorageTargetInfo?> GetTargetAsync(Guid targetId);
+
+    [Alias("ListTargetsAsync")]
+    Task<StorageTargetInfo[]> ListTargetsAsync();
+
+    /// <summary>The rules in evaluation order, or null when the tenant does not exist.</summary>
+    [Alias("ListRulesAsync")]
+    Task<RuleInfo[]?> ListRulesAsync();
+
+    [Alias("GetRuleAsync")]
+    Task<RuleInfo?> GetRuleAsync(Guid ruleId);
+
+    [Alias("AddRuleAsync")]
+    Task<CommandResult<RuleInfo>> AddRuleAsync(Guid ruleId, RuleDefinition definition);
+
+    /// <summary>Replaces a rule whole; a null priority keeps its place.</summary>
+    [Alias("UpdateRuleAsync")]
+    Task<CommandResult<RuleInfo>> UpdateRuleAsync(Guid ruleId, RuleDefinition definition);
+
+    [Alias("DeleteRuleAsync")]
+    Task<CommandResult<RuleInfo>> DeleteRuleAsync(Guid ruleId);
+
+    /// <summary>Puts every rule of the tenant in the given order.</summary>
+    [Alias("ReorderRulesAsync")]
+    Task<CommandResult<RuleInfo[]>> ReorderRulesAsync(Guid[] ruleIds);
+
+    /// <summary>Plans (or previews) every host of the tenant that is not disabled, side by side.</summary>
+    [Alias("PlanAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
+    Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun);
 }

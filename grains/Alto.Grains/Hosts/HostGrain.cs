@@ -2,6 +2,8 @@ using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Persistence;
+using Alto.Grains.Planning;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -14,9 +16,11 @@ namespace Alto.Grains.Hosts;
 public sealed partial class HostGrain(
     [PersistentState(StorageNames.HostState, StorageNames.Grains)] IPersistentState<HostState> host,
     HostRows rows,
+    HostPlanner planner,
+    IOptions<PlannerOptions> plannerOptions,
     IGrainFactory grains,
     TimeProvider time,
-    ILogger<HostGrain> logger) : Grain, IHostGrain
+    ILogger<HostGrain> logger) : Grain, IHostGrain, IRemindable
 {
     /// <summary>A host whose agent is away for long does not collect commands without end.</summary>
     public const int MaxPendingCommands = 100;
@@ -377,6 +381,8 @@ public sealed partial class HostGrain(
         host.State.TotalBytes = totalBytes;
         host.State.UpdatedAt = time.GetUtcNow();
         await PersistAsync(before);
+        await EnsurePlanScheduleAsync();
+        PlanInBackground("scan completed");
     }
 
     /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
@@ -414,6 +420,8 @@ public sealed partial class HostGrain(
         FileCount = state.FileCount,
         TotalBytes = state.TotalBytes,
         PendingCommands = [.. state.PendingCommands],
+        BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
+        LastPlannedAt = state.LastPlannedAt,
     };
 
     private HostInfo ToInfo() => new(
@@ -428,6 +436,8 @@ public sealed partial class HostGrain(
         LatestMetrics = _metrics,
         Gateway = _session?.Gateway,
         PendingCommands = host.State.PendingCommands.Count,
+        BandwidthLimitBytesPerSecond = host.State.BandwidthLimitBytesPerSecond,
+        LastPlannedAt = host.State.LastPlannedAt,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]

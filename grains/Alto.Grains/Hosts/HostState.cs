@@ -27,4 +27,6 @@ public sealed class HostState
     [Id(16)] public long TotalBytes { get; set; }
     /// <summary>Commands not yet acknowledged by the agent, oldest first; delivered again on reconnect.</summary>
     [Id(17)] public List<AgentCommand> PendingCommands { get; set; } = [];
+    [Id(18)] public long? BandwidthLimitBytesPerSecond { get; set; }
+    [Id(19)] public DateTimeOffset? LastPlannedAt { get; set; }
 }

@@ -13,6 +13,7 @@ namespace Alto.Grains.Tenants;
 public sealed partial class TenantGrain(
     [PersistentState(StorageNames.TenantState, StorageNames.Grains)] IPersistentState<TenantState> tenant,
     TenantRows rows,
+    RuleRows ruleRows,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
@@ -29,6 +30,7 @@ public sealed partial class TenantGrain(
                 {
                     await rows.UpsertTargetAsync(Id, target);
                 }
+                await ruleRows.ReplaceAsync(Id, tenant.State.Rules.Values);
             }
             else
             {
@@ -203,6 +205,7 @@ public sealed partial class TenantGrain(
             CreatedAt = before.CreatedAt,
             UpdatedAt = time.GetUtcNow(),
             Targets = before.Targets,
+            Rules = before.Rules,
         };
         change(after);
 

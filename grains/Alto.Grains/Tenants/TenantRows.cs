@@ -88,6 +88,20 @@ public sealed class TenantRows(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The tenant's hosts that may be planned (every one but the disabled).</summary>
+    public async Task<Guid[]> ListPlannableHostsAsync(Guid tenantId)
+    {
+        await using var command = db.CreateCommand("SELECT id FROM alto.host WHERE tenant_id = $1 AND status <> 'disabled' ORDER BY name");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var hosts = new List<Guid>();
+        while (await reader.ReadAsync())
+        {
+            hosts.Add(reader.GetGuid(0));
+        }
+        return [.. hosts];
+    }
+
     public static string KindName(StorageTargetKind kind) => kind switch
     {
         StorageTargetKind.Path => "path",

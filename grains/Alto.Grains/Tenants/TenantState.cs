@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 
 namespace Alto.Grains.Tenants;
@@ -13,6 +14,7 @@ public sealed class TenantState
     [Id(4)] public DateTimeOffset CreatedAt { get; set; }
     [Id(5)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(6)] public Dictionary<Guid, StorageTargetState> Targets { get; set; } = [];
+    [Id(7)] public Dictionary<Guid, RuleInfo> Rules { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("Alto.StorageTargetState")]

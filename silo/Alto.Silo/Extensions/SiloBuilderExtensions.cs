@@ -3,6 +3,7 @@ using Alto.Grains;
 using Alto.GrainInterfaces.Scans;
 using Alto.Grains.Persistence;
 using Alto.Silo.Scans;
+using Alto.Grains.Planning;
 using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -48,6 +49,10 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddAltoDatabase();
         silo.Services.AddAltoGrainServices();
+        silo.Services.AddOptions<PlannerOptions>()
+            .BindConfiguration(PlannerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         silo.UseAdoNetClustering(options => options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>
         {

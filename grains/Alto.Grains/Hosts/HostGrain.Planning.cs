@@ -1,0 +1,136 @@
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Planning;
+using Alto.GrainInterfaces.Rules;
+using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Planning;
+using Alto.Grains.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// Planning of the host's inventory: on request, after each completed scan, and on a reminder.
+/// The work runs off the grain's scheduler and interleaves with session traffic (heartbeats keep
+/// flowing during a long plan); a chain keeps real plans of this host one at a time.
+/// </summary>
+public sealed partial class HostGrain
+{
+    private const string PlanReminder = "plan";
+    // The last real plan started; each waits for the one before (the grain scheduler is single-threaded).
+    private Task _lastRealPlan = Task.CompletedTask;
+
+    public async Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<PlanSummary>.NotFound($"host {Id} not found");
+        }
+        if (host.State.Status == HostStatus.Disabled)
+        {
+            return CommandResult<PlanSummary>.Conflict($"host {Id} is disabled");
+        }
+        var tenant = grains.GetGrain<ITenantGrain>(host.State.TenantId.ToString());
+        var rules = await tenant.ListRulesAsync() ?? [];
+        var targets = await tenant.ListTargetsAsync();
+
+        if (dryRun)
+        {
+            var preview = PlanInputNow(rules, targets);
+            return CommandResult<PlanSummary>.Ok(await Task.Run(() => planner.PlanAsync(preview, dryRun: true, CancellationToken.None)));
+        }
+        var previous = _lastRealPlan;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _lastRealPlan = done.Task;
+        try
+        {
+            await previous;
+            var input = PlanInputNow(rules, targets);
+            var summary = await Task.Run(() => planner.PlanAsync(input, dryRun: false, CancellationToken.None));
+            var before = host.State;
+            host.State = Copy(before);
+            host.State.LastPlannedAt = input.Now;
+            await PersistAsync(before);
+            return CommandResult<PlanSummary>.Ok(summary);
+        }
+        finally
+        {
+            done.SetResult();
+        }
+    }
+
+    public async Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        if (bytesPerSecond is <= 0)
+        {
+            return CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or null for no limit");
+        }
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.BandwidthLimitBytesPerSecond = bytesPerSecond;
+        host.State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync(before);
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != PlanReminder)
+        {
+            return;
+        }
+        if (!host.State.Exists)
+        {
+            // The host is gone: nothing to plan, ever again.
+            if (await this.GetReminder(PlanReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+            return;
+        }
+        PlanInBackground("schedule");
+    }
+
+    /// <summary>Registers the periodic plan once; re-registering would rewrite the reminder row on every scan.</summary>
+    private async Task EnsurePlanScheduleAsync()
+    {
+        if (await this.GetReminder(PlanReminder) is null)
+        {
+            var interval = plannerOptions.Value.Interval;
+            await this.RegisterOrUpdateReminder(PlanReminder, interval, interval);
+        }
+    }
+
+    /// <summary>Plans for real without holding the caller; a failure is logged and the next trigger tries again.</summary>
+    private void PlanInBackground(string trigger)
+    {
+        this.RegisterGrainTimer(async _ =>
+        {
+            try
+            {
+                if (await PlanAsync(dryRun: false) is { Error: { } refused })
+                {
+                    LogPlanRefused(logger, Id, trigger, refused.Message);
+                }
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                LogPlanFailed(logger, exception, Id, trigger);
+            }
+        }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan, Interleave = true });
+    }
+
+    private PlanInput PlanInputNow(RuleInfo[] rules, StorageTargetInfo[] targets) => new(
+        host.State.TenantId, Id, PathFlavors.Of(host.State.Os), rules, targets,
+        host.State.BandwidthLimitBytesPerSecond ?? PlanInput.AssumedBytesPerSecond, time.GetUtcNow());
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Planning host {HostId} ({Trigger}) failed; the next scan or schedule tries again")]
+    private static partial void LogPlanFailed(ILogger logger, Exception exception, Guid hostId, string trigger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} was not planned ({Trigger}): {Reason}")]
+    private static partial void LogPlanRefused(ILogger logger, Guid hostId, string trigger, string reason);
+}

@@ -1,0 +1,49 @@
+using Alto.GrainInterfaces.Planning;
+using Alto.Grains.Rules;
+
+namespace Alto.Grains.Planning;
+
+/// <summary>Counts what each rule selects during one evaluation, keeping the first few paths as samples.</summary>
+public sealed class RuleTally(RuleSet rules, int samplesPerRule = RuleTally.DefaultSamples)
+{
+    public const int DefaultSamples = 10;
+
+    private readonly long[] _files = new long[rules.Rules.Count];
+    private readonly long[] _bytes = new long[rules.Rules.Count];
+    private readonly List<string>[] _samples = [.. rules.Rules.Select(_ => new List<string>(samplesPerRule))];
+
+    public long FilesEvaluated { get; private set; }
+
+    public long FilesAlreadyTiered { get; private set; }
+
+    /// <summary>Adds one evaluated file; <paramref name="path"/> is only materialised as a sample.</summary>
+    public void Add(int verdict, ReadOnlySpan<char> path, long sizeBytes)
+    {
+        FilesEvaluated++;
+        if (verdict == RuleSet.AlreadyTiered)
+        {
+            FilesAlreadyTiered++;
+            return;
+        }
+        if (verdict < 0)
+        {
+            return;
+        }
+        _files[verdict]++;
+        _bytes[verdict] += sizeBytes;
+        if (_samples[verdict].Count < samplesPerRule)
+        {
+            _samples[verdict].Add(path.ToString());
+        }
+    }
+
+    public RulePlan[] ToRulePlans() =>
+    [
+        .. rules.Rules.Select(rule => new RulePlan(
+            rule.Rule.Id, rule.Rule.Name, rule.Rule.Priority, rule.Rule.Action, rule.Rule.TargetId, rule.HeldBecause,
+            _files[rule.Index], _bytes[rule.Index], [.. _samples[rule.Index]])),
+    ];
+
+    public (long Files, long Bytes) ToTier() =>
+        (rules.Rules.Where(r => r.Plans).Sum(r => _files[r.Index]), rules.Rules.Where(r => r.Plans).Sum(r => _bytes[r.Index]));
+}
