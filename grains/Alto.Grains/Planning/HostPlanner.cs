@@ -136,10 +136,11 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, ILogger<HostPlanner
             await jobs.CompleteAsync(cancellationToken);
         }
 
-        await ExecuteAsync(connection, $"""
+        // Every job that loses a file to this plan is recounted afterwards, and dropped if emptied.
+        await ExecuteAsync(connection, """
             CREATE TEMP TABLE plan_old_jobs ON COMMIT DROP AS
             SELECT DISTINCT t.job_id FROM alto.tier_object t JOIN plan_rows p ON p.file_current_id = t.file_current_id
-            WHERE p.kind IN ({PlanDecisions.Move}, {PlanDecisions.Unplan}) AND t.job_id IS NOT NULL
+            WHERE t.job_id IS NOT NULL
             """, cancellationToken);
         // Un-planned: a tier object that never did anything is simply removed; one with history
         // (a recalled file planned again) keeps it, as SKIPPED.
