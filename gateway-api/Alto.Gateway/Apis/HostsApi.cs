@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
@@ -11,7 +12,8 @@ namespace Alto.Gateway.Apis;
 
 public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
 
-public sealed record UpdateHostRequest(string[]? Volumes);
+/// <summary>A partial update. A bandwidth limit of 0 removes the limit.</summary>
+public sealed record UpdateHostRequest(string[]? Volumes, long? BandwidthLimitBytesPerSecond);
 
 /// <summary>Optional: which folders (default: the registered volumes) and which chunk format.</summary>
 public sealed record ScanNowRequest(string[]? Paths, string? Format);
@@ -27,7 +29,8 @@ public static partial class HostsApi
         hosts.MapPost("/", RegisterHostAsync)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
         hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
-        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).WithSummary("Change a host's volumes (pushed to its agent if connected)");
+        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync)
+            .WithSummary("Change a host's volumes (pushed to its agent if connected) or its bandwidth limit (0 for none)");
         hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
@@ -95,9 +98,13 @@ public static partial class HostsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        if (request.Volumes is null)
+        if (request.Volumes is null && request.BandwidthLimitBytesPerSecond is null)
         {
-            errors.Add("volumes", "volumes is required");
+            errors.Add("volumes", "give volumes, bandwidthLimitBytesPerSecond or both");
+        }
+        if (request.BandwidthLimitBytesPerSecond is < 0)
+        {
+            errors.Add("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or 0 for no limit");
         }
         var volumes = ReadVolumes(errors, request.Volumes);
         if (errors.Any)
@@ -110,7 +117,15 @@ public static partial class HostsApi
         {
             return ApiProblems.NotFound($"host {hostId} not found");
         }
-        var result = await grain.SetVolumesAsync(volumes);
+        var result = CommandResult<HostInfo>.Ok(host);
+        if (request.BandwidthLimitBytesPerSecond is { } limit)
+        {
+            result = await grain.SetBandwidthLimitAsync(limit == 0 ? null : limit);
+        }
+        if (result.Succeeded && request.Volumes is not null)
+        {
+            result = await grain.SetVolumesAsync(volumes);
+        }
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

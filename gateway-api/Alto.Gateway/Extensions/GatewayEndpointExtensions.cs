@@ -20,6 +20,8 @@ public static class GatewayEndpointExtensions
         api.MapTenantsApi();
         api.MapHostsApi();
         api.MapStorageTargetsApi();
+        api.MapRulesApi();
+        api.MapPlansApi();
         api.MapUsersApi();
         api.MapAgentsApi();
         api.MapScanResultsApi();

@@ -1,0 +1,55 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Planning;
+using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+/// <summary>
+/// Planning on request. A dry run (the default, as it changes nothing) only needs to see the
+/// tenant; planning for real needs a role that may change it.
+/// </summary>
+public static class PlansApi
+{
+    public static RouteGroupBuilder MapPlansApi(this RouteGroupBuilder api)
+    {
+        api.MapPost("/tenants/{tenantId:guid}/plan", PlanTenantAsync).WithTags("Planning")
+            .WithSummary("Plan every host of a tenant, or with dryRun=true (the default) preview what the rules would tier");
+        api.MapPost("/tenants/{tenantId:guid}/hosts/{hostId:guid}/plan", PlanHostAsync).WithTags("Planning")
+            .WithSummary("Plan one host, or with dryRun=true (the default) preview what the rules would tier");
+        return api;
+    }
+
+    public static async Task<Results<Ok<PlanSummary>, ProblemHttpResult>> PlanTenantAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, bool? dryRun)
+    {
+        var preview = dryRun ?? true;
+        if (Refusal(services, tenantId, preview) is { } refusal)
+        {
+            return refusal;
+        }
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).PlanAsync(preview);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<PlanSummary>, ProblemHttpResult>> PlanHostAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, bool? dryRun)
+    {
+        var preview = dryRun ?? true;
+        if (Refusal(services, tenantId, preview) is { } refusal)
+        {
+            return refusal;
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        if ((await grain.GetAsync())?.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await grain.PlanAsync(preview);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    private static ProblemHttpResult? Refusal(GatewayServices services, Guid tenantId, bool preview) =>
+        preview ? TenantAccess.ToRead(services.Caller, tenantId) : TenantAccess.ToManage(services.Caller, tenantId, "plans");
+}

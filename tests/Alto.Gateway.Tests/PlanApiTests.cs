@@ -1,0 +1,52 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Alto.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class PlanApiTests(GatewayFixture fixture)
+{
+    private static Uri Relative(string path) => new(path, UriKind.Relative);
+
+    [Fact]
+    public async Task AHostIsPreviewedThenPlannedThroughTheApiWithItsBandwidthInTheEstimate()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "plan-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
+            new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+        var limited = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/hosts/{host}", new { bandwidthLimitBytesPerSecond = 1000 }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1000, limited.GetProperty("bandwidthLimitBytesPerSecond").GetInt64());
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/hosts/{host}", new { bandwidthLimitBytesPerSecond = -5 })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules",
+            new { name = "old logs", targetId = target, criteria = new { extensions = new[] { "log" }, modifiedOlderThanDays = 7 } })).AssertJsonAsync(HttpStatusCode.Created);
+        // The inventory as an ingest leaves it: 12 old logs of 500 bytes, 3 fresh ones, one text file.
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT '{tenant}', '{host}', 0, 'f' || i, '/srv/logs/f' || i || '.' || ext, 500, 0, extract(epoch FROM now())::bigint - age * 86400, 0,
+                   ext, 0, 0, now()
+            FROM (SELECT i, CASE WHEN i = 15 THEN 'txt' ELSE 'log' END AS ext, CASE WHEN i < 12 OR i = 15 THEN 30 ELSE 1 END AS age
+                  FROM generate_series(0, 15) i) f
+            """);
+
+        var preview = await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=true"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(preview.GetProperty("dryRun").GetBoolean());
+        Assert.Equal((16, 12, 6000, 6), (preview.GetProperty("filesEvaluated").GetInt32(), preview.GetProperty("filesToTier").GetInt32(),
+            preview.GetProperty("bytesToTier").GetInt32(), preview.GetProperty("estimatedTransferSeconds").GetInt32()));
+        var rule = preview.GetProperty("rules")[0];
+        Assert.Equal(("old logs", 12, 10), (rule.GetProperty("ruleName").GetString(), rule.GetProperty("files").GetInt32(), rule.GetProperty("samplePaths").GetArrayLength()));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host}'"));
+
+        var plan = await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(12, plan.GetProperty("changes").GetProperty("newlyPlanned").GetInt32());
+        Assert.Equal(host, plan.GetProperty("hosts")[0].GetProperty("hostId").GetGuid());
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host}' AND state = 'PLANNED'"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{host}' AND file_count = 12 AND estimated_seconds = 6"));
+
+        await (await admin.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+}
