@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan [--files N]");
             return 2;
         }
         var files = 1_000_000;
@@ -31,6 +31,11 @@ public static class Program
             {
                 files = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             }
+        }
+        if (args[0] == "plan")
+        {
+            Console.WriteLine(JsonSerializer.Serialize(await PlanBench.RunAsync(files), ReadableJson));
+            return 0;
         }
         var work = Path.Combine(RepositoryPaths.Root, ".state", "bench");
         Directory.CreateDirectory(work);

@@ -41,3 +41,8 @@ CREATE TABLE alto.rule
 DROP INDEX alto.tiering_job_host_status_ix;
 CREATE INDEX tiering_job_host_status_ix ON alto.tiering_job (host_id, status, priority, created_at);
 
+
+-- Paths are looked up in file_current (whose path index every lookup already uses) and reach
+-- the tier object through its unique file_current_id; a second path index here only cost the
+-- planner a text-index insert per planned file.
+DROP INDEX alto.tier_object_path_ix;
