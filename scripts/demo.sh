@@ -116,6 +116,10 @@ host_json="$(api -d "{\"name\":\"$(hostname -s)\",\"os\":\"linux\",\"volumes\":[
 host_id="$(printf '%s' "$host_json" | sed -n 's/.*"host":{"id":"\([^"]*\)".*/\1/p')"
 enrollment_token="$(printf '%s' "$host_json" | json_field enrollmentToken)"
 target_id="$(api -d "{\"name\":\"local tier-2\",\"kind\":\"path\",\"settings\":{\"path\":\"$demo/tier2\"}}" "$base/api/v1/tenants/$tenant_id/targets" | json_field id)"
+# The default rules: keep home folders on tier 1; tier anything else nobody has read for 180 days.
+api -d '{"name":"keep home folders","action":"exclude","criteria":{"pathGlobs":["home"]}}' "$base/api/v1/tenants/$tenant_id/rules" >/dev/null
+api -d "{\"name\":\"untouched for 180 days\",\"targetId\":\"$target_id\",\"criteria\":{\"accessedOlderThanDays\":180}}" \
+    "$base/api/v1/tenants/$tenant_id/rules" >/dev/null
 tenants_total="$(api "$base/api/v1/tenants" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')"
 
 echo
@@ -161,6 +165,30 @@ if [ -n "$scanned" ]; then
                || '   oldest change ' || to_char(to_timestamp(min(mtime_unix)) AT TIME ZONE 'UTC', 'YYYY-MM-DD')
         FROM alto.file_current WHERE deleted_utc IS NULL GROUP BY file_extension ORDER BY sum(size_bytes) DESC"
     echo "  names kept byte for byte: $(psql_cmd -d alto_demo -c "SELECT string_agg(full_path, ', ') FROM alto.file_current WHERE path_escaped")"
+
+    echo
+    say "Plan preview (POST /api/v1/tenants/$tenant_id/plan?dryRun=true)"
+    plan_json="$(api -X POST "$base/api/v1/tenants/$tenant_id/plan?dryRun=true")"
+    # psql reads the JSON (no jq needed): one line per rule in evaluation order, then the totals.
+    psql_cmd -d alto_demo -v plan="$plan_json" <<'SQL'
+SELECT format('  %-24s %-8s %4s files %9s   e.g. %s', r->>'ruleName', r->>'action', r->>'files',
+              pg_size_pretty((r->>'bytes')::bigint), coalesce(regexp_replace(r->'samplePaths'->>0, '^.*/', ''), '-'))
+FROM jsonb_array_elements(:'plan'::jsonb->'rules') r;
+SELECT format('  would tier %s of %s files, saving %s on tier 1, about %s s of transfer',
+              p->>'filesToTier', p->>'filesEvaluated', pg_size_pretty((p->>'bytesToTier')::bigint), p->>'estimatedTransferSeconds')
+FROM (SELECT :'plan'::jsonb AS p) x;
+SQL
+    planned=""
+    for _ in $(seq 1 60); do
+        planned="$(psql_cmd -d alto_demo -c "SELECT count(*) || ' files in ' || count(DISTINCT job_id) || ' job(s)' FROM alto.tier_object WHERE state = 'PLANNED' HAVING count(*) > 0")"
+        [ -n "$planned" ] && break
+        sleep 0.5
+    done
+    if [ -n "$planned" ]; then
+        echo "  planned for real when the scan completed: $planned, queued for tiering"
+    else
+        echo "  the completed scan did not plan the host"; failures=$((failures + 1))
+    fi
 else
     echo "  the scan was not ingested in time"; failures=$((failures + 1))
 fi
