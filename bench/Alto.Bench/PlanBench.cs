@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using Alto.GrainInterfaces.Rules;
@@ -6,6 +7,7 @@ using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Planning;
 using Alto.Grains.Rules;
 using Alto.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Bench;
@@ -37,7 +39,8 @@ public static class PlanBench
         var target = new StorageTargetInfo(targetId, tenantId, "archive", StorageTargetKind.Path,
             new StorageTargetSettings("/mnt/archive", null, null, null, null, null, null, false), false, true, now, now);
         var input = new PlanInput(tenantId, hostId, PathFlavor.Posix, rules, [target], PlanInput.AssumedBytesPerSecond, now);
-        var planner = new HostPlanner(database.DataSource, NullLogger<HostPlanner>.Instance);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var planner = new HostPlanner(database.DataSource, new PlannerMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<HostPlanner>.Instance);
 
         var (evaluationSeconds, inMemoryCounts) = await EvaluateInMemoryAsync(database, input);
         var dryRun = await planner.PlanAsync(input, dryRun: true, CancellationToken.None);

@@ -15,6 +15,8 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<RuleRows>();
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<Scans.InventoryMerge>();
+        services.AddMetrics();
+        services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();
         return services;

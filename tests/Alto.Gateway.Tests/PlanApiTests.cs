@@ -48,5 +48,10 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{host}' AND file_count = 12 AND estimated_seconds = 6"));
 
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        // Operators see planning on /metrics.
+        var metrics = await (await admin.GetAsync(Relative("/metrics"))).Content.ReadAsStringAsync();
+        Assert.Contains("alto_plan_files_evaluated", metrics, StringComparison.Ordinal);
+        Assert.Contains("alto_plan_duration", metrics, StringComparison.Ordinal);
     }
 }

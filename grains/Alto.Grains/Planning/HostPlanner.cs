@@ -14,7 +14,7 @@ namespace Alto.Grains.Planning;
 /// one transaction: new plans, files moved to another rule, files un-planned, jobs built and
 /// recounted. A plan that fails leaves nothing behind; running it again is always safe.
 /// </summary>
-public sealed partial class HostPlanner(NpgsqlDataSource db, ILogger<HostPlanner> logger)
+public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metrics, ILogger<HostPlanner> logger)
 {
     /// <summary>Why an un-planned tier object with history is kept, as SKIPPED.</summary>
     public const string UnplannedReason = "no longer selected by a tiering rule";
@@ -66,6 +66,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, ILogger<HostPlanner
             input.TenantId, input.HostId, dryRun, input.Now, tally.FilesEvaluated, tally.FilesAlreadyTiered, files, bytes,
             PlanInput.EstimateSeconds(bytes, input.BytesPerSecond), tally.ToRulePlans(), changes, rules.RegexTimeouts,
             Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.Record(dryRun, summary.Seconds, summary.FilesEvaluated, files);
         LogPlanned(logger, input.HostId, dryRun, summary.FilesEvaluated, files, bytes, summary.Seconds);
         return summary;
     }
