@@ -195,6 +195,11 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
             await Task.Delay(50);
         }
 
+        // ...and from then on the host is planned on a schedule too (one reminder, registered once).
+        await world.Host.RecordScanAsync(DateTimeOffset.UtcNow, 20, 20_190);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'plan' AND grain_id LIKE '%{world.HostId}%'"));
+
         var preview = Planned(await world.Tenant.PlanAsync(dryRun: true));
         Assert.Equal((27L, 27L, 2), (preview.FilesEvaluated, preview.FilesToTier, preview.Hosts.Length));
         Assert.Equal(27, Assert.Single(preview.Rules).Files);

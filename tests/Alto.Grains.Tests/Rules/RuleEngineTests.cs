@@ -176,6 +176,31 @@ public sealed class RuleEngineTests
         Assert.Equal(expected, Matches(RuleCriteria.None with { PathRegex = @"\\DATA\\" }, new TestFile(@"C:\data\file.dat"), flavor));
 
     [Fact]
+    public void EvaluatingAFileAllocatesNothing()
+    {
+        var rules = Compile(PathFlavor.Posix,
+            Exclude(1, Globs("/srv/keep/**")),
+            Tier(2, RuleCriteria.None with { PathRegex = @"/p\d+/", ExcludePathGlobs = ["*.tmp"], Extensions = ["dat", "log"] }),
+            Tier(3, RuleCriteria.None with { ExcludeExtensions = ["iso"], AccessedOlderThanDays = 30, MinSizeBytes = 10 }));
+        string[] paths = ["/srv/keep/a.dat", "/srv/x/p12/b.dat", "/srv/x/p12/c.tmp", "/srv/y/d.iso", "/srv/y/e.log"];
+        var extensions = paths.Select(p => p[(p.LastIndexOf('.') + 1)..]).ToArray();
+        long Run(int times)
+        {
+            long matched = 0;
+            for (var i = 0; i < times; i++)
+            {
+                var n = i % paths.Length;
+                matched += rules.Evaluate(new FileFacts(paths[n], extensions[n], 1000 + i, NowUnix - i * Day, NowUnix - i * Day));
+            }
+            return matched;
+        }
+        Run(1000);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Run(100_000);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1024, "the hot path allocated");
+    }
+
+    [Fact]
     public void ARegexThatRunsOutOfTimeCountsAsNoMatch()
     {
         // Compiled directly: the API would refuse this pattern (see the vetting tests).
