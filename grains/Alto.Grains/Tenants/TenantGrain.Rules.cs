@@ -107,9 +107,10 @@ public sealed partial class TenantGrain
         {
             return CommandResult<RuleInfo[]>.Invalid("ruleIds", "ruleIds lists a rule more than once");
         }
-        if (ruleIds.FirstOrDefault(id => !rules.ContainsKey(id)) is var unknown && unknown != Guid.Empty)
+        var unknown = ruleIds.Where(id => !rules.ContainsKey(id)).ToArray();
+        if (unknown.Length > 0)
         {
-            return CommandResult<RuleInfo[]>.Invalid("ruleIds", $"rule {unknown} is not a rule of this tenant");
+            return CommandResult<RuleInfo[]>.Invalid("ruleIds", $"rule {unknown[0]} is not a rule of this tenant");
         }
         if (ruleIds.Length != rules.Count)
         {
