@@ -28,6 +28,18 @@ fi
 pg_port="${ALTO_PG_PORT:-55432}"
 export ALTO_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 
+# The tier-2 servers the tests talk to (s3rver, azurite), pinned by the lock file.
+servers="$repo/tests/tier2-servers"
+if [ ! -f "$servers/node_modules/.package-lock.json" ] || ! cmp -s "$servers/package-lock.json" "$servers/.installed-lock.json"; then
+    echo "== npm ci (tests/tier2-servers)"
+    if ! (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+        echo "npm ci failed in tests/tier2-servers"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    cp "$servers/package-lock.json" "$servers/.installed-lock.json"
+fi
+
 echo "== build ($configuration)"
 if ! dotnet build Alto.sln -c "$configuration" -nologo -clp:ErrorsOnly; then
     echo "build failed"

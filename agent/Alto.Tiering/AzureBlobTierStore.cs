@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Azure;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace Alto.Tiering;
+
+/// <summary>
+/// Tier 2 in an Azure Blob container (Azure.Storage.Blobs). Like the S3 store: content that
+/// fits one block goes straight to its content address with its SHA-256 in the blob's metadata;
+/// larger content is staged as blocks of a staging blob while it is hashed, then copied
+/// server-side to its content address. Transfer checksums are off: Alto verifies every object
+/// with its own SHA-256 by reading it back.
+/// </summary>
+public sealed class AzureBlobTierStore(BlobContainerClient container, string prefix = "", int blockSize = AzureBlobTierStore.DefaultBlockSize) : ITierStore
+{
+    public const int DefaultBlockSize = 16 << 20;
+    private static readonly UploadTransferValidationOptions NoTransferChecksum = new() { ChecksumAlgorithm = StorageChecksumAlgorithm.None };
+    private bool _containerChecked;
+
+    public string Kind => "azure";
+
+    public static BlobContainerClient CreateContainerClient(
+        string container, string? connectionString, string? accountUrl, string? accountName, string? accountKey, string? sasToken)
+    {
+        // A few quick retries: an unreachable store must be reported in seconds, not minutes.
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 3;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        if (connectionString is { Length: > 0 })
+        {
+            return new BlobContainerClient(connectionString, container, options);
+        }
+        if (accountUrl is not { Length: > 0 })
+        {
+            throw new ArgumentException("an azure target needs a connection string or an account URL");
+        }
+        var uri = new Uri($"{accountUrl.TrimEnd('/')}/{container}");
+        if (accountName is { Length: > 0 } && accountKey is { Length: > 0 })
+        {
+            return new BlobContainerClient(uri, new StorageSharedKeyCredential(accountName, accountKey), options);
+        }
+        return sasToken is { Length: > 0 }
+            ? new BlobContainerClient(uri, new AzureSasCredential(sasToken), options)
+            : new BlobContainerClient(uri, options);
+    }
+
+    public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(blockSize);
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var filled = await StreamFill.FillAsync(content, buffer.AsMemory(0, blockSize), cancellationToken);
+            hash.AppendData(buffer, 0, filled);
+            if (filled < blockSize)
+            {
+                var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+                var key = ObjectKeys.Content(prefix, tenantId, sha256);
+                if (await GetInfoAsync(key, cancellationToken) is not { } existing || existing.Length != filled)
+                {
+                    await CallAsync(() => container.GetBlockBlobClient(key).UploadAsync(
+                        new MemoryStream(buffer, 0, filled, writable: false),
+                        new BlobUploadOptions { Metadata = Metadata(sha256), TransferValidation = NoTransferChecksum },
+                        cancellationToken));
+                }
+                return new StoredObject(key, sha256, filled);
+            }
+            return await PutInBlocksAsync(tenantId, content, buffer, filled, hash, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The staged path; <paramref name="buffer"/> holds the first block (<paramref name="filled"/> bytes, already hashed).</summary>
+    private async Task<StoredObject> PutInBlocksAsync(
+        Guid tenantId, Stream content, byte[] buffer, int filled, IncrementalHash hash, CancellationToken cancellationToken)
+    {
+        var staging = container.GetBlockBlobClient(ObjectKeys.Staging(prefix, tenantId));
+        var blocks = new List<string>();
+        long length = 0;
+        try
+        {
+            while (filled > 0)
+            {
+                var blockId = Convert.ToBase64String(BitConverter.GetBytes(blocks.Count));
+                await CallAsync(() => staging.StageBlockAsync(blockId, new MemoryStream(buffer, 0, filled, writable: false),
+                    new BlockBlobStageBlockOptions { TransferValidation = NoTransferChecksum }, cancellationToken));
+                blocks.Add(blockId);
+                length += filled;
+                filled = await StreamFill.FillAsync(content, buffer.AsMemory(0, blockSize), cancellationToken);
+                hash.AppendData(buffer, 0, filled);
+            }
+            await CallAsync(() => staging.CommitBlockListAsync(blocks, cancellationToken: cancellationToken));
+
+            var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            var key = ObjectKeys.Content(prefix, tenantId, sha256);
+            if (await GetInfoAsync(key, cancellationToken) is not { } existing || existing.Length != length)
+            {
+                var copy = await CallAsync(() => container.GetBlobClient(key).StartCopyFromUriAsync(
+                    staging.Uri, new BlobCopyFromUriOptions { Metadata = Metadata(sha256) }, cancellationToken));
+                await CallAsync(async () => await copy.WaitForCompletionAsync(cancellationToken));
+            }
+            return new StoredObject(key, sha256, length);
+        }
+        finally
+        {
+            await staging.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+        }
+    }
+
+    public async Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var download = await container.GetBlobClient(key).DownloadStreamingAsync(
+                new BlobDownloadOptions { Range = new HttpRange(offset, length) }, cancellationToken);
+            return download.Value.Content;
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            throw new TierObjectNotFoundException(key);
+        }
+        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    public async Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var properties = await container.GetBlobClient(key).GetPropertiesAsync(cancellationToken: cancellationToken);
+            var sha256 = properties.Value.Metadata.TryGetValue(ObjectKeys.MetadataSha256.Replace('-', '_'), out var recorded) ? recorded : ObjectKeys.Sha256Of(key);
+            return sha256 is null ? null : new StoredObject(key, sha256, properties.Value.ContentLength);
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            return null;
+        }
+        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = ObjectKeys.TenantPrefix(prefix, tenantId) }, cancellationToken))
+        {
+            if (ObjectKeys.Sha256Of(blob.Name) is { } sha256)
+            {
+                yield return new StoredObject(blob.Name, sha256, blob.Properties.ContentLength ?? 0);
+            }
+        }
+    }
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
+        CallAsync(() => container.GetBlobClient(key).DeleteIfExistsAsync(cancellationToken: cancellationToken));
+
+    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (!_containerChecked)
+        {
+            await CallAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+            _containerChecked = true;
+        }
+    }
+
+    // Blob metadata names must be C# identifiers: the hyphen of our name becomes an underscore.
+    private static Dictionary<string, string> Metadata(string sha256) => new() { [ObjectKeys.MetadataSha256.Replace('-', '_')] = sha256 };
+
+    private static async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RequestFailedException exception) when (exception.Status != 404)
+        {
+            throw Unavailable(exception);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or AggregateException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    private static TierStoreUnavailableException Unavailable(Exception exception) =>
+        new($"the Azure Blob store did not answer as expected: {exception.Message}", exception);
+}

@@ -1,0 +1,40 @@
+namespace Alto.Tiering;
+
+/// <summary>An object on tier 2: its key in the store, its SHA-256 (lower-case hex) and its length.</summary>
+public sealed record StoredObject(string Key, string Sha256, long Length);
+
+/// <summary>
+/// One tier-2 store. Objects are content-addressed under the tenant's prefix
+/// (<see cref="ObjectKeys"/>): putting content hashes it while it streams, so the data is read
+/// once, and content the store already holds is not stored twice. Implementations: a mounted
+/// path, S3, Azure Blob.
+/// </summary>
+public interface ITierStore
+{
+    /// <summary>Which kind of store this is ("path", "s3", "azure").</summary>
+    string Kind { get; }
+
+    /// <summary>Streams <paramref name="content"/> to the store and returns where it landed.</summary>
+    Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Opens an object for reading from <paramref name="offset"/>, all of it or <paramref name="length"/> bytes.</summary>
+    /// <exception cref="TierObjectNotFoundException">The key holds no object.</exception>
+    Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken);
+
+    /// <summary>The object's length and recorded SHA-256, or null when there is none.</summary>
+    Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Every object of a tenant (for reconciliation); staging leftovers are not listed.</summary>
+    IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, CancellationToken cancellationToken);
+
+    /// <summary>Removes an object; removing one that is not there is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}
+
+public sealed class TierObjectNotFoundException(string key) : FileNotFoundException($"tier-2 object '{key}' does not exist")
+{
+    public string Key { get; } = key;
+}
+
+/// <summary>The store could not be reached or refused the request (as opposed to a missing object or bad data).</summary>
+public sealed class TierStoreUnavailableException(string message, Exception? inner = null) : IOException(message, inner);

@@ -1,0 +1,32 @@
+namespace Alto.Tiering;
+
+/// <summary>
+/// Where objects live in a store: <c>{prefix}{tenant}/{aa}/{bb}/{sha256}</c>, the first two byte
+/// pairs of the hash fanning objects out over directories (a path store) or key ranges.
+/// Uploads land first under <c>{prefix}{tenant}/incoming/</c> until their hash is known.
+/// </summary>
+public static class ObjectKeys
+{
+    public const string MetadataSha256 = "alto-sha256";
+
+    public static string TenantPrefix(string prefix, Guid tenantId) => $"{Normalize(prefix)}{tenantId:N}/";
+
+    public static string Content(string prefix, Guid tenantId, string sha256) =>
+        IsSha256(sha256)
+            ? $"{TenantPrefix(prefix, tenantId)}{sha256[..2]}/{sha256[2..4]}/{sha256}"
+            : throw new ArgumentException($"'{sha256}' is not a lower-case hex SHA-256", nameof(sha256));
+
+    public static string Staging(string prefix, Guid tenantId) => $"{TenantPrefix(prefix, tenantId)}incoming/{Guid.NewGuid():N}";
+
+    /// <summary>The hash a content key ends with, or null for any other key.</summary>
+    public static string? Sha256Of(string key)
+    {
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        return IsSha256(name) && !key.Contains("/incoming/", StringComparison.Ordinal) ? name : null;
+    }
+
+    public static bool IsSha256(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
+
+    private static string Normalize(string prefix) =>
+        prefix.Length == 0 ? "" : prefix.Trim('/') + "/";
+}

@@ -1,0 +1,123 @@
+using System.Runtime.CompilerServices;
+
+namespace Alto.Tiering;
+
+/// <summary>
+/// Tier 2 on a mounted file system: a directory, an SMB/NFS share mounted on the host, or a UNC
+/// path on Windows. An upload is written under incoming/, flushed to disk, then renamed to its
+/// content address, so a crash never leaves a partial object under a real key. The hash is the
+/// object's name; nothing else is needed to verify it.
+/// </summary>
+public sealed class PathTierStore : ITierStore
+{
+    private const int BufferSize = 1 << 20;
+    private readonly string _root;
+    private readonly string _prefix;
+
+    public PathTierStore(string root, string prefix = "")
+    {
+        if (!Path.IsPathFullyQualified(root))
+        {
+            throw new ArgumentException($"a path target needs an absolute path (got '{root}')", nameof(root));
+        }
+        _root = root;
+        _prefix = prefix;
+    }
+
+    public string Kind => "path";
+
+    /// <summary>The folder that holds the store.</summary>
+    public string Root => _root;
+
+    public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
+    {
+        var stagingKey = ObjectKeys.Staging(_prefix, tenantId);
+        var staging = FullPath(stagingKey);
+        Directory.CreateDirectory(Path.GetDirectoryName(staging)!);
+        await using var hashing = new HashingReadStream(content);
+        try
+        {
+            await using (var file = new FileStream(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            {
+                await hashing.CopyToAsync(file, BufferSize, cancellationToken);
+                await file.FlushAsync(cancellationToken);
+                // The object must be on disk before anyone may release the original.
+                file.Flush(flushToDisk: true);
+            }
+            var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
+            var final = FullPath(key);
+            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+            if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead)
+            {
+                // The same content is already there (content addressing de-duplicates).
+                File.Delete(staging);
+            }
+            else
+            {
+                File.Move(staging, final, overwrite: true);
+            }
+            return new StoredObject(key, hashing.Sha256, hashing.BytesRead);
+        }
+        catch
+        {
+            File.Delete(staging);
+            throw;
+        }
+    }
+
+    public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new TierObjectNotFoundException(key);
+        }
+        file.Seek(offset, SeekOrigin.Begin);
+        return Task.FromResult<Stream>(length is { } bounded ? new BoundedReadStream(file, bounded) : file);
+    }
+
+    public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(FullPath(key));
+        return Task.FromResult(file.Exists && ObjectKeys.Sha256Of(key) is { } sha256 ? new StoredObject(key, sha256, file.Length) : null);
+    }
+
+    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var tenantRoot = FullPath(ObjectKeys.TenantPrefix(_prefix, tenantId));
+        if (!Directory.Exists(tenantRoot))
+        {
+            yield break;
+        }
+        foreach (var file in new DirectoryInfo(tenantRoot).EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var key = Path.GetRelativePath(_root, file.FullName).Replace('\\', '/');
+            if (ObjectKeys.Sha256Of(key) is { } sha256)
+            {
+                yield return new StoredObject(key, sha256, file.Length);
+            }
+        }
+        await Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        File.Delete(FullPath(key));
+        return Task.CompletedTask;
+    }
+
+    private string FullPath(string key)
+    {
+        var full = Path.GetFullPath(Path.Combine(_root, key));
+        // Keys come from our own code, but a path store must never touch anything outside its root.
+        return full.StartsWith(Path.GetFullPath(_root), StringComparison.Ordinal)
+            ? full
+            : throw new ArgumentException($"key '{key}' leaves the store's root", nameof(key));
+    }
+}

@@ -1,0 +1,40 @@
+namespace Alto.Tiering;
+
+/// <summary>
+/// Everything needed to open one storage target: its kind, its settings and its secrets. The
+/// agent receives it inside a job over its authenticated session; it is never written to disk.
+/// </summary>
+public sealed record TierTarget(
+    string Kind,
+    string? Path = null,
+    string? Bucket = null,
+    string? Region = null,
+    string? Endpoint = null,
+    string? Prefix = null,
+    string? Container = null,
+    string? AccountUrl = null,
+    bool ForcePathStyle = false,
+    string? AccessKeyId = null,
+    string? SecretAccessKey = null,
+    string? ConnectionString = null,
+    string? AccountName = null,
+    string? AccountKey = null,
+    string? SasToken = null)
+{
+    /// <summary>Opens the store the target describes.</summary>
+    public ITierStore Open() => Kind switch
+    {
+        "path" => new PathTierStore(Path ?? throw Missing("path"), Prefix ?? ""),
+        "s3" => new S3TierStore(
+            S3TierStore.CreateClient(Endpoint, Region, ForcePathStyle, AccessKeyId, SecretAccessKey), Bucket ?? throw Missing("bucket"), Prefix ?? ""),
+        "azure" => new AzureBlobTierStore(
+            AzureBlobTierStore.CreateContainerClient(Container ?? throw Missing("container"), ConnectionString, AccountUrl, AccountName, AccountKey, SasToken),
+            Prefix ?? ""),
+        _ => throw new ArgumentException($"unknown storage target kind '{Kind}'"),
+    };
+
+    // Secrets stay out of logs and exceptions.
+    public override string ToString() => $"{Kind} target ({Path ?? Bucket ?? Container})";
+
+    private ArgumentException Missing(string setting) => new($"a {Kind} target needs its {setting}");
+}

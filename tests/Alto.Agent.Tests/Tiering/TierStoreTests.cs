@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using Alto.Tiering;
+using Amazon.S3.Model;
+
+namespace Alto.Agent.Tests.Tiering;
+
+/// <summary>The same contract for every kind of store, against the real servers (s3rver, azurite) and a real folder.</summary>
+[Collection(TierStoreCollection.Name)]
+public sealed class TierStoreTests(TierStoreFixture fixture)
+{
+    public static TheoryData<string> Kinds() => ["path", "s3", "azure"];
+
+    private static byte[] RandomBytes(int length)
+    {
+        var bytes = new byte[length];
+        Random.Shared.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static async Task<byte[]> ReadAllAsync(ITierStore store, string key, long offset = 0, long? length = null)
+    {
+        await using var stream = await store.OpenReadAsync(key, offset, length, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task AnObjectIsStoredUnderItsContentAddressAndReadBackWholeOrInRanges(string kind)
+    {
+        var store = fixture.Open(kind, $"t-{Guid.NewGuid():N}");
+        var tenant = Guid.NewGuid();
+        var content = RandomBytes(300_000);
+
+        var stored = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+
+        Assert.Equal((Sha256(content), (long)content.Length), (stored.Sha256, stored.Length));
+        Assert.EndsWith($"{tenant:N}/{stored.Sha256[..2]}/{stored.Sha256[2..4]}/{stored.Sha256}", stored.Key, StringComparison.Ordinal);
+        Assert.Equal(content, await ReadAllAsync(store, stored.Key));
+        Assert.Equal(content.AsSpan(1000, 5000).ToArray(), await ReadAllAsync(store, stored.Key, 1000, 5000));
+        Assert.Equal(content.AsSpan(299_000).ToArray(), await ReadAllAsync(store, stored.Key, 299_000));
+        Assert.Equal(stored, await store.GetInfoAsync(stored.Key, CancellationToken.None));
+        Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
+        Assert.Equal([stored], await store.ListAsync(tenant, CancellationToken.None).ToListAsync());
+        Assert.Empty(await store.ListAsync(Guid.NewGuid(), CancellationToken.None).ToListAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task ALargeObjectGoesUpInPartsAndLeavesNoStagingBehind(string kind)
+    {
+        var prefix = $"t-{Guid.NewGuid():N}";
+        var store = fixture.Open(kind, prefix);
+        var tenant = Guid.NewGuid();
+        var content = RandomBytes(TierStoreFixture.PartSize * 2 + 12_345);
+
+        var stored = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+
+        Assert.Equal((Sha256(content), (long)content.Length), (stored.Sha256, stored.Length));
+        Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
+        Assert.Equal(stored, await store.GetInfoAsync(stored.Key, CancellationToken.None));
+        Assert.Equal([stored.Key], await AllKeysAsync(kind, store, prefix));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task TheSameContentIsStoredOnce(string kind)
+    {
+        var prefix = $"t-{Guid.NewGuid():N}";
+        var store = fixture.Open(kind, prefix);
+        var tenant = Guid.NewGuid();
+        var content = RandomBytes(10_000);
+
+        var first = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+        var second = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+
+        Assert.Equal(first, second);
+        Assert.Equal([first.Key], await AllKeysAsync(kind, store, prefix));
+        await store.DeleteAsync(first.Key, CancellationToken.None);
+        Assert.Null(await store.GetInfoAsync(first.Key, CancellationToken.None));
+        await store.DeleteAsync(first.Key, CancellationToken.None);
+        await Assert.ThrowsAsync<TierObjectNotFoundException>(() => store.OpenReadAsync(first.Key, 0, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AnUnreachableStoreSaysSo()
+    {
+        var closed = $"http://127.0.0.1:{Alto.TestSupport.FreePorts.Next()}";
+        var s3 = new S3TierStore(S3TierStore.CreateClient(closed, "us-east-1", true, "k", "s"), "b");
+        await Assert.ThrowsAsync<TierStoreUnavailableException>(() => s3.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), CancellationToken.None));
+        var azure = new AzureBlobTierStore(AzureBlobTierStore.CreateContainerClient("c",
+            $"DefaultEndpointsProtocol=http;AccountName=a;AccountKey={Alto.TestSupport.Tier2Server.AzuriteKey};BlobEndpoint={closed}/a;", null, null, null, null));
+        await Assert.ThrowsAsync<TierStoreUnavailableException>(() => azure.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), CancellationToken.None));
+    }
+
+    /// <summary>Every key under the prefix as the server itself lists it, staging included.</summary>
+    private async Task<List<string>> AllKeysAsync(string kind, ITierStore store, string prefix)
+    {
+        switch (kind)
+        {
+            case "s3":
+                var listed = await fixture.S3Client().ListObjectsV2Async(new ListObjectsV2Request { BucketName = TierStoreFixture.Bucket, Prefix = prefix });
+                return [.. (listed.S3Objects ?? []).Select(o => o.Key)];
+            case "azure":
+                var container = AzureBlobTierStore.CreateContainerClient("tier2", fixture.Azurite.AzureConnectionString, null, null, null, null);
+                var keys = new List<string>();
+                await foreach (var blob in container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+                {
+                    keys.Add(blob.Name);
+                }
+                return keys;
+            default:
+                var root = ((PathTierStore)store).Root;
+                return [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f))];
+        }
+    }
+}
