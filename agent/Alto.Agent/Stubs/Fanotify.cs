@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Text;
+
+namespace Alto.Agent.Stubs;
+
+/// <summary>The fanotify calls of transparent recall (fanotify(7), kernel ≥ 6.14 for pre-content events).</summary>
+[SupportedOSPlatform("linux")]
+internal static unsafe partial class Fanotify
+{
+    public const uint ClassPreContent = 0x08;
+    public const uint CloseOnExec = 0x01;
+    public const uint NonBlocking = 0x02;
+    public const uint UnlimitedQueue = 0x10;
+
+    public const uint MarkAdd = 0x01;
+    public const uint MarkRemove = 0x02;
+    public const uint MarkFilesystem = 0x100;
+    public const uint MarkIgnoredSurviveModify = 0x40;
+    public const uint MarkEvictable = 0x200;
+    public const uint MarkIgnore = 0x400;
+
+    public const ulong OpenPermission = 0x00010000;
+    public const ulong PreAccess = 0x00100000;
+
+    public const uint Allow = 0x01;
+    public const uint Deny = 0x02;
+
+    public const int EventMetadataLength = 24;
+    public const int NoFd = -1;
+
+    private const uint OpenReadWrite = 0x02;
+    private const uint OpenLargeFile = 0x8000;
+    private const uint OpenCloseOnExec = 0x80000;
+    private const short PollIn = 0x1;
+
+    /// <summary>FAN_DENY_ERRNO(errno): the opener or reader gets that error.</summary>
+    public static uint DenyWithError(int errno) => Deny | ((uint)(errno & 0xff) << 24);
+
+    public static int Init() =>
+        fanotify_init(ClassPreContent | CloseOnExec | NonBlocking | UnlimitedQueue, OpenReadWrite | OpenLargeFile | OpenCloseOnExec);
+
+    public static int MarkPath(int group, uint flags, ulong mask, string path)
+    {
+        fixed (byte* bytes = Encoding.UTF8.GetBytes(path + "\0"))
+        {
+            return fanotify_mark(group, flags, mask, -100, bytes);
+        }
+    }
+
+    /// <summary>Marks the inode an open descriptor refers to.</summary>
+    public static int MarkDescriptor(int group, uint flags, ulong mask, int fd) => fanotify_mark(group, flags, mask, fd, null);
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+
+    /// <summary>Waits up to <paramref name="milliseconds"/> for events; true when there are some to read.</summary>
+    public static bool Wait(int fd, int milliseconds)
+    {
+        var poll = stackalloc int[2];
+        poll[0] = fd;
+        poll[1] = PollIn;
+        return Poll(poll, 1, milliseconds) > 0;
+    }
+
+    public static int Read(int fd, Span<byte> buffer)
+    {
+        fixed (byte* bytes = buffer)
+        {
+            return (int)read(fd, bytes, (nuint)buffer.Length);
+        }
+    }
+
+    public static void Respond(int group, int eventFd, uint response)
+    {
+        var message = stackalloc uint[2];
+        message[0] = (uint)eventFd;
+        message[1] = response;
+        _ = write(group, message, 8);
+    }
+
+    public static void Close(int fd) => _ = close(fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fanotify_init(uint flags, uint eventFlags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fanotify_mark(int group, uint flags, ulong mask, int directoryFd, byte* path);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(int* fds, nuint count, int timeout);
+}

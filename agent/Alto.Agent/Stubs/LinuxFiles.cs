@@ -1,0 +1,169 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Stubs;
+
+/// <summary>Times and size of an open file, to the nanosecond, as statx reports them.</summary>
+public readonly record struct FileTimes(long Size, long Blocks, long AccessSeconds, uint AccessNanoseconds, long ModifySeconds, uint ModifyNanoseconds,
+    long ChangeSeconds, uint ChangeNanoseconds, ulong Inode);
+
+/// <summary>
+/// The libc calls stubs need on an open file: extended attributes, hole punching, exact
+/// timestamps, fsync. Every call takes a file handle (never a path), so a call made on an
+/// fanotify event's descriptor can never raise another event.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static unsafe partial class LinuxFiles
+{
+    public const int ErrorNoData = 61;
+    public const int ErrorNotSupported = 95;
+    public const int ErrorIo = 5;
+
+    private const int FallocPunchHole = 0x02;
+    private const int FallocKeepSize = 0x01;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxBasicStats = 0x7ff;
+
+    public static void SetAttribute(SafeFileHandle file, string name, string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        fixed (byte* nameBytes = Nul(name))
+        fixed (byte* valueBytes = bytes)
+        {
+            Check(fsetxattr(Fd(file), nameBytes, valueBytes, (nuint)bytes.Length, 0), $"setting {name}");
+        }
+    }
+
+    /// <summary>The attribute's value, or null when the file does not have it.</summary>
+    public static string? GetAttribute(SafeFileHandle file, string name) => GetAttribute(Fd(file), name);
+
+    public static string? GetAttribute(int fd, string name)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        fixed (byte* nameBytes = Nul(name))
+        fixed (byte* value = buffer)
+        {
+            var length = fgetxattr(fd, nameBytes, value, (nuint)buffer.Length);
+            if (length < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {name}");
+            }
+            return Encoding.UTF8.GetString(buffer[..(int)length]);
+        }
+    }
+
+    public static void RemoveAttribute(SafeFileHandle file, string name) => RemoveAttribute(Fd(file), name);
+
+    public static void RemoveAttribute(int fd, string name)
+    {
+        fixed (byte* nameBytes = Nul(name))
+        {
+            if (fremovexattr(fd, nameBytes) != 0 && Marshal.GetLastPInvokeError() != ErrorNoData)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), $"removing {name}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Releases all of the file's data blocks; its size stays and reads return zeros until data is
+    /// written back. The range is rounded up past the end, so the last, partial block goes too.
+    /// </summary>
+    public static void PunchHole(SafeFileHandle file, long length) => PunchHole(Fd(file), length);
+
+    public static void PunchHole(int fd, long length)
+    {
+        if (length > 0)
+        {
+            const long Megabyte = 1 << 20;
+            var whole = (length + Megabyte - 1) / Megabyte * Megabyte;
+            Check(fallocate(fd, FallocPunchHole | FallocKeepSize, 0, whole), "releasing the data blocks");
+        }
+    }
+
+    public static FileTimes Stat(SafeFileHandle file) => Stat(Fd(file));
+
+    public static FileTimes Stat(int fd)
+    {
+        var buffer = stackalloc byte[256];
+        byte empty = 0;
+        Check(statx(fd, &empty, AtEmptyPath, StatxBasicStats, buffer), "reading the file's status");
+        return new FileTimes(
+            Size: *(long*)(buffer + 40), Blocks: *(long*)(buffer + 48),
+            AccessSeconds: *(long*)(buffer + 64), AccessNanoseconds: *(uint*)(buffer + 72),
+            ModifySeconds: *(long*)(buffer + 112), ModifyNanoseconds: *(uint*)(buffer + 120),
+            ChangeSeconds: *(long*)(buffer + 96), ChangeNanoseconds: *(uint*)(buffer + 104),
+            Inode: *(ulong*)(buffer + 32));
+    }
+
+    /// <summary>Puts access and modification times back exactly as they were.</summary>
+    public static void RestoreTimes(int fd, FileTimes times)
+    {
+        var spec = stackalloc long[4];
+        spec[0] = times.AccessSeconds;
+        spec[1] = times.AccessNanoseconds;
+        spec[2] = times.ModifySeconds;
+        spec[3] = times.ModifyNanoseconds;
+        Check(futimens(fd, spec), "restoring the file's times");
+    }
+
+    /// <summary>
+    /// True when any byte of the file is backed by data (SEEK_DATA finds some). A stub has none;
+    /// its only block, if any, holds the extended attributes that did not fit in the inode.
+    /// </summary>
+    public static bool HasData(SafeFileHandle file)
+    {
+        const int SeekData = 3;
+        const int NoSuchDevice = 6;
+        if (lseek(Fd(file), 0, SeekData) >= 0)
+        {
+            return true;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == NoSuchDevice ? false : throw Error(errno, "looking for data");
+    }
+
+    public static void Sync(int fd) => Check(fsync(fd), "flushing the file to disk");
+
+    public static int Fd(SafeFileHandle file) => (int)file.DangerousGetHandle();
+
+    private static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
+
+    private static void Check(int result, string what)
+    {
+        if (result != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), what);
+        }
+    }
+
+    private static IOException Error(int errno, string what) =>
+        new($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsetxattr(int fd, byte* name, byte* value, nuint size, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint fgetxattr(int fd, byte* name, byte* value, nuint size);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fremovexattr(int fd, byte* name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fallocate(int fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int statx(int directoryDescriptor, byte* path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int futimens(int fd, long* times);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial long lseek(int fd, long offset, int whence);
+}

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using Alto.Tiering;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Stubs;
+
+/// <summary>
+/// Linux stubs (DESIGN.md §4): the same inode keeps its name, size, owner, mode and times; its
+/// data blocks are released with a punched hole and <c>user.alto.*</c> attributes say where the
+/// data is. Both directions are ordered so that a crash at any point leaves either the original
+/// bytes or a valid stub: attributes go on before the data is released (locator last), and the
+/// data is written back, verified and flushed before the attributes come off (locator first).
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class LinuxStubs
+{
+    private const int BufferSize = 1 << 20;
+
+    /// <summary>The stub facts of a file, or null when it is not a stub.</summary>
+    public static StubInfo? Read(SafeFileHandle file) => Read(LinuxFiles.Fd(file));
+
+    public static StubInfo? Read(int fd)
+    {
+        if (LinuxFiles.GetAttribute(fd, StubInfo.LocatorAttribute) is not { } locator)
+        {
+            return null;
+        }
+        var sha256 = LinuxFiles.GetAttribute(fd, StubInfo.Sha256Attribute);
+        var length = LinuxFiles.GetAttribute(fd, StubInfo.LengthAttribute);
+        var target = LinuxFiles.GetAttribute(fd, StubInfo.TargetAttribute);
+        return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
+            ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
+            : new StubInfo(targetId, locator, sha256, size);
+    }
+
+    public static StubInfo? Read(string path)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        return Read(file);
+    }
+
+    /// <summary>
+    /// Turns a file whose data tier 2 holds (verified) into a stub. <paramref name="readAt"/> is
+    /// the file's status taken before the agent read it: the stub gets those access and
+    /// modification times back (the agent's own read must not make a cold file look warm), and
+    /// a file whose size or modification time differs from it changed since it was read: it is
+    /// refused and left as it is.
+    /// </summary>
+    public static void MakeStub(string path, StubInfo stub, FileTimes readAt)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        var fd = LinuxFiles.Fd(file);
+        var now = LinuxFiles.Stat(fd);
+        if (now.Inode != readAt.Inode || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds
+            || now.ModifyNanoseconds != readAt.ModifyNanoseconds || now.Size != stub.Length)
+        {
+            throw new FileChangedException(path);
+        }
+        try
+        {
+            foreach (var name in StubInfo.AttributesInWriteOrder)
+            {
+                LinuxFiles.SetAttribute(file, name, name switch
+                {
+                    StubInfo.TargetAttribute => stub.TargetId.ToString(),
+                    StubInfo.Sha256Attribute => stub.Sha256,
+                    StubInfo.LengthAttribute => StubInfo.FormatLength(stub.Length),
+                    StubInfo.VersionAttribute => StubInfo.CurrentVersion.ToString(CultureInfo.InvariantCulture),
+                    _ => stub.Locator,
+                });
+            }
+            LinuxFiles.Sync(fd);
+        }
+        catch (IOException)
+        {
+            // No locator was written, so the file is not a stub; leave no stray attributes either.
+            foreach (var name in StubInfo.AttributesInWriteOrder)
+            {
+                LinuxFiles.RemoveAttribute(fd, name);
+            }
+            throw;
+        }
+        LinuxFiles.PunchHole(fd, now.Size);
+        LinuxFiles.RestoreTimes(fd, readAt);
+        LinuxFiles.Sync(fd);
+    }
+
+    /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>
+    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes a stub's data back from tier 2 through <paramref name="fd"/> (a path's descriptor, or
+    /// an fanotify event's), hashing on the way. Only when the hash matches are the attributes
+    /// removed; otherwise the data is released again and the file stays a stub.
+    /// </summary>
+    /// <returns>The stub that was recalled, or null when the file was not a stub.</returns>
+    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken)
+    {
+        if (Read(fd) is not { } stub)
+        {
+            return null;
+        }
+        var before = LinuxFiles.Stat(fd);
+        try
+        {
+            var store = stores(stub.TargetId);
+            await using var source = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
+            using var target = new SafeFileHandle(fd, ownsHandle: false);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[BufferSize];
+            long offset = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await RandomAccess.WriteAsync(target, buffer.AsMemory(0, read), offset, cancellationToken);
+                offset += read;
+            }
+            var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (offset != stub.Length || sha256 != stub.Sha256)
+            {
+                throw new InvalidDataException($"tier 2 returned {offset} bytes with SHA-256 {sha256}; the stub expects {stub.Length} bytes with {stub.Sha256}");
+            }
+            LinuxFiles.Sync(fd);
+        }
+        catch (Exception exception)
+        {
+            // Whatever was written back is released again: the file stays the stub it was.
+            LinuxFiles.PunchHole(fd, before.Size);
+            LinuxFiles.RestoreTimes(fd, before);
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+            throw new StubRecallException(name, exception.Message, exception);
+        }
+        LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
+        foreach (var attribute in StubInfo.AttributesInWriteOrder.SkipLast(1))
+        {
+            LinuxFiles.RemoveAttribute(fd, attribute);
+        }
+        LinuxFiles.RestoreTimes(fd, before);
+        LinuxFiles.Sync(fd);
+        return stub;
+    }
+}
+
+/// <summary>The file changed after it was read for tiering; it must wait for the next scan.</summary>
+public sealed class FileChangedException(string path) : IOException($"{path} changed since it was read; it was left as it is");

@@ -1,0 +1,72 @@
+using System.Runtime.Versioning;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Alto.Agent.Stubs;
+using Alto.Tiering;
+
+namespace Alto.Agent.Tests.Stubs;
+
+/// <summary>Helpers of the stub tests: files with known content, turned into stubs the way the agent does it.</summary>
+[SupportedOSPlatform("linux")]
+internal static class StubFiles
+{
+    public static readonly Guid TenantId = Guid.Parse("00000000-0000-0000-0000-00000000a170");
+
+    public static byte[] Write(string path, int length, DateTime? modified = null)
+    {
+        var content = new byte[length];
+        Random.Shared.NextBytes(content);
+        File.WriteAllBytes(path, content);
+        var time = modified ?? new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc).AddTicks(1234567);
+        File.SetLastWriteTimeUtc(path, time);
+        File.SetLastAccessTimeUtc(path, time.AddDays(1));
+        return content;
+    }
+
+    public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>Uploads the file to the store and makes it a stub, as a tiering job would.</summary>
+    public static async Task<StubInfo> TierAsync(string path, ITierStore store, Guid targetId)
+    {
+        FileTimes times;
+        using (var handle = File.OpenHandle(path))
+        {
+            times = LinuxFiles.Stat(handle);
+        }
+        StoredObject stored;
+        await using (var content = File.OpenRead(path))
+        {
+            stored = await store.PutAsync(TenantId, content, CancellationToken.None);
+        }
+        Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
+        var stub = new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length);
+        LinuxStubs.MakeStub(path, stub, times);
+        return stub;
+    }
+
+    /// <summary>A stub holds no data: no extent at all, and at most one block (its extended attributes).</summary>
+    public static void AssertReleased(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        Assert.False(LinuxFiles.HasData(handle), $"{path} still holds data");
+        Assert.InRange(LinuxFiles.Stat(handle).Blocks * 512, 0, 4096);
+    }
+
+    public static FileTimes Stat(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return LinuxFiles.Stat(handle);
+    }
+
+    /// <summary>Runs a shell command in another process (so its opens are not the agent's own); returns exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> ShellAsync(string command)
+    {
+        var start = new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, (await output + await error).Trim());
+    }
+}

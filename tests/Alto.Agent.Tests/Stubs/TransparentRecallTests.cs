@@ -1,0 +1,99 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Tests.Stubs;
+
+/// <summary>
+/// Recall on open through fanotify, on a loop-mounted ext4 volume of its own: other processes
+/// (cat, cp, sha256sum) read stubs and get the original bytes; an unreachable tier 2 gives them
+/// EIO and leaves the stub; the agent's own reads never recall.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class TransparentRecallTests : IDisposable
+{
+    private readonly ScratchFileSystem _volume;
+    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-recall-tier2-").FullName);
+    private readonly Guid _targetId = Guid.NewGuid();
+    private readonly Guid _deadTargetId = Guid.NewGuid();
+    private readonly RecallListener _listener;
+
+    public TransparentRecallTests()
+    {
+        _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        _listener = RecallListener.TryStart([_volume.Root], Stores, NullLogger.Instance, out var noRecall)
+                    ?? throw new InvalidOperationException(noRecall);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _volume.Dispose();
+        Directory.Delete(_store.Root, true);
+    }
+
+    private ITierStore Stores(Guid targetId) =>
+        targetId == _targetId ? _store : throw new TierStoreUnavailableException("tier 2 of this target is unreachable");
+
+    [Fact]
+    public async Task OtherProgramsReadStubsAsTheOriginalFiles()
+    {
+        var files = new Dictionary<string, byte[]>();
+        foreach (var (name, length) in new[] { ("a.bin", 1), ("b.bin", 4096), ("c.bin", 1_234_567), ("d.bin", 9 << 20) })
+        {
+            var path = Path.Combine(_volume.Root, name);
+            files[path] = StubFiles.Write(path, length);
+            await StubFiles.TierAsync(path, _store, _targetId);
+            StubFiles.AssertReleased(path);
+        }
+        var (a, b, c, d) = (files.Keys.ElementAt(0), files.Keys.ElementAt(1), files.Keys.ElementAt(2), files.Keys.ElementAt(3));
+        var copy = Path.Combine(_store.Root, "copy-of-d");
+
+        var cat = await StubFiles.ShellAsync($"cat '{a}' '{b}' | sha256sum");
+        var cp = await StubFiles.ShellAsync($"cp '{d}' '{copy}' && sha256sum '{copy}'");
+        var sha = await StubFiles.ShellAsync($"sha256sum '{c}'");
+
+        Assert.Equal(0, cat.ExitCode);
+        Assert.StartsWith(StubFiles.Sha256([.. files[a], .. files[b]]), cat.Output, StringComparison.Ordinal);
+        Assert.StartsWith(StubFiles.Sha256(files[d]), cp.Output, StringComparison.Ordinal);
+        Assert.StartsWith(StubFiles.Sha256(files[c]), sha.Output, StringComparison.Ordinal);
+        foreach (var (path, content) in files)
+        {
+            Assert.Null(LinuxStubs.Read(path));
+            Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        }
+        Assert.Equal(4, _listener.Counts.Recalled);
+    }
+
+    [Fact]
+    public async Task WhenTierTwoIsUnreachableTheReaderGetsAnIoErrorAndTheStubStays()
+    {
+        var path = Path.Combine(_volume.Root, "far-away.bin");
+        StubFiles.Write(path, 70_000);
+        var stub = await StubFiles.TierAsync(path, _store, _deadTargetId);
+
+        var cat = await StubFiles.ShellAsync($"cat '{path}' > /dev/null");
+
+        Assert.NotEqual(0, cat.ExitCode);
+        Assert.Contains("Input/output error", cat.Output, StringComparison.Ordinal);
+        Assert.Equal(stub, LinuxStubs.Read(path));
+        StubFiles.AssertReleased(path);
+        Assert.True(_listener.Counts.Failed >= 1);
+    }
+
+    [Fact]
+    public async Task TheAgentsOwnReadsNeverRecall()
+    {
+        var path = Path.Combine(_volume.Root, "own.bin");
+        StubFiles.Write(path, 50_000);
+        var stub = await StubFiles.TierAsync(path, _store, _targetId);
+
+        var seen = await File.ReadAllBytesAsync(path);
+
+        Assert.All(seen, b => Assert.Equal(0, b));
+        Assert.Equal(stub, LinuxStubs.Read(path));
+        Assert.Equal(0, _listener.Counts.Recalled);
+    }
+}
