@@ -15,6 +15,8 @@ public static class Program
             EnrollCommand.Create(),
             ScanCommand.Create(),
             RunCommand.Create(),
+            TierCommand.Create(),
+            RecoverCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Alto.Agent.Jobs;
+
+namespace Alto.Agent.Cli;
+
+/// <summary><c>alto-agent recover</c>: settles what an earlier run left unfinished (also done at every start of run and tier).</summary>
+public static class RecoverCommand
+{
+    public static Command Create()
+    {
+        var stateDirectory = AgentOptions.StateDirectory();
+        var command = new Command("recover", "Finish or roll back operations a crash interrupted") { stateDirectory };
+        command.SetAction(parse =>
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                Console.Error.WriteLine("alto-agent recover: this build makes Linux stubs only");
+                return 2;
+            }
+            using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
+            var settled = JournalRecovery.Recover(journal);
+            foreach (var item in settled)
+            {
+                Console.WriteLine($"{item.Operation} of {item.Path}: {(item.IsStub ? "a valid stub" : "the original file")}");
+            }
+            Console.WriteLine($"{settled.Count} interrupted operation(s) settled");
+            return 0;
+        });
+        return command;
+    }
+}

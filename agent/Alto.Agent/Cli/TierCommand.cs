@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Text.Json;
+using Alto.Agent.Jobs;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Cli;
+
+/// <summary>
+/// <c>alto-agent tier --job FILE</c>: runs one tiering job from a JSON file, the way a job from
+/// the management service runs (for operators tiering by hand, and for crash tests). The file
+/// holds the target's secrets: keep it private. Unfinished work of an earlier run is settled first.
+/// </summary>
+public static class TierCommand
+{
+    private static readonly JsonSerializerOptions JobJson = new(JsonSerializerDefaults.Web);
+
+    public static Command Create()
+    {
+        var jobFile = new Option<FileInfo>("--job") { Description = "The job as JSON: jobId, tenantId, targetId, target {kind, path|bucket|container, ...}, files [{tierObjectId, path, plannedSize, plannedModifiedUnix}]", Required = true };
+        var stateDirectory = AgentOptions.StateDirectory();
+        var command = new Command("tier", "Run a tiering job from a JSON file: upload, verify, stub") { jobFile, stateDirectory };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                await Console.Error.WriteLineAsync("alto-agent tier: this build makes Linux stubs only");
+                return 2;
+            }
+            TieringJob? job;
+            try
+            {
+                await using var json = parse.GetValue(jobFile)!.OpenRead();
+                job = await JsonSerializer.DeserializeAsync<TieringJob>(json, JobJson, cancellationToken);
+            }
+            catch (Exception exception) when (exception is JsonException or IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"alto-agent tier: cannot read the job: {exception.Message}");
+                return 2;
+            }
+            if (job is null || job.Files is null || job.Target is null)
+            {
+                await Console.Error.WriteLineAsync("alto-agent tier: the job needs a target and files");
+                return 2;
+            }
+            using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
+            foreach (var settled in JournalRecovery.Recover(journal))
+            {
+                Console.WriteLine($"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
+            }
+            Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
+            var done = 0;
+            var outcomes = await new JobExecutor(journal, NullLogger.Instance).ExecuteAsync(job, outcome =>
+            {
+                done++;
+                Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {job.Files[done - 1].Path}{(outcome.Reason is { } reason ? ": " + reason : "")}");
+            }, cancellationToken);
+            var counts = outcomes.GroupBy(o => o.Kind).ToDictionary(g => g.Key, g => g.Count());
+            Console.WriteLine($"{counts.GetValueOrDefault(FileOutcomeKind.Stubbed)} stubbed, {counts.GetValueOrDefault(FileOutcomeKind.Skipped)} skipped, "
+                              + $"{counts.GetValueOrDefault(FileOutcomeKind.Failed)} failed, {counts.GetValueOrDefault(FileOutcomeKind.Unavailable)} unavailable");
+            return outcomes.All(o => o.Kind is FileOutcomeKind.Stubbed or FileOutcomeKind.Skipped) ? 0 : 1;
+        });
+        return command;
+    }
+}

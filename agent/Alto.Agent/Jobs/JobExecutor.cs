@@ -1,0 +1,142 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Jobs;
+
+/// <summary>
+/// Runs a tiering job on the host, file by file: re-check the file against its plan, read it
+/// once while hashing and uploading, verify by reading the object back, and only then make it a
+/// stub. Every step is journaled first. Errors as the design says: tier 2 unreachable —
+/// exponential backoff, three attempts, then the file is reported unavailable (the job stays
+/// queued); changed or in use — skipped until the next scan; other bytes read back than were
+/// sent — failed, the original kept. A job sent again is harmless: a file that is already the
+/// stub of its object is reported stubbed.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed partial class JobExecutor(
+    OperationJournal journal, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null)
+{
+    public const int Attempts = 3;
+    private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
+    private readonly Func<TierTarget, ITierStore> _openStore = openStore ?? (target => target.Open());
+
+    public async Task<IReadOnlyList<FileOutcome>> ExecuteAsync(TieringJob job, Action<FileOutcome>? progress, CancellationToken cancellationToken)
+    {
+        var store = _openStore(job.Target);
+        var outcomes = new List<FileOutcome>(job.Files.Count);
+        foreach (var file in job.Files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outcome = await TierFileAsync(job, store, file, cancellationToken);
+            LogOutcome(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
+            outcomes.Add(outcome);
+            progress?.Invoke(outcome);
+        }
+        journal.Compact();
+        return outcomes;
+    }
+
+    private async Task<FileOutcome> TierFileAsync(TieringJob job, ITierStore store, JobFile file, CancellationToken cancellationToken)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Skipped(file, "the file is gone");
+        }
+        catch (UnauthorizedAccessException exception)
+        {
+            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, Reason: $"the agent may not read the file: {exception.Message}");
+        }
+        catch (IOException exception)
+        {
+            return Skipped(file, $"the file is in use: {exception.Message}");
+        }
+
+        using (handle)
+        {
+            if (LinuxStubs.Read(handle) is { } existing)
+            {
+                return existing.TargetId == job.TargetId
+                    ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, existing.Locator, existing.Sha256)
+                    : Skipped(file, "the file is already a stub of another target");
+            }
+            var readAt = LinuxFiles.Stat(handle);
+            if (readAt.Size != file.PlannedSize || readAt.ModifySeconds != file.PlannedModifiedUnix)
+            {
+                return Skipped(file, "the file changed since it was planned");
+            }
+
+            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Begin, job.TargetId));
+            var stored = await WithRetriesAsync(async () =>
+            {
+                // A stream over a borrowed handle: a retry reads the same open file from the start.
+                using var borrowed = LinuxFiles.Borrow(handle);
+                await using var content = new FileStream(borrowed, FileAccess.Read, 1 << 20) { Position = 0 };
+                return await store.PutAsync(job.TenantId, content, cancellationToken);
+            }, cancellationToken);
+            var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
+            if (stored is null || readBack is null)
+            {
+                Finish(file);
+                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts");
+            }
+            if (readBack != stored.Sha256)
+            {
+                Finish(file);
+                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
+                    $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept");
+            }
+
+            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stored.Key, stored.Sha256));
+            try
+            {
+                LinuxStubs.MakeStub(file.Path, new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length), readAt);
+            }
+            catch (FileChangedException)
+            {
+                Finish(file);
+                return Skipped(file, "the file changed while it was uploaded");
+            }
+            Finish(file);
+            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stored.Key, stored.Sha256);
+        }
+    }
+
+    private void Finish(JobFile file) => journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Done));
+
+    private static FileOutcome Skipped(JobFile file, string reason) => new(file.TierObjectId, FileOutcomeKind.Skipped, Reason: reason);
+
+    /// <summary>Tries up to <see cref="Attempts"/> times while tier 2 is unreachable, backing off exponentially; null when it stays so.</summary>
+    private async Task<T?> WithRetriesAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) where T : class
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (TierStoreUnavailableException exception)
+            {
+                LogUnavailable(logger, exception, attempt);
+                if (attempt == Attempts)
+                {
+                    return null;
+                }
+                await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Path}: {Outcome} {Reason}")]
+    private static partial void LogOutcome(ILogger logger, string path, FileOutcomeKind outcome, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tier 2 unreachable (attempt {Attempt})")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception, int attempt);
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Alto.Agent.Jobs;
+
+/// <summary>One line of the journal: an operation on a file and how far it got.</summary>
+public sealed record JournalEntry(
+    [property: JsonPropertyName("op")] string Operation,
+    [property: JsonPropertyName("id")] long TierObjectId,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("phase")] string Phase,
+    [property: JsonPropertyName("target")] Guid? TargetId = null,
+    [property: JsonPropertyName("locator")] string? Locator = null,
+    [property: JsonPropertyName("sha256")] string? Sha256 = null)
+{
+    public const string Tier = "tier";
+    public const string Recall = "recall";
+    public const string Begin = "begin";
+    public const string Uploaded = "uploaded";
+    public const string Done = "done";
+}
+
+/// <summary>
+/// The agent's local record of operations in flight (state-dir/journal.jsonl), flushed to disk
+/// at every step, so that after a crash each operation is finished or rolled back
+/// (<see cref="JournalRecovery"/>). Lines of finished operations are dropped when the journal
+/// is compacted.
+/// </summary>
+public sealed class OperationJournal : IDisposable
+{
+    private readonly string _path;
+    private readonly Lock _gate = new();
+    private FileStream _file;
+
+    public OperationJournal(string stateDirectory)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        _path = Path.Combine(stateDirectory, "journal.jsonl");
+        _file = OpenForAppend();
+    }
+
+    public void Append(JournalEntry entry)
+    {
+        var line = JsonSerializer.SerializeToUtf8Bytes(entry);
+        lock (_gate)
+        {
+            _file.Write(line);
+            _file.WriteByte((byte)'\n');
+            _file.Flush(flushToDisk: true);
+        }
+    }
+
+    /// <summary>The last entry of every operation that has not reached <see cref="JournalEntry.Done"/>.</summary>
+    public IReadOnlyList<JournalEntry> Unfinished()
+    {
+        lock (_gate)
+        {
+            var latest = new Dictionary<(string, long), JournalEntry>();
+            using var reader = new StreamReader(new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+            while (reader.ReadLine() is { } line)
+            {
+                // A line cut short by a crash is the last one and says nothing that happened.
+                if (TryParse(line) is { } entry)
+                {
+                    latest[(entry.Operation, entry.TierObjectId)] = entry;
+                }
+            }
+            return [.. latest.Values.Where(entry => entry.Phase != JournalEntry.Done)];
+        }
+    }
+
+    /// <summary>Rewrites the journal with only the unfinished operations.</summary>
+    public void Compact()
+    {
+        lock (_gate)
+        {
+            var keep = Unfinished();
+            _file.Dispose();
+            var fresh = _path + ".new";
+            File.WriteAllLines(fresh, keep.Select(entry => JsonSerializer.Serialize(entry)));
+            using (var flush = new FileStream(fresh, FileMode.Open, FileAccess.ReadWrite))
+            {
+                flush.Flush(flushToDisk: true);
+            }
+            File.Move(fresh, _path, overwrite: true);
+            _file = OpenForAppend();
+        }
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private FileStream OpenForAppend() => new(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+
+    private static JournalEntry? TryParse(string line)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<JournalEntry>(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using Alto.Tiering;
+
+namespace Alto.Agent.Jobs;
+
+/// <summary>One file of a job: its tier object, its path, and what it looked like when it was planned.</summary>
+public sealed record JobFile(long TierObjectId, string Path, long PlannedSize, long PlannedModifiedUnix);
+
+/// <summary>A tiering job as the agent receives it: the tenant, the target (with its secrets, kept in memory only) and its files.</summary>
+public sealed record TieringJob(Guid JobId, Guid TenantId, Guid TargetId, TierTarget Target, IReadOnlyList<JobFile> Files);
+
+public enum FileOutcomeKind
+{
+    /// <summary>Uploaded, verified by reading back, and the file is now a stub.</summary>
+    Stubbed = 0,
+
+    /// <summary>Left as it is until the next scan: it changed since it was planned, or is in use.</summary>
+    Skipped = 1,
+
+    /// <summary>Left as it is; the attempt failed (for example, tier 2 returned other bytes than were sent).</summary>
+    Failed = 2,
+
+    /// <summary>Left as it is; tier 2 could not be reached after retries. The job stays queued.</summary>
+    Unavailable = 3,
+}
+
+/// <summary>What became of one file of a job.</summary>
+public sealed record FileOutcome(long TierObjectId, FileOutcomeKind Kind, string? Locator = null, string? Sha256 = null, string? Reason = null);

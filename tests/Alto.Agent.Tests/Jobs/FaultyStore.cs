@@ -1,0 +1,55 @@
+using Alto.Tiering;
+
+namespace Alto.Agent.Tests.Jobs;
+
+/// <summary>
+/// Fault injection around a real store (not a stand-in: every call that is not broken on purpose
+/// goes to the real store): unreachable puts, bytes that come back different, or a file written
+/// to while its upload runs.
+/// </summary>
+internal sealed class FaultyStore(ITierStore inner) : ITierStore
+{
+    public int UnreachablePuts { get; set; }
+
+    public bool CorruptReads { get; set; }
+
+    public Action? DuringPut { get; set; }
+
+    public int Puts { get; private set; }
+
+    public string Kind => inner.Kind;
+
+    public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
+    {
+        Puts++;
+        if (UnreachablePuts > 0)
+        {
+            UnreachablePuts--;
+            throw new TierStoreUnavailableException("connection refused (injected)");
+        }
+        var stored = await inner.PutAsync(tenantId, content, cancellationToken);
+        DuringPut?.Invoke();
+        return stored;
+    }
+
+    public async Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
+    {
+        var stream = await inner.OpenReadAsync(key, offset, length, cancellationToken);
+        if (!CorruptReads)
+        {
+            return stream;
+        }
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken);
+        await stream.DisposeAsync();
+        copy.GetBuffer()[copy.Length / 2] ^= 0x5a;
+        copy.Position = 0;
+        return copy;
+    }
+
+    public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken) => inner.GetInfoAsync(key, cancellationToken);
+
+    public IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, CancellationToken cancellationToken) => inner.ListAsync(tenantId, cancellationToken);
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+}

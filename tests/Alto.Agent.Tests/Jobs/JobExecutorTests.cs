@@ -1,0 +1,137 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Tests.Jobs;
+
+[SupportedOSPlatform("linux")]
+public sealed class JobExecutorTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("alto-job-").FullName;
+    private readonly string _state = Directory.CreateTempSubdirectory("alto-job-state-").FullName;
+    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-job-tier2-").FullName);
+    private readonly FaultyStore _faulty;
+    private readonly OperationJournal _journal;
+    private readonly Guid _targetId = Guid.NewGuid();
+
+    public JobExecutorTests()
+    {
+        _faulty = new FaultyStore(_store);
+        _journal = new OperationJournal(_state);
+    }
+
+    public void Dispose()
+    {
+        _journal.Dispose();
+        foreach (var folder in new[] { _folder, _state, _store.Root })
+        {
+            Directory.Delete(folder, true);
+        }
+    }
+
+    private JobExecutor Executor() => new(_journal, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
+
+    private (TieringJob Job, Dictionary<string, byte[]> Originals) Job(int files, int size = 100_000)
+    {
+        var originals = new Dictionary<string, byte[]>();
+        var jobFiles = new List<JobFile>();
+        for (var i = 0; i < files; i++)
+        {
+            var path = Path.Combine(_folder, $"f{i}.bin");
+            originals[path] = StubFiles.Write(path, size + i);
+            jobFiles.Add(new JobFile(i + 1, path, size + i, StubFiles.Stat(path).ModifySeconds));
+        }
+        return (new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root), jobFiles), originals);
+    }
+
+    private static async Task AssertOriginalAsync(string path, byte[] original)
+    {
+        Assert.Null(LinuxStubs.Read(path));
+        Assert.Equal(original, await File.ReadAllBytesAsync(path));
+    }
+
+    [Fact]
+    public async Task EveryFileIsUploadedVerifiedAndStubbedAndARepeatIsHarmless()
+    {
+        var (job, originals) = Job(3);
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.All(outcomes, outcome => Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind));
+        foreach (var (outcome, file) in outcomes.Zip(job.Files))
+        {
+            var stub = LinuxStubs.Read(file.Path)!;
+            Assert.Equal((outcome.Locator, outcome.Sha256), (stub.Locator, stub.Sha256));
+            Assert.Equal(StubFiles.Sha256(originals[file.Path]), await Sha256Check.OfObjectAsync(_store, stub.Locator, CancellationToken.None));
+            StubFiles.AssertReleased(file.Path);
+        }
+        Assert.Empty(_journal.Unfinished());
+
+        var again = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+        Assert.Equal(outcomes, again);
+        Assert.Equal(3, _faulty.Puts);
+    }
+
+    [Fact]
+    public async Task AFileThatChangedSincePlanningOrIsGoneIsSkippedAndLeftAlone()
+    {
+        var (job, originals) = Job(2);
+        await File.AppendAllTextAsync(job.Files[0].Path, "edited");
+        File.Delete(job.Files[1].Path);
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.Equal([FileOutcomeKind.Skipped, FileOutcomeKind.Skipped], outcomes.Select(o => o.Kind));
+        Assert.Contains("changed since it was planned", outcomes[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("gone", outcomes[1].Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(job.Files[0].Path, [.. originals[job.Files[0].Path], .. "edited"u8.ToArray()]);
+        Assert.Equal(0, _faulty.Puts);
+    }
+
+    [Fact]
+    public async Task AFileWrittenToDuringItsUploadIsSkippedWithItsNewBytes()
+    {
+        var (job, _) = Job(1);
+        var path = job.Files[0].Path;
+        _faulty.DuringPut = () => File.AppendAllText(path, "late write");
+
+        var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Skipped, outcome.Kind);
+        Assert.Contains("changed while it was uploaded", outcome.Reason, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
+        Assert.EndsWith("late write", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AHashMismatchKeepsTheOriginal()
+    {
+        var (job, originals) = Job(1);
+        _faulty.CorruptReads = true;
+
+        var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Failed, outcome.Kind);
+        Assert.Contains("hash mismatch", outcome.Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(job.Files[0].Path, originals[job.Files[0].Path]);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
+    public async Task AnUnreachableTierTwoIsRetriedThreeTimesThenReportedWithTheFileKept()
+    {
+        var (job, originals) = Job(2);
+        _faulty.UnreachablePuts = JobExecutor.Attempts + 1;
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.Equal(FileOutcomeKind.Unavailable, outcomes[0].Kind);
+        await AssertOriginalAsync(job.Files[0].Path, originals[job.Files[0].Path]);
+        // The store came back during the second file's first attempts: it is retried and stubbed.
+        Assert.Equal(FileOutcomeKind.Stubbed, outcomes[1].Kind);
+        Assert.Equal(JobExecutor.Attempts + 2, _faulty.Puts);
+    }
+}
