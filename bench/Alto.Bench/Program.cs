@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall [--files N]");
             return 2;
         }
         var files = 1_000_000;
@@ -31,6 +31,19 @@ public static class Program
             {
                 files = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             }
+        }
+        if (args[0] == "read-files" && OperatingSystem.IsLinux())
+        {
+            // The recall bench's reader: a separate process, so its opens are not the agent's own.
+            return RecallBench.ReadFiles(await File.ReadAllLinesAsync(args[1]));
+        }
+        if (args[0] is "tier" or "recall" && OperatingSystem.IsLinux())
+        {
+            var figures = args[0] == "tier"
+                ? await TierBench.RunAsync(Path.Combine(RepositoryPaths.Root, ".state", "bench"))
+                : await RecallBench.RunAsync();
+            Console.WriteLine(JsonSerializer.Serialize(figures, ReadableJson));
+            return 0;
         }
         if (args[0] == "plan")
         {

@@ -52,7 +52,8 @@ public static class TierCommand
             var outcomes = await new JobExecutor(journal, NullLogger.Instance).ExecuteAsync(job, outcome =>
             {
                 done++;
-                Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {job.Files[done - 1].Path}{(outcome.Reason is { } reason ? ": " + reason : "")}");
+                var path = job.Files.First(file => file.TierObjectId == outcome.TierObjectId).Path;
+                Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {path}{(outcome.Reason is { } reason ? ": " + reason : "")}");
             }, cancellationToken);
             var counts = outcomes.GroupBy(o => o.Kind).ToDictionary(g => g.Key, g => g.Count());
             Console.WriteLine($"{counts.GetValueOrDefault(FileOutcomeKind.Stubbed)} stubbed, {counts.GetValueOrDefault(FileOutcomeKind.Skipped)} skipped, "

@@ -23,18 +23,27 @@ public sealed partial class JobExecutor(
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
     private readonly Func<TierTarget, ITierStore> _openStore = openStore ?? (target => target.Open());
 
+    /// <summary>Files tiered side by side: hashing twice (upload, read-back) is CPU work that one core alone makes the bottleneck.</summary>
+    public static int Parallelism { get; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
+
     public async Task<IReadOnlyList<FileOutcome>> ExecuteAsync(TieringJob job, Action<FileOutcome>? progress, CancellationToken cancellationToken)
     {
         var store = _openStore(job.Target);
-        var outcomes = new List<FileOutcome>(job.Files.Count);
-        foreach (var file in job.Files)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var outcome = await TierFileAsync(job, store, file, cancellationToken);
-            LogOutcome(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
-            outcomes.Add(outcome);
-            progress?.Invoke(outcome);
-        }
+        var outcomes = new FileOutcome[job.Files.Count];
+        var reported = new Lock();
+        await Parallel.ForEachAsync(Enumerable.Range(0, job.Files.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (index, token) =>
+            {
+                var file = job.Files[index];
+                var outcome = await TierFileAsync(job, store, file, token);
+                LogOutcome(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
+                outcomes[index] = outcome;
+                lock (reported)
+                {
+                    progress?.Invoke(outcome);
+                }
+            });
         journal.Compact();
         return outcomes;
     }
@@ -73,7 +82,8 @@ public sealed partial class JobExecutor(
                 return Skipped(file, "the file changed since it was planned");
             }
 
-            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Begin, job.TargetId));
+            // Nothing on the file changes before the verified upload is recorded, so "begin" needs no flush of its own.
+            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Begin, job.TargetId), durable: false);
             var stored = await WithRetriesAsync(async () =>
             {
                 // A stream over a borrowed handle: a retry reads the same open file from the start.
@@ -109,7 +119,8 @@ public sealed partial class JobExecutor(
         }
     }
 
-    private void Finish(JobFile file) => journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Done));
+    private void Finish(JobFile file) =>
+        journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Done), durable: false);
 
     private static FileOutcome Skipped(JobFile file, string reason) => new(file.TierObjectId, FileOutcomeKind.Skipped, Reason: reason);
 

@@ -39,14 +39,20 @@ public sealed class OperationJournal : IDisposable
         _file = OpenForAppend();
     }
 
-    public void Append(JournalEntry entry)
+    /// <summary>
+    /// Appends an entry. A <paramref name="durable"/> one is on disk when this returns: only the
+    /// entries recovery depends on need that (a verified upload, about to release data); the
+    /// others are flushed with the next durable one, and losing them only makes recovery check
+    /// a file that needed nothing.
+    /// </summary>
+    public void Append(JournalEntry entry, bool durable = true)
     {
         var line = JsonSerializer.SerializeToUtf8Bytes(entry);
         lock (_gate)
         {
             _file.Write(line);
             _file.WriteByte((byte)'\n');
-            _file.Flush(flushToDisk: true);
+            _file.Flush(flushToDisk: durable);
         }
     }
 

@@ -82,9 +82,10 @@ public static class LinuxStubs
             }
             throw;
         }
+        // No flush after the release: if a crash undoes it, the file holds its attributes and all
+        // of its own bytes, which recall and recovery both treat as a stub.
         LinuxFiles.PunchHole(fd, now.Size);
         LinuxFiles.RestoreTimes(fd, readAt);
-        LinuxFiles.Sync(fd);
     }
 
     /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>

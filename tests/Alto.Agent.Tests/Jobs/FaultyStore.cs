@@ -9,24 +9,32 @@ namespace Alto.Agent.Tests.Jobs;
 /// </summary>
 internal sealed class FaultyStore(ITierStore inner) : ITierStore
 {
-    public int UnreachablePuts { get; set; }
+    private int _unreachablePuts;
+    private int _puts;
+
+    /// <summary>How many puts from now on fail as unreachable (jobs run files side by side: counted atomically).</summary>
+    public int UnreachablePuts
+    {
+        get => Volatile.Read(ref _unreachablePuts);
+        set => Volatile.Write(ref _unreachablePuts, value);
+    }
 
     public bool CorruptReads { get; set; }
 
     public Action? DuringPut { get; set; }
 
-    public int Puts { get; private set; }
+    public int Puts => Volatile.Read(ref _puts);
 
     public string Kind => inner.Kind;
 
     public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
     {
-        Puts++;
-        if (UnreachablePuts > 0)
+        Interlocked.Increment(ref _puts);
+        if (Interlocked.Decrement(ref _unreachablePuts) >= 0)
         {
-            UnreachablePuts--;
             throw new TierStoreUnavailableException("connection refused (injected)");
         }
+        Interlocked.Increment(ref _unreachablePuts);
         var stored = await inner.PutAsync(tenantId, content, cancellationToken);
         DuringPut?.Invoke();
         return stored;

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Bench;
+
+/// <summary>
+/// bench/run.sh recall: the bench process is the agent (fanotify listener, local path target);
+/// a separate reader process opens and reads stubs on a loop-mounted ext4 volume and reports
+/// its own per-file times. One 64 MiB stub, then 1,000 small ones; the baseline is the same
+/// reader on the same files once they are plain files again (page cache warm).
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class RecallBench
+{
+    private const int SmallFiles = 1000;
+    private const int SmallSize = 4096;
+
+    public static async Task<Dictionary<string, object>> RunAsync()
+    {
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 512) ?? throw new InvalidOperationException(whyNot);
+        var store = new PathTierStore(Directory.CreateTempSubdirectory("alto-bench-recall-").FullName);
+        var targetId = Guid.NewGuid();
+        try
+        {
+            var large = Path.Combine(volume.Root, "large.bin");
+            await WriteRandomAsync(large, 64 << 20);
+            var small = Enumerable.Range(0, SmallFiles).Select(i => Path.Combine(volume.Root, $"small-{i:D4}.bin")).ToArray();
+            foreach (var path in small)
+            {
+                await WriteRandomAsync(path, SmallSize);
+            }
+            foreach (var path in small.Prepend(large))
+            {
+                await TierAsync(path, store, targetId);
+            }
+            using var listener = RecallListener.TryStart([volume.Root], _ => store, NullLogger.Instance, out var noRecall)
+                                 ?? throw new InvalidOperationException(noRecall);
+
+            var largeRecall = (await ReadAsync([large]))[0];
+            var smallRecalls = await ReadAsync(small);
+            var largePlain = (await ReadAsync([large]))[0];
+            var smallPlain = await ReadAsync(small);
+            return new Dictionary<string, object>
+            {
+                ["bench"] = "recall",
+                ["large_stub_mib"] = 64,
+                ["large_recall_ms"] = Math.Round(largeRecall, 1),
+                ["large_plain_read_ms"] = Math.Round(largePlain, 1),
+                ["small_files"] = SmallFiles,
+                ["small_recall_p50_ms"] = Math.Round(Percentile(smallRecalls, 0.50), 2),
+                ["small_recall_p99_ms"] = Math.Round(Percentile(smallRecalls, 0.99), 2),
+                ["small_plain_p50_ms"] = Math.Round(Percentile(smallPlain, 0.50), 3),
+                ["small_plain_p99_ms"] = Math.Round(Percentile(smallPlain, 0.99), 3),
+                ["recalled"] = listener.Counts.Recalled,
+                ["goal"] = "64 MiB open+read <= 150 ms; small-file recall p99 <= 10 ms",
+            };
+        }
+        finally
+        {
+            Directory.Delete(store.Root, recursive: true);
+        }
+    }
+
+    /// <summary>The reader mode (Alto.Bench read-files PATH...): opens and reads each file, printing milliseconds per file.</summary>
+    public static int ReadFiles(IEnumerable<string> paths)
+    {
+        var buffer = new byte[1 << 20];
+        foreach (var path in paths)
+        {
+            var clock = Stopwatch.StartNew();
+            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))
+            {
+                while (file.Read(buffer) > 0)
+                {
+                }
+            }
+            Console.WriteLine(clock.Elapsed.TotalMilliseconds.ToString(CultureInfo.InvariantCulture));
+        }
+        return 0;
+    }
+
+    private static async Task<double[]> ReadAsync(string[] paths)
+    {
+        var list = Path.GetTempFileName();
+        await File.WriteAllLinesAsync(list, paths);
+        var self = typeof(RecallBench).Assembly.Location;
+        var run = await Measure.ProcessAsync("dotnet", [self, "read-files", list]);
+        File.Delete(list);
+        if (run.ExitCode != 0)
+        {
+            throw new InvalidOperationException("the reader failed: " + run.Output);
+        }
+        return [.. run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => double.Parse(line, CultureInfo.InvariantCulture))];
+    }
+
+    private static async Task WriteRandomAsync(string path, int size)
+    {
+        var bytes = new byte[size];
+        Random.Shared.NextBytes(bytes);
+        await File.WriteAllBytesAsync(path, bytes);
+    }
+
+    private static async Task TierAsync(string path, PathTierStore store, Guid targetId)
+    {
+        FileTimes before;
+        using (var handle = File.OpenHandle(path))
+        {
+            before = LinuxFiles.Stat(handle);
+        }
+        StoredObject stored;
+        await using (var content = File.OpenRead(path))
+        {
+            stored = await store.PutAsync(Guid.Empty, content, CancellationToken.None);
+        }
+        LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
+    }
+
+    private static double Percentile(double[] values, double fraction)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(fraction * sorted.Length) - 1)];
+    }
+}

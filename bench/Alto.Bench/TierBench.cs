@@ -1,0 +1,92 @@
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
+using Alto.Tiering;
+using Alto.TestSupport;
+
+namespace Alto.Bench;
+
+/// <summary>
+/// bench/run.sh tier: 2 GiB in files of mixed sizes tiered to a path target on the same disk,
+/// end to end through the agent (alto-agent tier: re-check, upload while hashing with fsync,
+/// verify by reading back, stub), against cp of the same files plus sync.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class TierBench
+{
+    /// <summary>2 GiB: 1 × 512 MiB, 8 × 64 MiB, 128 × 4 MiB, 4096 × 128 KiB.</summary>
+    private static readonly (int Count, int Size)[] Mix = [(1, 512 << 20), (8, 64 << 20), (128, 4 << 20), (4096, 128 << 10)];
+
+    public static async Task<Dictionary<string, object>> RunAsync(string work)
+    {
+        var root = Path.Combine(work, "tier");
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        var source = Path.Combine(root, "source");
+        var copy = Path.Combine(root, "copy");
+        var tier2 = Path.Combine(root, "tier2");
+        Directory.CreateDirectory(source);
+        var files = Generate(source);
+        var bytes = files.Sum(f => f.PlannedSize);
+
+        var cp = await Measure.ProcessAsync("/bin/sh", ["-c", $"cp -r '{source}' '{copy}' && sync"]);
+        Directory.Delete(copy, recursive: true);
+
+        var job = new TieringJob(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), new TierTarget("path", tier2), files);
+        var jobFile = Path.Combine(root, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var alto = await Measure.ProcessAsync("dotnet", [agent, "tier", "--job", jobFile, "--state-dir", Path.Combine(root, "state")]);
+        if (alto.ExitCode != 0)
+        {
+            throw new InvalidOperationException("alto-agent tier failed: " + alto.Output[^Math.Min(alto.Output.Length, 2000)..]);
+        }
+        var stubs = files.Count(f => LinuxStubs.Read(f.Path) is not null);
+        Directory.Delete(root, recursive: true);
+        return new Dictionary<string, object>
+        {
+            ["bench"] = "tier",
+            ["files"] = files.Count,
+            ["bytes"] = bytes,
+            ["stubbed"] = stubs,
+            ["alto_seconds"] = Math.Round(alto.Elapsed.TotalSeconds, 2),
+            ["alto_mib_per_s"] = Math.Round(bytes / alto.Elapsed.TotalSeconds / (1 << 20)),
+            ["alto_peak_rss_mb"] = alto.PeakRssBytes >> 20,
+            ["baseline"] = "cp -r + sync",
+            ["baseline_seconds"] = Math.Round(cp.Elapsed.TotalSeconds, 2),
+            ["baseline_mib_per_s"] = Math.Round(bytes / cp.Elapsed.TotalSeconds / (1 << 20)),
+            ["ratio"] = Math.Round(cp.Elapsed.TotalSeconds / alto.Elapsed.TotalSeconds, 3),
+            ["goal"] = "ratio >= 0.7",
+        };
+    }
+
+    private static List<JobFile> Generate(string folder)
+    {
+        var files = new List<JobFile>();
+        var buffer = new byte[1 << 20];
+        Random.Shared.NextBytes(buffer);
+        foreach (var (count, size) in Mix)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var path = Path.Combine(folder, $"{size >> 10}k-{i:D5}.bin");
+                using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                {
+                    for (var written = 0; written < size; written += buffer.Length)
+                    {
+                        // A different first byte per chunk keeps every file distinct (no de-duplication).
+                        buffer[0] = (byte)(files.Count + written);
+                        buffer[1] = (byte)(files.Count >> 8);
+                        file.Write(buffer, 0, Math.Min(buffer.Length, size - written));
+                    }
+                }
+                var status = new FileInfo(path);
+                files.Add(new JobFile(files.Count + 1, path, status.Length, new DateTimeOffset(status.LastWriteTimeUtc).ToUnixTimeSeconds()));
+            }
+        }
+        return files;
+    }
+}
