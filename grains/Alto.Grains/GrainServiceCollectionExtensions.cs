@@ -14,6 +14,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<TenantRows>();
         services.TryAddSingleton<RuleRows>();
         services.TryAddSingleton<HostRows>();
+        services.TryAddSingleton<JobRows>();
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();

@@ -36,9 +36,9 @@ public sealed class ProgramRun : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment)
+    public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet", [dll])
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -62,6 +62,29 @@ public sealed partial class AgentConnection(
 
     public ConnectionState State { get; } = new();
 
+    /// <summary>The tenant's storage targets (with their secrets) as the last configuration gave them; memory only.</summary>
+    public TargetDirectory Targets { get; } = new();
+
+    private ChannelWriter<AgentMessage>? _outbox;
+
+    /// <summary>Sends a message on the current session; false when there is none (the cluster re-sends what it still needs).</summary>
+    public async Task<bool> SendAsync(AgentMessage message, CancellationToken cancellationToken)
+    {
+        if (_outbox is not { } outbox)
+        {
+            return false;
+        }
+        try
+        {
+            await outbox.WriteAsync(message, cancellationToken);
+            return true;
+        }
+        catch (ChannelClosedException)
+        {
+            return false;
+        }
+    }
+
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
@@ -114,6 +137,7 @@ public sealed partial class AgentConnection(
         using var call = client.Connect(new Metadata { { "authorization", "Bearer " + credentials.Credential } }, cancellationToken: session.Token);
 
         var outbox = Channel.CreateBounded<AgentMessage>(new BoundedChannelOptions(64) { SingleReader = true });
+        _outbox = outbox.Writer;
         using var onStop = stoppingToken.Register(() =>
         {
             outbox.Writer.TryComplete();
@@ -154,6 +178,7 @@ public sealed partial class AgentConnection(
                 else if (message.BodyCase == GatewayMessage.BodyOneofCase.Configuration)
                 {
                     State.Volumes = [.. message.Configuration.Volumes];
+                    Targets.Update(message.Configuration.Targets);
                     outbox.Writer.TryWrite(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = message.Id, Ok = true } });
                 }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))
@@ -165,6 +190,7 @@ public sealed partial class AgentConnection(
         finally
         {
             State.Connected = false;
+            _outbox = null;
             inbox.Writer.TryComplete();
             outbox.Writer.TryComplete();
             await heartbeatsStop.CancelAsync();

@@ -1,4 +1,6 @@
 using Alto.Agent.Enrollment;
+using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
 using Alto.Agent.Scanning;
 using Alto.Protocol.Agent.V1;
 using Alto.Scanning;
@@ -28,8 +30,11 @@ public sealed partial class AgentWorker(
             LogNoVolumes(logger, exception.Message);
         }
 
-        var connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, cancellationToken));
+        AgentConnection? connection = null;
+        using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
+        connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
+            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, cancellationToken));
+        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection.Targets) : null;
         var status = KeepStatusFileAsync(connection, stoppingToken);
         try
         {
@@ -55,10 +60,46 @@ public sealed partial class AgentWorker(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>A command from the cluster: today "scan now".</summary>
-    private async Task HandleAsync(GatewayMessage command, string[] volumes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Settles what a crash left in the journal, then watches the volumes for opens of stubs.
+    /// Without fanotify pre-content events (not root, or an older kernel) it says so: recall is
+    /// then by command only.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, TargetDirectory targets)
     {
-        if (command.BodyCase != GatewayMessage.BodyOneofCase.ScanRequest || !OperatingSystem.IsLinux())
+        foreach (var settled in JournalRecovery.Recover(journal))
+        {
+            LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
+        }
+        var watched = volumes.Where(Directory.Exists).ToArray();
+        if (watched.Length == 0)
+        {
+            return null;
+        }
+        var listener = RecallListener.TryStart(watched, targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot);
+        if (listener is null)
+        {
+            LogNoTransparentRecall(logger, whyNot!);
+        }
+        return listener;
+    }
+
+    /// <summary>A command from the cluster: scan now, or a tiering job.</summary>
+    private async Task HandleAsync(
+        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)
+        {
+            await new AgentJobRunner(journal!, connection.Targets, loggers.CreateLogger<AgentJobRunner>())
+                .RunAsync(command.TieringJob, connection.SendAsync, cancellationToken);
+            return;
+        }
+        if (command.BodyCase != GatewayMessage.BodyOneofCase.ScanRequest)
         {
             return;
         }
@@ -77,6 +118,12 @@ public sealed partial class AgentWorker(
             counters, cancellationToken);
         LogScanDone(logger, result.ScanId, counters.ToString());
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
+    private static partial void LogSettled(ILogger logger, string operation, string path, string result);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No transparent recall on this host ({Reason}); stubs are recalled by command only")]
+    private static partial void LogNoTransparentRecall(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scan requested by the gateway: {Roots}")]
     private static partial void LogScanRequested(ILogger logger, string roots);

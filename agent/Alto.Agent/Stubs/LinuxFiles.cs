@@ -55,6 +55,47 @@ public static unsafe partial class LinuxFiles
         }
     }
 
+    /// <summary>
+    /// An attribute read by path, without opening the file: looking at a stub this way raises no
+    /// fanotify event, so it does not recall it.
+    /// </summary>
+    public static string? GetAttributeByPath(string path, string name)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        fixed (byte* pathBytes = Nul(path))
+        fixed (byte* nameBytes = Nul(name))
+        fixed (byte* value = buffer)
+        {
+            var length = getxattr(pathBytes, nameBytes, value, (nuint)buffer.Length);
+            if (length < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {name} of {path}");
+            }
+            return Encoding.UTF8.GetString(buffer[..(int)length]);
+        }
+    }
+
+    /// <summary>The status of a path, without opening it (no fanotify event, no recall).</summary>
+    public static FileTimes StatPath(string path)
+    {
+        var buffer = stackalloc byte[256];
+        const int AtCurrentDirectory = -100;
+        fixed (byte* pathBytes = Nul(path))
+        {
+            Check(statx(AtCurrentDirectory, pathBytes, 0, StatxBasicStats, buffer), $"reading the status of {path}");
+        }
+        return Decode(buffer);
+    }
+
+    /// <summary>The fields of struct statx that stubs use.</summary>
+    private static FileTimes Decode(byte* buffer) => new(
+        Size: *(long*)(buffer + 40), Blocks: *(long*)(buffer + 48),
+        AccessSeconds: *(long*)(buffer + 64), AccessNanoseconds: *(uint*)(buffer + 72),
+        ModifySeconds: *(long*)(buffer + 112), ModifyNanoseconds: *(uint*)(buffer + 120),
+        ChangeSeconds: *(long*)(buffer + 96), ChangeNanoseconds: *(uint*)(buffer + 104),
+        Inode: *(ulong*)(buffer + 32));
+
     public static void RemoveAttribute(SafeFileHandle file, string name) => RemoveAttribute(Fd(file), name);
 
     public static void RemoveAttribute(int fd, string name)
@@ -91,12 +132,7 @@ public static unsafe partial class LinuxFiles
         var buffer = stackalloc byte[256];
         byte empty = 0;
         Check(statx(fd, &empty, AtEmptyPath, StatxBasicStats, buffer), "reading the file's status");
-        return new FileTimes(
-            Size: *(long*)(buffer + 40), Blocks: *(long*)(buffer + 48),
-            AccessSeconds: *(long*)(buffer + 64), AccessNanoseconds: *(uint*)(buffer + 72),
-            ModifySeconds: *(long*)(buffer + 112), ModifyNanoseconds: *(uint*)(buffer + 120),
-            ChangeSeconds: *(long*)(buffer + 96), ChangeNanoseconds: *(uint*)(buffer + 104),
-            Inode: *(ulong*)(buffer + 32));
+        return Decode(buffer);
     }
 
     /// <summary>Puts access and modification times back exactly as they were.</summary>
@@ -154,6 +190,9 @@ public static unsafe partial class LinuxFiles
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fremovexattr(int fd, byte* name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint getxattr(byte* path, byte* name, byte* value, nuint size);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fallocate(int fd, int mode, long offset, long length);

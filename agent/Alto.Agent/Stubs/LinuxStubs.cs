@@ -35,6 +35,21 @@ public static class LinuxStubs
             : new StubInfo(targetId, locator, sha256, size);
     }
 
+    /// <summary>The stub facts of a path, read without opening it: no fanotify event, so no recall.</summary>
+    public static StubInfo? Peek(string path)
+    {
+        if (LinuxFiles.GetAttributeByPath(path, StubInfo.LocatorAttribute) is not { } locator)
+        {
+            return null;
+        }
+        var sha256 = LinuxFiles.GetAttributeByPath(path, StubInfo.Sha256Attribute);
+        var length = LinuxFiles.GetAttributeByPath(path, StubInfo.LengthAttribute);
+        var target = LinuxFiles.GetAttributeByPath(path, StubInfo.TargetAttribute);
+        return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
+            ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
+            : new StubInfo(targetId, locator, sha256, size);
+    }
+
     public static StubInfo? Read(string path)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);

@@ -2,6 +2,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Tenants;
+using Alto.GrainInterfaces.Tiers;
 using Alto.Gateway.Options;
 using Alto.Grains.Hosts;
 using Alto.Protocol.Agent.V1;
@@ -73,11 +75,12 @@ public sealed partial class AgentSessionService(
             }, context.CancellationToken);
             if (await host.GetAsync() is { } registered)
             {
-                await outbox.Writer.WriteAsync(new GatewayMessage
+                var configuration = new Configuration { Volumes = { registered.Volumes } };
+                foreach (var target in await grains.GetGrain<ITenantGrain>(registered.TenantId.ToString()).ListTargetsForAgentAsync())
                 {
-                    Id = Guid.NewGuid().ToString("N"),
-                    Configuration = new Configuration { Volumes = { registered.Volumes } },
-                }, context.CancellationToken);
+                    configuration.Targets.Add(new KnownTarget { Id = target.Id.ToString(), Target = JobMessages.ToStorageTarget(target) });
+                }
+                await outbox.Writer.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Configuration = configuration }, context.CancellationToken);
             }
 
             using var budget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
@@ -102,6 +105,10 @@ public sealed partial class AgentSessionService(
                         break;
                     case AgentMessage.BodyOneofCase.Ack:
                         await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64));
+                        break;
+                    case AgentMessage.BodyOneofCase.JobResult:
+                        var (jobId, results) = JobMessages.FromMessage(message.JobResult);
+                        await host.RecordJobResultsAsync(sessionId, jobId, results, message.JobResult.JobFinished);
                         break;
                     case AgentMessage.BodyOneofCase.Hello:
                         ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
@@ -153,6 +160,8 @@ public sealed partial class AgentSessionService(
         }
 
         public void Dispose() => _revoked.Dispose();
+
+        public Task DeliverJobAsync(TierJobPayload job) => outbox.WriteAsync(JobMessages.ToMessage(job)).AsTask();
 
         public async Task DeliverAsync(AgentCommand command)
         {

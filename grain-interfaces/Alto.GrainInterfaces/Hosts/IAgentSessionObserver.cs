@@ -11,6 +11,10 @@ public interface IAgentSessionObserver : IGrainObserver
     [Alias("DeliverAsync")]
     Task DeliverAsync(AgentCommand command);
 
+    /// <summary>Send a tiering job (with its target's secrets) down the stream; nothing of it is stored on the way.</summary>
+    [Alias("DeliverJobAsync")]
+    Task DeliverJobAsync(Tiers.TierJobPayload job);
+
     /// <summary>The host's settings changed: send the agent its new configuration.</summary>
     [Alias("ConfigureAsync")]
     Task ConfigureAsync(string[] volumes);

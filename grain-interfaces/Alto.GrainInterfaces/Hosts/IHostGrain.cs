@@ -49,6 +49,14 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("CloseSessionAsync")]
     Task CloseSessionAsync(Guid sessionId);
 
+    /// <summary>The agent's outcomes of a job's files; the last batch of a job says it is finished.</summary>
+    [Alias("RecordJobResultsAsync")]
+    Task RecordJobResultsAsync(Guid sessionId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
+
+    /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>
+    [Alias("DispatchAsync")]
+    Task<int> DispatchAsync();
+
     /// <summary>Sets or clears (null) the host's bandwidth limit.</summary>
     [Alias("SetBandwidthLimitAsync")]
     Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond);

@@ -51,6 +51,10 @@ public sealed partial class HostGrain
             host.State = Copy(before);
             host.State.LastPlannedAt = input.Now;
             await PersistAsync(before);
+            if (_observer is not null)
+            {
+                await DispatchAsync();
+            }
             return CommandResult<PlanSummary>.Ok(summary);
         }
         finally

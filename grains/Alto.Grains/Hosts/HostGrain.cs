@@ -16,6 +16,7 @@ namespace Alto.Grains.Hosts;
 public sealed partial class HostGrain(
     [PersistentState(StorageNames.HostState, StorageNames.Grains)] IPersistentState<HostState> host,
     HostRows rows,
+    JobRows jobs,
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,
     IGrainFactory grains,
@@ -35,6 +36,7 @@ public sealed partial class HostGrain(
     private TimeSpan _heartbeatTimeout = TimeSpan.FromSeconds(90);
     private IGrainTimer? _livenessTimer;
     private IAgentSessionObserver? _observer;
+    private IGrainTimer? _dispatchTimer;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -192,7 +194,7 @@ public sealed partial class HostGrain(
         host.State.UpdatedAt = _lastHeartbeat.Value;
         await PersistAsync(before);
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
-        // What was queued while the agent was away goes out now, oldest first.
+        // What was queued while the agent was away goes out now, oldest first; then the jobs.
         foreach (var command in host.State.PendingCommands.ToList())
         {
             if (!await TryDeliverAsync(command))
@@ -200,6 +202,7 @@ public sealed partial class HostGrain(
                 break;
             }
         }
+        StartDispatchTimer();
         return SessionStanding.Current;
     }
 
@@ -271,6 +274,8 @@ public sealed partial class HostGrain(
         _observer = null;
         _livenessTimer?.Dispose();
         _livenessTimer = null;
+        _dispatchTimer?.Dispose();
+        _dispatchTimer = null;
     }
 
     private async Task EndSessionAsync(IAgentSessionObserver observer, SessionStanding standing, string reason)
@@ -350,6 +355,8 @@ public sealed partial class HostGrain(
         _observer = null;
         _livenessTimer?.Dispose();
         _livenessTimer = null;
+        _dispatchTimer?.Dispose();
+        _dispatchTimer = null;
         if (host.State.Status == HostStatus.Online)
         {
             await SetStatusAsync(HostStatus.Offline);

@@ -74,9 +74,12 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
     /// <summary>The host's live files with the tier state of each (null when it has no tier object).</summary>
     private static string InventoryQuery(PlanInput input) => $"""
         COPY (SELECT f.file_current_id, f.full_path, f.size_bytes, f.atime_unix, f.mtime_unix, f.file_extension, f.is_stub,
-                     t.state, t.rule_id, t.planned_mtime_unix, t.size_bytes
+                     -- A planned file whose job was claimed for sending is no longer the planner's.
+                     CASE WHEN t.state = 'PLANNED' AND j.status IS DISTINCT FROM 'queued' THEN 'SENDING' ELSE t.state END,
+                     t.rule_id, t.planned_mtime_unix, t.size_bytes
               FROM alto.file_current f
               LEFT JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
+              LEFT JOIN alto.tiering_job j ON j.id = t.job_id
               WHERE f.tenant_id = '{input.TenantId}' AND f.host_id = '{input.HostId}' AND f.deleted_utc IS NULL)
         TO STDOUT (FORMAT BINARY)
         """;
@@ -124,6 +127,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             INSERT INTO plan_rows (file_current_id, kind)
             SELECT t.file_current_id, {PlanDecisions.Unplan} FROM alto.tier_object t
             JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+            JOIN alto.tiering_job j ON j.id = t.job_id AND j.status = 'queued'
             WHERE t.host_id = $1 AND t.state = 'PLANNED' AND f.deleted_utc IS NOT NULL
             """, cancellationToken, input.HostId);
         await ExecuteAsync(connection, "ANALYZE plan_rows", cancellationToken);

@@ -3,6 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
+using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Planning;
 using Alto.Grains.Rules;
 
@@ -20,6 +21,16 @@ public sealed partial class TenantGrain
 
     public Task<RuleInfo?> GetRuleAsync(Guid ruleId) =>
         Task.FromResult(tenant.State.Exists ? tenant.State.Rules.GetValueOrDefault(ruleId) : null);
+
+    public Task<AgentTarget?> GetTargetForAgentAsync(Guid targetId) =>
+        Task.FromResult(tenant.State.Targets.TryGetValue(targetId, out var target) && target.Enabled && tenant.State.Status == TenantStatus.Active
+            ? new AgentTarget(target.Id, target.Kind, target.Settings, target.Credentials)
+            : null);
+
+    public Task<AgentTarget[]> ListTargetsForAgentAsync() =>
+        Task.FromResult(tenant.State.Status == TenantStatus.Active
+            ? tenant.State.Targets.Values.Where(t => t.Enabled).Select(t => new AgentTarget(t.Id, t.Kind, t.Settings, t.Credentials)).ToArray()
+            : []);
 
     public Task<StorageTargetInfo[]> ListTargetsAsync() =>
         Task.FromResult(tenant.State.Targets.Values.Select(ToInfo).ToArray());

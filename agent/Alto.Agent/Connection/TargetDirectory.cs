@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using Alto.Protocol.Agent.V1;
+using Alto.Tiering;
+
+namespace Alto.Agent.Connection;
+
+/// <summary>
+/// The storage targets this agent may read from and write to, by id, as the cluster sent them
+/// (in the session's configuration and in each job). Held in memory only: secrets never reach
+/// the disk. Opened stores are kept, so recalls reuse their clients.
+/// </summary>
+public sealed class TargetDirectory
+{
+    private readonly ConcurrentDictionary<Guid, TierTarget> _targets = new();
+    private readonly ConcurrentDictionary<Guid, ITierStore> _stores = new();
+
+    public void Update(IEnumerable<KnownTarget> targets)
+    {
+        foreach (var known in targets)
+        {
+            if (Guid.TryParse(known.Id, out var id))
+            {
+                Remember(id, ToTierTarget(known.Target));
+            }
+        }
+    }
+
+    public void Remember(Guid id, TierTarget target)
+    {
+        if (!_targets.TryGetValue(id, out var existing) || existing != target)
+        {
+            _targets[id] = target;
+            _stores.TryRemove(id, out _);
+        }
+    }
+
+    public TierTarget ToTierTargetOf(Guid id) => _targets[id];
+
+    /// <summary>The store of a target; <see cref="TierStoreUnavailableException"/> when this agent does not know it (yet).</summary>
+    public ITierStore Store(Guid id) =>
+        _stores.GetOrAdd(id, key => _targets.TryGetValue(key, out var target)
+            ? target.Open()
+            : throw new TierStoreUnavailableException($"storage target {key} is not known to this agent yet (not connected since it started?)"));
+
+    public static TierTarget ToTierTarget(StorageTarget target) => new(
+        target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix),
+        Empty(target.Container), Empty(target.AccountUrl), target.ForcePathStyle, Empty(target.AccessKeyId), Empty(target.SecretAccessKey),
+        Empty(target.ConnectionString), Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken));
+
+    private static string? Empty(string text) => text.Length == 0 ? null : text;
+}

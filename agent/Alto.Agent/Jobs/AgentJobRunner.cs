@@ -1,0 +1,72 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Connection;
+using Alto.Protocol.Agent.V1;
+using Microsoft.Extensions.Logging;
+using ProtocolJob = Alto.Protocol.Agent.V1.TieringJob;
+using ProtocolOutcome = Alto.Protocol.Agent.V1.FileOutcome;
+
+namespace Alto.Agent.Jobs;
+
+/// <summary>
+/// A tiering job from the cluster, run by <see cref="JobExecutor"/> and answered with JobResult
+/// messages in batches, the last one marked finished. If the session drops before the results
+/// are sent, the job's lease runs out and the cluster sends it again; the files already done are
+/// reported as they are (stubbed) without new work.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory targets, ILogger logger)
+{
+    public const int ResultsPerMessage = 500;
+
+    public async Task RunAsync(ProtocolJob message, Func<AgentMessage, CancellationToken, Task<bool>> send, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(message.JobId, out var jobId) || !Guid.TryParse(message.TenantId, out var tenantId)
+            || !Guid.TryParse(message.TargetId, out var targetId) || message.Target is null)
+        {
+            throw new InvalidOperationException("the tiering job lacks its ids or its target");
+        }
+        targets.Remember(targetId, TargetDirectory.ToTierTarget(message.Target));
+        var results = new List<FileResult>();
+        // Names that are not valid UTF-8 reach the agent escaped; they cannot be opened by that name yet.
+        foreach (var escaped in message.Files.Where(file => file.PathEscaped))
+        {
+            results.Add(new FileResult
+            {
+                TierObjectId = escaped.TierObjectId,
+                Outcome = ProtocolOutcome.Failed,
+                Reason = "names that are not valid UTF-8 are not tiered yet; the file is kept",
+            });
+        }
+        var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId),
+            [.. message.Files.Where(file => !file.PathEscaped).Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix))]);
+        var outcomes = await new JobExecutor(journal, logger, openStore: _ => targets.Store(targetId)).ExecuteAsync(job, null, cancellationToken);
+        results.AddRange(outcomes.Select(ToResult));
+
+        var batches = results.Chunk(ResultsPerMessage).ToList();
+        if (batches.Count == 0)
+        {
+            batches.Add([]);
+        }
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var result = new JobResult { JobId = message.JobId, JobFinished = i == batches.Count - 1 };
+            result.Files.AddRange(batches[i]);
+            await send(new AgentMessage { Id = Guid.NewGuid().ToString("N"), JobResult = result }, cancellationToken);
+        }
+    }
+
+    private static FileResult ToResult(FileOutcome outcome) => new()
+    {
+        TierObjectId = outcome.TierObjectId,
+        Outcome = outcome.Kind switch
+        {
+            FileOutcomeKind.Stubbed => ProtocolOutcome.Stubbed,
+            FileOutcomeKind.Skipped => ProtocolOutcome.Skipped,
+            FileOutcomeKind.Failed => ProtocolOutcome.Failed,
+            _ => ProtocolOutcome.Unavailable,
+        },
+        Sha256 = outcome.Sha256 ?? "",
+        Locator = outcome.Locator ?? "",
+        Reason = outcome.Reason ?? "",
+    };
+}

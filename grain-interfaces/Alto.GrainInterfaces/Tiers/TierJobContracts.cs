@@ -1,0 +1,49 @@
+using Alto.GrainInterfaces.Tenants;
+
+namespace Alto.GrainInterfaces.Tiers;
+
+/// <summary>One file of a job sent to an agent.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.TierJobFile")]
+public sealed record TierJobFile(
+    [property: Id(0)] long TierObjectId,
+    [property: Id(1)] string Path,
+    [property: Id(2)] bool PathEscaped,
+    [property: Id(3)] long SizeBytes,
+    [property: Id(4)] long ModifiedUnix);
+
+/// <summary>A target as an agent needs it: settings and secrets. Built for one delivery, never stored.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.AgentTarget")]
+public sealed record AgentTarget(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] StorageTargetKind Kind,
+    [property: Id(2)] StorageTargetSettings Settings,
+    [property: Id(3)] StorageTargetCredentials? Credentials)
+{
+    // The secrets stay out of logs.
+    public override string ToString() => $"{Kind} target {Id}";
+}
+
+/// <summary>A tiering job on its way to the agent.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.TierJobPayload")]
+public sealed record TierJobPayload(
+    [property: Id(0)] Guid JobId,
+    [property: Id(1)] Guid TenantId,
+    [property: Id(2)] AgentTarget Target,
+    [property: Id(3)] TierJobFile[] Files);
+
+public enum TierFileOutcome
+{
+    Stubbed = 0,
+    Skipped = 1,
+    Failed = 2,
+    Unavailable = 3,
+}
+
+/// <summary>What the agent reports for one file of a job.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.TierFileResult")]
+public sealed record TierFileResult(
+    [property: Id(0)] long TierObjectId,
+    [property: Id(1)] TierFileOutcome Outcome,
+    [property: Id(2)] string? Sha256,
+    [property: Id(3)] string? Locator,
+    [property: Id(4)] string? Reason);

@@ -1,0 +1,131 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Tenants;
+using Alto.GrainInterfaces.Tiers;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// Dispatch: queued jobs go down the agent's stream while it is online, one at a time; a job not
+/// finished within its lease is sent again (the agent handles a repeat idempotently), and jobs
+/// live in alto.tiering_job, so they survive any restart. Results move each file's tier object
+/// through its grain.
+/// </summary>
+public sealed partial class HostGrain
+{
+    public const int MaxJobsInFlight = 1;
+    private static readonly TimeSpan BaseLease = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMinutes(1);
+    private const int GrainCallsAtOnce = 32;
+
+    public async Task<int> DispatchAsync()
+    {
+        var sent = 0;
+        while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled
+               && await jobs.ClaimNextAsync(Id, BaseLease, MaxJobsInFlight) is { } claimed)
+        {
+            var files = await jobs.OpenFilesAsync(claimed.JobId);
+            if (files.Length == 0)
+            {
+                await jobs.FinishAsync(claimed.JobId, TimeSpan.Zero, null);
+                continue;
+            }
+            var target = await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).GetTargetForAgentAsync(claimed.TargetId);
+            if (target is null)
+            {
+                // The target was disabled or removed after planning: the files wait; the next plan re-plans them.
+                await jobs.FinishAsync(claimed.JobId, UnavailableRetry, "the job's storage target is disabled or gone");
+                LogTargetUnavailable(logger, claimed.JobId, claimed.TargetId);
+                return sent;
+            }
+            await ForEachTierObjectAsync(files.Select(file => file.TierObjectId), new TierEvent(TierEventKind.Dispatched, $"host:{Id}"));
+            try
+            {
+                await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files)).WaitAsync(TimeSpan.FromSeconds(30));
+                sent++;
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The session's gateway is gone: the lease runs out and the job goes to the next session.
+                LogDeliveryFailed(logger, exception, $"job {claimed.JobId}", Id);
+                _observer = null;
+            }
+        }
+        return sent;
+    }
+
+    public async Task RecordJobResultsAsync(Guid sessionId, Guid jobId, TierFileResult[] results, bool finished)
+    {
+        var actor = $"agent:{Id}";
+        var unavailable = 0;
+        foreach (var batch in results.Chunk(GrainCallsAtOnce))
+        {
+            await Task.WhenAll(batch.Select(async result =>
+            {
+                if (result.Outcome == TierFileOutcome.Unavailable)
+                {
+                    // The file stays dispatched; the job is queued again when the agent finishes it.
+                    Interlocked.Increment(ref unavailable);
+                    return;
+                }
+                var change = result.Outcome switch
+                {
+                    TierFileOutcome.Stubbed => new TierEvent(TierEventKind.Stubbed, actor, result.Sha256, result.Locator),
+                    TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
+                    _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
+                };
+                var applied = await grains.GetGrain<ITierObjectGrain>(result.TierObjectId).ApplyAsync(change);
+                if (applied.Error is { } refused)
+                {
+                    LogResultRefused(logger, result.TierObjectId, refused.Message);
+                }
+            }));
+        }
+        if (unavailable > 0)
+        {
+            LogTierTwoUnavailable(logger, Id, jobId, unavailable);
+        }
+        if (finished)
+        {
+            await jobs.FinishAsync(jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null);
+            await DispatchAsync();
+        }
+    }
+
+    private async Task ForEachTierObjectAsync(IEnumerable<long> ids, TierEvent change)
+    {
+        foreach (var batch in ids.Chunk(GrainCallsAtOnce))
+        {
+            await Task.WhenAll(batch.Select(id => grains.GetGrain<ITierObjectGrain>(id).ApplyAsync(change)));
+        }
+    }
+
+    /// <summary>While a session is live, leases that ran out are noticed and their jobs sent again.</summary>
+    private void StartDispatchTimer()
+    {
+        _dispatchTimer?.Dispose();
+        _dispatchTimer = this.RegisterGrainTimer(async _ =>
+        {
+            try
+            {
+                await DispatchAsync();
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                LogDispatchFailed(logger, exception, Id);
+            }
+        }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = TimeSpan.FromSeconds(30) });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} waits: its storage target {TargetId} is disabled or gone")]
+    private static partial void LogTargetUnavailable(ILogger logger, Guid jobId, Guid targetId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A result for tier object {TierObjectId} was refused: {Reason}")]
+    private static partial void LogResultRefused(ILogger logger, long tierObjectId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: tier 2 was unreachable for {Files} file(s) of job {JobId}; the job stays queued")]
+    private static partial void LogTierTwoUnavailable(ILogger logger, Guid hostId, Guid jobId, int files);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching jobs of host {HostId} failed; the next tick tries again")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception exception, Guid hostId);
+}

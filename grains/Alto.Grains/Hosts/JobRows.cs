@@ -1,0 +1,97 @@
+using Alto.GrainInterfaces.Tiers;
+using Npgsql;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>A job claimed for delivery.</summary>
+public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
+
+/// <summary>
+/// alto.tiering_job as the host grain dispatches it. A claim takes the host's advisory lock (the
+/// planner's and the ingest's), so a job's files stop being the planner's the moment it is sent.
+/// </summary>
+public sealed class JobRows(NpgsqlDataSource db)
+{
+    /// <summary>Claims the next job to send, oldest expired lease first, then by rule priority; null when none may go now.</summary>
+    public async Task<ClaimedJob?> ClaimNextAsync(Guid hostId, TimeSpan lease, int maxInFlight)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction))
+        {
+            lockHost.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hostId.ToString() });
+            await lockHost.ExecuteNonQueryAsync();
+        }
+        await using var claim = new NpgsqlCommand("""
+            WITH in_flight AS (
+                SELECT count(*) AS n FROM alto.tiering_job WHERE host_id = $1 AND status = 'dispatched' AND lease_until > now()),
+            next AS (
+                SELECT id FROM alto.tiering_job
+                WHERE host_id = $1
+                  AND ((status = 'queued' AND (lease_until IS NULL OR lease_until <= now()))
+                       OR (status = 'dispatched' AND lease_until <= now()))
+                ORDER BY status = 'queued', priority, created_at
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+            UPDATE alto.tiering_job j
+            SET status = 'dispatched', dispatched_at = now(), lease_until = now() + $2, attempts = j.attempts + 1
+            FROM next
+            WHERE j.id = next.id AND (SELECT n FROM in_flight) < $3
+            RETURNING j.id, j.tenant_id, j.target_id
+            """, connection, transaction);
+        claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        claim.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease });
+        claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxInFlight });
+        ClaimedJob? claimed = null;
+        await using (var reader = await claim.ExecuteReaderAsync())
+        {
+            if (await reader.ReadAsync())
+            {
+                claimed = new ClaimedJob(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2));
+            }
+        }
+        await transaction.CommitAsync();
+        return claimed;
+    }
+
+    /// <summary>The files of a job still to be done (planned, or dispatched and not yet reported).</summary>
+    public async Task<TierJobFile[]> OpenFilesAsync(Guid jobId)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT t.id, t.full_path, f.path_escaped, t.size_bytes, coalesce(t.planned_mtime_unix, f.mtime_unix)
+            FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+            WHERE t.job_id = $1 AND t.state IN ('PLANNED', 'DISPATCHED')
+            ORDER BY t.full_path
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var files = new List<TierJobFile>();
+        while (await reader.ReadAsync())
+        {
+            files.Add(new TierJobFile(reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+        return [.. files];
+    }
+
+    /// <summary>
+    /// Closes a job the agent finished: completed when none of its files is left open; otherwise
+    /// (tier 2 was unreachable) queued again, not before <paramref name="retryAfter"/>.
+    /// </summary>
+    public async Task<bool> FinishAsync(Guid jobId, TimeSpan retryAfter, string? error)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.tiering_job j
+            SET status = CASE WHEN open.n = 0 THEN 'completed' ELSE 'queued' END,
+                completed_at = CASE WHEN open.n = 0 THEN now() END,
+                lease_until = CASE WHEN open.n = 0 THEN NULL ELSE now() + $2 END,
+                last_error = CASE WHEN open.n = 0 THEN j.last_error ELSE $3 END
+            FROM (SELECT count(*) AS n FROM alto.tier_object WHERE job_id = $1 AND state IN ('PLANNED', 'DISPATCHED')) open
+            WHERE j.id = $1 AND j.status = 'dispatched'
+            RETURNING open.n = 0
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retryAfter });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        return await command.ExecuteScalarAsync() is true;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Enrollment;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
+using Alto.Agent.Tests.Tiering;
+using Alto.TestSupport;
+using Alto.Tiering;
+
+namespace Alto.Agent.Tests.Jobs;
+
+/// <summary>
+/// The whole path, for each kind of target: a rule, a scan by the real agent, the plan the scan
+/// triggers, the job the host grain sends down the session, the real agent (alto-agent run)
+/// tiering and stubbing, the results moving each tier object to STUBBED — then another program
+/// reading a stub and getting the original bytes through the agent's recall. The volume is a
+/// loop-mounted ext4 of its own, so the agent's fanotify mark covers nothing else.
+/// </summary>
+[SupportedOSPlatform("linux")]
+[Collection(TierStoreCollection.Name)]
+public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixture servers) : IClassFixture<RunningGateway>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly GatewayProcess _gateway = running.Gateway;
+
+    public static TheoryData<string> Kinds() => ["path", "s3", "azure"];
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task ColdFilesAreTieredToStubsAndReadBackWhole(string kind)
+    {
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var state = Directory.CreateTempSubdirectory("alto-e2e-agent-").FullName;
+        var pathTarget = Directory.CreateTempSubdirectory("alto-e2e-tier2-").FullName;
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync($"e2e-{kind}-{Guid.NewGuid():N}"[..24]);
+        var prefix = $"e2e-{Guid.NewGuid():N}";
+        var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", kind switch
+        {
+            "path" => (object)new { name = "nas", kind, settings = new { path = pathTarget } },
+            "s3" => new { name = "s3", kind, settings = new { bucket = TierStoreFixture.Bucket, endpoint = servers.S3.S3Endpoint, region = "us-east-1", forcePathStyle = true, prefix },
+                          credentials = new { accessKeyId = Tier2Server.S3Key, secretAccessKey = Tier2Server.S3Key } },
+            _ => new { name = "blob", kind, settings = new { container = "tier2", prefix }, credentials = new { connectionString = servers.Azurite.AzureConnectionString } },
+        });
+        var targetId = target.GetProperty("id").GetGuid();
+        await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId, criteria = new { accessedOlderThanDays = 30 } });
+        var (hostId, token) = await admin.RegisterHostAsync(tenant, "fs-e2e", volume.Root);
+
+        var files = new Dictionary<string, byte[]>();
+        foreach (var (name, size) in new[] { ("a.pdf", 10_000), ("b.iso", 3 << 20), ("c.bin", 1), ("d.mp4", 700_000) })
+        {
+            var path = Path.Combine(volume.Root, name);
+            files[path] = StubFiles.Write(path, size, new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc));
+        }
+        var warm = Path.Combine(volume.Root, "today.txt");
+        await File.WriteAllTextAsync(warm, "in use");
+
+        using var http = new HttpClient();
+        var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        await credentials.SaveAsync(state, CancellationToken.None);
+        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        await using (var scan = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "scan", "--state-dir", state))
+        {
+            Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
+        }
+        await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
+
+        var deadline = DateTime.UtcNow + Patience;
+        while (await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'STUBBED'") < files.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the files were not stubbed in time; agent output:\n{agent.Output}");
+            await Task.Delay(250);
+        }
+
+        var store = new TierTarget(kind, pathTarget, TierStoreFixture.Bucket, "us-east-1", servers.S3.S3Endpoint, kind == "path" ? null : prefix, "tier2",
+            null, true, Tier2Server.S3Key, Tier2Server.S3Key, servers.Azurite.AzureConnectionString).Open();
+        foreach (var (path, original) in files)
+        {
+            // Looked at by path only: opening a stub from this process would recall it.
+            var stub = LinuxStubs.Peek(path) ?? throw new InvalidOperationException($"{path} is not a stub");
+            var status = LinuxFiles.StatPath(path);
+            Assert.InRange(status.Blocks * 512, 0, 4096);
+            Assert.Equal(original.Length, status.Size);
+            Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
+            Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
+            Assert.Equal(new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc), File.GetLastWriteTimeUtc(path));
+        }
+        Assert.Null(LinuxStubs.Peek(warm));
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{hostId}' AND status = 'completed' AND file_count = {files.Count}"));
+        Assert.Equal(files.Count, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'tier.stubbed'"));
+
+        // Another program reads a stub: the agent recalls it on open.
+        var (someStub, itsBytes) = files.First(pair => pair.Value.Length > 1000);
+        var read = await StubFiles.ShellAsync($"sha256sum '{someStub}'");
+        Assert.StartsWith(StubFiles.Sha256(itsBytes), read.Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Peek(someStub));
+
+        await agent.StopAsync(TimeSpan.FromSeconds(20));
+        Directory.Delete(state, true);
+        Directory.Delete(pathTarget, true);
+    }
+}
