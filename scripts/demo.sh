@@ -23,6 +23,7 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n1; }
 
 started_postgres=0
+mounted_volume=0
 gateway_pid=""
 agent_pid=""
 cleanup() {
@@ -31,6 +32,7 @@ cleanup() {
         wait "$agent_pid" 2>/dev/null || true
     fi
     rm -f "$state/demo-agent.pid"
+    if [ "$mounted_volume" = 1 ]; then umount "$demo/data" 2>/dev/null || umount -l "$demo/data" 2>/dev/null || true; fi
     if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
         kill -TERM "$gateway_pid" 2>/dev/null || true
         wait "$gateway_pid" 2>/dev/null || true
@@ -55,12 +57,26 @@ say "Building the gateway and the agent..."
 dotnet build gateway-api/Alto.Gateway/Alto.Gateway.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 dotnet build agent/Alto.Agent/Alto.Agent.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 
+rm -rf "$demo/tier2"
 mkdir -p "$demo/tier2"
 # A sample tree for the agent to scan: projects with old and recent files, and one name that is
 # not valid UTF-8 (Latin-1), which Alto must keep byte for byte.
+# The sample tree lives on a small ext4 volume of its own when the demo runs as root (a loop
+# mount), so the agent's fanotify mark for recall-on-open covers that volume and nothing else.
+prepare_volume() {
+    local data="$demo/data"
+    umount "$data" 2>/dev/null || true
+    rm -rf "$data" "$demo/volume.img"
+    mkdir -p "$data"
+    if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null 2>&1; then
+        truncate -s 128M "$demo/volume.img"
+        if mkfs.ext4 -q -F "$demo/volume.img" && mount -o loop "$demo/volume.img" "$data" 2>/dev/null; then
+            mounted_volume=1
+        fi
+    fi
+}
 make_sample_tree() {
     local data="$demo/data"
-    rm -rf "$data"
     mkdir -p "$data/projects/2019-apollo" "$data/projects/2025-zephyr" "$data/media/raw" "$data/home/alice"
     local i
     for i in $(seq 1 40); do
@@ -76,8 +92,13 @@ make_sample_tree() {
     done
     printf 'bonjour' > "$data/home/alice/"$'caf\xe9.txt'
     ln -sf /etc "$data/home/alice/etc-link"
+    # Its checksum, for the recall check; the read moved its access time, so it goes back to 2019.
+    sha256sum "$data/projects/2019-apollo/report-33.pdf" | cut -d' ' -f1 > "$demo/report-33.sha256"
+    touch -d "2019-07-15 10:00:00Z" "$data/projects/2019-apollo/report-33.pdf"
 }
+prepare_volume
 make_sample_tree
+used_before="$(du -sk "$demo/data" | cut -f1)"
 admin_password="demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)"
 Alto__Database__ConnectionString="Host=127.0.0.1;Port=$pg_port;Database=alto_demo;Username=postgres" \
 Alto__Gateway__HttpUrl="$base" \
@@ -211,6 +232,43 @@ if [ -n "$online" ]; then
 else
     echo "  the agent did not come online (log: $demo/agent.log)"; failures=$((failures + 1))
 fi
+echo
+say "Tiering: the planned job goes down the agent's session"
+planned_total="$(psql_cmd -d alto_demo -c "SELECT count(*) FROM alto.tier_object")"
+stubbed=0
+for _ in $(seq 1 120); do
+    stubbed="$(psql_cmd -d alto_demo -c "SELECT count(*) FROM alto.tier_object WHERE state = 'STUBBED'")"
+    [ "$planned_total" -gt 0 ] && [ "$stubbed" -ge "$planned_total" ] && break
+    sleep 0.5
+done
+if [ "$planned_total" -gt 0 ] && [ "$stubbed" -ge "$planned_total" ]; then
+    echo "  $stubbed of $planned_total planned files are stubs now; $demo/tier2 holds $(find "$demo/tier2" -type f | wc -l) verified objects ($(du -sh "$demo/tier2" | cut -f1))"
+    echo "  the sample tree used $used_before KiB on disk before, $(du -sk "$demo/data" | cut -f1) KiB now (same names, sizes and times)"
+    echo "  audit: $(psql_cmd -d alto_demo -c "SELECT count(*) FROM alto.audit_log WHERE action = 'tier.stubbed'") 'tier.stubbed' entries"
+else
+    echo "  only $stubbed of $planned_total planned files were stubbed in time (agent log: $demo/agent.log)"; failures=$((failures + 1))
+fi
+
+echo
+say "Recall on open: another program reads a stub"
+sample="$demo/data/projects/2019-apollo/report-33.pdf"
+if grep -q "No transparent recall" "$demo/agent.log"; then
+    echo "  $(grep -o 'No transparent recall[^"]*' "$demo/agent.log" | head -n1)"
+else
+    # stat does not open the file, so looking at the stub does not recall it.
+    blocks_before="$(stat -c %b "$sample")"
+    state_before="$(psql_cmd -d alto_demo -c "SELECT state FROM alto.tier_object WHERE full_path = '$sample'")"
+    started_ns="$(date +%s%N)"
+    actual="$(sha256sum "$sample" | cut -d' ' -f1)"
+    elapsed_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
+    if [ "$state_before" = STUBBED ] && [ "$actual" = "$(cat "$demo/report-33.sha256")" ]; then
+        echo "  $sample was a stub ($blocks_before blocks on disk for $(stat -c %s "$sample") bytes)"
+        echo "  sha256sum read the original bytes, recalled from tier 2 in $elapsed_ms ms; now $(stat -c %b "$sample") blocks on disk"
+    else
+        echo "  recall check failed: state before '$state_before', checksum $actual"; failures=$((failures + 1))
+    fi
+fi
+
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed; gateway log: $demo/gateway.log"
     exit 1
