@@ -34,7 +34,7 @@ public sealed partial class AgentWorker(
         using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
             (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, cancellationToken));
-        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection.Targets) : null;
+        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection) : null;
         var status = KeepStatusFileAsync(connection, stoppingToken);
         try
         {
@@ -66,7 +66,7 @@ public sealed partial class AgentWorker(
     /// then by command only.
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, TargetDirectory targets)
+    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, AgentConnection connection)
     {
         foreach (var settled in JournalRecovery.Recover(journal))
         {
@@ -77,7 +77,19 @@ public sealed partial class AgentWorker(
         {
             return null;
         }
-        var listener = RecallListener.TryStart(watched, targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot);
+        var listener = RecallListener.TryStart(watched, connection.Targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot,
+            // Each recall is reported to the cluster (the tier object goes RECALLED); one lost with a session is harmless.
+            recalled => _ = connection.SendAsync(new AgentMessage
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                RecallEvent = new RecallEvent
+                {
+                    FilePath = recalled.Path,
+                    Ok = recalled.Error is null,
+                    DurationMs = (long)recalled.Duration.TotalMilliseconds,
+                    Error = recalled.Error ?? "",
+                },
+            }, CancellationToken.None));
         if (listener is null)
         {
             LogNoTransparentRecall(logger, whyNot!);

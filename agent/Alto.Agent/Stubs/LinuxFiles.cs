@@ -166,6 +166,19 @@ public static unsafe partial class LinuxFiles
 
     public static int Fd(SafeFileHandle file) => (int)file.DangerousGetHandle();
 
+    /// <summary>The path an open descriptor refers to (from /proc; reading a link opens nothing).</summary>
+    public static string PathOf(int fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? $"fd {fd}";
+        }
+        catch (IOException)
+        {
+            return $"fd {fd}";
+        }
+    }
+
     /// <summary>A handle to the same open file that does not close it: for streams whose disposal must leave the file open.</summary>
     public static SafeFileHandle Borrow(SafeFileHandle file) => new(file.DangerousGetHandle(), ownsHandle: false);
 

@@ -13,6 +13,9 @@ namespace Alto.Agent.Stubs;
 /// and the file stays a stub. Files that are not stubs get an ignore mark at their first event.
 /// The agent's own opens are always allowed at once: it never waits on itself.
 /// </summary>
+/// <summary>One recall: the file, what it was a stub of, how long the opener waited, and the error if it was refused.</summary>
+public sealed record RecallOutcome(string Path, StubInfo Stub, TimeSpan Duration, string? Error);
+
 [SupportedOSPlatform("linux")]
 public sealed partial class RecallListener : IDisposable
 {
@@ -23,15 +26,17 @@ public sealed partial class RecallListener : IDisposable
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
     private readonly Thread _reader;
+    private readonly Action<RecallOutcome>? _recalledHook;
     private volatile bool _stopping;
     private long _recalled;
     private long _failed;
 
-    private RecallListener(int group, Func<Guid, ITierStore> stores, ILogger logger)
+    private RecallListener(int group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled)
     {
         _group = group;
         _stores = stores;
         _logger = logger;
+        _recalledHook = recalled;
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
     }
 
@@ -40,9 +45,11 @@ public sealed partial class RecallListener : IDisposable
 
     /// <summary>
     /// Starts watching the volumes, or says why it cannot (not root, or a kernel without
-    /// pre-content events): then recall is by command only.
+    /// pre-content events): then recall is by command only. <c>recalled</c> is told of every
+    /// recall, done or refused, with the file's path: the agent reports them to the cluster.
     /// </summary>
-    public static RecallListener? TryStart(IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot)
+    public static RecallListener? TryStart(
+        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null)
     {
         var group = Fanotify.Init();
         if (group < 0)
@@ -63,7 +70,7 @@ public sealed partial class RecallListener : IDisposable
             }
         }
         whyNot = null;
-        var listener = new RecallListener(group, stores, logger);
+        var listener = new RecallListener(group, stores, logger, recalled);
         listener._reader.Start();
         return listener;
     }
@@ -105,9 +112,12 @@ public sealed partial class RecallListener : IDisposable
 
     private async Task HandleAsync(int fd)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        StubInfo? stub = null;
         try
         {
-            if (LinuxStubs.Read(fd) is null)
+            stub = LinuxStubs.Read(fd);
+            if (stub is null)
             {
                 Ignore(fd);
                 Finish(fd, Fanotify.Allow);
@@ -115,7 +125,8 @@ public sealed partial class RecallListener : IDisposable
             }
             // Several openers of one stub share one recall.
             var inode = LinuxFiles.Stat(fd).Inode;
-            var recall = _recalls.GetOrAdd(inode, _ => LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None));
+            Task? mine = null;
+            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None));
             try
             {
                 await recall;
@@ -124,7 +135,12 @@ public sealed partial class RecallListener : IDisposable
             {
                 _recalls.TryRemove(KeyValuePair.Create(inode, recall));
             }
-            Interlocked.Increment(ref _recalled);
+            // The opener whose event did the recall reports it; the others only waited for it.
+            if (ReferenceEquals(recall, mine))
+            {
+                Interlocked.Increment(ref _recalled);
+                Report(fd, stub, started, error: null);
+            }
             Ignore(fd);
             Finish(fd, Fanotify.Allow);
         }
@@ -133,8 +149,22 @@ public sealed partial class RecallListener : IDisposable
             // Every event gets an answer, whatever went wrong: an unanswered one would hang its program.
             Interlocked.Increment(ref _failed);
             LogRecallFailed(_logger, exception);
+            if (stub is not null)
+            {
+                Report(fd, stub, started, exception.Message);
+            }
             Finish(fd, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
         }
+    }
+
+    private void Report(int fd, StubInfo stub, long started, string? error)
+    {
+        if (_recalledHook is null)
+        {
+            return;
+        }
+        var path = LinuxFiles.PathOf(fd);
+        _recalledHook(new RecallOutcome(path, stub, System.Diagnostics.Stopwatch.GetElapsedTime(started), error));
     }
 
     private void Ignore(int fd) =>

@@ -106,6 +106,14 @@ public sealed partial class AgentSessionService(
                     case AgentMessage.BodyOneofCase.Ack:
                         await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64));
                         break;
+                    case AgentMessage.BodyOneofCase.RecallEvent:
+                        var recall = message.RecallEvent;
+                        if (recall.FilePath.Length is 0 or > 4096)
+                        {
+                            ThrowStatus(StatusCode.InvalidArgument, "recall_event.file_path must be a path of 1 to 4096 characters");
+                        }
+                        await host.RecordRecallAsync(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), recall.Error.Length == 0 ? null : Limit(recall.Error, 2000));
+                        break;
                     case AgentMessage.BodyOneofCase.JobResult:
                         var (jobId, results) = JobMessages.FromMessage(message.JobResult);
                         await host.RecordJobResultsAsync(sessionId, jobId, results, message.JobResult.JobFinished);

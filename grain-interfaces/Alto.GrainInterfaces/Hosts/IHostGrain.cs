@@ -53,6 +53,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RecordJobResultsAsync")]
     Task RecordJobResultsAsync(Guid sessionId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
 
+    /// <summary>The agent recalled a stub (or could not): its tier object goes RECALLED (or FAILED) and the file counts as accessed.</summary>
+    [Alias("RecordRecallAsync")]
+    Task RecordRecallAsync(string path, bool succeeded, long durationMs, string? failure);
+
     /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>
     [Alias("DispatchAsync")]
     Task<int> DispatchAsync();

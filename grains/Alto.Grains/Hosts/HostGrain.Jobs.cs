@@ -92,6 +92,27 @@ public sealed partial class HostGrain
         }
     }
 
+    public async Task RecordRecallAsync(string path, bool succeeded, long durationMs, string? failure)
+    {
+        if (!host.State.Exists || await jobs.FindTierObjectAsync(host.State.TenantId, Id, path) is not { } found)
+        {
+            LogUnknownRecall(logger, Id, path);
+            return;
+        }
+        var change = succeeded
+            ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled on access in {durationMs} ms")
+            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: failure ?? "the recall failed");
+        var applied = await grains.GetGrain<ITierObjectGrain>(found.TierObjectId).ApplyAsync(change);
+        if (applied.Error is { } refused)
+        {
+            LogResultRefused(logger, found.TierObjectId, refused.Message);
+        }
+        else if (succeeded)
+        {
+            await jobs.MarkRecalledAsync(found.FileCurrentId);
+        }
+    }
+
     private async Task ForEachTierObjectAsync(IEnumerable<long> ids, TierEvent change)
     {
         foreach (var batch in ids.Chunk(GrainCallsAtOnce))
@@ -116,6 +137,9 @@ public sealed partial class HostGrain
             }
         }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = TimeSpan.FromSeconds(30) });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} reported a recall of {Path}, which has no tier object")]
+    private static partial void LogUnknownRecall(ILogger logger, Guid hostId, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} waits: its storage target {TargetId} is disabled or gone")]
     private static partial void LogTargetUnavailable(ILogger logger, Guid jobId, Guid targetId);

@@ -73,6 +73,34 @@ public sealed class JobRows(NpgsqlDataSource db)
         return [.. files];
     }
 
+    /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>
+    public async Task<(long TierObjectId, long FileCurrentId)?> FindTierObjectAsync(Guid tenantId, Guid hostId, string path)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT t.id, f.file_current_id
+            FROM alto.file_current f JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
+            WHERE f.tenant_id = $1 AND f.host_id = $2 AND f.full_path = $3 AND NOT f.path_escaped
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = path });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>A recall is an access: the inventory says so (source 'recall'), so the planner sees the file warm.</summary>
+    public async Task MarkRecalledAsync(long fileCurrentId)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.file_current
+            SET atime_unix = greatest(atime_unix, extract(epoch FROM now())::bigint), last_accessed_source = 'recall',
+                atime_updated_utc = now(), is_stub = false, updated_utc = now()
+            WHERE file_current_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fileCurrentId });
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// Closes a job the agent finished: completed when none of its files is left open; otherwise
     /// (tier 2 was unreachable) queued again, not before <paramref name="retryAfter"/>.

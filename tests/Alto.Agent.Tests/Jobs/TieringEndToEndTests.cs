@@ -95,6 +95,16 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         var read = await StubFiles.ShellAsync($"sha256sum '{someStub}'");
         Assert.StartsWith(StubFiles.Sha256(itsBytes), read.Output, StringComparison.Ordinal);
         Assert.Null(LinuxStubs.Peek(someStub));
+        // The agent reports the recall: the tier object is RECALLED with its access counted, the file warm.
+        var recalledDeadline = DateTime.UtcNow + Patience;
+        while (await _gateway.Database.CountAsync(
+                   $"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND full_path = '{someStub}' AND state = 'RECALLED' AND access_count = 1") == 0)
+        {
+            Assert.True(DateTime.UtcNow < recalledDeadline, $"the recall was not recorded; agent output:\n{agent.Output}");
+            await Task.Delay(200);
+        }
+        Assert.Equal("recall", await _gateway.Database.ScalarAsync<string>(
+            $"SELECT last_accessed_source FROM alto.file_current WHERE host_id = '{hostId}' AND full_path = '{someStub}'"));
 
         await agent.StopAsync(TimeSpan.FromSeconds(20));
         Directory.Delete(state, true);
