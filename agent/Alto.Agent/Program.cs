@@ -17,6 +17,7 @@ public static class Program
             RunCommand.Create(),
             TierCommand.Create(),
             RecoverCommand.Create(),
+            RecallCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

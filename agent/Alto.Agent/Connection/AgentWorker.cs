@@ -79,17 +79,7 @@ public sealed partial class AgentWorker(
         }
         var listener = RecallListener.TryStart(watched, connection.Targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot,
             // Each recall is reported to the cluster (the tier object goes RECALLED); one lost with a session is harmless.
-            recalled => _ = connection.SendAsync(new AgentMessage
-            {
-                Id = Guid.NewGuid().ToString("N"),
-                RecallEvent = new RecallEvent
-                {
-                    FilePath = recalled.Path,
-                    Ok = recalled.Error is null,
-                    DurationMs = (long)recalled.Duration.TotalMilliseconds,
-                    Error = recalled.Error ?? "",
-                },
-            }, CancellationToken.None));
+            recalled => _ = connection.SendAsync(RecallMessage(recalled), CancellationToken.None));
         if (listener is null)
         {
             LogNoTransparentRecall(logger, whyNot!);
@@ -97,12 +87,34 @@ public sealed partial class AgentWorker(
         return listener;
     }
 
-    /// <summary>A command from the cluster: scan now, or a tiering job.</summary>
+    private static AgentMessage RecallMessage(RecallOutcome recalled) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        RecallEvent = new RecallEvent
+        {
+            FilePath = recalled.Path,
+            Ok = recalled.Error is null,
+            DurationMs = (long)recalled.Duration.TotalMilliseconds,
+            Error = recalled.Error ?? "",
+        },
+    };
+
+    /// <summary>A command from the cluster: scan now, recall these stubs, or a tiering job.</summary>
     private async Task HandleAsync(
         GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {
+            return;
+        }
+        if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
+        {
+            var outcomes = await new RecallRunner(journal!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>())
+                .RecallAsync(command.RecallRequest.Paths, cancellationToken);
+            foreach (var outcome in outcomes)
+            {
+                await connection.SendAsync(RecallMessage(outcome), cancellationToken);
+            }
             return;
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)

@@ -15,6 +15,9 @@ public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Vol
 /// <summary>A partial update. A bandwidth limit of 0 removes the limit.</summary>
 public sealed record UpdateHostRequest(string[]? Volumes, long? BandwidthLimitBytesPerSecond);
 
+/// <summary>Exactly one of: some paths, everything below a folder, everything a rule tiered.</summary>
+public sealed record RecallHostRequest(string[]? Paths, string? Directory, Guid? RuleId);
+
 /// <summary>Optional: which folders (default: the registered volumes) and which chunk format.</summary>
 public sealed record ScanNowRequest(string[]? Paths, string? Format);
 
@@ -33,6 +36,8 @@ public static partial class HostsApi
             .WithSummary("Change a host's volumes (pushed to its agent if connected) or its bandwidth limit (0 for none)");
         hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
+        hosts.MapPost("/{hostId:guid}/recall", RecallAsync)
+            .WithSummary("Recall stubs of a host by paths, folder or rule (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
             .WithSummary("Issue a new one-time enrollment token for a host (the old one stops working)");
         return api;
@@ -166,6 +171,59 @@ public static partial class HostsApi
             return ApiProblems.NotFound($"host {hostId} not found");
         }
         var result = await grain.RequestScanAsync([.. paths], format);
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/hosts/{hostId}", result.Value);
+    }
+
+    public const int MaxRecallPaths = 10_000;
+
+    public static async Task<Results<Accepted<RecallReceipt>, ValidationProblem, ProblemHttpResult>> RecallAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RecallHostRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        if ((request.Paths is not null ? 1 : 0) + (request.Directory is not null ? 1 : 0) + (request.RuleId is not null ? 1 : 0) != 1)
+        {
+            errors.Add("paths", "give exactly one of paths, directory or ruleId");
+        }
+        var paths = new List<string>();
+        if (request.Paths is { Length: > MaxRecallPaths })
+        {
+            errors.Add("paths", $"at most {MaxRecallPaths} paths per request; recall a directory for more");
+        }
+        else if (request.Paths is { } given)
+        {
+            if (given.Length == 0)
+            {
+                errors.Add("paths", "paths must not be empty");
+            }
+            for (var i = 0; i < given.Length; i++)
+            {
+                if (errors.AbsolutePath($"paths[{i}]", given[i], required: true) is { } path)
+                {
+                    paths.Add(path);
+                }
+            }
+        }
+        var directory = request.Directory is null ? null : errors.AbsolutePath("directory", request.Directory, required: true);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        if ((await grain.GetAsync())?.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        if (request.RuleId is { } ruleId && await services.Grains.GetGrain<GrainInterfaces.Tenants.ITenantGrain>(tenantId.ToString()).GetRuleAsync(ruleId) is null)
+        {
+            return ApiProblems.Invalid("ruleId", $"rule {ruleId} is not a rule of this tenant");
+        }
+        var result = await grain.RequestRecallAsync(new RecallSelection(request.Paths is null ? null : [.. paths], directory, request.RuleId));
         return result.Error is { } error
             ? ApiProblems.From(error)
             : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/hosts/{hostId}", result.Value);

@@ -179,6 +179,9 @@ public sealed partial class AgentSessionService(
                 case AgentCommandKind.Scan:
                     message.ScanRequest = new ScanRequest { Format = command.Format, Paths = { command.Paths } };
                     break;
+                case AgentCommandKind.Recall:
+                    message.RecallRequest = new RecallRequest { Paths = { command.Paths } };
+                    break;
             }
             // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
             await outbox.WriteAsync(message);

@@ -125,7 +125,24 @@ public enum SessionStanding
 public enum AgentCommandKind
 {
     Scan = 0,
+    /// <summary>Bring these stubs' data back (Paths); the agent reports each as a recall.</summary>
+    Recall = 1,
 }
+
+/// <summary>What to recall: some paths, everything below a folder, or everything a rule tiered. Exactly one is set.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RecallSelection")]
+public sealed record RecallSelection(
+    [property: Id(0)] string[]? Paths,
+    [property: Id(1)] string? Directory,
+    [property: Id(2)] Guid? RuleId);
+
+/// <summary>A recall on command: how many stubs it covers and how it reached the agent.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RecallReceipt")]
+public sealed record RecallReceipt(
+    [property: Id(0)] int Files,
+    [property: Id(1)] int Commands,
+    [property: Id(2)] bool Delivered,
+    [property: Id(3)] string[] CommandIds);
 
 /// <summary>A command for a host's agent, queued by its host grain until the agent acknowledges it.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.AgentCommand")]

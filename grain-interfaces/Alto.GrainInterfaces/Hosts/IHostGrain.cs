@@ -37,6 +37,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestScanAsync")]
     Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format);
 
+    /// <summary>Queues recalls of the host's stubs (by paths, folder or rule) for its agent; delivered now if it is connected.</summary>
+    [Alias("RequestRecallAsync")]
+    Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection);
+
     /// <summary>The agent acknowledged a command: it leaves the queue.</summary>
     [Alias("AcknowledgeAsync")]
     Task AcknowledgeAsync(string commandId);

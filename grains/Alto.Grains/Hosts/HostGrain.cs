@@ -251,6 +251,41 @@ public sealed partial class HostGrain(
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
     }
 
+    /// <summary>Most stubs one recall request covers, and paths per command (a command is one message to the agent).</summary>
+    public const int MaxRecallFiles = 100_000;
+    private const int RecallPathsPerCommand = 2_000;
+
+    public async Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<RecallReceipt>.NotFound($"host {Id} not found");
+        }
+        var paths = await jobs.StubsToRecallAsync(Id, new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId), MaxRecallFiles);
+        var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
+        if (host.State.PendingCommands.Count + commandCount > MaxPendingCommands)
+        {
+            return CommandResult<RecallReceipt>.Conflict($"{host.State.PendingCommands.Count} commands are already waiting for this host's agent");
+        }
+        var now = time.GetUtcNow();
+        var commands = paths.Chunk(RecallPathsPerCommand)
+            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Recall, chunk, "", now))
+            .ToList();
+        if (commands.Count > 0)
+        {
+            var before = host.State;
+            host.State = Copy(before);
+            host.State.PendingCommands.AddRange(commands);
+            await PersistAsync(before);
+        }
+        var delivered = true;
+        foreach (var command in commands)
+        {
+            delivered &= await TryDeliverAsync(command);
+        }
+        return CommandResult<RecallReceipt>.Ok(new RecallReceipt(paths.Length, commands.Count, delivered && commands.Count > 0, [.. commands.Select(c => c.Id)]));
+    }
+
     public async Task AcknowledgeAsync(string commandId)
     {
         if (!host.State.PendingCommands.Exists(command => command.Id == commandId))

@@ -3,6 +3,9 @@ using Npgsql;
 
 namespace Alto.Grains.Hosts;
 
+/// <summary>The recall selection as the query takes it.</summary>
+public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId);
+
 /// <summary>A job claimed for delivery.</summary>
 public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
 
@@ -71,6 +74,32 @@ public sealed class JobRows(NpgsqlDataSource db)
             files.Add(new TierJobFile(reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2), reader.GetInt64(3), reader.GetInt64(4)));
         }
         return [.. files];
+    }
+
+    /// <summary>Paths of the host's stubs a recall selects (stubbed tier objects only), at most <paramref name="limit"/>.</summary>
+    public async Task<string[]> StubsToRecallAsync(Guid hostId, RecallSelectionQuery selection, int limit)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT full_path FROM alto.tier_object
+            WHERE host_id = $1 AND state = 'STUBBED'
+              AND ($2::text[] IS NULL OR full_path = ANY($2))
+              AND ($3::text IS NULL OR full_path LIKE replace(replace(replace(rtrim($3, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+              AND ($4::uuid IS NULL OR rule_id = $4)
+            ORDER BY full_path
+            LIMIT $5
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.Paths ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.Directory ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.RuleId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync();
+        var paths = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            paths.Add(reader.GetString(0));
+        }
+        return [.. paths];
     }
 
     /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>

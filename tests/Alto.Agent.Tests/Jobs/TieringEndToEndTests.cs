@@ -97,14 +97,37 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         Assert.Null(LinuxStubs.Peek(someStub));
         // The agent reports the recall: the tier object is RECALLED with its access counted, the file warm.
         var recalledDeadline = DateTime.UtcNow + Patience;
-        while (await _gateway.Database.CountAsync(
-                   $"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND full_path = '{someStub}' AND state = 'RECALLED' AND access_count = 1") == 0)
+        while (await _gateway.Database.CountAsync($"""
+                   SELECT count(*) FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+                   WHERE t.host_id = '{hostId}' AND t.full_path = '{someStub}' AND t.state = 'RECALLED' AND t.access_count = 1
+                     AND f.last_accessed_source = 'recall'
+                   """) == 0)
         {
             Assert.True(DateTime.UtcNow < recalledDeadline, $"the recall was not recorded; agent output:\n{agent.Output}");
             await Task.Delay(200);
         }
-        Assert.Equal("recall", await _gateway.Database.ScalarAsync<string>(
-            $"SELECT last_accessed_source FROM alto.file_current WHERE host_id = '{hostId}' AND full_path = '{someStub}'"));
+
+        // Recall on command, both ways: the CLI (through the running agent) and the API (by folder).
+        var (cliStub, cliBytes) = files.First(pair => pair.Key != someStub);
+        await using (var cli = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "recall", cliStub))
+        {
+            Assert.True(0 == await cli.WaitForExitAsync(Patience), cli.Output);
+            Assert.Contains("1 recalled, 0 failed", cli.Output, StringComparison.Ordinal);
+        }
+        Assert.Null(LinuxStubs.Peek(cliStub));
+        Assert.Equal(StubFiles.Sha256(cliBytes), (await StubFiles.ShellAsync($"sha256sum '{cliStub}'")).Output[..64]);
+        var receipt = await admin.PostAsync($"/api/v1/tenants/{tenant}/hosts/{hostId}/recall", new { directory = volume.Root });
+        Assert.Equal(files.Count - 2, receipt.GetProperty("files").GetInt32());
+        while (await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'RECALLED'") < files.Count)
+        {
+            Assert.True(DateTime.UtcNow < recalledDeadline + Patience, $"not every stub was recalled; agent output:\n{agent.Output}");
+            await Task.Delay(200);
+        }
+        foreach (var (path, original) in files)
+        {
+            Assert.Null(LinuxStubs.Peek(path));
+            Assert.Equal(StubFiles.Sha256(original), (await StubFiles.ShellAsync($"sha256sum '{path}'")).Output[..64]);
+        }
 
         await agent.StopAsync(TimeSpan.FromSeconds(20));
         Directory.Delete(state, true);

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Alto.Agent.Stubs;
+
+namespace Alto.Agent.Cli;
+
+/// <summary>
+/// <c>alto-agent recall PATH...</c>: brings stubs back now (files, or every stub below a
+/// folder), with progress. It opens each stub the way any program would, so the running agent
+/// (<c>alto-agent run</c>) recalls it, verified, and reports it to the cluster; a stub that stays
+/// a stub is reported as failed.
+/// </summary>
+public static class RecallCommand
+{
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("path") { Description = "Stubs, or folders whose stubs to recall", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("recall", "Recall stubs now, through the running agent") { paths };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                await Console.Error.WriteLineAsync("alto-agent recall: this build recalls Linux stubs only");
+                return 2;
+            }
+            var stubs = new List<string>();
+            var notStubs = 0;
+            foreach (var file in parse.GetValue(paths)!.SelectMany(Files))
+            {
+                if (LinuxStubs.Peek(file) is not null)
+                {
+                    stubs.Add(file);
+                }
+                else
+                {
+                    notStubs++;
+                }
+            }
+            var failed = 0;
+            for (var i = 0; i < stubs.Count; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                string? error = null;
+                try
+                {
+                    await using var stream = new FileStream(stubs[i], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+                    _ = await stream.ReadAsync(new byte[1], cancellationToken);
+                }
+                catch (IOException exception)
+                {
+                    error = exception.Message;
+                }
+                if (error is null && LinuxStubs.Peek(stubs[i]) is not null)
+                {
+                    error = "it is still a stub: is alto-agent run active (as root) on this host?";
+                }
+                failed += error is null ? 0 : 1;
+                Console.WriteLine($"[{i + 1}/{stubs.Count}] {(error is null ? "recalled" : "failed")} {stubs[i]} ({clock.ElapsedMilliseconds} ms){(error is null ? "" : ": " + error)}");
+            }
+            Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
+            return failed == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    /// <summary>A file, or the regular files below a folder (symbolic links are not followed).</summary>
+    private static IEnumerable<string> Files(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!Directory.Exists(full))
+        {
+            return [full];
+        }
+        return new DirectoryInfo(full)
+            .EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true })
+            .Select(file => file.FullName);
+    }
+}
