@@ -1,6 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Alto.Agent.Jobs;
 using Alto.Agent.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
 
@@ -8,14 +13,18 @@ namespace Alto.Agent.Cli;
 /// <c>alto-agent recall PATH...</c>: brings stubs back now (files, or every stub below a
 /// folder), with progress. It opens each stub the way any program would, so the running agent
 /// (<c>alto-agent run</c>) recalls it, verified, and reports it to the cluster; a stub that stays
-/// a stub is reported as failed.
+/// a stub is reported as failed. With <c>--target FILE</c> (the target as JSON, secrets
+/// included) it recalls by itself, journaled, with no agent or cluster running: the emergency
+/// way back.
 /// </summary>
 public static class RecallCommand
 {
     public static Command Create()
     {
         var paths = new Argument<string[]>("path") { Description = "Stubs, or folders whose stubs to recall", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("recall", "Recall stubs now, through the running agent") { paths };
+        var targetFile = new Option<FileInfo?>("--target") { Description = "Recall without the running agent, from this target (JSON: kind, path|bucket|container, ..., secrets); keep it private" };
+        var stateDirectory = AgentOptions.StateDirectory();
+        var command = new Command("recall", "Recall stubs now, through the running agent (or by itself with --target)") { paths, targetFile, stateDirectory };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!OperatingSystem.IsLinux())
@@ -35,6 +44,10 @@ public static class RecallCommand
                 {
                     notStubs++;
                 }
+            }
+            if (parse.GetValue(targetFile) is { } target)
+            {
+                return await RecallByItselfAsync(target, stubs, notStubs, parse.GetValue(stateDirectory)!, cancellationToken);
             }
             var failed = 0;
             for (var i = 0; i < stubs.Count; i++)
@@ -61,6 +74,38 @@ public static class RecallCommand
             return failed == 0 ? 0 : 1;
         });
         return command;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RecallByItselfAsync(FileInfo targetFile, List<string> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
+    {
+        TierTarget target;
+        try
+        {
+            await using var json = targetFile.OpenRead();
+            target = await JsonSerializer.DeserializeAsync<TierTarget>(json, JsonSerializerOptions.Web, cancellationToken)
+                     ?? throw new JsonException("empty");
+        }
+        catch (Exception exception) when (exception is JsonException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"alto-agent recall: cannot read the target: {exception.Message}");
+            return 2;
+        }
+        using var journal = new OperationJournal(stateDirectory);
+        JournalRecovery.Recover(journal);
+        var store = target.Open();
+        var runner = new RecallRunner(journal, _ => store, NullLogger.Instance);
+        Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
+        var failed = 0;
+        for (var i = 0; i < stubs.Count; i++)
+        {
+            var outcome = (await runner.RecallAsync([stubs[i]], cancellationToken)).SingleOrDefault();
+            failed += outcome?.Error is null ? 0 : 1;
+            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(outcome?.Error is null ? "recalled" : "failed")} {stubs[i]}"
+                              + (outcome is null ? "" : $" ({outcome.Duration.TotalMilliseconds:0} ms)") + (outcome?.Error is { } error ? ": " + error : ""));
+        }
+        Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
+        return failed == 0 ? 0 : 1;
     }
 
     /// <summary>A file, or the regular files below a folder (symbolic links are not followed).</summary>
