@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Alto.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed class RecallApiTests(GatewayFixture fixture)
+{
+    private async Task<Guid> HostAsync(HttpClient admin) =>
+        (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name = "recall-" + Guid.NewGuid().ToString("N")[..8] }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+
+    public static TheoryData<string, string, object> BadRecalls() => new()
+    {
+        { "nothing selected", "paths", new { } },
+        { "two selectors", "paths", new { paths = new[] { "/srv/a" }, directory = "/srv" } },
+        { "empty paths", "paths", new { paths = Array.Empty<string>() } },
+        { "relative path", "paths[0]", new { paths = new[] { "srv/a" } } },
+        { "relative folder", "directory", new { directory = "srv" } },
+        { "unknown rule", "ruleId", new { ruleId = Guid.NewGuid() } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRecalls))]
+    public async Task BadRecallsAreRefusedNamingTheFieldAndQueueNothing(string because, string field, object body)
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var host = await HostAsync(admin);
+
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/recall", body)).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{because}: {problem}");
+        var read = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(0, read.GetProperty("pendingCommands").GetInt32());
+    }
+
+    [Fact]
+    public async Task ARecallIsForTheTenantsOwnHostsAndForRolesThatMayChangeThem()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        using var viewer = fixture.ClientFor("viewer");
+        using var platform = fixture.ClientFor("platform-admin");
+        var host = await HostAsync(admin);
+
+        await (await viewer.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/recall", new { directory = "/srv" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await platform.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/recall", new { directory = "/srv" }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        var receipt = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/recall", new { directory = "/srv" }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal((0, 0), (receipt.GetProperty("files").GetInt32(), receipt.GetProperty("commands").GetInt32()));
+    }
+}
