@@ -65,6 +65,9 @@ public sealed partial class AgentConnection(
     /// <summary>The tenant's storage targets (with their secrets) as the last configuration gave them; memory only.</summary>
     public TargetDirectory Targets { get; } = new();
 
+    /// <summary>The host's bandwidth limit for uploads, as the last configuration gave it.</summary>
+    public Jobs.BandwidthThrottle Throttle { get; } = new(TimeProvider.System);
+
     private ChannelWriter<AgentMessage>? _outbox;
 
     /// <summary>Sends a message on the current session; false when there is none (the cluster re-sends what it still needs).</summary>
@@ -179,6 +182,7 @@ public sealed partial class AgentConnection(
                 {
                     State.Volumes = [.. message.Configuration.Volumes];
                     Targets.Update(message.Configuration.Targets);
+                    Throttle.BytesPerSecond = message.Configuration.BandwidthLimitBytesPerSecond;
                     outbox.Writer.TryWrite(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = message.Id, Ok = true } });
                 }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))

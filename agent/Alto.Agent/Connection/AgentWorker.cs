@@ -119,7 +119,7 @@ public sealed partial class AgentWorker(
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)
         {
-            await new AgentJobRunner(journal!, connection.Targets, loggers.CreateLogger<AgentJobRunner>())
+            await new AgentJobRunner(journal!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>())
                 .RunAsync(command.TieringJob, connection.SendAsync, cancellationToken);
             return;
         }

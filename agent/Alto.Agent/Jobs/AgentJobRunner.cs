@@ -14,7 +14,7 @@ namespace Alto.Agent.Jobs;
 /// reported as they are (stubbed) without new work.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory targets, ILogger logger)
+public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory targets, BandwidthThrottle throttle, ILogger logger)
 {
     public const int ResultsPerMessage = 500;
 
@@ -39,7 +39,7 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
         }
         var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId),
             [.. message.Files.Where(file => !file.PathEscaped).Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix))]);
-        var outcomes = await new JobExecutor(journal, logger, openStore: _ => targets.Store(targetId)).ExecuteAsync(job, null, cancellationToken);
+        var outcomes = await new JobExecutor(journal, logger, openStore: _ => targets.Store(targetId), throttle: throttle).ExecuteAsync(job, null, cancellationToken);
         results.AddRange(outcomes.Select(ToResult));
 
         var batches = results.Chunk(ResultsPerMessage).ToList();

@@ -17,7 +17,8 @@ namespace Alto.Agent.Jobs;
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed partial class JobExecutor(
-    OperationJournal journal, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null)
+    OperationJournal journal, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null,
+    BandwidthThrottle? throttle = null)
 {
     public const int Attempts = 3;
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
@@ -89,7 +90,7 @@ public sealed partial class JobExecutor(
                 // A stream over a borrowed handle: a retry reads the same open file from the start.
                 using var borrowed = LinuxFiles.Borrow(handle);
                 await using var content = new FileStream(borrowed, FileAccess.Read, 1 << 20) { Position = 0 };
-                return await store.PutAsync(job.TenantId, content, cancellationToken);
+                return await store.PutAsync(job.TenantId, throttle is null ? content : new ThrottledReadStream(content, throttle), cancellationToken);
             }, cancellationToken);
             var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
             if (stored is null || readBack is null)

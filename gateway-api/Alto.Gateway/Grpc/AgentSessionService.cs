@@ -75,7 +75,11 @@ public sealed partial class AgentSessionService(
             }, context.CancellationToken);
             if (await host.GetAsync() is { } registered)
             {
-                var configuration = new Configuration { Volumes = { registered.Volumes } };
+                var configuration = new Configuration
+                {
+                    Volumes = { registered.Volumes },
+                    BandwidthLimitBytesPerSecond = registered.BandwidthLimitBytesPerSecond ?? 0,
+                };
                 foreach (var target in await grains.GetGrain<ITenantGrain>(registered.TenantId.ToString()).ListTargetsForAgentAsync())
                 {
                     configuration.Targets.Add(new KnownTarget { Id = target.Id.ToString(), Target = JobMessages.ToStorageTarget(target) });
@@ -150,10 +154,10 @@ public sealed partial class AgentSessionService(
     {
         private readonly CancellationTokenSource _revoked = new();
 
-        public Task ConfigureAsync(string[] volumes) => outbox.WriteAsync(new GatewayMessage
+        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond) => outbox.WriteAsync(new GatewayMessage
         {
             Id = Guid.NewGuid().ToString("N"),
-            Configuration = new Configuration { Volumes = { volumes } },
+            Configuration = new Configuration { Volumes = { volumes }, BandwidthLimitBytesPerSecond = bandwidthLimitBytesPerSecond },
         }).AsTask();
 
         /// <summary>Why the host grain ended the session, as the gRPC status to end it with.</summary>

@@ -15,9 +15,9 @@ public interface IAgentSessionObserver : IGrainObserver
     [Alias("DeliverJobAsync")]
     Task DeliverJobAsync(Tiers.TierJobPayload job);
 
-    /// <summary>The host's settings changed: send the agent its new configuration.</summary>
+    /// <summary>The host's settings changed: send the agent its new configuration (a bandwidth limit of 0 is none).</summary>
     [Alias("ConfigureAsync")]
-    Task ConfigureAsync(string[] volumes);
+    Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond);
 
     /// <summary>
     /// End the session now: its credential stopped holding (re-enrolled or disabled), or a newer

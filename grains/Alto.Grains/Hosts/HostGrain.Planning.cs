@@ -78,6 +78,7 @@ public sealed partial class HostGrain
         host.State.BandwidthLimitBytesPerSecond = bytesPerSecond;
         host.State.UpdatedAt = time.GetUtcNow();
         await PersistAsync(before);
+        await PushConfigurationAsync();
         return CommandResult<HostInfo>.Ok(ToInfo());
     }
 

@@ -217,18 +217,7 @@ public sealed partial class HostGrain(
         host.State.Volumes = volumes;
         host.State.UpdatedAt = time.GetUtcNow();
         await PersistAsync(before);
-        if (_observer is { } observer)
-        {
-            try
-            {
-                await observer.ConfigureAsync(volumes).WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception exception) when (exception is not OutOfMemoryException)
-            {
-                // The agent gets the configuration with its next session's welcome.
-                LogDeliveryFailed(logger, exception, "configuration", Id);
-            }
-        }
+        await PushConfigurationAsync();
         return CommandResult<HostInfo>.Ok(ToInfo());
     }
 
@@ -296,6 +285,23 @@ public sealed partial class HostGrain(
         host.State = Copy(before);
         host.State.PendingCommands.RemoveAll(command => command.Id == commandId);
         await PersistAsync(before);
+    }
+
+    /// <summary>Sends the live session the host's settings; if its gateway is gone, the next session's welcome carries them.</summary>
+    private async Task PushConfigurationAsync()
+    {
+        if (_observer is not { } observer)
+        {
+            return;
+        }
+        try
+        {
+            await observer.ConfigureAsync(host.State.Volumes, host.State.BandwidthLimitBytesPerSecond ?? 0).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogDeliveryFailed(logger, exception, "configuration", Id);
+        }
     }
 
     /// <summary>Ends the live session at once, wherever it is held, when its credential stops holding.</summary>
