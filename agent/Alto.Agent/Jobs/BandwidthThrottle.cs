@@ -1,3 +1,5 @@
+using Alto.Tiering;
+
 namespace Alto.Agent.Jobs;
 
 /// <summary>
@@ -46,27 +48,9 @@ public sealed class BandwidthThrottle(TimeProvider time)
 }
 
 /// <summary>A read-only stream whose reads wait for the throttle; the upload it feeds goes no faster than the limit.</summary>
-public sealed class ThrottledReadStream(Stream inner, BandwidthThrottle throttle) : Stream
+public sealed class ThrottledReadStream(Stream inner, BandwidthThrottle throttle) : ReadOnlyForwardStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => inner.Length;
-
-    public override long Position
-    {
-        get => inner.Position;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("throttled reads are asynchronous");
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("throttled reads are asynchronous");
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -74,14 +58,4 @@ public sealed class ThrottledReadStream(Stream inner, BandwidthThrottle throttle
         await throttle.WaitAsync(read, cancellationToken);
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Text.Json;
-using Alto.Agent.Jobs;
-using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
-using Alto.TestSupport;
 using Alto.Tiering;
 using Xunit.Abstractions;
 
@@ -27,7 +23,6 @@ public sealed class RecallCrashTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task EveryFileIsItsOriginalOrAValidStubAfterAKillAtAnyMomentOfARecall()
     {
-        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
         var store = new PathTierStore(Path.Combine(_work, "tier2"));
         var targetFile = Path.Combine(_work, "target.json");
         await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
@@ -46,50 +41,9 @@ public sealed class RecallCrashTests(ITestOutputHelper output) : IDisposable
                 await StubFiles.TierAsync(path, store, Guid.Empty);
             }
 
-            using (var process = Process.Start(new ProcessStartInfo("dotnet",
-                       [agent, "recall", "--target", targetFile, "--state-dir", state, folder])
-                   {
-                       RedirectStandardOutput = true,
-                       RedirectStandardError = true,
-                   })!)
-            {
-                var errors = process.StandardError.ReadToEndAsync();
-                var killAfterLine = random.Next(1, FilesPerRun + 1);
-                var delay = random.Next(0, 12);
-                for (var line = 0; line < killAfterLine && await process.StandardOutput.ReadLineAsync() is not null; line++)
-                {
-                }
-                await Task.Delay(delay);
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    killed++;
-                }
-                await process.StandardOutput.ReadToEndAsync();
-                await errors;
-                await process.WaitForExitAsync();
-            }
-
-            using (var journal = new OperationJournal(state))
-            {
-                JournalRecovery.Recover(journal);
-            }
-            foreach (var (path, original) in files)
-            {
-                if (LinuxStubs.Read(path) is { } stub)
-                {
-                    StubFiles.AssertReleased(path);
-                    Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
-                    Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
-                    stubs++;
-                }
-                else
-                {
-                    var now = await File.ReadAllBytesAsync(path);
-                    Assert.True(original.AsSpan().SequenceEqual(now), $"iteration {iteration}: {path} lost its bytes");
-                    originals++;
-                }
-            }
+            killed += await CrashRuns.RunAndKillAsync(random, FilesPerRun, 12, "recall", "--target", targetFile, "--state-dir", state, folder) ? 1 : 0;
+            var (stubbed, kept) = await CrashRuns.SettleAndCheckAsync(state, store, files, iteration);
+            (stubs, originals) = (stubs + stubbed, originals + kept);
             Directory.Delete(folder, true);
         }
         output.WriteLine($"{Iterations} runs, {killed} killed mid-recall; {stubs} files ended as valid stubs, {originals} as originals");

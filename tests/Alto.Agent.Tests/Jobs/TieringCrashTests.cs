@@ -1,10 +1,7 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Alto.Agent.Jobs;
-using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
-using Alto.TestSupport;
 using Alto.Tiering;
 using Xunit.Abstractions;
 
@@ -27,7 +24,6 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task EveryFileIsItsOriginalOrAVerifiedStubAfterAKillAtAnyMoment()
     {
-        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
         var store = new PathTierStore(Path.Combine(_work, "tier2"));
         var random = new Random(20261128);
         var (killed, stubs, originals) = (0, 0, 0);
@@ -48,53 +44,9 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
             var jobFile = Path.Combine(folder, "job.json");
             await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
 
-            using (var process = Process.Start(new ProcessStartInfo("dotnet", [agent, "tier", "--job", jobFile, "--state-dir", state])
-                   {
-                       RedirectStandardOutput = true,
-                       RedirectStandardError = true,
-                   })!)
-            {
-                var errors = process.StandardError.ReadToEndAsync();
-                // The agent prints a line when the job starts and one per file: the kill lands a
-                // random few milliseconds after a random one of them, inside the job.
-                var killAfterLine = random.Next(1, FilesPerJob + 1);
-                var delay = random.Next(0, 25);
-                for (var line = 0; line < killAfterLine && await process.StandardOutput.ReadLineAsync() is not null; line++)
-                {
-                }
-                await Task.Delay(delay);
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                    killed++;
-                }
-                await process.StandardOutput.ReadToEndAsync();
-                await errors;
-                await process.WaitForExitAsync();
-            }
-
-            using (var journal = new OperationJournal(state))
-            {
-                JournalRecovery.Recover(journal);
-                Assert.Empty(journal.Unfinished());
-            }
-            foreach (var (path, original) in files)
-            {
-                if (LinuxStubs.Read(path) is { } stub)
-                {
-                    StubFiles.AssertReleased(path);
-                    Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
-                    Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
-                    Assert.Equal(original.Length, new FileInfo(path).Length);
-                    stubs++;
-                }
-                else
-                {
-                    var now = await File.ReadAllBytesAsync(path);
-                    Assert.True(original.AsSpan().SequenceEqual(now), $"iteration {iteration}: {path} lost its bytes");
-                    originals++;
-                }
-            }
+            killed += await CrashRuns.RunAndKillAsync(random, FilesPerJob, 25, "tier", "--job", jobFile, "--state-dir", state) ? 1 : 0;
+            var (stubbed, kept) = await CrashRuns.SettleAndCheckAsync(state, store, files, iteration);
+            (stubs, originals) = (stubs + stubbed, originals + kept);
             Directory.Delete(folder, true);
         }
         output.WriteLine($"{Iterations} runs, {killed} killed mid-job; {stubs} files ended as verified stubs, {originals} as originals");

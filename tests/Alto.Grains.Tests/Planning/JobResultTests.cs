@@ -1,0 +1,69 @@
+using Alto.GrainInterfaces.Rules;
+using Alto.GrainInterfaces.Tiers;
+
+namespace Alto.Grains.Tests.Planning;
+
+/// <summary>
+/// What each outcome the agent reports leaves behind, through the host grain: the tier object's
+/// state, its audit entry, and the job's status.
+/// </summary>
+[Collection(PostgresClusterCollection.Name)]
+public sealed class JobResultTests(PostgresClusterFixture fixture)
+{
+    private const string Sha = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    [Fact]
+    public async Task EachOutcomeLeavesItsStateAndAuditEntryAndAnUnreachableTierTwoRequeuesTheJob()
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
+        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 4).Select(i => new InventoryFile($"/srv/f{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        // As a claim does: the job is sent and its files are dispatched.
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
+        var objects = new List<long>();
+        foreach (var fileId in ids)
+        {
+            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
+            objects.Add(id);
+            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
+        }
+
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid(), jobId,
+        [
+            new TierFileResult(objects[0], TierFileOutcome.Stubbed, Sha, "t/2c/26/" + Sha, null),
+            new TierFileResult(objects[1], TierFileOutcome.Skipped, null, null, "the file changed since it was planned"),
+            new TierFileResult(objects[2], TierFileOutcome.Failed, Sha, "t/2c/26/" + Sha, "hash mismatch; the original is kept"),
+            new TierFileResult(objects[3], TierFileOutcome.Unavailable, null, null, "tier 2 could not be reached after 3 attempts"),
+        ], finished: true);
+
+        Assert.Equal(["STUBBED", "SKIPPED", "FAILED", "DISPATCHED"], await StatesAsync(objects));
+        Assert.Equal(1, await Audit(objects[0], "tier.stubbed", "success"));
+        Assert.Equal(1, await Audit(objects[1], "tier.skipped", "success"));
+        Assert.Equal(1, await Audit(objects[2], "tier.failed", "failure"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[3]}' AND action <> 'tier.dispatched'"));
+        // The unreachable file keeps the job queued, not before a minute from now, with the reason.
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'queued' AND lease_until > now() AND last_error LIKE 'tier 2 was unreachable%'"));
+
+        // Once it is reached, the last file is stubbed and the job completes.
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched' WHERE id = $1", jobId);
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid(), jobId, [new TierFileResult(objects[3], TierFileOutcome.Stubbed, Sha, "t/x/" + Sha, null)], finished: true);
+        Assert.Equal("STUBBED", (await StatesAsync([objects[3]]))[0]);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'completed'"));
+    }
+
+    private async Task<string[]> StatesAsync(IEnumerable<long> ids)
+    {
+        var states = new List<string>();
+        foreach (var id in ids)
+        {
+            states.Add(await fixture.Database.ScalarAsync<string>($"SELECT state FROM alto.tier_object WHERE id = {id}"));
+        }
+        return [.. states];
+    }
+
+    private Task<long> Audit(long id, string action, string outcome) =>
+        fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE object_id = '{id}' AND action = '{action}' AND outcome = '{outcome}'");
+}
