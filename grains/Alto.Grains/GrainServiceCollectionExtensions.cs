@@ -20,6 +20,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();
+        services.AddOptions<DispatchOptions>();
         return services;
     }
 }

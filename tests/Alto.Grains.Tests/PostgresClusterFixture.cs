@@ -35,6 +35,8 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
         builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [ConnectionStringKey] = database.ConnectionString,
+            // Short leases, so re-sending a job that was not finished can be seen within a test.
+            ["Alto:Dispatch:Lease"] = "00:00:02",
         }));
         builder.AddSiloBuilderConfigurator<AltoSiloConfigurator>();
         builder.AddClientBuilderConfigurator<AdoNetClientConfigurator>();

@@ -14,7 +14,6 @@ namespace Alto.Grains.Hosts;
 public sealed partial class HostGrain
 {
     public const int MaxJobsInFlight = 1;
-    private static readonly TimeSpan BaseLease = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMinutes(1);
     private const int GrainCallsAtOnce = 32;
 
@@ -22,7 +21,7 @@ public sealed partial class HostGrain
     {
         var sent = 0;
         while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled
-               && await jobs.ClaimNextAsync(Id, BaseLease, MaxJobsInFlight) is { } claimed)
+               && await jobs.ClaimNextAsync(Id, dispatchOptions.Value.Lease, MaxJobsInFlight) is { } claimed)
         {
             var files = await jobs.OpenFilesAsync(claimed.JobId);
             if (files.Length == 0)
@@ -135,7 +134,7 @@ public sealed partial class HostGrain
             {
                 LogDispatchFailed(logger, exception, Id);
             }
-        }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = TimeSpan.FromSeconds(30) });
+        }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = dispatchOptions.Value.CheckEvery });
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} reported a recall of {Path}, which has no tier object")]

@@ -19,6 +19,7 @@ public sealed partial class HostGrain(
     JobRows jobs,
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,
+    IOptions<DispatchOptions> dispatchOptions,
     IGrainFactory grains,
     TimeProvider time,
     ILogger<HostGrain> logger) : Grain, IHostGrain, IRemindable

@@ -3,6 +3,7 @@ using Alto.Grains;
 using Alto.GrainInterfaces.Scans;
 using Alto.Grains.Persistence;
 using Alto.Silo.Scans;
+using Alto.Grains.Hosts;
 using Alto.Grains.Planning;
 using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
@@ -51,6 +52,10 @@ public static class SiloBuilderExtensions
         silo.Services.AddAltoGrainServices();
         silo.Services.AddOptions<PlannerOptions>()
             .BindConfiguration(PlannerOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        silo.Services.AddOptions<DispatchOptions>()
+            .BindConfiguration(DispatchOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
