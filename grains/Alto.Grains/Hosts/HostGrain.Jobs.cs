@@ -82,7 +82,10 @@ public sealed partial class HostGrain
         }
         if (unavailable > 0)
         {
+            // The alert: an error in the log and a failure in the audit trail; the job is retried.
             LogTierTwoUnavailable(logger, Id, jobId, unavailable);
+            await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.unavailable", "tiering_job", jobId.ToString(), Succeeded: false,
+                new Dictionary<string, object?> { ["hostId"] = Id, ["files"] = unavailable, ["retry"] = "the job is queued again" }));
         }
         if (finished)
         {

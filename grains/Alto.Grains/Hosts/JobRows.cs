@@ -102,6 +102,15 @@ public sealed class JobRows(NpgsqlDataSource db)
         return [.. paths];
     }
 
+    /// <summary>An audit entry of its own (not part of another change).</summary>
+    public async Task AuditAsync(Audit.AuditEntry entry)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Audit.AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
     /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>
     public async Task<(long TierObjectId, long FileCurrentId)?> FindTierObjectAsync(Guid tenantId, Guid hostId, string path)
     {

@@ -43,6 +43,8 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
         Assert.Equal(1, await Audit(objects[1], "tier.skipped", "success"));
         Assert.Equal(1, await Audit(objects[2], "tier.failed", "failure"));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[3]}' AND action <> 'tier.dispatched'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{jobId}' AND action = 'tier.unavailable' AND outcome = 'failure' AND details->>'files' = '1'"));
         // The unreachable file keeps the job queued, not before a minute from now, with the reason.
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'queued' AND lease_until > now() AND last_error LIKE 'tier 2 was unreachable%'"));
