@@ -18,6 +18,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();
+        services.TryAddSingleton<TieringMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();
         services.AddOptions<DispatchOptions>();

@@ -41,6 +41,7 @@ public sealed partial class HostGrain
             try
             {
                 await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files)).WaitAsync(TimeSpan.FromSeconds(30));
+                tieringMetrics.JobSent();
                 sent++;
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -63,6 +64,7 @@ public sealed partial class HostGrain
             {
                 if (result.Outcome == TierFileOutcome.Unavailable)
                 {
+                    tieringMetrics.FileReported(result.Outcome, 0);
                     // The file stays dispatched; the job is queued again when the agent finishes it.
                     Interlocked.Increment(ref unavailable);
                     return;
@@ -78,6 +80,7 @@ public sealed partial class HostGrain
                 {
                     LogResultRefused(logger, result.TierObjectId, refused.Message);
                 }
+                tieringMetrics.FileReported(result.Outcome, result.Outcome == TierFileOutcome.Stubbed ? applied.Value?.SizeBytes ?? 0 : 0);
             }));
         }
         if (unavailable > 0)
@@ -105,6 +108,7 @@ public sealed partial class HostGrain
             ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled on access in {durationMs} ms")
             : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: failure ?? "the recall failed");
         var applied = await grains.GetGrain<ITierObjectGrain>(found.TierObjectId).ApplyAsync(change);
+        tieringMetrics.Recalled(succeeded, durationMs);
         if (applied.Error is { } refused)
         {
             LogResultRefused(logger, found.TierObjectId, refused.Message);

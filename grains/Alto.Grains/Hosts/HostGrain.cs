@@ -17,6 +17,7 @@ public sealed partial class HostGrain(
     [PersistentState(StorageNames.HostState, StorageNames.Grains)] IPersistentState<HostState> host,
     HostRows rows,
     JobRows jobs,
+    TieringMetrics tieringMetrics,
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,
     IOptions<DispatchOptions> dispatchOptions,

@@ -1,0 +1,41 @@
+using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Tiers;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>Tiering and recall figures for operators (meter "Alto"): outcomes per file, bytes moved off tier 1, recalls and their latency.</summary>
+public sealed class TieringMetrics
+{
+    private readonly Counter<long> _files;
+    private readonly Counter<long> _bytesSaved;
+    private readonly Counter<long> _recalls;
+    private readonly Histogram<double> _recallDuration;
+    private readonly Counter<long> _jobsSent;
+
+    public TieringMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(Planning.PlannerMetrics.MeterName);
+        _files = meter.CreateCounter<long>("alto.tier.files", "{file}", "Files the agents reported, by outcome (stubbed, skipped, failed, unavailable)");
+        _bytesSaved = meter.CreateCounter<long>("alto.tier.bytes_saved", "By", "Bytes released from tier 1 by stubbing");
+        _recalls = meter.CreateCounter<long>("alto.recall.count", "{file}", "Recalls reported by the agents, by result");
+        _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "ms", "How long a program waited for a recall");
+        _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
+    }
+
+    public void FileReported(TierFileOutcome outcome, long bytesSaved)
+    {
+        _files.Add(1, new KeyValuePair<string, object?>("outcome", outcome.ToString().ToLowerInvariant()));
+        if (bytesSaved > 0)
+        {
+            _bytesSaved.Add(bytesSaved);
+        }
+    }
+
+    public void Recalled(bool succeeded, long durationMs)
+    {
+        _recalls.Add(1, new KeyValuePair<string, object?>("result", succeeded ? "ok" : "failed"));
+        _recallDuration.Record(durationMs);
+    }
+
+    public void JobSent() => _jobsSent.Add(1);
+}
