@@ -19,8 +19,12 @@ public sealed record TierTarget(
     string? ConnectionString = null,
     string? AccountName = null,
     string? AccountKey = null,
-    string? SasToken = null)
+    string? SasToken = null,
+    string? Compression = null)
 {
+    /// <summary>True when objects are compressed with zstd on the agent before upload.</summary>
+    public bool Compresses => Compression == "zstd";
+
     /// <summary>Opens the store the target describes.</summary>
     public ITierStore Open() => Kind switch
     {

@@ -110,4 +110,16 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
             new { settings = new { bucket = "nope" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/targets/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task ATargetMayCompressWithZstdAndNothingElse()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "zstd-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/t2", compression = "zstd" } })).AssertJsonAsync(HttpStatusCode.Created);
+        Assert.Equal("zstd", created.GetProperty("settings").GetProperty("compression").GetString());
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "lz4-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/t2", compression = "lz4" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("settings.compression", out _), problem.ToString());
+    }
 }

@@ -45,7 +45,7 @@ public sealed class TargetDirectory
     public static TierTarget ToTierTarget(StorageTarget target) => new(
         target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix),
         Empty(target.Container), Empty(target.AccountUrl), target.ForcePathStyle, Empty(target.AccessKeyId), Empty(target.SecretAccessKey),
-        Empty(target.ConnectionString), Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken));
+        Empty(target.ConnectionString), Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression));
 
     private static string? Empty(string text) => text.Length == 0 ? null : text;
 }

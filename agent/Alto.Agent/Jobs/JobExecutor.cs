@@ -85,39 +85,73 @@ public sealed partial class JobExecutor(
 
             // Nothing on the file changes before the verified upload is recorded, so "begin" needs no flush of its own.
             journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Begin, job.TargetId), durable: false);
-            var stored = await WithRetriesAsync(async () =>
-            {
-                // A stream over a borrowed handle: a retry reads the same open file from the start.
-                using var borrowed = LinuxFiles.Borrow(handle);
-                await using var content = new FileStream(borrowed, FileAccess.Read, 1 << 20) { Position = 0 };
-                return await store.PutAsync(job.TenantId, throttle is null ? content : new ThrottledReadStream(content, throttle), cancellationToken);
-            }, cancellationToken);
-            var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
-            if (stored is null || readBack is null)
-            {
-                Finish(file);
-                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts");
-            }
-            if (readBack != stored.Sha256)
-            {
-                Finish(file);
-                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
-                    $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept");
-            }
-
-            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stored.Key, stored.Sha256));
+            string? spool = null;
             try
             {
-                LinuxStubs.MakeStub(file.Path, new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length), readAt);
-            }
-            catch (FileChangedException)
-            {
+                // Compressed objects are made first (the file is still read once, hashing as it goes), then uploaded.
+                (string Sha256, long Length)? original = job.Target.Compresses ? await CompressAsync(handle, spool = SpoolPath(file), cancellationToken) : null;
+                var stored = await WithRetriesAsync(async () =>
+                {
+                    await using var content = spool is null ? new FileStream(LinuxFiles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
+                    return await store.PutAsync(job.TenantId, throttle is null ? content : new ThrottledReadStream(content, throttle), cancellationToken);
+                }, cancellationToken);
+                var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
+                if (stored is null || readBack is null)
+                {
+                    Finish(file);
+                    return new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts");
+                }
+                if (readBack != stored.Sha256)
+                {
+                    Finish(file);
+                    return new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
+                        $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept");
+                }
+
+                var stub = original is { } plain
+                    ? new StubInfo(job.TargetId, stored.Key, plain.Sha256, plain.Length) { Codec = "zstd" }
+                    : new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length);
+                journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stub.Locator, stub.Sha256));
+                try
+                {
+                    LinuxStubs.MakeStub(file.Path, stub, readAt);
+                }
+                catch (FileChangedException)
+                {
+                    Finish(file);
+                    return Skipped(file, "the file changed while it was uploaded");
+                }
                 Finish(file);
-                return Skipped(file, "the file changed while it was uploaded");
+                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256);
             }
-            Finish(file);
-            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stored.Key, stored.Sha256);
+            finally
+            {
+                if (spool is not null)
+                {
+                    File.Delete(spool);
+                }
+            }
         }
+    }
+
+    private string SpoolPath(JobFile file)
+    {
+        var folder = Path.Combine(journal.StateDirectory, "spool");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, $"{file.TierObjectId}-{Guid.NewGuid():N}.zst");
+    }
+
+    /// <summary>Writes the file zstd-compressed to <paramref name="spool"/>; returns the SHA-256 and length of the original bytes.</summary>
+    private static async Task<(string Sha256, long Length)> CompressAsync(SafeFileHandle handle, string spool, CancellationToken cancellationToken)
+    {
+        await using var source = new FileStream(LinuxFiles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 };
+        await using var hashing = new HashingReadStream(source);
+        await using (var output = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+        await using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))
+        {
+            await hashing.CopyToAsync(zstd, 1 << 20, cancellationToken);
+        }
+        return (hashing.Sha256, hashing.BytesRead);
     }
 
     private void Finish(JobFile file) =>

@@ -35,9 +35,13 @@ public sealed class OperationJournal : IDisposable
     public OperationJournal(string stateDirectory)
     {
         Directory.CreateDirectory(stateDirectory);
+        StateDirectory = stateDirectory;
         _path = Path.Combine(stateDirectory, "journal.jsonl");
         _file = OpenForAppend();
     }
+
+    /// <summary>The agent's state folder; work files (compressed uploads) go below it, never to a shared temporary folder.</summary>
+    public string StateDirectory { get; }
 
     /// <summary>
     /// Appends an entry. A <paramref name="durable"/> one is on disk when this returns: only the

@@ -32,7 +32,7 @@ public static class LinuxStubs
         var target = LinuxFiles.GetAttribute(fd, StubInfo.TargetAttribute);
         return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
             ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
-            : new StubInfo(targetId, locator, sha256, size);
+            : new StubInfo(targetId, locator, sha256, size) { Codec = LinuxFiles.GetAttribute(fd, StubInfo.CodecAttribute) };
     }
 
     /// <summary>The stub facts of a path, read without opening it: no fanotify event, so no recall.</summary>
@@ -47,7 +47,7 @@ public static class LinuxStubs
         var target = LinuxFiles.GetAttributeByPath(path, StubInfo.TargetAttribute);
         return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
             ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
-            : new StubInfo(targetId, locator, sha256, size);
+            : new StubInfo(targetId, locator, sha256, size) { Codec = LinuxFiles.GetAttributeByPath(path, StubInfo.CodecAttribute) };
     }
 
     public static StubInfo? Read(string path)
@@ -77,14 +77,19 @@ public static class LinuxStubs
         {
             foreach (var name in StubInfo.AttributesInWriteOrder)
             {
-                LinuxFiles.SetAttribute(file, name, name switch
+                var value = name switch
                 {
                     StubInfo.TargetAttribute => stub.TargetId.ToString(),
                     StubInfo.Sha256Attribute => stub.Sha256,
                     StubInfo.LengthAttribute => StubInfo.FormatLength(stub.Length),
                     StubInfo.VersionAttribute => StubInfo.CurrentVersion.ToString(CultureInfo.InvariantCulture),
+                    StubInfo.CodecAttribute => stub.Codec,
                     _ => stub.Locator,
-                });
+                };
+                if (value is not null)
+                {
+                    LinuxFiles.SetAttribute(file, name, value);
+                }
             }
             LinuxFiles.Sync(fd);
         }
@@ -126,7 +131,13 @@ public static class LinuxStubs
         try
         {
             var store = stores(stub.TargetId);
-            await using var source = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
+            await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
+            await using var source = stub.Codec switch
+            {
+                null => stored,
+                "zstd" => new ZstdSharp.DecompressionStream(stored, leaveOpen: true),
+                _ => throw new InvalidDataException($"the stub's object is encoded as '{stub.Codec}', which this agent does not read"),
+            };
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[BufferSize];

@@ -10,6 +10,11 @@ public sealed record StubInfo(Guid TargetId, string Locator, string Sha256, long
 {
     public const int CurrentVersion = 1;
 
+    /// <summary>How the object is encoded on tier 2 ("zstd"), or null when it holds the file's bytes as they are.</summary>
+    public string? Codec { get; init; }
+
+    public const string CodecAttribute = "user.alto.codec";
+
     public const string LocatorAttribute = "user.alto.locator";
     public const string Sha256Attribute = "user.alto.sha256";
     public const string LengthAttribute = "user.alto.size";
@@ -17,7 +22,7 @@ public sealed record StubInfo(Guid TargetId, string Locator, string Sha256, long
     public const string VersionAttribute = "user.alto.version";
 
     /// <summary>Written last when stubbing and removed first when recalling: its presence is what makes a file a stub.</summary>
-    public static readonly string[] AttributesInWriteOrder = [TargetAttribute, Sha256Attribute, LengthAttribute, VersionAttribute, LocatorAttribute];
+    public static readonly string[] AttributesInWriteOrder = [TargetAttribute, Sha256Attribute, LengthAttribute, VersionAttribute, CodecAttribute, LocatorAttribute];
 
     public static string FormatLength(long length) => length.ToString(CultureInfo.InvariantCulture);
 }

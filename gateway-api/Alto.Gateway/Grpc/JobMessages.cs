@@ -52,6 +52,7 @@ public static class JobMessages
             AccountName = credentials?.AccountName ?? "",
             AccountKey = credentials?.AccountKey ?? "",
             SasToken = credentials?.SasToken ?? "",
+            Compression = settings.Compression ?? "",
         };
     }
 

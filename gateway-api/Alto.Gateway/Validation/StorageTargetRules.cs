@@ -34,6 +34,23 @@ public static partial class StorageTargetRules
             return null;
         }
         var prefix = Prefix(errors, settings.Prefix);
+        var compression = settings.Compression switch
+        {
+            null or "none" => null,
+            "zstd" => "zstd",
+            _ => Refuse(errors, "settings.compression", "compression must be 'zstd' or 'none'"),
+        };
+        return Shaped(errors, kind, settings, prefix) is { } shaped ? shaped with { Compression = compression } : null;
+    }
+
+    private static string? Refuse(RequestErrors errors, string field, string message)
+    {
+        errors.Add(field, message);
+        return null;
+    }
+
+    private static StorageTargetSettings? Shaped(RequestErrors errors, StorageTargetKind kind, StorageTargetSettings settings, string? prefix)
+    {
         switch (kind)
         {
             case StorageTargetKind.Path:

@@ -18,7 +18,11 @@ public sealed record StorageTargetSettings(
     [property: Id(4)] string? Prefix,
     [property: Id(5)] string? Container,
     [property: Id(6)] string? AccountUrl,
-    [property: Id(7)] bool ForcePathStyle);
+    [property: Id(7)] bool ForcePathStyle)
+{
+    /// <summary>"zstd" to compress objects on the agent before upload (recall decompresses); null or "none" to store them as they are.</summary>
+    [Id(8)] public string? Compression { get; init; }
+}
 
 /// <summary>Secrets of a target. Accepted on create/update, kept by the tenant grain, never returned.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.StorageTargetCredentials")]

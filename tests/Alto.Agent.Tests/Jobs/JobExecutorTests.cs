@@ -76,6 +76,31 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task AZstdTargetStoresCompressedObjectsAndRecallRestoresTheExactBytes()
+    {
+        var path = Path.Combine(_folder, "log.txt");
+        var text = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"2026-11-28 line {i % 97} of a compressible log\n"));
+        await File.WriteAllTextAsync(path, text);
+        var original = await File.ReadAllBytesAsync(path);
+        var times = StubFiles.Stat(path);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root, Compression: "zstd"),
+            [new JobFile(1, path, original.Length, times.ModifySeconds)]);
+
+        var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind);
+        var stub = LinuxStubs.Read(path)!;
+        Assert.Equal(("zstd", StubFiles.Sha256(original), (long)original.Length), (stub.Codec, stub.Sha256, stub.Length));
+        var stored = await _store.GetInfoAsync(stub.Locator, CancellationToken.None);
+        Assert.True(stored!.Length < original.Length / 5, $"{stored.Length} bytes stored for {original.Length}");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_state, "spool")));
+
+        await LinuxStubs.RecallAsync(path, _ => _store, CancellationToken.None);
+        Assert.Equal(original, await File.ReadAllBytesAsync(path));
+        Assert.Null(LinuxStubs.Read(path));
+    }
+
+    [Fact]
     public async Task AFileThatChangedSincePlanningOrIsGoneIsSkippedAndLeftAlone()
     {
         var (job, originals) = Job(2);
