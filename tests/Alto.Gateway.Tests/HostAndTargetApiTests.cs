@@ -122,4 +122,33 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
             new { name = "lz4-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/t2", compression = "lz4" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("settings.compression", out _), problem.ToString());
     }
+
+    [Fact]
+    public async Task TransferWindowsAreSetWithTheirTimeZoneAndABadOneChangesNothing()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name = "win-" + Guid.NewGuid().ToString("N")[..8] }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+        var url = $"/api/v1/tenants/{fixture.TenantA}/hosts/{host}";
+
+        var set = await (await admin.PatchAsJsonAsync(url, new
+        {
+            transferWindows = new[] { new { days = "mon-fri", start = "20:00", end = "06:00", bytesPerSecond = 50_000_000 } },
+            timeZone = "Europe/Berlin",
+        })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("Europe/Berlin", "mon-fri"), (set.GetProperty("timeZone").GetString(), set.GetProperty("transferWindows")[0].GetProperty("days").GetString()));
+
+        var bad = await (await admin.PatchAsJsonAsync(url, new
+        {
+            bandwidthLimitBytesPerSecond = 1000,
+            transferWindows = new[] { new { days = "someday", start = "20:00", end = "06:00" } },
+            timeZone = "Mars/Olympus",
+        })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(bad.GetProperty("errors").TryGetProperty("transferWindows[0]", out _));
+        Assert.True(bad.GetProperty("errors").TryGetProperty("timeZone", out _));
+
+        var read = await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.False(read.TryGetProperty("bandwidthLimitBytesPerSecond", out _), "the bandwidth of the refused request was applied");
+        Assert.Equal("Europe/Berlin", read.GetProperty("timeZone").GetString());
+    }
 }

@@ -12,8 +12,8 @@ namespace Alto.Gateway.Apis;
 
 public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
 
-/// <summary>A partial update. A bandwidth limit of 0 removes the limit.</summary>
-public sealed record UpdateHostRequest(string[]? Volumes, long? BandwidthLimitBytesPerSecond);
+/// <summary>A partial update. A bandwidth limit of 0 removes the limit; an empty list of transfer windows means always.</summary>
+public sealed record UpdateHostRequest(string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone);
 
 /// <summary>Exactly one of: some paths, everything below a folder, everything a rule tiered.</summary>
 public sealed record RecallHostRequest(string[]? Paths, string? Directory, Guid? RuleId);
@@ -24,6 +24,7 @@ public sealed record ScanNowRequest(string[]? Paths, string? Format);
 public static partial class HostsApi
 {
     public const int MaxVolumes = 64;
+    public const int MaxTransferWindows = 14;
 
     public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
     {
@@ -103,9 +104,26 @@ public static partial class HostsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        if (request.Volumes is null && request.BandwidthLimitBytesPerSecond is null)
+        if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null })
         {
-            errors.Add("volumes", "give volumes, bandwidthLimitBytesPerSecond or both");
+            errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone");
+        }
+        if (request.TransferWindows is { Length: > MaxTransferWindows })
+        {
+            errors.Add("transferWindows", $"at most {MaxTransferWindows} transfer windows");
+        }
+        // Checked here as well as in the grain, so a bad window cannot leave the other changes half made.
+        var windows = request.TransferWindows ?? [];
+        for (var i = 0; i < windows.Length; i++)
+        {
+            if ((windows[i] is null ? "a window is required" : Grains.Hosts.TransferWindows.Problem(windows[i])) is { } problem)
+            {
+                errors.Add($"transferWindows[{i}]", problem);
+            }
+        }
+        if (request.TimeZone is { } zone && !Grains.Hosts.TransferWindows.IsTimeZone(zone))
+        {
+            errors.Add("timeZone", $"'{zone}' is not a time zone (IANA names such as Europe/Berlin, or UTC)");
         }
         if (request.BandwidthLimitBytesPerSecond is < 0)
         {
@@ -126,6 +144,10 @@ public static partial class HostsApi
         if (request.BandwidthLimitBytesPerSecond is { } limit)
         {
             result = await grain.SetBandwidthLimitAsync(limit == 0 ? null : limit);
+        }
+        if (result.Succeeded && (request.TransferWindows is not null || request.TimeZone is not null))
+        {
+            result = await grain.SetTransferWindowsAsync(request.TransferWindows ?? host.TransferWindows, request.TimeZone ?? host.TimeZone);
         }
         if (result.Succeeded && request.Volumes is not null)
         {

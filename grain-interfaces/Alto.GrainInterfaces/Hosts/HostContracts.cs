@@ -51,6 +51,11 @@ public sealed record HostInfo(
 
     /// <summary>When a plan (not a dry run) last completed for this host.</summary>
     [Id(18)] public DateTimeOffset? LastPlannedAt { get; init; }
+
+    /// <summary>When the host may send data to tier 2 (none: always), in <see cref="TimeZone"/>.</summary>
+    [Id(19)] public TransferWindow[] TransferWindows { get; init; } = [];
+
+    [Id(20)] public string TimeZone { get; init; } = "UTC";
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]

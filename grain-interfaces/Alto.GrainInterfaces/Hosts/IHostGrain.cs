@@ -65,6 +65,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("DispatchAsync")]
     Task<int> DispatchAsync();
 
+    /// <summary>Replaces the windows in which the host may send data to tier 2 (none: always), and their time zone.</summary>
+    [Alias("SetTransferWindowsAsync")]
+    Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone);
+
     /// <summary>Sets or clears (null) the host's bandwidth limit.</summary>
     [Alias("SetBandwidthLimitAsync")]
     Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond);

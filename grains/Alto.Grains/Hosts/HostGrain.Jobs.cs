@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
@@ -19,6 +20,16 @@ public sealed partial class HostGrain
 
     public async Task<int> DispatchAsync()
     {
+        if (!TransferWindows.At(host.State.TransferWindows, host.State.TimeZone, time.GetUtcNow()).Open)
+        {
+            // Outside the host's transfer windows: jobs wait; the timer tries again.
+            return 0;
+        }
+        if (_observer is not null && _pushedBandwidth != EffectiveBandwidth())
+        {
+            // A window with a bandwidth of its own began or ended.
+            await PushConfigurationAsync();
+        }
         var sent = 0;
         while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled
                && await jobs.ClaimNextAsync(Id, dispatchOptions.Value.Lease, MaxJobsInFlight) is { } claimed)
@@ -53,6 +64,38 @@ public sealed partial class HostGrain
         }
         return sent;
     }
+
+    public async Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        if (!TransferWindows.IsTimeZone(timeZone))
+        {
+            return CommandResult<HostInfo>.Invalid("timeZone", $"'{timeZone}' is not a time zone (IANA names such as Europe/Berlin, or UTC)");
+        }
+        for (var i = 0; i < windows.Length; i++)
+        {
+            if (TransferWindows.Problem(windows[i]) is { } problem)
+            {
+                return CommandResult<HostInfo>.Invalid($"transferWindows[{i}]", problem);
+            }
+        }
+        var before = host.State;
+        host.State = Copy(before);
+        host.State.TransferWindows = windows;
+        host.State.TimeZone = timeZone;
+        host.State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync(before);
+        await PushConfigurationAsync();
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
+    /// <summary>The bandwidth the agent may use now: the open window's own, else the host's limit; 0 for none.</summary>
+    private long EffectiveBandwidth() =>
+        TransferWindows.At(host.State.TransferWindows, host.State.TimeZone, time.GetUtcNow()).BytesPerSecond
+        ?? host.State.BandwidthLimitBytesPerSecond ?? 0;
 
     public async Task RecordJobResultsAsync(Guid sessionId, Guid jobId, TierFileResult[] results, bool finished)
     {

@@ -39,6 +39,7 @@ public sealed partial class HostGrain(
     private IGrainTimer? _livenessTimer;
     private IAgentSessionObserver? _observer;
     private IGrainTimer? _dispatchTimer;
+    private long? _pushedBandwidth;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -298,7 +299,9 @@ public sealed partial class HostGrain(
         }
         try
         {
-            await observer.ConfigureAsync(host.State.Volumes, host.State.BandwidthLimitBytesPerSecond ?? 0).WaitAsync(TimeSpan.FromSeconds(10));
+            var bandwidth = EffectiveBandwidth();
+            await observer.ConfigureAsync(host.State.Volumes, bandwidth).WaitAsync(TimeSpan.FromSeconds(10));
+            _pushedBandwidth = bandwidth;
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -472,6 +475,8 @@ public sealed partial class HostGrain(
         PendingCommands = [.. state.PendingCommands],
         BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
         LastPlannedAt = state.LastPlannedAt,
+        TransferWindows = state.TransferWindows,
+        TimeZone = state.TimeZone,
     };
 
     private HostInfo ToInfo() => new(
@@ -488,6 +493,8 @@ public sealed partial class HostGrain(
         PendingCommands = host.State.PendingCommands.Count,
         BandwidthLimitBytesPerSecond = host.State.BandwidthLimitBytesPerSecond,
         LastPlannedAt = host.State.LastPlannedAt,
+        TransferWindows = host.State.TransferWindows,
+        TimeZone = host.State.TimeZone,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]

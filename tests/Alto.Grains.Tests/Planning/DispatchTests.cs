@@ -99,4 +99,23 @@ public sealed class DispatchTests(PostgresClusterFixture fixture)
             [.. resent.Files.Select(f => new TierFileResult(f.TierObjectId, TierFileOutcome.Skipped, null, null, "in use"))], finished: true);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'completed'"));
     }
+
+    [Fact]
+    public async Task OutsideTheHostsTransferWindowsJobsWait()
+    {
+        var (world, credential) = await PlannedHostAsync();
+        var now = DateTimeOffset.UtcNow;
+        // A one-hour window that ended an hour ago (every day), so nothing may go now.
+        var closed = new TransferWindow("daily", now.AddHours(-2).ToString("HH:00", System.Globalization.CultureInfo.InvariantCulture),
+            now.AddHours(-1).ToString("HH:00", System.Globalization.CultureInfo.InvariantCulture), null);
+        Assert.True((await world.Host.SetTransferWindowsAsync([closed], "UTC")).Succeeded);
+
+        var session = await ConnectAsync(world, credential);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Empty(session.Jobs);
+        Assert.Equal(3, await world.CountAsync("state = 'PLANNED'"));
+
+        Assert.True((await world.Host.SetTransferWindowsAsync([], "UTC")).Succeeded);
+        Assert.Single(await WaitForJobsAsync(session, 1));
+    }
 }
