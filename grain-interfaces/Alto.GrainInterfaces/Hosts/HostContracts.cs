@@ -49,7 +49,7 @@ public sealed record HostInfo(
     /// <summary>Most bytes per second the agent may send to tier 2; null for no limit. Transfer estimates use it.</summary>
     [Id(17)] public long? BandwidthLimitBytesPerSecond { get; init; }
 
-    /// <summary>When a plan (not a dry run) last completed for this host.</summary>
+    /// <summary>When a plan (not a dry run) last completed for this host since its grain was activated.</summary>
     [Id(18)] public DateTimeOffset? LastPlannedAt { get; init; }
 
     /// <summary>When the host may send data to tier 2 (none: always), in <see cref="TimeZone"/>.</summary>

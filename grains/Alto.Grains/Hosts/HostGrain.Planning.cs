@@ -19,6 +19,7 @@ public sealed partial class HostGrain
     private const string PlanReminder = "plan";
     // The last real plan started; each waits for the one before (the grain scheduler is single-threaded).
     private Task _lastRealPlan = Task.CompletedTask;
+    private DateTimeOffset? _lastPlannedAt;
 
     public async Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun)
     {
@@ -47,10 +48,9 @@ public sealed partial class HostGrain
             await previous;
             var input = PlanInputNow(rules, targets);
             var summary = await Task.Run(() => planner.PlanAsync(input, dryRun: false, CancellationToken.None));
-            var before = host.State;
-            host.State = Copy(before);
-            host.State.LastPlannedAt = input.Now;
-            await PersistAsync(before);
+            // Kept in memory, not in the grain's state: a plan interleaves with the session's calls,
+            // and only those write the state (two writers at once would race on it).
+            _lastPlannedAt = input.Now;
             if (_observer is not null)
             {
                 await DispatchAsync();

@@ -474,7 +474,6 @@ public sealed partial class HostGrain(
         TotalBytes = state.TotalBytes,
         PendingCommands = [.. state.PendingCommands],
         BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
-        LastPlannedAt = state.LastPlannedAt,
         TransferWindows = state.TransferWindows,
         TimeZone = state.TimeZone,
     };
@@ -492,7 +491,7 @@ public sealed partial class HostGrain(
         Gateway = _session?.Gateway,
         PendingCommands = host.State.PendingCommands.Count,
         BandwidthLimitBytesPerSecond = host.State.BandwidthLimitBytesPerSecond,
-        LastPlannedAt = host.State.LastPlannedAt,
+        LastPlannedAt = _lastPlannedAt,
         TransferWindows = host.State.TransferWindows,
         TimeZone = host.State.TimeZone,
     };

@@ -28,7 +28,6 @@ public sealed class HostState
     /// <summary>Commands not yet acknowledged by the agent, oldest first; delivered again on reconnect.</summary>
     [Id(17)] public List<AgentCommand> PendingCommands { get; set; } = [];
     [Id(18)] public long? BandwidthLimitBytesPerSecond { get; set; }
-    [Id(19)] public DateTimeOffset? LastPlannedAt { get; set; }
     [Id(20)] public TransferWindow[] TransferWindows { get; set; } = [];
     [Id(21)] public string TimeZone { get; set; } = "UTC";
 }
