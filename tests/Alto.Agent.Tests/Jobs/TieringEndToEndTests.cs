@@ -50,6 +50,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         {
             var path = Path.Combine(volume.Root, name);
             files[path] = StubFiles.Write(path, size, new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc));
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
         }
         var warm = Path.Combine(volume.Root, "today.txt");
         await File.WriteAllTextAsync(warm, "in use");
@@ -83,6 +84,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
             Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
             Assert.Equal(new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc), File.GetLastWriteTimeUtc(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(path));
         }
         Assert.Null(LinuxStubs.Peek(warm));
         Assert.Equal(1, await _gateway.Database.CountAsync(
@@ -92,7 +94,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
 
         // Another program reads a stub: the agent recalls it on open.
         var (someStub, itsBytes) = files.First(pair => pair.Value.Length > 1000);
-        var read = await StubFiles.ShellAsync($"sha256sum '{someStub}'");
+        var read = await StubFiles.ShellAsync($"cat '{someStub}' | sha256sum");
         Assert.StartsWith(StubFiles.Sha256(itsBytes), read.Output, StringComparison.Ordinal);
         Assert.Null(LinuxStubs.Peek(someStub));
         // The agent reports the recall: the tier object is RECALLED with its access counted, the file warm.
@@ -108,7 +110,11 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         }
 
         // Recall on command, both ways: the CLI (through the running agent) and the API (by folder).
-        var (cliStub, cliBytes) = files.First(pair => pair.Key != someStub);
+        // cp of another stub (cp alone would skip reading an all-hole file: recall happens at open).
+        var (copied, copiedBytes) = files.Last(pair => pair.Key != someStub && pair.Value.Length > 1);
+        var copy = Path.Combine(state, "copy");
+        Assert.Equal(StubFiles.Sha256(copiedBytes), (await StubFiles.ShellAsync($"cp '{copied}' '{copy}' && sha256sum '{copy}'")).Output[..64]);
+        var (cliStub, cliBytes) = files.First(pair => pair.Key != someStub && pair.Key != copied);
         await using (var cli = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "recall", cliStub))
         {
             Assert.True(0 == await cli.WaitForExitAsync(Patience), cli.Output);
@@ -117,7 +123,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         Assert.Null(LinuxStubs.Peek(cliStub));
         Assert.Equal(StubFiles.Sha256(cliBytes), (await StubFiles.ShellAsync($"sha256sum '{cliStub}'")).Output[..64]);
         var receipt = await admin.PostAsync($"/api/v1/tenants/{tenant}/hosts/{hostId}/recall", new { directory = volume.Root });
-        Assert.Equal(files.Count - 2, receipt.GetProperty("files").GetInt32());
+        Assert.Equal(files.Count - 3, receipt.GetProperty("files").GetInt32());
         while (await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'RECALLED'") < files.Count)
         {
             Assert.True(DateTime.UtcNow < recalledDeadline + Patience, $"not every stub was recalled; agent output:\n{agent.Output}");
