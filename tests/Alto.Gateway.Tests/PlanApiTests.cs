@@ -49,6 +49,16 @@ public sealed class PlanApiTests(GatewayFixture fixture)
 
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
 
+        // The read models show the plan: the job, its tier objects, the summary.
+        var jobs = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?hostId={host}&status=queued"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1, 12), (jobs.GetProperty("total").GetInt32(), jobs.GetProperty("items")[0].GetProperty("fileCount").GetInt32()));
+        var objects = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?state=planned&pathPrefix=/srv/logs&pageSize=5"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((12, 5), (objects.GetProperty("total").GetInt32(), objects.GetProperty("items").GetArrayLength()));
+        var summary = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects/summary"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("PLANNED", 12, 6000), (summary[0].GetProperty("state").GetString(), summary[0].GetProperty("files").GetInt32(), summary[0].GetProperty("bytes").GetInt32()));
+        await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?status=lost"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?pathPrefix=srv"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+
         // Operators see planning on /metrics.
         var metrics = await (await admin.GetAsync(Relative("/metrics"))).Content.ReadAsStringAsync();
         Assert.Contains("alto_plan_files_evaluated", metrics, StringComparison.Ordinal);

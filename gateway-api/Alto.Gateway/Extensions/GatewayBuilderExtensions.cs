@@ -54,6 +54,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<TenantReadModel>();
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
+        services.AddSingleton<TieringReadModel>();
         services.AddSingleton<ScanStaging>();
         services.AddOptions<ScanUploadOptions>().BindConfiguration(ScanUploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 

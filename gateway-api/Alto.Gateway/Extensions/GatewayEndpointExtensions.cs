@@ -22,6 +22,7 @@ public static class GatewayEndpointExtensions
         api.MapStorageTargetsApi();
         api.MapRulesApi();
         api.MapPlansApi();
+        api.MapTieringApi();
         api.MapUsersApi();
         api.MapAgentsApi();
         api.MapScanResultsApi();

@@ -1,0 +1,66 @@
+using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
+using Alto.Gateway.Validation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+/// <summary>What tiering is doing: jobs, tier objects and a per-state summary (read models; any role that sees the tenant).</summary>
+public static class TieringApi
+{
+    public static RouteGroupBuilder MapTieringApi(this RouteGroupBuilder api)
+    {
+        var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Tiering");
+        tenant.MapGet("/jobs", ListJobsAsync).WithSummary("Tiering jobs, newest first (filter by host and status)");
+        tenant.MapGet("/tier-objects", ListTierObjectsAsync).WithSummary("Tier objects by path (filter by host, state and path prefix)");
+        tenant.MapGet("/tier-objects/summary", SummarizeAsync).WithSummary("Files and bytes per tiering state (filter by host)");
+        return api;
+    }
+
+    public static async Task<Results<Ok<Page<JobView>>, ValidationProblem, ProblemHttpResult>> ListJobsAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId, string? status, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        if (status is not null && !TieringReadModel.JobStatuses.Contains(status))
+        {
+            return ApiProblems.Invalid("status", $"status must be one of {string.Join(", ", TieringReadModel.JobStatuses)}");
+        }
+        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize,
+            request => tiering.ListJobsAsync(tenantId, hostId, status, request, services.Cancellation));
+    }
+
+    public static async Task<Results<Ok<Page<TierObjectView>>, ValidationProblem, ProblemHttpResult>> ListTierObjectsAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId, string? state, string? pathPrefix, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var upperState = state?.ToUpperInvariant();
+        if (upperState is not null && !TieringReadModel.TierStates.Contains(upperState))
+        {
+            errors.Add("state", $"state must be one of {string.Join(", ", TieringReadModel.TierStates)}");
+        }
+        var prefix = pathPrefix is null ? null : errors.AbsolutePath("pathPrefix", pathPrefix, required: true);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize,
+            request => tiering.ListTierObjectsAsync(tenantId, hostId, upperState, prefix, request, services.Cancellation));
+    }
+
+    public static async Task<Results<Ok<TierStateCount[]>, ProblemHttpResult>> SummarizeAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId)
+    {
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        return TypedResults.Ok(await tiering.SummarizeAsync(tenantId, hostId, services.Cancellation));
+    }
+}

@@ -1,0 +1,87 @@
+using Alto.Gateway.Validation;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Alto.Gateway.ReadModels;
+
+public sealed record JobView(
+    Guid Id, Guid HostId, Guid? RuleId, Guid TargetId, int Priority, string Status, int FileCount, long TotalBytes, long EstimatedSeconds,
+    int Attempts, DateTimeOffset? LeaseUntil, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? CompletedAt);
+
+public sealed record TierObjectView(
+    long Id, Guid HostId, string Path, string State, Guid? RuleId, Guid? TargetId, Guid? JobId, long SizeBytes, int Attempts, string? LastError,
+    string? Sha256, string? Locator, DateTimeOffset? PlannedAt, DateTimeOffset? ActedAt, DateTimeOffset? LastAccessedAt, long AccessCount);
+
+public sealed record TierStateCount(string State, long Files, long Bytes);
+
+/// <summary>Jobs and tier objects of a tenant, from alto.tiering_job and alto.tier_object: what is planned, sent, stubbed, recalled.</summary>
+public sealed class TieringReadModel(NpgsqlDataSource db)
+{
+    public static readonly string[] JobStatuses = ["queued", "dispatched", "running", "completed", "failed", "cancelled"];
+
+    public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED"];
+
+    public Task<Page<JobView>> ListJobsAsync(Guid tenantId, Guid? hostId, string? status, PageRequest page, CancellationToken cancellationToken) =>
+        db.ReadPageAsync(
+            new ListQuery(
+                "id, host_id, rule_id, target_id, priority, status, file_count, total_bytes, estimated_seconds, attempts, lease_until, last_error, created_at, dispatched_at, completed_at",
+                "alto.tiering_job",
+                "tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR status = $3)",
+                "created_at DESC, id",
+                () => [Uuid(tenantId), Uuid(hostId), Text(status)]),
+            page,
+            reader => new JobView(
+                reader.GetGuid(0), reader.GetGuid(1), NullableGuid(reader, 2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
+                reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), NullableTime(reader, 10), NullableText(reader, 11),
+                reader.GetFieldValue<DateTimeOffset>(12), NullableTime(reader, 13), NullableTime(reader, 14)),
+            cancellationToken);
+
+    public Task<Page<TierObjectView>> ListTierObjectsAsync(
+        Guid tenantId, Guid? hostId, string? state, string? pathPrefix, PageRequest page, CancellationToken cancellationToken) =>
+        db.ReadPageAsync(
+            new ListQuery(
+                "id, host_id, full_path, state, rule_id, target_id, job_id, size_bytes, attempts, last_error, hash, locator, planned_utc, acted_utc, last_accessed_utc, access_count",
+                "alto.tier_object",
+                """
+                tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR state = $3)
+                AND ($4::text IS NULL OR full_path = $4 OR full_path LIKE replace(replace(replace(rtrim($4, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+                """,
+                "full_path, id",
+                () => [Uuid(tenantId), Uuid(hostId), Text(state), Text(pathPrefix)]),
+            page,
+            reader => new TierObjectView(
+                reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), NullableGuid(reader, 4), NullableGuid(reader, 5),
+                NullableGuid(reader, 6), reader.GetInt64(7), reader.GetInt32(8), NullableText(reader, 9), NullableText(reader, 10), NullableText(reader, 11),
+                NullableTime(reader, 12), NullableTime(reader, 13), NullableTime(reader, 14), reader.GetInt64(15)),
+            cancellationToken);
+
+    /// <summary>Files and bytes per state (progress of a plan, a job or a recall at a glance).</summary>
+    public async Task<TierStateCount[]> SummarizeAsync(Guid tenantId, Guid? hostId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT state, count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.tier_object
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2)
+            GROUP BY state ORDER BY state
+            """);
+        command.Parameters.Add(Uuid(tenantId));
+        command.Parameters.Add(Uuid(hostId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<TierStateCount>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add(new TierStateCount(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+        return [.. counts];
+    }
+
+    private static NpgsqlParameter Uuid(Guid? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid };
+
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static Guid? NullableGuid(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetGuid(ordinal);
+
+    private static string? NullableText(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+}
