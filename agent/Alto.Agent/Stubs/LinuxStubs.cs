@@ -21,33 +21,24 @@ public static class LinuxStubs
     /// <summary>The stub facts of a file, or null when it is not a stub.</summary>
     public static StubInfo? Read(SafeFileHandle file) => Read(LinuxFiles.Fd(file));
 
-    public static StubInfo? Read(int fd)
-    {
-        if (LinuxFiles.GetAttribute(fd, StubInfo.LocatorAttribute) is not { } locator)
-        {
-            return null;
-        }
-        var sha256 = LinuxFiles.GetAttribute(fd, StubInfo.Sha256Attribute);
-        var length = LinuxFiles.GetAttribute(fd, StubInfo.LengthAttribute);
-        var target = LinuxFiles.GetAttribute(fd, StubInfo.TargetAttribute);
-        return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
-            ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
-            : new StubInfo(targetId, locator, sha256, size) { Codec = LinuxFiles.GetAttribute(fd, StubInfo.CodecAttribute) };
-    }
+    public static StubInfo? Read(int fd) => FromAttributes(name => LinuxFiles.GetAttribute(fd, name));
 
     /// <summary>The stub facts of a path, read without opening it: no fanotify event, so no recall.</summary>
-    public static StubInfo? Peek(string path)
+    public static StubInfo? Peek(string path) => FromAttributes(name => LinuxFiles.GetAttributeByPath(path, name));
+
+    /// <summary>A stub is a file with a locator; its other attributes must then all be there and readable.</summary>
+    private static StubInfo? FromAttributes(Func<string, string?> attribute)
     {
-        if (LinuxFiles.GetAttributeByPath(path, StubInfo.LocatorAttribute) is not { } locator)
+        if (attribute(StubInfo.LocatorAttribute) is not { } locator)
         {
             return null;
         }
-        var sha256 = LinuxFiles.GetAttributeByPath(path, StubInfo.Sha256Attribute);
-        var length = LinuxFiles.GetAttributeByPath(path, StubInfo.LengthAttribute);
-        var target = LinuxFiles.GetAttributeByPath(path, StubInfo.TargetAttribute);
+        var sha256 = attribute(StubInfo.Sha256Attribute);
+        var length = attribute(StubInfo.LengthAttribute);
+        var target = attribute(StubInfo.TargetAttribute);
         return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
             ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
-            : new StubInfo(targetId, locator, sha256, size) { Codec = LinuxFiles.GetAttributeByPath(path, StubInfo.CodecAttribute) };
+            : new StubInfo(targetId, locator, sha256, size) { Codec = attribute(StubInfo.CodecAttribute) };
     }
 
     public static StubInfo? Read(string path)
