@@ -54,6 +54,27 @@ public sealed partial class AgentSessionService(
         // gateway or silo issued the command.
         using var observer = new SessionObserver(outbox.Writer);
         using var sessionEnds = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, observer.Ended);
+        // The welcome and the configuration are queued first: whatever the host grain sends once
+        // the session is open (queued commands, jobs) comes after them on the stream.
+        await outbox.Writer.WriteAsync(new GatewayMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Welcome = new Welcome { SessionId = sessionId.ToString(), HeartbeatSeconds = settings.HeartbeatSeconds },
+        }, context.CancellationToken);
+        if (await host.GetAsync() is { } registered)
+        {
+            var configuration = new Configuration
+            {
+                Volumes = { registered.Volumes },
+                BandwidthLimitBytesPerSecond = registered.BandwidthLimitBytesPerSecond ?? 0,
+            };
+            foreach (var target in await grains.GetGrain<ITenantGrain>(registered.TenantId.ToString()).ListTargetsForAgentAsync())
+            {
+                configuration.Targets.Add(new KnownTarget { Id = target.Id.ToString(), Target = JobMessages.ToStorageTarget(target) });
+            }
+            await outbox.Writer.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Configuration = configuration }, context.CancellationToken);
+        }
+
         var observerReference = grains.CreateObjectReference<IAgentSessionObserver>(observer);
         var standing = await host.OpenSessionAsync(session, credential!, TimeSpan.FromSeconds(settings.HeartbeatTimeoutSeconds), observerReference);
         EndIfNotCurrent(standing);
@@ -68,25 +89,6 @@ public sealed partial class AgentSessionService(
         }, context.CancellationToken);
         try
         {
-            await outbox.Writer.WriteAsync(new GatewayMessage
-            {
-                Id = Guid.NewGuid().ToString("N"),
-                Welcome = new Welcome { SessionId = sessionId.ToString(), HeartbeatSeconds = settings.HeartbeatSeconds },
-            }, context.CancellationToken);
-            if (await host.GetAsync() is { } registered)
-            {
-                var configuration = new Configuration
-                {
-                    Volumes = { registered.Volumes },
-                    BandwidthLimitBytesPerSecond = registered.BandwidthLimitBytesPerSecond ?? 0,
-                };
-                foreach (var target in await grains.GetGrain<ITenantGrain>(registered.TenantId.ToString()).ListTargetsForAgentAsync())
-                {
-                    configuration.Targets.Add(new KnownTarget { Id = target.Id.ToString(), Target = JobMessages.ToStorageTarget(target) });
-                }
-                await outbox.Writer.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Configuration = configuration }, context.CancellationToken);
-            }
-
             using var budget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {
                 TokenLimit = settings.MessagesPerSecond * 2,

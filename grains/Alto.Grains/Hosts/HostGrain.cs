@@ -205,6 +205,8 @@ public sealed partial class HostGrain(
                 break;
             }
         }
+        // The gateway's opening configuration carried the host's own limit; a window may change it later.
+        _pushedBandwidth = host.State.BandwidthLimitBytesPerSecond ?? 0;
         StartDispatchTimer();
         return SessionStanding.Current;
     }
