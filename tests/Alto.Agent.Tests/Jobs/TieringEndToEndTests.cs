@@ -31,6 +31,19 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         using var volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
         var state = Directory.CreateTempSubdirectory("alto-e2e-agent-").FullName;
         var pathTarget = Directory.CreateTempSubdirectory("alto-e2e-tier2-").FullName;
+        try
+        {
+            await TierAndRecallAsync(kind, volume, state, pathTarget);
+        }
+        finally
+        {
+            Directory.Delete(state, true);
+            Directory.Delete(pathTarget, true);
+        }
+    }
+
+    private async Task TierAndRecallAsync(string kind, ScratchFileSystem volume, string state, string pathTarget)
+    {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
         var tenant = await admin.CreateTenantAsync($"e2e-{kind}-{Guid.NewGuid():N}"[..24]);
         var prefix = $"e2e-{Guid.NewGuid():N}";
@@ -142,7 +155,5 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         Assert.True(alto.Contains("alto_recall_count", StringComparison.Ordinal) && alto.Contains("result=\"ok\"", StringComparison.Ordinal), alto);
 
         await agent.StopAsync(TimeSpan.FromSeconds(20));
-        Directory.Delete(state, true);
-        Directory.Delete(pathTarget, true);
     }
 }

@@ -16,6 +16,8 @@ public sealed class TierStoreFixture : IAsyncLifetime
 
     public Tier2Server Azurite { get; private set; } = null!;
 
+    private readonly List<string> _pathStores = [];
+
     public async Task InitializeAsync()
     {
         var s3 = Tier2Server.StartS3Async(Bucket);
@@ -28,14 +30,28 @@ public sealed class TierStoreFixture : IAsyncLifetime
     {
         await S3.DisposeAsync();
         await Azurite.DisposeAsync();
+        foreach (var folder in _pathStores)
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     public IAmazonS3 S3Client() => S3TierStore.CreateClient(S3.S3Endpoint, "us-east-1", true, Tier2Server.S3Key, Tier2Server.S3Key);
 
     /// <summary>A store of the kind, under its own prefix so tests never see each other's objects.</summary>
+    private string NewPathStoreFolder()
+    {
+        var folder = Directory.CreateTempSubdirectory("alto-tier2-").FullName;
+        lock (_pathStores)
+        {
+            _pathStores.Add(folder);
+        }
+        return folder;
+    }
+
     public ITierStore Open(string kind, string prefix) => kind switch
     {
-        "path" => new PathTierStore(Directory.CreateTempSubdirectory("alto-tier2-").FullName, prefix),
+        "path" => new PathTierStore(NewPathStoreFolder(), prefix),
         "s3" => new S3TierStore(S3Client(), Bucket, prefix, PartSize),
         "azure" => new AzureBlobTierStore(
             AzureBlobTierStore.CreateContainerClient("tier2", Azurite.AzureConnectionString, null, null, null, null), prefix, PartSize),
