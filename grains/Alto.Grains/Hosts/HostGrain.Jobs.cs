@@ -82,12 +82,12 @@ public sealed partial class HostGrain
                 return CommandResult<HostInfo>.Invalid($"transferWindows[{i}]", problem);
             }
         }
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.TransferWindows = windows;
-        host.State.TimeZone = timeZone;
-        host.State.UpdatedAt = time.GetUtcNow();
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.TransferWindows = windows;
+            state.TimeZone = timeZone;
+            state.UpdatedAt = time.GetUtcNow();
+        });
         await PushConfigurationAsync();
         return CommandResult<HostInfo>.Ok(ToInfo());
     }

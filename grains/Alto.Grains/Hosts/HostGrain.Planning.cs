@@ -73,11 +73,11 @@ public sealed partial class HostGrain
         {
             return CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or null for no limit");
         }
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.BandwidthLimitBytesPerSecond = bytesPerSecond;
-        host.State.UpdatedAt = time.GetUtcNow();
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.BandwidthLimitBytesPerSecond = bytesPerSecond;
+            state.UpdatedAt = time.GetUtcNow();
+        });
         await PushConfigurationAsync();
         return CommandResult<HostInfo>.Ok(ToInfo());
     }

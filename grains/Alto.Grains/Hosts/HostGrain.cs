@@ -153,12 +153,12 @@ public sealed partial class HostGrain(
         }
         var now = time.GetUtcNow();
         var token = EnrollmentTokens.NewEnrollmentToken(Id);
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.EnrollmentTokenHash = EnrollmentTokens.Hash(token);
-        host.State.EnrollmentExpiresAt = now + lifetime;
-        host.State.UpdatedAt = now;
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.EnrollmentTokenHash = EnrollmentTokens.Hash(token);
+            state.EnrollmentExpiresAt = now + lifetime;
+            state.UpdatedAt = now;
+        });
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
@@ -190,12 +190,12 @@ public sealed partial class HostGrain(
             KeepAlive = true,
         });
 
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.Status = HostStatus.Online;
-        host.State.AgentVersion = session.AgentVersion;
-        host.State.UpdatedAt = _lastHeartbeat.Value;
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.Status = HostStatus.Online;
+            state.AgentVersion = session.AgentVersion;
+            state.UpdatedAt = _lastHeartbeat.Value;
+        });
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
         // What was queued while the agent was away goes out now, oldest first; then the jobs.
         foreach (var command in host.State.PendingCommands.ToList())
@@ -217,11 +217,11 @@ public sealed partial class HostGrain(
         {
             return CommandResult<HostInfo>.NotFound($"host {Id} not found");
         }
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.Volumes = volumes;
-        host.State.UpdatedAt = time.GetUtcNow();
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.Volumes = volumes;
+            state.UpdatedAt = time.GetUtcNow();
+        });
         await PushConfigurationAsync();
         return CommandResult<HostInfo>.Ok(ToInfo());
     }
@@ -237,10 +237,7 @@ public sealed partial class HostGrain(
             return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
         }
         var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.PendingCommands.Add(command);
-        await PersistAsync(before);
+        await ChangeAsync(state => state.PendingCommands.Add(command));
         var delivered = await TryDeliverAsync(command);
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
     }
@@ -267,10 +264,7 @@ public sealed partial class HostGrain(
             .ToList();
         if (commands.Count > 0)
         {
-            var before = host.State;
-            host.State = Copy(before);
-            host.State.PendingCommands.AddRange(commands);
-            await PersistAsync(before);
+            await ChangeAsync(state => state.PendingCommands.AddRange(commands));
         }
         var delivered = true;
         foreach (var command in commands)
@@ -286,10 +280,7 @@ public sealed partial class HostGrain(
         {
             return;
         }
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.PendingCommands.RemoveAll(command => command.Id == commandId);
-        await PersistAsync(before);
+        await ChangeAsync(state => state.PendingCommands.RemoveAll(command => command.Id == commandId));
     }
 
     /// <summary>Sends the live session the host's settings; if its gateway is gone, the next session's welcome carries them.</summary>
@@ -413,11 +404,11 @@ public sealed partial class HostGrain(
 
     private async Task SetStatusAsync(HostStatus status)
     {
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.Status = status;
-        host.State.UpdatedAt = time.GetUtcNow();
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.Status = status;
+            state.UpdatedAt = time.GetUtcNow();
+        });
     }
 
     private bool CredentialHolds(string credential) =>
@@ -429,15 +420,24 @@ public sealed partial class HostGrain(
         {
             return;
         }
-        var before = host.State;
-        host.State = Copy(before);
-        host.State.LastScanAt = completedAt;
-        host.State.FileCount = fileCount;
-        host.State.TotalBytes = totalBytes;
-        host.State.UpdatedAt = time.GetUtcNow();
-        await PersistAsync(before);
+        await ChangeAsync(state =>
+        {
+            state.LastScanAt = completedAt;
+            state.FileCount = fileCount;
+            state.TotalBytes = totalBytes;
+            state.UpdatedAt = time.GetUtcNow();
+        });
         await EnsurePlanScheduleAsync();
         PlanInBackground("scan completed");
+    }
+
+    /// <summary>Applies a change to a copy of the state, then persists it (see <see cref="PersistAsync"/>).</summary>
+    private Task ChangeAsync(Action<HostState> change)
+    {
+        var before = host.State;
+        host.State = Copy(before);
+        change(host.State);
+        return PersistAsync(before);
     }
 
     /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
