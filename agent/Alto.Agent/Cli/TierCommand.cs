@@ -42,17 +42,23 @@ public static class TierCommand
                 await Console.Error.WriteLineAsync("alto-agent tier: the job needs a target and files");
                 return 2;
             }
+            if (job.Files.DistinctBy(file => file.TierObjectId).Count() != job.Files.Count)
+            {
+                await Console.Error.WriteLineAsync("alto-agent tier: every file of the job needs its own tierObjectId");
+                return 2;
+            }
             using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
             foreach (var settled in JournalRecovery.Recover(journal))
             {
                 Console.WriteLine($"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
             }
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
+            var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);
             var done = 0;
             var outcomes = await new JobExecutor(journal, NullLogger.Instance).ExecuteAsync(job, outcome =>
             {
                 done++;
-                var path = job.Files.First(file => file.TierObjectId == outcome.TierObjectId).Path;
+                var path = paths[outcome.TierObjectId];
                 Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {path}{(outcome.Reason is { } reason ? ": " + reason : "")}");
             }, cancellationToken);
             var counts = outcomes.GroupBy(o => o.Kind).ToDictionary(g => g.Key, g => g.Count());

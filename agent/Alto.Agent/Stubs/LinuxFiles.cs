@@ -45,13 +45,7 @@ public static unsafe partial class LinuxFiles
         fixed (byte* nameBytes = Nul(name))
         fixed (byte* value = buffer)
         {
-            var length = fgetxattr(fd, nameBytes, value, (nuint)buffer.Length);
-            if (length < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {name}");
-            }
-            return Encoding.UTF8.GetString(buffer[..(int)length]);
+            return AttributeValue(fgetxattr(fd, nameBytes, value, (nuint)buffer.Length), buffer, name);
         }
     }
 
@@ -66,14 +60,19 @@ public static unsafe partial class LinuxFiles
         fixed (byte* nameBytes = Nul(name))
         fixed (byte* value = buffer)
         {
-            var length = getxattr(pathBytes, nameBytes, value, (nuint)buffer.Length);
-            if (length < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {name} of {path}");
-            }
+            return AttributeValue(getxattr(pathBytes, nameBytes, value, (nuint)buffer.Length), buffer, $"{name} of {path}");
+        }
+    }
+
+    /// <summary>What a getxattr call returned: the value, or null when the file has no such attribute.</summary>
+    private static string? AttributeValue(nint length, ReadOnlySpan<byte> buffer, string what)
+    {
+        if (length >= 0)
+        {
             return Encoding.UTF8.GetString(buffer[..(int)length]);
         }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {what}");
     }
 
     /// <summary>The status of a path, without opening it (no fanotify event, no recall).</summary>

@@ -123,12 +123,7 @@ public static class LinuxStubs
         {
             var store = stores(stub.TargetId);
             await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
-            await using var source = stub.Codec switch
-            {
-                null => stored,
-                "zstd" => new ZstdSharp.DecompressionStream(stored, leaveOpen: true),
-                _ => throw new InvalidDataException($"the stub's object is encoded as '{stub.Codec}', which this agent does not read"),
-            };
+            await using var source = stub.Decode(stored);
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[BufferSize];

@@ -24,5 +24,13 @@ public sealed record StubInfo(Guid TargetId, string Locator, string Sha256, long
     /// <summary>Written last when stubbing and removed first when recalling: its presence is what makes a file a stub.</summary>
     public static readonly string[] AttributesInWriteOrder = [TargetAttribute, Sha256Attribute, LengthAttribute, VersionAttribute, CodecAttribute, LocatorAttribute];
 
+    /// <summary>The file's original bytes from its tier-2 object as stored (decoded per <see cref="Codec"/>); the caller disposes both.</summary>
+    public Stream Decode(Stream stored) => Codec switch
+    {
+        null => stored,
+        "zstd" => new ZstdSharp.DecompressionStream(stored, leaveOpen: true),
+        _ => throw new InvalidDataException($"the stub's object is encoded as '{Codec}', which this agent does not read"),
+    };
+
     public static string FormatLength(long length) => length.ToString(CultureInfo.InvariantCulture);
 }

@@ -74,7 +74,7 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
         try
         {
             await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, CancellationToken.None);
-            await using var source = stub.Codec == "zstd" ? new ZstdSharp.DecompressionStream(stored, leaveOpen: true) : stored;
+            await using var source = stub.Decode(stored);
             await using var hashing = new HashingReadStream(source);
             await using (var output = File.Create(cacheFile))
             {
