@@ -92,9 +92,9 @@ public static class RecallCommand
             return 2;
         }
         using var journal = new OperationJournal(stateDirectory);
-        JournalRecovery.Recover(journal);
+        JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
         var store = target.Open();
-        var runner = new RecallRunner(journal, _ => store, NullLogger.Instance);
+        var runner = new RecallRunner(journal, LinuxStubDriver.Instance, _ => store, NullLogger.Instance);
         Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
         var failed = 0;
         for (var i = 0; i < stubs.Count; i++)

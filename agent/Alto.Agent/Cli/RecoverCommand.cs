@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
 
 namespace Alto.Agent.Cli;
 
@@ -18,7 +19,7 @@ public static class RecoverCommand
                 return 2;
             }
             using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
-            var settled = JournalRecovery.Recover(journal);
+            var settled = JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
             foreach (var item in settled)
             {
                 Console.WriteLine($"{item.Operation} of {item.Path}: {(item.IsStub ? "a valid stub" : "the original file")}");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
@@ -48,14 +49,14 @@ public static class TierCommand
                 return 2;
             }
             using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
-            foreach (var settled in JournalRecovery.Recover(journal))
+            foreach (var settled in JournalRecovery.Recover(journal, LinuxStubDriver.Instance))
             {
                 Console.WriteLine($"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
             }
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
             var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);
             var done = 0;
-            var outcomes = await new JobExecutor(journal, NullLogger.Instance).ExecuteAsync(job, outcome =>
+            var outcomes = await new JobExecutor(journal, LinuxStubDriver.Instance, NullLogger.Instance).ExecuteAsync(job, outcome =>
             {
                 done++;
                 var path = paths[outcome.TierObjectId];

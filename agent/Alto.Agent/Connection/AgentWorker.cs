@@ -68,7 +68,7 @@ public sealed partial class AgentWorker(
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, AgentConnection connection)
     {
-        foreach (var settled in JournalRecovery.Recover(journal))
+        foreach (var settled in JournalRecovery.Recover(journal, LinuxStubDriver.Instance))
         {
             LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
         }
@@ -109,7 +109,7 @@ public sealed partial class AgentWorker(
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
         {
-            var outcomes = await new RecallRunner(journal!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>())
+            var outcomes = await new RecallRunner(journal!, LinuxStubDriver.Instance, connection.Targets.Store, loggers.CreateLogger<RecallRunner>())
                 .RecallAsync(command.RecallRequest.Paths, cancellationToken);
             foreach (var outcome in outcomes)
             {

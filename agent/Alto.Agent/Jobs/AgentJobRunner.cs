@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Alto.Agent.Connection;
+using Alto.Agent.Stubs;
 using Alto.Protocol.Agent.V1;
 using Microsoft.Extensions.Logging;
 using ProtocolJob = Alto.Protocol.Agent.V1.TieringJob;
@@ -39,7 +40,7 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
         }
         var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId),
             [.. message.Files.Where(file => !file.PathEscaped).Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix))]);
-        var outcomes = await new JobExecutor(journal, logger, openStore: _ => targets.Store(targetId), throttle: throttle).ExecuteAsync(job, null, cancellationToken);
+        var outcomes = await new JobExecutor(journal, LinuxStubDriver.Instance, logger, openStore: _ => targets.Store(targetId), throttle: throttle).ExecuteAsync(job, null, cancellationToken);
         results.AddRange(outcomes.Select(ToResult));
 
         var batches = results.Chunk(ResultsPerMessage).ToList();

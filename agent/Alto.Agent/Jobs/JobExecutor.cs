@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging;
@@ -15,9 +14,8 @@ namespace Alto.Agent.Jobs;
 /// sent — failed, the original kept. A job sent again is harmless: a file that is already the
 /// stub of its object is reported stubbed.
 /// </summary>
-[SupportedOSPlatform("linux")]
 public sealed partial class JobExecutor(
-    OperationJournal journal, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null,
+    OperationJournal journal, IStubDriver stubs, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null,
     BandwidthThrottle? throttle = null)
 {
     public const int Attempts = 3;
@@ -71,13 +69,13 @@ public sealed partial class JobExecutor(
 
         using (handle)
         {
-            if (LinuxStubs.Read(handle) is { } existing)
+            if (stubs.Read(handle, file.Path) is { } existing)
             {
                 return existing.TargetId == job.TargetId
                     ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, existing.Locator, existing.Sha256)
                     : Skipped(file, "the file is already a stub of another target");
             }
-            var readAt = LinuxFiles.Stat(handle);
+            var readAt = stubs.Snapshot(handle);
             if (readAt.Size != file.PlannedSize || readAt.ModifySeconds != file.PlannedModifiedUnix)
             {
                 return Skipped(file, "the file changed since it was planned");
@@ -92,7 +90,7 @@ public sealed partial class JobExecutor(
                 (string Sha256, long Length)? original = job.Target.Compresses ? await CompressAsync(handle, spool = SpoolPath(file), cancellationToken) : null;
                 var stored = await WithRetriesAsync(async () =>
                 {
-                    await using var content = spool is null ? new FileStream(LinuxFiles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
+                    await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
                     return await store.PutAsync(job.TenantId, throttle is null ? content : new ThrottledReadStream(content, throttle), cancellationToken);
                 }, cancellationToken);
                 var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
@@ -114,7 +112,7 @@ public sealed partial class JobExecutor(
                 journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stub.Locator, stub.Sha256));
                 try
                 {
-                    LinuxStubs.MakeStub(file.Path, stub, readAt);
+                    stubs.MakeStub(file.Path, stub, readAt);
                 }
                 catch (FileChangedException)
                 {
@@ -144,7 +142,7 @@ public sealed partial class JobExecutor(
     /// <summary>Writes the file zstd-compressed to <paramref name="spool"/>; returns the SHA-256 and length of the original bytes.</summary>
     private static async Task<(string Sha256, long Length)> CompressAsync(SafeFileHandle handle, string spool, CancellationToken cancellationToken)
     {
-        await using var source = new FileStream(LinuxFiles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 };
+        await using var source = new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 };
         await using var hashing = new HashingReadStream(source);
         await using (var output = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
         await using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))

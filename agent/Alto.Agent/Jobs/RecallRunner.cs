@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Hashing;
-using System.Runtime.Versioning;
 using System.Text;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
@@ -12,8 +11,7 @@ namespace Alto.Agent.Jobs;
 /// Recall on command: each stub's data is written back from tier 2 and verified (journaled, so a
 /// crash leaves a stub or the whole file), and every recall is reported like one on access.
 /// </summary>
-[SupportedOSPlatform("linux")]
-public sealed partial class RecallRunner(OperationJournal journal, Func<Guid, ITierStore> stores, ILogger logger)
+public sealed partial class RecallRunner(OperationJournal journal, IStubDriver stubs, Func<Guid, ITierStore> stores, ILogger logger)
 {
     public async Task<IReadOnlyList<RecallOutcome>> RecallAsync(IEnumerable<string> paths, CancellationToken cancellationToken)
     {
@@ -26,7 +24,7 @@ public sealed partial class RecallRunner(OperationJournal journal, Func<Guid, IT
             journal.Append(new JournalEntry(JournalEntry.Recall, id, path, JournalEntry.Begin));
             try
             {
-                if (await LinuxStubs.RecallAsync(path, stores, cancellationToken) is { } stub)
+                if (await stubs.RecallAsync(path, stores, cancellationToken) is { } stub)
                 {
                     outcomes.Add(new RecallOutcome(path, stub, Stopwatch.GetElapsedTime(started), null));
                 }
@@ -48,11 +46,11 @@ public sealed partial class RecallRunner(OperationJournal journal, Func<Guid, IT
     /// <summary>A stable id for a path's journal lines (a recall has no tier object id on the agent).</summary>
     private static long JournalId(string path) => (long)XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(path));
 
-    private static StubInfo? SafePeek(string path)
+    private StubInfo? SafePeek(string path)
     {
         try
         {
-            return LinuxStubs.Peek(path);
+            return stubs.Peek(path);
         }
         catch (IOException)
         {

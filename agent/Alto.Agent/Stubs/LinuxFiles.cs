@@ -179,7 +179,6 @@ public static unsafe partial class LinuxFiles
     }
 
     /// <summary>A handle to the same open file that does not close it: for streams whose disposal must leave the file open.</summary>
-    public static SafeFileHandle Borrow(SafeFileHandle file) => new(file.DangerousGetHandle(), ownsHandle: false);
 
     private static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
 

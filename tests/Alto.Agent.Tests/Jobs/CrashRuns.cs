@@ -52,7 +52,7 @@ internal static class CrashRuns
     {
         using (var journal = new OperationJournal(state))
         {
-            JournalRecovery.Recover(journal);
+            JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
             Assert.Empty(journal.Unfinished());
         }
         var (stubs, originals) = (0, 0);

@@ -32,7 +32,7 @@ public sealed class JobExecutorTests : IDisposable
         }
     }
 
-    private JobExecutor Executor() => new(_journal, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
+    private JobExecutor Executor() => new(_journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
 
     private (TieringJob Job, Dictionary<string, byte[]> Originals) Job(int files, int size = 100_000)
     {

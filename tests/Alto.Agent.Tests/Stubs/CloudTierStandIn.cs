@@ -33,6 +33,10 @@ internal sealed class CloudTierStandIn : ICloudTierFilter
 
     public void Disconnect() => _handler = null;
 
+    public byte[]? ReadTag(string path) => _tags.GetValueOrDefault(path);
+
+    public Task HydrateAsync(string path, CancellationToken cancellationToken) => ReadAsProgramAsync(path);
+
     public bool IsStub(string path) => _tags.ContainsKey(path);
 
     public byte[] Tag(string path) => _tags[path];

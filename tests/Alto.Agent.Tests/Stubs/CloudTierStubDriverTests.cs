@@ -1,7 +1,9 @@
 using System.Text;
+using Alto.Agent.Jobs;
 using Alto.Agent.Stubs;
 using Alto.Agent.Stubs.Windows;
 using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Tests.Stubs;
 
@@ -41,17 +43,27 @@ public sealed class CloudTierStubDriverTests : IDisposable
         }
         var stored = await _store.PutAsync(StubFiles.TenantId, new MemoryStream(content), CancellationToken.None);
         var stub = new StubInfo(targetId ?? _targetId, stored.Key, StubFiles.Sha256(original), original.Length) { Codec = compress ? "zstd" : null };
-        var written = File.GetLastWriteTimeUtc(path);
-        _stubs.MakeStub(path, stub, written, written, written);
+        _stubs.MakeStub(path, stub, Snapshot(path));
         return (path, original, stub);
+    }
+
+    private FileTimes Snapshot(string path)
+    {
+        using var file = File.OpenHandle(path);
+        return _stubs.Snapshot(file);
     }
 
     [Fact]
     public async Task AStubKeepsSizeAndTimesAndAProgramReadsTheOriginalThroughARestoredCacheFile()
     {
-        var (path, original, stub) = await StubAsync("report.pdf", 300_000);
+        var path = Path.Combine(_folder, "report.pdf");
+        StubFiles.Write(path, 300_000);
+        var before = (File.GetLastWriteTimeUtc(path), File.GetLastAccessTimeUtc(path));
+        var (_, original, stub) = await StubAsync("report.pdf", 300_000);
         Assert.True(_driver.IsStub(path));
         Assert.Equal(original.Length, new FileInfo(path).Length);
+        Assert.Equal(before, (File.GetLastWriteTimeUtc(path), File.GetLastAccessTimeUtc(path)));
+        Assert.Equal(stub, _stubs.Peek(path));
         Assert.Equal(stub, CloudTierStubDriver.DecodeTag(_driver.Tag(path)));
 
         Assert.Equal(original, await _driver.ReadAsProgramAsync(path));
@@ -98,5 +110,57 @@ public sealed class CloudTierStubDriverTests : IDisposable
         await Assert.ThrowsAsync<IOException>(() => _driver.ReadAsProgramAsync(damaged));
         Assert.True(_driver.IsStub(damaged));
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_folder, "cache")));
+    }
+
+    [Fact]
+    public async Task AFileChangedAfterItWasReadIsNotMadeAStub()
+    {
+        var path = Path.Combine(_folder, "draft.docx");
+        StubFiles.Write(path, 5_000);
+        var readAt = Snapshot(path);
+        var stub = new StubInfo(_targetId, "unused", StubFiles.Sha256(await File.ReadAllBytesAsync(path)), 5_000);
+        await File.AppendAllTextAsync(path, "more");
+
+        Assert.Throws<FileChangedException>(() => _stubs.MakeStub(path, stub, readAt));
+        Assert.False(_driver.IsStub(path));
+    }
+
+    /// <summary>The job executor, the recall runner and recovery are the Linux agent's own, run through the Windows adapter.</summary>
+    [Fact]
+    public async Task TheSharedJobExecutorRecallRunnerAndRecoveryWorkThroughTheAdapter()
+    {
+        var state = Path.Combine(_folder, "state");
+        using var journal = new OperationJournal(state);
+        var files = new List<JobFile>();
+        var originals = new Dictionary<string, byte[]>();
+        for (var i = 0; i < 3; i++)
+        {
+            var path = Path.Combine(_folder, $"cold{i}.bin");
+            originals[path] = StubFiles.Write(path, 40_000 + i);
+            files.Add(new JobFile(i + 1, path, 40_000 + i, Snapshot(path).ModifySeconds));
+        }
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root), files);
+        var executor = new JobExecutor(journal, _stubs, NullLogger.Instance, openStore: _ => _store);
+
+        var outcomes = await executor.ExecuteAsync(job, null, CancellationToken.None);
+        Assert.All(outcomes, outcome => Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind));
+        foreach (var (outcome, file) in outcomes.Zip(files))
+        {
+            Assert.True(_driver.IsStub(file.Path));
+            Assert.Equal((outcome.Locator, StubFiles.Sha256(originals[file.Path])), (_stubs.Peek(file.Path)!.Locator, outcome.Sha256));
+        }
+        Assert.Equal(outcomes, await executor.ExecuteAsync(job, null, CancellationToken.None));
+
+        // A tiering cut short after its verified upload: the stub stands.
+        journal.Append(new JournalEntry(JournalEntry.Tier, 1, files[0].Path, JournalEntry.Uploaded, _targetId, outcomes[0].Locator, outcomes[0].Sha256));
+        Assert.True(Assert.Single(JournalRecovery.Recover(journal, _stubs)).IsStub);
+
+        var recalled = await new RecallRunner(journal, _stubs, _ => _store, NullLogger.Instance).RecallAsync(files.Select(file => file.Path), CancellationToken.None);
+        Assert.All(recalled, outcome => Assert.Null(outcome.Error));
+        foreach (var file in files)
+        {
+            Assert.False(_driver.IsStub(file.Path));
+            Assert.Equal(originals[file.Path], await File.ReadAllBytesAsync(file.Path));
+        }
     }
 }

@@ -7,7 +7,9 @@ namespace Alto.Agent.Stubs.Windows;
 /// The EaseFilter CloudTier driver through its user-mode library FilterAPI.dll (Windows only).
 /// The SDK is not on any package registry: install it from EaseFilter (cloudtier.sys, FilterAPI.dll
 /// beside alto-agent.exe, the driver installed and loaded, a license key) -- see the README. The
-/// message layouts below follow the SDK's documented FilterAPI.h.
+/// message layouts below follow the SDK's documented FilterAPI.h. A copy of the tag data is kept
+/// in the stub's alternate data stream <c>alto.stub</c>, so the agent can tell a stub and read
+/// its facts without touching the main stream (which would make the driver recall it).
 /// </summary>
 [SupportedOSPlatform("windows")]
 public sealed unsafe partial class CloudTierNative(string licenseKey, int threads = 4) : ICloudTierFilter
@@ -15,6 +17,7 @@ public sealed unsafe partial class CloudTierNative(string licenseKey, int thread
     private const int MaxFileName = 1024;
     private const int MaxSid = 256;
     private const int MaxMessage = 65536;
+    private const string TagStream = ":alto.stub";
 
     private Func<CloudTierRequest, Task<CloudTierReply>>? _handler;
     private FilterCallback? _callback;
@@ -34,7 +37,26 @@ public sealed unsafe partial class CloudTierNative(string licenseKey, int thread
             }
             CloseHandle(handle);
         }
+        File.WriteAllBytes(path + TagStream, tagData);
     }
+
+    public byte[]? ReadTag(string path)
+    {
+        if ((File.GetAttributes(path) & (FileAttributes)CloudTierProtocol.FileAttributeOffline) == 0)
+        {
+            return null;
+        }
+        try
+        {
+            return File.ReadAllBytes(path + TagStream);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task HydrateAsync(string path, CancellationToken cancellationToken) => DataAccess.TouchAsync(path, cancellationToken);
 
     public void Connect(Func<CloudTierRequest, Task<CloudTierReply>> handler)
     {

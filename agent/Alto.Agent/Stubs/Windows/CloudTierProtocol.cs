@@ -40,6 +40,12 @@ public interface ICloudTierFilter
     /// <summary>Replaces the file with a stub of the same size and times holding <paramref name="tagData"/>.</summary>
     void CreateStub(string path, long size, byte[] tagData, DateTimeOffset created, DateTimeOffset lastWrite, DateTimeOffset lastAccess);
 
+    /// <summary>The tag data of a stub, or null when the file is not one; reading it does not recall the stub.</summary>
+    byte[]? ReadTag(string path);
+
+    /// <summary>Makes the driver rehydrate a stub as a program's read would (its restore requests reach the handler).</summary>
+    Task HydrateAsync(string path, CancellationToken cancellationToken);
+
     /// <summary>Connects to the driver; <paramref name="handler"/> answers every restore request.</summary>
     void Connect(Func<CloudTierRequest, Task<CloudTierReply>> handler);
 

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Alto.Agent.Jobs;
 using Alto.Tiering;
+using Microsoft.Win32.SafeHandles;
 
 namespace Alto.Agent.Stubs.Windows;
 
@@ -11,14 +13,64 @@ namespace Alto.Agent.Stubs.Windows;
 /// verified against the stub's SHA-256 before the driver rehydrates the stub from it; a block
 /// restore returns the requested range (objects stored as they are; a compressed object is
 /// restored whole). Anything that fails is answered unsuccessful: the program gets an error and
-/// the file stays a stub.
+/// the file stays a stub. The driver makes a stub in one step and rehydrates it itself, so a
+/// crash of the agent leaves a file either as it was or a stub: recovery has nothing to undo.
 /// </summary>
-public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory)
+public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory) : IStubDriver
 {
     private static readonly byte[] TagMagic = "ALTO1"u8.ToArray();
 
-    public void MakeStub(string path, StubInfo stub, DateTimeOffset created, DateTimeOffset lastWrite, DateTimeOffset lastAccess) =>
-        filter.CreateStub(path, stub.Length, EncodeTag(stub), created, lastWrite, lastAccess);
+    public StubInfo? Read(SafeFileHandle file, string path) => Peek(path);
+
+    public StubInfo? Peek(string path) => filter.ReadTag(path) is { } tag ? DecodeTag(tag) : null;
+
+    public FileTimes Snapshot(SafeFileHandle file)
+    {
+        var access = UnixTime(File.GetLastAccessTimeUtc(file));
+        var modify = UnixTime(File.GetLastWriteTimeUtc(file));
+        var created = UnixTime(File.GetCreationTimeUtc(file));
+        // NTFS has no inode number through this API; size and times tell a changed file.
+        return new FileTimes(RandomAccess.GetLength(file), 0, access.Seconds, access.Nanoseconds, modify.Seconds, modify.Nanoseconds,
+            created.Seconds, created.Nanoseconds, 0);
+    }
+
+    public void MakeStub(string path, StubInfo stub, FileTimes readAt)
+    {
+        DateTime created;
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            var now = Snapshot(file);
+            if (now.Size != readAt.Size || now.Size != stub.Length || now.ModifySeconds != readAt.ModifySeconds
+                || now.ModifyNanoseconds != readAt.ModifyNanoseconds)
+            {
+                throw new FileChangedException(path);
+            }
+            created = File.GetCreationTimeUtc(file);
+        }
+        filter.CreateStub(path, stub.Length, EncodeTag(stub), created,
+            FromUnixTime(readAt.ModifySeconds, readAt.ModifyNanoseconds), FromUnixTime(readAt.AccessSeconds, readAt.AccessNanoseconds));
+    }
+
+    /// <summary>On command, a stub is recalled the way a program's read recalls it: through the driver, answered by <see cref="HandleAsync"/>.</summary>
+    public async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken)
+    {
+        if (Peek(path) is not { } stub)
+        {
+            return null;
+        }
+        try
+        {
+            await filter.HydrateAsync(path, cancellationToken);
+        }
+        catch (IOException exception)
+        {
+            throw new StubRecallException(path, exception.Message, exception);
+        }
+        return Peek(path) is null ? stub : throw new StubRecallException(path, "the driver left the file a stub");
+    }
+
+    /// <summary>Stubbing and rehydrating are the driver's single steps: the file is a stub exactly when it carries Alto's tag.</summary>
+    public bool Settle(SafeFileHandle file, JournalEntry entry) => Peek(entry.Path) is not null;
 
     public void Connect() => filter.Connect(HandleAsync);
 
@@ -92,6 +144,21 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
             throw;
         }
     }
+
+    private static (long Seconds, uint Nanoseconds) UnixTime(DateTime utc)
+    {
+        var seconds = Math.DivRem((utc - DateTime.UnixEpoch).Ticks, TimeSpan.TicksPerSecond, out var rest);
+        if (rest < 0)
+        {
+            // Before 1970: whole seconds round down, as statx reports them.
+            seconds--;
+            rest += TimeSpan.TicksPerSecond;
+        }
+        return (seconds, (uint)(rest * 100));
+    }
+
+    private static DateTime FromUnixTime(long seconds, uint nanoseconds) =>
+        DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100);
 
     private sealed record TagData(Guid Target, string Locator, string Sha256, long Length, string? Codec);
 }

@@ -1,0 +1,39 @@
+using Alto.Agent.Jobs;
+using Alto.Tiering;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Stubs;
+
+/// <summary>
+/// What tiering, recall and crash recovery need from the platform's stubs (DESIGN.md §4): on
+/// Linux punched holes with <c>user.alto.*</c> attributes (<see cref="LinuxStubDriver"/>), on
+/// Windows the EaseFilter CloudTier driver (<see cref="Windows.CloudTierStubDriver"/>). The job
+/// executor, the recall runner and the journal recovery see only this interface.
+/// </summary>
+public interface IStubDriver
+{
+    /// <summary>The stub facts of a file the agent has open, or null when it is not a stub.</summary>
+    StubInfo? Read(SafeFileHandle file, string path);
+
+    /// <summary>The stub facts of a path, looked at without opening its data: looking never recalls.</summary>
+    StubInfo? Peek(string path);
+
+    /// <summary>Size, times and identity of an open file, taken before the agent reads it.</summary>
+    FileTimes Snapshot(SafeFileHandle file);
+
+    /// <summary>
+    /// Makes a file whose data tier 2 holds (verified) a stub keeping <paramref name="readAt"/>'s
+    /// times; throws <see cref="FileChangedException"/> and leaves the file as it is when it
+    /// changed since <paramref name="readAt"/> was taken.
+    /// </summary>
+    void MakeStub(string path, StubInfo stub, FileTimes readAt);
+
+    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub.</summary>
+    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Finishes or rolls back an operation a crash cut short, so the file is its original bytes
+    /// or a valid stub; returns whether it is a stub now.
+    /// </summary>
+    bool Settle(SafeFileHandle file, JournalEntry entry);
+}

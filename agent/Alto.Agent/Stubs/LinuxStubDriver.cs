@@ -1,0 +1,85 @@
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using Alto.Agent.Jobs;
+using Alto.Tiering;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Stubs;
+
+/// <summary>Linux stubs (<see cref="LinuxStubs"/>) behind the platform-neutral <see cref="IStubDriver"/>.</summary>
+[SupportedOSPlatform("linux")]
+public sealed class LinuxStubDriver : IStubDriver
+{
+    public static LinuxStubDriver Instance { get; } = new();
+
+    private LinuxStubDriver()
+    {
+    }
+
+    public StubInfo? Read(SafeFileHandle file, string path) => LinuxStubs.Read(file);
+
+    public StubInfo? Peek(string path) => LinuxStubs.Peek(path);
+
+    public FileTimes Snapshot(SafeFileHandle file) => LinuxFiles.Stat(file);
+
+    public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt);
+
+    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken) =>
+        LinuxStubs.RecallAsync(path, stores, cancellationToken);
+
+    /// <summary>
+    /// A tiering that had not recorded its verified upload is rolled back (no stub attributes
+    /// stay); one that had is finished if the stub's locator is on the file and rolled back
+    /// otherwise; a recall cut short leaves a stub again, or finishes when every byte was back.
+    /// </summary>
+    public bool Settle(SafeFileHandle file, JournalEntry entry)
+    {
+        var fd = LinuxFiles.Fd(file);
+        if (LinuxStubs.Read(fd) is not { } stub)
+        {
+            // No locator: the data is the original; stray attributes of a stubbing cut short go.
+            RemoveStubAttributes(fd);
+            return false;
+        }
+        var verifiedUpload = entry.Operation == JournalEntry.Tier && entry.Phase == JournalEntry.Uploaded;
+        if (!verifiedUpload && entry.Operation != JournalEntry.Recall)
+        {
+            // A stub from an earlier, finished operation: left exactly as it is.
+            return true;
+        }
+        if (!LinuxFiles.HasData(file))
+        {
+            return true;
+        }
+        // Data and a locator: the bytes decide.
+        var ownBytes = ContentSha256(file) == stub.Sha256;
+        if (entry.Operation == JournalEntry.Recall ? ownBytes : !ownBytes)
+        {
+            // A recall that had written everything finishes; a stubbing whose file was written
+            // to since (while the agent was down) keeps the new bytes and stops being a stub.
+            RemoveStubAttributes(fd);
+            return false;
+        }
+        // A stubbing that had not released the data yet finishes; a recall cut short is a stub again.
+        LinuxFiles.PunchHole(fd, LinuxFiles.Stat(fd).Size);
+        LinuxFiles.Sync(fd);
+        return true;
+    }
+
+    private static void RemoveStubAttributes(int fd)
+    {
+        LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
+        foreach (var attribute in StubInfo.AttributesInWriteOrder)
+        {
+            LinuxFiles.RemoveAttribute(fd, attribute);
+        }
+    }
+
+    private static string ContentSha256(SafeFileHandle file)
+    {
+        // The stream gets a borrowed handle: disposing it must not close the caller's file.
+        using var borrowed = FileHandles.Borrow(file);
+        using var stream = new FileStream(borrowed, FileAccess.ReadWrite, 1 << 20) { Position = 0 };
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
