@@ -27,8 +27,12 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
         Cluster = await StartClusterAsync(Database, SiloCount);
     }
 
-    /// <summary>Deploys <paramref name="silos"/> Alto silos and a client on <paramref name="database"/>.</summary>
-    public static async Task<TestCluster> StartClusterAsync(TestDatabase database, short silos)
+    /// <summary>
+    /// Deploys <paramref name="silos"/> Alto silos and a client on <paramref name="database"/>;
+    /// with <paramref name="fastFailureDetection"/>, a killed silo is declared dead within seconds
+    /// rather than the default half minute.
+    /// </summary>
+    public static async Task<TestCluster> StartClusterAsync(TestDatabase database, short silos, bool fastFailureDetection = false)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Options.UseTestClusterMembership = false;
@@ -39,6 +43,10 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
             ["Alto:Dispatch:Lease"] = "00:00:02",
         }));
         builder.AddSiloBuilderConfigurator<AltoSiloConfigurator>();
+        if (fastFailureDetection)
+        {
+            builder.AddSiloBuilderConfigurator<FastFailureDetectionConfigurator>();
+        }
         builder.AddClientBuilderConfigurator<AdoNetClientConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -50,6 +58,16 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
     private sealed class AltoSiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddAltoSiloCore();
+    }
+
+    private sealed class FastFailureDetectionConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Configure<Orleans.Configuration.ClusterMembershipOptions>(options =>
+        {
+            options.ProbeTimeout = TimeSpan.FromSeconds(1);
+            options.NumMissedProbesLimit = 2;
+            options.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+        });
     }
 
     private sealed class AdoNetClientConfigurator : IClientBuilderConfigurator

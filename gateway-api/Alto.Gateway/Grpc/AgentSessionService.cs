@@ -249,6 +249,9 @@ public sealed partial class AgentSessionService(
             case SessionStanding.Replaced:
                 ThrowStatus(StatusCode.Aborted, "a newer session of this host replaced this one");
                 break;
+            case SessionStanding.Unknown:
+                ThrowStatus(StatusCode.Unavailable, "the cluster no longer knows this session (a silo restarted); reconnect");
+                break;
         }
     }
 

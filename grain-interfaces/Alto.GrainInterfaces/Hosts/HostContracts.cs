@@ -125,6 +125,8 @@ public enum SessionStanding
     Replaced = 1,
     /// <summary>The host's credential no longer holds (re-enrolled or disabled): end this one.</summary>
     Revoked = 2,
+    /// <summary>The grain does not know this session (it was restarted, for example on another silo): the agent reconnects.</summary>
+    Unknown = 3,
 }
 
 public enum AgentCommandKind

@@ -358,7 +358,7 @@ public sealed partial class HostGrain(
         }
         if (_session?.SessionId != sessionId)
         {
-            return SessionStanding.Replaced;
+            return _session is null ? SessionStanding.Unknown : SessionStanding.Replaced;
         }
         _metrics = metrics;
         _lastHeartbeat = time.GetUtcNow();

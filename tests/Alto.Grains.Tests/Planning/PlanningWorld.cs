@@ -52,15 +52,18 @@ public sealed class PlanningWorld
 
     public IHostGrain Host => Client.GetGrain<IHostGrain>(HostId.ToString());
 
-    public static async Task<PlanningWorld> CreateAsync(PostgresClusterFixture fixture, HostOs os = HostOs.Linux)
+    public static Task<PlanningWorld> CreateAsync(PostgresClusterFixture fixture, HostOs os = HostOs.Linux) =>
+        CreateAsync(fixture.Client, fixture.Database, os);
+
+    public static async Task<PlanningWorld> CreateAsync(IClusterClient client, TestDatabase database, HostOs os = HostOs.Linux)
     {
         var tenantId = Guid.NewGuid();
-        var tenant = fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString());
+        var tenant = client.GetGrain<ITenantGrain>(tenantId.ToString());
         Require((await tenant.CreateAsync(new CreateTenant($"plan-{tenantId:N}", ""))).Error);
         var targetId = Guid.NewGuid();
         Require((await tenant.AddTargetAsync(new CreateStorageTarget(
             targetId, "archive", StorageTargetKind.Path, new StorageTargetSettings("/mnt/archive", null, null, null, null, null, null, false), null))).Error);
-        var world = new PlanningWorld(fixture.Client, fixture.Database, tenantId, targetId, Guid.NewGuid());
+        var world = new PlanningWorld(client, database, tenantId, targetId, Guid.NewGuid());
         await world.AddHostAsync(world.HostId, os);
         return world;
     }
