@@ -21,6 +21,27 @@ public sealed class MigrationRunnerTests
     }
 
     [Fact]
+    public async Task AuditEntriesWrittenBeforeTheChainExistedAreChainedByItsMigration()
+    {
+        await using var database = await TestDatabase.CreateAsync("chain");
+        await database.CreateRunner([.. Migration.Embedded.Where(m => m.Version < 5)]).MigrateAsync();
+        var tenant = Guid.NewGuid();
+        await database.ExecuteAsync($"INSERT INTO alto.tenant (id, name) VALUES ('{tenant}', 'old-{tenant:N}')");
+        await database.ExecuteAsync($"""
+            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, details)
+            SELECT CASE WHEN n % 2 = 0 THEN '{tenant}'::uuid END, 'agent:x', 'tier.stubbed', 'tier_object', n::text, jsonb_build_object('n', n)
+            FROM generate_series(1, 7) AS n
+            """);
+
+        await database.MigrateAsync();
+
+        var tenantChain = await Grains.Audit.AuditChain.VerifyAsync(database.DataSource, tenant, CancellationToken.None);
+        var platformChain = await Grains.Audit.AuditChain.VerifyAsync(database.DataSource, null, CancellationToken.None);
+        Assert.Equal((true, 3L), (tenantChain.Intact, tenantChain.Entries));
+        Assert.Equal((true, 4L), (platformChain.Intact, platformChain.Entries));
+    }
+
+    [Fact]
     public async Task ARerunChangesNothing()
     {
         await using var database = await TestDatabase.CreateAsync("rerun");

@@ -4,29 +4,56 @@ using NpgsqlTypes;
 
 namespace Alto.Grains.Audit;
 
-/// <summary>One audit entry: who did what to which object, with what outcome, and the details that matter.</summary>
+/// <summary>
+/// One audit entry: who did what to which object, with what outcome, and the details that matter;
+/// the host and path it concerns and where the request came from, when known.
+/// </summary>
 public sealed record AuditEntry(
-    Guid? TenantId, string Actor, string Action, string ObjectType, string? ObjectId, bool Succeeded, IReadOnlyDictionary<string, object?> Details);
+    Guid? TenantId, string Actor, string Action, string ObjectType, string? ObjectId, bool Succeeded, IReadOnlyDictionary<string, object?> Details)
+{
+    public Guid? HostId { get; init; }
+
+    public string? Path { get; init; }
+
+    /// <summary>The client address the change came from (for changes made through the API).</summary>
+    public string? Origin { get; init; }
+}
 
 /// <summary>
-/// Appends to alto.audit_log (append-only: a trigger refuses updates and deletes) inside the
-/// caller's transaction, so an entry exists exactly when the change it records was committed.
+/// Appends to alto.audit_log inside the caller's transaction, so an entry exists exactly when the
+/// change it records was committed. The table is append-only (a trigger refuses updates and
+/// deletes) and chained: the insert trigger numbers the entry in its tenant's chain and hashes it
+/// with the previous entry's hash (migration 0005; <see cref="AuditChain"/> verifies).
 /// </summary>
 public static class AuditLog
 {
     public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEntry entry, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details, host_id, path, origin)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)entry.TenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        command.Parameters.Add(Nullable(entry.TenantId, NpgsqlDbType.Uuid));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Actor });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Action });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ObjectType });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)entry.ObjectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(Nullable(entry.ObjectId, NpgsqlDbType.Text));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Succeeded ? "success" : "failure" });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(entry.Details), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(Nullable(entry.HostId, NpgsqlDbType.Uuid));
+        command.Parameters.Add(Nullable(entry.Path, NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(entry.Origin, NpgsqlDbType.Text));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>Appends in a transaction of its own, for changes that are not written through SQL (grain state).</summary>
+    public static async Task AppendAsync(NpgsqlDataSource db, AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AppendAsync(connection, transaction, entry, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
 }

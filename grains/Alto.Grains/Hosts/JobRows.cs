@@ -103,13 +103,7 @@ public sealed class JobRows(NpgsqlDataSource db)
     }
 
     /// <summary>An audit entry of its own (not part of another change).</summary>
-    public async Task AuditAsync(Audit.AuditEntry entry)
-    {
-        await using var connection = await db.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await Audit.AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
-        await transaction.CommitAsync();
-    }
+    public Task AuditAsync(Audit.AuditEntry entry) => Audit.AuditLog.AppendAsync(db, entry, CancellationToken.None);
 
     /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>
     public async Task<(long TierObjectId, long FileCurrentId)?> FindTierObjectAsync(Guid tenantId, Guid hostId, string path)

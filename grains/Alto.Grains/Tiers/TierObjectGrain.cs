@@ -57,7 +57,7 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
                 ["locator"] = next.Locator,
                 ["targetId"] = row.TargetId,
                 ["jobId"] = row.JobId,
-            }), CancellationToken.None);
+            }) { HostId = row.HostId, Path = row.FullPath }, CancellationToken.None);
         await transaction.CommitAsync();
         return CommandResult<TierObjectInfo>.Ok((row with { Snapshot = next }).ToInfo());
     }

@@ -1,0 +1,119 @@
+using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Audit;
+
+namespace Alto.Grains.Tests.Audit;
+
+/// <summary>
+/// The chain against tampering. Tampering needs the append-only trigger out of the way, which
+/// only a database superuser can do (session_replication_role = replica): that is the attacker
+/// these tests play.
+/// </summary>
+[Collection(PostgresClusterCollection.Name)]
+public sealed class AuditChainTests(PostgresClusterFixture fixture)
+{
+    private async Task<Guid> TenantWithEntriesAsync(int entries)
+    {
+        var tenantId = Guid.NewGuid();
+        var created = await fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString()).CreateAsync(new CreateTenant($"audit-{tenantId:N}", ""));
+        Assert.True(created.Succeeded);
+        // Written side by side, as silos and gateways do: the chain still comes out whole.
+        await Task.WhenAll(Enumerable.Range(1, entries).Select(i => AuditLog.AppendAsync(fixture.Database.DataSource,
+            new AuditEntry(tenantId, $"user:u{i % 3}", "rule.updated", "rule", $"r{i}", true,
+                new Dictionary<string, object?> { ["n"] = i, ["text"] = "ünïcödé | ; : -" }) { Origin = "127.0.0.1", Path = i % 2 == 0 ? "/srv/a" : null },
+            CancellationToken.None)));
+        return tenantId;
+    }
+
+    private Task TamperAsync(string sql) =>
+        fixture.Database.ExecuteAsync($"SET session_replication_role = replica; {sql}; SET session_replication_role = origin;");
+
+    private Task<AuditChainVerdict> VerifyAsync(Guid tenantId) => AuditChain.VerifyAsync(fixture.Database.DataSource, tenantId, CancellationToken.None);
+
+    [Fact]
+    public async Task EntriesWrittenConcurrentlyFormOneUnbrokenNumberedChain()
+    {
+        var tenantId = await TenantWithEntriesAsync(20);
+
+        var verdict = await VerifyAsync(tenantId);
+
+        Assert.True(verdict.Intact, verdict.Problem);
+        Assert.Equal(20, verdict.Entries);
+        Assert.Equal(20, await fixture.Database.CountAsync(
+            $"SELECT count(DISTINCT chain_seq) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND chain_seq BETWEEN 1 AND 20"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND prev_hash IS NULL"));
+    }
+
+    [Fact]
+    public async Task AnEditedEntryIsCaught()
+    {
+        var tenantId = await TenantWithEntriesAsync(5);
+        await TamperAsync($"UPDATE alto.audit_log SET actor = 'user:someone-else' WHERE tenant_id = '{tenantId}' AND chain_seq = 3");
+
+        var verdict = await VerifyAsync(tenantId);
+
+        Assert.False(verdict.Intact);
+        Assert.Equal((3L, 2L), (verdict.BrokenAtSeq, verdict.Entries));
+        Assert.Contains("changed", verdict.Problem);
+    }
+
+    [Fact]
+    public async Task AnEditedEntryWhoseOwnHashIsRecomputedBreaksTheNextLink()
+    {
+        var tenantId = await TenantWithEntriesAsync(5);
+        // The attacker also fixes up the edited entry's own hash; the next entry's link still points at the old one.
+        await TamperAsync($"""
+            UPDATE alto.audit_log SET details = '{"{"}"n": 99{"}"}',
+                   hash = alto.audit_entry_hash(prev_hash, chain_seq, at, tenant_id, actor, action, object_type, object_id, outcome,
+                                                host_id, path, origin, '{"{"}"n": 99{"}"}')
+            WHERE tenant_id = '{tenantId}' AND chain_seq = 2
+            """);
+
+        var verdict = await VerifyAsync(tenantId);
+
+        Assert.False(verdict.Intact);
+        Assert.Equal(3L, verdict.BrokenAtSeq);
+    }
+
+    [Fact]
+    public async Task ADeletedEntryIsCaught()
+    {
+        var tenantId = await TenantWithEntriesAsync(5);
+        await TamperAsync($"DELETE FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND chain_seq = 4");
+
+        var verdict = await VerifyAsync(tenantId);
+
+        Assert.False(verdict.Intact);
+        Assert.Equal(5L, verdict.BrokenAtSeq);
+        Assert.Contains("missing", verdict.Problem);
+    }
+
+    [Fact]
+    public async Task ReorderedEntriesAreCaught()
+    {
+        var tenantId = await TenantWithEntriesAsync(5);
+        await TamperAsync($"""
+            UPDATE alto.audit_log SET chain_seq = -1 WHERE tenant_id = '{tenantId}' AND chain_seq = 2;
+            UPDATE alto.audit_log SET chain_seq = 2 WHERE tenant_id = '{tenantId}' AND chain_seq = 3;
+            UPDATE alto.audit_log SET chain_seq = 3 WHERE tenant_id = '{tenantId}' AND chain_seq = -1
+            """);
+
+        var verdict = await VerifyAsync(tenantId);
+
+        Assert.False(verdict.Intact);
+        Assert.Equal(2L, verdict.BrokenAtSeq);
+    }
+
+    [Fact]
+    public async Task TheAppendOnlyTriggerStillRefusesChangesAndOtherTenantsChainsAreTheirOwn()
+    {
+        var tenantId = await TenantWithEntriesAsync(3);
+        var other = await TenantWithEntriesAsync(2);
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            fixture.Database.ExecuteAsync($"UPDATE alto.audit_log SET actor = 'x' WHERE tenant_id = '{tenantId}'"));
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            fixture.Database.ExecuteAsync($"DELETE FROM alto.audit_log WHERE tenant_id = '{tenantId}'"));
+
+        Assert.Equal((true, 3L), ((await VerifyAsync(tenantId)).Intact, (await VerifyAsync(tenantId)).Entries));
+        Assert.Equal((true, 2L), ((await VerifyAsync(other)).Intact, (await VerifyAsync(other)).Entries));
+    }
+}
