@@ -15,6 +15,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<RuleRows>();
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<JobRows>();
+        services.TryAddSingleton<Audit.AdminAudit>();
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();

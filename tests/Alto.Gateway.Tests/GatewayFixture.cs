@@ -4,8 +4,10 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Alto.TestSupport;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
 
@@ -84,6 +86,8 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         UseTestSettings(builder, Database);
+        // The in-memory test server has no client address; Kestrel on loopback would give this one.
+        builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, LoopbackClientAddress>());
         // Tests sign in often from one address; the limit itself is tested with its own gateway.
         builder.UseSetting("Alto:Auth:LoginAttemptsPerMinute", "10000");
         // Small upload limits, so oversize bodies and compression bombs stay cheap to test.
@@ -102,6 +106,19 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         builder.UseSetting("Alto:Auth:BootstrapAdminPassword", AdminPassword);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
+}
+
+internal sealed class LoopbackClientAddress : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, following) =>
+        {
+            context.Connection.RemoteIpAddress ??= System.Net.IPAddress.Loopback;
+            return following(context);
+        });
+        next(app);
+    };
 }
 
 [CollectionDefinition(Name)]

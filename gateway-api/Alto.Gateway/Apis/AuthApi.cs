@@ -32,7 +32,8 @@ public static class AuthApi
     }
 
     public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, UserStore users, PasswordHashing passwords, TokenIssuer tokens, CancellationToken cancellationToken)
+        LoginRequest request, UserStore users, PasswordHashing passwords, TokenIssuer tokens, GatewayAudit audit, HttpContext http,
+        CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
         var username = errors.Text("username", request.Username, 100, required: true);
@@ -54,6 +55,9 @@ public static class AuthApi
         var check = passwords.Verify(stored?.PasswordHash, request.Password!);
         if (stored is null || check == PasswordCheck.Wrong || stored.User.Disabled)
         {
+            var reason = stored is null ? "unknown user" : stored.User.Disabled ? "account disabled" : "wrong password";
+            await audit.RecordAsync(http, $"user:{username}", "auth.sign_in_failed", "user", stored?.User.Id.ToString(), succeeded: false,
+                new Dictionary<string, object?> { ["reason"] = reason });
             return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled");
         }
         if (check == PasswordCheck.RightButRehash)
@@ -61,6 +65,8 @@ public static class AuthApi
             await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.Password!), cancellationToken);
         }
         await users.RecordLoginAsync(stored.User.Id, cancellationToken);
+        await audit.RecordAsync(http, $"user:{stored.User.Username}", "auth.signed_in", "user", stored.User.Id.ToString(), succeeded: true,
+            new Dictionary<string, object?> { ["role"] = stored.User.Role });
         var token = tokens.Issue(stored.User);
         return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(stored.User)));
     }
@@ -73,7 +79,8 @@ public static class AuthApi
     }
 
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
-        [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords)
+        [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords, GatewayAudit audit,
+        HttpContext http)
     {
         var errors = new RequestErrors();
         if (string.IsNullOrEmpty(request.CurrentPassword))
@@ -95,6 +102,8 @@ public static class AuthApi
             return ApiProblems.Invalid("currentPassword", "currentPassword is wrong");
         }
         await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.NewPassword!), services.Cancellation);
+        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.password_changed", "user", stored.User.Id.ToString(), succeeded: true,
+            new Dictionary<string, object?>());
         return TypedResults.NoContent();
     }
 }

@@ -40,7 +40,8 @@ public static class UsersApi
     }
 
     public static async Task<Results<Created<UserView>, ValidationProblem, ProblemHttpResult>> CreateUserAsync(
-        [AsParameters] GatewayServices services, CreateUserRequest request, UserStore users, PasswordHashing passwords)
+        [AsParameters] GatewayServices services, CreateUserRequest request, UserStore users, PasswordHashing passwords, GatewayAudit audit,
+        HttpContext http)
     {
         var caller = services.Caller;
         if (!caller.IsPlatformAdmin && caller.Role != Roles.TenantAdmin)
@@ -88,7 +89,9 @@ public static class UsersApi
             case CreateUserOutcome.UnknownTenant:
                 return ApiProblems.Invalid("tenantIds", "a tenant in tenantIds does not exist");
         }
-        var created = await users.FindByIdAsync(id, services.Cancellation);
-        return TypedResults.Created($"/api/v1/users/{id}", UserView.From(created!.User));
+        var created = UserView.From((await users.FindByIdAsync(id, services.Cancellation))!.User);
+        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.created", "user", id.ToString(), succeeded: true,
+            new Dictionary<string, object?> { ["before"] = null, ["after"] = created });
+        return TypedResults.Created($"/api/v1/users/{id}", created);
     }
 }

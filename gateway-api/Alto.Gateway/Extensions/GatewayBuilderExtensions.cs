@@ -55,6 +55,8 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
         services.AddSingleton<TieringReadModel>();
+        services.AddSingleton<AuditReadModel>();
+        services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();
         services.AddOptions<ScanUploadOptions>().BindConfiguration(ScanUploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 

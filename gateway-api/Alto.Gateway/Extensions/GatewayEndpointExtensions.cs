@@ -12,6 +12,7 @@ public static class GatewayEndpointExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.Use(Auth.GatewayAudit.NameTheCallerAsync);
         app.UseAuthorization();
         app.UseRateLimiter();
 
@@ -23,6 +24,7 @@ public static class GatewayEndpointExtensions
         api.MapRulesApi();
         api.MapPlansApi();
         api.MapTieringApi();
+        api.MapAuditApi();
         api.MapUsersApi();
         api.MapAgentsApi();
         api.MapScanResultsApi();

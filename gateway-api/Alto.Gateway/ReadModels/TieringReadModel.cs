@@ -1,6 +1,6 @@
 using Alto.Gateway.Validation;
 using Npgsql;
-using NpgsqlTypes;
+using static Alto.Gateway.ReadModels.SqlValues;
 
 namespace Alto.Gateway.ReadModels;
 
@@ -31,9 +31,9 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
                 () => [Uuid(tenantId), Uuid(hostId), Text(status)]),
             page,
             reader => new JobView(
-                reader.GetGuid(0), reader.GetGuid(1), NullableGuid(reader, 2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
-                reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), NullableTime(reader, 10), NullableText(reader, 11),
-                reader.GetFieldValue<DateTimeOffset>(12), NullableTime(reader, 13), NullableTime(reader, 14)),
+                reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
+                reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), reader.NullableTime(10), reader.NullableText(11),
+                reader.GetFieldValue<DateTimeOffset>(12), reader.NullableTime(13), reader.NullableTime(14)),
             cancellationToken);
 
     public Task<Page<TierObjectView>> ListTierObjectsAsync(
@@ -50,9 +50,9 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
                 () => [Uuid(tenantId), Uuid(hostId), Text(state), Text(pathPrefix)]),
             page,
             reader => new TierObjectView(
-                reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), NullableGuid(reader, 4), NullableGuid(reader, 5),
-                NullableGuid(reader, 6), reader.GetInt64(7), reader.GetInt32(8), NullableText(reader, 9), NullableText(reader, 10), NullableText(reader, 11),
-                NullableTime(reader, 12), NullableTime(reader, 13), NullableTime(reader, 14), reader.GetInt64(15)),
+                reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.NullableGuid(4), reader.NullableGuid(5),
+                reader.NullableGuid(6), reader.GetInt64(7), reader.GetInt32(8), reader.NullableText(9), reader.NullableText(10), reader.NullableText(11),
+                reader.NullableTime(12), reader.NullableTime(13), reader.NullableTime(14), reader.GetInt64(15)),
             cancellationToken);
 
     /// <summary>Files and bytes per state (progress of a plan, a job or a recall at a glance).</summary>
@@ -73,15 +73,4 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
         }
         return [.. counts];
     }
-
-    private static NpgsqlParameter Uuid(Guid? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid };
-
-    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
-
-    private static Guid? NullableGuid(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetGuid(ordinal);
-
-    private static string? NullableText(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
 }

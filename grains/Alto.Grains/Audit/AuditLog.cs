@@ -27,6 +27,12 @@ public sealed record AuditEntry(
 /// </summary>
 public static class AuditLog
 {
+    /// <summary>Details read like the API's JSON: camelCase members, enums by name.</summary>
+    private static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerOptions.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
     public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEntry entry, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
@@ -39,7 +45,7 @@ public static class AuditLog
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ObjectType });
         command.Parameters.Add(Nullable(entry.ObjectId, NpgsqlDbType.Text));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Succeeded ? "success" : "failure" });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(entry.Details), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(entry.Details, DetailsJson), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(Nullable(entry.HostId, NpgsqlDbType.Uuid));
         command.Parameters.Add(Nullable(entry.Path, NpgsqlDbType.Text));
         command.Parameters.Add(Nullable(entry.Origin, NpgsqlDbType.Text));

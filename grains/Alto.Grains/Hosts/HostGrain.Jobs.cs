@@ -82,7 +82,7 @@ public sealed partial class HostGrain
                 return CommandResult<HostInfo>.Invalid($"transferWindows[{i}]", problem);
             }
         }
-        await ChangeAsync(state =>
+        await AuditedChangeAsync("host.transfer_windows_changed", state =>
         {
             state.TransferWindows = windows;
             state.TimeZone = timeZone;

@@ -73,7 +73,7 @@ public sealed partial class HostGrain
         {
             return CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or null for no limit");
         }
-        await ChangeAsync(state =>
+        await AuditedChangeAsync("host.bandwidth_changed", state =>
         {
             state.BandwidthLimitBytesPerSecond = bytesPerSecond;
             state.UpdatedAt = time.GetUtcNow();

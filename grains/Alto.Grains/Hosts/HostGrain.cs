@@ -1,6 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Audit;
 using Alto.Grains.Persistence;
 using Alto.Grains.Planning;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public sealed partial class HostGrain(
     [PersistentState(StorageNames.HostState, StorageNames.Grains)] IPersistentState<HostState> host,
     HostRows rows,
     JobRows jobs,
+    AdminAudit audit,
     TieringMetrics tieringMetrics,
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,
@@ -98,9 +100,12 @@ public sealed partial class HostGrain(
         // The row's unique index keeps host names unique within a tenant.
         var claimed = await ClaimedWrite.CreateAsync(
             host, registered, () => rows.InsertAsync(Id, registered), () => rows.DeleteOrphanAsync(Id), () => new HostState());
-        return claimed
-            ? CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token))
-            : CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
+        if (!claimed)
+        {
+            return CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
+        }
+        await AuditAsync("host.registered", null);
+        return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
     public async Task<CommandResult<HostEnrollment>> EnrollAsync(EnrollHost command)
@@ -140,7 +145,9 @@ public sealed partial class HostGrain(
         host.State.AgentVersion = command.AgentVersion;
         host.State.Status = HostStatus.Enrolled;
         host.State.UpdatedAt = now;
+        var beforeInfo = ToInfo(before);
         await PersistAsync(before);
+        await AuditAsync("host.enrolled", beforeInfo, new Dictionary<string, object?> { ["agentVersion"] = command.AgentVersion, ["machineName"] = command.MachineName });
         await RevokeSessionAsync("the host was enrolled again; its old credential no longer holds");
         return CommandResult<HostEnrollment>.Ok(new HostEnrollment(Id, host.State.TenantId, credential));
     }
@@ -153,7 +160,7 @@ public sealed partial class HostGrain(
         }
         var now = time.GetUtcNow();
         var token = EnrollmentTokens.NewEnrollmentToken(Id);
-        await ChangeAsync(state =>
+        await AuditedChangeAsync("host.enrollment_token_renewed", state =>
         {
             state.EnrollmentTokenHash = EnrollmentTokens.Hash(token);
             state.EnrollmentExpiresAt = now + lifetime;
@@ -217,7 +224,7 @@ public sealed partial class HostGrain(
         {
             return CommandResult<HostInfo>.NotFound($"host {Id} not found");
         }
-        await ChangeAsync(state =>
+        await AuditedChangeAsync("host.volumes_changed", state =>
         {
             state.Volumes = volumes;
             state.UpdatedAt = time.GetUtcNow();
@@ -237,7 +244,8 @@ public sealed partial class HostGrain(
             return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
         }
         var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
-        await ChangeAsync(state => state.PendingCommands.Add(command));
+        await AuditedChangeAsync("host.scan_requested", state => state.PendingCommands.Add(command),
+            new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format });
         var delivered = await TryDeliverAsync(command);
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
     }
@@ -266,6 +274,10 @@ public sealed partial class HostGrain(
         {
             await ChangeAsync(state => state.PendingCommands.AddRange(commands));
         }
+        await AuditAsync("host.recall_requested", ToInfo(), new Dictionary<string, object?>
+        {
+            ["paths"] = selection.Paths, ["directory"] = selection.Directory, ["ruleId"] = selection.RuleId, ["files"] = paths.Length,
+        });
         var delivered = true;
         foreach (var command in commands)
         {
@@ -432,6 +444,17 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>Applies a change to a copy of the state, then persists it (see <see cref="PersistAsync"/>).</summary>
+    /// <summary>An admin change: stored like any other, then audited with the host's view before and after.</summary>
+    private async Task AuditedChangeAsync(string action, Action<HostState> change, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        var before = ToInfo();
+        await ChangeAsync(change);
+        await AuditAsync(action, before, extra);
+    }
+
+    private Task AuditAsync(string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
+        audit.RecordAsync(host.State.TenantId, action, "host", Id.ToString(), before, ToInfo(), extra, hostId: Id);
+
     private Task ChangeAsync(Action<HostState> change)
     {
         var before = host.State;
@@ -480,22 +503,24 @@ public sealed partial class HostGrain(
         TimeZone = state.TimeZone,
     };
 
-    private HostInfo ToInfo() => new(
-        Id, host.State.TenantId, host.State.Name, host.State.Os, host.State.Volumes, host.State.Status,
-        host.State.EnrollmentExpiresAt, host.State.CreatedAt, host.State.UpdatedAt)
+    private HostInfo ToInfo() => ToInfo(host.State);
+
+    private HostInfo ToInfo(HostState state) => new(
+        Id, state.TenantId, state.Name, state.Os, state.Volumes, state.Status,
+        state.EnrollmentExpiresAt, state.CreatedAt, state.UpdatedAt)
     {
-        LastScanAt = host.State.LastScanAt,
-        FileCount = host.State.FileCount,
-        TotalBytes = host.State.TotalBytes,
+        LastScanAt = state.LastScanAt,
+        FileCount = state.FileCount,
+        TotalBytes = state.TotalBytes,
         LastHeartbeatAt = _lastHeartbeat,
-        AgentVersion = host.State.AgentVersion,
+        AgentVersion = state.AgentVersion,
         LatestMetrics = _metrics,
         Gateway = _session?.Gateway,
-        PendingCommands = host.State.PendingCommands.Count,
-        BandwidthLimitBytesPerSecond = host.State.BandwidthLimitBytesPerSecond,
+        PendingCommands = state.PendingCommands.Count,
+        BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
         LastPlannedAt = _lastPlannedAt,
-        TransferWindows = host.State.TransferWindows,
-        TimeZone = host.State.TimeZone,
+        TransferWindows = state.TransferWindows,
+        TimeZone = state.TimeZone,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]

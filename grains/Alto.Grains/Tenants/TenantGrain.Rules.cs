@@ -58,6 +58,7 @@ public sealed partial class TenantGrain
         var rule = new RuleInfo(ruleId, Id, definition.Name, priority, definition.Enabled, definition.Action,
             definition.TargetId, definition.HostId, definition.Criteria, now, now);
         await ChangeRulesAsync(rules => rules[ruleId] = rule);
+        await audit.RecordAsync(Id, "rule.created", "rule", ruleId.ToString(), null, rule);
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
@@ -88,6 +89,7 @@ public sealed partial class TenantGrain
             UpdatedAt = time.GetUtcNow(),
         };
         await ChangeRulesAsync(rules => rules[ruleId] = rule);
+        await audit.RecordAsync(Id, "rule.updated", "rule", ruleId.ToString(), existing, rule);
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
@@ -103,6 +105,7 @@ public sealed partial class TenantGrain
         }
         // Files it planned stay planned until the next plan moves them to another rule or drops them.
         await ChangeRulesAsync(rules => rules.Remove(ruleId));
+        await audit.RecordAsync(Id, "rule.deleted", "rule", ruleId.ToString(), existing, null);
         return CommandResult<RuleInfo>.Ok(existing);
     }
 
@@ -128,6 +131,7 @@ public sealed partial class TenantGrain
             return CommandResult<RuleInfo[]>.Invalid("ruleIds", $"ruleIds must list all {rules.Count} rules of the tenant (got {ruleIds.Length})");
         }
         var now = time.GetUtcNow();
+        var order = OrderedRules().Select(rule => rule.Id).ToArray();
         await ChangeRulesAsync(all =>
         {
             for (var i = 0; i < ruleIds.Length; i++)
@@ -139,6 +143,7 @@ public sealed partial class TenantGrain
                 }
             }
         });
+        await audit.RecordAsync(Id, "rule.reordered", "tenant", Id.ToString(), order, ruleIds);
         return CommandResult<RuleInfo[]>.Ok(OrderedRules().ToArray());
     }
 

@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Audit;
 using Alto.Grains.Persistence;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,6 +15,7 @@ public sealed partial class TenantGrain(
     [PersistentState(StorageNames.TenantState, StorageNames.Grains)] IPersistentState<TenantState> tenant,
     TenantRows rows,
     RuleRows ruleRows,
+    AdminAudit audit,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
@@ -67,9 +69,12 @@ public sealed partial class TenantGrain(
         // The row's unique index is what makes tenant names unique across grains.
         var claimed = await ClaimedWrite.CreateAsync(
             tenant, created, () => rows.InsertTenantAsync(Id, created), () => rows.DeleteOrphanTenantAsync(Id), () => new TenantState());
-        return claimed
-            ? CommandResult<TenantInfo>.Ok(ToInfo())
-            : CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
+        if (!claimed)
+        {
+            return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
+        }
+        await audit.RecordAsync(Id, "tenant.created", "tenant", Id.ToString(), null, ToInfo());
+        return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 
     public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command)
@@ -85,7 +90,7 @@ public sealed partial class TenantGrain(
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
-        return await ChangeTenantAsync(state =>
+        return await ChangeTenantAsync("tenant.updated", state =>
         {
             state.Name = name;
             state.Description = description;
@@ -102,7 +107,7 @@ public sealed partial class TenantGrain(
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
-        return await ChangeTenantAsync(state => state.Status = status);
+        return await ChangeTenantAsync(status == TenantStatus.Disabled ? "tenant.disabled" : "tenant.enabled", state => state.Status = status);
     }
 
     public async Task<CommandResult<StorageTargetInfo>> AddTargetAsync(CreateStorageTarget command)
@@ -143,6 +148,7 @@ public sealed partial class TenantGrain(
             throw;
         }
         await rows.UpsertTargetAsync(Id, target);
+        await audit.RecordAsync(Id, "target.created", "storage_target", target.Id.ToString(), null, ToInfo(target));
         return CommandResult<StorageTargetInfo>.Ok(ToInfo(target));
     }
 
@@ -183,6 +189,8 @@ public sealed partial class TenantGrain(
             throw;
         }
         await rows.UpsertTargetAsync(Id, updated);
+        await audit.RecordAsync(Id, command.Credentials is null ? "target.updated" : "target.credentials_rotated", "storage_target", targetId.ToString(),
+            ToInfo(target), ToInfo(updated));
         return CommandResult<StorageTargetInfo>.Ok(ToInfo(updated));
     }
 
@@ -193,9 +201,10 @@ public sealed partial class TenantGrain(
     /// Applies a change to the tenant row first (a rename may collide with another tenant's name),
     /// then to the persisted state; a failed state write puts the row back.
     /// </summary>
-    private async Task<CommandResult<TenantInfo>> ChangeTenantAsync(Action<TenantState> change)
+    private async Task<CommandResult<TenantInfo>> ChangeTenantAsync(string auditAction, Action<TenantState> change)
     {
         var before = tenant.State;
+        var beforeInfo = ToInfo();
         var after = new TenantState
         {
             Exists = true,
@@ -229,6 +238,7 @@ public sealed partial class TenantGrain(
             await rows.UpsertTenantAsync(Id, before);
             throw;
         }
+        await audit.RecordAsync(Id, auditAction, "tenant", Id.ToString(), beforeInfo, ToInfo());
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 

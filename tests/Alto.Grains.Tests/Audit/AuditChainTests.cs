@@ -11,6 +11,7 @@ namespace Alto.Grains.Tests.Audit;
 [Collection(PostgresClusterCollection.Name)]
 public sealed class AuditChainTests(PostgresClusterFixture fixture)
 {
+    /// <summary>A new tenant (its creation is entry 1) with <paramref name="entries"/> more entries.</summary>
     private async Task<Guid> TenantWithEntriesAsync(int entries)
     {
         var tenantId = Guid.NewGuid();
@@ -37,9 +38,9 @@ public sealed class AuditChainTests(PostgresClusterFixture fixture)
         var verdict = await VerifyAsync(tenantId);
 
         Assert.True(verdict.Intact, verdict.Problem);
-        Assert.Equal(20, verdict.Entries);
-        Assert.Equal(20, await fixture.Database.CountAsync(
-            $"SELECT count(DISTINCT chain_seq) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND chain_seq BETWEEN 1 AND 20"));
+        Assert.Equal(21, verdict.Entries);
+        Assert.Equal(21, await fixture.Database.CountAsync(
+            $"SELECT count(DISTINCT chain_seq) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND chain_seq BETWEEN 1 AND 21"));
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND prev_hash IS NULL"));
     }
 
@@ -113,7 +114,7 @@ public sealed class AuditChainTests(PostgresClusterFixture fixture)
         await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
             fixture.Database.ExecuteAsync($"DELETE FROM alto.audit_log WHERE tenant_id = '{tenantId}'"));
 
-        Assert.Equal((true, 3L), ((await VerifyAsync(tenantId)).Intact, (await VerifyAsync(tenantId)).Entries));
-        Assert.Equal((true, 2L), ((await VerifyAsync(other)).Intact, (await VerifyAsync(other)).Entries));
+        Assert.Equal((true, 4L), ((await VerifyAsync(tenantId)).Intact, (await VerifyAsync(tenantId)).Entries));
+        Assert.Equal((true, 3L), ((await VerifyAsync(other)).Intact, (await VerifyAsync(other)).Entries));
     }
 }
