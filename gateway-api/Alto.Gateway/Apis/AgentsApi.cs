@@ -1,7 +1,7 @@
-using Alto.GrainInterfaces.Hosts;
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Hosts;
 using Alto.Grains.Hosts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -17,9 +17,9 @@ public static class AgentsApi
     public static RouteGroupBuilder MapAgentsApi(this RouteGroupBuilder api)
     {
         var agents = api.MapGroup("/agents").WithTags("Agents");
-        agents.MapPost("/enroll", EnrollAsync).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
+        agents.MapPost("/enroll", EnrollAsync).Allows(Access.Anonymous).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
             .WithSummary("Exchange a host's one-time enrollment token for its host credential");
-        agents.MapGet("/me", GetOwnHostAsync).RequireAuthorization(HostCredentialAuthentication.Policy)
+        agents.MapGet("/me", GetOwnHostAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("The calling agent's own host: name and registered volumes (host credential)");
         return api;
     }

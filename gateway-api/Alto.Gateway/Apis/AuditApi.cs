@@ -25,14 +25,14 @@ public static class AuditApi
     public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api)
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}/audit").WithTags("Audit");
-        tenant.MapGet("", ListTenantAsync).WithSummary("Audit entries, newest first (filter by time, actor, action, host and path prefix)");
-        tenant.MapGet("/export", ExportTenant).WithSummary("Audit entries after a cursor, in chain order, as JSON Lines (SIEM export)");
-        tenant.MapGet("/verify", VerifyTenantAsync).WithSummary("Verify the tenant's audit hash chain");
+        tenant.MapGet("", ListTenantAsync).Allows(Access.TenantSupport).WithSummary("Audit entries, newest first (filter by time, actor, action, host and path prefix)");
+        tenant.MapGet("/export", ExportTenant).Allows(Access.TenantManage).WithSummary("Audit entries after a cursor, in chain order, as JSON Lines (SIEM export)");
+        tenant.MapGet("/verify", VerifyTenantAsync).Allows(Access.TenantManage).WithSummary("Verify the tenant's audit hash chain");
 
         var platform = api.MapGroup("/audit").WithTags("Audit");
-        platform.MapGet("", ListPlatformAsync).WithSummary("Platform audit entries (sign-ins, users, tenants), newest first");
-        platform.MapGet("/export", ExportPlatform).WithSummary("Platform audit entries after a cursor, as JSON Lines");
-        platform.MapGet("/verify", VerifyPlatformAsync).WithSummary("Verify the platform audit hash chain");
+        platform.MapGet("", ListPlatformAsync).Allows(Access.PlatformAdmin).WithSummary("Platform audit entries (sign-ins, users, tenants), newest first");
+        platform.MapGet("/export", ExportPlatform).Allows(Access.PlatformAdmin).WithSummary("Platform audit entries after a cursor, as JSON Lines");
+        platform.MapGet("/verify", VerifyPlatformAsync).Allows(Access.PlatformAdmin).WithSummary("Verify the platform audit hash chain");
         return api;
     }
 
@@ -121,7 +121,7 @@ public static class AuditApi
         TenantAccess.ToRead(caller, tenantId)
         ?? (manage
             ? caller.CanManage(tenantId) ? null : ApiProblems.Forbidden($"role '{caller.Role}' cannot export or verify the audit trail")
-            : caller.CanReadAudit(tenantId) ? null : ApiProblems.Forbidden($"role '{caller.Role}' cannot read the audit trail"));
+            : TenantAccess.ToSupport(caller, tenantId, "read the audit trail"));
 
     private static ProblemHttpResult? PlatformRefusal(Caller caller) =>
         caller.IsPlatformAdmin ? null : ApiProblems.Forbidden("only platform admins read the platform audit trail");

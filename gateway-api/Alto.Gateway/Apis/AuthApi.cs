@@ -24,10 +24,10 @@ public static class AuthApi
     public static RouteGroupBuilder MapAuthApi(this RouteGroupBuilder api)
     {
         var auth = api.MapGroup("/auth").WithTags("Sign-in");
-        auth.MapPost("/login", LoginAsync).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
+        auth.MapPost("/login", LoginAsync).Allows(Access.Anonymous).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
             .WithSummary("Sign in; returns a bearer token");
-        auth.MapGet("/me", MeAsync).WithSummary("The signed-in user");
-        auth.MapPost("/password", ChangePasswordAsync).WithSummary("Change the signed-in user's password");
+        auth.MapGet("/me", MeAsync).Allows(Access.SignedIn).WithSummary("The signed-in user");
+        auth.MapPost("/password", ChangePasswordAsync).Allows(Access.SignedIn).WithSummary("Change the signed-in user's password");
         return api;
     }
 

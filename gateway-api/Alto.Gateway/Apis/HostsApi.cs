@@ -1,10 +1,11 @@
 using System.Text.RegularExpressions;
-using Alto.GrainInterfaces.Common;
-using Alto.GrainInterfaces.Hosts;
+using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -29,17 +30,17 @@ public static partial class HostsApi
     public static RouteGroupBuilder MapHostsApi(this RouteGroupBuilder api)
     {
         var hosts = api.MapGroup("/tenants/{tenantId:guid}/hosts").WithTags("Hosts");
-        hosts.MapGet("/", ListHostsAsync).WithSummary("List a tenant's hosts");
-        hosts.MapPost("/", RegisterHostAsync)
+        hosts.MapGet("/", ListHostsAsync).Allows(Access.TenantRead).WithSummary("List a tenant's hosts");
+        hosts.MapPost("/", RegisterHostAsync).Allows(Access.TenantManage)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
-        hosts.MapGet("/{hostId:guid}", GetHostAsync).WithSummary("Get one host");
-        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync)
+        hosts.MapGet("/{hostId:guid}", GetHostAsync).Allows(Access.TenantRead).WithSummary("Get one host");
+        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).Allows(Access.TenantManage)
             .WithSummary("Change a host's volumes (pushed to its agent if connected) or its bandwidth limit (0 for none)");
-        hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync)
+        hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync).Allows(Access.TenantManage)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
-        hosts.MapPost("/{hostId:guid}/recall", RecallAsync)
+        hosts.MapPost("/{hostId:guid}/recall", RecallAsync).Allows(Access.TenantSupport)
             .WithSummary("Recall stubs of a host by paths, folder or rule (queued until the agent is connected)");
-        hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync)
+        hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync).Allows(Access.TenantManage)
             .WithSummary("Issue a new one-time enrollment token for a host (the old one stops working)");
         return api;
     }
@@ -203,7 +204,7 @@ public static partial class HostsApi
     public static async Task<Results<Accepted<RecallReceipt>, ValidationProblem, ProblemHttpResult>> RecallAsync(
         [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RecallHostRequest request)
     {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        if (TenantAccess.ToSupport(services.Caller, tenantId, "recall files") is { } refusal)
         {
             return refusal;
         }

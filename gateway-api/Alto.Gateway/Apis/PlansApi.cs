@@ -1,7 +1,8 @@
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Gateway.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -14,9 +15,9 @@ public static class PlansApi
 {
     public static RouteGroupBuilder MapPlansApi(this RouteGroupBuilder api)
     {
-        api.MapPost("/tenants/{tenantId:guid}/plan", PlanTenantAsync).WithTags("Planning")
+        api.MapPost("/tenants/{tenantId:guid}/plan", PlanTenantAsync).Allows(Access.TenantRead).WithTags("Planning")
             .WithSummary("Plan every host of a tenant, or with dryRun=true (the default) preview what the rules would tier");
-        api.MapPost("/tenants/{tenantId:guid}/hosts/{hostId:guid}/plan", PlanHostAsync).WithTags("Planning")
+        api.MapPost("/tenants/{tenantId:guid}/hosts/{hostId:guid}/plan", PlanHostAsync).Allows(Access.TenantRead).WithTags("Planning")
             .WithSummary("Plan one host, or with dryRun=true (the default) preview what the rules would tier");
         return api;
     }

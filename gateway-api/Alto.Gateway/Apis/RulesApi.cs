@@ -1,7 +1,8 @@
-using Alto.GrainInterfaces.Rules;
-using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Rules;
+using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -23,12 +24,12 @@ public static class RulesApi
     public static RouteGroupBuilder MapRulesApi(this RouteGroupBuilder api)
     {
         var rules = api.MapGroup("/tenants/{tenantId:guid}/rules").WithTags("Rules");
-        rules.MapGet("/", ListRulesAsync).WithSummary("List a tenant's rules in evaluation order (first match wins)");
-        rules.MapPost("/", CreateRuleAsync).WithSummary("Add a rule: tier matching files to a target, or exclude them from tiering");
-        rules.MapPost("/reorder", ReorderRulesAsync).WithSummary("Put all of a tenant's rules in a new order");
-        rules.MapGet("/{ruleId:guid}", GetRuleAsync).WithSummary("Get one rule");
-        rules.MapPut("/{ruleId:guid}", ReplaceRuleAsync).WithSummary("Replace a rule");
-        rules.MapDelete("/{ruleId:guid}", DeleteRuleAsync).WithSummary("Delete a rule (files it planned are re-planned at the next plan)");
+        rules.MapGet("/", ListRulesAsync).Allows(Access.TenantRead).WithSummary("List a tenant's rules in evaluation order (first match wins)");
+        rules.MapPost("/", CreateRuleAsync).Allows(Access.TenantManage).WithSummary("Add a rule: tier matching files to a target, or exclude them from tiering");
+        rules.MapPost("/reorder", ReorderRulesAsync).Allows(Access.TenantManage).WithSummary("Put all of a tenant's rules in a new order");
+        rules.MapGet("/{ruleId:guid}", GetRuleAsync).Allows(Access.TenantRead).WithSummary("Get one rule");
+        rules.MapPut("/{ruleId:guid}", ReplaceRuleAsync).Allows(Access.TenantManage).WithSummary("Replace a rule");
+        rules.MapDelete("/{ruleId:guid}", DeleteRuleAsync).Allows(Access.TenantManage).WithSummary("Delete a rule (files it planned are re-planned at the next plan)");
         return api;
     }
 

@@ -1,8 +1,8 @@
-using Alto.GrainInterfaces.Scans;
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.Scans;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Scans;
 using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -24,7 +24,7 @@ public static class ScanResultsApi
 
     public static RouteGroupBuilder MapScanResultsApi(this RouteGroupBuilder api)
     {
-        api.MapPost("/scan-results", ReceiveChunkAsync)
+        api.MapPost("/scan-results", ReceiveChunkAsync).Allows(Access.Agent)
             .RequireAuthorization(HostCredentialAuthentication.Policy)
             .DisableAntiforgery()
             .WithTags("Agents")

@@ -1,7 +1,8 @@
-using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -20,10 +21,10 @@ public static class StorageTargetsApi
     public static RouteGroupBuilder MapStorageTargetsApi(this RouteGroupBuilder api)
     {
         var targets = api.MapGroup("/tenants/{tenantId:guid}/targets").WithTags("Storage targets");
-        targets.MapGet("/", ListTargetsAsync).WithSummary("List a tenant's tier-2 storage targets (never with credentials)");
-        targets.MapPost("/", CreateTargetAsync).WithSummary("Add a tier-2 storage target: path, s3 or azure");
-        targets.MapGet("/{targetId:guid}", GetTargetAsync).WithSummary("Get one storage target");
-        targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).WithSummary("Change a storage target");
+        targets.MapGet("/", ListTargetsAsync).Allows(Access.TenantRead).WithSummary("List a tenant's tier-2 storage targets (never with credentials)");
+        targets.MapPost("/", CreateTargetAsync).Allows(Access.TenantManage).WithSummary("Add a tier-2 storage target: path, s3 or azure");
+        targets.MapGet("/{targetId:guid}", GetTargetAsync).Allows(Access.TenantRead).WithSummary("Get one storage target");
+        targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).Allows(Access.TenantManage).WithSummary("Change a storage target");
         return api;
     }
 

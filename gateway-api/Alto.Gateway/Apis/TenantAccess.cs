@@ -25,6 +25,11 @@ public static class TenantAccess
         return errors.Any ? ApiProblems.Invalid(errors) : TypedResults.Ok(await list(request));
     }
 
+    /// <summary>Recalls and the audit trail: viewers are refused with 403.</summary>
+    public static ProblemHttpResult? ToSupport(Caller caller, Guid tenantId, string what) =>
+        ToRead(caller, tenantId)
+        ?? (caller.CanSupport(tenantId) ? null : ApiProblems.Forbidden($"role '{caller.Role}' cannot {what}"));
+
     /// <summary>Reading is not enough to change: support and viewer are refused with 403.</summary>
     public static ProblemHttpResult? ToManage(Caller caller, Guid tenantId, string what) =>
         ToRead(caller, tenantId)

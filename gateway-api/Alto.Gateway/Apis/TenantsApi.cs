@@ -1,7 +1,8 @@
-using Alto.GrainInterfaces.Tenants;
+using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -18,12 +19,12 @@ public static class TenantsApi
     public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder api)
     {
         var tenants = api.MapGroup("/tenants").WithTags("Tenants");
-        tenants.MapGet("/", ListTenantsAsync).WithSummary("List the tenants the caller may see");
-        tenants.MapPost("/", CreateTenantAsync).WithSummary("Create a tenant (platform admin)");
-        tenants.MapGet("/{tenantId:guid}", GetTenantAsync).WithSummary("Get one tenant");
-        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).WithSummary("Rename or describe a tenant");
-        tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).WithSummary("Disable a tenant (platform admin)");
-        tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).WithSummary("Enable a disabled tenant (platform admin)");
+        tenants.MapGet("/", ListTenantsAsync).Allows(Access.SignedIn).WithSummary("List the tenants the caller may see");
+        tenants.MapPost("/", CreateTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Create a tenant (platform admin)");
+        tenants.MapGet("/{tenantId:guid}", GetTenantAsync).Allows(Access.TenantRead).WithSummary("Get one tenant");
+        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).WithSummary("Rename or describe a tenant");
+        tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Disable a tenant (platform admin)");
+        tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Enable a disabled tenant (platform admin)");
         return api;
     }
 

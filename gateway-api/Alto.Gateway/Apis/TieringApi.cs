@@ -1,3 +1,4 @@
+using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
@@ -11,9 +12,9 @@ public static class TieringApi
     public static RouteGroupBuilder MapTieringApi(this RouteGroupBuilder api)
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Tiering");
-        tenant.MapGet("/jobs", ListJobsAsync).WithSummary("Tiering jobs, newest first (filter by host and status)");
-        tenant.MapGet("/tier-objects", ListTierObjectsAsync).WithSummary("Tier objects by path (filter by host, state and path prefix)");
-        tenant.MapGet("/tier-objects/summary", SummarizeAsync).WithSummary("Files and bytes per tiering state (filter by host)");
+        tenant.MapGet("/jobs", ListJobsAsync).Allows(Access.TenantRead).WithSummary("Tiering jobs, newest first (filter by host and status)");
+        tenant.MapGet("/tier-objects", ListTierObjectsAsync).Allows(Access.TenantRead).WithSummary("Tier objects by path (filter by host, state and path prefix)");
+        tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host)");
         return api;
     }
 

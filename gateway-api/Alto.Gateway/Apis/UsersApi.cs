@@ -16,8 +16,8 @@ public static class UsersApi
     public static RouteGroupBuilder MapUsersApi(this RouteGroupBuilder api)
     {
         var users = api.MapGroup("/users").WithTags("Users");
-        users.MapGet("/", ListUsersAsync).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
-        users.MapPost("/", CreateUserAsync).WithSummary("Create a user with a role and tenants");
+        users.MapGet("/", ListUsersAsync).Allows(Access.UserAdmin).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
+        users.MapPost("/", CreateUserAsync).Allows(Access.UserAdmin).WithSummary("Create a user with a role and tenants");
         return api;
     }
 

@@ -43,8 +43,8 @@ public sealed class Caller
     /// <summary>Change tenant settings, hosts and targets.</summary>
     public bool CanManage(Guid tenantId) => CanSee(tenantId) && (IsPlatformAdmin || Role == Roles.TenantAdmin);
 
-    /// <summary>Read the tenant's audit trail: everyone who sees the tenant except viewers.</summary>
-    public bool CanReadAudit(Guid tenantId) => CanSee(tenantId) && Role != Roles.Viewer;
+    /// <summary>Support work: recall files and read the audit trail; everyone who sees the tenant except viewers.</summary>
+    public bool CanSupport(Guid tenantId) => CanSee(tenantId) && Role != Roles.Viewer;
 
     public override string ToString() => $"{Name} ({Role})";
 }
