@@ -101,6 +101,7 @@ make_sample_tree
 used_before="$(du -sk "$demo/data" | cut -f1)"
 admin_password="demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 16)"
 Alto__Database__ConnectionString="Host=127.0.0.1;Port=$pg_port;Database=alto_demo;Username=postgres" \
+Alto__Keys__MasterKeyFile="$state/demo/master.key" \
 Alto__Gateway__HttpUrl="$base" \
 Alto__Gateway__GrpcUrl="http://127.0.0.1:$grpc_port" \
 Alto__Cluster__ClusterId="alto-demo" \

@@ -1,4 +1,5 @@
 using Alto.Grains.Hosts;
+using Alto.Grains.Keys;
 using Alto.Grains.Tenants;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,6 +17,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<JobRows>();
         services.TryAddSingleton<Audit.AdminAudit>();
+        services.AddAltoKeys();
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();

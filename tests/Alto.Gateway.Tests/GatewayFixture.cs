@@ -100,6 +100,7 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
     {
         var port = (int value) => value.ToString(CultureInfo.InvariantCulture);
         builder.UseSetting("Alto:Database:ConnectionString", database.ConnectionString);
+        builder.UseSetting("Alto:Keys:MasterKeyFile", database.MasterKeyFile);
         builder.UseSetting("Alto:Cluster:ClusterId", "gateway-test-" + Guid.NewGuid().ToString("N")[..8]);
         builder.UseSetting("Alto:Cluster:SiloPort", port(FreePorts.Next()));
         builder.UseSetting("Alto:Cluster:GatewayPort", port(FreePorts.Next()));

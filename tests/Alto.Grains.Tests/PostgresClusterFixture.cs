@@ -39,6 +39,7 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
         builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [ConnectionStringKey] = database.ConnectionString,
+            ["Alto:Keys:MasterKeyFile"] = database.MasterKeyFile,
             // Short leases, so re-sending a job that was not finished can be seen within a test.
             ["Alto:Dispatch:Lease"] = "00:00:02",
         }));

@@ -46,6 +46,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         var environment = new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = database.ConnectionString,
+            ["Alto__Keys__MasterKeyFile"] = database.MasterKeyFile,
             ["Alto__Gateway__HttpUrl"] = http.ToString().TrimEnd('/'),
             ["Alto__Gateway__GrpcUrl"] = grpc.ToString().TrimEnd('/'),
             ["Alto__Cluster__ClusterId"] = clusterId,

@@ -50,6 +50,11 @@ public sealed class ProgramRun : IAsyncDisposable
             start.Environment[name] = value;
         }
         start.Environment["DOTNET_NOLOGO"] = "1";
+        // Tests never write the master key into the home folder: a run without one of its own shares this one.
+        if (!environment.ContainsKey("Alto__Keys__MasterKeyFile"))
+        {
+            start.Environment["Alto__Keys__MasterKeyFile"] = Path.Combine(Path.GetTempPath(), "alto-test-keys", "shared.key");
+        }
         return new ProgramRun(Process.Start(start)!);
     }
 

@@ -26,6 +26,7 @@ public sealed class SiloProcess : IAsyncDisposable
         var run = ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = database.ConnectionString,
+            ["Alto__Keys__MasterKeyFile"] = database.MasterKeyFile,
             ["Alto__Silo__HttpUrl"] = http.ToString().TrimEnd('/'),
             ["Alto__Cluster__ClusterId"] = clusterId,
             ["Alto__Cluster__SiloPort"] = port.ToString(CultureInfo.InvariantCulture),
