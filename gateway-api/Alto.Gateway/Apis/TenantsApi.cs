@@ -25,6 +25,8 @@ public static class TenantsApi
         tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).WithSummary("Rename or describe a tenant");
         tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Disable a tenant (platform admin)");
         tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Enable a disabled tenant (platform admin)");
+        tenants.MapPost("/{tenantId:guid}/key/rotate", RotateKeyAsync).Allows(Access.TenantManage)
+            .WithSummary("Rotate the tenant key; what it encrypted before still decrypts, and target credentials are sealed again under the new version");
         return api;
     }
 
@@ -102,6 +104,16 @@ public static class TenantsApi
         }
 
         var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<TenantKeyInfo>, ProblemHttpResult>> RotateKeyAsync([AsParameters] GatewayServices services, Guid tenantId)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "the tenant key") is { } refusal)
+        {
+            return refusal;
+        }
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).RotateKeyAsync();
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

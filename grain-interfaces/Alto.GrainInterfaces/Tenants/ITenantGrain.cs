@@ -61,6 +61,10 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("ReorderRulesAsync")]
     Task<CommandResult<RuleInfo[]>> ReorderRulesAsync(Guid[] ruleIds);
 
+    /// <summary>Rotates the tenant key (old versions keep decrypting) and seals the targets' credentials under the new one.</summary>
+    [Alias("RotateKeyAsync")]
+    Task<CommandResult<TenantKeyInfo>> RotateKeyAsync();
+
     /// <summary>Plans (or previews) every host of the tenant that is not disabled, side by side.</summary>
     [Alias("PlanAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
     Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun);

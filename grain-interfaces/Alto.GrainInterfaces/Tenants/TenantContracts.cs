@@ -25,3 +25,10 @@ public sealed record CreateTenant(
 public sealed record UpdateTenant(
     [property: Id(0)] string? Name,
     [property: Id(1)] string? Description);
+
+/// <summary>The outcome of a key rotation: the tenant key's new version and how many targets' credentials were sealed under it.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.TenantKeyInfo")]
+public sealed record TenantKeyInfo(
+    [property: Id(0)] Guid TenantId,
+    [property: Id(1)] int KeyVersion,
+    [property: Id(2)] int ResealedTargets);

@@ -22,15 +22,25 @@ public sealed partial class TenantGrain
     public Task<RuleInfo?> GetRuleAsync(Guid ruleId) =>
         Task.FromResult(tenant.State.Exists ? tenant.State.Rules.GetValueOrDefault(ruleId) : null);
 
-    public Task<AgentTarget?> GetTargetForAgentAsync(Guid targetId) =>
-        Task.FromResult(tenant.State.Targets.TryGetValue(targetId, out var target) && target.Enabled && tenant.State.Status == TenantStatus.Active
-            ? new AgentTarget(target.Id, target.Kind, target.Settings, target.Credentials)
-            : null);
+    /// <summary>A target with its credentials unsealed, for an agent's job or session (over its authenticated stream only).</summary>
+    public async Task<AgentTarget?> GetTargetForAgentAsync(Guid targetId) =>
+        tenant.State.Targets.TryGetValue(targetId, out var target) && target.Enabled && tenant.State.Status == TenantStatus.Active
+            ? new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target))
+            : null;
 
-    public Task<AgentTarget[]> ListTargetsForAgentAsync() =>
-        Task.FromResult(tenant.State.Status == TenantStatus.Active
-            ? tenant.State.Targets.Values.Where(t => t.Enabled).Select(t => new AgentTarget(t.Id, t.Kind, t.Settings, t.Credentials)).ToArray()
-            : []);
+    public async Task<AgentTarget[]> ListTargetsForAgentAsync()
+    {
+        if (tenant.State.Status != TenantStatus.Active)
+        {
+            return [];
+        }
+        var targets = new List<AgentTarget>();
+        foreach (var target in tenant.State.Targets.Values.Where(t => t.Enabled))
+        {
+            targets.Add(new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target)));
+        }
+        return [.. targets];
+    }
 
     public Task<StorageTargetInfo[]> ListTargetsAsync() =>
         Task.FromResult(tenant.State.Targets.Values.Select(ToInfo).ToArray());

@@ -1,6 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Audit;
+using Alto.Grains.Keys;
 using Alto.Grains.Persistence;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -16,6 +17,7 @@ public sealed partial class TenantGrain(
     TenantRows rows,
     RuleRows ruleRows,
     AdminAudit audit,
+    IKeyService keys,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
@@ -27,6 +29,7 @@ public sealed partial class TenantGrain(
         {
             if (tenant.State.Exists)
             {
+                await SealLegacyCredentialsAsync();
                 await rows.UpsertTenantAsync(Id, tenant.State);
                 foreach (var target in tenant.State.Targets.Values)
                 {
@@ -73,6 +76,7 @@ public sealed partial class TenantGrain(
         {
             return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
         }
+        await keys.CreateKeyAsync(Id, CancellationToken.None);
         await audit.RecordAsync(Id, "tenant.created", "tenant", Id.ToString(), null, ToInfo());
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
@@ -132,7 +136,7 @@ public sealed partial class TenantGrain(
             Name = command.Name,
             Kind = command.Kind,
             Settings = command.Settings,
-            Credentials = command.Credentials,
+            SealedCredentials = command.Credentials is null ? null : await SealAsync(command.Credentials),
             Enabled = true,
             CreatedAt = now,
             UpdatedAt = now,
@@ -173,7 +177,8 @@ public sealed partial class TenantGrain(
             Name = command.Name ?? target.Name,
             Kind = target.Kind,
             Settings = command.Settings ?? target.Settings,
-            Credentials = command.Credentials ?? target.Credentials,
+            Credentials = command.Credentials is null ? target.Credentials : null,
+            SealedCredentials = command.Credentials is null ? target.SealedCredentials : await SealAsync(command.Credentials),
             Enabled = command.Enabled ?? target.Enabled,
             CreatedAt = target.CreatedAt,
             UpdatedAt = time.GetUtcNow(),
@@ -242,6 +247,52 @@ public sealed partial class TenantGrain(
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 
+    /// <summary>Rotates the tenant key and seals every target's credentials again under the new version.</summary>
+    public async Task<CommandResult<TenantKeyInfo>> RotateKeyAsync()
+    {
+        if (!tenant.State.Exists)
+        {
+            return CommandResult<TenantKeyInfo>.NotFound($"tenant {Id} not found");
+        }
+        var version = await keys.RotateKeyAsync(Id, CancellationToken.None);
+        var resealed = 0;
+        foreach (var target in tenant.State.Targets.Values.Where(target => target.HasCredentials))
+        {
+            var credentials = await UnsealAsync(target);
+            target.SealedCredentials = credentials is null ? null : await SealAsync(credentials);
+            target.Credentials = null;
+            resealed++;
+        }
+        await tenant.WriteStateAsync();
+        var info = new TenantKeyInfo(Id, version, resealed);
+        await audit.RecordAsync(Id, "tenant.key_rotated", "tenant", Id.ToString(), null, info);
+        return CommandResult<TenantKeyInfo>.Ok(info);
+    }
+
+    private async Task<string> SealAsync(StorageTargetCredentials credentials) =>
+        await keys.EncryptAsync(Id, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(credentials), CancellationToken.None);
+
+    private async Task<StorageTargetCredentials?> UnsealAsync(StorageTargetState target) =>
+        target.SealedCredentials is { } sealedCredentials
+            ? System.Text.Json.JsonSerializer.Deserialize<StorageTargetCredentials>(await keys.DecryptAsync(Id, sealedCredentials, CancellationToken.None))
+            : target.Credentials;
+
+    /// <summary>State written before credentials were sealed holds them in the clear: sealed and cleared here, once.</summary>
+    private async Task SealLegacyCredentialsAsync()
+    {
+        var legacy = tenant.State.Targets.Values.Where(target => target.Credentials is not null).ToList();
+        if (legacy.Count == 0)
+        {
+            return;
+        }
+        foreach (var target in legacy)
+        {
+            target.SealedCredentials = await SealAsync(target.Credentials!);
+            target.Credentials = null;
+        }
+        await tenant.WriteStateAsync();
+    }
+
     private CommandResult<T>? TenantRefusal<T>()
     {
         if (!tenant.State.Exists)
@@ -262,7 +313,7 @@ public sealed partial class TenantGrain(
         new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt);
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>
-        new(target.Id, Id, target.Name, target.Kind, target.Settings, target.Credentials is not null, target.Enabled,
+        new(target.Id, Id, target.Name, target.Kind, target.Settings, target.HasCredentials, target.Enabled,
             target.CreatedAt, target.UpdatedAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of tenant {TenantId}")]

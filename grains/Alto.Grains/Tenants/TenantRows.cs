@@ -74,7 +74,7 @@ public sealed class TenantRows(NpgsqlDataSource db)
             TypedValue = JsonSerializer.Serialize(target.Settings, SettingsJson),
             NpgsqlDbType = NpgsqlDbType.Jsonb,
         });
-        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = target.Credentials is not null });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = target.HasCredentials });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = target.Enabled });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = target.CreatedAt });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = target.UpdatedAt });

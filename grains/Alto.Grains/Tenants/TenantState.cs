@@ -24,8 +24,14 @@ public sealed class StorageTargetState
     [Id(1)] public string Name { get; set; } = "";
     [Id(2)] public StorageTargetKind Kind { get; set; }
     [Id(3)] public StorageTargetSettings Settings { get; set; } = new(null, null, null, null, null, null, null, false);
+    /// <summary>Only in state written before credentials were sealed; the grain seals and clears it on activation.</summary>
     [Id(4)] public StorageTargetCredentials? Credentials { get; set; }
     [Id(5)] public bool Enabled { get; set; } = true;
     [Id(6)] public DateTimeOffset CreatedAt { get; set; }
     [Id(7)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The credentials as JSON encrypted with the tenant key (<see cref="Keys.IKeyService"/>); never stored in the clear.</summary>
+    [Id(8)] public string? SealedCredentials { get; set; }
+
+    public bool HasCredentials => SealedCredentials is not null || Credentials is not null;
 }

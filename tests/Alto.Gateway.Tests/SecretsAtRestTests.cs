@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Http.Json;
+using Alto.GrainInterfaces.Tenants;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>Storage-target credentials exist only sealed with the tenant key: not in any table, not in any answer; only the agent's target carries them.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SecretsAtRestTests(GatewayFixture fixture)
+{
+    [Fact]
+    public async Task CredentialsAreStoredOnlySealedSurviveAKeyRotationAndReachOnlyTheAgent()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "sealed-" + Guid.NewGuid().ToString("N")[..8]);
+        var secret = "SECRET-" + Guid.NewGuid().ToString("N");
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new
+        {
+            name = "s3",
+            kind = "s3",
+            settings = new { bucket = "alto-tier2", region = "us-east-1", endpoint = "http://127.0.0.1:4568", forcePathStyle = true },
+            credentials = new { accessKeyId = "AKIAEXAMPLE", secretAccessKey = secret },
+        })).AssertJsonAsync(HttpStatusCode.Created);
+        var targetId = created.GetProperty("id").GetGuid();
+        Assert.DoesNotContain(secret, created.ToString(), StringComparison.Ordinal);
+
+        Assert.Empty(await TablesHoldingAsync(secret));
+        // The search does find what is stored in the clear, in rows and in grain state alike.
+        Assert.Superset(new HashSet<string> { "alto.storage_target", "orleans.grain_state" }, (await TablesHoldingAsync("alto-tier2")).ToHashSet());
+        var grains = fixture.Services.GetRequiredService<IGrainFactory>();
+        var tenantGrain = grains.GetGrain<ITenantGrain>(tenant.ToString());
+        Assert.Equal(secret, (await tenantGrain.GetTargetForAgentAsync(targetId))!.Credentials!.SecretAccessKey);
+
+        var rotated = await (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/key/rotate", UriKind.Relative), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((2, 1), (rotated.GetProperty("keyVersion").GetInt32(), rotated.GetProperty("resealedTargets").GetInt32()));
+        Assert.Equal(secret, (await tenantGrain.GetTargetForAgentAsync(targetId))!.Credentials!.SecretAccessKey);
+        Assert.Empty(await TablesHoldingAsync(secret));
+        var audited = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{tenant}/audit?action=tenant.key_rotated", UriKind.Relative)))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, audited.GetProperty("total").GetInt64());
+
+        using var support = fixture.ClientFor("support");
+        Assert.Equal(HttpStatusCode.NotFound, (await support.PostAsync(new Uri($"/api/v1/tenants/{tenant}/key/rotate", UriKind.Relative), null)).StatusCode);
+    }
+
+    /// <summary>Every table of the database whose rows, as JSON (bytea as hex), contain the text or its UTF-8 bytes.</summary>
+    private async Task<List<string>> TablesHoldingAsync(string text)
+    {
+        var tables = new List<string>();
+        await using (var list = fixture.Database.DataSource.CreateCommand("""
+            SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+            WHERE schemaname IN ('alto', 'orleans', 'scan_staging', 'public') ORDER BY 1
+            """))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        var holding = new List<string>();
+        foreach (var table in tables)
+        {
+            await using var search = fixture.Database.DataSource.CreateCommand($"""
+                SELECT count(*) FROM {table} AS t
+                WHERE strpos(row_to_json(t)::text, $1) > 0 OR strpos(row_to_json(t)::text, encode(convert_to($1, 'UTF8'), 'hex')) > 0
+                """);
+            search.Parameters.Add(new NpgsqlParameter<string> { TypedValue = text });
+            if ((long)(await search.ExecuteScalarAsync())! > 0)
+            {
+                holding.Add(table);
+            }
+        }
+        Assert.Contains("orleans.grain_state", tables);
+        return holding;
+    }
+}
