@@ -14,8 +14,10 @@ public sealed class LocalKeyringTests(PostgresClusterFixture fixture) : KeyServi
 
     private static byte[] LoadWithoutEnvironment(KeyOptions options) => MasterKey.Load(options, _ => null);
 
+    /// <summary>The keyring as the cluster's silos have it (they made each tenant's first key when the tenant was created).</summary>
     protected override Task<IKeyService> ServiceAsync() =>
-        Task.FromResult<IKeyService>(new LocalKeyring(Fixture.Database.DataSource, LoadWithoutEnvironment(Options())));
+        Task.FromResult<IKeyService>(new LocalKeyring(Fixture.Database.DataSource,
+            LoadWithoutEnvironment(new KeyOptions { MasterKeyFile = Fixture.Database.MasterKeyFile })));
 
     [Fact]
     public void TheMasterKeyIsGeneratedAtFirstStartReadableByItsOwnerOnlyAndKept()

@@ -20,6 +20,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
 
     private TestDatabase _database = null!;
     private TestCluster _cluster = null!;
+    private AgentStandIn? _agent;
 
     public async Task InitializeAsync()
     {
@@ -30,6 +31,10 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (_agent is not null)
+        {
+            await _agent.CloseAsync();
+        }
         await _cluster.DisposeAsync();
         await _database.DisposeAsync();
     }
@@ -50,7 +55,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
         Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
         Assert.Equal(Kinds.Length, (await world.JobsAsync()).Count);
 
-        var agent = new AgentStandIn(_cluster.Client, world.Host, credential);
+        var agent = _agent = new AgentStandIn(_cluster.Client, world.Host, credential);
         await agent.ConnectAsync();
         var first = await agent.FirstDeliveryAsync.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -126,6 +131,16 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             var standing = await host.OpenSessionAsync(
                 new AgentSession(_sessionId, "stand-in-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), _reference);
             Assert.Equal(SessionStanding.Current, standing);
+        }
+
+        /// <summary>Ends the session and releases the observer before the cluster goes (see DispatchTests.DisposeAsync).</summary>
+        public async Task CloseAsync()
+        {
+            await host.CloseSessionAsync(_sessionId);
+            if (_reference is not null)
+            {
+                client.DeleteObjectReference<IAgentSessionObserver>(_reference);
+            }
         }
 
         public async Task HeartbeatAsync()

@@ -11,8 +11,26 @@ namespace Alto.Grains.Tests.Planning;
 /// (two seconds in this cluster) runs out; and a new session after the old one ended gets it.
 /// </summary>
 [Collection(PostgresClusterCollection.Name)]
-public sealed class DispatchTests(PostgresClusterFixture fixture)
+public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifetime
 {
+    private readonly List<(IHostGrain Host, Guid SessionId, IAgentSessionObserver Observer)> _sessions = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// Sessions are closed and their observers released: a grain must not keep re-sending jobs to
+    /// this client's observers until the shared cluster shuts down (a late message to a disposed
+    /// client takes the test host down).
+    /// </summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var (host, sessionId, observer) in _sessions)
+        {
+            await host.CloseSessionAsync(sessionId);
+            fixture.Client.DeleteObjectReference<IAgentSessionObserver>(observer);
+        }
+    }
+
     private sealed class RecordingSession : IAgentSessionObserver
     {
         public ConcurrentQueue<TierJobPayload> Jobs { get; } = new();
@@ -45,8 +63,10 @@ public sealed class DispatchTests(PostgresClusterFixture fixture)
     {
         var session = new RecordingSession();
         var observer = fixture.Client.CreateObjectReference<IAgentSessionObserver>(session);
+        var sessionId = Guid.NewGuid();
+        _sessions.Add((world.Host, sessionId, observer));
         var standing = await world.Host.OpenSessionAsync(
-            new AgentSession(Guid.NewGuid(), "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), observer);
+            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), observer);
         Assert.Equal(SessionStanding.Current, standing);
         return session;
     }
