@@ -18,6 +18,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<JobRows>();
         services.TryAddSingleton<Audit.AdminAudit>();
         services.AddAltoKeys();
+        Audit.AuditForwarderService.AddAuditForwarding(services);
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();

@@ -36,11 +36,11 @@ public static class AuditApi
         return api;
     }
 
-    public static Task<Results<Ok<Page<AuditEntryView>>, ValidationProblem, ProblemHttpResult>> ListTenantAsync(
+    public static Task<Results<Ok<Page<AuditRecord>>, ValidationProblem, ProblemHttpResult>> ListTenantAsync(
         [AsParameters] GatewayServices services, AuditReadModel audit, Guid tenantId, [AsParameters] AuditQuery query) =>
         ListAsync(services, audit, tenantId, query, Refusal(services.Caller, tenantId, manage: false));
 
-    public static Task<Results<Ok<Page<AuditEntryView>>, ValidationProblem, ProblemHttpResult>> ListPlatformAsync(
+    public static Task<Results<Ok<Page<AuditRecord>>, ValidationProblem, ProblemHttpResult>> ListPlatformAsync(
         [AsParameters] GatewayServices services, AuditReadModel audit, [AsParameters] AuditQuery query) =>
         ListAsync(services, audit, null, query, PlatformRefusal(services.Caller));
 
@@ -66,7 +66,7 @@ public static class AuditApi
             ? refusal
             : TypedResults.Ok(await AuditChain.VerifyAsync(db, null, services.Cancellation));
 
-    private static async Task<Results<Ok<Page<AuditEntryView>>, ValidationProblem, ProblemHttpResult>> ListAsync(
+    private static async Task<Results<Ok<Page<AuditRecord>>, ValidationProblem, ProblemHttpResult>> ListAsync(
         GatewayServices services, AuditReadModel audit, Guid? tenantId, AuditQuery query, ProblemHttpResult? refusal)
     {
         if (refusal is not null)

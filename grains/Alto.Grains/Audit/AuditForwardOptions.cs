@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Options;
+
+namespace Alto.Grains.Audit;
+
+/// <summary>
+/// The optional SIEM forwarder (Alto:Audit:Forward): new audit entries of every chain are shipped
+/// in order to an HTTP endpoint (POSTed as JSON Lines) or a syslog server (RFC 5424 over TCP),
+/// resuming where it got to after any outage or restart. Off unless a kind is set.
+/// </summary>
+public sealed class AuditForwardOptions
+{
+    public const string Section = "Alto:Audit:Forward";
+
+    /// <summary>"none" (the default), "http" or "syslog".</summary>
+    public string Kind { get; set; } = "none";
+
+    /// <summary>Keeps the cursors of two forwarders apart when an installation changes where it forwards.</summary>
+    public string Name { get; set; } = "default";
+
+    /// <summary>http: the collector's URL.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>http: the Authorization header to send (e.g. "Splunk &lt;token&gt;" or "Bearer &lt;token&gt;").</summary>
+    public string? Authorization { get; set; }
+
+    /// <summary>syslog: host:port of a TCP syslog server.</summary>
+    public string? Address { get; set; }
+
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How often new entries are looked for.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between tries while the endpoint is down.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
+
+    public bool Enabled => Kind != "none";
+
+    public IEnumerable<string> Problems()
+    {
+        switch (Kind)
+        {
+            case "none":
+                break;
+            case "http" when !Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"):
+                yield return "Alto:Audit:Forward:Url must be the collector's http(s) URL";
+                break;
+            case "syslog" when !TrySplitAddress(Address, out _, out _):
+                yield return "Alto:Audit:Forward:Address must be host:port of a TCP syslog server";
+                break;
+            case "http" or "syslog":
+                break;
+            default:
+                yield return $"Alto:Audit:Forward:Kind must be none, http or syslog, not '{Kind}'";
+                break;
+        }
+        if (BatchSize is < 1 or > 10_000)
+        {
+            yield return "Alto:Audit:Forward:BatchSize must be between 1 and 10000";
+        }
+        if (Interval <= TimeSpan.Zero || MaxBackoff < Interval)
+        {
+            yield return "Alto:Audit:Forward:Interval must be positive and MaxBackoff at least as long";
+        }
+    }
+
+    public static bool TrySplitAddress(string? address, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = address?.LastIndexOf(':') ?? -1;
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+        host = address![..colon];
+        return true;
+    }
+}
+
+public sealed class AuditForwardOptionsValidation : IValidateOptions<AuditForwardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuditForwardOptions options) =>
+        options.Problems().ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Alto.Grains.Audit;
+
+/// <summary>Where the forwarder ships entries. A batch either is delivered as a whole or throws; the forwarder then tries it again.</summary>
+public interface IAuditSink
+{
+    Task DeliverAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken);
+}
+
+/// <summary>POSTs a batch as JSON Lines; any status other than 2xx is a failure, so the collector acknowledges what it took.</summary>
+public sealed class HttpAuditSink(HttpClient http, Uri url, string? authorization) : IAuditSink
+{
+    public async Task DeliverAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new ByteArrayContent(AuditJson.Lines(batch)) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-ndjson") } },
+        };
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new IOException($"the collector at {url} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+    }
+}
+
+/// <summary>
+/// RFC 5424 messages over TCP with octet-counting framing (RFC 6587), facility "log audit" (13);
+/// failures at warning, the rest at notice. The message is the entry's JSON.
+/// </summary>
+public sealed class SyslogAuditSink(string host, int port) : IAuditSink
+{
+    private const int LogAuditFacility = 13;
+
+    public async Task DeliverAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(host, port, cancellationToken);
+        await using var stream = client.GetStream();
+        foreach (var entry in batch)
+        {
+            var severity = entry.Outcome == "failure" ? 4 : 5;
+            var message = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $"<{LogAuditFacility * 8 + severity}>1 {entry.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {Environment.MachineName} alto - {entry.Action} - ")
+                + JsonSerializer.Serialize(entry, AuditJson.Options));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " "), cancellationToken);
+            await stream.WriteAsync(message, cancellationToken);
+        }
+        await stream.FlushAsync(cancellationToken);
+    }
+}
+
+/// <summary>Entries as JSON the way the API writes them (camelCase).</summary>
+public static class AuditJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerOptions.Web);
+
+    public static byte[] Lines(IEnumerable<AuditRecord> entries)
+    {
+        using var buffer = new MemoryStream();
+        foreach (var entry in entries)
+        {
+            JsonSerializer.Serialize(buffer, entry, Options);
+            buffer.WriteByte((byte)'\n');
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Audit;
+using Alto.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Grains.Tests.Audit;
+
+/// <summary>The SIEM forwarder against a real HTTP collector on 127.0.0.1 that is down for a while, and against a TCP syslog listener.</summary>
+[Collection(PostgresClusterCollection.Name)]
+public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
+{
+    private async Task<Guid> TenantWithEntriesAsync(int entries)
+    {
+        var tenantId = Guid.NewGuid();
+        Assert.True((await fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString()).CreateAsync(new CreateTenant($"fwd-{tenantId:N}", ""))).Succeeded);
+        await AppendAsync(tenantId, entries);
+        return tenantId;
+    }
+
+    private async Task AppendAsync(Guid tenantId, int entries)
+    {
+        for (var i = 0; i < entries; i++)
+        {
+            await AuditLog.AppendAsync(fixture.Database.DataSource,
+                new AuditEntry(tenantId, "user:fwd", "rule.updated", "rule", $"r{i}", true, new Dictionary<string, object?> { ["i"] = i }), CancellationToken.None);
+        }
+    }
+
+    private Task<long> LastSeqAsync(Guid tenantId) =>
+        fixture.Database.ScalarAsync<long>($"SELECT max(chain_seq) FROM alto.audit_log WHERE tenant_id = '{tenantId}'");
+
+    [Fact]
+    public async Task WhileTheCollectorIsDownNothingIsLostAndOnceItIsBackEverythingArrivesOnceInOrder()
+    {
+        var tenant = await TenantWithEntriesAsync(40);
+        var port = FreePorts.Next();
+        var options = new AuditForwardOptions
+        {
+            Kind = "http", Name = "test-" + Guid.NewGuid().ToString("N"), Url = $"http://127.0.0.1:{port}/ingest", BatchSize = 7,
+            Interval = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400),
+        };
+        using var http = new HttpClient();
+        var forwarder = new AuditForwarder(fixture.Database.DataSource, new HttpAuditSink(http, new Uri(options.Url), "Bearer collector-token"), options,
+            NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var running = forwarder.RunAsync(stop.Token);
+
+        // Down: entries keep coming, the forwarder keeps trying, the cursor stays where it was.
+        await AppendAsync(tenant, 10);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}'"));
+
+        await using var collector = await Collector.StartAsync(port);
+        var last = await LastSeqAsync(tenant);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (collector.Seqs(tenant).LastOrDefault() < last)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{collector.Seqs(tenant).Count} of {last} entries arrived");
+            await Task.Delay(100);
+        }
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(Enumerable.Range(1, (int)last).Select(n => (long)n), collector.Seqs(tenant));
+        Assert.All(collector.Authorizations, header => Assert.Equal("Bearer collector-token", header));
+        Assert.Equal(last, await fixture.Database.ScalarAsync<long>(
+            $"SELECT chain_seq FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}' AND chain = '{tenant}'"));
+    }
+
+    [Fact]
+    public async Task SyslogGetsOneOctetCountedRfc5424MessagePerEntry()
+    {
+        var tenant = await TenantWithEntriesAsync(3);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var received = ReadFramesAsync(listener);
+        var sink = new SyslogAuditSink("127.0.0.1", port);
+        var batch = new List<AuditRecord>();
+        await foreach (var entry in AuditRecords.ReadChainAsync(fixture.Database.DataSource, tenant, 0, 100, CancellationToken.None))
+        {
+            batch.Add(entry);
+        }
+
+        await sink.DeliverAsync(batch, CancellationToken.None);
+
+        var frames = await received.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(4, frames.Count);
+        Assert.StartsWith("<109>1 ", frames[0], StringComparison.Ordinal);
+        Assert.Contains(" alto - tenant.created - {", frames[0], StringComparison.Ordinal);
+        Assert.Equal(4, JsonDocument.Parse(frames[3][frames[3].IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("seq").GetInt64());
+    }
+
+    private static async Task<List<string>> ReadFramesAsync(TcpListener listener)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        await using var stream = client.GetStream();
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        var bytes = buffer.ToArray();
+        var frames = new List<string>();
+        for (var at = 0; at < bytes.Length;)
+        {
+            var space = Array.IndexOf(bytes, (byte)' ', at);
+            var length = int.Parse(Encoding.ASCII.GetString(bytes, at, space - at), System.Globalization.CultureInfo.InvariantCulture);
+            frames.Add(Encoding.UTF8.GetString(bytes, space + 1, length));
+            at = space + 1 + length;
+        }
+        return frames;
+    }
+
+    /// <summary>A JSON Lines collector on 127.0.0.1 (what a SIEM's HTTP input does): it keeps every entry it was sent.</summary>
+    private sealed class Collector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<(string Chain, long Seq)> _entries = new();
+
+        private Collector(WebApplication app) => _app = app;
+
+        public ConcurrentQueue<string> Authorizations { get; } = new();
+
+        public static async Task<Collector> StartAsync(int port)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var collector = new Collector(app);
+            app.MapPost("/ingest", async (HttpRequest request) =>
+            {
+                collector.Authorizations.Enqueue(request.Headers.Authorization.ToString());
+                using var reader = new StreamReader(request.Body);
+                while (await reader.ReadLineAsync() is { Length: > 0 } line)
+                {
+                    var entry = JsonDocument.Parse(line).RootElement;
+                    var chain = entry.TryGetProperty("tenantId", out var tenant) && tenant.ValueKind == JsonValueKind.String ? tenant.GetString()! : "platform";
+                    collector._entries.Enqueue((chain, entry.GetProperty("seq").GetInt64()));
+                }
+                return Results.NoContent();
+            });
+            await app.StartAsync();
+            return collector;
+        }
+
+        public List<long> Seqs(Guid tenantId) => [.. _entries.Where(e => e.Chain == tenantId.ToString()).Select(e => e.Seq)];
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
