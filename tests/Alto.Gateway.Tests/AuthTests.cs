@@ -33,7 +33,7 @@ public sealed class AuthTests(GatewayFixture fixture)
         var response = await client.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
         var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
         // The same words for both, so the answer does not tell which user names exist.
-        Assert.Equal("wrong user name or password, or the account is disabled", problem.GetProperty("detail").GetString());
+        Assert.Equal("wrong user name or password, or the account is disabled or locked", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -90,6 +90,8 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, LoopbackClientAddress>());
         // Tests sign in often from one address; the limit itself is tested with its own gateway.
         builder.UseSetting("Alto:Auth:LoginAttemptsPerMinute", "10000");
+        // Short, so a test can see a locked account open again.
+        builder.UseSetting("Alto:Auth:LockoutDuration", "00:00:03");
         // Small upload limits, so oversize bodies and compression bombs stay cheap to test.
         builder.UseSetting("Alto:ScanUpload:MaxBodyBytes", (4 << 20).ToString(CultureInfo.InvariantCulture));
         builder.UseSetting("Alto:ScanUpload:MaxDecompressedBytes", (8 << 20).ToString(CultureInfo.InvariantCulture));

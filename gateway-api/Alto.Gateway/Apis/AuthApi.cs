@@ -3,6 +3,7 @@ using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Alto.Gateway.Apis;
 
@@ -33,7 +34,7 @@ public static class AuthApi
 
     public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
         LoginRequest request, UserStore users, PasswordHashing passwords, TokenIssuer tokens, GatewayAudit audit, HttpContext http,
-        CancellationToken cancellationToken)
+        IOptions<AuthOptions> options, CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
         var username = errors.Text("username", request.Username, 100, required: true);
@@ -53,12 +54,24 @@ public static class AuthApi
         var stored = await users.FindByUsernameAsync(username!, cancellationToken);
         // Unknown users are checked against a decoy hash so timing does not tell who exists.
         var check = passwords.Verify(stored?.PasswordHash, request.Password!);
-        if (stored is null || check == PasswordCheck.Wrong || stored.User.Disabled)
+        var lockedUntil = stored is null ? null : await users.LockedUntilAsync(stored.User.Id, cancellationToken);
+        if (stored is null || check == PasswordCheck.Wrong || stored.User.Disabled || lockedUntil is not null)
         {
-            var reason = stored is null ? "unknown user" : stored.User.Disabled ? "account disabled" : "wrong password";
+            var reason = stored is null ? "unknown user"
+                : stored.User.Disabled ? "account disabled"
+                : lockedUntil is not null ? "account locked"
+                : "wrong password";
+            var lockout = options.Value;
+            if (stored is not null && lockedUntil is null && check == PasswordCheck.Wrong && lockout.LockoutThreshold > 0
+                && await users.RecordFailedSignInAsync(stored.User.Id, lockout.LockoutThreshold, lockout.LockoutDuration, cancellationToken) is { } until)
+            {
+                await audit.RecordAsync(http, $"user:{username}", "auth.locked_out", "user", stored.User.Id.ToString(), succeeded: false,
+                    new Dictionary<string, object?> { ["lockedUntil"] = until, ["failedSignIns"] = lockout.LockoutThreshold });
+            }
             await audit.RecordAsync(http, $"user:{username}", "auth.sign_in_failed", "user", stored?.User.Id.ToString(), succeeded: false,
                 new Dictionary<string, object?> { ["reason"] = reason });
-            return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled");
+            // The same answer whatever the reason, so it tells nothing about the account.
+            return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled or locked");
         }
         if (check == PasswordCheck.RightButRehash)
         {

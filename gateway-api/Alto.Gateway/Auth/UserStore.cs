@@ -129,9 +129,36 @@ public sealed class UserStore(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Counts a failed sign-in; the <paramref name="threshold"/>th in a row locks the account for
+    /// <paramref name="lockout"/>. Returns until when it is locked, if it is now.
+    /// </summary>
+    public async Task<DateTimeOffset?> RecordFailedSignInAsync(Guid id, int threshold, TimeSpan lockout, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.app_user
+            SET failed_sign_ins = failed_sign_ins + 1,
+                locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN now() + $3 ELSE locked_until END
+            WHERE id = $1
+            RETURNING locked_until
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = threshold });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lockout });
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Until when the account is locked, or null when it is not (a lockout that ran out no longer counts).</summary>
+    public async Task<DateTimeOffset?> LockedUntilAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT locked_until FROM alto.app_user WHERE id = $1 AND locked_until > now()");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
+    }
+
     public async Task RecordLoginAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.app_user SET last_login_at = now() WHERE id = $1");
+        await using var command = db.CreateCommand("UPDATE alto.app_user SET last_login_at = now(), failed_sign_ins = 0, locked_until = NULL WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

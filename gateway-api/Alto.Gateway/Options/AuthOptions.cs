@@ -26,11 +26,22 @@ public sealed class AuthOptions : IValidatableObject
     [Range(1, 100_000)]
     public int LoginAttemptsPerMinute { get; set; } = 30;
 
+    /// <summary>Failed sign-ins in a row that lock an account (0 turns lockout off).</summary>
+    [Range(0, 1000)]
+    public int LockoutThreshold { get; set; } = 5;
+
+    /// <summary>How long a locked account stays locked; a successful sign-in after it resets the count.</summary>
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (TokenLifetime < TimeSpan.FromMinutes(1) || TokenLifetime > TimeSpan.FromDays(7))
         {
             yield return new ValidationResult("Alto:Auth:TokenLifetime must be between 00:01:00 and 7.00:00:00", [nameof(TokenLifetime)]);
+        }
+        if (LockoutDuration <= TimeSpan.Zero || LockoutDuration > TimeSpan.FromDays(1))
+        {
+            yield return new ValidationResult("Alto:Auth:LockoutDuration must be between 00:00:01 and 1.00:00:00", [nameof(LockoutDuration)]);
         }
         if (!string.IsNullOrEmpty(BootstrapAdminPassword) && BootstrapAdminPassword.Length < PasswordRules.MinimumLength)
         {
