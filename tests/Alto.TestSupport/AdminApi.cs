@@ -11,6 +11,9 @@ public sealed class AdminApi : IDisposable
 
     private AdminApi(HttpClient http) => _http = http;
 
+    /// <summary>The bearer token this client signed in with (tests check it never reaches a log).</summary>
+    public string AccessToken => _http.DefaultRequestHeaders.Authorization!.Parameter!;
+
     public static async Task<AdminApi> SignInAsync(Uri gateway, string password)
     {
         var http = new HttpClient { BaseAddress = gateway };

@@ -39,6 +39,11 @@ public static class ScanResultsApi
     {
         var agent = AgentCaller.From(context.User);
         var limits = options.Value;
+        // A scan chunk may be larger than other requests: its own limit is enforced while reading.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limits.MaxBodyBytes;
+        }
         var cancellationToken = context.RequestAborted;
 
         var errors = new RequestErrors();

@@ -37,6 +37,7 @@ public static class GatewayBuilderExtensions
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
             Listen(kestrel, gateway.HttpUrl, HttpProtocols.Http1);
             Listen(kestrel, gateway.GrpcUrl, HttpProtocols.Http2);
         });

@@ -9,6 +9,7 @@ public static class GatewayEndpointExtensions
 {
     public static WebApplication MapAltoGateway(this WebApplication app)
     {
+        app.Use(SecurityHeaders.ApplyAsync);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -72,9 +72,11 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
         await credentials.SaveAsync(state, CancellationToken.None);
         var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        string scanOutput;
         await using (var scan = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "scan", "--state-dir", state))
         {
             Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
+            scanOutput = scan.Output;
         }
         await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
 
@@ -155,5 +157,14 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         Assert.True(alto.Contains("alto_recall_count", StringComparison.Ordinal) && alto.Contains("result=\"ok\"", StringComparison.Ordinal), alto);
 
         await agent.StopAsync(TimeSpan.FromSeconds(20));
+
+        // No secret of this run reached a log: the gateway's whole output and the agent's.
+        var secrets = new List<string> { GatewayProcess.AdminPassword, token, credentials.Credential, admin.AccessToken };
+        if (kind == "azure")
+        {
+            secrets.Add(servers.Azurite.AzureConnectionString.Split(';').Single(part => part.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..]);
+        }
+        var logs = string.Join('\n', _gateway.Run.Output, scanOutput, agent.Output);
+        Assert.All(secrets, secret => Assert.False(logs.Contains(secret, StringComparison.Ordinal), $"a secret ({secret[..4]}…) is in the logs"));
     }
 }
