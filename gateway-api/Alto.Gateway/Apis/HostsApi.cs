@@ -42,6 +42,10 @@ public static partial class HostsApi
             .WithSummary("Recall stubs of a host by paths, folder or rule (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/enrollment-token", RenewEnrollmentTokenAsync).Allows(Access.TenantManage)
             .WithSummary("Issue a new one-time enrollment token for a host (the old one stops working)");
+        hosts.MapDelete("/{hostId:guid}/enrollment-token", RevokeEnrollmentTokenAsync).Allows(Access.TenantManage)
+            .WithSummary("Withdraw the host's unused enrollment token");
+        hosts.MapPost("/{hostId:guid}/credential/revoke", RevokeCredentialAsync).Allows(Access.TenantManage)
+            .WithSummary("Withdraw the host credential now (the agent is disconnected and must enroll again with a new token)");
         return api;
     }
 
@@ -266,6 +270,31 @@ public static partial class HostsApi
             return ApiProblems.NotFound($"host {hostId} not found");
         }
         var result = await grain.RenewEnrollmentTokenAsync(options.Value.EnrollmentTokenLifetime);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static Task<Results<Ok<HostInfo>, ProblemHttpResult>> RevokeEnrollmentTokenAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId) =>
+        ChangeOwnHostAsync(services, tenantId, hostId, host => host.RevokeEnrollmentTokenAsync());
+
+    public static Task<Results<Ok<HostInfo>, ProblemHttpResult>> RevokeCredentialAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId) =>
+        ChangeOwnHostAsync(services, tenantId, hostId, host => host.RevokeCredentialAsync());
+
+    /// <summary>A change to a host of the tenant by a caller who may manage it; a host of another tenant is not found.</summary>
+    private static async Task<Results<Ok<HostInfo>, ProblemHttpResult>> ChangeOwnHostAsync(
+        GatewayServices services, Guid tenantId, Guid hostId, Func<IHostGrain, Task<CommandResult<HostInfo>>> change)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        if ((await grain.GetAsync())?.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await change(grain);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

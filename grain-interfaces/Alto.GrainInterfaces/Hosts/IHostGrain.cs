@@ -21,6 +21,14 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RenewEnrollmentTokenAsync")]
     Task<CommandResult<HostRegistration>> RenewEnrollmentTokenAsync(TimeSpan lifetime);
 
+    /// <summary>Withdraws an enrollment token not used yet.</summary>
+    [Alias("RevokeEnrollmentTokenAsync")]
+    Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync();
+
+    /// <summary>Withdraws the host credential at once (its session ends); the agent needs a new enrollment token.</summary>
+    [Alias("RevokeCredentialAsync")]
+    Task<CommandResult<HostInfo>> RevokeCredentialAsync();
+
     /// <summary>The host a credential belongs to, or null when it is not this host's current credential.</summary>
     [Alias("AuthenticateAsync")]
     Task<HostIdentity?> AuthenticateAsync(string credential);

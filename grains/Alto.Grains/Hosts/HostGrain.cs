@@ -169,6 +169,45 @@ public sealed partial class HostGrain(
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
+    public async Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync()
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        if (host.State.EnrollmentTokenHash is null)
+        {
+            return CommandResult<HostInfo>.Conflict("the host has no enrollment token to revoke");
+        }
+        await AuditedChangeAsync("host.enrollment_token_revoked", state =>
+        {
+            state.EnrollmentTokenHash = null;
+            state.EnrollmentExpiresAt = null;
+            state.UpdatedAt = time.GetUtcNow();
+        });
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
+    public async Task<CommandResult<HostInfo>> RevokeCredentialAsync()
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        if (host.State.CredentialHash is null)
+        {
+            return CommandResult<HostInfo>.Conflict("the host has no credential to revoke (it is not enrolled)");
+        }
+        await AuditedChangeAsync("host.credential_revoked", state =>
+        {
+            state.CredentialHash = null;
+            state.Status = state.Status == HostStatus.Disabled ? HostStatus.Disabled : HostStatus.Registered;
+            state.UpdatedAt = time.GetUtcNow();
+        });
+        await RevokeSessionAsync("the host credential was revoked by an admin");
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
     public Task<HostIdentity?> AuthenticateAsync(string credential) =>
         Task.FromResult(CredentialHolds(credential) ? new HostIdentity(Id, host.State.TenantId) : null);
 
