@@ -47,6 +47,8 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
         var own = await TenantAsync(admin, "matrix-own");
         var other = await TenantAsync(admin, "matrix-other");
         var tokens = await TokensAsync(admin, own);
+        // Users the matrix may disable and sign out: not one of its callers.
+        var userId = await UserAsync(admin, "viewer", own.Id);
 
         var failures = new List<string>();
         var calls = 0;
@@ -63,7 +65,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
                     foreach (var otherTenant in scopes)
                     {
                         var tenant = otherTenant ? other : own;
-                        var path = await PathAsync(admin, endpoint, method, tenant);
+                        var path = await PathAsync(admin, endpoint, method, tenant, userId);
                         using var request = new HttpRequestMessage(new HttpMethod(method), path);
                         if (method is "POST" or "PUT" or "PATCH")
                         {
@@ -135,7 +137,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
         return allowed ? Outcome.Allowed : Outcome.Forbidden;
     }
 
-    private static async Task<string> PathAsync(HttpClient admin, RouteEndpoint endpoint, string method, Tenant tenant)
+    private static async Task<string> PathAsync(HttpClient admin, RouteEndpoint endpoint, string method, Tenant tenant, Guid userId)
     {
         var route = Route(endpoint);
         // A deleted rule would be gone for the next caller: each DELETE gets a rule of its own.
@@ -146,6 +148,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             "hostId" => tenant.HostId.ToString(),
             "targetId" => tenant.TargetId.ToString(),
             "ruleId" => ruleId.ToString(),
+            "userId" => userId.ToString(),
             var name => throw new InvalidOperationException($"the matrix has no value for route parameter {name} of {route}"),
         });
         // The agent upload names its host and tenant in the query: the credential must agree.
@@ -177,9 +180,9 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
         var tokens = new Dictionary<string, string> { ["platform-admin"] = fixture.Tokens["platform-admin"] };
         foreach (var role in new[] { "tenant-admin", "support", "viewer" })
         {
-            var username = $"m-{role}-{Guid.NewGuid():N}"[..30];
-            (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role, tenantIds = new[] { own.Id } }))
-                .EnsureSuccessStatusCode();
+            var userId = await UserAsync(admin, role, own.Id);
+            var user = await (await admin.GetAsync(new Uri("/api/v1/users?pageSize=500", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+            var username = user.GetProperty("items").EnumerateArray().Single(u => u.GetProperty("id").GetGuid() == userId).GetProperty("username").GetString()!;
             tokens[role] = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
         }
         var renewed = await (await admin.PostAsync(new Uri($"/api/v1/tenants/{own.Id}/hosts/{own.HostId}/enrollment-token", UriKind.Relative), null))
@@ -189,6 +192,14 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             new { token = renewed.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
         tokens["agent"] = enrolled.GetProperty("credential").GetString()!;
         return tokens;
+    }
+
+    private static async Task<Guid> UserAsync(HttpClient admin, string role, Guid tenantId)
+    {
+        var username = $"m-{role}-{Guid.NewGuid():N}"[..30];
+        var created = await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role, tenantIds = new[] { tenantId } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        return created.GetProperty("id").GetGuid();
     }
 
     private static bool IsApi(RouteEndpoint endpoint) => Route(endpoint).StartsWith("/api/v1/", StringComparison.Ordinal);

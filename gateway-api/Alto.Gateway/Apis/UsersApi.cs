@@ -7,6 +7,8 @@ namespace Alto.Gateway.Apis;
 
 public sealed record CreateUserRequest(string? Username, string? Password, string? Role, Guid[]? TenantIds);
 
+public sealed record UpdateUserRequest(bool? Disabled);
+
 /// <summary>
 /// Local users. A platform admin manages everyone; a tenant admin manages users of its own
 /// tenants and cannot hand out more than it has.
@@ -18,6 +20,10 @@ public static class UsersApi
         var users = api.MapGroup("/users").WithTags("Users");
         users.MapGet("/", ListUsersAsync).Allows(Access.UserAdmin).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
         users.MapPost("/", CreateUserAsync).Allows(Access.UserAdmin).WithSummary("Create a user with a role and tenants");
+        users.MapPatch("/{userId:guid}", UpdateUserAsync).Allows(Access.UserAdmin)
+            .WithSummary("Disable or enable a user (disabling also signs the user out everywhere)");
+        users.MapPost("/{userId:guid}/revoke-sessions", RevokeSessionsAsync).Allows(Access.UserAdmin)
+            .WithSummary("Sign a user out everywhere: every token issued so far stops working");
         return api;
     }
 
@@ -94,4 +100,59 @@ public static class UsersApi
             new Dictionary<string, object?> { ["before"] = null, ["after"] = created });
         return TypedResults.Created($"/api/v1/users/{id}", created);
     }
+
+    public static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> UpdateUserAsync(
+        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, GatewayAudit audit, HttpContext http)
+    {
+        if (await ManagedUserAsync(services, users, userId) is not { } target)
+        {
+            return Refusal(services.Caller, userId);
+        }
+        if (request.Disabled is not { } disabled)
+        {
+            return ApiProblems.Invalid("disabled", "disabled is required (true or false)");
+        }
+        if (disabled && userId == services.Caller.UserId)
+        {
+            return ApiProblems.Invalid("disabled", "you cannot disable your own account");
+        }
+        await users.SetDisabledAsync(userId, disabled, services.Cancellation);
+        var after = UserView.From((await users.FindByIdAsync(userId, services.Cancellation))!.User);
+        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), disabled ? "user.disabled" : "user.enabled", "user", userId.ToString(), succeeded: true,
+            new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = after });
+        return TypedResults.Ok(after);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeSessionsAsync(
+        [AsParameters] GatewayServices services, Guid userId, UserStore users, GatewayAudit audit, HttpContext http)
+    {
+        if (await ManagedUserAsync(services, users, userId) is null)
+        {
+            return Refusal(services.Caller, userId);
+        }
+        await users.RevokeSessionsAsync(userId, services.Cancellation);
+        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.sessions_revoked", "user", userId.ToString(), succeeded: true,
+            new Dictionary<string, object?>());
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The user, when the caller may manage it: platform admins manage everyone; tenant admins
+    /// the users all of whose tenants are theirs, and no platform admin.
+    /// </summary>
+    private static async Task<AppUser?> ManagedUserAsync(GatewayServices services, UserStore users, Guid userId)
+    {
+        var caller = services.Caller;
+        if (!caller.IsPlatformAdmin && caller.Role != Roles.TenantAdmin)
+        {
+            return null;
+        }
+        var user = (await users.FindByIdAsync(userId, services.Cancellation))?.User;
+        return user is not null && (caller.IsPlatformAdmin || (user.Role != Roles.PlatformAdmin && user.TenantIds.All(caller.CanSee))) ? user : null;
+    }
+
+    private static ProblemHttpResult Refusal(Caller caller, Guid userId) =>
+        caller.IsPlatformAdmin || caller.Role == Roles.TenantAdmin
+            ? ApiProblems.NotFound($"user {userId} not found")
+            : ApiProblems.Forbidden($"role '{caller.Role}' cannot manage users");
 }

@@ -22,6 +22,18 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
                 }
                 return Task.CompletedTask;
             },
+            // A signed token is not enough: the account must still be enabled and not signed out since the token was issued.
+            OnTokenValidated = async context =>
+            {
+                var principal = context.Principal!;
+                var holds = Guid.TryParse(principal.FindFirst(AltoClaims.Subject)?.Value, out var userId)
+                    && int.TryParse(principal.FindFirst(AltoClaims.SessionVersion)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var version)
+                    && await context.HttpContext.RequestServices.GetRequiredService<UserStore>().TokenHoldsAsync(userId, version, context.HttpContext.RequestAborted);
+                if (!holds)
+                {
+                    context.Fail("the token was revoked: the account is disabled or was signed out");
+                }
+            },
         };
         options.TokenValidationParameters = new TokenValidationParameters
         {

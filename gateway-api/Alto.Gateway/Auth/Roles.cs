@@ -21,4 +21,6 @@ public static class AltoClaims
     public const string Role = "role";
     /// <summary>One claim per tenant the caller may see (absent for platform admins, who see all).</summary>
     public const string Tenant = "alto_tenant";
+    /// <summary>The user's session version when the token was issued (see <see cref="AppUser.SessionVersion"/>).</summary>
+    public const string SessionVersion = "alto_sv";
 }

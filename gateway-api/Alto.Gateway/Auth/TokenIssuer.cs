@@ -22,6 +22,7 @@ public sealed class TokenIssuer(SigningKeyStore keys, IOptions<AuthOptions> opti
             new(AltoClaims.Subject, user.Id.ToString()),
             new(AltoClaims.Name, user.Username),
             new(AltoClaims.Role, user.Role),
+            new(AltoClaims.SessionVersion, user.SessionVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };
         claims.AddRange(user.TenantIds.Select(tenant => new Claim(AltoClaims.Tenant, tenant.ToString())));
 

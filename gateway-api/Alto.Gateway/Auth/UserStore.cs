@@ -9,7 +9,11 @@ public sealed record AppUser(
     bool Disabled,
     IReadOnlyList<Guid> TenantIds,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? LastLoginAt);
+    DateTimeOffset? LastLoginAt)
+{
+    /// <summary>Tokens carry it; raising it (sign out everywhere) invalidates every token issued before.</summary>
+    public int SessionVersion { get; init; }
+}
 
 public sealed record StoredUser(AppUser User, string PasswordHash);
 
@@ -25,7 +29,8 @@ public sealed class UserStore(NpgsqlDataSource db)
 {
     private const string SelectUsers = """
         SELECT u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at, u.password_hash,
-               coalesce(array_agg(t.tenant_id ORDER BY t.tenant_id) FILTER (WHERE t.tenant_id IS NOT NULL), '{}') AS tenants
+               coalesce(array_agg(t.tenant_id ORDER BY t.tenant_id) FILTER (WHERE t.tenant_id IS NOT NULL), '{}') AS tenants,
+               u.session_version
         FROM alto.app_user u
         LEFT JOIN alto.app_user_tenant t ON t.user_id = u.id
         """;
@@ -156,6 +161,35 @@ public sealed class UserStore(NpgsqlDataSource db)
         return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
+    /// <summary>Whether a token of this user issued under <paramref name="sessionVersion"/> still holds: the user exists, is enabled, and was not signed out since.</summary>
+    public async Task<bool> TokenHoldsAsync(Guid id, int sessionVersion, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM alto.app_user WHERE id = $1 AND NOT disabled AND session_version = $2");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = sessionVersion });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
+    }
+
+    /// <summary>Disables or enables an account; disabling also signs it out everywhere.</summary>
+    public async Task SetDisabledAsync(Guid id, bool disabled, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.app_user SET disabled = $2, session_version = session_version + (CASE WHEN $2 THEN 1 ELSE 0 END), updated_at = now()
+            WHERE id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Signs the user out everywhere: every token issued so far stops working.</summary>
+    public async Task RevokeSessionsAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE alto.app_user SET session_version = session_version + 1, updated_at = now() WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task RecordLoginAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("UPDATE alto.app_user SET last_login_at = now(), failed_sign_ins = 0, locked_until = NULL WHERE id = $1");
@@ -178,6 +212,6 @@ public sealed class UserStore(NpgsqlDataSource db)
             reader.GetBoolean(3),
             reader.GetFieldValue<Guid[]>(7),
             reader.GetFieldValue<DateTimeOffset>(4),
-            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)),
+            reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)) { SessionVersion = reader.GetInt32(8) },
         reader.GetString(6));
 }
