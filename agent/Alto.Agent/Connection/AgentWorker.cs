@@ -30,11 +30,13 @@ public sealed partial class AgentWorker(
             LogNoVolumes(logger, exception.Message);
         }
 
+        // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key.
+        DataKeyUnwrap unwrap = new GatewayClient(http, credentials).UnwrapDataKeyAsync;
         AgentConnection? connection = null;
         using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, cancellationToken));
-        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection) : null;
+            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, unwrap, cancellationToken));
+        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection, unwrap) : null;
         var status = KeepStatusFileAsync(connection, stoppingToken);
         try
         {
@@ -66,7 +68,7 @@ public sealed partial class AgentWorker(
     /// then by command only.
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, AgentConnection connection)
+    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, AgentConnection connection, DataKeyUnwrap unwrap)
     {
         foreach (var settled in JournalRecovery.Recover(journal, LinuxStubDriver.Instance))
         {
@@ -79,7 +81,7 @@ public sealed partial class AgentWorker(
         }
         var listener = RecallListener.TryStart(watched, connection.Targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot,
             // Each recall is reported to the cluster (the tier object goes RECALLED); one lost with a session is harmless.
-            recalled => _ = connection.SendAsync(RecallMessage(recalled), CancellationToken.None));
+            recalled => _ = connection.SendAsync(RecallMessage(recalled), CancellationToken.None), unwrap);
         if (listener is null)
         {
             LogNoTransparentRecall(logger, whyNot!);
@@ -101,7 +103,8 @@ public sealed partial class AgentWorker(
 
     /// <summary>A command from the cluster: scan now, recall these stubs, or a tiering job.</summary>
     private async Task HandleAsync(
-        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, CancellationToken cancellationToken)
+        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, DataKeyUnwrap unwrap,
+        CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -109,7 +112,7 @@ public sealed partial class AgentWorker(
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
         {
-            var outcomes = await new RecallRunner(journal!, LinuxStubDriver.Instance, connection.Targets.Store, loggers.CreateLogger<RecallRunner>())
+            var outcomes = await new RecallRunner(journal!, LinuxStubDriver.Instance, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), unwrap)
                 .RecallAsync(command.RecallRequest.Paths, cancellationToken);
             foreach (var outcome in outcomes)
             {

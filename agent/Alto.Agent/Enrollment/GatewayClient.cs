@@ -21,4 +21,34 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
         return await response.Content.ReadFromJsonAsync<AgentHostInfo>(cancellationToken)
             ?? throw new EnrollmentException("the gateway sent an empty answer");
     }
+
+    /// <summary>The data key of an encrypted object of this host's tenant, unwrapped by the cluster (which alone holds the tenant key).</summary>
+    public async Task<byte[]> UnwrapDataKeyAsync(string wrapped, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, "/api/v1/agents/data-keys/unwrap"))
+        {
+            Content = JsonContent.Create(new { wrapped }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new IOException($"the gateway could not be reached to unwrap the object's key: {exception.Message}", exception);
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidDataException($"the gateway would not unwrap the object's key ({(int)response.StatusCode}): {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+            var answer = await response.Content.ReadFromJsonAsync<UnwrappedKey>(cancellationToken);
+            return Convert.FromBase64String(answer?.Key ?? throw new InvalidDataException("the gateway sent no key"));
+        }
+    }
+
+    private sealed record UnwrappedKey(string Key);
 }

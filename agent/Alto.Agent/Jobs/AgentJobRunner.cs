@@ -38,8 +38,17 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
                 Reason = "names that are not valid UTF-8 are not tiered yet; the file is kept",
             });
         }
+        // A key that is not 256 bits is not used: such a file fails rather than going to tier 2 unencrypted.
+        foreach (var badKey in message.Files.Where(file => !file.PathEscaped && !file.DataKey.IsEmpty && (file.DataKey.Length != 32 || file.WrappedDataKey.Length == 0)))
+        {
+            results.Add(new FileResult { TierObjectId = badKey.TierObjectId, Outcome = ProtocolOutcome.Failed, Reason = "the job's data key for this file is not valid; the file is kept" });
+        }
         var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId),
-            [.. message.Files.Where(file => !file.PathEscaped).Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix))]);
+            [.. message.Files.Where(file => !file.PathEscaped && (file.DataKey.IsEmpty || (file.DataKey.Length == 32 && file.WrappedDataKey.Length > 0)))
+                .Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix)
+                {
+                    Key = file.DataKey.IsEmpty ? null : new ObjectKey(file.DataKey.ToByteArray(), file.WrappedDataKey),
+                })]);
         var outcomes = await new JobExecutor(journal, LinuxStubDriver.Instance, logger, openStore: _ => targets.Store(targetId), throttle: throttle).ExecuteAsync(job, null, cancellationToken);
         results.AddRange(outcomes.Select(ToResult));
 

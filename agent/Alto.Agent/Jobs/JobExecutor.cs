@@ -91,7 +91,16 @@ public sealed partial class JobExecutor(
                 var stored = await WithRetriesAsync(async () =>
                 {
                     await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
-                    return await store.PutAsync(job.TenantId, throttle is null ? content : new ThrottledReadStream(content, throttle), cancellationToken);
+                    if (file.Key is not { } key)
+                    {
+                        return await store.PutAsync(job.TenantId, Throttled(content), cancellationToken);
+                    }
+                    // Encrypted on the way out; unless compression already did, the file's own bytes are hashed as they go in.
+                    await using var plain = new HashingReadStream(content);
+                    await using var encrypted = ObjectEncryption.Encrypt(plain, key.Key, key.Wrapped);
+                    var put = await store.PutAsync(job.TenantId, Throttled(encrypted), cancellationToken);
+                    original ??= (plain.Sha256, plain.BytesRead);
+                    return put;
                 }, cancellationToken);
                 var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
                 if (stored is null || readBack is null)
@@ -106,8 +115,8 @@ public sealed partial class JobExecutor(
                         $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept");
                 }
 
-                var stub = original is { } plain
-                    ? new StubInfo(job.TargetId, stored.Key, plain.Sha256, plain.Length) { Codec = "zstd" }
+                var stub = original is { } plainFile
+                    ? new StubInfo(job.TargetId, stored.Key, plainFile.Sha256, plainFile.Length) { Codec = StubInfo.CodecFor(job.Target.Compresses, file.Key is not null) }
                     : new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length);
                 journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stub.Locator, stub.Sha256));
                 try
@@ -131,6 +140,8 @@ public sealed partial class JobExecutor(
             }
         }
     }
+
+    private Stream Throttled(Stream content) => throttle is null ? content : new ThrottledReadStream(content, throttle);
 
     private string SpoolPath(JobFile file)
     {

@@ -3,7 +3,17 @@ using Alto.Tiering;
 namespace Alto.Agent.Jobs;
 
 /// <summary>One file of a job: its tier object, its path, and what it looked like when it was planned.</summary>
-public sealed record JobFile(long TierObjectId, string Path, long PlannedSize, long PlannedModifiedUnix);
+public sealed record JobFile(long TierObjectId, string Path, long PlannedSize, long PlannedModifiedUnix)
+{
+    /// <summary>Set when the tenant encrypts tier 2: the object is encrypted under this key before upload.</summary>
+    public ObjectKey? Key { get; init; }
+}
+
+/// <summary>A data key for one object: its bytes (kept in memory only) and its wrapped form (stored in the object's header).</summary>
+public sealed record ObjectKey(byte[] Key, string Wrapped)
+{
+    public override string ToString() => "object key";
+}
 
 /// <summary>A tiering job as the agent receives it: the tenant, the target (with its secrets, kept in memory only) and its files.</summary>
 public sealed record TieringJob(Guid JobId, Guid TenantId, Guid TargetId, TierTarget Target, IReadOnlyList<JobFile> Files);

@@ -28,8 +28,8 @@ public interface IStubDriver
     /// </summary>
     void MakeStub(string path, StubInfo stub, FileTimes readAt);
 
-    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub.</summary>
-    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken);
+    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="unwrap"/> opens encrypted objects.</summary>
+    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null);
 
     /// <summary>
     /// Finishes or rolls back an operation a crash cut short, so the file is its original bytes

@@ -24,8 +24,8 @@ public sealed class LinuxStubDriver : IStubDriver
 
     public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt);
 
-    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken) =>
-        LinuxStubs.RecallAsync(path, stores, cancellationToken);
+    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null) =>
+        LinuxStubs.RecallAsync(path, stores, cancellationToken, unwrap);
 
     /// <summary>
     /// A tiering that had not recorded its verified upload is rolled back (no stub attributes

@@ -100,10 +100,10 @@ public static class LinuxStubs
     }
 
     /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>
-    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken)
+    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken);
+        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken, unwrap);
     }
 
     /// <summary>
@@ -112,7 +112,7 @@ public static class LinuxStubs
     /// removed; otherwise the data is released again and the file stays a stub.
     /// </summary>
     /// <returns>The stub that was recalled, or null when the file was not a stub.</returns>
-    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken)
+    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null)
     {
         if (Read(fd) is not { } stub)
         {
@@ -123,7 +123,7 @@ public static class LinuxStubs
         {
             var store = stores(stub.TargetId);
             await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
-            await using var source = stub.Decode(stored);
+            await using var source = await stub.DecodeAsync(stored, unwrap, cancellationToken);
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[BufferSize];

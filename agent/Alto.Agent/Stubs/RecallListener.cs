@@ -22,6 +22,7 @@ public sealed partial class RecallListener : IDisposable
     private const ulong Events = Fanotify.OpenPermission | Fanotify.PreAccess;
     private readonly int _group;
     private readonly Func<Guid, ITierStore> _stores;
+    private readonly DataKeyUnwrap? _unwrap;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
@@ -31,10 +32,11 @@ public sealed partial class RecallListener : IDisposable
     private long _recalled;
     private long _failed;
 
-    private RecallListener(int group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled)
+    private RecallListener(int group, Func<Guid, ITierStore> stores, DataKeyUnwrap? unwrap, ILogger logger, Action<RecallOutcome>? recalled)
     {
         _group = group;
         _stores = stores;
+        _unwrap = unwrap;
         _logger = logger;
         _recalledHook = recalled;
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
@@ -49,7 +51,8 @@ public sealed partial class RecallListener : IDisposable
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
     /// </summary>
     public static RecallListener? TryStart(
-        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null)
+        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null,
+        DataKeyUnwrap? unwrap = null)
     {
         var group = Fanotify.Init();
         if (group < 0)
@@ -70,7 +73,7 @@ public sealed partial class RecallListener : IDisposable
             }
         }
         whyNot = null;
-        var listener = new RecallListener(group, stores, logger, recalled);
+        var listener = new RecallListener(group, stores, unwrap, logger, recalled);
         listener._reader.Start();
         return listener;
     }
@@ -126,7 +129,7 @@ public sealed partial class RecallListener : IDisposable
             // Several openers of one stub share one recall.
             var inode = LinuxFiles.Stat(fd).Inode;
             Task? mine = null;
-            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None));
+            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None, _unwrap));
             try
             {
                 await recall;

@@ -9,7 +9,7 @@ namespace Alto.Gateway.Apis;
 
 public sealed record CreateTenantRequest(string? Name, string? Description);
 
-public sealed record UpdateTenantRequest(string? Name, string? Description);
+public sealed record UpdateTenantRequest(string? Name, string? Description, bool? EncryptTier2);
 
 public static class TenantsApi
 {
@@ -94,16 +94,16 @@ public static class TenantsApi
         var errors = new RequestErrors();
         var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
-        if (request.Name is null && request.Description is null)
+        if (request.Name is null && request.Description is null && request.EncryptTier2 is null)
         {
-            errors.Add("body", "give at least one of name, description");
+            errors.Add("body", "give at least one of name, description, encryptTier2");
         }
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
 
-        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description));
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description) { EncryptTier2 = request.EncryptTier2 });
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

@@ -26,6 +26,8 @@ public static class JobMessages
             PathEscaped = file.PathEscaped,
             SizeBytes = file.SizeBytes,
             MtimeUnix = file.ModifiedUnix,
+            DataKey = file.Key is { } key ? Google.Protobuf.ByteString.CopyFrom(key.Key) : Google.Protobuf.ByteString.Empty,
+            WrappedDataKey = file.Key?.Wrapped ?? "",
         }));
         return new GatewayMessage { Id = "job-" + job.JobId.ToString("N"), TieringJob = message };
     }

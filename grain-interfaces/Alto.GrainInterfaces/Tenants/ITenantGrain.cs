@@ -61,6 +61,14 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("ReorderRulesAsync")]
     Task<CommandResult<RuleInfo[]>> ReorderRulesAsync(Guid[] ruleIds);
 
+    /// <summary>A data key per object for <paramref name="count"/> objects, or null when the tenant does not encrypt tier 2.</summary>
+    [Alias("IssueDataKeysAsync")]
+    Task<Tiers.DataKeyGrant[]?> IssueDataKeysAsync(int count);
+
+    /// <summary>The data key inside a wrapped key of this tenant's (for a recall of an encrypted object); refused for anything else.</summary>
+    [Alias("UnwrapDataKeyAsync")]
+    Task<CommandResult<byte[]>> UnwrapDataKeyAsync(string wrapped);
+
     /// <summary>Rotates the tenant key (old versions keep decrypting) and seals the targets' credentials under the new one.</summary>
     [Alias("RotateKeyAsync")]
     Task<CommandResult<TenantKeyInfo>> RotateKeyAsync();

@@ -13,7 +13,11 @@ public sealed record TenantInfo(
     [property: Id(2)] string Description,
     [property: Id(3)] TenantStatus Status,
     [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] DateTimeOffset UpdatedAt);
+    [property: Id(5)] DateTimeOffset UpdatedAt)
+{
+    /// <summary>Tier-2 objects are encrypted on the agent, each under a data key of its own wrapped by the tenant key.</summary>
+    [Id(6)] public bool EncryptTier2 { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("Alto.CreateTenant")]
 public sealed record CreateTenant(
@@ -24,7 +28,11 @@ public sealed record CreateTenant(
 [GenerateSerializer, Immutable, Alias("Alto.UpdateTenant")]
 public sealed record UpdateTenant(
     [property: Id(0)] string? Name,
-    [property: Id(1)] string? Description);
+    [property: Id(1)] string? Description)
+{
+    /// <summary>Turns encryption of new tier-2 objects on or off (objects already stored stay as they are).</summary>
+    [Id(2)] public bool? EncryptTier2 { get; init; }
+}
 
 /// <summary>The outcome of a key rotation: the tenant key's new version and how many targets' credentials were sealed under it.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.TenantKeyInfo")]

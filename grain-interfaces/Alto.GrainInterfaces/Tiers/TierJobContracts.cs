@@ -9,7 +9,21 @@ public sealed record TierJobFile(
     [property: Id(1)] string Path,
     [property: Id(2)] bool PathEscaped,
     [property: Id(3)] long SizeBytes,
-    [property: Id(4)] long ModifiedUnix);
+    [property: Id(4)] long ModifiedUnix)
+{
+    /// <summary>The data key to encrypt this file's object with, when its tenant encrypts tier 2.</summary>
+    [Id(5)] public DataKeyGrant? Key { get; init; }
+}
+
+/// <summary>A data key for one object: its bytes (used by the agent, never stored) and the same key wrapped by the tenant key (stored with the object).</summary>
+[GenerateSerializer, Immutable, Alias("Alto.DataKeyGrant")]
+public sealed record DataKeyGrant(
+    [property: Id(0)] byte[] Key,
+    [property: Id(1)] string Wrapped)
+{
+    // The key stays out of logs.
+    public override string ToString() => "data key";
+}
 
 /// <summary>A target as an agent needs it: settings and secrets. Built for one delivery, never stored.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.AgentTarget")]

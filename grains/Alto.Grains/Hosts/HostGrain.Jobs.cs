@@ -48,6 +48,11 @@ public sealed partial class HostGrain
                 LogTargetUnavailable(logger, claimed.JobId, claimed.TargetId);
                 return sent;
             }
+            // A tenant that encrypts tier 2 gets a data key per object, wrapped by its tenant key.
+            if (await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).IssueDataKeysAsync(files.Length) is { } keys)
+            {
+                files = [.. files.Select((file, i) => file with { Key = keys[i] })];
+            }
             await ForEachTierObjectAsync(files.Select(file => file.TierObjectId), new TierEvent(TierEventKind.Dispatched, $"host:{Id}"));
             try
             {

@@ -90,7 +90,8 @@ public sealed partial class TenantGrain(
 
         var name = command.Name ?? tenant.State.Name;
         var description = command.Description ?? tenant.State.Description;
-        if (name == tenant.State.Name && description == tenant.State.Description)
+        var encrypt = command.EncryptTier2 ?? tenant.State.EncryptTier2;
+        if (name == tenant.State.Name && description == tenant.State.Description && encrypt == tenant.State.EncryptTier2)
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
@@ -98,6 +99,7 @@ public sealed partial class TenantGrain(
         {
             state.Name = name;
             state.Description = description;
+            state.EncryptTier2 = encrypt;
         });
     }
 
@@ -220,6 +222,7 @@ public sealed partial class TenantGrain(
             UpdatedAt = time.GetUtcNow(),
             Targets = before.Targets,
             Rules = before.Rules,
+            EncryptTier2 = before.EncryptTier2,
         };
         change(after);
 
@@ -245,6 +248,34 @@ public sealed partial class TenantGrain(
         }
         await audit.RecordAsync(Id, auditAction, "tenant", Id.ToString(), beforeInfo, ToInfo());
         return CommandResult<TenantInfo>.Ok(ToInfo());
+    }
+
+    public async Task<GrainInterfaces.Tiers.DataKeyGrant[]?> IssueDataKeysAsync(int count)
+    {
+        if (!tenant.State.EncryptTier2)
+        {
+            return null;
+        }
+        var grants = new GrainInterfaces.Tiers.DataKeyGrant[count];
+        for (var i = 0; i < count; i++)
+        {
+            var key = await keys.GenerateDataKeyAsync(Id, CancellationToken.None);
+            grants[i] = new GrainInterfaces.Tiers.DataKeyGrant(key.Plaintext, key.Wrapped);
+        }
+        return grants;
+    }
+
+    public async Task<CommandResult<byte[]>> UnwrapDataKeyAsync(string wrapped)
+    {
+        try
+        {
+            var key = await keys.DecryptAsync(Id, wrapped, CancellationToken.None);
+            return key.Length == 32 ? CommandResult<byte[]>.Ok(key) : CommandResult<byte[]>.Invalid("wrapped", "that is not a wrapped data key");
+        }
+        catch (KeyServiceException exception)
+        {
+            return CommandResult<byte[]>.Invalid("wrapped", $"the key does not unwrap with this tenant's key: {exception.Message}");
+        }
     }
 
     /// <summary>Rotates the tenant key and seals every target's credentials again under the new version.</summary>
@@ -310,7 +341,10 @@ public sealed partial class TenantGrain(
         tenant.State.Targets.Values.Any(t => t.Id != exceptId && string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
 
     private TenantInfo ToInfo() =>
-        new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt);
+        new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt)
+        {
+            EncryptTier2 = tenant.State.EncryptTier2,
+        };
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>
         new(target.Id, Id, target.Name, target.Kind, target.Settings, target.HasCredentials, target.Enabled,

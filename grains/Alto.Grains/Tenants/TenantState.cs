@@ -15,6 +15,7 @@ public sealed class TenantState
     [Id(5)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(6)] public Dictionary<Guid, StorageTargetState> Targets { get; set; } = [];
     [Id(7)] public Dictionary<Guid, RuleInfo> Rules { get; set; } = [];
+    [Id(8)] public bool EncryptTier2 { get; set; }
 }
 
 [GenerateSerializer, Alias("Alto.StorageTargetState")]

@@ -22,18 +22,19 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly GatewayProcess _gateway = running.Gateway;
 
-    public static TheoryData<string> Kinds() => ["path", "s3", "azure"];
+    public static TheoryData<string, bool> Kinds() => new() { { "path", false }, { "s3", false }, { "azure", false }, { "path", true }, { "s3", true } };
 
+    /// <summary>With <paramref name="encrypt"/>, the tenant encrypts tier 2: objects are not the files' bytes, and only the tenant's own hosts get their keys.</summary>
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task ColdFilesAreTieredToStubsAndReadBackWhole(string kind)
+    public async Task ColdFilesAreTieredToStubsAndReadBackWhole(string kind, bool encrypt)
     {
         using var volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
         var state = Directory.CreateTempSubdirectory("alto-e2e-agent-").FullName;
         var pathTarget = Directory.CreateTempSubdirectory("alto-e2e-tier2-").FullName;
         try
         {
-            await TierAndRecallAsync(kind, volume, state, pathTarget);
+            await TierAndRecallAsync(kind, encrypt, volume, state, pathTarget);
         }
         finally
         {
@@ -42,10 +43,14 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         }
     }
 
-    private async Task TierAndRecallAsync(string kind, ScratchFileSystem volume, string state, string pathTarget)
+    private async Task TierAndRecallAsync(string kind, bool encrypt, ScratchFileSystem volume, string state, string pathTarget)
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
         var tenant = await admin.CreateTenantAsync($"e2e-{kind}-{Guid.NewGuid():N}"[..24]);
+        if (encrypt)
+        {
+            Assert.True((await admin.PatchAsync($"/api/v1/tenants/{tenant}", new { encryptTier2 = true })).GetProperty("encryptTier2").GetBoolean());
+        }
         var prefix = $"e2e-{Guid.NewGuid():N}";
         var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", kind switch
         {
@@ -97,7 +102,14 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             Assert.InRange(status.Blocks * 512, 0, 4096);
             Assert.Equal(original.Length, status.Size);
             Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
-            Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
+            if (encrypt)
+            {
+                await AssertEncryptedAsync(store, stub, original, credentials, http);
+            }
+            else
+            {
+                Assert.Equal(stub.Sha256, await Sha256Check.OfObjectAsync(store, stub.Locator, CancellationToken.None));
+            }
             Assert.Equal(new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc), File.GetLastWriteTimeUtc(path));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(path));
         }
@@ -166,5 +178,46 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         }
         var logs = string.Join('\n', _gateway.Run.Output, scanOutput, agent.Output);
         Assert.All(secrets, secret => Assert.False(logs.Contains(secret, StringComparison.Ordinal), $"a secret ({secret[..4]}…) is in the logs"));
+    }
+
+    /// <summary>
+    /// The object is an encrypted one (not the file's bytes); the cluster unwraps its key for the
+    /// tenant's own host and refuses a host of another tenant.
+    /// </summary>
+    private async Task AssertEncryptedAsync(ITierStore store, StubInfo stub, byte[] original, AgentCredentials owner, HttpClient http)
+    {
+        Assert.Equal(StubInfo.Encrypted, stub.Codec);
+        byte[] stored;
+        await using (var read = await store.OpenReadAsync(stub.Locator, 0, null, CancellationToken.None))
+        using (var buffer = new MemoryStream())
+        {
+            await read.CopyToAsync(buffer);
+            stored = buffer.ToArray();
+        }
+        Assert.Equal("ALTOAE01"u8.ToArray(), stored[..8]);
+        Assert.NotEqual(stub.Sha256, StubFiles.Sha256(stored));
+        if (original.Length >= 32)
+        {
+            Assert.Equal(-1, stored.AsSpan().IndexOf(original.AsSpan(original.Length / 2, 32)));
+        }
+        var wrapped = System.Text.Encoding.UTF8.GetString(stored, 10, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(stored.AsSpan(8)));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await UnwrapAsync(http, owner.Credential, wrapped)).StatusCode);
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var stranger = await admin.CreateTenantAsync($"other-{Guid.NewGuid():N}"[..24]);
+        var (_, token) = await admin.RegisterHostAsync(stranger, "fs-other", "/srv");
+        var theirs = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        var refused = await UnwrapAsync(http, theirs.Credential, wrapped);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
+    private async Task<HttpResponseMessage> UnwrapAsync(HttpClient http, string credential, string wrapped)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_gateway.HttpUrl, "/api/v1/agents/data-keys/unwrap"))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { wrapped }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credential);
+        return await http.SendAsync(request);
     }
 }
