@@ -47,7 +47,8 @@ public sealed partial class AgentConnection(
     ILogger<AgentConnection> logger,
     Func<GatewayMessage, CancellationToken, Task>? commands = null,
     TimeSpan? backoffCap = null,
-    IReadOnlyList<Uri>? gatewayEndpoints = null)
+    IReadOnlyList<Uri>? gatewayEndpoints = null,
+    TargetDirectory? targets = null)
 {
     /// <summary>The gateways' gRPC addresses, tried in turn after a failure (default: the enrolled one).</summary>
     private readonly IReadOnlyList<Uri> _endpoints = gatewayEndpoints is { Count: > 0 } ? gatewayEndpoints : [credentials.Grpc];
@@ -63,7 +64,7 @@ public sealed partial class AgentConnection(
     public ConnectionState State { get; } = new();
 
     /// <summary>The tenant's storage targets (with their secrets) as the last configuration gave them; memory only.</summary>
-    public TargetDirectory Targets { get; } = new();
+    public TargetDirectory Targets { get; } = targets ?? new();
 
     /// <summary>The host's bandwidth limit for uploads, as the last configuration gave it.</summary>
     public Jobs.BandwidthThrottle Throttle { get; } = new(TimeProvider.System);

@@ -31,11 +31,13 @@ public sealed partial class AgentWorker(
         }
 
         // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key.
-        DataKeyUnwrap unwrap = new GatewayClient(http, credentials).UnwrapDataKeyAsync;
+        var gateway = new GatewayClient(http, credentials);
+        DataKeyUnwrap unwrap = gateway.UnwrapDataKeyAsync;
         AgentConnection? connection = null;
         using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, unwrap, cancellationToken));
+            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, unwrap, cancellationToken),
+            targets: new TargetDirectory(gateway.GetTargetAsync));
         using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection, unwrap) : null;
         var status = KeepStatusFileAsync(connection, stoppingToken);
         try

@@ -6,10 +6,11 @@ namespace Alto.Agent.Connection;
 
 /// <summary>
 /// The storage targets this agent may read from and write to, by id, as the cluster sent them
-/// (in the session's configuration and in each job). Held in memory only: secrets never reach
-/// the disk. Opened stores are kept, so recalls reuse their clients.
+/// (in each job) or handed them out on request (<paramref name="fetch"/>, for a recall of a
+/// target no job brought since the agent started). Held in memory only: secrets never reach the
+/// disk. Opened stores are kept, so recalls reuse their clients.
 /// </summary>
-public sealed class TargetDirectory
+public sealed class TargetDirectory(Func<Guid, CancellationToken, Task<TierTarget>>? fetch = null)
 {
     private readonly ConcurrentDictionary<Guid, TierTarget> _targets = new();
     private readonly ConcurrentDictionary<Guid, ITierStore> _stores = new();
@@ -36,10 +37,13 @@ public sealed class TargetDirectory
 
     public TierTarget ToTierTargetOf(Guid id) => _targets[id];
 
-    /// <summary>The store of a target; <see cref="TierStoreUnavailableException"/> when this agent does not know it (yet).</summary>
+    /// <summary>
+    /// The store of a target. One this agent was not sent yet is asked of the cluster on first use
+    /// (<see cref="TierStoreUnavailableException"/> when there is no one to ask or it cannot be reached).
+    /// </summary>
     public ITierStore Store(Guid id) =>
-        _stores.GetOrAdd(id, key => _targets.TryGetValue(key, out var target)
-            ? target.Open()
+        _stores.GetOrAdd(id, key => _targets.TryGetValue(key, out var target) ? target.Open()
+            : fetch is not null ? new FetchedTierStore(key, this, fetch)
             : throw new TierStoreUnavailableException($"storage target {key} is not known to this agent yet (not connected since it started?)"));
 
     public static TierTarget ToTierTarget(StorageTarget target) => new(

@@ -51,4 +51,18 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     }
 
     private sealed record UnwrappedKey(string Key);
+
+    /// <summary>A storage target of this host's tenant with its secrets, asked for when a recall needs one no job brought yet.</summary>
+    public async Task<Tiering.TierTarget> GetTargetAsync(Guid targetId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, $"/api/v1/agents/targets/{targetId}/access"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidDataException($"the gateway would not hand out storage target {targetId} ({(int)response.StatusCode})");
+        }
+        return await response.Content.ReadFromJsonAsync<Tiering.TierTarget>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty target");
+    }
 }

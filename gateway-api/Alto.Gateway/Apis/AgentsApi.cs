@@ -18,6 +18,23 @@ public sealed record UnwrapDataKeyRequest(string? Wrapped);
 /// <summary>A data key in base64; sent only to the agent, over its authenticated connection.</summary>
 public sealed record UnwrappedDataKey(string Key);
 
+/// <summary>A target as the agent's tier-2 client takes it, secrets included; sent only to an agent of the target's tenant.</summary>
+public sealed record AgentTargetAccess(
+    string Kind, string? Path, string? Bucket, string? Region, string? Endpoint, string? Prefix, string? Container, string? AccountUrl,
+    bool ForcePathStyle, string? AccessKeyId, string? SecretAccessKey, string? ConnectionString, string? AccountName, string? AccountKey,
+    string? SasToken, string? Compression)
+{
+    public static AgentTargetAccess From(Protocol.Agent.V1.StorageTarget target) => new(
+        target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix), Empty(target.Container),
+        Empty(target.AccountUrl), target.ForcePathStyle, Empty(target.AccessKeyId), Empty(target.SecretAccessKey), Empty(target.ConnectionString),
+        Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression));
+
+    private static string? Empty(string text) => text.Length == 0 ? null : text;
+
+    // The secrets stay out of logs.
+    public override string ToString() => $"{Kind} target";
+}
+
 public static class AgentsApi
 {
     public static RouteGroupBuilder MapAgentsApi(this RouteGroupBuilder api)
@@ -27,6 +44,8 @@ public static class AgentsApi
             .WithSummary("Exchange a host's one-time enrollment token for its host credential");
         agents.MapPost("/data-keys/unwrap", UnwrapDataKeyAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("The data key of an encrypted tier-2 object of the agent's own tenant, for a recall (host credential)");
+        agents.MapPost("/targets/{targetId:guid}/access", GetTargetAccessAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("A storage target of the agent's own tenant with its secrets, when a recall needs it (host credential; audited)");
         agents.MapGet("/me", GetOwnHostAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("The calling agent's own host: name and registered volumes (host credential)");
         return api;
@@ -45,6 +64,23 @@ public static class AgentsApi
         // Only the key of the agent's own tenant is tried: another tenant's wrapped key does not open.
         var result = await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).UnwrapDataKeyAsync(wrapped!);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(new UnwrappedDataKey(Convert.ToBase64String(result.Value!)));
+    }
+
+    /// <summary>
+    /// Secrets reach an agent only when it needs them: inside each job, and here, for a recall of
+    /// a stub whose target it has not been sent since it started. Each hand-out is audited.
+    /// </summary>
+    public static async Task<Results<Ok<AgentTargetAccess>, ProblemHttpResult>> GetTargetAccessAsync(
+        HttpContext context, IGrainFactory grains, Grains.Audit.AdminAudit audit, Guid targetId)
+    {
+        var agent = AgentCaller.From(context.User);
+        if (await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).GetTargetForAgentAsync(targetId) is not { } target)
+        {
+            return ApiProblems.NotFound($"storage target {targetId} not found (or disabled)");
+        }
+        await audit.RecordAsync(agent.TenantId, "target.accessed", "storage_target", targetId.ToString(), null, null,
+            new Dictionary<string, object?> { ["reason"] = "recall" }, hostId: agent.HostId);
+        return TypedResults.Ok(AgentTargetAccess.From(Grpc.JobMessages.ToStorageTarget(target)));
     }
 
     public static async Task<Results<Ok<AgentHostView>, ProblemHttpResult>> GetOwnHostAsync(HttpContext context, IGrainFactory grains)

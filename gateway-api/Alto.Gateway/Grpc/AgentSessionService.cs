@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Alto.GrainInterfaces.Hosts;
-using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Gateway.Options;
 using Alto.Grains.Hosts;
@@ -68,10 +67,7 @@ public sealed partial class AgentSessionService(
                 Volumes = { registered.Volumes },
                 BandwidthLimitBytesPerSecond = registered.BandwidthLimitBytesPerSecond ?? 0,
             };
-            foreach (var target in await grains.GetGrain<ITenantGrain>(registered.TenantId.ToString()).ListTargetsForAgentAsync())
-            {
-                configuration.Targets.Add(new KnownTarget { Id = target.Id.ToString(), Target = JobMessages.ToStorageTarget(target) });
-            }
+            // No storage targets here: their secrets go out only inside jobs, and on request for a recall (agents/targets/{id}/access).
             await outbox.Writer.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Configuration = configuration }, context.CancellationToken);
         }
 

@@ -36,10 +36,6 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("GetTargetForAgentAsync")]
     Task<Tiers.AgentTarget?> GetTargetForAgentAsync(Guid targetId);
 
-    /// <summary>Every enabled target with its secrets, for an agent's session (recall needs them at any time). Never exposed by the API.</summary>
-    [Alias("ListTargetsForAgentAsync")]
-    Task<Tiers.AgentTarget[]> ListTargetsForAgentAsync();
-
     /// <summary>The rules in evaluation order, or null when the tenant does not exist.</summary>
     [Alias("ListRulesAsync")]
     Task<RuleInfo[]?> ListRulesAsync();

@@ -60,6 +60,11 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
                 failing = false;
                 wait = options.Interval;
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopping mid-batch: that batch's cursor did not move, so it goes again next time.
+                return;
+            }
             catch (Exception exception) when (exception is IOException or HttpRequestException or System.Net.Sockets.SocketException
                                                   or TaskCanceledException or NpgsqlException
                                               && !cancellationToken.IsCancellationRequested)

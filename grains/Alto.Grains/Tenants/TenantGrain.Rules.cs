@@ -28,20 +28,6 @@ public sealed partial class TenantGrain
             ? new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target))
             : null;
 
-    public async Task<AgentTarget[]> ListTargetsForAgentAsync()
-    {
-        if (tenant.State.Status != TenantStatus.Active)
-        {
-            return [];
-        }
-        var targets = new List<AgentTarget>();
-        foreach (var target in tenant.State.Targets.Values.Where(t => t.Enabled))
-        {
-            targets.Add(new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target)));
-        }
-        return [.. targets];
-    }
-
     public Task<StorageTargetInfo[]> ListTargetsAsync() =>
         Task.FromResult(tenant.State.Targets.Values.Select(ToInfo).ToArray());
 

@@ -83,12 +83,12 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
             scanOutput = scan.Output;
         }
-        await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
+        await using var tiering = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
 
         var deadline = DateTime.UtcNow + Patience;
         while (await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'STUBBED'") < files.Count)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the files were not stubbed in time; agent output:\n{agent.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"the files were not stubbed in time; agent output:\n{tiering.Output}");
             await Task.Delay(250);
         }
 
@@ -118,6 +118,13 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{hostId}' AND status = 'completed' AND file_count = {files.Count}"));
         Assert.Equal(files.Count, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'tier.stubbed'"));
+
+        // The agent restarts: sessions carry no targets, so its first recall asks the cluster for the target (audited).
+        await tiering.StopAsync(TimeSpan.FromSeconds(20));
+        var restartedAt = DateTimeOffset.UtcNow;
+        await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
+        await admin.WaitForHostAsync(tenant, hostId,
+            host => host.TryGetProperty("lastHeartbeatAt", out var at) && at.GetDateTimeOffset() > restartedAt, Patience);
 
         // Another program reads a stub: the agent recalls it on open.
         var (someStub, itsBytes) = files.First(pair => pair.Value.Length > 1000);
@@ -176,7 +183,9 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         {
             secrets.Add(servers.Azurite.AzureConnectionString.Split(';').Single(part => part.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..]);
         }
-        var logs = string.Join('\n', _gateway.Run.Output, scanOutput, agent.Output);
+        var logs = string.Join('\n', _gateway.Run.Output, scanOutput, tiering.Output, agent.Output);
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'target.accessed' AND host_id = '{hostId}'"));
         Assert.All(secrets, secret => Assert.False(logs.Contains(secret, StringComparison.Ordinal), $"a secret ({secret[..4]}…) is in the logs"));
     }
 
