@@ -40,6 +40,20 @@ public sealed class AuditApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task APlanRunForRealIsAuditedAndAPreviewIsNot()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "planned-" + Guid.NewGuid().ToString("N")[..8]);
+        (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/plan", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        Assert.Empty(await ItemsAsync(admin, $"/api/v1/tenants/{tenant}/audit?action=plan"));
+
+        (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/plan?dryRun=false", UriKind.Relative), null)).EnsureSuccessStatusCode();
+
+        var run = Assert.Single(await ItemsAsync(admin, $"/api/v1/tenants/{tenant}/audit?action=plan"));
+        Assert.Equal(("plan.run", "user:admin"), (run.GetProperty("action").GetString(), run.GetProperty("actor").GetString()));
+    }
+
+    [Fact]
     public async Task SignInsSucceededAndFailedGoToThePlatformTrail()
     {
         using var anonymous = fixture.ClientFor(null);

@@ -1,5 +1,6 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Tenants;
@@ -23,7 +24,7 @@ public static class PlansApi
     }
 
     public static async Task<Results<Ok<PlanSummary>, ProblemHttpResult>> PlanTenantAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, bool? dryRun)
+        [AsParameters] GatewayServices services, GatewayAudit audit, HttpContext http, Guid tenantId, bool? dryRun)
     {
         var preview = dryRun ?? true;
         if (Refusal(services, tenantId, preview) is { } refusal)
@@ -31,11 +32,11 @@ public static class PlansApi
             return refusal;
         }
         var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).PlanAsync(preview);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+        return await AnswerAsync(services, audit, http, tenantId, null, preview, result);
     }
 
     public static async Task<Results<Ok<PlanSummary>, ProblemHttpResult>> PlanHostAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, bool? dryRun)
+        [AsParameters] GatewayServices services, GatewayAudit audit, HttpContext http, Guid tenantId, Guid hostId, bool? dryRun)
     {
         var preview = dryRun ?? true;
         if (Refusal(services, tenantId, preview) is { } refusal)
@@ -48,7 +49,23 @@ public static class PlansApi
             return ApiProblems.NotFound($"host {hostId} not found");
         }
         var result = await grain.PlanAsync(preview);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+        return await AnswerAsync(services, audit, http, tenantId, hostId, preview, result);
+    }
+
+    /// <summary>A plan run for real is an admin action: audited with what it planned (previews change nothing and are not).</summary>
+    private static async Task<Results<Ok<PlanSummary>, ProblemHttpResult>> AnswerAsync(
+        GatewayServices services, GatewayAudit audit, HttpContext http, Guid tenantId, Guid? hostId, bool preview, CommandResult<PlanSummary> result)
+    {
+        if (result.Error is { } error)
+        {
+            return ApiProblems.From(error);
+        }
+        if (!preview)
+        {
+            await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "plan.run", hostId is null ? "tenant" : "host", (hostId ?? tenantId).ToString(),
+                succeeded: true, new Dictionary<string, object?> { ["after"] = result.Value }, tenantId, hostId);
+        }
+        return TypedResults.Ok(result.Value!);
     }
 
     private static ProblemHttpResult? Refusal(GatewayServices services, Guid tenantId, bool preview) =>

@@ -12,6 +12,7 @@ public sealed partial class AuthBootstrapService(
     SigningKeyStore keys,
     UserStore users,
     PasswordHashing passwords,
+    Npgsql.NpgsqlDataSource db,
     IOptions<AuthOptions> options,
     ILogger<AuthBootstrapService> logger) : IHostedService
 {
@@ -26,7 +27,8 @@ public sealed partial class AuthBootstrapService(
         var username = options.Value.BootstrapAdminUsername;
         var configured = options.Value.BootstrapAdminPassword;
         var password = string.IsNullOrEmpty(configured) ? GeneratePassword() : configured;
-        var outcome = await users.CreateAsync(Guid.NewGuid(), username, passwords.Hash(password), Roles.PlatformAdmin, [], cancellationToken);
+        var id = Guid.NewGuid();
+        var outcome = await users.CreateAsync(id, username, passwords.Hash(password), Roles.PlatformAdmin, [], cancellationToken);
         if (outcome != CreateUserOutcome.Created)
         {
             // Another gateway created it at the same moment, or a non-admin user holds the name.
@@ -35,6 +37,9 @@ public sealed partial class AuthBootstrapService(
         }
 
         LogBootstrapCreated(logger, username);
+        await Grains.Audit.AuditLog.AppendAsync(db, new Grains.Audit.AuditEntry(null, "system", "user.created", "user", id.ToString(), Succeeded: true,
+            new Dictionary<string, object?> { ["username"] = username, ["role"] = Roles.PlatformAdmin, ["reason"] = "first platform admin, created at start" }),
+            cancellationToken);
         if (string.IsNullOrEmpty(configured))
         {
             // Printed on the console only, never into the log pipeline, and only this once.

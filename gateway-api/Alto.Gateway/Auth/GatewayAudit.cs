@@ -11,9 +11,9 @@ namespace Alto.Gateway.Auth;
 public sealed class GatewayAudit(NpgsqlDataSource db)
 {
     public Task RecordAsync(HttpContext http, string actor, string action, string objectType, string? objectId, bool succeeded,
-        IReadOnlyDictionary<string, object?> details) =>
+        IReadOnlyDictionary<string, object?> details, Guid? tenantId = null, Guid? hostId = null) =>
         AuditLog.AppendAsync(db,
-            new AuditEntry(null, actor, action, objectType, objectId, succeeded, details) { Origin = OriginOf(http) },
+            new AuditEntry(tenantId, actor, action, objectType, objectId, succeeded, details) { Origin = OriginOf(http), HostId = hostId },
             CancellationToken.None);
 
     public static string ActorOf(ClaimsPrincipal user) =>
