@@ -69,16 +69,24 @@ public static class ObjectEncryption
         return data;
     }
 
-    /// <summary>Hands out prepared bytes; <see cref="Next"/> prepares more, or returns false at the end.</summary>
-    private abstract class SegmentStream : ReadOnlyForwardStream
+    /// <summary>
+    /// Reads its source a segment at a time, one segment ahead (a full segment is the last one only
+    /// if nothing follows it), and hands out each segment as <see cref="Transform"/> turns it.
+    /// </summary>
+    private abstract class SegmentStream(Stream source, int chunkLength, bool ownsSource) : ReadOnlyForwardStream
     {
         private byte[] _pending = [];
         private int _offset;
+        private byte[] _current = new byte[chunkLength];
+        private byte[] _ahead = new byte[chunkLength];
+        private int _currentCount = -1;
+        private long _segment;
+        private bool _done;
 
-        protected abstract bool Next(out byte[] output);
+        /// <summary>One segment's output; <paramref name="last"/> says whether it ends the object.</summary>
+        protected abstract byte[] Transform(ReadOnlySpan<byte> chunk, long segment, bool last);
 
-        protected abstract ValueTask<(bool More, byte[] Output)> NextAsync(CancellationToken cancellationToken);
-
+        /// <summary>Bytes handed out before the first segment (a header).</summary>
         protected void Pending(byte[] bytes)
         {
             _pending = bytes;
@@ -89,11 +97,15 @@ public static class ObjectEncryption
         {
             while (_offset == _pending.Length)
             {
-                if (!Next(out var output))
+                if (_done)
                 {
                     return 0;
                 }
-                Pending(output);
+                if (_currentCount < 0)
+                {
+                    _currentCount = source.ReadAtLeast(_current, chunkLength, throwOnEndOfStream: false);
+                }
+                Advance(_currentCount == chunkLength ? source.ReadAtLeast(_ahead, chunkLength, throwOnEndOfStream: false) : 0);
             }
             return Take(buffer);
         }
@@ -102,14 +114,36 @@ public static class ObjectEncryption
         {
             while (_offset == _pending.Length)
             {
-                var (more, output) = await NextAsync(cancellationToken);
-                if (!more)
+                if (_done)
                 {
                     return 0;
                 }
-                Pending(output);
+                if (_currentCount < 0)
+                {
+                    _currentCount = await source.ReadAtLeastAsync(_current, chunkLength, throwOnEndOfStream: false, cancellationToken);
+                }
+                Advance(_currentCount == chunkLength ? await source.ReadAtLeastAsync(_ahead, chunkLength, throwOnEndOfStream: false, cancellationToken) : 0);
             }
             return Take(buffer.Span);
+        }
+
+        private void Advance(int aheadCount)
+        {
+            var last = aheadCount == 0;
+            Pending(Transform(_current.AsSpan(0, _currentCount), _segment, last));
+            _segment++;
+            (_current, _ahead) = (_ahead, _current);
+            _currentCount = aheadCount;
+            _done = last;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && ownsSource)
+            {
+                source.Dispose();
+            }
+            base.Dispose(disposing);
         }
 
         private int Take(Span<byte> buffer)
@@ -123,18 +157,11 @@ public static class ObjectEncryption
 
     private sealed class EncryptingStream : SegmentStream
     {
-        private readonly Stream _plaintext;
         private readonly AesGcm _aes;
         private readonly byte[] _baseNonce = RandomNumberGenerator.GetBytes(NonceSize);
-        private byte[] _current = new byte[SegmentSize];
-        private byte[] _ahead = new byte[SegmentSize];
-        private int _currentCount = -1;
-        private long _segment;
-        private bool _done;
 
-        public EncryptingStream(Stream plaintext, byte[] dataKey, string wrappedKey)
+        public EncryptingStream(Stream plaintext, byte[] dataKey, string wrappedKey) : base(plaintext, SegmentSize, ownsSource: false)
         {
-            _plaintext = plaintext;
             _aes = new AesGcm(dataKey, TagSize);
             var wrapped = Encoding.UTF8.GetBytes(wrappedKey);
             var header = new byte[Magic.Length + 2 + wrapped.Length + NonceSize + 4];
@@ -146,49 +173,10 @@ public static class ObjectEncryption
             Pending(header);
         }
 
-        protected override bool Next(out byte[] output)
+        protected override byte[] Transform(ReadOnlySpan<byte> chunk, long segment, bool last)
         {
-            if (_done)
-            {
-                output = [];
-                return false;
-            }
-            if (_currentCount < 0)
-            {
-                _currentCount = _plaintext.ReadAtLeast(_current, SegmentSize, throwOnEndOfStream: false);
-            }
-            // A full segment is the last one only if nothing follows it: read the next one ahead.
-            var aheadCount = _currentCount == SegmentSize ? _plaintext.ReadAtLeast(_ahead, SegmentSize, throwOnEndOfStream: false) : 0;
-            output = Seal(aheadCount);
-            return true;
-        }
-
-        protected override async ValueTask<(bool More, byte[] Output)> NextAsync(CancellationToken cancellationToken)
-        {
-            if (_done)
-            {
-                return (false, []);
-            }
-            if (_currentCount < 0)
-            {
-                _currentCount = await _plaintext.ReadAtLeastAsync(_current, SegmentSize, throwOnEndOfStream: false, cancellationToken);
-            }
-            var aheadCount = _currentCount == SegmentSize
-                ? await _plaintext.ReadAtLeastAsync(_ahead, SegmentSize, throwOnEndOfStream: false, cancellationToken)
-                : 0;
-            return (true, Seal(aheadCount));
-        }
-
-        private byte[] Seal(int aheadCount)
-        {
-            var last = aheadCount == 0;
-            var output = new byte[_currentCount + TagSize];
-            _aes.Encrypt(Nonce(_baseNonce, _segment), _current.AsSpan(0, _currentCount), output.AsSpan(0, _currentCount),
-                output.AsSpan(_currentCount), AssociatedData(_segment, last));
-            _segment++;
-            (_current, _ahead) = (_ahead, _current);
-            _currentCount = aheadCount;
-            _done = last;
+            var output = new byte[chunk.Length + TagSize];
+            _aes.Encrypt(Nonce(_baseNonce, segment), chunk, output.AsSpan(0, chunk.Length), output.AsSpan(chunk.Length), AssociatedData(segment, last));
             return output;
         }
 
@@ -202,68 +190,25 @@ public static class ObjectEncryption
         }
     }
 
-    private sealed class DecryptingStream(Stream stored, byte[] dataKey, byte[] baseNonce, int segmentSize) : SegmentStream
+    private sealed class DecryptingStream(Stream stored, byte[] dataKey, byte[] baseNonce, int segmentSize) : SegmentStream(stored, segmentSize + TagSize, ownsSource: true)
     {
         private readonly AesGcm _aes = new(dataKey, TagSize);
-        private byte[] _current = new byte[segmentSize + TagSize];
-        private byte[] _ahead = new byte[segmentSize + TagSize];
-        private int _currentCount = -1;
-        private long _segment;
-        private bool _done;
 
-        protected override bool Next(out byte[] output)
+        protected override byte[] Transform(ReadOnlySpan<byte> chunk, long segment, bool last)
         {
-            if (_done)
-            {
-                output = [];
-                return false;
-            }
-            if (_currentCount < 0)
-            {
-                _currentCount = stored.ReadAtLeast(_current, _current.Length, throwOnEndOfStream: false);
-            }
-            var aheadCount = _currentCount == _current.Length ? stored.ReadAtLeast(_ahead, _ahead.Length, throwOnEndOfStream: false) : 0;
-            output = Open(aheadCount);
-            return true;
-        }
-
-        protected override async ValueTask<(bool More, byte[] Output)> NextAsync(CancellationToken cancellationToken)
-        {
-            if (_done)
-            {
-                return (false, []);
-            }
-            if (_currentCount < 0)
-            {
-                _currentCount = await stored.ReadAtLeastAsync(_current, _current.Length, throwOnEndOfStream: false, cancellationToken);
-            }
-            var aheadCount = _currentCount == _current.Length
-                ? await stored.ReadAtLeastAsync(_ahead, _ahead.Length, throwOnEndOfStream: false, cancellationToken)
-                : 0;
-            return (true, Open(aheadCount));
-        }
-
-        private byte[] Open(int aheadCount)
-        {
-            if (_currentCount < TagSize)
+            if (chunk.Length < TagSize)
             {
                 throw new InvalidDataException("the encrypted object was cut off");
             }
-            var last = aheadCount == 0;
-            var output = new byte[_currentCount - TagSize];
+            var output = new byte[chunk.Length - TagSize];
             try
             {
-                _aes.Decrypt(Nonce(baseNonce, _segment), _current.AsSpan(0, output.Length), _current.AsSpan(output.Length, TagSize), output,
-                    AssociatedData(_segment, last));
+                _aes.Decrypt(Nonce(baseNonce, segment), chunk[..output.Length], chunk[output.Length..], output, AssociatedData(segment, last));
             }
             catch (AuthenticationTagMismatchException exception)
             {
-                throw new InvalidDataException($"segment {_segment} of the encrypted object does not decrypt: it was changed, moved or cut off, or the key is not its own", exception);
+                throw new InvalidDataException($"segment {segment} of the encrypted object does not decrypt: it was changed, moved or cut off, or the key is not its own", exception);
             }
-            _segment++;
-            (_current, _ahead) = (_ahead, _current);
-            _currentCount = aheadCount;
-            _done = last;
             return output;
         }
 
@@ -272,7 +217,6 @@ public static class ObjectEncryption
             if (disposing)
             {
                 _aes.Dispose();
-                stored.Dispose();
             }
             base.Dispose(disposing);
         }
