@@ -1,0 +1,171 @@
+using System.IO.Hashing;
+using System.Text.Json;
+
+namespace Alto.Agent.LucidLink;
+
+/// <summary>What one pass over the audit trail found.</summary>
+public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Files);
+
+/// <summary>
+/// Tails a LucidLink filespace's audit trail, <c>.lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/&lt;begin&gt;.log[.active]</c>,
+/// from a byte offset per file kept in <paramref name="stateFile"/>. A file is known by its name
+/// without ".active", so the rename when a file rotates keeps its offset: nothing is lost or read
+/// twice. Only complete lines count: a half-written last line is left for the next pass (in a
+/// rotated ".log" a last line without its newline is taken when it parses). Malformed lines are
+/// skipped and counted; a line seen again (a replay) is dropped. Offsets move only when
+/// <see cref="Commit"/> is called, after the events were delivered.
+/// </summary>
+public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int rememberedLines = 200_000)
+{
+    public const string AuditFolder = ".lucid_audit";
+    private const string ActiveSuffix = ".active";
+    private Dictionary<string, long>? _committed;
+    private Dictionary<string, long> _pending = new(StringComparer.Ordinal);
+    /// <summary>Most bytes of one file read in one pass: a long backlog is worked off over several.</summary>
+    public const int MaxBytesPerFile = 16 << 20;
+    private readonly HashSet<ulong> _seen = [];
+    private readonly Queue<ulong> _seenOrder = new();
+    private readonly HashSet<ulong> _pendingSeen = [];
+
+    public string AuditRoot => Path.Combine(filespaceRoot, AuditFolder);
+
+    /// <summary>Reads every complete line added since the last commit (at most <paramref name="maxEvents"/> events).</summary>
+    public LucidAuditRead ReadNew(int maxEvents = int.MaxValue)
+    {
+        var offsets = Offsets();
+        _pending = new Dictionary<string, long>(offsets, StringComparer.Ordinal);
+        _pendingSeen.Clear();
+        var events = new List<LucidAuditEvent>();
+        long malformed = 0, duplicates = 0, files = 0;
+        if (!Directory.Exists(AuditRoot))
+        {
+            return new LucidAuditRead(events, 0, 0, 0);
+        }
+        foreach (var (key, path) in TrailFiles())
+        {
+            files++;
+            var start = offsets.GetValueOrDefault(key);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            if (stream.Length <= start)
+            {
+                continue;
+            }
+            stream.Position = start;
+            var buffer = new byte[Math.Min(stream.Length - start, MaxBytesPerFile)];
+            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            var data = buffer.AsSpan(0, read);
+            var rotated = !path.EndsWith(ActiveSuffix, StringComparison.Ordinal);
+            var consumed = 0;
+            while (consumed < data.Length && events.Count < maxEvents)
+            {
+                var rest = data[consumed..];
+                var newline = rest.IndexOf((byte)'\n');
+                var complete = newline >= 0 || (rotated && LucidAuditLine.TryParse(rest, out _));
+                if (!complete)
+                {
+                    if (consumed == 0 && read == MaxBytesPerFile)
+                    {
+                        // A "line" longer than the window is not an audit event: passed over.
+                        malformed++;
+                        consumed = read;
+                    }
+                    break;
+                }
+                var line = newline >= 0 ? rest[..newline] : rest;
+                consumed += newline >= 0 ? newline + 1 : rest.Length;
+                if (line.TrimEnd((byte)'\r').IsEmpty)
+                {
+                    continue;
+                }
+                if (!LucidAuditLine.TryParse(line.TrimEnd((byte)'\r'), out var parsed))
+                {
+                    malformed++;
+                    continue;
+                }
+                if (!FirstSighting(line))
+                {
+                    duplicates++;
+                    continue;
+                }
+                if (parsed.Action != LucidAction.Other)
+                {
+                    events.Add(parsed);
+                }
+            }
+            _pending[key] = start + consumed;
+        }
+        return new LucidAuditRead(events, malformed, duplicates, files);
+    }
+
+    /// <summary>The events of the last read were delivered: their offsets are kept (and survive restarts).</summary>
+    public void Commit()
+    {
+        var temporary = stateFile + ".tmp";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stateFile))!);
+        File.WriteAllText(temporary, JsonSerializer.Serialize(_pending));
+        File.Move(temporary, stateFile, overwrite: true);
+        _committed = new Dictionary<string, long>(_pending, StringComparer.Ordinal);
+        foreach (var hash in _pendingSeen)
+        {
+            Remember(hash);
+        }
+        _pendingSeen.Clear();
+    }
+
+    /// <summary>Every trail file by its key (its path under the audit folder without ".active"); a rotated ".log" wins over a stale ".active" twin.</summary>
+    private IEnumerable<(string Key, string Path)> TrailFiles()
+    {
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFiles(AuditRoot, "*.log*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(AuditRoot, path).Replace('\\', '/');
+            var active = relative.EndsWith(".log" + ActiveSuffix, StringComparison.Ordinal);
+            if (!active && !relative.EndsWith(".log", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var key = active ? relative[..^ActiveSuffix.Length] : relative;
+            if (!active || !files.ContainsKey(key))
+            {
+                files[key] = path;
+            }
+        }
+        return files.Select(pair => (pair.Key, pair.Value));
+    }
+
+    private Dictionary<string, long> Offsets()
+    {
+        if (_committed is null)
+        {
+            _committed = File.Exists(stateFile)
+                ? JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(stateFile)) ?? []
+                : [];
+            _committed = new Dictionary<string, long>(_committed, StringComparer.Ordinal);
+        }
+        return _committed;
+    }
+
+    /// <summary>
+    /// False for a line seen among the last <c>rememberedLines</c> delivered, or earlier in this
+    /// pass (LucidLink replays and duplicated lines). Lines of a pass that was not committed are
+    /// not remembered: they come again whole.
+    /// </summary>
+    private bool FirstSighting(ReadOnlySpan<byte> line)
+    {
+        var hash = XxHash64.HashToUInt64(line);
+        return !_seen.Contains(hash) && _pendingSeen.Add(hash);
+    }
+
+    private void Remember(ulong hash)
+    {
+        if (!_seen.Add(hash))
+        {
+            return;
+        }
+        _seenOrder.Enqueue(hash);
+        if (_seenOrder.Count > rememberedLines)
+        {
+            _seen.Remove(_seenOrder.Dequeue());
+        }
+    }
+}

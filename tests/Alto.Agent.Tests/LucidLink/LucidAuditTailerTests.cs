@@ -1,0 +1,120 @@
+using System.Text;
+using Alto.Agent.LucidLink;
+
+namespace Alto.Agent.Tests.LucidLink;
+
+/// <summary>The LucidLink audit trail as a filespace writes it: JSON Lines under .lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/, ".log.active" renamed to ".log" at rotation.</summary>
+public sealed class LucidAuditTailerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("alto-lucid-").FullName;
+    private readonly string _state;
+    private readonly string _month;
+
+    public LucidAuditTailerTests()
+    {
+        _state = Path.Combine(_root, "agent-state", "lucid-offsets.json");
+        _month = Path.Combine(_root, LucidAuditTailer.AuditFolder, "node-7", "2026", "11");
+        Directory.CreateDirectory(_month);
+    }
+
+    public void Dispose() => Directory.Delete(_root, true);
+
+    public static string Line(string action, string entryPath, long timestamp = 1_764_300_000_000_000, string? targetPath = null) =>
+        "{\"timestamp\":" + timestamp + ",\"user\":{\"name\":\"ann\",\"id\":\"u1\"},\"device\":{\"hostName\":\"mac-1\",\"osName\":\"macOS\",\"osVersion\":\"15\"},"
+        + "\"event\":{\"filespace\":\"fs\",\"nodeId\":\"7\",\"filespaceUuid\":\"f-1\"},\"operation\":{\"action\":\"" + action + "\",\"entryPath\":\"" + entryPath
+        + "\",\"fileId\":\"42\"" + (targetPath is null ? "" : ",\"targetPath\":\"" + targetPath + "\"") + "}}";
+
+    private void Append(string name, string text) => File.AppendAllText(Path.Combine(_month, name), text);
+
+    private LucidAuditTailer Tailer() => new(_root, _state);
+
+    [Theory]
+    [InlineData("FileRead", LucidAction.FileRead)]
+    [InlineData("FileWritten", LucidAction.FileWritten)]
+    [InlineData("FileDelete", LucidAction.FileDelete)]
+    [InlineData("Pin", LucidAction.Other)]
+    public void ALineGivesItsTimeActionAndPath(string action, LucidAction expected)
+    {
+        Assert.True(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(Line(action, "docs/q3 report.pdf", 1_764_300_000_123_456)), out var parsed));
+        Assert.Equal(new LucidAuditEvent(1_764_300_000_123_456, expected, "docs/q3 report.pdf", null), parsed);
+        Assert.True(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(Line("Move", "a/b.txt", targetPath: "c/b.txt")), out var moved));
+        Assert.Equal("c/b.txt", moved.TargetPath);
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{\"timestamp\":\"yesterday\",\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
+    [InlineData("{\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"/etc/passwd\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a/../../b\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"Move\",\"entryPath\":\"a.txt\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}} trailing")]
+    [InlineData("[1,2,3]")]
+    public void AMalformedLineIsRefused(string line) => Assert.False(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(line), out _));
+
+    [Fact]
+    public void ARotationInTheMiddleOfReadingLosesAndRepeatsNothing()
+    {
+        Append("1764300000.log.active", Line("FileRead", "a.txt") + "\n" + Line("FileRead", "b.txt") + "\n");
+        var tailer = Tailer();
+        Assert.Equal(["a.txt", "b.txt"], tailer.ReadNew().Events.Select(e => e.EntryPath));
+        tailer.Commit();
+
+        Append("1764300000.log.active", Line("FileWritten", "c.txt") + "\n");
+        File.Move(Path.Combine(_month, "1764300000.log.active"), Path.Combine(_month, "1764300000.log"));
+        Append("1764300900.log.active", Line("FileDelete", "d.txt") + "\n");
+
+        var after = tailer.ReadNew();
+        Assert.Equal(["c.txt", "d.txt"], after.Events.Select(e => e.EntryPath));
+        Assert.Equal(2, after.Files);
+        tailer.Commit();
+        Assert.Empty(tailer.ReadNew().Events);
+    }
+
+    [Fact]
+    public void AHalfWrittenLastLineWaitsUntilItIsComplete()
+    {
+        var line = Line("FileRead", "long/path/file.bin");
+        Append("1764300000.log.active", Line("FileRead", "first.txt") + "\n" + line[..40]);
+        var tailer = Tailer();
+
+        Assert.Equal(["first.txt"], tailer.ReadNew().Events.Select(e => e.EntryPath));
+        tailer.Commit();
+        Assert.Empty(tailer.ReadNew().Events);
+
+        Append("1764300000.log.active", line[40..] + "\n");
+        var completed = tailer.ReadNew();
+        Assert.Equal(["long/path/file.bin"], completed.Events.Select(e => e.EntryPath));
+        Assert.Equal(0, completed.Malformed);
+    }
+
+    [Fact]
+    public void ARotatedLogsUnterminatedLastLineIsTakenWhenWhole()
+    {
+        Append("1764300000.log", Line("FileRead", "a.txt") + "\n" + Line("FileRead", "b.txt"));
+        Assert.Equal(["a.txt", "b.txt"], Tailer().ReadNew().Events.Select(e => e.EntryPath));
+    }
+
+    [Fact]
+    public void GarbageIsSkippedAndCountedAndDuplicatesAndReplaysAreDropped()
+    {
+        var read = Line("FileRead", "a.txt");
+        Append("1764300000.log.active", read + "\n\ngarbage here\n{\"half\":\n" + read + "\n" + Line("FileRead", "a.txt", 1_764_300_000_000_001) + "\r\n");
+        var tailer = Tailer();
+
+        var first = tailer.ReadNew();
+        Assert.Equal(2, first.Events.Count);
+        Assert.Equal((2L, 1L), (first.Malformed, first.Duplicates));
+
+        // Not committed (the upload failed): the same events come again, none dropped as repeats.
+        Assert.Equal(2, tailer.ReadNew().Events.Count);
+        tailer.Commit();
+
+        // The agent restarts: the offsets were kept, nothing is replayed.
+        Assert.Empty(Tailer().ReadNew().Events);
+    }
+
+    [Fact]
+    public void NoAuditFolderIsNoEvents() =>
+        Assert.Empty(new LucidAuditTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
+}
