@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|audit [--files N]");
             return 2;
         }
         var files = 1_000_000;
@@ -43,6 +43,13 @@ public static class Program
                 ? await TierBench.RunAsync(Path.Combine(RepositoryPaths.Root, ".state", "bench"))
                 : await RecallBench.RunAsync();
             Console.WriteLine(JsonSerializer.Serialize(figures, ReadableJson));
+            return 0;
+        }
+        if (args[0] == "audit")
+        {
+            var benchFolder = Path.Combine(RepositoryPaths.Root, ".state", "bench");
+            Directory.CreateDirectory(benchFolder);
+            Console.WriteLine(JsonSerializer.Serialize(AuditBench.Run(benchFolder), ReadableJson));
             return 0;
         }
         if (args[0] == "plan")

@@ -119,13 +119,21 @@ public static class LucidAuditLine
         {
             return false;
         }
-        foreach (var part in path.Split('/'))
+        // Every part between slashes is non-empty and neither "." nor "..", without splitting (this runs for every event).
+        var rest = path.AsSpan();
+        while (true)
         {
-            if (part is "" or "." or "..")
+            var slash = rest.IndexOf('/');
+            var part = slash < 0 ? rest : rest[..slash];
+            if (part.IsEmpty || part is "." || part is "..")
             {
                 return false;
             }
+            if (slash < 0)
+            {
+                return true;
+            }
+            rest = rest[(slash + 1)..];
         }
-        return true;
     }
 }

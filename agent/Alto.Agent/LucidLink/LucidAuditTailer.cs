@@ -3,8 +3,8 @@ using System.Text.Json;
 
 namespace Alto.Agent.LucidLink;
 
-/// <summary>What one pass over the audit trail found.</summary>
-public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Files);
+/// <summary>What one pass over the audit trail found: the events Alto acts on, and counts of the lines it did not send.</summary>
+public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Ignored, long Files);
 
 /// <summary>
 /// Tails a LucidLink filespace's audit trail, <c>.lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/&lt;begin&gt;.log[.active]</c>,
@@ -21,8 +21,9 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
     private const string ActiveSuffix = ".active";
     private Dictionary<string, long>? _committed;
     private Dictionary<string, long> _pending = new(StringComparer.Ordinal);
-    /// <summary>Most bytes of one file read in one pass: a long backlog is worked off over several.</summary>
-    public const int MaxBytesPerFile = 16 << 20;
+    /// <summary>Longest line taken; the trail is read through a buffer of this size.</summary>
+    public const int MaxLineBytes = 1 << 20;
+    private readonly byte[] _buffer = new byte[MaxLineBytes];
     private readonly HashSet<ulong> _seen = [];
     private readonly Queue<ulong> _seenOrder = new();
     private readonly HashSet<ulong> _pendingSeen = [];
@@ -36,65 +37,80 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
         _pending = new Dictionary<string, long>(offsets, StringComparer.Ordinal);
         _pendingSeen.Clear();
         var events = new List<LucidAuditEvent>();
-        long malformed = 0, duplicates = 0, files = 0;
+        long malformed = 0, duplicates = 0, ignored = 0, files = 0;
         if (!Directory.Exists(AuditRoot))
         {
-            return new LucidAuditRead(events, 0, 0, 0);
+            return new LucidAuditRead(events, 0, 0, 0, 0);
         }
         foreach (var (key, path) in TrailFiles())
         {
             files++;
-            var start = offsets.GetValueOrDefault(key);
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
-            if (stream.Length <= start)
+            var position = offsets.GetValueOrDefault(key);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            if (stream.Length <= position || events.Count >= maxEvents)
             {
                 continue;
             }
-            stream.Position = start;
-            var buffer = new byte[Math.Min(stream.Length - start, MaxBytesPerFile)];
-            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            var data = buffer.AsSpan(0, read);
+            stream.Position = position;
             var rotated = !path.EndsWith(ActiveSuffix, StringComparison.Ordinal);
-            var consumed = 0;
-            while (consumed < data.Length && events.Count < maxEvents)
+            var carried = 0;
+            while (events.Count < maxEvents)
             {
-                var rest = data[consumed..];
-                var newline = rest.IndexOf((byte)'\n');
-                var complete = newline >= 0 || (rotated && LucidAuditLine.TryParse(rest, out _));
-                if (!complete)
+                var read = stream.Read(_buffer, carried, _buffer.Length - carried);
+                var data = _buffer.AsSpan(0, carried + read);
+                var atEnd = read == 0;
+                var consumed = 0;
+                while (consumed < data.Length && events.Count < maxEvents)
                 {
-                    if (consumed == 0 && read == MaxBytesPerFile)
+                    var rest = data[consumed..];
+                    var newline = rest.IndexOf((byte)'\n');
+                    // The last line of a rotated file may lack its newline; in a file still being written it is not whole yet.
+                    if (newline < 0 && !(atEnd && rotated && LucidAuditLine.TryParse(rest, out _)))
                     {
-                        // A "line" longer than the window is not an audit event: passed over.
-                        malformed++;
-                        consumed = read;
+                        break;
                     }
+                    var line = (newline >= 0 ? rest[..newline] : rest).TrimEnd((byte)'\r');
+                    consumed += newline >= 0 ? newline + 1 : rest.Length;
+                    if (line.IsEmpty)
+                    {
+                        continue;
+                    }
+                    if (!LucidAuditLine.TryParse(line, out var parsed))
+                    {
+                        malformed++;
+                    }
+                    else if (!FirstSighting(line))
+                    {
+                        duplicates++;
+                    }
+                    else if (parsed.Action == LucidAction.Other)
+                    {
+                        ignored++;
+                    }
+                    else
+                    {
+                        events.Add(parsed);
+                    }
+                }
+                position += consumed;
+                if (atEnd || events.Count >= maxEvents)
+                {
                     break;
                 }
-                var line = newline >= 0 ? rest[..newline] : rest;
-                consumed += newline >= 0 ? newline + 1 : rest.Length;
-                if (line.TrimEnd((byte)'\r').IsEmpty)
+                carried = data.Length - consumed;
+                if (carried == _buffer.Length)
                 {
-                    continue;
-                }
-                if (!LucidAuditLine.TryParse(line.TrimEnd((byte)'\r'), out var parsed))
-                {
+                    // A "line" longer than the buffer is not an audit event: passed over.
                     malformed++;
+                    position += carried;
+                    carried = 0;
                     continue;
                 }
-                if (!FirstSighting(line))
-                {
-                    duplicates++;
-                    continue;
-                }
-                if (parsed.Action != LucidAction.Other)
-                {
-                    events.Add(parsed);
-                }
+                data[consumed..].CopyTo(_buffer);
             }
-            _pending[key] = start + consumed;
+            _pending[key] = position;
         }
-        return new LucidAuditRead(events, malformed, duplicates, files);
+        return new LucidAuditRead(events, malformed, duplicates, ignored, files);
     }
 
     /// <summary>The events of the last read were delivered: their offsets are kept (and survive restarts).</summary>

@@ -115,6 +115,21 @@ public sealed class LucidAuditTailerTests : IDisposable
     }
 
     [Fact]
+    public void BatchesStopAtTheirSizeAndTheNextOneGoesOnFromThere()
+    {
+        Append("1764300000.log.active", string.Concat(Enumerable.Range(0, 5).Select(i => Line("FileRead", $"f{i}.txt") + "\n")));
+        Append("1764300900.log.active", new string('x', LucidAuditTailer.MaxLineBytes + 10) + "\n" + Line("FileRead", "after-the-long-one.txt") + "\n");
+        var tailer = Tailer();
+
+        Assert.Equal(["f0.txt", "f1.txt", "f2.txt"], tailer.ReadNew(maxEvents: 3).Events.Select(e => e.EntryPath));
+        tailer.Commit();
+        var rest = tailer.ReadNew(maxEvents: 3);
+
+        Assert.Equal(["f3.txt", "f4.txt", "after-the-long-one.txt"], rest.Events.Select(e => e.EntryPath));
+        Assert.True(rest.Malformed >= 1);
+    }
+
+    [Fact]
     public void NoAuditFolderIsNoEvents() =>
         Assert.Empty(new LucidAuditTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
 }
