@@ -17,6 +17,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<JobRows>();
         services.TryAddSingleton<Audit.AdminAudit>();
+        services.TryAddSingleton<AuditUpdates.AuditUpdateApplier>();
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);
         services.TryAddSingleton<Scans.InventoryMerge>();

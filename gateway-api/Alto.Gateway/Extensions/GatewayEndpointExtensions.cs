@@ -29,6 +29,7 @@ public static class GatewayEndpointExtensions
         api.MapUsersApi();
         api.MapAgentsApi();
         api.MapScanResultsApi();
+        api.MapAuditUpdatesApi();
 
         // Operator and documentation endpoints carry no tenant data and are reached without a
         // token; expose them only where operators are (see README, "Security").

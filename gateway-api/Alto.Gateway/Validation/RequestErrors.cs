@@ -12,6 +12,9 @@ public sealed class RequestErrors
 
     public bool Any => _errors.Count > 0;
 
+    /// <summary>How many fields have errors (long lists stop collecting at some point).</summary>
+    public int Count => _errors.Count;
+
     public void Add(string field, string message)
     {
         if (!_errors.TryGetValue(field, out var messages))

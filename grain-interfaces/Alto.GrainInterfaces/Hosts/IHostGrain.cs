@@ -21,6 +21,13 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RenewEnrollmentTokenAsync")]
     Task<CommandResult<HostRegistration>> RenewEnrollmentTokenAsync(TimeSpan lifetime);
 
+    /// <summary>
+    /// Applies a staged batch of audit-trail updates (LucidLink) to the host's inventory, then
+    /// plans the host again, so files that got warm drop out of their jobs before dispatch.
+    /// </summary>
+    [Alias("ApplyAuditUpdatesAsync")]
+    Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId);
+
     /// <summary>Withdraws an enrollment token not used yet.</summary>
     [Alias("RevokeEnrollmentTokenAsync")]
     Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync();

@@ -63,6 +63,17 @@ public sealed partial class HostGrain
         }
     }
 
+    public async Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId)
+    {
+        var outcome = await auditUpdates.ApplyAsync(batchId, CancellationToken.None);
+        if (outcome.Applied > 0 && host.State.Exists)
+        {
+            // Warm files leave their jobs (and deleted or moved ones are re-planned) before anything is dispatched.
+            await PlanAsync(dryRun: false);
+        }
+        return outcome;
+    }
+
     public async Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond)
     {
         if (!host.State.Exists)

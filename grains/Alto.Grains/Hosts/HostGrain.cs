@@ -19,6 +19,7 @@ public sealed partial class HostGrain(
     HostRows rows,
     JobRows jobs,
     AdminAudit audit,
+    AuditUpdates.AuditUpdateApplier auditUpdates,
     TieringMetrics tieringMetrics,
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,

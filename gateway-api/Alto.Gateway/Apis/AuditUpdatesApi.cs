@@ -1,0 +1,159 @@
+using System.Text.Json.Serialization;
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Hosts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Alto.Gateway.Apis;
+
+/// <summary>A batch of audit-trail updates as agents send it (the seed's format, snake_case).</summary>
+public sealed record AuditUpdateBatch(
+    [property: JsonPropertyName("update_batch_id")] Guid? UpdateBatchId,
+    [property: JsonPropertyName("customer_id")] Guid? CustomerId,
+    [property: JsonPropertyName("volume_id")] Guid? VolumeId,
+    [property: JsonPropertyName("source_type")] string? SourceType,
+    [property: JsonPropertyName("collected_at")] DateTimeOffset? CollectedAt,
+    [property: JsonPropertyName("updates")] AuditUpdateItem[]? Updates);
+
+/// <summary>One update: the file's inventory path, what happened (read, write, delete, move) and when; a move's new path.</summary>
+public sealed record AuditUpdateItem(
+    [property: JsonPropertyName("file_path")] string? FilePath,
+    [property: JsonPropertyName("access_type")] string? AccessType,
+    [property: JsonPropertyName("last_accessed")] DateTimeOffset? LastAccessed,
+    [property: JsonPropertyName("target_path")] string? TargetPath,
+    [property: JsonPropertyName("audit_file")] string? AuditFile);
+
+public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, AuditUpdateOutcome Outcome);
+
+/// <summary>
+/// POST /api/v1/audit-updates: an agent's batch of LucidLink audit-trail updates (host
+/// credential). Validated whole — the credential's tenant and host, the source, at most 10,000
+/// updates, every path and kind — then staged in one transaction and applied by the host grain.
+/// A bad batch changes nothing; a batch sent again (same id) is not applied twice.
+/// </summary>
+public static class AuditUpdatesApi
+{
+    public const int MaxUpdates = 10_000;
+    public const string LucidLinkSource = "lucidlink_audit";
+    private static readonly string[] Kinds = ["read", "write", "delete", "move"];
+
+    public static RouteGroupBuilder MapAuditUpdatesApi(this RouteGroupBuilder api)
+    {
+        api.MapPost("/audit-updates", ReceiveAsync).Allows(Access.Agent)
+            .RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithTags("Agents")
+            .WithSummary("Upload a batch of LucidLink audit-trail updates (host credential; at most 10,000)");
+        return api;
+    }
+
+    public static async Task<Results<Ok<AuditUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
+        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, AuditUpdateBatch batch)
+    {
+        var agent = AgentCaller.From(context.User);
+        var errors = new RequestErrors();
+        if (batch.UpdateBatchId is null || batch.UpdateBatchId == Guid.Empty)
+        {
+            errors.Add("update_batch_id", "update_batch_id is required (a UUID chosen by the agent per batch)");
+        }
+        if (batch.SourceType != LucidLinkSource)
+        {
+            errors.Add("source_type", $"source_type must be {LucidLinkSource}");
+        }
+        var updates = batch.Updates ?? [];
+        if (updates.Length is 0 or > MaxUpdates)
+        {
+            errors.Add("updates", $"a batch holds 1 to {MaxUpdates} updates (got {updates.Length})");
+        }
+        else
+        {
+            for (var i = 0; i < updates.Length && errors.Count < 50; i++)
+            {
+                Check(errors, $"updates[{i}]", updates[i]);
+            }
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        // The credential decides who is sending; the ids in the batch must agree with it.
+        if (batch.CustomerId != agent.TenantId || batch.VolumeId != agent.HostId)
+        {
+            return ApiProblems.Unauthorized("this host credential belongs to another host or tenant than the batch names");
+        }
+
+        var batchId = batch.UpdateBatchId!.Value;
+        var duplicate = !await StageAsync(db, batchId, agent, batch, updates, context.RequestAborted);
+        var outcome = await grains.GetGrain<IHostGrain>(agent.HostId.ToString()).ApplyAuditUpdatesAsync(batchId);
+        return TypedResults.Ok(new AuditUpdateReceipt(batchId, updates.Length, duplicate, outcome));
+    }
+
+    private static void Check(RequestErrors errors, string field, AuditUpdateItem? item)
+    {
+        if (item is null)
+        {
+            errors.Add(field, "an update is an object");
+            return;
+        }
+        errors.AbsolutePath($"{field}.file_path", item.FilePath, required: true);
+        if (item.AccessType is null || !Kinds.Contains(item.AccessType))
+        {
+            errors.Add($"{field}.access_type", $"access_type must be one of {string.Join(", ", Kinds)}");
+        }
+        if (item.LastAccessed is not { } at || at.ToUnixTimeSeconds() <= 0 || at > DateTimeOffset.UtcNow.AddDays(1))
+        {
+            errors.Add($"{field}.last_accessed", "last_accessed must be the event's time (ISO 8601), not before 1970 nor in the future");
+        }
+        if (item.AccessType == "move")
+        {
+            errors.AbsolutePath($"{field}.target_path", item.TargetPath, required: true);
+        }
+        else if (item.TargetPath is not null)
+        {
+            errors.Add($"{field}.target_path", "target_path belongs to moves only");
+        }
+        errors.Text($"{field}.audit_file", item.AuditFile, 1024, required: false);
+    }
+
+    /// <summary>Stages the batch in one transaction; false when a batch with this id was staged before (nothing is written then).</summary>
+    private static async Task<bool> StageAsync(
+        NpgsqlDataSource db, Guid batchId, AgentCaller agent, AuditUpdateBatch batch, AuditUpdateItem[] updates, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO alto.audit_update_batch (id, tenant_id, host_id, source, collected_at, update_count)
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.TenantId });
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.HostId });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LucidLinkSource });
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)batch.CollectedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = updates.Length });
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+        await using (var stage = new NpgsqlCommand("""
+            INSERT INTO alto.audit_update_staging (batch_id, seq, full_path, kind, at_unix, target_path)
+            SELECT $1, u.seq, u.path, u.kind, u.at, u.target
+            FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS u(seq, path, kind, at, target)
+            """, connection, transaction))
+        {
+            stage.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            stage.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. Enumerable.Range(0, updates.Length)] });
+            stage.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. updates.Select(u => u.FilePath!)] });
+            stage.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. updates.Select(u => u.AccessType!)] });
+            stage.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. updates.Select(u => u.LastAccessed!.Value.ToUnixTimeSeconds())] });
+            stage.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. updates.Select(u => u.TargetPath)] });
+            await stage.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+}

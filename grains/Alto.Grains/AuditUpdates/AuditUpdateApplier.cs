@@ -1,0 +1,147 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.Grains.Audit;
+using Npgsql;
+
+namespace Alto.Grains.AuditUpdates;
+
+/// <summary>
+/// Applies a staged batch of audit-trail updates to a host's inventory in one transaction (the
+/// seed's update worker): a read sets <c>atime</c> only when newer, with the source
+/// <c>lucidlink_audit</c>; a write sets <c>mtime</c> only when newer; a delete marks the file
+/// deleted; a move renames it (unless the new path is taken). Tier objects of read files in
+/// PLANNED or STUBBED get their last access and count (warming). The batch is marked applied,
+/// so applying it again does nothing, and one audit entry records what it did.
+/// </summary>
+public sealed class AuditUpdateApplier(NpgsqlDataSource db)
+{
+    public async Task<AuditUpdateOutcome> ApplyAsync(Guid batchId, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var claim = new NpgsqlCommand(
+            "SELECT tenant_id, host_id, applied_at IS NOT NULL FROM alto.audit_update_batch WHERE id = $1 FOR UPDATE", connection, transaction))
+        {
+            claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                throw new InvalidOperationException($"audit update batch {batchId} is not staged");
+            }
+            if (reader.GetBoolean(2))
+            {
+                return new AuditUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
+            }
+        }
+        var (tenantId, hostId) = await BatchOwnerAsync(connection, transaction, batchId, cancellationToken);
+        var counts = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
+        // One statement per kind: a file read and written in the same batch must get both changes.
+        foreach (var sql in ApplySql)
+        {
+            await using var apply = new NpgsqlCommand(sql, connection, transaction);
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            await apply.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var outcome = counts;
+        await using (var done = new NpgsqlCommand(
+            "UPDATE alto.audit_update_batch SET applied_at = now(), applied = $2, unknown = $3, stale = $4 WHERE id = $1", connection, transaction))
+        {
+            done.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            done.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outcome.Applied });
+            done.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outcome.Unknown });
+            done.Parameters.Add(new NpgsqlParameter<int> { TypedValue = outcome.Stale });
+            await done.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(tenantId, $"agent:{hostId}", "inventory.audit_updates_applied", "audit_update_batch",
+            batchId.ToString(), Succeeded: true, new Dictionary<string, object?>
+            {
+                ["source"] = "lucidlink_audit",
+                ["applied"] = outcome.Applied,
+                ["unknownPaths"] = outcome.Unknown,
+                ["stale"] = outcome.Stale,
+                ["warmedTierObjects"] = outcome.Warmed,
+            }) { HostId = hostId }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return outcome;
+    }
+
+    private static async Task<(Guid TenantId, Guid HostId)> BatchOwnerAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT tenant_id, host_id FROM alto.audit_update_batch WHERE id = $1", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetGuid(0), reader.GetGuid(1));
+    }
+
+    /// <summary>The figures, taken before the changes: paths the inventory does not hold, reads not newer than it has, and what will change.</summary>
+    private static async Task<AuditUpdateOutcome> CountAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH staged AS (
+                SELECT s.kind, s.at_unix, f.file_current_id, f.atime_unix, f.mtime_unix, f.deleted_utc
+                FROM alto.audit_update_staging s
+                LEFT JOIN alto.file_current f ON f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = s.full_path AND NOT f.path_escaped
+                WHERE s.batch_id = $1)
+            SELECT count(*) FILTER (WHERE file_current_id IS NULL)::int,
+                   count(*) FILTER (WHERE kind = 'read' AND file_current_id IS NOT NULL AND at_unix <= atime_unix)::int,
+                   count(*) FILTER (WHERE file_current_id IS NOT NULL AND deleted_utc IS NULL AND (
+                       (kind = 'read' AND at_unix > atime_unix) OR (kind = 'write' AND at_unix > mtime_unix) OR kind IN ('delete', 'move')))::int,
+                   (SELECT count(*)::int FROM alto.tier_object t
+                    WHERE t.state IN ('PLANNED', 'STUBBED')
+                      AND t.file_current_id IN (SELECT file_current_id FROM staged WHERE kind = 'read' AND file_current_id IS NOT NULL))
+            FROM staged
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new AuditUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false);
+    }
+
+    /// <summary>Reads (atime, then warming) and writes keep the newest time per file; deletes and moves follow.</summary>
+    private static readonly string[] ApplySql =
+    [
+        """
+        UPDATE alto.file_current f
+        SET atime_unix = r.at_unix, last_accessed_source = 'lucidlink_audit', atime_updated_utc = now(), updated_utc = now()
+        FROM (SELECT full_path, max(at_unix) AS at_unix FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'read' GROUP BY full_path) r
+        WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = r.full_path AND NOT f.path_escaped
+          AND f.deleted_utc IS NULL AND r.at_unix > f.atime_unix
+        """,
+        """
+        UPDATE alto.tier_object t
+        SET last_accessed_utc = greatest(coalesce(t.last_accessed_utc, '-infinity'::timestamptz), to_timestamp(r.at_unix)),
+            access_count = t.access_count + r.times
+        FROM (SELECT full_path, max(at_unix) AS at_unix, count(*) AS times
+              FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'read' GROUP BY full_path) r
+        JOIN alto.file_current f ON f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = r.full_path AND NOT f.path_escaped
+        WHERE t.file_current_id = f.file_current_id AND t.state IN ('PLANNED', 'STUBBED')
+        """,
+        """
+        UPDATE alto.file_current f SET mtime_unix = w.at_unix, updated_utc = now()
+        FROM (SELECT full_path, max(at_unix) AS at_unix FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'write' GROUP BY full_path) w
+        WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = w.full_path AND NOT f.path_escaped
+          AND f.deleted_utc IS NULL AND w.at_unix > f.mtime_unix
+        """,
+        """
+        UPDATE alto.file_current f SET deleted_utc = to_timestamp(d.at_unix), updated_utc = now()
+        FROM (SELECT full_path, max(at_unix) AS at_unix FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'delete' GROUP BY full_path) d
+        WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = d.full_path AND NOT f.path_escaped AND f.deleted_utc IS NULL
+        """,
+        // The last move of each file wins; one whose new path is taken leaves the file where it was (the next scan settles it).
+        """
+        UPDATE alto.file_current f
+        SET full_path = m.target_path, name = regexp_replace(m.target_path, '^.*/', ''), updated_utc = now()
+        FROM (SELECT DISTINCT ON (full_path) full_path, target_path
+              FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move' ORDER BY full_path, seq DESC) m
+        WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = m.full_path AND NOT f.path_escaped AND f.deleted_utc IS NULL
+          AND NOT EXISTS (SELECT 1 FROM alto.file_current o
+                          WHERE o.tenant_id = $2 AND o.host_id = $3 AND o.full_path = m.target_path AND NOT o.path_escaped)
+        """,
+    ];
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Npgsql;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>POST /api/v1/audit-updates: what a batch changes in the inventory and the tier objects, and what bad batches leave (nothing).</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
+{
+    private const long Day = 86_400;
+
+    private sealed record Host(Guid TenantId, Guid HostId, string Credential);
+
+    private async Task<Host> HostWithFilesAsync(params (string Path, long AccessedAgo)[] files)
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))
+            .EnsureSuccessStatusCode();
+        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "lucid-fs", volumes = new[] { "/lucid" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        using var anonymous = fixture.ClientFor(null);
+        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        var host = new Host(tenant, enrolled.GetProperty("hostId").GetGuid(), enrolled.GetProperty("credential").GetString()!);
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        await using var insert = fixture.Database.DataSource.CreateCommand("""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT $1, $2, 0, regexp_replace(p, '^.*/', ''), p, 1000, $3 - a, $3 - 400 * 86400, $3 - 400 * 86400, 'bin', 0, 0, now()
+            FROM unnest($4::text[], $5::bigint[]) AS f(p, a)
+            """);
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = host.HostId });
+        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. files.Select(f => f.Path)] });
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. files.Select(f => f.AccessedAgo)] });
+        await insert.ExecuteNonQueryAsync();
+        (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/hosts/{host.HostId}/plan?dryRun=false", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        return host;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Host host, object batch)
+    {
+        using var agent = fixture.ClientFor(null);
+        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        return await agent.PostAsJsonAsync("/api/v1/audit-updates", batch);
+    }
+
+    private static object Batch(Host host, params object[] updates) => new
+    {
+        update_batch_id = Guid.NewGuid(), customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
+        collected_at = DateTimeOffset.UtcNow, updates,
+    };
+
+    private static object Read(string path, DateTimeOffset at) => new { file_path = path, access_type = "read", last_accessed = at, audit_file = ".lucid_audit/n1/2026/11/x.log.active" };
+
+    private Task<long> AtimeAsync(Host host, string path) =>
+        fixture.Database.ScalarAsync<long>($"SELECT atime_unix FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
+
+    [Fact]
+    public async Task ReadsUpdateAccessOnlyWhenNewerWarmThePlannedFileOutOfItsJobAndCountUnknownPaths()
+    {
+        var host = await HostWithFilesAsync(("/lucid/cold.mov", 90 * Day), ("/lucid/also-cold.mov", 90 * Day), ("/lucid/recent.txt", 1 * Day));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'PLANNED'"));
+        var recentBefore = await AtimeAsync(host, "/lucid/recent.txt");
+        var now = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        var response = await SendAsync(host, Batch(host,
+            Read("/lucid/cold.mov", now),
+            Read("/lucid/cold.mov", now.AddSeconds(-30)),
+            Read("/lucid/recent.txt", DateTimeOffset.UtcNow.AddDays(-20)),
+            Read("/lucid/nowhere.txt", now)));
+
+        var receipt = await response.AssertJsonAsync(HttpStatusCode.OK);
+        var outcome = receipt.GetProperty("outcome");
+        Assert.Equal((2, 1, 1), (outcome.GetProperty("applied").GetInt32(), outcome.GetProperty("unknown").GetInt32(), outcome.GetProperty("stale").GetInt32()));
+        Assert.Equal(now.ToUnixTimeSeconds(), await AtimeAsync(host, "/lucid/cold.mov"));
+        Assert.Equal(recentBefore, await AtimeAsync(host, "/lucid/recent.txt"));
+        Assert.Equal("lucidlink_audit", await fixture.Database.ScalarAsync<string>(
+            $"SELECT last_accessed_source FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/cold.mov'"));
+        // The read file left its job; the other cold file is still planned.
+        Assert.Equal(["/lucid/also-cold.mov"], await PlannedAsync(host));
+        var entry = await fixture.Database.ScalarAsync<string>(
+            $"SELECT details::text FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'inventory.audit_updates_applied'");
+        Assert.Contains("\"source\": \"lucidlink_audit\"", entry, StringComparison.Ordinal);
+
+        // A batch sent twice (the agent did not hear the answer): staged once, applied once.
+        var twice = Batch(host, Read("/lucid/also-cold.mov", now));
+        Assert.Equal(1, (await (await SendAsync(host, twice)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("outcome").GetProperty("applied").GetInt32());
+        var repeat = await (await SendAsync(host, twice)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(repeat.GetProperty("duplicate").GetBoolean());
+        Assert.True(repeat.GetProperty("outcome").GetProperty("alreadyApplied").GetBoolean());
+    }
+
+    [Fact]
+    public async Task WritesDeletesAndMovesFollowTheTrail()
+    {
+        var host = await HostWithFilesAsync(("/lucid/a.doc", Day), ("/lucid/b.doc", Day), ("/lucid/c.doc", Day));
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+
+        (await SendAsync(host, Batch(host,
+            new { file_path = "/lucid/a.doc", access_type = "write", last_accessed = at },
+            new { file_path = "/lucid/b.doc", access_type = "delete", last_accessed = at },
+            new { file_path = "/lucid/c.doc", access_type = "move", last_accessed = at, target_path = "/lucid/archive/c.doc" }))).EnsureSuccessStatusCode();
+
+        Assert.Equal(at.ToUnixTimeSeconds(), await fixture.Database.ScalarAsync<long>(
+            $"SELECT mtime_unix FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/a.doc'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/b.doc' AND deleted_utc IS NOT NULL"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/archive/c.doc' AND name = 'c.doc'"));
+    }
+
+    [Fact]
+    public async Task BadBatchesAreRefusedAndChangeNothing()
+    {
+        var host = await HostWithFilesAsync(("/lucid/x.bin", 90 * Day));
+        var other = await HostWithFilesAsync(("/lucid/y.bin", 90 * Day));
+        var atime = await AtimeAsync(host, "/lucid/x.bin");
+        var read = Read("/lucid/x.bin", DateTimeOffset.UtcNow);
+
+        var wrongHost = Batch(other, read);
+        await (await SendAsync(host, wrongHost)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        var tooMany = Batch(host, [.. Enumerable.Repeat(read, 10_001)]);
+        await (await SendAsync(host, tooMany)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var oneBad = Batch(host, read, new { file_path = "relative/path", access_type = "read", last_accessed = DateTimeOffset.UtcNow });
+        var problem = await (await SendAsync(host, oneBad)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("updates[1].file_path", out _), problem.ToString());
+        await (await SendAsync(host, new { update_batch_id = Guid.NewGuid(), customer_id = host.TenantId, volume_id = host.HostId, source_type = "nfs", updates = new[] { read } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        using var agent = fixture.ClientFor(null);
+        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        var malformed = await agent.PostAsync(new Uri("/api/v1/audit-updates", UriKind.Relative), new StringContent("{\"updates\": [", Encoding.UTF8, "application/json"));
+        await malformed.AssertProblemAsync(HttpStatusCode.BadRequest);
+        using var anonymous = fixture.ClientFor(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/audit-updates", Batch(host, read))).StatusCode);
+
+        Assert.Equal(atime, await AtimeAsync(host, "/lucid/x.bin"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id IN ('{host.HostId}', '{other.HostId}')"));
+    }
+
+    private async Task<List<string>> PlannedAsync(Host host)
+    {
+        var planned = new List<string>();
+        await using var command = fixture.Database.DataSource.CreateCommand($"""
+            SELECT f.full_path FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+            WHERE t.host_id = '{host.HostId}' AND t.state = 'PLANNED' ORDER BY 1
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            planned.Add(reader.GetString(0));
+        }
+        return planned;
+    }
+}
