@@ -49,7 +49,12 @@ public static class Program
         {
             var benchFolder = Path.Combine(RepositoryPaths.Root, ".state", "bench");
             Directory.CreateDirectory(benchFolder);
-            Console.WriteLine(JsonSerializer.Serialize(AuditBench.Run(benchFolder), ReadableJson));
+            var figures = AuditBench.Run(benchFolder);
+            foreach (var (name, value) in await AuditApplyBench.RunAsync())
+            {
+                figures[name] = value;
+            }
+            Console.WriteLine(JsonSerializer.Serialize(figures, ReadableJson));
             return 0;
         }
         if (args[0] == "plan")
