@@ -27,3 +27,8 @@ CREATE TABLE alto.audit_update_staging
     target_path text,
     PRIMARY KEY (batch_id, seq)
 );
+
+-- A stub read again and again through the audit trail (on other LucidLink nodes, where no
+-- recall on open happens) is flagged for recall once it reaches the tenant's threshold.
+ALTER TABLE alto.tier_object ADD COLUMN recall_flagged_utc timestamptz;
+ALTER TABLE alto.tenant ADD COLUMN recall_after_reads int CHECK (recall_after_reads BETWEEN 1 AND 1000000);

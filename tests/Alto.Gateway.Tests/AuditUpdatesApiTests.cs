@@ -119,6 +119,39 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AStubReadAgainAndAgainIsFlaggedForRecallOncePerTheTenantsPolicy()
+    {
+        var host = await HostWithFilesAsync(("/lucid/hot.mov", 400 * Day), ("/lucid/quiet.mov", 400 * Day));
+        using var admin = fixture.ClientFor("platform-admin");
+        Assert.Equal(2, (await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{host.TenantId}", new { recallAfterReads = 2 })).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("recallAfterReads").GetInt32());
+        // Both files are stubs by now (as a finished job leaves them).
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'STUBBED', job_id = NULL WHERE host_id = '{host.HostId}'");
+        var at = DateTimeOffset.UtcNow.AddMinutes(-10);
+
+        (await SendAsync(host, Batch(host, Read("/lucid/hot.mov", at), Read("/lucid/quiet.mov", at)))).EnsureSuccessStatusCode();
+        Assert.Equal(0, await PendingCommandsAsync(host));
+
+        (await SendAsync(host, Batch(host, Read("/lucid/hot.mov", at.AddMinutes(1))))).EnsureSuccessStatusCode();
+        Assert.Equal(1, await PendingCommandsAsync(host));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND recall_flagged_utc IS NOT NULL AND full_path = '/lucid/hot.mov'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'tier.recall_flagged'"));
+
+        // Flagged once: more reads queue nothing more.
+        (await SendAsync(host, Batch(host, Read("/lucid/hot.mov", at.AddMinutes(2))))).EnsureSuccessStatusCode();
+        Assert.Equal(1, await PendingCommandsAsync(host));
+    }
+
+    private async Task<int> PendingCommandsAsync(Host host)
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var detail = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        return detail.GetProperty("pendingCommands").GetInt32();
+    }
+
+    [Fact]
     public async Task BadBatchesAreRefusedAndChangeNothing()
     {
         var host = await HostWithFilesAsync(("/lucid/x.bin", 90 * Day));

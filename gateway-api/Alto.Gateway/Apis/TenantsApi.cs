@@ -9,7 +9,7 @@ namespace Alto.Gateway.Apis;
 
 public sealed record CreateTenantRequest(string? Name, string? Description);
 
-public sealed record UpdateTenantRequest(string? Name, string? Description, bool? EncryptTier2);
+public sealed record UpdateTenantRequest(string? Name, string? Description, bool? EncryptTier2, int? RecallAfterReads);
 
 public static class TenantsApi
 {
@@ -94,16 +94,24 @@ public static class TenantsApi
         var errors = new RequestErrors();
         var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
-        if (request.Name is null && request.Description is null && request.EncryptTier2 is null)
+        if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null)
         {
-            errors.Add("body", "give at least one of name, description, encryptTier2");
+            errors.Add("body", "give at least one of name, description, encryptTier2, recallAfterReads");
+        }
+        if (request.RecallAfterReads is < 0 or > 1_000_000)
+        {
+            errors.Add("recallAfterReads", "recallAfterReads must be between 1 and 1000000, or 0 to never recall a stub for its reads");
         }
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
 
-        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description) { EncryptTier2 = request.EncryptTier2 });
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).UpdateAsync(new UpdateTenant(name, description)
+        {
+            EncryptTier2 = request.EncryptTier2,
+            RecallAfterReads = request.RecallAfterReads,
+        });
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

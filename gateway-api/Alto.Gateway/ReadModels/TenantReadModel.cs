@@ -12,7 +12,7 @@ public sealed class TenantReadModel(NpgsqlDataSource db)
     public Task<Page<TenantInfo>> ListAsync(Caller caller, TenantStatus? status, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, name, description, status, created_at, updated_at, encrypt_tier2",
+                "id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads",
                 "alto.tenant",
                 "($1 OR id = ANY($2)) AND ($3::text IS NULL OR status = $3)",
                 "lower(name), id",
@@ -30,7 +30,11 @@ public sealed class TenantReadModel(NpgsqlDataSource db)
         reader.GetString(2),
         reader.GetString(3) == "active" ? TenantStatus.Active : TenantStatus.Disabled,
         reader.GetFieldValue<DateTimeOffset>(4),
-        reader.GetFieldValue<DateTimeOffset>(5)) { EncryptTier2 = reader.GetBoolean(6) };
+        reader.GetFieldValue<DateTimeOffset>(5))
+    {
+        EncryptTier2 = reader.GetBoolean(6),
+        RecallAfterReads = reader.IsDBNull(7) ? null : reader.GetInt32(7),
+    };
 
     private static string StatusName(TenantStatus status) => status == TenantStatus.Active ? "active" : "disabled";
 }

@@ -17,6 +17,9 @@ public sealed record TenantInfo(
 {
     /// <summary>Tier-2 objects are encrypted on the agent, each under a data key of its own wrapped by the tenant key.</summary>
     [Id(6)] public bool EncryptTier2 { get; init; }
+
+    /// <summary>A stub read this many times in audit trails (LucidLink) is recalled; null: never by reads alone.</summary>
+    [Id(7)] public int? RecallAfterReads { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.CreateTenant")]
@@ -32,6 +35,9 @@ public sealed record UpdateTenant(
 {
     /// <summary>Turns encryption of new tier-2 objects on or off (objects already stored stay as they are).</summary>
     [Id(2)] public bool? EncryptTier2 { get; init; }
+
+    /// <summary>Sets the recall threshold (see <see cref="TenantInfo.RecallAfterReads"/>); 0 turns it off.</summary>
+    [Id(3)] public int? RecallAfterReads { get; init; }
 }
 
 /// <summary>The outcome of a key rotation: the tenant key's new version and how many targets' credentials were sealed under it.</summary>

@@ -143,5 +143,34 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
           AND NOT EXISTS (SELECT 1 FROM alto.file_current o
                           WHERE o.tenant_id = $2 AND o.host_id = $3 AND o.full_path = m.target_path AND NOT o.path_escaped)
         """,
+        // Tier objects carry their file's path: moved files' objects follow ($1 keeps the parameter list the same).
+        """
+        UPDATE alto.tier_object t SET full_path = f.full_path, updated_utc = now()
+        FROM alto.file_current f
+        WHERE t.file_current_id = f.file_current_id AND t.tenant_id = $2 AND t.host_id = $3 AND t.full_path <> f.full_path
+          AND f.full_path IN (SELECT target_path FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move')
+        """,
     ];
+
+    /// <summary>
+    /// Stubs of the host read at least <paramref name="reads"/> times (and not flagged before) are
+    /// flagged now; returns their paths, for a recall.
+    /// </summary>
+    public async Task<string[]> FlagForRecallAsync(Guid hostId, int reads, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.tier_object SET recall_flagged_utc = now(), updated_utc = now()
+            WHERE host_id = $1 AND state = 'STUBBED' AND access_count >= $2 AND recall_flagged_utc IS NULL
+            RETURNING full_path
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = reads });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var paths = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            paths.Add(reader.GetString(0));
+        }
+        return [.. paths];
+    }
 }

@@ -66,10 +66,27 @@ public sealed partial class HostGrain
     public async Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId)
     {
         var outcome = await auditUpdates.ApplyAsync(batchId, CancellationToken.None);
-        if (outcome.Applied > 0 && host.State.Exists)
+        if (outcome.AlreadyApplied || !host.State.Exists)
+        {
+            return outcome;
+        }
+        if (outcome.Applied > 0)
         {
             // Warm files leave their jobs (and deleted or moved ones are re-planned) before anything is dispatched.
             await PlanAsync(dryRun: false);
+        }
+        if (outcome.Warmed > 0 && (await grains.GetGrain<ITenantGrain>(host.State.TenantId.ToString()).GetAsync())?.RecallAfterReads is { } reads
+            && await auditUpdates.FlagForRecallAsync(Id, reads, CancellationToken.None) is { Length: > 0 } hot)
+        {
+            // Stubs read that often elsewhere in the filespace come back to tier 1, per the tenant's policy.
+            var recall = await RequestRecallAsync(new RecallSelection(hot, null, null));
+            await audit.RecordAsync(host.State.TenantId, "tier.recall_flagged", "host", Id.ToString(), null, null, new Dictionary<string, object?>
+            {
+                ["reason"] = $"read at least {reads} times in the audit trail",
+                ["paths"] = hot.Take(100).ToArray(),
+                ["files"] = hot.Length,
+                ["queued"] = recall.Value?.Files,
+            }, hostId: Id);
         }
         return outcome;
     }

@@ -91,7 +91,14 @@ public sealed partial class TenantGrain(
         var name = command.Name ?? tenant.State.Name;
         var description = command.Description ?? tenant.State.Description;
         var encrypt = command.EncryptTier2 ?? tenant.State.EncryptTier2;
-        if (name == tenant.State.Name && description == tenant.State.Description && encrypt == tenant.State.EncryptTier2)
+        var recallAfterReads = command.RecallAfterReads switch
+        {
+            null => tenant.State.RecallAfterReads,
+            0 => null,
+            var reads => reads,
+        };
+        if (name == tenant.State.Name && description == tenant.State.Description && encrypt == tenant.State.EncryptTier2
+            && recallAfterReads == tenant.State.RecallAfterReads)
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
@@ -100,6 +107,7 @@ public sealed partial class TenantGrain(
             state.Name = name;
             state.Description = description;
             state.EncryptTier2 = encrypt;
+            state.RecallAfterReads = recallAfterReads;
         });
     }
 
@@ -223,6 +231,7 @@ public sealed partial class TenantGrain(
             Targets = before.Targets,
             Rules = before.Rules,
             EncryptTier2 = before.EncryptTier2,
+            RecallAfterReads = before.RecallAfterReads,
         };
         change(after);
 
@@ -344,6 +353,7 @@ public sealed partial class TenantGrain(
         new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt)
         {
             EncryptTier2 = tenant.State.EncryptTier2,
+            RecallAfterReads = tenant.State.RecallAfterReads,
         };
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>

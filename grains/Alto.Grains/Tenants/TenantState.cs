@@ -16,6 +16,10 @@ public sealed class TenantState
     [Id(6)] public Dictionary<Guid, StorageTargetState> Targets { get; set; } = [];
     [Id(7)] public Dictionary<Guid, RuleInfo> Rules { get; set; } = [];
     [Id(8)] public bool EncryptTier2 { get; set; }
+    [Id(9)] public int? RecallAfterReads { get; set; } = DefaultRecallAfterReads;
+
+    /// <summary>Three reads through the audit trail make a stub hot enough to bring back.</summary>
+    public const int DefaultRecallAfterReads = 3;
 }
 
 [GenerateSerializer, Alias("Alto.StorageTargetState")]
