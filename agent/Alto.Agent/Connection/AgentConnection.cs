@@ -63,7 +63,10 @@ public sealed partial class AgentConnection(
 
     public ConnectionState State { get; } = new();
 
-    /// <summary>The tenant's storage targets (with their secrets) as the last configuration gave them; memory only.</summary>
+    /// <summary>The LucidLink filespace whose audit trail to tail, as the last configuration gave it; null for none.</summary>
+    public LucidLinkSettings? LucidLink { get; private set; }
+
+    /// <summary>The tenant's storage targets (with their secrets) as jobs brought them, or fetched for a recall; memory only.</summary>
     public TargetDirectory Targets { get; } = targets ?? new();
 
     /// <summary>The host's bandwidth limit for uploads, as the last configuration gave it.</summary>
@@ -184,6 +187,7 @@ public sealed partial class AgentConnection(
                     State.Volumes = [.. message.Configuration.Volumes];
                     Targets.Update(message.Configuration.Targets);
                     Throttle.BytesPerSecond = message.Configuration.BandwidthLimitBytesPerSecond;
+                    LucidLink = message.Configuration.Lucidlink is { Enabled: true, FilespaceRoot.Length: > 0 } lucid ? lucid : null;
                     outbox.Writer.TryWrite(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = message.Id, Ok = true } });
                 }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))

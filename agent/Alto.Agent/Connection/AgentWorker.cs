@@ -40,6 +40,10 @@ public sealed partial class AgentWorker(
             targets: new TargetDirectory(gateway.GetTargetAsync));
         using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection, unwrap) : null;
         var status = KeepStatusFileAsync(connection, stoppingToken);
+        // A LucidLink filespace's audit trail, when the cluster names one for this host.
+        var lucid = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
+            loggers.CreateLogger<LucidLink.LucidAuditUploader>())
+            .RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
         try
         {
             await connection.RunAsync(stoppingToken);
@@ -51,6 +55,7 @@ public sealed partial class AgentWorker(
             lifetime.StopApplication();
         }
         await status.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await lucid.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await AgentStatusSnapshot.Of(connection.State).WriteAsync(stateDirectory.Path, CancellationToken.None);
     }
 

@@ -52,6 +52,23 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 
     private sealed record UnwrappedKey(string Key);
 
+    /// <summary>Uploads one batch of audit-trail updates; false when the gateway refused it (it is then dropped, not retried).</summary>
+    /// <exception cref="HttpRequestException">The gateway could not be reached: the batch is sent again later.</exception>
+    public async Task<bool> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, "/api/v1/audit-updates"))
+        {
+            Content = JsonContent.Create(batch),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if ((int)response.StatusCode >= 500)
+        {
+            throw new HttpRequestException($"the gateway answered {(int)response.StatusCode}", null, response.StatusCode);
+        }
+        return response.IsSuccessStatusCode;
+    }
+
     /// <summary>A storage target of this host's tenant with its secrets, asked for when a recall needs one no job brought yet.</summary>
     public async Task<Tiering.TierTarget> GetTargetAsync(Guid targetId, CancellationToken cancellationToken)
     {

@@ -14,7 +14,11 @@ namespace Alto.Gateway.Apis;
 public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Volumes);
 
 /// <summary>A partial update. A bandwidth limit of 0 removes the limit; an empty list of transfer windows means always.</summary>
-public sealed record UpdateHostRequest(string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone);
+public sealed record UpdateHostRequest(
+    string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone, LucidLinkRequest? LucidLink);
+
+/// <summary>The LucidLink filespace the agent tails (its root), and how often; an empty root turns tailing off.</summary>
+public sealed record LucidLinkRequest(string? FilespaceRoot, int? PollSeconds);
 
 /// <summary>Exactly one of: some paths, everything below a folder, everything a rule tiered.</summary>
 public sealed record RecallHostRequest(string[]? Paths, string? Directory, Guid? RuleId);
@@ -109,10 +113,11 @@ public static partial class HostsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null })
+        if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null, LucidLink: null })
         {
-            errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone");
+            errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone, lucidLink");
         }
+        var lucidLink = ReadLucidLink(errors, request.LucidLink);
         if (request.TransferWindows is { Length: > MaxTransferWindows })
         {
             errors.Add("transferWindows", $"at most {MaxTransferWindows} transfer windows");
@@ -157,6 +162,10 @@ public static partial class HostsApi
         if (result.Succeeded && request.Volumes is not null)
         {
             result = await grain.SetVolumesAsync(volumes);
+        }
+        if (result.Succeeded && request.LucidLink is not null)
+        {
+            result = await grain.SetLucidLinkAsync(lucidLink);
         }
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
@@ -296,6 +305,20 @@ public static partial class HostsApi
         }
         var result = await change(grain);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    private static LucidLinkVolume? ReadLucidLink(RequestErrors errors, LucidLinkRequest? request)
+    {
+        if (request is null || string.IsNullOrEmpty(request.FilespaceRoot))
+        {
+            return null;
+        }
+        var root = errors.AbsolutePath("lucidLink.filespaceRoot", request.FilespaceRoot, required: true);
+        if (request.PollSeconds is < 1 or > 86_400)
+        {
+            errors.Add("lucidLink.pollSeconds", "pollSeconds must be between 1 and 86400");
+        }
+        return root is null ? null : new LucidLinkVolume(root, request.PollSeconds ?? LucidLinkVolume.DefaultPollSeconds);
     }
 
     private static string[] ReadVolumes(RequestErrors errors, string[]? volumes)

@@ -66,6 +66,7 @@ public sealed partial class AgentSessionService(
             {
                 Volumes = { registered.Volumes },
                 BandwidthLimitBytesPerSecond = registered.BandwidthLimitBytesPerSecond ?? 0,
+                Lucidlink = LucidLinkSettingsOf(registered.LucidLink),
             };
             // No storage targets here: their secrets go out only inside jobs, and on request for a recall (agents/targets/{id}/access).
             await outbox.Writer.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Configuration = configuration }, context.CancellationToken);
@@ -152,10 +153,15 @@ public sealed partial class AgentSessionService(
     {
         private readonly CancellationTokenSource _revoked = new();
 
-        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond) => outbox.WriteAsync(new GatewayMessage
+        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => outbox.WriteAsync(new GatewayMessage
         {
             Id = Guid.NewGuid().ToString("N"),
-            Configuration = new Configuration { Volumes = { volumes }, BandwidthLimitBytesPerSecond = bandwidthLimitBytesPerSecond },
+            Configuration = new Configuration
+            {
+                Volumes = { volumes },
+                BandwidthLimitBytesPerSecond = bandwidthLimitBytesPerSecond,
+                Lucidlink = LucidLinkSettingsOf(lucidLink),
+            },
         }).AsTask();
 
         /// <summary>Why the host grain ended the session, as the gRPC status to end it with.</summary>
@@ -234,6 +240,10 @@ public sealed partial class AgentSessionService(
             ? requestStream.Current.Hello
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message of a session must be a hello"));
     }
+
+    private static LucidLinkSettings LucidLinkSettingsOf(LucidLinkVolume? lucidLink) => lucidLink is null
+        ? new LucidLinkSettings { Enabled = false }
+        : new LucidLinkSettings { Enabled = true, FilespaceRoot = lucidLink.FilespaceRoot, PollSeconds = lucidLink.PollSeconds };
 
     private static void EndIfNotCurrent(SessionStanding standing)
     {

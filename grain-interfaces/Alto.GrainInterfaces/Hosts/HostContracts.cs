@@ -56,6 +56,9 @@ public sealed record HostInfo(
     [Id(19)] public TransferWindow[] TransferWindows { get; init; } = [];
 
     [Id(20)] public string TimeZone { get; init; } = "UTC";
+
+    /// <summary>The LucidLink filespace whose audit trail the agent tails, or null.</summary>
+    [Id(21)] public LucidLinkVolume? LucidLink { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]
@@ -166,3 +169,12 @@ public sealed record CommandReceipt(
     [property: Id(0)] string CommandId,
     [property: Id(1)] bool Delivered,
     [property: Id(2)] int Pending);
+
+/// <summary>A LucidLink filespace mounted on the host: its root (where .lucid_audit lives) and how often the agent reads the trail.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.LucidLinkVolume")]
+public sealed record LucidLinkVolume(
+    [property: Id(0)] string FilespaceRoot,
+    [property: Id(1)] int PollSeconds)
+{
+    public const int DefaultPollSeconds = 300;
+}

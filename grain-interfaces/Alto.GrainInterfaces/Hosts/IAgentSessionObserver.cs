@@ -17,7 +17,7 @@ public interface IAgentSessionObserver : IGrainObserver
 
     /// <summary>The host's settings changed: send the agent its new configuration (a bandwidth limit of 0 is none).</summary>
     [Alias("ConfigureAsync")]
-    Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond);
+    Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink);
 
     /// <summary>
     /// End the session now: its credential stopped holding (re-enrolled or disabled), or a newer

@@ -28,6 +28,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("ApplyAuditUpdatesAsync")]
     Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId);
 
+    /// <summary>Sets (or with null clears) the LucidLink filespace whose audit trail the agent tails; pushed to a connected agent.</summary>
+    [Alias("SetLucidLinkAsync")]
+    Task<CommandResult<HostInfo>> SetLucidLinkAsync(LucidLinkVolume? lucidLink);
+
     /// <summary>Withdraws an enrollment token not used yet.</summary>
     [Alias("RevokeEnrollmentTokenAsync")]
     Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync();

@@ -170,6 +170,21 @@ public sealed partial class HostGrain(
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
+    public async Task<CommandResult<HostInfo>> SetLucidLinkAsync(LucidLinkVolume? lucidLink)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
+        }
+        await AuditedChangeAsync("host.lucidlink_changed", state =>
+        {
+            state.LucidLink = lucidLink;
+            state.UpdatedAt = time.GetUtcNow();
+        });
+        await PushConfigurationAsync();
+        return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
     public async Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync()
     {
         if (!host.State.Exists)
@@ -345,7 +360,7 @@ public sealed partial class HostGrain(
         try
         {
             var bandwidth = EffectiveBandwidth();
-            await observer.ConfigureAsync(host.State.Volumes, bandwidth).WaitAsync(TimeSpan.FromSeconds(10));
+            await observer.ConfigureAsync(host.State.Volumes, bandwidth, host.State.LucidLink).WaitAsync(TimeSpan.FromSeconds(10));
             _pushedBandwidth = bandwidth;
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -541,6 +556,7 @@ public sealed partial class HostGrain(
         BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
         TransferWindows = state.TransferWindows,
         TimeZone = state.TimeZone,
+        LucidLink = state.LucidLink,
     };
 
     private HostInfo ToInfo() => ToInfo(host.State);
@@ -561,6 +577,7 @@ public sealed partial class HostGrain(
         LastPlannedAt = _lastPlannedAt,
         TransferWindows = state.TransferWindows,
         TimeZone = state.TimeZone,
+        LucidLink = state.LucidLink,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]

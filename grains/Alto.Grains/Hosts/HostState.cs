@@ -30,4 +30,5 @@ public sealed class HostState
     [Id(18)] public long? BandwidthLimitBytesPerSecond { get; set; }
     [Id(20)] public TransferWindow[] TransferWindows { get; set; } = [];
     [Id(21)] public string TimeZone { get; set; } = "UTC";
+    [Id(22)] public LucidLinkVolume? LucidLink { get; set; }
 }

@@ -201,7 +201,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             }
         }
 
-        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond) => Task.CompletedTask;
+        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
     }

@@ -43,7 +43,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
             return Task.CompletedTask;
         }
 
-        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond) => Task.CompletedTask;
+        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
     }

@@ -1,0 +1,163 @@
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.LucidLink;
+
+/// <summary>
+/// Sends a LucidLink filespace's audit trail to the cluster: every poll interval (and soon after
+/// the trail changes, where a file-system watcher works), the new events in batches of at most
+/// 10,000, mapped to inventory paths (the filespace root joined with each entry path), to
+/// POST /api/v1/audit-updates. A batch's offsets are kept only once the gateway took it; a
+/// gateway out of reach means the same events go again later, and a batch it refuses is
+/// logged and passed over so one bad line cannot stop the trail.
+/// </summary>
+public sealed partial class LucidAuditUploader(
+    Guid tenantId, Guid hostId, string stateDirectory, Func<object, CancellationToken, Task<bool>> send, ILogger logger)
+{
+    public const int BatchSize = 10_000;
+
+    /// <summary>Runs until cancelled; <paramref name="settings"/> is asked each round (the cluster may change or clear it).</summary>
+    public async Task RunAsync(Func<(string Root, int PollSeconds)?> settings, CancellationToken cancellationToken)
+    {
+        LucidAuditTailer? tailer = null;
+        string? tailedRoot = null;
+        using var changed = new SemaphoreSlim(0);
+        FileSystemWatcher? watcher = null;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var current = settings();
+                var wait = TimeSpan.FromSeconds(current?.PollSeconds ?? 5);
+                if (current is { } lucid)
+                {
+                    if (lucid.Root != tailedRoot)
+                    {
+                        tailedRoot = lucid.Root;
+                        tailer = new LucidAuditTailer(lucid.Root, Path.Combine(stateDirectory, $"lucid-offsets-{System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(lucid.Root)):x16}.json"));
+                        watcher?.Dispose();
+                        watcher = Watch(tailer.AuditRoot, changed);
+                    }
+                    await SendNewAsync(tailer!, lucid.Root, cancellationToken);
+                }
+                try
+                {
+                    await changed.WaitAsync(wait, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            watcher?.Dispose();
+        }
+    }
+
+    /// <summary>Sends everything new, batch by batch; returns how many events went out.</summary>
+    public async Task<int> SendNewAsync(LucidAuditTailer tailer, string root, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        while (true)
+        {
+            var read = tailer.ReadNew(BatchSize);
+            if (read.Malformed > 0)
+            {
+                LogMalformed(logger, read.Malformed, tailer.AuditRoot);
+            }
+            if (read.Events.Count > 0)
+            {
+                bool taken;
+                try
+                {
+                    taken = await send(Batch(root, read.Events), cancellationToken);
+                }
+                catch (HttpRequestException exception)
+                {
+                    LogUnreachable(logger, exception.Message);
+                    return sent;
+                }
+                if (!taken)
+                {
+                    LogRefused(logger, read.Events.Count);
+                }
+                sent += read.Events.Count;
+            }
+            else if (read.Ignored == 0 && read.Malformed == 0 && read.Duplicates == 0)
+            {
+                return sent;
+            }
+            tailer.Commit();
+        }
+    }
+
+    private AuditUpdateBatch Batch(string root, IReadOnlyList<LucidAuditEvent> events) => new AuditUpdateBatch(
+        Guid.NewGuid(), tenantId, hostId, "lucidlink_audit", DateTimeOffset.UtcNow,
+        [.. events.Select(e => new AuditUpdate(
+            Join(root, e.EntryPath),
+            e.Action switch
+            {
+                LucidAction.FileRead => "read",
+                LucidAction.FileWritten => "write",
+                LucidAction.FileDelete => "delete",
+                _ => "move",
+            },
+            DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMicros / 1000),
+            e.TargetPath is null ? null : Join(root, e.TargetPath)))]);
+
+    private static string Join(string root, string entryPath) => root.TrimEnd('/') + "/" + entryPath;
+
+    /// <summary>Wakes the loop soon after the trail changes (a burst of writes wakes it once); null where watching does not work.</summary>
+    private FileSystemWatcher? Watch(string auditRoot, SemaphoreSlim changed)
+    {
+        try
+        {
+            var watcher = new FileSystemWatcher(auditRoot) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.LastWrite };
+            FileSystemEventHandler wake = (_, _) =>
+            {
+                if (changed.CurrentCount == 0)
+                {
+                    changed.Release();
+                }
+            };
+            watcher.Changed += wake;
+            watcher.Created += wake;
+            watcher.Renamed += (sender, renamed) => wake(sender, renamed);
+            watcher.EnableRaisingEvents = true;
+            return watcher;
+        }
+        catch (Exception exception) when (exception is ArgumentException or IOException or PlatformNotSupportedException)
+        {
+            LogNoWatcher(logger, auditRoot, exception.Message);
+            return null;
+        }
+    }
+
+    private sealed record AuditUpdateBatch(
+        [property: JsonPropertyName("update_batch_id")] Guid UpdateBatchId,
+        [property: JsonPropertyName("customer_id")] Guid CustomerId,
+        [property: JsonPropertyName("volume_id")] Guid VolumeId,
+        [property: JsonPropertyName("source_type")] string SourceType,
+        [property: JsonPropertyName("collected_at")] DateTimeOffset CollectedAt,
+        [property: JsonPropertyName("updates")] AuditUpdate[] Updates);
+
+    private sealed record AuditUpdate(
+        [property: JsonPropertyName("file_path")] string FilePath,
+        [property: JsonPropertyName("access_type")] string AccessType,
+        [property: JsonPropertyName("last_accessed")] DateTimeOffset LastAccessed,
+        [property: JsonPropertyName("target_path"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TargetPath);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} malformed line(s) in the audit trail under {Root} were skipped")]
+    private static partial void LogMalformed(ILogger logger, long count, string root);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway could not be reached with audit-trail updates; they go again later: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The gateway refused a batch of {Count} audit-trail updates; it is passed over")]
+    private static partial void LogRefused(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No file-system watcher on {Root} ({Reason}); the trail is polled only")]
+    private static partial void LogNoWatcher(ILogger logger, string root, string reason);
+}
