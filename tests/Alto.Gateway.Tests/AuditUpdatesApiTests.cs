@@ -152,6 +152,26 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AHostNamesItsLucidLinkFilespaceAndBadSettingsAreRefused()
+    {
+        var host = await HostWithFilesAsync(("/lucid/any.bin", Day));
+        using var platform = fixture.ClientFor("platform-admin");
+        var path = $"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}";
+
+        var bad = await (await platform.PatchAsJsonAsync(path, new { lucidLink = new { filespaceRoot = "relative", pollSeconds = 0, fullScanDays = 999 } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        var errors = bad.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("lucidLink.filespaceRoot", out _) && errors.TryGetProperty("lucidLink.pollSeconds", out _)
+            && errors.TryGetProperty("lucidLink.fullScanDays", out _), bad.ToString());
+
+        var set = await (await platform.PatchAsJsonAsync(path, new { lucidLink = new { filespaceRoot = "/lucid", pollSeconds = 60 } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("/lucid", 60, 30), (set.GetProperty("lucidLink").GetProperty("filespaceRoot").GetString(),
+            set.GetProperty("lucidLink").GetProperty("pollSeconds").GetInt32(), set.GetProperty("lucidLink").GetProperty("fullScanDays").GetInt32()));
+        var cleared = await (await platform.PatchAsJsonAsync(path, new { lucidLink = new { filespaceRoot = "" } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.False(cleared.TryGetProperty("lucidLink", out _));
+    }
+
+    [Fact]
     public async Task BadBatchesAreRefusedAndChangeNothing()
     {
         var host = await HostWithFilesAsync(("/lucid/x.bin", 90 * Day));

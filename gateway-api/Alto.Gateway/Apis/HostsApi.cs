@@ -18,7 +18,7 @@ public sealed record UpdateHostRequest(
     string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone, LucidLinkRequest? LucidLink);
 
 /// <summary>The LucidLink filespace the agent tails (its root), and how often; an empty root turns tailing off.</summary>
-public sealed record LucidLinkRequest(string? FilespaceRoot, int? PollSeconds);
+public sealed record LucidLinkRequest(string? FilespaceRoot, int? PollSeconds, int? FullScanDays);
 
 /// <summary>Exactly one of: some paths, everything below a folder, everything a rule tiered.</summary>
 public sealed record RecallHostRequest(string[]? Paths, string? Directory, Guid? RuleId);
@@ -318,7 +318,14 @@ public static partial class HostsApi
         {
             errors.Add("lucidLink.pollSeconds", "pollSeconds must be between 1 and 86400");
         }
-        return root is null ? null : new LucidLinkVolume(root, request.PollSeconds ?? LucidLinkVolume.DefaultPollSeconds);
+        if (request.FullScanDays is < 1 or > 366)
+        {
+            errors.Add("lucidLink.fullScanDays", "fullScanDays must be between 1 and 366");
+        }
+        return root is null ? null : new LucidLinkVolume(root, request.PollSeconds ?? LucidLinkVolume.DefaultPollSeconds)
+        {
+            FullScanDays = request.FullScanDays ?? LucidLinkVolume.DefaultFullScanDays,
+        };
     }
 
     private static string[] ReadVolumes(RequestErrors errors, string[]? volumes)

@@ -177,4 +177,12 @@ public sealed record LucidLinkVolume(
     [property: Id(1)] int PollSeconds)
 {
     public const int DefaultPollSeconds = 300;
+    public const int DefaultFullScanDays = 30;
+
+    /// <summary>Hybrid mode: besides tailing the trail, a full scan of the host when its last one is this many days old.</summary>
+    [Id(2)] public int FullScanDays { get; init; } = DefaultFullScanDays;
+
+    /// <summary>Whether a full scan is due: never scanned, or the last one is at least <see cref="FullScanDays"/> old.</summary>
+    public bool FullScanDue(DateTimeOffset? lastScanAt, DateTimeOffset now) =>
+        lastScanAt is not { } last || now - last >= TimeSpan.FromDays(FullScanDays);
 }

@@ -125,6 +125,11 @@ public sealed partial class HostGrain
             }
             return;
         }
+        // Hybrid mode: a LucidLink host's trail keeps access times fresh; a full scan now and then catches the rest.
+        if (host.State.LucidLink is { } lucid && lucid.FullScanDue(host.State.LastScanAt, time.GetUtcNow()))
+        {
+            await RequestScanAsync([], "csv");
+        }
         PlanInBackground("schedule");
     }
 

@@ -182,6 +182,11 @@ public sealed partial class HostGrain(
             state.UpdatedAt = time.GetUtcNow();
         });
         await PushConfigurationAsync();
+        if (lucidLink is not null)
+        {
+            // The periodic tick that also runs the hybrid mode's full scans.
+            await EnsurePlanScheduleAsync();
+        }
         return CommandResult<HostInfo>.Ok(ToInfo());
     }
 
