@@ -270,6 +270,40 @@ else
     fi
 fi
 
+echo
+say "LucidLink: the filespace's audit trail keeps access times fresh"
+# The sample tree stands in for a LucidLink filespace: the host names it, and the agent tails
+# the audit trail a filespace writes under .lucid_audit/<node>/<yyyy>/<mm>/ (JSON Lines).
+lucid_path="$(psql_cmd -d alto_demo -c "SELECT full_path FROM alto.tier_object WHERE state = 'STUBBED' ORDER BY full_path LIMIT 1")"
+if [ -n "$lucid_path" ]; then
+    api -X PATCH -d "{\"lucidLink\":{\"filespaceRoot\":\"$demo/data\",\"pollSeconds\":1}}" \
+        "$base/api/v1/tenants/$tenant_id/hosts/$host_id" >/dev/null
+    atime_before="$(psql_cmd -d alto_demo -c "SELECT atime_unix FROM alto.file_current WHERE full_path = '$lucid_path'")"
+    trail="$demo/data/.lucid_audit/node-1/$(date -u +%Y/%m)"
+    mkdir -p "$trail"
+    read_at=$(( $(date +%s) - 60 ))
+    for offset in 0 30; do
+        printf '{"timestamp":%s,"user":{"name":"ann","id":"u-1"},"device":{"hostName":"studio-mac","osName":"macOS","osVersion":"15"},"event":{"filespace":"acme","nodeId":"1","filespaceUuid":"demo"},"operation":{"action":"FileRead","entryPath":"%s","fileId":"7"}}\n' \
+            "$(( (read_at + offset) * 1000000 ))" "${lucid_path#"$demo/data/"}" >> "$trail/$(date -u +%s).log.active"
+    done
+    source_now=""
+    for _ in $(seq 1 60); do
+        source_now="$(psql_cmd -d alto_demo -c "SELECT last_accessed_source FROM alto.file_current WHERE full_path = '$lucid_path'")"
+        [ "$source_now" = lucidlink_audit ] && break
+        sleep 0.5
+    done
+    if [ "$source_now" = lucidlink_audit ]; then
+        atime_after="$(psql_cmd -d alto_demo -c "SELECT atime_unix FROM alto.file_current WHERE full_path = '$lucid_path'")"
+        warm="$(psql_cmd -d alto_demo -c "SELECT state || ', read ' || access_count || ' time(s) through the trail' FROM alto.tier_object WHERE full_path = '$lucid_path'")"
+        echo "  $lucid_path was read twice on another LucidLink node"
+        echo "  last access $(date -u -d "@$atime_before" +%F) -> $(date -u -d "@$atime_after" '+%F %T') UTC (source: lucidlink_audit)"
+        echo "  its tier object warmed: $warm (at 3 reads, the tenant's default, it is recalled)"
+        echo "  audit: $(psql_cmd -d alto_demo -c "SELECT count(*) FROM alto.audit_log WHERE action = 'inventory.audit_updates_applied'") batch(es) of audit-trail updates applied"
+    else
+        echo "  the audit trail was not applied in time (agent log: $demo/agent.log)"; failures=$((failures + 1))
+    fi
+fi
+
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed; gateway log: $demo/gateway.log"
     exit 1
