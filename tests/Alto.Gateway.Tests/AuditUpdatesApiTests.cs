@@ -100,6 +100,24 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task ABatchStagedButNotAppliedIsAppliedBeforeTheNextOne()
+    {
+        var host = await HostWithFilesAsync(("/lucid/left.bin", Day), ("/lucid/next.bin", Day));
+        var stranded = Guid.NewGuid();
+        var at = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeSeconds();
+        // As if the gateway had staged it and then died before the host grain applied it.
+        await fixture.Database.ExecuteAsync($$"""
+            INSERT INTO alto.audit_update_batch (id, tenant_id, host_id, source, update_count) VALUES ('{{stranded}}', '{{host.TenantId}}', '{{host.HostId}}', 'lucidlink_audit', 1);
+            INSERT INTO alto.audit_update_staging (batch_id, seq, full_path, kind, at_unix) VALUES ('{{stranded}}', 0, '/lucid/left.bin', 'read', {{at}});
+            """);
+
+        (await SendAsync(host, Batch(host, Read("/lucid/next.bin", DateTimeOffset.FromUnixTimeSeconds(at))))).EnsureSuccessStatusCode();
+
+        Assert.Equal((at, at), (await AtimeAsync(host, "/lucid/left.bin"), await AtimeAsync(host, "/lucid/next.bin")));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}' AND applied_at IS NULL"));
+    }
+
+    [Fact]
     public async Task WritesDeletesAndMovesFollowTheTrail()
     {
         var host = await HostWithFilesAsync(("/lucid/a.doc", Day), ("/lucid/b.doc", Day), ("/lucid/c.doc", Day));

@@ -94,7 +94,7 @@ public sealed partial class LucidAuditUploader(
     }
 
     private AuditUpdateBatch Batch(string root, IReadOnlyList<LucidAuditEvent> events) => new AuditUpdateBatch(
-        Guid.NewGuid(), tenantId, hostId, "lucidlink_audit", DateTimeOffset.UtcNow,
+        BatchId(root, events), tenantId, hostId, "lucidlink_audit", DateTimeOffset.UtcNow,
         [.. events.Select(e => new AuditUpdate(
             Join(root, e.EntryPath),
             e.Action switch
@@ -106,6 +106,25 @@ public sealed partial class LucidAuditUploader(
             },
             DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMicros / 1000),
             e.TargetPath is null ? null : Join(root, e.TargetPath)))]);
+
+    /// <summary>
+    /// The same events make the same batch id: a batch sent again after the gateway failed to
+    /// answer is recognised and applied once.
+    /// </summary>
+    private static Guid BatchId(string root, IReadOnlyList<LucidAuditEvent> events)
+    {
+        var hash = new System.IO.Hashing.XxHash128();
+        hash.Append(System.Text.Encoding.UTF8.GetBytes(root));
+        Span<byte> number = stackalloc byte[9];
+        foreach (var e in events)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(number, e.TimestampMicros);
+            number[8] = (byte)e.Action;
+            hash.Append(number);
+            hash.Append(System.Text.Encoding.UTF8.GetBytes(e.EntryPath + "\0" + e.TargetPath + "\0"));
+        }
+        return new Guid(hash.GetCurrentHash());
+    }
 
     private static string Join(string root, string entryPath) => root.TrimEnd('/') + "/" + entryPath;
 

@@ -152,6 +152,20 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
         """,
     ];
 
+    /// <summary>Batches of the host staged but not applied (the call that staged them failed), oldest first.</summary>
+    public async Task<Guid[]> PendingBatchesAsync(Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT id FROM alto.audit_update_batch WHERE host_id = $1 AND applied_at IS NULL ORDER BY received_at");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return [.. ids];
+    }
+
     /// <summary>
     /// Stubs of the host read at least <paramref name="reads"/> times (and not flagged before) are
     /// flagged now; returns their paths, for a recall.

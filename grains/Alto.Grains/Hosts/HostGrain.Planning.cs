@@ -65,7 +65,16 @@ public sealed partial class HostGrain
 
     public async Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId)
     {
+        // Batches staged by a call that failed before applying them go first, in the order they came.
+        foreach (var pending in (await auditUpdates.PendingBatchesAsync(Id, CancellationToken.None)).Where(id => id != batchId))
+        {
+            await auditUpdates.ApplyAsync(pending, CancellationToken.None);
+        }
         var outcome = await auditUpdates.ApplyAsync(batchId, CancellationToken.None);
+        if (outcome.Unknown > 0)
+        {
+            LogUnknownAuditPaths(logger, Id, batchId, outcome.Unknown);
+        }
         if (outcome.AlreadyApplied || !host.State.Exists)
         {
             return outcome;
@@ -90,6 +99,9 @@ public sealed partial class HostGrain
         }
         return outcome;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: {Count} path(s) of audit-update batch {BatchId} are not in the inventory (not scanned yet, or outside its volumes)")]
+    private static partial void LogUnknownAuditPaths(ILogger logger, Guid hostId, Guid batchId, int count);
 
     public async Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond)
     {
