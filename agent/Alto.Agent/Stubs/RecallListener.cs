@@ -119,7 +119,18 @@ public sealed partial class RecallListener : IDisposable
         StubInfo? stub = null;
         try
         {
-            stub = LinuxStubs.Read(fd);
+            try
+            {
+                stub = LinuxStubs.Read(fd);
+            }
+            catch (IOException exception)
+            {
+                // Whether this is a stub cannot be told (its attributes do not read): the program
+                // goes on as with any other file. A refusal here would fail opens that are none of Alto's business.
+                LogNotReadable(_logger, exception.Message);
+                Finish(fd, Fanotify.Allow);
+                return;
+            }
             if (stub is null)
             {
                 Ignore(fd);
@@ -189,4 +200,7 @@ public sealed partial class RecallListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A stub could not be recalled; its reader got EIO and it stays a stub")]
     private static partial void LogRecallFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An opened file's stub attributes could not be read; it was let through: {Reason}")]
+    private static partial void LogNotReadable(ILogger logger, string reason);
 }

@@ -26,7 +26,9 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
             var tenant = await admin.CreateTenantAsync($"lucid-{Guid.NewGuid():N}"[..24]);
             var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } });
             await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } });
-            var (hostId, token) = await admin.RegisterHostAsync(tenant, "lucid-node", root);
+            // No volumes: the filespace is on the machine's root file system, which the agent's
+            // recall-on-open mark must not cover (it would see every open of every program).
+            var (hostId, token) = await admin.RegisterHostAsync(tenant, "lucid-node");
             using var http = new HttpClient();
             var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
             await credentials.SaveAsync(state, CancellationToken.None);
