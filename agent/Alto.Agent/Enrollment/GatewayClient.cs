@@ -11,8 +11,7 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 {
     public async Task<AgentHostInfo> GetOwnHostAsync(CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(credentials.Gateway, "/api/v1/agents/me"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var request = Authorized(HttpMethod.Get, "/api/v1/agents/me");
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -25,11 +24,7 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     /// <summary>The data key of an encrypted object of this host's tenant, unwrapped by the cluster (which alone holds the tenant key).</summary>
     public async Task<byte[]> UnwrapDataKeyAsync(string wrapped, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, "/api/v1/agents/data-keys/unwrap"))
-        {
-            Content = JsonContent.Create(new { wrapped }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var request = Authorized(HttpMethod.Post, "/api/v1/agents/data-keys/unwrap", new { wrapped });
         HttpResponseMessage response;
         try
         {
@@ -56,11 +51,7 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     /// <exception cref="HttpRequestException">The gateway could not be reached: the batch is sent again later.</exception>
     public async Task<bool> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, "/api/v1/audit-updates"))
-        {
-            Content = JsonContent.Create(batch),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var request = Authorized(HttpMethod.Post, "/api/v1/audit-updates", batch);
         using var response = await http.SendAsync(request, cancellationToken);
         if ((int)response.StatusCode >= 500)
         {
@@ -72,8 +63,7 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     /// <summary>A storage target of this host's tenant with its secrets, asked for when a recall needs one no job brought yet.</summary>
     public async Task<Tiering.TierTarget> GetTargetAsync(Guid targetId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(credentials.Gateway, $"/api/v1/agents/targets/{targetId}/access"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/targets/{targetId}/access");
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -81,5 +71,17 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
         }
         return await response.Content.ReadFromJsonAsync<Tiering.TierTarget>(cancellationToken)
             ?? throw new InvalidDataException("the gateway sent an empty target");
+    }
+
+    /// <summary>A request to the gateway carrying the host credential (and a JSON body, if given).</summary>
+    private HttpRequestMessage Authorized(HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, new Uri(credentials.Gateway, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credentials.Credential);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+        return request;
     }
 }

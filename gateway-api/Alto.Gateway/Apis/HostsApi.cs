@@ -265,22 +265,9 @@ public static partial class HostsApi
             : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/hosts/{hostId}", result.Value);
     }
 
-    public static async Task<Results<Ok<HostRegistration>, ProblemHttpResult>> RenewEnrollmentTokenAsync(
-        [AsParameters] GatewayServices services, IOptions<HostRegistrationOptions> options, Guid tenantId, Guid hostId)
-    {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
-        {
-            return refusal;
-        }
-        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
-        var host = await grain.GetAsync();
-        if (host is null || host.TenantId != tenantId)
-        {
-            return ApiProblems.NotFound($"host {hostId} not found");
-        }
-        var result = await grain.RenewEnrollmentTokenAsync(options.Value.EnrollmentTokenLifetime);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
-    }
+    public static Task<Results<Ok<HostRegistration>, ProblemHttpResult>> RenewEnrollmentTokenAsync(
+        [AsParameters] GatewayServices services, IOptions<HostRegistrationOptions> options, Guid tenantId, Guid hostId) =>
+        ChangeOwnHostAsync(services, tenantId, hostId, host => host.RenewEnrollmentTokenAsync(options.Value.EnrollmentTokenLifetime));
 
     public static Task<Results<Ok<HostInfo>, ProblemHttpResult>> RevokeEnrollmentTokenAsync(
         [AsParameters] GatewayServices services, Guid tenantId, Guid hostId) =>
@@ -291,8 +278,8 @@ public static partial class HostsApi
         ChangeOwnHostAsync(services, tenantId, hostId, host => host.RevokeCredentialAsync());
 
     /// <summary>A change to a host of the tenant by a caller who may manage it; a host of another tenant is not found.</summary>
-    private static async Task<Results<Ok<HostInfo>, ProblemHttpResult>> ChangeOwnHostAsync(
-        GatewayServices services, Guid tenantId, Guid hostId, Func<IHostGrain, Task<CommandResult<HostInfo>>> change)
+    private static async Task<Results<Ok<T>, ProblemHttpResult>> ChangeOwnHostAsync<T>(
+        GatewayServices services, Guid tenantId, Guid hostId, Func<IHostGrain, Task<CommandResult<T>>> change)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
         {

@@ -18,6 +18,7 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        Guid tenantId, hostId;
         await using (var claim = new NpgsqlCommand(
             "SELECT tenant_id, host_id, applied_at IS NOT NULL FROM alto.audit_update_batch WHERE id = $1 FOR UPDATE", connection, transaction))
         {
@@ -31,8 +32,8 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
             {
                 return new AuditUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
             }
+            (tenantId, hostId) = (reader.GetGuid(0), reader.GetGuid(1));
         }
-        var (tenantId, hostId) = await BatchOwnerAsync(connection, transaction, batchId, cancellationToken);
         var counts = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         // One statement per kind: a file read and written in the same batch must get both changes.
         foreach (var sql in ApplySql)
@@ -64,16 +65,6 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
             }) { HostId = hostId }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return outcome;
-    }
-
-    private static async Task<(Guid TenantId, Guid HostId)> BatchOwnerAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT tenant_id, host_id FROM alto.audit_update_batch WHERE id = $1", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetGuid(0), reader.GetGuid(1));
     }
 
     /// <summary>The figures, taken before the changes: paths the inventory does not hold, reads not newer than it has, and what will change.</summary>
