@@ -140,9 +140,27 @@ public sealed partial class HostGrain
         }
         if (finished)
         {
-            await jobs.FinishAsync(jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null);
+            if (await jobs.FinishAsync(jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null) is { } ended)
+            {
+                await ReportJobEndAsync(ended, actor);
+            }
             await DispatchAsync();
         }
+    }
+
+    /// <summary>A job that ended with failed files is an operator's business: an error in the log, an audit entry, a metric.</summary>
+    private async Task ReportJobEndAsync(FinishedJob ended, string actor)
+    {
+        tieringMetrics.JobEnded(ended.Status);
+        if (ended.FailedFiles == 0 || ended.Status == "queued")
+        {
+            return;
+        }
+        LogJobFailures(logger, Id, ended.JobId, ended.Status, ended.LastError ?? "");
+        await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(),
+            Succeeded: ended.Status != "failed",
+            new Dictionary<string, object?> { ["hostId"] = Id, ["failedFiles"] = ended.FailedFiles, ["reason"] = ended.LastError })
+        { HostId = Id });
     }
 
     public async Task RecordRecallAsync(string path, bool succeeded, long durationMs, string? failure)
@@ -203,6 +221,9 @@ public sealed partial class HostGrain
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: tier 2 was unreachable for {Files} file(s) of job {JobId}; the job stays queued")]
     private static partial void LogTierTwoUnavailable(ILogger logger, Guid hostId, Guid jobId, int files);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: job {JobId} ended {Status}: {Reason}")]
+    private static partial void LogJobFailures(ILogger logger, Guid hostId, Guid jobId, string status, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching jobs of host {HostId} failed; the next tick tries again")]
     private static partial void LogDispatchFailed(ILogger logger, Exception exception, Guid hostId);

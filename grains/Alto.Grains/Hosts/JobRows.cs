@@ -134,24 +134,42 @@ public sealed class JobRows(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Closes a job the agent finished: completed when none of its files is left open; otherwise
-    /// (tier 2 was unreachable) queued again, not before <paramref name="retryAfter"/>.
+    /// Closes a job the agent finished: queued again (not before <paramref name="retryAfter"/>,
+    /// with <paramref name="error"/>) while any of its files is still open (tier 2 was
+    /// unreachable); otherwise failed when files failed and none was stubbed, else completed. A job
+    /// with failed files carries how many and the commonest reason in its last error.
     /// </summary>
-    public async Task<bool> FinishAsync(Guid jobId, TimeSpan retryAfter, string? error)
+    public async Task<FinishedJob?> FinishAsync(Guid jobId, TimeSpan retryAfter, string? error)
     {
         await using var command = db.CreateCommand("""
             UPDATE alto.tiering_job j
-            SET status = CASE WHEN open.n = 0 THEN 'completed' ELSE 'queued' END,
-                completed_at = CASE WHEN open.n = 0 THEN now() END,
-                lease_until = CASE WHEN open.n = 0 THEN NULL ELSE now() + $2 END,
-                last_error = CASE WHEN open.n = 0 THEN j.last_error ELSE $3 END
-            FROM (SELECT count(*) AS n FROM alto.tier_object WHERE job_id = $1 AND state IN ('PLANNED', 'DISPATCHED')) open
+            SET status = CASE WHEN c.open > 0 THEN 'queued' WHEN c.failed > 0 AND c.stubbed = 0 THEN 'failed' ELSE 'completed' END,
+                completed_at = CASE WHEN c.open = 0 THEN now() END,
+                lease_until = CASE WHEN c.open = 0 THEN NULL ELSE now() + $2 END,
+                last_error = CASE WHEN c.open > 0 THEN $3
+                                  WHEN c.failed > 0 THEN format('%s of %s files failed: %s', c.failed, c.total, c.reason)
+                                  ELSE NULL END
+            FROM (SELECT count(*) FILTER (WHERE state IN ('PLANNED', 'DISPATCHED')) AS open,
+                         count(*) FILTER (WHERE state = 'FAILED') AS failed,
+                         count(*) FILTER (WHERE state = 'STUBBED') AS stubbed,
+                         count(*) AS total,
+                         mode() WITHIN GROUP (ORDER BY last_error) FILTER (WHERE state = 'FAILED') AS reason
+                  FROM alto.tier_object WHERE job_id = $1) c
             WHERE j.id = $1 AND j.status = 'dispatched'
-            RETURNING open.n = 0
+            RETURNING j.status, j.last_error, c.failed
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retryAfter });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        return await command.ExecuteScalarAsync() is true;
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+        var lastError = await reader.IsDBNullAsync(1) ? null : reader.GetString(1);
+        return new FinishedJob(jobId, reader.GetString(0), lastError, reader.GetInt64(2));
     }
 }
+
+/// <summary>How a job ended: its status (queued again, completed or failed), its last error and its failed files.</summary>
+public sealed record FinishedJob(Guid JobId, string Status, string? LastError, long FailedFiles);

@@ -11,6 +11,7 @@ public sealed class TieringMetrics
     private readonly Counter<long> _recalls;
     private readonly Histogram<double> _recallDuration;
     private readonly Counter<long> _jobsSent;
+    private readonly Counter<long> _jobsEnded;
 
     public TieringMetrics(IMeterFactory meters)
     {
@@ -20,6 +21,7 @@ public sealed class TieringMetrics
         _recalls = meter.CreateCounter<long>("alto.recall.count", "{file}", "Recalls reported by the agents, by result");
         _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "ms", "How long a program waited for a recall");
         _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
+        _jobsEnded = meter.CreateCounter<long>("alto.tier.jobs_ended", "{job}", "Jobs the agents finished, by status (completed, failed, queued again)");
     }
 
     public void FileReported(TierFileOutcome outcome, long bytesSaved)
@@ -38,4 +40,6 @@ public sealed class TieringMetrics
     }
 
     public void JobSent() => _jobsSent.Add(1);
+
+    public void JobEnded(string status) => _jobsEnded.Add(1, new KeyValuePair<string, object?>("status", status));
 }

@@ -23,6 +23,9 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
 
     public Action? DuringPut { get; set; }
 
+    /// <summary>When set, every put fails with this (a full or read-only tier 2, as the file system reports it).</summary>
+    public Func<Exception>? PutFailure { get; set; }
+
     public int Puts => Volatile.Read(ref _puts);
 
     public string Kind => inner.Kind;
@@ -30,6 +33,10 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
     public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _puts);
+        if (PutFailure is { } failure)
+        {
+            throw failure();
+        }
         if (Interlocked.Decrement(ref _unreachablePuts) >= 0)
         {
             throw new TierStoreUnavailableException("connection refused (injected)");

@@ -163,4 +163,77 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Equal(FileOutcomeKind.Stubbed, retried.Kind);
         Assert.Equal(2 * JobExecutor.Attempts, _faulty.Puts);
     }
+
+    [Theory]
+    [InlineData(28, "No space left on device")]
+    [InlineData(30, "Read-only file system")]
+    public async Task ATierTwoThatRefusesWritesFailsEachFileWithItsReasonAndKeepsTheOriginals(int errno, string message)
+    {
+        var (job, originals) = Job(2);
+        _faulty.PutFailure = () => new IOException($"{message} : '/mnt/tier2/incoming/x'", errno);
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.All(outcomes, outcome =>
+        {
+            Assert.Equal(FileOutcomeKind.Failed, outcome.Kind);
+            Assert.StartsWith("writing to tier 2 failed: " + message, outcome.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', outcome.Reason!);
+        });
+        foreach (var file in job.Files)
+        {
+            await AssertOriginalAsync(file.Path, originals[file.Path]);
+        }
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
+    public async Task AFailureAfterTheStubWasMadeReportsTheStubAndOneBeforeKeepsTheOriginal()
+    {
+        var (job, originals) = Job(2);
+        var after = job.Files[0].Path;
+        var before = job.Files[1].Path;
+        var stubs = new FailingStubDriver(path => path == after, path => path == before);
+        var executor = new JobExecutor(_journal, stubs, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
+
+        var outcomes = await executor.ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.Equal(FileOutcomeKind.Stubbed, outcomes[0].Kind);
+        Assert.Equal(LinuxStubs.Read(after)!.Locator, outcomes[0].Locator);
+        StubFiles.AssertReleased(after);
+        Assert.Equal(FileOutcomeKind.Failed, outcomes[1].Kind);
+        Assert.StartsWith("making the stub failed: injected", outcomes[1].Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(before, originals[before]);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>The real Linux driver, with a failure injected just after or just before making a stub.</summary>
+    private sealed class FailingStubDriver(Func<string, bool> failAfter, Func<string, bool> failBefore) : IStubDriver
+    {
+        private readonly LinuxStubDriver _real = LinuxStubDriver.Instance;
+
+        public StubInfo? Read(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path) => _real.Read(file, path);
+
+        public StubInfo? Peek(string path) => _real.Peek(path);
+
+        public FileTimes Snapshot(Microsoft.Win32.SafeHandles.SafeFileHandle file) => _real.Snapshot(file);
+
+        public void MakeStub(string path, StubInfo stub, FileTimes readAt)
+        {
+            if (failBefore(path))
+            {
+                throw new IOException("injected before the stub");
+            }
+            _real.MakeStub(path, stub, readAt);
+            if (failAfter(path))
+            {
+                throw new IOException("injected after the stub");
+            }
+        }
+
+        public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null) =>
+            _real.RecallAsync(path, stores, cancellationToken, unwrap);
+
+        public bool Settle(Microsoft.Win32.SafeHandles.SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
+    }
 }
