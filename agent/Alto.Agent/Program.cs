@@ -18,6 +18,7 @@ public static class Program
             TierCommand.Create(),
             RecoverCommand.Create(),
             RecallCommand.Create(),
+            GuardCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

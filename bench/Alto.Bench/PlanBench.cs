@@ -38,7 +38,8 @@ public static class PlanBench
         var rules = Rules(tenantId, targetId, now);
         var target = new StorageTargetInfo(targetId, tenantId, "archive", StorageTargetKind.Path,
             new StorageTargetSettings("/mnt/archive", null, null, null, null, null, null, false), false, true, now, now);
-        var input = new PlanInput(tenantId, hostId, PathFlavor.Posix, rules, [target], PlanInput.AssumedBytesPerSecond, now);
+        // The bench tenant predates approvals and minimum sizes: every file of /srv may be planned, and jobs go at once.
+        var input = new PlanInput(tenantId, hostId, PathFlavor.Posix, rules, [target], PlanInput.AssumedBytesPerSecond, now) { Volumes = ["/srv"] };
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var planner = new HostPlanner(database.DataSource, new PlannerMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<HostPlanner>.Instance);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
@@ -38,8 +39,10 @@ public static class RecallBench
             {
                 await TierAsync(path, store, targetId);
             }
-            using var listener = RecallListener.TryStart([volume.Root], _ => store, NullLogger.Instance, out var noRecall)
-                                 ?? throw new InvalidOperationException(noRecall);
+            var (group, listener) = RecallListener.TryStartAlone([volume.Root], _ => store, NullLogger.Instance, out var noRecall)
+                                    ?? throw new InvalidOperationException(noRecall);
+            using var groupScope = group;
+            using var listenerScope = listener;
 
             var largeRecall = (await ReadAsync([large]))[0];
             var smallRecalls = await ReadAsync(small);

@@ -17,7 +17,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
     private async Task<Host> HostWithFilesAsync(params (string Path, long AccessedAgo)[] files)
     {
         using var admin = fixture.ClientFor("platform-admin");
-        var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8]);
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8], tierAtOnce: true);
         var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))

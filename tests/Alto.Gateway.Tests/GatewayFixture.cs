@@ -76,11 +76,21 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         return body.GetProperty("accessToken").GetString()!;
     }
 
-    public static async Task<Guid> CreateTenantAsync(HttpClient admin, string name)
+    /// <summary>
+    /// A tenant as a new admin gets it (manual plan approval, 64 KiB minimum), or with
+    /// <paramref name="tierAtOnce"/> one whose plans go out at once and take files of any size, for
+    /// tests about what happens after planning.
+    /// </summary>
+    public static async Task<Guid> CreateTenantAsync(HttpClient admin, string name, bool tierAtOnce = false)
     {
         var response = await admin.PostAsJsonAsync("/api/v1/tenants", new { name, description = "test tenant" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        if (tierAtOnce)
+        {
+            (await admin.PatchAsJsonAsync($"/api/v1/tenants/{id}", new { planApproval = "auto", minTierableBytes = 0 })).EnsureSuccessStatusCode();
+        }
+        return id;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -13,6 +13,13 @@ public sealed class PlanApiTests(GatewayFixture fixture)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var tenant = await GatewayFixture.CreateTenantAsync(admin, "plan-" + Guid.NewGuid().ToString("N")[..8]);
+        // A new tenant is safe by default: jobs wait for approval, and nothing under 64 KiB is tiered.
+        var created = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("manual", 65536), (created.GetProperty("planApproval").GetString(), created.GetProperty("minTierableBytes").GetInt32()));
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = -1 })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { planApproval = "sometimes" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var small = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 0 })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("manual", 0), (small.GetProperty("planApproval").GetString(), small.GetProperty("minTierableBytes").GetInt32()));
         var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
             new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
@@ -48,6 +55,22 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{host}' AND file_count = 12 AND estimated_seconds = 6"));
 
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        // Under manual approval the job waits, with the figures of its plan, until a tenant admin approves it.
+        var waiting = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/approvals"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1, 12, 6000, 6), (waiting.GetProperty("jobs").GetInt32(), waiting.GetProperty("files").GetInt32(),
+            waiting.GetProperty("bytes").GetInt32(), waiting.GetProperty("estimatedSeconds").GetInt32()));
+        var job = waiting.GetProperty("waiting")[0];
+        Assert.Equal(("old logs", 5), (job.GetProperty("ruleName").GetString(), job.GetProperty("samplePaths").GetArrayLength()));
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { Guid.NewGuid() } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals", new { jobIds = new[] { job.GetProperty("id").GetGuid() } }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(0, (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?status=queued"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32());
+        var approved = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { all = true })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1, 12), (approved.GetProperty("approved").GetArrayLength(), approved.GetProperty("files").GetInt32()));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'tier.jobs_approved' AND actor LIKE 'user:%'"));
 
         // The read models show the plan: the job, its tier objects, the summary.
         var jobs = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?hostId={host}&status=queued"))).AssertJsonAsync(HttpStatusCode.OK);

@@ -24,11 +24,21 @@ public sealed class AdminApi : IDisposable
         return new AdminApi(http);
     }
 
-    public async Task<Guid> CreateTenantAsync(string name)
+    /// <summary>
+    /// A tenant as a new admin gets it (manual plan approval, 64 KiB minimum), or with
+    /// <paramref name="tierAtOnce"/> one whose plans go to the agent at once and take files of any
+    /// size, for tests about what happens after planning.
+    /// </summary>
+    public async Task<Guid> CreateTenantAsync(string name, bool tierAtOnce = false)
     {
         var response = await _http.PostAsJsonAsync("/api/v1/tenants", new { name });
         response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        if (tierAtOnce)
+        {
+            await PatchAsync($"/api/v1/tenants/{id}", new { planApproval = "auto", minTierableBytes = 0 });
+        }
+        return id;
     }
 
     /// <summary>Registers a host and returns its id and one-time enrollment token.</summary>

@@ -13,4 +13,10 @@ public static class AgentOptions
             ? configured
             : "/var/lib/alto-agent",
     };
+
+    /// <summary>Recall for this process only (tests, diagnosis): nothing is tiered, since stubs would read as holes once it stops.</summary>
+    public static Option<bool> NoGuard() => new("--no-guard")
+    {
+        Description = "Hold recall without the recall guard: it stops with this process, so nothing is tiered",
+    };
 }

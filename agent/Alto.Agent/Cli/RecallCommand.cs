@@ -91,10 +91,17 @@ public static class RecallCommand
             await Console.Error.WriteLineAsync($"alto-agent recall: cannot read the target: {exception.Message}");
             return 2;
         }
-        using var journal = new OperationJournal(stateDirectory);
-        JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
         var store = target.Open();
-        var runner = new RecallRunner(journal, LinuxStubDriver.Instance, _ => store, NullLogger.Instance);
+        // Holding recall while it runs: its own opens pass, and other programs' opens of stubs are answered from the same target.
+        using var recall = HeldRecall.TryHold("recall", stateDirectory, [], _ => store);
+        if (recall is null)
+        {
+            return 2;
+        }
+        var stubDriver = new LinuxStubDriver(recall.Hooks);
+        using var journal = new OperationJournal(stateDirectory);
+        JournalRecovery.Recover(journal, stubDriver);
+        var runner = new RecallRunner(journal, stubDriver, _ => store, NullLogger.Instance);
         Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
         var failed = 0;
         for (var i = 0; i < stubs.Count; i++)

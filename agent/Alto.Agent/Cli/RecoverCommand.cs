@@ -18,8 +18,14 @@ public static class RecoverCommand
                 Console.Error.WriteLine("alto-agent recover: this build makes Linux stubs only");
                 return 2;
             }
-            using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
-            var settled = JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
+            var state = parse.GetValue(stateDirectory)!;
+            using var recall = HeldRecall.TryHold("recover", state, [], HeldRecall.NoStore);
+            if (recall is null)
+            {
+                return 2;
+            }
+            using var journal = new OperationJournal(state);
+            var settled = JournalRecovery.Recover(journal, new LinuxStubDriver(recall.Hooks));
             foreach (var item in settled)
             {
                 Console.WriteLine($"{item.Operation} of {item.Path}: {(item.IsStub ? "a valid stub" : "the original file")}");

@@ -12,7 +12,8 @@ public static class RunCommand
     public static Command Create()
     {
         var stateDirectory = AgentOptions.StateDirectory();
-        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory };
+        var noGuard = AgentOptions.NoGuard();
+        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory, noGuard };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
@@ -27,6 +28,7 @@ public static class RunCommand
             builder.Services.AddWindowsService(service => service.ServiceName = "AltoAgent");
             builder.Services.AddSingleton(credentials);
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
+            builder.Services.AddSingleton(new AgentRunSettings(parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();
             await host.RunAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Alto.Agent.Jobs;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -48,15 +49,29 @@ public static class TierCommand
                 await Console.Error.WriteLineAsync("alto-agent tier: every file of the job needs its own tierObjectId");
                 return 2;
             }
-            using var journal = new OperationJournal(parse.GetValue(stateDirectory)!);
-            foreach (var settled in JournalRecovery.Recover(journal, LinuxStubDriver.Instance))
+            var state = parse.GetValue(stateDirectory)!;
+            // Recall is armed for the file systems of the job's files before any of them is touched.
+            var store = job.Target.Open();
+            var fileSystems = job.Files.Select(file => file.Path).Where(File.Exists).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
+            using var recall = HeldRecall.TryHold("tier", state, fileSystems, id => id == job.TargetId ? store : HeldRecall.NoStore(id));
+            if (recall is null)
+            {
+                return 2;
+            }
+            foreach (var volume in recall.Volumes.Where(volume => !volume.Armed))
+            {
+                Console.WriteLine($"recall is not armed for {volume.Path}: {volume.Reason}");
+            }
+            var stubs = new LinuxStubDriver(recall.Hooks);
+            using var journal = new OperationJournal(state);
+            foreach (var settled in JournalRecovery.Recover(journal, stubs))
             {
                 Console.WriteLine($"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
             }
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
             var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);
             var done = 0;
-            var outcomes = await new JobExecutor(journal, LinuxStubDriver.Instance, NullLogger.Instance).ExecuteAsync(job, outcome =>
+            var outcomes = await new JobExecutor(journal, stubs, NullLogger.Instance, openStore: _ => store, refusal: recall.RefusalFor).ExecuteAsync(job, outcome =>
             {
                 done++;
                 var path = paths[outcome.TierObjectId];
@@ -64,7 +79,8 @@ public static class TierCommand
             }, cancellationToken);
             var counts = outcomes.GroupBy(o => o.Kind).ToDictionary(g => g.Key, g => g.Count());
             Console.WriteLine($"{counts.GetValueOrDefault(FileOutcomeKind.Stubbed)} stubbed, {counts.GetValueOrDefault(FileOutcomeKind.Skipped)} skipped, "
-                              + $"{counts.GetValueOrDefault(FileOutcomeKind.Failed)} failed, {counts.GetValueOrDefault(FileOutcomeKind.Unavailable)} unavailable");
+                              + $"{counts.GetValueOrDefault(FileOutcomeKind.Failed)} failed, {counts.GetValueOrDefault(FileOutcomeKind.Unavailable)} unavailable, "
+                              + $"{counts.GetValueOrDefault(FileOutcomeKind.Refused)} refused");
             return outcomes.All(o => o.Kind is FileOutcomeKind.Stubbed or FileOutcomeKind.Skipped) ? 0 : 1;
         });
         return command;

@@ -48,8 +48,14 @@ public sealed partial class AgentConnection(
     Func<GatewayMessage, CancellationToken, Task>? commands = null,
     TimeSpan? backoffCap = null,
     IReadOnlyList<Uri>? gatewayEndpoints = null,
-    TargetDirectory? targets = null)
+    TargetDirectory? targets = null,
+    ReportOutbox? reports = null,
+    Recall.IRecallStatus? recall = null,
+    Action<IReadOnlyList<string>>? volumesChanged = null)
 {
+    /// <summary>Reports sent per second at most: well inside the gateway's per-session limit, whatever else the session sends.</summary>
+    public const int ReportsPerSecond = 10;
+
     /// <summary>The gateways' gRPC addresses, tried in turn after a failure (default: the enrolled one).</summary>
     private readonly IReadOnlyList<Uri> _endpoints = gatewayEndpoints is { Count: > 0 } ? gatewayEndpoints : [credentials.Grpc];
     private int _endpoint;
@@ -62,6 +68,12 @@ public sealed partial class AgentConnection(
     private readonly TimeSpan _backoffCap = backoffCap ?? TimeSpan.FromMinutes(2);
 
     public ConnectionState State { get; } = new();
+
+    /// <summary>The recall this agent process holds, as heartbeats report it.</summary>
+    public Recall.IRecallStatus? Recall => recall;
+
+    /// <summary>Reports not yet acknowledged by the gateway.</summary>
+    public int PendingReports => reports?.Count ?? 0;
 
     /// <summary>The LucidLink filespace whose audit trail to tail, as the last configuration gave it; null for none.</summary>
     public LucidLinkSettings? LucidLink { get; private set; }
@@ -165,6 +177,7 @@ public sealed partial class AgentConnection(
         var writer = WriteAllAsync(call.RequestStream, outbox.Reader, session.Token);
         using var heartbeatsStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         Task? heartbeats = null;
+        Task? reporting = null;
         // Commands run one at a time beside the reading loop, so heartbeats go on during a long scan.
         var inbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(100) { SingleReader = true });
         var worker = HandleCommandsAsync(inbox.Reader, outbox.Writer, heartbeatsStop.Token);
@@ -181,10 +194,17 @@ public sealed partial class AgentConnection(
                     LogConnected(logger, message.Welcome.SessionId);
                     var period = TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds));
                     heartbeats ??= HeartbeatAsync(outbox.Writer, period, heartbeatsStop.Token);
+                    reporting ??= reports is null ? null : SendReportsAsync(reports, outbox.Writer, heartbeatsStop.Token);
+                }
+                else if (message.BodyCase == GatewayMessage.BodyOneofCase.Ack)
+                {
+                    reports?.Acknowledge(message.Ack.MessageId);
                 }
                 else if (message.BodyCase == GatewayMessage.BodyOneofCase.Configuration)
                 {
                     State.Volumes = [.. message.Configuration.Volumes];
+                    // Armed before the acknowledgement, so the next heartbeat already says whether recall covers them.
+                    volumesChanged?.Invoke(State.Volumes);
                     Targets.Update(message.Configuration.Targets);
                     Throttle.BytesPerSecond = message.Configuration.BandwidthLimitBytesPerSecond;
                     LucidLink = message.Configuration.Lucidlink is { Enabled: true, FilespaceRoot.Length: > 0 } lucid ? lucid : null;
@@ -207,6 +227,10 @@ public sealed partial class AgentConnection(
             if (heartbeats is not null)
             {
                 await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            if (reporting is not null)
+            {
+                await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -271,16 +295,63 @@ public sealed partial class AgentConnection(
         }
     }
 
+    /// <summary>
+    /// Sends every unacknowledged report of the outbox (those of earlier sessions first), then each
+    /// new one as it comes, at most <see cref="ReportsPerSecond"/> a second. A report goes once per
+    /// session; one the gateway never acknowledged goes again in the next.
+    /// </summary>
+    private static async Task SendReportsAsync(ReportOutbox reports, ChannelWriter<AgentMessage> outbox, CancellationToken cancellationToken)
+    {
+        var sent = new HashSet<string>(StringComparer.Ordinal);
+        var added = new SemaphoreSlim(0);
+        void Wake() => added.Release();
+        reports.Added += Wake;
+        try
+        {
+            using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / ReportsPerSecond));
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                foreach (var report in reports.Pending())
+                {
+                    if (!sent.Add(report.Id))
+                    {
+                        continue;
+                    }
+                    await outbox.WriteAsync(report, cancellationToken);
+                    await pace.WaitForNextTickAsync(cancellationToken);
+                }
+                // Woken by a new report, or once a second to forget the acknowledged ones.
+                await added.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+                sent.RemoveWhere(id => !reports.Holds(id));
+            }
+        }
+        finally
+        {
+            reports.Added -= Wake;
+            added.Dispose();
+        }
+    }
+
     private async Task HeartbeatAsync(ChannelWriter<AgentMessage> outbox, TimeSpan period, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(period);
         do
         {
-            var heartbeat = new Heartbeat { SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), QueueDepth = State.QueueDepth };
+            var heartbeat = new Heartbeat
+            {
+                SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                QueueDepth = State.QueueDepth,
+                RecallSurvivesRestart = recall?.SurvivesRestart ?? false,
+                RecallProblem = recall?.Problem ?? (recall is null ? "this agent does not recall stubs on open" : ""),
+            };
+            var armed = recall?.Volumes.ToDictionary(volume => volume.Path, StringComparer.Ordinal) ?? [];
             foreach (var volume in State.Volumes ?? volumes())
             {
                 if (VolumeSpaceOf(volume) is { } space)
                 {
+                    var known = armed.GetValueOrDefault(volume);
+                    space.RecallArmed = known?.Armed ?? false;
+                    space.RecallReason = known is null ? "recall was not armed for this volume" : known.Reason ?? "";
                     heartbeat.Volumes.Add(space);
                 }
             }

@@ -11,14 +11,38 @@ public sealed record AgentStatusSnapshot(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static AgentStatusSnapshot Of(ConnectionState state) => new(
+    /// <summary>The agent process that wrote the file.</summary>
+    public int ProcessId { get; init; }
+
+    /// <summary>Each volume's recall: armed, or why not.</summary>
+    public IReadOnlyList<Recall.VolumeRecall> RecallVolumes { get; init; } = [];
+
+    public bool RecallSurvivesRestart { get; init; }
+
+    public string? RecallProblem { get; init; }
+
+    /// <summary>Reports (job results, recalls) the gateway has not acknowledged yet.</summary>
+    public int PendingReports { get; init; }
+
+    public static AgentStatusSnapshot Of(ConnectionState state, Recall.IRecallStatus? recall, int pendingReports = 0) => new(
         state.Connected, state.Gateway?.ToString(), state.SessionId, state.LastHeartbeatSent, state.QueueDepth, state.Sessions,
-        state.LastError, typeof(AgentStatusSnapshot).Assembly.GetName().Version?.ToString() ?? "0.0.0", DateTimeOffset.UtcNow);
+        state.LastError, typeof(AgentStatusSnapshot).Assembly.GetName().Version?.ToString() ?? "0.0.0", DateTimeOffset.UtcNow)
+    {
+        ProcessId = Environment.ProcessId,
+        RecallVolumes = recall?.Volumes ?? [],
+        RecallSurvivesRestart = recall?.SurvivesRestart ?? false,
+        RecallProblem = recall?.Problem,
+        PendingReports = pendingReports,
+    };
 
     public async Task WriteAsync(string stateDirectory, CancellationToken cancellationToken)
     {
         var path = Path.Combine(stateDirectory, FileName);
         await File.WriteAllTextAsync(path + ".tmp", JsonSerializer.Serialize(this, Json), cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         File.Move(path + ".tmp", path, overwrite: true);
     }
 

@@ -1,5 +1,7 @@
+using System.Runtime.Versioning;
 using Alto.Agent.Enrollment;
 using Alto.Agent.Jobs;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.Agent.Scanning;
 using Alto.Protocol.Agent.V1;
@@ -9,36 +11,78 @@ using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Connection;
 
-/// <summary>The long-running agent service: holds the session with the gateway until the host stops it.</summary>
+/// <summary>How <c>alto-agent run</c> was asked to run.</summary>
+public sealed record AgentRunSettings(RecallGuarding Guarding);
+
+/// <summary>
+/// The long-running agent service. Recall comes first: stubs made before this start are answered
+/// from its first moment, whether or not the gateway can be reached. Then the journal is settled,
+/// and the session with the gateway is held until the host stops the service.
+/// </summary>
 public sealed partial class AgentWorker(
-    AgentCredentials credentials, AgentStateDirectory stateDirectory, IHostApplicationLifetime lifetime, ILoggerFactory loggers,
-    ILogger<AgentWorker> logger) : BackgroundService
+    AgentCredentials credentials, AgentStateDirectory stateDirectory, AgentRunSettings settings, IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers, ILogger<AgentWorker> logger) : BackgroundService
 {
     public const int ExitCredentialRefused = 3;
+    public const int ExitRecallHeldElsewhere = 4;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var gateway = new GatewayClient(http, credentials);
+        // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key.
+        DataKeyUnwrap unwrap = gateway.UnwrapDataKeyAsync;
+        var targets = new TargetDirectory(gateway.GetTargetAsync);
+        using var reports = new ReportOutbox(stateDirectory.Path);
+        var recalls = new RecallReporter(reports);
+        ArmedRecall? recall;
+        try
+        {
+            recall = OperatingSystem.IsLinux() ? ArmRecall(targets, recalls, unwrap) : null;
+        }
+        catch (RecallHeldElsewhereException exception)
+        {
+            LogRecallHeldElsewhere(logger, exception.Message);
+            Environment.ExitCode = ExitRecallHeldElsewhere;
+            lifetime.StopApplication();
+            return;
+        }
+        using var recallScope = recall;
+        using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
+        var stubs = OperatingSystem.IsLinux() ? new LinuxStubDriver(recall?.Hooks) : null;
+        if (OperatingSystem.IsLinux())
+        {
+            SettleJournal(journal!, stubs!);
+        }
+
         string[] volumes = [];
         try
         {
-            volumes = (await new GatewayClient(http, credentials).GetOwnHostAsync(stoppingToken)).Volumes;
+            volumes = (await gateway.GetOwnHostAsync(stoppingToken)).Volumes;
         }
         catch (Exception exception) when (exception is HttpRequestException or EnrollmentException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
         {
-            // Volumes only feed the heartbeat's free-space figures; the session matters more.
+            // The volumes come again with the session's configuration; recall of known volumes is armed already.
             LogNoVolumes(logger, exception.Message);
         }
+        if (OperatingSystem.IsLinux())
+        {
+            recall?.Arm(volumes);
+        }
 
-        // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key.
-        var gateway = new GatewayClient(http, credentials);
-        DataKeyUnwrap unwrap = gateway.UnwrapDataKeyAsync;
         AgentConnection? connection = null;
-        using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, unwrap, cancellationToken),
-            targets: new TargetDirectory(gateway.GetTargetAsync));
-        using var recall = OperatingSystem.IsLinux() ? StartLinuxStubs(journal!, volumes, connection, unwrap) : null;
+            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, stubs, recall, reports, recalls, unwrap, cancellationToken),
+            targets: targets, reports: reports, recall: recall,
+            volumesChanged: configured =>
+            {
+                volumes = [.. configured];
+                if (OperatingSystem.IsLinux())
+                {
+                    recall?.Arm(configured);
+                }
+            });
+        var reporting = recalls.RunAsync(stoppingToken);
         var status = KeepStatusFileAsync(connection, stoppingToken);
         // A LucidLink filespace's audit trail, when the cluster names one for this host.
         var lucid = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
@@ -56,7 +100,8 @@ public sealed partial class AgentWorker(
         }
         await status.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await lucid.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await AgentStatusSnapshot.Of(connection.State).WriteAsync(stateDirectory.Path, CancellationToken.None);
+        await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await AgentStatusSnapshot.Of(connection.State, recall, reports.Count).WriteAsync(stateDirectory.Path, CancellationToken.None);
     }
 
     private async Task KeepStatusFileAsync(AgentConnection connection, CancellationToken stoppingToken)
@@ -64,85 +109,70 @@ public sealed partial class AgentWorker(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
         do
         {
-            await AgentStatusSnapshot.Of(connection.State).WriteAsync(stateDirectory.Path, stoppingToken);
+            await AgentStatusSnapshot.Of(connection.State, connection.Recall, connection.PendingReports).WriteAsync(stateDirectory.Path, stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>
-    /// Settles what a crash left in the journal, then watches the volumes for opens of stubs.
-    /// Without fanotify pre-content events (not root, or an older kernel) it says so: recall is
-    /// then by command only.
+    /// Takes the recall group (from the guard, which keeps it while this process restarts) and
+    /// arms every volume this host ever armed. Without fanotify pre-content events (not root, or an
+    /// older kernel) it says so: nothing is tiered then, and stubs are recalled by command only.
     /// </summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private RecallListener? StartLinuxStubs(OperationJournal journal, string[] volumes, AgentConnection connection, DataKeyUnwrap unwrap)
+    [SupportedOSPlatform("linux")]
+    private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, DataKeyUnwrap unwrap) =>
+        // Each recall is reported to the cluster (the tier object goes RECALLED), through the outbox: none is lost.
+        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, unwrap);
+
+    [SupportedOSPlatform("linux")]
+    private void SettleJournal(OperationJournal journal, LinuxStubDriver stubs)
     {
-        foreach (var settled in JournalRecovery.Recover(journal, LinuxStubDriver.Instance))
+        foreach (var settled in JournalRecovery.Recover(journal, stubs))
         {
             LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
         }
-        var watched = volumes.Where(Directory.Exists).ToArray();
-        if (watched.Length == 0)
-        {
-            return null;
-        }
-        var listener = RecallListener.TryStart(watched, connection.Targets.Store, loggers.CreateLogger<RecallListener>(), out var whyNot,
-            // Each recall is reported to the cluster (the tier object goes RECALLED); one lost with a session is harmless.
-            recalled => _ = connection.SendAsync(RecallMessage(recalled), CancellationToken.None), unwrap);
-        if (listener is null)
-        {
-            LogNoTransparentRecall(logger, whyNot!);
-        }
-        return listener;
     }
-
-    private static AgentMessage RecallMessage(RecallOutcome recalled) => new()
-    {
-        Id = Guid.NewGuid().ToString("N"),
-        RecallEvent = new RecallEvent
-        {
-            FilePath = recalled.Path,
-            Ok = recalled.Error is null,
-            DurationMs = (long)recalled.Duration.TotalMilliseconds,
-            Error = recalled.Error ?? "",
-        },
-    };
 
     /// <summary>A command from the cluster: scan now, recall these stubs, or a tiering job.</summary>
     private async Task HandleAsync(
-        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, DataKeyUnwrap unwrap,
-        CancellationToken cancellationToken)
+        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
+        ReportOutbox reports, RecallReporter recalls, DataKeyUnwrap unwrap, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {
+            throw new PlatformNotSupportedException($"this agent cannot run {command.BodyCase} commands on this platform yet");
+        }
+        if (command.BodyCase == GatewayMessage.BodyOneofCase.ScanRequest)
+        {
+            await ScanAsync(command.ScanRequest, volumes, cancellationToken);
             return;
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
         {
-            var outcomes = await new RecallRunner(journal!, LinuxStubDriver.Instance, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), unwrap)
+            var outcomes = await new RecallRunner(journal!, stubs!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), unwrap)
                 .RecallAsync(command.RecallRequest.Paths, cancellationToken);
             foreach (var outcome in outcomes)
             {
-                await connection.SendAsync(RecallMessage(outcome), cancellationToken);
+                recalls.Report(outcome);
             }
             return;
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)
         {
-            await new AgentJobRunner(journal!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>())
-                .RunAsync(command.TieringJob, connection.SendAsync, cancellationToken);
-            return;
+            await new AgentJobRunner(journal!, stubs!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>(), recall is null ? null : recall.RefusalFor)
+                .RunAsync(command.TieringJob, reports, cancellationToken);
         }
-        if (command.BodyCase != GatewayMessage.BodyOneofCase.ScanRequest)
-        {
-            return;
-        }
-        var roots = command.ScanRequest.Paths.Count > 0 ? command.ScanRequest.Paths.ToArray() : volumes;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task ScanAsync(ScanRequest request, string[] volumes, CancellationToken cancellationToken)
+    {
+        var roots = request.Paths.Count > 0 ? request.Paths.ToArray() : volumes;
         if (roots.Length == 0)
         {
             throw new InvalidOperationException("nothing to scan: no paths and no registered volumes");
         }
-        var format = command.ScanRequest.Format == "parquet" ? "parquet" : "csv";
+        var format = request.Format == "parquet" ? "parquet" : "csv";
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var sink = new UploadSink(http, credentials.Gateway, credentials.Credential, credentials.HostId, credentials.TenantId, roots);
         var counters = new ScanCounters();
@@ -156,8 +186,8 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
     private static partial void LogSettled(ILogger logger, string operation, string path, string result);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No transparent recall on this host ({Reason}); stubs are recalled by command only")]
-    private static partial void LogNoTransparentRecall(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}: stop it first (alto-agent status shows it)")]
+    private static partial void LogRecallHeldElsewhere(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scan requested by the gateway: {Roots}")]
     private static partial void LogScanRequested(ILogger logger, string roots);

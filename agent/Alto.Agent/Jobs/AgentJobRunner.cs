@@ -10,16 +10,18 @@ namespace Alto.Agent.Jobs;
 
 /// <summary>
 /// A tiering job from the cluster, run by <see cref="JobExecutor"/> and answered with JobResult
-/// messages in batches, the last one marked finished. If the session drops before the results
-/// are sent, the job's lease runs out and the cluster sends it again; the files already done are
-/// reported as they are (stubbed) without new work.
+/// messages in batches, the last one marked finished. The results go through the
+/// <see cref="ReportOutbox"/>: kept on disk until the gateway acknowledges them, sent again after a
+/// reconnect. A file <paramref name="refusal"/> names (recall on open not armed for it) is refused
+/// without being touched.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory targets, BandwidthThrottle throttle, ILogger logger)
+public sealed class AgentJobRunner(
+    OperationJournal journal, IStubDriver stubs, TargetDirectory targets, BandwidthThrottle throttle, ILogger logger, Func<string, string?>? refusal)
 {
     public const int ResultsPerMessage = 500;
 
-    public async Task RunAsync(ProtocolJob message, Func<AgentMessage, CancellationToken, Task<bool>> send, CancellationToken cancellationToken)
+    public async Task RunAsync(ProtocolJob message, ReportOutbox reports, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(message.JobId, out var jobId) || !Guid.TryParse(message.TenantId, out var tenantId)
             || !Guid.TryParse(message.TargetId, out var targetId) || message.Target is null)
@@ -49,7 +51,8 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
                 {
                     Key = file.DataKey.IsEmpty ? null : new ObjectKey(file.DataKey.ToByteArray(), file.WrappedDataKey),
                 })]);
-        var outcomes = await new JobExecutor(journal, LinuxStubDriver.Instance, logger, openStore: _ => targets.Store(targetId), throttle: throttle).ExecuteAsync(job, null, cancellationToken);
+        var outcomes = await new JobExecutor(journal, stubs, logger, openStore: _ => targets.Store(targetId), throttle: throttle, refusal: refusal)
+            .ExecuteAsync(job, null, cancellationToken);
         results.AddRange(outcomes.Select(ToResult));
 
         var batches = results.Chunk(ResultsPerMessage).ToList();
@@ -61,7 +64,7 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
         {
             var result = new JobResult { JobId = message.JobId, JobFinished = i == batches.Count - 1 };
             result.Files.AddRange(batches[i]);
-            await send(new AgentMessage { Id = Guid.NewGuid().ToString("N"), JobResult = result }, cancellationToken);
+            reports.Add(new AgentMessage { Id = Guid.NewGuid().ToString("N"), JobResult = result });
         }
     }
 
@@ -73,6 +76,7 @@ public sealed class AgentJobRunner(OperationJournal journal, TargetDirectory tar
             FileOutcomeKind.Stubbed => ProtocolOutcome.Stubbed,
             FileOutcomeKind.Skipped => ProtocolOutcome.Skipped,
             FileOutcomeKind.Failed => ProtocolOutcome.Failed,
+            FileOutcomeKind.Refused => ProtocolOutcome.Refused,
             _ => ProtocolOutcome.Unavailable,
         },
         Sha256 = outcome.Sha256 ?? "",

@@ -14,9 +14,13 @@ namespace Alto.Agent.Jobs;
 /// sent — failed, the original kept. A job sent again is harmless: a file that is already the
 /// stub of its object is reported stubbed.
 /// </summary>
+/// <remarks>
+/// <paramref name="refusal"/> says why a file may not become a stub here (recall on open is not
+/// armed for it), or null when it may; such a file is refused before it is even read.
+/// </remarks>
 public sealed partial class JobExecutor(
     OperationJournal journal, IStubDriver stubs, ILogger logger, TimeSpan? retryBase = null, Func<TierTarget, ITierStore>? openStore = null,
-    BandwidthThrottle? throttle = null)
+    BandwidthThrottle? throttle = null, Func<string, string?>? refusal = null)
 {
     public const int Attempts = 3;
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
@@ -47,7 +51,7 @@ public sealed partial class JobExecutor(
             {
                 var file = job.Files[index];
                 var outcome = await TierFileAsync(job, store, file, token);
-                if (outcome.Kind is FileOutcomeKind.Failed or FileOutcomeKind.Unavailable)
+                if (outcome.Kind is FileOutcomeKind.Failed or FileOutcomeKind.Unavailable or FileOutcomeKind.Refused)
                 {
                     LogFileFailed(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
                 }
@@ -67,6 +71,10 @@ public sealed partial class JobExecutor(
 
     private async Task<FileOutcome> TierFileAsync(TieringJob job, ITierStore store, JobFile file, CancellationToken cancellationToken)
     {
+        if (refusal?.Invoke(file.Path) is { } refused)
+        {
+            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: refused + "; the file is kept as it is");
+        }
         SafeFileHandle handle;
         try
         {

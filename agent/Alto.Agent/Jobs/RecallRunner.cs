@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Hashing;
 using System.Text;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging;

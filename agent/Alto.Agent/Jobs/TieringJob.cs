@@ -31,6 +31,9 @@ public enum FileOutcomeKind
 
     /// <summary>Left as it is; tier 2 could not be reached after retries. The job stays queued.</summary>
     Unavailable = 3,
+
+    /// <summary>Left as it is, not even read: the agent may not make it a stub (recall on open is not armed for it).</summary>
+    Refused = 4,
 }
 
 /// <summary>What became of one file of a job.</summary>

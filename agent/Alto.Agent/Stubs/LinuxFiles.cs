@@ -7,7 +7,11 @@ namespace Alto.Agent.Stubs;
 
 /// <summary>Times and size of an open file, to the nanosecond, as statx reports them.</summary>
 public readonly record struct FileTimes(long Size, long Blocks, long AccessSeconds, uint AccessNanoseconds, long ModifySeconds, uint ModifyNanoseconds,
-    long ChangeSeconds, uint ChangeNanoseconds, ulong Inode);
+    long ChangeSeconds, uint ChangeNanoseconds, ulong Inode)
+{
+    /// <summary>The file system the file is on (major and minor device number), 0 where unknown.</summary>
+    public ulong Device { get; init; }
+}
 
 /// <summary>
 /// The libc calls stubs need on an open file: extended attributes, hole punching, exact
@@ -93,7 +97,10 @@ public static unsafe partial class LinuxFiles
         AccessSeconds: *(long*)(buffer + 64), AccessNanoseconds: *(uint*)(buffer + 72),
         ModifySeconds: *(long*)(buffer + 112), ModifyNanoseconds: *(uint*)(buffer + 120),
         ChangeSeconds: *(long*)(buffer + 96), ChangeNanoseconds: *(uint*)(buffer + 104),
-        Inode: *(ulong*)(buffer + 32));
+        Inode: *(ulong*)(buffer + 32))
+    {
+        Device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
+    };
 
     public static void RemoveAttribute(SafeFileHandle file, string name) => RemoveAttribute(Fd(file), name);
 

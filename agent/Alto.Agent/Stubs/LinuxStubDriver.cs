@@ -6,15 +6,15 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Alto.Agent.Stubs;
 
-/// <summary>Linux stubs (<see cref="LinuxStubs"/>) behind the platform-neutral <see cref="IStubDriver"/>.</summary>
+/// <summary>
+/// Linux stubs (<see cref="LinuxStubs"/>) behind the platform-neutral <see cref="IStubDriver"/>.
+/// With the hooks of the process's armed recall, every stub it makes is watched from the moment it
+/// is one; <see cref="Instance"/> has none (recovery, and tests of the stubs themselves).
+/// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class LinuxStubDriver : IStubDriver
+public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IStubDriver
 {
     public static LinuxStubDriver Instance { get; } = new();
-
-    private LinuxStubDriver()
-    {
-    }
 
     public StubInfo? Read(SafeFileHandle file, string path) => LinuxStubs.Read(file);
 
@@ -22,7 +22,7 @@ public sealed class LinuxStubDriver : IStubDriver
 
     public FileTimes Snapshot(SafeFileHandle file) => LinuxFiles.Stat(file);
 
-    public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt);
+    public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt, recall);
 
     public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null) =>
         LinuxStubs.RecallAsync(path, stores, cancellationToken, unwrap);
@@ -38,7 +38,7 @@ public sealed class LinuxStubDriver : IStubDriver
         if (LinuxStubs.Read(fd) is not { } stub)
         {
             // No locator: the data is the original; stray attributes of a stubbing cut short go.
-            RemoveStubAttributes(fd);
+            LinuxStubs.RemoveAttributes(fd);
             return false;
         }
         var verifiedUpload = entry.Operation == JournalEntry.Tier && entry.Phase == JournalEntry.Uploaded;
@@ -57,22 +57,19 @@ public sealed class LinuxStubDriver : IStubDriver
         {
             // A recall that had written everything finishes; a stubbing whose file was written
             // to since (while the agent was down) keeps the new bytes and stops being a stub.
-            RemoveStubAttributes(fd);
+            LinuxStubs.RemoveAttributes(fd);
             return false;
         }
         // A stubbing that had not released the data yet finishes; a recall cut short is a stub again.
-        LinuxFiles.PunchHole(fd, LinuxFiles.Stat(fd).Size);
+        // Either way the file is watched before its data goes, whatever marks it carried.
+        var status = LinuxFiles.Stat(fd);
+        using (recall?.HoldOpens(status.Inode))
+        {
+            recall?.Watch(fd);
+            LinuxFiles.PunchHole(fd, status.Size);
+        }
         LinuxFiles.Sync(fd);
         return true;
-    }
-
-    private static void RemoveStubAttributes(int fd)
-    {
-        LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
-        foreach (var attribute in StubInfo.AttributesInWriteOrder)
-        {
-            LinuxFiles.RemoveAttribute(fd, attribute);
-        }
     }
 
     private static string ContentSha256(SafeFileHandle file)

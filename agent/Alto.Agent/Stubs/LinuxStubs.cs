@@ -52,18 +52,20 @@ public static class LinuxStubs
     /// the file's status taken before the agent read it: the stub gets those access and
     /// modification times back (the agent's own read must not make a cold file look warm), and
     /// a file whose size or modification time differs from it changed since it was read: it is
-    /// refused and left as it is.
+    /// refused and left as it is. With <paramref name="recall"/>, other programs' opens of the file
+    /// wait while it is made a stub, and any ignore mark it carries from earlier opens goes before
+    /// its data does: a stub is watched from the moment it is one, so it never reads as zeros.
     /// </summary>
-    public static void MakeStub(string path, StubInfo stub, FileTimes readAt)
+    public static void MakeStub(string path, StubInfo stub, FileTimes readAt, Recall.IStubRecallHooks? recall = null)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
         var fd = LinuxFiles.Fd(file);
         var now = LinuxFiles.Stat(fd);
-        if (now.Inode != readAt.Inode || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds
-            || now.ModifyNanoseconds != readAt.ModifyNanoseconds || now.Size != stub.Length)
+        if (ChangedSince(now, readAt) || now.Size != stub.Length)
         {
             throw new FileChangedException(path);
         }
+        using var hold = recall?.HoldOpens(now.Inode);
         try
         {
             foreach (var name in StubInfo.AttributesInWriteOrder)
@@ -83,20 +85,36 @@ public static class LinuxStubs
                 }
             }
             LinuxFiles.Sync(fd);
+            recall?.Watch(fd);
+            // A program that had the file open before it was watched may have written to it since the first look.
+            if (ChangedSince(LinuxFiles.Stat(fd), readAt))
+            {
+                throw new FileChangedException(path);
+            }
         }
         catch (IOException)
         {
-            // No locator was written, so the file is not a stub; leave no stray attributes either.
-            foreach (var name in StubInfo.AttributesInWriteOrder)
-            {
-                LinuxFiles.RemoveAttribute(fd, name);
-            }
+            // The data was not released, so the file is not a stub; leave no stray attributes either.
+            RemoveAttributes(fd);
             throw;
         }
         // No flush after the release: if a crash undoes it, the file holds its attributes and all
         // of its own bytes, which recall and recovery both treat as a stub.
         LinuxFiles.PunchHole(fd, now.Size);
         LinuxFiles.RestoreTimes(fd, readAt);
+    }
+
+    private static bool ChangedSince(FileTimes now, FileTimes readAt) =>
+        now.Inode != readAt.Inode || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds || now.ModifyNanoseconds != readAt.ModifyNanoseconds;
+
+    /// <summary>Takes every stub attribute off (the locator first: without it the file is no stub, whatever else is left).</summary>
+    public static void RemoveAttributes(int fd)
+    {
+        LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
+        foreach (var name in StubInfo.AttributesInWriteOrder)
+        {
+            LinuxFiles.RemoveAttribute(fd, name);
+        }
     }
 
     /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>
@@ -153,11 +171,7 @@ public static class LinuxStubs
             }
             throw new StubRecallException(name, exception.Message, exception);
         }
-        LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
-        foreach (var attribute in StubInfo.AttributesInWriteOrder.SkipLast(1))
-        {
-            LinuxFiles.RemoveAttribute(fd, attribute);
-        }
+        RemoveAttributes(fd);
         LinuxFiles.RestoreTimes(fd, before);
         LinuxFiles.Sync(fd);
         return stub;

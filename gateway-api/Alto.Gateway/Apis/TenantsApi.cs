@@ -9,11 +9,15 @@ namespace Alto.Gateway.Apis;
 
 public sealed record CreateTenantRequest(string? Name, string? Description);
 
-public sealed record UpdateTenantRequest(string? Name, string? Description, bool? EncryptTier2, int? RecallAfterReads);
+public sealed record UpdateTenantRequest(
+    string? Name, string? Description, bool? EncryptTier2, int? RecallAfterReads, PlanApproval? PlanApproval = null, long? MinTierableBytes = null);
 
 public static class TenantsApi
 {
     public const int NameMaxLength = 100;
+
+    /// <summary>1 TiB: a larger minimum would leave nothing to tier and is surely a mistake of units.</summary>
+    public const long MaxMinTierableBytes = 1L << 40;
     public const int DescriptionMaxLength = 1000;
 
     public static RouteGroupBuilder MapTenantsApi(this RouteGroupBuilder api)
@@ -94,9 +98,14 @@ public static class TenantsApi
         var errors = new RequestErrors();
         var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
-        if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null)
+        if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null
+            && request.PlanApproval is null && request.MinTierableBytes is null)
         {
-            errors.Add("body", "give at least one of name, description, encryptTier2, recallAfterReads");
+            errors.Add("body", "give at least one of name, description, encryptTier2, recallAfterReads, planApproval, minTierableBytes");
+        }
+        if (request.MinTierableBytes is < 0 or > MaxMinTierableBytes)
+        {
+            errors.Add("minTierableBytes", $"minTierableBytes must be between 0 (tier files of any size) and {MaxMinTierableBytes}");
         }
         if (request.RecallAfterReads is < 0 or > 1_000_000)
         {
@@ -111,6 +120,8 @@ public static class TenantsApi
         {
             EncryptTier2 = request.EncryptTier2,
             RecallAfterReads = request.RecallAfterReads,
+            PlanApproval = request.PlanApproval,
+            MinTierableBytes = request.MinTierableBytes,
         });
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }

@@ -25,6 +25,7 @@ public static class GatewayEndpointExtensions
         api.MapRulesApi();
         api.MapPlansApi();
         api.MapTieringApi();
+        api.MapApprovalsApi();
         api.MapAuditApi();
         api.MapUsersApi();
         api.MapAgentsApi();

@@ -107,19 +107,17 @@ public sealed partial class AgentSessionService(
                         EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, ToMetrics(message.Heartbeat)));
                         break;
                     case AgentMessage.BodyOneofCase.Ack:
-                        await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64));
+                        await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
                         break;
                     case AgentMessage.BodyOneofCase.RecallEvent:
-                        var recall = message.RecallEvent;
-                        if (recall.FilePath.Length is 0 or > 4096)
-                        {
-                            ThrowStatus(StatusCode.InvalidArgument, "recall_event.file_path must be a path of 1 to 4096 characters");
-                        }
-                        await host.RecordRecallAsync(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), recall.Error.Length == 0 ? null : Limit(recall.Error, 2000));
+                        await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
+                        break;
+                    case AgentMessage.BodyOneofCase.RecallReport:
+                        await host.RecordRecallsAsync(ReportId(message), RecallMessages.FromReport(message.RecallReport));
                         break;
                     case AgentMessage.BodyOneofCase.JobResult:
                         var (jobId, results) = JobMessages.FromMessage(message.JobResult);
-                        await host.RecordJobResultsAsync(sessionId, jobId, results, message.JobResult.JobFinished);
+                        await host.RecordJobResultsAsync(ReportId(message), jobId, results, message.JobResult.JobFinished);
                         break;
                     case AgentMessage.BodyOneofCase.Hello:
                         ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
@@ -241,6 +239,10 @@ public sealed partial class AgentSessionService(
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message of a session must be a hello"));
     }
 
+    /// <summary>A report's id: the agent sends a report under one id until it is acknowledged, and the cluster applies an id once.</summary>
+    private static string ReportId(AgentMessage message) =>
+        message.Id.Length is > 0 and <= 64 ? message.Id : throw new RpcException(new Status(StatusCode.InvalidArgument, "a report needs a message id of 1 to 64 characters"));
+
     private static LucidLinkSettings LucidLinkSettingsOf(LucidLinkVolume? lucidLink) => lucidLink is null
         ? new LucidLinkSettings { Enabled = false }
         : new LucidLinkSettings { Enabled = true, FilespaceRoot = lucidLink.FilespaceRoot, PollSeconds = lucidLink.PollSeconds };
@@ -271,10 +273,18 @@ public sealed partial class AgentSessionService(
     private static AgentMetrics ToMetrics(Heartbeat heartbeat) => new(
         heartbeat.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow,
         heartbeat.CpuPercent,
-        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(Limit(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes))],
+        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(Limit(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes)
+        {
+            RecallArmed = volume.RecallArmed,
+            RecallReason = volume.RecallReason.Length == 0 ? null : Limit(volume.RecallReason, 500),
+        })],
         heartbeat.QueueDepth,
         heartbeat.RecallsTotal,
-        heartbeat.RecallsFailed);
+        heartbeat.RecallsFailed)
+    {
+        RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
+        RecallProblem = heartbeat.RecallProblem.Length == 0 ? null : Limit(heartbeat.RecallProblem, 500),
+    };
 
     private static string Limit(string text, int length) => text.Length <= length ? text : text[..length];
 

@@ -29,7 +29,7 @@ public static class JobMessages
             DataKey = file.Key is { } key ? Google.Protobuf.ByteString.CopyFrom(key.Key) : Google.Protobuf.ByteString.Empty,
             WrappedDataKey = file.Key?.Wrapped ?? "",
         }));
-        return new GatewayMessage { Id = "job-" + job.JobId.ToString("N"), TieringJob = message };
+        return new GatewayMessage { Id = JobMessageIds.Of(job.JobId), TieringJob = message };
     }
 
     /// <summary>A target with its secrets as the agent protocol carries it.</summary>
@@ -83,6 +83,7 @@ public static class JobMessages
                 FileOutcome.Skipped => TierFileOutcome.Skipped,
                 FileOutcome.Failed => TierFileOutcome.Failed,
                 FileOutcome.Unavailable => TierFileOutcome.Unavailable,
+                FileOutcome.Refused => TierFileOutcome.Refused,
                 _ => throw Invalid($"job_result.files[{i}].outcome is missing or unknown"),
             };
             if (outcome == TierFileOutcome.Stubbed

@@ -17,7 +17,7 @@ public sealed record TierStateCount(string State, long Files, long Bytes);
 /// <summary>Jobs and tier objects of a tenant, from alto.tiering_job and alto.tier_object: what is planned, sent, stubbed, recalled.</summary>
 public sealed class TieringReadModel(NpgsqlDataSource db)
 {
-    public static readonly string[] JobStatuses = ["queued", "dispatched", "running", "completed", "failed", "cancelled"];
+    public static readonly string[] JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled"];
 
     public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED"];
 
@@ -73,4 +73,38 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
         }
         return [.. counts];
     }
+
+    /// <summary>
+    /// The jobs waiting for approval (of one host, or all the tenant's), each with the figures its
+    /// plan gave (files, bytes, transfer estimate, its rule's name) and a few of its paths.
+    /// </summary>
+    public async Task<AwaitingJob[]> ListAwaitingApprovalAsync(Guid tenantId, Guid? hostId, int samplesPerJob, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT j.id, j.host_id, j.rule_id, r.name, j.target_id, j.file_count, j.total_bytes, j.estimated_seconds, j.created_at,
+                   array(SELECT t.full_path FROM alto.tier_object t WHERE t.job_id = j.id ORDER BY t.full_path LIMIT $3)
+            FROM alto.tiering_job j LEFT JOIN alto.rule r ON r.id = j.rule_id
+            WHERE j.tenant_id = $1 AND ($2::uuid IS NULL OR j.host_id = $2) AND j.status = 'awaiting_approval'
+            ORDER BY j.host_id, j.priority, j.created_at
+            """);
+        command.Parameters.Add(Uuid(tenantId));
+        command.Parameters.Add(Uuid(hostId));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = samplesPerJob });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var jobs = new List<AwaitingJob>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var createdAt = await reader.GetFieldValueAsync<DateTimeOffset>(8, cancellationToken);
+            var samples = await reader.GetFieldValueAsync<string[]>(9, cancellationToken);
+            jobs.Add(new AwaitingJob(
+                reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.NullableText(3), reader.GetGuid(4), reader.GetInt32(5),
+                reader.GetInt64(6), reader.GetInt64(7), createdAt, samples));
+        }
+        return [.. jobs];
+    }
 }
+
+/// <summary>A job planned under manual approval: what approving it would move.</summary>
+public sealed record AwaitingJob(
+    Guid Id, Guid HostId, Guid? RuleId, string? RuleName, Guid TargetId, int FileCount, long TotalBytes, long EstimatedSeconds, DateTimeOffset CreatedAt,
+    string[] SamplePaths);

@@ -108,7 +108,14 @@ public sealed record AgentSession(
 public sealed record VolumeSpace(
     [property: Id(0)] string Path,
     [property: Id(1)] long FreeBytes,
-    [property: Id(2)] long TotalBytes);
+    [property: Id(2)] long TotalBytes)
+{
+    /// <summary>Opens of stubs below the volume are recalled (and survive an agent restart): only then are its files tiered.</summary>
+    [Id(3)] public bool RecallArmed { get; init; }
+
+    /// <summary>Why recall is not armed for the volume, as the agent says.</summary>
+    [Id(4)] public string? RecallReason { get; init; }
+}
 
 /// <summary>What an agent reports with each heartbeat.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.AgentMetrics")]
@@ -118,7 +125,22 @@ public sealed record AgentMetrics(
     [property: Id(2)] VolumeSpace[] Volumes,
     [property: Id(3)] int QueueDepth,
     [property: Id(4)] long RecallsTotal,
-    [property: Id(5)] long RecallsFailed);
+    [property: Id(5)] long RecallsFailed)
+{
+    /// <summary>The agent's recall group outlives the agent process (a recall guard keeps it).</summary>
+    [Id(6)] public bool RecallSurvivesRestart { get; init; }
+
+    /// <summary>Why recall is not armed at all, or would not outlive the agent process; null when all is well.</summary>
+    [Id(7)] public string? RecallProblem { get; init; }
+}
+
+/// <summary>One recall the agent reports: a stub of the host brought back (or not) on access or on command.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RecallReportItem")]
+public sealed record RecallReportItem(
+    [property: Id(0)] string Path,
+    [property: Id(1)] bool Succeeded,
+    [property: Id(2)] long DurationMs,
+    [property: Id(3)] string? Failure);
 
 public enum SessionStanding
 {
@@ -186,3 +208,10 @@ public sealed record LucidLinkVolume(
     public bool FullScanDue(DateTimeOffset? lastScanAt, DateTimeOffset now) =>
         lastScanAt is not { } last || now - last >= TimeSpan.FromDays(FullScanDays);
 }
+
+/// <summary>What an approval let go: the jobs, and their files and bytes.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ApprovedJobs")]
+public sealed record ApprovedJobs(
+    [property: Id(0)] Guid[] JobIds,
+    [property: Id(1)] long Files,
+    [property: Id(2)] long Bytes);

@@ -60,9 +60,9 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestRecallAsync")]
     Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection);
 
-    /// <summary>The agent acknowledged a command: it leaves the queue.</summary>
+    /// <summary>The agent acknowledged a command: it leaves the queue; one the agent could not carry out is recorded as failed, with its reason.</summary>
     [Alias("AcknowledgeAsync")]
-    Task AcknowledgeAsync(string commandId);
+    Task AcknowledgeAsync(string commandId, bool succeeded, string? failure);
 
     /// <summary>A heartbeat on a session; the answer says whether the session may go on.</summary>
     [Alias("HeartbeatAsync")]
@@ -72,13 +72,27 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("CloseSessionAsync")]
     Task CloseSessionAsync(Guid sessionId);
 
-    /// <summary>The agent's outcomes of a job's files; the last batch of a job says it is finished.</summary>
+    /// <summary>
+    /// The agent's outcomes of a job's files, in a report the agent sends until it is acknowledged;
+    /// the last report of a job says it is finished. A report applied before changes nothing.
+    /// </summary>
     [Alias("RecordJobResultsAsync")]
-    Task RecordJobResultsAsync(Guid sessionId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
+    Task RecordJobResultsAsync(string reportId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
 
-    /// <summary>The agent recalled a stub (or could not): its tier object goes RECALLED (or FAILED) and the file counts as accessed.</summary>
-    [Alias("RecordRecallAsync")]
-    Task RecordRecallAsync(string path, bool succeeded, long durationMs, string? failure);
+    /// <summary>
+    /// Stubs the agent recalled (or could not), in one report: each tier object goes RECALLED (or
+    /// FAILED) and the file counts as accessed. A report applied before changes nothing.
+    /// </summary>
+    [Alias("RecordRecallsAsync")]
+    Task RecordRecallsAsync(string reportId, RecallReportItem[] recalls);
+
+    /// <summary>
+    /// Approves jobs that wait for approval (the tenant plans under manual approval): the given
+    /// ones, or with null every one of the host's. Jobs of other hosts, or not waiting, are left
+    /// alone and not counted. Approved jobs go to the agent like any queued job. Audited with the caller.
+    /// </summary>
+    [Alias("ApproveJobsAsync")]
+    Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds);
 
     /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>
     [Alias("DispatchAsync")]

@@ -47,4 +47,10 @@ public sealed record PlanSummary(
     [property: Id(12)] double Seconds)
 {
     [Id(13)] public PlanSummary[] Hosts { get; init; } = [];
+
+    /// <summary>Files not below any of the host's registered volumes: never planned (recall is armed only there).</summary>
+    [Id(14)] public long FilesOutsideVolumes { get; init; }
+
+    /// <summary>Files smaller than the tenant's minimum tierable size: never planned.</summary>
+    [Id(15)] public long FilesBelowMinimumSize { get; init; }
 }

@@ -6,6 +6,22 @@ public enum TenantStatus
     Disabled = 1,
 }
 
+/// <summary>Whether a tenant's planned jobs go to the agents at once or wait for a tenant admin's approval.</summary>
+public enum PlanApproval
+{
+    Auto = 0,
+    Manual = 1,
+}
+
+/// <summary>The safe defaults a new tenant starts with: nothing moves before an admin approves it, and small files stay.</summary>
+public static class TenantDefaults
+{
+    public const PlanApproval NewTenantPlanApproval = PlanApproval.Manual;
+
+    /// <summary>64 KiB, as Azure File Sync: below this a stub saves too little to be worth a recall.</summary>
+    public const long MinTierableBytes = 64 * 1024;
+}
+
 [GenerateSerializer, Immutable, Alias("Alto.TenantInfo")]
 public sealed record TenantInfo(
     [property: Id(0)] Guid Id,
@@ -20,6 +36,12 @@ public sealed record TenantInfo(
 
     /// <summary>A stub read this many times in audit trails (LucidLink) is recalled; null: never by reads alone.</summary>
     [Id(7)] public int? RecallAfterReads { get; init; }
+
+    /// <summary>Manual: planned jobs wait for a tenant admin's approval; auto: they go to the agents as soon as they are planned.</summary>
+    [Id(8)] public PlanApproval PlanApproval { get; init; }
+
+    /// <summary>Files smaller than this are never planned.</summary>
+    [Id(9)] public long MinTierableBytes { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.CreateTenant")]
@@ -38,6 +60,10 @@ public sealed record UpdateTenant(
 
     /// <summary>Sets the recall threshold (see <see cref="TenantInfo.RecallAfterReads"/>); 0 turns it off.</summary>
     [Id(3)] public int? RecallAfterReads { get; init; }
+
+    [Id(4)] public PlanApproval? PlanApproval { get; init; }
+
+    [Id(5)] public long? MinTierableBytes { get; init; }
 }
 
 /// <summary>The outcome of a key rotation: the tenant key's new version and how many targets' credentials were sealed under it.</summary>

@@ -30,6 +30,8 @@ public enum TierEventKind
     Recalled = 5,
     RecallFailed = 6,
     Abandoned = 7,
+    /// <summary>The agent refused to touch the file (recall on open not armed for it): SKIPPED, with the reason.</summary>
+    Refused = 8,
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.TierEvent")]
@@ -38,7 +40,11 @@ public sealed record TierEvent(
     [property: Id(1)] string Actor,
     [property: Id(2)] string? Hash = null,
     [property: Id(3)] string? Locator = null,
-    [property: Id(4)] string? Reason = null);
+    [property: Id(4)] string? Reason = null)
+{
+    /// <summary>The agent report this event came in (scoped to its host): an object applies a report once, however often it is sent.</summary>
+    [Id(5)] public string? ReportId { get; init; }
+}
 
 [GenerateSerializer, Immutable, Alias("Alto.TierObjectInfo")]
 public sealed record TierObjectInfo(

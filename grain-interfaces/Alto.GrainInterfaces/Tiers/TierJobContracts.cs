@@ -51,6 +51,8 @@ public enum TierFileOutcome
     Skipped = 1,
     Failed = 2,
     Unavailable = 3,
+    /// <summary>The agent did not touch the file: recall on open is not armed for it there.</summary>
+    Refused = 4,
 }
 
 /// <summary>What the agent reports for one file of a job.</summary>
@@ -61,3 +63,17 @@ public sealed record TierFileResult(
     [property: Id(2)] string? Sha256,
     [property: Id(3)] string? Locator,
     [property: Id(4)] string? Reason);
+
+/// <summary>The message id a job travels under to the agent ("job-" and the job id), which the agent acknowledges.</summary>
+public static class JobMessageIds
+{
+    public const string Prefix = "job-";
+
+    public static string Of(Guid jobId) => Prefix + jobId.ToString("N");
+
+    public static bool TryParse(string messageId, out Guid jobId)
+    {
+        jobId = Guid.Empty;
+        return messageId.StartsWith(Prefix, StringComparison.Ordinal) && Guid.TryParseExact(messageId.AsSpan(Prefix.Length), "N", out jobId);
+    }
+}

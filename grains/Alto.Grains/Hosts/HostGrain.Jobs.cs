@@ -2,6 +2,7 @@ using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
+using Alto.Grains.Rules;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Grains.Hosts;
@@ -16,7 +17,24 @@ public sealed partial class HostGrain
 {
     public const int MaxJobsInFlight = 1;
     private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a job whose files are not under armed recall waits before it is looked at again (a heartbeat that arms recall sends it at once).</summary>
+    private static readonly TimeSpan UnarmedRetry = TimeSpan.FromMinutes(10);
     private const int GrainCallsAtOnce = 32;
+
+    /// <summary>
+    /// The volumes whose recall the agent's last heartbeat reports armed and guarded: only files
+    /// below them may become stubs (a stub anywhere else would read as zeros).
+    /// </summary>
+    private string[] ArmedVolumes() =>
+        _metrics is { RecallSurvivesRestart: true } metrics ? [.. metrics.Volumes.Where(volume => volume.RecallArmed).Select(volume => volume.Path)] : [];
+
+    /// <summary>Why nothing of the host may be tiered now, for the jobs that wait.</summary>
+    private string UnarmedReason() =>
+        _metrics is null ? "waiting for the agent's first heartbeat to say where recall on open is armed"
+        : _metrics.RecallProblem is { Length: > 0 } problem ? "recall on open is not armed on this host: " + problem
+        : "recall on open is not armed for these files' volumes: "
+          + string.Join("; ", _metrics.Volumes.Where(v => !v.RecallArmed).Select(v => $"{v.Path}: {v.RecallReason}").DefaultIfEmpty("no volume is armed"));
 
     public async Task<int> DispatchAsync()
     {
@@ -31,13 +49,26 @@ public sealed partial class HostGrain
             await PushConfigurationAsync();
         }
         var sent = 0;
-        while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled
+        var armed = ArmedVolumes();
+        var flavor = PathFlavors.Of(host.State.Os);
+        while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled && armed.Length > 0
                && await jobs.ClaimNextAsync(Id, dispatchOptions.Value.Lease, MaxJobsInFlight) is { } claimed)
         {
-            var files = await jobs.OpenFilesAsync(claimed.JobId);
-            if (files.Length == 0)
+            var all = await jobs.OpenFilesAsync(claimed.JobId);
+            if (all.Length == 0)
             {
                 await jobs.FinishAsync(claimed.JobId, TimeSpan.Zero, null);
+                continue;
+            }
+            // Only files below volumes where recall is armed go out; the others wait in their job (planned), with the reason.
+            var files = all.Where(file => flavor.IsWithinAny(file.Path, armed)).ToArray();
+            if (files.Length < all.Length)
+            {
+                LogFilesWaitForRecall(logger, Id, claimed.JobId, all.Length - files.Length);
+            }
+            if (files.Length == 0)
+            {
+                await jobs.FinishAsync(claimed.JobId, UnarmedRetry, UnarmedReason());
                 continue;
             }
             var target = await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).GetTargetForAgentAsync(claimed.TargetId);
@@ -68,6 +99,22 @@ public sealed partial class HostGrain
             }
         }
         return sent;
+    }
+
+    public async Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds)
+    {
+        var approved = await jobs.ApproveAsync(Id, jobIds, Audit.AuditContext.Actor);
+        if (approved.JobIds.Length == 0)
+        {
+            return approved;
+        }
+        await audit.RecordAsync(host.State.TenantId, "tier.jobs_approved", "host", Id.ToString(), null, null,
+            new Dictionary<string, object?> { ["jobIds"] = approved.JobIds, ["files"] = approved.Files, ["bytes"] = approved.Bytes }, hostId: Id);
+        if (_observer is not null)
+        {
+            await DispatchAsync();
+        }
+        return approved;
     }
 
     public async Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone)
@@ -102,7 +149,7 @@ public sealed partial class HostGrain
         TransferWindows.At(host.State.TransferWindows, host.State.TimeZone, time.GetUtcNow()).BytesPerSecond
         ?? host.State.BandwidthLimitBytesPerSecond ?? 0;
 
-    public async Task RecordJobResultsAsync(Guid sessionId, Guid jobId, TierFileResult[] results, bool finished)
+    public async Task RecordJobResultsAsync(string reportId, Guid jobId, TierFileResult[] results, bool finished)
     {
         var actor = $"agent:{Id}";
         var unavailable = 0;
@@ -121,8 +168,9 @@ public sealed partial class HostGrain
                 {
                     TierFileOutcome.Stubbed => new TierEvent(TierEventKind.Stubbed, actor, result.Sha256, result.Locator),
                     TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
+                    TierFileOutcome.Refused => new TierEvent(TierEventKind.Refused, actor, Reason: result.Reason),
                     _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
-                };
+                } with { ReportId = reportId };
                 var applied = await grains.GetGrain<ITierObjectGrain>(result.TierObjectId).ApplyAsync(change);
                 if (applied.Error is { } refused)
                 {
@@ -163,27 +211,53 @@ public sealed partial class HostGrain
         { HostId = Id });
     }
 
-    public async Task RecordRecallAsync(string path, bool succeeded, long durationMs, string? failure)
+    public async Task RecordRecallsAsync(string reportId, RecallReportItem[] recalls)
     {
-        if (!host.State.Exists || await jobs.FindTierObjectAsync(host.State.TenantId, Id, path) is not { } found)
+        if (!host.State.Exists)
         {
-            LogUnknownRecall(logger, Id, path);
             return;
         }
-        var change = succeeded
-            ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled on access in {durationMs} ms")
-            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: failure ?? "the recall failed");
+        foreach (var batch in recalls.Chunk(GrainCallsAtOnce))
+        {
+            await Task.WhenAll(batch.Select(recall => RecordRecallAsync(reportId, recall)));
+        }
+    }
+
+    private async Task RecordRecallAsync(string reportId, RecallReportItem recall)
+    {
+        if (await jobs.FindTierObjectAsync(host.State.TenantId, Id, recall.Path) is not { } found)
+        {
+            LogUnknownRecall(logger, Id, recall.Path);
+            return;
+        }
+        var change = (recall.Succeeded
+            ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled in {recall.DurationMs} ms")
+            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: recall.Failure ?? "the recall failed")) with { ReportId = reportId };
         var applied = await grains.GetGrain<ITierObjectGrain>(found.TierObjectId).ApplyAsync(change);
-        tieringMetrics.Recalled(succeeded, durationMs);
+        tieringMetrics.Recalled(recall.Succeeded, recall.DurationMs);
         if (applied.Error is { } refused)
         {
             LogResultRefused(logger, found.TierObjectId, refused.Message);
         }
-        else if (succeeded)
+        else if (recall.Succeeded)
         {
             await jobs.MarkRecalledAsync(found.FileCurrentId);
         }
     }
+
+    /// <summary>Dispatches off the current call (a heartbeat must not wait for a job to go out).</summary>
+    private void DispatchInBackground() =>
+        this.RegisterGrainTimer(async _ =>
+        {
+            try
+            {
+                await DispatchAsync();
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                LogDispatchFailed(logger, exception, Id);
+            }
+        }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
 
     private async Task ForEachTierObjectAsync(IEnumerable<long> ids, TierEvent change)
     {
@@ -209,6 +283,9 @@ public sealed partial class HostGrain
             }
         }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = dispatchOptions.Value.CheckEvery });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: {Files} file(s) of job {JobId} wait: recall on open is not armed for their volume")]
+    private static partial void LogFilesWaitForRecall(ILogger logger, Guid hostId, Guid jobId, int files);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} reported a recall of {Path}, which has no tier object")]
     private static partial void LogUnknownRecall(ILogger logger, Guid hostId, string path);

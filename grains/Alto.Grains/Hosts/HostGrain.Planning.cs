@@ -34,10 +34,11 @@ public sealed partial class HostGrain
         var tenant = grains.GetGrain<ITenantGrain>(host.State.TenantId.ToString());
         var rules = await tenant.ListRulesAsync() ?? [];
         var targets = await tenant.ListTargetsAsync();
+        var policy = await tenant.GetAsync();
 
         if (dryRun)
         {
-            var preview = PlanInputNow(rules, targets);
+            var preview = PlanInputNow(rules, targets, policy);
             return CommandResult<PlanSummary>.Ok(await Task.Run(() => planner.PlanAsync(preview, dryRun: true, CancellationToken.None)));
         }
         var previous = _lastRealPlan;
@@ -46,7 +47,7 @@ public sealed partial class HostGrain
         try
         {
             await previous;
-            var input = PlanInputNow(rules, targets);
+            var input = PlanInputNow(rules, targets, policy);
             var summary = await Task.Run(() => planner.PlanAsync(input, dryRun: false, CancellationToken.None));
             // Kept in memory, not in the grain's state: a plan interleaves with the session's calls,
             // and only those write the state (two writers at once would race on it).
@@ -176,9 +177,14 @@ public sealed partial class HostGrain
         }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan, Interleave = true });
     }
 
-    private PlanInput PlanInputNow(RuleInfo[] rules, StorageTargetInfo[] targets) => new(
+    private PlanInput PlanInputNow(RuleInfo[] rules, StorageTargetInfo[] targets, TenantInfo? policy) => new(
         host.State.TenantId, Id, PathFlavors.Of(host.State.Os), rules, targets,
-        host.State.BandwidthLimitBytesPerSecond ?? PlanInput.AssumedBytesPerSecond, time.GetUtcNow());
+        host.State.BandwidthLimitBytesPerSecond ?? PlanInput.AssumedBytesPerSecond, time.GetUtcNow())
+    {
+        Volumes = host.State.Volumes,
+        MinTierableBytes = policy?.MinTierableBytes ?? TenantDefaults.MinTierableBytes,
+        Approval = policy?.PlanApproval ?? TenantDefaults.NewTenantPlanApproval,
+    };
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Planning host {HostId} ({Trigger}) failed; the next scan or schedule tries again")]
     private static partial void LogPlanFailed(ILogger logger, Exception exception, Guid hostId, string trigger);

@@ -1,6 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
+using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Audit;
 using Alto.Grains.Persistence;
 using Alto.Grains.Planning;
@@ -346,13 +347,29 @@ public sealed partial class HostGrain(
         return CommandResult<RecallReceipt>.Ok(new RecallReceipt(paths.Length, commands.Count, delivered && commands.Count > 0, [.. commands.Select(c => c.Id)]));
     }
 
-    public async Task AcknowledgeAsync(string commandId)
+    public async Task AcknowledgeAsync(string commandId, bool succeeded, string? failure)
     {
-        if (!host.State.PendingCommands.Exists(command => command.Id == commandId))
+        var command = host.State.PendingCommands.Find(command => command.Id == commandId);
+        if (command is not null)
+        {
+            await ChangeAsync(state => state.PendingCommands.RemoveAll(command => command.Id == commandId));
+        }
+        if (succeeded)
         {
             return;
         }
-        await ChangeAsync(state => state.PendingCommands.RemoveAll(command => command.Id == commandId));
+        // A command the agent could not carry out is recorded, never dropped silently: log, audit, and for a job its last error.
+        var reason = failure is { Length: > 0 } ? failure : "the agent gave no reason";
+        LogCommandFailed(logger, Id, commandId, reason);
+        await AuditAsync("host.command_failed", null, new Dictionary<string, object?>
+        {
+            ["commandId"] = commandId, ["kind"] = command?.Kind.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
+        });
+        if (JobMessageIds.TryParse(commandId, out var jobId)
+            && await jobs.FinishAsync(jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
+        {
+            await ReportJobEndAsync(ended, $"agent:{Id}");
+        }
     }
 
     /// <summary>Sends the live session the host's settings; if its gateway is gone, the next session's welcome carries them.</summary>
@@ -432,8 +449,14 @@ public sealed partial class HostGrain(
         {
             return _session is null ? SessionStanding.Unknown : SessionStanding.Replaced;
         }
+        var armedBefore = ArmedVolumes();
         _metrics = metrics;
         _lastHeartbeat = time.GetUtcNow();
+        if (ArmedVolumes().Except(armedBefore).Any())
+        {
+            // Recall was armed for more of the host: jobs that waited for it go now, not at the next tick.
+            DispatchInBackground();
+        }
         if (host.State.Status != HostStatus.Online)
         {
             await SetStatusAsync(HostStatus.Online);
@@ -584,6 +607,9 @@ public sealed partial class HostGrain(
         TimeZone = state.TimeZone,
         LucidLink = state.LucidLink,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the agent could not carry out command {CommandId}: {Reason}")]
+    private static partial void LogCommandFailed(ILogger logger, Guid hostId, string commandId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string commandId, Guid hostId);

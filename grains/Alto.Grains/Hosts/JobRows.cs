@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
 using Npgsql;
 
@@ -55,6 +56,29 @@ public sealed class JobRows(NpgsqlDataSource db)
         }
         await transaction.CommitAsync();
         return claimed;
+    }
+
+    /// <summary>Moves the host's jobs that wait for approval (all, or those named) to queued, recording who approved them.</summary>
+    public async Task<ApprovedJobs> ApproveAsync(Guid hostId, Guid[]? jobIds, string actor)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.tiering_job
+            SET status = 'queued', approved_by = $3, approved_at = now()
+            WHERE host_id = $1 AND status = 'awaiting_approval' AND ($2::uuid[] IS NULL OR id = ANY($2))
+            RETURNING id, file_count, total_bytes
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)jobIds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+        await using var reader = await command.ExecuteReaderAsync();
+        var (ids, files, bytes) = (new List<Guid>(), 0L, 0L);
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetGuid(0));
+            files += reader.GetInt32(1);
+            bytes += reader.GetInt64(2);
+        }
+        return new ApprovedJobs([.. ids], files, bytes);
     }
 
     /// <summary>The files of a job still to be done (planned, or dispatched and not yet reported).</summary>

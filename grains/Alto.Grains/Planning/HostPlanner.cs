@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Alto.GrainInterfaces.Planning;
+using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Rules;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -30,7 +31,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
         if (dryRun)
         {
             await using var export = await reading.BeginBinaryExportAsync(InventoryQuery(input), cancellationToken);
-            EvaluateAll(export, rules, tally, decisions: null);
+            EvaluateAll(export, input.Scope, rules, tally, decisions: null);
         }
         else
         {
@@ -53,7 +54,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
                 await using (var export = await reading.BeginBinaryExportAsync(InventoryQuery(input), cancellationToken))
                 {
                     decisions.Import = import;
-                    EvaluateAll(export, rules, tally, decisions);
+                    EvaluateAll(export, input.Scope, rules, tally, decisions);
                 }
                 await import.CompleteAsync(cancellationToken);
             }
@@ -65,7 +66,11 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
         var summary = new PlanSummary(
             input.TenantId, input.HostId, dryRun, input.Now, tally.FilesEvaluated, tally.FilesAlreadyTiered, files, bytes,
             PlanInput.EstimateSeconds(bytes, input.BytesPerSecond), tally.ToRulePlans(), changes, rules.RegexTimeouts,
-            Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Stopwatch.GetElapsedTime(started).TotalSeconds)
+        {
+            FilesOutsideVolumes = tally.FilesOutsideVolumes,
+            FilesBelowMinimumSize = tally.FilesBelowMinimumSize,
+        };
         metrics.Record(dryRun, summary.Seconds, summary.FilesEvaluated, files);
         LogPlanned(logger, input.HostId, dryRun, summary.FilesEvaluated, files, bytes, summary.Seconds);
         return summary;
@@ -75,7 +80,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
     private static string InventoryQuery(PlanInput input) => $"""
         COPY (SELECT f.file_current_id, f.full_path, f.size_bytes, f.atime_unix, f.mtime_unix, f.file_extension, f.is_stub,
                      -- A planned file whose job was claimed for sending is no longer the planner's.
-                     CASE WHEN t.state = 'PLANNED' AND j.status IS DISTINCT FROM 'queued' THEN 'SENDING' ELSE t.state END,
+                     CASE WHEN t.state = 'PLANNED' AND j.status NOT IN ('queued', 'awaiting_approval') THEN 'SENDING' ELSE t.state END,
                      t.rule_id, t.planned_mtime_unix, t.size_bytes
               FROM alto.file_current f
               LEFT JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
@@ -85,7 +90,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
         """;
 
     /// <summary>The hot loop, synchronous on purpose: one row read, evaluated and (for a real plan) decided at a time.</summary>
-    private static void EvaluateAll(NpgsqlBinaryExporter export, RuleSet rules, RuleTally tally, PlanDecisions? decisions)
+    private static void EvaluateAll(NpgsqlBinaryExporter export, PlanScope scope, RuleSet rules, RuleTally tally, PlanDecisions? decisions)
     {
         while (export.StartRow() != -1)
         {
@@ -103,7 +108,10 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
 
             // Only files with no tier object, or planned, skipped or recalled ones, are the planner's to decide.
             var inFlight = state is not (null or "PLANNED" or "SKIPPED" or "RECALLED");
-            var verdict = rules.Evaluate(new FileFacts(path, extension, size, accessed, modified, isStub, inFlight));
+            // Outside the host's volumes or below the tenant's minimum size no rule applies: such a file is never planned.
+            var verdict = isStub || inFlight ? RuleSet.AlreadyTiered
+                : scope.Excludes(path, size) is var excluded and < 0 ? excluded
+                : rules.Evaluate(new FileFacts(path, extension, size, accessed, modified, isStub, inFlight));
             tally.Add(verdict, path, size);
             decisions?.Decide(verdict >= 0 ? rules.Rules[verdict] : null, verdict == RuleSet.AlreadyTiered,
                 new InventoryRow(fileId, path, size, modified, state, plannedRule, plannedMtime, plannedSize));
@@ -127,7 +135,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             INSERT INTO plan_rows (file_current_id, kind)
             SELECT t.file_current_id, {PlanDecisions.Unplan} FROM alto.tier_object t
             JOIN alto.file_current f ON f.file_current_id = t.file_current_id
-            JOIN alto.tiering_job j ON j.id = t.job_id AND j.status = 'queued'
+            JOIN alto.tiering_job j ON j.id = t.job_id AND j.status IN ('queued', 'awaiting_approval')
             WHERE t.host_id = $1 AND t.state = 'PLANNED' AND f.deleted_utc IS NOT NULL
             """, cancellationToken, input.HostId);
         await ExecuteAsync(connection, "ANALYZE plan_rows", cancellationToken);
@@ -185,11 +193,11 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             FROM (SELECT o.job_id, count(t.id)::int AS files, coalesce(sum(t.size_bytes), 0)::bigint AS bytes
                   FROM plan_old_jobs o LEFT JOIN alto.tier_object t ON t.job_id = o.job_id
                   GROUP BY o.job_id) c
-            WHERE j.id = c.job_id AND j.status = 'queued'
+            WHERE j.id = c.job_id AND j.status IN ('queued', 'awaiting_approval')
             """, cancellationToken, input.BytesPerSecond);
         var jobsRemoved = await ExecuteAsync(connection, """
             DELETE FROM alto.tiering_job j USING plan_old_jobs o
-            WHERE j.id = o.job_id AND j.status = 'queued' AND j.file_count = 0
+            WHERE j.id = o.job_id AND j.status IN ('queued', 'awaiting_approval') AND j.file_count = 0
             """, cancellationToken);
 
         return new PlanChanges(
@@ -208,7 +216,8 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             jobs.Write(job.RuleId, NpgsqlDbType.Uuid);
             jobs.Write(job.TargetId, NpgsqlDbType.Uuid);
             jobs.Write(job.Priority, NpgsqlDbType.Integer);
-            jobs.Write("queued", NpgsqlDbType.Text);
+            // Under manual approval a new job waits for a tenant admin (HostGrain approves it).
+            jobs.Write(input.Approval == PlanApproval.Manual ? "awaiting_approval" : "queued", NpgsqlDbType.Text);
             jobs.Write(job.Files, NpgsqlDbType.Integer);
             jobs.Write(job.Bytes, NpgsqlDbType.Bigint);
             jobs.Write(PlanInput.EstimateSeconds(job.Bytes, input.BytesPerSecond), NpgsqlDbType.Bigint);

@@ -14,6 +14,17 @@ public sealed record PlanInput(
     long BytesPerSecond,
     DateTimeOffset Now)
 {
+    /// <summary>The host's registered volumes: recall on open is armed only there, so nothing outside them is planned.</summary>
+    public IReadOnlyList<string> Volumes { get; init; } = [];
+
+    /// <summary>The tenant's smallest tierable file.</summary>
+    public long MinTierableBytes { get; init; }
+
+    /// <summary>Whether new jobs wait for approval.</summary>
+    public PlanApproval Approval { get; init; }
+
+    public PlanScope Scope => new(Flavor, Volumes, MinTierableBytes);
+
     /// <summary>Transfer rate assumed for estimates when a host has no bandwidth limit: 100 MiB/s.</summary>
     public const long AssumedBytesPerSecond = 100L * 1024 * 1024;
 

@@ -16,14 +16,25 @@ public sealed class RuleTally(RuleSet rules, int samplesPerRule = RuleTally.Defa
 
     public long FilesAlreadyTiered { get; private set; }
 
+    public long FilesOutsideVolumes { get; private set; }
+
+    public long FilesBelowMinimumSize { get; private set; }
+
     /// <summary>Adds one evaluated file; <paramref name="path"/> is only materialised as a sample.</summary>
     public void Add(int verdict, ReadOnlySpan<char> path, long sizeBytes)
     {
         FilesEvaluated++;
-        if (verdict == RuleSet.AlreadyTiered)
+        switch (verdict)
         {
-            FilesAlreadyTiered++;
-            return;
+            case RuleSet.AlreadyTiered:
+                FilesAlreadyTiered++;
+                return;
+            case RuleSet.OutsideVolumes:
+                FilesOutsideVolumes++;
+                return;
+            case RuleSet.BelowMinimumSize:
+                FilesBelowMinimumSize++;
+                return;
         }
         if (verdict < 0)
         {

@@ -15,6 +15,12 @@ public sealed class RuleSet
     /// <summary>Not evaluated: the file is a stub already or its tier object is in flight.</summary>
     public const int AlreadyTiered = -2;
 
+    /// <summary>Not evaluated: the file is not below any of the host's registered volumes.</summary>
+    public const int OutsideVolumes = -3;
+
+    /// <summary>Not evaluated: the file is smaller than the tenant's minimum tierable size.</summary>
+    public const int BelowMinimumSize = -4;
+
     private readonly CompiledRule[] _rules;
     private long _regexTimeouts;
 

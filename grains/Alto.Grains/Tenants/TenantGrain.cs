@@ -67,6 +67,8 @@ public sealed partial class TenantGrain(
             Status = TenantStatus.Active,
             CreatedAt = now,
             UpdatedAt = now,
+            PlanApproval = TenantDefaults.NewTenantPlanApproval,
+            MinTierableBytes = TenantDefaults.MinTierableBytes,
         };
 
         // The row's unique index is what makes tenant names unique across grains.
@@ -97,8 +99,11 @@ public sealed partial class TenantGrain(
             0 => null,
             var reads => reads,
         };
+        var approval = command.PlanApproval ?? tenant.State.EffectivePlanApproval;
+        var minimum = command.MinTierableBytes ?? tenant.State.EffectiveMinTierableBytes;
         if (name == tenant.State.Name && description == tenant.State.Description && encrypt == tenant.State.EncryptTier2
-            && recallAfterReads == tenant.State.RecallAfterReads)
+            && recallAfterReads == tenant.State.RecallAfterReads && approval == tenant.State.EffectivePlanApproval
+            && minimum == tenant.State.EffectiveMinTierableBytes)
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
@@ -108,6 +113,8 @@ public sealed partial class TenantGrain(
             state.Description = description;
             state.EncryptTier2 = encrypt;
             state.RecallAfterReads = recallAfterReads;
+            state.PlanApproval = approval;
+            state.MinTierableBytes = minimum;
         });
     }
 
@@ -232,6 +239,8 @@ public sealed partial class TenantGrain(
             Rules = before.Rules,
             EncryptTier2 = before.EncryptTier2,
             RecallAfterReads = before.RecallAfterReads,
+            PlanApproval = before.PlanApproval,
+            MinTierableBytes = before.MinTierableBytes,
         };
         change(after);
 
@@ -354,6 +363,8 @@ public sealed partial class TenantGrain(
         {
             EncryptTier2 = tenant.State.EncryptTier2,
             RecallAfterReads = tenant.State.RecallAfterReads,
+            PlanApproval = tenant.State.EffectivePlanApproval,
+            MinTierableBytes = tenant.State.EffectiveMinTierableBytes,
         };
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>

@@ -19,8 +19,8 @@ public sealed class TenantRows(NpgsqlDataSource db)
     public async Task InsertTenantAsync(Guid id, TenantState state)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """);
         AddTenantParameters(command, id, state);
         await command.ExecuteNonQueryAsync();
@@ -30,15 +30,16 @@ public sealed class TenantRows(NpgsqlDataSource db)
     public async Task UpsertTenantAsync(Guid id, TenantState state)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (id) DO UPDATE
             SET name = excluded.name, description = excluded.description, status = excluded.status,
-                updated_at = excluded.updated_at, encrypt_tier2 = excluded.encrypt_tier2, recall_after_reads = excluded.recall_after_reads
+                updated_at = excluded.updated_at, encrypt_tier2 = excluded.encrypt_tier2, recall_after_reads = excluded.recall_after_reads,
+                plan_approval = excluded.plan_approval, min_tierable_bytes = excluded.min_tierable_bytes
             WHERE (alto.tenant.name, alto.tenant.description, alto.tenant.status, alto.tenant.updated_at, alto.tenant.encrypt_tier2,
-                   alto.tenant.recall_after_reads)
+                   alto.tenant.recall_after_reads, alto.tenant.plan_approval, alto.tenant.min_tierable_bytes)
                   IS DISTINCT FROM (excluded.name, excluded.description, excluded.status, excluded.updated_at, excluded.encrypt_tier2,
-                                    excluded.recall_after_reads)
+                                    excluded.recall_after_reads, excluded.plan_approval, excluded.min_tierable_bytes)
             """);
         AddTenantParameters(command, id, state);
         await command.ExecuteNonQueryAsync();
@@ -124,5 +125,9 @@ public sealed class TenantRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = state.UpdatedAt });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = state.EncryptTier2 });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.RecallAfterReads ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ApprovalName(state.EffectivePlanApproval) });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.EffectiveMinTierableBytes });
     }
+
+    public static string ApprovalName(PlanApproval approval) => approval == PlanApproval.Manual ? "manual" : "auto";
 }

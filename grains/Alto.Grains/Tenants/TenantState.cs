@@ -18,8 +18,18 @@ public sealed class TenantState
     [Id(8)] public bool EncryptTier2 { get; set; }
     [Id(9)] public int? RecallAfterReads { get; set; } = DefaultRecallAfterReads;
 
+    /// <summary>Whether planned jobs wait for approval; null in state written before the setting existed, which keeps working as it did (auto).</summary>
+    [Id(10)] public PlanApproval? PlanApproval { get; set; }
+
+    /// <summary>Smallest file the planner selects; null in state written before the setting existed (no minimum).</summary>
+    [Id(11)] public long? MinTierableBytes { get; set; }
+
     /// <summary>Three reads through the audit trail make a stub hot enough to bring back.</summary>
     public const int DefaultRecallAfterReads = 3;
+
+    public PlanApproval EffectivePlanApproval => PlanApproval ?? GrainInterfaces.Tenants.PlanApproval.Auto;
+
+    public long EffectiveMinTierableBytes => MinTierableBytes ?? 0;
 }
 
 [GenerateSerializer, Alias("Alto.StorageTargetState")]

@@ -29,7 +29,7 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
         {
             return CommandResult<TierObjectInfo>.NotFound($"tier object {id} not found");
         }
-        if (IsRepeat(row.Snapshot, change))
+        if (IsRepeat(row.Snapshot, change) || change.ReportId is { } report && report == row.LastReportId)
         {
             return CommandResult<TierObjectInfo>.Ok(row.ToInfo());
         }
@@ -42,10 +42,10 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
         {
             return CommandResult<TierObjectInfo>.Conflict(exception.Message);
         }
-        await TierObjectRows.WriteAsync(connection, transaction, id, next, CancellationToken.None);
+        await TierObjectRows.WriteAsync(connection, transaction, id, next, change.ReportId, CancellationToken.None);
         await AuditLog.AppendAsync(connection, transaction, new AuditEntry(
             row.TenantId, change.Actor, $"tier.{change.Kind.ToString().ToLowerInvariant()}", "tier_object", id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Succeeded: change.Kind is not (TierEventKind.Failed or TierEventKind.RecallFailed or TierEventKind.Abandoned),
+            Succeeded: change.Kind is not (TierEventKind.Failed or TierEventKind.RecallFailed or TierEventKind.Abandoned or TierEventKind.Refused),
             new Dictionary<string, object?>
             {
                 ["hostId"] = row.HostId,
@@ -82,6 +82,7 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
             current.State == TierState.Stubbed ? _machine.Transition(current, TierState.Recalling) : current,
             TierState.Failed, new TierTransitionDetails(Error: change.Reason ?? "the recall failed")),
         TierEventKind.Abandoned => _machine.Transition(current, TierState.Abandoned),
+        TierEventKind.Refused => _machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason ?? "the agent refused the file")),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
 
@@ -90,7 +91,7 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
     {
         TierEventKind.Dispatched => current.State == TierState.Dispatched,
         TierEventKind.Stubbed => current.State == TierState.Stubbed && current.Hash == change.Hash && current.Locator == change.Locator,
-        TierEventKind.Skipped => current.State == TierState.Skipped,
+        TierEventKind.Skipped or TierEventKind.Refused => current.State == TierState.Skipped,
         TierEventKind.Recalling => current.State == TierState.Recalling,
         TierEventKind.Recalled => current.State == TierState.Recalled,
         _ => false,

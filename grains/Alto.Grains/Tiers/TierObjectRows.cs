@@ -8,6 +8,9 @@ public sealed record TierObjectRow(
     long Id, Guid TenantId, Guid HostId, long FileCurrentId, string FullPath, Guid? RuleId, Guid? TargetId, Guid? JobId, long SizeBytes,
     TierObjectSnapshot Snapshot)
 {
+    /// <summary>The agent report whose event this object applied last (a repeat of it is no change).</summary>
+    public string? LastReportId { get; init; }
+
     public TierObjectInfo ToInfo() => new(
         Id, TenantId, HostId, FileCurrentId, FullPath, Snapshot.State, RuleId, TargetId, JobId, SizeBytes, Snapshot.Attempts, Snapshot.LastError,
         Snapshot.Hash, Snapshot.Locator, Snapshot.NextAttemptAt, Snapshot.ActedAt, Snapshot.LastAccessedAt, Snapshot.AccessCount);
@@ -18,7 +21,8 @@ public static class TierObjectRows
 {
     private const string Columns = """
         id, tenant_id, host_id, file_current_id, full_path, rule_id, target_id, job_id, size_bytes,
-        state, attempts, last_error, failed_during, next_attempt_utc, planned_utc, acted_utc, hash, locator, last_accessed_utc, access_count
+        state, attempts, last_error, failed_during, next_attempt_utc, planned_utc, acted_utc, hash, locator, last_accessed_utc, access_count,
+        last_report_id
         """;
 
     public static async Task<TierObjectRow?> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, bool forUpdate, CancellationToken cancellationToken)
@@ -52,15 +56,19 @@ public static class TierObjectRows
         return new TierObjectRow(
             reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetInt64(3), reader.GetString(4),
             reader.IsDBNull(5) ? null : reader.GetGuid(5), reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetGuid(7),
-            reader.GetInt64(8), snapshot);
+            reader.GetInt64(8), snapshot)
+        {
+            LastReportId = reader.IsDBNull(20) ? null : reader.GetString(20),
+        };
     }
 
-    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, TierObjectSnapshot state, CancellationToken cancellationToken)
+    public static async Task WriteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, TierObjectSnapshot state, string? reportId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             UPDATE alto.tier_object
             SET state = $2, attempts = $3, last_error = $4, failed_during = $5, next_attempt_utc = $6, planned_utc = $7, acted_utc = $8,
-                hash = $9, locator = $10, last_accessed_utc = $11, access_count = $12, updated_utc = now()
+                hash = $9, locator = $10, last_accessed_utc = $11, access_count = $12, last_report_id = coalesce($13, last_report_id), updated_utc = now()
             WHERE id = $1
             """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
@@ -75,6 +83,7 @@ public static class TierObjectRows
         command.Parameters.Add(Nullable(state.Locator));
         command.Parameters.Add(Nullable(state.LastAccessedAt));
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.AccessCount });
+        command.Parameters.Add(Nullable(reportId));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -46,7 +46,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
     private async Task TierAndRecallAsync(string kind, bool encrypt, ScratchFileSystem volume, string state, string pathTarget)
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var tenant = await admin.CreateTenantAsync($"e2e-{kind}-{Guid.NewGuid():N}"[..24]);
+        var tenant = await admin.CreateTenantAsync($"e2e-{kind}-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
         if (encrypt)
         {
             Assert.True((await admin.PatchAsync($"/api/v1/tenants/{tenant}", new { encryptTier2 = true })).GetProperty("encryptTier2").GetBoolean());

@@ -23,12 +23,12 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
         try
         {
             using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-            var tenant = await admin.CreateTenantAsync($"lucid-{Guid.NewGuid():N}"[..24]);
+            var tenant = await admin.CreateTenantAsync($"lucid-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
             var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } });
             await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } });
-            // No volumes: the filespace is on the machine's root file system, which the agent's
-            // recall-on-open mark must not cover (it would see every open of every program).
-            var (hostId, token) = await admin.RegisterHostAsync(tenant, "lucid-node");
+            // The filespace is on the machine's root file system: the agent refuses to arm recall on
+            // open there (it would stand between every program and every file), so nothing is tiered.
+            var (hostId, token) = await admin.RegisterHostAsync(tenant, "lucid-node", root);
             using var http = new HttpClient();
             var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
             await credentials.SaveAsync(state, CancellationToken.None);

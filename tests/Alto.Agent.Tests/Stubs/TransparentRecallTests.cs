@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
@@ -18,18 +19,20 @@ public sealed class TransparentRecallTests : IDisposable
     private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-recall-tier2-").FullName);
     private readonly Guid _targetId = Guid.NewGuid();
     private readonly Guid _deadTargetId = Guid.NewGuid();
+    private readonly RecallGroup _group;
     private readonly RecallListener _listener;
 
     public TransparentRecallTests()
     {
         _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        _listener = RecallListener.TryStart([_volume.Root], Stores, NullLogger.Instance, out var noRecall)
-                    ?? throw new InvalidOperationException(noRecall);
+        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall)
+                              ?? throw new InvalidOperationException(noRecall);
     }
 
     public void Dispose()
     {
         _listener.Dispose();
+        _group.Dispose();
         _volume.Dispose();
         Directory.Delete(_store.Root, true);
     }

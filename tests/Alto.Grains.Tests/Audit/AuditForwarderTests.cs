@@ -62,7 +62,9 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         await using var collector = await Collector.StartAsync(port);
         var last = await LastSeqAsync(tenant);
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (collector.Seqs(tenant).LastOrDefault() < last)
+        // The cursor moves only after a batch is delivered: both are waited for before the forwarder stops.
+        while (collector.Seqs(tenant).LastOrDefault() < last
+               || await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}' AND chain_seq = {last}") == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{collector.Seqs(tenant).Count} of {last} entries arrived");
             await Task.Delay(100);

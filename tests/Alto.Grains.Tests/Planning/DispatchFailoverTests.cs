@@ -131,6 +131,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             var standing = await host.OpenSessionAsync(
                 new AgentSession(_sessionId, "stand-in-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), _reference);
             Assert.Equal(SessionStanding.Current, standing);
+            Assert.Equal(SessionStanding.Current, await host.HeartbeatAsync(_sessionId, credential, PlanningWorld.ArmedMetrics()));
         }
 
         /// <summary>Ends the session and releases the observer before the cluster goes (see DispatchTests.DisposeAsync).</summary>
@@ -148,7 +149,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             SessionStanding standing;
             try
             {
-                standing = await host.HeartbeatAsync(_sessionId, credential, new AgentMetrics(DateTimeOffset.UtcNow, 0, [], 0, 0, 0));
+                standing = await host.HeartbeatAsync(_sessionId, credential, PlanningWorld.ArmedMetrics());
             }
             catch (Exception exception) when (exception is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
             {
@@ -191,7 +192,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             {
                 try
                 {
-                    await host.RecordJobResultsAsync(_sessionId, job.JobId, results, finished: true);
+                    await host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), job.JobId, results, finished: true);
                     return;
                 }
                 catch (Exception exception) when (attempt < 60 && exception is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)

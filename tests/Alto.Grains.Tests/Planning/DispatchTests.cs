@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
+using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 
 namespace Alto.Grains.Tests.Planning;
@@ -14,6 +15,7 @@ namespace Alto.Grains.Tests.Planning;
 public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifetime
 {
     private readonly List<(IHostGrain Host, Guid SessionId, IAgentSessionObserver Observer)> _sessions = [];
+    private (Guid SessionId, string Credential) _heartbeat;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -48,18 +50,26 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
     }
 
-    private async Task<(PlanningWorld World, string Credential)> PlannedHostAsync()
+    private async Task<(PlanningWorld World, string Credential)> PlannedHostAsync(
+        PlanApproval approval = PlanApproval.Auto, string[]? volumes = null, string[]? paths = null)
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture, approval: approval);
+        if (volumes is not null)
+        {
+            Assert.True((await world.Host.SetVolumesAsync(volumes)).Succeeded);
+        }
         var token = (await world.Host.RenewEnrollmentTokenAsync(TimeSpan.FromHours(1))).Value!.EnrollmentToken;
         var credential = (await world.Host.EnrollAsync(new EnrollHost(token, "1.0", "fs"))).Value!.Credential;
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        await world.AddFilesAsync([.. Enumerable.Range(0, 3).Select(i => new InventoryFile($"/srv/f{i}.bin", 10 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        paths ??= [.. Enumerable.Range(0, 3).Select(i => $"/srv/f{i}.bin")];
+        await world.AddFilesAsync([.. paths.Select((path, i) => new InventoryFile(path, 10 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
         Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
         return (world, credential);
     }
 
-    private async Task<RecordingSession> ConnectAsync(PlanningWorld world, string credential)
+    private Task<RecordingSession> ConnectAsync(PlanningWorld world, string credential) => ConnectAsync(world, credential, PlanningWorld.ArmedMetrics());
+
+    private async Task<RecordingSession> ConnectAsync(PlanningWorld world, string credential, AgentMetrics firstHeartbeat)
     {
         var session = new RecordingSession();
         var observer = fixture.Client.CreateObjectReference<IAgentSessionObserver>(session);
@@ -68,6 +78,8 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         var standing = await world.Host.OpenSessionAsync(
             new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), observer);
         Assert.Equal(SessionStanding.Current, standing);
+        Assert.Equal(SessionStanding.Current, await world.Host.HeartbeatAsync(sessionId, credential, firstHeartbeat));
+        _heartbeat = (sessionId, credential);
         return session;
     }
 
@@ -115,7 +127,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
 
         var resent = (await WaitForJobsAsync(second, 1))[0];
         Assert.Equal(sent.JobId, resent.JobId);
-        await world.Host.RecordJobResultsAsync(Guid.NewGuid(), resent.JobId,
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), resent.JobId,
             [.. resent.Files.Select(f => new TierFileResult(f.TierObjectId, TierFileOutcome.Skipped, null, null, "in use"))], finished: true);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'completed'"));
     }
@@ -137,5 +149,70 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
 
         Assert.True((await world.Host.SetTransferWindowsAsync([], "UTC")).Succeeded);
         Assert.Single(await WaitForJobsAsync(session, 1));
+    }
+
+    [Fact]
+    public async Task NothingGoesOutUntilTheAgentReportsRecallArmedAndGuarded()
+    {
+        var (world, credential) = await PlannedHostAsync();
+        var notRoot = new AgentMetrics(DateTimeOffset.UtcNow, 0, [new VolumeSpace("/srv", 1, 2) { RecallReason = "the agent is not running as root" }], 0, 0, 0)
+        {
+            RecallProblem = "the agent is not running as root",
+        };
+        var session = await ConnectAsync(world, credential, notRoot);
+
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        // Armed, but the group would die with the agent (no guard): still nothing.
+        Assert.Equal(SessionStanding.Current, await world.Host.HeartbeatAsync(_heartbeat.SessionId, _heartbeat.Credential,
+            PlanningWorld.ArmedMetrics() with { RecallSurvivesRestart = false }));
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Empty(session.Jobs);
+        Assert.Equal(3, await world.CountAsync("state = 'PLANNED'"));
+        var reported = (await world.Host.GetAsync())!.LatestMetrics!;
+        Assert.False(reported.RecallSurvivesRestart);
+
+        // The heartbeat that arms recall sends the job at once.
+        Assert.Equal(SessionStanding.Current, await world.Host.HeartbeatAsync(_heartbeat.SessionId, _heartbeat.Credential, PlanningWorld.ArmedMetrics()));
+        Assert.Equal(3, Assert.Single(await WaitForJobsAsync(session, 1)).Files.Length);
+    }
+
+    [Fact]
+    public async Task FilesUnderAVolumeWithoutRecallWaitInTheirJobWhileTheOthersGo()
+    {
+        var (world, credential) = await PlannedHostAsync(volumes: ["/srv", "/data"], paths: ["/srv/a.bin", "/data/b.bin", "/srv/c.bin"]);
+
+        var session = await ConnectAsync(world, credential, PlanningWorld.ArmedMetrics("/srv"));
+
+        var job = Assert.Single(await WaitForJobsAsync(session, 1));
+        Assert.Equal(["/srv/a.bin", "/srv/c.bin"], job.Files.Select(f => f.Path).Order());
+        Assert.Equal(1, await world.CountAsync("state = 'PLANNED' AND full_path = '/data/b.bin'"));
+    }
+
+    [Fact]
+    public async Task UnderManualApprovalJobsWaitUntilATenantAdminApprovesThem()
+    {
+        var (world, credential) = await PlannedHostAsync(PlanApproval.Manual);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        Assert.Equal("awaiting_approval", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.tiering_job WHERE id = '{jobId}'"));
+        var session = await ConnectAsync(world, credential);
+
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Empty(session.Jobs);
+        // Planned again meanwhile, the waiting job is still the planner's: nothing moves out of it, nothing is planned twice.
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+
+        Alto.Grains.Audit.AuditContext.Set("user:approver", "192.0.2.7");
+        var approved = await world.Host.ApproveJobsAsync(null);
+
+        Assert.Equal([jobId], approved.JobIds);
+        Assert.Equal(3, approved.Files);
+        Assert.Equal(jobId, Assert.Single(await WaitForJobsAsync(session, 1)).JobId);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND approved_by = 'user:approver' AND approved_at IS NOT NULL"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_approved' AND actor = 'user:approver' AND origin = '192.0.2.7' AND host_id = '{world.HostId}'"));
+        // Approving again approves nothing.
+        Assert.Empty((await world.Host.ApproveJobsAsync([jobId])).JobIds);
     }
 }

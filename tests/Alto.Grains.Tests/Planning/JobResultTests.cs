@@ -30,7 +30,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
             Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
         }
 
-        await world.Host.RecordJobResultsAsync(Guid.NewGuid(), jobId,
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
         [
             new TierFileResult(objects[0], TierFileOutcome.Stubbed, Sha, "t/2c/26/" + Sha, null),
             new TierFileResult(objects[1], TierFileOutcome.Skipped, null, null, "the file changed since it was planned"),
@@ -51,9 +51,73 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
 
         // Once it is reached, the last file is stubbed and the job completes.
         await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched' WHERE id = $1", jobId);
-        await world.Host.RecordJobResultsAsync(Guid.NewGuid(), jobId, [new TierFileResult(objects[3], TierFileOutcome.Stubbed, Sha, "t/x/" + Sha, null)], finished: true);
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId, [new TierFileResult(objects[3], TierFileOutcome.Stubbed, Sha, "t/x/" + Sha, null)], finished: true);
         Assert.Equal("STUBBED", (await StatesAsync([objects[3]]))[0]);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'completed'"));
+    }
+
+    [Fact]
+    public async Task AReportSentAgainIsAppliedOnceAndARefusedFileIsSkippedWithItsReason()
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
+        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 2).Select(i => new InventoryFile($"/srv/r{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
+        var objects = new List<long>();
+        foreach (var fileId in ids)
+        {
+            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
+            objects.Add(id);
+            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
+        }
+        TierFileResult[] results =
+        [
+            new(objects[0], TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device"),
+            new(objects[1], TierFileOutcome.Refused, null, null, "recall on open is not armed for this file's file system"),
+        ];
+
+        // The agent sends the same report three times (a lost acknowledgement, then a reconnect).
+        var reportId = Guid.NewGuid().ToString("N");
+        for (var i = 0; i < 3; i++)
+        {
+            await world.Host.RecordJobResultsAsync(reportId, jobId, results, finished: false);
+        }
+
+        Assert.Equal(["FAILED", "SKIPPED"], await StatesAsync(objects));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT attempts FROM alto.tier_object WHERE id = {objects[0]}"));
+        Assert.Equal(1, await Audit(objects[0], "tier.failed", "failure"));
+        Assert.Equal(1, await Audit(objects[1], "tier.refused", "failure"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE id = {objects[1]} AND last_error LIKE 'recall on open is not armed%'"));
+    }
+
+    [Fact]
+    public async Task AJobWhoseFilesAllFailedEndsFailedWithTheReasonInTheApiAuditAndLog()
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
+        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 3).Select(i => new InventoryFile($"/srv/full{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
+        var results = new List<TierFileResult>();
+        foreach (var fileId in ids)
+        {
+            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
+            await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"));
+            results.Add(new TierFileResult(id, TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device; the original is kept"));
+        }
+
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId, [.. results], finished: true);
+
+        Assert.Equal(1, await fixture.Database.CountAsync($"""
+            SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'failed'
+              AND last_error = '3 of 3 files failed: writing to tier 2 failed: No space left on device; the original is kept'
+            """));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{jobId}' AND action = 'tier.job_failed' AND outcome = 'failure' AND details->>'reason' LIKE '3 of 3 files failed%'"));
     }
 
     private async Task<string[]> StatesAsync(IEnumerable<long> ids)

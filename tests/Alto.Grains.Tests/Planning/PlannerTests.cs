@@ -206,4 +206,45 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var plan = Planned(await world.Tenant.PlanAsync(dryRun: false));
         Assert.Equal((7L, 20L), (plan.Changes!.NewlyPlanned, plan.Changes.Unchanged));
     }
+
+    [Fact]
+    public async Task ANewTenantPlansUnderManualApprovalAndLeavesFilesUnder64KiB()
+    {
+        var tenant = fixture.Client.GetGrain<Alto.GrainInterfaces.Tenants.ITenantGrain>(Guid.NewGuid().ToString());
+        var created = (await tenant.CreateAsync(new Alto.GrainInterfaces.Tenants.CreateTenant($"defaults-{Guid.NewGuid():N}", ""))).Value!;
+        Assert.Equal((Alto.GrainInterfaces.Tenants.PlanApproval.Manual, 65_536L), (created.PlanApproval, created.MinTierableBytes));
+
+        var world = await PlanningWorld.CreateAsync(fixture, approval: created.PlanApproval, minTierableBytes: created.MinTierableBytes);
+        await world.AddRuleAsync("cold", ColdForAMonth);
+        await world.AddFilesAsync([new("/srv/tiny.txt", 8, 90 * Day, 90 * Day), new("/srv/just-under.bin", 65_535, 90 * Day, 90 * Day),
+            new("/srv/big.iso", 65_536, 90 * Day, 90 * Day)]);
+
+        var plan = Planned(await world.Host.PlanAsync(dryRun: false));
+
+        Assert.Equal((1L, 2L), (plan.FilesToTier, plan.FilesBelowMinimumSize));
+        Assert.Equal(["/srv/big.iso"], await world.Database.ScalarAsync<string[]>(
+            $"SELECT array_agg(full_path) FROM alto.tier_object WHERE host_id = '{world.HostId}'"));
+        Assert.Equal(1, await world.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval'"));
+    }
+
+    [Fact]
+    public async Task FilesOutsideTheHostsVolumesAreNeverPlannedAndLeaveTheirJobsWhenAVolumeGoes()
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("cold", ColdForAMonth);
+        // A scan of a folder outside the volumes (alto-agent scan /home) put these in the inventory; /srvx only looks like /srv.
+        await world.AddFilesAsync([.. Files(3, "in", 90 * Day), new("/home/me/old.iso", 5000, 90 * Day, 90 * Day), new("/srvx/old.iso", 5000, 90 * Day, 90 * Day)]);
+
+        var plan = Planned(await world.Host.PlanAsync(dryRun: true));
+        Assert.Equal((3L, 2L), (plan.FilesToTier, plan.FilesOutsideVolumes));
+        Planned(await world.Host.PlanAsync(dryRun: false));
+        Assert.Equal(3, await world.CountAsync("state = 'PLANNED'"));
+
+        // The volume is taken off the host: its planned files leave their jobs.
+        Assert.True((await world.Host.SetVolumesAsync(["/data"])).Succeeded);
+        var replan = Planned(await world.Host.PlanAsync(dryRun: false));
+        Assert.Equal(5L, replan.FilesOutsideVolumes);
+        Assert.Equal(0, await world.CountAsync("state = 'PLANNED'"));
+    }
 }

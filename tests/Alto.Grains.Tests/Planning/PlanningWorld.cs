@@ -50,16 +50,27 @@ public sealed class PlanningWorld
 
     public ITenantGrain Tenant => Client.GetGrain<ITenantGrain>(TenantId.ToString());
 
+    /// <summary>A heartbeat's figures from an agent whose recall is armed (and guarded) on the world's volume: jobs may go to it.</summary>
+    public static AgentMetrics ArmedMetrics(params string[] volumes) =>
+        new(DateTimeOffset.UtcNow, 0, [.. (volumes.Length == 0 ? ["/srv"] : volumes).Select(volume => new VolumeSpace(volume, 1, 2) { RecallArmed = true })], 0, 0, 0)
+        {
+            RecallSurvivesRestart = true,
+        };
+
     public IHostGrain Host => Client.GetGrain<IHostGrain>(HostId.ToString());
 
-    public static Task<PlanningWorld> CreateAsync(PostgresClusterFixture fixture, HostOs os = HostOs.Linux) =>
-        CreateAsync(fixture.Client, fixture.Database, os);
+    public static Task<PlanningWorld> CreateAsync(
+        PostgresClusterFixture fixture, HostOs os = HostOs.Linux, PlanApproval approval = PlanApproval.Auto, long minTierableBytes = 0) =>
+        CreateAsync(fixture.Client, fixture.Database, os, approval, minTierableBytes);
 
-    public static async Task<PlanningWorld> CreateAsync(IClusterClient client, TestDatabase database, HostOs os = HostOs.Linux)
+    public static async Task<PlanningWorld> CreateAsync(
+        IClusterClient client, TestDatabase database, HostOs os = HostOs.Linux, PlanApproval approval = PlanApproval.Auto, long minTierableBytes = 0)
     {
         var tenantId = Guid.NewGuid();
         var tenant = client.GetGrain<ITenantGrain>(tenantId.ToString());
         Require((await tenant.CreateAsync(new CreateTenant($"plan-{tenantId:N}", ""))).Error);
+        // The planner's own tests plan files of any size for real; the safe defaults of a new tenant have tests of their own.
+        Require((await tenant.UpdateAsync(new UpdateTenant(null, null) { PlanApproval = approval, MinTierableBytes = minTierableBytes })).Error);
         var targetId = Guid.NewGuid();
         Require((await tenant.AddTargetAsync(new CreateStorageTarget(
             targetId, "archive", StorageTargetKind.Path, new StorageTargetSettings("/mnt/archive", null, null, null, null, null, null, false), null))).Error);

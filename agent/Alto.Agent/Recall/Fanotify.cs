@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 
-namespace Alto.Agent.Stubs;
+namespace Alto.Agent.Recall;
 
 /// <summary>The fanotify calls of transparent recall (fanotify(7), kernel ≥ 6.14 for pre-content events).</summary>
 [SupportedOSPlatform("linux")]
@@ -70,12 +70,15 @@ internal static unsafe partial class Fanotify
         }
     }
 
-    public static void Respond(int group, int eventFd, uint response)
+    public static void Respond(int group, int eventFd, uint response) => _ = TryRespond(group, eventFd, response);
+
+    /// <summary>Answers the permission event the group knows by <paramref name="eventNumber"/>; false when it knows none (ENOENT).</summary>
+    public static bool TryRespond(int group, int eventNumber, uint response)
     {
         var message = stackalloc uint[2];
-        message[0] = (uint)eventFd;
+        message[0] = (uint)eventNumber;
         message[1] = response;
-        _ = write(group, message, 8);
+        return write(group, message, 8) == 8;
     }
 
     public static void Close(int fd) => _ = close(fd);

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Alto.Agent.Recall;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Cli;
+
+/// <summary>
+/// <c>alto-agent guard</c>: the recall guard (<see cref="RecallGuard"/>), which keeps transparent
+/// recall alive while the agent restarts. <c>alto-agent run</c> starts it when none runs; under
+/// systemd it is a unit of its own (<c>alto-agent-guard.service</c>), started before the agent and
+/// before the services that use the volumes.
+/// </summary>
+public static class GuardCommand
+{
+    public static Command Create()
+    {
+        var stateDirectory = AgentOptions.StateDirectory();
+        var holdSeconds = new Option<int>("--hold-seconds")
+        {
+            Description = "How long an open of a stub waits for an agent before it gets EIO",
+            DefaultValueFactory = _ => 120,
+        };
+        var command = new Command("guard", "Keep transparent recall alive across agent restarts (started by run; a systemd unit of its own)") { stateDirectory, holdSeconds };
+        command.SetAction(parse =>
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                Console.Error.WriteLine("alto-agent guard: transparent recall is built for Linux only");
+                return 2;
+            }
+            var state = Path.GetFullPath(parse.GetValue(stateDirectory)!);
+            if (parse.GetValue(holdSeconds) is < 1 or > 86_400)
+            {
+                Console.Error.WriteLine("alto-agent guard: --hold-seconds must be between 1 and 86400");
+                return 2;
+            }
+            Directory.CreateDirectory(state);
+            // Detached from whoever started it: its own session, its output in its log.
+            UnixSockets.StartSession();
+            UnixSockets.RedirectStandardStreams(Path.Combine(state, RecallGuard.LogName));
+            using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                console.UseUtcTimestamp = true;
+            }));
+            using var stop = new CancellationTokenSource();
+            void Stop(System.Runtime.InteropServices.PosixSignalContext signal)
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            }
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+            using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+            var guard = new RecallGuard(state, TimeSpan.FromSeconds(parse.GetValue(holdSeconds)), loggers.CreateLogger<RecallGuard>());
+            return guard.Run(stop.Token);
+        });
+        return command;
+    }
+}

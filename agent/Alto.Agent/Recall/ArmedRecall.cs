@@ -1,0 +1,278 @@
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Alto.Agent.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Recall;
+
+/// <summary>How an agent process gets its recall group.</summary>
+public enum RecallGuarding
+{
+    /// <summary>From the recall guard of its state folder, starting the guard when none runs (not under systemd, which runs it as a unit of its own).</summary>
+    Auto = 0,
+
+    /// <summary>A group of its own, for this process only: recall stops when it does, so nothing is tiered.</summary>
+    Off = 1,
+}
+
+/// <summary>
+/// Transparent recall as one agent process holds it (DESIGN.md §4): the group (from the recall
+/// guard, so it outlives this process), every volume the state folder ever armed plus the ones
+/// asked for now, and the listener that answers opens. A file may become a stub only where recall
+/// is armed — its file system marked and the group guarded — which <see cref="RefusalFor"/> tells.
+/// Started before the process touches any file of a volume, so its own opens never wait on a guard.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed partial class ArmedRecall : IRecallStatus, IDisposable
+{
+    public const string VolumesFileName = "recall-volumes.json";
+
+    private readonly string _stateDirectory;
+    private readonly ILogger _logger;
+    private readonly RecallGroup? _group;
+    private readonly int _guard;
+    private readonly Dictionary<string, VolumeRecall> _volumes = new(StringComparer.Ordinal);
+    private readonly HashSet<ulong> _armedDevices = [];
+    private readonly Lock _gate = new();
+
+    private ArmedRecall(string stateDirectory, ILogger logger, RecallGroup? group, int guard, string? problem)
+    {
+        _stateDirectory = stateDirectory;
+        _logger = logger;
+        _group = group;
+        _guard = guard;
+        Problem = problem;
+    }
+
+    /// <summary>Why recall is not armed at all (no group), or why it would not outlive this process (no guard); null when all is well.</summary>
+    public string? Problem { get; }
+
+    /// <summary>Whether the group outlives this process (a guard keeps it).</summary>
+    public bool SurvivesRestart => _guard >= 0;
+
+    public RecallListener? Listener { get; private set; }
+
+    /// <summary>Every volume this process was asked to arm, with its state.</summary>
+    public IReadOnlyList<VolumeRecall> Volumes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _volumes.Values];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the recall group (from the guard, or its own with <see cref="RecallGuarding.Off"/>),
+    /// starts answering opens, and arms the volumes armed before plus <paramref name="volumes"/>.
+    /// Throws <see cref="RecallHeldElsewhereException"/> when another agent process holds recall.
+    /// </summary>
+    public static ArmedRecall Start(
+        string stateDirectory, RecallGuarding guarding, IEnumerable<string> volumes, Func<Guid, ITierStore> stores, ILogger logger,
+        Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
+    {
+        Directory.CreateDirectory(stateDirectory);
+        GuardHandover? handover = null;
+        string? noGuard = "recall is kept for this process only (--no-guard)";
+        if (guarding == RecallGuarding.Auto)
+        {
+            // Under systemd the guard is a unit of its own: one started from here would die with this unit's restart.
+            var mayStart = Environment.GetEnvironmentVariable("INVOCATION_ID") is null;
+            handover = RecallGuardClient.TryAcquire(stateDirectory, mayStart, out noGuard);
+        }
+        string? noGroup = null;
+        var group = handover?.Group is { } given ? RecallGroup.Adopt(given) : RecallGroup.TryCreate(out noGroup);
+        if (group is null)
+        {
+            if (handover is not null)
+            {
+                UnixSockets.Close(handover.Connection);
+            }
+            var failed = new ArmedRecall(stateDirectory, logger, null, -1, noGroup);
+            failed.Refuse(volumes.Concat(KnownVolumes(stateDirectory)), noGroup!);
+            LogNoRecall(logger, noGroup!);
+            return failed;
+        }
+        if (handover is { Group: null } && !RecallGuardClient.Keep(handover.Connection, group))
+        {
+            UnixSockets.Close(handover.Connection);
+            handover = null;
+            noGuard = "the recall guard did not take the group";
+        }
+        var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
+        // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
+        recall.Listener = new RecallListener(group, stores, logger, recalled, unwrap);
+        foreach (var (fd, number) in handover?.WaitingOpens ?? [])
+        {
+            recall.Listener.Adopt(fd, number);
+        }
+        recall.Arm(KnownVolumes(stateDirectory).Concat(volumes));
+        if (handover is null)
+        {
+            LogNotGuarded(logger, noGuard!);
+        }
+        return recall;
+    }
+
+    /// <summary>Arms more volumes (a new configuration); each is remembered in the state folder, so the next start arms it again.</summary>
+    public IReadOnlyList<VolumeRecall> Arm(IEnumerable<string> volumes)
+    {
+        if (_group is null)
+        {
+            return Refuse(volumes, Problem!);
+        }
+        var results = new List<VolumeRecall>();
+        lock (_gate)
+        {
+            foreach (var volume in volumes.Distinct(StringComparer.Ordinal))
+            {
+                if (_volumes.TryGetValue(volume, out var known) && known.Armed)
+                {
+                    results.Add(known);
+                    continue;
+                }
+                var armed = _group.Arm(volume);
+                if (armed.Armed)
+                {
+                    _armedDevices.Add(LinuxFiles.StatPath(volume).Device);
+                    if (!SurvivesRestart)
+                    {
+                        armed = armed with { Armed = false, Reason = "recall would not outlive this agent process: " + Problem };
+                    }
+                }
+                else
+                {
+                    LogNotArmed(_logger, volume, armed.Reason!);
+                }
+                _volumes[volume] = armed;
+                results.Add(armed);
+            }
+            Remember([.. _volumes.Values.Where(v => _armedDevices.Contains(DeviceOf(v.Path))).Select(v => v.Path)]);
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Why <paramref name="path"/> may not become a stub now, or null when it may: its file system
+    /// is marked and the group outlives this process. Checked by file system (a folder mounted
+    /// inside a volume is a file system of its own), without opening the file.
+    /// </summary>
+    public string? RefusalFor(string path)
+    {
+        if (_group is null)
+        {
+            return "recall on open is not armed on this host: " + Problem;
+        }
+        if (!SurvivesRestart)
+        {
+            return "recall on open would not outlive this agent process: " + Problem;
+        }
+        var device = DeviceOf(path);
+        lock (_gate)
+        {
+            return _armedDevices.Contains(device) ? null : "recall on open is not armed for this file's file system (it is not under an armed volume of this host)";
+        }
+    }
+
+    /// <summary>The stub-driver hooks: hold opens of a file being made a stub, and watch it once it is one.</summary>
+    public IStubRecallHooks Hooks => new RecallHooks(this);
+
+    private sealed class RecallHooks(ArmedRecall recall) : IStubRecallHooks
+    {
+        public IDisposable HoldOpens(ulong inode) => recall.Listener?.HoldOpens(inode) ?? NoHold.Instance;
+
+        public void Watch(int fd) => recall._group?.Watch(fd);
+    }
+
+    private sealed class NoHold : IDisposable
+    {
+        public static readonly NoHold Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>
+    /// Stops answering opens (those already taken are answered first), then hands the group back to
+    /// the guard, which holds further opens of stubs until the next agent; without a guard the group
+    /// closes with this process.
+    /// </summary>
+    public void Dispose()
+    {
+        Listener?.Dispose();
+        if (_guard >= 0)
+        {
+            RecallGuardClient.Release(_guard);
+        }
+        _group?.Dispose();
+    }
+
+    private IReadOnlyList<VolumeRecall> Refuse(IEnumerable<string> volumes, string reason)
+    {
+        lock (_gate)
+        {
+            foreach (var volume in volumes)
+            {
+                _volumes[volume] = new VolumeRecall(volume, false, reason);
+            }
+            return [.. _volumes.Values];
+        }
+    }
+
+    private static ulong DeviceOf(string path)
+    {
+        try
+        {
+            return LinuxFiles.StatPath(path).Device;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The volumes this state folder armed before: stubs may be on them, so they are armed again at every start.</summary>
+    private static string[] KnownVolumes(string stateDirectory)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(stateDirectory, VolumesFileName))) ?? [];
+        }
+        catch (Exception exception) when (exception is IOException or JsonException)
+        {
+            return [];
+        }
+    }
+
+    private void Remember(string[] volumes)
+    {
+        var path = Path.Combine(_stateDirectory, VolumesFileName);
+        var fresh = path + ".new";
+        File.WriteAllText(fresh, JsonSerializer.Serialize(volumes.Union(KnownVolumes(_stateDirectory), StringComparer.Ordinal).Order(StringComparer.Ordinal)));
+        File.SetUnixFileMode(fresh, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(fresh, path, overwrite: true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No transparent recall on this host ({Reason}); nothing will be tiered here")]
+    private static partial void LogNoRecall(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recall would not outlive this agent process ({Reason}); nothing will be tiered here")]
+    private static partial void LogNotGuarded(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recall on open is not armed for volume {Volume}: {Reason}; its files are not tiered")]
+    private static partial void LogNotArmed(ILogger logger, string volume, string reason);
+}
+
+/// <summary>What making a stub needs from transparent recall (<see cref="ArmedRecall.Hooks"/>).</summary>
+public interface IStubRecallHooks
+{
+    /// <summary>Holds other programs' opens of the inode until the handle is disposed.</summary>
+    IDisposable HoldOpens(ulong inode);
+
+    /// <summary>Removes any ignore mark of the file, so its opens are recalled.</summary>
+    void Watch(int fd);
+}

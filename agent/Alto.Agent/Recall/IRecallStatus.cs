@@ -1,0 +1,14 @@
+namespace Alto.Agent.Recall;
+
+/// <summary>What the agent reports of its recall with every heartbeat (the cluster dispatches only below armed volumes).</summary>
+public interface IRecallStatus
+{
+    /// <summary>Every volume asked for, armed or with the reason it is not.</summary>
+    IReadOnlyList<VolumeRecall> Volumes { get; }
+
+    /// <summary>Whether recall outlives the agent process (a guard keeps the group).</summary>
+    bool SurvivesRestart { get; }
+
+    /// <summary>Why recall is not armed at all or would not outlive the process; null when all is well.</summary>
+    string? Problem { get; }
+}

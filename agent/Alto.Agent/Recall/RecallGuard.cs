@@ -1,0 +1,352 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Recall;
+
+/// <summary>
+/// The recall guard (<c>alto-agent guard</c>): a small process that keeps the fanotify group of
+/// transparent recall alive while the agent restarts or is upgraded, so a program that opens a stub
+/// meanwhile waits instead of reading holes (DESIGN.md §4). It holds the group's descriptor and
+/// hands it, over a root-only Unix socket, to one agent process at a time (the holder). While no
+/// agent holds it, the guard reads the events itself: opens of ordinary files pass at once, opens
+/// of stubs wait, and go to the next agent with the group; one that waits longer than
+/// <c>holdStubOpens</c> is refused with EIO (an error, never zeros). When a holder dies without
+/// answering opens it had taken, the guard refuses them with EIO before reading again, so no program
+/// hangs on a dead agent. The guard exits when there is nothing left to guard: its state folder is
+/// gone, or every marked file system was unmounted.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStubOpens, ILogger logger)
+{
+    public const string SocketName = "recall-guard.sock";
+    public const string LogName = "recall-guard.log";
+    public const string PidName = "recall-guard.pid";
+
+    /// <summary>Event numbers a dead holder may have left unanswered: its descriptors are numbered from 0 up, lowest free first.</summary>
+    public const int SweptNumbers = 65_536;
+
+    private static readonly TimeSpan IdleWithoutGroup = TimeSpan.FromMinutes(1);
+    private readonly int _ownProcess = Environment.ProcessId;
+    private readonly List<(int Fd, long HeldSince)> _heldStubOpens = [];
+    private RecallGroup? _group;
+    private int _holder = -1;
+    private int _holderProcess;
+
+    public static string SocketPath(string stateDirectory) => Path.Combine(stateDirectory, SocketName);
+
+    /// <summary>Serves until <paramref name="stopping"/> or until there is nothing left to guard; returns the exit code.</summary>
+    public int Run(CancellationToken stopping)
+    {
+        var socketPath = SocketPath(stateDirectory);
+        var listening = UnixSockets.Listen(socketPath, out var errno);
+        if (listening < 0)
+        {
+            LogCannotListen(logger, socketPath, errno);
+            return 1;
+        }
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(stateDirectory, PidName), _ownProcess.ToString(CultureInfo.InvariantCulture));
+        LogStarted(logger, socketPath, holdStubOpens.TotalSeconds);
+        var idleSince = Stopwatch.GetTimestamp();
+        var lastLook = Stopwatch.GetTimestamp();
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                if (UnixSockets.Wait(listening, 0))
+                {
+                    Accept(listening);
+                }
+                if (_holder >= 0 && UnixSockets.Wait(_holder, 0))
+                {
+                    ServeHolder();
+                }
+                if (_holder < 0 && _group is { } group && Fanotify.Wait(group.Descriptor, 0))
+                {
+                    ReadEvents(group);
+                }
+                RefuseStaleStubOpens(holdStubOpens);
+                if (_holder >= 0 || _heldStubOpens.Count > 0)
+                {
+                    idleSince = Stopwatch.GetTimestamp();
+                }
+                else if (Stopwatch.GetElapsedTime(lastLook) >= TimeSpan.FromSeconds(2))
+                {
+                    lastLook = Stopwatch.GetTimestamp();
+                    // A guard that was never given a group waits a while for the agent that started it.
+                    if ((_group is not null || Stopwatch.GetElapsedTime(idleSince) >= IdleWithoutGroup) && NothingLeftToGuard())
+                    {
+                        break;
+                    }
+                }
+                WaitForAnything(listening, 200);
+            }
+        }
+        finally
+        {
+            // Stub opens still waiting get an error: once the group goes, they would read holes.
+            RefuseStaleStubOpens(TimeSpan.Zero);
+            _group?.Dispose();
+            UnixSockets.Close(listening);
+            if (_holder >= 0)
+            {
+                UnixSockets.Close(_holder);
+            }
+            File.Delete(socketPath);
+            File.Delete(Path.Combine(stateDirectory, PidName));
+            LogStopped(logger);
+        }
+        return 0;
+    }
+
+    private bool NothingLeftToGuard()
+    {
+        if (!Directory.Exists(stateDirectory))
+        {
+            LogExiting(logger, "its state folder is gone");
+            return true;
+        }
+        if (_group is null)
+        {
+            LogExiting(logger, "no agent gave it a group to keep");
+            return true;
+        }
+        if (!_group.HasFilesystemMarks())
+        {
+            LogExiting(logger, "no marked file system is mounted any more");
+            return true;
+        }
+        return false;
+    }
+
+    private void WaitForAnything(int listening, int milliseconds)
+    {
+        var waitOn = _holder >= 0 ? _holder : _group?.Descriptor ?? -1;
+        // One poll over both would be tidier; two short ones keep the helper simple and cost nothing at this rate.
+        if (!UnixSockets.Wait(listening, milliseconds / 2) && waitOn >= 0)
+        {
+            UnixSockets.Wait(waitOn, milliseconds / 2);
+        }
+    }
+
+    private void Accept(int listening)
+    {
+        var connection = UnixSockets.Accept(listening);
+        if (connection < 0)
+        {
+            return;
+        }
+        var peer = UnixSockets.PeerOf(connection);
+        if (peer.UserId != 0)
+        {
+            // Only root may take the group: whoever holds it decides which opens succeed.
+            LogRefusedPeer(logger, peer.ProcessId, peer.UserId);
+            UnixSockets.Close(connection);
+            return;
+        }
+        switch (UnixSockets.Receive(connection, 5000, out var stray))
+        {
+            case RecallGuardProtocol.Acquire when _holder >= 0:
+                UnixSockets.Send(connection, $"{RecallGuardProtocol.Busy} {_holderProcess}");
+                UnixSockets.Close(connection);
+                break;
+            case RecallGuardProtocol.Acquire:
+                HandOver(connection, peer.ProcessId);
+                break;
+            case RecallGuardProtocol.Status:
+                UnixSockets.Send(connection, string.Create(CultureInfo.InvariantCulture,
+                    $"{RecallGuardProtocol.Status} holder={(_holder >= 0 ? _holderProcess : 0)} group={(_group is null ? "no" : "yes")} waiting={_heldStubOpens.Count} guard={_ownProcess}"));
+                UnixSockets.Close(connection);
+                break;
+            default:
+                UnixSockets.Close(connection);
+                break;
+        }
+        if (stray >= 0)
+        {
+            UnixSockets.Close(stray);
+        }
+    }
+
+    /// <summary>The group and every stub open that waited for an agent go to the new holder.</summary>
+    private void HandOver(int connection, int process)
+    {
+        _holder = connection;
+        _holderProcess = process;
+        if (_group is null)
+        {
+            UnixSockets.Send(connection, RecallGuardProtocol.None);
+            LogHolder(logger, process, "a new group");
+            return;
+        }
+        UnixSockets.Send(connection, RecallGuardProtocol.Group, _group.Descriptor);
+        foreach (var (fd, _) in _heldStubOpens)
+        {
+            UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {fd.ToString(CultureInfo.InvariantCulture)}", fd);
+            Fanotify.Close(fd);
+        }
+        UnixSockets.Send(connection, RecallGuardProtocol.End);
+        LogHolder(logger, process, $"the group with {_heldStubOpens.Count} waiting stub open(s)");
+        _heldStubOpens.Clear();
+    }
+
+    private void ServeHolder()
+    {
+        var message = UnixSockets.Receive(_holder, 0, out var fd);
+        if (message == RecallGuardProtocol.Keep && fd >= 0)
+        {
+            if (_group is null)
+            {
+                _group = RecallGroup.Adopt(fd);
+                LogKept(logger, _holderProcess);
+            }
+            else
+            {
+                Fanotify.Close(fd);
+            }
+            return;
+        }
+        if (fd >= 0)
+        {
+            Fanotify.Close(fd);
+        }
+        if (message is not (null or RecallGuardProtocol.Release))
+        {
+            return;
+        }
+        var graceful = message == RecallGuardProtocol.Release;
+        UnixSockets.Close(_holder);
+        _holder = -1;
+        if (!graceful)
+        {
+            // Opens the holder took but never answered must not hang; but it may still be dying: wait for it first.
+            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 30;
+            while (UnixSockets.IsAlive(_holderProcess) && Stopwatch.GetTimestamp() < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        var refused = _group is null ? 0 : Sweep(_group);
+        LogHolderGone(logger, _holderProcess, graceful ? "released the group" : "ended without releasing it", refused);
+    }
+
+    /// <summary>Answers EIO to every open a dead holder left unanswered (the kernel finds them by number; other numbers answer ENOENT).</summary>
+    private static int Sweep(RecallGroup group)
+    {
+        var answered = 0;
+        for (var number = 0; number < SweptNumbers; number++)
+        {
+            if (Fanotify.TryRespond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo)))
+            {
+                answered++;
+            }
+        }
+        return answered;
+    }
+
+    private void ReadEvents(RecallGroup group)
+    {
+        var buffer = new byte[16 * 1024];
+        var length = Fanotify.Read(group.Descriptor, buffer);
+        for (var offset = 0; offset + Fanotify.EventMetadataLength <= length;)
+        {
+            var eventLength = BitConverter.ToInt32(buffer, offset);
+            var fd = BitConverter.ToInt32(buffer, offset + 16);
+            var process = BitConverter.ToInt32(buffer, offset + 20);
+            offset += Math.Max(eventLength, Fanotify.EventMetadataLength);
+            if (fd == Fanotify.NoFd)
+            {
+                continue;
+            }
+            bool isStub;
+            try
+            {
+                isStub = process != _ownProcess && LinuxFiles.GetAttribute(fd, StubInfo.LocatorAttribute) is not null;
+            }
+            catch (IOException)
+            {
+                isStub = false;
+            }
+            if (isStub)
+            {
+                _heldStubOpens.Add((fd, Stopwatch.GetTimestamp()));
+                continue;
+            }
+            group.Ignore(fd);
+            Fanotify.Respond(group.Descriptor, fd, Fanotify.Allow);
+            Fanotify.Close(fd);
+        }
+    }
+
+    private void RefuseStaleStubOpens(TimeSpan olderThan)
+    {
+        var refused = 0;
+        for (var i = _heldStubOpens.Count - 1; i >= 0; i--)
+        {
+            var (fd, since) = _heldStubOpens[i];
+            if (Stopwatch.GetElapsedTime(since) >= olderThan && _group is { } group)
+            {
+                Fanotify.Respond(group.Descriptor, fd, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                Fanotify.Close(fd);
+                _heldStubOpens.RemoveAt(i);
+                refused++;
+            }
+        }
+        if (refused > 0)
+        {
+            LogRefusedStubOpens(logger, refused, olderThan.TotalSeconds);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard listening on {Socket}; stub opens wait up to {Seconds} s for an agent")]
+    private static partial void LogStarted(ILogger logger, string socket, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot listen on {Socket} (errno {Errno})")]
+    private static partial void LogCannotListen(ILogger logger, string socket, int errno);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection from process {Process} (uid {User}): only root may hold recall")]
+    private static partial void LogRefusedPeer(ILogger logger, int process, uint user);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent process {Process} holds recall: it was given {What}")]
+    private static partial void LogHolder(ILogger logger, int process, string what);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Keeping the recall group of agent process {Process}")]
+    private static partial void LogKept(ILogger logger, int process);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent process {Process} {How}; {Refused} open(s) it left unanswered were refused with EIO; the guard answers opens until the next agent")]
+    private static partial void LogHolderGone(ILogger logger, int process, string how, int refused);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} open(s) of stubs waited {Seconds} s for an agent and were refused with EIO")]
+    private static partial void LogRefusedStubOpens(ILogger logger, int count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard exits: {Reason}")]
+    private static partial void LogExiting(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard stopped")]
+    private static partial void LogStopped(ILogger logger);
+}
+
+/// <summary>The words of the recall guard's socket; each is one SOCK_SEQPACKET message, some with a descriptor.</summary>
+public static class RecallGuardProtocol
+{
+    /// <summary>Agent → guard: give me the group (answered GROUP, EVENT…, END; or NONE; or BUSY pid).</summary>
+    public const string Acquire = "ACQUIRE";
+
+    /// <summary>Agent → guard, with the group: keep this one (after NONE).</summary>
+    public const string Keep = "KEEP";
+
+    /// <summary>Agent → guard: I stopped reading and answered everything I took; the group is yours again.</summary>
+    public const string Release = "RELEASE";
+
+    /// <summary>Anyone (root) → guard: who holds the group; answered STATUS holder=… group=… waiting=… guard=….</summary>
+    public const string Status = "STATUS";
+
+    public const string Group = "GROUP";
+    public const string Event = "EVENT";
+    public const string End = "END";
+    public const string None = "NONE";
+    public const string Busy = "BUSY";
+}

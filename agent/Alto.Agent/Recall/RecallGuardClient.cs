@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
+
+namespace Alto.Agent.Recall;
+
+/// <summary>Another agent process holds recall for this state folder; only one may at a time.</summary>
+public sealed class RecallHeldElsewhereException(int processId)
+    : InvalidOperationException($"another agent process (pid {processId}) holds recall on this host; one process at a time acts on the volumes' files")
+{
+    public int ProcessId { get; } = processId;
+}
+
+/// <summary>What the guard handed over: its group (null when it had none yet) and the stub opens that waited for an agent.</summary>
+internal sealed record GuardHandover(int Connection, int? Group, IReadOnlyList<(int Fd, int Number)> WaitingOpens);
+
+/// <summary>The agent's side of the recall guard's socket (<see cref="RecallGuard"/>).</summary>
+[SupportedOSPlatform("linux")]
+internal static class RecallGuardClient
+{
+    private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Takes the group from the guard of <paramref name="stateDirectory"/>, starting the guard first
+    /// when none answers and <paramref name="mayStartGuard"/>; null (with the reason) when there is
+    /// no guard to be had.
+    /// </summary>
+    public static GuardHandover? TryAcquire(string stateDirectory, bool mayStartGuard, out string? whyNot)
+    {
+        var socket = RecallGuard.SocketPath(stateDirectory);
+        var connection = UnixSockets.Connect(socket, out _);
+        if (connection < 0 && mayStartGuard)
+        {
+            StartGuard(stateDirectory);
+            var deadline = Stopwatch.GetTimestamp() + (long)(StartPatience.TotalSeconds * Stopwatch.Frequency);
+            while (connection < 0 && Stopwatch.GetTimestamp() < deadline)
+            {
+                Thread.Sleep(50);
+                connection = UnixSockets.Connect(socket, out _);
+            }
+        }
+        if (connection < 0)
+        {
+            whyNot = mayStartGuard
+                ? $"the recall guard did not start (see {Path.Combine(stateDirectory, RecallGuard.LogName)})"
+                : "no recall guard is running (under systemd, enable alto-agent-guard.service)";
+            return null;
+        }
+        if (!UnixSockets.Send(connection, RecallGuardProtocol.Acquire))
+        {
+            UnixSockets.Close(connection);
+            whyNot = "the recall guard closed the connection";
+            return null;
+        }
+        var answer = UnixSockets.Receive(connection, 10_000, out var group);
+        if (answer?.StartsWith(RecallGuardProtocol.Busy, StringComparison.Ordinal) == true)
+        {
+            UnixSockets.Close(connection);
+            throw new RecallHeldElsewhereException(int.Parse(answer.AsSpan(RecallGuardProtocol.Busy.Length + 1), CultureInfo.InvariantCulture));
+        }
+        if (answer == RecallGuardProtocol.None)
+        {
+            whyNot = null;
+            return new GuardHandover(connection, null, []);
+        }
+        if (answer != RecallGuardProtocol.Group || group < 0)
+        {
+            UnixSockets.Close(connection);
+            whyNot = $"the recall guard answered '{answer}'";
+            return null;
+        }
+        var waiting = new List<(int, int)>();
+        while (UnixSockets.Receive(connection, 10_000, out var opened) is { } message && message != RecallGuardProtocol.End)
+        {
+            if (opened >= 0 && message.StartsWith(RecallGuardProtocol.Event + " ", StringComparison.Ordinal)
+                && int.TryParse(message.AsSpan(RecallGuardProtocol.Event.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            {
+                waiting.Add((opened, number));
+            }
+        }
+        whyNot = null;
+        return new GuardHandover(connection, group, waiting);
+    }
+
+    /// <summary>Gives the guard a new group to keep (after it answered that it had none).</summary>
+    public static bool Keep(int connection, RecallGroup group) => UnixSockets.Send(connection, RecallGuardProtocol.Keep, group.Descriptor);
+
+    /// <summary>Hands the group back: this process stopped reading and answered everything it took.</summary>
+    public static void Release(int connection)
+    {
+        UnixSockets.Send(connection, RecallGuardProtocol.Release);
+        UnixSockets.Close(connection);
+    }
+
+    /// <summary>The guard's own account of itself, or null when none answers.</summary>
+    public static string? Status(string stateDirectory)
+    {
+        var connection = UnixSockets.Connect(RecallGuard.SocketPath(stateDirectory), out _);
+        if (connection < 0)
+        {
+            return null;
+        }
+        try
+        {
+            return UnixSockets.Send(connection, RecallGuardProtocol.Status) ? UnixSockets.Receive(connection, 5000, out _) : null;
+        }
+        finally
+        {
+            UnixSockets.Close(connection);
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>alto-agent guard</c> in a session of its own, with its output in its log, so it
+    /// outlives this process (and its process group, and its terminal).
+    /// </summary>
+    private static void StartGuard(string stateDirectory)
+    {
+        var self = Environment.ProcessPath ?? "dotnet";
+        string[] program = Path.GetFileNameWithoutExtension(self) == "dotnet"
+            ? [self, typeof(RecallGuardClient).Assembly.Location]
+            : [self];
+        var start = new ProcessStartInfo(self) { UseShellExecute = false };
+        foreach (var argument in program.Skip(1).Concat(["guard", "--state-dir", stateDirectory]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        // The guard redirects its own standard streams: nothing of this process's pipes stays open in it.
+        start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
+        using var guard = Process.Start(start);
+        guard?.StandardInput.Close();
+        guard?.StandardOutput.Close();
+        guard?.StandardError.Close();
+    }
+}

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Recall;
+
+/// <summary>One recall: the file, what it was a stub of, how long the opener waited, and the error if it was refused.</summary>
+public sealed record RecallOutcome(string Path, StubInfo Stub, TimeSpan Duration, string? Error);
+
+/// <summary>
+/// Transparent recall on Linux: reads the events of a <see cref="RecallGroup"/>. Opening or
+/// reading a stub blocks the program until its data is back from tier 2 (written through the
+/// event's own descriptor, so it raises no further events), then the file gets an ignore mark and
+/// the program goes on; if tier 2 cannot deliver, the program gets EIO and the file stays a stub.
+/// Files that are not stubs get an ignore mark at their first event. The agent's own opens are
+/// always allowed at once: it never waits on itself. A file being made a stub right now is held
+/// until it is one (<see cref="HoldOpens"/>), so an open can never see it half made.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed partial class RecallListener : IDisposable
+{
+    private static readonly TimeSpan DrainPatience = TimeSpan.FromSeconds(30);
+    private readonly RecallGroup _group;
+    private readonly Func<Guid, ITierStore> _stores;
+    private readonly DataKeyUnwrap? _unwrap;
+    private readonly ILogger _logger;
+    private readonly int _ownProcess = Environment.ProcessId;
+    private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _beingStubbed = new();
+    private readonly ConcurrentDictionary<int, int> _unanswered = new();
+    private readonly Thread _reader;
+    private readonly Action<RecallOutcome>? _recalledHook;
+    private volatile bool _stopping;
+    private long _recalled;
+    private long _failed;
+
+    /// <summary>
+    /// Starts reading <paramref name="group"/>'s events. <paramref name="recalled"/> is told of every
+    /// recall, done or refused, with the file's path: the agent reports them to the cluster.
+    /// </summary>
+    public RecallListener(RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
+    {
+        _group = group;
+        _stores = stores;
+        _unwrap = unwrap;
+        _logger = logger;
+        _recalledHook = recalled;
+        _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
+        _reader.Start();
+    }
+
+    /// <summary>Recalls done and refused (EIO) since start.</summary>
+    public (long Recalled, long Failed) Counts => (Interlocked.Read(ref _recalled), Interlocked.Read(ref _failed));
+
+    /// <summary>
+    /// A group of its own on <paramref name="volumes"/> with a listener on it, or null with the
+    /// reason. For tests and benchmarks that need recall and nothing else; the agent arms recall
+    /// through <see cref="ArmedRecall"/>, which keeps the group alive across restarts.
+    /// </summary>
+    public static (RecallGroup Group, RecallListener Listener)? TryStartAlone(
+        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null)
+    {
+        if (RecallGroup.TryCreate(out whyNot) is not { } group)
+        {
+            return null;
+        }
+        foreach (var volume in volumes)
+        {
+            if (group.Arm(volume) is { Armed: false, Reason: var reason })
+            {
+                group.Dispose();
+                whyNot = reason;
+                return null;
+            }
+        }
+        return (group, new RecallListener(group, stores, logger, recalled));
+    }
+
+    /// <summary>
+    /// An open the recall guard read while no agent held the group, handed over with the guard's
+    /// number for it (the kernel knows the event by that number, whoever answers).
+    /// </summary>
+    public void Adopt(int eventFd, int responseNumber)
+    {
+        _unanswered[responseNumber] = eventFd;
+        _ = Task.Run(() => HandleAsync(eventFd, responseNumber));
+    }
+
+    /// <summary>
+    /// Holds other programs' opens of the inode until the returned handle is disposed: the file is
+    /// being made a stub, and an open must see it either before (no recall mark yet) or after.
+    /// </summary>
+    public IDisposable HoldOpens(ulong inode)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _beingStubbed[inode] = done;
+        return new Release(() =>
+        {
+            _beingStubbed.TryRemove(KeyValuePair.Create(inode, done));
+            done.SetResult();
+        });
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
+    }
+
+    private void ReadEvents()
+    {
+        var buffer = new byte[64 * 1024];
+        while (!_stopping)
+        {
+            if (!Fanotify.Wait(_group.Descriptor, 200))
+            {
+                continue;
+            }
+            var length = Fanotify.Read(_group.Descriptor, buffer);
+            for (var offset = 0; offset + Fanotify.EventMetadataLength <= length;)
+            {
+                var eventLength = BitConverter.ToInt32(buffer, offset);
+                var fd = BitConverter.ToInt32(buffer, offset + 16);
+                var process = BitConverter.ToInt32(buffer, offset + 20);
+                offset += Math.Max(eventLength, Fanotify.EventMetadataLength);
+                if (fd == Fanotify.NoFd)
+                {
+                    continue;
+                }
+                if (process == _ownProcess)
+                {
+                    Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);
+                    Fanotify.Close(fd);
+                    continue;
+                }
+                _unanswered[fd] = fd;
+                // Recalls run beside the reader, so one slow tier-2 read does not hold every other open.
+                _ = Task.Run(() => HandleAsync(fd, fd));
+            }
+        }
+    }
+
+    private async Task HandleAsync(int fd, int responseNumber)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        StubInfo? stub = null;
+        try
+        {
+            var inode = LinuxFiles.Stat(fd).Inode;
+            if (_beingStubbed.TryGetValue(inode, out var stubbing))
+            {
+                await stubbing.Task;
+            }
+            try
+            {
+                stub = LinuxStubs.Read(fd);
+            }
+            catch (IOException exception)
+            {
+                // Whether this is a stub cannot be told (its attributes do not read): the program
+                // goes on as with any other file. A refusal here would fail opens that are none of Alto's business.
+                LogNotReadable(_logger, exception.Message);
+                Answer(fd, responseNumber, Fanotify.Allow);
+                return;
+            }
+            if (stub is null)
+            {
+                _group.Ignore(fd);
+                Answer(fd, responseNumber, Fanotify.Allow);
+                return;
+            }
+            // Several openers of one stub share one recall.
+            Task? mine = null;
+            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None, _unwrap));
+            try
+            {
+                await recall;
+            }
+            finally
+            {
+                _recalls.TryRemove(KeyValuePair.Create(inode, recall));
+            }
+            // The opener whose event did the recall reports it; the others only waited for it.
+            if (ReferenceEquals(recall, mine))
+            {
+                Interlocked.Increment(ref _recalled);
+                Report(fd, stub, started, error: null);
+            }
+            _group.Ignore(fd);
+            Answer(fd, responseNumber, Fanotify.Allow);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // Every event gets an answer, whatever went wrong: an unanswered one would hang its program.
+            Interlocked.Increment(ref _failed);
+            LogRecallFailed(_logger, exception);
+            if (stub is not null)
+            {
+                Report(fd, stub, started, exception.Message);
+            }
+            Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        }
+    }
+
+    private void Report(int fd, StubInfo stub, long started, string? error)
+    {
+        if (_recalledHook is null)
+        {
+            return;
+        }
+        var path = LinuxFiles.PathOf(fd);
+        _recalledHook(new RecallOutcome(path, stub, System.Diagnostics.Stopwatch.GetElapsedTime(started), error));
+    }
+
+    /// <summary>Answers an event once (one refused at stop is not answered again) and closes its descriptor.</summary>
+    private void Answer(int fd, int responseNumber, uint response)
+    {
+        if (_unanswered.TryRemove(responseNumber, out _))
+        {
+            Fanotify.Respond(_group.Descriptor, responseNumber, response);
+        }
+        Fanotify.Close(fd);
+    }
+
+    /// <summary>
+    /// Stops reading and waits for every open already taken to be answered; what is still
+    /// unanswered after <see cref="DrainPatience"/> (a tier 2 that hangs) is refused with EIO, so
+    /// no program waits on an agent that is going away. Events not yet read stay queued in the
+    /// group for whoever holds it next.
+    /// </summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _reader.Join();
+        var deadline = DateTime.UtcNow + DrainPatience;
+        while (!_unanswered.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+        foreach (var (number, fd) in _unanswered)
+        {
+            if (_unanswered.TryRemove(number, out _))
+            {
+                LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
+                Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A stub could not be recalled; its reader got EIO and it stays a stub")]
+    private static partial void LogRecallFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An opened file's stub attributes could not be read; it was let through: {Reason}")]
+    private static partial void LogNotReadable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The agent stopped while {Path} was being recalled; its opener got EIO")]
+    private static partial void LogRefusedAtStop(ILogger logger, string path);
+}

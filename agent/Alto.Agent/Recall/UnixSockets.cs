@@ -1,0 +1,263 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Text;
+
+namespace Alto.Agent.Recall;
+
+/// <summary>
+/// Local sockets for the recall guard: SOCK_SEQPACKET Unix sockets (each send is one message, so a
+/// descriptor passed with SCM_RIGHTS arrives with the words it belongs to), the peer's credentials
+/// (SO_PEERCRED), and a descriptor's duplicate in another process (unix(7), cmsg(3)). Calls to
+/// libc directly: .NET's Socket has no way to pass descriptors.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal static unsafe partial class UnixSockets
+{
+    private const int AddressFamilyUnix = 1;
+    private const int SequencedPacket = 5;
+    private const int SocketCloseOnExec = 0x80000;
+    private const int SocketLevel = 1;
+    private const int Rights = 1;
+    private const int PeerCredentials = 17;
+    private const int ReceiveCloseOnExec = 0x40000000;
+    private const int NoSignal = 0x4000;
+    private const int MaxPathBytes = 107;
+    private const short PollIn = 0x1;
+    public const int MaxMessageBytes = 4096;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MessageHeader
+    {
+        public nint Name;
+        public uint NameLength;
+        public nint Vector;
+        public nuint VectorLength;
+        public nint Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVector
+    {
+        public nint Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ControlHeader
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+        public int Descriptor;
+    }
+
+    /// <summary>The credentials the kernel records for a connected peer.</summary>
+    public readonly record struct Peer(int ProcessId, uint UserId);
+
+    /// <summary>A listening socket at <paramref name="path"/> (an old socket file there is replaced), or -1 with errno.</summary>
+    public static int Listen(string path, out int errno)
+    {
+        var fd = socket(AddressFamilyUnix, SequencedPacket | SocketCloseOnExec, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return -1;
+        }
+        File.Delete(path);
+        var address = Address(path);
+        if (bind(fd, &address, (uint)sizeof(SocketAddress)) != 0 || listen(fd, 16) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            _ = close(fd);
+            return -1;
+        }
+        errno = 0;
+        return fd;
+    }
+
+    /// <summary>Connects to the socket at <paramref name="path"/>, or -1 with errno (ENOENT, ECONNREFUSED: nobody listens).</summary>
+    public static int Connect(string path, out int errno)
+    {
+        var fd = socket(AddressFamilyUnix, SequencedPacket | SocketCloseOnExec, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return -1;
+        }
+        var address = Address(path);
+        if (connect(fd, &address, (uint)sizeof(SocketAddress)) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            _ = close(fd);
+            return -1;
+        }
+        errno = 0;
+        return fd;
+    }
+
+    public static int Accept(int listening) => accept4(listening, null, null, SocketCloseOnExec);
+
+    public static Peer PeerOf(int connected)
+    {
+        var credentials = stackalloc int[3];
+        var length = 12u;
+        return getsockopt(connected, SocketLevel, PeerCredentials, credentials, &length) == 0
+            ? new Peer(credentials[0], (uint)credentials[1])
+            : new Peer(-1, uint.MaxValue);
+    }
+
+    /// <summary>Sends one message, with <paramref name="descriptor"/> passed along unless it is -1; false when the peer is gone.</summary>
+    public static bool Send(int connected, string text, int descriptor = -1)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        fixed (byte* data = bytes)
+        {
+            var vector = new IoVector { Base = (nint)data, Length = (nuint)bytes.Length };
+            var control = new ControlHeader { Length = (nuint)(sizeof(nuint) + 8 + 4), Level = SocketLevel, Type = Rights, Descriptor = descriptor };
+            var header = new MessageHeader { Vector = (nint)(&vector), VectorLength = 1 };
+            if (descriptor >= 0)
+            {
+                header.Control = (nint)(&control);
+                header.ControlLength = (nuint)sizeof(ControlHeader);
+            }
+            return sendmsg(connected, &header, NoSignal) == bytes.Length;
+        }
+    }
+
+    /// <summary>
+    /// Receives one message within <paramref name="timeoutMilliseconds"/> (-1: no limit); null
+    /// when the peer closed or nothing came in time. A descriptor that came with it lands in
+    /// <paramref name="descriptor"/> (close-on-exec), else -1.
+    /// </summary>
+    public static string? Receive(int connected, int timeoutMilliseconds, out int descriptor)
+    {
+        descriptor = -1;
+        if (!Wait(connected, timeoutMilliseconds))
+        {
+            return null;
+        }
+        var buffer = stackalloc byte[MaxMessageBytes];
+        var vector = new IoVector { Base = (nint)buffer, Length = MaxMessageBytes };
+        var control = default(ControlHeader);
+        var header = new MessageHeader { Vector = (nint)(&vector), VectorLength = 1, Control = (nint)(&control), ControlLength = (nuint)sizeof(ControlHeader) };
+        var received = recvmsg(connected, &header, ReceiveCloseOnExec);
+        if (received <= 0)
+        {
+            return null;
+        }
+        if (header.ControlLength >= (nuint)(sizeof(nuint) + 8 + 4) && control.Level == SocketLevel && control.Type == Rights)
+        {
+            descriptor = control.Descriptor;
+        }
+        return Encoding.UTF8.GetString(buffer, (int)received);
+    }
+
+    /// <summary>Waits up to <paramref name="milliseconds"/> (-1: no limit) until <paramref name="fd"/> can be read; true when it can.</summary>
+    public static bool Wait(int fd, int milliseconds)
+    {
+        var poll = stackalloc int[2];
+        poll[0] = fd;
+        poll[1] = PollIn;
+        return Poll(poll, 1, milliseconds) > 0;
+    }
+
+    public static void Close(int fd) => _ = close(fd);
+
+    /// <summary>Whether a process with this id exists (signal 0 checks without sending anything).</summary>
+    public static bool IsAlive(int processId) => processId > 0 && (kill(processId, 0) == 0 || Marshal.GetLastPInvokeError() == 1);
+
+    /// <summary>Starts a new session: a process started by the agent outlives the agent's terminal and process group.</summary>
+    public static void StartSession() => _ = setsid();
+
+    /// <summary>Points standard input at /dev/null and standard output and error at <paramref name="log"/>.</summary>
+    public static void RedirectStandardStreams(string log)
+    {
+        var devNull = open("/dev/null"u8, 0x80002, 0);
+        var output = open(Encoding.UTF8.GetBytes(log + "\0"), 0x80441, 0x180); // O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC, 0600
+        if (devNull >= 0)
+        {
+            _ = dup2(devNull, 0);
+            _ = close(devNull);
+        }
+        if (output >= 0)
+        {
+            _ = dup2(output, 1);
+            _ = dup2(output, 2);
+            _ = close(output);
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SocketAddress
+    {
+        public ushort Family;
+        public fixed byte Path[108];
+    }
+
+    private static SocketAddress Address(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path);
+        if (bytes.Length > MaxPathBytes)
+        {
+            throw new ArgumentException($"a Unix socket path holds at most {MaxPathBytes} bytes: {path}", nameof(path));
+        }
+        var address = new SocketAddress { Family = AddressFamilyUnix };
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            address.Path[i] = bytes[i];
+        }
+        return address;
+    }
+
+    private static int open(ReadOnlySpan<byte> nulTerminatedPath, int flags, int mode)
+    {
+        fixed (byte* path = nulTerminatedPath)
+        {
+            return OpenFile(path, flags, mode);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static partial int OpenFile(byte* path, int flags, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int bind(int fd, SocketAddress* address, uint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int listen(int fd, int backlog);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int connect(int fd, SocketAddress* address, uint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int accept4(int fd, void* address, uint* length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint sendmsg(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint recvmsg(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setsid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int dup2(int from, int to);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(int* fds, nuint count, int timeout);
+}

@@ -1,0 +1,33 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.Protocol.Agent.V1;
+using Grpc.Core;
+
+namespace Alto.Gateway.Grpc;
+
+/// <summary>Recall reports from the agent protocol as grain contracts, validated whole: one bad item refuses the message.</summary>
+public static class RecallMessages
+{
+    public const int MaxEventsPerReport = 1000;
+    public const int MaxPathLength = 4096;
+
+    public static RecallReportItem[] FromReport(RecallReport report)
+    {
+        if (report.Events.Count is 0 or > MaxEventsPerReport)
+        {
+            throw Invalid($"recall_report carries {report.Events.Count} recalls; 1 to {MaxEventsPerReport}");
+        }
+        return [.. report.Events.Select((recall, i) => FromEvent(recall, $"recall_report.events[{i}]"))];
+    }
+
+    public static RecallReportItem FromEvent(RecallEvent recall, string field)
+    {
+        if (recall.FilePath.Length is 0 or > MaxPathLength)
+        {
+            throw Invalid($"{field}.file_path must be a path of 1 to {MaxPathLength} characters");
+        }
+        var error = recall.Error.Length == 0 ? null : recall.Error.Length > 2000 ? recall.Error[..2000] : recall.Error;
+        return new RecallReportItem(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), error);
+    }
+
+    private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
+}
