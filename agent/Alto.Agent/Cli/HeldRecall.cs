@@ -20,10 +20,15 @@ internal static class HeldRecall
         {
             return ArmedRecall.Start(stateDirectory, RecallGuarding.Auto, volumes, stores, NullLogger.Instance);
         }
-        catch (RecallHeldElsewhereException exception)
+        catch (RecallHeldElsewhereException exception) when (exception.ProcessId > 0)
         {
             Console.Error.WriteLine($"alto-agent {command}: the running agent (pid {exception.ProcessId}) holds recall on this host: "
                                     + "it does this work itself (jobs come through the cluster; it settles its journal at start); stop it first to do it by hand");
+            return null;
+        }
+        catch (RecallHeldElsewhereException exception)
+        {
+            Console.Error.WriteLine($"alto-agent {command}: {exception.Message}");
             return null;
         }
     }

@@ -77,6 +77,11 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         Directory.CreateDirectory(stateDirectory);
         GuardHandover? handover = null;
         string? noGuard = "recall is kept for this process only (--no-guard)";
+        if (guarding == RecallGuarding.Off && RecallGuardClient.Status(stateDirectory) is { } status && status.Contains("group=yes", StringComparison.Ordinal))
+        {
+            // A second group on the same volumes would hold opens of stubs while this process lets them through.
+            throw new RecallHeldElsewhereException("a recall guard keeps recall for this state folder: run with it (without --no-guard), or stop it first");
+        }
         if (guarding == RecallGuarding.Auto)
         {
             // Under systemd the guard is a unit of its own: one started from here would die with this unit's restart.

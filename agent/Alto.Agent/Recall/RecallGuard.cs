@@ -82,7 +82,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                         break;
                     }
                 }
-                WaitForAnything(listening, 200);
+                WaitForAnything(listening);
             }
         }
         finally
@@ -122,15 +122,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         return false;
     }
 
-    private void WaitForAnything(int listening, int milliseconds)
-    {
-        var waitOn = _holder >= 0 ? _holder : _group?.Descriptor ?? -1;
-        // One poll over both would be tidier; two short ones keep the helper simple and cost nothing at this rate.
-        if (!UnixSockets.Wait(listening, milliseconds / 2) && waitOn >= 0)
-        {
-            UnixSockets.Wait(waitOn, milliseconds / 2);
-        }
-    }
+    /// <summary>Sleeps until a connection, the holder's words, or (with no holder) an open comes in, or a second passes.</summary>
+    private void WaitForAnything(int listening) =>
+        UnixSockets.WaitAny([listening, _holder, _holder < 0 ? _group?.Descriptor ?? -1 : -1], _heldStubOpens.Count > 0 ? 200 : 1000);
 
     private void Accept(int listening)
     {
@@ -147,7 +141,13 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             UnixSockets.Close(connection);
             return;
         }
-        switch (UnixSockets.Receive(connection, 5000, out var stray))
+        var request = UnixSockets.Receive(connection, 5000, out var stray);
+        if (request == RecallGuardProtocol.Acquire && _holder >= 0 && UnixSockets.Wait(_holder, 0))
+        {
+            // The holder may have just ended (its socket says so before this loop looked): that is settled first.
+            ServeHolder();
+        }
+        switch (request)
         {
             case RecallGuardProtocol.Acquire when _holder >= 0:
                 UnixSockets.Send(connection, $"{RecallGuardProtocol.Busy} {_holderProcess}");
@@ -217,18 +217,11 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         {
             return;
         }
+        // A holder's socket closes with its descriptors, the group's among them, as its process
+        // ends: it can answer nothing any more, so opens it took and never answered are refused now.
         var graceful = message == RecallGuardProtocol.Release;
         UnixSockets.Close(_holder);
         _holder = -1;
-        if (!graceful)
-        {
-            // Opens the holder took but never answered must not hang; but it may still be dying: wait for it first.
-            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 30;
-            while (UnixSockets.IsAlive(_holderProcess) && Stopwatch.GetTimestamp() < deadline)
-            {
-                Thread.Sleep(50);
-            }
-        }
         var refused = _group is null ? 0 : Sweep(_group);
         LogHolderGone(logger, _holderProcess, graceful ? "released the group" : "ended without releasing it", refused);
     }
@@ -272,6 +265,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             }
             if (isStub)
             {
+                LogHolding(logger, LinuxFiles.PathOf(fd), process);
                 _heldStubOpens.Add((fd, Stopwatch.GetTimestamp()));
                 continue;
             }
@@ -318,6 +312,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent process {Process} {How}; {Refused} open(s) it left unanswered were refused with EIO; the guard answers opens until the next agent")]
     private static partial void LogHolderGone(ILogger logger, int process, string how, int refused);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "An open of stub {Path} by process {Process} waits for an agent")]
+    private static partial void LogHolding(ILogger logger, string path, int process);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Count} open(s) of stubs waited {Seconds} s for an agent and were refused with EIO")]
     private static partial void LogRefusedStubOpens(ILogger logger, int count, double seconds);

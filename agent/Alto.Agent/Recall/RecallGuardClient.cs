@@ -4,10 +4,19 @@ using System.Runtime.Versioning;
 
 namespace Alto.Agent.Recall;
 
-/// <summary>Another agent process holds recall for this state folder; only one may at a time.</summary>
-public sealed class RecallHeldElsewhereException(int processId)
-    : InvalidOperationException($"another agent process (pid {processId}) holds recall on this host; one process at a time acts on the volumes' files")
+/// <summary>
+/// Recall cannot be taken from the guard of this state folder: another agent process holds it
+/// (<see cref="ProcessId"/>), or the guard is there but does not answer as it should. Never a
+/// reason to make a group of one's own: two groups on one volume would each hold opens of stubs.
+/// </summary>
+public sealed class RecallHeldElsewhereException(string message, int processId = 0) : InvalidOperationException(message)
 {
+    public RecallHeldElsewhereException(int processId)
+        : this($"another agent process (pid {processId}) holds recall on this host; one process at a time acts on the volumes' files", processId)
+    {
+    }
+
+    /// <summary>The process that holds recall, or 0 when the guard did not answer.</summary>
     public int ProcessId { get; } = processId;
 }
 
@@ -20,12 +29,35 @@ internal static class RecallGuardClient
 {
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a busy guard is asked again: the holder may be an agent that is stopping (a restart) or just died.</summary>
+    private static readonly TimeSpan BusyPatience = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the guard has to answer a request.</summary>
+    private const int AnswerMilliseconds = 30_000;
+
     /// <summary>
     /// Takes the group from the guard of <paramref name="stateDirectory"/>, starting the guard first
-    /// when none answers and <paramref name="mayStartGuard"/>; null (with the reason) when there is
-    /// no guard to be had.
+    /// when none listens and <paramref name="mayStartGuard"/>; null (with the reason) only when no
+    /// guard listens at all. Throws <see cref="RecallHeldElsewhereException"/> when another process
+    /// still holds it after <see cref="BusyPatience"/>, or when the guard listens but does not answer.
     /// </summary>
     public static GuardHandover? TryAcquire(string stateDirectory, bool mayStartGuard, out string? whyNot)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(BusyPatience.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            try
+            {
+                return TryAcquireOnce(stateDirectory, mayStartGuard, out whyNot);
+            }
+            catch (RecallHeldElsewhereException) when (Stopwatch.GetTimestamp() < deadline)
+            {
+                Thread.Sleep(200);
+            }
+        }
+    }
+
+    private static GuardHandover? TryAcquireOnce(string stateDirectory, bool mayStartGuard, out string? whyNot)
     {
         var socket = RecallGuard.SocketPath(stateDirectory);
         var connection = UnixSockets.Connect(socket, out _);
@@ -49,10 +81,9 @@ internal static class RecallGuardClient
         if (!UnixSockets.Send(connection, RecallGuardProtocol.Acquire))
         {
             UnixSockets.Close(connection);
-            whyNot = "the recall guard closed the connection";
-            return null;
+            throw new RecallHeldElsewhereException("the recall guard closed the connection before it was asked anything");
         }
-        var answer = UnixSockets.Receive(connection, 10_000, out var group);
+        var answer = UnixSockets.Receive(connection, AnswerMilliseconds, out var group);
         if (answer?.StartsWith(RecallGuardProtocol.Busy, StringComparison.Ordinal) == true)
         {
             UnixSockets.Close(connection);
@@ -66,11 +97,12 @@ internal static class RecallGuardClient
         if (answer != RecallGuardProtocol.Group || group < 0)
         {
             UnixSockets.Close(connection);
-            whyNot = $"the recall guard answered '{answer}'";
-            return null;
+            throw new RecallHeldElsewhereException(answer is null
+                ? $"the recall guard did not answer within {AnswerMilliseconds / 1000} s (see {Path.Combine(stateDirectory, RecallGuard.LogName)})"
+                : $"the recall guard answered '{answer}'");
         }
         var waiting = new List<(int, int)>();
-        while (UnixSockets.Receive(connection, 10_000, out var opened) is { } message && message != RecallGuardProtocol.End)
+        while (UnixSockets.Receive(connection, AnswerMilliseconds, out var opened) is { } message && message != RecallGuardProtocol.End)
         {
             if (opened >= 0 && message.StartsWith(RecallGuardProtocol.Event + " ", StringComparison.Ordinal)
                 && int.TryParse(message.AsSpan(RecallGuardProtocol.Event.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number))

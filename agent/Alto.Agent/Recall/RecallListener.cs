@@ -113,7 +113,8 @@ public sealed partial class RecallListener : IDisposable
         var buffer = new byte[64 * 1024];
         while (!_stopping)
         {
-            if (!Fanotify.Wait(_group.Descriptor, 200))
+            // A short wait: stopping (an agent restart) waits for this loop to notice.
+            if (!Fanotify.Wait(_group.Descriptor, 50))
             {
                 continue;
             }

@@ -163,10 +163,19 @@ internal static unsafe partial class UnixSockets
         return Poll(poll, 1, milliseconds) > 0;
     }
 
-    public static void Close(int fd) => _ = close(fd);
+    /// <summary>Waits up to <paramref name="milliseconds"/> until any of <paramref name="fds"/> can be read (negative ones are left out).</summary>
+    public static void WaitAny(ReadOnlySpan<int> fds, int milliseconds)
+    {
+        var poll = stackalloc int[2 * fds.Length];
+        for (var i = 0; i < fds.Length; i++)
+        {
+            poll[2 * i] = fds[i];
+            poll[2 * i + 1] = PollIn;
+        }
+        _ = Poll(poll, (nuint)fds.Length, milliseconds);
+    }
 
-    /// <summary>Whether a process with this id exists (signal 0 checks without sending anything).</summary>
-    public static bool IsAlive(int processId) => processId > 0 && (kill(processId, 0) == 0 || Marshal.GetLastPInvokeError() == 1);
+    public static void Close(int fd) => _ = close(fd);
 
     /// <summary>Starts a new session: a process started by the agent outlives the agent's terminal and process group.</summary>
     public static void StartSession() => _ = setsid();
@@ -248,9 +257,6 @@ internal static unsafe partial class UnixSockets
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsid();

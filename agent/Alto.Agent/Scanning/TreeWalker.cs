@@ -191,9 +191,12 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
             kind);
     }
 
-    /// <summary>An Alto stub has its data released (no blocks) and carries Alto's locator attribute.</summary>
+    /// <summary>
+    /// An Alto stub carries Alto's locator attribute, and only a stub does: recall takes it off
+    /// once the data is back. (Its block count is no test: attributes that do not fit in the inode take a block.)
+    /// </summary>
     private static bool IsStub(byte[] path, FileStatus status) =>
-        status.Size > 0 && status.Blocks == 0 && path.Length < 4095 && LinuxFileSystem.HasAttribute(Nul(path), StubAttribute);
+        status.Size > 0 && path.Length < 4095 && LinuxFileSystem.HasAttribute(Nul(path), StubAttribute);
 
     private void CountError(int errno)
     {

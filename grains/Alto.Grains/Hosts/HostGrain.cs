@@ -522,8 +522,32 @@ public sealed partial class HostGrain(
             state.TotalBytes = totalBytes;
             state.UpdatedAt = time.GetUtcNow();
         });
+        await ReconcileRecalledStubsAsync();
         await EnsurePlanScheduleAsync();
         PlanInBackground("scan completed");
+    }
+
+    /// <summary>
+    /// What the disk says wins: a stub the scan found holding its data again was recalled, even if
+    /// the report of it was lost; its tier object goes RECALLED (audited with why) before the plan.
+    /// </summary>
+    private async Task ReconcileRecalledStubsAsync()
+    {
+        var found = await jobs.StubsFoundRecalledAsync(Id);
+        foreach (var (tierObjectId, fileCurrentId) in found)
+        {
+            var applied = await grains.GetGrain<GrainInterfaces.Tiers.ITierObjectGrain>(tierObjectId).ApplyAsync(
+                new GrainInterfaces.Tiers.TierEvent(GrainInterfaces.Tiers.TierEventKind.Recalled, $"host:{Id}",
+                    Reason: "a scan found the file's data back on disk (its recall was not reported)"));
+            if (applied.Succeeded)
+            {
+                await jobs.MarkRecalledAsync(fileCurrentId);
+            }
+        }
+        if (found.Length > 0)
+        {
+            LogReconciled(logger, Id, found.Length);
+        }
     }
 
     /// <summary>Applies a change to a copy of the state, then persists it (see <see cref="PersistAsync"/>).</summary>
@@ -607,6 +631,9 @@ public sealed partial class HostGrain(
         TimeZone = state.TimeZone,
         LucidLink = state.LucidLink,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the scan found {Count} stub(s) recalled whose recall was never reported; their tier objects are RECALLED now")]
+    private static partial void LogReconciled(ILogger logger, Guid hostId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the agent could not carry out command {CommandId}: {Reason}")]
     private static partial void LogCommandFailed(ILogger logger, Guid hostId, string commandId, string reason);

@@ -144,6 +144,28 @@ public sealed class JobRows(NpgsqlDataSource db)
         return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
+    /// <summary>
+    /// Tier objects whose stub a scan after the stubbing found to hold its data again (its recall
+    /// report never arrived): the scan saw the file without Alto's locator.
+    /// </summary>
+    public async Task<(long TierObjectId, long FileCurrentId)[]> StubsFoundRecalledAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT t.id, f.file_current_id
+            FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+            WHERE t.host_id = $1 AND t.state IN ('STUBBED', 'RECALLING') AND NOT f.is_stub AND f.deleted_utc IS NULL
+              AND f.last_scan_utc > t.acted_utc
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var found = new List<(long, long)>();
+        while (await reader.ReadAsync())
+        {
+            found.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        return [.. found];
+    }
+
     /// <summary>A recall is an access: the inventory says so (source 'recall'), so the planner sees the file warm.</summary>
     public async Task MarkRecalledAsync(long fileCurrentId)
     {

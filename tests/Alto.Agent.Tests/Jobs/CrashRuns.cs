@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Alto.Agent.Jobs;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
+using Microsoft.Extensions.Logging.Abstractions;
 using Alto.Agent.Tests.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
@@ -50,9 +52,12 @@ internal static class CrashRuns
     /// </summary>
     public static async Task<(int Stubs, int Originals)> SettleAndCheckAsync(string state, ITierStore store, IReadOnlyDictionary<string, byte[]> files, int iteration)
     {
+        // The test acts on the volume's files as the next agent start would: holding recall (from
+        // the guard the killed agent left), so its own opens of stubs pass and nothing it settles goes unwatched.
+        using var recall = ArmedRecall.Start(state, RecallGuarding.Auto, [], _ => store, NullLogger.Instance);
         using (var journal = new OperationJournal(state))
         {
-            JournalRecovery.Recover(journal, LinuxStubDriver.Instance);
+            JournalRecovery.Recover(journal, new LinuxStubDriver(recall.Hooks));
             Assert.Empty(journal.Unfinished());
         }
         var (stubs, originals) = (0, 0);

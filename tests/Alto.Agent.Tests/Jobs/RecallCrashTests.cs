@@ -31,7 +31,7 @@ public sealed class RecallCrashTests(ITestOutputHelper output) : IDisposable
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
             var folder = Path.Combine(_work, $"run{iteration}");
-            var state = Path.Combine(_work, $"state{iteration}");
+            var state = Path.Combine(_work, "state");
             Directory.CreateDirectory(folder);
             var files = new Dictionary<string, byte[]>();
             for (var i = 0; i < FilesPerRun; i++)

@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using System.Text.Json;
 using Alto.Agent.Jobs;
 using Alto.Agent.Tests.Stubs;
+using Alto.TestSupport;
 using Alto.Tiering;
 using Xunit.Abstractions;
 
@@ -10,27 +11,34 @@ namespace Alto.Agent.Tests.Jobs;
 /// <summary>
 /// Kills the real agent (<c>alto-agent tier</c>) with SIGKILL at random moments of a tiering job,
 /// settles what it left with the journal, and checks every file: its original bytes, or a valid
-/// stub whose tier-2 object has exactly the original's SHA-256. Nothing may be lost, ever.
+/// stub whose tier-2 object has exactly the original's SHA-256. Nothing may be lost, ever. The
+/// files are on a loop-mounted volume of their own: stubs are made only where recall is armed.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
 {
     private const int Iterations = 100;
     private const int FilesPerJob = 6;
+    private readonly ScratchFileSystem _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
     private readonly string _work = Directory.CreateTempSubdirectory("alto-crash-").FullName;
 
-    public void Dispose() => Directory.Delete(_work, true);
+    public void Dispose()
+    {
+        // The state folder goes first: the recall guard it started sees that and ends, releasing the volume.
+        Directory.Delete(_work, true);
+        _volume.Dispose();
+    }
 
     [Fact]
     public async Task EveryFileIsItsOriginalOrAVerifiedStubAfterAKillAtAnyMoment()
     {
         var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var state = Path.Combine(_work, "state");
         var random = new Random(20261128);
         var (killed, stubs, originals) = (0, 0, 0);
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
-            var folder = Path.Combine(_work, $"run{iteration}");
-            var state = Path.Combine(folder, "state");
+            var folder = Path.Combine(_volume.Root, $"run{iteration}");
             Directory.CreateDirectory(folder);
             var files = new Dictionary<string, byte[]>();
             var jobFiles = new List<JobFile>();
