@@ -37,7 +37,7 @@ public sealed class EnrollCommandTests(RunningGateway running) : IClassFixture<R
         var token = await RegisterHostAsync();
         using var http = new HttpClient();
         var client = new EnrollmentClient(http);
-        await client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        await client.ConfirmAsync(await client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None), CancellationToken.None);
 
         var error = await Assert.ThrowsAsync<EnrollmentException>(() =>
             client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None));

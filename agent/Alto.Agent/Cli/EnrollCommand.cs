@@ -18,13 +18,21 @@ public static class EnrollCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var directory = parse.GetValue(stateDirectory)!;
+            // Checked before the token is redeemed: a credential that cannot be stored is no use.
+            if (WriteProblem(directory) is { } problem)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"alto-agent enroll: cannot write the state folder {directory} ({problem}); the token was not used. Run as root, or choose --state-dir");
+                return 3;
+            }
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             try
             {
-                var credentials = await new EnrollmentClient(http).EnrollAsync(
-                    parse.GetUri(gateway), parse.GetUri(grpc), parse.GetValue(token)!, cancellationToken);
-                var directory = parse.GetValue(stateDirectory)!;
+                var client = new EnrollmentClient(http);
+                var credentials = await client.EnrollAsync(parse.GetUri(gateway), parse.GetUri(grpc), parse.GetValue(token)!, cancellationToken);
                 await credentials.SaveAsync(directory, cancellationToken);
+                await client.ConfirmAsync(credentials, cancellationToken);
                 Console.WriteLine($"enrolled as host {credentials.HostId} of tenant {credentials.TenantId}");
                 Console.WriteLine($"credential stored in {AgentCredentials.PathIn(directory)} (mode 0600)");
                 return 0;
@@ -41,5 +49,23 @@ public static class EnrollCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Why this process cannot write <paramref name="directory"/>, or null when it can (found by writing a file and removing it).</summary>
+    private static string? WriteProblem(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            var probe = Path.Combine(directory, $".write-check-{Environment.ProcessId}");
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose))
+            {
+            }
+            return null;
+        }
+        catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
+        {
+            return exception.Message;
+        }
     }
 }

@@ -1,30 +1,51 @@
 using System.CommandLine;
+using System.Globalization;
 using Alto.Agent.Connection;
+using Alto.Agent.Enrollment;
 
 namespace Alto.Agent.Cli;
 
-/// <summary><c>alto-agent status</c>: is the gateway reachable on both ports, and is the cluster behind it ready?</summary>
+/// <summary>
+/// <c>alto-agent status</c>: the running agent's session and recall, and whether the gateway
+/// answers on both ports and the cluster behind it is ready. The gateway is the one this state
+/// folder enrolled with, unless --gateway/--grpc say otherwise.
+/// </summary>
 public static class StatusCommand
 {
     public static Command Create()
     {
-        var gateway = UrlOption.Create("--gateway", "The gateway's HTTP address (REST, health)", "http://127.0.0.1:8080");
-        var grpc = UrlOption.Create("--grpc", "The gateway's gRPC (h2c) address for agent sessions", "http://127.0.0.1:8081");
+        var gateway = UrlOption.Create("--gateway", "The gateway's HTTP address (REST, health); default: the one enrolled with", "http://127.0.0.1:8080");
+        var grpc = UrlOption.Create("--grpc", "The gateway's gRPC (h2c) address; default: the one enrolled with", "http://127.0.0.1:8081");
         var stateDirectory = AgentOptions.StateDirectory();
-        var command = new Command("status", "The running agent's session, and whether the gateway answers on HTTP and gRPC") { gateway, grpc, stateDirectory };
+        var command = new Command("status", "The running agent's session and recall, and whether the gateway answers on HTTP and gRPC") { gateway, grpc, stateDirectory };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (await AgentStatusSnapshot.ReadAsync(parse.GetValue(stateDirectory)!, cancellationToken) is { } agent)
+            var state = parse.GetValue(stateDirectory)!;
+            if (await AgentStatusSnapshot.ReadAsync(state, cancellationToken) is { } agent)
             {
-                Console.WriteLine($"agent:          {agent.AgentVersion}, {(agent.Connected ? "connected" : "not connected")} to {agent.Gateway ?? "-"} (session {agent.SessionId ?? "-"}, {agent.Sessions} session(s) so far)");
-                Console.WriteLine($"last heartbeat: {agent.LastHeartbeatSent?.ToString("u", System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; command queue {agent.QueueDepth}; status written {agent.WrittenAt:u}");
+                Console.WriteLine($"agent:          {agent.AgentVersion} (pid {agent.ProcessId}), {(agent.Connected ? "connected" : "not connected")} to {agent.Gateway ?? "-"} (session {agent.SessionId ?? "-"}, {agent.Sessions} session(s) so far)");
+                Console.WriteLine($"last heartbeat: {agent.LastHeartbeatSent?.ToString("u", CultureInfo.InvariantCulture) ?? "never"}; command queue {agent.QueueDepth}; reports not yet acknowledged {agent.PendingReports}; status written {agent.WrittenAt:u}");
+                Console.WriteLine($"recall:         {(agent.RecallProblem is { } problem ? "NOT ARMED or not guarded: " + problem : agent.RecallSurvivesRestart ? "armed, kept by the recall guard across restarts" : "armed")}");
+                foreach (var volume in agent.RecallVolumes)
+                {
+                    Console.WriteLine($"  {volume.Path}: {(volume.Armed ? "armed" : "not armed: " + volume.Reason)}");
+                }
                 if (agent.LastError is { } error)
                 {
                     Console.WriteLine($"last error:     {error}");
                 }
             }
+            if (OperatingSystem.IsLinux())
+            {
+                Console.WriteLine($"recall guard:   {Recall.RecallGuardClient.Status(state) ?? "not running"}");
+            }
+            // The gateway this host enrolled with, unless told otherwise.
+            var enrolled = await AgentCredentials.LoadAsync(state, cancellationToken);
+            var http1 = parse.GetResult(gateway) is { Implicit: false } || enrolled is null ? parse.GetUri(gateway) : enrolled.Gateway;
+            var http2 = parse.GetResult(grpc) is { Implicit: false } || enrolled is null ? parse.GetUri(grpc) : enrolled.Grpc;
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var status = await new GatewayProbe(http).ProbeAsync(parse.GetUri(gateway), parse.GetUri(grpc), cancellationToken);
+            var status = await new GatewayProbe(http).ProbeAsync(http1, http2, cancellationToken);
+            Console.WriteLine($"gateway:        {http1} (HTTP), {http2} (gRPC){(enrolled is null ? "" : " as enrolled")}");
             Console.WriteLine($"gateway alive:  {Word(status.Alive)}");
             Console.WriteLine($"cluster ready:  {Word(status.Ready)} ({status.ReadinessReport})");
             Console.WriteLine($"agent channel:  {Word(status.GrpcServing)} (gRPC health {status.GrpcReport})");

@@ -36,6 +36,33 @@ public sealed class EnrollmentClient(HttpClient http)
         }
     }
 
+    /// <summary>
+    /// Uses the stored credential once (asking for the host's own record): that completes the
+    /// enrollment and spends the token. Until then the same token may be redeemed again.
+    /// </summary>
+    public async Task ConfirmAsync(AgentCredentials credentials, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(credentials.Gateway, "/api/v1/agents/me"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", credentials.Credential);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new EnrollmentException($"the credential is stored, but the gateway could not be reached to confirm it ({exception.Message}); 'alto-agent run' confirms it");
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new EnrollmentException(
+                    $"the gateway did not accept the new credential ({(int)response.StatusCode}): {ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken))}");
+            }
+        }
+    }
+
     private static string ProblemDetail(string body)
     {
         try

@@ -1,3 +1,4 @@
+using Alto.Silo.Startup;
 using System.Net;
 using System.Threading.RateLimiting;
 using System.Text.Json;
@@ -31,6 +32,8 @@ public static class GatewayBuilderExtensions
     {
         var services = builder.Services;
         services.AddOptions<AltoGatewayOptions>().BindConfiguration(AltoGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(provider => new ListeningPort("Alto:Gateway:HttpUrl", new Uri(provider.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.HttpUrl).Port));
+        services.AddSingleton(provider => new ListeningPort("Alto:Gateway:GrpcUrl", new Uri(provider.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.GrpcUrl).Port));
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HostRegistrationOptions>().BindConfiguration(HostRegistrationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var gateway = builder.Configuration.GetSection(AltoGatewayOptions.Section).Get<AltoGatewayOptions>() ?? new AltoGatewayOptions();
@@ -85,6 +88,7 @@ public static class GatewayBuilderExtensions
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<UnavailableExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(json =>
         {

@@ -59,6 +59,9 @@ public sealed record HostInfo(
 
     /// <summary>The LucidLink filespace whose audit trail the agent tails, or null.</summary>
     [Id(21)] public LucidLinkVolume? LucidLink { get; init; }
+
+    /// <summary>A credential was issued but never used yet: the enrollment token may still be redeemed again by this host.</summary>
+    [Id(22)] public bool CredentialUnconfirmed { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.RegisterHost")]

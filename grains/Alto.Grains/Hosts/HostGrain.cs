@@ -110,6 +110,12 @@ public sealed partial class HostGrain(
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
+    /// <summary>
+    /// Redeems the enrollment token for a credential. The token is spent only once the agent has
+    /// used the credential (<see cref="AuthenticateAsync"/>): an agent that could not store it
+    /// (a state folder it may not write) redeems the same token again, and the earlier, never-used
+    /// credential stops holding.
+    /// </summary>
     public async Task<CommandResult<HostEnrollment>> EnrollAsync(EnrollHost command)
     {
         if (!host.State.Exists)
@@ -138,18 +144,20 @@ public sealed partial class HostGrain(
 
         var credential = EnrollmentTokens.NewCredential(Id);
         var before = host.State;
+        var again = before.CredentialUnconfirmed;
         host.State = Copy(before);
         host.State.CredentialHash = EnrollmentTokens.Hash(credential);
-        host.State.UsedEnrollmentTokenHash = before.EnrollmentTokenHash;
-        host.State.EnrollmentTokenHash = null;
-        host.State.EnrollmentExpiresAt = null;
+        host.State.CredentialUnconfirmed = true;
         host.State.EnrolledAt = now;
         host.State.AgentVersion = command.AgentVersion;
-        host.State.Status = HostStatus.Enrolled;
+        host.State.Status = host.State.Status == HostStatus.Online ? HostStatus.Online : HostStatus.Enrolled;
         host.State.UpdatedAt = now;
         var beforeInfo = ToInfo(before);
         await PersistAsync(before);
-        await AuditAsync("host.enrolled", beforeInfo, new Dictionary<string, object?> { ["agentVersion"] = command.AgentVersion, ["machineName"] = command.MachineName });
+        await AuditAsync("host.credential_issued", beforeInfo, new Dictionary<string, object?>
+        {
+            ["agentVersion"] = command.AgentVersion, ["machineName"] = command.MachineName, ["reissued"] = again,
+        });
         await RevokeSessionAsync("the host was enrolled again; its old credential no longer holds");
         return CommandResult<HostEnrollment>.Ok(new HostEnrollment(Id, host.State.TenantId, credential));
     }
@@ -230,8 +238,28 @@ public sealed partial class HostGrain(
         return CommandResult<HostInfo>.Ok(ToInfo());
     }
 
-    public Task<HostIdentity?> AuthenticateAsync(string credential) =>
-        Task.FromResult(CredentialHolds(credential) ? new HostIdentity(Id, host.State.TenantId) : null);
+    public async Task<HostIdentity?> AuthenticateAsync(string credential)
+    {
+        if (!CredentialHolds(credential))
+        {
+            return null;
+        }
+        if (host.State.CredentialUnconfirmed)
+        {
+            // The agent stored its credential and uses it: enrollment is complete, the token spent.
+            var before = ToInfo();
+            await ChangeAsync(state =>
+            {
+                state.CredentialUnconfirmed = false;
+                state.UsedEnrollmentTokenHash = state.EnrollmentTokenHash;
+                state.EnrollmentTokenHash = null;
+                state.EnrollmentExpiresAt = null;
+                state.UpdatedAt = time.GetUtcNow();
+            });
+            await AuditAsync("host.enrolled", before, new Dictionary<string, object?> { ["agentVersion"] = host.State.AgentVersion });
+        }
+        return new HostIdentity(Id, host.State.TenantId);
+    }
 
     public async Task<SessionStanding> OpenSessionAsync(
         AgentSession session, string credential, TimeSpan heartbeatTimeout, IAgentSessionObserver observer)
@@ -609,6 +637,7 @@ public sealed partial class HostGrain(
         TransferWindows = state.TransferWindows,
         TimeZone = state.TimeZone,
         LucidLink = state.LucidLink,
+        CredentialUnconfirmed = state.CredentialUnconfirmed,
     };
 
     private HostInfo ToInfo() => ToInfo(host.State);

@@ -31,4 +31,10 @@ public sealed class HostState
     [Id(20)] public TransferWindow[] TransferWindows { get; set; } = [];
     [Id(21)] public string TimeZone { get; set; } = "UTC";
     [Id(22)] public LucidLinkVolume? LucidLink { get; set; }
+
+    /// <summary>
+    /// A credential was issued but the agent has not used it yet (it may not have been able to
+    /// store it): until it does, the same enrollment token may be redeemed again by this host.
+    /// </summary>
+    [Id(23)] public bool CredentialUnconfirmed { get; set; }
 }

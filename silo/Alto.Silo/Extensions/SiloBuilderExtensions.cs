@@ -24,6 +24,8 @@ public static class SiloBuilderExtensions
             .BindConfiguration(AltoClusterOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        silo.Services.AddSingleton(provider => new Startup.ListeningPort("Alto:Cluster:SiloPort", provider.GetRequiredService<IOptions<AltoClusterOptions>>().Value.SiloPort));
+        silo.Services.AddSingleton(provider => new Startup.ListeningPort("Alto:Cluster:GatewayPort", provider.GetRequiredService<IOptions<AltoClusterOptions>>().Value.GatewayPort));
         silo.Services.AddOptions<ClusterOptions>().Configure<IOptions<AltoClusterOptions>>((cluster, alto) =>
         {
             cluster.ClusterId = alto.Value.ClusterId;

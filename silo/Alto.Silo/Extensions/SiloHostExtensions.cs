@@ -15,6 +15,7 @@ public static class SiloHostExtensions
             .ValidateOnStart();
         var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new SiloHttpOptions();
         builder.WebHost.UseUrls(http.HttpUrl);
+        builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Silo:HttpUrl", new Uri(http.HttpUrl).Port));
 
         builder.AddAltoTelemetry("alto-silo");
         builder.Services.AddAltoHealthChecks();

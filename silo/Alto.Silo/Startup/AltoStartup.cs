@@ -18,16 +18,20 @@ public static partial class AltoStartup
     public const int ExitBadConfiguration = 2;
     public const int ExitDatabaseUnreachable = 3;
     public const int ExitSchemaMismatch = 4;
+    public const int ExitPortInUse = 5;
 
     public static async Task<int> RunAltoAsync(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup");
         var database = "the configured database";
+        ListeningPort[] listening = [];
         try
         {
             // Settings first, so a typo is reported as such and not as whatever it breaks later.
             app.Services.GetService<IStartupValidator>()?.Validate();
             database = DescribeDatabase(app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value);
+            // Read now: once start-up fails, the services are gone.
+            listening = [.. app.Services.GetServices<ListeningPort>()];
             await app.RunAsync();
             return ExitOk;
         }
@@ -40,6 +44,12 @@ public static partial class AltoStartup
         {
             LogDatabaseUnreachable(logger, database, exception.GetBaseException().Message);
             return ExitDatabaseUnreachable;
+        }
+        catch (Exception exception) when (IsAddressInUse(exception))
+        {
+            var ports = PortsInUse(exception, listening);
+            LogPortInUse(logger, ports.Length == 0 ? "a port this process listens on" : string.Join(", ", ports.Select(p => $"port {p.Port} ({p.Setting})")));
+            return ExitPortInUse;
         }
         catch (Exception exception) when (exception is DatabaseNewerThanCodeException or MigrationChecksumException)
         {
@@ -58,6 +68,73 @@ public static partial class AltoStartup
         || exception is NpgsqlException && exception.GetBaseException() is SocketException
         || exception is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification };
 
+    private static bool IsAddressInUse(Exception exception) =>
+        Chain(exception).Any(e => e is Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse });
+
+    /// <summary>
+    /// Which of the process's ports another program has: the address Kestrel names in its message
+    /// ("Failed to bind to address http://…"), else every configured port that cannot be bound now.
+    /// </summary>
+    private static ListeningPort[] PortsInUse(Exception exception, IEnumerable<ListeningPort> configured)
+    {
+        var ports = configured.ToArray();
+        var named = Chain(exception)
+            .Select(e => System.Text.RegularExpressions.Regex.Match(e.Message, @"Failed to bind to address \S+?:(\d+)"))
+            .FirstOrDefault(match => match.Success);
+        if (named is not null && int.TryParse(named.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            return [ports.FirstOrDefault(p => p.Port == port) ?? new ListeningPort("an HTTP endpoint", port)];
+        }
+        // Orleans says which of its listeners failed only in its stack; the other may still be held by this process.
+        var stacks = string.Join('\n', Chain(exception).Select(e => e.StackTrace));
+        var orleans = stacks.Contains("GatewayConnectionListener", StringComparison.Ordinal) ? "Alto:Cluster:GatewayPort"
+            : stacks.Contains("SiloConnectionListener", StringComparison.Ordinal) ? "Alto:Cluster:SiloPort"
+            : null;
+        return [.. ports.Where(p => (orleans is null || p.Setting == orleans) && !CanBind(p.Port))];
+    }
+
+    private static bool CanBind(int port)
+    {
+        try
+        {
+            using var probe = new TcpListenerProbe(port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Binds a port for a moment, to see whether another program holds it.</summary>
+    private sealed class TcpListenerProbe : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener;
+
+        public TcpListenerProbe(int port)
+        {
+            _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            _listener.Start();
+        }
+
+        public void Dispose() => _listener.Stop();
+    }
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+            if (current is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
     private static string DescribeDatabase(DatabaseOptions options)
     {
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
@@ -70,9 +147,15 @@ public static partial class AltoStartup
     [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot reach PostgreSQL at {Database}: {Reason}")]
     private static partial void LogDatabaseUnreachable(ILogger logger, string database, string reason);
 
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot listen: {Ports} is already in use by another program; stop it, or set another port")]
+    private static partial void LogPortInUse(ILogger logger, string ports);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
     private static partial void LogSchemaMismatch(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Start-up failed ({Kind}): {Reason}")]
     private static partial void LogFailed(ILogger logger, string kind, string reason);
 }
+
+/// <summary>A port this process listens on and the setting that names it, so a start-up that fails because another program holds it can say which.</summary>
+public sealed record ListeningPort(string Setting, int Port);
