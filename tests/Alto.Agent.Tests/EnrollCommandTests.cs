@@ -54,6 +54,55 @@ public sealed class EnrollCommandTests(RunningGateway running) : IClassFixture<R
         Assert.Contains("not valid", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ATokenWhoseCredentialWasNeverUsedMayBeRedeemedAgainAndOnlyTheNewCredentialHolds()
+    {
+        var token = await RegisterHostAsync();
+        using var http = new HttpClient();
+        var client = new EnrollmentClient(http);
+
+        // The first credential never reached the disk (the agent could not store it); the same token is redeemed again.
+        var lost = await client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        var kept = await client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+
+        Assert.Equal(lost.HostId, kept.HostId);
+        await Assert.ThrowsAsync<EnrollmentException>(() => client.ConfirmAsync(lost, CancellationToken.None));
+        await client.ConfirmAsync(kept, CancellationToken.None);
+        var again = await Assert.ThrowsAsync<EnrollmentException>(() => client.EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None));
+        Assert.Contains("already used", again.Message, StringComparison.Ordinal);
+        Assert.Equal(2, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{kept.HostId}' AND action = 'host.credential_issued'"));
+        Assert.Equal(1, await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE host_id = '{kept.HostId}' AND action = 'host.enrolled'"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task AUserWhoCannotWriteTheStateFolderIsToldSoBeforeTheTokenIsSpent()
+    {
+        var token = await RegisterHostAsync();
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        // Root's own folder (0700): the user nobody may not write there, as an admin who forgot sudo may not write /var/lib.
+        File.SetUnixFileMode(_stateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var state = Path.Combine(_stateDirectory, "state");
+
+        var refused = await Stubs.StubFiles.ShellAsync(
+            $"cd /tmp && runuser -u nobody -- env HOME=/tmp DOTNET_NOLOGO=1 dotnet '{agent}' enroll --gateway {_gateway.HttpUrl} --grpc {_gateway.GrpcUrl} --token {token} --state-dir '{state}'; echo \"exit=$?\"");
+
+        Assert.Contains("exit=3", refused.Output, StringComparison.Ordinal);
+        Assert.Contains($"cannot write the state folder {state}", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("the token was not used", refused.Output, StringComparison.Ordinal);
+        // As root, the same token works, and status talks to the gateway enrolled with (not the default address).
+        await using (var enroll = ProgramRun.Start(agent, new Dictionary<string, string>(), "enroll", "--gateway", _gateway.HttpUrl.ToString(),
+                         "--grpc", _gateway.GrpcUrl.ToString(), "--token", token, "--state-dir", state))
+        {
+            Assert.True(0 == await enroll.WaitForExitAsync(TimeSpan.FromSeconds(60)), enroll.Output);
+        }
+        await using var status = ProgramRun.Start(agent, new Dictionary<string, string>(), "status", "--state-dir", state);
+        Assert.True(0 == await status.WaitForExitAsync(TimeSpan.FromSeconds(60)), status.Output);
+        Assert.Contains($"gateway:        {_gateway.HttpUrl} (HTTP), {_gateway.GrpcUrl} (gRPC) as enrolled", status.Output, StringComparison.Ordinal);
+        Assert.Contains("cluster ready:  yes", status.Output, StringComparison.Ordinal);
+    }
+
     private async Task<string> RegisterHostAsync()
     {
         using var admin = new HttpClient { BaseAddress = _gateway.HttpUrl };

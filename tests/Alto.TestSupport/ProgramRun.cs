@@ -36,15 +36,19 @@ public sealed class ProgramRun : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(new ProcessStartInfo("dotnet", [dll, .. arguments]), dll, environment);
+
+    /// <summary>The program run as another (unprivileged) user through runuser, as an admin who forgot sudo would run it.</summary>
+    public static ProgramRun StartAs(string user, string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(new ProcessStartInfo("runuser", ["-u", user, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", dll, .. arguments]), dll, environment);
+
+    private static ProgramRun Start(ProcessStartInfo start, string dll, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet", [dll, .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        start.WorkingDirectory = Path.GetDirectoryName(dll)!;
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
@@ -75,6 +79,16 @@ public sealed class ProgramRun : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
         return await WaitForExitAsync(timeout);
+    }
+
+    /// <summary>Kills the process (SIGKILL), as a crash or an OOM kill would, leaving whatever it started running; waits for it.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+        }
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()

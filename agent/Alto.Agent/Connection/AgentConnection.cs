@@ -86,6 +86,13 @@ public sealed partial class AgentConnection(
 
     private ChannelWriter<AgentMessage>? _outbox;
 
+    /// <summary>
+    /// Commands from every session, carried out one at a time by one worker for the life of the
+    /// agent: a job or a recall goes on to its end when the session it came on drops, and its
+    /// acknowledgement goes out on whichever session is current then.
+    /// </summary>
+    private readonly Channel<GatewayMessage> _commands = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(100) { SingleReader = true });
+
     /// <summary>Sends a message on the current session; false when there is none (the cluster re-sends what it still needs).</summary>
     public async Task<bool> SendAsync(AgentMessage message, CancellationToken cancellationToken)
     {
@@ -105,6 +112,20 @@ public sealed partial class AgentConnection(
     }
 
     public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var worker = HandleCommandsAsync(stoppingToken);
+        try
+        {
+            await RunSessionsAsync(stoppingToken);
+        }
+        finally
+        {
+            _commands.Writer.TryComplete();
+            await worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task RunSessionsAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -178,9 +199,6 @@ public sealed partial class AgentConnection(
         using var heartbeatsStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         Task? heartbeats = null;
         Task? reporting = null;
-        // Commands run one at a time beside the reading loop, so heartbeats go on during a long scan.
-        var inbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(100) { SingleReader = true });
-        var worker = HandleCommandsAsync(inbox.Reader, outbox.Writer, heartbeatsStop.Token);
         try
         {
             await foreach (var message in call.ResponseStream.ReadAllAsync(session.Token))
@@ -212,7 +230,8 @@ public sealed partial class AgentConnection(
                 }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))
                 {
-                    await inbox.Writer.WriteAsync(message, session.Token);
+                    // Commands run one at a time beside the reading loop, so heartbeats go on during a long scan.
+                    await _commands.Writer.WriteAsync(message, session.Token);
                 }
             }
         }
@@ -220,10 +239,8 @@ public sealed partial class AgentConnection(
         {
             State.Connected = false;
             _outbox = null;
-            inbox.Writer.TryComplete();
             outbox.Writer.TryComplete();
             await heartbeatsStop.CancelAsync();
-            await worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (heartbeats is not null)
             {
                 await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -236,8 +253,9 @@ public sealed partial class AgentConnection(
         }
     }
 
-    private async Task HandleCommandsAsync(ChannelReader<GatewayMessage> inbox, ChannelWriter<AgentMessage> outbox, CancellationToken cancellationToken)
+    private async Task HandleCommandsAsync(CancellationToken cancellationToken)
     {
+        var inbox = _commands.Reader;
         await foreach (var command in inbox.ReadAllAsync(cancellationToken))
         {
             string? error = null;
@@ -258,7 +276,8 @@ public sealed partial class AgentConnection(
                 Remember(command.Id);
             }
             State.QueueDepth = inbox.Count;
-            outbox.TryWrite(new AgentMessage
+            // On the session current now; with none, the cluster delivers the command again and it is acknowledged then, not repeated.
+            _outbox?.TryWrite(new AgentMessage
             {
                 Id = NewId(),
                 Ack = new Ack { MessageId = command.Id, Ok = error is null, Error = error ?? "" },
@@ -345,15 +364,14 @@ public sealed partial class AgentConnection(
                 RecallProblem = recall?.Problem ?? (recall is null ? "this agent does not recall stubs on open" : ""),
             };
             var armed = recall?.Volumes.ToDictionary(volume => volume.Path, StringComparer.Ordinal) ?? [];
+            // Every volume is reported, even one this agent cannot look at: the cluster must know it is not armed.
             foreach (var volume in State.Volumes ?? volumes())
             {
-                if (VolumeSpaceOf(volume) is { } space)
-                {
-                    var known = armed.GetValueOrDefault(volume);
-                    space.RecallArmed = known?.Armed ?? false;
-                    space.RecallReason = known is null ? "recall was not armed for this volume" : known.Reason ?? "";
-                    heartbeat.Volumes.Add(space);
-                }
+                var space = VolumeSpaceOf(volume) ?? new VolumeSpace { Path = volume };
+                var known = armed.GetValueOrDefault(volume);
+                space.RecallArmed = known?.Armed ?? false;
+                space.RecallReason = known is null ? "recall was not armed for this volume" : known.Reason ?? "";
+                heartbeat.Volumes.Add(space);
             }
             if (!outbox.TryWrite(new AgentMessage { Id = NewId(), Heartbeat = heartbeat }))
             {

@@ -75,31 +75,41 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
     {
         Directory.CreateDirectory(stateDirectory);
-        GuardHandover? handover = null;
-        string? noGuard = "recall is kept for this process only (--no-guard)";
-        if (guarding == RecallGuarding.Off && RecallGuardClient.Status(stateDirectory) is { } status && status.Contains("group=yes", StringComparison.Ordinal))
+        // A process that may not make a fanotify group (not root, an older kernel) has nothing to guard: it says so and leaves the guard alone.
+        if (RecallGroup.TryCreate(out var noGroup) is not { } created)
         {
-            // A second group on the same volumes would hold opens of stubs while this process lets them through.
-            throw new RecallHeldElsewhereException("a recall guard keeps recall for this state folder: run with it (without --no-guard), or stop it first");
-        }
-        if (guarding == RecallGuarding.Auto)
-        {
-            // Under systemd the guard is a unit of its own: one started from here would die with this unit's restart.
-            var mayStart = Environment.GetEnvironmentVariable("INVOCATION_ID") is null;
-            handover = RecallGuardClient.TryAcquire(stateDirectory, mayStart, out noGuard);
-        }
-        string? noGroup = null;
-        var group = handover?.Group is { } given ? RecallGroup.Adopt(given) : RecallGroup.TryCreate(out noGroup);
-        if (group is null)
-        {
-            if (handover is not null)
-            {
-                UnixSockets.Close(handover.Connection);
-            }
             var failed = new ArmedRecall(stateDirectory, logger, null, -1, noGroup);
             failed.Refuse(volumes.Concat(KnownVolumes(stateDirectory)), noGroup!);
             LogNoRecall(logger, noGroup!);
             return failed;
+        }
+        GuardHandover? handover = null;
+        string? noGuard = "recall is kept for this process only (--no-guard)";
+        try
+        {
+            if (guarding == RecallGuarding.Off && RecallGuardClient.Status(stateDirectory) is { } status && status.Contains("group=yes", StringComparison.Ordinal))
+            {
+                // A second group on the same volumes would hold opens of stubs while this process lets them through.
+                throw new RecallHeldElsewhereException("a recall guard keeps recall for this state folder: run with it (without --no-guard), or stop it first");
+            }
+            if (guarding == RecallGuarding.Auto)
+            {
+                // Under systemd the guard is a unit of its own: one started from here would die with this unit's restart.
+                var mayStart = Environment.GetEnvironmentVariable("INVOCATION_ID") is null;
+                handover = RecallGuardClient.TryAcquire(stateDirectory, mayStart, out noGuard);
+            }
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
+        var group = created;
+        if (handover?.Group is { } given)
+        {
+            // The guard's group, with its marks and the opens that waited: the new one is not needed.
+            created.Dispose();
+            group = RecallGroup.Adopt(given);
         }
         if (handover is { Group: null } && !RecallGuardClient.Keep(handover.Connection, group))
         {

@@ -41,6 +41,7 @@ public sealed partial class HostGrain(
     private DateTimeOffset? _lastHeartbeat;
     private TimeSpan _heartbeatTimeout = TimeSpan.FromSeconds(90);
     private IGrainTimer? _livenessTimer;
+    private DateTimeOffset? _lastLivenessCheck;
     private IAgentSessionObserver? _observer;
     private IGrainTimer? _dispatchTimer;
     private long? _pushedBandwidth;
@@ -303,6 +304,7 @@ public sealed partial class HostGrain(
         }
         // The gateway's opening configuration carried the host's own limit; a window may change it later.
         _pushedBandwidth = host.State.BandwidthLimitBytesPerSecond ?? 0;
+        await jobs.ReleaseLeasesAsync(Id);
         StartDispatchTimer();
         return SessionStanding.Current;
     }
@@ -504,7 +506,16 @@ public sealed partial class HostGrain(
 
     private async Task CheckLivenessAsync(CancellationToken cancellationToken)
     {
-        if (_session is not null && _lastHeartbeat is { } last && time.GetUtcNow() - last > _heartbeatTimeout)
+        // A check that comes late found the grain busy (a long report): the heartbeats that waited
+        // behind that work are not the agent's fault; they are handled before the next check.
+        var now = time.GetUtcNow();
+        var late = _lastLivenessCheck is { } previous && now - previous > _heartbeatTimeout / 2;
+        _lastLivenessCheck = now;
+        if (late)
+        {
+            return;
+        }
+        if (_session is not null && _lastHeartbeat is { } last && now - last > _heartbeatTimeout)
         {
             LogHeartbeatsMissed(logger, Id, last);
             await GoOfflineAsync();

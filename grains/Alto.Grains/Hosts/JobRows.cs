@@ -81,6 +81,19 @@ public sealed class JobRows(NpgsqlDataSource db)
         return new ApprovedJobs([.. ids], files, bytes);
     }
 
+    /// <summary>
+    /// A new session of the host: jobs sent to an earlier one may go again at once instead of
+    /// waiting out their lease (an agent that restarted lost them; one that only reconnected is
+    /// still running them and answers a repeat once it is done, without doing it twice).
+    /// </summary>
+    public async Task ReleaseLeasesAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand(
+            "UPDATE alto.tiering_job SET lease_until = now() WHERE host_id = $1 AND status = 'dispatched' AND lease_until > now()");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The files of a job still to be done (planned, or dispatched and not yet reported).</summary>
     public async Task<TierJobFile[]> OpenFilesAsync(Guid jobId)
     {
