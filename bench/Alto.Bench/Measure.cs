@@ -8,6 +8,13 @@ public static class Measure
 {
     public sealed record Run(TimeSpan Elapsed, long PeakRssBytes, int ExitCode, string Output);
 
+    /// <summary>The value below which <paramref name="fraction"/> of <paramref name="values"/> lie (nearest rank); 0 for none.</summary>
+    public static double Percentile(double[] values, double fraction)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? 0 : sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(fraction * sorted.Length) - 1)];
+    }
+
     public static async Task<Run> ProcessAsync(string file, IEnumerable<string> arguments, string? standardOutputTo = null)
     {
         var start = new ProcessStartInfo(file, arguments)

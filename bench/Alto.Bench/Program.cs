@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|audit [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit [--files N]");
             return 2;
         }
         var files = 1_000_000;
@@ -36,6 +36,16 @@ public static class Program
         {
             // The recall bench's reader: a separate process, so its opens are not the agent's own.
             return RecallBench.ReadFiles(await File.ReadAllLinesAsync(args[1]));
+        }
+        if (args[0] == "hash-files" && OperatingSystem.IsLinux())
+        {
+            // The restart bench's reader: a separate process whose opens wait on the agent (or its guard).
+            return RestartReadsBench.HashFiles(await File.ReadAllLinesAsync(args[1]), int.Parse(args[2], CultureInfo.InvariantCulture));
+        }
+        if (args[0] == "restart-reads" && OperatingSystem.IsLinux())
+        {
+            Console.WriteLine(JsonSerializer.Serialize(await RestartReadsBench.RunAsync(), ReadableJson));
+            return 0;
         }
         if (args[0] is "tier" or "recall" && OperatingSystem.IsLinux())
         {

@@ -55,10 +55,10 @@ public static class RecallBench
                 ["large_recall_ms"] = Math.Round(largeRecall, 1),
                 ["large_plain_read_ms"] = Math.Round(largePlain, 1),
                 ["small_files"] = SmallFiles,
-                ["small_recall_p50_ms"] = Math.Round(Percentile(smallRecalls, 0.50), 2),
-                ["small_recall_p99_ms"] = Math.Round(Percentile(smallRecalls, 0.99), 2),
-                ["small_plain_p50_ms"] = Math.Round(Percentile(smallPlain, 0.50), 3),
-                ["small_plain_p99_ms"] = Math.Round(Percentile(smallPlain, 0.99), 3),
+                ["small_recall_p50_ms"] = Math.Round(Measure.Percentile(smallRecalls, 0.50), 2),
+                ["small_recall_p99_ms"] = Math.Round(Measure.Percentile(smallRecalls, 0.99), 2),
+                ["small_plain_p50_ms"] = Math.Round(Measure.Percentile(smallPlain, 0.50), 3),
+                ["small_plain_p99_ms"] = Math.Round(Measure.Percentile(smallPlain, 0.99), 3),
                 ["recalled"] = listener.Counts.Recalled,
                 ["goal"] = "64 MiB open+read <= 150 ms; small-file recall p99 <= 10 ms",
             };
@@ -121,11 +121,5 @@ public static class RecallBench
             stored = await store.PutAsync(Guid.Empty, content, CancellationToken.None);
         }
         LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
-    }
-
-    private static double Percentile(double[] values, double fraction)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(fraction * sorted.Length) - 1)];
     }
 }

@@ -10,7 +10,9 @@ namespace Alto.Bench;
 /// <summary>
 /// bench/run.sh tier: 2 GiB in files of mixed sizes tiered to a path target on the same disk,
 /// end to end through the agent (alto-agent tier: re-check, upload while hashing with fsync,
-/// verify by reading back, stub), against cp of the same files plus sync.
+/// verify by reading back, stub), against cp of the same files plus sync. The files are on a
+/// loop-mounted ext4 volume of their own (stubs are made only where recall is armed, never on the
+/// root file system); the copy and the tier-2 folder are on it too, so both sides write to the same place.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public static class TierBench
@@ -20,10 +22,12 @@ public static class TierBench
 
     public static async Task<Dictionary<string, object>> RunAsync(string work)
     {
-        var root = Path.Combine(work, "tier");
-        if (Directory.Exists(root))
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 6 << 10) ?? throw new InvalidOperationException(whyNot);
+        var root = volume.Root;
+        var state = Path.Combine(work, "tier-state");
+        if (Directory.Exists(state))
         {
-            Directory.Delete(root, recursive: true);
+            Directory.Delete(state, recursive: true);
         }
         var source = Path.Combine(root, "source");
         var copy = Path.Combine(root, "copy");
@@ -39,13 +43,15 @@ public static class TierBench
         var jobFile = Path.Combine(root, "job.json");
         await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
         var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-        var alto = await Measure.ProcessAsync("dotnet", [agent, "tier", "--job", jobFile, "--state-dir", Path.Combine(root, "state")]);
+        var alto = await Measure.ProcessAsync("dotnet", [agent, "tier", "--job", jobFile, "--state-dir", state]);
         if (alto.ExitCode != 0)
         {
             throw new InvalidOperationException("alto-agent tier failed: " + alto.Output[^Math.Min(alto.Output.Length, 2000)..]);
         }
-        var stubs = files.Count(f => LinuxStubs.Read(f.Path) is not null);
-        Directory.Delete(root, recursive: true);
+        // Looked at by path only: opening a stub here, with no agent running, would wait for one.
+        var stubs = files.Count(f => LinuxStubs.Peek(f.Path) is not null);
+        // The state folder goes first: its recall guard ends with it, and the volume can go.
+        await AgentStateFolder.DeleteAsync(state);
         return new Dictionary<string, object>
         {
             ["bench"] = "tier",

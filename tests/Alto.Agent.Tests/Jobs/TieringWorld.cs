@@ -141,15 +141,8 @@ internal sealed class TieringWorld : IAsyncDisposable
         }
         Admin.Dispose();
         // The state folder goes first: the recall guard sees that and ends, and then the volume is unmounted.
-        var guard = File.Exists(Path.Combine(State, "recall-guard.pid"))
-            ? int.Parse(await File.ReadAllTextAsync(Path.Combine(State, "recall-guard.pid")), System.Globalization.CultureInfo.InvariantCulture)
-            : 0;
+        await AgentStateFolder.DeleteAsync(State);
         Directory.Delete(Work, true);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (guard > 0 && Directory.Exists($"/proc/{guard}") && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
         Volume.Dispose();
     }
 }
