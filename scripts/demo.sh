@@ -26,12 +26,22 @@ started_postgres=0
 mounted_volume=0
 gateway_pid=""
 agent_pid=""
-cleanup() {
+stop_agent() {
     if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
         kill -TERM "$agent_pid" 2>/dev/null || true
         wait "$agent_pid" 2>/dev/null || true
     fi
+    agent_pid=""
     rm -f "$state/demo-agent.pid"
+}
+cleanup() {
+    stop_agent
+    # The recall guard the agent started (its pid is in the agent's state folder): stopped before the volume goes.
+    if [ -f "$demo/agent/recall-guard.pid" ]; then
+        guard_pid="$(cat "$demo/agent/recall-guard.pid")"
+        kill -TERM "$guard_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$guard_pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     if [ "$mounted_volume" = 1 ]; then umount "$demo/data" 2>/dev/null || umount -l "$demo/data" 2>/dev/null || true; fi
     if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
         kill -TERM "$gateway_pid" 2>/dev/null || true
@@ -69,7 +79,7 @@ prepare_volume() {
     rm -rf "$data" "$demo/volume.img"
     mkdir -p "$data"
     if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null 2>&1; then
-        truncate -s 128M "$demo/volume.img"
+        truncate -s 256M "$demo/volume.img"
         if mkfs.ext4 -q -F "$demo/volume.img" && mount -o loop "$demo/volume.img" "$data" 2>/dev/null; then
             mounted_volume=1
         fi
@@ -79,12 +89,13 @@ make_sample_tree() {
     local data="$demo/data"
     mkdir -p "$data/projects/2019-apollo" "$data/projects/2025-zephyr" "$data/media/raw" "$data/home/alice"
     local i
+    # Sizes from 24 KiB: the two smallest stay below the tenant's 64 KiB minimum and are never tiered.
     for i in $(seq 1 40); do
-        head -c $((i * 1024)) /dev/urandom > "$data/projects/2019-apollo/report-$i.pdf"
+        head -c $((i * 24 * 1024)) /dev/urandom > "$data/projects/2019-apollo/report-$i.pdf"
         touch -d "2019-0$((i % 9 + 1))-15 10:00:00Z" "$data/projects/2019-apollo/report-$i.pdf"
     done
     for i in $(seq 1 25); do
-        head -c $((i * 4096)) /dev/urandom > "$data/media/raw/clip-$i.mp4"
+        head -c $((i * 96 * 1024)) /dev/urandom > "$data/media/raw/clip-$i.mp4"
         touch -d "2021-06-01 08:00:00Z" "$data/media/raw/clip-$i.mp4"
     done
     for i in $(seq 1 15); do
@@ -134,6 +145,9 @@ token="$(curl -fsS -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$admin_password\"}" "$base/api/v1/auth/login" | json_field accessToken)"
 api() { curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
 tenant_id="$(api -d '{"name":"Acme","description":"Demo tenant"}' "$base/api/v1/tenants" | json_field id)"
+# A new tenant waits for a tenant admin to approve each plan and never tiers files under 64 KiB.
+# The demo approves in advance (planApproval "auto") so the job goes out as soon as it is planned.
+api -X PATCH -d '{"planApproval":"auto"}' "$base/api/v1/tenants/$tenant_id" >/dev/null
 host_json="$(api -d "{\"name\":\"$(hostname -s)\",\"os\":\"linux\",\"volumes\":[\"$demo/data\"]}" "$base/api/v1/tenants/$tenant_id/hosts")"
 host_id="$(printf '%s' "$host_json" | sed -n 's/.*"host":{"id":"\([^"]*\)".*/\1/p')"
 enrollment_token="$(printf '%s' "$host_json" | json_field enrollmentToken)"
@@ -196,8 +210,9 @@ if [ -n "$scanned" ]; then
 SELECT format('  %-24s %-8s %4s files %9s   e.g. %s', r->>'ruleName', r->>'action', r->>'files',
               pg_size_pretty((r->>'bytes')::bigint), coalesce(regexp_replace(r->'samplePaths'->>0, '^.*/', ''), '-'))
 FROM jsonb_array_elements(:'plan'::jsonb->'rules') r;
-SELECT format('  would tier %s of %s files, saving %s on tier 1, about %s s of transfer',
-              p->>'filesToTier', p->>'filesEvaluated', pg_size_pretty((p->>'bytesToTier')::bigint), p->>'estimatedTransferSeconds')
+SELECT format('  would tier %s of %s files, saving %s on tier 1, about %s s of transfer; %s file(s) under the 64 KiB minimum stay',
+              p->>'filesToTier', p->>'filesEvaluated', pg_size_pretty((p->>'bytesToTier')::bigint), p->>'estimatedTransferSeconds',
+              p->>'filesBelowMinimumSize')
 FROM (SELECT :'plan'::jsonb AS p) x;
 SQL
     planned=""
@@ -207,7 +222,7 @@ SQL
         sleep 0.5
     done
     if [ -n "$planned" ]; then
-        echo "  planned for real when the scan completed: $planned, queued for tiering"
+        echo "  planned for real when the scan completed: $planned, queued for tiering (the tenant approves plans automatically)"
     else
         echo "  the completed scan did not plan the host"; failures=$((failures + 1))
     fi
@@ -227,6 +242,8 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 if [ -n "$online" ]; then
+    armed="$(printf '%s' "$host_json" | grep -o '"recallArmed":[a-z]*' | head -n1 | cut -d: -f2)"
+    echo "  recall on open armed for $demo/data: ${armed:-unknown} (only files below armed volumes are ever tiered)"
     echo "  host $(hostname -s): online via gateway $(printf '%s' "$host_json" | json_field gateway), agent $(printf '%s' "$host_json" | json_field agentVersion), last heartbeat $(printf '%s' "$host_json" | json_field lastHeartbeatAt)"
     sleep 2
     "${agent[@]}" status --gateway "$base" --grpc "http://127.0.0.1:$grpc_port" --state-dir "$demo/agent" | sed 's/^/  /' || true
@@ -271,6 +288,30 @@ else
 fi
 
 echo
+say "Recall across an agent restart: the recall guard keeps recall alive"
+sample2="$demo/data/media/raw/clip-20.mp4"
+if [ "$(psql_cmd -d alto_demo -c "SELECT state FROM alto.tier_object WHERE full_path = '$sample2'")" = STUBBED ]; then
+    expected2="$(psql_cmd -d alto_demo -c "SELECT hash FROM alto.tier_object WHERE full_path = '$sample2'")"
+    stop_agent
+    # With the agent stopped, a program opens a stub: it waits in the guard instead of reading holes.
+    started_ns="$(date +%s%N)"
+    sha256sum "$sample2" > "$demo/during-restart.sha256" 2>&1 &
+    reader_pid=$!
+    sleep 1
+    "${agent[@]}" run --state-dir "$demo/agent" >>"$demo/agent.log" 2>&1 &
+    agent_pid=$!
+    echo "$agent_pid" > "$state/demo-agent.pid"
+    wait "$reader_pid" || true
+    waited_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
+    if [ "$(cut -d' ' -f1 "$demo/during-restart.sha256")" = "$expected2" ]; then
+        echo "  agent stopped; sha256sum opened $sample2 meanwhile and waited $waited_ms ms"
+        echo "  the restarted agent took recall over from the guard: the reader got the original bytes"
+    else
+        echo "  the read during the restart got: $(cat "$demo/during-restart.sha256")"; failures=$((failures + 1))
+    fi
+fi
+
+echo
 say "LucidLink: the filespace's audit trail keeps access times fresh"
 # The sample tree stands in for a LucidLink filespace: the host names it, and the agent tails
 # the audit trail a filespace writes under .lucid_audit/<node>/<yyyy>/<mm>/ (JSON Lines).
@@ -310,6 +351,15 @@ if [ "$failures" -gt 0 ]; then
 fi
 
 if [ "$keep" = 1 ]; then
-    say "Running; press Ctrl-C to stop."
+    echo
+    say "Ready. Alto keeps running until Ctrl-C:"
+    echo "  API reference      $base/api-reference/"
+    echo "  Orleans dashboard  $base/dashboard/"
+    echo "  metrics            $base/metrics"
+    echo "  agent status       ${agent[*]} status --state-dir $demo/agent"
+    echo "  sign in:"
+    echo "    curl -s -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"$admin_password\"}' $base/api/v1/auth/login"
+    echo "  then, with the accessToken from the answer:"
+    echo "    curl -s -H \"Authorization: Bearer \$TOKEN\" $base/api/v1/tenants/$tenant_id/tier-objects/summary"
     wait "$gateway_pid"
 fi

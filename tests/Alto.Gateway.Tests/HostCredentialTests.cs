@@ -52,8 +52,10 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
             .AssertJsonAsync(HttpStatusCode.OK);
         var actions = trail.GetProperty("items").EnumerateArray()
             .Where(e => e.GetProperty("objectId").GetString() == hostId.ToString()).Select(e => e.GetProperty("action").GetString()).ToList();
-        Assert.Equal(["host.enrolled", "host.enrollment_token_renewed", "host.enrolled", "host.enrollment_token_renewed", "host.credential_revoked",
-            "host.enrolled", "host.enrollment_token_renewed", "host.enrollment_token_revoked", "host.registered"], actions);
+        // Newest first. A credential is issued when its token is redeemed; the host is enrolled when it is first used (the second never was).
+        Assert.Equal(["host.enrolled", "host.credential_issued", "host.enrollment_token_renewed", "host.credential_issued", "host.enrollment_token_renewed",
+            "host.credential_revoked", "host.enrolled", "host.credential_issued", "host.enrollment_token_renewed", "host.enrollment_token_revoked",
+            "host.registered"], actions);
     }
 
     private async Task<string> NewCredentialAsync(HttpClient admin, string hostPath)

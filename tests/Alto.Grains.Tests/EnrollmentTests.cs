@@ -9,7 +9,7 @@ namespace Alto.Grains.Tests;
 public sealed class EnrollmentTests(PostgresClusterFixture fixture)
 {
     [Fact]
-    public async Task ATokenIsSpentOnceForACredentialValidOnlyForItsHost()
+    public async Task ATokenIsSpentOnceItsCredentialIsUsedAndTheCredentialHoldsOnlyForItsHost()
     {
         var (host, token) = await RegisterAsync(TimeSpan.FromHours(1));
 
@@ -18,12 +18,15 @@ public sealed class EnrollmentTests(PostgresClusterFixture fixture)
         var credential = enrolled.Value!.Credential;
         Assert.StartsWith(EnrollmentTokens.CredentialPrefix, credential, StringComparison.Ordinal);
         Assert.Equal(HostStatus.Enrolled, (await host.GetAsync())!.Status);
+        Assert.True((await host.GetAsync())!.CredentialUnconfirmed);
 
+        // The first use of the credential completes the enrollment and spends the token.
+        Assert.Equal(host.GetPrimaryKeyString(), (await host.AuthenticateAsync(credential))?.HostId.ToString());
+        Assert.False((await host.GetAsync())!.CredentialUnconfirmed);
         var again = await host.EnrollAsync(new EnrollHost(token, "1.2.3", "fs01"));
         Assert.Equal(CommandErrorKind.Conflict, again.Error?.Kind);
         Assert.Contains("already used", again.Error!.Message, StringComparison.Ordinal);
 
-        Assert.Equal(host.GetPrimaryKeyString(), (await host.AuthenticateAsync(credential))?.HostId.ToString());
         var (otherHost, _) = await RegisterAsync(TimeSpan.FromHours(1));
         Assert.Null(await otherHost.AuthenticateAsync(credential));
         Assert.Null(await host.AuthenticateAsync(credential + "x"));

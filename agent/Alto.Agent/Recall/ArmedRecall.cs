@@ -31,7 +31,10 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     private readonly string _stateDirectory;
     private readonly ILogger _logger;
     private readonly RecallGroup? _group;
-    private readonly int _guard;
+    private readonly string? _problem;
+    private int _guard;
+    private Thread? _guardWatch;
+    private volatile bool _disposed;
     private readonly Dictionary<string, VolumeRecall> _volumes = new(StringComparer.Ordinal);
     private readonly HashSet<ulong> _armedDevices = [];
     private readonly Lock _gate = new();
@@ -42,14 +45,14 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         _logger = logger;
         _group = group;
         _guard = guard;
-        Problem = problem;
+        _problem = problem;
     }
 
     /// <summary>Why recall is not armed at all (no group), or why it would not outlive this process (no guard); null when all is well.</summary>
-    public string? Problem { get; }
+    public string? Problem => _problem ?? (_group is not null && !SurvivesRestart ? "the recall guard is not running" : null);
 
     /// <summary>Whether the group outlives this process (a guard keeps it).</summary>
-    public bool SurvivesRestart => _guard >= 0;
+    public bool SurvivesRestart => Volatile.Read(ref _guard) >= 0;
 
     public RecallListener? Listener { get; private set; }
 
@@ -128,6 +131,10 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         if (handover is null)
         {
             LogNotGuarded(logger, noGuard!);
+        }
+        else
+        {
+            recall.WatchGuard(guarding == RecallGuarding.Auto && Environment.GetEnvironmentVariable("INVOCATION_ID") is null);
         }
         return recall;
     }
@@ -212,16 +219,72 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     }
 
     /// <summary>
+    /// Watches the connection to the guard: a guard that restarts (its own upgrade) lost the group
+    /// this process holds, so it is given the group again; meanwhile nothing new is tiered.
+    /// </summary>
+    private void WatchGuard(bool mayStartGuard)
+    {
+        _guardWatch = new Thread(() =>
+        {
+            while (!_disposed)
+            {
+                var guard = Volatile.Read(ref _guard);
+                if (guard >= 0 && !UnixSockets.Wait(guard, 2000))
+                {
+                    continue;
+                }
+                if (_disposed)
+                {
+                    return;
+                }
+                if (guard >= 0)
+                {
+                    UnixSockets.Close(guard);
+                    Volatile.Write(ref _guard, -1);
+                    LogGuardLost(_logger);
+                }
+                Thread.Sleep(1000);
+                try
+                {
+                    if (RecallGuardClient.TryAcquire(_stateDirectory, mayStartGuard, out _) is { } handover)
+                    {
+                        if (handover.Group is { } other)
+                        {
+                            // Another group exists: it cannot be merged with this one; this process keeps its own.
+                            Fanotify.Close(other);
+                            UnixSockets.Close(handover.Connection);
+                            LogGuardHasAnotherGroup(_logger);
+                            continue;
+                        }
+                        if (_group is { } group && RecallGuardClient.Keep(handover.Connection, group))
+                        {
+                            Volatile.Write(ref _guard, handover.Connection);
+                            LogGuardBack(_logger);
+                        }
+                    }
+                }
+                catch (RecallHeldElsewhereException exception)
+                {
+                    LogGuardRefused(_logger, exception.Message);
+                }
+            }
+        }) { IsBackground = true, Name = "alto-recall-guard-watch" };
+        _guardWatch.Start();
+    }
+
+    /// <summary>
     /// Stops answering opens (those already taken are answered first), then hands the group back to
     /// the guard, which holds further opens of stubs until the next agent; without a guard the group
     /// closes with this process.
     /// </summary>
     public void Dispose()
     {
+        _disposed = true;
+        _guardWatch?.Join();
         Listener?.Dispose();
-        if (_guard >= 0)
+        if (Volatile.Read(ref _guard) is var guard and >= 0)
         {
-            RecallGuardClient.Release(_guard);
+            RecallGuardClient.Release(guard);
         }
         _group?.Dispose();
     }
@@ -277,6 +340,18 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recall would not outlive this agent process ({Reason}); nothing will be tiered here")]
     private static partial void LogNotGuarded(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The recall guard went away; until it is back, recall would not outlive this agent and nothing is tiered")]
+    private static partial void LogGuardLost(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The recall guard is back and keeps this agent's recall group again")]
+    private static partial void LogGuardBack(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The recall guard holds a group other than this agent's; restart the agent to take it")]
+    private static partial void LogGuardHasAnotherGroup(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The recall guard would not take this agent's group back: {Reason}")]
+    private static partial void LogGuardRefused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recall on open is not armed for volume {Volume}: {Reason}; its files are not tiered")]
     private static partial void LogNotArmed(ILogger logger, string volume, string reason);

@@ -670,6 +670,7 @@ public sealed partial class HostGrain(
         TransferWindows = state.TransferWindows,
         TimeZone = state.TimeZone,
         LucidLink = state.LucidLink,
+        CredentialUnconfirmed = state.CredentialUnconfirmed,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the scan found {Count} stub(s) recalled whose recall was never reported; their tier objects are RECALLED now")]

@@ -120,6 +120,36 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
             $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{jobId}' AND action = 'tier.job_failed' AND outcome = 'failure' AND details->>'reason' LIKE '3 of 3 files failed%'"));
     }
 
+    [Fact]
+    public async Task ARescanThatFindsAStubsDataBackOnDiskRecordsTheRecallWhoseReportWasLost()
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
+        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 2).Select(i => new InventoryFile($"/srv/lost{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
+        var objects = new List<long>();
+        foreach (var fileId in ids)
+        {
+            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
+            objects.Add(id);
+            await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"));
+        }
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
+            [.. objects.Select(id => new TierFileResult(id, TierFileOutcome.Stubbed, Sha, "t/2c/26/" + Sha, null))], finished: true);
+        Assert.Equal(["STUBBED", "STUBBED"], await StatesAsync(objects));
+
+        // A later scan saw the first file without its locator (its recall report never came), the second still a stub.
+        await world.ExecuteAsync("UPDATE alto.file_current SET is_stub = (file_current_id = $2), last_scan_utc = now() + interval '1 second' WHERE file_current_id = ANY($1)",
+            ids, ids[1]);
+        await world.Host.RecordScanAsync(DateTimeOffset.UtcNow, 2, 201);
+
+        Assert.Equal(["RECALLED", "STUBBED"], await StatesAsync(objects));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[0]}' AND action = 'tier.recalled' AND details->>'reason' LIKE 'a scan found%'"));
+    }
+
     private async Task<string[]> StatesAsync(IEnumerable<long> ids)
     {
         var states = new List<string>();
