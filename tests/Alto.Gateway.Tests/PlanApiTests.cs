@@ -18,8 +18,8 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         Assert.Equal(("manual", 65536), (created.GetProperty("planApproval").GetString(), created.GetProperty("minTierableBytes").GetInt32()));
         await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = -1 })).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { planApproval = "sometimes" })).AssertProblemAsync(HttpStatusCode.BadRequest);
-        var small = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 0 })).AssertJsonAsync(HttpStatusCode.OK);
-        Assert.Equal(("manual", 0), (small.GetProperty("planApproval").GetString(), small.GetProperty("minTierableBytes").GetInt32()));
+        var anySize = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 0 })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("manual", 0), (anySize.GetProperty("planApproval").GetString(), anySize.GetProperty("minTierableBytes").GetInt32()));
         var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
             new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
@@ -47,6 +47,11 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         var rule = preview.GetProperty("rules")[0];
         Assert.Equal(("old logs", 12, 10), (rule.GetProperty("ruleName").GetString(), rule.GetProperty("files").GetInt32(), rule.GetProperty("samplePaths").GetArrayLength()));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host}'"));
+        // With a 1000-byte minimum these 500-byte files stay, and the tenant's preview says why.
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 1000 })).AssertJsonAsync(HttpStatusCode.OK);
+        var small = await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=true"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((0, 16), (small.GetProperty("filesToTier").GetInt32(), small.GetProperty("filesBelowMinimumSize").GetInt32()));
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 0 })).AssertJsonAsync(HttpStatusCode.OK);
 
         var plan = await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal(12, plan.GetProperty("changes").GetProperty("newlyPlanned").GetInt32());

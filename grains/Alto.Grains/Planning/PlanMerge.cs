@@ -30,6 +30,8 @@ public static class PlanMerge
             rules, changes, hosts.Sum(h => h.RegexTimeouts), seconds)
         {
             Hosts = [.. hosts],
+            FilesOutsideVolumes = hosts.Sum(h => h.FilesOutsideVolumes),
+            FilesBelowMinimumSize = hosts.Sum(h => h.FilesBelowMinimumSize),
         };
     }
 }
