@@ -26,8 +26,8 @@ internal static unsafe partial class Fanotify
     public const uint Allow = 0x01;
     public const uint Deny = 0x02;
 
-    public const int EventMetadataLength = 24;
-    public const int NoFd = -1;
+    private const int EventMetadataLength = 24;
+    private const int NoFd = -1;
 
     private const uint OpenReadWrite = 0x02;
     private const uint OpenLargeFile = 0x8000;
@@ -67,6 +67,30 @@ internal static unsafe partial class Fanotify
         fixed (byte* bytes = buffer)
         {
             return (int)read(fd, bytes, (nuint)buffer.Length);
+        }
+    }
+
+    /// <summary>One permission event: the descriptor of the file it is about, and the process that asked.</summary>
+    public readonly record struct PermissionEvent(int Fd, int Process);
+
+    /// <summary>
+    /// Reads the events waiting in <paramref name="group"/> into <paramref name="events"/> (cleared
+    /// first); events without a file (queue overflow) are left out.
+    /// </summary>
+    public static void ReadEvents(int group, byte[] buffer, List<PermissionEvent> events)
+    {
+        events.Clear();
+        var length = Read(group, buffer);
+        for (var offset = 0; offset + EventMetadataLength <= length;)
+        {
+            var eventLength = BitConverter.ToInt32(buffer, offset);
+            var fd = BitConverter.ToInt32(buffer, offset + 16);
+            var process = BitConverter.ToInt32(buffer, offset + 20);
+            offset += Math.Max(eventLength, EventMetadataLength);
+            if (fd != NoFd)
+            {
+                events.Add(new PermissionEvent(fd, process));
+            }
         }
     }
 

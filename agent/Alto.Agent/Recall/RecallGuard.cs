@@ -31,6 +31,8 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private static readonly TimeSpan IdleWithoutGroup = TimeSpan.FromMinutes(1);
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly List<(int Fd, long HeldSince)> _heldStubOpens = [];
+    private readonly byte[] _buffer = new byte[16 * 1024];
+    private readonly List<Fanotify.PermissionEvent> _events = [];
     private RecallGroup? _group;
     private int _holder = -1;
     private int _holderProcess;
@@ -242,18 +244,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     private void ReadEvents(RecallGroup group)
     {
-        var buffer = new byte[16 * 1024];
-        var length = Fanotify.Read(group.Descriptor, buffer);
-        for (var offset = 0; offset + Fanotify.EventMetadataLength <= length;)
+        Fanotify.ReadEvents(group.Descriptor, _buffer, _events);
+        foreach (var (fd, process) in _events)
         {
-            var eventLength = BitConverter.ToInt32(buffer, offset);
-            var fd = BitConverter.ToInt32(buffer, offset + 16);
-            var process = BitConverter.ToInt32(buffer, offset + 20);
-            offset += Math.Max(eventLength, Fanotify.EventMetadataLength);
-            if (fd == Fanotify.NoFd)
-            {
-                continue;
-            }
             bool isStub;
             try
             {

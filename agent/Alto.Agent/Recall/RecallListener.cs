@@ -111,6 +111,7 @@ public sealed partial class RecallListener : IDisposable
     private void ReadEvents()
     {
         var buffer = new byte[64 * 1024];
+        var events = new List<Fanotify.PermissionEvent>();
         while (!_stopping)
         {
             // A short wait: stopping (an agent restart) waits for this loop to notice.
@@ -118,17 +119,9 @@ public sealed partial class RecallListener : IDisposable
             {
                 continue;
             }
-            var length = Fanotify.Read(_group.Descriptor, buffer);
-            for (var offset = 0; offset + Fanotify.EventMetadataLength <= length;)
+            Fanotify.ReadEvents(_group.Descriptor, buffer, events);
+            foreach (var (fd, process) in events)
             {
-                var eventLength = BitConverter.ToInt32(buffer, offset);
-                var fd = BitConverter.ToInt32(buffer, offset + 16);
-                var process = BitConverter.ToInt32(buffer, offset + 20);
-                offset += Math.Max(eventLength, Fanotify.EventMetadataLength);
-                if (fd == Fanotify.NoFd)
-                {
-                    continue;
-                }
                 if (process == _ownProcess)
                 {
                     Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);

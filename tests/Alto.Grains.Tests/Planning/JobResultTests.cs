@@ -15,20 +15,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task EachOutcomeLeavesItsStateAndAuditEntryAndAnUnreachableTierTwoRequeuesTheJob()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
-        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 4).Select(i => new InventoryFile($"/srv/f{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
-        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
-        // As a claim does: the job is sent and its files are dispatched.
-        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
-        var objects = new List<long>();
-        foreach (var fileId in ids)
-        {
-            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
-            objects.Add(id);
-            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
-        }
+        var (world, jobId, objects, _) = await SentJobAsync("f", 4);
 
         await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
         [
@@ -59,19 +46,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task AReportSentAgainIsAppliedOnceAndARefusedFileIsSkippedWithItsReason()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
-        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 2).Select(i => new InventoryFile($"/srv/r{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
-        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
-        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
-        var objects = new List<long>();
-        foreach (var fileId in ids)
-        {
-            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
-            objects.Add(id);
-            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
-        }
+        var (world, jobId, objects, _) = await SentJobAsync("r", 2);
         TierFileResult[] results =
         [
             new(objects[0], TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device"),
@@ -96,19 +71,8 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task AJobWhoseFilesAllFailedEndsFailedWithTheReasonInTheApiAuditAndLog()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
-        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 3).Select(i => new InventoryFile($"/srv/full{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
-        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
-        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
-        var results = new List<TierFileResult>();
-        foreach (var fileId in ids)
-        {
-            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
-            await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"));
-            results.Add(new TierFileResult(id, TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device; the original is kept"));
-        }
+        var (world, jobId, objects, _) = await SentJobAsync("full", 3);
+        var results = objects.Select(id => new TierFileResult(id, TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device; the original is kept"));
 
         await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId, [.. results], finished: true);
 
@@ -123,19 +87,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ARescanThatFindsAStubsDataBackOnDiskRecordsTheRecallWhoseReportWasLost()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
-        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, 2).Select(i => new InventoryFile($"/srv/lost{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
-        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
-        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
-        var objects = new List<long>();
-        foreach (var fileId in ids)
-        {
-            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
-            objects.Add(id);
-            await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"));
-        }
+        var (world, jobId, objects, ids) = await SentJobAsync("lost", 2);
         await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
             [.. objects.Select(id => new TierFileResult(id, TierFileOutcome.Stubbed, Sha, "t/2c/26/" + Sha, null))], finished: true);
         Assert.Equal(["STUBBED", "STUBBED"], await StatesAsync(objects));
@@ -148,6 +100,25 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
         Assert.Equal(["RECALLED", "STUBBED"], await StatesAsync(objects));
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[0]}' AND action = 'tier.recalled' AND details->>'reason' LIKE 'a scan found%'"));
+    }
+
+    /// <summary>A world whose files are planned into one job that was sent (as a claim does): the job and the files' tier objects, in order.</summary>
+    private async Task<(PlanningWorld World, Guid JobId, List<long> Objects, long[] FileIds)> SentJobAsync(string name, int files)
+    {
+        var world = await PlanningWorld.CreateAsync(fixture);
+        await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
+        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, files).Select(i => new InventoryFile($"/srv/{name}{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
+        var objects = new List<long>();
+        foreach (var fileId in ids)
+        {
+            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
+            objects.Add(id);
+            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
+        }
+        return (world, jobId, objects, ids);
     }
 
     private async Task<string[]> StatesAsync(IEnumerable<long> ids)
