@@ -229,7 +229,8 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
             while (!_disposed)
             {
                 var guard = Volatile.Read(ref _guard);
-                if (guard >= 0 && !UnixSockets.Wait(guard, 2000))
+                // Short waits: disposing (every stop of the agent, every CLI command) waits for this loop to notice.
+                if (guard >= 0 && !UnixSockets.Wait(guard, 100))
                 {
                     continue;
                 }
@@ -243,7 +244,15 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
                     Volatile.Write(ref _guard, -1);
                     LogGuardLost(_logger);
                 }
-                Thread.Sleep(1000);
+                // A second before asking again, in steps short enough for a stop to be noticed.
+                for (var step = 0; step < 10 && !_disposed; step++)
+                {
+                    Thread.Sleep(100);
+                }
+                if (_disposed)
+                {
+                    return;
+                }
                 try
                 {
                     if (RecallGuardClient.TryAcquire(_stateDirectory, mayStartGuard, out _) is { } handover)

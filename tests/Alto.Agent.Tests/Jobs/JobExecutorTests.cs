@@ -207,6 +207,23 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Empty(_journal.Unfinished());
     }
 
+    [Fact]
+    public async Task AFileWhereRecallIsNotArmedIsRefusedUntouchedAndTheOthersGoOn()
+    {
+        var (job, originals) = Job(2);
+        var unarmed = job.Files[0].Path;
+        var executor = new JobExecutor(_journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty,
+            refusal: path => path == unarmed ? "recall on open is not armed for this file's file system" : null);
+
+        var outcomes = await executor.ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.Equal(FileOutcomeKind.Refused, outcomes[0].Kind);
+        Assert.StartsWith("recall on open is not armed", outcomes[0].Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(unarmed, originals[unarmed]);
+        Assert.Equal(FileOutcomeKind.Stubbed, outcomes[1].Kind);
+        Assert.Equal(1, _faulty.Puts);
+    }
+
     /// <summary>The real Linux driver, with a failure injected just after or just before making a stub.</summary>
     private sealed class FailingStubDriver(Func<string, bool> failAfter, Func<string, bool> failBefore) : IStubDriver
     {
