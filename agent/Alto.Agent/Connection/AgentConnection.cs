@@ -93,24 +93,6 @@ public sealed partial class AgentConnection(
     /// </summary>
     private readonly Channel<GatewayMessage> _commands = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(100) { SingleReader = true });
 
-    /// <summary>Sends a message on the current session; false when there is none (the cluster re-sends what it still needs).</summary>
-    public async Task<bool> SendAsync(AgentMessage message, CancellationToken cancellationToken)
-    {
-        if (_outbox is not { } outbox)
-        {
-            return false;
-        }
-        try
-        {
-            await outbox.WriteAsync(message, cancellationToken);
-            return true;
-        }
-        catch (ChannelClosedException)
-        {
-            return false;
-        }
-    }
-
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var worker = HandleCommandsAsync(stoppingToken);
