@@ -51,7 +51,7 @@ public static class AuditApplyBench
         var applied = 0;
         foreach (var batchId in batches)
         {
-            applied += (await applier.ApplyAsync(batchId, CancellationToken.None)).Applied;
+            applied += (await applier.ApplyAsync(batchId, hostId, CancellationToken.None)).Applied;
         }
         var alto = clock.Elapsed;
 

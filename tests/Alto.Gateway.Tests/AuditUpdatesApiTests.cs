@@ -100,6 +100,29 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task ABatchIdAnotherHostSentFirstIsStillThisHostsOwn()
+    {
+        var victim = await HostWithFilesAsync(("/lucid/victim.mov", 90 * Day));
+        var attacker = await HostWithFilesAsync(("/lucid/attacker.mov", 90 * Day));
+        var at = DateTimeOffset.UtcNow.AddMinutes(-1);
+        // The attacker guesses (or saw) the id the victim's agent will use, and sends it first.
+        var id = Guid.NewGuid();
+        object WithId(Host host, string path) => new
+        {
+            update_batch_id = id, customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
+            collected_at = DateTimeOffset.UtcNow, updates = new[] { Read(path, at) },
+        };
+        (await SendAsync(attacker, WithId(attacker, "/lucid/attacker.mov"))).EnsureSuccessStatusCode();
+
+        var receipt = await (await SendAsync(victim, WithId(victim, "/lucid/victim.mov"))).AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.False(receipt.GetProperty("duplicate").GetBoolean());
+        Assert.Equal(id, receipt.GetProperty("batchId").GetGuid());
+        Assert.Equal(at.ToUnixTimeSeconds(), await AtimeAsync(victim, "/lucid/victim.mov"));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id IN ('{victim.HostId}', '{attacker.HostId}')"));
+    }
+
+    [Fact]
     public async Task ABatchStagedButNotAppliedIsAppliedBeforeTheNextOne()
     {
         var host = await HostWithFilesAsync(("/lucid/left.bin", Day), ("/lucid/next.bin", Day));

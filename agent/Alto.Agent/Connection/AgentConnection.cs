@@ -198,6 +198,11 @@ public sealed partial class AgentConnection(
                 }
                 else if (message.BodyCase == GatewayMessage.BodyOneofCase.Ack)
                 {
+                    if (!message.Ack.Ok && reports?.Holds(message.Ack.MessageId) == true)
+                    {
+                        // Refused for good (it named what is not this host's): sending it again would change nothing.
+                        LogReportRefused(logger, message.Ack.MessageId, message.Ack.Error);
+                    }
                     reports?.Acknowledge(message.Ack.MessageId);
                 }
                 else if (message.BodyCase == GatewayMessage.BodyOneofCase.Configuration)
@@ -379,6 +384,9 @@ public sealed partial class AgentConnection(
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The cluster refused report {ReportId}: {Reason}")]
+    private static partial void LogReportRefused(ILogger logger, string reportId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to the gateway (session {SessionId})")]
     private static partial void LogConnected(ILogger logger, string sessionId);

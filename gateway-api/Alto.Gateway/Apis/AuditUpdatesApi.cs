@@ -84,10 +84,24 @@ public static class AuditUpdatesApi
             return ApiProblems.Unauthorized("this host credential belongs to another host or tenant than the batch names");
         }
 
-        var batchId = batch.UpdateBatchId!.Value;
+        // The agent's batch id is stored under its host: another host sending the same id is another batch, so none can pre-claim this host's.
+        var batchId = HostScopedId(agent.HostId, batch.UpdateBatchId!.Value);
         var duplicate = !await StageAsync(db, batchId, agent, batch, updates, context.RequestAborted);
         var outcome = await grains.GetGrain<IHostGrain>(agent.HostId.ToString()).ApplyAuditUpdatesAsync(batchId);
-        return TypedResults.Ok(new AuditUpdateReceipt(batchId, updates.Length, duplicate, outcome));
+        return TypedResults.Ok(new AuditUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, outcome));
+    }
+
+    /// <summary>A batch id of one host's own: a name-based UUID (RFC 9562 version 8) of the host and the agent's id.</summary>
+    public static Guid HostScopedId(Guid hostId, Guid agentBatchId)
+    {
+        Span<byte> input = stackalloc byte[32];
+        hostId.TryWriteBytes(input[..16], bigEndian: true, out _);
+        agentBatchId.TryWriteBytes(input[16..], bigEndian: true, out _);
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(input, hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash[..16], bigEndian: true);
     }
 
     private static void Check(RequestErrors errors, string field, AuditUpdateItem? item)

@@ -39,6 +39,8 @@ public sealed partial class AgentSessionService(
             ThrowStatus(StatusCode.Unauthenticated, "the host credential is not valid (revoked, replaced, or the host is disabled)");
         }
 
+        // Everything this session does in the cluster is the agent's, from this address (audit entries say so).
+        Grains.Audit.AuditContext.Set($"agent:{hostId.Value}", context.Peer);
         var hello = await ReadHelloAsync(requestStream, settings, context.CancellationToken);
         if (!Guid.TryParse(hello.HostId, out var helloHost) || helloHost != hostId)
         {
@@ -101,6 +103,8 @@ public sealed partial class AgentSessionService(
                 {
                     ThrowStatus(StatusCode.ResourceExhausted, $"more than {settings.MessagesPerSecond} messages per second");
                 }
+                // A report that names what is not this host's is refused whole: the acknowledgement says why.
+                string? refusal = null;
                 switch (message.BodyCase)
                 {
                     case AgentMessage.BodyOneofCase.Heartbeat:
@@ -110,14 +114,14 @@ public sealed partial class AgentSessionService(
                         await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
                         break;
                     case AgentMessage.BodyOneofCase.RecallEvent:
-                        await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
+                        refusal = await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
                         break;
                     case AgentMessage.BodyOneofCase.RecallReport:
-                        await host.RecordRecallsAsync(ReportId(message), RecallMessages.FromReport(message.RecallReport));
+                        refusal = await host.RecordRecallsAsync(ReportId(message), RecallMessages.FromReport(message.RecallReport));
                         break;
                     case AgentMessage.BodyOneofCase.JobResult:
                         var (jobId, results) = JobMessages.FromMessage(message.JobResult);
-                        await host.RecordJobResultsAsync(ReportId(message), jobId, results, message.JobResult.JobFinished);
+                        refusal = await host.RecordJobResultsAsync(ReportId(message), jobId, results, message.JobResult.JobFinished);
                         break;
                     case AgentMessage.BodyOneofCase.Hello:
                         ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
@@ -131,7 +135,7 @@ public sealed partial class AgentSessionService(
                     await outbox.Writer.WriteAsync(new GatewayMessage
                     {
                         Id = Guid.NewGuid().ToString("N"),
-                        Ack = new Ack { MessageId = Limit(message.Id, 64), Ok = true },
+                        Ack = new Ack { MessageId = Limit(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
                     }, context.CancellationToken);
                 }
             }

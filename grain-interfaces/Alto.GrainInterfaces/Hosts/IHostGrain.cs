@@ -74,17 +74,20 @@ public interface IHostGrain : IGrainWithStringKey
 
     /// <summary>
     /// The agent's outcomes of a job's files, in a report the agent sends until it is acknowledged;
-    /// the last report of a job says it is finished. A report applied before changes nothing.
+    /// the last report of a job says it is finished. A report applied before changes nothing. A
+    /// report naming a job or tier objects that are not this host's is refused whole (audited,
+    /// counted): the answer is why, or null when it was applied.
     /// </summary>
     [Alias("RecordJobResultsAsync")]
-    Task RecordJobResultsAsync(string reportId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
+    Task<string?> RecordJobResultsAsync(string reportId, Guid jobId, Tiers.TierFileResult[] results, bool finished);
 
     /// <summary>
     /// Stubs the agent recalled (or could not), in one report: each tier object goes RECALLED (or
-    /// FAILED) and the file counts as accessed. A report applied before changes nothing.
+    /// FAILED) and the file counts as accessed. A report applied before changes nothing; one with a
+    /// path outside the host's volumes is refused whole (the answer says why; null when applied).
     /// </summary>
     [Alias("RecordRecallsAsync")]
-    Task RecordRecallsAsync(string reportId, RecallReportItem[] recalls);
+    Task<string?> RecordRecallsAsync(string reportId, RecallReportItem[] recalls);
 
     /// <summary>
     /// Approves jobs that wait for approval (the tenant plans under manual approval): the given

@@ -44,6 +44,9 @@ public sealed record TierEvent(
 {
     /// <summary>The agent report this event came in (scoped to its host): an object applies a report once, however often it is sent.</summary>
     [Id(5)] public string? ReportId { get; init; }
+
+    /// <summary>The host the event comes from: an object of another host refuses it.</summary>
+    [Id(6)] public Guid? HostId { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.TierObjectInfo")]

@@ -14,25 +14,27 @@ namespace Alto.Grains.AuditUpdates;
 /// </summary>
 public sealed class AuditUpdateApplier(NpgsqlDataSource db)
 {
-    public async Task<AuditUpdateOutcome> ApplyAsync(Guid batchId, CancellationToken cancellationToken)
+    /// <summary>Applies the batch; one staged by another host than <paramref name="hostId"/> is not this host's to apply and is refused.</summary>
+    public async Task<AuditUpdateOutcome> ApplyAsync(Guid batchId, Guid hostId, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        Guid tenantId, hostId;
+        Guid tenantId;
         await using (var claim = new NpgsqlCommand(
-            "SELECT tenant_id, host_id, applied_at IS NOT NULL FROM alto.audit_update_batch WHERE id = $1 FOR UPDATE", connection, transaction))
+            "SELECT tenant_id, host_id, applied_at IS NOT NULL FROM alto.audit_update_batch WHERE id = $1 AND host_id = $2 FOR UPDATE", connection, transaction))
         {
             claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
             await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
-                throw new InvalidOperationException($"audit update batch {batchId} is not staged");
+                throw new InvalidOperationException($"audit update batch {batchId} is not staged for host {hostId}");
             }
             if (reader.GetBoolean(2))
             {
                 return new AuditUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
             }
-            (tenantId, hostId) = (reader.GetGuid(0), reader.GetGuid(1));
+            tenantId = reader.GetGuid(0);
         }
         var counts = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         // One statement per kind: a file read and written in the same batch must get both changes.

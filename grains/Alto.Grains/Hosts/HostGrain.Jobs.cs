@@ -57,7 +57,7 @@ public sealed partial class HostGrain
             var all = await jobs.OpenFilesAsync(claimed.JobId);
             if (all.Length == 0)
             {
-                await jobs.FinishAsync(claimed.JobId, TimeSpan.Zero, null);
+                await jobs.FinishAsync(Id, claimed.JobId, TimeSpan.Zero, null);
                 continue;
             }
             // Only files below volumes where recall is armed go out; the others wait in their job (planned), with the reason.
@@ -68,14 +68,14 @@ public sealed partial class HostGrain
             }
             if (files.Length == 0)
             {
-                await jobs.FinishAsync(claimed.JobId, UnarmedRetry, UnarmedReason());
+                await jobs.FinishAsync(Id, claimed.JobId, UnarmedRetry, UnarmedReason());
                 continue;
             }
             var target = await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).GetTargetForAgentAsync(claimed.TargetId);
             if (target is null)
             {
                 // The target was disabled or removed after planning: the files wait; the next plan re-plans them.
-                await jobs.FinishAsync(claimed.JobId, UnavailableRetry, "the job's storage target is disabled or gone");
+                await jobs.FinishAsync(Id, claimed.JobId, UnavailableRetry, "the job's storage target is disabled or gone");
                 LogTargetUnavailable(logger, claimed.JobId, claimed.TargetId);
                 return sent;
             }
@@ -149,8 +149,13 @@ public sealed partial class HostGrain
         TransferWindows.At(host.State.TransferWindows, host.State.TimeZone, time.GetUtcNow()).BytesPerSecond
         ?? host.State.BandwidthLimitBytesPerSecond ?? 0;
 
-    public async Task RecordJobResultsAsync(string reportId, Guid jobId, TierFileResult[] results, bool finished)
+    public async Task<string?> RecordJobResultsAsync(string reportId, Guid jobId, TierFileResult[] results, bool finished)
     {
+        if (await jobs.ResultRefusalAsync(Id, jobId, [.. results.Select(result => result.TierObjectId)]) is { } refusal)
+        {
+            await RefuseReportAsync("job_result", reportId, refusal);
+            return refusal;
+        }
         var actor = $"agent:{Id}";
         var unavailable = 0;
         foreach (var batch in results.Chunk(GrainCallsAtOnce))
@@ -170,7 +175,7 @@ public sealed partial class HostGrain
                     TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
                     TierFileOutcome.Refused => new TierEvent(TierEventKind.Refused, actor, Reason: result.Reason),
                     _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
-                } with { ReportId = reportId };
+                } with { ReportId = reportId, HostId = Id };
                 var applied = await grains.GetGrain<ITierObjectGrain>(result.TierObjectId).ApplyAsync(change);
                 if (applied.Error is { } refused)
                 {
@@ -188,12 +193,26 @@ public sealed partial class HostGrain
         }
         if (finished)
         {
-            if (await jobs.FinishAsync(jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null) is { } ended)
+            if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null) is { } ended)
             {
                 await ReportJobEndAsync(ended, actor);
             }
             await DispatchAsync();
         }
+        return null;
+    }
+
+    /// <summary>
+    /// A report that names what is not this host's is refused whole and nothing of it applied: a
+    /// warning in the log, an audit entry in the host's own tenant (with the session's address), a metric.
+    /// </summary>
+    private async Task RefuseReportAsync(string kind, string reportId, string reason)
+    {
+        LogReportRefused(logger, Id, kind, reportId, reason);
+        tieringMetrics.ReportRefused(kind);
+        await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, $"agent:{Id}", "agent.report_refused", "host", Id.ToString(), Succeeded: false,
+            new Dictionary<string, object?> { ["kind"] = kind, ["reportId"] = reportId, ["reason"] = reason })
+        { HostId = Id, Origin = Audit.AuditContext.Origin });
     }
 
     /// <summary>A job that ended with failed files is an operator's business: an error in the log, an audit entry, a metric.</summary>
@@ -211,16 +230,24 @@ public sealed partial class HostGrain
         { HostId = Id });
     }
 
-    public async Task RecordRecallsAsync(string reportId, RecallReportItem[] recalls)
+    public async Task<string?> RecordRecallsAsync(string reportId, RecallReportItem[] recalls)
     {
         if (!host.State.Exists)
         {
-            return;
+            return "the host no longer exists";
+        }
+        var flavor = PathFlavors.Of(host.State.Os);
+        if (recalls.FirstOrDefault(recall => !flavor.IsWithinAny(recall.Path, host.State.Volumes)) is { } outside)
+        {
+            var refusal = $"{outside.Path} is not below any of this host's volumes";
+            await RefuseReportAsync("recall_report", reportId, refusal);
+            return refusal;
         }
         foreach (var batch in recalls.Chunk(GrainCallsAtOnce))
         {
             await Task.WhenAll(batch.Select(recall => RecordRecallAsync(reportId, recall)));
         }
+        return null;
     }
 
     private async Task RecordRecallAsync(string reportId, RecallReportItem recall)
@@ -232,7 +259,7 @@ public sealed partial class HostGrain
         }
         var change = (recall.Succeeded
             ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled in {recall.DurationMs} ms")
-            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: recall.Failure ?? "the recall failed")) with { ReportId = reportId };
+            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: recall.Failure ?? "the recall failed")) with { ReportId = reportId, HostId = Id };
         var applied = await grains.GetGrain<ITierObjectGrain>(found.TierObjectId).ApplyAsync(change);
         tieringMetrics.Recalled(recall.Succeeded, recall.DurationMs);
         if (applied.Error is { } refused)
@@ -283,6 +310,9 @@ public sealed partial class HostGrain
             }
         }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = dispatchOptions.Value.CheckEvery });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: a {Kind} report ({ReportId}) was refused: {Reason}")]
+    private static partial void LogReportRefused(ILogger logger, Guid hostId, string kind, string reportId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: {Files} file(s) of job {JobId} wait: recall on open is not armed for their volume")]
     private static partial void LogFilesWaitForRecall(ILogger logger, Guid hostId, Guid jobId, int files);

@@ -69,9 +69,9 @@ public sealed partial class HostGrain
         // Batches staged by a call that failed before applying them go first, in the order they came.
         foreach (var pending in (await auditUpdates.PendingBatchesAsync(Id, CancellationToken.None)).Where(id => id != batchId))
         {
-            await auditUpdates.ApplyAsync(pending, CancellationToken.None);
+            await auditUpdates.ApplyAsync(pending, Id, CancellationToken.None);
         }
-        var outcome = await auditUpdates.ApplyAsync(batchId, CancellationToken.None);
+        var outcome = await auditUpdates.ApplyAsync(batchId, Id, CancellationToken.None);
         if (outcome.Unknown > 0)
         {
             LogUnknownAuditPaths(logger, Id, batchId, outcome.Unknown);

@@ -396,7 +396,7 @@ public sealed partial class HostGrain(
             ["commandId"] = commandId, ["kind"] = command?.Kind.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
         });
         if (JobMessageIds.TryParse(commandId, out var jobId)
-            && await jobs.FinishAsync(jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
+            && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
         {
             await ReportJobEndAsync(ended, $"agent:{Id}");
         }

@@ -94,6 +94,30 @@ public sealed class JobRows(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// Why a job result a host's agent sent is not that host's to give, or null when it is: the
+    /// job must be the host's, and every tier object the host's and in that job (the ids are
+    /// sequential: an agent could name another tenant's).
+    /// </summary>
+    public async Task<string?> ResultRefusalAsync(Guid hostId, Guid jobId, long[] tierObjectIds)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT (SELECT host_id FROM alto.tiering_job WHERE id = $2),
+                   (SELECT count(*) FROM unnest($3::bigint[]) AS r(id) LEFT JOIN alto.tier_object t ON t.id = r.id
+                    WHERE t.id IS NULL OR t.host_id <> $1 OR t.job_id IS DISTINCT FROM $2)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = tierObjectIds });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var jobHost = await reader.IsDBNullAsync(0) ? (Guid?)null : reader.GetGuid(0);
+        var foreign = reader.GetInt64(1);
+        return jobHost != hostId ? $"job {jobId} is not a job of this host"
+            : foreign > 0 ? $"{foreign} of the {tierObjectIds.Length} tier object(s) named are not this host's files of job {jobId}"
+            : null;
+    }
+
     /// <summary>The files of a job still to be done (planned, or dispatched and not yet reported).</summary>
     public async Task<TierJobFile[]> OpenFilesAsync(Guid jobId)
     {
@@ -198,7 +222,7 @@ public sealed class JobRows(NpgsqlDataSource db)
     /// unreachable); otherwise failed when files failed and none was stubbed, else completed. A job
     /// with failed files carries how many and the commonest reason in its last error.
     /// </summary>
-    public async Task<FinishedJob?> FinishAsync(Guid jobId, TimeSpan retryAfter, string? error)
+    public async Task<FinishedJob?> FinishAsync(Guid hostId, Guid jobId, TimeSpan retryAfter, string? error)
     {
         await using var command = db.CreateCommand("""
             UPDATE alto.tiering_job j
@@ -214,12 +238,13 @@ public sealed class JobRows(NpgsqlDataSource db)
                          count(*) AS total,
                          mode() WITHIN GROUP (ORDER BY last_error) FILTER (WHERE state = 'FAILED') AS reason
                   FROM alto.tier_object WHERE job_id = $1) c
-            WHERE j.id = $1 AND j.status = 'dispatched'
+            WHERE j.id = $1 AND j.status = 'dispatched' AND j.host_id = $4
             RETURNING j.status, j.last_error, c.failed
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retryAfter });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         await using var reader = await command.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
         {

@@ -12,6 +12,7 @@ public sealed class TieringMetrics
     private readonly Histogram<double> _recallDuration;
     private readonly Counter<long> _jobsSent;
     private readonly Counter<long> _jobsEnded;
+    private readonly Counter<long> _reportsRefused;
 
     public TieringMetrics(IMeterFactory meters)
     {
@@ -21,6 +22,7 @@ public sealed class TieringMetrics
         _recalls = meter.CreateCounter<long>("alto.recall.count", "{file}", "Recalls reported by the agents, by result");
         _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "ms", "How long a program waited for a recall");
         _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
+        _reportsRefused = meter.CreateCounter<long>("alto.agent.reports_refused", "{report}", "Agent reports refused whole for naming what is not the host's, by kind");
         _jobsEnded = meter.CreateCounter<long>("alto.tier.jobs_ended", "{job}", "Jobs the agents finished, by status (completed, failed, queued again)");
     }
 
@@ -40,6 +42,8 @@ public sealed class TieringMetrics
     }
 
     public void JobSent() => _jobsSent.Add(1);
+
+    public void ReportRefused(string kind) => _reportsRefused.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void JobEnded(string status) => _jobsEnded.Add(1, new KeyValuePair<string, object?>("status", status));
 }

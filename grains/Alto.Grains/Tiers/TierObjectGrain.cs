@@ -29,6 +29,10 @@ public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Gr
         {
             return CommandResult<TierObjectInfo>.NotFound($"tier object {id} not found");
         }
+        if (change.HostId is { } sender && sender != row.HostId)
+        {
+            return CommandResult<TierObjectInfo>.Conflict($"tier object {id} is not a file of host {sender}");
+        }
         if (IsRepeat(row.Snapshot, change) || change.ReportId is { } report && report == row.LastReportId)
         {
             return CommandResult<TierObjectInfo>.Ok(row.ToInfo());

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Alto.Agent.Enrollment;
+using Alto.Protocol.Agent.V1;
+using Alto.TestSupport;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Npgsql;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>
+/// A hostile host, on a real gRPC stream with its own valid credential, names what belongs to
+/// another tenant's host (tier objects, jobs, paths): the whole message is refused, nothing of the
+/// victim's changes, and the refusal is audited in the attacker's own chain with its address and
+/// counted in /metrics.
+/// </summary>
+public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<RunningGateway>
+{
+    private const string Sha = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly GatewayProcess _gateway = running.Gateway;
+
+    [Fact]
+    public async Task ResultsAndRecallsNamingAnotherTenantsFilesAreRefusedWholeAndAudited()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (victim, victimJob, victimObjects) = await PlannedHostAsync(admin, "victim", "/srv/payroll");
+        var (attacker, attackerJob, attackerObjects) = await PlannedHostAsync(admin, "attacker", "/srv/mine");
+        var victimBefore = await RowsAsync(victim.HostId);
+        var victimChain = await ChainLengthAsync(victim.TenantId);
+
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + attacker.Credential } });
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Hello = new Hello { HostId = attacker.HostId.ToString(), AgentVersion = "hostile", Os = "linux" },
+        });
+        // The victim's job and files; the attacker's own job with the victim's files mixed in; the victim's paths as recalls.
+        var answers = new List<Ack>
+        {
+            await SendAsync(call, "victims-job", Stubbed(victimJob, victimObjects)),
+            await SendAsync(call, "own-job-victims-files", Stubbed(attackerJob, [attackerObjects[0], .. victimObjects])),
+            await SendAsync(call, "victims-paths", new AgentMessage
+            {
+                RecallReport = new RecallReport { Events = { new RecallEvent { FilePath = "/srv/payroll/f0.bin", Ok = true, DurationMs = 1 } } },
+            }),
+        };
+        await call.RequestStream.CompleteAsync();
+
+        Assert.All(answers, ack =>
+        {
+            Assert.False(ack.Ok);
+            Assert.StartsWith("refused:", ack.Error, StringComparison.Ordinal);
+        });
+        Assert.Equal(victimBefore, await RowsAsync(victim.HostId));
+        // Not even the attacker's own file moved: the message was refused whole.
+        Assert.Equal(0, await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{attacker.HostId}' AND state <> 'PLANNED'"));
+        Assert.Equal(victimChain, await ChainLengthAsync(victim.TenantId));
+        Assert.Equal(3, await _gateway.Database.CountAsync($"""
+            SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{attacker.TenantId}' AND action = 'agent.report_refused'
+              AND actor = 'agent:{attacker.HostId}' AND outcome = 'failure' AND origin LIKE '%127.0.0.1%'
+            """));
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(_gateway.HttpUrl, "/metrics"));
+        Assert.Contains("alto_agent_reports_refused", metrics, StringComparison.Ordinal);
+    }
+
+    private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)
+    {
+        var result = new JobResult { JobId = jobId.ToString(), JobFinished = true };
+        result.Files.AddRange(tierObjects.Select(id => new FileResult { TierObjectId = id, Outcome = FileOutcome.Stubbed, Sha256 = Sha, Locator = "attacker/" + Sha }));
+        return new AgentMessage { JobResult = result };
+    }
+
+    /// <summary>Sends one message and reads until the gateway acknowledges it.</summary>
+    private static async Task<Ack> SendAsync(AsyncDuplexStreamingCall<AgentMessage, GatewayMessage> call, string id, AgentMessage message)
+    {
+        message.Id = id;
+        await call.RequestStream.WriteAsync(message);
+        using var timeout = new CancellationTokenSource(Patience);
+        while (await call.ResponseStream.MoveNext(timeout.Token))
+        {
+            if (call.ResponseStream.Current.BodyCase == GatewayMessage.BodyOneofCase.Ack && call.ResponseStream.Current.Ack.MessageId == id)
+            {
+                return call.ResponseStream.Current.Ack;
+            }
+        }
+        throw new InvalidOperationException($"the stream ended before {id} was acknowledged");
+    }
+
+    /// <summary>A tenant whose one host (enrolled) has three planned files under <paramref name="volume"/> in one job.</summary>
+    private async Task<(AgentCredentials Agent, Guid JobId, long[] TierObjects)> PlannedHostAsync(AdminApi admin, string name, string volume)
+    {
+        var tenant = await admin.CreateTenantAsync($"{name}-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
+        var target = (await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+            .GetProperty("id").GetGuid();
+        await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "all", targetId = target, criteria = new { minSizeBytes = 0 } });
+        var (hostId, token) = await admin.RegisterHostAsync(tenant, $"fs-{name}", volume);
+        using var http = new HttpClient();
+        var agent = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        await using (var insert = _gateway.Database.DataSource.CreateCommand("""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT $1, $2, 0, 'f' || i || '.bin', $3 || '/f' || i || '.bin', 1000, 0, 0, 0, 'bin', 0, 0, now() FROM generate_series(0, 2) i
+            """))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant });
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = volume });
+            await insert.ExecuteNonQueryAsync();
+        }
+        // No agent of either host reports recall armed, so the jobs stay at home, to be named.
+        await admin.PostAsync($"/api/v1/tenants/{tenant}/hosts/{hostId}/plan?dryRun=false", new { });
+        var job = Guid.Parse(await _gateway.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{hostId}'"));
+        var objects = new List<long>();
+        await using (var select = _gateway.Database.DataSource.CreateCommand($"SELECT id FROM alto.tier_object WHERE host_id = '{hostId}' ORDER BY id"))
+        await using (var reader = await select.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                objects.Add(reader.GetInt64(0));
+            }
+        }
+        return (agent, job, [.. objects]);
+    }
+
+    private async Task<string> RowsAsync(Guid hostId) =>
+        JsonSerializer.Serialize(await _gateway.Database.ScalarAsync<string>(
+            $"SELECT string_agg(id || state || coalesce(locator, '') || attempts || coalesce(last_error, ''), ',' ORDER BY id) FROM alto.tier_object WHERE host_id = '{hostId}'"));
+
+    private Task<long> ChainLengthAsync(Guid tenantId) =>
+        _gateway.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenantId}'");
+}
