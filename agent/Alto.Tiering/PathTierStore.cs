@@ -33,11 +33,12 @@ public sealed class PathTierStore : ITierStore
     {
         var stagingKey = ObjectKeys.Staging(_prefix, tenantId);
         var staging = FullPath(stagingKey);
-        Directory.CreateDirectory(Path.GetDirectoryName(staging)!);
+        // Objects are copies of users' files: readable by the agent's user only (0600 in 0700 folders), whatever the source's mode.
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(staging)!);
         await using var hashing = new HashingReadStream(content);
         try
         {
-            await using (var file = new FileStream(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            await using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, BufferSize, FileOptions.Asynchronous))
             {
                 await hashing.CopyToAsync(file, BufferSize, cancellationToken);
                 await file.FlushAsync(cancellationToken);
@@ -46,7 +47,7 @@ public sealed class PathTierStore : ITierStore
             }
             var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
             var final = FullPath(key);
-            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+            PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
             if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead)
             {
                 // The same content is already there (content addressing de-duplicates).

@@ -56,7 +56,7 @@ public static class EnrollCommand
     {
         try
         {
-            Directory.CreateDirectory(directory);
+            Tiering.PrivateFiles.EnsureStateDirectory(directory);
             var probe = Path.Combine(directory, $".write-check-{Environment.ProcessId}");
             using (File.Create(probe, 1, FileOptions.DeleteOnClose))
             {

@@ -34,7 +34,7 @@ public static class GuardCommand
                 Console.Error.WriteLine("alto-agent guard: --hold-seconds must be between 1 and 86400");
                 return 2;
             }
-            Directory.CreateDirectory(state);
+            Tiering.PrivateFiles.EnsureStateDirectory(state);
             // Detached from whoever started it: its own session, its output in its log.
             UnixSockets.StartSession();
             UnixSockets.RedirectStandardStreams(Path.Combine(state, RecallGuard.LogName));

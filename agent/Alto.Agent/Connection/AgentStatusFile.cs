@@ -38,10 +38,9 @@ public sealed record AgentStatusSnapshot(
     public async Task WriteAsync(string stateDirectory, CancellationToken cancellationToken)
     {
         var path = Path.Combine(stateDirectory, FileName);
-        await File.WriteAllTextAsync(path + ".tmp", JsonSerializer.Serialize(this, Json), cancellationToken);
-        if (!OperatingSystem.IsWindows())
+        await using (var file = Tiering.PrivateFiles.Open(path + ".tmp", FileMode.Create))
         {
-            File.SetUnixFileMode(path + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await JsonSerializer.SerializeAsync(file, this, Json, cancellationToken);
         }
         File.Move(path + ".tmp", path, overwrite: true);
     }

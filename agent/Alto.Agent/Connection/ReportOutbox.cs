@@ -26,7 +26,7 @@ public sealed class ReportOutbox : IDisposable
 
     public ReportOutbox(string stateDirectory)
     {
-        Directory.CreateDirectory(stateDirectory);
+        Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         _path = Path.Combine(stateDirectory, FileName);
         foreach (var message in Load(_path))
         {
@@ -121,7 +121,7 @@ public sealed class ReportOutbox : IDisposable
     {
         _file.Dispose();
         var fresh = _path + ".new";
-        File.WriteAllLines(fresh, _pending.Select(message => "+ " + Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(message))));
+        Tiering.PrivateFiles.WriteAllText(fresh, string.Concat(_pending.Select(message => "+ " + Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(message)) + "\n")));
         using (var flush = new FileStream(fresh, FileMode.Open, FileAccess.ReadWrite))
         {
             flush.Flush(flushToDisk: true);
@@ -131,16 +131,8 @@ public sealed class ReportOutbox : IDisposable
         _acknowledgedSinceCompaction = 0;
     }
 
-    private FileStream OpenForAppend()
-    {
-        var file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        if (!OperatingSystem.IsWindows())
-        {
-            // Paths and hashes of the host's files: for the agent's eyes only.
-            File.SetUnixFileMode(_path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        return file;
-    }
+    // Paths and hashes of the host's files: for the agent's eyes only.
+    private FileStream OpenForAppend() => Tiering.PrivateFiles.Open(_path, FileMode.Append);
 
     private static IEnumerable<AgentMessage> Load(string path)
     {

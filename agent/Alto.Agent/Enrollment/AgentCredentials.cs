@@ -17,7 +17,7 @@ public sealed record AgentCredentials(Uri Gateway, Uri Grpc, Guid HostId, Guid T
     /// <summary>Writes atomically (temporary file, then rename) with mode 0600 from the first byte.</summary>
     public async Task SaveAsync(string stateDirectory, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(stateDirectory);
+        Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         var target = PathIn(stateDirectory);
         var temporary = target + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };

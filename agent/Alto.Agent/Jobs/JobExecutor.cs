@@ -235,7 +235,7 @@ public sealed partial class JobExecutor(
     private string SpoolPath(JobFile file)
     {
         var folder = Path.Combine(journal.StateDirectory, "spool");
-        Directory.CreateDirectory(folder);
+        Tiering.PrivateFiles.CreateDirectory(folder);
         return Path.Combine(folder, $"{file.TierObjectId}-{Guid.NewGuid():N}.zst");
     }
 
@@ -244,7 +244,7 @@ public sealed partial class JobExecutor(
     {
         await using var source = new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 };
         await using var hashing = new HashingReadStream(source);
-        await using (var output = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+        await using (var output = Tiering.PrivateFiles.Open(spool, FileMode.CreateNew, 1 << 20, FileOptions.Asynchronous))
         await using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))
         {
             await hashing.CopyToAsync(zstd, 1 << 20, cancellationToken);

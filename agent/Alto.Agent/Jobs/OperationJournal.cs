@@ -34,7 +34,7 @@ public sealed class OperationJournal : IDisposable
 
     public OperationJournal(string stateDirectory)
     {
-        Directory.CreateDirectory(stateDirectory);
+        Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         StateDirectory = stateDirectory;
         _path = Path.Combine(stateDirectory, "journal.jsonl");
         _file = OpenForAppend();
@@ -87,7 +87,7 @@ public sealed class OperationJournal : IDisposable
             var keep = Unfinished();
             _file.Dispose();
             var fresh = _path + ".new";
-            File.WriteAllLines(fresh, keep.Select(entry => JsonSerializer.Serialize(entry)));
+            Tiering.PrivateFiles.WriteAllText(fresh, string.Concat(keep.Select(entry => JsonSerializer.Serialize(entry) + "\n")));
             using (var flush = new FileStream(fresh, FileMode.Open, FileAccess.ReadWrite))
             {
                 flush.Flush(flushToDisk: true);
@@ -99,7 +99,8 @@ public sealed class OperationJournal : IDisposable
 
     public void Dispose() => _file.Dispose();
 
-    private FileStream OpenForAppend() => new(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+    // Paths, hashes and locators of the host's files: for the agent's eyes only.
+    private FileStream OpenForAppend() => Tiering.PrivateFiles.Open(_path, FileMode.Append);
 
     private static JournalEntry? TryParse(string line)
     {

@@ -117,8 +117,8 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
     public void Commit()
     {
         var temporary = stateFile + ".tmp";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stateFile))!);
-        File.WriteAllText(temporary, JsonSerializer.Serialize(_pending));
+        Tiering.PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stateFile))!);
+        Tiering.PrivateFiles.WriteAllText(temporary, JsonSerializer.Serialize(_pending));
         File.Move(temporary, stateFile, overwrite: true);
         _committed = new Dictionary<string, long>(_pending, StringComparer.Ordinal);
         foreach (var hash in _pendingSeen)

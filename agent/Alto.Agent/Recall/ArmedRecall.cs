@@ -77,7 +77,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         string stateDirectory, RecallGuarding guarding, IEnumerable<string> volumes, Func<Guid, ITierStore> stores, ILogger logger,
         Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
     {
-        Directory.CreateDirectory(stateDirectory);
+        Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         // A process that may not make a fanotify group (not root, an older kernel) has nothing to guard: it says so and leaves the guard alone.
         if (RecallGroup.TryCreate(out var noGroup) is not { } created)
         {
@@ -339,8 +339,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     {
         var path = Path.Combine(_stateDirectory, VolumesFileName);
         var fresh = path + ".new";
-        File.WriteAllText(fresh, JsonSerializer.Serialize(volumes.Union(KnownVolumes(_stateDirectory), StringComparer.Ordinal).Order(StringComparer.Ordinal)));
-        File.SetUnixFileMode(fresh, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Tiering.PrivateFiles.WriteAllText(fresh, JsonSerializer.Serialize(volumes.Union(KnownVolumes(_stateDirectory), StringComparer.Ordinal).Order(StringComparer.Ordinal)));
         File.Move(fresh, path, overwrite: true);
     }
 

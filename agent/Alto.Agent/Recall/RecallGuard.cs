@@ -50,7 +50,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             return 1;
         }
         File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.WriteAllText(Path.Combine(stateDirectory, PidName), _ownProcess.ToString(CultureInfo.InvariantCulture));
+        Tiering.PrivateFiles.WriteAllText(Path.Combine(stateDirectory, PidName), _ownProcess.ToString(CultureInfo.InvariantCulture));
         LogStarted(logger, socketPath, holdStubOpens.TotalSeconds);
         var idleSince = Stopwatch.GetTimestamp();
         var lastLook = Stopwatch.GetTimestamp();

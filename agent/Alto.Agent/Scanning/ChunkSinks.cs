@@ -25,7 +25,8 @@ public sealed class DirectorySink(string directory) : IChunkSink
 {
     public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
+        // The inventory of the host's files (names, owners): its owner's to read only.
+        Tiering.PrivateFiles.CreateDirectory(directory);
         var suffix = chunk.Compression switch
         {
             ChunkCompressionKind.Zstd => ".zst",
@@ -33,7 +34,8 @@ public sealed class DirectorySink(string directory) : IChunkSink
             _ => "",
         };
         var name = string.Create(CultureInfo.InvariantCulture, $"chunk-{chunk.Number:D6}.{chunk.Format}{suffix}");
-        await File.WriteAllBytesAsync(Path.Combine(directory, name), chunk.Body, cancellationToken);
+        await using var file = Tiering.PrivateFiles.Open(Path.Combine(directory, name), FileMode.Create);
+        await file.WriteAsync(chunk.Body, cancellationToken);
     }
 }
 

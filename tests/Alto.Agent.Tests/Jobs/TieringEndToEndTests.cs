@@ -114,6 +114,12 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, File.GetUnixFileMode(path));
         }
         Assert.Null(LinuxStubs.Peek(warm));
+        // What the agent wrote is its own to read: tier-2 objects (copies of 0640 files) and the state folder.
+        if (kind == "path")
+        {
+            AssertPrivate(pathTarget, withRoot: false);
+        }
+        AssertPrivate(state, withRoot: true);
         Assert.Equal(1, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{hostId}' AND status = 'completed' AND file_count = {files.Count}"));
         Assert.Equal(files.Count, await _gateway.Database.CountAsync(
@@ -194,6 +200,21 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'target.accessed' AND host_id = '{hostId}'");
         Assert.True(fetched == 1, $"the target was handed out {fetched} times; agent output:\n{agent.Output}");
         Assert.All(secrets, secret => Assert.False(logs.Contains(secret, StringComparison.Ordinal), $"a secret ({secret[..4]}…) is in the logs"));
+    }
+
+    /// <summary>Every file below <paramref name="folder"/> is 0600 and every folder 0700 (its own root too, with <paramref name="withRoot"/>).</summary>
+    private static void AssertPrivate(string folder, bool withRoot)
+    {
+        const UnixFileMode File600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        const UnixFileMode Folder700 = File600 | UnixFileMode.UserExecute;
+        if (withRoot)
+        {
+            Assert.Equal(Folder700, File.GetUnixFileMode(folder));
+        }
+        var entries = new DirectoryInfo(folder).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).ToList();
+        Assert.NotEmpty(entries);
+        Assert.All(entries, entry => Assert.True(
+            entry.UnixFileMode == (entry is DirectoryInfo ? Folder700 : File600), $"{entry.FullName} is {entry.UnixFileMode}"));
     }
 
     /// <summary>

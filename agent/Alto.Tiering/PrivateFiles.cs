@@ -1,0 +1,61 @@
+namespace Alto.Tiering;
+
+/// <summary>
+/// Files and folders only their owner may read: tier-2 objects of a path target (copies of users'
+/// files, 0600 whatever the source's mode) and the agent's state (credential, journal, reports,
+/// paths, hashes, locators). On Unix they are created with these modes from the first byte, not
+/// narrowed afterwards; on Windows the folder's ACL decides.
+/// </summary>
+public static class PrivateFiles
+{
+    public const UnixFileMode PrivateFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Creates a folder and its missing parents, each 0700 (.NET gives the mode to the last one only); folders that exist keep theirs.</summary>
+    public static void CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        var missing = new Stack<string>();
+        for (var folder = Path.GetFullPath(path); !Directory.Exists(folder); folder = Path.GetDirectoryName(folder)!)
+        {
+            missing.Push(folder);
+        }
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, DirectoryMode);
+        }
+    }
+
+    /// <summary>The agent's own state folder: created 0700, or narrowed to 0700 when it exists with a wider mode.</summary>
+    public static void EnsureStateDirectory(string path)
+    {
+        CreateDirectory(path);
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~DirectoryMode) != 0)
+        {
+            File.SetUnixFileMode(path, DirectoryMode);
+        }
+    }
+
+    /// <summary>Opens (creating as 0600 when it does not exist) a file for writing.</summary>
+    public static FileStream Open(string path, System.IO.FileMode mode, int bufferSize = 4096, FileOptions options = FileOptions.None)
+    {
+        var settings = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = FileShare.Read, BufferSize = bufferSize, Options = options };
+        if (!OperatingSystem.IsWindows())
+        {
+            settings.UnixCreateMode = PrivateFileMode;
+        }
+        return new FileStream(path, settings);
+    }
+
+    /// <summary>Writes a whole file (created 0600, or replaced in place keeping its mode).</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        using var file = Open(path, System.IO.FileMode.Create);
+        using var writer = new StreamWriter(file);
+        writer.Write(text);
+    }
+}
