@@ -7,7 +7,7 @@ namespace Alto.Gateway.Tests;
 public sealed class RecallApiTests(GatewayFixture fixture)
 {
     private async Task<Guid> HostAsync(HttpClient admin) =>
-        (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name = "recall-" + Guid.NewGuid().ToString("N")[..8] }))
+        (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name = "recall-" + Guid.NewGuid().ToString("N")[..8], volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
 
     public static TheoryData<string, string, object> BadRecalls() => new()
@@ -18,6 +18,11 @@ public sealed class RecallApiTests(GatewayFixture fixture)
         { "relative path", "paths[0]", new { paths = new[] { "srv/a" } } },
         { "relative folder", "directory", new { directory = "srv" } },
         { "unknown rule", "ruleId", new { ruleId = Guid.NewGuid() } },
+        { "a file outside the volumes", "paths[1]", new { paths = new[] { "/srv/a", "/etc/shadow" } } },
+        { "a climb out of a volume", "paths[0]", new { paths = new[] { "/srv/../etc/shadow" } } },
+        { "a climb above the root", "paths[0]", new { paths = new[] { "/../../srv/a" } } },
+        { "a folder outside the volumes", "directory", new { directory = "/etc" } },
+        { "a folder that only begins like a volume", "directory", new { directory = "/srv-other" } },
     };
 
     [Theory]
@@ -49,5 +54,25 @@ public sealed class RecallApiTests(GatewayFixture fixture)
         var receipt = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/recall", new { directory = "/srv" }))
             .AssertJsonAsync(HttpStatusCode.Accepted);
         Assert.Equal((0, 0), (receipt.GetProperty("files").GetInt32(), receipt.GetProperty("commands").GetInt32()));
+    }
+
+    [Theory]
+    [InlineData("/etc")]
+    [InlineData("/srv/../etc")]
+    [InlineData("/srv/projects/../../root/.ssh")]
+    [InlineData("/srv-other")]
+    public async Task AScanNeverReachesOutsideTheHostsVolumes(string path)
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        var host = await HostAsync(admin);
+
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/scan", new { paths = new[] { "/srv/projects", path } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Contains("not below any of this host's volumes", problem.GetProperty("errors").GetProperty("paths[1]")[0].GetString(), StringComparison.Ordinal);
+        var read = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(0, read.GetProperty("pendingCommands").GetInt32());
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/scan", new { paths = new[] { "/srv/./projects/../projects" } }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
     }
 }

@@ -142,6 +142,14 @@ public sealed partial class AgentWorker(
         {
             throw new PlatformNotSupportedException($"this agent cannot run {command.BodyCase} commands on this platform yet");
         }
+        await HandleOnLinuxAsync(command, volumes, connection, journal, stubs, recall, reports, recalls, unwrap, cancellationToken);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task HandleOnLinuxAsync(
+        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
+        ReportOutbox reports, RecallReporter recalls, DataKeyUnwrap unwrap, CancellationToken cancellationToken)
+    {
         if (command.BodyCase == GatewayMessage.BodyOneofCase.ScanRequest)
         {
             await ScanAsync(command.ScanRequest, volumes, cancellationToken);
@@ -149,17 +157,26 @@ public sealed partial class AgentWorker(
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
         {
+            // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
+            var refused = command.RecallRequest.Paths.Select(path => VolumeScope.Refusal(path, volumes)).OfType<string>().ToList();
+            var inside = command.RecallRequest.Paths.Where(path => VolumeScope.Refusal(path, volumes) is null).ToList();
             var outcomes = await new RecallRunner(journal!, stubs!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), unwrap)
-                .RecallAsync(command.RecallRequest.Paths, cancellationToken);
+                .RecallAsync(inside, cancellationToken);
             foreach (var outcome in outcomes)
             {
                 recalls.Report(outcome);
+            }
+            if (refused.Count > 0)
+            {
+                throw new InvalidOperationException($"refused {refused.Count} path(s) of the recall: {refused[0]}");
             }
             return;
         }
         if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)
         {
-            await new AgentJobRunner(journal!, stubs!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>(), recall is null ? null : recall.RefusalFor)
+            // A file of a job must be below the host's volumes (links resolved here) and where recall on open is armed.
+            string? Refusal(string path) => VolumeScope.Refusal(path, volumes) ?? recall?.RefusalFor(path);
+            await new AgentJobRunner(journal!, stubs!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
                 .RunAsync(command.TieringJob, reports, cancellationToken);
         }
     }
@@ -167,6 +184,10 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("linux")]
     private async Task ScanAsync(ScanRequest request, string[] volumes, CancellationToken cancellationToken)
     {
+        if (request.Paths.Select(path => VolumeScope.Refusal(path, volumes)).FirstOrDefault(refusal => refusal is not null) is { } refused)
+        {
+            throw new InvalidOperationException("refused the scan: " + refused);
+        }
         var roots = request.Paths.Count > 0 ? request.Paths.ToArray() : volumes;
         if (roots.Length == 0)
         {

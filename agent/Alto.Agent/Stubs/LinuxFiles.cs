@@ -185,7 +185,15 @@ public static unsafe partial class LinuxFiles
         }
     }
 
-    /// <summary>A handle to the same open file that does not close it: for streams whose disposal must leave the file open.</summary>
+    /// <summary>The path with every symbolic link and "." or ".." resolved (realpath(3)), or null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        var resolved = stackalloc byte[4096];
+        fixed (byte* pathBytes = Nul(path))
+        {
+            return realpath(pathBytes, resolved) == null ? null : Marshal.PtrToStringUTF8((nint)resolved);
+        }
+    }
 
     private static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
 
@@ -226,4 +234,7 @@ public static unsafe partial class LinuxFiles
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial byte* realpath(byte* path, byte* resolved);
 }

@@ -334,6 +334,15 @@ public sealed partial class HostGrain(
         {
             return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
         }
+        // A command never reaches outside the host's volumes: the agent would act there as root.
+        for (var i = 0; i < paths.Length; i++)
+        {
+            if (InsideVolumes(paths[i]) is not { } inside)
+            {
+                return CommandResult<CommandReceipt>.Invalid($"paths[{i}]", OutsideVolumes(paths[i]));
+            }
+            paths[i] = inside;
+        }
         var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
         await AuditedChangeAsync("host.scan_requested", state => state.PendingCommands.Add(command),
             new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format });
@@ -350,6 +359,17 @@ public sealed partial class HostGrain(
         if (!host.State.Exists)
         {
             return CommandResult<RecallReceipt>.NotFound($"host {Id} not found");
+        }
+        for (var i = 0; i < (selection.Paths?.Length ?? 0); i++)
+        {
+            if (InsideVolumes(selection.Paths![i]) is null)
+            {
+                return CommandResult<RecallReceipt>.Invalid($"paths[{i}]", OutsideVolumes(selection.Paths[i]));
+            }
+        }
+        if (selection.Directory is { } folder && InsideVolumes(folder) is null)
+        {
+            return CommandResult<RecallReceipt>.Invalid("directory", OutsideVolumes(folder));
         }
         var paths = await jobs.StubsToRecallAsync(Id, new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId), MaxRecallFiles);
         var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
@@ -401,6 +421,19 @@ public sealed partial class HostGrain(
             await ReportJobEndAsync(ended, $"agent:{Id}");
         }
     }
+
+    /// <summary>The path as the host reads it (".." resolved) when that is below one of its volumes; null otherwise.</summary>
+    private string? InsideVolumes(string path)
+    {
+        var flavor = Rules.PathFlavors.Of(host.State.Os);
+        return Rules.PathFlavors.Normalize(flavor, path) is { } normalized && Rules.PathFlavors.IsWithinAny(flavor, normalized, host.State.Volumes)
+            ? normalized
+            : null;
+    }
+
+    private string OutsideVolumes(string path) => host.State.Volumes.Length == 0
+        ? $"{path} is not below a volume of this host (it has none registered)"
+        : $"{path} is not below any of this host's volumes ({string.Join(", ", host.State.Volumes)})";
 
     /// <summary>Sends the live session the host's settings; if its gateway is gone, the next session's welcome carries them.</summary>
     private async Task PushConfigurationAsync()

@@ -34,4 +34,25 @@ public sealed class PathWithinTests
         Assert.True(PathFlavor.Posix.IsWithinAny("/data/x", ["/srv", "/data"]));
         Assert.False(PathFlavor.Posix.IsWithinAny("/data/x", []));
     }
+
+    [Theory]
+    [InlineData("/srv/./a//b", "/srv/a/b")]
+    [InlineData("/srv/a/../../etc/shadow", "/etc/shadow")]
+    [InlineData("/srv/..", "/")]
+    [InlineData("/", "/")]
+    [InlineData("/..", null)]
+    [InlineData("/srv/../../etc", null)]
+    [InlineData("/srv/a..b/..c", "/srv/a..b/..c")] // dots inside a name are the name's
+    public void PosixPathsAreNormalizedAsTheHostReadsThemAndNeverClimbAboveTheRoot(string path, string? normalized) =>
+        Assert.Equal(normalized, PathFlavor.Posix.Normalize(path));
+
+    [Theory]
+    [InlineData(@"C:\Data\.\docs\..\x.pdf", @"C:\Data\x.pdf")]
+    [InlineData(@"C:/Data/../Windows", @"C:\Windows")]
+    [InlineData(@"C:\Data\..", @"C:\")]
+    [InlineData(@"C:\..", null)]
+    [InlineData(@"\\fs01\share\a\..\b", @"\\fs01\share\b")]
+    [InlineData(@"\\fs01\share\..\other", null)] // the share is the floor
+    public void WindowsPathsKeepTheirDriveOrShareAsTheFloor(string path, string? normalized) =>
+        Assert.Equal(normalized, PathFlavor.Windows.Normalize(path));
 }
