@@ -1,8 +1,6 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using Npgsql;
 
 namespace Alto.Gateway.Tests;
 
@@ -12,48 +10,15 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
 {
     private const long Day = 86_400;
 
-    private sealed record Host(Guid TenantId, Guid HostId, string Credential);
+    private Task<PlannedHost> HostWithFilesAsync(params (string Path, long AccessedAgo)[] files) => PlannedHost.CreateAsync(fixture, files);
 
-    private async Task<Host> HostWithFilesAsync(params (string Path, long AccessedAgo)[] files)
+    private async Task<HttpResponseMessage> SendAsync(PlannedHost host, object batch)
     {
-        using var admin = fixture.ClientFor("platform-admin");
-        var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8], tierAtOnce: true);
-        var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))
-            .EnsureSuccessStatusCode();
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "lucid-fs", volumes = new[] { "/lucid" } }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.ClientFor(null);
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        var host = new Host(tenant, enrolled.GetProperty("hostId").GetGuid(), enrolled.GetProperty("credential").GetString()!);
-
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        await using var insert = fixture.Database.DataSource.CreateCommand("""
-            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
-                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-            SELECT $1, $2, 0, regexp_replace(p, '^.*/', ''), p, 1000, $3 - a, $3 - 400 * 86400, $3 - 400 * 86400, 'bin', 0, 0, now()
-            FROM unnest($4::text[], $5::bigint[]) AS f(p, a)
-            """);
-        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant });
-        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = host.HostId });
-        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now });
-        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. files.Select(f => f.Path)] });
-        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. files.Select(f => f.AccessedAgo)] });
-        await insert.ExecuteNonQueryAsync();
-        (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/hosts/{host.HostId}/plan?dryRun=false", UriKind.Relative), null)).EnsureSuccessStatusCode();
-        return host;
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(Host host, object batch)
-    {
-        using var agent = fixture.ClientFor(null);
-        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        using var agent = host.AgentClient(fixture);
         return await agent.PostAsJsonAsync("/api/v1/audit-updates", batch);
     }
 
-    private static object Batch(Host host, params object[] updates) => new
+    private static object Batch(PlannedHost host, params object[] updates) => new
     {
         update_batch_id = Guid.NewGuid(), customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
         collected_at = DateTimeOffset.UtcNow, updates,
@@ -61,7 +26,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
 
     private static object Read(string path, DateTimeOffset at) => new { file_path = path, access_type = "read", last_accessed = at, audit_file = ".lucid_audit/n1/2026/11/x.log.active" };
 
-    private Task<long> AtimeAsync(Host host, string path) =>
+    private Task<long> AtimeAsync(PlannedHost host, string path) =>
         fixture.Database.ScalarAsync<long>($"SELECT atime_unix FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
 
     [Fact]
@@ -107,7 +72,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         var at = DateTimeOffset.UtcNow.AddMinutes(-1);
         // The attacker guesses (or saw) the id the victim's agent will use, and sends it first.
         var id = Guid.NewGuid();
-        object WithId(Host host, string path) => new
+        object WithId(PlannedHost host, string path) => new
         {
             update_batch_id = id, customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
             collected_at = DateTimeOffset.UtcNow, updates = new[] { Read(path, at) },
@@ -185,7 +150,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         Assert.Equal(1, await PendingCommandsAsync(host));
     }
 
-    private async Task<int> PendingCommandsAsync(Host host)
+    private async Task<int> PendingCommandsAsync(PlannedHost host)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var detail = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
@@ -230,8 +195,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         await (await SendAsync(host, new { update_batch_id = Guid.NewGuid(), customer_id = host.TenantId, volume_id = host.HostId, source_type = "nfs", updates = new[] { read } }))
             .AssertProblemAsync(HttpStatusCode.BadRequest);
 
-        using var agent = fixture.ClientFor(null);
-        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        using var agent = host.AgentClient(fixture);
         var malformed = await agent.PostAsync(new Uri("/api/v1/audit-updates", UriKind.Relative), new StringContent("{\"updates\": [", Encoding.UTF8, "application/json"));
         await malformed.AssertProblemAsync(HttpStatusCode.BadRequest);
         using var anonymous = fixture.ClientFor(null);
@@ -241,7 +205,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id IN ('{host.HostId}', '{other.HostId}')"));
     }
 
-    private async Task<List<string>> PlannedAsync(Host host)
+    private async Task<List<string>> PlannedAsync(PlannedHost host)
     {
         var planned = new List<string>();
         await using var command = fixture.Database.DataSource.CreateCommand($"""

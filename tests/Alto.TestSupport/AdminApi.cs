@@ -14,10 +14,10 @@ public sealed class AdminApi : IDisposable
     /// <summary>The bearer token this client signed in with (tests check it never reaches a log).</summary>
     public string AccessToken => _http.DefaultRequestHeaders.Authorization!.Parameter!;
 
-    public static async Task<AdminApi> SignInAsync(Uri gateway, string password)
+    public static async Task<AdminApi> SignInAsync(Uri gateway, string password, string username = "admin")
     {
         var http = new HttpClient { BaseAddress = gateway };
-        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password });
+        var login = await http.PostAsJsonAsync("/api/v1/auth/login", new { username, password });
         login.EnsureSuccessStatusCode();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
             "Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
@@ -39,6 +39,15 @@ public sealed class AdminApi : IDisposable
             await PatchAsync($"/api/v1/tenants/{id}", new { planApproval = "auto", minTierableBytes = 0 });
         }
         return id;
+    }
+
+    /// <summary>A new user of <paramref name="role"/> in <paramref name="tenantId"/>, signed in (the client has their rights, not the admin's).</summary>
+    public async Task<AdminApi> NewUserAsync(string role, Guid tenantId)
+    {
+        var username = $"{role}-{Guid.NewGuid():N}"[..30];
+        var password = $"Pw-{Guid.NewGuid():N}";
+        await PostAsync("/api/v1/users", new { username, password, role, tenantIds = new[] { tenantId } });
+        return await SignInAsync(_http.BaseAddress!, password, username);
     }
 
     /// <summary>Registers a host and returns its id and one-time enrollment token.</summary>

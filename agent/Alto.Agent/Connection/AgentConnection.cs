@@ -349,6 +349,9 @@ public sealed partial class AgentConnection(
                 QueueDepth = State.QueueDepth,
                 RecallSurvivesRestart = recall?.SurvivesRestart ?? false,
                 RecallProblem = recall?.Problem ?? (recall is null ? "this agent does not recall stubs on open" : ""),
+                RecallsTotal = recall?.Counts.Recalled ?? 0,
+                RecallsFailed = recall?.Counts.Failed ?? 0,
+                RecallsRefused = recall?.Counts.Refused ?? 0,
             };
             var armed = recall?.Volumes.ToDictionary(volume => volume.Path, StringComparer.Ordinal) ?? [];
             // Every volume is reported, even one this agent cannot look at: the cluster must know it is not armed.

@@ -30,15 +30,16 @@ public sealed partial class AgentWorker(
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var gateway = new GatewayClient(http, credentials);
-        // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key.
-        DataKeyUnwrap unwrap = gateway.UnwrapDataKeyAsync;
+        // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key; and it is asked about every stub before its recall.
+        var stubCheck = new ClusterStubCheck(gateway, loggers.CreateLogger<ClusterStubCheck>());
+        var cluster = new RecallCluster(gateway.UnwrapDataKeyAsync, stubCheck.CheckAsync);
         var targets = new TargetDirectory(gateway.GetTargetAsync);
         using var reports = new ReportOutbox(stateDirectory.Path);
         var recalls = new RecallReporter(reports);
         ArmedRecall? recall;
         try
         {
-            recall = OperatingSystem.IsLinux() ? ArmRecall(targets, recalls, unwrap) : null;
+            recall = OperatingSystem.IsLinux() ? ArmRecall(targets, recalls, cluster) : null;
         }
         catch (RecallHeldElsewhereException exception)
         {
@@ -72,7 +73,7 @@ public sealed partial class AgentWorker(
 
         AgentConnection? connection = null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, stubs, recall, reports, recalls, unwrap, cancellationToken),
+            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, stubs, recall, reports, recalls, cluster, cancellationToken),
             targets: targets, reports: reports, recall: recall,
             volumesChanged: configured =>
             {
@@ -83,6 +84,9 @@ public sealed partial class AgentWorker(
                 }
             });
         var reporting = recalls.RunAsync(stoppingToken);
+        var migration = OperatingSystem.IsLinux() && recall is not null
+            ? MigrateLegacyStubsAsync([.. volumes.Union(recall.Volumes.Select(volume => volume.Path), StringComparer.Ordinal)], stubCheck, stoppingToken)
+            : Task.CompletedTask;
         var status = KeepStatusFileAsync(connection, stoppingToken);
         // A LucidLink filespace's audit trail, when the cluster names one for this host.
         var lucid = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
@@ -101,6 +105,7 @@ public sealed partial class AgentWorker(
         await status.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await lucid.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await migration.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await AgentStatusSnapshot.Of(connection.State, recall, reports.Count).WriteAsync(stateDirectory.Path, CancellationToken.None);
     }
 
@@ -120,9 +125,24 @@ public sealed partial class AgentWorker(
     /// older kernel) it says so: nothing is tiered then, and stubs are recalled by command only.
     /// </summary>
     [SupportedOSPlatform("linux")]
-    private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, DataKeyUnwrap unwrap) =>
+    private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, RecallCluster cluster) =>
         // Each recall is reported to the cluster (the tier object goes RECALLED), through the outbox: none is lost.
-        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, unwrap);
+        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster);
+
+    /// <summary>Version-1 stubs move to trusted, bound markers in the background, each once the cluster confirms it.</summary>
+    [SupportedOSPlatform("linux")]
+    private async Task MigrateLegacyStubsAsync(string[] volumes, ClusterStubCheck check, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await new LegacyStubMigration(stateDirectory.Path, check.CheckAsync, loggers.CreateLogger<LegacyStubMigration>()).RunAsync(volumes, stoppingToken);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogMigrationFailed(logger, exception.Message);
+        }
+    }
 
     [SupportedOSPlatform("linux")]
     private void SettleJournal(OperationJournal journal, LinuxStubDriver stubs)
@@ -136,19 +156,19 @@ public sealed partial class AgentWorker(
     /// <summary>A command from the cluster: scan now, recall these stubs, or a tiering job.</summary>
     private async Task HandleAsync(
         GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
-        ReportOutbox reports, RecallReporter recalls, DataKeyUnwrap unwrap, CancellationToken cancellationToken)
+        ReportOutbox reports, RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {
             throw new PlatformNotSupportedException($"this agent cannot run {command.BodyCase} commands on this platform yet");
         }
-        await HandleOnLinuxAsync(command, volumes, connection, journal, stubs, recall, reports, recalls, unwrap, cancellationToken);
+        await HandleOnLinuxAsync(command, volumes, connection, journal, stubs, recall, reports, recalls, cluster, cancellationToken);
     }
 
     [SupportedOSPlatform("linux")]
     private async Task HandleOnLinuxAsync(
         GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
-        ReportOutbox reports, RecallReporter recalls, DataKeyUnwrap unwrap, CancellationToken cancellationToken)
+        ReportOutbox reports, RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
         if (command.BodyCase == GatewayMessage.BodyOneofCase.ScanRequest)
         {
@@ -160,7 +180,7 @@ public sealed partial class AgentWorker(
             // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
             var refused = command.RecallRequest.Paths.Select(path => VolumeScope.Refusal(path, volumes)).OfType<string>().ToList();
             var inside = command.RecallRequest.Paths.Where(path => VolumeScope.Refusal(path, volumes) is null).ToList();
-            var outcomes = await new RecallRunner(journal!, stubs!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), unwrap)
+            var outcomes = await new RecallRunner(journal!, stubs!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
                 .RecallAsync(inside, cancellationToken);
             foreach (var outcome in outcomes)
             {
@@ -221,4 +241,7 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The gateway refused this host's credential ({Reason}); enroll the agent again")]
     private static partial void LogCredentialRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Moving version-1 stubs to trusted markers stopped (it resumes at the next start): {Reason}")]
+    private static partial void LogMigrationFailed(ILogger logger, string reason);
 }

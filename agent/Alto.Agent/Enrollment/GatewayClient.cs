@@ -47,6 +47,50 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 
     private sealed record UnwrappedKey(string Key);
 
+    /// <summary>
+    /// The cluster's word on a stub about to be recalled: confirmed or unknown (200), refused (403,
+    /// with the reason), or unreachable (no answer within <paramref name="patience"/>, a 5xx, or a
+    /// credential the gateway no longer takes).
+    /// </summary>
+    public async Task<Stubs.StubAnswer> CheckStubAsync(Stubs.StubQuestion question, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Post, "/api/v1/agents/stubs/check", new
+        {
+            path = question.Path, locator = question.Locator, sha256 = question.Sha256, legacy = question.Legacy, bindingProblem = question.BindingProblem,
+        });
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(patience);
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            if (response.StatusCode == System.Net.HttpStatusCode.Forbidden)
+            {
+                var problem = await response.Content.ReadFromJsonAsync<StubProblem>(timeout.Token);
+                return new Stubs.StubAnswer(Stubs.StubVerdict.Refused, problem?.Detail ?? "the cluster refused the stub");
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                return new Stubs.StubAnswer(Stubs.StubVerdict.Unreachable, $"the gateway answered {(int)response.StatusCode}");
+            }
+            var answer = await response.Content.ReadFromJsonAsync<StubCheckAnswer>(timeout.Token);
+            return answer?.Verdict switch
+            {
+                "confirmed" => new Stubs.StubAnswer(Stubs.StubVerdict.Confirmed),
+                "unknown" => new Stubs.StubAnswer(Stubs.StubVerdict.Unknown),
+                _ => new Stubs.StubAnswer(Stubs.StubVerdict.Unreachable, "the gateway sent no verdict"),
+            };
+        }
+        catch (Exception exception) when (exception is HttpRequestException or System.Text.Json.JsonException
+                                              || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return new Stubs.StubAnswer(Stubs.StubVerdict.Unreachable, exception.Message);
+        }
+    }
+
+    private sealed record StubCheckAnswer(string? Verdict);
+
+    private sealed record StubProblem(string? Detail);
+
     /// <summary>Uploads one batch of audit-trail updates; false when the gateway refused it (it is then dropped, not retried).</summary>
     /// <exception cref="HttpRequestException">The gateway could not be reached: the batch is sent again later.</exception>
     public async Task<bool> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ namespace Alto.Agent.Jobs;
 /// Recall on command: each stub's data is written back from tier 2 and verified (journaled, so a
 /// crash leaves a stub or the whole file), and every recall is reported like one on access.
 /// </summary>
-public sealed partial class RecallRunner(OperationJournal journal, IStubDriver stubs, Func<Guid, ITierStore> stores, ILogger logger, DataKeyUnwrap? unwrap = null)
+public sealed partial class RecallRunner(OperationJournal journal, IStubDriver stubs, Func<Guid, ITierStore> stores, ILogger logger, RecallCluster? cluster = null)
 {
     public async Task<IReadOnlyList<RecallOutcome>> RecallAsync(IEnumerable<string> paths, CancellationToken cancellationToken)
     {
@@ -25,7 +25,7 @@ public sealed partial class RecallRunner(OperationJournal journal, IStubDriver s
             journal.Append(new JournalEntry(JournalEntry.Recall, id, path, JournalEntry.Begin));
             try
             {
-                if (await stubs.RecallAsync(path, stores, cancellationToken, unwrap) is { } stub)
+                if (await stubs.RecallAsync(path, stores, cancellationToken, cluster) is { } stub)
                 {
                     outcomes.Add(new RecallOutcome(path, stub, Stopwatch.GetElapsedTime(started), null));
                 }

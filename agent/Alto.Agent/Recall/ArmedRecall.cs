@@ -54,6 +54,8 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     /// <summary>Whether the group outlives this process (a guard keeps it).</summary>
     public bool SurvivesRestart => Volatile.Read(ref _guard) >= 0;
 
+    public (long Recalled, long Failed, long Refused) Counts => Listener?.Counts ?? default;
+
     public RecallListener? Listener { get; private set; }
 
     /// <summary>Every volume this process was asked to arm, with its state.</summary>
@@ -75,7 +77,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     /// </summary>
     public static ArmedRecall Start(
         string stateDirectory, RecallGuarding guarding, IEnumerable<string> volumes, Func<Guid, ITierStore> stores, ILogger logger,
-        Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
+        Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null)
     {
         Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         // A process that may not make a fanotify group (not root, an older kernel) has nothing to guard: it says so and leaves the guard alone.
@@ -122,7 +124,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         }
         var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
         // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
-        recall.Listener = new RecallListener(group, stores, logger, recalled, unwrap);
+        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster);
         foreach (var (fd, number) in handover?.WaitingOpens ?? [])
         {
             recall.Listener.Adopt(fd, number);

@@ -11,4 +11,7 @@ public interface IRecallStatus
 
     /// <summary>Why recall is not armed at all or would not outlive the process; null when all is well.</summary>
     string? Problem { get; }
+
+    /// <summary>Recalls on open since the agent started: done, failed (EIO), refused as not the file's own stub (EPERM).</summary>
+    (long Recalled, long Failed, long Refused) Counts { get; }
 }

@@ -250,7 +250,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             bool isStub;
             try
             {
-                isStub = process != _ownProcess && LinuxFiles.GetAttribute(fd, StubInfo.LocatorAttribute) is not null;
+                isStub = process != _ownProcess && LinuxStubs.HasMarkers(fd);
             }
             catch (IOException)
             {

@@ -24,7 +24,7 @@ public sealed partial class RecallListener : IDisposable
     private static readonly TimeSpan DrainPatience = TimeSpan.FromSeconds(30);
     private readonly RecallGroup _group;
     private readonly Func<Guid, ITierStore> _stores;
-    private readonly DataKeyUnwrap? _unwrap;
+    private readonly RecallCluster? _cluster;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
@@ -35,24 +35,25 @@ public sealed partial class RecallListener : IDisposable
     private volatile bool _stopping;
     private long _recalled;
     private long _failed;
+    private long _refused;
 
     /// <summary>
     /// Starts reading <paramref name="group"/>'s events. <paramref name="recalled"/> is told of every
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
     /// </summary>
-    public RecallListener(RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, DataKeyUnwrap? unwrap = null)
+    public RecallListener(RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null)
     {
         _group = group;
         _stores = stores;
-        _unwrap = unwrap;
+        _cluster = cluster;
         _logger = logger;
         _recalledHook = recalled;
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
         _reader.Start();
     }
 
-    /// <summary>Recalls done and refused (EIO) since start.</summary>
-    public (long Recalled, long Failed) Counts => (Interlocked.Read(ref _recalled), Interlocked.Read(ref _failed));
+    /// <summary>Recalls done, failed (EIO) and refused as not the file's own stub (EPERM) since start.</summary>
+    public (long Recalled, long Failed, long Refused) Counts => (Interlocked.Read(ref _recalled), Interlocked.Read(ref _failed), Interlocked.Read(ref _refused));
 
     /// <summary>
     /// A group of its own on <paramref name="volumes"/> with a listener on it, or null with the
@@ -166,7 +167,7 @@ public sealed partial class RecallListener : IDisposable
             }
             // Several openers of one stub share one recall.
             Task? mine = null;
-            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, $"inode {inode}", _stores, CancellationToken.None, _unwrap));
+            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster));
             try
             {
                 await recall;
@@ -183,6 +184,13 @@ public sealed partial class RecallListener : IDisposable
             }
             _group.Ignore(fd);
             Answer(fd, responseNumber, Fanotify.Allow);
+        }
+        catch (StubRefusedException refused)
+        {
+            // Not this file's stub: the opener is refused (EPERM) and nothing was written; the cluster audited it when it was asked.
+            Interlocked.Increment(ref _refused);
+            LogRecallRefused(_logger, refused.Path, refused.Reason);
+            Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorNotPermitted));
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -244,6 +252,9 @@ public sealed partial class RecallListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A stub could not be recalled; its reader got EIO and it stays a stub")]
     private static partial void LogRecallFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused to recall {Path} for its opener (EPERM): {Reason}")]
+    private static partial void LogRecallRefused(ILogger logger, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An opened file's stub attributes could not be read; it was let through: {Reason}")]
     private static partial void LogNotReadable(ILogger logger, string reason);

@@ -17,7 +17,8 @@ public sealed record WalkOptions(int Workers, bool CrossMounts);
 public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
 {
     private const int RowsPerWrite = 256;
-    private static readonly byte[] StubAttribute = "user.alto.locator\0"u8.ToArray();
+    private static readonly byte[] StubAttribute = "trusted.alto.locator\0"u8.ToArray();
+    private static readonly byte[] LegacyStubAttribute = "user.alto.locator\0"u8.ToArray();
 
     /// <summary>Walks every root, then completes <paramref name="output"/> (with the first fatal error, if any).</summary>
     public async Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
@@ -192,11 +193,12 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
     }
 
     /// <summary>
-    /// An Alto stub carries Alto's locator attribute, and only a stub does: recall takes it off
+    /// An Alto stub carries Alto's locator attribute (or version 1's), and only a stub does: recall takes it off
     /// once the data is back. (Its block count is no test: attributes that do not fit in the inode take a block.)
     /// </summary>
-    private static bool IsStub(byte[] path, FileStatus status) =>
-        status.Size > 0 && path.Length < 4095 && LinuxFileSystem.HasAttribute(Nul(path), StubAttribute);
+    private static bool IsStub(byte[] path, FileStatus status) => status.Size > 0 && path.Length < 4095 && HasLocator(Nul(path));
+
+    private static bool HasLocator(byte[] path) => LinuxFileSystem.HasAttribute(path, StubAttribute) || LinuxFileSystem.HasAttribute(path, LegacyStubAttribute);
 
     private void CountError(int errno)
     {

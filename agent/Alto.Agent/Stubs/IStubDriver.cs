@@ -6,7 +6,7 @@ namespace Alto.Agent.Stubs;
 
 /// <summary>
 /// What tiering, recall and crash recovery need from the platform's stubs (DESIGN.md §4): on
-/// Linux punched holes with <c>user.alto.*</c> attributes (<see cref="LinuxStubDriver"/>), on
+/// Linux punched holes with <c>trusted.alto.*</c> attributes (<see cref="LinuxStubDriver"/>), on
 /// Windows the EaseFilter CloudTier driver (<see cref="Windows.CloudTierStubDriver"/>). The job
 /// executor, the recall runner and the journal recovery see only this interface.
 /// </summary>
@@ -28,8 +28,8 @@ public interface IStubDriver
     /// </summary>
     void MakeStub(string path, StubInfo stub, FileTimes readAt);
 
-    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="unwrap"/> opens encrypted objects.</summary>
-    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null);
+    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="cluster"/> confirms the stub and opens encrypted objects.</summary>
+    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null);
 
     /// <summary>
     /// Finishes or rolls back an operation a crash cut short, so the file is its original bytes

@@ -24,6 +24,7 @@ public static unsafe partial class LinuxFiles
     public const int ErrorNoData = 61;
     public const int ErrorNotSupported = 95;
     public const int ErrorIo = 5;
+    public const int ErrorNotPermitted = 1;
 
     private const int FallocPunchHole = 0x02;
     private const int FallocKeepSize = 0x01;
@@ -185,6 +186,21 @@ public static unsafe partial class LinuxFiles
         }
     }
 
+    /// <summary>The file's generation number (FS_IOC_GETVERSION), or 0 where its file system keeps none (tmpfs, XFS).</summary>
+    public static ulong Generation(int fd)
+    {
+        const nuint GetVersion = 0x80087601; // _IOR('v', 1, long); the kernel writes an int
+        long generation = 0;
+        if (ioctl(fd, GetVersion, &generation) != 0)
+        {
+            const int NotATypewriter = 25;
+            const int Invalid = 22;
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is NotATypewriter or Invalid or ErrorNotSupported ? 0UL : throw Error(errno, "reading the file's generation");
+        }
+        return (uint)generation;
+    }
+
     /// <summary>The path with every symbolic link and "." or ".." resolved (realpath(3)), or null when it does not exist.</summary>
     public static string? RealPath(string path)
     {
@@ -234,6 +250,9 @@ public static unsafe partial class LinuxFiles
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ioctl(int fd, nuint request, long* argument);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial byte* realpath(byte* path, byte* resolved);

@@ -24,8 +24,8 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt, recall);
 
-    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null) =>
-        LinuxStubs.RecallAsync(path, stores, cancellationToken, unwrap);
+    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null) =>
+        LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster);
 
     /// <summary>
     /// A tiering that had not recorded its verified upload is rolled back (no stub attributes

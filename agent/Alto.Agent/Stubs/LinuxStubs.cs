@@ -8,8 +8,8 @@ namespace Alto.Agent.Stubs;
 
 /// <summary>
 /// Linux stubs (DESIGN.md §4): the same inode keeps its name, size, owner, mode and times; its
-/// data blocks are released with a punched hole and <c>user.alto.*</c> attributes say where the
-/// data is. Both directions are ordered so that a crash at any point leaves either the original
+/// data blocks are released with a punched hole and <c>trusted.alto.*</c> attributes say where the
+/// data is and which file they were made for (version-1 stubs carry <c>user.alto.*</c> ones). Both directions are ordered so that a crash at any point leaves either the original
 /// bytes or a valid stub: attributes go on before the data is released (locator last), and the
 /// data is written back, verified and flushed before the attributes come off (locator first).
 /// </summary>
@@ -26,20 +26,35 @@ public static class LinuxStubs
     /// <summary>The stub facts of a path, read without opening it: no fanotify event, so no recall.</summary>
     public static StubInfo? Peek(string path) => FromAttributes(name => LinuxFiles.GetAttributeByPath(path, name));
 
-    /// <summary>A stub is a file with a locator; its other attributes must then all be there and readable.</summary>
+    /// <summary>
+    /// A stub is a file with a locator; its other attributes must then all be there and readable.
+    /// The version-1 markers (<c>user.alto.*</c>) are read when there are no others.
+    /// </summary>
     private static StubInfo? FromAttributes(Func<string, string?> attribute)
     {
+        var legacy = false;
         if (attribute(StubInfo.LocatorAttribute) is not { } locator)
         {
-            return null;
+            if (attribute(StubInfo.LegacyName(StubInfo.LocatorAttribute)) is not { } legacyLocator)
+            {
+                return null;
+            }
+            (legacy, locator) = (true, legacyLocator);
         }
-        var sha256 = attribute(StubInfo.Sha256Attribute);
-        var length = attribute(StubInfo.LengthAttribute);
-        var target = attribute(StubInfo.TargetAttribute);
+        string? Marker(string name) => attribute(legacy ? StubInfo.LegacyName(name) : name);
+        var sha256 = Marker(StubInfo.Sha256Attribute);
+        var length = Marker(StubInfo.LengthAttribute);
+        var target = Marker(StubInfo.TargetAttribute);
+        var binding = legacy ? null : StubBinding.Parse(Marker(StubInfo.BindingAttribute));
         return sha256 is null || !long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || !Guid.TryParse(target, out var targetId)
+            || !legacy && binding is null
             ? throw new InvalidDataException("the file has an Alto locator but its other stub attributes are missing or damaged")
-            : new StubInfo(targetId, locator, sha256, size) { Codec = attribute(StubInfo.CodecAttribute) };
+            : new StubInfo(targetId, locator, sha256, size) { Codec = Marker(StubInfo.CodecAttribute), Binding = binding, IsLegacy = legacy };
     }
+
+    /// <summary>Whether the open file carries a stub locator (either version), without reading the rest.</summary>
+    public static bool HasMarkers(int fd) =>
+        LinuxFiles.GetAttribute(fd, StubInfo.LocatorAttribute) is not null || LinuxFiles.GetAttribute(fd, StubInfo.LegacyName(StubInfo.LocatorAttribute)) is not null;
 
     public static StubInfo? Read(string path)
     {
@@ -66,24 +81,10 @@ public static class LinuxStubs
             throw new FileChangedException(path);
         }
         using var hold = recall?.HoldOpens(now.Inode);
+        var binding = new StubBinding(now.Inode, LinuxFiles.Generation(fd));
         try
         {
-            foreach (var name in StubInfo.AttributesInWriteOrder)
-            {
-                var value = name switch
-                {
-                    StubInfo.TargetAttribute => stub.TargetId.ToString(),
-                    StubInfo.Sha256Attribute => stub.Sha256,
-                    StubInfo.LengthAttribute => StubInfo.FormatLength(stub.Length),
-                    StubInfo.VersionAttribute => StubInfo.CurrentVersion.ToString(CultureInfo.InvariantCulture),
-                    StubInfo.CodecAttribute => stub.Codec,
-                    _ => stub.Locator,
-                };
-                if (value is not null)
-                {
-                    LinuxFiles.SetAttribute(file, name, value);
-                }
-            }
+            WriteMarkers(file, stub, binding);
             LinuxFiles.Sync(fd);
             recall?.Watch(fd);
             // A program that had the file open before it was watched may have written to it since the first look.
@@ -104,44 +105,74 @@ public static class LinuxStubs
         LinuxFiles.RestoreTimes(fd, readAt);
     }
 
+    /// <summary>Writes the stub's markers, bound to <paramref name="binding"/>, in <see cref="StubInfo.AttributesInWriteOrder"/> (the locator last).</summary>
+    public static void WriteMarkers(SafeFileHandle file, StubInfo stub, StubBinding binding)
+    {
+        foreach (var name in StubInfo.AttributesInWriteOrder)
+        {
+            var value = name switch
+            {
+                StubInfo.TargetAttribute => stub.TargetId.ToString(),
+                StubInfo.Sha256Attribute => stub.Sha256,
+                StubInfo.LengthAttribute => StubInfo.FormatLength(stub.Length),
+                StubInfo.VersionAttribute => StubInfo.CurrentVersion.ToString(CultureInfo.InvariantCulture),
+                StubInfo.CodecAttribute => stub.Codec,
+                StubInfo.BindingAttribute => binding.ToString(),
+                _ => stub.Locator,
+            };
+            if (value is not null)
+            {
+                LinuxFiles.SetAttribute(file, name, value);
+            }
+        }
+    }
+
     private static bool ChangedSince(FileTimes now, FileTimes readAt) =>
         now.Inode != readAt.Inode || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds || now.ModifyNanoseconds != readAt.ModifyNanoseconds;
 
-    /// <summary>Takes every stub attribute off (the locator first: without it the file is no stub, whatever else is left).</summary>
+    /// <summary>
+    /// Takes every stub attribute off, of both versions (the locators first: without them the file
+    /// is no stub, whatever else is left).
+    /// </summary>
     public static void RemoveAttributes(int fd)
     {
         LinuxFiles.RemoveAttribute(fd, StubInfo.LocatorAttribute);
+        LinuxFiles.RemoveAttribute(fd, StubInfo.LegacyName(StubInfo.LocatorAttribute));
         foreach (var name in StubInfo.AttributesInWriteOrder)
         {
             LinuxFiles.RemoveAttribute(fd, name);
+            LinuxFiles.RemoveAttribute(fd, StubInfo.LegacyName(name));
         }
     }
 
     /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>
-    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null)
+    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken, unwrap);
+        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken, cluster);
     }
 
     /// <summary>
     /// Writes a stub's data back from tier 2 through <paramref name="fd"/> (a path's descriptor, or
     /// an fanotify event's), hashing on the way. Only when the hash matches are the attributes
-    /// removed; otherwise the data is released again and the file stays a stub.
+    /// removed; otherwise the data is released again and the file stays a stub. Nothing is written
+    /// before <see cref="StubTrust"/> has found the stub to be this file's (<paramref name="cluster"/> asked).
     /// </summary>
     /// <returns>The stub that was recalled, or null when the file was not a stub.</returns>
-    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null)
+    /// <exception cref="StubRefusedException">The stub's markers are not this file's, or the cluster's record contradicts them.</exception>
+    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
     {
         if (Read(fd) is not { } stub)
         {
             return null;
         }
+        await StubTrust.VerifyAsync(fd, name, stub, cluster?.Check, cancellationToken);
         var before = LinuxFiles.Stat(fd);
         try
         {
             var store = stores(stub.TargetId);
             await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
-            await using var source = await stub.DecodeAsync(stored, unwrap, cancellationToken);
+            await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, cancellationToken);
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var buffer = new byte[BufferSize];

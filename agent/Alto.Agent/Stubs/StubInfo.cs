@@ -7,26 +7,45 @@ namespace Alto.Agent.Stubs;
 public delegate Task<byte[]> DataKeyUnwrap(string wrapped, CancellationToken cancellationToken);
 
 /// <summary>
-/// What a stub carries (as <c>user.alto.*</c> attributes on Linux): where its data is on tier 2,
-/// the SHA-256 and length of that data, and the version of this layout.
+/// What a stub carries (as <c>trusted.alto.*</c> attributes on Linux, which only a privileged
+/// process can read or write): where its data is on tier 2, the SHA-256 and length of that data,
+/// the version of this layout, and the file it was made for (<see cref="Binding"/>).
 /// </summary>
 public sealed record StubInfo(Guid TargetId, string Locator, string Sha256, long Length)
 {
-    public const int CurrentVersion = 1;
+    /// <summary>2: markers in <c>trusted.alto.*</c> with a binding; 1: markers in <c>user.alto.*</c>, no binding.</summary>
+    public const int CurrentVersion = 2;
 
     /// <summary>How the object is encoded on tier 2 ("zstd"), or null when it holds the file's bytes as they are.</summary>
     public string? Codec { get; init; }
 
-    public const string CodecAttribute = "user.alto.codec";
+    /// <summary>The inode and generation the stub was made for; null for a stub of version 1 (<see cref="IsLegacy"/>).</summary>
+    public StubBinding? Binding { get; init; }
 
-    public const string LocatorAttribute = "user.alto.locator";
-    public const string Sha256Attribute = "user.alto.sha256";
-    public const string LengthAttribute = "user.alto.size";
-    public const string TargetAttribute = "user.alto.target";
-    public const string VersionAttribute = "user.alto.version";
+    /// <summary>
+    /// Whether the markers are version 1's <c>user.alto.*</c> ones, which any owner of a file can
+    /// set: such a stub is recalled only when the cluster's record confirms it, and is moved to
+    /// <c>trusted.alto.*</c> when the agent starts (<see cref="LegacyStubMigration"/>).
+    /// </summary>
+    public bool IsLegacy { get; init; }
+
+    public const string Prefix = "trusted.alto.";
+    public const string LegacyPrefix = "user.alto.";
+
+    public const string CodecAttribute = Prefix + "codec";
+    public const string LocatorAttribute = Prefix + "locator";
+    public const string Sha256Attribute = Prefix + "sha256";
+    public const string LengthAttribute = Prefix + "size";
+    public const string TargetAttribute = Prefix + "target";
+    public const string VersionAttribute = Prefix + "version";
+    public const string BindingAttribute = Prefix + "binding";
 
     /// <summary>Written last when stubbing and removed first when recalling: its presence is what makes a file a stub.</summary>
-    public static readonly string[] AttributesInWriteOrder = [TargetAttribute, Sha256Attribute, LengthAttribute, VersionAttribute, CodecAttribute, LocatorAttribute];
+    public static readonly string[] AttributesInWriteOrder =
+        [TargetAttribute, Sha256Attribute, LengthAttribute, VersionAttribute, CodecAttribute, BindingAttribute, LocatorAttribute];
+
+    /// <summary>The version-1 name of an attribute (<c>trusted.alto.locator</c> → <c>user.alto.locator</c>).</summary>
+    public static string LegacyName(string name) => LegacyPrefix + name[Prefix.Length..];
 
     public const string Zstd = "zstd";
     public const string Encrypted = ObjectEncryption.Codec;
@@ -70,4 +89,24 @@ public sealed record StubInfo(Guid TargetId, string Locator, string Sha256, long
     }
 
     public static string FormatLength(long length) => length.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// The file a stub was made for: its inode number and generation (FS_IOC_GETVERSION; 0 where the
+/// file system has none). A copy of the markers onto another file, even by a privileged tool that
+/// copies <c>trusted.*</c> attributes, does not match it.
+/// </summary>
+public readonly record struct StubBinding(ulong Inode, ulong Generation)
+{
+    public override string ToString() => FormattableString.Invariant($"{Inode}:{Generation}");
+
+    public static StubBinding? Parse(string? text)
+    {
+        var colon = text?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        return colon > 0
+            && ulong.TryParse(text.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var inode)
+            && ulong.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var generation)
+            ? new StubBinding(inode, generation)
+            : null;
+    }
 }

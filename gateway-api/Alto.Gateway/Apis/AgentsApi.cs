@@ -1,5 +1,6 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
@@ -14,6 +15,12 @@ public sealed record AgentHostView(Guid HostId, Guid TenantId, string Name, stri
 
 /// <summary>Endpoints agents call (as opposed to people).</summary>
 public sealed record UnwrapDataKeyRequest(string? Wrapped);
+
+/// <summary>A stub the agent is about to recall, as it reads it (see <c>StubTrust</c> in the agent).</summary>
+public sealed record StubCheckRequest(string? Path, string? Locator, string? Sha256, bool? Legacy, string? BindingProblem);
+
+/// <summary>"confirmed" (a record vouches for the stub) or "unknown" (none names its object, none contradicts it).</summary>
+public sealed record StubCheckAnswer(string Verdict, string? RecordPath);
 
 /// <summary>A data key in base64; sent only to the agent, over its authenticated connection.</summary>
 public sealed record UnwrappedDataKey(string Key);
@@ -35,7 +42,7 @@ public sealed record AgentTargetAccess(
     public override string ToString() => $"{Kind} target";
 }
 
-public static class AgentsApi
+public static partial class AgentsApi
 {
     public static RouteGroupBuilder MapAgentsApi(this RouteGroupBuilder api)
     {
@@ -46,6 +53,8 @@ public static class AgentsApi
             .WithSummary("The data key of an encrypted tier-2 object of the agent's own tenant, for a recall (host credential)");
         agents.MapPost("/targets/{targetId:guid}/access", GetTargetAccessAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("A storage target of the agent's own tenant with its secrets, when a recall needs it (host credential; audited)");
+        agents.MapPost("/stubs/check", CheckStubAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("The cluster's word on a stub the agent is about to recall: confirmed, unknown, or refused (403) with the reason (host credential; refusals audited)");
         agents.MapGet("/me", GetOwnHostAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("The calling agent's own host: name and registered volumes (host credential)");
         return api;
@@ -82,6 +91,48 @@ public static class AgentsApi
             new Dictionary<string, object?> { ["reason"] = "recall" }, hostId: agent.HostId);
         return TypedResults.Ok(AgentTargetAccess.From(Grpc.JobMessages.ToStorageTarget(target)));
     }
+
+    /// <summary>
+    /// Asked before every recall of a stub: a stub whose markers were copied onto another file, or
+    /// that names another host's object, another file's, or one no longer stubbed, is refused —
+    /// audited in the host's tenant chain with the agent's address, counted and logged.
+    /// </summary>
+    public static async Task<Results<Ok<StubCheckAnswer>, ValidationProblem, ProblemHttpResult>> CheckStubAsync(
+        HttpContext context, StubRecordReadModel records, GatewayAudit audit, StubCheckMetrics metrics, StubCheckRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        var errors = new RequestErrors();
+        var path = errors.AbsolutePath("path", request.Path, required: true);
+        var locator = errors.Text("locator", request.Locator, 1024, required: true);
+        var sha256 = errors.Matches("sha256", request.Sha256, Sha256Hex(), "must be 64 hexadecimal digits (a SHA-256)", required: true);
+        var bindingProblem = errors.Text("bindingProblem", request.BindingProblem, 500, required: false);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var legacy = request.Legacy ?? false;
+        var judgement = bindingProblem is not null
+            ? StubJudgement.Refused(bindingProblem)
+            : await records.JudgeAsync(new StubClaim(agent.TenantId, agent.HostId, path!, locator!, sha256!.ToLowerInvariant(), legacy), context.RequestAborted);
+        if (judgement.Refusal is { } refusal)
+        {
+            metrics.Refused(agent.HostId, refusal);
+            await audit.RecordAsync(context, GatewayAudit.ActorOf(context.User), "stub.recall_refused", "host", agent.HostId.ToString(), succeeded: false,
+                new Dictionary<string, object?> { ["path"] = path, ["locator"] = locator, ["legacy"] = legacy, ["reason"] = refusal },
+                tenantId: agent.TenantId, hostId: agent.HostId);
+            return ApiProblems.Forbidden(refusal);
+        }
+        if (!judgement.Known)
+        {
+            // Not refused, yet no record vouches for it (tiered by hand, or records lost): the admin should know.
+            await audit.RecordAsync(context, GatewayAudit.ActorOf(context.User), "stub.recall_unrecorded", "host", agent.HostId.ToString(), succeeded: true,
+                new Dictionary<string, object?> { ["path"] = path, ["locator"] = locator }, tenantId: agent.TenantId, hostId: agent.HostId);
+        }
+        return TypedResults.Ok(new StubCheckAnswer(judgement.Known ? "confirmed" : "unknown", judgement.RecordPath));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9a-fA-F]{64}$")]
+    private static partial System.Text.RegularExpressions.Regex Sha256Hex();
 
     public static async Task<Results<Ok<AgentHostView>, ProblemHttpResult>> GetOwnHostAsync(HttpContext context, IGrainFactory grains)
     {

@@ -51,8 +51,13 @@ public static class TieringApi
         {
             return ApiProblems.Invalid(errors);
         }
-        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize,
-            request => tiering.ListTierObjectsAsync(tenantId, hostId, upperState, prefix, request, services.Cancellation));
+        // Where a file's data lies on tier 2 and its hash are for those who support the tenant, not for viewers.
+        var seesObjects = services.Caller.CanSupport(tenantId);
+        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, async request =>
+        {
+            var found = await tiering.ListTierObjectsAsync(tenantId, hostId, upperState, prefix, request, services.Cancellation);
+            return seesObjects ? found : found with { Items = [.. found.Items.Select(item => item with { Sha256 = null, Locator = null })] };
+        });
     }
 
     public static async Task<Results<Ok<TierStateCount[]>, ProblemHttpResult>> SummarizeAsync(

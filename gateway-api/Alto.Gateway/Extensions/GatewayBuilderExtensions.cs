@@ -59,6 +59,8 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
         services.AddSingleton<TieringReadModel>();
+        services.AddSingleton<StubRecordReadModel>();
+        services.AddSingleton<Apis.StubCheckMetrics>();
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();

@@ -288,6 +288,7 @@ public sealed partial class AgentSessionService(
     {
         RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
         RecallProblem = heartbeat.RecallProblem.Length == 0 ? null : Limit(heartbeat.RecallProblem, 500),
+        RecallsRefused = heartbeat.RecallsRefused,
     };
 
     private static string Limit(string text, int length) => text.Length <= length ? text : text[..length];

@@ -135,6 +135,9 @@ public sealed record AgentMetrics(
 
     /// <summary>Why recall is not armed at all, or would not outlive the agent process; null when all is well.</summary>
     [Id(7)] public string? RecallProblem { get; init; }
+
+    /// <summary>Opens refused (EPERM) because the file's stub markers were not its own or the cluster's record contradicted them.</summary>
+    [Id(8)] public long RecallsRefused { get; init; }
 }
 
 /// <summary>One recall the agent reports: a stub of the host brought back (or not) on access or on command.</summary>

@@ -248,8 +248,8 @@ public sealed class JobExecutorTests : IDisposable
             }
         }
 
-        public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null) =>
-            _real.RecallAsync(path, stores, cancellationToken, unwrap);
+        public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null) =>
+            _real.RecallAsync(path, stores, cancellationToken, cluster);
 
         public bool Settle(Microsoft.Win32.SafeHandles.SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
     }

@@ -38,6 +38,46 @@ public sealed class LinuxStubTests : IDisposable
         Assert.Equal(stub, LinuxStubs.Read(path));
         Assert.Equal(StubFiles.Sha256(content), stub.Sha256);
         Assert.Equal(content.Length, new FileInfo(path).Length);
+        // Bound to this very file: its inode and its generation as e2fsprogs reads it.
+        var generation = await StubFiles.ShellAsync($"lsattr -v '{path}'");
+        Assert.Equal(new StubBinding(before.Inode, ulong.Parse(generation.Output.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)), stub.Binding);
+        Assert.Equal(["trusted.alto.binding", "trusted.alto.locator", "trusted.alto.sha256", "trusted.alto.size", "trusted.alto.target", "trusted.alto.version"],
+            (await StubFiles.ShellAsync($"python3 -c \"import os,sys; print(*sorted(os.listxattr(sys.argv[1])))\" '{path}'")).Output.Split(' ', StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
+    public async Task MarkersCopiedOntoAnotherFileOrForgedByItsOwnerAreNeverRecalledIntoIt()
+    {
+        var victim = Path.Combine(_folder, "salaries.xlsx");
+        StubFiles.Write(victim, 120_000);
+        var stub = await StubFiles.TierAsync(victim, _store, _targetId);
+        // A privileged copy keeps trusted.* attributes (as cp -a or rsync -X run by root do): the copy is not the file the markers were made for.
+        var copy = Path.Combine(_folder, "copy.xlsx");
+        Assert.Equal(0, (await StubFiles.ShellAsync($"cp -a --sparse=always '{victim}' '{copy}'")).ExitCode);
+        Assert.Equal(stub.Locator, LinuxStubs.Peek(copy)?.Locator);
+
+        var refused = await Assert.ThrowsAsync<StubRefusedException>(() => LinuxStubs.RecallAsync(copy, Stores, CancellationToken.None));
+
+        Assert.Contains("they were copied", refused.Reason, StringComparison.Ordinal);
+        StubFiles.AssertReleased(copy);
+        // An owner may set user.* attributes: version-1 markers on a file of theirs are recalled only when the cluster's record vouches for them.
+        var forged = Path.Combine(_folder, "mine.xlsx");
+        await File.WriteAllBytesAsync(forged, new byte[stub.Length]);
+        foreach (var (name, value) in new[] { ("target", stub.TargetId.ToString()), ("sha256", stub.Sha256), ("size", stub.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("locator", stub.Locator) })
+        {
+            Assert.Equal(0, (await StubFiles.ShellAsync($"python3 -c \"import os,sys; os.setxattr(sys.argv[1], 'user.alto.{name}', sys.argv[2].encode())\" '{forged}' '{value}'")).ExitCode);
+        }
+        var asked = new List<StubQuestion>();
+        var cluster = new RecallCluster((_, _) => throw new InvalidOperationException("no key"), (question, _) =>
+        {
+            asked.Add(question);
+            return Task.FromResult(new StubAnswer(StubVerdict.Refused, "the cluster has no record of this version-1 stub's object"));
+        });
+
+        await Assert.ThrowsAsync<StubRefusedException>(() => LinuxStubs.RecallAsync(forged, Stores, CancellationToken.None, cluster));
+
+        Assert.Equal(new byte[stub.Length], await File.ReadAllBytesAsync(forged));
+        Assert.Equal([(forged, true)], asked.Select(question => (question.Path, question.Legacy)));
     }
 
     [Fact]

@@ -41,7 +41,8 @@ internal static class StubFiles
         Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
         var stub = new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length);
         LinuxStubs.MakeStub(path, stub, times);
-        return stub;
+        // The binding is the file's own: LinuxStubTests checks it against stat and lsattr.
+        return stub with { Binding = LinuxStubs.Peek(path)?.Binding };
     }
 
     /// <summary>A stub holds no data: no extent at all, and at most one block (its extended attributes).</summary>

@@ -16,7 +16,7 @@ namespace Alto.Agent.Stubs.Windows;
 /// the file stays a stub. The driver makes a stub in one step and rehydrates it itself, so a
 /// crash of the agent leaves a file either as it was or a stub: recovery has nothing to undo.
 /// </summary>
-public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory, DataKeyUnwrap? unwrap = null) : IStubDriver
+public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory, RecallCluster? cluster = null) : IStubDriver
 {
     private static readonly byte[] TagMagic = "ALTO1"u8.ToArray();
 
@@ -52,7 +52,7 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
     }
 
     /// <summary>On command, a stub is recalled the way a program's read recalls it: through the driver, answered by <see cref="HandleAsync"/>.</summary>
-    public async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, DataKeyUnwrap? unwrap = null)
+    public async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
     {
         if (Peek(path) is not { } stub)
         {
@@ -126,7 +126,7 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
         try
         {
             await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, CancellationToken.None);
-            await using var source = await stub.DecodeAsync(stored, unwrap, CancellationToken.None);
+            await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, CancellationToken.None);
             await using var hashing = new HashingReadStream(source);
             await using (var output = File.Create(cacheFile))
             {
