@@ -92,4 +92,32 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         Assert.Contains("alto_plan_files_evaluated", metrics, StringComparison.Ordinal);
         Assert.Contains("alto_plan_duration", metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PlanRunsAreLimitedPerTenantAndCallersWhoCannotSeeItSpendABudgetOfTheirOwn()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "limit-" + Guid.NewGuid().ToString("N")[..8]);
+        // A viewer of another tenant, of their own (the shared viewer's budget is other tests').
+        var username = $"outsider-{Guid.NewGuid():N}"[..30];
+        (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+            .EnsureSuccessStatusCode();
+        using var outsider = fixture.ClientFor(null);
+        outsider.DefaultRequestHeaders.Authorization = new("Bearer", await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+
+        for (var i = 0; i < 25; i++)
+        {
+            var refused = await outsider.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan"), null);
+            Assert.Contains(refused.StatusCode, new[] { HttpStatusCode.NotFound, HttpStatusCode.TooManyRequests });
+        }
+        for (var i = 0; i < 20; i++)
+        {
+            await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=true"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        }
+        var limited = await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=true"), null);
+
+        var problem = await limited.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Contains("try again", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(int.Parse(limited.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) is > 0 and <= 60);
+    }
 }

@@ -72,7 +72,8 @@ public sealed class RulesApiTests(GatewayFixture fixture)
     {
         { "bad glob", "criteria.pathGlobs[0]", new { name = "r", criteria = new { pathGlobs = new[] { "/srv/[abc" } } } },
         { "bad regex", "criteria.pathRegex", new { name = "r", criteria = new { pathRegex = "(unclosed" } } },
-        { "catastrophic regex", "criteria.pathRegex", new { name = "r", criteria = new { pathRegex = "^(\\w+\\s?)+$" } } },
+        { "a back-reference (not linear)", "criteria.pathRegex", new { name = "r", criteria = new { pathRegex = "^/srv/(a+)\\1$" } } },
+        { "patterns too long together", "criteria", new { name = "r", criteria = new { pathGlobs = Enumerable.Range(0, 50).Select(i => $"/srv/{i}/" + new string('x', 400)).ToArray() } } },
         { "negative size", "criteria.minSizeBytes", new { name = "r", criteria = new { minSizeBytes = -1 } } },
         { "max below min", "criteria.maxSizeBytes", new { name = "r", criteria = new { minSizeBytes = 100, maxSizeBytes = 10 } } },
         { "negative age", "criteria.accessedOlderThanDays", new { name = "r", criteria = new { accessedOlderThanDays = -3 } } },
@@ -176,5 +177,37 @@ public sealed class RulesApiTests(GatewayFixture fixture)
         await (await support.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantA}/plan?dryRun=false"), null)).AssertProblemAsync(HttpStatusCode.Forbidden);
         await (await viewer.GetAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/rules"))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await viewer.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task APatternThatBacktracksCatastrophicallyElsewhereIsAcceptedAndAViewersDryRunOverHostilePathsTimesNothingOut()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "regex-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "keep", action = "exclude", criteria = new { pathRegex = "^/srv/x/(a|aa)+$" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "old", targetId = target, criteria = new { pathGlobs = new[] { "/srv/**/*a*a*a*a*a*a*a*a*b" }, modifiedOlderThanDays = 1 } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        // 300 near misses of 4,000 characters: each ends in a character neither pattern takes.
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT '{tenant}', '{host}', 0, 'f' || i, '/srv/x/' || repeat('a', 4000 + i) || '!', 100000, 0, 0, 0, '', 0, 0, now()
+            FROM generate_series(1, 300) i
+            """);
+        var username = $"viewer-{Guid.NewGuid():N}"[..30];
+        (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role = "viewer", tenantIds = new[] { tenant } }))
+            .EnsureSuccessStatusCode();
+        using var viewer = fixture.ClientFor(null);
+        viewer.DefaultRequestHeaders.Authorization = new("Bearer", await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+
+        var preview = await (await viewer.PostAsync(Relative($"/api/v1/tenants/{tenant}/plan?dryRun=true"), null)).AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal((300, 0L), (preview.GetProperty("filesEvaluated").GetInt64(), preview.GetProperty("regexTimeouts").GetInt64()));
+        Assert.Equal(0, preview.GetProperty("filesToTier").GetInt64());
     }
 }

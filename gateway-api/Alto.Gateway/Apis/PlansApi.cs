@@ -16,9 +16,9 @@ public static class PlansApi
 {
     public static RouteGroupBuilder MapPlansApi(this RouteGroupBuilder api)
     {
-        api.MapPost("/tenants/{tenantId:guid}/plan", PlanTenantAsync).Allows(Access.TenantRead).WithTags("Planning")
+        api.MapPost("/tenants/{tenantId:guid}/plan", PlanTenantAsync).Allows(Access.TenantRead).WithTags("Planning").RequireRateLimiting(PlanRateLimit.Policy)
             .WithSummary("Plan every host of a tenant, or with dryRun=true (the default) preview what the rules would tier");
-        api.MapPost("/tenants/{tenantId:guid}/hosts/{hostId:guid}/plan", PlanHostAsync).Allows(Access.TenantRead).WithTags("Planning")
+        api.MapPost("/tenants/{tenantId:guid}/hosts/{hostId:guid}/plan", PlanHostAsync).Allows(Access.TenantRead).WithTags("Planning").RequireRateLimiting(PlanRateLimit.Policy)
             .WithSummary("Plan one host, or with dryRun=true (the default) preview what the rules would tier");
         return api;
     }

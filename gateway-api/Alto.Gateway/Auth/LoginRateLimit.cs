@@ -5,3 +5,9 @@ public static class LoginRateLimit
 {
     public const string Policy = "login";
 }
+
+/// <summary>The rate-limiting policy on plan runs, dry or real (Alto:Gateway:PlanRunsPerMinute per tenant).</summary>
+public static class PlanRateLimit
+{
+    public const string Policy = "plan";
+}

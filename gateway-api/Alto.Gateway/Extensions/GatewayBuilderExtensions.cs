@@ -87,6 +87,28 @@ public static class GatewayBuilderExtensions
                     context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
                     _ => new FixedWindowRateLimiterOptions { PermitLimit = attempts, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
             });
+            // A plan run (a dry run too, which a viewer may start) evaluates every file of the tenant: a budget per tenant, whoever asks.
+            limiter.AddPolicy(PlanRateLimit.Policy, context =>
+            {
+                var runs = context.RequestServices.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.PlanRunsPerMinute;
+                // A caller who cannot see the tenant (answered 404) spends a budget of their own, never the tenant's.
+                var tenant = Guid.TryParse(context.GetRouteValue("tenantId")?.ToString(), out var id) ? id : Guid.Empty;
+                var caller = Caller.From(context.User);
+                return RateLimitPartition.GetFixedWindowLimiter(
+                    caller.CanSee(tenant) ? $"tenant:{tenant}" : $"outsider:{caller.UserId}",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = runs, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+            limiter.OnRejected = async (rejected, cancellationToken) =>
+            {
+                var http = rejected.HttpContext;
+                var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = $"too many requests of this kind; try again in {Math.Ceiling(wait.TotalSeconds)} s" },
+                });
+            };
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();

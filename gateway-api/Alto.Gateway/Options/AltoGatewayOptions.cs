@@ -22,6 +22,10 @@ public sealed class AltoGatewayOptions : IValidatableObject
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 4L << 20;
 
+    /// <summary>Plan runs (dry runs included) a tenant may start per minute, whoever starts them; more get 429.</summary>
+    [Range(1, 10_000)]
+    public int PlanRunsPerMinute { get; set; } = 20;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Uri.TryCreate(HttpUrl, UriKind.Absolute, out var http) && Uri.TryCreate(GrpcUrl, UriKind.Absolute, out var grpc)

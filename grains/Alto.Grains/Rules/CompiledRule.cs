@@ -23,7 +23,7 @@ public sealed class CompiledRule
     private readonly Regex? _pathRegex;
     private readonly Regex? _excludedPathRegex;
 
-    internal CompiledRule(RuleInfo rule, int index, PathFlavor flavor, long nowUnix, string? heldBecause, bool compiled)
+    internal CompiledRule(RuleInfo rule, int index, PathFlavor flavor, long nowUnix, string? heldBecause, TimeSpan matchTimeout)
     {
         Rule = rule;
         Index = index;
@@ -36,10 +36,10 @@ public sealed class CompiledRule
         _modifiedCutoff = criteria.ModifiedOlderThanDays is { } modified ? nowUnix - modified * SecondsPerDay : long.MaxValue;
         _extensions = Lookup(criteria.Extensions);
         _excludedExtensions = Lookup(criteria.ExcludeExtensions);
-        _paths = Globs(criteria.PathGlobs, flavor, compiled);
-        _excludedPaths = Globs(criteria.ExcludePathGlobs, flavor, compiled);
-        _pathRegex = criteria.PathRegex is { } include ? PathRegex.Create(include, flavor, compiled) : null;
-        _excludedPathRegex = criteria.ExcludePathRegex is { } exclude ? PathRegex.Create(exclude, flavor, compiled) : null;
+        _paths = Globs(criteria.PathGlobs, flavor, matchTimeout);
+        _excludedPaths = Globs(criteria.ExcludePathGlobs, flavor, matchTimeout);
+        _pathRegex = criteria.PathRegex is { } include ? PathRegex.Create(include, flavor, matchTimeout) : null;
+        _excludedPathRegex = criteria.ExcludePathRegex is { } exclude ? PathRegex.Create(exclude, flavor, matchTimeout) : null;
     }
 
     public RuleInfo Rule { get; }
@@ -53,7 +53,11 @@ public sealed class CompiledRule
     /// <summary>True when a match becomes a planned tier object.</summary>
     public bool Plans => Rule.Action == RuleAction.Tier && HeldBecause is null;
 
-    /// <summary>Cheap tests first; a pattern that runs out of time counts as no match (the file stays on tier 1).</summary>
+    /// <summary>
+    /// Cheap tests first. A pattern that runs out of time fails closed: a rule that would tier the
+    /// file does not match it, and a rule that keeps files (an exclude, or a tier rule held) does —
+    /// either way the file stays on tier 1.
+    /// </summary>
     internal bool Matches(in FileFacts file, ref long timeouts)
     {
         if (file.SizeBytes < _minSize || file.SizeBytes > _maxSize
@@ -69,36 +73,29 @@ public sealed class CompiledRule
         {
             return false;
         }
-        return Holds(_paths, file.Path, expected: true, ref timeouts)
-               && Holds(_excludedPaths, file.Path, expected: false, ref timeouts)
-               && Holds(_pathRegex, file.Path, expected: true, ref timeouts)
-               && Holds(_excludedPathRegex, file.Path, expected: false, ref timeouts);
-    }
-
-    private static bool Holds(Regex? regex, ReadOnlySpan<char> path, bool expected, ref long timeouts)
-    {
-        if (regex is null)
-        {
-            return true;
-        }
         try
         {
-            return regex.IsMatch(path) == expected;
+            return Holds(_paths, file.Path, expected: true)
+                   && Holds(_excludedPaths, file.Path, expected: false)
+                   && Holds(_pathRegex, file.Path, expected: true)
+                   && Holds(_excludedPathRegex, file.Path, expected: false);
         }
         catch (RegexMatchTimeoutException)
         {
             timeouts++;
-            return false;
+            return !Plans;
         }
     }
+
+    private static bool Holds(Regex? regex, ReadOnlySpan<char> path, bool expected) => regex is null || regex.IsMatch(path) == expected;
 
     private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>? Lookup(string[] extensions) =>
         extensions.Length == 0
             ? null
             : extensions.Select(e => e.TrimStart('.')).ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    private static Regex? Globs(string[] globs, PathFlavor flavor, bool compiled) =>
+    private static Regex? Globs(string[] globs, PathFlavor flavor, TimeSpan matchTimeout) =>
         globs.Length == 0
             ? null
-            : PathRegex.Create(string.Join('|', globs.Select(glob => $"(?:{GlobPattern.ToRegexPattern(glob, flavor)})")), flavor, compiled);
+            : PathRegex.Create(string.Join('|', globs.Select(glob => $"(?:{GlobPattern.ToRegexPattern(glob, flavor)})")), flavor, matchTimeout);
 }

@@ -16,6 +16,9 @@ public static class RuleCriteriaCheck
     public const int MaxExtensionLength = 32;
     public const int MaxAgeDays = 36_500;
 
+    /// <summary>All path patterns of a rule together (globs of both sides and both regexes): every file is matched against them.</summary>
+    public const int MaxPatternCharacters = 16_384;
+
     public static List<RuleProblem> Problems(RuleCriteria criteria, string prefix = "criteria")
     {
         var problems = new List<RuleProblem>();
@@ -23,6 +26,12 @@ public static class RuleCriteriaCheck
         Globs(problems, $"{prefix}.excludePathGlobs", criteria.ExcludePathGlobs);
         Regex(problems, $"{prefix}.pathRegex", criteria.PathRegex);
         Regex(problems, $"{prefix}.excludePathRegex", criteria.ExcludePathRegex);
+        var patternCharacters = criteria.PathGlobs.Concat(criteria.ExcludePathGlobs).Sum(glob => (long)glob.Length)
+                                + (criteria.PathRegex?.Length ?? 0) + (criteria.ExcludePathRegex?.Length ?? 0);
+        if (patternCharacters > MaxPatternCharacters)
+        {
+            problems.Add(new(prefix, $"the rule's path patterns hold {patternCharacters} characters together; at most {MaxPatternCharacters}"));
+        }
         NotNegative(problems, $"{prefix}.minSizeBytes", criteria.MinSizeBytes);
         NotNegative(problems, $"{prefix}.maxSizeBytes", criteria.MaxSizeBytes);
         if (criteria is { MinSizeBytes: >= 0 and var min, MaxSizeBytes: >= 0 and var max } && max < min)

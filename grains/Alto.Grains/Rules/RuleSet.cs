@@ -35,10 +35,11 @@ public sealed class RuleSet
     /// Compiles <paramref name="rules"/> (disabled ones and those scoped to other hosts are left
     /// out) for a host of <paramref name="flavor"/>; ages count back from <paramref name="now"/>.
     /// <paramref name="unusableTarget"/> says why a target cannot take data now, or null when it can.
+    /// A path match runs at most <paramref name="matchTimeout"/> (default <see cref="PathRegex.MatchTimeout"/>).
     /// </summary>
     public static RuleSet Compile(
         IEnumerable<RuleInfo> rules, PathFlavor flavor, DateTimeOffset now, Guid? hostId,
-        Func<Guid, string?> unusableTarget, bool compiled = true)
+        Func<Guid, string?> unusableTarget, TimeSpan? matchTimeout = null)
     {
         var nowUnix = now.ToUnixTimeSeconds();
         var ordered = rules
@@ -53,7 +54,7 @@ public sealed class RuleSet
             var held = rule.Action == RuleAction.Tier
                 ? rule.TargetId is { } target ? unusableTarget(target) : "the rule has no storage target"
                 : null;
-            compiledRules[i] = new CompiledRule(rule, i, flavor, nowUnix, held, compiled);
+            compiledRules[i] = new CompiledRule(rule, i, flavor, nowUnix, held, matchTimeout ?? PathRegex.MatchTimeout);
         }
         return new RuleSet(compiledRules);
     }

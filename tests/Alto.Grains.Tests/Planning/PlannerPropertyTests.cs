@@ -67,7 +67,7 @@ public sealed class PlannerPropertyTests(PostgresClusterFixture fixture)
         var preview = (await world.Host.PlanAsync(dryRun: true)).Value!;
         var plan = (await world.Host.PlanAsync(dryRun: false)).Value!;
         var rules = RuleSet.Compile((await world.Tenant.ListRulesAsync())!, PathFlavors.Of((await world.Host.GetAsync())!.Os), plan.EvaluatedAt,
-            world.HostId, _ => null, compiled: false);
+            world.HostId, _ => null);
 
         var expected = new Dictionary<long, Guid>();
         var perRule = new long[rules.Rules.Count];

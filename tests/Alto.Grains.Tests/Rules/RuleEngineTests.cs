@@ -200,16 +200,6 @@ public sealed class RuleEngineTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1024, "the hot path allocated");
     }
 
-    [Fact]
-    public void ARegexThatRunsOutOfTimeCountsAsNoMatch()
-    {
-        // Compiled directly: the API would refuse this pattern (see the vetting tests).
-        var rules = Compile(PathFlavor.Posix, Tier(1, RuleCriteria.None with { PathRegex = "^(a+)+$" }));
-        Assert.Equal(RuleSet.NoMatch, Evaluate(rules, new TestFile(new string('a', 40) + "!")));
-        Assert.Equal(1, rules.RegexTimeouts);
-        Assert.Equal(0, Evaluate(rules, new TestFile("aaaa")));
-    }
-
     [Theory]
     [InlineData("", null)]
     [InlineData("/srv/[abc", 5)]
@@ -242,16 +232,78 @@ public sealed class RuleEngineTests
         Assert.Contains("not a valid regular expression", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Patterns that backtrack catastrophically on a backtracking engine (anchored regexes, and the
+    /// globs that become nested stars) are accepted and cost nothing: 300 hostile 4,000-character
+    /// paths, each a near miss, are judged well within a second, as include and as exclude.
+    /// </summary>
     [Theory]
-    [InlineData("(a+)+$")]
-    [InlineData(@"^(\w+\s?)+$")]
-    [InlineData("^(a|ab|b)*c$")]
-    [InlineData("^(a|aa)+$")]
-    [InlineData(@"(.*a){12}$")]
-    public void CatastrophicRegexesAreRefused(string pattern)
+    [InlineData("^/srv/x/(a|aa)+$", null)]
+    [InlineData("(a+)+$", null)]
+    [InlineData(@"^(\w+\s?)+$", null)]
+    [InlineData("^(a|ab|b)*c$", null)]
+    [InlineData("(.*a){12}$", null)]
+    [InlineData(null, "/srv/x/**/**/**/**/**/*a*a*a*a*a*a*a*a*b")]
+    [InlineData(null, "**/*a*a*a*a*a*a*a*a*a*a*a*a*c")]
+    public void CatastrophicPatternsAreHarmless(string? regex, string? glob)
+    {
+        if (regex is not null)
+        {
+            PathRegex.Vet(regex);
+        }
+        var pattern = regex is not null ? RuleCriteria.None with { PathRegex = regex } : Globs(glob!);
+        var excluding = regex is not null ? RuleCriteria.None with { ExcludePathRegex = regex } : RuleCriteria.None with { ExcludePathGlobs = [glob!] };
+        Assert.Empty(RuleCriteriaCheck.Problems(pattern));
+        var rules = Compile(PathFlavor.Posix, Tier(1, pattern), Tier(2, excluding with { ModifiedOlderThanDays = 1 }));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        for (var i = 0; i < 300; i++)
+        {
+            var hostile = "/srv/x/" + new string('a', 4000 + i) + (i % 2 == 0 ? "!" : "/a b");
+            Assert.Equal(1, Evaluate(rules, new TestFile(hostile)));
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"300 matches took {clock.Elapsed}");
+        Assert.Equal(0, rules.RegexTimeouts);
+    }
+
+    [Theory]
+    [InlineData(@"(a)\1", "backreference")]
+    [InlineData("/srv/(?=x)", "look")]
+    [InlineData("(?>a+)b", "atomic")]
+    public void ConstructsTheLinearEngineLacksAreRefusedWithTheReason(string pattern, string mentioned)
     {
         var error = Assert.Throws<PatternException>(() => PathRegex.Vet(pattern));
-        Assert.Contains("catastrophically", error.Message, StringComparison.Ordinal);
+
+        Assert.Contains("not usable in a rule", error.Message, StringComparison.Ordinal);
+        Assert.Contains(mentioned, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void AMatchThatRunsOutOfTimeFailsClosedTheFileIsNeverPlanned()
+    {
+        var path = "/srv/keep/" + new string('a', 200_000);
+        var exclude = Exclude(1, RuleCriteria.None with { PathRegex = "^/srv/keep/(a|aa)+$" });
+        var tierAll = Tier(2, RuleCriteria.None with { ModifiedOlderThanDays = 1 });
+        var tierWithExcludedPattern = Tier(1, RuleCriteria.None with { ModifiedOlderThanDays = 1, ExcludePathRegex = "^/srv/keep/(a|aa)+$" });
+
+        var excluding = RuleSet.Compile([exclude, tierAll], PathFlavor.Posix, Now, null, _ => null, matchTimeout: TimeSpan.FromTicks(1));
+        var tiering = RuleSet.Compile([tierWithExcludedPattern], PathFlavor.Posix, Now, null, _ => null, matchTimeout: TimeSpan.FromTicks(1));
+
+        // The exclude rule whose match timed out keeps the file; a tier rule whose exclusion timed out does not take it.
+        Assert.Equal(0, Evaluate(excluding, new TestFile(path)));
+        Assert.Equal(RuleSet.NoMatch, Evaluate(tiering, new TestFile(path)));
+        Assert.True(excluding.RegexTimeouts > 0 && tiering.RegexTimeouts > 0);
+    }
+
+    [Fact]
+    public void ARulesPatternsTogetherHaveALimit()
+    {
+        var many = Enumerable.Range(0, RuleCriteriaCheck.MaxPatterns).Select(i => $"/srv/{i}/" + new string('x', 400)).ToArray();
+
+        var problems = RuleCriteriaCheck.Problems(RuleCriteria.None with { PathGlobs = many });
+
+        Assert.Contains(problems, problem => problem.Message.Contains("at most 16384", StringComparison.Ordinal));
     }
 
     [Theory]
