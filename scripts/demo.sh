@@ -133,10 +133,11 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "$base/readyz" >/dev/null || { echo "The gateway did not become ready:"; tail -n 20 "$demo/gateway.log"; exit 1; }
 
-check() { # name url
-    local code
-    code="$(curl -s -o /dev/null -w '%{http_code}' "$2")"
-    printf '  %-28s %s  %s\n' "$1" "$code" "$2"
+check() { # name url [curl credential options]
+    local code name="$1" url="$2"
+    shift 2
+    code="$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url")"
+    printf '  %-28s %s  %s\n' "$name" "$code" "$url"
     [ "$code" = 200 ]
 }
 
@@ -163,10 +164,11 @@ say "Alto demo summary"
 failures=0
 check "health (alive)" "$base/healthz" || failures=$((failures + 1))
 check "readiness (db + cluster)" "$base/readyz" || failures=$((failures + 1))
-check "Orleans dashboard" "$base/dashboard/" || failures=$((failures + 1))
-check "OpenAPI document" "$base/openapi/v1.json" || failures=$((failures + 1))
-check "API reference" "$base/api-reference/" || failures=$((failures + 1))
-check "Prometheus metrics" "$base/metrics" || failures=$((failures + 1))
+# Only health is anonymous: the pages a browser opens take the admin's name and password, /metrics a platform admin's token.
+check "Orleans dashboard" "$base/dashboard/" -u "admin:$admin_password" || failures=$((failures + 1))
+check "OpenAPI document" "$base/openapi/v1.json" -u "admin:$admin_password" || failures=$((failures + 1))
+check "API reference" "$base/api-reference/" -u "admin:$admin_password" || failures=$((failures + 1))
+check "Prometheus metrics" "$base/metrics" -H "Authorization: Bearer $token" || failures=$((failures + 1))
 echo "  gRPC (h2c) for agents         http://127.0.0.1:$grpc_port"
 echo "  platform admin                admin / $admin_password"
 echo "  tenant                        Acme ($tenant_id), $tenants_total tenant(s) in all"
@@ -353,9 +355,9 @@ fi
 if [ "$keep" = 1 ]; then
     echo
     say "Ready. Alto keeps running until Ctrl-C:"
-    echo "  API reference      $base/api-reference/"
-    echo "  Orleans dashboard  $base/dashboard/"
-    echo "  metrics            $base/metrics"
+    echo "  API reference      $base/api-reference/   (sign in as admin / $admin_password)"
+    echo "  Orleans dashboard  $base/dashboard/       (the same)"
+    echo "  metrics            $base/metrics          (a platform admin's bearer token, or Alto:Metrics)"
     echo "  agent status       ${agent[*]} status --state-dir $demo/agent"
     echo "  sign in:"
     echo "    curl -s -H 'Content-Type: application/json' -d '{\"username\":\"admin\",\"password\":\"$admin_password\"}' $base/api/v1/auth/login"

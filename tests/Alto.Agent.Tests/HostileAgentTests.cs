@@ -61,8 +61,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
             SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{attacker.TenantId}' AND action = 'agent.report_refused'
               AND actor = 'agent:{attacker.HostId}' AND outcome = 'failure' AND origin LIKE '%127.0.0.1%'
             """));
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri(_gateway.HttpUrl, "/metrics"));
+        var metrics = await _gateway.MetricsAsync();
         Assert.Contains("alto_agent_reports_refused", metrics, StringComparison.Ordinal);
     }
 

@@ -20,9 +20,9 @@ namespace Alto.Gateway.Tests;
 public sealed partial class AccessMatrixTests(GatewayFixture fixture)
 {
     /// <summary>
-    /// Operator and documentation endpoints outside /api/v1, anonymous by design (README,
-    /// "Security"); the agent's gRPC service (it checks the host credential itself), and gRPC's
-    /// answer to unknown services.
+    /// Operator and documentation endpoints outside /api/v1 (health anonymous; the others behind a
+    /// sign-in, see AuthTests and OperatorEndpointsProcessTests); the agent's gRPC service (it
+    /// checks the host credential itself), and gRPC's answer to unknown services.
     /// </summary>
     private static readonly string[] OperatorPrefixes =
         ["/healthz", "/readyz", "/metrics", "/dashboard", "/openapi/", "/api-reference", "/alto.agent.v1.", "/grpc.health.v1.", "/{unimplementedService}/"];

@@ -73,14 +73,47 @@ public sealed class AuthTests(GatewayFixture fixture)
     }
 
     [Theory]
-    [InlineData("/healthz")]
-    [InlineData("/readyz")]
-    [InlineData("/openapi/v1.json")]
-    [InlineData("/dashboard/")]
-    public async Task HealthDocumentationAndDashboardAnswerWithoutAToken(string path)
+    [InlineData("/healthz", HttpStatusCode.OK)]
+    [InlineData("/readyz", HttpStatusCode.OK)]
+    [InlineData("/openapi/v1.json", HttpStatusCode.Unauthorized)]
+    [InlineData("/api-reference/", HttpStatusCode.Unauthorized)]
+    [InlineData("/dashboard/", HttpStatusCode.Unauthorized)]
+    [InlineData("/metrics", HttpStatusCode.Unauthorized)]
+    public async Task OnlyHealthAnswersWithoutAToken(string path, HttpStatusCode status)
     {
         using var client = fixture.CreateClient();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+        Assert.Equal(status, (await client.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("platform-admin", "/dashboard/", HttpStatusCode.OK)]
+    [InlineData("tenant-admin", "/dashboard/", HttpStatusCode.Forbidden)]
+    [InlineData("viewer", "/openapi/v1.json", HttpStatusCode.OK)]
+    [InlineData("platform-admin", "/metrics", HttpStatusCode.OK)]
+    [InlineData("tenant-admin", "/metrics", HttpStatusCode.Unauthorized)]
+    [InlineData("agent", "/openapi/v1.json", HttpStatusCode.Unauthorized)]
+    public async Task OperatorPagesAnswerTheRolesTheyAreFor(string role, string path, HttpStatusCode status)
+    {
+        using var client = role == "agent" ? fixture.ClientFor(null) : fixture.ClientFor(role);
+        if (role == "agent")
+        {
+            var host = await PlannedHost.CreateAsync(fixture, ("/lucid/a.bin", 0));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        }
+        Assert.Equal(status, (await client.GetAsync(new Uri(path, UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadinessGivesItsReasonsToAPlatformAdminOnly()
+    {
+        using var anonymous = fixture.CreateClient();
+        using var admin = fixture.ClientFor("platform-admin");
+
+        var bare = await (await anonymous.GetAsync(new Uri("/readyz", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        var detailed = await (await admin.GetAsync(new Uri("/readyz", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.False(bare.TryGetProperty("checks", out _));
+        Assert.True(detailed.GetProperty("checks").TryGetProperty("database", out _));
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed class OutageProcessTests
         }
         again.Dispose();
         Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM alto.tenant WHERE name = 'during-outage'"));
-        var metrics = await Http.GetStringAsync(new Uri(gateway.HttpUrl, "/metrics"));
+        var metrics = await gateway.MetricsAsync();
         Assert.Contains("alto_api_unavailable", metrics, StringComparison.Ordinal);
     }
 

@@ -50,7 +50,7 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
-    public async Task AStandaloneSiloServesHealthDashboardAndMetricsAndLeavesCleanly()
+    public async Task AStandaloneSiloServesHealthAndMetricsToTheScraperOnlyAndLeavesCleanly()
     {
         await using var database = await TestDatabase.CreateAsync("standalone");
         var http = FreePorts.Next();
@@ -62,12 +62,18 @@ public sealed class SiloProcessTests
             ["Alto__Cluster__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Alto__Cluster__ClusterId"] = "standalone-test",
+            ["Alto__Metrics__TokenSha256"] = GatewayProcess.ScrapeTokenSha256,
         });
 
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}") };
         await Readiness.WaitAsync(client.BaseAddress!, silo, Patience);
-        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
-        var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        // The dashboard is the gateway's (behind a platform admin's sign-in); a silo has no users to ask.
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
+        Assert.Equal("{\"status\":\"Healthy\"}", await client.GetStringAsync(new Uri("/readyz", UriKind.Relative)));
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        scrape.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayProcess.ScrapeToken);
+        var metrics = await (await client.SendAsync(scrape)).Content.ReadAsStringAsync();
         Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
 
         Assert.Equal(0, await silo.StopAsync(Patience));

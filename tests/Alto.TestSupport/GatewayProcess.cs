@@ -21,6 +21,11 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public const string AdminPassword = "process-admin-password";
 
+    /// <summary>The scrape token every test gateway takes for /metrics (its SHA-256 is in the gateway's settings).</summary>
+    public const string ScrapeToken = "test-scrape-token-0123456789";
+
+    public static string ScrapeTokenSha256 => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ScrapeToken)));
+
     public TestDatabase Database { get; }
 
     public ProgramRun Run { get; }
@@ -58,6 +63,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             ["Alto__Agents__HeartbeatTimeoutSeconds"] = "3",
             // Tests sign in and enroll often from one address.
             ["Alto__Auth__LoginAttemptsPerMinute"] = "10000",
+            ["Alto__Metrics__TokenSha256"] = ScrapeTokenSha256,
         };
         foreach (var (name, value) in settings)
         {
@@ -67,6 +73,17 @@ public sealed class GatewayProcess : IAsyncDisposable
         var gateway = new GatewayProcess(database, ownsDatabase, run, http, grpc);
         await Readiness.WaitAsync(http, run, patience);
         return gateway;
+    }
+
+    /// <summary>/metrics as Prometheus reads it (with the scrape token).</summary>
+    public async Task<string> MetricsAsync()
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpUrl, "/metrics"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ScrapeToken);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
     }
 
     public async ValueTask DisposeAsync()

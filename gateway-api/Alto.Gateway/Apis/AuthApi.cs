@@ -3,7 +3,6 @@ using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Alto.Gateway.Apis;
 
@@ -33,8 +32,8 @@ public static class AuthApi
     }
 
     public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, UserStore users, PasswordHashing passwords, TokenIssuer tokens, GatewayAudit audit, HttpContext http,
-        IOptions<AuthOptions> options, CancellationToken cancellationToken)
+        LoginRequest request, UserStore users, PasswordSignIn signIn, TokenIssuer tokens, GatewayAudit audit, HttpContext http,
+        CancellationToken cancellationToken)
     {
         var errors = new RequestErrors();
         var username = errors.Text("username", request.Username, 100, required: true);
@@ -51,37 +50,16 @@ public static class AuthApi
             return ApiProblems.Invalid(errors);
         }
 
-        var stored = await users.FindByUsernameAsync(username!, cancellationToken);
-        // Unknown users are checked against a decoy hash so timing does not tell who exists.
-        var check = passwords.Verify(stored?.PasswordHash, request.Password!);
-        var lockedUntil = stored is null ? null : await users.LockedUntilAsync(stored.User.Id, cancellationToken);
-        if (stored is null || check == PasswordCheck.Wrong || stored.User.Disabled || lockedUntil is not null)
+        if (await signIn.TryAsync(http, username!, request.Password!, cancellationToken) is not { } user)
         {
-            var reason = stored is null ? "unknown user"
-                : stored.User.Disabled ? "account disabled"
-                : lockedUntil is not null ? "account locked"
-                : "wrong password";
-            var lockout = options.Value;
-            if (stored is not null && lockedUntil is null && check == PasswordCheck.Wrong && lockout.LockoutThreshold > 0
-                && await users.RecordFailedSignInAsync(stored.User.Id, lockout.LockoutThreshold, lockout.LockoutDuration, cancellationToken) is { } until)
-            {
-                await audit.RecordAsync(http, $"user:{username}", "auth.locked_out", "user", stored.User.Id.ToString(), succeeded: false,
-                    new Dictionary<string, object?> { ["lockedUntil"] = until, ["failedSignIns"] = lockout.LockoutThreshold });
-            }
-            await audit.RecordAsync(http, $"user:{username}", "auth.sign_in_failed", "user", stored?.User.Id.ToString(), succeeded: false,
-                new Dictionary<string, object?> { ["reason"] = reason });
             // The same answer whatever the reason, so it tells nothing about the account.
             return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled or locked");
         }
-        if (check == PasswordCheck.RightButRehash)
-        {
-            await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.Password!), cancellationToken);
-        }
-        await users.RecordLoginAsync(stored.User.Id, cancellationToken);
-        await audit.RecordAsync(http, $"user:{stored.User.Username}", "auth.signed_in", "user", stored.User.Id.ToString(), succeeded: true,
-            new Dictionary<string, object?> { ["role"] = stored.User.Role });
-        var token = tokens.Issue(stored.User);
-        return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(stored.User)));
+        await users.RecordLoginAsync(user.Id, cancellationToken);
+        await audit.RecordAsync(http, $"user:{user.Username}", "auth.signed_in", "user", user.Id.ToString(), succeeded: true,
+            new Dictionary<string, object?> { ["role"] = user.Role });
+        var token = tokens.Issue(user);
+        return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(user)));
     }
 
     public static async Task<Results<Ok<UserView>, ProblemHttpResult>> MeAsync(

@@ -36,13 +36,23 @@ public static class GatewayBuilderExtensions
         services.AddSingleton(provider => new ListeningPort("Alto:Gateway:GrpcUrl", new Uri(provider.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.GrpcUrl).Port));
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HostRegistrationOptions>().BindConfiguration(HostRegistrationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var gateway = builder.Configuration.GetSection(AltoGatewayOptions.Section).Get<AltoGatewayOptions>() ?? new AltoGatewayOptions();
+        var metrics = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+        if (metrics.Url is { } metricsUrl)
+        {
+            services.AddSingleton(new ListeningPort("Alto:Metrics:Url", new Uri(metricsUrl).Port));
+        }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
             Listen(kestrel, gateway.HttpUrl, HttpProtocols.Http1);
             Listen(kestrel, gateway.GrpcUrl, HttpProtocols.Http2);
+            if (metrics.Url is { } url)
+            {
+                Listen(kestrel, url, HttpProtocols.Http1);
+            }
         });
 
         builder.AddAltoTelemetry("alto-gateway");
@@ -53,6 +63,8 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<PasswordHashing>();
+        services.AddSingleton<PasswordSignIn>();
+        services.AddSingleton<OperatorSignIns>();
         services.AddSingleton<TokenIssuer>();
         services.AddHostedService<AuthBootstrapService>();
         services.AddSingleton<TenantReadModel>();
@@ -68,13 +80,20 @@ public static class GatewayBuilderExtensions
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer()
-            .AddScheme<AuthenticationSchemeOptions, HostCredentialAuthentication>(HostCredentialAuthentication.SchemeName, _ => { });
+            .AddScheme<AuthenticationSchemeOptions, HostCredentialAuthentication>(HostCredentialAuthentication.SchemeName, _ => { })
+            .AddScheme<AuthenticationSchemeOptions, OperatorAuthentication>(OperatorAuthentication.SchemeName, _ => { });
         services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerConfiguration>();
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(HostCredentialAuthentication.Policy, policy => policy
                 .AddAuthenticationSchemes(HostCredentialAuthentication.SchemeName)
-                .RequireClaim(HostCredentialAuthentication.HostClaim));
+                .RequireClaim(HostCredentialAuthentication.HostClaim))
+            .AddPolicy(OperatorAuthentication.DashboardPolicy, policy => policy
+                .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme, OperatorAuthentication.SchemeName)
+                .RequireRole(Roles.PlatformAdmin))
+            .AddPolicy(OperatorAuthentication.DocumentationPolicy, policy => policy
+                .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme, OperatorAuthentication.SchemeName)
+                .RequireClaim(AltoClaims.Role));
 
         services.AddRateLimiter(limiter =>
         {

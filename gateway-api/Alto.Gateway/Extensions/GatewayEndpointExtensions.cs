@@ -10,9 +10,12 @@ public static class GatewayEndpointExtensions
     public static WebApplication MapAltoGateway(this WebApplication app)
     {
         app.Use(SecurityHeaders.ApplyAsync);
+        app.Use(PortScope.KeepToItsPortAsync);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        // /metrics: on its own listener, with the scrape token, or for a signed-in platform admin.
+        app.UseMetricsGuard(http => http.User.IsInRole(Auth.Roles.PlatformAdmin));
         app.Use(Auth.GatewayAudit.NameTheCallerAsync);
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -32,15 +35,16 @@ public static class GatewayEndpointExtensions
         api.MapScanResultsApi();
         api.MapAuditUpdatesApi();
 
-        // Operator and documentation endpoints carry no tenant data and are reached without a
-        // token; expose them only where operators are (see README, "Security").
-        app.MapAltoHealthEndpoints();
-        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        // Only health (no detail) and sign-in are anonymous (README, "Security"). Pages a browser
+        // opens directly take a Basic sign-in as well as a bearer token: the API reference any
+        // user's, the dashboard (every tenant's grains, the gateway's live log) a platform admin's.
+        app.MapAltoHealthEndpoints(http => http.User.IsInRole(Auth.Roles.PlatformAdmin));
+        app.MapOpenApi("/openapi/{documentName}.json").RequireAuthorization(Auth.OperatorAuthentication.DocumentationPolicy);
         app.MapScalarApiReference("/api-reference", options => options
             .WithTitle("Alto API reference")
-            .WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json")).RequireAuthorization(Auth.OperatorAuthentication.DocumentationPolicy);
         app.MapPrometheusScrapingEndpoint().AllowAnonymous();
-        app.MapOrleansDashboard(routePrefix: "/dashboard").AllowAnonymous();
+        app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(Auth.OperatorAuthentication.DashboardPolicy);
         app.MapGrpcHealthChecksService().AllowAnonymous();
         // Agents authenticate inside the call with their host credential (see AgentSessionService).
         app.MapGrpcService<Grpc.AgentSessionService>().AllowAnonymous();

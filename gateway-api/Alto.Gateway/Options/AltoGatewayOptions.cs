@@ -18,6 +18,9 @@ public sealed class AltoGatewayOptions : IValidatableObject
     [Required, Url]
     public string GrpcUrl { get; set; } = "http://127.0.0.1:8081";
 
+    /// <summary>The port of <see cref="GrpcUrl"/>.</summary>
+    public int GrpcPort => Uri.TryCreate(GrpcUrl, UriKind.Absolute, out var uri) ? uri.Port : 0;
+
     /// <summary>The largest request body any endpoint takes (agents' scan uploads have their own limit, Alto:ScanUpload:MaxBodyBytes).</summary>
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 4L << 20;

@@ -21,6 +21,8 @@ public static class DatabaseServiceCollectionExtensions
             var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
             builder.ConnectionStringBuilder.Timeout = options.ConnectTimeoutSeconds;
             builder.ConnectionStringBuilder.ApplicationName ??= "alto";
+            // The pool's name labels Npgsql's metrics; unnamed, it is the connection string (host and user).
+            builder.Name = "alto";
             return builder.Build();
         });
         services.TryAddSingleton<MigrationRunner>();

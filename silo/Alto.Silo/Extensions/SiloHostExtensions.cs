@@ -1,6 +1,5 @@
 using Alto.Silo.Health;
 using Alto.Silo.Options;
-using Orleans.Dashboard;
 
 namespace Alto.Silo.Extensions;
 
@@ -13,9 +12,15 @@ public static class SiloHostExtensions
             .BindConfiguration(SiloHttpOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new SiloHttpOptions();
-        builder.WebHost.UseUrls(http.HttpUrl);
+        var metrics = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
+        builder.WebHost.UseUrls(metrics.Url is { } metricsUrl ? [http.HttpUrl, metricsUrl] : [http.HttpUrl]);
         builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Silo:HttpUrl", new Uri(http.HttpUrl).Port));
+        if (metrics.Url is { } url)
+        {
+            builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Metrics:Url", new Uri(url).Port));
+        }
 
         builder.AddAltoTelemetry("alto-silo");
         builder.Services.AddAltoHealthChecks();
@@ -24,11 +29,15 @@ public static class SiloHostExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Health (anonymous, status only) and /metrics (its own listener or the scrape token). The
+    /// dashboard is the gateway's, behind a platform admin's sign-in: a silo has no users to ask.
+    /// </summary>
     public static WebApplication MapAltoSiloEndpoints(this WebApplication app)
     {
+        app.UseMetricsGuard();
         app.MapAltoHealthEndpoints();
         app.MapPrometheusScrapingEndpoint();
-        app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }
 }

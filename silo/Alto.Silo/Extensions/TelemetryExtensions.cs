@@ -37,6 +37,11 @@ public static class TelemetryExtensions
                 .AddRuntimeInstrumentation()
                 .AddMeter("Microsoft.Orleans")
                 .AddMeter("Npgsql")
+                // Npgsql labels its series with the pool's name (for Orleans' own connections, the
+                // connection string: host, database, user) and the server's address: kept out of /metrics.
+                .AddView(instrument => instrument.Meter.Name == "Npgsql"
+                    ? new MetricStreamConfiguration { TagKeys = ["db.client.connection.state", "db.system.name", "error.type"] }
+                    : null)
                 .AddMeter(AltoTelemetryName)
                 .AddPrometheusExporter())
             .WithTracing(tracing => tracing

@@ -14,14 +14,18 @@ public static class HealthEndpoints
         return services;
     }
 
-    /// <summary>/healthz: the process is alive (no dependency checked). /readyz: database and cluster reachable.</summary>
-    public static IEndpointRouteBuilder MapAltoHealthEndpoints(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// /healthz: the process is alive (no dependency checked). /readyz: database and cluster
+    /// reachable. Both anonymous, so they say only the status; each check's reason (which may name
+    /// the database's host) goes to callers <paramref name="mayReadDetail"/> admits (none by default).
+    /// </summary>
+    public static IEndpointRouteBuilder MapAltoHealthEndpoints(this IEndpointRouteBuilder endpoints, Func<HttpContext, bool>? mayReadDetail = null)
     {
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthResponseWriter.WriteJsonAsync,
+            ResponseWriter = (http, report) => HealthResponseWriter.WriteJsonAsync(http, report, mayReadDetail?.Invoke(http) == true),
         }).AllowAnonymous();
         return endpoints;
     }

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Alto.Silo.Options;
 
-/// <summary>The standalone silo's own HTTP endpoint: dashboard, health and metrics.</summary>
+/// <summary>The standalone silo's own HTTP endpoint: health and metrics.</summary>
 public sealed class SiloHttpOptions
 {
     public const string Section = "Alto:Silo";

@@ -49,8 +49,7 @@ public sealed class FailuresAndReportsEndToEndTests(RunningGateway running) : IC
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.job_failed' AND outcome = 'failure' AND details->>'reason' LIKE '%{reason}%'"));
         Assert.Equal(3, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.failed' AND details->>'reason' LIKE '%{reason}%'"));
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri(_gateway.HttpUrl, "/metrics"));
+        var metrics = await _gateway.MetricsAsync();
         Assert.Contains("alto_tier_jobs_ended", metrics, StringComparison.Ordinal);
         Assert.Contains("status=\"failed\"", metrics, StringComparison.Ordinal);
         await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"writing to tier 2 failed: {reason}", StringComparison.Ordinal)),

@@ -79,8 +79,7 @@ public sealed class StubForgeryEndToEndTests(RunningGateway running) : IClassFix
         Assert.Equal(victimSum, await TieringWorld.ReadByAnotherProgramAsync(victim));
         await AssertRefusalAuditedAsync(world, forged, "version-1");
         await AssertRefusalAuditedAsync(world, copy, "they were copied");
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri(_gateway.HttpUrl, "/metrics"));
+        var metrics = await _gateway.MetricsAsync();
         Assert.Contains("alto_stub_recalls_refused", metrics, StringComparison.Ordinal);
     }
 

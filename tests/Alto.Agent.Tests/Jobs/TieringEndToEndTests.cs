@@ -181,7 +181,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             Assert.Equal(StubFiles.Sha256(original), (await StubFiles.ShellAsync($"sha256sum '{path}'")).Output[..64]);
         }
 
-        var metrics = await http.GetStringAsync(new Uri(_gateway.HttpUrl, "/metrics"));
+        var metrics = await _gateway.MetricsAsync();
         var alto = string.Join('\n', metrics.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal)));
         Assert.True(alto.Contains("alto_tier_files", StringComparison.Ordinal) && alto.Contains("outcome=\"stubbed\"", StringComparison.Ordinal), alto);
         Assert.True(alto.Contains("alto_tier_bytes_saved", StringComparison.Ordinal), alto);
