@@ -79,6 +79,11 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
                         var response = await client.SendAsync(request);
                         calls++;
                         var status = (int)response.StatusCode;
+                        if (path.EndsWith("/disable", StringComparison.Ordinal) && response.IsSuccessStatusCode)
+                        {
+                            // A disabled tenant refuses its users and agents: the next callers must meet it enabled.
+                            (await admin.PostAsync(new Uri(path[..^"disable".Length] + "enable", UriKind.Relative), null)).EnsureSuccessStatusCode();
+                        }
                         var expected = Expected(access, caller, otherTenant);
                         if (status >= 500 || !expected.Accepts(status))
                         {

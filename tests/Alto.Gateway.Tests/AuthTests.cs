@@ -117,26 +117,100 @@ public sealed class AuthTests(GatewayFixture fixture)
     }
 
     [Fact]
-    public async Task AUserChangesItsPasswordAndTheOldOneStopsWorking()
+    public async Task AChangedPasswordEndsEveryOtherSessionAndTheOldPassword()
     {
         using var admin = fixture.ClientFor("platform-admin");
         var username = "changer-" + Guid.NewGuid().ToString("N")[..8];
-        await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "first-password-1", role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+        await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = "first-Vx9q-plum-1", role = "viewer", tenantIds = new[] { fixture.TenantA } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         using var user = fixture.CreateClient();
-        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, "first-password-1"));
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, "first-Vx9q-plum-1"));
+        // A second session, as a stolen token would be.
+        using var stolen = fixture.CreateClient();
+        stolen.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, "first-Vx9q-plum-1"));
 
-        var wrong = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "not-it-at-all", newPassword = "second-password-2" });
+        var wrong = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "not-it-at-all", newPassword = "second-Jr4w-fig-2" });
         await wrong.AssertProblemAsync(HttpStatusCode.BadRequest);
-        var tooShort = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-password-1", newPassword = "short" });
+        var tooShort = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-Vx9q-plum-1", newPassword = "short" });
         await tooShort.AssertProblemAsync(HttpStatusCode.BadRequest);
-        var changed = await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-password-1", newPassword = "second-password-2" });
-        Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
+        var changed = await (await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "first-Vx9q-plum-1", newPassword = "second-Jr4w-fig-2" }))
+            .AssertJsonAsync(HttpStatusCode.OK);
 
+        Assert.Equal(HttpStatusCode.Unauthorized, (await stolen.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).StatusCode);
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", changed.GetProperty("accessToken").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).StatusCode);
         using var anonymous = fixture.CreateClient();
-        var old = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = "first-password-1" });
+        var old = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = "first-Vx9q-plum-1" });
         Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
-        Assert.NotEmpty(await fixture.LoginAsync(username, "second-password-2"));
+        Assert.NotEmpty(await fixture.LoginAsync(username, "second-Jr4w-fig-2"));
+    }
+
+    [Theory]
+    [InlineData("password1234", "most common passwords")]
+    [InlineData("qwertyuiop12", "most common passwords")]
+    [InlineData("aaaaaaaaaaaaaaaa", "too easy to guess")]
+    [InlineData("Summer2026!!", "most common passwords")]
+    [InlineData("abcdefghijklmn", "too easy to guess")]
+    public async Task CommonAndGuessablePasswordsAreRefusedWithTheReason(string password, string reason)
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+
+        var problem = await (await admin.PostAsJsonAsync("/api/v1/users",
+            new { username = "weak-" + Guid.NewGuid().ToString("N")[..8], password, role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Contains(reason, problem.GetProperty("errors").GetProperty("password")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GuessesAtTheCurrentPasswordCountTowardTheLockoutAndAreAudited()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var username = "guessed-" + Guid.NewGuid().ToString("N")[..8];
+        await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        using var stolen = fixture.CreateClient();
+        stolen.DefaultRequestHeaders.Add(LoopbackClientAddress.Header, "203.0.113.9");
+        stolen.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await (await stolen.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "guess-" + i, newPassword = "second-Jr4w-fig-2" }))
+                .AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        // Locked for that address now: even the right current password does not change it.
+        await (await stolen.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = GatewayFixture.UserPassword, newPassword = "second-Jr4w-fig-2" }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(6, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'auth.password_change_failed' AND actor = 'user:{username}'"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'auth.locked_out' AND actor = 'user:{username}'"));
+        Assert.NotEmpty(await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+    }
+
+    [Fact]
+    public async Task ADisabledTenantsUsersAndAgentsAreRefusedUntilItIsEnabledAgain()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, ("/lucid/a.bin", 0));
+        using var admin = fixture.ClientFor("platform-admin");
+        var username = "tenant-user-" + Guid.NewGuid().ToString("N")[..8];
+        await (await admin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role = "tenant-admin", tenantIds = new[] { host.TenantId } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        using var user = fixture.CreateClient();
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+        using var agent = host.AgentClient(fixture);
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts", UriKind.Relative))).StatusCode);
+
+        (await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/disable", UriKind.Relative), null)).EnsureSuccessStatusCode();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts", UriKind.Relative))).StatusCode);
+        using var anonymous = fixture.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = GatewayFixture.UserPassword })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await agent.GetAsync(new Uri("/api/v1/agents/me", UriKind.Relative))).StatusCode);
+
+        (await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/enable", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("/api/v1/agents/me", UriKind.Relative))).StatusCode);
     }
 
     private static string Pad(string base64) => base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');

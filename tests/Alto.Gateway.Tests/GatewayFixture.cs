@@ -121,13 +121,21 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
     }
 }
 
+/// <summary>
+/// The in-memory test server's requests come from loopback, or from the address a test names in
+/// <see cref="Header"/> (this test host's stand-in for a client elsewhere; no production code reads it).
+/// </summary>
 internal sealed class LoopbackClientAddress : IStartupFilter
 {
+    public const string Header = "X-Test-Client-Address";
+
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use((context, following) =>
         {
-            context.Connection.RemoteIpAddress ??= System.Net.IPAddress.Loopback;
+            context.Connection.RemoteIpAddress = System.Net.IPAddress.TryParse(context.Request.Headers[Header].ToString(), out var named)
+                ? named
+                : context.Connection.RemoteIpAddress ?? System.Net.IPAddress.Loopback;
             return following(context);
         });
         next(app);

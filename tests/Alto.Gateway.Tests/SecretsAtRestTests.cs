@@ -2,14 +2,51 @@ using System.Net;
 using System.Net.Http.Json;
 using Alto.GrainInterfaces.Tenants;
 using Microsoft.Extensions.DependencyInjection;
+using Alto.TestSupport;
 using Npgsql;
 
 namespace Alto.Gateway.Tests;
 
-/// <summary>Storage-target credentials exist only sealed with the tenant key: not in any table, not in any answer; only the agent's target carries them.</summary>
+/// <summary>
+/// Storage-target credentials exist only sealed with the tenant key: not in any table, not in any
+/// answer; only the agent's target carries them. The sign-in token key exists only sealed with the
+/// master key.
+/// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class SecretsAtRestTests(GatewayFixture fixture)
 {
+    [Fact]
+    public async Task TheTokenSigningKeyIsStoredOnlySealedAndAnOlderClearKeyIsSealedInPlace()
+    {
+        await using var database = await TestDatabase.CreateAsync("signing-key");
+        await database.MigrateAsync();
+        var clear = System.Security.Cryptography.RandomNumberGenerator.GetBytes(64);
+        await using (var insert = database.DataSource.CreateCommand("INSERT INTO alto.secret (name, value) VALUES ('jwt-signing-key', $1)"))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = clear });
+            await insert.ExecuteNonQueryAsync();
+        }
+        var masterKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var keys = new Grains.Keys.LocalKeyring(database.DataSource, masterKey);
+
+        var first = new Auth.SigningKeyStore(database.DataSource, keys);
+        await first.LoadAsync(CancellationToken.None);
+        var second = new Auth.SigningKeyStore(database.DataSource, keys);
+        await second.LoadAsync(CancellationToken.None);
+
+        // The older installation's key is kept (its tokens stay valid), now only sealed; every gateway reads the same.
+        Assert.Equal(clear, first.Key.Key);
+        Assert.Equal(clear, second.Key.Key);
+        Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM alto.secret WHERE name = 'jwt-signing-key'"));
+        var stored = await database.ScalarAsync<byte[]>("SELECT value FROM alto.secret WHERE name = 'jwt-signing-key.sealed'");
+        Assert.StartsWith("alto:s1:", System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String(clear), System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        Assert.False(stored.AsSpan().IndexOf(clear.AsSpan(0, 16)) >= 0);
+        // A copy of the database without the master key signs nothing.
+        var elsewhere = new Auth.SigningKeyStore(database.DataSource, new Grains.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        await Assert.ThrowsAsync<Grains.Keys.KeyServiceException>(() => elsewhere.LoadAsync(CancellationToken.None));
+    }
+
     [Fact]
     public async Task CredentialsAreStoredOnlySealedSurviveAKeyRotationAndReachOnlyTheAgent()
     {

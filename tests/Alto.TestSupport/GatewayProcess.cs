@@ -19,7 +19,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         GrpcUrl = grpc;
     }
 
-    public const string AdminPassword = "process-admin-password";
+    public const string AdminPassword = "process-admin-Kq7mZ-2931";
 
     /// <summary>The scrape token every test gateway takes for /metrics (its SHA-256 is in the gateway's settings).</summary>
     public const string ScrapeToken = "test-scrape-token-0123456789";

@@ -27,7 +27,8 @@ public static class AuthApi
         auth.MapPost("/login", LoginAsync).Allows(Access.Anonymous).AllowAnonymous().RequireRateLimiting(LoginRateLimit.Policy)
             .WithSummary("Sign in; returns a bearer token");
         auth.MapGet("/me", MeAsync).Allows(Access.SignedIn).WithSummary("The signed-in user");
-        auth.MapPost("/password", ChangePasswordAsync).Allows(Access.SignedIn).WithSummary("Change the signed-in user's password");
+        auth.MapPost("/password", ChangePasswordAsync).Allows(Access.SignedIn)
+            .WithSummary("Change the signed-in user's password; every other session of the user ends, and the answer carries this one's new token");
         return api;
     }
 
@@ -55,7 +56,7 @@ public static class AuthApi
             // The same answer whatever the reason, so it tells nothing about the account.
             return ApiProblems.Unauthorized("wrong user name or password, or the account is disabled or locked");
         }
-        await users.RecordLoginAsync(user.Id, cancellationToken);
+        await users.RecordLoginAsync(user.Id, PasswordSignIn.AddressOf(http), cancellationToken);
         await audit.RecordAsync(http, $"user:{user.Username}", "auth.signed_in", "user", user.Id.ToString(), succeeded: true,
             new Dictionary<string, object?> { ["role"] = user.Role });
         var token = tokens.Issue(user);
@@ -69,16 +70,16 @@ public static class AuthApi
         return stored is null ? ApiProblems.NotFound("the signed-in user no longer exists") : TypedResults.Ok(UserView.From(stored.User));
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
-        [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords, GatewayAudit audit,
-        HttpContext http)
+    public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
+        [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords, PasswordSignIn signIn,
+        TokenIssuer tokens, OperatorSignIns operatorSignIns, GatewayAudit audit, HttpContext http)
     {
         var errors = new RequestErrors();
         if (string.IsNullOrEmpty(request.CurrentPassword))
         {
             errors.Add("currentPassword", "currentPassword is required");
         }
-        UserRules.NewPassword(errors, "newPassword", request.NewPassword);
+        UserRules.NewPassword(errors, "newPassword", request.NewPassword, services.Caller.Name);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
@@ -88,13 +89,19 @@ public static class AuthApi
         {
             return ApiProblems.NotFound("the signed-in user no longer exists");
         }
-        if (passwords.Verify(stored.PasswordHash, request.CurrentPassword!) == PasswordCheck.Wrong)
+        // A guess at the current password with a stolen token counts toward the lockout like any other.
+        if (await signIn.CheckCurrentAsync(http, stored, request.CurrentPassword!, services.Cancellation) is null)
         {
-            return ApiProblems.Invalid("currentPassword", "currentPassword is wrong");
+            return ApiProblems.Invalid("currentPassword", "currentPassword is wrong (or the account is locked for this address)");
         }
         await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.NewPassword!), services.Cancellation);
+        // Every other session ends (a stolen token too); this one goes on with the token in the answer.
+        var version = await users.RevokeSessionsAsync(stored.User.Id, services.Cancellation);
+        operatorSignIns.Forget(stored.User.Id);
         await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.password_changed", "user", stored.User.Id.ToString(), succeeded: true,
-            new Dictionary<string, object?>());
-        return TypedResults.NoContent();
+            new Dictionary<string, object?> { ["sessionsEnded"] = true });
+        var user = stored.User with { SessionVersion = version };
+        var token = tokens.Issue(user);
+        return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(user)));
     }
 }

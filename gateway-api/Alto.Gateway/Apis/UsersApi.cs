@@ -9,6 +9,9 @@ public sealed record CreateUserRequest(string? Username, string? Password, strin
 
 public sealed record UpdateUserRequest(bool? Disabled);
 
+/// <summary>How many addresses the account was locked for when it was unlocked.</summary>
+public sealed record UnlockResult(int LockedAddresses);
+
 /// <summary>
 /// Local users. A platform admin manages everyone; a tenant admin manages users of its own
 /// tenants and cannot hand out more than it has.
@@ -22,6 +25,8 @@ public static class UsersApi
         users.MapPost("/", CreateUserAsync).Allows(Access.UserAdmin).WithSummary("Create a user with a role and tenants");
         users.MapPatch("/{userId:guid}", UpdateUserAsync).Allows(Access.UserAdmin)
             .WithSummary("Disable or enable a user (disabling also signs the user out everywhere)");
+        users.MapPost("/{userId:guid}/unlock", UnlockAsync).Allows(Access.UserAdmin)
+            .WithSummary("Clear the user's failed sign-ins and lockouts, from every address");
         users.MapPost("/{userId:guid}/revoke-sessions", RevokeSessionsAsync).Allows(Access.UserAdmin)
             .WithSummary("Sign a user out everywhere: every token issued so far stops working");
         return api;
@@ -57,7 +62,7 @@ public static class UsersApi
 
         var errors = new RequestErrors();
         var username = UserRules.Username(errors, request.Username);
-        UserRules.NewPassword(errors, "password", request.Password);
+        UserRules.NewPassword(errors, "password", request.Password, request.Username);
         var role = request.Role;
         if (role is null || !Roles.IsKnown(role))
         {
@@ -102,7 +107,8 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> UpdateUserAsync(
-        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, GatewayAudit audit, HttpContext http)
+        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, OperatorSignIns operatorSignIns, GatewayAudit audit,
+        HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is not { } target)
         {
@@ -117,20 +123,35 @@ public static class UsersApi
             return ApiProblems.Invalid("disabled", "you cannot disable your own account");
         }
         await users.SetDisabledAsync(userId, disabled, services.Cancellation);
+        operatorSignIns.Forget(userId);
         var after = UserView.From((await users.FindByIdAsync(userId, services.Cancellation))!.User);
         await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), disabled ? "user.disabled" : "user.enabled", "user", userId.ToString(), succeeded: true,
             new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = after });
         return TypedResults.Ok(after);
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeSessionsAsync(
+    public static async Task<Results<Ok<UnlockResult>, ProblemHttpResult>> UnlockAsync(
         [AsParameters] GatewayServices services, Guid userId, UserStore users, GatewayAudit audit, HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is null)
         {
             return Refusal(services.Caller, userId);
         }
+        var locked = await users.UnlockAsync(userId, services.Cancellation);
+        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.unlocked", "user", userId.ToString(), succeeded: true,
+            new Dictionary<string, object?> { ["lockedAddresses"] = locked });
+        return TypedResults.Ok(new UnlockResult(locked));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeSessionsAsync(
+        [AsParameters] GatewayServices services, Guid userId, UserStore users, OperatorSignIns operatorSignIns, GatewayAudit audit, HttpContext http)
+    {
+        if (await ManagedUserAsync(services, users, userId) is null)
+        {
+            return Refusal(services.Caller, userId);
+        }
         await users.RevokeSessionsAsync(userId, services.Cancellation);
+        operatorSignIns.Forget(userId);
         await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.sessions_revoked", "user", userId.ToString(), succeeded: true,
             new Dictionary<string, object?>());
         return TypedResults.NoContent();

@@ -58,7 +58,7 @@ public sealed partial class AuthBootstrapService(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static string GeneratePassword() =>
+    public static string GeneratePassword() =>
         Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_');
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Created the first platform admin '{Username}'")]

@@ -22,17 +22,31 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
                 }
                 return Task.CompletedTask;
             },
-            // A signed token is not enough: the account must still be enabled and not signed out since the token was issued.
+            // A signed token is not enough: the account must still be enabled and not signed out since
+            // the token was issued, and it reaches only the tenants that are its own and enabled now.
             OnTokenValidated = async context =>
             {
                 var principal = context.Principal!;
-                var holds = Guid.TryParse(principal.FindFirst(AltoClaims.Subject)?.Value, out var userId)
+                var tenants = Guid.TryParse(principal.FindFirst(AltoClaims.Subject)?.Value, out var userId)
                     && int.TryParse(principal.FindFirst(AltoClaims.SessionVersion)?.Value, System.Globalization.CultureInfo.InvariantCulture, out var version)
-                    && await context.HttpContext.RequestServices.GetRequiredService<UserStore>().TokenHoldsAsync(userId, version, context.HttpContext.RequestAborted);
-                if (!holds)
+                        ? await context.HttpContext.RequestServices.GetRequiredService<UserStore>().SessionTenantsAsync(userId, version, context.HttpContext.RequestAborted)
+                        : null;
+                if (tenants is null)
                 {
                     context.Fail("the token was revoked: the account is disabled or was signed out");
+                    return;
                 }
+                if (principal.FindFirst(AltoClaims.Role)?.Value != Roles.PlatformAdmin && tenants.Length == 0)
+                {
+                    context.Fail("every tenant of the account is disabled");
+                    return;
+                }
+                var identity = (System.Security.Claims.ClaimsIdentity)principal.Identity!;
+                foreach (var claim in identity.FindAll(AltoClaims.Tenant).ToList())
+                {
+                    identity.RemoveClaim(claim);
+                }
+                identity.AddClaims(tenants.Select(tenant => new System.Security.Claims.Claim(AltoClaims.Tenant, tenant.ToString())));
             },
         };
         options.TokenValidationParameters = new TokenValidationParameters

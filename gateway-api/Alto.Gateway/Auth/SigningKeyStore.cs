@@ -1,33 +1,53 @@
 using System.Security.Cryptography;
+using System.Text;
+using Alto.Grains.Keys;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 
 namespace Alto.Gateway.Auth;
 
 /// <summary>
-/// The key that signs sign-in tokens. Generated once per installation and kept in alto.secret, so
-/// every gateway of the cluster accepts every other gateway's tokens.
+/// The key that signs sign-in tokens. Generated once per installation and kept in alto.secret,
+/// sealed with the installation's master key (or Vault) like every other secret, so every gateway
+/// of the cluster accepts every other gateway's tokens and a copy of the database alone forges none.
+/// A key stored in the clear by an older version is sealed in place at the first start.
 /// </summary>
-public sealed class SigningKeyStore(NpgsqlDataSource db)
+public sealed class SigningKeyStore(NpgsqlDataSource db, IKeyService keys)
 {
     private const string SecretName = "jwt-signing-key";
+    private const string SealedName = "jwt-signing-key.sealed";
     private SymmetricSecurityKey? _key;
 
     public SymmetricSecurityKey Key => _key ?? throw new InvalidOperationException("The signing key is not loaded yet");
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
+        // An older installation's key in the clear is kept (tokens it signed stay valid), sealed; otherwise a new one.
+        var plain = await ReadAsync(SecretName, cancellationToken);
+        var sealedSecret = await keys.SealSecretAsync(SecretName, plain ?? RandomNumberGenerator.GetBytes(64), cancellationToken);
         // Two gateways starting together both try to insert; the first wins and both read its key.
-        await using (var insert = db.CreateCommand(
-            "INSERT INTO alto.secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"))
+        await using (var insert = db.CreateCommand("INSERT INTO alto.secret (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"))
         {
-            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SecretName });
-            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = RandomNumberGenerator.GetBytes(64) });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SealedName });
+            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Encoding.UTF8.GetBytes(sealedSecret) });
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
-        await using var select = db.CreateCommand("SELECT value FROM alto.secret WHERE name = $1");
-        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SecretName });
-        var bytes = (byte[])(await select.ExecuteScalarAsync(cancellationToken))!;
+        var stored = await ReadAsync(SealedName, cancellationToken)
+            ?? throw new InvalidOperationException("the sealed signing key vanished while it was stored");
+        var bytes = await keys.OpenSecretAsync(SecretName, Encoding.UTF8.GetString(stored), cancellationToken);
+        if (plain is not null)
+        {
+            await using var delete = db.CreateCommand("DELETE FROM alto.secret WHERE name = $1");
+            delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SecretName });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
         _key = new SymmetricSecurityKey(bytes) { KeyId = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16] };
+    }
+
+    private async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var select = db.CreateCommand("SELECT value FROM alto.secret WHERE name = $1");
+        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+        return await select.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 }

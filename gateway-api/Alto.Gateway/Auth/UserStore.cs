@@ -135,39 +135,77 @@ public sealed class UserStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Counts a failed sign-in; the <paramref name="threshold"/>th in a row locks the account for
-    /// <paramref name="lockout"/>. Returns until when it is locked, if it is now.
+    /// Counts a failed sign-in of the account from <paramref name="address"/>; the
+    /// <paramref name="threshold"/>th in a row locks the account for that address, for
+    /// <paramref name="lockout"/> doubled for each lockout before it (at most a day). Returns until
+    /// when it is locked, if it is now.
     /// </summary>
-    public async Task<DateTimeOffset?> RecordFailedSignInAsync(Guid id, int threshold, TimeSpan lockout, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset?> RecordFailedSignInAsync(Guid id, string address, int threshold, TimeSpan lockout, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("""
-            UPDATE alto.app_user
-            SET failed_sign_ins = failed_sign_ins + 1,
-                locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN now() + $3 ELSE locked_until END
-            WHERE id = $1
-            RETURNING locked_until
+            INSERT INTO alto.sign_in_failure AS f (user_id, address, failures) VALUES ($1, $2, 1)
+            ON CONFLICT (user_id, address) DO UPDATE SET failures = f.failures + 1, updated_at = now()
+            RETURNING failures, lockouts
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = threshold });
-        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lockout });
-        return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address });
+        int failures, lockouts;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (failures, lockouts) = (reader.GetInt32(0), reader.GetInt32(1));
+        }
+        if (failures < threshold)
+        {
+            return null;
+        }
+        var duration = TimeSpan.FromTicks(Math.Min(lockout.Ticks * (1L << Math.Min(lockouts, 20)), TimeSpan.FromDays(1).Ticks));
+        await using var lockIt = db.CreateCommand("""
+            UPDATE alto.sign_in_failure SET failures = 0, lockouts = lockouts + 1, locked_until = now() + $3, updated_at = now()
+            WHERE user_id = $1 AND address = $2
+            RETURNING locked_until
+            """);
+        lockIt.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        lockIt.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address });
+        lockIt.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = duration });
+        return await lockIt.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
-    /// <summary>Until when the account is locked, or null when it is not (a lockout that ran out no longer counts).</summary>
-    public async Task<DateTimeOffset?> LockedUntilAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Until when the account is locked for <paramref name="address"/>, or null when it is not (a lockout that ran out no longer counts).</summary>
+    public async Task<DateTimeOffset?> LockedUntilAsync(Guid id, string address, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("SELECT locked_until FROM alto.app_user WHERE id = $1 AND locked_until > now()");
+        await using var command = db.CreateCommand("SELECT locked_until FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND locked_until > now()");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address });
         return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
-    /// <summary>Whether a token of this user issued under <paramref name="sessionVersion"/> still holds: the user exists, is enabled, and was not signed out since.</summary>
-    public async Task<bool> TokenHoldsAsync(Guid id, int sessionVersion, CancellationToken cancellationToken)
+    /// <summary>Clears every failed sign-in and lockout of the account, from every address; returns how many addresses were locked.</summary>
+    public async Task<int> UnlockAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("SELECT count(*) FROM alto.app_user WHERE id = $1 AND NOT disabled AND session_version = $2");
+        await using var command = db.CreateCommand("WITH gone AS (DELETE FROM alto.sign_in_failure WHERE user_id = $1 RETURNING locked_until) SELECT count(*) FROM gone WHERE locked_until > now()");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// The tenants a token of this user issued under <paramref name="sessionVersion"/> reaches now —
+    /// those still the user's and not disabled — or null when the token no longer holds (the user
+    /// is gone, disabled, or was signed out since).
+    /// </summary>
+    public async Task<Guid[]?> SessionTenantsAsync(Guid id, int sessionVersion, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT coalesce(array_agg(t.id) FILTER (WHERE t.status = 'active'), '{}')
+            FROM alto.app_user u
+            LEFT JOIN alto.app_user_tenant ut ON ut.user_id = u.id
+            LEFT JOIN alto.tenant t ON t.id = ut.tenant_id
+            WHERE u.id = $1 AND NOT u.disabled AND u.session_version = $2
+            GROUP BY u.id
+            """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = sessionVersion });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid[];
     }
 
     /// <summary>Disables or enables an account; disabling also signs it out everywhere.</summary>
@@ -182,19 +220,24 @@ public sealed class UserStore(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Signs the user out everywhere: every token issued so far stops working.</summary>
-    public async Task RevokeSessionsAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Signs the user out everywhere: every token issued so far stops working. Returns the new session version.</summary>
+    public async Task<int> RevokeSessionsAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.app_user SET session_version = session_version + 1, updated_at = now() WHERE id = $1");
+        await using var command = db.CreateCommand("UPDATE alto.app_user SET session_version = session_version + 1, updated_at = now() WHERE id = $1 RETURNING session_version");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public async Task RecordLoginAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>A sign-in that worked: it is recorded, and the failures from its address are forgotten (other addresses' stay).</summary>
+    public async Task RecordLoginAsync(Guid id, string address, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.app_user SET last_login_at = now(), failed_sign_ins = 0, locked_until = NULL WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE alto.app_user SET last_login_at = now() WHERE id = $1") { Parameters = { new NpgsqlParameter<Guid> { TypedValue = id } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND (locked_until IS NULL OR locked_until <= now())")
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<string> { TypedValue = address } },
+        });
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<bool> AnyPlatformAdminAsync(CancellationToken cancellationToken)

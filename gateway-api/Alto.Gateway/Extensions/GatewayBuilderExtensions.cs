@@ -8,6 +8,7 @@ using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Scans;
+using Alto.Grains.Keys;
 using Alto.Silo.Extensions;
 using Alto.Silo.Health;
 using Alto.Silo.Options;
@@ -60,6 +61,8 @@ public static class GatewayBuilderExtensions
         // Migrations and the sign-in bootstrap run before Orleans starts (hosted services start in order).
         services.AddAltoSchemaMigration();
         services.AddSingleton(TimeProvider.System);
+        // The sign-in token key is sealed with the installation's keys, whether or not a silo runs here.
+        services.AddAltoKeys();
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<PasswordHashing>();

@@ -48,6 +48,10 @@ public sealed class AuthOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Alto:Auth:BootstrapAdminPassword must be at least {PasswordRules.MinimumLength} characters", [nameof(BootstrapAdminPassword)]);
         }
+        else if (!string.IsNullOrEmpty(BootstrapAdminPassword) && PasswordRules.Weakness(BootstrapAdminPassword, BootstrapAdminUsername) is { } weakness)
+        {
+            yield return new ValidationResult($"Alto:Auth:BootstrapAdminPassword is refused: {weakness}", [nameof(BootstrapAdminPassword)]);
+        }
     }
 }
 
@@ -61,4 +65,26 @@ public static class PasswordRules
 {
     public const int MinimumLength = 12;
     public const int MaximumLength = 256;
+
+    /// <summary>zxcvbn's score (0-4) a new password must reach: 3 is "safely unguessable" by an online attack and hard offline.</summary>
+    public const int MinimumScore = 3;
+
+    /// <summary>
+    /// Why <paramref name="password"/> is too easy to guess, or null when it is not: Dropbox's
+    /// zxcvbn estimator, whose dictionaries hold the most common passwords, words and names, and
+    /// which sees keyboard walks, repeats, sequences and dates. <paramref name="context"/> (the user
+    /// name) counts as known to the attacker.
+    /// </summary>
+    public static string? Weakness(string password, params string[] context)
+    {
+        var result = Zxcvbn.Zxcvbn.MatchPassword(password, context);
+        if (result.Score >= MinimumScore)
+        {
+            return null;
+        }
+        var common = result.MatchSequence.OfType<Zxcvbn.Matcher.DictionaryMatch>().FirstOrDefault(match => match.DictionaryName == "passwords");
+        return common is not null
+            ? $"it is built on '{common.Token}', one of the most common passwords; add words or characters nobody would guess"
+            : $"it is too easy to guess (about {result.CrackTimeDisplay} for an attacker); add words or characters nobody would guess";
+    }
 }

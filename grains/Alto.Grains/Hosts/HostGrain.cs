@@ -245,6 +245,11 @@ public sealed partial class HostGrain(
         {
             return null;
         }
+        // A disabled tenant's agents are refused like its users: no session, no upload, no recall key.
+        if ((await grains.GetGrain<ITenantGrain>(host.State.TenantId.ToString()).GetAsync())?.Status != TenantStatus.Active)
+        {
+            return null;
+        }
         if (host.State.CredentialUnconfirmed)
         {
             // The agent stored its credential and uses it: enrollment is complete, the token spent.

@@ -24,6 +24,16 @@ public interface IKeyService
 
     /// <summary>A new 256-bit data key for encrypting one object, with its wrapped form.</summary>
     Task<DataKey> GenerateDataKeyAsync(Guid tenantId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Seals a secret of the installation (no tenant's: the sign-in token key) under the master key
+    /// (local) or Vault's key <c>alto-platform</c>, bound to <paramref name="name"/>: it opens under
+    /// no other name.
+    /// </summary>
+    Task<string> SealSecretAsync(string name, byte[] plaintext, CancellationToken cancellationToken);
+
+    /// <summary>Opens what <see cref="SealSecretAsync"/> sealed under the same name; throws <see cref="KeyServiceException"/> otherwise.</summary>
+    Task<byte[]> OpenSecretAsync(string name, string sealedSecret, CancellationToken cancellationToken);
 }
 
 /// <summary>A key operation failed: unknown key or version, a ciphertext that is damaged or not this tenant's, or the key service unreachable.</summary>

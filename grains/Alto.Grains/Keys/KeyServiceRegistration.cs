@@ -10,6 +10,11 @@ public static class KeyServiceRegistration
     /// <summary>The configured <see cref="IKeyService"/> (Alto:Keys), checked and made ready when the host starts.</summary>
     public static IServiceCollection AddAltoKeys(this IServiceCollection services)
     {
+        // A gateway that carries a silo registers the keys twice (its own, and the silo's): once is enough.
+        if (services.Any(service => service.ServiceType == typeof(IKeyService)))
+        {
+            return services;
+        }
         services.AddOptions<KeyOptions>().BindConfiguration(KeyOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyOptions>, KeyOptionsValidation>();
         services.AddHttpClient(nameof(VaultTransitKeyService), client => client.Timeout = TimeSpan.FromSeconds(30));

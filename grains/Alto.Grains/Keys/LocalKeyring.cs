@@ -65,6 +65,30 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
     }
 
     /// <summary>nonce | ciphertext | tag under AES-256-GCM.</summary>
+    public Task<string> SealSecretAsync(string name, byte[] plaintext, CancellationToken cancellationToken) =>
+        Task.FromResult(SecretPrefix + Convert.ToBase64String(Seal(masterKey, plaintext, SecretContext(name))));
+
+    public Task<byte[]> OpenSecretAsync(string name, string sealedSecret, CancellationToken cancellationToken)
+    {
+        byte[] sealedBytes;
+        try
+        {
+            sealedBytes = sealedSecret.StartsWith(SecretPrefix, StringComparison.Ordinal)
+                ? Convert.FromBase64String(sealedSecret[SecretPrefix.Length..])
+                : throw new KeyServiceException($"not a sealed secret of the local keyring ({SecretPrefix}<base64>)");
+        }
+        catch (FormatException exception)
+        {
+            throw new KeyServiceException("the sealed secret is not base64", exception);
+        }
+        return Task.FromResult(Open(masterKey, sealedBytes, SecretContext(name))
+            ?? throw new KeyServiceException($"the secret '{name}' does not open under this master key (another installation's key, or damaged)"));
+    }
+
+    private const string SecretPrefix = "alto:s1:";
+
+    private static byte[] SecretContext(string name) => System.Text.Encoding.UTF8.GetBytes("alto-secret:" + name);
+
     public static byte[] Seal(byte[] key, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
         var output = new byte[NonceSize + plaintext.Length + TagSize];

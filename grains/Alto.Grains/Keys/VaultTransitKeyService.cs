@@ -50,6 +50,27 @@ public sealed class VaultTransitKeyService(HttpClient http, VaultOptions options
         return new DataKey(Convert.FromBase64String(Data(answer, "plaintext")), Data(answer, "ciphertext"));
     }
 
+    /// <summary>Installation secrets are sealed with this key; the name is sealed with the secret and checked when it is opened.</summary>
+    public const string PlatformKeyName = "alto-platform";
+
+    public async Task<string> SealSecretAsync(string name, byte[] plaintext, CancellationToken cancellationToken)
+    {
+        await SendAsync(HttpMethod.Post, $"keys/{PlatformKeyName}", new JsonObject { ["type"] = "aes256-gcm96" }, cancellationToken);
+        byte[] named = [.. System.Text.Encoding.UTF8.GetBytes(name + "\0"), .. plaintext];
+        var answer = await SendAsync(HttpMethod.Post, $"encrypt/{PlatformKeyName}", new JsonObject { ["plaintext"] = Convert.ToBase64String(named) }, cancellationToken);
+        return Data(answer, "ciphertext");
+    }
+
+    public async Task<byte[]> OpenSecretAsync(string name, string sealedSecret, CancellationToken cancellationToken)
+    {
+        var answer = await SendAsync(HttpMethod.Post, $"decrypt/{PlatformKeyName}", new JsonObject { ["ciphertext"] = sealedSecret }, cancellationToken);
+        var named = Convert.FromBase64String(Data(answer, "plaintext"));
+        var prefix = System.Text.Encoding.UTF8.GetBytes(name + "\0");
+        return named.AsSpan().StartsWith(prefix)
+            ? named[prefix.Length..]
+            : throw new KeyServiceException($"the sealed secret is not the one named '{name}'");
+    }
+
     private static string Data(JsonNode? answer, string field) =>
         answer?["data"]?[field]?.GetValue<string>() ?? throw new KeyServiceException($"Vault's answer has no data.{field}");
 

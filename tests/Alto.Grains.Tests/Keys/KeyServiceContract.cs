@@ -35,6 +35,19 @@ public abstract class KeyServiceContract(PostgresClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AnInstallationSecretOpensUnderItsOwnNameOnly()
+    {
+        var keys = await ServiceAsync();
+        var secret = RandomNumberGenerator.GetBytes(64);
+
+        var sealedSecret = await keys.SealSecretAsync("jwt-signing-key", secret, CancellationToken.None);
+
+        Assert.DoesNotContain(Convert.ToBase64String(secret), sealedSecret, StringComparison.Ordinal);
+        Assert.Equal(secret, await keys.OpenSecretAsync("jwt-signing-key", sealedSecret, CancellationToken.None));
+        await Assert.ThrowsAsync<KeyServiceException>(() => keys.OpenSecretAsync("another-secret", sealedSecret, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AfterARotationNewCiphertextsUseTheNewVersionAndOldOnesStillDecrypt()
     {
         var keys = await ServiceAsync();

@@ -1,0 +1,71 @@
+using Alto.Grains.Audit;
+using Alto.Silo.Extensions;
+using Npgsql;
+
+namespace Alto.Gateway.Auth;
+
+/// <summary>
+/// <c>Alto.Gateway break-glass --user NAME [--new-password]</c>, run on a server of the
+/// installation (it needs the database's connection string from the same settings as the
+/// gateway): clears every lockout of the account and enables it; with <c>--new-password</c> it also
+/// sets a new generated password, shown once, and ends every session. For when every admin is
+/// locked out or has lost their password. Audited on the platform chain as <c>auth.break_glass</c>
+/// with the operating-system user who ran it.
+/// </summary>
+public static class BreakGlass
+{
+    public const string Verb = "break-glass";
+
+    public static bool IsRequested(string[] args) => args.Length > 0 && args[0] == Verb;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = args.Skip(1).ToList();
+        var userAt = options.IndexOf("--user");
+        if (userAt < 0 || userAt + 1 >= options.Count)
+        {
+            await Console.Error.WriteLineAsync($"usage: Alto.Gateway {Verb} --user NAME [--new-password]   (the gateway's settings name the database)");
+            return 2;
+        }
+        var username = options[userAt + 1];
+        var newPassword = options.Contains("--new-password");
+        var builder = Host.CreateApplicationBuilder([.. options.Where((_, i) => i != userAt && i != userAt + 1 && options[i] != "--new-password")]);
+        builder.Services.AddAltoDatabase();
+        builder.Services.AddSingleton<UserStore>();
+        builder.Services.AddSingleton<PasswordHashing>();
+        using var host = builder.Build();
+        var users = host.Services.GetRequiredService<UserStore>();
+        try
+        {
+            if (await users.FindByUsernameAsync(username, CancellationToken.None) is not { } stored)
+            {
+                await Console.Error.WriteLineAsync($"{Verb}: there is no user '{username}'");
+                return 2;
+            }
+            var unlocked = await users.UnlockAsync(stored.User.Id, CancellationToken.None);
+            await users.SetDisabledAsync(stored.User.Id, disabled: false, CancellationToken.None);
+            string? password = null;
+            if (newPassword)
+            {
+                password = AuthBootstrapService.GeneratePassword();
+                await users.SetPasswordHashAsync(stored.User.Id, host.Services.GetRequiredService<PasswordHashing>().Hash(password), CancellationToken.None);
+                await users.RevokeSessionsAsync(stored.User.Id, CancellationToken.None);
+            }
+            await AuditLog.AppendAsync(host.Services.GetRequiredService<NpgsqlDataSource>(), new AuditEntry(
+                null, $"server:{Environment.UserName}@{Environment.MachineName}", "auth.break_glass", "user", stored.User.Id.ToString(), Succeeded: true,
+                new Dictionary<string, object?> { ["username"] = username, ["unlockedAddresses"] = unlocked, ["enabled"] = true, ["passwordReset"] = newPassword }),
+                CancellationToken.None);
+            Console.WriteLine($"{username}: unlocked ({unlocked} address(es) were locked) and enabled.");
+            if (password is not null)
+            {
+                Console.WriteLine($"New password (shown only now; every session of the user has ended): {password}");
+            }
+            return 0;
+        }
+        catch (NpgsqlException exception)
+        {
+            await Console.Error.WriteLineAsync($"{Verb}: the database cannot be reached: {exception.Message}");
+            return 3;
+        }
+    }
+}

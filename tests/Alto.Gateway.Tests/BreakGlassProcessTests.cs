@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Http.Json;
+using Alto.TestSupport;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// The server-side way back in when every admin is locked out: the real gateway program's
+/// break-glass command, run beside a running gateway on the same database.
+/// </summary>
+public sealed class BreakGlassProcessTests
+{
+    [Fact]
+    public async Task BreakGlassUnlocksTheAdminSetsANewPasswordEndsItsSessionsAndIsAudited()
+    {
+        await using var gateway = await GatewayProcess.StartAsync("break-glass", TimeSpan.FromSeconds(90));
+        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
+        using var http = new HttpClient { BaseAddress = gateway.HttpUrl };
+        for (var i = 0; i < 5; i++)
+        {
+            await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = "guess-" + i });
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword })).StatusCode);
+
+        await using var command = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+        {
+            ["Alto__Database__ConnectionString"] = gateway.Database.ConnectionString,
+        }, "break-glass", "--user", "admin", "--new-password");
+        Assert.True(0 == await command.WaitForExitAsync(TimeSpan.FromSeconds(60)), command.Output);
+
+        var password = command.Output.Split("shown only now; every session of the user has ended): ")[1].Trim().Split('\n')[0].Trim();
+        Assert.Contains("1 address(es) were locked", command.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword })).StatusCode);
+        // The session from before is over.
+        using var before = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants");
+        before.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(before)).StatusCode);
+        Assert.Equal(1, await gateway.Database.CountAsync("SELECT count(*) FROM alto.audit_log WHERE action = 'auth.break_glass' AND actor LIKE 'server:%' AND tenant_id IS NULL"));
+
+        await using var unknown = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+        {
+            ["Alto__Database__ConnectionString"] = gateway.Database.ConnectionString,
+        }, "break-glass", "--user", "nobody-here");
+        Assert.Equal(2, await unknown.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("there is no user 'nobody-here'", unknown.Output, StringComparison.Ordinal);
+    }
+}
