@@ -116,8 +116,11 @@ public sealed class PathTierStore : ITierStore
     private string FullPath(string key)
     {
         var full = Path.GetFullPath(Path.Combine(_root, key));
-        // Keys come from our own code, but a path store must never touch anything outside its root.
-        return full.StartsWith(Path.GetFullPath(_root), StringComparison.Ordinal)
+        var root = Path.GetFullPath(_root);
+        root = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        // Keys come from stubs and the cluster, but a path store never touches anything outside its
+        // root: compared by whole segments (a root /t2 does not contain /t2-other/x).
+        return full.StartsWith(root, StringComparison.Ordinal)
             ? full
             : throw new ArgumentException($"key '{key}' leaves the store's root", nameof(key));
     }

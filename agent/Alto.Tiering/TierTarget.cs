@@ -20,7 +20,8 @@ public sealed record TierTarget(
     string? AccountName = null,
     string? AccountKey = null,
     string? SasToken = null,
-    string? Compression = null)
+    string? Compression = null,
+    bool UseHostIdentity = false)
 {
     /// <summary>True when objects are compressed with zstd on the agent before upload.</summary>
     public bool Compresses => Compression == "zstd";
@@ -29,6 +30,10 @@ public sealed record TierTarget(
     public ITierStore Open() => Kind switch
     {
         "path" => new PathTierStore(Path ?? throw Missing("path"), Prefix ?? ""),
+        // The host's own credentials (environment, profile, instance role) only when the target says so.
+        "s3" when AccessKeyId is not { Length: > 0 } && !UseHostIdentity => throw NoCredentials(),
+        "azure" when ConnectionString is not { Length: > 0 } && AccountKey is not { Length: > 0 } && SasToken is not { Length: > 0 } && !UseHostIdentity
+            => throw NoCredentials(),
         "s3" => new S3TierStore(
             S3TierStore.CreateClient(Endpoint, Region, ForcePathStyle, AccessKeyId, SecretAccessKey), Bucket ?? throw Missing("bucket"), Prefix ?? ""),
         "azure" => new AzureBlobTierStore(
@@ -41,4 +46,7 @@ public sealed record TierTarget(
     public override string ToString() => $"{Kind} target ({Path ?? Bucket ?? Container})";
 
     private ArgumentException Missing(string setting) => new($"a {Kind} target needs its {setting}");
+
+    private ArgumentException NoCredentials() =>
+        new($"the {Kind} target has no credentials and does not allow the host's own identity (settings.useHostIdentity)");
 }

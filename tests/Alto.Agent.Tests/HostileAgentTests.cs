@@ -92,7 +92,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
     private async Task<(AgentCredentials Agent, Guid JobId, long[] TierObjects)> PlannedHostAsync(AdminApi admin, string name, string volume)
     {
         var tenant = await admin.CreateTenantAsync($"{name}-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
-        var target = (await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+        var target = (await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } }))
             .GetProperty("id").GetGuid();
         await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "all", targetId = target, criteria = new { minSizeBytes = 0 } });
         var (hostId, token) = await admin.RegisterHostAsync(tenant, $"fs-{name}", volume);

@@ -168,7 +168,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
         var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{id}/hosts", new { name = "fs-" + Guid.NewGuid().ToString("N")[..8] }))
             .AssertJsonAsync(HttpStatusCode.Created);
         var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{id}/targets",
-            new { name = "archive", kind = "path", settings = new { path = "/mnt/archive" } })).AssertJsonAsync(HttpStatusCode.Created);
+            new { name = "archive", kind = "path", settings = new { path = $"/mnt/archive/{id:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
         return new Tenant(id, host.GetProperty("host").GetProperty("id").GetGuid(), target.GetProperty("id").GetGuid(), await RuleAsync(admin, id));
     }
 

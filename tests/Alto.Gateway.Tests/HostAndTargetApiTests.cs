@@ -65,7 +65,7 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         const string secret = "s3cr3t-value-that-must-not-come-back";
         var requests = new object[]
         {
-            new { name = "nas-" + suffix, kind = "path", settings = new { path = "/mnt/tier2" } },
+            new { name = "nas-" + suffix, kind = "path", settings = new { path = $"/mnt/tier2/{fixture.TenantA:N}" } },
             new { name = "s3-" + suffix, kind = "s3", settings = new { bucket = "alto-tier2", region = "us-east-1", endpoint = "http://127.0.0.1:4568", forcePathStyle = true },
                   credentials = new { accessKeyId = "AKIAEXAMPLE", secretAccessKey = secret } },
             new { name = "blob-" + suffix, kind = "azure", settings = new { container = "tier2", accountUrl = "https://acct.blob.core.windows.net" },
@@ -97,12 +97,12 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
-            new { name = "move-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/old" } })).AssertJsonAsync(HttpStatusCode.Created);
+            new { name = "move-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/old/{fixture.TenantA:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
         var id = created.GetProperty("id").GetGuid();
 
         var updated = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets/{id}",
-            new { settings = new { path = "/mnt/new" }, enabled = false })).AssertJsonAsync(HttpStatusCode.OK);
-        Assert.Equal("/mnt/new", updated.GetProperty("settings").GetProperty("path").GetString());
+            new { settings = new { path = $"/mnt/new/{fixture.TenantA:N}" }, enabled = false })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal($"/mnt/new/{fixture.TenantA:N}", updated.GetProperty("settings").GetProperty("path").GetString());
         Assert.False(updated.GetProperty("enabled").GetBoolean());
 
         // Settings of another kind are refused, not silently stored.
@@ -116,10 +116,10 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
     {
         using var admin = fixture.ClientFor("tenant-admin");
         var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
-            new { name = "zstd-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/t2", compression = "zstd" } })).AssertJsonAsync(HttpStatusCode.Created);
+            new { name = "zstd-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/t2/{fixture.TenantA:N}", compression = "zstd" } })).AssertJsonAsync(HttpStatusCode.Created);
         Assert.Equal("zstd", created.GetProperty("settings").GetProperty("compression").GetString());
         var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
-            new { name = "lz4-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/t2", compression = "lz4" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+            new { name = "lz4-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/t2/{fixture.TenantA:N}", compression = "lz4" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("settings.compression", out _), problem.ToString());
     }
 
@@ -150,5 +150,85 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         var read = await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.False(read.TryGetProperty("bandwidthLimitBytesPerSecond", out _), "the bandwidth of the refused request was applied");
         Assert.Equal("Europe/Berlin", read.GetProperty("timeZone").GetString());
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/etc")]
+    [InlineData("/etc/alto-tier2")]
+    [InlineData("/usr/local/tier2")]
+    [InlineData("/var/lib/tier2")]
+    [InlineData("/proc/1/root")]
+    [InlineData("/home")]
+    [InlineData("/srv/")]
+    [InlineData("/srv/../etc/tier2")]
+    [InlineData(@"C:\Windows\Temp\tier2")]
+    public async Task APathTargetIsNeverASystemOrSharedTopFolder(string path)
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "sys-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty("settings.path", out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task APathTargetNeverNestsWithAnotherTenantsTargetComparedByWholeSegments()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var one = await GatewayFixture.CreateTenantAsync(admin, "nest-a-" + Guid.NewGuid().ToString("N")[..8]);
+        var other = await GatewayFixture.CreateTenantAsync(admin, "nest-b-" + Guid.NewGuid().ToString("N")[..8]);
+        var root = $"/mnt/shared-{Guid.NewGuid():N}";
+        Task<HttpResponseMessage> CreateAsync(Guid tenant, string path) => admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
+            new { name = "t-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path } });
+        await (await CreateAsync(one, root + "/tier2")).AssertJsonAsync(HttpStatusCode.Created);
+
+        foreach (var path in new[] { root + "/tier2", root + "/tier2/inner", root, root + "/./tier2/../tier2/x" })
+        {
+            var problem = await (await CreateAsync(other, path)).AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains("another tenant", problem.GetProperty("errors").GetProperty("settings.path")[0].GetString(), StringComparison.Ordinal);
+        }
+        // A name that only begins the same is another folder; and the tenant's own targets may share its roots.
+        await (await CreateAsync(other, root + "/tier2-b")).AssertJsonAsync(HttpStatusCode.Created);
+        await (await CreateAsync(one, root + "/tier2/archive")).AssertJsonAsync(HttpStatusCode.Created);
+    }
+
+    [Theory]
+    [InlineData("s3", "settings.endpoint", "http://169.254.169.254/latest")]
+    [InlineData("s3", "settings.endpoint", "http://[fe80::1]:9000")]
+    [InlineData("s3", "settings.endpoint", "http://metadata.google.internal/")]
+    [InlineData("s3", "settings.endpoint", "http://100.100.100.200")]
+    [InlineData("s3", "settings.endpoint", "http://[::ffff:169.254.169.254]/")]
+    [InlineData("azure", "settings.accountUrl", "https://169.254.169.254")]
+    public async Task AnEndpointOnALinkLocalOrMetadataAddressIsRefused(string kind, string field, string url)
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        object settings = kind == "s3" ? new { bucket = "alto-tier2", endpoint = url } : new { container = "tier2", accountUrl = url };
+
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "meta-" + Guid.NewGuid().ToString("N")[..8], kind, settings, credentials = kind == "s3" ? (object)new { accessKeyId = "a", secretAccessKey = "b" } : new { sasToken = "sv=x" } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Theory]
+    [InlineData("s3")]
+    [InlineData("azure")]
+    public async Task ACloudTargetWithoutCredentialsMustSayItUsesTheHostsOwnIdentity(string kind)
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        object Settings(bool host) => kind == "s3"
+            ? new { bucket = "alto-tier2", region = "us-east-1", useHostIdentity = host }
+            : new { container = "tier2", accountUrl = "https://acct.blob.core.windows.net", useHostIdentity = host };
+
+        var problem = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "bare-" + Guid.NewGuid().ToString("N")[..8], kind, settings = Settings(false) })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("useHostIdentity", problem.GetProperty("errors").GetProperty("credentials")[0].GetString(), StringComparison.Ordinal);
+
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/targets",
+            new { name = "host-" + Guid.NewGuid().ToString("N")[..8], kind, settings = Settings(true) })).AssertJsonAsync(HttpStatusCode.Created);
+        Assert.True(created.GetProperty("settings").GetProperty("useHostIdentity").GetBoolean());
     }
 }

@@ -21,7 +21,7 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         var anySize = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}", new { minTierableBytes = 0 })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal(("manual", 0), (anySize.GetProperty("planApproval").GetString(), anySize.GetProperty("minTierableBytes").GetInt32()));
         var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
-            new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+            new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
         var limited = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/hosts/{host}", new { bandwidthLimitBytesPerSecond = 1000 }))

@@ -15,7 +15,7 @@ public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8], tierAtOnce: true);
-        var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+        var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))
             .EnsureSuccessStatusCode();

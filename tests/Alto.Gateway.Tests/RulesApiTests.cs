@@ -12,7 +12,7 @@ public sealed class RulesApiTests(GatewayFixture fixture)
     private static async Task<Guid> CreateTargetAsync(HttpClient admin, Guid tenantId, bool enabled = true)
     {
         var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets",
-            new { name = "t-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = "/mnt/tier2" } })).AssertJsonAsync(HttpStatusCode.Created);
+            new { name = "t-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{tenantId:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
         var id = target.GetProperty("id").GetGuid();
         if (!enabled)
         {
@@ -184,7 +184,7 @@ public sealed class RulesApiTests(GatewayFixture fixture)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var tenant = await GatewayFixture.CreateTenantAsync(admin, "regex-" + Guid.NewGuid().ToString("N")[..8]);
-        var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } }))
+        var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs01", volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();

@@ -49,7 +49,8 @@ public sealed class TargetDirectory(Func<Guid, CancellationToken, Task<TierTarge
     public static TierTarget ToTierTarget(StorageTarget target) => new(
         target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix),
         Empty(target.Container), Empty(target.AccountUrl), target.ForcePathStyle, Empty(target.AccessKeyId), Empty(target.SecretAccessKey),
-        Empty(target.ConnectionString), Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression));
+        Empty(target.ConnectionString), Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression),
+        target.UseHostIdentity);
 
     private static string? Empty(string text) => text.Length == 0 ? null : text;
 }

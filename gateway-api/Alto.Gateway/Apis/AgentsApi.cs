@@ -29,12 +29,12 @@ public sealed record UnwrappedDataKey(string Key);
 public sealed record AgentTargetAccess(
     string Kind, string? Path, string? Bucket, string? Region, string? Endpoint, string? Prefix, string? Container, string? AccountUrl,
     bool ForcePathStyle, string? AccessKeyId, string? SecretAccessKey, string? ConnectionString, string? AccountName, string? AccountKey,
-    string? SasToken, string? Compression)
+    string? SasToken, string? Compression, bool UseHostIdentity)
 {
     public static AgentTargetAccess From(Protocol.Agent.V1.StorageTarget target) => new(
         target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix), Empty(target.Container),
         Empty(target.AccountUrl), target.ForcePathStyle, Empty(target.AccessKeyId), Empty(target.SecretAccessKey), Empty(target.ConnectionString),
-        Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression));
+        Empty(target.AccountName), Empty(target.AccountKey), Empty(target.SasToken), Empty(target.Compression), target.UseHostIdentity);
 
     private static string? Empty(string text) => text.Length == 0 ? null : text;
 

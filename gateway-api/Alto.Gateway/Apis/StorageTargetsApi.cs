@@ -33,7 +33,7 @@ public static class StorageTargetsApi
         TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => targets.ListAsync(tenantId, request, services.Cancellation));
 
     public static async Task<Results<Created<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> CreateTargetAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, CreateStorageTargetRequest request)
+        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, CreateStorageTargetRequest request)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
         {
@@ -48,6 +48,10 @@ public static class StorageTargetsApi
         {
             settings = StorageTargetRules.Settings(errors, known, request.Settings);
             credentials = StorageTargetRules.Credentials(errors, known, settings, request.Credentials, creating: true);
+        }
+        if (settings?.Path is { } path && await targets.OverlappingAsync(tenantId, path, services.Cancellation) is { } overlap)
+        {
+            errors.Add("settings.path", overlap);
         }
         if (errors.Any)
         {
@@ -74,7 +78,7 @@ public static class StorageTargetsApi
     }
 
     public static async Task<Results<Ok<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> UpdateTargetAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId, UpdateStorageTargetRequest request)
+        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, Guid targetId, UpdateStorageTargetRequest request)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
         {
@@ -91,7 +95,11 @@ public static class StorageTargetsApi
         var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
         var settings = request.Settings is null ? null : StorageTargetRules.Settings(errors, current.Kind, request.Settings);
         var credentials = StorageTargetRules.Credentials(
-            errors, current.Kind, settings ?? current.Settings, request.Credentials, creating: false);
+            errors, current.Kind, settings ?? current.Settings, request.Credentials, creating: false, hasStored: current.HasCredentials);
+        if (settings?.Path is { } path && await targets.OverlappingAsync(tenantId, path, services.Cancellation) is { } overlap)
+        {
+            errors.Add("settings.path", overlap);
+        }
         if (request is { Name: null, Settings: null, Credentials: null, Enabled: null })
         {
             errors.Add("body", "give at least one of name, settings, credentials, enabled");

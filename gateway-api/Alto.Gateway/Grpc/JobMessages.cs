@@ -55,6 +55,7 @@ public static class JobMessages
             AccountKey = credentials?.AccountKey ?? "",
             SasToken = credentials?.SasToken ?? "",
             Compression = settings.Compression ?? "",
+            UseHostIdentity = settings.UseHostIdentity,
         };
     }
 

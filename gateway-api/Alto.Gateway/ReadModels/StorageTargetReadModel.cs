@@ -18,6 +18,26 @@ public sealed class StorageTargetReadModel(NpgsqlDataSource db)
                 () => [new NpgsqlParameter<Guid> { TypedValue = tenantId }]),
             page, ReadTarget, cancellationToken);
 
+    /// <summary>
+    /// Why <paramref name="path"/> may not be a path target of <paramref name="tenantId"/>: it is
+    /// another tenant's target root, or inside or around one (whole path segments compared).
+    /// </summary>
+    public async Task<string?> OverlappingAsync(Guid tenantId, string path, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT settings->>'path' FROM alto.storage_target WHERE kind = 'path' AND tenant_id <> $1 AND settings->>'path' IS NOT NULL");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (Validation.TargetPlaces.Overlap(path, reader.GetString(0)))
+            {
+                // The other tenant's path is not named: it is theirs.
+                return $"{path} is, holds or lies inside another tenant's storage target; give a folder of this tenant's own";
+            }
+        }
+        return null;
+    }
+
     private static StorageTargetInfo ReadTarget(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),
         reader.GetGuid(1),

@@ -60,6 +60,14 @@ public static partial class StorageTargetRules
                 errors.MustBeAbsent("settings.container", settings.Container, "a path target");
                 errors.MustBeAbsent("settings.accountUrl", settings.AccountUrl, "a path target");
                 var path = errors.AbsolutePath("settings.path", settings.Path, required: true);
+                if (path is not null && TargetPlaces.PathRefusal(path) is { } misplaced)
+                {
+                    errors.Add("settings.path", misplaced);
+                }
+                if (settings.UseHostIdentity)
+                {
+                    errors.Add("settings.useHostIdentity", "a path target reads and writes as the agent: there is no identity to choose");
+                }
                 return new StorageTargetSettings(path, null, null, null, prefix, null, null, false);
 
             case StorageTargetKind.S3:
@@ -70,8 +78,8 @@ public static partial class StorageTargetRules
                     "must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-'", required: true);
                 var region = errors.Matches("settings.region", settings.Region, Region(),
                     "must be a region name such as us-east-1", required: false);
-                var endpoint = errors.HttpUrl("settings.endpoint", settings.Endpoint, required: false);
-                return new StorageTargetSettings(null, bucket, region, endpoint, prefix, null, null, settings.ForcePathStyle);
+                var endpoint = Endpoint(errors, "settings.endpoint", settings.Endpoint);
+                return new StorageTargetSettings(null, bucket, region, endpoint, prefix, null, null, settings.ForcePathStyle) { UseHostIdentity = settings.UseHostIdentity };
 
             default:
                 errors.MustBeAbsent("settings.path", settings.Path, "an azure target");
@@ -80,19 +88,29 @@ public static partial class StorageTargetRules
                 errors.MustBeAbsent("settings.endpoint", settings.Endpoint, "an azure target");
                 var container = errors.Matches("settings.container", settings.Container, AzureContainer(),
                     "must be an Azure container name: 3-63 lowercase letters, digits or single hyphens", required: true);
-                var accountUrl = errors.HttpUrl("settings.accountUrl", settings.AccountUrl, required: false);
-                return new StorageTargetSettings(null, null, null, null, prefix, container, accountUrl, false);
+                var accountUrl = Endpoint(errors, "settings.accountUrl", settings.AccountUrl);
+                return new StorageTargetSettings(null, null, null, null, prefix, container, accountUrl, false) { UseHostIdentity = settings.UseHostIdentity };
         }
     }
 
+    /// <summary>
+    /// The credentials given (or none); <paramref name="hasStored"/>: the target keeps credentials
+    /// from before. A cloud target with none must say it uses the host's own identity.
+    /// </summary>
     public static StorageTargetCredentials? Credentials(
-        RequestErrors errors, StorageTargetKind kind, StorageTargetSettings? settings, StorageTargetCredentials? credentials, bool creating)
+        RequestErrors errors, StorageTargetKind kind, StorageTargetSettings? settings, StorageTargetCredentials? credentials, bool creating, bool hasStored = false)
     {
         if (credentials is null)
         {
             if (creating && kind == StorageTargetKind.Azure && settings?.AccountUrl is null)
             {
                 errors.Add("credentials.connectionString", "an azure target needs settings.accountUrl or credentials.connectionString");
+            }
+            else if (kind != StorageTargetKind.Path && !hasStored && settings is { UseHostIdentity: false })
+            {
+                errors.Add("credentials", kind == StorageTargetKind.S3
+                    ? "an s3 target needs credentials (accessKeyId and secretAccessKey), or settings.useHostIdentity: true to use the host's own AWS identity (environment, profile or instance role)"
+                    : "an azure target needs credentials (connectionString, accountName with accountKey, or sasToken), or settings.useHostIdentity: true to send none");
             }
             return null;
         }
@@ -137,6 +155,18 @@ public static partial class StorageTargetRules
         errors.MustBeAbsent("credentials.accountName", accountName, context);
         errors.MustBeAbsent("credentials.accountKey", accountKey, context);
         errors.MustBeAbsent("credentials.sasToken", sas, context);
+    }
+
+    /// <summary>An http(s) URL that is not a link-local or cloud metadata address.</summary>
+    private static string? Endpoint(RequestErrors errors, string field, string? value)
+    {
+        var url = errors.HttpUrl(field, value, required: false);
+        if (url is not null && TargetPlaces.EndpointRefusal(url) is { } refusal)
+        {
+            errors.Add(field, refusal);
+            return null;
+        }
+        return url;
     }
 
     private static string? Prefix(RequestErrors errors, string? prefix)

@@ -22,6 +22,14 @@ public sealed record StorageTargetSettings(
 {
     /// <summary>"zstd" to compress objects on the agent before upload (recall decompresses); null or "none" to store them as they are.</summary>
     [Id(8)] public string? Compression { get; init; }
+
+    /// <summary>
+    /// An S3 or Azure target without credentials of its own: the agent uses the host's identity
+    /// (for S3 its environment, profile or instance role; for Azure no credential at all — a
+    /// container the host reaches by network rules). Without it such a target is refused: an agent
+    /// never uses ambient credentials by accident.
+    /// </summary>
+    [Id(9)] public bool UseHostIdentity { get; init; }
 }
 
 /// <summary>Secrets of a target. Accepted on create/update, kept by the tenant grain, never returned.</summary>

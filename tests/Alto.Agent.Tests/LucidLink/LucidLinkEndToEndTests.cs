@@ -24,7 +24,7 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
         {
             using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
             var tenant = await admin.CreateTenantAsync($"lucid-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
-            var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2" } });
+            var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } });
             await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } });
             // The filespace is on the machine's root file system: the agent refuses to arm recall on
             // open there (it would stand between every program and every file), so nothing is tiered.
