@@ -65,6 +65,40 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         Assert.Contains("alto_agent_reports_refused", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SessionsWithAForgedCredentialOrAnotherHostsHelloAreRefusedAndAudited()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (attacker, _, _) = await PlannedHostAsync(admin, "prober", "/srv/probe");
+        var (victim, _, _) = await PlannedHostAsync(admin, "probed", "/srv/probed");
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        var client = new AgentService.AgentServiceClient(channel);
+        // The victim's host id under a made-up secret.
+        var forged = "alto_host_" + victim.HostId.ToString("N") + "_" + new string('x', 43);
+
+        var forgedCall = client.Connect(new Metadata { { "authorization", "Bearer " + forged } });
+        var refused = await Assert.ThrowsAsync<RpcException>(() => forgedCall.ResponseStream.MoveNext(CancellationToken.None));
+        using var wrongHello = client.Connect(new Metadata { { "authorization", "Bearer " + attacker.Credential } });
+        await wrongHello.RequestStream.WriteAsync(new AgentMessage
+        {
+            Id = "hello", Hello = new Hello { HostId = victim.HostId.ToString(), AgentVersion = "hostile", Os = "linux" },
+        });
+        var denied = await Assert.ThrowsAsync<RpcException>(() => wrongHello.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal((StatusCode.Unauthenticated, StatusCode.PermissionDenied), (refused.StatusCode, denied.StatusCode));
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'agent.session_refused' AND details->>'claimedHostId' = '{victim.HostId}' AND outcome = 'failure' AND origin LIKE '%127.0.0.1%'"));
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'agent.session_refused' AND tenant_id = '{attacker.TenantId}' AND host_id = '{attacker.HostId}' AND details->>'reason' LIKE '%another host%'"));
+        // The exporter answers from a scrape a moment old: the counter shows on a later one.
+        var deadline = DateTime.UtcNow + Patience;
+        while (!(await _gateway.MetricsAsync()).Contains("alto_access_refused", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "alto_access_refused never showed in /metrics");
+            await Task.Delay(500);
+        }
+    }
+
     private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)
     {
         var result = new JobResult { JobId = jobId.ToString(), JobFinished = true };

@@ -61,7 +61,7 @@ public static partial class AgentsApi
     }
 
     public static async Task<Results<Ok<UnwrappedDataKey>, ValidationProblem, ProblemHttpResult>> UnwrapDataKeyAsync(
-        HttpContext context, IGrainFactory grains, UnwrapDataKeyRequest request)
+        HttpContext context, IGrainFactory grains, RefusalAudit refusals, UnwrapDataKeyRequest request)
     {
         var agent = AgentCaller.From(context.User);
         var errors = new RequestErrors();
@@ -72,7 +72,13 @@ public static partial class AgentsApi
         }
         // Only the key of the agent's own tenant is tried: another tenant's wrapped key does not open.
         var result = await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).UnwrapDataKeyAsync(wrapped!);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(new UnwrappedDataKey(Convert.ToBase64String(result.Value!)));
+        if (result.Error is { } error)
+        {
+            // A key that does not open under the tenant's key is another tenant's, or forged: audited as a refusal.
+            await refusals.RecordAsync(context, "agent.unwrap_refused", error.Message, new Dictionary<string, object?>(), agent.TenantId, agent.HostId);
+            return ApiProblems.From(error);
+        }
+        return TypedResults.Ok(new UnwrappedDataKey(Convert.ToBase64String(result.Value!)));
     }
 
     /// <summary>
@@ -144,7 +150,7 @@ public static partial class AgentsApi
     }
 
     public static async Task<Results<Ok<HostEnrollment>, ValidationProblem, ProblemHttpResult>> EnrollAsync(
-        EnrollRequest request, IGrainFactory grains)
+        EnrollRequest request, IGrainFactory grains, HttpContext http)
     {
         var errors = new RequestErrors();
         var version = errors.Text("agentVersion", request.AgentVersion, 100, required: false) ?? "unknown";
@@ -160,9 +166,15 @@ public static partial class AgentsApi
         // A malformed token and an unknown one get the same answer.
         if (!EnrollmentTokens.TryReadHostId(request.Token!.Trim(), EnrollmentTokens.EnrollmentPrefix, out var hostId))
         {
+            http.Items[RefusalAudit.FailureItem] = "a malformed enrollment token";
             return ApiProblems.Unauthorized("the enrollment token is not valid");
         }
         var result = await grains.GetGrain<IHostGrain>(hostId.Value.ToString()).EnrollAsync(new EnrollHost(request.Token.Trim(), version, machine));
+        if (result.Error is { } refused)
+        {
+            // A spent, withdrawn or expired token (a replay, often): the refusal's audit entry says which host it named.
+            http.Items[RefusalAudit.FailureItem] = $"enrollment for host {hostId} refused: {refused.Message}";
+        }
         return result.Error switch
         {
             null => TypedResults.Ok(result.Value!),

@@ -39,6 +39,7 @@ public sealed class HostCredentialAuthentication(
         var identity = await grains.GetGrain<IHostGrain>(hostId.Value.ToString()).AuthenticateAsync(credential);
         if (identity is null)
         {
+            Context.Items[RefusalAudit.FailureItem] = $"the host credential of host {hostId} is not valid (revoked, replaced, the host or its tenant disabled)";
             return AuthenticateResult.Fail("the host credential is not valid (revoked, replaced, or the host is disabled)");
         }
         var claims = new ClaimsIdentity(

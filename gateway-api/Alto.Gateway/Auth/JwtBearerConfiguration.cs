@@ -13,6 +13,17 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
         options.MapInboundClaims = false;
         options.Events = new JwtBearerEvents
         {
+            // Why a token was refused (expired, forged, from another issuer) goes into the refusal's audit entry.
+            OnAuthenticationFailed = context =>
+            {
+                context.HttpContext.Items[RefusalAudit.FailureItem] = context.Exception switch
+                {
+                    SecurityTokenExpiredException => "the token expired",
+                    SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "the token's signature is not valid (forged or from another installation)",
+                    _ => "the token is not valid: " + context.Exception.GetType().Name,
+                };
+                return Task.CompletedTask;
+            },
             // Agents' host credentials are not JWTs; leave them to the host-credential scheme.
             OnMessageReceived = context =>
             {
@@ -33,11 +44,13 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
                         : null;
                 if (tenants is null)
                 {
+                    context.HttpContext.Items[RefusalAudit.FailureItem] = "the token was revoked: the account is disabled or was signed out";
                     context.Fail("the token was revoked: the account is disabled or was signed out");
                     return;
                 }
                 if (principal.FindFirst(AltoClaims.Role)?.Value != Roles.PlatformAdmin && tenants.Length == 0)
                 {
+                    context.HttpContext.Items[RefusalAudit.FailureItem] = "every tenant of the account is disabled";
                     context.Fail("every tenant of the account is disabled");
                     return;
                 }

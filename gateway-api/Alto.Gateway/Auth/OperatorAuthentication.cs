@@ -55,6 +55,7 @@ public sealed class OperatorAuthentication(
         var user = recent.Find(pair) ?? await signIn.TryAsync(Context, pair[..colon], pair[(colon + 1)..], Context.RequestAborted);
         if (user is null)
         {
+            Context.Items[RefusalAudit.FailureItem] = "a Basic sign-in was refused";
             return AuthenticateResult.Fail("wrong user name or password, or the account is disabled or locked");
         }
         recent.Remember(pair, user);

@@ -68,6 +68,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<PasswordHashing>();
         services.AddSingleton<PasswordSignIn>();
         services.AddSingleton<OperatorSignIns>();
+        services.AddSingleton<RefusalAudit>();
         services.AddSingleton<TokenIssuer>();
         services.AddHostedService<AuthBootstrapService>();
         services.AddSingleton<TenantReadModel>();

@@ -13,6 +13,7 @@ public static class GatewayEndpointExtensions
         app.Use(PortScope.KeepToItsPortAsync);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(Auth.RefusalAudit.AuditRefusalsAsync);
         app.UseAuthentication();
         // /metrics: on its own listener, with the scrape token, or for a signed-in platform admin.
         app.UseMetricsGuard(http => http.User.IsInRole(Auth.Roles.PlatformAdmin));

@@ -19,7 +19,7 @@ namespace Alto.Gateway.Grpc;
 /// bounded channel; a session that floods is cut off without touching the others.
 /// </summary>
 public sealed partial class AgentSessionService(
-    IGrainFactory grains, IOptions<AgentSessionOptions> options, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
+    IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
 {
     /// <summary>Names this gateway process in host detail ("which gateway holds the stream").</summary>
     public static readonly string GatewayName = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -31,12 +31,14 @@ public sealed partial class AgentSessionService(
         var credential = Credential(context);
         if (!EnrollmentTokens.TryReadHostId(credential, EnrollmentTokens.CredentialPrefix, out var hostId))
         {
-            ThrowStatus(StatusCode.Unauthenticated, "a host credential is required (authorization: Bearer alto_host_...)");
+            await RefuseAsync(context, StatusCode.Unauthenticated, "a host credential is required (authorization: Bearer alto_host_...)", null, verified: false);
+            return;
         }
         var host = grains.GetGrain<IHostGrain>(hostId.Value.ToString());
-        if (await host.AuthenticateAsync(credential!) is null)
+        if (await host.AuthenticateAsync(credential!) is not { } identity)
         {
-            ThrowStatus(StatusCode.Unauthenticated, "the host credential is not valid (revoked, replaced, or the host is disabled)");
+            await RefuseAsync(context, StatusCode.Unauthenticated, "the host credential is not valid (revoked, replaced, the host or its tenant disabled)", hostId, verified: false);
+            return;
         }
 
         // Everything this session does in the cluster is the agent's, from this address (audit entries say so).
@@ -44,7 +46,8 @@ public sealed partial class AgentSessionService(
         var hello = await ReadHelloAsync(requestStream, settings, context.CancellationToken);
         if (!Guid.TryParse(hello.HostId, out var helloHost) || helloHost != hostId)
         {
-            ThrowStatus(StatusCode.PermissionDenied, "the hello names another host than the credential");
+            await RefuseAsync(context, StatusCode.PermissionDenied, "the hello names another host than the credential", hostId, verified: true, identity.TenantId);
+            return;
         }
 
         var sessionId = Guid.NewGuid();
@@ -295,6 +298,19 @@ public sealed partial class AgentSessionService(
 
     [DoesNotReturn]
     private static void ThrowStatus(StatusCode code, string detail) => throw new RpcException(new Status(code, detail));
+
+    /// <summary>
+    /// A session refused before it began: counted and audited (with the caller's address), then
+    /// ended with <paramref name="code"/> (this throws). A host the credential only claims is named
+    /// in the details; the entry is that host's only when the credential proved it.
+    /// </summary>
+    private async Task RefuseAsync(ServerCallContext context, StatusCode code, string reason, Guid? hostId, bool verified, Guid? tenantId = null)
+    {
+        await refusals.RecordAsync(context.GetHttpContext(), "agent.session_refused", reason,
+            new Dictionary<string, object?> { ["status"] = code.ToString(), ["peer"] = context.Peer, ["claimedHostId"] = verified ? null : hostId },
+            tenantId, verified ? hostId : null);
+        ThrowStatus(code, reason);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent session {SessionId} of host {HostId} opened (agent {AgentVersion})")]
     private static partial void LogOpened(ILogger logger, Guid hostId, Guid sessionId, string agentVersion);
