@@ -25,8 +25,8 @@ public sealed class GatewayProbeTests(RunningGateway running) : IClassFixture<Ru
         var status = await new GatewayProbe(http).ProbeAsync(_gateway.HttpUrl, _gateway.GrpcUrl, CancellationToken.None);
 
         Assert.True(status.Healthy, status.ToString());
-        Assert.Contains("database: Healthy", status.ReadinessReport, StringComparison.Ordinal);
-        Assert.Contains("cluster: Healthy", status.ReadinessReport, StringComparison.Ordinal);
+        // An anonymous caller learns the verdict, not which parts stand behind it.
+        Assert.Equal("status: Healthy", status.ReadinessReport);
     }
 
     [Fact]

@@ -53,13 +53,20 @@ public sealed class GatewayProbe(HttpClient http)
         }
     }
 
-    /// <summary>Turns the readiness JSON into "database: Healthy, cluster: Healthy".</summary>
+    /// <summary>
+    /// Turns the readiness JSON into "database: Healthy, cluster: Healthy", or into "status: Healthy"
+    /// when the gateway keeps the detail of its checks to platform admins (as it does for the agent).
+    /// </summary>
     private static string Summarize(string readiness)
     {
         try
         {
             using var document = JsonDocument.Parse(readiness);
-            var checks = document.RootElement.GetProperty("checks").EnumerateObject()
+            if (!document.RootElement.TryGetProperty("checks", out var detail))
+            {
+                return $"status: {document.RootElement.GetProperty("status").GetString()}";
+            }
+            var checks = detail.EnumerateObject()
                 .Select(check => $"{check.Name}: {check.Value.GetProperty("status").GetString()}");
             return string.Join(", ", checks);
         }
