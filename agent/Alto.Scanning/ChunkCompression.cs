@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
-using System.IO.Hashing;
 using ZstdSharp;
 
 namespace Alto.Scanning;
@@ -13,9 +11,12 @@ public enum ChunkCompressionKind
 }
 
 /// <summary>The decompressed chunk would be larger than allowed: a compression bomb, or a chunk too big.</summary>
-public sealed class ChunkTooLargeException(long limit) : Exception($"the chunk decompresses to more than {limit} bytes")
+public sealed class ChunkTooLargeException(string message) : Exception(message)
 {
-    public long Limit { get; } = limit;
+    public ChunkTooLargeException(long limit)
+        : this($"the chunk decompresses to more than {limit} bytes")
+    {
+    }
 }
 
 /// <summary>The compressed data is damaged or truncated.</summary>
@@ -66,81 +67,14 @@ public static class ChunkCompression
     }
 
     /// <summary>
-    /// Decompresses into memory, refusing to produce more than <paramref name="limit"/> bytes:
-    /// reading stops at the limit, so a bomb costs at most that much memory.
+    /// Decompresses into memory, refusing to produce more than <paramref name="limit"/> bytes
+    /// (tests and tools; the gateway reads a <see cref="ChunkDecodeStream"/> as it goes).
     /// </summary>
     public static async Task<MemoryStream> DecompressAsync(Stream input, ChunkCompressionKind kind, long limit, CancellationToken cancellationToken)
     {
-        if (kind == ChunkCompressionKind.Gzip)
-        {
-            return await DecompressGzipAsync(input, limit, cancellationToken);
-        }
-        return await DecompressStreamAsync(input, kind, limit, cancellationToken);
-    }
-
-    /// <summary>
-    /// .NET's gzip reader ends quietly at a truncated stream; the member trailer (CRC-32 and length)
-    /// is checked here so a cut-off upload is refused instead of silently losing rows.
-    /// </summary>
-    private static async Task<MemoryStream> DecompressGzipAsync(Stream input, long limit, CancellationToken cancellationToken)
-    {
-        var compressed = new MemoryStream();
-        await input.CopyToAsync(compressed, cancellationToken);
-        if (compressed.Length < 18)
-        {
-            throw new ChunkCorruptException("the gzip data is damaged or truncated: shorter than a gzip header and trailer");
-        }
-        compressed.Position = 0;
-        var output = await DecompressStreamAsync(compressed, ChunkCompressionKind.Gzip, limit, cancellationToken);
-        var trailer = compressed.GetBuffer().AsSpan((int)compressed.Length - 8, 8);
-        var expectedCrc = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
-        var expectedLength = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
-        var actualCrc = Crc32.HashToUInt32(output.GetBuffer().AsSpan(0, (int)output.Length));
-        if (expectedCrc != actualCrc || expectedLength != (uint)output.Length)
-        {
-            throw new ChunkCorruptException("the gzip data is damaged or truncated: its CRC-32 or length does not match");
-        }
-        return output;
-    }
-
-    private static async Task<MemoryStream> DecompressStreamAsync(Stream input, ChunkCompressionKind kind, long limit, CancellationToken cancellationToken)
-    {
-        Stream source = kind switch
-        {
-            ChunkCompressionKind.Zstd => new DecompressionStream(input, leaveOpen: true),
-            ChunkCompressionKind.Gzip => new GZipStream(input, CompressionMode.Decompress, leaveOpen: true),
-            _ => input,
-        };
+        await using var decoded = new ChunkDecodeStream(input, kind, limit);
         var output = new MemoryStream();
-        var buffer = new byte[81920];
-        try
-        {
-            while (true)
-            {
-                var read = await source.ReadAsync(buffer, cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-                if (output.Length + read > limit)
-                {
-                    throw new ChunkTooLargeException(limit);
-                }
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-        }
-        catch (Exception exception) when (exception is InvalidDataException or ZstdException or EndOfStreamException
-                                           || (exception is IOException && kind != ChunkCompressionKind.None))
-        {
-            throw new ChunkCorruptException($"the {Name(kind)} data is damaged or truncated: {exception.Message}");
-        }
-        finally
-        {
-            if (!ReferenceEquals(source, input))
-            {
-                await source.DisposeAsync();
-            }
-        }
+        await decoded.CopyToAsync(output, cancellationToken);
         output.Position = 0;
         return output;
     }

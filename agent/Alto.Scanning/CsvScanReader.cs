@@ -4,101 +4,164 @@ using System.Text;
 namespace Alto.Scanning;
 
 /// <summary>
-/// Reads a CSV scan chunk strictly: RFC 4180 quoting, the exact header, every value checked.
-/// The first problem stops the read with a <see cref="ScanFormatException"/> naming row and column.
+/// Reads a CSV scan chunk strictly and as a stream: RFC 4180 quoting, columns found by their
+/// header names (the seed's eight, in any order, or with Alto's own), every value checked. Memory
+/// stays at one buffer whatever the chunk's size. The first problem stops the read with a
+/// <see cref="ScanFormatException"/> naming row and column.
 /// </summary>
-public static class CsvScanReader
+public sealed class CsvScanReader : IScanRowReader
 {
+    /// <summary>Longest record accepted, in characters: a longest path, every other field at its limit, all quoted.</summary>
+    public const int MaxRecordChars = 64 * 1024;
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+    private readonly TextReader _text;
+    private readonly char[] _buffer = new char[4 * MaxRecordChars];
+    private readonly List<string> _fields = new(ScanColumns.All.Count);
+    private readonly StringBuilder _field = new();
+    private int _start;
+    private int _end;
+    private bool _exhausted;
+    private ScanHeader _header = null!;
+    private PathFlavor _flavor;
 
-    public static List<ScanRecord> Read(ReadOnlySpan<byte> csv)
+    private CsvScanReader(TextReader text) => _text = text;
+
+    /// <summary>The number of the last record read (the header is 0).</summary>
+    public long Row { get; private set; }
+
+    /// <summary>Opens a chunk and reads its header line; the stream is read as strict UTF-8 and left open.</summary>
+    public static async Task<CsvScanReader> OpenAsync(Stream utf8, PathFlavor flavor, CancellationToken cancellationToken)
     {
-        string text;
-        try
+        var reader = new CsvScanReader(new StreamReader(utf8, StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true))
         {
-            text = StrictUtf8.GetString(csv);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new ScanFormatException(0, null, "the body is not valid UTF-8");
-        }
-
-        var rows = new List<ScanRecord>();
-        var fields = new List<string>(ScanColumns.All.Count);
-        var position = 0;
-        long record = 0;
-        if (!ReadRecord(text, ref position, fields, record))
+            _flavor = flavor,
+        };
+        if (!await reader.NextFieldsAsync(cancellationToken))
         {
             throw new ScanFormatException(0, null, "the chunk is empty: a header line is required");
         }
-        if (!fields.SequenceEqual(ScanColumns.All))
+        reader._header = ScanHeader.Parse(reader._fields);
+        return reader;
+    }
+
+    /// <summary>Reads a whole chunk held in memory (tests and tools; the gateway streams with <see cref="ReadAsync"/>).</summary>
+    public static async Task<List<ScanRecord>> ReadAllAsync(byte[] csv, PathFlavor flavor = PathFlavor.Posix)
+    {
+        using var stream = new MemoryStream(csv, writable: false);
+        var reader = await OpenAsync(stream, flavor, CancellationToken.None);
+        var rows = new List<ScanRecord>();
+        while (await reader.ReadAsync(CancellationToken.None) is { } row)
         {
-            throw new ScanFormatException(0, null, $"the header must be exactly: {string.Join(',', ScanColumns.All)}");
-        }
-        while (ReadRecord(text, ref position, fields, ++record))
-        {
-            rows.Add(ToRecord(fields, record));
+            rows.Add(row);
         }
         return rows;
     }
 
-    /// <summary>Reads one record into <paramref name="fields"/>; false at the end of the text.</summary>
-    private static bool ReadRecord(string text, ref int position, List<string> fields, long record)
+    /// <summary>The next row, checked; null after the last.</summary>
+    public async ValueTask<ScanRecord?> ReadAsync(CancellationToken cancellationToken)
     {
-        fields.Clear();
-        if (position >= text.Length)
+        if (!await NextFieldsAsync(cancellationToken))
+        {
+            return null;
+        }
+        return _header.Build(Row, _fields, _flavor);
+    }
+
+    private async ValueTask<bool> NextFieldsAsync(CancellationToken cancellationToken)
+    {
+        // A whole record is in the buffer before it is parsed: parsing never waits in the middle of one.
+        if (!_exhausted && _end - _start < MaxRecordChars)
+        {
+            await FillAsync(cancellationToken);
+        }
+        if (_start >= _end)
         {
             return false;
         }
-        var field = new StringBuilder();
+        Row = _header is null ? 0 : Row + 1;
+        ParseRecord();
+        return true;
+    }
+
+    private async ValueTask FillAsync(CancellationToken cancellationToken)
+    {
+        Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+        _end -= _start;
+        _start = 0;
+        try
+        {
+            while (!_exhausted && _end < _buffer.Length)
+            {
+                var read = await _text.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+                _exhausted = read == 0;
+                _end += read;
+            }
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new ScanFormatException(Row + 1, null, "the body is not valid UTF-8");
+        }
+    }
+
+    /// <summary>Parses the record at the buffer's start into <see cref="_fields"/>.</summary>
+    private void ParseRecord()
+    {
+        _fields.Clear();
+        var text = _buffer.AsSpan(0, _end);
+        var position = _start;
         while (true)
         {
-            field.Clear();
-            if (position < text.Length && text[position] == '"')
+            _field.Clear();
+            if (position < _end && text[position] == '"')
             {
                 position++;
                 while (true)
                 {
-                    if (position >= text.Length)
+                    if (position >= _end)
                     {
-                        throw new ScanFormatException(record, ColumnName(fields.Count), "unterminated quoted field");
+                        throw Unfinished("unterminated quoted field");
                     }
                     var c = text[position++];
                     if (c == '"')
                     {
-                        if (position < text.Length && text[position] == '"')
+                        if (position < _end && text[position] == '"')
                         {
-                            field.Append('"');
+                            _field.Append('"');
                             position++;
                             continue;
                         }
                         break;
                     }
-                    field.Append(c);
+                    _field.Append(c);
                 }
-                if (position < text.Length && text[position] is not (',' or '\r' or '\n'))
+                if (position < _end && text[position] is not (',' or '\r' or '\n'))
                 {
-                    throw new ScanFormatException(record, ColumnName(fields.Count), "text after a closing quote");
+                    throw new ScanFormatException(Row, ColumnName(_fields.Count), "text after a closing quote");
                 }
             }
             else
             {
                 var start = position;
-                while (position < text.Length && text[position] is not (',' or '\r' or '\n'))
+                while (position < _end && text[position] is not (',' or '\r' or '\n'))
                 {
                     if (text[position] == '"')
                     {
-                        throw new ScanFormatException(record, ColumnName(fields.Count), "a quote inside an unquoted field");
+                        throw new ScanFormatException(Row, ColumnName(_fields.Count), "a quote inside an unquoted field");
                     }
                     position++;
                 }
-                field.Append(text, start, position - start);
+                if (position >= _end && !_exhausted)
+                {
+                    throw Unfinished("unterminated record");
+                }
+                _field.Append(text[start..position]);
             }
-            fields.Add(field.ToString());
+            _fields.Add(_field.ToString());
 
-            if (position >= text.Length)
+            if (position >= _end)
             {
-                return true;
+                _start = position;
+                return;
             }
             var separator = text[position++];
             if (separator == ',')
@@ -107,55 +170,48 @@ public static class CsvScanReader
             }
             if (separator == '\r')
             {
-                if (position >= text.Length || text[position] != '\n')
+                if (position >= _end || text[position] != '\n')
                 {
-                    throw new ScanFormatException(record, null, "a bare CR: lines end with CRLF or LF");
+                    throw new ScanFormatException(Row, null, "a bare CR: lines end with CRLF or LF");
                 }
                 position++;
             }
-            return true;
+            _start = position;
+            return;
         }
     }
 
-    private static ScanRecord ToRecord(List<string> fields, long row)
+    /// <summary>A record that reaches the end of the buffer: the data ended inside it, or it is longer than any real one.</summary>
+    private ScanFormatException Unfinished(string whenAtEnd) => _exhausted
+        ? new ScanFormatException(Row, ColumnName(_fields.Count), whenAtEnd)
+        : new ScanFormatException(Row, null, $"the record is longer than {MaxRecordChars} characters");
+
+    private string? ColumnName(int index) => _header?.NameAt(index);
+
+    internal static long ParseLong(long row, string column, string text)
     {
-        if (fields.Count != ScanColumns.All.Count)
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            throw new ScanFormatException(row, null, $"expected {ScanColumns.All.Count} columns, found {fields.Count}");
+            return value;
         }
-        return ScanRecordRules.Build(row,
-            path: fields[0],
-            size: ParseLong(row, ScanColumns.FileSize, fields[1]),
-            modified: ParseTimestamp(row, ScanColumns.LastModified, fields[2]),
-            accessed: ParseTimestamp(row, ScanColumns.LastAccessed, fields[3]),
-            extension: fields[4],
-            permissions: fields[5],
-            owner: fields[6],
-            hash: fields[7],
-            ctime: fields[8].Length == 0 ? null : ParseTimestamp(row, ScanColumns.Ctime, fields[8]),
-            fileId: fields[9].Length == 0 ? 0 : ParseLong(row, ScanColumns.FileId, fields[9]),
-            isStub: ParseBool(row, fields[10]),
-            encoding: fields[11]);
+        // Digits that overflow 64 bits are a number, just not one any file has.
+        var digits = text.AsSpan().TrimStart('-');
+        return digits.Length > 0 && !digits.ContainsAnyExceptInRange('0', '9')
+            ? throw new ScanFormatException(row, column, $"'{Shorten(text)}' is too large (more than 64 bits)")
+            : throw new ScanFormatException(row, column, $"'{Shorten(text)}' is not a whole number");
     }
 
-    private static long ParseLong(long row, string column, string text) =>
-        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new ScanFormatException(row, column, $"'{Shorten(text)}' is not a whole number");
-
-    private static DateTimeOffset ParseTimestamp(long row, string column, string text) =>
+    internal static DateTimeOffset ParseTimestamp(long row, string column, string text) =>
         ScanValues.TryParseTimestamp(text, out var value)
             ? value
             : throw new ScanFormatException(row, column, $"'{Shorten(text)}' is not an RFC 3339 timestamp with a zone (e.g. 2025-01-15T10:30:00Z)");
 
-    private static bool ParseBool(long row, string text) => text switch
+    internal static bool ParseBool(long row, string text) => text switch
     {
         "true" or "1" => true,
         "false" or "0" or "" => false,
         _ => throw new ScanFormatException(row, ScanColumns.IsStub, $"'{Shorten(text)}' is not true or false"),
     };
-
-    private static string? ColumnName(int index) => index < ScanColumns.All.Count ? ScanColumns.All[index] : null;
 
     internal static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

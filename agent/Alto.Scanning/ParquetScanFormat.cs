@@ -43,78 +43,20 @@ public static class ParquetScanFormat
         await group.WriteAsync(PathEncodingField, rows.Select(r => PathEncoding.Name(r.PathEncoding)).ToArray());
     }
 
-    /// <summary>Reads and checks every row; a malformed file or value is a <see cref="ScanFormatException"/>.</summary>
-    public static async Task<List<ScanRecord>> ReadAsync(Stream input, CancellationToken cancellationToken)
+    /// <summary>Every field of the schema, by column name, for readers that find columns by name.</summary>
+    internal static readonly IReadOnlyDictionary<string, DataField> Fields = Schema.GetDataFields().ToDictionary(field => field.Name, StringComparer.Ordinal);
+
+    /// <summary>Reads and checks every row of a chunk held in memory (tests and tools; the gateway streams with <see cref="ParquetScanReader"/>).</summary>
+    public static async Task<List<ScanRecord>> ReadAllAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken)
     {
-        ParquetReader reader;
-        try
+        await using var reader = await ParquetScanReader.OpenAsync(input, flavor, cancellationToken);
+        var rows = new List<ScanRecord>();
+        while (await reader.ReadAsync(cancellationToken) is { } row)
         {
-            reader = await ParquetReader.CreateAsync(input, cancellationToken: cancellationToken);
+            rows.Add(row);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            throw new ScanFormatException(0, null, $"not a readable Parquet file: {exception.Message}");
-        }
-        await using (reader)
-        {
-            var names = reader.Schema.GetDataFields().Select(field => field.Name).ToList();
-            if (!names.SequenceEqual(ScanColumns.All))
-            {
-                throw new ScanFormatException(0, null, $"the columns must be exactly: {string.Join(',', ScanColumns.All)}");
-            }
-            var rows = new List<ScanRecord>();
-            long rowNumber = 0;
-            for (var index = 0; index < reader.RowGroupCount; index++)
-            {
-                using var group = reader.OpenRowGroupReader(index);
-                var count = checked((int)group.RowCount);
-                var paths = await ReadStringsAsync(group, FilePath, count, cancellationToken);
-                var sizes = await ReadAsync(group, FileSize, count, cancellationToken);
-                var modified = await ReadAsync(group, LastModified, count, cancellationToken);
-                var accessed = await ReadAsync(group, LastAccessed, count, cancellationToken);
-                var extensions = await ReadStringsAsync(group, FileExtension, count, cancellationToken);
-                var permissions = await ReadStringsAsync(group, Permissions, count, cancellationToken);
-                var owners = await ReadStringsAsync(group, Owner, count, cancellationToken);
-                var hashes = await ReadStringsAsync(group, Hash, count, cancellationToken);
-                var ctimes = await ReadNullableAsync(group, Ctime, count, cancellationToken);
-                var ids = await ReadAsync(group, FileId, count, cancellationToken);
-                var stubs = await ReadAsync(group, IsStub, count, cancellationToken);
-                var encodings = await ReadStringsAsync(group, PathEncodingField, count, cancellationToken);
-                for (var i = 0; i < count; i++)
-                {
-                    rowNumber++;
-                    rows.Add(ScanRecordRules.Build(rowNumber,
-                        paths[i] ?? throw new ScanFormatException(rowNumber, ScanColumns.FilePath, "missing"),
-                        sizes[i], Utc(modified[i]), Utc(accessed[i]), extensions[i] ?? "", permissions[i] ?? "", owners[i] ?? "",
-                        hashes[i], ctimes[i] is { } ctime ? Utc(ctime) : null, ids[i], stubs[i], encodings[i] ?? ""));
-                }
-            }
-            return rows;
-        }
+        return rows;
     }
 
-    private static async Task<T[]> ReadAsync<T>(ParquetRowGroupReader group, DataField<T> field, int count, CancellationToken cancellationToken)
-        where T : struct
-    {
-        var values = new T[count];
-        await group.ReadAsync<T>(field, values, cancellationToken: cancellationToken);
-        return values;
-    }
-
-    private static async Task<T?[]> ReadNullableAsync<T>(ParquetRowGroupReader group, DataField<T?> field, int count, CancellationToken cancellationToken)
-        where T : struct
-    {
-        var values = new T?[count];
-        await group.ReadAsync<T>(field, values, cancellationToken: cancellationToken);
-        return values;
-    }
-
-    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField<string> field, int count, CancellationToken cancellationToken)
-    {
-        var values = new string?[count];
-        await group.ReadAsync(field, values!, cancellationToken: cancellationToken);
-        return values;
-    }
-
-    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

@@ -1,10 +1,14 @@
 namespace Alto.Scanning;
 
-/// <summary>The checks every row passes whatever its format; builds the record or names the bad column.</summary>
+/// <summary>
+/// The checks every row passes whatever its format; builds the record in its stored form (the
+/// path canonical for the host's flavour, the extension lower case without its dot, taken from
+/// the name when the chunk has none) or names the bad column.
+/// </summary>
 public static class ScanRecordRules
 {
     public static ScanRecord Build(
-        long row, string path, long size, DateTimeOffset modified, DateTimeOffset accessed, string extension,
+        long row, PathFlavor flavor, string path, long size, DateTimeOffset modified, DateTimeOffset accessed, string extension,
         string permissions, string owner, string? hash, DateTimeOffset? ctime, long fileId, bool isStub, string encoding)
     {
         if (path.Length == 0)
@@ -19,10 +23,13 @@ public static class ScanRecordRules
         {
             throw new ScanFormatException(row, ScanColumns.FilePath, "the path contains a NUL character");
         }
-        if (path[0] != '/')
+        if (flavor.Canonical(path) is not { } canonical)
         {
-            throw new ScanFormatException(row, ScanColumns.FilePath, "the path must be absolute (start with /)");
+            throw new ScanFormatException(row, ScanColumns.FilePath, flavor == PathFlavor.Windows
+                ? $"'{CsvScanReader.Shorten(path)}' is not an absolute Windows path (C:\\folder\\name or \\\\server\\share\\name)"
+                : "the path must be absolute (start with /)");
         }
+        path = canonical;
         if (!PathEncoding.TryParseName(encoding, out var kind))
         {
             throw new ScanFormatException(row, ScanColumns.PathEncoding, $"'{CsvScanReader.Shorten(encoding)}' is not utf8 or escaped");
@@ -43,6 +50,7 @@ public static class ScanRecordRules
         CheckText(row, ScanColumns.Permissions, permissions);
         CheckText(row, ScanColumns.Owner, owner);
         CheckText(row, ScanColumns.Hash, hash ?? "");
+        extension = PathFlavors.CanonicalExtension(extension.Length > 0 ? extension : ScanValues.Extension(flavor.Split(path).Name));
         return new ScanRecord(path, size, modified, accessed, extension, permissions, owner,
             string.IsNullOrEmpty(hash) ? null : hash, ctime, fileId, isStub, kind);
     }

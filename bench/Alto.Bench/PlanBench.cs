@@ -1,11 +1,12 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Planning;
 using Alto.Grains.Rules;
+using Alto.Scanning;
 using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -219,7 +219,7 @@ public static class Program
         {
             await using var input = File.OpenRead(file);
             using var plain = await ChunkCompression.DecompressAsync(input, ChunkCompressionKind.Zstd, 1L << 31, CancellationToken.None);
-            rows.AddRange(CsvScanReader.Read(plain.GetBuffer().AsSpan(0, (int)plain.Length)));
+            rows.AddRange(await CsvScanReader.ReadAllAsync(plain.ToArray()));
         }
         await database.ExecuteAsync("""
             CREATE TABLE bench_raw_copy (file_path text, file_size bigint, last_modified timestamptz, last_accessed timestamptz,

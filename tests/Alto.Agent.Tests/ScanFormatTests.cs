@@ -49,8 +49,8 @@ public sealed class ScanFormatTests
         await ParquetScanFormat.WriteAsync(parquet, rows, CancellationToken.None);
         parquet.Position = 0;
 
-        Assert.Equal(rows, CsvScanReader.Read(csv.ToArray()));
-        Assert.Equal(rows, await ParquetScanFormat.ReadAsync(parquet, CancellationToken.None));
+        Assert.Equal(rows, await CsvScanReader.ReadAllAsync(csv.ToArray()));
+        Assert.Equal(rows, await ParquetScanFormat.ReadAllAsync(parquet, PathFlavor.Posix, CancellationToken.None));
     }
 
     [Theory]
@@ -65,12 +65,12 @@ public sealed class ScanFormatTests
     [InlineData(@"/a\q,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,escaped", 1, "file_path", "xHH")]
     [InlineData(",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "empty")]
     [InlineData("relative/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "absolute")]
-    public void MalformedRowsNameTheirRowAndColumn(string line, long row, string? column, string message)
+    public async Task MalformedRowsNameTheirRowAndColumn(string line, long row, string? column, string message)
     {
         var csv = string.Join(',', ScanColumns.All) + "\r\n"
             + "/ok,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n" + line + "\r\n";
 
-        var error = Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
 
         Assert.Equal(row + 1, error.Row);
         Assert.Equal(column, error.Column);
@@ -78,19 +78,19 @@ public sealed class ScanFormatTests
     }
 
     [Fact]
-    public void AnOverLongPathIsRefused()
+    public async Task AnOverLongPathIsRefused()
     {
         var csv = string.Join(',', ScanColumns.All) + "\r\n/" + new string('a', ScanColumns.MaxPathLength)
             + ",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n";
-        var error = Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
         Assert.Equal(("file_path", 1L), (error.Column, error.Row));
     }
 
     [Theory]
     [InlineData("")]
     [InlineData("path,size\r\n")]
-    public void AMissingOrWrongHeaderIsRefused(string csv) =>
-        Assert.Throws<ScanFormatException>(() => CsvScanReader.Read(Encoding.UTF8.GetBytes(csv)));
+    public async Task AMissingOrWrongHeaderIsRefused(string csv) =>
+        await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
 
     [Theory]
     [InlineData(ChunkCompressionKind.Zstd)]
@@ -132,9 +132,9 @@ public sealed class ScanFormatTests
         var escaped = PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, .. ".txt"u8]);
         return
         [
-            new("/srv/data/report.pdf", 5_242_880, When, When.AddDays(3), ".pdf", "rw-r--r--", "alice", null, When.AddDays(-1), 42, false, PathEncodingKind.Utf8),
-            new("/srv/data/with, comma \"and quotes\"\nnewline.txt", 0, When, When, ".txt", "rw-------", "bob", "sha256:ab", null, 43, true, PathEncodingKind.Utf8),
-            new(escaped.Text, 7, When.AddTicks(1234567), When, ".txt", "rwsr-xr-x", "1001", null, When, 44, false, escaped.Kind),
+            new("/srv/data/report.pdf", 5_242_880, When, When.AddDays(3), "pdf", "rw-r--r--", "alice", null, When.AddDays(-1), 42, false, PathEncodingKind.Utf8),
+            new("/srv/data/with, comma \"and quotes\"\nnewline.txt", 0, When, When, "txt", "rw-------", "bob", "sha256:ab", null, 43, true, PathEncodingKind.Utf8),
+            new(escaped.Text, 7, When.AddTicks(1234567), When, "txt", "rwsr-xr-x", "1001", null, When, 44, false, escaped.Kind),
         ];
     }
 }

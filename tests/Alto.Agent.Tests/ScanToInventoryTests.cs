@@ -76,6 +76,32 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     }
 
     [Fact]
+    public async Task AnExtensionRuleMatchesWhatTheScannerStored()
+    {
+        var files = GenerateTree();
+        var agent = await EnrollAsync();
+        await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd);
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        await admin.PatchAsync($"/api/v1/tenants/{agent.TenantId}", new { minTierableBytes = 0 });
+        var target = await admin.PostAsync($"/api/v1/tenants/{agent.TenantId}/targets",
+            new { name = "ext-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{Guid.NewGuid():N}" } });
+        // Written the ways admins write them: with and without the dot, in any case.
+        await admin.PostAsync($"/api/v1/tenants/{agent.TenantId}/rules", new
+        {
+            name = "documents and clips",
+            targetId = target.GetProperty("id").GetGuid(),
+            criteria = new { accessedOlderThanDays = 30, extensions = new[] { ".PDF", "mov" } },
+        });
+
+        var preview = await admin.PostAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}/plan?dryRun=true", new { });
+
+        var expected = files.Where(file => file.Value.Extension is "pdf" or "mov").Select(file => file.Key).Order().ToList();
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected.Count, preview.GetProperty("filesToTier").GetInt32());
+        Assert.Equal(expected, preview.GetProperty("rules")[0].GetProperty("samplePaths").EnumerateArray().Select(path => path.GetString()!).Order());
+    }
+
+    [Fact]
     public async Task CsvAndParquetProduceTheSameInventory()
     {
         GenerateTree();
@@ -108,7 +134,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
             var accessed = Old.AddDays(days + 30);
             File.SetLastWriteTimeUtc(path, modified);
             File.SetLastAccessTimeUtc(path, accessed);
-            files[path] = new TreeFile(size, modified, accessed, Path.GetExtension(path).ToLowerInvariant());
+            files[path] = new TreeFile(size, modified, accessed, Path.GetExtension(path).TrimStart('.').ToLowerInvariant());
         }
         Add("docs/a.txt", 10, 1);
         Add("docs/b.pdf", 2048, 2);
@@ -134,7 +160,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         }
         var (oddText, _) = PathEncoding.Encode([.. System.Text.Encoding.UTF8.GetBytes(_tree + "/odd/caf"), 0xE9, .. ".dat"u8]);
         var oddTime = new DateTime(2021, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        files[oddText] = new TreeFile(1, oddTime, oddTime, ".dat");
+        files[oddText] = new TreeFile(1, oddTime, oddTime, "dat");
         // A symlink is not followed and not inventoried.
         File.CreateSymbolicLink(Path.Combine(_tree, "docs/link-to-etc"), "/etc");
         return files;

@@ -66,12 +66,31 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     {
         var agent = await EnrollAsync();
         var before = await CountAsync();
-        // 64 MiB of zeros in a few kilobytes, against an 8 MiB decompression limit.
-        var bomb = ChunkCompression.Compress(new byte[64 << 20], ChunkCompressionKind.Zstd);
+        // 64 MiB of valid rows in a few kilobytes, against an 8 MiB decompression limit: refused at the limit.
+        var rows = new StringBuilder(Header);
+        while (rows.Length < 64 << 20)
+        {
+            rows.Append(GoodRow);
+        }
+        var bomb = ChunkCompression.Compress(Encoding.UTF8.GetBytes(rows.ToString()), ChunkCompressionKind.Zstd);
 
         var response = await UploadBytesAsync(agent, bomb, ChunkCompressionKind.Zstd);
 
         await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(before, await CountAsync());
+    }
+
+    [Fact]
+    public async Task ABombOfZerosIsRefusedAtItsFirstRecord()
+    {
+        var agent = await EnrollAsync();
+        var before = await CountAsync();
+        // 64 MiB of zeros: no line ends, so the first "record" outgrows any real one long before the limit.
+        var bomb = ChunkCompression.Compress(new byte[64 << 20], ChunkCompressionKind.Zstd);
+
+        var problem = await (await UploadBytesAsync(agent, bomb, ChunkCompressionKind.Zstd)).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Contains("longer than", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(before, await CountAsync());
     }
 

@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Hosts;
+using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using NpgsqlTypes;
@@ -50,9 +52,11 @@ public static class AuditUpdatesApi
     }
 
     public static async Task<Results<Ok<AuditUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
-        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, AuditUpdateBatch batch)
+        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, HostReadModel hosts, AuditUpdateBatch batch)
     {
         var agent = AgentCaller.From(context.User);
+        // Paths are read as the host spells them: a Windows host's C:\Data\x.pdf, a POSIX host's /data/x.pdf.
+        var flavor = await hosts.PathFlavorAsync(agent.HostId, context.RequestAborted);
         var errors = new RequestErrors();
         if (batch.UpdateBatchId is null || batch.UpdateBatchId == Guid.Empty)
         {
@@ -71,7 +75,7 @@ public static class AuditUpdatesApi
         {
             for (var i = 0; i < updates.Length && errors.Count < 50; i++)
             {
-                Check(errors, $"updates[{i}]", updates[i]);
+                updates[i] = Check(errors, $"updates[{i}]", updates[i], flavor)!;
             }
         }
         if (errors.Any)
@@ -104,14 +108,15 @@ public static class AuditUpdatesApi
         return new Guid(hash[..16], bigEndian: true);
     }
 
-    private static void Check(RequestErrors errors, string field, AuditUpdateItem? item)
+    /// <summary>Checks one update; gives it back with its paths in their stored form.</summary>
+    private static AuditUpdateItem? Check(RequestErrors errors, string field, AuditUpdateItem? item, PathFlavor flavor)
     {
         if (item is null)
         {
             errors.Add(field, "an update is an object");
-            return;
+            return null;
         }
-        errors.AbsolutePath($"{field}.file_path", item.FilePath, required: true);
+        var path = errors.HostPath($"{field}.file_path", item.FilePath, flavor, required: true);
         if (item.AccessType is null || !Kinds.Contains(item.AccessType))
         {
             errors.Add($"{field}.access_type", $"access_type must be one of {string.Join(", ", Kinds)}");
@@ -120,15 +125,17 @@ public static class AuditUpdatesApi
         {
             errors.Add($"{field}.last_accessed", "last_accessed must be the event's time (ISO 8601), not before 1970 nor in the future");
         }
+        string? target = null;
         if (item.AccessType == "move")
         {
-            errors.AbsolutePath($"{field}.target_path", item.TargetPath, required: true);
+            target = errors.HostPath($"{field}.target_path", item.TargetPath, flavor, required: true);
         }
         else if (item.TargetPath is not null)
         {
             errors.Add($"{field}.target_path", "target_path belongs to moves only");
         }
         errors.Text($"{field}.audit_file", item.AuditFile, 1024, required: false);
+        return item with { FilePath = path, TargetPath = target };
     }
 
     /// <summary>Stages the batch in one transaction; false when a batch with this id was staged before (nothing is written then).</summary>

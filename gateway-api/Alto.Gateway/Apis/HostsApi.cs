@@ -6,6 +6,8 @@ using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
+using Alto.Grains.Rules;
+using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -77,7 +79,7 @@ public static partial class HostsApi
         {
             errors.Add("os", "os must be 'linux' or 'windows'");
         }
-        var volumes = ReadVolumes(errors, request.Volumes);
+        var volumes = ReadVolumes(errors, request.Volumes, HostPathFlavor.Of(os ?? HostOs.Linux));
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
@@ -112,12 +114,16 @@ public static partial class HostsApi
         {
             return refusal;
         }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        // Paths are read as the host spells them; a host that is not this tenant's is answered 404 after the request is checked.
+        var flavor = HostPathFlavor.Of(host?.Os ?? HostOs.Linux);
         var errors = new RequestErrors();
         if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null, LucidLink: null })
         {
             errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone, lucidLink");
         }
-        var lucidLink = ReadLucidLink(errors, request.LucidLink);
+        var lucidLink = ReadLucidLink(errors, request.LucidLink, flavor);
         if (request.TransferWindows is { Length: > MaxTransferWindows })
         {
             errors.Add("transferWindows", $"at most {MaxTransferWindows} transfer windows");
@@ -139,13 +145,11 @@ public static partial class HostsApi
         {
             errors.Add("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or 0 for no limit");
         }
-        var volumes = ReadVolumes(errors, request.Volumes);
+        var volumes = ReadVolumes(errors, request.Volumes, flavor);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
-        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
-        var host = await grain.GetAsync();
         if (host is null || host.TenantId != tenantId)
         {
             return ApiProblems.NotFound($"host {hostId} not found");
@@ -177,6 +181,9 @@ public static partial class HostsApi
         {
             return refusal;
         }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        var flavor = HostPathFlavor.Of(host?.Os ?? HostOs.Linux);
         var errors = new RequestErrors();
         var paths = new List<string>();
         var given = request?.Paths ?? [];
@@ -186,7 +193,7 @@ public static partial class HostsApi
         }
         for (var i = 0; i < given.Length && i < MaxVolumes; i++)
         {
-            if (errors.AbsolutePath($"paths[{i}]", given[i], required: true) is { } path)
+            if (errors.HostPath($"paths[{i}]", given[i], flavor, required: true) is { } path)
             {
                 paths.Add(path);
             }
@@ -200,8 +207,6 @@ public static partial class HostsApi
         {
             return ApiProblems.Invalid(errors);
         }
-        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
-        var host = await grain.GetAsync();
         if (host is null || host.TenantId != tenantId)
         {
             return ApiProblems.NotFound($"host {hostId} not found");
@@ -221,6 +226,9 @@ public static partial class HostsApi
         {
             return refusal;
         }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        var flavor = HostPathFlavor.Of(host?.Os ?? HostOs.Linux);
         var errors = new RequestErrors();
         if ((request.Paths is not null ? 1 : 0) + (request.Directory is not null ? 1 : 0) + (request.RuleId is not null ? 1 : 0) != 1)
         {
@@ -239,19 +247,18 @@ public static partial class HostsApi
             }
             for (var i = 0; i < given.Length; i++)
             {
-                if (errors.AbsolutePath($"paths[{i}]", given[i], required: true) is { } path)
+                if (errors.HostPath($"paths[{i}]", given[i], flavor, required: true) is { } path)
                 {
                     paths.Add(path);
                 }
             }
         }
-        var directory = request.Directory is null ? null : errors.AbsolutePath("directory", request.Directory, required: true);
+        var directory = request.Directory is null ? null : errors.HostPath("directory", request.Directory, flavor, required: true);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
-        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
-        if ((await grain.GetAsync())?.TenantId != tenantId)
+        if (host?.TenantId != tenantId)
         {
             return ApiProblems.NotFound($"host {hostId} not found");
         }
@@ -294,13 +301,13 @@ public static partial class HostsApi
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
-    private static LucidLinkVolume? ReadLucidLink(RequestErrors errors, LucidLinkRequest? request)
+    private static LucidLinkVolume? ReadLucidLink(RequestErrors errors, LucidLinkRequest? request, PathFlavor flavor)
     {
         if (request is null || string.IsNullOrEmpty(request.FilespaceRoot))
         {
             return null;
         }
-        var root = errors.AbsolutePath("lucidLink.filespaceRoot", request.FilespaceRoot, required: true);
+        var root = errors.HostPath("lucidLink.filespaceRoot", request.FilespaceRoot, flavor, required: true);
         if (request.PollSeconds is < 1 or > 86_400)
         {
             errors.Add("lucidLink.pollSeconds", "pollSeconds must be between 1 and 86400");
@@ -315,7 +322,7 @@ public static partial class HostsApi
         };
     }
 
-    private static string[] ReadVolumes(RequestErrors errors, string[]? volumes)
+    private static string[] ReadVolumes(RequestErrors errors, string[]? volumes, PathFlavor flavor)
     {
         if (volumes is null)
         {
@@ -329,12 +336,12 @@ public static partial class HostsApi
         var cleaned = new List<string>();
         for (var i = 0; i < volumes.Length; i++)
         {
-            if (errors.AbsolutePath($"volumes[{i}]", volumes[i], required: true) is { } path)
+            if (errors.HostPath($"volumes[{i}]", volumes[i], flavor, required: true) is { } path)
             {
                 cleaned.Add(path);
             }
         }
-        if (cleaned.Distinct(StringComparer.Ordinal).Count() != cleaned.Count)
+        if (cleaned.Distinct(flavor == PathFlavor.Windows ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal).Count() != cleaned.Count)
         {
             errors.Add("volumes", "volumes must not repeat");
         }

@@ -1,5 +1,6 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
 using Alto.Gateway.Scans;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Scans;
@@ -33,7 +34,7 @@ public static class ScanResultsApi
     }
 
     public static async Task<Results<Ok<ScanChunkReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveChunkAsync(
-        HttpContext context, ScanStaging staging, IGrainFactory grains, IOptions<ScanUploadOptions> options,
+        HttpContext context, ScanStaging staging, UploadGate gate, HostReadModel hosts, IGrainFactory grains, IOptions<ScanUploadOptions> options,
         Guid? scanId, int? chunk, bool? final, string? format, string? encoding, Guid? hostId, Guid? tenantId,
         [FromQuery(Name = "root")] string[]? roots)
     {
@@ -46,6 +47,12 @@ public static class ScanResultsApi
         }
         var cancellationToken = context.RequestAborted;
 
+        // The credential decides who is uploading; ids in the request must agree with it.
+        if ((hostId is { } host && host != agent.HostId) || (tenantId is { } tenant && tenant != agent.TenantId))
+        {
+            return ApiProblems.Unauthorized("this host credential belongs to another host or tenant");
+        }
+        var flavor = await hosts.PathFlavorAsync(agent.HostId, cancellationToken);
         var errors = new RequestErrors();
         if (scanId is null || scanId == Guid.Empty)
         {
@@ -59,18 +66,19 @@ public static class ScanResultsApi
         {
             errors.Add("format", "format must be csv or parquet");
         }
-        if (!ChunkCompression.TryParse(encoding, out var compression))
-        {
-            errors.Add("encoding", "encoding must be zstd, gzip or none");
-        }
+        var compression = ChunkEncoding(context.Request, encoding, errors);
         roots ??= [];
         if (roots.Length > 256)
         {
             errors.Add("root", "at most 256 roots");
         }
+        var canonicalRoots = new List<string>(roots.Length);
         for (var i = 0; i < roots.Length && i < 256; i++)
         {
-            errors.AbsolutePath($"root[{i}]", roots[i], required: true);
+            if (errors.HostPath($"root[{i}]", roots[i], flavor, required: true) is { } root)
+            {
+                canonicalRoots.Add(root);
+            }
         }
         if (roots.Length > 0 && final != true)
         {
@@ -79,11 +87,6 @@ public static class ScanResultsApi
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
-        }
-        // The credential decides who is uploading; ids in the request must agree with it.
-        if ((hostId is { } host && host != agent.HostId) || (tenantId is { } tenant && tenant != agent.TenantId))
-        {
-            return ApiProblems.Unauthorized("this host credential belongs to another host or tenant");
         }
         var expectedType = format == "csv" ? CsvMediaType : ParquetMediaType;
         if (!string.Equals(context.Request.ContentType?.Split(';')[0].Trim(), expectedType, StringComparison.OrdinalIgnoreCase))
@@ -96,18 +99,38 @@ public static class ScanResultsApi
             return TooLarge($"the body is {length} bytes; the limit is {limits.MaxBodyBytes}");
         }
 
-        List<ScanRecord> rows;
+        var admission = gate.TryEnter(agent.HostId);
+        if (admission.Lease is null)
+        {
+            return Busy(context, admission.Refusal, limits.RetryAfterSeconds);
+        }
+        using var lease = admission.Lease;
+        StageResult staged;
         try
         {
-            using var body = await ReadBodyAsync(context.Request, limits.MaxBodyBytes, cancellationToken);
-            using var plain = await ChunkCompression.DecompressAsync(body, compression, limits.MaxDecompressedBytes, cancellationToken);
-            rows = format == "csv"
-                ? CsvScanReader.Read(plain.GetBuffer().AsSpan(0, (int)plain.Length))
-                : await ParquetScanFormat.ReadAsync(plain, cancellationToken);
+            // Decompressed as it arrives, parsed as it is decompressed, copied as it is parsed: no whole chunk is ever held.
+            await using var decoded = new ChunkDecodeStream(context.Request.Body, compression!.Value, limits.MaxDecompressedBytes);
+            var identity = new ChunkIdentity(agent.TenantId, agent.HostId, scanId!.Value, chunk!.Value, final ?? false, canonicalRoots);
+            if (format == "csv")
+            {
+                var rows = await CsvScanReader.OpenAsync(decoded, flavor, cancellationToken);
+                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk), cancellationToken);
+            }
+            else
+            {
+                // Parquet is read by seeking: its decompressed bytes wait in a temporary file, not in memory.
+                await using var spool = await SpoolAsync(decoded, cancellationToken);
+                await using var rows = await ParquetScanReader.OpenAsync(spool, flavor, cancellationToken);
+                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk), cancellationToken);
+            }
         }
         catch (ChunkTooLargeException exception)
         {
             return TooLarge(exception.Message);
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge($"the body is larger than {limits.MaxBodyBytes} bytes");
         }
         catch (ChunkCorruptException exception)
         {
@@ -116,16 +139,6 @@ public static class ScanResultsApi
         catch (ScanFormatException exception)
         {
             return BadChunk(exception.Message, exception.Row, exception.Column);
-        }
-        if (rows.Count > limits.MaxRowsPerChunk)
-        {
-            return TooLarge($"the chunk has {rows.Count} rows; the limit is {limits.MaxRowsPerChunk}");
-        }
-
-        StageResult staged;
-        try
-        {
-            staged = await staging.StageAsync(agent.TenantId, agent.HostId, scanId!.Value, chunk!.Value, final ?? false, roots, rows, cancellationToken);
         }
         catch (ScanSequenceException exception)
         {
@@ -139,22 +152,68 @@ public static class ScanResultsApi
             staged.Outcome == StageOutcome.Duplicate ? "duplicate" : "stored", staged.Outcome == StageOutcome.Complete));
     }
 
-    /// <summary>Reads the body into memory, stopping at the limit (Content-Length can be absent or wrong).</summary>
-    private static async Task<MemoryStream> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The chunk's compression, from the encoding query parameter or the Content-Encoding header
+    /// (either may be left out; when both are given they must agree).
+    /// </summary>
+    private static ChunkCompressionKind? ChunkEncoding(HttpRequest request, string? encoding, RequestErrors errors)
     {
-        var body = new MemoryStream();
-        var buffer = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+        var header = request.Headers.ContentEncoding.ToString();
+        ChunkCompressionKind? fromQuery = null, fromHeader = null;
+        if (encoding is not null)
         {
-            if (body.Length + read > limit)
+            if (ChunkCompression.TryParse(encoding, out var kind))
             {
-                throw new ChunkTooLargeException(limit);
+                fromQuery = kind;
             }
-            await body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            else
+            {
+                errors.Add("encoding", "encoding must be zstd, gzip or none");
+            }
         }
-        body.Position = 0;
-        return body;
+        if (header.Length > 0)
+        {
+            if (ChunkCompression.TryParse(header.Trim().ToLowerInvariant() is "identity" ? "none" : header.Trim().ToLowerInvariant(), out var kind))
+            {
+                fromHeader = kind;
+            }
+            else
+            {
+                errors.Add("Content-Encoding", $"Content-Encoding '{header}' is not supported: zstd, gzip or identity");
+            }
+        }
+        if (fromQuery is { } query && fromHeader is { } named && query != named)
+        {
+            errors.Add("encoding", $"encoding={ChunkCompression.Name(query)} contradicts Content-Encoding: {header}");
+        }
+        return fromQuery ?? fromHeader ?? ChunkCompressionKind.None;
+    }
+
+    private static async Task<FileStream> SpoolAsync(Stream decoded, CancellationToken cancellationToken)
+    {
+        var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"alto-chunk-{Guid.NewGuid():N}.parquet"), FileMode.CreateNew, FileAccess.ReadWrite,
+            FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        try
+        {
+            await decoded.CopyToAsync(spool, cancellationToken);
+            spool.Position = 0;
+            return spool;
+        }
+        catch
+        {
+            await spool.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static ProblemHttpResult Busy(HttpContext context, UploadRefusal refusal, int retryAfterSeconds)
+    {
+        context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return refusal == UploadRefusal.HostBusy
+            ? TypedResults.Problem("this host already has as many chunk uploads in progress as it may; retry after the time in Retry-After",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "Too many uploads from this host")
+            : TypedResults.Problem("the gateway is taking in as many chunk uploads as it may; retry after the time in Retry-After",
+                statusCode: StatusCodes.Status503ServiceUnavailable, title: "Gateway busy");
     }
 
     private static ProblemHttpResult TooLarge(string detail) =>

@@ -80,6 +80,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();
+        services.AddSingleton<UploadGate>();
         services.AddOptions<ScanUploadOptions>().BindConfiguration(ScanUploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)

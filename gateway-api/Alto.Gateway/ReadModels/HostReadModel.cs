@@ -1,5 +1,6 @@
-using Alto.GrainInterfaces.Hosts;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Hosts;
+using Alto.Scanning;
 using Npgsql;
 
 namespace Alto.Gateway.ReadModels;
@@ -16,6 +17,14 @@ public sealed class HostReadModel(NpgsqlDataSource db)
                 "lower(name), id",
                 () => [new NpgsqlParameter<Guid> { TypedValue = tenantId }]),
             page, ReadHost, cancellationToken);
+
+    /// <summary>How the host spells its paths (from the operating system it was registered with).</summary>
+    public async Task<PathFlavor> PathFlavorAsync(Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT os FROM alto.host WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        return await command.ExecuteScalarAsync(cancellationToken) is "windows" ? PathFlavor.Windows : PathFlavor.Posix;
+    }
 
     private static HostInfo ReadHost(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),

@@ -16,37 +16,42 @@ public enum StageOutcome
 
 public sealed record StageResult(StageOutcome Outcome, long ScanId, int Rows);
 
-/// <summary>A chunk that contradicts the scan it claims to belong to (numbering, or a scan already complete).</summary>
+/// <summary>A chunk that contradicts the scan it claims to belong to (numbering, a scan already complete, or other content under a chunk number already stored).</summary>
 public sealed class ScanSequenceException(string message) : Exception(message);
 
+/// <summary>Which chunk of which scan an upload is, as the agent's credential and query name it.</summary>
+public sealed record ChunkIdentity(Guid TenantId, Guid HostId, Guid ScanUid, int ChunkNo, bool IsFinal, IReadOnlyList<string> Roots);
+
+/// <summary>A chunk's rows as they are decoded, and the digest of its content once they have all been read.</summary>
+public sealed record ChunkContent(IScanRowReader Rows, Func<byte[]> Digest, int MaxRows);
+
 /// <summary>
-/// Stages one chunk of scan rows into scan_staging.raw_scans with binary COPY, in one
-/// transaction with its bookkeeping: all rows or none, and the same (scan, chunk) only once.
+/// Stages one chunk of scan rows into scan_staging.raw_scans with binary COPY as they are decoded,
+/// in one transaction with its bookkeeping: all rows or none (a bad row anywhere cancels the
+/// COPY), and the same (scan, chunk) only once. A chunk number sent again with the same content
+/// (the same SHA-256 of its decompressed bytes) is a duplicate; with other content, a conflict.
 /// </summary>
 public sealed class ScanStaging(NpgsqlDataSource db)
 {
-    public async Task<StageResult> StageAsync(
-        Guid tenantId, Guid hostId, Guid scanUid, int chunkNo, bool isFinal, IReadOnlyList<string> roots, IReadOnlyList<ScanRecord> rows,
-        CancellationToken cancellationToken)
+    public async Task<StageResult> StageAsync(ChunkIdentity chunk, ChunkContent content, CancellationToken cancellationToken)
     {
+        var (tenantId, hostId, scanUid, chunkNo, isFinal, roots) = chunk;
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // One scan row per (host, agent scan id); locking it serialises the chunks of one scan.
         var scan = await LockScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
-        await using (var insertChunk = new NpgsqlCommand(
-            "INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count, is_final) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            connection, transaction))
+        if (await StoredDigestAsync(connection, scan.Id, chunkNo, cancellationToken) is { } stored)
         {
-            insertChunk.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
-            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
-            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = rows.Count });
-            insertChunk.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = isFinal });
-            if (await insertChunk.ExecuteNonQueryAsync(cancellationToken) == 0)
+            // Read (and check) the whole chunk to learn its digest, staging nothing.
+            var rows = await CountRowsAsync(content, cancellationToken);
+            await transaction.RollbackAsync(cancellationToken);
+            if (stored.Digest is { } digest && !digest.AsSpan().SequenceEqual(content.Digest()))
             {
-                await transaction.RollbackAsync(cancellationToken);
-                return new StageResult(StageOutcome.Duplicate, scan.Id, 0);
+                throw new ScanSequenceException(
+                    $"chunk {chunkNo} of scan {scanUid} was stored before with other content ({stored.Rows} rows; this one has {rows}); a chunk number is sent again only with the same content");
             }
+            return new StageResult(StageOutcome.Duplicate, scan.Id, 0);
         }
         if (scan.Status != "receiving")
         {
@@ -67,7 +72,18 @@ public sealed class ScanStaging(NpgsqlDataSource db)
             partition.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = scan.Day });
             await partition.ExecuteNonQueryAsync(cancellationToken);
         }
-        var bytes = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, rows, cancellationToken);
+        var (rowCount, bytes) = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, content, cancellationToken);
+        await using (var insertChunk = new NpgsqlCommand(
+            "INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count, is_final, digest) VALUES ($1, $2, $3, $4, $5)",
+            connection, transaction))
+        {
+            insertChunk.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
+            insertChunk.Parameters.Add(new NpgsqlParameter<int> { TypedValue = rowCount });
+            insertChunk.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = isFinal });
+            insertChunk.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = content.Digest() });
+            await insertChunk.ExecuteNonQueryAsync(cancellationToken);
+        }
 
         await using var update = new NpgsqlCommand("""
             UPDATE alto.scan
@@ -82,14 +98,47 @@ public sealed class ScanStaging(NpgsqlDataSource db)
             RETURNING status
             """, connection, transaction);
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
-        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = rows.Count });
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = rowCount });
         update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = bytes });
         update.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = isFinal });
         update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
         update.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. roots] });
         var status = (string)(await update.ExecuteScalarAsync(cancellationToken))!;
         await transaction.CommitAsync(cancellationToken);
-        return new StageResult(status == "queued" ? StageOutcome.Complete : StageOutcome.Stored, scan.Id, rows.Count);
+        return new StageResult(status == "queued" ? StageOutcome.Complete : StageOutcome.Stored, scan.Id, rowCount);
+    }
+
+    private sealed record StoredChunk(int Rows, byte[]? Digest);
+
+    private static async Task<StoredChunk?> StoredDigestAsync(NpgsqlConnection connection, long scanId, int chunkNo, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT row_count, digest FROM scan_staging.chunk WHERE scan_id = $1 AND chunk_no = $2", connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkNo });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new StoredChunk(reader.GetInt32(0), await reader.IsDBNullAsync(1, cancellationToken) ? null : await reader.GetFieldValueAsync<byte[]>(1, cancellationToken));
+    }
+
+    private static async Task<int> CountRowsAsync(ChunkContent content, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        while (await content.Rows.ReadAsync(cancellationToken) is not null)
+        {
+            CheckRowLimit(++rows, content.MaxRows);
+        }
+        return rows;
+    }
+
+    private static void CheckRowLimit(int rows, int limit)
+    {
+        if (rows > limit)
+        {
+            throw new ChunkTooLargeException($"the chunk has more than {limit} rows");
+        }
     }
 
     private sealed record ScanRow(long Id, string Status, DateOnly Day, int? FinalChunkNo, int? MaxChunkNo);
@@ -129,60 +178,61 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         reader.IsDBNull(3) ? null : reader.GetInt32(3),
         reader.IsDBNull(4) ? null : reader.GetInt32(4));
 
-    private static async Task<long> CopyRowsAsync(
-        NpgsqlConnection connection, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, IReadOnlyList<ScanRecord> rows,
+    private static async Task<(int Rows, long Bytes)> CopyRowsAsync(
+        NpgsqlConnection connection, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, ChunkContent content,
         CancellationToken cancellationToken)
     {
+        // Disposed without CompleteAsync (a bad row, a bomb, a dropped connection), the COPY is cancelled: nothing of it stays.
         await using var copy = await connection.BeginBinaryImportAsync("""
             COPY scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, path_escaped,
                                          file_size, last_modified, last_accessed, ctime, file_extension, permissions, owner,
                                          hash, file_id, is_stub)
             FROM STDIN (FORMAT BINARY)
             """, cancellationToken);
-        var bytes = WriteRows(copy, tenantId, hostId, scan, chunkNo, rows);
+        var rows = 0;
+        long bytes = 0;
+        while (await content.Rows.ReadAsync(cancellationToken) is { } row)
+        {
+            CheckRowLimit(rows + 1, content.MaxRows);
+            bytes += row.FileSize;
+            WriteRow(copy, tenantId, hostId, scan, chunkNo, rows++, row);
+        }
         await copy.CompleteAsync(cancellationToken);
-        return bytes;
+        return (rows, bytes);
     }
 
     /// <summary>
-    /// The rows, written with the importer's buffered synchronous calls: it flushes to the server
+    /// One row, written with the importer's buffered synchronous calls: it flushes to the server
     /// only when its buffer fills, and per-value async calls cost more than they save here.
     /// </summary>
-    private static long WriteRows(NpgsqlBinaryImporter copy, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, IReadOnlyList<ScanRecord> rows)
+    private static void WriteRow(NpgsqlBinaryImporter copy, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, int rowNo, ScanRecord row)
     {
-        long bytes = 0;
-        for (var i = 0; i < rows.Count; i++)
+        copy.StartRow();
+        copy.Write(tenantId, NpgsqlDbType.Uuid);
+        copy.Write(scan.Day, NpgsqlDbType.Date);
+        copy.Write(hostId, NpgsqlDbType.Uuid);
+        copy.Write(scan.Id, NpgsqlDbType.Bigint);
+        copy.Write(chunkNo, NpgsqlDbType.Integer);
+        copy.Write(rowNo, NpgsqlDbType.Integer);
+        copy.Write(row.FilePath, NpgsqlDbType.Text);
+        copy.Write(row.PathEncoding == PathEncodingKind.Escaped, NpgsqlDbType.Boolean);
+        copy.Write(row.FileSize, NpgsqlDbType.Bigint);
+        copy.Write(row.LastModified, NpgsqlDbType.TimestampTz);
+        copy.Write(row.LastAccessed, NpgsqlDbType.TimestampTz);
+        WriteNullable(copy, row.Ctime, NpgsqlDbType.TimestampTz);
+        copy.Write(row.FileExtension, NpgsqlDbType.Text);
+        copy.Write(row.Permissions, NpgsqlDbType.Text);
+        copy.Write(row.Owner, NpgsqlDbType.Text);
+        if (row.Hash is { } hash)
         {
-            var row = rows[i];
-            bytes += row.FileSize;
-            copy.StartRow();
-            copy.Write(tenantId, NpgsqlDbType.Uuid);
-            copy.Write(scan.Day, NpgsqlDbType.Date);
-            copy.Write(hostId, NpgsqlDbType.Uuid);
-            copy.Write(scan.Id, NpgsqlDbType.Bigint);
-            copy.Write(chunkNo, NpgsqlDbType.Integer);
-            copy.Write(i, NpgsqlDbType.Integer);
-            copy.Write(row.FilePath, NpgsqlDbType.Text);
-            copy.Write(row.PathEncoding == PathEncodingKind.Escaped, NpgsqlDbType.Boolean);
-            copy.Write(row.FileSize, NpgsqlDbType.Bigint);
-            copy.Write(row.LastModified, NpgsqlDbType.TimestampTz);
-            copy.Write(row.LastAccessed, NpgsqlDbType.TimestampTz);
-            WriteNullable(copy, row.Ctime, NpgsqlDbType.TimestampTz);
-            copy.Write(row.FileExtension, NpgsqlDbType.Text);
-            copy.Write(row.Permissions, NpgsqlDbType.Text);
-            copy.Write(row.Owner, NpgsqlDbType.Text);
-            if (row.Hash is { } hash)
-            {
-                copy.Write(hash, NpgsqlDbType.Text);
-            }
-            else
-            {
-                copy.WriteNull();
-            }
-            copy.Write(row.FileId, NpgsqlDbType.Bigint);
-            copy.Write(row.IsStub, NpgsqlDbType.Boolean);
+            copy.Write(hash, NpgsqlDbType.Text);
         }
-        return bytes;
+        else
+        {
+            copy.WriteNull();
+        }
+        copy.Write(row.FileId, NpgsqlDbType.Bigint);
+        copy.Write(row.IsStub, NpgsqlDbType.Boolean);
     }
 
     private static void WriteNullable(NpgsqlBinaryImporter copy, DateTimeOffset? value, NpgsqlDbType type)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Alto.Scanning;
 
 namespace Alto.Gateway.Validation;
 
@@ -23,6 +24,27 @@ public static partial class PathRules
             return null;
         }
         return text;
+    }
+
+    /// <summary>
+    /// A path on a host, in its one stored form for the host's flavour (see <see cref="PathFlavors.Canonical"/>),
+    /// or null with the problem added.
+    /// </summary>
+    public static string? HostPath(this RequestErrors errors, string field, string? value, PathFlavor flavor, bool required)
+    {
+        var text = errors.Text(field, value, MaxLength, required);
+        if (text is null || text.Length == 0)
+        {
+            return text;
+        }
+        if (flavor.Canonical(text) is { } canonical)
+        {
+            return canonical;
+        }
+        errors.Add(field, flavor == PathFlavor.Windows
+            ? $"'{text}' is not an absolute path on this Windows host (C:\\folder or \\\\server\\share\\folder)"
+            : $"'{text}' is not an absolute path on this POSIX host (it starts with /)");
+        return null;
     }
 
     [GeneratedRegex(@"^[A-Za-z]:[\\/]")]

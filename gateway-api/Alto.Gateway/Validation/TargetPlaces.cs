@@ -1,5 +1,5 @@
 using System.Net;
-using Alto.Grains.Rules;
+using Alto.Scanning;
 
 namespace Alto.Gateway.Validation;
 

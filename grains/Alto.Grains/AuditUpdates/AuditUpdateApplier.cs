@@ -20,8 +20,14 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         Guid tenantId;
+        bool windows;
         await using (var claim = new NpgsqlCommand(
-            "SELECT tenant_id, host_id, applied_at IS NOT NULL FROM alto.audit_update_batch WHERE id = $1 AND host_id = $2 FOR UPDATE", connection, transaction))
+            """
+            SELECT b.tenant_id, b.host_id, b.applied_at IS NOT NULL, h.os = 'windows'
+            FROM alto.audit_update_batch b JOIN alto.host h ON h.id = b.host_id
+            WHERE b.id = $1 AND b.host_id = $2
+            FOR UPDATE OF b
+            """, connection, transaction))
         {
             claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
             claim.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
@@ -35,6 +41,11 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
                 return new AuditUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
             }
             tenantId = reader.GetGuid(0);
+            windows = reader.GetBoolean(3);
+        }
+        if (windows)
+        {
+            await MatchWithoutCaseAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         }
         var counts = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         // One statement per kind: a file read and written in the same batch must get both changes.
@@ -67,6 +78,39 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
             }) { HostId = hostId }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return outcome;
+    }
+
+    /// <summary>
+    /// A Windows host's paths ignore case: each staged path (and move target) that names an inventory
+    /// file in another case is rewritten to the inventory's spelling, so every statement below can
+    /// compare exactly.
+    /// </summary>
+    private static async Task MatchWithoutCaseAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+    {
+        string[] statements =
+        [
+            """
+            UPDATE alto.audit_update_staging s SET full_path = f.full_path
+            FROM alto.file_current f
+            WHERE s.batch_id = $1 AND f.tenant_id = $2 AND f.host_id = $3 AND f.deleted_utc IS NULL AND NOT f.path_escaped
+              AND lower(f.full_path) = lower(s.full_path) AND f.full_path <> s.full_path
+            """,
+            """
+            UPDATE alto.audit_update_staging s SET target_path = f.full_path
+            FROM alto.file_current f
+            WHERE s.batch_id = $1 AND s.kind = 'move' AND f.tenant_id = $2 AND f.host_id = $3 AND f.deleted_utc IS NULL AND NOT f.path_escaped
+              AND lower(f.full_path) = lower(s.target_path) AND f.full_path <> s.target_path
+            """,
+        ];
+        foreach (var sql in statements)
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     /// <summary>The figures, taken before the changes: paths the inventory does not hold, reads not newer than it has, and what will change.</summary>
@@ -129,8 +173,9 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
         // The last move of each file wins; one whose new path is taken leaves the file where it was (the next scan settles it).
         """
         UPDATE alto.file_current f
-        SET full_path = m.target_path, name = regexp_replace(m.target_path, '^.*/', ''), updated_utc = now()
-        FROM (SELECT DISTINCT ON (full_path) full_path, target_path
+        SET full_path = m.target_path, name = regexp_replace(m.target_path, CASE WHEN m.windows THEN '^.*\\' ELSE '^.*/' END, ''), updated_utc = now()
+        FROM (SELECT DISTINCT ON (full_path) full_path, target_path,
+                     (SELECT os = 'windows' FROM alto.host WHERE id = $3) AS windows
               FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move' ORDER BY full_path, seq DESC) m
         WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = m.full_path AND NOT f.path_escaped AND f.deleted_utc IS NULL
           AND NOT EXISTS (SELECT 1 FROM alto.file_current o

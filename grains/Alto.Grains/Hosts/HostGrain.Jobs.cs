@@ -3,6 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Rules;
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Grains.Hosts;
@@ -50,7 +51,7 @@ public sealed partial class HostGrain
         }
         var sent = 0;
         var armed = ArmedVolumes();
-        var flavor = PathFlavors.Of(host.State.Os);
+        var flavor = HostPathFlavor.Of(host.State.Os);
         while (_observer is { } observer && host.State.Exists && host.State.Status != HostStatus.Disabled && armed.Length > 0
                && await jobs.ClaimNextAsync(Id, dispatchOptions.Value.Lease, MaxJobsInFlight) is { } claimed)
         {
@@ -236,7 +237,7 @@ public sealed partial class HostGrain
         {
             return "the host no longer exists";
         }
-        var flavor = PathFlavors.Of(host.State.Os);
+        var flavor = HostPathFlavor.Of(host.State.Os);
         if (recalls.FirstOrDefault(recall => !flavor.IsWithinAny(recall.Path, host.State.Volumes)) is { } outside)
         {
             var refusal = $"{outside.Path} is not below any of this host's volumes";

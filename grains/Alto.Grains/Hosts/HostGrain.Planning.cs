@@ -178,7 +178,7 @@ public sealed partial class HostGrain
     }
 
     private PlanInput PlanInputNow(RuleInfo[] rules, StorageTargetInfo[] targets, TenantInfo? policy) => new(
-        host.State.TenantId, Id, PathFlavors.Of(host.State.Os), rules, targets,
+        host.State.TenantId, Id, HostPathFlavor.Of(host.State.Os), rules, targets,
         host.State.BandwidthLimitBytesPerSecond ?? PlanInput.AssumedBytesPerSecond, time.GetUtcNow())
     {
         Volumes = host.State.Volumes,

@@ -430,8 +430,8 @@ public sealed partial class HostGrain(
     /// <summary>The path as the host reads it (".." resolved) when that is below one of its volumes; null otherwise.</summary>
     private string? InsideVolumes(string path)
     {
-        var flavor = Rules.PathFlavors.Of(host.State.Os);
-        return Rules.PathFlavors.Normalize(flavor, path) is { } normalized && Rules.PathFlavors.IsWithinAny(flavor, normalized, host.State.Volumes)
+        var flavor = Rules.HostPathFlavor.Of(host.State.Os);
+        return Alto.Scanning.PathFlavors.Normalize(flavor, path) is { } normalized && Alto.Scanning.PathFlavors.IsWithinAny(flavor, normalized, host.State.Volumes)
             ? normalized
             : null;
     }

@@ -1,6 +1,7 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Planning;
 

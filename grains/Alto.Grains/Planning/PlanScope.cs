@@ -1,4 +1,5 @@
 using Alto.Grains.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Planning;
 

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 using Alto.GrainInterfaces.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Rules;
 

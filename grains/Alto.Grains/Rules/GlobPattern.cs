@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
+using Alto.Scanning;
 
 namespace Alto.Grains.Rules;
 

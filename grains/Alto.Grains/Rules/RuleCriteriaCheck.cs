@@ -1,4 +1,5 @@
 using Alto.GrainInterfaces.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Rules;
 
@@ -42,7 +43,7 @@ public static class RuleCriteriaCheck
         Age(problems, $"{prefix}.modifiedOlderThanDays", criteria.ModifiedOlderThanDays);
         Extensions(problems, $"{prefix}.extensions", criteria.Extensions);
         Extensions(problems, $"{prefix}.excludeExtensions", criteria.ExcludeExtensions);
-        foreach (var both in criteria.Extensions.Intersect(criteria.ExcludeExtensions, StringComparer.OrdinalIgnoreCase))
+        foreach (var both in criteria.Extensions.Select(e => e.TrimStart('.')).Intersect(criteria.ExcludeExtensions.Select(e => e.TrimStart('.')), StringComparer.OrdinalIgnoreCase))
         {
             problems.Add(new($"{prefix}.excludeExtensions", $"'{both}' is both included and excluded"));
         }
@@ -116,12 +117,13 @@ public static class RuleCriteriaCheck
         }
         for (var i = 0; i < extensions.Length; i++)
         {
-            var extension = extensions[i];
+            // Written with or without its dot ("md" or ".md"): both mean the stored form "md".
+            var extension = extensions[i].StartsWith('.') ? extensions[i][1..] : extensions[i];
             if (extension.Length is 0 or > MaxExtensionLength
                 || extension.Any(c => c is '.' or '/' or '\\' || char.IsControl(c) || char.IsWhiteSpace(c)))
             {
                 problems.Add(new($"{field}[{i}]",
-                    $"'{extension}' is not an extension: 1 to {MaxExtensionLength} characters after the last dot, without dots, slashes or spaces"));
+                    $"'{extensions[i]}' is not an extension: 1 to {MaxExtensionLength} characters after the last dot (the dot may be given), without other dots, slashes or spaces"));
             }
         }
     }

@@ -1,4 +1,5 @@
 using Alto.GrainInterfaces.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Rules;
 

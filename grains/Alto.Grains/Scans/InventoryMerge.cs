@@ -1,3 +1,4 @@
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -36,7 +37,8 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         // Sorts and hashes over a whole scan stay in memory rather than spilling to disk.
         await ExecuteAsync(connection, "SET LOCAL work_mem = '256MB'", cancellationToken);
 
-        await ExecuteAsync(connection, """
+        var paths = new SqlPaths(scan.Flavor);
+        await ExecuteAsync(connection, $$"""
             CREATE TEMP TABLE scan_rows ON COMMIT DROP AS
             SELECT DISTINCT ON (file_path, path_escaped)
                    file_path, path_escaped, file_size,
@@ -44,13 +46,14 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                    floor(date_part('epoch', last_modified))::bigint AS mtime,
                    floor(date_part('epoch', last_accessed))::bigint AS atime,
                    floor(date_part('epoch', coalesce(ctime, last_modified)))::bigint AS ctime,
-                   lower(coalesce(file_extension, '')) AS extension,
+                   -- One stored form whatever the scanner wrote: lower case, without the dot.
+                   lower(ltrim(coalesce(file_extension, ''), '.')) AS extension,
                    permissions, owner, nullif(hash, '') AS hash, file_id, is_stub,
-                   CASE WHEN cut.at = 0 THEN '/' ELSE left(file_path, cut.at) END AS dir_path,
+                   {{paths.Folder("file_path", "cut.at")}} AS dir_path,
                    substr(file_path, cut.at + 2) AS name
             FROM scan_staging.raw_scans
-            -- Where the last '/' is, found once per row: the directory is before it, the name after.
-            CROSS JOIN LATERAL (SELECT length(file_path) - strpos(reverse(file_path), '/') AS at) cut
+            -- Where the last separator is, found once per row: the directory is before it, the name after.
+            CROSS JOIN LATERAL (SELECT {{paths.LastSeparator("file_path")}} AS at) cut
             WHERE tenant_id = $1 AND scan_date = $2 AND scan_id = $3
             ORDER BY file_path, path_escaped, chunk_no DESC, row_no DESC
             """, cancellationToken, scan.TenantId, scan.Day, scanId);
@@ -62,22 +65,20 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             SELECT DISTINCT $1::uuid, $2::uuid, '', dir_path FROM scan_rows
             ON CONFLICT (host_id, share_name, path) DO NOTHING
             """, cancellationToken, scan.TenantId, scan.HostId);
-        await ExecuteAsync(connection, """
+        await ExecuteAsync(connection, $$"""
             UPDATE alto.dir child SET parent_id = parent.id
             FROM alto.dir parent
-            WHERE child.host_id = $1 AND child.parent_id IS NULL AND child.path <> '/'
-              AND parent.host_id = $1 AND parent.share_name = child.share_name
-              AND parent.path = CASE WHEN length(child.path) - strpos(reverse(child.path), '/') = 0 THEN '/'
-                                     ELSE left(child.path, length(child.path) - strpos(reverse(child.path), '/')) END
+            WHERE child.host_id = $1 AND child.parent_id IS NULL
+              AND parent.host_id = $1 AND parent.share_name = child.share_name AND parent.id <> child.id
+              AND parent.path = {{paths.Folder("child.path", paths.LastSeparator("child.path"))}}
             """, cancellationToken, scan.HostId);
         // Per directory (far fewer than files): its id, and its share -- the longest registered
         // volume that contains it.
-        await ExecuteAsync(connection, """
+        await ExecuteAsync(connection, $$"""
             CREATE TEMP TABLE scan_dirs ON COMMIT DROP AS
             SELECT d.path AS dir_path, d.id AS dir_id,
                    coalesce((SELECT volume FROM unnest($2::text[]) volume
-                             WHERE d.path = rtrim(volume, '/')
-                                OR d.path LIKE replace(replace(replace(rtrim(volume, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%'
+                             WHERE {{paths.Within("d.path", "volume")}}
                              ORDER BY length(volume) DESC LIMIT 1), '') AS share
             FROM alto.dir d
             WHERE d.host_id = $1 AND d.share_name = '' AND d.path IN (SELECT DISTINCT dir_path FROM scan_rows)
@@ -138,13 +139,12 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         }
 
         // Absent from a complete scan of a root: gone (only below the roots this scan walked).
-        var deleted = await ScalarAsync<long>(connection, """
+        var deleted = await ScalarAsync<long>(connection, $$"""
             WITH gone AS (
                 UPDATE alto.file_current fc
                 SET deleted_utc = now(), updated_utc = now()
                 WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
-                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root
-                              WHERE fc.full_path LIKE replace(replace(replace(rtrim(root, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root WHERE {{paths.Below("fc.full_path", "root")}})
                   AND fc.first_seen_scan_id <> $4 -- inserted just now by this scan
                   AND fc.file_current_id NOT IN (SELECT file_current_id FROM scan_match WHERE file_current_id IS NOT NULL)
                 RETURNING 1)
@@ -185,7 +185,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes);
+    private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes, PathFlavor Flavor);
 
     private static async Task<ScanToMerge?> LockScanAsync(NpgsqlConnection connection, long scanId, CancellationToken cancellationToken)
     {
@@ -193,7 +193,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             UPDATE alto.scan s SET status = 'ingesting'
             FROM alto.host h
             WHERE s.id = $1 AND s.status IN ('queued', 'ingesting') AND h.id = s.host_id
-            RETURNING s.tenant_id, s.host_id, (s.started_at AT TIME ZONE 'UTC')::date, s.roots, h.volumes
+            RETURNING s.tenant_id, s.host_id, (s.started_at AT TIME ZONE 'UTC')::date, s.roots, h.volumes, h.os
             """, connection);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -202,7 +202,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
 
     private static ScanToMerge ReadScan(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateOnly>(2),
-        reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4));
+        reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetString(5) == "windows" ? PathFlavor.Windows : PathFlavor.Posix);
 
     /// <summary>
     /// Runs a write to alto.file_current (aliased fc) and appends an alto.file history row for every row it

@@ -66,7 +66,7 @@ public sealed class PlannerPropertyTests(PostgresClusterFixture fixture)
     {
         var preview = (await world.Host.PlanAsync(dryRun: true)).Value!;
         var plan = (await world.Host.PlanAsync(dryRun: false)).Value!;
-        var rules = RuleSet.Compile((await world.Tenant.ListRulesAsync())!, PathFlavors.Of((await world.Host.GetAsync())!.Os), plan.EvaluatedAt,
+        var rules = RuleSet.Compile((await world.Tenant.ListRulesAsync())!, HostPathFlavor.Of((await world.Host.GetAsync())!.Os), plan.EvaluatedAt,
             world.HostId, _ => null);
 
         var expected = new Dictionary<long, Guid>();

@@ -1,4 +1,4 @@
-using Alto.Grains.Rules;
+using Alto.Scanning;
 
 namespace Alto.Grains.Tests.Rules;
 

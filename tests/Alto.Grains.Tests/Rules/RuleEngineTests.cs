@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.Grains.Rules;
+using Alto.Scanning;
 using static Alto.Grains.Tests.Rules.RuleBuilder;
 
 namespace Alto.Grains.Tests.Rules;

@@ -1,0 +1,91 @@
+namespace Alto.Scanning;
+
+/// <summary>
+/// Where each known column is in a chunk, read from its header: the seed's four essentials
+/// (path, size, modified, accessed) are required, every other known column is optional and may
+/// come in any order, and a column Alto does not know is refused by name rather than dropped.
+/// </summary>
+public sealed class ScanHeader
+{
+    public static readonly IReadOnlyList<string> Required =
+        [ScanColumns.FilePath, ScanColumns.FileSize, ScanColumns.LastModified, ScanColumns.LastAccessed];
+
+    /// <summary>For each of <see cref="ScanColumns.All"/>, its position in the chunk, or -1.</summary>
+    private readonly int[] _positions;
+    private readonly string[] _names;
+
+    private ScanHeader(int[] positions, string[] names) => (_positions, _names) = (positions, names);
+
+    public int Count => _names.Length;
+
+    /// <summary>Reads a header's column names; a missing, unknown or repeated column is a <see cref="ScanFormatException"/>.</summary>
+    public static ScanHeader Parse(IReadOnlyList<string> names)
+    {
+        var positions = Enumerable.Repeat(-1, ScanColumns.All.Count).ToArray();
+        for (var i = 0; i < names.Count; i++)
+        {
+            var name = names[i].Trim();
+            var known = IndexOf(name);
+            if (known < 0)
+            {
+                throw new ScanFormatException(0, CsvScanReader.Shorten(name),
+                    $"unknown column '{CsvScanReader.Shorten(name)}'; the columns are {string.Join(',', ScanColumns.All)} ({string.Join(", ", Required)} required)");
+            }
+            if (positions[known] >= 0)
+            {
+                throw new ScanFormatException(0, name, $"the column {name} appears twice");
+            }
+            positions[known] = i;
+        }
+        var missing = Required.Where(column => positions[IndexOf(column)] < 0).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ScanFormatException(0, null, $"the header lacks the required column{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}");
+        }
+        return new ScanHeader(positions, [.. names.Select(name => name.Trim())]);
+    }
+
+    public string? NameAt(int position) => position < _names.Length ? _names[position] : null;
+
+    public bool Has(string column) => _positions[IndexOf(column)] >= 0;
+
+    /// <summary>Checks one CSV record's text values and builds its row.</summary>
+    public ScanRecord Build(long row, IReadOnlyList<string> fields, PathFlavor flavor)
+    {
+        if (fields.Count != _names.Length)
+        {
+            throw new ScanFormatException(row, null, $"expected {_names.Length} columns, found {fields.Count}");
+        }
+        var path = Text(fields, ScanColumns.FilePath);
+        var ctime = Text(fields, ScanColumns.Ctime);
+        var fileId = Text(fields, ScanColumns.FileId);
+        return ScanRecordRules.Build(row, flavor,
+            path: path,
+            size: CsvScanReader.ParseLong(row, ScanColumns.FileSize, Text(fields, ScanColumns.FileSize)),
+            modified: CsvScanReader.ParseTimestamp(row, ScanColumns.LastModified, Text(fields, ScanColumns.LastModified)),
+            accessed: CsvScanReader.ParseTimestamp(row, ScanColumns.LastAccessed, Text(fields, ScanColumns.LastAccessed)),
+            extension: Text(fields, ScanColumns.FileExtension),
+            permissions: Text(fields, ScanColumns.Permissions),
+            owner: Text(fields, ScanColumns.Owner),
+            hash: Text(fields, ScanColumns.Hash),
+            ctime: ctime.Length == 0 ? null : CsvScanReader.ParseTimestamp(row, ScanColumns.Ctime, ctime),
+            fileId: fileId.Length == 0 ? 0 : CsvScanReader.ParseLong(row, ScanColumns.FileId, fileId),
+            isStub: CsvScanReader.ParseBool(row, Text(fields, ScanColumns.IsStub)),
+            encoding: Text(fields, ScanColumns.PathEncoding));
+    }
+
+    private string Text(IReadOnlyList<string> fields, string column) =>
+        _positions[IndexOf(column)] is >= 0 and var position ? fields[position] : "";
+
+    private static int IndexOf(string column)
+    {
+        for (var i = 0; i < ScanColumns.All.Count; i++)
+        {
+            if (string.Equals(ScanColumns.All[i], column, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

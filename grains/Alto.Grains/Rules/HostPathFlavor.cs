@@ -1,0 +1,10 @@
+using Alto.GrainInterfaces.Hosts;
+using Alto.Scanning;
+
+namespace Alto.Grains.Rules;
+
+public static class HostPathFlavor
+{
+    /// <summary>How a host of this operating system spells its paths.</summary>
+    public static PathFlavor Of(HostOs os) => os == HostOs.Windows ? PathFlavor.Windows : PathFlavor.Posix;
+}

@@ -1,0 +1,178 @@
+using System.Security.Cryptography;
+using System.Text;
+using Alto.Scanning;
+using Parquet;
+using Parquet.Schema;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>
+/// Chunks as other scanners write them: the seed's example CSV copied verbatim (eight columns,
+/// Windows paths, DOMAIN\user owners, sha256: hashes), columns in another order, Parquet with
+/// only the essential columns, and what is refused by name.
+/// </summary>
+public sealed class SeedFormatTests
+{
+    /// <summary>The seed's example, exactly as alto-workflow.md writes it (LF line ends, quoted paths).</summary>
+    public const string SeedCsv = """
+        file_path,file_size,last_modified,last_accessed,file_extension,permissions,owner,hash
+        "C:\Data\docs\report.pdf",5242880,2025-01-15T10:30:00Z,2025-10-20T14:22:00Z,.pdf,rw-r--r--,DOMAIN\user1,sha256:abc123...
+        "C:\Data\images\photo.jpg",2097152,2024-11-01T08:15:00Z,2025-10-25T09:00:00Z,.jpg,rw-r--r--,DOMAIN\user2,sha256:def456...
+
+        """;
+
+    [Fact]
+    public async Task TheSeedsOwnExampleIsReadOnAWindowsHost()
+    {
+        var rows = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
+
+        Assert.Equal(2, rows.Count);
+        var report = rows[0];
+        Assert.Equal(@"C:\Data\docs\report.pdf", report.FilePath);
+        Assert.Equal(5_242_880, report.FileSize);
+        Assert.Equal(new DateTimeOffset(2025, 1, 15, 10, 30, 0, TimeSpan.Zero), report.LastModified);
+        Assert.Equal(new DateTimeOffset(2025, 10, 20, 14, 22, 0, TimeSpan.Zero), report.LastAccessed);
+        Assert.Equal("pdf", report.FileExtension);
+        Assert.Equal(@"DOMAIN\user1", report.Owner);
+        Assert.Equal("sha256:abc123...", report.Hash);
+        Assert.Equal("rw-r--r--", report.Permissions);
+        Assert.Equal((PathEncodingKind.Utf8, false, 0L, (DateTimeOffset?)null), (report.PathEncoding, report.IsStub, report.FileId, report.Ctime));
+        Assert.Equal(("jpg", @"DOMAIN\user2"), (rows[1].FileExtension, rows[1].Owner));
+    }
+
+    [Fact]
+    public async Task TheSeedsWindowsPathsAreRefusedOnAPosixHostNamingTheColumn()
+    {
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Posix));
+        Assert.Equal((1L, ScanColumns.FilePath), (error.Row, error.Column));
+    }
+
+    [Fact]
+    public async Task ColumnsAreFoundByNameInAnyOrderAndTheExtensionComesFromTheName()
+    {
+        const string csv = "last_accessed,owner,file_size,file_path,last_modified\n2025-10-20T14:22:00Z,ann,10,/srv/Notes.MD,2025-01-15T10:30:00Z\n";
+        var row = Assert.Single(await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal(("/srv/Notes.MD", 10L, "ann", "md", ""), (row.FilePath, row.FileSize, row.Owner, row.FileExtension, row.Permissions));
+    }
+
+    [Theory]
+    [InlineData("file_path,file_size,last_modified,last_accessed,colour\n", "colour")]
+    [InlineData("file_path,file_size,last_modified\n", "last_accessed")]
+    [InlineData("file_path,file_size,last_modified,last_accessed,file_size\n", "twice")]
+    public async Task UnknownMissingOrRepeatedColumnsAreRefusedByName(string header, string named)
+    {
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(header)));
+        Assert.Equal(0, error.Row);
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("99999999999999999999", "too large")]
+    [InlineData("12kB", "not a whole number")]
+    public async Task ASizeThatIsNotA64BitNumberSaysWhy(string size, string message)
+    {
+        var csv = $"file_path,file_size,last_modified,last_accessed\n/a,{size},2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal(ScanColumns.FileSize, error.Column);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARecordLongerThanAnyRealOneIsRefusedNotBuffered()
+    {
+        var csv = "file_path,file_size,last_modified,last_accessed\n/" + new string('a', CsvScanReader.MaxRecordChars * 3) + ",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Contains("longer than", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ManyRowsStreamThroughTheBufferIntact()
+    {
+        var text = new StringBuilder("file_path,file_size,last_modified,last_accessed\r\n");
+        for (var i = 0; i < 20_000; i++)
+        {
+            text.Append("\"/srv/data/file, ").Append(i).Append(".txt\",").Append(i).Append(",2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\r\n");
+        }
+        var rows = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(text.ToString()));
+        Assert.Equal(20_000, rows.Count);
+        Assert.Equal(Enumerable.Range(0, 20_000).Select(i => ($"/srv/data/file, {i}.txt", (long)i)), rows.Select(r => (r.FilePath, r.FileSize)));
+    }
+
+    [Fact]
+    public async Task AParquetChunkWithOnlyTheEssentialColumnsIsRead()
+    {
+        var path = new DataField<string>("file_path");
+        var size = new DataField<long>("file_size");
+        var modified = new DataField<DateTime>("last_modified");
+        var accessed = new DataField<DateTime>("last_accessed");
+        var owner = new DataField<string>("owner");
+        var when = new DateTime(2025, 1, 15, 10, 30, 0, DateTimeKind.Utc);
+        var file = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(owner, accessed, path, size, modified), file))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync(owner, [@"DOMAIN\user1"]);
+            await group.WriteAsync<DateTime>(accessed, new[] { when.AddDays(3) });
+            await group.WriteAsync(path, [@"C:\Data\docs\report.pdf"]);
+            await group.WriteAsync<long>(size, new[] { 5_242_880L });
+            await group.WriteAsync<DateTime>(modified, new[] { when });
+        }
+        file.Position = 0;
+
+        var row = Assert.Single(await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None));
+        Assert.Equal((@"C:\Data\docs\report.pdf", 5_242_880L, @"DOMAIN\user1", "pdf"), (row.FilePath, row.FileSize, row.Owner, row.FileExtension));
+        Assert.Equal(new DateTimeOffset(when.AddDays(3)), row.LastAccessed);
+    }
+
+    [Fact]
+    public async Task AParquetColumnOfTheWrongTypeIsRefusedByName()
+    {
+        var path = new DataField<string>("file_path");
+        var size = new DataField<string>("file_size");
+        var modified = new DataField<DateTime>("last_modified");
+        var accessed = new DataField<DateTime>("last_accessed");
+        var file = new MemoryStream();
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(path, size, modified, accessed), file))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync(path, ["/a"]);
+            await group.WriteAsync(size, ["12kB"]);
+            await group.WriteAsync<DateTime>(modified, new[] { DateTime.UtcNow });
+            await group.WriteAsync<DateTime>(accessed, new[] { DateTime.UtcNow });
+        }
+        file.Position = 0;
+
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => ParquetScanFormat.ReadAllAsync(file, PathFlavor.Posix, CancellationToken.None));
+        Assert.Equal(ScanColumns.FileSize, error.Column);
+        Assert.Contains("64-bit integer", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(ChunkCompressionKind.Zstd)]
+    [InlineData(ChunkCompressionKind.Gzip)]
+    [InlineData(ChunkCompressionKind.None)]
+    public async Task TheDecodeStreamsDigestIsTheSha256OfTheContent(ChunkCompressionKind kind)
+    {
+        var content = Encoding.UTF8.GetBytes(SeedCsv + Guid.NewGuid());
+        await using var decoded = new ChunkDecodeStream(new MemoryStream(ChunkCompression.Compress(content, kind)), kind, 1 << 20);
+        await decoded.CopyToAsync(Stream.Null);
+        Assert.Equal(SHA256.HashData(content), decoded.Digest);
+    }
+
+    [Theory]
+    [InlineData(@"C:\Data\docs\report.pdf", @"C:\Data\docs\report.pdf")]
+    [InlineData(@"c:/Data//docs/report.pdf", @"C:\Data\docs\report.pdf")]
+    [InlineData(@"C:\", @"C:\")]
+    [InlineData(@"C:\Data\", @"C:\Data")]
+    [InlineData(@"\\fileserver\share\Data\x.txt", @"\\fileserver\share\Data\x.txt")]
+    [InlineData(@"//fileserver/share/Data", @"\\fileserver\share\Data")]
+    [InlineData(@"\\?\C:\Long\path.txt", @"C:\Long\path.txt")]
+    [InlineData(@"\\?\UNC\srv\share\a.txt", @"\\srv\share\a.txt")]
+    [InlineData(@"Data\report.pdf", null)]
+    [InlineData(@"/srv/data", null)]
+    [InlineData(@"C:\Data\..\Windows", null)]
+    [InlineData(@"C:\Data\a?b", null)]
+    [InlineData(@"\\server", null)]
+    public void WindowsPathsHaveOneStoredForm(string path, string? canonical) =>
+        Assert.Equal(canonical, PathFlavor.Windows.Canonical(path));
+}

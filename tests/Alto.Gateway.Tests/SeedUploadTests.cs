@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Alto.Scanning;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// The seed's own examples, sent as a third-party scanner would: its eight-column CSV verbatim
+/// (Windows paths, DOMAIN\user owners, sha256: hashes) to a Windows host, ingested into the
+/// inventory with Windows folders, then its audit-update JSON with a path that differs only in
+/// case. Also what a re-sent chunk with other content and the Content-Encoding header do.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SeedUploadTests(GatewayFixture fixture)
+{
+    /// <summary>The seed's example chunk, exactly as alto-workflow.md writes it.</summary>
+    private const string SeedCsv = """
+        file_path,file_size,last_modified,last_accessed,file_extension,permissions,owner,hash
+        "C:\Data\docs\report.pdf",5242880,2025-01-15T10:30:00Z,2025-10-20T14:22:00Z,.pdf,rw-r--r--,DOMAIN\user1,sha256:abc123...
+        "C:\Data\images\photo.jpg",2097152,2024-11-01T08:15:00Z,2025-10-25T09:00:00Z,.jpg,rw-r--r--,DOMAIN\user2,sha256:def456...
+
+        """;
+
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task TheSeedsCsvLandsOnAWindowsHostAndItsAuditUpdateAppliesWhateverTheCase()
+    {
+        var agent = await EnrollAsync("windows", @"C:\Data");
+
+        var receipt = await (await SendAsync(agent, Encoding.UTF8.GetBytes(SeedCsv), "encoding=none&final=true&root=" + Uri.EscapeDataString(@"C:\Data")))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(2, receipt.GetProperty("rows").GetInt32());
+        Assert.True(receipt.GetProperty("ingestQueued").GetBoolean());
+
+        var where = $"host_id = '{agent.HostId}' AND full_path = 'C:\\Data\\docs\\report.pdf'";
+        await WaitForAsync($"SELECT count(*) FROM alto.file_current WHERE {where}", 1);
+        Assert.Equal(@"C:\Data\docs", await fixture.Database.ScalarAsync<string>(
+            $"SELECT d.path FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id WHERE f.{where}"));
+        Assert.Equal("report.pdf|pdf|DOMAIN\\user1|sha256:abc123...|5242880", await fixture.Database.ScalarAsync<string>(
+            $"SELECT name || '|' || file_extension || '|' || owner || '|' || file_hash || '|' || size_bytes FROM alto.file_current WHERE {where}"));
+        Assert.Equal(@"C:\Data\images|photo.jpg", await fixture.Database.ScalarAsync<string>(
+            $"SELECT d.path || '|' || f.name FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id WHERE f.host_id = '{agent.HostId}' AND f.file_extension = 'jpg'"));
+
+        // The seed's audit-update shape, with the path spelled in another case (Windows does not care).
+        using var client = AgentClient(agent);
+        var read = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var applied = await (await client.PostAsJsonAsync("/api/v1/audit-updates", new
+        {
+            update_batch_id = Guid.NewGuid(), customer_id = agent.TenantId, volume_id = agent.HostId, source_type = "lucidlink_audit",
+            collected_at = DateTimeOffset.UtcNow,
+            updates = new[] { new { file_path = @"c:\data\DOCS\Report.PDF", last_accessed = read, access_type = "read", audit_file = @".lucid_audit\subfolder\audit_20251102.active" } },
+        })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, applied.GetProperty("outcome").GetProperty("applied").GetInt32());
+        Assert.Equal(read.ToUnixTimeSeconds(), await fixture.Database.ScalarAsync<long>($"SELECT atime_unix FROM alto.file_current WHERE {where}"));
+        Assert.Equal("lucidlink_audit", await fixture.Database.ScalarAsync<string>($"SELECT last_accessed_source FROM alto.file_current WHERE {where}"));
+    }
+
+    [Fact]
+    public async Task TheSeedsWindowsRowsAreRefusedByAPosixHostAndNothingIsStaged()
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        var before = await StagedAsync();
+
+        var problem = await (await SendAsync(agent, Encoding.UTF8.GetBytes(SeedCsv), "encoding=none")).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(("file_path", 1), (problem.GetProperty("column").GetString(), problem.GetProperty("row").GetInt32()));
+        Assert.Equal(before, await StagedAsync());
+    }
+
+    [Fact]
+    public async Task AChunkSentAgainWithOtherContentIsAConflictAndChangesNothing()
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        var scan = Guid.NewGuid();
+        const string header = "file_path,file_size,last_modified,last_accessed\n";
+        var first = Encoding.UTF8.GetBytes(header + "/srv/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n");
+        var other = Encoding.UTF8.GetBytes(header + "/srv/b.txt,2,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n");
+
+        await (await SendAsync(agent, first, "encoding=none", scan)).AssertJsonAsync(HttpStatusCode.OK);
+        var staged = await StagedAsync();
+        var conflict = await (await SendAsync(agent, other, "encoding=none", scan)).AssertProblemAsync(HttpStatusCode.Conflict);
+        // The same content again is still a harmless duplicate.
+        var again = await (await SendAsync(agent, first, "encoding=none", scan)).AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Contains("other content", conflict.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("duplicate", again.GetProperty("outcome").GetString());
+        Assert.Equal(staged, await StagedAsync());
+        Assert.Equal(0, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM scan_staging.raw_scans WHERE host_id = '{agent.HostId}' AND file_path = '/srv/b.txt'"));
+    }
+
+    [Theory]
+    [InlineData("gzip", ChunkCompressionKind.Gzip, HttpStatusCode.OK)]
+    [InlineData("zstd", ChunkCompressionKind.Zstd, HttpStatusCode.OK)]
+    [InlineData("br", ChunkCompressionKind.Gzip, HttpStatusCode.BadRequest)]
+    public async Task TheContentEncodingHeaderIsHonoured(string header, ChunkCompressionKind kind, HttpStatusCode expected)
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        var body = ChunkCompression.Compress(Encoding.UTF8.GetBytes("file_path,file_size,last_modified,last_accessed\n/srv/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n"), kind);
+
+        var response = await SendAsync(agent, body, "", contentEncoding: header);
+
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(1, (await response.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("rows").GetInt32());
+        }
+        else
+        {
+            await response.AssertProblemAsync(expected);
+        }
+    }
+
+    [Fact]
+    public async Task AnEncodingParameterThatContradictsTheHeaderIsRefused()
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        var body = ChunkCompression.Compress(Encoding.UTF8.GetBytes("file_path,file_size,last_modified,last_accessed\n"), ChunkCompressionKind.Gzip);
+        var problem = await (await SendAsync(agent, body, "encoding=zstd", contentEncoding: "gzip")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("encoding", out _));
+    }
+
+    private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
+
+    private async Task<Agent> EnrollAsync(string os, string volume)
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts",
+            new { name = "seed-" + Guid.NewGuid().ToString("N")[..10], os, volumes = new[] { volume } })).AssertJsonAsync(HttpStatusCode.Created);
+        using var anonymous = fixture.CreateClient();
+        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll",
+            new { token = registered.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
+        return new Agent(enrolled.GetProperty("hostId").GetGuid(), fixture.TenantA, enrolled.GetProperty("credential").GetString()!);
+    }
+
+    private HttpClient AgentClient(Agent agent)
+    {
+        var client = fixture.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", agent.Credential);
+        return client;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null)
+    {
+        using var client = AgentClient(agent);
+        var request = new HttpRequestMessage(HttpMethod.Post,
+            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&format=csv{(query.Length > 0 ? "&" + query : "")}")
+        {
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        if (contentEncoding is not null)
+        {
+            request.Content.Headers.ContentEncoding.Add(contentEncoding);
+        }
+        return await client.SendAsync(request);
+    }
+
+    private async Task<string> StagedAsync() => string.Join(",",
+        await fixture.Database.CountAsync("SELECT count(*) FROM scan_staging.raw_scans"),
+        await fixture.Database.CountAsync("SELECT count(*) FROM scan_staging.chunk"));
+
+    private async Task WaitForAsync(string countSql, long expected)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        long last;
+        while ((last = await fixture.Database.CountAsync(countSql)) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{countSql} gave {last}, not {expected}");
+            await Task.Delay(100);
+        }
+    }
+}
