@@ -142,13 +142,16 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         return client;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null)
+    private Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null) =>
+        SendAsync(agent, new ByteArrayContent(body), query, scanId, contentEncoding);
+
+    private async Task<HttpResponseMessage> SendAsync(Agent agent, HttpContent body, string query, Guid? scanId = null, string? contentEncoding = null)
     {
         using var client = AgentClient(agent);
         var request = new HttpRequestMessage(HttpMethod.Post,
             $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&format=csv{(query.Length > 0 ? "&" + query : "")}")
         {
-            Content = new ByteArrayContent(body),
+            Content = body,
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
         if (contentEncoding is not null)

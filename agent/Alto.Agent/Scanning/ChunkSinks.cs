@@ -44,12 +44,16 @@ public sealed class UploadException(string message) : Exception(message);
 /// <summary>
 /// Uploads chunks to POST /api/v1/scan-results with the host credential. Network failures, 429
 /// and 5xx are retried with exponential backoff (3 attempts); any other refusal stops the scan
-/// with the gateway's own explanation.
+/// with the gateway's own explanation. A gateway that says it is busy (429 or 503 with
+/// Retry-After) is waited for as long as it asks, without using up an attempt, for at most
+/// <see cref="BusyPatience"/> in all.
 /// </summary>
 public sealed class UploadSink(
     HttpClient http, Uri gateway, string credential, Guid hostId, Guid tenantId, IReadOnlyList<string> roots, TimeSpan? retryBase = null) : IChunkSink
 {
     public const int Attempts = 3;
+    public static readonly TimeSpan BusyPatience = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan LongestBusyWait = TimeSpan.FromMinutes(1);
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
 
     public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
@@ -59,6 +63,7 @@ public sealed class UploadSink(
         // The final chunk names the scanned roots: files below them that the scan did not see are gone.
         var rootsQuery = chunk.IsFinal ? string.Concat(roots.Select(root => "&root=" + Uri.EscapeDataString(root))) : "";
         var uri = new Uri(gateway, query + rootsQuery);
+        var busySince = (DateTime?)null;
         for (var attempt = 1; ; attempt++)
         {
             string problem;
@@ -77,6 +82,16 @@ public sealed class UploadSink(
                 {
                     throw new UploadException($"the gateway refused chunk {chunk.Number}: {problem}");
                 }
+                if (BusyWait(response) is { } wait)
+                {
+                    busySince ??= DateTime.UtcNow;
+                    if (DateTime.UtcNow - busySince < BusyPatience)
+                    {
+                        attempt--;
+                        await Task.Delay(wait, cancellationToken);
+                        continue;
+                    }
+                }
             }
             catch (HttpRequestException exception)
             {
@@ -92,6 +107,17 @@ public sealed class UploadSink(
             }
             await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
         }
+    }
+
+    /// <summary>How long a busy gateway asks to be left alone (429 or 503 with Retry-After), or null.</summary>
+    private static TimeSpan? BusyWait(HttpResponseMessage response)
+    {
+        if (response.StatusCode is not (HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable) || response.Headers.RetryAfter is not { } after)
+        {
+            return null;
+        }
+        var wait = after.Delta ?? (after.Date is { } date ? date - DateTimeOffset.UtcNow : TimeSpan.Zero);
+        return wait < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : wait > LongestBusyWait ? LongestBusyWait : wait;
     }
 
     private static bool IsTransient(HttpStatusCode status) =>
