@@ -67,6 +67,11 @@ public static class Program
             Console.WriteLine(JsonSerializer.Serialize(figures, ReadableJson));
             return 0;
         }
+        if (args[0] == "upload-abuse")
+        {
+            Console.WriteLine(JsonSerializer.Serialize(await UploadAbuseBench.RunAsync(), ReadableJson));
+            return 0;
+        }
         if (args[0] == "plan")
         {
             Console.WriteLine(JsonSerializer.Serialize(await PlanBench.RunAsync(files), ReadableJson));
