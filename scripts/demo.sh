@@ -326,7 +326,7 @@ if [ -n "$lucid_path" ]; then
     mkdir -p "$trail"
     read_at=$(( $(date +%s) - 60 ))
     for offset in 0 30; do
-        printf '{"timestamp":%s,"user":{"name":"ann","id":"u-1"},"device":{"hostName":"studio-mac","osName":"macOS","osVersion":"15"},"event":{"filespace":"acme","nodeId":"1","filespaceUuid":"demo"},"operation":{"action":"FileRead","entryPath":"%s","fileId":"7"}}\n' \
+        printf '{"timestamp":%s,"user":{"name":"ann","id":"u-1"},"device":{"hostName":"studio-mac","osName":"macOS","osVersion":"15"},"event":{"filespace":"acme","nodeId":"1","filespaceUuid":"demo"},"operation":{"action":"FileRead","entryPath":"/%s","fileId":"7"}}\n' \
             "$(( (read_at + offset) * 1000000 ))" "${lucid_path#"$demo/data/"}" >> "$trail/$(date -u +%s).log.active"
     done
     source_now=""
@@ -345,6 +345,39 @@ if [ -n "$lucid_path" ]; then
     else
         echo "  the audit trail was not applied in time (agent log: $demo/agent.log)"; failures=$((failures + 1))
     fi
+fi
+
+echo
+say "A Windows file server, through the API, as a third-party scanner sends it"
+# The seed's own example rows, verbatim: eight columns, Windows paths, DOMAIN\user owners.
+win_json="$(api -d '{"name":"fileserver-win","os":"windows","volumes":["C:\\Data"]}' "$base/api/v1/tenants/$tenant_id/hosts")"
+win_token="$(printf '%s' "$win_json" | json_field enrollmentToken)"
+win_credential="$(curl -fsS -H 'Content-Type: application/json' -d "{\"token\":\"$win_token\"}" "$base/api/v1/agents/enroll" | json_field credential)"
+cat > "$demo/seed-scan.csv" <<'SEED'
+file_path,file_size,last_modified,last_accessed,file_extension,permissions,owner,hash
+"C:\Data\docs\report.pdf",5242880,2025-01-15T10:30:00Z,2025-10-20T14:22:00Z,.pdf,rw-r--r--,DOMAIN\user1,sha256:abc123...
+"C:\Data\images\photo.jpg",2097152,2024-11-01T08:15:00Z,2025-10-25T09:00:00Z,.jpg,rw-r--r--,DOMAIN\user2,sha256:def456...
+SEED
+receipt="$(curl -fsS -H "Authorization: Bearer $win_credential" -H 'Content-Type: text/csv' --data-binary @"$demo/seed-scan.csv" \
+    "$base/api/v1/scan-results?scanId=$(cat /proc/sys/kernel/random/uuid)&chunk=0&final=true&format=csv&root=C%3A%5CData")"
+echo "  POST /api/v1/scan-results with the seed's CSV: $receipt"
+win_rows=""
+for _ in $(seq 1 60); do
+    win_rows="$(psql_cmd -d alto_demo -c "SELECT string_agg(f.full_path || ' in ' || d.path || ', .' || f.file_extension || ', ' || f.owner || ', ' || f.file_hash, E'\n' ORDER BY f.full_path) FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id JOIN alto.host h ON h.id = f.host_id WHERE h.name = 'fileserver-win'")"
+    [ -n "$win_rows" ] && break
+    sleep 0.5
+done
+if [ -n "$win_rows" ]; then
+    printf '%s\n' "$win_rows" | sed 's/^/  /'
+    win_host="$(printf '%s' "$win_json" | sed -n 's/.*"host":{"id":"\([^"]*\)".*/\1/p')"
+    # The seed's audit-update shape, the path in another case: Windows does not care, nor does Alto.
+    applied="$(curl -fsS -H "Authorization: Bearer $win_credential" -H 'Content-Type: application/json' \
+        -d "{\"update_batch_id\":\"$(cat /proc/sys/kernel/random/uuid)\",\"customer_id\":\"$tenant_id\",\"volume_id\":\"$win_host\",\"source_type\":\"lucidlink_audit\",\"collected_at\":\"$(date -u +%FT%TZ)\",\"updates\":[{\"file_path\":\"c:\\\\data\\\\DOCS\\\\Report.PDF\",\"last_accessed\":\"$(date -u -d '-1 hour' +%FT%TZ)\",\"access_type\":\"read\",\"audit_file\":\".lucid_audit\\\\subfolder\\\\audit_20251102.active\"}]}" \
+        "$base/api/v1/audit-updates")"
+    echo "  audit update for c:\\data\\DOCS\\Report.PDF: $applied"
+    case "$applied" in *'"applied":1'*) ;; *) echo "  the audit update did not apply"; failures=$((failures + 1)) ;; esac
+else
+    echo "  the seed's rows did not reach the inventory (gateway log: $demo/gateway.log)"; failures=$((failures + 1))
 fi
 
 if [ "$failures" -gt 0 ]; then

@@ -148,6 +148,9 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         {
             Add($"bulk/{i % 7}/file-{i}.log", i, 10 + (i % 50));
         }
+        // A LucidLink filespace's audit trail is the agent's input, never inventory: not in the expected files.
+        Directory.CreateDirectory(Path.Combine(_tree, "media", ".lucid_audit", "node-1", "2026", "11"));
+        File.WriteAllText(Path.Combine(_tree, "media", ".lucid_audit", "node-1", "2026", "11", "1764300000.log.active"), "{}\n");
         // A name that is not valid UTF-8 (Latin-1 é), made by the shell because .NET cannot spell it.
         Directory.CreateDirectory(Path.Combine(_tree, "odd"));
         using (var touch = Process.Start("bash", ["-c", $"printf 'x' > \"{_tree}/odd/\"$'caf\\xe9.dat' && touch -m -d '2021-01-01 00:00:00Z' -a \"{_tree}/odd/\"$'caf\\xe9.dat'"]))

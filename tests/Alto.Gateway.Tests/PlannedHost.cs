@@ -11,7 +11,11 @@ namespace Alto.Gateway.Tests;
 /// </summary>
 public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
 {
-    public static async Task<PlannedHost> CreateAsync(GatewayFixture fixture, params (string Path, long AccessedAgo)[] files)
+    public static Task<PlannedHost> CreateAsync(GatewayFixture fixture, params (string Path, long AccessedAgo)[] files) =>
+        CreateAsync(fixture, "linux", "/lucid", files);
+
+    /// <summary>The same on a host of the given operating system (its paths spelled its way) with one volume.</summary>
+    public static async Task<PlannedHost> CreateAsync(GatewayFixture fixture, string os, string volume, params (string Path, long AccessedAgo)[] files)
     {
         using var admin = fixture.ClientFor("platform-admin");
         var tenant = await GatewayFixture.CreateTenantAsync(admin, "lucid-" + Guid.NewGuid().ToString("N")[..8], tierAtOnce: true);
@@ -19,7 +23,7 @@ public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
             .AssertJsonAsync(HttpStatusCode.Created);
         (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))
             .EnsureSuccessStatusCode();
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "lucid-fs", volumes = new[] { "/lucid" } }))
+        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "lucid-fs", os, volumes = new[] { volume } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         using var anonymous = fixture.ClientFor(null);
         var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
@@ -30,7 +34,7 @@ public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
         await using var insert = fixture.Database.DataSource.CreateCommand("""
             INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
                                            file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-            SELECT $1, $2, 0, regexp_replace(p, '^.*/', ''), p, 1000, $3 - a, $3 - 400 * 86400, $3 - 400 * 86400, 'bin', 0, 0, now()
+            SELECT $1, $2, 0, regexp_replace(p, '^.*[/\\]', ''), p, 1000, $3 - a, $3 - 400 * 86400, $3 - 400 * 86400, 'bin', 0, 0, now()
             FROM unnest($4::text[], $5::bigint[]) AS f(p, a)
             """);
         insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant });

@@ -40,6 +40,23 @@ public sealed class RecallApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AWindowsHostsStubsAreFoundWhateverTheCaseAndSlashOfTheRequest()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, "windows", @"C:\Data", (@"C:\Data\docs\report.pdf", 400 * 86_400L), (@"C:\Data\images\photo.jpg", 400 * 86_400L));
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'STUBBED' WHERE host_id = '{host.HostId}'");
+        using var admin = fixture.ClientFor("platform-admin");
+
+        var byPath = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/recall", new { paths = new[] { "c:/data/DOCS/Report.PDF" } }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
+        var byFolder = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/recall", new { directory = @"c:\DATA\images" }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
+
+        Assert.Equal((1, 1), (byPath.GetProperty("files").GetInt32(), byFolder.GetProperty("files").GetInt32()));
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/recall", new { paths = new[] { "/srv/a" } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task ARecallIsForTheTenantsOwnHostsAndForRolesThatMayChangeThem()
     {
         using var admin = fixture.ClientFor("tenant-admin");

@@ -51,7 +51,8 @@ public sealed partial class AgentConnection(
     TargetDirectory? targets = null,
     ReportOutbox? reports = null,
     Recall.IRecallStatus? recall = null,
-    Action<IReadOnlyList<string>>? volumesChanged = null)
+    Action<IReadOnlyList<string>>? volumesChanged = null,
+    Func<LucidLink.LucidTrailStatus?>? lucidTrail = null)
 {
     /// <summary>Reports sent per second at most: well inside the gateway's per-session limit, whatever else the session sends.</summary>
     public const int ReportsPerSecond = 10;
@@ -352,6 +353,18 @@ public sealed partial class AgentConnection(
                 RecallsTotal = recall?.Counts.Recalled ?? 0,
                 RecallsFailed = recall?.Counts.Failed ?? 0,
                 RecallsRefused = recall?.Counts.Refused ?? 0,
+                LucidlinkTrail = lucidTrail?.Invoke() is { } trail
+                    ? new LucidLinkTrail
+                    {
+                        EventsApplied = trail.EventsApplied,
+                        LinesMalformed = trail.LinesMalformed,
+                        LinesDuplicate = trail.LinesDuplicate,
+                        LinesQuarantined = trail.LinesQuarantined,
+                        QuarantineOverflow = trail.QuarantineOverflow,
+                        NewestAppliedEvent = trail.NewestAppliedEvent is { } newest ? Timestamp.FromDateTimeOffset(newest) : null,
+                        Problem = trail.Problem ?? "",
+                    }
+                    : null,
             };
             var armed = recall?.Volumes.ToDictionary(volume => volume.Path, StringComparer.Ordinal) ?? [];
             // Every volume is reported, even one this agent cannot look at: the cluster must know it is not armed.

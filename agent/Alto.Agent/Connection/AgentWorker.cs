@@ -71,6 +71,9 @@ public sealed partial class AgentWorker(
             recall?.Arm(volumes);
         }
 
+        // A LucidLink filespace's audit trail, when the cluster names one for this host; its figures ride on the heartbeats.
+        var lucidTrail = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
+            loggers.CreateLogger<LucidLink.LucidAuditUploader>());
         AgentConnection? connection = null;
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
             (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, stubs, recall, reports, recalls, cluster, cancellationToken),
@@ -82,16 +85,14 @@ public sealed partial class AgentWorker(
                 {
                     recall?.Arm(configured);
                 }
-            });
+            },
+            lucidTrail: () => lucidTrail.Status);
         var reporting = recalls.RunAsync(stoppingToken);
         var migration = OperatingSystem.IsLinux() && recall is not null
             ? MigrateLegacyStubsAsync([.. volumes.Union(recall.Volumes.Select(volume => volume.Path), StringComparer.Ordinal)], stubCheck, stoppingToken)
             : Task.CompletedTask;
         var status = KeepStatusFileAsync(connection, stoppingToken);
-        // A LucidLink filespace's audit trail, when the cluster names one for this host.
-        var lucid = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
-            loggers.CreateLogger<LucidLink.LucidAuditUploader>())
-            .RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
+        var lucid = lucidTrail.RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
         try
         {
             await connection.RunAsync(stoppingToken);

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 
@@ -91,17 +92,24 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 
     private sealed record StubProblem(string? Detail);
 
-    /// <summary>Uploads one batch of audit-trail updates; false when the gateway refused it (it is then dropped, not retried).</summary>
-    /// <exception cref="HttpRequestException">The gateway could not be reached: the batch is sent again later.</exception>
-    public async Task<bool> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)
+    /// <summary>Uploads one batch of audit-trail updates; null when it was taken, else why the gateway refused the batch itself.</summary>
+    /// <exception cref="HttpRequestException">The gateway could not be reached, failed, was busy or refused the credential: the batch is sent again later.</exception>
+    public async Task<string?> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, "/api/v1/audit-updates", batch);
         using var response = await http.SendAsync(request, cancellationToken);
-        if ((int)response.StatusCode >= 500)
+        if (response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        // Only a judgement on the batch itself is final; a busy, failing or unconvinced gateway is asked again later.
+        if ((int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+            or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
         {
             throw new HttpRequestException($"the gateway answered {(int)response.StatusCode}", null, response.StatusCode);
         }
-        return response.IsSuccessStatusCode;
+        return $"{(int)response.StatusCode}: {(body.Length > 500 ? body[..500] : body)}";
     }
 
     /// <summary>A storage target of this host's tenant with its secrets, asked for when a recall needs one no job brought yet.</summary>

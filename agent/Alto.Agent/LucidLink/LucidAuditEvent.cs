@@ -5,7 +5,11 @@ namespace Alto.Agent.LucidLink;
 /// <summary>The operations of a LucidLink audit trail that move Alto's inventory.</summary>
 public enum LucidAction
 {
-    /// <summary>Any other operation (create, attributes, pin...): read, counted, not sent.</summary>
+    /// <summary>
+    /// Any other operation the trail records — file and folder creation, folder deletion, symbolic
+    /// links, extended attributes set or deleted, pin and unpin: read, counted, not sent (a new
+    /// file reaches the inventory with the next scan).
+    /// </summary>
     Other = 0,
     FileRead = 1,
     FileWritten = 2,
@@ -13,20 +17,25 @@ public enum LucidAction
     Move = 4,
 }
 
-/// <summary>One audit event: when (unix microseconds), what, on which entry (relative to the filespace root, with '/').</summary>
+/// <summary>One audit event: when (unix microseconds), what, on which entry (relative to the filespace root, with '/', no leading '/').</summary>
 public readonly record struct LucidAuditEvent(long TimestampMicros, LucidAction Action, string EntryPath, string? TargetPath);
 
 /// <summary>
-/// Reads one line of a LucidLink audit trail: a JSON object with <c>timestamp</c> (unix
-/// microseconds) and <c>operation {action, entryPath, targetPath}</c>; the user, device and
-/// event members are skipped unread. Anything else — not JSON, no timestamp, or for a file
-/// operation an entry path that is empty, absolute or climbs out of the filespace — is malformed.
+/// Reads one line of a LucidLink audit trail as LucidLink documents it: a JSON object with
+/// <c>timestamp</c> (unix microseconds) and <c>operation {action, entryPath, targetPath}</c>,
+/// where paths are rooted at the filespace ("/Projects/video/final-cut.mov"), '/'-separated on
+/// every client OS; the user, device and event members are skipped unread. Anything else — not
+/// JSON, no timestamp, or for a file operation an entry path that is empty or climbs out of the
+/// filespace — is malformed, and says why.
 /// </summary>
 public static class LucidAuditLine
 {
-    public static bool TryParse(ReadOnlySpan<byte> line, out LucidAuditEvent parsed)
+    public static bool TryParse(ReadOnlySpan<byte> line, out LucidAuditEvent parsed) => TryParse(line, out parsed, out _);
+
+    public static bool TryParse(ReadOnlySpan<byte> line, out LucidAuditEvent parsed, out string? problem)
     {
         parsed = default;
+        problem = null;
         long? timestamp = null;
         var action = LucidAction.Other;
         string? entryPath = null;
@@ -36,6 +45,7 @@ public static class LucidAuditLine
             var reader = new Utf8JsonReader(line);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
+                problem = "not a JSON object";
                 return false;
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -45,6 +55,7 @@ public static class LucidAuditLine
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var micros) || micros <= 0)
                     {
+                        problem = "timestamp is not a positive whole number of microseconds";
                         return false;
                     }
                     timestamp = micros;
@@ -54,6 +65,7 @@ public static class LucidAuditLine
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartObject)
                     {
+                        problem = "operation is not an object";
                         return false;
                     }
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -88,20 +100,48 @@ public static class LucidAuditLine
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
+                problem = "more after the JSON object";
                 return false;
             }
         }
-        catch (JsonException)
+        catch (JsonException exception)
         {
+            problem = $"not JSON: {exception.Message}";
+            return false;
+        }
+        if (timestamp is null)
+        {
+            problem = "no timestamp";
             return false;
         }
         // Operations Alto does not act on (directories, attributes, pins) need no valid file path.
-        if (timestamp is null || (action != LucidAction.Other && (!IsEntryPath(entryPath) || (action == LucidAction.Move && !IsEntryPath(targetPath)))))
+        if (action != LucidAction.Other)
         {
-            return false;
+            if (Relative(entryPath) is not { } entry)
+            {
+                problem = $"entryPath {Quoted(entryPath)} is not a path inside the filespace";
+                return false;
+            }
+            var target = action == LucidAction.Move ? Relative(targetPath) : null;
+            if (action == LucidAction.Move && target is null)
+            {
+                problem = $"a Move's targetPath {Quoted(targetPath)} is not a path inside the filespace";
+                return false;
+            }
+            parsed = new LucidAuditEvent(timestamp.Value, action, entry, target);
+            return true;
         }
-        parsed = new LucidAuditEvent(timestamp.Value, action, entryPath ?? "", action == LucidAction.Move ? targetPath : null);
+        parsed = new LucidAuditEvent(timestamp.Value, action, entryPath is ['/', .. var rest] ? rest : entryPath ?? "", null);
         return true;
+    }
+
+    private static string Quoted(string? text) => text is null ? "(missing)" : $"'{(text.Length > 80 ? text[..80] + "…" : text)}'";
+
+    /// <summary>The path relative to the filespace root: the documented leading '/' dropped (a relative path is taken as it is).</summary>
+    private static string? Relative(string? path)
+    {
+        var relative = path is ['/', .. var rest] ? rest : path;
+        return IsEntryPath(relative) ? relative : null;
     }
 
     private static LucidAction ActionOf(ref Utf8JsonReader reader) =>
@@ -112,7 +152,7 @@ public static class LucidAuditLine
         : reader.ValueTextEquals("Move"u8) ? LucidAction.Move
         : LucidAction.Other;
 
-    /// <summary>A path inside the filespace: relative, '/'-separated, no empty, "." or ".." parts, no NUL.</summary>
+    /// <summary>A path inside the filespace, below its root: '/'-separated, no empty, "." or ".." parts, no NUL.</summary>
     private static bool IsEntryPath(string? path)
     {
         if (string.IsNullOrEmpty(path) || path[0] == '/' || path.Contains('\0', StringComparison.Ordinal))

@@ -3,20 +3,32 @@ using System.Text.Json;
 
 namespace Alto.Agent.LucidLink;
 
-/// <summary>What one pass over the audit trail found: the events Alto acts on, and counts of the lines it did not send.</summary>
-public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Ignored, long Files);
+/// <summary>What one pass over the audit trail found: the events Alto acts on (quarantined lines that parse now among them), and counts of the lines it did not send.</summary>
+public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Ignored, long Files)
+{
+    /// <summary>Quarantined lines this agent can read now, sent among <see cref="Events"/>.</summary>
+    public int Replayed { get; init; }
+}
 
 /// <summary>
 /// Tails a LucidLink filespace's audit trail, <c>.lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/&lt;begin&gt;.log[.active]</c>,
 /// from a byte offset per file kept in <paramref name="stateFile"/>. A file is known by its name
 /// without ".active", so the rename when a file rotates keeps its offset: nothing is lost or read
 /// twice. Only complete lines count: a half-written last line is left for the next pass (in a
-/// rotated ".log" a last line without its newline is taken when it parses). Malformed lines are
-/// skipped and counted; a line seen again (a replay) is dropped. Offsets move only when
-/// <see cref="Commit"/> is called, after the events were delivered.
+/// rotated ".log" a last line without its newline is taken when it parses). A line the parser
+/// refuses is never simply passed over: it goes to the <see cref="LucidQuarantine"/> with its
+/// reason (and comes back when a newer agent can read it); a line seen again (a replay) is
+/// dropped and counted. Offsets move only when <see cref="Commit"/> is called, after the events
+/// were delivered.
 /// </summary>
 public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int rememberedLines = 200_000)
 {
+    private readonly LucidQuarantine _quarantine = new(stateFile + ".quarantine.jsonl");
+    private List<QuarantinedLine> _pendingQuarantine = [];
+    private int _pendingReplayed;
+    private long _pendingMalformed;
+    private long _pendingDuplicates;
+
     public const string AuditFolder = ".lucid_audit";
     private const string ActiveSuffix = ".active";
     private Dictionary<string, long>? _committed;
@@ -30,17 +42,32 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
 
     public string AuditRoot => Path.Combine(filespaceRoot, AuditFolder);
 
+    /// <summary>Lines refused since the agent started (each also quarantined, or counted as overflow when the quarantine is full).</summary>
+    public long MalformedTotal { get; private set; }
+
+    /// <summary>Lines dropped as seen before, since the agent started.</summary>
+    public long DuplicatesTotal { get; private set; }
+
+    /// <summary>Lines waiting in the quarantine.</summary>
+    public int Quarantined => _quarantine.Count;
+
+    /// <summary>Refused lines that found the quarantine full: counted and logged, not kept.</summary>
+    public long QuarantineOverflow => _quarantine.Overflow;
+
     /// <summary>Reads every complete line added since the last commit (at most <paramref name="maxEvents"/> events).</summary>
     public LucidAuditRead ReadNew(int maxEvents = int.MaxValue)
     {
         var offsets = Offsets();
         _pending = new Dictionary<string, long>(offsets, StringComparer.Ordinal);
         _pendingSeen.Clear();
-        var events = new List<LucidAuditEvent>();
+        _pendingQuarantine = [];
+        // Lines an older agent could not read go first, if this one can.
+        var events = _quarantine.Readable();
+        _pendingReplayed = _quarantine.ReadableCount;
         long malformed = 0, duplicates = 0, ignored = 0, files = 0;
         if (!Directory.Exists(AuditRoot))
         {
-            return new LucidAuditRead(events, 0, 0, 0, 0);
+            return new LucidAuditRead(events, 0, 0, 0, 0) { Replayed = _pendingReplayed };
         }
         foreach (var (key, path) in TrailFiles())
         {
@@ -70,14 +97,16 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
                         break;
                     }
                     var line = (newline >= 0 ? rest[..newline] : rest).TrimEnd((byte)'\r');
+                    var lineOffset = position + consumed;
                     consumed += newline >= 0 ? newline + 1 : rest.Length;
                     if (line.IsEmpty)
                     {
                         continue;
                     }
-                    if (!LucidAuditLine.TryParse(line, out var parsed))
+                    if (!LucidAuditLine.TryParse(line, out var parsed, out var problem))
                     {
                         malformed++;
+                        _pendingQuarantine.Add(QuarantinedLine.Of(key, lineOffset, problem!, line));
                     }
                     else if (!FirstSighting(line))
                     {
@@ -100,8 +129,9 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
                 carried = data.Length - consumed;
                 if (carried == _buffer.Length)
                 {
-                    // A "line" longer than the buffer is not an audit event: passed over.
+                    // A "line" longer than the buffer is not an audit event: its start is quarantined, the rest passed over.
                     malformed++;
+                    _pendingQuarantine.Add(QuarantinedLine.Of(key, position, $"a line longer than {MaxLineBytes} bytes", _buffer));
                     position += carried;
                     carried = 0;
                     continue;
@@ -110,12 +140,24 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
             }
             _pending[key] = position;
         }
-        return new LucidAuditRead(events, malformed, duplicates, ignored, files);
+        (_pendingMalformed, _pendingDuplicates) = (malformed, duplicates);
+        return new LucidAuditRead(events, malformed, duplicates, ignored, files) { Replayed = _pendingReplayed };
     }
+
+    /// <summary>Events of the last read that the gateway refused: kept in the quarantine with its reason when the read is committed.</summary>
+    public void QuarantineRefused(IEnumerable<LucidAuditEvent> refused, string reason) =>
+        _pendingQuarantine.AddRange(refused.Select(e => QuarantinedLine.Refused(e, reason)));
 
     /// <summary>The events of the last read were delivered: their offsets are kept (and survive restarts).</summary>
     public void Commit()
     {
+        // Refused lines are kept before the offsets move past them; replayed ones leave the quarantine once delivered.
+        _quarantine.Commit(_pendingQuarantine, _pendingReplayed);
+        _pendingQuarantine = [];
+        _pendingReplayed = 0;
+        MalformedTotal += _pendingMalformed;
+        DuplicatesTotal += _pendingDuplicates;
+        (_pendingMalformed, _pendingDuplicates) = (0, 0);
         var temporary = stateFile + ".tmp";
         Tiering.PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stateFile))!);
         Tiering.PrivateFiles.WriteAllText(temporary, JsonSerializer.Serialize(_pending));

@@ -3,18 +3,34 @@ using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.LucidLink;
 
+/// <summary>How the audit trail is being followed, as heartbeats report it.</summary>
+public sealed record LucidTrailStatus(
+    long EventsApplied, long LinesMalformed, long LinesDuplicate, int LinesQuarantined, long QuarantineOverflow,
+    DateTimeOffset? NewestAppliedEvent, string? Problem);
+
 /// <summary>
 /// Sends a LucidLink filespace's audit trail to the cluster: every poll interval (and soon after
 /// the trail changes, where a file-system watcher works), the new events in batches of at most
 /// 10,000, mapped to inventory paths (the filespace root joined with each entry path), to
 /// POST /api/v1/audit-updates. A batch's offsets are kept only once the gateway took it; a
-/// gateway out of reach means the same events go again later, and a batch it refuses is
-/// logged and passed over so one bad line cannot stop the trail.
+/// gateway out of reach, busy or failing means the same events go again later. A batch the
+/// gateway refuses as such goes to the quarantine with its reason (so one bad line cannot stop
+/// the trail, and none is lost); it is sent again by a newer agent.
 /// </summary>
 public sealed partial class LucidAuditUploader(
-    Guid tenantId, Guid hostId, string stateDirectory, Func<object, CancellationToken, Task<bool>> send, ILogger logger)
+    Guid tenantId, Guid hostId, string stateDirectory, Func<object, CancellationToken, Task<string?>> send, ILogger logger)
 {
     public const int BatchSize = 10_000;
+    private LucidAuditTailer? _tailer;
+    private long _applied;
+    private long _newestApplied;
+    private string? _problem;
+
+    /// <summary>The trail's figures so far; null while no LucidLink filespace is followed.</summary>
+    public LucidTrailStatus? Status => _tailer is { } tailer
+        ? new LucidTrailStatus(Interlocked.Read(ref _applied), tailer.MalformedTotal, tailer.DuplicatesTotal, tailer.Quarantined, tailer.QuarantineOverflow,
+            Interlocked.Read(ref _newestApplied) is > 0 and var newest ? DateTimeOffset.FromUnixTimeMilliseconds(newest / 1000) : null, _problem)
+        : null;
 
     /// <summary>Runs until cancelled; <paramref name="settings"/> is asked each round (the cluster may change or clear it).</summary>
     public async Task RunAsync(Func<(string Root, int PollSeconds)?> settings, CancellationToken cancellationToken)
@@ -35,6 +51,7 @@ public sealed partial class LucidAuditUploader(
                     {
                         tailedRoot = lucid.Root;
                         tailer = new LucidAuditTailer(lucid.Root, Path.Combine(stateDirectory, $"lucid-offsets-{System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(lucid.Root)):x16}.json"));
+                        _tailer = tailer;
                         watcher?.Dispose();
                         watcher = Watch(tailer.AuditRoot, changed);
                     }
@@ -59,33 +76,52 @@ public sealed partial class LucidAuditUploader(
     /// <summary>Sends everything new, batch by batch; returns how many events went out.</summary>
     public async Task<int> SendNewAsync(LucidAuditTailer tailer, string root, CancellationToken cancellationToken)
     {
+        _tailer ??= tailer;
         var sent = 0;
         while (true)
         {
             var read = tailer.ReadNew(BatchSize);
             if (read.Malformed > 0)
             {
-                LogMalformed(logger, read.Malformed, tailer.AuditRoot);
+                LogMalformed(logger, read.Malformed, tailer.AuditRoot, tailer.Quarantined);
+            }
+            if (read.Replayed > 0)
+            {
+                LogReplayed(logger, read.Replayed);
             }
             if (read.Events.Count > 0)
             {
-                bool taken;
+                string? refusal;
                 try
                 {
-                    taken = await send(Batch(root, read.Events), cancellationToken);
+                    refusal = await send(Batch(root, read.Events), cancellationToken);
                 }
                 catch (HttpRequestException exception)
                 {
+                    _problem = $"the gateway could not take audit-trail updates: {exception.Message}";
                     LogUnreachable(logger, exception.Message);
                     return sent;
                 }
-                if (!taken)
+                if (refusal is null)
                 {
-                    LogRefused(logger, read.Events.Count);
+                    Interlocked.Add(ref _applied, read.Events.Count);
+                    var newest = read.Events.Max(e => e.TimestampMicros);
+                    if (newest > Interlocked.Read(ref _newestApplied))
+                    {
+                        Interlocked.Exchange(ref _newestApplied, newest);
+                    }
+                    _problem = null;
+                }
+                else
+                {
+                    // Kept with the gateway's reason rather than passed over: a newer agent sends them again.
+                    tailer.QuarantineRefused(read.Events, $"the gateway refused the batch: {refusal}");
+                    _problem = $"the gateway refused a batch of {read.Events.Count} audit-trail updates (quarantined): {refusal}";
+                    LogRefused(logger, read.Events.Count, refusal);
                 }
                 sent += read.Events.Count;
             }
-            else if (read.Ignored == 0 && read.Malformed == 0 && read.Duplicates == 0)
+            else if (read.Ignored == 0 && read.Malformed == 0 && read.Duplicates == 0 && read.Replayed == 0)
             {
                 return sent;
             }
@@ -168,14 +204,17 @@ public sealed partial class LucidAuditUploader(
         [property: JsonPropertyName("last_accessed")] DateTimeOffset LastAccessed,
         [property: JsonPropertyName("target_path"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TargetPath);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} malformed line(s) in the audit trail under {Root} were skipped")]
-    private static partial void LogMalformed(ILogger logger, long count, string root);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} line(s) of the audit trail under {Root} could not be read: quarantined with their reasons ({Quarantined} waiting)")]
+    private static partial void LogMalformed(ILogger logger, long count, string root, int quarantined);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} quarantined audit-trail line(s) can be read now and are sent")]
+    private static partial void LogReplayed(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway could not be reached with audit-trail updates; they go again later: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The gateway refused a batch of {Count} audit-trail updates; it is passed over")]
-    private static partial void LogRefused(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The gateway refused a batch of {Count} audit-trail updates; they are quarantined: {Reason}")]
+    private static partial void LogRefused(ILogger logger, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No file-system watcher on {Root} ({Reason}); the trail is polled only")]
     private static partial void LogNoWatcher(ILogger logger, string root, string reason);

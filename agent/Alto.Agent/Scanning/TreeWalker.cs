@@ -140,8 +140,9 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
             }
             if (LinuxFileSystem.IsDirectory(status.Mode))
             {
-                // Stay on the volume's file system unless asked to cross mount points.
-                if (options.CrossMounts || status.Device == item.Device)
+                // Stay on the volume's file system unless asked to cross mount points; a LucidLink
+                // filespace's audit trail is the agent's input, never part of the inventory.
+                if ((options.CrossMounts || status.Device == item.Device) && !entryName.SequenceEqual(".lucid_audit"u8))
                 {
                     beforeQueue();
                     directories.TryWrite(new WalkItem(Child(item.Path, entryName), item.Device));

@@ -77,6 +77,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<TieringReadModel>();
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();
+        services.AddSingleton<Grpc.LucidTrailGauges>();
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();

@@ -19,7 +19,8 @@ namespace Alto.Gateway.Grpc;
 /// bounded channel; a session that floods is cut off without touching the others.
 /// </summary>
 public sealed partial class AgentSessionService(
-    IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
+    IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, LucidTrailGauges lucidTrails,
+    ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
 {
     /// <summary>Names this gateway process in host detail ("which gateway holds the stream").</summary>
     public static readonly string GatewayName = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -111,7 +112,9 @@ public sealed partial class AgentSessionService(
                 switch (message.BodyCase)
                 {
                     case AgentMessage.BodyOneofCase.Heartbeat:
-                        EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, ToMetrics(message.Heartbeat)));
+                        var metrics = ToMetrics(message.Heartbeat);
+                        EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, metrics));
+                        lucidTrails.Report(hostId.Value, identity.TenantId, metrics.LucidLinkTrail);
                         break;
                     case AgentMessage.BodyOneofCase.Ack:
                         await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
@@ -148,6 +151,7 @@ public sealed partial class AgentSessionService(
             outbox.Writer.TryComplete();
             await host.CloseSessionAsync(sessionId);
             grains.DeleteObjectReference<IAgentSessionObserver>(observerReference);
+            lucidTrails.Forget(hostId.Value);
             LogClosed(logger, hostId.Value, sessionId);
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -292,6 +296,17 @@ public sealed partial class AgentSessionService(
         RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
         RecallProblem = heartbeat.RecallProblem.Length == 0 ? null : Limit(heartbeat.RecallProblem, 500),
         RecallsRefused = heartbeat.RecallsRefused,
+        LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail
+            ? new LucidTrailMetrics(Math.Max(0, trail.EventsApplied), Math.Max(0, trail.LinesMalformed), Math.Max(0, trail.LinesDuplicate),
+                Math.Max(0, trail.LinesQuarantined), Math.Max(0, trail.QuarantineOverflow), trail.NewestAppliedEvent?.ToDateTimeOffset(),
+                trail.Problem.Length == 0 ? null : Limit(trail.Problem, 500))
+            {
+                // As of the heartbeat: how far the newest applied event lies behind the agent's clock.
+                LagSeconds = trail.NewestAppliedEvent is { } newest && heartbeat.SentAt is { } sent
+                    ? Math.Max(0, (sent.ToDateTimeOffset() - newest.ToDateTimeOffset()).TotalSeconds)
+                    : null,
+            }
+            : null,
     };
 
     private static string Limit(string text, int length) => text.Length <= length ? text : text[..length];

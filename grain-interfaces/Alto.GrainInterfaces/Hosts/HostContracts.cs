@@ -138,6 +138,28 @@ public sealed record AgentMetrics(
 
     /// <summary>Opens refused (EPERM) because the file's stub markers were not its own or the cluster's record contradicted them.</summary>
     [Id(8)] public long RecallsRefused { get; init; }
+
+    /// <summary>How the host's LucidLink audit trail is followed; null when it has none.</summary>
+    [Id(9)] public LucidTrailMetrics? LucidLinkTrail { get; init; }
+}
+
+/// <summary>
+/// A LucidLink audit trail as the agent follows it: events the gateway took, lines refused
+/// (quarantined, or overflowing a full quarantine), duplicates dropped, and how far behind the
+/// newest applied event is.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.LucidTrailMetrics")]
+public sealed record LucidTrailMetrics(
+    [property: Id(0)] long EventsApplied,
+    [property: Id(1)] long LinesMalformed,
+    [property: Id(2)] long LinesDuplicate,
+    [property: Id(3)] int LinesQuarantined,
+    [property: Id(4)] long QuarantineOverflow,
+    [property: Id(5)] DateTimeOffset? NewestAppliedEvent,
+    [property: Id(6)] string? Problem)
+{
+    /// <summary>Seconds from the newest applied event to the heartbeat that reported it; null before any was applied.</summary>
+    [Id(7)] public double? LagSeconds { get; init; }
 }
 
 /// <summary>One recall the agent reports: a stub of the host brought back (or not) on access or on command.</summary>

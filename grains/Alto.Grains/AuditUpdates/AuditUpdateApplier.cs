@@ -181,12 +181,25 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
           AND NOT EXISTS (SELECT 1 FROM alto.file_current o
                           WHERE o.tenant_id = $2 AND o.host_id = $3 AND o.full_path = m.target_path AND NOT o.path_escaped)
         """,
+        // A moved folder (LucidLink logs file and folder moves alike) takes the files below it along.
+        """
+        UPDATE alto.file_current f
+        SET full_path = m.target_path || substr(f.full_path, length(m.full_path) + 1), updated_utc = now()
+        FROM (SELECT DISTINCT ON (full_path) full_path, target_path,
+                     CASE WHEN (SELECT os = 'windows' FROM alto.host WHERE id = $3) THEN '\' ELSE '/' END AS separator
+              FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move' ORDER BY full_path, seq DESC) m
+        WHERE f.tenant_id = $2 AND f.host_id = $3 AND NOT f.path_escaped AND f.deleted_utc IS NULL
+          AND left(f.full_path, length(m.full_path) + 1) = m.full_path || m.separator
+          AND NOT EXISTS (SELECT 1 FROM alto.file_current o
+                          WHERE o.tenant_id = $2 AND o.host_id = $3 AND NOT o.path_escaped
+                            AND o.full_path = m.target_path || substr(f.full_path, length(m.full_path) + 1))
+        """,
         // Tier objects carry their file's path: moved files' objects follow ($1 keeps the parameter list the same).
         """
         UPDATE alto.tier_object t SET full_path = f.full_path, updated_utc = now()
         FROM alto.file_current f
         WHERE t.file_current_id = f.file_current_id AND t.tenant_id = $2 AND t.host_id = $3 AND t.full_path <> f.full_path
-          AND f.full_path IN (SELECT target_path FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move')
+          AND $1::uuid IS NOT NULL
         """,
     ];
 

@@ -376,7 +376,8 @@ public sealed partial class HostGrain(
         {
             return CommandResult<RecallReceipt>.Invalid("directory", OutsideVolumes(folder));
         }
-        var paths = await jobs.StubsToRecallAsync(Id, new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId), MaxRecallFiles);
+        var paths = await jobs.StubsToRecallAsync(Id,
+            new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId, Rules.HostPathFlavor.Of(host.State.Os)), MaxRecallFiles);
         var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
         if (host.State.PendingCommands.Count + commandCount > MaxPendingCommands)
         {

@@ -1,11 +1,14 @@
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
+using Alto.Grains.Scans;
+using Alto.Scanning;
 using Npgsql;
 
 namespace Alto.Grains.Hosts;
 
 /// <summary>The recall selection as the query takes it.</summary>
-public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId);
+/// <summary>Which stubs a recall selects: by path, below a directory or by rule, with paths compared as the host spells them.</summary>
+public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId, PathFlavor Flavor = PathFlavor.Posix);
 
 /// <summary>A job claimed for delivery.</summary>
 public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
@@ -140,11 +143,13 @@ public sealed class JobRows(NpgsqlDataSource db)
     /// <summary>Paths of the host's stubs a recall selects (stubbed tier objects only), at most <paramref name="limit"/>.</summary>
     public async Task<string[]> StubsToRecallAsync(Guid hostId, RecallSelectionQuery selection, int limit)
     {
-        await using var command = db.CreateCommand("""
+        // A Windows host's paths are found whatever their case.
+        var paths = new SqlPaths(selection.Flavor);
+        await using var command = db.CreateCommand($$"""
             SELECT full_path FROM alto.tier_object
             WHERE host_id = $1 AND state = 'STUBBED'
-              AND ($2::text[] IS NULL OR full_path = ANY($2))
-              AND ($3::text IS NULL OR full_path LIKE replace(replace(replace(rtrim($3, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+              AND ($2::text[] IS NULL OR {{paths.Key("full_path")}} = ANY(SELECT {{paths.Key("p")}} FROM unnest($2::text[]) p))
+              AND ($3::text IS NULL OR {{paths.Below("full_path", "$3")}})
               AND ($4::uuid IS NULL OR rule_id = $4)
             ORDER BY full_path
             LIMIT $5
@@ -155,12 +160,12 @@ public sealed class JobRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.RuleId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         await using var reader = await command.ExecuteReaderAsync();
-        var paths = new List<string>();
+        var found = new List<string>();
         while (await reader.ReadAsync())
         {
-            paths.Add(reader.GetString(0));
+            found.Add(reader.GetString(0));
         }
-        return [.. paths];
+        return [.. found];
     }
 
     /// <summary>An audit entry of its own (not part of another change).</summary>

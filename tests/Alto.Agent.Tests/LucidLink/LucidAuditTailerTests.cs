@@ -19,10 +19,14 @@ public sealed class LucidAuditTailerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, true);
 
+    /// <summary>
+    /// A trail record as LucidLink documents it: timestamp in unix microseconds, the user, device and
+    /// event members, and the operation with paths rooted at the filespace (a leading '/').
+    /// </summary>
     public static string Line(string action, string entryPath, long timestamp = 1_764_300_000_000_000, string? targetPath = null) =>
         "{\"timestamp\":" + timestamp + ",\"user\":{\"name\":\"ann\",\"id\":\"u1\"},\"device\":{\"hostName\":\"mac-1\",\"osName\":\"macOS\",\"osVersion\":\"15\"},"
-        + "\"event\":{\"filespace\":\"fs\",\"nodeId\":\"7\",\"filespaceUuid\":\"f-1\"},\"operation\":{\"action\":\"" + action + "\",\"entryPath\":\"" + entryPath
-        + "\",\"fileId\":\"42\"" + (targetPath is null ? "" : ",\"targetPath\":\"" + targetPath + "\"") + "}}";
+        + "\"event\":{\"filespace\":\"fs\",\"nodeId\":\"7\",\"filespaceUuid\":\"f-1\"},\"operation\":{\"action\":\"" + action + "\",\"entryPath\":\"/" + entryPath
+        + "\",\"fileId\":\"42\"" + (targetPath is null ? "" : ",\"targetPath\":\"/" + targetPath + "\"") + "}}";
 
     private void Append(string name, string text) => File.AppendAllText(Path.Combine(_month, name), text);
 
@@ -45,7 +49,9 @@ public sealed class LucidAuditTailerTests : IDisposable
     [InlineData("not json at all")]
     [InlineData("{\"timestamp\":\"yesterday\",\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
     [InlineData("{\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
-    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"/etc/passwd\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"/\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"//etc/passwd\"}}")]
+    [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"/a/../../b\"}}")]
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a/../../b\"}}")]
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"Move\",\"entryPath\":\"a.txt\"}}")]
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}} trailing")]
@@ -109,9 +115,83 @@ public sealed class LucidAuditTailerTests : IDisposable
         // Not committed (the upload failed): the same events come again, none dropped as repeats.
         Assert.Equal(2, tailer.ReadNew().Events.Count);
         tailer.Commit();
+        Assert.Equal((2L, 1L, 2), (tailer.MalformedTotal, tailer.DuplicatesTotal, tailer.Quarantined));
 
-        // The agent restarts: the offsets were kept, nothing is replayed.
+        // The agent restarts: the offsets were kept, nothing is replayed, and the refused lines wait in the quarantine.
+        var restarted = Tailer();
+        Assert.Empty(restarted.ReadNew().Events);
+        Assert.Equal(2, restarted.Quarantined);
+    }
+
+    [Fact]
+    public void EveryDocumentedOperationIsReadAndOnlyFileOperationsAreSent()
+    {
+        // The operations LucidLink's audit trail records: creation, deletion and moves of files and folders,
+        // reads and writes, symbolic links, extended attributes set and deleted, pin and unpin.
+        string[] others = ["FileCreate", "DirectoryCreate", "DirectoryDelete", "SymlinkCreate", "SetXattr", "RemoveXattr", "Pin", "Unpin"];
+        Append("1764300000.log.active", string.Concat(others.Select(action => Line(action, "Projects/x") + "\n"))
+            + Line("FileRead", "Projects/video/final-cut.mov") + "\n" + Line("FileWritten", "Projects/video/final-cut.mov", 1_764_300_000_000_001) + "\n"
+            + Line("FileDelete", "Projects/old.mov") + "\n" + Line("Move", "Projects/a.mov", targetPath: "Archive/a.mov") + "\n");
+        var tailer = Tailer();
+
+        var read = tailer.ReadNew();
+
+        Assert.Equal((0L, (long)others.Length), (read.Malformed, read.Ignored));
+        Assert.Equal([(LucidAction.FileRead, "Projects/video/final-cut.mov", (string?)null), (LucidAction.FileWritten, "Projects/video/final-cut.mov", null),
+            (LucidAction.FileDelete, "Projects/old.mov", null), (LucidAction.Move, "Projects/a.mov", "Archive/a.mov")],
+            read.Events.Select(e => (e.Action, e.EntryPath, e.TargetPath)));
+    }
+
+    [Fact]
+    public void RefusedLinesAreQuarantinedWithTheirReasonsAndAParserThatReadsThemNowSendsThem()
+    {
+        Append("1764300000.log.active", "not json\n{\"timestamp\":5,\"operation\":{\"action\":\"Move\",\"entryPath\":\"/a.txt\"}}\n");
+        var tailer = Tailer();
+        tailer.ReadNew();
+        tailer.Commit();
+
+        var quarantine = new LucidQuarantine(_state + ".quarantine.jsonl");
+        Assert.Equal(2, quarantine.Count);
+        Assert.Contains("not JSON", quarantine.Entries[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("targetPath", quarantine.Entries[1].Reason, StringComparison.Ordinal);
+        Assert.Equal(("1764300000.log", 9L), (Path.GetFileName(quarantine.Entries[1].File), quarantine.Entries[1].Offset));
+
+        // As if an older agent had refused a line this one reads (a documented leading-slash path): it is sent, then leaves.
+        var older = QuarantinedLine.Of("node-7/2026/11/1764300000.log", 0, "entryPath is absolute", System.Text.Encoding.UTF8.GetBytes(Line("FileRead", "Projects/x.mov")));
+        File.AppendAllText(_state + ".quarantine.jsonl", System.Text.Json.JsonSerializer.Serialize(older) + "\n");
+        var upgraded = Tailer();
+        var replay = upgraded.ReadNew();
+        Assert.Equal((1, "Projects/x.mov"), (replay.Replayed, Assert.Single(replay.Events).EntryPath));
+        upgraded.Commit();
+        Assert.Equal(2, upgraded.Quarantined);
         Assert.Empty(Tailer().ReadNew().Events);
+    }
+
+    [Fact]
+    public void EventsTheGatewayRefusedWaitForAnotherBuildOfTheAgent()
+    {
+        Append("1764300000.log.active", Line("FileRead", "a.txt") + "\n");
+        var tailer = Tailer();
+        var read = tailer.ReadNew();
+        tailer.QuarantineRefused(read.Events, "the gateway refused the batch: 400");
+        tailer.Commit();
+
+        Assert.Equal(1, tailer.Quarantined);
+        // The same build does not send them again and again.
+        Assert.Equal(0, Tailer().ReadNew().Replayed);
+        var entry = Assert.Single(new LucidQuarantine(_state + ".quarantine.jsonl").Entries);
+        Assert.Equal(QuarantinedLine.AgentBuild, entry.RefusedForAgent);
+        Assert.True(LucidAuditLine.TryParse(entry.Bytes(), out var back));
+        Assert.Equal(read.Events[0], back);
+    }
+
+    [Fact]
+    public void AFullQuarantineCountsWhatItCannotKeep()
+    {
+        var quarantine = new LucidQuarantine(Path.Combine(_root, "q.jsonl"), capacity: 3);
+        quarantine.Commit([.. Enumerable.Range(0, 5).Select(i => QuarantinedLine.Of("f.log", i, "garbage", "x"u8))], 0);
+        Assert.Equal((3, 2L), (quarantine.Count, quarantine.Overflow));
+        Assert.Equal(3, new LucidQuarantine(Path.Combine(_root, "q.jsonl"), capacity: 3).Count);
     }
 
     [Fact]

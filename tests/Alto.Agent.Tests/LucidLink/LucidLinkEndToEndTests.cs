@@ -1,4 +1,5 @@
 using Alto.Agent.Enrollment;
+using Alto.Agent.LucidLink;
 using Alto.TestSupport;
 using Npgsql;
 
@@ -22,16 +23,12 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
         var state = Directory.CreateTempSubdirectory("alto-lucid-agent-").FullName;
         try
         {
-            using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-            var tenant = await admin.CreateTenantAsync($"lucid-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
-            var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } });
-            await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } });
             // The filespace is on the machine's root file system: the agent refuses to arm recall on
             // open there (it would stand between every program and every file), so nothing is tiered.
-            var (hostId, token) = await admin.RegisterHostAsync(tenant, "lucid-node", root);
-            using var http = new HttpClient();
-            var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
-            await credentials.SaveAsync(state, CancellationToken.None);
+            var (admin, tenant, hostId) = await EnrolledHostAsync("lucid", "lucid-node", root, state, tierAtOnce: true);
+            using var signedIn = admin;
+            var target = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } });
+            await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } });
             await AddFilesAsync(tenant, hostId, $"{root}/docs/report.pdf", $"{root}/video/clip.mov");
             await admin.PostAsync($"/api/v1/tenants/{tenant}/hosts/{hostId}/plan?dryRun=false", new { });
             Assert.Equal(2, await PlannedAsync(hostId));
@@ -75,6 +72,98 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
             Directory.Delete(state, true);
         }
     }
+
+    [Fact]
+    public async Task TheDocumentedTrailAppliesEveryEventExactlyCountsGarbageAndLosesNothingAcrossARestart()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-lucid-fs-").FullName;
+        var state = Directory.CreateTempSubdirectory("alto-lucid-agent-").FullName;
+        try
+        {
+            var (admin, tenant, hostId) = await EnrolledHostAsync("trail", "lucid-trail", root, state, tierAtOnce: false);
+            using var signedIn = admin;
+            await AddFilesAsync(tenant, hostId, $"{root}/Projects/video/final-cut.mov", $"{root}/Projects/video/rough.mov", $"{root}/Projects/old.mov",
+                $"{root}/Projects/a.mov", $"{root}/Projects/sub/b.mov", $"{root}/Projects/sub/deeper/c.mov");
+            await admin.PatchAsync($"/api/v1/tenants/{tenant}/hosts/{hostId}", new { lucidLink = new { filespaceRoot = root, pollSeconds = 1 } });
+
+            // The trail as LucidLink writes it: rooted paths, a rotated file, garbage, a duplicated line, a half-written last line.
+            var month = Path.Combine(root, ".lucid_audit", "node-9", "2026", "11");
+            Directory.CreateDirectory(month);
+            var now = DateTimeOffset.UtcNow.AddMinutes(-10);
+            long Micros(int minutes) => now.AddMinutes(minutes).ToUnixTimeMilliseconds() * 1000;
+            var read = LucidAuditTailerTests.Line("FileRead", "Projects/video/final-cut.mov", Micros(1));
+            await File.WriteAllTextAsync(Path.Combine(month, "1764300000.log"), string.Join("\n",
+                LucidAuditTailerTests.Line("FileCreate", "Projects/new.mov", Micros(0)),
+                read,
+                read,
+                "{\"timestamp\": \"not a number\", \"operation\": {\"action\": \"FileRead\", \"entryPath\": \"/Projects/a.mov\"}}",
+                LucidAuditTailerTests.Line("FileDelete", "Projects/old.mov", Micros(2))) + "\n");
+            var pending = LucidAuditTailerTests.Line("FileRead", "Projects/video/rough.mov", Micros(5));
+            await File.WriteAllTextAsync(Path.Combine(month, "1764300900.log.active"), string.Join("\n",
+                LucidAuditTailerTests.Line("Move", "Projects/a.mov", Micros(3), targetPath: "Archive/a.mov"),
+                LucidAuditTailerTests.Line("Move", "Projects/sub", Micros(4), targetPath: "Archive/sub")) + "\n" + pending[..50]);
+
+            var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+            await using (var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state))
+            {
+                await WaitAsync(async () => (await AtimeAsync(hostId, $"{root}/Projects/video/final-cut.mov")).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    (Micros(1) / 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture), agent);
+                await WaitAsync(() => PathsAsync(hostId), string.Join("|", $"{root}/Archive/a.mov", $"{root}/Archive/sub/b.mov", $"{root}/Archive/sub/deeper/c.mov",
+                    $"{root}/Projects/video/final-cut.mov", $"{root}/Projects/video/rough.mov"), agent);
+                Assert.Equal(1, await _gateway.Database.CountAsync(
+                    $"SELECT count(*) FROM alto.file_current WHERE host_id = '{hostId}' AND full_path = '{root}/Projects/old.mov' AND deleted_utc IS NOT NULL"));
+
+                // The garbage line and the duplicate are counted and reported: host API and /metrics.
+                var trail = (await admin.WaitForHostAsync(tenant, hostId, host =>
+                        host.TryGetProperty("latestMetrics", out var metrics) && metrics.ValueKind == System.Text.Json.JsonValueKind.Object
+                        && metrics.TryGetProperty("lucidLinkTrail", out var lucid) && lucid.ValueKind == System.Text.Json.JsonValueKind.Object
+                        && lucid.GetProperty("eventsApplied").GetInt64() == 4, Patience))
+                    .GetProperty("latestMetrics").GetProperty("lucidLinkTrail");
+                Assert.Equal((1L, 1L, 1), (trail.GetProperty("linesMalformed").GetInt64(), trail.GetProperty("linesDuplicate").GetInt64(), trail.GetProperty("linesQuarantined").GetInt32()));
+                Assert.True(trail.GetProperty("lagSeconds").GetDouble() > 0);
+                var metrics = await _gateway.MetricsAsync();
+                var malformed = metrics.Split('\n').Single(line => line.StartsWith("alto_lucidlink_lines_malformed_total{", StringComparison.Ordinal)
+                    && line.Contains(hostId.ToString(), StringComparison.Ordinal));
+                Assert.EndsWith(" 1", malformed.Split(" # ")[0].TrimEnd(), StringComparison.Ordinal);
+                Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_lucidlink_lag_seconds{", StringComparison.Ordinal) && line.Contains(hostId.ToString(), StringComparison.Ordinal));
+                await agent.StopAsync(TimeSpan.FromSeconds(20));
+            }
+
+            // While the agent is down the last line is finished and the file rotates; a restart loses nothing and repeats nothing.
+            await File.AppendAllTextAsync(Path.Combine(month, "1764300900.log.active"), pending[50..] + "\n");
+            File.Move(Path.Combine(month, "1764300900.log.active"), Path.Combine(month, "1764300900.log"));
+            await using (var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state))
+            {
+                await WaitAsync(async () => (await AtimeAsync(hostId, $"{root}/Projects/video/rough.mov")).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    (Micros(5) / 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture), agent);
+                await agent.StopAsync(TimeSpan.FromSeconds(20));
+            }
+            // Two reads (the duplicate dropped), the delete and both moves: each sent once.
+            Assert.Equal(5, await _gateway.Database.CountAsync(
+                $"SELECT coalesce(sum(update_count), 0) FROM alto.audit_update_batch WHERE host_id = '{hostId}'"));
+            Assert.Single(new LucidQuarantine(Directory.GetFiles(state, "lucid-offsets-*.json.quarantine.jsonl").Single()).Entries);
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+            Directory.Delete(state, true);
+        }
+    }
+
+    /// <summary>A new tenant with one host whose volume is <paramref name="root"/>, enrolled with its credentials in <paramref name="state"/>.</summary>
+    private async Task<(AdminApi Admin, Guid Tenant, Guid HostId)> EnrolledHostAsync(string tenantPrefix, string hostName, string root, string state, bool tierAtOnce)
+    {
+        var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync($"{tenantPrefix}-{Guid.NewGuid():N}"[..24], tierAtOnce);
+        var (hostId, token) = await admin.RegisterHostAsync(tenant, hostName, root);
+        using var http = new HttpClient();
+        var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+        await credentials.SaveAsync(state, CancellationToken.None);
+        return (admin, tenant, hostId);
+    }
+
+    private async Task<string?> PathsAsync(Guid hostId) => await _gateway.Database.ScalarAsync<string?>(
+        $"SELECT string_agg(full_path, '|' ORDER BY full_path) FROM alto.file_current WHERE host_id = '{hostId}' AND deleted_utc IS NULL");
 
     private static async Task WaitAsync(Func<Task<string?>> value, string expected, ProgramRun agent)
     {

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Hosts;
+
+namespace Alto.Gateway.Grpc;
+
+/// <summary>
+/// The LucidLink audit trails of the hosts whose sessions this gateway holds, for /metrics: per
+/// host (and tenant), events applied, lines refused and quarantined, duplicates dropped, the
+/// quarantine's size and overflow, and the lag (seconds from the newest applied event to the
+/// scrape). Each heartbeat replaces its host's figures; a host whose session ended is dropped.
+/// </summary>
+public sealed class LucidTrailGauges
+{
+    private readonly ConcurrentDictionary<Guid, (Guid TenantId, LucidTrailMetrics Trail)> _hosts = new();
+    private readonly TimeProvider _clock;
+
+    public LucidTrailGauges(IMeterFactory meters, TimeProvider clock)
+    {
+        _clock = clock;
+        var meter = meters.Create(Grains.Planning.PlannerMetrics.MeterName);
+        meter.CreateObservableCounter("alto.lucidlink.events_applied", () => Each(trail => trail.EventsApplied), "{event}",
+            "Audit-trail events the gateway took, since the agent started");
+        meter.CreateObservableCounter("alto.lucidlink.lines_malformed", () => Each(trail => trail.LinesMalformed), "{line}",
+            "Audit-trail lines the agent could not read (each quarantined, or counted as overflow), since the agent started");
+        meter.CreateObservableCounter("alto.lucidlink.lines_duplicate", () => Each(trail => trail.LinesDuplicate), "{line}",
+            "Audit-trail lines dropped as seen before, since the agent started");
+        meter.CreateObservableGauge("alto.lucidlink.lines_quarantined", () => Each(trail => (long)trail.LinesQuarantined), "{line}",
+            "Audit-trail lines waiting in the agent's quarantine");
+        meter.CreateObservableCounter("alto.lucidlink.quarantine_overflow", () => Each(trail => trail.QuarantineOverflow), "{line}",
+            "Refused audit-trail lines that found the quarantine full");
+        meter.CreateObservableGauge("alto.lucidlink.lag", Lag, "s",
+            "Seconds from the newest audit-trail event the gateway took to now");
+    }
+
+    public void Report(Guid hostId, Guid tenantId, LucidTrailMetrics? trail)
+    {
+        if (trail is null)
+        {
+            _hosts.TryRemove(hostId, out _);
+        }
+        else
+        {
+            _hosts[hostId] = (tenantId, trail);
+        }
+    }
+
+    public void Forget(Guid hostId) => _hosts.TryRemove(hostId, out _);
+
+    private IEnumerable<Measurement<long>> Each(Func<LucidTrailMetrics, long> figure) =>
+        _hosts.Select(pair => new Measurement<long>(figure(pair.Value.Trail), Tags(pair.Key, pair.Value.TenantId)));
+
+    private IEnumerable<Measurement<double>> Lag()
+    {
+        var now = _clock.GetUtcNow();
+        foreach (var (hostId, (tenantId, trail)) in _hosts)
+        {
+            if (trail.NewestAppliedEvent is { } newest)
+            {
+                yield return new Measurement<double>(Math.Max(0, (now - newest).TotalSeconds), Tags(hostId, tenantId));
+            }
+        }
+    }
+
+    private static KeyValuePair<string, object?>[] Tags(Guid hostId, Guid tenantId) =>
+        [new("host_id", hostId.ToString()), new("tenant_id", tenantId.ToString())];
+}
