@@ -37,10 +37,20 @@ public sealed class ScanStaging(NpgsqlDataSource db)
     {
         var (tenantId, hostId, scanUid, chunkNo, isFinal, roots) = chunk;
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        // The scan row and its day's partition are made before the chunk's transaction, each committed at
+        // once: the partition lock is then held for an instant, not for the whole upload, so uploads of
+        // one tenant stream in side by side.
+        var day = await CreateScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
+        await using (var partition = new NpgsqlCommand("SELECT scan_staging.ensure_partition($1, $2)", connection))
+        {
+            partition.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            partition.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = day });
+            await partition.ExecuteNonQueryAsync(cancellationToken);
+        }
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // One scan row per (host, agent scan id); locking it serialises the chunks of one scan.
-        var scan = await LockScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
+        var scan = await LockScanAsync(connection, hostId, scanUid, cancellationToken);
         if (await StoredDigestAsync(connection, scan.Id, chunkNo, cancellationToken) is { } stored)
         {
             // Read (and check) the whole chunk to learn its digest, staging nothing.
@@ -66,12 +76,6 @@ public sealed class ScanStaging(NpgsqlDataSource db)
             throw new ScanSequenceException($"chunk {chunkNo} cannot be final: chunk {highest} was already received");
         }
 
-        await using (var partition = new NpgsqlCommand("SELECT scan_staging.ensure_partition($1, $2)", connection, transaction))
-        {
-            partition.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-            partition.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = scan.Day });
-            await partition.ExecuteNonQueryAsync(cancellationToken);
-        }
         var (rowCount, bytes) = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, content, cancellationToken);
         await using (var insertChunk = new NpgsqlCommand(
             "INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count, is_final, digest) VALUES ($1, $2, $3, $4, $5)",
@@ -143,20 +147,27 @@ public sealed class ScanStaging(NpgsqlDataSource db)
 
     private sealed record ScanRow(long Id, string Status, DateOnly Day, int? FinalChunkNo, int? MaxChunkNo);
 
-    private static async Task<ScanRow> LockScanAsync(
+    /// <summary>The scan's row (made on its first chunk) and the day its rows are staged under.</summary>
+    private static async Task<DateOnly> CreateScanAsync(
         NpgsqlConnection connection, Guid tenantId, Guid hostId, Guid scanUid, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            WITH created AS (
-                INSERT INTO alto.scan (tenant_id, host_id, scan_uid) VALUES ($1, $2, $3)
-                ON CONFLICT (host_id, scan_uid) DO NOTHING)
-            SELECT 1
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO alto.scan (tenant_id, host_id, scan_uid) VALUES ($1, $2, $3) ON CONFLICT (host_id, scan_uid) DO NOTHING", connection))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var select = new NpgsqlCommand(
+            "SELECT (started_at AT TIME ZONE 'UTC')::date FROM alto.scan WHERE host_id = $1 AND scan_uid = $2", connection);
+        select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
+        return (DateOnly)(await select.ExecuteScalarAsync(cancellationToken))!;
+    }
 
+    private static async Task<ScanRow> LockScanAsync(NpgsqlConnection connection, Guid hostId, Guid scanUid, CancellationToken cancellationToken)
+    {
         await using var select = new NpgsqlCommand("""
             SELECT s.id, s.status, (s.started_at AT TIME ZONE 'UTC')::date, s.final_chunk_no,
                    (SELECT max(chunk_no) FROM scan_staging.chunk c WHERE c.scan_id = s.id)
