@@ -109,7 +109,7 @@ public static class ScanResultsApi
         try
         {
             // Decompressed as it arrives, parsed as it is decompressed, copied as it is parsed: no whole chunk is ever held.
-            await using var decoded = new ChunkDecodeStream(context.Request.Body, compression!.Value, limits.MaxDecompressedBytes);
+            await using var decoded = new ChunkDecodeStream(context.Request.Body, compression, limits.MaxDecompressedBytes);
             var identity = new ChunkIdentity(agent.TenantId, agent.HostId, scanId!.Value, chunk!.Value, final ?? false, canonicalRoots);
             if (format == "csv")
             {
@@ -156,7 +156,7 @@ public static class ScanResultsApi
     /// The chunk's compression, from the encoding query parameter or the Content-Encoding header
     /// (either may be left out; when both are given they must agree).
     /// </summary>
-    private static ChunkCompressionKind? ChunkEncoding(HttpRequest request, string? encoding, RequestErrors errors)
+    private static ChunkCompressionKind ChunkEncoding(HttpRequest request, string? encoding, RequestErrors errors)
     {
         var header = request.Headers.ContentEncoding.ToString();
         ChunkCompressionKind? fromQuery = null, fromHeader = null;
