@@ -52,6 +52,9 @@ public sealed class RecallApiTests(GatewayFixture fixture)
             .AssertJsonAsync(HttpStatusCode.Accepted);
 
         Assert.Equal((1, 1), (byPath.GetProperty("files").GetInt32(), byFolder.GetProperty("files").GetInt32()));
+        var listed = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/tier-objects?hostId={host.HostId}&pathPrefix=c:/data/DOCS", UriKind.Relative)))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(@"C:\Data\docs\report.pdf", Assert.Single(listed.GetProperty("items").EnumerateArray()).GetProperty("path").GetString());
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/recall", new { paths = new[] { "/srv/a" } }))
             .AssertProblemAsync(HttpStatusCode.BadRequest);
     }

@@ -59,6 +59,21 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task WindowsFoldersAreFoundAtTheDriveTopAndOnUncShares()
+    {
+        var agent = await EnrollAsync("windows", @"C:\");
+        const string csv = "file_path,file_size,last_modified,last_accessed\n"
+            + "c:/top.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n"
+            + "\"\\\\fs01\\share\\Projects\\plan.doc\",2,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+
+        await (await SendAsync(agent, Encoding.UTF8.GetBytes(csv), "encoding=none&final=true")).AssertJsonAsync(HttpStatusCode.OK);
+
+        await WaitForAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}'", 2);
+        Assert.Equal(@"C:\top.txt in C:\ as top.txt|\\fs01\share\Projects\plan.doc in \\fs01\share\Projects as plan.doc", await fixture.Database.ScalarAsync<string>(
+            $"SELECT string_agg(f.full_path || ' in ' || d.path || ' as ' || f.name, '|' ORDER BY f.full_path) FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id WHERE f.host_id = '{agent.HostId}'"));
+    }
+
+    [Fact]
     public async Task TheSeedsWindowsRowsAreRefusedByAPosixHostAndNothingIsStaged()
     {
         var agent = await EnrollAsync("linux", "/srv");

@@ -44,7 +44,12 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
                 "alto.tier_object",
                 """
                 tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR state = $3)
-                AND ($4::text IS NULL OR full_path = $4 OR full_path LIKE replace(replace(replace(rtrim($4, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+                AND ($4::text IS NULL OR CASE
+                    -- A Windows host's paths: either slash in the prefix, and no regard to case.
+                    WHEN (SELECT h.os FROM alto.host h WHERE h.id = tier_object.host_id) = 'windows' THEN
+                        lower(rtrim(full_path, '\')) = lower(rtrim(replace($4, '/', '\'), '\'))
+                        OR left(lower(full_path), length(rtrim(replace($4, '/', '\'), '\')) + 1) = lower(rtrim(replace($4, '/', '\'), '\')) || '\'
+                    ELSE full_path = $4 OR left(full_path, length(rtrim($4, '/')) + 1) = rtrim($4, '/') || '/' END)
                 """,
                 "full_path, id",
                 () => [Uuid(tenantId), Uuid(hostId), Text(state), Text(pathPrefix)]),
