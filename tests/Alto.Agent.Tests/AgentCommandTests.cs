@@ -59,6 +59,28 @@ public sealed class AgentCommandTests(RunningGateway running) : IClassFixture<Ru
     }
 
     [Fact]
+    public async Task ACommandThisAgentCannotRunIsRefusedWithItsReasonNotTakenAsDone()
+    {
+        var agent = await EnrollAsync();
+        // An agent that registered no scan handler, as on a platform that cannot scan yet.
+        var handlers = new CommandHandlers().Register(GatewayMessage.BodyOneofCase.RecallRequest, (_, _) => Task.CompletedTask);
+        using var stop = new CancellationTokenSource();
+        var run = new AgentConnection(agent, () => [], NullLogger<AgentConnection>.Instance, handlers.HandleAsync).RunAsync(stop.Token);
+        await WaitForHostAsync(agent, host => host.GetProperty("status").GetString() == "online");
+
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var receipt = await admin.PostAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}/scan", new { paths = new[] { "/srv" } });
+        await WaitForHostAsync(agent, host => host.GetProperty("pendingCommands").GetInt32() == 0);
+
+        var error = await _gateway.Database.ScalarAsync<string>(
+            $"SELECT details->>'error' FROM alto.audit_log WHERE action = 'host.command_failed' AND details->>'commandId' = '{receipt.GetProperty("commandId").GetString()}'");
+        Assert.Contains("cannot run ScanRequest", error, StringComparison.Ordinal);
+        Assert.Contains("RecallRequest", error, StringComparison.Ordinal);
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
     public async Task ChangedVolumesArePushedToTheConnectedAgent()
     {
         var agent = await EnrollAsync();

@@ -75,8 +75,8 @@ public sealed partial class AgentWorker(
         var lucidTrail = new LucidLink.LucidAuditUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
             loggers.CreateLogger<LucidLink.LucidAuditUploader>());
         AgentConnection? connection = null;
-        connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(),
-            (command, cancellationToken) => HandleAsync(command, volumes, connection!, journal, stubs, recall, reports, recalls, cluster, cancellationToken),
+        var handlers = Handlers(() => volumes, () => connection!, journal, stubs, recall, reports, recalls, cluster);
+        connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(), handlers.HandleAsync,
             targets: targets, reports: reports, recall: recall,
             volumesChanged: configured =>
             {
@@ -154,51 +154,49 @@ public sealed partial class AgentWorker(
         }
     }
 
-    /// <summary>A command from the cluster: scan now, recall these stubs, or a tiering job.</summary>
-    private async Task HandleAsync(
-        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
-        ReportOutbox reports, RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
+    /// <summary>The commands this agent runs: on Linux, scans, recalls and tiering jobs; elsewhere none yet (each is refused with its reason).</summary>
+    private CommandHandlers Handlers(
+        Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
+        ReportOutbox reports, RecallReporter recalls, RecallCluster cluster)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            throw new PlatformNotSupportedException($"this agent cannot run {command.BodyCase} commands on this platform yet");
-        }
-        await HandleOnLinuxAsync(command, volumes, connection, journal, stubs, recall, reports, recalls, cluster, cancellationToken);
+        var handlers = new CommandHandlers();
+        return OperatingSystem.IsLinux() ? LinuxHandlers(handlers, volumes, connection, journal, stubs, recall, reports, recalls, cluster) : handlers;
     }
 
     [SupportedOSPlatform("linux")]
-    private async Task HandleOnLinuxAsync(
-        GatewayMessage command, string[] volumes, AgentConnection connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
-        ReportOutbox reports, RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
+    private CommandHandlers LinuxHandlers(
+        CommandHandlers handlers, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs,
+        ArmedRecall? recall, ReportOutbox reports, RecallReporter recalls, RecallCluster cluster) =>
+        handlers
+            .Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(command.ScanRequest, volumes(), cancellationToken))
+            .Register(GatewayMessage.BodyOneofCase.RecallRequest, (command, cancellationToken) =>
+                RecallAsync(command.RecallRequest, volumes(), connection(), journal!, stubs!, recalls, cluster, cancellationToken))
+            .Register(GatewayMessage.BodyOneofCase.TieringJob, (command, cancellationToken) =>
+            {
+                // A file of a job must be below the host's volumes (links resolved here) and where recall on open is armed.
+                var scope = volumes();
+                string? Refusal(string path) => VolumeScope.Refusal(path, scope) ?? recall?.RefusalFor(path);
+                return new AgentJobRunner(journal!, stubs!, connection().Targets, connection().Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
+                    .RunAsync(command.TieringJob, reports, cancellationToken);
+            });
+
+    [SupportedOSPlatform("linux")]
+    private async Task RecallAsync(
+        RecallRequest request, string[] volumes, AgentConnection connection, OperationJournal journal, LinuxStubDriver stubs,
+        RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
-        if (command.BodyCase == GatewayMessage.BodyOneofCase.ScanRequest)
+        // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
+        var refused = request.Paths.Select(path => VolumeScope.Refusal(path, volumes)).OfType<string>().ToList();
+        var inside = request.Paths.Where(path => VolumeScope.Refusal(path, volumes) is null).ToList();
+        var outcomes = await new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
+            .RecallAsync(inside, cancellationToken);
+        foreach (var outcome in outcomes)
         {
-            await ScanAsync(command.ScanRequest, volumes, cancellationToken);
-            return;
+            recalls.Report(outcome);
         }
-        if (command.BodyCase == GatewayMessage.BodyOneofCase.RecallRequest)
+        if (refused.Count > 0)
         {
-            // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
-            var refused = command.RecallRequest.Paths.Select(path => VolumeScope.Refusal(path, volumes)).OfType<string>().ToList();
-            var inside = command.RecallRequest.Paths.Where(path => VolumeScope.Refusal(path, volumes) is null).ToList();
-            var outcomes = await new RecallRunner(journal!, stubs!, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
-                .RecallAsync(inside, cancellationToken);
-            foreach (var outcome in outcomes)
-            {
-                recalls.Report(outcome);
-            }
-            if (refused.Count > 0)
-            {
-                throw new InvalidOperationException($"refused {refused.Count} path(s) of the recall: {refused[0]}");
-            }
-            return;
-        }
-        if (command.BodyCase == GatewayMessage.BodyOneofCase.TieringJob)
-        {
-            // A file of a job must be below the host's volumes (links resolved here) and where recall on open is armed.
-            string? Refusal(string path) => VolumeScope.Refusal(path, volumes) ?? recall?.RefusalFor(path);
-            await new AgentJobRunner(journal!, stubs!, connection.Targets, connection.Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
-                .RunAsync(command.TieringJob, reports, cancellationToken);
+            throw new InvalidOperationException($"refused {refused.Count} path(s) of the recall: {refused[0]}");
         }
     }
 
