@@ -3,7 +3,14 @@
 #   N passed, N failed, N skipped
 # Starts the private PostgreSQL if it is not running (and stops it again afterwards); builds the
 # solution with warnings as errors; exits non-zero when a test fails or a test run crashes.
+#
+#   scripts/test.sh          everything (what CI runs)
+#   scripts/test.sh --fast   the unit layer only (tests tagged [Trait("Layer", "Unit")]: no
+#                            database, processes or network), in well under a minute after the build
 set -uo pipefail
+
+fast=0
+[ "${1:-}" = "--fast" ] && fast=1
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -20,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! "$repo/scripts/services.sh" status postgres >/dev/null 2>&1; then
+if [ "$fast" = 0 ] && ! "$repo/scripts/services.sh" status postgres >/dev/null 2>&1; then
     # Test databases are thrown away: durability on disk only costs time here.
     ALTO_PG_FSYNC=off "$repo/scripts/services.sh" start postgres >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
     started_postgres=1
@@ -30,7 +37,7 @@ export ALTO_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=pos
 
 # The tier-2 servers the tests talk to (s3rver, azurite), pinned by the lock file.
 servers="$repo/tests/tier2-servers"
-if [ ! -f "$servers/node_modules/.package-lock.json" ] || ! cmp -s "$servers/package-lock.json" "$servers/.installed-lock.json"; then
+if [ "$fast" = 0 ] && { [ ! -f "$servers/node_modules/.package-lock.json" ] || ! cmp -s "$servers/package-lock.json" "$servers/.installed-lock.json"; }; then
     echo "== npm ci (tests/tier2-servers)"
     if ! (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
         echo "npm ci failed in tests/tier2-servers"
@@ -50,10 +57,16 @@ fi
 rm -rf "$results"
 mkdir -p "$results"
 crashed=0
+filter=()
+[ "$fast" = 1 ] && filter=(--filter "Layer=Unit")
 for project in tests/*.Tests/*.Tests.csproj; do
     name="$(basename "$project" .csproj)"
+    # The unit layer only where a project has one.
+    if [ "$fast" = 1 ] && ! grep -rqs --include='*.cs' 'Trait("Layer", "Unit")' "$(dirname "$project")"; then
+        continue
+    fi
     echo "== $name"
-    if ! dotnet test "$project" -c "$configuration" --no-build --nologo \
+    if ! dotnet test "$project" -c "$configuration" --no-build --nologo "${filter[@]}" \
             --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
             --results-directory "$results"; then
         echo "   ($name reported failures)"

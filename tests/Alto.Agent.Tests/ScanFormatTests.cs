@@ -3,6 +3,7 @@ using Alto.Scanning;
 
 namespace Alto.Agent.Tests;
 
+[Trait("Layer", "Unit")]
 public sealed class ScanFormatTests
 {
     private static readonly DateTimeOffset When = new(2025, 1, 15, 10, 30, 0, TimeSpan.Zero);

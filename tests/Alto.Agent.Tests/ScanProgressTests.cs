@@ -2,6 +2,7 @@ using Alto.Agent.Scanning;
 
 namespace Alto.Agent.Tests;
 
+[Trait("Layer", "Unit")]
 public sealed class ScanProgressTests
 {
     [Theory]

@@ -11,6 +11,7 @@ namespace Alto.Agent.Tests;
 /// Windows paths, DOMAIN\user owners, sha256: hashes), columns in another order, Parquet with
 /// only the essential columns, and what is refused by name.
 /// </summary>
+[Trait("Layer", "Unit")]
 public sealed class SeedFormatTests
 {
     /// <summary>The seed's example, exactly as alto-workflow.md writes it (LF line ends, quoted paths).</summary>

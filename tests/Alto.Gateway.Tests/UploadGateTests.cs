@@ -3,6 +3,7 @@ using Alto.Gateway.Scans;
 namespace Alto.Gateway.Tests;
 
 /// <summary>How many chunk uploads the gateway takes in at once: a host beyond its share is refused (429), the gateway beyond its total (503), and places come back.</summary>
+[Trait("Layer", "Unit")]
 public sealed class UploadGateTests
 {
     private static UploadGate Gate(int total, int perHost) =>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Alto.Grains.Tests;
 
+[Trait("Layer", "Unit")]
 public sealed class TierStateMachineTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Alto.Agent.Tests.Jobs;
 
+[Trait("Layer", "Unit")]
 public sealed class BandwidthThrottleTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Alto.Agent.Tests.Jobs;
 
 [SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
 public sealed class JobExecutorTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("alto-job-").FullName;

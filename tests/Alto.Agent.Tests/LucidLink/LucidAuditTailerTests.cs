@@ -4,6 +4,7 @@ using Alto.Agent.LucidLink;
 namespace Alto.Agent.Tests.LucidLink;
 
 /// <summary>The LucidLink audit trail as a filespace writes it: JSON Lines under .lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/, ".log.active" renamed to ".log" at rotation.</summary>
+[Trait("Layer", "Unit")]
 public sealed class LucidAuditTailerTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("alto-lucid-").FullName;

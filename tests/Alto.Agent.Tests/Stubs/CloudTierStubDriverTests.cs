@@ -9,6 +9,7 @@ namespace Alto.Agent.Tests.Stubs;
 
 /// <summary>The Windows stub driver's logic against a stand-in of the CloudTier driver (see <see cref="CloudTierStandIn"/>).</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
 public sealed class CloudTierStubDriverTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("alto-cloudtier-").FullName;

@@ -5,6 +5,7 @@ using Alto.Tiering;
 namespace Alto.Agent.Tests.Stubs;
 
 [SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
 public sealed class LinuxStubTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("alto-stubs-").FullName;

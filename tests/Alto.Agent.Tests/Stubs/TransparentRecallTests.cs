@@ -13,6 +13,7 @@ namespace Alto.Agent.Tests.Stubs;
 /// EIO and leaves the stub; the agent's own reads never recall.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
 public sealed class TransparentRecallTests : IDisposable
 {
     private readonly ScratchFileSystem _volume;

@@ -3,6 +3,7 @@ using Alto.Tiering;
 
 namespace Alto.Agent.Tests.Tiering;
 
+[Trait("Layer", "Unit")]
 public sealed class ObjectEncryptionTests
 {
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);

@@ -6,6 +6,7 @@ namespace Alto.Agent.Tests.Tiering;
 /// A store stays inside its root by whole path segments, and a cloud target without credentials
 /// of its own does not fall back on the host's ambient identity unless it says so.
 /// </summary>
+[Trait("Layer", "Unit")]
 public sealed class TargetBoundsTests : IDisposable
 {
     private readonly string _parent = Directory.CreateTempSubdirectory("alto-bounds-").FullName;

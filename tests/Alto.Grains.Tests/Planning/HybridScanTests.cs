@@ -3,6 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 namespace Alto.Grains.Tests.Planning;
 
 /// <summary>Hybrid mode: a LucidLink host is scanned in full when its last scan is as old as its interval (default 30 days).</summary>
+[Trait("Layer", "Unit")]
 public sealed class HybridScanTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);

@@ -5,6 +5,7 @@ using Alto.Scanning;
 namespace Alto.Grains.Tests.Planning;
 
 /// <summary>What a plan may select at all: inside the volumes, at least the minimum size, never a LucidLink audit trail.</summary>
+[Trait("Layer", "Unit")]
 public sealed class PlanScopeTests
 {
     [Theory]

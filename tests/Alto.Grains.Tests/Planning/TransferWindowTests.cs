@@ -3,6 +3,7 @@ using Alto.Grains.Hosts;
 
 namespace Alto.Grains.Tests.Planning;
 
+[Trait("Layer", "Unit")]
 public sealed class TransferWindowTests
 {
     // Friday 2026-11-27 and Saturday 2026-11-28, UTC.

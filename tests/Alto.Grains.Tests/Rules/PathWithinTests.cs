@@ -3,6 +3,7 @@ using Alto.Scanning;
 namespace Alto.Grains.Tests.Rules;
 
 /// <summary>Whether a path is below a volume: by whole segments, exactly on POSIX hosts, case- and slash-blind on Windows ones.</summary>
+[Trait("Layer", "Unit")]
 public sealed class PathWithinTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using static Alto.Grains.Tests.Rules.RuleBuilder;
 
 namespace Alto.Grains.Tests.Rules;
 
+[Trait("Layer", "Unit")]
 public sealed class RuleEngineTests
 {
     private const long Day = 86_400;
