@@ -27,6 +27,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();
         services.AddOptions<DispatchOptions>();
+        services.AddOptions<Tiers.TierRetryOptions>();
         return services;
     }
 }

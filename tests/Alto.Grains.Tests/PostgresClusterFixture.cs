@@ -42,6 +42,8 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
             ["Alto:Keys:MasterKeyFile"] = database.MasterKeyFile,
             // Short leases, so re-sending a job that was not finished can be seen within a test.
             ["Alto:Dispatch:Lease"] = "00:00:02",
+            // A failed file is tried again 3 s, then 6 s later: retries and abandonment within a test.
+            ["Alto:Tiering:Retry:Base"] = "00:00:03",
         }));
         builder.AddSiloBuilderConfigurator<AltoSiloConfigurator>();
         if (fastFailureDetection)

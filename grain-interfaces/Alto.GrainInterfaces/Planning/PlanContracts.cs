@@ -23,7 +23,11 @@ public sealed record PlanChanges(
     [property: Id(2)] long Unplanned,
     [property: Id(3)] long Unchanged,
     [property: Id(4)] int JobsCreated,
-    [property: Id(5)] int JobsRemoved);
+    [property: Id(5)] int JobsRemoved)
+{
+    /// <summary>Files whose tiering failed and whose next attempt was due, put into a job again.</summary>
+    [Id(6)] public long Retried { get; init; }
+}
 
 /// <summary>
 /// The outcome of planning a host (or, with <see cref="Hosts"/>, a whole tenant). A dry run has the

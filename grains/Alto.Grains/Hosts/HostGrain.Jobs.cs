@@ -200,6 +200,11 @@ public sealed partial class HostGrain
             }
             await DispatchAsync();
         }
+        if (results.Any(result => result.Outcome == TierFileOutcome.Failed))
+        {
+            // Failed files come back when their next attempt is due, or are given up after the last.
+            await ScheduleRetrySweepAsync();
+        }
         return null;
     }
 

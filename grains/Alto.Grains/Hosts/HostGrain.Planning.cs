@@ -145,6 +145,8 @@ public sealed partial class HostGrain
         {
             await RequestScanAsync([], "csv");
         }
+        // Retries due while no timer of this activation waited for them (a restarted silo) are found here too.
+        await SweepRetriesAsync();
         PlanInBackground("schedule");
     }
 

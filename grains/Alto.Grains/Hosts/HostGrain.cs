@@ -25,6 +25,7 @@ public sealed partial class HostGrain(
     HostPlanner planner,
     IOptions<PlannerOptions> plannerOptions,
     IOptions<DispatchOptions> dispatchOptions,
+    IOptions<Tiers.TierRetryOptions> retryOptions,
     IGrainFactory grains,
     TimeProvider time,
     ILogger<HostGrain> logger) : Grain, IHostGrain, IRemindable

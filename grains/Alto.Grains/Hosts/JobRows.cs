@@ -10,6 +10,9 @@ namespace Alto.Grains.Hosts;
 /// <summary>Which stubs a recall selects: by path, below a directory or by rule, with paths compared as the host spells them.</summary>
 public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId, PathFlavor Flavor = PathFlavor.Posix);
 
+/// <summary>A file given up after its last failed attempt.</summary>
+public sealed record AbandonedFile(long TierObjectId, Guid TenantId, string Path, int Attempts, string LastError);
+
 /// <summary>A job claimed for delivery.</summary>
 public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
 
@@ -169,6 +172,41 @@ public sealed class JobRows(NpgsqlDataSource db)
     }
 
     /// <summary>An audit entry of its own (not part of another change).</summary>
+    /// <summary>Gives up the host's files whose tiering failed on its last allowed attempt: they go ABANDONED.</summary>
+    public async Task<AbandonedFile[]> AbandonExhaustedAsync(Guid hostId, int maxAttempts)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE alto.tier_object SET state = 'ABANDONED', next_attempt_utc = NULL, updated_utc = now()
+            WHERE host_id = $1 AND state = 'FAILED' AND failed_during = 'tiering' AND attempts >= $2
+            RETURNING id, tenant_id, full_path, attempts, coalesce(last_error, '')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxAttempts });
+        await using var reader = await command.ExecuteReaderAsync();
+        var files = new List<AbandonedFile>();
+        while (await reader.ReadAsync())
+        {
+            files.Add(new AbandonedFile(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4)));
+        }
+        return [.. files];
+    }
+
+    /// <summary>
+    /// When the host's retries next need the host: the earliest next attempt of a failed file, or
+    /// now when a file used its last attempt (to be abandoned); null when nothing waits.
+    /// </summary>
+    public async Task<DateTimeOffset?> NextRetryAsync(Guid hostId, int maxAttempts)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT min(CASE WHEN attempts >= $2 THEN now() ELSE next_attempt_utc END)
+            FROM alto.tier_object
+            WHERE host_id = $1 AND state = 'FAILED' AND failed_during = 'tiering'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxAttempts });
+        return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
+    }
+
     public Task AuditAsync(Audit.AuditEntry entry) => Audit.AuditLog.AppendAsync(db, entry, CancellationToken.None);
 
     /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>

@@ -13,6 +13,7 @@ public sealed class TieringMetrics
     private readonly Counter<long> _jobsSent;
     private readonly Counter<long> _jobsEnded;
     private readonly Counter<long> _reportsRefused;
+    private readonly Counter<long> _abandoned;
 
     public TieringMetrics(IMeterFactory meters)
     {
@@ -23,6 +24,7 @@ public sealed class TieringMetrics
         _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "ms", "How long a program waited for a recall");
         _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
         _reportsRefused = meter.CreateCounter<long>("alto.agent.reports_refused", "{report}", "Agent reports refused whole for naming what is not the host's, by kind");
+        _abandoned = meter.CreateCounter<long>("alto.tier.abandoned", "{file}", "Files whose tiering failed on every attempt and is given up (the originals stay on tier 1)");
         _jobsEnded = meter.CreateCounter<long>("alto.tier.jobs_ended", "{job}", "Jobs the agents finished, by status (completed, failed, queued again)");
     }
 
@@ -44,6 +46,8 @@ public sealed class TieringMetrics
     public void JobSent() => _jobsSent.Add(1);
 
     public void ReportRefused(string kind) => _reportsRefused.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Abandoned(int files) => _abandoned.Add(files);
 
     public void JobEnded(string status) => _jobsEnded.Add(1, new KeyValuePair<string, object?>("status", status));
 }

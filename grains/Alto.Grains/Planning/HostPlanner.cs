@@ -2,7 +2,9 @@ using System.Diagnostics;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Rules;
+using Alto.Grains.Tiers;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -15,8 +17,11 @@ namespace Alto.Grains.Planning;
 /// one transaction: new plans, files moved to another rule, files un-planned, jobs built and
 /// recounted. A plan that fails leaves nothing behind; running it again is always safe.
 /// </summary>
-public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metrics, ILogger<HostPlanner> logger)
+public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metrics, IOptions<TierRetryOptions> retry, ILogger<HostPlanner> logger)
 {
+    /// <summary>A file whose tiering failed and whose next attempt is due: the planner's again, its count of attempts kept.</summary>
+    public const string RetryDue = "RETRY";
+
     /// <summary>Why an un-planned tier object with history is kept, as SKIPPED.</summary>
     public const string UnplannedReason = "no longer selected by a tiering rule";
 
@@ -77,10 +82,14 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
     }
 
     /// <summary>The host's live files with the tier state of each (null when it has no tier object).</summary>
-    private static string InventoryQuery(PlanInput input) => $"""
+    private string InventoryQuery(PlanInput input) => $"""
         COPY (SELECT f.file_current_id, f.full_path, f.size_bytes, f.atime_unix, f.mtime_unix, f.file_extension, f.is_stub,
-                     -- A planned file whose job was claimed for sending is no longer the planner's.
-                     CASE WHEN t.state = 'PLANNED' AND j.status NOT IN ('queued', 'awaiting_approval') THEN 'SENDING' ELSE t.state END,
+                     -- A planned file whose job was claimed for sending is no longer the planner's; a failed one
+                     -- whose next attempt is due is again (abandoned ones, past their last attempt, are not).
+                     CASE WHEN t.state = 'PLANNED' AND j.status NOT IN ('queued', 'awaiting_approval') THEN 'SENDING'
+                          WHEN t.state = 'FAILED' AND t.failed_during = 'tiering' AND t.attempts < {retry.Value.MaxAttempts}
+                               AND t.next_attempt_utc <= '{input.Now.UtcDateTime:O}'::timestamptz THEN '{RetryDue}'
+                          ELSE t.state END,
                      t.rule_id, t.planned_mtime_unix, t.size_bytes
               FROM alto.file_current f
               LEFT JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
@@ -107,7 +116,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             var plannedSize = ReadNullable<long>(export);
 
             // Only files with no tier object, or planned, skipped or recalled ones, are the planner's to decide.
-            var inFlight = state is not (null or "PLANNED" or "SKIPPED" or "RECALLED");
+            var inFlight = state is not (null or "PLANNED" or "SKIPPED" or "RECALLED" or RetryDue);
             // Outside the host's volumes or below the tenant's minimum size no rule applies: such a file is never planned.
             var verdict = isStub || inFlight ? RuleSet.AlreadyTiered
                 : scope.Excludes(path, size) is var excluded and < 0 ? excluded
@@ -178,7 +187,8 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
                 hash = CASE WHEN p.kind = {PlanDecisions.Replan} THEN NULL ELSE t.hash END,
                 locator = CASE WHEN p.kind = {PlanDecisions.Replan} THEN NULL ELSE t.locator END
             FROM plan_rows p
-            WHERE p.kind IN ({PlanDecisions.Replan}, {PlanDecisions.Move}) AND t.file_current_id = p.file_current_id AND t.state IN ('PLANNED', 'SKIPPED', 'RECALLED')
+            WHERE p.kind IN ({PlanDecisions.Replan}, {PlanDecisions.Move}) AND t.file_current_id = p.file_current_id
+              AND (t.state IN ('PLANNED', 'SKIPPED', 'RECALLED') OR t.state = 'FAILED' AND p.kind = {PlanDecisions.Move})
             """, cancellationToken, input.Now);
         await ExecuteAsync(connection, $"""
             INSERT INTO alto.tier_object (tenant_id, host_id, file_current_id, full_path, state, rule_id, target_id, job_id,
@@ -202,7 +212,10 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
 
         return new PlanChanges(
             decisions.Inserted + decisions.Replanned, decisions.Moved, decisions.Unplanned + deleted, decisions.Unchanged,
-            decisions.Packer.Jobs.Count, jobsRemoved);
+            decisions.Packer.Jobs.Count, jobsRemoved)
+        {
+            Retried = decisions.Retried,
+        };
     }
 
     private static void WriteJobs(NpgsqlBinaryImporter jobs, PlanInput input, IReadOnlyList<PackedJob> packed)

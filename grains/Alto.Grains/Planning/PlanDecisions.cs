@@ -33,6 +33,9 @@ public sealed class PlanDecisions(JobPacker packer)
 
     public long Unplanned { get; private set; }
 
+    /// <summary>Failed files whose next attempt was due, put into a job again.</summary>
+    public long Retried { get; private set; }
+
     public long Unchanged { get; private set; }
 
     public void Decide(CompiledRule? match, bool alreadyTiered, in InventoryRow row)
@@ -54,6 +57,12 @@ public sealed class PlanDecisions(JobPacker packer)
             {
                 kind = Move;
                 Moved++;
+            }
+            else if (row.TierState == HostPlanner.RetryDue)
+            {
+                // Tried again in a new job, its attempts counted on (Move keeps them).
+                kind = Move;
+                Retried++;
             }
             else if (row.TierState is null)
             {

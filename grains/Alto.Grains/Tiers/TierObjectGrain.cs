@@ -1,6 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Audit;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Alto.Grains.Tiers;
@@ -10,9 +11,9 @@ namespace Alto.Grains.Tiers;
 /// at every call (the planner writes planned rows in bulk, so nothing is cached), moved by
 /// <see cref="TierStateMachine"/>, and written back with an audit entry in one transaction.
 /// </summary>
-public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time) : Grain, ITierObjectGrain
+public sealed class TierObjectGrain(NpgsqlDataSource db, TimeProvider time, IOptions<TierRetryOptions> retry) : Grain, ITierObjectGrain
 {
-    private readonly TierStateMachine _machine = new(time);
+    private readonly TierStateMachine _machine = new(time, retry.Value.MaxAttempts, retry.Value.Base);
 
     public async Task<TierObjectInfo?> GetAsync()
     {

@@ -60,6 +60,10 @@ public static class SiloBuilderExtensions
             .BindConfiguration(DispatchOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        silo.Services.AddOptions<Grains.Tiers.TierRetryOptions>()
+            .BindConfiguration(Grains.Tiers.TierRetryOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
 
         silo.UseAdoNetClustering(options => options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>
         {

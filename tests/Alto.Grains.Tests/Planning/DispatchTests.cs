@@ -94,6 +94,76 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         return [.. session.Jobs];
     }
 
+    /// <summary>Waits for a job not seen before (lease re-sends of earlier jobs are passed over) and marks it seen.</summary>
+    private static async Task<TierJobPayload> NextNewJobAsync(RecordingSession session, HashSet<Guid> seen)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (session.Jobs.FirstOrDefault(job => !seen.Contains(job.JobId)) is { } job)
+            {
+                seen.Add(job.JobId);
+                return job;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no new job came; {seen.Count} so far");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task ReportAsync(PlanningWorld world, TierJobPayload job, TierFileOutcome outcome) =>
+        Assert.Null(await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), job.JobId,
+            [.. job.Files.Select(file => outcome == TierFileOutcome.Stubbed
+                ? new TierFileResult(file.TierObjectId, outcome, new string('a', 64), $"objects/{file.TierObjectId}", null)
+                : new TierFileResult(file.TierObjectId, outcome, null, null, "tier 2 refused the write (stand-in agent)"))],
+            finished: true));
+
+    [Fact]
+    public async Task AFileWhoseTierTwoFailsTwiceIsTriedAgainAndStubbedOnItsThirdAttempt()
+    {
+        var (world, credential) = await PlannedHostAsync(paths: ["/srv/flaky.bin"]);
+        var session = await ConnectAsync(world, credential);
+        var seen = new HashSet<Guid>();
+
+        await ReportAsync(world, await NextNewJobAsync(session, seen), TierFileOutcome.Failed);
+        Assert.Equal(1, await world.CountAsync("state = 'FAILED' AND attempts = 1 AND next_attempt_utc > now()"));
+        // Nothing is sent again before the backoff has passed; then the host itself plans and sends it, twice.
+        await ReportAsync(world, await NextNewJobAsync(session, seen), TierFileOutcome.Failed);
+        Assert.Equal(1, await world.CountAsync("state = 'FAILED' AND attempts = 2"));
+        await ReportAsync(world, await NextNewJobAsync(session, seen), TierFileOutcome.Stubbed);
+
+        Assert.Equal(1, await world.CountAsync("state = 'STUBBED'"));
+        Assert.Equal(3, seen.Count);
+        Assert.Equal(2, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.failed'"));
+    }
+
+    [Fact]
+    public async Task AFileThatAlwaysFailsIsAbandonedAfterItsLastAttemptAndSaysSo()
+    {
+        var (world, credential) = await PlannedHostAsync(paths: ["/srv/doomed.bin"]);
+        var session = await ConnectAsync(world, credential);
+        var seen = new HashSet<Guid>();
+
+        for (var attempt = 1; attempt <= Tiers.TierStateMachine.DefaultMaxAttempts; attempt++)
+        {
+            await ReportAsync(world, await NextNewJobAsync(session, seen), TierFileOutcome.Failed);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var abandonedEntries = $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.abandoned'";
+        while (await fixture.Database.CountAsync(abandonedEntries) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the file was not abandoned");
+            await Task.Delay(100);
+        }
+        Assert.Equal(1, await world.CountAsync($"state = 'ABANDONED' AND attempts = {Tiers.TierStateMachine.DefaultMaxAttempts}"));
+        Assert.Equal("/srv/doomed.bin", await fixture.Database.ScalarAsync<string>(
+            $"SELECT details->>'path' FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.abandoned' AND outcome = 'failure'"));
+        // Given up for good: no further job goes out for it.
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Equal(Tiers.TierStateMachine.DefaultMaxAttempts, session.Jobs.Select(job => job.JobId).Distinct().Count());
+    }
+
     [Fact]
     public async Task AJobGoesOutWhenTheAgentConnectsAndAgainWhenItsLeaseRunsOut()
     {

@@ -1,0 +1,66 @@
+using Alto.Grains.Audit;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// Files whose tiering failed are tried again, and given up after the last attempt. The failure
+/// set the file's next attempt (exponential backoff, <see cref="Tiers.TierRetryOptions"/>); the
+/// host wakes when the earliest is due, plans (a due file goes into a new job, its attempts counted
+/// on) and dispatches. A file that failed its last attempt goes ABANDONED, its original left on
+/// tier 1: an error in the log, a failed entry in the audit trail and the alto.tier.abandoned
+/// metric. The periodic plan reminder sweeps too, so a restarted silo misses nothing.
+/// </summary>
+public sealed partial class HostGrain
+{
+    private IGrainTimer? _retryTimer;
+
+    /// <summary>Abandons what used its last attempt, plans again when a retry is due, and waits for the next one.</summary>
+    private async Task SweepRetriesAsync()
+    {
+        if (!host.State.Exists)
+        {
+            return;
+        }
+        var maxAttempts = retryOptions.Value.MaxAttempts;
+        var abandoned = await jobs.AbandonExhaustedAsync(Id, maxAttempts);
+        foreach (var file in abandoned)
+        {
+            await jobs.AuditAsync(new AuditEntry(file.TenantId, "system", "tier.abandoned", "tier_object",
+                file.TierObjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: false,
+                new Dictionary<string, object?>
+                {
+                    ["hostId"] = Id, ["path"] = file.Path, ["attempts"] = file.Attempts, ["lastError"] = file.LastError,
+                    ["outcome"] = "given up; the original stays on tier 1",
+                }) { HostId = Id });
+        }
+        if (abandoned.Length > 0)
+        {
+            tieringMetrics.Abandoned(abandoned.Length);
+            LogAbandoned(logger, Id, abandoned.Length, maxAttempts, abandoned[0].Path, abandoned[0].LastError);
+        }
+        if (await jobs.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())
+        {
+            await PlanAsync(dryRun: false);
+        }
+        await ScheduleRetrySweepAsync();
+    }
+
+    /// <summary>Wakes the host when its next failed file is due (one timer; a later failure moves it).</summary>
+    private async Task ScheduleRetrySweepAsync()
+    {
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+        if (await jobs.NextRetryAsync(Id, retryOptions.Value.MaxAttempts) is not { } due)
+        {
+            return;
+        }
+        var wait = due - time.GetUtcNow();
+        _retryTimer = this.RegisterGrainTimer(_ => SweepRetriesAsync(),
+            new GrainTimerCreationOptions(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Host {HostId}: {Count} file(s) abandoned after {Attempts} failed tiering attempts, e.g. {Path}: {LastError}")]
+    private static partial void LogAbandoned(ILogger logger, Guid hostId, int count, int attempts, string path, string lastError);
+}
