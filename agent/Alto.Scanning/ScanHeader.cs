@@ -24,7 +24,8 @@ public sealed class ScanHeader
         var positions = Enumerable.Repeat(-1, ScanColumns.All.Count).ToArray();
         for (var i = 0; i < names.Count; i++)
         {
-            var name = names[i].Trim();
+            // A byte-order mark, as spreadsheet programs write one before the first name, is not part of it.
+            var name = (i == 0 ? names[i].TrimStart('\uFEFF') : names[i]).Trim();
             var known = IndexOf(name);
             if (known < 0)
             {
@@ -42,7 +43,7 @@ public sealed class ScanHeader
         {
             throw new ScanFormatException(0, null, $"the header lacks the required column{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}");
         }
-        return new ScanHeader(positions, [.. names.Select(name => name.Trim())]);
+        return new ScanHeader(positions, [.. names.Select((name, i) => (i == 0 ? name.TrimStart('\uFEFF') : name).Trim())]);
     }
 
     public string? NameAt(int position) => position < _names.Length ? _names[position] : null;

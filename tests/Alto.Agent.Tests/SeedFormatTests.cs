@@ -56,6 +56,13 @@ public sealed class SeedFormatTests
         Assert.Equal(("/srv/Notes.MD", 10L, "ann", "md", ""), (row.FilePath, row.FileSize, row.Owner, row.FileExtension, row.Permissions));
     }
 
+    [Fact]
+    public async Task AChunkSavedWithAByteOrderMarkIsReadAsTheSame()
+    {
+        var rows = await CsvScanReader.ReadAllAsync([.. "\uFEFF"u8.ToArray(), .. Encoding.UTF8.GetBytes(SeedCsv)], PathFlavor.Windows);
+        Assert.Equal(2, rows.Count);
+    }
+
     [Theory]
     [InlineData("file_path,file_size,last_modified,last_accessed,colour\n", "colour")]
     [InlineData("file_path,file_size,last_modified\n", "last_accessed")]
