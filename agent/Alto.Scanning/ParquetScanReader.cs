@@ -40,7 +40,7 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             var columns = new Dictionary<string, DataField>(StringComparer.Ordinal);
             foreach (var field in fields)
             {
-                var name = ScanColumns.All.First(column => string.Equals(column, field.Name.Trim(), StringComparison.OrdinalIgnoreCase));
+                var name = ScanHeader.KnownName(field.Name);
                 var expected = ParquetScanFormat.Fields[name].ClrType;
                 if (Underlying(field.ClrType) != Underlying(expected) || field.IsArray)
                 {

@@ -16,8 +16,6 @@ public sealed class ScanHeader
 
     private ScanHeader(int[] positions, string[] names) => (_positions, _names) = (positions, names);
 
-    public int Count => _names.Length;
-
     /// <summary>Reads a header's column names; a missing, unknown or repeated column is a <see cref="ScanFormatException"/>.</summary>
     public static ScanHeader Parse(IReadOnlyList<string> names)
     {
@@ -48,7 +46,8 @@ public sealed class ScanHeader
 
     public string? NameAt(int position) => position < _names.Length ? _names[position] : null;
 
-    public bool Has(string column) => _positions[IndexOf(column)] >= 0;
+    /// <summary>The known column a (checked) name stands for, in its own spelling.</summary>
+    internal static string KnownName(string name) => ScanColumns.All[IndexOf(name.Trim())];
 
     /// <summary>Checks one CSV record's text values and builds its row.</summary>
     public ScanRecord Build(long row, IReadOnlyList<string> fields, PathFlavor flavor)
@@ -57,26 +56,42 @@ public sealed class ScanHeader
         {
             throw new ScanFormatException(row, null, $"expected {_names.Length} columns, found {fields.Count}");
         }
-        var path = Text(fields, ScanColumns.FilePath);
-        var ctime = Text(fields, ScanColumns.Ctime);
-        var fileId = Text(fields, ScanColumns.FileId);
+        var ctime = Text(fields, At.Ctime);
+        var fileId = Text(fields, At.FileId);
         return ScanRecordRules.Build(row, flavor,
-            path: path,
-            size: CsvScanReader.ParseLong(row, ScanColumns.FileSize, Text(fields, ScanColumns.FileSize)),
-            modified: CsvScanReader.ParseTimestamp(row, ScanColumns.LastModified, Text(fields, ScanColumns.LastModified)),
-            accessed: CsvScanReader.ParseTimestamp(row, ScanColumns.LastAccessed, Text(fields, ScanColumns.LastAccessed)),
-            extension: Text(fields, ScanColumns.FileExtension),
-            permissions: Text(fields, ScanColumns.Permissions),
-            owner: Text(fields, ScanColumns.Owner),
-            hash: Text(fields, ScanColumns.Hash),
+            path: Text(fields, At.FilePath),
+            size: CsvScanReader.ParseLong(row, ScanColumns.FileSize, Text(fields, At.FileSize)),
+            modified: CsvScanReader.ParseTimestamp(row, ScanColumns.LastModified, Text(fields, At.LastModified)),
+            accessed: CsvScanReader.ParseTimestamp(row, ScanColumns.LastAccessed, Text(fields, At.LastAccessed)),
+            extension: Text(fields, At.FileExtension),
+            permissions: Text(fields, At.Permissions),
+            owner: Text(fields, At.Owner),
+            hash: Text(fields, At.Hash),
             ctime: ctime.Length == 0 ? null : CsvScanReader.ParseTimestamp(row, ScanColumns.Ctime, ctime),
             fileId: fileId.Length == 0 ? 0 : CsvScanReader.ParseLong(row, ScanColumns.FileId, fileId),
-            isStub: CsvScanReader.ParseBool(row, Text(fields, ScanColumns.IsStub)),
-            encoding: Text(fields, ScanColumns.PathEncoding));
+            isStub: CsvScanReader.ParseBool(row, Text(fields, At.IsStub)),
+            encoding: Text(fields, At.PathEncoding));
     }
 
-    private string Text(IReadOnlyList<string> fields, string column) =>
-        _positions[IndexOf(column)] is >= 0 and var position ? fields[position] : "";
+    /// <summary>The text of a known column (by its place in <see cref="ScanColumns.All"/>), empty when the chunk has none.</summary>
+    private string Text(IReadOnlyList<string> fields, int column) => _positions[column] is >= 0 and var position ? fields[position] : "";
+
+    /// <summary>Each column's place in <see cref="ScanColumns.All"/>, found once rather than for every value of every row.</summary>
+    private static class At
+    {
+        public static readonly int FilePath = IndexOf(ScanColumns.FilePath);
+        public static readonly int FileSize = IndexOf(ScanColumns.FileSize);
+        public static readonly int LastModified = IndexOf(ScanColumns.LastModified);
+        public static readonly int LastAccessed = IndexOf(ScanColumns.LastAccessed);
+        public static readonly int FileExtension = IndexOf(ScanColumns.FileExtension);
+        public static readonly int Permissions = IndexOf(ScanColumns.Permissions);
+        public static readonly int Owner = IndexOf(ScanColumns.Owner);
+        public static readonly int Hash = IndexOf(ScanColumns.Hash);
+        public static readonly int Ctime = IndexOf(ScanColumns.Ctime);
+        public static readonly int FileId = IndexOf(ScanColumns.FileId);
+        public static readonly int IsStub = IndexOf(ScanColumns.IsStub);
+        public static readonly int PathEncoding = IndexOf(ScanColumns.PathEncoding);
+    }
 
     private static int IndexOf(string column)
     {

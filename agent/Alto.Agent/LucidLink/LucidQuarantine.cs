@@ -51,6 +51,8 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
     public const int DefaultCapacity = 10_000;
     private List<QuarantinedLine>? _lines;
     private List<QuarantinedLine> _readable = [];
+    private List<LucidAuditEvent> _readableEvents = [];
+    private bool _looked;
 
     public int Capacity => capacity;
 
@@ -61,11 +63,18 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
     /// <summary>The quarantined lines, oldest first (to show an operator).</summary>
     public IReadOnlyList<QuarantinedLine> Entries => Lines();
 
-    /// <summary>The events of quarantined lines the parser reads now; they leave the quarantine at the next <see cref="Commit"/>.</summary>
+    /// <summary>
+    /// The events of quarantined lines this agent reads; they leave the quarantine at the next
+    /// <see cref="Commit"/>. The lines are looked at once per process: the parser does not change
+    /// while it runs, so only a restart into another build can read more.
+    /// </summary>
     public List<LucidAuditEvent> Readable()
     {
-        _readable = [];
-        var events = new List<LucidAuditEvent>();
+        if (_looked)
+        {
+            return [.. _readableEvents];
+        }
+        _looked = true;
         foreach (var line in Lines())
         {
             if (line.RefusedForAgent == QuarantinedLine.AgentBuild)
@@ -78,14 +87,14 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
                 _readable.Add(line);
                 if (parsed.Action != LucidAction.Other)
                 {
-                    events.Add(parsed);
+                    _readableEvents.Add(parsed);
                 }
             }
         }
-        return events;
+        return [.. _readableEvents];
     }
 
-    /// <summary>How many quarantined lines the last <see cref="Readable"/> found readable.</summary>
+    /// <summary>How many quarantined lines <see cref="Readable"/> found readable and are not yet delivered.</summary>
     public int ReadableCount => _readable.Count;
 
     /// <summary>Adds newly refused lines and drops the readable ones (when <paramref name="replayed"/> is not 0), then writes the file.</summary>
@@ -101,6 +110,7 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
             var delivered = _readable.ToHashSet();
             lines.RemoveAll(delivered.Contains);
             _readable = [];
+            _readableEvents = [];
         }
         var known = lines.Select(line => (line.File, line.Offset)).ToHashSet();
         foreach (var line in refused)
