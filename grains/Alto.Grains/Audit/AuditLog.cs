@@ -52,6 +52,33 @@ public static class AuditLog
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Appends many entries in one statement, chained in the order given, inside the caller's transaction.</summary>
+    public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details, host_id, path, origin)
+            SELECT e.tenant_id, e.actor, e.action, e.object_type, e.object_id, e.outcome, e.details::jsonb, e.host_id, e.path, e.origin
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::text[], $10::text[])
+                 WITH ORDINALITY AS e(tenant_id, actor, action, object_type, object_id, outcome, details, host_id, path, origin, n)
+            ORDER BY e.n
+            """, connection, transaction);
+        command.Parameters.Add(Array(entries.Select(entry => entry.TenantId), NpgsqlDbType.Uuid));
+        command.Parameters.Add(Array(entries.Select(entry => entry.Actor), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.Action), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.ObjectType), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.ObjectId), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.Succeeded ? "success" : "failure"), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => JsonSerializer.Serialize(entry.Details, DetailsJson)), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.HostId), NpgsqlDbType.Uuid));
+        command.Parameters.Add(Array(entries.Select(entry => entry.Path), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => entry.Origin), NpgsqlDbType.Text));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Appends in a transaction of its own, for changes that are not written through SQL (grain state).</summary>
     public static async Task AppendAsync(NpgsqlDataSource db, AuditEntry entry, CancellationToken cancellationToken)
     {
@@ -60,6 +87,8 @@ public static class AuditLog
         await AppendAsync(connection, transaction, entry, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    private static NpgsqlParameter Array<T>(IEnumerable<T> values, NpgsqlDbType type) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
 }

@@ -3,6 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Rules;
+using Alto.Grains.Tiers;
 using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 
@@ -11,8 +12,8 @@ namespace Alto.Grains.Hosts;
 /// <summary>
 /// Dispatch: queued jobs go down the agent's stream while it is online, one at a time; a job not
 /// finished within its lease is sent again (the agent handles a repeat idempotently), and jobs
-/// live in alto.tiering_job, so they survive any restart. Results move each file's tier object
-/// through its grain.
+/// live in alto.tiering_job, so they survive any restart. Each dispatch and each report moves its
+/// files' tier objects in one batch through the <see cref="Tiers.TierObjectLedger"/>.
 /// </summary>
 public sealed partial class HostGrain
 {
@@ -21,7 +22,6 @@ public sealed partial class HostGrain
 
     /// <summary>How long a job whose files are not under armed recall waits before it is looked at again (a heartbeat that arms recall sends it at once).</summary>
     private static readonly TimeSpan UnarmedRetry = TimeSpan.FromMinutes(10);
-    private const int GrainCallsAtOnce = 32;
 
     /// <summary>
     /// The volumes whose recall the agent's last heartbeat reports armed and guarded: only files
@@ -85,7 +85,8 @@ public sealed partial class HostGrain
             {
                 files = [.. files.Select((file, i) => file with { Key = keys[i] })];
             }
-            await ForEachTierObjectAsync(files.Select(file => file.TierObjectId), new TierEvent(TierEventKind.Dispatched, $"host:{Id}"));
+            var dispatched = new TierEvent(TierEventKind.Dispatched, $"host:{Id}");
+            await ledger.ApplyAsync(Id, [.. files.Select(file => new TierChange(file.TierObjectId, dispatched))], CancellationToken.None);
             try
             {
                 await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files)).WaitAsync(TimeSpan.FromSeconds(30));
@@ -158,32 +159,22 @@ public sealed partial class HostGrain
             return refusal;
         }
         var actor = $"agent:{Id}";
-        var unavailable = 0;
-        foreach (var batch in results.Chunk(GrainCallsAtOnce))
+        // Unavailable files stay dispatched; the job is queued again when the agent finishes it.
+        var unavailable = results.Count(result => result.Outcome == TierFileOutcome.Unavailable);
+        var reported = results.Where(result => result.Outcome != TierFileOutcome.Unavailable).ToArray();
+        var outcomes = await ledger.ApplyAsync(Id, [.. reported.Select(result => new TierChange(result.TierObjectId, ToEvent(result, actor) with { ReportId = reportId }))],
+            CancellationToken.None);
+        foreach (var (result, outcome) in reported.Zip(outcomes))
         {
-            await Task.WhenAll(batch.Select(async result =>
+            if (outcome.Refusal is { } refused)
             {
-                if (result.Outcome == TierFileOutcome.Unavailable)
-                {
-                    tieringMetrics.FileReported(result.Outcome, 0);
-                    // The file stays dispatched; the job is queued again when the agent finishes it.
-                    Interlocked.Increment(ref unavailable);
-                    return;
-                }
-                var change = result.Outcome switch
-                {
-                    TierFileOutcome.Stubbed => new TierEvent(TierEventKind.Stubbed, actor, result.Sha256, result.Locator),
-                    TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
-                    TierFileOutcome.Refused => new TierEvent(TierEventKind.Refused, actor, Reason: result.Reason),
-                    _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
-                } with { ReportId = reportId, HostId = Id };
-                var applied = await grains.GetGrain<ITierObjectGrain>(result.TierObjectId).ApplyAsync(change);
-                if (applied.Error is { } refused)
-                {
-                    LogResultRefused(logger, result.TierObjectId, refused.Message);
-                }
-                tieringMetrics.FileReported(result.Outcome, result.Outcome == TierFileOutcome.Stubbed ? applied.Value?.SizeBytes ?? 0 : 0);
-            }));
+                LogResultRefused(logger, result.TierObjectId, refused);
+            }
+            tieringMetrics.FileReported(result.Outcome, result.Outcome == TierFileOutcome.Stubbed ? outcome.After?.SizeBytes ?? 0 : 0);
+        }
+        for (var i = 0; i < unavailable; i++)
+        {
+            tieringMetrics.FileReported(TierFileOutcome.Unavailable, 0);
         }
         if (unavailable > 0)
         {
@@ -207,6 +198,14 @@ public sealed partial class HostGrain
         }
         return null;
     }
+
+    private static TierEvent ToEvent(TierFileResult result, string actor) => result.Outcome switch
+    {
+        TierFileOutcome.Stubbed => new TierEvent(TierEventKind.Stubbed, actor, result.Sha256, result.Locator),
+        TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
+        TierFileOutcome.Refused => new TierEvent(TierEventKind.Refused, actor, Reason: result.Reason),
+        _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
+    };
 
     /// <summary>
     /// A report that names what is not this host's is refused whole and nothing of it applied: a
@@ -249,33 +248,25 @@ public sealed partial class HostGrain
             await RefuseReportAsync("recall_report", reportId, refusal);
             return refusal;
         }
-        foreach (var batch in recalls.Chunk(GrainCallsAtOnce))
+        var known = await jobs.FindTierObjectsAsync(host.State.TenantId, Id, [.. recalls.Select(recall => recall.Path).Distinct()]);
+        var changes = new List<TierChange>(recalls.Length);
+        foreach (var recall in recalls)
         {
-            await Task.WhenAll(batch.Select(recall => RecordRecallAsync(reportId, recall)));
+            tieringMetrics.Recalled(recall.Succeeded, recall.DurationMs);
+            if (!known.TryGetValue(recall.Path, out var tierObjectId))
+            {
+                LogUnknownRecall(logger, Id, recall.Path);
+                continue;
+            }
+            changes.Add(new TierChange(tierObjectId, (recall.Succeeded
+                ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled in {recall.DurationMs} ms")
+                : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: recall.Failure ?? "the recall failed")) with { ReportId = reportId }));
+        }
+        foreach (var refused in (await ledger.ApplyAsync(Id, changes, CancellationToken.None)).Where(outcome => !outcome.Applied))
+        {
+            LogResultRefused(logger, refused.TierObjectId, refused.Refusal!);
         }
         return null;
-    }
-
-    private async Task RecordRecallAsync(string reportId, RecallReportItem recall)
-    {
-        if (await jobs.FindTierObjectAsync(host.State.TenantId, Id, recall.Path) is not { } found)
-        {
-            LogUnknownRecall(logger, Id, recall.Path);
-            return;
-        }
-        var change = (recall.Succeeded
-            ? new TierEvent(TierEventKind.Recalled, $"agent:{Id}", Reason: $"recalled in {recall.DurationMs} ms")
-            : new TierEvent(TierEventKind.RecallFailed, $"agent:{Id}", Reason: recall.Failure ?? "the recall failed")) with { ReportId = reportId, HostId = Id };
-        var applied = await grains.GetGrain<ITierObjectGrain>(found.TierObjectId).ApplyAsync(change);
-        tieringMetrics.Recalled(recall.Succeeded, recall.DurationMs);
-        if (applied.Error is { } refused)
-        {
-            LogResultRefused(logger, found.TierObjectId, refused.Message);
-        }
-        else if (recall.Succeeded)
-        {
-            await jobs.MarkRecalledAsync(found.FileCurrentId);
-        }
     }
 
     /// <summary>Dispatches off the current call (a heartbeat must not wait for a job to go out).</summary>
@@ -291,14 +282,6 @@ public sealed partial class HostGrain
                 LogDispatchFailed(logger, exception, Id);
             }
         }, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Timeout.InfiniteTimeSpan });
-
-    private async Task ForEachTierObjectAsync(IEnumerable<long> ids, TierEvent change)
-    {
-        foreach (var batch in ids.Chunk(GrainCallsAtOnce))
-        {
-            await Task.WhenAll(batch.Select(id => grains.GetGrain<ITierObjectGrain>(id).ApplyAsync(change)));
-        }
-    }
 
     /// <summary>While a session is live, leases that ran out are noticed and their jobs sent again.</summary>
     private void StartDispatchTimer()

@@ -1,4 +1,4 @@
-using Alto.Grains.Audit;
+using Alto.Grains.Tiers;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Grains.Hosts;
@@ -23,21 +23,14 @@ public sealed partial class HostGrain
             return;
         }
         var maxAttempts = retryOptions.Value.MaxAttempts;
-        var abandoned = await jobs.AbandonExhaustedAsync(Id, maxAttempts);
-        foreach (var file in abandoned)
-        {
-            await jobs.AuditAsync(new AuditEntry(file.TenantId, "system", "tier.abandoned", "tier_object",
-                file.TierObjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: false,
-                new Dictionary<string, object?>
-                {
-                    ["hostId"] = Id, ["path"] = file.Path, ["attempts"] = file.Attempts, ["lastError"] = file.LastError,
-                    ["outcome"] = "given up; the original stays on tier 1",
-                }) { HostId = Id });
-        }
+        var exhausted = await jobs.ExhaustedAsync(Id, maxAttempts);
+        var givenUp = new TierEvent(TierEventKind.Abandoned, "system", Reason: $"given up after {maxAttempts} failed attempts; the original stays on tier 1");
+        var abandoned = (await ledger.ApplyAsync(Id, [.. exhausted.Select(id => new TierChange(id, givenUp))], CancellationToken.None))
+            .Where(outcome => outcome.Applied).Select(outcome => outcome.After!).ToArray();
         if (abandoned.Length > 0)
         {
             tieringMetrics.Abandoned(abandoned.Length);
-            LogAbandoned(logger, Id, abandoned.Length, maxAttempts, abandoned[0].Path, abandoned[0].LastError);
+            LogAbandoned(logger, Id, abandoned.Length, maxAttempts, abandoned[0].FullPath, abandoned[0].LastError ?? "");
         }
         if (await jobs.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())
         {

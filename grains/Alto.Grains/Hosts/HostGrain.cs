@@ -23,6 +23,7 @@ public sealed partial class HostGrain(
     AuditUpdates.AuditUpdateApplier auditUpdates,
     TieringMetrics tieringMetrics,
     HostPlanner planner,
+    Tiers.TierObjectLedger ledger,
     IOptions<PlannerOptions> plannerOptions,
     IOptions<DispatchOptions> dispatchOptions,
     IOptions<Tiers.TierRetryOptions> retryOptions,
@@ -613,16 +614,9 @@ public sealed partial class HostGrain(
     private async Task ReconcileRecalledStubsAsync()
     {
         var found = await jobs.StubsFoundRecalledAsync(Id);
-        foreach (var (tierObjectId, fileCurrentId) in found)
-        {
-            var applied = await grains.GetGrain<GrainInterfaces.Tiers.ITierObjectGrain>(tierObjectId).ApplyAsync(
-                new GrainInterfaces.Tiers.TierEvent(GrainInterfaces.Tiers.TierEventKind.Recalled, $"host:{Id}",
-                    Reason: "a scan found the file's data back on disk (its recall was not reported)"));
-            if (applied.Succeeded)
-            {
-                await jobs.MarkRecalledAsync(fileCurrentId);
-            }
-        }
+        var recalled = new Tiers.TierEvent(Tiers.TierEventKind.Recalled, $"host:{Id}",
+            Reason: "a scan found the file's data back on disk (its recall was not reported)");
+        await ledger.ApplyAsync(Id, [.. found.Select(id => new Tiers.TierChange(id, recalled))], CancellationToken.None);
         if (found.Length > 0)
         {
             LogReconciled(logger, Id, found.Length);

@@ -10,8 +10,6 @@ namespace Alto.Grains.Hosts;
 /// <summary>Which stubs a recall selects: by path, below a directory or by rule, with paths compared as the host spells them.</summary>
 public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId, PathFlavor Flavor = PathFlavor.Posix);
 
-/// <summary>A file given up after its last failed attempt.</summary>
-public sealed record AbandonedFile(long TierObjectId, Guid TenantId, string Path, int Attempts, string LastError);
 
 /// <summary>A job claimed for delivery.</summary>
 public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
@@ -171,24 +169,27 @@ public sealed class JobRows(NpgsqlDataSource db)
         return [.. found];
     }
 
-    /// <summary>An audit entry of its own (not part of another change).</summary>
-    /// <summary>Gives up the host's files whose tiering failed on its last allowed attempt: they go ABANDONED.</summary>
-    public async Task<AbandonedFile[]> AbandonExhaustedAsync(Guid hostId, int maxAttempts)
+    /// <summary>The host's files whose tiering failed on its last allowed attempt: to be abandoned.</summary>
+    public async Task<long[]> ExhaustedAsync(Guid hostId, int maxAttempts)
     {
         await using var command = db.CreateCommand("""
-            UPDATE alto.tier_object SET state = 'ABANDONED', next_attempt_utc = NULL, updated_utc = now()
+            SELECT id FROM alto.tier_object
             WHERE host_id = $1 AND state = 'FAILED' AND failed_during = 'tiering' AND attempts >= $2
-            RETURNING id, tenant_id, full_path, attempts, coalesce(last_error, '')
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxAttempts });
+        return await ReadIdsAsync(command);
+    }
+
+    private static async Task<long[]> ReadIdsAsync(NpgsqlCommand command)
+    {
         await using var reader = await command.ExecuteReaderAsync();
-        var files = new List<AbandonedFile>();
+        var ids = new List<long>();
         while (await reader.ReadAsync())
         {
-            files.Add(new AbandonedFile(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4)));
+            ids.Add(reader.GetInt64(0));
         }
-        return [.. files];
+        return [.. ids];
     }
 
     /// <summary>
@@ -207,56 +208,43 @@ public sealed class JobRows(NpgsqlDataSource db)
         return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
     }
 
+    /// <summary>An audit entry of its own (not part of another change).</summary>
     public Task AuditAsync(Audit.AuditEntry entry) => Audit.AuditLog.AppendAsync(db, entry, CancellationToken.None);
 
-    /// <summary>The tier object of a file of the host, by its path; null when the file has none.</summary>
-    public async Task<(long TierObjectId, long FileCurrentId)?> FindTierObjectAsync(Guid tenantId, Guid hostId, string path)
+    /// <summary>The tier objects of the host's files at <paramref name="paths"/>, by path; a path without one is left out.</summary>
+    public async Task<Dictionary<string, long>> FindTierObjectsAsync(Guid tenantId, Guid hostId, string[] paths)
     {
         await using var command = db.CreateCommand("""
-            SELECT t.id, f.file_current_id
+            SELECT f.full_path, t.id
             FROM alto.file_current f JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
-            WHERE f.tenant_id = $1 AND f.host_id = $2 AND f.full_path = $3 AND NOT f.path_escaped
+            WHERE f.tenant_id = $1 AND f.host_id = $2 AND f.full_path = ANY($3) AND NOT f.path_escaped
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = path });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = paths });
         await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync())
+        {
+            found[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return found;
     }
 
     /// <summary>
     /// Tier objects whose stub a scan after the stubbing found to hold its data again (its recall
     /// report never arrived): the scan saw the file without Alto's locator.
     /// </summary>
-    public async Task<(long TierObjectId, long FileCurrentId)[]> StubsFoundRecalledAsync(Guid hostId)
+    public async Task<long[]> StubsFoundRecalledAsync(Guid hostId)
     {
         await using var command = db.CreateCommand("""
-            SELECT t.id, f.file_current_id
+            SELECT t.id
             FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
             WHERE t.host_id = $1 AND t.state IN ('STUBBED', 'RECALLING') AND NOT f.is_stub AND f.deleted_utc IS NULL
               AND f.last_scan_utc > t.acted_utc
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var found = new List<(long, long)>();
-        while (await reader.ReadAsync())
-        {
-            found.Add((reader.GetInt64(0), reader.GetInt64(1)));
-        }
-        return [.. found];
-    }
-
-    /// <summary>A recall is an access: the inventory says so (source 'recall'), so the planner sees the file warm.</summary>
-    public async Task MarkRecalledAsync(long fileCurrentId)
-    {
-        await using var command = db.CreateCommand("""
-            UPDATE alto.file_current
-            SET atime_unix = greatest(atime_unix, extract(epoch FROM now())::bigint), last_accessed_source = 'recall',
-                atime_updated_utc = now(), is_stub = false, updated_utc = now()
-            WHERE file_current_id = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fileCurrentId });
-        await command.ExecuteNonQueryAsync();
+        return await ReadIdsAsync(command);
     }
 
     /// <summary>

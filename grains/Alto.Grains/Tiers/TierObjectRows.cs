@@ -16,7 +16,7 @@ public sealed record TierObjectRow(
         Snapshot.Hash, Snapshot.Locator, Snapshot.NextAttemptAt, Snapshot.ActedAt, Snapshot.LastAccessedAt, Snapshot.AccessCount);
 }
 
-/// <summary>Reads and writes alto.tier_object rows for <see cref="TierObjectGrain"/>.</summary>
+/// <summary>Reads and writes alto.tier_object rows for <see cref="TierObjectLedger"/>, a batch at a time.</summary>
 public static class TierObjectRows
 {
     private const string Columns = """
@@ -25,17 +25,27 @@ public static class TierObjectRows
         last_report_id
         """;
 
-    public static async Task<TierObjectRow?> ReadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long id, bool forUpdate, CancellationToken cancellationToken)
+    public static async Task<TierObjectRow?> ReadAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM alto.tier_object WHERE id = $1{(forUpdate ? " FOR UPDATE" : "")}", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM alto.tier_object WHERE id = $1", connection);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        return await reader.ReadAsync(cancellationToken) ? Map(reader) : null;
+    }
+
+    /// <summary>The rows of <paramref name="ids"/> that exist, locked for update in id order (two batches never wait on each other crosswise).</summary>
+    public static async Task<List<TierObjectRow>> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long[] ids, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT {Columns} FROM alto.tier_object WHERE id = ANY($1) ORDER BY id FOR UPDATE", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<TierObjectRow>(ids.Length);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            return null;
+            rows.Add(Map(reader));
         }
-        return Map(reader);
+        return rows;
     }
 
     /// <summary>The current row of the reader (after ReadAsync; the values are already buffered).</summary>
@@ -62,28 +72,34 @@ public static class TierObjectRows
         };
     }
 
-    public static async Task WriteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, long id, TierObjectSnapshot state, string? reportId, CancellationToken cancellationToken)
+    /// <summary>Writes the life-cycle part of every row given, in one statement.</summary>
+    public static async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TierObjectRow[] rows, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            UPDATE alto.tier_object
-            SET state = $2, attempts = $3, last_error = $4, failed_during = $5, next_attempt_utc = $6, planned_utc = $7, acted_utc = $8,
-                hash = $9, locator = $10, last_accessed_utc = $11, access_count = $12, last_report_id = coalesce($13, last_report_id), updated_utc = now()
-            WHERE id = $1
+            UPDATE alto.tier_object t
+            SET state = r.state, attempts = r.attempts, last_error = r.last_error, failed_during = r.failed_during,
+                next_attempt_utc = r.next_attempt, planned_utc = r.planned, acted_utc = r.acted, hash = r.hash, locator = r.locator,
+                last_accessed_utc = r.last_accessed, access_count = r.access_count, last_report_id = r.report, updated_utc = now()
+            FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
+                        $9::text[], $10::text[], $11::timestamptz[], $12::bigint[], $13::text[])
+                 AS r(id, state, attempts, last_error, failed_during, next_attempt, planned, acted, hash, locator, last_accessed, access_count, report)
+            WHERE t.id = r.id
             """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StateName(state.State) });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = state.Attempts });
-        command.Parameters.Add(Nullable(state.LastError));
-        command.Parameters.Add(Nullable(state.State == TierState.Failed ? (state.FailedDuring == TierPhase.Recall ? "recall" : "tiering") : null));
-        command.Parameters.Add(Nullable(state.NextAttemptAt));
-        command.Parameters.Add(Nullable(state.PlannedAt));
-        command.Parameters.Add(Nullable(state.ActedAt));
-        command.Parameters.Add(Nullable(state.Hash));
-        command.Parameters.Add(Nullable(state.Locator));
-        command.Parameters.Add(Nullable(state.LastAccessedAt));
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.AccessCount });
-        command.Parameters.Add(Nullable(reportId));
+        var states = rows.Select(row => row.Snapshot).ToArray();
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. rows.Select(row => row.Id)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. states.Select(state => StateName(state.State))] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. states.Select(state => state.Attempts)] });
+        command.Parameters.Add(Texts(states.Select(state => state.LastError)));
+        command.Parameters.Add(Texts(states.Select(state =>
+            state.State == TierState.Failed ? (state.FailedDuring == TierPhase.Recall ? "recall" : "tiering") : null)));
+        command.Parameters.Add(Times(states.Select(state => state.NextAttemptAt)));
+        command.Parameters.Add(Times(states.Select(state => state.PlannedAt)));
+        command.Parameters.Add(Times(states.Select(state => state.ActedAt)));
+        command.Parameters.Add(Texts(states.Select(state => state.Hash)));
+        command.Parameters.Add(Texts(states.Select(state => state.Locator)));
+        command.Parameters.Add(Times(states.Select(state => state.LastAccessedAt)));
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. states.Select(state => state.AccessCount)] });
+        command.Parameters.Add(Texts(rows.Select(row => row.LastReportId)));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -92,8 +108,12 @@ public static class TierObjectRows
     private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetDateTime(ordinal), TimeSpan.Zero);
 
-    private static NpgsqlParameter Nullable(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
+    private static NpgsqlParameter Texts(IEnumerable<string?> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text };
 
-    private static NpgsqlParameter Nullable(DateTimeOffset? value) =>
-        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz };
+    private static NpgsqlParameter Times(IEnumerable<DateTimeOffset?> values) => new()
+    {
+        Value = values.Select(value => value?.UtcDateTime).ToArray(),
+        NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.TimestampTz,
+    };
 }

@@ -1,5 +1,7 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tiers;
+using Alto.Grains.Tiers;
+using Microsoft.Extensions.Options;
 
 namespace Alto.Grains.Tests.Planning;
 
@@ -114,10 +116,11 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
         var objects = new List<long>();
         foreach (var fileId in ids)
         {
-            var id = await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}");
-            objects.Add(id);
-            Assert.True((await fixture.Client.GetGrain<ITierObjectGrain>(id).ApplyAsync(new TierEvent(TierEventKind.Dispatched, "test"))).Succeeded);
+            objects.Add(await fixture.Database.CountAsync($"SELECT id FROM alto.tier_object WHERE file_current_id = {fileId}"));
         }
+        var ledger = new TierObjectLedger(fixture.Database.DataSource, TimeProvider.System, Options.Create(new TierRetryOptions()));
+        var dispatched = await ledger.ApplyAsync(world.HostId, [.. objects.Select(id => new TierChange(id, new TierEvent(TierEventKind.Dispatched, "test")))], CancellationToken.None);
+        Assert.All(dispatched, outcome => Assert.True(outcome.Applied, outcome.Refusal));
         return (world, jobId, objects, ids);
     }
 
