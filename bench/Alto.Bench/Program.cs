@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost [--files N]");
             return 2;
         }
         var files = 1_000_000;
@@ -70,6 +70,11 @@ public static class Program
         if (args[0] == "upload-abuse")
         {
             Console.WriteLine(JsonSerializer.Serialize(await UploadAbuseBench.RunAsync(), ReadableJson));
+            return 0;
+        }
+        if (args[0] == "job-cost" && OperatingSystem.IsLinux())
+        {
+            Console.WriteLine(JsonSerializer.Serialize(await JobCostBench.RunAsync(), ReadableJson));
             return 0;
         }
         if (args[0] == "plan")

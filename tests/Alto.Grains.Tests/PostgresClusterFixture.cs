@@ -1,6 +1,4 @@
-using Alto.Silo.Extensions;
 using Alto.TestSupport;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace Alto.Grains.Tests;
@@ -27,63 +25,9 @@ public sealed class PostgresClusterFixture : IAsyncLifetime
         Cluster = await StartClusterAsync(Database, SiloCount);
     }
 
-    /// <summary>
-    /// Deploys <paramref name="silos"/> Alto silos and a client on <paramref name="database"/>;
-    /// with <paramref name="fastFailureDetection"/>, a killed silo is declared dead within seconds
-    /// rather than the default half minute.
-    /// </summary>
-    public static async Task<TestCluster> StartClusterAsync(TestDatabase database, short silos, bool fastFailureDetection = false)
-    {
-        var builder = new TestClusterBuilder(silos);
-        builder.Options.UseTestClusterMembership = false;
-        builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [ConnectionStringKey] = database.ConnectionString,
-            ["Alto:Keys:MasterKeyFile"] = database.MasterKeyFile,
-            // Short leases, so re-sending a job that was not finished can be seen within a test.
-            ["Alto:Dispatch:Lease"] = "00:00:02",
-            // A failed file is tried again 3 s, then 6 s later: retries and abandonment within a test.
-            ["Alto:Tiering:Retry:Base"] = "00:00:03",
-        }));
-        builder.AddSiloBuilderConfigurator<AltoSiloConfigurator>();
-        if (fastFailureDetection)
-        {
-            builder.AddSiloBuilderConfigurator<FastFailureDetectionConfigurator>();
-        }
-        builder.AddClientBuilderConfigurator<AdoNetClientConfigurator>();
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
-        return cluster;
-    }
-
-    private const string ConnectionStringKey = "Alto:Database:ConnectionString";
-
-    private sealed class AltoSiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddAltoSiloCore();
-    }
-
-    private sealed class FastFailureDetectionConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.Configure<Orleans.Configuration.ClusterMembershipOptions>(options =>
-        {
-            options.ProbeTimeout = TimeSpan.FromSeconds(1);
-            options.NumMissedProbesLimit = 2;
-            options.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-        });
-    }
-
-    private sealed class AdoNetClientConfigurator : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder
-                .UseAdoNetClustering(options =>
-                {
-                    options.Invariant = Silo.Options.DatabaseOptions.NpgsqlInvariant;
-                    options.ConnectionString = configuration[ConnectionStringKey];
-                })
-                .AddMemoryStreams(GrainInterfaces.Scans.StreamNames.Provider);
-    }
+    /// <summary>Deploys Alto silos and a client on <paramref name="database"/> (see <see cref="AltoTestCluster"/>).</summary>
+    public static Task<TestCluster> StartClusterAsync(TestDatabase database, short silos, bool fastFailureDetection = false) =>
+        AltoTestCluster.StartAsync(database, silos, fastFailureDetection);
 
     public async Task DisposeAsync()
     {

@@ -89,6 +89,7 @@ public static class SiloBuilderExtensions
             storage.ConnectionString = db.Value.ConnectionString;
         }));
 
+        silo.AddIncomingGrainCallFilter<Grains.GrainCallMetrics>();
         silo.Services.AddSingleton<ScanRecovery>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<ScanRecovery>());
 

@@ -1,3 +1,4 @@
+using Alto.TestSupport;
 using System.Collections.Concurrent;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
@@ -53,7 +54,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
     private async Task<(PlanningWorld World, string Credential)> PlannedHostAsync(
         PlanApproval approval = PlanApproval.Auto, string[]? volumes = null, string[]? paths = null)
     {
-        var world = await PlanningWorld.CreateAsync(fixture, approval: approval);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database, approval: approval);
         if (volumes is not null)
         {
             Assert.True((await world.Host.SetVolumesAsync(volumes)).Succeeded);

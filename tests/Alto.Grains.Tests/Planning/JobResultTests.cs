@@ -1,3 +1,4 @@
+using Alto.TestSupport;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Tiers;
@@ -107,7 +108,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
     /// <summary>A world whose files are planned into one job that was sent (as a claim does): the job and the files' tier objects, in order.</summary>
     private async Task<(PlanningWorld World, Guid JobId, List<long> Objects, long[] FileIds)> SentJobAsync(string name, int files)
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         var ids = await world.AddFilesAsync([.. Enumerable.Range(0, files).Select(i => new InventoryFile($"/srv/{name}{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
         Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);

@@ -1,8 +1,9 @@
+using Alto.TestSupport;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
 using Alto.Grains.Rules;
 using Npgsql;
-using static Alto.Grains.Tests.Planning.PlanningWorld;
+using static Alto.TestSupport.PlanningWorld;
 
 namespace Alto.Grains.Tests.Planning;
 
@@ -38,7 +39,7 @@ public sealed class PlannerPropertyTests(PostgresClusterFixture fixture)
             var seed = Environment.TickCount ^ round;
             var random = new Random(seed);
             var os = round % 3 == 2 ? HostOs.Windows : HostOs.Linux;
-            var world = await PlanningWorld.CreateAsync(fixture, os);
+            var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database, os);
             var context = $"round {round}, seed {seed}, {os}";
 
             await world.AddFilesAsync([.. Enumerable.Range(0, FilesPerRound).Select(_ => RandomFile(random, os)).DistinctBy(file => file.Path)]);

@@ -1,7 +1,8 @@
+using Alto.TestSupport;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Rules;
 using Alto.Grains.Planning;
-using static Alto.Grains.Tests.Planning.PlanningWorld;
+using static Alto.TestSupport.PlanningWorld;
 
 namespace Alto.Grains.Tests.Planning;
 
@@ -22,7 +23,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task APlanWritesPlannedTierObjectsInJobsOfAtMostAThousandFilesWithEstimates()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         var rule = await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync([.. Files(2500, "cold", 90 * Day), .. Files(300, "warm", Day)]);
         await world.Host.SetBandwidthLimitAsync(1_000_000);
@@ -51,7 +52,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ADryRunReportsPerRuleAndWritesNothing()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         var keep = await world.AddRuleAsync("keep projects", RuleCriteria.None with { PathGlobs = ["/srv/projects/**"] }, action: RuleAction.Exclude);
         var cold = await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync([.. Files(40, "projects", 90 * Day), .. Files(25, "cold", 90 * Day), .. Files(5, "warm", 0)]);
@@ -77,7 +78,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ReplanningIsIdempotentAndFilesThatGotWarmOrWentAwayDropOut()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("cold", ColdForAMonth);
         var ids = await world.AddFilesAsync(Files(1500, "cold", 90 * Day));
         var first = Planned(await world.Host.PlanAsync(dryRun: false));
@@ -116,7 +117,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ReorderedRulesMoveUndispatchedFilesAndExcludesUnplanThem()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         var cold = await world.AddRuleAsync("cold", ColdForAMonth, priority: 10);
         var media = await world.AddRuleAsync("media", RuleCriteria.None with { PathGlobs = ["/srv/media/**"] }, priority: 20);
         await world.AddFilesAsync([.. Files(10, "media", 90 * Day), .. Files(10, "docs", 90 * Day)]);
@@ -139,7 +140,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task StubsAndFilesInFlightAreLeftAlone()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("cold", ColdForAMonth);
         var stubs = Files(5, "stubs", 90 * Day).Select(f => f with { IsStub = true }).ToList();
         await world.AddFilesAsync(stubs);
@@ -161,7 +162,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ARuleWhoseTargetIsDisabledHoldsItsFilesAndSaysWhy()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         var rule = await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync(Files(10, "cold", 90 * Day));
         Planned(await world.Host.PlanAsync(dryRun: false));
@@ -180,7 +181,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task ACompletedScanPlansTheHostAndTheTenantPlanAddsItsHostsUp()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync(Files(20, "cold", 90 * Day));
         var second = Guid.NewGuid();
@@ -214,7 +215,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var created = (await tenant.CreateAsync(new Alto.GrainInterfaces.Tenants.CreateTenant($"defaults-{Guid.NewGuid():N}", ""))).Value!;
         Assert.Equal((Alto.GrainInterfaces.Tenants.PlanApproval.Manual, 65_536L), (created.PlanApproval, created.MinTierableBytes));
 
-        var world = await PlanningWorld.CreateAsync(fixture, approval: created.PlanApproval, minTierableBytes: created.MinTierableBytes);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database, approval: created.PlanApproval, minTierableBytes: created.MinTierableBytes);
         await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync([new("/srv/tiny.txt", 8, 90 * Day, 90 * Day), new("/srv/just-under.bin", 65_535, 90 * Day, 90 * Day),
             new("/srv/big.iso", 65_536, 90 * Day, 90 * Day)]);
@@ -231,7 +232,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
     [Fact]
     public async Task FilesOutsideTheHostsVolumesAreNeverPlannedAndLeaveTheirJobsWhenAVolumeGoes()
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("cold", ColdForAMonth);
         // A scan of a folder outside the volumes (alto-agent scan /home) put these in the inventory; /srvx only looks like /srv.
         await world.AddFilesAsync([.. Files(3, "in", 90 * Day), new("/home/me/old.iso", 5000, 90 * Day, 90 * Day), new("/srvx/old.iso", 5000, 90 * Day, 90 * Day)]);

@@ -1,3 +1,4 @@
+using Alto.TestSupport;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Tiers;
@@ -15,7 +16,7 @@ public sealed class TierObjectLedgerTests(PostgresClusterFixture fixture)
 
     private async Task<(PlanningWorld World, long[] Ids)> PlannedObjectsAsync(int count = 1)
     {
-        var world = await PlanningWorld.CreateAsync(fixture);
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         await world.AddFilesAsync([.. Enumerable.Range(0, count).Select(i =>
             new InventoryFile($"/srv/a/report{i}.pdf", 4242 + i, 400 * PlanningWorld.Day, 400 * PlanningWorld.Day))]);

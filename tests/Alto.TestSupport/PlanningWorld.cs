@@ -1,10 +1,9 @@
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
-using Alto.TestSupport;
 using Npgsql;
 
-namespace Alto.Grains.Tests.Planning;
+namespace Alto.TestSupport;
 
 /// <summary>A file to put in a host's inventory; times are given as ages in seconds before now.</summary>
 public sealed record InventoryFile(string Path, long Size, long AccessedAgo, long ModifiedAgo, bool IsStub = false)
@@ -58,10 +57,6 @@ public sealed class PlanningWorld
         };
 
     public IHostGrain Host => Client.GetGrain<IHostGrain>(HostId.ToString());
-
-    public static Task<PlanningWorld> CreateAsync(
-        PostgresClusterFixture fixture, HostOs os = HostOs.Linux, PlanApproval approval = PlanApproval.Auto, long minTierableBytes = 0) =>
-        CreateAsync(fixture.Client, fixture.Database, os, approval, minTierableBytes);
 
     public static async Task<PlanningWorld> CreateAsync(
         IClusterClient client, TestDatabase database, HostOs os = HostOs.Linux, PlanApproval approval = PlanApproval.Auto, long minTierableBytes = 0)
