@@ -59,7 +59,7 @@ public static class JobCostBench
         // Planning: the whole inventory evaluated, 10,000 tier objects and 10 jobs written.
         var (plan, planTransactions, planCalls) = await CountedAsync(database, calls, idleRate, async () =>
         {
-            var summary = await world.Host.PlanAsync(dryRun: false);
+            var summary = await world.Inventory.PlanAsync(dryRun: false);
             if (summary.Value?.Changes?.JobsCreated != Jobs)
             {
                 throw new InvalidOperationException($"the plan made {summary.Value?.Changes?.JobsCreated} jobs, not {Jobs}: {summary.Error?.Message}");

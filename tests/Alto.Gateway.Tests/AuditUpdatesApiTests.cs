@@ -12,15 +12,38 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
 
     private Task<PlannedHost> HostWithFilesAsync(params (string Path, long AccessedAgo)[] files) => PlannedHost.CreateAsync(fixture, files);
 
+    /// <summary>
+    /// Sends a batch; one the gateway took is applied by the host's inventory grain after the answer,
+    /// so this waits until no batch of the host is left unapplied and then for the grain's work to end
+    /// (a dry-run plan queues behind it: the grain does one thing at a time).
+    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(PlannedHost host, object batch)
     {
         using var agent = host.AgentClient(fixture);
-        return await agent.PostAsJsonAsync("/api/v1/audit-updates", batch);
+        var response = await agent.PostAsJsonAsync("/api/v1/audit-updates", batch);
+        if (response.IsSuccessStatusCode)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}' AND applied_at IS NULL") > 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the staged batch was not applied within 30 s");
+                await Task.Delay(50);
+            }
+            using var admin = fixture.ClientFor("platform-admin");
+            (await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/plan?dryRun=true", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        }
+        return response;
     }
 
-    private static object Batch(PlannedHost host, params object[] updates) => new
+    /// <summary>What the host's inventory grain counted for a batch (the receipt says only that it was staged).</summary>
+    private Task<string> AppliedCountsAsync(PlannedHost host, Guid agentBatchId) => fixture.Database.ScalarAsync<string>(
+        $"SELECT applied || '/' || unknown || '/' || stale FROM alto.audit_update_batch WHERE id = '{Apis.AuditUpdatesApi.HostScopedId(host.HostId, agentBatchId)}'");
+
+    private static object Batch(PlannedHost host, params object[] updates) => BatchWithId(Guid.NewGuid(), host, updates);
+
+    private static object BatchWithId(Guid id, PlannedHost host, params object[] updates) => new
     {
-        update_batch_id = Guid.NewGuid(), customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
+        update_batch_id = id, customer_id = host.TenantId, volume_id = host.HostId, source_type = "lucidlink_audit",
         collected_at = DateTimeOffset.UtcNow, updates,
     };
 
@@ -37,15 +60,16 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         var recentBefore = await AtimeAsync(host, "/lucid/recent.txt");
         var now = DateTimeOffset.UtcNow.AddMinutes(-1);
 
-        var response = await SendAsync(host, Batch(host,
+        var batchId = Guid.NewGuid();
+        var response = await SendAsync(host, BatchWithId(batchId, host,
             Read("/lucid/cold.mov", now),
             Read("/lucid/cold.mov", now.AddSeconds(-30)),
             Read("/lucid/recent.txt", DateTimeOffset.UtcNow.AddDays(-20)),
             Read("/lucid/nowhere.txt", now)));
 
         var receipt = await response.AssertJsonAsync(HttpStatusCode.OK);
-        var outcome = receipt.GetProperty("outcome");
-        Assert.Equal((2, 1, 1), (outcome.GetProperty("applied").GetInt32(), outcome.GetProperty("unknown").GetInt32(), outcome.GetProperty("stale").GetInt32()));
+        Assert.Equal(("staged", 4), (receipt.GetProperty("status").GetString(), receipt.GetProperty("updates").GetInt32()));
+        Assert.Equal("2/1/1", await AppliedCountsAsync(host, batchId));
         Assert.Equal(now.ToUnixTimeSeconds(), await AtimeAsync(host, "/lucid/cold.mov"));
         Assert.Equal(recentBefore, await AtimeAsync(host, "/lucid/recent.txt"));
         Assert.Equal("lucidlink_audit", await fixture.Database.ScalarAsync<string>(
@@ -57,11 +81,14 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
         Assert.Contains("\"source\": \"lucidlink_audit\"", entry, StringComparison.Ordinal);
 
         // A batch sent twice (the agent did not hear the answer): staged once, applied once.
-        var twice = Batch(host, Read("/lucid/also-cold.mov", now));
-        Assert.Equal(1, (await (await SendAsync(host, twice)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("outcome").GetProperty("applied").GetInt32());
+        var twiceId = Guid.NewGuid();
+        var twice = BatchWithId(twiceId, host, Read("/lucid/also-cold.mov", now));
+        (await SendAsync(host, twice)).EnsureSuccessStatusCode();
+        Assert.Equal("1/0/0", await AppliedCountsAsync(host, twiceId));
         var repeat = await (await SendAsync(host, twice)).AssertJsonAsync(HttpStatusCode.OK);
-        Assert.True(repeat.GetProperty("duplicate").GetBoolean());
-        Assert.True(repeat.GetProperty("outcome").GetProperty("alreadyApplied").GetBoolean());
+        Assert.Equal((true, "duplicate"), (repeat.GetProperty("duplicate").GetBoolean(), repeat.GetProperty("status").GetString()));
+        Assert.Equal(2, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'inventory.audit_updates_applied'"));
     }
 
     [Fact]

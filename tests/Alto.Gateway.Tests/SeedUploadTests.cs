@@ -47,13 +47,23 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         // The seed's audit-update shape, with the path spelled in another case (Windows does not care).
         using var client = AgentClient(agent);
         var read = DateTimeOffset.UtcNow.AddMinutes(-5);
-        var applied = await (await client.PostAsJsonAsync("/api/v1/audit-updates", new
+        var batchId = Guid.NewGuid();
+        var staged = await (await client.PostAsJsonAsync("/api/v1/audit-updates", new
         {
-            update_batch_id = Guid.NewGuid(), customer_id = agent.TenantId, volume_id = agent.HostId, source_type = "lucidlink_audit",
+            update_batch_id = batchId, customer_id = agent.TenantId, volume_id = agent.HostId, source_type = "lucidlink_audit",
             collected_at = DateTimeOffset.UtcNow,
             updates = new[] { new { file_path = @"c:\data\DOCS\Report.PDF", last_accessed = read, access_type = "read", audit_file = @".lucid_audit\subfolder\audit_20251102.active" } },
         })).AssertJsonAsync(HttpStatusCode.OK);
-        Assert.Equal(1, applied.GetProperty("outcome").GetProperty("applied").GetInt32());
+        Assert.Equal("staged", staged.GetProperty("status").GetString());
+        // Applied by the host's inventory grain after the answer.
+        var applied = $"SELECT applied FROM alto.audit_update_batch WHERE id = '{Apis.AuditUpdatesApi.HostScopedId(agent.HostId, batchId)}' AND applied_at IS NOT NULL";
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await fixture.Database.CountAsync($"SELECT count(*) FROM ({applied}) a") == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the staged batch was not applied within 30 s");
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, await fixture.Database.CountAsync(applied));
         Assert.Equal(read.ToUnixTimeSeconds(), await fixture.Database.ScalarAsync<long>($"SELECT atime_unix FROM alto.file_current WHERE {where}"));
         Assert.Equal("lucidlink_audit", await fixture.Database.ScalarAsync<string>($"SELECT last_accessed_source FROM alto.file_current WHERE {where}"));
     }

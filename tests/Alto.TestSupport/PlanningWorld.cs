@@ -58,6 +58,9 @@ public sealed class PlanningWorld
 
     public IHostGrain Host => Client.GetGrain<IHostGrain>(HostId.ToString());
 
+    /// <summary>The host's inventory grain: where it is planned.</summary>
+    public IHostInventoryGrain Inventory => Client.GetGrain<IHostInventoryGrain>(HostId.ToString());
+
     public static async Task<PlanningWorld> CreateAsync(
         IClusterClient client, TestDatabase database, HostOs os = HostOs.Linux, PlanApproval approval = PlanApproval.Auto, long minTierableBytes = 0)
     {

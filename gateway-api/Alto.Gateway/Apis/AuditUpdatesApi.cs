@@ -28,12 +28,13 @@ public sealed record AuditUpdateItem(
     [property: JsonPropertyName("target_path")] string? TargetPath,
     [property: JsonPropertyName("audit_file")] string? AuditFile);
 
-public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, AuditUpdateOutcome Outcome);
+/// <summary>The answer to a batch: staged (applied right after, off the request), or a duplicate of one staged before.</summary>
+public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, string Status);
 
 /// <summary>
 /// POST /api/v1/audit-updates: an agent's batch of LucidLink audit-trail updates (host
 /// credential). Validated whole — the credential's tenant and host, the source, at most 10,000
-/// updates, every path and kind — then staged in one transaction and applied by the host grain.
+/// updates, every path and kind — then staged in one transaction; the host's inventory grain applies it after the answer.
 /// A bad batch changes nothing; a batch sent again (same id) is not applied twice.
 /// </summary>
 public static class AuditUpdatesApi
@@ -91,8 +92,9 @@ public static class AuditUpdatesApi
         // The agent's batch id is stored under its host: another host sending the same id is another batch, so none can pre-claim this host's.
         var batchId = HostScopedId(agent.HostId, batch.UpdateBatchId!.Value);
         var duplicate = !await StageAsync(db, batchId, agent, batch, updates, context.RequestAborted);
-        var outcome = await grains.GetGrain<IHostGrain>(agent.HostId.ToString()).ApplyAuditUpdatesAsync(batchId);
-        return TypedResults.Ok(new AuditUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, outcome));
+        // The agent waits for the staging only; the host's inventory grain applies the batch (and any left before it), then plans.
+        await grains.GetGrain<IHostInventoryGrain>(agent.HostId.ToString()).TrailUpdatesStagedAsync();
+        return TypedResults.Ok(new AuditUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, duplicate ? "duplicate" : "staged"));
     }
 
     /// <summary>A batch id of one host's own: a name-based UUID (RFC 9562 version 8) of the host and the agent's id.</summary>

@@ -43,12 +43,11 @@ public static class PlansApi
         {
             return refusal;
         }
-        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
-        if ((await grain.GetAsync())?.TenantId != tenantId)
+        if ((await services.Grains.GetGrain<IHostGrain>(hostId.ToString()).GetAsync())?.TenantId != tenantId)
         {
             return ApiProblems.NotFound($"host {hostId} not found");
         }
-        var result = await grain.PlanAsync(preview);
+        var result = await services.Grains.GetGrain<IHostInventoryGrain>(hostId.ToString()).PlanAsync(preview);
         return await AnswerAsync(services, audit, http, tenantId, hostId, preview, result);
     }
 

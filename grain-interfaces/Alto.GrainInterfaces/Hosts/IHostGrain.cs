@@ -1,5 +1,4 @@
 using Alto.GrainInterfaces.Common;
-using Alto.GrainInterfaces.Planning;
 
 namespace Alto.GrainInterfaces.Hosts;
 
@@ -10,7 +9,8 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RegisterAsync")]
     Task<CommandResult<HostRegistration>> RegisterAsync(RegisterHost command);
 
-    [Alias("GetAsync")]
+    /// <summary>The host as the API shows it; null when it does not exist. Reads only, so it interleaves (no caller ever waits behind a busy host).</summary>
+    [Alias("GetAsync"), Orleans.Concurrency.AlwaysInterleave]
     Task<HostInfo?> GetAsync();
 
     /// <summary>Exchanges the one-time enrollment token for a host credential; the token is spent.</summary>
@@ -20,13 +20,6 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>Issues a fresh one-time enrollment token (re-installing an agent, or the old one expired).</summary>
     [Alias("RenewEnrollmentTokenAsync")]
     Task<CommandResult<HostRegistration>> RenewEnrollmentTokenAsync(TimeSpan lifetime);
-
-    /// <summary>
-    /// Applies a staged batch of audit-trail updates (LucidLink) to the host's inventory, then
-    /// plans the host again, so files that got warm drop out of their jobs before dispatch.
-    /// </summary>
-    [Alias("ApplyAuditUpdatesAsync")]
-    Task<AuditUpdateOutcome> ApplyAuditUpdatesAsync(Guid batchId);
 
     /// <summary>Sets (or with null clears) the LucidLink filespace whose audit trail the agent tails; pushed to a connected agent.</summary>
     [Alias("SetLucidLinkAsync")]
@@ -109,15 +102,11 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("SetBandwidthLimitAsync")]
     Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond);
 
-    /// <summary>
-    /// Evaluates the host's inventory against its tenant's rules. For real, matches become PLANNED
-    /// tier objects in jobs; a dry run returns the same figures and writes nothing. Interleaves with
-    /// the agent's session traffic; real plans of one host run one at a time.
-    /// </summary>
-    [Alias("PlanAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
-    Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun);
+    /// <summary>The host's inventory grain finished a real plan: remembered, and queued jobs go to a connected agent.</summary>
+    [Alias("PlanCompletedAsync"), Orleans.Concurrency.OneWay]
+    Task PlanCompletedAsync(DateTimeOffset plannedAt);
 
-    /// <summary>Records a completed scan: when, and the host's live file count and bytes after it; then plans the host.</summary>
+    /// <summary>Records a completed scan: when, and the host's live file count and bytes after it; then has the host planned.</summary>
     [Alias("RecordScanAsync")]
     Task RecordScanAsync(DateTimeOffset completedAt, long fileCount, long totalBytes);
 }

@@ -1,4 +1,3 @@
-using Alto.GrainInterfaces.Hosts;
 using Alto.Grains.Audit;
 using Npgsql;
 

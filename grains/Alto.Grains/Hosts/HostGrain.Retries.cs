@@ -34,7 +34,7 @@ public sealed partial class HostGrain
         }
         if (await jobs.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())
         {
-            await PlanAsync(dryRun: false);
+            RequestPlan("retry due");
         }
         await ScheduleRetrySweepAsync();
     }

@@ -152,7 +152,9 @@ public sealed partial class TenantGrain
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
         var hostIds = await rows.ListPlannableHostsAsync(Id);
-        var results = await Task.WhenAll(hostIds.Select(hostId => GrainFactory.GetGrain<IHostGrain>(hostId.ToString()).PlanAsync(dryRun)));
+        // The tenant's side goes with the call: the hosts' inventory grains need not call back.
+        var policy = new TenantPlanPolicy([.. OrderedRules()], await ListTargetsAsync(), ToInfo());
+        var results = await Task.WhenAll(hostIds.Select(hostId => GrainFactory.GetGrain<IHostInventoryGrain>(hostId.ToString()).PlanWithAsync(dryRun, policy)));
         var plans = results.Where(result => result.Value is not null).Select(result => result.Value!).ToArray();
         return CommandResult<PlanSummary>.Ok(PlanMerge.Tenant(Id, dryRun, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds));
     }

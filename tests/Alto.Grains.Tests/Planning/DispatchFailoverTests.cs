@@ -52,7 +52,7 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
         }
         await world.AddFilesAsync([.. Kinds.SelectMany(kind => Enumerable.Range(0, FilesPerJob)
             .Select(i => new InventoryFile($"/srv/{kind}/f{i}.{kind}", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day)))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         Assert.Equal(Kinds.Length, (await world.JobsAsync()).Count);
 
         var agent = _agent = new AgentStandIn(_cluster.Client, world.Host, credential);

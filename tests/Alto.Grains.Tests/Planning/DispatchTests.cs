@@ -64,7 +64,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         paths ??= [.. Enumerable.Range(0, 3).Select(i => $"/srv/f{i}.bin")];
         await world.AddFilesAsync([.. paths.Select((path, i) => new InventoryFile(path, 10 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         return (world, credential);
     }
 
@@ -273,7 +273,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.Equal(0, await world.Host.DispatchAsync());
         Assert.Empty(session.Jobs);
         // Planned again meanwhile, the waiting job is still the planner's: nothing moves out of it, nothing is planned twice.
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
 
         Alto.Grains.Audit.AuditContext.Set("user:approver", "192.0.2.7");

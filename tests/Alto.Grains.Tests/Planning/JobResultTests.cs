@@ -111,7 +111,7 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
         var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         var ids = await world.AddFilesAsync([.. Enumerable.Range(0, files).Select(i => new InventoryFile($"/srv/{name}{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
         await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);
         var objects = new List<long>();

@@ -65,8 +65,8 @@ public sealed class PlannerPropertyTests(PostgresClusterFixture fixture)
 
     private static async Task PlanAndCompareAsync(PlanningWorld world, string context)
     {
-        var preview = (await world.Host.PlanAsync(dryRun: true)).Value!;
-        var plan = (await world.Host.PlanAsync(dryRun: false)).Value!;
+        var preview = (await world.Inventory.PlanAsync(dryRun: true)).Value!;
+        var plan = (await world.Inventory.PlanAsync(dryRun: false)).Value!;
         var rules = RuleSet.Compile((await world.Tenant.ListRulesAsync())!, HostPathFlavor.Of((await world.Host.GetAsync())!.Os), plan.EvaluatedAt,
             world.HostId, _ => null);
 

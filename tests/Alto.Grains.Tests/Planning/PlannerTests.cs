@@ -28,7 +28,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         await world.AddFilesAsync([.. Files(2500, "cold", 90 * Day), .. Files(300, "warm", Day)]);
         await world.Host.SetBandwidthLimitAsync(1_000_000);
 
-        var plan = Planned(await world.Host.PlanAsync(dryRun: false));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: false));
 
         Assert.Equal((2800L, 2500L), (plan.FilesEvaluated, plan.FilesToTier));
         var expectedBytes = Enumerable.Range(0, 2500).Sum(i => 1000L + i);
@@ -57,7 +57,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var cold = await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync([.. Files(40, "projects", 90 * Day), .. Files(25, "cold", 90 * Day), .. Files(5, "warm", 0)]);
 
-        var plan = Planned(await world.Host.PlanAsync(dryRun: true));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: true));
 
         Assert.True(plan.DryRun);
         Assert.Null(plan.Changes);
@@ -81,11 +81,11 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("cold", ColdForAMonth);
         var ids = await world.AddFilesAsync(Files(1500, "cold", 90 * Day));
-        var first = Planned(await world.Host.PlanAsync(dryRun: false));
+        var first = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(1500, first.Changes!.NewlyPlanned);
         var jobsBefore = (await world.JobsAsync()).Select(j => j.Id).Order().ToArray();
 
-        var again = Planned(await world.Host.PlanAsync(dryRun: false));
+        var again = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(new PlanChanges(0, 0, 0, 1500, 0, 0), again.Changes);
         Assert.Equal(1500, await world.CountAsync("true"));
         Assert.Equal(jobsBefore, (await world.JobsAsync()).Select(j => j.Id).Order());
@@ -95,7 +95,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         await world.ExecuteAsync("UPDATE alto.file_current SET deleted_utc = now() WHERE file_current_id = ANY($1)", ids[1000..1050]);
         await world.AddFilesAsync(Files(30, "new", 60 * Day));
 
-        var third = Planned(await world.Host.PlanAsync(dryRun: false));
+        var third = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(30, third.Changes!.NewlyPlanned);
         Assert.Equal(250, third.Changes.Unplanned);
         Assert.Equal(1250, third.Changes.Unchanged);
@@ -121,17 +121,17 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var cold = await world.AddRuleAsync("cold", ColdForAMonth, priority: 10);
         var media = await world.AddRuleAsync("media", RuleCriteria.None with { PathGlobs = ["/srv/media/**"] }, priority: 20);
         await world.AddFilesAsync([.. Files(10, "media", 90 * Day), .. Files(10, "docs", 90 * Day)]);
-        Planned(await world.Host.PlanAsync(dryRun: false));
+        Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(20, (await world.PlannedAsync()).Values.Count(r => r == cold.Id));
 
         Assert.True((await world.Tenant.ReorderRulesAsync([media.Id, cold.Id])).Succeeded);
-        var moved = Planned(await world.Host.PlanAsync(dryRun: false));
+        var moved = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal((10L, 10L), (moved.Changes!.Moved, moved.Changes.Unchanged));
         var planned = await world.PlannedAsync();
         Assert.Equal((10, 10), (planned.Values.Count(r => r == media.Id), planned.Values.Count(r => r == cold.Id)));
 
         await world.AddRuleAsync("keep docs", RuleCriteria.None with { PathGlobs = ["/srv/docs"] }, priority: 1, action: RuleAction.Exclude);
-        var excluded = Planned(await world.Host.PlanAsync(dryRun: false));
+        var excluded = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(10, excluded.Changes!.Unplanned);
         Assert.All((await world.PlannedAsync()).Values, ruleId => Assert.Equal(media.Id, ruleId));
         Assert.All(await world.JobsAsync(), job => Assert.Equal(job.Files, (int)job.ActualFiles));
@@ -145,12 +145,12 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var stubs = Files(5, "stubs", 90 * Day).Select(f => f with { IsStub = true }).ToList();
         await world.AddFilesAsync(stubs);
         var ids = await world.AddFilesAsync(Files(5, "cold", 90 * Day));
-        Planned(await world.Host.PlanAsync(dryRun: false));
+        Planned(await world.Inventory.PlanAsync(dryRun: false));
         // Two of them are on their way to tier 2 and one came back (recalled) and stays cold.
         await world.ExecuteAsync("UPDATE alto.tier_object SET state = 'DISPATCHED' WHERE file_current_id = ANY($1)", ids[..2]);
         await world.ExecuteAsync("UPDATE alto.tier_object SET state = 'RECALLED', job_id = NULL, acted_utc = now(), access_count = 1 WHERE file_current_id = ANY($1)", ids[2..3]);
 
-        var plan = Planned(await world.Host.PlanAsync(dryRun: false));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: false));
 
         Assert.Equal(7, plan.FilesAlreadyTiered);
         Assert.Equal(1, plan.Changes!.NewlyPlanned);
@@ -165,10 +165,10 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         var rule = await world.AddRuleAsync("cold", ColdForAMonth);
         await world.AddFilesAsync(Files(10, "cold", 90 * Day));
-        Planned(await world.Host.PlanAsync(dryRun: false));
+        Planned(await world.Inventory.PlanAsync(dryRun: false));
 
         await world.Tenant.UpdateTargetAsync(world.TargetId, new Alto.GrainInterfaces.Tenants.UpdateStorageTarget(null, null, null, false));
-        var plan = Planned(await world.Host.PlanAsync(dryRun: false));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: false));
 
         var held = plan.Rules.Single(r => r.RuleId == rule.Id);
         Assert.Contains("disabled", held.HeldBecause, StringComparison.Ordinal);
@@ -220,7 +220,7 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         await world.AddFilesAsync([new("/srv/tiny.txt", 8, 90 * Day, 90 * Day), new("/srv/just-under.bin", 65_535, 90 * Day, 90 * Day),
             new("/srv/big.iso", 65_536, 90 * Day, 90 * Day)]);
 
-        var plan = Planned(await world.Host.PlanAsync(dryRun: false));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: false));
 
         Assert.Equal((1L, 2L), (plan.FilesToTier, plan.FilesBelowMinimumSize));
         Assert.Equal(["/srv/big.iso"], await world.Database.ScalarAsync<string[]>(
@@ -237,14 +237,14 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         // A scan of a folder outside the volumes (alto-agent scan /home) put these in the inventory; /srvx only looks like /srv.
         await world.AddFilesAsync([.. Files(3, "in", 90 * Day), new("/home/me/old.iso", 5000, 90 * Day, 90 * Day), new("/srvx/old.iso", 5000, 90 * Day, 90 * Day)]);
 
-        var plan = Planned(await world.Host.PlanAsync(dryRun: true));
+        var plan = Planned(await world.Inventory.PlanAsync(dryRun: true));
         Assert.Equal((3L, 2L), (plan.FilesToTier, plan.FilesOutsideVolumes));
-        Planned(await world.Host.PlanAsync(dryRun: false));
+        Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(3, await world.CountAsync("state = 'PLANNED'"));
 
         // The volume is taken off the host: its planned files leave their jobs.
         Assert.True((await world.Host.SetVolumesAsync(["/data"])).Succeeded);
-        var replan = Planned(await world.Host.PlanAsync(dryRun: false));
+        var replan = Planned(await world.Inventory.PlanAsync(dryRun: false));
         Assert.Equal(5L, replan.FilesOutsideVolumes);
         Assert.Equal(0, await world.CountAsync("state = 'PLANNED'"));
     }

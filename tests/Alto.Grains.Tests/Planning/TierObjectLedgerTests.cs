@@ -20,7 +20,7 @@ public sealed class TierObjectLedgerTests(PostgresClusterFixture fixture)
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         await world.AddFilesAsync([.. Enumerable.Range(0, count).Select(i =>
             new InventoryFile($"/srv/a/report{i}.pdf", 4242 + i, 400 * PlanningWorld.Day, 400 * PlanningWorld.Day))]);
-        Assert.True((await world.Host.PlanAsync(dryRun: false)).Succeeded);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         var ids = new long[count];
         for (var i = 0; i < count; i++)
         {

@@ -1,0 +1,152 @@
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Tiers;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// Commands for the agent (scans, recalls): checked against the host's volumes, queued, delivered
+/// to the live session (or its next one), and removed when the agent acknowledges them; one the
+/// agent could not carry out is logged and audited with its reason.
+/// </summary>
+public sealed partial class HostGrain
+{
+    /// <summary>A host whose agent is away for long does not collect commands without end.</summary>
+    public const int MaxPendingCommands = 100;
+
+    public async Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<CommandReceipt>.NotFound($"host {Id} not found");
+        }
+        if (host.State.PendingCommands.Count >= MaxPendingCommands)
+        {
+            return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
+        }
+        // A command never reaches outside the host's volumes: the agent would act there as root.
+        for (var i = 0; i < paths.Length; i++)
+        {
+            if (InsideVolumes(paths[i]) is not { } inside)
+            {
+                return CommandResult<CommandReceipt>.Invalid($"paths[{i}]", OutsideVolumes(paths[i]));
+            }
+            paths[i] = inside;
+        }
+        var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
+        await AuditedChangeAsync("host.scan_requested", state => state.PendingCommands.Add(command),
+            new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format });
+        var delivered = await TryDeliverAsync(command);
+        return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
+    }
+
+    /// <summary>Most stubs one recall request covers, and paths per command (a command is one message to the agent).</summary>
+    public const int MaxRecallFiles = 100_000;
+    private const int RecallPathsPerCommand = 2_000;
+
+    public async Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<RecallReceipt>.NotFound($"host {Id} not found");
+        }
+        for (var i = 0; i < (selection.Paths?.Length ?? 0); i++)
+        {
+            if (InsideVolumes(selection.Paths![i]) is null)
+            {
+                return CommandResult<RecallReceipt>.Invalid($"paths[{i}]", OutsideVolumes(selection.Paths[i]));
+            }
+        }
+        if (selection.Directory is { } folder && InsideVolumes(folder) is null)
+        {
+            return CommandResult<RecallReceipt>.Invalid("directory", OutsideVolumes(folder));
+        }
+        var paths = await jobs.StubsToRecallAsync(Id,
+            new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId, Rules.HostPathFlavor.Of(host.State.Os)), MaxRecallFiles);
+        var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
+        if (host.State.PendingCommands.Count + commandCount > MaxPendingCommands)
+        {
+            return CommandResult<RecallReceipt>.Conflict($"{host.State.PendingCommands.Count} commands are already waiting for this host's agent");
+        }
+        var now = time.GetUtcNow();
+        var commands = paths.Chunk(RecallPathsPerCommand)
+            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Recall, chunk, "", now))
+            .ToList();
+        if (commands.Count > 0)
+        {
+            await ChangeAsync(state => state.PendingCommands.AddRange(commands));
+        }
+        await AuditAsync("host.recall_requested", ToInfo(), new Dictionary<string, object?>
+        {
+            ["paths"] = selection.Paths, ["directory"] = selection.Directory, ["ruleId"] = selection.RuleId, ["files"] = paths.Length,
+        });
+        var delivered = true;
+        foreach (var command in commands)
+        {
+            delivered &= await TryDeliverAsync(command);
+        }
+        return CommandResult<RecallReceipt>.Ok(new RecallReceipt(paths.Length, commands.Count, delivered && commands.Count > 0, [.. commands.Select(c => c.Id)]));
+    }
+
+    public async Task AcknowledgeAsync(string commandId, bool succeeded, string? failure)
+    {
+        var command = host.State.PendingCommands.Find(command => command.Id == commandId);
+        if (command is not null)
+        {
+            await ChangeAsync(state => state.PendingCommands.RemoveAll(command => command.Id == commandId));
+        }
+        if (succeeded)
+        {
+            return;
+        }
+        // A command the agent could not carry out is recorded, never dropped silently: log, audit, and for a job its last error.
+        var reason = failure is { Length: > 0 } ? failure : "the agent gave no reason";
+        LogCommandFailed(logger, Id, commandId, reason);
+        await AuditAsync("host.command_failed", null, new Dictionary<string, object?>
+        {
+            ["commandId"] = commandId, ["kind"] = command?.Kind.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
+        });
+        if (JobMessageIds.TryParse(commandId, out var jobId)
+            && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
+        {
+            await ReportJobEndAsync(ended, $"agent:{Id}");
+        }
+    }
+
+    /// <summary>The path as the host reads it (".." resolved) when that is below one of its volumes; null otherwise.</summary>
+    private string? InsideVolumes(string path)
+    {
+        var flavor = Rules.HostPathFlavor.Of(host.State.Os);
+        return Alto.Scanning.PathFlavors.Normalize(flavor, path) is { } normalized && Alto.Scanning.PathFlavors.IsWithinAny(flavor, normalized, host.State.Volumes)
+            ? normalized
+            : null;
+    }
+
+    private string OutsideVolumes(string path) => host.State.Volumes.Length == 0
+        ? $"{path} is not below a volume of this host (it has none registered)"
+        : $"{path} is not below any of this host's volumes ({string.Join(", ", host.State.Volumes)})";
+
+    /// <summary>Hands a command to the current session's gateway; false (and still queued) when there is none or it is gone.</summary>
+    private async Task<bool> TryDeliverAsync(AgentCommand command)
+    {
+        if (_observer is null)
+        {
+            return false;
+        }
+        try
+        {
+            await _observer.DeliverAsync(command).WaitAsync(TimeSpan.FromSeconds(10));
+            return true;
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogDeliveryFailed(logger, exception, command.Id, Id);
+            _observer = null;
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the agent could not carry out command {CommandId}: {Reason}")]
+    private static partial void LogCommandFailed(ILogger logger, Guid hostId, string commandId, string reason);
+}

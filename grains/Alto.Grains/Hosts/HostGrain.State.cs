@@ -1,0 +1,93 @@
+using Alto.GrainInterfaces.Hosts;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// The host's state: changed on a copy and persisted (grain state, then the alto.host read model),
+/// admin changes audited with the view before and after, and the view the API shows.
+/// </summary>
+public sealed partial class HostGrain
+{
+    /// <summary>An admin change: stored like any other, then audited with the host's view before and after.</summary>
+    private async Task AuditedChangeAsync(string action, Action<HostState> change, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        var before = ToInfo();
+        await ChangeAsync(change);
+        await AuditAsync(action, before, extra);
+    }
+
+    private Task AuditAsync(string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
+        audit.RecordAsync(host.State.TenantId, action, "host", Id.ToString(), before, ToInfo(), extra, hostId: Id);
+
+    private Task ChangeAsync(Action<HostState> change)
+    {
+        var before = host.State;
+        host.State = Copy(before);
+        change(host.State);
+        return PersistAsync(before);
+    }
+
+    /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
+    private async Task PersistAsync(HostState before)
+    {
+        try
+        {
+            await host.WriteStateAsync();
+        }
+        catch
+        {
+            host.State = before;
+            throw;
+        }
+        await rows.UpsertAsync(Id, host.State);
+    }
+
+    private static HostState Copy(HostState state) => new()
+    {
+        Exists = state.Exists,
+        TenantId = state.TenantId,
+        Name = state.Name,
+        Os = state.Os,
+        Volumes = state.Volumes,
+        Status = state.Status,
+        EnrollmentTokenHash = state.EnrollmentTokenHash,
+        EnrollmentExpiresAt = state.EnrollmentExpiresAt,
+        CredentialHash = state.CredentialHash,
+        CreatedAt = state.CreatedAt,
+        UpdatedAt = state.UpdatedAt,
+        UsedEnrollmentTokenHash = state.UsedEnrollmentTokenHash,
+        EnrolledAt = state.EnrolledAt,
+        AgentVersion = state.AgentVersion,
+        LastScanAt = state.LastScanAt,
+        FileCount = state.FileCount,
+        TotalBytes = state.TotalBytes,
+        PendingCommands = [.. state.PendingCommands],
+        BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
+        TransferWindows = state.TransferWindows,
+        TimeZone = state.TimeZone,
+        LucidLink = state.LucidLink,
+        CredentialUnconfirmed = state.CredentialUnconfirmed,
+    };
+
+    private HostInfo ToInfo() => ToInfo(host.State);
+
+    private HostInfo ToInfo(HostState state) => new(
+        Id, state.TenantId, state.Name, state.Os, state.Volumes, state.Status,
+        state.EnrollmentExpiresAt, state.CreatedAt, state.UpdatedAt)
+    {
+        LastScanAt = state.LastScanAt,
+        FileCount = state.FileCount,
+        TotalBytes = state.TotalBytes,
+        LastHeartbeatAt = _lastHeartbeat,
+        AgentVersion = state.AgentVersion,
+        LatestMetrics = _metrics,
+        Gateway = _session?.Gateway,
+        PendingCommands = state.PendingCommands.Count,
+        BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
+        LastPlannedAt = _lastPlannedAt,
+        TransferWindows = state.TransferWindows,
+        TimeZone = state.TimeZone,
+        LucidLink = state.LucidLink,
+        CredentialUnconfirmed = state.CredentialUnconfirmed,
+    };
+}

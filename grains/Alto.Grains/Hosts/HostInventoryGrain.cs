@@ -1,0 +1,169 @@
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Planning;
+using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Audit;
+using Alto.Grains.AuditUpdates;
+using Alto.Grains.Planning;
+using Alto.Grains.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>
+/// A host's inventory work, one piece at a time (the grain is not reentrant): plans on request,
+/// and the requested work — staged trail batches applied, then a plan — in a one-shot timer that
+/// every request made meanwhile joins. It reads the host through <see cref="IHostGrain.GetAsync"/>
+/// (which interleaves) and tells it about a finished plan one way, so neither grain ever waits on
+/// the other in a cycle.
+/// </summary>
+public sealed partial class HostInventoryGrain(
+    HostPlanner planner,
+    AuditUpdateApplier trail,
+    AdminAudit audit,
+    TimeProvider time,
+    ILogger<HostInventoryGrain> logger) : Grain, IHostInventoryGrain
+{
+    private IGrainTimer? _work;
+    private string? _planTrigger;
+
+    private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
+
+    private IHostGrain Host => GrainFactory.GetGrain<IHostGrain>(this.GetPrimaryKeyString());
+
+    public async Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun)
+    {
+        if (await Host.GetAsync() is not { } host)
+        {
+            return CommandResult<PlanSummary>.NotFound($"host {Id} not found");
+        }
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(host.TenantId.ToString());
+        if (await tenant.GetAsync() is not { } tenantInfo)
+        {
+            return CommandResult<PlanSummary>.NotFound($"tenant {host.TenantId} not found");
+        }
+        var policy = new TenantPlanPolicy(await tenant.ListRulesAsync() ?? [], await tenant.ListTargetsAsync(), tenantInfo);
+        return await PlanAsync(host, dryRun, policy);
+    }
+
+    public async Task<CommandResult<PlanSummary>> PlanWithAsync(bool dryRun, TenantPlanPolicy policy) =>
+        await Host.GetAsync() is { } host && host.TenantId == policy.Tenant.Id
+            ? await PlanAsync(host, dryRun, policy)
+            : CommandResult<PlanSummary>.NotFound($"host {Id} not found");
+
+    private async Task<CommandResult<PlanSummary>> PlanAsync(HostInfo host, bool dryRun, TenantPlanPolicy policy)
+    {
+        if (host.Status == HostStatus.Disabled)
+        {
+            return CommandResult<PlanSummary>.Conflict($"host {Id} is disabled");
+        }
+        var input = new PlanInput(
+            host.TenantId, Id, HostPathFlavor.Of(host.Os), policy.Rules, policy.Targets,
+            host.BandwidthLimitBytesPerSecond ?? PlanInput.AssumedBytesPerSecond, time.GetUtcNow())
+        {
+            Volumes = host.Volumes,
+            MinTierableBytes = policy.Tenant.MinTierableBytes,
+            Approval = policy.Tenant.PlanApproval,
+        };
+        // Off the grain's scheduler: a large inventory's plan is CPU work the silo's other grains should not wait behind.
+        var summary = await Task.Run(() => planner.PlanAsync(input, dryRun, CancellationToken.None));
+        if (!dryRun)
+        {
+            await Host.PlanCompletedAsync(input.Now);
+        }
+        return CommandResult<PlanSummary>.Ok(summary);
+    }
+
+    public Task RequestPlanAsync(string trigger)
+    {
+        _planTrigger ??= trigger;
+        ScheduleWork();
+        return Task.CompletedTask;
+    }
+
+    public Task TrailUpdatesStagedAsync()
+    {
+        ScheduleWork();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>One timer for all the work asked for until it fires; requests that come while it runs set the next one.</summary>
+    private void ScheduleWork() =>
+        _work ??= this.RegisterGrainTimer(DoRequestedWorkAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+
+    private async Task DoRequestedWorkAsync(CancellationToken _)
+    {
+        // Requests from now on set a new timer; this one-shot timer is disposed when its work is done
+        // (disposing it now would cancel the work under way).
+        using var firing = _work;
+        _work = null;
+        var trigger = _planTrigger;
+        _planTrigger = null;
+        try
+        {
+            // Staged trail batches always go first: a plan must see the accesses the trail reported.
+            var applied = await ApplyStagedTrailAsync(CancellationToken.None);
+            if (applied.Applied > 0)
+            {
+                trigger ??= "trail updates";
+            }
+            if (trigger is not null && await PlanAsync(dryRun: false) is { Error: { } refused })
+            {
+                LogPlanRefused(logger, Id, trigger, refused.Message);
+            }
+            if (applied.Warmed > 0)
+            {
+                await RecallWhatIsReadOftenAsync(CancellationToken.None);
+            }
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogWorkFailed(logger, exception, Id, trigger ?? "trail updates");
+        }
+    }
+
+    /// <summary>Applies every batch staged for the host, in the order they came; the sums of what they did.</summary>
+    private async Task<AuditUpdateOutcome> ApplyStagedTrailAsync(CancellationToken cancellationToken)
+    {
+        var (applied, warmed) = (0, 0);
+        foreach (var batchId in await trail.PendingBatchesAsync(Id, cancellationToken))
+        {
+            var outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
+            if (outcome.Unknown > 0)
+            {
+                LogUnknownTrailPaths(logger, Id, batchId, outcome.Unknown);
+            }
+            applied += outcome.Applied;
+            warmed += outcome.Warmed;
+        }
+        return new AuditUpdateOutcome(applied, 0, 0, warmed, AlreadyApplied: false);
+    }
+
+    /// <summary>Stubs read that often elsewhere in the filespace come back to tier 1, per the tenant's policy.</summary>
+    private async Task RecallWhatIsReadOftenAsync(CancellationToken cancellationToken)
+    {
+        if (await Host.GetAsync() is not { } host
+            || (await GrainFactory.GetGrain<ITenantGrain>(host.TenantId.ToString()).GetAsync())?.RecallAfterReads is not { } reads
+            || await trail.FlagForRecallAsync(Id, reads, cancellationToken) is not { Length: > 0 } hot)
+        {
+            return;
+        }
+        var recall = await Host.RequestRecallAsync(new RecallSelection(hot, null, null));
+        await audit.RecordAsync(host.TenantId, "tier.recall_flagged", "host", Id.ToString(), null, null, new Dictionary<string, object?>
+        {
+            ["reason"] = $"read at least {reads} times in the LucidLink trail",
+            ["paths"] = hot.Take(100).ToArray(),
+            ["files"] = hot.Length,
+            ["queued"] = recall.Value?.Files,
+        }, hostId: Id);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: {Count} path(s) of trail-update batch {BatchId} are not in the inventory (not scanned yet, or outside its volumes)")]
+    private static partial void LogUnknownTrailPaths(ILogger logger, Guid hostId, Guid batchId, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inventory work of host {HostId} ({Trigger}) failed; the next scan, trail batch or schedule tries again")]
+    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} was not planned ({Trigger}): {Reason}")]
+    private static partial void LogPlanRefused(ILogger logger, Guid hostId, string trigger, string reason);
+}
