@@ -16,6 +16,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<RuleRows>();
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<JobRows>();
+        services.TryAddSingleton<CommandRows>();
         services.TryAddSingleton<Tiers.TierObjectLedger>();
         services.TryAddSingleton<Audit.AdminAudit>();
         services.TryAddSingleton<AuditUpdates.AuditUpdateApplier>();

@@ -74,6 +74,33 @@ public sealed class AuditApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task FiltersMatchPrefixesLiterallyAndPathsBelowThemInEitherFlavour()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "filters-" + Guid.NewGuid().ToString("N")[..8]);
+        string[] paths = [@"/srv/100%_done/a.bin", "/srv/100xxdone/b.bin", @"C:\Data\docs\report.pdf", @"C:\Data\docs2\other.pdf", "/srv/data_x/c.bin"];
+        foreach (var (path, i) in paths.Select((path, i) => (path, i)))
+        {
+            var action = i == 1 ? "tierXstubbed" : "tier.stubbed";
+            await fixture.Database.ExecuteAsync($$"""
+                INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details, path)
+                VALUES ('{{tenant}}', 'test', '{{action}}', 'tier_object', '{{i}}', 'success', '{}', '{{path}}')
+                """);
+        }
+        async Task<string[]> PathsAsync(string query) =>
+            [.. (await ItemsAsync(admin, $"/api/v1/tenants/{tenant}/audit?{query}")).Select(entry => entry.GetProperty("path").GetString() ?? "").Order(StringComparer.Ordinal)];
+
+        // % and _ are characters of the path, not wildcards.
+        Assert.Equal(["/srv/100%_done/a.bin"], await PathsAsync("pathPrefix=" + Uri.EscapeDataString("/srv/100%_done")));
+        Assert.Equal(["/srv/data_x/c.bin"], await PathsAsync("pathPrefix=" + Uri.EscapeDataString("/srv/data_x/")));
+        // A Windows folder's own entries, not its sibling's whose name only starts the same.
+        Assert.Equal([@"C:\Data\docs\report.pdf"], await PathsAsync("pathPrefix=" + Uri.EscapeDataString(@"C:\Data\docs")));
+        // An action prefix matches at a dot: "tier" is tier.stubbed, never tierXstubbed.
+        Assert.Equal(4, (await ItemsAsync(admin, $"/api/v1/tenants/{tenant}/audit?action=tier")).Length);
+        Assert.Empty(await ItemsAsync(admin, $"/api/v1/tenants/{tenant}/audit?action=tie_"));
+    }
+
+    [Fact]
     public async Task TheExportResumesFromItsCursorWithoutGapsOrRepeatsWhileEntriesKeepComing()
     {
         using var admin = fixture.ClientFor("platform-admin");

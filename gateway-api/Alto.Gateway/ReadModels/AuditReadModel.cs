@@ -10,7 +10,9 @@ public sealed record AuditFilter(DateTimeOffset? From, DateTimeOffset? To, strin
 
 /// <summary>
 /// Reads a chain of alto.audit_log (a tenant's, or with no tenant the platform's): filtered pages,
-/// newest first, and the export from a cursor in chain order.
+/// newest first, and the export from a cursor in chain order. Prefixes are compared as prefixes
+/// (left(…) = …), not with LIKE, so no character of an action or a path needs escaping; a path
+/// prefix matches below it in either flavour (/srv/data/…, C:\Data\…).
 /// </summary>
 public sealed class AuditReadModel(NpgsqlDataSource db)
 {
@@ -21,9 +23,9 @@ public sealed class AuditReadModel(NpgsqlDataSource db)
                 {AuditRecords.Chain(tenantId)}
                 AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3)
                 AND ($4::text IS NULL OR actor = $4)
-                AND ($5::text IS NULL OR action = $5 OR action LIKE replace(replace(replace($5, '\', '\\'), '%', '\%'), '_', '\_') || '.%')
+                AND ($5::text IS NULL OR action = $5 OR left(action, length($5) + 1) = $5 || '.')
                 AND ($6::uuid IS NULL OR host_id = $6)
-                AND ($7::text IS NULL OR path = $7 OR path LIKE replace(replace(replace(rtrim($7, '/'), '\', '\\'), '%', '\%'), '_', '\_') || '/%')
+                AND ($7::text IS NULL OR path = $7 OR left(path, length(rtrim($7, '/\')) + 1) IN (rtrim($7, '/\') || '/', rtrim($7, '/\') || '\'))
                 """,
                 "chain_seq DESC",
                 () => [Uuid(tenantId), Time(filter.From), Time(filter.To), Text(filter.Actor), Text(filter.Action), Uuid(filter.HostId), Text(filter.PathPrefix)]),

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Alto.Grains.Hosts;
 
 /// <summary>
-/// Commands for the agent (scans, recalls): checked against the host's volumes, queued, delivered
+/// Commands for the agent (scans, recalls): checked against the host's volumes, queued as rows of
+/// alto.agent_command (<see cref="CommandRows"/>), delivered
 /// to the live session (or its next one), and removed when the agent acknowledges them; one the
 /// agent could not carry out is logged and audited with its reason.
 /// </summary>
@@ -15,13 +16,17 @@ public sealed partial class HostGrain
     /// <summary>A host whose agent is away for long does not collect commands without end.</summary>
     public const int MaxPendingCommands = 100;
 
+    // What alto.agent_command holds for this host, kept at hand for the API's view and the limits.
+    private int _pendingCommands;
+    private bool _scanWaiting;
+
     public async Task<CommandResult<CommandReceipt>> RequestScanAsync(string[] paths, string format)
     {
         if (!host.State.Exists)
         {
             return CommandResult<CommandReceipt>.NotFound($"host {Id} not found");
         }
-        if (host.State.PendingCommands.Count >= MaxPendingCommands)
+        if (_pendingCommands >= MaxPendingCommands)
         {
             return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
         }
@@ -35,10 +40,13 @@ public sealed partial class HostGrain
             paths[i] = inside;
         }
         var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
-        await AuditedChangeAsync("host.scan_requested", state => state.PendingCommands.Add(command),
+        var before = ToInfo();
+        await commandRows.AddAsync(Id, [command]);
+        (_pendingCommands, _scanWaiting) = (_pendingCommands + 1, true);
+        await AuditAsync("host.scan_requested", before,
             new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format });
         var delivered = await TryDeliverAsync(command);
-        return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, host.State.PendingCommands.Count));
+        return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
     /// <summary>Most stubs one recall request covers, and paths per command (a command is one message to the agent).</summary>
@@ -65,9 +73,9 @@ public sealed partial class HostGrain
         var paths = await jobs.StubsToRecallAsync(Id,
             new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId, Rules.HostPathFlavor.Of(host.State.Os)), MaxRecallFiles);
         var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
-        if (host.State.PendingCommands.Count + commandCount > MaxPendingCommands)
+        if (_pendingCommands + commandCount > MaxPendingCommands)
         {
-            return CommandResult<RecallReceipt>.Conflict($"{host.State.PendingCommands.Count} commands are already waiting for this host's agent");
+            return CommandResult<RecallReceipt>.Conflict($"{_pendingCommands} commands are already waiting for this host's agent");
         }
         var now = time.GetUtcNow();
         var commands = paths.Chunk(RecallPathsPerCommand)
@@ -75,7 +83,8 @@ public sealed partial class HostGrain
             .ToList();
         if (commands.Count > 0)
         {
-            await ChangeAsync(state => state.PendingCommands.AddRange(commands));
+            await commandRows.AddAsync(Id, commands);
+            _pendingCommands += commands.Count;
         }
         await AuditAsync("host.recall_requested", ToInfo(), new Dictionary<string, object?>
         {
@@ -91,10 +100,10 @@ public sealed partial class HostGrain
 
     public async Task AcknowledgeAsync(string commandId, bool succeeded, string? failure)
     {
-        var command = host.State.PendingCommands.Find(command => command.Id == commandId);
-        if (command is not null)
+        var kind = await commandRows.RemoveAsync(Id, commandId);
+        if (kind is not null)
         {
-            await ChangeAsync(state => state.PendingCommands.RemoveAll(command => command.Id == commandId));
+            (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
         }
         if (succeeded)
         {
@@ -105,7 +114,7 @@ public sealed partial class HostGrain
         LogCommandFailed(logger, Id, commandId, reason);
         await AuditAsync("host.command_failed", null, new Dictionary<string, object?>
         {
-            ["commandId"] = commandId, ["kind"] = command?.Kind.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
+            ["commandId"] = commandId, ["kind"] = kind?.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
         });
         if (JobMessageIds.TryParse(commandId, out var jobId)
             && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)

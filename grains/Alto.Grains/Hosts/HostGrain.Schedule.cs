@@ -44,7 +44,7 @@ public sealed partial class HostGrain
         // Hybrid mode: a LucidLink host's trail keeps access times fresh; a full scan now and then catches the rest.
         // One scan request at a time: an agent away for days does not come back to a pile of them.
         if (host.State.LucidLink is { } lucid && lucid.FullScanDue(host.State.LastScanAt, time.GetUtcNow())
-            && !host.State.PendingCommands.Exists(command => command.Kind == AgentCommandKind.Scan))
+            && !_scanWaiting)
         {
             await RequestScanAsync([], "csv");
         }

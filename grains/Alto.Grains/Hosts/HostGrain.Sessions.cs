@@ -43,7 +43,7 @@ public sealed partial class HostGrain
         });
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
         // What was queued while the agent was away goes out now, oldest first; then the jobs.
-        foreach (var command in host.State.PendingCommands.ToList())
+        foreach (var command in await commandRows.ListAsync(Id))
         {
             if (!await TryDeliverAsync(command))
             {

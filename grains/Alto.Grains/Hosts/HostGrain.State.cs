@@ -82,7 +82,7 @@ public sealed partial class HostGrain
         AgentVersion = state.AgentVersion,
         LatestMetrics = _metrics,
         Gateway = _session?.Gateway,
-        PendingCommands = state.PendingCommands.Count,
+        PendingCommands = _pendingCommands,
         BandwidthLimitBytesPerSecond = state.BandwidthLimitBytesPerSecond,
         LastPlannedAt = _lastPlannedAt,
         TransferWindows = state.TransferWindows,

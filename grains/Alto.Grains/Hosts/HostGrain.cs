@@ -20,6 +20,7 @@ public sealed partial class HostGrain(
     [PersistentState(StorageNames.HostState, StorageNames.Grains)] IPersistentState<HostState> host,
     HostRows rows,
     JobRows jobs,
+    CommandRows commandRows,
     AdminAudit audit,
     TieringMetrics tieringMetrics,
     Tiers.TierObjectLedger ledger,
@@ -51,6 +52,8 @@ public sealed partial class HostGrain(
             if (host.State.Exists)
             {
                 await rows.UpsertAsync(Id, host.State);
+                await MoveQueuedCommandsToRowsAsync();
+                (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
             }
             else
             {
@@ -60,6 +63,16 @@ public sealed partial class HostGrain(
         catch (NpgsqlException exception)
         {
             LogResyncFailed(logger, exception, Id);
+        }
+    }
+
+    /// <summary>Commands queued in the grain's state by an earlier version go to their rows once (a repeat inserts nothing).</summary>
+    private async Task MoveQueuedCommandsToRowsAsync()
+    {
+        if (host.State.PendingCommands.Count > 0)
+        {
+            await commandRows.AddAsync(Id, host.State.PendingCommands);
+            await ChangeAsync(state => state.PendingCommands.Clear());
         }
     }
 

@@ -25,7 +25,7 @@ public sealed class HostState
     [Id(14)] public DateTimeOffset? LastScanAt { get; set; }
     [Id(15)] public long FileCount { get; set; }
     [Id(16)] public long TotalBytes { get; set; }
-    /// <summary>Commands not yet acknowledged by the agent, oldest first; delivered again on reconnect.</summary>
+    /// <summary>Commands an earlier version queued here; moved to alto.agent_command at activation, empty after.</summary>
     [Id(17)] public List<AgentCommand> PendingCommands { get; set; } = [];
     [Id(18)] public long? BandwidthLimitBytesPerSecond { get; set; }
     [Id(20)] public TransferWindow[] TransferWindows { get; set; } = [];

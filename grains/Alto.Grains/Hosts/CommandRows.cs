@@ -1,0 +1,70 @@
+using Alto.GrainInterfaces.Hosts;
+using Npgsql;
+
+namespace Alto.Grains.Hosts;
+
+/// <summary>alto.agent_command: the commands waiting for a host's agent, oldest first, written only by its host grain.</summary>
+public sealed class CommandRows(NpgsqlDataSource db)
+{
+    public async Task AddAsync(Guid hostId, IReadOnlyList<AgentCommand> commands)
+    {
+        await using var command = db.CreateCommand("""
+            INSERT INTO alto.agent_command (id, host_id, kind, paths, format, issued_at)
+            SELECT c.id, $1, c.kind, ARRAY(SELECT jsonb_array_elements_text(c.paths)), c.format, c.issued_at
+            FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS c(id, kind, paths, format, issued_at, n)
+            ORDER BY c.n
+            ON CONFLICT (id) DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => c.Id)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => KindName(c.Kind))] });
+        command.Parameters.Add(new NpgsqlParameter<string[]>
+        {
+            TypedValue = [.. commands.Select(c => System.Text.Json.JsonSerializer.Serialize(c.Paths))],
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb,
+        });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => c.Format)] });
+        command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. commands.Select(c => c.IssuedAt.UtcDateTime)] });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The host's waiting commands, oldest first.</summary>
+    public async Task<List<AgentCommand>> ListAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT id, kind, paths, format, issued_at FROM alto.agent_command WHERE host_id = $1 ORDER BY seq");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var commands = new List<AgentCommand>();
+        while (await reader.ReadAsync())
+        {
+            commands.Add(new AgentCommand(reader.GetString(0), ParseKind(reader.GetString(1)), await reader.GetFieldValueAsync<string[]>(2), reader.GetString(3),
+                new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero)));
+        }
+        return commands;
+    }
+
+    /// <summary>How many commands wait for the host's agent, and whether a scan is among them.</summary>
+    public async Task<(int Count, bool ScanWaiting)> CountAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT count(*)::int, coalesce(bool_or(kind = 'scan'), false) FROM alto.agent_command WHERE host_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt32(0), reader.GetBoolean(1));
+    }
+
+    /// <summary>Removes an acknowledged command; its kind, or null when it was not waiting (a job's id, or acknowledged before).</summary>
+    public async Task<AgentCommandKind?> RemoveAsync(Guid hostId, string commandId)
+    {
+        await using var command = db.CreateCommand("DELETE FROM alto.agent_command WHERE host_id = $1 AND id = $2 RETURNING kind");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = commandId });
+        return await command.ExecuteScalarAsync() is string kind ? ParseKind(kind) : null;
+    }
+
+    private static string KindName(AgentCommandKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static AgentCommandKind ParseKind(string kind) => Enum.Parse<AgentCommandKind>(kind, ignoreCase: true);
+}
