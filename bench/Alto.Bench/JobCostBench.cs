@@ -16,8 +16,8 @@ namespace Alto.Bench;
 /// (a session observer held here, as the gateway holds it) that answers every job the way the
 /// real agent does — results for all its files, 500 to a report, the last one saying it is
 /// finished. Counted from plan to the last completed job: database transactions
-/// (pg_stat_database, with the cluster's idle background rate measured in the same run
-/// subtracted) and grain calls (the alto.grain.calls counter, by interface).
+/// (pg_stat_database; as counted, an upper bound, and net of the cluster's idle background rate
+/// measured in the same run) and grain calls (the alto.grain.calls counter, by interface).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class JobCostBench
@@ -57,7 +57,7 @@ public static class JobCostBench
         var idleRate = (await TransactionsAsync(database) - idleStart) / idleClock.Elapsed.TotalSeconds;
 
         // Planning: the whole inventory evaluated, 10,000 tier objects and 10 jobs written.
-        var (plan, planTransactions, planCalls) = await CountedAsync(database, calls, idleRate, async () =>
+        var (plan, planTransactions, planRaw, planCalls) = await CountedAsync(database, calls, idleRate, async () =>
         {
             var summary = await world.Inventory.PlanAsync(dryRun: false);
             if (summary.Value?.Changes?.JobsCreated != Jobs)
@@ -66,7 +66,7 @@ public static class JobCostBench
             }
         });
         // Tiering: the agent connects, every job is sent, answered in reports and closed.
-        var (tiering, tierTransactions, tierCalls) = await CountedAsync(database, calls, idleRate, async () =>
+        var (tiering, tierTransactions, tierRaw, tierCalls) = await CountedAsync(database, calls, idleRate, async () =>
         {
             // Held here until the jobs are done: a client holds its observers weakly.
             var agent = await StandInAgent.ConnectAsync(client, world);
@@ -83,19 +83,21 @@ public static class JobCostBench
             ["plan_seconds"] = Math.Round(plan.TotalSeconds, 2),
             ["tier_seconds"] = Math.Round(tiering.TotalSeconds, 2),
             ["background_transactions_per_s"] = Math.Round(idleRate, 1),
-            ["plan_transactions_per_job"] = Math.Round(planTransactions / Jobs, 1),
-            ["tier_transactions_per_job"] = Math.Round(tierTransactions / Jobs, 1),
-            ["transactions_per_job"] = Math.Round((planTransactions + tierTransactions) / Jobs, 1),
+            ["plan_transactions_counted"] = planRaw,
+            ["tier_transactions_counted"] = tierRaw,
+            // Counted includes whatever the cluster did meanwhile on its own: an upper bound of the jobs' cost.
+            ["transactions_per_job"] = Math.Round((planRaw + tierRaw) / (double)Jobs, 1),
+            ["transactions_per_job_net_of_background"] = Math.Round((planTransactions + tierTransactions) / Jobs, 1),
             ["grain_calls_per_job"] = Math.Round((planCalls.Values.Sum() + tierCalls.Values.Sum()) / (double)Jobs, 1),
             ["grain_calls_plan"] = planCalls,
             ["grain_calls_tiering"] = tierCalls,
-            ["baseline"] = "the idle cluster's transactions per second, measured in this run and subtracted over each stage",
+            ["baseline"] = "the idle cluster's transactions per second, measured in this run (subtracted in the net figure)",
             ["goal"] = "transactions_per_job <= 20",
         };
     }
 
     /// <summary>Runs one stage; its time, its database transactions net of the background, and the grain calls it made.</summary>
-    private static async Task<(TimeSpan Elapsed, double Transactions, Dictionary<string, long> Calls)> CountedAsync(
+    private static async Task<(TimeSpan Elapsed, double Transactions, long Raw, Dictionary<string, long> Calls)> CountedAsync(
         TestDatabase database, GrainCallCount calls, double idleRate, Func<Task> stage)
     {
         calls.Reset();
@@ -105,8 +107,8 @@ public static class JobCostBench
         var elapsed = clock.Elapsed;
         var counted = calls.ByInterface();
         await Task.Delay(StatisticsSettle);
-        var transactions = await TransactionsAsync(database) - before - idleRate * clock.Elapsed.TotalSeconds;
-        return (elapsed, transactions, counted);
+        var raw = await TransactionsAsync(database) - before;
+        return (elapsed, raw - idleRate * clock.Elapsed.TotalSeconds, raw, counted);
     }
 
     private static async Task<long> TransactionsAsync(TestDatabase database) =>

@@ -21,6 +21,11 @@ public static class DatabaseServiceCollectionExtensions
             var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
             builder.ConnectionStringBuilder.Timeout = options.ConnectTimeoutSeconds;
             builder.ConnectionStringBuilder.ApplicationName ??= "alto";
+            // A pooled connection is not reset (DISCARD ALL, one more statement and transaction
+            // before each reuse): Alto leaves no session state behind — its temporary tables drop
+            // on commit, its settings are SET LOCAL, its advisory locks are released (or held for
+            // the transaction only) — so the reset would only double the statements of every step.
+            builder.ConnectionStringBuilder.NoResetOnClose = true;
             // The pool's name labels Npgsql's metrics; unnamed, it is the connection string (host and user).
             builder.Name = "alto";
             return builder.Build();
