@@ -1,4 +1,4 @@
-using System.Text.Json.Serialization;
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.LucidLink;
@@ -129,9 +129,9 @@ public sealed partial class LucidAuditUploader(
         }
     }
 
-    private AuditUpdateBatch Batch(string root, IReadOnlyList<LucidAuditEvent> events) => new AuditUpdateBatch(
-        BatchId(root, events), tenantId, hostId, "lucidlink_audit", DateTimeOffset.UtcNow,
-        [.. events.Select(e => new AuditUpdate(
+    private TrailUpdateBatch Batch(string root, IReadOnlyList<LucidAuditEvent> events) => new(
+        BatchId(root, events), tenantId, hostId, TrailUpdateBatch.LucidLinkSource, DateTimeOffset.UtcNow,
+        [.. events.Select(e => new TrailUpdate(
             Join(root, e.EntryPath),
             e.Action switch
             {
@@ -189,20 +189,6 @@ public sealed partial class LucidAuditUploader(
             return null;
         }
     }
-
-    private sealed record AuditUpdateBatch(
-        [property: JsonPropertyName("update_batch_id")] Guid UpdateBatchId,
-        [property: JsonPropertyName("customer_id")] Guid CustomerId,
-        [property: JsonPropertyName("volume_id")] Guid VolumeId,
-        [property: JsonPropertyName("source_type")] string SourceType,
-        [property: JsonPropertyName("collected_at")] DateTimeOffset CollectedAt,
-        [property: JsonPropertyName("updates")] AuditUpdate[] Updates);
-
-    private sealed record AuditUpdate(
-        [property: JsonPropertyName("file_path")] string FilePath,
-        [property: JsonPropertyName("access_type")] string AccessType,
-        [property: JsonPropertyName("last_accessed")] DateTimeOffset LastAccessed,
-        [property: JsonPropertyName("target_path"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TargetPath);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} line(s) of the audit trail under {Root} could not be read: quarantined with their reasons ({Quarantined} waiting)")]
     private static partial void LogMalformed(ILogger logger, long count, string root, int quarantined);

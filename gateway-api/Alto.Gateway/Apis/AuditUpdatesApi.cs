@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
@@ -10,23 +9,6 @@ using Npgsql;
 using NpgsqlTypes;
 
 namespace Alto.Gateway.Apis;
-
-/// <summary>A batch of audit-trail updates as agents send it (the seed's format, snake_case).</summary>
-public sealed record AuditUpdateBatch(
-    [property: JsonPropertyName("update_batch_id")] Guid? UpdateBatchId,
-    [property: JsonPropertyName("customer_id")] Guid? CustomerId,
-    [property: JsonPropertyName("volume_id")] Guid? VolumeId,
-    [property: JsonPropertyName("source_type")] string? SourceType,
-    [property: JsonPropertyName("collected_at")] DateTimeOffset? CollectedAt,
-    [property: JsonPropertyName("updates")] AuditUpdateItem[]? Updates);
-
-/// <summary>One update: the file's inventory path, what happened (read, write, delete, move) and when; a move's new path.</summary>
-public sealed record AuditUpdateItem(
-    [property: JsonPropertyName("file_path")] string? FilePath,
-    [property: JsonPropertyName("access_type")] string? AccessType,
-    [property: JsonPropertyName("last_accessed")] DateTimeOffset? LastAccessed,
-    [property: JsonPropertyName("target_path")] string? TargetPath,
-    [property: JsonPropertyName("audit_file")] string? AuditFile);
 
 /// <summary>The answer to a batch: staged (applied right after, off the request), or a duplicate of one staged before.</summary>
 public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, string Status);
@@ -40,7 +22,6 @@ public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicat
 public static class AuditUpdatesApi
 {
     public const int MaxUpdates = 10_000;
-    public const string LucidLinkSource = "lucidlink_audit";
     private static readonly string[] Kinds = ["read", "write", "delete", "move"];
 
     public static RouteGroupBuilder MapAuditUpdatesApi(this RouteGroupBuilder api)
@@ -53,7 +34,7 @@ public static class AuditUpdatesApi
     }
 
     public static async Task<Results<Ok<AuditUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
-        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, HostReadModel hosts, AuditUpdateBatch batch)
+        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, HostReadModel hosts, TrailUpdateBatch batch)
     {
         var agent = AgentCaller.From(context.User);
         // Paths are read as the host spells them: a Windows host's C:\Data\x.pdf, a POSIX host's /data/x.pdf.
@@ -63,9 +44,9 @@ public static class AuditUpdatesApi
         {
             errors.Add("update_batch_id", "update_batch_id is required (a UUID chosen by the agent per batch)");
         }
-        if (batch.SourceType != LucidLinkSource)
+        if (batch.SourceType != TrailUpdateBatch.LucidLinkSource)
         {
-            errors.Add("source_type", $"source_type must be {LucidLinkSource}");
+            errors.Add("source_type", $"source_type must be {TrailUpdateBatch.LucidLinkSource}");
         }
         var updates = batch.Updates ?? [];
         if (updates.Length is 0 or > MaxUpdates)
@@ -111,7 +92,7 @@ public static class AuditUpdatesApi
     }
 
     /// <summary>Checks one update; gives it back with its paths in their stored form.</summary>
-    private static AuditUpdateItem? Check(RequestErrors errors, string field, AuditUpdateItem? item, PathFlavor flavor)
+    private static TrailUpdate? Check(RequestErrors errors, string field, TrailUpdate? item, PathFlavor flavor)
     {
         if (item is null)
         {
@@ -142,7 +123,7 @@ public static class AuditUpdatesApi
 
     /// <summary>Stages the batch in one transaction; false when a batch with this id was staged before (nothing is written then).</summary>
     private static async Task<bool> StageAsync(
-        NpgsqlDataSource db, Guid batchId, AgentCaller agent, AuditUpdateBatch batch, AuditUpdateItem[] updates, CancellationToken cancellationToken)
+        NpgsqlDataSource db, Guid batchId, AgentCaller agent, TrailUpdateBatch batch, TrailUpdate[] updates, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -154,7 +135,7 @@ public static class AuditUpdatesApi
             insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
             insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.TenantId });
             insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.HostId });
-            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LucidLinkSource });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TrailUpdateBatch.LucidLinkSource });
             insert.Parameters.Add(new NpgsqlParameter { Value = (object?)batch.CollectedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = updates.Length });
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
