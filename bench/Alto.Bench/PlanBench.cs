@@ -5,7 +5,7 @@ using System.Text;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Planning;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
 using Alto.Grains.Hosts;
-using Alto.Grains.Keys;
+using Alto.Keys;
 using Alto.Grains.Tenants;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -27,7 +27,7 @@ public sealed class SecretsAtRestTests(GatewayFixture fixture)
             await insert.ExecuteNonQueryAsync();
         }
         var masterKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-        var keys = new Grains.Keys.LocalKeyring(database.DataSource, masterKey);
+        var keys = new Alto.Keys.LocalKeyring(database.DataSource, masterKey);
 
         var first = new Auth.SigningKeyStore(database.DataSource, keys);
         await first.LoadAsync(CancellationToken.None);
@@ -43,8 +43,8 @@ public sealed class SecretsAtRestTests(GatewayFixture fixture)
         Assert.DoesNotContain(Convert.ToBase64String(clear), System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
         Assert.False(stored.AsSpan().IndexOf(clear.AsSpan(0, 16)) >= 0);
         // A copy of the database without the master key signs nothing.
-        var elsewhere = new Auth.SigningKeyStore(database.DataSource, new Grains.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
-        await Assert.ThrowsAsync<Grains.Keys.KeyServiceException>(() => elsewhere.LoadAsync(CancellationToken.None));
+        var elsewhere = new Auth.SigningKeyStore(database.DataSource, new Alto.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        await Assert.ThrowsAsync<Alto.Keys.KeyServiceException>(() => elsewhere.LoadAsync(CancellationToken.None));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Hosts;
+using Alto.Keys;
 
 namespace Alto.Grains.Tests;
 

@@ -4,7 +4,7 @@ using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Hosts;
+using Alto.Keys;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;

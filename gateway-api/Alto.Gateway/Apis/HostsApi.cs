@@ -6,7 +6,7 @@ using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -132,12 +132,12 @@ public static partial class HostsApi
         var windows = request.TransferWindows ?? [];
         for (var i = 0; i < windows.Length; i++)
         {
-            if ((windows[i] is null ? "a window is required" : Grains.Hosts.TransferWindows.Problem(windows[i])) is { } problem)
+            if ((windows[i] is null ? "a window is required" : Alto.Rules.TransferWindows.Problem(windows[i])) is { } problem)
             {
                 errors.Add($"transferWindows[{i}]", problem);
             }
         }
-        if (request.TimeZone is { } zone && !Grains.Hosts.TransferWindows.IsTimeZone(zone))
+        if (request.TimeZone is { } zone && !Alto.Rules.TransferWindows.IsTimeZone(zone))
         {
             errors.Add("timeZone", $"'{zone}' is not a time zone (IANA names such as Europe/Berlin, or UTC)");
         }

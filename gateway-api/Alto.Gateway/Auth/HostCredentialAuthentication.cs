@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Alto.GrainInterfaces.Hosts;
-using Alto.Grains.Hosts;
+using Alto.Keys;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 

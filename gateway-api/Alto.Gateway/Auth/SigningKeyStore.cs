@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Alto.Grains.Keys;
+using Alto.Keys;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 

@@ -8,7 +8,7 @@ using Alto.Gateway.Errors;
 using Alto.Gateway.Options;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Scans;
-using Alto.Grains.Keys;
+using Alto.Keys;
 using Alto.Silo.Extensions;
 using Alto.Silo.Health;
 using Alto.Silo.Options;

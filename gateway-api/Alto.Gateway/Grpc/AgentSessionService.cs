@@ -4,7 +4,7 @@ using System.Threading.RateLimiting;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Gateway.Options;
-using Alto.Grains.Hosts;
+using Alto.Keys;
 using Alto.Protocol.Agent.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;

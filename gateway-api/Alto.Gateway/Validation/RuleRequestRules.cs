@@ -1,6 +1,6 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.Gateway.Apis;
-using Alto.Grains.Rules;
+using Alto.Rules;
 
 namespace Alto.Gateway.Validation;
 

@@ -2,7 +2,7 @@ using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Grains.Tiers;
 using Alto.Scanning;
 using Microsoft.Extensions.Logging;

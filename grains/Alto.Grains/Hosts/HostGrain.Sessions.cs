@@ -1,3 +1,4 @@
+using Alto.Keys;
 using Alto.GrainInterfaces.Hosts;
 using Microsoft.Extensions.Logging;
 

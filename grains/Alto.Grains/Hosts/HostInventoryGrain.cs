@@ -5,7 +5,7 @@ using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Audit;
 using Alto.Grains.AuditUpdates;
 using Alto.Grains.Planning;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Grains.Hosts;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Grains.Tiers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,4 @@
-using Alto.Grains.Rules;
+using Alto.Rules;
 
 namespace Alto.Grains.Planning;
 

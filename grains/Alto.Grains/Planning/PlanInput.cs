@@ -1,6 +1,6 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 
 namespace Alto.Grains.Planning;

@@ -1,4 +1,4 @@
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 
 namespace Alto.Grains.Planning;

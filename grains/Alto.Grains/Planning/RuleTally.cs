@@ -1,5 +1,5 @@
 using Alto.GrainInterfaces.Planning;
-using Alto.Grains.Rules;
+using Alto.Rules;
 
 namespace Alto.Grains.Planning;
 

@@ -5,7 +5,7 @@ using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Planning;
-using Alto.Grains.Rules;
+using Alto.Rules;
 
 namespace Alto.Grains.Tenants;
 

@@ -1,7 +1,7 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Audit;
-using Alto.Grains.Keys;
+using Alto.Keys;
 using Alto.Grains.Persistence;
 using Microsoft.Extensions.Logging;
 using Npgsql;

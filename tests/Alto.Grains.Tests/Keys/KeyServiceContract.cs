@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Keys;
+using Alto.Keys;
 
 namespace Alto.Grains.Tests.Keys;
 

@@ -1,4 +1,4 @@
-using Alto.Grains.Keys;
+using Alto.Keys;
 
 namespace Alto.Grains.Tests.Keys;
 

@@ -1,4 +1,4 @@
-using Alto.Grains.Keys;
+using Alto.Keys;
 using Alto.TestSupport;
 
 namespace Alto.Grains.Tests.Keys;

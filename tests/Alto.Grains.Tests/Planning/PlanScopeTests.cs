@@ -1,5 +1,5 @@
 using Alto.Grains.Planning;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 
 namespace Alto.Grains.Tests.Planning;

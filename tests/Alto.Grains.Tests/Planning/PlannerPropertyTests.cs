@@ -1,7 +1,7 @@
 using Alto.TestSupport;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Npgsql;
 using static Alto.TestSupport.PlanningWorld;
 

@@ -1,5 +1,5 @@
 using Alto.GrainInterfaces.Hosts;
-using Alto.Grains.Hosts;
+using Alto.Rules;
 
 namespace Alto.Grains.Tests.Planning;
 

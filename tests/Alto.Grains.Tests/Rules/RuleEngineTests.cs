@@ -1,5 +1,5 @@
 using Alto.GrainInterfaces.Rules;
-using Alto.Grains.Rules;
+using Alto.Rules;
 using Alto.Scanning;
 using static Alto.Grains.Tests.Rules.RuleBuilder;
 

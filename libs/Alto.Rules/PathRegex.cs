@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using System.Text;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>
 /// Regular expressions over paths: built the one way every path pattern is built (the host's case

@@ -1,7 +1,7 @@
 using Alto.GrainInterfaces.Hosts;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 public static class HostPathFlavor
 {

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 /// <summary>
 /// <see cref="IKeyService"/> on HashiCorp Vault's Transit secrets engine, over its HTTP API

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using System.Text;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>
 /// Translates a path glob into a regular expression. The syntax admins know from shells and

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Alto.GrainInterfaces.Rules;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>
 /// One rule made ready for evaluation: numbers become cutoffs, lists frozen sets, and all path

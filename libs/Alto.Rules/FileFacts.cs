@@ -1,4 +1,4 @@
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>
 /// What the rules look at for one file, as spans so the planner can evaluate straight from its

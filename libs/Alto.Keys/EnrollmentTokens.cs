@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Alto.Grains.Hosts;
+namespace Alto.Keys;
 
 /// <summary>
 /// One-time enrollment tokens and host credentials. Both name their host (so a gateway knows

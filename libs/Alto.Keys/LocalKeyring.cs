@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Npgsql;
 
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 /// <summary>
 /// The default <see cref="IKeyService"/>: per-tenant AES-256-GCM keys, every version kept in

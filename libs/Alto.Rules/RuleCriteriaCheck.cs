@@ -1,7 +1,7 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>One problem of a rule, named by the JSON field that has it.</summary>
 public sealed record RuleProblem(string Field, string Message);

@@ -1,4 +1,4 @@
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 /// <summary>A fresh data key: its bytes (use, then forget) and the same bytes encrypted with the tenant key (store).</summary>
 public sealed record DataKey(byte[] Plaintext, string Wrapped);

@@ -1,4 +1,4 @@
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>A path pattern that cannot be used, with the zero-based position of the problem when there is one.</summary>
 public sealed class PatternException(string message, int? position = null)

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 /// <summary>
 /// The local keyring's master key: from <c>ALTO_MASTER_KEY</c> (base64 of 32 bytes), else from

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 public static class KeyServiceRegistration
 {

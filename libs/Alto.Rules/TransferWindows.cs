@@ -1,7 +1,7 @@
 using System.Globalization;
 using Alto.GrainInterfaces.Hosts;
 
-namespace Alto.Grains.Hosts;
+namespace Alto.Rules;
 
 /// <summary>Reads and evaluates a host's transfer windows. No windows means always open.</summary>
 public static class TransferWindows

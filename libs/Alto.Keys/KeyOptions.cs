@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Alto.Grains.Keys;
+namespace Alto.Keys;
 
 /// <summary>Where tenant keys come from: "local" (the default keyring) or "vault" (Transit).</summary>
 public sealed class KeyOptions

@@ -1,7 +1,7 @@
 using Alto.GrainInterfaces.Rules;
 using Alto.Scanning;
 
-namespace Alto.Grains.Rules;
+namespace Alto.Rules;
 
 /// <summary>
 /// The one rule engine: a tenant's rules for one host, compiled, in evaluation order. First match
