@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Alto.Grains.AuditUpdates;
+using Alto.AuditUpdates;
 using Alto.TestSupport;
 
 namespace Alto.Bench;

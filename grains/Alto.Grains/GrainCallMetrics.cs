@@ -13,7 +13,7 @@ public sealed class GrainCallMetrics : IIncomingGrainCallFilter
     private readonly Counter<long> _calls;
 
     public GrainCallMetrics(IMeterFactory meters) =>
-        _calls = meters.Create(Planning.PlannerMetrics.MeterName).CreateCounter<long>(InstrumentName, "{call}", "Calls received by grains, by grain interface");
+        _calls = meters.Create(GrainInterfaces.Common.AltoMeter.Name).CreateCounter<long>(InstrumentName, "{call}", "Calls received by grains, by grain interface");
 
     public Task Invoke(IIncomingGrainCallContext context)
     {

@@ -35,8 +35,8 @@ public sealed class MigrationRunnerTests
 
         await database.MigrateAsync();
 
-        var tenantChain = await Grains.Audit.AuditChain.VerifyAsync(database.DataSource, tenant, CancellationToken.None);
-        var platformChain = await Grains.Audit.AuditChain.VerifyAsync(database.DataSource, null, CancellationToken.None);
+        var tenantChain = await Alto.Audit.AuditChain.VerifyAsync(database.DataSource, tenant, CancellationToken.None);
+        var platformChain = await Alto.Audit.AuditChain.VerifyAsync(database.DataSource, null, CancellationToken.None);
         Assert.Equal((true, 3L), (tenantChain.Intact, tenantChain.Entries));
         Assert.Equal((true, 4L), (platformChain.Intact, platformChain.Entries));
     }

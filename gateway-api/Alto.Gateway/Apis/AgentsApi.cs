@@ -86,7 +86,7 @@ public static partial class AgentsApi
     /// a stub whose target it has not been sent since it started. Each hand-out is audited.
     /// </summary>
     public static async Task<Results<Ok<AgentTargetAccess>, ProblemHttpResult>> GetTargetAccessAsync(
-        HttpContext context, IGrainFactory grains, Grains.Audit.AdminAudit audit, Guid targetId)
+        HttpContext context, IGrainFactory grains, Alto.Audit.AdminAudit audit, Guid targetId)
     {
         var agent = AgentCaller.From(context.User);
         if (await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).GetTargetForAgentAsync(targetId) is not { } target)

@@ -3,7 +3,7 @@ using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -37,7 +37,7 @@ public sealed partial class AuthBootstrapService(
         }
 
         LogBootstrapCreated(logger, username);
-        await Grains.Audit.AuditLog.AppendAsync(db, new Grains.Audit.AuditEntry(null, "system", "user.created", "user", id.ToString(), Succeeded: true,
+        await Alto.Audit.AuditLog.AppendAsync(db, new Alto.Audit.AuditEntry(null, "system", "user.created", "user", id.ToString(), Succeeded: true,
             new Dictionary<string, object?> { ["username"] = username, ["role"] = Roles.PlatformAdmin, ["reason"] = "first platform admin, created at start" }),
             cancellationToken);
         if (string.IsNullOrEmpty(configured))

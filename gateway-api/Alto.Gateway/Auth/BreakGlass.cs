@@ -1,4 +1,4 @@
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Alto.Silo.Extensions;
 using Npgsql;
 

@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Npgsql;
 
 namespace Alto.Gateway.Auth;

@@ -23,7 +23,7 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
 
     private const int MaxSources = 10_000;
 
-    private readonly Counter<long> _refused = meters.Create(Grains.Planning.PlannerMetrics.MeterName)
+    private readonly Counter<long> _refused = meters.Create(GrainInterfaces.Common.AltoMeter.Name)
         .CreateCounter<long>("alto.access.refused", "{attempt}", "Refused attempts (401/403/404, refused agent sessions and key unwraps), by kind");
 
     private readonly ConcurrentDictionary<string, SourceWindow> _sources = new(StringComparer.Ordinal);

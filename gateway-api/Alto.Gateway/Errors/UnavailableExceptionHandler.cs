@@ -14,7 +14,7 @@ public sealed partial class UnavailableExceptionHandler(
 {
     public const int RetryAfterSeconds = 5;
 
-    private readonly System.Diagnostics.Metrics.Counter<long> _unavailable = System.Diagnostics.Metrics.MeterFactoryExtensions.Create(meters, Grains.Planning.PlannerMetrics.MeterName)
+    private readonly System.Diagnostics.Metrics.Counter<long> _unavailable = System.Diagnostics.Metrics.MeterFactoryExtensions.Create(meters, GrainInterfaces.Common.AltoMeter.Name)
         .CreateCounter<long>("alto.api.unavailable", "{request}", "API requests answered 503 because the database or the cluster could not be reached");
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)

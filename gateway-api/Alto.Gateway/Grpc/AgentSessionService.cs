@@ -43,7 +43,7 @@ public sealed partial class AgentSessionService(
         }
 
         // Everything this session does in the cluster is the agent's, from this address (audit entries say so).
-        Grains.Audit.AuditContext.Set($"agent:{hostId.Value}", context.Peer);
+        Alto.Audit.AuditContext.Set($"agent:{hostId.Value}", context.Peer);
         var hello = await ReadHelloAsync(requestStream, settings, context.CancellationToken);
         if (!Guid.TryParse(hello.HostId, out var helloHost) || helloHost != hostId)
         {

@@ -18,7 +18,7 @@ public sealed class LucidTrailGauges
     public LucidTrailGauges(IMeterFactory meters, TimeProvider clock)
     {
         _clock = clock;
-        var meter = meters.Create(Grains.Planning.PlannerMetrics.MeterName);
+        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
         meter.CreateObservableCounter("alto.lucidlink.events_applied", () => Each(trail => trail.EventsApplied), "{event}",
             "Audit-trail events the gateway took, since the agent started");
         meter.CreateObservableCounter("alto.lucidlink.lines_malformed", () => Each(trail => trail.LinesMalformed), "{line}",

@@ -1,5 +1,5 @@
 using Alto.Gateway.Validation;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Npgsql;
 using static Alto.Gateway.ReadModels.SqlValues;
 

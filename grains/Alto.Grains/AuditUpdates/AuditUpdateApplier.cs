@@ -1,7 +1,7 @@
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Npgsql;
 
-namespace Alto.Grains.AuditUpdates;
+namespace Alto.AuditUpdates;
 
 /// <summary>
 /// Applies a staged batch of audit-trail updates to a host's inventory in one transaction (the

@@ -2,7 +2,7 @@ using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Keys;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Alto.Grains.Persistence;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;

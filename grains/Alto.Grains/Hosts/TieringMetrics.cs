@@ -17,7 +17,7 @@ public sealed class TieringMetrics
 
     public TieringMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(Planning.PlannerMetrics.MeterName);
+        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
         _files = meter.CreateCounter<long>("alto.tier.files", "{file}", "Files the agents reported, by outcome (stubbed, skipped, failed, unavailable)");
         _bytesSaved = meter.CreateCounter<long>("alto.tier.bytes_saved", "By", "Bytes released from tier 1 by stubbing");
         _recalls = meter.CreateCounter<long>("alto.recall.count", "{file}", "Recalls reported by the agents, by result");

@@ -5,15 +5,13 @@ namespace Alto.Grains.Planning;
 /// <summary>Planning figures for operators (meter "Alto"): how long plans take and how many files they see and plan.</summary>
 public sealed class PlannerMetrics
 {
-    public const string MeterName = "Alto";
-
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _evaluated;
     private readonly Counter<long> _selected;
 
     public PlannerMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(MeterName);
+        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
         _duration = meter.CreateHistogram<double>("alto.plan.duration", "s", "Time to plan one host (inventory read, rule evaluation, writes)");
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");

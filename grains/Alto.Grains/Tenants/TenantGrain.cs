@@ -1,6 +1,6 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Alto.Keys;
 using Alto.Grains.Persistence;
 using Microsoft.Extensions.Logging;

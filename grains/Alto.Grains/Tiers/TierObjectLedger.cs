@@ -1,4 +1,4 @@
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -9,7 +9,7 @@ namespace Alto.Silo.Extensions;
 public static class TelemetryExtensions
 {
     /// <summary>Name of Alto's own meter and activity source; later stages add instruments to it.</summary>
-    public const string AltoTelemetryName = "Alto";
+    public const string AltoTelemetryName = GrainInterfaces.Common.AltoMeter.Name;
 
     /// <summary>
     /// Traces, metrics and logs through OpenTelemetry. Metrics are always scraped at /metrics

@@ -1,5 +1,5 @@
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Audit;
+using Alto.Audit;
 
 namespace Alto.Grains.Tests.Audit;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Alto.GrainInterfaces.Tenants;
-using Alto.Grains.Audit;
+using Alto.Audit;
 using Alto.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

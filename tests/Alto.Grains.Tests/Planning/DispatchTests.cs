@@ -276,7 +276,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
 
-        Alto.Grains.Audit.AuditContext.Set("user:approver", "192.0.2.7");
+        Alto.Audit.AuditContext.Set("user:approver", "192.0.2.7");
         var approved = await world.Host.ApproveJobsAsync(null);
 
         Assert.Equal([jobId], approved.JobIds);

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>One audit entry as the API, the SIEM export and the forwarder show it; <see cref="Seq"/> is its place in its chain.</summary>
 public sealed record AuditRecord(

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>
 /// Runs the configured forwarder in exactly one process of the installation: the one holding a

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>Where the forwarder ships entries. A batch either is delivered as a whole or throws; the forwarder then tries it again.</summary>
 public interface IAuditSink

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>
 /// The optional SIEM forwarder (Alto:Audit:Forward): new audit entries of every chain are shipped

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>
 /// Ships every chain's new entries to a SIEM sink, in chain order, in batches. A chain's cursor

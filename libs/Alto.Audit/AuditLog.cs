@@ -2,7 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>
 /// One audit entry: who did what to which object, with what outcome, and the details that matter;

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>
 /// Who asked for a change and from where: the gateway puts the signed-in user (or the agent) and

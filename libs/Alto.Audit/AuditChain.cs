@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 
-namespace Alto.Grains.Audit;
+namespace Alto.Audit;
 
 /// <summary>The verdict on one chain: how many entries were checked, and the first break if any.</summary>
 public sealed record AuditChainVerdict(bool Intact, long Entries, long? BrokenAtSeq, string? Problem, string? LastHash);
