@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Alto.AuditUpdates;
+using Alto.Grains.Trail;
 using Alto.TestSupport;
 
 namespace Alto.Bench;
@@ -46,7 +46,7 @@ public static class AuditApplyBench
                 """);
         }
 
-        var applier = new AuditUpdateApplier(database.DataSource);
+        var applier = new TrailUpdateApplier(database.DataSource);
         var clock = Stopwatch.StartNew();
         var applied = 0;
         foreach (var batchId in batches)

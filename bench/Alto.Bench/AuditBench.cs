@@ -18,7 +18,7 @@ public static class AuditBench
     public static Dictionary<string, object> Run(string work)
     {
         var root = Path.Combine(work, "lucid-filespace");
-        var month = Path.Combine(root, LucidAuditTailer.AuditFolder, "node-1", "2026", "11");
+        var month = Path.Combine(root, LucidTrailTailer.AuditFolder, "node-1", "2026", "11");
         var marker = Path.Combine(root, "generated-" + Events);
         if (!File.Exists(marker))
         {
@@ -46,7 +46,7 @@ public static class AuditBench
         var baseline = clock.Elapsed;
 
         var state = Path.Combine(work, "lucid-offsets-" + Guid.NewGuid().ToString("N") + ".json");
-        var tailer = new LucidAuditTailer(root, state);
+        var tailer = new LucidTrailTailer(root, state);
         clock.Restart();
         long parsed = 0, malformed = 0, ignored = 0;
         while (true)

@@ -19,7 +19,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<CommandRows>();
         services.TryAddSingleton<Tiers.TierObjectLedger>();
         services.TryAddSingleton<Audit.AdminAudit>();
-        services.TryAddSingleton<AuditUpdates.AuditUpdateApplier>();
+        services.TryAddSingleton<Trail.TrailUpdateApplier>();
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);
         services.TryAddSingleton<Scans.InventoryMerge>();

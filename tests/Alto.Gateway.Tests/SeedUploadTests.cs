@@ -56,7 +56,7 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal("staged", staged.GetProperty("status").GetString());
         // Applied by the host's inventory grain after the answer.
-        var applied = $"SELECT applied FROM alto.audit_update_batch WHERE id = '{Apis.AuditUpdatesApi.HostScopedId(agent.HostId, batchId)}' AND applied_at IS NOT NULL";
+        var applied = $"SELECT applied FROM alto.audit_update_batch WHERE id = '{Apis.TrailUpdatesApi.HostScopedId(agent.HostId, batchId)}' AND applied_at IS NOT NULL";
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await fixture.Database.CountAsync($"SELECT count(*) FROM ({applied}) a") == 0)
         {

@@ -19,7 +19,7 @@ public sealed record QuarantinedLine(string File, long Offset, string Reason, st
         new(file, offset, reason, Convert.ToBase64String(line.Length > MaxKeptBytes ? line[..MaxKeptBytes] : line), DateTimeOffset.UtcNow);
 
     /// <summary>An event the gateway refused, written back as the documented trail record.</summary>
-    public static QuarantinedLine Refused(LucidAuditEvent refused, string reason)
+    public static QuarantinedLine Refused(LucidTrailEvent refused, string reason)
     {
         var record = new Dictionary<string, object?>
         {
@@ -51,7 +51,7 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
     public const int DefaultCapacity = 10_000;
     private List<QuarantinedLine>? _lines;
     private List<QuarantinedLine> _readable = [];
-    private List<LucidAuditEvent> _readableEvents = [];
+    private List<LucidTrailEvent> _readableEvents = [];
     private bool _looked;
 
     public int Capacity => capacity;
@@ -68,7 +68,7 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
     /// <see cref="Commit"/>. The lines are looked at once per process: the parser does not change
     /// while it runs, so only a restart into another build can read more.
     /// </summary>
-    public List<LucidAuditEvent> Readable()
+    public List<LucidTrailEvent> Readable()
     {
         if (_looked)
         {
@@ -81,7 +81,7 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
             {
                 continue;
             }
-            if (LucidAuditLine.TryParse(line.Bytes(), out var parsed))
+            if (LucidTrailLine.TryParse(line.Bytes(), out var parsed))
             {
                 // Readable now; an operation Alto does not act on simply leaves the quarantine.
                 _readable.Add(line);

@@ -34,7 +34,7 @@ public static class GatewayEndpointExtensions
         api.MapUsersApi();
         api.MapAgentsApi();
         api.MapScanResultsApi();
-        api.MapAuditUpdatesApi();
+        api.MapTrailUpdatesApi();
 
         // Only health (no detail) and sign-in are anonymous (README, "Security"). Pages a browser
         // opens directly take a Basic sign-in as well as a bearer token: the API reference any

@@ -3,7 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Audit;
-using Alto.AuditUpdates;
+using Alto.Grains.Trail;
 using Alto.Grains.Planning;
 using Alto.Rules;
 using Microsoft.Extensions.Logging;
@@ -19,7 +19,7 @@ namespace Alto.Grains.Hosts;
 /// </summary>
 public sealed partial class HostInventoryGrain(
     HostPlanner planner,
-    AuditUpdateApplier trail,
+    TrailUpdateApplier trail,
     AdminAudit audit,
     TimeProvider time,
     ILogger<HostInventoryGrain> logger) : Grain, IHostInventoryGrain
@@ -123,7 +123,7 @@ public sealed partial class HostInventoryGrain(
     }
 
     /// <summary>Applies every batch staged for the host, in the order they came; the sums of what they did.</summary>
-    private async Task<AuditUpdateOutcome> ApplyStagedTrailAsync(CancellationToken cancellationToken)
+    private async Task<TrailUpdateOutcome> ApplyStagedTrailAsync(CancellationToken cancellationToken)
     {
         var (applied, warmed) = (0, 0);
         foreach (var batchId in await trail.PendingBatchesAsync(Id, cancellationToken))
@@ -136,7 +136,7 @@ public sealed partial class HostInventoryGrain(
             applied += outcome.Applied;
             warmed += outcome.Warmed;
         }
-        return new AuditUpdateOutcome(applied, 0, 0, warmed, AlreadyApplied: false);
+        return new TrailUpdateOutcome(applied, 0, 0, warmed, AlreadyApplied: false);
     }
 
     /// <summary>Stubs read that often elsewhere in the filespace come back to tier 1, per the tenant's policy.</summary>

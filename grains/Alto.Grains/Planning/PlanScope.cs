@@ -12,7 +12,7 @@ namespace Alto.Grains.Planning;
 /// </summary>
 public sealed class PlanScope(PathFlavor flavor, IReadOnlyList<string> volumes, long minimumBytes)
 {
-    public const string LucidAuditFolder = ".lucid_audit";
+    public const string LucidTrailFolder = ".lucid_audit";
 
     /// <summary>
     /// <see cref="RuleSet.OutsideVolumes"/>, <see cref="RuleSet.BelowMinimumSize"/> or (for the
@@ -26,15 +26,15 @@ public sealed class PlanScope(PathFlavor flavor, IReadOnlyList<string> volumes, 
 
     private bool InAuditTrail(string path)
     {
-        var at = path.IndexOf(LucidAuditFolder, flavor == PathFlavor.Windows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+        var at = path.IndexOf(LucidTrailFolder, flavor == PathFlavor.Windows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
         while (at > 0)
         {
-            var end = at + LucidAuditFolder.Length;
+            var end = at + LucidTrailFolder.Length;
             if (IsSeparator(path[at - 1]) && end < path.Length && IsSeparator(path[end]))
             {
                 return true;
             }
-            at = path.IndexOf(LucidAuditFolder, end, flavor == PathFlavor.Windows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+            at = path.IndexOf(LucidTrailFolder, end, flavor == PathFlavor.Windows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
         }
         return false;
     }

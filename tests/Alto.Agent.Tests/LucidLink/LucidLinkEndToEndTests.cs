@@ -47,7 +47,7 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
             Directory.CreateDirectory(month);
             var readAt = DateTimeOffset.UtcNow.AddMinutes(-2);
             await File.WriteAllTextAsync(Path.Combine(month, "1764300000.log.active"),
-                LucidAuditTailerTests.Line("FileRead", "docs/report.pdf", readAt.ToUnixTimeMilliseconds() * 1000) + "\ngarbage line\n");
+                LucidTrailTailerTests.Line("FileRead", "docs/report.pdf", readAt.ToUnixTimeMilliseconds() * 1000) + "\ngarbage line\n");
 
             var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
             await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
@@ -58,7 +58,7 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
 
             // The file rotates while more events arrive: they come through too, once.
             await File.AppendAllTextAsync(Path.Combine(month, "1764300000.log.active"),
-                LucidAuditTailerTests.Line("FileWritten", "video/clip.mov", readAt.ToUnixTimeMilliseconds() * 1000) + "\n");
+                LucidTrailTailerTests.Line("FileWritten", "video/clip.mov", readAt.ToUnixTimeMilliseconds() * 1000) + "\n");
             File.Move(Path.Combine(month, "1764300000.log.active"), Path.Combine(month, "1764300000.log"));
             await WaitAsync(async () => (await MtimeAsync(hostId, $"{root}/video/clip.mov")).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 readAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), agent);
@@ -91,17 +91,17 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
             Directory.CreateDirectory(month);
             var now = DateTimeOffset.UtcNow.AddMinutes(-10);
             long Micros(int minutes) => now.AddMinutes(minutes).ToUnixTimeMilliseconds() * 1000;
-            var read = LucidAuditTailerTests.Line("FileRead", "Projects/video/final-cut.mov", Micros(1));
+            var read = LucidTrailTailerTests.Line("FileRead", "Projects/video/final-cut.mov", Micros(1));
             await File.WriteAllTextAsync(Path.Combine(month, "1764300000.log"), string.Join("\n",
-                LucidAuditTailerTests.Line("FileCreate", "Projects/new.mov", Micros(0)),
+                LucidTrailTailerTests.Line("FileCreate", "Projects/new.mov", Micros(0)),
                 read,
                 read,
                 "{\"timestamp\": \"not a number\", \"operation\": {\"action\": \"FileRead\", \"entryPath\": \"/Projects/a.mov\"}}",
-                LucidAuditTailerTests.Line("FileDelete", "Projects/old.mov", Micros(2))) + "\n");
-            var pending = LucidAuditTailerTests.Line("FileRead", "Projects/video/rough.mov", Micros(5));
+                LucidTrailTailerTests.Line("FileDelete", "Projects/old.mov", Micros(2))) + "\n");
+            var pending = LucidTrailTailerTests.Line("FileRead", "Projects/video/rough.mov", Micros(5));
             await File.WriteAllTextAsync(Path.Combine(month, "1764300900.log.active"), string.Join("\n",
-                LucidAuditTailerTests.Line("Move", "Projects/a.mov", Micros(3), targetPath: "Archive/a.mov"),
-                LucidAuditTailerTests.Line("Move", "Projects/sub", Micros(4), targetPath: "Archive/sub")) + "\n" + pending[..50]);
+                LucidTrailTailerTests.Line("Move", "Projects/a.mov", Micros(3), targetPath: "Archive/a.mov"),
+                LucidTrailTailerTests.Line("Move", "Projects/sub", Micros(4), targetPath: "Archive/sub")) + "\n" + pending[..50]);
 
             var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
             await using (var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state))

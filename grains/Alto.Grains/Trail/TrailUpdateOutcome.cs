@@ -1,4 +1,4 @@
-namespace Alto.AuditUpdates;
+namespace Alto.Grains.Trail;
 
 /// <summary>What applying a batch of trail updates did: updates that changed the inventory, paths it does not know, reads older than what it had, tier objects warmed.</summary>
-public sealed record AuditUpdateOutcome(int Applied, int Unknown, int Stale, int Warmed, bool AlreadyApplied);
+public sealed record TrailUpdateOutcome(int Applied, int Unknown, int Stale, int Warmed, bool AlreadyApplied);

@@ -1,7 +1,7 @@
 using Alto.Audit;
 using Npgsql;
 
-namespace Alto.AuditUpdates;
+namespace Alto.Grains.Trail;
 
 /// <summary>
 /// Applies a staged batch of audit-trail updates to a host's inventory in one transaction (the
@@ -11,10 +11,10 @@ namespace Alto.AuditUpdates;
 /// PLANNED or STUBBED get their last access and count (warming). The batch is marked applied,
 /// so applying it again does nothing, and one audit entry records what it did.
 /// </summary>
-public sealed class AuditUpdateApplier(NpgsqlDataSource db)
+public sealed class TrailUpdateApplier(NpgsqlDataSource db)
 {
     /// <summary>Applies the batch; one staged by another host than <paramref name="hostId"/> is not this host's to apply and is refused.</summary>
-    public async Task<AuditUpdateOutcome> ApplyAsync(Guid batchId, Guid hostId, CancellationToken cancellationToken)
+    public async Task<TrailUpdateOutcome> ApplyAsync(Guid batchId, Guid hostId, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -37,7 +37,7 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
             }
             if (reader.GetBoolean(2))
             {
-                return new AuditUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
+                return new TrailUpdateOutcome(0, 0, 0, 0, AlreadyApplied: true);
             }
             tenantId = reader.GetGuid(0);
             windows = reader.GetBoolean(3);
@@ -113,7 +113,7 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
     }
 
     /// <summary>The figures, taken before the changes: paths the inventory does not hold, reads not newer than it has, and what will change.</summary>
-    private static async Task<AuditUpdateOutcome> CountAsync(
+    private static async Task<TrailUpdateOutcome> CountAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
@@ -136,7 +136,7 @@ public sealed class AuditUpdateApplier(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new AuditUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false);
+        return new TrailUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false);
     }
 
     /// <summary>Reads (atime, then warming) and writes keep the newest time per file; deletes and moves follow.</summary>

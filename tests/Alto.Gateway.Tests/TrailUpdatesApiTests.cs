@@ -6,7 +6,7 @@ namespace Alto.Gateway.Tests;
 
 /// <summary>POST /api/v1/audit-updates: what a batch changes in the inventory and the tier objects, and what bad batches leave (nothing).</summary>
 [Collection(GatewayCollection.Name)]
-public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
+public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
 {
     private const long Day = 86_400;
 
@@ -37,7 +37,7 @@ public sealed class AuditUpdatesApiTests(GatewayFixture fixture)
 
     /// <summary>What the host's inventory grain counted for a batch (the receipt says only that it was staged).</summary>
     private Task<string> AppliedCountsAsync(PlannedHost host, Guid agentBatchId) => fixture.Database.ScalarAsync<string>(
-        $"SELECT applied || '/' || unknown || '/' || stale FROM alto.audit_update_batch WHERE id = '{Apis.AuditUpdatesApi.HostScopedId(host.HostId, agentBatchId)}'");
+        $"SELECT applied || '/' || unknown || '/' || stale FROM alto.audit_update_batch WHERE id = '{Apis.TrailUpdatesApi.HostScopedId(host.HostId, agentBatchId)}'");
 
     private static object Batch(PlannedHost host, params object[] updates) => BatchWithId(Guid.NewGuid(), host, updates);
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Alto.Agent.LucidLink;
 
 /// <summary>What one pass over the audit trail found: the events Alto acts on (quarantined lines that parse now among them), and counts of the lines it did not send.</summary>
-public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long Malformed, long Duplicates, long Ignored, long Files)
+public sealed record LucidTrailRead(IReadOnlyList<LucidTrailEvent> Events, long Malformed, long Duplicates, long Ignored, long Files)
 {
     /// <summary>Quarantined lines this agent can read now, sent among <see cref="Events"/>.</summary>
     public int Replayed { get; init; }
@@ -21,7 +21,7 @@ public sealed record LucidAuditRead(IReadOnlyList<LucidAuditEvent> Events, long 
 /// dropped and counted. Offsets move only when <see cref="Commit"/> is called, after the events
 /// were delivered.
 /// </summary>
-public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int rememberedLines = 200_000)
+public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int rememberedLines = 200_000)
 {
     private readonly LucidQuarantine _quarantine = new(stateFile + ".quarantine.jsonl");
     private List<QuarantinedLine> _pendingQuarantine = [];
@@ -55,7 +55,7 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
     public long QuarantineOverflow => _quarantine.Overflow;
 
     /// <summary>Reads every complete line added since the last commit (at most <paramref name="maxEvents"/> events).</summary>
-    public LucidAuditRead ReadNew(int maxEvents = int.MaxValue)
+    public LucidTrailRead ReadNew(int maxEvents = int.MaxValue)
     {
         var offsets = Offsets();
         _pending = new Dictionary<string, long>(offsets, StringComparer.Ordinal);
@@ -67,7 +67,7 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
         long malformed = 0, duplicates = 0, ignored = 0, files = 0;
         if (!Directory.Exists(AuditRoot))
         {
-            return new LucidAuditRead(events, 0, 0, 0, 0) { Replayed = _pendingReplayed };
+            return new LucidTrailRead(events, 0, 0, 0, 0) { Replayed = _pendingReplayed };
         }
         foreach (var (key, path) in TrailFiles())
         {
@@ -92,7 +92,7 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
                     var rest = data[consumed..];
                     var newline = rest.IndexOf((byte)'\n');
                     // The last line of a rotated file may lack its newline; in a file still being written it is not whole yet.
-                    if (newline < 0 && !(atEnd && rotated && LucidAuditLine.TryParse(rest, out _)))
+                    if (newline < 0 && !(atEnd && rotated && LucidTrailLine.TryParse(rest, out _)))
                     {
                         break;
                     }
@@ -103,7 +103,7 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
                     {
                         continue;
                     }
-                    if (!LucidAuditLine.TryParse(line, out var parsed, out var problem))
+                    if (!LucidTrailLine.TryParse(line, out var parsed, out var problem))
                     {
                         malformed++;
                         _pendingQuarantine.Add(QuarantinedLine.Of(key, lineOffset, problem!, line));
@@ -141,11 +141,11 @@ public sealed class LucidAuditTailer(string filespaceRoot, string stateFile, int
             _pending[key] = position;
         }
         (_pendingMalformed, _pendingDuplicates) = (malformed, duplicates);
-        return new LucidAuditRead(events, malformed, duplicates, ignored, files) { Replayed = _pendingReplayed };
+        return new LucidTrailRead(events, malformed, duplicates, ignored, files) { Replayed = _pendingReplayed };
     }
 
     /// <summary>Events of the last read that the gateway refused: kept in the quarantine with its reason when the read is committed.</summary>
-    public void QuarantineRefused(IEnumerable<LucidAuditEvent> refused, string reason) =>
+    public void QuarantineRefused(IEnumerable<LucidTrailEvent> refused, string reason) =>
         _pendingQuarantine.AddRange(refused.Select(e => QuarantinedLine.Refused(e, reason)));
 
     /// <summary>The events of the last read were delivered: their offsets are kept (and survive restarts).</summary>

@@ -17,11 +17,11 @@ public sealed record LucidTrailStatus(
 /// gateway refuses as such goes to the quarantine with its reason (so one bad line cannot stop
 /// the trail, and none is lost); it is sent again by a newer agent.
 /// </summary>
-public sealed partial class LucidAuditUploader(
+public sealed partial class LucidTrailUploader(
     Guid tenantId, Guid hostId, string stateDirectory, Func<object, CancellationToken, Task<string?>> send, ILogger logger)
 {
     public const int BatchSize = 10_000;
-    private LucidAuditTailer? _tailer;
+    private LucidTrailTailer? _tailer;
     private long _applied;
     private long _newestApplied;
     private string? _problem;
@@ -35,7 +35,7 @@ public sealed partial class LucidAuditUploader(
     /// <summary>Runs until cancelled; <paramref name="settings"/> is asked each round (the cluster may change or clear it).</summary>
     public async Task RunAsync(Func<(string Root, int PollSeconds)?> settings, CancellationToken cancellationToken)
     {
-        LucidAuditTailer? tailer = null;
+        LucidTrailTailer? tailer = null;
         string? tailedRoot = null;
         using var changed = new SemaphoreSlim(0);
         FileSystemWatcher? watcher = null;
@@ -50,7 +50,7 @@ public sealed partial class LucidAuditUploader(
                     if (lucid.Root != tailedRoot)
                     {
                         tailedRoot = lucid.Root;
-                        tailer = new LucidAuditTailer(lucid.Root, Path.Combine(stateDirectory, $"lucid-offsets-{System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(lucid.Root)):x16}.json"));
+                        tailer = new LucidTrailTailer(lucid.Root, Path.Combine(stateDirectory, $"lucid-offsets-{System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(lucid.Root)):x16}.json"));
                         _tailer = tailer;
                         watcher?.Dispose();
                         watcher = Watch(tailer.AuditRoot, changed);
@@ -74,7 +74,7 @@ public sealed partial class LucidAuditUploader(
     }
 
     /// <summary>Sends everything new, batch by batch; returns how many events went out.</summary>
-    public async Task<int> SendNewAsync(LucidAuditTailer tailer, string root, CancellationToken cancellationToken)
+    public async Task<int> SendNewAsync(LucidTrailTailer tailer, string root, CancellationToken cancellationToken)
     {
         _tailer ??= tailer;
         var sent = 0;
@@ -129,7 +129,7 @@ public sealed partial class LucidAuditUploader(
         }
     }
 
-    private TrailUpdateBatch Batch(string root, IReadOnlyList<LucidAuditEvent> events) => new(
+    private TrailUpdateBatch Batch(string root, IReadOnlyList<LucidTrailEvent> events) => new(
         BatchId(root, events), tenantId, hostId, TrailUpdateBatch.LucidLinkSource, DateTimeOffset.UtcNow,
         [.. events.Select(e => new TrailUpdate(
             Join(root, e.EntryPath),
@@ -147,7 +147,7 @@ public sealed partial class LucidAuditUploader(
     /// The same events make the same batch id: a batch sent again after the gateway failed to
     /// answer is recognised and applied once.
     /// </summary>
-    private static Guid BatchId(string root, IReadOnlyList<LucidAuditEvent> events)
+    private static Guid BatchId(string root, IReadOnlyList<LucidTrailEvent> events)
     {
         var hash = new System.IO.Hashing.XxHash128();
         hash.Append(System.Text.Encoding.UTF8.GetBytes(root));

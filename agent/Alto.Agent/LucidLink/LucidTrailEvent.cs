@@ -18,7 +18,7 @@ public enum LucidAction
 }
 
 /// <summary>One audit event: when (unix microseconds), what, on which entry (relative to the filespace root, with '/', no leading '/').</summary>
-public readonly record struct LucidAuditEvent(long TimestampMicros, LucidAction Action, string EntryPath, string? TargetPath);
+public readonly record struct LucidTrailEvent(long TimestampMicros, LucidAction Action, string EntryPath, string? TargetPath);
 
 /// <summary>
 /// Reads one line of a LucidLink audit trail as LucidLink documents it: a JSON object with
@@ -28,11 +28,11 @@ public readonly record struct LucidAuditEvent(long TimestampMicros, LucidAction 
 /// JSON, no timestamp, or for a file operation an entry path that is empty or climbs out of the
 /// filespace — is malformed, and says why.
 /// </summary>
-public static class LucidAuditLine
+public static class LucidTrailLine
 {
-    public static bool TryParse(ReadOnlySpan<byte> line, out LucidAuditEvent parsed) => TryParse(line, out parsed, out _);
+    public static bool TryParse(ReadOnlySpan<byte> line, out LucidTrailEvent parsed) => TryParse(line, out parsed, out _);
 
-    public static bool TryParse(ReadOnlySpan<byte> line, out LucidAuditEvent parsed, out string? problem)
+    public static bool TryParse(ReadOnlySpan<byte> line, out LucidTrailEvent parsed, out string? problem)
     {
         parsed = default;
         problem = null;
@@ -128,10 +128,10 @@ public static class LucidAuditLine
                 problem = $"a Move's targetPath {Quoted(targetPath)} is not a path inside the filespace";
                 return false;
             }
-            parsed = new LucidAuditEvent(timestamp.Value, action, entry, target);
+            parsed = new LucidTrailEvent(timestamp.Value, action, entry, target);
             return true;
         }
-        parsed = new LucidAuditEvent(timestamp.Value, action, entryPath is ['/', .. var rest] ? rest : entryPath ?? "", null);
+        parsed = new LucidTrailEvent(timestamp.Value, action, entryPath is ['/', .. var rest] ? rest : entryPath ?? "", null);
         return true;
     }
 

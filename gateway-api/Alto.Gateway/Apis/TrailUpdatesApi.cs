@@ -11,7 +11,7 @@ using NpgsqlTypes;
 namespace Alto.Gateway.Apis;
 
 /// <summary>The answer to a batch: staged (applied right after, off the request), or a duplicate of one staged before.</summary>
-public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, string Status);
+public sealed record TrailUpdateReceipt(Guid BatchId, int Updates, bool Duplicate, string Status);
 
 /// <summary>
 /// POST /api/v1/audit-updates: an agent's batch of LucidLink audit-trail updates (host
@@ -19,12 +19,12 @@ public sealed record AuditUpdateReceipt(Guid BatchId, int Updates, bool Duplicat
 /// updates, every path and kind — then staged in one transaction; the host's inventory grain applies it after the answer.
 /// A bad batch changes nothing; a batch sent again (same id) is not applied twice.
 /// </summary>
-public static class AuditUpdatesApi
+public static class TrailUpdatesApi
 {
     public const int MaxUpdates = 10_000;
     private static readonly string[] Kinds = ["read", "write", "delete", "move"];
 
-    public static RouteGroupBuilder MapAuditUpdatesApi(this RouteGroupBuilder api)
+    public static RouteGroupBuilder MapTrailUpdatesApi(this RouteGroupBuilder api)
     {
         api.MapPost("/audit-updates", ReceiveAsync).Allows(Access.Agent)
             .RequireAuthorization(HostCredentialAuthentication.Policy)
@@ -33,7 +33,7 @@ public static class AuditUpdatesApi
         return api;
     }
 
-    public static async Task<Results<Ok<AuditUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
+    public static async Task<Results<Ok<TrailUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
         HttpContext context, NpgsqlDataSource db, IGrainFactory grains, HostReadModel hosts, TrailUpdateBatch batch)
     {
         var agent = AgentCaller.From(context.User);
@@ -75,7 +75,7 @@ public static class AuditUpdatesApi
         var duplicate = !await StageAsync(db, batchId, agent, batch, updates, context.RequestAborted);
         // The agent waits for the staging only; the host's inventory grain applies the batch (and any left before it), then plans.
         await grains.GetGrain<IHostInventoryGrain>(agent.HostId.ToString()).TrailUpdatesStagedAsync();
-        return TypedResults.Ok(new AuditUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, duplicate ? "duplicate" : "staged"));
+        return TypedResults.Ok(new TrailUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, duplicate ? "duplicate" : "staged"));
     }
 
     /// <summary>A batch id of one host's own: a name-based UUID (RFC 9562 version 8) of the host and the agent's id.</summary>

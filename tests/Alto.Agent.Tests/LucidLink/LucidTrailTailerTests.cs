@@ -5,16 +5,16 @@ namespace Alto.Agent.Tests.LucidLink;
 
 /// <summary>The LucidLink audit trail as a filespace writes it: JSON Lines under .lucid_audit/&lt;node&gt;/&lt;yyyy&gt;/&lt;mm&gt;/, ".log.active" renamed to ".log" at rotation.</summary>
 [Trait("Layer", "Unit")]
-public sealed class LucidAuditTailerTests : IDisposable
+public sealed class LucidTrailTailerTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("alto-lucid-").FullName;
     private readonly string _state;
     private readonly string _month;
 
-    public LucidAuditTailerTests()
+    public LucidTrailTailerTests()
     {
         _state = Path.Combine(_root, "agent-state", "lucid-offsets.json");
-        _month = Path.Combine(_root, LucidAuditTailer.AuditFolder, "node-7", "2026", "11");
+        _month = Path.Combine(_root, LucidTrailTailer.AuditFolder, "node-7", "2026", "11");
         Directory.CreateDirectory(_month);
     }
 
@@ -31,7 +31,7 @@ public sealed class LucidAuditTailerTests : IDisposable
 
     private void Append(string name, string text) => File.AppendAllText(Path.Combine(_month, name), text);
 
-    private LucidAuditTailer Tailer() => new(_root, _state);
+    private LucidTrailTailer Tailer() => new(_root, _state);
 
     [Theory]
     [InlineData("FileRead", LucidAction.FileRead)]
@@ -40,9 +40,9 @@ public sealed class LucidAuditTailerTests : IDisposable
     [InlineData("Pin", LucidAction.Other)]
     public void ALineGivesItsTimeActionAndPath(string action, LucidAction expected)
     {
-        Assert.True(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(Line(action, "docs/q3 report.pdf", 1_764_300_000_123_456)), out var parsed));
-        Assert.Equal(new LucidAuditEvent(1_764_300_000_123_456, expected, "docs/q3 report.pdf", null), parsed);
-        Assert.True(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(Line("Move", "a/b.txt", targetPath: "c/b.txt")), out var moved));
+        Assert.True(LucidTrailLine.TryParse(Encoding.UTF8.GetBytes(Line(action, "docs/q3 report.pdf", 1_764_300_000_123_456)), out var parsed));
+        Assert.Equal(new LucidTrailEvent(1_764_300_000_123_456, expected, "docs/q3 report.pdf", null), parsed);
+        Assert.True(LucidTrailLine.TryParse(Encoding.UTF8.GetBytes(Line("Move", "a/b.txt", targetPath: "c/b.txt")), out var moved));
         Assert.Equal("c/b.txt", moved.TargetPath);
     }
 
@@ -57,7 +57,7 @@ public sealed class LucidAuditTailerTests : IDisposable
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"Move\",\"entryPath\":\"a.txt\"}}")]
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}} trailing")]
     [InlineData("[1,2,3]")]
-    public void AMalformedLineIsRefused(string line) => Assert.False(LucidAuditLine.TryParse(Encoding.UTF8.GetBytes(line), out _));
+    public void AMalformedLineIsRefused(string line) => Assert.False(LucidTrailLine.TryParse(Encoding.UTF8.GetBytes(line), out _));
 
     [Fact]
     public void ARotationInTheMiddleOfReadingLosesAndRepeatsNothing()
@@ -182,7 +182,7 @@ public sealed class LucidAuditTailerTests : IDisposable
         Assert.Equal(0, Tailer().ReadNew().Replayed);
         var entry = Assert.Single(new LucidQuarantine(_state + ".quarantine.jsonl").Entries);
         Assert.Equal(QuarantinedLine.AgentBuild, entry.RefusedForAgent);
-        Assert.True(LucidAuditLine.TryParse(entry.Bytes(), out var back));
+        Assert.True(LucidTrailLine.TryParse(entry.Bytes(), out var back));
         Assert.Equal(read.Events[0], back);
     }
 
@@ -199,7 +199,7 @@ public sealed class LucidAuditTailerTests : IDisposable
     public void BatchesStopAtTheirSizeAndTheNextOneGoesOnFromThere()
     {
         Append("1764300000.log.active", string.Concat(Enumerable.Range(0, 5).Select(i => Line("FileRead", $"f{i}.txt") + "\n")));
-        Append("1764300900.log.active", new string('x', LucidAuditTailer.MaxLineBytes + 10) + "\n" + Line("FileRead", "after-the-long-one.txt") + "\n");
+        Append("1764300900.log.active", new string('x', LucidTrailTailer.MaxLineBytes + 10) + "\n" + Line("FileRead", "after-the-long-one.txt") + "\n");
         var tailer = Tailer();
 
         Assert.Equal(["f0.txt", "f1.txt", "f2.txt"], tailer.ReadNew(maxEvents: 3).Events.Select(e => e.EntryPath));
@@ -212,5 +212,5 @@ public sealed class LucidAuditTailerTests : IDisposable
 
     [Fact]
     public void NoAuditFolderIsNoEvents() =>
-        Assert.Empty(new LucidAuditTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
+        Assert.Empty(new LucidTrailTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
 }
