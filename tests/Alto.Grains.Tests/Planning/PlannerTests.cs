@@ -178,6 +178,58 @@ public sealed class PlannerTests(PostgresClusterFixture fixture)
         Assert.Empty(await world.JobsAsync());
     }
 
+    /// <summary>
+    /// Plan requests are one-way messages to the host's inventory grain, which does one thing at a
+    /// time: fifty requests made while it is busy become one plan after it — a plan or two more at
+    /// most, as a timer's tick may fall between the queued requests — never fifty. Real plans of this host are told apart from others in
+    /// the cluster by their file count, through the planner's own metric.
+    /// </summary>
+    [Fact]
+    public async Task PlanRequestsMadeWhileTheInventoryIsBusyBecomeOnePlan()
+    {
+        const int HostFiles = 7_777;
+        var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
+        await world.AddRuleAsync("cold", ColdForAMonth);
+        await world.AddFilesAsync(Files(HostFiles, "cold", 90 * Day));
+        var realPlans = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, meters) =>
+        {
+            if (instrument.Name == "alto.plan.files_evaluated")
+            {
+                meters.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, files, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (files == HostFiles && tag.Key == "dry_run" && tag.Value is false)
+                {
+                    Interlocked.Increment(ref realPlans);
+                }
+            }
+        });
+        listener.Start();
+
+        for (var i = 0; i < 50; i++)
+        {
+            await world.Inventory.RequestPlanAsync($"test {i}");
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Volatile.Read(ref realPlans) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no plan came of fifty requests");
+            await Task.Delay(50);
+        }
+        // A dry run queues behind whatever the grain still has to do; then once more, for a plan set meanwhile.
+        await world.Inventory.PlanAsync(dryRun: true);
+        await world.Inventory.PlanAsync(dryRun: true);
+
+        Assert.InRange(Volatile.Read(ref realPlans), 1, 3);
+        Assert.Equal(HostFiles, await world.CountAsync("state = 'PLANNED'"));
+    }
+
     [Fact]
     public async Task ACompletedScanPlansTheHostAndTheTenantPlanAddsItsHostsUp()
     {
