@@ -1,12 +1,11 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
+using Alto.Gateway.Scans;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Hosts;
 using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Alto.Gateway.Apis;
 
@@ -34,7 +33,7 @@ public static class TrailUpdatesApi
     }
 
     public static async Task<Results<Ok<TrailUpdateReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveAsync(
-        HttpContext context, NpgsqlDataSource db, IGrainFactory grains, HostReadModel hosts, TrailUpdateBatch batch)
+        HttpContext context, TrailStaging staging, IGrainFactory grains, HostReadModel hosts, TrailUpdateBatch batch)
     {
         var agent = AgentCaller.From(context.User);
         // Paths are read as the host spells them: a Windows host's C:\Data\x.pdf, a POSIX host's /data/x.pdf.
@@ -72,7 +71,7 @@ public static class TrailUpdatesApi
 
         // The agent's batch id is stored under its host: another host sending the same id is another batch, so none can pre-claim this host's.
         var batchId = HostScopedId(agent.HostId, batch.UpdateBatchId!.Value);
-        var duplicate = !await StageAsync(db, batchId, agent, batch, updates, context.RequestAborted);
+        var duplicate = !await staging.StageAsync(batchId, agent.TenantId, agent.HostId, batch.CollectedAt, updates, context.RequestAborted);
         // The agent waits for the staging only; the host's inventory grain applies the batch (and any left before it), then plans.
         await grains.GetGrain<IHostInventoryGrain>(agent.HostId.ToString()).TrailUpdatesStagedAsync();
         return TypedResults.Ok(new TrailUpdateReceipt(batch.UpdateBatchId.Value, updates.Length, duplicate, duplicate ? "duplicate" : "staged"));
@@ -119,45 +118,5 @@ public static class TrailUpdatesApi
         }
         errors.Text($"{field}.audit_file", item.AuditFile, 1024, required: false);
         return item with { FilePath = path, TargetPath = target };
-    }
-
-    /// <summary>Stages the batch in one transaction; false when a batch with this id was staged before (nothing is written then).</summary>
-    private static async Task<bool> StageAsync(
-        NpgsqlDataSource db, Guid batchId, AgentCaller agent, TrailUpdateBatch batch, TrailUpdate[] updates, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO alto.audit_update_batch (id, tenant_id, host_id, source, collected_at, update_count)
-            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
-            """, connection, transaction))
-        {
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.TenantId });
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = agent.HostId });
-            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TrailUpdateBatch.LucidLinkSource });
-            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)batch.CollectedAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = updates.Length });
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
-        }
-        await using (var stage = new NpgsqlCommand("""
-            INSERT INTO alto.audit_update_staging (batch_id, seq, full_path, kind, at_unix, target_path)
-            SELECT $1, u.seq, u.path, u.kind, u.at, u.target
-            FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS u(seq, path, kind, at, target)
-            """, connection, transaction))
-        {
-            stage.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
-            stage.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. Enumerable.Range(0, updates.Length)] });
-            stage.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. updates.Select(u => u.FilePath!)] });
-            stage.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. updates.Select(u => u.AccessType!)] });
-            stage.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. updates.Select(u => u.LastAccessed!.Value.ToUnixTimeSeconds())] });
-            stage.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. updates.Select(u => u.TargetPath)] });
-            await stage.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-        return true;
     }
 }

@@ -81,6 +81,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();
+        services.AddSingleton<TrailStaging>();
         services.AddSingleton<UploadGate>();
         services.AddOptions<ScanUploadOptions>().BindConfiguration(ScanUploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
