@@ -17,6 +17,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<HostRows>();
         services.TryAddSingleton<JobRows>();
         services.TryAddSingleton<CommandRows>();
+        services.TryAddSingleton<HostTierObjects>();
         services.TryAddSingleton<Tiers.TierObjectLedger>();
         services.TryAddSingleton<Audit.AdminAudit>();
         services.TryAddSingleton<Trail.TrailUpdateApplier>();

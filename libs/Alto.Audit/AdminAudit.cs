@@ -29,9 +29,10 @@ public static class AuditContext
 }
 
 /// <summary>
-/// Audits admin changes made through grains: the action, the object, its view before and after
-/// (views never hold secrets), the actor and the origin. Written right after the change is
-/// stored; the grain's state write is not a SQL transaction the entry could join.
+/// Audits what grains record on their own: admin changes (the action, the object, its view before
+/// and after — views never hold secrets —, the actor and the origin) and events they saw. Written
+/// right after the change is stored; a grain's state write is not a SQL transaction the entry
+/// could join.
 /// </summary>
 public sealed class AdminAudit(NpgsqlDataSource db)
 {
@@ -47,4 +48,7 @@ public sealed class AdminAudit(NpgsqlDataSource db)
             new AuditEntry(tenantId, AuditContext.Actor, action, objectType, objectId, Succeeded: true, details) { Origin = AuditContext.Origin, HostId = hostId },
             CancellationToken.None);
     }
+
+    /// <summary>An entry of its own, for what a grain saw happen (a refused report, a failed job) rather than an admin's change.</summary>
+    public Task RecordAsync(AuditEntry entry) => AuditLog.AppendAsync(db, entry, CancellationToken.None);
 }

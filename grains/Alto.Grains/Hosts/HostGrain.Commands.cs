@@ -70,7 +70,7 @@ public sealed partial class HostGrain
         {
             return CommandResult<RecallReceipt>.Invalid("directory", OutsideVolumes(folder));
         }
-        var paths = await jobs.StubsToRecallAsync(Id,
+        var paths = await tierObjects.StubsToRecallAsync(Id,
             new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId, Rules.HostPathFlavor.Of(host.State.Os)), MaxRecallFiles);
         var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
         if (_pendingCommands + commandCount > MaxPendingCommands)

@@ -180,7 +180,7 @@ public sealed partial class HostGrain
         {
             // The alert: an error in the log and a failure in the audit trail; the job is retried.
             LogTierTwoUnavailable(logger, Id, jobId, unavailable);
-            await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.unavailable", "tiering_job", jobId.ToString(), Succeeded: false,
+            await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.unavailable", "tiering_job", jobId.ToString(), Succeeded: false,
                 new Dictionary<string, object?> { ["hostId"] = Id, ["files"] = unavailable, ["retry"] = "the job is queued again" }));
         }
         if (finished)
@@ -215,7 +215,7 @@ public sealed partial class HostGrain
     {
         LogReportRefused(logger, Id, kind, reportId, reason);
         tieringMetrics.ReportRefused(kind);
-        await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, $"agent:{Id}", "agent.report_refused", "host", Id.ToString(), Succeeded: false,
+        await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, $"agent:{Id}", "agent.report_refused", "host", Id.ToString(), Succeeded: false,
             new Dictionary<string, object?> { ["kind"] = kind, ["reportId"] = reportId, ["reason"] = reason })
         { HostId = Id, Origin = Audit.AuditContext.Origin });
     }
@@ -229,7 +229,7 @@ public sealed partial class HostGrain
             return;
         }
         LogJobFailures(logger, Id, ended.JobId, ended.Status, ended.LastError ?? "");
-        await jobs.AuditAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(),
+        await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(),
             Succeeded: ended.Status != "failed",
             new Dictionary<string, object?> { ["hostId"] = Id, ["failedFiles"] = ended.FailedFiles, ["reason"] = ended.LastError })
         { HostId = Id });
@@ -248,7 +248,7 @@ public sealed partial class HostGrain
             await RefuseReportAsync("recall_report", reportId, refusal);
             return refusal;
         }
-        var known = await jobs.FindTierObjectsAsync(host.State.TenantId, Id, [.. recalls.Select(recall => recall.Path).Distinct()]);
+        var known = await tierObjects.FindTierObjectsAsync(host.State.TenantId, Id, [.. recalls.Select(recall => recall.Path).Distinct()]);
         var changes = new List<TierChange>(recalls.Length);
         foreach (var recall in recalls)
         {

@@ -23,7 +23,7 @@ public sealed partial class HostGrain
             return;
         }
         var maxAttempts = retryOptions.Value.MaxAttempts;
-        var exhausted = await jobs.ExhaustedAsync(Id, maxAttempts);
+        var exhausted = await tierObjects.ExhaustedAsync(Id, maxAttempts);
         var givenUp = new TierEvent(TierEventKind.Abandoned, "system", Reason: $"given up after {maxAttempts} failed attempts; the original stays on tier 1");
         var abandoned = (await ledger.ApplyAsync(Id, [.. exhausted.Select(id => new TierChange(id, givenUp))], CancellationToken.None))
             .Where(outcome => outcome.Applied).Select(outcome => outcome.After!).ToArray();
@@ -32,7 +32,7 @@ public sealed partial class HostGrain
             tieringMetrics.Abandoned(abandoned.Length);
             LogAbandoned(logger, Id, abandoned.Length, maxAttempts, abandoned[0].FullPath, abandoned[0].LastError ?? "");
         }
-        if (await jobs.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())
+        if (await tierObjects.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())
         {
             RequestPlan("retry due");
         }
@@ -44,7 +44,7 @@ public sealed partial class HostGrain
     {
         _retryTimer?.Dispose();
         _retryTimer = null;
-        if (await jobs.NextRetryAsync(Id, retryOptions.Value.MaxAttempts) is not { } due)
+        if (await tierObjects.NextRetryAsync(Id, retryOptions.Value.MaxAttempts) is not { } due)
         {
             return;
         }

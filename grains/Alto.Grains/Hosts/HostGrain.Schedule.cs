@@ -87,7 +87,7 @@ public sealed partial class HostGrain
     /// </summary>
     private async Task ReconcileRecalledStubsAsync()
     {
-        var found = await jobs.StubsFoundRecalledAsync(Id);
+        var found = await tierObjects.StubsFoundRecalledAsync(Id);
         var recalled = new Tiers.TierEvent(Tiers.TierEventKind.Recalled, $"host:{Id}",
             Reason: "a scan found the file's data back on disk (its recall was not reported)");
         await ledger.ApplyAsync(Id, [.. found.Select(id => new Tiers.TierChange(id, recalled))], CancellationToken.None);

@@ -22,6 +22,7 @@ public sealed partial class HostGrain(
     HostRows rows,
     JobRows jobs,
     CommandRows commandRows,
+    HostTierObjects tierObjects,
     AdminAudit audit,
     TieringMetrics tieringMetrics,
     Tiers.TierObjectLedger ledger,

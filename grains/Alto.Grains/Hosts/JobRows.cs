@@ -1,22 +1,16 @@
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
-using Alto.Grains.Scans;
-using Alto.Scanning;
 using Npgsql;
 
 namespace Alto.Grains.Hosts;
-
-/// <summary>The recall selection as the query takes it.</summary>
-/// <summary>Which stubs a recall selects: by path, below a directory or by rule, with paths compared as the host spells them.</summary>
-public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Guid? RuleId, PathFlavor Flavor = PathFlavor.Posix);
-
 
 /// <summary>A job claimed for delivery.</summary>
 public sealed record ClaimedJob(Guid JobId, Guid TenantId, Guid TargetId);
 
 /// <summary>
-/// alto.tiering_job as the host grain dispatches it. A claim takes the host's advisory lock (the
-/// planner's and the ingest's), so a job's files stop being the planner's the moment it is sent.
+/// alto.tiering_job as the host grain dispatches it: claims, approvals, leases, results checked
+/// and jobs closed. A claim takes the host's advisory lock (the planner's and the ingest's, which
+/// run in other grains), so a job's files stop being the planner's the moment it is sent.
 /// </summary>
 public sealed class JobRows(NpgsqlDataSource db)
 {
@@ -139,112 +133,6 @@ public sealed class JobRows(NpgsqlDataSource db)
             files.Add(new TierJobFile(reader.GetInt64(0), reader.GetString(1), reader.GetBoolean(2), reader.GetInt64(3), reader.GetInt64(4)));
         }
         return [.. files];
-    }
-
-    /// <summary>Paths of the host's stubs a recall selects (stubbed tier objects only), at most <paramref name="limit"/>.</summary>
-    public async Task<string[]> StubsToRecallAsync(Guid hostId, RecallSelectionQuery selection, int limit)
-    {
-        // A Windows host's paths are found whatever their case.
-        var paths = new SqlPaths(selection.Flavor);
-        await using var command = db.CreateCommand($$"""
-            SELECT full_path FROM alto.tier_object
-            WHERE host_id = $1 AND state = 'STUBBED'
-              AND ($2::text[] IS NULL OR {{paths.Key("full_path")}} = ANY(SELECT {{paths.Key("p")}} FROM unnest($2::text[]) p))
-              AND ($3::text IS NULL OR {{paths.Below("full_path", "$3")}})
-              AND ($4::uuid IS NULL OR rule_id = $4)
-            ORDER BY full_path
-            LIMIT $5
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.Paths ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.Directory ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.RuleId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        await using var reader = await command.ExecuteReaderAsync();
-        var found = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            found.Add(reader.GetString(0));
-        }
-        return [.. found];
-    }
-
-    /// <summary>The host's files whose tiering failed on its last allowed attempt: to be abandoned.</summary>
-    public async Task<long[]> ExhaustedAsync(Guid hostId, int maxAttempts)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT id FROM alto.tier_object
-            WHERE host_id = $1 AND state = 'FAILED' AND failed_during = 'tiering' AND attempts >= $2
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxAttempts });
-        return await ReadIdsAsync(command);
-    }
-
-    private static async Task<long[]> ReadIdsAsync(NpgsqlCommand command)
-    {
-        await using var reader = await command.ExecuteReaderAsync();
-        var ids = new List<long>();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-        return [.. ids];
-    }
-
-    /// <summary>
-    /// When the host's retries next need the host: the earliest next attempt of a failed file, or
-    /// now when a file used its last attempt (to be abandoned); null when nothing waits.
-    /// </summary>
-    public async Task<DateTimeOffset?> NextRetryAsync(Guid hostId, int maxAttempts)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT min(CASE WHEN attempts >= $2 THEN now() ELSE next_attempt_utc END)
-            FROM alto.tier_object
-            WHERE host_id = $1 AND state = 'FAILED' AND failed_during = 'tiering'
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = maxAttempts });
-        return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
-    }
-
-    /// <summary>An audit entry of its own (not part of another change).</summary>
-    public Task AuditAsync(Audit.AuditEntry entry) => Audit.AuditLog.AppendAsync(db, entry, CancellationToken.None);
-
-    /// <summary>The tier objects of the host's files at <paramref name="paths"/>, by path; a path without one is left out.</summary>
-    public async Task<Dictionary<string, long>> FindTierObjectsAsync(Guid tenantId, Guid hostId, string[] paths)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT f.full_path, t.id
-            FROM alto.file_current f JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
-            WHERE f.tenant_id = $1 AND f.host_id = $2 AND f.full_path = ANY($3) AND NOT f.path_escaped
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = paths });
-        await using var reader = await command.ExecuteReaderAsync();
-        var found = new Dictionary<string, long>(StringComparer.Ordinal);
-        while (await reader.ReadAsync())
-        {
-            found[reader.GetString(0)] = reader.GetInt64(1);
-        }
-        return found;
-    }
-
-    /// <summary>
-    /// Tier objects whose stub a scan after the stubbing found to hold its data again (its recall
-    /// report never arrived): the scan saw the file without Alto's locator.
-    /// </summary>
-    public async Task<long[]> StubsFoundRecalledAsync(Guid hostId)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT t.id
-            FROM alto.tier_object t JOIN alto.file_current f ON f.file_current_id = t.file_current_id
-            WHERE t.host_id = $1 AND t.state IN ('STUBBED', 'RECALLING') AND NOT f.is_stub AND f.deleted_utc IS NULL
-              AND f.last_scan_utc > t.acted_utc
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        return await ReadIdsAsync(command);
     }
 
     /// <summary>
