@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Alto.Agent.Connection;
 using Alto.Agent.Enrollment;
 using Alto.Agent.Scanning;
 using Alto.Scanning;

@@ -72,7 +72,7 @@ public sealed partial class AgentWorker(
         }
 
         // A LucidLink filespace's audit trail, when the cluster names one for this host; its figures ride on the heartbeats.
-        var lucidTrail = new LucidLink.LucidTrailUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendAuditUpdatesAsync,
+        var lucidTrail = new LucidLink.LucidTrailUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendTrailUpdatesAsync,
             loggers.CreateLogger<LucidLink.LucidTrailUploader>());
         AgentConnection? connection = null;
         var handlers = Handlers(() => volumes, () => connection!, journal, stubs, recall, reports, recalls, cluster);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Alto.Agent.Enrollment;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging;
 

@@ -18,7 +18,7 @@ public sealed record LucidTrailStatus(
 /// the trail, and none is lost); it is sent again by a newer agent.
 /// </summary>
 public sealed partial class LucidTrailUploader(
-    Guid tenantId, Guid hostId, string stateDirectory, Func<object, CancellationToken, Task<string?>> send, ILogger logger)
+    Guid tenantId, Guid hostId, string stateDirectory, Func<TrailUpdateBatch, CancellationToken, Task<string?>> send, ILogger logger)
 {
     public const int BatchSize = 10_000;
     private LucidTrailTailer? _tailer;

@@ -2,12 +2,19 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 
-namespace Alto.Agent.Enrollment;
+using Alto.Agent.Enrollment;
+using Alto.Scanning;
+
+namespace Alto.Agent.Connection;
 
 /// <summary>What the gateway tells an enrolled agent about its own host.</summary>
 public sealed record AgentHostInfo(Guid HostId, Guid TenantId, string Name, string[] Volumes);
 
-/// <summary>Calls to the gateway made with the host credential.</summary>
+/// <summary>
+/// The agent's REST calls to the gateway, made with the host credential (the session itself is
+/// gRPC, in <see cref="AgentConnection"/>): its own host, data keys, stub checks, trail updates and
+/// storage targets.
+/// </summary>
 public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 {
     public async Task<AgentHostInfo> GetOwnHostAsync(CancellationToken cancellationToken)
@@ -92,9 +99,9 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
 
     private sealed record StubProblem(string? Detail);
 
-    /// <summary>Uploads one batch of audit-trail updates; null when it was taken, else why the gateway refused the batch itself.</summary>
+    /// <summary>Uploads one batch of LucidLink trail updates; null when it was taken, else why the gateway refused the batch itself.</summary>
     /// <exception cref="HttpRequestException">The gateway could not be reached, failed, was busy or refused the credential: the batch is sent again later.</exception>
-    public async Task<string?> SendAuditUpdatesAsync(object batch, CancellationToken cancellationToken)
+    public async Task<string?> SendTrailUpdatesAsync(TrailUpdateBatch batch, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, "/api/v1/audit-updates", batch);
         using var response = await http.SendAsync(request, cancellationToken);
