@@ -84,6 +84,12 @@ public sealed partial class HostGrain
         {
             await EndSessionAsync(observer, SessionStanding.Revoked, reason);
         }
+        ForgetSession();
+    }
+
+    /// <summary>No session any more: its observer and the timers that served it go.</summary>
+    private void ForgetSession()
+    {
         _session = null;
         _observer = null;
         _livenessTimer?.Dispose();
@@ -160,12 +166,7 @@ public sealed partial class HostGrain
 
     private async Task GoOfflineAsync()
     {
-        _session = null;
-        _observer = null;
-        _livenessTimer?.Dispose();
-        _livenessTimer = null;
-        _dispatchTimer?.Dispose();
-        _dispatchTimer = null;
+        ForgetSession();
         if (host.State.Status == HostStatus.Online)
         {
             await SetStatusAsync(HostStatus.Offline);
