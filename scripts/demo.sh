@@ -375,7 +375,20 @@ if [ -n "$win_rows" ]; then
         -d "{\"update_batch_id\":\"$(cat /proc/sys/kernel/random/uuid)\",\"customer_id\":\"$tenant_id\",\"volume_id\":\"$win_host\",\"source_type\":\"lucidlink_audit\",\"collected_at\":\"$(date -u +%FT%TZ)\",\"updates\":[{\"file_path\":\"c:\\\\data\\\\DOCS\\\\Report.PDF\",\"last_accessed\":\"$(date -u -d '-1 hour' +%FT%TZ)\",\"access_type\":\"read\",\"audit_file\":\".lucid_audit\\\\subfolder\\\\audit_20251102.active\"}]}" \
         "$base/api/v1/audit-updates")"
     echo "  audit update for c:\\data\\DOCS\\Report.PDF: $applied"
-    case "$applied" in *'"applied":1'*) ;; *) echo "  the audit update did not apply"; failures=$((failures + 1)) ;; esac
+    # The gateway answers once the batch is staged; the host's inventory grain applies it right after.
+    win_batch_applied=""
+    case "$applied" in *'"status":"staged"'*)
+        for _ in $(seq 1 60); do
+            win_batch_applied="$(psql_cmd -d alto_demo -c "SELECT applied FROM alto.audit_update_batch WHERE host_id = '$win_host' AND applied_at IS NOT NULL")"
+            [ -n "$win_batch_applied" ] && break
+            sleep 0.5
+        done ;;
+    esac
+    if [ "$win_batch_applied" = 1 ]; then
+        echo "  applied by the host's inventory grain: $(psql_cmd -d alto_demo -c "SELECT 'last access ' || to_timestamp(atime_unix) AT TIME ZONE 'UTC' || ' UTC (source: ' || last_accessed_source || ')' FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id WHERE h.name = 'fileserver-win' AND f.full_path = 'C:\Data\docs\report.pdf'")"
+    else
+        echo "  the audit update did not apply"; failures=$((failures + 1))
+    fi
 else
     echo "  the seed's rows did not reach the inventory (gateway log: $demo/gateway.log)"; failures=$((failures + 1))
 fi
