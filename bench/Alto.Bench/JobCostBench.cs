@@ -31,7 +31,7 @@ public static class JobCostBench
     {
         await using var database = await TestDatabase.CreateAsync("jobcost");
         await database.MigrateAsync();
-        var cluster = await AltoTestCluster.StartAsync(database, 1, settings: new Dictionary<string, string?> { ["Alto:Dispatch:Lease"] = "00:10:00" });
+        var cluster = await AltoTestCluster.StartAsync(database, 1, settings: new Dictionary<string, string?> { ["Alto:Dispatch:Lease"] = "00:10:00" }, fileLogs: false);
         try
         {
             return await MeasureAsync(cluster.Client, database);

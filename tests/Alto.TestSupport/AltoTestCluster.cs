@@ -14,13 +14,17 @@ public static class AltoTestCluster
     /// <summary>
     /// Deploys <paramref name="silos"/> Alto silos and a client on <paramref name="database"/>;
     /// with <paramref name="fastFailureDetection"/>, a killed silo is declared dead within seconds
-    /// rather than the default half minute.
+    /// rather than the default half minute. The silos' file logs go to <c>logs/</c> below the working
+    /// folder (a test's bin folder); a benchmark, run from the repository, passes
+    /// <paramref name="fileLogs"/> false so nothing is written there.
     /// </summary>
     public static async Task<TestCluster> StartAsync(
-        TestDatabase database, short silos, bool fastFailureDetection = false, IReadOnlyDictionary<string, string?>? settings = null)
+        TestDatabase database, short silos, bool fastFailureDetection = false, IReadOnlyDictionary<string, string?>? settings = null,
+        bool fileLogs = true)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Options.UseTestClusterMembership = false;
+        builder.Options.ConfigureFileLogging = fileLogs;
         builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [ConnectionStringKey] = database.ConnectionString,
