@@ -24,7 +24,8 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
         if (response.IsSuccessStatusCode)
         {
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}' AND applied_at IS NULL") > 0)
+            while (await fixture.Database.CountAsync(
+                       $"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}' AND applied_at IS NULL AND failed_at IS NULL") > 0)
             {
                 Assert.True(DateTime.UtcNow < deadline, "the staged batch was not applied within 30 s");
                 await Task.Delay(50);
@@ -130,6 +131,33 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
 
         Assert.Equal((at, at), (await AtimeAsync(host, "/lucid/left.bin"), await AtimeAsync(host, "/lucid/next.bin")));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}' AND applied_at IS NULL"));
+    }
+
+    /// <summary>
+    /// A staged batch the database refuses (here a move without its new path, as a faulty writer
+    /// could leave it) must not hold the host's trail back for good: it is set aside with the
+    /// reason, audited as failed, and the batch after it is applied.
+    /// </summary>
+    [Fact]
+    public async Task ABatchTheDatabaseRefusesIsSetAsideAuditedAndTheNextOneIsApplied()
+    {
+        var host = await HostWithFilesAsync(("/lucid/moved.bin", Day), ("/lucid/read.bin", Day));
+        var poisoned = Guid.NewGuid();
+        var at = DateTimeOffset.UtcNow.AddMinutes(-3).ToUnixTimeSeconds();
+        await fixture.Database.ExecuteAsync($$"""
+            INSERT INTO alto.audit_update_batch (id, tenant_id, host_id, source, update_count) VALUES ('{{poisoned}}', '{{host.TenantId}}', '{{host.HostId}}', 'lucidlink_audit', 1);
+            INSERT INTO alto.audit_update_staging (batch_id, seq, full_path, kind, at_unix) VALUES ('{{poisoned}}', 0, '/lucid/moved.bin', 'move', {{at}});
+            """);
+
+        (await SendAsync(host, Batch(host, Read("/lucid/read.bin", DateTimeOffset.FromUnixTimeSeconds(at))))).EnsureSuccessStatusCode();
+
+        Assert.Equal(at, await AtimeAsync(host, "/lucid/read.bin"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_update_batch WHERE id = '{poisoned}' AND applied_at IS NULL AND failed_at IS NOT NULL AND error LIKE '%null value%'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'inventory.trail_batch_failed' AND outcome = 'failure' AND object_id = '{poisoned}'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/moved.bin' AND deleted_utc IS NULL"));
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Alto.Grains.Trail;
 using Alto.Grains.Planning;
 using Alto.Rules;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Alto.Grains.Hosts;
 
@@ -19,6 +20,7 @@ namespace Alto.Grains.Hosts;
 /// </summary>
 public sealed partial class HostInventoryGrain(
     HostPlanner planner,
+    PlannerMetrics metrics,
     TrailUpdateApplier trail,
     AdminAudit audit,
     TimeProvider time,
@@ -118,6 +120,8 @@ public sealed partial class HostInventoryGrain(
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            // An outage: the staged batches stay pending and the next request, scan or schedule tries again.
+            metrics.InventoryWorkFailed();
             LogWorkFailed(logger, exception, Id, trigger ?? "trail updates");
         }
     }
@@ -128,7 +132,20 @@ public sealed partial class HostInventoryGrain(
         var (applied, warmed) = (0, 0);
         foreach (var batchId in await trail.PendingBatchesAsync(Id, cancellationToken))
         {
-            var outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
+            TrailUpdateOutcome outcome;
+            try
+            {
+                outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
+            }
+            catch (PostgresException refused) when (!refused.IsTransient)
+            {
+                // The database refuses what was staged (not an outage): tried again it would fail again and hold
+                // every later batch back, so it is set aside — failed in the audit log, counted, and logged.
+                await trail.MarkFailedAsync(batchId, Id, refused.MessageText, cancellationToken);
+                metrics.TrailBatchFailed();
+                LogTrailBatchFailed(logger, refused, Id, batchId);
+                continue;
+            }
             if (outcome.Unknown > 0)
             {
                 LogUnknownTrailPaths(logger, Id, batchId, outcome.Unknown);
@@ -160,6 +177,9 @@ public sealed partial class HostInventoryGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: {Count} path(s) of trail-update batch {BatchId} are not in the inventory (not scanned yet, or outside its volumes)")]
     private static partial void LogUnknownTrailPaths(ILogger logger, Guid hostId, Guid batchId, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: trail-update batch {BatchId} cannot be applied and is set aside; later batches go on")]
+    private static partial void LogTrailBatchFailed(ILogger logger, Exception exception, Guid hostId, Guid batchId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Inventory work of host {HostId} ({Trigger}) failed; the next scan, trail batch or schedule tries again")]
     private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger);

@@ -2,12 +2,14 @@ using System.Diagnostics.Metrics;
 
 namespace Alto.Grains.Planning;
 
-/// <summary>Planning figures for operators (meter "Alto"): how long plans take and how many files they see and plan.</summary>
+/// <summary>Planning figures for operators (meter "Alto"): how long plans take, how many files they see and plan, and inventory work that failed.</summary>
 public sealed class PlannerMetrics
 {
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _evaluated;
     private readonly Counter<long> _selected;
+    private readonly Counter<long> _workFailed;
+    private readonly Counter<long> _trailBatchesFailed;
 
     public PlannerMetrics(IMeterFactory meters)
     {
@@ -15,7 +17,13 @@ public sealed class PlannerMetrics
         _duration = meter.CreateHistogram<double>("alto.plan.duration", "s", "Time to plan one host (inventory read, rule evaluation, writes)");
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");
+        _workFailed = meter.CreateCounter<long>("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");
+        _trailBatchesFailed = meter.CreateCounter<long>("alto.trail.batches_failed", "{batch}", "Staged LucidLink trail batches the database refused, set aside unapplied");
     }
+
+    public void InventoryWorkFailed() => _workFailed.Add(1);
+
+    public void TrailBatchFailed() => _trailBatchesFailed.Add(1);
 
     public void Record(bool dryRun, double seconds, long evaluated, long selected)
     {

@@ -202,10 +202,11 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
         """,
     ];
 
-    /// <summary>Batches of the host staged but not applied (the call that staged them failed), oldest first.</summary>
+    /// <summary>Batches of the host staged and not applied yet (nor set aside as failed), oldest first.</summary>
     public async Task<Guid[]> PendingBatchesAsync(Guid hostId, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("SELECT id FROM alto.audit_update_batch WHERE host_id = $1 AND applied_at IS NULL ORDER BY received_at");
+        await using var command = db.CreateCommand(
+            "SELECT id FROM alto.audit_update_batch WHERE host_id = $1 AND applied_at IS NULL AND failed_at IS NULL ORDER BY received_at");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var ids = new List<Guid>();
@@ -214,6 +215,39 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
             ids.Add(reader.GetGuid(0));
         }
         return [.. ids];
+    }
+
+    /// <summary>
+    /// Sets aside a batch the database refused to apply, with the reason, and audits it (failed) in
+    /// the same transaction; the host's later batches are applied without it.
+    /// </summary>
+    public async Task MarkFailedAsync(Guid batchId, Guid hostId, string error, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "UPDATE alto.audit_update_batch SET failed_at = now(), error = $3 WHERE id = $1 AND host_id = $2 RETURNING tenant_id, update_count",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error });
+        Guid tenantId;
+        int updates;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return;
+            }
+            (tenantId, updates) = (reader.GetGuid(0), reader.GetInt32(1));
+        }
+        await AuditLog.AppendAsync(connection, transaction, new AuditEntry(tenantId, "system", "inventory.trail_batch_failed", "audit_update_batch",
+            batchId.ToString(), Succeeded: false, new Dictionary<string, object?>
+            {
+                ["source"] = "lucidlink_audit", ["updates"] = updates, ["error"] = error,
+                ["outcome"] = "set aside, not applied; the host's later batches are applied",
+            }) { HostId = hostId }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>
