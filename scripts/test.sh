@@ -47,6 +47,14 @@ if [ "$fast" = 0 ] && { [ ! -f "$servers/node_modules/.package-lock.json" ] || !
     cp "$servers/package-lock.json" "$servers/.installed-lock.json"
 fi
 
+# promtool checks the alert rules; Debian's prometheus package carries it.
+if [ "$fast" = 0 ] && ! command -v promtool >/dev/null 2>&1; then
+    echo "== apt-get install prometheus (promtool)"
+    if ! { apt-get install -y -q prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null 2>&1; }; }; then
+        echo "   (promtool could not be installed: the alert-rule tests will fail and say so)"
+    fi
+fi
+
 echo "== build ($configuration)"
 if ! dotnet build Alto.sln -c "$configuration" -nologo -clp:ErrorsOnly; then
     echo "build failed"

@@ -7,8 +7,8 @@ namespace Alto.GrainInterfaces.Scans;
 [Alias("Alto.IScanIngestGrain")]
 public interface IScanIngestGrain : IGrainWithIntegerKey
 {
-    /// <summary>Begins the ingest in the background and returns at once (interleaves with a running ingest).</summary>
-    [Alias("StartAsync"), Orleans.Concurrency.AlwaysInterleave]
+    /// <summary>Begins the ingest in the background and returns at once (the ingest runs on an interleaving timer, so a call never waits for it).</summary>
+    [Alias("StartAsync")]
     Task StartAsync();
 }
 
