@@ -30,8 +30,14 @@ public sealed class ManySessionsTests(RunningGateway running) : IClassFixture<Ru
         var runs = connections.Select(connection => connection.RunAsync(stop.Token)).ToList();
 
         await WaitForStatusAsync(admin, tenant, "online");
-        // Several heartbeat periods later they are all still connected, none reconnected.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Every agent heartbeats past the gateway's timeout (3 s in the test gateway): all are still connected, none reconnected.
+        var pastTimeout = DateTimeOffset.UtcNow.AddSeconds(3.5);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (connections.Any(connection => connection.State.LastHeartbeatSent is not { } sent || sent < pastTimeout))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not every agent heartbeated past the gateway's timeout");
+            await Task.Delay(100);
+        }
         Assert.All(connections, connection => Assert.Equal((true, 1), (connection.State.Connected, connection.State.Sessions)));
 
         await stop.CancelAsync();

@@ -31,6 +31,9 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
     /// <summary>Bearer tokens by role: platform-admin, and the others scoped to tenant A.</summary>
     public Dictionary<string, string> Tokens { get; } = [];
 
+    /// <summary>The clock sign-in lockouts run on: a test moves it past a lockout instead of waiting.</summary>
+    public MovableClock SignInClock { get; } = new();
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync("gateway");
@@ -100,8 +103,8 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, LoopbackClientAddress>());
         // Tests sign in often from one address; the limit itself is tested with its own gateway.
         builder.UseSetting("Alto:Auth:LoginAttemptsPerMinute", "10000");
-        // Short, so a test can see a locked account open again.
-        builder.UseSetting("Alto:Auth:LockoutDuration", "00:00:03");
+        // Sign-in lockouts (15 minutes by default) run on a clock the lockout tests move forward.
+        builder.ConfigureServices(services => services.AddSingleton(provider => new Alto.Gateway.Auth.UserStore(provider.GetRequiredService<Npgsql.NpgsqlDataSource>(), SignInClock)));
         // Small upload limits, so oversize bodies and compression bombs stay cheap to test.
         builder.UseSetting("Alto:ScanUpload:MaxBodyBytes", (4 << 20).ToString(CultureInfo.InvariantCulture));
         builder.UseSetting("Alto:ScanUpload:MaxDecompressedBytes", (8 << 20).ToString(CultureInfo.InvariantCulture));

@@ -5,8 +5,9 @@ namespace Alto.Gateway.Tests;
 
 /// <summary>
 /// Five wrong passwords in a row lock the account for the address they came from (even against
-/// the right one) until the lockout runs out (three seconds here, twice that the next time in a
-/// row); the same account signs in from any other address, and an admin can unlock it at once.
+/// the right one) until the lockout runs out (15 minutes, twice that the next time in a row: the
+/// sign-in clock is moved past them); the same account signs in from any other address, and an
+/// admin can unlock it at once.
 /// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class LockoutTests(GatewayFixture fixture)
@@ -55,15 +56,21 @@ public sealed class LockoutTests(GatewayFixture fixture)
         Assert.Single(actions, action => action == "auth.locked_out");
         Assert.Equal("account locked for this address", trail.GetProperty("items")[0].GetProperty("details").GetProperty("reason").GetString());
 
+        var lockedUntil = trail.GetProperty("items").EnumerateArray().Single(e => e.GetProperty("action").GetString() == "auth.locked_out")
+            .GetProperty("details").GetProperty("lockedUntil").GetDateTimeOffset();
+        Assert.InRange(lockedUntil - fixture.SignInClock.GetUtcNow(), TimeSpan.FromMinutes(14), TimeSpan.FromMinutes(15));
+        fixture.SignInClock.Advance(TimeSpan.FromMinutes(14));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, username, GatewayFixture.UserPassword)).StatusCode);
+
         // The guesser keeps at it once the lockout ran out: the next lockout lasts twice as long.
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        fixture.SignInClock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(5));
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, username, "wrong-again-" + i)).StatusCode);
         }
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        fixture.SignInClock.Advance(TimeSpan.FromMinutes(29));
         Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(client, username, GatewayFixture.UserPassword)).StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        fixture.SignInClock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(5));
         Assert.Equal(HttpStatusCode.OK, (await SignInAsync(client, username, GatewayFixture.UserPassword)).StatusCode);
     }
 

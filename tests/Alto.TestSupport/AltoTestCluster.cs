@@ -1,5 +1,6 @@
 using Alto.Silo.Extensions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Alto.TestSupport;
@@ -16,11 +17,12 @@ public static class AltoTestCluster
     /// with <paramref name="fastFailureDetection"/>, a killed silo is declared dead within seconds
     /// rather than the default half minute. The silos' file logs go to <c>logs/</c> below the working
     /// folder (a test's bin folder); a benchmark, run from the repository, passes
-    /// <paramref name="fileLogs"/> false so nothing is written there.
+    /// <paramref name="fileLogs"/> false so nothing is written there. With <paramref name="clock"/>,
+    /// the silos' grains read the time from it, so a test moves time instead of waiting for it.
     /// </summary>
     public static async Task<TestCluster> StartAsync(
         TestDatabase database, short silos, bool fastFailureDetection = false, IReadOnlyDictionary<string, string?>? settings = null,
-        bool fileLogs = true)
+        bool fileLogs = true, MovableClock? clock = null)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Options.UseTestClusterMembership = false;
@@ -39,6 +41,14 @@ public static class AltoTestCluster
         {
             builder.AddSiloBuilderConfigurator<FastFailureDetectionConfigurator>();
         }
+        if (clock is not null)
+        {
+            // Silo configurators are made by type, so the clock is found again by a key in the configuration.
+            var key = Guid.NewGuid().ToString("N");
+            Clocks[key] = clock;
+            builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?> { [ClockKey] = key }));
+            builder.AddSiloBuilderConfigurator<ClockConfigurator>();
+        }
         builder.AddClientBuilderConfigurator<AdoNetClientConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -46,10 +56,18 @@ public static class AltoTestCluster
     }
 
     private const string ConnectionStringKey = "Alto:Database:ConnectionString";
+    private const string ClockKey = "Alto:Test:Clock";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, MovableClock> Clocks = new();
 
     private sealed class AltoSiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddAltoSiloCore();
+    }
+
+    private sealed class ClockConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder) =>
+            siloBuilder.Services.AddSingleton<TimeProvider>(Clocks[siloBuilder.Configuration[ClockKey]!]);
     }
 
     private sealed class FastFailureDetectionConfigurator : ISiloConfigurator

@@ -31,6 +31,7 @@ public static class BreakGlass
         var newPassword = options.Contains("--new-password");
         var builder = Host.CreateApplicationBuilder([.. options.Where((_, i) => i != userAt && i != userAt + 1 && options[i] != "--new-password")]);
         builder.Services.AddAltoDatabase();
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<PasswordHashing>();
         using var host = builder.Build();

@@ -24,8 +24,11 @@ public enum CreateUserOutcome
     UnknownTenant = 2,
 }
 
-/// <summary>Local users in alto.app_user and their tenants. Users are not grains: sign-in reads SQL directly.</summary>
-public sealed class UserStore(NpgsqlDataSource db)
+/// <summary>
+/// Local users in alto.app_user and their tenants. Users are not grains: sign-in reads SQL directly.
+/// Lockouts run on the gateway's clock (<see cref="TimeProvider"/>), the one its tokens are issued by.
+/// </summary>
+public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
 {
     private const string SelectUsers = """
         SELECT u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at, u.password_hash,
@@ -161,30 +164,32 @@ public sealed class UserStore(NpgsqlDataSource db)
         }
         var duration = TimeSpan.FromTicks(Math.Min(lockout.Ticks * (1L << Math.Min(lockouts, 20)), TimeSpan.FromDays(1).Ticks));
         await using var lockIt = db.CreateCommand("""
-            UPDATE alto.sign_in_failure SET failures = 0, lockouts = lockouts + 1, locked_until = now() + $3, updated_at = now()
+            UPDATE alto.sign_in_failure SET failures = 0, lockouts = lockouts + 1, locked_until = $3, updated_at = now()
             WHERE user_id = $1 AND address = $2
             RETURNING locked_until
             """);
         lockIt.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         lockIt.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address });
-        lockIt.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = duration });
+        lockIt.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() + duration });
         return await lockIt.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
     /// <summary>Until when the account is locked for <paramref name="address"/>, or null when it is not (a lockout that ran out no longer counts).</summary>
     public async Task<DateTimeOffset?> LockedUntilAsync(Guid id, string address, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("SELECT locked_until FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND locked_until > now()");
+        await using var command = db.CreateCommand("SELECT locked_until FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND locked_until > $3");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = address });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
         return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
     /// <summary>Clears every failed sign-in and lockout of the account, from every address; returns how many addresses were locked.</summary>
     public async Task<int> UnlockAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("WITH gone AS (DELETE FROM alto.sign_in_failure WHERE user_id = $1 RETURNING locked_until) SELECT count(*) FROM gone WHERE locked_until > now()");
+        await using var command = db.CreateCommand("WITH gone AS (DELETE FROM alto.sign_in_failure WHERE user_id = $1 RETURNING locked_until) SELECT count(*) FROM gone WHERE locked_until > $2");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
         return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -233,9 +238,13 @@ public sealed class UserStore(NpgsqlDataSource db)
     {
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("UPDATE alto.app_user SET last_login_at = now() WHERE id = $1") { Parameters = { new NpgsqlParameter<Guid> { TypedValue = id } } });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND (locked_until IS NULL OR locked_until <= now())")
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM alto.sign_in_failure WHERE user_id = $1 AND address = $2 AND (locked_until IS NULL OR locked_until <= $3)")
         {
-            Parameters = { new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<string> { TypedValue = address } },
+            Parameters =
+            {
+                new NpgsqlParameter<Guid> { TypedValue = id }, new NpgsqlParameter<string> { TypedValue = address },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() },
+            },
         });
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -49,14 +49,19 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
             Interval = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400),
         };
         using var http = new HttpClient();
-        var forwarder = new AuditForwarder(fixture.Database.DataSource, new HttpAuditSink(http, new Uri(options.Url), "Bearer collector-token"), options,
-            NullLogger.Instance);
+        var sink = new CountingSink(new HttpAuditSink(http, new Uri(options.Url), "Bearer collector-token"));
+        var forwarder = new AuditForwarder(fixture.Database.DataSource, sink, options, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var running = forwarder.RunAsync(stop.Token);
 
         // Down: entries keep coming, the forwarder keeps trying, the cursor stays where it was.
         await AppendAsync(tenant, 10);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var tried = DateTime.UtcNow.AddSeconds(30);
+        while (sink.Failures < 3)
+        {
+            Assert.True(DateTime.UtcNow < tried, $"the forwarder tried {sink.Failures} time(s) while the collector was down");
+            await Task.Delay(50);
+        }
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}'"));
 
         await using var collector = await Collector.StartAsync(port);
@@ -159,6 +164,27 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>The real sink, counting the deliveries that failed, so a test waits for tries instead of for time.</summary>
+    private sealed class CountingSink(IAuditSink inner) : IAuditSink
+    {
+        private int _failures;
+
+        public int Failures => Volatile.Read(ref _failures);
+
+        public async Task DeliverAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await inner.DeliverAsync(batch, cancellationToken);
+            }
+            catch
+            {
+                Interlocked.Increment(ref _failures);
+                throw;
+            }
         }
     }
 }

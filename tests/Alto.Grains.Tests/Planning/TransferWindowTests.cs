@@ -1,55 +1,65 @@
+using System.Globalization;
 using Alto.GrainInterfaces.Hosts;
-using Alto.Rules;
+using Alto.TestSupport;
+using Orleans.TestingHost;
 
 namespace Alto.Grains.Tests.Planning;
 
-[Trait("Layer", "Unit")]
-public sealed class TransferWindowTests
+/// <summary>
+/// Jobs go out only inside the host's transfer windows, judged on the cluster's clock: a silo of
+/// its own whose clock the test moves through a window (closed, open, closed again) instead of
+/// reading the wall clock or waiting for an hour to pass.
+/// </summary>
+public sealed class TransferWindowTests : IAsyncLifetime
 {
-    // Friday 2026-11-27 and Saturday 2026-11-28, UTC.
-    private static DateTimeOffset At(int day, int hour, int minute = 0) => new(2026, 11, day, hour, minute, 0, TimeSpan.Zero);
+    private readonly MovableClock _clock = new();
+    private TestDatabase _database = null!;
+    private TestCluster _cluster = null!;
+    private DispatchRig _rig = null!;
 
-    public static TheoryData<string, TransferWindow, DateTimeOffset, bool> Cases() => new()
+    public async Task InitializeAsync()
     {
-        { "inside a weekday window", new("mon-fri", "09:00", "17:00", null), At(27, 12), true },
-        { "the start is in", new("mon-fri", "09:00", "17:00", null), At(27, 9), true },
-        { "the end is out", new("mon-fri", "09:00", "17:00", null), At(27, 17), false },
-        { "weekday window on a Saturday", new("mon-fri", "09:00", "17:00", null), At(28, 12), false },
-        { "overnight, evening part", new("fri", "20:00", "06:00", null), At(27, 23), true },
-        { "overnight, morning part belongs to the day before", new("fri", "20:00", "06:00", null), At(28, 5, 59), true },
-        { "overnight, after the end", new("fri", "20:00", "06:00", null), At(28, 6), false },
-        { "overnight, morning of a day not after a listed one", new("sat", "20:00", "06:00", null), At(28, 5), false },
-        { "daily", new("daily", "00:00", "23:59", null), At(28, 12), true },
-        { "day list", new("sat,sun", "00:00", "12:00", null), At(28, 11), true },
-        { "wrapping range", new("fri-mon", "10:00", "11:00", null), At(28, 10, 30), true },
-    };
+        _database = await TestDatabase.CreateAsync("windows");
+        await _database.MigrateAsync();
+        _cluster = await AltoTestCluster.StartAsync(_database, 1, clock: _clock);
+        _rig = new DispatchRig(_cluster.Client, _database);
+    }
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void WindowsOpenAndCloseAsWritten(string because, TransferWindow window, DateTimeOffset now, bool open) =>
-        Assert.True(open == TransferWindows.At([window], "UTC", now).Open, because);
-
-    [Fact]
-    public void NoWindowsIsAlwaysOpenAndAWindowMayCarryItsOwnBandwidth()
+    public async Task DisposeAsync()
     {
-        Assert.Equal((true, (long?)null), TransferWindows.At([], "UTC", At(28, 3)));
-        Assert.Equal((true, (long?)5_000_000), TransferWindows.At([new("daily", "00:00", "06:00", 5_000_000)], "UTC", At(28, 3)));
+        await _rig.CloseSessionsAsync();
+        await _cluster.DisposeAsync();
+        await _database.DisposeAsync();
     }
 
     [Fact]
-    public void TheHostsTimeZoneDecides()
+    public async Task JobsWaitForTheWindowGoWhenItOpensAndWaitAgainOnceItCloses()
     {
-        // 23:30 UTC on Friday is 08:30 on Saturday in Tokyo.
-        var window = new TransferWindow("sat", "08:00", "09:00", null);
-        Assert.True(TransferWindows.At([window], "Asia/Tokyo", At(27, 23, 30)).Open);
-        Assert.False(TransferWindows.At([window], "UTC", At(27, 23, 30)).Open);
+        var (world, credential) = await _rig.PlannedHostAsync(paths: ["/srv/a.bin", "/srv/b.bin"]);
+        // A one-hour window every day, starting at the second full hour from now on the cluster's clock.
+        var opens = Hour(_clock.GetUtcNow()).AddHours(2);
+        var window = new TransferWindow("daily", opens.ToString("HH:mm", CultureInfo.InvariantCulture), opens.AddHours(1).ToString("HH:mm", CultureInfo.InvariantCulture), null);
+        Assert.True((await world.Host.SetTransferWindowsAsync([window], "UTC")).Succeeded);
+        var session = await _rig.ConnectAsync(world, credential);
+
+        // Closed: asked to dispatch, the host sends nothing.
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Empty(session.Jobs);
+
+        // Inside the window: the waiting job goes.
+        _clock.Advance(opens - _clock.GetUtcNow() + TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await world.Host.DispatchAsync());
+        Assert.Single(await DispatchRig.WaitForJobsAsync(session, 1));
+        Assert.Equal(0, await world.CountAsync("state = 'PLANNED'"));
+
+        // Past the window: a new plan's job waits again.
+        _clock.Advance(TimeSpan.FromHours(1));
+        await world.AddFilesAsync([new InventoryFile("/srv/c.bin", 12, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day)]);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(1, await world.CountAsync("state = 'PLANNED'"));
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Single(session.Jobs);
     }
 
-    [Theory]
-    [InlineData("someday", "09:00", "17:00", "days")]
-    [InlineData("mon", "9am", "17:00", "start")]
-    [InlineData("mon", "09:00", "24:00", "end")]
-    [InlineData("mon", "09:00", "09:00", "same time")]
-    public void BadWindowsAreNamed(string days, string start, string end, string problem) =>
-        Assert.Contains(problem, TransferWindows.Problem(new TransferWindow(days, start, end, null)), StringComparison.Ordinal);
+    private static DateTimeOffset Hour(DateTimeOffset instant) => new(instant.Year, instant.Month, instant.Day, instant.Hour, 0, 0, TimeSpan.Zero);
 }
