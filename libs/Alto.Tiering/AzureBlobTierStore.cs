@@ -153,13 +153,18 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
         }
     }
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Blob listings come in ascending order of name; the service has no "start after", so names up to it are passed over.
         await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = ObjectKeys.TenantPrefix(prefix, tenantId) }, cancellationToken))
         {
+            if (startAfter is not null && string.CompareOrdinal(blob.Name, startAfter) <= 0)
+            {
+                continue;
+            }
             if (ObjectKeys.Sha256Of(blob.Name) is { } sha256)
             {
-                yield return new StoredObject(blob.Name, sha256, blob.Properties.ContentLength ?? 0);
+                yield return new StoredObject(blob.Name, sha256, blob.Properties.ContentLength ?? 0) { Modified = blob.Properties.LastModified };
             }
         }
     }

@@ -1,7 +1,11 @@
 namespace Alto.Tiering;
 
 /// <summary>An object on tier 2: its key in the store, its SHA-256 (lower-case hex) and its length.</summary>
-public sealed record StoredObject(string Key, string Sha256, long Length);
+public sealed record StoredObject(string Key, string Sha256, long Length)
+{
+    /// <summary>When the store last wrote the object, where a listing says (for the grace period of orphans).</summary>
+    public DateTimeOffset? Modified { get; init; }
+}
 
 /// <summary>
 /// One tier-2 store. Objects are content-addressed under the tenant's prefix
@@ -24,8 +28,12 @@ public interface ITierStore
     /// <summary>The object's length and recorded SHA-256, or null when there is none.</summary>
     Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Every object of a tenant (for reconciliation); staging leftovers are not listed.</summary>
-    IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Every object of a tenant in ascending ordinal order of key, starting after
+    /// <paramref name="startAfter"/> when given (so a reconciliation resumes where it stopped);
+    /// staging leftovers are not listed.
+    /// </summary>
+    IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, CancellationToken cancellationToken);
 
     /// <summary>Removes an object; removing one that is not there is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);

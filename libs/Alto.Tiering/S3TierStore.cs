@@ -177,9 +177,10 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         }
     }
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = ObjectKeys.TenantPrefix(prefix, tenantId) };
+        // S3 lists keys in ascending order of their UTF-8 bytes, which for our ASCII keys is ordinal order.
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = ObjectKeys.TenantPrefix(prefix, tenantId), StartAfter = startAfter };
         while (true)
         {
             var page = await CallAsync(() => s3.ListObjectsV2Async(request, cancellationToken));
@@ -187,7 +188,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
             {
                 if (ObjectKeys.Sha256Of(item.Key) is { } sha256)
                 {
-                    yield return new StoredObject(item.Key, sha256, item.Size ?? 0);
+                    yield return new StoredObject(item.Key, sha256, item.Size ?? 0) { Modified = item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : null };
                 }
             }
             if (page.IsTruncated != true)

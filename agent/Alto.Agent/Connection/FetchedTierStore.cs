@@ -24,9 +24,9 @@ internal sealed class FetchedTierStore(Guid targetId, TargetDirectory directory,
     public async Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken) =>
         await (await InnerAsync(cancellationToken)).GetInfoAsync(key, cancellationToken);
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var stored in (await InnerAsync(cancellationToken)).ListAsync(tenantId, cancellationToken))
+        await foreach (var stored in (await InnerAsync(cancellationToken)).ListAsync(tenantId, startAfter, cancellationToken))
         {
             yield return stored;
         }

@@ -64,7 +64,7 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
 
     public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken) => inner.GetInfoAsync(key, cancellationToken);
 
-    public IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, CancellationToken cancellationToken) => inner.ListAsync(tenantId, cancellationToken);
+    public IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, CancellationToken cancellationToken) => inner.ListAsync(tenantId, startAfter, cancellationToken);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
 }

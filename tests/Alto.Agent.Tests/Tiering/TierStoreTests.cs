@@ -44,8 +44,31 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
         Assert.Equal(content.AsSpan(299_000).ToArray(), await ReadAllAsync(store, stored.Key, 299_000));
         Assert.Equal(stored, await store.GetInfoAsync(stored.Key, CancellationToken.None));
         Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
-        Assert.Equal([stored], await store.ListAsync(tenant, CancellationToken.None).ToListAsync());
-        Assert.Empty(await store.ListAsync(Guid.NewGuid(), CancellationToken.None).ToListAsync());
+        var listed = Assert.Single(await store.ListAsync(tenant, null, CancellationToken.None).ToListAsync());
+        Assert.Equal(stored, listed with { Modified = null });
+        Assert.InRange(listed.Modified!.Value, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(5));
+        Assert.Empty(await store.ListAsync(Guid.NewGuid(), null, CancellationToken.None).ToListAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task ListingsComeInKeyOrderAndResumeAfterAnyKey(string kind)
+    {
+        var store = fixture.Open(kind, $"t-{Guid.NewGuid():N}");
+        var tenant = Guid.NewGuid();
+        var keys = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            keys.Add((await store.PutAsync(tenant, new MemoryStream(RandomBytes(100 + i)), CancellationToken.None)).Key);
+        }
+        keys.Sort(StringComparer.Ordinal);
+
+        Assert.Equal(keys, (await store.ListAsync(tenant, null, CancellationToken.None).ToListAsync()).Select(o => o.Key));
+        Assert.Equal(keys[11..], (await store.ListAsync(tenant, keys[10], CancellationToken.None).ToListAsync()).Select(o => o.Key));
+        // A cursor that is not itself a key (an object deleted since) resumes at the next key after it.
+        var between = keys[20][..^1] + (char)(keys[20][^1] - 1 < '0' ? '0' : keys[20][^1] - 1);
+        Assert.Equal(keys.Where(key => string.CompareOrdinal(key, between) > 0), (await store.ListAsync(tenant, between, CancellationToken.None).ToListAsync()).Select(o => o.Key));
+        Assert.Empty(await store.ListAsync(tenant, keys[^1], CancellationToken.None).ToListAsync());
     }
 
     [Theory]
