@@ -27,6 +27,8 @@ public static class GrainServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<TieringMetrics>();
+        services.TryAddSingleton<Reconcile.ReconcileRows>();
+        services.TryAddSingleton<Reconcile.ReconcileMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();
         services.AddOptions<DispatchOptions>();

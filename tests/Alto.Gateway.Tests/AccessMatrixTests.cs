@@ -29,7 +29,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
 
     private static readonly string[] Callers = ["anonymous", "platform-admin", "tenant-admin", "support", "viewer", "agent"];
 
-    private sealed record Tenant(Guid Id, Guid HostId, Guid TargetId, Guid RuleId);
+    private sealed record Tenant(Guid Id, Guid HostId, Guid TargetId, Guid RuleId, Guid RunId);
 
     [Fact]
     public async Task EveryEndpointAnswersEveryKindOfCallerAsItDeclares()
@@ -57,7 +57,8 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             var access = endpoint.Metadata.GetMetadata<AccessPolicy>()!.Access;
             foreach (var method in Methods(endpoint))
             {
-                var scopes = Route(endpoint).Contains("{tenantId", StringComparison.Ordinal) || access == Access.Agent && Route(endpoint).Contains("scan-results", StringComparison.Ordinal)
+                var scopes = Route(endpoint).Contains("{tenantId", StringComparison.Ordinal)
+                             || access == Access.Agent && (Route(endpoint).Contains("scan-results", StringComparison.Ordinal) || Route(endpoint).Contains("{runId", StringComparison.Ordinal))
                     ? new[] { false, true }
                     : [false];
                 foreach (var caller in Callers)
@@ -154,6 +155,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             "targetId" => tenant.TargetId.ToString(),
             "ruleId" => ruleId.ToString(),
             "userId" => userId.ToString(),
+            "runId" => tenant.RunId.ToString(),
             var name => throw new InvalidOperationException($"the matrix has no value for route parameter {name} of {route}"),
         });
         // The agent upload names its host and tenant in the query: the credential must agree.
@@ -162,14 +164,22 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             : path;
     }
 
-    private static async Task<Tenant> TenantAsync(HttpClient admin, string name)
+    private async Task<Tenant> TenantAsync(HttpClient admin, string name)
     {
         var id = await GatewayFixture.CreateTenantAsync(admin, $"{name}-{Guid.NewGuid():N}"[..30]);
         var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{id}/hosts", new { name = "fs-" + Guid.NewGuid().ToString("N")[..8] }))
             .AssertJsonAsync(HttpStatusCode.Created);
         var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{id}/targets",
             new { name = "archive", kind = "path", settings = new { path = $"/mnt/archive/{id:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
-        return new Tenant(id, host.GetProperty("host").GetProperty("id").GetGuid(), target.GetProperty("id").GetGuid(), await RuleAsync(admin, id));
+        var hostId = host.GetProperty("host").GetProperty("id").GetGuid();
+        var targetId = target.GetProperty("id").GetGuid();
+        // A run listed by the tenant's host, as if it had been started while the host was online.
+        var runId = Guid.NewGuid();
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at)
+            VALUES ('{runId}', '{id}', '{targetId}', '{hostId}', 'list', 100, 100, 'listing', 'matrix', now(), now())
+            """);
+        return new Tenant(id, hostId, targetId, await RuleAsync(admin, id), runId);
     }
 
     private static async Task<Guid> RuleAsync(HttpClient admin, Guid tenantId)

@@ -33,6 +33,8 @@ public sealed class TierStateMachineTests
         (TierState.Failed, TierState.Planned),
         (TierState.Failed, TierState.Recalling),
         (TierState.Failed, TierState.Abandoned),
+        (TierState.Stubbed, TierState.Lost),
+        (TierState.Lost, TierState.Stubbed),
     ];
 
     public static TheoryData<TierState, TierState> AllPairs()
@@ -93,6 +95,19 @@ public sealed class TierStateMachineTests
         var machine = new TierStateMachine(new FakeTimeProvider(Start));
         Assert.Throws<IllegalTierTransitionException>(() =>
             machine.Transition(Snapshot(TierState.Uploading), TierState.Failed, new TierTransitionDetails()));
+    }
+
+    [Fact]
+    public void ALossMustSayWhatIsWrongAndKeepsIt()
+    {
+        var machine = new TierStateMachine(new FakeTimeProvider(Start));
+        var stubbed = Snapshot(TierState.Stubbed);
+
+        Assert.Throws<IllegalTierTransitionException>(() => machine.Transition(stubbed, TierState.Lost, new TierTransitionDetails(Error: " ")));
+        var lost = machine.Transition(stubbed, TierState.Lost, new TierTransitionDetails(Error: "tier-2 object is gone"));
+        Assert.Equal((TierState.Lost, "tier-2 object is gone"), (lost.State, lost.LastError));
+        Assert.Throws<IllegalTierTransitionException>(() => machine.Transition(lost, TierState.Recalling));
+        Assert.Equal((TierState.Stubbed, null), (machine.Transition(lost, TierState.Stubbed).State, machine.Transition(lost, TierState.Stubbed).LastError));
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed partial class AgentWorker(
         var lucidTrail = new LucidLink.LucidTrailUploader(credentials.TenantId, credentials.HostId, stateDirectory.Path, gateway.SendTrailUpdatesAsync,
             loggers.CreateLogger<LucidLink.LucidTrailUploader>());
         AgentConnection? connection = null;
-        var handlers = Handlers(() => volumes, () => connection!, journal, stubs, recall, reports, recalls, cluster);
+        var handlers = Handlers(gateway, () => volumes, () => connection!, journal, stubs, recall, reports, recalls, cluster);
         connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(), handlers.HandleAsync,
             targets: targets, reports: reports, recall: recall,
             volumesChanged: configured =>
@@ -156,10 +156,14 @@ public sealed partial class AgentWorker(
 
     /// <summary>The commands this agent runs: on Linux, scans, recalls and tiering jobs; elsewhere none yet (each is refused with its reason).</summary>
     private CommandHandlers Handlers(
-        Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
+        GatewayClient gateway, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
         ReportOutbox reports, RecallReporter recalls, RecallCluster cluster)
     {
-        var handlers = new CommandHandlers();
+        var handlers = new CommandHandlers().Register(GatewayMessage.BodyOneofCase.ReconcileRequest, (command, cancellationToken) =>
+            Guid.TryParse(command.ReconcileRequest.RunId, out var runId)
+                ? new Reconcile.ReconcileRunner(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.ReconcileRunner>())
+                    .RunAsync(runId, cancellationToken)
+                : throw new InvalidDataException($"'{command.ReconcileRequest.RunId}' is not a run id"));
         return OperatingSystem.IsLinux() ? LinuxHandlers(handlers, volumes, connection, journal, stubs, recall, reports, recalls, cluster) : handlers;
     }
 

@@ -132,6 +132,42 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
             ?? throw new InvalidDataException("the gateway sent an empty target");
     }
 
+    /// <summary>A reconciliation run this agent lists (its target, depth and cursor).</summary>
+    public async Task<Reconcile.ReconcileRunOrder> GetReconcileRunAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Get, $"/api/v1/agents/reconcile-runs/{runId}");
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.ReconcileRunOrder>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty run");
+    }
+
+    /// <summary>Sends the next part of a run's listing; the run's receipt (its cursor and status).</summary>
+    /// <exception cref="HttpRequestException">The gateway could not be reached, failed or was busy: the part may be sent again.</exception>
+    /// <exception cref="InvalidDataException">The run refused the part (the reason is in the message).</exception>
+    public async Task<Reconcile.ListingReceipt> SendListingPartAsync(Guid runId, Reconcile.ListingPart part, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/listing", part);
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"a part of reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.ListingReceipt>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty receipt");
+    }
+
+    /// <summary>Server trouble is worth another try (<see cref="HttpRequestException"/>); a refusal is final (<see cref="InvalidDataException"/>).</summary>
+    private static async Task ThrowUnlessSuccessAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var reason = $"the gateway answered {(int)response.StatusCode} for {what}: {(body.Length > 500 ? body[..500] : body)}";
+        throw (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests
+            ? new HttpRequestException(reason, null, response.StatusCode)
+            : new InvalidDataException(reason);
+    }
+
     /// <summary>A request to the gateway carrying the host credential (and a JSON body, if given).</summary>
     private HttpRequestMessage Authorized(HttpMethod method, string path, object? body = null)
     {

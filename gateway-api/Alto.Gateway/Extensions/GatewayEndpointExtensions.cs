@@ -35,6 +35,7 @@ public static class GatewayEndpointExtensions
         api.MapAgentsApi();
         api.MapScanResultsApi();
         api.MapTrailUpdatesApi();
+        api.MapReconcileApi();
 
         // Only health (no detail) and sign-in are anonymous (README, "Security"). Pages a browser
         // opens directly take a Basic sign-in as well as a bearer token: the API reference any

@@ -199,6 +199,9 @@ public sealed partial class AgentSessionService(
                 case AgentCommandKind.Recall:
                     message.RecallRequest = new RecallRequest { Paths = { command.Paths } };
                     break;
+                case AgentCommandKind.Reconcile:
+                    message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "" };
+                    break;
             }
             // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
             await outbox.WriteAsync(message);

@@ -19,7 +19,7 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
 {
     public static readonly string[] JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled"];
 
-    public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED"];
+    public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
 
     public Task<Page<JobView>> ListJobsAsync(Guid tenantId, Guid? hostId, string? status, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(

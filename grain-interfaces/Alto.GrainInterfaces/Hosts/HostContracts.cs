@@ -187,6 +187,8 @@ public enum AgentCommandKind
     Scan = 0,
     /// <summary>Bring these stubs' data back (Paths); the agent reports each as a recall.</summary>
     Recall = 1,
+    /// <summary>List a storage target for a reconciliation run (RunId), resuming after the run's cursor.</summary>
+    Reconcile = 2,
 }
 
 /// <summary>What to recall: some paths, everything below a folder, or everything a rule tiered. Exactly one is set.</summary>
@@ -211,7 +213,8 @@ public sealed record AgentCommand(
     [property: Id(1)] AgentCommandKind Kind,
     [property: Id(2)] string[] Paths,
     [property: Id(3)] string Format,
-    [property: Id(4)] DateTimeOffset IssuedAt);
+    [property: Id(4)] DateTimeOffset IssuedAt,
+    [property: Id(5)] Guid? RunId = null);
 
 /// <summary>What the host grain says about a command it was given.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.CommandReceipt")]

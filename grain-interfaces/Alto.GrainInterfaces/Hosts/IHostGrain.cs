@@ -53,6 +53,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestRecallAsync")]
     Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection);
 
+    /// <summary>Queues the listing of a reconciliation run for this host's agent (asked by the run's grain).</summary>
+    [Alias("RequestReconcileAsync")]
+    Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId);
+
     /// <summary>The agent acknowledged a command: it leaves the queue; one the agent could not carry out is recorded as failed, with its reason.</summary>
     [Alias("AcknowledgeAsync")]
     Task AcknowledgeAsync(string commandId, bool succeeded, string? failure);

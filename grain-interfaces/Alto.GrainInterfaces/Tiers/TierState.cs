@@ -19,4 +19,6 @@ public enum TierState
     Abandoned = 8,
     /// <summary>Locked or changed since planning; waits for the next scan.</summary>
     Skipped = 9,
+    /// <summary>Stubbed, but a reconciliation found its tier-2 object gone or damaged: the stub cannot be recalled.</summary>
+    Lost = 10,
 }

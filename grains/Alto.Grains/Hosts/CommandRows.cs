@@ -9,9 +9,9 @@ public sealed class CommandRows(NpgsqlDataSource db)
     public async Task AddAsync(Guid hostId, IReadOnlyList<AgentCommand> commands)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.agent_command (id, host_id, kind, paths, format, issued_at)
-            SELECT c.id, $1, c.kind, ARRAY(SELECT jsonb_array_elements_text(c.paths)), c.format, c.issued_at
-            FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS c(id, kind, paths, format, issued_at, n)
+            INSERT INTO alto.agent_command (id, host_id, kind, paths, format, issued_at, run_id)
+            SELECT c.id, $1, c.kind, ARRAY(SELECT jsonb_array_elements_text(c.paths)), c.format, c.issued_at, c.run_id
+            FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[]) WITH ORDINALITY AS c(id, kind, paths, format, issued_at, run_id, n)
             ORDER BY c.n
             ON CONFLICT (id) DO NOTHING
             """);
@@ -25,6 +25,7 @@ public sealed class CommandRows(NpgsqlDataSource db)
         });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => c.Format)] });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. commands.Select(c => c.IssuedAt.UtcDateTime)] });
+        command.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. commands.Select(c => c.RunId)] });
         await command.ExecuteNonQueryAsync();
     }
 
@@ -32,14 +33,14 @@ public sealed class CommandRows(NpgsqlDataSource db)
     public async Task<List<AgentCommand>> ListAsync(Guid hostId)
     {
         await using var command = db.CreateCommand(
-            "SELECT id, kind, paths, format, issued_at FROM alto.agent_command WHERE host_id = $1 ORDER BY seq");
+            "SELECT id, kind, paths, format, issued_at, run_id FROM alto.agent_command WHERE host_id = $1 ORDER BY seq");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         await using var reader = await command.ExecuteReaderAsync();
         var commands = new List<AgentCommand>();
         while (await reader.ReadAsync())
         {
             commands.Add(new AgentCommand(reader.GetString(0), ParseKind(reader.GetString(1)), await reader.GetFieldValueAsync<string[]>(2), reader.GetString(3),
-                new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero)));
+                new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero), await reader.IsDBNullAsync(5) ? null : reader.GetGuid(5)));
         }
         return commands;
     }

@@ -49,6 +49,23 @@ public sealed partial class HostGrain
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
+    public async Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<CommandReceipt>.NotFound($"host {Id} not found");
+        }
+        if (_pendingCommands >= MaxPendingCommands)
+        {
+            return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
+        }
+        var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Reconcile, [], "", time.GetUtcNow(), runId);
+        await commandRows.AddAsync(Id, [command]);
+        _pendingCommands++;
+        var delivered = await TryDeliverAsync(command);
+        return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
+    }
+
     /// <summary>Most stubs one recall request covers, and paths per command (a command is one message to the agent).</summary>
     public const int MaxRecallFiles = 100_000;
     private const int RecallPathsPerCommand = 2_000;

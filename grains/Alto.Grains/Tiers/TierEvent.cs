@@ -17,6 +17,10 @@ public enum TierEventKind
     Abandoned = 7,
     /// <summary>The agent refused to touch the file (recall on open not armed for it): SKIPPED, with the reason.</summary>
     Refused = 8,
+    /// <summary>A reconciliation found the stub's tier-2 object gone or damaged: LOST, with what is wrong.</summary>
+    Lost = 9,
+    /// <summary>A reconciliation found a LOST object whole again: STUBBED.</summary>
+    Found = 10,
 }
 
 /// <summary>One event for one tier object, with who reported it and what it carries.</summary>

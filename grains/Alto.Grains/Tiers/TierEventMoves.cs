@@ -30,6 +30,8 @@ public sealed class TierEventMoves(TierStateMachine machine)
             TierState.Failed, new TierTransitionDetails(Error: change.Reason ?? "the recall failed")),
         TierEventKind.Abandoned => machine.Transition(current, TierState.Abandoned),
         TierEventKind.Refused => machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason ?? "the agent refused the file")),
+        TierEventKind.Lost => machine.Transition(current, TierState.Lost, new TierTransitionDetails(Error: change.Reason)),
+        TierEventKind.Found => machine.Transition(current, TierState.Stubbed),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
 
@@ -42,10 +44,12 @@ public sealed class TierEventMoves(TierStateMachine machine)
         TierEventKind.Recalling => current.State == TierState.Recalling,
         TierEventKind.Recalled => current.State == TierState.Recalled,
         TierEventKind.Abandoned => current.State == TierState.Abandoned,
+        TierEventKind.Lost => current.State == TierState.Lost,
+        TierEventKind.Found => current.State == TierState.Stubbed,
         _ => false,
     };
 
     /// <summary>Whether the event records a failure (its audit entry's outcome).</summary>
     public static bool IsFailure(TierEventKind kind) =>
-        kind is TierEventKind.Failed or TierEventKind.RecallFailed or TierEventKind.Abandoned or TierEventKind.Refused;
+        kind is TierEventKind.Failed or TierEventKind.RecallFailed or TierEventKind.Abandoned or TierEventKind.Refused or TierEventKind.Lost;
 }

@@ -28,12 +28,14 @@ public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierSt
         [TierState.Dispatched] = [TierState.Uploading, TierState.Skipped, TierState.Failed],
         [TierState.Uploading] = [TierState.Uploaded, TierState.Failed],
         [TierState.Uploaded] = [TierState.Stubbed, TierState.Failed],
-        [TierState.Stubbed] = [TierState.Recalling],
+        [TierState.Stubbed] = [TierState.Recalling, TierState.Lost],
         [TierState.Recalling] = [TierState.Recalled, TierState.Failed],
         [TierState.Recalled] = [TierState.Planned],
         [TierState.Failed] = [TierState.Planned, TierState.Recalling, TierState.Abandoned],
         [TierState.Abandoned] = [],
         [TierState.Skipped] = [TierState.Planned],
+        // Found again intact by a later reconciliation (restored from a backup of tier 2, say).
+        [TierState.Lost] = [TierState.Stubbed],
     }.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToFrozenSet());
 
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromMinutes(1);
@@ -114,6 +116,13 @@ public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierSt
                 return current with { State = to, NextAttemptAt = null };
 
             case TierState.Skipped:
+                return current with { State = to, LastError = details.Error };
+
+            case TierState.Lost:
+                if (string.IsNullOrWhiteSpace(details.Error))
+                {
+                    ThrowIllegal(from, to, "a loss must say what is wrong with the tier-2 object");
+                }
                 return current with { State = to, LastError = details.Error };
 
             default:

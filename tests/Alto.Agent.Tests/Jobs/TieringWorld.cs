@@ -49,16 +49,18 @@ internal sealed class TieringWorld : IAsyncDisposable
 
     /// <summary>
     /// Sets it all up; <paramref name="tier2"/> is the target's folder (default: one in <see cref="Work"/>),
+    /// or <paramref name="target"/> the whole target to create (an S3 or Azure one);
     /// <paramref name="grpc"/> the agent's gRPC address (default: the gateway's own).
     /// </summary>
-    public static async Task<TieringWorld> CreateAsync(GatewayProcess gateway, string? tier2 = null, Uri? grpc = null, int volumeMegabytes = 256)
+    public static async Task<TieringWorld> CreateAsync(GatewayProcess gateway, string? tier2 = null, Uri? grpc = null, int volumeMegabytes = 256,
+        object? target = null)
     {
         var volume = ScratchFileSystem.TryCreate(out var whyNot, volumeMegabytes) ?? throw new InvalidOperationException(whyNot);
         var work = Directory.CreateTempSubdirectory("alto-world-").FullName;
         var world = new TieringWorld(gateway, volume, work, await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword));
         world.TenantId = await world.Admin.CreateTenantAsync($"world-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
         tier2 ??= Directory.CreateDirectory(Path.Combine(work, "tier2")).FullName;
-        world.TargetId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets", new { name = "nas", kind = "path", settings = new { path = tier2 } }))
+        world.TargetId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets", target ?? new { name = "nas", kind = "path", settings = new { path = tier2 } }))
             .GetProperty("id").GetGuid();
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/rules",
             new { name = "old", targetId = world.TargetId, criteria = new { modifiedOlderThanDays = 30 } });

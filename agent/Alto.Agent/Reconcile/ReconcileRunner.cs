@@ -1,0 +1,156 @@
+using System.Threading.RateLimiting;
+using Alto.Agent.Connection;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Reconcile;
+
+/// <summary>A reconciliation run as the gateway hands it to its listing agent.</summary>
+public sealed record ReconcileRunOrder(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
+
+/// <summary>One object of a listing part, with what the run's depth found wrong with it.</summary>
+public sealed record ListedObjectPart(string Key, long Length, DateTimeOffset? Modified, string? Problem, bool Checked);
+
+/// <summary>The next part of a listing, after <see cref="After"/> (the run's cursor).</summary>
+public sealed record ListingPart(string? After, IReadOnlyList<ListedObjectPart> Objects, bool Finished, string? Failure);
+
+/// <summary>The run's answer: its cursor, whether the part had been taken before, and its status.</summary>
+public sealed record ListingReceipt(string? Cursor, bool Duplicate, string Status);
+
+/// <summary>
+/// The agent's part in a reconciliation run: lists the target in key order from the run's cursor
+/// (so a run cut off by a crash or a lost session goes on where it stopped), checks each object
+/// as deeply as the run asks — the store's recorded SHA-256 (head), or the bytes hashed again for
+/// a fixed sample of keys (deep) — at no more than the run's requests per second, and uploads the
+/// listing in parts. A tier 2 that cannot be read ends the run as failed, with the reason.
+/// </summary>
+public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirectory targets, Guid tenantId, ILogger<ReconcileRunner> logger)
+{
+    public const int PartSize = 1_000;
+    private static readonly TimeSpan[] SendRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)];
+
+    public async Task RunAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        var run = await gateway.GetReconcileRunAsync(runId, cancellationToken);
+        if (run.Status != "listing")
+        {
+            LogNothingToDo(logger, runId, run.Status);
+            return;
+        }
+        LogListing(logger, runId, run.TargetId, run.Depth, run.Cursor ?? "the start");
+        using var pace = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = run.RequestsPerSecond,
+            TokensPerPeriod = run.RequestsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+        var after = run.Cursor;
+        var part = new List<ListedObjectPart>(PartSize);
+        long listed = 0;
+        try
+        {
+            var store = targets.Store(run.TargetId);
+            await PaceAsync(pace, cancellationToken);
+            await foreach (var stored in store.ListAsync(tenantId, after, cancellationToken))
+            {
+                // A listing page (a thousand keys on S3 and Azure) is one request.
+                if (++listed % 1000 == 0)
+                {
+                    await PaceAsync(pace, cancellationToken);
+                }
+                if (await CheckAsync(store, stored, run, pace, cancellationToken) is { } checkedObject)
+                {
+                    part.Add(checkedObject);
+                }
+                if (part.Count == PartSize)
+                {
+                    after = await SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: null), cancellationToken);
+                    part.Clear();
+                }
+            }
+        }
+        catch (Exception exception) when (exception is TierStoreUnavailableException or IOException or UnauthorizedAccessException
+                                              && !cancellationToken.IsCancellationRequested)
+        {
+            // What was listed stays taken; the run ends as failed with the reason, and a new run starts from scratch.
+            await SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: $"tier 2 could not be listed: {exception.Message}"), cancellationToken);
+            throw;
+        }
+        await SendAsync(runId, new ListingPart(after, part, Finished: true, Failure: null), cancellationToken);
+        LogListed(logger, runId, listed);
+    }
+
+    /// <summary>The object with what the run's depth found wrong, or null when it vanished while being looked at.</summary>
+    private static async Task<ListedObjectPart?> CheckAsync(ITierStore store, StoredObject stored, ReconcileRunOrder run, RateLimiter pace, CancellationToken cancellationToken)
+    {
+        var expected = ObjectKeys.Sha256Of(stored.Key)!;
+        try
+        {
+            switch (run.Depth)
+            {
+                // A path store keeps no metadata beside the name: its head is its listing.
+                case "head" when store.Kind != "path":
+                    await PaceAsync(pace, cancellationToken);
+                    if (await store.GetInfoAsync(stored.Key, cancellationToken) is not { } info)
+                    {
+                        return null;
+                    }
+                    return Listed(stored, info.Sha256 == expected ? null : $"the store records SHA-256 {info.Sha256} for it, not the key's", true);
+                case "deep" when Sampled(expected, run.SamplePercent):
+                    await PaceAsync(pace, cancellationToken);
+                    var actual = await Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken);
+                    return Listed(stored, actual == expected ? null : $"its bytes hash to {actual}, not to the key's SHA-256: the object is damaged", true);
+                default:
+                    return Listed(stored, null, false);
+            }
+        }
+        catch (TierObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The same keys every run (the first hex digits of the hash, which is uniform), so a sample is repeatable.</summary>
+    private static bool Sampled(string sha256, int percent) => percent >= 100 || Convert.ToInt32(sha256[..4], 16) % 100 < percent;
+
+    private static ListedObjectPart Listed(StoredObject stored, string? problem, bool checkedNow) =>
+        new(stored.Key, stored.Length, stored.Modified, problem, checkedNow);
+
+    private static async Task PaceAsync(RateLimiter pace, CancellationToken cancellationToken)
+    {
+        using var lease = await pace.AcquireAsync(1, cancellationToken);
+    }
+
+    /// <summary>Sends a part, trying again while the gateway is unreachable or failing; the run's cursor after it.</summary>
+    private async Task<string?> SendAsync(Guid runId, ListingPart part, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var receipt = await gateway.SendListingPartAsync(runId, part, cancellationToken);
+                return receipt.Cursor;
+            }
+            catch (HttpRequestException exception) when (attempt < SendRetries.Length)
+            {
+                LogSendRetry(logger, runId, exception.Message);
+                await Task.Delay(SendRetries[attempt], cancellationToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: listing target {TargetId} ({Depth}) after {Cursor}")]
+    private static partial void LogListing(ILogger logger, Guid runId, Guid targetId, string depth, string cursor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: {Listed} objects listed and handed over")]
+    private static partial void LogListed(ILogger logger, Guid runId, long listed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} is {Status}: nothing to list")]
+    private static partial void LogNothingToDo(ILogger logger, Guid runId, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile run {RunId}: a part could not be sent ({Reason}); trying again")]
+    private static partial void LogSendRetry(ILogger logger, Guid runId, string reason);
+}

@@ -1,0 +1,168 @@
+using Alto.Gateway.Auth;
+using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
+using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Reconcile;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Alto.Gateway.Apis;
+
+/// <summary>How closely to look (list, head or deep), how much of the target to re-hash in deep mode, and how hard to press tier 2.</summary>
+public sealed record StartReconcileRequest(string? Depth, int? SamplePercent, int? RequestsPerSecond);
+
+/// <summary>A run as its listing agent needs it.</summary>
+public sealed record AgentReconcileRun(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
+
+public sealed record ListedObjectRequest(string? Key, long? Length, DateTimeOffset? Modified, string? Problem, bool? Checked);
+
+/// <summary>The next part of a run's listing, after the run's cursor (see <see cref="ReconcileListing"/>).</summary>
+public sealed record ReconcileListingRequest(string? After, ListedObjectRequest[]? Objects, bool? Finished, string? Failure);
+
+/// <summary>
+/// The sanitizer: reconciliation runs of a storage target (started by a tenant admin, read by
+/// support roles) and the agent's side of a run (its host credential, its own runs only).
+/// </summary>
+public static class ReconcileApi
+{
+    public const int DefaultDeepSamplePercent = 10;
+
+    public static RouteGroupBuilder MapReconcileApi(this RouteGroupBuilder api)
+    {
+        var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Reconciliation");
+        tenant.MapPost("/targets/{targetId:guid}/reconcile", StartAsync).Allows(Access.TenantManage)
+            .WithSummary("Reconcile a storage target with the tier-object records (depth list, head or deep); an online agent of the tenant lists it");
+        tenant.MapGet("/reconcile-runs", ListRunsAsync).Allows(Access.TenantSupport).WithSummary("Reconciliation runs, newest first (filter by target)");
+        tenant.MapGet("/reconcile-runs/{runId:guid}", GetRunAsync).Allows(Access.TenantSupport).WithSummary("One run: status, progress and counts per class");
+        tenant.MapGet("/reconcile-runs/{runId:guid}/findings", ListFindingsAsync).Allows(Access.TenantSupport)
+            .WithSummary("What a run found and what was done about it (filter by class: missing, orphan, drift, found)");
+
+        var agents = api.MapGroup("/agents/reconcile-runs").WithTags("Agents");
+        agents.MapGet("/{runId:guid}", GetForAgentAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("A reconciliation run this agent lists: target, depth and the cursor to resume after (host credential)");
+        agents.MapPost("/{runId:guid}/listing", RecordListingAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary($"The next part of a run's listing, in key order after the run's cursor (host credential; at most {ReconcileListing.MaxObjects} objects)");
+        return api;
+    }
+
+    public static async Task<Results<Accepted<ReconcileRunInfo>, ValidationProblem, ProblemHttpResult>> StartAsync(
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId, StartReconcileRequest? request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "reconcile storage targets") is { } refusal)
+        {
+            return refusal;
+        }
+        request ??= new StartReconcileRequest(null, null, null);
+        var errors = new RequestErrors();
+        ReconcileDepth? parsed = request.Depth switch
+        {
+            null or "head" => ReconcileDepth.Head,
+            "list" => ReconcileDepth.List,
+            "deep" => ReconcileDepth.Deep,
+            _ => null,
+        };
+        if (parsed is not { } depth)
+        {
+            errors.Add("depth", "depth must be list, head or deep");
+            depth = ReconcileDepth.Head;
+        }
+        if (request.SamplePercent is { } sample && (sample is < 1 or > 100 || depth != ReconcileDepth.Deep))
+        {
+            errors.Add("samplePercent", depth == ReconcileDepth.Deep ? "samplePercent must be 1 to 100" : "samplePercent applies to depth deep only");
+        }
+        if (request.RequestsPerSecond is < 1 or > 100_000)
+        {
+            errors.Add("requestsPerSecond", "requestsPerSecond must be 1 to 100000");
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var order = new ReconcileOrder(targetId, depth, request.SamplePercent ?? DefaultDeepSamplePercent,
+            request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond, GatewayAudit.ActorOf(context.User));
+        var runId = Guid.NewGuid();
+        var result = await services.Grains.GetGrain<IReconcileRunGrain>(runId).StartAsync(tenantId, order);
+        return result.Error is { } error
+            ? ApiProblems.From(error)
+            : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/reconcile-runs/{runId}", result.Value);
+    }
+
+    public static async Task<Results<Ok<Page<ReconcileRunView>>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(
+        [AsParameters] GatewayServices services, ReconcileReadModel runs, Guid tenantId, Guid? targetId, int? page, int? pageSize) =>
+        TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal
+            ? refusal
+            : await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => runs.ListRunsAsync(tenantId, targetId, request, services.Cancellation));
+
+    public static async Task<Results<Ok<ReconcileRunView>, ProblemHttpResult>> GetRunAsync(
+        [AsParameters] GatewayServices services, ReconcileReadModel runs, Guid tenantId, Guid runId)
+    {
+        if (TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal)
+        {
+            return refusal;
+        }
+        return await runs.GetRunAsync(tenantId, runId, services.Cancellation) is { } run
+            ? TypedResults.Ok(run)
+            : ApiProblems.NotFound($"reconcile run {runId} not found");
+    }
+
+    public static async Task<Results<Ok<Page<ReconcileFindingView>>, ValidationProblem, ProblemHttpResult>> ListFindingsAsync(
+        [AsParameters] GatewayServices services, ReconcileReadModel runs, Guid tenantId, Guid runId, string? @class, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal)
+        {
+            return refusal;
+        }
+        if (@class is not null && !ReconcileReadModel.Classes.Contains(@class))
+        {
+            return ApiProblems.Invalid("class", $"class must be one of {string.Join(", ", ReconcileReadModel.Classes)}");
+        }
+        if (await runs.GetRunAsync(tenantId, runId, services.Cancellation) is null)
+        {
+            return ApiProblems.NotFound($"reconcile run {runId} not found");
+        }
+        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize,
+            request => runs.ListFindingsAsync(tenantId, runId, @class, request, services.Cancellation));
+    }
+
+    public static async Task<Results<Ok<AgentReconcileRun>, ProblemHttpResult>> GetForAgentAsync(HttpContext context, IGrainFactory grains, Guid runId)
+    {
+        var agent = AgentCaller.From(context.User);
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).GetForAgentAsync(agent.TenantId, agent.HostId);
+        if (result.Error is { } error)
+        {
+            return ApiProblems.From(error);
+        }
+        var run = result.Value!;
+        return TypedResults.Ok(new AgentReconcileRun(run.RunId, run.TargetId, run.Depth.ToString().ToLowerInvariant(), run.SamplePercent, run.RequestsPerSecond,
+            run.Status, run.CursorKey));
+    }
+
+    public static async Task<Results<Ok<ReconcileListingReceipt>, ValidationProblem, ProblemHttpResult>> RecordListingAsync(
+        HttpContext context, IGrainFactory grains, Guid runId, ReconcileListingRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        var errors = new RequestErrors();
+        var objects = request.Objects ?? [];
+        if (objects.Length > ReconcileListing.MaxObjects)
+        {
+            errors.Add("objects", $"a part holds at most {ReconcileListing.MaxObjects} objects (got {objects.Length})");
+        }
+        var listed = new ListedObject[Math.Min(objects.Length, ReconcileListing.MaxObjects)];
+        for (var i = 0; i < listed.Length && errors.Count < 50; i++)
+        {
+            var item = objects[i];
+            if (item?.Key is null || item.Length is null)
+            {
+                errors.Add($"objects[{i}]", "each object needs its key and length");
+                continue;
+            }
+            listed[i] = new ListedObject(item.Key, item.Length.Value, item.Modified, item.Problem, item.Checked ?? false);
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId)
+            .RecordListingAsync(agent.TenantId, agent.HostId, new ReconcileListing(request.After, listed, request.Finished ?? false, request.Failure));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+}

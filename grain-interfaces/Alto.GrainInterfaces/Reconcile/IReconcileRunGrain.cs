@@ -1,0 +1,24 @@
+using Alto.GrainInterfaces.Common;
+
+namespace Alto.GrainInterfaces.Reconcile;
+
+/// <summary>
+/// One reconciliation run of a storage target (keyed by the run's id): started here, listed by
+/// an agent of the tenant part by part, and classified against the tier-object records when the
+/// listing ends. Its state lives in alto.reconcile_run, so a run outlives any silo.
+/// </summary>
+[Alias("Alto.IReconcileRunGrain")]
+public interface IReconcileRunGrain : IGrainWithGuidKey
+{
+    /// <summary>Starts the run on the tenant's target: refused when the target is not the tenant's, another run lists it, or no agent of the tenant is online.</summary>
+    [Alias("StartAsync")]
+    Task<CommandResult<ReconcileRunInfo>> StartAsync(Guid tenantId, ReconcileOrder order);
+
+    /// <summary>The run for the agent that lists it; not found for any other host or tenant.</summary>
+    [Alias("GetForAgentAsync")]
+    Task<CommandResult<ReconcileRunInfo>> GetForAgentAsync(Guid tenantId, Guid hostId);
+
+    /// <summary>Takes the next part of the listing from the agent that lists the run (anything else is not found).</summary>
+    [Alias("RecordListingAsync")]
+    Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing);
+}

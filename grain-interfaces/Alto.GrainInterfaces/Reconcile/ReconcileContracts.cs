@@ -1,0 +1,78 @@
+namespace Alto.GrainInterfaces.Reconcile;
+
+/// <summary>How closely a run looks at each object.</summary>
+public enum ReconcileDepth
+{
+    /// <summary>Names and sizes from the listing only.</summary>
+    List = 0,
+    /// <summary>Also the SHA-256 the store keeps in the object's metadata (one request per object).</summary>
+    Head = 1,
+    /// <summary>Also the object's bytes, read and hashed again (a sample, or all of them).</summary>
+    Deep = 2,
+}
+
+/// <summary>What a reconciliation of one storage target is asked to do.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileOrder")]
+public sealed record ReconcileOrder(
+    [property: Id(0)] Guid TargetId,
+    [property: Id(1)] ReconcileDepth Depth,
+    [property: Id(2)] int SamplePercent,
+    [property: Id(3)] int RequestsPerSecond,
+    [property: Id(4)] string Actor)
+{
+    public const int DefaultRequestsPerSecond = 200;
+}
+
+/// <summary>One run as the API and the listing agent see it.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileRunInfo")]
+public sealed record ReconcileRunInfo(
+    [property: Id(0)] Guid RunId,
+    [property: Id(1)] Guid TenantId,
+    [property: Id(2)] Guid TargetId,
+    [property: Id(3)] Guid? HostId,
+    [property: Id(4)] ReconcileDepth Depth,
+    [property: Id(5)] int SamplePercent,
+    [property: Id(6)] int RequestsPerSecond,
+    [property: Id(7)] string Status,
+    [property: Id(8)] string? CursorKey,
+    [property: Id(9)] long ObjectsListed,
+    [property: Id(10)] long ObjectsChecked,
+    [property: Id(11)] IReadOnlyDictionary<string, long> Counts,
+    [property: Id(12)] string? Error,
+    [property: Id(13)] DateTimeOffset StartedAt,
+    [property: Id(14)] DateTimeOffset? FinishedAt)
+{
+    public const string Listing = "listing";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+}
+
+/// <summary>An object of the target's listing, with what the run's depth found wrong with it, if anything.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ListedObject")]
+public sealed record ListedObject(
+    [property: Id(0)] string Key,
+    [property: Id(1)] long Length,
+    [property: Id(2)] DateTimeOffset? Modified,
+    [property: Id(3)] string? Problem,
+    [property: Id(4)] bool Checked);
+
+/// <summary>
+/// The next part of a run's listing, in key order after <see cref="After"/> (the run's cursor);
+/// the last part says <see cref="Finished"/>, or <see cref="Failure"/> when the agent had to give up.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileListing")]
+public sealed record ReconcileListing(
+    [property: Id(0)] string? After,
+    [property: Id(1)] ListedObject[] Objects,
+    [property: Id(2)] bool Finished,
+    [property: Id(3)] string? Failure)
+{
+    public const int MaxObjects = 5_000;
+}
+
+/// <summary>The run's answer to a part: its cursor now, whether the part had been taken before, and the run's status.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileListingReceipt")]
+public sealed record ReconcileListingReceipt(
+    [property: Id(0)] string? Cursor,
+    [property: Id(1)] bool Duplicate,
+    [property: Id(2)] string Status);

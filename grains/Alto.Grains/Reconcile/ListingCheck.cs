@@ -1,0 +1,57 @@
+using Alto.GrainInterfaces.Reconcile;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>What makes a part of a listing unacceptable, checked whole before anything of it is kept.</summary>
+public static class ListingCheck
+{
+    public sealed record ListingProblem(string Field, string Message);
+
+    public static ListingProblem? Problem(ReconcileListing listing, Guid tenantId)
+    {
+        if (listing.Objects.Length > ReconcileListing.MaxObjects)
+        {
+            return new("objects", $"a part holds at most {ReconcileListing.MaxObjects} objects (got {listing.Objects.Length})");
+        }
+        if (listing.Failure is { Length: 0 or > 2000 })
+        {
+            return new("failure", "failure, when given, is 1 to 2000 characters");
+        }
+        var tenantSegment = $"{tenantId:N}/";
+        var previous = listing.After;
+        for (var i = 0; i < listing.Objects.Length; i++)
+        {
+            var item = listing.Objects[i];
+            if (string.IsNullOrEmpty(item.Key) || item.Key.Length > 1024 || !IsContentKey(item.Key))
+            {
+                return new($"objects[{i}].key", "must be a content key of 1 to 1024 characters ending in the object's SHA-256");
+            }
+            // The agent lists its own tenant's prefix only: a key of another tenant's is refused, never compared.
+            if (!item.Key.StartsWith(tenantSegment, StringComparison.Ordinal) && !item.Key.Contains("/" + tenantSegment, StringComparison.Ordinal))
+            {
+                return new($"objects[{i}].key", "is not below this tenant's prefix");
+            }
+            if (previous is not null && string.CompareOrdinal(item.Key, previous) <= 0)
+            {
+                return new($"objects[{i}].key", "keys must come in ascending order, after the part's 'after'");
+            }
+            if (item.Length < 0)
+            {
+                return new($"objects[{i}].length", "must be 0 or more");
+            }
+            if (item.Problem is { Length: 0 or > 1000 })
+            {
+                return new($"objects[{i}].problem", "problem, when given, is 1 to 1000 characters");
+            }
+            previous = item.Key;
+        }
+        return null;
+    }
+
+    /// <summary>A content key ends in its object's SHA-256 (lower-case hex) and is not an upload still in staging.</summary>
+    private static bool IsContentKey(string key)
+    {
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        return name.Length == 64 && name.All(char.IsAsciiHexDigitLower) && !key.Contains("/incoming/", StringComparison.Ordinal);
+    }
+}

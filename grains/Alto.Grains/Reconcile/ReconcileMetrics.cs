@@ -1,0 +1,28 @@
+using System.Diagnostics.Metrics;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>Reconciliation figures for operators (meter "Alto"): runs by how they ended, findings by class and kind.</summary>
+public sealed class ReconcileMetrics
+{
+    private readonly Counter<long> _runs;
+    private readonly Counter<long> _findings;
+
+    public ReconcileMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
+        _runs = meter.CreateCounter<long>("alto.reconcile.runs", "{run}", "Reconciliation runs, by status (started, completed, failed)");
+        _findings = meter.CreateCounter<long>("alto.reconcile.findings", "{finding}",
+            "What reconciliation runs found, by class (missing: a stub's object is gone or damaged; orphan: an object no record references; found: a lost object whole again) and kind");
+    }
+
+    public void Run(string status) => _runs.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    public void Found(string findingClass, string kind, long count)
+    {
+        if (count > 0)
+        {
+            _findings.Add(count, new KeyValuePair<string, object?>("class", findingClass), new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
+}

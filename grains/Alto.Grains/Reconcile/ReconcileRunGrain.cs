@@ -1,0 +1,199 @@
+using Alto.Audit;
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Reconcile;
+using Alto.Grains.Tiers;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>
+/// One reconciliation run (see <see cref="IReconcileRunGrain"/>). Not reentrant: the parts of a
+/// listing are taken one at a time against the run's cursor, and the classification runs once.
+/// Every repair goes through the tier-object ledger (one writer per tier object), which audits
+/// each move; the run itself leaves one summary entry.
+/// </summary>
+public sealed partial class ReconcileRunGrain(
+    ReconcileRows rows,
+    TierObjectLedger ledger,
+    AdminAudit audit,
+    ReconcileMetrics metrics,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<ReconcileRunGrain> logger) : Grain, IReconcileRunGrain
+{
+    /// <summary>An unreferenced object younger than this may be an upload whose record is still on its way: it is never reclaimable.</summary>
+    public static readonly TimeSpan OrphanGrace = TimeSpan.FromDays(30);
+
+    private Guid Id => this.GetPrimaryKey();
+
+    public async Task<CommandResult<ReconcileRunInfo>> StartAsync(Guid tenantId, ReconcileOrder order)
+    {
+        if (order.SamplePercent is < 1 or > 100)
+        {
+            return CommandResult<ReconcileRunInfo>.Invalid("samplePercent", "samplePercent must be 1 to 100");
+        }
+        if (order.RequestsPerSecond is < 1 or > 100_000)
+        {
+            return CommandResult<ReconcileRunInfo>.Invalid("requestsPerSecond", "requestsPerSecond must be 1 to 100000");
+        }
+        if (await rows.ReadAsync(Id) is not null)
+        {
+            return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {Id} exists already");
+        }
+        if (!await rows.TargetIsTenantsAsync(tenantId, order.TargetId))
+        {
+            return CommandResult<ReconcileRunInfo>.NotFound($"storage target {order.TargetId} not found (or disabled)");
+        }
+        if (await rows.ListingRunOfAsync(order.TargetId) is { } running)
+        {
+            return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {running} is listing this target already");
+        }
+        if (await rows.ListingHostAsync(tenantId, order.TargetId) is not { } hostId)
+        {
+            return CommandResult<ReconcileRunInfo>.Conflict("no agent of this tenant is online to list the target: start the run when one is");
+        }
+        var run = new ReconcileRunInfo(Id, tenantId, order.TargetId, hostId, order.Depth, order.Depth == ReconcileDepth.Deep ? order.SamplePercent : 100,
+            order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null);
+        if (!await rows.InsertAsync(run, order.Actor))
+        {
+            return CommandResult<ReconcileRunInfo>.Conflict("another run began listing this target just now");
+        }
+        var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestReconcileAsync(Id);
+        if (queued.Error is { } error)
+        {
+            await EndAsync(run, ReconcileRunInfo.Failed, $"the listing could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
+            return CommandResult<ReconcileRunInfo>.Fail(error.Kind, error.Message);
+        }
+        metrics.Run("started");
+        await audit.RecordAsync(new AuditEntry(tenantId, order.Actor, "reconcile.started", "storage_target", order.TargetId.ToString(), Succeeded: true,
+            new Dictionary<string, object?>
+            {
+                ["runId"] = Id, ["depth"] = ReconcileRows.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
+                ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId,
+            }) { HostId = hostId });
+        LogStarted(logger, Id, order.TargetId, hostId, ReconcileRows.DepthName(run.Depth));
+        return CommandResult<ReconcileRunInfo>.Ok(run);
+    }
+
+    public async Task<CommandResult<ReconcileRunInfo>> GetForAgentAsync(Guid tenantId, Guid hostId) =>
+        await rows.ReadAsync(Id) is { } run && run.TenantId == tenantId && run.HostId == hostId
+            ? CommandResult<ReconcileRunInfo>.Ok(run)
+            : CommandResult<ReconcileRunInfo>.NotFound($"reconcile run {Id} not found");
+
+    public async Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing)
+    {
+        if (await rows.ReadAsync(Id) is not { } run || run.TenantId != tenantId || run.HostId != hostId)
+        {
+            return CommandResult<ReconcileListingReceipt>.NotFound($"reconcile run {Id} not found");
+        }
+        if (ListingCheck.Problem(listing, tenantId) is { } problem)
+        {
+            return CommandResult<ReconcileListingReceipt>.Invalid(problem.Field, problem.Message);
+        }
+        if (run.Status != ReconcileRunInfo.Listing)
+        {
+            // The answer to the last part was lost and the agent sends it again: the run took it.
+            return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
+        }
+        switch (await rows.AppendAsync(Id, listing.After, listing.Objects, time.GetUtcNow()))
+        {
+            case ListingPartOutcome.Duplicate:
+                return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
+            case ListingPartOutcome.OutOfOrder:
+                return CommandResult<ReconcileListingReceipt>.Conflict($"the part does not follow the run's cursor: resume after '{run.CursorKey ?? "(the start)"}'");
+            case ListingPartOutcome.Ended:
+                return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, ReconcileRunInfo.Completed));
+        }
+        var cursor = listing.Objects.Length > 0 ? listing.Objects[^1].Key : run.CursorKey;
+        if (listing.Failure is { } failure)
+        {
+            await EndAsync(run, ReconcileRunInfo.Failed, "the agent could not finish the listing: " + failure, [], new Dictionary<string, long>());
+            return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Failed));
+        }
+        if (!listing.Finished)
+        {
+            return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Listing));
+        }
+        await ClassifyAsync(run);
+        return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Completed));
+    }
+
+    /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
+    private async Task ClassifyAsync(ReconcileRunInfo run)
+    {
+        var actor = $"reconcile:{Id}";
+        var findings = new List<ReconcileFinding>();
+        var missing = await rows.MissingAsync(run);
+        foreach (var byHost in missing.GroupBy(item => item.HostId))
+        {
+            var outcomes = await ledger.ApplyAsync(byHost.Key,
+                [.. byHost.Select(item => new TierChange(item.TierObjectId, new TierEvent(TierEventKind.Lost, actor, Reason: $"{item.Detail} (reconcile run {Id})")))],
+                CancellationToken.None);
+            var refusals = outcomes.Where(outcome => !outcome.Applied).ToDictionary(outcome => outcome.TierObjectId, outcome => outcome.Refusal!);
+            findings.AddRange(byHost.Select(item => new ReconcileFinding("missing", item.Kind, item.Locator, item.TierObjectId, item.HostId, item.Path, item.Detail,
+                refusals.TryGetValue(item.TierObjectId, out var refusal) ? "none: the record changed meanwhile (" + refusal + ")" : "marked LOST")));
+        }
+        var found = await rows.FoundAgainAsync(run);
+        foreach (var byHost in found.GroupBy(item => item.HostId))
+        {
+            var outcomes = await ledger.ApplyAsync(byHost.Key,
+                [.. byHost.Select(item => new TierChange(item.TierObjectId, new TierEvent(TierEventKind.Found, actor, Reason: $"the object is whole again (reconcile run {Id})")))],
+                CancellationToken.None);
+            findings.AddRange(outcomes.Where(outcome => outcome.Applied).Select(outcome => new ReconcileFinding(
+                "found", "whole", outcome.After!.Locator, outcome.TierObjectId, outcome.After.HostId, outcome.After.FullPath, "the object is whole again", "STUBBED again")));
+        }
+        var now = time.GetUtcNow();
+        var orphans = await rows.OrphansAsync(run);
+        findings.AddRange(orphans.Select(orphan => new ReconcileFinding("orphan", orphan.Problem is null ? "unreferenced" : "unreferenced_damaged", orphan.Key, null, null, null,
+            $"no record references this object ({orphan.Length} bytes){(orphan.Problem is null ? "" : "; " + orphan.Problem)}",
+            orphan.Modified is { } modified && now - modified < OrphanGrace
+                ? $"kept: within the {OrphanGrace.TotalDays:0}-day grace period until {modified + OrphanGrace:yyyy-MM-dd HH:mm}Z"
+                : "kept: reclaimable (past the grace period)")));
+        var counts = new Dictionary<string, long>
+        {
+            ["objects"] = run.ObjectsListed, ["missing"] = missing.Count, ["orphan"] = orphans.Count, ["drift"] = 0, ["found"] = found.Count,
+        };
+        foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
+        {
+            counts[$"{kind.Key.Class}.{kind.Key.Kind}"] = kind.Count();
+            metrics.Found(kind.Key.Class, kind.Key.Kind, kind.Count());
+        }
+        await EndAsync(run, ReconcileRunInfo.Completed, null, findings, counts);
+        if (missing.Count > 0)
+        {
+            LogMissing(logger, Id, run.TargetId, missing.Count, missing[0].Path, missing[0].Detail);
+        }
+    }
+
+    private async Task EndAsync(ReconcileRunInfo run, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts)
+    {
+        var listed = await rows.ReadAsync(Id) ?? run;
+        var allCounts = new Dictionary<string, long>(counts) { ["objects"] = listed.ObjectsListed, ["checked"] = listed.ObjectsChecked };
+        await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow());
+        metrics.Run(status);
+        var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRows.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
+        await audit.RecordAsync(new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status, "storage_target", run.TargetId.ToString(),
+            Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details) { HostId = run.HostId });
+        if (error is not null)
+        {
+            LogFailed(logger, Id, run.TargetId, error);
+        }
+        else
+        {
+            LogCompleted(logger, Id, run.TargetId, listed.ObjectsListed, allCounts.GetValueOrDefault("missing"), allCounts.GetValueOrDefault("orphan"));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} started: host {HostId} lists it ({Depth})")]
+    private static partial void LogStarted(ILogger logger, Guid runId, Guid targetId, Guid hostId, string depth);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} completed: {Objects} objects, {Missing} missing, {Orphans} orphans")]
+    private static partial void LogCompleted(ILogger logger, Guid runId, Guid targetId, long objects, long missing, long orphans);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId} of target {TargetId} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, Guid runId, Guid targetId, string error);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Reconcile run {RunId}: {Count} stub(s) on target {TargetId} lost their tier-2 data and are marked LOST, e.g. {Path}: {Detail}")]
+    private static partial void LogMissing(ILogger logger, Guid runId, Guid targetId, int count, string path, string detail);
+}

@@ -1,0 +1,167 @@
+using System.Runtime.Versioning;
+using System.Text.Json;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Jobs;
+using Alto.Agent.Tests.Tiering;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Amazon.S3.Model;
+using Azure.Storage.Blobs;
+
+namespace Alto.Agent.Tests.Reconcile;
+
+/// <summary>
+/// The sanitizer end to end, for each kind of target, with the real gateway and agent: files are
+/// tiered, then tier 2 is damaged behind Alto's back — an object deleted, one truncated, one with
+/// a byte changed, one extra object no record names — and a deep run, listed by the agent, finds
+/// each once in its class: the three stubs marked LOST (audited, counted, logged), the extra
+/// object an orphan kept within its grace period, the intact stubs left alone. A later run finds
+/// nothing new, and one after the object is put back finds the stub whole again.
+/// </summary>
+[SupportedOSPlatform("linux")]
+[Collection(TierStoreCollection.Name)]
+public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixture servers) : IClassFixture<RunningGateway>
+{
+    private readonly GatewayProcess _gateway = running.Gateway;
+
+    public static TheoryData<string> Kinds() => new() { "path", "s3", "azure" };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task DamageBehindAltosBackIsFoundOnceInItsClassAndRepairedAsSaid(string kind)
+    {
+        var prefix = $"rec-{Guid.NewGuid():N}";
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-tier2-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, target: TargetBody(kind, tier2, prefix));
+        var files = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var path = Path.Combine(world.Volume.Root, $"cold-{i}.bin");
+            await TieringWorld.WriteOldFileAsync(path, 64 + i);
+            files.Add(path);
+        }
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == files.Count, "every file stubbed", agent);
+        var locators = files.Select(path => LinuxStubs.Peek(path)!.Locator).ToList();
+        var store = Store(kind, tier2, prefix);
+        var raw = new RawTier2(kind, tier2, servers);
+
+        // Damage behind Alto's back: deleted, truncated, one byte changed; and an object of its own no record names.
+        var deleted = await ReadAllAsync(store, locators[0]);
+        await store.DeleteAsync(locators[0], CancellationToken.None);
+        var whole = await ReadAllAsync(store, locators[1]);
+        await raw.WriteAsync(locators[1], whole[..^100]);
+        var changed = await ReadAllAsync(store, locators[2]);
+        changed[changed.Length / 2] ^= 0xFF;
+        await raw.WriteAsync(locators[2], changed);
+        var extra = await store.PutAsync(world.TenantId, new MemoryStream("an object no record names"u8.ToArray()), CancellationToken.None);
+
+        var run = await ReconcileAsync(world, agent, new { depth = "deep", samplePercent = 100 });
+        var counts = run.GetProperty("counts");
+        // Five stubbed objects, one deleted, one extra.
+        Assert.Equal(5, counts.GetProperty("objects").GetInt64());
+        Assert.Equal(3, counts.GetProperty("missing").GetInt64());
+        Assert.Equal(1, counts.GetProperty("orphan").GetInt64());
+        var findings = await FindingsAsync(world, run);
+        var missing = findings.Where(f => f.GetProperty("class").GetString() == "missing").ToDictionary(f => f.GetProperty("path").GetString()!);
+        Assert.Equal(files.Take(3).Order(), missing.Keys.Order());
+        Assert.Equal("absent", missing[files[0]].GetProperty("kind").GetString());
+        Assert.Equal("short", missing[files[1]].GetProperty("kind").GetString());
+        Assert.Equal("damaged", missing[files[2]].GetProperty("kind").GetString());
+        Assert.All(missing.Values, finding => Assert.Equal("marked LOST", finding.GetProperty("repair").GetString()));
+        var orphan = Assert.Single(findings, f => f.GetProperty("class").GetString() == "orphan");
+        Assert.Equal(extra.Key, orphan.GetProperty("objectKey").GetString());
+        Assert.StartsWith("kept: within the 30-day grace period", orphan.GetProperty("repair").GetString(), StringComparison.Ordinal);
+        Assert.Equal(findings.Count, findings.Select(f => (f.GetProperty("class").GetString(), f.GetProperty("objectKey").GetString())).Distinct().Count());
+
+        // The repairs did what they say and nothing else: three LOST, two still STUBBED, every object but the deleted one still there.
+        Assert.Equal(3, await world.CountAsync($"state = 'LOST' AND full_path IN ('{files[0]}', '{files[1]}', '{files[2]}')"));
+        Assert.Equal(2, await world.CountAsync($"state = 'STUBBED' AND full_path IN ('{files[3]}', '{files[4]}')"));
+        Assert.NotNull(await store.GetInfoAsync(extra.Key, CancellationToken.None));
+        Assert.Equal(3, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.lost' AND outcome = 'failure'"));
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'reconcile.completed' AND details->>'runId' = '{run.GetProperty("id").GetGuid()}'"));
+        var metrics = await _gateway.MetricsAsync();
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_reconcile_findings_total{", StringComparison.Ordinal)
+                                                     && line.Contains("class=\"missing\"", StringComparison.Ordinal));
+        Assert.Contains("stub(s) on target", _gateway.Run.Output, StringComparison.Ordinal);
+
+        // A second run (names only) finds nothing new about the lost stubs: they are LOST already.
+        var again = await ReconcileAsync(world, agent, new { depth = "list" });
+        Assert.Equal((0L, 1L), (again.GetProperty("counts").GetProperty("missing").GetInt64(), again.GetProperty("counts").GetProperty("orphan").GetInt64()));
+
+        // The deleted object is put back (restored from a copy): the next run finds its stub whole again.
+        Assert.Equal(locators[0], (await store.PutAsync(world.TenantId, new MemoryStream(deleted), CancellationToken.None)).Key);
+        var restored = await ReconcileAsync(world, agent, new { depth = "list" });
+        Assert.Equal(1, restored.GetProperty("counts").GetProperty("found").GetInt64());
+        Assert.Equal(1, await world.CountAsync($"state = 'STUBBED' AND full_path = '{files[0]}'"));
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private object TargetBody(string kind, string tier2, string prefix) => kind switch
+    {
+        "path" => new { name = "nas", kind, settings = new { path = tier2 } },
+        "s3" => new
+        {
+            name = "s3", kind, settings = new { bucket = TierStoreFixture.Bucket, endpoint = servers.S3.S3Endpoint, region = "us-east-1", forcePathStyle = true, prefix },
+            credentials = new { accessKeyId = Tier2Server.S3Key, secretAccessKey = Tier2Server.S3Key },
+        },
+        _ => new { name = "blob", kind, settings = new { container = "tier2", prefix }, credentials = new { connectionString = servers.Azurite.AzureConnectionString } },
+    };
+
+    private ITierStore Store(string kind, string tier2, string prefix) =>
+        new TierTarget(kind, tier2, TierStoreFixture.Bucket, "us-east-1", servers.S3.S3Endpoint, kind == "path" ? null : prefix, "tier2",
+            null, true, Tier2Server.S3Key, Tier2Server.S3Key, servers.Azurite.AzureConnectionString).Open();
+
+    /// <summary>Starts a run and waits for it to end; the run as the API shows it.</summary>
+    private static async Task<JsonElement> ReconcileAsync(TieringWorld world, ProgramRun agent, object request)
+    {
+        var started = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile", request);
+        var runId = started.GetProperty("runId").GetGuid();
+        JsonElement run = default;
+        await TieringWorld.WaitForAsync(async () =>
+        {
+            run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
+            return run.GetProperty("status").GetString() != "listing";
+        }, $"reconcile run {runId} ended", agent);
+        Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
+        return run;
+    }
+
+    private static async Task<List<JsonElement>> FindingsAsync(TieringWorld world, JsonElement run) =>
+        [.. (await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{run.GetProperty("id").GetGuid()}/findings?pageSize=500"))
+            .GetProperty("items").EnumerateArray()];
+
+    private static async Task<byte[]> ReadAllAsync(ITierStore store, string key)
+    {
+        await using var stream = await store.OpenReadAsync(key, 0, null, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>Writes bytes under a key as another program would, past Alto's content addressing: how tier 2 gets damaged.</summary>
+    private sealed class RawTier2(string kind, string tier2, TierStoreFixture servers)
+    {
+        public async Task WriteAsync(string key, byte[] bytes)
+        {
+            switch (kind)
+            {
+                case "path":
+                    await File.WriteAllBytesAsync(Path.Combine(tier2, key), bytes);
+                    break;
+                case "s3":
+                    using (var s3 = servers.S3Client())
+                    {
+                        await s3.PutObjectAsync(new PutObjectRequest { BucketName = TierStoreFixture.Bucket, Key = key, InputStream = new MemoryStream(bytes), UseChunkEncoding = false });
+                    }
+                    break;
+                default:
+                    await new BlobContainerClient(servers.Azurite.AzureConnectionString, "tier2").GetBlobClient(key).UploadAsync(new BinaryData(bytes), overwrite: true);
+                    break;
+            }
+        }
+    }
+}
