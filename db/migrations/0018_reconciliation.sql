@@ -13,6 +13,8 @@ CREATE TABLE alto.reconcile_run
     depth           text        NOT NULL CHECK (depth IN ('list', 'head', 'deep')),
     sample_percent  integer     NOT NULL CHECK (sample_percent BETWEEN 1 AND 100),
     requests_per_second integer NOT NULL CHECK (requests_per_second BETWEEN 1 AND 100000),
+    -- Whether the admin confirmed that a run may mark more than a tenth of the target's stubs LOST.
+    allow_mass_loss boolean     NOT NULL DEFAULT false,
     status          text        NOT NULL CHECK (status IN ('listing', 'completed', 'failed')),
     requested_by    text        NOT NULL,
     cursor_key      text,

@@ -90,6 +90,11 @@ public sealed class PathTierStore : ITierStore
 
     public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // A share that is not mounted must not read as a store without objects: every stub would look lost.
+        if (!Directory.Exists(_root))
+        {
+            throw new TierStoreUnavailableException($"the target folder {_root} does not exist (is the share mounted?)");
+        }
         var tenantRoot = new DirectoryInfo(FullPath(ObjectKeys.TenantPrefix(_prefix, tenantId)));
         if (!tenantRoot.Exists)
         {

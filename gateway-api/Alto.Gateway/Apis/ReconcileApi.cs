@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Alto.Gateway.Apis;
 
 /// <summary>How closely to look (list, head or deep), how much of the target to re-hash in deep mode, and how hard to press tier 2.</summary>
-public sealed record StartReconcileRequest(string? Depth, int? SamplePercent, int? RequestsPerSecond);
+public sealed record StartReconcileRequest(string? Depth, int? SamplePercent, int? RequestsPerSecond, bool? AllowMassLoss = null);
 
 /// <summary>A run as its listing agent needs it.</summary>
 public sealed record AgentReconcileRun(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
@@ -78,7 +78,7 @@ public static class ReconcileApi
             return ApiProblems.Invalid(errors);
         }
         var order = new ReconcileOrder(targetId, depth, request.SamplePercent ?? DefaultDeepSamplePercent,
-            request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond, GatewayAudit.ActorOf(context.User));
+            request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond, GatewayAudit.ActorOf(context.User), request.AllowMassLoss ?? false);
         var runId = Guid.NewGuid();
         var result = await services.Grains.GetGrain<IReconcileRunGrain>(runId).StartAsync(tenantId, order);
         return result.Error is { } error

@@ -8,7 +8,7 @@ namespace Alto.Gateway.ReadModels;
 public sealed record ReconcileRunView(
     Guid Id, Guid TargetId, Guid? HostId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string RequestedBy,
     long ObjectsListed, long ObjectsChecked, IReadOnlyDictionary<string, long> Counts, string? Error,
-    DateTimeOffset StartedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt);
+    DateTimeOffset StartedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt, bool AllowMassLoss);
 
 public sealed record ReconcileFindingView(
     long Id, string Class, string Kind, string? ObjectKey, long? TierObjectId, Guid? HostId, string? Path, string Detail, string Repair, DateTimeOffset FoundAt);
@@ -20,7 +20,7 @@ public sealed class ReconcileReadModel(NpgsqlDataSource db)
 
     private const string RunColumns = """
         id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, objects_listed, objects_checked,
-        counts::text, error, started_at, updated_at, finished_at
+        counts::text, error, started_at, updated_at, finished_at, allow_mass_loss
         """;
 
     public Task<Page<ReconcileRunView>> ListRunsAsync(Guid tenantId, Guid? targetId, PageRequest page, CancellationToken cancellationToken) =>
@@ -55,5 +55,5 @@ public sealed class ReconcileReadModel(NpgsqlDataSource db)
     private static ReconcileRunView ReadRun(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetString(6),
         reader.GetString(7), reader.GetInt64(8), reader.GetInt64(9), JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(10)) ?? [],
-        reader.NullableText(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13), reader.NullableTime(14));
+        reader.NullableText(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13), reader.NullableTime(14), reader.GetBoolean(15));
 }

@@ -18,6 +18,13 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     [Alias("GetForAgentAsync")]
     Task<CommandResult<ReconcileRunInfo>> GetForAgentAsync(Guid tenantId, Guid hostId);
 
+    /// <summary>
+    /// Ends a run still listing as failed with <paramref name="reason"/>: its agent
+    /// (<paramref name="hostId"/>) gave up, or (null) a new run found it silent for too long.
+    /// </summary>
+    [Alias("AbandonAsync")]
+    Task AbandonAsync(Guid? hostId, string reason);
+
     /// <summary>Takes the next part of the listing from the agent that lists the run (anything else is not found).</summary>
     [Alias("RecordListingAsync")]
     Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing);

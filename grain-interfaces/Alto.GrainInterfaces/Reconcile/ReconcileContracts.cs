@@ -18,7 +18,8 @@ public sealed record ReconcileOrder(
     [property: Id(1)] ReconcileDepth Depth,
     [property: Id(2)] int SamplePercent,
     [property: Id(3)] int RequestsPerSecond,
-    [property: Id(4)] string Actor)
+    [property: Id(4)] string Actor,
+    [property: Id(5)] bool AllowMassLoss = false)
 {
     public const int DefaultRequestsPerSecond = 200;
 }
@@ -40,7 +41,8 @@ public sealed record ReconcileRunInfo(
     [property: Id(11)] IReadOnlyDictionary<string, long> Counts,
     [property: Id(12)] string? Error,
     [property: Id(13)] DateTimeOffset StartedAt,
-    [property: Id(14)] DateTimeOffset? FinishedAt)
+    [property: Id(14)] DateTimeOffset? FinishedAt,
+    [property: Id(15)] bool AllowMassLoss = false)
 {
     public const string Listing = "listing";
     public const string Completed = "completed";

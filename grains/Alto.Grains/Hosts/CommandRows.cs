@@ -56,13 +56,14 @@ public sealed class CommandRows(NpgsqlDataSource db)
         return (reader.GetInt32(0), reader.GetBoolean(1));
     }
 
-    /// <summary>Removes an acknowledged command; its kind, or null when it was not waiting (a job's id, or acknowledged before).</summary>
-    public async Task<AgentCommandKind?> RemoveAsync(Guid hostId, string commandId)
+    /// <summary>Removes an acknowledged command; its kind and run, or null when it was not waiting (a job's id, or acknowledged before).</summary>
+    public async Task<(AgentCommandKind Kind, Guid? RunId)?> RemoveAsync(Guid hostId, string commandId)
     {
-        await using var command = db.CreateCommand("DELETE FROM alto.agent_command WHERE host_id = $1 AND id = $2 RETURNING kind");
+        await using var command = db.CreateCommand("DELETE FROM alto.agent_command WHERE host_id = $1 AND id = $2 RETURNING kind, run_id");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = commandId });
-        return await command.ExecuteScalarAsync() is string kind ? ParseKind(kind) : null;
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (ParseKind(reader.GetString(0)), await reader.IsDBNullAsync(1) ? null : reader.GetGuid(1)) : null;
     }
 
     private static string KindName(AgentCommandKind kind) => kind.ToString().ToLowerInvariant();

@@ -117,8 +117,9 @@ public sealed partial class HostGrain
 
     public async Task AcknowledgeAsync(string commandId, bool succeeded, string? failure)
     {
-        var kind = await commandRows.RemoveAsync(Id, commandId);
-        if (kind is not null)
+        var removed = await commandRows.RemoveAsync(Id, commandId);
+        var kind = removed?.Kind;
+        if (removed is not null)
         {
             (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
         }
@@ -133,6 +134,11 @@ public sealed partial class HostGrain
         {
             ["commandId"] = commandId, ["kind"] = kind?.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
         });
+        if (removed is { Kind: AgentCommandKind.Reconcile, RunId: { } runId })
+        {
+            // The agent gave up listing: the run ends as failed with the agent's reason rather than wait for ever.
+            await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(Id, "the listing agent gave up: " + reason);
+        }
         if (JobMessageIds.TryParse(commandId, out var jobId)
             && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
         {

@@ -36,7 +36,7 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
 {
     private const string RunColumns = """
         id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, cursor_key,
-        objects_listed, objects_checked, counts::text, error, started_at, finished_at
+        objects_listed, objects_checked, counts::text, error, started_at, finished_at, allow_mass_loss
         """;
 
     /// <summary>Whether the target is the tenant's and enabled.</summary>
@@ -66,8 +66,9 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
     public async Task<bool> InsertAsync(ReconcileRunInfo run, string requestedBy)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9)
+            INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at,
+                                            allow_mass_loss)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9, $10)
             ON CONFLICT DO NOTHING
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
@@ -79,15 +80,17 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = run.RequestsPerSecond });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestedBy });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.AllowMassLoss });
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
-    /// <summary>The run listing the target now, if any.</summary>
-    public async Task<Guid?> ListingRunOfAsync(Guid targetId)
+    /// <summary>The run listing the target now, if any, and when it last took a part.</summary>
+    public async Task<(Guid RunId, DateTimeOffset UpdatedAt)?> ListingRunOfAsync(Guid targetId)
     {
-        await using var command = db.CreateCommand("SELECT id FROM alto.reconcile_run WHERE target_id = $1 AND status = 'listing'");
+        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status = 'listing'");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
-        return await command.ExecuteScalarAsync() as Guid?;
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetGuid(0), await reader.GetFieldValueAsync<DateTimeOffset>(1)) : null;
     }
 
     public async Task<ReconcileRunInfo?> ReadAsync(Guid runId)
@@ -186,6 +189,15 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
             missing.Add(new MissingObject(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5)));
         }
         return missing;
+    }
+
+    /// <summary>How many of the tenant's records on the target are STUBBED.</summary>
+    public async Task<long> StubbedCountAsync(ReconcileRunInfo run)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM alto.tier_object WHERE tenant_id = $1 AND target_id = $2 AND state = 'STUBBED'");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TargetId });
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>Listed objects no record of the tenant on the target references.</summary>
@@ -296,5 +308,5 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
         reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt64(9), reader.GetInt64(10),
         System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(11)) ?? [],
         reader.IsDBNull(12) ? null : reader.GetString(12), new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero),
-        reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero));
+        reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero), reader.GetBoolean(15));
 }

@@ -25,6 +25,18 @@ public sealed partial class ReconcileRunGrain(
     /// <summary>An unreferenced object younger than this may be an upload whose record is still on its way: it is never reclaimable.</summary>
     public static readonly TimeSpan OrphanGrace = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// A run that finds more than this share of the target's stubs missing (and more than
+    /// <see cref="MassLossFloor"/>) marks none of them LOST unless the admin allowed it: a wrong
+    /// or half-mounted target must not condemn every stub. The findings are kept all the same.
+    /// </summary>
+    public const double MassLossShare = 0.10;
+
+    public const int MassLossFloor = 10;
+
+    /// <summary>A run whose agent has sent nothing for this long is given up when a new run of its target is asked for.</summary>
+    public static readonly TimeSpan SilentAfter = TimeSpan.FromMinutes(15);
+
     private Guid Id => this.GetPrimaryKey();
 
     public async Task<CommandResult<ReconcileRunInfo>> StartAsync(Guid tenantId, ReconcileOrder order)
@@ -47,14 +59,19 @@ public sealed partial class ReconcileRunGrain(
         }
         if (await rows.ListingRunOfAsync(order.TargetId) is { } running)
         {
-            return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {running} is listing this target already");
+            if (time.GetUtcNow() - running.UpdatedAt < SilentAfter)
+            {
+                return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {running.RunId} is listing this target already");
+            }
+            await grains.GetGrain<IReconcileRunGrain>(running.RunId).AbandonAsync(null,
+                $"its listing agent sent nothing since {running.UpdatedAt:u}; run {Id} takes over");
         }
         if (await rows.ListingHostAsync(tenantId, order.TargetId) is not { } hostId)
         {
             return CommandResult<ReconcileRunInfo>.Conflict("no agent of this tenant is online to list the target: start the run when one is");
         }
         var run = new ReconcileRunInfo(Id, tenantId, order.TargetId, hostId, order.Depth, order.Depth == ReconcileDepth.Deep ? order.SamplePercent : 100,
-            order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null);
+            order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null, order.AllowMassLoss);
         if (!await rows.InsertAsync(run, order.Actor))
         {
             return CommandResult<ReconcileRunInfo>.Conflict("another run began listing this target just now");
@@ -80,6 +97,14 @@ public sealed partial class ReconcileRunGrain(
         await rows.ReadAsync(Id) is { } run && run.TenantId == tenantId && run.HostId == hostId
             ? CommandResult<ReconcileRunInfo>.Ok(run)
             : CommandResult<ReconcileRunInfo>.NotFound($"reconcile run {Id} not found");
+
+    public async Task AbandonAsync(Guid? hostId, string reason)
+    {
+        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing } run && (hostId is null || run.HostId == hostId))
+        {
+            await EndAsync(run, ReconcileRunInfo.Failed, reason, [], new Dictionary<string, long>());
+        }
+    }
 
     public async Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing)
     {
@@ -125,6 +150,15 @@ public sealed partial class ReconcileRunGrain(
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
         var missing = await rows.MissingAsync(run);
+        var stubbed = await rows.StubbedCountAsync(run);
+        if (!run.AllowMassLoss && missing.Count > MassLossFloor && missing.Count > stubbed * MassLossShare)
+        {
+            var held = $"none: held back, {missing.Count} of {stubbed} stubs of the target look lost; check that the target is the right one and reachable, "
+                       + "then run again with allowMassLoss to mark them";
+            findings.AddRange(missing.Select(item => new ReconcileFinding("missing", item.Kind, item.Locator, item.TierObjectId, item.HostId, item.Path, item.Detail, held)));
+            LogHeldBack(logger, Id, run.TargetId, missing.Count, stubbed);
+            missing = [];
+        }
         foreach (var byHost in missing.GroupBy(item => item.HostId))
         {
             var outcomes = await ledger.ApplyAsync(byHost.Key,
@@ -152,7 +186,7 @@ public sealed partial class ReconcileRunGrain(
                 : "kept: reclaimable (past the grace period)")));
         var counts = new Dictionary<string, long>
         {
-            ["objects"] = run.ObjectsListed, ["missing"] = missing.Count, ["orphan"] = orphans.Count, ["drift"] = 0, ["found"] = found.Count,
+            ["objects"] = run.ObjectsListed, ["missing"] = findings.Count(finding => finding.Class == "missing"), ["orphan"] = orphans.Count, ["drift"] = 0, ["found"] = found.Count,
         };
         foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
         {
@@ -193,6 +227,10 @@ public sealed partial class ReconcileRunGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId} of target {TargetId} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, Guid runId, Guid targetId, string error);
+
+    [LoggerMessage(Level = LogLevel.Critical,
+        Message = "Reconcile run {RunId}: {Count} of {Stubbed} stubs on target {TargetId} look lost; none marked LOST without the admin's confirmation (allowMassLoss)")]
+    private static partial void LogHeldBack(ILogger logger, Guid runId, Guid targetId, int count, long stubbed);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Reconcile run {RunId}: {Count} stub(s) on target {TargetId} lost their tier-2 data and are marked LOST, e.g. {Path}: {Detail}")]
     private static partial void LogMissing(ILogger logger, Guid runId, Guid targetId, int count, string path, string detail);

@@ -86,6 +86,8 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         var metrics = await _gateway.MetricsAsync();
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_reconcile_findings_total{", StringComparison.Ordinal)
                                                      && line.Contains("class=\"missing\"", StringComparison.Ordinal));
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_reconcile_runs_total{", StringComparison.Ordinal)
+                                                     && line.Contains("status=\"completed\"", StringComparison.Ordinal));
         Assert.Contains("stub(s) on target", _gateway.Run.Output, StringComparison.Ordinal);
 
         // A second run (names only) finds nothing new about the lost stubs: they are LOST already.

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// The reconciliation API as the listing agent and the admins meet it: parts of a listing are
+/// taken in order after the run's cursor, once each; a part cut off by a crash is resumed from
+/// the cursor and the run ends with the findings the whole listing implies; bad parts, and any
+/// other host or tenant, change nothing.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class ReconcileApiTests(GatewayFixture fixture)
+{
+    /// <summary>A host with <paramref name="files"/> files stubbed on the tenant's path target (as the agent would have reported them).</summary>
+    private async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4)
+    {
+        var host = await PlannedHost.CreateAsync(fixture, [.. Enumerable.Range(0, files).Select(i => ($"/lucid/f{i:D2}.bin", 90L * 86_400))]);
+        var targetId = await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.storage_target WHERE tenant_id = '{host.TenantId}'");
+        var ids = new List<long>();
+        await using (var read = fixture.Database.DataSource.CreateCommand($"SELECT id FROM alto.tier_object WHERE host_id = '{host.HostId}' ORDER BY full_path"))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+        Assert.Equal(files, ids.Count);
+        var locators = ids.Select(id => Locator(host.TenantId, $"content of {id}")).ToArray();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            await fixture.Database.ExecuteAsync($"""
+                UPDATE alto.tier_object SET state = 'STUBBED', hash = right('{locators[i]}', 64), locator = '{locators[i]}', size_bytes = 1000,
+                       acted_utc = now() - interval '1 hour' WHERE id = {ids[i]}
+                """);
+        }
+        return (host, targetId, locators);
+    }
+
+    private static string Locator(Guid tenantId, string content)
+    {
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+        return $"{tenantId:N}/{sha[..2]}/{sha[2..4]}/{sha}";
+    }
+
+    private static object Part(string? after, bool finished, params (string Key, long Length)[] objects) =>
+        new { after, finished, objects = objects.Select(o => new { key = o.Key, length = o.Length, modified = DateTimeOffset.UtcNow.AddDays(-1) }).ToArray() };
+
+    private async Task<Guid> StartAsync(PlannedHost host, Guid targetId, object? body = null)
+    {
+        // No session here: the host is made to look online, as its heartbeats would (the host grain may have written its row since).
+        await fixture.Database.ExecuteAsync($"UPDATE alto.host SET status = 'online', last_heartbeat_at = now() WHERE id = '{host.HostId}'");
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile", body ?? new { depth = "list" }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
+        return run.GetProperty("runId").GetGuid();
+    }
+
+    private Task<string> RunStateAsync(Guid runId) =>
+        fixture.Database.ScalarAsync<string>($"SELECT status || '/' || coalesce(cursor_key, '-') || '/' || objects_listed || '/' || batches FROM alto.reconcile_run WHERE id = '{runId}'");
+
+    [Fact]
+    public async Task APartCutOffIsResumedFromTheCursorAndTheRunEndsWithTheFindingsOfTheWholeListing()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var runId = await StartAsync(host, targetId);
+        var orphan = Locator(host.TenantId, "an object no record names");
+        // The listing the agent sees: f0's object is gone, f1's is short, f2 and f3 are whole, and one object is nobody's.
+        var listing = new[] { (locators[1], 400L), (locators[2], 1000L), (locators[3], 1000L), (orphan, 25L) }.OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
+        using var agent = host.AgentClient(fixture);
+
+        var run = await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((targetId, "list", "listing"), (run.GetProperty("targetId").GetGuid(), run.GetProperty("depth").GetString(), run.GetProperty("status").GetString()));
+        Assert.False(run.TryGetProperty("cursor", out var none) && none.ValueKind != JsonValueKind.Null, "a new run starts at the beginning");
+        var first = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(null, false, listing[..2])))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(listing[1].Item1, first.GetProperty("cursor").GetString());
+        // The answer was lost and the part comes again: taken once.
+        var again = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(null, false, listing[..2])))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(again.GetProperty("duplicate").GetBoolean());
+        Assert.Equal($"listing/{listing[1].Item1}/2/1", await RunStateAsync(runId));
+        // A part that does not follow the cursor is refused: the agent must resume after it.
+        await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(listing[0].Item1, false, listing[2..3])))
+            .AssertProblemAsync(HttpStatusCode.Conflict);
+
+        // The agent crashed; started again, it reads the cursor and lists the rest after it.
+        var resumed = await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        var cursor = resumed.GetProperty("cursor").GetString();
+        Assert.Equal(listing[1].Item1, cursor);
+        var last = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(cursor, true, listing[2..])))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("completed", last.GetProperty("status").GetString());
+
+        using var admin = fixture.ClientFor("platform-admin");
+        var findings = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().Select(f => $"{f.GetProperty("class").GetString()}:{f.GetProperty("kind").GetString()}:{f.GetProperty("objectKey").GetString()}")
+            .Order().ToArray();
+        Assert.Equal(new[] { $"missing:absent:{locators[0]}", $"missing:short:{locators[1]}", $"orphan:unreferenced:{orphan}" }.Order(), findings);
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_object WHERE run_id = '{runId}'"));
+        var view = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((4L, 2L, 1L), (view.GetProperty("objectsListed").GetInt64(), view.GetProperty("counts").GetProperty("missing").GetInt64(),
+            view.GetProperty("counts").GetProperty("orphan").GetInt64()));
+        // The part that ended the run, sent again after a lost answer, changes nothing.
+        Assert.True((await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(cursor, true, listing[2..])))
+            .AssertJsonAsync(HttpStatusCode.OK)).GetProperty("duplicate").GetBoolean());
+        Assert.Equal(3, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}'"));
+    }
+
+    [Fact]
+    public async Task BadPartsAndEveryOtherHostOrTenantChangeNothing()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var (stranger, strangerTarget, strangerLocators) = await StubbedHostAsync();
+        var runId = await StartAsync(host, targetId);
+        using var agent = host.AgentClient(fixture);
+        var sorted = locators.Order(StringComparer.Ordinal).ToArray();
+        var url = new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative);
+
+        var unordered = await (await agent.PostAsJsonAsync(url, Part(null, false, (sorted[1], 1000), (sorted[0], 1000)))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("ascending", unordered.GetRawText(), StringComparison.Ordinal);
+        await (await agent.PostAsJsonAsync(url, Part(null, false, (strangerLocators[0], 1000)))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(url, Part(null, false, ($"{host.TenantId:N}/incoming/{new string('a', 64)}", 1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(url, Part(null, false, (sorted[0], -1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(url, new { objects = new[] { new { length = 3 } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var tooMany = Enumerable.Range(0, 5001).Select(i => ((string)Locator(host.TenantId, $"x{i}"), 1L)).OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
+        await (await agent.PostAsJsonAsync(url, Part(null, false, tooMany))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("listing/-/0/0", await RunStateAsync(runId));
+
+        // Another tenant's agent sees no such run, and cannot feed it.
+        using var other = stranger.AgentClient(fixture);
+        await (await other.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await other.PostAsJsonAsync(url, Part(null, true, (sorted[0], 1000)))).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("listing/-/0/0", await RunStateAsync(runId));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
+
+        // Admins: one run per target at a time, only their own targets, and the request checked.
+        using var admin = fixture.ClientFor("platform-admin");
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile", new { depth = "list" })).AssertProblemAsync(HttpStatusCode.Conflict);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{strangerTarget}/reconcile", new { })).AssertProblemAsync(HttpStatusCode.NotFound);
+        var invalid = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{stranger.TenantId}/targets/{strangerTarget}/reconcile",
+            new { depth = "thorough", samplePercent = 0, requestsPerSecond = 0 })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(new[] { "depth", "requestsPerSecond", "samplePercent" }, invalid.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{stranger.TenantId}/targets/{strangerTarget}/reconcile", new { depth = "head", samplePercent = 10 }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await admin.GetAsync(new Uri($"/api/v1/tenants/{stranger.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=lost", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE tenant_id = '{stranger.TenantId}'"));
+    }
+
+    [Fact]
+    public async Task ARunThatFindsMostStubsMissingMarksNoneLostUntilTheAdminAllowsIt()
+    {
+        // Twelve stubs and an empty listing: a share mounted nowhere, or the wrong bucket.
+        var (host, targetId, _) = await StubbedHostAsync(files: 12);
+        using var agent = host.AgentClient(fixture);
+
+        var held = await StartAsync(host, targetId);
+        (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{held}/listing", UriKind.Relative), Part(null, true))).EnsureSuccessStatusCode();
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{held}' AND class = 'missing' AND repair LIKE 'none: held back, 12 of 12 stubs%'"));
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+
+        var allowed = await StartAsync(host, targetId, new { depth = "list", allowMassLoss = true });
+        (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{allowed}/listing", UriKind.Relative), Part(null, true))).EnsureSuccessStatusCode();
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{allowed}' AND repair = 'marked LOST'"));
+    }
+}
