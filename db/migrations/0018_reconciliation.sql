@@ -1,8 +1,9 @@
--- The sanitizer: runs that reconcile a storage target's objects with the tier-object records.
--- An agent of the tenant lists tier 2 in key order (checking metadata or content by the run's
--- depth) and uploads the listing in batches; the run keeps its cursor, so a run cut off by a
--- crash resumes after the last key it took. When the listing ends, the cluster compares it with
--- the records in SQL and keeps what it found, with what it did about it.
+-- The sanitizer: runs that reconcile a storage target's objects with the tier-object records and
+-- the stubs on the hosts. An agent of the tenant lists tier 2 in key order (checking metadata or
+-- content by the run's depth) and uploads the listing in batches; the run keeps its cursor, so a
+-- run cut off by a crash resumes after the last key it took. Then each host's agent says what it
+-- finds at the paths of the stubs (the census). The cluster compares the three in SQL and keeps
+-- what it found, with what it did about it.
 
 CREATE TABLE alto.reconcile_run
 (
@@ -15,7 +16,7 @@ CREATE TABLE alto.reconcile_run
     requests_per_second integer NOT NULL CHECK (requests_per_second BETWEEN 1 AND 100000),
     -- Whether the admin confirmed that a run may mark more than a tenth of the target's stubs LOST.
     allow_mass_loss boolean     NOT NULL DEFAULT false,
-    status          text        NOT NULL CHECK (status IN ('listing', 'completed', 'failed')),
+    status          text        NOT NULL CHECK (status IN ('listing', 'census', 'completed', 'failed')),
     requested_by    text        NOT NULL,
     cursor_key      text,
     batches         integer     NOT NULL DEFAULT 0,
@@ -28,7 +29,7 @@ CREATE TABLE alto.reconcile_run
     finished_at     timestamptz
 );
 -- One run at a time per target.
-CREATE UNIQUE INDEX reconcile_run_listing_ux ON alto.reconcile_run (target_id) WHERE status = 'listing';
+CREATE UNIQUE INDEX reconcile_run_listing_ux ON alto.reconcile_run (target_id) WHERE status IN ('listing', 'census');
 CREATE INDEX reconcile_run_tenant_ix ON alto.reconcile_run (tenant_id, started_at DESC);
 
 -- The listing of a run while it lasts (dropped when the run ends; the findings stay).
@@ -42,6 +43,24 @@ CREATE TABLE alto.reconcile_object
     problem  text,
     PRIMARY KEY (run_id, key)
 );
+
+-- The stubs a run asks the hosts' agents about (the target's records, and files the last scan saw
+-- as stubs that no record knows), and what each agent found at the path: nothing, a real file,
+-- or a stub with its markers. Null while the agent has not answered.
+CREATE TABLE alto.reconcile_stub
+(
+    run_id         uuid   NOT NULL REFERENCES alto.reconcile_run (id) ON DELETE CASCADE,
+    host_id        uuid   NOT NULL,
+    path           text   NOT NULL,
+    tier_object_id bigint,
+    found          text   CHECK (found IN ('absent', 'file', 'stub', 'unreadable', 'unchecked')),
+    locator        text,
+    sha256         text,
+    target_id      uuid,
+    detail         text,
+    PRIMARY KEY (run_id, host_id, path)
+);
+CREATE INDEX reconcile_stub_pending_ix ON alto.reconcile_stub (run_id) WHERE found IS NULL;
 
 CREATE TABLE alto.reconcile_finding
 (
@@ -71,5 +90,5 @@ CREATE INDEX tier_object_target_locator_ix ON alto.tier_object (target_id, locat
 
 -- The agent's part of a run is a command like a scan: queued, delivered, acknowledged when done.
 ALTER TABLE alto.agent_command DROP CONSTRAINT agent_command_kind_check;
-ALTER TABLE alto.agent_command ADD CONSTRAINT agent_command_kind_check CHECK (kind IN ('scan', 'recall', 'reconcile'));
+ALTER TABLE alto.agent_command ADD CONSTRAINT agent_command_kind_check CHECK (kind IN ('scan', 'recall', 'reconcile', 'census'));
 ALTER TABLE alto.agent_command ADD COLUMN run_id uuid;

@@ -1,8 +1,13 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Tiers;
+using Alto.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
 
@@ -13,8 +18,54 @@ namespace Alto.Gateway.Tests;
 /// other host or tenant, change nothing.
 /// </summary>
 [Collection(GatewayCollection.Name)]
-public sealed class ReconcileApiTests(GatewayFixture fixture)
+public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
 {
+    private readonly List<(IHostGrain Host, Guid SessionId, IAgentSessionObserver Reference, StandInSession Session)> _sessions = [];
+
+    private IClusterClient Cluster => fixture.Services.GetRequiredService<IClusterClient>();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (host, sessionId, reference, _) in _sessions)
+        {
+            await host.CloseSessionAsync(sessionId);
+            Cluster.DeleteObjectReference<IAgentSessionObserver>(reference);
+        }
+    }
+
+    /// <summary>The gateway's side of an agent's session, played at the host grain (as the gRPC service does): records the commands the host sends.</summary>
+    private sealed class StandInSession : IAgentSessionObserver
+    {
+        public ConcurrentQueue<AgentCommand> Commands { get; } = new();
+
+        public Task DeliverAsync(AgentCommand command)
+        {
+            Commands.Enqueue(command);
+            return Task.CompletedTask;
+        }
+
+        public Task DeliverJobAsync(TierJobPayload job) => Task.CompletedTask;
+
+        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
+
+        public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
+    }
+
+    /// <summary>Opens a session for the host and heartbeats once: the host is online, and its commands reach the stand-in.</summary>
+    private async Task<StandInSession> ConnectAsync(PlannedHost host)
+    {
+        var grain = Cluster.GetGrain<IHostGrain>(host.HostId.ToString());
+        var session = new StandInSession();
+        var reference = Cluster.CreateObjectReference<IAgentSessionObserver>(session);
+        var sessionId = Guid.NewGuid();
+        _sessions.Add((grain, sessionId, reference, session));
+        Assert.Equal(SessionStanding.Current, await grain.OpenSessionAsync(
+            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), host.Credential, TimeSpan.FromMinutes(5), reference));
+        Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics("/lucid")));
+        return session;
+    }
     /// <summary>A host with <paramref name="files"/> files stubbed on the tenant's path target (as the agent would have reported them).</summary>
     private async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4)
     {
@@ -50,14 +101,50 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
     private static object Part(string? after, bool finished, params (string Key, long Length)[] objects) =>
         new { after, finished, objects = objects.Select(o => new { key = o.Key, length = o.Length, modified = DateTimeOffset.UtcNow.AddDays(-1) }).ToArray() };
 
+    /// <summary>Sends the last part of a listing.</summary>
+    private async Task<JsonElement> LastPartAsync(PlannedHost host, Guid runId, object part)
+    {
+        using var agent = host.AgentClient(fixture);
+        return await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), part)).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
     private async Task<Guid> StartAsync(PlannedHost host, Guid targetId, object? body = null)
     {
-        // No session here: the host is made to look online, as its heartbeats would (the host grain may have written its row since).
-        await fixture.Database.ExecuteAsync($"UPDATE alto.host SET status = 'online', last_heartbeat_at = now() WHERE id = '{host.HostId}'");
         using var admin = fixture.ClientFor("platform-admin");
         var run = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile", body ?? new { depth = "list" }))
             .AssertJsonAsync(HttpStatusCode.Accepted);
         return run.GetProperty("runId").GetGuid();
+    }
+
+    /// <summary>
+    /// Answers the run's census as the host's agent: the paths come in the census commands the host
+    /// sent down the session; each holds its record's stub, unless <paramref name="found"/> says otherwise.
+    /// </summary>
+    private async Task<JsonElement> CensusAsync(PlannedHost host, StandInSession session, Guid runId, Func<string, object?>? found = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!session.Commands.Any(command => command.Kind == AgentCommandKind.Census && command.RunId == runId))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no census command came down the session");
+            await Task.Delay(50);
+        }
+        var paths = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).SelectMany(command => command.Paths).ToList();
+        var facts = new List<object>();
+        foreach (var path in paths)
+        {
+            if (found?.Invoke(path) is { } fact)
+            {
+                facts.Add(fact);
+                continue;
+            }
+            await using var read = fixture.Database.DataSource.CreateCommand(
+                $"SELECT locator, hash, target_id FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
+            await using var reader = await read.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync(), $"the census asked about {path}, which has no record");
+            facts.Add(new { path, found = "stub", locator = reader.GetString(0), sha256 = reader.GetString(1), targetId = reader.GetGuid(2) });
+        }
+        using var agent = host.AgentClient(fixture);
+        return await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative), new { facts })).AssertJsonAsync(HttpStatusCode.OK);
     }
 
     private Task<string> RunStateAsync(Guid runId) =>
@@ -67,7 +154,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
     public async Task APartCutOffIsResumedFromTheCursorAndTheRunEndsWithTheFindingsOfTheWholeListing()
     {
         var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
         var runId = await StartAsync(host, targetId);
+        Assert.Contains(session.Commands, command => command.Kind == AgentCommandKind.Reconcile && command.RunId == runId);
         var orphan = Locator(host.TenantId, "an object no record names");
         // The listing the agent sees: f0's object is gone, f1's is short, f2 and f3 are whole, and one object is nobody's.
         var listing = new[] { (locators[1], 400L), (locators[2], 1000L), (locators[3], 1000L), (orphan, 25L) }.OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
@@ -92,9 +181,10 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
         var resumed = await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         var cursor = resumed.GetProperty("cursor").GetString();
         Assert.Equal(listing[1].Item1, cursor);
-        var last = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), Part(cursor, true, listing[2..])))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        Assert.Equal("completed", last.GetProperty("status").GetString());
+        var last = await LastPartAsync(host, runId, Part(cursor, true, listing[2..]));
+        // The listing is whole; the host's agent is asked what is at its stubs' paths, and the run ends with its answer.
+        Assert.Equal("census", last.GetProperty("status").GetString());
+        Assert.Equal("completed", (await CensusAsync(host, session, runId)).GetProperty("status").GetString());
 
         using var admin = fixture.ClientFor("platform-admin");
         var findings = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
@@ -103,6 +193,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
         Assert.Equal(new[] { $"missing:absent:{locators[0]}", $"missing:short:{locators[1]}", $"orphan:unreferenced:{orphan}" }.Order(), findings);
         Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_object WHERE run_id = '{runId}'"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}'"));
         var view = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((4L, 2L, 1L), (view.GetProperty("objectsListed").GetInt64(), view.GetProperty("counts").GetProperty("missing").GetInt64(),
             view.GetProperty("counts").GetProperty("orphan").GetInt64()));
@@ -117,6 +208,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
     {
         var (host, targetId, locators) = await StubbedHostAsync();
         var (stranger, strangerTarget, strangerLocators) = await StubbedHostAsync();
+        await ConnectAsync(host);
         var runId = await StartAsync(host, targetId);
         using var agent = host.AgentClient(fixture);
         var sorted = locators.Order(StringComparer.Ordinal).ToArray();
@@ -158,16 +250,64 @@ public sealed class ReconcileApiTests(GatewayFixture fixture)
     {
         // Twelve stubs and an empty listing: a share mounted nowhere, or the wrong bucket.
         var (host, targetId, _) = await StubbedHostAsync(files: 12);
-        using var agent = host.AgentClient(fixture);
+        var session = await ConnectAsync(host);
 
         var held = await StartAsync(host, targetId);
-        (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{held}/listing", UriKind.Relative), Part(null, true))).EnsureSuccessStatusCode();
+        await LastPartAsync(host, held, Part(null, true));
+        await CensusAsync(host, session, held);
         Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{held}' AND class = 'missing' AND repair LIKE 'none: held back, 12 of 12 stubs%'"));
         Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
 
         var allowed = await StartAsync(host, targetId, new { depth = "list", allowMassLoss = true });
-        (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{allowed}/listing", UriKind.Relative), Part(null, true))).EnsureSuccessStatusCode();
+        await LastPartAsync(host, allowed, Part(null, true));
+        await CensusAsync(host, session, allowed);
         Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
         Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{allowed}' AND repair = 'marked LOST'"));
+    }
+
+    [Fact]
+    public async Task TheCensusClosesRecordsOfDeletedStubsRecallsReplacedOnesAndReportsStrangersAndRefusesPathsNotAsked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var (stranger, _, _) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        using var agent = host.AgentClient(fixture);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+        Assert.Equal("census", (await LastPartAsync(host, runId, Part(null, true, all))).GetProperty("status").GetString());
+
+        // Paths the run did not ask about, bad facts, and another tenant's agent change nothing.
+        var url = new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative);
+        await (await agent.PostAsJsonAsync(url, new { facts = new[] { new { path = "/lucid/never-asked.bin", found = "file" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(url, new { facts = new[] { new { path = "/lucid/f00.bin", found = "gone" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(url, new { facts = new[] { new { path = "/lucid/f00.bin", found = "stub" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        using (var other = stranger.AgentClient(fixture))
+        {
+            await (await other.PostAsJsonAsync(url, new { facts = new[] { new { path = "/lucid/f00.bin", found = "absent" } } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        }
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}' AND found IS NULL"));
+
+        // f00's stub was deleted, f01 is a real file again, f02's stub names another object; f03 is as recorded.
+        var done = await CensusAsync(host, session, runId, path => path switch
+        {
+            "/lucid/f00.bin" => new { path, found = "absent" },
+            "/lucid/f01.bin" => new { path, found = "file" },
+            "/lucid/f02.bin" => new { path, found = "stub", locator = locators[3], sha256 = locators[3][^64..], targetId },
+            _ => null,
+        });
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        using var admin = fixture.ClientFor("platform-admin");
+        var drift = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=drift", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!, f => f.GetProperty("kind").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["/lucid/f00.bin"] = "stub_deleted", ["/lucid/f01.bin"] = "stub_replaced", ["/lucid/f02.bin"] = "binding_mismatch" }, drift);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f00.bin'"));
+        Assert.Equal("RECALLED", await fixture.Database.ScalarAsync<string>($"SELECT state FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f01.bin'"));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'tier.closed'"));
+        // f00's object lost its record: an orphan now (young, so kept); f01's is still its RECALLED record's.
+        var orphans = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=orphan", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().Select(f => f.GetProperty("objectKey").GetString()).ToArray();
+        Assert.Equal(new[] { locators[0] }, orphans.Select(key => key!));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing'"));
     }
 }

@@ -35,6 +35,7 @@ public sealed class TierStateMachineTests
         (TierState.Failed, TierState.Abandoned),
         (TierState.Stubbed, TierState.Lost),
         (TierState.Lost, TierState.Stubbed),
+        (TierState.Lost, TierState.Recalled),
     ];
 
     public static TheoryData<TierState, TierState> AllPairs()
@@ -107,6 +108,7 @@ public sealed class TierStateMachineTests
         var lost = machine.Transition(stubbed, TierState.Lost, new TierTransitionDetails(Error: "tier-2 object is gone"));
         Assert.Equal((TierState.Lost, "tier-2 object is gone"), (lost.State, lost.LastError));
         Assert.Throws<IllegalTierTransitionException>(() => machine.Transition(lost, TierState.Recalling));
+        Assert.Throws<IllegalTierTransitionException>(() => machine.Transition(lost, TierState.Planned));
         Assert.Equal((TierState.Stubbed, null), (machine.Transition(lost, TierState.Stubbed).State, machine.Transition(lost, TierState.Stubbed).LastError));
     }
 

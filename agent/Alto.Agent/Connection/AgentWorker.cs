@@ -160,10 +160,21 @@ public sealed partial class AgentWorker(
         ReportOutbox reports, RecallReporter recalls, RecallCluster cluster)
     {
         var handlers = new CommandHandlers().Register(GatewayMessage.BodyOneofCase.ReconcileRequest, (command, cancellationToken) =>
-            Guid.TryParse(command.ReconcileRequest.RunId, out var runId)
-                ? new Reconcile.ReconcileRunner(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.ReconcileRunner>())
-                    .RunAsync(runId, cancellationToken)
-                : throw new InvalidDataException($"'{command.ReconcileRequest.RunId}' is not a run id"));
+        {
+            var request = command.ReconcileRequest;
+            if (!Guid.TryParse(request.RunId, out var runId))
+            {
+                throw new InvalidDataException($"'{request.RunId}' is not a run id");
+            }
+            if (!request.Census)
+            {
+                return new Reconcile.ReconcileRunner(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.ReconcileRunner>())
+                    .RunAsync(runId, cancellationToken);
+            }
+            return OperatingSystem.IsLinux()
+                ? new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>()).RunAsync(runId, request.Paths, volumes(), cancellationToken)
+                : throw new NotSupportedException("the census of stubs runs on Linux agents only");
+        });
         return OperatingSystem.IsLinux() ? LinuxHandlers(handlers, volumes, connection, journal, stubs, recall, reports, recalls, cluster) : handlers;
     }
 

@@ -154,6 +154,16 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
             ?? throw new InvalidDataException("the gateway sent an empty receipt");
     }
 
+    /// <summary>Sends what the census found at the paths it was asked about.</summary>
+    public async Task<Reconcile.CensusReceipt> SendCensusAsync(Guid runId, IReadOnlyList<Reconcile.StubFactPart> facts, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/stubs", new { facts });
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"the census of reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.CensusReceipt>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty receipt");
+    }
+
     /// <summary>Server trouble is worth another try (<see cref="HttpRequestException"/>); a refusal is final (<see cref="InvalidDataException"/>).</summary>
     private static async Task ThrowUnlessSuccessAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
     {

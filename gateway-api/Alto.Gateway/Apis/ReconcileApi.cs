@@ -18,6 +18,11 @@ public sealed record ListedObjectRequest(string? Key, long? Length, DateTimeOffs
 /// <summary>The next part of a run's listing, after the run's cursor (see <see cref="ReconcileListing"/>).</summary>
 public sealed record ReconcileListingRequest(string? After, ListedObjectRequest[]? Objects, bool? Finished, string? Failure);
 
+public sealed record StubFactRequest(string? Path, string? Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail);
+
+/// <summary>What the agent found at the paths a run's census asked it about.</summary>
+public sealed record CensusReportRequest(StubFactRequest[]? Facts);
+
 /// <summary>
 /// The sanitizer: reconciliation runs of a storage target (started by a tenant admin, read by
 /// support roles) and the agent's side of a run (its host credential, its own runs only).
@@ -41,6 +46,8 @@ public static class ReconcileApi
             .WithSummary("A reconciliation run this agent lists: target, depth and the cursor to resume after (host credential)");
         agents.MapPost("/{runId:guid}/listing", RecordListingAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary($"The next part of a run's listing, in key order after the run's cursor (host credential; at most {ReconcileListing.MaxObjects} objects)");
+        agents.MapPost("/{runId:guid}/stubs", RecordCensusAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary($"What the agent found at the paths a run's census asked it about (host credential; at most {StubFact.MaxPerReport} paths)");
         return api;
     }
 
@@ -163,6 +170,16 @@ public static class ReconcileApi
         }
         var result = await grains.GetGrain<IReconcileRunGrain>(runId)
             .RecordListingAsync(agent.TenantId, agent.HostId, new ReconcileListing(request.After, listed, request.Finished ?? false, request.Failure));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<CensusReceipt>, ValidationProblem, ProblemHttpResult>> RecordCensusAsync(
+        HttpContext context, IGrainFactory grains, Guid runId, CensusReportRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        var facts = (request.Facts ?? []).Take(StubFact.MaxPerReport + 1)
+            .Select(fact => new StubFact(fact?.Path ?? "", fact?.Found ?? "", fact?.Locator, fact?.Sha256, fact?.TargetId, fact?.Detail)).ToArray();
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordCensusAsync(agent.TenantId, agent.HostId, facts);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 }

@@ -202,6 +202,9 @@ public sealed partial class AgentSessionService(
                 case AgentCommandKind.Reconcile:
                     message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "" };
                     break;
+                case AgentCommandKind.Census:
+                    message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Census = true, Paths = { command.Paths } };
+                    break;
             }
             // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
             await outbox.WriteAsync(message);

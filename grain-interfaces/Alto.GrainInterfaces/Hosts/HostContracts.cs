@@ -189,6 +189,8 @@ public enum AgentCommandKind
     Recall = 1,
     /// <summary>List a storage target for a reconciliation run (RunId), resuming after the run's cursor.</summary>
     Reconcile = 2,
+    /// <summary>Say what is at these paths (Paths) for a reconciliation run (RunId): nothing, a real file, or a stub and its markers.</summary>
+    Census = 3,
 }
 
 /// <summary>What to recall: some paths, everything below a folder, or everything a rule tiered. Exactly one is set.</summary>

@@ -57,6 +57,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestReconcileAsync")]
     Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId);
 
+    /// <summary>Queues the census of a reconciliation run for this host's agent: what is at each of the paths (up to 2,000 per command).</summary>
+    [Alias("RequestCensusAsync")]
+    Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths);
+
     /// <summary>The agent acknowledged a command: it leaves the queue; one the agent could not carry out is recorded as failed, with its reason.</summary>
     [Alias("AcknowledgeAsync")]
     Task AcknowledgeAsync(string commandId, bool succeeded, string? failure);

@@ -25,6 +25,10 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     [Alias("AbandonAsync")]
     Task AbandonAsync(Guid? hostId, string reason);
 
+    /// <summary>Takes what a host's agent found at paths the census asked it about (anything else is not found or refused).</summary>
+    [Alias("RecordCensusAsync")]
+    Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts);
+
     /// <summary>Takes the next part of the listing from the agent that lists the run (anything else is not found).</summary>
     [Alias("RecordListingAsync")]
     Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing);

@@ -45,6 +45,7 @@ public sealed record ReconcileRunInfo(
     [property: Id(15)] bool AllowMassLoss = false)
 {
     public const string Listing = "listing";
+    public const string Census = "census";
     public const string Completed = "completed";
     public const string Failed = "failed";
 }
@@ -77,4 +78,30 @@ public sealed record ReconcileListing(
 public sealed record ReconcileListingReceipt(
     [property: Id(0)] string? Cursor,
     [property: Id(1)] bool Duplicate,
+    [property: Id(2)] string Status);
+
+/// <summary>What an agent found at a path the census asked about.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.StubFact")]
+public sealed record StubFact(
+    [property: Id(0)] string Path,
+    [property: Id(1)] string Found,
+    [property: Id(2)] string? Locator,
+    [property: Id(3)] string? Sha256,
+    [property: Id(4)] Guid? TargetId,
+    [property: Id(5)] string? Detail)
+{
+    public const string Absent = "absent";
+    public const string File = "file";
+    public const string Stub = "stub";
+    public const string Unreadable = "unreadable";
+    public const int MaxPerReport = 2_000;
+
+    public static readonly string[] Kinds = [Absent, File, Stub, Unreadable];
+}
+
+/// <summary>The run's answer to a census report: how many paths of the run still wait for an answer, and its status.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.CensusReceipt")]
+public sealed record CensusReceipt(
+    [property: Id(0)] int Taken,
+    [property: Id(1)] long Pending,
     [property: Id(2)] string Status);

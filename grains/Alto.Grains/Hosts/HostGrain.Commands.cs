@@ -66,9 +66,34 @@ public sealed partial class HostGrain
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
+    public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<CommandReceipt[]>.NotFound($"host {Id} not found");
+        }
+        var now = time.GetUtcNow();
+        var commands = paths.Chunk(StubPathsPerCommand)
+            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Census, chunk, "", now, runId))
+            .ToList();
+        if (_pendingCommands + commands.Count > MaxPendingCommands)
+        {
+            return CommandResult<CommandReceipt[]>.Conflict($"{_pendingCommands} commands are already waiting for this host's agent");
+        }
+        await commandRows.AddAsync(Id, commands);
+        _pendingCommands += commands.Count;
+        var receipts = new List<CommandReceipt>();
+        foreach (var command in commands)
+        {
+            receipts.Add(new CommandReceipt(command.Id, await TryDeliverAsync(command), _pendingCommands));
+        }
+        return CommandResult<CommandReceipt[]>.Ok([.. receipts]);
+    }
+
     /// <summary>Most stubs one recall request covers, and paths per command (a command is one message to the agent).</summary>
     public const int MaxRecallFiles = 100_000;
-    private const int RecallPathsPerCommand = 2_000;
+    private const int RecallPathsPerCommand = StubPathsPerCommand;
+    private const int StubPathsPerCommand = 2_000;
 
     public async Task<CommandResult<RecallReceipt>> RequestRecallAsync(RecallSelection selection)
     {
@@ -134,7 +159,7 @@ public sealed partial class HostGrain
         {
             ["commandId"] = commandId, ["kind"] = kind?.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
         });
-        if (removed is { Kind: AgentCommandKind.Reconcile, RunId: { } runId })
+        if (removed is { Kind: AgentCommandKind.Reconcile or AgentCommandKind.Census, RunId: { } runId })
         {
             // The agent gave up listing: the run ends as failed with the agent's reason rather than wait for ever.
             await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(Id, "the listing agent gave up: " + reason);

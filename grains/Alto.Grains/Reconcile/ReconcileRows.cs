@@ -10,6 +10,9 @@ public sealed record MissingObject(long TierObjectId, Guid HostId, string Path, 
 /// <summary>An object of the target no record references.</summary>
 public sealed record OrphanObject(string Key, long Length, DateTimeOffset? Modified, string? Problem);
 
+/// <summary>What the census found at a path that does not agree with the records (<see cref="Record"/> null: a stub no record knows).</summary>
+public sealed record DriftItem(Guid HostId, string Path, long? Record, string Found, string? Locator, string? Sha256, string? Detail, string? RecordLocator, string? RecordHash);
+
 /// <summary>A LOST record whose object a run found whole again.</summary>
 public sealed record FoundObject(long TierObjectId, Guid HostId, string Path);
 
@@ -87,7 +90,7 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
     /// <summary>The run listing the target now, if any, and when it last took a part.</summary>
     public async Task<(Guid RunId, DateTimeOffset UpdatedAt)?> ListingRunOfAsync(Guid targetId)
     {
-        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status = 'listing'");
+        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status IN ('listing', 'census')");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetGuid(0), await reader.GetFieldValueAsync<DateTimeOffset>(1)) : null;
@@ -160,11 +163,153 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
     }
 
     /// <summary>
+    /// Seeds the census and moves the run to it: the target's STUBBED and LOST records, and files
+    /// the last scans saw as stubs that no record knows (their target is learnt from their markers);
+    /// paths of hosts not online are marked unchecked. Returns the paths to ask each online host about.
+    /// </summary>
+    public async Task<Dictionary<Guid, string[]>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var seed = new NpgsqlBatch(connection, transaction))
+        {
+            foreach (var sql in new[]
+            {
+                """
+                INSERT INTO alto.reconcile_stub (run_id, host_id, path, tier_object_id)
+                SELECT $1, t.host_id, t.full_path, t.id FROM alto.tier_object t
+                WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
+                ON CONFLICT DO NOTHING
+                """,
+                """
+                INSERT INTO alto.reconcile_stub (run_id, host_id, path)
+                SELECT $1, f.host_id, f.full_path FROM alto.file_current f
+                WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.file_current_id = f.file_current_id AND t.state IN ('STUBBED', 'LOST', 'RECALLING'))
+                ON CONFLICT DO NOTHING
+                """,
+                """
+                UPDATE alto.reconcile_stub s SET found = 'unchecked', detail = 'the host was not online for the census'
+                FROM alto.host h WHERE s.run_id = $1 AND h.id = s.host_id AND h.status <> 'online'
+                """,
+            })
+            {
+                var step = new NpgsqlBatchCommand(sql);
+                // Each statement takes the run's scope up to the last of $1 (run), $2 (tenant), $3 (target) it uses.
+                AddRunScope(step.Parameters, run, sql.Contains("$3", StringComparison.Ordinal) ? 3 : sql.Contains("$2", StringComparison.Ordinal) ? 2 : 1);
+                seed.BatchCommands.Add(step);
+            }
+            var begin = new NpgsqlBatchCommand("UPDATE alto.reconcile_run SET status = 'census', updated_at = $2 WHERE id = $1");
+            begin.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
+            begin.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            seed.BatchCommands.Add(begin);
+            await seed.ExecuteNonQueryAsync();
+        }
+        var paths = new Dictionary<Guid, string[]>();
+        await using (var pending = new NpgsqlCommand(
+            "SELECT host_id, array_agg(path ORDER BY path) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL GROUP BY host_id", connection, transaction))
+        {
+            pending.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
+            await using var reader = await pending.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                paths[reader.GetGuid(0)] = await reader.GetFieldValueAsync<string[]>(1);
+            }
+        }
+        await transaction.CommitAsync();
+        return paths;
+    }
+
+    /// <summary>
+    /// Takes a host's answers for paths of the census still waiting for one (an answer given
+    /// before is kept). Null, and nothing changed, when a path is not one the run asked this host about.
+    /// </summary>
+    public async Task<(int Taken, long Pending)?> RecordCensusAsync(Guid runId, Guid hostId, IReadOnlyList<StubFact> facts, DateTimeOffset now)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var paths = facts.Select(fact => fact.Path).Distinct().ToArray();
+        await using (var known = new NpgsqlCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND host_id = $2 AND path = ANY($3)", connection, transaction))
+        {
+            known.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            known.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            known.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = paths });
+            if ((long)(await known.ExecuteScalarAsync())! != paths.Length)
+            {
+                return null;
+            }
+        }
+        int taken;
+        await using (var update = new NpgsqlCommand("""
+            UPDATE alto.reconcile_stub s SET found = f.found, locator = f.locator, sha256 = f.sha256, target_id = f.target_id, detail = f.detail
+            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[]) AS f(path, found, locator, sha256, target_id, detail)
+            WHERE s.run_id = $1 AND s.host_id = $2 AND s.path = f.path AND s.found IS NULL
+            """, connection, transaction))
+        {
+            update.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            update.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            update.Parameters.Add(Texts(facts.Select(fact => (string?)fact.Path)));
+            update.Parameters.Add(Texts(facts.Select(fact => (string?)fact.Found)));
+            update.Parameters.Add(Texts(facts.Select(fact => fact.Locator)));
+            update.Parameters.Add(Texts(facts.Select(fact => fact.Sha256)));
+            update.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. facts.Select(fact => fact.TargetId)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+            update.Parameters.Add(Texts(facts.Select(fact => fact.Detail)));
+            taken = await update.ExecuteNonQueryAsync();
+        }
+        await using (var touch = new NpgsqlCommand("UPDATE alto.reconcile_run SET updated_at = $2 WHERE id = $1", connection, transaction))
+        {
+            touch.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            touch.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await touch.ExecuteNonQueryAsync();
+        }
+        long pending;
+        await using (var count = new NpgsqlCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL", connection, transaction))
+        {
+            count.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            pending = (long)(await count.ExecuteScalarAsync())!;
+        }
+        await transaction.CommitAsync();
+        return (taken, pending);
+    }
+
+    /// <summary>Census answers that do not agree with the records: a record's stub gone, replaced, unreadable or not its own; a stub of the target no record knows.</summary>
+    public async Task<List<DriftItem>> DriftAsync(ReconcileRunInfo run)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT s.host_id, s.path, t.id, s.found, s.locator, s.sha256, s.detail, t.locator, t.hash
+            FROM alto.reconcile_stub s
+            LEFT JOIN alto.tier_object t ON t.id = s.tier_object_id AND t.state IN ('STUBBED', 'LOST')
+            WHERE s.run_id = $1
+              AND (t.id IS NOT NULL AND (s.found IN ('absent', 'file', 'unreadable')
+                                         OR s.found = 'stub' AND (s.locator IS DISTINCT FROM t.locator OR s.sha256 IS DISTINCT FROM t.hash OR s.detail IS NOT NULL))
+                   OR s.tier_object_id IS NULL AND s.found = 'stub' AND s.target_id = $3)
+              AND EXISTS (SELECT 1 FROM alto.host h WHERE h.id = s.host_id AND h.tenant_id = $2)
+            ORDER BY s.host_id, s.path
+            """);
+        AddRunScope(command, run);
+        var drift = new List<DriftItem>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            drift.Add(ReadDrift(reader));
+        }
+        return drift;
+    }
+
+    /// <summary>How many census paths went unchecked (their host was not online).</summary>
+    public async Task<long> UncheckedAsync(Guid runId)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found = 'unchecked'");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>
     /// STUBBED records on the target (stubbed before the run began, so their objects were there to
     /// be listed) whose object the listing lacks, holds with another length than a plain copy of the
     /// file has, or found damaged.
     /// </summary>
-    public async Task<List<MissingObject>> MissingAsync(ReconcileRunInfo run)
+    public async Task<List<MissingObject>> MissingAsync(ReconcileRunInfo run, IReadOnlyCollection<long> settled)
     {
         await using var command = db.CreateCommand("""
             SELECT t.id, t.host_id, t.full_path, t.locator,
@@ -178,10 +323,12 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
               AND (o.key IS NULL OR o.problem IS NOT NULL
                    -- A plain copy (its key is the file's own hash) holds exactly the file's bytes; an encoded one is checked by hash only.
                    OR (t.hash = right(t.locator, 64) AND o.length <> t.size_bytes))
+              AND NOT t.id = ANY($5)
             ORDER BY t.id
             """);
         AddRunScope(command, run);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. settled] });
         var missing = new List<MissingObject>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -208,6 +355,8 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
             FROM alto.reconcile_object o
             WHERE o.run_id = $1
               AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.tenant_id = $2 AND t.locator = o.key)
+              -- A stub on a host names it (its record is gone): the object is that stub's data, not an orphan.
+              AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key)
             ORDER BY o.key
             """);
         AddRunScope(command, run);
@@ -241,7 +390,7 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
         return found;
     }
 
-    /// <summary>Ends the run (one transaction): its findings, counts and status; its listing is dropped.</summary>
+    /// <summary>Ends the run (one transaction): its findings, counts and status; its listing and census are dropped.</summary>
     public async Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now)
     {
         await using var connection = await db.OpenConnectionAsync();
@@ -279,8 +428,9 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
             end.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
             await end.ExecuteNonQueryAsync();
         }
-        await using (var drop = new NpgsqlCommand("DELETE FROM alto.reconcile_object WHERE run_id = $1", connection, transaction))
+        foreach (var table in new[] { "alto.reconcile_object", "alto.reconcile_stub" })
         {
+            await using var drop = new NpgsqlCommand($"DELETE FROM {table} WHERE run_id = $1", connection, transaction);
             drop.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
             await drop.ExecuteNonQueryAsync();
         }
@@ -289,15 +439,24 @@ public sealed class ReconcileRows(NpgsqlDataSource db)
 
     public static string DepthName(ReconcileDepth depth) => depth.ToString().ToLowerInvariant();
 
-    private static void AddRunScope(NpgsqlCommand command, ReconcileRunInfo run)
+    private static void AddRunScope(NpgsqlCommand command, ReconcileRunInfo run) => AddRunScope(command.Parameters, run, 3);
+
+    /// <summary>$1 the run, $2 its tenant, $3 its target: the first <paramref name="count"/> of them.</summary>
+    private static void AddRunScope(NpgsqlParameterCollection parameters, ReconcileRunInfo run, int count)
     {
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TenantId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TargetId });
+        foreach (var value in new[] { run.RunId, run.TenantId, run.TargetId }.Take(count))
+        {
+            parameters.Add(new NpgsqlParameter<Guid> { TypedValue = value });
+        }
     }
 
     private static NpgsqlParameter<string?[]> Texts(IEnumerable<string?> values) =>
         new() { TypedValue = [.. values], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    private static DriftItem ReadDrift(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt64(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8));
 
     private static OrphanObject ReadOrphan(NpgsqlDataReader reader) => new(reader.GetString(0), reader.GetInt64(1),
         reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), reader.IsDBNull(3) ? null : reader.GetString(3));

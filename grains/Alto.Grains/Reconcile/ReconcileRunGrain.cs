@@ -100,7 +100,7 @@ public sealed partial class ReconcileRunGrain(
 
     public async Task AbandonAsync(Guid? hostId, string reason)
     {
-        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing } run && (hostId is null || run.HostId == hostId))
+        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census } run && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
         {
             await EndAsync(run, ReconcileRunInfo.Failed, reason, [], new Dictionary<string, long>());
         }
@@ -140,8 +140,56 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Listing));
         }
+        var status = await BeginCensusAsync(run);
+        return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, status));
+    }
+
+    public async Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts)
+    {
+        if (await rows.ReadAsync(Id) is not { } run || run.TenantId != tenantId)
+        {
+            return CommandResult<CensusReceipt>.NotFound($"reconcile run {Id} not found");
+        }
+        if (run.Status != ReconcileRunInfo.Census)
+        {
+            // A report sent again after the run ended (its answer was lost) changes nothing.
+            return CommandResult<CensusReceipt>.Ok(new CensusReceipt(0, 0, run.Status));
+        }
+        if (CensusCheck.Problem(facts) is { } problem)
+        {
+            return CommandResult<CensusReceipt>.Invalid(problem.Field, problem.Message);
+        }
+        if (await rows.RecordCensusAsync(Id, hostId, facts, time.GetUtcNow()) is not { } recorded)
+        {
+            return CommandResult<CensusReceipt>.Invalid("facts", "the report names a path this run did not ask this host about");
+        }
+        if (recorded.Pending > 0)
+        {
+            return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, recorded.Pending, ReconcileRunInfo.Census));
+        }
         await ClassifyAsync(run);
-        return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Completed));
+        return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, 0, ReconcileRunInfo.Completed));
+    }
+
+    /// <summary>The listing is whole: each online host with stubs of the target is asked what is at their paths; with nothing to ask, the run classifies at once.</summary>
+    private async Task<string> BeginCensusAsync(ReconcileRunInfo run)
+    {
+        var census = await rows.BeginCensusAsync(run, time.GetUtcNow());
+        foreach (var (hostId, paths) in census)
+        {
+            var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestCensusAsync(Id, paths);
+            if (queued.Error is { } error)
+            {
+                await EndAsync(run, ReconcileRunInfo.Failed, $"the census could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
+                return ReconcileRunInfo.Failed;
+            }
+        }
+        if (census.Count > 0)
+        {
+            return ReconcileRunInfo.Census;
+        }
+        await ClassifyAsync(run);
+        return ReconcileRunInfo.Completed;
     }
 
     /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
@@ -149,7 +197,8 @@ public sealed partial class ReconcileRunGrain(
     {
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
-        var missing = await rows.MissingAsync(run);
+        var settled = await RepairDriftAsync(run, actor, findings);
+        var missing = await rows.MissingAsync(run, settled);
         var stubbed = await rows.StubbedCountAsync(run);
         if (!run.AllowMassLoss && missing.Count > MassLossFloor && missing.Count > stubbed * MassLossShare)
         {
@@ -186,7 +235,8 @@ public sealed partial class ReconcileRunGrain(
                 : "kept: reclaimable (past the grace period)")));
         var counts = new Dictionary<string, long>
         {
-            ["objects"] = run.ObjectsListed, ["missing"] = findings.Count(finding => finding.Class == "missing"), ["orphan"] = orphans.Count, ["drift"] = 0, ["found"] = found.Count,
+            ["objects"] = run.ObjectsListed, ["missing"] = findings.Count(finding => finding.Class == "missing"), ["orphan"] = orphans.Count,
+            ["drift"] = findings.Count(finding => finding.Class == "drift"), ["found"] = found.Count, ["unchecked"] = await rows.UncheckedAsync(Id),
         };
         foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
         {
@@ -199,6 +249,52 @@ public sealed partial class ReconcileRunGrain(
             LogMissing(logger, Id, run.TargetId, missing.Count, missing[0].Path, missing[0].Detail);
         }
     }
+
+    /// <summary>
+    /// What the census found against the records: a stub deleted on its host closes the record
+    /// (its object falls to the orphan rules); a real file where the stub was is RECALLED (the
+    /// data is back; the rules decide anew); a stub not its record's, unreadable, or unknown to
+    /// any record is reported. Returns the records settled here, which are not judged as missing.
+    /// </summary>
+    private async Task<HashSet<long>> RepairDriftAsync(ReconcileRunInfo run, string actor, List<ReconcileFinding> findings)
+    {
+        var drift = await rows.DriftAsync(run);
+        var settled = new HashSet<long>();
+        foreach (var byHost in drift.GroupBy(item => item.HostId))
+        {
+            var deleted = byHost.Where(item => item.Record is not null && item.Found == StubFact.Absent).ToList();
+            var closed = (await ledger.CloseAsync(byHost.Key, [.. deleted.Select(item => item.Record!.Value)], actor,
+                $"the stub is gone from the host (reconcile run {Id})", CancellationToken.None)).Select(info => info.Id).ToHashSet();
+            findings.AddRange(deleted.Select(item => Drift(item, "stub_deleted", "no file at the path on the host",
+                closed.Contains(item.Record!.Value) ? "record closed; its object falls to the orphan rules" : "none: the record changed meanwhile")));
+
+            var replaced = byHost.Where(item => item.Record is not null && item.Found == StubFact.File).ToList();
+            var recalled = (await ledger.ApplyAsync(byHost.Key,
+                    [.. replaced.Select(item => new TierChange(item.Record!.Value, new TierEvent(TierEventKind.Recalled, actor, Reason: "a real file is where the stub was")))],
+                    CancellationToken.None))
+                .Where(outcome => outcome.Applied).Select(outcome => outcome.TierObjectId).ToHashSet();
+            findings.AddRange(replaced.Select(item => Drift(item, "stub_replaced", "a real file is where the stub was",
+                recalled.Contains(item.Record!.Value) ? "RECALLED: the data is on the host; the rules decide anew" : "none: the record changed meanwhile")));
+            settled.UnionWith(closed);
+            settled.UnionWith(recalled);
+
+            foreach (var item in byHost.Where(item => item.Found is StubFact.Stub or StubFact.Unreadable))
+            {
+                findings.Add(item switch
+                {
+                    { Record: null } => Drift(item, "stub_without_record", $"a stub of this target no record knows (object {item.Locator})",
+                        "none: its object is kept; recall or re-tier the file to bring it back under a record"),
+                    { Found: StubFact.Unreadable } => Drift(item, "stub_unreadable", item.Detail ?? "the stub's markers could not be read", "none: reported"),
+                    _ => Drift(item, "binding_mismatch", item.Detail
+                        ?? $"the stub names object {item.Locator} (SHA-256 {item.Sha256}); the record names {item.RecordLocator} (SHA-256 {item.RecordHash})", "none: reported"),
+                });
+            }
+        }
+        return settled;
+    }
+
+    private static ReconcileFinding Drift(DriftItem item, string kind, string detail, string repair) =>
+        new("drift", kind, item.Locator ?? item.RecordLocator, item.Record, item.HostId, item.Path, detail, repair);
 
     private async Task EndAsync(ReconcileRunInfo run, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts)
     {

@@ -1,4 +1,5 @@
 using Alto.Audit;
+using Alto.GrainInterfaces.Tiers;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -75,6 +76,42 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             await transaction.CommitAsync(cancellationToken);
         }
         return outcomes;
+    }
+
+    /// <summary>
+    /// Removes the records of files gone from the host (a stub deleted there), in one transaction:
+    /// only this host's STUBBED or LOST records, each removal audited (tier.closed). Returns the
+    /// records removed; their objects are no longer referenced, and fall to the orphan rules.
+    /// </summary>
+    public async Task<TierObjectInfo[]> CloseAsync(Guid hostId, IReadOnlyList<long> ids, string actor, string reason, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var closing = (await TierObjectRows.LockAsync(connection, transaction, [.. ids.Distinct()], cancellationToken))
+            .Where(row => row.HostId == hostId && row.Snapshot.State is TierState.Stubbed or TierState.Lost)
+            .ToList();
+        if (closing.Count == 0)
+        {
+            return [];
+        }
+        await using (var delete = new NpgsqlCommand("DELETE FROM alto.tier_object WHERE id = ANY($1)", connection, transaction))
+        {
+            delete.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. closing.Select(row => row.Id)] });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await AuditLog.AppendAsync(connection, transaction, [.. closing.Select(row => new AuditEntry(
+            row.TenantId, actor, "tier.closed", "tier_object", row.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: true,
+            new Dictionary<string, object?>
+            {
+                ["hostId"] = row.HostId, ["path"] = row.FullPath, ["from"] = TierObjectRows.StateName(row.Snapshot.State), ["reason"] = reason,
+                ["locator"] = row.Snapshot.Locator, ["targetId"] = row.TargetId,
+            }) { HostId = row.HostId, Path = row.FullPath })], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return [.. closing.Select(row => row.ToInfo())];
     }
 
     public async Task<TierObjectInfo?> GetAsync(long id, CancellationToken cancellationToken)

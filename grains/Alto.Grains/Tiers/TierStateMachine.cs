@@ -34,8 +34,9 @@ public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierSt
         [TierState.Failed] = [TierState.Planned, TierState.Recalling, TierState.Abandoned],
         [TierState.Abandoned] = [],
         [TierState.Skipped] = [TierState.Planned],
-        // Found again intact by a later reconciliation (restored from a backup of tier 2, say).
-        [TierState.Lost] = [TierState.Stubbed],
+        // Found again intact by a later reconciliation (restored from a backup of tier 2, say), or
+        // the file's data is back on the host (a real file where the stub was).
+        [TierState.Lost] = [TierState.Stubbed, TierState.Recalled],
     }.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToFrozenSet());
 
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromMinutes(1);

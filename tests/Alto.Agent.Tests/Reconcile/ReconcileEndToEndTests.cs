@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using System.Text.Json;
 using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
 using Alto.Agent.Tests.Jobs;
 using Alto.Agent.Tests.Tiering;
 using Alto.TestSupport;
@@ -12,11 +13,14 @@ namespace Alto.Agent.Tests.Reconcile;
 
 /// <summary>
 /// The sanitizer end to end, for each kind of target, with the real gateway and agent: files are
-/// tiered, then tier 2 is damaged behind Alto's back — an object deleted, one truncated, one with
-/// a byte changed, one extra object no record names — and a deep run, listed by the agent, finds
-/// each once in its class: the three stubs marked LOST (audited, counted, logged), the extra
-/// object an orphan kept within its grace period, the intact stubs left alone. A later run finds
-/// nothing new, and one after the object is put back finds the stub whole again.
+/// tiered, then damaged behind Alto's back — on tier 2 an object deleted, one truncated, one with
+/// a byte changed, one extra object no record names; on the host a stub deleted, a stub replaced
+/// by a real file, and a record deleted from the database — and a deep run, listed and censused by
+/// the agent, finds each once in its class: three stubs marked LOST (audited, counted, logged),
+/// the deleted stub's record closed, the replaced one RECALLED, the unknown stub reported, the
+/// extra object and the closed record's object orphans kept within their grace period, the intact
+/// stubs left alone. A later run finds nothing new, and one after the object is put back finds
+/// the stub whole again.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [Collection(TierStoreCollection.Name)]
@@ -34,7 +38,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         var tier2 = Directory.CreateTempSubdirectory("alto-rec-tier2-").FullName;
         await using var world = await TieringWorld.CreateAsync(_gateway, target: TargetBody(kind, tier2, prefix));
         var files = new List<string>();
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 8; i++)
         {
             var path = Path.Combine(world.Volume.Root, $"cold-{i}.bin");
             await TieringWorld.WriteOldFileAsync(path, 64 + i);
@@ -56,13 +60,22 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         changed[changed.Length / 2] ^= 0xFF;
         await raw.WriteAsync(locators[2], changed);
         var extra = await store.PutAsync(world.TenantId, new MemoryStream("an object no record names"u8.ToArray()), CancellationToken.None);
+        // In the database, a record deleted (a rescan sees its file as a stub); then on the host a stub deleted, and one replaced by a
+        // real file (after the rescan, which would itself have found the data back and moved the record to RECALLED).
+        await _gateway.Database.ExecuteAsync($"DELETE FROM alto.tier_object WHERE host_id = '{world.HostId}' AND full_path = '{files[5]}'");
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.file_current WHERE host_id = '{world.HostId}' AND full_path = '{files[5]}' AND is_stub") == 1, "the rescan ingested", agent);
+        File.Delete(files[3]);
+        var replaced = await StubFiles.ShellAsync($"rm '{files[4]}' && echo 'a new file, written by a user' > '{files[4]}'");
+        Assert.True(replaced.ExitCode == 0, replaced.Output);
 
         var run = await ReconcileAsync(world, agent, new { depth = "deep", samplePercent = 100 });
         var counts = run.GetProperty("counts");
-        // Five stubbed objects, one deleted, one extra.
-        Assert.Equal(5, counts.GetProperty("objects").GetInt64());
-        Assert.Equal(3, counts.GetProperty("missing").GetInt64());
-        Assert.Equal(1, counts.GetProperty("orphan").GetInt64());
+        // Eight stubbed objects, one deleted, one extra.
+        Assert.Equal(8, counts.GetProperty("objects").GetInt64());
+        Assert.True((3L, 3L, 2L) == (counts.GetProperty("missing").GetInt64(), counts.GetProperty("drift").GetInt64(), counts.GetProperty("orphan").GetInt64()),
+            string.Join("\n", (await FindingsAsync(world, run)).Select(f => f.ToString())));
         var findings = await FindingsAsync(world, run);
         var missing = findings.Where(f => f.GetProperty("class").GetString() == "missing").ToDictionary(f => f.GetProperty("path").GetString()!);
         Assert.Equal(files.Take(3).Order(), missing.Keys.Order());
@@ -70,15 +83,24 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         Assert.Equal("short", missing[files[1]].GetProperty("kind").GetString());
         Assert.Equal("damaged", missing[files[2]].GetProperty("kind").GetString());
         Assert.All(missing.Values, finding => Assert.Equal("marked LOST", finding.GetProperty("repair").GetString()));
-        var orphan = Assert.Single(findings, f => f.GetProperty("class").GetString() == "orphan");
-        Assert.Equal(extra.Key, orphan.GetProperty("objectKey").GetString());
-        Assert.StartsWith("kept: within the 30-day grace period", orphan.GetProperty("repair").GetString(), StringComparison.Ordinal);
+        var drift = findings.Where(f => f.GetProperty("class").GetString() == "drift").ToDictionary(f => f.GetProperty("path").GetString()!, f => f.GetProperty("kind").GetString());
+        Assert.Equal(new Dictionary<string, string?> { [files[3]] = "stub_deleted", [files[4]] = "stub_replaced", [files[5]] = "stub_without_record" }, drift);
+        var orphans = findings.Where(f => f.GetProperty("class").GetString() == "orphan").ToList();
+        Assert.Equal(new[] { extra.Key, locators[3] }.Order(), orphans.Select(f => f.GetProperty("objectKey").GetString()!).Order());
+        Assert.All(orphans, orphan => Assert.StartsWith("kept: within the 30-day grace period", orphan.GetProperty("repair").GetString(), StringComparison.Ordinal));
         Assert.Equal(findings.Count, findings.Select(f => (f.GetProperty("class").GetString(), f.GetProperty("objectKey").GetString())).Distinct().Count());
 
-        // The repairs did what they say and nothing else: three LOST, two still STUBBED, every object but the deleted one still there.
+        // The repairs did what they say and nothing else: three LOST, one record closed, one RECALLED, two still STUBBED, no object deleted.
         Assert.Equal(3, await world.CountAsync($"state = 'LOST' AND full_path IN ('{files[0]}', '{files[1]}', '{files[2]}')"));
-        Assert.Equal(2, await world.CountAsync($"state = 'STUBBED' AND full_path IN ('{files[3]}', '{files[4]}')"));
-        Assert.NotNull(await store.GetInfoAsync(extra.Key, CancellationToken.None));
+        Assert.Equal(0, await world.CountAsync($"full_path IN ('{files[3]}', '{files[5]}')"));
+        Assert.Equal(1, await world.CountAsync($"state = 'RECALLED' AND full_path = '{files[4]}'"));
+        Assert.Equal(2, await world.CountAsync($"state = 'STUBBED' AND full_path IN ('{files[6]}', '{files[7]}')"));
+        foreach (var key in locators.Skip(1).Append(extra.Key))
+        {
+            Assert.NotNull(await store.GetInfoAsync(key, CancellationToken.None));
+        }
+        Assert.Equal("a new file, written by a user\n", await File.ReadAllTextAsync(files[4]));
+        Assert.NotNull(LinuxStubs.Peek(files[5]));
         Assert.Equal(3, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.lost' AND outcome = 'failure'"));
         Assert.Equal(1, await _gateway.Database.CountAsync(
@@ -90,9 +112,9 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
                                                      && line.Contains("status=\"completed\"", StringComparison.Ordinal));
         Assert.Contains("stub(s) on target", _gateway.Run.Output, StringComparison.Ordinal);
 
-        // A second run (names only) finds nothing new about the lost stubs: they are LOST already.
-        var again = await ReconcileAsync(world, agent, new { depth = "list" });
-        Assert.Equal((0L, 1L), (again.GetProperty("counts").GetProperty("missing").GetInt64(), again.GetProperty("counts").GetProperty("orphan").GetInt64()));
+        // A second run (names only) finds nothing new: the lost stubs are LOST already; the unknown stub and the orphans are reported again.
+        var again = (await ReconcileAsync(world, agent, new { depth = "list" })).GetProperty("counts");
+        Assert.Equal((0L, 1L, 2L), (again.GetProperty("missing").GetInt64(), again.GetProperty("drift").GetInt64(), again.GetProperty("orphan").GetInt64()));
 
         // The deleted object is put back (restored from a copy): the next run finds its stub whole again.
         Assert.Equal(locators[0], (await store.PutAsync(world.TenantId, new MemoryStream(deleted), CancellationToken.None)).Key);
@@ -126,7 +148,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await TieringWorld.WaitForAsync(async () =>
         {
             run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
-            return run.GetProperty("status").GetString() != "listing";
+            return run.GetProperty("status").GetString() is not ("listing" or "census");
         }, $"reconcile run {runId} ended", agent);
         Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
         return run;

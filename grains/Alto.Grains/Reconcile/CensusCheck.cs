@@ -1,0 +1,36 @@
+using Alto.GrainInterfaces.Reconcile;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>What makes a census report unacceptable, checked whole before anything of it is kept.</summary>
+public static class CensusCheck
+{
+    public static ListingCheck.ListingProblem? Problem(IReadOnlyList<StubFact> facts)
+    {
+        if (facts.Count is 0 or > StubFact.MaxPerReport)
+        {
+            return new("facts", $"a report holds 1 to {StubFact.MaxPerReport} facts (got {facts.Count})");
+        }
+        for (var i = 0; i < facts.Count; i++)
+        {
+            var fact = facts[i];
+            if (string.IsNullOrEmpty(fact.Path) || fact.Path.Length > 4096)
+            {
+                return new($"facts[{i}].path", "is required, at most 4096 characters");
+            }
+            if (!StubFact.Kinds.Contains(fact.Found))
+            {
+                return new($"facts[{i}].found", $"must be one of {string.Join(", ", StubFact.Kinds)}");
+            }
+            if (fact.Found == StubFact.Stub && (fact.Locator is not { Length: > 0 and <= 1024 } || fact.Sha256 is not { Length: 64 } || fact.TargetId is null))
+            {
+                return new($"facts[{i}]", "a stub is reported with its locator, SHA-256 and target");
+            }
+            if (fact.Detail is { Length: > 1000 })
+            {
+                return new($"facts[{i}].detail", "at most 1000 characters");
+            }
+        }
+        return null;
+    }
+}
