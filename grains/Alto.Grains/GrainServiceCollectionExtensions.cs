@@ -27,7 +27,9 @@ public static class GrainServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<TieringMetrics>();
-        services.TryAddSingleton<Reconcile.ReconcileRows>();
+        services.TryAddSingleton<Reconcile.ReconcileRuns>();
+        services.TryAddSingleton<Reconcile.ReconcileCensus>();
+        services.TryAddSingleton<Reconcile.ReconcileComparison>();
         services.TryAddSingleton<Reconcile.ReconcileMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
         services.AddOptions<Planning.PlannerOptions>();

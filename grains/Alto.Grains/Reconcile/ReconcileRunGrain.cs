@@ -14,7 +14,9 @@ namespace Alto.Grains.Reconcile;
 /// each move; the run itself leaves one summary entry.
 /// </summary>
 public sealed partial class ReconcileRunGrain(
-    ReconcileRows rows,
+    ReconcileRuns rows,
+    ReconcileCensus census,
+    ReconcileComparison comparison,
     TierObjectLedger ledger,
     AdminAudit audit,
     ReconcileMetrics metrics,
@@ -86,10 +88,10 @@ public sealed partial class ReconcileRunGrain(
         await audit.RecordAsync(new AuditEntry(tenantId, order.Actor, "reconcile.started", "storage_target", order.TargetId.ToString(), Succeeded: true,
             new Dictionary<string, object?>
             {
-                ["runId"] = Id, ["depth"] = ReconcileRows.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
+                ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
                 ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId,
             }) { HostId = hostId });
-        LogStarted(logger, Id, order.TargetId, hostId, ReconcileRows.DepthName(run.Depth));
+        LogStarted(logger, Id, order.TargetId, hostId, ReconcileRuns.DepthName(run.Depth));
         return CommandResult<ReconcileRunInfo>.Ok(run);
     }
 
@@ -159,7 +161,7 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<CensusReceipt>.Invalid(problem.Field, problem.Message);
         }
-        if (await rows.RecordCensusAsync(Id, hostId, facts, time.GetUtcNow()) is not { } recorded)
+        if (await census.RecordCensusAsync(Id, hostId, facts, time.GetUtcNow()) is not { } recorded)
         {
             return CommandResult<CensusReceipt>.Invalid("facts", "the report names a path this run did not ask this host about");
         }
@@ -174,8 +176,8 @@ public sealed partial class ReconcileRunGrain(
     /// <summary>The listing is whole: each online host with stubs of the target is asked what is at their paths; with nothing to ask, the run classifies at once.</summary>
     private async Task<string> BeginCensusAsync(ReconcileRunInfo run)
     {
-        var census = await rows.BeginCensusAsync(run, time.GetUtcNow());
-        foreach (var (hostId, paths) in census)
+        var asked = await census.BeginCensusAsync(run, time.GetUtcNow());
+        foreach (var (hostId, paths) in asked)
         {
             var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestCensusAsync(Id, paths);
             if (queued.Error is { } error)
@@ -184,7 +186,7 @@ public sealed partial class ReconcileRunGrain(
                 return ReconcileRunInfo.Failed;
             }
         }
-        if (census.Count > 0)
+        if (asked.Count > 0)
         {
             return ReconcileRunInfo.Census;
         }
@@ -198,8 +200,8 @@ public sealed partial class ReconcileRunGrain(
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
         var settled = await RepairDriftAsync(run, actor, findings);
-        var missing = await rows.MissingAsync(run, settled);
-        var stubbed = await rows.StubbedCountAsync(run);
+        var missing = await comparison.MissingAsync(run, settled);
+        var stubbed = await comparison.StubbedCountAsync(run);
         if (!run.AllowMassLoss && missing.Count > MassLossFloor && missing.Count > stubbed * MassLossShare)
         {
             var held = $"none: held back, {missing.Count} of {stubbed} stubs of the target look lost; check that the target is the right one and reachable, "
@@ -217,7 +219,7 @@ public sealed partial class ReconcileRunGrain(
             findings.AddRange(byHost.Select(item => new ReconcileFinding("missing", item.Kind, item.Locator, item.TierObjectId, item.HostId, item.Path, item.Detail,
                 refusals.TryGetValue(item.TierObjectId, out var refusal) ? "none: the record changed meanwhile (" + refusal + ")" : "marked LOST")));
         }
-        var found = await rows.FoundAgainAsync(run);
+        var found = await comparison.FoundAgainAsync(run);
         foreach (var byHost in found.GroupBy(item => item.HostId))
         {
             var outcomes = await ledger.ApplyAsync(byHost.Key,
@@ -227,7 +229,7 @@ public sealed partial class ReconcileRunGrain(
                 "found", "whole", outcome.After!.Locator, outcome.TierObjectId, outcome.After.HostId, outcome.After.FullPath, "the object is whole again", "STUBBED again")));
         }
         var now = time.GetUtcNow();
-        var orphans = await rows.OrphansAsync(run);
+        var orphans = await comparison.OrphansAsync(run);
         findings.AddRange(orphans.Select(orphan => new ReconcileFinding("orphan", orphan.Problem is null ? "unreferenced" : "unreferenced_damaged", orphan.Key, null, null, null,
             $"no record references this object ({orphan.Length} bytes){(orphan.Problem is null ? "" : "; " + orphan.Problem)}",
             orphan.Modified is { } modified && now - modified < OrphanGrace
@@ -236,7 +238,7 @@ public sealed partial class ReconcileRunGrain(
         var counts = new Dictionary<string, long>
         {
             ["objects"] = run.ObjectsListed, ["missing"] = findings.Count(finding => finding.Class == "missing"), ["orphan"] = orphans.Count,
-            ["drift"] = findings.Count(finding => finding.Class == "drift"), ["found"] = found.Count, ["unchecked"] = await rows.UncheckedAsync(Id),
+            ["drift"] = findings.Count(finding => finding.Class == "drift"), ["found"] = found.Count, ["unchecked"] = await census.UncheckedAsync(Id),
         };
         foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
         {
@@ -258,7 +260,7 @@ public sealed partial class ReconcileRunGrain(
     /// </summary>
     private async Task<HashSet<long>> RepairDriftAsync(ReconcileRunInfo run, string actor, List<ReconcileFinding> findings)
     {
-        var drift = await rows.DriftAsync(run);
+        var drift = await census.DriftAsync(run);
         var settled = new HashSet<long>();
         foreach (var byHost in drift.GroupBy(item => item.HostId))
         {
@@ -302,7 +304,7 @@ public sealed partial class ReconcileRunGrain(
         var allCounts = new Dictionary<string, long>(counts) { ["objects"] = listed.ObjectsListed, ["checked"] = listed.ObjectsChecked };
         await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow());
         metrics.Run(status);
-        var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRows.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
+        var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
         await audit.RecordAsync(new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status, "storage_target", run.TargetId.ToString(),
             Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details) { HostId = run.HostId });
         if (error is not null)

@@ -124,6 +124,48 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task AListingCutOffByAnAgentCrashResumesFromTheCursorAndEndsWithTheSameFindings()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-resume-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+        var store = new PathTierStore(tier2);
+        var keys = new HashSet<string>();
+        for (var i = 0; i < 1500; i++)
+        {
+            keys.Add((await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a crashed run")), CancellationToken.None)).Key);
+        }
+        var agent = world.StartAgent();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+
+        // Deep, at 150 requests a second: the first part (1,000 objects) goes after about 7 s, the last about 3 s later.
+        var started = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
+            new { depth = "deep", samplePercent = 100, requestsPerSecond = 150 });
+        var runId = started.GetProperty("runId").GetGuid();
+        var state = $"SELECT count(*) FROM alto.reconcile_run WHERE id = '{runId}' AND status = 'listing' AND objects_listed = 1000";
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(state) == 1, "the first part taken", agent);
+        await agent.KillAsync();
+        Assert.Equal(1, await _gateway.Database.CountAsync(state));
+
+        // Started again, the agent gets the command again (it was never acknowledged), reads the cursor and lists the rest.
+        var again = world.StartAgent();
+        JsonElement run = default;
+        await TieringWorld.WaitForAsync(async () =>
+        {
+            run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
+            return run.GetProperty("status").GetString() is not ("listing" or "census");
+        }, "the resumed run ended", again);
+        Assert.Equal(("completed", 1500L), (run.GetProperty("status").GetString(), run.GetProperty("objectsListed").GetInt64()));
+        Assert.Equal(2, await _gateway.Database.CountAsync($"SELECT batches FROM alto.reconcile_run WHERE id = '{runId}'"));
+        var orphans = (await FindingsAsync(world, run)).Select(f => f.GetProperty("objectKey").GetString()!).ToList();
+        Assert.Equal(orphans.Count, orphans.Distinct().Count());
+        Assert.True(keys.SetEquals(orphans), $"{orphans.Count} orphans found for {keys.Count} objects");
+        // It did not start over: it listed after the cursor the first agent left.
+        Assert.Contains($"Reconcile run {runId}: listing target {world.TargetId} (deep) after {world.TenantId:N}/", again.Output, StringComparison.Ordinal);
+        await again.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     private object TargetBody(string kind, string tier2, string prefix) => kind switch
     {
         "path" => new { name = "nas", kind, settings = new { path = tier2 } },
@@ -154,9 +196,21 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         return run;
     }
 
-    private static async Task<List<JsonElement>> FindingsAsync(TieringWorld world, JsonElement run) =>
-        [.. (await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{run.GetProperty("id").GetGuid()}/findings?pageSize=500"))
-            .GetProperty("items").EnumerateArray()];
+    /// <summary>Every finding of the run, page by page.</summary>
+    private static async Task<List<JsonElement>> FindingsAsync(TieringWorld world, JsonElement run)
+    {
+        var findings = new List<JsonElement>();
+        for (var page = 1; ; page++)
+        {
+            var items = (await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{run.GetProperty("id").GetGuid()}/findings?page={page}&pageSize=500"))
+                .GetProperty("items").EnumerateArray().ToList();
+            findings.AddRange(items);
+            if (items.Count < 500)
+            {
+                return findings;
+            }
+        }
+    }
 
     private static async Task<byte[]> ReadAllAsync(ITierStore store, string key)
     {

@@ -1,0 +1,192 @@
+using Alto.GrainInterfaces.Reconcile;
+using Npgsql;
+using NpgsqlTypes;
+using static Alto.Grains.Reconcile.ReconcileSql;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>alto.reconcile_run, its listing (alto.reconcile_object) and its findings, written only by the run's grain.</summary>
+public sealed class ReconcileRuns(NpgsqlDataSource db)
+{
+    private const string RunColumns = """
+        id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, cursor_key,
+        objects_listed, objects_checked, counts::text, error, started_at, finished_at, allow_mass_loss
+        """;
+
+    /// <summary>Whether the target is the tenant's and enabled.</summary>
+    public async Task<bool> TargetIsTenantsAsync(Guid tenantId, Guid targetId)
+    {
+        await using var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM alto.storage_target WHERE id = $1 AND tenant_id = $2 AND enabled)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The online host of the tenant best placed to list the target: the one with the most records on it.</summary>
+    public async Task<Guid?> ListingHostAsync(Guid tenantId, Guid targetId)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT h.id FROM alto.host h
+            WHERE h.tenant_id = $1 AND h.status = 'online'
+            ORDER BY (SELECT count(*) FROM alto.tier_object t WHERE t.host_id = h.id AND t.target_id = $2) DESC, h.last_heartbeat_at DESC NULLS LAST
+            LIMIT 1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        return await command.ExecuteScalarAsync() as Guid?;
+    }
+
+    /// <summary>Inserts a new listing run; false when another run is listing the target already.</summary>
+    public async Task<bool> InsertAsync(ReconcileRunInfo run, string requestedBy)
+    {
+        await using var command = db.CreateCommand("""
+            INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at,
+                                            allow_mass_loss)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9, $10)
+            ON CONFLICT DO NOTHING
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TargetId });
+        command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = run.HostId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = DepthName(run.Depth) });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = run.SamplePercent });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = run.RequestsPerSecond });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestedBy });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.AllowMassLoss });
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    /// <summary>The run listing the target now, if any, and when it last took a part.</summary>
+    public async Task<(Guid RunId, DateTimeOffset UpdatedAt)?> ListingRunOfAsync(Guid targetId)
+    {
+        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status IN ('listing', 'census')");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetGuid(0), await reader.GetFieldValueAsync<DateTimeOffset>(1)) : null;
+    }
+
+    public async Task<ReconcileRunInfo?> ReadAsync(Guid runId)
+    {
+        await using var command = db.CreateCommand($"SELECT {RunColumns} FROM alto.reconcile_run WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadRun(reader) : null;
+    }
+
+    /// <summary>
+    /// Appends a part of the listing if it follows the cursor (one transaction, the run's row
+    /// locked): its objects, the cursor moved to its last key, the counts.
+    /// </summary>
+    public async Task<ListingPartOutcome> AppendAsync(Guid runId, string? after, IReadOnlyList<ListedObject> objects, DateTimeOffset now)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        string? cursor;
+        string status;
+        await using (var read = new NpgsqlCommand("SELECT cursor_key, status FROM alto.reconcile_run WHERE id = $1 FOR UPDATE", connection, transaction))
+        {
+            read.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            await using var reader = await read.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            (cursor, status) = (await reader.IsDBNullAsync(0) ? null : reader.GetString(0), reader.GetString(1));
+        }
+        if (status != ReconcileRunInfo.Listing)
+        {
+            return ListingPartOutcome.Ended;
+        }
+        if (after != cursor)
+        {
+            // A part that ends at or before the cursor was taken already; anything else skips ahead of it.
+            var last = objects.Count == 0 ? after : objects[^1].Key;
+            return cursor is not null && (last is null || string.CompareOrdinal(last, cursor) <= 0) ? ListingPartOutcome.Duplicate : ListingPartOutcome.OutOfOrder;
+        }
+        if (objects.Count > 0)
+        {
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO alto.reconcile_object (run_id, key, length, modified, problem)
+                SELECT $1, o.key, o.length, o.modified, o.problem FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS o(key, length, modified, problem)
+                ON CONFLICT DO NOTHING
+                """, connection, transaction);
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. objects.Select(o => o.Key)] });
+            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. objects.Select(o => o.Length)] });
+            insert.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = [.. objects.Select(o => o.Modified?.UtcDateTime)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. objects.Select(o => o.Problem)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await insert.ExecuteNonQueryAsync();
+        }
+        await using (var move = new NpgsqlCommand("""
+            UPDATE alto.reconcile_run SET cursor_key = coalesce($2, cursor_key), batches = batches + 1, objects_listed = objects_listed + $3,
+                   objects_checked = objects_checked + $4, updated_at = $5
+            WHERE id = $1
+            """, connection, transaction))
+        {
+            move.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            move.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = objects.Count == 0 ? null : objects[^1].Key, NpgsqlDbType = NpgsqlDbType.Text });
+            move.Parameters.Add(new NpgsqlParameter<long> { TypedValue = objects.Count });
+            move.Parameters.Add(new NpgsqlParameter<long> { TypedValue = objects.Count(o => o.Checked) });
+            move.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await move.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+        return ListingPartOutcome.Appended;
+    }
+
+    /// <summary>Ends the run (one transaction): its findings, counts and status; its listing and census are dropped.</summary>
+    public async Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        if (findings.Count > 0)
+        {
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO alto.reconcile_finding (run_id, tenant_id, class, kind, object_key, tier_object_id, host_id, path, detail, repair, found_at)
+                SELECT $1, r.tenant_id, f.class, f.kind, f.object_key, f.tier_object_id, f.host_id, f.path, f.detail, f.repair, $2
+                FROM alto.reconcile_run r,
+                     unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::uuid[], $8::text[], $9::text[], $10::text[])
+                         AS f(class, kind, object_key, tier_object_id, host_id, path, detail, repair)
+                WHERE r.id = $1
+                ON CONFLICT DO NOTHING
+                """, connection, transaction);
+            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Class)));
+            insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Kind)));
+            insert.Parameters.Add(Texts(findings.Select(f => f.ObjectKey)));
+            insert.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = [.. findings.Select(f => f.TierObjectId)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            insert.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. findings.Select(f => f.HostId)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+            insert.Parameters.Add(Texts(findings.Select(f => f.Path)));
+            insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Detail)));
+            insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Repair)));
+            await insert.ExecuteNonQueryAsync();
+        }
+        await using (var end = new NpgsqlCommand(
+            "UPDATE alto.reconcile_run SET status = $2, error = $3, counts = $4::jsonb, finished_at = $5, updated_at = $5 WHERE id = $1", connection, transaction))
+        {
+            end.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            end.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
+            end.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = error, NpgsqlDbType = NpgsqlDbType.Text });
+            end.Parameters.Add(new NpgsqlParameter<string> { TypedValue = System.Text.Json.JsonSerializer.Serialize(counts) });
+            end.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await end.ExecuteNonQueryAsync();
+        }
+        foreach (var table in new[] { "alto.reconcile_object", "alto.reconcile_stub" })
+        {
+            await using var drop = new NpgsqlCommand($"DELETE FROM {table} WHERE run_id = $1", connection, transaction);
+            drop.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+            await drop.ExecuteNonQueryAsync();
+        }
+        await transaction.CommitAsync();
+    }
+
+    public static string DepthName(ReconcileDepth depth) => depth.ToString().ToLowerInvariant();
+
+    private static ReconcileRunInfo ReadRun(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.IsDBNull(3) ? null : reader.GetGuid(3),
+        Enum.Parse<ReconcileDepth>(reader.GetString(4), ignoreCase: true), reader.GetInt32(5), reader.GetInt32(6), reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt64(9), reader.GetInt64(10),
+        System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(11)) ?? [],
+        reader.IsDBNull(12) ? null : reader.GetString(12), new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero),
+        reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero), reader.GetBoolean(15));
+}
