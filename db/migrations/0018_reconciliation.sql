@@ -81,6 +81,21 @@ CREATE TABLE alto.reconcile_finding
 CREATE UNIQUE INDEX reconcile_finding_once_ux ON alto.reconcile_finding (run_id, class, coalesce(tier_object_id, 0), coalesce(object_key, ''));
 CREATE INDEX reconcile_finding_run_ix ON alto.reconcile_finding (run_id, class, id);
 
+-- A target reconciled on a schedule: its reminder starts a run every so often with these settings.
+CREATE TABLE alto.reconcile_schedule
+(
+    target_id           uuid PRIMARY KEY REFERENCES alto.storage_target (id),
+    tenant_id           uuid        NOT NULL REFERENCES alto.tenant (id),
+    every_hours         integer     NOT NULL CHECK (every_hours BETWEEN 1 AND 2160),
+    depth               text        NOT NULL CHECK (depth IN ('list', 'head', 'deep')),
+    sample_percent      integer     NOT NULL CHECK (sample_percent BETWEEN 1 AND 100),
+    requests_per_second integer     NOT NULL CHECK (requests_per_second BETWEEN 1 AND 100000),
+    last_run_id         uuid,
+    last_tick_at        timestamptz,
+    last_outcome        text,
+    updated_at          timestamptz NOT NULL
+);
+
 -- A stubbed file whose tier-2 object is gone or damaged: its stub cannot be recalled.
 ALTER TABLE alto.tier_object DROP CONSTRAINT tier_object_state_check;
 ALTER TABLE alto.tier_object ADD CONSTRAINT tier_object_state_check

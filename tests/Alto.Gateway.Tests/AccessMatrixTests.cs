@@ -173,6 +173,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             new { name = "archive", kind = "path", settings = new { path = $"/mnt/archive/{id:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
         var hostId = host.GetProperty("host").GetProperty("id").GetGuid();
         var targetId = target.GetProperty("id").GetGuid();
+        (await admin.PutAsJsonAsync($"/api/v1/tenants/{id}/targets/{targetId}/reconcile-schedule", new { everyHours = 24 })).EnsureSuccessStatusCode();
         // A run listed by the tenant's host, as if it had been started while the host was online.
         var runId = Guid.NewGuid();
         await fixture.Database.ExecuteAsync($"""

@@ -310,4 +310,46 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(new[] { locators[0] }, orphans.Select(key => key!));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing'"));
     }
+
+    [Fact]
+    public async Task ATargetIsReconciledOnItsScheduleAndATickWhileARunIsGoingIsSkippedWithItsReason()
+    {
+        var (host, targetId, _) = await StubbedHostAsync();
+        var (_, strangerTarget, _) = await StubbedHostAsync();
+        await ConnectAsync(host);
+        using var admin = fixture.ClientFor("platform-admin");
+        var url = $"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile-schedule";
+        var bad = await (await admin.PutAsJsonAsync(url, new { everyHours = 0, depth = "list", samplePercent = 5 })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(new[] { "everyHours", "samplePercent" }, bad.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order());
+        await (await admin.PutAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{strangerTarget}/reconcile-schedule", new { everyHours = 24 }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        var set = await (await admin.PutAsJsonAsync(url, new { everyHours = 24, depth = "deep", samplePercent = 5 })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((24, "deep", 5), (set.GetProperty("schedule").GetProperty("everyHours").GetInt32(), set.GetProperty("schedule").GetProperty("depth").GetString(),
+            set.GetProperty("schedule").GetProperty("samplePercent").GetInt32()));
+        // The reminder that will start it, persisted with the cluster's reminders.
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%') AND period_ms = {(long)TimeSpan.FromHours(24).TotalMilliseconds}"));
+
+        // A tick (as the reminder service delivers it) starts a run with the schedule's settings; the next, while it is going, is skipped and says why.
+        var schedule = Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileScheduleGrain>(targetId).AsReference<IRemindable>();
+        await schedule.ReceiveReminder("reconcile", new Orleans.Runtime.TickStatus(DateTime.UtcNow, TimeSpan.FromHours(24), DateTime.UtcNow));
+        var runId = await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.reconcile_run WHERE target_id = '{targetId}' AND requested_by = 'schedule'");
+        Assert.Equal("deep/5/listing", await fixture.Database.ScalarAsync<string>($"SELECT depth || '/' || sample_percent || '/' || status FROM alto.reconcile_run WHERE id = '{runId}'"));
+        await schedule.ReceiveReminder("reconcile", new Orleans.Runtime.TickStatus(DateTime.UtcNow, TimeSpan.FromHours(24), DateTime.UtcNow));
+        var shown = await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(runId, shown.GetProperty("lastRunId").GetGuid());
+        Assert.StartsWith($"skipped: reconcile run {runId} is listing this target already", shown.GetProperty("lastOutcome").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE target_id = '{targetId}'"));
+
+        // Unscheduled: the reminder goes, and deleting again is no error; another tenant's target is not found.
+        (await admin.DeleteAsync(new Uri(url, UriKind.Relative))).EnsureSuccessStatusCode();
+        (await admin.DeleteAsync(new Uri(url, UriKind.Relative))).EnsureSuccessStatusCode();
+        await (await admin.DeleteAsync(new Uri($"/api/v1/tenants/{host.TenantId}/targets/{strangerTarget}/reconcile-schedule", UriKind.Relative)))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%')"));
+        Assert.Equal(2, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action IN ('reconcile.scheduled', 'reconcile.unscheduled')"));
+    }
 }

@@ -18,6 +18,9 @@ public sealed record ListedObjectRequest(string? Key, long? Length, DateTimeOffs
 /// <summary>The next part of a run's listing, after the run's cursor (see <see cref="ReconcileListing"/>).</summary>
 public sealed record ReconcileListingRequest(string? After, ListedObjectRequest[]? Objects, bool? Finished, string? Failure);
 
+/// <summary>A target's reconciliation schedule: every so many hours, with a run's settings.</summary>
+public sealed record ReconcileScheduleRequest(int? EveryHours, string? Depth, int? SamplePercent, int? RequestsPerSecond);
+
 public sealed record StubFactRequest(string? Path, string? Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail);
 
 /// <summary>What the agent found at the paths a run's census asked it about.</summary>
@@ -36,6 +39,12 @@ public static class ReconcileApi
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Reconciliation");
         tenant.MapPost("/targets/{targetId:guid}/reconcile", StartAsync).Allows(Access.TenantManage)
             .WithSummary("Reconcile a storage target with the tier-object records (depth list, head or deep); an online agent of the tenant lists it");
+        tenant.MapGet("/targets/{targetId:guid}/reconcile-schedule", GetScheduleAsync).Allows(Access.TenantSupport)
+            .WithSummary("The target's reconciliation schedule and what its last tick did");
+        tenant.MapPut("/targets/{targetId:guid}/reconcile-schedule", SetScheduleAsync).Allows(Access.TenantManage)
+            .WithSummary("Reconcile the target every so many hours (1 to 2160), with a run's depth, sample and request rate");
+        tenant.MapDelete("/targets/{targetId:guid}/reconcile-schedule", ClearScheduleAsync).Allows(Access.TenantManage)
+            .WithSummary("Stop reconciling the target on a schedule");
         tenant.MapGet("/reconcile-runs", ListRunsAsync).Allows(Access.TenantSupport).WithSummary("Reconciliation runs, newest first (filter by target)");
         tenant.MapGet("/reconcile-runs/{runId:guid}", GetRunAsync).Allows(Access.TenantSupport).WithSummary("One run: status, progress and counts per class");
         tenant.MapGet("/reconcile-runs/{runId:guid}/findings", ListFindingsAsync).Allows(Access.TenantSupport)
@@ -60,26 +69,7 @@ public static class ReconcileApi
         }
         request ??= new StartReconcileRequest(null, null, null);
         var errors = new RequestErrors();
-        ReconcileDepth? parsed = request.Depth switch
-        {
-            null or "head" => ReconcileDepth.Head,
-            "list" => ReconcileDepth.List,
-            "deep" => ReconcileDepth.Deep,
-            _ => null,
-        };
-        if (parsed is not { } depth)
-        {
-            errors.Add("depth", "depth must be list, head or deep");
-            depth = ReconcileDepth.Head;
-        }
-        if (request.SamplePercent is { } sample && (sample is < 1 or > 100 || depth != ReconcileDepth.Deep))
-        {
-            errors.Add("samplePercent", depth == ReconcileDepth.Deep ? "samplePercent must be 1 to 100" : "samplePercent applies to depth deep only");
-        }
-        if (request.RequestsPerSecond is < 1 or > 100_000)
-        {
-            errors.Add("requestsPerSecond", "requestsPerSecond must be 1 to 100000");
-        }
+        var depth = RunSettings(errors, request.Depth, request.SamplePercent, request.RequestsPerSecond);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
@@ -91,6 +81,78 @@ public static class ReconcileApi
         return result.Error is { } error
             ? ApiProblems.From(error)
             : TypedResults.Accepted($"/api/v1/tenants/{tenantId}/reconcile-runs/{runId}", result.Value);
+    }
+
+    /// <summary>A run's depth (head when not given), with the sample and the request rate checked against it.</summary>
+    private static ReconcileDepth RunSettings(RequestErrors errors, string? depthName, int? samplePercent, int? requestsPerSecond)
+    {
+        ReconcileDepth? parsed = depthName switch
+        {
+            null or "head" => ReconcileDepth.Head,
+            "list" => ReconcileDepth.List,
+            "deep" => ReconcileDepth.Deep,
+            _ => null,
+        };
+        if (parsed is not { } depth)
+        {
+            errors.Add("depth", "depth must be list, head or deep");
+            depth = ReconcileDepth.Head;
+        }
+        if (samplePercent is { } sample && (sample is < 1 or > 100 || depth != ReconcileDepth.Deep))
+        {
+            errors.Add("samplePercent", depth == ReconcileDepth.Deep ? "samplePercent must be 1 to 100" : "samplePercent applies to depth deep only");
+        }
+        if (requestsPerSecond is < 1 or > 100_000)
+        {
+            errors.Add("requestsPerSecond", "requestsPerSecond must be 1 to 100000");
+        }
+        return depth;
+    }
+
+    public static async Task<Results<Ok<ReconcileScheduleInfo>, ProblemHttpResult>> GetScheduleAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId)
+    {
+        if (TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation schedules") is { } refusal)
+        {
+            return refusal;
+        }
+        return await services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).GetAsync(tenantId) is { } schedule
+            ? TypedResults.Ok(schedule)
+            : ApiProblems.NotFound($"storage target {targetId} has no reconciliation schedule");
+    }
+
+    public static async Task<Results<Ok<ReconcileScheduleInfo>, ValidationProblem, ProblemHttpResult>> SetScheduleAsync(
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId, ReconcileScheduleRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "schedule reconciliations") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        if (request.EveryHours is not (>= 1 and <= ReconcileSchedule.MaxEveryHours))
+        {
+            errors.Add("everyHours", $"everyHours is required, 1 to {ReconcileSchedule.MaxEveryHours}");
+        }
+        var depth = RunSettings(errors, request.Depth, request.SamplePercent, request.RequestsPerSecond);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var result = await services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).SetAsync(tenantId,
+            new ReconcileSchedule(request.EveryHours!.Value, depth, request.SamplePercent ?? DefaultDeepSamplePercent, request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond),
+            GatewayAudit.ActorOf(context.User));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> ClearScheduleAsync(
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "schedule reconciliations") is { } refusal)
+        {
+            return refusal;
+        }
+        var result = await services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).ClearAsync(tenantId, GatewayAudit.ActorOf(context.User));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
     }
 
     public static async Task<Results<Ok<Page<ReconcileRunView>>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(

@@ -105,3 +105,23 @@ public sealed record CensusReceipt(
     [property: Id(0)] int Taken,
     [property: Id(1)] long Pending,
     [property: Id(2)] string Status);
+
+/// <summary>How often a target is reconciled on its own, and how.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileSchedule")]
+public sealed record ReconcileSchedule(
+    [property: Id(0)] int EveryHours,
+    [property: Id(1)] ReconcileDepth Depth,
+    [property: Id(2)] int SamplePercent,
+    [property: Id(3)] int RequestsPerSecond)
+{
+    public const int MaxEveryHours = 2160;
+}
+
+/// <summary>A target's schedule with what its last tick did.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileScheduleInfo")]
+public sealed record ReconcileScheduleInfo(
+    [property: Id(0)] Guid TargetId,
+    [property: Id(1)] ReconcileSchedule Schedule,
+    [property: Id(2)] Guid? LastRunId,
+    [property: Id(3)] DateTimeOffset? LastTickAt,
+    [property: Id(4)] string? LastOutcome);

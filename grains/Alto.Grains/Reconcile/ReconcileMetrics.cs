@@ -11,7 +11,7 @@ public sealed class ReconcileMetrics
     public ReconcileMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
-        _runs = meter.CreateCounter<long>("alto.reconcile.runs", "{run}", "Reconciliation runs, by status (started, completed, failed)");
+        _runs = meter.CreateCounter<long>("alto.reconcile.runs", "{run}", "Reconciliation runs, by status (started, completed, failed; skipped: a scheduled run that could not start)");
         _findings = meter.CreateCounter<long>("alto.reconcile.findings", "{finding}",
             "What reconciliation runs found, by class (missing: a stub's object is gone or damaged; orphan: an object no record references; found: a lost object whole again) and kind");
     }

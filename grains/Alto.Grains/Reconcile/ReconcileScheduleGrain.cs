@@ -1,0 +1,104 @@
+using Alto.Audit;
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Reconcile;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Grains.Reconcile;
+
+/// <summary>
+/// A target's reconciliation schedule (see <see cref="IReconcileScheduleGrain"/>): the row says
+/// what, an Orleans reminder (persisted in PostgreSQL, so it outlives every silo) says when.
+/// </summary>
+public sealed partial class ReconcileScheduleGrain(
+    ReconcileSchedules schedules,
+    ReconcileRuns runs,
+    ReconcileMetrics metrics,
+    AdminAudit audit,
+    IGrainFactory grains,
+    TimeProvider time,
+    ILogger<ReconcileScheduleGrain> logger) : Grain, IReconcileScheduleGrain, IRemindable
+{
+    public const string Reminder = "reconcile";
+    public const string ScheduleActor = "schedule";
+
+    private Guid TargetId => this.GetPrimaryKey();
+
+    public async Task<CommandResult<ReconcileScheduleInfo>> SetAsync(Guid tenantId, ReconcileSchedule schedule, string actor)
+    {
+        if (schedule.EveryHours is < 1 or > ReconcileSchedule.MaxEveryHours)
+        {
+            return CommandResult<ReconcileScheduleInfo>.Invalid("everyHours", $"everyHours must be 1 to {ReconcileSchedule.MaxEveryHours}");
+        }
+        if (schedule.SamplePercent is < 1 or > 100)
+        {
+            return CommandResult<ReconcileScheduleInfo>.Invalid("samplePercent", "samplePercent must be 1 to 100");
+        }
+        if (schedule.RequestsPerSecond is < 1 or > 100_000)
+        {
+            return CommandResult<ReconcileScheduleInfo>.Invalid("requestsPerSecond", "requestsPerSecond must be 1 to 100000");
+        }
+        if (!await runs.TargetIsTenantsAsync(tenantId, TargetId))
+        {
+            return CommandResult<ReconcileScheduleInfo>.NotFound($"storage target {TargetId} not found (or disabled)");
+        }
+        var before = await schedules.ReadAsync(TargetId);
+        await schedules.UpsertAsync(TargetId, tenantId, schedule, time.GetUtcNow());
+        var period = TimeSpan.FromHours(schedule.EveryHours);
+        await this.RegisterOrUpdateReminder(Reminder, period, period);
+        await audit.RecordAsync(new AuditEntry(tenantId, actor, "reconcile.scheduled", "storage_target", TargetId.ToString(), Succeeded: true,
+            new Dictionary<string, object?> { ["before"] = before?.Info.Schedule, ["after"] = schedule }));
+        return CommandResult<ReconcileScheduleInfo>.Ok((await schedules.ReadAsync(TargetId))!.Value.Info);
+    }
+
+    public async Task<CommandResult<bool>> ClearAsync(Guid tenantId, string actor)
+    {
+        if (await schedules.ReadAsync(TargetId) is not { } current || current.TenantId != tenantId)
+        {
+            // Removing a schedule that is not there is done already; another tenant's target is not found.
+            return await runs.TargetIsTenantsAsync(tenantId, TargetId)
+                ? CommandResult<bool>.Ok(false)
+                : CommandResult<bool>.NotFound($"storage target {TargetId} not found (or disabled)");
+        }
+        await schedules.DeleteAsync(TargetId);
+        await ForgetReminderAsync();
+        await audit.RecordAsync(new AuditEntry(tenantId, actor, "reconcile.unscheduled", "storage_target", TargetId.ToString(), Succeeded: true,
+            new Dictionary<string, object?> { ["before"] = current.Info.Schedule, ["after"] = null }));
+        return CommandResult<bool>.Ok(true);
+    }
+
+    public async Task<ReconcileScheduleInfo?> GetAsync(Guid tenantId) =>
+        await schedules.ReadAsync(TargetId) is { } current && current.TenantId == tenantId ? current.Info : null;
+
+    /// <summary>A tick: a run with the schedule's settings, or (a run still going, no agent online) none, and why.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (await schedules.ReadAsync(TargetId) is not { } current)
+        {
+            await ForgetReminderAsync();
+            return;
+        }
+        var schedule = current.Info.Schedule;
+        var runId = Guid.NewGuid();
+        var started = await grains.GetGrain<IReconcileRunGrain>(runId).StartAsync(current.TenantId,
+            new ReconcileOrder(TargetId, schedule.Depth, schedule.SamplePercent, schedule.RequestsPerSecond, ScheduleActor));
+        if (started.Error is { } error)
+        {
+            metrics.Run("skipped");
+            LogSkipped(logger, TargetId, error.Message);
+            await schedules.RecordTickAsync(TargetId, null, "skipped: " + error.Message, time.GetUtcNow());
+            return;
+        }
+        await schedules.RecordTickAsync(TargetId, runId, $"started run {runId}", time.GetUtcNow());
+    }
+
+    private async Task ForgetReminderAsync()
+    {
+        if (await this.GetReminder(Reminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The scheduled reconciliation of target {TargetId} did not start: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, Guid targetId, string reason);
+}
