@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost [--files N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile [--files N] [--objects N]");
             return 2;
         }
         var files = 1_000_000;
@@ -75,6 +75,20 @@ public static class Program
         if (args[0] == "job-cost" && OperatingSystem.IsLinux())
         {
             Console.WriteLine(JsonSerializer.Serialize(await JobCostBench.RunAsync(), ReadableJson));
+            return 0;
+        }
+        if (args[0] == "reconcile" && OperatingSystem.IsLinux())
+        {
+            var objects = 1_000_000;
+            for (var i = 1; i < args.Length - 1; i++)
+            {
+                if (args[i] == "--objects")
+                {
+                    objects = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                }
+            }
+            var benchFolder = Path.Combine(RepositoryPaths.Root, ".state", "bench");
+            Console.WriteLine(JsonSerializer.Serialize(await ReconcileBench.RunAsync(benchFolder, objects), ReadableJson));
             return 0;
         }
         if (args[0] == "plan")

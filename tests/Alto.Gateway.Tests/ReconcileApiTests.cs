@@ -101,11 +101,29 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     private static object Part(string? after, bool finished, params (string Key, long Length)[] objects) =>
         new { after, finished, objects = objects.Select(o => new { key = o.Key, length = o.Length, modified = DateTimeOffset.UtcNow.AddDays(-1) }).ToArray() };
 
-    /// <summary>Sends the last part of a listing.</summary>
-    private async Task<JsonElement> LastPartAsync(PlannedHost host, Guid runId, object part)
+    /// <summary>Sends the last part of a listing (answered "listed") and waits for the run to reach its census (or its end).</summary>
+    private async Task<string> LastPartAsync(PlannedHost host, Guid runId, object part)
     {
         using var agent = host.AgentClient(fixture);
-        return await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), part)).AssertJsonAsync(HttpStatusCode.OK);
+        var receipt = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative), part)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("listed", receipt.GetProperty("status").GetString());
+        return await StatusAfterAsync(runId, "listing");
+    }
+
+    /// <summary>The run's status once it has left <paramref name="passing"/> (work after an answer runs on the run's timer).</summary>
+    private async Task<string> StatusAfterAsync(Guid runId, string passing)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var status = await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'");
+            if (status != passing)
+            {
+                return status;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the run stayed {passing}");
+            await Task.Delay(50);
+        }
     }
 
     private async Task<Guid> StartAsync(PlannedHost host, Guid targetId, object? body = null)
@@ -120,7 +138,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     /// Answers the run's census as the host's agent: the paths come in the census commands the host
     /// sent down the session; each holds its record's stub, unless <paramref name="found"/> says otherwise.
     /// </summary>
-    private async Task<JsonElement> CensusAsync(PlannedHost host, StandInSession session, Guid runId, Func<string, object?>? found = null)
+    private async Task<string> CensusAsync(PlannedHost host, StandInSession session, Guid runId, Func<string, object?>? found = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (!session.Commands.Any(command => command.Kind == AgentCommandKind.Census && command.RunId == runId))
@@ -144,7 +162,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             facts.Add(new { path, found = "stub", locator = reader.GetString(0), sha256 = reader.GetString(1), targetId = reader.GetGuid(2) });
         }
         using var agent = host.AgentClient(fixture);
-        return await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative), new { facts })).AssertJsonAsync(HttpStatusCode.OK);
+        var receipt = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative), new { facts })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("classifying", receipt.GetProperty("status").GetString());
+        return await StatusAfterAsync(runId, "census");
     }
 
     private Task<string> RunStateAsync(Guid runId) =>
@@ -181,10 +201,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var resumed = await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         var cursor = resumed.GetProperty("cursor").GetString();
         Assert.Equal(listing[1].Item1, cursor);
-        var last = await LastPartAsync(host, runId, Part(cursor, true, listing[2..]));
         // The listing is whole; the host's agent is asked what is at its stubs' paths, and the run ends with its answer.
-        Assert.Equal("census", last.GetProperty("status").GetString());
-        Assert.Equal("completed", (await CensusAsync(host, session, runId)).GetProperty("status").GetString());
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(cursor, true, listing[2..])));
+        Assert.Equal("completed", await CensusAsync(host, session, runId));
 
         using var admin = fixture.ClientFor("platform-admin");
         var findings = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
@@ -274,7 +293,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var runId = await StartAsync(host, targetId);
         using var agent = host.AgentClient(fixture);
         var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
-        Assert.Equal("census", (await LastPartAsync(host, runId, Part(null, true, all))).GetProperty("status").GetString());
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
 
         // Paths the run did not ask about, bad facts, and another tenant's agent change nothing.
         var url = new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative);
@@ -295,7 +314,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             "/lucid/f02.bin" => new { path, found = "stub", locator = locators[3], sha256 = locators[3][^64..], targetId },
             _ => null,
         });
-        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal("completed", done);
         using var admin = fixture.ClientFor("platform-admin");
         var drift = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=drift", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
             .GetProperty("items").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!, f => f.GetProperty("kind").GetString());

@@ -4,6 +4,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Reconcile;
 using Alto.Grains.Tiers;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Alto.Grains.Reconcile;
 
@@ -38,6 +39,14 @@ public sealed partial class ReconcileRunGrain(
 
     /// <summary>A run whose agent has sent nothing for this long is given up when a new run of its target is asked for.</summary>
     public static readonly TimeSpan SilentAfter = TimeSpan.FromMinutes(15);
+
+    /// <summary>What the answer to the last part of a listing says: the run took it all and goes on to its census.</summary>
+    public const string ListedStatus = "listed";
+
+    /// <summary>What the answer to the last census report says: the run is classifying.</summary>
+    public const string ClassifyingStatus = "classifying";
+
+    private IGrainTimer? _afterAnswer;
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -142,8 +151,9 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Listing));
         }
-        var status = await BeginCensusAsync(run);
-        return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, status));
+        // Seeding the census (a row per stub of the target) can outlast the agent's request: it runs after the answer.
+        RunAfterAnswer(run, () => BeginCensusAsync(run));
+        return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ListedStatus));
     }
 
     public async Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts)
@@ -169,12 +179,35 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, recorded.Pending, ReconcileRunInfo.Census));
         }
-        await ClassifyAsync(run);
-        return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, 0, ReconcileRunInfo.Completed));
+        RunAfterAnswer(run, () => ClassifyAsync(run));
+        return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, 0, ClassifyingStatus));
+    }
+
+    /// <summary>
+    /// Runs set-wise work over the whole target (the census's seed, the classification) on a
+    /// one-shot grain timer, after the agent has its answer: it takes as long as the target is
+    /// large, and must not hold a request (or a grain call) that long. The timer does not
+    /// interleave with the run's requests. Work that fails ends the run as failed, with the reason.
+    /// </summary>
+    private void RunAfterAnswer(ReconcileRunInfo run, Func<Task> work)
+    {
+        _afterAnswer?.Dispose();
+        _afterAnswer = this.RegisterGrainTimer(async _ =>
+        {
+            try
+            {
+                await work();
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                LogWorkFailed(logger, exception, Id);
+                await EndAsync(run, ReconcileRunInfo.Failed, "classifying the run failed: " + exception.Message, [], new Dictionary<string, long>());
+            }
+        }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
     }
 
     /// <summary>The listing is whole: each online host with stubs of the target is asked what is at their paths; with nothing to ask, the run classifies at once.</summary>
-    private async Task<string> BeginCensusAsync(ReconcileRunInfo run)
+    private async Task BeginCensusAsync(ReconcileRunInfo run)
     {
         var asked = await census.BeginCensusAsync(run, time.GetUtcNow());
         foreach (var (hostId, paths) in asked)
@@ -183,15 +216,13 @@ public sealed partial class ReconcileRunGrain(
             if (queued.Error is { } error)
             {
                 await EndAsync(run, ReconcileRunInfo.Failed, $"the census could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
-                return ReconcileRunInfo.Failed;
+                return;
             }
         }
-        if (asked.Count > 0)
+        if (asked.Count == 0)
         {
-            return ReconcileRunInfo.Census;
+            await ClassifyAsync(run);
         }
-        await ClassifyAsync(run);
-        return ReconcileRunInfo.Completed;
     }
 
     /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
@@ -316,6 +347,9 @@ public sealed partial class ReconcileRunGrain(
             LogCompleted(logger, Id, run.TargetId, listed.ObjectsListed, allCounts.GetValueOrDefault("missing"), allCounts.GetValueOrDefault("orphan"));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId}: its work over the target failed")]
+    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} started: host {HostId} lists it ({Depth})")]
     private static partial void LogStarted(ILogger logger, Guid runId, Guid targetId, Guid hostId, string depth);

@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using System.Text;
+using Alto.Agent.Enrollment;
+using Alto.Agent.Stubs;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Alto.Bench;
+
+/// <summary>
+/// bench/run.sh reconcile [--objects N]: the sanitizer's real pipeline — a gateway process (with
+/// its silo) and the real agent (alto-agent run) — on a path target of N objects, with damage put
+/// at known places: objects deleted, truncated and changed (among the deep sample's keys), extra
+/// objects no record names, and on the agent's host a stub deleted, a stub replaced by a real
+/// file and a record deleted. The N records belong to a second host that is offline (its census
+/// is counted unchecked); the agent's host lists the target and answers the census of its own
+/// stubs. Baseline: find listing the same tree. The object tree is generated once and reused.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class ReconcileBench
+{
+    private const int Damage = 100;
+    private const int SamplePercent = 1;
+    private const string CachedTenant = "tenant";
+
+    public static async Task<Dictionary<string, object>> RunAsync(string work, int objects)
+    {
+        var cache = Path.Combine(work, $"reconcile-{objects}");
+        var store = Path.Combine(work, "reconcile-store");
+        Directory.CreateDirectory(store);
+        var hashes = await EnsureObjectsAsync(cache, objects);
+
+        await using var database = await TestDatabase.CreateAsync("reconcile");
+        await using var gateway = await GatewayProcess.StartAsync(database, "reconcile", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
+        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenantId = await admin.CreateTenantAsync($"rec-{Guid.NewGuid():N}"[..20]);
+        var targetId = (await admin.PostAsync($"/api/v1/tenants/{tenantId}/targets", new { name = "nas", kind = "path", settings = new { path = store } })).GetProperty("id").GetGuid();
+        var tenantFolder = Path.Combine(store, tenantId.ToString("N"));
+        // The tree is the tenant's for this run (a rename, not a copy), and the cache's again after it.
+        Directory.Move(Path.Combine(cache, CachedTenant), tenantFolder);
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 64) ?? throw new InvalidOperationException(whyNot);
+        var state = Directory.CreateTempSubdirectory("alto-bench-reconcile-agent-").FullName;
+        try
+        {
+            var (agentHost, token) = await admin.RegisterHostAsync(tenantId, "fs-agent", volume.Root);
+            var (offlineHost, _) = await admin.RegisterHostAsync(tenantId, "fs-offline", "/srv");
+            using var http = new HttpClient();
+            var credentials = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
+            await credentials.SaveAsync(state, CancellationToken.None);
+
+            var keys = hashes.Select(hash => $"{tenantId:N}/{hash[..2]}/{hash[2..4]}/{hash}").ToArray();
+            await InsertRecordsAsync(gateway.Database, tenantId, offlineHost, targetId, keys, hashes);
+            var injected = await InjectTierTwoDamageAsync(tenantFolder, tenantId, keys, hashes, store);
+            var drift = await MakeAgentStubsWithDriftAsync(gateway.Database, volume.Root, tenantId, agentHost, targetId, new PathTierStore(store));
+
+            await using var agent = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(), "run", "--state-dir", state);
+            await WaitAsync(async () => await gateway.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{agentHost}' AND status = 'online'") == 1,
+                "the agent online", agent);
+
+            string[] find = [tenantFolder, "-type", "f", "-printf", "%p %s %T@\n"];
+            await Measure.ProcessAsync("find", find, standardOutputTo: "null"); // warm the inode cache for both
+            var baseline = await Measure.ProcessAsync("find", find, standardOutputTo: "null");
+
+            var clock = Stopwatch.StartNew();
+            var started = await admin.PostAsync($"/api/v1/tenants/{tenantId}/targets/{targetId}/reconcile",
+                new { depth = "deep", samplePercent = SamplePercent, requestsPerSecond = 100_000, allowMassLoss = false });
+            var runId = started.GetProperty("runId").GetGuid();
+            var status = "";
+            await WaitAsync(async () =>
+            {
+                status = await gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'");
+                return status is "completed" or "failed";
+            }, "the run ended", agent, TimeSpan.FromMinutes(60));
+            var elapsed = clock.Elapsed;
+            var agentPeak = PeakRssMegabytes(agent.ProcessId);
+            var gatewayPeak = PeakRssMegabytes(gateway.Run.ProcessId);
+            if (status != "completed")
+            {
+                throw new InvalidOperationException("the run failed: " + await gateway.Database.ScalarAsync<string>($"SELECT error FROM alto.reconcile_run WHERE id = '{runId}'"));
+            }
+            var found = await FoundAsync(gateway.Database, runId);
+            var listed = objects - Damage + Damage + drift.Extra;
+            var altoRate = listed / elapsed.TotalSeconds;
+            var findRate = listed / baseline.Elapsed.TotalSeconds;
+            await agent.StopAsync(TimeSpan.FromSeconds(30));
+            return new Dictionary<string, object>
+            {
+                ["bench"] = "reconcile",
+                ["objects"] = listed,
+                ["depth"] = $"deep, {SamplePercent}% sample",
+                ["alto_seconds"] = Math.Round(elapsed.TotalSeconds, 1),
+                ["alto_per_s"] = Math.Round(altoRate),
+                ["baseline"] = "find -type f -printf '%p %s %T@' over the same tree",
+                ["baseline_per_s"] = Math.Round(findRate),
+                ["ratio"] = Math.Round(altoRate / findRate, 3),
+                ["peak_rss_mb"] = agentPeak,
+                ["gateway_and_silo_peak_rss_mb"] = gatewayPeak,
+                ["injected"] = new Dictionary<string, int>(injected) { ["drift.stub_deleted"] = 1, ["drift.stub_replaced"] = 1, ["drift.stub_without_record"] = 1 },
+                ["found"] = found,
+                ["goal"] = "found = injected for every class, ratio >= 0.5, peak_rss_mb <= 256",
+            };
+        }
+        finally
+        {
+            Directory.Move(tenantFolder, Path.Combine(cache, CachedTenant));
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    /// <summary>The object tree (contents "object {i}"), generated once; the hashes, which name the objects.</summary>
+    private static async Task<string[]> EnsureObjectsAsync(string cache, int objects)
+    {
+        var hashes = Enumerable.Range(0, objects).Select(i => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Content(i))))).ToArray();
+        var done = Path.Combine(cache, "complete");
+        if (File.Exists(done))
+        {
+            return hashes;
+        }
+        var root = Path.Combine(cache, CachedTenant);
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        await Console.Error.WriteLineAsync($"generating {objects} objects in {root}");
+        await Parallel.ForEachAsync(Enumerable.Range(0, objects), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, cancellationToken) =>
+        {
+            var folder = Path.Combine(root, hashes[i][..2], hashes[i][2..4]);
+            Directory.CreateDirectory(folder);
+            await File.WriteAllTextAsync(Path.Combine(folder, hashes[i]), Content(i), cancellationToken);
+        });
+        await File.WriteAllTextAsync(done, objects.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return hashes;
+    }
+
+    private static string Content(int i) => $"object {i} of the reconcile bench";
+
+    /// <summary>A file and a STUBBED record per object, for the offline host (COPY into the inventory, then one INSERT … SELECT).</summary>
+    private static async Task InsertRecordsAsync(TestDatabase database, Guid tenantId, Guid hostId, Guid targetId, string[] keys, string[] hashes)
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE bench_object (n int, key text, hash text, size bigint)", connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        await using (var import = await connection.BeginBinaryImportAsync("COPY bench_object (n, key, hash, size) FROM STDIN (FORMAT BINARY)"))
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                await import.StartRowAsync();
+                await import.WriteAsync(i, NpgsqlDbType.Integer);
+                await import.WriteAsync(keys[i], NpgsqlDbType.Text);
+                await import.WriteAsync(hashes[i], NpgsqlDbType.Text);
+                await import.WriteAsync((long)Encoding.UTF8.GetByteCount(Content(i)), NpgsqlDbType.Bigint);
+            }
+            await import.CompleteAsync();
+        }
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc, is_stub)
+            SELECT $1, $2, 0, 'f' || n, '/srv/d' || (n / 1000) || '/f' || n, size, 0, 0, 0, 'bin', 0, 0, now(), true FROM bench_object;
+            """, connection);
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await insert.ExecuteNonQueryAsync();
+        await using var records = new NpgsqlCommand("""
+            INSERT INTO alto.tier_object (tenant_id, host_id, file_current_id, full_path, state, target_id, size_bytes, hash, locator, acted_utc)
+            SELECT $1, $2, f.file_current_id, f.full_path, 'STUBBED', $3, o.size, o.hash, o.key, now() - interval '1 hour'
+            FROM bench_object o JOIN alto.file_current f ON f.host_id = $2 AND f.full_path = '/srv/d' || (o.n / 1000) || '/f' || o.n
+            """, connection);
+        records.CommandTimeout = 600;
+        records.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        records.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        records.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        await records.ExecuteNonQueryAsync();
+        await using var analyze = new NpgsqlCommand("ANALYZE alto.tier_object; ANALYZE alto.file_current", connection);
+        await analyze.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Deleted, truncated and changed objects at known places (changes among the sampled keys, so deep mode sees them), and extra objects.</summary>
+    private static async Task<Dictionary<string, int>> InjectTierTwoDamageAsync(string tenantFolder, Guid tenantId, string[] keys, string[] hashes, string store)
+    {
+        string PathOf(int i) => Path.Combine(tenantFolder, hashes[i][..2], hashes[i][2..4], hashes[i]);
+        var sampled = Enumerable.Range(0, keys.Length).Where(i => Convert.ToInt32(hashes[i][..4], 16) % 100 < SamplePercent).ToArray();
+        var changed = sampled.Take(Damage).ToArray();
+        var others = Enumerable.Range(0, keys.Length).Where(i => !changed.Contains(i)).ToArray();
+        foreach (var i in others.Take(Damage))
+        {
+            File.Delete(PathOf(i));
+        }
+        foreach (var i in others.Skip(Damage).Take(Damage))
+        {
+            await File.WriteAllTextAsync(PathOf(i), "cut");
+        }
+        foreach (var i in changed)
+        {
+            var bytes = await File.ReadAllBytesAsync(PathOf(i));
+            bytes[0] ^= 0x20;
+            await File.WriteAllBytesAsync(PathOf(i), bytes);
+        }
+        var extras = new PathTierStore(store);
+        for (var i = 0; i < Damage; i++)
+        {
+            await extras.PutAsync(tenantId, new MemoryStream(Encoding.UTF8.GetBytes($"an object no record names, {i}")), CancellationToken.None);
+        }
+        return new Dictionary<string, int> { ["missing.absent"] = Damage, ["missing.short"] = Damage, ["missing.damaged"] = changed.Length, ["orphan.unreferenced"] = Damage };
+    }
+
+    /// <summary>
+    /// Six real stubs on the agent's volume with their records (and the inventory marking them
+    /// stubs, as a scan does); then one deleted, one replaced by a real file, one record deleted.
+    /// </summary>
+    private static async Task<(int Extra, string[] Paths)> MakeAgentStubsWithDriftAsync(
+        TestDatabase database, string volume, Guid tenantId, Guid hostId, Guid targetId, PathTierStore store)
+    {
+        var paths = Enumerable.Range(0, 6).Select(i => Path.Combine(volume, $"stub-{i}.bin")).ToArray();
+        foreach (var path in paths)
+        {
+            await File.WriteAllTextAsync(path, $"the data of {Path.GetFileName(path)}, tiered");
+            FileTimes before;
+            using (var handle = File.OpenHandle(path))
+            {
+                before = LinuxFiles.Stat(handle);
+            }
+            StoredObject stored;
+            await using (var content = File.OpenRead(path))
+            {
+                stored = await store.PutAsync(tenantId, content, CancellationToken.None);
+            }
+            LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
+            await database.ExecuteAsync($"""
+                WITH f AS (
+                    INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                                   file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc, is_stub)
+                    VALUES ('{tenantId}', '{hostId}', 0, '{Path.GetFileName(path)}', '{path}', {stored.Length}, 0, 0, 0, 'bin', 0, 0, now(), true)
+                    RETURNING file_current_id)
+                INSERT INTO alto.tier_object (tenant_id, host_id, file_current_id, full_path, state, target_id, size_bytes, hash, locator, acted_utc)
+                SELECT '{tenantId}', '{hostId}', f.file_current_id, '{path}', 'STUBBED', '{targetId}', {stored.Length}, '{stored.Sha256}', '{stored.Key}', now() - interval '1 hour' FROM f
+                """);
+        }
+        File.Delete(paths[0]);
+        await File.WriteAllTextAsync(paths[1] + ".new", "a real file again");
+        File.Move(paths[1] + ".new", paths[1], overwrite: true);
+        await database.ExecuteAsync($"DELETE FROM alto.tier_object WHERE host_id = '{hostId}' AND full_path = '{paths[2]}'");
+        return (paths.Length, paths);
+    }
+
+    private static async Task<Dictionary<string, long>> FoundAsync(TestDatabase database, Guid runId)
+    {
+        var found = new Dictionary<string, long>();
+        await using var command = database.DataSource.CreateCommand($"SELECT class || '.' || kind, count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' GROUP BY 1 ORDER BY 1");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            found[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return found;
+    }
+
+    /// <summary>A process's peak resident memory so far (VmHWM), in MiB.</summary>
+    private static long PeakRssMegabytes(int processId) =>
+        File.ReadLines($"/proc/{processId}/status").Where(line => line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024)
+            .FirstOrDefault();
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, ProgramRun agent, TimeSpan? patience = null)
+    {
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromMinutes(2));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{what} did not happen in time; agent output:\n{agent.Output}");
+            }
+            await Task.Delay(500);
+        }
+    }
+}
