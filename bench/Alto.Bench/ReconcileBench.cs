@@ -44,6 +44,7 @@ public static class ReconcileBench
         Directory.Move(Path.Combine(cache, CachedTenant), tenantFolder);
         using var volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 64) ?? throw new InvalidOperationException(whyNot);
         var state = Directory.CreateTempSubdirectory("alto-bench-reconcile-agent-").FullName;
+        var undo = new List<Func<Task>>();
         try
         {
             var (agentHost, token) = await admin.RegisterHostAsync(tenantId, "fs-agent", volume.Root);
@@ -54,8 +55,8 @@ public static class ReconcileBench
 
             var keys = hashes.Select(hash => $"{tenantId:N}/{hash[..2]}/{hash[2..4]}/{hash}").ToArray();
             await InsertRecordsAsync(gateway.Database, tenantId, offlineHost, targetId, keys, hashes);
-            var injected = await InjectTierTwoDamageAsync(tenantFolder, tenantId, keys, hashes, store);
-            var drift = await MakeAgentStubsWithDriftAsync(gateway.Database, volume.Root, tenantId, agentHost, targetId, new PathTierStore(store));
+            var injected = await InjectTierTwoDamageAsync(tenantFolder, tenantId, keys, hashes, store, undo);
+            var drift = await MakeAgentStubsWithDriftAsync(gateway.Database, volume.Root, tenantId, agentHost, targetId, new PathTierStore(store), undo);
 
             await using var agent = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(), "run", "--state-dir", state);
             await WaitAsync(async () => await gateway.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{agentHost}' AND status = 'online'") == 1,
@@ -64,17 +65,25 @@ public static class ReconcileBench
             string[] find = [tenantFolder, "-type", "f", "-printf", "%p %s %T@\n"];
             await Measure.ProcessAsync("find", find, standardOutputTo: "null"); // warm the inode cache for both
             var baseline = await Measure.ProcessAsync("find", find, standardOutputTo: "null");
+            // The store's own ordered listing, in this process: how much of the run is reading the tree.
+            var listClock = Stopwatch.StartNew();
+            await foreach (var _ in new PathTierStore(store).ListAsync(tenantId, null, CancellationToken.None))
+            {
+            }
+            var storeListing = listClock.Elapsed;
 
             var clock = Stopwatch.StartNew();
             var started = await admin.PostAsync($"/api/v1/tenants/{tenantId}/targets/{targetId}/reconcile",
                 new { depth = "deep", samplePercent = SamplePercent, requestsPerSecond = 100_000, allowMassLoss = false });
             var runId = started.GetProperty("runId").GetGuid();
             var status = "";
+            TimeSpan? listedAt = null;
             await WaitAsync(async () =>
             {
                 status = await gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'");
+                listedAt ??= status == "listing" ? null : clock.Elapsed;
                 return status is "completed" or "failed";
-            }, "the run ended", agent, TimeSpan.FromMinutes(60));
+            }, "the run ended", agent, TimeSpan.FromMinutes(60), TimeSpan.FromMilliseconds(100));
             var elapsed = clock.Elapsed;
             var agentPeak = PeakRssMegabytes(agent.ProcessId);
             var gatewayPeak = PeakRssMegabytes(gateway.Run.ProcessId);
@@ -93,19 +102,29 @@ public static class ReconcileBench
                 ["objects"] = listed,
                 ["depth"] = $"deep, {SamplePercent}% sample",
                 ["alto_seconds"] = Math.Round(elapsed.TotalSeconds, 1),
+                ["listing_seconds"] = Math.Round(listedAt!.Value.TotalSeconds, 1),
+                ["store_listing_only_seconds"] = Math.Round(storeListing.TotalSeconds, 2),
                 ["alto_per_s"] = Math.Round(altoRate),
                 ["baseline"] = "find -type f -printf '%p %s %T@' over the same tree",
                 ["baseline_per_s"] = Math.Round(findRate),
                 ["ratio"] = Math.Round(altoRate / findRate, 3),
                 ["peak_rss_mb"] = agentPeak,
                 ["gateway_and_silo_peak_rss_mb"] = gatewayPeak,
-                ["injected"] = new Dictionary<string, int>(injected) { ["drift.stub_deleted"] = 1, ["drift.stub_replaced"] = 1, ["drift.stub_without_record"] = 1 },
+                // The deleted stub's object loses its record and is an orphan too.
+                ["injected"] = new Dictionary<string, int>(injected)
+                {
+                    ["orphan.unreferenced"] = injected["orphan.unreferenced"] + 1, ["drift.stub_deleted"] = 1, ["drift.stub_replaced"] = 1, ["drift.stub_without_record"] = 1,
+                },
                 ["found"] = found,
                 ["goal"] = "found = injected for every class, ratio >= 0.5, peak_rss_mb <= 256",
             };
         }
         finally
         {
+            foreach (var step in undo)
+            {
+                await step();
+            }
             Directory.Move(tenantFolder, Path.Combine(cache, CachedTenant));
             Directory.Delete(state, recursive: true);
         }
@@ -181,12 +200,19 @@ public static class ReconcileBench
     }
 
     /// <summary>Deleted, truncated and changed objects at known places (changes among the sampled keys, so deep mode sees them), and extra objects.</summary>
-    private static async Task<Dictionary<string, int>> InjectTierTwoDamageAsync(string tenantFolder, Guid tenantId, string[] keys, string[] hashes, string store)
+    private static async Task<Dictionary<string, int>> InjectTierTwoDamageAsync(string tenantFolder, Guid tenantId, string[] keys, string[] hashes, string store,
+        List<Func<Task>> undo)
     {
         string PathOf(int i) => Path.Combine(tenantFolder, hashes[i][..2], hashes[i][2..4], hashes[i]);
         var sampled = Enumerable.Range(0, keys.Length).Where(i => Convert.ToInt32(hashes[i][..4], 16) % 100 < SamplePercent).ToArray();
         var changed = sampled.Take(Damage).ToArray();
         var others = Enumerable.Range(0, keys.Length).Where(i => !changed.Contains(i)).ToArray();
+        // The tree is reused by the next run: every damage is undone after this one.
+        foreach (var i in others.Take(2 * Damage).Concat(changed))
+        {
+            var index = i;
+            undo.Add(() => File.WriteAllTextAsync(PathOf(index), Content(index)));
+        }
         foreach (var i in others.Take(Damage))
         {
             File.Delete(PathOf(i));
@@ -204,7 +230,8 @@ public static class ReconcileBench
         var extras = new PathTierStore(store);
         for (var i = 0; i < Damage; i++)
         {
-            await extras.PutAsync(tenantId, new MemoryStream(Encoding.UTF8.GetBytes($"an object no record names, {i}")), CancellationToken.None);
+            var extra = await extras.PutAsync(tenantId, new MemoryStream(Encoding.UTF8.GetBytes($"an object no record names, {i}")), CancellationToken.None);
+            undo.Add(() => extras.DeleteAsync(extra.Key, CancellationToken.None));
         }
         return new Dictionary<string, int> { ["missing.absent"] = Damage, ["missing.short"] = Damage, ["missing.damaged"] = changed.Length, ["orphan.unreferenced"] = Damage };
     }
@@ -214,7 +241,7 @@ public static class ReconcileBench
     /// stubs, as a scan does); then one deleted, one replaced by a real file, one record deleted.
     /// </summary>
     private static async Task<(int Extra, string[] Paths)> MakeAgentStubsWithDriftAsync(
-        TestDatabase database, string volume, Guid tenantId, Guid hostId, Guid targetId, PathTierStore store)
+        TestDatabase database, string volume, Guid tenantId, Guid hostId, Guid targetId, PathTierStore store, List<Func<Task>> undo)
     {
         var paths = Enumerable.Range(0, 6).Select(i => Path.Combine(volume, $"stub-{i}.bin")).ToArray();
         foreach (var path in paths)
@@ -230,6 +257,7 @@ public static class ReconcileBench
             {
                 stored = await store.PutAsync(tenantId, content, CancellationToken.None);
             }
+            undo.Add(() => store.DeleteAsync(stored.Key, CancellationToken.None));
             LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
             await database.ExecuteAsync($"""
                 WITH f AS (
@@ -266,7 +294,7 @@ public static class ReconcileBench
             .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024)
             .FirstOrDefault();
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what, ProgramRun agent, TimeSpan? patience = null)
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what, ProgramRun agent, TimeSpan? patience = null, TimeSpan? every = null)
     {
         var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromMinutes(2));
         while (!await condition())
@@ -275,7 +303,7 @@ public static class ReconcileBench
             {
                 throw new TimeoutException($"{what} did not happen in time; agent output:\n{agent.Output}");
             }
-            await Task.Delay(500);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(500));
         }
     }
 }
