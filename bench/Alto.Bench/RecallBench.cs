@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
 using Alto.Agent.Recall;
-using Alto.Agent.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,7 +36,7 @@ public static class RecallBench
             }
             foreach (var path in small.Prepend(large))
             {
-                await TierAsync(path, store, targetId);
+                await BenchStubs.TierAsync(path, store, Guid.Empty, targetId);
             }
             var (group, listener) = RecallListener.TryStartAlone([volume.Root], _ => store, NullLogger.Instance, out var noRecall)
                                     ?? throw new InvalidOperationException(noRecall);
@@ -106,20 +105,5 @@ public static class RecallBench
         var bytes = new byte[size];
         Random.Shared.NextBytes(bytes);
         await File.WriteAllBytesAsync(path, bytes);
-    }
-
-    private static async Task TierAsync(string path, PathTierStore store, Guid targetId)
-    {
-        FileTimes before;
-        using (var handle = File.OpenHandle(path))
-        {
-            before = LinuxFiles.Stat(handle);
-        }
-        StoredObject stored;
-        await using (var content = File.OpenRead(path))
-        {
-            stored = await store.PutAsync(Guid.Empty, content, CancellationToken.None);
-        }
-        LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
     }
 }

@@ -3,7 +3,6 @@ using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Text;
 using Alto.Agent.Enrollment;
-using Alto.Agent.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
 using Npgsql;
@@ -247,18 +246,8 @@ public static class ReconcileBench
         foreach (var path in paths)
         {
             await File.WriteAllTextAsync(path, $"the data of {Path.GetFileName(path)}, tiered");
-            FileTimes before;
-            using (var handle = File.OpenHandle(path))
-            {
-                before = LinuxFiles.Stat(handle);
-            }
-            StoredObject stored;
-            await using (var content = File.OpenRead(path))
-            {
-                stored = await store.PutAsync(tenantId, content, CancellationToken.None);
-            }
+            var stored = await BenchStubs.TierAsync(path, store, tenantId, targetId);
             undo.Add(() => store.DeleteAsync(stored.Key, CancellationToken.None));
-            LinuxStubs.MakeStub(path, new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length), before);
             await database.ExecuteAsync($"""
                 WITH f AS (
                     INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
