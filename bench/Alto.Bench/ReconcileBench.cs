@@ -91,6 +91,7 @@ public static class ReconcileBench
                 throw new InvalidOperationException("the run failed: " + await gateway.Database.ScalarAsync<string>($"SELECT error FROM alto.reconcile_run WHERE id = '{runId}'"));
             }
             var found = await FoundAsync(gateway.Database, runId);
+            var notLookedAt = await gateway.Database.CountAsync($"SELECT census_unchecked FROM alto.reconcile_run WHERE id = '{runId}'");
             var listed = objects - Damage + Damage + drift.Extra;
             var altoRate = listed / elapsed.TotalSeconds;
             var findRate = listed / baseline.Elapsed.TotalSeconds;
@@ -115,6 +116,7 @@ public static class ReconcileBench
                     ["orphan.unreferenced"] = injected["orphan.unreferenced"] + 1, ["drift.stub_deleted"] = 1, ["drift.stub_replaced"] = 1, ["drift.stub_without_record"] = 1,
                 },
                 ["found"] = found,
+                ["census_unchecked"] = notLookedAt,
                 ["goal"] = "found = injected for every class, ratio >= 0.5, peak_rss_mb <= 256",
             };
         }

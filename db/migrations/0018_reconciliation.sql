@@ -22,6 +22,8 @@ CREATE TABLE alto.reconcile_run
     batches         integer     NOT NULL DEFAULT 0,
     objects_listed  bigint      NOT NULL DEFAULT 0,
     objects_checked bigint      NOT NULL DEFAULT 0,
+    -- Stubs of the target on hosts that were not online when the census began: not looked at.
+    census_unchecked bigint     NOT NULL DEFAULT 0,
     counts          jsonb       NOT NULL DEFAULT '{}',
     error           text,
     started_at      timestamptz NOT NULL,
@@ -44,16 +46,16 @@ CREATE TABLE alto.reconcile_object
     PRIMARY KEY (run_id, key)
 );
 
--- The stubs a run asks the hosts' agents about (the target's records, and files the last scan saw
--- as stubs that no record knows), and what each agent found at the path: nothing, a real file,
--- or a stub with its markers. Null while the agent has not answered.
+-- The stubs a run asks the online hosts' agents about (the target's records, and files the last
+-- scan saw as stubs that no record knows), and what each agent found at the path: nothing, a real
+-- file, or a stub with its markers. Null while the agent has not answered.
 CREATE TABLE alto.reconcile_stub
 (
     run_id         uuid   NOT NULL REFERENCES alto.reconcile_run (id) ON DELETE CASCADE,
     host_id        uuid   NOT NULL,
     path           text   NOT NULL,
     tier_object_id bigint,
-    found          text   CHECK (found IN ('absent', 'file', 'stub', 'unreadable', 'unchecked')),
+    found          text   CHECK (found IN ('absent', 'file', 'stub', 'unreadable')),
     locator        text,
     sha256         text,
     target_id      uuid,

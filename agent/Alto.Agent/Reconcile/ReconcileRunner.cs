@@ -51,6 +51,8 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         var after = run.Cursor;
         var part = new List<ListedObjectPart>(PartSize);
         long listed = 0;
+        // The next part is listed while the last one travels: one part in flight at a time.
+        Task? inFlight = null;
         try
         {
             var store = targets.Store(run.TargetId);
@@ -68,7 +70,12 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
                 }
                 if (part.Count == PartSize)
                 {
-                    after = await SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: null), cancellationToken);
+                    if (inFlight is not null)
+                    {
+                        await inFlight;
+                    }
+                    inFlight = SendAsync(runId, new ListingPart(after, [.. part], Finished: false, Failure: null), cancellationToken);
+                    after = part[^1].Key;
                     part.Clear();
                 }
             }
@@ -77,8 +84,16 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
                                               && !cancellationToken.IsCancellationRequested)
         {
             // What was listed stays taken; the run ends as failed with the reason, and a new run starts from scratch.
+            if (inFlight is not null)
+            {
+                await inFlight;
+            }
             await SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: $"tier 2 could not be listed: {exception.Message}"), cancellationToken);
             throw;
+        }
+        if (inFlight is not null)
+        {
+            await inFlight;
         }
         await SendAsync(runId, new ListingPart(after, part, Finished: true, Failure: null), cancellationToken);
         LogListed(logger, runId, listed);

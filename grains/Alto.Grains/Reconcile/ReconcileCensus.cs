@@ -10,8 +10,9 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
 {
     /// <summary>
     /// Seeds the census and moves the run to it: the target's STUBBED and LOST records, and files
-    /// the last scans saw as stubs that no record knows (their target is learnt from their markers);
-    /// paths of hosts not online are marked unchecked. Returns the paths to ask each online host about.
+    /// the last scans saw as stubs that no record knows (their target is learnt from their markers),
+    /// of the hosts online now; those of the others are counted as unchecked. Returns the paths to
+    /// ask each online host about.
     /// </summary>
     public async Task<Dictionary<Guid, string[]>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now)
     {
@@ -19,24 +20,28 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var seed = new NpgsqlBatch(connection, transaction))
         {
+            // Only online hosts are asked; the stubs of the others are counted, not copied (a target's
+            // records can be millions, most of them on hosts that are not there).
             foreach (var sql in new[]
             {
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path, tier_object_id)
-                SELECT $1, t.host_id, t.full_path, t.id FROM alto.tier_object t
+                SELECT $1, t.host_id, t.full_path, t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online'
                 WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
                 ON CONFLICT DO NOTHING
                 """,
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path)
-                SELECT $1, f.host_id, f.full_path FROM alto.file_current f
+                SELECT $1, f.host_id, f.full_path FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online'
                 WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL
                   AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.file_current_id = f.file_current_id AND t.state IN ('STUBBED', 'LOST', 'RECALLING'))
                 ON CONFLICT DO NOTHING
                 """,
                 """
-                UPDATE alto.reconcile_stub s SET found = 'unchecked', detail = 'the host was not online for the census'
-                FROM alto.host h WHERE s.run_id = $1 AND h.id = s.host_id AND h.status <> 'online'
+                UPDATE alto.reconcile_run SET census_unchecked = (
+                    SELECT count(*) FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status <> 'online'
+                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST'))
+                WHERE id = $1
                 """,
             })
             {
@@ -142,10 +147,10 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return drift;
     }
 
-    /// <summary>How many census paths went unchecked (their host was not online).</summary>
+    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {
-        await using var command = db.CreateCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found = 'unchecked'");
+        await using var command = db.CreateCommand("SELECT census_unchecked FROM alto.reconcile_run WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
         return (long)(await command.ExecuteScalarAsync())!;
     }
