@@ -314,6 +314,29 @@ if [ "$(psql_cmd -d alto_demo -c "SELECT state FROM alto.tier_object WHERE full_
 fi
 
 echo
+say "Reconciliation: tier 2 checked against the records and the stubs"
+# One object is deleted behind Alto's back; a deep run (listed and censused by the agent) finds it.
+lost_path="$(psql_cmd -d alto_demo -c "SELECT full_path FROM alto.tier_object WHERE state = 'STUBBED' AND full_path <> '$sample2' ORDER BY full_path DESC LIMIT 1")"
+lost_key="$(psql_cmd -d alto_demo -c "SELECT locator FROM alto.tier_object WHERE full_path = '$lost_path'")"
+if [ -n "$lost_key" ] && [ -f "$demo/tier2/$lost_key" ]; then
+    rm -f "$demo/tier2/$lost_key"
+    run_id="$(api -d '{"depth":"deep","samplePercent":100}' "$base/api/v1/tenants/$tenant_id/targets/$target_id/reconcile" | json_field runId)"
+    run_status=""
+    for _ in $(seq 1 120); do
+        run_status="$(psql_cmd -d alto_demo -c "SELECT status FROM alto.reconcile_run WHERE id = '$run_id'")"
+        [ "$run_status" = completed ] || [ "$run_status" = failed ] && break
+        sleep 0.5
+    done
+    if [ "$run_status" = completed ]; then
+        echo "  run $run_id: $(psql_cmd -d alto_demo -c "SELECT objects_listed || ' objects listed and hashed again; ' || (counts->>'missing') || ' missing, ' || (counts->>'orphan') || ' orphan(s), ' || (counts->>'drift') || ' drift' FROM alto.reconcile_run WHERE id = '$run_id'")"
+        echo "  $(psql_cmd -d alto_demo -c "SELECT class || '/' || kind || ': ' || path || ' -> ' || repair FROM alto.reconcile_finding WHERE run_id = '$run_id' AND class = 'missing' LIMIT 1")"
+        echo "  its tier object is now $(psql_cmd -d alto_demo -c "SELECT state FROM alto.tier_object WHERE full_path = '$lost_path'") (GET /api/v1/tenants/$tenant_id/reconcile-runs/$run_id/findings)"
+    else
+        echo "  the reconcile run did not complete: ${run_status:-no run}"; failures=$((failures + 1))
+    fi
+fi
+
+echo
 say "LucidLink: the filespace's audit trail keeps access times fresh"
 # The sample tree stands in for a LucidLink filespace: the host names it, and the agent tails
 # the audit trail a filespace writes under .lucid_audit/<node>/<yyyy>/<mm>/ (JSON Lines).
