@@ -22,7 +22,7 @@ CREATE TABLE alto.reconcile_run
     batches         integer     NOT NULL DEFAULT 0,
     objects_listed  bigint      NOT NULL DEFAULT 0,
     objects_checked bigint      NOT NULL DEFAULT 0,
-    -- Stubs of the target on hosts that were not online when the census began: not looked at.
+    -- Stubs of the target on hosts that were not online when the census began, or not Linux hosts: not looked at.
     census_unchecked bigint     NOT NULL DEFAULT 0,
     counts          jsonb       NOT NULL DEFAULT '{}',
     error           text,

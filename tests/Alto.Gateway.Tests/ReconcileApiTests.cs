@@ -54,7 +54,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>Opens a session for the host and heartbeats once: the host is online, and its commands reach the stand-in.</summary>
-    private async Task<StandInSession> ConnectAsync(PlannedHost host)
+    private async Task<StandInSession> ConnectAsync(PlannedHost host, string os = "linux")
     {
         var grain = Cluster.GetGrain<IHostGrain>(host.HostId.ToString());
         var session = new StandInSession();
@@ -62,14 +62,15 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var sessionId = Guid.NewGuid();
         _sessions.Add((grain, sessionId, reference, session));
         Assert.Equal(SessionStanding.Current, await grain.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), host.Credential, TimeSpan.FromMinutes(5), reference));
-        Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics("/lucid")));
+            new AgentSession(sessionId, "test-gateway", "1.0", os, [], DateTimeOffset.UtcNow), host.Credential, TimeSpan.FromMinutes(5), reference));
+        Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics(os == "linux" ? "/lucid" : @"C:\Data")));
         return session;
     }
     /// <summary>A host with <paramref name="files"/> files stubbed on the tenant's path target (as the agent would have reported them).</summary>
-    private async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4)
+    private async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4, bool windows = false)
     {
-        var host = await PlannedHost.CreateAsync(fixture, [.. Enumerable.Range(0, files).Select(i => ($"/lucid/f{i:D2}.bin", 90L * 86_400))]);
+        var paths = Enumerable.Range(0, files).Select(i => (windows ? $@"C:\Data\f{i:D2}.bin" : $"/lucid/f{i:D2}.bin", 90L * 86_400)).ToArray();
+        var host = windows ? await PlannedHost.CreateAsync(fixture, "windows", @"C:\Data", paths) : await PlannedHost.CreateAsync(fixture, paths);
         var targetId = await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.storage_target WHERE tenant_id = '{host.TenantId}'");
         var ids = new List<long>();
         await using (var read = fixture.Database.DataSource.CreateCommand($"SELECT id FROM alto.tier_object WHERE host_id = '{host.HostId}' ORDER BY full_path"))
@@ -370,5 +371,23 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%')"));
         Assert.Equal(2, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action IN ('reconcile.scheduled', 'reconcile.unscheduled')"));
+    }
+
+    [Fact]
+    public async Task AWindowsHostIsListedForButNotAskedForACensusItsStubsCountAsUnchecked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync(windows: true);
+        var session = await ConnectAsync(host, "windows");
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+
+        // The Windows agent lists tier 2 like any other; the census (Linux stub attributes) is not asked of it.
+        Assert.Equal("completed", await LastPartAsync(host, runId, Part(null, true, all)));
+        Assert.DoesNotContain(session.Commands, command => command.Kind == AgentCommandKind.Census);
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((4L, 0L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
+            run.GetProperty("counts").GetProperty("drift").GetInt64()));
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
 }
