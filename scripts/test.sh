@@ -39,7 +39,17 @@ export ALTO_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=pos
 servers="$repo/tests/tier2-servers"
 if [ "$fast" = 0 ] && { [ ! -f "$servers/node_modules/.package-lock.json" ] || ! cmp -s "$servers/package-lock.json" "$servers/.installed-lock.json"; }; then
     echo "== npm ci (tests/tier2-servers)"
-    if ! (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    # The registry drops a connection now and then: a failed install is tried again twice.
+    installed=0
+    for attempt in 1 2 3; do
+        if (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+            installed=1
+            break
+        fi
+        echo "   (npm ci attempt $attempt failed)"
+        sleep $((attempt * 5))
+    done
+    if [ "$installed" = 0 ]; then
         echo "npm ci failed in tests/tier2-servers"
         echo "0 passed, 1 failed"
         exit 1
