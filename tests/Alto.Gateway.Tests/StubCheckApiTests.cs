@@ -49,6 +49,17 @@ public sealed class StubCheckApiTests(GatewayFixture fixture)
         Assert.Equal("confirmed", beingTiered.GetProperty("verdict").GetString());
     }
 
+    [Fact]
+    public async Task ALostRecordStillVouchesForItsOwnStubSoARestoredObjectCanBeRecalled()
+    {
+        var host = await HostAsync();
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'LOST' WHERE host_id = '{host.HostId}' AND full_path = '/lucid/stub.bin'");
+
+        var lost = await (await AskAsync(host, Claim(host, "/lucid/stub.bin"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("confirmed", lost.GetProperty("verdict").GetString());
+        await (await AskAsync(host, Claim(host, "/lucid/stub.bin", sha256: new string('b', 64)))).AssertProblemAsync(HttpStatusCode.Forbidden);
+    }
+
     public static TheoryData<string, string, string?, string?, bool, string?, string> Contradictions() => new()
     {
         { "copied markers", "/lucid/stub.bin", null, null, false, "made for inode 12, not this file", "made for inode 12" },

@@ -42,7 +42,9 @@ public sealed class StubRecordReadModel(NpgsqlDataSource db)
         }
         if (own.Count > 0)
         {
-            var stubbed = own.Find(record => record.State == "STUBBED");
+            // A LOST record still vouches for its own stub: the recall verifies the bytes' SHA-256, so an
+            // object that is really gone fails with an error (never zeros), and one restored since reads back.
+            var stubbed = own.Find(record => record.State is "STUBBED" or "LOST");
             if (stubbed.State is null)
             {
                 return StubJudgement.Refused($"the cluster's record of this object is {own[0].State}, not a stub");
