@@ -172,6 +172,25 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         CallAsync(() => container.GetBlobClient(key).DeleteIfExistsAsync(cancellationToken: cancellationToken));
 
+    /// <summary>One request: the service deletes the blob only if it was not modified since the cut-off (412 otherwise).</summary>
+    public async Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var deleted = await container.GetBlobClient(key).DeleteIfExistsAsync(DeleteSnapshotsOption.None,
+                new BlobRequestConditions { IfUnmodifiedSince = before.AddSeconds(-1) }, cancellationToken);
+            return deleted.Value ? ReclaimOutcome.Deleted : ReclaimOutcome.Absent;
+        }
+        catch (RequestFailedException exception) when (exception.Status == 412)
+        {
+            return ReclaimOutcome.Newer;
+        }
+        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
     private async Task EnsureContainerAsync(CancellationToken cancellationToken)
     {
         if (!_containerChecked)

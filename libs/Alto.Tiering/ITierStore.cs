@@ -37,6 +37,23 @@ public interface ITierStore
 
     /// <summary>Removes an object; removing one that is not there is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes an object only if the store shows it last modified before <paramref name="before"/>.
+    /// An orphan is reclaimed this way: an upload of the same content (which lands on the same
+    /// key) refreshes the object's time, so an object a new record is about to name is kept.
+    /// </summary>
+    Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken);
+}
+
+/// <summary>What a conditional delete did.</summary>
+public enum ReclaimOutcome
+{
+    Deleted = 0,
+    /// <summary>The object was modified at or after the cut-off: kept.</summary>
+    Newer = 1,
+    /// <summary>There was no object.</summary>
+    Absent = 2,
 }
 
 public sealed class TierObjectNotFoundException(string key) : FileNotFoundException($"tier-2 object '{key}' does not exist")

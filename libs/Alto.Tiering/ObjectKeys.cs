@@ -16,6 +16,9 @@ public static class ObjectKeys
             ? $"{TenantPrefix(prefix, tenantId)}{sha256[..2]}/{sha256[2..4]}/{sha256}"
             : throw new ArgumentException($"'{sha256}' is not a lower-case hex SHA-256", nameof(sha256));
 
+    /// <summary>The length of the fan-out folders between a tenant's prefix and an object's name ("aa/bb/").</summary>
+    public const int FanOutLength = 6;
+
     public static string Staging(string prefix, Guid tenantId) => $"{TenantPrefix(prefix, tenantId)}incoming/{Guid.NewGuid():N}";
 
     /// <summary>The hash a content key ends with, or null for any other key.</summary>

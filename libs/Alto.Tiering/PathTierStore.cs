@@ -48,9 +48,9 @@ public sealed class PathTierStore : ITierStore
             var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
             var final = FullPath(key);
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
-            if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead)
+            if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead && TryRefresh(final))
             {
-                // The same content is already there (content addressing de-duplicates).
+                // The same content is already there (content addressing de-duplicates), and is young again for the orphan rules.
                 File.Delete(staging);
             }
             else
@@ -63,6 +63,20 @@ public sealed class PathTierStore : ITierStore
         {
             File.Delete(staging);
             throw;
+        }
+    }
+
+    /// <summary>Marks an object just written again as new; false when it vanished (a reclaim took it), so the upload writes its own.</summary>
+    private static bool TryRefresh(string path)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            return true;
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
         }
     }
 
@@ -86,6 +100,42 @@ public sealed class PathTierStore : ITierStore
     {
         var file = new FileInfo(FullPath(key));
         return Task.FromResult(file.Exists && ObjectKeys.Sha256Of(key) is { } sha256 ? new StoredObject(key, sha256, file.Length) : null);
+    }
+
+    /// <summary>
+    /// Sets the object aside under incoming/ first, then judges its time: an upload that refreshed
+    /// it before the move leaves it new (it is put back), and one after the move finds no object to
+    /// refresh and writes its own. Either way the upload's object is there when it returns.
+    /// </summary>
+    public Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        var tenantFolder = key[..^(ObjectKeys.FanOutLength + 64)];
+        var aside = FullPath($"{tenantFolder}incoming/reclaim-{Guid.NewGuid():N}");
+        try
+        {
+            PrivateFiles.CreateDirectory(Path.GetDirectoryName(aside)!);
+            File.Move(path, aside);
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult(ReclaimOutcome.Absent);
+        }
+        if (File.GetLastWriteTimeUtc(aside) < before.UtcDateTime)
+        {
+            File.Delete(aside);
+            return Task.FromResult(ReclaimOutcome.Deleted);
+        }
+        try
+        {
+            File.Move(aside, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // A new upload wrote the same content meanwhile: the set-aside copy is not needed.
+            File.Delete(aside);
+        }
+        return Task.FromResult(ReclaimOutcome.Newer);
     }
 
     public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -202,6 +202,35 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         CallAsync(() => s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, cancellationToken));
 
+    /// <summary>
+    /// Looks at the object's time, then deletes it. S3 has no delete conditional on time (and an
+    /// upload of the same content has the same ETag), so an upload landing between the two requests
+    /// could lose its object: the window is one round trip, and the grace period makes it matter
+    /// only for content first stored longer ago than that.
+    /// </summary>
+    public async Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        GetObjectMetadataResponse metadata;
+        try
+        {
+            metadata = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+        }
+        catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
+        {
+            return ReclaimOutcome.Absent;
+        }
+        catch (Exception exception) when (exception is AmazonServiceException or HttpRequestException)
+        {
+            throw Unavailable(exception);
+        }
+        if (metadata.LastModified is not { } modified || new DateTimeOffset(modified.ToUniversalTime()) >= before)
+        {
+            return ReclaimOutcome.Newer;
+        }
+        await DeleteAsync(key, cancellationToken);
+        return ReclaimOutcome.Deleted;
+    }
+
     private PutObjectRequest Put(string key, Stream body, string sha256)
     {
         var put = new PutObjectRequest { BucketName = bucket, Key = key, InputStream = body, UseChunkEncoding = false, AutoCloseStream = true };

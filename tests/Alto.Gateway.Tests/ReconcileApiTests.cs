@@ -392,4 +392,95 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             run.GetProperty("counts").GetProperty("drift").GetInt64()));
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
+
+    [Fact]
+    public async Task OrphansPastTheTenantsGracePeriodAreDeletedByTheListingAgentWhenThePolicySaysSoAndNothingElseIs()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var (stranger, _, _) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenantUrl = $"/api/v1/tenants/{host.TenantId}";
+        var refused = await (await admin.PatchAsJsonAsync(tenantUrl, new { orphanGraceDays = 0 })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(new[] { "orphanGraceDays" }, refused.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        var tenant = await (await admin.GetAsync(new Uri(tenantUrl, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((30, false), (tenant.GetProperty("orphanGraceDays").GetInt32(), tenant.GetProperty("reclaimOrphans").GetBoolean()));
+
+        // Three objects no record names, unmodified for 40 days, and one written yesterday.
+        var old = Enumerable.Range(0, 3).Select(i => Locator(host.TenantId, $"an old orphan {i}")).ToArray();
+        var young = Locator(host.TenantId, "a young orphan");
+        object Listing() => new
+        {
+            after = (string?)null, finished = true,
+            objects = locators.Select(key => (Key: key, Length: 1000L, Age: 100)).Concat(old.Select(key => (Key: key, Length: 50L, Age: 40))).Append((Key: young, Length: 50L, Age: 1))
+                .OrderBy(o => o.Key, StringComparer.Ordinal)
+                .Select(o => new { key = o.Key, length = o.Length, modified = DateTimeOffset.UtcNow.AddDays(-o.Age) }).ToArray(),
+        };
+
+        // The tenant's policy keeps orphans: a run reports the old ones reclaimable and deletes nothing.
+        var keeping = await StartAsync(host, targetId);
+        Assert.Equal("census", await LastPartAsync(host, keeping, Listing()));
+        Assert.Equal("completed", await CensusAsync(host, session, keeping));
+        Assert.True(3 == await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{keeping}' AND class = 'orphan' AND reclaim IS NULL AND repair LIKE 'kept: reclaimable%(reclaimOrphans is off)'"),
+            await fixture.Database.ScalarAsync<string>($"SELECT string_agg(class || ' ' || repair, '; ') FROM alto.reconcile_finding WHERE run_id = '{keeping}'"));
+
+        // The policy now reclaims (30 days' grace): the run goes on to a reclaiming phase and its listing agent is asked again.
+        var tenantNow = await (await admin.PatchAsJsonAsync(tenantUrl, new { reclaimOrphans = true, orphanGraceDays = 30 })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(tenantNow.GetProperty("reclaimOrphans").GetBoolean());
+        var runId = await StartAsync(host, targetId);
+        Assert.Equal("census", await LastPartAsync(host, runId, Listing()));
+        Assert.Equal("reclaiming", await CensusAsync(host, session, runId));
+        Assert.Equal(2, session.Commands.Count(command => command.Kind == AgentCommandKind.Reconcile && command.RunId == runId));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND object_key = '{young}' AND reclaim IS NULL AND repair LIKE 'kept: within the 30-day grace period%'"));
+        // Meanwhile one of them became a record's object again (the same content tiered anew): it is data, not an orphan.
+        await fixture.Database.ExecuteAsync(
+            $"UPDATE alto.tier_object SET locator = '{old[2]}', hash = right('{old[2]}', 64) WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+
+        using var agent = host.AgentClient(fixture);
+        using var strangerAgent = stranger.AgentClient(fixture);
+        var reclaimUrl = new Uri($"/api/v1/agents/reconcile-runs/{runId}/reclaim", UriKind.Relative);
+        var reportUrl = new Uri($"/api/v1/agents/reconcile-runs/{runId}/reclaimed", UriKind.Relative);
+        await (await strangerAgent.GetAsync(reclaimUrl)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await strangerAgent.PostAsJsonAsync(reportUrl, new { results = new[] { new { key = old[0], outcome = "deleted" } } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        var batch = await (await agent.GetAsync(reclaimUrl)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(old[..2].Order(StringComparer.Ordinal), batch.GetProperty("keys").EnumerateArray().Select(key => key.GetString()!));
+        Assert.InRange(batch.GetProperty("before").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(-30).AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(-30));
+
+        // Bad reports change nothing: an unknown outcome, a key the run is not reclaiming (the young orphan, a record's object).
+        await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { key = old[0], outcome = "gone" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        foreach (var key in new[] { young, locators[0] })
+        {
+            await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { key = old[0], outcome = "deleted" }, new { key, outcome = "deleted" } } }))
+                .AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND reclaim = 'pending'"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.orphan_deleted' AND details->>'runId' = '{runId}'"));
+
+        // One deleted, one whose delete failed: audited both, and the run ends.
+        var receipt = await (await agent.PostAsJsonAsync(reportUrl, new
+        {
+            results = new object[] { new { key = old[0], outcome = "deleted" }, new { key = old[1], outcome = "failed", detail = "access denied" } },
+        })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((2, 0L, "completed"), (receipt.GetProperty("taken").GetInt32(), receipt.GetProperty("pending").GetInt64(), receipt.GetProperty("status").GetString()));
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((4L, 1L, 2L), (run.GetProperty("counts").GetProperty("orphan").GetInt64(), run.GetProperty("counts").GetProperty("orphan.deleted").GetInt64(),
+            run.GetProperty("counts").GetProperty("orphan.kept").GetInt64()));
+        var repairs = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=orphan", UriKind.Relative)))
+                .AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().ToDictionary(f => f.GetProperty("objectKey").GetString()!, f => f.GetProperty("repair").GetString()!);
+        Assert.StartsWith("deleted: unreferenced for over the 30-day grace period", repairs[old[0]], StringComparison.Ordinal);
+        Assert.Equal("kept: the delete failed: access denied", repairs[old[1]]);
+        Assert.StartsWith("kept: a record names the object", repairs[old[2]], StringComparison.Ordinal);
+        Assert.Equal("1:1", await fixture.Database.ScalarAsync<string>($"""
+            SELECT count(*) FILTER (WHERE outcome = 'success' AND details->>'objectKey' = '{old[0]}') || ':' || count(*) FILTER (WHERE outcome = 'failure' AND details->>'objectKey' = '{old[1]}')
+            FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'reconcile.orphan_deleted' AND details->>'runId' = '{runId}'
+            """));
+        // The report sent again after a lost answer changes nothing; the agent's next ask finds the run over.
+        Assert.Equal(0, (await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { key = old[0], outcome = "deleted" } } })).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("taken").GetInt32());
+        Assert.Equal("completed", (await (await agent.GetAsync(reclaimUrl)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString());
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+    }
 }

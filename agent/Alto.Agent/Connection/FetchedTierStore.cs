@@ -35,6 +35,9 @@ internal sealed class FetchedTierStore(Guid targetId, TargetDirectory directory,
     public async Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         await (await InnerAsync(cancellationToken)).DeleteAsync(key, cancellationToken);
 
+    public async Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken) =>
+        await (await InnerAsync(cancellationToken)).DeleteUnlessModifiedSinceAsync(key, before, cancellationToken);
+
     /// <summary>One fetch for everyone waiting; a failed one is tried again by the next caller.</summary>
     private Task<ITierStore> InnerAsync(CancellationToken cancellationToken)
     {

@@ -155,6 +155,24 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     }
 
     /// <summary>Sends what the census found at the paths it was asked about.</summary>
+    /// <summary>The next orphans a reclaiming run gives its listing agent to delete, with the cut-off.</summary>
+    public async Task<Reconcile.ReclaimBatch> GetReclaimAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Get, $"/api/v1/agents/reconcile-runs/{runId}/reclaim");
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"the orphans of reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.ReclaimBatch>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty batch");
+    }
+
+    /// <summary>Says what was done with each orphan of a batch.</summary>
+    public async Task SendReclaimedAsync(Guid runId, IReadOnlyList<Reconcile.ReclaimedObject> results, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/reclaimed", new { results });
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"the reclaim report of reconcile run {runId}", cancellationToken);
+    }
+
     public async Task<Reconcile.CensusReceipt> SendCensusAsync(Guid runId, IReadOnlyList<Reconcile.StubFactPart> facts, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/stubs", new { facts });

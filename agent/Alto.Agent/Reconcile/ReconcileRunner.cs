@@ -14,6 +14,12 @@ public sealed record ListedObjectPart(string Key, long Length, DateTimeOffset? M
 /// <summary>The next part of a listing, after <see cref="After"/> (the run's cursor).</summary>
 public sealed record ListingPart(string? After, IReadOnlyList<ListedObjectPart> Objects, bool Finished, string? Failure);
 
+/// <summary>Orphans to delete, each only if the store shows it unmodified since <see cref="Before"/>; none: the run is over.</summary>
+public sealed record ReclaimBatch(DateTimeOffset Before, IReadOnlyList<string> Keys, string Status);
+
+/// <summary>What was done with one orphan: deleted, newer (kept), absent or failed.</summary>
+public sealed record ReclaimedObject(string Key, string Outcome, string? Detail);
+
 /// <summary>The run's answer: its cursor, whether the part had been taken before, and its status.</summary>
 public sealed record ListingReceipt(string? Cursor, bool Duplicate, string Status);
 
@@ -33,21 +39,18 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     public async Task RunAsync(Guid runId, CancellationToken cancellationToken)
     {
         var run = await gateway.GetReconcileRunAsync(runId, cancellationToken);
+        if (run.Status == "reclaiming")
+        {
+            await ReclaimAsync(run, cancellationToken);
+            return;
+        }
         if (run.Status != "listing")
         {
             LogNothingToDo(logger, runId, run.Status);
             return;
         }
         LogListing(logger, runId, run.TargetId, run.Depth, run.Cursor ?? "the start");
-        using var pace = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = run.RequestsPerSecond,
-            TokensPerPeriod = run.RequestsPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = int.MaxValue,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
-        });
+        using var pace = Pace(run.RequestsPerSecond);
         var after = run.Cursor;
         var part = new List<ListedObjectPart>(PartSize);
         long listed = 0;
@@ -98,6 +101,50 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         await SendAsync(runId, new ListingPart(after, part, Finished: true, Failure: null), cancellationToken);
         LogListed(logger, runId, listed);
     }
+
+    /// <summary>
+    /// Deletes the orphans the run gives, batch by batch, each only if the store still shows it
+    /// unmodified since the run's cut-off, at no more than the run's requests per second. A delete
+    /// that fails is reported (the object is kept) and the run goes on.
+    /// </summary>
+    private async Task ReclaimAsync(ReconcileRunOrder run, CancellationToken cancellationToken)
+    {
+        using var pace = Pace(run.RequestsPerSecond);
+        var store = targets.Store(run.TargetId);
+        long deleted = 0;
+        while (await gateway.GetReclaimAsync(run.RunId, cancellationToken) is { Keys.Count: > 0 } batch)
+        {
+            var results = new List<ReclaimedObject>(batch.Keys.Count);
+            foreach (var key in batch.Keys)
+            {
+                await PaceAsync(pace, cancellationToken);
+                try
+                {
+                    var outcome = await store.DeleteUnlessModifiedSinceAsync(key, batch.Before, cancellationToken);
+                    deleted += outcome == ReclaimOutcome.Deleted ? 1 : 0;
+                    results.Add(new ReclaimedObject(key, outcome.ToString().ToLowerInvariant(), null));
+                }
+                catch (Exception exception) when (exception is TierStoreUnavailableException or IOException or UnauthorizedAccessException
+                                                      && !cancellationToken.IsCancellationRequested)
+                {
+                    LogReclaimFailed(logger, run.RunId, key, exception.Message);
+                    results.Add(new ReclaimedObject(key, "failed", exception.Message));
+                }
+            }
+            await gateway.SendReclaimedAsync(run.RunId, results, cancellationToken);
+        }
+        LogReclaimed(logger, run.RunId, deleted);
+    }
+
+    private static TokenBucketRateLimiter Pace(int requestsPerSecond) => new(new TokenBucketRateLimiterOptions
+    {
+        TokenLimit = requestsPerSecond,
+        TokensPerPeriod = requestsPerSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        QueueLimit = int.MaxValue,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        AutoReplenishment = true,
+    });
 
     /// <summary>The object with what the run's depth found wrong, or null when it vanished while being looked at.</summary>
     private static async Task<ListedObjectPart?> CheckAsync(ITierStore store, StoredObject stored, ReconcileRunOrder run, RateLimiter pace, CancellationToken cancellationToken)
@@ -166,6 +213,12 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} is {Status}: nothing to list")]
     private static partial void LogNothingToDo(ILogger logger, Guid runId, string status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: {Deleted} orphan(s) deleted")]
+    private static partial void LogReclaimed(ILogger logger, Guid runId, long deleted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile run {RunId}: orphan {Key} could not be deleted ({Reason}); reported, kept")]
+    private static partial void LogReclaimFailed(ILogger logger, Guid runId, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile run {RunId}: a part could not be sent ({Reason}); trying again")]
     private static partial void LogSendRetry(ILogger logger, Guid runId, string reason);

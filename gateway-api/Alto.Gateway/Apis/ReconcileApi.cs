@@ -7,8 +7,11 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
 
-/// <summary>How closely to look (list, head or deep), how much of the target to re-hash in deep mode, and how hard to press tier 2.</summary>
-public sealed record StartReconcileRequest(string? Depth, int? SamplePercent, int? RequestsPerSecond, bool? AllowMassLoss = null);
+/// <summary>
+/// How closely to look (list, head or deep), how much of the target to re-hash in deep mode, how
+/// hard to press tier 2, and whether to delete orphans past the grace period (the tenant's policy when not given).
+/// </summary>
+public sealed record StartReconcileRequest(string? Depth, int? SamplePercent, int? RequestsPerSecond, bool? AllowMassLoss = null, bool? ReclaimOrphans = null);
 
 /// <summary>A run as its listing agent needs it.</summary>
 public sealed record AgentReconcileRun(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
@@ -25,6 +28,11 @@ public sealed record StubFactRequest(string? Path, string? Found, string? Locato
 
 /// <summary>What the agent found at the paths a run's census asked it about.</summary>
 public sealed record CensusReportRequest(StubFactRequest[]? Facts);
+
+public sealed record ReclaimResultRequest(string? Key, string? Outcome, string? Detail);
+
+/// <summary>What the listing agent did with the orphans it was given to delete.</summary>
+public sealed record ReclaimReportRequest(ReclaimResultRequest[]? Results);
 
 /// <summary>
 /// The sanitizer: reconciliation runs of a storage target (started by a tenant admin, read by
@@ -57,6 +65,10 @@ public static class ReconcileApi
             .WithSummary($"The next part of a run's listing, in key order after the run's cursor (host credential; at most {ReconcileListing.MaxObjects} objects)");
         agents.MapPost("/{runId:guid}/stubs", RecordCensusAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary($"What the agent found at the paths a run's census asked it about (host credential; at most {StubFact.MaxPerReport} paths)");
+        agents.MapGet("/{runId:guid}/reclaim", GetReclaimAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary($"The next orphans (at most {ReclaimOrder.MaxKeys}) a reclaiming run's listing agent is to delete, and the cut-off (host credential)");
+        agents.MapPost("/{runId:guid}/reclaimed", RecordReclaimAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("What the listing agent did with orphans it was given: deleted, newer, absent or failed (host credential)");
         return api;
     }
 
@@ -75,7 +87,8 @@ public static class ReconcileApi
             return ApiProblems.Invalid(errors);
         }
         var order = new ReconcileOrder(targetId, depth, request.SamplePercent ?? DefaultDeepSamplePercent,
-            request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond, GatewayAudit.ActorOf(context.User), request.AllowMassLoss ?? false);
+            request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond, GatewayAudit.ActorOf(context.User), request.AllowMassLoss ?? false,
+            request.ReclaimOrphans);
         var runId = Guid.NewGuid();
         var result = await services.Grains.GetGrain<IReconcileRunGrain>(runId).StartAsync(tenantId, order);
         return result.Error is { } error
@@ -242,6 +255,23 @@ public static class ReconcileApi
         var facts = (request.Facts ?? []).Take(StubFact.MaxPerReport + 1)
             .Select(fact => new StubFact(fact?.Path ?? "", fact?.Found ?? "", fact?.Locator, fact?.Sha256, fact?.TargetId, fact?.Detail)).ToArray();
         var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordCensusAsync(agent.TenantId, agent.HostId, facts);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<ReclaimOrder>, ProblemHttpResult>> GetReclaimAsync(HttpContext context, IGrainFactory grains, Guid runId)
+    {
+        var agent = AgentCaller.From(context.User);
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).GetReclaimAsync(agent.TenantId, agent.HostId);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<ReclaimReceipt>, ValidationProblem, ProblemHttpResult>> RecordReclaimAsync(
+        HttpContext context, IGrainFactory grains, Guid runId, ReclaimReportRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        var results = (request.Results ?? []).Take(ReclaimOrder.MaxKeys + 1)
+            .Select(result => new ReclaimResult(result?.Key ?? "", result?.Outcome ?? "", result?.Detail)).ToArray();
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordReclaimAsync(agent.TenantId, agent.HostId, results);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 }

@@ -10,7 +10,8 @@ namespace Alto.Gateway.Apis;
 public sealed record CreateTenantRequest(string? Name, string? Description);
 
 public sealed record UpdateTenantRequest(
-    string? Name, string? Description, bool? EncryptTier2, int? RecallAfterReads, PlanApproval? PlanApproval = null, long? MinTierableBytes = null);
+    string? Name, string? Description, bool? EncryptTier2, int? RecallAfterReads, PlanApproval? PlanApproval = null, long? MinTierableBytes = null,
+    int? OrphanGraceDays = null, bool? ReclaimOrphans = null);
 
 public static class TenantsApi
 {
@@ -26,7 +27,7 @@ public static class TenantsApi
         tenants.MapGet("/", ListTenantsAsync).Allows(Access.SignedIn).WithSummary("List the tenants the caller may see");
         tenants.MapPost("/", CreateTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Create a tenant (platform admin)");
         tenants.MapGet("/{tenantId:guid}", GetTenantAsync).Allows(Access.TenantRead).WithSummary("Get one tenant");
-        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).WithSummary("Rename or describe a tenant");
+        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).WithSummary("Rename or describe a tenant, or change its policies (encryption, recalls by reads, plan approval, smallest tierable file, orphan grace and reclaim)");
         tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Disable a tenant (platform admin)");
         tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Enable a disabled tenant (platform admin)");
         tenants.MapPost("/{tenantId:guid}/key/rotate", RotateKeyAsync).Allows(Access.TenantManage)
@@ -99,9 +100,13 @@ public static class TenantsApi
         var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
         if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null
-            && request.PlanApproval is null && request.MinTierableBytes is null)
+            && request.PlanApproval is null && request.MinTierableBytes is null && request.OrphanGraceDays is null && request.ReclaimOrphans is null)
         {
-            errors.Add("body", "give at least one of name, description, encryptTier2, recallAfterReads, planApproval, minTierableBytes");
+            errors.Add("body", "give at least one of name, description, encryptTier2, recallAfterReads, planApproval, minTierableBytes, orphanGraceDays, reclaimOrphans");
+        }
+        if (request.OrphanGraceDays is < 1 or > TenantDefaults.MaxOrphanGraceDays)
+        {
+            errors.Add("orphanGraceDays", $"orphanGraceDays must be between 1 and {TenantDefaults.MaxOrphanGraceDays}");
         }
         if (request.MinTierableBytes is < 0 or > MaxMinTierableBytes)
         {
@@ -122,6 +127,8 @@ public static class TenantsApi
             RecallAfterReads = request.RecallAfterReads,
             PlanApproval = request.PlanApproval,
             MinTierableBytes = request.MinTierableBytes,
+            OrphanGraceDays = request.OrphanGraceDays,
+            ReclaimOrphans = request.ReclaimOrphans,
         });
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }

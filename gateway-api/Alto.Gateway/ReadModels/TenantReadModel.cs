@@ -12,7 +12,7 @@ public sealed class TenantReadModel(NpgsqlDataSource db)
     public Task<Page<TenantInfo>> ListAsync(Caller caller, TenantStatus? status, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes",
+                "id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes, orphan_grace_days, reclaim_orphans",
                 "alto.tenant",
                 "($1 OR id = ANY($2)) AND ($3::text IS NULL OR status = $3)",
                 "lower(name), id",
@@ -36,6 +36,8 @@ public sealed class TenantReadModel(NpgsqlDataSource db)
         RecallAfterReads = reader.IsDBNull(7) ? null : reader.GetInt32(7),
         PlanApproval = reader.GetString(8) == "manual" ? PlanApproval.Manual : PlanApproval.Auto,
         MinTierableBytes = reader.GetInt64(9),
+        OrphanGraceDays = reader.GetInt32(10),
+        ReclaimOrphans = reader.GetBoolean(11),
     };
 
     private static string StatusName(TenantStatus status) => status == TenantStatus.Active ? "active" : "disabled";

@@ -29,6 +29,14 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     [Alias("RecordCensusAsync")]
     Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts);
 
+    /// <summary>The orphans the listing agent is to delete next (none: the run is over); not found for any other host or tenant.</summary>
+    [Alias("GetReclaimAsync")]
+    Task<CommandResult<ReclaimOrder>> GetReclaimAsync(Guid tenantId, Guid hostId);
+
+    /// <summary>Takes what the listing agent did with orphans it was given (any other key is refused).</summary>
+    [Alias("RecordReclaimAsync")]
+    Task<CommandResult<ReclaimReceipt>> RecordReclaimAsync(Guid tenantId, Guid hostId, ReclaimResult[] results);
+
     /// <summary>Takes the next part of the listing from the agent that lists the run (anything else is not found).</summary>
     [Alias("RecordListingAsync")]
     Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing);

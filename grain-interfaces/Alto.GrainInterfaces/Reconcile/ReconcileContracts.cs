@@ -19,7 +19,8 @@ public sealed record ReconcileOrder(
     [property: Id(2)] int SamplePercent,
     [property: Id(3)] int RequestsPerSecond,
     [property: Id(4)] string Actor,
-    [property: Id(5)] bool AllowMassLoss = false)
+    [property: Id(5)] bool AllowMassLoss = false,
+    [property: Id(6)] bool? ReclaimOrphans = null)
 {
     public const int DefaultRequestsPerSecond = 200;
 }
@@ -42,10 +43,14 @@ public sealed record ReconcileRunInfo(
     [property: Id(12)] string? Error,
     [property: Id(13)] DateTimeOffset StartedAt,
     [property: Id(14)] DateTimeOffset? FinishedAt,
-    [property: Id(15)] bool AllowMassLoss = false)
+    [property: Id(15)] bool AllowMassLoss = false,
+    [property: Id(16)] int OrphanGraceDays = Tenants.TenantDefaults.OrphanGraceDays,
+    [property: Id(17)] bool ReclaimOrphans = false,
+    [property: Id(18)] DateTimeOffset? ReclaimBefore = null)
 {
     public const string Listing = "listing";
     public const string Census = "census";
+    public const string Reclaiming = "reclaiming";
     public const string Completed = "completed";
     public const string Failed = "failed";
 }
@@ -102,6 +107,38 @@ public sealed record StubFact(
 /// <summary>The run's answer to a census report: how many paths of the run still wait for an answer, and its status.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.CensusReceipt")]
 public sealed record CensusReceipt(
+    [property: Id(0)] int Taken,
+    [property: Id(1)] long Pending,
+    [property: Id(2)] string Status);
+
+/// <summary>The orphans a run's listing agent is to delete next: each only if the store shows it unmodified since <see cref="Before"/>.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReclaimOrder")]
+public sealed record ReclaimOrder(
+    [property: Id(0)] DateTimeOffset Before,
+    [property: Id(1)] string[] Keys,
+    [property: Id(2)] string Status)
+{
+    public const int MaxKeys = 1_000;
+}
+
+/// <summary>What the agent did with one orphan: deleted, kept as modified since the cut-off (newer), found gone (absent), or could not delete (failed).</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReclaimResult")]
+public sealed record ReclaimResult(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Outcome,
+    [property: Id(2)] string? Detail)
+{
+    public const string Deleted = "deleted";
+    public const string Newer = "newer";
+    public const string Absent = "absent";
+    public const string Failed = "failed";
+
+    public static readonly string[] Outcomes = [Deleted, Newer, Absent, Failed];
+}
+
+/// <summary>The run's answer to a reclaim report: how many orphans it still waits for, and its status.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.ReclaimReceipt")]
+public sealed record ReclaimReceipt(
     [property: Id(0)] int Taken,
     [property: Id(1)] long Pending,
     [property: Id(2)] string Status);

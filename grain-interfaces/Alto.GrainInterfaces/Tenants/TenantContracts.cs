@@ -20,6 +20,11 @@ public static class TenantDefaults
 
     /// <summary>64 KiB, as Azure File Sync: below this a stub saves too little to be worth a recall.</summary>
     public const long MinTierableBytes = 64 * 1024;
+
+    /// <summary>An unreferenced tier-2 object younger than this many days may be an upload whose record is on its way: it is never deleted.</summary>
+    public const int OrphanGraceDays = 30;
+
+    public const int MaxOrphanGraceDays = 3650;
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.TenantInfo")]
@@ -42,6 +47,12 @@ public sealed record TenantInfo(
 
     /// <summary>Files smaller than this are never planned.</summary>
     [Id(9)] public long MinTierableBytes { get; init; }
+
+    /// <summary>How many days an object no record references is kept before a reconciliation run may reclaim it.</summary>
+    [Id(10)] public int OrphanGraceDays { get; init; } = TenantDefaults.OrphanGraceDays;
+
+    /// <summary>Whether reconciliation runs delete orphans past the grace period (off: they are only reported).</summary>
+    [Id(11)] public bool ReclaimOrphans { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.CreateTenant")]
@@ -64,6 +75,10 @@ public sealed record UpdateTenant(
     [Id(4)] public PlanApproval? PlanApproval { get; init; }
 
     [Id(5)] public long? MinTierableBytes { get; init; }
+
+    [Id(6)] public int? OrphanGraceDays { get; init; }
+
+    [Id(7)] public bool? ReclaimOrphans { get; init; }
 }
 
 /// <summary>The outcome of a key rotation: the tenant key's new version and how many targets' credentials were sealed under it.</summary>

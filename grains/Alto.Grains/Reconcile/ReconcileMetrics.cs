@@ -7,6 +7,7 @@ public sealed class ReconcileMetrics
 {
     private readonly Counter<long> _runs;
     private readonly Counter<long> _findings;
+    private readonly Counter<long> _reclaimed;
 
     public ReconcileMetrics(IMeterFactory meters)
     {
@@ -14,6 +15,16 @@ public sealed class ReconcileMetrics
         _runs = meter.CreateCounter<long>("alto.reconcile.runs", "{run}", "Reconciliation runs, by status (started, completed, failed; skipped: a scheduled run that could not start)");
         _findings = meter.CreateCounter<long>("alto.reconcile.findings", "{finding}",
             "What reconciliation runs found, by class (missing: a stub's object is gone or damaged; orphan: an object no record references; found: a lost object whole again) and kind");
+        _reclaimed = meter.CreateCounter<long>("alto.reconcile.reclaimed", "{object}",
+            "Orphans a run set out to delete, by outcome (deleted; newer: modified since the cut-off, kept; absent: gone already; failed: the delete failed, kept)");
+    }
+
+    public void Reclaimed(string outcome, long count)
+    {
+        if (count > 0)
+        {
+            _reclaimed.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
 
     public void Run(string status) => _runs.Add(1, new KeyValuePair<string, object?>("status", status));

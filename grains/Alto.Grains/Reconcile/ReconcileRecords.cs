@@ -12,8 +12,17 @@ public sealed record DriftItem(Guid HostId, string Path, long? Record, string Fo
 /// <summary>A LOST record whose object a run found whole again.</summary>
 public sealed record FoundObject(long TierObjectId, Guid HostId, string Path);
 
-/// <summary>What a run found, kept as rows of alto.reconcile_finding.</summary>
-public sealed record ReconcileFinding(string Class, string Kind, string? ObjectKey, long? TierObjectId, Guid? HostId, string? Path, string Detail, string Repair);
+/// <summary>What a run found, kept as rows of alto.reconcile_finding; <see cref="Reclaim"/> is "pending" for an orphan the run is to delete.</summary>
+public sealed record ReconcileFinding(string Class, string Kind, string? ObjectKey, long? TierObjectId, Guid? HostId, string? Path, string Detail, string Repair,
+    string? Reclaim = null);
+
+/// <summary>Where an orphan a run set out to delete stands (alto.reconcile_finding.reclaim).</summary>
+public static class ReconcileReclaimStates
+{
+    public const string Pending = "pending";
+    public const string Deleted = "deleted";
+    public const string Kept = "kept";
+}
 
 /// <summary>How a part of a listing fared against the run's cursor.</summary>
 public enum ListingPartOutcome

@@ -18,6 +18,7 @@ public sealed partial class ReconcileRunGrain(
     ReconcileRuns rows,
     ReconcileCensus census,
     ReconcileComparison comparison,
+    ReconcileReclaims reclaims,
     TierObjectLedger ledger,
     AdminAudit audit,
     ReconcileMetrics metrics,
@@ -25,9 +26,6 @@ public sealed partial class ReconcileRunGrain(
     TimeProvider time,
     ILogger<ReconcileRunGrain> logger) : Grain, IReconcileRunGrain
 {
-    /// <summary>An unreferenced object younger than this may be an upload whose record is still on its way: it is never reclaimable.</summary>
-    public static readonly TimeSpan OrphanGrace = TimeSpan.FromDays(30);
-
     /// <summary>
     /// A run that finds more than this share of the target's stubs missing (and more than
     /// <see cref="MassLossFloor"/>) marks none of them LOST unless the admin allowed it: a wrong
@@ -81,8 +79,10 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileRunInfo>.Conflict("no agent of this tenant is online to list the target: start the run when one is");
         }
+        var policy = await rows.OrphanPolicyAsync(tenantId);
         var run = new ReconcileRunInfo(Id, tenantId, order.TargetId, hostId, order.Depth, order.Depth == ReconcileDepth.Deep ? order.SamplePercent : 100,
-            order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null, order.AllowMassLoss);
+            order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null, order.AllowMassLoss,
+            policy.GraceDays, order.ReclaimOrphans ?? policy.Reclaim);
         if (!await rows.InsertAsync(run, order.Actor))
         {
             return CommandResult<ReconcileRunInfo>.Conflict("another run began listing this target just now");
@@ -98,7 +98,8 @@ public sealed partial class ReconcileRunGrain(
             new Dictionary<string, object?>
             {
                 ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
-                ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId,
+                ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId, ["reclaimOrphans"] = run.ReclaimOrphans,
+                ["orphanGraceDays"] = run.OrphanGraceDays,
             }) { HostId = hostId });
         LogStarted(logger, Id, order.TargetId, hostId, ReconcileRuns.DepthName(run.Depth));
         return CommandResult<ReconcileRunInfo>.Ok(run);
@@ -111,9 +112,15 @@ public sealed partial class ReconcileRunGrain(
 
     public async Task AbandonAsync(Guid? hostId, string reason)
     {
-        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census } run && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
+        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census or ReconcileRunInfo.Reclaiming } run
+            && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
         {
-            await EndAsync(run, ReconcileRunInfo.Failed, reason, [], new Dictionary<string, long>());
+            if (run.Status == ReconcileRunInfo.Reclaiming)
+            {
+                // What was found stays; the orphans not deleted yet are kept, and the run ends as failed.
+                await reclaims.KeepPendingAsync(Id, reason);
+            }
+            await EndAsync(run, ReconcileRunInfo.Failed, reason, [], run.Status == ReconcileRunInfo.Reclaiming ? await ReclaimCountsAsync(run) : new Dictionary<string, long>());
         }
     }
 
@@ -259,24 +266,28 @@ public sealed partial class ReconcileRunGrain(
             findings.AddRange(outcomes.Where(outcome => outcome.Applied).Select(outcome => new ReconcileFinding(
                 "found", "whole", outcome.After!.Locator, outcome.TierObjectId, outcome.After.HostId, outcome.After.FullPath, "the object is whole again", "STUBBED again")));
         }
-        var now = time.GetUtcNow();
         var orphans = await comparison.OrphansAsync(run);
-        findings.AddRange(orphans.Select(orphan => new ReconcileFinding("orphan", orphan.Problem is null ? "unreferenced" : "unreferenced_damaged", orphan.Key, null, null, null,
-            $"no record references this object ({orphan.Length} bytes){(orphan.Problem is null ? "" : "; " + orphan.Problem)}",
-            orphan.Modified is { } modified && now - modified < OrphanGrace
-                ? $"kept: within the {OrphanGrace.TotalDays:0}-day grace period until {modified + OrphanGrace:yyyy-MM-dd HH:mm}Z"
-                : "kept: reclaimable (past the grace period)")));
+        var uncheckedStubs = await census.UncheckedAsync(Id);
+        var (orphanFindings, reclaimBefore) = JudgeOrphans(run, orphans, uncheckedStubs);
+        findings.AddRange(orphanFindings);
         var counts = new Dictionary<string, long>
         {
             ["objects"] = run.ObjectsListed, ["missing"] = findings.Count(finding => finding.Class == "missing"), ["orphan"] = orphans.Count,
-            ["drift"] = findings.Count(finding => finding.Class == "drift"), ["found"] = found.Count, ["unchecked"] = await census.UncheckedAsync(Id),
+            ["drift"] = findings.Count(finding => finding.Class == "drift"), ["found"] = found.Count, ["unchecked"] = uncheckedStubs,
         };
         foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
         {
             counts[$"{kind.Key.Class}.{kind.Key.Kind}"] = kind.Count();
             metrics.Found(kind.Key.Class, kind.Key.Kind, kind.Count());
         }
-        await EndAsync(run, ReconcileRunInfo.Completed, null, findings, counts);
+        if (findings.Any(finding => finding.Reclaim == ReconcileReclaimStates.Pending))
+        {
+            await BeginReclaimAsync(run, findings, counts, reclaimBefore);
+        }
+        else
+        {
+            await EndAsync(run, ReconcileRunInfo.Completed, null, findings, counts);
+        }
         if (missing.Count > 0)
         {
             LogMissing(logger, Id, run.TargetId, missing.Count, missing[0].Path, missing[0].Detail);

@@ -10,7 +10,8 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
 {
     private const string RunColumns = """
         id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, cursor_key,
-        objects_listed, objects_checked, counts::text, error, started_at, finished_at, allow_mass_loss
+        objects_listed, objects_checked, counts::text, error, started_at, finished_at, allow_mass_loss,
+        orphan_grace_days, reclaim_orphans, reclaim_before
         """;
 
     /// <summary>Whether the target is the tenant's and enabled.</summary>
@@ -20,6 +21,15 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The tenant's orphan policy: days of grace, and whether runs reclaim orphans past it.</summary>
+    public async Task<(int GraceDays, bool Reclaim)> OrphanPolicyAsync(Guid tenantId)
+    {
+        await using var command = db.CreateCommand("SELECT orphan_grace_days, reclaim_orphans FROM alto.tenant WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetInt32(0), reader.GetBoolean(1)) : (GrainInterfaces.Tenants.TenantDefaults.OrphanGraceDays, false);
     }
 
     /// <summary>The online host of the tenant best placed to list the target: the one with the most records on it.</summary>
@@ -41,8 +51,8 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
     {
         await using var command = db.CreateCommand("""
             INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at,
-                                            allow_mass_loss)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9, $10)
+                                            allow_mass_loss, orphan_grace_days, reclaim_orphans)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9, $10, $11, $12)
             ON CONFLICT DO NOTHING
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
@@ -55,13 +65,15 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestedBy });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.AllowMassLoss });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = run.OrphanGraceDays });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.ReclaimOrphans });
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
-    /// <summary>The run listing the target now, if any, and when it last took a part.</summary>
+    /// <summary>The run at work on the target now (listing, census or reclaiming), if any, and when it last heard from an agent.</summary>
     public async Task<(Guid RunId, DateTimeOffset UpdatedAt)?> ListingRunOfAsync(Guid targetId)
     {
-        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status IN ('listing', 'census')");
+        await using var command = db.CreateCommand("SELECT id, updated_at FROM alto.reconcile_run WHERE target_id = $1 AND status IN ('listing', 'census', 'reclaiming')");
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetGuid(0), await reader.GetFieldValueAsync<DateTimeOffset>(1)) : null;
@@ -134,18 +146,29 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
     }
 
     /// <summary>Ends the run (one transaction): its findings, counts and status; its listing and census are dropped.</summary>
-    public async Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now)
+    public Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now) =>
+        SettleAsync(runId, status, error, findings, counts, now, reclaimBefore: null);
+
+    /// <summary>
+    /// Classification done, orphans to delete (one transaction): the findings and counts are kept,
+    /// the listing and census dropped, and the run waits for its agent's reclaim reports.
+    /// </summary>
+    public Task BeginReclaimAsync(Guid runId, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset before, DateTimeOffset now) =>
+        SettleAsync(runId, ReconcileRunInfo.Reclaiming, null, findings, counts, now, before);
+
+    private async Task SettleAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts,
+        DateTimeOffset now, DateTimeOffset? reclaimBefore)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         if (findings.Count > 0)
         {
             await using var insert = new NpgsqlCommand("""
-                INSERT INTO alto.reconcile_finding (run_id, tenant_id, class, kind, object_key, tier_object_id, host_id, path, detail, repair, found_at)
-                SELECT $1, r.tenant_id, f.class, f.kind, f.object_key, f.tier_object_id, f.host_id, f.path, f.detail, f.repair, $2
+                INSERT INTO alto.reconcile_finding (run_id, tenant_id, class, kind, object_key, tier_object_id, host_id, path, detail, repair, reclaim, found_at)
+                SELECT $1, r.tenant_id, f.class, f.kind, f.object_key, f.tier_object_id, f.host_id, f.path, f.detail, f.repair, f.reclaim, $2
                 FROM alto.reconcile_run r,
-                     unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::uuid[], $8::text[], $9::text[], $10::text[])
-                         AS f(class, kind, object_key, tier_object_id, host_id, path, detail, repair)
+                     unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])
+                         AS f(class, kind, object_key, tier_object_id, host_id, path, detail, repair, reclaim)
                 WHERE r.id = $1
                 ON CONFLICT DO NOTHING
                 """, connection, transaction);
@@ -159,16 +182,21 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
             insert.Parameters.Add(Texts(findings.Select(f => f.Path)));
             insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Detail)));
             insert.Parameters.Add(Texts(findings.Select(f => (string?)f.Repair)));
+            insert.Parameters.Add(Texts(findings.Select(f => f.Reclaim)));
             await insert.ExecuteNonQueryAsync();
         }
-        await using (var end = new NpgsqlCommand(
-            "UPDATE alto.reconcile_run SET status = $2, error = $3, counts = $4::jsonb, finished_at = $5, updated_at = $5 WHERE id = $1", connection, transaction))
+        await using (var end = new NpgsqlCommand("""
+            UPDATE alto.reconcile_run SET status = $2, error = $3, counts = $4::jsonb, updated_at = $5,
+                   finished_at = CASE WHEN $2 IN ('completed', 'failed') THEN $5 END, reclaim_before = coalesce($6, reclaim_before)
+            WHERE id = $1
+            """, connection, transaction))
         {
             end.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
             end.Parameters.Add(new NpgsqlParameter<string> { TypedValue = status });
             end.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = error, NpgsqlDbType = NpgsqlDbType.Text });
             end.Parameters.Add(new NpgsqlParameter<string> { TypedValue = System.Text.Json.JsonSerializer.Serialize(counts) });
             end.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            end.Parameters.Add(new NpgsqlParameter<DateTimeOffset?> { TypedValue = reclaimBefore, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             await end.ExecuteNonQueryAsync();
         }
         foreach (var table in new[] { "alto.reconcile_object", "alto.reconcile_stub" })
@@ -188,5 +216,6 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt64(9), reader.GetInt64(10),
         System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(11)) ?? [],
         reader.IsDBNull(12) ? null : reader.GetString(12), new DateTimeOffset(reader.GetDateTime(13), TimeSpan.Zero),
-        reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero), reader.GetBoolean(15));
+        reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetDateTime(14), TimeSpan.Zero), reader.GetBoolean(15),
+        reader.GetInt32(16), reader.GetBoolean(17), reader.IsDBNull(18) ? null : new DateTimeOffset(reader.GetDateTime(18), TimeSpan.Zero));
 }

@@ -101,9 +101,11 @@ public sealed partial class TenantGrain(
         };
         var approval = command.PlanApproval ?? tenant.State.EffectivePlanApproval;
         var minimum = command.MinTierableBytes ?? tenant.State.EffectiveMinTierableBytes;
+        var orphanGrace = command.OrphanGraceDays ?? tenant.State.EffectiveOrphanGraceDays;
+        var reclaim = command.ReclaimOrphans ?? tenant.State.ReclaimOrphans;
         if (name == tenant.State.Name && description == tenant.State.Description && encrypt == tenant.State.EncryptTier2
             && recallAfterReads == tenant.State.RecallAfterReads && approval == tenant.State.EffectivePlanApproval
-            && minimum == tenant.State.EffectiveMinTierableBytes)
+            && minimum == tenant.State.EffectiveMinTierableBytes && orphanGrace == tenant.State.EffectiveOrphanGraceDays && reclaim == tenant.State.ReclaimOrphans)
         {
             return CommandResult<TenantInfo>.Ok(ToInfo());
         }
@@ -115,6 +117,8 @@ public sealed partial class TenantGrain(
             state.RecallAfterReads = recallAfterReads;
             state.PlanApproval = approval;
             state.MinTierableBytes = minimum;
+            state.OrphanGraceDays = orphanGrace;
+            state.ReclaimOrphans = reclaim;
         });
     }
 
@@ -365,6 +369,8 @@ public sealed partial class TenantGrain(
             RecallAfterReads = tenant.State.RecallAfterReads,
             PlanApproval = tenant.State.EffectivePlanApproval,
             MinTierableBytes = tenant.State.EffectiveMinTierableBytes,
+            OrphanGraceDays = tenant.State.EffectiveOrphanGraceDays,
+            ReclaimOrphans = tenant.State.ReclaimOrphans,
         };
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>

@@ -19,8 +19,9 @@ public sealed class TenantRows(NpgsqlDataSource db)
     public async Task InsertTenantAsync(Guid id, TenantState state)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes,
+                                     orphan_grace_days, reclaim_orphans)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             """);
         AddTenantParameters(command, id, state);
         await command.ExecuteNonQueryAsync();
@@ -30,16 +31,20 @@ public sealed class TenantRows(NpgsqlDataSource db)
     public async Task UpsertTenantAsync(Guid id, TenantState state)
     {
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO alto.tenant (id, name, description, status, created_at, updated_at, encrypt_tier2, recall_after_reads, plan_approval, min_tierable_bytes,
+                                     orphan_grace_days, reclaim_orphans)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (id) DO UPDATE
             SET name = excluded.name, description = excluded.description, status = excluded.status,
                 updated_at = excluded.updated_at, encrypt_tier2 = excluded.encrypt_tier2, recall_after_reads = excluded.recall_after_reads,
-                plan_approval = excluded.plan_approval, min_tierable_bytes = excluded.min_tierable_bytes
+                plan_approval = excluded.plan_approval, min_tierable_bytes = excluded.min_tierable_bytes,
+                orphan_grace_days = excluded.orphan_grace_days, reclaim_orphans = excluded.reclaim_orphans
             WHERE (alto.tenant.name, alto.tenant.description, alto.tenant.status, alto.tenant.updated_at, alto.tenant.encrypt_tier2,
-                   alto.tenant.recall_after_reads, alto.tenant.plan_approval, alto.tenant.min_tierable_bytes)
+                   alto.tenant.recall_after_reads, alto.tenant.plan_approval, alto.tenant.min_tierable_bytes,
+                   alto.tenant.orphan_grace_days, alto.tenant.reclaim_orphans)
                   IS DISTINCT FROM (excluded.name, excluded.description, excluded.status, excluded.updated_at, excluded.encrypt_tier2,
-                                    excluded.recall_after_reads, excluded.plan_approval, excluded.min_tierable_bytes)
+                                    excluded.recall_after_reads, excluded.plan_approval, excluded.min_tierable_bytes,
+                                    excluded.orphan_grace_days, excluded.reclaim_orphans)
             """);
         AddTenantParameters(command, id, state);
         await command.ExecuteNonQueryAsync();
@@ -127,6 +132,8 @@ public sealed class TenantRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)state.RecallAfterReads ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ApprovalName(state.EffectivePlanApproval) });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = state.EffectiveMinTierableBytes });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = state.EffectiveOrphanGraceDays });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = state.ReclaimOrphans });
     }
 
     public static string ApprovalName(PlanApproval approval) => approval == PlanApproval.Manual ? "manual" : "auto";

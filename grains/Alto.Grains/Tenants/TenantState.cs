@@ -24,12 +24,19 @@ public sealed class TenantState
     /// <summary>Smallest file the planner selects; null in state written before the setting existed (no minimum).</summary>
     [Id(11)] public long? MinTierableBytes { get; set; }
 
+    /// <summary>Days an orphaned tier-2 object is kept; null in state written before the setting existed (the default).</summary>
+    [Id(12)] public int? OrphanGraceDays { get; set; }
+
+    [Id(13)] public bool ReclaimOrphans { get; set; }
+
     /// <summary>Three reads through the audit trail make a stub hot enough to bring back.</summary>
     public const int DefaultRecallAfterReads = 3;
 
     public PlanApproval EffectivePlanApproval => PlanApproval ?? GrainInterfaces.Tenants.PlanApproval.Auto;
 
     public long EffectiveMinTierableBytes => MinTierableBytes ?? 0;
+
+    public int EffectiveOrphanGraceDays => OrphanGraceDays ?? TenantDefaults.OrphanGraceDays;
 }
 
 [GenerateSerializer, Alias("Alto.StorageTargetState")]

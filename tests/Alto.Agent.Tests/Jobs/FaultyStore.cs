@@ -67,4 +67,7 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
     public IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, CancellationToken cancellationToken) => inner.ListAsync(tenantId, startAfter, cancellationToken);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+
+    public Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken) =>
+        inner.DeleteUnlessModifiedSinceAsync(key, before, cancellationToken);
 }

@@ -20,7 +20,8 @@ namespace Alto.Agent.Tests.Reconcile;
 /// the deleted stub's record closed, the replaced one RECALLED, the unknown stub reported, the
 /// extra object and the closed record's object orphans kept within their grace period, the intact
 /// stubs left alone. A later run finds nothing new, and one after the object is put back finds
-/// the stub whole again.
+/// the stub whole again; with the tenant's policy reclaiming orphans, only an orphan past the
+/// grace period is deleted.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [Collection(TierStoreCollection.Name)]
@@ -121,6 +122,41 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         var restored = await ReconcileAsync(world, agent, new { depth = "list" });
         Assert.Equal(1, restored.GetProperty("counts").GetProperty("found").GetInt64());
         Assert.Equal(1, await world.CountAsync($"state = 'STUBBED' AND full_path = '{files[0]}'"));
+
+        // The tenant's policy now reclaims orphans past its 30 days' grace. On a path target the extra object is made
+        // 40 days old (the stores' own clocks cannot be turned back): the agent deletes it. The closed record's object,
+        // young, is kept on every target, as is every object a stub needs.
+        await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}", new { reclaimOrphans = true });
+        if (kind == "path")
+        {
+            File.SetLastWriteTimeUtc(Path.Combine(tier2, extra.Key), DateTime.UtcNow.AddDays(-40));
+        }
+        var reclaiming = await ReconcileAsync(world, agent, new { depth = "list" });
+        var repairs = (await FindingsAsync(world, reclaiming)).Where(f => f.GetProperty("class").GetString() == "orphan")
+            .ToDictionary(f => f.GetProperty("objectKey").GetString()!, f => f.GetProperty("repair").GetString()!);
+        Assert.Equal(new[] { extra.Key, locators[3] }.Order(), repairs.Keys.Order());
+        Assert.StartsWith("kept: within the 30-day grace period", repairs[locators[3]], StringComparison.Ordinal);
+        Assert.NotNull(await store.GetInfoAsync(locators[3], CancellationToken.None));
+        var deletions = $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.orphan_deleted' AND details->>'runId' = '{reclaiming.GetProperty("id").GetGuid()}'";
+        if (kind == "path")
+        {
+            Assert.StartsWith("deleted: unreferenced for over the 30-day grace period", repairs[extra.Key], StringComparison.Ordinal);
+            Assert.Null(await store.GetInfoAsync(extra.Key, CancellationToken.None));
+            Assert.Equal(1, await _gateway.Database.CountAsync(deletions));
+            Assert.Equal(1, reclaiming.GetProperty("counts").GetProperty("orphan.deleted").GetInt64());
+            Assert.Contains((await _gateway.MetricsAsync()).Split('\n'), line => line.StartsWith("alto_reconcile_reclaimed_total{", StringComparison.Ordinal)
+                                                                              && line.Contains("outcome=\"deleted\"", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.StartsWith("kept: within the 30-day grace period", repairs[extra.Key], StringComparison.Ordinal);
+            Assert.NotNull(await store.GetInfoAsync(extra.Key, CancellationToken.None));
+            Assert.Equal(0, await _gateway.Database.CountAsync(deletions));
+        }
+        foreach (var key in locators.Skip(1).Append(locators[0]).Where(key => key != locators[3]))
+        {
+            Assert.NotNull(await store.GetInfoAsync(key, CancellationToken.None));
+        }
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
@@ -154,7 +190,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await TieringWorld.WaitForAsync(async () =>
         {
             run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
-            return run.GetProperty("status").GetString() is not ("listing" or "census");
+            return run.GetProperty("status").GetString() is not ("listing" or "census" or "reclaiming");
         }, "the resumed run ended", again);
         Assert.Equal(("completed", 6000L), (run.GetProperty("status").GetString(), run.GetProperty("objectsListed").GetInt64()));
         Assert.Equal(2, await _gateway.Database.CountAsync($"SELECT batches FROM alto.reconcile_run WHERE id = '{runId}'"));
@@ -190,7 +226,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await TieringWorld.WaitForAsync(async () =>
         {
             run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
-            return run.GetProperty("status").GetString() is not ("listing" or "census");
+            return run.GetProperty("status").GetString() is not ("listing" or "census" or "reclaiming");
         }, $"reconcile run {runId} ended", agent);
         Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
         return run;

@@ -108,6 +108,54 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
         await Assert.ThrowsAsync<TierObjectNotFoundException>(() => store.OpenReadAsync(first.Key, 0, null, CancellationToken.None));
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task AConditionalDeleteTakesOnlyAnObjectUnmodifiedSinceTheCutOff(string kind)
+    {
+        var prefix = $"t-{Guid.NewGuid():N}";
+        var store = fixture.Open(kind, prefix);
+        var tenant = Guid.NewGuid();
+        var stored = await store.PutAsync(tenant, new MemoryStream(RandomBytes(5_000)), CancellationToken.None);
+
+        // Written just now: a cut-off an hour ago keeps it, and leaves nothing aside.
+        Assert.Equal(ReclaimOutcome.Newer, await store.DeleteUnlessModifiedSinceAsync(stored.Key, DateTimeOffset.UtcNow.AddHours(-1), CancellationToken.None));
+        Assert.Equal(stored, await store.GetInfoAsync(stored.Key, CancellationToken.None));
+        Assert.Equal([stored.Key], await AllKeysAsync(kind, store, prefix));
+        // A cut-off after its time deletes it; a second delete finds nothing.
+        Assert.Equal(ReclaimOutcome.Deleted, await store.DeleteUnlessModifiedSinceAsync(stored.Key, DateTimeOffset.UtcNow.AddMinutes(5), CancellationToken.None));
+        Assert.Null(await store.GetInfoAsync(stored.Key, CancellationToken.None));
+        Assert.Empty(await AllKeysAsync(kind, store, prefix));
+        Assert.Equal(ReclaimOutcome.Absent, await store.DeleteUnlessModifiedSinceAsync(stored.Key, DateTimeOffset.UtcNow.AddMinutes(5), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task StoringContentThatIsThereAlreadyMakesItNewAgainForTheOrphanRules()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-refresh-").FullName;
+        var store = new PathTierStore(root);
+        var tenant = Guid.NewGuid();
+        var content = RandomBytes(2_000);
+        var first = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+        var path = Path.Combine(root, first.Key);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddDays(-40));
+        var cutoff = DateTimeOffset.UtcNow.AddDays(-30);
+
+        // Uploaded again (a new file with the same bytes): the old object is the new upload's, and a reclaim must not take it.
+        Assert.Equal(first, await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None));
+        Assert.True(File.GetLastWriteTimeUtc(path) > DateTime.UtcNow.AddMinutes(-5));
+        Assert.Equal(ReclaimOutcome.Newer, await store.DeleteUnlessModifiedSinceAsync(first.Key, cutoff, CancellationToken.None));
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+
+        // Unrefreshed past the grace period it goes, and nothing is left under incoming/.
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddDays(-40));
+        Assert.Equal(ReclaimOutcome.Deleted, await store.DeleteUnlessModifiedSinceAsync(first.Key, cutoff, CancellationToken.None));
+        Assert.False(File.Exists(path));
+        Assert.Empty(Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories));
+        // An upload after the reclaim writes the object afresh.
+        Assert.Equal(first, await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None));
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+    }
+
     [Fact]
     public async Task AnUnreachableStoreSaysSo()
     {

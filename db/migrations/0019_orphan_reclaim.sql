@@ -1,0 +1,22 @@
+-- Orphans reclaimed: a tier-2 object no record (and no stub a host still has) references is
+-- deleted once it is older than the tenant's grace period, if the tenant's policy says so. The
+-- run that found it goes on to a reclaiming phase: its listing agent deletes each such object
+-- only if the store still shows it unmodified since the run's cut-off (a new upload of the same
+-- content refreshes it), and reports what it did, each deletion audited.
+
+ALTER TABLE alto.tenant ADD COLUMN orphan_grace_days integer NOT NULL DEFAULT 30 CHECK (orphan_grace_days BETWEEN 1 AND 3650);
+ALTER TABLE alto.tenant ADD COLUMN reclaim_orphans boolean NOT NULL DEFAULT false;
+
+ALTER TABLE alto.reconcile_run DROP CONSTRAINT reconcile_run_status_check;
+ALTER TABLE alto.reconcile_run ADD CONSTRAINT reconcile_run_status_check CHECK (status IN ('listing', 'census', 'reclaiming', 'completed', 'failed'));
+-- The tenant's policy when the run began (or the run's own choice).
+ALTER TABLE alto.reconcile_run ADD COLUMN orphan_grace_days integer NOT NULL DEFAULT 30 CHECK (orphan_grace_days BETWEEN 1 AND 3650);
+ALTER TABLE alto.reconcile_run ADD COLUMN reclaim_orphans boolean NOT NULL DEFAULT false;
+-- Objects last modified before this may be deleted by the run's reclaiming phase; null: the run deletes nothing.
+ALTER TABLE alto.reconcile_run ADD COLUMN reclaim_before timestamptz;
+DROP INDEX alto.reconcile_run_listing_ux;
+CREATE UNIQUE INDEX reconcile_run_listing_ux ON alto.reconcile_run (target_id) WHERE status IN ('listing', 'census', 'reclaiming');
+
+-- An orphan the reclaiming phase is to delete: pending until the agent says what it did.
+ALTER TABLE alto.reconcile_finding ADD COLUMN reclaim text CHECK (reclaim IN ('pending', 'deleted', 'kept'));
+CREATE INDEX reconcile_finding_reclaim_ix ON alto.reconcile_finding (run_id, object_key) WHERE reclaim = 'pending';
