@@ -20,3 +20,28 @@ CREATE UNIQUE INDEX reconcile_run_listing_ux ON alto.reconcile_run (target_id) W
 -- An orphan the reclaiming phase is to delete: pending until the agent says what it did.
 ALTER TABLE alto.reconcile_finding ADD COLUMN reclaim text CHECK (reclaim IN ('pending', 'deleted', 'kept'));
 CREATE INDEX reconcile_finding_reclaim_ix ON alto.reconcile_finding (run_id, object_key) WHERE reclaim = 'pending';
+
+-- A stub found LOST whose content still exists whole elsewhere in the tenant (a record of the
+-- same SHA-256 and size whose file is real: recalled, or uploaded and not yet stubbed) is
+-- re-tiered from that copy: the copy's host's agent hashes the file, uploads it to the lost
+-- object's key if it still matches, and says so; the LOST record is then STUBBED again.
+CREATE TABLE alto.reconcile_restore
+(
+    run_id         uuid   NOT NULL REFERENCES alto.reconcile_run (id) ON DELETE CASCADE,
+    tier_object_id bigint NOT NULL,
+    lost_host_id   uuid   NOT NULL,
+    lost_path      text   NOT NULL,
+    copy_host_id   uuid   NOT NULL,
+    copy_path      text   NOT NULL,
+    sha256         text   NOT NULL,
+    size_bytes     bigint NOT NULL,
+    target_id      uuid   NOT NULL,
+    locator        text   NOT NULL,
+    outcome        text   CHECK (outcome IN ('restored', 'mismatch', 'failed')),
+    detail         text,
+    PRIMARY KEY (run_id, tier_object_id)
+);
+CREATE INDEX reconcile_restore_pending_ix ON alto.reconcile_restore (copy_host_id) WHERE outcome IS NULL;
+
+ALTER TABLE alto.agent_command DROP CONSTRAINT agent_command_kind_check;
+ALTER TABLE alto.agent_command ADD CONSTRAINT agent_command_kind_check CHECK (kind IN ('scan', 'recall', 'reconcile', 'census', 'restore'));

@@ -31,6 +31,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Reconcile.ReconcileCensus>();
         services.TryAddSingleton<Reconcile.ReconcileComparison>();
         services.TryAddSingleton<Reconcile.ReconcileReclaims>();
+        services.TryAddSingleton<Reconcile.ReconcileRestores>();
         services.TryAddSingleton<Reconcile.ReconcileSchedules>();
         services.TryAddSingleton<Reconcile.ReconcileMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();

@@ -483,4 +483,53 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal("completed", (await (await agent.GetAsync(reclaimUrl)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString());
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
+
+    [Fact]
+    public async Task ALostStubsReTierFromACopyIsAskedOfTheCopysHostOnlyAndBadReportsChangeNothing()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var (stranger, _, _) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        // f03's file was recalled, and holds what f00's lost object held (the same SHA-256 and size).
+        await fixture.Database.ExecuteAsync($"""
+            UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
+            WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'
+            """);
+        var runId = await StartAsync(host, targetId);
+        // The listing lacks f00's object (and f03's old one, no longer a record's).
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
+        Assert.Equal("completed", await CensusAsync(host, session, runId));
+        Assert.Contains(session.Commands, command => command.Kind == AgentCommandKind.Restore && command.RunId == runId);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
+
+        using var agent = host.AgentClient(fixture);
+        using var strangerAgent = stranger.AgentClient(fixture);
+        var listUrl = new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative);
+        var reportUrl = new Uri($"/api/v1/agents/reconcile-runs/{runId}/restored", UriKind.Relative);
+        await (await strangerAgent.GetAsync(listUrl)).AssertProblemAsync(HttpStatusCode.NotFound);
+        var items = (await (await agent.GetAsync(listUrl)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray().ToList();
+        var item = Assert.Single(items);
+        var lostId = item.GetProperty("tierObjectId").GetInt64();
+        Assert.Equal(("/lucid/f03.bin", locators[0], 1000L, targetId),
+            (item.GetProperty("path").GetString(), item.GetProperty("locator").GetString(), item.GetProperty("sizeBytes").GetInt64(), item.GetProperty("targetId").GetGuid()));
+
+        // Bad reports change nothing: another tenant's host, an unknown outcome, a record the run is not re-tiering.
+        await (await strangerAgent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "restored" } } }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "done" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "restored" }, new { tierObjectId = lostId + 1, outcome = "restored" } } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE id = {lostId} AND state = 'LOST'"));
+
+        var receipt = await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "restored" } } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1, 0L), (receipt.GetProperty("taken").GetInt32(), receipt.GetProperty("pending").GetInt64()));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE id = {lostId} AND state = 'STUBBED'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND tier_object_id = {lostId} AND repair LIKE '%: STUBBED again'"));
+        // Sent again after a lost answer: taken before, nothing more happens.
+        Assert.Equal(0, (await (await agent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "restored" } } }))
+            .AssertJsonAsync(HttpStatusCode.OK)).GetProperty("taken").GetInt32());
+        Assert.Empty((await (await agent.GetAsync(listUrl)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.retiered' AND details->>'runId' = '{runId}'"));
+    }
 }

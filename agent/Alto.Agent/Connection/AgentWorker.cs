@@ -166,6 +166,13 @@ public sealed partial class AgentWorker(
             {
                 throw new InvalidDataException($"'{request.RunId}' is not a run id");
             }
+            if (request.Restore)
+            {
+                return OperatingSystem.IsLinux()
+                    ? new Reconcile.CopyRestorer(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.CopyRestorer>())
+                        .RunAsync(runId, volumes(), cancellationToken)
+                    : throw new NotSupportedException("lost stubs are re-tiered from copies on Linux agents only");
+            }
             if (!request.Census)
             {
                 return new Reconcile.ReconcileRunner(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.ReconcileRunner>())

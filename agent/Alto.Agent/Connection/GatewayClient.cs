@@ -173,6 +173,24 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
         await ThrowUnlessSuccessAsync(response, $"the reclaim report of reconcile run {runId}", cancellationToken);
     }
 
+    /// <summary>The lost stubs this host is to re-tier from its intact copies.</summary>
+    public async Task<IReadOnlyList<Reconcile.CopyToRestore>> GetRestoresAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Get, $"/api/v1/agents/reconcile-runs/{runId}/restores");
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"the re-tiers of reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.CopyToRestore[]>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty list");
+    }
+
+    /// <summary>Says what became of each re-tier.</summary>
+    public async Task SendRestoredAsync(Guid runId, IReadOnlyList<Reconcile.RestoredCopy> results, CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/restored", new { results });
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ThrowUnlessSuccessAsync(response, $"the re-tier report of reconcile run {runId}", cancellationToken);
+    }
+
     public async Task<Reconcile.CensusReceipt> SendCensusAsync(Guid runId, IReadOnlyList<Reconcile.StubFactPart> facts, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/stubs", new { facts });

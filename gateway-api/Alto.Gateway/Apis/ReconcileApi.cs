@@ -31,6 +31,11 @@ public sealed record CensusReportRequest(StubFactRequest[]? Facts);
 
 public sealed record ReclaimResultRequest(string? Key, string? Outcome, string? Detail);
 
+public sealed record RestoreResultRequest(long? TierObjectId, string? Outcome, string? Detail);
+
+/// <summary>What a copy's agent did with the lost stubs it was given to re-tier.</summary>
+public sealed record RestoreReportRequest(RestoreResultRequest[]? Results);
+
 /// <summary>What the listing agent did with the orphans it was given to delete.</summary>
 public sealed record ReclaimReportRequest(ReclaimResultRequest[]? Results);
 
@@ -69,6 +74,10 @@ public static class ReconcileApi
             .WithSummary($"The next orphans (at most {ReclaimOrder.MaxKeys}) a reclaiming run's listing agent is to delete, and the cut-off (host credential)");
         agents.MapPost("/{runId:guid}/reclaimed", RecordReclaimAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("What the listing agent did with orphans it was given: deleted, newer, absent or failed (host credential)");
+        agents.MapGet("/{runId:guid}/restores", GetRestoresAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("Lost stubs this host is to re-tier from its intact copies: the file, its SHA-256 and size, the target and key (host credential)");
+        agents.MapPost("/{runId:guid}/restored", RecordRestoresAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithSummary("What this host's agent did with each: restored, mismatch or failed (host credential)");
         return api;
     }
 
@@ -272,6 +281,23 @@ public static class ReconcileApi
         var results = (request.Results ?? []).Take(ReclaimOrder.MaxKeys + 1)
             .Select(result => new ReclaimResult(result?.Key ?? "", result?.Outcome ?? "", result?.Detail)).ToArray();
         var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordReclaimAsync(agent.TenantId, agent.HostId, results);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<RestoreItem[]>, ProblemHttpResult>> GetRestoresAsync(HttpContext context, IGrainFactory grains, Guid runId)
+    {
+        var agent = AgentCaller.From(context.User);
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).GetRestoresAsync(agent.TenantId, agent.HostId);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<Ok<RestoreReceipt>, ValidationProblem, ProblemHttpResult>> RecordRestoresAsync(
+        HttpContext context, IGrainFactory grains, Guid runId, RestoreReportRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        var results = (request.Results ?? []).Take(RestoreResult.MaxPerReport + 1)
+            .Select(result => new RestoreResult(result?.TierObjectId ?? 0, result?.Outcome ?? "", result?.Detail)).ToArray();
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordRestoresAsync(agent.TenantId, agent.HostId, results);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 }

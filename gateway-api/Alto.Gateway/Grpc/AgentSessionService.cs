@@ -205,6 +205,9 @@ public sealed partial class AgentSessionService(
                 case AgentCommandKind.Census:
                     message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Census = true, Paths = { command.Paths } };
                     break;
+                case AgentCommandKind.Restore:
+                    message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Restore = true };
+                    break;
             }
             // Bounded: a stuck agent makes the grain's call time out rather than grow memory here.
             await outbox.WriteAsync(message);

@@ -191,6 +191,8 @@ public enum AgentCommandKind
     Reconcile = 2,
     /// <summary>Say what is at these paths (Paths) for a reconciliation run (RunId): nothing, a real file, or a stub and its markers.</summary>
     Census = 3,
+    /// <summary>Re-tier intact copies of lost stubs' content for a reconciliation run (RunId): hash each file, upload it if it still matches.</summary>
+    Restore = 4,
 }
 
 /// <summary>What to recall: some paths, everything below a folder, or everything a rule tiered. Exactly one is set.</summary>

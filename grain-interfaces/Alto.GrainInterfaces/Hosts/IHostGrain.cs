@@ -57,6 +57,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestReconcileAsync")]
     Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId);
 
+    /// <summary>Queues the re-tiering of intact copies on this host of stubs a reconciliation run found lost.</summary>
+    [Alias("RequestRestoreAsync")]
+    Task<CommandResult<CommandReceipt>> RequestRestoreAsync(Guid runId);
+
     /// <summary>Queues the census of a reconciliation run for this host's agent: what is at each of the paths (up to 2,000 per command).</summary>
     [Alias("RequestCensusAsync")]
     Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths);

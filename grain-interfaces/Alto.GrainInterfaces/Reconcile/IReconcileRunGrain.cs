@@ -37,6 +37,14 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     [Alias("RecordReclaimAsync")]
     Task<CommandResult<ReclaimReceipt>> RecordReclaimAsync(Guid tenantId, Guid hostId, ReclaimResult[] results);
 
+    /// <summary>The lost stubs' content this host is to re-tier from its intact copies (none: nothing waits on it).</summary>
+    [Alias("GetRestoresAsync")]
+    Task<CommandResult<RestoreItem[]>> GetRestoresAsync(Guid tenantId, Guid hostId);
+
+    /// <summary>Takes what the copy's agent did; a restored copy makes its lost record STUBBED again (any other record is refused).</summary>
+    [Alias("RecordRestoresAsync")]
+    Task<CommandResult<RestoreReceipt>> RecordRestoresAsync(Guid tenantId, Guid hostId, RestoreResult[] results);
+
     /// <summary>Takes the next part of the listing from the agent that lists the run (anything else is not found).</summary>
     [Alias("RecordListingAsync")]
     Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing);

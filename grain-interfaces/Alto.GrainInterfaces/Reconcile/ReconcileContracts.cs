@@ -143,6 +143,37 @@ public sealed record ReclaimReceipt(
     [property: Id(1)] long Pending,
     [property: Id(2)] string Status);
 
+/// <summary>A lost stub's content to re-tier from an intact copy on the asking host: the file, what it must hash to, and where it goes.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RestoreItem")]
+public sealed record RestoreItem(
+    [property: Id(0)] long TierObjectId,
+    [property: Id(1)] string Path,
+    [property: Id(2)] string Sha256,
+    [property: Id(3)] long SizeBytes,
+    [property: Id(4)] Guid TargetId,
+    [property: Id(5)] string Locator);
+
+/// <summary>What the copy's agent did: restored (uploaded to the locator), mismatch (the file no longer holds that content), or failed.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RestoreResult")]
+public sealed record RestoreResult(
+    [property: Id(0)] long TierObjectId,
+    [property: Id(1)] string Outcome,
+    [property: Id(2)] string? Detail)
+{
+    public const string Restored = "restored";
+    public const string Mismatch = "mismatch";
+    public const string Failed = "failed";
+    public const int MaxPerReport = 1_000;
+
+    public static readonly string[] Outcomes = [Restored, Mismatch, Failed];
+}
+
+/// <summary>How many results were taken, and how many re-tiers of the run still wait on this host.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.RestoreReceipt")]
+public sealed record RestoreReceipt(
+    [property: Id(0)] int Taken,
+    [property: Id(1)] long Pending);
+
 /// <summary>How often a target is reconciled on its own, and how.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.ReconcileSchedule")]
 public sealed record ReconcileSchedule(

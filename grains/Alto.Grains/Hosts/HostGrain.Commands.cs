@@ -49,7 +49,11 @@ public sealed partial class HostGrain
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
-    public async Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId)
+    public Task<CommandResult<CommandReceipt>> RequestReconcileAsync(Guid runId) => RequestRunCommandAsync(AgentCommandKind.Reconcile, runId);
+
+    public Task<CommandResult<CommandReceipt>> RequestRestoreAsync(Guid runId) => RequestRunCommandAsync(AgentCommandKind.Restore, runId);
+
+    private async Task<CommandResult<CommandReceipt>> RequestRunCommandAsync(AgentCommandKind kind, Guid runId)
     {
         if (!host.State.Exists)
         {
@@ -59,7 +63,7 @@ public sealed partial class HostGrain
         {
             return CommandResult<CommandReceipt>.Conflict($"{MaxPendingCommands} commands are already waiting for this host's agent");
         }
-        var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Reconcile, [], "", time.GetUtcNow(), runId);
+        var command = new AgentCommand(Guid.NewGuid().ToString("N"), kind, [], "", time.GetUtcNow(), runId);
         await commandRows.AddAsync(Id, [command]);
         _pendingCommands++;
         var delivered = await TryDeliverAsync(command);
@@ -159,7 +163,7 @@ public sealed partial class HostGrain
         {
             ["commandId"] = commandId, ["kind"] = kind?.ToString().ToLowerInvariant() ?? "job", ["error"] = reason,
         });
-        if (removed is { Kind: AgentCommandKind.Reconcile or AgentCommandKind.Census, RunId: { } runId })
+        if (removed is { Kind: AgentCommandKind.Reconcile or AgentCommandKind.Census or AgentCommandKind.Restore, RunId: { } runId })
         {
             // The agent gave up listing: the run ends as failed with the agent's reason rather than wait for ever.
             await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(Id, "the listing agent gave up: " + reason);

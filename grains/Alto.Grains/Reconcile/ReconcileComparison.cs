@@ -93,6 +93,27 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
         return found;
     }
 
+    /// <summary>LOST records on the target whose object the listing still lacks (or holds damaged or short): candidates for a re-tier from a copy.</summary>
+    public async Task<List<long>> StillLostAsync(ReconcileRunInfo run)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT t.id
+            FROM alto.tier_object t
+            LEFT JOIN alto.reconcile_object o ON o.run_id = $1 AND o.key = t.locator
+            WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST'
+              AND (o.key IS NULL OR o.problem IS NOT NULL OR (t.hash = right(t.locator, 64) AND o.length <> t.size_bytes))
+            ORDER BY t.id
+            """);
+        AddRunScope(command, run);
+        var ids = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+        return ids;
+    }
+
     private static OrphanObject ReadOrphan(NpgsqlDataReader reader) => new(reader.GetString(0), reader.GetInt64(1),
         reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), reader.IsDBNull(3) ? null : reader.GetString(3));
 }

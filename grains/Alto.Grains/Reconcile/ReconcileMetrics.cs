@@ -8,6 +8,7 @@ public sealed class ReconcileMetrics
     private readonly Counter<long> _runs;
     private readonly Counter<long> _findings;
     private readonly Counter<long> _reclaimed;
+    private readonly Counter<long> _retiered;
 
     public ReconcileMetrics(IMeterFactory meters)
     {
@@ -17,7 +18,11 @@ public sealed class ReconcileMetrics
             "What reconciliation runs found, by class (missing: a stub's object is gone or damaged; orphan: an object no record references; found: a lost object whole again) and kind");
         _reclaimed = meter.CreateCounter<long>("alto.reconcile.reclaimed", "{object}",
             "Orphans a run set out to delete, by outcome (deleted; newer: modified since the cut-off, kept; absent: gone already; failed: the delete failed, kept)");
+        _retiered = meter.CreateCounter<long>("alto.reconcile.retiered", "{stub}",
+            "Lost stubs re-tiered from an intact copy, by outcome (restored: STUBBED again; mismatch: the copy changed; failed)");
     }
+
+    public void Retiered(string outcome) => _retiered.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Reclaimed(string outcome, long count)
     {

@@ -19,6 +19,7 @@ public sealed partial class ReconcileRunGrain(
     ReconcileCensus census,
     ReconcileComparison comparison,
     ReconcileReclaims reclaims,
+    ReconcileRestores restores,
     TierObjectLedger ledger,
     AdminAudit audit,
     ReconcileMetrics metrics,
@@ -112,6 +113,11 @@ public sealed partial class ReconcileRunGrain(
 
     public async Task AbandonAsync(Guid? hostId, string reason)
     {
+        if (hostId is { } host)
+        {
+            // The agent of a copy gave up: the re-tiers waiting on it fail with its reason (the run itself may be over).
+            await restores.FailPendingAsync(Id, host, reason);
+        }
         if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census or ReconcileRunInfo.Reclaiming } run
             && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
         {
@@ -248,14 +254,20 @@ public sealed partial class ReconcileRunGrain(
             LogHeldBack(logger, Id, run.TargetId, missing.Count, stubbed);
             missing = [];
         }
+        var copies = new List<IntactCopy>();
         foreach (var byHost in missing.GroupBy(item => item.HostId))
         {
             var outcomes = await ledger.ApplyAsync(byHost.Key,
                 [.. byHost.Select(item => new TierChange(item.TierObjectId, new TierEvent(TierEventKind.Lost, actor, Reason: $"{item.Detail} (reconcile run {Id})")))],
                 CancellationToken.None);
             var refusals = outcomes.Where(outcome => !outcome.Applied).ToDictionary(outcome => outcome.TierObjectId, outcome => outcome.Refusal!);
+            var restorable = (await restores.PlanAsync(run, [.. outcomes.Where(outcome => outcome.Applied).Select(outcome => outcome.TierObjectId)]))
+                .ToDictionary(copy => copy.TierObjectId);
+            copies.AddRange(restorable.Values);
             findings.AddRange(byHost.Select(item => new ReconcileFinding("missing", item.Kind, item.Locator, item.TierObjectId, item.HostId, item.Path, item.Detail,
-                refusals.TryGetValue(item.TierObjectId, out var refusal) ? "none: the record changed meanwhile (" + refusal + ")" : "marked LOST")));
+                refusals.TryGetValue(item.TierObjectId, out var refusal) ? "none: the record changed meanwhile (" + refusal + ")"
+                : restorable.TryGetValue(item.TierObjectId, out var copy) ? $"marked LOST; re-tiering from the intact copy at {copy.CopyHostId}:{copy.CopyPath}"
+                : "marked LOST")));
         }
         var found = await comparison.FoundAgainAsync(run);
         foreach (var byHost in found.GroupBy(item => item.HostId))
@@ -266,6 +278,11 @@ public sealed partial class ReconcileRunGrain(
             findings.AddRange(outcomes.Where(outcome => outcome.Applied).Select(outcome => new ReconcileFinding(
                 "found", "whole", outcome.After!.Locator, outcome.TierObjectId, outcome.After.HostId, outcome.After.FullPath, "the object is whole again", "STUBBED again")));
         }
+        // Stubs lost before whose content has since turned up whole on a host are re-tiered from it too.
+        var fromCopies = await restores.PlanAsync(run, await comparison.StillLostAsync(run));
+        copies.AddRange(fromCopies);
+        findings.AddRange(fromCopies.Select(copy => new ReconcileFinding("found", "copy", copy.Locator, copy.TierObjectId, copy.LostHostId, copy.LostPath,
+            $"the content of this LOST stub is whole at {copy.CopyHostId}:{copy.CopyPath}", $"re-tiering from the intact copy at {copy.CopyHostId}:{copy.CopyPath}")));
         var orphans = await comparison.OrphansAsync(run);
         var uncheckedStubs = await census.UncheckedAsync(Id);
         var (orphanFindings, reclaimBefore) = JudgeOrphans(run, orphans, uncheckedStubs);
@@ -288,6 +305,7 @@ public sealed partial class ReconcileRunGrain(
         {
             await EndAsync(run, ReconcileRunInfo.Completed, null, findings, counts);
         }
+        await QueueRestoresAsync(copies);
         if (missing.Count > 0)
         {
             LogMissing(logger, Id, run.TargetId, missing.Count, missing[0].Path, missing[0].Detail);

@@ -202,6 +202,65 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await again.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task ALostStubIsReTieredFromAnIntactCopyOfItsContentAndReadsBackWhole()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-retier-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+        // Two files with the same bytes (a copy a user made): both tiered, one object.
+        var original = Path.Combine(world.Volume.Root, "report.bin");
+        var copy = Path.Combine(world.Volume.Root, "report-copy.bin");
+        var sha256 = await TieringWorld.WriteOldFileAsync(original, 96);
+        var copied = await StubFiles.ShellAsync($"cp -p '{original}' '{copy}'");
+        Assert.True(copied.ExitCode == 0, copied.Output);
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 2, "both files stubbed", agent);
+        var locator = LinuxStubs.Peek(original)!.Locator;
+        Assert.Equal(locator, LinuxStubs.Peek(copy)!.Locator);
+        // The copy is recalled (its data is on the host again); then the object is lost behind Alto's back, and the copy edited.
+        await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/recall", new { paths = new[] { copy } });
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync($"state = 'RECALLED' AND full_path = '{copy}'") == 1, "the copy recalled", agent);
+        var bytes = await File.ReadAllBytesAsync(copy);
+        File.Delete(Path.Combine(tier2, locator));
+        await File.AppendAllTextAsync(copy, "edited");
+
+        // The copy no longer holds the content: its agent uploads nothing, and the finding says why.
+        var first = await ReconcileAsync(world, agent, new { depth = "list" });
+        Assert.Equal(1, first.GetProperty("counts").GetProperty("missing").GetInt64());
+        var mismatch = await RetierAsync(world, agent, first, succeeded: false);
+        Assert.Equal(("missing", $"marked LOST; the copy at {world.HostId}:{copy} no longer holds its content: not re-tiered"), mismatch);
+        Assert.Equal(1, await world.CountAsync($"state = 'LOST' AND full_path = '{original}'"));
+        Assert.False(File.Exists(Path.Combine(tier2, locator)));
+
+        // The copy's content is put back: the next run finds the LOST stub's content whole there, and its agent
+        // hashes the file and uploads it to the lost key; the record is STUBBED again.
+        await File.WriteAllBytesAsync(copy, bytes);
+        var second = await ReconcileAsync(world, agent, new { depth = "list" });
+        Assert.Equal(0, second.GetProperty("counts").GetProperty("missing").GetInt64());
+        var restored = await RetierAsync(world, agent, second, succeeded: true);
+        Assert.Equal(("found", $"marked LOST, then re-tiered from the intact copy at {world.HostId}:{copy}: STUBBED again"), restored);
+        Assert.Equal(1, await world.CountAsync($"state = 'STUBBED' AND full_path = '{original}'"));
+        Assert.Equal(2, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action IN ('tier.lost', 'tier.found') AND details->>'path' = '{original}'"));
+        Assert.Contains((await _gateway.MetricsAsync()).Split('\n'), line => line.StartsWith("alto_reconcile_retiered_total{", StringComparison.Ordinal)
+                                                                          && line.Contains("outcome=\"restored\"", StringComparison.Ordinal));
+        // The stub reads whole again (another program's open recalls it), and the copy was left as it was.
+        Assert.Equal(sha256, await TieringWorld.ReadByAnotherProgramAsync(original));
+        Assert.Equal(sha256, await TieringWorld.ReadByAnotherProgramAsync(copy));
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Waits for the run's one re-tier to be reported; its finding's class and repair.</summary>
+    private async Task<(string?, string?)> RetierAsync(TieringWorld world, ProgramRun agent, JsonElement run, bool succeeded)
+    {
+        var audited = $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.retiered' AND outcome = '{(succeeded ? "success" : "failure")}' " +
+                      $"AND details->>'runId' = '{run.GetProperty("id").GetGuid()}'";
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(audited) == 1, "the re-tier reported", agent);
+        var finding = Assert.Single(await FindingsAsync(world, run));
+        return (finding.GetProperty("class").GetString(), finding.GetProperty("repair").GetString());
+    }
+
     private object TargetBody(string kind, string tier2, string prefix) => kind switch
     {
         "path" => new { name = "nas", kind, settings = new { path = tier2 } },
