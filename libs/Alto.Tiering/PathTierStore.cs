@@ -86,7 +86,9 @@ public sealed class PathTierStore : ITierStore
         FileStream file;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            // Unbuffered: readers bring their own buffers (a recall's is a megabyte), and a buffer per open would cost a
+            // large-object allocation for every object a deep reconciliation hashes.
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -532,4 +532,25 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Empty((await (await agent.GetAsync(listUrl)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.retiered' AND details->>'runId' = '{runId}'"));
     }
+
+    [Fact]
+    public async Task AListingEmptiedByADatabaseCrashFailsTheRunInsteadOfMarkingEveryStubLost()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var sorted = locators.Order(StringComparer.Ordinal).ToArray();
+        using var agent = host.AgentClient(fixture);
+        await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative),
+            Part(null, false, sorted[..2].Select(l => (l, 1000L)).ToArray()))).AssertJsonAsync(HttpStatusCode.OK);
+        // The listing is an unlogged table: a database crash empties it, while the run's cursor and count survive.
+        await fixture.Database.ExecuteAsync($"DELETE FROM alto.reconcile_object WHERE run_id = '{runId}'");
+
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(sorted[1], true, sorted[2..].Select(l => (l, 1000L)).ToArray())));
+        Assert.Equal("failed", await CensusAsync(host, session, runId));
+        Assert.Contains("the run's listing was lost (the database restarted: 2 of 4 objects remain)",
+            await fixture.Database.ScalarAsync<string>($"SELECT error FROM alto.reconcile_run WHERE id = '{runId}'"), StringComparison.Ordinal);
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}'"));
+    }
 }

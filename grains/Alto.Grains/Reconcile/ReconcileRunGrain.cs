@@ -241,6 +241,14 @@ public sealed partial class ReconcileRunGrain(
     /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
     private async Task ClassifyAsync(ReconcileRunInfo run)
     {
+        var listed = (await rows.ReadAsync(Id))?.ObjectsListed ?? run.ObjectsListed;
+        if (await rows.ListedCountAsync(Id) is var remaining && remaining != listed)
+        {
+            // The listing is kept unlogged: a database crash emptied it. Judged from what is left, every stub would look lost.
+            await EndAsync(run, ReconcileRunInfo.Failed, $"the run's listing was lost (the database restarted: {remaining} of {listed} objects remain); start a new run",
+                [], new Dictionary<string, long>());
+            return;
+        }
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
         var settled = await RepairDriftAsync(run, actor, findings);
