@@ -154,7 +154,6 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
             ?? throw new InvalidDataException("the gateway sent an empty receipt");
     }
 
-    /// <summary>Sends what the census found at the paths it was asked about.</summary>
     /// <summary>The next orphans a reclaiming run gives its listing agent to delete, with the cut-off.</summary>
     public async Task<Reconcile.ReclaimBatch> GetReclaimAsync(Guid runId, CancellationToken cancellationToken)
     {
@@ -191,6 +190,7 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
         await ThrowUnlessSuccessAsync(response, $"the re-tier report of reconcile run {runId}", cancellationToken);
     }
 
+    /// <summary>Sends what the census found at the paths it was asked about.</summary>
     public async Task<Reconcile.CensusReceipt> SendCensusAsync(Guid runId, IReadOnlyList<Reconcile.StubFactPart> facts, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/stubs", new { facts });

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
 using Alto.Agent.Connection;
 using Alto.Tiering;
@@ -8,8 +9,13 @@ namespace Alto.Agent.Reconcile;
 /// <summary>A reconciliation run as the gateway hands it to its listing agent.</summary>
 public sealed record ReconcileRunOrder(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
 
-/// <summary>One object of a listing part, with what the run's depth found wrong with it.</summary>
-public sealed record ListedObjectPart(string Key, long Length, DateTimeOffset? Modified, string? Problem, bool Checked);
+/// <summary>One object of a listing part, with what the run's depth found wrong with it (a part carries thousands: what is null or false is left out of the JSON).</summary>
+public sealed record ListedObjectPart(
+    string Key,
+    long Length,
+    DateTimeOffset? Modified,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Checked);
 
 /// <summary>The next part of a listing, after <see cref="After"/> (the run's cursor).</summary>
 public sealed record ListingPart(string? After, IReadOnlyList<ListedObjectPart> Objects, bool Finished, string? Failure);
@@ -34,6 +40,9 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
 {
     /// <summary>Objects per part: as many as the gateway takes (fewer round trips; a part is one transaction there).</summary>
     public const int PartSize = 5_000;
+
+    /// <summary>Head requests or deep hashes at a time: a request's latency (or a small object's open and read) is hidden behind the listing.</summary>
+    private const int ChecksInParallel = 4;
     private static readonly TimeSpan[] SendRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)];
 
     public async Task RunAsync(Guid runId, CancellationToken cancellationToken)
@@ -51,8 +60,10 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         }
         LogListing(logger, runId, run.TargetId, run.Depth, run.Cursor ?? "the start");
         using var pace = Pace(run.RequestsPerSecond);
+        using var checks = new SemaphoreSlim(ChecksInParallel);
         var after = run.Cursor;
-        var part = new List<ListedObjectPart>(PartSize);
+        // Each object's check, in key order: most are done at once; a sampled one's request or hash runs while the listing goes on.
+        var pending = new List<PendingCheck>(PartSize);
         long listed = 0;
         // The next part is listed while the last one travels: one part in flight at a time.
         Task? inFlight = null;
@@ -67,21 +78,24 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
                 {
                     await PaceAsync(pace, cancellationToken);
                 }
-                if (await CheckAsync(store, stored, run, pace, cancellationToken) is { } checkedObject)
+                pending.Add(Check(store, stored, run, pace, checks, cancellationToken));
+                if (pending.Count == PartSize)
                 {
-                    part.Add(checkedObject);
-                }
-                if (part.Count == PartSize)
-                {
+                    var part = await CollectAsync(pending);
                     if (inFlight is not null)
                     {
                         await inFlight;
                     }
-                    inFlight = SendAsync(runId, new ListingPart(after, [.. part], Finished: false, Failure: null), cancellationToken);
-                    after = part[^1].Key;
-                    part.Clear();
+                    inFlight = SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: null), cancellationToken);
+                    after = part.Count > 0 ? part[^1].Key : after;
                 }
             }
+            var last = await CollectAsync(pending);
+            if (inFlight is not null)
+            {
+                await inFlight;
+            }
+            await SendAsync(runId, new ListingPart(after, last, Finished: true, Failure: null), cancellationToken);
         }
         catch (Exception exception) when (exception is TierStoreUnavailableException or IOException or UnauthorizedAccessException
                                               && !cancellationToken.IsCancellationRequested)
@@ -91,15 +105,25 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
             {
                 await inFlight;
             }
-            await SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: $"tier 2 could not be listed: {exception.Message}"), cancellationToken);
+            await SendAsync(runId, new ListingPart(after, [], Finished: false, Failure: $"tier 2 could not be listed: {exception.Message}"), cancellationToken);
             throw;
         }
-        if (inFlight is not null)
-        {
-            await inFlight;
-        }
-        await SendAsync(runId, new ListingPart(after, part, Finished: true, Failure: null), cancellationToken);
         LogListed(logger, runId, listed);
+    }
+
+    /// <summary>The checks' results in key order (objects that vanished meanwhile left out); the list is emptied for the next part.</summary>
+    private static async Task<List<ListedObjectPart>> CollectAsync(List<PendingCheck> pending)
+    {
+        var part = new List<ListedObjectPart>(pending.Count);
+        foreach (var check in pending)
+        {
+            if ((check.Ready ?? await check.Looking!) is { } checkedObject)
+            {
+                part.Add(checkedObject);
+            }
+        }
+        pending.Clear();
+        return part;
     }
 
     /// <summary>
@@ -146,33 +170,48 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         AutoReplenishment = true,
     });
 
-    /// <summary>The object with what the run's depth found wrong, or null when it vanished while being looked at.</summary>
-    private static async Task<ListedObjectPart?> CheckAsync(ITierStore store, StoredObject stored, ReconcileRunOrder run, RateLimiter pace, CancellationToken cancellationToken)
+    /// <summary>An object's check: done at once (<see cref="Ready"/>), or a request or hash under way (<see cref="Looking"/>).</summary>
+    private readonly record struct PendingCheck(ListedObjectPart? Ready, Task<ListedObjectPart?>? Looking);
+
+    /// <summary>The object as listed, unless the run's depth looks closer at it (a head request, or a deep hash of a sampled key).</summary>
+    private static PendingCheck Check(
+        ITierStore store, StoredObject stored, ReconcileRunOrder run, RateLimiter pace, SemaphoreSlim checks, CancellationToken cancellationToken)
     {
         var expected = ObjectKeys.Sha256Of(stored.Key)!;
+        var looked = run.Depth switch
+        {
+            // A path store keeps no metadata beside the name: its head is its listing.
+            "head" => store.Kind != "path",
+            "deep" => Sampled(expected, run.SamplePercent),
+            _ => false,
+        };
+        return looked ? new PendingCheck(null, LookAsync(store, stored, expected, run.Depth, pace, checks, cancellationToken)) : new PendingCheck(Listed(stored, null, false), null);
+    }
+
+    /// <summary>The object with what a closer look found wrong, or null when it vanished while being looked at.</summary>
+    private static async Task<ListedObjectPart?> LookAsync(
+        ITierStore store, StoredObject stored, string expected, string depth, RateLimiter pace, SemaphoreSlim checks, CancellationToken cancellationToken)
+    {
+        await checks.WaitAsync(cancellationToken);
         try
         {
-            switch (run.Depth)
+            await PaceAsync(pace, cancellationToken);
+            if (depth == "head")
             {
-                // A path store keeps no metadata beside the name: its head is its listing.
-                case "head" when store.Kind != "path":
-                    await PaceAsync(pace, cancellationToken);
-                    if (await store.GetInfoAsync(stored.Key, cancellationToken) is not { } info)
-                    {
-                        return null;
-                    }
-                    return Listed(stored, info.Sha256 == expected ? null : $"the store records SHA-256 {info.Sha256} for it, not the key's", true);
-                case "deep" when Sampled(expected, run.SamplePercent):
-                    await PaceAsync(pace, cancellationToken);
-                    var actual = await Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken);
-                    return Listed(stored, actual == expected ? null : $"its bytes hash to {actual}, not to the key's SHA-256: the object is damaged", true);
-                default:
-                    return Listed(stored, null, false);
+                return await store.GetInfoAsync(stored.Key, cancellationToken) is { } info
+                    ? Listed(stored, info.Sha256 == expected ? null : $"the store records SHA-256 {info.Sha256} for it, not the key's", true)
+                    : null;
             }
+            var actual = await Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken);
+            return Listed(stored, actual == expected ? null : $"its bytes hash to {actual}, not to the key's SHA-256: the object is damaged", true);
         }
         catch (TierObjectNotFoundException)
         {
             return null;
+        }
+        finally
+        {
+            checks.Release();
         }
     }
 
