@@ -4,4 +4,11 @@ namespace Alto.GrainInterfaces.Common;
 public static class AltoMeter
 {
     public const string Name = "Alto";
+
+    /// <summary>
+    /// Bucket bounds for durations in seconds, from 5 ms to 10 minutes. Without them a histogram
+    /// gets the SDK's default bounds (0 to 10,000, sized for milliseconds), and a quantile over a
+    /// seconds histogram reads seconds where milliseconds were meant.
+    /// </summary>
+    public static readonly IReadOnlyList<double> SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 }

@@ -21,7 +21,8 @@ public sealed class TieringMetrics
         _files = meter.CreateCounter<long>("alto.tier.files", "{file}", "Files the agents reported, by outcome (stubbed, skipped, failed, unavailable)");
         _bytesSaved = meter.CreateCounter<long>("alto.tier.bytes_saved", "By", "Bytes released from tier 1 by stubbing");
         _recalls = meter.CreateCounter<long>("alto.recall.count", "{file}", "Recalls reported by the agents, by result");
-        _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "ms", "How long a program waited for a recall");
+        _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "s", "How long a program waited for a recall", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = GrainInterfaces.Common.AltoMeter.SecondsBuckets });
         _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
         _reportsRefused = meter.CreateCounter<long>("alto.agent.reports_refused", "{report}", "Agent reports refused whole for naming what is not the host's, by kind");
         _abandoned = meter.CreateCounter<long>("alto.tier.abandoned", "{file}", "Files whose tiering failed on every attempt and is given up (the originals stay on tier 1)");
@@ -40,7 +41,7 @@ public sealed class TieringMetrics
     public void Recalled(bool succeeded, long durationMs)
     {
         _recalls.Add(1, new KeyValuePair<string, object?>("result", succeeded ? "ok" : "failed"));
-        _recallDuration.Record(durationMs);
+        _recallDuration.Record(durationMs / 1000.0);
     }
 
     public void JobSent() => _jobsSent.Add(1);

@@ -14,7 +14,8 @@ public sealed class PlannerMetrics
     public PlannerMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
-        _duration = meter.CreateHistogram<double>("alto.plan.duration", "s", "Time to plan one host (inventory read, rule evaluation, writes)");
+        _duration = meter.CreateHistogram<double>("alto.plan.duration", "s", "Time to plan one host (inventory read, rule evaluation, writes)", tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = GrainInterfaces.Common.AltoMeter.SecondsBuckets });
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");
         _workFailed = meter.CreateCounter<long>("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Alto.Agent.Tests.Jobs;
+using Alto.TestSupport;
+
+namespace Alto.Agent.Tests.Metrics;
+
+/// <summary>
+/// What /metrics serves after real work (files tiered and recalled, a reconciliation run) passes
+/// Prometheus's own linter, `promtool check metrics`: names, units and help as Prometheus
+/// conventions want them, and histograms in seconds bucketed in seconds, so alert rules and
+/// dashboards read what they expect.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<RunningGateway>
+{
+    private readonly GatewayProcess _gateway = running.Gateway;
+
+    [Fact]
+    public async Task TheMetricsAfterRealWorkPassPromtoolsChecks()
+    {
+        await using var world = await TieringWorld.CreateAsync(_gateway);
+        var files = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var path = Path.Combine(world.Volume.Root, $"m-{i}.bin");
+            await TieringWorld.WriteOldFileAsync(path, 70);
+            files.Add(path);
+        }
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == files.Count, "every file stubbed", agent);
+        await TieringWorld.ReadByAnotherProgramAsync(files[0]);
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'RECALLED'") == 1, "the read recalled", agent);
+        await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile", new { depth = "list" });
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_run WHERE tenant_id = '{world.TenantId}' AND status = 'completed'") == 1, "the reconcile run ended", agent);
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+
+        var metrics = await _gateway.MetricsAsync();
+        Assert.Contains("alto_reconcile_runs_total", metrics, StringComparison.Ordinal);
+        // Our own names: the runtime's, Orleans's and the database client's are theirs to fix.
+        var (_, output) = await CheckAsync(metrics);
+        var ours = output.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal)).ToList();
+        Assert.True(ours.Count == 0, string.Join('\n', ours));
+
+        // A histogram in seconds has buckets in seconds: a quantile over millisecond-sized buckets reads seconds as thousands.
+        var seconds = SecondsHistogramBounds(metrics);
+        Assert.Contains("alto_plan_duration_seconds", seconds.Keys);
+        Assert.Contains("alto_recall_duration_seconds", seconds.Keys);
+        Assert.All(seconds, histogram => Assert.True(histogram.Value.Min() <= 0.01 && histogram.Value.Max() <= 3600,
+            $"{histogram.Key} has buckets {string.Join(", ", histogram.Value)}"));
+    }
+
+    /// <summary>The finite bucket bounds of each alto_*_seconds histogram on the page.</summary>
+    private static Dictionary<string, List<double>> SecondsHistogramBounds(string metrics) =>
+        metrics.Split('\n')
+            .Where(line => line.StartsWith("alto_", StringComparison.Ordinal) && line.Contains("_seconds_bucket{", StringComparison.Ordinal) && !line.Contains("le=\"+Inf\"", StringComparison.Ordinal))
+            .Select(line => (Name: line[..line.IndexOf("_bucket{", StringComparison.Ordinal)],
+                Bound: double.Parse(line[(line.IndexOf("le=\"", StringComparison.Ordinal) + 4)..].Split('"')[0], System.Globalization.CultureInfo.InvariantCulture)))
+            .GroupBy(bucket => bucket.Name)
+            .ToDictionary(group => group.Key, group => group.Select(bucket => bucket.Bound).Distinct().ToList());
+
+    private static async Task<(int ExitCode, string Output)> CheckAsync(string metrics)
+    {
+        var start = new ProcessStartInfo("promtool") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("check");
+        start.ArgumentList.Add("metrics");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(metrics);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, (await output + await errors).Trim());
+    }
+}
