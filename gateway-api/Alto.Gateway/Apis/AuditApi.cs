@@ -26,12 +26,14 @@ public static class AuditApi
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}/audit").WithTags("Audit");
         tenant.MapGet("", ListTenantAsync).Allows(Access.TenantSupport).WithSummary("Audit entries, newest first (filter by time, actor, action, host and path prefix)");
-        tenant.MapGet("/export", ExportTenant).Allows(Access.TenantManage).WithSummary("Audit entries after a cursor, in chain order, as JSON Lines (SIEM export)");
+        tenant.MapGet("/export", ExportTenant).Allows(Access.TenantManage).Produces<AuditRecord>(StatusCodes.Status200OK, JsonLines)
+            .WithSummary("Audit entries after a cursor, in chain order, as JSON Lines (SIEM export): one audit record per line");
         tenant.MapGet("/verify", VerifyTenantAsync).Allows(Access.TenantManage).WithSummary("Verify the tenant's audit hash chain");
 
         var platform = api.MapGroup("/audit").WithTags("Audit");
         platform.MapGet("", ListPlatformAsync).Allows(Access.PlatformAdmin).WithSummary("Platform audit entries (sign-ins, users, tenants), newest first");
-        platform.MapGet("/export", ExportPlatform).Allows(Access.PlatformAdmin).WithSummary("Platform audit entries after a cursor, as JSON Lines");
+        platform.MapGet("/export", ExportPlatform).Allows(Access.PlatformAdmin).Produces<AuditRecord>(StatusCodes.Status200OK, JsonLines)
+            .WithSummary("Platform audit entries after a cursor, as JSON Lines: one audit record per line");
         platform.MapGet("/verify", VerifyPlatformAsync).Allows(Access.PlatformAdmin).WithSummary("Verify the platform audit hash chain");
         return api;
     }

@@ -148,7 +148,7 @@ public static class GatewayBuilderExtensions
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         });
-        services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
+        services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>().AddDocumentTransformer<ApiDocumentTransformer>());
         services.AddOptions<AgentSessionOptions>().BindConfiguration(AgentSessionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var agents = builder.Configuration.GetSection(AgentSessionOptions.Section).Get<AgentSessionOptions>() ?? new AgentSessionOptions();
         // An oversize message ends its stream with ResourceExhausted before it is parsed.
