@@ -63,5 +63,5 @@ public sealed class LucidTrailGauges
     }
 
     private static KeyValuePair<string, object?>[] Tags(Guid hostId, Guid tenantId) =>
-        [new("host_id", hostId.ToString()), new("tenant_id", tenantId.ToString())];
+        [GrainInterfaces.Common.AltoMeter.Tenant(tenantId), new("host", hostId.ToString())];
 }

@@ -5,6 +5,9 @@ public static class AltoMeter
 {
     public const string Name = "Alto";
 
+    /// <summary>The label every alto_* series carries so operators can alert and chart per tenant (its id: names change).</summary>
+    public static KeyValuePair<string, object?> Tenant(Guid tenantId) => new("tenant", tenantId.ToString());
+
     /// <summary>
     /// Bucket bounds for durations in seconds, from 5 ms to 10 minutes. Without them a histogram
     /// gets the SDK's default bounds (0 to 10,000, sized for milliseconds), and a quantile over a

@@ -28,6 +28,7 @@ public sealed partial class HostInventoryGrain(
 {
     private IGrainTimer? _work;
     private string? _planTrigger;
+    private Guid? _tenantId;
 
     private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
 
@@ -121,9 +122,23 @@ public sealed partial class HostInventoryGrain(
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // An outage: the staged batches stay pending and the next request, scan or schedule tries again.
-            metrics.InventoryWorkFailed();
+            metrics.InventoryWorkFailed(await TenantIdAsync());
             LogWorkFailed(logger, exception, Id, trigger ?? "trail updates");
         }
+    }
+
+    /// <summary>The host's tenant, for the metrics' label: asked of the host grain once, then remembered (empty if it cannot be asked now).</summary>
+    private async Task<Guid> TenantIdAsync()
+    {
+        try
+        {
+            _tenantId ??= (await Host.GetAsync())?.TenantId;
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogTenantUnknown(logger, exception, Id);
+        }
+        return _tenantId ?? Guid.Empty;
     }
 
     /// <summary>Applies every batch staged for the host, in the order they came; the sums of what they did.</summary>
@@ -142,7 +157,7 @@ public sealed partial class HostInventoryGrain(
                 // The database refuses what was staged (not an outage): tried again it would fail again and hold
                 // every later batch back, so it is set aside — failed in the audit log, counted, and logged.
                 await trail.MarkFailedAsync(batchId, Id, refused.MessageText, cancellationToken);
-                metrics.TrailBatchFailed();
+                metrics.TrailBatchFailed(await TenantIdAsync());
                 LogTrailBatchFailed(logger, refused, Id, batchId);
                 continue;
             }
@@ -183,6 +198,9 @@ public sealed partial class HostInventoryGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Inventory work of host {HostId} ({Trigger}) failed; the next scan, trail batch or schedule tries again")]
     private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: its tenant could not be read for a metric's label; counted under the empty tenant")]
+    private static partial void LogTenantUnknown(ILogger logger, Exception exception, Guid hostId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} was not planned ({Trigger}): {Reason}")]
     private static partial void LogPlanRefused(ILogger logger, Guid hostId, string trigger, string reason);

@@ -76,7 +76,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
             FilesOutsideVolumes = tally.FilesOutsideVolumes,
             FilesBelowMinimumSize = tally.FilesBelowMinimumSize,
         };
-        metrics.Record(dryRun, summary.Seconds, summary.FilesEvaluated, files);
+        metrics.Record(input.TenantId, dryRun, summary.Seconds, summary.FilesEvaluated, files);
         LogPlanned(logger, input.HostId, dryRun, summary.FilesEvaluated, files, bytes, summary.Seconds);
         return summary;
     }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Common;
 
 namespace Alto.Grains.Planning;
 
@@ -13,24 +15,24 @@ public sealed class PlannerMetrics
 
     public PlannerMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
+        var meter = meters.Create(AltoMeter.Name);
         _duration = meter.CreateHistogram<double>("alto.plan.duration", "s", "Time to plan one host (inventory read, rule evaluation, writes)", tags: null,
-            new InstrumentAdvice<double> { HistogramBucketBoundaries = GrainInterfaces.Common.AltoMeter.SecondsBuckets });
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");
         _workFailed = meter.CreateCounter<long>("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");
         _trailBatchesFailed = meter.CreateCounter<long>("alto.trail.batches_failed", "{batch}", "Staged LucidLink trail batches the database refused, set aside unapplied");
     }
 
-    public void InventoryWorkFailed() => _workFailed.Add(1);
+    public void InventoryWorkFailed(Guid tenantId) => _workFailed.Add(1, AltoMeter.Tenant(tenantId));
 
-    public void TrailBatchFailed() => _trailBatchesFailed.Add(1);
+    public void TrailBatchFailed(Guid tenantId) => _trailBatchesFailed.Add(1, AltoMeter.Tenant(tenantId));
 
-    public void Record(bool dryRun, double seconds, long evaluated, long selected)
+    public void Record(Guid tenantId, bool dryRun, double seconds, long evaluated, long selected)
     {
-        var kind = new KeyValuePair<string, object?>("dry_run", dryRun);
-        _duration.Record(seconds, kind);
-        _evaluated.Add(evaluated, kind);
-        _selected.Add(selected, kind);
+        var tags = new TagList { AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("dry_run", dryRun) };
+        _duration.Record(seconds, tags);
+        _evaluated.Add(evaluated, tags);
+        _selected.Add(selected, tags);
     }
 }

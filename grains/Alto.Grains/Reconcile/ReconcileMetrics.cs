@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Common;
 
 namespace Alto.Grains.Reconcile;
 
@@ -12,7 +13,7 @@ public sealed class ReconcileMetrics
 
     public ReconcileMetrics(IMeterFactory meters)
     {
-        var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
+        var meter = meters.Create(AltoMeter.Name);
         _runs = meter.CreateCounter<long>("alto.reconcile.runs", "{run}", "Reconciliation runs, by status (started, completed, failed; skipped: a scheduled run that could not start)");
         _findings = meter.CreateCounter<long>("alto.reconcile.findings", "{finding}",
             "What reconciliation runs found, by class (missing: a stub's object is gone or damaged; orphan: an object no record references; found: a lost object whole again) and kind");
@@ -22,23 +23,23 @@ public sealed class ReconcileMetrics
             "Lost stubs re-tiered from an intact copy, by outcome (restored: STUBBED again; mismatch: the copy changed; failed)");
     }
 
-    public void Retiered(string outcome) => _retiered.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    public void Retiered(Guid tenantId, string outcome) => _retiered.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("outcome", outcome));
 
-    public void Reclaimed(string outcome, long count)
+    public void Reclaimed(Guid tenantId, string outcome, long count)
     {
         if (count > 0)
         {
-            _reclaimed.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+            _reclaimed.Add(count, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 
-    public void Run(string status) => _runs.Add(1, new KeyValuePair<string, object?>("status", status));
+    public void Run(Guid tenantId, string status) => _runs.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("status", status));
 
-    public void Found(string findingClass, string kind, long count)
+    public void Found(Guid tenantId, string findingClass, string kind, long count)
     {
         if (count > 0)
         {
-            _findings.Add(count, new KeyValuePair<string, object?>("class", findingClass), new KeyValuePair<string, object?>("kind", kind));
+            _findings.Add(count, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("class", findingClass), new KeyValuePair<string, object?>("kind", kind));
         }
     }
 }

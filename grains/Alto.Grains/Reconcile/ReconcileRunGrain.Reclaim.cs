@@ -97,7 +97,7 @@ public sealed partial class ReconcileRunGrain
         }
         foreach (var outcome in settled.Settled.GroupBy(result => result.Outcome))
         {
-            metrics.Reclaimed(outcome.Key, outcome.Count());
+            metrics.Reclaimed(run.TenantId, outcome.Key, outcome.Count());
         }
         foreach (var failed in settled.Settled.Where(result => result.Outcome == ReclaimResult.Failed))
         {

@@ -69,7 +69,7 @@ public sealed partial class ReconcileRunGrain
                 _ => $"marked LOST; the re-tier from the copy at {copy} failed: {restore.Result.Detail ?? "the agent gave no reason"}",
             };
             await restores.SetRepairAsync(Id, restore.Result.TierObjectId, repair);
-            metrics.Retiered(restore.Result.Outcome);
+            metrics.Retiered(run.TenantId, restore.Result.Outcome);
             await audit.RecordAsync(new AuditEntry(run.TenantId, actor, "reconcile.retiered", "tier_object",
                 restore.Result.TierObjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: restore.Result.Outcome == RestoreResult.Restored,
                 new Dictionary<string, object?>

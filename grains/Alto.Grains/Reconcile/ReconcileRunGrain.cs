@@ -94,7 +94,7 @@ public sealed partial class ReconcileRunGrain(
             await EndAsync(run, ReconcileRunInfo.Failed, $"the listing could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
             return CommandResult<ReconcileRunInfo>.Fail(error.Kind, error.Message);
         }
-        metrics.Run("started");
+        metrics.Run(tenantId, "started");
         await audit.RecordAsync(new AuditEntry(tenantId, order.Actor, "reconcile.started", "storage_target", order.TargetId.ToString(), Succeeded: true,
             new Dictionary<string, object?>
             {
@@ -303,7 +303,7 @@ public sealed partial class ReconcileRunGrain(
         foreach (var kind in findings.GroupBy(finding => (finding.Class, finding.Kind)))
         {
             counts[$"{kind.Key.Class}.{kind.Key.Kind}"] = kind.Count();
-            metrics.Found(kind.Key.Class, kind.Key.Kind, kind.Count());
+            metrics.Found(run.TenantId, kind.Key.Class, kind.Key.Kind, kind.Count());
         }
         if (findings.Any(finding => finding.Reclaim == ReconcileReclaimStates.Pending))
         {
@@ -371,7 +371,7 @@ public sealed partial class ReconcileRunGrain(
         var listed = await rows.ReadAsync(Id) ?? run;
         var allCounts = new Dictionary<string, long>(counts) { ["objects"] = listed.ObjectsListed, ["checked"] = listed.ObjectsChecked };
         await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow());
-        metrics.Run(status);
+        metrics.Run(run.TenantId, status);
         var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
         await audit.RecordAsync(new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status, "storage_target", run.TargetId.ToString(),
             Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details) { HostId = run.HostId });

@@ -83,7 +83,7 @@ public sealed partial class ReconcileScheduleGrain(
             new ReconcileOrder(TargetId, schedule.Depth, schedule.SamplePercent, schedule.RequestsPerSecond, ScheduleActor));
         if (started.Error is { } error)
         {
-            metrics.Run("skipped");
+            metrics.Run(current.TenantId, "skipped");
             LogSkipped(logger, TargetId, error.Message);
             await schedules.RecordTickAsync(TargetId, null, "skipped: " + error.Message, time.GetUtcNow());
             return;

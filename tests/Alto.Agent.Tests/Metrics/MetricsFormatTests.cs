@@ -8,8 +8,8 @@ namespace Alto.Agent.Tests.Metrics;
 /// <summary>
 /// What /metrics serves after real work (files tiered and recalled, a reconciliation run) passes
 /// Prometheus's own linter, `promtool check metrics`: names, units and help as Prometheus
-/// conventions want them, and histograms in seconds bucketed in seconds, so alert rules and
-/// dashboards read what they expect.
+/// conventions want them, every series labelled with its tenant, and histograms in seconds
+/// bucketed in seconds, so alert rules and dashboards read what they expect.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<RunningGateway>
@@ -43,6 +43,12 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         var (_, output) = await CheckAsync(metrics);
         var ours = output.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal)).ToList();
         Assert.True(ours.Count == 0, string.Join('\n', ours));
+
+        // Every series of ours says whose it is (operators alert and chart per tenant), except the cluster's own grain calls.
+        var untenanted = metrics.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal) && !line.StartsWith("alto_grain_calls_total{", StringComparison.Ordinal)
+                                                            && !line.Contains("tenant=\"", StringComparison.Ordinal)).ToList();
+        Assert.True(untenanted.Count == 0, string.Join('\n', untenanted));
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_tier_files_total{", StringComparison.Ordinal) && line.Contains($"tenant=\"{world.TenantId}\"", StringComparison.Ordinal));
 
         // A histogram in seconds has buckets in seconds: a quantile over millisecond-sized buckets reads seconds as thousands.
         var seconds = SecondsHistogramBounds(metrics);
