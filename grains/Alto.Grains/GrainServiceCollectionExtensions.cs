@@ -27,6 +27,9 @@ public static class GrainServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<TieringMetrics>();
+        services.TryAddSingleton<Fleet.FleetGauges>();
+        services.AddOptions<Fleet.FleetGaugeOptions>().BindConfiguration(Fleet.FleetGaugeOptions.Section);
+        services.AddHostedService<Fleet.FleetGaugeRefresher>();
         services.TryAddSingleton<Reconcile.ReconcileRuns>();
         services.TryAddSingleton<Reconcile.ReconcileCensus>();
         services.TryAddSingleton<Reconcile.ReconcileComparison>();

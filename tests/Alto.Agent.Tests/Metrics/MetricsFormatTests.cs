@@ -35,6 +35,15 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile", new { depth = "list" });
         await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.reconcile_run WHERE tenant_id = '{world.TenantId}' AND status = 'completed'") == 1, "the reconcile run ended", agent);
+        // The fleet gauges (read from the database every 15 s) show the host online and its queue empty.
+        var tenant = $"tenant=\"{world.TenantId}\"";
+        bool Shows(string metrics, string name, string state, string value) => metrics.Split('\n').Any(line =>
+            line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(tenant, StringComparison.Ordinal) && line.Contains(state, StringComparison.Ordinal)
+            && line.EndsWith(" " + value, StringComparison.Ordinal));
+        await TieringWorld.WaitForAsync(async () => Shows(await _gateway.MetricsAsync(), "alto_hosts", "status=\"online\"", "1"), "the host online in alto_hosts", agent);
+        var fleet = await _gateway.MetricsAsync();
+        Assert.True(Shows(fleet, "alto_tier_jobs_open", "status=\"queued\"", "0") && Shows(fleet, "alto_scans_open", "status=\"ingesting\"", "0")
+                    && Shows(fleet, "alto_lucidlink_batches_pending", "", "0"), fleet);
         await agent.StopAsync(TimeSpan.FromSeconds(30));
 
         var metrics = await _gateway.MetricsAsync();
