@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Alto.TestSupport;
 
@@ -43,21 +42,11 @@ public sealed class OpenApiLintTests(GatewayFixture fixture)
 
     private static async Task<(int ExitCode, string Output)> LintAsync(string folder, string file)
     {
-        Assert.True(File.Exists(Redocly), $"{Redocly} is missing: scripts/test.sh installs it (npm ci in tests/tier2-servers)");
-        var start = new ProcessStartInfo(Redocly) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
-        foreach (var argument in new[] { "lint", file, "--format=summary", "--max-problems=1000" })
-        {
-            start.ArgumentList.Add(argument);
-        }
         // No usage reports leave this machine, and no update check.
-        start.Environment["REDOCLY_TELEMETRY"] = "off";
-        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("redocly did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exitCode, output) = await ExternalTool.RunAsync(Redocly, ["lint", file, "--format=summary", "--max-problems=1000"],
+            "scripts/test.sh installs it (npm ci in tests/tier2-servers)", workingDirectory: folder,
+            environment: new Dictionary<string, string> { ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true" });
         // Redocly prints a notice about the Node.js version it runs on; its findings are the lines that name a rule.
-        var lines = (await output + "\n" + await errors).Split('\n').Where(line => !line.Contains("Node.js", StringComparison.Ordinal));
-        return (process.ExitCode, string.Join('\n', lines));
+        return (exitCode, string.Join('\n', output.Split('\n').Where(line => !line.Contains("Node.js", StringComparison.Ordinal))));
     }
 }

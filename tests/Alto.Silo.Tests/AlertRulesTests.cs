@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Alto.TestSupport;
 
 namespace Alto.Silo.Tests;
@@ -45,28 +44,6 @@ public sealed class AlertRulesTests
     private static HashSet<string> Values(string[] lines, string key) =>
         lines.Select(line => line.Trim()).Where(line => line.StartsWith(key, StringComparison.Ordinal)).Select(line => line[key.Length..]).ToHashSet(StringComparer.Ordinal);
 
-    private static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("promtool") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryPaths.Root };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start");
-        }
-        catch (System.ComponentModel.Win32Exception missing)
-        {
-            throw new InvalidOperationException("promtool is not installed: run the suite with scripts/test.sh, or apt-get install prometheus", missing);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-            return (process.ExitCode, await stdout + await stderr);
-        }
-    }
+    private static Task<(int ExitCode, string Output)> PromtoolAsync(params string[] arguments) =>
+        ExternalTool.RunAsync("promtool", arguments, "run the suite with scripts/test.sh, or apt-get install prometheus");
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using Alto.Agent.Tests.Jobs;
 using Alto.TestSupport;
@@ -49,7 +48,7 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         var metrics = await _gateway.MetricsAsync();
         Assert.Contains("alto_reconcile_runs_total", metrics, StringComparison.Ordinal);
         // Our own names: the runtime's, Orleans's and the database client's are theirs to fix.
-        var (_, output) = await CheckAsync(metrics);
+        var (_, output) = await ExternalTool.RunAsync("promtool", ["check", "metrics"], "run the suite with scripts/test.sh, or apt-get install prometheus", metrics);
         var ours = output.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal)).ToList();
         Assert.True(ours.Count == 0, string.Join('\n', ours));
 
@@ -75,18 +74,4 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
                 Bound: double.Parse(line[(line.IndexOf("le=\"", StringComparison.Ordinal) + 4)..].Split('"')[0], System.Globalization.CultureInfo.InvariantCulture)))
             .GroupBy(bucket => bucket.Name)
             .ToDictionary(group => group.Key, group => group.Select(bucket => bucket.Bound).Distinct().ToList());
-
-    private static async Task<(int ExitCode, string Output)> CheckAsync(string metrics)
-    {
-        var start = new ProcessStartInfo("promtool") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("check");
-        start.ArgumentList.Add("metrics");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(metrics);
-        process.StandardInput.Close();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, (await output + await errors).Trim());
-    }
 }
