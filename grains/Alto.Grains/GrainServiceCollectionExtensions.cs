@@ -28,7 +28,8 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<TieringMetrics>();
         services.TryAddSingleton<Fleet.FleetGauges>();
-        services.AddOptions<Fleet.FleetGaugeOptions>().BindConfiguration(Fleet.FleetGaugeOptions.Section);
+        services.AddOptions<Fleet.MetricsOptions>().BindConfiguration(Fleet.MetricsOptions.Section);
+        services.TryAddSingleton<Fleet.HostLabels>();
         services.AddHostedService<Fleet.FleetGaugeRefresher>();
         services.TryAddSingleton<Reconcile.ReconcileRuns>();
         services.TryAddSingleton<Reconcile.ReconcileCensus>();

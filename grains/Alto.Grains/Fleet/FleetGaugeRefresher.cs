@@ -5,17 +5,21 @@ using Npgsql;
 
 namespace Alto.Grains.Fleet;
 
-public sealed class FleetGaugeOptions
+/// <summary>Alto:Metrics settings the grains' figures follow.</summary>
+public sealed class MetricsOptions
 {
     public const string Section = "Alto:Metrics";
 
     /// <summary>How often the fleet gauges are read from the database (seconds, 1 to 3600).</summary>
     public int FleetRefreshSeconds { get; set; } = 15;
+
+    /// <summary>How many hosts a process labels per-host series with by id; later ones share the label "other" (0: all do).</summary>
+    public int HostLabelLimit { get; set; } = 100;
 }
 
 /// <summary>Reads the fleet gauges' counts from the database every period (one batch of five grouped counts); a failed reading keeps the last one and is logged.</summary>
 public sealed partial class FleetGaugeRefresher(
-    NpgsqlDataSource db, FleetGauges gauges, IOptions<FleetGaugeOptions> options, TimeProvider time, ILogger<FleetGaugeRefresher> logger) : BackgroundService
+    NpgsqlDataSource db, FleetGauges gauges, IOptions<MetricsOptions> options, TimeProvider time, ILogger<FleetGaugeRefresher> logger) : BackgroundService
 {
     private static readonly string[] Queries =
     [

@@ -90,7 +90,7 @@ public sealed partial class HostGrain
             try
             {
                 await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files)).WaitAsync(TimeSpan.FromSeconds(30));
-                tieringMetrics.JobSent(host.State.TenantId);
+                tieringMetrics.JobSent(host.State.TenantId, Id);
                 sent++;
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -170,11 +170,11 @@ public sealed partial class HostGrain
             {
                 LogResultRefused(logger, result.TierObjectId, refused);
             }
-            tieringMetrics.FileReported(host.State.TenantId, result.Outcome, result.Outcome == TierFileOutcome.Stubbed ? outcome.After?.SizeBytes ?? 0 : 0);
+            tieringMetrics.FileReported(host.State.TenantId, Id, result.Outcome, result.Outcome == TierFileOutcome.Stubbed ? outcome.After?.SizeBytes ?? 0 : 0);
         }
         for (var i = 0; i < unavailable; i++)
         {
-            tieringMetrics.FileReported(host.State.TenantId, TierFileOutcome.Unavailable, 0);
+            tieringMetrics.FileReported(host.State.TenantId, Id, TierFileOutcome.Unavailable, 0);
         }
         if (unavailable > 0)
         {
@@ -214,7 +214,7 @@ public sealed partial class HostGrain
     private async Task RefuseReportAsync(string kind, string reportId, string reason)
     {
         LogReportRefused(logger, Id, kind, reportId, reason);
-        tieringMetrics.ReportRefused(host.State.TenantId, kind);
+        tieringMetrics.ReportRefused(host.State.TenantId, Id, kind);
         await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, $"agent:{Id}", "agent.report_refused", "host", Id.ToString(), Succeeded: false,
             new Dictionary<string, object?> { ["kind"] = kind, ["reportId"] = reportId, ["reason"] = reason })
         { HostId = Id, Origin = Audit.AuditContext.Origin });
@@ -223,7 +223,7 @@ public sealed partial class HostGrain
     /// <summary>A job that ended with failed files is an operator's business: an error in the log, an audit entry, a metric.</summary>
     private async Task ReportJobEndAsync(FinishedJob ended, string actor)
     {
-        tieringMetrics.JobEnded(host.State.TenantId, ended.Status);
+        tieringMetrics.JobEnded(host.State.TenantId, Id, ended.Status);
         if (ended.FailedFiles == 0 || ended.Status == "queued")
         {
             return;
@@ -252,7 +252,7 @@ public sealed partial class HostGrain
         var changes = new List<TierChange>(recalls.Length);
         foreach (var recall in recalls)
         {
-            tieringMetrics.Recalled(host.State.TenantId, recall.Succeeded, recall.DurationMs);
+            tieringMetrics.Recalled(host.State.TenantId, Id, recall.Succeeded, recall.DurationMs);
             if (!known.TryGetValue(recall.Path, out var tierObjectId))
             {
                 LogUnknownRecall(logger, Id, recall.Path);

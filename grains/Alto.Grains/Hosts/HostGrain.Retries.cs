@@ -29,7 +29,7 @@ public sealed partial class HostGrain
             .Where(outcome => outcome.Applied).Select(outcome => outcome.After!).ToArray();
         if (abandoned.Length > 0)
         {
-            tieringMetrics.Abandoned(host.State.TenantId, abandoned.Length);
+            tieringMetrics.Abandoned(host.State.TenantId, Id, abandoned.Length);
             LogAbandoned(logger, Id, abandoned.Length, maxAttempts, abandoned[0].FullPath, abandoned[0].LastError ?? "");
         }
         if (await tierObjects.NextRetryAsync(Id, maxAttempts) is { } due && due <= time.GetUtcNow())

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tiers;
@@ -16,8 +17,11 @@ public sealed class TieringMetrics
     private readonly Counter<long> _reportsRefused;
     private readonly Counter<long> _abandoned;
 
-    public TieringMetrics(IMeterFactory meters)
+    private readonly Fleet.HostLabels _hosts;
+
+    public TieringMetrics(IMeterFactory meters, Fleet.HostLabels hosts)
     {
+        _hosts = hosts;
         var meter = meters.Create(AltoMeter.Name);
         _files = meter.CreateCounter<long>("alto.tier.files", "{file}", "Files the agents reported, by outcome (stubbed, skipped, failed, unavailable)");
         _bytesSaved = meter.CreateCounter<long>("alto.tier.bytes_saved", "By", "Bytes released from tier 1 by stubbing");
@@ -30,26 +34,37 @@ public sealed class TieringMetrics
         _jobsEnded = meter.CreateCounter<long>("alto.tier.jobs_ended", "{job}", "Jobs the agents finished, by status (completed, failed, queued again)");
     }
 
-    public void FileReported(Guid tenantId, TierFileOutcome outcome, long bytesSaved)
+    public void FileReported(Guid tenantId, Guid hostId, TierFileOutcome outcome, long bytesSaved)
     {
-        _files.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("outcome", outcome.ToString().ToLowerInvariant()));
+        _files.Add(1, Tags(tenantId, hostId, ("outcome", outcome.ToString().ToLowerInvariant())));
         if (bytesSaved > 0)
         {
-            _bytesSaved.Add(bytesSaved, AltoMeter.Tenant(tenantId));
+            _bytesSaved.Add(bytesSaved, Tags(tenantId, hostId));
         }
     }
 
-    public void Recalled(Guid tenantId, bool succeeded, long durationMs)
+    public void Recalled(Guid tenantId, Guid hostId, bool succeeded, long durationMs)
     {
-        _recalls.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("result", succeeded ? "ok" : "failed"));
-        _recallDuration.Record(durationMs / 1000.0, AltoMeter.Tenant(tenantId));
+        _recalls.Add(1, Tags(tenantId, hostId, ("result", succeeded ? "ok" : "failed")));
+        _recallDuration.Record(durationMs / 1000.0, Tags(tenantId, hostId));
     }
 
-    public void JobSent(Guid tenantId) => _jobsSent.Add(1, AltoMeter.Tenant(tenantId));
+    public void JobSent(Guid tenantId, Guid hostId) => _jobsSent.Add(1, Tags(tenantId, hostId));
 
-    public void ReportRefused(Guid tenantId, string kind) => _reportsRefused.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("kind", kind));
+    public void ReportRefused(Guid tenantId, Guid hostId, string kind) => _reportsRefused.Add(1, Tags(tenantId, hostId, ("kind", kind)));
 
-    public void Abandoned(Guid tenantId, int files) => _abandoned.Add(files, AltoMeter.Tenant(tenantId));
+    public void Abandoned(Guid tenantId, Guid hostId, int files) => _abandoned.Add(files, Tags(tenantId, hostId));
 
-    public void JobEnded(Guid tenantId, string status) => _jobsEnded.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("status", status));
+    public void JobEnded(Guid tenantId, Guid hostId, string status) => _jobsEnded.Add(1, Tags(tenantId, hostId, ("status", status)));
+
+    /// <summary>The tenant, the host (bounded, see <see cref="Fleet.HostLabels"/>) and the figure's own label, if any.</summary>
+    private TagList Tags(Guid tenantId, Guid hostId, (string Name, string Value)? own = null)
+    {
+        var tags = new TagList { AltoMeter.Tenant(tenantId), _hosts.For(hostId) };
+        if (own is { } label)
+        {
+            tags.Add(label.Name, label.Value);
+        }
+        return tags;
+    }
 }

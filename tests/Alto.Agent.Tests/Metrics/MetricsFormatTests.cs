@@ -56,7 +56,8 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         var untenanted = metrics.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal) && !line.StartsWith("alto_grain_calls_total{", StringComparison.Ordinal)
                                                             && !line.Contains("tenant=\"", StringComparison.Ordinal)).ToList();
         Assert.True(untenanted.Count == 0, string.Join('\n', untenanted));
-        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_tier_files_total{", StringComparison.Ordinal) && line.Contains($"tenant=\"{world.TenantId}\"", StringComparison.Ordinal));
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_tier_files_total{", StringComparison.Ordinal) && line.Contains($"tenant=\"{world.TenantId}\"", StringComparison.Ordinal)
+                                                     && line.Contains($"host=\"{world.HostId}\"", StringComparison.Ordinal));
 
         // A histogram in seconds has buckets in seconds: a quantile over millisecond-sized buckets reads seconds as thousands.
         var seconds = SecondsHistogramBounds(metrics);
