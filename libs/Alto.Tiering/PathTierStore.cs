@@ -11,6 +11,11 @@ namespace Alto.Tiering;
 public sealed class PathTierStore : ITierStore
 {
     private const int BufferSize = 1 << 20;
+
+    /// <summary>How a reclaim names an object it set aside under incoming/: this, the hash, a unique suffix.</summary>
+    private const string SetAsidePrefix = "reclaim-";
+
+    private readonly HashSet<string> _checkedTenants = new(StringComparer.Ordinal);
     private readonly string _root;
     private readonly string _prefix;
 
@@ -107,13 +112,19 @@ public sealed class PathTierStore : ITierStore
     /// <summary>
     /// Sets the object aside under incoming/ first, then judges its time: an upload that refreshed
     /// it before the move leaves it new (it is put back), and one after the move finds no object to
-    /// refresh and writes its own. Either way the upload's object is there when it returns.
+    /// refresh and writes its own. Either way the upload's object is there when it returns. The
+    /// set-aside name carries the hash, so one a crash left behind is put back (see <see cref="PutBackSetAside"/>).
     /// </summary>
     public Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
     {
+        if (ObjectKeys.Sha256Of(key) is not { } sha256)
+        {
+            throw new ArgumentException($"'{key}' is not a content key", nameof(key));
+        }
+        var tenantFolder = key[..^(ObjectKeys.FanOutLength + sha256.Length)];
+        PutBackSetAside(tenantFolder);
         var path = FullPath(key);
-        var tenantFolder = key[..^(ObjectKeys.FanOutLength + 64)];
-        var aside = FullPath($"{tenantFolder}incoming/reclaim-{Guid.NewGuid():N}");
+        var aside = FullPath($"{tenantFolder}incoming/{SetAsidePrefix}{sha256}-{Guid.NewGuid():N}");
         try
         {
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(aside)!);
@@ -128,6 +139,43 @@ public sealed class PathTierStore : ITierStore
             File.Delete(aside);
             return Task.FromResult(ReclaimOutcome.Deleted);
         }
+        PutBack(aside, path);
+        return Task.FromResult(ReclaimOutcome.Newer);
+    }
+
+    /// <summary>
+    /// Puts back the objects a reclaim set aside under a tenant's incoming/ and did not finish with
+    /// (its process died between the move and the judgement): once per tenant and store, before
+    /// the store lists or deletes there. An object whose key holds it again is not needed twice.
+    /// </summary>
+    private void PutBackSetAside(string tenantFolder)
+    {
+        lock (_checkedTenants)
+        {
+            if (!_checkedTenants.Add(tenantFolder))
+            {
+                return;
+            }
+        }
+        var incoming = new DirectoryInfo(FullPath(tenantFolder + "incoming"));
+        if (!incoming.Exists)
+        {
+            return;
+        }
+        foreach (var aside in incoming.EnumerateFiles(SetAsidePrefix + "*"))
+        {
+            var sha256 = aside.Name.Length > SetAsidePrefix.Length + 64 ? aside.Name.Substring(SetAsidePrefix.Length, 64) : "";
+            if (ObjectKeys.IsSha256(sha256))
+            {
+                var path = FullPath($"{tenantFolder}{sha256[..2]}/{sha256[2..4]}/{sha256}");
+                PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
+                PutBack(aside.FullName, path);
+            }
+        }
+    }
+
+    private static void PutBack(string aside, string path)
+    {
         try
         {
             File.Move(aside, path, overwrite: false);
@@ -137,7 +185,6 @@ public sealed class PathTierStore : ITierStore
             // A new upload wrote the same content meanwhile: the set-aside copy is not needed.
             File.Delete(aside);
         }
-        return Task.FromResult(ReclaimOutcome.Newer);
     }
 
     public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -147,6 +194,7 @@ public sealed class PathTierStore : ITierStore
         {
             throw new TierStoreUnavailableException($"the target folder {_root} does not exist (is the share mounted?)");
         }
+        PutBackSetAside(ObjectKeys.TenantPrefix(_prefix, tenantId));
         var tenantRoot = new DirectoryInfo(FullPath(ObjectKeys.TenantPrefix(_prefix, tenantId)));
         if (!tenantRoot.Exists)
         {

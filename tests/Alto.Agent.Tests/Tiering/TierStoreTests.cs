@@ -157,6 +157,28 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
     }
 
     [Fact]
+    public async Task AnObjectAReclaimSetAsideAndNeverJudgedIsPutBackBeforeTheStoreListsOrDeletes()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-setaside-").FullName;
+        var tenant = Guid.NewGuid();
+        var writer = new PathTierStore(root);
+        var lost = await writer.PutAsync(tenant, new MemoryStream(RandomBytes(3_000)), CancellationToken.None);
+        var twice = await writer.PutAsync(tenant, new MemoryStream(RandomBytes(3_000)), CancellationToken.None);
+        // A reclaim died between its move and its judgement: the objects sit under incoming/ by the name it gives them.
+        var incoming = Path.Combine(root, $"{tenant:N}", "incoming");
+        Directory.CreateDirectory(incoming);
+        File.Move(Path.Combine(root, lost.Key), Path.Combine(incoming, $"reclaim-{lost.Sha256}-{Guid.NewGuid():N}"));
+        File.Copy(Path.Combine(root, twice.Key), Path.Combine(incoming, $"reclaim-{twice.Sha256}-{Guid.NewGuid():N}"));
+
+        // The agent started again (a new store): its first listing finds both objects at their keys, and nothing left aside.
+        var listed = await new PathTierStore(root).ListAsync(tenant, null, CancellationToken.None).ToListAsync();
+        Assert.Equal(new[] { lost.Key, twice.Key }.Order(StringComparer.Ordinal), listed.Select(o => o.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(lost.Sha256, await Sha256Check.OfObjectAsync(writer, lost.Key, CancellationToken.None));
+        Assert.Empty(Directory.EnumerateFiles(incoming));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.DeleteUnlessModifiedSinceAsync($"{tenant:N}/x", DateTimeOffset.UtcNow, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AnUnreachableStoreSaysSo()
     {
         var closed = $"http://127.0.0.1:{Alto.TestSupport.FreePorts.Next()}";
