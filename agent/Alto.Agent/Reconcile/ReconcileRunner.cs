@@ -141,6 +141,12 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
             var results = new List<ReclaimedObject>(batch.Keys.Count);
             foreach (var key in batch.Keys)
             {
+                // Only this tenant's content keys are ever deleted, whatever the cluster asks.
+                if (ObjectKeys.Sha256Of(key) is null || !key.Contains($"{tenantId:N}/", StringComparison.Ordinal))
+                {
+                    results.Add(new ReclaimedObject(key, "failed", "not a content key of this tenant: not deleted"));
+                    continue;
+                }
                 await PaceAsync(pace, cancellationToken);
                 try
                 {
