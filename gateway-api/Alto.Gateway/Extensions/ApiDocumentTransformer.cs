@@ -134,10 +134,6 @@ public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
         {
             AddProblem(document, operation, "400", "The request is not valid: the problem details say which field and why");
         }
-        if (!operation.Responses.Keys.Any(status => status.StartsWith('4')))
-        {
-            AddProblem(document, operation, "400", "The request is not valid");
-        }
     }
 
     private static void AddProblem(OpenApiDocument document, OpenApiOperation operation, string status, string description)
