@@ -168,6 +168,18 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         return await StatusAfterAsync(runId, "census");
     }
 
+    /// <summary>Waits until the session has received <paramref name="count"/> commands of the kind for the run.</summary>
+    private static async Task CommandAsync(StandInSession session, AgentCommandKind kind, Guid runId, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (session.Commands.Count(command => command.Kind == kind && command.RunId == runId) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{count} {kind} command(s) for run {runId} did not come down the session");
+            await Task.Delay(50);
+        }
+        Assert.Equal(count, session.Commands.Count(command => command.Kind == kind && command.RunId == runId));
+    }
+
     private Task<string> RunStateAsync(Guid runId) =>
         fixture.Database.ScalarAsync<string>($"SELECT status || '/' || coalesce(cursor_key, '-') || '/' || objects_listed || '/' || batches FROM alto.reconcile_run WHERE id = '{runId}'");
 
@@ -431,7 +443,8 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var runId = await StartAsync(host, targetId);
         Assert.Equal("census", await LastPartAsync(host, runId, Listing()));
         Assert.Equal("reclaiming", await CensusAsync(host, session, runId));
-        Assert.Equal(2, session.Commands.Count(command => command.Kind == AgentCommandKind.Reconcile && command.RunId == runId));
+        // The command is queued just after the run's status moves: waited for, not raced.
+        await CommandAsync(session, AgentCommandKind.Reconcile, runId, count: 2);
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND object_key = '{young}' AND reclaim IS NULL AND repair LIKE 'kept: within the 30-day grace period%'"));
         // Meanwhile one of them became a record's object again (the same content tiered anew): it is data, not an orphan.
@@ -499,7 +512,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         // The listing lacks f00's object (and f03's old one, no longer a record's).
         Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
         Assert.Equal("completed", await CensusAsync(host, session, runId));
-        Assert.Contains(session.Commands, command => command.Kind == AgentCommandKind.Restore && command.RunId == runId);
+        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
 
         using var agent = host.AgentClient(fixture);
