@@ -46,33 +46,43 @@ public sealed class GatewayProcess : IAsyncDisposable
     private static async Task<GatewayProcess> StartAsync(
         TestDatabase database, bool ownsDatabase, string clusterId, IReadOnlyDictionary<string, string> settings, TimeSpan patience)
     {
-        var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        var grpc = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        var environment = new Dictionary<string, string>
+        for (var attempt = 1; ; attempt++)
         {
-            ["Alto__Database__ConnectionString"] = database.ConnectionString,
-            ["Alto__Keys__MasterKeyFile"] = database.MasterKeyFile,
-            ["Alto__Gateway__HttpUrl"] = http.ToString().TrimEnd('/'),
-            ["Alto__Gateway__GrpcUrl"] = grpc.ToString().TrimEnd('/'),
-            ["Alto__Cluster__ClusterId"] = clusterId,
-            ["Alto__Cluster__SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-            ["Alto__Auth__BootstrapAdminPassword"] = AdminPassword,
-            // Short agent heartbeats, so online/offline transitions take seconds in tests.
-            ["Alto__Agents__HeartbeatSeconds"] = "1",
-            ["Alto__Agents__HeartbeatTimeoutSeconds"] = "3",
-            // Tests sign in and enroll often from one address.
-            ["Alto__Auth__LoginAttemptsPerMinute"] = "10000",
-            ["Alto__Metrics__TokenSha256"] = ScrapeTokenSha256,
-        };
-        foreach (var (name, value) in settings)
-        {
-            environment[name] = value;
+            var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+            var grpc = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+            var environment = new Dictionary<string, string>
+            {
+                ["Alto__Database__ConnectionString"] = database.ConnectionString,
+                ["Alto__Keys__MasterKeyFile"] = database.MasterKeyFile,
+                ["Alto__Gateway__HttpUrl"] = http.ToString().TrimEnd('/'),
+                ["Alto__Gateway__GrpcUrl"] = grpc.ToString().TrimEnd('/'),
+                ["Alto__Cluster__ClusterId"] = clusterId,
+                ["Alto__Cluster__SiloPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+                ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
+                ["Alto__Auth__BootstrapAdminPassword"] = AdminPassword,
+                // Short agent heartbeats, so online/offline transitions take seconds in tests.
+                ["Alto__Agents__HeartbeatSeconds"] = "1",
+                ["Alto__Agents__HeartbeatTimeoutSeconds"] = "3",
+                // Tests sign in and enroll often from one address.
+                ["Alto__Auth__LoginAttemptsPerMinute"] = "10000",
+                ["Alto__Metrics__TokenSha256"] = ScrapeTokenSha256,
+            };
+            foreach (var (name, value) in settings)
+            {
+                environment[name] = value;
+            }
+            var run = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), environment);
+            try
+            {
+                await Readiness.WaitAsync(http, run, patience);
+                return new GatewayProcess(database, ownsDatabase, run, http, grpc);
+            }
+            catch (InvalidOperationException) when (attempt < 3 && run.Output.Contains("is already in use by another program", StringComparison.Ordinal))
+            {
+                // A port the OS called free was taken (by another test's connection) before the gateway bound it: new ports, again.
+                await run.DisposeAsync();
+            }
         }
-        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), environment);
-        var gateway = new GatewayProcess(database, ownsDatabase, run, http, grpc);
-        await Readiness.WaitAsync(http, run, patience);
-        return gateway;
     }
 
     /// <summary>/metrics as Prometheus reads it (with the scrape token).</summary>
