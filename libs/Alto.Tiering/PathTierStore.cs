@@ -194,48 +194,18 @@ public sealed class PathTierStore : ITierStore
         {
             throw new TierStoreUnavailableException($"the target folder {_root} does not exist (is the share mounted?)");
         }
-        PutBackSetAside(ObjectKeys.TenantPrefix(_prefix, tenantId));
-        var tenantRoot = new DirectoryInfo(FullPath(ObjectKeys.TenantPrefix(_prefix, tenantId)));
-        if (!tenantRoot.Exists)
+        var tenantKey = ObjectKeys.TenantPrefix(_prefix, tenantId);
+        PutBackSetAside(tenantKey);
+        var tenantRoot = FullPath(tenantKey);
+        if (!Directory.Exists(tenantRoot))
         {
             yield break;
         }
-        foreach (var stored in ListFolder(tenantRoot, startAfter, cancellationToken))
+        foreach (var stored in PathStoreListing.List(tenantRoot, tenantKey, startAfter, cancellationToken))
         {
             yield return stored;
         }
         await Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// A folder's objects in ordinal order of key: its entries sorted by key (a folder's as
-    /// "name/", which is where its keys fall among its neighbours'), folders entered in turn. A
-    /// folder all of whose keys sort at or before <paramref name="startAfter"/> is not entered.
-    /// </summary>
-    private IEnumerable<StoredObject> ListFolder(DirectoryInfo folder, string? startAfter, CancellationToken cancellationToken)
-    {
-        var entries = folder.EnumerateFileSystemInfos()
-            .Select(entry => (Entry: entry, Key: Path.GetRelativePath(_root, entry.FullName).Replace('\\', '/') + (entry is DirectoryInfo ? "/" : "")))
-            .OrderBy(entry => entry.Key, StringComparer.Ordinal)
-            .ToList();
-        foreach (var (entry, key) in entries)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (entry is DirectoryInfo subfolder)
-            {
-                if (startAfter is null || string.CompareOrdinal(key, startAfter) > 0 || startAfter.StartsWith(key, StringComparison.Ordinal))
-                {
-                    foreach (var stored in ListFolder(subfolder, startAfter, cancellationToken))
-                    {
-                        yield return stored;
-                    }
-                }
-            }
-            else if (entry is FileInfo file && (startAfter is null || string.CompareOrdinal(key, startAfter) > 0) && ObjectKeys.Sha256Of(key) is { } sha256)
-            {
-                yield return new StoredObject(key, sha256, file.Length) { Modified = new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero) };
-            }
-        }
     }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken)

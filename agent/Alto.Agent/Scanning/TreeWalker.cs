@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using System.Text;
 using System.Threading.Channels;
 using Alto.Scanning;
+using Alto.Tiering.Native;
 
 namespace Alto.Agent.Scanning;
 

@@ -179,6 +179,42 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
     }
 
     [Fact]
+    public async Task APathListingGivesEachObjectsLengthAndTimeAndSkipsWhatIsNotAnObject()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-listing-").FullName;
+        var tenant = Guid.NewGuid();
+        var store = new PathTierStore(root, "pre/fix");
+        var objects = new List<StoredObject>();
+        for (var i = 0; i < 12; i++)
+        {
+            objects.Add(await store.PutAsync(tenant, new MemoryStream(RandomBytes(500 + i)), CancellationToken.None));
+        }
+        var old = Path.Combine(root, objects[3].Key);
+        File.SetLastWriteTimeUtc(old, new DateTime(2024, 2, 29, 12, 30, 15, DateTimeKind.Utc));
+        // What else a share may hold beside the store's objects: none of it is an object.
+        var folder = Path.GetDirectoryName(old)!;
+        var hashLike = new string('e', 64);
+        await File.WriteAllTextAsync(Path.Combine(folder, "notes.txt"), "not an object");
+        await File.WriteAllTextAsync(Path.Combine(folder, hashLike.ToUpperInvariant()), "upper case is not a key");
+        await File.WriteAllTextAsync(Path.Combine(folder, "é" + hashLike[1..]), "not ASCII");
+        File.CreateSymbolicLink(Path.Combine(folder, hashLike), old);
+        Directory.CreateDirectory(Path.Combine(root, "pre", "fix", $"{tenant:N}", "incoming"));
+        await File.WriteAllTextAsync(Path.Combine(root, "pre", "fix", $"{tenant:N}", "incoming", hashLike), "an upload in staging");
+
+        var listed = await store.ListAsync(tenant, null, CancellationToken.None).ToListAsync();
+
+        Assert.Equal(objects.Select(o => o.Key).Order(StringComparer.Ordinal), listed.Select(o => o.Key));
+        foreach (var item in listed)
+        {
+            var file = new FileInfo(Path.Combine(root, item.Key));
+            Assert.Equal((file.Length, new DateTimeOffset(file.LastWriteTimeUtc)), (item.Length, item.Modified!.Value));
+            Assert.Equal(Path.GetFileName(item.Key), item.Sha256);
+        }
+        Assert.Equal(new DateTimeOffset(2024, 2, 29, 12, 30, 15, TimeSpan.Zero), listed.Single(o => o.Key == objects[3].Key).Modified);
+        Assert.True(listed.All(o => o.Key.StartsWith($"pre/fix/{tenant:N}/", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task AnUnreachableStoreSaysSo()
     {
         var closed = $"http://127.0.0.1:{Alto.TestSupport.FreePorts.Next()}";

@@ -1,15 +1,16 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
-namespace Alto.Agent.Scanning;
+namespace Alto.Tiering.Native;
 
 /// <summary>
-/// The libc calls the Linux scanner needs. .NET's own directory enumeration decodes names as
-/// UTF-8 and replaces invalid bytes, which would lose names; these calls see the raw bytes.
-/// Metadata comes from statx relative to the open directory, so long paths do not matter.
+/// The libc calls the Linux scanner and the path store's listing need. .NET's own directory
+/// enumeration decodes names as UTF-8 and replaces invalid bytes, which would lose names, and
+/// stats each entry by its full path (a walk of every component, per file); these calls see the
+/// raw bytes and take metadata from statx relative to the open directory, as find does.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal static unsafe partial class LinuxFileSystem
+public static unsafe partial class LinuxFileSystem
 {
     public const byte TypeUnknown = 0;
     public const byte TypeDirectory = 4;
@@ -139,7 +140,7 @@ internal static unsafe partial class LinuxFileSystem
     private static partial nint lgetxattr(byte* path, byte* name, byte* value, nuint size);
 }
 
-/// <summary>The parts of statx the scanner uses.</summary>
-internal readonly record struct FileStatus(
+/// <summary>The parts of statx the scanner and the path store use.</summary>
+public readonly record struct FileStatus(
     ushort Mode, uint Uid, ulong Inode, long Size, long Blocks,
     DateTimeOffset AccessTime, DateTimeOffset? BirthTime, DateTimeOffset ChangeTime, DateTimeOffset ModifyTime, ulong Device);
