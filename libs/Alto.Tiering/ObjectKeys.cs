@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Alto.Tiering;
 
 /// <summary>
@@ -24,11 +26,16 @@ public static class ObjectKeys
     /// <summary>The hash a content key ends with, or null for any other key.</summary>
     public static string? Sha256Of(string key)
     {
-        var name = key[(key.LastIndexOf('/') + 1)..];
-        return IsSha256(name) && !key.Contains("/incoming/", StringComparison.Ordinal) ? name : null;
+        // Called for every object of a listing: the name is checked in place and copied only when it is a hash.
+        var name = key.AsSpan(key.LastIndexOf('/') + 1);
+        return IsSha256(name) && !key.Contains("/incoming/", StringComparison.Ordinal) ? name.ToString() : null;
     }
 
-    public static bool IsSha256(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
+    public static bool IsSha256(string text) => IsSha256(text.AsSpan());
+
+    public static bool IsSha256(ReadOnlySpan<char> text) => text.Length == 64 && !text.ContainsAnyExcept(LowerHexDigits);
+
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
 
     private static string Normalize(string prefix) =>
         prefix.Length == 0 ? "" : prefix.Trim('/') + "/";

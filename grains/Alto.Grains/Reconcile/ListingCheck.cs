@@ -1,3 +1,4 @@
+using System.Buffers;
 using Alto.GrainInterfaces.Reconcile;
 
 namespace Alto.Grains.Reconcile;
@@ -51,7 +52,10 @@ public static class ListingCheck
     /// <summary>A content key ends in its object's SHA-256 (lower-case hex) and is not an upload still in staging.</summary>
     private static bool IsContentKey(string key)
     {
-        var name = key[(key.LastIndexOf('/') + 1)..];
-        return name.Length == 64 && name.All(char.IsAsciiHexDigitLower) && !key.Contains("/incoming/", StringComparison.Ordinal);
+        // Checked for every object of every part: in place, without copying the name.
+        var name = key.AsSpan(key.LastIndexOf('/') + 1);
+        return name.Length == 64 && !name.ContainsAnyExcept(LowerHexDigits) && !key.Contains("/incoming/", StringComparison.Ordinal);
     }
+
+    private static readonly SearchValues<char> LowerHexDigits = SearchValues.Create("0123456789abcdef");
 }
