@@ -4,41 +4,84 @@ using static Alto.Grains.Reconcile.ReconcileSql;
 
 namespace Alto.Grains.Reconcile;
 
+/// <summary>What one comparison of a run's listing with the records found.</summary>
+/// <param name="Missing">STUBBED records whose object is absent, short or damaged, by record id.</param>
+/// <param name="FoundAgain">LOST records whose object the listing holds whole again.</param>
+/// <param name="StillLost">LOST records whose object the listing still lacks (or holds damaged or short): candidates for a re-tier from a copy.</param>
+/// <param name="Orphans">Listed objects no record references, by key.</param>
+public sealed record ComparisonResult(List<MissingObject> Missing, List<FoundObject> FoundAgain, List<long> StillLost, List<OrphanObject> Orphans);
+
 /// <summary>The set-wise comparison of a run's listing (and census) with the tier-object records: what is missing, orphaned, or whole again.</summary>
 public sealed class ReconcileComparison(NpgsqlDataSource db)
 {
     /// <summary>
-    /// STUBBED records on the target (stubbed before the run began, so their objects were there to
-    /// be listed) whose object the listing lacks, holds with another length than a plain copy of the
-    /// file has, or found damaged.
+    /// One pass over the listing and the target's records (a full join by key; a million of each
+    /// is one hash join, not one per question). Missing: STUBBED records, stubbed before the run
+    /// began (so their objects were there to be listed) and not settled by the census, whose object
+    /// the listing lacks, holds with another length than a plain copy of the file has, or found
+    /// damaged. Orphans: listed objects no record of the tenant on the target references, nor a stub
+    /// a host holds (its record is gone: the object is that stub's data).
     /// </summary>
-    public async Task<List<MissingObject>> MissingAsync(ReconcileRunInfo run, IReadOnlyCollection<long> settled)
+    public async Task<ComparisonResult> CompareAsync(ReconcileRunInfo run, IReadOnlyCollection<long> settled)
     {
         await using var command = db.CreateCommand("""
-            SELECT t.id, t.host_id, t.full_path, t.locator,
-                   CASE WHEN o.key IS NULL THEN 'absent' WHEN t.hash = right(t.locator, 64) AND o.length <> t.size_bytes THEN 'short' ELSE 'damaged' END,
-                   CASE WHEN o.key IS NULL THEN 'the object ' || t.locator || ' is not on the target'
-                        WHEN t.hash = right(t.locator, 64) AND o.length <> t.size_bytes THEN 'the object holds ' || o.length || ' bytes; the file had ' || t.size_bytes
-                        ELSE o.problem END
-            FROM alto.tier_object t
-            LEFT JOIN alto.reconcile_object o ON o.run_id = $1 AND o.key = t.locator
-            WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'STUBBED' AND t.locator IS NOT NULL AND t.acted_utc < $4
-              AND (o.key IS NULL OR o.problem IS NOT NULL
+            SELECT r.id, r.host_id, r.full_path, r.locator, r.state, r.hash = right(r.locator, 64), r.size_bytes,
+                   o.key, o.length, o.modified, o.problem
+            FROM (SELECT t.id, t.host_id, t.full_path, t.locator, t.state, t.hash, t.size_bytes, t.acted_utc
+                  FROM alto.tier_object t WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.locator IS NOT NULL) r
+            FULL JOIN (SELECT key, length, modified, problem FROM alto.reconcile_object WHERE run_id = $1) o ON o.key = r.locator
+            WHERE (r.id IS NULL AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key))
+               OR r.state = 'LOST'
+               OR (r.state = 'STUBBED' AND r.acted_utc < $4 AND NOT r.id = ANY($5)
                    -- A plain copy (its key is the file's own hash) holds exactly the file's bytes; an encoded one is checked by hash only.
-                   OR (t.hash = right(t.locator, 64) AND o.length <> t.size_bytes))
-              AND NOT t.id = ANY($5)
-            ORDER BY t.id
+                   AND (o.key IS NULL OR o.problem IS NOT NULL OR (r.hash = right(r.locator, 64) AND o.length <> r.size_bytes)))
             """);
         AddRunScope(command, run);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. settled] });
-        var missing = new List<MissingObject>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        var result = new ComparisonResult([], [], [], []);
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            missing.Add(new MissingObject(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5)));
+            while (await reader.ReadAsync())
+            {
+                Sort(reader, result);
+            }
         }
-        return missing;
+        result.Missing.Sort((left, right) => left.TierObjectId.CompareTo(right.TierObjectId));
+        result.FoundAgain.Sort((left, right) => left.TierObjectId.CompareTo(right.TierObjectId));
+        result.StillLost.Sort();
+        result.Orphans.Sort((left, right) => string.CompareOrdinal(left.Key, right.Key));
+        return result;
+    }
+
+    /// <summary>Puts one row of the comparison where it belongs.</summary>
+    private static void Sort(NpgsqlDataReader reader, ComparisonResult result)
+    {
+        var listed = !reader.IsDBNull(7);
+        var (length, problem) = listed ? (reader.GetInt64(8), reader.IsDBNull(10) ? null : reader.GetString(10)) : (0L, null);
+        if (reader.IsDBNull(0))
+        {
+            result.Orphans.Add(new OrphanObject(reader.GetString(7), length, reader.IsDBNull(9) ? null : new DateTimeOffset(reader.GetDateTime(9), TimeSpan.Zero), problem));
+            return;
+        }
+        var (id, hostId, path, locator) = (reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3));
+        var (plain, size) = (reader.GetBoolean(5), reader.GetInt64(6));
+        var shortCopy = listed && plain && length != size;
+        if (reader.GetString(4) == "LOST")
+        {
+            if (listed && problem is null && !shortCopy)
+            {
+                result.FoundAgain.Add(new FoundObject(id, hostId, path));
+            }
+            else
+            {
+                result.StillLost.Add(id);
+            }
+            return;
+        }
+        result.Missing.Add(!listed ? new MissingObject(id, hostId, path, locator, "absent", $"the object {locator} is not on the target")
+            : shortCopy ? new MissingObject(id, hostId, path, locator, "short", $"the object holds {length} bytes; the file had {size}")
+            : new MissingObject(id, hostId, path, locator, "damaged", problem!));
     }
 
     /// <summary>How many of the tenant's records on the target are STUBBED.</summary>
@@ -49,71 +92,4 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TargetId });
         return (long)(await command.ExecuteScalarAsync())!;
     }
-
-    /// <summary>Listed objects no record of the tenant on the target references.</summary>
-    public async Task<List<OrphanObject>> OrphansAsync(ReconcileRunInfo run)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT o.key, o.length, o.modified, o.problem
-            FROM alto.reconcile_object o
-            WHERE o.run_id = $1
-              AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.tenant_id = $2 AND t.locator = o.key)
-              -- A stub on a host names it (its record is gone): the object is that stub's data, not an orphan.
-              AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key)
-            ORDER BY o.key
-            """);
-        AddRunScope(command, run);
-        var orphans = new List<OrphanObject>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            orphans.Add(ReadOrphan(reader));
-        }
-        return orphans;
-    }
-
-    /// <summary>LOST records on the target whose object the listing holds whole again.</summary>
-    public async Task<List<FoundObject>> FoundAgainAsync(ReconcileRunInfo run)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT t.id, t.host_id, t.full_path
-            FROM alto.tier_object t
-            JOIN alto.reconcile_object o ON o.run_id = $1 AND o.key = t.locator
-            WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST' AND o.problem IS NULL
-              AND (t.hash <> right(t.locator, 64) OR o.length = t.size_bytes)
-            ORDER BY t.id
-            """);
-        AddRunScope(command, run);
-        var found = new List<FoundObject>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            found.Add(new FoundObject(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2)));
-        }
-        return found;
-    }
-
-    /// <summary>LOST records on the target whose object the listing still lacks (or holds damaged or short): candidates for a re-tier from a copy.</summary>
-    public async Task<List<long>> StillLostAsync(ReconcileRunInfo run)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT t.id
-            FROM alto.tier_object t
-            LEFT JOIN alto.reconcile_object o ON o.run_id = $1 AND o.key = t.locator
-            WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST'
-              AND (o.key IS NULL OR o.problem IS NOT NULL OR (t.hash = right(t.locator, 64) AND o.length <> t.size_bytes))
-            ORDER BY t.id
-            """);
-        AddRunScope(command, run);
-        var ids = new List<long>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-        return ids;
-    }
-
-    private static OrphanObject ReadOrphan(NpgsqlDataReader reader) => new(reader.GetString(0), reader.GetInt64(1),
-        reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), reader.IsDBNull(3) ? null : reader.GetString(3));
 }

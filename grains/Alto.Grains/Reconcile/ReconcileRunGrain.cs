@@ -252,7 +252,8 @@ public sealed partial class ReconcileRunGrain(
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
         var settled = await RepairDriftAsync(run, actor, findings);
-        var missing = await comparison.MissingAsync(run, settled);
+        var compared = await comparison.CompareAsync(run, settled);
+        var missing = compared.Missing;
         var stubbed = await comparison.StubbedCountAsync(run);
         if (!run.AllowMassLoss && missing.Count > MassLossFloor && missing.Count > stubbed * MassLossShare)
         {
@@ -277,7 +278,7 @@ public sealed partial class ReconcileRunGrain(
                 : restorable.TryGetValue(item.TierObjectId, out var copy) ? $"marked LOST; re-tiering from the intact copy at {copy.CopyHostId}:{copy.CopyPath}"
                 : "marked LOST")));
         }
-        var found = await comparison.FoundAgainAsync(run);
+        var found = compared.FoundAgain;
         foreach (var byHost in found.GroupBy(item => item.HostId))
         {
             var outcomes = await ledger.ApplyAsync(byHost.Key,
@@ -287,11 +288,11 @@ public sealed partial class ReconcileRunGrain(
                 "found", "whole", outcome.After!.Locator, outcome.TierObjectId, outcome.After.HostId, outcome.After.FullPath, "the object is whole again", "STUBBED again")));
         }
         // Stubs lost before whose content has since turned up whole on a host are re-tiered from it too.
-        var fromCopies = await restores.PlanAsync(run, await comparison.StillLostAsync(run));
+        var fromCopies = await restores.PlanAsync(run, compared.StillLost);
         copies.AddRange(fromCopies);
         findings.AddRange(fromCopies.Select(copy => new ReconcileFinding("found", "copy", copy.Locator, copy.TierObjectId, copy.LostHostId, copy.LostPath,
             $"the content of this LOST stub is whole at {copy.CopyHostId}:{copy.CopyPath}", $"re-tiering from the intact copy at {copy.CopyHostId}:{copy.CopyPath}")));
-        var orphans = await comparison.OrphansAsync(run);
+        var orphans = compared.Orphans;
         var uncheckedStubs = await census.UncheckedAsync(Id);
         var (orphanFindings, reclaimBefore) = JudgeOrphans(run, orphans, uncheckedStubs);
         findings.AddRange(orphanFindings);
