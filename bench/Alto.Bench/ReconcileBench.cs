@@ -30,6 +30,11 @@ public static class ReconcileBench
     {
         var cache = Path.Combine(work, $"reconcile-{objects}");
         var store = Path.Combine(work, "reconcile-store");
+        if (Directory.Exists(store))
+        {
+            // Left by a run that was cut off: its tenant's damaged tree.
+            Directory.Delete(store, recursive: true);
+        }
         Directory.CreateDirectory(store);
         var hashes = await EnsureObjectsAsync(cache, objects);
 
@@ -141,11 +146,12 @@ public static class ReconcileBench
     {
         var hashes = Enumerable.Range(0, objects).Select(i => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Content(i))))).ToArray();
         var done = Path.Combine(cache, "complete");
-        if (File.Exists(done))
+        var root = Path.Combine(cache, CachedTenant);
+        // A run cut off before it gave the tree back (and repaired its damage) leaves no tree here: it is generated again.
+        if (File.Exists(done) && Directory.Exists(root))
         {
             return hashes;
         }
-        var root = Path.Combine(cache, CachedTenant);
         if (Directory.Exists(root))
         {
             Directory.Delete(root, recursive: true);

@@ -116,17 +116,7 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         }
         if (objects.Count > 0)
         {
-            // One statement, the columns as arrays: a single round trip for the whole part.
-            await using var insert = new NpgsqlCommand("""
-                INSERT INTO alto.reconcile_object (run_id, key, length, modified, problem)
-                SELECT $1, o.key, o.length, o.modified, o.problem FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS o(key, length, modified, problem)
-                """, connection, transaction);
-            insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. objects.Select(o => o.Key)] });
-            insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. objects.Select(o => o.Length)] });
-            insert.Parameters.Add(new NpgsqlParameter<DateTime?[]> { TypedValue = [.. objects.Select(o => o.Modified?.UtcDateTime)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. objects.Select(o => o.Problem)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await insert.ExecuteNonQueryAsync();
+            await CopyListingAsync(connection, runId, objects);
         }
         await using (var move = new NpgsqlCommand("""
             UPDATE alto.reconcile_run SET cursor_key = coalesce($2, cursor_key), batches = batches + 1, objects_listed = objects_listed + $3,
@@ -143,6 +133,34 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         }
         await transaction.CommitAsync();
         return ListingPartOutcome.Appended;
+    }
+
+    /// <summary>A part's objects in one binary COPY (in the caller's transaction): the cheapest way in for thousands of rows.</summary>
+    private static async Task CopyListingAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<ListedObject> objects)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("COPY alto.reconcile_object (run_id, key, length, modified, problem) FROM STDIN (FORMAT BINARY)");
+        foreach (var item in objects)
+        {
+            await copy.StartRowAsync();
+            await copy.WriteAsync(runId, NpgsqlDbType.Uuid);
+            await copy.WriteAsync(item.Key, NpgsqlDbType.Text);
+            await copy.WriteAsync(item.Length, NpgsqlDbType.Bigint);
+            await WriteOrNullAsync(copy, item.Modified?.UtcDateTime, NpgsqlDbType.TimestampTz);
+            await WriteOrNullAsync(copy, item.Problem, NpgsqlDbType.Text);
+        }
+        await copy.CompleteAsync();
+    }
+
+    private static async Task WriteOrNullAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync();
+        }
+        else
+        {
+            await copy.WriteAsync(value, type);
+        }
     }
 
     /// <summary>Ends the run (one transaction): its findings, counts and status; its listing and census are dropped.</summary>
