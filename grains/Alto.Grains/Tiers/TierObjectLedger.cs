@@ -30,6 +30,7 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
         var moved = new Dictionary<long, TierObjectRow>();
         var entries = new List<AuditEntry>();
         var recalledFiles = new List<long>();
+        var stubbedFiles = new List<long>();
         var outcomes = new TierChangeOutcome[changes.Count];
         for (var i = 0; i < changes.Count; i++)
         {
@@ -66,6 +67,10 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             {
                 recalledFiles.Add(row.FileCurrentId);
             }
+            else if (next.State == TierState.Stubbed && row.Snapshot.State != TierState.Stubbed)
+            {
+                stubbedFiles.Add(row.FileCurrentId);
+            }
             outcomes[i] = new TierChangeOutcome(id, after.ToInfo(), null);
         }
         if (moved.Count > 0)
@@ -73,6 +78,7 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             await TierObjectRows.WriteAsync(connection, transaction, [.. moved.Values], cancellationToken);
             await AuditLog.AppendAsync(connection, transaction, entries, cancellationToken);
             await MarkRecalledAsync(connection, transaction, recalledFiles, cancellationToken);
+            await MarkStubbedAsync(connection, transaction, stubbedFiles, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         return outcomes;
@@ -136,6 +142,19 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             ["jobId"] = row.JobId,
             ["attempts"] = next.Attempts,
         }) { HostId = row.HostId, Path = row.FullPath };
+
+    /// <summary>The file is a stub now: the inventory says so at once (capacity analytics count it tiered), not at the next scan.</summary>
+    private static async Task MarkStubbedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> fileCurrentIds, CancellationToken cancellationToken)
+    {
+        if (fileCurrentIds.Count == 0)
+        {
+            return;
+        }
+        await using var command = new NpgsqlCommand(
+            "UPDATE alto.file_current SET is_stub = true, updated_utc = now() WHERE file_current_id = ANY($1) AND NOT is_stub", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. fileCurrentIds] });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>A recall is an access: the inventory says so (source 'recall'), so the planner sees the file warm.</summary>
     private static async Task MarkRecalledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<long> fileCurrentIds, CancellationToken cancellationToken)

@@ -55,6 +55,10 @@ public sealed class TierObjectLedgerTests(PostgresClusterFixture fixture)
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{id}' AND action = 'tier.stubbed' AND details->>'from' = 'DISPATCHED' AND details->>'to' = 'STUBBED' AND details->>'sha256' = '{Sha}'"));
 
+        // The inventory counts the file a stub at once, and so does the capacity summary.
+        Assert.True(await fixture.Database.ScalarAsync<bool>($"SELECT f.is_stub FROM alto.file_current f JOIN alto.tier_object t USING (file_current_id) WHERE t.id = {id}"));
+        Assert.Equal("1/4242", await StubSummaryAsync(world));
+
         // The agent repeats its result after a reconnect: nothing changes, nothing more is audited.
         await ApplyOneAsync(world, id, new TierEvent(TierEventKind.Stubbed, "agent", Sha, "t/aa/bb/" + Sha));
         Assert.Equal(2, await AuditCountAsync(id));
@@ -64,7 +68,15 @@ public sealed class TierObjectLedgerTests(PostgresClusterFixture fixture)
         // A recall is an access: the inventory sees the file warm, and no longer a stub.
         Assert.Equal("recall", await fixture.Database.ScalarAsync<string>(
             $"SELECT f.last_accessed_source FROM alto.file_current f JOIN alto.tier_object t USING (file_current_id) WHERE t.id = {id}"));
+        Assert.Equal("0/0", await StubSummaryAsync(world));
+        // Accessed now: the file's bytes moved to today's access day.
+        Assert.Equal(4242, await fixture.Database.CountAsync(
+            $"SELECT bytes FROM alto.capacity_summary WHERE host_id = '{world.HostId}' AND dimension = 'access_day' AND key = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"));
     }
+
+    /// <summary>Stub files and bytes of the host by the capacity summary (summed over the size buckets).</summary>
+    private Task<string> StubSummaryAsync(PlanningWorld world) => fixture.Database.ScalarAsync<string>(
+        $"SELECT sum(stub_files) || '/' || sum(stub_bytes) FROM alto.capacity_summary WHERE host_id = '{world.HostId}' AND dimension = 'size'");
 
     [Fact]
     public async Task IllegalMovesAreRefusedAndChangeNothing()
