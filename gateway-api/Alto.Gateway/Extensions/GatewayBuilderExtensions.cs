@@ -75,6 +75,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
         services.AddSingleton<TieringReadModel>();
+        services.AddSingleton<CapacityReadModel>();
         services.AddSingleton<ReconcileReadModel>();
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();

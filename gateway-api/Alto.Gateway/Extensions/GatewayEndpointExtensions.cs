@@ -29,6 +29,7 @@ public static class GatewayEndpointExtensions
         api.MapRulesApi();
         api.MapPlansApi();
         api.MapTieringApi();
+        api.MapAnalyticsApi();
         api.MapApprovalsApi();
         api.MapAuditApi();
         api.MapUsersApi();

@@ -18,6 +18,15 @@ public sealed class HostReadModel(NpgsqlDataSource db)
                 () => [new NpgsqlParameter<Guid> { TypedValue = tenantId }]),
             page, ReadHost, cancellationToken);
 
+    /// <summary>Whether the host is the tenant's: an id of another tenant's host is answered as not found.</summary>
+    public async Task<bool> BelongsAsync(Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM alto.host WHERE id = $1 AND tenant_id = $2)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>How the host spells its paths (from the operating system it was registered with).</summary>
     public async Task<PathFlavor> PathFlavorAsync(Guid hostId, CancellationToken cancellationToken)
     {
