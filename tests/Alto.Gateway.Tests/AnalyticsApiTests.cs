@@ -251,6 +251,101 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task TargetsAndTheDailySeriesFollowTieringRecallsAndScans()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, [.. Enumerable.Range(0, 6).Select(i => ($"/lucid/f{i}.bin", 90L * 86_400))]);
+        using var admin = fixture.ClientFor("platform-admin");
+        var analytics = $"/api/v1/tenants/{host.TenantId}/analytics";
+        // Three files tiered today, one of them recalled since (state changes as the records take them).
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'STUBBED', acted_utc = now() WHERE host_id = '{host.HostId}' AND full_path IN ('/lucid/f0.bin', '/lucid/f1.bin', '/lucid/f2.bin')");
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'RECALLED' WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f2.bin'");
+
+        var targets = (await (await admin.GetAsync(new Uri($"{analytics}/targets?hostId={host.HostId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray().ToList();
+        var listed = targets.SelectMany(t => t.GetProperty("states").EnumerateObject()
+            .Select(state => $"{t.GetProperty("targetId").GetGuid()}:{state.Name}:{state.Value.GetProperty("files").GetInt64()}:{state.Value.GetProperty("bytes").GetInt64()}"));
+        var direct = new List<string>();
+        await using (var command = fixture.Database.DataSource.CreateCommand(
+            $"SELECT target_id || ':' || state || ':' || count(*) || ':' || sum(size_bytes) FROM alto.tier_object WHERE host_id = '{host.HostId}' GROUP BY target_id, state"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                direct.Add(reader.GetString(0));
+            }
+        }
+        Assert.Equal(direct.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+        Assert.Equal(2000, targets.Single().GetProperty("stubbedBytes").GetInt64());
+
+        // A scan of a second host of the tenant counts on today too.
+        var agent = await EnrollAsync(host.TenantId);
+        await ScanAsync(agent, Inventory(20, seed: 5));
+        var series = await (await admin.GetAsync(new Uri($"{analytics}/daily?days=3", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        var days = series.GetProperty("days").EnumerateArray().ToList();
+        Assert.Equal(3, days.Count);
+        var today = days[^1];
+        Assert.Equal(DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), today.GetProperty("day").GetString());
+        Assert.Equal((3L, 3000L, 1L, 1000L, 1L, 20L, 2000L), (today.GetProperty("tieredFiles").GetInt64(), today.GetProperty("tieredBytes").GetInt64(),
+            today.GetProperty("recalledFiles").GetInt64(), today.GetProperty("recalledBytes").GetInt64(), today.GetProperty("scans").GetInt64(),
+            today.GetProperty("filesScanned").GetInt64(), today.GetProperty("stubbedBytes").GetInt64()));
+        Assert.All(days.SkipLast(1), day => Assert.Equal(0, day.GetProperty("tieredFiles").GetInt64()));
+        // The host filter: the scanned host tiered nothing.
+        var scanned = await (await admin.GetAsync(new Uri($"{analytics}/daily?days=1&hostId={agent.HostId}&format=csv", UriKind.Relative))).Content.ReadAsStringAsync();
+        Assert.Equal(["day,tiered_files,tiered_bytes,recalled_files,recalled_bytes,scans,files_scanned,stubbed_bytes",
+            $"{DateOnly.FromDateTime(DateTime.UtcNow):yyyy-MM-dd},0,0,0,0,1,20,0"], scanned.Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task ASearchFindsExactlyTheFilesItsFiltersSayPageByPageAndItsExportHoldsThemAll()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenantId = await GatewayFixture.CreateTenantAsync(admin, "find-" + Guid.NewGuid().ToString("N")[..8]);
+        var agent = await EnrollAsync(tenantId);
+        var files = Inventory(150, seed: 11);
+        await ScanAsync(agent, files);
+        var search = $"/api/v1/tenants/{tenantId}/inventory/search?hostId={agent.HostId}";
+
+        // Each filter against the files as generated (the scan's own input).
+        var cases = new (string Query, Func<FileRow, bool> Match)[]
+        {
+            ("&path=" + Uri.EscapeDataString("/srv/proj1/**.pdf"), f => f.Path.StartsWith("/srv/proj1/", StringComparison.Ordinal) && f.Path.EndsWith(".pdf", StringComparison.Ordinal)),
+            ("&path=" + Uri.EscapeDataString("/srv/proj1/*"), f => f.Path.StartsWith("/srv/proj1/", StringComparison.Ordinal) && !f.Path["/srv/proj1/".Length..].Contains('/', StringComparison.Ordinal)),
+            ("&path=" + Uri.EscapeDataString("/srv/proj?/sub?/file??.log"), f => System.Text.RegularExpressions.Regex.IsMatch(f.Path, @"^/srv/proj./sub./file..\.log$")),
+            ("&minSize=4096&maxSize=2000000", f => f.Size is >= 4096 and <= 2_000_000),
+            ("&accessedOverDays=400", f => f.AccessedDaysAgo > 400),
+            ("&accessedWithinDays=100&state=local", f => f.AccessedDaysAgo is <= 99 and >= -3 && !f.Stub),
+            ("&state=tiered", f => f.Stub),
+            ("&owner=alice&extension=.JPG", f => f.Owner == "alice" && f.Extension == ".JPG"),
+        };
+        foreach (var (query, match) in cases)
+        {
+            var expected = files.Where(match).Select(f => f.Path).Order(StringComparer.Ordinal).ToList();
+            Assert.NotEmpty(expected);
+            var found = new List<string>();
+            var ids = new List<long>();
+            string? next = null;
+            do
+            {
+                var page = await (await admin.GetAsync(new Uri($"{search}{query}&limit=7{(next is null ? "" : "&after=" + next)}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+                var items = page.GetProperty("items").EnumerateArray().ToList();
+                Assert.InRange(items.Count, 0, 7);
+                found.AddRange(items.Select(item => item.GetProperty("path").GetString()!));
+                ids.AddRange(items.Select(item => item.GetProperty("id").GetInt64()));
+                // The last page has no cursor.
+                next = page.TryGetProperty("next", out var cursor) && cursor.ValueKind == JsonValueKind.String ? cursor.GetString() : null;
+            }
+            while (next is not null);
+            Assert.Equal(expected, found.Order(StringComparer.Ordinal));
+            Assert.Equal(ids.Order(), ids);
+
+            var export = await admin.GetAsync(new Uri($"{search}{query}&format=csv", UriKind.Relative));
+            Assert.Equal("text/csv", export.Content.Headers.ContentType?.MediaType);
+            var lines = (await export.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("id,host_id,path,size_bytes,accessed_at,modified_at,owner,extension,tiered", lines[0]);
+            Assert.Equal(expected, lines.Skip(1).Select(line => line.Split(',')[2]).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task ReportsRefuseBadInputAndAnotherTenantsHostOrTenant()
     {
         var agent = await EnrollAsync(fixture.TenantA);
@@ -266,6 +361,24 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
         {
             await (await admin.GetAsync(new Uri(directories + bad, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.BadRequest);
         }
+        var daily = $"/api/v1/tenants/{fixture.TenantA}/analytics/daily";
+        var targets = $"/api/v1/tenants/{fixture.TenantA}/analytics/targets";
+        foreach (var bad in new[] { $"{daily}?days=0", $"{daily}?days=801", $"{targets}?format=pdf" })
+        {
+            await (await admin.GetAsync(new Uri(bad, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        await (await admin.GetAsync(new Uri($"{daily}?hostId={stranger.HostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        var search = $"/api/v1/tenants/{fixture.TenantA}/inventory/search";
+        foreach (var bad in new[] { "?after=abc", "?state=cold", "?minSize=10&maxSize=5", "?accessedOverDays=-1", "?limit=5000", "?format=xml" })
+        {
+            await (await admin.GetAsync(new Uri(search + bad, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        await (await admin.GetAsync(new Uri($"{search}?hostId={stranger.HostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        using (var viewerOfA = fixture.ClientFor("viewer"))
+        {
+            await (await viewerOfA.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/inventory/search", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        }
+        await (await admin.GetAsync(new Uri($"{targets}?hostId={stranger.HostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         // Another tenant's host, named under this tenant: not found, on both reports.
         await (await admin.GetAsync(new Uri($"{capacity}?hostId={stranger.HostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await admin.GetAsync(new Uri($"{directories}?hostId={stranger.HostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);

@@ -16,6 +16,9 @@ public static class AnalyticsApi
 {
     public const int MaxLimit = 1000;
 
+    /// <summary>The longest daily series served (days are kept at least 400, at most 800).</summary>
+    public const int MaxDays = 800;
+
     public static RouteGroupBuilder MapAnalyticsApi(this RouteGroupBuilder api)
     {
         var analytics = api.MapGroup("/tenants/{tenantId:guid}/analytics").WithTags("Analytics");
@@ -23,13 +26,67 @@ public static class AnalyticsApi
             .WithSummary("Files and bytes, tiered and local, by last-access or modification age, extension, type family, owner or size (filter by host; format=csv)");
         analytics.MapGet("/directories", DirectoriesAsync).Allows(Access.TenantRead)
             .WithSummary("The directories below a path on a host, each with everything under it, by cold bytes (an rbh-du; format=csv)");
+        analytics.MapGet("/daily", DailyAsync).Allows(Access.TenantRead)
+            .WithSummary("A day-by-day series (UTC) of files tiered and recalled, scans, files scanned and stubbed bytes, up to 800 days (filter by host; format=csv)");
+        analytics.MapGet("/targets", TargetsAsync).Allows(Access.TenantRead)
+            .WithSummary("What each storage target holds (stubbed objects and bytes) and what is on its way, by tiering state (filter by host; format=csv)");
         return api;
     }
+
+    public static async Task<Results<Ok<DailySeries>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> DailyAsync(
+        [AsParameters] GatewayServices services, ActivityReadModel activity, HostReadModel hosts, Guid tenantId, Guid? hostId, int? days, string? format)
+    {
+        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        if (days is < 1 or > MaxDays)
+        {
+            errors.Add("days", $"days is 1 to {MaxDays}");
+        }
+        var csv = Format(errors, format);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var series = await activity.DailyAsync(tenantId, hostId, days ?? 400, services.Cancellation);
+        return csv
+            ? CsvDownload.Of("daily", ["day", "tiered_files", "tiered_bytes", "recalled_files", "recalled_bytes", "scans", "files_scanned", "stubbed_bytes"],
+                series.Days.Select(d => new object[] { d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.TieredFiles, d.TieredBytes, d.RecalledFiles, d.RecalledBytes,
+                    d.Scans, d.FilesScanned, d.StubbedBytes }))
+            : TypedResults.Ok(series);
+    }
+
+    public static async Task<Results<Ok<TargetUsage[]>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> TargetsAsync(
+        [AsParameters] GatewayServices services, ActivityReadModel activity, HostReadModel hosts, Guid tenantId, Guid? hostId, string? format)
+    {
+        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var csv = Format(errors, format);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var targets = await activity.TargetsAsync(tenantId, hostId, services.Cancellation);
+        return csv
+            ? CsvDownload.Of("targets", ["target_id", "name", "kind", "state", "objects", "bytes"],
+                targets.SelectMany(t => t.States.Values.Select(state => new object[] { t.TargetId?.ToString() ?? "", t.Name ?? "", t.Kind ?? "", state.State, state.Files, state.Bytes })))
+            : TypedResults.Ok(targets);
+    }
+
+    /// <summary>The tenant must be the caller's to see, and a host named must be the tenant's (404 otherwise).</summary>
+    private static async Task<ProblemHttpResult?> HostScopeAsync(GatewayServices services, HostReadModel hosts, Guid tenantId, Guid? hostId) =>
+        TenantAccess.ToRead(services.Caller, tenantId)
+        ?? (hostId is { } host && !await hosts.BelongsAsync(tenantId, host, services.Cancellation) ? ApiProblems.NotFound($"host {host} not found") : null);
 
     public static async Task<Results<Ok<CapacityReport>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> CapacityAsync(
         [AsParameters] GatewayServices services, CapacityReadModel capacity, HostReadModel hosts, Guid tenantId, string? by, Guid? hostId, int? limit, string? format)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
         {
             return refusal;
         }
@@ -45,13 +102,9 @@ public static class AnalyticsApi
         {
             return ApiProblems.Invalid(errors);
         }
-        if (hostId is { } host && !await hosts.BelongsAsync(tenantId, host, services.Cancellation))
-        {
-            return ApiProblems.NotFound($"host {host} not found");
-        }
         var report = await capacity.ReportAsync(tenantId, hostId, by, top, services.Cancellation);
         return csv
-            ? Csv($"capacity-by-{by}", ["key", "label", "files", "bytes", "tiered_files", "tiered_bytes"],
+            ? CsvDownload.Of($"capacity-by-{by}", ["key", "label", "files", "bytes", "tiered_files", "tiered_bytes"],
                 report.Buckets.Select(b => new object[] { b.Key, b.Label, b.Files, b.Bytes, b.TieredFiles, b.TieredBytes }))
             : TypedResults.Ok(report);
     }
@@ -92,7 +145,7 @@ public static class AnalyticsApi
         }
         var report = await capacity.DirectoriesAsync(tenantId, hostId.Value, root!, flavor == PathFlavor.Windows ? '\\' : '/', days, top, services.Cancellation);
         return csv
-            ? Csv("directories", ["path", "files", "bytes", "tiered_bytes", "cold_bytes"],
+            ? CsvDownload.Of("directories", ["path", "files", "bytes", "tiered_bytes", "cold_bytes"],
                 report.Directories.Select(d => new object[] { d.Path, d.Files, d.Bytes, d.TieredBytes, d.ColdBytes }))
             : TypedResults.Ok(report);
     }
@@ -106,31 +159,5 @@ public static class AnalyticsApi
         return limit ?? fallback;
     }
 
-    private static bool Format(RequestErrors errors, string? format)
-    {
-        if (format is not null and not "json" and not "csv")
-        {
-            errors.Add("format", "format is json or csv");
-        }
-        return format == "csv";
-    }
-
-    /// <summary>A report as an RFC 4180 CSV download.</summary>
-    private static FileContentHttpResult Csv(string name, string[] header, IEnumerable<object[]> rows)
-    {
-        var text = new System.Text.StringBuilder();
-        text.AppendJoin(',', header).Append("\r\n");
-        foreach (var row in rows)
-        {
-            text.AppendJoin(',', row.Select(value => CsvField(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""))).Append("\r\n");
-        }
-        return TypedResults.File(System.Text.Encoding.UTF8.GetBytes(text.ToString()), ScanResultsApi.CsvMediaType, $"{name}.csv");
-    }
-
-    /// <summary>A field quoted when it must be; a leading formula character is defused for spreadsheets.</summary>
-    private static string CsvField(string value)
-    {
-        var safe = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? "'" + value : value;
-        return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
-    }
+    private static bool Format(RequestErrors errors, string? format) => CsvDownload.Asked(errors, format);
 }

@@ -76,6 +76,8 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<StorageTargetReadModel>();
         services.AddSingleton<TieringReadModel>();
         services.AddSingleton<CapacityReadModel>();
+        services.AddSingleton<ActivityReadModel>();
+        services.AddSingleton<InventoryReadModel>();
         services.AddSingleton<ReconcileReadModel>();
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();
