@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile [--files N] [--objects N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile [--files N] [--objects N]");
             return 2;
         }
         var files = 1_000_000;
@@ -103,6 +103,7 @@ public static class Program
         {
             "scan" => await ScanAsync(work, tree, files),
             "ingest" => await IngestAsync(work, tree, files),
+            "analytics" => await AnalyticsBench.RunAsync(work, tree, files),
             _ => throw new ArgumentException($"unknown benchmark '{args[0]}'"),
         };
         Console.WriteLine(JsonSerializer.Serialize(result, ReadableJson));
@@ -213,7 +214,7 @@ public static class Program
         };
     }
 
-    private static async Task<(TimeSpan Uploaded, TimeSpan Ingested)> UploadAndWaitAsync(
+    internal static async Task<(TimeSpan Uploaded, TimeSpan Ingested)> UploadAndWaitAsync(
         HttpClient http, AgentCredentials agent, TestDatabase database, string[] chunkFiles, string tree)
     {
         var scanId = Guid.NewGuid();
