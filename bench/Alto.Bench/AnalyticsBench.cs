@@ -17,17 +17,7 @@ public static class AnalyticsBench
 
     public static async Task<Dictionary<string, object>> RunAsync(string work, string tree, int files)
     {
-        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-        var chunksDir = Path.Combine(work, "analytics-chunks");
-        if (Directory.Exists(chunksDir))
-        {
-            Directory.Delete(chunksDir, recursive: true);
-        }
-        var scan = await Measure.ProcessAsync("dotnet", [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd"]);
-        if (scan.ExitCode != 0)
-        {
-            throw new InvalidOperationException("scan failed: " + scan.Output);
-        }
+        var chunkFiles = await Program.ScanToChunksAsync(work, tree, "analytics-chunks");
         await using var database = await TestDatabase.CreateAsync("bench_analytics");
         await using var gateway = await GatewayProcess.StartAsync(database, "bench", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
         using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
@@ -35,7 +25,7 @@ public static class AnalyticsBench
         var (_, token) = await admin.RegisterHostAsync(tenant, "bench-host", tree);
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var agent = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
-        var ingest = await Program.UploadAndWaitAsync(http, agent, database, Directory.GetFiles(chunksDir).Order(StringComparer.Ordinal).ToArray(), tree);
+        var ingest = await Program.UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
         await database.ExecuteAsync("ANALYZE");
 
         using var client = new HttpClient { BaseAddress = gateway.HttpUrl };

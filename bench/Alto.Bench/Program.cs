@@ -159,18 +159,7 @@ public static class Program
     /// </summary>
     private static async Task<Dictionary<string, object>> IngestAsync(string work, string tree, int files)
     {
-        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-        var chunksDir = Path.Combine(work, "ingest-chunks");
-        if (Directory.Exists(chunksDir))
-        {
-            Directory.Delete(chunksDir, recursive: true);
-        }
-        var scan = await Measure.ProcessAsync("dotnet", [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd"]);
-        if (scan.ExitCode != 0)
-        {
-            throw new InvalidOperationException("scan failed: " + scan.Output);
-        }
-        var chunkFiles = Directory.GetFiles(chunksDir).Order(StringComparer.Ordinal).ToArray();
+        var chunkFiles = await ScanToChunksAsync(work, tree, "ingest-chunks");
 
         await using var database = await TestDatabase.CreateAsync("bench_ingest");
         await using var gateway = await GatewayProcess.StartAsync(database, "bench", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
@@ -212,6 +201,23 @@ public static class Program
             ["rescan_merge_s"] = Math.Round((second.Ingested - second.Uploaded).TotalSeconds, 2),
             ["goal"] = "first ingest >= 150000/s, unchanged rescan >= 300000/s",
         };
+    }
+
+    /// <summary>The real agent's scan of the tree, its chunks written to a folder of the bench's work (emptied first), in order.</summary>
+    internal static async Task<string[]> ScanToChunksAsync(string work, string tree, string folder)
+    {
+        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var chunksDir = Path.Combine(work, folder);
+        if (Directory.Exists(chunksDir))
+        {
+            Directory.Delete(chunksDir, recursive: true);
+        }
+        var scan = await Measure.ProcessAsync("dotnet", [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd"]);
+        if (scan.ExitCode != 0)
+        {
+            throw new InvalidOperationException("scan failed: " + scan.Output);
+        }
+        return Directory.GetFiles(chunksDir).Order(StringComparer.Ordinal).ToArray();
     }
 
     internal static async Task<(TimeSpan Uploaded, TimeSpan Ingested)> UploadAndWaitAsync(
