@@ -36,7 +36,7 @@ public static class AnalyticsApi
     public static async Task<Results<Ok<DailySeries>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> DailyAsync(
         [AsParameters] GatewayServices services, ActivityReadModel activity, HostReadModel hosts, Guid tenantId, Guid? hostId, int? days, string? format)
     {
-        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -61,7 +61,7 @@ public static class AnalyticsApi
     public static async Task<Results<Ok<TargetUsage[]>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> TargetsAsync(
         [AsParameters] GatewayServices services, ActivityReadModel activity, HostReadModel hosts, Guid tenantId, Guid? hostId, string? format)
     {
-        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -78,15 +78,10 @@ public static class AnalyticsApi
             : TypedResults.Ok(targets);
     }
 
-    /// <summary>The tenant must be the caller's to see, and a host named must be the tenant's (404 otherwise).</summary>
-    private static async Task<ProblemHttpResult?> HostScopeAsync(GatewayServices services, HostReadModel hosts, Guid tenantId, Guid? hostId) =>
-        TenantAccess.ToRead(services.Caller, tenantId)
-        ?? (hostId is { } host && !await hosts.BelongsAsync(tenantId, host, services.Cancellation) ? ApiProblems.NotFound($"host {host} not found") : null);
-
     public static async Task<Results<Ok<CapacityReport>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> CapacityAsync(
         [AsParameters] GatewayServices services, CapacityReadModel capacity, HostReadModel hosts, Guid tenantId, string? by, Guid? hostId, int? limit, string? format)
     {
-        if (await HostScopeAsync(services, hosts, tenantId, hostId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -113,7 +108,7 @@ public static class AnalyticsApi
         [AsParameters] GatewayServices services, CapacityReadModel capacity, HostReadModel hosts, Guid tenantId, Guid? hostId, string? path, int? coldDays, int? limit,
         string? format)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -133,11 +128,7 @@ public static class AnalyticsApi
         {
             return ApiProblems.Invalid(errors);
         }
-        if (!await hosts.BelongsAsync(tenantId, hostId!.Value, services.Cancellation))
-        {
-            return ApiProblems.NotFound($"host {hostId} not found");
-        }
-        var flavor = await hosts.PathFlavorAsync(hostId.Value, services.Cancellation);
+        var flavor = await hosts.PathFlavorAsync(hostId!.Value, services.Cancellation);
         var root = errors.HostPath("path", path ?? (flavor == PathFlavor.Windows ? null : "/"), flavor, required: true);
         if (errors.Any)
         {

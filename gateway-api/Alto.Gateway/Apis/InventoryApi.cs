@@ -26,7 +26,7 @@ public static class InventoryApi
         long? minSize, long? maxSize, int? accessedOverDays, int? accessedWithinDays, int? modifiedOverDays, string? owner, string? extension, string? state,
         string? after, int? limit, string? format)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -65,10 +65,6 @@ public static class InventoryApi
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
-        }
-        if (hostId is { } host && !await hosts.BelongsAsync(tenantId, host, services.Cancellation))
-        {
-            return ApiProblems.NotFound($"host {host} not found");
         }
         var filter = new InventoryFilter(hostId, glob is { Length: > 0 } ? glob : null, minSize, maxSize, accessedOverDays, accessedWithinDays, modifiedOverDays,
             owner, extension, tiered);

@@ -1,5 +1,6 @@
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
+using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -11,6 +12,14 @@ public static class TenantAccess
     /// <summary>Null when the caller may go on; otherwise the answer to give.</summary>
     public static ProblemHttpResult? ToRead(Caller caller, Guid tenantId) =>
         caller.CanSee(tenantId) ? null : ApiProblems.NotFound($"tenant {tenantId} not found");
+
+    /// <summary>
+    /// As <see cref="ToRead"/>, and a host named in the request must be the tenant's: another
+    /// tenant's host is answered as not found, like another tenant.
+    /// </summary>
+    public static async Task<ProblemHttpResult?> ToReadHostAsync(Caller caller, HostReadModel hosts, Guid tenantId, Guid? hostId, CancellationToken cancellationToken) =>
+        ToRead(caller, tenantId)
+        ?? (hostId is { } host && !await hosts.BelongsAsync(tenantId, host, cancellationToken) ? ApiProblems.NotFound($"host {host} not found") : null);
 
     /// <summary>The shared shape of every list inside a tenant: scope check, paging, then the read model.</summary>
     public static async Task<Results<Ok<Page<T>>, ValidationProblem, ProblemHttpResult>> ListAsync<T>(
