@@ -94,7 +94,7 @@ internal static class PathStoreListing
                 rawName.CopyTo(nulName);
                 nulName[rawName.Length] = 0;
                 FileStatus status = default;
-                if (type == LinuxFileSystem.TypeUnknown && !LinuxFileSystem.TryStat(descriptor, nulName, out status, out _))
+                if (type == LinuxFileSystem.TypeUnknown && !Stat(descriptor, nulName, folder, out status))
                 {
                     continue;
                 }
@@ -105,7 +105,7 @@ internal static class PathStoreListing
                 }
                 var key = folderKey + name;
                 if ((type == LinuxFileSystem.TypeRegular || type == LinuxFileSystem.TypeUnknown) && Wanted(key, startAfter)
-                    && (status.Mode != 0 || LinuxFileSystem.TryStat(descriptor, nulName, out status, out _))
+                    && (status.Mode != 0 || Stat(descriptor, nulName, folder, out status))
                     && LinuxFileSystem.IsRegular(status.Mode))
                 {
                     // An object deleted between the read and the stat is not listed.
@@ -119,6 +119,14 @@ internal static class PathStoreListing
             LinuxFileSystem.CloseDirectory(directory);
         }
     }
+
+    /// <summary>
+    /// An entry's metadata; false when it was deleted since the folder was read. Any other error
+    /// fails the listing: an object that could not be stat'ed must not look absent (its stub would be marked LOST).
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static bool Stat(int descriptor, byte[] nulName, string folder, out FileStatus status) =>
+        LinuxFileSystem.TryStat(descriptor, nulName, out status, out var errno) || (errno == LinuxFileSystem.ErrorNoEntry ? false : throw Failure(folder, errno));
 
     private static bool IsPlainName(ReadOnlySpan<byte> name)
     {
