@@ -32,6 +32,8 @@ public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
         ["Audit"] = "The tamper-evident audit trail: pages, export and verification",
         ["Users"] = "People who sign in, their roles and tenants",
         ["Reconciliation"] = "The sanitizer: reconciling tier 2, the records and the stubs on the hosts",
+        ["Analytics"] = "Where the capacity is (by age, type, owner, size, directory, target), day-by-day activity, inventory search",
+        ["Savings"] = "The tenant's cost model, what tiering saves, and what-if previews of rule sets",
     };
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)

@@ -77,6 +77,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<TieringReadModel>();
         services.AddSingleton<CapacityReadModel>();
         services.AddSingleton<ActivityReadModel>();
+        services.AddSingleton<SavingsReadModel>();
         services.AddSingleton<InventoryReadModel>();
         services.AddSingleton<ReconcileReadModel>();
         services.AddSingleton<StubRecordReadModel>();

@@ -30,6 +30,7 @@ public static class GatewayEndpointExtensions
         api.MapPlansApi();
         api.MapTieringApi();
         api.MapAnalyticsApi();
+        api.MapSavingsApi();
         api.MapInventoryApi();
         api.MapApprovalsApi();
         api.MapAuditApi();

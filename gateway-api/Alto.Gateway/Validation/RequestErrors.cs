@@ -24,6 +24,18 @@ public sealed class RequestErrors
         messages.Add(message);
     }
 
+    /// <summary>Another request's problems, each field under <paramref name="prefix"/> (a list item's "rules[2].").</summary>
+    public void AddAll(string prefix, RequestErrors inner)
+    {
+        foreach (var (field, messages) in inner._errors)
+        {
+            foreach (var message in messages)
+            {
+                Add(prefix + field, message);
+            }
+        }
+    }
+
     public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray());
 
     /// <summary>Single-line text: trimmed, no control characters, within a length.</summary>

@@ -57,4 +57,12 @@ public sealed record PlanSummary(
 
     /// <summary>Files smaller than the tenant's minimum tierable size: never planned.</summary>
     [Id(15)] public long FilesBelowMinimumSize { get; init; }
+
+    /// <summary>Files evaluated that no rule matched: they stay on tier 1 (the rule set's remainder).</summary>
+    [Id(16)] public long FilesUnmatched { get; init; }
+
+    [Id(17)] public long BytesUnmatched { get; init; }
+
+    /// <summary>A few of the files no rule matched.</summary>
+    [Id(18)] public string[] UnmatchedSamplePaths { get; init; } = [];
 }

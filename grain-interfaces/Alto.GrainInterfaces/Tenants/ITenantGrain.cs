@@ -72,4 +72,20 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Plans (or previews) every host of the tenant that is not disabled, side by side.</summary>
     [Alias("PlanAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
     Task<CommandResult<PlanSummary>> PlanAsync(bool dryRun);
+
+    /// <summary>
+    /// Previews a rule set without saving it: the draft (validated as rules are, against this
+    /// tenant's targets and hosts) or, when null, the rules in force — on every plannable host, or
+    /// on one. The summary's rules carry the draft's order; files that match none are its remainder.
+    /// </summary>
+    [Alias("WhatIfAsync"), Orleans.Concurrency.AlwaysInterleave, ResponseTimeout("00:30:00")]
+    Task<CommandResult<PlanSummary>> WhatIfAsync(RuleDefinition[]? draft, Guid? hostId);
+
+    /// <summary>The tenant's prices (<see cref="CostModel.Unset"/> until an admin sets them), or null when the tenant does not exist.</summary>
+    [Alias("GetCostModelAsync")]
+    Task<CostModel?> GetCostModelAsync();
+
+    /// <summary>Replaces the tenant's prices whole, after checking every figure and that each target is the tenant's.</summary>
+    [Alias("SetCostModelAsync")]
+    Task<CommandResult<CostModel>> SetCostModelAsync(CostModel model);
 }

@@ -75,6 +75,9 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
         {
             FilesOutsideVolumes = tally.FilesOutsideVolumes,
             FilesBelowMinimumSize = tally.FilesBelowMinimumSize,
+            FilesUnmatched = tally.FilesUnmatched,
+            BytesUnmatched = tally.BytesUnmatched,
+            UnmatchedSamplePaths = [.. tally.UnmatchedSamples],
         };
         metrics.Record(input.TenantId, dryRun, summary.Seconds, summary.FilesEvaluated, files);
         LogPlanned(logger, input.HostId, dryRun, summary.FilesEvaluated, files, bytes, summary.Seconds);

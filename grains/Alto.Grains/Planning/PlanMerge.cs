@@ -22,7 +22,10 @@ public static class PlanMerge
             : new PlanChanges(
                 hosts.Sum(h => h.Changes?.NewlyPlanned ?? 0), hosts.Sum(h => h.Changes?.Moved ?? 0),
                 hosts.Sum(h => h.Changes?.Unplanned ?? 0), hosts.Sum(h => h.Changes?.Unchanged ?? 0),
-                hosts.Sum(h => h.Changes?.JobsCreated ?? 0), hosts.Sum(h => h.Changes?.JobsRemoved ?? 0));
+                hosts.Sum(h => h.Changes?.JobsCreated ?? 0), hosts.Sum(h => h.Changes?.JobsRemoved ?? 0))
+            {
+                Retried = hosts.Sum(h => h.Changes?.Retried ?? 0),
+            };
         return new PlanSummary(
             tenantId, null, dryRun, evaluatedAt,
             hosts.Sum(h => h.FilesEvaluated), hosts.Sum(h => h.FilesAlreadyTiered), hosts.Sum(h => h.FilesToTier),
@@ -32,6 +35,9 @@ public static class PlanMerge
             Hosts = [.. hosts],
             FilesOutsideVolumes = hosts.Sum(h => h.FilesOutsideVolumes),
             FilesBelowMinimumSize = hosts.Sum(h => h.FilesBelowMinimumSize),
+            FilesUnmatched = hosts.Sum(h => h.FilesUnmatched),
+            BytesUnmatched = hosts.Sum(h => h.BytesUnmatched),
+            UnmatchedSamplePaths = [.. hosts.SelectMany(h => h.UnmatchedSamplePaths).Take(RuleTally.DefaultSamples)],
         };
     }
 }

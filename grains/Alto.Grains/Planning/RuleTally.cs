@@ -11,6 +11,7 @@ public sealed class RuleTally(RuleSet rules, int samplesPerRule = RuleTally.Defa
     private readonly long[] _files = new long[rules.Rules.Count];
     private readonly long[] _bytes = new long[rules.Rules.Count];
     private readonly List<string>[] _samples = [.. rules.Rules.Select(_ => new List<string>(samplesPerRule))];
+    private readonly List<string> _unmatchedSamples = new(samplesPerRule);
 
     public long FilesEvaluated { get; private set; }
 
@@ -19,6 +20,12 @@ public sealed class RuleTally(RuleSet rules, int samplesPerRule = RuleTally.Defa
     public long FilesOutsideVolumes { get; private set; }
 
     public long FilesBelowMinimumSize { get; private set; }
+
+    public long FilesUnmatched { get; private set; }
+
+    public long BytesUnmatched { get; private set; }
+
+    public IReadOnlyList<string> UnmatchedSamples => _unmatchedSamples;
 
     /// <summary>Adds one evaluated file; <paramref name="path"/> is only materialised as a sample.</summary>
     public void Add(int verdict, ReadOnlySpan<char> path, long sizeBytes)
@@ -35,6 +42,16 @@ public sealed class RuleTally(RuleSet rules, int samplesPerRule = RuleTally.Defa
             case RuleSet.BelowMinimumSize:
                 FilesBelowMinimumSize++;
                 return;
+        }
+        if (verdict == RuleSet.NoMatch)
+        {
+            FilesUnmatched++;
+            BytesUnmatched += sizeBytes;
+            if (_unmatchedSamples.Count < samplesPerRule)
+            {
+                _unmatchedSamples.Add(path.ToString());
+            }
+            return;
         }
         if (verdict < 0)
         {

@@ -159,13 +159,101 @@ public sealed partial class TenantGrain
         return CommandResult<PlanSummary>.Ok(PlanMerge.Tenant(Id, dryRun, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds));
     }
 
+    public async Task<CommandResult<PlanSummary>> WhatIfAsync(RuleDefinition[]? draft, Guid? hostId)
+    {
+        if (TenantRefusal<PlanSummary>() is { } refusal)
+        {
+            return refusal;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var now = time.GetUtcNow();
+        var rules = draft is null ? CommandResult<RuleInfo[]>.Ok([.. OrderedRules()]) : await DraftRulesAsync(draft, now);
+        if (rules.Error is { } invalid)
+        {
+            return new CommandResult<PlanSummary>(null, invalid);
+        }
+        var policy = new TenantPlanPolicy(rules.Value!, await ListTargetsAsync(), ToInfo());
+        if (hostId is { } one)
+        {
+            return await GrainFactory.GetGrain<IHostInventoryGrain>(one.ToString()).PlanWithAsync(dryRun: true, policy);
+        }
+        var hostIds = await rows.ListPlannableHostsAsync(Id);
+        var results = await Task.WhenAll(hostIds.Select(id => GrainFactory.GetGrain<IHostInventoryGrain>(id.ToString()).PlanWithAsync(dryRun: true, policy)));
+        var plans = results.Where(result => result.Value is not null).Select(result => result.Value!).ToArray();
+        var merged = PlanMerge.Tenant(Id, dryRun: true, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        // With no host to plan, the preview still lists every rule of the set, each selecting nothing.
+        return CommandResult<PlanSummary>.Ok(plans.Length > 0 ? merged : merged with
+        {
+            Rules = [.. rules.Value!.Select(rule => new RulePlan(rule.Id, rule.Name, rule.Priority, rule.Action, rule.TargetId, null, 0, 0, []))],
+        });
+    }
+
+    /// <summary>
+    /// A draft rule set as rules, each checked as a saved rule is and against the others of the
+    /// draft (not the saved ones, which it replaces). Draft rule n (from 1, in the order given) has
+    /// the id 00000000-0000-0000-0000-00000000000n; a rule without a priority takes 10 × n.
+    /// </summary>
+    private async Task<CommandResult<RuleInfo[]>> DraftRulesAsync(RuleDefinition[] draft, DateTimeOffset now)
+    {
+        if (draft.Length > MaxRules)
+        {
+            return CommandResult<RuleInfo[]>.Invalid("rules", $"a rule set holds at most {MaxRules} rules (got {draft.Length})");
+        }
+        var rules = new List<RuleInfo>(draft.Length);
+        for (var i = 0; i < draft.Length; i++)
+        {
+            var field = $"rules[{i}]";
+            if (draft[i] is not { } definition)
+            {
+                return CommandResult<RuleInfo[]>.Invalid(field, "a rule is required");
+            }
+            var priority = definition.Priority ?? (i + 1) * PriorityStep;
+            if (await DefinitionRefusalAsync(definition, priority) is { Error: { } error })
+            {
+                return CommandResult<RuleInfo[]>.Invalid(error.Field is null ? field : $"{field}.{error.Field}", error.Message);
+            }
+            if (rules.FirstOrDefault(other => other.Priority == priority) is { } taken)
+            {
+                return CommandResult<RuleInfo[]>.Invalid($"{field}.priority", $"priority {priority} is taken by draft rule '{taken.Name}'");
+            }
+            if (rules.Any(other => string.Equals(other.Name, definition.Name, StringComparison.OrdinalIgnoreCase)))
+            {
+                return CommandResult<RuleInfo[]>.Invalid($"{field}.name", $"the draft names two rules '{definition.Name}'");
+            }
+            rules.Add(new RuleInfo(DraftRuleId(i), Id, definition.Name, priority, definition.Enabled, definition.Action,
+                definition.TargetId, definition.HostId, definition.Criteria, now, now));
+        }
+        return CommandResult<RuleInfo[]>.Ok([.. rules.OrderBy(rule => rule.Priority)]);
+    }
+
+    public static Guid DraftRuleId(int index) =>
+        Guid.Parse(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"00000000-0000-0000-0000-{index + 1:x12}"));
+
     private IEnumerable<RuleInfo> OrderedRules() => tenant.State.Rules.Values.OrderBy(rule => rule.Priority).ThenBy(rule => rule.Id);
 
     private int NextFreePriority() =>
         tenant.State.Rules.Count == 0 ? PriorityStep : tenant.State.Rules.Values.Max(rule => rule.Priority) / PriorityStep * PriorityStep + PriorityStep;
 
-    /// <summary>Everything that makes a rule unusable, checked against this tenant's own targets and hosts.</summary>
+    /// <summary>Everything that makes a rule unusable, checked against this tenant's own targets, hosts and other rules.</summary>
     private async Task<CommandResult<RuleInfo>?> RuleRefusalAsync(RuleDefinition rule, int priority, Guid? exceptId)
+    {
+        if (await DefinitionRefusalAsync(rule, priority) is { } invalid)
+        {
+            return invalid;
+        }
+        if (tenant.State.Rules.Values.FirstOrDefault(other => other.Id != exceptId && other.Priority == priority) is { } taken)
+        {
+            return CommandResult<RuleInfo>.Conflict($"priority {priority} is taken by rule '{taken.Name}'; choose another or reorder the rules");
+        }
+        if (tenant.State.Rules.Values.Any(other => other.Id != exceptId && string.Equals(other.Name, rule.Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            return CommandResult<RuleInfo>.Conflict($"a rule named '{rule.Name}' already exists in this tenant");
+        }
+        return null;
+    }
+
+    /// <summary>What makes one rule unusable on its own: its name, criteria and priority, and a target or host not this tenant's.</summary>
+    private async Task<CommandResult<RuleInfo>?> DefinitionRefusalAsync(RuleDefinition rule, int priority)
     {
         if (string.IsNullOrWhiteSpace(rule.Name) || rule.Name.Length > 100)
         {
@@ -201,14 +289,6 @@ public sealed partial class TenantGrain
         if (rule.HostId is { } hostId && (await GrainFactory.GetGrain<IHostGrain>(hostId.ToString()).GetAsync())?.TenantId != Id)
         {
             return CommandResult<RuleInfo>.Invalid("hostId", $"host {hostId} is not a host of this tenant");
-        }
-        if (tenant.State.Rules.Values.FirstOrDefault(other => other.Id != exceptId && other.Priority == priority) is { } taken)
-        {
-            return CommandResult<RuleInfo>.Conflict($"priority {priority} is taken by rule '{taken.Name}'; choose another or reorder the rules");
-        }
-        if (tenant.State.Rules.Values.Any(other => other.Id != exceptId && string.Equals(other.Name, rule.Name, StringComparison.OrdinalIgnoreCase)))
-        {
-            return CommandResult<RuleInfo>.Conflict($"a rule named '{rule.Name}' already exists in this tenant");
         }
         return null;
     }

@@ -245,6 +245,9 @@ public sealed partial class TenantGrain(
             RecallAfterReads = before.RecallAfterReads,
             PlanApproval = before.PlanApproval,
             MinTierableBytes = before.MinTierableBytes,
+            OrphanGraceDays = before.OrphanGraceDays,
+            ReclaimOrphans = before.ReclaimOrphans,
+            Costs = before.Costs,
         };
         change(after);
 

@@ -29,6 +29,9 @@ public sealed class TenantState
 
     [Id(13)] public bool ReclaimOrphans { get; set; }
 
+    /// <summary>The tenant's prices for savings and what-if figures; null until an admin sets them.</summary>
+    [Id(14)] public CostModel? Costs { get; set; }
+
     /// <summary>Three reads through the audit trail make a stub hot enough to bring back.</summary>
     public const int DefaultRecallAfterReads = 3;
 
