@@ -39,6 +39,9 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Reconcile.ReconcileSchedules>();
         services.TryAddSingleton<Reconcile.ReconcileMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
+        services.TryAddSingleton<Live.LivePublisher>();
+        services.TryAddSingleton<Live.LiveTierTally>();
+        services.AddHostedService(provider => provider.GetRequiredService<Live.LiveTierTally>());
         services.AddOptions<Planning.PlannerOptions>();
         services.AddOptions<DispatchOptions>();
         services.AddOptions<Tiers.TierRetryOptions>();

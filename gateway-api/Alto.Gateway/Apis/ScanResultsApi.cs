@@ -35,6 +35,7 @@ public static class ScanResultsApi
 
     public static async Task<Results<Ok<ScanChunkReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveChunkAsync(
         HttpContext context, ScanStaging staging, UploadGate gate, HostReadModel hosts, IGrainFactory grains, IOptions<ScanUploadOptions> options,
+        Grains.Live.LivePublisher live,
         Guid? scanId, int? chunk, bool? final, string? format, string? encoding, Guid? hostId, Guid? tenantId,
         [FromQuery(Name = "root")] string[]? roots)
     {
@@ -143,6 +144,13 @@ public static class ScanResultsApi
         catch (ScanSequenceException exception)
         {
             return ApiProblems.Conflict(exception.Message);
+        }
+        if (staged.Outcome != StageOutcome.Duplicate)
+        {
+            await live.PublishAsync(agent.TenantId, GrainInterfaces.Live.LiveEventKinds.ScanProgress, GrainInterfaces.Live.LiveAudience.Everyone, new
+            {
+                hostId = agent.HostId, scanId, chunk, rows = staged.Rows, final = final ?? false, ingesting = staged.Outcome == StageOutcome.Complete,
+            }, agent.HostId);
         }
         if (staged.Outcome == StageOutcome.Complete)
         {

@@ -31,6 +31,12 @@ public sealed class JwtBearerConfiguration(SigningKeyStore keys, IOptions<AuthOp
                 {
                     context.NoResult();
                 }
+                // A browser's WebSocket cannot carry a header: the live hub takes the token from the query.
+                else if (context.Request.Path.StartsWithSegments(Live.LiveHub.Path, StringComparison.Ordinal)
+                         && context.Request.Query["access_token"].ToString() is { Length: > 0 } token)
+                {
+                    context.Token = token;
+                }
                 return Task.CompletedTask;
             },
             // A signed token is not enough: the account must still be enabled and not signed out since

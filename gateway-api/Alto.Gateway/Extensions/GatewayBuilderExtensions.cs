@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -160,6 +161,11 @@ public static class GatewayBuilderExtensions
         // The gRPC health service reports the same checks as /readyz.
         services.AddGrpcHealthChecks();
 
+        // Live events for the console: a hub fed from the cluster's stream (see Live/).
+        services.AddSignalR();
+        services.TryAddSingleton<Grains.Live.LivePublisher>();
+        services.AddHostedService<Live.LiveEventRelay>();
+
         if (gateway.CoHostSilo)
         {
             builder.UseOrleans(silo => silo.AddAltoSilo());
@@ -191,6 +197,7 @@ public static class GatewayBuilderExtensions
                 clustering.ConnectionString = db.Value.ConnectionString;
             }));
         client.AddDashboard();
+        client.AddMemoryStreams(GrainInterfaces.Scans.StreamNames.Provider);
         return client;
     }
 

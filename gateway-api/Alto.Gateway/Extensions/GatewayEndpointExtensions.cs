@@ -50,6 +50,8 @@ public static class GatewayEndpointExtensions
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")).RequireAuthorization(Auth.OperatorAuthentication.DocumentationPolicy);
         app.MapPrometheusScrapingEndpoint().AllowAnonymous();
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(Auth.OperatorAuthentication.DashboardPolicy);
+        // Live events: any signed-in user (the hub sorts them into their tenants' groups); closed when the token expires.
+        app.MapHub<Live.LiveHub>(Live.LiveHub.Path, options => options.CloseOnAuthenticationExpiration = true);
         app.MapGrpcHealthChecksService().AllowAnonymous();
         // Agents authenticate inside the call with their host credential (see AgentSessionService).
         app.MapGrpcService<Grpc.AgentSessionService>().AllowAnonymous();

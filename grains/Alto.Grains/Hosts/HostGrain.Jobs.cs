@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Live;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Rules;
@@ -183,12 +184,26 @@ public sealed partial class HostGrain
             await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.unavailable", "tiering_job", jobId.ToString(), Succeeded: false,
                 new Dictionary<string, object?> { ["hostId"] = Id, ["files"] = unavailable, ["retry"] = "the job is queued again" }));
         }
+        FinishedJob? endedJob = null;
         if (finished)
         {
             if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null) is { } ended)
             {
+                endedJob = ended;
                 await ReportJobEndAsync(ended, actor);
             }
+        }
+        await live.PublishAsync(host.State.TenantId, LiveEventKinds.JobProgress, LiveAudience.Everyone, new
+        {
+            hostId = Id,
+            jobId,
+            reported = results.GroupBy(result => result.Outcome.ToString().ToLowerInvariant()).ToDictionary(group => group.Key, group => group.Count()),
+            finished,
+            status = endedJob?.Status,
+            failedFiles = endedJob?.FailedFiles,
+        }, Id);
+        if (finished)
+        {
             await DispatchAsync();
         }
         if (results.Any(result => result.Outcome == TierFileOutcome.Failed))
@@ -266,6 +281,14 @@ public sealed partial class HostGrain
         {
             LogResultRefused(logger, refused.TierObjectId, refused.Refusal!);
         }
+        await live.PublishAsync(host.State.TenantId, LiveEventKinds.Recalls, LiveAudience.Everyone, new
+        {
+            hostId = Id,
+            succeeded = recalls.Count(recall => recall.Succeeded),
+            failed = recalls.Count(recall => !recall.Succeeded),
+            // The first few, as the console shows them; the audit trail has every one.
+            recalls = recalls.Take(20).Select(recall => new { path = recall.Path, recall.Succeeded, recall.DurationMs, recall.Failure }),
+        }, Id);
         return null;
     }
 

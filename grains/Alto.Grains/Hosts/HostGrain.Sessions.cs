@@ -1,5 +1,6 @@
 using Alto.Keys;
 using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Live;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Grains.Hosts;
@@ -43,6 +44,7 @@ public sealed partial class HostGrain
             state.UpdatedAt = _lastHeartbeat.Value;
         });
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
+        await PublishStatusAsync();
         // What was queued while the agent was away goes out now, oldest first; then the jobs.
         foreach (var command in await commandRows.ListAsync(Id))
         {
@@ -134,6 +136,7 @@ public sealed partial class HostGrain
             await SetStatusAsync(HostStatus.Online);
         }
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
+        await live.PublishAsync(host.State.TenantId, LiveEventKinds.HostMetrics, LiveAudience.Everyone, new { hostId = Id, metrics }, Id);
         return SessionStanding.Current;
     }
 
@@ -180,7 +183,11 @@ public sealed partial class HostGrain
             state.Status = status;
             state.UpdatedAt = time.GetUtcNow();
         });
+        await PublishStatusAsync();
     }
+
+    private Task PublishStatusAsync() => live.PublishAsync(host.State.TenantId, LiveEventKinds.HostStatus, LiveAudience.Everyone,
+        new { hostId = Id, name = host.State.Name, status = host.State.Status.ToString().ToLowerInvariant(), agentVersion = host.State.AgentVersion, lastHeartbeat = _lastHeartbeat }, Id);
 
     private bool CredentialHolds(string credential) =>
         host.State.Exists && host.State.Status != HostStatus.Disabled && EnrollmentTokens.Matches(credential, host.State.CredentialHash);

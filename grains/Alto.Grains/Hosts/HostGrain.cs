@@ -26,6 +26,7 @@ public sealed partial class HostGrain(
     AdminAudit audit,
     TieringMetrics tieringMetrics,
     Tiers.TierObjectLedger ledger,
+    Live.LivePublisher live,
     IOptions<Planning.PlannerOptions> plannerOptions,
     IOptions<DispatchOptions> dispatchOptions,
     IOptions<Tiers.TierRetryOptions> retryOptions,

@@ -23,6 +23,7 @@ public sealed partial class HostInventoryGrain(
     PlannerMetrics metrics,
     TrailUpdateApplier trail,
     AdminAudit audit,
+    Live.LivePublisher live,
     TimeProvider time,
     ILogger<HostInventoryGrain> logger) : Grain, IHostInventoryGrain
 {
@@ -73,8 +74,25 @@ public sealed partial class HostInventoryGrain(
         if (!dryRun)
         {
             await Host.PlanCompletedAsync(input.Now);
+            await PublishPlanAsync(summary, policy.Tenant.PlanApproval);
         }
         return CommandResult<PlanSummary>.Ok(summary);
+    }
+
+    /// <summary>A plan's outcome for everyone who sees the tenant; new jobs that wait for approval for its admins.</summary>
+    private async Task PublishPlanAsync(PlanSummary summary, PlanApproval approval)
+    {
+        await live.PublishAsync(summary.TenantId, GrainInterfaces.Live.LiveEventKinds.PlanCompleted, GrainInterfaces.Live.LiveAudience.Everyone, new
+        {
+            hostId = Id, summary.FilesEvaluated, summary.FilesToTier, summary.BytesToTier, summary.Changes, summary.Seconds,
+        }, Id);
+        if (approval == PlanApproval.Manual && summary.Changes is { JobsCreated: > 0 } changes)
+        {
+            await live.PublishAsync(summary.TenantId, GrainInterfaces.Live.LiveEventKinds.ApprovalNeeded, GrainInterfaces.Live.LiveAudience.Managers, new
+            {
+                hostId = Id, jobsCreated = changes.JobsCreated, summary.FilesToTier, summary.BytesToTier,
+            }, Id);
+        }
     }
 
     public Task RequestPlanAsync(string trigger)

@@ -23,6 +23,7 @@ public sealed partial class ReconcileRunGrain(
     TierObjectLedger ledger,
     AdminAudit audit,
     ReconcileMetrics metrics,
+    Live.LivePublisher live,
     IGrainFactory grains,
     TimeProvider time,
     ILogger<ReconcileRunGrain> logger) : Grain, IReconcileRunGrain
@@ -330,6 +331,9 @@ public sealed partial class ReconcileRunGrain(
         var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
         await audit.RecordAsync(new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status, "storage_target", run.TargetId.ToString(),
             Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details) { HostId = run.HostId });
+        // Findings name paths: support and up see them, as they see the findings' pages.
+        await live.PublishAsync(run.TenantId, GrainInterfaces.Live.LiveEventKinds.SanitizerFindings, GrainInterfaces.Live.LiveAudience.Support,
+            new { runId = Id, targetId = run.TargetId, status, error, counts = allCounts }, run.HostId);
         if (error is not null)
         {
             LogFailed(logger, Id, run.TargetId, error);

@@ -13,6 +13,7 @@ namespace Alto.Grains.Scans;
 /// </summary>
 public sealed partial class ScanIngestGrain(
     InventoryMerge merge,
+    Live.LivePublisher live,
     ILogger<ScanIngestGrain> logger) : Grain, IScanIngestGrain, IRemindable
 {
     private const string RetryReminder = "ingest";
@@ -78,6 +79,11 @@ public sealed partial class ScanIngestGrain(
                 .GetStream<ScanCompleted>(StreamId.Create(StreamNames.ScanCompleted, result.HostId));
             await stream.OnNextAsync(new ScanCompleted(
                 scanId, result.TenantId, result.HostId, result.CompletedAt, result.FilesSeen, result.FilesChanged, result.FilesDeleted));
+            await live.PublishAsync(result.TenantId, GrainInterfaces.Live.LiveEventKinds.ScanCompleted, GrainInterfaces.Live.LiveAudience.Everyone, new
+            {
+                scanId, hostId = result.HostId, completedAt = result.CompletedAt, filesSeen = result.FilesSeen, filesChanged = result.FilesChanged,
+                filesDeleted = result.FilesDeleted, liveFiles = result.LiveFiles, liveBytes = result.LiveBytes,
+            }, result.HostId);
             LogCompleted(logger, scanId, result.FilesSeen, result.FilesChanged, result.FilesDeleted);
         }
         await ForgetReminderAsync();

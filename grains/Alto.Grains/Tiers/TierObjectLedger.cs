@@ -13,7 +13,7 @@ namespace Alto.Grains.Tiers;
 /// inventory. All of it commits, or none. A change for an object of another host, a missing
 /// object or an illegal move is refused on its own and changes nothing; a repeat is no change.
 /// </summary>
-public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOptions<TierRetryOptions> retry)
+public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOptions<TierRetryOptions> retry, Live.LiveTierTally? live = null)
 {
     private readonly TierEventMoves _moves = new(new TierStateMachine(time, retry.Value.MaxAttempts, retry.Value.Base));
 
@@ -80,6 +80,10 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             await MarkRecalledAsync(connection, transaction, recalledFiles, cancellationToken);
             await MarkStubbedAsync(connection, transaction, stubbedFiles, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            foreach (var row in moved.Values)
+            {
+                live?.Note(row.TenantId, row.HostId, row.Snapshot.State.ToString().ToUpperInvariant(), row.SizeBytes);
+            }
         }
         return outcomes;
     }
