@@ -24,6 +24,7 @@ public static class GrainServiceCollectionExtensions
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);
         services.TryAddSingleton<Scans.InventoryMerge>();
+        services.TryAddSingleton<Scans.ScanMetrics>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();
         services.TryAddSingleton<TieringMetrics>();

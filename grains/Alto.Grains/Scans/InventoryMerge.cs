@@ -177,12 +177,13 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             new DateTimeOffset(DateTime.SpecifyKind(completedAt, DateTimeKind.Utc)));
     }
 
-    public async Task MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
+    /// <summary>Marks the scan failed with its reason; returns its tenant (null when it is gone or already merged).</summary>
+    public async Task<Guid?> MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed'");
+        await using var command = db.CreateCommand("UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed' RETURNING tenant_id");
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error.Length > 2000 ? error[..2000] : error });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
     }
 
     private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes, PathFlavor Flavor);

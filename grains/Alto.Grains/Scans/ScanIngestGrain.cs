@@ -13,6 +13,7 @@ namespace Alto.Grains.Scans;
 /// </summary>
 public sealed partial class ScanIngestGrain(
     InventoryMerge merge,
+    ScanMetrics metrics,
     Live.LivePublisher live,
     ILogger<ScanIngestGrain> logger) : Grain, IScanIngestGrain, IRemindable
 {
@@ -51,6 +52,7 @@ public sealed partial class ScanIngestGrain(
     {
         var scanId = this.GetPrimaryKeyLong();
         MergeResult? result;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             result = await merge.MergeAsync(scanId, CancellationToken.None);
@@ -66,13 +68,17 @@ public sealed partial class ScanIngestGrain(
         {
             // Bad data or a bug, not an outage: retrying cannot help, so say so on the scan.
             LogFailed(logger, exception, scanId);
-            await merge.MarkFailedAsync(scanId, exception is PostgresException postgres ? postgres.MessageText : exception.Message, CancellationToken.None);
+            if (await merge.MarkFailedAsync(scanId, exception is PostgresException postgres ? postgres.MessageText : exception.Message, CancellationToken.None) is { } tenantId)
+            {
+                metrics.Failed(tenantId);
+            }
             await ForgetReminderAsync();
             return;
         }
 
         if (result is not null)
         {
+            metrics.Completed(result.TenantId, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, result.FilesSeen);
             await GrainFactory.GetGrain<IHostGrain>(result.HostId.ToString())
                 .RecordScanAsync(result.CompletedAt, result.LiveFiles, result.LiveBytes);
             var stream = this.GetStreamProvider(StreamNames.Provider)

@@ -63,6 +63,10 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         var seconds = SecondsHistogramBounds(metrics);
         Assert.Contains("alto_plan_duration_seconds", seconds.Keys);
         Assert.Contains("alto_recall_duration_seconds", seconds.Keys);
+        Assert.Contains("alto_scan_ingest_duration_seconds", seconds.Keys);
+        // The scan, the tiering and the recall went out as live events for the consoles.
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_live_events_published_total{", StringComparison.Ordinal)
+                                                     && line.Contains("kind=\"scan.completed\"", StringComparison.Ordinal));
         Assert.All(seconds, histogram => Assert.True(histogram.Value.Min() <= 0.01 && histogram.Value.Max() <= 3600,
             $"{histogram.Key} has buckets {string.Join(", ", histogram.Value)}"));
     }
