@@ -64,9 +64,13 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         Assert.Contains("alto_plan_duration_seconds", seconds.Keys);
         Assert.Contains("alto_recall_duration_seconds", seconds.Keys);
         Assert.Contains("alto_scan_ingest_duration_seconds", seconds.Keys);
-        // The scan, the tiering and the recall went out as live events for the consoles.
-        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_live_events_published_total{", StringComparison.Ordinal)
-                                                     && line.Contains("kind=\"scan.completed\"", StringComparison.Ordinal));
+        // The session, the scan, the tiering, the recall and the reconciliation went out as live events for the consoles.
+        foreach (var kind in new[] { "host.status", "host.metrics", "scan.completed", "job.progress", "tier.states", "recalls", "sanitizer.findings" })
+        {
+            Assert.True(metrics.Split('\n').Any(line => line.StartsWith("alto_live_events_published_total{", StringComparison.Ordinal)
+                                                        && line.Contains($"kind=\"{kind}\"", StringComparison.Ordinal)), $"no {kind} live event was published");
+        }
+        Assert.DoesNotContain("alto_live_events_dropped_total{", metrics, StringComparison.Ordinal);
         Assert.All(seconds, histogram => Assert.True(histogram.Value.Min() <= 0.01 && histogram.Value.Max() <= 3600,
             $"{histogram.Key} has buckets {string.Join(", ", histogram.Value)}"));
     }
