@@ -26,6 +26,12 @@ public static class AnalyticsBench
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
         var agent = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
         var ingest = await Program.UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
+        // Savings read the per-target day series: give it the longest history kept (800 days, three targets).
+        await database.ExecuteAsync($"""
+            INSERT INTO alto.daily_tiering (tenant_id, host_id, target_id, day, tiered_files, tiered_bytes, recalled_files, recalled_bytes, stubbed_bytes)
+            SELECT '{tenant}', '{agent.HostId}', t, (now() AT TIME ZONE 'UTC')::date - d, 1000, 1000000000, 10, 10000000, (800 - d) * 1000000000::bigint
+            FROM generate_series(0, 799) d, (VALUES (gen_random_uuid()), (gen_random_uuid()), (gen_random_uuid())) AS targets(t)
+            """);
         await database.ExecuteAsync("ANALYZE");
 
         using var client = new HttpClient { BaseAddress = gateway.HttpUrl };
@@ -42,6 +48,7 @@ public static class AnalyticsBench
             ["directories (rbh-du)"] = $"{api}/analytics/directories?hostId={agent.HostId}&path={Uri.EscapeDataString(tree)}",
             ["daily series, 400 days"] = $"{api}/analytics/daily",
             ["targets"] = $"{api}/analytics/targets",
+            ["savings, 400 days"] = $"{api}/analytics/savings",
             ["search, first page"] = $"{api}/inventory/search?limit=100",
             ["search, page by size and age"] = $"{api}/inventory/search?minSize=65536&accessedOverDays=30&limit=100",
         };

@@ -149,14 +149,8 @@ public sealed partial class TenantGrain
         {
             return refusal;
         }
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var now = time.GetUtcNow();
-        var hostIds = await rows.ListPlannableHostsAsync(Id);
         // The tenant's side goes with the call: the hosts' inventory grains need not call back.
-        var policy = new TenantPlanPolicy([.. OrderedRules()], await ListTargetsAsync(), ToInfo());
-        var results = await Task.WhenAll(hostIds.Select(hostId => GrainFactory.GetGrain<IHostInventoryGrain>(hostId.ToString()).PlanWithAsync(dryRun, policy)));
-        var plans = results.Where(result => result.Value is not null).Select(result => result.Value!).ToArray();
-        return CommandResult<PlanSummary>.Ok(PlanMerge.Tenant(Id, dryRun, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds));
+        return CommandResult<PlanSummary>.Ok(await PlanHostsAsync(dryRun, [.. OrderedRules()], time.GetUtcNow()));
     }
 
     public async Task<CommandResult<PlanSummary>> WhatIfAsync(RuleDefinition[]? draft, Guid? hostId)
@@ -165,27 +159,34 @@ public sealed partial class TenantGrain
         {
             return refusal;
         }
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var now = time.GetUtcNow();
         var rules = draft is null ? CommandResult<RuleInfo[]>.Ok([.. OrderedRules()]) : await DraftRulesAsync(draft, now);
         if (rules.Error is { } invalid)
         {
             return new CommandResult<PlanSummary>(null, invalid);
         }
-        var policy = new TenantPlanPolicy(rules.Value!, await ListTargetsAsync(), ToInfo());
         if (hostId is { } one)
         {
+            var policy = new TenantPlanPolicy(rules.Value!, await ListTargetsAsync(), ToInfo());
             return await GrainFactory.GetGrain<IHostInventoryGrain>(one.ToString()).PlanWithAsync(dryRun: true, policy);
         }
-        var hostIds = await rows.ListPlannableHostsAsync(Id);
-        var results = await Task.WhenAll(hostIds.Select(id => GrainFactory.GetGrain<IHostInventoryGrain>(id.ToString()).PlanWithAsync(dryRun: true, policy)));
-        var plans = results.Where(result => result.Value is not null).Select(result => result.Value!).ToArray();
-        var merged = PlanMerge.Tenant(Id, dryRun: true, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var merged = await PlanHostsAsync(dryRun: true, rules.Value!, now);
         // With no host to plan, the preview still lists every rule of the set, each selecting nothing.
-        return CommandResult<PlanSummary>.Ok(plans.Length > 0 ? merged : merged with
+        return CommandResult<PlanSummary>.Ok(merged.Hosts.Length > 0 ? merged : merged with
         {
             Rules = [.. rules.Value!.Select(rule => new RulePlan(rule.Id, rule.Name, rule.Priority, rule.Action, rule.TargetId, null, 0, 0, []))],
         });
+    }
+
+    /// <summary>Plans (or previews) every plannable host side by side with <paramref name="rules"/>, and adds the hosts' plans up.</summary>
+    private async Task<PlanSummary> PlanHostsAsync(bool dryRun, RuleInfo[] rules, DateTimeOffset now)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var hostIds = await rows.ListPlannableHostsAsync(Id);
+        var policy = new TenantPlanPolicy(rules, await ListTargetsAsync(), ToInfo());
+        var results = await Task.WhenAll(hostIds.Select(hostId => GrainFactory.GetGrain<IHostInventoryGrain>(hostId.ToString()).PlanWithAsync(dryRun, policy)));
+        var plans = results.Where(result => result.Value is not null).Select(result => result.Value!).ToArray();
+        return PlanMerge.Tenant(Id, dryRun, now, plans, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     /// <summary>
