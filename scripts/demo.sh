@@ -63,7 +63,12 @@ say "PostgreSQL on 127.0.0.1:$pg_port"
 psql_cmd() { PGOPTIONS='-c client_min_messages=warning' runuser -u postgres -- psql -h 127.0.0.1 -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql_cmd -c "DROP DATABASE IF EXISTS alto_demo WITH (FORCE)" -c "CREATE DATABASE alto_demo"
 
-say "Building the gateway and the agent..."
+say "Building the web console, the gateway and the agent..."
+if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.json web/node_modules/.installed-lock.json; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || (sleep 5 && cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp web/package-lock.json web/node_modules/.installed-lock.json
+fi
+(cd web && npm run build --silent >/dev/null 2>&1)
 dotnet build gateway-api/Alto.Gateway/Alto.Gateway.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 dotnet build agent/Alto.Agent/Alto.Agent.csproj -nologo -clp:ErrorsOnly -v:q >/dev/null
 
@@ -162,6 +167,7 @@ tenants_total="$(api "$base/api/v1/tenants" | sed -n 's/.*"total":\([0-9]*\).*/\
 echo
 say "Alto demo summary"
 failures=0
+check "web console" "$base/" || failures=$((failures + 1))
 check "health (alive)" "$base/healthz" || failures=$((failures + 1))
 check "readiness (db + cluster)" "$base/readyz" || failures=$((failures + 1))
 # Only health is anonymous: the pages a browser opens take the admin's name and password, /metrics a platform admin's token.
@@ -170,6 +176,7 @@ check "OpenAPI document" "$base/openapi/v1.json" -u "admin:$admin_password" || f
 check "API reference" "$base/api-reference/" -u "admin:$admin_password" || failures=$((failures + 1))
 check "Prometheus metrics" "$base/metrics" -H "Authorization: Bearer $token" || failures=$((failures + 1))
 echo "  gRPC (h2c) for agents         http://127.0.0.1:$grpc_port"
+echo "  web console                   $base/ (sign in as the platform admin below)"
 echo "  platform admin                admin / $admin_password"
 echo "  tenant                        Acme ($tenant_id), $tenants_total tenant(s) in all"
 echo "  host                          $(hostname -s) ($host_id), one-time enrollment token ${enrollment_token:0:20}..."

@@ -35,26 +35,39 @@ fi
 pg_port="${ALTO_PG_PORT:-55432}"
 export ALTO_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 
-# The tier-2 servers the tests talk to (s3rver, azurite), pinned by the lock file.
-servers="$repo/tests/tier2-servers"
-if [ "$fast" = 0 ] && { [ ! -f "$servers/node_modules/.package-lock.json" ] || ! cmp -s "$servers/package-lock.json" "$servers/.installed-lock.json"; }; then
-    echo "== npm ci (tests/tier2-servers)"
-    # The registry drops a connection now and then: a failed install is tried again twice.
-    installed=0
+# npm ci in a folder when its lock file changed since the last install. The registry drops a
+# connection now and then: a failed install is tried again twice.
+npm_ci() {
+    local folder="$1"
+    if [ -f "$folder/node_modules/.package-lock.json" ] && cmp -s "$folder/package-lock.json" "$folder/node_modules/.installed-lock.json"; then
+        return 0
+    fi
+    echo "== npm ci (${folder#"$repo"/})"
     for attempt in 1 2 3; do
-        if (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-            installed=1
-            break
+        if (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+            cp "$folder/package-lock.json" "$folder/node_modules/.installed-lock.json"
+            return 0
         fi
         echo "   (npm ci attempt $attempt failed)"
         sleep $((attempt * 5))
     done
-    if [ "$installed" = 0 ]; then
-        echo "npm ci failed in tests/tier2-servers"
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    cp "$servers/package-lock.json" "$servers/.installed-lock.json"
+    return 1
+}
+
+# The tier-2 servers the tests talk to (s3rver, azurite), pinned by the lock file.
+if [ "$fast" = 0 ] && ! npm_ci "$repo/tests/tier2-servers"; then
+    echo "npm ci failed in tests/tier2-servers"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# The web console, built into the gateway's static files before the gateway is built.
+mkdir -p "$state"
+if ! npm_ci "$repo/web" || ! (cd "$repo/web" && npm run build --silent >/dev/null 2>"$state/web-build.log"); then
+    echo "the web console did not build:"
+    cat "$state/web-build.log" 2>/dev/null
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 
 # promtool checks the alert rules; Debian's prometheus package carries it.
@@ -62,6 +75,14 @@ if [ "$fast" = 0 ] && ! command -v promtool >/dev/null 2>&1; then
     echo "== apt-get install prometheus (promtool)"
     if ! { apt-get install -y -q prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null 2>&1; }; }; then
         echo "   (promtool could not be installed: the alert-rule tests will fail and say so)"
+    fi
+fi
+
+# The console's browser tests drive Debian's Chromium (nothing downloads a browser of its own).
+if [ "$fast" = 0 ] && [ ! -x /usr/bin/chromium ]; then
+    echo "== apt-get install chromium (browser tests)"
+    if ! { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; then
+        echo "   (chromium could not be installed: the browser tests will fail and say so)"
     fi
 fi
 
@@ -95,8 +116,20 @@ for project in tests/*.Tests/*.Tests.csproj; do
     fi
 done
 
+# The console's own logic (vitest), counted with the rest.
+echo "== web (vitest)"
+web_passed=0 web_failed=0
+if (cd web && npx vitest run --reporter=json --outputFile="$results/web.json" >/dev/null 2>&1) || [ -f "$results/web.json" ]; then
+    web_passed="$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$results/web.json" 2>/dev/null || echo 0)"
+    web_failed="$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$results/web.json" 2>/dev/null || echo 1)"
+else
+    echo "   (vitest produced no results)"
+    web_failed=1
+fi
+echo "   $web_passed passed, $web_failed failed"
+
 # Totals from the TRX files' <Counters .../> element.
-passed=0 failed=0 skipped=0
+passed=$web_passed failed=$web_failed skipped=0
 for trx in "$results"/*.trx; do
     [ -f "$trx" ] || continue
     counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n1)"

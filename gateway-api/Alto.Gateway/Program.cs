@@ -8,7 +8,8 @@ if (Alto.Gateway.Auth.BreakGlass.IsRequested(args))
     return await Alto.Gateway.Auth.BreakGlass.RunAsync(args);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// The web console is built (web/, npm run build) into wwwroot, which is copied beside the program.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
 builder.AddAltoGateway();
 
 var app = builder.Build();

@@ -23,10 +23,11 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
     /// Operator and documentation endpoints outside /api/v1 (health anonymous; the others behind a
     /// sign-in, see AuthTests and OperatorEndpointsProcessTests); the agent's gRPC service (it
     /// checks the host credential itself), gRPC's answer to unknown services, and the live hub
-    /// (any signed-in user, its events sorted by tenant and role; see LiveEventsProcessTests).
+    /// (any signed-in user, its events sorted by tenant and role; see LiveEventsProcessTests), and the
+    /// web console's page on its own routes (public, it holds no data; see ConsoleTests).
     /// </summary>
     private static readonly string[] OperatorPrefixes =
-        ["/healthz", "/readyz", "/metrics", "/dashboard", "/openapi/", "/api-reference", "/alto.agent.v1.", "/grpc.health.v1.", "/{unimplementedService}/", "/hubs/live"];
+        ["/healthz", "/readyz", "/metrics", "/dashboard", "/openapi/", "/api-reference", "/alto.agent.v1.", "/grpc.health.v1.", "/{unimplementedService}/", "/hubs/live", "/sign-in", "/tenants/"];
 
     private static readonly string[] Callers = ["anonymous", "platform-admin", "tenant-admin", "support", "viewer", "agent"];
 

@@ -12,6 +12,9 @@ public static class GatewayEndpointExtensions
         app.Use(SecurityHeaders.ApplyAsync);
         app.Use(PortScope.KeepToItsPortAsync);
         app.UseExceptionHandler();
+        // The web console's files are public (they hold no data; every call they make is signed in).
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseStatusCodePages();
         app.Use(Auth.RefusalAudit.AuditRefusalsAsync);
         app.UseAuthentication();
@@ -50,6 +53,9 @@ public static class GatewayEndpointExtensions
             .WithOpenApiRoutePattern("/openapi/{documentName}.json")).RequireAuthorization(Auth.OperatorAuthentication.DocumentationPolicy);
         app.MapPrometheusScrapingEndpoint().AllowAnonymous();
         app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(Auth.OperatorAuthentication.DashboardPolicy);
+        // The console's own routes, opened directly or reloaded: its page, which signs in by itself.
+        app.MapGet("/sign-in", ConsolePage).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/tenants/{**path}", ConsolePage).AllowAnonymous().ExcludeFromDescription();
         // Live events: any signed-in user (the hub sorts them into their tenants' groups); closed when the token expires.
         app.MapHub<Live.LiveHub>(Live.LiveHub.Path, options => options.CloseOnAuthenticationExpiration = true);
         app.MapGrpcHealthChecksService().AllowAnonymous();
@@ -57,4 +63,10 @@ public static class GatewayEndpointExtensions
         app.MapGrpcService<Grpc.AgentSessionService>().AllowAnonymous();
         return app;
     }
+
+    /// <summary>The console's index.html, or 404 when the console was not built.</summary>
+    private static IResult ConsolePage(IWebHostEnvironment environment) =>
+        environment.WebRootFileProvider.GetFileInfo("index.html") is { Exists: true, PhysicalPath: { } path }
+            ? Results.File(path, "text/html; charset=utf-8")
+            : Results.NotFound();
 }

@@ -1,0 +1,93 @@
+import { problemMessage } from "./format";
+
+/** The signed-in session, kept for the browser tab only. */
+export interface Session {
+  accessToken: string;
+  expiresAt: string;
+  user: { id: string; username: string; role: string; tenantIds: string[] };
+}
+
+const SessionKey = "alto.session";
+
+export function loadSession(): Session | null {
+  const text = sessionStorage.getItem(SessionKey);
+  if (!text) {
+    return null;
+  }
+  const session = JSON.parse(text) as Session;
+  return new Date(session.expiresAt).getTime() > Date.now() ? session : null;
+}
+
+export function saveSession(session: Session | null): void {
+  if (session) {
+    sessionStorage.setItem(SessionKey, JSON.stringify(session));
+  } else {
+    sessionStorage.removeItem(SessionKey);
+  }
+}
+
+/** An answer the API refused, with its status and the problem body's message. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly errors?: Record<string, string[]>) {
+    super(message);
+  }
+}
+
+/** Calls the REST API with the session's token; a refusal becomes an ApiError carrying the problem's message. */
+export async function api<T>(path: string, init: RequestInit = {}, session: Session | null = loadSession()): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set("Accept", "application/json");
+  if (init.body) {
+    headers.set("Content-Type", "application/json");
+  }
+  if (session) {
+    headers.set("Authorization", `Bearer ${session.accessToken}`);
+  }
+  const response = await fetch(`/api/v1${path}`, { ...init, headers });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({ title: response.statusText }));
+    throw new ApiError(response.status, problemMessage(problem), problem.errors);
+  }
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+export interface Page<T> {
+  items: T[];
+  pageNumber: number;
+  pageSize: number;
+  total: number;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  description: string;
+  status: string;
+}
+
+export interface Host {
+  id: string;
+  name: string;
+  os: string;
+  status: string;
+  agentVersion?: string;
+  volumes: string[];
+  lastHeartbeat?: string;
+}
+
+export interface CapacityReport {
+  files: number;
+  bytes: number;
+  tieredFiles: number;
+  tieredBytes: number;
+  localBytes: number;
+  buckets: { key: string; label: string; files: number; bytes: number; tieredBytes: number }[];
+}
+
+export interface SavingsReport {
+  currency: string;
+  costModelSet: boolean;
+  stubbedBytes: number;
+  netSavingsPerMonth: number;
+  days: { day: string; stubbedBytes: number; savings: number }[];
+}
