@@ -34,12 +34,7 @@ public sealed class ConsoleBrowserTests
             .EnsureSuccessStatusCode();
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         Directory.CreateDirectory(Screenshots);
         var errors = new List<string>();
 
@@ -73,11 +68,7 @@ public sealed class ConsoleBrowserTests
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "overview-admin.png"), FullPage = true });
 
         // The viewer sees its one tenant.
-        var viewer = await NewPageAsync(browser, errors);
-        await viewer.GotoAsync(new Uri(gateway.HttpUrl, "/sign-in").ToString());
-        await viewer.GetByLabel("Username").FillAsync("console-viewer");
-        await viewer.GetByLabel("Password").FillAsync(viewerPassword);
-        await viewer.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        var viewer = await SignInAsync(browser, errors, gateway, "console-viewer", viewerPassword);
         await Assertions.Expect(viewer.GetByRole(AriaRole.Combobox, new() { Name = "Tenant" })).ToHaveValueAsync(tenantId.ToString());
         await Assertions.Expect(viewer.GetByTestId("savings-month")).ToHaveTextAsync("$0.00");
         await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "overview-viewer.png"), FullPage = true });
@@ -85,15 +76,101 @@ public sealed class ConsoleBrowserTests
         Assert.True(errors.Count == 0, string.Join('\n', errors));
     }
 
+    [Fact]
+    public async Task ATenantAdminWritesARuleWithTheLivePreviewAndAViewerOnlyReadsThem()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
+        await using var gateway = await GatewayProcess.StartAsync("console-rules", TimeSpan.FromSeconds(90));
+        using var admin = new HttpClient { BaseAddress = gateway.HttpUrl };
+        var login = await (await admin.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.GetProperty("accessToken").GetString());
+        var tenantId = (await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Rules Inc" })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2/console" } })).EnsureSuccessStatusCode();
+        var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs", os = "linux", volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        // Ten files of 1 MB under /srv, the even ones read 400 days ago, the odd ones today.
+        await gateway.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT '{tenantId}', '{host.GetProperty("host").GetProperty("id").GetGuid()}', 0, 'f' || i || '.bin', '/srv/f' || i || '.bin', 1000000,
+                   extract(epoch FROM now())::bigint - (CASE WHEN i % 2 = 0 THEN 400 ELSE 0 END) * 86400, 0, 0, 'bin', 0, 0, now()
+            FROM generate_series(0, 9) i
+            """);
+        const string password = "Console-rules-pass-8812!";
+        foreach (var role in new[] { "tenant-admin", "viewer" })
+        {
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username = $"rules-{role}", password, role, tenantIds = new[] { tenantId } })).EnsureSuccessStatusCode();
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var errors = new List<string>();
+        var page = await SignInAsync(browser, errors, gateway, "rules-tenant-admin", password);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("No rule yet")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("preview-unmatched")).ToContainTextAsync("10");
+
+        // Typing the rule previews it: five cold files match, five stay.
+        var editor = page.GetByRole(AriaRole.Form, new() { Name = "New rule" });
+        await editor.GetByLabel("Name", new() { Exact = true }).FillAsync("cold");
+        await editor.GetByLabel("Target", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "nas" });
+        await editor.GetByLabel("Not read for (days)", new() { Exact = true }).FillAsync("90");
+        await Assertions.Expect(page.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
+        await Assertions.Expect(page.GetByTestId("preview-unmatched")).ToContainTextAsync("5.00 MB");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "rules-preview.png"), FullPage = true });
+        await editor.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(1);
+
+        // The API's refusal shows beside the field it is about; nothing is added.
+        await editor.GetByLabel("Name", new() { Exact = true }).FillAsync("cold");
+        await editor.GetByLabel("Target", new() { Exact = true }).SelectOptionAsync(new SelectOptionValue { Label = "nas" });
+        await editor.GetByLabel("Not read for (days)", new() { Exact = true }).FillAsync("30");
+        await editor.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(editor.GetByRole(AriaRole.Alert)).ToContainTextAsync("already exists");
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(1);
+
+        // The viewer reads the rules and their preview, and has no control to change them.
+        var viewer = await SignInAsync(browser, errors, gateway, "rules-viewer", password);
+        await viewer.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
+        await Assertions.Expect(viewer.GetByTestId("rule")).ToHaveCountAsync(1);
+        await Assertions.Expect(viewer.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
+        Assert.Equal(0, await viewer.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
+        Assert.Equal(0, await viewer.GetByRole(AriaRole.Button, new() { Name = "Delete cold" }).CountAsync());
+        await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "rules-viewer.png"), FullPage = true });
+
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = Chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+
+    private static async Task<IPage> SignInAsync(IBrowser browser, List<string> errors, GatewayProcess gateway, string username, string password)
+    {
+        Directory.CreateDirectory(Screenshots);
+        var page = await NewPageAsync(browser, errors);
+        await page.GotoAsync(new Uri(gateway.HttpUrl, "/sign-in").ToString());
+        await page.GetByLabel("Username").FillAsync(username);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        return page;
+    }
+
     /// <summary>A page of its own context (its own session storage), whose console errors are collected.</summary>
     private static async Task<IPage> NewPageAsync(IBrowser browser, List<string> errors)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
         var page = await context.NewPageAsync();
-        // A refused sign-in is an answer the page shows, not an error of the page.
+        // The browser logs every 4xx answer; the API's refusals (a wrong password, a duplicate rule)
+        // are answers the page shows, not errors of the page.
         page.Console += (_, message) =>
         {
-            if (message.Type == "error" && !message.Text.Contains("401", StringComparison.Ordinal))
+            if (message.Type == "error" && !message.Text.Contains("the server responded with a status of 4", StringComparison.Ordinal))
             {
                 errors.Add($"{page.Url}: {message.Text}");
             }

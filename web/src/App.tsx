@@ -1,9 +1,10 @@
 import { useState } from "react";
-import { Navigate, Route, Routes, useNavigate } from "react-router";
+import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import { api, loadSession, saveSession, type Page, type Session, type Tenant } from "./lib/api";
 import { SignIn } from "./pages/SignIn";
 import { Overview } from "./pages/Overview";
+import { Rules } from "./pages/Rules";
 
 /** The console's frame: sign-in when there is no session, otherwise the tenant pages under a header. */
 export function App() {
@@ -32,6 +33,7 @@ export function App() {
       <main>
         <Routes>
           <Route path="/tenants/:tenantId" element={<Overview session={session} />} />
+          <Route path="/tenants/:tenantId/rules" element={<Rules session={session} />} />
           <Route path="*" element={<FirstTenant session={session} />} />
         </Routes>
       </main>
@@ -59,7 +61,8 @@ function FirstTenant({ session }: { session: Session }) {
 function Header({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const tenants = useTenants(session);
   const navigate = useNavigate();
-  const current = window.location.pathname.match(/^\/tenants\/([^/]+)/)?.[1] ?? "";
+  const location = useLocation();
+  const current = location.pathname.match(/^\/tenants\/([^/]+)/)?.[1] ?? "";
   return (
     <header className="header">
       <strong className="brand">Alto</strong>
@@ -73,6 +76,14 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
           ))}
         </select>
       </label>
+      {current && (
+        <nav aria-label="Pages">
+          <NavLink to={`/tenants/${current}`} end>
+            Overview
+          </NavLink>
+          <NavLink to={`/tenants/${current}/rules`}>Rules</NavLink>
+        </nav>
+      )}
       <span className="who">
         {session.user.username} ({session.user.role})
       </span>

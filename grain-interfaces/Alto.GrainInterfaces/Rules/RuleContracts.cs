@@ -31,6 +31,8 @@ public sealed record RuleCriteria(
     public static RuleCriteria None { get; } = new([], [], null, null, null, null, null, null, [], []);
 
     /// <summary>True when no criterion is set: such a rule would match every file.</summary>
+    /// <summary>Not part of the API's shape: a rule read from the API is sent back as it came.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsEmpty =>
         PathGlobs.Length == 0 && ExcludePathGlobs.Length == 0 && PathRegex is null && ExcludePathRegex is null
         && MinSizeBytes is null && MaxSizeBytes is null && AccessedOlderThanDays is null && ModifiedOlderThanDays is null

@@ -1,0 +1,116 @@
+/** A rule's criteria, as the API reads and writes them. */
+export interface RuleCriteria {
+  pathGlobs?: string[];
+  excludePathGlobs?: string[];
+  pathRegex?: string;
+  excludePathRegex?: string;
+  minSizeBytes?: number;
+  maxSizeBytes?: number;
+  accessedOlderThanDays?: number;
+  modifiedOlderThanDays?: number;
+  extensions?: string[];
+  excludeExtensions?: string[];
+}
+
+export interface Rule {
+  id: string;
+  name: string;
+  priority: number;
+  enabled: boolean;
+  action: "tier" | "exclude";
+  targetId?: string;
+  hostId?: string;
+  criteria: RuleCriteria;
+}
+
+/** What the API takes to create a rule or to preview one (no ids, no times). */
+export interface RuleRequest {
+  name: string;
+  priority?: number;
+  enabled: boolean;
+  action: "tier" | "exclude";
+  targetId?: string;
+  hostId?: string;
+  criteria: RuleCriteria;
+}
+
+export interface WhatIfRule {
+  ruleId: string;
+  name: string;
+  action: string;
+  files: number;
+  bytes: number;
+  samplePaths: string[];
+  monthlySavings: number;
+  heldBecause?: string;
+}
+
+export interface WhatIfReport {
+  currency: string;
+  filesEvaluated: number;
+  monthlySavings: number;
+  rules: WhatIfRule[];
+  unmatched: { files: number; bytes: number; samplePaths: string[] };
+}
+
+/** The editor's fields, as typed. */
+export interface RuleDraft {
+  name: string;
+  action: "tier" | "exclude";
+  targetId: string;
+  accessedOlderThanDays: string;
+  minSizeBytes: string;
+  extensions: string;
+  pathGlobs: string;
+}
+
+export const emptyDraft: RuleDraft = { name: "", action: "tier", targetId: "", accessedOlderThanDays: "", minSizeBytes: "", extensions: "", pathGlobs: "" };
+
+function list(text: string): string[] | undefined {
+  const items = text.split(",").map((item) => item.trim()).filter((item) => item.length > 0);
+  return items.length > 0 ? items : undefined;
+}
+
+function whole(text: string): number | undefined {
+  return text.trim() === "" ? undefined : Number(text);
+}
+
+/** The draft as the API reads it: empty fields left out, lists split on commas. */
+export function toRequest(draft: RuleDraft): RuleRequest {
+  return {
+    name: draft.name.trim(),
+    enabled: true,
+    action: draft.action,
+    targetId: draft.action === "tier" && draft.targetId ? draft.targetId : undefined,
+    criteria: {
+      accessedOlderThanDays: whole(draft.accessedOlderThanDays),
+      minSizeBytes: whole(draft.minSizeBytes),
+      extensions: list(draft.extensions),
+      pathGlobs: list(draft.pathGlobs),
+    },
+  };
+}
+
+/** A saved rule as a request, so a preview can evaluate the saved rules with a draft after them. */
+export function fromRule(rule: Rule): RuleRequest {
+  const c = rule.criteria;
+  const criteria: RuleCriteria = {
+    pathGlobs: c.pathGlobs,
+    excludePathGlobs: c.excludePathGlobs,
+    pathRegex: c.pathRegex,
+    excludePathRegex: c.excludePathRegex,
+    minSizeBytes: c.minSizeBytes,
+    maxSizeBytes: c.maxSizeBytes,
+    accessedOlderThanDays: c.accessedOlderThanDays,
+    modifiedOlderThanDays: c.modifiedOlderThanDays,
+    extensions: c.extensions,
+    excludeExtensions: c.excludeExtensions,
+  };
+  return { name: rule.name, priority: rule.priority, enabled: rule.enabled, action: rule.action, targetId: rule.targetId, hostId: rule.hostId, criteria };
+}
+
+/** Whether the draft is worth previewing: named, with at least one criterion. */
+export function isPreviewable(draft: RuleDraft): boolean {
+  const request = toRequest(draft);
+  return request.name.length > 0 && Object.values(request.criteria).some((value) => value !== undefined);
+}
