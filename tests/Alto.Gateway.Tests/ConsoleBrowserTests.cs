@@ -77,7 +77,7 @@ public sealed class ConsoleBrowserTests
     }
 
     [Fact]
-    public async Task ATenantAdminWritesARuleWithTheLivePreviewAndAViewerOnlyReadsThem()
+    public async Task EachRoleSeesOnlyTheControlsItMayUseOnTheRulesAndHostsPages()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
         await using var gateway = await GatewayProcess.StartAsync("console-rules", TimeSpan.FromSeconds(90));
@@ -98,7 +98,7 @@ public sealed class ConsoleBrowserTests
             FROM generate_series(0, 9) i
             """);
         const string password = "Console-rules-pass-8812!";
-        foreach (var role in new[] { "tenant-admin", "viewer" })
+        foreach (var role in new[] { "tenant-admin", "support", "viewer" })
         {
             (await admin.PostAsJsonAsync("/api/v1/users", new { username = $"rules-{role}", password, role, tenantIds = new[] { tenantId } })).EnsureSuccessStatusCode();
         }
@@ -130,6 +130,28 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(editor.GetByRole(AriaRole.Alert)).ToContainTextAsync("already exists");
         await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(1);
 
+        // Hosts: the admin asks for a scan, queued while no agent is connected.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        var card = page.GetByRole(AriaRole.Article, new() { Name = "Host fs" });
+        await Assertions.Expect(card).ToContainTextAsync("not enrolled yet");
+        await Assertions.Expect(card.GetByRole(AriaRole.Table)).ToContainTextAsync("unknown until the agent reports");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).ClickAsync();
+        await Assertions.Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Scan: queued until the agent connects");
+        await Assertions.Expect(card.GetByRole(AriaRole.Definition).Nth(2)).ToHaveTextAsync("1");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-admin.png"), FullPage = true });
+
+        // Support recalls but neither scans nor changes rules.
+        var support = await SignInAsync(browser, errors, gateway, "rules-support", password);
+        await support.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        var supportCard = support.GetByRole(AriaRole.Article, new() { Name = "Host fs" });
+        await supportCard.GetByLabel("Paths to recall").FillAsync("/srv/f0.bin");
+        await supportCard.GetByRole(AriaRole.Button, new() { Name = "Recall" }).ClickAsync();
+        await Assertions.Expect(supportCard.GetByRole(AriaRole.Status)).ToContainTextAsync("Recall: queued until the agent connects");
+        Assert.Equal(0, await supportCard.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).CountAsync());
+        await support.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
+        await Assertions.Expect(support.GetByTestId("rule")).ToHaveCountAsync(1);
+        Assert.Equal(0, await support.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
+
         // The viewer reads the rules and their preview, and has no control to change them.
         var viewer = await SignInAsync(browser, errors, gateway, "rules-viewer", password);
         await viewer.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
@@ -138,6 +160,10 @@ public sealed class ConsoleBrowserTests
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Button, new() { Name = "Delete cold" }).CountAsync());
         await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "rules-viewer.png"), FullPage = true });
+        await viewer.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Article, new() { Name = "Host fs" })).ToBeVisibleAsync();
+        Assert.Equal(0, await viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("Scan now|Recall|New enrollment token") }).CountAsync());
+        await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-viewer.png"), FullPage = true });
 
         Assert.True(errors.Count == 0, string.Join('\n', errors));
     }

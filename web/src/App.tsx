@@ -5,6 +5,7 @@ import { api, loadSession, saveSession, type Page, type Session, type Tenant } f
 import { SignIn } from "./pages/SignIn";
 import { Overview } from "./pages/Overview";
 import { Rules } from "./pages/Rules";
+import { Hosts } from "./pages/Hosts";
 
 /** The console's frame: sign-in when there is no session, otherwise the tenant pages under a header. */
 export function App() {
@@ -33,6 +34,7 @@ export function App() {
       <main>
         <Routes>
           <Route path="/tenants/:tenantId" element={<Overview session={session} />} />
+          <Route path="/tenants/:tenantId/hosts" element={<Hosts session={session} />} />
           <Route path="/tenants/:tenantId/rules" element={<Rules session={session} />} />
           <Route path="*" element={<FirstTenant session={session} />} />
         </Routes>
@@ -81,6 +83,7 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
           <NavLink to={`/tenants/${current}`} end>
             Overview
           </NavLink>
+          <NavLink to={`/tenants/${current}/hosts`}>Hosts</NavLink>
           <NavLink to={`/tenants/${current}/rules`}>Rules</NavLink>
         </nav>
       )}

@@ -65,6 +65,14 @@ export interface Tenant {
   status: string;
 }
 
+export interface VolumeSpace {
+  path: string;
+  freeBytes: number;
+  totalBytes: number;
+  recallArmed: boolean;
+  recallReason?: string;
+}
+
 export interface Host {
   id: string;
   name: string;
@@ -72,7 +80,20 @@ export interface Host {
   status: string;
   agentVersion?: string;
   volumes: string[];
-  lastHeartbeat?: string;
+  lastHeartbeatAt?: string;
+  lastScanAt?: string;
+  fileCount: number;
+  totalBytes: number;
+  pendingCommands: number;
+  bandwidthLimitBytesPerSecond?: number;
+  latestMetrics?: { volumes: VolumeSpace[]; recallProblem?: string };
+}
+
+/** A command queued for an agent: sent at once when it is connected. */
+export interface CommandReceipt {
+  commandId: string;
+  delivered: boolean;
+  pending: number;
 }
 
 export interface CapacityReport {
