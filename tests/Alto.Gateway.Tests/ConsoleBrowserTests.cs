@@ -21,12 +21,8 @@ public sealed class ConsoleBrowserTests
     [Fact]
     public async Task AnAdminSignsInSeesTheOverviewAndItsLiveFeedAndAViewerSeesItsTenant()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
-        await using var gateway = await GatewayProcess.StartAsync("console", TimeSpan.FromSeconds(90));
-        using var admin = new HttpClient { BaseAddress = gateway.HttpUrl };
-        var login = await (await admin.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.GetProperty("accessToken").GetString());
+        await using var gateway = await StartGatewayAsync("console");
+        using var admin = await AdminAsync(gateway);
         var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Acme" })).AssertJsonAsync(HttpStatusCode.Created);
         var tenantId = tenant.GetProperty("id").GetGuid();
         const string viewerPassword = "Console-viewer-pass-4471!";
@@ -79,12 +75,8 @@ public sealed class ConsoleBrowserTests
     [Fact]
     public async Task EachRoleSeesOnlyTheControlsItMayUseOnTheRulesAndHostsPages()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
-        await using var gateway = await GatewayProcess.StartAsync("console-rules", TimeSpan.FromSeconds(90));
-        using var admin = new HttpClient { BaseAddress = gateway.HttpUrl };
-        var login = await (await admin.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.GetProperty("accessToken").GetString());
+        await using var gateway = await StartGatewayAsync("console-rules");
+        using var admin = await AdminAsync(gateway);
         var tenantId = (await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Rules Inc" })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2/console" } })).EnsureSuccessStatusCode();
         var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs", os = "linux", volumes = new[] { "/srv" } }))
@@ -166,6 +158,23 @@ public sealed class ConsoleBrowserTests
         await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-viewer.png"), FullPage = true });
 
         Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
+    /// <summary>A gateway process of its own, once the browser these tests drive is known to be there.</summary>
+    private static Task<GatewayProcess> StartGatewayAsync(string purpose)
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
+        return GatewayProcess.StartAsync(purpose, TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>An API client signed in as the first platform admin.</summary>
+    private static async Task<HttpClient> AdminAsync(GatewayProcess gateway)
+    {
+        var admin = new HttpClient { BaseAddress = gateway.HttpUrl };
+        var login = await (await admin.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.GetProperty("accessToken").GetString());
+        return admin;
     }
 
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
