@@ -73,7 +73,7 @@ public sealed class ConsoleBrowserTests
     }
 
     [Fact]
-    public async Task EachRoleSeesOnlyTheControlsItMayUseOnTheRulesAndHostsPages()
+    public async Task EachRoleSeesOnlyTheControlsItMayUseOnTheRulesHostsAndPlansPages()
     {
         await using var gateway = await StartGatewayAsync("console-rules");
         using var admin = await AdminAsync(gateway);
@@ -132,6 +132,17 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(card.GetByRole(AriaRole.Definition).Nth(2)).ToHaveTextAsync("1");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-admin.png"), FullPage = true });
 
+        // Plans: the admin plans for real; the new tenant's job waits for approval, and is approved.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("plan-summary")).ToContainTextAsync("Planned: 10 files evaluated, 5 files (5.00 MB) to tier");
+        await Assertions.Expect(page.GetByTestId("waiting-job")).ToHaveCountAsync(1);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "plans-waiting.png"), FullPage = true });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Approve all" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Approved 1 job(s): 5 files")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
+
         // Support recalls but neither scans nor changes rules.
         var support = await SignInAsync(browser, errors, gateway, "rules-support", password);
         await support.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
@@ -156,6 +167,10 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(viewer.GetByRole(AriaRole.Article, new() { Name = "Host fs" })).ToBeVisibleAsync();
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("Scan now|Recall|New enrollment token") }).CountAsync());
         await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-viewer.png"), FullPage = true });
+        await viewer.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await viewer.GetByRole(AriaRole.Button, new() { Name = "Preview a plan" }).ClickAsync();
+        await Assertions.Expect(viewer.GetByTestId("plan-summary")).ToContainTextAsync("Preview: 10 files evaluated");
+        Assert.Equal(0, await viewer.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).CountAsync());
 
         Assert.True(errors.Count == 0, string.Join('\n', errors));
     }

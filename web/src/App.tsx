@@ -6,6 +6,7 @@ import { SignIn } from "./pages/SignIn";
 import { Overview } from "./pages/Overview";
 import { Rules } from "./pages/Rules";
 import { Hosts } from "./pages/Hosts";
+import { Plans } from "./pages/Plans";
 
 /** The console's frame: sign-in when there is no session, otherwise the tenant pages under a header. */
 export function App() {
@@ -36,6 +37,7 @@ export function App() {
           <Route path="/tenants/:tenantId" element={<Overview session={session} />} />
           <Route path="/tenants/:tenantId/hosts" element={<Hosts session={session} />} />
           <Route path="/tenants/:tenantId/rules" element={<Rules session={session} />} />
+          <Route path="/tenants/:tenantId/plans" element={<Plans session={session} />} />
           <Route path="*" element={<FirstTenant session={session} />} />
         </Routes>
       </main>
@@ -85,6 +87,7 @@ function Header({ session, onSignOut }: { session: Session; onSignOut: () => voi
           </NavLink>
           <NavLink to={`/tenants/${current}/hosts`}>Hosts</NavLink>
           <NavLink to={`/tenants/${current}/rules`}>Rules</NavLink>
+          <NavLink to={`/tenants/${current}/plans`}>Plans</NavLink>
         </nav>
       )}
       <span className="who">

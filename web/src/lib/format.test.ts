@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatMoney, problemMessage } from "./format";
+import { formatBytes, formatDuration, formatMoney, problemMessage } from "./format";
 
 describe("formatBytes", () => {
   it("uses decimal units with three significant digits", () => {
@@ -30,5 +30,14 @@ describe("problemMessage", () => {
     expect(problemMessage({ title: "Not found", detail: "tenant x not found" })).toBe("tenant x not found");
     expect(problemMessage({ title: "The request is not valid", errors: { currency: ["currency is an ISO 4217 code"] } })).toBe("currency is an ISO 4217 code");
     expect(problemMessage({ title: "Forbidden" })).toBe("Forbidden");
+  });
+});
+
+describe("formatDuration", () => {
+  it("says under a minute, minutes, or hours and minutes", () => {
+    expect(formatDuration(1)).toBe("under a minute");
+    expect(formatDuration(60)).toBe("about 1 min");
+    expect(formatDuration(61)).toBe("about 2 min");
+    expect(formatDuration(3 * 3600 + 5 * 60)).toBe("about 3 h 5 min");
   });
 });

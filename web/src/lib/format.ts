@@ -28,3 +28,15 @@ export function problemMessage(problem: { title?: string; detail?: string; error
   const first = problem.errors ? Object.values(problem.errors).flat()[0] : undefined;
   return problem.detail ?? first ?? problem.title ?? "The request failed";
 }
+
+/** A transfer estimate as a person says it: under a minute, minutes, or hours and minutes. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) {
+    return "under a minute";
+  }
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) {
+    return `about ${minutes} min`;
+  }
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}

@@ -1,0 +1,144 @@
+import { useCallback, useState } from "react";
+import { useParams } from "react-router";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, ApiError, type Session } from "../lib/api";
+import { formatBytes, formatDuration } from "../lib/format";
+import { useLiveEvents, type LiveEvent } from "../lib/live";
+import { canManage } from "../lib/roles";
+
+interface PlanSummary {
+  dryRun: boolean;
+  filesEvaluated: number;
+  filesToTier: number;
+  bytesToTier: number;
+  estimatedTransferSeconds: number;
+  changes?: { jobsCreated: number };
+}
+
+interface AwaitingJob {
+  id: string;
+  hostId: string;
+  ruleName?: string;
+  fileCount: number;
+  totalBytes: number;
+  estimatedSeconds: number;
+  samplePaths: string[];
+}
+
+interface ApprovalQueue {
+  jobs: number;
+  files: number;
+  bytes: number;
+  waiting: AwaitingJob[];
+}
+
+/**
+ * Planning: anyone who sees the tenant previews a plan; its admins plan for real and approve the
+ * jobs that wait for them (a new tenant's plans wait), one by one or all at once. The queue
+ * follows the live plan and approval events.
+ */
+export function Plans({ session }: { session: Session }) {
+  const { tenantId = "" } = useParams();
+  const queries = useQueryClient();
+  const manage = canManage(session);
+  const [summary, setSummary] = useState<PlanSummary | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const queue = useQuery({ queryKey: ["approvals", tenantId], queryFn: () => api<ApprovalQueue>(`/tenants/${tenantId}/approvals`, {}, session) });
+  const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
+  const onEvent = useCallback(
+    (event: LiveEvent) => {
+      if (event.tenantId === tenantId && (event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress")) {
+        void queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
+      }
+    },
+    [tenantId, queries],
+  );
+  useLiveEvents(session, onEvent);
+  const failed = (error: Error) => setMessage(error instanceof ApiError ? error.message : "The gateway could not be reached");
+  const plan = useMutation({
+    mutationFn: (dryRun: boolean) => api<PlanSummary>(`/tenants/${tenantId}/plan?dryRun=${dryRun}`, { method: "POST" }, session),
+    onSuccess: (result) => {
+      setSummary(result);
+      setMessage(null);
+      void refresh();
+    },
+    onError: failed,
+  });
+  const approve = useMutation({
+    mutationFn: (jobIds: string[] | null) =>
+      api<{ approved: string[]; files: number; bytes: number }>(`/tenants/${tenantId}/approvals`, { method: "POST", body: JSON.stringify(jobIds ? { jobIds } : { all: true }) }, session),
+    onSuccess: (receipt) => {
+      setMessage(`Approved ${receipt.approved.length} job(s): ${receipt.files} files, ${formatBytes(receipt.bytes)}.`);
+      void refresh();
+    },
+    onError: failed,
+  });
+
+  return (
+    <section aria-labelledby="plans-title">
+      <h1 id="plans-title">Plans and approvals</h1>
+      <div className="actions">
+        <button type="button" onClick={() => plan.mutate(true)} disabled={plan.isPending}>
+          Preview a plan
+        </button>
+        {manage && (
+          <button type="button" onClick={() => plan.mutate(false)} disabled={plan.isPending}>
+            Plan now
+          </button>
+        )}
+      </div>
+      {summary && (
+        <p role="status" data-testid="plan-summary">
+          {summary.dryRun ? "Preview" : "Planned"}: {summary.filesEvaluated} files evaluated, {summary.filesToTier} files ({formatBytes(summary.bytesToTier)}) to
+          tier, {formatDuration(summary.estimatedTransferSeconds)} of transfer
+          {summary.changes ? `; ${summary.changes.jobsCreated} new job(s)` : ""}.
+        </p>
+      )}
+      {message && <p role="status">{message}</p>}
+      <h2>Waiting for approval</h2>
+      {queue.isPending && <p role="status">Loading…</p>}
+      {queue.isError && <p role="alert">{queue.error.message}</p>}
+      {queue.data && queue.data.waiting.length === 0 && <p data-testid="queue-empty">No job waits for approval.</p>}
+      {queue.data && queue.data.waiting.length > 0 && (
+        <>
+          <p>
+            {queue.data.jobs} job(s): {queue.data.files} files, {formatBytes(queue.data.bytes)}.{" "}
+            {manage && (
+              <button type="button" onClick={() => approve.mutate(null)} disabled={approve.isPending}>
+                Approve all
+              </button>
+            )}
+          </p>
+          <table aria-label="Jobs waiting for approval">
+            <thead>
+              <tr>
+                <th scope="col">Rule</th>
+                <th scope="col">Files</th>
+                <th scope="col">Bytes</th>
+                <th scope="col">For example</th>
+                {manage && <th scope="col">Approve</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {queue.data.waiting.map((job) => (
+                <tr key={job.id} data-testid="waiting-job">
+                  <td>{job.ruleName ?? "—"}</td>
+                  <td>{job.fileCount}</td>
+                  <td>{formatBytes(job.totalBytes)}</td>
+                  <td>{job.samplePaths.slice(0, 3).join(", ")}</td>
+                  {manage && (
+                    <td>
+                      <button type="button" aria-label={`Approve the job of ${job.ruleName ?? "no rule"}`} onClick={() => approve.mutate([job.id])} disabled={approve.isPending}>
+                        Approve
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
