@@ -94,5 +94,8 @@ public sealed class RecallApiTests(GatewayFixture fixture)
         Assert.Equal(0, read.GetProperty("pendingCommands").GetInt32());
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}/scan", new { paths = new[] { "/srv/./projects/../projects" } }))
             .AssertJsonAsync(HttpStatusCode.Accepted);
+        // The host list says so too: one command waits for the agent.
+        var list = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts?pageSize=500", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, list.GetProperty("items").EnumerateArray().Single(item => item.GetProperty("id").GetGuid() == host).GetProperty("pendingCommands").GetInt32());
     }
 }

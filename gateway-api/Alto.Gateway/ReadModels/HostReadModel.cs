@@ -5,13 +5,17 @@ using Npgsql;
 
 namespace Alto.Gateway.ReadModels;
 
-/// <summary>Host lists of one tenant from alto.host (written by the host grains).</summary>
+/// <summary>
+/// Host lists of one tenant from alto.host (written by the host grains), with each host's waiting
+/// commands. The agent's last report (volumes, recall armed) lives in the host grain only: read one host for it.
+/// </summary>
 public sealed class HostReadModel(NpgsqlDataSource db)
 {
     public Task<Page<HostInfo>> ListAsync(Guid tenantId, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at, last_heartbeat_at, agent_version, last_scan_at, file_count, total_bytes",
+                "id, tenant_id, name, os, volumes, status, enrollment_expires_at, created_at, updated_at, last_heartbeat_at, agent_version, last_scan_at, file_count, total_bytes, "
+                + "(SELECT count(*)::int FROM alto.agent_command c WHERE c.host_id = alto.host.id)",
                 "alto.host",
                 "tenant_id = $1",
                 "lower(name), id",
@@ -51,5 +55,6 @@ public sealed class HostReadModel(NpgsqlDataSource db)
         LastScanAt = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
         FileCount = reader.GetInt64(12),
         TotalBytes = reader.GetInt64(13),
+        PendingCommands = reader.GetInt32(14),
     };
 }
