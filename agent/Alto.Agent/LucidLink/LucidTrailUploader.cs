@@ -89,6 +89,8 @@ public sealed partial class LucidTrailUploader(
             {
                 LogReplayed(logger, read.Replayed);
             }
+            var applied = 0L;
+            var newest = 0L;
             if (read.Events.Count > 0)
             {
                 string? refusal;
@@ -104,12 +106,8 @@ public sealed partial class LucidTrailUploader(
                 }
                 if (refusal is null)
                 {
-                    Interlocked.Add(ref _applied, read.Events.Count);
-                    var newest = read.Events.Max(e => e.TimestampMicros);
-                    if (newest > Interlocked.Read(ref _newestApplied))
-                    {
-                        Interlocked.Exchange(ref _newestApplied, newest);
-                    }
+                    applied = read.Events.Count;
+                    newest = read.Events.Max(e => e.TimestampMicros);
                     _problem = null;
                 }
                 else
@@ -126,6 +124,13 @@ public sealed partial class LucidTrailUploader(
                 return sent;
             }
             tailer.Commit();
+            // Counted once the read is committed, so a status taken meanwhile never shows these
+            // events applied without the read's malformed and duplicate lines.
+            Interlocked.Add(ref _applied, applied);
+            if (newest > Interlocked.Read(ref _newestApplied))
+            {
+                Interlocked.Exchange(ref _newestApplied, newest);
+            }
         }
     }
 
