@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using Alto.Agent.Enrollment;
-using Alto.TestSupport;
 
 namespace Alto.Bench;
 
@@ -18,13 +16,8 @@ public static class AnalyticsBench
     public static async Task<Dictionary<string, object>> RunAsync(string work, string tree, int files)
     {
         var chunkFiles = await Program.ScanToChunksAsync(work, tree, "analytics-chunks");
-        await using var database = await TestDatabase.CreateAsync("bench_analytics");
-        await using var gateway = await GatewayProcess.StartAsync(database, "bench", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
-        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var tenant = await admin.CreateTenantAsync("bench");
-        var (_, token) = await admin.RegisterHostAsync(tenant, "bench-host", tree);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-        var agent = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
+        await using var bench = await BenchGateway.StartAsync("bench_analytics", tree);
+        var (database, gateway, admin, tenant, http, agent) = (bench.Database, bench.Gateway, bench.Admin, bench.TenantId, bench.Http, bench.Agent);
         var ingest = await Program.UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
         // Savings read the per-target day series: give it the longest history kept (800 days, three targets).
         await database.ExecuteAsync($"""

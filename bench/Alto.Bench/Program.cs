@@ -161,13 +161,8 @@ public static class Program
     {
         var chunkFiles = await ScanToChunksAsync(work, tree, "ingest-chunks");
 
-        await using var database = await TestDatabase.CreateAsync("bench_ingest");
-        await using var gateway = await GatewayProcess.StartAsync(database, "bench", new Dictionary<string, string>(), TimeSpan.FromSeconds(120));
-        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
-        var tenant = await admin.CreateTenantAsync("bench");
-        var (_, token) = await admin.RegisterHostAsync(tenant, "bench-host", tree);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-        var agent = await new EnrollmentClient(http).EnrollAsync(gateway.HttpUrl, gateway.GrpcUrl, token, CancellationToken.None);
+        await using var bench = await BenchGateway.StartAsync("bench_ingest", tree);
+        var (database, gateway, http, agent) = (bench.Database, bench.Gateway, bench.Http, bench.Agent);
 
         var first = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
         var second = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
