@@ -1,22 +1,22 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using Alto.TestSupport;
 using Microsoft.Playwright;
 
 namespace Alto.Gateway.Tests;
 
 /// <summary>
-/// The console in a real browser: Debian's Chromium (scripts/test.sh installs it) driven by
-/// Playwright against a real gateway process. A refused sign-in shows the API's answer; the
-/// overview shows the tenant's figures and goes live, and an event caused through the API
-/// appears without a reload; no page logs an error. Screenshots go to .state/test-results/screenshots.
+/// The console in a real browser (<see cref="ConsoleBrowser"/>) against a real gateway process:
+/// sign-in, the overview going live, and for each of the four roles exactly the pages and
+/// controls it may use — the server refusing the rest anyway. Pages are photographed at desktop
+/// and tablet width; no page logs an error. The whole path with a real agent is in the agent's
+/// tests (ConsoleEndToEndTests).
 /// </summary>
 public sealed class ConsoleBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
-    private static readonly string Screenshots = Path.Combine(RepositoryPaths.Root, ".state", "test-results", "screenshots");
+    private const string Password = "Console-role-pass-8812!";
 
     [Fact]
     public async Task AnAdminSignsInSeesTheOverviewAndItsLiveFeedAndAViewerSeesItsTenant()
@@ -25,29 +25,27 @@ public sealed class ConsoleBrowserTests
         using var admin = await AdminAsync(gateway);
         var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Acme" })).AssertJsonAsync(HttpStatusCode.Created);
         var tenantId = tenant.GetProperty("id").GetGuid();
-        const string viewerPassword = "Console-viewer-pass-4471!";
-        (await admin.PostAsJsonAsync("/api/v1/users", new { username = "console-viewer", password = viewerPassword, role = "viewer", tenantIds = new[] { tenantId } }))
+        (await admin.PostAsJsonAsync("/api/v1/users", new { username = "console-viewer", password = Password, role = "viewer", tenantIds = new[] { tenantId } }))
             .EnsureSuccessStatusCode();
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
-        Directory.CreateDirectory(Screenshots);
-        var errors = new List<string>();
+        await using var browser = await ConsoleBrowser.LaunchAsync();
 
         // The platform admin: a wrong password is refused in place, the right one opens the overview.
-        var page = await NewPageAsync(browser, errors);
+        var page = await browser.NewPageAsync();
         await page.GotoAsync(gateway.HttpUrl.ToString());
         await page.GetByLabel("Username").FillAsync("admin");
         await page.GetByLabel("Password").FillAsync("not-the-password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("password");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "sign-in-refused.png") });
+        await ConsoleBrowser.ScreenshotAsync(page, "sign-in-refused");
         await page.GetByLabel("Password").FillAsync(GatewayProcess.AdminPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/tenants/{tenantId}$"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex($"/tenants/{tenantId}$"));
         await Assertions.Expect(page.GetByTestId("capacity-total")).ToHaveTextAsync("0 B");
         await Assertions.Expect(page.GetByTestId("hosts-online")).ToHaveTextAsync("0 of 0 online");
-        await Assertions.Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToHaveTextAsync("Live", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("jobs-in-flight")).ToHaveTextAsync("0");
+        await Assertions.Expect(page.GetByTestId("alerts")).ToHaveTextAsync("Nothing needs attention.");
+        await Assertions.Expect(page.GetByRole(AriaRole.Figure, new() { Name = "Savings trend" })).ToContainTextAsync("over the last 90 days");
+        await Assertions.Expect(page.GetByTestId("live-state")).ToHaveTextAsync("Live", new() { Timeout = 30_000 });
 
         // Something happens through the API: the page hears of it and reads the hosts again, without a reload.
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -58,18 +56,16 @@ public sealed class ConsoleBrowserTests
             (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = $"fs-{i}", os = "linux", volumes = new[] { "/srv" } })).EnsureSuccessStatusCode();
             await Task.Delay(1000);
         }
-        await page.ReloadAsync();
-        await Assertions.Expect(page.GetByTestId("hosts-online")).ToContainTextAsync("0 of ");
         await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "fs-0" })).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "overview-admin.png"), FullPage = true });
+        await Assertions.Expect(page.GetByTestId("hosts-online")).ToContainTextAsync("0 of ");
+        await ConsoleBrowser.ScreenshotAsync(page, "overview-admin");
 
         // The viewer sees its one tenant.
-        var viewer = await SignInAsync(browser, errors, gateway, "console-viewer", viewerPassword);
+        var viewer = await browser.SignInAsync(gateway.HttpUrl, "console-viewer", Password);
         await Assertions.Expect(viewer.GetByRole(AriaRole.Combobox, new() { Name = "Tenant" })).ToHaveValueAsync(tenantId.ToString());
         await Assertions.Expect(viewer.GetByTestId("savings-month")).ToHaveTextAsync("$0.00");
-        await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "overview-viewer.png"), FullPage = true });
-
-        Assert.True(errors.Count == 0, string.Join('\n', errors));
+        await ConsoleBrowser.ScreenshotAsync(viewer, "overview-viewer");
+        browser.AssertNoErrors();
     }
 
     [Fact]
@@ -77,29 +73,10 @@ public sealed class ConsoleBrowserTests
     {
         await using var gateway = await StartGatewayAsync("console-rules");
         using var admin = await AdminAsync(gateway);
-        var tenantId = (await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Rules Inc" })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
-        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets", new { name = "nas", kind = "path", settings = new { path = "/mnt/tier2/console" } })).EnsureSuccessStatusCode();
-        var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs", os = "linux", volumes = new[] { "/srv" } }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        // Ten files of 1 MB under /srv, the even ones read 400 days ago, the odd ones today.
-        await gateway.Database.ExecuteAsync($"""
-            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
-                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-            SELECT '{tenantId}', '{host.GetProperty("host").GetProperty("id").GetGuid()}', 0, 'f' || i || '.bin', '/srv/f' || i || '.bin', 1000000,
-                   extract(epoch FROM now())::bigint - (CASE WHEN i % 2 = 0 THEN 400 ELSE 0 END) * 86400, 0, 0, 'bin', 0, 0, now()
-            FROM generate_series(0, 9) i
-            """);
-        const string password = "Console-rules-pass-8812!";
-        foreach (var role in new[] { "tenant-admin", "support", "viewer" })
-        {
-            (await admin.PostAsJsonAsync("/api/v1/users", new { username = $"rules-{role}", password, role, tenantIds = new[] { tenantId } })).EnsureSuccessStatusCode();
-        }
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
-        var errors = new List<string>();
-        var page = await SignInAsync(browser, errors, gateway, "rules-tenant-admin", password);
-        await page.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
+        var tenantId = await TenantWithFilesAsync(gateway, admin, "Rules Inc");
+        await using var browser = await ConsoleBrowser.LaunchAsync();
+        var page = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-tenant-admin", Password);
+        await ConsoleBrowser.OpenAsync(page, "Rules");
         await Assertions.Expect(page.GetByText("No rule yet")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("preview-unmatched")).ToContainTextAsync("10");
 
@@ -110,7 +87,7 @@ public sealed class ConsoleBrowserTests
         await editor.GetByLabel("Not read for (days)", new() { Exact = true }).FillAsync("90");
         await Assertions.Expect(page.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
         await Assertions.Expect(page.GetByTestId("preview-unmatched")).ToContainTextAsync("5.00 MB");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "rules-preview.png"), FullPage = true });
+        await ConsoleBrowser.ScreenshotAsync(page, "rules-preview");
         await editor.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(1);
 
@@ -122,63 +99,203 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(editor.GetByRole(AriaRole.Alert)).ToContainTextAsync("already exists");
         await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(1);
 
-        // Hosts: the admin asks for a scan, queued while no agent is connected.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        // A second rule (big files stay), then reordered: by dragging its handle above the first, and back by keyboard.
+        await editor.GetByLabel("Name", new() { Exact = true }).FillAsync("big");
+        await editor.GetByLabel("Action", new() { Exact = true }).SelectOptionAsync("exclude");
+        await editor.GetByLabel("Not read for (days)", new() { Exact = true }).FillAsync("");
+        await editor.GetByLabel("Smallest file (bytes)", new() { Exact = true }).FillAsync("100000");
+        await editor.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(2);
+        await DragAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Drag big to reorder" }), page.GetByRole(AriaRole.Button, new() { Name = "Drag cold to reorder" }));
+        await Assertions.Expect(page.GetByTestId("rule").First).ToContainTextAsync("big");
+        await AssertEventuallyAsync(async () => (await RulesAsync(admin, tenantId))[0] == "big", "the dragged order saved");
+        var handle = page.GetByRole(AriaRole.Button, new() { Name = "Drag big to reorder" });
+        await handle.FocusAsync();
+        await page.Keyboard.PressAsync("Space");
+        await Assertions.Expect(handle).ToHaveAttributeAsync("aria-pressed", "true");
+        await page.Keyboard.PressAsync("ArrowDown");
+        // The list announces each move to screen readers: the drop waits until the rule is over the other one.
+        await Assertions.Expect(page.GetByText(new Regex(@"^Draggable item (\S+) was moved over droppable area (?!\1)"))).ToBeAttachedAsync();
+        await page.Keyboard.PressAsync("Space");
+        await Assertions.Expect(page.GetByTestId("rule").First).ToContainTextAsync("cold");
+        await AssertEventuallyAsync(async () => (await RulesAsync(admin, tenantId))[0] == "cold", "the keyboard reorder saved");
+
+        // Hosts: the admin asks for a scan, queued while no agent is connected, and sets transfer windows.
+        await ConsoleBrowser.OpenAsync(page, "Hosts");
         var card = page.GetByRole(AriaRole.Article, new() { Name = "Host fs" });
         await Assertions.Expect(card).ToContainTextAsync("not enrolled yet");
         await Assertions.Expect(card.GetByRole(AriaRole.Table)).ToContainTextAsync("unknown until the agent reports");
         await card.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).ClickAsync();
-        await Assertions.Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Scan: queued until the agent connects");
-        await Assertions.Expect(card.GetByRole(AriaRole.Definition).Nth(2)).ToHaveTextAsync("1");
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-admin.png"), FullPage = true });
+        await Assertions.Expect(card.GetByText("Scan: queued until the agent connects")).ToBeVisibleAsync();
+        await card.GetByText("Settings", new() { Exact = true }).ClickAsync();
+        var settings = card.GetByRole(AriaRole.Form, new() { Name = "Settings of fs" });
+        await settings.GetByLabel("Transfer windows").FillAsync("every night");
+        await settings.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToContainTextAsync("line 1 (\"every night\") is not");
+        await settings.GetByLabel("Transfer windows").FillAsync("mon-fri 22:00-06:00");
+        await settings.GetByLabel("Bandwidth limit (MB/s)").FillAsync("50");
+        await settings.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToHaveTextAsync("Settings saved.");
+        await ConsoleBrowser.ScreenshotAsync(page, "hosts-admin");
 
         // Plans: the admin plans for real; the new tenant's job waits for approval, and is approved.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await ConsoleBrowser.OpenAsync(page, "Plans");
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("plan-summary")).ToContainTextAsync("Planned: 10 files evaluated, 5 files (5.00 MB) to tier");
         await Assertions.Expect(page.GetByTestId("waiting-job")).ToHaveCountAsync(1);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "plans-waiting.png"), FullPage = true });
+        await ConsoleBrowser.ScreenshotAsync(page, "plans-waiting");
         await page.GetByRole(AriaRole.Button, new() { Name = "Approve all" }).ClickAsync();
         await Assertions.Expect(page.GetByText("Approved 1 job(s): 5 files")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
 
-        // Support recalls but neither scans nor changes rules.
-        var support = await SignInAsync(browser, errors, gateway, "rules-support", password);
-        await support.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
+        // Jobs: the approved job waits for its agent; nothing is stubbed yet.
+        await ConsoleBrowser.OpenAsync(page, "Jobs");
+        await Assertions.Expect(page.GetByTestId("job")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.GetByTestId("job")).ToContainTextAsync("queued");
+        await Assertions.Expect(page.GetByTestId("state-PLANNED")).ToContainTextAsync("PLANNED5");
+        await ConsoleBrowser.ScreenshotAsync(page, "jobs-admin");
+
+        // Support recalls (here nothing is tiered yet, and it is told so) but neither scans nor changes rules.
+        var support = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-support", Password);
+        await ConsoleBrowser.OpenAsync(support, "Hosts");
         var supportCard = support.GetByRole(AriaRole.Article, new() { Name = "Host fs" });
         await supportCard.GetByLabel("Paths to recall").FillAsync("/srv/f0.bin");
         await supportCard.GetByRole(AriaRole.Button, new() { Name = "Recall" }).ClickAsync();
-        await Assertions.Expect(supportCard.GetByRole(AriaRole.Status)).ToContainTextAsync("Recall: queued until the agent connects");
+        await Assertions.Expect(supportCard.GetByText("Nothing to recall: no stub matches.")).ToBeVisibleAsync();
         Assert.Equal(0, await supportCard.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).CountAsync());
-        await support.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
-        await Assertions.Expect(support.GetByTestId("rule")).ToHaveCountAsync(1);
+        Assert.Equal(0, await supportCard.GetByRole(AriaRole.Form, new() { Name = "Settings of fs" }).CountAsync());
+        await ConsoleBrowser.OpenAsync(support, "Rules");
+        await Assertions.Expect(support.GetByTestId("rule")).ToHaveCountAsync(2);
         Assert.Equal(0, await support.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
+        Assert.Equal(0, await support.GetByRole(AriaRole.Button, new() { Name = "Drag cold to reorder" }).CountAsync());
+        await ConsoleBrowser.OpenAsync(support, "Audit");
+        await Assertions.Expect(support.GetByTestId("audit-entry").First).ToBeVisibleAsync();
+        Assert.Equal(0, await support.GetByRole(AriaRole.Button, new() { Name = "Verify the chain" }).CountAsync());
+        await ConsoleBrowser.ScreenshotAsync(support, "audit-support");
+        Assert.Equal(0, await NavLinkCountAsync(support, "Users"));
 
-        // The viewer reads the rules and their preview, and has no control to change them.
-        var viewer = await SignInAsync(browser, errors, gateway, "rules-viewer", password);
-        await viewer.GetByRole(AriaRole.Link, new() { Name = "Rules" }).ClickAsync();
-        await Assertions.Expect(viewer.GetByTestId("rule")).ToHaveCountAsync(1);
+        // The viewer reads the rules and their preview, and has no control to change anything.
+        var viewer = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-viewer", Password);
+        await ConsoleBrowser.OpenAsync(viewer, "Rules");
+        await Assertions.Expect(viewer.GetByTestId("rule")).ToHaveCountAsync(2);
         await Assertions.Expect(viewer.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Button, new() { Name = "Delete cold" }).CountAsync());
-        await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "rules-viewer.png"), FullPage = true });
-        await viewer.GetByRole(AriaRole.Link, new() { Name = "Hosts" }).ClickAsync();
-        await Assertions.Expect(viewer.GetByRole(AriaRole.Article, new() { Name = "Host fs" })).ToBeVisibleAsync();
-        Assert.Equal(0, await viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("Scan now|Recall|New enrollment token") }).CountAsync());
-        await viewer.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "hosts-viewer.png"), FullPage = true });
-        await viewer.GetByRole(AriaRole.Link, new() { Name = "Plans" }).ClickAsync();
+        await ConsoleBrowser.ScreenshotAsync(viewer, "rules-viewer");
+        await ConsoleBrowser.OpenAsync(viewer, "Hosts");
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Article, new() { Name = "Host fs" })).ToContainTextAsync("mon-fri 22:00-06:00");
+        await ConsoleBrowser.ScreenshotAsync(viewer, "hosts-viewer");
+        await ConsoleBrowser.OpenAsync(viewer, "Plans");
         await viewer.GetByRole(AriaRole.Button, new() { Name = "Preview a plan" }).ClickAsync();
         await Assertions.Expect(viewer.GetByTestId("plan-summary")).ToContainTextAsync("Preview: 10 files evaluated");
         Assert.Equal(0, await viewer.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).CountAsync());
-
-        Assert.True(errors.Count == 0, string.Join('\n', errors));
+        foreach (var link in new[] { "Overview", "Hosts", "Inventory", "Rules", "Plans", "Jobs", "Targets" })
+        {
+            await ConsoleBrowser.OpenAsync(viewer, link);
+            await Assertions.Expect(viewer.GetByRole(AriaRole.Status).Filter(new() { HasTextRegex = new Regex("^Loading") })).ToHaveCountAsync(0);
+            var writes = viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new Regex("Scan|Recall|Approve|Plan now|Add|Turn|Rotate|Delete|Save|Start|Disable|Enable") });
+            Assert.True(0 == await writes.CountAsync(), $"the viewer has a write control on {link}");
+        }
+        foreach (var link in new[] { "Sanitizer", "Audit", "Users", "Tenants" })
+        {
+            Assert.Equal(0, await NavLinkCountAsync(viewer, link));
+        }
+        // What the viewer sees no control for, the server refuses too.
+        var refused = await viewer.EvaluateAsync<int>($$"""
+            async () => (await fetch("/api/v1/tenants/{{tenantId}}/rules/reorder", { method: "POST",
+              headers: { "Content-Type": "application/json", Authorization: "Bearer " + JSON.parse(sessionStorage.getItem("alto.session")).accessToken },
+              body: JSON.stringify({ ruleIds: [] }) })).status
+            """);
+        Assert.Equal(403, refused);
+        browser.AssertNoErrors();
     }
 
-    /// <summary>A gateway process of its own, once the browser these tests drive is known to be there.</summary>
+    [Fact]
+    public async Task ThePlatformAdminManagesTenantsUsersTargetsAndTheKeyAndEveryPageFitsATablet()
+    {
+        await using var gateway = await StartGatewayAsync("console-platform");
+        using var admin = await AdminAsync(gateway);
+        var tenantId = await TenantWithFilesAsync(gateway, admin, "Platform Co");
+        await using var browser = await ConsoleBrowser.LaunchAsync();
+        var page = await browser.SignInAsync(gateway.HttpUrl, "admin", GatewayProcess.AdminPassword);
+
+        // Tenants: a new one, which the switcher then offers; the admin switches to it and back.
+        await ConsoleBrowser.OpenAsync(page, "Tenants");
+        await page.GetByLabel("Tenant name").FillAsync("Second Tenant");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add tenant" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("tenant")).ToHaveCountAsync(2);
+        await page.GetByLabel("Tenant name").FillAsync("");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add tenant" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Form, new() { Name = "New tenant" }).GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("tenant")).ToHaveCountAsync(2);
+        await ConsoleBrowser.ScreenshotAsync(page, "tenants");
+        var switcher = page.GetByRole(AriaRole.Combobox, new() { Name = "Tenant" });
+        await switcher.SelectOptionAsync(new SelectOptionValue { Label = "Second Tenant" });
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Tenants" })).ToBeVisibleAsync();
+        await Assertions.Expect(page).Not.ToHaveURLAsync(new Regex(tenantId.ToString()));
+        await switcher.SelectOptionAsync(tenantId.ToString());
+
+        // Users: a support user for this tenant; a weak password is refused in place.
+        await ConsoleBrowser.OpenAsync(page, "Users");
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "New user" });
+        await form.GetByLabel("New username").FillAsync("helpdesk");
+        await form.GetByLabel("New user's password").FillAsync("short");
+        await form.GetByLabel("Role").SelectOptionAsync("support");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(form.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        await form.GetByLabel("New user's password").FillAsync("Helpdesk-pass-2231!");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "helpdesk" })).ToContainTextAsync("support");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Disable helpdesk" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "helpdesk" })).ToContainTextAsync("(disabled)");
+        await ConsoleBrowser.ScreenshotAsync(page, "users");
+
+        // Targets: a second folder target, then the key rotated.
+        await ConsoleBrowser.OpenAsync(page, "Targets");
+        await page.GetByLabel("Target name").FillAsync("archive");
+        await page.GetByLabel("Folder (an SMB share or any mounted path)").FillAsync("/mnt/tier2/archive");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add target" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("target")).ToHaveCountAsync(2);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Turn archive off" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("target").Filter(new() { HasText = "archive" })).ToContainTextAsync("refused");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Rotate the tenant key" }).ClickAsync();
+        await Assertions.Expect(page.GetByText(new Regex("The tenant key is now at version 2"))).ToBeVisibleAsync();
+        await ConsoleBrowser.ScreenshotAsync(page, "targets");
+
+        // The audit log: filtered to the rotation, and the platform's own trail verified.
+        await ConsoleBrowser.OpenAsync(page, "Audit");
+        await page.GetByLabel("Action").FillAsync("tenant.key_rotated");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("audit-entry")).ToHaveCountAsync(1);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify the chain" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("chain-verdict")).ToContainTextAsync("The chain is intact");
+        await page.GetByLabel("The platform's trail", new() { Exact = false }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Clear" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("audit-entry").Filter(new() { HasText = "user.created" }).First).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify the chain" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("chain-verdict")).ToContainTextAsync("The chain is intact");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export (JSON Lines)" }).ClickAsync());
+        var exported = await File.ReadAllLinesAsync((await download.PathAsync())!);
+        Assert.Contains(exported, line => line.Contains("\"action\":\"user.created\"", StringComparison.Ordinal));
+        await ConsoleBrowser.ScreenshotAsync(page, "audit-platform");
+
+        // Every page at tablet width: nothing wider than the screen.
+        var tablet = await browser.SignInAsync(gateway.HttpUrl, "admin", GatewayProcess.AdminPassword, width: 768, height: 1024);
+        foreach (var link in new[] { "Overview", "Hosts", "Inventory", "Rules", "Plans", "Jobs", "Sanitizer", "Audit", "Targets", "Users", "Tenants" })
+        {
+            await ConsoleBrowser.OpenAsync(tablet, link);
+            await Assertions.Expect(tablet.GetByRole(AriaRole.Status).Filter(new() { HasTextRegex = new Regex("^Loading") })).ToHaveCountAsync(0);
+            var overflow = await tablet.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+            Assert.True(overflow <= 0, $"{link} is {overflow} px wider than a tablet");
+            await ConsoleBrowser.ScreenshotAsync(tablet, $"tablet-{link.ToLowerInvariant()}");
+        }
+        browser.AssertNoErrors();
+    }
+
     private static Task<GatewayProcess> StartGatewayAsync(string purpose)
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
+        ConsoleBrowser.AssertInstalled();
         return GatewayProcess.StartAsync(purpose, TimeSpan.FromSeconds(90));
     }
 
@@ -192,40 +309,59 @@ public sealed class ConsoleBrowserTests
         return admin;
     }
 
-    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    /// <summary>
+    /// A tenant with a folder target, a host "fs" on /srv whose inventory holds ten files of 1 MB
+    /// (the even ones read 400 days ago, the odd ones today), and a user of each tenant role named
+    /// after the tenant ("rules-inc-viewer").
+    /// </summary>
+    private static async Task<Guid> TenantWithFilesAsync(GatewayProcess gateway, HttpClient admin, string name)
     {
-        ExecutablePath = Chromium,
-        Headless = true,
-        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-
-    private static async Task<IPage> SignInAsync(IBrowser browser, List<string> errors, GatewayProcess gateway, string username, string password)
-    {
-        Directory.CreateDirectory(Screenshots);
-        var page = await NewPageAsync(browser, errors);
-        await page.GotoAsync(new Uri(gateway.HttpUrl, "/sign-in").ToString());
-        await page.GetByLabel("Username").FillAsync(username);
-        await page.GetByLabel("Password").FillAsync(password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
-        return page;
-    }
-
-    /// <summary>A page of its own context (its own session storage), whose console errors are collected.</summary>
-    private static async Task<IPage> NewPageAsync(IBrowser browser, List<string> errors)
-    {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-        var page = await context.NewPageAsync();
-        // The browser logs every 4xx answer; the API's refusals (a wrong password, a duplicate rule)
-        // are answers the page shows, not errors of the page.
-        page.Console += (_, message) =>
+        var tenantId = (await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets", new { name = "nas", kind = "path", settings = new { path = $"/mnt/tier2/{tenantId:N}" } }))
+            .EnsureSuccessStatusCode();
+        var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs", os = "linux", volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        await gateway.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT '{tenantId}', '{host.GetProperty("host").GetProperty("id").GetGuid()}', 0, 'f' || i || '.bin', '/srv/f' || i || '.bin', 1000000,
+                   extract(epoch FROM now())::bigint - (CASE WHEN i % 2 = 0 THEN 400 ELSE 0 END) * 86400, 0, 0, 'bin', 0, 0, now()
+            FROM generate_series(0, 9) i
+            """);
+        var prefix = name.ToLowerInvariant().Replace(' ', '-');
+        foreach (var role in new[] { "tenant-admin", "support", "viewer" })
         {
-            if (message.Type == "error" && !message.Text.Contains("the server responded with a status of 4", StringComparison.Ordinal))
-            {
-                errors.Add($"{page.Url}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => errors.Add($"{page.Url}: {error}");
-        return page;
+            (await admin.PostAsJsonAsync("/api/v1/users", new { username = $"{prefix}-{role}", password = Password, role, tenantIds = new[] { tenantId } }))
+                .EnsureSuccessStatusCode();
+        }
+        return tenantId;
     }
+
+    private static async Task<string[]> RulesAsync(HttpClient admin, Guid tenantId) =>
+        [.. (await (await admin.GetAsync($"/api/v1/tenants/{tenantId}/rules")).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray().Select(rule => rule.GetProperty("name").GetString()!)];
+
+    private static async Task AssertEventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{what} did not happen");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A drag with the mouse in small steps, as a person drags (the list reacts to pointer moves, not to a jump).</summary>
+    private static async Task DragAsync(IPage page, ILocator from, ILocator to)
+    {
+        var start = (await from.BoundingBoxAsync())!;
+        var end = (await to.BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(start.X + start.Width / 2, start.Y + start.Height / 2);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(start.X + start.Width / 2, start.Y + start.Height / 2 - 10, new() { Steps = 5 });
+        await page.Mouse.MoveAsync(end.X + end.Width / 2, end.Y + end.Height / 2 - 5, new() { Steps = 15 });
+        await page.Mouse.UpAsync();
+    }
+
+    private static Task<int> NavLinkCountAsync(IPage page, string link) =>
+        page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" }).GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).CountAsync();
 }

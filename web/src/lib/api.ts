@@ -1,3 +1,4 @@
+import type { TransferWindow } from "./hosts";
 import { problemMessage } from "./format";
 
 /** The signed-in session, kept for the browser tab only. */
@@ -51,6 +52,22 @@ export async function api<T>(path: string, init: RequestInit = {}, session: Sess
   return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
+/** Downloads a file the API makes (an export) under the given name, with the session's token. */
+export async function download(path: string, fileName: string, session: Session): Promise<number> {
+  const response = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({ title: response.statusText }));
+    throw new ApiError(response.status, problemMessage(problem), problem.errors);
+  }
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = fileName;
+  link.click();
+  URL.revokeObjectURL(link.href);
+  return blob.size;
+}
+
 export interface Page<T> {
   items: T[];
   pageNumber: number;
@@ -86,6 +103,9 @@ export interface Host {
   totalBytes: number;
   pendingCommands: number;
   bandwidthLimitBytesPerSecond?: number;
+  transferWindows: TransferWindow[];
+  timeZone: string;
+  lucidLink?: { filespaceRoot: string; pollSeconds: number; fullScanDays: number };
   latestMetrics?: { volumes: VolumeSpace[]; recallProblem?: string };
 }
 

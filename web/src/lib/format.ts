@@ -40,3 +40,13 @@ export function formatDuration(seconds: number): string {
   }
   return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+/** A time as the admin's browser shows it, or a dash when there is none. */
+export function formatTime(at?: string | null): string {
+  return at ? new Date(at).toLocaleString() : "—";
+}
+
+/** What a failed call says to the person who made it. */
+export function failureMessage(error: unknown): string {
+  return error instanceof Error && error.name !== "TypeError" ? error.message : "The gateway could not be reached";
+}

@@ -8,3 +8,7 @@ export function canManage(session: Session): boolean {
 export function canSupport(session: Session): boolean {
   return session.user.role !== "viewer";
 }
+
+export function isPlatformAdmin(session: Session): boolean {
+  return session.user.role === "platform-admin";
+}

@@ -1,37 +1,37 @@
-import { useCallback, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, type CommandReceipt, type Host, type Page, type Session } from "../lib/api";
-import { formatBytes } from "../lib/format";
-import { useLiveEvents, type LiveEvent } from "../lib/live";
+import { api, type CommandReceipt, type Host, type Page, type Session } from "../lib/api";
+import { failureMessage, formatBytes, formatTime } from "../lib/format";
+import { addRecallEvent, formatWindows, parseWindows, recallFinished, type RecallProgress } from "../lib/hosts";
+import { useLiveEvents } from "../lib/live";
 import { canManage, canSupport } from "../lib/roles";
+import type { Rule } from "../lib/rules";
+import { QueryState } from "../components/Loading";
 
 /**
  * The tenant's file servers: status, agent, last scan, and each volume with whether recall on
- * open is armed there (only then are its files tiered). Admins ask for a scan or a new enrollment
- * token; support and admins recall files by path. The list follows the hosts' live events.
+ * open is armed there (only then are its files tiered). Admins ask for a scan, change a host's
+ * bandwidth, transfer windows and LucidLink settings, or issue an enrollment token; support and
+ * admins recall files by path, folder or rule and watch the recall finish. The list follows the
+ * hosts' live events.
  */
 export function Hosts({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
   const queries = useQueryClient();
   const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`/tenants/${tenantId}/hosts?pageSize=200`, {}, session) });
-  const onEvent = useCallback(
-    (event: LiveEvent) => {
-      if (event.tenantId === tenantId && ["host.status", "host.metrics", "scan.completed", "recalls"].includes(event.kind)) {
-        void queries.invalidateQueries({ queryKey: ["hosts", tenantId] });
-        void queries.invalidateQueries({ queryKey: ["host", tenantId, event.hostId] });
-      }
-    },
-    [tenantId, queries],
-  );
-  useLiveEvents(session, onEvent);
+  useLiveEvents(tenantId, (event) => {
+    if (["host.status", "host.metrics", "scan.completed"].includes(event.kind)) {
+      void queries.invalidateQueries({ queryKey: ["hosts", tenantId] });
+      void queries.invalidateQueries({ queryKey: ["host", tenantId, event.hostId] });
+    }
+  });
 
   return (
     <section aria-labelledby="hosts-title">
       <h1 id="hosts-title">Hosts</h1>
-      {hosts.isPending && <p role="status">Loading hosts…</p>}
-      {hosts.isError && <p role="alert">{hosts.error.message}</p>}
-      {hosts.data && hosts.data.items.length === 0 && <p>No host yet. An admin registers one with the API, then enrolls its agent with the token.</p>}
+      <QueryState query={hosts} what="hosts" empty={(page) => page.items.length === 0} />
+      {hosts.data?.items.length === 0 && <p>An admin registers a host with the API, then enrolls its agent with the token.</p>}
       {hosts.data?.items.map((host) => <HostCard key={host.id} listed={host} tenantId={tenantId} session={session} />)}
     </section>
   );
@@ -47,38 +47,21 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
   });
   const host = detail.data ?? listed;
   const [message, setMessage] = useState<string | null>(null);
-  const [paths, setPaths] = useState("");
   const base = `/tenants/${tenantId}/hosts/${listed.id}`;
-  const said = (receipt: CommandReceipt, what: string) => {
-    setMessage(receipt.delivered ? `${what}: sent to the agent.` : `${what}: queued until the agent connects (${receipt.pending} waiting).`);
-    void queries.invalidateQueries({ queryKey: ["host", tenantId, listed.id] });
-  };
-  const failed = (error: Error) => setMessage(error instanceof ApiError ? error.message : "The gateway could not be reached");
+  const refresh = () => void queries.invalidateQueries({ queryKey: ["host", tenantId, listed.id] });
   const scan = useMutation({
     mutationFn: () => api<CommandReceipt>(`${base}/scan`, { method: "POST", body: JSON.stringify({}) }, session),
-    onSuccess: (receipt) => said(receipt, "Scan"),
-    onError: failed,
+    onSuccess: (receipt) => {
+      setMessage(receipt.delivered ? "Scan: sent to the agent." : `Scan: queued until the agent connects (${receipt.pending} waiting).`);
+      refresh();
+    },
+    onError: (error) => setMessage(failureMessage(error)),
   });
   const token = useMutation({
     mutationFn: () => api<{ enrollmentToken: string }>(`${base}/enrollment-token`, { method: "POST" }, session),
     onSuccess: (answer) => setMessage(`New enrollment token (shown once): ${answer.enrollmentToken}`),
-    onError: failed,
+    onError: (error) => setMessage(failureMessage(error)),
   });
-  const recall = useMutation({
-    mutationFn: (list: string[]) => api<CommandReceipt>(`${base}/recall`, { method: "POST", body: JSON.stringify({ paths: list }) }, session),
-    onSuccess: (receipt) => {
-      setPaths("");
-      said(receipt, "Recall");
-    },
-    onError: failed,
-  });
-  const submitRecall = (event: FormEvent) => {
-    event.preventDefault();
-    const list = paths.split("\n").map((path) => path.trim()).filter((path) => path.length > 0);
-    if (list.length > 0) {
-      recall.mutate(list);
-    }
-  };
   const volumes = host.latestMetrics?.volumes ?? [];
 
   return (
@@ -89,10 +72,18 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
       <dl>
         <dt>Agent</dt>
         <dd>{host.agentVersion ?? "not enrolled yet"}</dd>
+        <dt>Last heartbeat</dt>
+        <dd>{formatTime(host.lastHeartbeatAt)}</dd>
         <dt>Last scan</dt>
-        <dd>{host.lastScanAt ? `${new Date(host.lastScanAt).toLocaleString()} — ${host.fileCount} files, ${formatBytes(host.totalBytes)}` : "never"}</dd>
+        <dd>{host.lastScanAt ? `${formatTime(host.lastScanAt)} — ${host.fileCount} files, ${formatBytes(host.totalBytes)}` : "never"}</dd>
         <dt>Waiting commands</dt>
         <dd>{host.pendingCommands}</dd>
+        {host.latestMetrics?.recallProblem && (
+          <>
+            <dt>Recall</dt>
+            <dd role="alert">{host.latestMetrics.recallProblem}</dd>
+          </>
+        )}
       </dl>
       <table aria-label={`Volumes of ${host.name}`}>
         <thead>
@@ -125,22 +116,191 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
           </button>
         </div>
       )}
-      {canSupport(session) && (
-        <form onSubmit={submitRecall} aria-label={`Recall on ${host.name}`} className="recall">
-          <label>
-            Recall files (one path per line)
-            <textarea aria-label="Paths to recall" rows={2} value={paths} onChange={(event) => setPaths(event.target.value)} />
-          </label>
-          <button type="submit" disabled={recall.isPending}>
-            Recall
-          </button>
-        </form>
-      )}
       {message && (
         <p role="status" className="message">
           {message}
         </p>
       )}
+      {canManage(session) ? <HostSettings host={host} base={base} session={session} onSaved={refresh} /> : <HostSettingsSummary host={host} />}
+      {canSupport(session) && <RecallForm host={host} tenantId={tenantId} base={base} session={session} />}
     </article>
+  );
+}
+
+function HostSettingsSummary({ host }: { host: Host }) {
+  return (
+    <dl aria-label={`Settings of ${host.name}`}>
+      <dt>Bandwidth</dt>
+      <dd>{host.bandwidthLimitBytesPerSecond ? `${formatBytes(host.bandwidthLimitBytesPerSecond)}/s` : "no limit"}</dd>
+      <dt>Transfer windows</dt>
+      <dd>{host.transferWindows.length === 0 ? "always" : `${formatWindows(host.transferWindows).replaceAll("\n", "; ")} (${host.timeZone})`}</dd>
+      <dt>LucidLink</dt>
+      <dd>{host.lucidLink ? `${host.lucidLink.filespaceRoot}, read every ${host.lucidLink.pollSeconds} s` : "off"}</dd>
+    </dl>
+  );
+}
+
+/** Bandwidth, transfer windows and LucidLink tailing of a host, saved in one change; the API's messages show in place. */
+function HostSettings({ host, base, session, onSaved }: { host: Host; base: string; session: Session; onSaved: () => void }) {
+  const [bandwidth, setBandwidth] = useState(host.bandwidthLimitBytesPerSecond ? String(host.bandwidthLimitBytesPerSecond / 1_000_000) : "");
+  const [windows, setWindows] = useState(formatWindows(host.transferWindows));
+  const [timeZone, setTimeZone] = useState(host.timeZone);
+  const [lucidRoot, setLucidRoot] = useState(host.lucidLink?.filespaceRoot ?? "");
+  const [pollSeconds, setPollSeconds] = useState(String(host.lucidLink?.pollSeconds ?? 300));
+  const [message, setMessage] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (body: object) => api<Host>(base, { method: "PATCH", body: JSON.stringify(body) }, session),
+    onSuccess: () => {
+      setMessage("Settings saved.");
+      onSaved();
+    },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = parseWindows(windows);
+    if ("error" in parsed) {
+      setMessage(`Transfer windows: ${parsed.error}`);
+      return;
+    }
+    const limit = bandwidth.trim() === "" ? 0 : Math.round(Number(bandwidth) * 1_000_000);
+    if (!Number.isFinite(limit) || limit < 0) {
+      setMessage("Bandwidth is a number of MB/s, or empty for no limit.");
+      return;
+    }
+    save.mutate({
+      bandwidthLimitBytesPerSecond: limit,
+      transferWindows: parsed.windows,
+      timeZone,
+      lucidLink: { filespaceRoot: lucidRoot.trim(), pollSeconds: Number(pollSeconds) },
+    });
+  };
+  return (
+    <details className="settings">
+      <summary>Settings</summary>
+      <form onSubmit={submit} aria-label={`Settings of ${host.name}`} className="editor">
+        <label>
+          Bandwidth limit (MB/s, empty for none) <input aria-label="Bandwidth limit (MB/s)" inputMode="decimal" value={bandwidth} onChange={(e) => setBandwidth(e.target.value)} />
+        </label>
+        <label>
+          Transfer windows (one a line, e.g. mon-fri 22:00-06:00; none: always)
+          <textarea aria-label="Transfer windows" rows={2} value={windows} onChange={(e) => setWindows(e.target.value)} />
+        </label>
+        <label>
+          Time zone <input aria-label="Time zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} />
+        </label>
+        <label>
+          LucidLink filespace root (empty: off) <input aria-label="LucidLink filespace root" value={lucidRoot} onChange={(e) => setLucidRoot(e.target.value)} />
+        </label>
+        <label>
+          Read the LucidLink trail every (seconds) <input aria-label="LucidLink poll seconds" inputMode="numeric" value={pollSeconds} onChange={(e) => setPollSeconds(e.target.value)} />
+        </label>
+        <button type="submit" disabled={save.isPending}>
+          Save settings
+        </button>
+        {message && <p role="status">{message}</p>}
+      </form>
+    </details>
+  );
+}
+
+type RecallBy = "paths" | "directory" | "rule";
+
+/** Recall by paths, a folder or a rule, then the recall's progress from the host's live recall events. */
+function RecallForm({ host, tenantId, base, session }: { host: Host; tenantId: string; base: string; session: Session }) {
+  const [by, setBy] = useState<RecallBy>("paths");
+  const [paths, setPaths] = useState("");
+  const [directory, setDirectory] = useState("");
+  const [ruleId, setRuleId] = useState("");
+  const [progress, setProgress] = useState<RecallProgress | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const rules = useQuery({ queryKey: ["rules", tenantId], queryFn: () => api<Rule[]>(`/tenants/${tenantId}/rules`, {}, session), enabled: by === "rule" });
+  // Recall events that arrive before the gateway's answer (a quick agent) are kept for the progress.
+  const early = useRef<RecallProgress | null>(null);
+  useLiveEvents(tenantId, (event) => {
+    if (event.kind !== "recalls" || event.hostId !== host.id) {
+      return;
+    }
+    if (early.current) {
+      early.current = addRecallEvent(early.current, event.data);
+    } else {
+      setProgress((current) => (current && !recallFinished(current) ? addRecallEvent(current, event.data) : current));
+    }
+  });
+  const recall = useMutation({
+    mutationFn: (body: object) =>
+      api<{ files: number; commands: number; delivered: boolean }>(`${base}/recall`, { method: "POST", body: JSON.stringify(body) }, session),
+    onMutate: () => {
+      early.current = { files: 0, recalled: 0, failed: 0 };
+    },
+    onSettled: () => {
+      early.current = null;
+    },
+    onSuccess: (receipt) => {
+      setProgress({ ...(early.current ?? { recalled: 0, failed: 0 }), files: receipt.files });
+      setMessage(receipt.files === 0 ? "Nothing to recall: no stub matches." : receipt.delivered ? null : "Queued until the agent connects.");
+      setPaths("");
+    },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (by === "paths") {
+      const list = paths.split("\n").map((path) => path.trim()).filter((path) => path.length > 0);
+      recall.mutate({ paths: list });
+    } else if (by === "directory") {
+      recall.mutate({ directory: directory.trim() });
+    } else {
+      recall.mutate({ ruleId });
+    }
+  };
+  return (
+    <form onSubmit={submit} aria-label={`Recall on ${host.name}`} className="recall">
+      <fieldset>
+        <legend>Recall</legend>
+        {(["paths", "directory", "rule"] as RecallBy[]).map((choice) => (
+          <label key={choice} className="inline">
+            <input type="radio" name={`recall-by-${host.id}`} value={choice} checked={by === choice} onChange={() => setBy(choice)} /> by {choice}
+          </label>
+        ))}
+      </fieldset>
+      {by === "paths" && (
+        <label>
+          Files (one path per line)
+          <textarea aria-label="Paths to recall" rows={2} value={paths} onChange={(e) => setPaths(e.target.value)} />
+        </label>
+      )}
+      {by === "directory" && (
+        <label>
+          Everything below <input aria-label="Folder to recall" value={directory} onChange={(e) => setDirectory(e.target.value)} />
+        </label>
+      )}
+      {by === "rule" && (
+        <label>
+          Everything the rule tiered{" "}
+          <select aria-label="Rule to recall" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
+            <option value="">Choose a rule</option>
+            {(rules.data ?? []).map((rule) => (
+              <option key={rule.id} value={rule.id}>
+                {rule.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <button type="submit" disabled={recall.isPending}>
+        Recall
+      </button>
+      {message && <p role="status">{message}</p>}
+      {progress && progress.files > 0 && (
+        <div>
+          <progress aria-label="Recall progress" max={progress.files} value={progress.recalled + progress.failed} />
+          <p role="status" data-testid="recall-progress">
+            {recallFinished(progress) ? "Recall finished" : "Recalling"}: {progress.recalled} of {progress.files} file(s) back
+            {progress.failed > 0 ? `, ${progress.failed} failed` : ""}.
+          </p>
+        </div>
+      )}
+    </form>
   );
 }

@@ -1,50 +1,78 @@
-import { useCallback, useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type CapacityReport, type Host, type Page, type SavingsReport, type Session } from "../lib/api";
 import { formatBytes, formatMoney } from "../lib/format";
-import { useLiveEvents, type LiveEvent, type LiveState } from "../lib/live";
+import { useLiveEvents, type LiveEvent } from "../lib/live";
+import { Card } from "../components/Card";
 
-const LiveLabels: Record<LiveState, string> = {
-  connecting: "Connecting to live updates…",
-  live: "Live",
-  reconnecting: "Connection lost — reconnecting…",
-  offline: "Offline",
-};
+// The chart library is loaded with the chart, not with the console's first page.
+const SavingsTrend = lazy(() => import("../components/SavingsTrend"));
 
-/** A tenant at a glance: capacity local and tiered, savings a month, hosts, and what is happening now. */
+const InFlightStatuses = ["queued", "dispatched", "running"];
+
+interface StateCount {
+  state: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * A tenant at a glance: capacity local and tiered, savings a month and their trend, hosts online,
+ * jobs in flight, recalls today, what needs attention, and what is happening now.
+ */
 export function Overview({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
   const queries = useQueryClient();
-  const capacity = useQuery({ queryKey: ["capacity", tenantId], queryFn: () => api<CapacityReport>(`/tenants/${tenantId}/analytics/capacity?by=access-age`, {}, session) });
-  const savings = useQuery({ queryKey: ["savings", tenantId], queryFn: () => api<SavingsReport>(`/tenants/${tenantId}/analytics/savings?days=30`, {}, session) });
-  const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`/tenants/${tenantId}/hosts?pageSize=200`, {}, session) });
-  const [events, setEvents] = useState<LiveEvent[]>([]);
-  const onEvent = useCallback(
-    (event: LiveEvent) => {
-      if (event.tenantId !== tenantId) {
-        return;
-      }
-      setEvents((earlier) => [event, ...earlier].slice(0, 20));
-      // What an event changes is read again, not patched by hand.
-      if (event.kind === "host.status") {
-        void queries.invalidateQueries({ queryKey: ["hosts", tenantId] });
-      } else if (event.kind === "scan.completed" || event.kind === "tier.states") {
-        void queries.invalidateQueries({ queryKey: ["capacity", tenantId] });
-        void queries.invalidateQueries({ queryKey: ["savings", tenantId] });
-      }
+  const base = `/tenants/${tenantId}`;
+  const capacity = useQuery({ queryKey: ["capacity", tenantId], queryFn: () => api<CapacityReport>(`${base}/analytics/capacity?by=access-age`, {}, session) });
+  const savings = useQuery({ queryKey: ["savings", tenantId], queryFn: () => api<SavingsReport>(`${base}/analytics/savings?days=90`, {}, session) });
+  const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`${base}/hosts?pageSize=200`, {}, session) });
+  const jobs = useQuery({
+    queryKey: ["jobs-in-flight", tenantId],
+    queryFn: async () => {
+      const count = (status: string) => api<Page<unknown>>(`${base}/jobs?status=${status}&pageSize=1`, {}, session).then((page) => page.total);
+      const [awaiting, ...moving] = await Promise.all(["awaiting_approval", ...InFlightStatuses].map(count));
+      return { awaiting, inFlight: moving.reduce((sum, total) => sum + total, 0) };
     },
-    [tenantId, queries],
-  );
-  const live = useLiveEvents(session, onEvent);
+  });
+  const today = useQuery({
+    queryKey: ["daily", tenantId],
+    queryFn: () => api<{ days: { recalledFiles: number; recalledBytes: number }[] }>(`${base}/analytics/daily?days=1`, {}, session),
+  });
+  const states = useQuery({ queryKey: ["tier-states", tenantId], queryFn: () => api<StateCount[]>(`${base}/tier-objects/summary`, {}, session) });
+  const failedJobs = useQuery({ queryKey: ["jobs-failed", tenantId], queryFn: () => api<Page<unknown>>(`${base}/jobs?status=failed&pageSize=1`, {}, session) });
+  const [events, setEvents] = useState<LiveEvent[]>([]);
+  useLiveEvents(tenantId, (event) => {
+    setEvents((earlier) => [event, ...earlier].slice(0, 20));
+    // What an event changes is read again, not patched by hand.
+    const stale: Record<string, string[]> = {
+      "host.status": ["hosts"],
+      "scan.completed": ["capacity", "savings"],
+      "tier.states": ["capacity", "savings", "tier-states"],
+      "job.progress": ["jobs-in-flight", "jobs-failed"],
+      "plan.completed": ["jobs-in-flight"],
+      "approval.needed": ["jobs-in-flight"],
+      recalls: ["daily", "tier-states"],
+    };
+    // A change an admin makes to a host (registered, changed) reaches the page as its audit entry.
+    const changed = event.kind === "audit" && event.data.objectType === "host" ? ["hosts"] : (stale[event.kind] ?? []);
+    for (const key of changed) {
+      void queries.invalidateQueries({ queryKey: [key, tenantId] });
+    }
+  });
   const online = hosts.data?.items.filter((host) => host.status === "online").length ?? 0;
+  const alerts = [
+    ...(hosts.data?.items.filter((host) => host.status === "offline").map((host) => `Host ${host.name} is offline.`) ?? []),
+    ...(states.data ?? [])
+      .filter((count) => (count.state === "FAILED" || count.state === "LOST") && count.files > 0)
+      .map((count) => (count.state === "LOST" ? `${count.files} tiered file(s) lost their tier-2 copy.` : `${count.files} file(s) failed to tier.`)),
+    ...(failedJobs.data && failedJobs.data.total > 0 ? [`${failedJobs.data.total} job(s) failed.`] : []),
+  ];
 
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <p role="status" className={`live live-${live}`}>
-        {LiveLabels[live]}
-      </p>
       <div className="cards">
         <Card title="Capacity" loading={capacity.isPending} error={capacity.error?.message}>
           {capacity.data && (
@@ -69,18 +97,40 @@ export function Overview({ session }: { session: Session }) {
             </dl>
           )}
         </Card>
-        <Card title="Hosts" loading={hosts.isPending} error={hosts.error?.message}>
-          {hosts.data && (
-            <p data-testid="hosts-online">
-              {online} of {hosts.data.total} online
-            </p>
+        <Card title="Activity" loading={hosts.isPending || jobs.isPending || today.isPending} error={(hosts.error ?? jobs.error ?? today.error)?.message}>
+          <dl>
+            <dt>Hosts online</dt>
+            <dd data-testid="hosts-online">{hosts.data && `${online} of ${hosts.data.total} online`}</dd>
+            <dt>Jobs in flight</dt>
+            <dd data-testid="jobs-in-flight">{jobs.data?.inFlight}</dd>
+            <dt>Awaiting approval</dt>
+            <dd data-testid="jobs-awaiting">{jobs.data?.awaiting}</dd>
+            <dt>Recalls today</dt>
+            <dd data-testid="recalls-today">{today.data && (today.data.days.at(-1)?.recalledFiles ?? 0)}</dd>
+          </dl>
+        </Card>
+        <Card title="Alerts" loading={states.isPending} error={states.error?.message}>
+          {alerts.length === 0 ? (
+            <p data-testid="alerts">Nothing needs attention.</p>
+          ) : (
+            <ul data-testid="alerts" className="alerts">
+              {alerts.map((alert) => (
+                <li key={alert}>{alert}</li>
+              ))}
+            </ul>
           )}
         </Card>
       </div>
+      <h2>Savings trend</h2>
+      {savings.data && (
+        <Suspense fallback={<p role="status">Loading the chart…</p>}>
+          <SavingsTrend days={savings.data.days} currency={savings.data.currency} />
+        </Suspense>
+      )}
       <h2>Hosts</h2>
       {hosts.data && hosts.data.items.length === 0 && <p>No host yet.</p>}
       {hosts.data && hosts.data.items.length > 0 && (
-        <table>
+        <table aria-label="Hosts">
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -114,16 +164,5 @@ export function Overview({ session }: { session: Session }) {
         </ol>
       )}
     </section>
-  );
-}
-
-function Card({ title, loading, error, children }: { title: string; loading: boolean; error?: string; children: React.ReactNode }) {
-  return (
-    <article className="card" aria-label={title}>
-      <h2>{title}</h2>
-      {loading && <p role="status">Loading…</p>}
-      {error && <p role="alert">{error}</p>}
-      {children}
-    </article>
   );
 }

@@ -1,9 +1,9 @@
-import { useCallback, useState } from "react";
+import { useState } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
 import { formatBytes, formatDuration } from "../lib/format";
-import { useLiveEvents, type LiveEvent } from "../lib/live";
+import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
 
 interface PlanSummary {
@@ -45,15 +45,11 @@ export function Plans({ session }: { session: Session }) {
   const [message, setMessage] = useState<string | null>(null);
   const queue = useQuery({ queryKey: ["approvals", tenantId], queryFn: () => api<ApprovalQueue>(`/tenants/${tenantId}/approvals`, {}, session) });
   const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
-  const onEvent = useCallback(
-    (event: LiveEvent) => {
-      if (event.tenantId === tenantId && (event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress")) {
-        void queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
-      }
-    },
-    [tenantId, queries],
-  );
-  useLiveEvents(session, onEvent);
+  useLiveEvents(tenantId, (event) => {
+    if (event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress") {
+      void queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
+    }
+  });
   const failed = (error: Error) => setMessage(error instanceof ApiError ? error.message : "The gateway could not be reached");
   const plan = useMutation({
     mutationFn: (dryRun: boolean) => api<PlanSummary>(`/tenants/${tenantId}/plan?dryRun=${dryRun}`, { method: "POST" }, session),

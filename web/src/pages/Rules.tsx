@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
 import { formatBytes, formatMoney } from "../lib/format";
 import { canManage } from "../lib/roles";
+import { SortableList } from "../components/SortableList";
 import { emptyDraft, fromRule, isPreviewable, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
 
 interface Target {
@@ -72,7 +73,12 @@ export function Rules({ session }: { session: Session }) {
   });
   const reorder = useMutation({
     mutationFn: (ids: string[]) => api<Rule[]>(`/tenants/${tenantId}/rules/reorder`, { method: "POST", body: JSON.stringify({ ruleIds: ids }) }, session),
-    onSuccess: () => void refresh(),
+    // The list shows the new order at once; the API's answer (or a fresh read after a refusal) settles it.
+    onMutate: (ids) => {
+      const byId = new Map((rules.data ?? []).map((rule) => [rule.id, rule]));
+      queries.setQueryData(["rules", tenantId], ids.map((id) => byId.get(id)).filter((rule) => rule !== undefined));
+    },
+    onSettled: () => void refresh(),
   });
   const remove = useMutation({
     mutationFn: (id: string) => api<Rule>(`/tenants/${tenantId}/rules/${id}`, { method: "DELETE" }, session),
@@ -109,10 +115,15 @@ export function Rules({ session }: { session: Session }) {
       {rules.isError && <p role="alert">{rules.error.message}</p>}
       {rules.data && rules.data.length === 0 && <p>No rule yet: nothing is tiered.</p>}
       {rules.data && rules.data.length > 0 && (
-        <ol className="rules" aria-label="Rules in order">
-          {rules.data.map((rule, index) => (
-            <li key={rule.id} data-testid="rule">
-              <strong>{rule.name}</strong> — {rule.action === "tier" ? `tier to ${targetName(rule.targetId)}` : "keep on tier 1"}
+        <SortableList
+          items={rules.data}
+          label="Rules in order"
+          nameOf={(rule) => rule.name}
+          disabled={!manage || reorder.isPending}
+          onReorder={(ids) => reorder.mutate(ids)}
+          render={(rule, index, handle) => (
+            <>
+              {manage && handle} <strong>{rule.name}</strong> — {rule.action === "tier" ? `tier to ${targetName(rule.targetId)}` : "keep on tier 1"}
               {!rule.enabled && " (disabled)"}
               {manage && (
                 <span className="actions">
@@ -127,9 +138,9 @@ export function Rules({ session }: { session: Session }) {
                   </button>
                 </span>
               )}
-            </li>
-          ))}
-        </ol>
+            </>
+          )}
+        />
       )}
 
       {manage && (

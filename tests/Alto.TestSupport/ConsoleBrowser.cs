@@ -1,0 +1,107 @@
+using Microsoft.Playwright;
+
+namespace Alto.TestSupport;
+
+/// <summary>
+/// Debian's Chromium (scripts/test.sh installs it) driven by Playwright, for tests of the console
+/// against a real gateway. Each page has a context of its own (its own session storage); the
+/// errors any page logs are collected, and screenshots go to .state/test-results/screenshots.
+/// </summary>
+public sealed class ConsoleBrowser : IAsyncDisposable
+{
+    public const string Chromium = "/usr/bin/chromium";
+
+    public static readonly string Screenshots = Path.Combine(RepositoryPaths.Root, ".state", "test-results", "screenshots");
+
+    private readonly IPlaywright _playwright;
+    private readonly IBrowser _browser;
+    private readonly List<string> _errors = [];
+
+    private ConsoleBrowser(IPlaywright playwright, IBrowser browser)
+    {
+        _playwright = playwright;
+        _browser = browser;
+    }
+
+    /// <summary>Fails at once, saying how to get it, when Chromium is not installed.</summary>
+    public static void AssertInstalled() =>
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
+
+    public static async Task<ConsoleBrowser> LaunchAsync()
+    {
+        AssertInstalled();
+        Directory.CreateDirectory(Screenshots);
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        return new ConsoleBrowser(playwright, browser);
+    }
+
+    /// <summary>A page of its own context at the given size (1280×800 unless told), whose errors are collected.</summary>
+    public async Task<IPage> NewPageAsync(int width = 1280, int height = 800)
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, AcceptDownloads = true });
+        var page = await context.NewPageAsync();
+        // The browser logs every 4xx answer; the API's refusals (a wrong password, a duplicate rule)
+        // are answers the page shows, not errors of the page.
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && !message.Text.Contains("the server responded with a status of 4", StringComparison.Ordinal))
+            {
+                lock (_errors)
+                {
+                    _errors.Add($"{page.Url}: {message.Text}");
+                }
+            }
+        };
+        page.PageError += (_, error) =>
+        {
+            lock (_errors)
+            {
+                _errors.Add($"{page.Url}: {error}");
+            }
+        };
+        return page;
+    }
+
+    /// <summary>A new page signed in as the user, on the overview of its first tenant.</summary>
+    public async Task<IPage> SignInAsync(Uri gateway, string username, string password, int width = 1280, int height = 800)
+    {
+        var page = await NewPageAsync(width, height);
+        await page.GotoAsync(new Uri(gateway, "/sign-in").ToString());
+        await page.GetByLabel("Username").FillAsync(username);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        return page;
+    }
+
+    /// <summary>Opens a page of the console by its link in the header.</summary>
+    public static async Task OpenAsync(IPage page, string link)
+    {
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Pages" }).GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+    }
+
+    public static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"{name}.png"), FullPage = true });
+
+    /// <summary>No page logged an error or threw.</summary>
+    public void AssertNoErrors()
+    {
+        lock (_errors)
+        {
+            Assert.True(_errors.Count == 0, string.Join('\n', _errors));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+}

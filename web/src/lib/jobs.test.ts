@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { addJobProgress, statesRate } from "./jobs";
+
+describe("job progress", () => {
+  it("adds each batch's outcomes to its job", () => {
+    let tally = addJobProgress({}, { jobId: "j1", reported: { stubbed: 3, failed: 1 }, finished: false });
+    tally = addJobProgress(tally, { jobId: "j1", reported: { stubbed: 2 } });
+    tally = addJobProgress(tally, { jobId: "j2", reported: { skipped: 1 } });
+    expect(tally).toEqual({ j1: { reported: 6, failed: 1 }, j2: { reported: 1, failed: 0 } });
+  });
+
+  it("ignores an event without a job", () => {
+    expect(addJobProgress({}, { reported: { stubbed: 1 } })).toEqual({});
+  });
+});
+
+describe("tier-state rates", () => {
+  it("are files a second per state", () => {
+    expect(statesRate({ seconds: 2, states: { STUBBED: { files: 10, bytes: 1 }, UPLOADING: { files: 4, bytes: 1 } } })).toEqual([
+      { state: "STUBBED", filesPerSecond: 5 },
+      { state: "UPLOADING", filesPerSecond: 2 },
+    ]);
+  });
+});

@@ -1,0 +1,24 @@
+/** Files each job reported done or failed since the page opened, from the live job.progress events. */
+export type JobTally = Record<string, { reported: number; failed: number }>;
+
+/** Adds one job.progress event ({ jobId, reported: { outcome: files } }) to the tally. */
+export function addJobProgress(tally: JobTally, data: Record<string, unknown>): JobTally {
+  const jobId = typeof data.jobId === "string" ? data.jobId : null;
+  const reported = (data.reported ?? {}) as Record<string, number>;
+  if (!jobId) {
+    return tally;
+  }
+  const before = tally[jobId] ?? { reported: 0, failed: 0 };
+  const files = Object.values(reported).reduce((sum, count) => sum + Number(count), 0);
+  return { ...tally, [jobId]: { reported: before.reported + files, failed: before.failed + Number(reported.failed ?? 0) } };
+}
+
+/** The states a file passes through on its way to tier 2, in order; the rest are where it ends. */
+export const InFlightStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED"];
+
+/** Files moving into each state per second, from one tier.states event ({ seconds, states: { STATE: { files, bytes } } }). */
+export function statesRate(data: Record<string, unknown>): { state: string; filesPerSecond: number }[] {
+  const seconds = Number(data.seconds ?? 1) || 1;
+  const states = (data.states ?? {}) as Record<string, { files: number }>;
+  return Object.entries(states).map(([state, count]) => ({ state, filesPerSecond: count.files / seconds }));
+}

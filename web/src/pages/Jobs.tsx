@@ -1,0 +1,235 @@
+import { useState } from "react";
+import { useParams } from "react-router";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type Host, type Page, type Session } from "../lib/api";
+import { formatBytes, formatTime } from "../lib/format";
+import { addJobProgress, InFlightStates, statesRate, type JobTally } from "../lib/jobs";
+import { useLiveEvents } from "../lib/live";
+import { QueryState } from "../components/Loading";
+import { Pager } from "../components/Pager";
+
+interface Job {
+  id: string;
+  hostId: string;
+  status: string;
+  fileCount: number;
+  totalBytes: number;
+  attempts: number;
+  lastError?: string;
+  createdAt: string;
+  completedAt?: string;
+}
+
+interface TierObject {
+  id: number;
+  hostId: string;
+  path: string;
+  state: string;
+  sizeBytes: number;
+  attempts: number;
+  lastError?: string;
+  actedAt?: string;
+  accessCount: number;
+}
+
+interface StateCount {
+  state: string;
+  files: number;
+  bytes: number;
+}
+
+const JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled"];
+const TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
+const PageSize = 25;
+
+/**
+ * What tiering is doing: files per tiering state (read again as the live tier.states events come,
+ * with the rate of moves), the jobs with each running job's progress from its live events, and the
+ * tier objects by state and path.
+ */
+export function Jobs({ session }: { session: Session }) {
+  const { tenantId = "" } = useParams();
+  const queries = useQueryClient();
+  const base = `/tenants/${tenantId}`;
+  const [status, setStatus] = useState("");
+  const [jobPage, setJobPage] = useState(1);
+  const [state, setState] = useState("");
+  const [prefix, setPrefix] = useState("");
+  const [objectPage, setObjectPage] = useState(1);
+  const [tally, setTally] = useState<JobTally>({});
+  const [rates, setRates] = useState<{ state: string; filesPerSecond: number }[]>([]);
+  const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`${base}/hosts?pageSize=200`, {}, session) });
+  const summary = useQuery({ queryKey: ["tier-states", tenantId], queryFn: () => api<StateCount[]>(`${base}/tier-objects/summary`, {}, session) });
+  const jobs = useQuery({
+    queryKey: ["jobs", tenantId, status, jobPage],
+    queryFn: () => api<Page<Job>>(`${base}/jobs?pageSize=${PageSize}&page=${jobPage}${status ? `&status=${status}` : ""}`, {}, session),
+    placeholderData: keepPreviousData,
+  });
+  const objects = useQuery({
+    queryKey: ["tier-objects", tenantId, state, prefix, objectPage],
+    queryFn: () =>
+      api<Page<TierObject>>(
+        `${base}/tier-objects?pageSize=${PageSize}&page=${objectPage}${state ? `&state=${state}` : ""}${prefix.startsWith("/") || /^[A-Za-z]:\\/.test(prefix) ? `&pathPrefix=${encodeURIComponent(prefix)}` : ""}`,
+        {},
+        session,
+      ),
+    placeholderData: keepPreviousData,
+  });
+  useLiveEvents(tenantId, (event) => {
+    if (event.kind === "tier.states") {
+      setRates(statesRate(event.data));
+      void queries.invalidateQueries({ queryKey: ["tier-states", tenantId] });
+      void queries.invalidateQueries({ queryKey: ["tier-objects", tenantId] });
+    } else if (event.kind === "job.progress") {
+      setTally((current) => addJobProgress(current, event.data));
+      if (event.data.finished) {
+        void queries.invalidateQueries({ queryKey: ["jobs", tenantId] });
+      }
+    } else if (event.kind === "plan.completed" || event.kind === "recalls") {
+      void queries.invalidateQueries({ queryKey: ["jobs", tenantId] });
+      void queries.invalidateQueries({ queryKey: ["tier-states", tenantId] });
+    }
+  });
+  const hostName = (id: string) => hosts.data?.items.find((host) => host.id === id)?.name ?? id.slice(0, 8);
+  const counts = summary.data ?? [];
+  const inFlight = counts.filter((count) => InFlightStates.includes(count.state)).reduce((sum, count) => sum + count.files, 0);
+
+  return (
+    <section aria-labelledby="jobs-title">
+      <h1 id="jobs-title">Jobs and tier objects</h1>
+      <h2>Files by tiering state</h2>
+      <QueryState query={summary} what="tiering states" empty={(data) => data.length === 0} />
+      {counts.length > 0 && (
+        <>
+          <p data-testid="in-flight">
+            {inFlight} file(s) on their way to tier 2
+            {rates.length > 0 && ` — now ${rates.map((rate) => `${rate.filesPerSecond.toFixed(0)}/s ${rate.state.toLowerCase()}`).join(", ")}`}.
+          </p>
+          <table aria-label="Files by tiering state">
+            <thead>
+              <tr>
+                <th scope="col">State</th>
+                <th scope="col">Files</th>
+                <th scope="col">Bytes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {counts.map((count) => (
+                <tr key={count.state} data-testid={`state-${count.state}`}>
+                  <td>{count.state}</td>
+                  <td>{count.files}</td>
+                  <td>{formatBytes(count.bytes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+
+      <h2>Jobs</h2>
+      <label>
+        Status{" "}
+        <select aria-label="Job status" value={status} onChange={(e) => (setStatus(e.target.value), setJobPage(1))}>
+          <option value="">any</option>
+          {JobStatuses.map((choice) => (
+            <option key={choice}>{choice}</option>
+          ))}
+        </select>
+      </label>
+      <QueryState query={jobs} what="jobs" empty={(data) => data.items.length === 0} />
+      {jobs.data && jobs.data.items.length > 0 && (
+        <>
+          <table aria-label="Jobs">
+            <thead>
+              <tr>
+                <th scope="col">Host</th>
+                <th scope="col">Status</th>
+                <th scope="col">Files</th>
+                <th scope="col">Bytes</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Created</th>
+                <th scope="col">Problem</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.data.items.map((job) => {
+                const seen = tally[job.id];
+                return (
+                  <tr key={job.id} data-testid="job">
+                    <td>{hostName(job.hostId)}</td>
+                    <td>{job.status}</td>
+                    <td>{job.fileCount}</td>
+                    <td>{formatBytes(job.totalBytes)}</td>
+                    <td>
+                      {job.status === "completed" ? (
+                        "done"
+                      ) : seen ? (
+                        <>
+                          <progress aria-label={`Progress of job ${job.id}`} max={job.fileCount} value={seen.reported} /> {seen.reported} of {job.fileCount}
+                          {seen.failed > 0 && `, ${seen.failed} failed`}
+                        </>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
+                    <td>{formatTime(job.createdAt)}</td>
+                    <td>{job.lastError ?? ""}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <Pager page={jobPage} pageSize={PageSize} total={jobs.data.total} onPage={setJobPage} label="jobs" />
+        </>
+      )}
+
+      <h2>Tier objects</h2>
+      <div className="filters">
+        <label>
+          State{" "}
+          <select aria-label="Tier state" value={state} onChange={(e) => (setState(e.target.value), setObjectPage(1))}>
+            <option value="">any</option>
+            {TierStates.map((choice) => (
+              <option key={choice}>{choice}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Path starts with <input aria-label="Path starts with" value={prefix} placeholder="/srv/projects" onChange={(e) => (setPrefix(e.target.value), setObjectPage(1))} />
+        </label>
+      </div>
+      <QueryState query={objects} what="tier objects" empty={(data) => data.items.length === 0} />
+      {objects.data && objects.data.items.length > 0 && (
+        <>
+          <table aria-label="Tier objects">
+            <thead>
+              <tr>
+                <th scope="col">Path</th>
+                <th scope="col">Host</th>
+                <th scope="col">State</th>
+                <th scope="col">Size</th>
+                <th scope="col">Last change</th>
+                <th scope="col">Opened</th>
+                <th scope="col">Problem</th>
+              </tr>
+            </thead>
+            <tbody>
+              {objects.data.items.map((item) => (
+                <tr key={item.id} data-testid="tier-object">
+                  <td>{item.path}</td>
+                  <td>{hostName(item.hostId)}</td>
+                  <td>{item.state}</td>
+                  <td>{formatBytes(item.sizeBytes)}</td>
+                  <td>{formatTime(item.actedAt)}</td>
+                  <td>{item.accessCount}</td>
+                  <td>{item.lastError ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager page={objectPage} pageSize={PageSize} total={objects.data.total} onPage={setObjectPage} label="tier objects" />
+        </>
+      )}
+    </section>
+  );
+}
