@@ -96,6 +96,17 @@ public sealed class ConsoleEndToEndTests(RunningGateway running) : IClassFixture
             Assert.Equal(hash, await TieringWorld.ReadByAnotherProgramAsync(path));
         }
 
+        // The file's history tells its whole story: stubbed, then recalled.
+        await ConsoleBrowser.OpenAsync(page, "Inventory");
+        await page.GetByLabel("Path glob").FillAsync($"{cold}/drawing-0.dwg");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = Path.Combine(cold, "drawing-0.dwg"), Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("file-tier-state")).ToHaveTextAsync("RECALLED");
+        var story = page.GetByRole(AriaRole.List, new() { Name = "File history" });
+        await Assertions.Expect(story).ToContainTextAsync("tier.stubbed");
+        await Assertions.Expect(story).ToContainTextAsync("tier.recalled");
+        await ConsoleBrowser.ScreenshotAsync(page, "e2e-file-history");
+
         // The sanitizer checks the target through the online agent.
         await ConsoleBrowser.OpenAsync(page, "Sanitizer");
         await page.GetByRole(AriaRole.Button, new() { Name = "Start a run" }).ClickAsync();
