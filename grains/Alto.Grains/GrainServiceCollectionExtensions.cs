@@ -1,3 +1,4 @@
+using Alto.Grains.Fleet;
 using Alto.Grains.Hosts;
 using Alto.Keys;
 using Alto.Grains.Tenants;
@@ -46,6 +47,8 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<Planning.PlannerOptions>();
         services.AddOptions<DispatchOptions>();
         services.AddOptions<Tiers.TierRetryOptions>();
+        services.AddMetricFamilies(typeof(Scans.ScanMetrics), typeof(Planning.PlannerMetrics), typeof(TieringMetrics), typeof(Reconcile.ReconcileMetrics),
+            typeof(Live.LivePublisher));
         return services;
     }
 }

@@ -62,7 +62,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
               AND actor = 'agent:{attacker.HostId}' AND outcome = 'failure' AND origin LIKE '%127.0.0.1%'
             """));
         var metrics = await _gateway.MetricsAsync();
-        Assert.Contains("alto_agent_reports_refused", metrics, StringComparison.Ordinal);
+        Assert.True(MetricLines.Sum(metrics, "alto_agent_reports_refused_total", $"tenant=\"{attacker.TenantId}\"") > 0, metrics);
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
             $"SELECT count(*) FROM alto.audit_log WHERE action = 'agent.session_refused' AND tenant_id = '{attacker.TenantId}' AND host_id = '{attacker.HostId}' AND details->>'reason' LIKE '%another host%'"));
         // The exporter answers from a scrape a moment old: the counter shows on a later one.
         var deadline = DateTime.UtcNow + Patience;
-        while (!(await _gateway.MetricsAsync()).Contains("alto_access_refused", StringComparison.Ordinal))
+        while (MetricLines.Sum(await _gateway.MetricsAsync(), "alto_access_refused_total", "kind=\"agent.session_refused\"") == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "alto_access_refused never showed in /metrics");
             await Task.Delay(500);

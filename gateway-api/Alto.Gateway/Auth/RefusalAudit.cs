@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Common;
 
 namespace Alto.Gateway.Auth;
 
@@ -23,8 +24,8 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
 
     private const int MaxSources = 10_000;
 
-    private readonly Counter<long> _refused = meters.Create(GrainInterfaces.Common.AltoMeter.Name)
-        .CreateCounter<long>("alto.access.refused", "{attempt}", "Refused attempts (401/403/404, refused agent sessions and key unwraps), by kind");
+    private readonly Counter<long> _refused = meters.Create(AltoMeter.Name)
+        .CreateFailureCounter("alto.access.refused", "{attempt}", "Refused attempts (401/403/404, refused agent sessions and key unwraps), by kind");
 
     private readonly ConcurrentDictionary<string, SourceWindow> _sources = new(StringComparer.Ordinal);
 

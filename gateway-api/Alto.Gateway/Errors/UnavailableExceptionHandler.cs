@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
+using Alto.GrainInterfaces.Common;
 
 namespace Alto.Gateway.Errors;
 
@@ -14,8 +15,8 @@ public sealed partial class UnavailableExceptionHandler(
 {
     public const int RetryAfterSeconds = 5;
 
-    private readonly System.Diagnostics.Metrics.Counter<long> _unavailable = System.Diagnostics.Metrics.MeterFactoryExtensions.Create(meters, GrainInterfaces.Common.AltoMeter.Name)
-        .CreateCounter<long>("alto.api.unavailable", "{request}", "API requests answered 503 because the database or the cluster could not be reached");
+    private readonly System.Diagnostics.Metrics.Counter<long> _unavailable = System.Diagnostics.Metrics.MeterFactoryExtensions.Create(meters, AltoMeter.Name)
+        .CreateFailureCounter("alto.api.unavailable", "{request}", "API requests answered 503 because the database or the cluster could not be reached");
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {

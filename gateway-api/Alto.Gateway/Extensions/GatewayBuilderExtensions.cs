@@ -84,6 +84,9 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();
         services.AddSingleton<Grpc.LucidTrailGauges>();
+        // The handler that counts 503s is made by the exception-handling middleware; resolving the handlers makes it at start too.
+        Grains.Fleet.MetricFamilyServiceCollectionExtensions.AddMetricFamilies(services, typeof(RefusalAudit), typeof(Apis.StubCheckMetrics), typeof(Grpc.LucidTrailGauges),
+            typeof(IEnumerable<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>));
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace Alto.GrainInterfaces.Common;
 
 /// <summary>The meter every Alto process records its own figures on (exported as alto_* on /metrics).</summary>
@@ -14,4 +16,16 @@ public static class AltoMeter
     /// seconds histogram reads seconds where milliseconds were meant.
     /// </summary>
     public static readonly IReadOnlyList<double> SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+    /// <summary>
+    /// A counter of failures that reads 0 from the first scrape. A series that first appears at 1
+    /// has no increase for Prometheus to see, so an alert on increase() would miss the very first
+    /// failure; and a dashboard's panel shows a flat 0 rather than "no data".
+    /// </summary>
+    public static Counter<long> CreateFailureCounter(this Meter meter, string name, string unit, string description)
+    {
+        var counter = meter.CreateCounter<long>(name, unit, description);
+        counter.Add(0);
+        return counter;
+    }
 }

@@ -29,8 +29,8 @@ public sealed class TieringMetrics
         _recallDuration = meter.CreateHistogram<double>("alto.recall.duration", "s", "How long a program waited for a recall", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _jobsSent = meter.CreateCounter<long>("alto.tier.jobs_sent", "{job}", "Jobs sent to agents (a lease re-send counts again)");
-        _reportsRefused = meter.CreateCounter<long>("alto.agent.reports_refused", "{report}", "Agent reports refused whole for naming what is not the host's, by kind");
-        _abandoned = meter.CreateCounter<long>("alto.tier.abandoned", "{file}", "Files whose tiering failed on every attempt and is given up (the originals stay on tier 1)");
+        _reportsRefused = meter.CreateFailureCounter("alto.agent.reports_refused", "{report}", "Agent reports refused whole for naming what is not the host's, by kind");
+        _abandoned = meter.CreateFailureCounter("alto.tier.abandoned", "{file}", "Files whose tiering failed on every attempt and is given up (the originals stay on tier 1)");
         _jobsEnded = meter.CreateCounter<long>("alto.tier.jobs_ended", "{job}", "Jobs the agents finished, by status (completed, failed, queued again)");
     }
 

@@ -32,7 +32,7 @@ public sealed partial class LivePublisher
         _logger = logger;
         var meter = meters.Create(AltoMeter.Name);
         _published = meter.CreateCounter<long>("alto.live.events_published", "{event}", "Live events put on the stream for the consoles, by kind");
-        _dropped = meter.CreateCounter<long>("alto.live.events_dropped", "{event}", "Live events that could not be put on the stream, by kind");
+        _dropped = meter.CreateFailureCounter("alto.live.events_dropped", "{event}", "Live events that could not be put on the stream, by kind");
     }
 
     public async Task PublishAsync(Guid tenantId, string kind, LiveAudience audience, object data, Guid? hostId = null)

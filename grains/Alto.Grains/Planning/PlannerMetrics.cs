@@ -20,8 +20,8 @@ public sealed class PlannerMetrics
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");
-        _workFailed = meter.CreateCounter<long>("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");
-        _trailBatchesFailed = meter.CreateCounter<long>("alto.trail.batches_failed", "{batch}", "Staged LucidLink trail batches the database refused, set aside unapplied");
+        _workFailed = meter.CreateFailureCounter("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");
+        _trailBatchesFailed = meter.CreateFailureCounter("alto.trail.batches_failed", "{batch}", "Staged LucidLink trail batches the database refused, set aside unapplied");
     }
 
     public void InventoryWorkFailed(Guid tenantId) => _workFailed.Add(1, AltoMeter.Tenant(tenantId));

@@ -126,6 +126,13 @@ public sealed class LucidLinkEndToEndTests(RunningGateway running) : IClassFixtu
                     && line.Contains(hostId.ToString(), StringComparison.Ordinal));
                 Assert.EndsWith(" 1", malformed.Split(" # ")[0].TrimEnd(), StringComparison.Ordinal);
                 Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_lucidlink_lag_seconds{", StringComparison.Ordinal) && line.Contains(hostId.ToString(), StringComparison.Ordinal));
+                // The fleet gauges are read from the database every 15 s: the dashboard is checked once they have been.
+                for (var deadline = DateTime.UtcNow.AddSeconds(40); !metrics.Contains("alto_lucidlink_batches_pending{", StringComparison.Ordinal) && DateTime.UtcNow < deadline;)
+                {
+                    await Task.Delay(500);
+                    metrics = await _gateway.MetricsAsync();
+                }
+                Dashboards.AssertExported(metrics, "alto-lucidlink.json");
                 await agent.StopAsync(TimeSpan.FromSeconds(20));
             }
 
