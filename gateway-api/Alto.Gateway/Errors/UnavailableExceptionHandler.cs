@@ -1,7 +1,7 @@
 using System.Net.Sockets;
+using Alto.GrainInterfaces.Common;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
-using Alto.GrainInterfaces.Common;
 
 namespace Alto.Gateway.Errors;
 

@@ -33,6 +33,8 @@ public static class GatewayBuilderExtensions
     public static WebApplicationBuilder AddAltoGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        // Under systemd (alto-gateway.service, Type=notify) the gateway says when it is ready; elsewhere this does nothing.
+        services.AddSystemd();
         services.AddOptions<AltoGatewayOptions>().BindConfiguration(AltoGatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(provider => new ListeningPort("Alto:Gateway:HttpUrl", new Uri(provider.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.HttpUrl).Port));
         services.AddSingleton(provider => new ListeningPort("Alto:Gateway:GrpcUrl", new Uri(provider.GetRequiredService<IOptions<AltoGatewayOptions>>().Value.GrpcUrl).Port));

@@ -22,6 +22,8 @@ public static class SiloHostExtensions
             builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Metrics:Url", new Uri(url).Port));
         }
 
+        // Under systemd (alto-silo.service, Type=notify) the silo says when it is ready and logs to the journal; elsewhere this does nothing.
+        builder.Services.AddSystemd();
         builder.AddAltoTelemetry("alto-silo");
         builder.Services.AddAltoHealthChecks();
         builder.Services.AddAltoSchemaMigration();

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
 import { formatBytes, formatMoney } from "../lib/format";
 import { canManage } from "../lib/roles";
+import { useFieldErrors } from "../components/FieldErrors";
 import { SortableList } from "../components/SortableList";
 import { emptyDraft, fromRule, isPreviewable, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
 
@@ -28,7 +29,7 @@ export function Rules({ session }: { session: Session }) {
   const rules = useQuery({ queryKey: ["rules", tenantId], queryFn: () => api<Rule[]>(`/tenants/${tenantId}/rules`, {}, session) });
   const targets = useQuery({ queryKey: ["targets", tenantId], queryFn: () => api<{ items: Target[] }>(`/tenants/${tenantId}/targets?pageSize=200`, {}, session) });
   const [draft, setDraft] = useState<RuleDraft>(emptyDraft);
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const { refused, clear, problem } = useFieldErrors();
   const [preview, setPreview] = useState<WhatIfReport | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
 
@@ -66,10 +67,10 @@ export function Rules({ session }: { session: Session }) {
     mutationFn: () => api<Rule>(`/tenants/${tenantId}/rules`, { method: "POST", body: JSON.stringify(toRequest(draft)) }, session),
     onSuccess: () => {
       setDraft(emptyDraft);
-      setErrors({});
+      clear();
       void refresh();
     },
-    onError: (error) => setErrors(error instanceof ApiError && error.errors ? error.errors : { "": [error.message] }),
+    onError: refused,
   });
   const reorder = useMutation({
     mutationFn: (ids: string[]) => api<Rule[]>(`/tenants/${tenantId}/rules/reorder`, { method: "POST", body: JSON.stringify({ ruleIds: ids }) }, session),
@@ -100,12 +101,6 @@ export function Rules({ session }: { session: Session }) {
     value: draft[name],
     onChange: (event: { target: { value: string } }) => setDraft({ ...draft, [name]: event.target.value }),
   });
-  const problem = (key: string) =>
-    errors[key]?.map((message) => (
-      <span key={message} className="error" role="alert">
-        {message}
-      </span>
-    ));
 
   return (
     <section aria-labelledby="rules-title">

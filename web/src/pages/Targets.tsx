@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, type Page, type Session } from "../lib/api";
+import { api, type Page, type Session } from "../lib/api";
 import { failureMessage } from "../lib/format";
 import { canManage } from "../lib/roles";
 import { newTargetRequest, targetLocation, type Target } from "../lib/targets";
+import { useFieldErrors } from "../components/FieldErrors";
 import { QueryState } from "../components/Loading";
 
 const KindFields: Record<string, [string, string][]> = {
@@ -105,22 +106,16 @@ export function Targets({ session }: { session: Session }) {
 function NewTarget({ base, session, onCreated }: { base: string; session: Session; onCreated: () => void }) {
   const [kind, setKind] = useState("path");
   const [fields, setFields] = useState<Record<string, string>>({});
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const { refused, clear, problem } = useFieldErrors();
   const create = useMutation({
     mutationFn: () => api<Target>(base, { method: "POST", body: JSON.stringify(newTargetRequest(kind, fields)) }, session),
     onSuccess: () => {
       setFields({});
-      setErrors({});
+      clear();
       onCreated();
     },
-    onError: (error) => setErrors(error instanceof ApiError && error.errors ? error.errors : { "": [failureMessage(error)] }),
+    onError: refused,
   });
-  const problem = (key: string) =>
-    errors[key]?.map((text) => (
-      <span key={text} className="error" role="alert">
-        {text}
-      </span>
-    ));
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate();

@@ -1,8 +1,9 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, type Page, type Session, type Tenant } from "../lib/api";
+import { api, type Page, type Session, type Tenant } from "../lib/api";
 import { failureMessage } from "../lib/format";
+import { useFieldErrors } from "../components/FieldErrors";
 import { QueryState } from "../components/Loading";
 import { Pager } from "../components/Pager";
 
@@ -14,7 +15,7 @@ export function Tenants({ session }: { session: Session }) {
   const [page, setPage] = useState(1);
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const { refused, clear, problem } = useFieldErrors();
   const [message, setMessage] = useState<string | null>(null);
   const tenants = useQuery({
     queryKey: ["all-tenants", page],
@@ -30,11 +31,11 @@ export function Tenants({ session }: { session: Session }) {
     onSuccess: (tenant) => {
       setName("");
       setDescription("");
-      setErrors({});
+      clear();
       setMessage(`Tenant ${tenant.name} created.`);
       refresh();
     },
-    onError: (error) => setErrors(error instanceof ApiError && error.errors ? error.errors : { "": [failureMessage(error)] }),
+    onError: refused,
   });
   const toggle = useMutation({
     mutationFn: (tenant: Tenant) => api<Tenant>(`/tenants/${tenant.id}/${tenant.status === "active" ? "disable" : "enable"}`, { method: "POST" }, session),
@@ -48,12 +49,6 @@ export function Tenants({ session }: { session: Session }) {
     event.preventDefault();
     create.mutate();
   };
-  const problem = (key: string) =>
-    errors[key]?.map((text) => (
-      <span key={text} className="error" role="alert">
-        {text}
-      </span>
-    ));
 
   return (
     <section aria-labelledby="tenants-title">

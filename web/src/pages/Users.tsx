@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, type Page, type Session, type Tenant } from "../lib/api";
+import { api, type Page, type Session, type Tenant } from "../lib/api";
 import { failureMessage, formatTime } from "../lib/format";
 import { isPlatformAdmin } from "../lib/roles";
+import { useFieldErrors } from "../components/FieldErrors";
 import { QueryState } from "../components/Loading";
 import { Pager } from "../components/Pager";
 
@@ -119,24 +120,18 @@ function NewUser({ session, tenantId, tenants, onCreated }: { session: Session; 
   const [password, setPassword] = useState("");
   const [role, setRole] = useState("viewer");
   const [tenantIds, setTenantIds] = useState<string[]>([tenantId]);
-  const [errors, setErrors] = useState<Record<string, string[]>>({});
+  const { refused, clear, problem } = useFieldErrors();
   const create = useMutation({
     mutationFn: () =>
       api<User>("/users", { method: "POST", body: JSON.stringify({ username, password, role, tenantIds: role === "platform-admin" ? [] : tenantIds }) }, session),
     onSuccess: () => {
       setUsername("");
       setPassword("");
-      setErrors({});
+      clear();
       onCreated();
     },
-    onError: (error) => setErrors(error instanceof ApiError && error.errors ? error.errors : { "": [failureMessage(error)] }),
+    onError: refused,
   });
-  const problem = (key: string) =>
-    errors[key]?.map((text) => (
-      <span key={text} className="error" role="alert">
-        {text}
-      </span>
-    ));
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate();
