@@ -11,7 +11,7 @@ namespace Alto.Audit;
 /// least once: an endpoint that took a batch but failed to answer gets it again (each entry
 /// carries its chain and seq to recognise repeats).
 /// </summary>
-public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink, AuditForwardOptions options, ILogger logger)
+public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink, AuditForwardOptions options, ILogger logger, AuditForwardGauge? gauge = null)
 {
     private const string PlatformChain = "platform";
 
@@ -53,6 +53,7 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
             try
             {
                 var delivered = await ForwardOnceAsync(cancellationToken);
+                gauge?.Set(options.Name, 0);
                 if (failing)
                 {
                     LogRecovered(logger, options.Kind, delivered);
@@ -75,6 +76,7 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
                 }
                 failing = true;
                 wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, options.MaxBackoff.Ticks));
+                await CountPendingAsync(cancellationToken);
             }
             try
             {
@@ -84,6 +86,31 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>How far behind the sink is, for the gauge: the entries after this forwarder's cursor in every chain (one index lookup a chain).</summary>
+    private async Task CountPendingAsync(CancellationToken cancellationToken)
+    {
+        if (gauge is null)
+        {
+            return;
+        }
+        try
+        {
+            await using var command = db.CreateCommand("""
+                SELECT coalesce(sum(greatest(coalesce(h.last, 0) - coalesce(c.chain_seq, 0), 0)), 0)::bigint
+                FROM (SELECT 'platform' AS chain, (SELECT max(chain_seq) FROM alto.audit_log WHERE tenant_id IS NULL) AS last
+                      UNION ALL
+                      SELECT t.id::text, (SELECT max(a.chain_seq) FROM alto.audit_log a WHERE a.tenant_id = t.id) FROM alto.tenant t) h
+                LEFT JOIN alto.audit_forward_cursor c ON c.forwarder = $1 AND c.chain = h.chain
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Name });
+            gauge.Set(options.Name, (long)(await command.ExecuteScalarAsync(cancellationToken))!);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException)
+        {
+            // The database itself is what fails (or the process stops): the gauge keeps its last reading; the log already says why.
         }
     }
 

@@ -12,7 +12,8 @@ namespace Alto.Audit;
 /// the lock with it, and another silo takes over from the saved cursors.
 /// </summary>
 public sealed partial class AuditForwarderService(
-    NpgsqlDataSource db, IOptions<AuditForwardOptions> options, IHttpClientFactory http, ILogger<AuditForwarderService> logger) : BackgroundService
+    NpgsqlDataSource db, IOptions<AuditForwardOptions> options, IHttpClientFactory http, AuditForwardGauge gauge, ILogger<AuditForwarderService> logger)
+    : BackgroundService
 {
     private const int LockNamespace = 1096041584;
 
@@ -35,7 +36,7 @@ public sealed partial class AuditForwarderService(
                     if (await take.ExecuteScalarAsync(stoppingToken) is true)
                     {
                         LogForwarding(logger, settings.Name, settings.Kind);
-                        await new AuditForwarder(db, CreateSink(settings), settings, logger).RunAsync(stoppingToken);
+                        await new AuditForwarder(db, CreateSink(settings), settings, logger, gauge).RunAsync(stoppingToken);
                         return;
                     }
                 }
@@ -68,6 +69,8 @@ public sealed partial class AuditForwarderService(
         services.AddOptions<AuditForwardOptions>().BindConfiguration(AuditForwardOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuditForwardOptions>, AuditForwardOptionsValidation>();
         services.AddHttpClient(nameof(AuditForwarderService), client => client.Timeout = TimeSpan.FromSeconds(30));
+        services.AddMetrics();
+        services.AddSingleton<AuditForwardGauge>();
         services.AddHostedService<AuditForwarderService>();
         return services;
     }

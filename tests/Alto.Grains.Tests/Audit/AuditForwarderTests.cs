@@ -9,6 +9,7 @@ using Alto.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -50,7 +51,10 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         };
         using var http = new HttpClient();
         var sink = new CountingSink(new HttpAuditSink(http, new Uri(options.Url), "Bearer collector-token"));
-        var forwarder = new AuditForwarder(fixture.Database.DataSource, sink, options, NullLogger.Instance);
+        using var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var pending = new PendingGauge(options.Name);
+        var forwarder = new AuditForwarder(fixture.Database.DataSource, sink, options, NullLogger.Instance,
+            new AuditForwardGauge(metrics.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         using var stop = new CancellationTokenSource();
         var running = forwarder.RunAsync(stop.Token);
 
@@ -63,6 +67,8 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
             await Task.Delay(50);
         }
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}'"));
+        // The gauge the AltoAuditForwarderBehind alert reads counts at least this tenant's fifty entries (other tests' chains add theirs).
+        Assert.True(pending.Read() >= 50, $"alto_audit_forward_pending read {pending.Read()} while the collector was down");
 
         await using var collector = await Collector.StartAsync(port);
         var last = await LastSeqAsync(tenant);
@@ -78,6 +84,7 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         await running;
 
         Assert.Equal(Enumerable.Range(1, (int)last).Select(n => (long)n), collector.Seqs(tenant));
+        Assert.Equal(0, pending.Read());
         Assert.All(collector.Authorizations, header => Assert.Equal("Bearer collector-token", header));
         Assert.Equal(last, await fixture.Database.ScalarAsync<long>(
             $"SELECT chain_seq FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}' AND chain = '{tenant}'"));
@@ -187,4 +194,41 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
             }
         }
     }
+}
+
+/// <summary>Reads alto.audit.forward_pending for one forwarder as a scrape would, through a listener on the Alto meter.</summary>
+internal sealed class PendingGauge : IDisposable
+{
+    private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+    private long _value = -1;
+
+    public PendingGauge(string forwarder)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == AuditForwardGauge.MeterName && instrument.Name == "alto.audit.forward_pending")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "forwarder" && Equals(tag.Value, forwarder))
+                {
+                    _value = value;
+                }
+            }
+        });
+        _listener.Start();
+    }
+
+    public long Read()
+    {
+        _listener.RecordObservableInstruments();
+        return _value;
+    }
+
+    public void Dispose() => _listener.Dispose();
 }
