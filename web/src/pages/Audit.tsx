@@ -4,6 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { api, download, type Host, type Page, type Session } from "../lib/api";
 import { auditQuery, NoAuditFilters, type AuditFilters } from "../lib/audit";
 import { failureMessage, formatTime } from "../lib/format";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage, isPlatformAdmin } from "../lib/roles";
 import { QueryState } from "../components/Loading";
@@ -53,7 +54,7 @@ export function Audit({ session }: { session: Session }) {
   });
   useLiveEvents(tenantId, (event) => {
     if (event.kind === "audit" && page === 1) {
-      void queries.invalidateQueries({ queryKey: ["audit", tenantId] });
+      refreshAfterEvent(queries, ["audit", tenantId]);
     }
   });
   const verify = useMutation({

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type CommandReceipt, type Host, type Page, type Session } from "../lib/api";
 import { failureMessage, formatBytes, formatTime } from "../lib/format";
 import { addRecallEvent, formatWindows, parseWindows, recallFinished, type RecallProgress } from "../lib/hosts";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage, canSupport } from "../lib/roles";
 import type { Rule } from "../lib/rules";
@@ -22,8 +23,8 @@ export function Hosts({ session }: { session: Session }) {
   const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`/tenants/${tenantId}/hosts?pageSize=200`, {}, session) });
   useLiveEvents(tenantId, (event) => {
     if (["host.status", "host.metrics", "scan.completed"].includes(event.kind)) {
-      void queries.invalidateQueries({ queryKey: ["hosts", tenantId] });
-      void queries.invalidateQueries({ queryKey: ["host", tenantId, event.hostId] });
+      refreshAfterEvent(queries, ["hosts", tenantId]);
+      refreshAfterEvent(queries, ["host", tenantId, event.hostId]);
     }
   });
 

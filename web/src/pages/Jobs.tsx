@@ -4,6 +4,7 @@ import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-quer
 import { api, type Host, type Page, type Session } from "../lib/api";
 import { formatBytes, formatTime } from "../lib/format";
 import { addJobProgress, InFlightStates, statesRate, type JobTally } from "../lib/jobs";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { QueryState } from "../components/Loading";
 import { Pager } from "../components/Pager";
@@ -78,16 +79,16 @@ export function Jobs({ session }: { session: Session }) {
   useLiveEvents(tenantId, (event) => {
     if (event.kind === "tier.states") {
       setRates(statesRate(event.data));
-      void queries.invalidateQueries({ queryKey: ["tier-states", tenantId] });
-      void queries.invalidateQueries({ queryKey: ["tier-objects", tenantId] });
+      refreshAfterEvent(queries, ["tier-states", tenantId]);
+      refreshAfterEvent(queries, ["tier-objects", tenantId]);
     } else if (event.kind === "job.progress") {
       setTally((current) => addJobProgress(current, event.data));
       if (event.data.finished) {
-        void queries.invalidateQueries({ queryKey: ["jobs", tenantId] });
+        refreshAfterEvent(queries, ["jobs", tenantId]);
       }
     } else if (event.kind === "plan.completed" || event.kind === "recalls") {
-      void queries.invalidateQueries({ queryKey: ["jobs", tenantId] });
-      void queries.invalidateQueries({ queryKey: ["tier-states", tenantId] });
+      refreshAfterEvent(queries, ["jobs", tenantId]);
+      refreshAfterEvent(queries, ["tier-states", tenantId]);
     }
   });
   const hostName = (id: string) => hosts.data?.items.find((host) => host.id === id)?.name ?? id.slice(0, 8);

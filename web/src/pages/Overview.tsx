@@ -3,6 +3,7 @@ import { useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type CapacityReport, type Host, type Page, type SavingsReport, type Session } from "../lib/api";
 import { formatBytes, formatMoney } from "../lib/format";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents, type LiveEvent } from "../lib/live";
 import { Card } from "../components/Card";
 
@@ -58,7 +59,7 @@ export function Overview({ session }: { session: Session }) {
     // A change an admin makes to a host (registered, changed) reaches the page as its audit entry.
     const changed = event.kind === "audit" && event.data.objectType === "host" ? ["hosts"] : (stale[event.kind] ?? []);
     for (const key of changed) {
-      void queries.invalidateQueries({ queryKey: [key, tenantId] });
+      refreshAfterEvent(queries, [key, tenantId]);
     }
   });
   const online = hosts.data?.items.filter((host) => host.status === "online").length ?? 0;

@@ -3,6 +3,7 @@ import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
 import { formatBytes, formatDuration } from "../lib/format";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
 
@@ -47,7 +48,7 @@ export function Plans({ session }: { session: Session }) {
   const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
   useLiveEvents(tenantId, (event) => {
     if (event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress") {
-      void queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
+      refreshAfterEvent(queries, ["approvals", tenantId]);
     }
   });
   const failed = (error: Error) => setMessage(error instanceof ApiError ? error.message : "The gateway could not be reached");

@@ -3,6 +3,7 @@ import { useParams } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Page, type Session } from "../lib/api";
 import { failureMessage, formatTime } from "../lib/format";
+import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
 import type { Target } from "../lib/targets";
@@ -61,8 +62,8 @@ export function Sanitizer({ session }: { session: Session }) {
   });
   useLiveEvents(tenantId, (event) => {
     if (event.kind === "sanitizer.findings") {
-      void queries.invalidateQueries({ queryKey: ["reconcile-runs", tenantId] });
-      void queries.invalidateQueries({ queryKey: ["findings", tenantId] });
+      refreshAfterEvent(queries, ["reconcile-runs", tenantId]);
+      refreshAfterEvent(queries, ["findings", tenantId]);
     }
   });
   const start = useMutation({
