@@ -10,7 +10,14 @@ public sealed class RunningGateway : IAsyncLifetime
 
     public async Task InitializeAsync() => Gateway = await GatewayProcess.StartAsync("agent_probe", TimeSpan.FromSeconds(90));
 
-    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        // A gateway that failed to start leaves nothing to stop; its start-up failure is the test's error.
+        if (Gateway is { } gateway)
+        {
+            await gateway.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>The agent's probe against a real gateway process over real loopback sockets.</summary>

@@ -11,7 +11,9 @@ public static class Readiness
         {
             if (run.HasExited)
             {
-                throw new InvalidOperationException("the program exited during start-up:\n" + run.Output);
+                // Waiting for the exit drains the output: its last lines (the reason) arrive after the process is gone.
+                var exitCode = await run.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                throw new InvalidOperationException($"the program exited during start-up (exit code {exitCode}):\n" + run.Output);
             }
             try
             {
