@@ -72,12 +72,18 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     public async Task<IPage> SignInAsync(Uri gateway, string username, string password, int width = 1280, int height = 800)
     {
         var page = await NewPageAsync(width, height);
+        await SignInAsync(page, gateway, username, password);
+        return page;
+    }
+
+    /// <summary>Signs the user in on a page the test prepared (one whose requests it intercepts).</summary>
+    public static async Task SignInAsync(IPage page, Uri gateway, string username, string password)
+    {
         await page.GotoAsync(new Uri(gateway, "/sign-in").ToString());
         await page.GetByLabel("Username").FillAsync(username);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
-        return page;
     }
 
     /// <summary>Opens a page of the console by its link in the header.</summary>

@@ -3,6 +3,7 @@ import { Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "reac
 import { useQuery } from "@tanstack/react-query";
 import { api, loadSession, saveSession, type Page, type Session, type Tenant } from "./lib/api";
 import { LiveLabels, LiveProvider, useLiveState } from "./lib/live";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { canManage, canSupport, isPlatformAdmin } from "./lib/roles";
 import { SignIn } from "./pages/SignIn";
 import { Overview } from "./pages/Overview";
@@ -21,6 +22,7 @@ import { Tenants } from "./pages/Tenants";
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const navigate = useNavigate();
+  const { pathname } = useLocation();
   const signIn = (next: Session) => {
     saveSession(next);
     setSession(next);
@@ -43,20 +45,23 @@ export function App() {
       <div className="frame">
         <Header session={session} onSignOut={signOut} />
         <main>
-          <Routes>
-            <Route path="/tenants/:tenantId" element={<Overview session={session} />} />
-            <Route path="/tenants/:tenantId/hosts" element={<Hosts session={session} />} />
-            <Route path="/tenants/:tenantId/inventory" element={<Inventory session={session} />} />
-            <Route path="/tenants/:tenantId/rules" element={<Rules session={session} />} />
-            <Route path="/tenants/:tenantId/plans" element={<Plans session={session} />} />
-            <Route path="/tenants/:tenantId/jobs" element={<Jobs session={session} />} />
-            <Route path="/tenants/:tenantId/sanitizer" element={<Sanitizer session={session} />} />
-            <Route path="/tenants/:tenantId/audit" element={<Audit session={session} />} />
-            <Route path="/tenants/:tenantId/targets" element={<Targets session={session} />} />
-            <Route path="/tenants/:tenantId/users" element={<Users session={session} />} />
-            <Route path="/tenants/:tenantId/tenants" element={<Tenants session={session} />} />
-            <Route path="*" element={<FirstTenant session={session} />} />
-          </Routes>
+          {/* A page that fails to draw says so; the header, its live connection and the other pages stay. */}
+          <ErrorBoundary what="this page" key={pathname}>
+            <Routes>
+              <Route path="/tenants/:tenantId" element={<Overview session={session} />} />
+              <Route path="/tenants/:tenantId/hosts" element={<Hosts session={session} />} />
+              <Route path="/tenants/:tenantId/inventory" element={<Inventory session={session} />} />
+              <Route path="/tenants/:tenantId/rules" element={<Rules session={session} />} />
+              <Route path="/tenants/:tenantId/plans" element={<Plans session={session} />} />
+              <Route path="/tenants/:tenantId/jobs" element={<Jobs session={session} />} />
+              <Route path="/tenants/:tenantId/sanitizer" element={<Sanitizer session={session} />} />
+              <Route path="/tenants/:tenantId/audit" element={<Audit session={session} />} />
+              <Route path="/tenants/:tenantId/targets" element={<Targets session={session} />} />
+              <Route path="/tenants/:tenantId/users" element={<Users session={session} />} />
+              <Route path="/tenants/:tenantId/tenants" element={<Tenants session={session} />} />
+              <Route path="*" element={<FirstTenant session={session} />} />
+            </Routes>
+          </ErrorBoundary>
         </main>
       </div>
     </LiveProvider>

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState } from "react";
+import { Suspense, useState } from "react";
 import { useParams } from "react-router";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type CapacityReport, type Host, type Page, type SavingsReport, type Session } from "../lib/api";
@@ -6,9 +6,11 @@ import { formatBytes, formatMoney } from "../lib/format";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents, type LiveEvent } from "../lib/live";
 import { Card } from "../components/Card";
+import { ErrorBoundary } from "../components/ErrorBoundary";
+import { reloadableLazy } from "../lib/lazy";
 
 // The chart library is loaded with the chart, not with the console's first page.
-const SavingsTrend = lazy(() => import("../components/SavingsTrend"));
+const SavingsTrend = reloadableLazy(() => import("../components/SavingsTrend"));
 
 const InFlightStatuses = ["queued", "dispatched", "running"];
 
@@ -124,9 +126,11 @@ export function Overview({ session }: { session: Session }) {
       </div>
       <h2>Savings trend</h2>
       {savings.data && (
-        <Suspense fallback={<p role="status">Loading the chart…</p>}>
-          <SavingsTrend days={savings.data.days} currency={savings.data.currency} />
-        </Suspense>
+        <ErrorBoundary what="the savings chart" onRetry={SavingsTrend.reload}>
+          <Suspense fallback={<p role="status">Loading the chart…</p>}>
+            <SavingsTrend.Component days={savings.data.days} currency={savings.data.currency} />
+          </Suspense>
+        </ErrorBoundary>
       )}
       <h2>Hosts</h2>
       {hosts.data && hosts.data.items.length === 0 && <p>No host yet.</p>}
