@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
+using Alto.Scanning;
 using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -254,6 +255,19 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         await (await agent.PostAsJsonAsync(url, new { objects = new[] { new { length = 3 } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
         var tooMany = Enumerable.Range(0, 5001).Select(i => ((string)Locator(host.TenantId, $"x{i}"), 1L)).OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
         await (await agent.PostAsJsonAsync(url, Part(null, false, tooMany))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var notJson = await (await agent.PostAsync(url, new StringContent("{\"objects\": [", Encoding.UTF8, "application/json"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("not valid JSON", notJson.GetRawText(), StringComparison.Ordinal);
+        await (await agent.PostAsync(url, new StringContent("key,length", Encoding.UTF8, "text/csv"))).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+
+        // Packed parts, as the agent sends them: cut short, with bytes left over, with a key that is not UTF-8, or too many.
+        var packed = ListingPartFormat.Write(new ListingPart(null, [new ListingEntry(sorted[0], 1000, DateTimeOffset.UtcNow, null, false)], false, null));
+        foreach (var broken in new[] { packed[..^3], [.. packed, 0], NotUtf8(packed, sorted[0]), TooMany(packed) })
+        {
+            using var body = new ByteArrayContent(broken);
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(ListingPartFormat.ContentType);
+            var refused = await (await agent.PostAsync(url, body)).AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains("not a listing part", refused.GetRawText(), StringComparison.Ordinal);
+        }
         Assert.Equal("listing/-/0/0", await RunStateAsync(runId));
 
         // Another tenant's agent sees no such run, and cannot feed it.
@@ -565,5 +579,21 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             await fixture.Database.ScalarAsync<string>($"SELECT error FROM alto.reconcile_run WHERE id = '{runId}'"), StringComparison.Ordinal);
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}'"));
+    }
+
+    /// <summary>The packed part with a byte of its key's UTF-8 replaced by one that cannot begin a character.</summary>
+    private static byte[] NotUtf8(byte[] packed, string key)
+    {
+        var copy = packed.ToArray();
+        copy[copy.AsSpan().IndexOf(Encoding.UTF8.GetBytes(key)) + 1] = 0xFF;
+        return copy;
+    }
+
+    /// <summary>The packed part claiming 5,001 objects (its count follows the magic, the flags byte and two empty strings).</summary>
+    private static byte[] TooMany(byte[] packed)
+    {
+        var copy = packed.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(copy.AsSpan(7), ListingPartFormat.MaxEntries + 1);
+        return copy;
     }
 }

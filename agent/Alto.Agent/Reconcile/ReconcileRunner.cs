@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
 using Alto.Agent.Connection;
+using Alto.Scanning;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging;
 
@@ -8,17 +8,6 @@ namespace Alto.Agent.Reconcile;
 
 /// <summary>A reconciliation run as the gateway hands it to its listing agent.</summary>
 public sealed record ReconcileRunOrder(Guid RunId, Guid TargetId, string Depth, int SamplePercent, int RequestsPerSecond, string Status, string? Cursor);
-
-/// <summary>One object of a listing part, with what the run's depth found wrong with it (a part carries thousands: what is null or false is left out of the JSON).</summary>
-public sealed record ListedObjectPart(
-    string Key,
-    long Length,
-    DateTimeOffset? Modified,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Checked);
-
-/// <summary>The next part of a listing, after <see cref="After"/> (the run's cursor).</summary>
-public sealed record ListingPart(string? After, IReadOnlyList<ListedObjectPart> Objects, bool Finished, string? Failure);
 
 /// <summary>Orphans to delete, each only if the store shows it unmodified since <see cref="Before"/>; none: the run is over.</summary>
 public sealed record ReclaimBatch(DateTimeOffset Before, IReadOnlyList<string> Keys, string Status);
@@ -34,7 +23,7 @@ public sealed record ListingReceipt(string? Cursor, bool Duplicate, string Statu
 /// (so a run cut off by a crash or a lost session goes on where it stopped), checks each object
 /// as deeply as the run asks — the store's recorded SHA-256 (head), or the bytes hashed again for
 /// a fixed sample of keys (deep) — at no more than the run's requests per second, and uploads the
-/// listing in parts. A tier 2 that cannot be read ends the run as failed, with the reason.
+/// listing in packed parts. A tier 2 that cannot be read ends the run as failed, with the reason.
 /// </summary>
 public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirectory targets, Guid tenantId, ILogger<ReconcileRunner> logger)
 {
@@ -112,9 +101,9 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     }
 
     /// <summary>The checks' results in key order (objects that vanished meanwhile left out); the list is emptied for the next part.</summary>
-    private static async Task<List<ListedObjectPart>> CollectAsync(List<PendingCheck> pending)
+    private static async Task<List<ListingEntry>> CollectAsync(List<PendingCheck> pending)
     {
-        var part = new List<ListedObjectPart>(pending.Count);
+        var part = new List<ListingEntry>(pending.Count);
         foreach (var check in pending)
         {
             if ((check.Ready ?? await check.Looking!) is { } checkedObject)
@@ -177,7 +166,7 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     });
 
     /// <summary>An object's check: done at once (<see cref="Ready"/>), or a request or hash under way (<see cref="Looking"/>).</summary>
-    private readonly record struct PendingCheck(ListedObjectPart? Ready, Task<ListedObjectPart?>? Looking);
+    private readonly record struct PendingCheck(ListingEntry? Ready, Task<ListingEntry?>? Looking);
 
     /// <summary>The object as listed, unless the run's depth looks closer at it (a head request, or a deep hash of a sampled key).</summary>
     private static PendingCheck Check(
@@ -195,7 +184,7 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     }
 
     /// <summary>The object with what a closer look found wrong, or null when it vanished while being looked at.</summary>
-    private static async Task<ListedObjectPart?> LookAsync(
+    private static async Task<ListingEntry?> LookAsync(
         ITierStore store, StoredObject stored, string expected, string depth, RateLimiter pace, SemaphoreSlim checks, CancellationToken cancellationToken)
     {
         await checks.WaitAsync(cancellationToken);
@@ -224,7 +213,7 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     /// <summary>The same keys every run (the first hex digits of the hash, which is uniform), so a sample is repeatable.</summary>
     private static bool Sampled(string sha256, int percent) => percent >= 100 || Convert.ToInt32(sha256[..4], 16) % 100 < percent;
 
-    private static ListedObjectPart Listed(StoredObject stored, string? problem, bool checkedNow) =>
+    private static ListingEntry Listed(StoredObject stored, string? problem, bool checkedNow) =>
         new(stored.Key, stored.Length, stored.Modified, problem, checkedNow);
 
     private static async Task PaceAsync(RateLimiter pace, CancellationToken cancellationToken)

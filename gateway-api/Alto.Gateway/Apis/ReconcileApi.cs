@@ -1,8 +1,10 @@
+using System.Text.Json;
 using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Reconcile;
+using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -18,7 +20,7 @@ public sealed record AgentReconcileRun(Guid RunId, Guid TargetId, string Depth, 
 
 public sealed record ListedObjectRequest(string? Key, long? Length, DateTimeOffset? Modified, string? Problem, bool? Checked);
 
-/// <summary>The next part of a run's listing, after the run's cursor (see <see cref="ReconcileListing"/>).</summary>
+/// <summary>The next part of a run's listing as JSON, after the run's cursor (the agent sends it packed: see <see cref="ListingPartFormat"/>).</summary>
 public sealed record ReconcileListingRequest(string? After, ListedObjectRequest[]? Objects, bool? Finished, string? Failure);
 
 /// <summary>A target's reconciliation schedule: every so many hours, with a run's settings.</summary>
@@ -67,7 +69,7 @@ public static class ReconcileApi
         agents.MapGet("/{runId:guid}", GetForAgentAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("A reconciliation run this agent lists: target, depth and the cursor to resume after (host credential)");
         agents.MapPost("/{runId:guid}/listing", RecordListingAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
-            .WithSummary($"The next part of a run's listing, in key order after the run's cursor (host credential; at most {ReconcileListing.MaxObjects} objects)");
+            .WithSummary($"The next part of a run's listing, in key order after the run's cursor, packed or as JSON (host credential; at most {ListingPartFormat.MaxEntries} objects)");
         agents.MapPost("/{runId:guid}/stubs", RecordCensusAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary($"What the agent found at the paths a run's census asked it about (host credential; at most {StubFact.MaxPerReport} paths)");
         agents.MapGet("/{runId:guid}/reclaim", GetReclaimAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
@@ -227,34 +229,76 @@ public static class ReconcileApi
             run.Status, run.CursorKey));
     }
 
+    /// <summary>
+    /// Takes a part as the agent sends it — packed (<see cref="ListingPartFormat"/>), handed to
+    /// the run untouched — or as JSON, which is checked for its shape and packed here. Either way
+    /// the run's grain reads the part and refuses it whole if anything in it is wrong.
+    /// </summary>
     public static async Task<Results<Ok<ReconcileListingReceipt>, ValidationProblem, ProblemHttpResult>> RecordListingAsync(
-        HttpContext context, IGrainFactory grains, Guid runId, ReconcileListingRequest request)
+        HttpContext context, IGrainFactory grains, Guid runId, CancellationToken cancellationToken)
     {
         var agent = AgentCaller.From(context.User);
-        var errors = new RequestErrors();
-        var objects = request.Objects ?? [];
-        if (objects.Length > ReconcileListing.MaxObjects)
+        byte[] packed;
+        switch (context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant())
         {
-            errors.Add("objects", $"a part holds at most {ReconcileListing.MaxObjects} objects (got {objects.Length})");
+            case ListingPartFormat.ContentType:
+                using (var body = new MemoryStream())
+                {
+                    // The gateway's request size limit bounds what is read.
+                    await context.Request.Body.CopyToAsync(body, cancellationToken);
+                    packed = body.ToArray();
+                }
+                break;
+            case "application/json":
+                var request = await ReadJsonAsync<ReconcileListingRequest>(context.Request, cancellationToken);
+                var errors = new RequestErrors();
+                if (Pack(request, errors) is not { } fromJson)
+                {
+                    return ApiProblems.Invalid(errors);
+                }
+                packed = fromJson;
+                break;
+            default:
+                return TypedResults.Problem($"a listing part is sent as Content-Type: {ListingPartFormat.ContentType} or application/json",
+                    statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
         }
-        var listed = new ListedObject[Math.Min(objects.Length, ReconcileListing.MaxObjects)];
-        for (var i = 0; i < listed.Length && errors.Count < 50; i++)
+        var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordListingAsync(agent.TenantId, agent.HostId, new ReconcileListing(packed));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    /// <summary>A JSON part packed as the agent would have sent it, or null with what is missing.</summary>
+    private static byte[]? Pack(ReconcileListingRequest? request, RequestErrors errors)
+    {
+        var objects = request?.Objects ?? [];
+        if (objects.Length > ListingPartFormat.MaxEntries)
         {
-            var item = objects[i];
-            if (item?.Key is null || item.Length is null)
+            errors.Add("objects", $"a part holds at most {ListingPartFormat.MaxEntries} objects (got {objects.Length})");
+            return null;
+        }
+        var entries = new ListingEntry[objects.Length];
+        for (var i = 0; i < objects.Length && errors.Count < 50; i++)
+        {
+            if (objects[i] is not { Key: { } key, Length: { } length } item)
             {
                 errors.Add($"objects[{i}]", "each object needs its key and length");
                 continue;
             }
-            listed[i] = new ListedObject(item.Key, item.Length.Value, item.Modified, item.Problem, item.Checked ?? false);
+            entries[i] = new ListingEntry(key, length, item.Modified, item.Problem, item.Checked ?? false);
         }
-        if (errors.Any)
+        return errors.Any ? null : ListingPartFormat.Write(new ListingPart(request?.After, entries, request?.Finished ?? false, request?.Failure));
+    }
+
+    /// <summary>The body as JSON with the API's settings; JSON that does not parse is refused as the framework's own binding refuses it.</summary>
+    private static async Task<T?> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
         {
-            return ApiProblems.Invalid(errors);
+            return await request.ReadFromJsonAsync<T>(cancellationToken);
         }
-        var result = await grains.GetGrain<IReconcileRunGrain>(runId)
-            .RecordListingAsync(agent.TenantId, agent.HostId, new ReconcileListing(request.After, listed, request.Finished ?? false, request.Failure));
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+        catch (JsonException exception)
+        {
+            throw new BadHttpRequestException("The body is not valid JSON for this request.", StatusCodes.Status400BadRequest, exception);
+        }
     }
 
     public static async Task<Results<Ok<CensusReceipt>, ValidationProblem, ProblemHttpResult>> RecordCensusAsync(

@@ -55,28 +55,13 @@ public sealed record ReconcileRunInfo(
     public const string Failed = "failed";
 }
 
-/// <summary>An object of the target's listing, with what the run's depth found wrong with it, if anything.</summary>
-[GenerateSerializer, Immutable, Alias("Alto.ListedObject")]
-public sealed record ListedObject(
-    [property: Id(0)] string Key,
-    [property: Id(1)] long Length,
-    [property: Id(2)] DateTimeOffset? Modified,
-    [property: Id(3)] string? Problem,
-    [property: Id(4)] bool Checked);
-
 /// <summary>
-/// The next part of a run's listing, in key order after <see cref="After"/> (the run's cursor);
-/// the last part says <see cref="Finished"/>, or <see cref="Failure"/> when the agent had to give up.
+/// The next part of a run's listing as the agent sent it, packed (Alto.Scanning's
+/// ListingPartFormat: its objects in key order after the run's cursor, whether it is the last,
+/// or why the agent gave up). The gateway hands the bytes on; the run's grain reads and checks them.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("Alto.ReconcileListing")]
-public sealed record ReconcileListing(
-    [property: Id(0)] string? After,
-    [property: Id(1)] ListedObject[] Objects,
-    [property: Id(2)] bool Finished,
-    [property: Id(3)] string? Failure)
-{
-    public const int MaxObjects = 5_000;
-}
+[GenerateSerializer, Immutable, Alias("Alto.ReconcileListingPacked")]
+public sealed record ReconcileListing([property: Id(0)] byte[] Packed);
 
 /// <summary>The run's answer to a part: its cursor now, whether the part had been taken before, and the run's status.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.ReconcileListingReceipt")]

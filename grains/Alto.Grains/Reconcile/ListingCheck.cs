@@ -1,5 +1,5 @@
 using System.Buffers;
-using Alto.GrainInterfaces.Reconcile;
+using Alto.Scanning;
 
 namespace Alto.Grains.Reconcile;
 
@@ -8,21 +8,18 @@ public static class ListingCheck
 {
     public sealed record ListingProblem(string Field, string Message);
 
-    public static ListingProblem? Problem(ReconcileListing listing, Guid tenantId)
+    /// <summary>What is wrong with the part, read from its packed form (which holds at most <see cref="ListingPartFormat.MaxEntries"/> objects).</summary>
+    public static ListingProblem? Problem(ListingPart listing, Guid tenantId)
     {
-        if (listing.Objects.Length > ReconcileListing.MaxObjects)
-        {
-            return new("objects", $"a part holds at most {ReconcileListing.MaxObjects} objects (got {listing.Objects.Length})");
-        }
         if (listing.Failure is { Length: 0 or > 2000 })
         {
             return new("failure", "failure, when given, is 1 to 2000 characters");
         }
         var tenantSegment = $"{tenantId:N}/";
         var previous = listing.After;
-        for (var i = 0; i < listing.Objects.Length; i++)
+        for (var i = 0; i < listing.Entries.Count; i++)
         {
-            var item = listing.Objects[i];
+            var item = listing.Entries[i];
             if (string.IsNullOrEmpty(item.Key) || item.Key.Length > 1024 || !IsContentKey(item.Key))
             {
                 return new($"objects[{i}].key", "must be a content key of 1 to 1024 characters ending in the object's SHA-256");

@@ -3,6 +3,7 @@ using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Reconcile;
 using Alto.Grains.Tiers;
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -137,7 +138,11 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileListingReceipt>.NotFound($"reconcile run {Id} not found");
         }
-        if (ListingCheck.Problem(listing, tenantId) is { } problem)
+        if (ListingPartFormat.Read(listing.Packed, out var unreadable) is not { } part)
+        {
+            return CommandResult<ReconcileListingReceipt>.Invalid("part", unreadable!);
+        }
+        if (ListingCheck.Problem(part, tenantId) is { } problem)
         {
             return CommandResult<ReconcileListingReceipt>.Invalid(problem.Field, problem.Message);
         }
@@ -146,7 +151,7 @@ public sealed partial class ReconcileRunGrain(
             // The answer to the last part was lost and the agent sends it again: the run took it.
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
         }
-        switch (await rows.AppendAsync(Id, listing.After, listing.Objects, time.GetUtcNow()))
+        switch (await rows.AppendAsync(Id, part.After, part.Entries, time.GetUtcNow()))
         {
             case ListingPartOutcome.Duplicate:
                 return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
@@ -155,13 +160,13 @@ public sealed partial class ReconcileRunGrain(
             case ListingPartOutcome.Ended:
                 return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, ReconcileRunInfo.Completed));
         }
-        var cursor = listing.Objects.Length > 0 ? listing.Objects[^1].Key : run.CursorKey;
-        if (listing.Failure is { } failure)
+        var cursor = part.Entries.Count > 0 ? part.Entries[^1].Key : run.CursorKey;
+        if (part.Failure is { } failure)
         {
             await EndAsync(run, ReconcileRunInfo.Failed, "the agent could not finish the listing: " + failure, [], new Dictionary<string, long>());
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Failed));
         }
-        if (!listing.Finished)
+        if (!part.Finished)
         {
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ReconcileRunInfo.Listing));
         }
