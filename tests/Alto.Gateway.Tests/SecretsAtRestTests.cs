@@ -29,9 +29,9 @@ public sealed class SecretsAtRestTests(GatewayFixture fixture)
         var masterKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         var keys = new Alto.Keys.LocalKeyring(database.DataSource, masterKey);
 
-        var first = new Auth.SigningKeyStore(database.DataSource, keys);
+        var first = new Auth.SigningKeyStore(database.DataSource, keys, NoSigningKey);
         await first.LoadAsync(CancellationToken.None);
-        var second = new Auth.SigningKeyStore(database.DataSource, keys);
+        var second = new Auth.SigningKeyStore(database.DataSource, keys, NoSigningKey);
         await second.LoadAsync(CancellationToken.None);
 
         // The older installation's key is kept (its tokens stay valid), now only sealed; every gateway reads the same.
@@ -43,9 +43,20 @@ public sealed class SecretsAtRestTests(GatewayFixture fixture)
         Assert.DoesNotContain(Convert.ToBase64String(clear), System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
         Assert.False(stored.AsSpan().IndexOf(clear.AsSpan(0, 16)) >= 0);
         // A copy of the database without the master key signs nothing.
-        var elsewhere = new Auth.SigningKeyStore(database.DataSource, new Alto.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        var elsewhere = new Auth.SigningKeyStore(database.DataSource, new Alto.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), NoSigningKey);
         await Assert.ThrowsAsync<Alto.Keys.KeyServiceException>(() => elsewhere.LoadAsync(CancellationToken.None));
+
+        // A key the operator keeps in a secret store (Alto:Auth:SigningKey) is used as given, by any gateway, master key or not.
+        var given = System.Security.Cryptography.RandomNumberGenerator.GetBytes(48);
+        var configured = new Auth.SigningKeyStore(database.DataSource, new Alto.Keys.LocalKeyring(database.DataSource, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            Microsoft.Extensions.Options.Options.Create(new Options.AuthOptions { SigningKey = Convert.ToBase64String(given) }));
+        await configured.LoadAsync(CancellationToken.None);
+        Assert.Equal(given, configured.Key.Key);
+        var tooShort = new Options.AuthOptions { SigningKey = Convert.ToBase64String(new byte[16]) };
+        Assert.Contains(tooShort.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(tooShort)), result => result.ErrorMessage!.Contains("at least 32 bytes", StringComparison.Ordinal));
     }
+
+    private static readonly Microsoft.Extensions.Options.IOptions<Options.AuthOptions> NoSigningKey = Microsoft.Extensions.Options.Options.Create(new Options.AuthOptions());
 
     [Fact]
     public async Task CredentialsAreStoredOnlySealedSurviveAKeyRotationAndReachOnlyTheAgent()

@@ -81,8 +81,37 @@ public sealed class SiloProcessTests
             $"SELECT count(*) FROM orleans.membership WHERE deployment_id = 'standalone-test' AND port = {siloPort} AND status = 6"));
     }
 
-    private static ProgramRun StartSilo(Dictionary<string, string> environment) =>
-        ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), environment);
+    [Fact]
+    public async Task MigrateBringsTheSchemaUpToDateOnceAndExits()
+    {
+        // What the Helm chart's pre-install and pre-upgrade Job runs: no cluster joined, nothing listened on.
+        await using var database = await TestDatabase.CreateAsync("migrate-only");
+        var environment = new Dictionary<string, string> { ["Alto__Database__ConnectionString"] = database.ConnectionString };
+
+        await using (var first = StartSilo(environment, "migrate"))
+        {
+            Assert.Equal(0, await first.WaitForExitAsync(Patience));
+            Assert.Contains("Database schema migrated from version 0 to", first.Output, StringComparison.Ordinal);
+        }
+        var version = await database.ScalarAsync<int>("SELECT max(version) FROM public.alto_schema_version");
+        Assert.True(version > 20, $"schema version {version}");
+        Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM orleans.membership"));
+        await using (var again = StartSilo(environment, "migrate"))
+        {
+            Assert.Equal(0, await again.WaitForExitAsync(Patience));
+            Assert.Contains($"from version {version} to {version}: nothing to apply", again.Output, StringComparison.Ordinal);
+        }
+
+        await database.ExecuteAsync("INSERT INTO public.alto_schema_version (version, name, checksum) VALUES (9999, 'future', 'x')");
+        await using var newer = StartSilo(environment, "migrate");
+        Assert.Equal(4, await newer.WaitForExitAsync(Patience));
+        AssertOneCriticalLine(newer.Output, "Refusing to start", "version 9999");
+        await using var unreachable = StartSilo(new() { ["Alto__Database__ConnectionString"] = $"Host=127.0.0.1;Port={FreePorts.Next()};Database=alto;Username=postgres" }, "migrate");
+        Assert.Equal(3, await unreachable.WaitForExitAsync(Patience));
+    }
+
+    private static ProgramRun StartSilo(Dictionary<string, string> environment, params string[] arguments) =>
+        ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), environment, arguments);
 
     private static void AssertOneCriticalLine(string output, params string[] expected)
     {

@@ -39,6 +39,10 @@ public sealed class ProgramRun : IAsyncDisposable
     public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         Start(new ProcessStartInfo("dotnet", [dll, .. arguments]), dll, environment);
 
+    /// <summary>A published, self-contained program run as it is shipped: its own executable, no dotnet host.</summary>
+    public static ProgramRun StartExecutable(string executable, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(new ProcessStartInfo(executable, arguments), executable, environment);
+
     /// <summary>The program run as another (unprivileged) user through runuser, as an admin who forgot sudo would run it.</summary>
     public static ProgramRun StartAs(string user, string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         Start(new ProcessStartInfo("runuser", ["-u", user, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", "dotnet", dll, .. arguments]), dll, environment);

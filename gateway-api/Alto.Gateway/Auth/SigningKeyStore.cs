@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Alto.Gateway.Options;
 using Alto.Keys;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Npgsql;
 
@@ -11,8 +13,9 @@ namespace Alto.Gateway.Auth;
 /// sealed with the installation's master key (or Vault) like every other secret, so every gateway
 /// of the cluster accepts every other gateway's tokens and a copy of the database alone forges none.
 /// A key stored in the clear by an older version is sealed in place at the first start.
+/// Alto:Auth:SigningKey, when set, is used instead.
 /// </summary>
-public sealed class SigningKeyStore(NpgsqlDataSource db, IKeyService keys)
+public sealed class SigningKeyStore(NpgsqlDataSource db, IKeyService keys, IOptions<AuthOptions> options)
 {
     private const string SecretName = "jwt-signing-key";
     private const string SealedName = "jwt-signing-key.sealed";
@@ -22,6 +25,13 @@ public sealed class SigningKeyStore(NpgsqlDataSource db, IKeyService keys)
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
+        // A key the operator gives (a Kubernetes Secret, every gateway the same) is used as it is;
+        // changing it signs everyone out.
+        if (options.Value.SigningKeyBytes() is { } configured)
+        {
+            _key = WithId(configured);
+            return;
+        }
         // An older installation's key in the clear is kept (tokens it signed stay valid), sealed; otherwise a new one.
         var plain = await ReadAsync(SecretName, cancellationToken);
         var sealedSecret = await keys.SealSecretAsync(SecretName, plain ?? RandomNumberGenerator.GetBytes(64), cancellationToken);
@@ -41,8 +51,10 @@ public sealed class SigningKeyStore(NpgsqlDataSource db, IKeyService keys)
             delete.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SecretName });
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
-        _key = new SymmetricSecurityKey(bytes) { KeyId = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16] };
+        _key = WithId(bytes);
     }
+
+    private static SymmetricSecurityKey WithId(byte[] bytes) => new(bytes) { KeyId = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16] };
 
     private async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken)
     {

@@ -33,8 +33,30 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>How long a locked account stays locked; a successful sign-in after it resets the count.</summary>
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// The key that signs sign-in tokens (base64, at least 32 bytes), for installations that keep
+    /// it in a secret store; when empty the installation's own key is used (generated once, kept in
+    /// the database sealed with the master key).
+    /// </summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>The configured signing key's bytes, or null when none is configured (or it is not valid base64).</summary>
+    public byte[]? SigningKeyBytes()
+    {
+        if (string.IsNullOrWhiteSpace(SigningKey))
+        {
+            return null;
+        }
+        var bytes = new byte[SigningKey.Length];
+        return Convert.TryFromBase64String(SigningKey.Trim(), bytes, out var written) ? bytes[..written] : null;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (!string.IsNullOrWhiteSpace(SigningKey) && SigningKeyBytes() is not { Length: >= 32 })
+        {
+            yield return new ValidationResult("Alto:Auth:SigningKey must be base64 of at least 32 bytes (openssl rand -base64 64)", [nameof(SigningKey)]);
+        }
         if (TokenLifetime < TimeSpan.FromMinutes(1) || TokenLifetime > TimeSpan.FromDays(7))
         {
             yield return new ValidationResult("Alto:Auth:TokenLifetime must be between 00:01:00 and 7.00:00:00", [nameof(TokenLifetime)]);

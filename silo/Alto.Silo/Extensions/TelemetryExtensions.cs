@@ -11,17 +11,20 @@ public static class TelemetryExtensions
     /// <summary>Name of Alto's own meter and activity source; later stages add instruments to it.</summary>
     public const string AltoTelemetryName = GrainInterfaces.Common.AltoMeter.Name;
 
+    /// <summary>Console logs one line per message, with the time.</summary>
+    public static ILoggingBuilder AddAltoConsole(this ILoggingBuilder logging) => logging.AddSimpleConsole(console =>
+    {
+        console.SingleLine = true;
+        console.TimestampFormat = "HH:mm:ss ";
+    });
+
     /// <summary>
     /// Traces, metrics and logs through OpenTelemetry. Metrics are always scraped at /metrics
     /// (Prometheus); traces and logs are exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     /// </summary>
     public static WebApplicationBuilder AddAltoTelemetry(this WebApplicationBuilder builder, string serviceName)
     {
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss ";
-        });
+        builder.Logging.AddAltoConsole();
         // A failed start is reported once, in one line, by AltoStartup; the host's own report is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddOpenTelemetry(logging =>

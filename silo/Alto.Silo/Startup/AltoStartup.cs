@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Alto.Silo.Extensions;
 using Alto.Silo.Migrations;
 using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
@@ -20,19 +21,41 @@ public static partial class AltoStartup
     public const int ExitSchemaMismatch = 4;
     public const int ExitPortInUse = 5;
 
-    public static async Task<int> RunAltoAsync(this WebApplication app)
+    public static Task<int> RunAltoAsync(this WebApplication app) => GuardAsync(app.Services, () => app.RunAsync());
+
+    /// <summary>
+    /// <c>migrate</c>: brings the database's schema up to this version and exits — what an
+    /// installer runs before the new version's processes start (the Helm chart's pre-upgrade
+    /// Job). The same exit codes as a start: 3 database unreachable, 4 schema newer than the code.
+    /// </summary>
+    public static async Task<int> MigrateAsync(string[] args)
     {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup");
+        var builder = Host.CreateApplicationBuilder(args);
+        // One line per message, as the silo's own start-up logs.
+        builder.Logging.ClearProviders().AddAltoConsole();
+        builder.Services.AddAltoDatabase();
+        using var host = builder.Build();
+        return await GuardAsync(host.Services, async () =>
+        {
+            var report = await host.Services.GetRequiredService<MigrationRunner>().MigrateAsync();
+            LogMigrated(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup"), report.FromVersion, report.ToVersion,
+                report.Applied.Count == 0 ? "nothing to apply" : string.Join(", ", report.Applied));
+        });
+    }
+
+    private static async Task<int> GuardAsync(IServiceProvider services, Func<Task> run)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup");
         var database = "the configured database";
         ListeningPort[] listening = [];
         try
         {
             // Settings first, so a typo is reported as such and not as whatever it breaks later.
-            app.Services.GetService<IStartupValidator>()?.Validate();
-            database = DescribeDatabase(app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value);
+            services.GetService<IStartupValidator>()?.Validate();
+            database = DescribeDatabase(services.GetRequiredService<IOptions<DatabaseOptions>>().Value);
             // Read now: once start-up fails, the services are gone.
-            listening = [.. app.Services.GetServices<ListeningPort>()];
-            await app.RunAsync();
+            listening = [.. services.GetServices<ListeningPort>()];
+            await run();
             return ExitOk;
         }
         catch (OptionsValidationException exception)
@@ -140,6 +163,9 @@ public static partial class AltoStartup
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         return $"{builder.Host}:{builder.Port}/{builder.Database}";
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema migrated from version {From} to {To}: {Applied}")]
+    private static partial void LogMigrated(ILogger logger, int from, int to, string applied);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Invalid configuration: {Failures}")]
     private static partial void LogBadConfiguration(ILogger logger, string failures);
