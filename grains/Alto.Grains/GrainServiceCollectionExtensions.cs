@@ -24,6 +24,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Trail.TrailUpdateApplier>();
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);
+        Audit.AuditChainWatch.AddAuditChainWatch(services);
         services.TryAddSingleton<Scans.InventoryMerge>();
         services.TryAddSingleton<Scans.ScanMetrics>();
         services.AddMetrics();

@@ -16,21 +16,30 @@ public sealed record AuditChainVerdict(bool Intact, long Entries, long? BrokenAt
 /// </summary>
 public static class AuditChain
 {
-    public static async Task<AuditChainVerdict> VerifyAsync(NpgsqlDataSource db, Guid? tenantId, CancellationToken cancellationToken)
+    public static Task<AuditChainVerdict> VerifyAsync(NpgsqlDataSource db, Guid? tenantId, CancellationToken cancellationToken) =>
+        VerifyAsync(db, tenantId, after: null, cancellationToken);
+
+    /// <summary>
+    /// Verifies the chain from its start, or only the entries after <paramref name="after"/> (an
+    /// earlier intact verdict's end: its count and last hash), linked to it. The verdict counts
+    /// every entry up to where it stopped.
+    /// </summary>
+    public static async Task<AuditChainVerdict> VerifyAsync(NpgsqlDataSource db, Guid? tenantId, AuditChainVerdict? after, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand($"""
             SELECT chain_seq, at, tenant_id::text, actor, action, object_type, object_id, outcome, host_id::text, path, origin,
                    details::text, prev_hash, hash
-            FROM alto.audit_log WHERE {(tenantId is null ? "tenant_id IS NULL" : "tenant_id = $1")}
+            FROM alto.audit_log WHERE {(tenantId is null ? "tenant_id IS NULL" : "tenant_id = $2")} AND chain_seq > $1
             ORDER BY chain_seq
             """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after?.Entries ?? 0 });
         if (tenantId is { } tenant)
         {
             command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenant });
         }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        byte[]? previous = null;
-        long expected = 1;
+        byte[]? previous = after?.LastHash is { } lastHash ? Convert.FromHexString(lastHash) : null;
+        long expected = (after?.Entries ?? 0) + 1;
         while (await reader.ReadAsync(cancellationToken))
         {
             var (seq, prevHash, hash, fields) = ReadRow(reader);

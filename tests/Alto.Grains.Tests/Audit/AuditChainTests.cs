@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Tenants;
 using Alto.Audit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Grains.Tests.Audit;
 
@@ -116,5 +117,43 @@ public sealed class AuditChainTests(PostgresClusterFixture fixture)
 
         Assert.Equal((true, 4L), ((await VerifyAsync(tenantId)).Intact, (await VerifyAsync(tenantId)).Entries));
         Assert.Equal((true, 3L), ((await VerifyAsync(other)).Intact, (await VerifyAsync(other)).Entries));
+    }
+
+    [Fact]
+    public async Task TheWatchFindsATamperedTrailByItselfOnceAndReportsIt()
+    {
+        var tenantId = await TenantWithEntriesAsync(4);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var gauge = new AuditChainGauge(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var watch = new AuditChainWatch(fixture.Database.DataSource, Microsoft.Extensions.Options.Options.Create(new AuditChainWatchOptions()), gauge, clock,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditChainWatch>.Instance);
+        string BrokenReports() => $"SELECT count(*) FROM alto.audit_log WHERE tenant_id IS NULL AND action = 'audit.chain_broken' AND object_id = '{tenantId}'";
+
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal(0, gauge.Broken);
+
+        // A new entry, then an edit of it before the next pass: the pass checks only what is new, and finds it.
+        await AuditLog.AppendAsync(fixture.Database.DataSource, new AuditEntry(tenantId, "user:u1", "rule.created", "rule", "r9", true, new Dictionary<string, object?>()), CancellationToken.None);
+        await TamperAsync($"UPDATE alto.audit_log SET outcome = false WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal(1, gauge.Broken);
+        Assert.Equal(1, await fixture.Database.CountAsync(BrokenReports()));
+        Assert.Equal(1, await fixture.Database.CountAsync($"{BrokenReports()} AND details->>'brokenAtSeq' = '6'"));
+        // Still broken at the next pass: counted, not reported again.
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal((1, 1L), (gauge.Broken, await fixture.Database.CountAsync(BrokenReports())));
+
+        // Put right, the chain reads intact again; an edit of an entry checked long ago is found by the whole check of the day.
+        await TamperAsync($"UPDATE alto.audit_log SET outcome = true WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal(0, gauge.Broken);
+        await TamperAsync($"UPDATE alto.audit_log SET actor = 'user:someone-else' WHERE tenant_id = '{tenantId}' AND chain_seq = 2");
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal(0, gauge.Broken);
+        clock.Advance(TimeSpan.FromDays(1));
+        await watch.PassAsync(CancellationToken.None);
+        Assert.Equal(1, gauge.Broken);
+        Assert.Equal(1, await fixture.Database.CountAsync($"{BrokenReports()} AND details->>'brokenAtSeq' = '2'"));
     }
 }
