@@ -61,6 +61,19 @@ public static class AuditChain
         return new AuditChainVerdict(true, expected - 1, null, null, previous is null ? null : Convert.ToHexStringLower(previous));
     }
 
+    /// <summary>Every chain there is: the platform's (null) and each tenant's.</summary>
+    public static async Task<List<Guid?>> ChainsAsync(NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        var chains = new List<Guid?> { null };
+        await using var command = db.CreateCommand("SELECT id FROM alto.tenant ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            chains.Add(reader.GetGuid(0));
+        }
+        return chains;
+    }
+
     /// <summary>A row's number, links and hashed fields (the reader is on a buffered row, so this does not block).</summary>
     private static (long Seq, byte[]? PrevHash, byte[] Hash, string?[] Fields) ReadRow(NpgsqlDataReader reader)
     {

@@ -126,7 +126,7 @@ public sealed partial class AuditChainWatch(
             _verified.Clear();
             _wholeCheckedAt = now;
         }
-        foreach (var tenantId in await ChainsAsync(cancellationToken))
+        foreach (var tenantId in await AuditChain.ChainsAsync(db, cancellationToken))
         {
             var chain = tenantId?.ToString() ?? PlatformChain;
             var verdict = await AuditChain.VerifyAsync(db, tenantId, _verified.GetValueOrDefault(chain), cancellationToken);
@@ -148,19 +148,6 @@ public sealed partial class AuditChainWatch(
                     cancellationToken);
             }
         }
-    }
-
-    /// <summary>The platform's chain and every tenant's.</summary>
-    private async Task<List<Guid?>> ChainsAsync(CancellationToken cancellationToken)
-    {
-        var chains = new List<Guid?> { null };
-        await using var command = db.CreateCommand("SELECT id FROM alto.tenant ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            chains.Add(reader.GetGuid(0));
-        }
-        return chains;
     }
 
     private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

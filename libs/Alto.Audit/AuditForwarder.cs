@@ -19,7 +19,7 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
     public async Task<int> ForwardOnceAsync(CancellationToken cancellationToken)
     {
         var delivered = 0;
-        foreach (var tenantId in await ChainsAsync(cancellationToken))
+        foreach (var tenantId in await AuditChain.ChainsAsync(db, cancellationToken))
         {
             var chain = tenantId?.ToString() ?? PlatformChain;
             var cursor = await CursorAsync(chain, cancellationToken);
@@ -112,19 +112,6 @@ public sealed partial class AuditForwarder(NpgsqlDataSource db, IAuditSink sink,
         {
             // The database itself is what fails (or the process stops): the gauge keeps its last reading; the log already says why.
         }
-    }
-
-    /// <summary>The platform chain and every tenant's.</summary>
-    private async Task<List<Guid?>> ChainsAsync(CancellationToken cancellationToken)
-    {
-        var chains = new List<Guid?> { null };
-        await using var command = db.CreateCommand("SELECT id FROM alto.tenant ORDER BY id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            chains.Add(reader.GetGuid(0));
-        }
-        return chains;
     }
 
     private async Task<long> CursorAsync(string chain, CancellationToken cancellationToken)
