@@ -85,6 +85,14 @@ if [ "$fast" = 0 ] && ! command -v promtool >/dev/null 2>&1; then
     fi
 fi
 
+# The audit forwarder's RELP test talks to a real rsyslog (imrelp); Debian packages both.
+if [ "$fast" = 0 ] && ! { [ -x /usr/sbin/rsyslogd ] && ls /usr/lib/*/rsyslog/imrelp.so >/dev/null 2>&1; }; then
+    echo "== apt-get install rsyslog rsyslog-relp (audit forwarding tests)"
+    if ! { apt-get install -y -q rsyslog rsyslog-relp >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q rsyslog rsyslog-relp >/dev/null 2>&1; }; }; then
+        echo "   (rsyslog could not be installed: the RELP test will fail and say so)"
+    fi
+fi
+
 # The console's browser tests drive Debian's Chromium (nothing downloads a browser of its own).
 if [ "$fast" = 0 ] && [ ! -x /usr/bin/chromium ]; then
     echo "== apt-get install chromium (browser tests)"

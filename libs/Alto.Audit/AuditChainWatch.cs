@@ -56,6 +56,9 @@ public sealed class AuditChainGauge
     public void Set(string chain, bool broken) => _broken[chain] = broken;
 
     public int Broken => _broken.Count(chain => chain.Value);
+
+    /// <summary>Whether the chain's last verification found a break.</summary>
+    public bool IsBroken(string chain) => _broken.GetValueOrDefault(chain);
 }
 
 /// <summary>

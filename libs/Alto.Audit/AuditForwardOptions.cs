@@ -11,7 +11,7 @@ public sealed class AuditForwardOptions
 {
     public const string Section = "Alto:Audit:Forward";
 
-    /// <summary>"none" (the default), "http" or "syslog".</summary>
+    /// <summary>"none" (the default), "http", "syslog" (TCP) or "relp" (at least once to rsyslog's imrelp).</summary>
     public string Kind { get; set; } = "none";
 
     /// <summary>Keeps the cursors of two forwarders apart when an installation changes where it forwards.</summary>
@@ -23,7 +23,7 @@ public sealed class AuditForwardOptions
     /// <summary>http: the Authorization header to send (e.g. "Splunk &lt;token&gt;" or "Bearer &lt;token&gt;").</summary>
     public string? Authorization { get; set; }
 
-    /// <summary>syslog: host:port of a TCP syslog server.</summary>
+    /// <summary>syslog and relp: host:port of the receiver.</summary>
     public string? Address { get; set; }
 
     public int BatchSize { get; set; } = 500;
@@ -45,13 +45,13 @@ public sealed class AuditForwardOptions
             case "http" when !Uri.TryCreate(Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"):
                 yield return "Alto:Audit:Forward:Url must be the collector's http(s) URL";
                 break;
-            case "syslog" when !TrySplitAddress(Address, out _, out _):
-                yield return "Alto:Audit:Forward:Address must be host:port of a TCP syslog server";
+            case "syslog" or "relp" when !TrySplitAddress(Address, out _, out _):
+                yield return $"Alto:Audit:Forward:Address must be host:port of a TCP {Kind} receiver";
                 break;
-            case "http" or "syslog":
+            case "http" or "syslog" or "relp":
                 break;
             default:
-                yield return $"Alto:Audit:Forward:Kind must be none, http or syslog, not '{Kind}'";
+                yield return $"Alto:Audit:Forward:Kind must be none, http, syslog or relp, not '{Kind}'";
                 break;
         }
         if (BatchSize is < 1 or > 10_000)

@@ -56,13 +56,18 @@ public sealed partial class AuditForwarderService(
         }
     }
 
-    private IAuditSink CreateSink(AuditForwardOptions settings) => settings.Kind switch
+    private IAuditSink CreateSink(AuditForwardOptions settings)
     {
-        "http" => new HttpAuditSink(http.CreateClient(nameof(AuditForwarderService)), new Uri(settings.Url!), settings.Authorization),
-        _ => AuditForwardOptions.TrySplitAddress(settings.Address, out var host, out var port)
-            ? new SyslogAuditSink(host, port)
-            : throw new InvalidOperationException("Alto:Audit:Forward:Address is not host:port"),
-    };
+        if (settings.Kind == "http")
+        {
+            return new HttpAuditSink(http.CreateClient(nameof(AuditForwarderService)), new Uri(settings.Url!), settings.Authorization);
+        }
+        if (!AuditForwardOptions.TrySplitAddress(settings.Address, out var host, out var port))
+        {
+            throw new InvalidOperationException("Alto:Audit:Forward:Address is not host:port");
+        }
+        return settings.Kind == "relp" ? new RelpAuditSink(host, port) : new SyslogAuditSink(host, port);
+    }
 
     public static IServiceCollection AddAuditForwarding(IServiceCollection services)
     {

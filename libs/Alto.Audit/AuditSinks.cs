@@ -48,14 +48,20 @@ public sealed class SyslogAuditSink(string host, int port) : IAuditSink
         await using var stream = client.GetStream();
         foreach (var entry in batch)
         {
-            var severity = entry.Outcome == "failure" ? 4 : 5;
-            var message = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $"<{LogAuditFacility * 8 + severity}>1 {entry.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {Environment.MachineName} alto - {entry.Action} - ")
-                + JsonSerializer.Serialize(entry, AuditJson.Options));
+            var message = Message(entry);
             await stream.WriteAsync(Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " "), cancellationToken);
             await stream.WriteAsync(message, cancellationToken);
         }
         await stream.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The entry as an RFC 5424 message: failures at warning, the rest at notice, the entry's JSON as the text.</summary>
+    public static byte[] Message(AuditRecord entry)
+    {
+        var severity = entry.Outcome == "failure" ? 4 : 5;
+        return Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"<{LogAuditFacility * 8 + severity}>1 {entry.At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {Environment.MachineName} alto - {entry.Action} - ")
+            + JsonSerializer.Serialize(entry, AuditJson.Options));
     }
 }
 

@@ -24,7 +24,7 @@ public sealed partial class ReleaseArtifactsTests
         {
             var (packageExit, packageOutput) = await ExternalTool.RunAsync("bash",
                 [Path.Combine(RepositoryPaths.Root, "scripts", "package.sh"), "--out", dist, "--only", "agent:linux-x64,gateway:linux-x64", "--no-web"],
-                "bash runs scripts/package.sh", workingDirectory: RepositoryPaths.Root);
+                "bash runs scripts/package.sh", workingDirectory: RepositoryPaths.Root, patience: TimeSpan.FromMinutes(10));
             Assert.True(packageExit == 0, packageOutput);
             var (checkExit, checkOutput) = await ExternalTool.RunAsync("sha256sum", ["-c", "SHA256SUMS"], "coreutils", workingDirectory: dist);
             Assert.True(checkExit == 0, checkOutput);

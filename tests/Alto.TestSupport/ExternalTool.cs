@@ -11,7 +11,7 @@ public static class ExternalTool
 {
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string tool, IEnumerable<string> arguments, string howToGetIt, string? standardInput = null, string? workingDirectory = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, TimeSpan? patience = null)
     {
         var start = new ProcessStartInfo(tool)
         {
@@ -44,7 +44,16 @@ public static class ExternalTool
                 await process.StandardInput.WriteAsync(standardInput);
                 process.StandardInput.Close();
             }
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(patience ?? TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException)
+            {
+                // Nothing of a tool that hung outlives the test (a build leaves compilers behind).
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"{tool} did not finish within {patience ?? TimeSpan.FromMinutes(2)}");
+            }
             return (process.ExitCode, await output + await errors);
         }
     }

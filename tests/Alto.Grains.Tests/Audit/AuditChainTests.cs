@@ -128,32 +128,34 @@ public sealed class AuditChainTests(PostgresClusterFixture fixture)
         var gauge = new AuditChainGauge(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var watch = new AuditChainWatch(fixture.Database.DataSource, Microsoft.Extensions.Options.Options.Create(new AuditChainWatchOptions()), gauge, clock,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditChainWatch>.Instance);
+        // Other tests break other chains in this database: only this tenant's is looked at (the gauge counts them all).
+        var chain = tenantId.ToString();
         string BrokenReports() => $"SELECT count(*) FROM alto.audit_log WHERE tenant_id IS NULL AND action = 'audit.chain_broken' AND object_id = '{tenantId}'";
 
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal(0, gauge.Broken);
+        Assert.False(gauge.IsBroken(chain));
 
         // A new entry, then an edit of it before the next pass: the pass checks only what is new, and finds it.
         await AuditLog.AppendAsync(fixture.Database.DataSource, new AuditEntry(tenantId, "user:u1", "rule.created", "rule", "r9", true, new Dictionary<string, object?>()), CancellationToken.None);
-        await TamperAsync($"UPDATE alto.audit_log SET outcome = false WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
+        await TamperAsync($"UPDATE alto.audit_log SET outcome = 'failure' WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal(1, gauge.Broken);
+        Assert.True(gauge.IsBroken(chain));
         Assert.Equal(1, await fixture.Database.CountAsync(BrokenReports()));
         Assert.Equal(1, await fixture.Database.CountAsync($"{BrokenReports()} AND details->>'brokenAtSeq' = '6'"));
         // Still broken at the next pass: counted, not reported again.
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal((1, 1L), (gauge.Broken, await fixture.Database.CountAsync(BrokenReports())));
+        Assert.Equal((true, 1L), (gauge.IsBroken(chain), await fixture.Database.CountAsync(BrokenReports())));
 
         // Put right, the chain reads intact again; an edit of an entry checked long ago is found by the whole check of the day.
-        await TamperAsync($"UPDATE alto.audit_log SET outcome = true WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
+        await TamperAsync($"UPDATE alto.audit_log SET outcome = 'success' WHERE tenant_id = '{tenantId}' AND chain_seq = 6");
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal(0, gauge.Broken);
+        Assert.False(gauge.IsBroken(chain));
         await TamperAsync($"UPDATE alto.audit_log SET actor = 'user:someone-else' WHERE tenant_id = '{tenantId}' AND chain_seq = 2");
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal(0, gauge.Broken);
+        Assert.False(gauge.IsBroken(chain));
         clock.Advance(TimeSpan.FromDays(1));
         await watch.PassAsync(CancellationToken.None);
-        Assert.Equal(1, gauge.Broken);
+        Assert.True(gauge.IsBroken(chain));
         Assert.Equal(1, await fixture.Database.CountAsync($"{BrokenReports()} AND details->>'brokenAtSeq' = '2'"));
     }
 }
