@@ -85,10 +85,10 @@ if [ "$fast" = 0 ] && ! command -v promtool >/dev/null 2>&1; then
     fi
 fi
 
-# The audit forwarder's RELP test talks to a real rsyslog (imrelp); Debian packages both.
-if [ "$fast" = 0 ] && ! { [ -x /usr/sbin/rsyslogd ] && ls /usr/lib/*/rsyslog/imrelp.so >/dev/null 2>&1; }; then
-    echo "== apt-get install rsyslog rsyslog-relp (audit forwarding tests)"
-    if ! { apt-get install -y -q rsyslog rsyslog-relp >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q rsyslog rsyslog-relp >/dev/null 2>&1; }; }; then
+# The audit forwarder's RELP and TLS tests talk to a real rsyslog (imrelp, OpenSSL); Debian packages them.
+if [ "$fast" = 0 ] && ! { [ -x /usr/sbin/rsyslogd ] && ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1; }; then
+    echo "== apt-get install rsyslog rsyslog-relp rsyslog-openssl (audit forwarding tests)"
+    if ! { apt-get install -y -q rsyslog rsyslog-relp rsyslog-openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q rsyslog rsyslog-relp rsyslog-openssl >/dev/null 2>&1; }; }; then
         echo "   (rsyslog could not be installed: the RELP test will fail and say so)"
     fi
 fi

@@ -26,6 +26,15 @@ public sealed class AuditForwardOptions
     /// <summary>syslog and relp: host:port of the receiver.</summary>
     public string? Address { get; set; }
 
+    /// <summary>syslog and relp: over TLS (RFC 5425), the receiver's certificate checked.</summary>
+    public bool Tls { get; set; }
+
+    /// <summary>syslog and relp with TLS: the CA (PEM) the receiver's certificate must chain to; the system's roots when not given.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>syslog and relp with TLS: the name the receiver's certificate must carry, when it is not the host of Address.</summary>
+    public string? ServerName { get; set; }
+
     public int BatchSize { get; set; } = 500;
 
     /// <summary>How often new entries are looked for.</summary>
@@ -53,6 +62,14 @@ public sealed class AuditForwardOptions
             default:
                 yield return $"Alto:Audit:Forward:Kind must be none, http, syslog or relp, not '{Kind}'";
                 break;
+        }
+        if (Tls && Kind is not ("syslog" or "relp"))
+        {
+            yield return "Alto:Audit:Forward:Tls is for syslog and relp (http is secured by an https Url)";
+        }
+        if (CaFile is { Length: > 0 } && !File.Exists(CaFile))
+        {
+            yield return $"Alto:Audit:Forward:CaFile {CaFile} does not exist";
         }
         if (BatchSize is < 1 or > 10_000)
         {

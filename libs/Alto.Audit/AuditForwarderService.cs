@@ -66,7 +66,8 @@ public sealed partial class AuditForwarderService(
         {
             throw new InvalidOperationException("Alto:Audit:Forward:Address is not host:port");
         }
-        return settings.Kind == "relp" ? new RelpAuditSink(host, port) : new SyslogAuditSink(host, port);
+        var tls = settings.Tls ? new AuditTls(settings.CaFile, settings.ServerName) : null;
+        return settings.Kind == "relp" ? new RelpAuditSink(host, port, tls) : new SyslogAuditSink(host, port, tls);
     }
 
     public static IServiceCollection AddAuditForwarding(IServiceCollection services)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -34,23 +33,20 @@ public sealed class HttpAuditSink(HttpClient http, Uri url, string? authorizatio
 }
 
 /// <summary>
-/// RFC 5424 messages over TCP with octet-counting framing (RFC 6587), facility "log audit" (13);
+/// RFC 5424 messages over TCP with octet-counting framing (RFC 6587), or over TLS (RFC 5425), facility "log audit" (13);
 /// failures at warning, the rest at notice. The message is the entry's JSON.
 /// </summary>
-public sealed class SyslogAuditSink(string host, int port) : IAuditSink
+public sealed class SyslogAuditSink(string host, int port, AuditTls? tls = null) : IAuditSink
 {
     private const int LogAuditFacility = 13;
 
     public async Task DeliverAsync(IReadOnlyList<AuditRecord> batch, CancellationToken cancellationToken)
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(host, port, cancellationToken);
-        await using var stream = client.GetStream();
+        await using var stream = await AuditTls.ConnectAsync(host, port, tls, cancellationToken);
         foreach (var entry in batch)
         {
             var message = Message(entry);
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " "), cancellationToken);
-            await stream.WriteAsync(message, cancellationToken);
+            await stream.WriteAsync((byte[])[.. Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " "), .. message], cancellationToken);
         }
         await stream.FlushAsync(cancellationToken);
     }

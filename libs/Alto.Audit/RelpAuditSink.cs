@@ -1,18 +1,17 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Alto.Audit;
 
 /// <summary>
-/// RFC 5424 messages over RELP, the Reliable Event Logging Protocol (rsyslog's imrelp): every entry
+/// RFC 5424 messages over RELP, the Reliable Event Logging Protocol (rsyslog's imrelp; over TLS when configured): every entry
 /// is a "syslog" command the receiver answers "200 OK" once it has taken it, and a batch counts as
 /// delivered only when every one of its entries was answered. A receiver that dies, hangs or
 /// refuses part-way leaves the batch undelivered, so the forwarder's cursor stays and the batch is
 /// sent again: at least once, which plain TCP syslog cannot give (it acknowledges bytes to the
 /// receiving kernel, not to the receiver).
 /// </summary>
-public sealed class RelpAuditSink(string host, int port) : IAuditSink
+public sealed class RelpAuditSink(string host, int port, AuditTls? tls = null) : IAuditSink
 {
     /// <summary>Entries sent ahead of their answers (librelp's default window is 128).</summary>
     private const int Window = 64;
@@ -24,9 +23,7 @@ public sealed class RelpAuditSink(string host, int port) : IAuditSink
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(AnswerTimeout + TimeSpan.FromMilliseconds(100 * batch.Count));
-        using var client = new TcpClient();
-        await client.ConnectAsync(host, port, timeout.Token);
-        await using var stream = client.GetStream();
+        await using var stream = await AuditTls.ConnectAsync(host, port, tls, timeout.Token);
         var answers = new RelpFrameReader(stream);
 
         await WriteFrameAsync(stream, 1, "open", "relp_version=0\nrelp_software=alto\ncommands=syslog"u8.ToArray(), timeout.Token);
@@ -49,12 +46,11 @@ public sealed class RelpAuditSink(string host, int port) : IAuditSink
         await WriteFrameAsync(stream, next, "close", [], timeout.Token);
     }
 
-    private static async Task WriteFrameAsync(NetworkStream stream, long transaction, string command, byte[] data, CancellationToken cancellationToken)
+    private static async Task WriteFrameAsync(Stream stream, long transaction, string command, byte[] data, CancellationToken cancellationToken)
     {
-        var header = string.Create(CultureInfo.InvariantCulture, $"{transaction} {command} {data.Length}{(data.Length > 0 ? " " : "")}");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(header), cancellationToken);
-        await stream.WriteAsync(data, cancellationToken);
-        await stream.WriteAsync("\n"u8.ToArray(), cancellationToken);
+        // One write a frame: over TLS each write is a record of its own.
+        var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{transaction} {command} {data.Length}{(data.Length > 0 ? " " : "")}"));
+        await stream.WriteAsync((byte[])[.. header, .. data, (byte)'\n'], cancellationToken);
     }
 
     private static async Task ExpectOkAsync(RelpFrameReader answers, long transaction, CancellationToken cancellationToken)
@@ -75,7 +71,7 @@ public sealed class RelpAuditSink(string host, int port) : IAuditSink
     }
 
     /// <summary>Reads RELP frames: TXNR SP COMMAND SP DATALEN [SP DATA] LF.</summary>
-    private sealed class RelpFrameReader(NetworkStream stream)
+    private sealed class RelpFrameReader(Stream stream)
     {
         private const int MaxDataLength = 1 << 20;
         private readonly byte[] _buffer = new byte[4096];

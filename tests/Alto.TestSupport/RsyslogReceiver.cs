@@ -3,37 +3,58 @@ using System.Globalization;
 
 namespace Alto.TestSupport;
 
+/// <summary>The receiver's TLS: its certificate and key, and the CA that signed them (PEM files).</summary>
+public sealed record RsyslogTls(string CaFile, string CertificateFile, string KeyFile);
+
 /// <summary>
-/// A real rsyslog (Debian's rsyslogd with imrelp) on 127.0.0.1, receiving RELP and writing each
-/// message as a line to a file, as a SIEM's syslog tier would. Messages are processed as they
+/// A real rsyslog (Debian's rsyslogd with imrelp) on 127.0.0.1, receiving RELP — and, with TLS,
+/// also syslog over TLS (RFC 5425, imtcp on <see cref="SyslogPort"/>) — and writing each message
+/// as a line to a file, as a SIEM's syslog tier would. Messages are processed as they
 /// arrive (direct queues) and the file is flushed after each batch, so an answered message is on
 /// disk. The test can kill it (SIGKILL, by its pid) and start it again on the same port.
 /// </summary>
 public sealed class RsyslogReceiver : IAsyncDisposable
 {
-    private const string HowToGetIt = "install Debian's rsyslog and rsyslog-relp packages (scripts/test.sh does)";
+    private const string HowToGetIt = "install Debian's rsyslog, rsyslog-relp and rsyslog-openssl packages (scripts/test.sh does)";
     private readonly string _folder;
     private Process? _process;
 
-    private RsyslogReceiver(string folder, int port)
+    private RsyslogReceiver(string folder, int port, int syslogPort)
     {
         _folder = folder;
         Port = port;
+        SyslogPort = syslogPort;
     }
 
+    /// <summary>RELP (over TLS when the receiver has TLS).</summary>
     public int Port { get; }
+
+    /// <summary>Syslog over TLS, octet-counted (RFC 5425); only with TLS.</summary>
+    public int SyslogPort { get; }
 
     public string LogFile => Path.Combine(_folder, "audit.log");
 
-    public static async Task<RsyslogReceiver> StartAsync()
+    public static async Task<RsyslogReceiver> StartAsync(RsyslogTls? tls = null)
     {
-        var receiver = new RsyslogReceiver(Directory.CreateTempSubdirectory("alto-rsyslog-").FullName, FreePorts.Next());
+        var receiver = new RsyslogReceiver(Directory.CreateTempSubdirectory("alto-rsyslog-").FullName, FreePorts.Next(), FreePorts.Next());
         Directory.CreateDirectory(Path.Combine(receiver._folder, "work"));
+        var inputs = tls is null
+            ? $"""
+              module(load="imrelp")
+              input(type="imrelp" port="{receiver.Port}" address="127.0.0.1" ruleset="audit" maxDataSize="64k")
+              """
+            : $"""
+              module(load="imrelp" tls.tlslib="openssl")
+              input(type="imrelp" port="{receiver.Port}" address="127.0.0.1" ruleset="audit" maxDataSize="64k"
+                    tls="on" tls.cacert="{tls.CaFile}" tls.mycert="{tls.CertificateFile}" tls.myprivkey="{tls.KeyFile}")
+              global(defaultNetstreamDriverCAFile="{tls.CaFile}" defaultNetstreamDriverCertFile="{tls.CertificateFile}" defaultNetstreamDriverKeyFile="{tls.KeyFile}")
+              module(load="imtcp" streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon")
+              input(type="imtcp" port="{receiver.SyslogPort}" address="127.0.0.1" ruleset="audit")
+              """;
         await File.WriteAllTextAsync(Path.Combine(receiver._folder, "rsyslog.conf"), string.Create(CultureInfo.InvariantCulture, $$"""
             global(workDirectory="{{receiver._folder}}/work" maxMessageSize="64k")
-            module(load="imrelp")
             main_queue(queue.type="Direct")
-            input(type="imrelp" port="{{receiver.Port}}" address="127.0.0.1" ruleset="audit" maxDataSize="64k")
+            {{inputs}}
             ruleset(name="audit" queue.type="Direct") {
               action(type="omfile" file="{{receiver.LogFile}}" template="RSYSLOG_SyslogProtocol23Format" flushOnTXEnd="on" asyncWriting="off")
             }

@@ -100,11 +100,7 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var received = ReadFramesAsync(listener);
         var sink = new SyslogAuditSink("127.0.0.1", port);
-        var batch = new List<AuditRecord>();
-        await foreach (var entry in AuditRecords.ReadChainAsync(fixture.Database.DataSource, tenant, 0, 100, CancellationToken.None))
-        {
-            batch.Add(entry);
-        }
+        var batch = await ChainAsync(tenant);
 
         await sink.DeliverAsync(batch, CancellationToken.None);
 
@@ -154,6 +150,48 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         var longLine = Assert.Single(lines.Where(line => line.Contains("\"objectId\":\"long\"", StringComparison.Ordinal)).Distinct());
         Assert.Equal(longText, JsonDocument.Parse(longLine[longLine.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("details").GetProperty("text").GetString());
         Assert.DoesNotContain(lines, line => line.StartsWith("0123456789abcdef", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OverTlsRelpAndSyslogReachAReceiverTheCaVouchesForAndNoOther()
+    {
+        var tenant = await TenantWithEntriesAsync(2);
+        var certificates = Directory.CreateTempSubdirectory("alto-tls-").FullName;
+        try
+        {
+            var (tls, otherCa) = TestCertificates.Write(certificates);
+            await using var receiver = await RsyslogReceiver.StartAsync(tls);
+            var batch = await ChainAsync(tenant);
+
+            await new RelpAuditSink("127.0.0.1", receiver.Port, new AuditTls(tls.CaFile, null)).DeliverAsync(batch, CancellationToken.None);
+            await new SyslogAuditSink("127.0.0.1", receiver.SyslogPort, new AuditTls(tls.CaFile, null)).DeliverAsync(batch, CancellationToken.None);
+            await WaitForAsync(async () => Seqs(await receiver.LinesAsync(), tenant).Count == 6, "each entry once by each transport");
+            Assert.Equal([1L, 1, 2, 2, 3, 3], Seqs(await receiver.LinesAsync(), tenant).Order());
+
+            // A receiver the configured CA did not sign, or one under another name, is refused before anything is sent.
+            await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() =>
+                new RelpAuditSink("127.0.0.1", receiver.Port, new AuditTls(otherCa, null)).DeliverAsync(batch, CancellationToken.None));
+            await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() =>
+                new SyslogAuditSink("127.0.0.1", receiver.SyslogPort, new AuditTls(otherCa, null)).DeliverAsync(batch, CancellationToken.None));
+            await Assert.ThrowsAsync<System.Security.Authentication.AuthenticationException>(() =>
+                new RelpAuditSink("127.0.0.1", receiver.Port, new AuditTls(tls.CaFile, "siem.example.com")).DeliverAsync(batch, CancellationToken.None));
+            await Task.Delay(500);
+            Assert.Equal(6, Seqs(await receiver.LinesAsync(), tenant).Count);
+        }
+        finally
+        {
+            Directory.Delete(certificates, recursive: true);
+        }
+    }
+
+    private async Task<List<AuditRecord>> ChainAsync(Guid tenant)
+    {
+        var batch = new List<AuditRecord>();
+        await foreach (var entry in AuditRecords.ReadChainAsync(fixture.Database.DataSource, tenant, 0, 100, CancellationToken.None))
+        {
+            batch.Add(entry);
+        }
+        return batch;
     }
 
     /// <summary>The chain numbers of the tenant's entries among the receiver's lines (each line's message is the entry's JSON).</summary>
