@@ -53,10 +53,13 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
     public async Task<byte[]> DecryptAsync(Guid tenantId, string ciphertext, CancellationToken cancellationToken)
     {
         var (version, sealedBytes) = Parse(ciphertext);
-        var key = await KeyAsync(tenantId, version, cancellationToken);
-        return Open(key, sealedBytes, tenantId.ToByteArray())
-            ?? throw new KeyServiceException("the ciphertext does not decrypt under this tenant's key (damaged, or another tenant's)");
+        return OpenCiphertext(await KeyAsync(tenantId, version, cancellationToken), sealedBytes, tenantId);
     }
+
+    /// <summary>A ciphertext's plaintext under the tenant key version it names.</summary>
+    internal static byte[] OpenCiphertext(byte[] tenantKey, byte[] sealedBytes, Guid tenantId) =>
+        Open(tenantKey, sealedBytes, tenantId.ToByteArray())
+        ?? throw new KeyServiceException("the ciphertext does not decrypt under this tenant's key (damaged, or another tenant's)");
 
     public async Task<DataKey> GenerateDataKeyAsync(Guid tenantId, CancellationToken cancellationToken)
     {
@@ -119,7 +122,8 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
         }
     }
 
-    private static (int Version, byte[] Sealed) Parse(string ciphertext)
+    /// <summary>The key version a ciphertext names, and its sealed bytes.</summary>
+    internal static (int Version, byte[] Sealed) Parse(string ciphertext)
     {
         var colon = ciphertext.IndexOf(':', Prefix.Length);
         if (!ciphertext.StartsWith(Prefix, StringComparison.Ordinal) || colon < 0
@@ -148,7 +152,7 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
         var wrapped = await command.ExecuteScalarAsync(cancellationToken) as byte[]
             ?? throw new KeyServiceException($"tenant {tenantId} has no key version {version}");
-        var key = Open(masterKey, wrapped, WrappingContext(tenantId, version))
+        var key = Unwrap(masterKey, tenantId, version, wrapped)
             ?? throw new KeyServiceException($"tenant {tenantId}'s key version {version} does not open with this master key (is ALTO_MASTER_KEY or the key file the installation's?)");
         _keys[(tenantId, version)] = key;
         return key;
@@ -172,6 +176,9 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
         command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Seal(masterKey, key, WrappingContext(tenantId, version)) });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
+
+    /// <summary>A tenant key version from its wrapped form (alto.tenant_key.wrapped_key), or null when it was not wrapped by this master key for this tenant and version.</summary>
+    internal static byte[]? Unwrap(byte[] masterKey, Guid tenantId, int version, byte[] wrapped) => Open(masterKey, wrapped, WrappingContext(tenantId, version));
 
     /// <summary>A wrapped key is bound to its tenant and version: moving it to another row breaks it.</summary>
     private static byte[] WrappingContext(Guid tenantId, int version) => [.. tenantId.ToByteArray(), .. BitConverter.GetBytes(version)];

@@ -11,6 +11,7 @@ public static class MasterKey
 {
     public const int Length = 32;
 
+    /// <summary>The installation's master key; generated into its file at first start.</summary>
     public static byte[] Load(KeyOptions options, Func<string, string?>? environment = null)
     {
         if ((environment ?? Environment.GetEnvironmentVariable)(KeyOptions.MasterKeyVariable) is { Length: > 0 } fromEnvironment)
@@ -22,6 +23,12 @@ public static class MasterKey
         {
             Create(path);
         }
+        return ReadFile(path);
+    }
+
+    /// <summary>A master key from its file, which must exist and be its owner's alone.</summary>
+    public static byte[] ReadFile(string path)
+    {
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
         {
             throw new InvalidOperationException($"the master key file {path} may be read or written by others; make it 0600 (chmod 600 {path})");
@@ -54,7 +61,8 @@ public static class MasterKey
         }
     }
 
-    private static byte[] Decode(string text, string source)
+    /// <summary>A master key given as text (base64 of 32 bytes); <paramref name="source"/> names it in the error.</summary>
+    public static byte[] Decode(string text, string source)
     {
         try
         {

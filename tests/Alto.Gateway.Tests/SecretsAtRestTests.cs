@@ -93,6 +93,50 @@ public sealed class SecretsAtRestTests(GatewayFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, (await support.PostAsync(new Uri($"/api/v1/tenants/{tenant}/key/rotate", UriKind.Relative), null)).StatusCode);
     }
 
+    /// <summary>
+    /// The recovery kit holds each tenant's key versions only wrapped and each target's credentials
+    /// only sealed — they open with the master key, and nothing else in it does — and only a
+    /// platform admin exports it, audited in the platform trail.
+    /// </summary>
+    [Fact]
+    public async Task TheRecoveryKitHoldsKeysOnlyWrappedAndCredentialsOnlySealedAndOnlyAPlatformAdminExportsIt()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "kit-" + Guid.NewGuid().ToString("N")[..8]);
+        var secret = "SECRET-" + Guid.NewGuid().ToString("N");
+        var targetId = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets", new
+        {
+            name = "blob",
+            kind = "azure",
+            settings = new { container = "tier2", prefix = "p" },
+            credentials = new { connectionString = $"DefaultEndpointsProtocol=http;AccountName=a;AccountKey={secret};BlobEndpoint=http://127.0.0.1:10000/a;" },
+        })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/key/rotate", UriKind.Relative), null)).AssertJsonAsync(HttpStatusCode.OK);
+
+        using var response = await admin.GetAsync(new Uri("/api/v1/recovery-kit", UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+
+        var kit = Keys.RecoveryKit.Parse(text);
+        Assert.Equal("local", kit.Keyring);
+        var entry = kit.Tenants.Single(candidate => candidate.Id == tenant);
+        Assert.Equal([1, 2], entry.Keys.Select(key => key.Version));
+        var target = entry.Targets.Single();
+        Assert.Equal((targetId, "azure", "tier2"), (target.Id, target.Target["kind"]!.GetValue<string>(), target.Target["container"]!.GetValue<string>()));
+        Assert.StartsWith("alto:v2:", target.SealedCredentials, StringComparison.Ordinal);
+        var masterKey = Keys.MasterKey.Load(new Keys.KeyOptions { MasterKeyFile = fixture.Database.MasterKeyFile }, _ => null);
+        var opened = await Keys.RecoveryKeyring.Open(kit, masterKey, vault: null).DecryptAsync(tenant, target.SealedCredentials!, CancellationToken.None);
+        Assert.Contains(secret, System.Text.Encoding.UTF8.GetString(opened), StringComparison.Ordinal);
+
+        var audited = await (await admin.GetAsync(new Uri("/api/v1/audit?action=recovery_kit.exported", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.True(audited.GetProperty("total").GetInt64() >= 1);
+        using var tenantAdmin = fixture.ClientFor("tenant-admin");
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenantAdmin.GetAsync(new Uri("/api/v1/recovery-kit", UriKind.Relative))).StatusCode);
+    }
+
     /// <summary>Every table of the database whose rows, as JSON (bytea as hex), contain the text or its UTF-8 bytes.</summary>
     private async Task<List<string>> TablesHoldingAsync(string text)
     {

@@ -66,11 +66,18 @@ public sealed class ProgramRun : IAsyncDisposable
         return new ProgramRun(Process.Start(start)!);
     }
 
-    /// <summary>Waits for the process to end by itself and returns its exit code.</summary>
+    /// <summary>Waits for the process to end by itself and returns its exit code; a process that does not end in time fails with what it printed.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cancel.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException exception) when (cancel.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the program did not exit within {timeout.TotalSeconds:0} s; its output so far:\n{Output}", exception);
+        }
         return _process.ExitCode;
     }
 

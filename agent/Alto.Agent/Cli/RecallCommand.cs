@@ -4,6 +4,7 @@ using System.Runtime.Versioning;
 using System.Text.Json;
 using Alto.Agent.Jobs;
 using Alto.Agent.Stubs;
+using Alto.Keys;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +16,9 @@ namespace Alto.Agent.Cli;
 /// (<c>alto-agent run</c>) recalls it, verified, and reports it to the cluster; a stub that stays
 /// a stub is reported as failed. With <c>--target FILE</c> (the target as JSON, secrets
 /// included) it recalls by itself, journaled, with no agent or cluster running: the emergency
-/// way back.
+/// way back. With <c>--kit FILE</c> (the recovery kit) and the master key (or Vault) it does the
+/// same for every target of the installation, encrypted objects included, when the database is
+/// lost (docs/runbooks.md, "Disaster recovery").
 /// </summary>
 public static class RecallCommand
 {
@@ -23,8 +26,25 @@ public static class RecallCommand
     {
         var paths = new Argument<string[]>("path") { Description = "Stubs, or folders whose stubs to recall", Arity = ArgumentArity.OneOrMore };
         var targetFile = new Option<FileInfo?>("--target") { Description = "Recall without the running agent, from this target (JSON: kind, path|bucket|container, ..., secrets); keep it private" };
+        var kitFile = new Option<FileInfo?>("--kit") { Description = "Recall without the running agent or the cluster, from every target of this recovery kit (GET /api/v1/recovery-kit)" };
+        var masterKeyFile = new Option<FileInfo?>("--master-key-file") { Description = $"With --kit: the installation's master key file (or set {KeyOptions.MasterKeyVariable})" };
+        var vaultAddress = new Option<Uri?>("--vault-address") { Description = "With --kit of an installation on Vault: Vault's URL (token from VAULT_TOKEN, namespace from VAULT_NAMESPACE)" };
         var stateDirectory = AgentOptions.StateDirectory();
-        var command = new Command("recall", "Recall stubs now, through the running agent (or by itself with --target)") { paths, targetFile, stateDirectory };
+        var command = new Command("recall", "Recall stubs now, through the running agent (or by itself with --target or --kit)")
+        {
+            paths, targetFile, kitFile, masterKeyFile, vaultAddress, stateDirectory,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(targetFile) is not null && result.GetValue(kitFile) is not null)
+            {
+                result.AddError("give --target or --kit, not both");
+            }
+            if (result.GetValue(kitFile) is null && (result.GetValue(masterKeyFile) is not null || result.GetValue(vaultAddress) is not null))
+            {
+                result.AddError("--master-key-file and --vault-address go with --kit");
+            }
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!OperatingSystem.IsLinux())
@@ -32,23 +52,29 @@ public static class RecallCommand
                 await Console.Error.WriteLineAsync("alto-agent recall: this build recalls Linux stubs only");
                 return 2;
             }
-            var stubs = new List<string>();
+            var found = new List<(string Path, StubInfo Stub)>();
             var notStubs = 0;
             foreach (var file in parse.GetValue(paths)!.SelectMany(Files))
             {
-                if (LinuxStubs.Peek(file) is not null)
+                if (LinuxStubs.Peek(file) is { } stub)
                 {
-                    stubs.Add(file);
+                    found.Add((file, stub));
                 }
                 else
                 {
                     notStubs++;
                 }
             }
+            var state = parse.GetValue(stateDirectory)!;
             if (parse.GetValue(targetFile) is { } target)
             {
-                return await RecallByItselfAsync(target, stubs, notStubs, parse.GetValue(stateDirectory)!, cancellationToken);
+                return await RecallByItselfAsync(target, found, notStubs, state, cancellationToken);
             }
+            if (parse.GetValue(kitFile) is { } kit)
+            {
+                return await RecallFromKitAsync(kit, parse.GetValue(masterKeyFile), parse.GetValue(vaultAddress), found, notStubs, state, cancellationToken);
+            }
+            var stubs = found.ConvertAll(stub => stub.Path);
             var failed = 0;
             for (var i = 0; i < stubs.Count; i++)
             {
@@ -77,7 +103,7 @@ public static class RecallCommand
     }
 
     [SupportedOSPlatform("linux")]
-    private static async Task<int> RecallByItselfAsync(FileInfo targetFile, List<string> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
+    private static async Task<int> RecallByItselfAsync(FileInfo targetFile, List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
     {
         TierTarget target;
         try
@@ -92,8 +118,54 @@ public static class RecallCommand
             return 2;
         }
         var store = target.Open();
-        // Holding recall while it runs: its own opens pass, and other programs' opens of stubs are answered from the same target.
-        using var recall = HeldRecall.TryHold("recall", stateDirectory, [], _ => store);
+        Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
+        return await RecallStandaloneAsync(stubs, notStubs, stateDirectory, _ => store, _ => null, cancellationToken);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RecallFromKitAsync(
+        FileInfo kitFile, FileInfo? masterKeyFile, Uri? vaultAddress, List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
+    {
+        using var vault = vaultAddress is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        RecoveryKitSource source;
+        try
+        {
+            var kit = RecoveryKit.Parse(await File.ReadAllTextAsync(kitFile.FullName, cancellationToken));
+            source = await RecoveryKitSource.LoadAsync(kit, MasterKeyOf(masterKeyFile), vault is null ? null : VaultOf(vault, vaultAddress!), cancellationToken);
+            Console.WriteLine($"recalling {stubs.Count} stub(s) from the {source.TargetCount} target(s) of the recovery kit of {kit.CreatedAt:u}");
+        }
+        catch (Exception exception) when (exception is InvalidDataException or KeyServiceException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"alto-agent recall: cannot use the recovery kit: {exception.Message}");
+            return 2;
+        }
+        return await RecallStandaloneAsync(stubs, notStubs, stateDirectory, source.Store, source.ClusterFor, cancellationToken);
+    }
+
+    /// <summary>The master key from its file, else from the environment; null when neither is given (a Vault kit needs none).</summary>
+    private static byte[]? MasterKeyOf(FileInfo? file) =>
+        file is not null ? MasterKey.ReadFile(file.FullName)
+        : Environment.GetEnvironmentVariable(KeyOptions.MasterKeyVariable) is { Length: > 0 } text ? MasterKey.Decode(text, KeyOptions.MasterKeyVariable)
+        : null;
+
+    private static VaultTransitKeyService VaultOf(HttpClient http, Uri address) => new(http, new VaultOptions
+    {
+        Address = address.ToString(),
+        Token = Environment.GetEnvironmentVariable("VAULT_TOKEN"),
+        Namespace = Environment.GetEnvironmentVariable("VAULT_NAMESPACE"),
+    });
+
+    /// <summary>
+    /// Recalls by itself, journaled: each stub's object read from <paramref name="stores"/>,
+    /// decoded with what <paramref name="clusterOf"/> gives for its target, verified, written back.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RecallStandaloneAsync(
+        List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, Func<Guid, ITierStore> stores, Func<Guid, RecallCluster?> clusterOf,
+        CancellationToken cancellationToken)
+    {
+        // Holding recall while it runs: its own opens pass, and other programs' opens of stubs are answered from the same targets.
+        using var recall = HeldRecall.TryHold("recall", stateDirectory, [], stores);
         if (recall is null)
         {
             return 2;
@@ -101,14 +173,14 @@ public static class RecallCommand
         var stubDriver = new LinuxStubDriver(recall.Hooks);
         using var journal = new OperationJournal(stateDirectory);
         JournalRecovery.Recover(journal, stubDriver);
-        var runner = new RecallRunner(journal, stubDriver, _ => store, NullLogger.Instance);
-        Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
         var failed = 0;
         for (var i = 0; i < stubs.Count; i++)
         {
-            var outcome = (await runner.RecallAsync([stubs[i]], cancellationToken)).SingleOrDefault();
+            var (path, stub) = stubs[i];
+            var runner = new RecallRunner(journal, stubDriver, stores, NullLogger.Instance, clusterOf(stub.TargetId));
+            var outcome = (await runner.RecallAsync([path], cancellationToken)).SingleOrDefault();
             failed += outcome?.Error is null ? 0 : 1;
-            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(outcome?.Error is null ? "recalled" : "failed")} {stubs[i]}"
+            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(outcome?.Error is null ? "recalled" : "failed")} {path}"
                               + (outcome is null ? "" : $" ({outcome.Duration.TotalMilliseconds:0} ms)") + (outcome?.Error is { } error ? ": " + error : ""));
         }
         Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");

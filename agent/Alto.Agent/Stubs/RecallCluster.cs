@@ -28,9 +28,11 @@ public delegate Task<StubAnswer> StubCheck(StubQuestion question, CancellationTo
 /// <summary>
 /// What a recall asks of the cluster: the data key of an encrypted object (the cluster alone holds
 /// the tenant key) and its word that the stub is what its record says. A recall without one (an
-/// operator's standalone recall) trusts the stub's binding alone and cannot open encrypted objects.
+/// operator's standalone recall) trusts the stub's binding alone and cannot open encrypted objects;
+/// one from a recovery kit unwraps keys offline and, with no record to ask (<paramref name="Check"/>
+/// null), trusts the binding alone.
 /// </summary>
-public sealed record RecallCluster(DataKeyUnwrap Unwrap, StubCheck Check);
+public sealed record RecallCluster(DataKeyUnwrap Unwrap, StubCheck? Check);
 
 /// <summary>A stub whose recall was refused: its markers are not this file's, or the cluster's record contradicts them. Nothing was written.</summary>
 public sealed class StubRefusedException(string path, string reason) : IOException($"refused to recall {path}: {reason}")

@@ -75,6 +75,7 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<TokenIssuer>();
         services.AddHostedService<AuthBootstrapService>();
         services.AddSingleton<TenantReadModel>();
+        services.AddSingleton<RecoveryKitReadModel>();
         services.AddSingleton<HostReadModel>();
         services.AddSingleton<StorageTargetReadModel>();
         services.AddSingleton<TieringReadModel>();

@@ -42,6 +42,7 @@ public static class GatewayEndpointExtensions
         api.MapScanResultsApi();
         api.MapTrailUpdatesApi();
         api.MapReconcileApi();
+        api.MapRecoveryKitApi();
 
         // Only health (no detail) and sign-in are anonymous (README, "Security"). Pages a browser
         // opens directly take a Basic sign-in as well as a bearer token: the API reference any

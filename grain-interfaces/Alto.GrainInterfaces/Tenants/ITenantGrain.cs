@@ -36,6 +36,10 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("GetTargetForAgentAsync")]
     Task<Tiers.AgentTarget?> GetTargetForAgentAsync(Guid targetId);
 
+    /// <summary>Every target, disabled ones too (their objects still back stubs), with its credentials still sealed: for the recovery kit.</summary>
+    [Alias("ListRecoveryTargetsAsync")]
+    Task<RecoveryTarget[]> ListRecoveryTargetsAsync();
+
     /// <summary>The rules in evaluation order, or null when the tenant does not exist.</summary>
     [Alias("ListRulesAsync")]
     Task<RuleInfo[]?> ListRulesAsync();

@@ -69,3 +69,15 @@ public sealed record UpdateStorageTarget(
     [property: Id(1)] StorageTargetSettings? Settings,
     [property: Id(2)] StorageTargetCredentials? Credentials,
     [property: Id(3)] bool? Enabled);
+
+/// <summary>
+/// A target as the recovery kit keeps it: kind and settings, and its credentials exactly as the
+/// tenant grain holds them (JSON encrypted with the tenant key), never opened on the way out.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.RecoveryTarget")]
+public sealed record RecoveryTarget(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] StorageTargetKind Kind,
+    [property: Id(3)] StorageTargetSettings Settings,
+    [property: Id(4)] string? SealedCredentials);

@@ -28,6 +28,18 @@ public sealed partial class TenantGrain
             ? new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target))
             : null;
 
+    public async Task<RecoveryTarget[]> ListRecoveryTargetsAsync()
+    {
+        var targets = new List<RecoveryTarget>();
+        foreach (var target in tenant.State.Targets.Values.OrderBy(target => target.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            // Credentials from before sealing are cleared on activation; sealed here all the same, so none leaves in the clear.
+            var sealedCredentials = target.SealedCredentials ?? (target.Credentials is { } legacy ? await SealAsync(legacy) : null);
+            targets.Add(new RecoveryTarget(target.Id, target.Name, target.Kind, target.Settings, sealedCredentials));
+        }
+        return [.. targets];
+    }
+
     public Task<StorageTargetInfo[]> ListTargetsAsync() =>
         Task.FromResult(tenant.State.Targets.Values.Select(ToInfo).ToArray());
 
