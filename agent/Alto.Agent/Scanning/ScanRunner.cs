@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using System.Threading.Channels;
 using Alto.Scanning;
 
@@ -14,8 +13,7 @@ public sealed record ScanResult(Guid ScanId, int Chunks, long Rows);
 /// chunk builder (rows → CSV/Parquet → compressed), and the sink (upload). A slow upload slows
 /// the walk instead of growing memory; a failure in any stage stops the others.
 /// </summary>
-[SupportedOSPlatform("linux")]
-public sealed class ScanRunner(IChunkSink sink)
+public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, ITreeWalker>? walkers = null)
 {
     public async Task<ScanResult> RunAsync(ScanSettings settings, ScanCounters counters, CancellationToken cancellationToken)
     {
@@ -24,7 +22,7 @@ public sealed class ScanRunner(IChunkSink sink)
         var rows = Channel.CreateBounded<ScanRecord>(new BoundedChannelOptions(2048) { SingleReader = true });
         var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
 
-        var walker = new TreeWalker(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
+        var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
         var build = BuildChunksAsync(scanId, settings, rows.Reader, chunks.Writer, failed.Token);
         Task[] stages =
         [

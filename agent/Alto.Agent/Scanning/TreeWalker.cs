@@ -9,23 +9,21 @@ namespace Alto.Agent.Scanning;
 public sealed record WalkOptions(int Workers, bool CrossMounts);
 
 /// <summary>
-/// Walks directory trees with parallel workers and streams one <see cref="ScanRecord"/> per
-/// regular file into a bounded channel, so memory stays flat however large the tree: only
-/// directories waiting to be read are queued, never the listing. Symlinks are not followed;
+/// Walks Linux directory trees with parallel workers (<see cref="FolderQueue"/>), one statx per
+/// entry, and streams one <see cref="ScanRecord"/> per regular file. Symlinks are not followed;
 /// unreadable, vanished and over-long entries are counted and skipped, never fatal.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
+public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITreeWalker
 {
     private const int RowsPerWrite = 256;
     private static readonly byte[] StubAttribute = "trusted.alto.locator\0"u8.ToArray();
     private static readonly byte[] LegacyStubAttribute = "user.alto.locator\0"u8.ToArray();
 
     /// <summary>Walks every root, then completes <paramref name="output"/> (with the first fatal error, if any).</summary>
-    public async Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+    public Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
     {
-        var queue = Channel.CreateUnbounded<WalkItem>(new UnboundedChannelOptions { SingleReader = false });
-        var pending = 0;
+        var folders = new List<WalkItem>(roots.Count);
         foreach (var root in roots)
         {
             var bytes = Encoding.UTF8.GetBytes(root.Length > 1 ? root.TrimEnd('/') : root);
@@ -37,51 +35,12 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
             }
             var device = LinuxFileSystem.TryStat(LinuxFileSystem.DirectoryDescriptor(directory), ".\0"u8, out var status, out _) ? status.Device : 0;
             LinuxFileSystem.CloseDirectory(directory);
-            Interlocked.Increment(ref pending);
-            queue.Writer.TryWrite(new WalkItem(bytes, device));
+            folders.Add(new WalkItem(bytes, device));
         }
-        if (pending == 0)
-        {
-            output.TryComplete();
-            return;
-        }
-
-        Exception? failure = null;
-        var workers = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => Task.Run(async () =>
-        {
-            await foreach (var item in queue.Reader.ReadAllAsync(cancellationToken))
-            {
-                try
-                {
-                    await ReadDirectoryAsync(item, queue.Writer, output, () => Interlocked.Increment(ref pending), cancellationToken);
-                }
-                finally
-                {
-                    if (Interlocked.Decrement(ref pending) == 0)
-                    {
-                        queue.Writer.TryComplete();
-                    }
-                }
-            }
-        }, cancellationToken)).ToArray();
-        try
-        {
-            await Task.WhenAll(workers);
-        }
-        catch (Exception exception)
-        {
-            failure = exception;
-            queue.Writer.TryComplete();
-            throw;
-        }
-        finally
-        {
-            output.TryComplete(failure);
-        }
+        return FolderQueue.WalkAsync(folders, options.Workers, (item, enqueue, token) => ReadDirectoryAsync(item, enqueue, output, token), output, cancellationToken);
     }
 
-    private async Task ReadDirectoryAsync(
-        WalkItem item, ChannelWriter<WalkItem> directories, ChannelWriter<ScanRecord> output, Action beforeQueue, CancellationToken cancellationToken)
+    private async Task ReadDirectoryAsync(WalkItem item, Action<WalkItem> enqueue, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
     {
         var directory = LinuxFileSystem.OpenDirectory(Nul(item.Path), out var errno);
         if (directory == 0)
@@ -93,7 +52,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
         try
         {
             var rows = new List<ScanRecord>(RowsPerWrite);
-            while (ReadSome(directory, item, rows, directories, beforeQueue))
+            while (ReadSome(directory, item, rows, enqueue))
             {
                 foreach (var row in rows)
                 {
@@ -113,7 +72,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
     }
 
     /// <summary>Reads entries until <see cref="RowsPerWrite"/> rows are collected (true) or the directory ends (false).</summary>
-    private bool ReadSome(nint directory, WalkItem item, List<ScanRecord> rows, ChannelWriter<WalkItem> directories, Action beforeQueue)
+    private bool ReadSome(nint directory, WalkItem item, List<ScanRecord> rows, Action<WalkItem> enqueue)
     {
         var descriptor = LinuxFileSystem.DirectoryDescriptor(directory);
         Span<byte> name = stackalloc byte[257];
@@ -145,8 +104,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters)
                 // filespace's audit trail is the agent's input, never part of the inventory.
                 if ((options.CrossMounts || status.Device == item.Device) && !entryName.SequenceEqual(".lucid_audit"u8))
                 {
-                    beforeQueue();
-                    directories.TryWrite(new WalkItem(Child(item.Path, entryName), item.Device));
+                    enqueue(new WalkItem(Child(item.Path, entryName), item.Device));
                 }
                 continue;
             }
