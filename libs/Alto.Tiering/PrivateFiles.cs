@@ -30,14 +30,39 @@ public static class PrivateFiles
         }
     }
 
-    /// <summary>The agent's own state folder: created 0700, or narrowed to 0700 when it exists with a wider mode.</summary>
+    /// <summary>
+    /// The agent's own state folder: created 0700, or narrowed to 0700 when it exists with a wider
+    /// mode; on Windows its ACL is set to SYSTEM and Administrators only, inherited by everything in it.
+    /// </summary>
     public static void EnsureStateDirectory(string path)
     {
         CreateDirectory(path);
-        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~DirectoryMode) != 0)
+        if (OperatingSystem.IsWindows())
+        {
+            RestrictToSystemAndAdministrators(path);
+        }
+        else if ((File.GetUnixFileMode(path) & ~DirectoryMode) != 0)
         {
             File.SetUnixFileMode(path, DirectoryMode);
         }
+    }
+
+    /// <summary>A protected ACL (nothing inherited from above): full control for LocalSystem and BUILTIN\Administrators, no one else.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private static void RestrictToSystemAndAdministrators(string path)
+    {
+        var security = new System.Security.AccessControl.DirectorySecurity();
+        security.SetAccessRuleProtection(isProtected: true, preserveInheritance: false);
+        foreach (var account in new[] { System.Security.Principal.WellKnownSidType.LocalSystemSid, System.Security.Principal.WellKnownSidType.BuiltinAdministratorsSid })
+        {
+            security.AddAccessRule(new System.Security.AccessControl.FileSystemAccessRule(
+                new System.Security.Principal.SecurityIdentifier(account, null),
+                System.Security.AccessControl.FileSystemRights.FullControl,
+                System.Security.AccessControl.InheritanceFlags.ContainerInherit | System.Security.AccessControl.InheritanceFlags.ObjectInherit,
+                System.Security.AccessControl.PropagationFlags.None,
+                System.Security.AccessControl.AccessControlType.Allow));
+        }
+        new DirectoryInfo(path).SetAccessControl(security);
     }
 
     /// <summary>Opens (creating as 0600 when it does not exist) a file for writing.</summary>

@@ -23,12 +23,14 @@ public sealed partial class ReleaseArtifactsTests
         try
         {
             var (packageExit, packageOutput) = await ExternalTool.RunAsync("bash",
-                [Path.Combine(RepositoryPaths.Root, "scripts", "package.sh"), "--out", dist, "--only", "agent:linux-x64,gateway:linux-x64", "--no-web"],
+                [Path.Combine(RepositoryPaths.Root, "scripts", "package.sh"), "--out", dist, "--only", "agent:linux-x64,gateway:linux-x64,agent:win-x64", "--no-web"],
                 "bash runs scripts/package.sh", workingDirectory: RepositoryPaths.Root, patience: TimeSpan.FromMinutes(10));
             Assert.True(packageExit == 0, packageOutput);
             var (checkExit, checkOutput) = await ExternalTool.RunAsync("sha256sum", ["-c", "SHA256SUMS"], "coreutils", workingDirectory: dist);
             Assert.True(checkExit == 0, checkOutput);
-            Assert.Equal(2, checkOutput.Split('\n').Count(line => line.EndsWith(": OK", StringComparison.Ordinal)));
+            Assert.Equal(3, checkOutput.Split('\n').Count(line => line.EndsWith(": OK", StringComparison.Ordinal)));
+            // The Windows agent is cross-compiled here (warnings as errors, the platform analyzer on): a Windows-only compile error cannot land.
+            AssertWindowsExecutable(Path.Combine(dist, $"alto-agent-{version}-win-x64.zip"), $"alto-agent-{version}-win-x64/alto-agent.exe");
 
             var agent = await UnpackAsync(dist, $"alto-agent-{version}-linux-x64");
             await using (var run = ProgramRun.StartExecutable(Path.Combine(agent, EntryPoint("agent")), new Dictionary<string, string>(), "--version"))
@@ -81,6 +83,26 @@ public sealed partial class ReleaseArtifactsTests
         var entry = EntryPointLine().Match(dockerfile);
         Assert.True(entry.Success, $"{folder}/Dockerfile has no ENTRYPOINT [\"/opt/alto/…\"]");
         return entry.Groups[1].Value;
+    }
+
+    /// <summary>The archive holds <paramref name="entry"/>, a PE image for x64 (IMAGE_FILE_MACHINE_AMD64) with the console subsystem.</summary>
+    private static void AssertWindowsExecutable(string zip, string entry)
+    {
+        using var archive = System.IO.Compression.ZipFile.OpenRead(zip);
+        var exe = archive.GetEntry(entry);
+        Assert.True(exe is not null, $"{Path.GetFileName(zip)} has no {entry}: {string.Join(", ", archive.Entries.Take(20).Select(candidate => candidate.FullName))}");
+        using var image = new MemoryStream();
+        using (var stream = exe.Open())
+        {
+            stream.CopyTo(image);
+        }
+        var bytes = image.ToArray();
+        Assert.Equal("MZ"u8.ToArray(), bytes[..2]);
+        var pe = BitConverter.ToInt32(bytes, 0x3C);
+        Assert.Equal("PE\0\0"u8.ToArray(), bytes[pe..(pe + 4)]);
+        Assert.Equal(0x8664, BitConverter.ToUInt16(bytes, pe + 4));
+        // The optional header's Subsystem field: 3 = IMAGE_SUBSYSTEM_WINDOWS_CUI (a console program, as a service runs it).
+        Assert.Equal(3, BitConverter.ToUInt16(bytes, pe + 24 + 68));
     }
 
     private static async Task<string> UnpackAsync(string dist, string name)

@@ -46,9 +46,9 @@ public static class ScanCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!OperatingSystem.IsLinux())
+            if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
             {
-                await Console.Error.WriteLineAsync("alto-agent scan: this build scans Linux file systems only");
+                await Console.Error.WriteLineAsync("alto-agent scan: the agent scans Linux and Windows file systems only");
                 return 2;
             }
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };

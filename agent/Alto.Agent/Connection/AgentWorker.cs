@@ -49,11 +49,13 @@ public sealed partial class AgentWorker(
             return;
         }
         using var recallScope = recall;
-        using var journal = OperatingSystem.IsLinux() ? new OperationJournal(stateDirectory.Path) : null;
-        var stubs = OperatingSystem.IsLinux() ? new LinuxStubDriver(recall?.Hooks) : null;
-        if (OperatingSystem.IsLinux())
+        // The platform's stubs, chosen here once: fanotify and trusted.alto.* on Linux, the EaseFilter CloudTier driver on Windows.
+        using var cloudTier = OperatingSystem.IsWindows() ? StartCloudTier(targets, cluster) : null;
+        IStubDriver? stubs = OperatingSystem.IsLinux() ? new LinuxStubDriver(recall?.Hooks) : OperatingSystem.IsWindows() ? cloudTier?.Driver : null;
+        using var journal = stubs is not null ? new OperationJournal(stateDirectory.Path) : null;
+        if (stubs is not null)
         {
-            SettleJournal(journal!, stubs!);
+            SettleJournal(journal!, stubs);
         }
 
         string[] volumes = [];
@@ -145,8 +147,7 @@ public sealed partial class AgentWorker(
         }
     }
 
-    [SupportedOSPlatform("linux")]
-    private void SettleJournal(OperationJournal journal, LinuxStubDriver stubs)
+    private void SettleJournal(OperationJournal journal, IStubDriver stubs)
     {
         foreach (var settled in JournalRecovery.Recover(journal, stubs))
         {
@@ -154,9 +155,23 @@ public sealed partial class AgentWorker(
         }
     }
 
-    /// <summary>The commands this agent runs: on Linux, scans, recalls and tiering jobs; elsewhere none yet (each is refused with its reason).</summary>
+    [SupportedOSPlatform("windows")]
+    private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
+    {
+        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, out var whyNot);
+        if (session is null)
+        {
+            LogNoStubDriver(logger, whyNot!);
+        }
+        return session;
+    }
+
+    /// <summary>
+    /// The commands this agent runs: scans and listings everywhere; recalls and tiering jobs where
+    /// the platform's stub driver runs (each refused with its reason where it does not).
+    /// </summary>
     private CommandHandlers Handlers(
-        GatewayClient gateway, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs, ArmedRecall? recall,
+        GatewayClient gateway, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, IStubDriver? stubs, ArmedRecall? recall,
         ReportOutbox reports, RecallReporter recalls, RecallCluster cluster)
     {
         var handlers = new CommandHandlers().Register(GatewayMessage.BodyOneofCase.ReconcileRequest, (command, cancellationToken) =>
@@ -182,34 +197,41 @@ public sealed partial class AgentWorker(
                 ? new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>()).RunAsync(runId, request.Paths, volumes(), cancellationToken)
                 : throw new NotSupportedException("the census of stubs runs on Linux agents only");
         });
-        return OperatingSystem.IsLinux() ? LinuxHandlers(handlers, volumes, connection, journal, stubs, recall, reports, recalls, cluster) : handlers;
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
+        {
+            handlers.Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(command.ScanRequest, volumes(), cancellationToken));
+        }
+        return stubs is not null ? StubHandlers(handlers, volumes, connection, journal!, stubs, recall, reports, recalls, cluster) : handlers;
     }
 
-    [SupportedOSPlatform("linux")]
-    private CommandHandlers LinuxHandlers(
-        CommandHandlers handlers, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal? journal, LinuxStubDriver? stubs,
+    private CommandHandlers StubHandlers(
+        CommandHandlers handlers, Func<string[]> volumes, Func<AgentConnection> connection, OperationJournal journal, IStubDriver stubs,
         ArmedRecall? recall, ReportOutbox reports, RecallReporter recalls, RecallCluster cluster) =>
         handlers
-            .Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(command.ScanRequest, volumes(), cancellationToken))
             .Register(GatewayMessage.BodyOneofCase.RecallRequest, (command, cancellationToken) =>
-                RecallAsync(command.RecallRequest, volumes(), connection(), journal!, stubs!, recalls, cluster, cancellationToken))
+                RecallAsync(command.RecallRequest, volumes(), connection(), journal, stubs, recalls, cluster, cancellationToken))
             .Register(GatewayMessage.BodyOneofCase.TieringJob, (command, cancellationToken) =>
             {
-                // A file of a job must be below the host's volumes (links resolved here) and where recall on open is armed.
+                // A file of a job must be below the host's volumes (links resolved here) and, on Linux, where recall on open is armed.
                 var scope = volumes();
-                string? Refusal(string path) => VolumeScope.Refusal(path, scope) ?? recall?.RefusalFor(path);
-                return new AgentJobRunner(journal!, stubs!, connection().Targets, connection().Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
+                string? Refusal(string path) => ScopeRefusal(path, scope) ?? (OperatingSystem.IsLinux() ? recall?.RefusalFor(path) : null);
+                return new AgentJobRunner(journal, stubs, connection().Targets, connection().Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
                     .RunAsync(command.TieringJob, reports, cancellationToken);
             });
 
-    [SupportedOSPlatform("linux")]
+    /// <summary>Why the cluster may not have this host touch <paramref name="path"/> (the platform's own path rules), or null.</summary>
+    private static string? ScopeRefusal(string path, IReadOnlyList<string> volumes) =>
+        OperatingSystem.IsLinux() ? VolumeScope.Refusal(path, volumes)
+        : OperatingSystem.IsWindows() ? WindowsVolumeScope.Refusal(path, volumes, Win32FileFacts.FinalPath)
+        : "this platform has no volumes the agent may touch";
+
     private async Task RecallAsync(
-        RecallRequest request, string[] volumes, AgentConnection connection, OperationJournal journal, LinuxStubDriver stubs,
+        RecallRequest request, string[] volumes, AgentConnection connection, OperationJournal journal, IStubDriver stubs,
         RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
         // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
-        var refused = request.Paths.Select(path => VolumeScope.Refusal(path, volumes)).OfType<string>().ToList();
-        var inside = request.Paths.Where(path => VolumeScope.Refusal(path, volumes) is null).ToList();
+        var refused = request.Paths.Select(path => ScopeRefusal(path, volumes)).OfType<string>().ToList();
+        var inside = request.Paths.Where(path => ScopeRefusal(path, volumes) is null).ToList();
         var outcomes = await new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
             .RecallAsync(inside, cancellationToken);
         foreach (var outcome in outcomes)
@@ -222,10 +244,9 @@ public sealed partial class AgentWorker(
         }
     }
 
-    [SupportedOSPlatform("linux")]
     private async Task ScanAsync(ScanRequest request, string[] volumes, CancellationToken cancellationToken)
     {
-        if (request.Paths.Select(path => VolumeScope.Refusal(path, volumes)).FirstOrDefault(refusal => refusal is not null) is { } refused)
+        if (request.Paths.Select(path => ScopeRefusal(path, volumes)).FirstOrDefault(refusal => refusal is not null) is { } refused)
         {
             throw new InvalidOperationException("refused the scan: " + refused);
         }
@@ -257,7 +278,10 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Scan {ScanId} uploaded: {Summary}")]
     private static partial void LogScanDone(ILogger logger, Guid scanId, string summary);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read this host's volumes from the gateway: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Critical, Message = "No stub driver: {Reason}; scans go on, tiering jobs and recalls are refused")]
+    private static partial void LogNoStubDriver(ILogger logger, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read this host's volumes from the gateway: {Reason}")]
     private static partial void LogNoVolumes(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The gateway refused this host's credential ({Reason}); enroll the agent again")]

@@ -1,4 +1,3 @@
-using System.Runtime.Versioning;
 using Alto.Agent.Connection;
 using Alto.Agent.Stubs;
 using Alto.Protocol.Agent.V1;
@@ -15,7 +14,6 @@ namespace Alto.Agent.Jobs;
 /// reconnect. A file <paramref name="refusal"/> names (recall on open not armed for it) is refused
 /// without being touched.
 /// </summary>
-[SupportedOSPlatform("linux")]
 public sealed class AgentJobRunner(
     OperationJournal journal, IStubDriver stubs, TargetDirectory targets, BandwidthThrottle throttle, ILogger logger, Func<string, string?>? refusal)
 {

@@ -50,6 +50,36 @@ public sealed partial class Win32FileFacts : IWindowsFileFacts
         return new WindowsFileFacts(OwnerOf(handle, localPath), fileId, (FileAttributes)information.FileAttributes);
     }
 
+    /// <summary>
+    /// The path with every junction, mount point and symbolic link resolved (GetFinalPathNameByHandleW,
+    /// without the \\?\ prefix), or null when it does not exist; for <see cref="Connection.WindowsVolumeScope"/>.
+    /// </summary>
+    public static string? FinalPath(string path)
+    {
+        using var handle = CreateFileW(LongPath(path), FileReadAttributes, ShareAll, 0, OpenExisting, FlagBackupSemantics | FlagOpenNoRecall, 0);
+        if (handle.IsInvalid)
+        {
+            return null;
+        }
+        var buffer = new char[32_768];
+        uint length;
+        unsafe
+        {
+            fixed (char* text = buffer)
+            {
+                length = GetFinalPathNameByHandleW(handle, text, (uint)buffer.Length, 0);
+            }
+        }
+        if (length == 0 || length >= buffer.Length)
+        {
+            return null;
+        }
+        var final = new string(buffer, 0, (int)length);
+        return final.StartsWith(@"\\?\UNC\", StringComparison.Ordinal) ? @"\\" + final[8..]
+            : final.StartsWith(@"\\?\", StringComparison.Ordinal) ? final[4..]
+            : final;
+    }
+
     /// <summary>The path with the prefix that lifts MAX_PATH (\\?\C:\…, \\?\UNC\server\share\…).</summary>
     private static string LongPath(string path) =>
         path.StartsWith(@"\\?\", StringComparison.Ordinal) ? path
@@ -124,4 +154,7 @@ public sealed partial class Win32FileFacts : IWindowsFileFacts
 
     [LibraryImport("kernel32.dll")]
     private static partial nint LocalFree(nint memory);
+
+    [LibraryImport("kernel32.dll", SetLastError = true)]
+    private static unsafe partial uint GetFinalPathNameByHandleW(SafeFileHandle file, char* path, uint length, uint flags);
 }
