@@ -232,6 +232,32 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
         Assert.False(cleared.TryGetProperty("lucidLink", out _));
     }
 
+    /// <summary>
+    /// A Windows LucidLink client: its filespace is a drive (L:\) or a folder (C:\LucidVolume), its
+    /// trail's entry paths are still '/'-separated, and the agent's paths (the seed's
+    /// C:\LucidVolume\Data\docs\report.pdf) reach the Windows host's inventory, whatever their case.
+    /// </summary>
+    [Fact]
+    public async Task AWindowsClientsFilespaceAndItsTrailUseTheHostsWindowsPaths()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, "windows", @"C:\LucidVolume", (@"C:\LucidVolume\Data\docs\report.pdf", 90 * Day));
+        using var platform = fixture.ClientFor("platform-admin");
+        var path = $"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}";
+        foreach (var root in new[] { @"L:\", @"C:\LucidVolume" })
+        {
+            var set = await (await platform.PatchAsJsonAsync(path, new { lucidLink = new { filespaceRoot = root, pollSeconds = 5 } })).AssertJsonAsync(HttpStatusCode.OK);
+            Assert.Equal(root, set.GetProperty("lucidLink").GetProperty("filespaceRoot").GetString());
+        }
+        await (await platform.PatchAsJsonAsync(path, new { lucidLink = new { filespaceRoot = "/lucid" } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        var now = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var batchId = Guid.NewGuid();
+        (await SendAsync(host, BatchWithId(batchId, host, Read(@"c:\lucidvolume\data\docs\report.pdf", now)))).EnsureSuccessStatusCode();
+
+        Assert.Equal("1/0/0", await AppliedCountsAsync(host, batchId));
+        Assert.Equal(now.ToUnixTimeSeconds(), await AtimeAsync(host, @"C:\LucidVolume\Data\docs\report.pdf"));
+    }
+
     [Fact]
     public async Task BadBatchesAreRefusedAndChangeNothing()
     {

@@ -18,8 +18,12 @@ public sealed record LucidTrailStatus(
 /// the trail, and none is lost); it is sent again by a newer agent.
 /// </summary>
 public sealed partial class LucidTrailUploader(
-    Guid tenantId, Guid hostId, string stateDirectory, Func<TrailUpdateBatch, CancellationToken, Task<string?>> send, ILogger logger)
+    Guid tenantId, Guid hostId, string stateDirectory, Func<TrailUpdateBatch, CancellationToken, Task<string?>> send, ILogger logger,
+    PathFlavor? flavor = null)
 {
+    /// <summary>How this host spells inventory paths: a Windows client's filespace is a drive (<c>L:\</c>) or a folder (<c>C:\LucidVolume</c>).</summary>
+    private readonly PathFlavor _flavor = flavor ?? (OperatingSystem.IsWindows() ? PathFlavor.Windows : PathFlavor.Posix);
+
     public const int BatchSize = 10_000;
     private LucidTrailTailer? _tailer;
     private long _applied;
@@ -137,7 +141,7 @@ public sealed partial class LucidTrailUploader(
     private TrailUpdateBatch Batch(string root, IReadOnlyList<LucidTrailEvent> events) => new(
         BatchId(root, events), tenantId, hostId, TrailUpdateBatch.LucidLinkSource, DateTimeOffset.UtcNow,
         [.. events.Select(e => new TrailUpdate(
-            Join(root, e.EntryPath),
+            InventoryPath(_flavor, root, e.EntryPath),
             e.Action switch
             {
                 LucidAction.FileRead => "read",
@@ -146,7 +150,7 @@ public sealed partial class LucidTrailUploader(
                 _ => "move",
             },
             DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMicros / 1000),
-            e.TargetPath is null ? null : Join(root, e.TargetPath)))]);
+            e.TargetPath is null ? null : InventoryPath(_flavor, root, e.TargetPath)))]);
 
     /// <summary>
     /// The same events make the same batch id: a batch sent again after the gateway failed to
@@ -167,7 +171,14 @@ public sealed partial class LucidTrailUploader(
         return new Guid(hash.GetCurrentHash());
     }
 
-    private static string Join(string root, string entryPath) => root.TrimEnd('/') + "/" + entryPath;
+    /// <summary>
+    /// The inventory path of an entry: the filespace root joined with the entry path (always
+    /// '/'-separated in the trail, its leading '/' already dropped), in the host's flavour —
+    /// <c>C:\LucidVolume</c> + <c>Data/docs/report.pdf</c> is <c>C:\LucidVolume\Data\docs\report.pdf</c>.
+    /// </summary>
+    public static string InventoryPath(PathFlavor flavor, string root, string entryPath) => flavor == PathFlavor.Windows
+        ? root.TrimEnd('\\', '/') + "\\" + entryPath.Replace('/', '\\')
+        : root.TrimEnd('/') + "/" + entryPath;
 
     /// <summary>Wakes the loop soon after the trail changes (a burst of writes wakes it once); null where watching does not work.</summary>
     private FileSystemWatcher? Watch(string auditRoot, SemaphoreSlim changed)
