@@ -69,6 +69,10 @@ for pair in $wanted; do
     dotnet publish "$repo/${projects[$component]}" -c Release -r "$rid" --self-contained \
         -p:Version="$version" -p:DebugType=none -p:PublishDocumentationFiles=false -p:PublishReferencesDocumentationFiles=false \
         -nologo -v quiet -o "$staging/$name"
+    # The Windows agent's archive carries its install script (service, CloudTier driver, license key, uninstall).
+    if [[ "$component" == agent && "$rid" == win-* ]]; then
+        cp "$repo/agent/install-windows-service.ps1" "$staging/$name/"
+    fi
     rm -f "$out/$name.tar.gz" "$out/$name.zip"
     if [[ "$rid" == win-* ]]; then
         (cd "$staging" && python3 -c 'import shutil,sys; shutil.make_archive(sys.argv[1], "zip", ".", sys.argv[2])' "$out/$name" "$name")

@@ -93,6 +93,14 @@ if [ "$fast" = 0 ] && ! { [ -x /usr/sbin/rsyslogd ] && ls /usr/lib/*/rsyslog/imr
     fi
 fi
 
+# PowerShell, as the .NET global tool from NuGet, parses the Windows agent's install script.
+if [ "$fast" = 0 ] && [ ! -x "$repo/.state/pwsh/pwsh" ]; then
+    echo "== dotnet tool install PowerShell (the Windows install script's parse check)"
+    if ! dotnet tool install --tool-path "$repo/.state/pwsh" PowerShell --version 7.6.10 >/dev/null 2>&1; then
+        echo "   (PowerShell could not be installed: the install script test will fail and say so)"
+    fi
+fi
+
 # The console's browser tests drive Debian's Chromium (nothing downloads a browser of its own).
 if [ "$fast" = 0 ] && [ ! -x /usr/bin/chromium ]; then
     echo "== apt-get install chromium (browser tests)"

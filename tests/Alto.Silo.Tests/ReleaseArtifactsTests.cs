@@ -85,7 +85,7 @@ public sealed partial class ReleaseArtifactsTests
         return entry.Groups[1].Value;
     }
 
-    /// <summary>The archive holds <paramref name="entry"/>, a PE image for x64 (IMAGE_FILE_MACHINE_AMD64) with the console subsystem.</summary>
+    /// <summary>The archive holds <paramref name="entry"/>, a PE image for x64 (IMAGE_FILE_MACHINE_AMD64) with the console subsystem, and the install script beside it.</summary>
     private static void AssertWindowsExecutable(string zip, string entry)
     {
         using var archive = System.IO.Compression.ZipFile.OpenRead(zip);
@@ -97,6 +97,7 @@ public sealed partial class ReleaseArtifactsTests
             stream.CopyTo(image);
         }
         var bytes = image.ToArray();
+        Assert.NotNull(archive.GetEntry(Path.GetDirectoryName(entry)!.Replace('\\', '/') + "/install-windows-service.ps1"));
         Assert.Equal("MZ"u8.ToArray(), bytes[..2]);
         var pe = BitConverter.ToInt32(bytes, 0x3C);
         Assert.Equal("PE\0\0"u8.ToArray(), bytes[pe..(pe + 4)]);

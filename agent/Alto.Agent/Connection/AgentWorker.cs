@@ -155,12 +155,16 @@ public sealed partial class AgentWorker(
         }
     }
 
+    /// <summary>Why this platform's stub driver is not running (no license, no driver), for the commands that need it.</summary>
+    private string? _noStubDriver;
+
     [SupportedOSPlatform("windows")]
     private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
     {
         var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, out var whyNot);
         if (session is null)
         {
+            _noStubDriver = whyNot;
             LogNoStubDriver(logger, whyNot!);
         }
         return session;
@@ -200,6 +204,12 @@ public sealed partial class AgentWorker(
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
         {
             handlers.Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(command.ScanRequest, volumes(), cancellationToken));
+        }
+        if (stubs is null && _noStubDriver is { } reason)
+        {
+            // Refused with the driver's own reason, not as a command this agent does not know.
+            Task RefuseAsync(GatewayMessage command, CancellationToken cancellationToken) => throw new NotSupportedException(reason);
+            return handlers.Register(GatewayMessage.BodyOneofCase.RecallRequest, RefuseAsync).Register(GatewayMessage.BodyOneofCase.TieringJob, RefuseAsync);
         }
         return stubs is not null ? StubHandlers(handlers, volumes, connection, journal!, stubs, recall, reports, recalls, cluster) : handlers;
     }
