@@ -26,6 +26,9 @@ public sealed partial class AgentWorker(
     public const int ExitCredentialRefused = 3;
     public const int ExitRecallHeldElsewhere = 4;
 
+    /// <summary>Why this platform's stub driver is not running (no license, no driver), for the commands that need it.</summary>
+    private string? _noStubDriver;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -154,9 +157,6 @@ public sealed partial class AgentWorker(
             LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
         }
     }
-
-    /// <summary>Why this platform's stub driver is not running (no license, no driver), for the commands that need it.</summary>
-    private string? _noStubDriver;
 
     [SupportedOSPlatform("windows")]
     private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
@@ -291,7 +291,7 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Critical, Message = "No stub driver: {Reason}; scans go on, tiering jobs and recalls are refused")]
     private static partial void LogNoStubDriver(ILogger logger, string reason);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read this host's volumes from the gateway: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read this host's volumes from the gateway: {Reason}")]
     private static partial void LogNoVolumes(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The gateway refused this host's credential ({Reason}); enroll the agent again")]
