@@ -222,6 +222,12 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByRole(AriaRole.Form, new() { Name = "New tenant" }).GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("tenant")).ToHaveCountAsync(2);
         await ConsoleBrowser.ScreenshotAsync(page, "tenants");
+        // The recovery kit: both tenants, their keys only wrapped.
+        var kitDownload = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Download the recovery kit" }).ClickAsync());
+        var kit = Keys.RecoveryKit.Parse(await File.ReadAllTextAsync((await kitDownload.PathAsync())!));
+        Assert.Equal(["Platform Co", "Second Tenant"], kit.Tenants.Select(tenant => tenant.Name).Order());
+        Assert.All(kit.Tenants, tenant => Assert.NotEmpty(tenant.Keys));
+        await Assertions.Expect(page.GetByText("Recovery kit downloaded")).ToBeVisibleAsync();
         var switcher = page.GetByRole(AriaRole.Combobox, new() { Name = "Tenant" });
         await switcher.SelectOptionAsync(new SelectOptionValue { Label = "Second Tenant" });
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Tenants" })).ToBeVisibleAsync();

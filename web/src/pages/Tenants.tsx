@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type Page, type Session, type Tenant } from "../lib/api";
+import { api, download, type Page, type Session, type Tenant } from "../lib/api";
 import { failureMessage } from "../lib/format";
 import { useFieldErrors } from "../components/FieldErrors";
 import { QueryState } from "../components/Loading";
@@ -9,7 +9,7 @@ import { Pager } from "../components/Pager";
 
 const PageSize = 50;
 
-/** Every tenant, for the platform admin: open one, add one, disable or enable one. */
+/** Every tenant, for the platform admin: open one, add one, disable or enable one; and the installation's recovery kit. */
 export function Tenants({ session }: { session: Session }) {
   const queries = useQueryClient();
   const [page, setPage] = useState(1);
@@ -43,6 +43,11 @@ export function Tenants({ session }: { session: Session }) {
       setMessage(`Tenant ${tenant.name} is ${tenant.status}.`);
       refresh();
     },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const kit = useMutation({
+    mutationFn: () => download("/recovery-kit", `alto-recovery-kit-${new Date().toISOString().slice(0, 10)}.json`, session),
+    onSuccess: () => setMessage("Recovery kit downloaded: keep it apart from the database backups, where the master key is kept."),
     onError: (error) => setMessage(failureMessage(error)),
   });
   const submit = (event: FormEvent) => {
@@ -101,6 +106,17 @@ export function Tenants({ session }: { session: Session }) {
           Add tenant
         </button>
       </form>
+      <section className="editor" aria-labelledby="recovery-title">
+        <h2 id="recovery-title">Disaster recovery</h2>
+        <p>
+          The recovery kit holds every tenant&apos;s keys, wrapped by the master key, and every storage target with its credentials sealed.
+          With the master key it brings every stub back from tier 2 if the database and its backups are lost (
+          <code>alto-agent recall --kit</code>). Download it again after a new tenant, target or key rotation.
+        </p>
+        <button type="button" onClick={() => kit.mutate()} disabled={kit.isPending}>
+          Download the recovery kit
+        </button>
+      </section>
     </section>
   );
 }
