@@ -24,12 +24,16 @@ internal sealed class WindowsFileFactsStandIn(string localRoot, string rootName)
 
     public HashSet<string> Denied { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Called with each relative path before it is answered: a test changes the tree in the middle of a scan with it.</summary>
+    public Action<string>? BeforeRead { get; set; }
+
     public string RootName(string localRoot1) =>
         localRoot1 == localRoot ? rootName : throw new InvalidOperationException($"{localRoot1} is not the stand-in's root");
 
     public WindowsFileFacts Read(string localPath, FileAttributes listed)
     {
         var relative = Path.GetRelativePath(localRoot, localPath).Replace('/', '\\');
+        BeforeRead?.Invoke(relative);
         if (Denied.Contains(relative))
         {
             throw new UnauthorizedAccessException($"{localPath}: access denied");

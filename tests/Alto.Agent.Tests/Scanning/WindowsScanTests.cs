@@ -97,6 +97,47 @@ public sealed class WindowsScanTests(RunningGateway running) : IClassFixture<Run
     }
 
     /// <summary>
+    /// A folder listed by its parent and gone before it is read (deleted in the middle of the scan,
+    /// one worker reading folders in turn) is counted as vanished; the scan goes on and ends. (.NET
+    /// asks the enumerator's error hook about the folder it fails to open, so this is the hook's count.)
+    /// </summary>
+    [Fact]
+    public async Task AFolderThatVanishesInTheMiddleOfTheScanIsCountedNotFatal()
+    {
+        Directory.CreateDirectory(Path.Combine(_tree, "gone"));
+        await File.WriteAllTextAsync(Path.Combine(_tree, "gone", "inner.txt"), "x");
+        await File.WriteAllTextAsync(Path.Combine(_tree, "trigger.txt"), "y");
+        var facts = new WindowsFileFactsStandIn(_tree, Root)
+        {
+            BeforeRead = relative =>
+            {
+                if (relative == "trigger.txt")
+                {
+                    Directory.Delete(Path.Combine(_tree, "gone"), recursive: true);
+                }
+            },
+        };
+        var output = Path.Combine(_tree, "..", Path.GetFileName(_tree) + "-vanished");
+        var counters = new ScanCounters();
+        try
+        {
+            await new ScanRunner(new DirectorySink(output), (options, walkCounters) => new PortableTreeWalker(options, walkCounters, facts)).RunAsync(
+                new ScanSettings([_tree], "csv", ChunkCompressionKind.None, BatchRows: 10, Workers: 1, CrossMounts: false), counters, CancellationToken.None);
+            var rows = new List<ScanRecord>();
+            foreach (var chunk in Directory.GetFiles(output))
+            {
+                rows.AddRange(await CsvScanReader.ReadAllAsync(await File.ReadAllBytesAsync(chunk), PathFlavor.Windows));
+            }
+            Assert.Equal([@"C:\Data\trigger.txt"], rows.Select(row => row.FilePath));
+            Assert.Equal((1L, 1L), (counters.Vanished, counters.Directories));
+        }
+        finally
+        {
+            Directory.Delete(output, true);
+        }
+    }
+
+    /// <summary>
     /// The seed's two files and a few more: a stub, a name with an accent, dotted folder and file
     /// names, a path longer than MAX_PATH, a junction and a file link (neither followed), and a
     /// file the scan may not read.
