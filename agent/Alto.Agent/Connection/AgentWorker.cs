@@ -240,8 +240,10 @@ public sealed partial class AgentWorker(
         RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
         // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
-        var refused = request.Paths.Select(path => ScopeRefusal(path, volumes)).OfType<string>().ToList();
-        var inside = request.Paths.Where(path => ScopeRefusal(path, volumes) is null).ToList();
+        // Each path judged once: resolving it is a system call per path on Linux, handle opens per volume on Windows.
+        var judged = request.Paths.Select(path => (Path: path, Refusal: ScopeRefusal(path, volumes))).ToList();
+        var refused = judged.Select(item => item.Refusal).OfType<string>().ToList();
+        var inside = judged.Where(item => item.Refusal is null).Select(item => item.Path).ToList();
         var outcomes = await new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
             .RecallAsync(inside, cancellationToken);
         foreach (var outcome in outcomes)
