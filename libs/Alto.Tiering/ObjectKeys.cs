@@ -24,12 +24,11 @@ public static class ObjectKeys
     public static string Staging(string prefix, Guid tenantId) => $"{TenantPrefix(prefix, tenantId)}incoming/{Guid.NewGuid():N}";
 
     /// <summary>The hash a content key ends with, or null for any other key.</summary>
-    public static string? Sha256Of(string key)
-    {
-        // Called for every object of a listing: the name is checked in place and copied only when it is a hash.
-        var name = key.AsSpan(key.LastIndexOf('/') + 1);
-        return IsSha256(name) && !key.Contains("/incoming/", StringComparison.Ordinal) ? name.ToString() : null;
-    }
+    public static string? Sha256Of(string key) => IsContentKey(key) ? key[(key.LastIndexOf('/') + 1)..] : null;
+
+    /// <summary>Whether the key names content (ends in a hash, not in staging): checked in place, for every object of a listing.</summary>
+    public static bool IsContentKey(string key) =>
+        IsSha256(key.AsSpan(key.LastIndexOf('/') + 1)) && !key.Contains("/incoming/", StringComparison.Ordinal);
 
     public static bool IsSha256(string text) => IsSha256(text.AsSpan());
 

@@ -49,7 +49,7 @@ internal static class PathStoreListing
 
     /// <summary>Whether an object's key is past the cursor and names content (only those are stat'ed).</summary>
     private static bool Wanted(string key, string? startAfter) =>
-        (startAfter is null || string.CompareOrdinal(key, startAfter) > 0) && ObjectKeys.Sha256Of(key) is not null;
+        (startAfter is null || string.CompareOrdinal(key, startAfter) > 0) && ObjectKeys.IsContentKey(key);
 
     private static List<Entry> ReadFolder(string folder, string folderKey, string? startAfter)
     {
@@ -83,6 +83,9 @@ internal static class PathStoreListing
             var entries = new List<Entry>();
             // A name is at most 255 bytes; with its terminating NUL it goes to statx from here.
             var nulName = new byte[256];
+            // The folder's key and an entry's name, made into the entry's key in place (no string per name besides the key).
+            var keyChars = new char[folderKey.Length + 257];
+            folderKey.CopyTo(keyChars);
             while (LinuxFileSystem.ReadEntry(directory, out var rawName, out var type, out _, out errno))
             {
                 if (rawName is [(byte)'.'] or [(byte)'.', (byte)'.'] || !IsPlainName(rawName))
@@ -90,7 +93,7 @@ internal static class PathStoreListing
                     // Keys are ASCII: a name that is not cannot be one of the store's folders or objects.
                     continue;
                 }
-                var name = Encoding.ASCII.GetString(rawName);
+                var nameLength = Encoding.ASCII.GetChars(rawName, keyChars.AsSpan(folderKey.Length));
                 rawName.CopyTo(nulName);
                 nulName[rawName.Length] = 0;
                 FileStatus status = default;
@@ -100,10 +103,11 @@ internal static class PathStoreListing
                 }
                 if (type == LinuxFileSystem.TypeDirectory || (type == LinuxFileSystem.TypeUnknown && LinuxFileSystem.IsDirectory(status.Mode)))
                 {
-                    entries.Add(new Entry(folderKey + name + "/", true, 0, default));
+                    keyChars[folderKey.Length + nameLength] = '/';
+                    entries.Add(new Entry(new string(keyChars, 0, folderKey.Length + nameLength + 1), true, 0, default));
                     continue;
                 }
-                var key = folderKey + name;
+                var key = new string(keyChars, 0, folderKey.Length + nameLength);
                 if ((type == LinuxFileSystem.TypeRegular || type == LinuxFileSystem.TypeUnknown) && Wanted(key, startAfter)
                     && (status.Mode != 0 || Stat(descriptor, nulName, folder, out status))
                     && LinuxFileSystem.IsRegular(status.Mode))

@@ -15,26 +15,28 @@ public sealed record ComparisonResult(List<MissingObject> Missing, List<FoundObj
 public sealed class ReconcileComparison(NpgsqlDataSource db)
 {
     /// <summary>
-    /// One pass over the listing and the target's records (a full join by key; a million of each
-    /// is one hash join, not one per question). Missing: STUBBED records, stubbed before the run
-    /// began (so their objects were there to be listed) and not settled by the census, whose object
-    /// the listing lacks, holds with another length than a plain copy of the file has, or found
-    /// damaged. Orphans: listed objects no record of the tenant on the target references, nor a stub
-    /// a host holds (its record is gone: the object is that stub's data).
+    /// Judges what the parts of the listing left (see <see cref="ReconcileRuns.AppendAsync"/>)
+    /// against the records as they are now. Missing: STUBBED records, stubbed before the run began
+    /// (so their objects were there to be listed) and not settled by the census, whose object the
+    /// listing lacks, holds with another length than a plain copy of the file has, or found
+    /// damaged. Orphans: listed objects no record of the tenant on the target references (then or
+    /// now), nor a stub a host holds (its record is gone: the object is that stub's data). A record
+    /// whose object changed since its part was compared is not judged from that part.
     /// </summary>
     public async Task<ComparisonResult> CompareAsync(ReconcileRunInfo run, IReadOnlyCollection<long> settled)
     {
         await using var command = db.CreateCommand("""
             SELECT r.id, r.host_id, r.full_path, r.locator, r.state, r.hash = right(r.locator, 64), r.size_bytes,
-                   o.key, o.length, o.modified, o.problem
-            FROM (SELECT t.id, t.host_id, t.full_path, t.locator, t.state, t.hash, t.size_bytes, t.acted_utc
-                  FROM alto.tier_object t WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.locator IS NOT NULL) r
-            FULL JOIN (SELECT key, length, modified, problem FROM alto.reconcile_object WHERE run_id = $1) o ON o.key = r.locator
-            WHERE (r.id IS NULL AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key))
-               OR r.state = 'LOST'
-               OR (r.state = 'STUBBED' AND r.acted_utc < $4 AND NOT r.id = ANY($5)
-                   -- A plain copy (its key is the file's own hash) holds exactly the file's bytes; an encoded one is checked by hash only.
-                   AND (o.key IS NULL OR o.problem IS NOT NULL OR (r.hash = right(r.locator, 64) AND o.length <> r.size_bytes)))
+                   CASE WHEN o.listed THEN o.key END, o.length, o.modified, o.problem
+            FROM alto.reconcile_object o
+            LEFT JOIN alto.tier_object r ON r.id = o.tier_object_id AND r.tenant_id = $2 AND r.target_id = $3 AND r.locator = o.key
+            WHERE o.run_id = $1
+              AND (o.tier_object_id IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.locator COLLATE "C" = o.key AND t.tenant_id = $2)
+                       AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key)
+                   OR r.state = 'LOST'
+                   OR (r.state = 'STUBBED' AND r.acted_utc < $4 AND NOT r.id = ANY($5)
+                       AND (NOT o.listed OR o.problem IS NOT NULL OR (r.hash = right(r.locator, 64) AND o.length <> r.size_bytes))))
             """);
         AddRunScope(command, run);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = run.StartedAt });
@@ -82,6 +84,42 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
         result.Missing.Add(!listed ? new MissingObject(id, hostId, path, locator, "absent", $"the object {locator} is not on the target")
             : shortCopy ? new MissingObject(id, hostId, path, locator, "short", $"the object holds {length} bytes; the file had {size}")
             : new MissingObject(id, hostId, path, locator, "damaged", problem!));
+    }
+
+    /// <summary>
+    /// The objects of records this run closed (their stubs were gone) that nothing references now:
+    /// orphans, though their part found them referenced. What the part kept of an object (its
+    /// length and problem, or that it was not listed: then it is no orphan) counts; of a healthy
+    /// one nothing was kept, and its file's size stands for its length. Its time is the closing:
+    /// its grace period starts when it lost its last reference, never earlier.
+    /// </summary>
+    public async Task<List<OrphanObject>> FreedObjectsAsync(ReconcileRunInfo run, IReadOnlyList<Tiers.TierObjectInfo> closed, IReadOnlyList<OrphanObject> known, DateTimeOffset now)
+    {
+        var candidates = closed.Where(record => record.TargetId == run.TargetId && record.Locator is not null)
+            .ExceptBy(known.Select(orphan => orphan.Key), record => record.Locator!).DistinctBy(record => record.Locator).ToList();
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+        await using var command = db.CreateCommand("""
+            SELECT f.key, f.size, o.length, o.problem
+            FROM unnest($4::text[], $5::bigint[]) AS f(key, size)
+            LEFT JOIN LATERAL (SELECT listed, length, problem FROM alto.reconcile_object WHERE run_id = $1 AND key = f.key LIMIT 1) o ON true
+            WHERE o.listed IS NOT false
+              AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.locator COLLATE "C" = f.key AND t.tenant_id = $2)
+              AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = f.key)
+            """);
+        AddRunScope(command, run);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. candidates.Select(record => record.Locator!)] });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. candidates.Select(record => record.SizeBytes)] });
+        var freed = new List<OrphanObject>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var length = await reader.IsDBNullAsync(2) ? reader.GetInt64(1) : reader.GetInt64(2);
+            freed.Add(new OrphanObject(reader.GetString(0), length, now, await reader.IsDBNullAsync(3) ? null : reader.GetString(3)));
+        }
+        return freed;
     }
 
     /// <summary>How many of the tenant's records on the target are STUBBED.</summary>

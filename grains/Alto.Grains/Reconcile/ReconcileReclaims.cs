@@ -21,7 +21,7 @@ public sealed class ReconcileReclaims(NpgsqlDataSource db)
         await using var command = db.CreateCommand("""
             UPDATE alto.reconcile_finding f SET reclaim = 'kept', repair = 'kept: a record names the object since the run classified it'
             WHERE f.run_id = $1 AND f.reclaim = 'pending'
-              AND EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.locator = f.object_key)
+              AND EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.locator COLLATE "C" = f.object_key)
             """);
         AddRunScope(command, run);
         return await command.ExecuteNonQueryAsync();

@@ -10,17 +10,21 @@ public sealed partial class ReconcileRunGrain
     /// What the census found against the records: a stub deleted on its host closes the record
     /// (its object falls to the orphan rules); a real file where the stub was is RECALLED (the
     /// data is back; the rules decide anew); a stub not its record's, unreadable, or unknown to
-    /// any record is reported. Returns the records settled here, which are not judged as missing.
+    /// any record is reported. Returns the records settled here, which are not judged as missing,
+    /// and those closed (their objects may now be orphans).
     /// </summary>
-    private async Task<HashSet<long>> RepairDriftAsync(ReconcileRunInfo run, string actor, List<ReconcileFinding> findings)
+    private async Task<(HashSet<long> Settled, List<TierObjectInfo> Closed)> RepairDriftAsync(ReconcileRunInfo run, string actor, List<ReconcileFinding> findings)
     {
         var drift = await census.DriftAsync(run);
         var settled = new HashSet<long>();
+        var closedRecords = new List<TierObjectInfo>();
         foreach (var byHost in drift.GroupBy(item => item.HostId))
         {
             var deleted = byHost.Where(item => item.Record is not null && item.Found == StubFact.Absent).ToList();
-            var closed = (await ledger.CloseAsync(byHost.Key, [.. deleted.Select(item => item.Record!.Value)], actor,
-                $"the stub is gone from the host (reconcile run {Id})", CancellationToken.None)).Select(info => info.Id).ToHashSet();
+            var closedHere = await ledger.CloseAsync(byHost.Key, [.. deleted.Select(item => item.Record!.Value)], actor,
+                $"the stub is gone from the host (reconcile run {Id})", CancellationToken.None);
+            closedRecords.AddRange(closedHere);
+            var closed = closedHere.Select(info => info.Id).ToHashSet();
             findings.AddRange(deleted.Select(item => Drift(item, "stub_deleted", "no file at the path on the host",
                 closed.Contains(item.Record!.Value) ? "record closed; its object falls to the orphan rules" : "none: the record changed meanwhile")));
 
@@ -46,7 +50,7 @@ public sealed partial class ReconcileRunGrain
                 });
             }
         }
-        return settled;
+        return (settled, closedRecords);
     }
 
     private static ReconcileFinding Drift(DriftItem item, string kind, string detail, string repair) =>

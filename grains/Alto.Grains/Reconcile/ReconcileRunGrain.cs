@@ -151,7 +151,7 @@ public sealed partial class ReconcileRunGrain(
             // The answer to the last part was lost and the agent sends it again: the run took it.
             return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
         }
-        switch (await rows.AppendAsync(Id, part.After, part.Entries, time.GetUtcNow()))
+        switch (await rows.AppendAsync(run, part, time.GetUtcNow()))
         {
             case ListingPartOutcome.Duplicate:
                 return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(run.CursorKey, Duplicate: true, run.Status));
@@ -247,18 +247,11 @@ public sealed partial class ReconcileRunGrain(
     /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
     private async Task ClassifyAsync(ReconcileRunInfo run)
     {
-        var listed = (await rows.ReadAsync(Id))?.ObjectsListed ?? run.ObjectsListed;
-        if (await rows.ListedCountAsync(Id) is var remaining && remaining != listed)
-        {
-            // The listing is kept unlogged: a database crash emptied it. Judged from what is left, every stub would look lost.
-            await EndAsync(run, ReconcileRunInfo.Failed, $"the run's listing was lost (the database restarted: {remaining} of {listed} objects remain); start a new run",
-                [], new Dictionary<string, long>());
-            return;
-        }
         var actor = $"reconcile:{Id}";
         var findings = new List<ReconcileFinding>();
-        var settled = await RepairDriftAsync(run, actor, findings);
+        var (settled, closed) = await RepairDriftAsync(run, actor, findings);
         var compared = await comparison.CompareAsync(run, settled);
+        compared.Orphans.AddRange(await comparison.FreedObjectsAsync(run, closed, compared.Orphans, time.GetUtcNow()));
         var missing = compared.Missing;
         var stubbed = await comparison.StubbedCountAsync(run);
         if (!run.AllowMassLoss && missing.Count > MassLossFloor && missing.Count > stubbed * MassLossShare)
