@@ -84,15 +84,49 @@ public sealed class ScannerResilienceTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task AStubIsKnownByItsLocatorAttributeAloneEvenAmongMoreAttributesThanOneListingHolds()
+    {
+        foreach (var name in new[] { "plain.bin", "stub.bin", "legacy.bin", "crowded.bin", "tagged.bin" })
+        {
+            await File.WriteAllTextAsync(Path.Combine(_tree, name), "some bytes");
+        }
+        // Thirty long names (about 1,500 bytes listed) crowd the locator out of one listing's buffer.
+        var crowd = string.Join("; ", Enumerable.Range(0, 30).Select(i => $"os.setxattr(p + '/crowded.bin', 'user.an-attribute-with-a-rather-long-name-{i:D2}', b'x')"));
+        var script = $"""
+            import os, sys
+            p = sys.argv[1]
+            os.setxattr(p + '/stub.bin', 'trusted.alto.locator', b'k')
+            os.setxattr(p + '/legacy.bin', 'user.alto.locator', b'k')
+            {crowd}
+            os.setxattr(p + '/crowded.bin', 'trusted.alto.locator', b'k')
+            os.setxattr(p + '/tagged.bin', 'user.alto.locator.not', b'x')
+            os.setxattr(p + '/tagged.bin', 'user.alto', b'x')
+            """;
+        using (var python = Process.Start("python3", ["-c", script, _tree]))
+        {
+            await python.WaitForExitAsync();
+            Assert.Equal(0, python.ExitCode);
+        }
+
+        var (rows, _) = await WalkAsync();
+
+        var stubs = rows.ToDictionary(row => Path.GetFileName(row.FilePath), row => row.IsStub);
+        Assert.Equal(new Dictionary<string, bool>
+        {
+            ["plain.bin"] = false, ["stub.bin"] = true, ["legacy.bin"] = true, ["crowded.bin"] = true, ["tagged.bin"] = false,
+        }, stubs);
+    }
+
     private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync()
     {
         var counters = new ScanCounters();
-        var channel = Channel.CreateUnbounded<ScanRecord>();
+        var channel = Channel.CreateUnbounded<ScanRecord[]>();
         await new TreeWalker(new WalkOptions(2, CrossMounts: false), counters).WalkAsync([_tree], channel.Writer, CancellationToken.None);
         var rows = new List<ScanRecord>();
-        await foreach (var row in channel.Reader.ReadAllAsync())
+        await foreach (var some in channel.Reader.ReadAllAsync())
         {
-            rows.Add(row);
+            rows.AddRange(some);
         }
         return (rows, counters);
     }

@@ -13,7 +13,7 @@ internal static class FolderQueue
     /// <summary>Reads every folder from <paramref name="roots"/> down, then completes <paramref name="output"/> (with the first fatal error, if any).</summary>
     public static async Task WalkAsync<TFolder>(
         IReadOnlyCollection<TFolder> roots, int workers, Func<TFolder, Action<TFolder>, CancellationToken, Task> readFolder,
-        ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+        ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
         if (roots.Count == 0)
         {

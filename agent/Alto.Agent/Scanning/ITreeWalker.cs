@@ -6,7 +6,7 @@ namespace Alto.Agent.Scanning;
 /// <summary>Walks directory trees and streams one <see cref="ScanRecord"/> per file into <c>output</c>, completing it at the end (with the fatal error, if any).</summary>
 public interface ITreeWalker
 {
-    Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken);
+    Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken);
 }
 
 /// <summary>The walker of this host's platform: native statx on Linux, the portable walker with the Win32 file facts on Windows.</summary>

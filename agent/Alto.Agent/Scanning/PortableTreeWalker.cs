@@ -26,7 +26,7 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
         ReturnSpecialDirectories = false,
     };
 
-    public Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+    public Task WalkAsync(IReadOnlyList<string> roots, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
         var folders = new List<Folder>(roots.Count);
         foreach (var root in roots)
@@ -43,7 +43,7 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
         return FolderQueue.WalkAsync(folders, options.Workers, (folder, enqueue, token) => ReadFolderAsync(folder, enqueue, output, token), output, cancellationToken);
     }
 
-    private async Task ReadFolderAsync(Folder folder, Action<Folder> enqueue, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+    private async Task ReadFolderAsync(Folder folder, Action<Folder> enqueue, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
         using var entries = new CountingEnumerator(folder.Local, counters);
         var rows = new List<ScanRecord>(RowsPerWrite);
@@ -142,11 +142,11 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
     /// </summary>
     private static string Permissions(FileAttributes attributes) => (attributes & FileAttributes.ReadOnly) != 0 ? "r--r--r--" : "rw-r--r--";
 
-    private static async Task WriteAsync(List<ScanRecord> rows, ChannelWriter<ScanRecord> output, CancellationToken cancellationToken)
+    private static async Task WriteAsync(List<ScanRecord> rows, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
-        foreach (var row in rows)
+        if (rows.Count > 0)
         {
-            await output.WriteAsync(row, cancellationToken);
+            await output.WriteAsync([.. rows], cancellationToken);
         }
         rows.Clear();
     }

@@ -19,7 +19,8 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
     {
         var scanId = Guid.NewGuid();
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var rows = Channel.CreateBounded<ScanRecord>(new BoundedChannelOptions(2048) { SingleReader = true });
+        // Batches of up to 256 rows (a folder's, or part of a large one's): about 2,000 rows in flight, as before.
+        var rows = Channel.CreateBounded<ScanRecord[]>(new BoundedChannelOptions(8) { SingleReader = true });
         var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
 
         var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
@@ -65,23 +66,26 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
     private sealed record BuildResult(int Chunks, long Rows);
 
     private static async Task<BuildResult> BuildChunksAsync(
-        Guid scanId, ScanSettings settings, ChannelReader<ScanRecord> rows, ChannelWriter<ScanChunk> chunks, CancellationToken cancellationToken)
+        Guid scanId, ScanSettings settings, ChannelReader<ScanRecord[]> rows, ChannelWriter<ScanChunk> chunks, CancellationToken cancellationToken)
     {
         var batch = ChunkBatch.Create(settings);
         var number = 0;
         long total = 0;
         try
         {
-            await foreach (var row in rows.ReadAllAsync(cancellationToken))
+            await foreach (var some in rows.ReadAllAsync(cancellationToken))
             {
-                batch.Add(row);
-                if (batch.Count >= settings.BatchRows)
+                foreach (var row in some)
                 {
-                    total += batch.Count;
-                    var chunk = await batch.CompleteAsync(scanId, number++, false, cancellationToken);
-                    batch.Dispose();
-                    batch = ChunkBatch.Create(settings);
-                    await chunks.WriteAsync(chunk, cancellationToken);
+                    batch.Add(row);
+                    if (batch.Count >= settings.BatchRows)
+                    {
+                        total += batch.Count;
+                        var chunk = await batch.CompleteAsync(scanId, number++, false, cancellationToken);
+                        batch.Dispose();
+                        batch = ChunkBatch.Create(settings);
+                        await chunks.WriteAsync(chunk, cancellationToken);
+                    }
                 }
             }
             // The final chunk carries the remainder, possibly no rows at all: it tells the gateway the scan is complete.

@@ -17,6 +17,8 @@ public static unsafe partial class LinuxFileSystem
     public const byte TypeRegular = 8;
     public const byte TypeSymlink = 10;
 
+    public const int ErrorRange = 34;
+
     public const int ErrorNoEntry = 2;
     public const int ErrorAccess = 13;
     public const int ErrorNameTooLong = 36;
@@ -110,6 +112,22 @@ public static unsafe partial class LinuxFileSystem
         }
     }
 
+    /// <summary>
+    /// The names of an entry's extended attributes (not following a link), NUL-separated, in
+    /// <paramref name="names"/>: their length, or -1 with the errno (ERANGE: the list is longer than
+    /// the buffer). One system call however many names are asked about.
+    /// </summary>
+    public static int AttributeNames(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> names, out int errno)
+    {
+        fixed (byte* path = nulTerminatedPath)
+        fixed (byte* list = names)
+        {
+            var length = (int)llistxattr(path, list, (nuint)names.Length);
+            errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
+            return length;
+        }
+    }
+
     public static bool IsDirectory(ushort mode) => (mode & FileTypeMask) == FileTypeDirectory;
 
     public static bool IsRegular(ushort mode) => (mode & FileTypeMask) == FileTypeRegular;
@@ -138,6 +156,9 @@ public static unsafe partial class LinuxFileSystem
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint lgetxattr(byte* path, byte* name, byte* value, nuint size);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint llistxattr(byte* path, byte* list, nuint size);
 }
 
 /// <summary>The parts of statx the scanner and the path store use.</summary>
