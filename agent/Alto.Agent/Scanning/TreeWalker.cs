@@ -110,7 +110,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             {
                 continue;
             }
-            if (ToRecord(Child(item.Path, entryName), status) is { } row)
+            if (ToRecord(Child(item.Path, entryName), status, descriptor, nulName) is { } row)
             {
                 rows.Add(row);
                 counters.AddFile(status.Size);
@@ -127,7 +127,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
         return false;
     }
 
-    private ScanRecord? ToRecord(byte[] path, FileStatus status)
+    private ScanRecord? ToRecord(byte[] path, FileStatus status, int folder, ReadOnlySpan<byte> nulName)
     {
         var (text, kind) = PathEncoding.Encode(path);
         if (text.Length > ScanColumns.MaxPathLength)
@@ -146,7 +146,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             Hash: null,
             status.BirthTime ?? status.ChangeTime,
             (long)status.Inode,
-            IsStub(path, status),
+            IsStub(path, status, folder, nulName),
             kind);
     }
 
@@ -154,23 +154,34 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
     /// An Alto stub carries Alto's locator attribute (or version 1's), and only a stub does: recall takes it off
     /// once the data is back. (Its block count is no test: attributes that do not fit in the inode take a block.)
     /// </summary>
-    private static bool IsStub(byte[] path, FileStatus status) => status.Size > 0 && path.Length < 4095 && HasLocator(Nul(path));
+    private static bool IsStub(byte[] path, FileStatus status, int folder, ReadOnlySpan<byte> nulName) =>
+        status.Size > 0 && HasLocator(path, folder, nulName);
 
     /// <summary>
     /// Whether the file carries either locator attribute: one listing of its attribute names (a
     /// path lookup and a system call per file; asking for each name took two, and was a quarter of
     /// a million-file scan's CPU), or the two questions when the list does not fit.
     /// </summary>
-    private static bool HasLocator(byte[] path)
+    private static bool HasLocator(byte[] path, int folder, ReadOnlySpan<byte> nulName)
     {
         Span<byte> names = stackalloc byte[1024];
-        var length = LinuxFileSystem.AttributeNames(path, names, out var errno);
+        // A path past PATH_MAX cannot be asked about by path: only by name in its open folder.
+        var byPath = path.Length < 4095;
+        // Asked of the open folder by name where the kernel can (no walk down the whole path again), else by path.
+        if (!LinuxFileSystem.TryAttributeNamesAt(folder, nulName, names, out var length, out var errno))
+        {
+            if (!byPath)
+            {
+                return false;
+            }
+            length = LinuxFileSystem.AttributeNames(Nul(path), names, out errno);
+        }
         if (length >= 0)
         {
             return Names(names[..length], StubAttribute) || Names(names[..length], LegacyStubAttribute);
         }
-        return errno == LinuxFileSystem.ErrorRange
-               && (LinuxFileSystem.HasAttribute(path, StubAttribute) || LinuxFileSystem.HasAttribute(path, LegacyStubAttribute));
+        return errno == LinuxFileSystem.ErrorRange && byPath
+               && (LinuxFileSystem.HasAttribute(Nul(path), StubAttribute) || LinuxFileSystem.HasAttribute(Nul(path), LegacyStubAttribute));
     }
 
     /// <summary>Whether a NUL-separated list of names holds the NUL-terminated name.</summary>

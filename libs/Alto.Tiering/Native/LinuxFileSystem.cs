@@ -128,6 +128,32 @@ public static unsafe partial class LinuxFileSystem
         }
     }
 
+    /// <summary>
+    /// Like <see cref="AttributeNames(ReadOnlySpan{byte}, Span{byte}, out int)"/> for an entry of an
+    /// open folder, by its name (listxattrat, Linux 6.13): the kernel looks up one name, not the
+    /// whole path. False, and nothing asked, where the kernel is older: ask by path then.
+    /// </summary>
+    public static bool TryAttributeNamesAt(int directoryDescriptor, ReadOnlySpan<byte> nulTerminatedName, Span<byte> names, out int length, out int errno)
+    {
+        if (!s_listAttributesAt)
+        {
+            (length, errno) = (-1, 0);
+            return false;
+        }
+        fixed (byte* name = nulTerminatedName)
+        fixed (byte* list = names)
+        {
+            length = (int)syscall(SystemCallListAttributesAt, directoryDescriptor, (nint)name, SymlinkNoFollow, (nint)list, names.Length);
+            errno = length < 0 ? Marshal.GetLastPInvokeError() : 0;
+        }
+        if (length < 0 && errno == ErrorNoSystemCall)
+        {
+            s_listAttributesAt = false;
+            return false;
+        }
+        return true;
+    }
+
     public static bool IsDirectory(ushort mode) => (mode & FileTypeMask) == FileTypeDirectory;
 
     public static bool IsRegular(ushort mode) => (mode & FileTypeMask) == FileTypeRegular;
@@ -159,6 +185,19 @@ public static unsafe partial class LinuxFileSystem
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint llistxattr(byte* path, byte* list, nuint size);
+
+    /// <summary>listxattrat's number: one for every architecture, as for all system calls since 5.1.</summary>
+    private const long SystemCallListAttributesAt = 465;
+
+    private const int SymlinkNoFollow = 0x100;
+
+    private const int ErrorNoSystemCall = 38;
+
+    /// <summary>Whether this kernel has listxattrat; cleared at the first ENOSYS.</summary>
+    private static volatile bool s_listAttributesAt = true;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint syscall(long number, nint first, nint second, nint third, nint fourth, nint fifth);
 }
 
 /// <summary>The parts of statx the scanner and the path store use.</summary>
