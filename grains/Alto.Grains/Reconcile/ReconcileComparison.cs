@@ -25,15 +25,14 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
     /// </summary>
     public async Task<ComparisonResult> CompareAsync(ReconcileRunInfo run, IReadOnlyCollection<long> settled)
     {
-        await using var command = db.CreateCommand("""
+        await using var command = db.CreateCommand($"""
             SELECT r.id, r.host_id, r.full_path, r.locator, r.state, r.hash = right(r.locator, 64), r.size_bytes,
                    CASE WHEN o.listed THEN o.key END, o.length, o.modified, o.problem
             FROM alto.reconcile_object o
             LEFT JOIN alto.tier_object r ON r.id = o.tier_object_id AND r.tenant_id = $2 AND r.target_id = $3 AND r.locator = o.key
             WHERE o.run_id = $1
               AND (o.tier_object_id IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.locator COLLATE "C" = o.key AND t.tenant_id = $2)
-                       AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = o.key)
+                       AND {Unreferenced("o.key")}
                    OR r.state = 'LOST'
                    OR (r.state = 'STUBBED' AND r.acted_utc < $4 AND NOT r.id = ANY($5)
                        AND (NOT o.listed OR o.problem IS NOT NULL OR (r.hash = right(r.locator, 64) AND o.length <> r.size_bytes))))
@@ -101,13 +100,12 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
         {
             return [];
         }
-        await using var command = db.CreateCommand("""
+        await using var command = db.CreateCommand($"""
             SELECT f.key, f.size, o.length, o.problem
             FROM unnest($4::text[], $5::bigint[]) AS f(key, size)
             LEFT JOIN LATERAL (SELECT listed, length, problem FROM alto.reconcile_object WHERE run_id = $1 AND key = f.key LIMIT 1) o ON true
             WHERE o.listed IS NOT false
-              AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.locator COLLATE "C" = f.key AND t.tenant_id = $2)
-              AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = f.key)
+              AND {Unreferenced("f.key")}
             """);
         AddRunScope(command, run);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. candidates.Select(record => record.Locator!)] });
@@ -121,6 +119,15 @@ public sealed class ReconcileComparison(NpgsqlDataSource db)
         }
         return freed;
     }
+
+    /// <summary>
+    /// The orphan rule, for an object key in <paramref name="key"/>: no record of the run's tenant
+    /// on its target names it ($1 run, $2 tenant, $3 target), nor a stub the census found.
+    /// </summary>
+    private static string Unreferenced(string key) => $"""
+        NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.target_id = $3 AND t.locator COLLATE "C" = {key} AND t.tenant_id = $2)
+        AND NOT EXISTS (SELECT 1 FROM alto.reconcile_stub s WHERE s.run_id = $1 AND s.found = 'stub' AND s.locator = {key})
+        """;
 
     /// <summary>How many of the tenant's records on the target are STUBBED.</summary>
     public async Task<long> StubbedCountAsync(ReconcileRunInfo run)

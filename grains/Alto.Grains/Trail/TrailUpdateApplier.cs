@@ -60,7 +60,7 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
         // folder move compares every path of the host (measured: a quarter of a second a batch of reads).
         foreach (var (kind, sql) in ApplySql)
         {
-            if (!kinds.Contains(kind) || (kind == WarmKind && counts.Warmed == 0))
+            if (kind == WarmKind ? counts.Warmed == 0 : !kinds.Contains(kind))
             {
                 continue;
             }
@@ -152,11 +152,10 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var kinds = await reader.IsDBNullAsync(4, cancellationToken) ? [] : await reader.GetFieldValueAsync<string[]>(4, cancellationToken);
-        return (new TrailUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false),
-            [.. kinds, .. kinds.Contains("read") ? new[] { WarmKind } : []]);
+        return (new TrailUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false), kinds);
     }
 
-    /// <summary>The warming of a batch's read stubs, run only when the batch reads any.</summary>
+    /// <summary>The warming of a batch's read stubs, run only when the count found stubs to warm.</summary>
     private const string WarmKind = "warm";
 
     /// <summary>Reads (atime, then warming) and writes keep the newest time per file; deletes and moves follow. Each with the kind it needs in the batch.</summary>
