@@ -90,7 +90,7 @@ start_postgres() {
     # The log lives in the data directory: the one place the postgres user can always write.
     local pg_log="$data/server.log"
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \
-        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=on -c max_wal_size=4GB" \
+        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=on -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}" \
         start >/dev/null || { tail -n 20 "$pg_log" >&2; die "postgres did not start (log: $pg_log)"; }
     head -n1 "$data/postmaster.pid" > "$state/postgres.pid"
     if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \

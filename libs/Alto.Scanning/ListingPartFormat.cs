@@ -28,7 +28,7 @@ public static class ListingPartFormat
     public const string ContentType = "application/vnd.alto.listing-part";
 
     /// <summary>Objects in one part: as many as one transaction of the run takes.</summary>
-    public const int MaxEntries = 5_000;
+    public const int MaxEntries = 10_000;
 
     /// <summary>The longest string a part may hold (the checks allow 2,000 characters; UTF-8 takes up to 4 bytes for one).</summary>
     private const int MaxStringBytes = 2000 * 4;

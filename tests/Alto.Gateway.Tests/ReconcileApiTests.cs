@@ -253,7 +253,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         await (await agent.PostAsJsonAsync(url, Part(null, false, ($"{host.TenantId:N}/incoming/{new string('a', 64)}", 1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await agent.PostAsJsonAsync(url, Part(null, false, (sorted[0], -1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await agent.PostAsJsonAsync(url, new { objects = new[] { new { length = 3 } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
-        var tooMany = Enumerable.Range(0, 5001).Select(i => ((string)Locator(host.TenantId, $"x{i}"), 1L)).OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
+        var tooMany = Enumerable.Range(0, ListingPartFormat.MaxEntries + 1).Select(i => ((string)Locator(host.TenantId, $"x{i}"), 1L)).OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
         await (await agent.PostAsJsonAsync(url, Part(null, false, tooMany))).AssertProblemAsync(HttpStatusCode.BadRequest);
         var notJson = await (await agent.PostAsync(url, new StringContent("{\"objects\": [", Encoding.UTF8, "application/json"))).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("not valid JSON", notJson.GetRawText(), StringComparison.Ordinal);

@@ -28,7 +28,7 @@ public sealed record ListingReceipt(string? Cursor, bool Duplicate, string Statu
 public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirectory targets, Guid tenantId, ILogger<ReconcileRunner> logger)
 {
     /// <summary>Objects per part: as many as the gateway takes (fewer round trips; a part is one transaction there).</summary>
-    public const int PartSize = 5_000;
+    public const int PartSize = ListingPartFormat.MaxEntries;
 
     /// <summary>Head requests or deep hashes at a time: a request's latency (or a small object's open and read) is hidden behind the listing.</summary>
     private const int ChecksInParallel = 4;
