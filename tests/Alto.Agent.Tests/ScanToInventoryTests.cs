@@ -21,7 +21,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     /// <summary>rm, because .NET cannot name (and so cannot delete) a file whose name is not UTF-8.</summary>
     public void Dispose()
     {
-        using var remove = Process.Start("rm", ["-rf", "--", _tree]);
+        using var remove = Process.Start("rm", ["-rf", "--", _tree, _tree + "-state"]);
         remove.WaitForExit();
     }
 
@@ -76,6 +76,93 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     }
 
     [Fact]
+    public async Task AnIncrementalRescanSendsOnlyChangedFoldersAndTheInventoryStillFollowsTheTree()
+    {
+        var files = GenerateTree();
+        var agent = await EnrollAsync();
+        var digestsFile = Path.Combine(_tree + "-state", FolderDigests.FileName);
+        Directory.CreateDirectory(_tree + "-state");
+        using var http = new HttpClient();
+        var gateway = new Connection.GatewayClient(http, agent);
+
+        var first = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd, await DigestsAsync(gateway, digestsFile), digestsFile);
+        Assert.Equal(files.Count, first.Seen);
+        var before = await RowVersionsAsync(agent.HostId);
+
+        // A file grows, a folder is deleted, a file moves between folders, a folder is emptied, a new folder appears.
+        await File.AppendAllTextAsync(Path.Combine(_tree, "media/c.mp4"), "more");
+        Directory.Delete(Path.Combine(_tree, "bulk/3"), recursive: true);
+        File.Move(Path.Combine(_tree, "bulk/4/file-4.log"), Path.Combine(_tree, "bulk/5/file-4.log"));
+        File.Delete(Path.Combine(_tree, "docs/deep/er/nested/e.docx"));
+        Directory.CreateDirectory(Path.Combine(_tree, "fresh"));
+        await File.WriteAllTextAsync(Path.Combine(_tree, "fresh/new.txt"), "new");
+
+        var digests = await DigestsAsync(gateway, digestsFile);
+        Assert.Equal(first.ScanId, digests.BaseScanId);
+        var second = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd, digests, digestsFile);
+
+        // Only the changed folders' files were sent: media, bulk/4, bulk/5 and fresh.
+        var sent = Directory.GetFiles(Path.Combine(_tree, "media")).Length + Directory.GetFiles(Path.Combine(_tree, "bulk/4")).Length
+                   + Directory.GetFiles(Path.Combine(_tree, "bulk/5")).Length + 1;
+        Assert.Equal(sent, second.Seen);
+        Assert.Equal("incremental", await _gateway.Database.ScalarAsync<string>($"SELECT kind FROM alto.scan WHERE scan_uid = '{second.ScanId}'"));
+        // Unchanged: docs, bulk/0, 1, 2, 6 and odd (docs/deep/er/nested has no file left to name).
+        Assert.Equal(6, await _gateway.Database.CountAsync($"SELECT folders_unchanged FROM alto.scan WHERE scan_uid = '{second.ScanId}'"));
+        Assert.Equal(0, await _gateway.Database.CountAsync("SELECT count(*) FROM scan_staging.unchanged_part p JOIN alto.scan s ON s.id = p.scan_id " +
+                                                           $"WHERE s.scan_uid = '{second.ScanId}'"));
+
+        // The inventory is the tree as it is now, exactly.
+        var inventory = await InventoryAsync(agent.HostId);
+        var live = inventory.Where(pair => pair.Value.DeletedUtc is null).Select(pair => pair.Key).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(TreeFiles(files), live);
+        Assert.Equal(files[_tree + "/media/c.mp4"].Size + 4, inventory[_tree + "/media/c.mp4"].Size);
+        // The 43 files of bulk/3, the moved file's old path and the emptied folder's file are gone.
+        Assert.Equal(43 + 1 + 1, second.Deleted);
+        // Files of unchanged folders were carried over untouched.
+        var after = await RowVersionsAsync(agent.HostId);
+        foreach (var path in new[] { "docs/a.txt", "bulk/0/file-0.log", "bulk/6/file-6.log" })
+        {
+            Assert.Equal(before[_tree + "/" + path], after[_tree + "/" + path]);
+        }
+
+        // A rescan of the unchanged tree sends no file and changes nothing.
+        var third = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd, await DigestsAsync(gateway, digestsFile), digestsFile);
+        Assert.Equal((0L, 0L, 0L), (third.Seen, third.Changed, third.Deleted));
+        Assert.Equal(live, (await InventoryAsync(agent.HostId)).Where(pair => pair.Value.DeletedUtc is null).Select(pair => pair.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnIncrementalScanWhoseBaseIsNotTheLastIngestedFailsAndChangesNothing()
+    {
+        GenerateTree();
+        var agent = await EnrollAsync();
+        var digestsFile = Path.Combine(_tree + "-state", FolderDigests.FileName);
+        Directory.CreateDirectory(_tree + "-state");
+        using var http = new HttpClient();
+        var gateway = new Connection.GatewayClient(http, agent);
+        var first = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd, await DigestsAsync(gateway, digestsFile), digestsFile);
+        var stale = FolderDigests.Load(digestsFile)!;
+        // Another scan is ingested meanwhile (the admin's, or one whose digests were lost): the first one's digests no longer describe the inventory.
+        await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd);
+        File.Delete(Path.Combine(_tree, "docs/a.txt"));
+        var inventory = await InventoryAsync(agent.HostId);
+
+        // The agent itself would now scan in full; sent anyway (a race), the server refuses to carry anything over.
+        Assert.Null((await DigestsAsync(gateway, digestsFile)).BaseScanId);
+        var racing = FolderDigests.Continuing(stale, first.ScanId, FolderDigests.ThisHost);
+        var sink = new UploadSink(http, agent.Gateway, agent.Credential, agent.HostId, agent.TenantId, [_tree]);
+        var result = await new ScanRunner(sink).RunAsync(
+            new ScanSettings([_tree], "csv", ChunkCompressionKind.Zstd, BatchRows: 50, Workers: 2, CrossMounts: false, racing), new ScanCounters(), CancellationToken.None);
+
+        var status = await WaitForIngestAsync(result.ScanId);
+        Assert.Equal("failed", status);
+        Assert.Contains($"continues scan {first.ScanId}", await _gateway.Database.ScalarAsync<string>($"SELECT last_error FROM alto.scan WHERE scan_uid = '{result.ScanId}'"));
+        Assert.Equal(inventory, await InventoryAsync(agent.HostId));
+        Assert.Equal(0, await _gateway.Database.CountAsync("SELECT count(*) FROM scan_staging.unchanged_part p JOIN alto.scan s ON s.id = p.scan_id " +
+                                                           $"WHERE s.scan_uid = '{result.ScanId}'"));
+    }
+
+    [Fact]
     public async Task AnExtensionRuleMatchesWhatTheScannerStored()
     {
         var files = GenerateTree();
@@ -120,7 +207,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
 
     private sealed record InventoryRow(long Size, long Mtime, long Atime, string Extension, bool Escaped, DateTime? DeletedUtc);
 
-    private sealed record ScanOutcome(long Seen, long Changed, long Deleted);
+    private sealed record ScanOutcome(long Seen, long Changed, long Deleted, Guid ScanId);
 
     private Dictionary<string, TreeFile> GenerateTree()
     {
@@ -177,30 +264,71 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         return await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}");
     }
 
-    /// <summary>Runs a real scan with small chunks (so there are several) and waits for its ingest.</summary>
-    private async Task<ScanOutcome> ScanAsync(AgentCredentials agent, string format, ChunkCompressionKind compression)
+    /// <summary>
+    /// Runs a real scan with small chunks and waits for its ingest; with digests, as the service
+    /// does (incremental when they continue the last ingested scan), saving them after.
+    /// </summary>
+    private async Task<ScanOutcome> ScanAsync(
+        AgentCredentials agent, string format, ChunkCompressionKind compression, FolderDigests? digests = null, string? digestsFile = null)
     {
         using var http = new HttpClient();
         var sink = new UploadSink(http, agent.Gateway, agent.Credential, agent.HostId, agent.TenantId, [_tree]);
         var result = await new ScanRunner(sink).RunAsync(
-            new ScanSettings([_tree], format, compression, BatchRows: 50, Workers: 2, CrossMounts: false), new ScanCounters(), CancellationToken.None);
-        Assert.True(result.Chunks > 1);
+            new ScanSettings([_tree], format, compression, BatchRows: 50, Workers: 2, CrossMounts: false, digests), new ScanCounters(), CancellationToken.None);
+        Assert.True(result.Chunks > 1 || digests?.BaseScanId is not null);
+        if (digests is not null)
+        {
+            FolderDigests.Save(digestsFile!, digests.After(result.ScanId, [_tree]));
+        }
+        Assert.Equal("completed", await WaitForIngestAsync(result.ScanId));
+        return new ScanOutcome(
+            await _gateway.Database.CountAsync($"SELECT count(*) FROM (SELECT DISTINCT file_path FROM scan_staging.raw_scans r JOIN alto.scan s ON s.id = r.scan_id WHERE s.scan_uid = '{result.ScanId}') x"),
+            await _gateway.Database.CountAsync($"SELECT files_changed FROM alto.scan WHERE scan_uid = '{result.ScanId}'"),
+            await _gateway.Database.CountAsync($"SELECT files_deleted FROM alto.scan WHERE scan_uid = '{result.ScanId}'"),
+            result.ScanId);
+    }
 
+    /// <summary>The scan's status once its ingest is over: completed or failed.</summary>
+    private async Task<string> WaitForIngestAsync(Guid scanId)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
-            var status = await _gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{result.ScanId}'");
-            if (status == "completed")
+            var status = await _gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'");
+            if (status is "completed" or "failed")
             {
-                return new ScanOutcome(
-                    await _gateway.Database.CountAsync($"SELECT count(*) FROM (SELECT DISTINCT file_path FROM scan_staging.raw_scans r JOIN alto.scan s ON s.id = r.scan_id WHERE s.scan_uid = '{result.ScanId}') x"),
-                    await _gateway.Database.CountAsync($"SELECT files_changed FROM alto.scan WHERE scan_uid = '{result.ScanId}'"),
-                    await _gateway.Database.CountAsync($"SELECT files_deleted FROM alto.scan WHERE scan_uid = '{result.ScanId}'"));
+                return status;
             }
-            Assert.NotEqual("failed", status);
             await Task.Delay(100);
         }
-        throw new TimeoutException($"scan {result.ScanId} was not ingested in time");
+        throw new TimeoutException($"scan {scanId} was not ingested in time");
+    }
+
+    private static Task<FolderDigests> DigestsAsync(Connection.GatewayClient gateway, string file) =>
+        FolderDigests.ForScanAsync(file, full: false, FolderDigests.ThisHost, () => gateway.GetLastScanAsync(CancellationToken.None));
+
+    /// <summary>The files of the tree as a scan reports them (the odd name escaped), in ordinal order.</summary>
+    private List<string> TreeFiles(Dictionary<string, TreeFile> generated)
+    {
+        var odd = generated.Keys.Single(path => path.Contains("/odd/", StringComparison.Ordinal));
+        return Directory.EnumerateFiles(_tree, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Where(path => !path.Contains("/.lucid_audit/", StringComparison.Ordinal) && !path.Contains("/odd/", StringComparison.Ordinal))
+            .Append(odd).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Each live file's row version: when it was last written and by which scan.</summary>
+    private async Task<Dictionary<string, (long Scan, DateTime Updated)>> RowVersionsAsync(Guid hostId)
+    {
+        var rows = new Dictionary<string, (long, DateTime)>(StringComparer.Ordinal);
+        await using var command = _gateway.Database.DataSource.CreateCommand(
+            "SELECT full_path, last_seen_scan_id, updated_utc FROM alto.file_current WHERE host_id = $1 AND deleted_utc IS NULL");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows[reader.GetString(0)] = (reader.GetInt64(1), reader.GetDateTime(2));
+        }
+        return rows;
     }
 
     private async Task<Dictionary<string, InventoryRow>> InventoryAsync(Guid hostId)

@@ -160,8 +160,8 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             "runId" => tenant.RunId.ToString(),
             var name => throw new InvalidOperationException($"the matrix has no value for route parameter {name} of {route}"),
         });
-        // The agent upload names its host and tenant in the query: the credential must agree.
-        return route == "/api/v1/scan-results"
+        // The agent's scan uploads name its host and tenant in the query: the credential must agree.
+        return route.StartsWith("/api/v1/scan-results", StringComparison.Ordinal)
             ? $"{path}?scanId={Guid.NewGuid()}&chunk=0&format=csv&encoding=none&hostId={tenant.HostId}&tenantId={tenant.Id}"
             : path;
     }

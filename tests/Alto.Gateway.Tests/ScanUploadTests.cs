@@ -158,6 +158,97 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         Assert.Equal(before, await CountAsync());
     }
 
+    public static TheoryData<string, string> BadUnchangedParts => new()
+    {
+        { """{"folders":["/srv/a"]}""", "baseScanId" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[]}""", "folders" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}"}""", "folders" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["srv/a"]}""", "folders[0]" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/srv/ok","C:\\data"]}""", "folders[1]" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[""]}""", "folders[0]" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/{{new string('a', ScanColumns.MaxPathLength)}}"]}""", "folders[0]" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[null]}""", "folders[0]" },
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[{{string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"\"/srv/{i}\""))}}]}""", "folders" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadUnchangedParts))]
+    public async Task UnchangedFoldersAreRefusedUnlessEachIsACanonicalPathOfTheHost(string body, string field)
+    {
+        var agent = await EnrollAsync();
+        var before = await UnchangedCountAsync();
+
+        var problem = await (await PostUnchangedAsync(agent, Guid.NewGuid(), 0, body)).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.Equal(before, await UnchangedCountAsync());
+    }
+
+    [Fact]
+    public async Task UnchangedFoldersNameOneBaseAndComeBeforeTheFinalChunk()
+    {
+        var agent = await EnrollAsync();
+        var scanId = Guid.NewGuid();
+        var baseScan = Guid.NewGuid();
+        var part = $$"""{"baseScanId":"{{baseScan}}","folders":["/srv/a","/srv/b"]}""";
+
+        var stored = await (await PostUnchangedAsync(agent, scanId, 0, part)).AssertJsonAsync(HttpStatusCode.OK);
+        var again = await (await PostUnchangedAsync(agent, scanId, 0, part)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("stored", 2), (stored.GetProperty("outcome").GetString(), stored.GetProperty("folders").GetInt32()));
+        Assert.Equal("duplicate", again.GetProperty("outcome").GetString());
+        var before = await UnchangedCountAsync();
+        // Other folders under a part number already stored, and another base scan, contradict the scan.
+        await (await PostUnchangedAsync(agent, scanId, 0, $$"""{"baseScanId":"{{baseScan}}","folders":["/srv/c"]}""")).AssertProblemAsync(HttpStatusCode.Conflict);
+        await (await PostUnchangedAsync(agent, scanId, 1, $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/srv/c"]}""")).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal(before, await UnchangedCountAsync());
+        Assert.Equal(("incremental", 2L), (await fixture.Database.ScalarAsync<string>($"SELECT kind FROM alto.scan WHERE scan_uid = '{scanId}'"),
+            await fixture.Database.CountAsync($"SELECT folders_unchanged FROM alto.scan WHERE scan_uid = '{scanId}'")));
+
+        // Once the final chunk is in, the scan takes no more folders.
+        await (await UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true)).AssertJsonAsync(HttpStatusCode.OK);
+        await (await PostUnchangedAsync(agent, scanId, 1, $$"""{"baseScanId":"{{baseScan}}","folders":["/srv/c"]}""")).AssertProblemAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task UnchangedFoldersAndTheLastScanNeedTheHostsOwnCredential()
+    {
+        var agent = await EnrollAsync();
+        var otherTenantAgent = await EnrollAsync(fixture.TenantB);
+        var before = await UnchangedCountAsync();
+        var part = $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/srv/a"]}""";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostUnchangedAsync(agent with { Credential = "" }, Guid.NewGuid(), 0, part)).StatusCode);
+        // Ids in the query that are not the credential's own host and tenant.
+        await (await PostUnchangedAsync(agent with { Credential = otherTenantAgent.Credential }, Guid.NewGuid(), 0, part)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal(before, await UnchangedCountAsync());
+
+        using var client = fixture.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/scan-results/last")).StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/scan-results/last");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", agent.Credential);
+        var last = await (await client.SendAsync(request)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.False(last.TryGetProperty("scanId", out var scan) && scan.ValueKind != System.Text.Json.JsonValueKind.Null, last.ToString());
+        using var foreign = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/scan-results/last?hostId={agent.HostId}&tenantId={agent.TenantId}");
+        foreign.Headers.Authorization = new AuthenticationHeaderValue("Bearer", otherTenantAgent.Credential);
+        await (await client.SendAsync(foreign)).AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    private async Task<HttpResponseMessage> PostUnchangedAsync(Agent agent, Guid scanId, int part, string json)
+    {
+        using var client = fixture.CreateClient();
+        var request = new HttpRequestMessage(HttpMethod.Post,
+            $"/api/v1/scan-results/unchanged?scanId={scanId}&part={part}&hostId={agent.HostId}&tenantId={agent.TenantId}")
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", agent.Credential);
+        return await client.SendAsync(request);
+    }
+
+    private async Task<string> UnchangedCountAsync() => string.Join(",",
+        await fixture.Database.CountAsync("SELECT count(*) FROM scan_staging.unchanged_part"),
+        await fixture.Database.CountAsync("SELECT count(*) FROM alto.scan WHERE kind = 'incremental'"));
+
     private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
 
     private async Task<Agent> EnrollAsync(Guid? tenant = null)
@@ -173,15 +264,15 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     }
 
     private Task<HttpResponseMessage> UploadAsync(
-        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null) =>
-        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId);
+        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false) =>
+        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final);
 
     private async Task<HttpResponseMessage> UploadBytesAsync(
-        Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null)
+        Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false)
     {
         using var client = fixture.CreateClient();
         var request = new HttpRequestMessage(HttpMethod.Post,
-            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&final=false&format=csv&encoding={ChunkCompression.Name(compression)}" +
+            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&final={(final ? "true" : "false")}&format=csv&encoding={ChunkCompression.Name(compression)}" +
             $"&hostId={agent.HostId}&tenantId={agent.TenantId}")
         {
             Content = new ByteArrayContent(body),

@@ -38,11 +38,16 @@ public static class ScanCommand
             }
         });
         var crossMounts = new Option<bool>("--cross-mounts") { Description = "Descend into other file systems mounted below a scanned folder" };
+        var full = new Option<bool>("--full") { Description = "Send every folder, changed or not (the folder digests are still recorded for the next scan)" };
+        var digestsFile = new Option<string?>("--digests")
+        {
+            Description = $"Folder digests of the last scan, read and then replaced: folders unchanged since are named, not sent (default when uploading: {FolderDigests.FileName} in the state folder; with --output, only if given)",
+        };
         var stateDirectory = AgentOptions.StateDirectory();
 
         var command = new Command("scan", "Scan file metadata and upload it to the gateway")
         {
-            paths, format, compress, dryRun, output, batchRows, workers, crossMounts, stateDirectory,
+            paths, format, compress, dryRun, output, batchRows, workers, crossMounts, full, digestsFile, stateDirectory,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -72,6 +77,11 @@ public static class ScanCommand
                 }
 
                 var fullRoots = roots.Select(Path.GetFullPath).ToArray();
+                // Uploading, the digests continue the gateway's last ingested scan of this host; written to a folder, whatever scan they are of.
+                var uploading = !parse.GetValue(dryRun) && parse.GetValue(output) is null && credentials is not null;
+                var digestsPath = parse.GetValue(digestsFile) ?? (uploading ? Path.Combine(parse.GetValue(stateDirectory)!, FolderDigests.FileName) : null);
+                var digests = digestsPath is null ? null : await FolderDigests.ForScanAsync(digestsPath, parse.GetValue(full), FolderDigests.ThisHost,
+                    async () => uploading ? await new GatewayClient(http, credentials!).GetLastScanAsync(cancellationToken) : FolderDigests.Load(digestsPath)?.ScanId);
                 IChunkSink sink;
                 if (parse.GetValue(dryRun))
                 {
@@ -94,7 +104,7 @@ public static class ScanCommand
                 _ = ChunkCompression.TryParse(parse.GetValue(compress), out var compression); // AcceptOnlyFromAmong checked it
                 var settings = new ScanSettings(
                     fullRoots, parse.GetValue(format)!, compression,
-                    parse.GetValue(batchRows), parse.GetValue(workers), parse.GetValue(crossMounts));
+                    parse.GetValue(batchRows), parse.GetValue(workers), parse.GetValue(crossMounts), digests);
                 var counters = new ScanCounters();
                 ScanResult result;
                 var progress = new ScanProgress(counters, Console.Out, interactive: !Console.IsOutputRedirected);
@@ -103,7 +113,12 @@ public static class ScanCommand
                     progress.Start();
                     result = await new ScanRunner(sink).RunAsync(settings, counters, cancellationToken);
                 }
-                Console.WriteLine($"scan {result.ScanId}: {counters} in {result.Chunks} chunk(s), {progress.Elapsed.TotalSeconds:0.0} s");
+                if (digests is not null && digestsPath is not null && !parse.GetValue(dryRun))
+                {
+                    FolderDigests.Save(digestsPath, digests.After(result.ScanId, fullRoots));
+                }
+                var unchanged = digests?.BaseScanId is { } baseScan ? $"; {result.FoldersUnchanged} folder(s) unchanged since scan {baseScan} named, not sent" : "";
+                Console.WriteLine($"scan {result.ScanId}: {counters} in {result.Chunks} chunk(s){unchanged}, {progress.Elapsed.TotalSeconds:0.0} s");
                 return 0;
             }
             catch (Exception exception) when (exception is UploadException or EnrollmentException or DirectoryNotFoundException or HttpRequestException)

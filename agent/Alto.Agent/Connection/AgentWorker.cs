@@ -203,7 +203,7 @@ public sealed partial class AgentWorker(
         });
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
         {
-            handlers.Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(command.ScanRequest, volumes(), cancellationToken));
+            handlers.Register(GatewayMessage.BodyOneofCase.ScanRequest, (command, cancellationToken) => ScanAsync(gateway, command.ScanRequest, volumes(), cancellationToken));
         }
         if (stubs is null && _noStubDriver is { } reason)
         {
@@ -256,7 +256,7 @@ public sealed partial class AgentWorker(
         }
     }
 
-    private async Task ScanAsync(ScanRequest request, string[] volumes, CancellationToken cancellationToken)
+    private async Task ScanAsync(GatewayClient gateway, ScanRequest request, string[] volumes, CancellationToken cancellationToken)
     {
         if (request.Paths.Select(path => ScopeRefusal(path, volumes)).FirstOrDefault(refusal => refusal is not null) is { } refused)
         {
@@ -271,11 +271,14 @@ public sealed partial class AgentWorker(
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var sink = new UploadSink(http, credentials.Gateway, credentials.Credential, credentials.HostId, credentials.TenantId, roots);
         var counters = new ScanCounters();
-        LogScanRequested(logger, string.Join(", ", roots));
+        var digestsFile = Path.Combine(stateDirectory.Path, FolderDigests.FileName);
+        var digests = await FolderDigests.ForScanAsync(digestsFile, full: false, FolderDigests.ThisHost, () => gateway.GetLastScanAsync(cancellationToken));
+        LogScanRequested(logger, string.Join(", ", roots), digests.BaseScanId?.ToString() ?? "none: a full scan");
         var result = await new ScanRunner(sink).RunAsync(
-            new ScanSettings(roots, format, ChunkCompressionKind.Zstd, 50_000, Math.Max(2, Environment.ProcessorCount), CrossMounts: false),
+            new ScanSettings(roots, format, ChunkCompressionKind.Zstd, 50_000, Math.Max(2, Environment.ProcessorCount), CrossMounts: false, digests),
             counters, cancellationToken);
-        LogScanDone(logger, result.ScanId, counters.ToString());
+        FolderDigests.Save(digestsFile, digests.After(result.ScanId, roots));
+        LogScanDone(logger, result.ScanId, counters.ToString(), result.FoldersUnchanged);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
@@ -284,11 +287,11 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}: stop it first (alto-agent status shows it)")]
     private static partial void LogRecallHeldElsewhere(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Scan requested by the gateway: {Roots}")]
-    private static partial void LogScanRequested(ILogger logger, string roots);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scan requested by the gateway: {Roots} (unchanged folders since scan {BaseScan} left out)")]
+    private static partial void LogScanRequested(ILogger logger, string roots, string baseScan);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Scan {ScanId} uploaded: {Summary}")]
-    private static partial void LogScanDone(ILogger logger, Guid scanId, string summary);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scan {ScanId} uploaded: {Summary}; {Unchanged} unchanged folder(s) named, not sent")]
+    private static partial void LogScanDone(ILogger logger, Guid scanId, string summary, int unchanged);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "No stub driver: {Reason}; scans go on, tiering jobs and recalls are refused")]
     private static partial void LogNoStubDriver(ILogger logger, string reason);

@@ -29,6 +29,17 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
             ?? throw new EnrollmentException("the gateway sent an empty answer");
     }
 
+    /// <summary>The id of this host's last ingested scan (null: none yet), which an incremental scan continues.</summary>
+    public async Task<Guid?> GetLastScanAsync(CancellationToken cancellationToken)
+    {
+        using var request = Authorized(HttpMethod.Get, $"/api/v1/scan-results/last?hostId={credentials.HostId}&tenantId={credentials.TenantId}");
+        using var response = await http.SendAsync(request, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<LastScan>(cancellationToken))?.ScanId;
+    }
+
+    private sealed record LastScan(Guid? ScanId);
+
     /// <summary>The data key of an encrypted object of this host's tenant, unwrapped by the cluster (which alone holds the tenant key).</summary>
     public async Task<byte[]> UnwrapDataKeyAsync(string wrapped, CancellationToken cancellationToken)
     {

@@ -9,15 +9,33 @@ namespace Alto.Agent.Scanning;
 /// <summary>A compressed batch of scan rows, numbered from 0; the last one of a scan is final.</summary>
 public sealed record ScanChunk(Guid ScanId, int Number, bool IsFinal, int Rows, byte[] Body, string Format, ChunkCompressionKind Compression);
 
+/// <summary>
+/// A part of an incremental scan's unchanged folders (numbered from 0), with the scan they are
+/// unchanged since: the gateway keeps their files as that scan left them.
+/// </summary>
+public sealed record UnchangedFolders(Guid ScanId, Guid BaseScanId, int Part, ReadOnlyMemory<string> Folders)
+{
+    /// <summary>Folders per part, as many as the gateway takes in one request.</summary>
+    public const int MaxPerPart = 10_000;
+
+    /// <summary>The part as the gateway takes it (and as a folder sink writes it).</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(new { baseScanId = BaseScanId, folders = Folders.ToArray() });
+}
+
 /// <summary>Where finished chunks go: the gateway, a folder, or nowhere (dry run).</summary>
 public interface IChunkSink
 {
     Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken);
+
+    /// <summary>Names unchanged folders of an incremental scan; every part is sent before the scan's final chunk.</summary>
+    Task SendUnchangedAsync(UnchangedFolders part, CancellationToken cancellationToken);
 }
 
 public sealed class NullSink : IChunkSink
 {
     public Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task SendUnchangedAsync(UnchangedFolders part, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Writes each chunk to a file (chunk-000000.csv.zst …): for inspection and benchmarks.</summary>
@@ -25,8 +43,6 @@ public sealed class DirectorySink(string directory) : IChunkSink
 {
     public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
     {
-        // The inventory of the host's files (names, owners): its owner's to read only.
-        Tiering.PrivateFiles.CreateDirectory(directory);
         var suffix = chunk.Compression switch
         {
             ChunkCompressionKind.Zstd => ".zst",
@@ -34,15 +50,27 @@ public sealed class DirectorySink(string directory) : IChunkSink
             _ => "",
         };
         var name = string.Create(CultureInfo.InvariantCulture, $"chunk-{chunk.Number:D6}.{chunk.Format}{suffix}");
+        await WriteAsync(name, chunk.Body, cancellationToken);
+    }
+
+    /// <summary>Written as unchanged-000000.json …, the body the gateway takes.</summary>
+    public Task SendUnchangedAsync(UnchangedFolders part, CancellationToken cancellationToken) =>
+        WriteAsync(string.Create(CultureInfo.InvariantCulture, $"unchanged-{part.Part:D6}.json"), part.ToJson(), cancellationToken);
+
+    private async Task WriteAsync(string name, byte[] body, CancellationToken cancellationToken)
+    {
+        // The inventory of the host's files (names, owners): its owner's to read only.
+        Tiering.PrivateFiles.CreateDirectory(directory);
         await using var file = Tiering.PrivateFiles.Open(Path.Combine(directory, name), FileMode.Create);
-        await file.WriteAsync(chunk.Body, cancellationToken);
+        await file.WriteAsync(body, cancellationToken);
     }
 }
 
 public sealed class UploadException(string message) : Exception(message);
 
 /// <summary>
-/// Uploads chunks to POST /api/v1/scan-results with the host credential. Network failures, 429
+/// Uploads chunks to POST /api/v1/scan-results (and an incremental scan's unchanged folders to
+/// POST /api/v1/scan-results/unchanged) with the host credential. Network failures, 429
 /// and 5xx are retried with exponential backoff (3 attempts); any other refusal stops the scan
 /// with the gateway's own explanation. A gateway that says it is busy (429 or 503 with
 /// Retry-After) is waited for as long as it asks, without using up an attempt, for at most
@@ -56,21 +84,31 @@ public sealed class UploadSink(
     private static readonly TimeSpan LongestBusyWait = TimeSpan.FromMinutes(1);
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
 
-    public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
+    public Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
     {
         var query = string.Create(CultureInfo.InvariantCulture,
             $"/api/v1/scan-results?scanId={chunk.ScanId}&chunk={chunk.Number}&final={(chunk.IsFinal ? "true" : "false")}&format={chunk.Format}&encoding={ChunkCompression.Name(chunk.Compression)}&hostId={hostId}&tenantId={tenantId}");
         // The final chunk names the scanned roots: files below them that the scan did not see are gone.
         var rootsQuery = chunk.IsFinal ? string.Concat(roots.Select(root => "&root=" + Uri.EscapeDataString(root))) : "";
-        var uri = new Uri(gateway, query + rootsQuery);
+        return PostAsync(new Uri(gateway, query + rootsQuery), chunk.Body, chunk.Format == "parquet" ? "application/vnd.apache.parquet" : "text/csv",
+            $"chunk {chunk.Number}", cancellationToken);
+    }
+
+    public Task SendUnchangedAsync(UnchangedFolders part, CancellationToken cancellationToken) =>
+        PostAsync(new Uri(gateway, string.Create(CultureInfo.InvariantCulture,
+                $"/api/v1/scan-results/unchanged?scanId={part.ScanId}&part={part.Part}&hostId={hostId}&tenantId={tenantId}")),
+            part.ToJson(), "application/json", $"part {part.Part} of the unchanged folders", cancellationToken);
+
+    private async Task PostAsync(Uri uri, byte[] body, string contentType, string what, CancellationToken cancellationToken)
+    {
         var busySince = (DateTime?)null;
         for (var attempt = 1; ; attempt++)
         {
             string problem;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(chunk.Body) };
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue(chunk.Format == "parquet" ? "application/vnd.apache.parquet" : "text/csv");
+                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
                 using var response = await http.SendAsync(request, cancellationToken);
                 if (response.IsSuccessStatusCode)
@@ -80,7 +118,7 @@ public sealed class UploadSink(
                 problem = $"{(int)response.StatusCode}: {Detail(await response.Content.ReadAsStringAsync(cancellationToken))}";
                 if (!IsTransient(response.StatusCode))
                 {
-                    throw new UploadException($"the gateway refused chunk {chunk.Number}: {problem}");
+                    throw new UploadException($"the gateway refused {what}: {problem}");
                 }
                 if (BusyWait(response) is { } wait)
                 {
@@ -103,7 +141,7 @@ public sealed class UploadSink(
             }
             if (attempt >= Attempts)
             {
-                throw new UploadException($"chunk {chunk.Number} could not be uploaded after {Attempts} attempts: {problem}");
+                throw new UploadException($"{what} could not be uploaded after {Attempts} attempts: {problem}");
             }
             await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
         }

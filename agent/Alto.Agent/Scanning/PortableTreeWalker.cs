@@ -15,8 +15,6 @@ namespace Alto.Agent.Scanning;
 /// </summary>
 public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counters, IWindowsFileFacts facts) : ITreeWalker
 {
-    private const int RowsPerWrite = 256;
-
     /// <summary>Reading-only, no attribute hidden: the walker decides what to skip (system and hidden files are files too).</summary>
     private static readonly EnumerationOptions OneFolder = new()
     {
@@ -46,7 +44,7 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
     private async Task ReadFolderAsync(Folder folder, Action<Folder> enqueue, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
         using var entries = new CountingEnumerator(folder.Local, counters);
-        var rows = new List<ScanRecord>(RowsPerWrite);
+        var rows = new FolderRows(output, options.Digests);
         while (entries.MoveNext())
         {
             var entry = entries.Current;
@@ -72,15 +70,11 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
             }
             if (ToRecord(entry, local, reported) is { } row)
             {
-                rows.Add(row);
                 counters.AddFile(entry.Length);
-                if (rows.Count == RowsPerWrite)
-                {
-                    await WriteAsync(rows, output, cancellationToken);
-                }
+                await rows.AddAsync(row, cancellationToken);
             }
         }
-        await WriteAsync(rows, output, cancellationToken);
+        await rows.EndAsync(cancellationToken);
         if (entries.Opened)
         {
             counters.AddDirectory();
@@ -141,15 +135,6 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
     /// allows everyone (<c>r--r--r--</c>), else <c>rw-r--r--</c> as the seed's Windows rows show.
     /// </summary>
     private static string Permissions(FileAttributes attributes) => (attributes & FileAttributes.ReadOnly) != 0 ? "r--r--r--" : "rw-r--r--";
-
-    private static async Task WriteAsync(List<ScanRecord> rows, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
-    {
-        if (rows.Count > 0)
-        {
-            await output.WriteAsync([.. rows], cancellationToken);
-        }
-        rows.Clear();
-    }
 
     private static bool HasLoneSurrogate(string name)
     {

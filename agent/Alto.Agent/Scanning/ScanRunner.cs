@@ -3,15 +3,19 @@ using Alto.Scanning;
 
 namespace Alto.Agent.Scanning;
 
+/// <summary>How to scan; with <c>Digests</c>, a full scan records folder digests and an incremental one (with a base scan) leaves unchanged folders out.</summary>
 public sealed record ScanSettings(
-    IReadOnlyList<string> Roots, string Format, ChunkCompressionKind Compression, int BatchRows, int Workers, bool CrossMounts);
+    IReadOnlyList<string> Roots, string Format, ChunkCompressionKind Compression, int BatchRows, int Workers, bool CrossMounts,
+    FolderDigests? Digests = null);
 
-public sealed record ScanResult(Guid ScanId, int Chunks, long Rows);
+/// <summary>What a scan sent; <c>FoldersUnchanged</c>: folders an incremental scan named instead of sending, their digest unchanged.</summary>
+public sealed record ScanResult(Guid ScanId, int Chunks, long Rows, int FoldersUnchanged = 0);
 
 /// <summary>
 /// One scan as a pipeline of three stages joined by bounded channels: the tree walker, the
 /// chunk builder (rows → CSV/Parquet → compressed), and the sink (upload). A slow upload slows
-/// the walk instead of growing memory; a failure in any stage stops the others.
+/// the walk instead of growing memory; a failure in any stage stops the others. An incremental
+/// scan names its unchanged folders (in parts, before the final chunk, which starts the ingest).
 /// </summary>
 public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, ITreeWalker>? walkers = null)
 {
@@ -23,13 +27,13 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
         var rows = Channel.CreateBounded<ScanRecord[]>(new BoundedChannelOptions(8) { SingleReader = true });
         var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
 
-        var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts), counters);
+        var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts, settings.Digests), counters);
         var build = BuildChunksAsync(scanId, settings, rows.Reader, chunks.Writer, failed.Token);
         Task[] stages =
         [
             StopOthersOnFailureAsync(walker.WalkAsync(settings.Roots, rows.Writer, failed.Token), failed),
             StopOthersOnFailureAsync(build, failed),
-            StopOthersOnFailureAsync(SendChunksAsync(chunks.Reader, failed.Token), failed),
+            StopOthersOnFailureAsync(SendChunksAsync(chunks.Reader, settings.Digests, failed.Token), failed),
         ];
         try
         {
@@ -47,7 +51,7 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
         }
         var built = await build;
-        return new ScanResult(scanId, built.Chunks, built.Rows);
+        return new ScanResult(scanId, built.Chunks, built.Rows, settings.Digests?.BaseScanId is null ? 0 : settings.Digests.Unchanged.Count);
     }
 
     private static async Task StopOthersOnFailureAsync(Task stage, CancellationTokenSource failed)
@@ -103,10 +107,20 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
         }
     }
 
-    private async Task SendChunksAsync(ChannelReader<ScanChunk> chunks, CancellationToken cancellationToken)
+    private async Task SendChunksAsync(ChannelReader<ScanChunk> chunks, FolderDigests? digests, CancellationToken cancellationToken)
     {
         await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
         {
+            // The final chunk is built once the walk is over: every unchanged folder is known by then.
+            if (chunk.IsFinal && digests?.BaseScanId is { } baseScanId)
+            {
+                var unchanged = digests.Unchanged.ToArray();
+                for (int start = 0, part = 0; start < unchanged.Length; start += UnchangedFolders.MaxPerPart, part++)
+                {
+                    var folders = unchanged.AsMemory(start, Math.Min(UnchangedFolders.MaxPerPart, unchanged.Length - start));
+                    await sink.SendUnchangedAsync(new UnchangedFolders(chunk.ScanId, baseScanId, part, folders), cancellationToken);
+                }
+            }
             await sink.SendAsync(chunk, cancellationToken);
         }
     }

@@ -6,7 +6,8 @@ using Alto.Tiering.Native;
 
 namespace Alto.Agent.Scanning;
 
-public sealed record WalkOptions(int Workers, bool CrossMounts);
+/// <summary>How to walk; with <c>Digests</c> of a last scan, unchanged folders are named, not sent.</summary>
+public sealed record WalkOptions(int Workers, bool CrossMounts, FolderDigests? Digests = null);
 
 /// <summary>
 /// Walks Linux directory trees with parallel workers (<see cref="FolderQueue"/>), one statx per
@@ -16,7 +17,6 @@ public sealed record WalkOptions(int Workers, bool CrossMounts);
 [SupportedOSPlatform("linux")]
 public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITreeWalker
 {
-    private const int RowsPerWrite = 256;
     private static readonly byte[] StubAttribute = "trusted.alto.locator\0"u8.ToArray();
     private static readonly byte[] LegacyStubAttribute = "user.alto.locator\0"u8.ToArray();
 
@@ -51,17 +51,20 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
         counters.AddDirectory();
         try
         {
-            var rows = new List<ScanRecord>(RowsPerWrite);
-            // Rows go on in batches: a write to the channel per row, from every worker, cost more than the rows' encoding.
-            while (ReadSome(directory, item, rows, enqueue))
+            var rows = new List<ScanRecord>(FolderRows.RowsPerWrite);
+            var folder = new FolderRows(output, options.Digests);
+            bool more;
+            do
             {
-                await output.WriteAsync([.. rows], cancellationToken);
+                more = ReadSome(directory, item, rows, enqueue);
+                foreach (var row in rows)
+                {
+                    await folder.AddAsync(row, cancellationToken);
+                }
                 rows.Clear();
             }
-            if (rows.Count > 0)
-            {
-                await output.WriteAsync([.. rows], cancellationToken);
-            }
+            while (more);
+            await folder.EndAsync(cancellationToken);
         }
         finally
         {
@@ -69,7 +72,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
         }
     }
 
-    /// <summary>Reads entries until <see cref="RowsPerWrite"/> rows are collected (true) or the directory ends (false).</summary>
+    /// <summary>Reads entries until <see cref="FolderRows.RowsPerWrite"/> rows are collected (true) or the directory ends (false).</summary>
     private bool ReadSome(nint directory, WalkItem item, List<ScanRecord> rows, Action<WalkItem> enqueue)
     {
         var descriptor = LinuxFileSystem.DirectoryDescriptor(directory);
@@ -114,7 +117,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             {
                 rows.Add(row);
                 counters.AddFile(status.Size);
-                if (rows.Count >= RowsPerWrite)
+                if (rows.Count >= FolderRows.RowsPerWrite)
                 {
                     return true;
                 }

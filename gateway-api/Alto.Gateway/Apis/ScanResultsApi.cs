@@ -13,6 +13,14 @@ namespace Alto.Gateway.Apis;
 
 public sealed record ScanChunkReceipt(Guid ScanId, int Chunk, int Rows, string Outcome, bool IngestQueued);
 
+/// <summary>A part of an incremental scan's unchanged folders, and the scan they are unchanged since.</summary>
+public sealed record UnchangedFoldersRequest(Guid? BaseScanId, string?[]? Folders);
+
+public sealed record UnchangedFoldersReceipt(Guid ScanId, int Part, int Folders, string Outcome);
+
+/// <summary>The host's last ingested scan, by the id its agent gave it (null: none yet).</summary>
+public sealed record LastScanView(Guid? ScanId);
+
 /// <summary>
 /// POST /api/v1/scan-results: an agent's scan chunk, authenticated by its host credential. The
 /// query names the scan, the chunk and how the body is written; the body is the compressed
@@ -30,8 +38,98 @@ public static class ScanResultsApi
             .DisableAntiforgery()
             .WithTags("Agents")
             .WithSummary("Upload one chunk of a scan (host credential)");
+        api.MapPost("/scan-results/unchanged", ReceiveUnchangedAsync).Allows(Access.Agent)
+            .RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithTags("Agents")
+            .WithSummary($"Name folders of an incremental scan that did not change since its base scan, at most {MaxUnchangedPerPart} a part, before its final chunk (host credential)");
+        api.MapGet("/scan-results/last", GetLastAsync).Allows(Access.Agent)
+            .RequireAuthorization(HostCredentialAuthentication.Policy)
+            .WithTags("Agents")
+            .WithSummary("The calling host's last ingested scan, which an incremental scan continues (host credential)");
         return api;
     }
+
+    /// <summary>Unchanged folders per request: as many as the agent sends in one part.</summary>
+    public const int MaxUnchangedPerPart = 10_000;
+
+    public static async Task<Results<Ok<LastScanView>, ProblemHttpResult>> GetLastAsync(HttpContext context, ScanStaging staging, Guid? hostId, Guid? tenantId)
+    {
+        var agent = AgentCaller.From(context.User);
+        if (NotTheCallers(agent, hostId, tenantId) is { } refused)
+        {
+            return refused;
+        }
+        return TypedResults.Ok(new LastScanView(await staging.LastIngestedAsync(agent.HostId, context.RequestAborted)));
+    }
+
+    /// <summary>
+    /// A part of an incremental scan's unchanged folders: each a canonical absolute path of the
+    /// host's flavour, stored as given (the ingest finds the folders by it). Anything wrong is
+    /// answered with problem details and nothing is stored.
+    /// </summary>
+    public static async Task<Results<Ok<UnchangedFoldersReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveUnchangedAsync(
+        HttpContext context, ScanStaging staging, HostReadModel hosts, Guid? scanId, int? part, Guid? hostId, Guid? tenantId,
+        UnchangedFoldersRequest request)
+    {
+        var agent = AgentCaller.From(context.User);
+        if (NotTheCallers(agent, hostId, tenantId) is { } refused)
+        {
+            return refused;
+        }
+        var errors = new RequestErrors();
+        if (scanId is null || scanId == Guid.Empty)
+        {
+            errors.Add("scanId", "scanId is required (the UUID of the scan the folders belong to)");
+        }
+        if (part is null or < 0 or > 100_000)
+        {
+            errors.Add("part", "part is required: the part number, from 0");
+        }
+        if (request.BaseScanId is null || request.BaseScanId == Guid.Empty)
+        {
+            errors.Add("baseScanId", "baseScanId is required: the scan the folders are unchanged since");
+        }
+        var given = request.Folders ?? [];
+        if (given.Length is 0 or > MaxUnchangedPerPart)
+        {
+            errors.Add("folders", $"folders holds 1 to {MaxUnchangedPerPart} paths (got {given.Length})");
+        }
+        var flavor = await hosts.PathFlavorAsync(agent.HostId, context.RequestAborted);
+        var folders = new List<string>(given.Length);
+        for (var i = 0; i < given.Length && i < MaxUnchangedPerPart && errors.Count < 20; i++)
+        {
+            // Only a folder spelled as the ingest spells a scanned file's folder can be found: a path in another form is refused, not guessed at.
+            if (given[i] is not { Length: > 0 and <= ScanColumns.MaxPathLength } folder || flavor.Canonical(folder) != folder)
+            {
+                errors.Add($"folders[{i}]", $"'{Shorten(given[i])}' is not a canonical absolute path on this {(flavor == PathFlavor.Windows ? "Windows" : "POSIX")} host");
+                continue;
+            }
+            folders.Add(folder);
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        StageOutcome outcome;
+        try
+        {
+            outcome = await staging.StageUnchangedAsync(agent.TenantId, agent.HostId, scanId!.Value, part!.Value, request.BaseScanId!.Value, [.. folders],
+                context.RequestAborted);
+        }
+        catch (ScanSequenceException exception)
+        {
+            return ApiProblems.Conflict(exception.Message);
+        }
+        return TypedResults.Ok(new UnchangedFoldersReceipt(scanId.Value, part.Value, folders.Count, outcome == StageOutcome.Duplicate ? "duplicate" : "stored"));
+    }
+
+    /// <summary>Ids in the query that are not the credential's own host and tenant: refused (the credential decides who is calling).</summary>
+    private static ProblemHttpResult? NotTheCallers(AgentCaller agent, Guid? hostId, Guid? tenantId) =>
+        (hostId is { } host && host != agent.HostId) || (tenantId is { } tenant && tenant != agent.TenantId)
+            ? ApiProblems.Unauthorized("this host credential belongs to another host or tenant")
+            : null;
+
+    private static string Shorten(string? text) => text is null ? "(null)" : text.Length > 200 ? text[..200] + "…" : text;
 
     public static async Task<Results<Ok<ScanChunkReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveChunkAsync(
         HttpContext context, ScanStaging staging, UploadGate gate, HostReadModel hosts, IGrainFactory grains, IOptions<ScanUploadOptions> options,
@@ -49,9 +147,9 @@ public static class ScanResultsApi
         var cancellationToken = context.RequestAborted;
 
         // The credential decides who is uploading; ids in the request must agree with it.
-        if ((hostId is { } host && host != agent.HostId) || (tenantId is { } tenant && tenant != agent.TenantId))
+        if (NotTheCallers(agent, hostId, tenantId) is { } refused)
         {
-            return ApiProblems.Unauthorized("this host credential belongs to another host or tenant");
+            return refused;
         }
         var flavor = await hosts.PathFlavorAsync(agent.HostId, cancellationToken);
         var errors = new RequestErrors();

@@ -112,6 +112,82 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         return new StageResult(status == "queued" ? StageOutcome.Complete : StageOutcome.Stored, scan.Id, rowCount);
     }
 
+    /// <summary>
+    /// Stores a part of an incremental scan's unchanged folders (canonical paths of the host's
+    /// flavour) and marks the scan incremental since <paramref name="baseScanUid"/>, in one
+    /// transaction. The same part sent again is a duplicate; other content under its number, another
+    /// base, or a scan already complete is a conflict.
+    /// </summary>
+    public async Task<StageOutcome> StageUnchangedAsync(
+        Guid tenantId, Guid hostId, Guid scanUid, int partNo, Guid baseScanUid, string[] folders, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await CreateScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var scan = await LockScanAsync(connection, hostId, scanUid, cancellationToken);
+        var digest = UnchangedDigest(baseScanUid, folders);
+        await using (var stored = new NpgsqlCommand("SELECT digest FROM scan_staging.unchanged_part WHERE scan_id = $1 AND part_no = $2", connection, transaction))
+        {
+            stored.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+            stored.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partNo });
+            if (await stored.ExecuteScalarAsync(cancellationToken) is byte[] before)
+            {
+                return before.AsSpan().SequenceEqual(digest)
+                    ? StageOutcome.Duplicate
+                    : throw new ScanSequenceException($"part {partNo} of the unchanged folders of scan {scanUid} was stored before with other content");
+            }
+        }
+        if (scan.Status != "receiving")
+        {
+            throw new ScanSequenceException($"scan {scanUid} is already complete ({scan.Status}); its unchanged folders are sent before its final chunk");
+        }
+        await using (var mark = new NpgsqlCommand("""
+            UPDATE alto.scan SET kind = 'incremental', base_scan_uid = $2, folders_unchanged = folders_unchanged + $3
+            WHERE id = $1 AND (base_scan_uid IS NULL OR base_scan_uid = $2)
+            """, connection, transaction))
+        {
+            mark.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+            mark.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = baseScanUid });
+            mark.Parameters.Add(new NpgsqlParameter<long> { TypedValue = folders.Length });
+            if (await mark.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                throw new ScanSequenceException($"scan {scanUid} continues another scan than {baseScanUid}: every part names the same base scan");
+            }
+        }
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO scan_staging.unchanged_part (scan_id, part_no, folders, digest) VALUES ($1, $2, $3, $4)", connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scan.Id });
+            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partNo });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = folders });
+            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = digest });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return StageOutcome.Stored;
+    }
+
+    /// <summary>The id the agent gave the host's last ingested scan, or null: an incremental scan continues only that one.</summary>
+    public async Task<Guid?> LastIngestedAsync(Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            "SELECT scan_uid FROM alto.scan WHERE host_id = $1 AND status = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    private static byte[] UnchangedDigest(Guid baseScanUid, string[] folders)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(baseScanUid.ToByteArray());
+        foreach (var folder in folders)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(folder));
+            hash.AppendData([0]);
+        }
+        return hash.GetHashAndReset();
+    }
+
     private sealed record StoredChunk(int Rows, byte[]? Digest);
 
     private static async Task<StoredChunk?> StoredDigestAsync(NpgsqlConnection connection, long scanId, int chunkNo, CancellationToken cancellationToken)

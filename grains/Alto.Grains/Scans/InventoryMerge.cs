@@ -15,7 +15,8 @@ public sealed record MergeResult(
 /// normalise and de-duplicate the staged rows (last chunk wins), add their directories, merge
 /// into alto.file_current without touching unchanged rows, append alto.file history for the
 /// new and changed ones, mark files below the scanned roots that the scan did not see as
-/// deleted, and close the scan.
+/// deleted, and close the scan. An incremental scan holds the rows of changed folders only: the
+/// files of the folders it names unchanged are carried over as they are.
 /// </summary>
 public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<InventoryMerge> logger)
 {
@@ -34,6 +35,12 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
 
         // One ingest per host at a time: two merges of the same host would race on new paths.
         await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1::text))", cancellationToken, scan.HostId.ToString());
+        if (scan.BaseScanUid is { } baseScan && await LastIngestedAsync(connection, scan.HostId, cancellationToken) is var last && last != baseScan)
+        {
+            // The agent's digests describe the inventory as its base scan left it; anything since (another scan) makes them stale.
+            throw new StaleBaseScanException(
+                $"this incremental scan continues scan {baseScan}, but the host's last ingested scan is {last?.ToString() ?? "none"}: its unchanged folders cannot be carried over (the agent's next scan is a full one)");
+        }
         // Sorts and hashes over a whole scan stay in memory rather than spilling to disk.
         await ExecuteAsync(connection, "SET LOCAL work_mem = '256MB'", cancellationToken);
 
@@ -139,18 +146,8 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         }
 
         // Absent from a complete scan of a root: gone (only below the roots this scan walked).
-        var deleted = await ScalarAsync<long>(connection, $$"""
-            WITH gone AS (
-                UPDATE alto.file_current fc
-                SET deleted_utc = now(), updated_utc = now()
-                WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
-                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root WHERE {{paths.Below("fc.full_path", "root")}})
-                  AND fc.first_seen_scan_id <> $4 -- inserted just now by this scan
-                  AND fc.file_current_id NOT IN (SELECT file_current_id FROM scan_match WHERE file_current_id IS NOT NULL)
-                RETURNING 1)
-            SELECT count(*) FROM gone
-            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots, scanId);
-
+        var deleted = scan.BaseScanUid is null ? await DeleteUnseenAsync(connection, scan, scanId, paths, cancellationToken)
+            : await DeleteUnseenInChangedFoldersAsync(connection, scan, scanId, paths, cancellationToken);
         steps.Mark("deletions");
         var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
         long liveFiles;
@@ -166,6 +163,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         }
 
         var completedAt = await ScalarAsync<DateTime>(connection, """
+            WITH used AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
             UPDATE alto.scan SET status = 'completed', completed_at = now(), files_changed = $2, files_deleted = $3
             WHERE id = $1
             RETURNING completed_at
@@ -180,13 +178,67 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
     /// <summary>Marks the scan failed with its reason; returns its tenant (null when it is gone or already merged).</summary>
     public async Task<Guid?> MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed' RETURNING tenant_id");
+        await using var command = db.CreateCommand("""
+            WITH unused AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
+            UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed' RETURNING tenant_id
+            """);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error.Length > 2000 ? error[..2000] : error });
         return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
     }
 
-    private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes, PathFlavor Flavor);
+    /// <summary>Files below the scanned roots that the scan did not see: marked deleted.</summary>
+    private static Task<long> DeleteUnseenAsync(NpgsqlConnection connection, ScanToMerge scan, long scanId, SqlPaths paths, CancellationToken cancellationToken) =>
+        ScalarAsync<long>(connection, $$"""
+            WITH gone AS (
+                UPDATE alto.file_current fc
+                SET deleted_utc = now(), updated_utc = now()
+                WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
+                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root WHERE {{paths.Below("fc.full_path", "root")}})
+                  AND fc.first_seen_scan_id <> $4 -- inserted just now by this scan
+                  AND fc.file_current_id NOT IN (SELECT file_current_id FROM scan_match WHERE file_current_id IS NOT NULL)
+                RETURNING 1)
+            SELECT count(*) FROM gone
+            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots, scanId);
+
+    /// <summary>
+    /// An incremental scan's deletions: files the scan did not see in the folders below its roots
+    /// that it did not name unchanged — folders it sent (a file gone from them), and folders it
+    /// neither sent nor named (emptied or gone). Found by folder, so the files of unchanged folders
+    /// (nearly all, in a quiet rescan) are not read at all.
+    /// </summary>
+    private static Task<long> DeleteUnseenInChangedFoldersAsync(
+        NpgsqlConnection connection, ScanToMerge scan, long scanId, SqlPaths paths, CancellationToken cancellationToken) =>
+        ScalarAsync<long>(connection, $$"""
+            WITH unchanged AS (
+                SELECT d.id
+                FROM scan_staging.unchanged_part u
+                CROSS JOIN LATERAL unnest(u.folders) AS f(path)
+                JOIN alto.dir d ON d.host_id = $2 AND d.share_name = '' AND d.path = f.path
+                WHERE u.scan_id = $4),
+            gone AS (
+                UPDATE alto.file_current fc
+                SET deleted_utc = now(), updated_utc = now()
+                FROM alto.dir d
+                WHERE d.host_id = $2 AND d.share_name = ''
+                  AND EXISTS (SELECT 1 FROM unnest($3::text[]) root WHERE {{paths.Within("d.path", "root")}})
+                  AND d.id NOT IN (SELECT id FROM unchanged)
+                  AND fc.dir_id = d.id AND fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc IS NULL
+                  AND fc.first_seen_scan_id <> $4 -- inserted just now by this scan
+                  AND fc.file_current_id NOT IN (SELECT file_current_id FROM scan_match WHERE file_current_id IS NOT NULL)
+                RETURNING 1)
+            SELECT count(*) FROM gone
+            """, cancellationToken, scan.TenantId, scan.HostId, scan.Roots, scanId);
+
+    private static async Task<Guid?> LastIngestedAsync(NpgsqlConnection connection, Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT scan_uid FROM alto.scan WHERE host_id = $1 AND status = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1", connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    private sealed record ScanToMerge(Guid TenantId, Guid HostId, DateOnly Day, string[] Roots, string[] Volumes, PathFlavor Flavor, Guid? BaseScanUid);
 
     private static async Task<ScanToMerge?> LockScanAsync(NpgsqlConnection connection, long scanId, CancellationToken cancellationToken)
     {
@@ -194,7 +246,8 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             UPDATE alto.scan s SET status = 'ingesting'
             FROM alto.host h
             WHERE s.id = $1 AND s.status IN ('queued', 'ingesting') AND h.id = s.host_id
-            RETURNING s.tenant_id, s.host_id, (s.started_at AT TIME ZONE 'UTC')::date, s.roots, h.volumes, h.os
+            RETURNING s.tenant_id, s.host_id, (s.started_at AT TIME ZONE 'UTC')::date, s.roots, h.volumes, h.os,
+                      CASE WHEN s.kind = 'incremental' THEN s.base_scan_uid END
             """, connection);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -203,7 +256,8 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
 
     private static ScanToMerge ReadScan(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateOnly>(2),
-        reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetString(5) == "windows" ? PathFlavor.Windows : PathFlavor.Posix);
+        reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetString(5) == "windows" ? PathFlavor.Windows : PathFlavor.Posix,
+        reader.IsDBNull(6) ? null : reader.GetGuid(6));
 
     /// <summary>
     /// Runs a write to alto.file_current (aliased fc) and appends an alto.file history row for every row it
@@ -266,3 +320,6 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         public override string ToString() => string.Join(", ", _steps);
     }
 }
+
+/// <summary>An incremental scan whose base is not the host's last ingested scan: it cannot be merged, and fails with this reason.</summary>
+public sealed class StaleBaseScanException(string message) : Exception(message);
