@@ -159,13 +159,23 @@ public static class Program
     /// </summary>
     private static async Task<Dictionary<string, object>> IngestAsync(string work, string tree, int files)
     {
-        var chunkFiles = await ScanToChunksAsync(work, tree, "ingest-chunks");
+        // The real agent scans twice with folder digests: in full, then again with nothing changed (incremental).
+        var digests = Path.Combine(work, "ingest-digests.bin");
+        File.Delete(digests);
+        var chunkFiles = await ScanToChunksAsync(work, tree, "ingest-chunks", digests);
+        var incrementalClock = Stopwatch.StartNew();
+        var incrementalFiles = await ScanToChunksAsync(work, tree, "ingest-incremental-chunks", digests);
+        var incrementalScan = incrementalClock.Elapsed;
+        var unchanged = await UnchangedPartsAsync(Path.Combine(work, "ingest-incremental-chunks"));
 
         await using var bench = await BenchGateway.StartAsync("bench_ingest", tree);
         var (database, gateway, http, agent) = (bench.Database, bench.Gateway, bench.Http, bench.Agent);
 
         var first = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
         var second = await UploadAndWaitAsync(http, agent, database, chunkFiles, tree);
+        // The incremental rescan continues the last ingested scan: the gateway carries its unchanged folders over.
+        var incremental = await UploadAndWaitAsync(http, agent, database, incrementalFiles, tree, (second.ScanId, unchanged));
+        var incrementalRows = await database.CountAsync($"SELECT file_count FROM alto.scan WHERE scan_uid = '{incremental.ScanId}'");
         var live = await database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}' AND deleted_utc IS NULL");
         if (live != files)
         {
@@ -178,7 +188,9 @@ public static class Program
         }
         await Console.Error.WriteLineAsync(
             $"first ingest {first.Ingested.TotalSeconds:0.00} s (all chunks staged after {first.Uploaded.TotalSeconds:0.00} s), " +
-            $"unchanged rescan {second.Ingested.TotalSeconds:0.00} s (staged after {second.Uploaded.TotalSeconds:0.00} s), raw COPY {copy.TotalSeconds:0.00} s");
+            $"unchanged rescan {second.Ingested.TotalSeconds:0.00} s (staged after {second.Uploaded.TotalSeconds:0.00} s), " +
+            $"incremental rescan {incremental.Ingested.TotalSeconds:0.00} s ({incrementalRows} rows, {unchanged.Sum(part => part.Length)} unchanged folders; " +
+            $"its scan {incrementalScan.TotalSeconds:0.00} s), raw COPY {copy.TotalSeconds:0.00} s");
 
         var firstRate = files / first.Ingested.TotalSeconds;
         var copyRate = files / copy.TotalSeconds;
@@ -194,12 +206,20 @@ public static class Program
             ["staging_per_s"] = Math.Round(files / first.Uploaded.TotalSeconds),
             ["merge_s"] = Math.Round((first.Ingested - first.Uploaded).TotalSeconds, 2),
             ["rescan_merge_s"] = Math.Round((second.Ingested - second.Uploaded).TotalSeconds, 2),
+            ["incremental_rescan_per_s"] = Math.Round(files / incremental.Ingested.TotalSeconds),
+            ["incremental_rescan_s"] = Math.Round(incremental.Ingested.TotalSeconds, 3),
+            ["incremental_rows_sent"] = incrementalRows,
+            ["incremental_folders_unchanged"] = unchanged.Sum(part => part.Length),
+            ["incremental_scan_s"] = Math.Round(incrementalScan.TotalSeconds, 2),
             ["goal"] = "first ingest >= 150000/s, unchanged rescan >= 300000/s",
         };
     }
 
-    /// <summary>The real agent's scan of the tree, its chunks written to a folder of the bench's work (emptied first), in order.</summary>
-    internal static async Task<string[]> ScanToChunksAsync(string work, string tree, string folder)
+    /// <summary>
+    /// The real agent's scan of the tree, its chunks written to a folder of the bench's work
+    /// (emptied first), in order; with <paramref name="digests"/>, incremental after the scan they hold.
+    /// </summary>
+    internal static async Task<string[]> ScanToChunksAsync(string work, string tree, string folder, string? digests = null)
     {
         var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
         var chunksDir = Path.Combine(work, folder);
@@ -207,20 +227,39 @@ public static class Program
         {
             Directory.Delete(chunksDir, recursive: true);
         }
-        var scan = await Measure.ProcessAsync("dotnet", [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd"]);
+        string[] arguments = [agentDll, "scan", tree, "--output", chunksDir, "--compress", "zstd", .. digests is null ? Array.Empty<string>() : ["--digests", digests]];
+        var scan = await Measure.ProcessAsync("dotnet", arguments);
         if (scan.ExitCode != 0)
         {
             throw new InvalidOperationException("scan failed: " + scan.Output);
         }
-        return Directory.GetFiles(chunksDir).Order(StringComparer.Ordinal).ToArray();
+        return Directory.GetFiles(chunksDir, "chunk-*").Order(StringComparer.Ordinal).ToArray();
     }
 
-    internal static async Task<(TimeSpan Uploaded, TimeSpan Ingested)> UploadAndWaitAsync(
-        HttpClient http, AgentCredentials agent, TestDatabase database, string[] chunkFiles, string tree)
+    /// <summary>The unchanged folders an incremental scan wrote beside its chunks, part by part.</summary>
+    private static async Task<List<string[]>> UnchangedPartsAsync(string chunksDir)
+    {
+        var parts = new List<string[]>();
+        foreach (var file in Directory.GetFiles(chunksDir, "unchanged-*.json").Order(StringComparer.Ordinal))
+        {
+            using var part = JsonDocument.Parse(await File.ReadAllBytesAsync(file));
+            parts.Add([.. part.RootElement.GetProperty("folders").EnumerateArray().Select(folder => folder.GetString()!)]);
+        }
+        return parts;
+    }
+
+    /// <summary>Uploads a scan's chunks (after the unchanged folders of an incremental one, continuing <c>Base</c>) and waits for its ingest.</summary>
+    internal static async Task<(TimeSpan Uploaded, TimeSpan Ingested, Guid ScanId)> UploadAndWaitAsync(
+        HttpClient http, AgentCredentials agent, TestDatabase database, string[] chunkFiles, string tree,
+        (Guid Base, List<string[]> Parts)? unchanged = null)
     {
         var scanId = Guid.NewGuid();
         var sink = new UploadSink(http, agent.Gateway, agent.Credential, agent.HostId, agent.TenantId, [tree]);
         var clock = Stopwatch.StartNew();
+        for (var part = 0; part < (unchanged?.Parts.Count ?? 0); part++)
+        {
+            await sink.SendUnchangedAsync(new UnchangedFolders(scanId, unchanged!.Value.Base, part, unchanged.Value.Parts[part]), CancellationToken.None);
+        }
         for (var i = 0; i < chunkFiles.Length; i++)
         {
             var body = await File.ReadAllBytesAsync(chunkFiles[i]);
@@ -235,7 +274,7 @@ public static class Program
             }
             await Task.Delay(20);
         }
-        return (uploaded, clock.Elapsed);
+        return (uploaded, clock.Elapsed, scanId);
     }
 
     private static async Task<TimeSpan> RawCopyAsync(TestDatabase database, string[] chunkFiles)
