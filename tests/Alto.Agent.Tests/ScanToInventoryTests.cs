@@ -66,9 +66,12 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         Assert.Null(after[_tree + "/docs/a-renamed.txt"].DeletedUtc);
         Assert.Equal(files[_tree + "/media/c.mp4"].Size + 5000, after[_tree + "/media/c.mp4"].Size);
         Assert.Equal(new DateTimeOffset(Old.AddDays(400)).ToUnixTimeSeconds(), after[_tree + "/media/d.mov"].Mtime);
-        // History: every file once for the first scan, and the three new versions for the second.
-        Assert.Equal(files.Count + 3, await _gateway.Database.CountAsync(
+        // History: the versions the second scan superseded (the grown and the touched file), as the first scan saw them.
+        Assert.Equal(2, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.file f JOIN alto.file_current c USING (file_current_id) WHERE c.host_id = '{agent.HostId}'"));
+        Assert.Equal(files[_tree + "/media/c.mp4"].Size, await _gateway.Database.CountAsync(
+            $"SELECT f.size_bytes FROM alto.file f JOIN alto.file_current c USING (file_current_id) JOIN alto.scan s ON s.id = f.scan_id " +
+            $"WHERE c.host_id = '{agent.HostId}' AND c.full_path = '{_tree}/media/c.mp4' AND s.scan_uid = '{first.ScanId}'"));
 
         // A third scan of an unchanged tree changes nothing.
         var third = await ScanAsync(agent, "csv", ChunkCompressionKind.None);

@@ -38,7 +38,8 @@ public sealed class IngestRecoveryTests
 
         Assert.Equal(Rows, await database.CountAsync("SELECT count(*) FROM alto.file_current WHERE deleted_utc IS NULL"));
         Assert.Equal(Rows, await database.CountAsync("SELECT count(DISTINCT full_path) FROM alto.file_current"));
-        Assert.Equal(Rows, await database.CountAsync($"SELECT count(*) FROM alto.file WHERE scan_id = {scanId}"));
+        Assert.Equal(Rows, await database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE first_seen_scan_id = {scanId} AND last_seen_scan_id = {scanId}"));
+        Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM alto.file"));
         Assert.Equal((long)Rows * (Rows - 1) / 2, await database.CountAsync("SELECT sum(size_bytes) FROM alto.file_current"));
     }
 

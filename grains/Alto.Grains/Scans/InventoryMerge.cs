@@ -13,8 +13,9 @@ public sealed record MergeResult(
 /// Turns one staged scan into inventory, set-based and in one transaction, so an interrupted
 /// ingest leaves no trace and simply runs again:
 /// normalise and de-duplicate the staged rows (last chunk wins), add their directories, merge
-/// into alto.file_current without touching unchanged rows, append alto.file history for the
-/// new and changed ones, mark files below the scanned roots that the scan did not see as
+/// into alto.file_current without touching unchanged rows, keep the version a changed file had
+/// before as alto.file history (a new file's first version is its inventory row), mark files
+/// below the scanned roots that the scan did not see as
 /// deleted, and close the scan. An incremental scan holds the rows of changed folders only: the
 /// files of the folders it names unchanged are carried over as they are.
 /// </summary>
@@ -112,8 +113,18 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             """, cancellationToken, scan.TenantId, scan.HostId);
         steps.Mark("match");
 
-        // Known files that changed (or came back): updated, and a history row each. Unchanged rows are not touched.
-        var changed = await WriteWithHistoryAsync(connection, """
+        // Known files that changed (or came back): updated, their previous version kept as history. Unchanged rows are not touched.
+        // (Both parts of the statement read the rows as they were before it: the history gets the superseded version.)
+        var changed = await ScalarAsync<long>(connection, """
+            WITH superseded AS (
+                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
+                                       ctime_unix, frn, file_hash)
+                SELECT fc.last_seen_scan_id, fc.file_current_id, fc.tenant_id, fc.dir_id, fc.name, fc.size_bytes, fc.atime_unix,
+                       fc.mtime_unix, fc.ctime_unix, fc.frn, fc.file_hash
+                FROM alto.file_current fc
+                JOIN scan_match m ON fc.file_current_id = m.file_current_id
+                WHERE m.changed),
+            updated AS (
                 UPDATE alto.file_current fc
                 SET size_bytes = m.file_size,
                     -- An access seen elsewhere (LucidLink audit, recall) may be newer than the scan's.
@@ -125,12 +136,16 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                     last_seen_scan_id = $1, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
                 FROM scan_match m
                 WHERE m.changed AND fc.file_current_id = m.file_current_id
-                """, "$1", cancellationToken, scanId);
+                RETURNING 1)
+            SELECT count(*) FROM updated
+            """, cancellationToken, scanId);
         steps.Mark("update");
 
-        // New files: a plain insert (no conflict is possible under the per-host lock), and a history row each.
-        changed += await WriteWithHistoryAsync(connection, """
-                INSERT INTO alto.file_current AS fc
+        // New files: a plain insert (no conflict is possible under the per-host lock). Their first version is the
+        // inventory row itself (first_seen_scan_id): history holds versions a later scan superseded, nothing more.
+        changed += await ScalarAsync<long>(connection, """
+            WITH inserted AS (
+                INSERT INTO alto.file_current
                     (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
                      ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
                      first_seen_scan_id, last_seen_scan_id, last_scan_utc)
@@ -138,7 +153,9 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                        m.ctime, m.hash, m.extension, m.permissions, m.owner, m.file_id, m.is_stub, $3, $3, now()
                 FROM scan_match m
                 WHERE m.file_current_id IS NULL
-                """, "$3", cancellationToken, scan.TenantId, scan.HostId, scanId);
+                RETURNING 1)
+            SELECT count(*) FROM inserted
+            """, cancellationToken, scan.TenantId, scan.HostId, scanId);
         steps.Mark("insert");
         if (changed > 10_000)
         {
@@ -258,27 +275,6 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         reader.GetGuid(0), reader.GetGuid(1), reader.GetFieldValue<DateOnly>(2),
         reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetString(5) == "windows" ? PathFlavor.Windows : PathFlavor.Posix,
         reader.IsDBNull(6) ? null : reader.GetGuid(6));
-
-    /// <summary>
-    /// Runs a write to alto.file_current (aliased fc) and appends an alto.file history row for every row it
-    /// wrote, in one statement; <paramref name="scanParameter"/> names the parameter holding the scan id.
-    /// </summary>
-    private static Task<long> WriteWithHistoryAsync(
-        NpgsqlConnection connection, string write, string scanParameter, CancellationToken cancellationToken, params object[] parameters) =>
-        ScalarAsync<long>(connection, $"""
-            WITH written AS (
-                {write}
-                RETURNING fc.file_current_id, fc.tenant_id, fc.dir_id, fc.name, fc.size_bytes, fc.atime_unix, fc.mtime_unix,
-                          fc.ctime_unix, fc.frn, fc.file_hash),
-            history AS (
-                INSERT INTO alto.file (scan_id, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
-                                       ctime_unix, frn, file_hash)
-                SELECT {scanParameter}::bigint, file_current_id, tenant_id, dir_id, name, size_bytes, atime_unix, mtime_unix,
-                       ctime_unix, frn, file_hash
-                FROM written
-                RETURNING 1)
-            SELECT count(*) FROM history
-            """, cancellationToken, parameters);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
     {
