@@ -89,6 +89,9 @@ start_postgres() {
     if [ "$data" != "$state/postgres" ]; then ln -sfn "$data" "$state/postgres"; fi
     # The log lives in the data directory: the one place the postgres user can always write.
     local pg_log="$data/server.log"
+    # shared_buffers: the usual guidance is a quarter of RAM; the default 128 MB held a sixth of a
+    # million tier-object records, and the sanitizer then copied pages in from the OS cache part
+    # after part (measured with bench/run.sh reconcile). ALTO_PG_SHARED_BUFFERS overrides it.
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \
         -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=on -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}" \
         start >/dev/null || { tail -n 20 "$pg_log" >&2; die "postgres did not start (log: $pg_log)"; }
