@@ -83,8 +83,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     {
         var files = GenerateTree();
         var agent = await EnrollAsync();
-        var digestsFile = Path.Combine(_tree + "-state", FolderDigests.FileName);
-        Directory.CreateDirectory(_tree + "-state");
+        var digestsFile = DigestsFile();
         using var http = new HttpClient();
         var gateway = new Connection.GatewayClient(http, agent);
 
@@ -139,8 +138,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
     {
         GenerateTree();
         var agent = await EnrollAsync();
-        var digestsFile = Path.Combine(_tree + "-state", FolderDigests.FileName);
-        Directory.CreateDirectory(_tree + "-state");
+        var digestsFile = DigestsFile();
         using var http = new HttpClient();
         var gateway = new Connection.GatewayClient(http, agent);
         var first = await ScanAsync(agent, "csv", ChunkCompressionKind.Zstd, await DigestsAsync(gateway, digestsFile), digestsFile);
@@ -306,6 +304,9 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         }
         throw new TimeoutException($"scan {scanId} was not ingested in time");
     }
+
+    /// <summary>Where this test's agent keeps its folder digests (beside the tree, removed with it).</summary>
+    private string DigestsFile() => Path.Combine(Directory.CreateDirectory(_tree + "-state").FullName, FolderDigests.FileName);
 
     private static Task<FolderDigests> DigestsAsync(Connection.GatewayClient gateway, string file) =>
         FolderDigests.ForScanAsync(file, full: false, FolderDigests.ThisHost, () => gateway.GetLastScanAsync(CancellationToken.None));

@@ -49,11 +49,8 @@ public sealed class FolderDigestsTests : IDisposable
     [Fact]
     public async Task DigestsContinueOnlyTheGatewaysLastIngestedScan()
     {
-        var file = Path.Combine(_folder, FolderDigests.FileName);
         var first = Guid.NewGuid();
-        var full = FolderDigests.Full(PathFlavor.Posix);
-        full.Record("/srv/docs", 7, unchanged: false);
-        FolderDigests.Save(file, full.After(first, ["/srv"]));
+        var file = SavedDigests(first);
 
         var next = await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(first));
         Assert.Equal(first, next.BaseScanId);
@@ -73,11 +70,8 @@ public sealed class FolderDigestsTests : IDisposable
     [Fact]
     public async Task DamagedDigestsAreNotTrusted()
     {
-        var file = Path.Combine(_folder, FolderDigests.FileName);
         var scan = Guid.NewGuid();
-        var digests = FolderDigests.Full(PathFlavor.Posix);
-        digests.Record("/srv/docs", 7, unchanged: false);
-        FolderDigests.Save(file, digests.After(scan, ["/srv"]));
+        var file = SavedDigests(scan);
         var bytes = await File.ReadAllBytesAsync(file);
         await File.WriteAllBytesAsync(file, bytes[..^5]);
 
@@ -85,6 +79,16 @@ public sealed class FolderDigestsTests : IDisposable
         Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(scan))).BaseScanId);
         await File.WriteAllTextAsync(file, "not digests at all");
         Assert.Null(FolderDigests.Load(file));
+    }
+
+    /// <summary>The digests a full scan of /srv leaves (its one folder /srv/docs, digest 7), saved.</summary>
+    private string SavedDigests(Guid scanId)
+    {
+        var file = Path.Combine(_folder, FolderDigests.FileName);
+        var full = FolderDigests.Full(PathFlavor.Posix);
+        full.Record("/srv/docs", 7, unchanged: false);
+        FolderDigests.Save(file, full.After(scanId, ["/srv"]));
+        return file;
     }
 
     [Fact]
