@@ -15,9 +15,9 @@ public sealed record MergeResult(
 /// normalise and de-duplicate the staged rows (last chunk wins), add their directories, merge
 /// into alto.file_current without touching unchanged rows, keep the version a changed file had
 /// before as alto.file history (a new file's first version is its inventory row), mark files
-/// below the scanned roots that the scan did not see as
-/// deleted, and close the scan. An incremental scan holds the rows of changed folders only: the
-/// files of the folders it names unchanged are carried over as they are.
+/// below the scanned roots that the scan did not see as deleted, and close the scan. An
+/// incremental scan holds the rows of changed folders only: the files of the folders it names
+/// unchanged are carried over as they are.
 /// </summary>
 public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<InventoryMerge> logger)
 {
