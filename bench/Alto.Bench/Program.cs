@@ -263,7 +263,11 @@ public static class Program
         for (var i = 0; i < chunkFiles.Length; i++)
         {
             var body = await File.ReadAllBytesAsync(chunkFiles[i]);
-            await sink.SendAsync(new ScanChunk(scanId, i, i == chunkFiles.Length - 1, 0, body, "csv", ChunkCompressionKind.Zstd), CancellationToken.None);
+            var final = i == chunkFiles.Length - 1;
+            await sink.SendAsync(new ScanChunk(scanId, i, final, 0, body, "csv", ChunkCompressionKind.Zstd)
+            {
+                UnchangedFolders = final && unchanged is { } named ? named.Parts.Sum(part => part.Length) : null,
+            }, CancellationToken.None);
         }
         var uploaded = clock.Elapsed;
         while (await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") is var status && status != "completed")

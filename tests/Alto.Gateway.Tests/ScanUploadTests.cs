@@ -204,8 +204,12 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         Assert.Equal(("incremental", 2L), (await fixture.Database.ScalarAsync<string>($"SELECT kind FROM alto.scan WHERE scan_uid = '{scanId}'"),
             await fixture.Database.CountAsync($"SELECT folders_unchanged FROM alto.scan WHERE scan_uid = '{scanId}'")));
 
+        // The final chunk must say how many folders were named, and the count must be what arrived: a lost part would read as folders gone.
+        await (await UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true)).AssertProblemAsync(HttpStatusCode.Conflict);
+        await (await UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true, unchanged: 3)).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("receiving", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'"));
         // Once the final chunk is in, the scan takes no more folders.
-        await (await UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true)).AssertJsonAsync(HttpStatusCode.OK);
+        await (await UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true, unchanged: 2)).AssertJsonAsync(HttpStatusCode.OK);
         await (await PostUnchangedAsync(agent, scanId, 1, $$"""{"baseScanId":"{{baseScan}}","folders":["/srv/c"]}""")).AssertProblemAsync(HttpStatusCode.Conflict);
     }
 
@@ -264,16 +268,17 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     }
 
     private Task<HttpResponseMessage> UploadAsync(
-        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false) =>
-        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final);
+        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false, int? unchanged = null) =>
+        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final, unchanged);
 
     private async Task<HttpResponseMessage> UploadBytesAsync(
-        Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false)
+        Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false,
+        int? unchanged = null)
     {
         using var client = fixture.CreateClient();
         var request = new HttpRequestMessage(HttpMethod.Post,
             $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&final={(final ? "true" : "false")}&format=csv&encoding={ChunkCompression.Name(compression)}" +
-            $"&hostId={agent.HostId}&tenantId={agent.TenantId}")
+            $"&hostId={agent.HostId}&tenantId={agent.TenantId}{(unchanged is { } count ? $"&unchanged={count}" : "")}")
         {
             Content = new ByteArrayContent(body),
         };

@@ -6,8 +6,14 @@ using Alto.Scanning;
 
 namespace Alto.Agent.Scanning;
 
-/// <summary>A compressed batch of scan rows, numbered from 0; the last one of a scan is final.</summary>
-public sealed record ScanChunk(Guid ScanId, int Number, bool IsFinal, int Rows, byte[] Body, string Format, ChunkCompressionKind Compression);
+/// <summary>
+/// A compressed batch of scan rows, numbered from 0; the last one of a scan is final, and in an
+/// incremental scan says how many unchanged folders were named before it.
+/// </summary>
+public sealed record ScanChunk(Guid ScanId, int Number, bool IsFinal, int Rows, byte[] Body, string Format, ChunkCompressionKind Compression)
+{
+    public int? UnchangedFolders { get; init; }
+}
 
 /// <summary>
 /// A part of an incremental scan's unchanged folders (numbered from 0), with the scan they are
@@ -90,6 +96,10 @@ public sealed class UploadSink(
             $"/api/v1/scan-results?scanId={chunk.ScanId}&chunk={chunk.Number}&final={(chunk.IsFinal ? "true" : "false")}&format={chunk.Format}&encoding={ChunkCompression.Name(chunk.Compression)}&hostId={hostId}&tenantId={tenantId}");
         // The final chunk names the scanned roots: files below them that the scan did not see are gone.
         var rootsQuery = chunk.IsFinal ? string.Concat(roots.Select(root => "&root=" + Uri.EscapeDataString(root))) : "";
+        if (chunk.UnchangedFolders is { } unchanged)
+        {
+            rootsQuery += string.Create(CultureInfo.InvariantCulture, $"&unchanged={unchanged}");
+        }
         return PostAsync(new Uri(gateway, query + rootsQuery), chunk.Body, chunk.Format == "parquet" ? "application/vnd.apache.parquet" : "text/csv",
             $"chunk {chunk.Number}", cancellationToken);
     }

@@ -120,6 +120,9 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
                     var folders = unchanged.AsMemory(start, Math.Min(UnchangedFolders.MaxPerPart, unchanged.Length - start));
                     await sink.SendUnchangedAsync(new UnchangedFolders(chunk.ScanId, baseScanId, part, folders), cancellationToken);
                 }
+                // The gateway starts the ingest only if as many arrived: a part lost would read as folders gone.
+                await sink.SendAsync(chunk with { UnchangedFolders = unchanged.Length }, cancellationToken);
+                continue;
             }
             await sink.SendAsync(chunk, cancellationToken);
         }

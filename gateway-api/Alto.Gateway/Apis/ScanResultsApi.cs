@@ -135,7 +135,7 @@ public static class ScanResultsApi
         HttpContext context, ScanStaging staging, UploadGate gate, HostReadModel hosts, IGrainFactory grains, IOptions<ScanUploadOptions> options,
         Grains.Live.LivePublisher live,
         Guid? scanId, int? chunk, bool? final, string? format, string? encoding, Guid? hostId, Guid? tenantId,
-        [FromQuery(Name = "root")] string[]? roots)
+        [FromQuery(Name = "root")] string[]? roots, long? unchanged)
     {
         var agent = AgentCaller.From(context.User);
         var limits = options.Value;
@@ -183,6 +183,10 @@ public static class ScanResultsApi
         {
             errors.Add("root", "the scanned roots are sent with the final chunk");
         }
+        if (unchanged is not null && (final != true || unchanged < 0))
+        {
+            errors.Add("unchanged", "unchanged (how many unchanged folders an incremental scan named) is a count sent with the final chunk");
+        }
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
@@ -209,7 +213,10 @@ public static class ScanResultsApi
         {
             // Decompressed as it arrives, parsed as it is decompressed, copied as it is parsed: no whole chunk is ever held.
             await using var decoded = new ChunkDecodeStream(context.Request.Body, compression, limits.MaxDecompressedBytes);
-            var identity = new ChunkIdentity(agent.TenantId, agent.HostId, scanId!.Value, chunk!.Value, final ?? false, canonicalRoots);
+            var identity = new ChunkIdentity(agent.TenantId, agent.HostId, scanId!.Value, chunk!.Value, final ?? false, canonicalRoots)
+            {
+                UnchangedFolders = unchanged,
+            };
             if (format == "csv")
             {
                 var rows = await CsvScanReader.OpenAsync(decoded, flavor, cancellationToken);

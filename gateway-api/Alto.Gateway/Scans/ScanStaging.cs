@@ -19,8 +19,14 @@ public sealed record StageResult(StageOutcome Outcome, long ScanId, int Rows);
 /// <summary>A chunk that contradicts the scan it claims to belong to (numbering, a scan already complete, or other content under a chunk number already stored).</summary>
 public sealed class ScanSequenceException(string message) : Exception(message);
 
-/// <summary>Which chunk of which scan an upload is, as the agent's credential and query name it.</summary>
-public sealed record ChunkIdentity(Guid TenantId, Guid HostId, Guid ScanUid, int ChunkNo, bool IsFinal, IReadOnlyList<string> Roots);
+/// <summary>
+/// Which chunk of which scan an upload is, as the agent's credential and query name it; the final
+/// chunk of an incremental scan also says how many unchanged folders the scan named before it.
+/// </summary>
+public sealed record ChunkIdentity(Guid TenantId, Guid HostId, Guid ScanUid, int ChunkNo, bool IsFinal, IReadOnlyList<string> Roots)
+{
+    public long? UnchangedFolders { get; init; }
+}
 
 /// <summary>A chunk's rows as they are decoded, and the digest of its content once they have all been read.</summary>
 public sealed record ChunkContent(IScanRowReader Rows, Func<byte[]> Digest, int MaxRows);
@@ -74,6 +80,13 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         if (isFinal && scan.MaxChunkNo is { } highest && highest > chunkNo)
         {
             throw new ScanSequenceException($"chunk {chunkNo} cannot be final: chunk {highest} was already received");
+        }
+        if (isFinal && (chunk.UnchangedFolders ?? 0) != scan.FoldersUnchanged)
+        {
+            // A part of the unchanged folders that never arrived would read as folders gone: their files would be marked deleted.
+            throw new ScanSequenceException(chunk.UnchangedFolders is { } declared
+                ? $"the final chunk says {declared} unchanged folder(s) were named, but {scan.FoldersUnchanged} arrived: send the missing parts first"
+                : $"scan {scanUid} named {scan.FoldersUnchanged} unchanged folder(s): its final chunk says how many (unchanged=)");
         }
 
         var (rowCount, bytes) = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, content, cancellationToken);
@@ -221,7 +234,7 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         }
     }
 
-    private sealed record ScanRow(long Id, string Status, DateOnly Day, int? FinalChunkNo, int? MaxChunkNo);
+    private sealed record ScanRow(long Id, string Status, DateOnly Day, int? FinalChunkNo, int? MaxChunkNo, long FoldersUnchanged);
 
     /// <summary>The scan's row (made on its first chunk) and the day its rows are staged under.</summary>
     private static async Task<DateOnly> CreateScanAsync(
@@ -246,7 +259,7 @@ public sealed class ScanStaging(NpgsqlDataSource db)
     {
         await using var select = new NpgsqlCommand("""
             SELECT s.id, s.status, (s.started_at AT TIME ZONE 'UTC')::date, s.final_chunk_no,
-                   (SELECT max(chunk_no) FROM scan_staging.chunk c WHERE c.scan_id = s.id)
+                   (SELECT max(chunk_no) FROM scan_staging.chunk c WHERE c.scan_id = s.id), s.folders_unchanged
             FROM alto.scan s
             WHERE s.host_id = $1 AND s.scan_uid = $2
             FOR UPDATE OF s
@@ -263,7 +276,8 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         reader.GetString(1),
         reader.GetFieldValue<DateOnly>(2),
         reader.IsDBNull(3) ? null : reader.GetInt32(3),
-        reader.IsDBNull(4) ? null : reader.GetInt32(4));
+        reader.IsDBNull(4) ? null : reader.GetInt32(4),
+        reader.GetInt64(5));
 
     private static async Task<(int Rows, long Bytes)> CopyRowsAsync(
         NpgsqlConnection connection, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, ChunkContent content,
