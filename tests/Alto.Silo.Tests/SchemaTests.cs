@@ -70,6 +70,20 @@ public sealed class SchemaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnchangedFoldersOfAnAbandonedScanExpireWithStaging()
+    {
+        var scanId = await _database.StageQueuedScanAsync(Guid.NewGuid(), Guid.NewGuid(), 1);
+        await _database.ExecuteAsync($"""
+            INSERT INTO scan_staging.unchanged_part (scan_id, part_no, folders, digest, staged_at)
+            VALUES ({scanId}, 0, ARRAY['/srv/old'], decode('00', 'hex'), now() - interval '8 days'), ({scanId}, 1, ARRAY['/srv/new'], decode('01', 'hex'), now() - interval '6 days')
+            """);
+
+        Assert.Equal(1, await _database.CountAsync("SELECT scan_staging.drop_expired_unchanged_parts(7)"));
+
+        Assert.Equal(1, await _database.CountAsync($"SELECT part_no FROM scan_staging.unchanged_part WHERE scan_id = {scanId}"));
+    }
+
+    [Fact]
     public async Task TheAuditLogRefusesUpdatesAndDeletes()
     {
         await _database.ExecuteAsync("INSERT INTO alto.audit_log (actor, action, object_type) VALUES ('test', 'create', 'tenant')");

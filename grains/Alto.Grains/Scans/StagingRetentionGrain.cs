@@ -4,7 +4,10 @@ using Npgsql;
 
 namespace Alto.Grains.Scans;
 
-/// <summary>Drops scan staging partitions older than the retention (7 days) every hour.</summary>
+/// <summary>
+/// Drops scan staging partitions older than the retention (7 days) every hour, and the unchanged
+/// folders of incremental scans abandoned as long ago.
+/// </summary>
 public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<StagingRetentionGrain> logger) : Grain, IStagingRetentionGrain, IRemindable
 {
     public const int RetentionDays = 7;
@@ -26,16 +29,23 @@ public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<S
 
     private async Task<int> DropExpiredAsync()
     {
-        await using var command = db.CreateCommand("SELECT scan_staging.drop_expired_partitions($1)");
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RetentionDays });
-        var dropped = (int)(await command.ExecuteScalarAsync())!;
-        if (dropped > 0)
+        var dropped = await SweepAsync("SELECT scan_staging.drop_expired_partitions($1)");
+        var parts = await SweepAsync("SELECT scan_staging.drop_expired_unchanged_parts($1)");
+        if (dropped > 0 || parts > 0)
         {
-            LogDropped(logger, dropped);
+            LogDropped(logger, dropped, parts);
         }
         return dropped;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Count} scan staging partition(s) past retention")]
-    private static partial void LogDropped(ILogger logger, int count);
+    private async Task<int> SweepAsync(string sql)
+    {
+        await using var command = db.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RetentionDays });
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Dropped {Count} scan staging partition(s) and {Parts} part(s) of abandoned scans' unchanged folders past retention")]
+    private static partial void LogDropped(ILogger logger, int count, int parts);
 }
