@@ -18,17 +18,21 @@ public sealed class FolderDigests
     /// <summary>A folder with more files than this is always sent: its rows are not held back to wait for its digest.</summary>
     public const int MostRowsHeld = 20_000;
 
-    private const string Magic = "alto-folder-digests-v1";
+    private const string Magic = "alto-folder-digests-v2";
 
     private readonly IReadOnlyDictionary<string, UInt128> _previous;
     private readonly ConcurrentDictionary<string, UInt128> _current = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _unchanged = new();
 
-    private FolderDigests(Guid? baseScanId, IReadOnlyDictionary<string, UInt128> previous, PathFlavor flavor)
+    /// <summary>When the full scan this chain of incremental scans started from was made; null: this scan is that full scan.</summary>
+    private readonly DateTimeOffset? _fullScanAt;
+
+    private FolderDigests(Guid? baseScanId, IReadOnlyDictionary<string, UInt128> previous, PathFlavor flavor, DateTimeOffset? fullScanAt)
     {
         BaseScanId = baseScanId;
         _previous = previous;
         Flavor = flavor;
+        _fullScanAt = fullScanAt;
     }
 
     /// <summary>The scan the previous digests are of; null for a full scan (every folder is sent).</summary>
@@ -42,7 +46,7 @@ public sealed class FolderDigests
     /// <summary>Where the service and <c>alto-agent scan</c> keep the digests, in the agent's state folder.</summary>
     public const string FileName = "scan-digests.bin";
 
-    /// <summary>Digests older than this are not trusted: a full scan at least this often catches what no digest could (a clock set back, say).</summary>
+    /// <summary>A full scan at least this often, however many incremental ones came between: it catches what no digest could (a clock set back, say).</summary>
     public static readonly TimeSpan FullScanEvery = TimeSpan.FromDays(7);
 
     /// <summary>
@@ -52,7 +56,7 @@ public sealed class FolderDigests
     /// </summary>
     public static async Task<FolderDigests> ForScanAsync(string file, bool full, PathFlavor flavor, Func<Task<Guid?>> lastIngested)
     {
-        if (full || !File.Exists(file) || DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > FullScanEvery || Load(file) is not { } stored)
+        if (full || Load(file) is not { } stored || DateTimeOffset.UtcNow - stored.FullScanAt > FullScanEvery)
         {
             return Full(flavor);
         }
@@ -63,7 +67,7 @@ public sealed class FolderDigests
     public static PathFlavor ThisHost => OperatingSystem.IsWindows() ? PathFlavor.Windows : PathFlavor.Posix;
 
     /// <summary>A full scan that records digests for the next one.</summary>
-    public static FolderDigests Full(PathFlavor flavor) => new(null, new Dictionary<string, UInt128>(), flavor);
+    public static FolderDigests Full(PathFlavor flavor) => new(null, new Dictionary<string, UInt128>(), flavor, fullScanAt: null);
 
     /// <summary>
     /// The scan after the one whose digests <paramref name="stored"/> holds, if the gateway's last
@@ -71,7 +75,7 @@ public sealed class FolderDigests
     /// </summary>
     public static FolderDigests Continuing(StoredDigests? stored, Guid? lastIngested, PathFlavor flavor) =>
         stored is not null && lastIngested is { } last && stored.ScanId == last
-            ? new FolderDigests(stored.ScanId, stored.Folders, flavor)
+            ? new FolderDigests(stored.ScanId, stored.Folders, flavor, stored.FullScanAt)
             : Full(flavor);
 
     /// <summary>Whether a folder's rows, with this digest, may be left out (and the folder named unchanged instead).</summary>
@@ -102,7 +106,7 @@ public sealed class FolderDigests
                 folders.TryAdd(folder, digest);
             }
         }
-        return new StoredDigests(scanId, folders);
+        return new StoredDigests(scanId, folders, _fullScanAt ?? DateTimeOffset.UtcNow);
     }
 
     /// <summary>The digests last saved, or null when there are none or they cannot be read (the next scan is then full).</summary>
@@ -117,6 +121,7 @@ public sealed class FolderDigests
                 return null;
             }
             var scanId = new Guid(reader.ReadBytes(16));
+            var fullScanAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var count = reader.ReadInt32();
             var folders = new Dictionary<string, UInt128>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
@@ -124,7 +129,7 @@ public sealed class FolderDigests
                 var folder = reader.ReadString();
                 folders[folder] = new UInt128(reader.ReadUInt64(), reader.ReadUInt64());
             }
-            return folders.Count == count ? new StoredDigests(scanId, folders) : null;
+            return folders.Count == count ? new StoredDigests(scanId, folders, fullScanAt) : null;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -141,6 +146,7 @@ public sealed class FolderDigests
         {
             writer.Write(Magic);
             writer.Write(digests.ScanId.ToByteArray());
+            writer.Write(digests.FullScanAt.UtcTicks);
             writer.Write(digests.Folders.Count);
             foreach (var (folder, digest) in digests.Folders)
             {
@@ -179,5 +185,5 @@ public sealed class FolderDigests
     }
 }
 
-/// <summary>The folder digests of one scan, as saved between scans.</summary>
-public sealed record StoredDigests(Guid ScanId, IReadOnlyDictionary<string, UInt128> Folders);
+/// <summary>The folder digests of one scan, as saved between scans, and when the full scan their chain started from was made.</summary>
+public sealed record StoredDigests(Guid ScanId, IReadOnlyDictionary<string, UInt128> Folders, DateTimeOffset FullScanAt);

@@ -62,8 +62,12 @@ public sealed class FolderDigestsTests : IDisposable
         Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(Guid.NewGuid()))).BaseScanId);
         Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(null))).BaseScanId);
         Assert.Null((await FolderDigests.ForScanAsync(file, full: true, PathFlavor.Posix, () => Task.FromResult<Guid?>(first))).BaseScanId);
-        File.SetLastWriteTimeUtc(file, DateTime.UtcNow - FolderDigests.FullScanEvery - TimeSpan.FromHours(1));
-        Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(first))).BaseScanId);
+        // An incremental scan carries the time of the full scan its chain started from: a week of them ends in a full one.
+        var stored = FolderDigests.Load(file)!;
+        var second = Guid.NewGuid();
+        Assert.Equal(stored.FullScanAt, next.After(second, ["/srv"]).FullScanAt);
+        FolderDigests.Save(file, next.After(second, ["/srv"]) with { FullScanAt = DateTimeOffset.UtcNow - FolderDigests.FullScanEvery - TimeSpan.FromHours(1) });
+        Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(second))).BaseScanId);
         Assert.False(FolderDigests.Full(PathFlavor.Posix).IsUnchanged("/srv/docs", 7));
     }
 
