@@ -92,8 +92,10 @@ start_postgres() {
     # shared_buffers: the usual guidance is a quarter of RAM; the default 128 MB held a sixth of a
     # million tier-object records, and the sanitizer then copied pages in from the OS cache part
     # after part (measured with bench/run.sh reconcile). ALTO_PG_SHARED_BUFFERS overrides it.
+    # wal_compression=lz4, not pglz ("on"): an access-time batch of 10,000 reads writes some 3,400
+    # full-page images, and pglz spent 150-200 ms of a 300-400 ms update compressing them.
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \
-        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=on -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}" \
+        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=lz4 -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}" \
         start >/dev/null || { tail -n 20 "$pg_log" >&2; die "postgres did not start (log: $pg_log)"; }
     head -n1 "$data/postmaster.pid" > "$state/postgres.pid"
     if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
