@@ -159,11 +159,13 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
             INSERT INTO alto.reconcile_object (run_id, key, length, modified, problem, tier_object_id, listed)
             SELECT $1, coalesce(p.key, r.locator), coalesce(p.length, 0), p.modified, p.problem, r.id, p.key IS NOT NULL
             FROM unnest($4::text[], $5::bigint[], $6::timestamptz[], $7::text[]) AS p(key, length, modified, problem)
-            FULL JOIN (SELECT t.id, t.locator, t.state, t.hash, t.size_bytes FROM alto.tier_object t
+            FULL JOIN (SELECT t.id, t.locator, t.state, t.size_bytes FROM alto.tier_object t
                        WHERE t.target_id = $3 AND t.tenant_id = $2 AND t.locator IS NOT NULL{range}) r ON r.locator = p.key
             WHERE r.id IS NULL OR r.state = 'LOST'
                -- A plain copy (its key is the file's own hash) holds exactly the file's bytes; an encoded one is checked by hash only.
-               OR (r.state = 'STUBBED' AND (p.key IS NULL OR p.problem IS NOT NULL OR (p.length <> r.size_bytes AND r.hash = right(r.locator, 64))))
+               -- The range is read from the index alone (migration 0028); the hash is fetched only for an object of the wrong length.
+               OR (r.state = 'STUBBED' AND (p.key IS NULL OR p.problem IS NOT NULL
+                   OR (p.length <> r.size_bytes AND (SELECT h.hash FROM alto.tier_object h WHERE h.id = r.id) = right(r.locator, 64))))
             """, connection, transaction);
         AddRunScope(compare.Parameters, run, 3);
         compare.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. objects.Select(item => item.Key)] });
