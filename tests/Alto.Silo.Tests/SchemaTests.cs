@@ -84,6 +84,39 @@ public sealed class SchemaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ScansUnfinishedWhenTheirStagedRowsExpireAreFailedAndFinishedScansLoseTheirChunkRecords()
+    {
+        var tenant = Guid.NewGuid();
+        var host = Guid.NewGuid();
+        // Four scans started nine days ago (past the retention of 7), in every status, and one receiving since yesterday.
+        await _database.ExecuteAsync($"""
+            INSERT INTO alto.tenant (id, name) VALUES ('{tenant}', 'expiry-{tenant:N}');
+            INSERT INTO alto.host (id, tenant_id, name) VALUES ('{host}', '{tenant}', 'fs01');
+            INSERT INTO alto.scan (tenant_id, host_id, scan_uid, status, started_at)
+            SELECT '{tenant}', '{host}', gen_random_uuid(), status, now() - make_interval(days => days)
+            FROM (VALUES ('receiving', 9), ('queued', 9), ('ingesting', 9), ('completed', 9), ('receiving', 1)) AS v(status, days);
+            INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count)
+            SELECT id, n, 10 FROM alto.scan, generate_series(0, 1) AS n WHERE host_id = '{host}';
+            """);
+
+        var expired = await _database.CountAsync($"SELECT count(*) FROM scan_staging.expire_unfinished_scans(7) WHERE host_id = '{host}'");
+
+        Assert.Equal(3, expired);
+        Assert.Equal("completed,failed,failed,failed,receiving", await _database.ScalarAsync<string>(
+            $"SELECT string_agg(status, ',' ORDER BY status) FROM alto.scan WHERE host_id = '{host}'"));
+        Assert.Equal(3, await _database.CountAsync(
+            $"SELECT count(*) FROM alto.scan WHERE host_id = '{host}' AND status = 'failed' AND last_error LIKE '%staged rows expired%' AND completed_at IS NOT NULL"));
+        // A second sweep finds nothing more to fail.
+        Assert.Equal(0, await _database.CountAsync($"SELECT count(*) FROM scan_staging.expire_unfinished_scans(7) WHERE host_id = '{host}'"));
+
+        Assert.True(await _database.CountAsync("SELECT scan_staging.drop_expired_chunks(7)") >= 8);
+        // Only the recent scan, still receiving, keeps its chunk records (a retried chunk is recognised).
+        Assert.Equal(2, await _database.CountAsync(
+            $"SELECT count(*) FROM scan_staging.chunk c JOIN alto.scan s ON s.id = c.scan_id WHERE s.host_id = '{host}' AND s.status = 'receiving'"));
+        Assert.Equal(2, await _database.CountAsync($"SELECT count(*) FROM scan_staging.chunk c JOIN alto.scan s ON s.id = c.scan_id WHERE s.host_id = '{host}'"));
+    }
+
+    [Fact]
     public async Task TheAuditLogRefusesUpdatesAndDeletes()
     {
         await _database.ExecuteAsync("INSERT INTO alto.audit_log (actor, action, object_type) VALUES ('test', 'create', 'tenant')");

@@ -16,7 +16,7 @@ public sealed class ScanMetrics
         _duration = meter.CreateHistogram<double>("alto.scan.ingest.duration", "s", "Time to merge one scan into the inventory", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _files = meter.CreateCounter<long>("alto.scan.files_ingested", "{file}", "Files seen by the scans merged into the inventory");
-        _ingests = meter.CreateCounter<long>("alto.scan.ingests", "{scan}", "Scan ingests that ended, by result (completed; failed: bad data, the scan is marked failed)");
+        _ingests = meter.CreateCounter<long>("alto.scan.ingests", "{scan}", "Scan ingests that ended, by result (completed; failed: bad data; expired: not merged before its staged rows expired; the scan is marked failed)");
     }
 
     public void Completed(Guid tenantId, double seconds, long filesSeen)
@@ -29,4 +29,7 @@ public sealed class ScanMetrics
 
     /// <summary>An ingest that failed on bad data: the scan is marked failed.</summary>
     public void Failed(Guid tenantId) => _ingests.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("result", "failed"));
+
+    /// <summary>A scan not merged before its staged rows expired: the scan is marked failed.</summary>
+    public void Expired(Guid tenantId) => _ingests.Add(1, AltoMeter.Tenant(tenantId), new KeyValuePair<string, object?>("result", "expired"));
 }

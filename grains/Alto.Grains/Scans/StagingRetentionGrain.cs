@@ -5,10 +5,13 @@ using Npgsql;
 namespace Alto.Grains.Scans;
 
 /// <summary>
-/// Drops scan staging partitions older than the retention (7 days) every hour, and the unchanged
-/// folders of incremental scans abandoned as long ago.
+/// Every hour: fails the scans still unfinished when their staged rows expire (audited, counted,
+/// logged), then drops scan staging partitions older than the retention (7 days), the unchanged
+/// folders of incremental scans abandoned as long ago, and the chunk records of finished scans
+/// past it.
 /// </summary>
-public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<StagingRetentionGrain> logger) : Grain, IStagingRetentionGrain, IRemindable
+public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ScanMetrics metrics, ILogger<StagingRetentionGrain> logger)
+    : Grain, IStagingRetentionGrain, IRemindable
 {
     public const int RetentionDays = 7;
     private const string Reminder = "staging-retention";
@@ -29,13 +32,26 @@ public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<S
 
     private async Task<int> DropExpiredAsync()
     {
+        // First: a scan whose rows are about to go must not be merged from what is left of them.
+        await ExpireUnfinishedScansAsync();
         var dropped = await SweepAsync("SELECT scan_staging.drop_expired_partitions($1)");
         var parts = await SweepAsync("SELECT scan_staging.drop_expired_unchanged_parts($1)");
-        if (dropped > 0 || parts > 0)
+        var chunks = await SweepAsync("SELECT scan_staging.drop_expired_chunks($1)");
+        if (dropped > 0 || parts > 0 || chunks > 0)
         {
-            LogDropped(logger, dropped, parts);
+            LogDropped(logger, dropped, parts, chunks);
         }
         return dropped;
+    }
+
+    /// <summary>Fails the scans still unfinished past the retention (audited with them); counts and logs them.</summary>
+    private async Task ExpireUnfinishedScansAsync()
+    {
+        foreach (var scan in await new ExpiredScans(db).FailAsync(RetentionDays, CancellationToken.None))
+        {
+            metrics.Expired(scan.TenantId);
+            LogScanExpired(logger, scan.ScanId, scan.ScanUid, scan.HostId, scan.Was, RetentionDays);
+        }
     }
 
     private async Task<int> SweepAsync(string sql)
@@ -46,6 +62,10 @@ public sealed partial class StagingRetentionGrain(NpgsqlDataSource db, ILogger<S
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Dropped {Count} scan staging partition(s) and {Parts} part(s) of abandoned scans' unchanged folders past retention")]
-    private static partial void LogDropped(ILogger logger, int count, int parts);
+        Message = "Dropped {Count} scan staging partition(s), {Parts} part(s) of abandoned scans' unchanged folders and {Chunks} chunk record(s) of finished scans past retention")]
+    private static partial void LogDropped(ILogger logger, int count, int parts, int chunks);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Scan {ScanId} ({ScanUid}) of host {HostId} was still {Status} when its staged rows expired after {Days} days: marked failed, the inventory unchanged; the agent's next scan starts afresh")]
+    private static partial void LogScanExpired(ILogger logger, long scanId, Guid scanUid, Guid hostId, string status, int days);
 }
