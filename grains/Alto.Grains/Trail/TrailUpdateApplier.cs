@@ -54,23 +54,9 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
         {
             await MatchWithoutCaseAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         }
-        var (counts, kinds) = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
-        // One statement per kind: a file read and written in the same batch must get both changes. A
-        // statement with nothing to do is not run: each finds its rows among the host's files, and the
-        // folder move compares every path of the host (measured: a quarter of a second a batch of reads).
-        foreach (var (kind, sql) in ApplySql)
-        {
-            if (kind == WarmKind ? counts.Warmed == 0 : !kinds.Contains(kind))
-            {
-                continue;
-            }
-            await using var apply = new NpgsqlCommand(sql, connection, transaction);
-            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
-            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-            await apply.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var outcome = counts;
+        var outcome = await OnlyReadsAsync(connection, transaction, batchId, cancellationToken)
+            ? await ApplyReadsAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken)
+            : await ApplyByKindAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
         await using (var done = new NpgsqlCommand(
             "UPDATE alto.audit_update_batch SET applied_at = now(), applied = $2, unknown = $3, stale = $4 WHERE id = $1", connection, transaction))
         {
@@ -91,6 +77,81 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
             }) { HostId = hostId }, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return outcome;
+    }
+
+    /// <summary>Whether the batch holds reads only (nearly every batch of a LucidLink trail).</summary>
+    private static async Task<bool> OnlyReadsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT NOT EXISTS (SELECT 1 FROM alto.audit_update_staging WHERE batch_id = $1 AND kind <> 'read')", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// A batch of reads in one statement: each staged path is found in the host's inventory once,
+    /// and the counts, the access times and the warming all come from that one match (counted
+    /// before the changes: every part of the statement sees the rows as they were). The access
+    /// times are then written by file id. Measured on 1 M files, a batch of 10,000 reads: the
+    /// separate count found every path a second time (about 55 ms of a 290 ms batch).
+    /// </summary>
+    private static async Task<TrailUpdateOutcome> ApplyReadsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($$"""
+            WITH matched AS MATERIALIZED (
+                SELECT s.at_unix, f.file_current_id, f.atime_unix, f.deleted_utc
+                FROM alto.audit_update_staging s
+                LEFT JOIN alto.file_current f ON f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = s.full_path AND NOT f.path_escaped
+                WHERE s.batch_id = $1),
+            reads AS (
+                SELECT file_current_id, max(at_unix) AS at_unix, count(*) AS times, bool_and(deleted_utc IS NULL) AS live
+                FROM matched WHERE file_current_id IS NOT NULL GROUP BY file_current_id),
+            accessed AS (
+                UPDATE alto.file_current f
+                SET atime_unix = r.at_unix, last_accessed_source = 'lucidlink_audit', atime_updated_utc = now(), updated_utc = now()
+                FROM reads r
+                WHERE f.file_current_id = r.file_current_id AND r.live AND r.at_unix > f.atime_unix),
+            warmed AS (
+                {{WarmSql("reads")}}
+                RETURNING 1)
+            SELECT count(*) FILTER (WHERE m.file_current_id IS NULL)::int,
+                   count(*) FILTER (WHERE m.file_current_id IS NOT NULL AND m.at_unix <= m.atime_unix)::int,
+                   count(*) FILTER (WHERE m.file_current_id IS NOT NULL AND m.deleted_utc IS NULL AND m.at_unix > m.atime_unix)::int,
+                   (SELECT count(*)::int FROM warmed)
+            FROM matched m
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new TrailUpdateOutcome(reader.GetInt32(2), reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(3), AlreadyApplied: false);
+    }
+
+    /// <summary>
+    /// A batch of several kinds: counted first, then one statement per kind (a file read and
+    /// written in the same batch must get both changes). A statement with nothing to do is not run:
+    /// each finds its rows among the host's files, and the folder move compares every path of the
+    /// host (measured: a quarter of a second a batch of reads).
+    /// </summary>
+    private static async Task<TrailUpdateOutcome> ApplyByKindAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+    {
+        var (counts, kinds) = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
+        foreach (var (kind, sql) in ApplySql)
+        {
+            if (kind == WarmKind ? counts.Warmed == 0 : !kinds.Contains(kind))
+            {
+                continue;
+            }
+            await using var apply = new NpgsqlCommand(sql, connection, transaction);
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = batchId });
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            apply.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            await apply.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return counts;
     }
 
     /// <summary>
@@ -158,6 +219,18 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
     /// <summary>The warming of a batch's read stubs, run only when the count found stubs to warm.</summary>
     private const string WarmKind = "warm";
 
+    /// <summary>
+    /// Tier objects of read files in PLANNED or STUBBED get their last access and count (warming),
+    /// from <paramref name="reads"/>: rows of a read file's id, its newest read time and how many reads.
+    /// </summary>
+    private static string WarmSql(string reads) => $"""
+        UPDATE alto.tier_object t
+        SET last_accessed_utc = greatest(coalesce(t.last_accessed_utc, '-infinity'::timestamptz), to_timestamp(w.at_unix)),
+            access_count = t.access_count + w.times
+        FROM {reads} w
+        WHERE t.file_current_id = w.file_current_id AND t.state IN ('PLANNED', 'STUBBED')
+        """;
+
     /// <summary>Reads (atime, then warming) and writes keep the newest time per file; deletes and moves follow. Each with the kind it needs in the batch.</summary>
     private static readonly (string Kind, string Sql)[] ApplySql =
     [
@@ -168,15 +241,12 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
         WHERE f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = r.full_path AND NOT f.path_escaped
           AND f.deleted_utc IS NULL AND r.at_unix > f.atime_unix
         """),
-        (WarmKind, """
-        UPDATE alto.tier_object t
-        SET last_accessed_utc = greatest(coalesce(t.last_accessed_utc, '-infinity'::timestamptz), to_timestamp(r.at_unix)),
-            access_count = t.access_count + r.times
-        FROM (SELECT full_path, max(at_unix) AS at_unix, count(*) AS times
-              FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'read' GROUP BY full_path) r
-        JOIN alto.file_current f ON f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = r.full_path AND NOT f.path_escaped
-        WHERE t.file_current_id = f.file_current_id AND t.state IN ('PLANNED', 'STUBBED')
-        """),
+        (WarmKind, WarmSql("""
+            (SELECT f.file_current_id, r.at_unix, r.times
+             FROM (SELECT full_path, max(at_unix) AS at_unix, count(*) AS times
+                   FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'read' GROUP BY full_path) r
+             JOIN alto.file_current f ON f.tenant_id = $2 AND f.host_id = $3 AND f.full_path = r.full_path AND NOT f.path_escaped)
+            """)),
         ("write", """
         UPDATE alto.file_current f SET mtime_unix = w.at_unix, updated_utc = now()
         FROM (SELECT full_path, max(at_unix) AS at_unix FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'write' GROUP BY full_path) w
