@@ -111,7 +111,7 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
                 UPDATE alto.file_current f
                 SET atime_unix = r.at_unix, last_accessed_source = 'lucidlink_audit', atime_updated_utc = now(), updated_utc = now()
                 FROM reads r
-                WHERE f.file_current_id = r.file_current_id AND r.live AND r.at_unix > f.atime_unix),
+                WHERE f.file_current_id = r.file_current_id AND r.live AND f.deleted_utc IS NULL AND r.at_unix > f.atime_unix),
             warmed AS (
                 {{WarmSql("reads")}}
                 RETURNING 1)
