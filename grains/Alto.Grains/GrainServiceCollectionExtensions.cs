@@ -26,6 +26,8 @@ public static class GrainServiceCollectionExtensions
         Audit.AuditForwarderService.AddAuditForwarding(services);
         Audit.AuditChainWatch.AddAuditChainWatch(services);
         services.TryAddSingleton<Scans.InventoryMerge>();
+        services.TryAddSingleton<Scans.MergeSlots>();
+        services.AddOptions<Scans.IngestOptions>();
         services.TryAddSingleton<Scans.ScanMetrics>();
         services.AddMetrics();
         services.TryAddSingleton<Planning.PlannerMetrics>();

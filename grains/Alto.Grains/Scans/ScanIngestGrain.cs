@@ -13,6 +13,7 @@ namespace Alto.Grains.Scans;
 /// </summary>
 public sealed partial class ScanIngestGrain(
     InventoryMerge merge,
+    MergeSlots slots,
     ScanMetrics metrics,
     Live.LivePublisher live,
     ILogger<ScanIngestGrain> logger) : Grain, IScanIngestGrain, IRemindable
@@ -52,9 +53,12 @@ public sealed partial class ScanIngestGrain(
     {
         var scanId = this.GetPrimaryKeyLong();
         MergeResult? result;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        long started;
         try
         {
+            // The scan stays queued until the silo has a merge slot for it.
+            using var slot = await slots.TakeAsync(CancellationToken.None);
+            started = System.Diagnostics.Stopwatch.GetTimestamp();
             result = await merge.MergeAsync(scanId, CancellationToken.None);
         }
         catch (Exception exception) when (exception is NpgsqlException { IsTransient: true } or TimeoutException

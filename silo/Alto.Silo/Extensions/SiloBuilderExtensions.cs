@@ -60,6 +60,10 @@ public static class SiloBuilderExtensions
             .BindConfiguration(DispatchOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        silo.Services.AddOptions<Grains.Scans.IngestOptions>()
+            .BindConfiguration(Grains.Scans.IngestOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         silo.Services.AddOptions<Grains.Tiers.TierRetryOptions>()
             .BindConfiguration(Grains.Tiers.TierRetryOptions.Section)
             .ValidateDataAnnotations()
