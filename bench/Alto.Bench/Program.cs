@@ -21,7 +21,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile [--files N] [--objects N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N]");
             return 2;
         }
         var files = 1_000_000;
@@ -89,6 +89,22 @@ public static class Program
             }
             var benchFolder = Path.Combine(RepositoryPaths.Root, ".state", "bench");
             Console.WriteLine(JsonSerializer.Serialize(await ReconcileBench.RunAsync(benchFolder, objects), ReadableJson));
+            return 0;
+        }
+        if (args[0] == "scale")
+        {
+            var hosts = 100;
+            var filesPerHost = 100_000;
+            for (var i = 1; i < args.Length - 1; i++)
+            {
+                (hosts, filesPerHost) = args[i] switch
+                {
+                    "--hosts" => (int.Parse(args[i + 1], CultureInfo.InvariantCulture), filesPerHost),
+                    "--files" => (hosts, int.Parse(args[i + 1], CultureInfo.InvariantCulture)),
+                    _ => (hosts, filesPerHost),
+                };
+            }
+            Console.WriteLine(JsonSerializer.Serialize(await Scale.ScaleBench.RunAsync(hosts, filesPerHost), ReadableJson));
             return 0;
         }
         if (args[0] == "plan")

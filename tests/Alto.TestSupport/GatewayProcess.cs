@@ -86,10 +86,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>/metrics as Prometheus reads it (with the scrape token).</summary>
-    public async Task<string> MetricsAsync()
+    public Task<string> MetricsAsync() => ScrapeAsync(HttpUrl);
+
+    /// <summary>/metrics of an Alto process (gateway or silo) started with the test scrape token.</summary>
+    public static async Task<string> ScrapeAsync(Uri processUrl)
     {
         using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpUrl, "/metrics"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(processUrl, "/metrics"));
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ScrapeToken);
         using var response = await http.SendAsync(request);
         response.EnsureSuccessStatusCode();

@@ -18,12 +18,16 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int SiloPort { get; }
 
-    /// <summary>Starts a silo; a fixed <paramref name="siloPort"/> restarts "the same" silo, a free one is used when null.</summary>
-    public static async Task<SiloProcess> StartAsync(TestDatabase database, string clusterId, TimeSpan patience, int? siloPort = null)
+    /// <summary>
+    /// Starts a silo; a fixed <paramref name="siloPort"/> restarts "the same" silo, a free one is used when null;
+    /// <paramref name="settings"/> override the defaults.
+    /// </summary>
+    public static async Task<SiloProcess> StartAsync(
+        TestDatabase database, string clusterId, TimeSpan patience, int? siloPort = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var http = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
         var port = siloPort ?? FreePorts.Next();
-        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = database.ConnectionString,
             ["Alto__Keys__MasterKeyFile"] = database.MasterKeyFile,
@@ -31,11 +35,20 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Alto__Cluster__ClusterId"] = clusterId,
             ["Alto__Cluster__SiloPort"] = port.ToString(CultureInfo.InvariantCulture),
             ["Alto__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture),
-        });
+            ["Alto__Metrics__TokenSha256"] = GatewayProcess.ScrapeTokenSha256,
+        };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+        var run = ProgramRun.Start(RepositoryPaths.ProgramDll("silo/Alto.Silo", "Alto.Silo"), environment);
         var silo = new SiloProcess(run, http, port);
         await Readiness.WaitAsync(http, run, patience);
         return silo;
     }
+
+    /// <summary>/metrics as Prometheus reads it (with the scrape token).</summary>
+    public Task<string> MetricsAsync() => GatewayProcess.ScrapeAsync(HttpUrl);
 
     public async ValueTask DisposeAsync()
     {

@@ -57,9 +57,9 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         var ours = output.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal)).ToList();
         Assert.True(ours.Count == 0, string.Join('\n', ours));
 
-        // Every series of ours says whose it is (operators alert and chart per tenant), except the cluster's own grain calls
+        // Every series of ours says whose it is (operators alert and chart per tenant), except the cluster's own grain calls (counted and timed)
         // and the failure counters' zero from the start (no failure yet, so no tenant).
-        var untenanted = metrics.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal) && !line.StartsWith("alto_grain_calls_total{", StringComparison.Ordinal)
+        var untenanted = metrics.Split('\n').Where(line => line.StartsWith("alto_", StringComparison.Ordinal) && !line.StartsWith("alto_grain_call", StringComparison.Ordinal)
                                                             && !line.Contains("tenant=\"", StringComparison.Ordinal) && !IsZeroFromTheStart(line)).ToList();
         Assert.True(untenanted.Count == 0, string.Join('\n', untenanted));
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("alto_tier_files_total{", StringComparison.Ordinal) && line.Contains($"tenant=\"{world.TenantId}\"", StringComparison.Ordinal)
@@ -70,6 +70,7 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         Assert.Contains("alto_plan_duration_seconds", seconds.Keys);
         Assert.Contains("alto_recall_duration_seconds", seconds.Keys);
         Assert.Contains("alto_scan_ingest_duration_seconds", seconds.Keys);
+        Assert.Contains("alto_grain_call_duration_seconds", seconds.Keys);
         // The session, the scan, the tiering, the recall and the reconciliation went out as live events for the consoles.
         foreach (var kind in new[] { "host.status", "host.metrics", "scan.completed", "job.progress", "tier.states", "recalls", "sanitizer.findings" })
         {
