@@ -42,7 +42,8 @@ public static class PlanBench
         // The bench tenant predates approvals and minimum sizes: every file of /srv may be planned, and jobs go at once.
         var input = new PlanInput(tenantId, hostId, PathFlavor.Posix, rules, [target], PlanInput.AssumedBytesPerSecond, now) { Volumes = ["/srv"] };
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var planner = new HostPlanner(database.DataSource, new PlannerMetrics(services.GetRequiredService<IMeterFactory>()),
+        using var slots = new PlanSlots(Microsoft.Extensions.Options.Options.Create(new PlannerOptions()));
+        var planner = new HostPlanner(database.DataSource, slots, new PlannerMetrics(services.GetRequiredService<IMeterFactory>()),
             Microsoft.Extensions.Options.Options.Create(new Grains.Tiers.TierRetryOptions()), NullLogger<HostPlanner>.Instance);
 
         var (evaluationSeconds, inMemoryCounts) = await EvaluateInMemoryAsync(database, input);

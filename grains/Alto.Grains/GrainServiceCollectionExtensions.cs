@@ -44,6 +44,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Reconcile.ReconcileSchedules>();
         services.TryAddSingleton<Reconcile.ReconcileMetrics>();
         services.TryAddSingleton<Planning.HostPlanner>();
+        services.TryAddSingleton<Planning.PlanSlots>();
         services.TryAddSingleton<Live.LivePublisher>();
         services.TryAddSingleton<Live.LiveTierTally>();
         services.AddHostedService(provider => provider.GetRequiredService<Live.LiveTierTally>());

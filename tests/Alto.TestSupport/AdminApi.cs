@@ -65,15 +65,26 @@ public sealed class AdminApi : IDisposable
     public async Task<JsonElement> PostAsync(string path, object body)
     {
         var response = await _http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body);
-        response.EnsureSuccessStatusCode();
+        await EnsureSuccessAsync(response);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     public async Task<JsonElement> PatchAsync(string path, object body)
     {
         var response = await _http.PatchAsJsonAsync(new Uri(path, UriKind.Relative), body);
-        response.EnsureSuccessStatusCode();
+        await EnsureSuccessAsync(response);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Like EnsureSuccessStatusCode, with the gateway's problem details in the message.</summary>
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}",
+                null, response.StatusCode);
+        }
     }
 
     /// <summary>Polls a host's detail until <paramref name="condition"/> holds; times out with the last answer.</summary>

@@ -41,6 +41,23 @@ public static class ScaleBench
         var files = (long)hosts * filesPerHost;
         Log($"{hosts} hosts × {filesPerHost:N0} files: starting {ScaleCluster.Silos} silos and {ScaleCluster.Gateways} gateways, enrolling the hosts");
         await using var cluster = await ScaleCluster.StartAsync(hosts);
+        try
+        {
+            return await StagesAsync(cluster, hosts, filesPerHost);
+        }
+        catch
+        {
+            foreach (var line in cluster.Complaints())
+            {
+                await Console.Error.WriteLineAsync(line);
+            }
+            throw;
+        }
+    }
+
+    private static async Task<Dictionary<string, object>> StagesAsync(ScaleCluster cluster, int hosts, int filesPerHost)
+    {
+        var files = (long)hosts * filesPerHost;
         var database = cluster.Database;
         var now = DateTimeOffset.UtcNow;
         var scans = await Task.WhenAll(cluster.Agents.Select(agent => Task.Run(() => SyntheticScan.Chunks(agent.Root, filesPerHost, now))));

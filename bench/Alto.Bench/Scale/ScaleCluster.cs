@@ -92,6 +92,13 @@ internal sealed class ScaleCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>What the processes logged as warnings, errors and failures, for a bench that stopped.</summary>
+    public IEnumerable<string> Complaints() =>
+        _silos.Select((silo, i) => ($"silo {i}", silo.Run.Output)).Concat(_gateways.Select((gateway, i) => ($"gateway {i}", gateway.Run.Output)))
+            .SelectMany(process => process.Output.Split('\n')
+                .Where(line => line.Contains("fail:", StringComparison.Ordinal) || line.Contains("crit:", StringComparison.Ordinal) || line.Contains("warn:", StringComparison.Ordinal))
+                .TakeLast(20).Select(line => $"{process.Item1}: {line}"));
+
     /// <summary>The grain-call histogram summed over the silos now.</summary>
     public async Task<GrainCallHistogram> GrainCallsAsync() =>
         GrainCallHistogram.Parse(await Task.WhenAll(_silos.Select(silo => silo.MetricsAsync())));

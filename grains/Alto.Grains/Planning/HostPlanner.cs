@@ -17,7 +17,7 @@ namespace Alto.Grains.Planning;
 /// one transaction: new plans, files moved to another rule, files un-planned, jobs built and
 /// recounted. A plan that fails leaves nothing behind; running it again is always safe.
 /// </summary>
-public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metrics, IOptions<TierRetryOptions> retry, ILogger<HostPlanner> logger)
+public sealed partial class HostPlanner(NpgsqlDataSource db, PlanSlots slots, PlannerMetrics metrics, IOptions<TierRetryOptions> retry, ILogger<HostPlanner> logger)
 {
     /// <summary>A file whose tiering failed and whose next attempt is due: the planner's again, its count of attempts kept.</summary>
     public const string RetryDue = "RETRY";
@@ -27,6 +27,7 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlannerMetrics metr
 
     public async Task<PlanSummary> PlanAsync(PlanInput input, bool dryRun, CancellationToken cancellationToken)
     {
+        using var slot = await slots.TakeAsync(cancellationToken);
         var started = Stopwatch.GetTimestamp();
         var rules = input.CompileRules();
         var tally = new RuleTally(rules);

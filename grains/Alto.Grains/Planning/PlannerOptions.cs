@@ -10,4 +10,13 @@ public sealed class PlannerOptions
     /// <summary>How often every host with an inventory is planned again, so age-based rules catch files that grew old.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "31.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Plans (and previews) one silo runs at once; more wait for a free slot. A plan holds two
+    /// database connections and evaluates on the silo's processors: a hundred hosts of a tenant
+    /// planned together otherwise open two hundred connections at once (measured: the tenant's
+    /// plan failed when the database's connections ran out).
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxConcurrentPlans { get; set; } = 4;
 }

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 
 namespace Alto.Grains.Tests;
 
-/// <summary>A silo merges at most Alto:Ingest:MaxConcurrentMerges scans at once; the others wait for a slot.</summary>
-public sealed class MergeSlotsTests
+/// <summary>A silo merges at most Alto:Ingest:MaxConcurrentMerges scans at once (and plans at most Alto:Planner:MaxConcurrentPlans hosts, with the same slots); the others wait for a slot.</summary>
+public sealed class WorkSlotsTests
 {
     [Fact]
     public async Task AMergeBeyondTheLimitWaitsUntilASlotIsGivenBackAndASlotIsGivenBackOnce()
