@@ -126,6 +126,7 @@ public static class ScaleBench
         figures["lost_stubs"] = Math.Max(0, cold - stubbed);
         figures["lost_reads"] = Math.Max(0, (long)hosts * reads - applied);
         figures["refused_reports"] = refused;
+        figures["lucidlink_batches_retried"] = cluster.Agents.Sum(agent => agent.BatchesRetried);
         figures["lost"] = Math.Max(0, files - live) + Math.Max(0, cold - stubbed) + Math.Max(0, (long)hosts * reads - applied) + refused;
         figures["duplicated"] = Math.Max(0, live - files) + doubledObjects + sentTwice;
         var databaseBytes = await database.ScalarAsync<long>("SELECT pg_database_size(current_database())");

@@ -60,13 +60,35 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
         return scanId;
     }
 
-    /// <summary>Sends reads of <paramref name="files"/> (as LucidLink saw them just now) in one batch; why it was refused, if it was.</summary>
+    /// <summary>Batches the gateway could not take at the first attempt (busy, failing), and sent again.</summary>
+    public int BatchesRetried { get; private set; }
+
+    /// <summary>
+    /// Sends reads of <paramref name="files"/> (as LucidLink saw them just now) in one batch; why it
+    /// was refused, if it was. A gateway that cannot take it now (5xx, busy) gets the same batch
+    /// again after a pause, as the agent's uploader sends it again at its next poll; the latency is
+    /// until the batch was taken.
+    /// </summary>
     public Task<string?> SendReadsAsync(IEnumerable<string> files, Latencies latencies)
     {
         var readAt = DateTimeOffset.UtcNow;
         var batch = new TrailUpdateBatch(Guid.NewGuid(), TenantId, HostId, TrailUpdateBatch.LucidLinkSource, DateTimeOffset.UtcNow,
             [.. files.Select(file => new TrailUpdate(file, "read", readAt, null))]);
-        return latencies.TimeAsync(() => new GatewayClient(http, credentials).SendTrailUpdatesAsync(batch, CancellationToken.None));
+        return latencies.TimeAsync(async () =>
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await new GatewayClient(http, credentials).SendTrailUpdatesAsync(batch, CancellationToken.None);
+                }
+                catch (HttpRequestException) when (attempt < 10)
+                {
+                    BatchesRetried++;
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << attempt)));
+                }
+            }
+        });
     }
 
     /// <summary>Opens the session and waits for the gateway's welcome; jobs are answered from then on.</summary>
