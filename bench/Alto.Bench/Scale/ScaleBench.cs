@@ -38,7 +38,6 @@ public static class ScaleBench
 
     private static async Task<Dictionary<string, object>> RoundAsync(int hosts, int filesPerHost)
     {
-        var files = (long)hosts * filesPerHost;
         Log($"{hosts} hosts × {filesPerHost:N0} files: starting {ScaleCluster.Silos} silos and {ScaleCluster.Gateways} gateways, enrolling the hosts");
         await using var cluster = await ScaleCluster.StartAsync(hosts);
         try
