@@ -19,6 +19,13 @@ internal sealed class Latencies
         return result;
     }
 
+    public async Task TimeAsync(Func<Task> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await call();
+        Add(Stopwatch.GetElapsedTime(started));
+    }
+
     public void Add(TimeSpan elapsed) => _milliseconds.Add(elapsed.TotalMilliseconds);
 
     public double P99Milliseconds => Math.Round(Measure.Percentile([.. _milliseconds], 0.99), 1);

@@ -38,26 +38,19 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
     /// <summary>For each tier object this host was sent, the jobs that brought it.</summary>
     public ConcurrentDictionary<long, int> JobsPerFile { get; } = new();
 
-    public int FilesAnswered { get; private set; }
-
     /// <summary>Reports the gateway refused (acknowledged with ok = false), with its reasons.</summary>
     public ConcurrentBag<string> Refusals { get; } = [];
 
-    /// <summary>Uploads one whole scan, each chunk's request timed; the scan's id.</summary>
-    public async Task<Guid> UploadScanAsync(byte[][] chunks, Latencies latencies)
+    /// <summary>Uploads one whole scan, each chunk's request timed.</summary>
+    public async Task UploadScanAsync(byte[][] chunks, Latencies latencies)
     {
         var scanId = Guid.NewGuid();
         var sink = new UploadSink(http, credentials.Gateway, credentials.Credential, HostId, TenantId, [root]);
         for (var i = 0; i < chunks.Length; i++)
         {
             var chunk = new ScanChunk(scanId, i, i == chunks.Length - 1, 0, chunks[i], "csv", ChunkCompressionKind.Zstd);
-            await latencies.TimeAsync(async () =>
-            {
-                await sink.SendAsync(chunk, CancellationToken.None);
-                return true;
-            });
+            await latencies.TimeAsync(() => sink.SendAsync(chunk, CancellationToken.None));
         }
-        return scanId;
     }
 
     /// <summary>Batches the gateway could not take at the first attempt (busy, failing), and sent again.</summary>
@@ -189,7 +182,6 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
             _awaitingAck[id] = Stopwatch.GetTimestamp();
             Send(new AgentMessage { Id = id, JobResult = result });
         }
-        FilesAnswered += job.Files.Count;
     }
 
     private async Task HeartbeatAsync(TimeSpan period)
