@@ -14,9 +14,12 @@ public sealed record RecallOutcome(string Path, StubInfo Stub, TimeSpan Duration
 /// reading a stub blocks the program until its data is back from tier 2 (written through the
 /// event's own descriptor, so it raises no further events), then the file gets an ignore mark and
 /// the program goes on; if tier 2 cannot deliver, the program gets EIO and the file stays a stub.
-/// Files that are not stubs get an ignore mark at their first event. The agent's own opens are
+/// Files that are not stubs get an ignore mark at their first event, the agent's own opens and
+/// reads included (it tiers, verifies and journals through files of the volume, and each of those
+/// opens and reads would otherwise be a round trip to this thread). The agent's own events are
 /// always allowed at once: it never waits on itself. A file being made a stub right now is held
-/// until it is one (<see cref="HoldOpens"/>), so an open can never see it half made.
+/// until it is one (<see cref="HoldOpens"/>), so an open can never see it half made; making a
+/// stub takes any ignore mark off (<see cref="RecallGroup.Watch"/>) before the data goes.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed partial class RecallListener : IDisposable
@@ -29,6 +32,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _beingStubbed = new();
+    private readonly Lock _ignoreGate = new();
     private readonly ConcurrentDictionary<int, int> _unanswered = new();
     private readonly Thread _reader;
     private readonly Action<RecallOutcome>? _recalledHook;
@@ -96,12 +100,26 @@ public sealed partial class RecallListener : IDisposable
     public IDisposable HoldOpens(ulong inode)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _beingStubbed[inode] = done;
+        // Under the gate an ignore mark is decided in: one decided before this is taken off by the stubbing's watch, any later one sees the hold.
+        lock (_ignoreGate)
+        {
+            _beingStubbed[inode] = done;
+        }
         return new Release(() =>
         {
             _beingStubbed.TryRemove(KeyValuePair.Create(inode, done));
             done.SetResult();
         });
+    }
+
+    /// <summary>What making a stub needs from this listener (for one started alone; the agent's come from <see cref="ArmedRecall.Hooks"/>).</summary>
+    public IStubRecallHooks Hooks => new ListenerHooks(this);
+
+    private sealed class ListenerHooks(RecallListener listener) : IStubRecallHooks
+    {
+        public IDisposable HoldOpens(ulong inode) => listener.HoldOpens(inode);
+
+        public void Watch(int fd) => listener._group.Watch(fd);
     }
 
     private sealed class Release(Action release) : IDisposable
@@ -125,6 +143,7 @@ public sealed partial class RecallListener : IDisposable
             {
                 if (process == _ownProcess)
                 {
+                    IgnoreOwn(fd);
                     Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);
                     Fanotify.Close(fd);
                     continue;
@@ -143,27 +162,30 @@ public sealed partial class RecallListener : IDisposable
         try
         {
             var inode = LinuxFiles.Stat(fd).Inode;
-            if (_beingStubbed.TryGetValue(inode, out var stubbing))
+            while (stub is null)
             {
-                await stubbing.Task;
-            }
-            try
-            {
-                stub = LinuxStubs.Read(fd);
-            }
-            catch (IOException exception)
-            {
-                // Whether this is a stub cannot be told (its attributes do not read): the program
-                // goes on as with any other file. A refusal here would fail opens that are none of Alto's business.
-                LogNotReadable(_logger, exception.Message);
-                Answer(fd, responseNumber, Fanotify.Allow);
-                return;
-            }
-            if (stub is null)
-            {
-                _group.Ignore(fd);
-                Answer(fd, responseNumber, Fanotify.Allow);
-                return;
+                if (_beingStubbed.TryGetValue(inode, out var stubbing))
+                {
+                    await stubbing.Task;
+                }
+                try
+                {
+                    stub = LinuxStubs.Read(fd);
+                }
+                catch (IOException exception)
+                {
+                    // Whether this is a stub cannot be told (its attributes do not read): the program
+                    // goes on as with any other file. A refusal here would fail opens that are none of Alto's business.
+                    LogNotReadable(_logger, exception.Message);
+                    Answer(fd, responseNumber, Fanotify.Allow);
+                    return;
+                }
+                // An ordinary file is let through; one whose stubbing began since it was read is looked at again.
+                if (stub is null && TryIgnoreOrdinary(fd, inode))
+                {
+                    Answer(fd, responseNumber, Fanotify.Allow);
+                    return;
+                }
             }
             // Several openers of one stub share one recall.
             Task? mine = null;
@@ -182,7 +204,7 @@ public sealed partial class RecallListener : IDisposable
                 Interlocked.Increment(ref _recalled);
                 Report(fd, stub, started, error: null);
             }
-            _group.Ignore(fd);
+            TryIgnoreOrdinary(fd, inode);
             Answer(fd, responseNumber, Fanotify.Allow);
         }
         catch (StubRefusedException refused)
@@ -202,6 +224,51 @@ public sealed partial class RecallListener : IDisposable
                 Report(fd, stub, started, exception.Message);
             }
             Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        }
+    }
+
+    /// <summary>
+    /// The agent's own open or read of a file that is no stub (an object it writes or reads back, a
+    /// file it is about to tier): the file gets the ignore mark, so its further opens and reads raise
+    /// no events. Measured on the tier bench (4,233 files, tier 2 on the same volume): about 19,500
+    /// opens and 50,000 reads and writes each waited for this thread. A stub's own events keep coming.
+    /// </summary>
+    private void IgnoreOwn(int fd)
+    {
+        try
+        {
+            TryIgnoreOrdinary(fd, LinuxFiles.Stat(fd).Inode);
+        }
+        catch (IOException)
+        {
+            // Whether it is a stub cannot be told: no mark, and its events keep coming.
+        }
+    }
+
+    /// <summary>
+    /// Gives an ordinary file the ignore mark, unless it is a stub or being made one (false). Decided
+    /// under the gate <see cref="HoldOpens"/> takes: a stubbing that begins after the decision
+    /// watches the file (taking the mark off) before it releases the data, and one that began
+    /// before is seen here, so a stub never keeps an ignore mark.
+    /// </summary>
+    private bool TryIgnoreOrdinary(int fd, ulong inode)
+    {
+        lock (_ignoreGate)
+        {
+            try
+            {
+                if (_beingStubbed.ContainsKey(inode) || LinuxStubs.HasMarkers(fd))
+                {
+                    return false;
+                }
+            }
+            catch (IOException)
+            {
+                // Its attributes no longer read: let through unmarked, as a file whose attributes never did.
+                return true;
+            }
+            _group.Ignore(fd);
+            return true;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
 
@@ -25,8 +26,12 @@ internal static class StubFiles
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    /// <summary>Uploads the file to the store and makes it a stub, as a tiering job would.</summary>
-    public static async Task<StubInfo> TierAsync(string path, ITierStore store, Guid targetId)
+    /// <summary>
+    /// Uploads the file to the store and makes it a stub, as a tiering job would; with the
+    /// <paramref name="recall"/> hooks of a listener on the volume (whose own opens here give the
+    /// file an ignore mark that making the stub must take off), as the agent's jobs do.
+    /// </summary>
+    public static async Task<StubInfo> TierAsync(string path, ITierStore store, Guid targetId, IStubRecallHooks? recall = null)
     {
         FileTimes times;
         using (var handle = File.OpenHandle(path))
@@ -40,7 +45,7 @@ internal static class StubFiles
         }
         Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
         var stub = new StubInfo(targetId, stored.Key, stored.Sha256, stored.Length);
-        LinuxStubs.MakeStub(path, stub, times);
+        LinuxStubs.MakeStub(path, stub, times, recall);
         // The binding is the file's own: LinuxStubTests checks it against stat and lsattr.
         return stub with { Binding = LinuxStubs.Peek(path)?.Binding };
     }

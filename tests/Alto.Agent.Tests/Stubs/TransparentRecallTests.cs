@@ -49,7 +49,7 @@ public sealed class TransparentRecallTests : IDisposable
         {
             var path = Path.Combine(_volume.Root, name);
             files[path] = StubFiles.Write(path, length);
-            await StubFiles.TierAsync(path, _store, _targetId);
+            await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
             StubFiles.AssertReleased(path);
         }
         var (a, b, c, d) = (files.Keys.ElementAt(0), files.Keys.ElementAt(1), files.Keys.ElementAt(2), files.Keys.ElementAt(3));
@@ -76,7 +76,7 @@ public sealed class TransparentRecallTests : IDisposable
     {
         var path = Path.Combine(_volume.Root, "far-away.bin");
         StubFiles.Write(path, 70_000);
-        var stub = await StubFiles.TierAsync(path, _store, _deadTargetId);
+        var stub = await StubFiles.TierAsync(path, _store, _deadTargetId, _listener.Hooks);
 
         var cat = await StubFiles.ShellAsync($"cat '{path}' > /dev/null");
 
@@ -88,11 +88,36 @@ public sealed class TransparentRecallTests : IDisposable
     }
 
     [Fact]
+    public async Task TheAgentsOwnOpensMarkOrdinaryFilesIgnoredUntilTheyBecomeStubs()
+    {
+        var path = Path.Combine(_volume.Root, "mine.bin");
+        var content = StubFiles.Write(path, 70_000);
+        var inode = LinuxFiles.StatPath(path).Inode;
+
+        // The open returns only once the listener answered it, and it marks before it answers.
+        await File.ReadAllBytesAsync(path);
+        var markedWhileOrdinary = IgnoreMarked(inode);
+        await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+        var markedAsStub = IgnoreMarked(inode);
+        var read = await StubFiles.ShellAsync($"sha256sum '{path}'");
+
+        Assert.True(markedWhileOrdinary, "the agent's own open of an ordinary file leaves it an ignore mark");
+        Assert.False(markedAsStub, "a stub keeps no ignore mark");
+        Assert.StartsWith(StubFiles.Sha256(content), read.Output, StringComparison.Ordinal);
+        Assert.Equal(1, _listener.Counts.Recalled);
+    }
+
+    /// <summary>Whether the group holds an ignore mark on the inode (its marks as the kernel lists them in fdinfo, inode numbers in hex).</summary>
+    private bool IgnoreMarked(ulong inode) =>
+        File.ReadLines($"/proc/self/fdinfo/{_group.Descriptor}").Any(line =>
+            line.StartsWith($"fanotify ino:{inode:x} ", StringComparison.Ordinal) && !line.Contains(" ignored_mask:0 ", StringComparison.Ordinal));
+
+    [Fact]
     public async Task TheAgentsOwnReadsNeverRecall()
     {
         var path = Path.Combine(_volume.Root, "own.bin");
         StubFiles.Write(path, 50_000);
-        var stub = await StubFiles.TierAsync(path, _store, _targetId);
+        var stub = await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
 
         var seen = await File.ReadAllBytesAsync(path);
 
