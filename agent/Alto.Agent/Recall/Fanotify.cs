@@ -107,6 +107,18 @@ internal static unsafe partial class Fanotify
 
     public static void Close(int fd) => _ = close(fd);
 
+    /// <summary>
+    /// Raises the calling thread's scheduling priority (a nice value below the process's; needs
+    /// CAP_SYS_NICE, which the root agent has): false when the kernel refused.
+    /// </summary>
+    public static bool RaiseThreadPriority(int nice) => setpriority(0, gettid(), nice) == 0;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setpriority(int which, int who, int priority);
+
+    [LibraryImport("libc")]
+    private static partial int gettid();
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fanotify_init(uint flags, uint eventFlags);
 
