@@ -46,6 +46,20 @@ public interface ITierStore
     Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A store whose writes are durable only once flushed (a mounted file system): several objects
+/// can be written first and flushed together, so that their flushes overlap instead of each
+/// waiting for the disk in turn. A store without this interface is durable when a put returns.
+/// </summary>
+public interface IFlushedLaterStore
+{
+    /// <summary>As <see cref="ITierStore.PutAsync"/>, but the object may not be on disk (nor under its key) until <see cref="FlushAsync"/>.</summary>
+    Task<StoredObject> PutUnflushedAsync(Guid tenantId, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Makes the objects, and their keys, durable: when this returns, a crash keeps every one of them.</summary>
+    Task FlushAsync(IReadOnlyCollection<StoredObject> objects, CancellationToken cancellationToken);
+}
+
 /// <summary>What a conditional delete did.</summary>
 public enum ReclaimOutcome
 {

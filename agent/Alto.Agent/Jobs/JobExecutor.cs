@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,10 @@ namespace Alto.Agent.Jobs;
 /// <summary>
 /// Runs a tiering job on the host, file by file: re-check the file against its plan, read it
 /// once while hashing and uploading, verify by reading the object back, and only then make it a
-/// stub. Every step is journaled first. Errors as the design says: tier 2 unreachable —
+/// stub. Every step is journaled first. Verified uploads are made stubs in batches, by one
+/// stage beside the uploads: the batch's objects are flushed together, its verified uploads
+/// journaled with one flush, and its files' markers flushed together, before any of their data
+/// is released (three flushes a batch where there were three a file). Errors as the design says: tier 2 unreachable —
 /// exponential backoff, three attempts, then the file is reported unavailable (the job stays
 /// queued); changed or in use — skipped until the next scan; other bytes read back than were
 /// sent — failed, the original kept. A job sent again is harmless: a file that is already the
@@ -45,35 +49,195 @@ public sealed partial class JobExecutor(
         }
         var outcomes = new FileOutcome[job.Files.Count];
         var reported = new Lock();
-        await Parallel.ForEachAsync(Enumerable.Range(0, job.Files.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (index, token) =>
+        void Report(int index, FileOutcome outcome)
+        {
+            if (outcome.Kind is FileOutcomeKind.Failed or FileOutcomeKind.Unavailable or FileOutcomeKind.Refused)
             {
-                var file = job.Files[index];
-                var outcome = await TierFileAsync(job, store, file, token);
-                if (outcome.Kind is FileOutcomeKind.Failed or FileOutcomeKind.Unavailable or FileOutcomeKind.Refused)
+                LogFileFailed(logger, job.Files[index].Path, outcome.Kind, outcome.Reason ?? "");
+            }
+            else
+            {
+                LogOutcome(logger, job.Files[index].Path, outcome.Kind, outcome.Reason ?? "");
+            }
+            outcomes[index] = outcome;
+            lock (reported)
+            {
+                progress?.Invoke(outcome);
+            }
+        }
+
+        var verified = Channel.CreateBounded<VerifiedUpload>(new BoundedChannelOptions(MaxStubBatch) { SingleReader = true });
+        var stubbing = Task.Run(async () =>
+        {
+            try
+            {
+                await StubVerifiedAsync(job, store, verified.Reader, Report, cancellationToken);
+            }
+            catch (Exception exception)
+            {
+                // The uploads waiting to hand over stop too, instead of waiting for a stage that is gone.
+                verified.Writer.TryComplete(exception);
+                throw;
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, job.Files.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+                async (index, token) =>
                 {
-                    LogFileFailed(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
-                }
-                else
-                {
-                    LogOutcome(logger, file.Path, outcome.Kind, outcome.Reason ?? "");
-                }
-                outcomes[index] = outcome;
-                lock (reported)
-                {
-                    progress?.Invoke(outcome);
-                }
-            });
+                    var (outcome, upload) = await TierFileAsync(job, store, index, token);
+                    if (upload is not null)
+                    {
+                        try
+                        {
+                            await verified.Writer.WriteAsync(upload, token);
+                        }
+                        catch
+                        {
+                            upload.Handle.Dispose();
+                            throw;
+                        }
+                    }
+                    else
+                    {
+                        Report(index, outcome!);
+                    }
+                });
+        }
+        finally
+        {
+            verified.Writer.TryComplete();
+            await stubbing;
+        }
         journal.Compact();
         return outcomes;
     }
 
-    private async Task<FileOutcome> TierFileAsync(TieringJob job, ITierStore store, JobFile file, CancellationToken cancellationToken)
+    /// <summary>Verified uploads made stubs together at most: bounds the files held open between upload and stub.</summary>
+    private const int MaxStubBatch = 64;
+
+    /// <summary>
+    /// A file uploaded and verified, not yet journaled as such: its object may not be flushed yet,
+    /// and the file is still open for reading as it was when it was read.
+    /// </summary>
+    private sealed record VerifiedUpload(int Index, JobFile File, SafeFileHandle Handle, StoredObject Stored, StubInfo Stub, FileTimes ReadAt);
+
+    /// <summary>
+    /// Takes the verified uploads as they come, as many at a time as have arrived, and makes each
+    /// batch stubs (<see cref="StubBatchAsync"/>). Uploads still waiting when the job is cancelled are
+    /// closed untouched: their journal says only "begin", and recovery leaves such files as they are.
+    /// </summary>
+    private async Task StubVerifiedAsync(
+        TieringJob job, ITierStore store, ChannelReader<VerifiedUpload> verified, Action<int, FileOutcome> report, CancellationToken cancellationToken)
     {
+        var batch = new List<VerifiedUpload>(MaxStubBatch);
+        try
+        {
+            while (await verified.WaitToReadAsync(cancellationToken))
+            {
+                while (batch.Count < MaxStubBatch && verified.TryRead(out var upload))
+                {
+                    batch.Add(upload);
+                }
+                foreach (var (upload, outcome) in await StubBatchAsync(job, store, batch, cancellationToken))
+                {
+                    report(upload.Index, outcome);
+                }
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled: the uploads are reported by no one; the job is sent again.
+        }
+        finally
+        {
+            foreach (var upload in batch)
+            {
+                upload.Handle.Dispose();
+            }
+            while (verified.TryRead(out var left))
+            {
+                left.Handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes a batch of verified uploads stubs: their objects flushed (where the store flushes
+    /// later), their verified uploads journaled with one flush, then the files made stubs with
+    /// their markers flushed together. A file is released only after all three for it.
+    /// </summary>
+    private async Task<List<(VerifiedUpload Upload, FileOutcome Outcome)>> StubBatchAsync(
+        TieringJob job, ITierStore store, List<VerifiedUpload> batch, CancellationToken cancellationToken)
+    {
+        var results = new List<(VerifiedUpload, FileOutcome)>(batch.Count);
+        try
+        {
+            try
+            {
+                if (store is IFlushedLaterStore flushedLater)
+                {
+                    await flushedLater.FlushAsync([.. batch.Select(upload => upload.Stored)], cancellationToken);
+                }
+                journal.Append([.. batch.Select(upload => new JournalEntry(
+                    JournalEntry.Tier, upload.File.TierObjectId, upload.File.Path, JournalEntry.Uploaded, job.TargetId, upload.Stub.Locator, upload.Stub.Sha256))]);
+            }
+            catch (Exception exception) when (exception is not (OperationCanceledException or OutOfMemoryException))
+            {
+                // Nothing was released: every file of the batch keeps its original bytes.
+                var reason = $"writing to tier 2 failed: {FailureReasons.OneLine(exception)}; the original is kept";
+                foreach (var upload in batch)
+                {
+                    Finish(upload.File);
+                    results.Add((upload, Failed(upload.File, reason)));
+                }
+                return results;
+            }
+            var made = stubs.MakeStubs([.. batch.Select(upload => new StubRequest(upload.File.Path, upload.Stub, upload.ReadAt))]);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (file, stub) = (batch[i].File, batch[i].Stub);
+                switch (made[i])
+                {
+                    case null:
+                        Finish(file);
+                        results.Add((batch[i], new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256)));
+                        break;
+                    case FileChangedException:
+                        Finish(file);
+                        results.Add((batch[i], Skipped(file, "the file changed while it was uploaded")));
+                        break;
+                    case var failure:
+                        // After the verified upload the file may already be a stub: the stub driver settles it as
+                        // recovery after a crash would, and the outcome reports what the file is, not what was hoped.
+                        batch[i].Handle.Dispose();
+                        var reason = $"making the stub failed: {FailureReasons.OneLine(failure)}; the original is kept";
+                        results.Add((batch[i], SettleAfterFailure(file, job.TargetId) is { } settled
+                            ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, settled.Locator, settled.Sha256)
+                            : Failed(file, reason)));
+                        break;
+                }
+            }
+            return results;
+        }
+        finally
+        {
+            foreach (var upload in batch)
+            {
+                upload.Handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Uploads and verifies one file: either its outcome (it is left as it is), or its verified upload, still open, for the stubbing stage.</summary>
+    private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(TieringJob job, ITierStore store, int index, CancellationToken cancellationToken)
+    {
+        var file = job.Files[index];
         if (refusal?.Invoke(file.Path) is { } refused)
         {
-            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: refused + "; the file is kept as it is");
+            return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: refused + "; the file is kept as it is"), null);
         }
         SafeFileHandle handle;
         try
@@ -82,64 +246,63 @@ public sealed partial class JobExecutor(
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
-            return Skipped(file, "the file is gone");
+            return (Skipped(file, "the file is gone"), null);
         }
         catch (UnauthorizedAccessException exception)
         {
-            return Failed(file, $"the agent may not read the file: {FailureReasons.OneLine(exception)}");
+            return (Failed(file, $"the agent may not read the file: {FailureReasons.OneLine(exception)}"), null);
         }
         catch (IOException exception)
         {
-            return Skipped(file, $"the file is in use: {FailureReasons.OneLine(exception)}");
+            return (Skipped(file, $"the file is in use: {FailureReasons.OneLine(exception)}"), null);
         }
 
-        var attempt = new FileAttempt();
-        string reason;
-        using (handle)
+        var stage = "reading the file";
+        try
         {
-            try
+            var (outcome, verified) = await UploadOpenFileAsync(job, store, file, handle, next => stage = next, cancellationToken);
+            if (verified is not null)
             {
-                return await TierOpenFileAsync(job, store, file, handle, attempt, cancellationToken);
+                // The stubbing stage owns the handle now.
+                return (null, new VerifiedUpload(index, file, handle, verified.Value.Stored, verified.Value.Stub, verified.Value.ReadAt));
             }
-            catch (Exception exception) when (exception is not (OperationCanceledException or OutOfMemoryException))
-            {
-                // Whatever went wrong, the file gets an outcome that says so: a job never ends silently.
-                reason = $"{attempt.Stage} failed: {FailureReasons.OneLine(exception)}; the original is kept";
-                if (!attempt.Uploaded)
-                {
-                    Finish(file);
-                    return Failed(file, reason);
-                }
-            }
+            handle.Dispose();
+            return (outcome, null);
         }
-        // After the verified upload the file may already be a stub: the stub driver settles it as
-        // recovery after a crash would, and the outcome reports what the file is, not what was hoped.
-        return SettleAfterFailure(file, job.TargetId) is { } stub
-            ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256)
-            : Failed(file, reason);
+        catch (Exception exception) when (exception is not (OperationCanceledException or OutOfMemoryException))
+        {
+            // Whatever went wrong, the file gets an outcome that says so: a job never ends silently.
+            handle.Dispose();
+            Finish(file);
+            return (Failed(file, $"{stage} failed: {FailureReasons.OneLine(exception)}; the original is kept"), null);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>How far one file got, so that a failure can say where it happened and what to settle.</summary>
-    private sealed class FileAttempt
-    {
-        public string Stage { get; set; } = "reading the file";
+    /// <summary>A verified upload's object, the stub that will name it, and the file's status before it was read.</summary>
+    private readonly record struct Verified(StoredObject Stored, StubInfo Stub, FileTimes ReadAt);
 
-        public bool Uploaded { get; set; }
-    }
-
-    private async Task<FileOutcome> TierOpenFileAsync(
-        TieringJob job, ITierStore store, JobFile file, SafeFileHandle handle, FileAttempt attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the open file, uploads it (not yet flushed, where the store allows) and verifies the
+    /// object by reading it back: either an outcome (nothing was changed) or the verified upload.
+    /// </summary>
+    private async Task<(FileOutcome? Outcome, Verified? Upload)> UploadOpenFileAsync(
+        TieringJob job, ITierStore store, JobFile file, SafeFileHandle handle, Action<string> stage, CancellationToken cancellationToken)
     {
         if (stubs.Read(handle, file.Path) is { } existing)
         {
-            return existing.TargetId == job.TargetId
+            return (existing.TargetId == job.TargetId
                 ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, existing.Locator, existing.Sha256)
-                : Skipped(file, "the file is already a stub of another target");
+                : Skipped(file, "the file is already a stub of another target"), null);
         }
         var readAt = stubs.Snapshot(handle);
         if (readAt.Size != file.PlannedSize || readAt.ModifySeconds != file.PlannedModifiedUnix)
         {
-            return Skipped(file, "the file changed since it was planned");
+            return (Skipped(file, "the file changed since it was planned"), null);
         }
 
         // Nothing on the file changes before the verified upload is recorded, so "begin" needs no flush of its own.
@@ -148,54 +311,48 @@ public sealed partial class JobExecutor(
         try
         {
             // Compressed objects are made first (the file is still read once, hashing as it goes), then uploaded.
-            attempt.Stage = job.Target.Compresses ? "compressing the file" : attempt.Stage;
+            if (job.Target.Compresses)
+            {
+                stage("compressing the file");
+            }
             (string Sha256, long Length)? original = job.Target.Compresses ? await CompressAsync(handle, spool = SpoolPath(file), cancellationToken) : null;
-            attempt.Stage = "writing to tier 2";
+            stage("writing to tier 2");
+            // Where the store flushes later, the stubbing stage flushes the object with the others of its batch.
+            Func<Stream, Task<StoredObject>> put = store is IFlushedLaterStore flushedLater
+                ? content => flushedLater.PutUnflushedAsync(job.TenantId, content, cancellationToken)
+                : content => store.PutAsync(job.TenantId, content, cancellationToken);
             var stored = await WithRetriesAsync(async () =>
             {
                 await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
                 if (file.Key is not { } key)
                 {
-                    return await store.PutAsync(job.TenantId, Throttled(content), cancellationToken);
+                    return await put(Throttled(content));
                 }
                 // Encrypted on the way out; unless compression already did, the file's own bytes are hashed as they go in.
                 await using var plain = new HashingReadStream(content);
                 await using var encrypted = ObjectEncryption.Encrypt(plain, key.Key, key.Wrapped);
-                var put = await store.PutAsync(job.TenantId, Throttled(encrypted), cancellationToken);
+                var putObject = await put(Throttled(encrypted));
                 original ??= (plain.Sha256, plain.BytesRead);
-                return put;
+                return putObject;
             }, cancellationToken);
-            attempt.Stage = "reading back from tier 2";
+            stage("reading back from tier 2");
             var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
             if (stored is null || readBack is null)
             {
                 Finish(file);
-                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts");
+                return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts"), null);
             }
             if (readBack != stored.Sha256)
             {
                 Finish(file);
-                return new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
-                    $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept");
+                return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
+                    $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept"), null);
             }
 
             var stub = original is { } plainFile
                 ? new StubInfo(job.TargetId, stored.Key, plainFile.Sha256, plainFile.Length) { Codec = StubInfo.CodecFor(job.Target.Compresses, file.Key is not null) }
                 : new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length);
-            journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, job.TargetId, stub.Locator, stub.Sha256));
-            attempt.Uploaded = true;
-            attempt.Stage = "making the stub";
-            try
-            {
-                stubs.MakeStub(file.Path, stub, readAt);
-            }
-            catch (FileChangedException)
-            {
-                Finish(file);
-                return Skipped(file, "the file changed while it was uploaded");
-            }
-            Finish(file);
-            return new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256);
+            return (null, new Verified(stored, stub, readAt));
         }
         finally
         {

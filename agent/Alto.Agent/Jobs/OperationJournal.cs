@@ -49,13 +49,19 @@ public sealed class OperationJournal : IDisposable
     /// others are flushed with the next durable one, and losing them only makes recovery check
     /// a file that needed nothing.
     /// </summary>
-    public void Append(JournalEntry entry, bool durable = true)
+    public void Append(JournalEntry entry, bool durable = true) => Append([entry], durable);
+
+    /// <summary>Appends several entries, with one flush to disk for all when <paramref name="durable"/>.</summary>
+    public void Append(IReadOnlyList<JournalEntry> entries, bool durable = true)
     {
-        var line = JsonSerializer.SerializeToUtf8Bytes(entry);
+        var lines = entries.Select(entry => JsonSerializer.SerializeToUtf8Bytes(entry)).ToArray();
         lock (_gate)
         {
-            _file.Write(line);
-            _file.WriteByte((byte)'\n');
+            foreach (var line in lines)
+            {
+                _file.Write(line);
+                _file.WriteByte((byte)'\n');
+            }
             _file.Flush(flushToDisk: durable);
         }
     }

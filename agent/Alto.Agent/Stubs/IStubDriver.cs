@@ -28,6 +28,28 @@ public interface IStubDriver
     /// </summary>
     void MakeStub(string path, StubInfo stub, FileTimes readAt);
 
+    /// <summary>
+    /// Makes several files stubs, each as <see cref="MakeStub"/> would; a driver may flush their
+    /// markers together. One result per request, in order: null when the file is a stub now, else
+    /// the exception that left it as it was.
+    /// </summary>
+    IReadOnlyList<Exception?> MakeStubs(IReadOnlyList<StubRequest> requests)
+    {
+        var results = new Exception?[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                MakeStub(requests[i].Path, requests[i].Stub, requests[i].ReadAt);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                results[i] = exception;
+            }
+        }
+        return results;
+    }
+
     /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="cluster"/> confirms the stub and opens encrypted objects.</summary>
     Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null);
 
@@ -37,3 +59,6 @@ public interface IStubDriver
     /// </summary>
     bool Settle(SafeFileHandle file, JournalEntry entry);
 }
+
+/// <summary>A file to make a stub of (<see cref="IStubDriver.MakeStubs"/>): its path, the stub, and its status before the agent read it.</summary>
+public sealed record StubRequest(string Path, StubInfo Stub, FileTimes ReadAt);

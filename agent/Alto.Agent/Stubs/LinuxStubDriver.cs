@@ -24,6 +24,8 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt, recall);
 
+    public IReadOnlyList<Exception?> MakeStubs(IReadOnlyList<StubRequest> requests) => LinuxStubs.MakeStubs(requests, recall);
+
     public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null) =>
         LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster);
 

@@ -73,24 +73,122 @@ public static class LinuxStubs
     /// </summary>
     public static void MakeStub(string path, StubInfo stub, FileTimes readAt, Recall.IStubRecallHooks? recall = null)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-        var fd = LinuxFiles.Fd(file);
-        var now = LinuxFiles.Stat(fd);
-        if (ChangedSince(now, readAt) || now.Size != stub.Length)
+        if (MakeStubs([new StubRequest(path, stub, readAt)], recall)[0] is { } failure)
         {
-            throw new FileChangedException(path);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
-        using var hold = recall?.HoldOpens(now.Inode);
-        var binding = new StubBinding(now.Inode, LinuxFiles.Generation(fd));
+    }
+
+    /// <summary>
+    /// Makes each file a stub as <see cref="MakeStub"/> does, with the markers of all written before
+    /// any is flushed: the first file's flush commits the file system's journal with every other
+    /// file's attributes in it, so the others' flushes find theirs on disk already (one journal commit
+    /// a batch, not one a file). Each file still has its markers on disk, is watched and is checked
+    /// for changes before its own data is released. One result per request: null when the file is a
+    /// stub, else the exception that left it as it was.
+    /// </summary>
+    public static Exception?[] MakeStubs(IReadOnlyList<StubRequest> requests, Recall.IStubRecallHooks? recall = null)
+    {
+        var results = new Exception?[requests.Count];
+        var marked = new MarkedFile?[requests.Count];
         try
         {
-            WriteMarkers(file, stub, binding);
+            for (var i = 0; i < requests.Count; i++)
+            {
+                try
+                {
+                    marked[i] = Mark(requests[i], recall);
+                }
+                catch (Exception exception) when (exception is not OutOfMemoryException)
+                {
+                    results[i] = exception;
+                }
+            }
+            for (var i = 0; i < requests.Count; i++)
+            {
+                if (marked[i] is { } file)
+                {
+                    try
+                    {
+                        Release(file, recall);
+                    }
+                    catch (Exception exception) when (exception is not OutOfMemoryException)
+                    {
+                        results[i] = exception;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var file in marked)
+            {
+                file?.Dispose();
+            }
+        }
+        return results;
+    }
+
+    /// <summary>A file open for stubbing, its markers written, its opens held.</summary>
+    private sealed class MarkedFile(StubRequest request, SafeFileHandle file, IDisposable? hold) : IDisposable
+    {
+        public StubRequest Request => request;
+
+        public int Fd => LinuxFiles.Fd(file);
+
+        public void Dispose()
+        {
+            hold?.Dispose();
+            file.Dispose();
+        }
+    }
+
+    /// <summary>Opens the file, checks it against its status before the read, holds its opens and writes its markers.</summary>
+    private static MarkedFile Mark(StubRequest request, Recall.IStubRecallHooks? recall)
+    {
+        var file = File.OpenHandle(request.Path, FileMode.Open, FileAccess.ReadWrite);
+        IDisposable? hold = null;
+        try
+        {
+            var fd = LinuxFiles.Fd(file);
+            var now = LinuxFiles.Stat(fd);
+            if (ChangedSince(now, request.ReadAt) || now.Size != request.Stub.Length)
+            {
+                throw new FileChangedException(request.Path);
+            }
+            hold = recall?.HoldOpens(now.Inode);
+            try
+            {
+                WriteMarkers(file, request.Stub, new StubBinding(now.Inode, LinuxFiles.Generation(fd)));
+            }
+            catch (IOException)
+            {
+                RemoveAttributes(fd);
+                throw;
+            }
+            return new MarkedFile(request, file, hold);
+        }
+        catch
+        {
+            hold?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Flushes the markers, watches the file, checks it once more, then releases its data.</summary>
+    private static void Release(MarkedFile file, Recall.IStubRecallHooks? recall)
+    {
+        var fd = file.Fd;
+        var readAt = file.Request.ReadAt;
+        try
+        {
             LinuxFiles.Sync(fd);
             recall?.Watch(fd);
             // A program that had the file open before it was watched may have written to it since the first look.
             if (ChangedSince(LinuxFiles.Stat(fd), readAt))
             {
-                throw new FileChangedException(path);
+                throw new FileChangedException(file.Request.Path);
             }
         }
         catch (IOException)
@@ -101,7 +199,7 @@ public static class LinuxStubs
         }
         // No flush after the release: if a crash undoes it, the file holds its attributes and all
         // of its own bytes, which recall and recovery both treat as a stub.
-        LinuxFiles.PunchHole(fd, now.Size);
+        LinuxFiles.PunchHole(fd, readAt.Size);
         LinuxFiles.RestoreTimes(fd, readAt);
     }
 

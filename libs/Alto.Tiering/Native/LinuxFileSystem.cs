@@ -165,6 +165,55 @@ public static unsafe partial class LinuxFileSystem
         return DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100);
     }
 
+    /// <summary>Flushes a folder's entries to disk (a rename into it, a new subfolder); fails with the errno.</summary>
+    public static void FlushDirectory(string path) => WithDirectory(path, "flushed to disk", fsync);
+
+    /// <summary>
+    /// Flushes everything written to the file system <paramref name="path"/> is on (syncfs): data,
+    /// names and folders, with one journal commit. Reports the write-back errors of the file system
+    /// (Linux 5.8 and later) that no caller has seen yet.
+    /// </summary>
+    public static void FlushFileSystem(string path) => WithDirectory(path, "flushed with its file system", syncfs);
+
+    private static void WithDirectory(string path, string what, Func<int, int> call)
+    {
+        var directory = OpenDirectory(System.Text.Encoding.UTF8.GetBytes(path + "\0"), out var errno);
+        if (directory == 0)
+        {
+            throw new IOException($"the folder '{path}' could not be opened to be {what} (errno {errno})");
+        }
+        try
+        {
+            if (call(dirfd(directory)) != 0)
+            {
+                throw new IOException($"the folder '{path}' could not be {what} (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+        finally
+        {
+            _ = closedir(directory);
+        }
+    }
+
+    /// <summary>
+    /// Starts writing a file's dirty pages to disk without waiting (sync_file_range, SYNC_FILE_RANGE_WRITE):
+    /// a later fsync then waits for less. Only a hint: no durability is promised, and an error is left to that fsync.
+    /// </summary>
+    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        const uint syncFileRangeWrite = 2;
+        _ = sync_file_range((int)file.DangerousGetHandle(), 0, 0, syncFileRangeWrite);
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int descriptor);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int syncfs(int descriptor);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sync_file_range(int descriptor, long offset, long length, uint flags);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint opendir(byte* name);
 

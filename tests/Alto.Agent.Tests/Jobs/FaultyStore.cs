@@ -5,9 +5,9 @@ namespace Alto.Agent.Tests.Jobs;
 /// <summary>
 /// Fault injection around a real store (not a stand-in: every call that is not broken on purpose
 /// goes to the real store): unreachable puts, bytes that come back different, or a file written
-/// to while its upload runs.
+/// to while its upload runs, a flush that fails. Flushes later as the real store does, when it does.
 /// </summary>
-internal sealed class FaultyStore(ITierStore inner) : ITierStore
+internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFlushedLaterStore
 {
     private int _unreachablePuts;
     private int _puts;
@@ -26,11 +26,24 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
     /// <summary>When set, every put fails with this (a full or read-only tier 2, as the file system reports it).</summary>
     public Func<Exception>? PutFailure { get; set; }
 
+    /// <summary>When set, every flush of objects put unflushed fails with this (the disk's write error, reported at fsync).</summary>
+    public Func<Exception>? FlushFailure { get; set; }
+
     public int Puts => Volatile.Read(ref _puts);
 
     public string Kind => inner.Kind;
 
-    public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
+    public Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken) =>
+        PutAsync(() => inner.PutAsync(tenantId, content, cancellationToken));
+
+    public Task<StoredObject> PutUnflushedAsync(Guid tenantId, Stream content, CancellationToken cancellationToken) =>
+        PutAsync(() => inner is IFlushedLaterStore later ? later.PutUnflushedAsync(tenantId, content, cancellationToken) : inner.PutAsync(tenantId, content, cancellationToken));
+
+    public Task FlushAsync(IReadOnlyCollection<StoredObject> objects, CancellationToken cancellationToken) =>
+        FlushFailure is { } failure ? throw failure()
+        : inner is IFlushedLaterStore later ? later.FlushAsync(objects, cancellationToken) : Task.CompletedTask;
+
+    private async Task<StoredObject> PutAsync(Func<Task<StoredObject>> put)
     {
         Interlocked.Increment(ref _puts);
         if (PutFailure is { } failure)
@@ -42,7 +55,7 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore
             throw new TierStoreUnavailableException("connection refused (injected)");
         }
         Interlocked.Increment(ref _unreachablePuts);
-        var stored = await inner.PutAsync(tenantId, content, cancellationToken);
+        var stored = await put();
         DuringPut?.Invoke();
         return stored;
     }

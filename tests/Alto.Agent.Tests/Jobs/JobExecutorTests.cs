@@ -189,6 +189,26 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task WhenTierTwoCannotFlushTheBatchNoFileOfItIsReleased()
+    {
+        var (job, originals) = Job(5);
+        _faulty.FlushFailure = () => new IOException("Input/output error : '/mnt/tier2' (injected at fsync)", 5);
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.All(outcomes, outcome =>
+        {
+            Assert.Equal(FileOutcomeKind.Failed, outcome.Kind);
+            Assert.StartsWith("writing to tier 2 failed: Input/output error", outcome.Reason, StringComparison.Ordinal);
+        });
+        foreach (var file in job.Files)
+        {
+            await AssertOriginalAsync(file.Path, originals[file.Path]);
+        }
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
     public async Task AFailureAfterTheStubWasMadeReportsTheStubAndOneBeforeKeepsTheOriginal()
     {
         var (job, originals) = Job(2);

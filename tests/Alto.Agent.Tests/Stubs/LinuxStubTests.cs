@@ -121,6 +121,40 @@ public sealed class LinuxStubTests : IDisposable
     }
 
     [Fact]
+    public async Task InABatchOnlyTheFileThatChangedAfterItWasReadIsLeftAsItIs()
+    {
+        var requests = new List<StubRequest>();
+        var contents = new List<byte[]>();
+        foreach (var name in new[] { "a.bin", "b.bin", "c.bin" })
+        {
+            var path = Path.Combine(_folder, name);
+            contents.Add(StubFiles.Write(path, 200_000));
+            var times = StubFiles.Stat(path);
+            StoredObject stored;
+            await using (var stream = File.OpenRead(path))
+            {
+                stored = await _store.PutAsync(StubFiles.TenantId, stream, CancellationToken.None);
+            }
+            requests.Add(new StubRequest(path, new StubInfo(_targetId, stored.Key, stored.Sha256, stored.Length), times));
+        }
+        await File.AppendAllTextAsync(requests[1].Path, "written after the read");
+
+        var results = LinuxStubs.MakeStubs(requests);
+
+        Assert.Null(results[0]);
+        Assert.IsType<FileChangedException>(results[1]);
+        Assert.Null(results[2]);
+        foreach (var i in new[] { 0, 2 })
+        {
+            Assert.Equal(requests[i].Stub.Locator, LinuxStubs.Read(requests[i].Path)?.Locator);
+            StubFiles.AssertReleased(requests[i].Path);
+        }
+        Assert.Null(LinuxStubs.Read(requests[1].Path));
+        byte[] expected = [.. contents[1], .. "written after the read"u8.ToArray()];
+        Assert.Equal(expected, await File.ReadAllBytesAsync(requests[1].Path));
+    }
+
+    [Fact]
     public async Task ARecallFromADamagedOrMissingObjectLeavesAValidStub()
     {
         var damaged = Path.Combine(_folder, "damaged.bin");

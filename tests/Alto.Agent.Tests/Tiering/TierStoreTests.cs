@@ -156,6 +156,34 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task ObjectsPutUnflushedAreReadableAndAFlushFailsWhenOneOfThemIsGone(int objects)
+    {
+        var root = Directory.CreateTempSubdirectory("alto-flush-").FullName;
+        var store = new PathTierStore(root);
+        var tenant = Guid.NewGuid();
+        var contents = Enumerable.Range(0, objects).Select(_ => RandomBytes(5_000)).ToArray();
+        var stored = new List<StoredObject>();
+        foreach (var content in contents)
+        {
+            stored.Add(await store.PutUnflushedAsync(tenant, new MemoryStream(content), CancellationToken.None));
+        }
+
+        await store.FlushAsync(stored, CancellationToken.None);
+        foreach (var (content, put) in contents.Zip(stored))
+        {
+            Assert.Equal(content, await ReadAllAsync(store, put.Key));
+        }
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(root, $"{tenant:N}", "incoming")));
+
+        // Taken between its put and the flush (a reclaim): the flush must not report it durable.
+        File.Delete(Path.Combine(root, stored[^1].Key));
+        await Assert.ThrowsAnyAsync<FileNotFoundException>(() => store.FlushAsync(stored, CancellationToken.None));
+        Directory.Delete(root, true);
+    }
+
     [Fact]
     public async Task AnObjectAReclaimSetAsideAndNeverJudgedIsPutBackBeforeTheStoreListsOrDeletes()
     {
