@@ -15,6 +15,9 @@ public sealed record WalkOptions(int Workers, bool CrossMounts, FolderDigests? D
 /// unreadable, vanished and over-long entries are counted and skipped, never fatal.
 /// </summary>
 [SupportedOSPlatform("linux")]
+// The name and attribute buffers on the stack are written before they are read: zeroing them took
+// 1.3 KB of memset a file (about 2 % of a million-file scan's samples).
+[System.Runtime.CompilerServices.SkipLocalsInit]
 public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITreeWalker
 {
     private static readonly byte[] StubAttribute = "trusted.alto.locator\0"u8.ToArray();
