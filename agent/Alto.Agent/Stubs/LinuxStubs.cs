@@ -116,6 +116,9 @@ public static class LinuxStubs
                     {
                         results[i] = exception;
                     }
+                    // Its opens wait no longer than its own stubbing takes.
+                    file.Dispose();
+                    marked[i] = null;
                 }
             }
         }
