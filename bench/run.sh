@@ -20,6 +20,10 @@ export ALTO_TEST_PG="Host=127.0.0.1;Port=${ALTO_PG_PORT:-55432};Username=postgre
 for project in agent/Alto.Agent gateway-api/Alto.Gateway silo/Alto.Silo bench/Alto.Bench; do
     dotnet build "$project" -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
 done
+# The agent as it ships: published, precompiled (scripts/package.sh publishes it the same way).
+agent_published=bench/Alto.Bench/bin/agent-published
+dotnet publish agent/Alto.Agent -c Release -r linux-x64 --self-contained false -nologo -clp:ErrorsOnly -v:q -o "$agent_published" >/dev/null
+export ALTO_BENCH_AGENT="$PWD/$agent_published/alto-agent.dll"
 
 result="$(dotnet bench/Alto.Bench/bin/Release/net10.0/Alto.Bench.dll "$@" | tail -n 1)"
 {

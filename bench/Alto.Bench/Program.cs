@@ -129,7 +129,7 @@ public static class Program
     /// <summary>Alto's scan writing its chunks to disk, against find printing the same facts.</summary>
     private static async Task<Dictionary<string, object>> ScanAsync(string work, string tree, int files)
     {
-        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var agent = BenchAgent.Dll;
         var output = Path.Combine(work, "scan-chunks");
         string[] find = [tree, "-printf", "%p %s %T@ %A@\n"];
         await Measure.ProcessAsync("find", find, standardOutputTo: "null"); // warm the inode cache for both
@@ -237,7 +237,7 @@ public static class Program
     /// </summary>
     internal static async Task<string[]> ScanToChunksAsync(string work, string tree, string folder, string? digests = null)
     {
-        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var agentDll = BenchAgent.Dll;
         var chunksDir = Path.Combine(work, folder);
         if (Directory.Exists(chunksDir))
         {

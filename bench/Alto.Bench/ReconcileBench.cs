@@ -72,7 +72,7 @@ public static class ReconcileBench
             var injected = await InjectTierTwoDamageAsync(tenantFolder, tenantId, keys, hashes, store, undo);
             var drift = await MakeAgentStubsWithDriftAsync(gateway.Database, volume.Root, tenantId, agentHost, targetId, new PathTierStore(store), undo);
 
-            await using var agent = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(), "run", "--state-dir", state);
+            await using var agent = ProgramRun.Start(BenchAgent.Dll, new Dictionary<string, string>(), "run", "--state-dir", state);
             await WaitAsync(async () => await gateway.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{agentHost}' AND status = 'online'") == 1,
                 "the agent online", agent);
             var warmUp = await WarmUpAsync(work, admin, gateway.Database, tenantId, agent, undo);

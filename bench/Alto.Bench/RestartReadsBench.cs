@@ -23,7 +23,7 @@ public static class RestartReadsBench
     private const int Restarts = 10;
     private const int Readers = 2;
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
-    private static readonly string AgentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+    private static readonly string AgentDll = BenchAgent.Dll;
 
     public static async Task<Dictionary<string, object>> RunAsync()
     {

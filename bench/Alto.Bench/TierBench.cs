@@ -42,7 +42,7 @@ public static class TierBench
         var job = new TieringJob(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), new TierTarget("path", tier2), files);
         var jobFile = Path.Combine(root, "job.json");
         await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
-        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var agent = BenchAgent.Dll;
         var alto = await Measure.ProcessAsync("dotnet", [agent, "tier", "--job", jobFile, "--state-dir", state]);
         if (alto.ExitCode != 0)
         {
