@@ -38,10 +38,18 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
 
     public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
     {
-        var stored = await PutUnflushedAsync(tenantId, content, cancellationToken);
-        await FlushAsync([stored], cancellationToken);
+        var stored = await WriteObjectAsync(tenantId, content, flushData: true, cancellationToken);
+        FlushFolders([stored]);
         return stored;
     }
+
+    /// <summary>
+    /// Where folders can be flushed (Linux), the data is left for <see cref="FlushAsync"/>; elsewhere
+    /// the object's data is flushed before its rename, as a single put does (reopening it later to
+    /// flush it could collide with a reader of the same content on Windows).
+    /// </summary>
+    public Task<StoredObject> PutUnflushedAsync(Guid tenantId, Stream content, CancellationToken cancellationToken) =>
+        WriteObjectAsync(tenantId, content, flushData: !OperatingSystem.IsLinux(), cancellationToken);
 
     /// <summary>
     /// Makes the objects durable, with the names the renames gave them (an entry of a folder that
@@ -49,7 +57,7 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
     /// nothing. On Linux a batch flushes tier 2's whole file system once (syncfs: one journal
     /// commit for every object, name and folder, where flushing each object and its two folders
     /// took three); tier 2 is Alto's, so what else waits there to be written is little. One object
-    /// alone, and elsewhere, each object and its folders are flushed.
+    /// alone is flushed with its folders. Elsewhere its put flushed the data already.
     /// </summary>
     public Task FlushAsync(IReadOnlyCollection<StoredObject> objects, CancellationToken cancellationToken)
     {
@@ -57,36 +65,47 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
         if (OperatingSystem.IsLinux() && objects.Count >= FileSystemFlushFrom)
         {
             Native.LinuxFileSystem.FlushFileSystem(_root);
-            // What was flushed is what is there: an object gone since its put (taken by a reclaim) is no copy of anything.
-            if (objects.FirstOrDefault(stored => !File.Exists(FullPath(stored.Key))) is { } gone)
-            {
-                throw new TierObjectNotFoundException(gone.Key);
-            }
-            return Task.CompletedTask;
         }
-        foreach (var stored in objects)
+        else if (OperatingSystem.IsLinux())
         {
-            using var file = new FileStream(FullPath(stored.Key), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
-            file.Flush(flushToDisk: true);
-        }
-        if (OperatingSystem.IsLinux())
-        {
-            // An object's folder, and the fan-out folder above it, which a first object may have made.
-            // (Elsewhere folders cannot be flushed: an SMB share commits a rename when it answers it.)
-            var folders = objects.Select(stored => Path.GetDirectoryName(FullPath(stored.Key))!)
-                .SelectMany(folder => new[] { folder, Path.GetDirectoryName(folder)! }).Distinct(StringComparer.Ordinal);
-            foreach (var folder in folders)
+            foreach (var stored in objects)
             {
-                Native.LinuxFileSystem.FlushDirectory(folder);
+                using var file = new FileStream(FullPath(stored.Key), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+                file.Flush(flushToDisk: true);
             }
+            FlushFolders(objects);
+        }
+        // What was flushed is what is there: an object gone since its put (taken by a reclaim) is no copy of anything.
+        if (objects.FirstOrDefault(stored => !File.Exists(FullPath(stored.Key))) is { } gone)
+        {
+            throw new TierObjectNotFoundException(gone.Key);
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Flushes the folders that hold the objects: each object's, and the fan-out folder above it,
+    /// which a first object may have made. Only on Linux; elsewhere folders cannot be flushed (an
+    /// SMB share commits a rename when it answers it).
+    /// </summary>
+    private void FlushFolders(IEnumerable<StoredObject> objects)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var folders = objects.Select(stored => Path.GetDirectoryName(FullPath(stored.Key))!)
+            .SelectMany(folder => new[] { folder, Path.GetDirectoryName(folder)! }).Distinct(StringComparer.Ordinal);
+        foreach (var folder in folders)
+        {
+            Native.LinuxFileSystem.FlushDirectory(folder);
+        }
     }
 
     /// <summary>From this many objects a flush is one of the whole file system.</summary>
     private const int FileSystemFlushFrom = 2;
 
-    public async Task<StoredObject> PutUnflushedAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
+    private async Task<StoredObject> WriteObjectAsync(Guid tenantId, Stream content, bool flushData, CancellationToken cancellationToken)
     {
         var stagingKey = ObjectKeys.Staging(_prefix, tenantId);
         var staging = FullPath(stagingKey);
@@ -99,7 +118,12 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
             {
                 await hashing.CopyToAsync(file, BufferSize, cancellationToken);
                 await file.FlushAsync(cancellationToken);
-                if (OperatingSystem.IsLinux())
+                if (flushData)
+                {
+                    // The object must be on disk before anyone may release the original.
+                    file.Flush(flushToDisk: true);
+                }
+                else if (OperatingSystem.IsLinux())
                 {
                     // Write-back starts now, while the caller goes on; the flush later mostly finds it done.
                     Native.LinuxFileSystem.StartWriteback(file.SafeFileHandle);

@@ -108,8 +108,22 @@ public sealed partial class JobExecutor(
         finally
         {
             verified.Writer.TryComplete();
-            await stubbing;
+            try
+            {
+                await stubbing;
+            }
+            finally
+            {
+                // Uploads handed over after the stubbing stage stopped (cancelled, or failed): closed untouched.
+                while (verified.Reader.TryRead(out var left))
+                {
+                    left.Handle.Dispose();
+                }
+            }
         }
+        // The stubbing stage stops quietly when cancelled, possibly after the last upload: a job
+        // cut short reports nothing rather than a list with files missing.
+        cancellationToken.ThrowIfCancellationRequested();
         journal.Compact();
         return outcomes;
     }
@@ -126,7 +140,8 @@ public sealed partial class JobExecutor(
     /// <summary>
     /// Takes the verified uploads as they come, as many at a time as have arrived, and makes each
     /// batch stubs (<see cref="StubBatchAsync"/>). Uploads still waiting when the job is cancelled are
-    /// closed untouched: their journal says only "begin", and recovery leaves such files as they are.
+    /// closed untouched (by <see cref="ExecuteAsync"/>): their journal says only "begin", and
+    /// recovery leaves such files as they are.
     /// </summary>
     private async Task StubVerifiedAsync(
         TieringJob job, ITierStore store, ChannelReader<VerifiedUpload> verified, Action<int, FileOutcome> report, CancellationToken cancellationToken)
@@ -156,10 +171,6 @@ public sealed partial class JobExecutor(
             foreach (var upload in batch)
             {
                 upload.Handle.Dispose();
-            }
-            while (verified.TryRead(out var left))
-            {
-                left.Handle.Dispose();
             }
         }
     }

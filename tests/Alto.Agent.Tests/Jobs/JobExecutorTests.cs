@@ -209,6 +209,29 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task AJobCancelledMidwayReportsNothingAndLeavesEachFileOriginalOrAValidStub()
+    {
+        var (job, originals) = Job(6);
+        using var cancel = new CancellationTokenSource();
+
+        // Cancelled as the first outcome comes in: the rest of the job is cut short somewhere.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Executor().ExecuteAsync(job, _ => cancel.Cancel(), cancel.Token));
+
+        foreach (var file in job.Files)
+        {
+            if (LinuxStubs.Read(file.Path) is { } stub)
+            {
+                StubFiles.AssertReleased(file.Path);
+                Assert.Equal(StubFiles.Sha256(originals[file.Path]), await Sha256Check.OfObjectAsync(_store, stub.Locator, CancellationToken.None));
+            }
+            else
+            {
+                await AssertOriginalAsync(file.Path, originals[file.Path]);
+            }
+        }
+    }
+
+    [Fact]
     public async Task AFailureAfterTheStubWasMadeReportsTheStubAndOneBeforeKeepsTheOriginal()
     {
         var (job, originals) = Job(2);
