@@ -22,6 +22,8 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Tiers.TierObjectLedger>();
         services.TryAddSingleton<Audit.AdminAudit>();
         services.TryAddSingleton<Trail.TrailUpdateApplier>();
+        services.TryAddSingleton<Trail.TrailBacklog>();
+        services.AddOptions<Trail.TrailOptions>();
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);
         Audit.AuditChainWatch.AddAuditChainWatch(services);

@@ -22,6 +22,7 @@ public sealed partial class HostInventoryGrain(
     HostPlanner planner,
     PlannerMetrics metrics,
     TrailUpdateApplier trail,
+    TrailBacklog backlog,
     AdminAudit audit,
     Live.LivePublisher live,
     TimeProvider time,
@@ -159,11 +160,11 @@ public sealed partial class HostInventoryGrain(
         return _tenantId ?? Guid.Empty;
     }
 
-    /// <summary>Applies every batch staged for the host, in the order they came; the sums of what they did.</summary>
+    /// <summary>Applies every batch staged for the host, in the order they came (reads side by side); the sums of what they did.</summary>
     private async Task<TrailUpdateOutcome> ApplyStagedTrailAsync(CancellationToken cancellationToken)
     {
         var (applied, warmed) = (0, 0);
-        foreach (var batchId in await trail.PendingBatchesAsync(Id, cancellationToken))
+        await backlog.ApplyAsync(Id, async batchId =>
         {
             TrailUpdateOutcome outcome;
             try
@@ -177,15 +178,16 @@ public sealed partial class HostInventoryGrain(
                 await trail.MarkFailedAsync(batchId, Id, refused.MessageText, cancellationToken);
                 metrics.TrailBatchFailed(await TenantIdAsync());
                 LogTrailBatchFailed(logger, refused, Id, batchId);
-                continue;
+                return;
             }
             if (outcome.Unknown > 0)
             {
                 LogUnknownTrailPaths(logger, Id, batchId, outcome.Unknown);
             }
+            // Batches applied side by side report in the grain's own turns, one at a time.
             applied += outcome.Applied;
             warmed += outcome.Warmed;
-        }
+        }, cancellationToken);
         return new TrailUpdateOutcome(applied, 0, 0, warmed, AlreadyApplied: false);
     }
 

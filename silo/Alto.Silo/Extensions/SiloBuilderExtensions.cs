@@ -64,6 +64,10 @@ public static class SiloBuilderExtensions
             .BindConfiguration(Grains.Scans.IngestOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        silo.Services.AddOptions<Grains.Trail.TrailOptions>()
+            .BindConfiguration(Grains.Trail.TrailOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         silo.Services.AddOptions<Grains.Tiers.TierRetryOptions>()
             .BindConfiguration(Grains.Tiers.TierRetryOptions.Section)
             .ValidateDataAnnotations()
