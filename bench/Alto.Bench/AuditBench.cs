@@ -6,7 +6,8 @@ namespace Alto.Bench;
 
 /// <summary>
 /// bench/run.sh audit (agent half): parses 1,000,000 generated LucidLink audit events through the
-/// real tailer in batches of 10,000 (offsets committed after each, as after an upload), against
+/// real tailer in batches of 10,000 (offsets committed after each, as after an upload; lines parsed
+/// on both cores, as the agent does), against
 /// the baseline of reading the same bytes line by line. The server half is <see cref="AuditApplyBench"/>.
 /// </summary>
 public static class AuditBench
@@ -19,7 +20,8 @@ public static class AuditBench
     {
         var root = Path.Combine(work, "lucid-filespace");
         var month = Path.Combine(root, LucidTrailTailer.AuditFolder, "node-1", "2026", "11");
-        var marker = Path.Combine(root, "generated-" + Events);
+        // Paths rooted at the filespace, as LucidLink documents them (a leading '/'); trails generated before without it are made again.
+        var marker = Path.Combine(root, "generated-rooted-" + Events);
         if (!File.Exists(marker))
         {
             if (Directory.Exists(root))
@@ -98,7 +100,7 @@ public static class AuditBench
             for (var i = 0; i < perFile; i++)
             {
                 var action = actions[random.Next(actions.Length)];
-                var path = $"projects/p{random.Next(2000)}/dir{random.Next(50)}/file-{random.Next(1_000_000)}.dat";
+                var path = $"/projects/p{random.Next(2000)}/dir{random.Next(50)}/file-{random.Next(1_000_000)}.dat";
                 timestamp += random.Next(1, 5000);
                 writer.Write("{\"timestamp\":");
                 writer.Write(timestamp);
@@ -113,7 +115,7 @@ public static class AuditBench
                 writer.Write('"');
                 if (action == "Move")
                 {
-                    writer.Write(",\"targetPath\":\"archive/");
+                    writer.Write(",\"targetPath\":\"/archive");
                     writer.Write(path);
                     writer.Write('"');
                 }

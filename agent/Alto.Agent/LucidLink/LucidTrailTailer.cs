@@ -39,6 +39,10 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
     private readonly HashSet<ulong> _seen = [];
     private readonly Queue<ulong> _seenOrder = new();
     private readonly HashSet<ulong> _pendingSeen = [];
+    /// <summary>Lines parsed side by side when a slice has at least this many; handing fewer out costs more than it saves.</summary>
+    private const int LinesWorthSharing = 256;
+    private readonly List<(int Start, int Length)> _lines = [];
+    private ParsedLine[] _parsed = new ParsedLine[1024];
 
     public string AuditRoot => Path.Combine(filespaceRoot, AuditFolder);
 
@@ -84,49 +88,48 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
             while (events.Count < maxEvents)
             {
                 var read = stream.Read(_buffer, carried, _buffer.Length - carried);
-                var data = _buffer.AsSpan(0, carried + read);
+                var length = carried + read;
                 var atEnd = read == 0;
                 var consumed = 0;
-                while (consumed < data.Length && events.Count < maxEvents)
+                while (events.Count < maxEvents)
                 {
-                    var rest = data[consumed..];
-                    var newline = rest.IndexOf((byte)'\n');
-                    // The last line of a rotated file may lack its newline; in a file still being written it is not whole yet.
-                    if (newline < 0 && !(atEnd && rotated && LucidTrailLine.TryParse(rest, out _)))
+                    // No more lines than events still wanted: a line is one event at most, so none is parsed in vain.
+                    var end = SliceLines(length, consumed, maxEvents - events.Count, lastLineMayLackNewline: atEnd && rotated);
+                    if (end == consumed)
                     {
                         break;
                     }
-                    var line = (newline >= 0 ? rest[..newline] : rest).TrimEnd((byte)'\r');
-                    var lineOffset = position + consumed;
-                    consumed += newline >= 0 ? newline + 1 : rest.Length;
-                    if (line.IsEmpty)
+                    ParseSlice();
+                    for (var i = 0; i < _lines.Count; i++)
                     {
-                        continue;
+                        var (start, lineLength) = _lines[i];
+                        var line = _parsed[i];
+                        if (!line.Parses)
+                        {
+                            malformed++;
+                            _pendingQuarantine.Add(QuarantinedLine.Of(key, position + start, line.Problem!, _buffer.AsSpan(start, lineLength)));
+                        }
+                        else if (!FirstSighting(line.Hash))
+                        {
+                            duplicates++;
+                        }
+                        else if (line.Event.Action == LucidAction.Other)
+                        {
+                            ignored++;
+                        }
+                        else
+                        {
+                            events.Add(line.Event);
+                        }
                     }
-                    if (!LucidTrailLine.TryParse(line, out var parsed, out var problem))
-                    {
-                        malformed++;
-                        _pendingQuarantine.Add(QuarantinedLine.Of(key, lineOffset, problem!, line));
-                    }
-                    else if (!FirstSighting(line))
-                    {
-                        duplicates++;
-                    }
-                    else if (parsed.Action == LucidAction.Other)
-                    {
-                        ignored++;
-                    }
-                    else
-                    {
-                        events.Add(parsed);
-                    }
+                    consumed = end;
                 }
                 position += consumed;
                 if (atEnd || events.Count >= maxEvents)
                 {
                     break;
                 }
-                carried = data.Length - consumed;
+                carried = length - consumed;
                 if (carried == _buffer.Length)
                 {
                     // A "line" longer than the buffer is not an audit event: its start is quarantined, the rest passed over.
@@ -136,7 +139,7 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
                     carried = 0;
                     continue;
                 }
-                data[consumed..].CopyTo(_buffer);
+                _buffer.AsSpan(consumed, carried).CopyTo(_buffer);
             }
             _pending[key] = position;
         }
@@ -208,11 +211,68 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
     /// pass (LucidLink replays and duplicated lines). Lines of a pass that was not committed are
     /// not remembered: they come again whole.
     /// </summary>
-    private bool FirstSighting(ReadOnlySpan<byte> line)
+    private bool FirstSighting(ulong hash) => !_seen.Contains(hash) && _pendingSeen.Add(hash);
+
+    /// <summary>
+    /// The complete, non-empty lines of the buffer from <paramref name="from"/> (at most
+    /// <paramref name="most"/>) into <see cref="_lines"/>; returns where they end. The last line
+    /// of a rotated file may lack its newline and is taken when it parses; in a file still being
+    /// written it is not whole yet.
+    /// </summary>
+    private int SliceLines(int length, int from, int most, bool lastLineMayLackNewline)
     {
-        var hash = XxHash64.HashToUInt64(line);
-        return !_seen.Contains(hash) && _pendingSeen.Add(hash);
+        _lines.Clear();
+        var at = from;
+        while (_lines.Count < most && at < length)
+        {
+            var rest = _buffer.AsSpan(at, length - at);
+            var newline = rest.IndexOf((byte)'\n');
+            if (newline < 0 && !(lastLineMayLackNewline && LucidTrailLine.TryParse(rest, out _)))
+            {
+                break;
+            }
+            var line = (newline >= 0 ? rest[..newline] : rest).TrimEnd((byte)'\r');
+            if (!line.IsEmpty)
+            {
+                _lines.Add((at, line.Length));
+            }
+            at += newline >= 0 ? newline + 1 : rest.Length;
+        }
+        return at;
     }
+
+    /// <summary>
+    /// Parses (and hashes, for <see cref="FirstSighting"/>) the sliced lines into <see cref="_parsed"/>,
+    /// on every core when there are enough of them: parsing is nearly all of a catch-up's time, and
+    /// each line is parsed on its own; what the lines mean is then taken in order, on one thread.
+    /// </summary>
+    private void ParseSlice()
+    {
+        if (_parsed.Length < _lines.Count)
+        {
+            _parsed = new ParsedLine[Math.Max(_lines.Count, 2 * _parsed.Length)];
+        }
+        if (_lines.Count < LinesWorthSharing)
+        {
+            for (var i = 0; i < _lines.Count; i++)
+            {
+                ParseLine(i);
+            }
+            return;
+        }
+        Parallel.For(0, _lines.Count, ParseLine);
+    }
+
+    private void ParseLine(int index)
+    {
+        var (start, length) = _lines[index];
+        var line = _buffer.AsSpan(start, length);
+        var parses = LucidTrailLine.TryParse(line, out var parsed, out var problem);
+        _parsed[index] = new ParsedLine(parses, parsed, problem, parses ? XxHash64.HashToUInt64(line) : 0);
+    }
+
+    /// <summary>One line as parsed: its event, or why it is malformed; the hash that finds it again when replayed.</summary>
+    private readonly record struct ParsedLine(bool Parses, LucidTrailEvent Event, string? Problem, ulong Hash);
 
     private void Remember(ulong hash)
     {

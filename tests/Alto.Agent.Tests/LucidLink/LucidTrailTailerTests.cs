@@ -211,6 +211,60 @@ public sealed class LucidTrailTailerTests : IDisposable
     }
 
     [Fact]
+    public void ALongTrailReadInBatchesGivesEveryEventOnceInItsOrder()
+    {
+        // 30,000 lines over two rotated files and the active one: batches of 1,000 are parsed side by side.
+        var expected = new List<string>();
+        var (garbage, repeats, others) = (0L, 0L, 0L);
+        string? last = null;
+        for (var file = 0; file < 3; file++)
+        {
+            var text = new StringBuilder();
+            for (var i = 0; i < 10_000; i++)
+            {
+                var n = file * 10_000 + i;
+                if (n % 7 == 3)
+                {
+                    text.Append("{\"not\": \"an event\"\n");
+                    garbage++;
+                }
+                else if (n % 11 == 5 && last is not null)
+                {
+                    text.Append(last).Append('\n');
+                    repeats++;
+                }
+                else if (n % 13 == 1)
+                {
+                    text.Append(Line("Pin", $"pinned/{n}.mov", 1_764_300_000_000_000 + n)).Append("\r\n\n");
+                    others++;
+                }
+                else
+                {
+                    last = Line("FileRead", $"projects/p{n % 40}/f{n}.dat", 1_764_300_000_000_000 + n);
+                    text.Append(last).Append('\n');
+                    expected.Add($"projects/p{n % 40}/f{n}.dat");
+                }
+            }
+            Append($"{1_764_300_000 + file * 900}.log" + (file == 2 ? ".active" : ""), text.ToString());
+        }
+        var tailer = Tailer();
+
+        var events = new List<string>();
+        var (malformed, duplicates, ignored) = (0L, 0L, 0L);
+        while (tailer.ReadNew(maxEvents: 1_000) is { } read && (read.Events.Count > 0 || read.Ignored > 0 || read.Malformed > 0))
+        {
+            Assert.True(read.Events.Count <= 1_000);
+            events.AddRange(read.Events.Select(e => e.EntryPath));
+            (malformed, duplicates, ignored) = (malformed + read.Malformed, duplicates + read.Duplicates, ignored + read.Ignored);
+            tailer.Commit();
+        }
+
+        Assert.Equal(expected, events);
+        Assert.Equal((garbage, repeats, others), (malformed, duplicates, ignored));
+        Assert.Equal((int)garbage, tailer.Quarantined);
+    }
+
+    [Fact]
     public void NoAuditFolderIsNoEvents() =>
         Assert.Empty(new LucidTrailTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
 }
