@@ -61,7 +61,8 @@ public static class AuditApplyBench
         var alto = clock.Elapsed;
 
         // Baseline: the bare update, on the same rows made older again.
-        await database.ExecuteAsync($"UPDATE alto.file_current SET atime_unix = 1700000000 WHERE host_id = '{hostId}'");
+        // Only the rows read are made older again: all million rows once took past the command timeout on a slow disk.
+        await database.ExecuteAsync($"UPDATE alto.file_current SET atime_unix = 1700000000 WHERE host_id = '{hostId}' AND atime_unix <> 1700000000");
         clock.Restart();
         await database.ExecuteAsync($"""
             UPDATE alto.file_current f SET atime_unix = s.at_unix

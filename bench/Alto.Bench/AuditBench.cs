@@ -7,7 +7,7 @@ namespace Alto.Bench;
 /// <summary>
 /// bench/run.sh audit (agent half): parses 1,000,000 generated LucidLink audit events through the
 /// real tailer in batches of 10,000 (offsets committed after each, as after an upload; lines parsed
-/// on both cores, as the agent does), against
+/// on both cores, as the agent does), a second pass timed (the first compiles the code), against
 /// the baseline of reading the same bytes line by line. The server half is <see cref="AuditApplyBench"/>.
 /// </summary>
 public static class AuditBench
@@ -47,9 +47,39 @@ public static class AuditBench
         }
         var baseline = clock.Elapsed;
 
+        // The agent tails for as long as it runs, its code compiled once: the first pass (compiling as
+        // it goes) is reported apart, and the figure is a second pass over the trail from its start.
+        var firstPass = ReadWholeTrail(root, work);
+        var (parsed, malformed, ignored, alto) = ReadWholeTrail(root, work);
+        if (parsed + ignored != Events || lines != Events)
+        {
+            throw new InvalidOperationException($"parsed {parsed} events (+{ignored} not acted on) and read {lines} lines of {Events}");
+        }
+        return new Dictionary<string, object>
+        {
+            ["bench"] = "audit",
+            ["events"] = Events,
+            ["bytes"] = bytes,
+            ["alto_seconds"] = Math.Round(alto.TotalSeconds, 3),
+            ["alto_first_pass_seconds"] = Math.Round(firstPass.Elapsed.TotalSeconds, 3),
+            ["alto_events_per_second"] = Math.Round(Events / alto.TotalSeconds),
+            ["baseline"] = "StreamReader.ReadLine over the same files",
+            ["baseline_seconds"] = Math.Round(baseline.TotalSeconds, 3),
+            ["baseline_lines_per_second"] = Math.Round(Events / baseline.TotalSeconds),
+            ["ratio_to_baseline"] = Math.Round(baseline.TotalSeconds / alto.TotalSeconds, 3),
+            ["goal_events_per_second"] = 500_000,
+            ["events_sent"] = parsed,
+            ["events_not_acted_on"] = ignored,
+            ["malformed"] = malformed,
+        };
+    }
+
+    /// <summary>The whole trail through a new tailer (offsets of its own), in batches committed one by one as after their uploads.</summary>
+    private static (long Parsed, long Malformed, long Ignored, TimeSpan Elapsed) ReadWholeTrail(string root, string work)
+    {
         var state = Path.Combine(work, "lucid-offsets-" + Guid.NewGuid().ToString("N") + ".json");
         var tailer = new LucidTrailTailer(root, state);
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         long parsed = 0, malformed = 0, ignored = 0;
         while (true)
         {
@@ -63,28 +93,10 @@ public static class AuditBench
             ignored += read.Ignored;
             tailer.Commit();
         }
-        var alto = clock.Elapsed;
+        var elapsed = clock.Elapsed;
         File.Delete(state);
-        if (parsed + ignored != Events || lines != Events)
-        {
-            throw new InvalidOperationException($"parsed {parsed} events (+{ignored} not acted on) and read {lines} lines of {Events}");
-        }
-        return new Dictionary<string, object>
-        {
-            ["bench"] = "audit",
-            ["events"] = Events,
-            ["bytes"] = bytes,
-            ["alto_seconds"] = Math.Round(alto.TotalSeconds, 3),
-            ["alto_events_per_second"] = Math.Round(Events / alto.TotalSeconds),
-            ["baseline"] = "StreamReader.ReadLine over the same files",
-            ["baseline_seconds"] = Math.Round(baseline.TotalSeconds, 3),
-            ["baseline_lines_per_second"] = Math.Round(Events / baseline.TotalSeconds),
-            ["ratio_to_baseline"] = Math.Round(baseline.TotalSeconds / alto.TotalSeconds, 3),
-            ["goal_events_per_second"] = 500_000,
-            ["events_sent"] = parsed,
-            ["events_not_acted_on"] = ignored,
-            ["malformed"] = malformed,
-        };
+        File.Delete(state + ".quarantine.jsonl");
+        return (parsed, malformed, ignored, elapsed);
     }
 
     private static void Generate(string month)
