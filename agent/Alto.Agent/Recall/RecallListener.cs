@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
@@ -136,7 +137,10 @@ public sealed partial class RecallListener : IDisposable
         // the agent's own work (hashing, uploads) when the cores are busy. Measured on the tier
         // bench, whose jobs keep both cores busy: the agent's own opens waited 0.9 ms on average
         // at the default priority, 0.5-0.7 ms above it.
-        Fanotify.RaiseThreadPriority(ListenerNice);
+        if (!Fanotify.RaiseThreadPriority(ListenerNice))
+        {
+            LogPriorityNotRaised(_logger, ListenerNice, Marshal.GetLastPInvokeError());
+        }
         var buffer = new byte[64 * 1024];
         var events = new List<Fanotify.PermissionEvent>();
         while (!_stopping)
@@ -333,6 +337,9 @@ public sealed partial class RecallListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An opened file's stub attributes could not be read; it was let through: {Reason}")]
     private static partial void LogNotReadable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The recall listener runs at the agent's own priority: the kernel refused nice {Nice} (errno {Errno}; CAP_SYS_NICE is needed); opens of the volume's files may wait longer for it when the cores are busy")]
+    private static partial void LogPriorityNotRaised(ILogger logger, int nice, int errno);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The agent stopped while {Path} was being recalled; its opener got EIO")]
     private static partial void LogRefusedAtStop(ILogger logger, string path);
