@@ -81,6 +81,13 @@ public static class TierCommand
             Console.WriteLine($"{counts.GetValueOrDefault(FileOutcomeKind.Stubbed)} stubbed, {counts.GetValueOrDefault(FileOutcomeKind.Skipped)} skipped, "
                               + $"{counts.GetValueOrDefault(FileOutcomeKind.Failed)} failed, {counts.GetValueOrDefault(FileOutcomeKind.Unavailable)} unavailable, "
                               + $"{counts.GetValueOrDefault(FileOutcomeKind.Refused)} refused");
+            // The guard outlives this command, so a stub is never read as zeros; say so, and what an open of one now waits for.
+            if (Recall.RecallGuardClient.Status(state) is { } guard)
+            {
+                Console.WriteLine($"recall guard stays running: {guard}");
+                Console.WriteLine("  an open of these stubs waits for an agent to recall it (alto-agent run, or alto-agent recall --target), "
+                                  + "and fails with EIO if none does in time; alto-agent status shows the guard");
+            }
             return outcomes.All(o => o.Kind is FileOutcomeKind.Stubbed or FileOutcomeKind.Skipped) ? 0 : 1;
         });
         return command;

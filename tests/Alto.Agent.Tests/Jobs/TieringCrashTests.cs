@@ -1,6 +1,8 @@
 using System.Runtime.Versioning;
+using System.Text;
 using System.Text.Json;
 using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
@@ -27,6 +29,42 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         // The state folder goes first: the recall guard it started sees that and ends, releasing the volume.
         Directory.Delete(_work, true);
         _volume.Dispose();
+    }
+
+    [Fact]
+    public async Task ARunToTheEndSaysWhatItDidAndThatTheRecallGuardStaysToKeepTheStubsRecallable()
+    {
+        var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var folder = Path.Combine(_volume.Root, "whole");
+        Directory.CreateDirectory(folder);
+        var paths = new[] { Path.Combine(folder, "a.bin"), Path.Combine(folder, "b.bin") };
+        var originals = paths.Select((path, i) => StubFiles.Write(path, 100_000 + i)).ToArray();
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [.. paths.Select((path, i) => new JobFile(i + 1, path, originals[i].Length, StubFiles.Stat(path).ModifySeconds))]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var state = Path.Combine(_work, "state");
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
+            Assert.Contains("2 stubbed, 0 skipped, 0 failed", tier.Output);
+            Assert.Contains("recall guard stays running: ", tier.Output);
+            Assert.Contains("an open of these stubs waits for an agent to recall it (alto-agent run, or alto-agent recall --target)", tier.Output);
+        }
+        // Stubs now, asked by path (an open would wait on the guard for an agent that is not there).
+        Assert.All(paths, path => Assert.True(Alto.Tiering.Native.LinuxFileSystem.HasAttribute(
+            Encoding.UTF8.GetBytes(path + "\0"), Encoding.UTF8.GetBytes(StubInfo.LocatorAttribute + "\0"))));
+
+        // What it says to do brings the data back, under the same guard.
+        var targetFile = Path.Combine(_work, "target.json");
+        await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
+        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, folder))
+        {
+            Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, recall.Output);
+        }
+        Assert.Equal(originals, await Task.WhenAll(paths.Select(path => File.ReadAllBytesAsync(path))));
     }
 
     [Fact]
