@@ -181,7 +181,8 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
     /// <summary>
     /// A Windows host's paths ignore case: each staged path (and move target) that names an inventory
     /// file in another case is rewritten to the inventory's spelling, so every statement below can
-    /// compare exactly.
+    /// compare exactly. (A Windows path never begins with '/': the condition says so to the planner,
+    /// whose case-insensitive index holds those rows only — migration 0031.)
     /// </summary>
     private static async Task MatchWithoutCaseAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
@@ -192,13 +193,13 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
             UPDATE alto.audit_update_staging s SET full_path = f.full_path
             FROM alto.file_current f
             WHERE s.batch_id = $1 AND f.tenant_id = $2 AND f.host_id = $3 AND f.deleted_utc IS NULL AND NOT f.path_escaped
-              AND lower(f.full_path) = lower(s.full_path) AND f.full_path <> s.full_path
+              AND left(f.full_path, 1) <> '/' AND lower(f.full_path) = lower(s.full_path) AND f.full_path <> s.full_path
             """,
             """
             UPDATE alto.audit_update_staging s SET target_path = f.full_path
             FROM alto.file_current f
             WHERE s.batch_id = $1 AND s.kind = 'move' AND f.tenant_id = $2 AND f.host_id = $3 AND f.deleted_utc IS NULL AND NOT f.path_escaped
-              AND lower(f.full_path) = lower(s.target_path) AND f.full_path <> s.target_path
+              AND left(f.full_path, 1) <> '/' AND lower(f.full_path) = lower(s.target_path) AND f.full_path <> s.target_path
             """,
         ];
         foreach (var sql in statements)
