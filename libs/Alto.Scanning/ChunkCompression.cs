@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using ZstdSharp;
 
@@ -50,9 +51,20 @@ public static class ChunkCompression
         {
             case ChunkCompressionKind.Zstd:
                 // Level 1: the agent compresses while it scans; speed matters more than the last few percent.
+                // Into a pooled buffer of the worst-case size, then copied at the size it came to: a fresh
+                // bound-sized array a chunk (megabytes, zeroed, then copied again) was a tenth of a scan's CPU.
                 using (var compressor = new Compressor(1))
                 {
-                    return compressor.Wrap(data).ToArray();
+                    var bound = Compressor.GetCompressBound(data.Length);
+                    var buffer = ArrayPool<byte>.Shared.Rent(bound);
+                    try
+                    {
+                        return buffer.AsSpan(0, compressor.Wrap(data, buffer)).ToArray();
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
                 }
             case ChunkCompressionKind.Gzip:
                 var output = new MemoryStream();

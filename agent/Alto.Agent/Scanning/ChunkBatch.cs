@@ -4,7 +4,9 @@ namespace Alto.Agent.Scanning;
 
 /// <summary>
 /// The rows of one chunk on their way to bytes. CSV rows are written out as they arrive, so a
-/// row object lives only briefly; Parquet is columnar and keeps the rows until the chunk ends.
+/// row object lives only briefly, into a text buffer the scan's chunks take in turn (a fresh one
+/// a chunk grew by doubling through megabytes of new, zeroed memory); Parquet is columnar and
+/// keeps the rows until the chunk ends.
 /// </summary>
 internal abstract class ChunkBatch(ScanSettings settings) : IDisposable
 {
@@ -12,8 +14,9 @@ internal abstract class ChunkBatch(ScanSettings settings) : IDisposable
 
     protected ScanSettings Settings => settings;
 
-    public static ChunkBatch Create(ScanSettings settings) =>
-        settings.Format == "parquet" ? new ParquetBatch(settings) : new CsvBatch(settings);
+    /// <summary>A batch for the next chunk; <c>text</c>, the scan's buffer for CSV, is emptied here and free again once the chunk is complete.</summary>
+    public static ChunkBatch Create(ScanSettings settings, MemoryStream text) =>
+        settings.Format == "parquet" ? new ParquetBatch(settings) : new CsvBatch(settings, text);
 
     public void Add(ScanRecord row)
     {
@@ -44,10 +47,15 @@ internal abstract class ChunkBatch(ScanSettings settings) : IDisposable
 
     private sealed class CsvBatch : ChunkBatch
     {
-        private readonly MemoryStream _buffer = new();
+        private readonly MemoryStream _buffer;
         private readonly CsvScanWriter _writer;
 
-        public CsvBatch(ScanSettings settings) : base(settings) => _writer = new CsvScanWriter(_buffer);
+        public CsvBatch(ScanSettings settings, MemoryStream buffer) : base(settings)
+        {
+            buffer.SetLength(0);
+            _buffer = buffer;
+            _writer = new CsvScanWriter(buffer);
+        }
 
         protected override void Append(ScanRecord row) => _writer.Write(row);
 
@@ -56,7 +64,6 @@ internal abstract class ChunkBatch(ScanSettings settings) : IDisposable
             if (disposing)
             {
                 _writer.Dispose();
-                _buffer.Dispose();
             }
             base.Dispose(disposing);
         }

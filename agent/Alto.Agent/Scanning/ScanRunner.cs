@@ -72,7 +72,8 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
     private static async Task<BuildResult> BuildChunksAsync(
         Guid scanId, ScanSettings settings, ChannelReader<ScanRecord[]> rows, ChannelWriter<ScanChunk> chunks, CancellationToken cancellationToken)
     {
-        var batch = ChunkBatch.Create(settings);
+        using var text = new MemoryStream();
+        var batch = ChunkBatch.Create(settings, text);
         var number = 0;
         long total = 0;
         try
@@ -87,7 +88,7 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
                         total += batch.Count;
                         var chunk = await batch.CompleteAsync(scanId, number++, false, cancellationToken);
                         batch.Dispose();
-                        batch = ChunkBatch.Create(settings);
+                        batch = ChunkBatch.Create(settings, text);
                         await chunks.WriteAsync(chunk, cancellationToken);
                     }
                 }
