@@ -12,7 +12,7 @@ namespace Alto.Tiering;
 /// </summary>
 public sealed class PathTierStore : ITierStore, IFlushedLaterStore
 {
-    private const int BufferSize = 1 << 20;
+    private const int CopyBufferSize = 1 << 20;
 
     /// <summary>How a reclaim names an object it set aside under incoming/: this, the hash, a unique suffix.</summary>
     private const string SetAsidePrefix = "reclaim-";
@@ -114,9 +114,11 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
         await using var hashing = new HashingReadStream(content);
         try
         {
-            await using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, BufferSize, FileOptions.Asynchronous))
+            // Unbuffered: the copy's own (pooled) megabyte is written as it is. A stream buffer of that size
+            // was a fresh, zeroed megabyte an object, most of the CPU of tiering many small files.
+            await using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, bufferSize: 0, FileOptions.Asynchronous))
             {
-                await hashing.CopyToAsync(file, BufferSize, cancellationToken);
+                await hashing.CopyToAsync(file, CopyBufferSize, cancellationToken);
                 await file.FlushAsync(cancellationToken);
                 if (flushData)
                 {

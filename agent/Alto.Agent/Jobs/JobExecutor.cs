@@ -334,7 +334,8 @@ public sealed partial class JobExecutor(
                 : content => store.PutAsync(job.TenantId, content, cancellationToken);
             var stored = await WithRetriesAsync(async () =>
             {
-                await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 } : File.OpenRead(spool);
+                // Unbuffered (the copy reads in large pieces of its own): a stream buffer would be a fresh megabyte a file.
+                await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, bufferSize: 0) { Position = 0 } : File.OpenRead(spool);
                 if (file.Key is not { } key)
                 {
                     return await put(Throttled(content));
@@ -410,7 +411,7 @@ public sealed partial class JobExecutor(
     /// <summary>Writes the file zstd-compressed to <paramref name="spool"/>; returns the SHA-256 and length of the original bytes.</summary>
     private static async Task<(string Sha256, long Length)> CompressAsync(SafeFileHandle handle, string spool, CancellationToken cancellationToken)
     {
-        await using var source = new FileStream(FileHandles.Borrow(handle), FileAccess.Read, 1 << 20) { Position = 0 };
+        await using var source = new FileStream(FileHandles.Borrow(handle), FileAccess.Read, bufferSize: 0) { Position = 0 };
         await using var hashing = new HashingReadStream(source);
         await using (var output = Tiering.PrivateFiles.Open(spool, FileMode.CreateNew, 1 << 20, FileOptions.Asynchronous))
         await using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))
