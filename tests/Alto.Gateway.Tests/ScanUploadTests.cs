@@ -140,6 +140,32 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task APathSentTwiceKeepsItsLastRowWithinAChunkAndAcrossChunks()
+    {
+        var agent = await EnrollAsync();
+        var scanId = Guid.NewGuid();
+        // Paths that differ only in case or accent are files of their own, however they sort.
+        var first = Header + Row("/srv/twice.txt", 1) + Row("/srv/Twice.txt", 2) + Row("/srv/in-one.txt", 3) + Row("/srv/é.txt", 4)
+                    + Row("/srv/in-one.txt", 5) + Row("/srv/e.txt", 6);
+        await (await UploadAsync(agent, first, ChunkCompressionKind.None, scanId: scanId)).AssertJsonAsync(HttpStatusCode.OK);
+        await (await UploadAsync(agent, Header + Row("/srv/twice.txt", 7), ChunkCompressionKind.None, scanId: scanId, final: true, chunk: 1))
+            .AssertJsonAsync(HttpStatusCode.OK);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") != "completed")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the scan was not merged within a minute");
+            await Task.Delay(100);
+        }
+        var inventory = await fixture.Database.ScalarAsync<string>(
+            $"SELECT string_agg(full_path || '=' || size_bytes, ' ' ORDER BY full_path COLLATE \"C\") FROM alto.file_current WHERE host_id = '{agent.HostId}'");
+        Assert.Equal("/srv/Twice.txt=2 /srv/e.txt=6 /srv/in-one.txt=5 /srv/twice.txt=7 /srv/é.txt=4", inventory);
+
+        static string Row(string path, int size) =>
+            $"{path},{size},2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,{size},false,utf8\r\n";
+    }
+
+    [Fact]
     public async Task BadQueryParametersAreRefused()
     {
         var agent = await EnrollAsync();
@@ -268,16 +294,17 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     }
 
     private Task<HttpResponseMessage> UploadAsync(
-        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false, int? unchanged = null) =>
-        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final, unchanged);
+        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false, int? unchanged = null,
+        int chunk = 0) =>
+        UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final, unchanged, chunk);
 
     private async Task<HttpResponseMessage> UploadBytesAsync(
         Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false,
-        int? unchanged = null)
+        int? unchanged = null, int chunk = 0)
     {
         using var client = fixture.CreateClient();
         var request = new HttpRequestMessage(HttpMethod.Post,
-            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&final={(final ? "true" : "false")}&format=csv&encoding={ChunkCompression.Name(compression)}" +
+            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk={chunk}&final={(final ? "true" : "false")}&format=csv&encoding={ChunkCompression.Name(compression)}" +
             $"&hostId={agent.HostId}&tenantId={agent.TenantId}{(unchanged is { } count ? $"&unchanged={count}" : "")}")
         {
             Content = new ByteArrayContent(body),

