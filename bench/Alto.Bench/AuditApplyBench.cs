@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Alto.Grains.Trail;
 using Alto.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Alto.Bench;
@@ -48,7 +49,7 @@ public static class AuditApplyBench
         }
 
         // As the host's inventory grain applies a backlog: batches of reads side by side, at the default setting.
-        var applier = new TrailUpdateApplier(database.DataSource);
+        var applier = new TrailUpdateApplier(database.DataSource, NullLogger<TrailUpdateApplier>.Instance);
         var options = new TrailOptions();
         var backlog = new TrailBacklog(applier, Options.Create(options));
         var clock = Stopwatch.StartNew();

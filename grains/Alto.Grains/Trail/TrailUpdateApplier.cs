@@ -1,4 +1,5 @@
 using Alto.Audit;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Alto.Grains.Trail;
@@ -11,7 +12,7 @@ namespace Alto.Grains.Trail;
 /// PLANNED or STUBBED get their last access and count (warming). The batch is marked applied,
 /// so applying it again does nothing, and one audit entry records what it did.
 /// </summary>
-public sealed class TrailUpdateApplier(NpgsqlDataSource db)
+public sealed partial class TrailUpdateApplier(NpgsqlDataSource db, ILogger<TrailUpdateApplier> logger)
 {
     /// <summary>Times a batch is tried when the database ends it to break a deadlock.</summary>
     private const int DeadlockAttempts = 3;
@@ -31,9 +32,15 @@ public sealed class TrailUpdateApplier(NpgsqlDataSource db)
             }
             catch (PostgresException deadlock) when (deadlock.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < DeadlockAttempts)
             {
+                // Nothing of the batch was applied; said, so a trail whose batches keep colliding shows in the log.
+                LogDeadlockRetried(logger, batchId, hostId, attempt, DeadlockAttempts);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Trail batch {BatchId} of host {HostId} was ended by the database to break a deadlock with another batch; applying it again (attempt {Attempt} of {Attempts})")]
+    private static partial void LogDeadlockRetried(ILogger logger, Guid batchId, Guid hostId, int attempt, int attempts);
 
     private async Task<TrailUpdateOutcome> ApplyOnceAsync(Guid batchId, Guid hostId, CancellationToken cancellationToken)
     {

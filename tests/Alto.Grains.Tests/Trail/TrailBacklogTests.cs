@@ -1,5 +1,7 @@
 using Alto.Grains.Trail;
 using Alto.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -103,7 +105,8 @@ public sealed class TrailBacklogTests : IAsyncLifetime
         {
             await hold.ExecuteNonQueryAsync();
         }
-        var applying = new TrailUpdateApplier(_database.DataSource).ApplyAsync(batchId, host, CancellationToken.None);
+        var log = new FakeLogger<TrailUpdateApplier>();
+        var applying = new TrailUpdateApplier(_database.DataSource, log).ApplyAsync(batchId, host, CancellationToken.None);
         await WaitForLockWaitAsync(applying);
         // ...and then waits for the one the batch holds: a deadlock, which the batch (waiting longer) is the one to detect.
         await using (var cross = new NpgsqlCommand($"UPDATE alto.file_current SET updated_utc = now() WHERE file_current_id = {ids.Min()}", other, transaction))
@@ -116,6 +119,11 @@ public sealed class TrailBacklogTests : IAsyncLifetime
         Assert.Equal(2, outcome.Applied);
         Assert.Equal(2, await _database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{host}' AND atime_unix = {Then + 3 * Day}"));
         Assert.Equal(1, await _database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE id = '{batchId}' AND applied = 2"));
+        // The retry is not silent: the log names the batch, its host and the attempt.
+        var retried = Assert.Single(log.Collector.GetSnapshot(), entry => entry.Message.Contains("deadlock", StringComparison.Ordinal));
+        Assert.Contains(batchId.ToString(), retried.Message, StringComparison.Ordinal);
+        Assert.Contains(host.ToString(), retried.Message, StringComparison.Ordinal);
+        Assert.Contains("attempt 1 of 3", retried.Message, StringComparison.Ordinal);
     }
 
     private async Task<Guid> CreateHostAsync(string name, int files, int stubs)
@@ -151,7 +159,7 @@ public sealed class TrailBacklogTests : IAsyncLifetime
 
     private async Task<TrailUpdateOutcome> ApplyBacklogAsync(Guid host, int atOnce)
     {
-        var applier = new TrailUpdateApplier(_database.DataSource);
+        var applier = new TrailUpdateApplier(_database.DataSource, NullLogger<TrailUpdateApplier>.Instance);
         var backlog = new TrailBacklog(applier, Options.Create(new TrailOptions { ReadBatchesAtOnce = atOnce }));
         var (applied, unknown, stale) = (0, 0, 0);
         await backlog.ApplyAsync(host, async batchId =>
