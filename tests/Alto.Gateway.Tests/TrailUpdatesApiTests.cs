@@ -163,13 +163,15 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
     [Fact]
     public async Task WritesDeletesAndMovesFollowTheTrail()
     {
-        var host = await HostWithFilesAsync(("/lucid/a.doc", Day), ("/lucid/b.doc", Day), ("/lucid/c.doc", Day));
+        var host = await HostWithFilesAsync(("/lucid/a.doc", Day), ("/lucid/b.doc", Day), ("/lucid/c.doc", Day),
+            ("/lucid/proj/x.doc", Day), ("/lucid/proj/sub/y.doc", Day));
         var at = DateTimeOffset.UtcNow.AddMinutes(-5);
 
         (await SendAsync(host, Batch(host,
             new { file_path = "/lucid/a.doc", access_type = "write", last_accessed = at },
             new { file_path = "/lucid/b.doc", access_type = "delete", last_accessed = at },
-            new { file_path = "/lucid/c.doc", access_type = "move", last_accessed = at, target_path = "/lucid/archive/c.doc" }))).EnsureSuccessStatusCode();
+            new { file_path = "/lucid/c.doc", access_type = "move", last_accessed = at, target_path = "/lucid/archive/c.doc" },
+            new { file_path = "/lucid/proj", access_type = "move", last_accessed = at, target_path = "/lucid/done/proj" }))).EnsureSuccessStatusCode();
 
         Assert.Equal(at.ToUnixTimeSeconds(), await fixture.Database.ScalarAsync<long>(
             $"SELECT mtime_unix FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/a.doc'"));
@@ -177,6 +179,12 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
             $"SELECT count(*) FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/b.doc' AND deleted_utc IS NOT NULL"));
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '/lucid/archive/c.doc' AND name = 'c.doc'"));
+        // Moved files, and the files of a moved folder, are in their new folders' directories.
+        Assert.Equal("/lucid/archive/c.doc:/lucid/archive /lucid/done/proj/sub/y.doc:/lucid/done/proj/sub /lucid/done/proj/x.doc:/lucid/done/proj", await fixture.Database.ScalarAsync<string>($"""
+            SELECT string_agg(f.full_path || ':' || coalesce(d.path, '?'), ' ' ORDER BY f.full_path)
+            FROM alto.file_current f LEFT JOIN alto.dir d ON d.id = f.dir_id AND d.host_id = f.host_id
+            WHERE f.host_id = '{host.HostId}' AND f.full_path IN ('/lucid/archive/c.doc', '/lucid/done/proj/x.doc', '/lucid/done/proj/sub/y.doc')
+            """));
     }
 
     [Fact]
@@ -256,6 +264,14 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
 
         Assert.Equal("1/0/0", await AppliedCountsAsync(host, batchId));
         Assert.Equal(now.ToUnixTimeSeconds(), await AtimeAsync(host, @"C:\LucidVolume\Data\docs\report.pdf"));
+
+        // A move on a Windows host: the file is in its new folder's directory, split on '\'.
+        (await SendAsync(host, Batch(host, new { file_path = @"c:\lucidvolume\data\docs\report.pdf", access_type = "move", last_accessed = now,
+            target_path = @"C:\LucidVolume\Archive\report.pdf" }))).EnsureSuccessStatusCode();
+        Assert.Equal(@"C:\LucidVolume\Archive", await fixture.Database.ScalarAsync<string>($"""
+            SELECT d.path FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id
+            WHERE f.host_id = '{host.HostId}' AND f.full_path = 'C:\LucidVolume\Archive\report.pdf' AND f.name = 'report.pdf'
+            """));
     }
 
     [Fact]
