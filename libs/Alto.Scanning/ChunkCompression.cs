@@ -52,7 +52,7 @@ public static class ChunkCompression
             case ChunkCompressionKind.Zstd:
                 // Level 1: the agent compresses while it scans; speed matters more than the last few percent.
                 // Into a pooled buffer of the worst-case size, then copied at the size it came to: a fresh
-                // bound-sized array a chunk (megabytes, zeroed, then copied again) was a tenth of a scan's CPU.
+                // bound-sized array a chunk is megabytes of new memory to fault in and zero, then copy again.
                 using (var compressor = new Compressor(1))
                 {
                     var bound = Compressor.GetCompressBound(data.Length);

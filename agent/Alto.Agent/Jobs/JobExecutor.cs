@@ -413,7 +413,7 @@ public sealed partial class JobExecutor(
     {
         await using var source = new FileStream(FileHandles.Borrow(handle), FileAccess.Read, bufferSize: 0) { Position = 0 };
         await using var hashing = new HashingReadStream(source);
-        await using (var output = Tiering.PrivateFiles.Open(spool, FileMode.CreateNew, 1 << 20, FileOptions.Asynchronous))
+        await using (var output = Tiering.PrivateFiles.Open(spool, FileMode.CreateNew, bufferSize: 0, FileOptions.Asynchronous))
         await using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))
         {
             await hashing.CopyToAsync(zstd, 1 << 20, cancellationToken);
