@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Alto.Agent.Tests;
 
 /// <summary>Two hundred agents heartbeating on one gateway at once.</summary>
+[Collection(RunAloneCollection.Name)]
 public sealed class ManySessionsTests(RunningGateway running) : IClassFixture<RunningGateway>
 {
     private const int Agents = 200;
