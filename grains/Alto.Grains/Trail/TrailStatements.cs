@@ -1,3 +1,6 @@
+using Alto.Grains.Scans;
+using Alto.Scanning;
+
 namespace Alto.Grains.Trail;
 
 /// <summary>
@@ -23,7 +26,12 @@ internal static class TrailStatements
         """;
 
     /// <summary>Reads (atime, then warming) and writes keep the newest time per file; deletes and moves follow. Each with the kind it needs in the batch.</summary>
-    public static readonly (string Kind, string Sql)[] ByKind =
+    public static (string Kind, string Sql)[] ByKind(bool windows) => windows ? WindowsByKind : PosixByKind;
+
+    private static readonly (string Kind, string Sql)[] PosixByKind = Build(new SqlPaths(PathFlavor.Posix));
+    private static readonly (string Kind, string Sql)[] WindowsByKind = Build(new SqlPaths(PathFlavor.Windows));
+
+    private static (string Kind, string Sql)[] Build(SqlPaths paths) =>
     [
         ("read", """
         UPDATE alto.file_current f
@@ -73,21 +81,29 @@ internal static class TrailStatements
                           WHERE o.tenant_id = $2 AND o.host_id = $3 AND NOT o.path_escaped
                             AND o.full_path = m.target_path || substr(f.full_path, length(m.full_path) + 1))
         """),
-        // A moved file is in another folder: it takes that folder's directory row (made when the folder is new to the
-        // inventory), so folder views, the capacity by folder and an incremental scan's folders see it where it is now.
+        MovedIntoTheirFolders(paths),
+        // Tier objects carry their file's path: moved files' objects follow ($1 keeps the parameter list the same).
         ("move", """
+        UPDATE alto.tier_object t SET full_path = f.full_path, updated_utc = now()
+        FROM alto.file_current f
+        WHERE t.file_current_id = f.file_current_id AND t.tenant_id = $2 AND t.host_id = $3 AND t.full_path <> f.full_path
+          AND $1::uuid IS NOT NULL
+        """),
+    ];
+
+    /// <summary>
+    /// A moved file is in another folder: it takes that folder's directory row (made when the folder is new to the
+    /// inventory), so folder views, the capacity by folder and an incremental scan's folders see it where it is now.
+    /// </summary>
+    private static (string Kind, string Sql) MovedIntoTheirFolders(SqlPaths paths) => ("move", $$"""
         WITH moved AS (
-            SELECT DISTINCT f.file_current_id, CASE
-                       WHEN m.separator = '/' THEN CASE WHEN c.cut = 0 THEN '/' ELSE left(f.full_path, c.cut) END
-                       WHEN c.cut = 2 AND substr(f.full_path, 2, 1) = ':' THEN left(f.full_path, 3)
-                       ELSE left(f.full_path, c.cut) END AS folder
-            FROM (SELECT DISTINCT ON (full_path) target_path,
-                         CASE WHEN (SELECT os = 'windows' FROM alto.host WHERE id = $3) THEN '\' ELSE '/' END AS separator
+            SELECT DISTINCT f.file_current_id, {{paths.Folder("f.full_path", "c.cut")}} AS folder
+            FROM (SELECT DISTINCT ON (full_path) target_path
                   FROM alto.audit_update_staging WHERE batch_id = $1 AND kind = 'move' ORDER BY full_path, seq DESC) m
             JOIN alto.file_current f
               ON f.tenant_id = $2 AND f.host_id = $3 AND NOT f.path_escaped AND f.deleted_utc IS NULL
-             AND (f.full_path = m.target_path OR left(f.full_path, length(m.target_path) + 1) = m.target_path || m.separator)
-            CROSS JOIN LATERAL (SELECT length(f.full_path) - strpos(reverse(f.full_path), m.separator) AS cut) c),
+             AND {{paths.Within("f.full_path", "m.target_path")}}
+            CROSS JOIN LATERAL (SELECT {{paths.LastSeparator("f.full_path")}} AS cut) c),
         added AS (
             INSERT INTO alto.dir (tenant_id, host_id, share_name, path)
             SELECT DISTINCT $2::uuid, $3::uuid, '', folder FROM moved
@@ -100,13 +116,5 @@ internal static class TrailStatements
         UPDATE alto.file_current f SET dir_id = d.id, updated_utc = now()
         FROM moved mv JOIN folders d ON d.path = mv.folder
         WHERE f.file_current_id = mv.file_current_id AND f.dir_id <> d.id
-        """),
-        // Tier objects carry their file's path: moved files' objects follow ($1 keeps the parameter list the same).
-        ("move", """
-        UPDATE alto.tier_object t SET full_path = f.full_path, updated_utc = now()
-        FROM alto.file_current f
-        WHERE t.file_current_id = f.file_current_id AND t.tenant_id = $2 AND t.host_id = $3 AND t.full_path <> f.full_path
-          AND $1::uuid IS NOT NULL
-        """),
-    ];
+        """);
 }

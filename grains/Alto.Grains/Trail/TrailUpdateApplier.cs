@@ -84,7 +84,7 @@ public sealed partial class TrailUpdateApplier(NpgsqlDataSource db, ILogger<Trai
         }
         var outcome = await OnlyReadsAsync(connection, transaction, batchId, cancellationToken)
             ? await ApplyReadsAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken)
-            : await ApplyByKindAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
+            : await ApplyByKindAsync(connection, transaction, batchId, tenantId, hostId, windows, cancellationToken);
         await using (var done = new NpgsqlCommand(
             "UPDATE alto.audit_update_batch SET applied_at = now(), applied = $2, unknown = $3, stale = $4 WHERE id = $1", connection, transaction))
         {
@@ -167,10 +167,10 @@ public sealed partial class TrailUpdateApplier(NpgsqlDataSource db, ILogger<Trai
     /// host (measured: a quarter of a second a batch of reads).
     /// </summary>
     private static async Task<TrailUpdateOutcome> ApplyByKindAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid batchId, Guid tenantId, Guid hostId, bool windows, CancellationToken cancellationToken)
     {
         var (counts, kinds) = await CountAsync(connection, transaction, batchId, tenantId, hostId, cancellationToken);
-        foreach (var (kind, sql) in TrailStatements.ByKind)
+        foreach (var (kind, sql) in TrailStatements.ByKind(windows))
         {
             if (kind == TrailStatements.WarmKind ? counts.Warmed == 0 : !kinds.Contains(kind))
             {
