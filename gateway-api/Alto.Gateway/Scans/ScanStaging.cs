@@ -1,6 +1,5 @@
 using Alto.Scanning;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Alto.Gateway.Scans;
 
@@ -283,68 +282,58 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         NpgsqlConnection connection, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, ChunkContent content,
         CancellationToken cancellationToken)
     {
-        // Disposed without CompleteAsync (a bad row, a bomb, a dropped connection), the COPY is cancelled: nothing of it stays.
-        await using var copy = await connection.BeginBinaryImportAsync("""
+        await using var copy = await connection.BeginRawBinaryCopyAsync("""
             COPY scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, path_escaped,
                                          file_size, last_modified, last_accessed, ctime, file_extension, permissions, owner,
                                          hash, file_id, is_stub)
             FROM STDIN (FORMAT BINARY)
             """, cancellationToken);
-        var rows = 0;
+        using var rows = new BinaryCopyRows(copy);
+        var count = 0;
         long bytes = 0;
-        while (await content.Rows.ReadAsync(cancellationToken) is { } row)
+        try
         {
-            CheckRowLimit(rows + 1, content.MaxRows);
-            bytes += row.FileSize;
-            WriteRow(copy, tenantId, hostId, scan, chunkNo, rows++, row);
+            rows.Header();
+            while (await content.Rows.ReadAsync(cancellationToken) is { } row)
+            {
+                CheckRowLimit(count + 1, content.MaxRows);
+                bytes += row.FileSize;
+                WriteRow(rows, tenantId, hostId, scan, chunkNo, count++, row);
+                await rows.FlushAsync(cancellationToken);
+            }
+            rows.Trailer();
+            await rows.FlushAsync(cancellationToken, all: true);
         }
-        await copy.CompleteAsync(cancellationToken);
-        return (rows, bytes);
+        catch
+        {
+            // A bad row, a bomb, a dropped connection: the COPY is abandoned, so nothing of it stays
+            // (disposed otherwise, the stream would end the COPY and keep the rows sent so far).
+            await copy.CancelAsync();
+            throw;
+        }
+        return (count, bytes);
     }
 
-    /// <summary>
-    /// One row, written with the importer's buffered synchronous calls: it flushes to the server
-    /// only when its buffer fills, and per-value async calls cost more than they save here.
-    /// </summary>
-    private static void WriteRow(NpgsqlBinaryImporter copy, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, int rowNo, ScanRecord row)
+    private static void WriteRow(BinaryCopyRows copy, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, int rowNo, ScanRecord row)
     {
-        copy.StartRow();
-        copy.Write(tenantId, NpgsqlDbType.Uuid);
-        copy.Write(scan.Day, NpgsqlDbType.Date);
-        copy.Write(hostId, NpgsqlDbType.Uuid);
-        copy.Write(scan.Id, NpgsqlDbType.Bigint);
-        copy.Write(chunkNo, NpgsqlDbType.Integer);
-        copy.Write(rowNo, NpgsqlDbType.Integer);
-        copy.Write(row.FilePath, NpgsqlDbType.Text);
-        copy.Write(row.PathEncoding == PathEncodingKind.Escaped, NpgsqlDbType.Boolean);
-        copy.Write(row.FileSize, NpgsqlDbType.Bigint);
-        copy.Write(row.LastModified, NpgsqlDbType.TimestampTz);
-        copy.Write(row.LastAccessed, NpgsqlDbType.TimestampTz);
-        WriteNullable(copy, row.Ctime, NpgsqlDbType.TimestampTz);
-        copy.Write(row.FileExtension, NpgsqlDbType.Text);
-        copy.Write(row.Permissions, NpgsqlDbType.Text);
-        copy.Write(row.Owner, NpgsqlDbType.Text);
-        if (row.Hash is { } hash)
-        {
-            copy.Write(hash, NpgsqlDbType.Text);
-        }
-        else
-        {
-            copy.WriteNull();
-        }
-        copy.Write(row.FileId, NpgsqlDbType.Bigint);
-        copy.Write(row.IsStub, NpgsqlDbType.Boolean);
-    }
-
-    private static void WriteNullable(NpgsqlBinaryImporter copy, DateTimeOffset? value, NpgsqlDbType type)
-    {
-        if (value is { } present)
-        {
-            copy.Write(present, type);
-        }
-        else
-        {
-            copy.WriteNull();
-        }
+        copy.StartRow(18);
+        copy.Uuid(tenantId);
+        copy.Date(scan.Day);
+        copy.Uuid(hostId);
+        copy.Bigint(scan.Id);
+        copy.Int4(chunkNo);
+        copy.Int4(rowNo);
+        copy.Text(row.FilePath);
+        copy.Boolean(row.PathEncoding == PathEncodingKind.Escaped);
+        copy.Bigint(row.FileSize);
+        copy.TimestampTz(row.LastModified);
+        copy.TimestampTz(row.LastAccessed);
+        copy.TimestampTz(row.Ctime);
+        copy.Text(row.FileExtension);
+        copy.Text(row.Permissions);
+        copy.Text(row.Owner);
+        copy.Text(row.Hash);
+        copy.Bigint(row.FileId);
+        copy.Boolean(row.IsStub);
     }
 }
