@@ -96,6 +96,72 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         await ExecuteAsync(connection, "ANALYZE scan_dirs", cancellationToken);
         steps.Mark("directories");
 
+        // A host's first scan (the host has no inventory rows, and only a merge adds them, under the
+        // host's lock): every row is new, so nothing is matched, updated or marked gone, and the
+        // rows go straight from the normalised scan into the inventory.
+        var firstScan = scan.BaseScanUid is null && !await HasInventoryAsync(connection, scan, cancellationToken);
+        long changed;
+        long deleted;
+        if (firstScan)
+        {
+            changed = await InsertNewAsync(connection, scan, scanId, "scan_rows JOIN scan_dirs USING (dir_path)", cancellationToken);
+            steps.Mark("first-scan insert");
+            deleted = 0;
+        }
+        else
+        {
+            (changed, deleted) = await MergeIntoKnownAsync(connection, scan, scanId, paths, steps, cancellationToken);
+        }
+        if (changed > 10_000)
+        {
+            await ExecuteAsync(connection, "ANALYZE alto.file_current", cancellationToken);
+        }
+
+        var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
+        long liveFiles;
+        long liveBytes;
+        await using (var totals = new NpgsqlCommand(
+            "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.file_current WHERE host_id = $1 AND deleted_utc IS NULL", connection))
+        {
+            totals.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.HostId });
+            await using var reader = await totals.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            liveFiles = reader.GetInt64(0);
+            liveBytes = reader.GetInt64(1);
+        }
+
+        var completedAt = await ScalarAsync<DateTime>(connection, """
+            WITH used AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
+            UPDATE alto.scan SET status = 'completed', completed_at = now(), files_changed = $2, files_deleted = $3
+            WHERE id = $1
+            RETURNING completed_at
+            """, cancellationToken, scanId, changed, deleted);
+        await transaction.CommitAsync(cancellationToken);
+        steps.Mark("commit");
+        LogMerged(logger, scanId, seen, changed, deleted, steps.ToString());
+        return new MergeResult(scanId, scan.TenantId, scan.HostId, seen, changed, deleted, liveFiles, liveBytes,
+            new DateTimeOffset(DateTime.SpecifyKind(completedAt, DateTimeKind.Utc)));
+    }
+
+    /// <summary>Marks the scan failed with its reason; returns its tenant (null when it is gone or already merged).</summary>
+    public async Task<Guid?> MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            WITH unused AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
+            UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed' RETURNING tenant_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error.Length > 2000 ? error[..2000] : error });
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    /// <summary>
+    /// The merge into a host that has inventory: each scanned file matched to its row, changed rows
+    /// updated (their previous version kept), new files inserted, unseen files marked gone.
+    /// </summary>
+    private static async Task<(long Changed, long Deleted)> MergeIntoKnownAsync(
+        NpgsqlConnection connection, ScanToMerge scan, long scanId, SqlPaths paths, StepClock steps, CancellationToken cancellationToken)
+    {
         // One pass over the paths: each scanned file, its directory, and the inventory row it
         // matches (if any) and whether that row changed. Everything after joins on ids.
         await ExecuteAsync(connection, """
@@ -143,68 +209,39 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             """, cancellationToken, scanId);
         steps.Mark("update");
 
-        // New files: a plain insert (no conflict is possible under the per-host lock). Their first version is the
-        // inventory row itself (first_seen_scan_id): history holds versions a later scan superseded, nothing more.
-        changed += await ScalarAsync<long>(connection, """
+        // New files: a plain insert (no conflict is possible under the per-host lock).
+        changed += await InsertNewAsync(connection, scan, scanId, "scan_match WHERE file_current_id IS NULL", cancellationToken);
+        steps.Mark("insert");
+        // Absent from a complete scan of a root: gone (only below the roots this scan walked).
+        var deleted = scan.BaseScanUid is null ? await DeleteUnseenAsync(connection, scan, scanId, paths, cancellationToken)
+            : await DeleteUnseenInChangedFoldersAsync(connection, scan, scanId, paths, cancellationToken);
+        steps.Mark("deletions");
+        return (changed, deleted);
+    }
+
+    /// <summary>Whether the host has any inventory row, live or deleted.</summary>
+    private static Task<bool> HasInventoryAsync(NpgsqlConnection connection, ScanToMerge scan, CancellationToken cancellationToken) =>
+        ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT 1 FROM alto.file_current WHERE tenant_id = $1 AND host_id = $2)",
+            cancellationToken, scan.TenantId, scan.HostId);
+
+    /// <summary>
+    /// Inserts the scanned files that <paramref name="source"/> yields (normalised rows with their
+    /// directory and share) as new inventory rows. Their first version is the inventory row itself
+    /// (first_seen_scan_id): history holds versions a later scan superseded, nothing more.
+    /// </summary>
+    private static Task<long> InsertNewAsync(NpgsqlConnection connection, ScanToMerge scan, long scanId, string source, CancellationToken cancellationToken) =>
+        ScalarAsync<long>(connection, $"""
             WITH inserted AS (
                 INSERT INTO alto.file_current
                     (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
                      ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
                      first_seen_scan_id, last_seen_scan_id, last_scan_utc)
-                SELECT $1, $2, m.share, m.dir_id, m.name, m.file_path, m.path_escaped, m.file_size, m.atime, m.mtime,
-                       m.ctime, m.hash, m.extension, m.permissions, m.owner, m.file_id, m.is_stub, $3, $3, now()
-                FROM scan_match m
-                WHERE m.file_current_id IS NULL
+                SELECT $1, $2, share, dir_id, name, file_path, path_escaped, file_size, atime, mtime,
+                       ctime, hash, extension, permissions, owner, file_id, is_stub, $3, $3, now()
+                FROM {source}
                 RETURNING 1)
             SELECT count(*) FROM inserted
             """, cancellationToken, scan.TenantId, scan.HostId, scanId);
-        steps.Mark("insert");
-        if (changed > 10_000)
-        {
-            await ExecuteAsync(connection, "ANALYZE alto.file_current", cancellationToken);
-        }
-
-        // Absent from a complete scan of a root: gone (only below the roots this scan walked).
-        var deleted = scan.BaseScanUid is null ? await DeleteUnseenAsync(connection, scan, scanId, paths, cancellationToken)
-            : await DeleteUnseenInChangedFoldersAsync(connection, scan, scanId, paths, cancellationToken);
-        steps.Mark("deletions");
-        var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
-        long liveFiles;
-        long liveBytes;
-        await using (var totals = new NpgsqlCommand(
-            "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.file_current WHERE host_id = $1 AND deleted_utc IS NULL", connection))
-        {
-            totals.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.HostId });
-            await using var reader = await totals.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            liveFiles = reader.GetInt64(0);
-            liveBytes = reader.GetInt64(1);
-        }
-
-        var completedAt = await ScalarAsync<DateTime>(connection, """
-            WITH used AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
-            UPDATE alto.scan SET status = 'completed', completed_at = now(), files_changed = $2, files_deleted = $3
-            WHERE id = $1
-            RETURNING completed_at
-            """, cancellationToken, scanId, changed, deleted);
-        await transaction.CommitAsync(cancellationToken);
-        steps.Mark("commit");
-        LogMerged(logger, scanId, seen, changed, deleted, steps.ToString());
-        return new MergeResult(scanId, scan.TenantId, scan.HostId, seen, changed, deleted, liveFiles, liveBytes,
-            new DateTimeOffset(DateTime.SpecifyKind(completedAt, DateTimeKind.Utc)));
-    }
-
-    /// <summary>Marks the scan failed with its reason; returns its tenant (null when it is gone or already merged).</summary>
-    public async Task<Guid?> MarkFailedAsync(long scanId, string error, CancellationToken cancellationToken)
-    {
-        await using var command = db.CreateCommand("""
-            WITH unused AS (DELETE FROM scan_staging.unchanged_part WHERE scan_id = $1)
-            UPDATE alto.scan SET status = 'failed', last_error = $2 WHERE id = $1 AND status <> 'completed' RETURNING tenant_id
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = scanId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error.Length > 2000 ? error[..2000] : error });
-        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
-    }
 
     /// <summary>Files below the scanned roots that the scan did not see: marked deleted.</summary>
     private static Task<long> DeleteUnseenAsync(NpgsqlConnection connection, ScanToMerge scan, long scanId, SqlPaths paths, CancellationToken cancellationToken) =>
