@@ -117,8 +117,11 @@ public sealed class BinaryCopyRows(Stream copy) : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
     }
 
     private void Length(int length) => BinaryPrimitives.WriteInt32BigEndian(Reserve(4), length);

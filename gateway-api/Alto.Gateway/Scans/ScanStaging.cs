@@ -308,7 +308,14 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         {
             // A bad row, a bomb, a dropped connection: the COPY is abandoned, so nothing of it stays
             // (disposed otherwise, the stream would end the COPY and keep the rows sent so far).
-            await copy.CancelAsync();
+            try
+            {
+                await copy.CancelAsync();
+            }
+            catch (Exception cancelFailure) when (cancelFailure is NpgsqlException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The connection went with the COPY (and the transaction with it); the first failure is the one to report.
+            }
             throw;
         }
         return (count, bytes);
