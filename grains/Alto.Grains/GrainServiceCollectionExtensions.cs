@@ -23,6 +23,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<Audit.AdminAudit>();
         services.TryAddSingleton<Trail.TrailUpdateApplier>();
         services.TryAddSingleton<Trail.TrailBacklog>();
+        services.TryAddSingleton<Trail.TrailSlots>();
         services.AddOptions<Trail.TrailOptions>();
         services.AddAltoKeys();
         Audit.AuditForwarderService.AddAuditForwarding(services);

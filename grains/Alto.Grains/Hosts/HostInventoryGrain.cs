@@ -7,6 +7,7 @@ using Alto.Grains.Trail;
 using Alto.Grains.Planning;
 using Alto.Rules;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Alto.Grains.Hosts;
@@ -16,19 +17,23 @@ namespace Alto.Grains.Hosts;
 /// and the requested work — staged trail batches applied, then a plan — in a one-shot timer that
 /// every request made meanwhile joins. It reads the host through <see cref="IHostGrain.GetAsync"/>
 /// (which interleaves) and tells it about a finished plan one way, so neither grain ever waits on
-/// the other in a cycle.
+/// the other in a cycle. Work that fails (the database out of reach) is tried again by the grain
+/// itself, after a wait that grows while it keeps failing.
 /// </summary>
 public sealed partial class HostInventoryGrain(
     HostPlanner planner,
     PlannerMetrics metrics,
     TrailUpdateApplier trail,
     TrailBacklog backlog,
+    TrailSlots trailSlots,
+    IOptions<TrailOptions> trailOptions,
     AdminAudit audit,
     Live.LivePublisher live,
     TimeProvider time,
     ILogger<HostInventoryGrain> logger) : Grain, IHostInventoryGrain
 {
     private IGrainTimer? _work;
+    private int _failuresInARow;
     private string? _planTrigger;
     private Guid? _tenantId;
 
@@ -109,9 +114,14 @@ public sealed partial class HostInventoryGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>One timer for all the work asked for until it fires; requests that come while it runs set the next one.</summary>
-    private void ScheduleWork() =>
-        _work ??= this.RegisterGrainTimer(DoRequestedWorkAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+    /// <summary>
+    /// One timer for all the work asked for until it fires; requests that come while it runs set the
+    /// next one, and requests while a retry waits join that retry. A retry keeps the grain active,
+    /// so staged batches are not left for whatever request comes next.
+    /// </summary>
+    private void ScheduleWork(TimeSpan? after = null) =>
+        _work ??= this.RegisterGrainTimer(DoRequestedWorkAsync,
+            new GrainTimerCreationOptions(after ?? TimeSpan.Zero, Timeout.InfiniteTimeSpan) { KeepAlive = after is not null });
 
     private async Task DoRequestedWorkAsync(CancellationToken _)
     {
@@ -137,12 +147,17 @@ public sealed partial class HostInventoryGrain(
             {
                 await RecallWhatIsReadOftenAsync(CancellationToken.None);
             }
+            _failuresInARow = 0;
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            // An outage: the staged batches stay pending and the next request, scan or schedule tries again.
+            // An outage: the staged batches stay pending, and the grain tries again — the plan too, if one was asked for.
+            _failuresInARow++;
+            _planTrigger ??= trigger;
+            var wait = trailOptions.Value.RetryWait(_failuresInARow);
             metrics.InventoryWorkFailed(await TenantIdAsync());
-            LogWorkFailed(logger, exception, Id, trigger ?? "trail updates");
+            LogWorkFailed(logger, exception, Id, trigger ?? "trail updates", _failuresInARow, wait);
+            ScheduleWork(wait);
         }
     }
 
@@ -169,9 +184,12 @@ public sealed partial class HostInventoryGrain(
             TrailUpdateOutcome outcome;
             try
             {
-                outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
+                using (await trailSlots.TakeAsync(cancellationToken))
+                {
+                    outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
+                }
             }
-            catch (PostgresException refused) when (!refused.IsTransient)
+            catch (PostgresException refused) when (TrailUpdateApplier.Refuses(refused))
             {
                 // The database refuses what was staged (not an outage): tried again it would fail again and hold
                 // every later batch back, so it is set aside — failed in the audit log, counted, and logged.
@@ -216,8 +234,9 @@ public sealed partial class HostInventoryGrain(
     [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: trail-update batch {BatchId} cannot be applied and is set aside; later batches go on")]
     private static partial void LogTrailBatchFailed(ILogger logger, Exception exception, Guid hostId, Guid batchId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Inventory work of host {HostId} ({Trigger}) failed; the next scan, trail batch or schedule tries again")]
-    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger);
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Inventory work of host {HostId} ({Trigger}) failed ({Failures} time(s) in a row); its staged trail batches stay pending and it tries again in {Wait}")]
+    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger, int failures, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: its tenant could not be read for a metric's label; counted under the empty tenant")]
     private static partial void LogTenantUnknown(ILogger logger, Exception exception, Guid hostId);
