@@ -58,4 +58,51 @@ public sealed class ScanIngestTests(PostgresClusterFixture fixture)
         // A second merge would have found every file known: no version was superseded, so no history.
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.file f JOIN alto.file_current c USING (file_current_id) WHERE c.host_id = '{host}'"));
     }
+
+    [Fact]
+    public async Task AMergeWhoseStatementIsCancelledStaysQueuedAndCompletesWhenTriedAgain()
+    {
+        var tenant = Guid.NewGuid();
+        var host = Guid.NewGuid();
+        var scanId = await fixture.Database.StageQueuedScanAsync(tenant, host, 40);
+        var grain = fixture.Client.GetGrain<IScanIngestGrain>(scanId);
+
+        // Another merge of the host holds its lock, so this one waits where it can be cancelled.
+        await using (var holder = await fixture.Database.DataSource.OpenConnectionAsync())
+        {
+            await using var transaction = await holder.BeginTransactionAsync();
+            await using (var hold = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_xact_lock(hashtext('{host}'))", holder, transaction))
+            {
+                await hold.ExecuteNonQueryAsync();
+            }
+            await grain.StartAsync();
+            const string Waiting = """
+                FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock%'
+                """;
+            await WaitUntilAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 1, "the merge never waited for the host's lock");
+
+            // Cut short as a statement timeout or an operator's pg_cancel_backend does: the moment's failure, not the scan's.
+            Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM (SELECT pg_cancel_backend(pid) {Waiting}) c"));
+            await WaitUntilAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 0, "the cancelled statement lingered");
+            await Task.Delay(500);
+            Assert.Equal("queued", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}"));
+        }
+
+        // What the retry reminder does a minute later.
+        await grain.StartAsync();
+        await WaitUntilAsync(async () => await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}") == "completed",
+            "the merge did not complete when tried again");
+        Assert.Equal(40, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{host}'"));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(25);
+        }
+    }
 }

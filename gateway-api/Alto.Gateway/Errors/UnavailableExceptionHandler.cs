@@ -52,7 +52,9 @@ public sealed partial class UnavailableExceptionHandler(
             {
                 case NpgsqlException { IsTransient: true }:
                 case NpgsqlException when current.GetBaseException() is SocketException or TimeoutException or IOException:
-                case PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.CrashShutdown }:
+                // A statement cancelled (a statement timeout, an operator's pg_cancel_backend) rolled back whole: the moment's failure, not the request's.
+                case PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.CrashShutdown
+                                                   or PostgresErrorCodes.QueryCanceled }:
                     return Database;
                 case SiloUnavailableException:
                 case OrleansMessageRejectionException:

@@ -17,8 +17,8 @@ namespace Alto.Grains.Hosts;
 /// and the requested work — staged trail batches applied, then a plan — in a one-shot timer that
 /// every request made meanwhile joins. It reads the host through <see cref="IHostGrain.GetAsync"/>
 /// (which interleaves) and tells it about a finished plan one way, so neither grain ever waits on
-/// the other in a cycle. Work that fails (the database out of reach) is tried again by the grain
-/// itself, after a wait that grows while it keeps failing.
+/// the other in a cycle. Work cut short by an outage (the database or the cluster out of reach, a
+/// statement cancelled) is tried again by the grain itself, after a wait that grows while it keeps failing.
 /// </summary>
 public sealed partial class HostInventoryGrain(
     HostPlanner planner,
@@ -149,15 +149,22 @@ public sealed partial class HostInventoryGrain(
             }
             _failuresInARow = 0;
         }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
+        catch (Exception exception) when (DatabaseOutage.Is(exception) || exception is OrleansException)
         {
-            // An outage: the staged batches stay pending, and the grain tries again — the plan too, if one was asked for.
+            // An outage (the database, the cluster): the staged batches stay pending, and the grain
+            // tries again by itself — the plan too, if one was asked for.
             _failuresInARow++;
             _planTrigger ??= trigger;
             var wait = trailOptions.Value.RetryWait(_failuresInARow);
             metrics.InventoryWorkFailed(await TenantIdAsync());
-            LogWorkFailed(logger, exception, Id, trigger ?? "trail updates", _failuresInARow, wait);
+            LogOutage(logger, exception, Id, trigger ?? "trail updates", _failuresInARow, wait);
             ScheduleWork(wait);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // Not the moment's failure: trying again at once would fail again, so the next request, scan or schedule does.
+            metrics.InventoryWorkFailed(await TenantIdAsync());
+            LogWorkFailed(logger, exception, Id, trigger ?? "trail updates");
         }
     }
 
@@ -189,7 +196,7 @@ public sealed partial class HostInventoryGrain(
                     outcome = await trail.ApplyAsync(batchId, Id, cancellationToken);
                 }
             }
-            catch (PostgresException refused) when (TrailUpdateApplier.Refuses(refused))
+            catch (PostgresException refused) when (!DatabaseOutage.Is(refused))
             {
                 // The database refuses what was staged (not an outage): tried again it would fail again and hold
                 // every later batch back, so it is set aside — failed in the audit log, counted, and logged.
@@ -235,8 +242,11 @@ public sealed partial class HostInventoryGrain(
     private static partial void LogTrailBatchFailed(ILogger logger, Exception exception, Guid hostId, Guid batchId);
 
     [LoggerMessage(Level = LogLevel.Error,
-        Message = "Inventory work of host {HostId} ({Trigger}) failed ({Failures} time(s) in a row); its staged trail batches stay pending and it tries again in {Wait}")]
-    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger, int failures, TimeSpan wait);
+        Message = "Inventory work of host {HostId} ({Trigger}) failed for an outage ({Failures} time(s) in a row); its staged trail batches stay pending and it tries again in {Wait}")]
+    private static partial void LogOutage(ILogger logger, Exception exception, Guid hostId, string trigger, int failures, TimeSpan wait);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inventory work of host {HostId} ({Trigger}) failed; the next scan, trail batch or schedule tries again")]
+    private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid hostId, string trigger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: its tenant could not be read for a metric's label; counted under the empty tenant")]
     private static partial void LogTenantUnknown(ILogger logger, Exception exception, Guid hostId);

@@ -61,10 +61,9 @@ public sealed partial class ScanIngestGrain(
             started = System.Diagnostics.Stopwatch.GetTimestamp();
             result = await merge.MergeAsync(scanId, CancellationToken.None);
         }
-        catch (Exception exception) when (exception is NpgsqlException { IsTransient: true } or TimeoutException
-                                           || (exception is NpgsqlException and not PostgresException))
+        catch (Exception exception) when (DatabaseOutage.Is(exception))
         {
-            // The database is unreachable or busy: the reminder tries again.
+            // The database is unreachable or busy, or the merge's statement was cancelled: the reminder tries again.
             LogWillRetry(logger, exception, scanId);
             return;
         }

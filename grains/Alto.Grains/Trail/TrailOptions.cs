@@ -29,7 +29,7 @@ public sealed class TrailOptions
     /// Wait before a host whose trail work failed (the database out of reach, a statement cancelled)
     /// tries again by itself; it doubles after each further failure, up to <see cref="LongestRetryWait"/>.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The longest wait between a host's attempts while its trail work keeps failing.</summary>

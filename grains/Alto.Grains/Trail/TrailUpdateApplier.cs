@@ -38,15 +38,6 @@ public sealed partial class TrailUpdateApplier(NpgsqlDataSource db, ILogger<Trai
         }
     }
 
-    /// <summary>
-    /// Whether the database refused the batch itself (its rows or the statements they need), so it
-    /// would fail again however often tried — rather than the work being cut short. A statement
-    /// cancelled (a timeout, an operator) or a server shutting down, class 57, says nothing about
-    /// the batch, though Npgsql does not count it transient either.
-    /// </summary>
-    public static bool Refuses(PostgresException exception) =>
-        !exception.IsTransient && !exception.SqlState.StartsWith("57", StringComparison.Ordinal);
-
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Trail batch {BatchId} of host {HostId} was ended by the database to break a deadlock with another batch; applying it again (attempt {Attempt} of {Attempts})")]
     private static partial void LogDeadlockRetried(ILogger logger, Guid batchId, Guid hostId, int attempt, int attempts);
