@@ -73,8 +73,8 @@ public sealed class LiveEventsProcessTests
             Assert.Contains(viewerEvents, e => e.Kind == "scan.progress" && e.TenantId == own && e.Data.GetProperty("final").GetBoolean());
             Assert.Contains(adminEvents, e => e.Kind == "scan.completed" && e.TenantId == own);
             // The other tenant's scan has been merged by now, and its events delivered wherever they went.
-            await WaitForAsync(async () => await database.CountAsync($"SELECT count(*) FROM alto.scan WHERE tenant_id = '{other}' AND status = 'completed'") == 1,
-                "the other tenant's scan");
+            await Eventually.WaitAsync(async () => await database.CountAsync($"SELECT count(*) FROM alto.scan WHERE tenant_id = '{other}' AND status = 'completed'") == 1,
+                "the other tenant's scan", Patience, TimeSpan.FromMilliseconds(200));
             await Task.Delay(TimeSpan.FromSeconds(2));
 
             Assert.DoesNotContain(viewerEvents, e => e.TenantId != own);
@@ -128,15 +128,6 @@ public sealed class LiveEventsProcessTests
     private static async Task<Guid> CreatedIdAsync(HttpClient admin, string path, object body) =>
         (await (await admin.PostAsJsonAsync(path, body)).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
 
-    private static Task WaitForAsync(Func<bool> condition, string what) => WaitForAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what} did not arrive within {Patience.TotalSeconds} s");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitForAsync(Func<bool> condition, string what) =>
+        Eventually.WaitAsync(() => Task.FromResult(condition()), what, Patience, TimeSpan.FromMilliseconds(200));
 }

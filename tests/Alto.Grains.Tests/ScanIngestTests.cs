@@ -80,29 +80,19 @@ public sealed class ScanIngestTests(PostgresClusterFixture fixture)
                 FROM pg_stat_activity
                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock%'
                 """;
-            await WaitUntilAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 1, "the merge never waited for the host's lock");
+            await Eventually.WaitAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 1, "the merge never waited for the host's lock");
 
             // Cut short as a statement timeout or an operator's pg_cancel_backend does: the moment's failure, not the scan's.
             Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM (SELECT pg_cancel_backend(pid) {Waiting}) c"));
-            await WaitUntilAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 0, "the cancelled statement lingered");
+            await Eventually.WaitAsync(async () => await fixture.Database.CountAsync($"SELECT count(*) {Waiting}") == 0, "the cancelled statement lingered");
             await Task.Delay(500);
             Assert.Equal("queued", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}"));
         }
 
         // What the retry reminder does a minute later.
         await grain.StartAsync();
-        await WaitUntilAsync(async () => await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}") == "completed",
+        await Eventually.WaitAsync(async () => await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}") == "completed",
             "the merge did not complete when tried again");
         Assert.Equal(40, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{host}'"));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(25);
-        }
     }
 }

@@ -22,10 +22,10 @@ public sealed class IngestRecoveryTests
         var scanId = await database.StageQueuedScanAsync(Guid.NewGuid(), Guid.NewGuid(), Rows);
 
         var first = await SiloProcess.StartAsync(database, "recovery", Patience);
-        await WaitForAsync(() => MergeRunningAsync(database), "the merge to start");
+        await Eventually.WaitAsync(() => MergeRunningAsync(database), "the merge to start", Patience, TimeSpan.FromMilliseconds(50));
         Process.GetProcessById(first.Run.ProcessId).Kill();
         await first.DisposeAsync();
-        await WaitForAsync(async () => !await MergeRunningAsync(database), "the killed silo's merge to be rolled back");
+        await Eventually.WaitAsync(async () => !await MergeRunningAsync(database), "the killed silo's merge to be rolled back", Patience, TimeSpan.FromMilliseconds(50));
 
         Assert.Equal("queued", await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}"));
         Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM alto.file_current"));
@@ -33,8 +33,8 @@ public sealed class IngestRecoveryTests
         // Restarted on the same address and port, as a service manager would: the new generation
         // supersedes the crashed one at once.
         await using var second = await SiloProcess.StartAsync(database, "recovery", Patience, first.SiloPort);
-        await WaitForAsync(async () => await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}") == "completed",
-            "the ingest to complete after the restart");
+        await Eventually.WaitAsync(async () => await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE id = {scanId}") == "completed",
+            "the ingest to complete after the restart", Patience, TimeSpan.FromMilliseconds(50));
 
         Assert.Equal(Rows, await database.CountAsync("SELECT count(*) FROM alto.file_current WHERE deleted_utc IS NULL"));
         Assert.Equal(Rows, await database.CountAsync("SELECT count(DISTINCT full_path) FROM alto.file_current"));
@@ -48,18 +48,4 @@ public sealed class IngestRecoveryTests
             SELECT count(*) FROM pg_stat_activity
             WHERE datname = '{database.Name}' AND state = 'active' AND query LIKE '%scan_rows%' AND pid <> pg_backend_pid()
             """) > 0;
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"waited in vain for {what}");
-    }
 }

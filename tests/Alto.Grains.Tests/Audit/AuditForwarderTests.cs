@@ -134,13 +134,13 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
         var running = forwarder.RunAsync(stop.Token);
 
         // Killed in the middle of the tenant's chain, then back a moment later on the same port.
-        await WaitForAsync(async () => Seqs(await receiver.LinesAsync(), tenant).Count >= 100, "a hundred entries before the kill");
+        await Eventually.WaitAsync(async () => Seqs(await receiver.LinesAsync(), tenant).Count >= 100, "a hundred entries before the kill", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(100));
         await receiver.KillAsync();
         await Task.Delay(500);
         await receiver.RestartAsync();
-        await WaitForAsync(async () => await fixture.Database.CountAsync(
+        await Eventually.WaitAsync(async () => await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_forward_cursor WHERE forwarder = '{options.Name}' AND chain = '{tenant}' AND chain_seq = {last}") == 1,
-            "the cursor at the chain's end");
+            "the cursor at the chain's end", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(100));
         await stop.CancelAsync();
         await running;
 
@@ -165,7 +165,7 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
 
             await new RelpAuditSink("127.0.0.1", receiver.Port, new AuditTls(tls.CaFile, null)).DeliverAsync(batch, CancellationToken.None);
             await new SyslogAuditSink("127.0.0.1", receiver.SyslogPort, new AuditTls(tls.CaFile, null)).DeliverAsync(batch, CancellationToken.None);
-            await WaitForAsync(async () => Seqs(await receiver.LinesAsync(), tenant).Count == 6, "each entry once by each transport");
+            await Eventually.WaitAsync(async () => Seqs(await receiver.LinesAsync(), tenant).Count == 6, "each entry once by each transport", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(100));
             Assert.Equal([1L, 1, 2, 2, 3, 3], Seqs(await receiver.LinesAsync(), tenant).Order());
 
             // A receiver the configured CA did not sign, or one under another name, is refused before anything is sent.
@@ -200,16 +200,6 @@ public sealed class AuditForwarderTests(PostgresClusterFixture fixture)
             .Select(line => JsonDocument.Parse(line[line.IndexOf('{', StringComparison.Ordinal)..]).RootElement)
             .Where(entry => entry.GetProperty("tenantId").GetString() == tenant.ToString())
             .Select(entry => entry.GetProperty("seq").GetInt64())];
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"waited a minute for {what}");
-            await Task.Delay(100);
-        }
-    }
 
     private static async Task<List<string>> ReadFramesAsync(TcpListener listener)
     {

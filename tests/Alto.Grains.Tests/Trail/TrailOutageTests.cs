@@ -78,23 +78,23 @@ public sealed class TrailOutageTests : IAsyncLifetime, IDisposable
         try
         {
             await world.Inventory.TrailUpdatesStagedAsync();
-            await WaitUntilAsync(async () => await _database.CountAsync(WaitingTrailStatements) == 1, "the batch never reached the held files");
+            await Eventually.WaitAsync(async () => await _database.CountAsync(WaitingTrailStatements) == 1, "the batch never reached the held files");
 
             // Cut the statement short, as a command timeout or an operator's pg_cancel_backend does.
             Assert.Equal(1, await _database.CountAsync($"SELECT count(*) FROM ({WaitingTrailStatements.Replace("count(*)", "pg_cancel_backend(pid)", StringComparison.Ordinal)}) c"));
 
-            await WaitUntilAsync(() => Task.FromResult(_failuresByTenant.GetValueOrDefault(world.TenantId.ToString()) >= 1), "the failure was not counted");
+            await Eventually.WaitAsync(() => Task.FromResult(_failuresByTenant.GetValueOrDefault(world.TenantId.ToString()) >= 1), "the failure was not counted");
             // Not set aside as refused: still pending, nothing failed, nothing applied.
             Assert.Equal(1, await _database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE id = '{batchId}' AND applied_at IS NULL AND failed_at IS NULL"));
             // With no further request, scan or schedule, the host tries again (and waits for the held files once more).
-            await WaitUntilAsync(async () => await _database.CountAsync(WaitingTrailStatements) == 1, "the host never tried again by itself");
+            await Eventually.WaitAsync(async () => await _database.CountAsync(WaitingTrailStatements) == 1, "the host never tried again by itself");
         }
         finally
         {
             await ReleaseAsync(holder);
         }
 
-        await WaitUntilAsync(async () => await _database.CountAsync(
+        await Eventually.WaitAsync(async () => await _database.CountAsync(
             $"SELECT count(*) FROM alto.audit_update_batch WHERE id = '{batchId}' AND applied_at IS NOT NULL") == 1, "the batch was never applied");
         Assert.Equal(20, await _database.CountAsync(
             $"SELECT count(*) FROM alto.file_current WHERE host_id = '{world.HostId}' AND atime_unix = {read} AND last_accessed_source = 'lucidlink_audit'"));
@@ -129,7 +129,7 @@ public sealed class TrailOutageTests : IAsyncLifetime, IDisposable
 
         // Every host's grain starts at once; each would apply two batches of reads side by side (eight statements) without the silos' bound.
         await Task.WhenAll(hosts.Select(hostId => _cluster.Client.GetGrain<GrainInterfaces.Hosts.IHostInventoryGrain>(hostId.ToString()).TrailUpdatesStagedAsync()));
-        await WaitUntilAsync(async () => await _database.CountAsync(WaitingTrailStatements) >= 1, "no batch reached the held files");
+        await Eventually.WaitAsync(async () => await _database.CountAsync(WaitingTrailStatements) >= 1, "no batch reached the held files");
         var mostAtOnce = 0L;
         for (var sample = 0; sample < 40; sample++)
         {
@@ -142,7 +142,7 @@ public sealed class TrailOutageTests : IAsyncLifetime, IDisposable
         {
             await ReleaseAsync(holder);
         }
-        await WaitUntilAsync(async () => await _database.CountAsync(
+        await Eventually.WaitAsync(async () => await _database.CountAsync(
             $"SELECT count(*) FROM alto.audit_update_batch WHERE tenant_id = '{world.TenantId}' AND applied_at IS NOT NULL") == Hosts * BatchesPerHost,
             "not every batch was applied once the files were free");
         Assert.Equal(Hosts * 5, await _database.CountAsync(
@@ -181,15 +181,5 @@ public sealed class TrailOutageTests : IAsyncLifetime, IDisposable
         await holder.RollbackAsync();
         await holder.DisposeAsync();
         await connection.DisposeAsync();
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, failure);
-            await Task.Delay(25);
-        }
     }
 }
