@@ -20,7 +20,7 @@ public sealed class PlannerMetrics
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _evaluated = meter.CreateCounter<long>("alto.plan.files_evaluated", "{file}", "Files run through the rules");
         _selected = meter.CreateCounter<long>("alto.plan.files_selected", "{file}", "Files the rules selected for tiering");
-        _workFailed = meter.CreateFailureCounter("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed and waits for the next trigger");
+        _workFailed = meter.CreateFailureCounter("alto.inventory.work_failed", "{run}", "Inventory work (a plan, applying the trail) that failed: after an outage the host tries again by itself, else at its next trigger");
         _trailBatchesFailed = meter.CreateFailureCounter("alto.trail.batches_failed", "{batch}", "Staged LucidLink trail batches the database refused, set aside unapplied");
     }
 
