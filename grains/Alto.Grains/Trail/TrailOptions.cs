@@ -37,5 +37,5 @@ public sealed class TrailOptions
 
     /// <summary>The wait before the host's next attempt after <paramref name="failures"/> failures in a row (one or more).</summary>
     public TimeSpan RetryWait(int failures) =>
-        TimeSpan.FromTicks(Math.Min(LongestRetryWait.Ticks, RetryAfter.Ticks << Math.Min(failures - 1, 20)));
+        TimeSpan.FromTicks(Math.Min(LongestRetryWait.Ticks, RetryAfter.Ticks << Math.Clamp(failures - 1, 0, 20)));
 }

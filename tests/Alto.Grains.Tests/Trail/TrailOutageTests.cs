@@ -149,6 +149,15 @@ public sealed class TrailOutageTests : IAsyncLifetime, IDisposable
             $"SELECT count(*) FROM alto.file_current WHERE tenant_id = '{world.TenantId}' AND atime_unix = {read}"));
     }
 
+    [Fact]
+    public void AHostThatKeepsFailingWaitsTwiceAsLongEachTimeUpToAMinute()
+    {
+        var options = new Alto.Grains.Trail.TrailOptions { RetryAfter = TimeSpan.FromSeconds(5) };
+
+        Assert.Equal([5, 10, 20, 40, 60, 60], Enumerable.Range(1, 6).Select(failures => options.RetryWait(failures).TotalSeconds));
+        Assert.Equal(TimeSpan.FromMinutes(1), options.RetryWait(10_000));
+    }
+
     private static List<InventoryFile> Files(Guid hostId, int count) =>
         [.. Enumerable.Range(0, count).Select(i => new InventoryFile($"/srv/{hostId:N}/f{i}.dat", 1000 + i, 90 * Day, 400 * Day))];
 
