@@ -21,10 +21,23 @@ public sealed record MergeResult(
 /// </summary>
 public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<InventoryMerge> logger)
 {
+    /// <summary>
+    /// From this many staged rows a scan's merge first makes sure the planner knows how many there
+    /// are (scan_staging.refresh_statistics, migration 0033): below it the rows are read by index
+    /// whatever the estimate, above it a stale estimate made the normalising serial.
+    /// </summary>
+    public const long StatisticsFromRows = 10_000;
+
     /// <returns>Null when the scan is not (or no longer) waiting for ingest.</returns>
     public async Task<MergeResult?> MergeAsync(long scanId, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var steps = new StepClock();
+        // Before the transaction: ANALYZE holds the staged partition's lock until its transaction ends.
+        if (await ScalarAsync<bool>(connection, "SELECT scan_staging.refresh_statistics($1, $2)", cancellationToken, scanId, StatisticsFromRows))
+        {
+            steps.Mark("staged statistics");
+        }
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var scan = await LockScanAsync(connection, scanId, cancellationToken);
@@ -32,7 +45,6 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         {
             return null;
         }
-        var steps = new StepClock();
 
         // One ingest per host at a time: two merges of the same host would race on new paths.
         await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1::text))", cancellationToken, scan.HostId.ToString());
