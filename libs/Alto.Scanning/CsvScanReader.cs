@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -18,6 +19,11 @@ public sealed class CsvScanReader : IScanRowReader
     private readonly char[] _buffer = new char[4 * MaxRecordChars];
     private readonly List<string> _fields = new(ScanColumns.All.Count);
     private readonly StringBuilder _field = new();
+    // Where an unquoted field ends (or, for a quote, is malformed): searched for many characters at a time.
+    private static readonly SearchValues<char> UnquotedFieldEnds = SearchValues.Create(",\r\n\"");
+    // Longer values (paths) are rarely repeated: comparing them would cost more than it saves.
+    private const int RecentMaxChars = 32;
+    private readonly string?[] _recent = new string?[ScanColumns.All.Count];
     private int _start;
     private int _end;
     private bool _exhausted;
@@ -111,9 +117,9 @@ public sealed class CsvScanReader : IScanRowReader
         var position = _start;
         while (true)
         {
-            _field.Clear();
             if (position < _end && text[position] == '"')
             {
+                _field.Clear();
                 position++;
                 while (true)
                 {
@@ -138,25 +144,23 @@ public sealed class CsvScanReader : IScanRowReader
                 {
                     throw new ScanFormatException(Row, ColumnName(_fields.Count), "text after a closing quote");
                 }
+                _fields.Add(_field.ToString());
             }
             else
             {
                 var start = position;
-                while (position < _end && text[position] is not (',' or '\r' or '\n'))
+                var length = text[position..].IndexOfAny(UnquotedFieldEnds);
+                position = length < 0 ? _end : position + length;
+                if (position < _end && text[position] == '"')
                 {
-                    if (text[position] == '"')
-                    {
-                        throw new ScanFormatException(Row, ColumnName(_fields.Count), "a quote inside an unquoted field");
-                    }
-                    position++;
+                    throw new ScanFormatException(Row, ColumnName(_fields.Count), "a quote inside an unquoted field");
                 }
                 if (position >= _end && !_exhausted)
                 {
                     throw Unfinished("unterminated record");
                 }
-                _field.Append(text[start..position]);
+                _fields.Add(Recent(_fields.Count, text[start..position]));
             }
-            _fields.Add(_field.ToString());
 
             if (position >= _end)
             {
@@ -179,6 +183,23 @@ public sealed class CsvScanReader : IScanRowReader
             _start = position;
             return;
         }
+    }
+
+    /// <summary>
+    /// The field's text as a string: the same string as the row before's when the value repeats (an
+    /// owner, a permission set, an extension, a flag), so most short values of a chunk cost no allocation.
+    /// </summary>
+    private string Recent(int column, ReadOnlySpan<char> value)
+    {
+        if (value.Length > RecentMaxChars || column >= _recent.Length)
+        {
+            return new string(value);
+        }
+        if (_recent[column] is { } before && value.SequenceEqual(before))
+        {
+            return before;
+        }
+        return _recent[column] = new string(value);
     }
 
     /// <summary>A record that reaches the end of the buffer: the data ended inside it, or it is longer than any real one.</summary>

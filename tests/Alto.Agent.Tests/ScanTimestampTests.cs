@@ -1,0 +1,104 @@
+using System.Globalization;
+using Alto.Scanning;
+
+namespace Alto.Agent.Tests;
+
+/// <summary>
+/// Scan timestamps are read by position when they have the form agents write; every answer must be
+/// the one the general parser gives (DateTimeOffset.TryParse, round-trip kind), value and offset alike.
+/// </summary>
+[Trait("Layer", "Unit")]
+public sealed class ScanTimestampTests
+{
+    [Theory]
+    [InlineData("2025-01-15T10:30:00Z")]
+    [InlineData("2025-01-15T10:30:00.1234567Z")]
+    [InlineData("2025-01-15T10:30:00.5Z")]
+    [InlineData("2025-01-15T10:30:00.000001Z")]
+    [InlineData("2025-01-15T10:30:00+02:00")]
+    [InlineData("2025-01-15T10:30:00.25-05:30")]
+    [InlineData("2025-01-15T00:10:00+13:59")]
+    [InlineData("1900-01-01T00:00:00Z")]
+    [InlineData("2200-12-31T23:59:59.9999999Z")]
+    [InlineData("2024-02-29T12:00:00Z")]
+    // Each of these is outside the written form or its plain ranges: the general parser answers.
+    [InlineData("2023-02-29T12:00:00Z")]
+    [InlineData("2025-13-01T00:00:00Z")]
+    [InlineData("2025-00-10T00:00:00Z")]
+    [InlineData("2025-01-32T00:00:00Z")]
+    [InlineData("2025-01-15T24:00:00Z")]
+    [InlineData("2025-01-15T23:60:00Z")]
+    [InlineData("2025-01-15T23:59:60Z")]
+    [InlineData("2025-01-15T10:30:00.12345678Z")]
+    [InlineData("2025-01-15T10:30:00.Z")]
+    [InlineData("2025-01-15T10:30:00+14:00")]
+    [InlineData("2025-01-15T10:30:00-14:00")]
+    [InlineData("2025-01-15T10:30:00+15:00")]
+    [InlineData("2025-01-15T10:30:00+02:60")]
+    [InlineData("1899-12-31T23:59:59Z")]
+    [InlineData("1900-01-01T00:30:00+01:00")]
+    [InlineData("2201-01-01T00:00:00Z")]
+    [InlineData("2025-01-15T10:30:00z")]
+    [InlineData("2025-01-15T10:30:0aZ")]
+    [InlineData("2025-01-15T10:30:00 Z")]
+    [InlineData("2025-01-15T10:30:00+0200")]
+    [InlineData("2025-01-15T10:30Z")]
+    [InlineData("2025-1-15T10:30:00Z")]
+    [InlineData("+025-01-15T10:30:00Z")]
+    [InlineData("2025-01-15T10:30:00.1234567+02:00")]
+    public void AnswersAsTheGeneralParserDoes(string text) => AssertSameAnswer(text);
+
+    [Fact]
+    public void RandomTimestampsInEveryWrittenShapeReadAsTheGeneralParserReadsThem()
+    {
+        var random = new Random(20261203);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var ticks = random.NextInt64(new DateTime(1899, 6, 1).Ticks, new DateTime(2201, 6, 1).Ticks);
+            var clock = new DateTime(ticks);
+            var digits = random.Next(0, 8);
+            var fraction = digits == 0 ? "" : "." + (clock.Ticks % TimeSpan.TicksPerSecond).ToString("D7", CultureInfo.InvariantCulture)[..digits];
+            var zone = random.Next(3) switch
+            {
+                0 => "Z",
+                var sign => (sign == 1 ? "+" : "-") + random.Next(0, 15).ToString("D2", CultureInfo.InvariantCulture) + ":"
+                             + random.Next(0, 60).ToString("D2", CultureInfo.InvariantCulture),
+            };
+            AssertSameAnswer(clock.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture) + fraction + zone);
+        }
+    }
+
+    [Fact]
+    public void TheAgentsOwnTimestampsReadBackExactly()
+    {
+        var random = new Random(7);
+        for (var i = 0; i < 10_000; i++)
+        {
+            var value = new DateTimeOffset(random.NextInt64(new DateTime(1900, 1, 1).Ticks, new DateTime(2200, 12, 31).Ticks), TimeSpan.Zero);
+            Assert.True(ScanValues.TryParseTimestamp(ScanValues.Timestamp(value), out var read));
+            Assert.Equal(value.UtcTicks, read.UtcTicks);
+        }
+    }
+
+    /// <summary>What the scan format accepted before timestamps were read by position: its shape check, the general parser, the year range.</summary>
+    private static bool GeneralParse(string text, out DateTimeOffset value)
+    {
+        value = default;
+        var shaped = text.Length is >= 20 and <= 40 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':'
+                     && (text[^1] == 'Z' || (text.Length >= 25 && text[^3] == ':' && (text[^6] == '+' || text[^6] == '-')));
+        return shaped && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value)
+               && value.Year is >= 1900 and <= 2200;
+    }
+
+    private static void AssertSameAnswer(string text)
+    {
+        var expected = GeneralParse(text, out var expectedValue);
+        var actual = ScanValues.TryParseTimestamp(text, out var actualValue);
+        Assert.True(expected == actual, $"'{text}': the general parser says {expected}, the scan format {actual}");
+        if (expected)
+        {
+            Assert.True(expectedValue.DateTime == actualValue.DateTime && expectedValue.Offset == actualValue.Offset,
+                $"'{text}': the general parser reads {expectedValue:O}, the scan format {actualValue:O}");
+        }
+    }
+}
