@@ -151,18 +151,90 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         await (await UploadAsync(agent, Header + Row("/srv/twice.txt", 7), ChunkCompressionKind.None, scanId: scanId, final: true, chunk: 1))
             .AssertJsonAsync(HttpStatusCode.OK);
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") != "completed")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the scan was not merged within a minute");
-            await Task.Delay(100);
-        }
+        await WaitForMergeAsync(scanId);
         var inventory = await fixture.Database.ScalarAsync<string>(
             $"SELECT string_agg(full_path || '=' || size_bytes, ' ' ORDER BY full_path COLLATE \"C\") FROM alto.file_current WHERE host_id = '{agent.HostId}'");
         Assert.Equal("/srv/Twice.txt=2 /srv/e.txt=6 /srv/in-one.txt=5 /srv/twice.txt=7 /srv/é.txt=4", inventory);
 
         static string Row(string path, int size) =>
             $"{path},{size},2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,{size},false,utf8\r\n";
+    }
+
+    [Fact]
+    public async Task TwoChunksOfOneScanAreCopiedSideBySide()
+    {
+        var agent = await EnrollAsync();
+        var scanId = Guid.NewGuid();
+        var rows = Rows("/srv/side-" + Guid.NewGuid().ToString("N"), 2_000);
+        await using var hold = await CopyHold.StartAsync(fixture.Database, agent.TenantId, rows.HeldPath);
+        var first = UploadAsync(agent, rows.Csv, ChunkCompressionKind.None, scanId: scanId, chunk: 0);
+        await hold.WaitUntilHeldAsync(first);
+
+        // The final chunk goes in while chunk 0 is still being copied: the scan's lock is not held through a copy.
+        var second = UploadAsync(agent, Header + GoodRow, ChunkCompressionKind.None, scanId: scanId, final: true, chunk: 1);
+        var finished = await Task.WhenAny(second, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(finished == second, "the second chunk waited for the first one's copy to end");
+        var secondReceipt = await (await second).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("stored", secondReceipt.GetProperty("outcome").GetString());
+        Assert.False(secondReceipt.GetProperty("ingestQueued").GetBoolean());
+
+        await hold.ReleaseAsync();
+        var firstReceipt = await (await first).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("stored", firstReceipt.GetProperty("outcome").GetString());
+        Assert.True(firstReceipt.GetProperty("ingestQueued").GetBoolean(), "the last chunk in completes the scan, whichever number it has");
+        await WaitForMergeAsync(scanId);
+        Assert.Equal(2_001, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}'"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AChunkNumberSentTwiceAtOnceIsStoredOnce(bool sameContent)
+    {
+        var agent = await EnrollAsync();
+        var scanId = Guid.NewGuid();
+        var folder = "/srv/twice-" + Guid.NewGuid().ToString("N");
+        var rows = Rows(folder + "/held", 2_000);
+        await using var hold = await CopyHold.StartAsync(fixture.Database, agent.TenantId, rows.HeldPath);
+        var first = UploadAsync(agent, rows.Csv, ChunkCompressionKind.None, scanId: scanId, chunk: 0);
+        await hold.WaitUntilHeldAsync(first);
+
+        // The same number again, sent whole while the first is still being copied: it is stored first.
+        var again = sameContent ? rows.Csv : Rows(folder + "/other", 2_000).Csv;
+        var second = await (await UploadAsync(agent, again, ChunkCompressionKind.None, scanId: scanId, chunk: 0)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("stored", second.GetProperty("outcome").GetString());
+
+        await hold.ReleaseAsync();
+        var late = await first;
+        if (sameContent)
+        {
+            Assert.Equal("duplicate", (await late.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("outcome").GetString());
+        }
+        else
+        {
+            await late.AssertProblemAsync(HttpStatusCode.Conflict);
+        }
+        var staged = await fixture.Database.ScalarAsync<string>(
+            $"SELECT count(*) || ' ' || min(file_path) FROM scan_staging.raw_scans r JOIN alto.scan s ON s.id = r.scan_id WHERE s.scan_uid = '{scanId}'");
+        Assert.Equal($"2000 {folder}/{(sameContent ? "held" : "other")}/00000.txt", staged);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM scan_staging.chunk c JOIN alto.scan s ON s.id = c.scan_id WHERE s.scan_uid = '{scanId}'"));
+    }
+
+    /// <summary>A chunk of <paramref name="count"/> files in a folder, and the path of its middle one.</summary>
+    private static (string Csv, string HeldPath) Rows(string folder, int count) => (
+        Header + string.Concat(Enumerable.Range(0, count).Select(i =>
+            $"{folder}/{i:D5}.txt,{i},2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,{i},false,utf8\r\n")),
+        $"{folder}/{count / 2:D5}.txt");
+
+    private async Task WaitForMergeAsync(Guid scanId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") != "completed")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the scan was not merged within a minute");
+            await Task.Delay(100);
+        }
     }
 
     [Fact]

@@ -54,41 +54,29 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         }
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // One scan row per (host, agent scan id); locking it serialises the chunks of one scan.
-        var scan = await LockScanAsync(connection, hostId, scanUid, cancellationToken);
-        if (await StoredDigestAsync(connection, scan.Id, chunkNo, cancellationToken) is { } stored)
+        // The rows are copied before the scan's row is locked, so two chunks of one scan (an agent
+        // keeps two in flight) are copied side by side; what is checked before the copy is checked
+        // again under the lock, which serialises the chunks' bookkeeping only.
+        var unlocked = await ReadScanAsync(connection, hostId, scanUid, forUpdate: false, cancellationToken);
+        if (await StoredDigestAsync(connection, unlocked.Id, chunkNo, cancellationToken) is { } stored)
         {
             // Read (and check) the whole chunk to learn its digest, staging nothing.
             var rows = await CountRowsAsync(content, cancellationToken);
             await transaction.RollbackAsync(cancellationToken);
-            if (stored.Digest is { } digest && !digest.AsSpan().SequenceEqual(content.Digest()))
-            {
-                throw new ScanSequenceException(
-                    $"chunk {chunkNo} of scan {scanUid} was stored before with other content ({stored.Rows} rows; this one has {rows}); a chunk number is sent again only with the same content");
-            }
-            return new StageResult(StageOutcome.Duplicate, scan.Id, 0);
+            return Duplicate(chunk, stored, content, rows, unlocked.Id);
         }
-        if (scan.Status != "receiving")
-        {
-            throw new ScanSequenceException($"scan {scanUid} is already complete ({scan.Status}); start a new scan");
-        }
-        if (scan.FinalChunkNo is { } final && chunkNo > final)
-        {
-            throw new ScanSequenceException($"chunk {chunkNo} comes after chunk {final}, which was marked final");
-        }
-        if (isFinal && scan.MaxChunkNo is { } highest && highest > chunkNo)
-        {
-            throw new ScanSequenceException($"chunk {chunkNo} cannot be final: chunk {highest} was already received");
-        }
-        if (isFinal && (chunk.UnchangedFolders ?? 0) != scan.FoldersUnchanged)
-        {
-            // A part of the unchanged folders that never arrived would read as folders gone: their files would be marked deleted.
-            throw new ScanSequenceException(chunk.UnchangedFolders is { } declared
-                ? $"the final chunk says {declared} unchanged folder(s) were named, but {scan.FoldersUnchanged} arrived: send the missing parts first"
-                : $"scan {scanUid} named {scan.FoldersUnchanged} unchanged folder(s): its final chunk says how many (unchanged=)");
-        }
+        CheckSequence(chunk, unlocked);
 
-        var (rowCount, bytes) = await CopyRowsAsync(connection, tenantId, hostId, scan, chunkNo, content, cancellationToken);
+        var (rowCount, bytes) = await CopyRowsAsync(connection, tenantId, hostId, unlocked, chunkNo, content, cancellationToken);
+
+        var scan = await ReadScanAsync(connection, hostId, scanUid, forUpdate: true, cancellationToken);
+        if (await StoredDigestAsync(connection, scan.Id, chunkNo, cancellationToken) is { } storedMeanwhile)
+        {
+            // The same chunk number, sent again while this copy ran, was stored first: these rows go.
+            await transaction.RollbackAsync(cancellationToken);
+            return Duplicate(chunk, storedMeanwhile, content, rowCount, scan.Id);
+        }
+        CheckSequence(chunk, scan);
         await using (var insertChunk = new NpgsqlCommand(
             "INSERT INTO scan_staging.chunk (scan_id, chunk_no, row_count, is_final, digest) VALUES ($1, $2, $3, $4, $5)",
             connection, transaction))
@@ -136,7 +124,7 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await CreateScanAsync(connection, tenantId, hostId, scanUid, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var scan = await LockScanAsync(connection, hostId, scanUid, cancellationToken);
+        var scan = await ReadScanAsync(connection, hostId, scanUid, forUpdate: true, cancellationToken);
         var digest = UnchangedDigest(baseScanUid, folders);
         await using (var stored = new NpgsqlCommand("SELECT digest FROM scan_staging.unchanged_part WHERE scan_id = $1 AND part_no = $2", connection, transaction))
         {
@@ -202,6 +190,38 @@ public sealed class ScanStaging(NpgsqlDataSource db)
 
     private sealed record StoredChunk(int Rows, byte[]? Digest);
 
+    /// <summary>A chunk number stored before: a duplicate with the same content, a conflict with other content.</summary>
+    private static StageResult Duplicate(ChunkIdentity chunk, StoredChunk stored, ChunkContent content, int rows, long scanId) =>
+        stored.Digest is { } digest && !digest.AsSpan().SequenceEqual(content.Digest())
+            ? throw new ScanSequenceException(
+                $"chunk {chunk.ChunkNo} of scan {chunk.ScanUid} was stored before with other content ({stored.Rows} rows; this one has {rows}); a chunk number is sent again only with the same content")
+            : new StageResult(StageOutcome.Duplicate, scanId, 0);
+
+    /// <summary>Whether the chunk may join the scan as it stands: still receiving, within its numbering, its unchanged folders all in.</summary>
+    private static void CheckSequence(ChunkIdentity chunk, ScanRow scan)
+    {
+        var (chunkNo, isFinal) = (chunk.ChunkNo, chunk.IsFinal);
+        if (scan.Status != "receiving")
+        {
+            throw new ScanSequenceException($"scan {chunk.ScanUid} is already complete ({scan.Status}); start a new scan");
+        }
+        if (scan.FinalChunkNo is { } final && chunkNo > final)
+        {
+            throw new ScanSequenceException($"chunk {chunkNo} comes after chunk {final}, which was marked final");
+        }
+        if (isFinal && scan.MaxChunkNo is { } highest && highest > chunkNo)
+        {
+            throw new ScanSequenceException($"chunk {chunkNo} cannot be final: chunk {highest} was already received");
+        }
+        if (isFinal && (chunk.UnchangedFolders ?? 0) != scan.FoldersUnchanged)
+        {
+            // A part of the unchanged folders that never arrived would read as folders gone: their files would be marked deleted.
+            throw new ScanSequenceException(chunk.UnchangedFolders is { } declared
+                ? $"the final chunk says {declared} unchanged folder(s) were named, but {scan.FoldersUnchanged} arrived: send the missing parts first"
+                : $"scan {chunk.ScanUid} named {scan.FoldersUnchanged} unchanged folder(s): its final chunk says how many (unchanged=)");
+        }
+    }
+
     private static async Task<StoredChunk?> StoredDigestAsync(NpgsqlConnection connection, long scanId, int chunkNo, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT row_count, digest FROM scan_staging.chunk WHERE scan_id = $1 AND chunk_no = $2", connection);
@@ -254,14 +274,15 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         return (DateOnly)(await select.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private static async Task<ScanRow> LockScanAsync(NpgsqlConnection connection, Guid hostId, Guid scanUid, CancellationToken cancellationToken)
+    /// <summary>The scan's row as it stands; locked (<paramref name="forUpdate"/>) it serialises the bookkeeping of the scan's chunks.</summary>
+    private static async Task<ScanRow> ReadScanAsync(NpgsqlConnection connection, Guid hostId, Guid scanUid, bool forUpdate, CancellationToken cancellationToken)
     {
-        await using var select = new NpgsqlCommand("""
+        await using var select = new NpgsqlCommand($"""
             SELECT s.id, s.status, (s.started_at AT TIME ZONE 'UTC')::date, s.final_chunk_no,
                    (SELECT max(chunk_no) FROM scan_staging.chunk c WHERE c.scan_id = s.id), s.folders_unchanged
             FROM alto.scan s
             WHERE s.host_id = $1 AND s.scan_uid = $2
-            FOR UPDATE OF s
+            {(forUpdate ? "FOR UPDATE OF s" : "")}
             """, connection);
         select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scanUid });
