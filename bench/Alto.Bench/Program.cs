@@ -276,15 +276,20 @@ public static class Program
         {
             await sink.SendUnchangedAsync(new UnchangedFolders(scanId, unchanged!.Value.Base, part, unchanged.Value.Parts[part]), CancellationToken.None);
         }
-        for (var i = 0; i < chunkFiles.Length; i++)
+        // As the agent sends them: two at a time (UploadWindow), the final chunk after all others.
+        using (var uploads = new UploadWindow())
         {
-            var body = await File.ReadAllBytesAsync(chunkFiles[i]);
-            var final = i == chunkFiles.Length - 1;
-            await sink.SendAsync(new ScanChunk(scanId, i, final, 0, body, "csv", ChunkCompressionKind.Zstd)
+            for (var i = 0; i < chunkFiles.Length - 1; i++)
             {
-                UnchangedFolders = final && unchanged is { } named ? named.Parts.Sum(part => part.Length) : null,
-            }, CancellationToken.None);
+                var chunk = new ScanChunk(scanId, i, false, 0, await File.ReadAllBytesAsync(chunkFiles[i]), "csv", ChunkCompressionKind.Zstd);
+                await uploads.StartAsync(() => sink.SendAsync(chunk, CancellationToken.None));
+            }
+            await uploads.DrainAsync();
         }
+        await sink.SendAsync(new ScanChunk(scanId, chunkFiles.Length - 1, true, 0, await File.ReadAllBytesAsync(chunkFiles[^1]), "csv", ChunkCompressionKind.Zstd)
+        {
+            UnchangedFolders = unchanged is { } named ? named.Parts.Sum(part => part.Length) : null,
+        }, CancellationToken.None);
         var uploaded = clock.Elapsed;
         while (await database.ScalarAsync<string>($"SELECT status FROM alto.scan WHERE scan_uid = '{scanId}'") is var status && status != "completed")
         {

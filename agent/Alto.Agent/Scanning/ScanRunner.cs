@@ -13,7 +13,8 @@ public sealed record ScanResult(Guid ScanId, int Chunks, long Rows, int FoldersU
 
 /// <summary>
 /// One scan as a pipeline of three stages joined by bounded channels: the tree walker, the
-/// chunk builder (rows → CSV/Parquet → compressed), and the sink (upload). A slow upload slows
+/// chunk builder (rows → CSV/Parquet → compressed), and the sink (upload, <see cref="UploadWindow.Limit"/>
+/// chunks at a time, the final one after all others are in). A slow upload slows
 /// the walk instead of growing memory; a failure in any stage stops the others. An incremental
 /// scan names its unchanged folders (in parts, before the final chunk, which starts the ingest).
 /// </summary>
@@ -110,22 +111,35 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
 
     private async Task SendChunksAsync(ChannelReader<ScanChunk> chunks, FolderDigests? digests, CancellationToken cancellationToken)
     {
+        using var uploads = new UploadWindow();
         await foreach (var chunk in chunks.ReadAllAsync(cancellationToken))
         {
-            // The final chunk is built once the walk is over: every unchanged folder is known by then.
-            if (chunk.IsFinal && digests?.BaseScanId is { } baseScanId)
+            if (!chunk.IsFinal)
             {
-                var unchanged = digests.Unchanged.ToArray();
-                for (int start = 0, part = 0; start < unchanged.Length; start += UnchangedFolders.MaxPerPart, part++)
-                {
-                    var folders = unchanged.AsMemory(start, Math.Min(UnchangedFolders.MaxPerPart, unchanged.Length - start));
-                    await sink.SendUnchangedAsync(new UnchangedFolders(chunk.ScanId, baseScanId, part, folders), cancellationToken);
-                }
-                // The gateway starts the ingest only if as many arrived: a part lost would read as folders gone.
-                await sink.SendAsync(chunk with { UnchangedFolders = unchanged.Length }, cancellationToken);
+                await uploads.StartAsync(() => sink.SendAsync(chunk, cancellationToken));
                 continue;
             }
-            await sink.SendAsync(chunk, cancellationToken);
+            // The final chunk tells the gateway the scan is complete: every other chunk is in first.
+            await uploads.DrainAsync();
+            await SendFinalAsync(chunk, digests, cancellationToken);
         }
+    }
+
+    private async Task SendFinalAsync(ScanChunk chunk, FolderDigests? digests, CancellationToken cancellationToken)
+    {
+        // The final chunk is built once the walk is over: every unchanged folder is known by then.
+        if (digests?.BaseScanId is not { } baseScanId)
+        {
+            await sink.SendAsync(chunk, cancellationToken);
+            return;
+        }
+        var unchanged = digests.Unchanged.ToArray();
+        for (int start = 0, part = 0; start < unchanged.Length; start += UnchangedFolders.MaxPerPart, part++)
+        {
+            var folders = unchanged.AsMemory(start, Math.Min(UnchangedFolders.MaxPerPart, unchanged.Length - start));
+            await sink.SendUnchangedAsync(new UnchangedFolders(chunk.ScanId, baseScanId, part, folders), cancellationToken);
+        }
+        // The gateway starts the ingest only if as many arrived: a part lost would read as folders gone.
+        await sink.SendAsync(chunk with { UnchangedFolders = unchanged.Length }, cancellationToken);
     }
 }

@@ -41,16 +41,20 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
     /// <summary>Reports the gateway refused (acknowledged with ok = false), with its reasons.</summary>
     public ConcurrentBag<string> Refusals { get; } = [];
 
-    /// <summary>Uploads one whole scan, each chunk's request timed.</summary>
+    /// <summary>Uploads one whole scan as the agent does (<see cref="UploadWindow"/>, the final chunk last), each chunk's request timed.</summary>
     public async Task UploadScanAsync(byte[][] chunks, Latencies latencies)
     {
         var scanId = Guid.NewGuid();
         var sink = new UploadSink(http, credentials.Gateway, credentials.Credential, HostId, TenantId, [root]);
-        for (var i = 0; i < chunks.Length; i++)
+        using var uploads = new UploadWindow();
+        for (var i = 0; i < chunks.Length - 1; i++)
         {
-            var chunk = new ScanChunk(scanId, i, i == chunks.Length - 1, 0, chunks[i], "csv", ChunkCompressionKind.Zstd);
-            await latencies.TimeAsync(() => sink.SendAsync(chunk, CancellationToken.None));
+            var chunk = new ScanChunk(scanId, i, false, 0, chunks[i], "csv", ChunkCompressionKind.Zstd);
+            await uploads.StartAsync(() => latencies.TimeAsync(() => sink.SendAsync(chunk, CancellationToken.None)));
         }
+        await uploads.DrainAsync();
+        var final = new ScanChunk(scanId, chunks.Length - 1, true, 0, chunks[^1], "csv", ChunkCompressionKind.Zstd);
+        await latencies.TimeAsync(() => sink.SendAsync(final, CancellationToken.None));
     }
 
     /// <summary>Batches the gateway could not take at the first attempt (busy, failing), and sent again.</summary>

@@ -1,0 +1,131 @@
+using Alto.Agent.Scanning;
+using Alto.Scanning;
+
+namespace Alto.Agent.Tests.Scanning;
+
+/// <summary>
+/// How a scan hands its chunks to the upload: two at a time (the gateway copies two chunks of a
+/// host side by side), never more, the final chunk only after every other one is in, and a refused
+/// chunk fails the scan at once with the gateway's answer, the other upload cancelled.
+/// </summary>
+public sealed class ChunkUploadOrderTests : IDisposable
+{
+    private const int Files = 40;
+    private const int RowsPerChunk = 4;
+    private readonly string _tree = Directory.CreateTempSubdirectory("alto-upload-order-").FullName;
+
+    public ChunkUploadOrderTests()
+    {
+        for (var i = 0; i < Files; i++)
+        {
+            var folder = Path.Combine(_tree, $"d{i % 4}");
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, $"f{i}.txt"), new string('x', i + 1));
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_tree, recursive: true);
+
+    [Fact]
+    public async Task ChunksUploadTwoAtATimeAndTheFinalOneAfterAllOthers()
+    {
+        var sink = new RecordingSink(failChunk: null);
+
+        var result = await new ScanRunner(sink).RunAsync(Settings(), new ScanCounters(), CancellationToken.None);
+
+        Assert.Equal(Files, result.Rows);
+        Assert.Equal(Enumerable.Range(0, result.Chunks), sink.Finished.Order());
+        Assert.Equal(UploadWindow.Limit, sink.MostAtOnce);
+        // Every other chunk had finished when the final one started.
+        Assert.Equal(result.Chunks - 1, sink.FinishedBeforeFinalStarted);
+    }
+
+    [Fact]
+    public async Task ARefusedChunkFailsTheScanWithTheGatewaysAnswerWithoutWaitingForTheOtherUpload()
+    {
+        // Chunk 2 never finishes on its own: the scan must not wait for it once chunk 3 is refused.
+        var sink = new RecordingSink(failChunk: 3, hangChunk: 2);
+
+        var error = await Assert.ThrowsAsync<UploadException>(() =>
+            new ScanRunner(sink).RunAsync(Settings(), new ScanCounters(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("chunk 3", error.Message);
+        // The cancellation reaches the other upload as the scan stops (it is not waited for).
+        await sink.HungUploadCancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(sink.FinishedBeforeFinalStarted);
+    }
+
+    private ScanSettings Settings() =>
+        new([_tree], "csv", ChunkCompressionKind.None, BatchRows: RowsPerChunk, Workers: 2, CrossMounts: false);
+
+    /// <summary>Takes each upload some time (long enough for the next chunk to be built), noting what overlapped.</summary>
+    private sealed class RecordingSink(int? failChunk, int? hangChunk = null) : IChunkSink
+    {
+        private readonly Lock _gate = new();
+        private readonly List<int> _finished = [];
+        private int _running;
+
+        public int MostAtOnce { get; private set; }
+
+        public int? FinishedBeforeFinalStarted { get; private set; }
+
+        public TaskCompletionSource HungUploadCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IReadOnlyList<int> Finished
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _finished];
+                }
+            }
+        }
+
+        public async Task SendAsync(ScanChunk chunk, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                _running++;
+                MostAtOnce = Math.Max(MostAtOnce, _running);
+                if (chunk.IsFinal)
+                {
+                    FinishedBeforeFinalStarted = _finished.Count;
+                }
+            }
+            try
+            {
+                if (chunk.Number == failChunk)
+                {
+                    throw new UploadException($"the gateway refused chunk {chunk.Number}: 400: a stand-in refusal");
+                }
+                if (chunk.Number == hangChunk)
+                {
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        HungUploadCancelled.TrySetResult();
+                        throw;
+                    }
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+                lock (_gate)
+                {
+                    _finished.Add(chunk.Number);
+                }
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _running--;
+                }
+            }
+        }
+
+        public Task SendUnchangedAsync(UnchangedFolders part, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
