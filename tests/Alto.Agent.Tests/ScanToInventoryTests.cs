@@ -48,9 +48,7 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         var odd = inventory.Single(pair => pair.Value.Escaped);
         Assert.Equal([.. System.Text.Encoding.UTF8.GetBytes(_tree + "/odd/caf"), 0xE9, .. ".dat"u8],
             PathEncoding.Decode(odd.Key, PathEncodingKind.Escaped));
-        var host = await AdminGetHostAsync(agent);
-        Assert.Equal(files.Count, host.GetProperty("fileCount").GetInt64());
-        Assert.Equal(files.Values.Sum(file => file.Size), host.GetProperty("totalBytes").GetInt64());
+        Assert.Equal((files.Count, files.Values.Sum(file => file.Size)), await HostTotalsAsync(agent));
 
         // Rename, delete, grow and touch one file each.
         File.Move(Path.Combine(_tree, "docs/a.txt"), Path.Combine(_tree, "docs/a-renamed.txt"));
@@ -66,6 +64,8 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         Assert.Null(after[_tree + "/docs/a-renamed.txt"].DeletedUtc);
         Assert.Equal(files[_tree + "/media/c.mp4"].Size + 5000, after[_tree + "/media/c.mp4"].Size);
         Assert.Equal(new DateTimeOffset(Old.AddDays(400)).ToUnixTimeSeconds(), after[_tree + "/media/d.mov"].Mtime);
+        // The host's totals follow: one file fewer, the deleted one's bytes gone and the grown one's added.
+        Assert.Equal((files.Count - 1, files.Values.Sum(file => file.Size) - files[_tree + "/docs/b.pdf"].Size + 5000), await HostTotalsAsync(agent));
         // History: the versions the second scan superseded (the grown and the touched file), as the first scan saw them.
         Assert.Equal(2, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.file f JOIN alto.file_current c USING (file_current_id) WHERE c.host_id = '{agent.HostId}'"));
@@ -120,6 +120,8 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
         Assert.Equal(files[_tree + "/media/c.mp4"].Size + 4, inventory[_tree + "/media/c.mp4"].Size);
         // The 43 files of bulk/3, the moved file's old path and the emptied folder's file are gone.
         Assert.Equal(43 + 1 + 1, second.Deleted);
+        // The host's totals count the carried-over files as well as the sent ones.
+        Assert.Equal((live.Count, inventory.Values.Where(row => row.DeletedUtc is null).Sum(row => row.Size)), await HostTotalsAsync(agent));
         // Files of unchanged folders were carried over untouched.
         var after = await RowVersionsAsync(agent.HostId);
         foreach (var path in new[] { "docs/a.txt", "bulk/0/file-0.log", "bulk/6/file-6.log" })
@@ -259,10 +261,28 @@ public sealed class ScanToInventoryTests(RunningGateway running) : IClassFixture
 
     private Task<AgentCredentials> EnrollAsync() => AgentEnrollment.EnrollNewHostAsync(_gateway, _tree);
 
-    private async Task<System.Text.Json.JsonElement> AdminGetHostAsync(AgentCredentials agent)
+    /// <summary>
+    /// The host's file count and bytes as the API shows them once it has recorded its last ingest
+    /// (just after the ingest's transaction, so a read may come a moment early).
+    /// </summary>
+    private async Task<(long Files, long Bytes)> HostTotalsAsync(AgentCredentials agent)
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
-        return await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}");
+        var lastIngest = await _gateway.Database.ScalarAsync<DateTime>(
+            $"SELECT max(completed_at) FROM alto.scan WHERE host_id = '{agent.HostId}' AND status = 'completed'");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var host = await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/hosts/{agent.HostId}");
+            var recorded = host.GetProperty("lastScanAt") is { ValueKind: System.Text.Json.JsonValueKind.String } at
+                           && at.GetDateTimeOffset().UtcDateTime == DateTime.SpecifyKind(lastIngest, DateTimeKind.Utc);
+            if (recorded || DateTime.UtcNow > deadline)
+            {
+                Assert.True(recorded, "the host did not record its last ingest");
+                return (host.GetProperty("fileCount").GetInt64(), host.GetProperty("totalBytes").GetInt64());
+            }
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>

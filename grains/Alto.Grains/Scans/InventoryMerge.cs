@@ -132,9 +132,16 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         var seen = await ScalarAsync<long>(connection, "SELECT count(*) FROM scan_rows", cancellationToken);
         long liveFiles;
         long liveBytes;
-        await using (var totals = new NpgsqlCommand(
-            "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.file_current WHERE host_id = $1 AND deleted_utc IS NULL", connection))
+        // The host's live files and bytes from its capacity summary (migration 0021), which the
+        // inventory's own triggers have brought up to date within this transaction: a few rows,
+        // where counting the host's inventory read all of it (0.4-0.8 s a merge at 1 M files, half
+        // of an unchanged incremental rescan's merge).
+        await using (var totals = new NpgsqlCommand("""
+            SELECT coalesce(sum(files), 0)::bigint, coalesce(sum(bytes), 0)::bigint
+            FROM alto.capacity_summary WHERE tenant_id = $1 AND host_id = $2 AND dimension = 'size'
+            """, connection))
         {
+            totals.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.TenantId });
             totals.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.HostId });
             await using var reader = await totals.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
