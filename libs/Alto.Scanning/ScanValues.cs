@@ -35,7 +35,8 @@ public static class ScanValues
     /// yyyy-MM-ddTHH:mm:ss, an optional fraction of 1-7 digits, then Z or ±hh:mm, every field in its
     /// plain range and its year within 1900-2200: the same value DateTimeOffset.TryParse gives for
     /// it, without its general lexer (which was a tenth of the gateway's CPU staging a scan: three
-    /// timestamps a row). False means "not this form", never "invalid".
+    /// timestamps a row). False means "not this form", never "invalid". Called only after
+    /// <see cref="TryParseTimestamp"/> has checked the length (20 or more) and the date and time separators.
     /// </summary>
     private static bool TryParseWrittenForm(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
