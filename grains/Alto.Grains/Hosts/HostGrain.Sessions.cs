@@ -57,6 +57,10 @@ public sealed partial class HostGrain
         _pushedBandwidth = host.State.BandwidthLimitBytesPerSecond ?? 0;
         await jobs.ReleaseLeasesAsync(Id);
         StartDispatchTimer();
+        // The agent heartbeats from its welcome on, but the gateway hands its heartbeats on only once
+        // this opening is done: however long the opening took (a busy database, a fleet connecting
+        // at once), the agent's silence is counted from now, not from the opening's start.
+        _lastHeartbeat = time.GetUtcNow();
         return SessionStanding.Current;
     }
 

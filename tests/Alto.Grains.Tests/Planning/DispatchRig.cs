@@ -40,13 +40,19 @@ internal sealed class DispatchRig(IClusterClient client, TestDatabase database)
         {
             Assert.True((await world.Host.SetVolumesAsync(volumes)).Succeeded);
         }
-        var token = (await world.Host.RenewEnrollmentTokenAsync(TimeSpan.FromHours(1))).Value!.EnrollmentToken;
-        var credential = (await world.Host.EnrollAsync(new EnrollHost(token, "1.0", "fs"))).Value!.Credential;
+        var credential = await EnrollAsync(world);
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
         paths ??= [.. Enumerable.Range(0, 3).Select(i => $"/srv/f{i}.bin")];
         await world.AddFilesAsync([.. paths.Select((path, i) => new InventoryFile(path, 10 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
         Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         return (world, credential);
+    }
+
+    /// <summary>Enrolls the world's host as its agent would: the credential its sessions present.</summary>
+    public static async Task<string> EnrollAsync(PlanningWorld world)
+    {
+        var token = (await world.Host.RenewEnrollmentTokenAsync(TimeSpan.FromHours(1))).Value!.EnrollmentToken;
+        return (await world.Host.EnrollAsync(new EnrollHost(token, "1.0", "fs"))).Value!.Credential;
     }
 
     public Task<RecordingSession> ConnectAsync(PlanningWorld world, string credential) => ConnectAsync(world, credential, PlanningWorld.ArmedMetrics());
