@@ -27,9 +27,18 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     public static void AssertInstalled() =>
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run the suite with scripts/test.sh, or apt-get install chromium");
 
+    /// <summary>
+    /// How long an expectation waits for the page to show what it expects. Playwright's 5 s was
+    /// once too short in a full run on two cores (test classes side by side, each with a gateway
+    /// and a silo): a tenant added by the console did not show in its list within it. A page that
+    /// never shows it still fails, later.
+    /// </summary>
+    public const float ExpectTimeoutMilliseconds = 15_000;
+
     public static async Task<ConsoleBrowser> LaunchAsync()
     {
         AssertInstalled();
+        Assertions.SetDefaultExpectTimeout(ExpectTimeoutMilliseconds);
         Directory.CreateDirectory(Screenshots);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
