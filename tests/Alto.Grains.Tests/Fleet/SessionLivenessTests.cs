@@ -14,18 +14,11 @@ namespace Alto.Grains.Tests.Fleet;
 public sealed class SessionLivenessTests(PostgresClusterFixture fixture) : IAsyncLifetime
 {
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(2);
-    private readonly List<(IHostGrain Host, Guid SessionId, IAgentSessionObserver Observer)> _sessions = [];
+    private readonly DispatchRig _rig = new(fixture.Client, fixture.Database);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var (host, sessionId, observer) in _sessions)
-        {
-            await host.CloseSessionAsync(sessionId);
-            fixture.Client.DeleteObjectReference<IAgentSessionObserver>(observer);
-        }
-    }
+    public Task DisposeAsync() => _rig.CloseSessionsAsync();
 
     [Fact]
     public async Task AnOpeningSlowerThanTheTimeoutDoesNotEndTheSessionBeforeItsFirstHeartbeat()
@@ -71,11 +64,6 @@ public sealed class SessionLivenessTests(PostgresClusterFixture fixture) : IAsyn
         Assert.Equal(SessionStanding.Unknown, await world.Host.HeartbeatAsync(sessionId, credential, PlanningWorld.ArmedMetrics()));
     }
 
-    private Task<SessionStanding> Open(PlanningWorld world, Guid sessionId, string credential)
-    {
-        var observer = fixture.Client.CreateObjectReference<IAgentSessionObserver>(new RecordingSession());
-        _sessions.Add((world.Host, sessionId, observer));
-        return world.Host.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, HeartbeatTimeout, observer);
-    }
+    private Task<SessionStanding> Open(PlanningWorld world, Guid sessionId, string credential) =>
+        _rig.OpenAsync(world, credential, sessionId, HeartbeatTimeout, new RecordingSession());
 }

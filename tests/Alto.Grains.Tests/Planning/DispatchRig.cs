@@ -60,15 +60,20 @@ internal sealed class DispatchRig(IClusterClient client, TestDatabase database)
     public async Task<RecordingSession> ConnectAsync(PlanningWorld world, string credential, AgentMetrics firstHeartbeat)
     {
         var session = new RecordingSession();
-        var observer = client.CreateObjectReference<IAgentSessionObserver>(session);
         var sessionId = Guid.NewGuid();
-        _sessions.Add((world.Host, sessionId, observer));
-        var standing = await world.Host.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, TimeSpan.FromMinutes(5), observer);
-        Assert.Equal(SessionStanding.Current, standing);
+        Assert.Equal(SessionStanding.Current, await OpenAsync(world, credential, sessionId, TimeSpan.FromMinutes(5), session));
         Assert.Equal(SessionStanding.Current, await world.Host.HeartbeatAsync(sessionId, credential, firstHeartbeat));
         LastSession = (sessionId, credential);
         return session;
+    }
+
+    /// <summary>Opens a session of the world's host through <paramref name="session"/>, as the gateway does; <see cref="CloseSessionsAsync"/> closes it.</summary>
+    public Task<SessionStanding> OpenAsync(PlanningWorld world, string credential, Guid sessionId, TimeSpan heartbeatTimeout, RecordingSession session)
+    {
+        var observer = client.CreateObjectReference<IAgentSessionObserver>(session);
+        _sessions.Add((world.Host, sessionId, observer));
+        return world.Host.OpenSessionAsync(
+            new AgentSession(sessionId, "test-gateway", "1.0", "linux", [], DateTimeOffset.UtcNow), credential, heartbeatTimeout, observer);
     }
 
     public static async Task<TierJobPayload[]> WaitForJobsAsync(RecordingSession session, int count)
