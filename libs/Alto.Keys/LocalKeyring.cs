@@ -125,8 +125,9 @@ public sealed class LocalKeyring(NpgsqlDataSource db, byte[] masterKey) : IKeySe
     /// <summary>The key version a ciphertext names, and its sealed bytes.</summary>
     internal static (int Version, byte[] Sealed) Parse(string ciphertext)
     {
-        var colon = ciphertext.IndexOf(':', Prefix.Length);
-        if (!ciphertext.StartsWith(Prefix, StringComparison.Ordinal) || colon < 0
+        // The prefix first: a text shorter than it (anything an agent sends) has no version to look for.
+        var colon = ciphertext.StartsWith(Prefix, StringComparison.Ordinal) ? ciphertext.IndexOf(':', Prefix.Length) : -1;
+        if (colon < 0
             || !int.TryParse(ciphertext.AsSpan(Prefix.Length, colon - Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
         {
             throw new KeyServiceException("not a local keyring ciphertext (alto:v<version>:<base64>)");

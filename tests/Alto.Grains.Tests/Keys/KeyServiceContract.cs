@@ -81,6 +81,30 @@ public abstract class KeyServiceContract(PostgresClusterFixture fixture)
         await Assert.ThrowsAsync<KeyServiceException>(() => keys.DecryptAsync(tenant, "not a ciphertext", CancellationToken.None));
     }
 
+    /// <summary>What an agent or a damaged record may hand in as a wrapped key: refused as such, never a crash of the parser.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("abc")]
+    [InlineData("alto")]
+    [InlineData("alto:v")]
+    [InlineData("alto:v1")]
+    [InlineData("alto:v:AAAA")]
+    [InlineData("alto:vx:AAAA")]
+    [InlineData("alto:v-1:AAAA")]
+    [InlineData("alto:v1:not base64!")]
+    [InlineData("alto:v99999999999:AAAA")]
+    [InlineData("vault")]
+    [InlineData("vault:v")]
+    [InlineData("vault:v1:")]
+    public async Task AMalformedCiphertextIsRefusedAsOne(string ciphertext)
+    {
+        var keys = await ServiceAsync();
+        var tenant = await TenantAsync();
+        await keys.CreateKeyAsync(tenant, CancellationToken.None);
+
+        await Assert.ThrowsAsync<KeyServiceException>(() => keys.DecryptAsync(tenant, ciphertext, CancellationToken.None));
+    }
+
     [Fact]
     public async Task ADataKeyUnwrapsToItsOwnBytes()
     {
