@@ -138,6 +138,37 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         }
     }
 
+    /// <summary>A scanner that names its body by Content-Type alone, as HTTP has it: the format is not asked for again.</summary>
+    [Theory]
+    [InlineData("text/csv", HttpStatusCode.OK)]
+    [InlineData("text/csv; charset=utf-8", HttpStatusCode.OK)]
+    [InlineData("TEXT/CSV", HttpStatusCode.OK)]
+    [InlineData("application/octet-stream", HttpStatusCode.BadRequest)]
+    public async Task TheFormatMayBeLeftOutWhenTheContentTypeSaysIt(string contentType, HttpStatusCode expected)
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        var staged = await StagedAsync();
+        using var client = AgentClient(agent);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/scan-results?scanId={Guid.NewGuid()}&chunk=0")
+        {
+            Content = new StringContent("file_path,file_size,last_modified,last_accessed\n/srv/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n"),
+        };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await client.SendAsync(request);
+
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(1, (await response.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("rows").GetInt32());
+        }
+        else
+        {
+            var problem = await response.AssertProblemAsync(expected);
+            Assert.True(problem.GetProperty("errors").TryGetProperty("format", out _));
+            Assert.Equal(staged, await StagedAsync());
+        }
+    }
+
     [Fact]
     public async Task AnEncodingParameterThatContradictsTheHeaderIsRefused()
     {

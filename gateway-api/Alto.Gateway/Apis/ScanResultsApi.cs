@@ -129,6 +129,9 @@ public static class ScanResultsApi
             ? ApiProblems.Unauthorized("this host credential belongs to another host or tenant")
             : null;
 
+    /// <summary>The request's media type without its parameters (text/csv of "text/csv; charset=utf-8").</summary>
+    private static string? MediaTypeOf(HttpRequest request) => request.ContentType?.Split(';')[0].Trim();
+
     private static string Shorten(string? text) => text is null ? "(null)" : text.Length > 200 ? text[..200] + "…" : text;
 
     public static async Task<Results<Ok<ScanChunkReceipt>, ValidationProblem, ProblemHttpResult>> ReceiveChunkAsync(
@@ -161,9 +164,16 @@ public static class ScanResultsApi
         {
             errors.Add("chunk", "chunk is required: the chunk number, from 0");
         }
+        // Left out, the format is the body's media type (as Content-Encoding alone says how it is compressed).
+        format ??= MediaTypeOf(context.Request) switch
+        {
+            var type when string.Equals(type, CsvMediaType, StringComparison.OrdinalIgnoreCase) => "csv",
+            var type when string.Equals(type, ParquetMediaType, StringComparison.OrdinalIgnoreCase) => "parquet",
+            _ => null,
+        };
         if (format is not ("csv" or "parquet"))
         {
-            errors.Add("format", "format must be csv or parquet");
+            errors.Add("format", $"format must be csv or parquet (or left out, with Content-Type: {CsvMediaType} or {ParquetMediaType})");
         }
         var compression = ChunkEncoding(context.Request, encoding, errors);
         roots ??= [];
@@ -192,7 +202,7 @@ public static class ScanResultsApi
             return ApiProblems.Invalid(errors);
         }
         var expectedType = format == "csv" ? CsvMediaType : ParquetMediaType;
-        if (!string.Equals(context.Request.ContentType?.Split(';')[0].Trim(), expectedType, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(MediaTypeOf(context.Request), expectedType, StringComparison.OrdinalIgnoreCase))
         {
             return TypedResults.Problem($"a {format} chunk must be sent as Content-Type: {expectedType}",
                 statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
