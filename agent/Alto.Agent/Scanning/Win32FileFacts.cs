@@ -57,10 +57,12 @@ public sealed partial class Win32FileFacts : IWindowsFileFacts
     public static string? FinalPath(string path)
     {
         using var handle = CreateFileW(LongPath(path), FileReadAttributes, ShareAll, 0, OpenExisting, FlagBackupSemantics | FlagOpenNoRecall, 0);
-        if (handle.IsInvalid)
-        {
-            return null;
-        }
+        return handle.IsInvalid ? null : FinalPathOf(handle);
+    }
+
+    /// <summary>The path an open file was reached by, every junction and link resolved (as <see cref="FinalPath"/>), or null.</summary>
+    public static string? FinalPathOf(SafeFileHandle handle)
+    {
         var buffer = new char[32_768];
         uint length;
         unsafe

@@ -268,6 +268,58 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Equal(1, _faulty.Puts);
     }
 
+    /// <summary>
+    /// A local user who wins the race between the agent's check of a path and its open: the folder
+    /// passes the volume check, is swapped for a link out of the volume at once, and the open lands
+    /// on a file of the same name, size and time outside it. The file the open reached is judged
+    /// again, refused, and neither read, uploaded nor made a stub.
+    /// </summary>
+    [Fact]
+    public async Task AFolderSwappedForALinkRightAfterTheCheckIsCaughtByWhereTheOpenLed()
+    {
+        var inside = Directory.CreateDirectory(Path.Combine(_folder, "projects")).FullName;
+        var planned = Path.Combine(inside, "payroll.db");
+        StubFiles.Write(planned, 50_000);
+        var times = StubFiles.Stat(planned);
+        var outside = Directory.CreateTempSubdirectory("alto-job-outside-").FullName;
+        try
+        {
+            var secret = Path.Combine(outside, "payroll.db");
+            var secretBytes = StubFiles.Write(secret, 50_000);
+            File.SetLastWriteTimeUtc(secret, File.GetLastWriteTimeUtc(planned));
+            var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root),
+                [new JobFile(1, planned, 50_000, times.ModifySeconds)]);
+            var checks = new List<string>();
+            string? Refusal(string path)
+            {
+                var verdict = Connection.VolumeScope.Refusal(path, [_folder]);
+                if (checks.Count == 0)
+                {
+                    // The user's move, right after the agent's first look.
+                    Directory.Move(inside, inside + ".away");
+                    Directory.CreateSymbolicLink(inside, outside);
+                }
+                checks.Add(path);
+                return verdict;
+            }
+            var executor = new JobExecutor(_journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty, refusal: Refusal);
+
+            var outcome = Assert.Single(await executor.ExecuteAsync(job, null, CancellationToken.None));
+
+            Assert.Equal(FileOutcomeKind.Refused, outcome.Kind);
+            Assert.Contains($"reached {secret}", outcome.Reason, StringComparison.Ordinal);
+            Assert.Contains("not below any of this host's volumes", outcome.Reason, StringComparison.Ordinal);
+            Assert.Equal([planned, secret], checks);
+            await AssertOriginalAsync(secret, secretBytes);
+            Assert.Equal(0, _faulty.Puts);
+            Assert.Empty(_journal.Unfinished());
+        }
+        finally
+        {
+            Directory.Delete(outside, true);
+        }
+    }
+
     /// <summary>The real Linux driver, with a failure injected just after or just before making a stub.</summary>
     private sealed class FailingStubDriver(Func<string, bool> failAfter, Func<string, bool> failBefore) : IStubDriver
     {
