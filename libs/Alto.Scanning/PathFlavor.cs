@@ -73,6 +73,54 @@ public static class PathFlavors
         return root.EndsWith('\\') ? root + string.Join('\\', segments) : root + "\\" + string.Join('\\', segments);
     }
 
+    /// <summary>
+    /// The stored form of a file's path as a scanner reports it, or null when it is not one: as
+    /// <see cref="Canonical"/>, and a POSIX path also loses repeated and trailing slashes (the file
+    /// system ignores them) and is refused with "." or ".." parts, as a Windows path is. A scanner
+    /// reports real paths; a row naming /srv/home/../secret/a.txt would be judged by rules as a home
+    /// folder's file and be another, depending on links only the host sees.
+    /// </summary>
+    public static string? CanonicalFile(this PathFlavor flavor, string path) =>
+        flavor != PathFlavor.Posix ? flavor.Canonical(path)
+        : path.Length == 0 || path[0] != '/' ? null
+        : IsPosixCanonical(path) ? path
+        : CanonicalPosix(path);
+
+    /// <summary>Whether an absolute POSIX path is already in its stored form (every row a scanner sends, read without copying).</summary>
+    private static bool IsPosixCanonical(string path)
+    {
+        if (path.Length == 1)
+        {
+            return true;
+        }
+        if (path[^1] == '/')
+        {
+            return false;
+        }
+        var start = 1;
+        while (start <= path.Length)
+        {
+            var end = path.IndexOf('/', start);
+            var segment = path.AsSpan(start, (end < 0 ? path.Length : end) - start);
+            if (segment is "" or "." or "..")
+            {
+                return false;
+            }
+            if (end < 0)
+            {
+                return true;
+            }
+            start = end + 1;
+        }
+        return true;
+    }
+
+    private static string? CanonicalPosix(string path)
+    {
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return segments.Any(segment => segment is "." or "..") ? null : "/" + string.Join('/', segments);
+    }
+
     /// <summary>The folder part of a canonical path ("/" or "C:\" at the top) and the name after its last separator.</summary>
     public static (string Folder, string Name) Split(this PathFlavor flavor, string canonical)
     {

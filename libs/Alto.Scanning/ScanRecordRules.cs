@@ -23,11 +23,11 @@ public static class ScanRecordRules
         {
             throw new ScanFormatException(row, ScanColumns.FilePath, "the path contains a NUL character");
         }
-        if (flavor.Canonical(path) is not { } canonical)
+        if (flavor.CanonicalFile(path) is not { } canonical)
         {
             throw new ScanFormatException(row, ScanColumns.FilePath, flavor == PathFlavor.Windows
                 ? $"'{CsvScanReader.Shorten(path)}' is not an absolute Windows path (C:\\folder\\name or \\\\server\\share\\name)"
-                : "the path must be absolute (start with /)");
+                : $"'{CsvScanReader.Shorten(path)}' is not an absolute POSIX path without '.' or '..' parts (/folder/name)");
         }
         path = canonical;
         if (!PathEncoding.TryParseName(encoding, out var kind))

@@ -183,4 +183,36 @@ public sealed class SeedFormatTests
     [InlineData(@"\\server", null)]
     public void WindowsPathsHaveOneStoredForm(string path, string? canonical) =>
         Assert.Equal(canonical, PathFlavor.Windows.Canonical(path));
+
+    /// <summary>
+    /// POSIX files as other scanners write their paths: repeated and trailing slashes are the same
+    /// file to the file system and are dropped; "." and ".." parts are refused (a row naming
+    /// /srv/home/../secret would be judged by rules as a home folder's file and be another).
+    /// </summary>
+    [Theory]
+    [InlineData("/srv/data/report.pdf", "/srv/data/report.pdf")]
+    [InlineData("/", "/")]
+    [InlineData("//srv//data///report.pdf", "/srv/data/report.pdf")]
+    [InlineData("/srv/data/", "/srv/data")]
+    [InlineData("///", "/")]
+    [InlineData(@"/srv/back\slash name ", @"/srv/back\slash name ")]
+    [InlineData("/srv/.hidden/..dots...", "/srv/.hidden/..dots...")]
+    [InlineData("/srv/home/../secret/a.txt", null)]
+    [InlineData("/srv/./a.txt", null)]
+    [InlineData("/srv/..", null)]
+    [InlineData("/.", null)]
+    [InlineData("srv/a.txt", null)]
+    [InlineData("", null)]
+    [InlineData(@"C:\Data.txt", null)]
+    public void PosixFilePathsHaveOneStoredForm(string path, string? canonical) =>
+        Assert.Equal(canonical, PathFlavor.Posix.CanonicalFile(path));
+
+    [Fact]
+    public async Task APosixRowWithADotDotPartIsRefusedNamingThePath()
+    {
+        const string csv = "file_path,file_size,last_modified,last_accessed\n/srv/ok.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n/srv/home/../secret/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal((2L, ScanColumns.FilePath), (error.Row, error.Column));
+        Assert.Contains("/srv/home/../secret/a.txt", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -22,6 +22,7 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
     [InlineData("/srv/a.txt,10,15/01/2025,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,1,false,utf8\r\n", 1, "last_modified")]
     [InlineData("/srv/a.txt,-10,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,1,false,utf8\r\n", 1, "file_size")]
     [InlineData("/srv/a.txt,ten,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,1,false,utf8\r\n", 1, "file_size")]
+    [InlineData("/srv/home/../secret/a.txt,10,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.txt,rw-r--r--,root,,,1,false,utf8\r\n", 1, "file_path")]
     public async Task MalformedCsvIsRefusedNamingTheFirstBadRowAndColumn(string badRow, int row, string? column)
     {
         var agent = await EnrollAsync();
