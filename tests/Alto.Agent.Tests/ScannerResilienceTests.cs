@@ -118,11 +118,50 @@ public sealed class ScannerResilienceTests : IDisposable
         }, stubs);
     }
 
-    private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync()
+    /// <summary>
+    /// A local user who swaps a folder for a link out of the volume after the scan listed it and
+    /// before it is opened (opening by path follows the link): the folder opened is not the one
+    /// listed, so nothing behind the link is read; the other folders are.
+    /// </summary>
+    [Fact]
+    public async Task AFolderSwappedForALinkAfterItWasListedIsNotFollowed()
+    {
+        var inner = Directory.CreateDirectory(Path.Combine(_tree, "projects", "inner")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(inner, "plan.txt"), "x");
+        await File.WriteAllTextAsync(Path.Combine(_tree, "projects", "kept.txt"), "x");
+        var outside = Directory.CreateTempSubdirectory("alto-resilience-outside-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "x");
+            var swaps = 0;
+            void Swap(string folder)
+            {
+                if (folder == inner && swaps++ == 0)
+                {
+                    Directory.Move(inner, inner + ".away");
+                    Directory.CreateSymbolicLink(inner, outside);
+                }
+            }
+
+            var (rows, counters) = await WalkAsync(Swap);
+
+            Assert.Equal(1, swaps);
+            Assert.DoesNotContain(rows, row => row.FilePath.Contains("secret", StringComparison.Ordinal));
+            Assert.Contains(rows, row => row.FilePath.EndsWith("/projects/kept.txt", StringComparison.Ordinal));
+            Assert.Equal(1, counters.Vanished);
+        }
+        finally
+        {
+            Directory.Delete(outside, true);
+        }
+    }
+
+    private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync(Action<string>? folderOpening = null)
     {
         var counters = new ScanCounters();
         var channel = Channel.CreateUnbounded<ScanRecord[]>();
-        await new TreeWalker(new WalkOptions(2, CrossMounts: false), counters).WalkAsync([_tree], channel.Writer, CancellationToken.None);
+        await new TreeWalker(new WalkOptions(2, CrossMounts: false) { FolderOpening = folderOpening }, counters)
+            .WalkAsync([_tree], channel.Writer, CancellationToken.None);
         var rows = new List<ScanRecord>();
         await foreach (var some in channel.Reader.ReadAllAsync())
         {

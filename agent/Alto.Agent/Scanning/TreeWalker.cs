@@ -7,7 +7,11 @@ using Alto.Tiering.Native;
 namespace Alto.Agent.Scanning;
 
 /// <summary>How to walk; with <c>Digests</c> of a last scan, unchanged folders are named, not sent.</summary>
-public sealed record WalkOptions(int Workers, bool CrossMounts, FolderDigests? Digests = null);
+public sealed record WalkOptions(int Workers, bool CrossMounts, FolderDigests? Digests = null)
+{
+    /// <summary>Called with each folder's path just before it is opened (below the roots); where tests race the walk.</summary>
+    public Action<string>? FolderOpening { get; init; }
+}
 
 /// <summary>
 /// Walks Linux directory trees with parallel workers (<see cref="FolderQueue"/>), one statx per
@@ -45,10 +49,24 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
 
     private async Task ReadDirectoryAsync(WalkItem item, Action<WalkItem> enqueue, ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
     {
+        if (item.Listed is not null)
+        {
+            options.FolderOpening?.Invoke(Encoding.UTF8.GetString(item.Path));
+        }
         var directory = LinuxFileSystem.OpenDirectory(Nul(item.Path), out var errno);
         if (directory == 0)
         {
             CountError(errno);
+            return;
+        }
+        // The folder opened must be the one its parent listed: a folder swapped for a link since
+        // (opening by path follows it) would take the agent, which runs as root, out of its volume.
+        if (item.Listed is { } listed
+            && (!LinuxFileSystem.TryStat(LinuxFileSystem.DirectoryDescriptor(directory), ".\0"u8, out var opened, out _)
+                || (opened.Device, opened.Inode) != listed))
+        {
+            LinuxFileSystem.CloseDirectory(directory);
+            counters.AddVanished();
             return;
         }
         counters.AddDirectory();
@@ -108,7 +126,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
                 // filespace's audit trail is the agent's input, never part of the inventory.
                 if ((options.CrossMounts || status.Device == item.Device) && !entryName.SequenceEqual(".lucid_audit"u8))
                 {
-                    enqueue(new WalkItem(Child(item.Path, entryName), item.Device));
+                    enqueue(new WalkItem(Child(item.Path, entryName), item.Device, (status.Device, status.Inode)));
                 }
                 continue;
             }
@@ -245,5 +263,6 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
         return terminated;
     }
 
-    private readonly record struct WalkItem(byte[] Path, ulong Device);
+    /// <summary>A folder to read: its path, its root's file system, and (below a root) the file system and inode its parent listed it with.</summary>
+    private readonly record struct WalkItem(byte[] Path, ulong Device, (ulong Device, ulong Inode)? Listed = null);
 }
