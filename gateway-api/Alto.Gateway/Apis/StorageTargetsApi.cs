@@ -40,7 +40,7 @@ public static class StorageTargetsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        var name = errors.Text("name", request.Name, NameMaxLength, required: true);
+        var name = errors.Name("name", request.Name, NameMaxLength, required: true);
         var kind = StorageTargetRules.Kind(errors, request.Kind);
         StorageTargetSettings? settings = null;
         StorageTargetCredentials? credentials = null;
@@ -92,7 +92,7 @@ public static class StorageTargetsApi
         }
 
         var errors = new RequestErrors();
-        var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
+        var name = request.Name is null ? null : errors.Name("name", request.Name, NameMaxLength, required: true);
         var settings = request.Settings is null ? null : StorageTargetRules.Settings(errors, current.Kind, request.Settings);
         var credentials = StorageTargetRules.Credentials(
             errors, current.Kind, settings ?? current.Settings, request.Credentials, creating: false, hasStored: current.HasCredentials);

@@ -66,7 +66,7 @@ public static class TenantsApi
             return ApiProblems.Forbidden("only a platform admin creates tenants");
         }
         var errors = new RequestErrors();
-        var name = errors.Text("name", request.Name, NameMaxLength, required: true);
+        var name = errors.Name("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength) ?? "";
         if (errors.Any)
         {
@@ -97,7 +97,7 @@ public static class TenantsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        var name = request.Name is null ? null : errors.Text("name", request.Name, NameMaxLength, required: true);
+        var name = request.Name is null ? null : errors.Name("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
         if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null
             && request.PlanApproval is null && request.MinTierableBytes is null && request.OrphanGraceDays is null && request.ReclaimOrphans is null)

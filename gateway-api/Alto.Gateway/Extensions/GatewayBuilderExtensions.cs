@@ -156,6 +156,8 @@ public static class GatewayBuilderExtensions
         {
             // Unknown fields are a mistake by the caller (a typo in a field name), not something to ignore.
             json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // A field given twice is refused, not "the last one wins": a proxy or log that reads the first would see another request.
+            json.SerializerOptions.AllowDuplicateProperties = false;
             json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         });

@@ -63,6 +63,22 @@ public sealed class RequestErrors
         return trimmed;
     }
 
+    /// <summary>
+    /// A name people read (a tenant's, a target's, a rule's): single-line text as <see cref="Text"/>,
+    /// without invisible formatting characters — bidirectional overrides and zero-width characters
+    /// would let a name read as another in the console and the audit log.
+    /// </summary>
+    public string? Name(string field, string? value, int maxLength, bool required)
+    {
+        var name = Text(field, value, maxLength, required);
+        if (name is not null && name.Any(c => char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format))
+        {
+            Add(field, $"{field} must not contain invisible formatting characters (direction overrides, zero-width characters)");
+            return null;
+        }
+        return name;
+    }
+
     /// <summary>Free text that may span lines (descriptions): only length and NUL are checked.</summary>
     public string? LongText(string field, string? value, int maxLength)
     {

@@ -16,7 +16,7 @@ public static class RuleRequestRules
 
     public static RuleDefinition? Read(RequestErrors errors, RuleRequest request)
     {
-        var name = errors.Text("name", request.Name, NameMaxLength, required: true);
+        var name = errors.Name("name", request.Name, NameMaxLength, required: true);
         var action = request.Action switch
         {
             null or "tier" => RuleAction.Tier,
