@@ -34,10 +34,14 @@ public static class CsvDownload
     public static void AppendLine(StringBuilder text, IEnumerable<object> fields) =>
         text.AppendJoin(',', fields.Select(value => Field(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""))).Append("\r\n");
 
-    /// <summary>A field quoted when it must be; a leading formula character is defused for spreadsheets.</summary>
-    private static string Field(string value)
+    /// <summary>
+    /// A field quoted when it must be; a leading formula character (OWASP's list: = + - @, tab and
+    /// carriage return) is defused for spreadsheets — paths and owners come from file servers.
+    /// </summary>
+    public static string Field(string value)
     {
-        var safe = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? "'" + value : value;
+        var safe = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r'
+            && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? "'" + value : value;
         return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + safe.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : safe;
     }
 }
