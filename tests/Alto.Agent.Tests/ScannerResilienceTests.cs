@@ -156,6 +156,59 @@ public sealed class ScannerResilienceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A scan root that passed the volume check and was swapped for a link out of the volume
+    /// before the walk opened it: judged again by where the open led, and refused whole.
+    /// </summary>
+    [Fact]
+    public async Task ARootSwappedForALinkAfterItsCheckIsRefusedWhole()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_tree, "projects")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(root, "plan.txt"), "x");
+        var volumes = new[] { _tree };
+        Assert.Null(Connection.VolumeScope.Refusal(root, volumes));
+        var outside = Directory.CreateTempSubdirectory("alto-resilience-outside-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "x");
+            // The user's move, after the agent's check.
+            Directory.Move(root, root + ".away");
+            Directory.CreateSymbolicLink(root, outside);
+            var channel = Channel.CreateUnbounded<ScanRecord[]>();
+            var walker = new TreeWalker(new WalkOptions(2, CrossMounts: false) { RootRefusal = reached => Connection.VolumeScope.Refusal(reached, volumes) }, new ScanCounters());
+
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => walker.WalkAsync([root], channel.Writer, CancellationToken.None));
+
+            Assert.Contains($"reached {outside}", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("not below any of this host's volumes", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(0, channel.Reader.Count);
+        }
+        finally
+        {
+            Directory.Delete(outside, true);
+        }
+    }
+
+    [Fact]
+    public async Task ARootReachedThroughALinkInsideTheVolumesIsScanned()
+    {
+        var real = Directory.CreateDirectory(Path.Combine(_tree, "real")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(real, "plan.txt"), "x");
+        var linked = Path.Combine(_tree, "linked");
+        Directory.CreateSymbolicLink(linked, real);
+        var channel = Channel.CreateUnbounded<ScanRecord[]>();
+        var walker = new TreeWalker(new WalkOptions(2, CrossMounts: false) { RootRefusal = reached => Connection.VolumeScope.Refusal(reached, [_tree]) }, new ScanCounters());
+
+        await walker.WalkAsync([linked], channel.Writer, CancellationToken.None);
+
+        var rows = new List<ScanRecord>();
+        await foreach (var some in channel.Reader.ReadAllAsync())
+        {
+            rows.AddRange(some);
+        }
+        Assert.Equal([Path.Combine(linked, "plan.txt")], rows.Select(row => row.FilePath));
+    }
+
     private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync(Action<string>? folderOpening = null)
     {
         var counters = new ScanCounters();

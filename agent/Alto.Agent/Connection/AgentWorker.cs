@@ -275,7 +275,8 @@ public sealed partial class AgentWorker(
         var digests = await FolderDigests.ForScanAsync(digestsFile, full: false, FolderDigests.ThisHost, () => gateway.GetLastScanAsync(cancellationToken));
         LogScanRequested(logger, string.Join(", ", roots), digests.BaseScanId?.ToString() ?? "none: a full scan");
         var result = await new ScanRunner(sink).RunAsync(
-            new ScanSettings(roots, format, ChunkCompressionKind.Zstd, 50_000, Math.Max(2, Environment.ProcessorCount), CrossMounts: false, digests),
+            new ScanSettings(roots, format, ChunkCompressionKind.Zstd, 50_000, Math.Max(2, Environment.ProcessorCount), CrossMounts: false, digests,
+                RootRefusal: reached => ScopeRefusal(reached, volumes)),
             counters, cancellationToken);
         FolderDigests.Save(digestsFile, digests.After(result.ScanId, roots));
         LogScanDone(logger, result.ScanId, counters.ToString(), result.FoldersUnchanged);

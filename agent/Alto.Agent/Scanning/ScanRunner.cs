@@ -3,10 +3,13 @@ using Alto.Scanning;
 
 namespace Alto.Agent.Scanning;
 
-/// <summary>How to scan; with <c>Digests</c>, a full scan records folder digests and an incremental one (with a base scan) leaves unchanged folders out.</summary>
+/// <summary>
+/// How to scan; with <c>Digests</c>, a full scan records folder digests and an incremental one (with a base scan) leaves unchanged folders out;
+/// with <c>RootRefusal</c>, each root is judged again once opened, by the path the open reached (<see cref="WalkOptions.RootRefusal"/>).
+/// </summary>
 public sealed record ScanSettings(
     IReadOnlyList<string> Roots, string Format, ChunkCompressionKind Compression, int BatchRows, int Workers, bool CrossMounts,
-    FolderDigests? Digests = null);
+    FolderDigests? Digests = null, Func<string, string?>? RootRefusal = null);
 
 /// <summary>What a scan sent; <c>FoldersUnchanged</c>: folders an incremental scan named instead of sending, their digest unchanged.</summary>
 public sealed record ScanResult(Guid ScanId, int Chunks, long Rows, int FoldersUnchanged = 0);
@@ -28,7 +31,7 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
         var rows = Channel.CreateBounded<ScanRecord[]>(new BoundedChannelOptions(8) { SingleReader = true });
         var chunks = Channel.CreateBounded<ScanChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
 
-        var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts, settings.Digests), counters);
+        var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts, settings.Digests) { RootRefusal = settings.RootRefusal }, counters);
         var build = BuildChunksAsync(scanId, settings, rows.Reader, chunks.Writer, failed.Token);
         Task[] stages =
         [

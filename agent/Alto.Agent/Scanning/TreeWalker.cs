@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using System.Text;
 using System.Threading.Channels;
+using Alto.Agent.Stubs;
 using Alto.Scanning;
 using Alto.Tiering.Native;
 
@@ -11,6 +12,12 @@ public sealed record WalkOptions(int Workers, bool CrossMounts, FolderDigests? D
 {
     /// <summary>Called with each folder's path just before it is opened (below the roots); where tests race the walk.</summary>
     public Action<string>? FolderOpening { get; init; }
+
+    /// <summary>
+    /// Why a root, by the path its open reached (links resolved by the system), may not be scanned,
+    /// or null: a root checked before the scan and swapped for a link since is refused, not followed.
+    /// </summary>
+    public Func<string, string?>? RootRefusal { get; init; }
 }
 
 /// <summary>
@@ -39,6 +46,12 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             if (directory == 0)
             {
                 throw new DirectoryNotFoundException($"cannot read the scan root '{root}' (errno {errno})");
+            }
+            if (options.RootRefusal is { } refusal && LinuxFiles.PathOf(LinuxFileSystem.DirectoryDescriptor(directory)) is var reached
+                && reached != Encoding.UTF8.GetString(bytes) && refusal(reached) is { } refused)
+            {
+                LinuxFileSystem.CloseDirectory(directory);
+                throw new InvalidOperationException($"refused the scan: its root '{root}' reached {reached} when opened: {refused}");
             }
             var device = LinuxFileSystem.TryStat(LinuxFileSystem.DirectoryDescriptor(directory), ".\0"u8, out var status, out _) ? status.Device : 0;
             LinuxFileSystem.CloseDirectory(directory);
