@@ -12,9 +12,12 @@ namespace Alto.Agent.Tests;
 public sealed class ScannerResilienceTests : IDisposable
 {
     private readonly string _tree = Directory.CreateTempSubdirectory("alto-resilience-").FullName;
+    /// <summary>A folder outside the tree (the host's volume in these tests), where links lead.</summary>
+    private readonly string _outside = Directory.CreateTempSubdirectory("alto-resilience-outside-").FullName;
 
     public void Dispose()
     {
+        Directory.Delete(_outside, true);
         using var chmod = Process.Start("chmod", ["-R", "u+rwx", _tree]);
         chmod.WaitForExit();
         using var remove = Process.Start("rm", ["-rf", "--", _tree]);
@@ -129,31 +132,21 @@ public sealed class ScannerResilienceTests : IDisposable
         var inner = Directory.CreateDirectory(Path.Combine(_tree, "projects", "inner")).FullName;
         await File.WriteAllTextAsync(Path.Combine(inner, "plan.txt"), "x");
         await File.WriteAllTextAsync(Path.Combine(_tree, "projects", "kept.txt"), "x");
-        var outside = Directory.CreateTempSubdirectory("alto-resilience-outside-").FullName;
-        try
+        var swaps = 0;
+        void Swap(string folder)
         {
-            await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "x");
-            var swaps = 0;
-            void Swap(string folder)
+            if (folder == inner && swaps++ == 0)
             {
-                if (folder == inner && swaps++ == 0)
-                {
-                    Directory.Move(inner, inner + ".away");
-                    Directory.CreateSymbolicLink(inner, outside);
-                }
+                SwapForALinkOutside(inner);
             }
-
-            var (rows, counters) = await WalkAsync(Swap);
-
-            Assert.Equal(1, swaps);
-            Assert.DoesNotContain(rows, row => row.FilePath.Contains("secret", StringComparison.Ordinal));
-            Assert.Contains(rows, row => row.FilePath.EndsWith("/projects/kept.txt", StringComparison.Ordinal));
-            Assert.Equal(1, counters.Vanished);
         }
-        finally
-        {
-            Directory.Delete(outside, true);
-        }
+
+        var (rows, counters) = await WalkAsync(new WalkOptions(2, CrossMounts: false) { FolderOpening = Swap });
+
+        Assert.Equal(1, swaps);
+        Assert.DoesNotContain(rows, row => row.FilePath.Contains("secret", StringComparison.Ordinal));
+        Assert.Contains(rows, row => row.FilePath.EndsWith("/projects/kept.txt", StringComparison.Ordinal));
+        Assert.Equal(1, counters.Vanished);
     }
 
     /// <summary>
@@ -165,28 +158,13 @@ public sealed class ScannerResilienceTests : IDisposable
     {
         var root = Directory.CreateDirectory(Path.Combine(_tree, "projects")).FullName;
         await File.WriteAllTextAsync(Path.Combine(root, "plan.txt"), "x");
-        var volumes = new[] { _tree };
-        Assert.Null(Connection.VolumeScope.Refusal(root, volumes));
-        var outside = Directory.CreateTempSubdirectory("alto-resilience-outside-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(outside, "secret.txt"), "x");
-            // The user's move, after the agent's check.
-            Directory.Move(root, root + ".away");
-            Directory.CreateSymbolicLink(root, outside);
-            var channel = Channel.CreateUnbounded<ScanRecord[]>();
-            var walker = new TreeWalker(new WalkOptions(2, CrossMounts: false) { RootRefusal = reached => Connection.VolumeScope.Refusal(reached, volumes) }, new ScanCounters());
+        Assert.Null(Connection.VolumeScope.Refusal(root, [_tree]));
+        SwapForALinkOutside(root);
 
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => walker.WalkAsync([root], channel.Writer, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => WalkAsync(WithinTheTree, root));
 
-            Assert.Contains($"reached {outside}", refused.Message, StringComparison.Ordinal);
-            Assert.Contains("not below any of this host's volumes", refused.Message, StringComparison.Ordinal);
-            Assert.Equal(0, channel.Reader.Count);
-        }
-        finally
-        {
-            Directory.Delete(outside, true);
-        }
+        Assert.Contains($"reached {_outside}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("not below any of this host's volumes", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -196,25 +174,29 @@ public sealed class ScannerResilienceTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(real, "plan.txt"), "x");
         var linked = Path.Combine(_tree, "linked");
         Directory.CreateSymbolicLink(linked, real);
-        var channel = Channel.CreateUnbounded<ScanRecord[]>();
-        var walker = new TreeWalker(new WalkOptions(2, CrossMounts: false) { RootRefusal = reached => Connection.VolumeScope.Refusal(reached, [_tree]) }, new ScanCounters());
 
-        await walker.WalkAsync([linked], channel.Writer, CancellationToken.None);
+        var (rows, _) = await WalkAsync(WithinTheTree, linked);
 
-        var rows = new List<ScanRecord>();
-        await foreach (var some in channel.Reader.ReadAllAsync())
-        {
-            rows.AddRange(some);
-        }
         Assert.Equal([Path.Combine(linked, "plan.txt")], rows.Select(row => row.FilePath));
     }
 
-    private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync(Action<string>? folderOpening = null)
+    /// <summary>The agent's own judgement of a scan root, with the test's tree as the host's one volume.</summary>
+    private WalkOptions WithinTheTree => new(2, CrossMounts: false) { RootRefusal = reached => Connection.VolumeScope.Refusal(reached, [_tree]) };
+
+    /// <summary>The local user's move: the folder aside, and in its place a link to a folder outside the volume with a secret in it.</summary>
+    private void SwapForALinkOutside(string folder)
+    {
+        File.WriteAllText(Path.Combine(_outside, "secret.txt"), "x");
+        Directory.Move(folder, folder + ".away");
+        Directory.CreateSymbolicLink(folder, _outside);
+    }
+
+    private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync(WalkOptions? options = null, string? root = null)
     {
         var counters = new ScanCounters();
         var channel = Channel.CreateUnbounded<ScanRecord[]>();
-        await new TreeWalker(new WalkOptions(2, CrossMounts: false) { FolderOpening = folderOpening }, counters)
-            .WalkAsync([_tree], channel.Writer, CancellationToken.None);
+        await new TreeWalker(options ?? new WalkOptions(2, CrossMounts: false), counters)
+            .WalkAsync([root ?? _tree], channel.Writer, CancellationToken.None);
         var rows = new List<ScanRecord>();
         await foreach (var some in channel.Reader.ReadAllAsync())
         {
