@@ -33,9 +33,21 @@ public sealed class ScanRunner(IChunkSink sink, Func<WalkOptions, ScanCounters, 
 
         var walker = (walkers ?? TreeWalkers.ForThisHost)(new WalkOptions(settings.Workers, settings.CrossMounts, settings.Digests) { RootRefusal = settings.RootRefusal }, counters);
         var build = BuildChunksAsync(scanId, settings, rows.Reader, chunks.Writer, failed.Token);
+        Task walk;
+        try
+        {
+            walk = walker.WalkAsync(settings.Roots, rows.Writer, failed.Token);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A root refused before the walk began (unreadable, or outside the volumes): the stages
+            // after it stop too, instead of waiting for the agent's lifetime on rows that never come.
+            rows.Writer.TryComplete(exception);
+            walk = Task.FromException(exception);
+        }
         Task[] stages =
         [
-            StopOthersOnFailureAsync(walker.WalkAsync(settings.Roots, rows.Writer, failed.Token), failed),
+            StopOthersOnFailureAsync(walk, failed),
             StopOthersOnFailureAsync(build, failed),
             StopOthersOnFailureAsync(SendChunksAsync(chunks.Reader, settings.Digests, failed.Token), failed),
         ];

@@ -55,6 +55,33 @@ public sealed class ChunkUploadOrderTests : IDisposable
         Assert.Null(sink.FinishedBeforeFinalStarted);
     }
 
+    /// <summary>A root refused before the walk begins fails the scan with its reason, and the stages after the walk end with it.</summary>
+    [Fact]
+    public async Task ARootRefusedBeforeTheWalkEndsEveryStage()
+    {
+        var sink = new RecordingSink(failChunk: null);
+        System.Threading.Channels.ChannelWriter<ScanRecord[]>? rows = null;
+        var refusing = new RefusingWalker(output => rows = output);
+
+        var error = await Assert.ThrowsAsync<DirectoryNotFoundException>(() =>
+            new ScanRunner(sink, (_, _) => refusing).RunAsync(Settings(), new ScanCounters(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("cannot read the scan root", error.Message, StringComparison.Ordinal);
+        // The rows the chunk builder waits on are closed: it stops rather than wait for ever.
+        Assert.False(rows!.TryWrite([]));
+        Assert.Empty(sink.Finished);
+    }
+
+    /// <summary>A walker whose root cannot be read: it throws before any walking, as the real walkers do.</summary>
+    private sealed class RefusingWalker(Action<System.Threading.Channels.ChannelWriter<ScanRecord[]>> seen) : ITreeWalker
+    {
+        public Task WalkAsync(IReadOnlyList<string> roots, System.Threading.Channels.ChannelWriter<ScanRecord[]> output, CancellationToken cancellationToken)
+        {
+            seen(output);
+            throw new DirectoryNotFoundException($"cannot read the scan root '{roots[0]}' (errno 2)");
+        }
+    }
+
     private ScanSettings Settings() =>
         new([_tree], "csv", ChunkCompressionKind.None, BatchRows: RowsPerChunk, Workers: 2, CrossMounts: false);
 
