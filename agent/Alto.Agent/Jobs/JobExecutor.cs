@@ -271,7 +271,7 @@ public sealed partial class JobExecutor(
         // Judged again by the file the open reached: a folder swapped for a link between the check
         // above and the open (a local user racing the agent, which runs as root) would otherwise lead
         // the agent out of its volumes, to read, upload and release a file it was never given.
-        if (refusal is not null && ReachedPath(handle) is var reached && reached != file.Path
+        if (refusal is not null && FileHandles.ReachedPath(handle) is var reached && reached != file.Path
             && (reached is null ? "the system could not say which file the open reached" : refusal(reached)) is { } escaped)
         {
             handle.Dispose();
@@ -304,12 +304,6 @@ public sealed partial class JobExecutor(
             throw;
         }
     }
-
-    /// <summary>The path of the file an open reached, links resolved by the system itself; null where it cannot say.</summary>
-    private static string? ReachedPath(SafeFileHandle handle) =>
-        OperatingSystem.IsLinux() ? LinuxFiles.PathOf(LinuxFiles.Fd(handle)) is var linked && linked.StartsWith('/') ? linked : null
-        : OperatingSystem.IsWindows() ? Scanning.Win32FileFacts.FinalPathOf(handle)
-        : null;
 
     /// <summary>A verified upload's object, the stub that will name it, and the file's status before it was read.</summary>
     private readonly record struct Verified(StoredObject Stored, StubInfo Stub, FileTimes ReadAt);

@@ -78,7 +78,7 @@ public sealed partial class CopyRestorer(GatewayClient gateway, TargetDirectory 
     private static FileStream OpenNoFollow(string path)
     {
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        if (LinuxFiles.PathOf(LinuxFiles.Fd(handle)) != Path.GetFullPath(path))
+        if (FileHandles.ReachedPath(handle) != Path.GetFullPath(path))
         {
             handle.Dispose();
             throw new IOException($"{path} leads elsewhere (a link): not read");

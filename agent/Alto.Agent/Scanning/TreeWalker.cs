@@ -47,11 +47,11 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             {
                 throw new DirectoryNotFoundException($"cannot read the scan root '{root}' (errno {errno})");
             }
-            if (options.RootRefusal is { } refusal && LinuxFiles.PathOf(LinuxFileSystem.DirectoryDescriptor(directory)) is var reached
-                && reached != Encoding.UTF8.GetString(bytes) && refusal(reached) is { } refused)
+            if (options.RootRefusal is { } refusal && LinuxFiles.ReachedPath(LinuxFileSystem.DirectoryDescriptor(directory)) is var reached
+                && reached != Encoding.UTF8.GetString(bytes) && (reached is null ? "the system could not say which folder the open reached" : refusal(reached)) is { } refused)
             {
                 LinuxFileSystem.CloseDirectory(directory);
-                throw new InvalidOperationException($"refused the scan: its root '{root}' reached {reached} when opened: {refused}");
+                throw new InvalidOperationException($"refused the scan: its root '{root}' reached {reached ?? "an unknown folder"} when opened: {refused}");
             }
             var device = LinuxFileSystem.TryStat(LinuxFileSystem.DirectoryDescriptor(directory), ".\0"u8, out var status, out _) ? status.Device : 0;
             LinuxFileSystem.CloseDirectory(directory);

@@ -186,6 +186,9 @@ public static unsafe partial class LinuxFiles
         }
     }
 
+    /// <summary>The absolute path an open descriptor refers to, or null where /proc cannot say (deleted, anonymous, no /proc).</summary>
+    public static string? ReachedPath(int fd) => PathOf(fd) is var path && path.StartsWith('/') ? path : null;
+
     /// <summary>The file's generation number (FS_IOC_GETVERSION), or 0 where its file system keeps none (tmpfs, XFS).</summary>
     public static ulong Generation(int fd)
     {
