@@ -9,6 +9,7 @@ using Alto.Gateway.Options;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Scans;
 using Alto.Keys;
+using Alto.Silo.ClusterSecurity;
 using Alto.Silo.Extensions;
 using Alto.Silo.Health;
 using Alto.Silo.Options;
@@ -180,13 +181,14 @@ public static class GatewayBuilderExtensions
         }
         else
         {
-            builder.UseOrleansClient(client => client.AddAltoClusterClient());
+            var clusterCertificate = services.AddAltoClusterCertificate(builder.Configuration);
+            builder.UseOrleansClient(client => client.AddAltoClusterClient(clusterCertificate));
         }
         return builder;
     }
 
     /// <summary>An Orleans client of the cluster named by Alto:Cluster, found through the membership table.</summary>
-    private static IClientBuilder AddAltoClusterClient(this IClientBuilder client)
+    private static IClientBuilder AddAltoClusterClient(this IClientBuilder client, ClusterCertificate? clusterCertificate)
     {
         client.Services.AddOptions<AltoClusterOptions>()
             .BindConfiguration(AltoClusterOptions.Section)
@@ -204,6 +206,7 @@ public static class GatewayBuilderExtensions
                 clustering.Invariant = DatabaseOptions.NpgsqlInvariant;
                 clustering.ConnectionString = db.Value.ConnectionString;
             }));
+        client.UseAltoClusterTls(clusterCertificate);
         client.AddDashboard();
         client.AddMemoryStreams(GrainInterfaces.Scans.StreamNames.Provider);
         return client;

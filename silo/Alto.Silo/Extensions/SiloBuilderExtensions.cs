@@ -5,6 +5,7 @@ using Alto.Grains.Persistence;
 using Alto.Silo.Scans;
 using Alto.Grains.Hosts;
 using Alto.Grains.Planning;
+using Alto.Silo.ClusterSecurity;
 using Alto.Silo.Options;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -41,6 +42,7 @@ public static class SiloBuilderExtensions
             endpoints.SiloListeningEndpoint = new IPEndPoint(listen, alto.Value.SiloPort);
             endpoints.GatewayListeningEndpoint = alto.Value.GatewayPort == 0 ? null : new IPEndPoint(listen, alto.Value.GatewayPort);
         });
+        silo.UseAltoClusterTls();
         return silo.AddAltoSiloCore();
     }
 

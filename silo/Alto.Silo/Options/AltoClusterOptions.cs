@@ -30,6 +30,12 @@ public sealed class AltoClusterOptions : IValidatableObject
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// Mutual TLS on the silo and gateway ports with the installation's own certificate
+    /// (ClusterSecurity.ClusterCertificate); false only where the network itself authenticates every peer.
+    /// </summary>
+    public bool Tls { get; set; } = true;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!IPAddress.TryParse(AdvertisedAddress, out _))
