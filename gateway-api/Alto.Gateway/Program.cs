@@ -10,9 +10,10 @@ if (Alto.Gateway.Auth.BreakGlass.IsRequested(args))
 
 // The web console is built (web/, npm run build) into wwwroot, which is copied beside the program.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot") });
-builder.AddAltoGateway();
-
-var app = builder.Build();
+if (builder.BuildOrReport(gateway => gateway.AddAltoGateway()) is not { } app)
+{
+    return AltoStartup.ExitBadConfiguration;
+}
 app.MapAltoGateway();
 
 return await app.RunAltoAsync();

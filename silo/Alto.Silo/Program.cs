@@ -16,10 +16,10 @@ public static class Program
         {
             return await AltoStartup.MigrateAsync(settings);
         }
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddAltoSiloHost();
-
-        var app = builder.Build();
+        if (WebApplication.CreateBuilder(args).BuildOrReport(builder => builder.AddAltoSiloHost()) is not { } app)
+        {
+            return AltoStartup.ExitBadConfiguration;
+        }
         app.MapAltoSiloEndpoints();
 
         return await app.RunAltoAsync();

@@ -9,6 +9,12 @@ public sealed class GatewayProcessTests
     [InlineData("Alto__Gateway__GrpcUrl", "http://127.0.0.1:8080", 2, "must use different ports")]
     [InlineData("Alto__Auth__TokenLifetime", "30.00:00:00", 2, "TokenLifetime")]
     [InlineData("Alto__Database__ConnectionString", "Host=127.0.0.1;Port=1;Database=x;Username=postgres", 3, "Cannot reach PostgreSQL")]
+    // Settings read while the process is built, before validation: each once ended in a stack trace (exit 134).
+    [InlineData("Alto__Cluster__Tls", "yes", 2, "'Alto:Cluster:Tls'")]
+    [InlineData("Alto__Gateway__CoHostSilo", "maybe", 2, "'Alto:Gateway:CoHostSilo'")]
+    [InlineData("Alto__Gateway__HttpUrl", "garbage", 2, "Alto:Gateway:HttpUrl 'garbage' is not an absolute URL")]
+    [InlineData("Alto__Cluster__SiloPort", "abc", 2, "'abc' at 'Alto:Cluster:SiloPort'")]
+    [InlineData("Alto__Metrics__Url", "127.0.0.1:9464", 2, "Alto:Metrics:Url '127.0.0.1:9464' is not an absolute URL")]
     public async Task ABadSettingOrAnUnreachableDatabaseStopsTheGatewayWithOneClearLine(string setting, string value, int exitCode, string message)
     {
         var environment = new Dictionary<string, string>

@@ -46,17 +46,17 @@ public static class GatewayBuilderExtensions
         var metrics = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
         if (metrics.Url is { } metricsUrl)
         {
-            services.AddSingleton(new ListeningPort("Alto:Metrics:Url", new Uri(metricsUrl).Port));
+            services.AddSingleton(new ListeningPort("Alto:Metrics:Url", SettingException.Url("Alto:Metrics:Url", metricsUrl).Port));
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes;
-            Listen(kestrel, gateway.HttpUrl, HttpProtocols.Http1);
-            Listen(kestrel, gateway.GrpcUrl, HttpProtocols.Http2);
+            Listen(kestrel, "Alto:Gateway:HttpUrl", gateway.HttpUrl, HttpProtocols.Http1);
+            Listen(kestrel, "Alto:Gateway:GrpcUrl", gateway.GrpcUrl, HttpProtocols.Http2);
             if (metrics.Url is { } url)
             {
-                Listen(kestrel, url, HttpProtocols.Http1);
+                Listen(kestrel, "Alto:Metrics:Url", url, HttpProtocols.Http1);
             }
         });
 
@@ -212,9 +212,9 @@ public static class GatewayBuilderExtensions
         return client;
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string setting, string url, HttpProtocols protocols)
     {
-        var uri = new Uri(url);
+        var uri = SettingException.Url(setting, url);
         Action<ListenOptions> configure = listen => listen.Protocols = protocols;
         switch (uri.Host)
         {

@@ -16,10 +16,10 @@ public static class SiloHostExtensions
         var http = builder.Configuration.GetSection(SiloHttpOptions.Section).Get<SiloHttpOptions>() ?? new SiloHttpOptions();
         var metrics = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
         builder.WebHost.UseUrls(metrics.Url is { } metricsUrl ? [http.HttpUrl, metricsUrl] : [http.HttpUrl]);
-        builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Silo:HttpUrl", new Uri(http.HttpUrl).Port));
+        builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Silo:HttpUrl", Startup.SettingException.Url("Alto:Silo:HttpUrl", http.HttpUrl).Port));
         if (metrics.Url is { } url)
         {
-            builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Metrics:Url", new Uri(url).Port));
+            builder.Services.AddSingleton(new Startup.ListeningPort("Alto:Metrics:Url", Startup.SettingException.Url("Alto:Metrics:Url", url).Port));
         }
 
         // Under systemd (alto-silo.service, Type=notify) the silo says when it is ready and logs to the journal; elsewhere this does nothing.

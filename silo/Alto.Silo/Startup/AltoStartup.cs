@@ -24,6 +24,38 @@ public static partial class AltoStartup
     public static Task<int> RunAltoAsync(this WebApplication app) => GuardAsync(app.Services, () => app.RunAsync());
 
     /// <summary>
+    /// Builds the process's host: a setting that cannot even be read as its type (a word where a
+    /// switch, a number or a URL belongs) is found here, before validation, and ends the process
+    /// as a failed validation does — one line naming the setting, exit code 2 — not with a stack trace.
+    /// </summary>
+    /// <returns>The built application, or null when a setting was unreadable (already reported).</returns>
+    public static WebApplication? BuildOrReport(this WebApplicationBuilder builder, Action<WebApplicationBuilder> configure)
+    {
+        try
+        {
+            configure(builder);
+            return builder.Build();
+        }
+        catch (Exception exception) when (UnreadableSetting(exception) is { } problem)
+        {
+            using var loggers = LoggerFactory.Create(logging => logging.AddAltoConsole());
+            LogBadConfiguration(loggers.CreateLogger("Alto.Startup"), problem);
+            return null;
+        }
+    }
+
+    /// <summary>What is wrong when <paramref name="exception"/> says a setting could not be read, else null.</summary>
+    private static string? UnreadableSetting(Exception exception) => Chain(exception).FirstOrDefault(e =>
+            e is SettingException or OptionsValidationException
+            // The configuration binder's own words: "Failed to convert configuration value 'yes' at 'Alto:Cluster:Tls' to type 'System.Boolean'."
+            || e is InvalidOperationException && e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)) switch
+        {
+            OptionsValidationException validation => string.Join("; ", validation.Failures),
+            { } unreadable => unreadable.Message,
+            null => null,
+        };
+
+    /// <summary>
     /// <c>migrate</c>: brings the database's schema up to this version and exits — what an
     /// installer runs before the new version's processes start (the Helm chart's pre-upgrade
     /// Job). The same exit codes as a start: 3 database unreachable, 4 schema newer than the code.
@@ -61,6 +93,11 @@ public static partial class AltoStartup
         catch (OptionsValidationException exception)
         {
             LogBadConfiguration(logger, string.Join("; ", exception.Failures));
+            return ExitBadConfiguration;
+        }
+        catch (Exception exception) when (UnreadableSetting(exception) is { } problem)
+        {
+            LogBadConfiguration(logger, problem);
             return ExitBadConfiguration;
         }
         catch (Exception exception) when (IsDatabaseUnreachable(exception))
