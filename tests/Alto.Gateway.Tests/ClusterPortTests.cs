@@ -58,6 +58,18 @@ public sealed class ClusterPortTests
         // The certificate's copy without its key (what a peer shows on the wire) proves nothing either: TLS wants the key.
         using var wireCopy = X509CertificateLoader.LoadCertificate(installation.Certificate.RawData);
         Assert.False(await SiloAnswersAsync(silo.SiloPort, wireCopy, server));
+
+        // Refused, and seen: counted by port (the silo port's two probes exactly: the trusted one is not
+        // among them), logged, and audited in the platform's chain with the caller's address (at most
+        // 20 entries an address a minute, which the gateway port's retrying clients spend first).
+        string metrics = "";
+        await Eventually.WaitAsync(async () => MetricLines.Sum(metrics = await silo.MetricsAsync(), "alto_cluster_connections_refused_total", "port=\"Alto:Cluster:SiloPort\"") >= 2,
+            "both refused probes of the silo port counted");
+        Assert.Equal(2, MetricLines.Sum(metrics, "alto_cluster_connections_refused_total", "port=\"Alto:Cluster:SiloPort\""));
+        Assert.True(MetricLines.Sum(metrics, "alto_cluster_connections_refused_total", "port=\"Alto:Cluster:GatewayPort\"") >= 2);
+        Assert.Contains("Refused a connection to Alto:Cluster:SiloPort from 127.0.0.1", silo.Run.Output, StringComparison.Ordinal);
+        Assert.True(await database.CountAsync(
+            "SELECT count(*) FROM alto.audit_log WHERE tenant_id IS NULL AND action = 'cluster.connection_refused' AND origin = '127.0.0.1' AND outcome = 'failure'") > 0);
     }
 
     [Fact]

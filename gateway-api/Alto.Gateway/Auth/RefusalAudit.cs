@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Alto.GrainInterfaces.Common;
 
@@ -22,12 +21,10 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
     /// <summary>Set by a handler that audited its own refusal, so it is not audited twice.</summary>
     public const string AuditedItem = "alto.refusal.audited";
 
-    private const int MaxSources = 10_000;
-
     private readonly Counter<long> _refused = meters.Create(AltoMeter.Name)
         .CreateFailureCounter("alto.access.refused", "{attempt}", "Refused attempts (401/403/404, refused agent sessions and key unwraps), by kind");
 
-    private readonly ConcurrentDictionary<string, SourceWindow> _sources = new(StringComparer.Ordinal);
+    private readonly Alto.Audit.PerSourceBudget _budget = new(PerSourcePerMinute, time);
 
     /// <summary>Counts a refused attempt and, within the source's budget, audits it.</summary>
     public async Task RecordAsync(HttpContext http, string action, string? reason, IReadOnlyDictionary<string, object?> details, Guid? tenantId = null, Guid? hostId = null)
@@ -35,7 +32,7 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
         _refused.Add(1, new KeyValuePair<string, object?>("kind", action));
         var source = GatewayAudit.OriginOf(http) ?? "unknown";
         LogRefused(logger, action, source, reason ?? "");
-        if (Take(source) is not { } suppressedBefore)
+        if (_budget.Take(source) is not { } suppressedBefore)
         {
             return;
         }
@@ -74,42 +71,6 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
         var reason = http.Items[FailureItem] as string ?? (http.Request.Headers.Authorization.Count == 0 && status == StatusCodes.Status401Unauthorized ? "no credential" : null);
         await refusals.RecordAsync(http, "access.refused", reason,
             new Dictionary<string, object?> { ["method"] = http.Request.Method, ["path"] = http.Request.Path.Value, ["status"] = status }, tenant);
-    }
-
-    /// <summary>Null when the source's budget this minute is spent; otherwise how many of its refusals went unaudited before.</summary>
-    private int? Take(string source)
-    {
-        if (_sources.Count > MaxSources)
-        {
-            _sources.Clear();
-        }
-        var window = _sources.GetOrAdd(source, _ => new SourceWindow());
-        var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
-        lock (window)
-        {
-            if (window.Minute != minute)
-            {
-                (window.Minute, window.Audited) = (minute, 0);
-            }
-            if (window.Audited >= PerSourcePerMinute)
-            {
-                window.Suppressed++;
-                return null;
-            }
-            window.Audited++;
-            var suppressed = window.Suppressed;
-            window.Suppressed = 0;
-            return suppressed;
-        }
-    }
-
-    private sealed class SourceWindow
-    {
-        public long Minute { get; set; }
-
-        public int Audited { get; set; }
-
-        public int Suppressed { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A refused request could not be audited: {Reason}")]

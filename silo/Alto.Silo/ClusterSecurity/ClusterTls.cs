@@ -1,6 +1,8 @@
 using Alto.Keys;
 using Alto.Silo.Options;
 using Npgsql;
+using Microsoft.AspNetCore.Connections;
+using Orleans.Configuration;
 using Orleans.Connections.Security;
 
 namespace Alto.Silo.ClusterSecurity;
@@ -26,6 +28,13 @@ public static partial class ClusterTls
         var certificate = new ClusterCertificate();
         silo.Services.AddSingleton(certificate);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, CertificateLoader>();
+        // Before UseTls: middleware added first runs outermost, so it sees how the handshake ended.
+        silo.Services.AddSingleton<ClusterConnectionRefusals>();
+        silo.Configure<SiloConnectionOptions>(connections =>
+        {
+            connections.ConfigureSiloInboundConnection(pipeline => Observe(pipeline, ClusterConnectionRefusals.SiloPort));
+            connections.ConfigureGatewayInboundConnection(pipeline => Observe(pipeline, ClusterConnectionRefusals.GatewayPort));
+        });
         return silo.UseTls(options => Configure(options, certificate));
     }
 
@@ -55,6 +64,12 @@ public static partial class ClusterTls
             return client;
         }
         return client.UseTls(options => Configure(options, certificate));
+    }
+
+    private static void Observe(IConnectionBuilder pipeline, string port)
+    {
+        var refusals = pipeline.ApplicationServices.GetRequiredService<ClusterConnectionRefusals>();
+        pipeline.Use(next => connection => refusals.ObserveAsync(connection, next, port));
     }
 
     /// <summary>Both ends present the installation's certificate and accept only a peer that presents it too.</summary>
