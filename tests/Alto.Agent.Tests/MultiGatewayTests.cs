@@ -24,7 +24,7 @@ public sealed class MultiGatewayTests
         await using var silo1 = await SiloProcess.StartAsync(database, cluster, Patience);
         await using var silo2 = await SiloProcess.StartAsync(database, cluster, Patience);
         var client = new Dictionary<string, string> { ["Alto__Gateway__CoHostSilo"] = "false" };
-        var gatewayA = await GatewayProcess.StartAsync(database, cluster, client, Patience);
+        await using var gatewayA = await GatewayProcess.StartAsync(database, cluster, client, Patience);
         await using var gatewayB = await GatewayProcess.StartAsync(database, cluster, client, Patience);
 
         var agent = await AgentEnrollment.EnrollNewHostAsync(gatewayA, "/");

@@ -22,7 +22,7 @@ public sealed class ClusterTopologyTests
         await database.MigrateAsync();
         const string cluster = "topology";
         await using var first = await SiloProcess.StartAsync(database, cluster, Patience);
-        var second = await SiloProcess.StartAsync(database, cluster, Patience);
+        await using var second = await SiloProcess.StartAsync(database, cluster, Patience);
         await using var gateway = await GatewayProcess.StartAsync(database, cluster,
             new Dictionary<string, string> { ["Alto__Gateway__CoHostSilo"] = "false" }, Patience);
 

@@ -21,7 +21,7 @@ public sealed class IngestRecoveryTests
         await database.ExecuteAsync($"ALTER DATABASE \"{database.Name}\" SET client_connection_check_interval = '1s'");
         var scanId = await database.StageQueuedScanAsync(Guid.NewGuid(), Guid.NewGuid(), Rows);
 
-        var first = await SiloProcess.StartAsync(database, "recovery", Patience);
+        await using var first = await SiloProcess.StartAsync(database, "recovery", Patience);
         await Eventually.WaitAsync(() => MergeRunningAsync(database), "the merge to start", Patience, TimeSpan.FromMilliseconds(50));
         Process.GetProcessById(first.Run.ProcessId).Kill();
         await first.DisposeAsync();

@@ -101,6 +101,10 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Run.IsDisposed)
+        {
+            return; // disposed already, by the test that ended it early
+        }
         await Run.StopAsync(TimeSpan.FromSeconds(30));
         await Run.DisposeAsync();
         if (_ownsDatabase)

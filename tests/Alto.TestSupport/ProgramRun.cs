@@ -11,6 +11,7 @@ public sealed class ProgramRun : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private ProgramRun(Process process)
     {
@@ -33,6 +34,9 @@ public sealed class ProgramRun : IAsyncDisposable
     }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>Whether it was disposed (killed if still running): a test that ends a process early disposes it, and its <c>await using</c> again.</summary>
+    public bool IsDisposed => _disposed;
 
     public int ProcessId => _process.Id;
 
@@ -104,6 +108,11 @@ public sealed class ProgramRun : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

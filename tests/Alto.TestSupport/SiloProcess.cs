@@ -57,6 +57,10 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Run.IsDisposed)
+        {
+            return; // disposed already, by the test that ended it early
+        }
         await Run.StopAsync(TimeSpan.FromSeconds(30));
         await Run.DisposeAsync();
     }

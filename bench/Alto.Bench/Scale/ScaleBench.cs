@@ -97,7 +97,9 @@ public static class ScaleBench
         clock.Restart();
         await Task.WhenAll(cluster.Agents.Select(agent => agent.ConnectAsync(reports, TimeSpan.FromMinutes(2))));
         await WaitUntilAsync(database, "SELECT count(*) FROM alto.tier_object WHERE state = 'STUBBED'", cold,
-            "SELECT count(*) FROM alto.tiering_job WHERE status = 'failed'", "the jobs done");
+            // A host gone offline is never sent the rest of its jobs by this agent, which does not reconnect: stop there, with the processes' complaints.
+            "SELECT (SELECT count(*) FROM alto.tiering_job WHERE status = 'failed') + (SELECT count(*) FROM alto.host WHERE status = 'offline')", "the jobs done",
+            () => cluster.Agents.Select(agent => agent.SessionEnded).FirstOrDefault(ended => ended is not null));
         var dispatch = clock.Elapsed;
         grainCalls = Stage(figures, "dispatch", cold, dispatch, reports, grainCalls, await cluster.GrainCallsAsync());
         Log($"dispatch: {cold:N0} files in {jobs} jobs in {dispatch.TotalSeconds:0.0} s");
@@ -152,8 +154,12 @@ public static class ScaleBench
         return after;
     }
 
-    /// <summary>Polls until <paramref name="countSql"/> reaches <paramref name="expected"/>; fails at once when <paramref name="failedSql"/> counts any.</summary>
-    private static async Task WaitUntilAsync(Alto.TestSupport.TestDatabase database, string countSql, long expected, string failedSql, string what)
+    /// <summary>
+    /// Polls until <paramref name="countSql"/> reaches <paramref name="expected"/>; fails at once when
+    /// <paramref name="failedSql"/> counts any, or <paramref name="hopeless"/> says why it never will.
+    /// </summary>
+    private static async Task WaitUntilAsync(
+        Alto.TestSupport.TestDatabase database, string countSql, long expected, string failedSql, string what, Func<string?>? hopeless = null)
     {
         var clock = Stopwatch.StartNew();
         while (await database.CountAsync(countSql) < expected)
@@ -161,6 +167,10 @@ public static class ScaleBench
             if (await database.CountAsync(failedSql) > 0)
             {
                 throw new InvalidOperationException($"waiting for {what}: {failedSql} counts failures");
+            }
+            if (hopeless?.Invoke() is { } reason)
+            {
+                throw new InvalidOperationException($"waiting for {what}: {await database.CountAsync(countSql)} of {expected}, and never more: {reason}");
             }
             if (clock.Elapsed > StagePatience)
             {

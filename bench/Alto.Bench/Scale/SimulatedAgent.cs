@@ -35,6 +35,15 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
 
     public string Root => root;
 
+    /// <summary>
+    /// Why this host's session ended before the bench stopped it (the gateway's status, or the
+    /// stream's end), else null: this agent does not reconnect, so whatever it was sent after
+    /// that is never answered and the stage waiting for it could never finish.
+    /// </summary>
+    public string? SessionEnded => _session is { IsCompleted: true } session && !_stop.IsCancellationRequested
+        ? $"host {HostId}: " + (session.Exception?.GetBaseException().Message ?? "the gateway ended the session")
+        : null;
+
     /// <summary>For each tier object this host was sent, the jobs that brought it.</summary>
     public ConcurrentDictionary<long, int> JobsPerFile { get; } = new();
 
