@@ -13,8 +13,25 @@ public sealed class PerSourceBudget(int perMinute, TimeProvider time)
 
     private readonly ConcurrentDictionary<string, SourceWindow> _sources = new(StringComparer.Ordinal);
 
-    /// <summary>Null when the source's budget this minute is spent; otherwise how many of its refusals went unaudited before.</summary>
-    public int? Take(string source)
+    /// <summary>
+    /// Whether a refusal from <paramref name="source"/> is audited: false when the source's budget
+    /// this minute is spent; when true, <paramref name="details"/> says how many were left out
+    /// before it (<c>suppressedBefore</c>), if any.
+    /// </summary>
+    public bool TryTake(string source, IDictionary<string, object?> details)
+    {
+        if (Take(source) is not { } suppressedBefore)
+        {
+            return false;
+        }
+        if (suppressedBefore > 0)
+        {
+            details["suppressedBefore"] = suppressedBefore;
+        }
+        return true;
+    }
+
+    private int? Take(string source)
     {
         if (_sources.Count > MaxSources)
         {

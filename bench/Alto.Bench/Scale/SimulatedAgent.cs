@@ -28,6 +28,7 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
     private readonly HashSet<string> _jobsAnswered = [];
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _session;
+    private string? _endedWith;
 
     public Guid HostId => credentials.HostId;
 
@@ -40,9 +41,7 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
     /// stream's end), else null: this agent does not reconnect, so whatever it was sent after
     /// that is never answered and the stage waiting for it could never finish.
     /// </summary>
-    public string? SessionEnded => _session is { IsCompleted: true } session && !_stop.IsCancellationRequested
-        ? $"host {HostId}: " + (session.Exception?.GetBaseException().Message ?? "the gateway ended the session")
-        : null;
+    public string? SessionEnded => _endedWith is { } reason ? $"host {HostId}: {reason}" : null;
 
     /// <summary>For each tier object this host was sent, the jobs that brought it.</summary>
     public ConcurrentDictionary<long, int> JobsPerFile { get; } = new();
@@ -158,8 +157,18 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
+        catch (Exception exception) when (!_stop.IsCancellationRequested)
+        {
+            // Said here, not by the task: it ends only with the heartbeats, at the bench's stop.
+            _endedWith = exception.Message;
+            throw;
+        }
         finally
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                _endedWith ??= "the gateway ended the session";
+            }
             _outbox.Writer.TryComplete();
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (heartbeats is not null)

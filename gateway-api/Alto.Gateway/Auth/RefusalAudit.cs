@@ -32,14 +32,10 @@ public sealed partial class RefusalAudit(GatewayAudit audit, IMeterFactory meter
         _refused.Add(1, new KeyValuePair<string, object?>("kind", action));
         var source = GatewayAudit.OriginOf(http) ?? "unknown";
         LogRefused(logger, action, source, reason ?? "");
-        if (_budget.Take(source) is not { } suppressedBefore)
+        var entry = new Dictionary<string, object?>(details) { ["reason"] = reason };
+        if (!_budget.TryTake(source, entry))
         {
             return;
-        }
-        var entry = new Dictionary<string, object?>(details) { ["reason"] = reason };
-        if (suppressedBefore > 0)
-        {
-            entry["suppressedBefore"] = suppressedBefore;
         }
         http.Items[AuditedItem] = true;
         try

@@ -42,14 +42,10 @@ public sealed partial class ClusterConnectionRefusals(NpgsqlDataSource db, IMete
         var source = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? connection.RemoteEndPoint?.ToString() ?? "unknown";
         _refused.Add(1, new KeyValuePair<string, object?>("port", port));
         LogRefused(logger, port, source);
-        if (_budget.Take(source) is not { } suppressedBefore)
+        var details = new Dictionary<string, object?> { ["port"] = port, ["reason"] = "no mutual TLS with the installation's certificate" };
+        if (!_budget.TryTake(source, details))
         {
             return;
-        }
-        var details = new Dictionary<string, object?> { ["port"] = port, ["reason"] = "no mutual TLS with the installation's certificate" };
-        if (suppressedBefore > 0)
-        {
-            details["suppressedBefore"] = suppressedBefore;
         }
         try
         {

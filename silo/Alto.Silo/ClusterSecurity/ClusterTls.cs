@@ -20,7 +20,7 @@ public static partial class ClusterTls
 
     public static ISiloBuilder UseAltoClusterTls(this ISiloBuilder silo)
     {
-        if (!silo.Configuration.GetValue(Setting, true))
+        if (!TlsWanted(silo.Configuration))
         {
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PlaintextWarning>();
             return silo;
@@ -45,7 +45,7 @@ public static partial class ClusterTls
     /// </summary>
     public static ClusterCertificate? AddAltoClusterCertificate(this IServiceCollection services, IConfiguration configuration)
     {
-        if (!configuration.GetValue(Setting, true))
+        if (!TlsWanted(configuration))
         {
             return null;
         }
@@ -65,6 +65,10 @@ public static partial class ClusterTls
         }
         return client.UseTls(options => Configure(options, certificate));
     }
+
+    /// <summary>Alto:Cluster:Tls as <see cref="AltoClusterOptions"/> binds it (its default there), read while the host is built.</summary>
+    private static bool TlsWanted(IConfiguration configuration) =>
+        (configuration.GetSection(AltoClusterOptions.Section).Get<AltoClusterOptions>() ?? new AltoClusterOptions()).Tls;
 
     private static void Observe(IConnectionBuilder pipeline, string port)
     {
