@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Alto.Agent.Enrollment;
 using Alto.Protocol.Agent.V1;
@@ -182,6 +184,9 @@ public sealed partial class AgentConnection(
         using var heartbeatsStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         Task? heartbeats = null;
         Task? reporting = null;
+        // Reports the cluster could not take now, with when to send them again on this session.
+        var resend = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var deferralsInARow = 0;
         try
         {
             await foreach (var message in call.ResponseStream.ReadAllAsync(session.Token))
@@ -195,14 +200,26 @@ public sealed partial class AgentConnection(
                     LogConnected(logger, message.Welcome.SessionId);
                     var period = TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds));
                     heartbeats ??= HeartbeatAsync(outbox.Writer, period, heartbeatsStop.Token);
-                    reporting ??= reports is null ? null : SendReportsAsync(reports, outbox.Writer, heartbeatsStop.Token);
+                    reporting ??= reports is null ? null : SendReportsAsync(reports, resend, outbox.Writer, heartbeatsStop.Token);
                 }
                 else if (message.BodyCase == GatewayMessage.BodyOneofCase.Ack)
                 {
+                    if (message.Ack is { Ok: false, Retry: true } && reports?.Holds(message.Ack.MessageId) == true)
+                    {
+                        // The cluster could not take it now (busy, a silo or the database away): it stays, and goes again after a pause.
+                        var pause = Backoff(++deferralsInARow);
+                        resend[message.Ack.MessageId] = Stopwatch.GetTimestamp() + (long)(pause.TotalSeconds * Stopwatch.Frequency);
+                        LogReportDeferred(logger, message.Ack.MessageId, message.Ack.Error, pause.TotalSeconds);
+                        continue;
+                    }
                     if (!message.Ack.Ok && reports?.Holds(message.Ack.MessageId) == true)
                     {
                         // Refused for good (it named what is not this host's): sending it again would change nothing.
                         LogReportRefused(logger, message.Ack.MessageId, message.Ack.Error);
+                    }
+                    else if (message.Ack.Ok && reports?.Holds(message.Ack.MessageId) == true)
+                    {
+                        deferralsInARow = 0;
                     }
                     reports?.Acknowledge(message.Ack.MessageId);
                 }
@@ -305,9 +322,11 @@ public sealed partial class AgentConnection(
     /// <summary>
     /// Sends every unacknowledged report of the outbox (those of earlier sessions first), then each
     /// new one as it comes, at most <see cref="ReportsPerSecond"/> a second. A report goes once per
-    /// session; one the gateway never acknowledged goes again in the next.
+    /// session, and again on it only when the gateway said "send it again" (<paramref name="resend"/>:
+    /// the report's id and the timestamp it is due at); one the gateway never acknowledged goes again in the next.
     /// </summary>
-    private static async Task SendReportsAsync(ReportOutbox reports, ChannelWriter<AgentMessage> outbox, CancellationToken cancellationToken)
+    private static async Task SendReportsAsync(
+        ReportOutbox reports, ConcurrentDictionary<string, long> resend, ChannelWriter<AgentMessage> outbox, CancellationToken cancellationToken)
     {
         var sent = new HashSet<string>(StringComparer.Ordinal);
         var added = new SemaphoreSlim(0);
@@ -330,6 +349,14 @@ public sealed partial class AgentConnection(
                 // Woken by a new report, or once a second to forget the acknowledged ones.
                 await added.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
                 sent.RemoveWhere(id => !reports.Holds(id));
+                var now = Stopwatch.GetTimestamp();
+                foreach (var (id, due) in resend)
+                {
+                    if (due <= now && resend.TryRemove(id, out _))
+                    {
+                        sent.Remove(id);
+                    }
+                }
             }
         }
         finally
@@ -400,6 +427,9 @@ public sealed partial class AgentConnection(
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster could not take report {ReportId} now ({Reason}); it goes again in {Seconds:0.0} s")]
+    private static partial void LogReportDeferred(ILogger logger, string reportId, string reason, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The cluster refused report {ReportId}: {Reason}")]
     private static partial void LogReportRefused(ILogger logger, string reportId, string reason);

@@ -97,9 +97,9 @@ public static class ScaleBench
         clock.Restart();
         await Task.WhenAll(cluster.Agents.Select(agent => agent.ConnectAsync(reports, TimeSpan.FromMinutes(2))));
         await WaitUntilAsync(database, "SELECT count(*) FROM alto.tier_object WHERE state = 'STUBBED'", cold,
-            // A host gone offline is never sent the rest of its jobs by this agent, which does not reconnect: stop there, with the processes' complaints.
-            "SELECT (SELECT count(*) FROM alto.tiering_job WHERE status = 'failed') + (SELECT count(*) FROM alto.host WHERE status = 'offline')", "the jobs done",
-            () => cluster.Agents.Select(agent => agent.SessionEnded).FirstOrDefault(ended => ended is not null));
+            "SELECT count(*) FROM alto.tiering_job WHERE status = 'failed'", "the jobs done",
+            // A host that cannot get a session back for minutes will not finish its jobs: stop there, with the processes' complaints.
+            () => cluster.Agents.Select(agent => agent.Stranded(TimeSpan.FromMinutes(3))).FirstOrDefault(stranded => stranded is not null));
         var dispatch = clock.Elapsed;
         grainCalls = Stage(figures, "dispatch", cold, dispatch, reports, grainCalls, await cluster.GrainCallsAsync());
         Log($"dispatch: {cold:N0} files in {jobs} jobs in {dispatch.TotalSeconds:0.0} s");
@@ -128,6 +128,8 @@ public static class ScaleBench
         figures["lost_reads"] = Math.Max(0, (long)hosts * reads - applied);
         figures["refused_reports"] = refused;
         figures["lucidlink_batches_retried"] = cluster.Agents.Sum(agent => agent.BatchesRetried);
+        figures["sessions_lost"] = cluster.Agents.Sum(agent => agent.SessionsLost);
+        figures["reports_deferred"] = cluster.Agents.Sum(agent => agent.ReportsDeferred);
         figures["lost"] = Math.Max(0, files - live) + Math.Max(0, cold - stubbed) + Math.Max(0, (long)hosts * reads - applied) + refused;
         figures["duplicated"] = Math.Max(0, live - files) + doubledObjects + sentTwice;
         var databaseBytes = await database.ScalarAsync<long>("SELECT pg_database_size(current_database())");

@@ -18,17 +18,24 @@ namespace Alto.Bench.Scale;
 /// through <see cref="GatewayClient"/>, and the session stream (hello, heartbeats with its volume's
 /// recall armed, acknowledgements) written here, because the real agent would run the jobs it gets;
 /// this one reports every file of a job stubbed, 500 to a report as the agent does, and counts
-/// which jobs brought which files.
+/// which jobs brought which files. As the agent does, it keeps every report until the gateway
+/// takes it: a report answered "send it again" goes again after a pause, and a lost session is
+/// opened again and every report not yet taken sent again in order.
 /// </summary>
 internal sealed class SimulatedAgent(AgentCredentials credentials, string root, HttpClient http) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly Channel<AgentMessage> _outbox = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, long> _awaitingAck = new();
+    private readonly ConcurrentDictionary<string, (long Order, AgentMessage Report)> _unacknowledged = new();
     private readonly HashSet<string> _jobsAnswered = [];
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _session;
-    private string? _endedWith;
+    private Channel<AgentMessage>? _outbox;
+    private Task? _sessions;
+    private long _reportOrder;
+    private long _disconnectedSince;
+    private string _lastLoss = "";
+    private int _sessionsLost;
+    private int _reportsDeferred;
 
     public Guid HostId => credentials.HostId;
 
@@ -36,12 +43,20 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
 
     public string Root => root;
 
-    /// <summary>
-    /// Why this host's session ended before the bench stopped it (the gateway's status, or the
-    /// stream's end), else null: this agent does not reconnect, so whatever it was sent after
-    /// that is never answered and the stage waiting for it could never finish.
-    /// </summary>
-    public string? SessionEnded => _endedWith is { } reason ? $"host {HostId}: {reason}" : null;
+    /// <summary>Sessions that ended before the bench stopped them (each opened again).</summary>
+    public int SessionsLost => Volatile.Read(ref _sessionsLost);
+
+    /// <summary>Reports the gateway answered "send it again" (each sent again).</summary>
+    public int ReportsDeferred => Volatile.Read(ref _reportsDeferred);
+
+    /// <summary>Why this host has had no session for longer than <paramref name="patience"/>, else null.</summary>
+    public string? Stranded(TimeSpan patience)
+    {
+        var since = Interlocked.Read(ref _disconnectedSince);
+        return since != 0 && Stopwatch.GetElapsedTime(since) > patience
+            ? $"host {HostId} has had no session for {Stopwatch.GetElapsedTime(since).TotalSeconds:0} s; the last ended with: {_lastLoss}"
+            : null;
+    }
 
     /// <summary>For each tier object this host was sent, the jobs that brought it.</summary>
     public ConcurrentDictionary<long, int> JobsPerFile { get; } = new();
@@ -96,24 +111,56 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
         });
     }
 
-    /// <summary>Opens the session and waits for the gateway's welcome; jobs are answered from then on.</summary>
+    /// <summary>Opens the session and waits for the gateway's welcome; jobs are answered from then on, across sessions.</summary>
     public async Task ConnectAsync(Latencies reportLatencies, TimeSpan patience)
     {
-        _session = RunSessionAsync(reportLatencies);
-        var welcomed = await Task.WhenAny(_welcomed.Task, _session, Task.Delay(patience));
+        _sessions = RunSessionsAsync(reportLatencies);
+        var welcomed = await Task.WhenAny(_welcomed.Task, Task.Delay(patience));
         if (welcomed != _welcomed.Task)
         {
-            throw new InvalidOperationException($"host {HostId} got no welcome: " + (_session.IsFaulted ? _session.Exception!.InnerException!.Message : "timed out"));
+            throw new InvalidOperationException($"host {HostId} got no welcome: " + (_lastLoss.Length > 0 ? _lastLoss : "timed out"));
+        }
+    }
+
+    /// <summary>Sessions one after another until the bench stops: a lost one is opened again after 1–3 s, as the agent does.</summary>
+    private async Task RunSessionsAsync(Latencies reportLatencies)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var reason = "the gateway ended the session";
+            try
+            {
+                await RunSessionAsync(reportLatencies);
+            }
+            catch (Exception exception) when (!_stop.IsCancellationRequested)
+            {
+                reason = exception.Message;
+            }
+            catch (Exception exception) when (exception is RpcException or OperationCanceledException)
+            {
+                return;
+            }
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            _lastLoss = reason;
+            Interlocked.Increment(ref _sessionsLost);
+            Interlocked.CompareExchange(ref _disconnectedSince, Stopwatch.GetTimestamp(), 0);
+            await Task.Delay(TimeSpan.FromSeconds(1 + 2 * Random.Shared.NextDouble()), _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
     private async Task RunSessionAsync(Latencies reportLatencies)
     {
+        var outbox = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
+        _outbox = outbox;
+        using var sessionEnd = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         using var channel = GrpcChannel.ForAddress(credentials.Grpc);
         var client = new AgentService.AgentServiceClient(channel);
         using var call = client.Connect(new Metadata { { "authorization", "Bearer " + credentials.Credential } }, cancellationToken: _stop.Token);
-        var writer = WriteAllAsync(call.RequestStream);
-        Send(new AgentMessage
+        var writer = WriteAllAsync(call.RequestStream, outbox.Reader);
+        outbox.Writer.TryWrite(new AgentMessage
         {
             Id = NewId(),
             Hello = new Hello { HostId = HostId.ToString(), AgentVersion = "scale-bench", Os = "linux", Capabilities = { "scan:csv" } },
@@ -126,18 +173,17 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
                 switch (message.BodyCase)
                 {
                     case GatewayMessage.BodyOneofCase.Welcome:
-                        heartbeats ??= HeartbeatAsync(TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds)));
+                        Interlocked.Exchange(ref _disconnectedSince, 0);
+                        heartbeats ??= HeartbeatAsync(outbox.Writer, TimeSpan.FromSeconds(Math.Max(1, message.Welcome.HeartbeatSeconds)), sessionEnd.Token);
+                        // Whatever an earlier session did not get taken goes again, in order, under the same ids.
+                        foreach (var (_, report) in _unacknowledged.Values.OrderBy(pending => pending.Order))
+                        {
+                            outbox.Writer.TryWrite(report);
+                        }
                         _welcomed.TrySetResult();
                         break;
                     case GatewayMessage.BodyOneofCase.Ack:
-                        if (_awaitingAck.TryRemove(message.Ack.MessageId, out var sent))
-                        {
-                            reportLatencies.Add(Stopwatch.GetElapsedTime(sent));
-                        }
-                        if (!message.Ack.Ok)
-                        {
-                            Refusals.Add(message.Ack.Error);
-                        }
+                        TakeAcknowledgement(message.Ack, reportLatencies);
                         break;
                     case GatewayMessage.BodyOneofCase.Ping:
                         break;
@@ -151,30 +197,48 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
                 }
             }
         }
-        catch (RpcException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception exception) when (!_stop.IsCancellationRequested)
-        {
-            // Said here, not by the task: it ends only with the heartbeats, at the bench's stop.
-            _endedWith = exception.Message;
-            throw;
-        }
         finally
         {
-            if (!_stop.IsCancellationRequested)
-            {
-                _endedWith ??= "the gateway ended the session";
-            }
-            _outbox.Writer.TryComplete();
+            outbox.Writer.TryComplete();
+            await sessionEnd.CancelAsync();
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (heartbeats is not null)
             {
                 await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    /// <summary>A report taken (or refused for good) is dropped; one to send again goes again after 2–4 s; other acknowledgements are not this agent's business.</summary>
+    private void TakeAcknowledgement(Ack ack, Latencies reportLatencies)
+    {
+        if (!_unacknowledged.TryGetValue(ack.MessageId, out var pending))
+        {
+            return;
+        }
+        if (ack is { Ok: false, Retry: true })
+        {
+            Interlocked.Increment(ref _reportsDeferred);
+            _ = SendAgainAsync(ack.MessageId, pending.Report);
+            return;
+        }
+        _unacknowledged.TryRemove(ack.MessageId, out _);
+        if (_awaitingAck.TryRemove(ack.MessageId, out var sent))
+        {
+            reportLatencies.Add(Stopwatch.GetElapsedTime(sent));
+        }
+        if (!ack.Ok)
+        {
+            Refusals.Add(ack.Error);
+        }
+    }
+
+    private async Task SendAgainAsync(string id, AgentMessage report)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(2 + 2 * Random.Shared.NextDouble()), _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!_stop.IsCancellationRequested && _unacknowledged.ContainsKey(id))
+        {
+            Send(report);
         }
     }
 
@@ -200,18 +264,19 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
                 Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(file.TierObjectId))),
                 Locator = $"{job.TenantId}/{file.TierObjectId}",
             }));
-            var id = NewId();
-            _awaitingAck[id] = Stopwatch.GetTimestamp();
-            Send(new AgentMessage { Id = id, JobResult = result });
+            var report = new AgentMessage { Id = NewId(), JobResult = result };
+            _awaitingAck[report.Id] = Stopwatch.GetTimestamp();
+            _unacknowledged[report.Id] = (Interlocked.Increment(ref _reportOrder), report);
+            Send(report);
         }
     }
 
-    private async Task HeartbeatAsync(TimeSpan period)
+    private async Task HeartbeatAsync(ChannelWriter<AgentMessage> outbox, TimeSpan period, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(period);
         do
         {
-            Send(new AgentMessage
+            outbox.TryWrite(new AgentMessage
             {
                 Id = NewId(),
                 Heartbeat = new Heartbeat
@@ -222,18 +287,19 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
                 },
             });
         }
-        while (await timer.WaitForNextTickAsync(_stop.Token));
+        while (await timer.WaitForNextTickAsync(cancellationToken));
     }
 
     private void Acknowledge(string messageId) => Send(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = messageId, Ok = true } });
 
-    private void Send(AgentMessage message) => _outbox.Writer.TryWrite(message);
+    /// <summary>On the current session; with none, the report goes with the next session's welcome.</summary>
+    private void Send(AgentMessage message) => _outbox?.Writer.TryWrite(message);
 
-    private async Task WriteAllAsync(IClientStreamWriter<AgentMessage> requests)
+    private async Task WriteAllAsync(IClientStreamWriter<AgentMessage> requests, ChannelReader<AgentMessage> outbox)
     {
         try
         {
-            await foreach (var message in _outbox.Reader.ReadAllAsync(_stop.Token))
+            await foreach (var message in outbox.ReadAllAsync(_stop.Token))
             {
                 await requests.WriteAsync(message, _stop.Token);
             }
@@ -248,11 +314,10 @@ internal sealed class SimulatedAgent(AgentCredentials credentials, string root, 
 
     public async ValueTask DisposeAsync()
     {
-        _outbox.Writer.TryComplete();
         await _stop.CancelAsync();
-        if (_session is not null)
+        if (_sessions is not null)
         {
-            await _session.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _sessions.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         _stop.Dispose();
     }

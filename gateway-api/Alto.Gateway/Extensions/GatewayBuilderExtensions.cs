@@ -88,9 +88,10 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();
         services.AddSingleton<Grpc.LucidTrailGauges>();
+        services.AddSingleton<Grpc.MomentaryCallFailures>();
         // The handler that counts 503s is made by the exception-handling middleware; resolving the handlers makes it at start too.
         Grains.Fleet.MetricFamilyServiceCollectionExtensions.AddMetricFamilies(services, typeof(RefusalAudit), typeof(Apis.StubCheckMetrics), typeof(Grpc.LucidTrailGauges),
-            typeof(IEnumerable<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>));
+            typeof(Grpc.MomentaryCallFailures), typeof(IEnumerable<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>));
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();
         services.AddSingleton<ScanStaging>();
@@ -199,6 +200,8 @@ public static class GatewayBuilderExtensions
             cluster.ClusterId = alto.Value.ClusterId;
             cluster.ServiceId = alto.Value.ServiceId;
         });
+        client.Services.AddOptions<ClientMessagingOptions>().Configure<IOptions<AltoClusterOptions>>((messaging, alto) =>
+            messaging.ResponseTimeout = TimeSpan.FromSeconds(alto.Value.CallTimeoutSeconds));
         client.Services.AddAltoDatabase();
         client.UseAdoNetClustering((OptionsBuilder<AdoNetClusteringClientOptions> options) =>
             options.Configure<IOptions<DatabaseOptions>>((clustering, db) =>

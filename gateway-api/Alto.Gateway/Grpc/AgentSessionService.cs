@@ -20,7 +20,7 @@ namespace Alto.Gateway.Grpc;
 /// </summary>
 public sealed partial class AgentSessionService(
     IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, LucidTrailGauges lucidTrails,
-    ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
+    MomentaryCallFailures momentaryFailures, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
 {
     /// <summary>Names this gateway process in host detail ("which gateway holds the stream").</summary>
     public static readonly string GatewayName = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -108,40 +108,52 @@ public sealed partial class AgentSessionService(
                     ThrowStatus(StatusCode.ResourceExhausted, $"more than {settings.MessagesPerSecond} messages per second");
                 }
                 // A report that names what is not this host's is refused whole: the acknowledgement says why.
+                // One the cluster cannot take now is answered "send it again"; the session goes on.
                 string? refusal = null;
-                switch (message.BodyCase)
+                string? deferral = null;
+                try
                 {
-                    case AgentMessage.BodyOneofCase.Heartbeat:
-                        var metrics = ToMetrics(message.Heartbeat);
-                        EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, metrics));
-                        lucidTrails.Report(hostId.Value, identity.TenantId, metrics.LucidLinkTrail);
-                        break;
-                    case AgentMessage.BodyOneofCase.Ack:
-                        await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
-                        break;
-                    case AgentMessage.BodyOneofCase.RecallEvent:
-                        refusal = await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
-                        break;
-                    case AgentMessage.BodyOneofCase.RecallReport:
-                        refusal = await host.RecordRecallsAsync(ReportId(message), RecallMessages.FromReport(message.RecallReport));
-                        break;
-                    case AgentMessage.BodyOneofCase.JobResult:
-                        var (jobId, results) = JobMessages.FromMessage(message.JobResult);
-                        refusal = await host.RecordJobResultsAsync(ReportId(message), jobId, results, message.JobResult.JobFinished);
-                        break;
-                    case AgentMessage.BodyOneofCase.Hello:
-                        ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
-                        break;
-                    case AgentMessage.BodyOneofCase.None:
-                        ThrowStatus(StatusCode.InvalidArgument, $"message '{Limit(message.Id, 64)}' has no body");
-                        break;
+                    switch (message.BodyCase)
+                    {
+                        case AgentMessage.BodyOneofCase.Heartbeat:
+                            var metrics = ToMetrics(message.Heartbeat);
+                            EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, metrics));
+                            lucidTrails.Report(hostId.Value, identity.TenantId, metrics.LucidLinkTrail);
+                            break;
+                        case AgentMessage.BodyOneofCase.Ack:
+                            await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
+                            break;
+                        case AgentMessage.BodyOneofCase.RecallEvent:
+                            refusal = await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
+                            break;
+                        case AgentMessage.BodyOneofCase.RecallReport:
+                            refusal = await host.RecordRecallsAsync(ReportId(message), RecallMessages.FromReport(message.RecallReport));
+                            break;
+                        case AgentMessage.BodyOneofCase.JobResult:
+                            var (jobId, results) = JobMessages.FromMessage(message.JobResult);
+                            refusal = await host.RecordJobResultsAsync(ReportId(message), jobId, results, message.JobResult.JobFinished);
+                            break;
+                        case AgentMessage.BodyOneofCase.Hello:
+                            ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
+                            break;
+                        case AgentMessage.BodyOneofCase.None:
+                            ThrowStatus(StatusCode.InvalidArgument, $"message '{Limit(message.Id, 64)}' has no body");
+                            break;
+                    }
+                }
+                catch (Exception exception) when (MomentaryCallFailures.IsMomentary(exception))
+                {
+                    momentaryFailures.Deferred(hostId.Value, KindOf(message.BodyCase), Limit(message.Id, 64), exception);
+                    deferral = exception.GetBaseException().Message;
                 }
                 if (message.BodyCase != AgentMessage.BodyOneofCase.Ack && message.Id.Length > 0)
                 {
                     await outbox.Writer.WriteAsync(new GatewayMessage
                     {
                         Id = Guid.NewGuid().ToString("N"),
-                        Ack = new Ack { MessageId = Limit(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
+                        Ack = deferral is not null
+                            ? new Ack { MessageId = Limit(message.Id, 64), Ok = false, Retry = true, Error = "not taken now, send it again: " + Limit(deferral, 2000) }
+                            : new Ack { MessageId = Limit(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
                     }, context.CancellationToken);
                 }
             }
@@ -156,6 +168,16 @@ public sealed partial class AgentSessionService(
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
+
+    private static string KindOf(AgentMessage.BodyOneofCase body) => body switch
+    {
+        AgentMessage.BodyOneofCase.Heartbeat => "heartbeat",
+        AgentMessage.BodyOneofCase.Ack => "ack",
+        AgentMessage.BodyOneofCase.RecallEvent => "recall_event",
+        AgentMessage.BodyOneofCase.RecallReport => "recall_report",
+        AgentMessage.BodyOneofCase.JobResult => "job_result",
+        _ => "other",
+    };
 
     /// <summary>Turns the host grain's commands into messages on this session's stream.</summary>
     private sealed class SessionObserver(ChannelWriter<GatewayMessage> outbox) : IAgentSessionObserver, IDisposable

@@ -76,9 +76,10 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
         if (moved.Count > 0)
         {
             await TierObjectRows.WriteAsync(connection, transaction, [.. moved.Values], cancellationToken);
-            await AuditLog.AppendAsync(connection, transaction, entries, cancellationToken);
             await MarkRecalledAsync(connection, transaction, recalledFiles, cancellationToken);
             await MarkStubbedAsync(connection, transaction, stubbedFiles, cancellationToken);
+            // Last: appending locks the tenant's audit chain until the commit, and every host of the tenant waits on it.
+            await AuditLog.AppendAsync(connection, transaction, entries, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             foreach (var row in moved.Values)
             {

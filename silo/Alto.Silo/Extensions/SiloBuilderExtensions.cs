@@ -42,6 +42,8 @@ public static class SiloBuilderExtensions
             endpoints.SiloListeningEndpoint = new IPEndPoint(listen, alto.Value.SiloPort);
             endpoints.GatewayListeningEndpoint = alto.Value.GatewayPort == 0 ? null : new IPEndPoint(listen, alto.Value.GatewayPort);
         });
+        silo.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<AltoClusterOptions>>((messaging, alto) =>
+            messaging.ResponseTimeout = TimeSpan.FromSeconds(alto.Value.CallTimeoutSeconds));
         silo.UseAltoClusterTls();
         return silo.AddAltoSiloCore();
     }

@@ -36,6 +36,13 @@ public sealed class AltoClusterOptions : IValidatableObject
     /// </summary>
     public bool Tls { get; set; } = true;
 
+    /// <summary>
+    /// How long a call to a grain may take before its caller gives up with a timeout (the call
+    /// may still complete). An agent's report that times out is sent again, not lost.
+    /// </summary>
+    [Range(1, 600)]
+    public int CallTimeoutSeconds { get; set; } = 30;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!IPAddress.TryParse(AdvertisedAddress, out _))
