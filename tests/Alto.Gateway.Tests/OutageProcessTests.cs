@@ -9,7 +9,8 @@ namespace Alto.Gateway.Tests;
 
 /// <summary>
 /// What a new operator meets when something is missing, on real gateway processes: a database that
-/// goes away answers 503 with Retry-After (and changes nothing) until it is back; a port another
+/// goes away answers 503 with Retry-After (and changes nothing) until it is back; a request the
+/// cluster does not finish in time answers 503 saying it may still complete; a port another
 /// program holds is named at start-up.
 /// </summary>
 public sealed class OutageProcessTests
@@ -55,6 +56,46 @@ public sealed class OutageProcessTests
         Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM alto.tenant WHERE name = 'during-outage'"));
         var metrics = await gateway.MetricsAsync();
         Assert.True(MetricLines.Sum(metrics, "alto_api_unavailable_total", "cause=\"database\"") > 0, metrics);
+    }
+
+    [Fact]
+    public async Task ARequestTheClusterDoesNotFinishInTimeGets503SayingItMayStillComplete()
+    {
+        await using var database = await TestDatabase.CreateAsync("call_timeout");
+        await using var gateway = await GatewayProcess.StartAsync(database, "call-timeout-" + Guid.NewGuid().ToString("N")[..8],
+            new Dictionary<string, string> { ["Alto__Cluster__CallTimeoutSeconds"] = "2" }, TimeSpan.FromSeconds(90));
+        using var admin = await AdminApi.SignInAsync(gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var tenant = await admin.CreateTenantAsync("slow-" + Guid.NewGuid().ToString("N")[..8]);
+
+        // Another transaction holds the tenant's row: the tenant grain's write of it waits past the 2 s call timeout.
+        await using (var blocker = new NpgsqlConnection(database.ConnectionString))
+        {
+            await blocker.OpenAsync();
+            await using var hold = await blocker.BeginTransactionAsync();
+            await using (var lockRow = new NpgsqlCommand($"SELECT count(*) FROM (SELECT 1 FROM alto.tenant WHERE id = '{tenant}' FOR UPDATE) held", blocker, hold))
+            {
+                Assert.Equal(1L, await lockRow.ExecuteScalarAsync());
+            }
+            using var patch = await SendAsync(gateway, HttpMethod.Patch, $"/api/v1/tenants/{tenant}", admin.AccessToken, new { description = "written late" });
+            var body = await patch.Content.ReadAsStringAsync();
+            Assert.True(patch.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)patch.StatusCode} {body}");
+            Assert.Equal("application/problem+json", patch.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), patch.Headers.RetryAfter?.Delta);
+            Assert.Contains("did not finish the request in time", body, StringComparison.Ordinal);
+            Assert.Contains("it may still complete", body, StringComparison.Ordinal);
+            await hold.CommitAsync();
+        }
+
+        // It did: the grain's call went on once the row was free.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await admin.GetAsync($"/api/v1/tenants/{tenant}")).GetProperty("description").GetString() != "written late")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the change was not made after the row was free");
+            await Task.Delay(250);
+        }
+        var metrics = await gateway.MetricsAsync();
+        Assert.True(MetricLines.Sum(metrics, "alto_api_unavailable_total", "cause=\"timeout\"") > 0, metrics);
+        Assert.Contains("did not finish /api/v1/tenants/", gateway.Run.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,7 +8,9 @@ namespace Alto.Gateway.Errors;
 /// <summary>
 /// A request that fails because PostgreSQL or the cluster cannot be reached is answered 503 with
 /// Retry-After, as problem details saying which, not 500: the client did nothing wrong and may
-/// simply try again. Each is logged (once per request) and counted in /metrics.
+/// simply try again. So is one whose grain call took longer than the cluster's call timeout, but
+/// saying that it may still complete (Orleans does not cancel the call). Each is logged (once per
+/// request) and counted in /metrics by cause (database, cluster, timeout).
 /// </summary>
 public sealed partial class UnavailableExceptionHandler(
     IProblemDetailsService problems, System.Diagnostics.Metrics.IMeterFactory meters, ILogger<UnavailableExceptionHandler> logger) : IExceptionHandler
@@ -20,12 +22,21 @@ public sealed partial class UnavailableExceptionHandler(
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (WhatIsUnavailable(exception) is not { } what)
+        var what = WhatIsUnavailable(exception);
+        var timedOut = what is null && IsCallTimeout(exception);
+        if (what is null && !timedOut)
         {
             return false;
         }
-        LogUnavailable(logger, what, httpContext.Request.Path, exception.GetBaseException().Message);
-        _unavailable.Add(1, new KeyValuePair<string, object?>("cause", what == Database ? "database" : "cluster"));
+        if (timedOut)
+        {
+            LogTimedOut(logger, httpContext.Request.Path, exception.GetBaseException().Message);
+        }
+        else
+        {
+            LogUnavailable(logger, what!, httpContext.Request.Path, exception.GetBaseException().Message);
+        }
+        _unavailable.Add(1, new KeyValuePair<string, object?>("cause", timedOut ? "timeout" : what == Database ? "database" : "cluster"));
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -36,7 +47,9 @@ public sealed partial class UnavailableExceptionHandler(
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Service unavailable",
-                Detail = $"{what} cannot be reached right now; nothing was changed. Try again in a few seconds.",
+                Detail = timedOut
+                    ? "The cluster did not finish the request in time (Alto:Cluster:CallTimeoutSeconds); it may still complete. Look before you try it again."
+                    : $"{what} cannot be reached right now; nothing was changed. Try again in a few seconds.",
             },
         });
     }
@@ -63,6 +76,28 @@ public sealed partial class UnavailableExceptionHandler(
         }
         return null;
     }
+
+    /// <summary>
+    /// Whether a grain call took longer than the call timeout: a <see cref="TimeoutException"/>
+    /// that is not the database's own (a connection or command timeout counts as the database's).
+    /// </summary>
+    public static bool IsCallTimeout(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case NpgsqlException:
+                    return false;
+                case TimeoutException:
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster did not finish {Path} in time; it was answered 503: {Reason}")]
+    private static partial void LogTimedOut(ILogger logger, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{What} is unavailable; {Path} was answered 503: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string what, string path, string reason);

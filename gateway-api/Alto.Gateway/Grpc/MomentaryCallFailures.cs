@@ -18,7 +18,7 @@ public sealed partial class MomentaryCallFailures(IMeterFactory meters, ILogger<
 
     /// <summary>Whether <paramref name="exception"/> is the moment's failure, not the message's.</summary>
     public static bool IsMomentary(Exception exception) =>
-        exception is TimeoutException || Errors.UnavailableExceptionHandler.WhatIsUnavailable(exception) is not null;
+        Errors.UnavailableExceptionHandler.IsCallTimeout(exception) || Errors.UnavailableExceptionHandler.WhatIsUnavailable(exception) is not null;
 
     /// <summary>Logs and counts a message of <paramref name="kind"/> from <paramref name="hostId"/> that was not taken now.</summary>
     public void Deferred(Guid hostId, string kind, string messageId, Exception exception)
