@@ -25,4 +25,13 @@ public sealed class UnavailableExceptionHandlerTests
         Assert.Equal("The database", UnavailableExceptionHandler.WhatIsUnavailable(new NpgsqlException("lost", new SocketException((int)SocketError.ConnectionRefused))));
         Assert.Null(UnavailableExceptionHandler.WhatIsUnavailable(new InvalidOperationException("a bug")));
     }
+
+    [Fact]
+    public void AGrainCallThatTimedOutIsTheMomentsFailureAndADatabaseTimeoutIsTheDatabases()
+    {
+        Assert.Equal("timeout", UnavailableExceptionHandler.CauseOf(new TimeoutException("Response did not arrive on time in 00:00:30")));
+        Assert.Equal("database", UnavailableExceptionHandler.CauseOf(new NpgsqlException("slow", new TimeoutException("timeout"))));
+        Assert.Equal("cluster", UnavailableExceptionHandler.CauseOf(new SiloUnavailableException("gone")));
+        Assert.Null(UnavailableExceptionHandler.CauseOf(new InvalidOperationException("a bug")));
+    }
 }

@@ -22,21 +22,20 @@ public sealed partial class UnavailableExceptionHandler(
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var what = WhatIsUnavailable(exception);
-        var timedOut = what is null && IsCallTimeout(exception);
-        if (what is null && !timedOut)
+        if (CauseOf(exception) is not { } cause)
         {
             return false;
         }
+        var timedOut = cause == TimeoutCause;
         if (timedOut)
         {
             LogTimedOut(logger, httpContext.Request.Path, exception.GetBaseException().Message);
         }
         else
         {
-            LogUnavailable(logger, what!, httpContext.Request.Path, exception.GetBaseException().Message);
+            LogUnavailable(logger, WhatIsUnavailable(exception)!, httpContext.Request.Path, exception.GetBaseException().Message);
         }
-        _unavailable.Add(1, new KeyValuePair<string, object?>("cause", timedOut ? "timeout" : what == Database ? "database" : "cluster"));
+        _unavailable.Add(1, new KeyValuePair<string, object?>("cause", cause));
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -49,12 +48,25 @@ public sealed partial class UnavailableExceptionHandler(
                 Title = "Service unavailable",
                 Detail = timedOut
                     ? "The cluster did not finish the request in time (Alto:Cluster:CallTimeoutSeconds); it may still complete. Look before you try it again."
-                    : $"{what} cannot be reached right now; nothing was changed. Try again in a few seconds.",
+                    : $"{WhatIsUnavailable(exception)} cannot be reached right now; nothing was changed. Try again in a few seconds.",
             },
         });
     }
 
     private const string Database = "The database";
+
+    /// <summary>The cause of a failure that is the moment's, not the request's.</summary>
+    public const string TimeoutCause = "timeout";
+
+    /// <summary>
+    /// Why a request or an agent's message failed when it is the moment's failure, not its own:
+    /// "database", "cluster" (unreachable) or <see cref="TimeoutCause"/> (a grain call outlasted
+    /// the call timeout, and may still complete); null for any other failure.
+    /// </summary>
+    public static string? CauseOf(Exception exception) =>
+        WhatIsUnavailable(exception) is { } what ? (what == Database ? "database" : "cluster")
+        : IsCallTimeout(exception) ? TimeoutCause
+        : null;
 
     /// <summary>"The database" or "The cluster" when that is why the request failed; null for any other failure.</summary>
     public static string? WhatIsUnavailable(Exception exception)
@@ -81,7 +93,7 @@ public sealed partial class UnavailableExceptionHandler(
     /// Whether a grain call took longer than the call timeout: a <see cref="TimeoutException"/>
     /// that is not the database's own (a connection or command timeout counts as the database's).
     /// </summary>
-    public static bool IsCallTimeout(Exception exception)
+    private static bool IsCallTimeout(Exception exception)
     {
         for (Exception? current = exception; current is not null; current = current.InnerException)
         {

@@ -143,8 +143,7 @@ public sealed partial class AgentSessionService(
                 }
                 catch (Exception exception) when (MomentaryCallFailures.IsMomentary(exception))
                 {
-                    momentaryFailures.Deferred(hostId.Value, KindOf(message.BodyCase), Limit(message.Id, 64), exception);
-                    deferral = exception.GetBaseException().Message;
+                    deferral = momentaryFailures.Deferred(hostId.Value, KindOf(message.BodyCase), Limit(message.Id, 64), exception);
                 }
                 if (message.BodyCase != AgentMessage.BodyOneofCase.Ack && message.Id.Length > 0)
                 {
@@ -152,7 +151,7 @@ public sealed partial class AgentSessionService(
                     {
                         Id = Guid.NewGuid().ToString("N"),
                         Ack = deferral is not null
-                            ? new Ack { MessageId = Limit(message.Id, 64), Ok = false, Retry = true, Error = "not taken now, send it again: " + Limit(deferral, 2000) }
+                            ? new Ack { MessageId = Limit(message.Id, 64), Ok = false, Retry = true, Error = "not taken now, send it again: " + deferral }
                             : new Ack { MessageId = Limit(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
                     }, context.CancellationToken);
                 }

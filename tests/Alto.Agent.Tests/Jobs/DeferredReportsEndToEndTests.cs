@@ -60,6 +60,9 @@ public sealed class DeferredReportsEndToEndTests
         Assert.Equal(1, link.Accepted);
         Assert.DoesNotContain("Gateway session lost", agent.Output, StringComparison.Ordinal);
         Assert.Contains("could not be taken now, the session goes on", gateway.Run.Output, StringComparison.Ordinal);
+        // The agent learns the cause, not the cluster's internals (the gateway's log has Orleans' own words).
+        Assert.Contains("the cluster did not take it within its call timeout", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Response did not arrive", agent.Output, StringComparison.Ordinal);
         Assert.Contains((await gateway.MetricsAsync()).Split('\n'), line =>
             line.StartsWith("alto_agent_messages_deferred_total{", StringComparison.Ordinal) && line.Contains("kind=\"job_result\"", StringComparison.Ordinal)
             && !line.EndsWith(" 0", StringComparison.Ordinal));
