@@ -6,7 +6,8 @@
 #   scripts/services.sh status [postgres]   say what runs and print connection strings
 #   scripts/services.sh env                 print export lines for the connection strings
 #
-# Settings (environment): ALTO_PG_PORT (55432), ALTO_STATE_DIR (<repo>/.state).
+# Settings (environment): ALTO_PG_PORT (55432), ALTO_STATE_DIR (<repo>/.state), ALTO_PG_HUGE_PAGES
+# (on: as root, reserve huge pages for its shared memory and give them back at stop; off).
 # PostgreSQL runs as the 'postgres' user on 127.0.0.1 with trust auth for local development;
 # its data directory is <state>/postgres unless the postgres user cannot reach that folder,
 # in which case a private folder under /var/lib/postgresql is used and linked from <state>.
@@ -65,6 +66,43 @@ connection_string() {
     echo "Host=127.0.0.1;Port=$pg_port;Database=$pg_db;Username=postgres;Pooling=true"
 }
 
+# Huge pages for PostgreSQL's shared memory (its default huge_pages=try takes them when the
+# kernel has them reserved; PostgreSQL's documentation, "Linux Huge Pages"). With 4 kB pages every
+# server process faults in each shared buffer it touches for the first time, and on this kind of
+# virtual machine that was most of an access-time batch's path lookups: 10,000 lookups from a new
+# connection took 137-190 ms with 4 kB pages and 56-70 ms with 2 MB ones, and bench/run.sh audit's
+# apply of 100,000 reads 1.26-1.33 s against 1.00-1.03 s, alternating restarts. Reserved only when
+# this script runs as root and the kernel lets it, only as many as the server needs beyond the free
+# ones, and given back when it stops. ALTO_PG_HUGE_PAGES=off leaves the kernel's setting alone.
+reserve_huge_pages() {
+    local bin="$1" data="$2"; shift 2
+    [ "${ALTO_PG_HUGE_PAGES:-on}" = on ] && [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/nr_hugepages ] || return 0
+    local needed unused before after
+    needed="$(as_postgres "$bin/postgres" -D "$data" -C shared_memory_size_in_huge_pages "$@" 2>/dev/null)" || return 0
+    [[ "$needed" =~ ^[0-9]+$ ]] && [ "$needed" -gt 0 ] || return 0
+    unused="$(awk '/^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print f-r}' /proc/meminfo)"
+    [ "$unused" -lt "$needed" ] || return 0
+    before="$(cat /proc/sys/vm/nr_hugepages)"
+    echo $((before + needed - unused)) > /proc/sys/vm/nr_hugepages 2>/dev/null || return 0
+    after="$(cat /proc/sys/vm/nr_hugepages)"
+    if [ "$after" -gt "$before" ]; then
+        # Added to what an earlier start reserved, should a crashed server have left it unreleased.
+        echo $((after - before + $(cat "$state/postgres.hugepages" 2>/dev/null || echo 0))) > "$state/postgres.hugepages"
+        log "postgres: $((after - before)) huge pages reserved for its shared memory ($needed needed; given back at stop)"
+    fi
+    # Fewer than asked (memory too fragmented): PostgreSQL falls back to ordinary pages by itself.
+}
+
+release_huge_pages() {
+    [ -f "$state/postgres.hugepages" ] || return 0
+    local added now
+    added="$(cat "$state/postgres.hugepages")"
+    rm -f "$state/postgres.hugepages"
+    [[ "$added" =~ ^[0-9]+$ ]] && [ -w /proc/sys/vm/nr_hugepages ] || return 0
+    now="$(cat /proc/sys/vm/nr_hugepages)"
+    echo $((now > added ? now - added : 0)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+}
+
 start_postgres() {
     ensure_postgres_installed
     local bin data
@@ -94,8 +132,11 @@ start_postgres() {
     # after part (measured with bench/run.sh reconcile). ALTO_PG_SHARED_BUFFERS overrides it.
     # wal_compression=lz4, not pglz ("on"): an access-time batch of 10,000 reads writes some 3,400
     # full-page images, and pglz spent 150-200 ms of a 300-400 ms update compressing them.
+    local settings="-c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=lz4 -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}"
+    # shellcheck disable=SC2086 # the settings are separate words on purpose
+    reserve_huge_pages "$bin" "$data" $settings
     as_postgres "$bin/pg_ctl" -D "$data" -l "$pg_log" -w -t 60 \
-        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data -c max_connections=300 -c fsync=${ALTO_PG_FSYNC:-on} -c wal_compression=lz4 -c max_wal_size=4GB -c shared_buffers=${ALTO_PG_SHARED_BUFFERS:-1GB}" \
+        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $data $settings" \
         start >/dev/null || { tail -n 20 "$pg_log" >&2; die "postgres did not start (log: $pg_log)"; }
     head -n1 "$data/postmaster.pid" > "$state/postgres.pid"
     if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -tAc \
@@ -112,10 +153,12 @@ stop_postgres() {
     if ! pg_running "$data"; then
         log "postgres: not running"
         rm -f "$state/postgres.pid"
+        release_huge_pages
         return 0
     fi
     as_postgres "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     rm -f "$state/postgres.pid"
+    release_huge_pages
     log "postgres: stopped"
 }
 
