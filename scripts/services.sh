@@ -83,7 +83,7 @@ reserve_huge_pages() {
     unused="$(awk '/^HugePages_Free:/ {f=$2} /^HugePages_Rsvd:/ {r=$2} END {print f-r}' /proc/meminfo)"
     [ "$unused" -lt "$needed" ] || return 0
     before="$(cat /proc/sys/vm/nr_hugepages)"
-    echo $((before + needed - unused)) > /proc/sys/vm/nr_hugepages 2>/dev/null || return 0
+    echo $((before + needed - unused)) 2>/dev/null > /proc/sys/vm/nr_hugepages || return 0
     after="$(cat /proc/sys/vm/nr_hugepages)"
     if [ "$after" -gt "$before" ]; then
         # Added to what an earlier start reserved, should a crashed server have left it unreleased.
@@ -100,7 +100,7 @@ release_huge_pages() {
     rm -f "$state/postgres.hugepages"
     [[ "$added" =~ ^[0-9]+$ ]] && [ -w /proc/sys/vm/nr_hugepages ] || return 0
     now="$(cat /proc/sys/vm/nr_hugepages)"
-    echo $((now > added ? now - added : 0)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+    echo $((now > added ? now - added : 0)) 2>/dev/null > /proc/sys/vm/nr_hugepages || true
 }
 
 start_postgres() {
