@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Alto.Agent.Connection;
 using Alto.Agent.Stubs;
@@ -13,9 +14,10 @@ public sealed record CensusReceipt(int Taken, long Pending, string Status);
 
 /// <summary>
 /// The census of a reconciliation run on this host: for each path the cluster asks about, what is
-/// there — nothing, a real file, or a stub and its markers (read from the path's attributes, never
-/// by opening the file, so no recall is started), with a stub whose binding names another inode
-/// called out. Paths outside the host's volumes are not looked at.
+/// there — nothing, a real file, or a stub and its markers (read from the file's attributes through
+/// a descriptor that opens nothing, so no recall is started), with a stub whose binding names another
+/// inode called out. Paths outside the host's volumes, links, and paths that lead out of the volumes
+/// through a link are not looked at.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus> logger)
@@ -31,33 +33,54 @@ public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus
     {
         if (VolumeScope.Refusal(path, volumes) is { } refusal)
         {
-            return new StubFactPart(path, "unreadable", null, null, null, "not looked at: " + refusal);
+            return Unreadable(path, "not looked at: " + refusal);
         }
-        if (Directory.Exists(path))
+        // The agent runs as root and a local user may swap a folder of the path, or the stub
+        // itself, for a link: the path is resolved once into a descriptor that opens nothing, where
+        // it went is judged again, and only the file held is read.
+        using var held = PathOnlyHandle.Open(path, out var errno);
+        if (held is null)
         {
-            return new StubFactPart(path, "unreadable", null, null, null, "a folder is where the stub was");
-        }
-        if (!File.Exists(path))
-        {
-            return new StubFactPart(path, "absent", null, null, null, null);
+            return errno is PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory
+                ? new StubFactPart(path, "absent", null, null, null, null)
+                : Unreadable(path, $"the path could not be looked at: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
         }
         try
         {
-            if (LinuxStubs.Peek(path) is not { } stub)
+            var status = held.Status;
+            if (status.Type == FileTimes.TypeLink)
+            {
+                return Unreadable(path, "a symbolic link is where the stub was; the census does not follow links");
+            }
+            if (held.Reached is not { } reached)
+            {
+                return Unreadable(path, "the system could not say which file the path reached");
+            }
+            if (reached != path && VolumeScope.Refusal(reached, volumes) is { } escaped)
+            {
+                return Unreadable(path, $"not looked at: the path reached {reached}: {escaped}");
+            }
+            if (status.Type == FileTimes.TypeDirectory)
+            {
+                return Unreadable(path, "a folder is where the stub was");
+            }
+            if (LinuxStubs.Peek(held.Self) is not { } stub)
             {
                 return new StubFactPart(path, "file", null, null, null, null);
             }
-            var inode = LinuxFiles.StatPath(path).Inode;
-            var detail = stub.Binding is { } binding && binding.Inode != inode
-                ? $"the stub's markers were made for inode {binding.Inode}, not this file (inode {inode}): they were copied"
+            var detail = stub.Binding is { } binding && binding.Inode != status.Inode
+                ? $"the stub's markers were made for inode {binding.Inode}, not this file (inode {status.Inode}): they were copied"
                 : null;
             return new StubFactPart(path, "stub", stub.Locator, stub.Sha256, stub.TargetId, detail);
         }
         catch (Exception exception) when (exception is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            return new StubFactPart(path, "unreadable", null, null, null, exception.Message.Length > 1000 ? exception.Message[..1000] : exception.Message);
+            return Unreadable(path, exception.Message);
         }
     }
+
+    private static StubFactPart Unreadable(string path, string detail) =>
+        new(path, "unreadable", null, null, null, detail.Length > 1000 ? detail[..1000] : detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: census of {Paths} path(s) sent, {NotStubs} not a stub; {Pending} path(s) of the run still wait")]
     private static partial void LogReported(ILogger logger, Guid runId, int paths, int notStubs, long pending);

@@ -11,6 +11,16 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
 {
     /// <summary>The file system the file is on (major and minor device number), 0 where unknown.</summary>
     public ulong Device { get; init; }
+
+    /// <summary>The file's type and permission bits (st_mode).</summary>
+    public ushort Mode { get; init; }
+
+    /// <summary>The file's type alone (S_IFMT of <see cref="Mode"/>).</summary>
+    public int Type => Mode & 0xF000;
+
+    public const int TypeRegular = 0x8000;
+    public const int TypeDirectory = 0x4000;
+    public const int TypeLink = 0xA000;
 }
 
 /// <summary>
@@ -101,6 +111,7 @@ public static unsafe partial class LinuxFiles
         Inode: *(ulong*)(buffer + 32))
     {
         Device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
+        Mode = *(ushort*)(buffer + 28),
     };
 
     public static void RemoveAttribute(SafeFileHandle file, string name) => RemoveAttribute(Fd(file), name);
