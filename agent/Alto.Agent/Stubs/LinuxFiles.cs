@@ -18,7 +18,6 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
     /// <summary>The file's type alone (S_IFMT of <see cref="Mode"/>).</summary>
     public int Type => Mode & 0xF000;
 
-    public const int TypeRegular = 0x8000;
     public const int TypeDirectory = 0x4000;
     public const int TypeLink = 0xA000;
 }
@@ -225,7 +224,8 @@ public static unsafe partial class LinuxFiles
         }
     }
 
-    private static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
+    /// <summary>The text as a C string (UTF-8, NUL-terminated), for the libc calls.</summary>
+    internal static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
 
     private static void Check(int result, string what)
     {

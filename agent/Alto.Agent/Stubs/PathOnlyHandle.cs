@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using System.Text;
 
 namespace Alto.Agent.Stubs;
 
@@ -31,7 +30,7 @@ public sealed unsafe partial class PathOnlyHandle : IDisposable
     /// <summary>The handle, or null with the error number (no such file: <see cref="ErrorNoEntry"/>, a part not a folder: <see cref="ErrorNotDirectory"/>).</summary>
     public static PathOnlyHandle? Open(string path, out int errno)
     {
-        fixed (byte* pathBytes = Encoding.UTF8.GetBytes(path + "\0"))
+        fixed (byte* pathBytes = LinuxFiles.Nul(path))
         {
             var fd = open(pathBytes, OpenPath | OpenNoFollow | OpenCloseOnExec);
             errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
