@@ -244,8 +244,10 @@ public sealed partial class AgentWorker(
         var judged = request.Paths.Select(path => (Path: path, Refusal: ScopeRefusal(path, volumes))).ToList();
         var refused = judged.Select(item => item.Refusal).OfType<string>().ToList();
         var inside = judged.Where(item => item.Refusal is null).Select(item => item.Path).ToList();
-        var outcomes = await new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster)
-            .RecallAsync(inside, cancellationToken);
+        // Judged again by the file each open reaches: a local user may swap a folder for a link after the check above.
+        var runner = new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster,
+            refusal: path => ScopeRefusal(path, volumes));
+        var outcomes = await runner.RecallAsync(inside, cancellationToken);
         foreach (var outcome in outcomes)
         {
             recalls.Report(outcome);
@@ -253,6 +255,10 @@ public sealed partial class AgentWorker(
         if (refused.Count > 0)
         {
             throw new InvalidOperationException($"refused {refused.Count} path(s) of the recall: {refused[0]}");
+        }
+        if (runner.FailedWithoutStub.Count > 0)
+        {
+            throw new InvalidOperationException($"{runner.FailedWithoutStub.Count} path(s) of the recall failed: {runner.FailedWithoutStub[0]}");
         }
     }
 

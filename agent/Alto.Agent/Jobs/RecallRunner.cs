@@ -11,9 +11,17 @@ namespace Alto.Agent.Jobs;
 /// <summary>
 /// Recall on command: each stub's data is written back from tier 2 and verified (journaled, so a
 /// crash leaves a stub or the whole file), and every recall is reported like one on access.
+/// With <paramref name="refusal"/> (the cluster asked), the file each path reaches is judged by it
+/// again when it is opened (see <see cref="IStubDriver.RecallAsync"/>).
 /// </summary>
-public sealed partial class RecallRunner(OperationJournal journal, IStubDriver stubs, Func<Guid, ITierStore> stores, ILogger logger, RecallCluster? cluster = null)
+public sealed partial class RecallRunner(
+    OperationJournal journal, IStubDriver stubs, Func<Guid, ITierStore> stores, ILogger logger, RecallCluster? cluster = null, Func<string, string?>? refusal = null)
 {
+    private readonly List<string> _failedWithoutStub = [];
+
+    /// <summary>Why each recall failed that has no outcome to report (no stub could be read at its path): the caller says so instead.</summary>
+    public IReadOnlyList<string> FailedWithoutStub => _failedWithoutStub;
+
     public async Task<IReadOnlyList<RecallOutcome>> RecallAsync(IEnumerable<string> paths, CancellationToken cancellationToken)
     {
         var outcomes = new List<RecallOutcome>();
@@ -25,7 +33,7 @@ public sealed partial class RecallRunner(OperationJournal journal, IStubDriver s
             journal.Append(new JournalEntry(JournalEntry.Recall, id, path, JournalEntry.Begin));
             try
             {
-                if (await stubs.RecallAsync(path, stores, cancellationToken, cluster) is { } stub)
+                if (await stubs.RecallAsync(path, stores, cancellationToken, cluster, refusal) is { } stub)
                 {
                     outcomes.Add(new RecallOutcome(path, stub, Stopwatch.GetElapsedTime(started), null));
                 }
@@ -36,6 +44,10 @@ public sealed partial class RecallRunner(OperationJournal journal, IStubDriver s
                 if (SafePeek(path) is { } stub)
                 {
                     outcomes.Add(new RecallOutcome(path, stub, Stopwatch.GetElapsedTime(started), exception.Message));
+                }
+                else
+                {
+                    _failedWithoutStub.Add(exception.Message);
                 }
             }
             journal.Append(new JournalEntry(JournalEntry.Recall, id, path, JournalEntry.Done), durable: false);

@@ -50,8 +50,13 @@ public interface IStubDriver
         return results;
     }
 
-    /// <summary>Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="cluster"/> confirms the stub and opens encrypted objects.</summary>
-    Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null);
+    /// <summary>
+    /// Brings a stub's data back, verified (on command); null when the file was not a stub. <paramref name="cluster"/> confirms the stub and opens encrypted objects.
+    /// When the cluster asked, <paramref name="refusal"/> judges the file the path actually reaches (links resolved by the system), and a refused one is not touched.
+    /// </summary>
+    /// <exception cref="StubRefusedException">The stub is not to be recalled: <paramref name="refusal"/> refused where the path led, or its markers are not trusted.</exception>
+    Task<StubInfo?> RecallAsync(
+        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null);
 
     /// <summary>
     /// Finishes or rolls back an operation a crash cut short, so the file is its original bytes

@@ -18,6 +18,7 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
     /// <summary>The file's type alone (S_IFMT of <see cref="Mode"/>).</summary>
     public int Type => Mode & 0xF000;
 
+    public const int TypeRegular = 0x8000;
     public const int TypeDirectory = 0x4000;
     public const int TypeLink = 0xA000;
 }

@@ -26,8 +26,9 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public IReadOnlyList<Exception?> MakeStubs(IReadOnlyList<StubRequest> requests) => LinuxStubs.MakeStubs(requests, recall);
 
-    public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null) =>
-        LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster);
+    public Task<StubInfo?> RecallAsync(
+        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
+        LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster, refusal);
 
     /// <summary>
     /// A tiering that had not recorded its verified upload is rolled back (no stub attributes

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Alto.Tiering;
@@ -246,11 +247,48 @@ public static class LinuxStubs
         }
     }
 
-    /// <summary>Recalls a stub by path (on command); the caller's open does not count as a user's access.</summary>
-    public static async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
+    /// <summary>
+    /// Recalls a stub by path (on command); the caller's open does not count as a user's access.
+    /// With <paramref name="refusal"/> (the cluster asked), the file the path reaches is judged by it before anything is opened.
+    /// </summary>
+    /// <exception cref="StubRefusedException">The path leads out of where <paramref name="refusal"/> allows, or is not a regular file.</exception>
+    public static async Task<StubInfo?> RecallAsync(
+        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        using var file = refusal is null ? File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite) : OpenWithin(path, refusal);
         return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken, cluster);
+    }
+
+    /// <summary>
+    /// Opens the regular file <paramref name="path"/> names for writing only after judging where the
+    /// path went. The agent runs as root: a local user who swaps a folder for a link between the
+    /// cluster's scope check and this open, or puts a link where the stub was, would otherwise have
+    /// it open (a device's open has effects of its own) and rehydrate a file outside its volumes.
+    /// The path is resolved once into a descriptor that opens nothing and follows no link at its
+    /// last name; the file opened is the one that descriptor holds.
+    /// </summary>
+    private static SafeFileHandle OpenWithin(string path, Func<string, string?> refusal)
+    {
+        using var held = PathOnlyHandle.Open(path, out var errno)
+            ?? throw (errno is PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory
+                ? new FileNotFoundException($"{path} is gone", path)
+                : new IOException($"{path} could not be looked at: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})"));
+        var type = held.Status.Type;
+        if (type != FileTimes.TypeRegular)
+        {
+            throw new StubRefusedException(path, type == FileTimes.TypeLink
+                ? "a symbolic link is where the stub was; the agent does not follow it"
+                : "it is not a regular file");
+        }
+        if (held.Reached is not { } reached)
+        {
+            throw new StubRefusedException(path, "the system could not say which file the path reached");
+        }
+        if (reached != path && refusal(reached) is { } escaped)
+        {
+            throw new StubRefusedException(path, $"the path reached {reached}: {escaped}; nothing was recalled");
+        }
+        return File.OpenHandle(held.Self, FileMode.Open, FileAccess.ReadWrite);
     }
 
     /// <summary>

@@ -344,8 +344,9 @@ public sealed class JobExecutorTests : IDisposable
             }
         }
 
-        public Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null) =>
-            _real.RecallAsync(path, stores, cancellationToken, cluster);
+        public Task<StubInfo?> RecallAsync(
+            string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
+            _real.RecallAsync(path, stores, cancellationToken, cluster, refusal);
 
         public bool Settle(Microsoft.Win32.SafeHandles.SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
     }

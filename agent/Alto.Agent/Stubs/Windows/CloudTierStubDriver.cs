@@ -52,11 +52,17 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
     }
 
     /// <summary>On command, a stub is recalled the way a program's read recalls it: through the driver, answered by <see cref="HandleAsync"/>.</summary>
-    public async Task<StubInfo?> RecallAsync(string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
+    public async Task<StubInfo?> RecallAsync(
+        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null)
     {
         if (Peek(path) is not { } stub)
         {
             return null;
+        }
+        // The driver rehydrates by path; the refusal resolves every junction and link, so it is asked right before it does.
+        if (refusal?.Invoke(path) is { } refused)
+        {
+            throw new StubRefusedException(path, refused);
         }
         try
         {
