@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Alto.Tiering;
 
 /// <summary>An object on tier 2: its key in the store, its SHA-256 (lower-case hex) and its length.</summary>
@@ -59,6 +61,24 @@ public interface IFlushedLaterStore
     /// <summary>Makes the objects, and their keys, durable: when this returns, a crash keeps every one of them.</summary>
     Task FlushAsync(IReadOnlyCollection<StoredObject> objects, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A store on a mounted file system that takes a local file by a copy inside the kernel (Linux):
+/// its bytes never pass through the agent. What it returns was read back from the object it
+/// wrote; the caller compares the check with the file's own before anything relies on the copy.
+/// </summary>
+public interface IFileCopyStore : IFlushedLaterStore
+{
+    /// <summary>
+    /// Copies the whole of <paramref name="source"/> into the store, durable only after
+    /// <see cref="IFlushedLaterStore.FlushAsync"/>; null, with nothing stored, where the kernel
+    /// cannot copy between the two (put the content as a stream then).
+    /// </summary>
+    Task<CopiedObject?> PutCopyUnflushedAsync(Guid tenantId, SafeFileHandle source, CancellationToken cancellationToken);
+}
+
+/// <summary>An object a store copied a file into: where it landed, and the <see cref="ReadBackCheck"/> of the bytes it holds.</summary>
+public sealed record CopiedObject(StoredObject Stored, string Check);
 
 /// <summary>What a conditional delete did.</summary>
 public enum ReclaimOutcome

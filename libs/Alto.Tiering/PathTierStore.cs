@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace Alto.Tiering;
 
@@ -10,7 +12,7 @@ namespace Alto.Tiering;
 /// them to <see cref="FlushAsync"/>, for several objects at once). The hash is the object's name;
 /// nothing else is needed to verify it.
 /// </summary>
-public sealed class PathTierStore : ITierStore, IFlushedLaterStore
+public sealed class PathTierStore : ITierStore, IFileCopyStore
 {
     private const int CopyBufferSize = 1 << 20;
 
@@ -149,6 +151,73 @@ public sealed class PathTierStore : ITierStore, IFlushedLaterStore
         {
             File.Delete(staging);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies the file into staging inside the kernel, then reads the copy back once for its
+    /// SHA-256 (its key) and its check, and renames it to its key; where that key already holds an
+    /// object of the length, that object is kept only if its bytes are the same (a damaged one is
+    /// replaced by the good copy). The data is left for <see cref="FlushAsync"/>.
+    /// </summary>
+    public async Task<CopiedObject?> PutCopyUnflushedAsync(Guid tenantId, SafeFileHandle source, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        var staging = FullPath(ObjectKeys.Staging(_prefix, tenantId));
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(staging)!);
+        try
+        {
+            using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, bufferSize: 0))
+            {
+                if (Native.KernelCopy.TryCopy(source, file.SafeFileHandle) is null)
+                {
+                    return null;
+                }
+                // Write-back starts now, while the copy is read back; the flush later mostly finds it done.
+                Native.LinuxFileSystem.StartWriteback(file.SafeFileHandle);
+            }
+            string sha256;
+            (string Check, long Length) written;
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using (var copy = File.OpenHandle(staging, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
+            {
+                written = await ReadBackCheck.OfFileWithSha256Async(copy, hash, cancellationToken);
+                sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+            var key = ObjectKeys.Content(_prefix, tenantId, sha256);
+            var final = FullPath(key);
+            PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
+            if (File.Exists(final) && new FileInfo(final).Length == written.Length && await HoldsAsync(final, written.Check, cancellationToken) && TryRefresh(final))
+            {
+                File.Delete(staging);
+            }
+            else
+            {
+                File.Move(staging, final, overwrite: true);
+            }
+            return new CopiedObject(new StoredObject(key, sha256, written.Length), written.Check);
+        }
+        finally
+        {
+            // Gone when it was renamed or found not needed; else a copy that failed or could not be made.
+            File.Delete(staging);
+        }
+    }
+
+    /// <summary>Whether the object at <paramref name="path"/> has the check given; false when it vanished meanwhile (a reclaim took it).</summary>
+    private static async Task<bool> HoldsAsync(string path, string check, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var existing = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            return await ReadBackCheck.OfFileAsync(existing, cancellationToken) == check;
+        }
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
         }
     }
 

@@ -8,8 +8,9 @@ namespace Alto.Agent.Jobs;
 
 /// <summary>
 /// Runs a tiering job on the host, file by file: re-check the file against its plan, read it
-/// once while hashing and uploading, verify by reading the object back, and only then make it a
-/// stub. Every step is journaled first. Verified uploads are made stubs in batches, by one
+/// once while hashing and uploading (or, to a mounted file system, have the kernel copy it and
+/// read the copy), verify the object against the file's bytes (<see cref="ReadBackCheck"/>), and
+/// only then make it a stub. Every step is journaled first. Verified uploads are made stubs in batches, by one
 /// stage beside the uploads: the batch's objects are flushed together, its verified uploads
 /// journaled with one flush, and its files' markers flushed together, before any of their data
 /// is released (three flushes a batch where there were three a file). Errors as the design says: tier 2 unreachable —
@@ -30,7 +31,7 @@ public sealed partial class JobExecutor(
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromSeconds(1);
     private readonly Func<TierTarget, ITierStore> _openStore = openStore ?? (target => target.Open());
 
-    /// <summary>Files tiered side by side: hashing twice (upload, read-back) is CPU work that one core alone makes the bottleneck.</summary>
+    /// <summary>Files tiered side by side: hashing (SHA-256 on the way up, a check on read-back) is CPU work that one core alone makes the bottleneck.</summary>
     public static int Parallelism { get; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
 
     public async Task<IReadOnlyList<FileOutcome>> ExecuteAsync(TieringJob job, Action<FileOutcome>? progress, CancellationToken cancellationToken)
@@ -305,6 +306,9 @@ public sealed partial class JobExecutor(
         }
     }
 
+    /// <summary>An object as the store took it, and the read-back check of the bytes it was given.</summary>
+    private sealed record SentObject(StoredObject Stored, string Check);
+
     /// <summary>A verified upload's object, the stub that will name it, and the file's status before it was read.</summary>
     private readonly record struct Verified(StoredObject Stored, StubInfo Stub, FileTimes ReadAt);
 
@@ -338,38 +342,49 @@ public sealed partial class JobExecutor(
                 stage("compressing the file");
             }
             (string Sha256, long Length)? original = job.Target.Compresses ? await CompressAsync(handle, spool = SpoolPath(file), cancellationToken) : null;
+            if (store is IFileCopyStore copier && spool is null && file.Key is null && throttle is null)
+            {
+                stage("copying to tier 2");
+                if (await copier.PutCopyUnflushedAsync(job.TenantId, handle, cancellationToken) is { } copied)
+                {
+                    return CompareCopy(job, file, copied, readAt, await ReadBackCheck.OfFileAsync(handle, cancellationToken));
+                }
+            }
             stage("writing to tier 2");
             // Where the store flushes later, the stubbing stage flushes the object with the others of its batch.
             Func<Stream, Task<StoredObject>> put = store is IFlushedLaterStore flushedLater
                 ? content => flushedLater.PutUnflushedAsync(job.TenantId, content, cancellationToken)
                 : content => store.PutAsync(job.TenantId, content, cancellationToken);
-            var stored = await WithRetriesAsync(async () =>
+            var sent = await WithRetriesAsync(async () =>
             {
                 // Unbuffered (the copy reads in large pieces of its own): a stream buffer would be a fresh megabyte a file.
                 await using var content = spool is null ? new FileStream(FileHandles.Borrow(handle), FileAccess.Read, bufferSize: 0) { Position = 0 } : File.OpenRead(spool);
                 if (file.Key is not { } key)
                 {
-                    return await put(Throttled(content));
+                    var check = new ReadBackCheck(Throttled(content));
+                    return new SentObject(await put(check), check.Value);
                 }
                 // Encrypted on the way out; unless compression already did, the file's own bytes are hashed as they go in.
                 await using var plain = new HashingReadStream(content);
                 await using var encrypted = ObjectEncryption.Encrypt(plain, key.Key, key.Wrapped);
-                var putObject = await put(Throttled(encrypted));
+                var sealedCheck = new ReadBackCheck(Throttled(encrypted));
+                var putObject = await put(sealedCheck);
                 original ??= (plain.Sha256, plain.BytesRead);
-                return putObject;
+                return new SentObject(putObject, sealedCheck.Value);
             }, cancellationToken);
             stage("reading back from tier 2");
-            var readBack = stored is null ? null : await WithRetriesAsync(() => Sha256Check.OfObjectAsync(store, stored.Key, cancellationToken), cancellationToken);
-            if (stored is null || readBack is null)
+            var readBack = sent is null ? null : await WithRetriesAsync(() => ReadBackCheck.OfObjectAsync(store, sent.Stored.Key, cancellationToken), cancellationToken);
+            if (sent is null || readBack is null)
             {
                 Finish(file);
                 return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts"), null);
             }
-            if (readBack != stored.Sha256)
+            var stored = sent.Stored;
+            if (readBack != sent.Check)
             {
                 Finish(file);
                 return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
-                    $"hash mismatch: tier 2 returned bytes with SHA-256 {readBack} for an upload of {stored.Sha256}; the original is kept"), null);
+                    $"hash mismatch: tier 2 returned other bytes for {stored.Key} than were sent (XXH128 {readBack}, sent {sent.Check}); the original is kept"), null);
             }
 
             var stub = original is { } plainFile
@@ -384,6 +399,22 @@ public sealed partial class JobExecutor(
                 File.Delete(spool);
             }
         }
+    }
+
+    /// <summary>
+    /// A copy the store made inside the kernel and read back, against the file read once more:
+    /// the same check, or the file is kept (it changed while it was copied, or tier 2 holds other bytes).
+    /// </summary>
+    private (FileOutcome? Outcome, Verified? Upload) CompareCopy(TieringJob job, JobFile file, CopiedObject copied, FileTimes readAt, string own)
+    {
+        var stored = copied.Stored;
+        if (own != copied.Check)
+        {
+            Finish(file);
+            return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Failed, stored.Key, stored.Sha256,
+                $"hash mismatch: tier 2's copy {stored.Key} holds other bytes than the file (XXH128 {copied.Check}, the file {own}); the original is kept"), null);
+        }
+        return (null, new Verified(stored, new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length), readAt));
     }
 
     /// <summary>

@@ -6,8 +6,10 @@ namespace Alto.Agent.Tests.Jobs;
 /// Fault injection around a real store (not a stand-in: every call that is not broken on purpose
 /// goes to the real store): unreachable puts, bytes that come back different, or a file written
 /// to while its upload runs, a flush that fails. Flushes later as the real store does, when it does.
+/// Copies files inside the kernel as the real store does only when <see cref="CopiesFiles"/> is set
+/// (else it answers as a store that cannot, and the content is put as a stream).
 /// </summary>
-internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFlushedLaterStore
+internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
 {
     private int _unreachablePuts;
     private int _puts;
@@ -30,6 +32,23 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFlushedLaterS
     public Func<Exception>? FlushFailure { get; set; }
 
     public int Puts => Volatile.Read(ref _puts);
+
+    public bool CopiesFiles { get; set; }
+
+    /// <summary>Run after a kernel copy, before the caller compares it with the file.</summary>
+    public Action? AfterCopy { get; set; }
+
+    public async Task<CopiedObject?> PutCopyUnflushedAsync(Guid tenantId, Microsoft.Win32.SafeHandles.SafeFileHandle source, CancellationToken cancellationToken)
+    {
+        if (!CopiesFiles || inner is not IFileCopyStore copier)
+        {
+            return null;
+        }
+        Interlocked.Increment(ref _puts);
+        var copied = await copier.PutCopyUnflushedAsync(tenantId, source, cancellationToken);
+        AfterCopy?.Invoke();
+        return copied;
+    }
 
     public string Kind => inner.Kind;
 

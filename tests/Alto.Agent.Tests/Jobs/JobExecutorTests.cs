@@ -269,6 +269,40 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     /// <summary>
+    /// Tiered to a mounted file system the file is copied inside the kernel and then compared with
+    /// a read of its own: stubbed when the two agree, and kept whole when a write landed between the
+    /// copy and the compare (the bytes on tier 2 are not the file's any more).
+    /// </summary>
+    [Fact]
+    public async Task AFileCopiedInTheKernelIsComparedWithItselfBeforeItBecomesAStub()
+    {
+        _faulty.CopiesFiles = true;
+        var (job, originals) = Job(2, size: 300_000);
+        var changed = job.Files[1].Path;
+        var first = Assert.Single(await Executor().ExecuteAsync(job with { Files = [job.Files[0]] }, null, CancellationToken.None));
+        Assert.Equal(FileOutcomeKind.Stubbed, first.Kind);
+        Assert.Equal(StubFiles.Sha256(originals[job.Files[0].Path]), first.Sha256);
+        StubFiles.AssertReleased(job.Files[0].Path);
+        Assert.Equal(originals[job.Files[0].Path], await File.ReadAllBytesAsync(Path.Combine(_store.Root, first.Locator!)));
+
+        // The user's write, after the kernel copied the file and before the agent compared it.
+        var written = (byte[])originals[changed].Clone();
+        written[123] ^= 0x11;
+        _faulty.AfterCopy = () =>
+        {
+            using var file = File.OpenHandle(changed, FileMode.Open, FileAccess.Write);
+            RandomAccess.Write(file, written.AsSpan(123, 1), 123);
+        };
+        var second = Assert.Single(await Executor().ExecuteAsync(job with { Files = [job.Files[1]] }, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Failed, second.Kind);
+        Assert.Contains("hash mismatch", second.Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(changed, written);
+        Assert.Equal(2, _faulty.Puts);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>
     /// A local user who wins the race between the agent's check of a path and its open: the folder
     /// passes the volume check, is swapped for a link out of the volume at once, and the open lands
     /// on a file of the same name, size and time outside it. The file the open reached is judged

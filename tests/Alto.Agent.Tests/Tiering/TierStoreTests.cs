@@ -156,6 +156,55 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
     }
 
+    /// <summary>
+    /// A file copied into a path store inside the kernel (same file system here: copy_file_range)
+    /// lands under its content address with the check of its bytes; a damaged object already under
+    /// that address is replaced by the good copy, not trusted for its name and length.
+    /// </summary>
+    [Fact]
+    public async Task AFileCopiedInTheKernelLandsUnderItsAddressAndADamagedObjectThereIsReplaced()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-copy-").FullName;
+        try
+        {
+            var store = new PathTierStore(Path.Combine(root, "tier2"));
+            var tenant = Guid.NewGuid();
+            var content = RandomBytes(3 << 20);
+            var source = Path.Combine(root, "plans.dwg");
+            await File.WriteAllBytesAsync(source, content);
+
+            CopiedObject? copied;
+            using (var file = File.OpenHandle(source))
+            {
+                copied = await store.PutCopyUnflushedAsync(tenant, file, CancellationToken.None);
+            }
+
+            Assert.NotNull(copied);
+            Assert.Equal((Sha256(content), (long)content.Length), (copied.Stored.Sha256, copied.Stored.Length));
+            Assert.Equal(content, await ReadAllAsync(store, copied.Stored.Key));
+            using (var file = File.OpenHandle(source))
+            {
+                Assert.Equal(copied.Check, await ReadBackCheck.OfFileAsync(file, CancellationToken.None));
+            }
+            var objectPath = Path.Combine(store.Root, copied.Stored.Key);
+            var damaged = (byte[])content.Clone();
+            damaged[content.Length / 3] ^= 0x40;
+            await File.WriteAllBytesAsync(objectPath, damaged);
+
+            using (var file = File.OpenHandle(source))
+            {
+                Assert.Equal(copied, await store.PutCopyUnflushedAsync(tenant, file, CancellationToken.None));
+            }
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(objectPath));
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Root, $"{tenant:N}", "incoming")));
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
