@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# bench/run.sh NAME [--files N] [--objects N] [--hosts N]
+# bench/run.sh NAME [--files N] [--objects N] [--hosts N] [--disk memory]
 #   NAME: scan | ingest | analytics | plan | tier | recall | restart-reads | audit | upload-abuse | job-cost | reconcile | scale. Builds in Release, generates its data (reused between runs), runs Alto's
 #   real code path and a baseline in the same run, prints one JSON object as its last line and
 #   appends it, with the date and the command, to bench/RESULTS.md.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-[ $# -ge 1 ] || { echo "usage: bench/run.sh scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: bench/run.sh scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N] [--disk memory]" >&2; exit 2; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 started_postgres=0

@@ -3,10 +3,11 @@ using System.Globalization;
 
 namespace Alto.Bench;
 
-/// <summary>Runs a program and measures its wall time and peak resident memory (VmHWM, polled from /proc).</summary>
+/// <summary>Runs a program and measures its wall time, peak resident memory (VmHWM, polled from /proc) and CPU time.</summary>
 public static class Measure
 {
-    public sealed record Run(TimeSpan Elapsed, long PeakRssBytes, int ExitCode, string Output);
+    /// <summary>A finished run; <paramref name="CpuSeconds"/> is user + system time of the program and the children it waited for.</summary>
+    public sealed record Run(TimeSpan Elapsed, long PeakRssBytes, int ExitCode, string Output, double CpuSeconds = 0);
 
     /// <summary>The value below which <paramref name="fraction"/> of <paramref name="values"/> lie (nearest rank); 0 for none.</summary>
     public static double Percentile(double[] values, double fraction)
@@ -24,6 +25,7 @@ public static class Measure
             UseShellExecute = false,
         };
         start.Environment["DOTNET_NOLOGO"] = "1";
+        var cpuBefore = WaitedChildrenCpuSeconds();
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -52,7 +54,19 @@ public static class Measure
         }
         await process.WaitForExitAsync();
         clock.Stop();
-        return new Run(clock.Elapsed, peak, process.ExitCode, await stdout + await stderr);
+        return new Run(clock.Elapsed, peak, process.ExitCode, await stdout + await stderr, WaitedChildrenCpuSeconds() - cpuBefore);
+    }
+
+    /// <summary>
+    /// CPU time of this process's children that have ended and been waited for (cutime + cstime of
+    /// /proc/self/stat, in the kernel's 100 Hz ticks): its growth over a run is that run's CPU.
+    /// </summary>
+    private static double WaitedChildrenCpuSeconds()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        // The fields after the command name, which is in parentheses and may hold spaces; cutime and cstime are fields 16 and 17.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static long ReadPeakRss(int pid)

@@ -17,11 +17,15 @@ public static class Program
 {
     private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The value after <paramref name="name"/> on the command line, or null.</summary>
+    private static string? Option(string[] args, string name) =>
+        args.Zip(args.Skip(1)).Where(pair => pair.First == name).Select(pair => pair.Second).FirstOrDefault();
+
     public static async Task<int> Main(string[] args)
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N] [--disk memory]");
             return 2;
         }
         var files = 1_000_000;
@@ -50,7 +54,7 @@ public static class Program
         if (args[0] is "tier" or "recall" && OperatingSystem.IsLinux())
         {
             var figures = args[0] == "tier"
-                ? await TierBench.RunAsync(Path.Combine(RepositoryPaths.Root, ".state", "bench"))
+                ? await TierBench.RunAsync(Path.Combine(RepositoryPaths.Root, ".state", "bench"), onMemoryDisk: Option(args, "--disk") == "memory")
                 : await RecallBench.RunAsync();
             Console.WriteLine(JsonSerializer.Serialize(figures, ReadableJson));
             return 0;

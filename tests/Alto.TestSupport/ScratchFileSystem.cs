@@ -19,10 +19,16 @@ public sealed class ScratchFileSystem : IDisposable
 
     public string Root { get; }
 
-    /// <summary>Null (with the reason) where loop mounts are not possible: not root, or no loop devices.</summary>
-    public static ScratchFileSystem? TryCreate(out string? whyNot, int megabytes = 256)
+    /// <summary>
+    /// Null (with the reason) where loop mounts are not possible: not root, or no loop devices.
+    /// The image is made below <paramref name="imageParent"/> (the temporary folder by default; a
+    /// tmpfs folder gives a disk as fast as memory).
+    /// </summary>
+    public static ScratchFileSystem? TryCreate(out string? whyNot, int megabytes = 256, string? imageParent = null)
     {
-        var work = Directory.CreateTempSubdirectory("alto-scratch-fs-").FullName;
+        var work = imageParent is null
+            ? Directory.CreateTempSubdirectory("alto-scratch-fs-").FullName
+            : Directory.CreateDirectory(Path.Combine(imageParent, "alto-scratch-fs-" + Guid.NewGuid().ToString("N"))).FullName;
         var image = Path.Combine(work, "volume.img");
         var root = Path.Combine(work, "volume");
         Directory.CreateDirectory(root);
