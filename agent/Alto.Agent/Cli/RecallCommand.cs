@@ -179,9 +179,11 @@ public static class RecallCommand
             var (path, stub) = stubs[i];
             var runner = new RecallRunner(journal, stubDriver, stores, NullLogger.Instance, clusterOf(stub.TargetId));
             var outcome = (await runner.RecallAsync([path], cancellationToken)).SingleOrDefault();
-            failed += outcome?.Error is null ? 0 : 1;
-            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(outcome?.Error is null ? "recalled" : "failed")} {path}"
-                              + (outcome is null ? "" : $" ({outcome.Duration.TotalMilliseconds:0} ms)") + (outcome?.Error is { } error ? ": " + error : ""));
+            // A failure with no stub left to read (the file vanished meanwhile) has no outcome, only its reason.
+            var failure = outcome?.Error ?? (runner.FailedWithoutStub.Count > 0 ? runner.FailedWithoutStub[0] : null);
+            failed += failure is null ? 0 : 1;
+            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(failure is null ? "recalled" : "failed")} {path}"
+                              + (outcome is null ? "" : $" ({outcome.Duration.TotalMilliseconds:0} ms)") + (failure is null ? "" : ": " + failure));
         }
         Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
         return failed == 0 ? 0 : 1;

@@ -43,6 +43,13 @@ public static unsafe partial class KernelCopy
             {
                 continue;
             }
+            if (copied == 0 && inOffset == 0 && !bySendfile)
+            {
+                // Nothing at the first call: an empty file, or a file system that answers copy_file_range
+                // with 0 instead of an error (as procfs does); sendfile says which.
+                bySendfile = true;
+                continue;
+            }
             if (copied == 0)
             {
                 return inOffset;

@@ -197,6 +197,15 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
             }
 
             Assert.Equal(content, await File.ReadAllBytesAsync(objectPath));
+
+            // An empty file: the kernel's first answer is 0 bytes, which must not be taken for a copy that cannot be made.
+            var empty = Path.Combine(root, "placeholder.txt");
+            await File.WriteAllBytesAsync(empty, []);
+            using (var file = File.OpenHandle(empty))
+            {
+                var copiedEmpty = await store.PutCopyUnflushedAsync(tenant, file, CancellationToken.None);
+                Assert.Equal((Sha256([]), 0L), (copiedEmpty!.Stored.Sha256, copiedEmpty.Stored.Length));
+            }
             Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Root, $"{tenant:N}", "incoming")));
         }
         finally
