@@ -127,11 +127,8 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
                     // The object must be on disk before anyone may release the original.
                     file.Flush(flushToDisk: true);
                 }
-                else if (OperatingSystem.IsLinux())
-                {
-                    // Write-back starts now, while the caller goes on; the flush later mostly finds it done.
-                    Native.LinuxFileSystem.StartWriteback(file.SafeFileHandle);
-                }
+                // Else written back by the batch's flush (FlushAsync). Not started here: the uploading
+                // thread would submit the writes itself and wait in the block layer's write-back throttle.
             }
             var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
             var final = FullPath(key);
@@ -172,12 +169,11 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         {
             using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, bufferSize: 0))
             {
+                // Written back by the batch's flush, not started here (see WriteObjectAsync).
                 if (Native.KernelCopy.TryCopy(source, file.SafeFileHandle) is null)
                 {
                     return null;
                 }
-                // Write-back starts now, while the copy is read back; the flush later mostly finds it done.
-                Native.LinuxFileSystem.StartWriteback(file.SafeFileHandle);
             }
             string sha256;
             (string Check, long Length) written;

@@ -195,24 +195,11 @@ public static unsafe partial class LinuxFileSystem
         }
     }
 
-    /// <summary>
-    /// Starts writing a file's dirty pages to disk without waiting (sync_file_range, SYNC_FILE_RANGE_WRITE):
-    /// a later fsync then waits for less. Only a hint: no durability is promised, and an error is left to that fsync.
-    /// </summary>
-    public static void StartWriteback(Microsoft.Win32.SafeHandles.SafeFileHandle file)
-    {
-        const uint syncFileRangeWrite = 2;
-        _ = sync_file_range((int)file.DangerousGetHandle(), 0, 0, syncFileRangeWrite);
-    }
-
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fsync(int descriptor);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int syncfs(int descriptor);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int sync_file_range(int descriptor, long offset, long length, uint flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint opendir(byte* name);
