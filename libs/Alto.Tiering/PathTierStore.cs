@@ -133,9 +133,11 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
             var final = FullPath(key);
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
-            if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead && TryRefresh(final))
+            if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead
+                && await HoldsAsync(final, await CheckOfAsync(staging, cancellationToken), cancellationToken) && TryRefresh(final))
             {
                 // The same content is already there (content addressing de-duplicates), and is young again for the orphan rules.
+                // Its bytes are compared, not only its name and length: a damaged object would fail every later read-back of this content.
                 File.Delete(staging);
             }
             else
@@ -201,6 +203,13 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             // Gone when it was renamed or found not needed; else a copy that failed or could not be made.
             File.Delete(staging);
         }
+    }
+
+    /// <summary>The read-back check of a file the store wrote.</summary>
+    private static async Task<string> CheckOfAsync(string path, CancellationToken cancellationToken)
+    {
+        using var written = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        return await ReadBackCheck.OfFileAsync(written, cancellationToken);
     }
 
     /// <summary>Whether the object at <paramref name="path"/> has the check given; false when it vanished meanwhile (a reclaim took it).</summary>

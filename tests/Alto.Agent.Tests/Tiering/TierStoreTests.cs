@@ -157,6 +157,43 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
     }
 
     /// <summary>
+    /// An upload through a stream (a throttled, compressed or encrypted job) whose content address
+    /// already holds an object of the same length keeps that object only if its bytes are the same:
+    /// a damaged one (a disk's error, or an unflushed object a crash cut short) is replaced, else
+    /// every later file with this content would fail its read-back.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task AStreamedUploadReplacesADamagedObjectUnderItsAddress()
+    {
+        var root = Directory.CreateTempSubdirectory("alto-damaged-").FullName;
+        try
+        {
+            var store = new PathTierStore(root);
+            var tenant = Guid.NewGuid();
+            var content = RandomBytes(3 << 20);
+            var first = await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None);
+            var objectPath = Path.Combine(root, first.Key);
+            var damaged = (byte[])content.Clone();
+            damaged[content.Length / 2] ^= 0x01;
+            await File.WriteAllBytesAsync(objectPath, damaged);
+
+            Assert.Equal(first, await store.PutUnflushedAsync(tenant, new MemoryStream(content), CancellationToken.None));
+            Assert.Equal(content, await File.ReadAllBytesAsync(objectPath));
+            // The same bytes again: the object is kept (the same inode, not a copy renamed over it), and nothing is left under incoming/.
+            var repaired = Alto.Agent.Stubs.LinuxFiles.StatPath(objectPath).Inode;
+            Assert.Equal(first, await store.PutAsync(tenant, new MemoryStream(content), CancellationToken.None));
+            Assert.Equal(content, await File.ReadAllBytesAsync(objectPath));
+            Assert.Equal(repaired, Alto.Agent.Stubs.LinuxFiles.StatPath(objectPath).Inode);
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(root, $"{tenant:N}", "incoming")));
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
+    /// <summary>
     /// A file copied into a path store inside the kernel (same file system here: copy_file_range)
     /// lands under its content address with the check of its bytes; a damaged object already under
     /// that address is replaced by the good copy, not trusted for its name and length.
