@@ -52,7 +52,10 @@ public static class TierCommand
             var state = parse.GetValue(stateDirectory)!;
             // Recall is armed for the file systems of the job's files before any of them is touched.
             var store = job.Target.Open();
-            var fileSystems = job.Files.Select(file => file.Path).Where(File.Exists).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
+            // Found once per folder, not per file: finding a file system's root takes a status a path component,
+            // which over a job of a million files would have been millions of calls before the first file moved.
+            var fileSystems = job.Files.Select(file => Path.GetDirectoryName(Path.GetFullPath(file.Path))).OfType<string>().Distinct(StringComparer.Ordinal)
+                .Where(Directory.Exists).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
             using var recall = HeldRecall.TryHold("tier", state, fileSystems, id => id == job.TargetId ? store : HeldRecall.NoStore(id));
             if (recall is null)
             {
