@@ -71,6 +71,12 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { Guid.NewGuid() } })).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals", new { jobIds = new[] { job.GetProperty("id").GetGuid() } }))
             .AssertProblemAsync(HttpStatusCode.NotFound);
+        // This tenant's host named under another tenant: not found on every list (not an empty page), and approving all of it approves nothing.
+        foreach (var list in new[] { "jobs", "tier-objects", "tier-objects/summary", "approvals" })
+        {
+            await (await admin.GetAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/{list}?hostId={host}"))).AssertProblemAsync(HttpStatusCode.NotFound);
+        }
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals", new { all = true, hostId = host })).AssertProblemAsync(HttpStatusCode.NotFound);
         Assert.Equal(0, (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?status=queued"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32());
         var approved = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { all = true })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((1, 12), (approved.GetProperty("approved").GetArrayLength(), approved.GetProperty("files").GetInt32()));

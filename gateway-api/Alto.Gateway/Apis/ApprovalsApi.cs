@@ -35,9 +35,9 @@ public static class ApprovalsApi
     }
 
     public static async Task<Results<Ok<ApprovalQueue>, ProblemHttpResult>> ListAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -50,7 +50,7 @@ public static class ApprovalsApi
     }
 
     public static async Task<Results<Ok<ApprovalReceipt>, ValidationProblem, ProblemHttpResult>> ApproveAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, ApproveJobsRequest request)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, ApproveJobsRequest request)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "plan approvals") is { } refusal)
         {
@@ -72,6 +72,11 @@ public static class ApprovalsApi
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
+        }
+        // A host of another tenant (or none) is named as such, not answered with an empty approval.
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, request.HostId, services.Cancellation) is { } unknownHost)
+        {
+            return unknownHost;
         }
         var waiting = await tiering.ListAwaitingApprovalAsync(tenantId, request.HostId, 0, services.Cancellation);
         if (request.JobIds is { } ids && ids.Except(waiting.Select(job => job.Id)).FirstOrDefault() is var unknown && unknown != Guid.Empty)

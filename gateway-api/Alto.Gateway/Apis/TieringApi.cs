@@ -19,9 +19,9 @@ public static class TieringApi
     }
 
     public static async Task<Results<Ok<Page<JobView>>, ValidationProblem, ProblemHttpResult>> ListJobsAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId, string? status, int? page, int? pageSize)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, string? status, int? page, int? pageSize)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -34,9 +34,9 @@ public static class TieringApi
     }
 
     public static async Task<Results<Ok<Page<TierObjectView>>, ValidationProblem, ProblemHttpResult>> ListTierObjectsAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId, string? state, string? pathPrefix, int? page, int? pageSize)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, string? state, string? pathPrefix, int? page, int? pageSize)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
@@ -61,9 +61,9 @@ public static class TieringApi
     }
 
     public static async Task<Results<Ok<TierStateCount[]>, ProblemHttpResult>> SummarizeAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid? hostId)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId)
     {
-        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
         {
             return refusal;
         }
