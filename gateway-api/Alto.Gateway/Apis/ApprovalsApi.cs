@@ -73,7 +73,7 @@ public static class ApprovalsApi
         {
             return ApiProblems.Invalid(errors);
         }
-        // A host of another tenant (or none) is named as such, not answered with an empty approval.
+        // A hostId that is none of this tenant's hosts is a 404, not an empty approval.
         if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, request.HostId, services.Cancellation) is { } unknownHost)
         {
             return unknownHost;
