@@ -49,12 +49,17 @@ public static class TierCommand
                 await Console.Error.WriteLineAsync("alto-agent tier: every file of the job needs its own tierObjectId");
                 return 2;
             }
+            if (job.Files.FirstOrDefault(file => string.IsNullOrEmpty(file.Path) || file.Path.Contains('\0') || !Path.IsPathFullyQualified(file.Path)) is { } unplaced)
+            {
+                await Console.Error.WriteLineAsync($"alto-agent tier: every file of the job needs an absolute path (tierObjectId {unplaced.TierObjectId} has '{unplaced.Path?.Replace("\0", "\\0", StringComparison.Ordinal)}')");
+                return 2;
+            }
             var state = parse.GetValue(stateDirectory)!;
             // Recall is armed for the file systems of the job's files before any of them is touched.
             var store = job.Target.Open();
             // Found once per folder, not per file: finding a file system's root takes a status a path component,
             // which over a job of a million files would have been millions of calls before the first file moved.
-            var fileSystems = job.Files.Select(file => Path.GetDirectoryName(Path.GetFullPath(file.Path))).OfType<string>().Distinct(StringComparer.Ordinal)
+            var fileSystems = job.Files.Select(file => Path.GetDirectoryName(file.Path)).OfType<string>().Distinct(StringComparer.Ordinal)
                 .Where(Directory.Exists).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
             using var recall = HeldRecall.TryHold("tier", state, fileSystems, id => id == job.TargetId ? store : HeldRecall.NoStore(id));
             if (recall is null)

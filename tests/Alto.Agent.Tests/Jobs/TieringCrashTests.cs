@@ -67,6 +67,30 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(originals, await Task.WhenAll(paths.Select(path => File.ReadAllBytesAsync(path))));
     }
 
+    /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("whole/a.bin")]
+    public async Task AJobWithAFileThatHasNoAbsolutePathIsRefusedBeforeAnythingIsTouched(string badPath)
+    {
+        var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var good = Path.Combine(_volume.Root, "kept.bin");
+        var original = StubFiles.Write(good, 50_000);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [new JobFile(1, good, original.Length, StubFiles.Stat(good).ModifySeconds), new JobFile(2, badPath, 10, 0)]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", Path.Combine(_work, "state")))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 2, tier.Output);
+            Assert.Contains("every file of the job needs an absolute path (tierObjectId 2", tier.Output);
+        }
+        Assert.Equal(original, await File.ReadAllBytesAsync(good));
+        Assert.False(Directory.Exists(store.Root) && Directory.EnumerateFiles(store.Root, "*", SearchOption.AllDirectories).Any());
+    }
+
     [Fact]
     public async Task EveryFileIsItsOriginalOrAVerifiedStubAfterAKillAtAnyMoment()
     {
