@@ -12,7 +12,13 @@ public static class ScanValues
     public static int FormatTimestamp(DateTimeOffset value, Span<char> destination) =>
         value.UtcDateTime.TryFormat(destination, out var written, "O", CultureInfo.InvariantCulture) ? written : throw new ArgumentException("buffer too small", nameof(destination));
 
-    /// <summary>Accepts only RFC 3339 date-times with a zone (Z or ±hh:mm), between 1900 and 2200.</summary>
+    /// <summary>
+    /// Accepts only RFC 3339 date-times with a zone (Z or ±hh:mm) whose instant lies in the years
+    /// 0001-9999 UTC, all that a DateTimeOffset holds (the agent writes a file time beyond them as
+    /// the nearest bound). File systems keep times far from today (a Windows time never set reads
+    /// 1601-01-01, a bad clock or <c>touch -d</c> gives 2300), and one such file must not cost the
+    /// other rows of its chunk their ingest.
+    /// </summary>
     public static bool TryParseTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
         value = default;
@@ -27,13 +33,12 @@ public static class ScanValues
         {
             return true;
         }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value)
-               && value.Year is >= 1900 and <= 2200;
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);
     }
 
     /// <summary>
     /// yyyy-MM-ddTHH:mm:ss, an optional fraction of 1-7 digits, then Z or ±hh:mm, every field in its
-    /// plain range and its year within 1900-2200: the same value DateTimeOffset.TryParse gives for
+    /// plain range and its instant within DateTimeOffset's: the same value DateTimeOffset.TryParse gives for
     /// it, without its general lexer (which was a tenth of the gateway's CPU staging a scan: three
     /// timestamps a row). False means "not this form", never "invalid". Called only after
     /// <see cref="TryParseTimestamp"/> has checked the length (20 or more) and the date and time separators.
@@ -85,11 +90,18 @@ public static class ScanValues
         {
             return false;
         }
-        if (year is < 1900 or > 2200 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        if (year is < 1 or > 9999 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
         {
             return false;
         }
-        value = new DateTimeOffset(new DateTime(year, month, day, hour, minute, second).AddTicks(fractionTicks), offset);
+        var local = new DateTime(year, month, day, hour, minute, second).AddTicks(fractionTicks);
+        // 0001-01-01T00:30:00+01:00 names an instant before year 1, which no DateTimeOffset holds.
+        var utcTicks = local.Ticks - offset.Ticks;
+        if (utcTicks < DateTime.MinValue.Ticks || utcTicks > DateTime.MaxValue.Ticks)
+        {
+            return false;
+        }
+        value = new DateTimeOffset(local, offset);
         return true;
     }
 

@@ -10,7 +10,8 @@ namespace Alto.Gateway.Tests;
 /// The seed's own examples, sent as a third-party scanner would: its eight-column CSV verbatim
 /// (Windows paths, DOMAIN\user owners, sha256: hashes) to a Windows host, ingested into the
 /// inventory with Windows folders, then its audit-update JSON with a path that differs only in
-/// case. Also what a re-sent chunk with other content and the Content-Encoding header do.
+/// case. Also what a re-sent chunk with other content and the Content-Encoding header do, and
+/// file times far from today.
 /// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class SeedUploadTests(GatewayFixture fixture)
@@ -176,6 +177,37 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         var body = ChunkCompression.Compress(Encoding.UTF8.GetBytes("file_path,file_size,last_modified,last_accessed\n"), ChunkCompressionKind.Gzip);
         var problem = await (await SendAsync(agent, body, "encoding=zstd", contentEncoding: "gzip")).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("encoding", out _));
+    }
+
+    /// <summary>
+    /// Times files really carry, far from today: a Windows time never set (1601), a bad clock's
+    /// 2300, and the first and last instants of years 0001-9999 that the agent writes for a time
+    /// beyond them. A narrower range once refused the whole chunk for one such file.
+    /// </summary>
+    [Fact]
+    public async Task FileTimesFarFromTodayAreIngestedAsScannedAndSearchedBack()
+    {
+        var agent = await EnrollAsync("linux", "/srv/times");
+        const string chunk = """
+            file_path,file_size,last_modified,last_accessed,file_extension,permissions,owner,hash
+            /srv/times/never-set.doc,10,1601-01-01T00:00:00Z,2300-01-01T00:00:00Z,.doc,rw-r--r--,ann,
+            /srv/times/bounds.bin,20,0001-01-01T00:00:00Z,9999-12-31T23:59:59.9999999Z,.bin,rw-r--r--,ann,
+
+            """;
+
+        var receipt = await (await SendAsync(agent, Encoding.UTF8.GetBytes(chunk), "encoding=none&final=true&root=%2Fsrv%2Ftimes"))
+            .AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(2, receipt.GetProperty("rows").GetInt32());
+        await WaitForAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}'", 2);
+        Assert.Equal("bounds.bin -62135596800 253402300799|never-set.doc -11644473600 10413792000", await fixture.Database.ScalarAsync<string>(
+            $"SELECT string_agg(name || ' ' || mtime_unix || ' ' || atime_unix, '|' ORDER BY name) FROM alto.file_current WHERE host_id = '{agent.HostId}'"));
+        using var admin = fixture.ClientFor("platform-admin");
+        var found = await (await admin.GetAsync($"/api/v1/tenants/{agent.TenantId}/inventory/search?hostId={agent.HostId}&path=%2Fsrv%2Ftimes%2Fnever-set.doc"))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        var file = Assert.Single(found.GetProperty("items").EnumerateArray());
+        Assert.Equal(new DateTimeOffset(1601, 1, 1, 0, 0, 0, TimeSpan.Zero), file.GetProperty("modifiedAt").GetDateTimeOffset());
+        Assert.Equal(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero), file.GetProperty("accessedAt").GetDateTimeOffset());
     }
 
     private sealed record Agent(Guid HostId, Guid TenantId, string Credential);

@@ -110,6 +110,10 @@ public sealed class InventoryReadModel(NpgsqlDataSource db, TimeProvider time)
     private static NpgsqlParameter Number(long? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint };
 
     private static InventoryFile Read(NpgsqlDataReader reader) => new(
-        reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(reader.GetInt64(4), 0, 253402300799)),
-        DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(reader.GetInt64(5), 0, 253402300799)), reader.NullableText(6), reader.GetString(7), reader.GetBoolean(8));
+        reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), UnixTime(reader.GetInt64(4)),
+        UnixTime(reader.GetInt64(5)), reader.NullableText(6), reader.GetString(7), reader.GetBoolean(8));
+
+    /// <summary>A stored time as it was scanned, before 1970 too (a time no DateTimeOffset holds is shown as the nearest it does).</summary>
+    private static DateTimeOffset UnixTime(long seconds) => DateTimeOffset.FromUnixTimeSeconds(
+        Math.Clamp(seconds, DateTimeOffset.MinValue.ToUnixTimeSeconds(), DateTimeOffset.MaxValue.ToUnixTimeSeconds()));
 }

@@ -64,10 +64,12 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             -- means byte-equal), a quarter faster to sort over a million paths.
             SELECT DISTINCT ON (file_path COLLATE "C", path_escaped)
                    file_path, path_escaped, file_size,
-                   -- date_part is double precision: much cheaper than extract's numeric over millions of rows.
-                   floor(date_part('epoch', last_modified))::bigint AS mtime,
-                   floor(date_part('epoch', last_accessed))::bigint AS atime,
-                   floor(date_part('epoch', coalesce(ctime, last_modified)))::bigint AS ctime,
+                   -- date_part is double precision: much cheaper than extract's numeric over millions of rows. Cut to
+                   -- the whole second first, so the double is exact: past about 2255 the microseconds no longer fit
+                   -- in one, and 9999-12-31T23:59:59.999999 read as the first second of year 10000.
+                   date_part('epoch', date_trunc('second', last_modified))::bigint AS mtime,
+                   date_part('epoch', date_trunc('second', last_accessed))::bigint AS atime,
+                   date_part('epoch', date_trunc('second', coalesce(ctime, last_modified)))::bigint AS ctime,
                    -- One stored form whatever the scanner wrote: lower case, without the dot.
                    lower(ltrim(coalesce(file_extension, ''), '.')) AS extension,
                    permissions, owner, nullif(hash, '') AS hash, file_id, is_stub,
