@@ -191,6 +191,50 @@ public sealed class ScannerResilienceTests : IDisposable
         Directory.CreateSymbolicLink(folder, _outside);
     }
 
+    /// <summary>
+    /// tmpfs keeps 64-bit seconds, so any local user can give a file a time before year 1 or after
+    /// 9999 with touch; such a file once threw out of the walk and stopped every scan of its volume.
+    /// </summary>
+    [Fact]
+    public async Task FileTimesBeyondTheYears1To9999AreReadAsTheNearestBoundAndTheScanGoesOn()
+    {
+        var memoryTree = Directory.CreateDirectory(Path.Combine("/dev/shm", "alto-times-" + Guid.NewGuid().ToString("N"))).FullName;
+        try
+        {
+            foreach (var (name, seconds) in new[] { ("far.txt", "300000000000"), ("before.txt", "-62135596900"), ("plain.txt", "1736937000") })
+            {
+                await File.WriteAllTextAsync(Path.Combine(memoryTree, name), name);
+                using var touch = Process.Start("touch", ["-d", "@" + seconds, Path.Combine(memoryTree, name)]);
+                await touch.WaitForExitAsync();
+                Assert.Equal(0, touch.ExitCode);
+            }
+            // The premise: the file system kept the times as set.
+            using (var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%Y", Path.Combine(memoryTree, "far.txt")]) { RedirectStandardOutput = true })!)
+            {
+                Assert.Equal("300000000000", (await stat.StandardOutput.ReadToEndAsync()).Trim());
+            }
+
+            var (rows, counters) = await WalkAsync(root: memoryTree);
+
+            Assert.Equal(0, counters.Errors);
+            var byName = rows.ToDictionary(row => Path.GetFileName(row.FilePath));
+            Assert.Equal(3, byName.Count);
+            Assert.Equal(DateTimeOffset.MaxValue, byName["far.txt"].LastModified);
+            Assert.Equal(DateTimeOffset.MinValue, byName["before.txt"].LastModified);
+            Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1736937000), byName["plain.txt"].LastModified);
+            // Written as the scan format writes them, each reads back as the same instant: the gateway takes the chunk.
+            foreach (var row in rows)
+            {
+                Assert.True(ScanValues.TryParseTimestamp(ScanValues.Timestamp(row.LastModified), out var read));
+                Assert.Equal(row.LastModified, read);
+            }
+        }
+        finally
+        {
+            Directory.Delete(memoryTree, recursive: true);
+        }
+    }
+
     private async Task<(List<ScanRecord> Rows, ScanCounters Counters)> WalkAsync(WalkOptions? options = null, string? root = null)
     {
         var counters = new ScanCounters();

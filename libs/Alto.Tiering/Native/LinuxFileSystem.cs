@@ -158,11 +158,22 @@ public static unsafe partial class LinuxFileSystem
 
     public static bool IsRegular(ushort mode) => (mode & FileTypeMask) == FileTypeRegular;
 
+    /// <summary>The earliest and the latest second a DateTimeOffset holds (years 0001 and 9999).</summary>
+    private static readonly long FirstSecond = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+    private static readonly long LastSecond = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+
+    /// <summary>
+    /// A statx time. One beyond the years 0001-9999 (tmpfs, btrfs and XFS keep 64-bit seconds, and
+    /// any local user may set them with touch) is read as the nearest bound: it stays the oldest or
+    /// newest time there is for every rule, and never stops a scan.
+    /// </summary>
     private static DateTimeOffset Timestamp(byte* field)
     {
         var seconds = *(long*)field;
         var nanoseconds = *(uint*)(field + 8);
-        return DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100);
+        return seconds < FirstSecond ? DateTimeOffset.MinValue
+            : seconds > LastSecond ? DateTimeOffset.MaxValue
+            : DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(Math.Min(nanoseconds, 999_999_999u) / 100);
     }
 
     /// <summary>Flushes a folder's entries to disk (a rename into it, a new subfolder); fails with the errno.</summary>
