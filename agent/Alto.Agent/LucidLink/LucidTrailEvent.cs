@@ -30,6 +30,9 @@ public readonly record struct LucidTrailEvent(long TimestampMicros, LucidAction 
 /// </summary>
 public static class LucidTrailLine
 {
+    /// <summary>The last microsecond a DateTimeOffset holds: a later timestamp could never be sent, and once threw out of the uploader.</summary>
+    private const long LatestMicros = 253_402_300_799_999_999;
+
     public static bool TryParse(ReadOnlySpan<byte> line, out LucidTrailEvent parsed) => TryParse(line, out parsed, out _);
 
     public static bool TryParse(ReadOnlySpan<byte> line, out LucidTrailEvent parsed, out string? problem)
@@ -56,6 +59,11 @@ public static class LucidTrailLine
                     if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var micros) || micros <= 0)
                     {
                         problem = "timestamp is not a positive whole number of microseconds";
+                        return false;
+                    }
+                    if (micros > LatestMicros)
+                    {
+                        problem = $"timestamp {micros} is after the year 9999";
                         return false;
                     }
                     timestamp = micros;

@@ -46,6 +46,13 @@ public sealed class LucidTrailTailerTests : IDisposable
         Assert.Equal("c/b.txt", moved.TargetPath);
     }
 
+    [Fact]
+    public void TheLastMicrosecondOfTheYear9999IsStillATime()
+    {
+        Assert.True(LucidTrailLine.TryParse(Encoding.UTF8.GetBytes(Line("FileRead", "a.txt", 253_402_300_799_999_999)), out var parsed));
+        Assert.Equal(DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), DateTimeOffset.FromUnixTimeMilliseconds(parsed.TimestampMicros / 1000).ToUnixTimeMilliseconds());
+    }
+
     [Theory]
     [InlineData("not json at all")]
     [InlineData("{\"timestamp\":\"yesterday\",\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
@@ -57,6 +64,8 @@ public sealed class LucidTrailTailerTests : IDisposable
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"Move\",\"entryPath\":\"a.txt\"}}")]
     [InlineData("{\"timestamp\":5,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}} trailing")]
     [InlineData("[1,2,3]")]
+    // Year 11476: no time the inventory holds.
+    [InlineData("{\"timestamp\":300000000000000000,\"operation\":{\"action\":\"FileRead\",\"entryPath\":\"a.txt\"}}")]
     public void AMalformedLineIsRefused(string line) => Assert.False(LucidTrailLine.TryParse(Encoding.UTF8.GetBytes(line), out _));
 
     [Fact]
