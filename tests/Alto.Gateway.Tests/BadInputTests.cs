@@ -76,6 +76,27 @@ public sealed class BadInputTests(GatewayFixture fixture)
         Assert.Equal(before, await CountRowsAsync());
     }
 
+    /// <summary>What the JSON reader refused, said in the request's terms: never the server's own type names.</summary>
+    [Theory]
+    [InlineData("/api/v1/tenants", "{\"name\": \"ok-name\", \"nmae\": \"typo\"}", "unknown property 'nmae'")]
+    [InlineData("/api/v1/tenants", "{\"name\": 42}", "the value at $.name is not")]
+    [InlineData("/api/v1/tenants/{A}/hosts", "{\"name\": \"fs01\", \"volumes\": \"/data\"}", "the value at $.volumes is not a list")]
+    [InlineData("/api/v1/users", "{\"username\": \"u1\", \"password\": \"long-enough-pass\", \"role\": \"viewer\", \"tenantIds\": [\"not-a-uuid\"]}", "is not a UUID")]
+    [InlineData("/api/v1/tenants", "{\"name\": \"broken", "")]
+    public async Task RefusedJsonIsExplainedInTheRequestsTermsNotTheServersTypes(string path, string body, string expected)
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+
+        var response = await admin.PostAsync(new Uri(Expand(path), UriKind.Relative), new StringContent(Expand(body), Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains(expected, detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Alto.", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(".NET", detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnUnknownTenantIdInTheUrlIsNotFoundNotAnError()
     {
