@@ -18,8 +18,8 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         }
 
         var detail = badRequest.InnerException is JsonException json
-            ? $"The body is not valid JSON for this request: {JsonRefusal.Describe(json)}"
-            : badRequest.Message;
+            ? $"The body is not valid JSON for this request: {RequestRefusal.Describe(json)}"
+            : RequestRefusal.DescribeBinding(badRequest.Message);
         httpContext.Response.StatusCode = badRequest.StatusCode;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
