@@ -66,7 +66,15 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             {
                 return null;
             }
-            _values = await ReadGroupAsync(_group, cancellationToken);
+            try
+            {
+                _values = await ReadGroupAsync(_group, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not (OperationCanceledException or ScanFormatException or OutOfMemoryException))
+            {
+                // A footer that reads but pages that do not (damaged on a disk or on the way): a bad chunk, like any other.
+                throw new ScanFormatException(_row + 1, null, $"row group {_group} of the Parquet file is not readable: {exception.Message}");
+            }
             _index = 0;
         }
         var i = _index++;

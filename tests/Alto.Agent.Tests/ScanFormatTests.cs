@@ -128,6 +128,50 @@ public sealed class ScanFormatTests
             ChunkCompression.DecompressAsync(new MemoryStream(bomb), kind, 8 << 20, CancellationToken.None));
     }
 
+    /// <summary>
+    /// A Parquet chunk whose footer is whole but whose pages are damaged (a disk, a proxy, a
+    /// scanner's bug): every damage is refused as a bad chunk (a 400 at the gateway), never an
+    /// error of another kind, which the gateway would answer with a 500.
+    /// </summary>
+    [Fact]
+    public async Task AParquetChunkWithDamagedPagesIsRefusedAsABadChunk()
+    {
+        var rows = Enumerable.Range(0, 2_000)
+            .Select(i => new ScanRecord($"/srv/data/folder-{i / 100}/file-{i}.bin", i * 1_000L, When.AddSeconds(i), When.AddSeconds(2 * i), "bin",
+                "rw-r--r--", "user" + (i % 7), i % 3 == 0 ? null : "sha256:" + i, When, i, false, PathEncodingKind.Utf8))
+            .ToList();
+        var whole = new MemoryStream();
+        await ParquetScanFormat.WriteAsync(whole, rows, CancellationToken.None);
+        var bytes = whole.ToArray();
+        // The data pages lie between the leading magic and the footer (its length is the 4 bytes before the trailing magic).
+        var footer = BitConverter.ToInt32(bytes, bytes.Length - 8) + 8;
+        var random = new Random(20261205);
+        var kinds = new Dictionary<string, int>();
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var damaged = (byte[])bytes.Clone();
+            var at = random.Next(4, bytes.Length - footer - 16);
+            for (var i = 0; i < 1 + random.Next(16); i++)
+            {
+                damaged[at + i] = (byte)random.Next(256);
+            }
+            try
+            {
+                await ParquetScanFormat.ReadAllAsync(new MemoryStream(damaged), PathFlavor.Posix, CancellationToken.None);
+                kinds["read"] = kinds.GetValueOrDefault("read") + 1;
+            }
+            catch (ScanFormatException)
+            {
+                kinds["refused"] = kinds.GetValueOrDefault("refused") + 1;
+            }
+            catch (Exception exception)
+            {
+                Assert.Fail($"damage at byte {at} gave {exception.GetType().Name}: {exception.Message}");
+            }
+        }
+        Assert.True(kinds.GetValueOrDefault("refused") > 0, string.Join(", ", kinds));
+    }
+
     private static List<ScanRecord> SampleRows()
     {
         var escaped = PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, .. ".txt"u8]);
