@@ -172,6 +172,45 @@ public sealed class ScanFormatTests
         Assert.True(kinds.GetValueOrDefault("refused") > 0, string.Join(", ", kinds));
     }
 
+    /// <summary>The same for CSV: bytes damaged anywhere give a row that reads or a bad chunk, nothing else.</summary>
+    [Fact]
+    public async Task ACsvChunkDamagedAnywhereReadsOrIsRefusedAsABadChunk()
+    {
+        var csv = new MemoryStream();
+        using (var writer = new CsvScanWriter(csv))
+        {
+            foreach (var row in SampleRows().Concat(SampleRows()).Concat(SampleRows()))
+            {
+                writer.Write(row);
+            }
+        }
+        var bytes = csv.ToArray();
+        var random = new Random(5122026);
+        var refused = 0;
+        for (var attempt = 0; attempt < 2_000; attempt++)
+        {
+            var damaged = (byte[])bytes.Clone();
+            var at = random.Next(bytes.Length);
+            for (var i = 0; i < 1 + random.Next(4) && at + i < damaged.Length; i++)
+            {
+                damaged[at + i] = (byte)random.Next(256);
+            }
+            try
+            {
+                await CsvScanReader.ReadAllAsync(damaged);
+            }
+            catch (ScanFormatException)
+            {
+                refused++;
+            }
+            catch (Exception exception)
+            {
+                Assert.Fail($"damage at byte {at} gave {exception.GetType().Name}: {exception.Message}");
+            }
+        }
+        Assert.True(refused > 0);
+    }
+
     private static List<ScanRecord> SampleRows()
     {
         var escaped = PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, .. ".txt"u8]);
