@@ -117,6 +117,12 @@ public static class LucidTrailLine
             problem = $"not JSON: {exception.Message}";
             return false;
         }
+        catch (InvalidOperationException exception) when (exception.InnerException is System.Text.DecoderFallbackException)
+        {
+            // The reader checks UTF-8 only as far as JSON's own bytes; a string's bytes are checked when it is read.
+            problem = "a path is not UTF-8 text";
+            return false;
+        }
         if (timestamp is null)
         {
             problem = "no timestamp";

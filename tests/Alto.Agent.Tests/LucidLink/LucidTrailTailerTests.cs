@@ -46,6 +46,30 @@ public sealed class LucidTrailTailerTests : IDisposable
         Assert.Equal("c/b.txt", moved.TargetPath);
     }
 
+    /// <summary>A documented line damaged anywhere parses or is refused with a reason: the tailer never throws on what the trail holds.</summary>
+    [Fact]
+    public void ALineDamagedAnywhereParsesOrIsRefusedWithAReason()
+    {
+        var line = Encoding.UTF8.GetBytes(Line("Move", "Projects/video/cut.mov", targetPath: "Projects/video/final.mov"));
+        var random = new Random(20261205);
+        var refused = 0;
+        for (var attempt = 0; attempt < 5_000; attempt++)
+        {
+            var damaged = (byte[])line.Clone();
+            var at = random.Next(damaged.Length);
+            for (var i = 0; i < 1 + random.Next(3) && at + i < damaged.Length; i++)
+            {
+                damaged[at + i] = (byte)random.Next(256);
+            }
+            if (!LucidTrailLine.TryParse(damaged, out _, out var problem))
+            {
+                refused++;
+                Assert.False(string.IsNullOrEmpty(problem));
+            }
+        }
+        Assert.True(refused > 0);
+    }
+
     [Fact]
     public void TheLastMicrosecondOfTheYear9999IsStillATime()
     {
