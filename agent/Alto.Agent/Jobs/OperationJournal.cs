@@ -38,6 +38,7 @@ public sealed class OperationJournal : IDisposable
         StateDirectory = stateDirectory;
         _path = Path.Combine(stateDirectory, "journal.jsonl");
         _file = OpenForAppend();
+        EndTornLine();
     }
 
     /// <summary>The agent's state folder; work files (compressed uploads) go below it, never to a shared temporary folder.</summary>
@@ -108,11 +109,31 @@ public sealed class OperationJournal : IDisposable
     // Paths, hashes and locators of the host's files: for the agent's eyes only.
     private FileStream OpenForAppend() => Tiering.PrivateFiles.Open(_path, FileMode.Append);
 
+    /// <summary>
+    /// A crash mid-write leaves a last line without its end; the next entry appended to it would
+    /// become part of that unreadable line and be lost with it, so the line is ended first.
+    /// </summary>
+    private void EndTornLine()
+    {
+        using var read = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (read.Length == 0)
+        {
+            return;
+        }
+        read.Seek(-1, SeekOrigin.End);
+        if (read.ReadByte() != '\n')
+        {
+            _file.WriteByte((byte)'\n');
+            _file.Flush(flushToDisk: true);
+        }
+    }
+
     private static JournalEntry? TryParse(string line)
     {
         try
         {
-            return JsonSerializer.Deserialize<JournalEntry>(line);
+            // Whole JSON that is not an entry (damage that happens to parse) says nothing either.
+            return JsonSerializer.Deserialize<JournalEntry>(line) is { Operation: not null, Path: not null, Phase: not null } entry ? entry : null;
         }
         catch (JsonException)
         {
