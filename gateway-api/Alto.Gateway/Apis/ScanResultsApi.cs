@@ -154,8 +154,7 @@ public static class ScanResultsApi
         {
             return refused;
         }
-        var scope = await hosts.ScanScopeAsync(agent.HostId, cancellationToken);
-        var flavor = scope.Flavor;
+        var flavor = await hosts.PathFlavorAsync(agent.HostId, cancellationToken);
         var errors = new RequestErrors();
         if (scanId is null || scanId == Guid.Empty)
         {
@@ -187,10 +186,6 @@ public static class ScanResultsApi
         {
             if (errors.HostPath($"root[{i}]", roots[i], flavor, required: true) is { } root)
             {
-                if (scope.Refusal(root) is { } outside)
-                {
-                    errors.Add($"root[{i}]", outside);
-                }
                 canonicalRoots.Add(root);
             }
         }
@@ -235,14 +230,14 @@ public static class ScanResultsApi
             if (format == "csv")
             {
                 var rows = await CsvScanReader.OpenAsync(decoded, flavor, cancellationToken);
-                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk) { Scope = scope }, cancellationToken);
+                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk), cancellationToken);
             }
             else
             {
                 // Parquet is read by seeking: its decompressed bytes wait in a temporary file, not in memory.
                 await using var spool = await SpoolAsync(decoded, cancellationToken);
                 await using var rows = await ParquetScanReader.OpenAsync(spool, flavor, cancellationToken);
-                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk) { Scope = scope }, cancellationToken);
+                staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk), cancellationToken);
             }
         }
         catch (ChunkTooLargeException exception)

@@ -31,20 +31,6 @@ public sealed class HostReadModel(NpgsqlDataSource db)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>How the host spells its paths and the volumes its scans may report files below.</summary>
-    public async Task<Scans.ScanScope> ScanScopeAsync(Guid hostId, CancellationToken cancellationToken)
-    {
-        await using var command = db.CreateCommand("SELECT os, volumes FROM alto.host WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return new Scans.ScanScope(PathFlavor.Posix, []);
-        }
-        return new Scans.ScanScope(reader.GetString(0) == "windows" ? PathFlavor.Windows : PathFlavor.Posix,
-            await reader.GetFieldValueAsync<string[]>(1, cancellationToken));
-    }
-
     /// <summary>How the host spells its paths (from the operating system it was registered with).</summary>
     public async Task<PathFlavor> PathFlavorAsync(Guid hostId, CancellationToken cancellationToken)
     {

@@ -28,11 +28,7 @@ public sealed record ChunkIdentity(Guid TenantId, Guid HostId, Guid ScanUid, int
 }
 
 /// <summary>A chunk's rows as they are decoded, and the digest of its content once they have all been read.</summary>
-public sealed record ChunkContent(IScanRowReader Rows, Func<byte[]> Digest, int MaxRows)
-{
-    /// <summary>Where the rows' files may be: a row outside it refuses the chunk.</summary>
-    public ScanScope? Scope { get; init; }
-}
+public sealed record ChunkContent(IScanRowReader Rows, Func<byte[]> Digest, int MaxRows);
 
 /// <summary>
 /// Stages one chunk of scan rows into scan_staging.raw_scans with binary COPY as they are decoded,
@@ -322,10 +318,6 @@ public sealed class ScanStaging(NpgsqlDataSource db)
             while (await content.Rows.ReadAsync(cancellationToken) is { } row)
             {
                 CheckRowLimit(count + 1, content.MaxRows);
-                if (content.Scope?.Refusal(row.FilePath) is { } outside)
-                {
-                    throw new ScanFormatException(count + 1, ScanColumns.FilePath, outside);
-                }
                 bytes += row.FileSize;
                 WriteRow(rows, tenantId, hostId, scan, chunkNo, count++, row);
                 await rows.FlushAsync(cancellationToken);
