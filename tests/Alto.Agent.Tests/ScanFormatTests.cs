@@ -1,5 +1,6 @@
 using System.Text;
 using Alto.Scanning;
+using Alto.TestSupport;
 
 namespace Alto.Agent.Tests;
 
@@ -149,12 +150,7 @@ public sealed class ScanFormatTests
         var kinds = new Dictionary<string, int>();
         for (var attempt = 0; attempt < 300; attempt++)
         {
-            var damaged = (byte[])bytes.Clone();
-            var at = random.Next(4, bytes.Length - footer - 16);
-            for (var i = 0; i < 1 + random.Next(16); i++)
-            {
-                damaged[at + i] = (byte)random.Next(256);
-            }
+            var (damaged, at) = ByteDamage.Apply(bytes, random, longestRun: 16, from: 4, to: bytes.Length - footer - 16);
             try
             {
                 await ParquetScanFormat.ReadAllAsync(new MemoryStream(damaged), PathFlavor.Posix, CancellationToken.None);
@@ -189,12 +185,7 @@ public sealed class ScanFormatTests
         var refused = 0;
         for (var attempt = 0; attempt < 2_000; attempt++)
         {
-            var damaged = (byte[])bytes.Clone();
-            var at = random.Next(bytes.Length);
-            for (var i = 0; i < 1 + random.Next(4) && at + i < damaged.Length; i++)
-            {
-                damaged[at + i] = (byte)random.Next(256);
-            }
+            var (damaged, at) = ByteDamage.Apply(bytes, random, longestRun: 4);
             try
             {
                 await CsvScanReader.ReadAllAsync(damaged);

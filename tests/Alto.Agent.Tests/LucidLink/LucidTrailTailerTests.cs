@@ -1,5 +1,6 @@
 using System.Text;
 using Alto.Agent.LucidLink;
+using Alto.TestSupport;
 
 namespace Alto.Agent.Tests.LucidLink;
 
@@ -55,12 +56,7 @@ public sealed class LucidTrailTailerTests : IDisposable
         var refused = 0;
         for (var attempt = 0; attempt < 5_000; attempt++)
         {
-            var damaged = (byte[])line.Clone();
-            var at = random.Next(damaged.Length);
-            for (var i = 0; i < 1 + random.Next(3) && at + i < damaged.Length; i++)
-            {
-                damaged[at + i] = (byte)random.Next(256);
-            }
+            var (damaged, _) = ByteDamage.Apply(line, random, longestRun: 3);
             if (!LucidTrailLine.TryParse(damaged, out _, out var problem))
             {
                 refused++;
