@@ -12,7 +12,7 @@ public sealed record TrailUpdateBatch(
     [property: JsonPropertyName("customer_id")] Guid? CustomerId,
     [property: JsonPropertyName("volume_id")] Guid? VolumeId,
     [property: JsonPropertyName("source_type")] string? SourceType,
-    [property: JsonPropertyName("collected_at")] DateTimeOffset? CollectedAt,
+    [property: JsonPropertyName("collected_at"), JsonConverter(typeof(ZonedTimeConverter))] DateTimeOffset? CollectedAt,
     [property: JsonPropertyName("updates")] TrailUpdate[]? Updates)
 {
     /// <summary>The only source there is: LucidLink's audit trail.</summary>
@@ -23,6 +23,6 @@ public sealed record TrailUpdateBatch(
 public sealed record TrailUpdate(
     [property: JsonPropertyName("file_path")] string? FilePath,
     [property: JsonPropertyName("access_type")] string? AccessType,
-    [property: JsonPropertyName("last_accessed")] DateTimeOffset? LastAccessed,
+    [property: JsonPropertyName("last_accessed"), JsonConverter(typeof(ZonedTimeConverter))] DateTimeOffset? LastAccessed,
     [property: JsonPropertyName("target_path"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TargetPath,
     [property: JsonPropertyName("audit_file"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AuditFile = null);

@@ -24,6 +24,8 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
     [
         "null", "true", "-1", "9223372036854775808", "1e308", "\"\"", "\"" + Huge + "\"", "\"\\u0000\"", "\"../../etc/passwd\"",
         "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "\"00000000-0000-0000-0000-000000000000\"", "\"9999-99-99T99:99:99Z\"",
+        // A well-formed time with an offset: PostgreSQL's driver writes UTC instants only, so an unconverted one is a 500.
+        "\"2026-12-04T10:00:00+02:00\"", "\"0001-01-01T00:00:00Z\"",
     ];
 
     /// <summary>Whole bodies of the wrong shape.</summary>
@@ -33,7 +35,8 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
     ];
 
     /// <summary>Query values past every limit.</summary>
-    private static readonly string[] HostileQueryValues = ["-1", "0", "99999999999999999999", "%00", "x", Uri.EscapeDataString(Huge[..5000]), "..%2F..%2Fetc"];
+    private static readonly string[] HostileQueryValues =
+        ["-1", "0", "99999999999999999999", "%00", "x", Uri.EscapeDataString(Huge[..5000]), "..%2F..%2Fetc", "2026-12-04T10:00:00%2B02:00", "0001-01-01T00:00:00Z"];
 
     [Fact]
     public async Task NoHostileInputToAnyOperationIsAServerError()

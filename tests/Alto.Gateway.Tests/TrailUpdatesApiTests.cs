@@ -53,6 +53,45 @@ public sealed class TrailUpdatesApiTests(GatewayFixture fixture)
     private Task<long> AtimeAsync(PlannedHost host, string path) =>
         fixture.Database.ScalarAsync<long>($"SELECT atime_unix FROM alto.file_current WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
 
+    /// <summary>
+    /// A time without its zone would be read in the zone of the gateway's machine, hours off: it is
+    /// refused, says so, and stages nothing. The seed's own form (Z) and an offset are taken and applied.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-12-04T10:00:00", "2026-12-04T10:00:00Z", false)]
+    [InlineData("2026-12-04T10:00:00Z", "2026-12-04T10:00:00", false)]
+    [InlineData("2026-12-04", "2026-12-04T10:00:00Z", false)]
+    [InlineData("2026-12-04T10:00:00Z", "2026-12-04T10:00:00Z", true)]
+    [InlineData("2026-12-04T10:00:00+02:00", "2026-12-04T11:00:00-05:00", true)]
+    public async Task ATimeWithoutItsZoneIsRefusedAndStagesNothing(string lastAccessed, string collectedAt, bool taken)
+    {
+        var host = await HostWithFilesAsync(("/lucid/zoned.mov", 90 * Day));
+        using var agent = host.AgentClient(fixture);
+        var body = $$"""
+            {"update_batch_id":"{{Guid.NewGuid()}}","customer_id":"{{host.TenantId}}","volume_id":"{{host.HostId}}","source_type":"lucidlink_audit",
+             "collected_at":"{{collectedAt}}","updates":[{"file_path":"/lucid/zoned.mov","last_accessed":"{{lastAccessed}}","access_type":"read"}]}
+            """;
+
+        var response = await agent.PostAsync(new Uri("/api/v1/audit-updates", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        if (taken)
+        {
+            await response.AssertJsonAsync(HttpStatusCode.OK);
+            // Applied as the instant it names, whatever its offset (an offset once failed the batch with a 500).
+            var expected = DateTimeOffset.Parse(lastAccessed, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeSeconds();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (await AtimeAsync(host, "/lucid/zoned.mov") != expected)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the batch was not applied within 30 s");
+                await Task.Delay(50);
+            }
+            return;
+        }
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("with its zone", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_update_batch WHERE host_id = '{host.HostId}'"));
+    }
+
     [Fact]
     public async Task ReadsUpdateAccessOnlyWhenNewerWarmThePlannedFileOutOfItsJobAndCountUnknownPaths()
     {
