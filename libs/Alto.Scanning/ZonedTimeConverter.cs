@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -19,9 +18,10 @@ public sealed class ZonedTimeConverter : JsonConverter<DateTimeOffset?>
             throw new JsonException("a time is a string: an ISO 8601 time with its zone, e.g. 2025-11-02T18:45:23Z");
         }
         var text = reader.GetString()!;
-        if (!NamesZone(text) || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value))
+        // The scan format's own reading of a time: RFC 3339, the zone required.
+        if (!ScanValues.TryParseTimestamp(text, out var value))
         {
-            throw new JsonException($"'{(text.Length > 40 ? text[..40] + "…" : text)}' is not an ISO 8601 time with its zone (Z or ±hh:mm), e.g. 2025-11-02T18:45:23Z");
+            throw new JsonException($"'{CsvScanReader.Shorten(text)}' is not an ISO 8601 time with its zone (Z or ±hh:mm), e.g. 2025-11-02T18:45:23Z");
         }
         // Held in UTC from here on: PostgreSQL's driver writes only UTC instants to a timestamptz.
         return value.ToUniversalTime();
@@ -38,8 +38,4 @@ public sealed class ZonedTimeConverter : JsonConverter<DateTimeOffset?>
             writer.WriteNullValue();
         }
     }
-
-    private static bool NamesZone(string text) =>
-        text.Length > 10 && text.Contains('T', StringComparison.OrdinalIgnoreCase)
-        && (text[^1] is 'Z' or 'z' || text.Length > 6 && text[^3] == ':' && text[^6] is '+' or '-');
 }
