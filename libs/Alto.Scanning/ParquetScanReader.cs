@@ -6,7 +6,8 @@ namespace Alto.Scanning;
 /// <summary>
 /// Reads a Parquet scan chunk one row group at a time, finding columns by name like the CSV
 /// reader: the four essentials required, Alto's other columns optional, an unknown column or a
-/// column of the wrong type refused by name. Parquet needs to seek, so the input must be seekable.
+/// column of a type that cannot hold its values refused by name (what each may hold: <see cref="ParquetColumnValues"/>).
+/// Parquet needs to seek, so the input must be seekable.
 /// </summary>
 public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
 {
@@ -41,10 +42,9 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             foreach (var field in fields)
             {
                 var name = ScanHeader.KnownName(field.Name);
-                var expected = ParquetScanFormat.Fields[name].ClrType;
-                if (Underlying(field.ClrType) != Underlying(expected) || field.IsArray)
+                if (ParquetColumnValues.Refusal(name, field) is { } refusal)
                 {
-                    throw new ScanFormatException(0, name, $"the column {name} must hold {TypeName(expected)} values, not {TypeName(field.ClrType)}");
+                    throw new ScanFormatException(0, name, refusal);
                 }
                 columns[name] = field;
             }
@@ -83,71 +83,47 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
         return ScanRecordRules.Build(row, _flavor,
             values.Paths[i] ?? throw Missing(row, ScanColumns.FilePath),
             values.Sizes[i] ?? throw Missing(row, ScanColumns.FileSize),
-            ParquetScanFormat.Utc(values.Modified[i] ?? throw Missing(row, ScanColumns.LastModified)),
-            ParquetScanFormat.Utc(values.Accessed[i] ?? throw Missing(row, ScanColumns.LastAccessed)),
+            values.Modified[i] ?? throw Missing(row, ScanColumns.LastModified),
+            values.Accessed[i] ?? throw Missing(row, ScanColumns.LastAccessed),
             values.Extensions?[i] ?? "", values.Permissions?[i] ?? "", values.Owners?[i] ?? "", values.Hashes?[i],
-            values.Ctimes?[i] is { } ctime ? ParquetScanFormat.Utc(ctime) : null,
+            values.Ctimes?[i],
             values.FileIds?[i] ?? 0, values.Stubs?[i] ?? false, values.Encodings?[i] ?? "");
     }
 
     public ValueTask DisposeAsync() => _reader.DisposeAsync();
 
     private sealed record GroupColumns(
-        string?[] Paths, long?[] Sizes, DateTime?[] Modified, DateTime?[] Accessed, string?[]? Extensions, string?[]? Permissions,
-        string?[]? Owners, string?[]? Hashes, DateTime?[]? Ctimes, long?[]? FileIds, bool?[]? Stubs, string?[]? Encodings);
+        string?[] Paths, long?[] Sizes, DateTimeOffset?[] Modified, DateTimeOffset?[] Accessed, string?[]? Extensions, string?[]? Permissions,
+        string?[]? Owners, string?[]? Hashes, DateTimeOffset?[]? Ctimes, long?[]? FileIds, bool?[]? Stubs, string?[]? Encodings);
 
     private async Task<GroupColumns> ReadGroupAsync(int index, CancellationToken cancellationToken)
     {
         using var group = _reader.OpenRowGroupReader(index);
         _count = checked((int)group.RowCount);
         return new GroupColumns(
-            (await StringsAsync(group, ScanColumns.FilePath, cancellationToken))!,
-            (await ValuesAsync<long>(group, ScanColumns.FileSize, cancellationToken))!,
-            (await ValuesAsync<DateTime>(group, ScanColumns.LastModified, cancellationToken))!,
-            (await ValuesAsync<DateTime>(group, ScanColumns.LastAccessed, cancellationToken))!,
-            await StringsAsync(group, ScanColumns.FileExtension, cancellationToken),
-            await StringsAsync(group, ScanColumns.Permissions, cancellationToken),
-            await StringsAsync(group, ScanColumns.Owner, cancellationToken),
-            await StringsAsync(group, ScanColumns.Hash, cancellationToken),
-            await ValuesAsync<DateTime>(group, ScanColumns.Ctime, cancellationToken),
-            await ValuesAsync<long>(group, ScanColumns.FileId, cancellationToken),
-            await ValuesAsync<bool>(group, ScanColumns.IsStub, cancellationToken),
-            await StringsAsync(group, ScanColumns.PathEncoding, cancellationToken));
+            (await TextsAsync(group, ScanColumns.FilePath, cancellationToken))!,
+            (await WholeNumbersAsync(group, ScanColumns.FileSize, cancellationToken))!,
+            (await TimesAsync(group, ScanColumns.LastModified, cancellationToken))!,
+            (await TimesAsync(group, ScanColumns.LastAccessed, cancellationToken))!,
+            await TextsAsync(group, ScanColumns.FileExtension, cancellationToken),
+            await TextsAsync(group, ScanColumns.Permissions, cancellationToken),
+            await TextsAsync(group, ScanColumns.Owner, cancellationToken),
+            await TextsAsync(group, ScanColumns.Hash, cancellationToken),
+            await TimesAsync(group, ScanColumns.Ctime, cancellationToken),
+            await WholeNumbersAsync(group, ScanColumns.FileId, cancellationToken),
+            _columns.TryGetValue(ScanColumns.IsStub, out var stub) ? await ParquetColumnValues.FlagsAsync(group, stub, _count, _row, cancellationToken) : null,
+            await TextsAsync(group, ScanColumns.PathEncoding, cancellationToken));
     }
 
-    private async Task<T?[]?> ValuesAsync<T>(ParquetRowGroupReader group, string column, CancellationToken cancellationToken)
-        where T : struct
-    {
-        if (!_columns.TryGetValue(column, out var field))
-        {
-            return null;
-        }
-        var values = new T?[_count];
-        await group.ReadAsync<T>(field, values, cancellationToken: cancellationToken);
-        return values;
-    }
+    // Each null when the chunk has no such column; rows are numbered after the _row read before this group.
+    private async Task<long?[]?> WholeNumbersAsync(ParquetRowGroupReader group, string column, CancellationToken cancellationToken) =>
+        _columns.TryGetValue(column, out var field) ? await ParquetColumnValues.WholeNumbersAsync(group, field, column, _count, _row, cancellationToken) : null;
 
-    private async Task<string?[]?> StringsAsync(ParquetRowGroupReader group, string column, CancellationToken cancellationToken)
-    {
-        if (!_columns.TryGetValue(column, out var field))
-        {
-            return null;
-        }
-        var values = new string?[_count];
-        await group.ReadAsync(field, values!, cancellationToken: cancellationToken);
-        return values;
-    }
+    private async Task<DateTimeOffset?[]?> TimesAsync(ParquetRowGroupReader group, string column, CancellationToken cancellationToken) =>
+        _columns.TryGetValue(column, out var field) ? await ParquetColumnValues.TimesAsync(group, field, column, _count, _row, cancellationToken) : null;
+
+    private async Task<string?[]?> TextsAsync(ParquetRowGroupReader group, string column, CancellationToken cancellationToken) =>
+        _columns.TryGetValue(column, out var field) ? await ParquetColumnValues.TextsAsync(group, field, _count, cancellationToken) : null;
 
     private static ScanFormatException Missing(long row, string column) => new(row, column, "missing (null)");
-
-    private static Type Underlying(Type type) => Nullable.GetUnderlyingType(type) ?? type;
-
-    private static string TypeName(Type type) => Underlying(type) switch
-    {
-        var t when t == typeof(long) => "64-bit integer",
-        var t when t == typeof(DateTime) => "timestamp",
-        var t when t == typeof(bool) => "boolean",
-        var t when t == typeof(string) => "UTF-8 string",
-        var t => t.Name,
-    };
 }

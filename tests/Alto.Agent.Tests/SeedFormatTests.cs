@@ -133,10 +133,10 @@ public sealed class SeedFormatTests
     }
 
     [Fact]
-    public async Task AParquetColumnOfTheWrongTypeIsRefusedByName()
+    public async Task AParquetColumnOfTheWrongTypeIsRefusedByNameInTheFormatsTerms()
     {
         var path = new DataField<string>("file_path");
-        var size = new DataField<string>("file_size");
+        var size = new DataField<double>("file_size");
         var modified = new DataField<DateTime>("last_modified");
         var accessed = new DataField<DateTime>("last_accessed");
         var file = new MemoryStream();
@@ -144,7 +144,7 @@ public sealed class SeedFormatTests
         {
             using var group = writer.CreateRowGroup();
             await group.WriteAsync(path, ["/a"]);
-            await group.WriteAsync(size, ["12kB"]);
+            await group.WriteAsync<double>(size, new[] { 12.5 });
             await group.WriteAsync<DateTime>(modified, new[] { DateTime.UtcNow });
             await group.WriteAsync<DateTime>(accessed, new[] { DateTime.UtcNow });
         }
@@ -152,8 +152,50 @@ public sealed class SeedFormatTests
 
         var error = await Assert.ThrowsAsync<ScanFormatException>(() => ParquetScanFormat.ReadAllAsync(file, PathFlavor.Posix, CancellationToken.None));
         Assert.Equal(ScanColumns.FileSize, error.Column);
-        Assert.Contains("64-bit integer", error.Message, StringComparison.Ordinal);
+        Assert.Equal("row 0, column file_size: the column file_size must hold integer values (or whole numbers as UTF-8 text), not fractional numbers", error.Message);
     }
+
+    /// <summary>
+    /// The seed's chunk as DuckDB and Arrow's Rust writer put it in Parquet (tests/fixtures/parquet):
+    /// typed, every column as text, the narrowest types, dictionary pages. Each reads as the CSV does.
+    /// </summary>
+    [Theory]
+    [InlineData("duckdb-typed.parquet")]
+    [InlineData("duckdb-all-text.parquet")]
+    [InlineData("duckdb-narrow-types.parquet")]
+    [InlineData("arrow-rs-dictionary-zstd.parquet")]
+    public async Task TheSeedsChunkWrittenAsParquetByOtherToolsReadsAsItsCsv(string fixture)
+    {
+        var expected = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
+        await using var file = File.OpenRead(ParquetFixture(fixture));
+
+        var rows = await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None);
+
+        Assert.Equal(
+            expected.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, row.Permissions, row.Owner, row.Hash)),
+            rows.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, row.Permissions, row.Owner, row.Hash)));
+        if (fixture == "duckdb-narrow-types.parquet")
+        {
+            Assert.Equal([(1L, false), (2L, false)], rows.Select(row => (row.FileId, row.IsStub)));
+            Assert.Equal(expected.Select(row => (DateTimeOffset?)row.LastModified), rows.Select(row => row.Ctime));
+        }
+    }
+
+    [Theory]
+    [InlineData("refused-epoch-number-time.parquet", "last_modified", "row 0, column last_modified: the column last_modified must hold timestamp values (or RFC 3339 times with a zone as UTF-8 text), not 64-bit integers (a bare number's unit cannot be known)")]
+    [InlineData("refused-size-as-words.parquet", "file_size", "row 1, column file_size: '5 MB' is not a whole number")]
+    [InlineData("refused-size-beyond-63-bits.parquet", "file_size", "row 1, column file_size: '18446744073709551615' is too large (more than 63 bits)")]
+    [InlineData("refused-size-as-double.parquet", "file_size", "row 0, column file_size: the column file_size must hold integer values (or whole numbers as UTF-8 text), not fractional numbers")]
+    public async Task AParquetChunkFromAnotherToolWithABadColumnIsRefusedNamingIt(string fixture, string column, string message)
+    {
+        await using var file = File.OpenRead(ParquetFixture(fixture));
+
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None));
+
+        Assert.Equal((column, message), (error.Column, error.Message));
+    }
+
+    private static string ParquetFixture(string name) => Alto.TestSupport.RepositoryPaths.Fixture("parquet", name);
 
     [Theory]
     [InlineData(ChunkCompressionKind.Zstd)]

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using Alto.Scanning;
+using Alto.TestSupport;
 
 namespace Alto.Gateway.Tests;
 
@@ -210,6 +211,48 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         Assert.Equal(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero), file.GetProperty("accessedAt").GetDateTimeOffset());
     }
 
+    /// <summary>
+    /// The seed's chunk as Parquet from tools Alto shares no code with (DuckDB with every column as
+    /// text or in the narrowest types, Arrow's Rust writer with dictionary pages; tests/fixtures/parquet),
+    /// sent through the real gateway: it lands in the inventory as the CSV does.
+    /// </summary>
+    [Theory]
+    [InlineData("duckdb-all-text.parquet")]
+    [InlineData("duckdb-narrow-types.parquet")]
+    [InlineData("arrow-rs-dictionary-zstd.parquet")]
+    public async Task TheSeedsChunkAsParquetFromOtherToolsLandsAsItsCsvDoes(string fixtureName)
+    {
+        var agent = await EnrollAsync("windows", @"C:\Data");
+        var chunk = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("parquet", fixtureName));
+
+        var receipt = await (await SendAsync(agent, chunk, "encoding=none&final=true&root=" + Uri.EscapeDataString(@"C:\Data"), format: "parquet"))
+            .AssertJsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(2, receipt.GetProperty("rows").GetInt32());
+        await WaitForAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}'", 2);
+        Assert.Equal(
+            @"C:\Data\docs\report.pdf pdf DOMAIN\user1 sha256:abc123... 5242880 1736937000 1760970120|"
+            + @"C:\Data\images\photo.jpg jpg DOMAIN\user2 sha256:def456... 2097152 1730448900 1761382800",
+            await fixture.Database.ScalarAsync<string>($"""
+                SELECT string_agg(concat_ws(' ', full_path, file_extension, owner, file_hash, size_bytes, mtime_unix, atime_unix), '|' ORDER BY full_path)
+                FROM alto.file_current WHERE host_id = '{agent.HostId}'
+                """));
+    }
+
+    [Fact]
+    public async Task AParquetChunkWithASizeInWordsIsRefusedNamingTheRowAndNothingIsStaged()
+    {
+        var agent = await EnrollAsync("windows", @"C:\Data");
+        var before = await StagedAsync();
+        var chunk = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("parquet", "refused-size-as-words.parquet"));
+
+        var problem = await (await SendAsync(agent, chunk, "encoding=none&final=true", format: "parquet")).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(("file_size", 1), (problem.GetProperty("column").GetString(), problem.GetProperty("row").GetInt32()));
+        Assert.Contains("'5 MB' is not a whole number", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await StagedAsync());
+    }
+
     private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
 
     private async Task<Agent> EnrollAsync(string os, string volume)
@@ -230,18 +273,19 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         return client;
     }
 
-    private Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null) =>
-        SendAsync(agent, new ByteArrayContent(body), query, scanId, contentEncoding);
+    private Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv") =>
+        SendAsync(agent, new ByteArrayContent(body), query, scanId, contentEncoding, format);
 
-    private async Task<HttpResponseMessage> SendAsync(Agent agent, HttpContent body, string query, Guid? scanId = null, string? contentEncoding = null)
+    private async Task<HttpResponseMessage> SendAsync(
+        Agent agent, HttpContent body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv")
     {
         using var client = AgentClient(agent);
         var request = new HttpRequestMessage(HttpMethod.Post,
-            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&format=csv{(query.Length > 0 ? "&" + query : "")}")
+            $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&format={format}{(query.Length > 0 ? "&" + query : "")}")
         {
             Content = body,
         };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(format == "csv" ? "text/csv" : Apis.ScanResultsApi.ParquetMediaType);
         if (contentEncoding is not null)
         {
             request.Content.Headers.ContentEncoding.Add(contentEncoding);

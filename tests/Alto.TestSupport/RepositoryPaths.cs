@@ -5,6 +5,9 @@ public static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 
+    /// <summary>A file of tests/fixtures: inputs written by other tools than Alto (each folder's README says how).</summary>
+    public static string Fixture(string folder, string name) => Path.Combine(Root, "tests", "fixtures", folder, name);
+
     /// <summary>The built dll of a program, in the same configuration as the running tests.</summary>
     public static string ProgramDll(string projectFolder, string assemblyName)
     {
