@@ -13,27 +13,84 @@ public static class ScanValues
         value.UtcDateTime.TryFormat(destination, out var written, "O", CultureInfo.InvariantCulture) ? written : throw new ArgumentException("buffer too small", nameof(destination));
 
     /// <summary>
-    /// Accepts only RFC 3339 date-times with a zone (Z or ±hh:mm) whose instant lies in the years
+    /// Accepts RFC 3339 date-times with a zone (Z or ±hh:mm) whose instant lies in the years
     /// 0001-9999 UTC, all that a DateTimeOffset holds (the agent writes a file time beyond them as
     /// the nearest bound). File systems keep times far from today (a Windows time never set reads
     /// 1601-01-01, a bad clock or <c>touch -d</c> gives 2300), and one such file must not cost the
-    /// other rows of its chunk their ingest.
+    /// other rows of its chunk their ingest. Other writers' spellings of such a time are read as
+    /// their RFC 3339 form (<see cref="Respell"/>); a time without a zone never is.
     /// </summary>
     public static bool TryParseTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
-        value = default;
-        if (text.Length < 20 || text.Length > 40 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':'
-            || !(text[^1] == 'Z' || (text.Length >= 25 && text[^3] == ':' && (text[^6] == '+' || text[^6] == '-'))))
+        if (HasRfc3339Shape(text))
         {
-            return false;
+            return TryParseShaped(text, out value);
         }
+        Span<char> respelled = stackalloc char[MaxTimestampChars + 3]; // "+hh" grows by three
+        var length = Respell(text, respelled);
+        value = default;
+        return length > 0 && HasRfc3339Shape(respelled[..length]) && TryParseShaped(respelled[..length], out value);
+    }
+
+    private const int MaxTimestampChars = 40;
+
+    private static bool HasRfc3339Shape(ReadOnlySpan<char> text) =>
+        text.Length is >= 20 and <= MaxTimestampChars && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':'
+        && (text[^1] == 'Z' || (text.Length >= 25 && text[^3] == ':' && (text[^6] == '+' || text[^6] == '-')));
+
+    private static bool TryParseShaped(ReadOnlySpan<char> text, out DateTimeOffset value) =>
         // The form agents write is read by position; anything else (or any field out of its plain
         // range) is left to the general parser, which decides as it always did.
-        if (TryParseWrittenForm(text, out value))
+        TryParseWrittenForm(text, out value)
+        || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);
+
+    /// <summary>
+    /// Writes <paramref name="text"/> in RFC 3339's own spelling when it is a zoned date-time other
+    /// tools write: a space or lower-case t between date and time (pandas, PostgreSQL, DuckDB; RFC
+    /// 3339 allows both), a lower-case z, a comma before the fraction (ISO 8601), and an offset of
+    /// hours alone (PostgreSQL's and DuckDB's +00) or without its colon (GNU find's and date's
+    /// +0000). Returns the length written, or 0 when it is none of these.
+    /// </summary>
+    private static int Respell(ReadOnlySpan<char> text, Span<char> respelled)
+    {
+        if (text.Length < 20 || text.Length > MaxTimestampChars || text[4] != '-' || text[7] != '-' || text[13] != ':'
+            || text[10] is not ('T' or 't' or ' '))
         {
-            return true;
+            return 0;
         }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);
+        text[..19].CopyTo(respelled);
+        respelled[10] = 'T';
+        var (from, to) = (19, 19);
+        if (text[from] is '.' or ',')
+        {
+            respelled[to++] = '.';
+            var digits = text[++from..].IndexOfAnyExceptInRange('0', '9');
+            if (digits <= 0)
+            {
+                return 0;
+            }
+            text.Slice(from, digits).CopyTo(respelled[to..]);
+            (from, to) = (from + digits, to + digits);
+        }
+        var zone = text[from..];
+        switch (zone.Length)
+        {
+            case 1 when zone[0] is 'Z' or 'z':
+                respelled[to++] = 'Z';
+                return to;
+            case 3 or 5 or 6 when zone[0] is '+' or '-' && char.IsAsciiDigit(zone[1]) && char.IsAsciiDigit(zone[2]):
+                zone[..3].CopyTo(respelled[to..]);
+                respelled[to + 3] = ':';
+                var minutes = zone.Length switch { 3 => "00", 5 => zone[3..], _ => zone[3] == ':' ? zone[4..] : [] };
+                if (minutes.Length != 2)
+                {
+                    return 0;
+                }
+                minutes.CopyTo(respelled[(to + 4)..]);
+                return to + 6;
+            default:
+                return 0;
+        }
     }
 
     /// <summary>

@@ -212,20 +212,23 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
     }
 
     /// <summary>
-    /// The seed's chunk as Parquet from tools Alto shares no code with (DuckDB with every column as
-    /// text or in the narrowest types, Arrow's Rust writer with dictionary pages; tests/fixtures/parquet),
-    /// sent through the real gateway: it lands in the inventory as the CSV does.
+    /// The seed's chunk as tools Alto shares no code with write it (tests/fixtures): Parquet from
+    /// DuckDB with every column as text or in the narrowest types and from Arrow's Rust writer with
+    /// dictionary pages, CSV from DuckDB's and PostgreSQL's COPY with their "2025-01-15 10:30:00+00"
+    /// times. Sent through the real gateway, each lands in the inventory as the seed's CSV does.
     /// </summary>
     [Theory]
-    [InlineData("duckdb-all-text.parquet")]
-    [InlineData("duckdb-narrow-types.parquet")]
-    [InlineData("arrow-rs-dictionary-zstd.parquet")]
-    public async Task TheSeedsChunkAsParquetFromOtherToolsLandsAsItsCsvDoes(string fixtureName)
+    [InlineData("parquet", "duckdb-all-text.parquet")]
+    [InlineData("parquet", "duckdb-narrow-types.parquet")]
+    [InlineData("parquet", "arrow-rs-dictionary-zstd.parquet")]
+    [InlineData("csv", "duckdb-copy.csv")]
+    [InlineData("csv", "postgresql-copy.csv")]
+    public async Task TheSeedsChunkAsOtherToolsWriteItLandsAsItsCsvDoes(string format, string fixtureName)
     {
         var agent = await EnrollAsync("windows", @"C:\Data");
-        var chunk = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("parquet", fixtureName));
+        var chunk = await File.ReadAllBytesAsync(RepositoryPaths.Fixture(format, fixtureName));
 
-        var receipt = await (await SendAsync(agent, chunk, "encoding=none&final=true&root=" + Uri.EscapeDataString(@"C:\Data"), format: "parquet"))
+        var receipt = await (await SendAsync(agent, chunk, "encoding=none&final=true&root=" + Uri.EscapeDataString(@"C:\Data"), format: format))
             .AssertJsonAsync(HttpStatusCode.OK);
 
         Assert.Equal(2, receipt.GetProperty("rows").GetInt32());
