@@ -42,12 +42,47 @@ public sealed class CsvScanReader : IScanRowReader
         {
             _flavor = flavor,
         };
+        await reader.FillAsync(cancellationToken);
+        // A body of UTF-16 without its byte-order mark otherwise fails as a bare CR or as unknown
+        // columns spelled with NULs.
+        if (LooksLikeUtf16WithoutItsMark(reader._buffer.AsSpan(0, Math.Min(reader._end, 64))))
+        {
+            throw new ScanFormatException(0, null, "the header holds NUL characters: UTF-16 text without its byte-order mark? send UTF-8");
+        }
         if (!await reader.NextFieldsAsync(cancellationToken))
         {
             throw new ScanFormatException(0, null, "the chunk is empty: a header line is required");
         }
+        // Windows PowerShell's Export-Csv writes its object type on the line before the header
+        // unless told not to (-NoTypeInformation); Import-Csv passes it over, and so does this.
+        if (reader._fields is [var first] && first.TrimStart('\uFEFF').StartsWith("#TYPE ", StringComparison.Ordinal)
+            && !await reader.NextFieldsAsync(cancellationToken))
+        {
+            throw new ScanFormatException(0, null, "the chunk has a #TYPE line and no header line after it");
+        }
         reader._header = ScanHeader.Parse(reader._fields);
         return reader;
+    }
+
+    /// <summary>
+    /// Column names are ASCII: in UTF-16 read as UTF-8 every other character of the header is the
+    /// NUL of its high byte (odd places little-endian, even big-endian), and no other is.
+    /// </summary>
+    private static bool LooksLikeUtf16WithoutItsMark(ReadOnlySpan<char> start)
+    {
+        if (start.Length < 8)
+        {
+            return false;
+        }
+        var nulAt = start[0] == '\0' ? 0 : 1;
+        for (var i = 0; i < start.Length; i++)
+        {
+            if ((start[i] == '\0') != (i % 2 == nulAt))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>Reads a whole chunk held in memory (tests and tools; the gateway streams with <see cref="ReadAsync"/>).</summary>
@@ -75,18 +110,28 @@ public sealed class CsvScanReader : IScanRowReader
 
     private async ValueTask<bool> NextFieldsAsync(CancellationToken cancellationToken)
     {
-        // A whole record is in the buffer before it is parsed: parsing never waits in the middle of one.
-        if (!_exhausted && _end - _start < MaxRecordChars)
+        while (true)
         {
-            await FillAsync(cancellationToken);
+            // A whole record is in the buffer before it is parsed: parsing never waits in the middle of one.
+            if (!_exhausted && _end - _start < MaxRecordChars)
+            {
+                await FillAsync(cancellationToken);
+            }
+            if (_start >= _end)
+            {
+                return false;
+            }
+            // An empty line holds no record (every record has at least the four required columns): an
+            // editor's or a script's extra newline at the end, or a blank line between records, is passed over.
+            if (_buffer[_start] == '\n' || (_buffer[_start] == '\r' && _start + 1 < _end && _buffer[_start + 1] == '\n'))
+            {
+                _start += _buffer[_start] == '\n' ? 1 : 2;
+                continue;
+            }
+            Row = _header is null ? 0 : Row + 1;
+            ParseRecord();
+            return true;
         }
-        if (_start >= _end)
-        {
-            return false;
-        }
-        Row = _header is null ? 0 : Row + 1;
-        ParseRecord();
-        return true;
     }
 
     private async ValueTask FillAsync(CancellationToken cancellationToken)
@@ -103,9 +148,13 @@ public sealed class CsvScanReader : IScanRowReader
                 _end += read;
             }
         }
-        catch (DecoderFallbackException)
+        catch (DecoderFallbackException exception)
         {
-            throw new ScanFormatException(Row + 1, null, "the body is not valid UTF-8");
+            // 0xFF and 0xFE never occur in UTF-8; at the very start they are UTF-16's byte-order mark.
+            throw _header is null && Row == 0 && exception.Index == 0 && exception.BytesUnknown is [0xFF or 0xFE, ..]
+                ? new ScanFormatException(0, null,
+                    "the body is UTF-16 text (it begins with UTF-16's byte-order mark); send UTF-8 (Windows PowerShell: Export-Csv -Encoding UTF8)")
+                : new ScanFormatException(Row + 1, null, "the body is not valid UTF-8");
         }
     }
 

@@ -106,6 +106,44 @@ public sealed class SeedFormatTests
         Assert.Equal(Enumerable.Range(0, 20_000).Select(i => ($"/srv/data/file, {i}.txt", (long)i)), rows.Select(r => (r.FilePath, r.FileSize)));
     }
 
+    /// <summary>
+    /// What editors and scripts leave around the records: a last newline too many, a blank line
+    /// between records, Windows PowerShell's #TYPE line before the header. None of it is a record.
+    /// </summary>
+    [Theory]
+    [InlineData("file_path,file_size,last_modified,last_accessed\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n\n")]
+    [InlineData("file_path,file_size,last_modified,last_accessed\r\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\r\n\r\n\r\n")]
+    [InlineData("\nfile_path,file_size,last_modified,last_accessed\n\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z")]
+    [InlineData("#TYPE Selected.System.IO.FileInfo\r\n\"file_path\",\"file_size\",\"last_modified\",\"last_accessed\"\r\n\"/a\",\"1\",\"2025-01-15T10:30:00Z\",\"2025-01-15T10:30:00Z\"\r\n")]
+    [InlineData("\uFEFF#TYPE System.Management.Automation.PSCustomObject\r\nfile_path,file_size,last_modified,last_accessed\r\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\r\n")]
+    public async Task BlankLinesAndPowerShellsTypeLineAreNotRecords(string csv)
+    {
+        var row = Assert.Single(await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal(("/a", 1L), (row.FilePath, row.FileSize));
+    }
+
+    [Fact]
+    public async Task ABlankLineDoesNotCountAsARowInAnError()
+    {
+        const string csv = "file_path,file_size,last_modified,last_accessed\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n\n/b,x,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal((2L, ScanColumns.FileSize), (error.Row, error.Column));
+    }
+
+    /// <summary>UTF-16, as Windows PowerShell's Out-File and "&gt;" write text, is refused saying so rather than as unknown columns.</summary>
+    [Theory]
+    [InlineData(true, "the body is UTF-16 text (it begins with UTF-16's byte-order mark); send UTF-8 (Windows PowerShell: Export-Csv -Encoding UTF8)")]
+    [InlineData(false, "the header holds NUL characters: UTF-16 text without its byte-order mark? send UTF-8")]
+    public async Task Utf16TextIsRefusedSayingSo(bool withByteOrderMark, string message)
+    {
+        var csv = new UnicodeEncoding(bigEndian: false, byteOrderMark: withByteOrderMark);
+        var body = csv.GetPreamble().Concat(csv.GetBytes("file_path,file_size,last_modified,last_accessed\r\n/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\r\n")).ToArray();
+
+        var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(body));
+
+        Assert.Equal("row 0: " + message, error.Message);
+    }
+
     [Fact]
     public async Task AParquetChunkWithOnlyTheEssentialColumnsIsRead()
     {

@@ -215,7 +215,7 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
     /// The seed's chunk as tools Alto shares no code with write it (tests/fixtures): Parquet from
     /// DuckDB with every column as text or in the narrowest types and from Arrow's Rust writer with
     /// dictionary pages, CSV from DuckDB's and PostgreSQL's COPY with their "2025-01-15 10:30:00+00"
-    /// times. Sent through the real gateway, each lands in the inventory as the seed's CSV does.
+    /// times and as Windows PowerShell's Export-Csv writes it (a #TYPE line, every field quoted). Sent through the real gateway, each lands in the inventory as the seed's CSV does.
     /// </summary>
     [Theory]
     [InlineData("parquet", "duckdb-all-text.parquet")]
@@ -223,6 +223,7 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
     [InlineData("parquet", "arrow-rs-dictionary-zstd.parquet")]
     [InlineData("csv", "duckdb-copy.csv")]
     [InlineData("csv", "postgresql-copy.csv")]
+    [InlineData("csv", "powershell-5.1-export-csv.csv")]
     public async Task TheSeedsChunkAsOtherToolsWriteItLandsAsItsCsvDoes(string format, string fixtureName)
     {
         var agent = await EnrollAsync("windows", @"C:\Data");
