@@ -99,6 +99,56 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         }
     }
 
+    /// <summary>
+    /// A host's own reports whose free text holds what PostgreSQL will not store (a NUL, from a
+    /// tier-2 server's error body or a hostile agent): each is still taken, the text kept readable,
+    /// and the session goes on. A path holding a NUL names no file and is refused. Before, the
+    /// database refused the write, the session ended, and the agent sent the same report again forever.
+    /// </summary>
+    [Fact]
+    public async Task ReportsWhoseTextHoldsANulAreTakenAndTheSessionGoesOn()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (host, job, objects) = await PlannedHostAsync(admin, "nul-reporter", "/srv/nul");
+
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + host.Credential } });
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Hello = new Hello { HostId = host.HostId.ToString(), AgentVersion = "nul\0agent", Os = "linux" },
+        });
+        var failed = new JobResult { JobId = job.ToString() };
+        failed.Files.Add(new FileResult { TierObjectId = objects[0], Outcome = FileOutcome.Failed, Reason = "upload failed: server said \0\u0001<Error>" });
+        var answers = new List<Ack>
+        {
+            await SendAsync(call, "failed-with-nul", new AgentMessage { JobResult = failed }),
+            await SendAsync(call, "recall-error-with-nul", new AgentMessage
+            {
+                RecallEvent = new RecallEvent { FilePath = "/srv/nul/f1.bin", Ok = false, DurationMs = 3, Error = "tier 2 said \0 no" },
+            }),
+            await SendAsync(call, "recall-path-with-nul", new AgentMessage
+            {
+                RecallEvent = new RecallEvent { FilePath = "/srv/nul/f1.bin\0/etc/passwd", Ok = true, DurationMs = 3 },
+            }),
+            await SendAsync(call, "heartbeat-with-nul", new AgentMessage
+            {
+                Heartbeat = new Heartbeat { RecallProblem = "fanotify \0 refused", Volumes = { new VolumeSpace { Path = "/srv/nul\0", TotalBytes = 10, FreeBytes = 5 } } },
+            }),
+        };
+        var after = await SendAsync(call, "still-open", new AgentMessage { Heartbeat = new Heartbeat() });
+        await call.RequestStream.CompleteAsync();
+
+        Assert.Equal([true, true, false, true, true], answers.Append(after).Select(ack => ack.Ok));
+        Assert.Contains("NUL", answers[2].Error, StringComparison.Ordinal);
+        Assert.Equal(1, await _gateway.Database.CountAsync($"""
+            SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'agent.report_refused'
+              AND details->>'reportId' = 'recall-path-with-nul' AND details->>'reason' LIKE '%NUL%'
+            """));
+        Assert.Equal("upload failed: server said \uFFFD\u0001<Error>", await _gateway.Database.ScalarAsync<string>(
+            $"SELECT last_error FROM alto.tier_object WHERE id = {objects[0]}"));
+    }
+
     private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)
     {
         var result = new JobResult { JobId = jobId.ToString(), JobFinished = true };

@@ -52,8 +52,8 @@ public sealed partial class AgentSessionService(
         }
 
         var sessionId = Guid.NewGuid();
-        var session = new AgentSession(sessionId, GatewayName, Limit(hello.AgentVersion, 100), Limit(hello.Os, 20),
-            [.. hello.Capabilities.Take(64).Select(capability => Limit(capability, 100))], DateTimeOffset.UtcNow);
+        var session = new AgentSession(sessionId, GatewayName, AgentText.Readable(hello.AgentVersion, 100), AgentText.Readable(hello.Os, 20),
+            [.. hello.Capabilities.Take(64).Select(capability => AgentText.Readable(capability, 100))], DateTimeOffset.UtcNow);
         var outbox = Channel.CreateBounded<GatewayMessage>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = false });
         // The host grain reaches this session through the observer, from any silo, whichever
         // gateway or silo issued the command.
@@ -121,7 +121,7 @@ public sealed partial class AgentSessionService(
                             lucidTrails.Report(hostId.Value, identity.TenantId, metrics.LucidLinkTrail);
                             break;
                         case AgentMessage.BodyOneofCase.Ack:
-                            await host.AcknowledgeAsync(Limit(message.Ack.MessageId, 64), message.Ack.Ok, message.Ack.Error.Length == 0 ? null : Limit(message.Ack.Error, 2000));
+                            await host.AcknowledgeAsync(AgentText.Readable(message.Ack.MessageId, 64), message.Ack.Ok, AgentText.ReadableOrNull(message.Ack.Error, 2000));
                             break;
                         case AgentMessage.BodyOneofCase.RecallEvent:
                             refusal = await host.RecordRecallsAsync(ReportId(message), [RecallMessages.FromEvent(message.RecallEvent, "recall_event")]);
@@ -137,13 +137,20 @@ public sealed partial class AgentSessionService(
                             ThrowStatus(StatusCode.InvalidArgument, "hello is only the first message of a session");
                             break;
                         case AgentMessage.BodyOneofCase.None:
-                            ThrowStatus(StatusCode.InvalidArgument, $"message '{Limit(message.Id, 64)}' has no body");
+                            ThrowStatus(StatusCode.InvalidArgument, $"message '{AgentText.Readable(message.Id, 64)}' has no body");
                             break;
                     }
                 }
+                catch (RpcException exception) when (exception.StatusCode == StatusCode.InvalidArgument && IsReport(message.BodyCase) && message.Id.Length > 0)
+                {
+                    // A report that breaks the protocol is refused like one naming what is not the host's: ending
+                    // the session instead would only bring the same report back, from the agent's queue, forever.
+                    refusal = exception.Status.Detail;
+                    await host.RefuseMalformedReportAsync(KindOf(message.BodyCase), AgentText.Readable(message.Id, 64), refusal);
+                }
                 catch (Exception exception) when (MomentaryCallFailures.IsMomentary(exception))
                 {
-                    deferral = momentaryFailures.Deferred(hostId.Value, KindOf(message.BodyCase), Limit(message.Id, 64), exception);
+                    deferral = momentaryFailures.Deferred(hostId.Value, KindOf(message.BodyCase), AgentText.Readable(message.Id, 64), exception);
                 }
                 if (message.BodyCase != AgentMessage.BodyOneofCase.Ack && message.Id.Length > 0)
                 {
@@ -151,8 +158,8 @@ public sealed partial class AgentSessionService(
                     {
                         Id = Guid.NewGuid().ToString("N"),
                         Ack = deferral is not null
-                            ? new Ack { MessageId = Limit(message.Id, 64), Ok = false, Retry = true, Error = "not taken now, send it again: " + deferral }
-                            : new Ack { MessageId = Limit(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
+                            ? new Ack { MessageId = AgentText.Readable(message.Id, 64), Ok = false, Retry = true, Error = "not taken now, send it again: " + deferral }
+                            : new Ack { MessageId = AgentText.Readable(message.Id, 64), Ok = refusal is null, Error = refusal is null ? "" : "refused: " + refusal },
                     }, context.CancellationToken);
                 }
             }
@@ -167,6 +174,9 @@ public sealed partial class AgentSessionService(
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
+
+    private static bool IsReport(AgentMessage.BodyOneofCase body) =>
+        body is AgentMessage.BodyOneofCase.RecallEvent or AgentMessage.BodyOneofCase.RecallReport or AgentMessage.BodyOneofCase.JobResult;
 
     private static string KindOf(AgentMessage.BodyOneofCase body) => body switch
     {
@@ -314,22 +324,22 @@ public sealed partial class AgentSessionService(
     private static AgentMetrics ToMetrics(Heartbeat heartbeat) => new(
         heartbeat.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow,
         heartbeat.CpuPercent,
-        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(Limit(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes)
+        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(AgentText.Readable(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes)
         {
             RecallArmed = volume.RecallArmed,
-            RecallReason = volume.RecallReason.Length == 0 ? null : Limit(volume.RecallReason, 500),
+            RecallReason = AgentText.ReadableOrNull(volume.RecallReason, 500),
         })],
         heartbeat.QueueDepth,
         heartbeat.RecallsTotal,
         heartbeat.RecallsFailed)
     {
         RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
-        RecallProblem = heartbeat.RecallProblem.Length == 0 ? null : Limit(heartbeat.RecallProblem, 500),
+        RecallProblem = AgentText.ReadableOrNull(heartbeat.RecallProblem, 500),
         RecallsRefused = heartbeat.RecallsRefused,
         LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail
             ? new LucidTrailMetrics(Math.Max(0, trail.EventsApplied), Math.Max(0, trail.LinesMalformed), Math.Max(0, trail.LinesDuplicate),
                 Math.Max(0, trail.LinesQuarantined), Math.Max(0, trail.QuarantineOverflow), trail.NewestAppliedEvent?.ToDateTimeOffset(),
-                trail.Problem.Length == 0 ? null : Limit(trail.Problem, 500))
+                AgentText.ReadableOrNull(trail.Problem, 500))
             {
                 // As of the heartbeat: how far the newest applied event lies behind the agent's clock.
                 LagSeconds = trail.NewestAppliedEvent is { } newest && heartbeat.SentAt is { } sent
@@ -338,8 +348,6 @@ public sealed partial class AgentSessionService(
             }
             : null,
     };
-
-    private static string Limit(string text, int length) => text.Length <= length ? text : text[..length];
 
     [DoesNotReturn]
     private static void ThrowStatus(StatusCode code, string detail) => throw new RpcException(new Status(code, detail));

@@ -88,12 +88,13 @@ public static class JobMessages
                 _ => throw Invalid($"job_result.files[{i}].outcome is missing or unknown"),
             };
             if (outcome == TierFileOutcome.Stubbed
-                && (file.Sha256.Length != 64 || !file.Sha256.All(char.IsAsciiHexDigitLower) || file.Locator.Length is 0 or > 1024))
+                && (file.Sha256.Length != 64 || !file.Sha256.All(char.IsAsciiHexDigitLower) || file.Locator.Length is 0 or > 1024
+                    || file.Locator.Contains('\0', StringComparison.Ordinal)))
             {
-                throw Invalid($"job_result.files[{i}]: a stubbed file needs its SHA-256 (64 lower-case hex digits) and its locator");
+                throw Invalid($"job_result.files[{i}]: a stubbed file needs its SHA-256 (64 lower-case hex digits) and its locator (without NUL)");
             }
-            files[i] = new TierFileResult(file.TierObjectId, outcome, Empty(file.Sha256), Empty(file.Locator),
-                Empty(file.Reason.Length > 2000 ? file.Reason[..2000] : file.Reason));
+            files[i] = new TierFileResult(file.TierObjectId, outcome, AgentText.ReadableOrNull(file.Sha256, 64), AgentText.ReadableOrNull(file.Locator, 1024),
+                AgentText.ReadableOrNull(file.Reason, 2000));
         }
         return (jobId, files);
     }
@@ -104,8 +105,6 @@ public static class JobMessages
         StorageTargetKind.S3 => "s3",
         _ => "azure",
     };
-
-    private static string? Empty(string text) => text.Length == 0 ? null : text;
 
     private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
 }

@@ -25,8 +25,11 @@ public static class RecallMessages
         {
             throw Invalid($"{field}.file_path must be a path of 1 to {MaxPathLength} characters");
         }
-        var error = recall.Error.Length == 0 ? null : recall.Error.Length > 2000 ? recall.Error[..2000] : recall.Error;
-        return new RecallReportItem(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), error);
+        if (recall.FilePath.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Invalid($"{field}.file_path holds a NUL character, which no path does");
+        }
+        return new RecallReportItem(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), AgentText.ReadableOrNull(recall.Error, 2000));
     }
 
     private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));

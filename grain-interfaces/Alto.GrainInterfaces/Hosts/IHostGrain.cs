@@ -95,6 +95,14 @@ public interface IHostGrain : IGrainWithStringKey
     Task<string?> RecordRecallsAsync(string reportId, RecallReportItem[] recalls);
 
     /// <summary>
+    /// A report the gateway could not read (it breaks the protocol: a missing id, a path with a
+    /// NUL): refused as a report naming what is not this host's is — logged, audited, counted —
+    /// and never applied.
+    /// </summary>
+    [Alias("RefuseMalformedReportAsync")]
+    Task RefuseMalformedReportAsync(string kind, string reportId, string reason);
+
+    /// <summary>
     /// Approves jobs that wait for approval (the tenant plans under manual approval): the given
     /// ones, or with null every one of the host's. Jobs of other hosts, or not waiting, are left
     /// alone and not counted. Approved jobs go to the agent like any queued job. Audited with the caller.

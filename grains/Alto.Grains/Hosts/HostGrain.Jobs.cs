@@ -222,6 +222,9 @@ public sealed partial class HostGrain
         _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
     };
 
+    public Task RefuseMalformedReportAsync(string kind, string reportId, string reason) =>
+        host.State.Exists ? RefuseReportAsync(kind, reportId, reason) : Task.CompletedTask;
+
     /// <summary>
     /// A report that names what is not this host's is refused whole and nothing of it applied: a
     /// warning in the log, an audit entry in the host's own tenant (with the session's address), a metric.
