@@ -13,6 +13,13 @@ public static class ScanValues
         value.UtcDateTime.TryFormat(destination, out var written, "O", CultureInfo.InvariantCulture) ? written : throw new ArgumentException("buffer too small", nameof(destination));
 
     /// <summary>
+    /// Seconds since 1970 as a scan reports them: a time beyond the years 0001-9999, which tmpfs,
+    /// XFS and btrfs can hold, is the nearest bound, so the inventory holds such a file at it.
+    /// </summary>
+    public static long AsScanned(long unixSeconds) =>
+        Math.Clamp(unixSeconds, DateTimeOffset.MinValue.ToUnixTimeSeconds(), DateTimeOffset.MaxValue.ToUnixTimeSeconds());
+
+    /// <summary>
     /// Accepts RFC 3339 date-times with a zone (Z or ±hh:mm) whose instant lies in the years
     /// 0001-9999 UTC, all that a DateTimeOffset holds (the agent writes a file time beyond them as
     /// the nearest bound). File systems keep times far from today (a Windows time never set reads

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Alto.Agent.Stubs;
+using Alto.Scanning;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -326,7 +327,9 @@ public sealed partial class JobExecutor(
                 : Skipped(file, "the file is already a stub of another target"), null);
         }
         var readAt = stubs.Snapshot(handle);
-        if (readAt.Size != file.PlannedSize || readAt.ModifySeconds != file.PlannedModifiedUnix)
+        // Compared as the scan read it: a time before year 1 or after 9999 is planned at the bound, and
+        // would otherwise read as "changed" on every job.
+        if (readAt.Size != file.PlannedSize || ScanValues.AsScanned(readAt.ModifySeconds) != file.PlannedModifiedUnix)
         {
             return (Skipped(file, "the file changed since it was planned"), null);
         }

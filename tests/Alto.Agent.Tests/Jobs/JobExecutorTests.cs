@@ -117,6 +117,39 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Equal(0, _faulty.Puts);
     }
 
+    /// <summary>
+    /// tmpfs, XFS and btrfs hold a time before year 1; the scan reads it as year 1, so that is the
+    /// time the job plans. The file is tiered, where it was once skipped as changed on every job.
+    /// </summary>
+    [Fact]
+    public async Task AFileWhoseTimeIsBeforeYear1IsTieredAtTheTimeTheScanRead()
+    {
+        var memory = Directory.CreateDirectory(Path.Combine("/dev/shm", "alto-job-" + Guid.NewGuid().ToString("N"))).FullName;
+        try
+        {
+            var path = Path.Combine(memory, "ancient.bin");
+            var original = StubFiles.Write(path, 50_000);
+            using (var touch = System.Diagnostics.Process.Start("touch", ["-d", "@-62135596900", path]))
+            {
+                await touch.WaitForExitAsync();
+                Assert.Equal(0, touch.ExitCode);
+            }
+            Assert.Equal(-62135596900, StubFiles.Stat(path).ModifySeconds);
+            var asScanned = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+            var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root),
+                [new JobFile(1, path, original.Length, asScanned)]);
+
+            var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+            Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind);
+            Assert.Equal(StubFiles.Sha256(original), LinuxStubs.Read(path)!.Sha256);
+        }
+        finally
+        {
+            Directory.Delete(memory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task AFileWrittenToDuringItsUploadIsSkippedWithItsNewBytes()
     {
