@@ -21,6 +21,7 @@ public static class GatewayEndpointExtensions
         // /metrics: on its own listener, with the scrape token, or for a signed-in platform admin.
         app.UseMetricsGuard(http => http.User.IsInRole(Auth.Roles.PlatformAdmin));
         app.Use(Auth.GatewayAudit.NameTheCallerAsync);
+        app.Use(Errors.RoutingRefusals.AnswerBeforeAuthorizationAsync);
         app.UseAuthorization();
         app.UseRateLimiter();
 
