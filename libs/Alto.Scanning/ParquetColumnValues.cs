@@ -40,6 +40,33 @@ internal static class ParquetColumnValues
         return $"the column {column} must hold {wanted}, not {found}{why}";
     }
 
+    /// <summary>
+    /// Whether an optional column whose type is refused may still be taken when it holds no values:
+    /// writers give a column of nothing but nulls a type of their own (DuckDB and Arrow a 32-bit
+    /// integer), which says nothing about what the column would hold.
+    /// </summary>
+    public static bool MayHoldOnlyNulls(string column, DataField field)
+    {
+        var stored = Underlying(field.ClrType);
+        return !ScanHeader.Required.Contains(column) && !field.IsArray
+            && (IsInteger(stored) || IsText(stored) || stored == typeof(DateTime) || stored == typeof(bool));
+    }
+
+    /// <summary>Refuses, naming the first row that holds one, a value in a column taken for holding none (<see cref="MayHoldOnlyNulls"/>).</summary>
+    public static async Task CheckOnlyNullsAsync(
+        ParquetRowGroupReader group, DataField field, string column, string refusal, int count, long rowsBefore, CancellationToken cancellationToken)
+    {
+        var stored = Underlying(field.ClrType);
+        var present = IsText(stored) ? Array.FindIndex(await TextsAsync(group, field, count, cancellationToken), value => value is not null)
+            : stored == typeof(DateTime) ? Array.FindIndex(await ReadAsync<DateTime>(group, field, count, cancellationToken), value => value is not null)
+            : stored == typeof(bool) ? Array.FindIndex(await ReadAsync<bool>(group, field, count, cancellationToken), value => value is not null)
+            : Array.FindIndex(await WholeNumbersAsync(group, field, column, count, rowsBefore, cancellationToken), value => value is not null);
+        if (present >= 0)
+        {
+            throw new ScanFormatException(rowsBefore + present + 1, column, refusal);
+        }
+    }
+
     /// <summary>Reads a size or file-id column of a row group as 64-bit integers; <paramref name="rowsBefore"/> numbers the rows in errors.</summary>
     public static async Task<long?[]> WholeNumbersAsync(
         ParquetRowGroupReader group, DataField field, string column, int count, long rowsBefore, CancellationToken cancellationToken)

@@ -14,14 +14,18 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
     private readonly ParquetReader _reader;
     private readonly PathFlavor _flavor;
     private readonly Dictionary<string, DataField> _columns;
+
+    /// <summary>Optional columns of another type, taken as absent while they hold nothing but nulls (with the refusal for a value).</summary>
+    private readonly Dictionary<string, (DataField Field, string Refusal)> _nullsOnly;
     private int _group = -1;
     private int _index;
     private int _count;
     private long _row;
     private GroupColumns? _values;
 
-    private ParquetScanReader(ParquetReader reader, PathFlavor flavor, Dictionary<string, DataField> columns) =>
-        (_reader, _flavor, _columns) = (reader, flavor, columns);
+    private ParquetScanReader(
+        ParquetReader reader, PathFlavor flavor, Dictionary<string, DataField> columns, Dictionary<string, (DataField Field, string Refusal)> nullsOnly) =>
+        (_reader, _flavor, _columns, _nullsOnly) = (reader, flavor, columns, nullsOnly);
 
     public static async Task<ParquetScanReader> OpenAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken)
     {
@@ -39,16 +43,35 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             var fields = reader.Schema.GetDataFields();
             ScanHeader.Parse([.. fields.Select(field => field.Name)]);
             var columns = new Dictionary<string, DataField>(StringComparer.Ordinal);
+            var nullsOnly = new Dictionary<string, (DataField Field, string Refusal)>(StringComparer.Ordinal);
+            // Parquet's null type (Arrow's, on any integer) says the column holds no value at all.
+            var nullTyped = reader.Metadata?.Schema.Where(element => element.LogicalType?.UNKNOWN is not null).Select(element => element.Name).ToHashSet()
+                            ?? [];
             foreach (var field in fields)
             {
                 var name = ScanHeader.KnownName(field.Name);
-                if (ParquetColumnValues.Refusal(name, field) is { } refusal)
+                if (nullTyped.Contains(field.Name))
+                {
+                    // An optional column so typed is absent; a required one could never give its rows a value.
+                    if (ScanHeader.Required.Contains(name))
+                    {
+                        throw new ScanFormatException(0, name, $"the column {name} is of Parquet's null type: it holds no values, and every row needs one");
+                    }
+                }
+                else if (ParquetColumnValues.Refusal(name, field) is not { } refusal)
+                {
+                    columns[name] = field;
+                }
+                else if (ParquetColumnValues.MayHoldOnlyNulls(name, field))
+                {
+                    nullsOnly[name] = (field, refusal);
+                }
+                else
                 {
                     throw new ScanFormatException(0, name, refusal);
                 }
-                columns[name] = field;
             }
-            return new ParquetScanReader(reader, flavor, columns);
+            return new ParquetScanReader(reader, flavor, columns, nullsOnly);
         }
         catch
         {
@@ -100,6 +123,10 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
     {
         using var group = _reader.OpenRowGroupReader(index);
         _count = checked((int)group.RowCount);
+        foreach (var (name, (field, refusal)) in _nullsOnly)
+        {
+            await ParquetColumnValues.CheckOnlyNullsAsync(group, field, name, refusal, _count, _row, cancellationToken);
+        }
         return new GroupColumns(
             (await TextsAsync(group, ScanColumns.FilePath, cancellationToken))!,
             (await WholeNumbersAsync(group, ScanColumns.FileSize, cancellationToken))!,

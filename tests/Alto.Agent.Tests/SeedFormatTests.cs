@@ -224,6 +224,7 @@ public sealed class SeedFormatTests
     [InlineData("refused-size-as-words.parquet", "file_size", "row 1, column file_size: '5 MB' is not a whole number")]
     [InlineData("refused-size-beyond-63-bits.parquet", "file_size", "row 1, column file_size: '18446744073709551615' is too large (more than 63 bits)")]
     [InlineData("refused-size-as-double.parquet", "file_size", "row 0, column file_size: the column file_size must hold integer values (or whole numbers as UTF-8 text), not fractional numbers")]
+    [InlineData("refused-hash-as-number.parquet", "hash", "row 1, column hash: the column hash must hold UTF-8 string values, not 32-bit integers")]
     public async Task AParquetChunkFromAnotherToolWithABadColumnIsRefusedNamingIt(string fixture, string column, string message)
     {
         await using var file = File.OpenRead(ParquetFixture(fixture));
@@ -231,6 +232,22 @@ public sealed class SeedFormatTests
         var error = await Assert.ThrowsAsync<ScanFormatException>(() => ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None));
 
         Assert.Equal((column, message), (error.Column, error.Message));
+    }
+
+    /// <summary>DuckDB and Arrow type a column of nothing but nulls as 32-bit integers: an optional column so is taken as absent.</summary>
+    [Theory]
+    [InlineData("duckdb-null-columns.parquet")]
+    [InlineData("arrow-rs-null-columns.parquet")]
+    public async Task AnOptionalColumnOfNothingButNullsIsTakenAsAbsentWhateverItsType(string fixture)
+    {
+        var expected = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
+        await using var file = File.OpenRead(ParquetFixture(fixture));
+
+        var rows = await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None);
+
+        Assert.Equal(
+            expected.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, "", (string?)null)),
+            rows.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, row.Owner, row.Hash)));
     }
 
     private static string ParquetFixture(string name) => Alto.TestSupport.RepositoryPaths.Fixture("parquet", name);
