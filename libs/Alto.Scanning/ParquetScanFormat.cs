@@ -43,9 +43,6 @@ public static class ParquetScanFormat
         await group.WriteAsync(PathEncodingField, rows.Select(r => PathEncoding.Name(r.PathEncoding)).ToArray());
     }
 
-    /// <summary>Every field of the schema, by column name, for readers that find columns by name.</summary>
-    internal static readonly IReadOnlyDictionary<string, DataField> Fields = Schema.GetDataFields().ToDictionary(field => field.Name, StringComparer.Ordinal);
-
     /// <summary>Reads and checks every row of a chunk held in memory (tests and tools; the gateway streams with <see cref="ParquetScanReader"/>).</summary>
     public static async Task<List<ScanRecord>> ReadAllAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken)
     {
