@@ -257,6 +257,42 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         Assert.Equal(before, await StagedAsync());
     }
 
+    /// <summary>
+    /// A complete scan that sees nothing below a root where files were (what a volume that was not
+    /// mounted looks like) marks them gone, as it says, and says so: an audit entry naming the root,
+    /// a warning. A scan that sees some of them, and one of a root that was already empty, do not.
+    /// </summary>
+    [Fact]
+    public async Task AScanThatFindsARootEmptyWhereFilesWereSaysSo()
+    {
+        var agent = await EnrollAsync("linux", "/srv");
+        const string header = "file_path,file_size,last_modified,last_accessed\n";
+        const string two = header + "/srv/share/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n/srv/share/b.txt,2,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n";
+        var live = $"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}' AND deleted_utc IS NULL";
+        var emptied = $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{agent.HostId}' AND action = 'scan.root_emptied'";
+        var completed = $"SELECT count(*) FROM alto.scan WHERE host_id = '{agent.HostId}' AND status = 'completed'";
+
+        await (await SendAsync(agent, Encoding.UTF8.GetBytes(two), "encoding=none&final=true&root=%2Fsrv%2Fshare")).AssertJsonAsync(HttpStatusCode.OK);
+        await WaitForAsync(live, 2);
+        // One of the two gone: an ordinary deletion.
+        await (await SendAsync(agent, Encoding.UTF8.GetBytes(header + "/srv/share/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n"),
+            "encoding=none&final=true&root=%2Fsrv%2Fshare")).AssertJsonAsync(HttpStatusCode.OK);
+        await WaitForAsync(live, 1);
+        Assert.Equal(0, await fixture.Database.CountAsync(emptied));
+
+        // Nothing at all below the root.
+        await (await SendAsync(agent, Encoding.UTF8.GetBytes(header), "encoding=none&final=true&root=%2Fsrv%2Fshare")).AssertJsonAsync(HttpStatusCode.OK);
+        await WaitForAsync(live, 0);
+        await WaitForAsync(emptied, 1);
+        Assert.Equal("/srv/share 1", await fixture.Database.ScalarAsync<string>(
+            $"SELECT details->>'root' || ' ' || (details->>'filesGone') FROM alto.audit_log WHERE host_id = '{agent.HostId}' AND action = 'scan.root_emptied'"));
+
+        // Still empty: no news.
+        await (await SendAsync(agent, Encoding.UTF8.GetBytes(header), "encoding=none&final=true&root=%2Fsrv%2Fshare")).AssertJsonAsync(HttpStatusCode.OK);
+        await WaitForAsync(completed, 4);
+        Assert.Equal(1, await fixture.Database.CountAsync(emptied));
+    }
+
     private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
 
     private async Task<Agent> EnrollAsync(string os, string volume)

@@ -82,6 +82,7 @@ public sealed partial class ScanIngestGrain(
         if (result is not null)
         {
             metrics.Completed(result.TenantId, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, result.FilesSeen);
+            metrics.RootsEmptied(result.TenantId, result.EmptiedRoots.Count);
             await GrainFactory.GetGrain<IHostGrain>(result.HostId.ToString())
                 .RecordScanAsync(result.CompletedAt, result.LiveFiles, result.LiveBytes);
             var stream = this.GetStreamProvider(StreamNames.Provider)

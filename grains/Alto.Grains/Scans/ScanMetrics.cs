@@ -9,6 +9,7 @@ public sealed class ScanMetrics
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _files;
     private readonly Counter<long> _ingests;
+    private readonly Counter<long> _rootsEmptied;
 
     public ScanMetrics(IMeterFactory meters)
     {
@@ -16,6 +17,8 @@ public sealed class ScanMetrics
         _duration = meter.CreateHistogram<double>("alto.scan.ingest.duration", "s", "Time to merge one scan into the inventory", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _files = meter.CreateCounter<long>("alto.scan.files_ingested", "{file}", "Files seen by the scans merged into the inventory");
+        _rootsEmptied = meter.CreateCounter<long>("alto.scan.roots_emptied", "{root}",
+            "Scanned roots below which a complete scan saw no file where the inventory had live files (a volume not mounted looks so)");
         _ingests = meter.CreateCounter<long>("alto.scan.ingests", "{scan}", "Scan ingests that ended, by result (completed; failed: bad data; expired: not merged before its staged rows expired; the scan is marked failed)");
     }
 
@@ -25,6 +28,15 @@ public sealed class ScanMetrics
         _duration.Record(seconds, tenant);
         _files.Add(filesSeen, tenant);
         _ingests.Add(1, tenant, new KeyValuePair<string, object?>("result", "completed"));
+    }
+
+    /// <summary>Roots a complete scan found empty where files were (<see cref="EmptiedRoot"/>).</summary>
+    public void RootsEmptied(Guid tenantId, int roots)
+    {
+        if (roots > 0)
+        {
+            _rootsEmptied.Add(roots, AltoMeter.Tenant(tenantId));
+        }
     }
 
     /// <summary>An ingest that failed on bad data: the scan is marked failed.</summary>
