@@ -17,7 +17,7 @@ public sealed class ScanMetrics
         _duration = meter.CreateHistogram<double>("alto.scan.ingest.duration", "s", "Time to merge one scan into the inventory", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = AltoMeter.SecondsBuckets });
         _files = meter.CreateCounter<long>("alto.scan.files_ingested", "{file}", "Files seen by the scans merged into the inventory");
-        _rootsEmptied = meter.CreateCounter<long>("alto.scan.roots_emptied", "{root}",
+        _rootsEmptied = meter.CreateFailureCounter("alto.scan.roots_emptied", "{root}",
             "Scanned roots below which a complete scan saw no file where the inventory had live files (a volume not mounted looks so)");
         _ingests = meter.CreateCounter<long>("alto.scan.ingests", "{scan}", "Scan ingests that ended, by result (completed; failed: bad data; expired: not merged before its staged rows expired; the scan is marked failed)");
     }
