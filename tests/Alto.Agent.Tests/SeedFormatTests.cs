@@ -204,10 +204,7 @@ public sealed class SeedFormatTests
     [InlineData("arrow-rs-dictionary-zstd.parquet")]
     public async Task TheSeedsChunkWrittenAsParquetByOtherToolsReadsAsItsCsv(string fixture)
     {
-        var expected = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
-        await using var file = File.OpenRead(ParquetFixture(fixture));
-
-        var rows = await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None);
+        var (expected, rows) = await SeedAndParquetFixtureAsync(fixture);
 
         Assert.Equal(
             expected.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, row.Permissions, row.Owner, row.Hash)),
@@ -240,14 +237,19 @@ public sealed class SeedFormatTests
     [InlineData("arrow-rs-null-columns.parquet")]
     public async Task AnOptionalColumnOfNothingButNullsIsTakenAsAbsentWhateverItsType(string fixture)
     {
-        var expected = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
-        await using var file = File.OpenRead(ParquetFixture(fixture));
-
-        var rows = await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None);
+        var (expected, rows) = await SeedAndParquetFixtureAsync(fixture);
 
         Assert.Equal(
             expected.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, "", (string?)null)),
             rows.Select(row => (row.FilePath, row.FileSize, row.LastModified, row.LastAccessed, row.FileExtension, row.Owner, row.Hash)));
+    }
+
+    /// <summary>The seed's CSV as read on a Windows host, and the rows of a Parquet fixture made from it.</summary>
+    private static async Task<(List<ScanRecord> Csv, List<ScanRecord> Parquet)> SeedAndParquetFixtureAsync(string fixture)
+    {
+        var csv = await CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(SeedCsv), PathFlavor.Windows);
+        await using var file = File.OpenRead(ParquetFixture(fixture));
+        return (csv, await ParquetScanFormat.ReadAllAsync(file, PathFlavor.Windows, CancellationToken.None));
     }
 
     private static string ParquetFixture(string name) => Alto.TestSupport.RepositoryPaths.Fixture("parquet", name);

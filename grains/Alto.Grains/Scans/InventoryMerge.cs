@@ -1,4 +1,3 @@
-using Alto.Audit;
 using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -13,13 +12,6 @@ public sealed record MergeResult(
     /// <summary>Roots below which the scan saw no file at all where files were, now marked gone (<see cref="EmptiedRoot"/>).</summary>
     public IReadOnlyList<EmptiedRoot> EmptiedRoots { get; init; } = [];
 }
-
-/// <summary>
-/// A scanned root below which a complete scan saw nothing, while the inventory held live files
-/// there: they are marked gone, as the scan says, but this is what a volume that was not mounted
-/// when it was scanned looks like too, so it is said (a warning in the log, an audit entry, a metric).
-/// </summary>
-public sealed record EmptiedRoot(string Root, long FilesGone);
 
 /// <summary>
 /// Turns one staged scan into inventory, set-based and in one transaction, so an interrupted
@@ -140,8 +132,8 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             (changed, deleted) = await MergeIntoKnownAsync(connection, scan, scanId, paths, steps, cancellationToken);
             if (deleted > 0 && scan.BaseScanUid is null)
             {
-                emptied = await EmptiedRootsAsync(connection, scan, paths, cancellationToken);
-                await ReportEmptiedRootsAsync(connection, transaction, scan, scanId, emptied, cancellationToken);
+                emptied = await EmptiedRootCheck.FindAsync(connection, scan.TenantId, scan.HostId, scan.Roots, paths, cancellationToken);
+                await EmptiedRootCheck.ReportAsync(connection, transaction, logger, scan.TenantId, scan.HostId, scanId, emptied, cancellationToken);
             }
         }
         if (changed > 10_000)
@@ -180,54 +172,6 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         LogMerged(logger, scanId, seen, changed, deleted, steps.ToString());
         return new MergeResult(scanId, scan.TenantId, scan.HostId, seen, changed, deleted, liveFiles, liveBytes,
             new DateTimeOffset(DateTime.SpecifyKind(completedAt, DateTimeKind.Utc))) { EmptiedRoots = emptied };
-    }
-
-    /// <summary>
-    /// The roots of a complete scan below which it saw no file, and how many live files there it has
-    /// just marked gone (those of this transaction: deleted_utc is its start). Run only when the scan
-    /// marked some file gone; a root that had nothing and still has nothing is no news.
-    /// </summary>
-    private static async Task<List<EmptiedRoot>> EmptiedRootsAsync(NpgsqlConnection connection, ScanToMerge scan, SqlPaths paths, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand($$"""
-            SELECT root, gone FROM (
-                SELECT root, (SELECT count(*) FROM alto.file_current fc
-                              WHERE fc.tenant_id = $1 AND fc.host_id = $2 AND fc.deleted_utc = now() AND {{paths.Below("fc.full_path", "root")}}) AS gone
-                FROM unnest($3::text[]) root
-                WHERE NOT EXISTS (SELECT 1 FROM scan_rows r WHERE {{paths.Below("r.file_path", "root")}})) roots
-            WHERE gone > 0
-            """, connection) { CommandTimeout = 0 };
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.TenantId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = scan.HostId });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = scan.Roots });
-        var emptied = new List<EmptiedRoot>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            emptied.Add(new EmptiedRoot(reader.GetString(0), reader.GetInt64(1)));
-        }
-        return emptied;
-    }
-
-    /// <summary>Each emptied root in the log and, with the merge's own transaction, in the tenant's audit trail.</summary>
-    private async Task ReportEmptiedRootsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, ScanToMerge scan, long scanId, List<EmptiedRoot> emptied, CancellationToken cancellationToken)
-    {
-        if (emptied.Count == 0)
-        {
-            return;
-        }
-        foreach (var root in emptied)
-        {
-            LogRootEmptied(logger, scanId, scan.HostId, root.Root, root.FilesGone);
-        }
-        await AuditLog.AppendAsync(connection, transaction, [.. emptied.Select(root => new AuditEntry(
-            scan.TenantId, "system", "scan.root_emptied", "scan", scanId.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: true,
-            new Dictionary<string, object?>
-            {
-                ["root"] = root.Root, ["filesGone"] = root.FilesGone,
-                ["hint"] = "the scan saw no file below this root: if its volume was not mounted when it was scanned, scan it again once it is",
-            }) { HostId = scan.HostId, Path = root.Root })], cancellationToken);
     }
 
     /// <summary>Marks the scan failed with its reason; returns its tenant (null when it is gone or already merged).</summary>
@@ -421,10 +365,6 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         }
         return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Scan {ScanId} of host {HostId} saw no file below {Root}, where {Gone} files were; they are marked gone. If the volume was not mounted when it was scanned, scan it again once it is")]
-    private static partial void LogRootEmptied(ILogger logger, long scanId, Guid hostId, string root, long gone);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Merged scan {ScanId}: {Seen} files, {Changed} new or changed, {Deleted} gone; {Steps}")]
     private static partial void LogMerged(ILogger logger, long scanId, long seen, long changed, long deleted, string steps);
