@@ -28,10 +28,14 @@ public static class RecoverCommand
             var settled = JournalRecovery.Recover(journal, new LinuxStubDriver(recall.Hooks));
             foreach (var item in settled)
             {
-                Console.WriteLine($"{item.Operation} of {item.Path}: {(item.IsStub ? "a valid stub" : "the original file")}");
+                Console.WriteLine(item.Unsettled is { } why
+                    ? $"{item.Operation} of {item.Path}: not settled now: {why}; it stays in the journal"
+                    : $"{item.Operation} of {item.Path}: {(item.IsStub ? "a valid stub" : "the original file")}");
             }
-            Console.WriteLine($"{settled.Count} interrupted operation(s) settled");
-            return 0;
+            var unsettled = settled.Count(item => item.Unsettled is not null);
+            Console.WriteLine($"{settled.Count - unsettled} interrupted operation(s) settled" + (unsettled > 0 ? $", {unsettled} not settled now" : ""));
+            // Not every operation is settled: a script running this must not take it for done.
+            return unsettled > 0 ? 1 : 0;
         });
         return command;
     }

@@ -74,7 +74,9 @@ public static class TierCommand
             using var journal = new OperationJournal(state);
             foreach (var settled in JournalRecovery.Recover(journal, stubs))
             {
-                Console.WriteLine($"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
+                Console.WriteLine(settled.Unsettled is { } why
+                    ? $"an interrupted {settled.Operation} of {settled.Path} cannot be settled now: {why}"
+                    : $"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
             }
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
             var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);

@@ -154,7 +154,14 @@ public sealed partial class AgentWorker(
     {
         foreach (var settled in JournalRecovery.Recover(journal, stubs))
         {
-            LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
+            if (settled.Unsettled is { } why)
+            {
+                LogUnsettled(logger, settled.Operation, settled.Path, why);
+            }
+            else
+            {
+                LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
+            }
         }
     }
 
@@ -290,6 +297,9 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
     private static partial void LogSettled(ILogger logger, string operation, string path, string result);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An interrupted {Operation} of {Path} cannot be settled now: {Why}; it stays in the journal for the next start")]
+    private static partial void LogUnsettled(ILogger logger, string operation, string path, string why);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}: stop it first (alto-agent status shows it)")]
     private static partial void LogRecallHeldElsewhere(ILogger logger, string reason);

@@ -326,6 +326,12 @@ public sealed partial class JobExecutor(
                 ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, existing.Locator, existing.Sha256)
                 : Skipped(file, "the file is already a stub of another target"), null);
         }
+        if (stubs.CannotStub(handle) is { } forbidden)
+        {
+            // Found before any byte is read: such a file would be uploaded on every plan only to fail at its stubbing.
+            return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused,
+                Reason: $"{forbidden}: its data cannot be released, so it is not uploaded; the file is kept as it is"), null);
+        }
         var readAt = stubs.Snapshot(handle);
         // Compared as the scan read it: a time before year 1 or after 9999 is planned at the bound, and
         // would otherwise read as "changed" on every job.
@@ -426,22 +432,17 @@ public sealed partial class JobExecutor(
     /// </summary>
     private StubInfo? SettleAfterFailure(JobFile file, Guid targetId)
     {
-        try
-        {
-            var entry = journal.Unfinished().LastOrDefault(e => e.Operation == JournalEntry.Tier && e.TierObjectId == file.TierObjectId)
-                        ?? new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, targetId);
-            // Settling may release the data again: it needs the file open for writing.
-            using var writable = File.OpenHandle(file.Path, FileMode.Open, FileAccess.ReadWrite);
-            var isStub = stubs.Settle(writable, entry);
-            Finish(file);
-            return isStub ? stubs.Read(writable, file.Path) : null;
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
+        var entry = journal.Unfinished().LastOrDefault(e => e.Operation == JournalEntry.Tier && e.TierObjectId == file.TierObjectId)
+                    ?? new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, targetId);
+        var settled = JournalRecovery.Settle(entry, stubs);
+        if (settled.Unsettled is { } why)
         {
             // Left in the journal: the next recovery settles it; until then it is not reported as a stub.
-            LogSettleFailed(logger, exception, file.Path);
+            LogSettleFailed(logger, file.Path, why);
             return null;
         }
+        Finish(file);
+        return settled.Stub;
     }
 
     private Stream Throttled(Stream content) => throttle is null ? content : new ThrottledReadStream(content, throttle);
@@ -503,8 +504,8 @@ public sealed partial class JobExecutor(
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}")]
     private static partial void LogJobFailed(ILogger logger, Guid jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Path}: a failed tiering could not be settled now; recovery settles it later")]
-    private static partial void LogSettleFailed(ILogger logger, Exception exception, string path);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Path}: a failed tiering could not be settled now ({Why}); recovery settles it later")]
+    private static partial void LogSettleFailed(ILogger logger, string path, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tier 2 unreachable (attempt {Attempt})")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, int attempt);

@@ -22,6 +22,12 @@ public interface IStubDriver
     FileTimes Snapshot(SafeFileHandle file);
 
     /// <summary>
+    /// Why an open file cannot become a stub whoever asks (immutable, append-only), so it is not
+    /// uploaded at all; null when nothing forbids it.
+    /// </summary>
+    string? CannotStub(SafeFileHandle file) => null;
+
+    /// <summary>
     /// Makes a file whose data tier 2 holds (verified) a stub keeping <paramref name="readAt"/>'s
     /// times; throws <see cref="FileChangedException"/> and leaves the file as it is when it
     /// changed since <paramref name="readAt"/> was taken.

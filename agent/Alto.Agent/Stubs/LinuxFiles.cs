@@ -207,12 +207,31 @@ public static unsafe partial class LinuxFiles
         long generation = 0;
         if (ioctl(fd, GetVersion, &generation) != 0)
         {
-            const int NotATypewriter = 25;
-            const int Invalid = 22;
             var errno = Marshal.GetLastPInvokeError();
-            return errno is NotATypewriter or Invalid or ErrorNotSupported ? 0UL : throw Error(errno, "reading the file's generation");
+            return NoSuchIoctl(errno) ? 0UL : throw Error(errno, "reading the file's generation");
         }
         return (uint)generation;
+    }
+
+    /// <summary>
+    /// Why the file's data may not be released or its markers written even by root, from its inode
+    /// flags (FS_IOC_GETFLAGS): immutable (<c>chattr +i</c>) or append-only (<c>chattr +a</c>); null when
+    /// neither is set, or where the file system keeps no such flags.
+    /// </summary>
+    public static string? UnchangeableBecause(int fd)
+    {
+        const nuint GetFlags = 0x80086601; // _IOR('f', 1, long); the kernel writes an int
+        const int Immutable = 0x10; // FS_IMMUTABLE_FL
+        const int AppendOnly = 0x20; // FS_APPEND_FL
+        long flags = 0;
+        if (ioctl(fd, GetFlags, &flags) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return NoSuchIoctl(errno) ? null : throw Error(errno, "reading the file's inode flags");
+        }
+        return ((int)flags & Immutable) != 0 ? "the file is immutable (chattr +i)"
+            : ((int)flags & AppendOnly) != 0 ? "the file is append-only (chattr +a)"
+            : null;
     }
 
     /// <summary>The path with every symbolic link and "." or ".." resolved (realpath(3)), or null when it does not exist.</summary>
@@ -224,6 +243,9 @@ public static unsafe partial class LinuxFiles
             return realpath(pathBytes, resolved) == null ? null : Marshal.PtrToStringUTF8((nint)resolved);
         }
     }
+
+    /// <summary>Whether an ioctl failed because the file system does not answer it (ENOTTY, EINVAL, EOPNOTSUPP).</summary>
+    private static bool NoSuchIoctl(int errno) => errno is 25 or 22 or ErrorNotSupported;
 
     /// <summary>The text as a C string (UTF-8, NUL-terminated), for the libc calls.</summary>
     internal static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");

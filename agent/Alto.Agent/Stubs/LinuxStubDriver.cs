@@ -22,6 +22,8 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public FileTimes Snapshot(SafeFileHandle file) => LinuxFiles.Stat(file);
 
+    public string? CannotStub(SafeFileHandle file) => LinuxFiles.UnchangeableBecause(LinuxFiles.Fd(file));
+
     public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt, recall);
 
     public IReadOnlyList<Exception?> MakeStubs(IReadOnlyList<StubRequest> requests) => LinuxStubs.MakeStubs(requests, recall);

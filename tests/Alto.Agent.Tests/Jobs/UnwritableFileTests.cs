@@ -1,0 +1,171 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
+
+namespace Alto.Agent.Tests.Jobs;
+
+/// <summary>
+/// Files that even root may not change — immutable (<c>chattr +i</c>) or append-only
+/// (<c>chattr +a</c>), as a compliance folder or a careful admin leaves them; the same holds for a
+/// volume remounted read-only after errors. Such a file is never uploaded for nothing, a stubbing
+/// it cuts short is settled at once, and a journal entry for one never keeps the agent (and
+/// recall on every other volume) from starting.
+/// </summary>
+[SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
+public sealed class UnwritableFileTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("alto-unwritable-").FullName;
+    private readonly string _state = Directory.CreateTempSubdirectory("alto-unwritable-state-").FullName;
+    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-unwritable-tier2-").FullName);
+    private readonly FaultyStore _faulty;
+    private readonly OperationJournal _journal;
+    private readonly List<string> _flagged = [];
+
+    public UnwritableFileTests()
+    {
+        _faulty = new FaultyStore(_store);
+        _journal = new OperationJournal(_state);
+    }
+
+    public void Dispose()
+    {
+        foreach (var path in _flagged)
+        {
+            InodeFlags.Clear(path, InodeFlags.Immutable | InodeFlags.AppendOnly);
+        }
+        _journal.Dispose();
+        foreach (var folder in new[] { _folder, _state, _store.Root })
+        {
+            Directory.Delete(folder, true);
+        }
+    }
+
+    [Fact]
+    public async Task AnImmutableOrAppendOnlyFileIsRefusedBeforeAnyByteIsUploaded()
+    {
+        var (job, originals) = Job("immutable.bin", "append-only.bin", "plain.bin");
+        Flag(job.Files[0].Path, InodeFlags.Immutable);
+        Flag(job.Files[1].Path, InodeFlags.AppendOnly);
+
+        var outcomes = await Executor(LinuxStubDriver.Instance).ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.Equal([FileOutcomeKind.Refused, FileOutcomeKind.Refused, FileOutcomeKind.Stubbed], outcomes.Select(outcome => outcome.Kind));
+        Assert.StartsWith("the file is immutable (chattr +i): its data cannot be released, so it is not uploaded", outcomes[0].Reason, StringComparison.Ordinal);
+        Assert.StartsWith("the file is append-only (chattr +a)", outcomes[1].Reason, StringComparison.Ordinal);
+        Assert.Equal(1, _faulty.Puts);
+        foreach (var file in job.Files.Take(2))
+        {
+            Assert.Null(LinuxStubs.Read(file.Path));
+            Assert.Equal(originals[file.Path], await File.ReadAllBytesAsync(file.Path));
+        }
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
+    public async Task AFileMadeImmutableWhileItWasUploadedIsKeptAndItsStubbingSettledAtOnce()
+    {
+        var (job, originals) = Job("raced.bin");
+        var path = job.Files[0].Path;
+        // The flag comes between the verified upload and the stub, as an admin's chattr would.
+        var stubs = new FlagBeforeStubDriver(stubbing => Flag(stubbing, InodeFlags.Immutable));
+
+        var outcome = Assert.Single(await Executor(stubs).ExecuteAsync(job, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Failed, outcome.Kind);
+        Assert.EndsWith("the original is kept", outcome.Reason, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
+        Assert.Equal(originals[path], await File.ReadAllBytesAsync(path));
+        // Nothing was released (no locator was ever written), so there is nothing left for recovery.
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
+    public async Task RecoveryPassesOverAStubItCannotWriteYetSettlesEveryOtherFileAndLaterThatOneToo()
+    {
+        var (job, originals) = Job("stub.bin", "never-marked.bin", "plain.bin");
+        var (stubPath, neverMarked, plain) = (job.Files[0].Path, job.Files[1].Path, job.Files[2].Path);
+        var tiered = await Executor(LinuxStubDriver.Instance).ExecuteAsync(job with { Files = [job.Files[0]] }, null, CancellationToken.None);
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(tiered).Kind);
+        // A crash left three stubbings unfinished: one after its markers were written, two before.
+        _journal.Append([
+            new JournalEntry(JournalEntry.Tier, 1, stubPath, JournalEntry.Uploaded, job.TargetId),
+            new JournalEntry(JournalEntry.Tier, 2, neverMarked, JournalEntry.Uploaded, job.TargetId),
+            new JournalEntry(JournalEntry.Tier, 3, plain, JournalEntry.Begin, job.TargetId),
+        ]);
+        Flag(stubPath, InodeFlags.Immutable);
+        Flag(neverMarked, InodeFlags.Immutable);
+
+        var recovered = JournalRecovery.Recover(_journal, LinuxStubDriver.Instance);
+
+        Assert.Equal(3, recovered.Count);
+        var waiting = Assert.Single(recovered, item => item.Unsettled is not null);
+        Assert.Equal(stubPath, waiting.Path);
+        Assert.StartsWith("it cannot be opened for writing (", waiting.Unsettled, StringComparison.Ordinal);
+        Assert.EndsWith("it carries a stub's markers: it is settled once it can be written", waiting.Unsettled, StringComparison.Ordinal);
+        Assert.All(recovered.Where(item => item.Path != stubPath), item => Assert.False(item.IsStub));
+        Assert.Equal([stubPath], _journal.Unfinished().Select(entry => entry.Path));
+        foreach (var path in new[] { neverMarked, plain })
+        {
+            Assert.Equal(originals[path], await File.ReadAllBytesAsync(path));
+        }
+
+        InodeFlags.Clear(stubPath, InodeFlags.Immutable);
+        var later = Assert.Single(JournalRecovery.Recover(_journal, LinuxStubDriver.Instance));
+        Assert.Equal((stubPath, true, (string?)null), (later.Path, later.IsStub, later.Unsettled));
+        StubFiles.AssertReleased(stubPath);
+        Assert.Equal(StubFiles.Sha256(originals[stubPath]), await Sha256Check.OfObjectAsync(_store, LinuxStubs.Read(stubPath)!.Locator, CancellationToken.None));
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    private JobExecutor Executor(IStubDriver stubs) => new(_journal, stubs, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
+
+    private (TieringJob Job, Dictionary<string, byte[]> Originals) Job(params string[] names)
+    {
+        var originals = new Dictionary<string, byte[]>();
+        var files = new List<JobFile>();
+        foreach (var (name, i) in names.Select((name, i) => (name, i)))
+        {
+            var path = Path.Combine(_folder, name);
+            originals[path] = StubFiles.Write(path, 50_000 + i);
+            files.Add(new JobFile(i + 1, path, originals[path].Length, StubFiles.Stat(path).ModifySeconds));
+        }
+        return (new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", _store.Root), files), originals);
+    }
+
+    private void Flag(string path, int flag)
+    {
+        InodeFlags.Set(path, flag);
+        _flagged.Add(path);
+    }
+
+    /// <summary>The real Linux driver, with <paramref name="beforeStub"/> run on a file just before it is made a stub.</summary>
+    private sealed class FlagBeforeStubDriver(Action<string> beforeStub) : IStubDriver
+    {
+        private readonly LinuxStubDriver _real = LinuxStubDriver.Instance;
+
+        public StubInfo? Read(SafeFileHandle file, string path) => _real.Read(file, path);
+
+        public StubInfo? Peek(string path) => _real.Peek(path);
+
+        public FileTimes Snapshot(SafeFileHandle file) => _real.Snapshot(file);
+
+        public string? CannotStub(SafeFileHandle file) => _real.CannotStub(file);
+
+        public void MakeStub(string path, StubInfo stub, FileTimes readAt)
+        {
+            beforeStub(path);
+            _real.MakeStub(path, stub, readAt);
+        }
+
+        public Task<StubInfo?> RecallAsync(
+            string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
+            _real.RecallAsync(path, stores, cancellationToken, cluster, refusal);
+
+        public bool Settle(SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
+    }
+}
