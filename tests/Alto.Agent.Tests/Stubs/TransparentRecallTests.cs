@@ -88,6 +88,30 @@ public sealed class TransparentRecallTests : IDisposable
     }
 
     [Fact]
+    public async Task WhenTheVolumeIsFullTheReaderGetsAnIoErrorTheStubStaysAndReadsWholeOnceThereIsRoom()
+    {
+        var path = Path.Combine(_volume.Root, "no-room.bin");
+        var content = StubFiles.Write(path, 8 << 20);
+        var stub = await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+        var filler = Path.Combine(_volume.Root, "filler");
+        var fill = await StubFiles.ShellAsync($"dd if=/dev/zero of='{filler}' bs=1M 2>&1");
+        Assert.Contains("No space left on device", fill.Output, StringComparison.Ordinal);
+
+        var full = await StubFiles.ShellAsync($"sha256sum '{path}'");
+
+        Assert.NotEqual(0, full.ExitCode);
+        Assert.Contains("Input/output error", full.Output, StringComparison.Ordinal);
+        Assert.Equal(stub, LinuxStubs.Read(path));
+        StubFiles.AssertReleased(path);
+        Assert.Equal((0, 1), (_listener.Counts.Recalled, _listener.Counts.Failed));
+
+        File.Delete(filler);
+        var roomy = await StubFiles.ShellAsync($"sha256sum '{path}'");
+        Assert.StartsWith(StubFiles.Sha256(content), roomy.Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
+    }
+
+    [Fact]
     public async Task TheAgentsOwnOpensMarkOrdinaryFilesIgnoredUntilTheyBecomeStubs()
     {
         var path = Path.Combine(_volume.Root, "mine.bin");
