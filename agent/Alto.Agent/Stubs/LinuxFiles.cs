@@ -214,12 +214,23 @@ public static unsafe partial class LinuxFiles
     }
 
     /// <summary>
-    /// Why the file's data may not be released or its markers written even by root, from its inode
-    /// flags (FS_IOC_GETFLAGS): immutable (<c>chattr +i</c>) or append-only (<c>chattr +a</c>); null when
-    /// neither is set, or where the file system keeps no such flags.
+    /// Why the file's data may not be released or its markers written even by root: its file system
+    /// is mounted read-only (fstatvfs), or its inode flags (FS_IOC_GETFLAGS) make it immutable
+    /// (<c>chattr +i</c>) or append-only (<c>chattr +a</c>); null when none of these holds, or where
+    /// the file system keeps no such flags.
     /// </summary>
     public static string? UnchangeableBecause(int fd)
     {
+        // struct statvfs is eight-byte fields on 64-bit Linux (glibc and musl alike); f_flag is the tenth.
+        const int FlagOffset = 72;
+        const ulong ReadOnly = 1; // ST_RDONLY
+        var fileSystem = stackalloc byte[256];
+        Check(fstatvfs(fd, fileSystem), "reading the file system's mount flags");
+        if ((*(ulong*)(fileSystem + FlagOffset) & ReadOnly) != 0)
+        {
+            return "the file system is mounted read-only";
+        }
+
         const nuint GetFlags = 0x80086601; // _IOR('f', 1, long); the kernel writes an int
         const int Immutable = 0x10; // FS_IMMUTABLE_FL
         const int AppendOnly = 0x20; // FS_APPEND_FL
@@ -260,6 +271,9 @@ public static unsafe partial class LinuxFiles
 
     private static IOException Error(int errno, string what) =>
         new($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fstatvfs(int fd, byte* buffer);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fsetxattr(int fd, byte* name, byte* value, nuint size, int flags);

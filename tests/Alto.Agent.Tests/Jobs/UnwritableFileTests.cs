@@ -2,6 +2,7 @@ using System.Runtime.Versioning;
 using Alto.Agent.Jobs;
 using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
+using Alto.TestSupport;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -64,6 +65,31 @@ public sealed class UnwritableFileTests : IDisposable
             Assert.Equal(originals[file.Path], await File.ReadAllBytesAsync(file.Path));
         }
         Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
+    public async Task AFileOnAVolumeMountedReadOnlyIsRefusedBeforeAnyByteIsUploaded()
+    {
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 32) ?? throw new InvalidOperationException(whyNot);
+        var path = Path.Combine(volume.Root, "on-read-only.bin");
+        var original = StubFiles.Write(path, 60_000);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", _store.Root),
+            [new JobFile(1, path, original.Length, StubFiles.Stat(path).ModifySeconds)]);
+        // As ext4 does itself with errors=remount-ro when the disk under it fails.
+        Assert.Equal(0, (await StubFiles.ShellAsync($"mount -o remount,ro '{volume.Root}'")).ExitCode);
+        try
+        {
+            var outcome = Assert.Single(await Executor(LinuxStubDriver.Instance).ExecuteAsync(job, null, CancellationToken.None));
+
+            Assert.Equal(FileOutcomeKind.Refused, outcome.Kind);
+            Assert.StartsWith("the file system is mounted read-only: its data cannot be released, so it is not uploaded", outcome.Reason, StringComparison.Ordinal);
+            Assert.Equal(0, _faulty.Puts);
+            Assert.Equal(original, await File.ReadAllBytesAsync(path));
+        }
+        finally
+        {
+            await StubFiles.ShellAsync($"mount -o remount,rw '{volume.Root}'");
+        }
     }
 
     [Fact]
