@@ -255,7 +255,11 @@ public sealed partial class JobExecutor(
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            if (OpenToRead(file.Path, out var refusedAtOpen) is not { } opened)
+            {
+                return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: $"{refusedAtOpen}; the file is kept as it is"), null);
+            }
+            handle = opened;
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -268,17 +272,6 @@ public sealed partial class JobExecutor(
         catch (IOException exception)
         {
             return (Skipped(file, $"the file is in use: {FailureReasons.OneLine(exception)}"), null);
-        }
-
-        // Judged again by the file the open reached: a folder swapped for a link between the check
-        // above and the open (a local user racing the agent, which runs as root) would otherwise lead
-        // the agent out of its volumes, to read, upload and release a file it was never given.
-        if (refusal is not null && FileHandles.ReachedPath(handle) is var reached && reached != file.Path
-            && (reached is null ? "the system could not say which file the open reached" : refusal(reached)) is { } escaped)
-        {
-            handle.Dispose();
-            return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused,
-                Reason: $"opening {file.Path} reached {reached ?? "an unknown file"}: {escaped}; the file is kept as it is"), null);
         }
 
         var stage = "reading the file";
@@ -305,6 +298,23 @@ public sealed partial class JobExecutor(
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens a planned file to read it. On Linux only a regular file is opened, and only once where
+    /// its path led is judged again (<see cref="RegularFileOpen"/>): between the volume check and
+    /// the open a local user may have put a pipe there (an open that never returns), a link to a
+    /// device, or swapped a folder for a link out of the volumes (the agent, as root, would read,
+    /// upload and release a file it was never given).
+    /// </summary>
+    private SafeFileHandle? OpenToRead(string path, out string? refused)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return RegularFileOpen.Open(path, FileAccess.Read, refusal, out refused);
+        }
+        refused = null;
+        return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
     }
 
     /// <summary>An object as the store took it, and the read-back check of the bytes it was given.</summary>

@@ -74,15 +74,14 @@ public sealed partial class CopyRestorer(GatewayClient gateway, TargetDirectory 
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
     }
 
-    /// <summary>Opens the file for reading, refusing it when what was opened is not at the path itself (a link put in its place meanwhile).</summary>
+    /// <summary>
+    /// Opens the file for reading only when it is a regular file at the path itself: not a link put
+    /// in its place meanwhile, nor a pipe or device (<see cref="RegularFileOpen"/>).
+    /// </summary>
     private static FileStream OpenNoFollow(string path)
     {
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        if (FileHandles.ReachedPath(handle) != Path.GetFullPath(path))
-        {
-            handle.Dispose();
-            throw new IOException($"{path} leads elsewhere (a link): not read");
-        }
+        var handle = RegularFileOpen.Open(Path.GetFullPath(path), FileAccess.Read, _ => "it leads elsewhere (a link)", out var refused)
+            ?? throw new IOException($"{path}: {refused}: not read");
         return new FileStream(handle, FileAccess.Read, 1 << 20);
     }
 

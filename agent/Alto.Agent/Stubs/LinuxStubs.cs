@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Alto.Tiering;
@@ -261,35 +260,13 @@ public static class LinuxStubs
 
     /// <summary>
     /// Opens the regular file <paramref name="path"/> names for writing only after judging where the
-    /// path went. The agent runs as root: a local user who swaps a folder for a link between the
-    /// cluster's scope check and this open, or puts a link where the stub was, would otherwise have
-    /// it open (a device's open has effects of its own) and rehydrate a file outside its volumes.
-    /// The path is resolved once into a descriptor that opens nothing and follows no link at its
-    /// last name; the file opened is the one that descriptor holds.
+    /// path went (<see cref="RegularFileOpen"/>): a local user who swaps a folder for a link between
+    /// the cluster's scope check and this open, or puts a link where the stub was, would otherwise
+    /// have the agent open it and rehydrate a file outside its volumes.
     /// </summary>
-    private static SafeFileHandle OpenWithin(string path, Func<string, string?> refusal)
-    {
-        using var held = PathOnlyHandle.Open(path, out var errno)
-            ?? throw (errno is PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory
-                ? new FileNotFoundException($"{path} is gone", path)
-                : new IOException($"{path} could not be looked at: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})"));
-        var type = held.Status.Type;
-        if (type != FileTimes.TypeRegular)
-        {
-            throw new StubRefusedException(path, type == FileTimes.TypeLink
-                ? "a symbolic link is where the stub was; the agent does not follow it"
-                : "it is not a regular file");
-        }
-        if (held.Reached is not { } reached)
-        {
-            throw new StubRefusedException(path, "the system could not say which file the path reached");
-        }
-        if (reached != path && refusal(reached) is { } escaped)
-        {
-            throw new StubRefusedException(path, $"the path reached {reached}: {escaped}; nothing was recalled");
-        }
-        return File.OpenHandle(held.Self, FileMode.Open, FileAccess.ReadWrite);
-    }
+    private static SafeFileHandle OpenWithin(string path, Func<string, string?> refusal) =>
+        RegularFileOpen.Open(path, FileAccess.ReadWrite, refusal, out var refused)
+        ?? throw new StubRefusedException(path, refused + "; nothing was recalled");
 
     /// <summary>
     /// Writes a stub's data back from tier 2 through <paramref name="fd"/> (a path's descriptor, or

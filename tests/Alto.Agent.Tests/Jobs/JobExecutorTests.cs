@@ -387,6 +387,44 @@ public sealed class JobExecutorTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A local user puts something else where a planned file was, after the scan: a pipe (whose
+    /// open would wait for a writer for ever, and the job with it), a link to a device (whose open
+    /// has effects of its own; /dev/zero stands in for a watchdog or a tape) and a link to another
+    /// file of the volume. None is opened; each is refused, and the job goes on to its real file.
+    /// </summary>
+    [Fact]
+    public async Task APipeOrALinkPutWhereAPlannedFileWasIsRefusedUnopenedAndTheJobGoesOn()
+    {
+        var (job, originals) = Job(4);
+        var (pipe, device, link, real) = (job.Files[0].Path, job.Files[1].Path, job.Files[2].Path, job.Files[3].Path);
+        foreach (var path in new[] { pipe, device, link })
+        {
+            File.Delete(path);
+        }
+        Assert.Equal(0, (await StubFiles.ShellAsync($"mkfifo '{pipe}'")).ExitCode);
+        File.CreateSymbolicLink(device, "/dev/zero");
+        File.CreateSymbolicLink(link, real);
+
+        var run = Executor().ExecuteAsync(job, null, CancellationToken.None);
+        if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) != run)
+        {
+            // Its open waits in the kernel, deaf to cancellation: a writer lets it go, so the run ends.
+            await StubFiles.ShellAsync($"echo > '{pipe}'");
+            await run;
+            Assert.Fail("the agent opened the pipe and waited for a writer");
+        }
+        var outcomes = await run;
+
+        Assert.Equal([FileOutcomeKind.Refused, FileOutcomeKind.Refused, FileOutcomeKind.Refused, FileOutcomeKind.Stubbed], outcomes.Select(outcome => outcome.Kind));
+        Assert.StartsWith("it is not a regular file (a pipe, socket, device or folder is where the file was)", outcomes[0].Reason, StringComparison.Ordinal);
+        Assert.All(outcomes.Skip(1).Take(2), outcome =>
+            Assert.Equal("a symbolic link is where the file was; the agent does not follow it; the file is kept as it is", outcome.Reason));
+        Assert.Equal(1, _faulty.Puts);
+        Assert.Equal(StubFiles.Sha256(originals[real]), LinuxStubs.Read(real)!.Sha256);
+        Assert.Empty(_journal.Unfinished());
+    }
+
     /// <summary>The real Linux driver, with a failure injected just after or just before making a stub.</summary>
     private sealed class FailingStubDriver(Func<string, bool> failAfter, Func<string, bool> failBefore) : IStubDriver
     {

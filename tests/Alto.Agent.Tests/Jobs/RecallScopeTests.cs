@@ -82,7 +82,7 @@ public sealed class RecallScopeTests : IDisposable
         var outcomes = await runner.RecallAsync([planned], CancellationToken.None);
 
         var failure = Assert.Single(outcomes.Select(outcome => outcome.Error).Concat(runner.FailedWithoutStub).OfType<string>());
-        Assert.Contains("a symbolic link is where the stub was", failure, StringComparison.Ordinal);
+        Assert.Contains("a symbolic link is where the file was; the agent does not follow it", failure, StringComparison.Ordinal);
         StubFiles.AssertReleased(other);
     }
 
