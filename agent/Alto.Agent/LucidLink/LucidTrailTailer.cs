@@ -77,8 +77,8 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
         {
             files++;
             var position = offsets.GetValueOrDefault(key);
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-            if (stream.Length <= position || events.Count >= maxEvents)
+            using var stream = OpenTrailFile(path);
+            if (stream is null || stream.Length <= position || events.Count >= maxEvents)
             {
                 continue;
             }
@@ -171,6 +171,22 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
             Remember(hash);
         }
         _pendingSeen.Clear();
+    }
+
+    /// <summary>
+    /// A trail file, opened only when it is a regular file at its own name (on Linux, where the agent
+    /// runs as root): a pipe named like a log would make the read wait for a writer for ever, and
+    /// with it every access time the trail brings; a link would feed the trail another file's lines.
+    /// Null for anything else, which is passed over.
+    /// </summary>
+    private static FileStream? OpenTrailFile(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        }
+        var trailFile = Stubs.RegularFileOpen.Open(path, FileAccess.Read, refusal: null, out _);
+        return trailFile is null ? null : new FileStream(trailFile, FileAccess.Read, 1);
     }
 
     /// <summary>Every trail file by its key (its path under the audit folder without ".active"); a rotated ".log" wins over a stale ".active" twin.</summary>

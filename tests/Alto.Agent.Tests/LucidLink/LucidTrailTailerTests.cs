@@ -293,6 +293,33 @@ public sealed class LucidTrailTailerTests : IDisposable
         Assert.Equal((int)garbage, tailer.Quarantined);
     }
 
+    /// <summary>
+    /// Whoever may write in the audit folder may leave there what LucidLink never writes: a pipe
+    /// named like a log (whose open would wait for a writer for ever, and the access times with it)
+    /// and a link to a file the trail must not read. Both are passed over; the real log is read.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task APipeOrALinkNamedLikeALogIsPassedOverUnopened()
+    {
+        Append("1764300000.log.active", Line("FileRead", "real.txt") + "\n");
+        var pipe = Path.Combine(_month, "1764300001.log");
+        Assert.Equal(0, (await Stubs.StubFiles.ShellAsync($"mkfifo '{pipe}'")).ExitCode);
+        var elsewhere = Path.Combine(_root, "elsewhere.txt");
+        await File.WriteAllTextAsync(elsewhere, Line("FileRead", "not-from-the-trail.txt") + "\n");
+        File.CreateSymbolicLink(Path.Combine(_month, "1764300002.log"), elsewhere);
+
+        var reading = Task.Run(() => Tailer().ReadNew());
+        if (await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(30))) != reading)
+        {
+            // The open waits in the kernel: a writer lets it go, so the test ends.
+            await Stubs.StubFiles.ShellAsync($"echo > '{pipe}'");
+            await reading;
+            Assert.Fail("the tailer opened the pipe and waited for a writer");
+        }
+        Assert.Equal(["real.txt"], (await reading).Events.Select(e => e.EntryPath));
+    }
+
     [Fact]
     public void NoAuditFolderIsNoEvents() =>
         Assert.Empty(new LucidTrailTailer(Path.Combine(_root, "elsewhere"), _state).ReadNew().Events);
