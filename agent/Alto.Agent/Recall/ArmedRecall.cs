@@ -37,6 +37,8 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     private volatile bool _disposed;
     private readonly Dictionary<string, VolumeRecall> _volumes = new(StringComparer.Ordinal);
     private readonly HashSet<ulong> _armedDevices = [];
+    private readonly Dictionary<string, ulong> _mounts = new(StringComparer.Ordinal);
+    private Thread? _mountWatch;
     private readonly Lock _gate = new();
 
     private ArmedRecall(string stateDirectory, ILogger logger, RecallGroup? group, int guard, string? problem)
@@ -129,7 +131,10 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         {
             recall.Listener.Adopt(fd, number);
         }
+        // Watching before arming: a mount between the arming and the watch would otherwise go unseen.
+        var mounts = MountWatch.TryOpen();
         recall.Arm(KnownVolumes(stateDirectory).Concat(volumes));
+        recall.WatchMounts(mounts);
         if (handover is null)
         {
             LogNotGuarded(logger, noGuard!);
@@ -158,25 +163,100 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
                     results.Add(known);
                     continue;
                 }
-                var armed = _group.Arm(volume);
-                if (armed.Armed)
-                {
-                    _armedDevices.Add(LinuxFiles.StatPath(volume).Device);
-                    if (!SurvivesRestart)
-                    {
-                        armed = armed with { Armed = false, Reason = "recall would not outlive this agent process: " + Problem };
-                    }
-                }
-                else
+                var armed = ArmOne(_group, volume);
+                if (!armed.Armed)
                 {
                     LogNotArmed(_logger, volume, armed.Reason!);
                 }
-                _volumes[volume] = armed;
                 results.Add(armed);
             }
-            Remember([.. _volumes.Values.Where(v => _armedDevices.Contains(DeviceOf(v.Path))).Select(v => v.Path)]);
+            RememberArmed();
         }
         return results;
+    }
+
+    /// <summary>
+    /// Arms every volume again after the mount table changed (<see cref="MountWatch"/>): a volume
+    /// mounted again is a new file system without the mark, whose stubs would read as holes, and
+    /// one mounted late was never marked. Each change of a volume is logged.
+    /// </summary>
+    internal void Rearm()
+    {
+        if (_group is null)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            _armedDevices.Clear();
+            foreach (var (volume, before) in _volumes.ToArray())
+            {
+                var mountBefore = _mounts.GetValueOrDefault(volume);
+                var now = ArmOne(_group, volume);
+                if (now.Armed && !before.Armed)
+                {
+                    LogArmedNow(_logger, volume);
+                }
+                else if (now.Armed && _mounts.GetValueOrDefault(volume) != mountBefore)
+                {
+                    LogArmedAgain(_logger, volume);
+                }
+                else if (!now.Armed && (before.Armed || before.Reason != now.Reason))
+                {
+                    LogNotArmed(_logger, volume, now.Reason!);
+                }
+            }
+            RememberArmed();
+        }
+    }
+
+    /// <summary>Marks one volume's file system (under the gate) and records the outcome, its file system and its mount.</summary>
+    private VolumeRecall ArmOne(RecallGroup group, string volume)
+    {
+        var armed = group.Arm(volume);
+        if (armed.Armed)
+        {
+            _armedDevices.Add(LinuxFiles.StatPath(volume).Device);
+            _mounts[volume] = LinuxFiles.MountId(volume);
+            if (!SurvivesRestart)
+            {
+                armed = armed with { Armed = false, Reason = "recall would not outlive this agent process: " + Problem };
+            }
+        }
+        _volumes[volume] = armed;
+        return armed;
+    }
+
+    private void RememberArmed() =>
+        Remember([.. _volumes.Values.Where(v => _armedDevices.Contains(DeviceOf(v.Path))).Select(v => v.Path)]);
+
+    /// <summary>
+    /// Arms the volumes again at every change of the mount table, seen within a tenth of a second:
+    /// until then a volume mounted again answers its stubs' opens with holes, so the watch starts
+    /// before the first arming and runs as long as this process holds recall.
+    /// </summary>
+    private void WatchMounts(MountWatch? mounts)
+    {
+        if (mounts is null)
+        {
+            LogNoMountWatch(_logger);
+            return;
+        }
+        _mountWatch = new Thread(() =>
+        {
+            using (mounts)
+            {
+                while (!_disposed)
+                {
+                    // Short waits: disposing waits for this loop to notice.
+                    if (mounts.Changed(100) && !_disposed)
+                    {
+                        Rearm();
+                    }
+                }
+            }
+        }) { IsBackground = true, Name = "alto-recall-mount-watch" };
+        _mountWatch.Start();
     }
 
     /// <summary>
@@ -292,6 +372,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     {
         _disposed = true;
         _guardWatch?.Join();
+        _mountWatch?.Join();
         Listener?.Dispose();
         if (Volatile.Read(ref _guard) is var guard and >= 0)
         {
@@ -325,7 +406,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     }
 
     /// <summary>The volumes this state folder armed before: stubs may be on them, so they are armed again at every start.</summary>
-    private static string[] KnownVolumes(string stateDirectory)
+    internal static string[] KnownVolumes(string stateDirectory)
     {
         try
         {
@@ -362,6 +443,15 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The recall guard would not take this agent's group back: {Reason}")]
     private static partial void LogGuardRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume} was mounted again (a new file system has no recall mark): recall on open is armed on it again")]
+    private static partial void LogArmedAgain(ILogger logger, string volume);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Volume {Volume} is mounted now: recall on open is armed on it")]
+    private static partial void LogArmedNow(ILogger logger, string volume);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The mount table cannot be watched (no /proc/self/mountinfo): a volume mounted again after this start is not armed until the agent restarts")]
+    private static partial void LogNoMountWatch(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recall on open is not armed for volume {Volume}: {Reason}; its files are not tiered")]
     private static partial void LogNotArmed(ILogger logger, string volume, string reason);

@@ -54,10 +54,16 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         LogStarted(logger, socketPath, holdStubOpens.TotalSeconds);
         var idleSince = Stopwatch.GetTimestamp();
         var lastLook = Stopwatch.GetTimestamp();
+        using var mounts = MountWatch.TryOpen();
         try
         {
             while (!stopping.IsCancellationRequested)
             {
+                // While no agent holds the group, the guard arms the volumes again after a mount change, as the agent would.
+                if (mounts?.Changed(0) == true && _holder < 0 && _group is { } marked)
+                {
+                    RearmKnownVolumes(marked);
+                }
                 if (UnixSockets.Wait(listening, 0))
                 {
                     Accept(listening);
@@ -102,6 +108,16 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             LogStopped(logger);
         }
         return 0;
+    }
+
+    /// <summary>Marks again the file system of every volume the state folder armed before (marking twice is harmless).</summary>
+    private void RearmKnownVolumes(RecallGroup group)
+    {
+        foreach (var volume in ArmedRecall.KnownVolumes(stateDirectory))
+        {
+            var armed = group.Arm(volume);
+            LogRearmed(logger, volume, armed.Armed ? "armed" : "not armed: " + armed.Reason);
+        }
     }
 
     private bool NothingLeftToGuard()
@@ -314,6 +330,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard exits: {Reason}")]
     private static partial void LogExiting(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The mount table changed while no agent held recall: volume {Volume} {Outcome}")]
+    private static partial void LogRearmed(ILogger logger, string volume, string outcome);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard stopped")]
     private static partial void LogStopped(ILogger logger);

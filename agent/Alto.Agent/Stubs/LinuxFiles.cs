@@ -102,6 +102,27 @@ public static unsafe partial class LinuxFiles
         return Decode(buffer);
     }
 
+    /// <summary>
+    /// The id of the mount <paramref name="path"/> is on: statx's unique one (Linux 6.8 and later,
+    /// never given twice), else the older one (which a later mount may reuse); 0 where it cannot be read.
+    /// </summary>
+    public static ulong MountId(string path)
+    {
+        const uint MountIdMask = 0x1000; // STATX_MNT_ID
+        const uint UniqueMountIdMask = 0x4000; // STATX_MNT_ID_UNIQUE
+        const int AtCurrentDirectory = -100;
+        var buffer = stackalloc byte[256];
+        fixed (byte* pathBytes = Nul(path))
+        {
+            if (statx(AtCurrentDirectory, pathBytes, 0, UniqueMountIdMask, buffer) != 0)
+            {
+                return 0;
+            }
+        }
+        var answered = *(uint*)buffer;
+        return (answered & (UniqueMountIdMask | MountIdMask)) != 0 ? *(ulong*)(buffer + 144) : 0;
+    }
+
     /// <summary>The fields of struct statx that stubs use.</summary>
     private static FileTimes Decode(byte* buffer) => new(
         Size: *(long*)(buffer + 40), Blocks: *(long*)(buffer + 48),
