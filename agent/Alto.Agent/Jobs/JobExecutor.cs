@@ -248,7 +248,7 @@ public sealed partial class JobExecutor(
     private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(TieringJob job, ITierStore store, int index, CancellationToken cancellationToken)
     {
         var file = job.Files[index];
-        if (refusal?.Invoke(file.Path) is { } refused)
+        if ((refusal?.Invoke(file.Path) ?? InTierTwo(job.Target, file.Path)) is { } refused)
         {
             return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: refused + "; the file is kept as it is"), null);
         }
@@ -298,6 +298,23 @@ public sealed partial class JobExecutor(
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Why a file inside the target's own folder is not tiered: a path target put inside a tiered
+    /// volume has its objects scanned as files, and an object made a stub would be read by the
+    /// agent as holes when the file it belongs to is recalled (from a compressed target, every time).
+    /// </summary>
+    private static string? InTierTwo(TierTarget target, string path)
+    {
+        if (target.Kind != "path" || target.Path is not { } folder)
+        {
+            return null;
+        }
+        var inside = OperatingSystem.IsLinux()
+            ? Connection.VolumeScope.IsBelow(path, folder)
+            : Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase);
+        return inside ? $"the file is inside the target's own tier-2 folder ({folder}): it is one of tier 2's objects, never tiered itself" : null;
     }
 
     /// <summary>

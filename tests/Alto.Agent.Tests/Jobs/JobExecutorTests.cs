@@ -33,7 +33,7 @@ public sealed class JobExecutorTests : IDisposable
         }
     }
 
-    private JobExecutor Executor() => new(_journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
+    private JobExecutor Executor(ITierStore? store = null) => new(_journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => store ?? _faulty);
 
     private (TieringJob Job, Dictionary<string, byte[]> Originals) Job(int files, int size = 100_000)
     {
@@ -385,6 +385,33 @@ public sealed class JobExecutorTests : IDisposable
         {
             Directory.Delete(outside, true);
         }
+    }
+
+    /// <summary>
+    /// A path target whose folder an admin put inside a tiered volume: its objects are scanned as
+    /// files and, once cold, planned like any other. Tiering one (from a compressed target, a new
+    /// object and a stub) would leave the file it belongs to reading its object as holes; it is refused.
+    /// </summary>
+    [Fact]
+    public async Task AnObjectOfTheTargetsOwnFolderInsideTheVolumeIsNeverTieredItself()
+    {
+        var inside = new PathTierStore(Path.Combine(_folder, "tier2"));
+        var target = new TierTarget("path", inside.Root, Compression: "zstd");
+        var (job, originals) = Job(1);
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(await Executor(inside).ExecuteAsync(job with { Target = target }, null, CancellationToken.None)).Kind);
+        var objectFile = Assert.Single(Directory.GetFiles(inside.Root, "*", SearchOption.AllDirectories));
+        var objectBytes = await File.ReadAllBytesAsync(objectFile);
+
+        var outcome = Assert.Single(await Executor(inside).ExecuteAsync(
+            job with { Target = target, Files = [new JobFile(7, objectFile, objectBytes.Length, StubFiles.Stat(objectFile).ModifySeconds)] }, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Refused, outcome.Kind);
+        Assert.Equal($"the file is inside the target's own tier-2 folder ({inside.Root}): it is one of tier 2's objects, never tiered itself; the file is kept as it is", outcome.Reason);
+        Assert.Null(LinuxStubs.Read(objectFile));
+        Assert.Equal(objectBytes, await File.ReadAllBytesAsync(objectFile));
+        var path = job.Files[0].Path;
+        await LinuxStubs.RecallAsync(path, _ => inside, CancellationToken.None);
+        Assert.Equal(originals[path], await File.ReadAllBytesAsync(path));
     }
 
     /// <summary>
