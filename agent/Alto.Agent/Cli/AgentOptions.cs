@@ -24,4 +24,22 @@ public static class AgentOptions
     {
         Description = "Hold recall without the recall guard: it stops with this process, so nothing is tiered",
     };
+
+    /// <summary>How long a recall waits while tier 2 sends nothing before the program that opened the stub gets EIO.</summary>
+    public static Option<int> RecallStallSeconds()
+    {
+        var option = new Option<int>("--recall-stall-seconds")
+        {
+            Description = "Give a recall up when tier 2 sends nothing for this long (the opener gets EIO, the file stays a stub)",
+            DefaultValueFactory = _ => (int)Tiering.StallGuardStream.DefaultLimit.TotalSeconds,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 3600)
+            {
+                result.AddError("--recall-stall-seconds must be between 1 and 3600");
+            }
+        });
+        return option;
+    }
 }

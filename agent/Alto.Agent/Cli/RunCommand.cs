@@ -13,7 +13,8 @@ public static class RunCommand
     {
         var stateDirectory = AgentOptions.StateDirectory();
         var noGuard = AgentOptions.NoGuard();
-        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory, noGuard };
+        var recallStall = AgentOptions.RecallStallSeconds();
+        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory, noGuard, recallStall };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
@@ -28,7 +29,8 @@ public static class RunCommand
             builder.Services.AddWindowsService(service => service.ServiceName = "AltoAgent");
             builder.Services.AddSingleton(credentials);
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
-            builder.Services.AddSingleton(new AgentRunSettings(parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto));
+            builder.Services.AddSingleton(new AgentRunSettings(
+                parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto, TimeSpan.FromSeconds(parse.GetValue(recallStall))));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();
             await host.RunAsync(cancellationToken);

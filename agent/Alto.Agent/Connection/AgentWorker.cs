@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Connection;
 
-/// <summary>How <c>alto-agent run</c> was asked to run.</summary>
-public sealed record AgentRunSettings(RecallGuarding Guarding);
+/// <summary>How <c>alto-agent run</c> holds recall: with the guard or alone, and how long a recall waits on a silent tier 2.</summary>
+public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null);
 
 /// <summary>
 /// The long-running agent service. Recall comes first: stubs made before this start are answered
@@ -133,7 +133,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("linux")]
     private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, RecallCluster cluster) =>
         // Each recall is reported to the cluster (the tier object goes RECALLED), through the outbox: none is lost.
-        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster);
+        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster, settings.RecallStall);
 
     /// <summary>Version-1 stubs move to trusted, bound markers in the background, each once the cluster confirms it.</summary>
     [SupportedOSPlatform("linux")]

@@ -79,7 +79,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     /// </summary>
     public static ArmedRecall Start(
         string stateDirectory, RecallGuarding guarding, IEnumerable<string> volumes, Func<Guid, ITierStore> stores, ILogger logger,
-        Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null)
+        Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null, TimeSpan? stallLimit = null)
     {
         Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         // A process that may not make a fanotify group (not root, an older kernel) has nothing to guard: it says so and leaves the guard alone.
@@ -126,7 +126,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         }
         var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
         // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
-        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster);
+        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, stallLimit);
         foreach (var (fd, number) in handover?.WaitingOpens ?? [])
         {
             recall.Listener.Adopt(fd, number);

@@ -32,6 +32,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly RecallGroup _group;
     private readonly Func<Guid, ITierStore> _stores;
     private readonly RecallCluster? _cluster;
+    private readonly TimeSpan _stallLimit;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
@@ -48,10 +49,14 @@ public sealed partial class RecallListener : IDisposable
     /// <summary>
     /// Starts reading <paramref name="group"/>'s events. <paramref name="recalled"/> is told of every
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
+    /// <paramref name="stallLimit"/> is how long tier 2 may send nothing before a recall is given up (<see cref="StallGuardStream"/>).
     /// </summary>
-    public RecallListener(RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null)
+    public RecallListener(
+        RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null,
+        TimeSpan? stallLimit = null)
     {
         _group = group;
+        _stallLimit = stallLimit ?? StallGuardStream.DefaultLimit;
         _stores = stores;
         _cluster = cluster;
         _logger = logger;
@@ -69,7 +74,8 @@ public sealed partial class RecallListener : IDisposable
     /// through <see cref="ArmedRecall"/>, which keeps the group alive across restarts.
     /// </summary>
     public static (RecallGroup Group, RecallListener Listener)? TryStartAlone(
-        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null)
+        IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null,
+        TimeSpan? stallLimit = null)
     {
         if (RecallGroup.TryCreate(out whyNot) is not { } group)
         {
@@ -84,7 +90,7 @@ public sealed partial class RecallListener : IDisposable
                 return null;
             }
         }
-        return (group, new RecallListener(group, stores, logger, recalled));
+        return (group, new RecallListener(group, stores, logger, recalled, stallLimit: stallLimit));
     }
 
     /// <summary>
@@ -201,7 +207,7 @@ public sealed partial class RecallListener : IDisposable
             }
             // Several openers of one stub share one recall.
             Task? mine = null;
-            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster));
+            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
             try
             {
                 await recall;

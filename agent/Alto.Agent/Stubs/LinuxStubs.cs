@@ -276,7 +276,8 @@ public static class LinuxStubs
     /// </summary>
     /// <returns>The stub that was recalled, or null when the file was not a stub.</returns>
     /// <exception cref="StubRefusedException">The stub's markers are not this file's, or the cluster's record contradicts them.</exception>
-    public static async Task<StubInfo?> RecallAsync(int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null)
+    public static async Task<StubInfo?> RecallAsync(
+        int fd, string name, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, TimeSpan? stallLimit = null)
     {
         if (Read(fd) is not { } stub)
         {
@@ -287,7 +288,8 @@ public static class LinuxStubs
         try
         {
             var store = stores(stub.TargetId);
-            await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, cancellationToken);
+            // Tier 2 that stops answering fails the recall (the opener gets EIO, the file stays a stub) instead of holding the opener.
+            await using var stored = await StallGuardStream.OpenReadAsync(store, stub.Locator, stallLimit ?? StallGuardStream.DefaultLimit, cancellationToken);
             await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, cancellationToken);
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

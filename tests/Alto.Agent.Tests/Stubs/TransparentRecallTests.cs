@@ -23,15 +23,22 @@ public sealed class TransparentRecallTests : IDisposable
     private readonly RecallGroup _group;
     private readonly RecallListener _listener;
 
+    /// <summary>How long a recall here waits on a tier 2 that sends nothing (the agent's default is a minute).</summary>
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);
+
+    private readonly Guid _silentTargetId = Guid.NewGuid();
+    private SilentTierTwo? _silent;
+
     public TransparentRecallTests()
     {
         _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall)
+        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall, stallLimit: StallLimit)
                               ?? throw new InvalidOperationException(noRecall);
     }
 
     public void Dispose()
     {
+        _silent?.Dispose();
         _listener.Dispose();
         _group.Dispose();
         _volume.Dispose();
@@ -39,7 +46,9 @@ public sealed class TransparentRecallTests : IDisposable
     }
 
     private ITierStore Stores(Guid targetId) =>
-        targetId == _targetId ? _store : throw new TierStoreUnavailableException("tier 2 of this target is unreachable");
+        targetId == _targetId ? _store
+        : targetId == _silentTargetId && _silent is not null ? _silent.Store
+        : throw new TierStoreUnavailableException("tier 2 of this target is unreachable");
 
     [Fact]
     public async Task OtherProgramsReadStubsAsTheOriginalFiles()
@@ -85,6 +94,34 @@ public sealed class TransparentRecallTests : IDisposable
         Assert.Equal(stub, LinuxStubs.Read(path));
         StubFiles.AssertReleased(path);
         Assert.True(_listener.Counts.Failed >= 1);
+    }
+
+    /// <summary>
+    /// Tier 2 that takes the connection and then answers nothing, or stops in the middle of the
+    /// object: the S3 client's own timeouts and retries would hold the reader for minutes. The
+    /// recall is given up once tier 2 has been silent for the stall limit: the reader gets EIO,
+    /// whatever was written back is released again, and the file stays the stub it was.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WhenTierTwoStopsAnsweringTheReaderGetsAnIoErrorSoonAndTheStubStays(bool halfway)
+    {
+        var path = Path.Combine(_volume.Root, "silent.bin");
+        var content = StubFiles.Write(path, 3 << 20);
+        _silent = halfway ? SilentTierTwo.HalfThenSilent(content.Length) : SilentTierTwo.Silent();
+        // The object goes to the path store; the stub names the silent target, which recall then asks.
+        var stub = await StubFiles.TierAsync(path, _store, _silentTargetId, _listener.Hooks);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var read = await StubFiles.ShellAsync($"cat '{path}' > /dev/null");
+
+        Assert.NotEqual(0, read.ExitCode);
+        Assert.Contains("Input/output error", read.Output, StringComparison.Ordinal);
+        Assert.InRange(clock.Elapsed, StallLimit, StallLimit + TimeSpan.FromSeconds(20));
+        Assert.Equal(stub, LinuxStubs.Read(path));
+        StubFiles.AssertReleased(path);
+        Assert.Equal((0, 1), (_listener.Counts.Recalled, _listener.Counts.Failed));
     }
 
     [Fact]

@@ -1,0 +1,107 @@
+namespace Alto.Tiering;
+
+/// <summary>
+/// A recall's read of tier 2 that gives up when tier 2 sends nothing for <see cref="Limit"/>: a
+/// store that stopped answering (a firewall dropping the flow, an S3 endpoint that hangs, a
+/// hard-mounted share whose server is gone) would otherwise keep the program that opened the stub
+/// waiting for minutes — the SDKs' own timeouts and retries — or for ever. A read that outlives
+/// the limit is left to finish by itself, into a buffer of this stream's own that nothing reads
+/// again, and the stream fails with <see cref="TierStoreStalledException"/>; a recall that keeps
+/// receiving bytes, however large its object, is never cut short.
+/// </summary>
+public sealed class StallGuardStream : ReadOnlyForwardStream
+{
+    /// <summary>How long tier 2 may send nothing during a recall unless configured otherwise.</summary>
+    public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(60);
+
+    private readonly Stream _inner;
+    private byte[] _own = [];
+    private bool _stalled;
+
+    private StallGuardStream(Stream inner, TimeSpan limit)
+    {
+        _inner = inner;
+        Limit = limit;
+    }
+
+    public TimeSpan Limit { get; }
+
+    /// <summary>
+    /// Opens <paramref name="key"/> for reading from its start, giving up when the store has not
+    /// answered within <paramref name="limit"/> (the open goes on by itself, and its stream is
+    /// closed when it comes).
+    /// </summary>
+    public static async Task<Stream> OpenReadAsync(ITierStore store, string key, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var opening = store.OpenReadAsync(key, 0, null, cancellationToken);
+        try
+        {
+            return new StallGuardStream(await opening.WaitAsync(limit, cancellationToken), limit);
+        }
+        catch (TimeoutException)
+        {
+            _ = opening.ContinueWith(opened => opened.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw Stalled(limit, "opening");
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_stalled)
+        {
+            throw Stalled(Limit, "reading");
+        }
+        if (_own.Length < buffer.Length)
+        {
+            _own = new byte[buffer.Length];
+        }
+        var reading = _inner.ReadAsync(_own.AsMemory(0, buffer.Length), cancellationToken).AsTask();
+        int read;
+        try
+        {
+            read = await reading.WaitAsync(Limit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // The read may still land in _own: it is never used again, and neither is the inner stream.
+            _stalled = true;
+            throw Stalled(Limit, "reading");
+        }
+        _own.AsSpan(0, read).CopyTo(buffer.Span);
+        return read;
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        var own = new byte[buffer.Length];
+        // Synchronous readers (a decoder that reads ahead) wait here under the same limit.
+#pragma warning disable VSTHRD002 // a synchronous Read has no other way to wait; the limit bounds the wait
+        var read = ReadAsync(own, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        own.AsSpan(0, read).CopyTo(buffer);
+        return read;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            if (_stalled)
+            {
+                // Closing a stream whose read hangs may hang as well (a dead share): it is closed aside.
+                _ = Task.Run(_inner.Dispose);
+            }
+            else
+            {
+                _inner.Dispose();
+            }
+        }
+        base.Dispose(disposing);
+    }
+
+    private static TierStoreStalledException Stalled(TimeSpan limit, string what) =>
+        new($"tier 2 sent nothing for {limit.TotalSeconds:0.#} s while {what} the object (a store that stopped answering); the recall was given up");
+}
+
+/// <summary>Tier 2 sent nothing for longer than a recall waits (<see cref="StallGuardStream"/>).</summary>
+public sealed class TierStoreStalledException(string message) : IOException(message);
