@@ -318,11 +318,12 @@ public sealed partial class JobExecutor(
     }
 
     /// <summary>
-    /// Opens a planned file to read it. On Linux only a regular file is opened, and only once where
-    /// its path led is judged again (<see cref="RegularFileOpen"/>): between the volume check and
-    /// the open a local user may have put a pipe there (an open that never returns), a link to a
-    /// device, or swapped a folder for a link out of the volumes (the agent, as root, would read,
-    /// upload and release a file it was never given).
+    /// Opens a planned file to read it, judging again where its path led: between the volume check
+    /// and the open a local user may have swapped a folder for a link out of the volumes (the
+    /// agent, privileged, would read, upload and release a file it was never given). On Linux only
+    /// a regular file is opened, and only once judged (<see cref="RegularFileOpen"/>): a pipe put
+    /// there would never let the open return, and a link to a device would open the device. On
+    /// Windows the file the open reached is judged (<see cref="FileHandles.ReachedPath"/>).
     /// </summary>
     private SafeFileHandle? OpenToRead(string path, out string? refused)
     {
@@ -330,8 +331,17 @@ public sealed partial class JobExecutor(
         {
             return RegularFileOpen.Open(path, FileAccess.Read, refusal, out refused);
         }
-        refused = null;
-        return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        refused = refusal is not null && FileHandles.ReachedPath(handle) is var reached && reached != path
+                  && (reached is null ? "the system could not say which file the open reached" : refusal(reached)) is { } escaped
+            ? $"opening {path} reached {reached ?? "an unknown file"}: {escaped}"
+            : null;
+        if (refused is not null)
+        {
+            handle.Dispose();
+            return null;
+        }
+        return handle;
     }
 
     /// <summary>An object as the store took it, and the read-back check of the bytes it was given.</summary>

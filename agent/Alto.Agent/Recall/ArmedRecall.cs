@@ -251,7 +251,15 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
                     // Short waits: disposing waits for this loop to notice.
                     if (mounts.Changed(100) && !_disposed)
                     {
-                        Rearm();
+                        try
+                        {
+                            Rearm();
+                        }
+                        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                        {
+                            // A volume that vanished mid-way: the next change, or the next start, arms what is there.
+                            LogRearmFailed(_logger, exception.Message);
+                        }
                     }
                 }
             }
@@ -446,6 +454,9 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume} was mounted again (a new file system has no recall mark): recall on open is armed on it again")]
     private static partial void LogArmedAgain(ILogger logger, string volume);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Arming the volumes again after a change of the mount table failed: {Reason}")]
+    private static partial void LogRearmFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Volume {Volume} is mounted now: recall on open is armed on it")]
     private static partial void LogArmedNow(ILogger logger, string volume);
