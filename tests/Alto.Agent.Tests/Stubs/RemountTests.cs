@@ -56,11 +56,13 @@ public sealed class RemountTests : IDisposable
     {
         // The mount point exists, but the file system is not mounted on it yet (a late disk, an encrypted volume opened later).
         var late = Directory.CreateDirectory(Path.Combine(_work, "late")).FullName;
+        var lateImage = Path.Combine(_work, "late.img");
+        Assert.Equal(0, (await StubFiles.ShellAsync($"truncate -s 32M '{lateImage}' && mkfs.ext4 -q -F '{lateImage}'")).ExitCode);
         using var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [late], Stores, NullLogger.Instance);
         Assert.False(Assert.Single(recall.Volumes).Armed);
         Assert.NotNull(recall.RefusalFor(Path.Combine(late, "x.bin")));
 
-        Assert.Equal(0, (await StubFiles.ShellAsync($"mount -o loop '{Image}' '{late}'")).ExitCode);
+        Assert.Equal(0, (await StubFiles.ShellAsync($"mount -o loop '{lateImage}' '{late}'")).ExitCode);
         try
         {
             await WaitForAsync(() => recall.Volumes.Single().Armed, "the late volume to be armed");
