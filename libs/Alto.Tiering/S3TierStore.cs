@@ -16,9 +16,18 @@ namespace Alto.Tiering;
 /// the service requires them: S3-compatible servers differ there, and Alto verifies every
 /// object with its own SHA-256 by reading it back, never by ETag.
 /// </summary>
-public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "", int partSize = S3TierStore.DefaultPartSize) : ITierStore
+public sealed class S3TierStore(
+    IAmazonS3 s3, string bucket, string prefix = "", int partSize = S3TierStore.DefaultPartSize, TimeSpan? answerLimit = null) : ITierStore
 {
     public const int DefaultPartSize = 16 << 20;
+
+    /// <summary>How long a request may go unanswered, beyond the time its body takes at <see cref="SlowestBytesPerSecond"/>.</summary>
+    public static readonly TimeSpan DefaultAnswerLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>The slowest upload a request's body is given time for (64 KiB/s: a 16 MiB part gets 256 s more).</summary>
+    private const long SlowestBytesPerSecond = 64 << 10;
+
+    private readonly TimeSpan _answerLimit = answerLimit ?? DefaultAnswerLimit;
     private const string MetadataHeader = "x-amz-meta-" + ObjectKeys.MetadataSha256;
 
     public string Kind => "s3";
@@ -58,7 +67,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
                 var key = ObjectKeys.Content(prefix, tenantId, sha256);
                 if (await GetInfoAsync(key, cancellationToken) is not { } existing || existing.Length != filled)
                 {
-                    await CallAsync(() => s3.PutObjectAsync(Put(key, new MemoryStream(buffer, 0, filled, writable: false), sha256), cancellationToken));
+                    await CallAsync(token => s3.PutObjectAsync(Put(key, new MemoryStream(buffer, 0, filled, writable: false), sha256), token), cancellationToken, filled);
                 }
                 return new StoredObject(key, sha256, filled);
             }
@@ -75,7 +84,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         Guid tenantId, Stream content, byte[] buffer, int filled, IncrementalHash hash, CancellationToken cancellationToken)
     {
         var staging = ObjectKeys.Staging(prefix, tenantId);
-        var upload = await CallAsync(() => s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = staging }, cancellationToken));
+        var upload = await CallAsync(token => s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = staging }, token), cancellationToken);
         var parts = new List<PartETag>();
         long length = 0;
         try
@@ -83,7 +92,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
             while (true)
             {
                 var partNumber = parts.Count + 1;
-                var response = await CallAsync(() => s3.UploadPartAsync(new UploadPartRequest
+                var response = await CallAsync(token => s3.UploadPartAsync(new UploadPartRequest
                 {
                     BucketName = bucket,
                     Key = staging,
@@ -92,7 +101,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
                     PartSize = filled,
                     InputStream = new MemoryStream(buffer, 0, filled, writable: false),
                     UseChunkEncoding = false,
-                }, cancellationToken));
+                }, token), cancellationToken, filled);
                 parts.Add(new PartETag(partNumber, response.ETag));
                 length += filled;
                 filled = await StreamFill.FillAsync(content, buffer.AsMemory(0, partSize), cancellationToken);
@@ -102,13 +111,13 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
                 }
                 hash.AppendData(buffer, 0, filled);
             }
-            await CallAsync(() => s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            await CallAsync(token => s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = bucket,
                 Key = staging,
                 UploadId = upload.UploadId,
                 PartETags = parts,
-            }, cancellationToken));
+            }, token), cancellationToken);
         }
         catch
         {
@@ -131,7 +140,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
                     MetadataDirective = S3MetadataDirective.REPLACE,
                 };
                 copy.Metadata.Add(ObjectKeys.MetadataSha256, sha256);
-                await CallAsync(() => s3.CopyObjectAsync(copy, cancellationToken));
+                await CallAsync(token => s3.CopyObjectAsync(copy, token), cancellationToken, length);
             }
         }
         finally
@@ -150,7 +159,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         }
         try
         {
-            var response = await CallAsync(() => s3.GetObjectAsync(request, cancellationToken));
+            var response = await CallAsync(token => s3.GetObjectAsync(request, token), cancellationToken);
             return response.ResponseStream;
         }
         catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
@@ -163,17 +172,13 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
     {
         try
         {
-            var metadata = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+            var metadata = await CallAsync(token => s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, token), cancellationToken);
             var sha256 = metadata.Metadata[MetadataHeader] ?? ObjectKeys.Sha256Of(key);
             return sha256 is null ? null : new StoredObject(key, sha256, metadata.ContentLength);
         }
         catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
-        }
-        catch (Exception exception) when (exception is AmazonServiceException or HttpRequestException)
-        {
-            throw Unavailable(exception);
         }
     }
 
@@ -183,7 +188,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         var request = new ListObjectsV2Request { BucketName = bucket, Prefix = ObjectKeys.TenantPrefix(prefix, tenantId), StartAfter = startAfter };
         while (true)
         {
-            var page = await CallAsync(() => s3.ListObjectsV2Async(request, cancellationToken));
+            var page = await CallAsync(token => s3.ListObjectsV2Async(request, token), cancellationToken);
             foreach (var item in page.S3Objects ?? [])
             {
                 if (ObjectKeys.Sha256Of(item.Key) is { } sha256)
@@ -200,7 +205,7 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
     }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
-        CallAsync(() => s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, cancellationToken));
+        CallAsync(token => s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket, Key = key }, token), cancellationToken);
 
     /// <summary>
     /// Looks at the object's time, then deletes it. S3 has no delete conditional on time (and an
@@ -213,15 +218,11 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         GetObjectMetadataResponse metadata;
         try
         {
-            metadata = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken);
+            metadata = await CallAsync(token => s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, token), cancellationToken);
         }
         catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
         {
             return ReclaimOutcome.Absent;
-        }
-        catch (Exception exception) when (exception is AmazonServiceException or HttpRequestException)
-        {
-            throw Unavailable(exception);
         }
         if (metadata.LastModified is not { } modified || new DateTimeOffset(modified.ToUniversalTime()) >= before)
         {
@@ -250,11 +251,25 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         }
     }
 
-    private static async Task<T> CallAsync<T>(Func<Task<T>> call)
+    /// <summary>
+    /// One request, given <see cref="_answerLimit"/> to be answered (plus the time its body of
+    /// <paramref name="bodyBytes"/> takes at the slowest rate allowed): an endpoint that takes the
+    /// connection and then answers nothing would otherwise hold the caller for the client's
+    /// timeouts times its retries (a PUT to such an endpoint was still waiting after 15 minutes).
+    /// Failures of the store, and its silence, are <see cref="TierStoreUnavailableException"/>.
+    /// </summary>
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken, long bodyBytes = 0)
     {
+        var allowed = _answerLimit + TimeSpan.FromSeconds((double)bodyBytes / SlowestBytesPerSecond);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(allowed);
         try
         {
-            return await call();
+            return await call(limit.Token);
+        }
+        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TierStoreUnavailableException($"the S3 store did not answer within {allowed.TotalSeconds:0} s", exception);
         }
         catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
         {
@@ -266,11 +281,11 @@ public sealed class S3TierStore(IAmazonS3 s3, string bucket, string prefix = "",
         }
     }
 
-    private static async Task CallAsync(Func<Task> call) => await CallAsync(async () =>
+    private async Task CallAsync(Func<CancellationToken, Task> call, CancellationToken cancellationToken) => await CallAsync(async token =>
     {
-        await call();
+        await call(token);
         return true;
-    });
+    }, cancellationToken);
 
     private static TierStoreUnavailableException Unavailable(Exception exception) =>
         new($"the S3 store did not answer as expected: {exception.Message}", exception);

@@ -32,8 +32,10 @@ internal sealed class SilentTierTwo : IDisposable
     /// <summary>Answers 200 for an object of <paramref name="objectBytes"/> bytes, sends half of them, then nothing.</summary>
     public static SilentTierTwo HalfThenSilent(int objectBytes) => new(objectBytes);
 
+    public string Endpoint => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
     /// <summary>An S3 store (path-style, any credentials) on this endpoint.</summary>
-    public ITierStore Store => new TierTarget("s3", Bucket: "tier2", Region: "us-east-1", Endpoint: $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}",
+    public ITierStore Store => new TierTarget("s3", Bucket: "tier2", Region: "us-east-1", Endpoint: Endpoint,
         ForcePathStyle: true, AccessKeyId: "silent", SecretAccessKey: "silent").Open();
 
     public void Dispose()

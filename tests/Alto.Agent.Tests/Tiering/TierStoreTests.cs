@@ -348,6 +348,26 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
         await Assert.ThrowsAsync<TierStoreUnavailableException>(() => azure.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), CancellationToken.None));
     }
 
+    /// <summary>
+    /// An S3 endpoint that takes the connection and then answers nothing: without a limit of its
+    /// own the client's timeouts and retries held a PUT for more than 15 minutes. Every request
+    /// is given the store's answer limit (here 2 s), then the store is reported unavailable.
+    /// </summary>
+    [Fact]
+    public async Task AnS3StoreThatAnswersNothingIsUnavailableWithinItsAnswerLimit()
+    {
+        using var silent = Stubs.SilentTierTwo.Silent();
+        var s3 = new S3TierStore(S3TierStore.CreateClient(silent.Endpoint, "us-east-1", true, "k", "s"), "tier2", answerLimit: TimeSpan.FromSeconds(2));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var put = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => s3.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), CancellationToken.None));
+        var info = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => s3.GetInfoAsync("any/key", CancellationToken.None));
+
+        Assert.Equal("the S3 store did not answer within 2 s", put.Message);
+        Assert.Equal(put.Message, info.Message);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Every key under the prefix as the server itself lists it, staging included.</summary>
     private async Task<List<string>> AllKeysAsync(string kind, ITierStore store, string prefix)
     {
