@@ -117,7 +117,8 @@ public sealed class S3TierStore(
                 Key = staging,
                 UploadId = upload.UploadId,
                 PartETags = parts,
-            }, token), cancellationToken);
+                // Completing may take minutes for a large object (S3 keeps the connection alive meanwhile): time in proportion.
+            }, token), cancellationToken, length);
         }
         catch
         {
