@@ -68,6 +68,10 @@ public sealed partial class JobExecutor(
             }
         }
 
+        // Once a file found tier 2 unreachable after every attempt, the files not started yet are not
+        // tried: each would wait out the same attempts (a minute each on a silent endpoint) for the
+        // same answer, and the job is queued again whole anyway.
+        var unreachable = 0;
         var verified = Channel.CreateBounded<VerifiedUpload>(new BoundedChannelOptions(MaxStubBatch) { SingleReader = true });
         var stubbing = Task.Run(async () =>
         {
@@ -88,7 +92,17 @@ public sealed partial class JobExecutor(
                 new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
                 async (index, token) =>
                 {
+                    if (Volatile.Read(ref unreachable) != 0)
+                    {
+                        Report(index, new FileOutcome(job.Files[index].TierObjectId, FileOutcomeKind.Unavailable,
+                            Reason: "not tried: tier 2 could not be reached for another file of this job"));
+                        return;
+                    }
                     var (outcome, upload) = await TierFileAsync(job, store, index, token);
+                    if (outcome?.Kind == FileOutcomeKind.Unavailable)
+                    {
+                        Interlocked.Exchange(ref unreachable, 1);
+                    }
                     if (upload is not null)
                     {
                         try

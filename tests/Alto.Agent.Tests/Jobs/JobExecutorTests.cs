@@ -198,6 +198,25 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Equal(2 * JobExecutor.Attempts, _faulty.Puts);
     }
 
+    [Fact]
+    public async Task OnceAFileFindsTierTwoUnreachableTheFilesNotStartedAreNotTried()
+    {
+        var (job, originals) = Job(6);
+        _faulty.UnreachablePuts = int.MaxValue;
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        Assert.All(outcomes, outcome => Assert.Equal(FileOutcomeKind.Unavailable, outcome.Kind));
+        // Only the files already under way when the first gave up were tried, each with all its attempts.
+        Assert.InRange(_faulty.Puts, JobExecutor.Attempts, JobExecutor.Attempts * JobExecutor.Parallelism);
+        Assert.Contains(outcomes, outcome => outcome.Reason == "not tried: tier 2 could not be reached for another file of this job");
+        foreach (var (path, original) in originals)
+        {
+            await AssertOriginalAsync(path, original);
+        }
+        Assert.Empty(_journal.Unfinished());
+    }
+
     [Theory]
     [InlineData(28, "No space left on device")]
     [InlineData(30, "Read-only file system")]
