@@ -34,10 +34,6 @@ public static class VolumeScope
         return $"{path} is not below any of this host's volumes{(real != path ? $" (it is {real})" : "")}";
     }
 
-    /// <summary>Whether <paramref name="path"/> is <paramref name="folder"/> or below it, both with their links resolved (false when either does not exist).</summary>
-    public static bool IsBelow(string path, string folder) =>
-        LinuxFiles.RealPath(path) is { } real && LinuxFiles.RealPath(folder) is { } top && IsWithin(real, top);
-
     private static bool IsWithin(string path, string folder) =>
         folder == "/" || path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal);
 }

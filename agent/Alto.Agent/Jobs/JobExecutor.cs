@@ -72,6 +72,7 @@ public sealed partial class JobExecutor(
         // tried: each would wait out the same attempts (a minute each on a silent endpoint) for the
         // same answer, and the job is queued again whole anyway.
         var unreachable = 0;
+        var tierTwoFolder = TierTwoFolder(job.Target);
         var verified = Channel.CreateBounded<VerifiedUpload>(new BoundedChannelOptions(MaxStubBatch) { SingleReader = true });
         var stubbing = Task.Run(async () =>
         {
@@ -98,7 +99,7 @@ public sealed partial class JobExecutor(
                             Reason: "not tried: tier 2 could not be reached for another file of this job"));
                         return;
                     }
-                    var (outcome, upload) = await TierFileAsync(job, store, index, token);
+                    var (outcome, upload) = await TierFileAsync(job, store, tierTwoFolder, index, token);
                     if (outcome?.Kind == FileOutcomeKind.Unavailable)
                     {
                         Interlocked.Exchange(ref unreachable, 1);
@@ -259,10 +260,11 @@ public sealed partial class JobExecutor(
     }
 
     /// <summary>Uploads and verifies one file: either its outcome (it is left as it is), or its verified upload, still open, for the stubbing stage.</summary>
-    private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(TieringJob job, ITierStore store, int index, CancellationToken cancellationToken)
+    private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(
+        TieringJob job, ITierStore store, string? tierTwoFolder, int index, CancellationToken cancellationToken)
     {
         var file = job.Files[index];
-        if ((refusal?.Invoke(file.Path) ?? InTierTwo(job.Target, file.Path)) is { } refused)
+        if ((refusal?.Invoke(file.Path) ?? InTierTwo(tierTwoFolder, file.Path)) is { } refused)
         {
             return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused, Reason: refused + "; the file is kept as it is"), null);
         }
@@ -315,19 +317,28 @@ public sealed partial class JobExecutor(
     }
 
     /// <summary>
+    /// The folder of a path target, its links resolved once for the whole job; null for other
+    /// targets (or one whose folder does not exist here: nothing below it can be planned then).
+    /// </summary>
+    private static string? TierTwoFolder(TierTarget target) =>
+        target.Kind != "path" || target.Path is not { } folder ? null
+        : OperatingSystem.IsLinux() ? LinuxFiles.RealPath(folder)
+        : Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+
+    /// <summary>
     /// Why a file inside the target's own folder is not tiered: a path target put inside a tiered
     /// volume has its objects scanned as files, and an object made a stub would be read by the
     /// agent as holes when the file it belongs to is recalled (from a compressed target, every time).
     /// </summary>
-    private static string? InTierTwo(TierTarget target, string path)
+    private static string? InTierTwo(string? folder, string path)
     {
-        if (target.Kind != "path" || target.Path is not { } folder)
+        if (folder is null)
         {
             return null;
         }
         var inside = OperatingSystem.IsLinux()
-            ? Connection.VolumeScope.IsBelow(path, folder)
-            : Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase);
+            ? LinuxFiles.RealPath(path) is { } real && (real == folder || real.StartsWith(folder + "/", StringComparison.Ordinal))
+            : Path.GetFullPath(path).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase);
         return inside ? $"the file is inside the target's own tier-2 folder ({folder}): it is one of tier 2's objects, never tiered itself" : null;
     }
 

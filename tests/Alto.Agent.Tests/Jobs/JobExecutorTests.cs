@@ -289,7 +289,9 @@ public sealed class JobExecutorTests : IDisposable
         var (job, originals) = Job(2);
         var after = job.Files[0].Path;
         var before = job.Files[1].Path;
-        var stubs = new FailingStubDriver(path => path == after, path => path == before);
+        var stubs = new HookedStubDriver(
+            beforeStub: path => { if (path == before) { throw new IOException("injected before the stub"); } },
+            afterStub: path => { if (path == after) { throw new IOException("injected after the stub"); } });
         var executor = new JobExecutor(_journal, stubs, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);
 
         var outcomes = await executor.ExecuteAsync(job, null, CancellationToken.None);
@@ -469,36 +471,5 @@ public sealed class JobExecutorTests : IDisposable
         Assert.Equal(1, _faulty.Puts);
         Assert.Equal(StubFiles.Sha256(originals[real]), LinuxStubs.Read(real)!.Sha256);
         Assert.Empty(_journal.Unfinished());
-    }
-
-    /// <summary>The real Linux driver, with a failure injected just after or just before making a stub.</summary>
-    private sealed class FailingStubDriver(Func<string, bool> failAfter, Func<string, bool> failBefore) : IStubDriver
-    {
-        private readonly LinuxStubDriver _real = LinuxStubDriver.Instance;
-
-        public StubInfo? Read(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path) => _real.Read(file, path);
-
-        public StubInfo? Peek(string path) => _real.Peek(path);
-
-        public FileTimes Snapshot(Microsoft.Win32.SafeHandles.SafeFileHandle file) => _real.Snapshot(file);
-
-        public void MakeStub(string path, StubInfo stub, FileTimes readAt)
-        {
-            if (failBefore(path))
-            {
-                throw new IOException("injected before the stub");
-            }
-            _real.MakeStub(path, stub, readAt);
-            if (failAfter(path))
-            {
-                throw new IOException("injected after the stub");
-            }
-        }
-
-        public Task<StubInfo?> RecallAsync(
-            string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
-            _real.RecallAsync(path, stores, cancellationToken, cluster, refusal);
-
-        public bool Settle(Microsoft.Win32.SafeHandles.SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
     }
 }

@@ -5,7 +5,6 @@ using Alto.Agent.Tests.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Win32.SafeHandles;
 
 namespace Alto.Agent.Tests.Jobs;
 
@@ -98,7 +97,7 @@ public sealed class UnwritableFileTests : IDisposable
         var (job, originals) = Job("raced.bin");
         var path = job.Files[0].Path;
         // The flag comes between the verified upload and the stub, as an admin's chattr would.
-        var stubs = new FlagBeforeStubDriver(stubbing => Flag(stubbing, InodeFlags.Immutable));
+        var stubs = new HookedStubDriver(beforeStub: stubbing => Flag(stubbing, InodeFlags.Immutable));
 
         var outcome = Assert.Single(await Executor(stubs).ExecuteAsync(job, null, CancellationToken.None));
 
@@ -167,31 +166,5 @@ public sealed class UnwritableFileTests : IDisposable
     {
         InodeFlags.Set(path, flag);
         _flagged.Add(path);
-    }
-
-    /// <summary>The real Linux driver, with <paramref name="beforeStub"/> run on a file just before it is made a stub.</summary>
-    private sealed class FlagBeforeStubDriver(Action<string> beforeStub) : IStubDriver
-    {
-        private readonly LinuxStubDriver _real = LinuxStubDriver.Instance;
-
-        public StubInfo? Read(SafeFileHandle file, string path) => _real.Read(file, path);
-
-        public StubInfo? Peek(string path) => _real.Peek(path);
-
-        public FileTimes Snapshot(SafeFileHandle file) => _real.Snapshot(file);
-
-        public string? CannotStub(SafeFileHandle file) => _real.CannotStub(file);
-
-        public void MakeStub(string path, StubInfo stub, FileTimes readAt)
-        {
-            beforeStub(path);
-            _real.MakeStub(path, stub, readAt);
-        }
-
-        public Task<StubInfo?> RecallAsync(
-            string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
-            _real.RecallAsync(path, stores, cancellationToken, cluster, refusal);
-
-        public bool Settle(SafeFileHandle file, JournalEntry entry) => _real.Settle(file, entry);
     }
 }
