@@ -133,7 +133,11 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
             }),
             await SendAsync(call, "heartbeat-with-nul", new AgentMessage
             {
-                Heartbeat = new Heartbeat { RecallProblem = "fanotify \0 refused", Volumes = { new VolumeSpace { Path = "/srv/nul\0", TotalBytes = 10, FreeBytes = 5 } } },
+                Heartbeat = new Heartbeat
+                {
+                    RecallProblem = "fanotify \0 refused", Volumes = { new VolumeSpace { Path = "/srv/nul\0", TotalBytes = 10, FreeBytes = 5 } },
+                    OperationsUnsettled = 2, UnsettledProblem = "/srv/nul/f1.bin\0 (tier): held",
+                },
             }),
         };
         var after = await SendAsync(call, "still-open", new AgentMessage { Heartbeat = new Heartbeat() });
@@ -147,6 +151,11 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
             """));
         Assert.Equal("upload failed: server said \uFFFD\u0001<Error>", await _gateway.Database.ScalarAsync<string>(
             $"SELECT last_error FROM alto.tier_object WHERE id = {objects[0]}"));
+        // The heartbeat's unsettled files reach the audit log readable (jsonb holds no NUL), and so does their end.
+        Assert.Equal("/srv/nul/f1.bin\uFFFD (tier): held", await _gateway.Database.ScalarAsync<string>(
+            $"SELECT details->>'problem' FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'agent.operations_unsettled'"));
+        Assert.Equal(1, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'agent.operations_settled'"));
     }
 
     private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)

@@ -30,6 +30,10 @@ public static class StatusCommand
                 {
                     Console.WriteLine($"  {volume.Path}: {(volume.Armed ? "armed" : "not armed: " + volume.Reason)}");
                 }
+                if (agent.UnsettledProblem is { } unsettled)
+                {
+                    Console.WriteLine($"journal:        {unsettled}");
+                }
                 if (agent.LastError is { } error)
                 {
                     Console.WriteLine($"last error:     {error}");

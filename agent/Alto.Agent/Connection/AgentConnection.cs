@@ -54,7 +54,8 @@ public sealed partial class AgentConnection(
     ReportOutbox? reports = null,
     Recall.IRecallStatus? recall = null,
     Action<IReadOnlyList<string>>? volumesChanged = null,
-    Func<LucidLink.LucidTrailStatus?>? lucidTrail = null)
+    Func<LucidLink.LucidTrailStatus?>? lucidTrail = null,
+    Func<IReadOnlyList<Jobs.WaitingOperation>>? waiting = null)
 {
     /// <summary>Reports sent per second at most: well inside the gateway's per-session limit, whatever else the session sends.</summary>
     public const int ReportsPerSecond = 10;
@@ -371,8 +372,11 @@ public sealed partial class AgentConnection(
         using var timer = new PeriodicTimer(period);
         do
         {
+            var unsettled = waiting?.Invoke() ?? [];
             var heartbeat = new Heartbeat
             {
+                OperationsUnsettled = unsettled.Count,
+                UnsettledProblem = Jobs.WaitingOperations.Describe(unsettled) ?? "",
                 SentAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
                 QueueDepth = State.QueueDepth,
                 RecallSurvivesRestart = recall?.SurvivesRestart ?? false,

@@ -21,10 +21,14 @@ public sealed record AgentStatusSnapshot(
 
     public string? RecallProblem { get; init; }
 
+    /// <summary>Files the journal keeps unsettled, and why (<see cref="Jobs.WaitingOperations"/>); null when none.</summary>
+    public string? UnsettledProblem { get; init; }
+
     /// <summary>Reports (job results, recalls) the gateway has not acknowledged yet.</summary>
     public int PendingReports { get; init; }
 
-    public static AgentStatusSnapshot Of(ConnectionState state, Recall.IRecallStatus? recall, int pendingReports = 0) => new(
+    public static AgentStatusSnapshot Of(
+        ConnectionState state, Recall.IRecallStatus? recall, int pendingReports = 0, IReadOnlyList<Jobs.WaitingOperation>? waiting = null) => new(
         state.Connected, state.Gateway?.ToString(), state.SessionId, state.LastHeartbeatSent, state.QueueDepth, state.Sessions,
         state.LastError, typeof(AgentStatusSnapshot).Assembly.GetName().Version?.ToString() ?? "0.0.0", DateTimeOffset.UtcNow)
     {
@@ -33,6 +37,7 @@ public sealed record AgentStatusSnapshot(
         RecallSurvivesRestart = recall?.SurvivesRestart ?? false,
         RecallProblem = recall?.Problem,
         PendingReports = pendingReports,
+        UnsettledProblem = Jobs.WaitingOperations.Describe(waiting ?? []),
     };
 
     public async Task WriteAsync(string stateDirectory, CancellationToken cancellationToken)

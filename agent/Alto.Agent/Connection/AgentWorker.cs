@@ -91,12 +91,13 @@ public sealed partial class AgentWorker(
                     recall?.Arm(configured);
                 }
             },
-            lucidTrail: () => lucidTrail.Status);
+            lucidTrail: () => lucidTrail.Status,
+            waiting: () => journal?.Waiting ?? []);
         var reporting = recalls.RunAsync(stoppingToken);
         var migration = OperatingSystem.IsLinux() && recall is not null
             ? MigrateLegacyStubsAsync([.. volumes.Union(recall.Volumes.Select(volume => volume.Path), StringComparer.Ordinal)], stubCheck, stoppingToken)
             : Task.CompletedTask;
-        var status = KeepStatusFileAsync(connection, stoppingToken);
+        var status = KeepStatusFileAsync(connection, journal, stoppingToken);
         var lucid = lucidTrail.RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
         try
         {
@@ -112,15 +113,15 @@ public sealed partial class AgentWorker(
         await lucid.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await migration.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await AgentStatusSnapshot.Of(connection.State, recall, reports.Count).WriteAsync(stateDirectory.Path, CancellationToken.None);
+        await AgentStatusSnapshot.Of(connection.State, recall, reports.Count, journal?.Waiting).WriteAsync(stateDirectory.Path, CancellationToken.None);
     }
 
-    private async Task KeepStatusFileAsync(AgentConnection connection, CancellationToken stoppingToken)
+    private async Task KeepStatusFileAsync(AgentConnection connection, OperationJournal? journal, CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
         do
         {
-            await AgentStatusSnapshot.Of(connection.State, connection.Recall, connection.PendingReports).WriteAsync(stateDirectory.Path, stoppingToken);
+            await AgentStatusSnapshot.Of(connection.State, connection.Recall, connection.PendingReports, journal?.Waiting).WriteAsync(stateDirectory.Path, stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

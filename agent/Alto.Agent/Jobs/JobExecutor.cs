@@ -499,7 +499,9 @@ public sealed partial class JobExecutor(
         var settled = JournalRecovery.Settle(entry, stubs);
         if (settled.Unsettled is { } why)
         {
-            // Left in the journal: the next recovery settles it; until then it is not reported as a stub.
+            // Left in the journal: the next recovery settles it; until then it is not reported as a stub,
+            // and the agent's heartbeats name it.
+            journal.MarkWaiting(entry, why);
             LogSettleFailed(logger, file.Path, why);
             return null;
         }

@@ -28,7 +28,11 @@ public static class JournalRecovery
         foreach (var entry in journal.Unfinished())
         {
             var settled = Settle(entry, stubs);
-            if (settled.Unsettled is null)
+            if (settled.Unsettled is { } why)
+            {
+                journal.MarkWaiting(entry, why);
+            }
+            else
             {
                 journal.Append(entry with { Phase = JournalEntry.Done });
             }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -20,6 +21,9 @@ public sealed record JournalEntry(
     public const string Done = "done";
 }
 
+/// <summary>An operation the journal keeps because its file could not be settled, and why.</summary>
+public sealed record WaitingOperation(string Operation, long TierObjectId, string Path, string Why);
+
 /// <summary>
 /// The agent's local record of operations in flight (state-dir/journal.jsonl), flushed to disk
 /// at every step, so that after a crash each operation is finished or rolled back
@@ -30,6 +34,7 @@ public sealed class OperationJournal : IDisposable
 {
     private readonly string _path;
     private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<(string Operation, long TierObjectId), WaitingOperation> _waiting = new();
     private FileStream _file;
 
     public OperationJournal(string stateDirectory)
@@ -65,7 +70,22 @@ public sealed class OperationJournal : IDisposable
             }
             _file.Flush(flushToDisk: durable);
         }
+        foreach (var done in entries.Where(entry => entry.Phase == JournalEntry.Done))
+        {
+            _waiting.TryRemove((done.Operation, done.TierObjectId), out _);
+        }
     }
+
+    /// <summary>
+    /// Operations that could not be settled (a stubbing or recall cut short on a file the agent may
+    /// not write now), since this journal was opened: they stay in the journal until an attempt at
+    /// settling them succeeds, and the agent reports them so that no one has to find them in its log.
+    /// </summary>
+    public IReadOnlyList<WaitingOperation> Waiting => [.. _waiting.Values.OrderBy(waiting => waiting.Path, StringComparer.Ordinal)];
+
+    /// <summary>Records that <paramref name="entry"/>'s operation could not be settled, and why; the entry that finishes it clears this.</summary>
+    public void MarkWaiting(JournalEntry entry, string why) =>
+        _waiting[(entry.Operation, entry.TierObjectId)] = new WaitingOperation(entry.Operation, entry.TierObjectId, entry.Path, why);
 
     /// <summary>The last entry of every operation that has not reached <see cref="JournalEntry.Done"/>.</summary>
     public IReadOnlyList<JournalEntry> Unfinished()

@@ -87,10 +87,10 @@ public static class GatewayBuilderExtensions
         services.AddSingleton<ReconcileReadModel>();
         services.AddSingleton<StubRecordReadModel>();
         services.AddSingleton<Apis.StubCheckMetrics>();
-        services.AddSingleton<Grpc.LucidTrailGauges>();
+        services.AddSingleton<Grpc.AgentHeartbeatGauges>();
         services.AddSingleton<Grpc.MomentaryCallFailures>();
         // The handler that counts 503s is made by the exception-handling middleware; resolving the handlers makes it at start too.
-        Grains.Fleet.MetricFamilyServiceCollectionExtensions.AddMetricFamilies(services, typeof(RefusalAudit), typeof(Apis.StubCheckMetrics), typeof(Grpc.LucidTrailGauges),
+        Grains.Fleet.MetricFamilyServiceCollectionExtensions.AddMetricFamilies(services, typeof(RefusalAudit), typeof(Apis.StubCheckMetrics), typeof(Grpc.AgentHeartbeatGauges),
             typeof(Grpc.MomentaryCallFailures), typeof(IEnumerable<Microsoft.AspNetCore.Diagnostics.IExceptionHandler>));
         services.AddSingleton<AuditReadModel>();
         services.AddSingleton<Auth.GatewayAudit>();

@@ -19,7 +19,7 @@ namespace Alto.Gateway.Grpc;
 /// bounded channel; a session that floods is cut off without touching the others.
 /// </summary>
 public sealed partial class AgentSessionService(
-    IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, LucidTrailGauges lucidTrails,
+    IGrainFactory grains, IOptions<AgentSessionOptions> options, Auth.RefusalAudit refusals, AgentHeartbeatGauges heartbeats,
     MomentaryCallFailures momentaryFailures, ILogger<AgentSessionService> logger) : AgentService.AgentServiceBase
 {
     /// <summary>Names this gateway process in host detail ("which gateway holds the stream").</summary>
@@ -118,7 +118,7 @@ public sealed partial class AgentSessionService(
                         case AgentMessage.BodyOneofCase.Heartbeat:
                             var metrics = ToMetrics(message.Heartbeat);
                             EndIfNotCurrent(await host.HeartbeatAsync(sessionId, credential!, metrics));
-                            lucidTrails.Report(hostId.Value, identity.TenantId, metrics.LucidLinkTrail);
+                            heartbeats.Report(hostId.Value, identity.TenantId, metrics);
                             break;
                         case AgentMessage.BodyOneofCase.Ack:
                             await host.AcknowledgeAsync(AgentText.Readable(message.Ack.MessageId, 64), message.Ack.Ok, AgentText.ReadableOrNull(message.Ack.Error, 2000));
@@ -169,7 +169,7 @@ public sealed partial class AgentSessionService(
             outbox.Writer.TryComplete();
             await host.CloseSessionAsync(sessionId);
             grains.DeleteObjectReference<IAgentSessionObserver>(observerReference);
-            lucidTrails.Forget(hostId.Value);
+            heartbeats.Forget(hostId.Value);
             LogClosed(logger, hostId.Value, sessionId);
             await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -336,6 +336,8 @@ public sealed partial class AgentSessionService(
         RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
         RecallProblem = AgentText.ReadableOrNull(heartbeat.RecallProblem, 500),
         RecallsRefused = heartbeat.RecallsRefused,
+        OperationsUnsettled = Math.Max(0, heartbeat.OperationsUnsettled),
+        UnsettledProblem = AgentText.ReadableOrNull(heartbeat.UnsettledProblem, 2000),
         LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail
             ? new LucidTrailMetrics(Math.Max(0, trail.EventsApplied), Math.Max(0, trail.LinesMalformed), Math.Max(0, trail.LinesDuplicate),
                 Math.Max(0, trail.LinesQuarantined), Math.Max(0, trail.QuarantineOverflow), trail.NewestAppliedEvent?.ToDateTimeOffset(),

@@ -141,6 +141,15 @@ public sealed record AgentMetrics(
 
     /// <summary>How the host's LucidLink audit trail is followed; null when it has none.</summary>
     [Id(9)] public LucidTrailMetrics? LucidLinkTrail { get; init; }
+
+    /// <summary>
+    /// Files the agent's journal keeps unsettled: a stubbing or recall cut short on a file the agent
+    /// may not write now (immutable, on a volume mounted read-only). Each is settled at the agent's next start.
+    /// </summary>
+    [Id(10)] public int OperationsUnsettled { get; init; }
+
+    /// <summary>Which files wait to be settled and why, as the agent says; null when none.</summary>
+    [Id(11)] public string? UnsettledProblem { get; init; }
 }
 
 /// <summary>

@@ -128,7 +128,12 @@ public sealed partial class HostGrain
             return _session is null ? SessionStanding.Unknown : SessionStanding.Replaced;
         }
         var armedBefore = ArmedVolumes();
+        var unsettledBefore = _metrics?.OperationsUnsettled ?? 0;
         _metrics = metrics;
+        if (metrics.OperationsUnsettled != unsettledBefore)
+        {
+            await ReportUnsettledAsync(unsettledBefore, metrics);
+        }
         _lastHeartbeat = time.GetUtcNow();
         if (ArmedVolumes().Except(armedBefore).Any())
         {
@@ -142,6 +147,29 @@ public sealed partial class HostGrain
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
         await live.PublishAsync(host.State.TenantId, LiveEventKinds.HostMetrics, LiveAudience.Everyone, new { hostId = Id, metrics }, Id);
         return SessionStanding.Current;
+    }
+
+    /// <summary>
+    /// Files the agent's journal keeps unsettled (neither the original nor a settled stub) are an
+    /// operator's business as soon as the agent says so: an error in the log and an audit entry
+    /// whenever their number changes, and another once none is left. The metric is the gateway's
+    /// (alto_agent_operations_unsettled), from the same heartbeat.
+    /// </summary>
+    private async Task ReportUnsettledAsync(int before, AgentMetrics metrics)
+    {
+        var details = new Dictionary<string, object?> { ["files"] = metrics.OperationsUnsettled, ["before"] = before, ["problem"] = metrics.UnsettledProblem };
+        if (metrics.OperationsUnsettled > 0)
+        {
+            LogUnsettled(logger, Id, metrics.OperationsUnsettled, metrics.UnsettledProblem ?? "");
+        }
+        else
+        {
+            LogAllSettled(logger, Id, before);
+        }
+        await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, $"agent:{Id}",
+            metrics.OperationsUnsettled > 0 ? "agent.operations_unsettled" : "agent.operations_settled", "host", Id.ToString(),
+            Succeeded: metrics.OperationsUnsettled == 0, details)
+        { HostId = Id });
     }
 
     public async Task CloseSessionAsync(Guid sessionId)
@@ -198,6 +226,12 @@ public sealed partial class HostGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Command {CommandId} for host {HostId} stays queued: its session's gateway did not take it")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string commandId, Guid hostId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Host {HostId}: {Files} file(s) left unsettled by the agent: {Problem}")]
+    private static partial void LogUnsettled(ILogger logger, Guid hostId, int files, string problem);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId}: the {Files} file(s) the agent had left unsettled are settled")]
+    private static partial void LogAllSettled(ILogger logger, Guid hostId, int files);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} is offline: no heartbeat since {LastHeartbeat}")]
     private static partial void LogHeartbeatsMissed(ILogger logger, Guid hostId, DateTimeOffset lastHeartbeat);

@@ -134,6 +134,8 @@ public sealed class UnwritableFileTests : IDisposable
         Assert.EndsWith("it carries a stub's markers: it is settled once it can be written", waiting.Unsettled, StringComparison.Ordinal);
         Assert.All(recovered.Where(item => item.Path != stubPath), item => Assert.False(item.IsStub));
         Assert.Equal([stubPath], _journal.Unfinished().Select(entry => entry.Path));
+        // Named for the heartbeats, with the same reason.
+        Assert.Equal([(stubPath, waiting.Unsettled)], _journal.Waiting.Select(operation => (operation.Path, (string?)operation.Why)));
         foreach (var path in new[] { neverMarked, plain })
         {
             Assert.Equal(originals[path], await File.ReadAllBytesAsync(path));
@@ -145,6 +147,31 @@ public sealed class UnwritableFileTests : IDisposable
         StubFiles.AssertReleased(stubPath);
         Assert.Equal(StubFiles.Sha256(originals[stubPath]), await Sha256Check.OfObjectAsync(_store, LinuxStubs.Read(stubPath)!.Locator, CancellationToken.None));
         Assert.Empty(_journal.Unfinished());
+        Assert.Empty(_journal.Waiting);
+    }
+
+    [Fact]
+    public async Task AStubbingThatFailsOnceTheFileIsMarkedAndImmutableWaitsInTheJournalAndIsNamed()
+    {
+        var (job, _) = Job("marked-then-held.bin");
+        var path = job.Files[0].Path;
+        // After the markers and the release, the file is made immutable and the step after fails.
+        var stubs = new HookedStubDriver(afterStub: stubbed =>
+        {
+            Flag(stubbed, InodeFlags.Immutable);
+            throw new IOException("the disk went away");
+        });
+
+        var outcome = Assert.Single(await Executor(stubs).ExecuteAsync(job, null, CancellationToken.None));
+
+        Assert.Equal(FileOutcomeKind.Failed, outcome.Kind);
+        var waiting = Assert.Single(_journal.Waiting);
+        Assert.Equal((JournalEntry.Tier, job.Files[0].TierObjectId, path), (waiting.Operation, waiting.TierObjectId, waiting.Path));
+        Assert.EndsWith("it carries a stub's markers: it is settled once it can be written", waiting.Why, StringComparison.Ordinal);
+        Assert.Equal([path], _journal.Unfinished().Select(entry => entry.Path));
+        Assert.Equal($"1 file is left between original and stub: {path} (tier): {waiting.Why}. " +
+            "Make the files writable again (chattr -i, remount read-write), then restart the agent: it settles them on start",
+            WaitingOperations.Describe(_journal.Waiting));
     }
 
     private JobExecutor Executor(IStubDriver stubs) => new(_journal, stubs, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => _faulty);

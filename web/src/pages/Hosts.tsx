@@ -85,6 +85,12 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
             <dd role="alert">{host.latestMetrics.recallProblem}</dd>
           </>
         )}
+        {host.latestMetrics?.unsettledProblem && (
+          <>
+            <dt>Unsettled files</dt>
+            <dd role="alert">{host.latestMetrics.unsettledProblem}</dd>
+          </>
+        )}
       </dl>
       <table aria-label={`Volumes of ${host.name}`}>
         <thead>

@@ -5,20 +5,24 @@ using Alto.GrainInterfaces.Hosts;
 namespace Alto.Gateway.Grpc;
 
 /// <summary>
-/// The LucidLink audit trails of the hosts whose sessions this gateway holds, for /metrics: per
-/// host (and tenant), events applied, lines refused and quarantined, duplicates dropped, the
-/// quarantine's size and overflow, and the lag (seconds from the newest applied event to the
-/// scrape). Each heartbeat replaces its host's figures; a host whose session ended is dropped.
+/// What the heartbeats of the hosts whose sessions this gateway holds say, for /metrics, per host
+/// (and tenant): files the agent's journal keeps unsettled, and the LucidLink audit trail — events
+/// applied, lines refused and quarantined, duplicates dropped, the quarantine's size and overflow,
+/// and the lag (seconds from the newest applied event to the scrape). Each heartbeat replaces its
+/// host's figures; a host whose session ended is dropped.
 /// </summary>
-public sealed class LucidTrailGauges
+public sealed class AgentHeartbeatGauges
 {
-    private readonly ConcurrentDictionary<Guid, (Guid TenantId, LucidTrailMetrics Trail)> _hosts = new();
+    private readonly ConcurrentDictionary<Guid, (Guid TenantId, AgentMetrics Metrics)> _hosts = new();
     private readonly TimeProvider _clock;
 
-    public LucidTrailGauges(IMeterFactory meters, TimeProvider clock)
+    public AgentHeartbeatGauges(IMeterFactory meters, TimeProvider clock)
     {
         _clock = clock;
         var meter = meters.Create(GrainInterfaces.Common.AltoMeter.Name);
+        meter.CreateObservableGauge("alto.agent.operations_unsettled",
+            () => _hosts.Select(pair => new Measurement<long>(pair.Value.Metrics.OperationsUnsettled, Tags(pair.Key, pair.Value.TenantId))), "{file}",
+            "Files the agent's journal keeps unsettled (a stubbing or recall cut short on a file it may not write now), to be settled at its next start");
         meter.CreateObservableCounter("alto.lucidlink.events_applied", () => Each(trail => trail.EventsApplied), "{event}",
             "Audit-trail events the gateway took, since the agent started");
         meter.CreateObservableCounter("alto.lucidlink.lines_malformed", () => Each(trail => trail.LinesMalformed), "{line}",
@@ -33,29 +37,21 @@ public sealed class LucidTrailGauges
             "Seconds from the newest audit-trail event the gateway took to now");
     }
 
-    public void Report(Guid hostId, Guid tenantId, LucidTrailMetrics? trail)
-    {
-        if (trail is null)
-        {
-            _hosts.TryRemove(hostId, out _);
-        }
-        else
-        {
-            _hosts[hostId] = (tenantId, trail);
-        }
-    }
+    public void Report(Guid hostId, Guid tenantId, AgentMetrics metrics) => _hosts[hostId] = (tenantId, metrics);
 
     public void Forget(Guid hostId) => _hosts.TryRemove(hostId, out _);
 
+    /// <summary>A trail figure of each host that follows a LucidLink trail.</summary>
     private IEnumerable<Measurement<long>> Each(Func<LucidTrailMetrics, long> figure) =>
-        _hosts.Select(pair => new Measurement<long>(figure(pair.Value.Trail), Tags(pair.Key, pair.Value.TenantId)));
+        _hosts.Where(pair => pair.Value.Metrics.LucidLinkTrail is not null)
+            .Select(pair => new Measurement<long>(figure(pair.Value.Metrics.LucidLinkTrail!), Tags(pair.Key, pair.Value.TenantId)));
 
     private IEnumerable<Measurement<double>> Lag()
     {
         var now = _clock.GetUtcNow();
-        foreach (var (hostId, (tenantId, trail)) in _hosts)
+        foreach (var (hostId, (tenantId, metrics)) in _hosts)
         {
-            if (trail.NewestAppliedEvent is { } newest)
+            if (metrics.LucidLinkTrail?.NewestAppliedEvent is { } newest)
             {
                 yield return new Measurement<double>(Math.Max(0, (now - newest).TotalSeconds), Tags(hostId, tenantId));
             }
