@@ -14,12 +14,14 @@ namespace Alto.Tiering;
 /// fits one block goes straight to its content address with its SHA-256 in the blob's metadata;
 /// larger content is staged as blocks of a staging blob while it is hashed, then copied
 /// server-side to its content address. Transfer checksums are off: Alto verifies every object
-/// with its own SHA-256 by reading it back.
+/// with its own SHA-256 by reading it back. Every request has an <see cref="AnswerLimit"/>.
 /// </summary>
-public sealed class AzureBlobTierStore(BlobContainerClient container, string prefix = "", int blockSize = AzureBlobTierStore.DefaultBlockSize) : ITierStore
+public sealed class AzureBlobTierStore(
+    BlobContainerClient container, string prefix = "", int blockSize = AzureBlobTierStore.DefaultBlockSize, TimeSpan? answerLimit = null) : ITierStore
 {
     public const int DefaultBlockSize = 16 << 20;
     private static readonly UploadTransferValidationOptions NoTransferChecksum = new() { ChecksumAlgorithm = StorageChecksumAlgorithm.None };
+    private readonly AnswerLimit _answerLimit = AnswerLimit.Of(answerLimit);
     private bool _containerChecked;
 
     public string Kind => "azure";
@@ -32,6 +34,8 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
         options.Retry.MaxRetries = 3;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        // Each try, and each read of a response body that stops halfway, ends after the answer limit rather than the SDK's 100 s.
+        options.Retry.NetworkTimeout = AnswerLimit.DefaultLimit;
         if (connectionString is { Length: > 0 })
         {
             return new BlobContainerClient(connectionString, container, options);
@@ -65,10 +69,10 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
                 var key = ObjectKeys.Content(prefix, tenantId, sha256);
                 if (await GetInfoAsync(key, cancellationToken) is not { } existing || existing.Length != filled)
                 {
-                    await CallAsync(() => container.GetBlockBlobClient(key).UploadAsync(
+                    await CallAsync(token => container.GetBlockBlobClient(key).UploadAsync(
                         new MemoryStream(buffer, 0, filled, writable: false),
                         new BlobUploadOptions { Metadata = Metadata(sha256), TransferValidation = NoTransferChecksum },
-                        cancellationToken));
+                        token), cancellationToken, filled);
                 }
                 return new StoredObject(key, sha256, filled);
             }
@@ -92,22 +96,23 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
             while (filled > 0)
             {
                 var blockId = Convert.ToBase64String(BitConverter.GetBytes(blocks.Count));
-                await CallAsync(() => staging.StageBlockAsync(blockId, new MemoryStream(buffer, 0, filled, writable: false),
-                    new BlockBlobStageBlockOptions { TransferValidation = NoTransferChecksum }, cancellationToken));
+                await CallAsync(token => staging.StageBlockAsync(blockId, new MemoryStream(buffer, 0, filled, writable: false),
+                    new BlockBlobStageBlockOptions { TransferValidation = NoTransferChecksum }, token), cancellationToken, filled);
                 blocks.Add(blockId);
                 length += filled;
                 filled = await StreamFill.FillAsync(content, buffer.AsMemory(0, blockSize), cancellationToken);
                 hash.AppendData(buffer, 0, filled);
             }
-            await CallAsync(() => staging.CommitBlockListAsync(blocks, cancellationToken: cancellationToken));
+            await CallAsync(token => staging.CommitBlockListAsync(blocks, cancellationToken: token), cancellationToken);
 
             var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
             var key = ObjectKeys.Content(prefix, tenantId, sha256);
             if (await GetInfoAsync(key, cancellationToken) is not { } existing || existing.Length != length)
             {
-                var copy = await CallAsync(() => container.GetBlobClient(key).StartCopyFromUriAsync(
-                    staging.Uri, new BlobCopyFromUriOptions { Metadata = Metadata(sha256) }, cancellationToken));
-                await CallAsync(async () => await copy.WaitForCompletionAsync(cancellationToken));
+                var copy = await CallAsync(token => container.GetBlobClient(key).StartCopyFromUriAsync(
+                    staging.Uri, new BlobCopyFromUriOptions { Metadata = Metadata(sha256) }, token), cancellationToken);
+                // The service copies at its own pace: time in proportion to the object.
+                await CallAsync(async token => await copy.WaitForCompletionAsync(token), cancellationToken, length);
             }
             return new StoredObject(key, sha256, length);
         }
@@ -121,17 +126,13 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     {
         try
         {
-            var download = await container.GetBlobClient(key).DownloadStreamingAsync(
-                new BlobDownloadOptions { Range = new HttpRange(offset, length) }, cancellationToken);
+            var download = await CallAsync(token => container.GetBlobClient(key).DownloadStreamingAsync(
+                new BlobDownloadOptions { Range = new HttpRange(offset, length) }, token), cancellationToken);
             return download.Value.Content;
         }
         catch (RequestFailedException exception) when (exception.Status == 404)
         {
             throw new TierObjectNotFoundException(key);
-        }
-        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
-        {
-            throw Unavailable(exception);
         }
     }
 
@@ -139,17 +140,13 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     {
         try
         {
-            var properties = await container.GetBlobClient(key).GetPropertiesAsync(cancellationToken: cancellationToken);
+            var properties = await CallAsync(token => container.GetBlobClient(key).GetPropertiesAsync(cancellationToken: token), cancellationToken);
             var sha256 = properties.Value.Metadata.TryGetValue(ObjectKeys.MetadataSha256.Replace('-', '_'), out var recorded) ? recorded : ObjectKeys.Sha256Of(key);
             return sha256 is null ? null : new StoredObject(key, sha256, properties.Value.ContentLength);
         }
         catch (RequestFailedException exception) when (exception.Status == 404)
         {
             return null;
-        }
-        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
-        {
-            throw Unavailable(exception);
         }
     }
 
@@ -170,24 +167,20 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
-        CallAsync(() => container.GetBlobClient(key).DeleteIfExistsAsync(cancellationToken: cancellationToken));
+        CallAsync(token => container.GetBlobClient(key).DeleteIfExistsAsync(cancellationToken: token), cancellationToken);
 
     /// <summary>One request: the service deletes the blob only if it was not modified since the cut-off (412 otherwise).</summary>
     public async Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
     {
         try
         {
-            var deleted = await container.GetBlobClient(key).DeleteIfExistsAsync(DeleteSnapshotsOption.None,
-                new BlobRequestConditions { IfUnmodifiedSince = before.AddSeconds(-1) }, cancellationToken);
+            var deleted = await CallAsync(token => container.GetBlobClient(key).DeleteIfExistsAsync(DeleteSnapshotsOption.None,
+                new BlobRequestConditions { IfUnmodifiedSince = before.AddSeconds(-1) }, token), cancellationToken);
             return deleted.Value ? ReclaimOutcome.Deleted : ReclaimOutcome.Absent;
         }
         catch (RequestFailedException exception) when (exception.Status == 412)
         {
             return ReclaimOutcome.Newer;
-        }
-        catch (Exception exception) when (exception is RequestFailedException or AggregateException or HttpRequestException)
-        {
-            throw Unavailable(exception);
         }
     }
 
@@ -195,7 +188,7 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     {
         if (!_containerChecked)
         {
-            await CallAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
+            await CallAsync(token => container.CreateIfNotExistsAsync(cancellationToken: token), cancellationToken);
             _containerChecked = true;
         }
     }
@@ -203,13 +196,19 @@ public sealed class AzureBlobTierStore(BlobContainerClient container, string pre
     // Blob metadata names must be C# identifiers: the hyphen of our name becomes an underscore.
     private static Dictionary<string, string> Metadata(string sha256) => new() { [ObjectKeys.MetadataSha256.Replace('-', '_')] = sha256 };
 
-    private static async Task<T> CallAsync<T>(Func<Task<T>> call)
+    /// <summary>
+    /// One request, given <see cref="_answerLimit"/> to be answered (with a body of
+    /// <paramref name="bodyBytes"/>). A missing blob (404) and a failed condition (412) are the
+    /// caller's to read; any other failure of the store, and its silence, is
+    /// <see cref="TierStoreUnavailableException"/>.
+    /// </summary>
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken, long bodyBytes = 0)
     {
         try
         {
-            return await call();
+            return await _answerLimit.RunAsync("Azure Blob store", call, cancellationToken, bodyBytes);
         }
-        catch (RequestFailedException exception) when (exception.Status != 404)
+        catch (RequestFailedException exception) when (exception.Status is not (404 or 412))
         {
             throw Unavailable(exception);
         }

@@ -21,13 +21,8 @@ public sealed class S3TierStore(
 {
     public const int DefaultPartSize = 16 << 20;
 
-    /// <summary>How long a request may go unanswered, beyond the time its body takes at <see cref="SlowestBytesPerSecond"/>.</summary>
-    public static readonly TimeSpan DefaultAnswerLimit = TimeSpan.FromSeconds(60);
-
-    /// <summary>The slowest upload a request's body is given time for (64 KiB/s: a 16 MiB part gets 256 s more).</summary>
-    private const long SlowestBytesPerSecond = 64 << 10;
-
-    private readonly TimeSpan _answerLimit = answerLimit ?? DefaultAnswerLimit;
+    /// <summary>How long each request may go unanswered (<see cref="AnswerLimit"/>).</summary>
+    private readonly AnswerLimit _answerLimit = AnswerLimit.Of(answerLimit);
     private const string MetadataHeader = "x-amz-meta-" + ObjectKeys.MetadataSha256;
 
     public string Kind => "s3";
@@ -253,24 +248,16 @@ public sealed class S3TierStore(
     }
 
     /// <summary>
-    /// One request, given <see cref="_answerLimit"/> to be answered (plus the time its body of
-    /// <paramref name="bodyBytes"/> takes at the slowest rate allowed): an endpoint that takes the
-    /// connection and then answers nothing would otherwise hold the caller for the client's
-    /// timeouts times its retries (a PUT to such an endpoint was still waiting after 15 minutes).
-    /// Failures of the store, and its silence, are <see cref="TierStoreUnavailableException"/>.
+    /// One request, given <see cref="_answerLimit"/> to be answered (with a body of
+    /// <paramref name="bodyBytes"/>): without it, a PUT to an endpoint that never answers was
+    /// still waiting after 15 minutes. Failures of the store, and its silence, are
+    /// <see cref="TierStoreUnavailableException"/>.
     /// </summary>
     private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken, long bodyBytes = 0)
     {
-        var allowed = _answerLimit + TimeSpan.FromSeconds((double)bodyBytes / SlowestBytesPerSecond);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(allowed);
         try
         {
-            return await call(limit.Token);
-        }
-        catch (OperationCanceledException exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TierStoreUnavailableException($"the S3 store did not answer within {allowed.TotalSeconds:0} s", exception);
+            return await _answerLimit.RunAsync("S3 store", call, cancellationToken, bodyBytes);
         }
         catch (AmazonS3Exception exception) when (exception.StatusCode == HttpStatusCode.NotFound)
         {

@@ -349,23 +349,32 @@ public sealed class TierStoreTests(TierStoreFixture fixture)
     }
 
     /// <summary>
-    /// An S3 endpoint that takes the connection and then answers nothing: without a limit of its
-    /// own the client's timeouts and retries held a PUT for more than 15 minutes. Every request
-    /// is given the store's answer limit (here 2 s), then the store is reported unavailable.
+    /// An endpoint that takes the connection and then answers nothing: without a limit of their
+    /// own the clients' timeouts and retries held a PUT for more than 15 minutes (S3) or 100 s a
+    /// try, four tries (Azure). Every request is given the store's answer limit (here 2 s), then
+    /// the store is reported unavailable. A store that regressed is cut off after a minute.
     /// </summary>
-    [Fact]
-    public async Task AnS3StoreThatAnswersNothingIsUnavailableWithinItsAnswerLimit()
+    [Theory]
+    [InlineData("s3", "the S3 store did not answer within 2 s")]
+    [InlineData("azure", "the Azure Blob store did not answer within 2 s")]
+    public async Task AStoreThatAnswersNothingIsUnavailableWithinItsAnswerLimit(string kind, string message)
     {
         using var silent = Stubs.SilentTierTwo.Silent();
-        var s3 = new S3TierStore(S3TierStore.CreateClient(silent.Endpoint, "us-east-1", true, "k", "s"), "tier2", answerLimit: TimeSpan.FromSeconds(2));
+        var limit = TimeSpan.FromSeconds(2);
+        ITierStore store = kind == "s3"
+            ? new S3TierStore(S3TierStore.CreateClient(silent.Endpoint, "us-east-1", true, "k", "s"), "tier2", answerLimit: limit)
+            : new AzureBlobTierStore(AzureBlobTierStore.CreateContainerClient("tier2",
+                $"DefaultEndpointsProtocol=http;AccountName=a;AccountKey={Alto.TestSupport.Tier2Server.AzuriteKey};BlobEndpoint={silent.Endpoint}/a;",
+                null, null, null, null), answerLimit: limit);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var regressed = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
-        var put = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => s3.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), CancellationToken.None));
-        var info = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => s3.GetInfoAsync("any/key", CancellationToken.None));
+        var put = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.PutAsync(Guid.NewGuid(), new MemoryStream([1, 2, 3]), regressed.Token));
+        var info = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.GetInfoAsync("any/key", regressed.Token));
+        var read = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.OpenReadAsync("any/key", 0, null, regressed.Token));
 
-        Assert.Equal("the S3 store did not answer within 2 s", put.Message);
-        Assert.Equal(put.Message, info.Message);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(30));
+        Assert.Equal([message, message, message], new[] { put.Message, info.Message, read.Message });
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Every key under the prefix as the server itself lists it, staging included.</summary>
