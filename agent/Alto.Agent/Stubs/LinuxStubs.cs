@@ -293,13 +293,15 @@ public static class LinuxStubs
             await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, cancellationToken);
             using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            // The whole file one hole (a stub's data is released already; this makes sure), so a range left unwritten reads as zeros.
+            LinuxFiles.PunchHole(fd, before.Size);
             var buffer = new byte[BufferSize];
             long offset = 0;
             int read;
             while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 hash.AppendData(buffer, 0, read);
-                await RandomAccess.WriteAsync(target, buffer.AsMemory(0, read), offset, cancellationToken);
+                await WriteLeavingHolesAsync(target, buffer.AsMemory(0, read), offset, cancellationToken);
                 offset += read;
             }
             var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -325,6 +327,40 @@ public static class LinuxStubs
         LinuxFiles.Sync(fd);
         return stub;
     }
+
+    /// <summary>
+    /// Writes recalled data at <paramref name="offset"/> of a file that is one hole there, except
+    /// its blocks of zeros, which stay holes: a sparse file (a VM image, a database's preallocated
+    /// file) comes back taking the space it took, not its full size — which could fill the volume
+    /// and fail its own recall.
+    /// </summary>
+    private static async Task WriteLeavingHolesAsync(SafeFileHandle target, ReadOnlyMemory<byte> data, long offset, CancellationToken cancellationToken)
+    {
+        const int Block = 4096;
+        var run = -1;
+        for (var at = 0; at < data.Length;)
+        {
+            // Blocks as the file system has them: aligned to the file's offsets, not the buffer's.
+            var next = (int)Math.Min(data.Length, at + Block - ((offset + at) % Block));
+            var zeros = AllZeros(data[at..next]);
+            if (zeros && run >= 0)
+            {
+                await RandomAccess.WriteAsync(target, data[run..at], offset + run, cancellationToken);
+                run = -1;
+            }
+            else if (!zeros && run < 0)
+            {
+                run = at;
+            }
+            at = next;
+        }
+        if (run >= 0)
+        {
+            await RandomAccess.WriteAsync(target, data[run..], offset + run, cancellationToken);
+        }
+    }
+
+    private static bool AllZeros(ReadOnlyMemory<byte> data) => !data.Span.ContainsAnyExcept((byte)0);
 }
 
 /// <summary>The file changed after it was read for tiering; it must wait for the next scan.</summary>

@@ -100,6 +100,32 @@ public sealed class LinuxStubTests : IDisposable
         Assert.Null(await LinuxStubs.RecallAsync(path, Stores, CancellationToken.None));
     }
 
+    /// <summary>
+    /// A sparse file (a VM image, a database's preallocated file) recalled whole would take its
+    /// full size on the volume: a 64 MiB file holding 2 MiB of data came back with 64 MiB
+    /// allocated, and a large one could fill the volume and fail its own recall. Ranges of zeros
+    /// stay holes; the bytes read back are the same.
+    /// </summary>
+    [Fact]
+    public async Task ASparseFileComesBackSparse()
+    {
+        var path = Path.Combine(_folder, "disk.img");
+        var written = await StubFiles.ShellAsync(
+            $"truncate -s 64M '{path}' && head -c 1M /dev/urandom | dd of='{path}' bs=1M seek=10 conv=notrunc status=none " +
+            $"&& head -c 1000000 /dev/urandom | dd of='{path}' bs=1 seek=66108864 conv=notrunc status=none");
+        Assert.True(written.ExitCode == 0, written.Output);
+        var content = await File.ReadAllBytesAsync(path);
+        var allocated = StubFiles.Stat(path).Blocks * 512;
+        Assert.InRange(allocated, 1L << 20, 3L << 20);
+        await StubFiles.TierAsync(path, _store, _targetId);
+
+        Assert.NotNull(await LinuxStubs.RecallAsync(path, Stores, CancellationToken.None));
+
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        Assert.Equal(64L << 20, new FileInfo(path).Length);
+        Assert.InRange(StubFiles.Stat(path).Blocks * 512, 1L << 20, allocated + (64 << 10));
+    }
+
     [Fact]
     public async Task AFileThatChangedAfterItWasReadIsNotStubbed()
     {
