@@ -10,7 +10,11 @@ public sealed record JobView(
 
 public sealed record TierObjectView(
     long Id, Guid HostId, string Path, string State, Guid? RuleId, Guid? TargetId, Guid? JobId, long SizeBytes, int Attempts, string? LastError,
-    string? Sha256, string? Locator, DateTimeOffset? PlannedAt, DateTimeOffset? ActedAt, DateTimeOffset? LastAccessedAt, long AccessCount);
+    string? Sha256, string? Locator, DateTimeOffset? PlannedAt, DateTimeOffset? ActedAt, DateTimeOffset? LastAccessedAt, long AccessCount)
+{
+    /// <summary>When a failed file is tried again, or a refused one planned again; null when nothing waits.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+}
 
 public sealed record TierStateCount(string State, long Files, long Bytes);
 
@@ -40,7 +44,7 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
         Guid tenantId, Guid? hostId, string? state, string? pathPrefix, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, host_id, full_path, state, rule_id, target_id, job_id, size_bytes, attempts, last_error, hash, locator, planned_utc, acted_utc, last_accessed_utc, access_count",
+                "id, host_id, full_path, state, rule_id, target_id, job_id, size_bytes, attempts, last_error, hash, locator, planned_utc, acted_utc, last_accessed_utc, access_count, next_attempt_utc",
                 "alto.tier_object",
                 """
                 tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR state = $3)
@@ -57,7 +61,7 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
             reader => new TierObjectView(
                 reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.NullableGuid(4), reader.NullableGuid(5),
                 reader.NullableGuid(6), reader.GetInt64(7), reader.GetInt32(8), reader.NullableText(9), reader.NullableText(10), reader.NullableText(11),
-                reader.NullableTime(12), reader.NullableTime(13), reader.NullableTime(14), reader.GetInt64(15)),
+                reader.NullableTime(12), reader.NullableTime(13), reader.NullableTime(14), reader.GetInt64(15)) { NextAttemptAt = reader.NullableTime(16) },
             cancellationToken);
 
     /// <summary>Files and bytes per state (progress of a plan, a job or a recall at a glance).</summary>

@@ -22,6 +22,9 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlanSlots slots, Pl
     /// <summary>A file whose tiering failed and whose next attempt is due: the planner's again, its count of attempts kept.</summary>
     public const string RetryDue = "RETRY";
 
+    /// <summary>A file the agent refused, within its pause (<see cref="TierRetryOptions.RefusedPause"/>): not the planner's yet.</summary>
+    public const string RefusedWaiting = "REFUSED";
+
     /// <summary>Why an un-planned tier object with history is kept, as SKIPPED.</summary>
     public const string UnplannedReason = "no longer selected by a tiering rule";
 
@@ -89,10 +92,12 @@ public sealed partial class HostPlanner(NpgsqlDataSource db, PlanSlots slots, Pl
     private string InventoryQuery(PlanInput input) => $"""
         COPY (SELECT f.file_current_id, f.full_path, f.size_bytes, f.atime_unix, f.mtime_unix, f.file_extension, f.is_stub,
                      -- A planned file whose job was claimed for sending is no longer the planner's; a failed one
-                     -- whose next attempt is due is again (abandoned ones, past their last attempt, are not).
+                     -- whose next attempt is due is again (abandoned ones, past their last attempt, are not); a
+                     -- refused one is not until its pause is over.
                      CASE WHEN t.state = 'PLANNED' AND j.status NOT IN ('queued', 'awaiting_approval') THEN 'SENDING'
                           WHEN t.state = 'FAILED' AND t.failed_during = 'tiering' AND t.attempts < {retry.Value.MaxAttempts}
                                AND t.next_attempt_utc <= '{input.Now.UtcDateTime:O}'::timestamptz THEN '{RetryDue}'
+                          WHEN t.state = 'SKIPPED' AND t.next_attempt_utc > '{input.Now.UtcDateTime:O}'::timestamptz THEN '{RefusedWaiting}'
                           ELSE t.state END,
                      t.rule_id, t.planned_mtime_unix, t.size_bytes
               FROM alto.file_current f

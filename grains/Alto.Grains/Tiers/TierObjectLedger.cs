@@ -15,7 +15,7 @@ namespace Alto.Grains.Tiers;
 /// </summary>
 public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOptions<TierRetryOptions> retry, Live.LiveTierTally? live = null)
 {
-    private readonly TierEventMoves _moves = new(new TierStateMachine(time, retry.Value.MaxAttempts, retry.Value.Base));
+    private readonly TierEventMoves _moves = new(new TierStateMachine(time, retry.Value.MaxAttempts, retry.Value.Base, retry.Value.RefusedPause));
 
     public async Task<TierChangeOutcome[]> ApplyAsync(Guid hostId, IReadOnlyList<TierChange> changes, CancellationToken cancellationToken)
     {

@@ -29,4 +29,5 @@ public sealed record TierObjectSnapshot(
 }
 
 /// <summary>What a caller supplies with a transition; only some transitions read each member.</summary>
-public sealed record TierTransitionDetails(string? Hash = null, string? Locator = null, string? Error = null);
+/// <summary>What a transition carries; <see cref="Refused"/>: a move to SKIPPED because the agent refused the file.</summary>
+public sealed record TierTransitionDetails(string? Hash = null, string? Locator = null, string? Error = null, bool Refused = false);

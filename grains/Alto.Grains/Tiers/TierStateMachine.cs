@@ -17,9 +17,12 @@ public sealed class IllegalTierTransitionException(TierState from, TierState to,
 /// against the table below and its guards, and an illegal one throws. The grain around it only
 /// loads, applies, persists and publishes.
 /// </summary>
-public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierStateMachine.DefaultMaxAttempts, TimeSpan? retryBase = null)
+public sealed class TierStateMachine(
+    TimeProvider time, int maxAttempts = TierStateMachine.DefaultMaxAttempts, TimeSpan? retryBase = null, TimeSpan? refusedPause = null)
 {
     public const int DefaultMaxAttempts = 3;
+
+    public static readonly TimeSpan DefaultRefusedPause = TimeSpan.FromDays(7);
 
     /// <summary>Every legal move; guards below narrow some of them further.</summary>
     private static readonly FrozenDictionary<TierState, FrozenSet<TierState>> Legal = new Dictionary<TierState, TierState[]>
@@ -40,6 +43,7 @@ public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierSt
     }.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToFrozenSet());
 
     private readonly TimeSpan _retryBase = retryBase ?? TimeSpan.FromMinutes(1);
+    private readonly TimeSpan _refusedPause = refusedPause ?? DefaultRefusedPause;
 
     /// <summary>True when the table allows the move (guards that depend on data are not checked).</summary>
     public static bool IsListed(TierState from, TierState to) => Legal[from].Contains(to);
@@ -117,7 +121,8 @@ public sealed class TierStateMachine(TimeProvider time, int maxAttempts = TierSt
                 return current with { State = to, NextAttemptAt = null };
 
             case TierState.Skipped:
-                return current with { State = to, LastError = details.Error };
+                // A refused file is not planned again before its pause is over (the planner reads NextAttemptAt).
+                return current with { State = to, LastError = details.Error, NextAttemptAt = details.Refused ? now + _refusedPause : null };
 
             case TierState.Lost:
                 if (string.IsNullOrWhiteSpace(details.Error))

@@ -43,6 +43,10 @@ public sealed class VolumeScopeEndToEndTests(RunningGateway running) : IClassFix
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/plan?dryRun=false", new { });
 
         await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'SKIPPED'") == names.Length, "every file refused", agent);
+        // Each waits a week before it is planned again, and the API says until when.
+        var skipped = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/tier-objects?hostId={world.HostId}&state=SKIPPED");
+        Assert.All(skipped.GetProperty("items").EnumerateArray(),
+            item => Assert.InRange(item.GetProperty("nextAttemptAt").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(6.9), DateTimeOffset.UtcNow.AddDays(7.1)));
         foreach (var (path, sum) in sums)
         {
             Assert.Null(LinuxStubs.Peek(path));

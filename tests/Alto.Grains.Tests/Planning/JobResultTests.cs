@@ -71,6 +71,38 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
             $"SELECT count(*) FROM alto.tier_object WHERE id = {objects[1]} AND last_error LIKE 'recall on open is not armed%'"));
     }
 
+    /// <summary>
+    /// A file the agent refused (immutable, say) would be refused again by every plan: sent in a
+    /// job, opened, refused and audited — a compliance folder of a million such files, in full,
+    /// each time. It waits out its pause instead; a file merely skipped (it changed while it was
+    /// read) is planned again at once.
+    /// </summary>
+    [Fact]
+    public async Task ARefusedFileIsNotPlannedAgainBeforeItsPauseIsOver()
+    {
+        var (world, jobId, objects, _) = await SentJobAsync("held", 2);
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
+        [
+            new(objects[0], TierFileOutcome.Refused, null, null, "the file is immutable (chattr +i): its data cannot be released, so it is not uploaded; the file is kept as it is"),
+            new(objects[1], TierFileOutcome.Skipped, null, null, "the file changed while it was read"),
+        ], finished: true);
+        Assert.Equal(1, await fixture.Database.CountAsync($"""
+            SELECT count(*) FROM alto.tier_object WHERE id = {objects[0]} AND state = 'SKIPPED'
+              AND next_attempt_utc BETWEEN now() + interval '7 days' - interval '1 minute' AND now() + interval '7 days' + interval '1 minute'
+            """));
+
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+
+        Assert.Equal(["SKIPPED", "PLANNED"], await StatesAsync(objects));
+        Assert.Equal(1, await Audit(objects[0], "tier.refused", "failure"));
+        // Once the pause is over, it is the planner's again, from a fresh count.
+        await world.ExecuteAsync("UPDATE alto.tier_object SET next_attempt_utc = now() - interval '1 minute' WHERE id = $1", objects[0]);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(["PLANNED", "PLANNED"], await StatesAsync(objects));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE id = {objects[0]} AND next_attempt_utc IS NULL AND job_id IS NOT NULL AND attempts = 0"));
+    }
+
     [Fact]
     public async Task AJobWhoseFilesAllFailedEndsFailedWithTheReasonInTheApiAuditAndLog()
     {
