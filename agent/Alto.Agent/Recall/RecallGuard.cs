@@ -16,7 +16,9 @@ namespace Alto.Agent.Recall;
 /// <c>holdStubOpens</c> is refused with EIO (an error, never zeros). When a holder dies without
 /// answering opens it had taken, the guard refuses them with EIO before reading again, so no program
 /// hangs on a dead agent. The guard exits when there is nothing left to guard: its state folder is
-/// gone, or every marked file system was unmounted.
+/// gone, or no marked file system is mounted and it knows of no volume. Volumes it knows of that
+/// are unmounted for a while (a file system check, a disk moved) it waits for, and marks again
+/// when they come back: their stubs must not read as holes then.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStubOpens, ILogger logger)
@@ -36,6 +38,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private RecallGroup? _group;
     private int _holder = -1;
     private int _holderProcess;
+    private bool _waitingForVolumes;
 
     public static string SocketPath(string stateDirectory) => Path.Combine(stateDirectory, SocketName);
 
@@ -132,12 +135,22 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             LogExiting(logger, "no agent gave it a group to keep");
             return true;
         }
-        if (!_group.HasFilesystemMarks())
+        if (_group.HasFilesystemMarks())
         {
-            LogExiting(logger, "no marked file system is mounted any more");
-            return true;
+            _waitingForVolumes = false;
+            return false;
         }
-        return false;
+        if (ArmedRecall.KnownVolumes(stateDirectory) is { Length: > 0 } known)
+        {
+            if (!_waitingForVolumes)
+            {
+                _waitingForVolumes = true;
+                LogWaitingForVolumes(logger, string.Join(", ", known));
+            }
+            return false;
+        }
+        LogExiting(logger, "no marked file system is mounted any more, and it knows of no volume");
+        return true;
     }
 
     /// <summary>Sleeps until a connection, the holder's words, or (with no holder) an open comes in, or a second passes.</summary>
@@ -333,6 +346,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The mount table changed while no agent held recall: volume {Volume} {Outcome}")]
     private static partial void LogRearmed(ILogger logger, string volume, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No marked file system is mounted: the recall guard waits for its volumes ({Volumes}) and marks them again when they are mounted")]
+    private static partial void LogWaitingForVolumes(ILogger logger, string volumes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard stopped")]
     private static partial void LogStopped(ILogger logger);

@@ -102,6 +102,35 @@ public sealed class RemountTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// With the agent stopped, the volume stays unmounted for a while (a file system check, a disk
+    /// moved) — longer than the guard takes to notice that no marked file system is left. The guard
+    /// used to exit then, and the volume came back with no one to hold its stubs: they read as holes.
+    /// </summary>
+    [Fact]
+    public async Task AVolumeAwayForAWhileWhileOnlyTheGuardRunsIsArmedWhenItComesBack()
+    {
+        string path;
+        byte[] content;
+        using (var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance))
+        {
+            Assert.True(recall.SurvivesRestart, recall.Problem);
+            (path, content) = await StubAsync(recall, "away.db");
+        }
+        Assert.Equal(0, (await StubFiles.ShellAsync($"umount '{_volume.Root}'")).ExitCode);
+        await Task.Delay(Settle + Settle);
+        Assert.Equal(0, (await StubFiles.ShellAsync($"mount -o loop '{Image}' '{_volume.Root}'")).ExitCode);
+        await Task.Delay(Settle);
+
+        var reader = StubFiles.ShellAsync($"sha256sum '{path}'");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
+        using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
+        {
+            Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
+        }
+    }
+
     private ITierStore Stores(Guid targetId) => targetId == _targetId ? _store : throw new TierStoreUnavailableException("no such target");
 
     private async Task<(string Path, byte[] Content)> StubAsync(ArmedRecall recall, string name)
