@@ -15,12 +15,15 @@ namespace Alto.Agent.Recall;
 internal sealed unsafe partial class MountWatch : IDisposable
 {
     private const int ReadOnlyCloseOnExec = 0x80000; // O_RDONLY | O_CLOEXEC
-    private const short PollPriority = 0x2;
-    private const short PollError = 0x8;
+    public const short PollPriority = 0x2;
+    public const short PollError = 0x8;
 
     private readonly int _fd;
 
     private MountWatch(int fd) => _fd = fd;
+
+    /// <summary>The open mount table, for a poll over several descriptors (<see cref="UnixSockets.WaitAny"/>).</summary>
+    public int Descriptor => _fd;
 
     /// <summary>The watch, or null where the mount table cannot be read (no /proc).</summary>
     public static MountWatch? TryOpen()

@@ -58,12 +58,13 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         var idleSince = Stopwatch.GetTimestamp();
         var lastLook = Stopwatch.GetTimestamp();
         using var mounts = MountWatch.TryOpen();
+        var mountsChanged = false;
         try
         {
             while (!stopping.IsCancellationRequested)
             {
                 // While no agent holds the group, the guard arms the volumes again after a mount change, as the agent would.
-                if (mounts?.Changed(0) == true && _holder < 0 && _group is { } marked)
+                if ((mountsChanged || mounts?.Changed(0) == true) && _holder < 0 && _group is { } marked)
                 {
                     RearmKnownVolumes(marked);
                 }
@@ -93,7 +94,8 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                         break;
                     }
                 }
-                WaitForAnything(listening);
+                // A change of the mount table wakes the guard at once: until it arms a volume mounted again, its stubs read as holes.
+                mountsChanged = WaitForAnything(listening, mounts);
             }
         }
         finally
@@ -153,9 +155,10 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         return true;
     }
 
-    /// <summary>Sleeps until a connection, the holder's words, or (with no holder) an open comes in, or a second passes.</summary>
-    private void WaitForAnything(int listening) =>
-        UnixSockets.WaitAny([listening, _holder, _holder < 0 ? _group?.Descriptor ?? -1 : -1], _heldStubOpens.Count > 0 ? 200 : 1000);
+    /// <summary>Sleeps until a connection, the holder's words, (with no holder) an open or a change of the mount table comes in, or a second passes; true on a mount change.</summary>
+    private bool WaitForAnything(int listening, MountWatch? mounts) =>
+        UnixSockets.WaitAny([listening, _holder, _holder < 0 ? _group?.Descriptor ?? -1 : -1], _heldStubOpens.Count > 0 ? 200 : 1000,
+            _holder < 0 ? mounts?.Descriptor ?? -1 : -1);
 
     private void Accept(int listening)
     {

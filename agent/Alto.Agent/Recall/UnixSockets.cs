@@ -163,16 +163,24 @@ internal static unsafe partial class UnixSockets
         return Poll(poll, 1, milliseconds) > 0;
     }
 
-    /// <summary>Waits up to <paramref name="milliseconds"/> until any of <paramref name="fds"/> can be read (negative ones are left out).</summary>
-    public static void WaitAny(ReadOnlySpan<int> fds, int milliseconds)
+    /// <summary>
+    /// Waits up to <paramref name="milliseconds"/> until any of <paramref name="fds"/> can be read
+    /// (negative ones are left out) or, given <paramref name="mountTable"/> (<see cref="MountWatch.Descriptor"/>),
+    /// the mount table changes; true when it did. The poll takes that change: the caller must act on it.
+    /// </summary>
+    public static bool WaitAny(ReadOnlySpan<int> fds, int milliseconds, int mountTable = -1)
     {
-        var poll = stackalloc int[2 * fds.Length];
+        // struct pollfd as one int: fd, then events (low half) and revents (high half).
+        var poll = stackalloc int[2 * (fds.Length + 1)];
         for (var i = 0; i < fds.Length; i++)
         {
             poll[2 * i] = fds[i];
             poll[2 * i + 1] = PollIn;
         }
-        _ = Poll(poll, (nuint)fds.Length, milliseconds);
+        poll[2 * fds.Length] = mountTable;
+        poll[2 * fds.Length + 1] = MountWatch.PollPriority;
+        _ = Poll(poll, (nuint)fds.Length + 1, milliseconds);
+        return mountTable >= 0 && ((poll[2 * fds.Length + 1] >> 16) & (MountWatch.PollPriority | MountWatch.PollError)) != 0;
     }
 
     public static void Close(int fd) => _ = close(fd);

@@ -16,7 +16,7 @@ namespace Alto.Agent.Tests.Stubs;
 [SupportedOSPlatform("linux")]
 public sealed class RemountTests : IDisposable
 {
-    /// <summary>How long a change of the mount table may take to be seen and armed (the agent looks every 0.1 s, the guard every second), with room for a busy machine.</summary>
+    /// <summary>How long a change of the mount table may take to be seen and armed (the agent and the guard are woken by the change itself), with room for a busy machine.</summary>
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
     private readonly ScratchFileSystem _volume = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 64) ?? throw new InvalidOperationException(whyNot);
@@ -95,6 +95,33 @@ public sealed class RemountTests : IDisposable
 
         var reader = StubFiles.ShellAsync($"sha256sum '{path}'");
         await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
+        using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
+        {
+            Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A stub read a tenth of a second after its volume was mounted again, with only the guard
+    /// running: the guard used to see a change of the mount table only when something else woke it
+    /// (within a second), and such a reader read holes. It now wakes at the change itself.
+    /// </summary>
+    [Fact]
+    public async Task AStubReadJustAfterItsVolumeIsMountedAgainWhileOnlyTheGuardRunsWaitsForTheNextAgent()
+    {
+        string path;
+        byte[] content;
+        using (var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance))
+        {
+            Assert.True(recall.SurvivesRestart, recall.Problem);
+            (path, content) = await StubAsync(recall, "quick.db");
+        }
+        // The guard has settled into its wait (a second at a time) with nothing to do.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        var reader = StubFiles.ShellAsync($"umount '{_volume.Root}' && mount -o loop '{Image}' '{_volume.Root}' && sleep 0.1 && sha256sum '{path}'");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
         using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
         {
