@@ -27,13 +27,14 @@ public sealed class StallGuardStream : ReadOnlyForwardStream
     public TimeSpan Limit { get; }
 
     /// <summary>
-    /// Opens <paramref name="key"/> for reading from its start, giving up when the store has not
-    /// answered within <paramref name="limit"/> (the open goes on by itself, and its stream is
-    /// closed when it comes).
+    /// Opens <paramref name="key"/> for reading from <paramref name="offset"/> (<paramref name="length"/>
+    /// bytes, or to its end), giving up when the store has not answered within <paramref name="limit"/>
+    /// (the open goes on by itself, and its stream is closed when it comes).
     /// </summary>
-    public static async Task<Stream> OpenReadAsync(ITierStore store, string key, TimeSpan limit, CancellationToken cancellationToken)
+    public static async Task<Stream> OpenReadAsync(
+        ITierStore store, string key, TimeSpan limit, CancellationToken cancellationToken, long offset = 0, long? length = null)
     {
-        var opening = store.OpenReadAsync(key, 0, null, cancellationToken);
+        var opening = store.OpenReadAsync(key, offset, length, cancellationToken);
         try
         {
             return new StallGuardStream(await opening.WaitAsync(limit, cancellationToken), limit);

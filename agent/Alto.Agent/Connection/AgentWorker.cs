@@ -169,7 +169,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("windows")]
     private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
     {
-        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, out var whyNot);
+        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, settings.RecallStall, out var whyNot);
         if (session is null)
         {
             _noStubDriver = whyNot;

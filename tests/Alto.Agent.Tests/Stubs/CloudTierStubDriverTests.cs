@@ -113,6 +113,42 @@ public sealed class CloudTierStubDriverTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_folder, "cache")));
     }
 
+    /// <summary>
+    /// A tier 2 that takes the connection and then sends nothing (the real S3 client, a silent
+    /// endpoint): the program reading a stub gets an error once tier 2 has been silent for the
+    /// stall limit (here 2 s), whole or by blocks, and the file stays a stub — it waited for the
+    /// client's timeouts and retries before, minutes.
+    /// </summary>
+    [Fact]
+    public async Task WhenTierTwoStopsAnsweringTheProgramsReadFailsWithinTheStallLimitAndTheStubStays()
+    {
+        using var silent = SilentTierTwo.Silent();
+        var standIn = new CloudTierStandIn();
+        var stubs = new CloudTierStubDriver(standIn, _ => silent.Store, Path.Combine(_folder, "silent-cache"), stallLimit: TimeSpan.FromSeconds(2));
+        stubs.Connect();
+        try
+        {
+            var path = Path.Combine(_folder, "held.bin");
+            var original = StubFiles.Write(path, 200_000);
+            using (var file = File.OpenHandle(path))
+            {
+                stubs.MakeStub(path, new StubInfo(_targetId, $"t/{StubFiles.Sha256(original)}", StubFiles.Sha256(original), original.Length), stubs.Snapshot(file));
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+
+            await Assert.ThrowsAsync<IOException>(() => standIn.ReadAsProgramAsync(path).WaitAsync(TimeSpan.FromSeconds(60)));
+            var block = await standIn.ReadBlockAsProgramAsync(path, 4096, 4096).WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.NotEqual(CloudTierProtocol.StatusSuccess, block.ReturnStatus);
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(30));
+            Assert.True(standIn.IsStub(path));
+        }
+        finally
+        {
+            stubs.Disconnect();
+        }
+    }
+
     [Fact]
     public async Task AFileChangedAfterItWasReadIsNotMadeAStub()
     {

@@ -20,7 +20,8 @@ public sealed class CloudTierSession : IDisposable
     public CloudTierStubDriver Driver { get; }
 
     /// <summary>The connected driver, or null with the reason when there is no license or no driver to connect to.</summary>
-    public static CloudTierSession? TryStart(string stateDirectory, Func<Guid, ITierStore> stores, RecallCluster cluster, out string? whyNot)
+    public static CloudTierSession? TryStart(
+        string stateDirectory, Func<Guid, ITierStore> stores, RecallCluster cluster, TimeSpan? stallLimit, out string? whyNot)
     {
         var license = Environment.GetEnvironmentVariable(LicenseVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment
             : File.Exists(Path.Combine(stateDirectory, LicenseFile)) ? File.ReadAllText(Path.Combine(stateDirectory, LicenseFile)).Trim()
@@ -30,7 +31,7 @@ public sealed class CloudTierSession : IDisposable
             whyNot = $"no EaseFilter CloudTier license key ({LicenseVariable}, or {LicenseFile} in the state folder): stubs are neither made nor recalled";
             return null;
         }
-        var driver = new CloudTierStubDriver(new CloudTierNative(license), stores, Path.Combine(stateDirectory, "recall-cache"), cluster);
+        var driver = new CloudTierStubDriver(new CloudTierNative(license), stores, Path.Combine(stateDirectory, "recall-cache"), cluster, stallLimit);
         try
         {
             driver.Connect();

@@ -16,7 +16,8 @@ namespace Alto.Agent.Stubs.Windows;
 /// the file stays a stub. The driver makes a stub in one step and rehydrates it itself, so a
 /// crash of the agent leaves a file either as it was or a stub: recovery has nothing to undo.
 /// </summary>
-public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory, RecallCluster? cluster = null) : IStubDriver
+public sealed class CloudTierStubDriver(
+    ICloudTierFilter filter, Func<Guid, ITierStore> stores, string cacheDirectory, RecallCluster? cluster = null, TimeSpan? stallLimit = null) : IStubDriver
 {
     private static readonly byte[] TagMagic = "ALTO1"u8.ToArray();
 
@@ -109,7 +110,8 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
             {
                 var length = (int)Math.Min(request.Length, Math.Max(0, stub.Length - request.Offset));
                 var block = new byte[length];
-                await using var range = await store.OpenReadAsync(stub.Locator, request.Offset, length, CancellationToken.None);
+                // Tier 2 that stops answering fails the read (the program gets an error) instead of holding it.
+                await using var range = await StallGuardStream.OpenReadAsync(store, stub.Locator, StallLimit, CancellationToken.None, request.Offset, length);
                 await range.ReadExactlyAsync(block);
                 return new CloudTierReply(CloudTierProtocol.StatusSuccess, CloudTierProtocol.BlockDataWasReturned, block);
             }
@@ -125,13 +127,16 @@ public sealed class CloudTierStubDriver(ICloudTierFilter filter, Func<Guid, ITie
         }
     }
 
+    /// <summary>How long tier 2 may send nothing while a program waits for a restore (<c>--recall-stall-seconds</c>).</summary>
+    public TimeSpan StallLimit { get; } = stallLimit ?? StallGuardStream.DefaultLimit;
+
     private async Task<string> RestoreToCacheAsync(ITierStore store, StubInfo stub)
     {
         Directory.CreateDirectory(cacheDirectory);
         var cacheFile = Path.Combine(cacheDirectory, $"{stub.Sha256}-{Guid.NewGuid():N}.restore");
         try
         {
-            await using var stored = await store.OpenReadAsync(stub.Locator, 0, null, CancellationToken.None);
+            await using var stored = await StallGuardStream.OpenReadAsync(store, stub.Locator, StallLimit, CancellationToken.None);
             await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, CancellationToken.None);
             await using var hashing = new HashingReadStream(source);
             await using (var output = File.Create(cacheFile))
