@@ -82,24 +82,11 @@ public sealed class RemountTests : IDisposable
     [Fact]
     public async Task AVolumeMountedAgainWhileOnlyTheGuardRunsIsArmedByTheGuardSoAReaderWaitsForTheNextAgent()
     {
-        string path;
-        byte[] content;
-        using (var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance))
-        {
-            Assert.True(recall.SurvivesRestart, recall.Problem);
-            (path, content) = await StubAsync(recall, "ledger.db");
-        }
-        // The agent is stopped: the guard holds the group and the opens of stubs.
+        var (path, content) = await StubThenStopTheAgentAsync("ledger.db");
         await MountAgainAsync();
         await Task.Delay(Settle);
 
-        var reader = StubFiles.ShellAsync($"sha256sum '{path}'");
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
-        using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
-        {
-            Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
-        }
+        await AssertTheReaderWaitsForTheNextAgentAsync(StubFiles.ShellAsync($"sha256sum '{path}'"), content);
     }
 
     /// <summary>
@@ -110,23 +97,12 @@ public sealed class RemountTests : IDisposable
     [Fact]
     public async Task AStubReadJustAfterItsVolumeIsMountedAgainWhileOnlyTheGuardRunsWaitsForTheNextAgent()
     {
-        string path;
-        byte[] content;
-        using (var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance))
-        {
-            Assert.True(recall.SurvivesRestart, recall.Problem);
-            (path, content) = await StubAsync(recall, "quick.db");
-        }
+        var (path, content) = await StubThenStopTheAgentAsync("quick.db");
         // The guard has settled into its wait (a second at a time) with nothing to do.
         await Task.Delay(TimeSpan.FromSeconds(1.5));
 
-        var reader = StubFiles.ShellAsync($"umount '{_volume.Root}' && mount -o loop '{Image}' '{_volume.Root}' && sleep 0.1 && sha256sum '{path}'");
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
-        using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
-        {
-            Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
-        }
+        await AssertTheReaderWaitsForTheNextAgentAsync(
+            StubFiles.ShellAsync($"umount '{_volume.Root}' && mount -o loop '{Image}' '{_volume.Root}' && sleep 0.1 && sha256sum '{path}'"), content);
     }
 
     /// <summary>
@@ -137,25 +113,30 @@ public sealed class RemountTests : IDisposable
     [Fact]
     public async Task AVolumeAwayForAWhileWhileOnlyTheGuardRunsIsArmedWhenItComesBack()
     {
-        string path;
-        byte[] content;
-        using (var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance))
-        {
-            Assert.True(recall.SurvivesRestart, recall.Problem);
-            (path, content) = await StubAsync(recall, "away.db");
-        }
+        var (path, content) = await StubThenStopTheAgentAsync("away.db");
         Assert.Equal(0, (await StubFiles.ShellAsync($"umount '{_volume.Root}'")).ExitCode);
         await Task.Delay(Settle + Settle);
         Assert.Equal(0, (await StubFiles.ShellAsync($"mount -o loop '{Image}' '{_volume.Root}'")).ExitCode);
         await Task.Delay(Settle);
 
-        var reader = StubFiles.ShellAsync($"sha256sum '{path}'");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await AssertTheReaderWaitsForTheNextAgentAsync(StubFiles.ShellAsync($"sha256sum '{path}'"), content);
+    }
+
+    /// <summary>A stub made by an agent that then stops: the guard holds the group and the opens of stubs.</summary>
+    private async Task<(string Path, byte[] Content)> StubThenStopTheAgentAsync(string name)
+    {
+        using var recall = ArmedRecall.Start(State, RecallGuarding.Auto, [_volume.Root], Stores, NullLogger.Instance);
+        Assert.True(recall.SurvivesRestart, recall.Problem);
+        return await StubAsync(recall, name);
+    }
+
+    /// <summary>The reader (a sha256sum of the stub) has not read it a while on; the next agent then serves it the original.</summary>
+    private async Task AssertTheReaderWaitsForTheNextAgentAsync(Task<(int ExitCode, string Output)> reader, byte[] content)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         Assert.False(reader.IsCompleted, "the stub was read while no agent ran: " + (reader.IsCompleted ? (await reader).Output : ""));
-        using (var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance))
-        {
-            Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
-        }
+        using var next = ArmedRecall.Start(State, RecallGuarding.Auto, [], Stores, NullLogger.Instance);
+        Assert.StartsWith(StubFiles.Sha256(content), (await reader).Output, StringComparison.Ordinal);
     }
 
     private ITierStore Stores(Guid targetId) => targetId == _targetId ? _store : throw new TierStoreUnavailableException("no such target");
