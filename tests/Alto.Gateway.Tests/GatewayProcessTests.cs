@@ -8,6 +8,7 @@ public sealed class GatewayProcessTests
     [Theory]
     [InlineData("Alto__Gateway__GrpcUrl", "http://127.0.0.1:8080", 2, "must use different ports")]
     [InlineData("Alto__Auth__TokenLifetime", "30.00:00:00", 2, "TokenLifetime")]
+    [InlineData("Alto__Tiering__Retry__RefusedPause", "00:00:10", 2, "The field RefusedPause must be between 00:01:00 and 365.00:00:00")]
     [InlineData("Alto__Database__ConnectionString", "Host=127.0.0.1;Port=1;Database=x;Username=postgres", 3, "Cannot reach PostgreSQL")]
     // Settings read while the process is built, before validation: each once ended in a stack trace (exit 134).
     [InlineData("Alto__Cluster__Tls", "yes", 2, "'Alto:Cluster:Tls'")]
