@@ -129,11 +129,12 @@ public sealed partial class HostGrain
         }
         var armedBefore = ArmedVolumes();
         var unsettledBefore = _metrics?.OperationsUnsettled ?? 0;
-        _metrics = metrics;
         if (metrics.OperationsUnsettled != unsettledBefore)
         {
+            // Before the figures are kept: a change whose audit entry could not be written is reported again with the next heartbeat.
             await ReportUnsettledAsync(unsettledBefore, metrics);
         }
+        _metrics = metrics;
         _lastHeartbeat = time.GetUtcNow();
         if (ArmedVolumes().Except(armedBefore).Any())
         {
