@@ -34,7 +34,9 @@ public sealed class StallGuardStream : ReadOnlyForwardStream
     public static async Task<Stream> OpenReadAsync(
         ITierStore store, string key, TimeSpan limit, CancellationToken cancellationToken, long offset = 0, long? length = null)
     {
-        var opening = store.OpenReadAsync(key, offset, length, cancellationToken);
+        // On a thread of its own: a folder store opens its file synchronously, and an open on a share whose
+        // server is gone blocks in the kernel — on the caller's thread it would be out of the limit's reach.
+        var opening = Task.Run(() => store.OpenReadAsync(key, offset, length, cancellationToken), CancellationToken.None);
         try
         {
             return new StallGuardStream(await opening.WaitAsync(limit, cancellationToken), limit);

@@ -126,6 +126,43 @@ public sealed class LinuxStubTests : IDisposable
         Assert.InRange(StubFiles.Stat(path).Blocks * 512, 1L << 20, allocated + (64 << 10));
     }
 
+    /// <summary>
+    /// A folder target whose server is gone (a hard-mounted share): opening the object blocks in
+    /// the kernel, and the open used to run on the recall's own thread, out of the stall limit's
+    /// reach, so the reader waited for ever. The object is a FIFO here, whose open blocks the same
+    /// way until a writer comes; the recall gives up after the limit (2 s) and the file stays a stub.
+    /// </summary>
+    [Fact]
+    public async Task ARecallWhoseObjectCannotEvenBeOpenedGivesUpAfterTheStallLimit()
+    {
+        var path = Path.Combine(_folder, "far-share.bin");
+        StubFiles.Write(path, 100_000);
+        var stub = await StubFiles.TierAsync(path, _store, _targetId);
+        var objectPath = Path.Combine(_store.Root, stub.Locator);
+        File.Delete(objectPath);
+        Assert.Equal(0, (await StubFiles.ShellAsync($"mkfifo '{objectPath}'")).ExitCode);
+
+        var recall = Task.Run(async () =>
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            return await LinuxStubs.RecallAsync(LinuxFiles.Fd(file), path, Stores, CancellationToken.None, stallLimit: TimeSpan.FromSeconds(2));
+        });
+        var ended = await Task.WhenAny(recall, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (ended != recall)
+        {
+            // Released before failing, so a regression does not hold the test run: a writer lets the open through.
+            await StubFiles.ShellAsync($"timeout 5 sh -c \"exec 3>'{objectPath}'\"");
+            Assert.Fail("the recall was still waiting for tier 2 after 30 s");
+        }
+
+        var failed = await Assert.ThrowsAsync<StubRecallException>(() => recall);
+        Assert.Contains("tier 2 sent nothing for 2 s", failed.Message, StringComparison.Ordinal);
+        StubFiles.AssertReleased(path);
+        Assert.Equal(stub, LinuxStubs.Read(path));
+        // The open given up on is still waiting in the kernel: a writer lets it end.
+        await StubFiles.ShellAsync($"timeout 5 sh -c \"exec 3>'{objectPath}'\"");
+    }
+
     [Fact]
     public async Task AFileThatChangedAfterItWasReadIsNotStubbed()
     {
