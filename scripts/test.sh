@@ -93,6 +93,14 @@ if [ "$fast" = 0 ] && ! { [ -x /usr/sbin/rsyslogd ] && ls /usr/lib/*/rsyslog/imr
     fi
 fi
 
+# The share whose server stops answering (tests/stand-ins/pausable-share.py) is FUSE through Debian's fusepy.
+if [ "$fast" = 0 ] && ! /usr/bin/python3 -c "import fusepy" >/dev/null 2>&1; then
+    echo "== apt-get install python3-fusepy fuse3 (the stand-in for a share whose server stops answering)"
+    if ! { apt-get install -y -q python3-fusepy fuse3 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q python3-fusepy fuse3 >/dev/null 2>&1; }; }; then
+        echo "   (fusepy could not be installed: the hung-share tests will fail and say so)"
+    fi
+fi
+
 # PowerShell, as the .NET global tool from NuGet, parses the Windows agent's install script.
 if [ "$fast" = 0 ] && [ ! -x "$repo/.state/pwsh/pwsh" ]; then
     echo "== dotnet tool install PowerShell (the Windows install script's parse check)"

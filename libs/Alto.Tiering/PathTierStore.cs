@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
@@ -10,7 +9,8 @@ namespace Alto.Tiering;
 /// a crash never leaves a partial object under a real key; it is durable once its data and its
 /// folder are flushed (<see cref="PutAsync"/> does both; <see cref="PutUnflushedAsync"/> leaves
 /// them to <see cref="FlushAsync"/>, for several objects at once). The hash is the object's name;
-/// nothing else is needed to verify it.
+/// nothing else is needed to verify it. Every call is watched (<see cref="FolderCallWatch"/>): on a
+/// share whose server is gone it fails as tier 2 unavailable instead of waiting in the kernel.
 /// </summary>
 public sealed class PathTierStore : ITierStore, IFileCopyStore
 {
@@ -22,8 +22,12 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     private readonly HashSet<string> _checkedTenants = new(StringComparer.Ordinal);
     private readonly string _root;
     private readonly string _prefix;
+    private readonly FolderCallWatch _watch;
 
-    public PathTierStore(string root, string prefix = "")
+    /// <summary>How long a call may make no progress unless configured otherwise: as long as a recall waits for tier 2.</summary>
+    public static readonly TimeSpan DefaultStallLimit = StallGuardStream.DefaultLimit;
+
+    public PathTierStore(string root, string prefix = "", TimeSpan? stallLimit = null)
     {
         if (!Path.IsPathFullyQualified(root))
         {
@@ -31,6 +35,7 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
         _root = root;
         _prefix = prefix;
+        _watch = new FolderCallWatch(root, stallLimit ?? DefaultStallLimit);
     }
 
     public string Kind => "path";
@@ -38,12 +43,13 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     /// <summary>The folder that holds the store.</summary>
     public string Root => _root;
 
-    public async Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken)
-    {
-        var stored = await WriteObjectAsync(tenantId, content, flushData: true, cancellationToken);
-        FlushFolders([stored]);
-        return stored;
-    }
+    public Task<StoredObject> PutAsync(Guid tenantId, Stream content, CancellationToken cancellationToken) =>
+        _watch.RunAsync("writing an object", async progress =>
+        {
+            var stored = await WriteObjectAsync(tenantId, content, flushData: true, progress, cancellationToken);
+            FlushFolders([stored], progress);
+            return stored;
+        }, cancellationToken);
 
     /// <summary>
     /// Where folders can be flushed (Linux), the data is left for <see cref="FlushAsync"/>; elsewhere
@@ -51,7 +57,8 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     /// flush it could collide with a reader of the same content on Windows).
     /// </summary>
     public Task<StoredObject> PutUnflushedAsync(Guid tenantId, Stream content, CancellationToken cancellationToken) =>
-        WriteObjectAsync(tenantId, content, flushData: !OperatingSystem.IsLinux(), cancellationToken);
+        _watch.RunAsync("writing an object",
+            progress => WriteObjectAsync(tenantId, content, flushData: !OperatingSystem.IsLinux(), progress, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Makes the objects durable, with the names the renames gave them (an entry of a folder that
@@ -64,25 +71,33 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     public Task FlushAsync(IReadOnlyCollection<StoredObject> objects, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (OperatingSystem.IsLinux() && objects.Count >= FileSystemFlushFrom)
+        return _watch.RunAsync("flushing objects", progress =>
         {
-            Native.LinuxFileSystem.FlushFileSystem(_root);
-        }
-        else if (OperatingSystem.IsLinux())
-        {
-            foreach (var stored in objects)
+            if (OperatingSystem.IsLinux() && objects.Count >= FileSystemFlushFrom)
             {
-                using var file = new FileStream(FullPath(stored.Key), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
-                file.Flush(flushToDisk: true);
+                // One call writes all their data: it may take as long as that much takes at the slowest rate allowed.
+                progress.Calling(objects.Sum(stored => stored.Length));
+                Native.LinuxFileSystem.FlushFileSystem(_root);
+                progress.Add(1);
             }
-            FlushFolders(objects);
-        }
-        // What was flushed is what is there: an object gone since its put (taken by a reclaim) is no copy of anything.
-        if (objects.FirstOrDefault(stored => !File.Exists(FullPath(stored.Key))) is { } gone)
-        {
-            throw new TierObjectNotFoundException(gone.Key);
-        }
-        return Task.CompletedTask;
+            else if (OperatingSystem.IsLinux())
+            {
+                foreach (var stored in objects)
+                {
+                    using var file = new FileStream(FullPath(stored.Key), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+                    progress.Calling(stored.Length);
+                    file.Flush(flushToDisk: true);
+                    progress.Add(1);
+                }
+                FlushFolders(objects, progress);
+            }
+            // What was flushed is what is there: an object gone since its put (taken by a reclaim) is no copy of anything.
+            if (objects.FirstOrDefault(stored => !File.Exists(FullPath(stored.Key))) is { } gone)
+            {
+                throw new TierObjectNotFoundException(gone.Key);
+            }
+            return Task.FromResult(true);
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -90,7 +105,7 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     /// which a first object may have made. Only on Linux; elsewhere folders cannot be flushed (an
     /// SMB share commits a rename when it answers it).
     /// </summary>
-    private void FlushFolders(IEnumerable<StoredObject> objects)
+    private void FlushFolders(IEnumerable<StoredObject> objects, CallProgress progress)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -98,16 +113,18 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
         var folders = objects.Select(stored => Path.GetDirectoryName(FullPath(stored.Key))!)
             .SelectMany(folder => new[] { folder, Path.GetDirectoryName(folder)! }).Distinct(StringComparer.Ordinal);
+        progress.Calling(0);
         foreach (var folder in folders)
         {
             Native.LinuxFileSystem.FlushDirectory(folder);
+            progress.Add(1);
         }
     }
 
     /// <summary>From this many objects a flush is one of the whole file system.</summary>
     private const int FileSystemFlushFrom = 2;
 
-    private async Task<StoredObject> WriteObjectAsync(Guid tenantId, Stream content, bool flushData, CancellationToken cancellationToken)
+    private async Task<StoredObject> WriteObjectAsync(Guid tenantId, Stream content, bool flushData, CallProgress progress, CancellationToken cancellationToken)
     {
         var stagingKey = ObjectKeys.Staging(_prefix, tenantId);
         var staging = FullPath(stagingKey);
@@ -120,12 +137,13 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             // was a fresh, zeroed megabyte an object (with the source's, about a tenth of tiering's CPU).
             await using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, bufferSize: 0, FileOptions.Asynchronous))
             {
-                await hashing.CopyToAsync(file, CopyBufferSize, cancellationToken);
-                await file.FlushAsync(cancellationToken);
+                await CopyAsync(hashing, file, progress, cancellationToken);
                 if (flushData)
                 {
                     // The object must be on disk before anyone may release the original.
+                    progress.Calling(hashing.BytesRead);
                     file.Flush(flushToDisk: true);
+                    progress.Add(1);
                 }
                 // Else written back by the batch's flush (FlushAsync). Not started here: the uploading
                 // thread would submit the writes itself and wait in the block layer's write-back throttle.
@@ -133,8 +151,9 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             var key = ObjectKeys.Content(_prefix, tenantId, hashing.Sha256);
             var final = FullPath(key);
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
+            progress.Calling(0);
             if (File.Exists(final) && new FileInfo(final).Length == hashing.BytesRead
-                && await HoldsAsync(final, await CheckOfAsync(staging, cancellationToken), cancellationToken) && TryRefresh(final))
+                && await HoldsAsync(final, await CheckOfAsync(staging, progress, cancellationToken), progress, cancellationToken) && TryRefresh(final))
             {
                 // The same content is already there (content addressing de-duplicates), and is young again for the orphan rules.
                 // Its bytes are compared, not only its name and length: a damaged object would fail every later read-back of this content.
@@ -153,13 +172,38 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
     }
 
+    /// <summary>The copy loop of a put, each write reported as the progress it is.</summary>
+    private static async Task CopyAsync(Stream from, FileStream to, CallProgress progress, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken)) > 0)
+            {
+                progress.Calling(read);
+                await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                progress.Add(read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>
     /// Copies the file into staging inside the kernel, then reads the copy back once for its
     /// SHA-256 (its key) and its check, and renames it to its key; where that key already holds an
     /// object of the length, that object is kept only if its bytes are the same (a damaged one is
     /// replaced by the good copy). The data is left for <see cref="FlushAsync"/>.
     /// </summary>
-    public async Task<CopiedObject?> PutCopyUnflushedAsync(Guid tenantId, SafeFileHandle source, CancellationToken cancellationToken)
+    public Task<CopiedObject?> PutCopyUnflushedAsync(Guid tenantId, SafeFileHandle source, CancellationToken cancellationToken) =>
+        OperatingSystem.IsLinux()
+            ? _watch.RunAsync("copying a file to it", progress => CopyObjectAsync(tenantId, source, progress, cancellationToken), cancellationToken)
+            : Task.FromResult<CopiedObject?>(null);
+
+    private async Task<CopiedObject?> CopyObjectAsync(Guid tenantId, SafeFileHandle source, CallProgress progress, CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -172,7 +216,7 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, bufferSize: 0))
             {
                 // Written back by the batch's flush, not started here (see WriteObjectAsync).
-                if (Native.KernelCopy.TryCopy(source, file.SafeFileHandle) is null)
+                if (Native.KernelCopy.TryCopy(source, file.SafeFileHandle, progress) is null)
                 {
                     return null;
                 }
@@ -182,13 +226,14 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             using (var copy = File.OpenHandle(staging, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan))
             {
-                written = await ReadBackCheck.OfFileWithSha256Async(copy, hash, cancellationToken);
+                written = await ReadBackCheck.OfFileWithSha256Async(copy, hash, progress, cancellationToken);
                 sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
             }
             var key = ObjectKeys.Content(_prefix, tenantId, sha256);
             var final = FullPath(key);
             PrivateFiles.CreateDirectory(Path.GetDirectoryName(final)!);
-            if (File.Exists(final) && new FileInfo(final).Length == written.Length && await HoldsAsync(final, written.Check, cancellationToken) && TryRefresh(final))
+            progress.Calling(0);
+            if (File.Exists(final) && new FileInfo(final).Length == written.Length && await HoldsAsync(final, written.Check, progress, cancellationToken) && TryRefresh(final))
             {
                 File.Delete(staging);
             }
@@ -206,19 +251,18 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     }
 
     /// <summary>The read-back check of a file the store wrote.</summary>
-    private static async Task<string> CheckOfAsync(string path, CancellationToken cancellationToken)
+    private static async Task<string> CheckOfAsync(string path, CallProgress progress, CancellationToken cancellationToken)
     {
         using var written = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
-        return await ReadBackCheck.OfFileAsync(written, cancellationToken);
+        return (await ReadBackCheck.OfFileWithSha256Async(written, sha256: null, progress, cancellationToken)).Check;
     }
 
     /// <summary>Whether the object at <paramref name="path"/> has the check given; false when it vanished meanwhile (a reclaim took it).</summary>
-    private static async Task<bool> HoldsAsync(string path, string check, CancellationToken cancellationToken)
+    private static async Task<bool> HoldsAsync(string path, string check, CallProgress progress, CancellationToken cancellationToken)
     {
         try
         {
-            using var existing = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
-            return await ReadBackCheck.OfFileAsync(existing, cancellationToken) == check;
+            return await CheckOfAsync(path, progress, cancellationToken) == check;
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -240,7 +284,10 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
     }
 
-    public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
+    public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken) =>
+        _watch.RunAsync("opening an object", _ => Task.FromResult(OpenRead(key, offset, length)), cancellationToken);
+
+    private Stream OpenRead(string key, long offset, long? length)
     {
         var path = FullPath(key);
         FileStream file;
@@ -255,14 +302,15 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             throw new TierObjectNotFoundException(key);
         }
         file.Seek(offset, SeekOrigin.Begin);
-        return Task.FromResult<Stream>(length is { } bounded ? new BoundedReadStream(file, bounded) : file);
+        return length is { } bounded ? new BoundedReadStream(file, bounded) : file;
     }
 
-    public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken)
-    {
-        var file = new FileInfo(FullPath(key));
-        return Task.FromResult(file.Exists && ObjectKeys.Sha256Of(key) is { } sha256 ? new StoredObject(key, sha256, file.Length) : null);
-    }
+    public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken) =>
+        _watch.RunAsync("looking up an object", _ =>
+        {
+            var file = new FileInfo(FullPath(key));
+            return Task.FromResult(file.Exists && ObjectKeys.Sha256Of(key) is { } sha256 ? new StoredObject(key, sha256, file.Length) : null);
+        }, cancellationToken);
 
     /// <summary>
     /// Sets the object aside under incoming/ first, then judges its time: an upload that refreshed
@@ -270,7 +318,10 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     /// refresh and writes its own. Either way the upload's object is there when it returns. The
     /// set-aside name carries the hash, so one a crash left behind is put back (see <see cref="PutBackSetAside"/>).
     /// </summary>
-    public Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken)
+    public Task<ReclaimOutcome> DeleteUnlessModifiedSinceAsync(string key, DateTimeOffset before, CancellationToken cancellationToken) =>
+        _watch.RunAsync("reclaiming an object", _ => Task.FromResult(DeleteUnlessModifiedSince(key, before)), cancellationToken);
+
+    private ReclaimOutcome DeleteUnlessModifiedSince(string key, DateTimeOffset before)
     {
         if (ObjectKeys.Sha256Of(key) is not { } sha256)
         {
@@ -287,15 +338,15 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
-            return Task.FromResult(ReclaimOutcome.Absent);
+            return ReclaimOutcome.Absent;
         }
         if (File.GetLastWriteTimeUtc(aside) < before.UtcDateTime)
         {
             File.Delete(aside);
-            return Task.FromResult(ReclaimOutcome.Deleted);
+            return ReclaimOutcome.Deleted;
         }
         PutBack(aside, path);
-        return Task.FromResult(ReclaimOutcome.Newer);
+        return ReclaimOutcome.Newer;
     }
 
     /// <summary>
@@ -342,7 +393,10 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         }
     }
 
-    public async IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredObject> ListAsync(Guid tenantId, string? startAfter, CancellationToken cancellationToken) =>
+        _watch.EnumerateAsync("listing objects", token => List(tenantId, startAfter, token), cancellationToken);
+
+    private IEnumerable<StoredObject> List(Guid tenantId, string? startAfter, CancellationToken cancellationToken)
     {
         // A share that is not mounted must not read as a store without objects: every stub would look lost.
         if (!Directory.Exists(_root))
@@ -352,22 +406,15 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         var tenantKey = ObjectKeys.TenantPrefix(_prefix, tenantId);
         PutBackSetAside(tenantKey);
         var tenantRoot = FullPath(tenantKey);
-        if (!Directory.Exists(tenantRoot))
-        {
-            yield break;
-        }
-        foreach (var stored in PathStoreListing.List(tenantRoot, tenantKey, startAfter, cancellationToken))
-        {
-            yield return stored;
-        }
-        await Task.CompletedTask;
+        return Directory.Exists(tenantRoot) ? PathStoreListing.List(tenantRoot, tenantKey, startAfter, cancellationToken) : [];
     }
 
-    public Task DeleteAsync(string key, CancellationToken cancellationToken)
-    {
-        File.Delete(FullPath(key));
-        return Task.CompletedTask;
-    }
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
+        _watch.RunAsync("deleting an object", _ =>
+        {
+            File.Delete(FullPath(key));
+            return Task.FromResult(true);
+        }, cancellationToken);
 
     private string FullPath(string key)
     {

@@ -36,10 +36,11 @@ public sealed class ReadBackCheck(Stream inner) : ReadOnlyForwardStream
 
     /// <summary>The check of an open file's bytes, read from its start to its end (from the page cache, as a rule).</summary>
     public static async Task<string> OfFileAsync(SafeFileHandle file, CancellationToken cancellationToken) =>
-        (await OfFileWithSha256Async(file, sha256: null, cancellationToken)).Check;
+        (await OfFileWithSha256Async(file, sha256: null, progress: null, cancellationToken)).Check;
 
     /// <summary>Reads an open file from its start to its end once, taking its check and, when given, feeding <paramref name="sha256"/>; returns the check and the length.</summary>
-    internal static async Task<(string Check, long Length)> OfFileWithSha256Async(SafeFileHandle file, IncrementalHash? sha256, CancellationToken cancellationToken)
+    internal static async Task<(string Check, long Length)> OfFileWithSha256Async(
+        SafeFileHandle file, IncrementalHash? sha256, CallProgress? progress, CancellationToken cancellationToken)
     {
         var hash = new XxHash128();
         var buffer = ArrayPool<byte>.Shared.Rent(LocalPiece);
@@ -47,11 +48,13 @@ public sealed class ReadBackCheck(Stream inner) : ReadOnlyForwardStream
         {
             long offset = 0;
             int read;
+            progress?.Calling(LocalPiece);
             while ((read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, LocalPiece), offset, cancellationToken)) > 0)
             {
                 hash.Append(buffer.AsSpan(0, read));
                 sha256?.AppendData(buffer, 0, read);
                 offset += read;
+                progress?.Add(read);
             }
             return (Convert.ToHexStringLower(hash.GetCurrentHash()), offset);
         }

@@ -214,12 +214,13 @@ public sealed partial class JobExecutor(
             }
             catch (Exception exception) when (exception is not (OperationCanceledException or OutOfMemoryException))
             {
-                // Nothing was released: every file of the batch keeps its original bytes.
-                var reason = $"writing to tier 2 failed: {FailureReasons.OneLine(exception)}; the original is kept";
+                // Nothing was released: every file of the batch keeps its original bytes. A store that did not
+                // answer leaves them unavailable (the job is queued again), any other failure failed.
                 foreach (var upload in batch)
                 {
                     Finish(upload.File);
-                    results.Add((upload, Failed(upload.File, reason)));
+                    results.Add((upload, exception is TierStoreUnavailableException unavailable ? Unavailable(upload.File, unavailable)
+                        : Failed(upload.File, $"writing to tier 2 failed: {FailureReasons.OneLine(exception)}; the original is kept")));
                 }
                 return results;
             }
@@ -444,12 +445,7 @@ public sealed partial class JobExecutor(
                 return new SentObject(putObject, sealedCheck.Value);
             }, cancellationToken);
             stage("reading back from tier 2");
-            var readBack = sent is null ? null : await WithRetriesAsync(() => ReadBackCheck.OfObjectAsync(store, sent.Stored.Key, cancellationToken), cancellationToken);
-            if (sent is null || readBack is null)
-            {
-                Finish(file);
-                return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached after {Attempts} attempts"), null);
-            }
+            var readBack = await WithRetriesAsync(() => ReadBackCheck.OfObjectAsync(store, sent.Stored.Key, cancellationToken), cancellationToken);
             var stored = sent.Stored;
             if (readBack != sent.Check)
             {
@@ -462,6 +458,12 @@ public sealed partial class JobExecutor(
                 ? new StubInfo(job.TargetId, stored.Key, plainFile.Sha256, plainFile.Length) { Codec = StubInfo.CodecFor(job.Target.Compresses, file.Key is not null) }
                 : new StubInfo(job.TargetId, stored.Key, stored.Sha256, stored.Length);
             return (null, new Verified(stored, stub, readAt));
+        }
+        catch (TierStoreUnavailableException exception)
+        {
+            // Unreachable, or still not answering, after the attempts it was given: nothing was released.
+            Finish(file);
+            return (Unavailable(file, exception), null);
         }
         finally
         {
@@ -538,8 +540,12 @@ public sealed partial class JobExecutor(
 
     private static FileOutcome Failed(JobFile file, string reason) => new(file.TierObjectId, FileOutcomeKind.Failed, Reason: reason);
 
-    /// <summary>Tries up to <see cref="Attempts"/> times while tier 2 is unreachable, backing off exponentially; null when it stays so.</summary>
-    private async Task<T?> WithRetriesAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) where T : class
+    private static FileOutcome Unavailable(JobFile file, TierStoreUnavailableException exception) =>
+        new(file.TierObjectId, FileOutcomeKind.Unavailable, Reason: $"tier 2 could not be reached: {FailureReasons.OneLine(exception)}; the original is kept");
+
+    /// <summary>Tries up to <see cref="Attempts"/> times while tier 2 is unreachable, backing off exponentially; the last attempt's failure when it stays so.</summary>
+    /// <exception cref="TierStoreUnavailableException">Tier 2 could not be reached at any attempt.</exception>
+    private async Task<T> WithRetriesAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -547,13 +553,9 @@ public sealed partial class JobExecutor(
             {
                 return await call();
             }
-            catch (TierStoreUnavailableException exception)
+            catch (TierStoreUnavailableException exception) when (attempt < Attempts)
             {
                 LogUnavailable(logger, exception, attempt);
-                if (attempt == Attempts)
-                {
-                    return null;
-                }
                 await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
             }
         }

@@ -20,8 +20,12 @@ public static unsafe partial class KernelCopy
     private const int ErrorNoSystemCall = 38;
     private const int ErrorNotSupported = 95;
 
-    /// <summary>At most this much a call: sendfile moves at most 2 GiB less a page per call anyway.</summary>
-    private const nint Piece = 1 << 30;
+    /// <summary>
+    /// At most this much a call: each call is progress its caller's watch sees (<see cref="FolderCallWatch"/>),
+    /// and one call may take as long as this much takes at the slowest rate a share is allowed (2 minutes).
+    /// A call costs nothing next to the 8 MiB it moves.
+    /// </summary>
+    private const nint Piece = 8 << 20;
 
     /// <summary>
     /// Copies <paramref name="source"/> from its start to its end into <paramref name="target"/>
@@ -29,18 +33,42 @@ public static unsafe partial class KernelCopy
     /// kernel can do neither call for this pair (the caller copies through memory then).
     /// </summary>
     /// <exception cref="IOException">A call failed part of the way (a full disk, an I/O error).</exception>
-    public static long? TryCopy(SafeFileHandle source, SafeFileHandle target)
+    internal static long? TryCopy(SafeFileHandle source, SafeFileHandle target, CallProgress progress)
     {
-        var from = (int)source.DangerousGetHandle();
-        var to = (int)target.DangerousGetHandle();
+        // Held for the whole copy: a caller that gave up on it (a share that stopped answering) may close its
+        // handles meanwhile, and a number closed and reused by another open would be copied from or into.
+        var (sourceHeld, targetHeld) = (false, false);
+        source.DangerousAddRef(ref sourceHeld);
+        try
+        {
+            target.DangerousAddRef(ref targetHeld);
+            return Copy((int)source.DangerousGetHandle(), (int)target.DangerousGetHandle(), progress);
+        }
+        finally
+        {
+            if (targetHeld)
+            {
+                target.DangerousRelease();
+            }
+            if (sourceHeld)
+            {
+                source.DangerousRelease();
+            }
+        }
+    }
+
+    private static long? Copy(int from, int to, CallProgress progress)
+    {
         long inOffset = 0;
         long outOffset = 0;
         var bySendfile = false;
         while (true)
         {
+            progress.Calling(Piece);
             var copied = bySendfile ? sendfile(to, from, &inOffset, Piece) : copy_file_range(from, &inOffset, to, &outOffset, Piece, 0);
             if (copied > 0)
             {
+                progress.Add(copied);
                 continue;
             }
             if (copied == 0 && inOffset == 0 && !bySendfile)

@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Alto.Agent.Jobs;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Tests.Jobs;
+
+/// <summary>
+/// A folder target whose share stopped answering, made real: tier 2 is a loop-mounted ext4 frozen
+/// with <c>fsfreeze</c>, where a create, a write or a flush blocks in the kernel, uninterruptibly,
+/// until the thaw — as on an NFS hard mount whose server is gone. A job must end, report tier 2
+/// unavailable and keep every original; a slow share that keeps moving must not be cut short.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class HungTierTwoTests : IDisposable
+{
+    private static readonly TimeSpan Stall = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longer than any outcome here may take; past it the test thaws tier 2 (so that nothing stays hung) and fails.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
+
+    private readonly ScratchFileSystem _tier2 = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 64) ?? throw new InvalidOperationException(whyNot);
+    private readonly string _folder = Directory.CreateTempSubdirectory("alto-hung-").FullName;
+    private readonly string _state = Directory.CreateTempSubdirectory("alto-hung-state-").FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(_folder, true);
+        Directory.Delete(_state, true);
+        _tier2.Dispose();
+    }
+
+    [Fact]
+    public async Task AJobWhoseShareStopsAnsweringEndsUnavailableWithEveryOriginalKeptAndTiersOnceItIsBack()
+    {
+        var store = new PathTierStore(_tier2.Root, stallLimit: Stall);
+        using var journal = new OperationJournal(_state);
+        var executor = new JobExecutor(journal, LinuxStubDriver.Instance, NullLogger.Instance, TimeSpan.FromMilliseconds(5), _ => store);
+        var originals = new Dictionary<string, byte[]>();
+        var files = new List<JobFile>();
+        for (var i = 0; i < 5; i++)
+        {
+            var path = Path.Combine(_folder, $"f{i}.bin");
+            originals[path] = StubFiles.Write(path, 300_000 + i);
+            files.Add(new JobFile(i + 1, path, originals[path].Length, StubFiles.Stat(path).ModifySeconds));
+        }
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", _tier2.Root), files);
+
+        IReadOnlyList<FileOutcome> outcomes;
+        await using (var frozen = await FrozenFileSystem.FreezeAsync(_tier2.Root))
+        {
+            var running = executor.ExecuteAsync(job, null, CancellationToken.None);
+            if (await Task.WhenAny(running, Task.Delay(Patience)) != running)
+            {
+                await frozen.DisposeAsync();
+                await running;
+                Assert.Fail($"the job was still waiting on the frozen tier 2 after {Patience.TotalSeconds} s");
+            }
+            outcomes = await running;
+        }
+
+        Assert.All(outcomes, outcome =>
+        {
+            Assert.Equal(FileOutcomeKind.Unavailable, outcome.Kind);
+            Assert.Contains("tier 2 could not be reached", outcome.Reason, StringComparison.Ordinal);
+        });
+        Assert.Contains(outcomes, outcome => outcome.Reason!.Contains($"tier 2's folder {_tier2.Root} made no progress for 2 s while copying a file to it", StringComparison.Ordinal));
+        foreach (var (path, original) in originals)
+        {
+            Assert.Null(LinuxStubs.Read(path));
+            Assert.Equal(original, await File.ReadAllBytesAsync(path));
+        }
+        Assert.Empty(journal.Unfinished());
+
+        // Thawed, the calls given up on end by themselves; then the same job tiers every file, each object the file's bytes.
+        await WhenAnsweringAsync(() => store.GetInfoAsync("any", CancellationToken.None));
+        var again = await executor.ExecuteAsync(job, null, CancellationToken.None);
+        Assert.All(again, outcome => Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind));
+        foreach (var (outcome, file) in again.Zip(job.Files))
+        {
+            Assert.Equal(StubFiles.Sha256(originals[file.Path]), await Sha256Check.OfObjectAsync(store, outcome.Locator!, CancellationToken.None));
+            StubFiles.AssertReleased(file.Path);
+        }
+    }
+
+    [Fact]
+    public async Task AWriteGivenUpOnMakesLaterCallsFailAtOnceUntilItHasEnded()
+    {
+        var store = new PathTierStore(_tier2.Root, stallLimit: Stall);
+        // The store's folders exist already: the write itself is what waits.
+        await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream([1]), CancellationToken.None);
+
+        await using (var frozen = await FrozenFileSystem.FreezeAsync(_tier2.Root))
+        {
+            var watch = Stopwatch.StartNew();
+            var writing = store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream(new byte[100_000]), CancellationToken.None);
+            if (await Task.WhenAny(writing, Task.Delay(Patience)) != writing)
+            {
+                await frozen.DisposeAsync();
+                Assert.Fail($"the write was still waiting on the frozen tier 2 after {Patience.TotalSeconds} s");
+            }
+            var givenUp = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => writing);
+            Assert.Contains($"tier 2's folder {_tier2.Root} made no progress for 2 s while writing an object", givenUp.Message, StringComparison.Ordinal);
+            Assert.InRange(watch.Elapsed, Stall, Patience);
+
+            // While the write given up on still waits in the kernel, another call does not join it there.
+            watch.Restart();
+            var still = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.GetInfoAsync("any", CancellationToken.None));
+            Assert.Contains($"tier 2's folder {_tier2.Root} is still not answering: a call given up 0 s ago has not returned", still.Message, StringComparison.Ordinal);
+            Assert.True(watch.Elapsed < Stall, $"the call waited {watch.Elapsed} instead of failing at once");
+        }
+
+        var after = await WhenAnsweringAsync(() => store.PutAsync(StubFiles.TenantId, new MemoryStream([7, 7]), CancellationToken.None));
+        Assert.Equal(2, after.Length);
+    }
+
+    /// <summary>Every call of a folder store, into a share whose server stops answering (<see cref="PausableShare"/>).</summary>
+    [Theory]
+    [InlineData("writing an object")]
+    [InlineData("copying a file to it")]
+    [InlineData("flushing objects")]
+    [InlineData("opening an object")]
+    [InlineData("looking up an object")]
+    [InlineData("listing objects")]
+    [InlineData("reclaiming an object")]
+    [InlineData("deleting an object")]
+    public async Task EveryCallIntoAShareWhoseServerStopsAnsweringIsGivenUpAndWorksOnceItIsBack(string doing)
+    {
+        await using var share = await PausableShare.StartAsync();
+        var store = new PathTierStore(share.Root, stallLimit: Stall);
+        var kept = await store.PutAsync(StubFiles.TenantId, new MemoryStream([1, 2, 3]), CancellationToken.None);
+        var unflushed = await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream([4, 5]), CancellationToken.None);
+        var source = Path.Combine(_folder, "source.bin");
+        StubFiles.Write(source, 200_000);
+        Func<Task> call = doing switch
+        {
+            "writing an object" => () => store.PutAsync(StubFiles.TenantId, new MemoryStream(new byte[100_000]), CancellationToken.None),
+            "copying a file to it" => async () =>
+            {
+                using var handle = File.OpenHandle(source);
+                await store.PutCopyUnflushedAsync(StubFiles.TenantId, handle, CancellationToken.None);
+            },
+            "flushing objects" => () => store.FlushAsync([kept, unflushed], CancellationToken.None),
+            "opening an object" => async () => await (await store.OpenReadAsync(kept.Key, 0, null, CancellationToken.None)).DisposeAsync(),
+            "looking up an object" => () => store.GetInfoAsync(kept.Key, CancellationToken.None),
+            "listing objects" => async () => await store.ListAsync(StubFiles.TenantId, null, CancellationToken.None).CountAsync(),
+            "reclaiming an object" => () => store.DeleteUnlessModifiedSinceAsync(unflushed.Key, DateTimeOffset.UtcNow.AddDays(1), CancellationToken.None),
+            _ => () => store.DeleteAsync(unflushed.Key, CancellationToken.None),
+        };
+
+        share.Pause();
+        var watch = Stopwatch.StartNew();
+        var calling = call();
+        if (await Task.WhenAny(calling, Task.Delay(Patience)) != calling)
+        {
+            share.Resume();
+            Assert.Fail($"{doing} was still waiting on the share after {Patience.TotalSeconds} s");
+        }
+        var givenUp = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => calling);
+        Assert.Contains($"tier 2's folder {share.Root} made no progress for ", givenUp.Message, StringComparison.Ordinal);
+        Assert.Contains($" s while {doing} (a share whose server is gone?)", givenUp.Message, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, Stall, Patience);
+
+        share.Resume();
+        await WhenAnsweringAsync(async () =>
+        {
+            await call();
+            return true;
+        });
+        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(Path.Combine(share.Backing, kept.Key)));
+    }
+
+    [Fact]
+    public async Task AShareThatIsSlowButKeepsMovingIsNeverCutShort()
+    {
+        var store = new PathTierStore(_tier2.Root, stallLimit: TimeSpan.FromSeconds(1));
+        // Four seconds for the whole object, four times the limit, but a piece every quarter of a second.
+        var content = new PacedStream(pieces: 16, pieceLength: 64 * 1024, pause: TimeSpan.FromMilliseconds(250));
+
+        var stored = await store.PutAsync(StubFiles.TenantId, content, CancellationToken.None);
+
+        Assert.Equal(16L * 64 * 1024, stored.Length);
+        Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
+    }
+
+    /// <summary>Runs <paramref name="call"/> until the store no longer says a call given up on is still out (it ends soon after the thaw).</summary>
+    private static async Task<T> WhenAnsweringAsync<T>(Func<Task<T>> call)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (TierStoreUnavailableException exception) when (exception.Message.Contains("still not answering", StringComparison.Ordinal) && deadline.Elapsed < Patience)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Gives its bytes a piece at a time, pausing before each: an upload from a slow source, or over a slow link.</summary>
+    private sealed class PacedStream(int pieces, int pieceLength, TimeSpan pause) : ReadOnlyForwardStream
+    {
+        private int _left = pieces;
+
+        public override int Read(Span<byte> buffer) => throw new NotSupportedException("read asynchronously");
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_left == 0)
+            {
+                return 0;
+            }
+            await Task.Delay(pause, cancellationToken);
+            _left--;
+            var length = Math.Min(pieceLength, buffer.Length);
+            buffer.Span[..length].Fill((byte)_left);
+            return length;
+        }
+    }
+}
+
+/// <summary>
+/// A file system frozen with <c>fsfreeze</c> until disposed. A watchdog process thaws it after a
+/// few minutes whatever happens to the test process: a frozen file system left behind would hang
+/// every later writer on it, and its unmount.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class FrozenFileSystem : IAsyncDisposable
+{
+    private readonly string _root;
+    private readonly Process _watchdog;
+    private bool _thawed;
+
+    private FrozenFileSystem(string root, Process watchdog)
+    {
+        _root = root;
+        _watchdog = watchdog;
+    }
+
+    public static async Task<FrozenFileSystem> FreezeAsync(string root)
+    {
+        var watchdog = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 300; exec fsfreeze -u \"$0\"", root]))!;
+        var (exit, output) = await StubFiles.ShellAsync($"fsfreeze -f '{root}'");
+        if (exit != 0)
+        {
+            watchdog.Kill();
+            throw new InvalidOperationException($"fsfreeze -f {root} failed: {output}");
+        }
+        return new FrozenFileSystem(root, watchdog);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_thawed)
+        {
+            return;
+        }
+        _thawed = true;
+        var (exit, output) = await StubFiles.ShellAsync($"fsfreeze -u '{_root}'");
+        _watchdog.Kill(entireProcessTree: true);
+        _watchdog.Dispose();
+        Assert.True(exit == 0, $"fsfreeze -u {_root} failed: {output}");
+    }
+}
