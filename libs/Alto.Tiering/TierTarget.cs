@@ -26,10 +26,10 @@ public sealed record TierTarget(
     /// <summary>True when objects are compressed with zstd on the agent before upload.</summary>
     public bool Compresses => Compression == "zstd";
 
-    /// <summary>Opens the store the target describes.</summary>
-    public ITierStore Open() => Kind switch
+    /// <summary>Opens the store the target describes; a folder's calls are given up after <paramref name="folderStall"/> without progress (<see cref="PathTierStore.DefaultStallLimit"/> if null).</summary>
+    public ITierStore Open(TimeSpan? folderStall = null) => Kind switch
     {
-        "path" => new PathTierStore(Path ?? throw Missing("path"), Prefix ?? ""),
+        "path" => new PathTierStore(Path ?? throw Missing("path"), Prefix ?? "", folderStall),
         // The host's own credentials (environment, profile, instance role) only when the target says so.
         "s3" when AccessKeyId is not { Length: > 0 } && !UseHostIdentity => throw NoCredentials(),
         "azure" when ConnectionString is not { Length: > 0 } && AccountKey is not { Length: > 0 } && SasToken is not { Length: > 0 } && !UseHostIdentity

@@ -6,19 +6,22 @@ namespace Alto.Agent.Tests;
 public sealed class RunOptionsTests
 {
     [Theory]
-    [InlineData("0")]
-    [InlineData("3601")]
-    [InlineData("soon")]
-    public async Task ARecallStallLimitOutOfRangeIsRefusedSayingSo(string seconds)
+    [InlineData("--recall-stall-seconds", "0")]
+    [InlineData("--recall-stall-seconds", "3601")]
+    [InlineData("--recall-stall-seconds", "soon")]
+    [InlineData("--folder-stall-seconds", "0")]
+    [InlineData("--folder-stall-seconds", "3601")]
+    [InlineData("--folder-stall-seconds", "1m")]
+    public async Task AStallLimitOutOfRangeIsRefusedSayingSo(string option, string seconds)
     {
         var state = Directory.CreateTempSubdirectory("alto-run-options-").FullName;
         try
         {
             await using var run = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(),
-                "run", "--recall-stall-seconds", seconds, "--state-dir", state);
+                "run", option, seconds, "--state-dir", state);
 
             Assert.NotEqual(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            Assert.Contains("--recall-stall-seconds", run.Output, StringComparison.Ordinal);
+            Assert.Contains(option, run.Output, StringComparison.Ordinal);
             Assert.DoesNotContain("not enrolled", run.Output, StringComparison.Ordinal);
         }
         finally

@@ -26,18 +26,25 @@ public static class AgentOptions
     };
 
     /// <summary>How long a recall waits while tier 2 sends nothing before the program that opened the stub gets EIO.</summary>
-    public static Option<int> RecallStallSeconds()
+    public static Option<int> RecallStallSeconds() => Seconds(
+        "--recall-stall-seconds", "Give a recall up when tier 2 sends nothing for this long (the opener gets EIO, the file stays a stub)",
+        Tiering.StallGuardStream.DefaultLimit);
+
+    /// <summary>How long a call into a folder target (a mounted share) may make no progress before tier 2 counts as unavailable.</summary>
+    public static Option<int> FolderStallSeconds() => Seconds(
+        "--folder-stall-seconds",
+        "Give a call into a folder target up when it makes no progress for this long (its files are reported unavailable and kept); raise it for a share whose failover takes longer",
+        Tiering.PathTierStore.DefaultStallLimit);
+
+    /// <summary>A number of seconds from 1 to 3600.</summary>
+    private static Option<int> Seconds(string name, string description, TimeSpan defaultValue)
     {
-        var option = new Option<int>("--recall-stall-seconds")
-        {
-            Description = "Give a recall up when tier 2 sends nothing for this long (the opener gets EIO, the file stays a stub)",
-            DefaultValueFactory = _ => (int)Tiering.StallGuardStream.DefaultLimit.TotalSeconds,
-        };
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => (int)defaultValue.TotalSeconds };
         option.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() is < 1 or > 3600)
             {
-                result.AddError("--recall-stall-seconds must be between 1 and 3600");
+                result.AddError($"{name} must be between 1 and 3600");
             }
         });
         return option;

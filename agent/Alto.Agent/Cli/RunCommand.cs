@@ -14,7 +14,11 @@ public static class RunCommand
         var stateDirectory = AgentOptions.StateDirectory();
         var noGuard = AgentOptions.NoGuard();
         var recallStall = AgentOptions.RecallStallSeconds();
-        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)") { stateDirectory, noGuard, recallStall };
+        var folderStall = AgentOptions.FolderStallSeconds();
+        var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)")
+        {
+            stateDirectory, noGuard, recallStall, folderStall,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
@@ -30,7 +34,8 @@ public static class RunCommand
             builder.Services.AddSingleton(credentials);
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
             builder.Services.AddSingleton(new AgentRunSettings(
-                parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto, TimeSpan.FromSeconds(parse.GetValue(recallStall))));
+                parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto, TimeSpan.FromSeconds(parse.GetValue(recallStall)),
+                TimeSpan.FromSeconds(parse.GetValue(folderStall))));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();
             await host.RunAsync(cancellationToken);

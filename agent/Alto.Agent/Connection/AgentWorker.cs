@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Alto.Agent.Connection;
 
 /// <summary>How <c>alto-agent run</c> holds recall: with the guard or alone, and how long a recall waits on a silent tier 2.</summary>
-public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null);
+public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null, TimeSpan? FolderStall = null);
 
 /// <summary>
 /// The long-running agent service. Recall comes first: stubs made before this start are answered
@@ -36,7 +36,7 @@ public sealed partial class AgentWorker(
         // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key; and it is asked about every stub before its recall.
         var stubCheck = new ClusterStubCheck(gateway, loggers.CreateLogger<ClusterStubCheck>());
         var cluster = new RecallCluster(gateway.UnwrapDataKeyAsync, stubCheck.CheckAsync);
-        var targets = new TargetDirectory(gateway.GetTargetAsync);
+        var targets = new TargetDirectory(gateway.GetTargetAsync, settings.FolderStall);
         using var reports = new ReportOutbox(stateDirectory.Path);
         var recalls = new RecallReporter(reports);
         ArmedRecall? recall;

@@ -64,6 +64,6 @@ internal sealed class FetchedTierStore(Guid targetId, TargetDirectory directory,
             throw new TierStoreUnavailableException($"storage target {targetId} could not be had from the cluster: {exception.Message}", exception);
         }
         directory.Remember(targetId, target);
-        return _inner = target.Open();
+        return _inner = directory.Open(target);
     }
 }

@@ -63,6 +63,46 @@ public sealed class FailuresAndReportsEndToEndTests(RunningGateway running) : IC
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>The share is <see cref="PausableShare"/>, the stand-in for an NFS or SMB server that stops answering.</summary>
+    [Fact]
+    public async Task AShareWhoseServerStopsAnsweringEndsTheJobUnavailableVisiblyAndTheAgentTakesItsNextCommand()
+    {
+        await using var share = await PausableShare.StartAsync();
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: share.Root);
+        var sums = new Dictionary<string, string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var path = Path.Combine(world.Volume.Root, $"held-{i}.bin");
+            sums[path] = await TieringWorld.WriteOldFileAsync(path, 512);
+        }
+        var agent = world.StartAgent("--folder-stall-seconds", "2");
+        share.Pause();
+
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'tier.unavailable' AND outcome = 'failure'") > 0,
+            "tier 2 reported unavailable", agent);
+
+        var jobs = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/jobs?hostId={world.HostId}");
+        var job = Assert.Single(jobs.GetProperty("items").EnumerateArray());
+        Assert.Equal("tier 2 was unreachable; the job is retried", job.GetProperty("lastError").GetString());
+        Assert.Contains("outcome=\"unavailable\"", await _gateway.MetricsAsync(), StringComparison.Ordinal);
+        await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains(
+            $"tier 2's folder {share.Root} made no progress for 2 s while writing an object", StringComparison.Ordinal)), "the reason in the agent's log", agent);
+
+        // The agent is not stuck behind the share: the next command from the cluster, a scan, runs while it is still away.
+        await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/scan", new { paths = new[] { world.Volume.Root } });
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.scan WHERE host_id = '{world.HostId}' AND status = 'completed'") == 2, "the requested scan completed", agent);
+        foreach (var (path, sum) in sums)
+        {
+            Assert.Null(LinuxStubs.Peek(path));
+            Assert.Equal(sum, await TieringWorld.ReadByAnotherProgramAsync(path));
+        }
+        share.Resume();
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task ARecallOfThousandsOfStubsWhoseSessionIsCutMidwayEndsWithEveryTierObjectInItsTrueState()
     {

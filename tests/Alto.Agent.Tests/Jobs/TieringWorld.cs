@@ -73,9 +73,9 @@ internal sealed class TieringWorld : IAsyncDisposable
     }
 
     /// <summary>Starts <c>alto-agent run</c> on the world's state folder.</summary>
-    public ProgramRun StartAgent()
+    public ProgramRun StartAgent(params string[] options)
     {
-        var agent = ProgramRun.Start(AgentDll, new Dictionary<string, string>(), "run", "--state-dir", State);
+        var agent = ProgramRun.Start(AgentDll, new Dictionary<string, string>(), ["run", "--state-dir", State, .. options]);
         _agents.Add(agent);
         return agent;
     }
