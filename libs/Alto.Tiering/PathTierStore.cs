@@ -285,9 +285,9 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     }
 
     public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken) =>
-        _watch.RunAsync("opening an object", _ => Task.FromResult(OpenRead(key, offset, length)), cancellationToken);
+        _watch.RunAsync("opening an object", _ => Task.FromResult<Stream>(OpenRead(key, offset, length)), cancellationToken);
 
-    private Stream OpenRead(string key, long offset, long? length)
+    private WatchedReadStream OpenRead(string key, long offset, long? length)
     {
         var path = FullPath(key);
         FileStream file;
@@ -302,7 +302,8 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
             throw new TierObjectNotFoundException(key);
         }
         file.Seek(offset, SeekOrigin.Begin);
-        return length is { } bounded ? new BoundedReadStream(file, bounded) : file;
+        // Its reads watched as every other call is: a read-back, a deep reconciliation or a restore never waits for ever.
+        return new WatchedReadStream(length is { } bounded ? new BoundedReadStream(file, bounded) : file, _watch);
     }
 
     public Task<StoredObject?> GetInfoAsync(string key, CancellationToken cancellationToken) =>

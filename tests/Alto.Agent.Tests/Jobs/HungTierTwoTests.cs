@@ -124,6 +124,7 @@ public sealed class HungTierTwoTests : IDisposable
     [InlineData("copying a file to it")]
     [InlineData("flushing objects")]
     [InlineData("opening an object")]
+    [InlineData("reading an object")]
     [InlineData("looking up an object")]
     [InlineData("listing objects")]
     [InlineData("reclaiming an object")]
@@ -136,8 +137,18 @@ public sealed class HungTierTwoTests : IDisposable
         var unflushed = await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream([4, 5]), CancellationToken.None);
         var source = Path.Combine(_folder, "source.bin");
         StubFiles.Write(source, 200_000);
+        // Opened while the share answers, read once it does not.
+        Stream? opened = doing == "reading an object" ? await store.OpenReadAsync(kept.Key, 0, null, CancellationToken.None) : null;
         Func<Task> call = doing switch
         {
+            "reading an object" => async () =>
+            {
+                await using var reading = opened ?? await store.OpenReadAsync(kept.Key, 0, null, CancellationToken.None);
+                opened = null;
+                using var copy = new MemoryStream();
+                await reading.CopyToAsync(copy);
+                Assert.Equal([1, 2, 3], copy.ToArray());
+            },
             "writing an object" => () => store.PutAsync(StubFiles.TenantId, new MemoryStream(new byte[100_000]), CancellationToken.None),
             "copying a file to it" => async () =>
             {
