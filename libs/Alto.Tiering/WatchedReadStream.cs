@@ -18,7 +18,7 @@ internal sealed class WatchedReadStream(Stream inner, FolderCallWatch watch) : R
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_givenUp, "a read of this object was given up");
+        ObjectDisposedException.ThrowIf(_givenUp, "an earlier read of this object did not end");
         if (_own is null || _own.Length < buffer.Length)
         {
             if (_own is not null)
@@ -37,8 +37,9 @@ internal sealed class WatchedReadStream(Stream inner, FolderCallWatch watch) : R
                 return inner.ReadAsync(own.AsMemory(0, buffer.Length), cancellationToken).AsTask();
             }, cancellationToken);
         }
-        catch (TierStoreUnavailableException)
+        catch
         {
+            // Given up, cancelled or failed: the read may still land in the buffer, which is never read or pooled again.
             _givenUp = true;
             throw;
         }
