@@ -9,18 +9,13 @@ namespace Alto.Tiering;
 /// again, and the stream fails with <see cref="TierStoreStalledException"/>; a recall that keeps
 /// receiving bytes, however large its object, is never cut short.
 /// </summary>
-public sealed class StallGuardStream : ReadOnlyForwardStream
+public sealed class StallGuardStream : GuardedReadStream
 {
     /// <summary>How long tier 2 may send nothing during a recall unless configured otherwise.</summary>
     public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(60);
 
-    private readonly Stream _inner;
-    private byte[] _own = [];
-    private bool _stalled;
-
-    private StallGuardStream(Stream inner, TimeSpan limit)
+    private StallGuardStream(Stream inner, TimeSpan limit) : base(inner)
     {
-        _inner = inner;
         Limit = limit;
     }
 
@@ -48,59 +43,19 @@ public sealed class StallGuardStream : ReadOnlyForwardStream
         }
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    protected override async Task<int> ReadGuardedAsync(Memory<byte> own, CancellationToken cancellationToken)
     {
-        if (_stalled)
-        {
-            throw Stalled(Limit, "reading");
-        }
-        if (_own.Length < buffer.Length)
-        {
-            _own = new byte[buffer.Length];
-        }
-        var reading = _inner.ReadAsync(_own.AsMemory(0, buffer.Length), cancellationToken).AsTask();
-        int read;
         try
         {
-            read = await reading.WaitAsync(Limit, cancellationToken);
+            return await Inner.ReadAsync(own, cancellationToken).AsTask().WaitAsync(Limit, cancellationToken);
         }
         catch (TimeoutException)
         {
-            // The read may still land in _own: it is never used again, and neither is the inner stream.
-            _stalled = true;
             throw Stalled(Limit, "reading");
         }
-        _own.AsSpan(0, read).CopyTo(buffer.Span);
-        return read;
     }
 
-    public override int Read(Span<byte> buffer)
-    {
-        var own = new byte[buffer.Length];
-        // Synchronous readers (a decoder that reads ahead) wait here under the same limit.
-#pragma warning disable VSTHRD002 // a synchronous Read has no other way to wait; the limit bounds the wait
-        var read = ReadAsync(own, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-#pragma warning restore VSTHRD002
-        own.AsSpan(0, read).CopyTo(buffer);
-        return read;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            if (_stalled)
-            {
-                // Closing a stream whose read hangs may hang as well (a dead share): it is closed aside.
-                _ = Task.Run(_inner.Dispose);
-            }
-            else
-            {
-                _inner.Dispose();
-            }
-        }
-        base.Dispose(disposing);
-    }
+    protected override Exception Broken() => Stalled(Limit, "reading");
 
     private static TierStoreStalledException Stalled(TimeSpan limit, string what) =>
         new($"tier 2 sent nothing for {limit.TotalSeconds:0.#} s while {what} the object (a store that stopped answering); the recall was given up");
