@@ -167,7 +167,8 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
         var store = new PathTierStore(tier2);
         var keys = new HashSet<string>();
-        for (var i = 0; i < Alto.Agent.Reconcile.ReconcileRunner.PartSize + 1000; i++)
+        // A second part of 5,000: the state the test kills the agent in lasts about 5 s, which a poll on a busy machine does not miss.
+        for (var i = 0; i < Alto.Agent.Reconcile.ReconcileRunner.PartSize + 5000; i++)
         {
             keys.Add((await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a crashed run")), CancellationToken.None)).Key);
         }
@@ -175,7 +176,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
 
-        // Deep, at 1,000 requests a second: the first part (10,000 objects) goes after about 10 s, the last about 1 s later.
+        // Deep, at 1,000 requests a second: the first part (10,000 objects) goes after about 10 s, the last about 5 s later.
         var started = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
             new { depth = "deep", samplePercent = 100, requestsPerSecond = 1000 });
         var runId = started.GetProperty("runId").GetGuid();
