@@ -12,6 +12,8 @@ public sealed class RunOptionsTests
     [InlineData("--folder-stall-seconds", "0")]
     [InlineData("--folder-stall-seconds", "3601")]
     [InlineData("--folder-stall-seconds", "1m")]
+    [InlineData("--unsettled-retry-seconds", "0")]
+    [InlineData("--unsettled-retry-seconds", "86400")]
     public async Task AStallLimitOutOfRangeIsRefusedSayingSo(string option, string seconds)
     {
         var state = Directory.CreateTempSubdirectory("alto-run-options-").FullName;

@@ -36,6 +36,12 @@ public static class AgentOptions
         "Give a call into a folder target up when it makes no progress for this long (its files are reported unavailable and kept); raise it for a share whose failover takes longer",
         Tiering.PathTierStore.DefaultStallLimit);
 
+    /// <summary>How often the agent tries again to settle a file left between original and stub (one it could not write).</summary>
+    public static Option<int> UnsettledRetrySeconds() => Seconds(
+        "--unsettled-retry-seconds",
+        "Try again this often to settle a file left between original and stub because it could not be written (a volume mounted read-only, chattr +i)",
+        Jobs.UnsettledRetry.DefaultPeriod);
+
     /// <summary>A number of seconds from 1 to 3600.</summary>
     private static Option<int> Seconds(string name, string description, TimeSpan defaultValue)
     {

@@ -15,9 +15,10 @@ public static class RunCommand
         var noGuard = AgentOptions.NoGuard();
         var recallStall = AgentOptions.RecallStallSeconds();
         var folderStall = AgentOptions.FolderStallSeconds();
+        var unsettledRetry = AgentOptions.UnsettledRetrySeconds();
         var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)")
         {
-            stateDirectory, noGuard, recallStall, folderStall,
+            stateDirectory, noGuard, recallStall, folderStall, unsettledRetry,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -35,7 +36,7 @@ public static class RunCommand
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
             builder.Services.AddSingleton(new AgentRunSettings(
                 parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto, TimeSpan.FromSeconds(parse.GetValue(recallStall)),
-                TimeSpan.FromSeconds(parse.GetValue(folderStall))));
+                TimeSpan.FromSeconds(parse.GetValue(folderStall)), TimeSpan.FromSeconds(parse.GetValue(unsettledRetry))));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();
             await host.RunAsync(cancellationToken);

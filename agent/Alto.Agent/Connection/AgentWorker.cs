@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Connection;
 
-/// <summary>How <c>alto-agent run</c> holds recall: with the guard or alone, and how long a recall waits on a silent tier 2.</summary>
-public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null, TimeSpan? FolderStall = null);
+/// <summary>How <c>alto-agent run</c> holds recall (with the guard or alone), how long it waits on a silent tier 2, and how often it tries unsettled files again.</summary>
+public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null, TimeSpan? FolderStall = null, TimeSpan? UnsettledRetryPeriod = null);
 
 /// <summary>
 /// The long-running agent service. Recall comes first: stubs made before this start are answered
@@ -56,10 +56,10 @@ public sealed partial class AgentWorker(
         using var cloudTier = OperatingSystem.IsWindows() ? StartCloudTier(targets, cluster) : null;
         IStubDriver? stubs = OperatingSystem.IsLinux() ? new LinuxStubDriver(recall?.Hooks) : OperatingSystem.IsWindows() ? cloudTier?.Driver : null;
         using var journal = stubs is not null ? new OperationJournal(stateDirectory.Path) : null;
-        if (stubs is not null)
-        {
-            SettleJournal(journal!, stubs);
-        }
+        using var settling = stubs is not null
+            ? new UnsettledRetry(journal!, stubs, settings.UnsettledRetryPeriod ?? UnsettledRetry.DefaultPeriod, loggers.CreateLogger<UnsettledRetry>())
+            : null;
+        settling?.SettleAtStart();
 
         string[] volumes = [];
         try
@@ -81,7 +81,10 @@ public sealed partial class AgentWorker(
             loggers.CreateLogger<LucidLink.LucidTrailUploader>());
         AgentConnection? connection = null;
         var handlers = Handlers(gateway, () => volumes, () => connection!, journal, stubs, recall, reports, recalls, cluster);
-        connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(), handlers.HandleAsync,
+        Func<GatewayMessage, CancellationToken, Task> commands = settling is null
+            ? handlers.HandleAsync
+            : (command, cancellationToken) => settling.RunExclusiveAsync(() => handlers.HandleAsync(command, cancellationToken), cancellationToken);
+        connection = new AgentConnection(credentials, () => volumes, loggers.CreateLogger<AgentConnection>(), commands,
             targets: targets, reports: reports, recall: recall,
             volumesChanged: configured =>
             {
@@ -98,6 +101,7 @@ public sealed partial class AgentWorker(
             ? MigrateLegacyStubsAsync([.. volumes.Union(recall.Volumes.Select(volume => volume.Path), StringComparer.Ordinal)], stubCheck, stoppingToken)
             : Task.CompletedTask;
         var status = KeepStatusFileAsync(connection, journal, stoppingToken);
+        var retrying = settling?.RunAsync(stoppingToken) ?? Task.CompletedTask;
         var lucid = lucidTrail.RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
         try
         {
@@ -113,6 +117,7 @@ public sealed partial class AgentWorker(
         await lucid.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await migration.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await retrying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await AgentStatusSnapshot.Of(connection.State, recall, reports.Count, journal?.Waiting).WriteAsync(stateDirectory.Path, CancellationToken.None);
     }
 
@@ -148,21 +153,6 @@ public sealed partial class AgentWorker(
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             LogMigrationFailed(logger, exception.Message);
-        }
-    }
-
-    private void SettleJournal(OperationJournal journal, IStubDriver stubs)
-    {
-        foreach (var settled in JournalRecovery.Recover(journal, stubs))
-        {
-            if (settled.Unsettled is { } why)
-            {
-                LogUnsettled(logger, settled.Operation, settled.Path, why);
-            }
-            else
-            {
-                LogSettled(logger, settled.Operation, settled.Path, settled.IsStub ? "a valid stub" : "the original file");
-            }
         }
     }
 
@@ -295,12 +285,6 @@ public sealed partial class AgentWorker(
         FolderDigests.Save(digestsFile, digests.After(result.ScanId, roots));
         LogScanDone(logger, result.ScanId, counters.ToString(), result.FoldersUnchanged);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
-    private static partial void LogSettled(ILogger logger, string operation, string path, string result);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "An interrupted {Operation} of {Path} cannot be settled now: {Why}; it stays in the journal for the next start")]
-    private static partial void LogUnsettled(ILogger logger, string operation, string path, string why);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}: stop it first (alto-agent status shows it)")]
     private static partial void LogRecallHeldElsewhere(ILogger logger, string reason);

@@ -10,7 +10,7 @@ namespace Alto.Agent.Jobs;
 /// </summary>
 public static class JournalRecovery
 {
-    /// <summary>One operation looked at; <see cref="Unsettled"/> says why it stays in the journal for the next start, null when it was settled.</summary>
+    /// <summary>One operation looked at; <see cref="Unsettled"/> says why it stays in the journal to be tried again, null when it was settled.</summary>
     public sealed record Recovered(long TierObjectId, string Path, string Operation, bool IsStub, string? Unsettled = null);
 
     /// <summary>What settling one operation left: whether the file is a stub (and its markers), or why it could not be settled now.</summary>
@@ -24,8 +24,37 @@ public static class JournalRecovery
     /// </summary>
     public static IReadOnlyList<Recovered> Recover(OperationJournal journal, IStubDriver stubs)
     {
+        var recovered = SettleEach(journal, stubs, journal.Unfinished());
+        journal.Compact();
+        return recovered;
+    }
+
+    /// <summary>
+    /// Tries again the operations that could not be settled before (<see cref="OperationJournal.Waiting"/>),
+    /// so that a file made writable again (a volume remounted read-write, <c>chattr -i</c>) is
+    /// settled while the agent runs, not only at its next start. Every other unfinished operation
+    /// is left alone: it may belong to a job or recall still in flight, so the caller runs this
+    /// only where none runs. The journal is rewritten only when something was settled.
+    /// </summary>
+    public static IReadOnlyList<Recovered> RetryWaiting(OperationJournal journal, IStubDriver stubs)
+    {
+        var waiting = journal.Waiting.Select(operation => (operation.Operation, operation.TierObjectId)).ToHashSet();
+        if (waiting.Count == 0)
+        {
+            return [];
+        }
+        var recovered = SettleEach(journal, stubs, [.. journal.Unfinished().Where(entry => waiting.Contains((entry.Operation, entry.TierObjectId)))]);
+        if (recovered.Any(item => item.Unsettled is null))
+        {
+            journal.Compact();
+        }
+        return recovered;
+    }
+
+    private static List<Recovered> SettleEach(OperationJournal journal, IStubDriver stubs, IReadOnlyList<JournalEntry> entries)
+    {
         var recovered = new List<Recovered>();
-        foreach (var entry in journal.Unfinished())
+        foreach (var entry in entries)
         {
             var settled = Settle(entry, stubs);
             if (settled.Unsettled is { } why)
@@ -38,7 +67,6 @@ public static class JournalRecovery
             }
             recovered.Add(new Recovered(entry.TierObjectId, entry.Path, entry.Operation, settled.IsStub, settled.Unsettled));
         }
-        journal.Compact();
         return recovered;
     }
 

@@ -15,6 +15,6 @@ public static class WaitingOperations
         var named = string.Join("; ", waiting.Take(FilesNamed).Select(operation => $"{operation.Path} ({operation.Operation}): {operation.Why}"));
         var more = waiting.Count > FilesNamed ? $"; and {waiting.Count - FilesNamed} more" : "";
         return $"{waiting.Count} {(waiting.Count == 1 ? "file is" : "files are")} left between original and stub: {named}{more}. " +
-               "Make the files writable again (chattr -i, remount read-write), then restart the agent: it settles them on start";
+               "Make the files writable again (chattr -i, remount read-write): the agent tries them again on its own (every 60 s unless --unsettled-retry-seconds says otherwise) and at its start";
     }
 }

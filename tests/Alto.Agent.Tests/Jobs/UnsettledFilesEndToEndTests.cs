@@ -14,7 +14,7 @@ namespace Alto.Agent.Tests.Jobs;
 /// later. That is a failure an operator must see
 /// without reading the agent's log: with the real gateway and agent, the host API, the console's
 /// source (latestMetrics), the audit log, /metrics and <c>alto-agent status</c> all name the file
-/// and why, until a start with the file writable settles it.
+/// and why, until the running agent, trying again on its own, finds it writable and settles it.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClassFixture<RunningGateway>
@@ -22,7 +22,7 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
     private readonly GatewayProcess _gateway = running.Gateway;
 
     [Fact]
-    public async Task AFileLeftUnsettledIsReportedEverywhereUntilAStartSettlesIt()
+    public async Task AFileLeftUnsettledIsReportedEverywhereUntilTheRunningAgentSettlesItOnceItIsWritable()
     {
         await using var world = await TieringWorld.CreateAsync(_gateway);
         var path = Path.Combine(world.Volume.Root, "held.bin");
@@ -41,10 +41,11 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
         // (Not chattr +i: with no agent running, an open of the stub by anyone else is refused with EIO.)
         var readOnly = await StubFiles.ShellAsync($"mount -o remount,ro '{world.Volume.Root}'");
         Assert.True(readOnly.ExitCode == 0, readOnly.Output);
+        var writable = false;
         try
         {
             var started = DateTimeOffset.UtcNow;
-            agent = world.StartAgent();
+            agent = world.StartAgent("--unsettled-retry-seconds", "1");
 
             var metrics = await WaitForMetricsAsync(world, unsettled: 1, started, agent);
             var problem = metrics.GetProperty("unsettledProblem").GetString()!;
@@ -57,25 +58,48 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
             await WaitForGaugeAsync(world, 1, agent);
             await TieringWorld.WaitForAsync(async () => (await AgentStatusSnapshot.ReadAsync(world.State, CancellationToken.None))?.UnsettledProblem == problem,
                 "alto-agent status naming the file", agent);
-            Assert.Contains($"An interrupted tier of {path} cannot be settled now", agent.Output, StringComparison.Ordinal);
-            Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(30)));
+            // Tried again every second while the volume stays read-only: still waiting, and the same error is not logged again each time.
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            Assert.Equal(1, Occurrences(agent.Output, $"An interrupted tier of {path} cannot be settled now"));
+            Assert.Contains("it stays in the journal and is tried again every 1 s", agent.Output, StringComparison.Ordinal);
+            Assert.Equal(1, await _gateway.Database.CountAsync($"""
+                SELECT count(*) FROM alto.audit_log WHERE host_id = '{world.HostId}' AND action = 'agent.operations_unsettled'
+                """));
+
+            // Writable again while the agent runs: its next try settles the file (a stub, as it was), with no restart, and says so.
+            var remounted = await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
+            Assert.True(remounted.ExitCode == 0, remounted.Output);
+            writable = true;
+            var settledAt = DateTimeOffset.UtcNow;
+            await WaitForMetricsAsync(world, unsettled: 0, settledAt, agent);
+            await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync($"""
+                SELECT count(*) FROM alto.audit_log WHERE host_id = '{world.HostId}' AND action = 'agent.operations_settled' AND outcome = 'success' AND details->>'before' = '1'
+                """) == 1, "the audit entry saying the file is settled", agent);
+            await WaitForGaugeAsync(world, 0, agent);
+            await TieringWorld.WaitForAsync(async () => (await AgentStatusSnapshot.ReadAsync(world.State, CancellationToken.None))?.UnsettledProblem is null,
+                "alto-agent status naming nothing", agent);
+            Assert.Contains($"Settled an interrupted tier of {path}: a valid stub", agent.Output, StringComparison.Ordinal);
+            Assert.NotNull(LinuxStubs.Peek(path));
+            Assert.Equal(sum, await TieringWorld.ReadByAnotherProgramAsync(path));
+            await agent.StopAsync(TimeSpan.FromSeconds(30));
         }
         finally
         {
-            await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
+            if (!writable)
+            {
+                await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
+            }
         }
+    }
 
-        // Writable again: the next start settles it (a stub, as it was), and says so.
-        var restarted = DateTimeOffset.UtcNow;
-        agent = world.StartAgent();
-        await WaitForMetricsAsync(world, unsettled: 0, restarted, agent);
-        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync($"""
-            SELECT count(*) FROM alto.audit_log WHERE host_id = '{world.HostId}' AND action = 'agent.operations_settled' AND outcome = 'success' AND details->>'before' = '1'
-            """) == 1, "the audit entry saying the file is settled", agent);
-        await WaitForGaugeAsync(world, 0, agent);
-        Assert.NotNull(LinuxStubs.Peek(path));
-        Assert.Equal(sum, await TieringWorld.ReadByAnotherProgramAsync(path));
-        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    private static int Occurrences(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        return count;
     }
 
     /// <summary>Waits for a heartbeat (seen through the host API) that reports <paramref name="unsettled"/> files; returns its metrics.</summary>

@@ -151,6 +151,34 @@ public sealed class UnwritableFileTests : IDisposable
     }
 
     [Fact]
+    public async Task ATryAgainSettlesOnlyTheWaitingOperationAndLeavesOneStillInFlightAlone()
+    {
+        var (job, originals) = Job("held-stub.bin", "in-flight.bin");
+        var (stubPath, inFlight) = (job.Files[0].Path, job.Files[1].Path);
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(await Executor(LinuxStubDriver.Instance).ExecuteAsync(job with { Files = [job.Files[0]] }, null, CancellationToken.None)).Kind);
+        _journal.Append(new JournalEntry(JournalEntry.Tier, 1, stubPath, JournalEntry.Uploaded, job.TargetId));
+        Flag(stubPath, InodeFlags.Immutable);
+        Assert.NotNull(Assert.Single(JournalRecovery.Recover(_journal, LinuxStubDriver.Instance)).Unsettled);
+        // A job has begun another file since: its operation is unfinished, but not the retry's to settle.
+        _journal.Append(new JournalEntry(JournalEntry.Tier, 2, inFlight, JournalEntry.Begin, job.TargetId));
+
+        var stillHeld = Assert.Single(JournalRecovery.RetryWaiting(_journal, LinuxStubDriver.Instance));
+        Assert.Equal(stubPath, stillHeld.Path);
+        Assert.StartsWith("it cannot be opened for writing (", stillHeld.Unsettled, StringComparison.Ordinal);
+        Assert.Equal(stubPath, Assert.Single(_journal.Waiting).Path);
+
+        InodeFlags.Clear(stubPath, InodeFlags.Immutable);
+        var settled = Assert.Single(JournalRecovery.RetryWaiting(_journal, LinuxStubDriver.Instance));
+
+        Assert.Equal((stubPath, true, (string?)null), (settled.Path, settled.IsStub, settled.Unsettled));
+        StubFiles.AssertReleased(stubPath);
+        Assert.Empty(_journal.Waiting);
+        Assert.Equal([(inFlight, JournalEntry.Begin)], _journal.Unfinished().Select(entry => (entry.Path, entry.Phase)));
+        Assert.Equal(originals[inFlight], await File.ReadAllBytesAsync(inFlight));
+        Assert.Empty(JournalRecovery.RetryWaiting(_journal, LinuxStubDriver.Instance));
+    }
+
+    [Fact]
     public async Task AStubbingThatFailsOnceTheFileIsMarkedAndImmutableWaitsInTheJournalAndIsNamed()
     {
         var (job, _) = Job("marked-then-held.bin");
@@ -170,7 +198,7 @@ public sealed class UnwritableFileTests : IDisposable
         Assert.EndsWith("it carries a stub's markers: it is settled once it can be written", waiting.Why, StringComparison.Ordinal);
         Assert.Equal([path], _journal.Unfinished().Select(entry => entry.Path));
         Assert.Equal($"1 file is left between original and stub: {path} (tier): {waiting.Why}. " +
-            "Make the files writable again (chattr -i, remount read-write), then restart the agent: it settles them on start",
+            "Make the files writable again (chattr -i, remount read-write): the agent tries them again on its own (every 60 s unless --unsettled-retry-seconds says otherwise) and at its start",
             WaitingOperations.Describe(_journal.Waiting));
     }
 

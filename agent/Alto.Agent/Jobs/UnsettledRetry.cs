@@ -1,0 +1,102 @@
+using Alto.Agent.Stubs;
+using Microsoft.Extensions.Logging;
+
+namespace Alto.Agent.Jobs;
+
+/// <summary>
+/// Settles the journal's operations: every unfinished one when the agent starts, then, every
+/// <c>period</c>, the ones that could not be settled (<see cref="OperationJournal.Waiting"/>), so a
+/// file made writable again — a volume remounted read-write after its errors were repaired,
+/// <c>chattr -i</c> — is settled while the agent runs instead of at its next start. A retry and
+/// the agent's commands take one gate, so a retry never finishes an operation that a job or a
+/// recall still has in flight.
+/// </summary>
+public sealed partial class UnsettledRetry(OperationJournal journal, IStubDriver stubs, TimeSpan period, ILogger logger) : IDisposable
+{
+    /// <summary>How often a file left unsettled is tried again unless the agent is told otherwise.</summary>
+    public static readonly TimeSpan DefaultPeriod = TimeSpan.FromSeconds(60);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Settles every unfinished operation, as after a crash; called once, before any command runs.</summary>
+    public void SettleAtStart() => Report(JournalRecovery.Recover(journal, stubs), before: new Dictionary<(string, long), string>());
+
+    /// <summary>Runs one of the agent's commands with no retry settling files at the same time.</summary>
+    public async Task RunExclusiveAsync(Func<Task> command, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await command();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Tries the waiting operations again every period until the agent stops.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (journal.Waiting.Count > 0)
+                {
+                    await RunExclusiveAsync(() =>
+                    {
+                        TryAgain();
+                        return Task.CompletedTask;
+                    }, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One retry of the waiting operations; a failure of the journal itself is logged and tried at the next period.</summary>
+    private void TryAgain()
+    {
+        var before = journal.Waiting.ToDictionary(operation => (operation.Operation, operation.TierObjectId), operation => operation.Why);
+        try
+        {
+            Report(JournalRecovery.RetryWaiting(journal, stubs), before);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogRetryFailed(logger, FailureReasons.OneLine(exception), period.TotalSeconds);
+        }
+    }
+
+    /// <summary>Logs each operation settled, and each one still waiting for a reason not logged before (a retry a minute must not repeat the same error).</summary>
+    private void Report(IReadOnlyList<JournalRecovery.Recovered> recovered, IReadOnlyDictionary<(string, long), string> before)
+    {
+        foreach (var item in recovered)
+        {
+            if (item.Unsettled is not { } why)
+            {
+                LogSettled(logger, item.Operation, item.Path, item.IsStub ? "a valid stub" : "the original file");
+            }
+            else if (!before.TryGetValue((item.Operation, item.TierObjectId), out var earlier) || earlier != why)
+            {
+                LogUnsettled(logger, item.Operation, item.Path, why, period.TotalSeconds);
+            }
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Settled an interrupted {Operation} of {Path}: {Result}")]
+    private static partial void LogSettled(ILogger logger, string operation, string path, string result);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "An interrupted {Operation} of {Path} cannot be settled now: {Why}; it stays in the journal and is tried again every {Seconds} s")]
+    private static partial void LogUnsettled(ILogger logger, string operation, string path, string why, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Trying again the files left unsettled failed: {Reason}; tried again in {Seconds} s")]
+    private static partial void LogRetryFailed(ILogger logger, string reason, double seconds);
+}
