@@ -555,8 +555,9 @@ public sealed partial class JobExecutor(
             }
             catch (TierStoreUnavailableException exception) when (attempt < Attempts)
             {
-                LogUnavailable(logger, exception, attempt);
-                await Task.Delay(_retryBase * Math.Pow(2, attempt - 1), cancellationToken);
+                var pause = _retryBase * Math.Pow(2, attempt - 1);
+                LogUnavailable(logger, attempt, Attempts, pause.TotalSeconds, FailureReasons.OneLine(exception));
+                await Task.Delay(pause, cancellationToken);
             }
         }
     }
@@ -573,6 +574,7 @@ public sealed partial class JobExecutor(
     [LoggerMessage(Level = LogLevel.Error, Message = "{Path}: a failed tiering could not be settled now ({Why}); recovery settles it later")]
     private static partial void LogSettleFailed(ILogger logger, string path, string why);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tier 2 unreachable (attempt {Attempt})")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception, int attempt);
+    // The reason alone: a stack trace at every attempt for every file says nothing more about a share or bucket that is away.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tier 2 unreachable (attempt {Attempt} of {Attempts}, the next in {Seconds} s): {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, int attempt, int attempts, double seconds, string reason);
 }

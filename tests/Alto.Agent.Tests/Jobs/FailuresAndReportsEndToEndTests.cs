@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
 using Alto.TestSupport;
+using Alto.Tiering;
 
 namespace Alto.Agent.Tests.Jobs;
 
@@ -89,6 +90,9 @@ public sealed class FailuresAndReportsEndToEndTests(RunningGateway running) : IC
         Assert.Contains("outcome=\"unavailable\"", await _gateway.MetricsAsync(), StringComparison.Ordinal);
         await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains(
             $"tier 2's folder {share.Root} made no progress for 2 s while writing an object", StringComparison.Ordinal)), "the reason in the agent's log", agent);
+        // Each attempt is one line with its reason, not a stack trace.
+        Assert.Contains("Tier 2 unreachable (attempt 1 of 3, the next in ", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(TierStoreUnavailableException), agent.Output, StringComparison.Ordinal);
 
         // The agent is not stuck behind the share: the next command from the cluster, a scan, runs while it is still away.
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/scan", new { paths = new[] { world.Volume.Root } });
