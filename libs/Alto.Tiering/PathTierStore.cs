@@ -75,9 +75,11 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         {
             if (OperatingSystem.IsLinux() && objects.Count >= FileSystemFlushFrom)
             {
-                // One call writes all their data: it may take as long as that much takes at the slowest rate allowed.
-                progress.Calling(objects.Sum(stored => stored.Length));
-                Native.LinuxFileSystem.FlushFileSystem(_root);
+                // One call writes all their data; its progress is their pages written back.
+                using (WriteBackWatch.Start(objects.Select(stored => FullPath(stored.Key)), objects.Sum(stored => stored.Length), progress))
+                {
+                    Native.LinuxFileSystem.FlushFileSystem(_root);
+                }
                 progress.Add(1);
             }
             else if (OperatingSystem.IsLinux())
@@ -85,8 +87,10 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
                 foreach (var stored in objects)
                 {
                     using var file = new FileStream(FullPath(stored.Key), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
-                    progress.Calling(stored.Length);
-                    file.Flush(flushToDisk: true);
+                    using (WriteBackWatch.Start([FullPath(stored.Key)], stored.Length, progress))
+                    {
+                        file.Flush(flushToDisk: true);
+                    }
                     progress.Add(1);
                 }
                 FlushFolders(objects, progress);
@@ -141,8 +145,10 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
                 if (flushData)
                 {
                     // The object must be on disk before anyone may release the original.
-                    progress.Calling(hashing.BytesRead);
-                    file.Flush(flushToDisk: true);
+                    using (WriteBackWatch.Start([staging], hashing.BytesRead, progress))
+                    {
+                        file.Flush(flushToDisk: true);
+                    }
                     progress.Add(1);
                 }
                 // Else written back by the batch's flush (FlushAsync). Not started here: the uploading

@@ -186,6 +186,93 @@ public sealed class HungTierTwoTests : IDisposable
     }
 
     [Fact]
+    public async Task AFlushOfLargeObjectsIsGivenUpWhenTheirPagesStopBeingWrittenNotAfterTheirBytesTimeAtTheSlowestRate()
+    {
+        await using var share = await PausableShare.StartAsync();
+        // Tier 2's disk is an image on the share, as a disk on a SAN is: its writes stop when the share's server does.
+        using var disk = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 192, imageParent: share.Root) ?? throw new InvalidOperationException(whyNot);
+        var store = new PathTierStore(disk.Root, stallLimit: Stall);
+        var objects = await LargeUnflushedObjectsAsync(store);
+
+        // 96 MiB at the slowest rate a share may have (64 KiB/s) would be 25 minutes, which is what a flush was allowed.
+        share.Pause();
+        var watch = Stopwatch.StartNew();
+        var flushing = store.FlushAsync(objects, CancellationToken.None);
+        if (await Task.WhenAny(flushing, Task.Delay(Patience)) != flushing)
+        {
+            share.Resume();
+            Assert.Fail($"the flush was still waiting on the share after {Patience.TotalSeconds} s");
+        }
+        var givenUp = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => flushing);
+        Assert.Contains($"tier 2's folder {disk.Root} made no progress for 2 s while flushing objects", givenUp.Message, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, Stall, Patience);
+
+        share.Resume();
+        await WhenAnsweringAsync(async () =>
+        {
+            await store.FlushAsync(objects, CancellationToken.None);
+            return true;
+        });
+        foreach (var stored in objects)
+        {
+            Assert.Equal(stored.Sha256, await Sha256Check.OfObjectAsync(store, stored.Key, CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task AFlushWhoseShareAnswersInBurstsIsNotCutShortThoughItLastsLongerThanTheLimit()
+    {
+        await using var share = await PausableShare.StartAsync();
+        using var disk = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 192, imageParent: share.Root) ?? throw new InvalidOperationException(whyNot);
+        var store = new PathTierStore(disk.Root, stallLimit: Stall);
+        var objects = await LargeUnflushedObjectsAsync(store);
+
+        // The share's server answers a tenth of a second in every second: the pages go in bursts,
+        // with silences of less than the limit between, and the whole flush takes longer than the limit.
+        using var stop = new CancellationTokenSource();
+        var stutter = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                share.Pause();
+                await Task.Delay(900);
+                share.Resume();
+                await Task.Delay(100);
+            }
+        });
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var flushing = store.FlushAsync(objects, CancellationToken.None);
+            if (await Task.WhenAny(flushing, Task.Delay(Patience)) != flushing)
+            {
+                Assert.Fail($"the flush was still going after {Patience.TotalSeconds} s");
+            }
+            await flushing;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await stutter;
+            share.Resume();
+        }
+        Assert.True(watch.Elapsed > Stall + TimeSpan.FromSeconds(1), $"the flush took {watch.Elapsed.TotalSeconds:0.0} s, too short to show that progress keeps it going");
+    }
+
+    /// <summary>Two objects of 48 MiB each, put and not flushed: their pages wait to be written.</summary>
+    private static async Task<List<StoredObject>> LargeUnflushedObjectsAsync(PathTierStore store)
+    {
+        var objects = new List<StoredObject>();
+        for (var i = 0; i < 2; i++)
+        {
+            var content = new byte[48 << 20];
+            Random.Shared.NextBytes(content);
+            objects.Add(await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream(content), CancellationToken.None));
+        }
+        return objects;
+    }
+
+    [Fact]
     public async Task AShareThatIsSlowButKeepsMovingIsNeverCutShort()
     {
         var store = new PathTierStore(_tier2.Root, stallLimit: TimeSpan.FromSeconds(1));
