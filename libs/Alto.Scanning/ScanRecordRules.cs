@@ -26,7 +26,7 @@ public static class ScanRecordRules
         if (flavor.CanonicalFile(path) is not { } canonical)
         {
             throw new ScanFormatException(row, ScanColumns.FilePath, flavor == PathFlavor.Windows
-                ? $"'{CsvScanReader.Shorten(path)}' is not an absolute Windows path (C:\\folder\\name or \\\\server\\share\\name)"
+                ? NotAWindowsPath(path)
                 : $"'{CsvScanReader.Shorten(path)}' is not an absolute POSIX path without '.' or '..' parts (/folder/name)");
         }
         path = canonical;
@@ -53,6 +53,20 @@ public static class ScanRecordRules
         extension = PathFlavors.CanonicalExtension(extension.Length > 0 ? extension : ScanValues.Extension(flavor.Split(path).Name));
         return new ScanRecord(path, size, modified, accessed, extension, permissions, owner,
             string.IsNullOrEmpty(hash) ? null : hash, ctime, fileId, isStub, kind);
+    }
+
+    /// <summary>
+    /// Why a Windows path is refused. A '?' in a name (past a \\?\ prefix) is what ASCII text makes
+    /// of every letter outside ASCII — Windows PowerShell 5.1's Export-Csv writes ASCII unless told
+    /// otherwise — so the admin is told to export again, not that the path is malformed.
+    /// </summary>
+    private static string NotAWindowsPath(string path)
+    {
+        var named = path.StartsWith(@"\\?\", StringComparison.Ordinal) || path.StartsWith("//?/", StringComparison.Ordinal) ? path[4..] : path;
+        return named.Contains('?', StringComparison.Ordinal)
+            ? $"'{CsvScanReader.Shorten(path)}' holds a '?', which Windows does not allow in a name: its letters outside ASCII were lost to ASCII text " +
+              "(Windows PowerShell 5.1's Export-Csv writes ASCII unless given -Encoding UTF8); send the list again as UTF-8"
+            : $"'{CsvScanReader.Shorten(path)}' is not an absolute Windows path (C:\\folder\\name or \\\\server\\share\\name)";
     }
 
     private static void CheckText(long row, string column, string value)

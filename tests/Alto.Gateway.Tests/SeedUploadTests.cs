@@ -243,6 +243,29 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
                 """));
     }
 
+    /// <summary>
+    /// Windows PowerShell 5.1's Export-Csv, told no encoding, writes ASCII: every letter outside
+    /// ASCII becomes '?', which Windows allows in no name. Such a list is refused whole, naming the
+    /// row and telling the admin how to export it again, rather than storing paths that name no file.
+    /// </summary>
+    [Fact]
+    public async Task AWindowsListExportedAsAsciiIsRefusedSayingHowToExportItAndNothingIsStaged()
+    {
+        var agent = await EnrollAsync("windows", @"C:\Data");
+        var before = await StagedAsync();
+        var chunk = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("csv", "powershell-5.1-export-csv-ascii.csv"));
+
+        var problem = await (await SendAsync(agent, chunk, "encoding=none&final=true&root=" + Uri.EscapeDataString(@"C:\Data")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal(("file_path", 2), (problem.GetProperty("column").GetString(), problem.GetProperty("row").GetInt32()));
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains(@"'C:\Data\Donn?es\r?sum?.pdf' holds a '?', which Windows does not allow in a name", detail, StringComparison.Ordinal);
+        Assert.Contains("Export-Csv writes ASCII unless given -Encoding UTF8", detail, StringComparison.Ordinal);
+        Assert.Equal(before, await StagedAsync());
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}'"));
+    }
+
     [Fact]
     public async Task AParquetChunkWithASizeInWordsIsRefusedNamingTheRowAndNothingIsStaged()
     {
