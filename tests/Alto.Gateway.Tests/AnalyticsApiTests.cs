@@ -27,8 +27,6 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
 
     private static readonly long[] Sizes = [0, 100, 4095, 4096, 70_000, 2_000_000, 20_000_000, 300_000_000];
 
-    private sealed record Agent(Guid TenantId, Guid HostId, string Credential);
-
     private sealed record FileRow(string Path, long Size, int AccessedDaysAgo, int ModifiedDaysAgo, string Extension, string Owner, bool Stub);
 
     /// <summary>A generated tree under /srv: three projects, each with nested folders, every kind of file spread over them.</summary>
@@ -54,19 +52,11 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
         return text.ToString();
     }
 
-    private async Task<Agent> EnrollAsync(Guid tenantId)
-    {
-        using var admin = fixture.ClientFor("platform-admin");
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts",
-            new { name = "analytics-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } })).AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.CreateClient();
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        return new Agent(tenantId, enrolled.GetProperty("hostId").GetGuid(), enrolled.GetProperty("credential").GetString()!);
-    }
+    private Task<EnrolledHost> EnrollAsync(Guid tenantId) =>
+        fixture.EnrollHostAsync(tenantId, new { name = "analytics-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } });
 
     /// <summary>A whole scan of /srv in one final chunk, waited for until the cluster has merged it.</summary>
-    private async Task ScanAsync(Agent agent, List<FileRow> files)
+    private async Task ScanAsync(EnrolledHost agent, List<FileRow> files)
     {
         var scans = await fixture.Database.CountAsync($"SELECT count(*) FROM alto.scan WHERE host_id = '{agent.HostId}' AND status = 'completed'");
         using var client = fixture.CreateClient();
@@ -85,7 +75,7 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
         }
     }
 
-    private Task<long> LiveFilesAsync(Agent agent) =>
+    private Task<long> LiveFilesAsync(EnrolledHost agent) =>
         fixture.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{agent.HostId}' AND deleted_utc IS NULL");
 
     /// <summary>The same figures straight from alto.file_current, bucketed here in SQL of its own.</summary>
@@ -133,7 +123,7 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
         }, StringComparer.Ordinal);
 
     /// <summary>Every dimension of the report, tenant-wide and for the host, equals the direct computation.</summary>
-    private async Task AssertReportsMatchAsync(Agent agent)
+    private async Task AssertReportsMatchAsync(EnrolledHost agent)
     {
         using var viewer = fixture.ClientFor("platform-admin");
         foreach (var hostId in new Guid?[] { null, agent.HostId })
@@ -277,7 +267,7 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
         Assert.Equal(2000, targets.Single().GetProperty("stubbedBytes").GetInt64());
 
         // A scan of a second host of the tenant counts on today too.
-        var agent = await EnrollAsync(host.TenantId);
+        var agent = await fixture.EnrollHostAsync(host.TenantId, new { name = "analytics-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } });
         await ScanAsync(agent, Inventory(20, seed: 5));
         var series = await (await admin.GetAsync(new Uri($"{analytics}/daily?days=3", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         var days = series.GetProperty("days").EnumerateArray().ToList();
@@ -348,8 +338,8 @@ public sealed class AnalyticsApiTests(GatewayFixture fixture)
     [Fact]
     public async Task ReportsRefuseBadInputAndAnotherTenantsHostOrTenant()
     {
-        var agent = await EnrollAsync(fixture.TenantA);
-        var stranger = await EnrollAsync(fixture.TenantB);
+        var agent = await fixture.EnrollHostAsync(fixture.TenantA, new { name = "analytics-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } });
+        var stranger = await fixture.EnrollHostAsync(fixture.TenantB, new { name = "analytics-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } });
         using var admin = fixture.ClientFor("platform-admin");
         var capacity = $"/api/v1/tenants/{fixture.TenantA}/analytics/capacity";
         var directories = $"/api/v1/tenants/{fixture.TenantA}/analytics/directories";

@@ -60,6 +60,28 @@ public sealed class GatewayFixture : WebApplicationFactory<Program>, IAsyncLifet
         }
     }
 
+    /// <summary>
+    /// Registers a host in <paramref name="tenantId"/> (<paramref name="host"/> is the registration's
+    /// body) and enrolls it with the token it was given, as its agent would.
+    /// </summary>
+    public async Task<EnrolledHost> EnrollHostAsync(Guid tenantId, object host)
+    {
+        using var admin = ClientFor("platform-admin");
+        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", host)).AssertJsonAsync(HttpStatusCode.Created);
+        using var anonymous = CreateClient();
+        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        return new EnrolledHost(tenantId, enrolled.GetProperty("hostId").GetGuid(), enrolled.GetProperty("credential").GetString()!);
+    }
+
+    /// <summary>A client that calls as <paramref name="host"/>'s agent, with its credential.</summary>
+    public HttpClient AgentClient(EnrolledHost host)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.Credential);
+        return client;
+    }
+
     public HttpClient ClientFor(string? role)
     {
         var client = CreateClient();
@@ -144,6 +166,9 @@ internal sealed class LoopbackClientAddress : IStartupFilter
         next(app);
     };
 }
+
+/// <summary>A host enrolled by a test: its tenant, its id and its agent's credential.</summary>
+public sealed record EnrolledHost(Guid TenantId, Guid HostId, string Credential);
 
 [CollectionDefinition(Name)]
 public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>

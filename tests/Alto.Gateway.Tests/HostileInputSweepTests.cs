@@ -46,13 +46,7 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
             .AssertJsonAsync(HttpStatusCode.Created);
         var tenantId = tenant.GetProperty("id").GetGuid();
         // The agents' own operations are called with a host's credential, so that they too reach their validation.
-        var host = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "sweep-host", volumes = new[] { "/srv" } }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.CreateClient();
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = host.GetProperty("enrollmentToken").GetString() }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        using var agent = fixture.CreateClient();
-        agent.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", enrolled.GetProperty("credential").GetString());
+        using var agent = fixture.AgentClient(await fixture.EnrollHostAsync(tenantId, new { name = "sweep-host", volumes = new[] { "/srv" } }));
         using var document = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
 

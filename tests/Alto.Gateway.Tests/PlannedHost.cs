@@ -23,12 +23,8 @@ public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
             .AssertJsonAsync(HttpStatusCode.Created);
         (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target.GetProperty("id").GetGuid(), criteria = new { accessedOlderThanDays = 30 } }))
             .EnsureSuccessStatusCode();
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "lucid-fs", os, volumes = new[] { volume } }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.ClientFor(null);
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
-            .AssertJsonAsync(HttpStatusCode.OK);
-        var host = new PlannedHost(tenant, enrolled.GetProperty("hostId").GetGuid(), enrolled.GetProperty("credential").GetString()!);
+        var enrolled = await fixture.EnrollHostAsync(tenant, new { name = "lucid-fs", os, volumes = new[] { volume } });
+        var host = new PlannedHost(tenant, enrolled.HostId, enrolled.Credential);
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         await using var insert = fixture.Database.DataSource.CreateCommand("""

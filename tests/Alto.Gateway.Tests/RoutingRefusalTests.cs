@@ -64,16 +64,6 @@ public sealed class RoutingRefusalTests(GatewayFixture fixture)
     private static string? Constant(System.Reflection.Assembly assembly, string type, string field) =>
         assembly.GetType(type)?.GetField(field, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)?.GetValue(null) as string;
 
-    private async Task<HttpClient> AgentAsync()
-    {
-        using var admin = fixture.ClientFor("platform-admin");
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts",
-            new { name = "routing-" + Guid.NewGuid().ToString("N")[..10], os = "linux", volumes = new[] { "/srv" } })).AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.CreateClient();
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll",
-            new { token = registered.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
-        var client = fixture.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", enrolled.GetProperty("credential").GetString());
-        return client;
-    }
+    private async Task<HttpClient> AgentAsync() => fixture.AgentClient(
+        await fixture.EnrollHostAsync(fixture.TenantA, new { name = "routing-" + Guid.NewGuid().ToString("N")[..10], os = "linux", volumes = new[] { "/srv" } }));
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using Alto.Scanning;
 
@@ -336,7 +335,7 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         await (await client.SendAsync(foreign)).AssertProblemAsync(HttpStatusCode.Unauthorized);
     }
 
-    private async Task<HttpResponseMessage> PostUnchangedAsync(Agent agent, Guid scanId, int part, string json)
+    private async Task<HttpResponseMessage> PostUnchangedAsync(EnrolledHost agent, Guid scanId, int part, string json)
     {
         using var client = fixture.CreateClient();
         var request = new HttpRequestMessage(HttpMethod.Post,
@@ -352,27 +351,16 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         await fixture.Database.CountAsync("SELECT count(*) FROM scan_staging.unchanged_part"),
         await fixture.Database.CountAsync("SELECT count(*) FROM alto.scan WHERE kind = 'incremental'"));
 
-    private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
-
-    private async Task<Agent> EnrollAsync(Guid? tenant = null)
-    {
-        using var admin = fixture.ClientFor("platform-admin");
-        var tenantId = tenant ?? fixture.TenantA;
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts",
-            new { name = "upload-" + Guid.NewGuid().ToString("N")[..10] })).AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.CreateClient();
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll",
-            new { token = registered.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
-        return new Agent(enrolled.GetProperty("hostId").GetGuid(), tenantId, enrolled.GetProperty("credential").GetString()!);
-    }
+    private Task<EnrolledHost> EnrollAsync(Guid? tenant = null) =>
+        fixture.EnrollHostAsync(tenant ?? fixture.TenantA, new { name = "upload-" + Guid.NewGuid().ToString("N")[..10] });
 
     private Task<HttpResponseMessage> UploadAsync(
-        Agent agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false, int? unchanged = null,
+        EnrolledHost agent, string csv, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false, int? unchanged = null,
         int chunk = 0) =>
         UploadBytesAsync(agent, ChunkCompression.Compress(Encoding.UTF8.GetBytes(csv), compression), compression, contentType, scanId, final, unchanged, chunk);
 
     private async Task<HttpResponseMessage> UploadBytesAsync(
-        Agent agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false,
+        EnrolledHost agent, byte[] body, ChunkCompressionKind compression, string contentType = "text/csv", Guid? scanId = null, bool final = false,
         int? unchanged = null, int chunk = 0)
     {
         using var client = fixture.CreateClient();

@@ -47,7 +47,7 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
             $"SELECT d.path || '|' || f.name FROM alto.file_current f JOIN alto.dir d ON d.id = f.dir_id WHERE f.host_id = '{agent.HostId}' AND f.file_extension = 'jpg'"));
 
         // The seed's audit-update shape, with the path spelled in another case (Windows does not care).
-        using var client = AgentClient(agent);
+        using var client = fixture.AgentClient(agent);
         var read = DateTimeOffset.UtcNow.AddMinutes(-5);
         var batchId = Guid.NewGuid();
         var staged = await (await client.PostAsJsonAsync("/api/v1/audit-updates", new
@@ -150,7 +150,7 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
     {
         var agent = await EnrollAsync("linux", "/srv");
         var staged = await StagedAsync();
-        using var client = AgentClient(agent);
+        using var client = fixture.AgentClient(agent);
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/scan-results?scanId={Guid.NewGuid()}&chunk=0")
         {
             Content = new StringContent("file_path,file_size,last_modified,last_accessed\n/srv/a.txt,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z\n"),
@@ -316,33 +316,16 @@ public sealed class SeedUploadTests(GatewayFixture fixture)
         Assert.Equal(1, await fixture.Database.CountAsync(emptied));
     }
 
-    private sealed record Agent(Guid HostId, Guid TenantId, string Credential);
+    private Task<EnrolledHost> EnrollAsync(string os, string volume) =>
+        fixture.EnrollHostAsync(fixture.TenantA, new { name = "seed-" + Guid.NewGuid().ToString("N")[..10], os, volumes = new[] { volume } });
 
-    private async Task<Agent> EnrollAsync(string os, string volume)
-    {
-        using var admin = fixture.ClientFor("platform-admin");
-        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts",
-            new { name = "seed-" + Guid.NewGuid().ToString("N")[..10], os, volumes = new[] { volume } })).AssertJsonAsync(HttpStatusCode.Created);
-        using var anonymous = fixture.CreateClient();
-        var enrolled = await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll",
-            new { token = registered.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
-        return new Agent(enrolled.GetProperty("hostId").GetGuid(), fixture.TenantA, enrolled.GetProperty("credential").GetString()!);
-    }
-
-    private HttpClient AgentClient(Agent agent)
-    {
-        var client = fixture.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", agent.Credential);
-        return client;
-    }
-
-    private Task<HttpResponseMessage> SendAsync(Agent agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv") =>
+    private Task<HttpResponseMessage> SendAsync(EnrolledHost agent, byte[] body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv") =>
         SendAsync(agent, new ByteArrayContent(body), query, scanId, contentEncoding, format);
 
     private async Task<HttpResponseMessage> SendAsync(
-        Agent agent, HttpContent body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv")
+        EnrolledHost agent, HttpContent body, string query, Guid? scanId = null, string? contentEncoding = null, string format = "csv")
     {
-        using var client = AgentClient(agent);
+        using var client = fixture.AgentClient(agent);
         var request = new HttpRequestMessage(HttpMethod.Post,
             $"/api/v1/scan-results?scanId={scanId ?? Guid.NewGuid()}&chunk=0&format={format}{(query.Length > 0 ? "&" + query : "")}")
         {
