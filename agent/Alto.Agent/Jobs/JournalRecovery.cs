@@ -34,21 +34,15 @@ public static class JournalRecovery
     /// so that a file made writable again (a volume remounted read-write, <c>chattr -i</c>) is
     /// settled while the agent runs, not only at its next start. Every other unfinished operation
     /// is left alone: it may belong to a job or recall still in flight, so the caller runs this
-    /// only where none runs. The journal is rewritten only when something was settled.
+    /// only where none runs. The journal is not rewritten here: the lines of what was settled go at
+    /// its next compaction (after a job or a recall, or at the next start).
     /// </summary>
     public static IReadOnlyList<Recovered> RetryWaiting(OperationJournal journal, IStubDriver stubs)
     {
         var waiting = journal.Waiting.Select(operation => (operation.Operation, operation.TierObjectId)).ToHashSet();
-        if (waiting.Count == 0)
-        {
-            return [];
-        }
-        var recovered = SettleEach(journal, stubs, [.. journal.Unfinished().Where(entry => waiting.Contains((entry.Operation, entry.TierObjectId)))]);
-        if (recovered.Any(item => item.Unsettled is null))
-        {
-            journal.Compact();
-        }
-        return recovered;
+        return waiting.Count == 0
+            ? []
+            : SettleEach(journal, stubs, [.. journal.Unfinished().Where(entry => waiting.Contains((entry.Operation, entry.TierObjectId)))]);
     }
 
     private static List<Recovered> SettleEach(OperationJournal journal, IStubDriver stubs, IReadOnlyList<JournalEntry> entries)

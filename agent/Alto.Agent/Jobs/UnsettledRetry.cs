@@ -58,7 +58,7 @@ public sealed partial class UnsettledRetry(OperationJournal journal, IStubDriver
         }
     }
 
-    /// <summary>One retry of the waiting operations; a failure of the journal itself is logged and tried at the next period.</summary>
+    /// <summary>One retry of the waiting operations; any failure of it is logged and tried again at the next period.</summary>
     private void TryAgain()
     {
         var before = journal.Waiting.ToDictionary(operation => (operation.Operation, operation.TierObjectId), operation => operation.Why);
@@ -66,8 +66,9 @@ public sealed partial class UnsettledRetry(OperationJournal journal, IStubDriver
         {
             Report(JournalRecovery.RetryWaiting(journal, stubs), before);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            // Whatever failed (the state folder's disk, say), the loop goes on: it must not end with nothing said.
             LogRetryFailed(logger, FailureReasons.OneLine(exception), period.TotalSeconds);
         }
     }

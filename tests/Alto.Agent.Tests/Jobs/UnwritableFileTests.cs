@@ -5,6 +5,7 @@ using Alto.Agent.Tests.Stubs;
 using Alto.TestSupport;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Alto.Agent.Tests.Jobs;
 
@@ -176,6 +177,36 @@ public sealed class UnwritableFileTests : IDisposable
         Assert.Equal([(inFlight, JournalEntry.Begin)], _journal.Unfinished().Select(entry => (entry.Path, entry.Phase)));
         Assert.Equal(originals[inFlight], await File.ReadAllBytesAsync(inFlight));
         Assert.Empty(JournalRecovery.RetryWaiting(_journal, LinuxStubDriver.Instance));
+    }
+
+    [Fact]
+    public async Task TheRetryLoopLogsAFileStillHeldOnceAndSettlesItSoonAfterItIsWritable()
+    {
+        var (job, _) = Job("held-by-a-loop.bin");
+        var stubPath = job.Files[0].Path;
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(await Executor(LinuxStubDriver.Instance).ExecuteAsync(job, null, CancellationToken.None)).Kind);
+        _journal.Append(new JournalEntry(JournalEntry.Tier, 1, stubPath, JournalEntry.Uploaded, job.TargetId));
+        Flag(stubPath, InodeFlags.Immutable);
+        var logger = new FakeLogger();
+        using var retry = new UnsettledRetry(_journal, LinuxStubDriver.Instance, TimeSpan.FromMilliseconds(100), logger);
+        retry.SettleAtStart();
+        using var stop = new CancellationTokenSource();
+        var loop = retry.RunAsync(stop.Token);
+        await Task.Delay(600);
+        // Tried about six times by now, and still held: its error was logged once.
+        Assert.Single(logger.Collector.GetSnapshot(), record => record.Message.Contains("cannot be settled now", StringComparison.Ordinal));
+        Assert.Single(_journal.Waiting);
+
+        InodeFlags.Clear(stubPath, InodeFlags.Immutable);
+        var settled = $"Settled an interrupted tier of {stubPath}: a valid stub";
+        await Eventually.WaitAsync(() => Task.FromResult(logger.Collector.GetSnapshot().Any(record => record.Message == settled)),
+            "the file settled by the loop", TimeSpan.FromSeconds(10));
+        Assert.Empty(_journal.Waiting);
+        StubFiles.AssertReleased(stubPath);
+        Assert.False(loop.IsCompleted, "the loop ended once nothing waited");
+        await stop.CancelAsync();
+        await loop;
+        Assert.Equal(1, logger.Collector.GetSnapshot().Count(record => record.Message == settled));
     }
 
     [Fact]
