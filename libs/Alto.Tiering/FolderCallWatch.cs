@@ -12,8 +12,12 @@ namespace Alto.Tiering;
 /// flush blocks in the kernel, uninterruptibly, until the server comes back; a tiering job, and
 /// every command of the agent queued behind it, would wait as long, with nothing said. A call
 /// given up on is left to end by itself: nothing it returns is used (an object it still writes is
-/// an orphan the orphan rules reclaim), and until it ends, further calls fail at once rather than
-/// add threads to the same wait. A slow share that keeps moving bytes is never cut short.
+/// an orphan the orphan rules reclaim), and until it ends, further writes fail at once rather than
+/// add threads to the same wait. Reads (a recall's open, look-up and reads, a listing) still go
+/// through, each watched on its own, until <see cref="StuckCallsBeforeReadsFailFast"/> calls are
+/// stuck: a share whose server fails over, or a file system frozen for a snapshot, may answer
+/// reads again before the write given up on returns, and a program opening a stub then gets its
+/// data instead of an error. A slow share that keeps moving bytes is never cut short.
 /// </summary>
 internal sealed class FolderCallWatch(string root, TimeSpan limit)
 {
@@ -24,13 +28,19 @@ internal sealed class FolderCallWatch(string root, TimeSpan limit)
     private int _stuck;
     private long _stuckSince;
 
+    /// <summary>How many calls given up on may still be out before reads, too, fail at once: each holds a thread in the kernel.</summary>
+    public const int StuckCallsBeforeReadsFailFast = 16;
+
     public TimeSpan Limit { get; } = limit;
 
-    /// <summary>Runs <paramref name="call"/>, which reports its progress as it goes; <paramref name="doing"/> names it in the error.</summary>
-    /// <exception cref="TierStoreUnavailableException">The call made no progress in time, or an earlier one given up on has not ended.</exception>
-    public async Task<T> RunAsync<T>(string doing, Func<CallProgress, Task<T>> call, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="call"/>, which reports its progress as it goes; <paramref name="doing"/>
+    /// names it in the error. A <paramref name="read"/> changes nothing on the share.
+    /// </summary>
+    /// <exception cref="TierStoreUnavailableException">The call made no progress in time, or earlier ones given up on have not ended.</exception>
+    public async Task<T> RunAsync<T>(string doing, Func<CallProgress, Task<T>> call, CancellationToken cancellationToken, bool read = false)
     {
-        ThrowIfStuck();
+        ThrowIfStuck(read);
         var progress = new CallProgress();
         var running = Task.Run(() => call(progress), CancellationToken.None);
         try
@@ -54,7 +64,7 @@ internal sealed class FolderCallWatch(string root, TimeSpan limit)
     public async IAsyncEnumerable<T> EnumerateAsync<T>(
         string doing, Func<CancellationToken, IEnumerable<T>> items, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ThrowIfStuck();
+        ThrowIfStuck(read: true);
         var progress = new CallProgress();
         var ahead = Channel.CreateBounded<T>(new BoundedChannelOptions(1000) { SingleReader = true, SingleWriter = true });
         var producing = Task.Run(async () =>
@@ -135,14 +145,15 @@ internal sealed class FolderCallWatch(string root, TimeSpan limit)
         }
     }
 
-    private void ThrowIfStuck()
+    private void ThrowIfStuck(bool read)
     {
         lock (_gate)
         {
-            if (_stuck > 0)
+            if (_stuck > 0 && (!read || _stuck >= StuckCallsBeforeReadsFailFast))
             {
+                var calls = _stuck == 1 ? "a call given up" : $"{_stuck} calls given up, the first";
                 throw new TierStoreUnavailableException(
-                    $"tier 2's folder {root} is still not answering: a call given up {Stopwatch.GetElapsedTime(_stuckSince).TotalSeconds:0} s ago has not returned");
+                    $"tier 2's folder {root} is still not answering: {calls} {Stopwatch.GetElapsedTime(_stuckSince).TotalSeconds:0} s ago has not returned");
             }
         }
     }

@@ -291,7 +291,7 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
     }
 
     public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken) =>
-        _watch.RunAsync("opening an object", _ => Task.FromResult<Stream>(OpenRead(key, offset, length)), cancellationToken);
+        _watch.RunAsync("opening an object", _ => Task.FromResult<Stream>(OpenRead(key, offset, length)), cancellationToken, read: true);
 
     private WatchedReadStream OpenRead(string key, long offset, long? length)
     {
@@ -317,7 +317,7 @@ public sealed class PathTierStore : ITierStore, IFileCopyStore
         {
             var file = new FileInfo(FullPath(key));
             return Task.FromResult(file.Exists && ObjectKeys.Sha256Of(key) is { } sha256 ? new StoredObject(key, sha256, file.Length) : null);
-        }, cancellationToken);
+        }, cancellationToken, read: true);
 
     /// <summary>
     /// Sets the object aside under incoming/ first, then judges its time: an upload that refreshed

@@ -14,7 +14,7 @@ internal sealed class WatchedReadStream(Stream inner, FolderCallWatch watch) : G
         {
             progress.Calling(own.Length);
             return Inner.ReadAsync(own, cancellationToken).AsTask();
-        }, cancellationToken);
+        }, cancellationToken, read: true);
 
     protected override Exception Broken() => new ObjectDisposedException(nameof(WatchedReadStream), "an earlier read of this object did not end");
 }

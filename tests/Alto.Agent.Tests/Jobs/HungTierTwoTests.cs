@@ -92,7 +92,7 @@ public sealed class HungTierTwoTests : IDisposable
     {
         var store = new PathTierStore(_tier2.Root, stallLimit: Stall);
         // The store's folders exist already: the write itself is what waits.
-        await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream([1]), CancellationToken.None);
+        var first = await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream([1]), CancellationToken.None);
 
         await using (var frozen = await FrozenFileSystem.FreezeAsync(_tier2.Root))
         {
@@ -107,15 +107,77 @@ public sealed class HungTierTwoTests : IDisposable
             Assert.Contains($"tier 2's folder {_tier2.Root} made no progress for 2 s while writing an object", givenUp.Message, StringComparison.Ordinal);
             Assert.InRange(watch.Elapsed, Stall, Patience);
 
-            // While the write given up on still waits in the kernel, another call does not join it there.
+            // While the write given up on still waits in the kernel, another write does not join it there.
             watch.Restart();
-            var still = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.GetInfoAsync("any", CancellationToken.None));
+            var still = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.DeleteAsync(first.Key, CancellationToken.None));
             Assert.Contains($"tier 2's folder {_tier2.Root} is still not answering: a call given up 0 s ago has not returned", still.Message, StringComparison.Ordinal);
             Assert.True(watch.Elapsed < Stall, $"the call waited {watch.Elapsed} instead of failing at once");
+            // A read goes on: a frozen file system (a snapshot being taken) serves reads, and a recall gets its data.
+            Assert.Equal([1], await ReadAllAsync(store, first.Key));
+            Assert.NotNull(await store.GetInfoAsync(first.Key, CancellationToken.None));
         }
 
         var after = await WhenAnsweringAsync(() => store.PutAsync(StubFiles.TenantId, new MemoryStream([7, 7]), CancellationToken.None));
         Assert.Equal(2, after.Length);
+    }
+
+    [Fact]
+    public async Task AReadWhileAWriteIsStuckWaitsForAShareFailingOverAndGetsItsData()
+    {
+        await using var share = await PausableShare.StartAsync();
+        var store = new PathTierStore(share.Root, stallLimit: Stall);
+        var kept = await store.PutAsync(StubFiles.TenantId, new MemoryStream([1, 2, 3]), CancellationToken.None);
+        share.Pause();
+        await Assert.ThrowsAsync<TierStoreUnavailableException>(() => store.PutAsync(StubFiles.TenantId, new MemoryStream(new byte[100_000]), CancellationToken.None));
+
+        // A recall opens and reads while the write given up on still waits: it waits too, within its own limit, as on a hard mount.
+        var reading = ReadAllAsync(store, kept.Key);
+        await Task.Delay(Stall / 4);
+        Assert.False(reading.IsCompleted, "the read did not wait for the share");
+        share.Resume();
+        if (await Task.WhenAny(reading, Task.Delay(Patience)) != reading)
+        {
+            Assert.Fail($"the read was still waiting after {Patience.TotalSeconds} s");
+        }
+        Assert.Equal([1, 2, 3], await reading);
+    }
+
+    [Fact]
+    public async Task ReadsFailAtOnceOnlyOnceSixteenCallsGivenUpOnAreStillOut()
+    {
+        await using var share = await PausableShare.StartAsync();
+        var store = new PathTierStore(share.Root, stallLimit: Stall);
+        var kept = await store.PutAsync(StubFiles.TenantId, new MemoryStream([1, 2, 3]), CancellationToken.None);
+        share.Pause();
+        try
+        {
+            var reads = Enumerable.Range(0, 16).Select(_ => ReadAllAsync(store, kept.Key)).ToList();
+            var all = Task.WhenAll(reads);
+            if (await Task.WhenAny(all, Task.Delay(Patience)) != all && !reads.All(read => read.IsCompleted))
+            {
+                Assert.Fail($"the reads were still waiting after {Patience.TotalSeconds} s");
+            }
+            Assert.All(reads, read => Assert.IsType<TierStoreUnavailableException>(read.Exception?.InnerException));
+
+            // Sixteen threads wait in the kernel now: the next read does not add one.
+            var watch = Stopwatch.StartNew();
+            var refused = await Assert.ThrowsAsync<TierStoreUnavailableException>(() => ReadAllAsync(store, kept.Key));
+            Assert.Contains("is still not answering: 16 calls given up, the first ", refused.Message, StringComparison.Ordinal);
+            Assert.True(watch.Elapsed < Stall, $"the read waited {watch.Elapsed} instead of failing at once");
+        }
+        finally
+        {
+            share.Resume();
+        }
+        Assert.Equal([1, 2, 3], await WhenAnsweringAsync(() => ReadAllAsync(store, kept.Key)));
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PathTierStore store, string key)
+    {
+        await using var reading = await store.OpenReadAsync(key, 0, null, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await reading.CopyToAsync(copy);
+        return copy.ToArray();
     }
 
     /// <summary>Every call of a folder store, into a share whose server stops answering (<see cref="PausableShare"/>).</summary>
