@@ -11,7 +11,7 @@ namespace Alto.Tiering.Native;
 /// </summary>
 internal static partial class PageCacheState
 {
-    // cachestat's number in the generic system-call table, which every architecture since 6.5 shares.
+    // cachestat's number: the same on every architecture (system calls added since Linux 5.1 share one numbering).
     private const long CachestatSyscall = 451;
 
     /// <summary>The file's pages that are dirty or being written back; null where the kernel cannot say (before 6.5, or not Linux).</summary>
