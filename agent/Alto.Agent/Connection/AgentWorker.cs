@@ -60,6 +60,11 @@ public sealed partial class AgentWorker(
             ? new UnsettledRetry(journal!, stubs, settings.UnsettledRetryPeriod ?? UnsettledRetry.DefaultPeriod, loggers.CreateLogger<UnsettledRetry>())
             : null;
         settling?.SettleAtStart();
+        if (OperatingSystem.IsLinux() && recall is not null && settling is not null)
+        {
+            // A volume remounted read-write is what most files left unsettled wait for.
+            recall.MountsChanged += settling.TryNow;
+        }
 
         string[] volumes = [];
         try

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,7 @@ public sealed partial class UnsettledRetry(OperationJournal journal, IStubDriver
     public static readonly TimeSpan DefaultPeriod = TimeSpan.FromSeconds(60);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Channel<bool> _asked = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Settles every unfinished operation, as after a crash; called once, before any command runs.</summary>
     public void SettleAtStart() => Report(JournalRecovery.Recover(journal, stubs), before: new Dictionary<(string, long), string>());
@@ -35,15 +37,26 @@ public sealed partial class UnsettledRetry(OperationJournal journal, IStubDriver
         }
     }
 
-    /// <summary>Tries the waiting operations again every period until the agent stops.</summary>
+    /// <summary>
+    /// Asks for a try now rather than at the end of the period: the mount table changed, and a
+    /// volume remounted read-write is the usual cure. Never blocks; tries asked for at once are one.
+    /// </summary>
+    public void TryNow() => _asked.Writer.TryWrite(true);
+
+    /// <summary>Tries the waiting operations again every period, and when asked, until the agent stops.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(period);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            while (!cancellationToken.IsCancellationRequested)
             {
-                if (journal.Waiting.Count > 0)
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    await Task.WhenAny(Task.Delay(period, wait.Token), _asked.Reader.WaitToReadAsync(wait.Token).AsTask());
+                    await wait.CancelAsync();
+                }
+                _asked.Reader.TryRead(out _);
+                if (journal.Waiting.Count > 0 && !cancellationToken.IsCancellationRequested)
                 {
                     await RunExclusiveAsync(() =>
                     {

@@ -175,6 +175,9 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         return results;
     }
 
+    /// <summary>Raised on the mount watch's thread after each change of the mount table was handled; a handler must not block.</summary>
+    public event Action? MountsChanged;
+
     /// <summary>
     /// Arms every volume again after the mount table changed (<see cref="MountWatch"/>): a volume
     /// mounted again is a new file system without the mark, whose stubs would read as holes, and
@@ -260,6 +263,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
                             // A volume that vanished mid-way: the next change, or the next start, arms what is there.
                             LogRearmFailed(_logger, exception.Message);
                         }
+                        MountsChanged?.Invoke();
                     }
                 }
             }

@@ -25,27 +25,12 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
     public async Task AFileLeftUnsettledIsReportedEverywhereUntilTheRunningAgentSettlesItOnceItIsWritable()
     {
         await using var world = await TieringWorld.CreateAsync(_gateway);
-        var path = Path.Combine(world.Volume.Root, "held.bin");
-        var sum = await TieringWorld.WriteOldFileAsync(path, 256);
-        var agent = world.StartAgent();
-        await world.ScanAsync();
-        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 1, "the file stubbed", agent);
-        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(30)));
-
-        // As a crash between the stub's markers and the journal's last line leaves it; then the volume goes read-only.
-        var tierObjectId = await _gateway.Database.ScalarAsync<long>($"SELECT id FROM alto.tier_object WHERE host_id = '{world.HostId}'");
-        using (var journal = new OperationJournal(world.State))
-        {
-            journal.Append(new JournalEntry(JournalEntry.Tier, tierObjectId, path, JournalEntry.Uploaded, world.TargetId));
-        }
-        // (Not chattr +i: with no agent running, an open of the stub by anyone else is refused with EIO.)
-        var readOnly = await StubFiles.ShellAsync($"mount -o remount,ro '{world.Volume.Root}'");
-        Assert.True(readOnly.ExitCode == 0, readOnly.Output);
+        var (path, sum) = await StubLeftUnsettledOnAReadOnlyVolumeAsync(world);
         var writable = false;
         try
         {
             var started = DateTimeOffset.UtcNow;
-            agent = world.StartAgent("--unsettled-retry-seconds", "1");
+            var agent = world.StartAgent("--unsettled-retry-seconds", "1");
 
             var metrics = await WaitForMetricsAsync(world, unsettled: 1, started, agent);
             var problem = metrics.GetProperty("unsettledProblem").GetString()!;
@@ -90,6 +75,62 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
                 await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
             }
         }
+    }
+
+    /// <summary>
+    /// The remount that cures a volume is itself the cue: the agent, watching its mount table for
+    /// recall, tries the files at once instead of at the end of its retry period (an hour here).
+    /// </summary>
+    [Fact]
+    public async Task AVolumeRemountedReadWriteHasItsFilesSettledAtOnceNotAtTheEndOfTheRetryPeriod()
+    {
+        await using var world = await TieringWorld.CreateAsync(_gateway);
+        var (path, sum) = await StubLeftUnsettledOnAReadOnlyVolumeAsync(world);
+        var writable = false;
+        try
+        {
+            var agent = world.StartAgent("--unsettled-retry-seconds", "3600");
+            await WaitForMetricsAsync(world, unsettled: 1, DateTimeOffset.UtcNow, agent);
+
+            var remounted = await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
+            Assert.True(remounted.ExitCode == 0, remounted.Output);
+            writable = true;
+            await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"Settled an interrupted tier of {path}: a valid stub", StringComparison.Ordinal)),
+                "the file settled after the remount", agent);
+            Assert.NotNull(LinuxStubs.Peek(path));
+            Assert.Equal(sum, await TieringWorld.ReadByAnotherProgramAsync(path));
+            await agent.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            if (!writable)
+            {
+                await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A file tiered by the real agent, then left as a crash between the stub's markers and the
+    /// journal's last line leaves it, on a volume that then goes read-only; the agent is stopped.
+    /// </summary>
+    private async Task<(string Path, string Sum)> StubLeftUnsettledOnAReadOnlyVolumeAsync(TieringWorld world)
+    {
+        var path = Path.Combine(world.Volume.Root, "held.bin");
+        var sum = await TieringWorld.WriteOldFileAsync(path, 256);
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 1, "the file stubbed", agent);
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(30)));
+        var tierObjectId = await _gateway.Database.ScalarAsync<long>($"SELECT id FROM alto.tier_object WHERE host_id = '{world.HostId}'");
+        using (var journal = new OperationJournal(world.State))
+        {
+            journal.Append(new JournalEntry(JournalEntry.Tier, tierObjectId, path, JournalEntry.Uploaded, world.TargetId));
+        }
+        // (Not chattr +i: with no agent running, an open of the stub by anyone else is refused with EIO.)
+        var readOnly = await StubFiles.ShellAsync($"mount -o remount,ro '{world.Volume.Root}'");
+        Assert.True(readOnly.ExitCode == 0, readOnly.Output);
+        return (path, sum);
     }
 
     private static int Occurrences(string text, string part)
