@@ -52,8 +52,7 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
                 """));
 
             // Writable again while the agent runs: its next try settles the file (a stub, as it was), with no restart, and says so.
-            var remounted = await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
-            Assert.True(remounted.ExitCode == 0, remounted.Output);
+            await RemountAsync(world, "rw");
             writable = true;
             var settledAt = DateTimeOffset.UtcNow;
             await WaitForMetricsAsync(world, unsettled: 0, settledAt, agent);
@@ -92,8 +91,7 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
             var agent = world.StartAgent("--unsettled-retry-seconds", "3600");
             await WaitForMetricsAsync(world, unsettled: 1, DateTimeOffset.UtcNow, agent);
 
-            var remounted = await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
-            Assert.True(remounted.ExitCode == 0, remounted.Output);
+            await RemountAsync(world, "rw");
             writable = true;
             await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"Settled an interrupted tier of {path}: a valid stub", StringComparison.Ordinal)),
                 "the file settled after the remount", agent);
@@ -128,9 +126,14 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
             journal.Append(new JournalEntry(JournalEntry.Tier, tierObjectId, path, JournalEntry.Uploaded, world.TargetId));
         }
         // (Not chattr +i: with no agent running, an open of the stub by anyone else is refused with EIO.)
-        var readOnly = await StubFiles.ShellAsync($"mount -o remount,ro '{world.Volume.Root}'");
-        Assert.True(readOnly.ExitCode == 0, readOnly.Output);
+        await RemountAsync(world, "ro");
         return (path, sum);
+    }
+
+    private static async Task RemountAsync(TieringWorld world, string mode)
+    {
+        var remounted = await StubFiles.ShellAsync($"mount -o remount,{mode} '{world.Volume.Root}'");
+        Assert.True(remounted.ExitCode == 0, remounted.Output);
     }
 
     private static int Occurrences(string text, string part)
