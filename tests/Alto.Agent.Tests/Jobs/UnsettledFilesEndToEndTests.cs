@@ -26,7 +26,6 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
     {
         await using var world = await TieringWorld.CreateAsync(_gateway);
         var (path, sum) = await StubLeftUnsettledOnAReadOnlyVolumeAsync(world);
-        var writable = false;
         try
         {
             var started = DateTimeOffset.UtcNow;
@@ -53,7 +52,6 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
 
             // Writable again while the agent runs: its next try settles the file (a stub, as it was), with no restart, and says so.
             await RemountAsync(world, "rw");
-            writable = true;
             var settledAt = DateTimeOffset.UtcNow;
             await WaitForMetricsAsync(world, unsettled: 0, settledAt, agent);
             await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync($"""
@@ -69,10 +67,8 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
         }
         finally
         {
-            if (!writable)
-            {
-                await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
-            }
+            // Whatever happened above (read-write again already, a remount is a no-op).
+            await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
         }
     }
 
@@ -85,14 +81,12 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
     {
         await using var world = await TieringWorld.CreateAsync(_gateway);
         var (path, sum) = await StubLeftUnsettledOnAReadOnlyVolumeAsync(world);
-        var writable = false;
         try
         {
             var agent = world.StartAgent("--unsettled-retry-seconds", "3600");
             await WaitForMetricsAsync(world, unsettled: 1, DateTimeOffset.UtcNow, agent);
 
             await RemountAsync(world, "rw");
-            writable = true;
             await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"Settled an interrupted tier of {path}: a valid stub", StringComparison.Ordinal)),
                 "the file settled after the remount", agent);
             Assert.NotNull(LinuxStubs.Peek(path));
@@ -101,10 +95,8 @@ public sealed class UnsettledFilesEndToEndTests(RunningGateway running) : IClass
         }
         finally
         {
-            if (!writable)
-            {
-                await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
-            }
+            // Whatever happened above (read-write again already, a remount is a no-op).
+            await StubFiles.ShellAsync($"mount -o remount,rw '{world.Volume.Root}'");
         }
     }
 
