@@ -73,6 +73,7 @@ public sealed partial class JobExecutor(
         // same answer, and the job is queued again whole anyway.
         var unreachable = 0;
         var tierTwoFolder = TierTwoFolder(job.Target);
+        var sameFiles = new SameFileGate();
         var verified = Channel.CreateBounded<VerifiedUpload>(new BoundedChannelOptions(MaxStubBatch) { SingleReader = true });
         var stubbing = Task.Run(async () =>
         {
@@ -99,7 +100,7 @@ public sealed partial class JobExecutor(
                             Reason: "not tried: tier 2 could not be reached for another file of this job"));
                         return;
                     }
-                    var (outcome, upload) = await TierFileAsync(job, store, tierTwoFolder, index, token);
+                    var (outcome, upload) = await TierFileAsync(job, store, tierTwoFolder, sameFiles, index, token);
                     if (outcome?.Kind == FileOutcomeKind.Unavailable)
                     {
                         Interlocked.Exchange(ref unreachable, 1);
@@ -112,7 +113,7 @@ public sealed partial class JobExecutor(
                         }
                         catch
                         {
-                            upload.Handle.Dispose();
+                            upload.Close();
                             throw;
                         }
                     }
@@ -134,7 +135,7 @@ public sealed partial class JobExecutor(
                 // Uploads handed over after the stubbing stage stopped (cancelled, or failed): closed untouched.
                 while (verified.Reader.TryRead(out var left))
                 {
-                    left.Handle.Dispose();
+                    left.Close();
                 }
             }
         }
@@ -152,7 +153,15 @@ public sealed partial class JobExecutor(
     /// A file uploaded and verified, not yet journaled as such: its object may not be flushed yet,
     /// and the file is still open for reading as it was when it was read.
     /// </summary>
-    private sealed record VerifiedUpload(int Index, JobFile File, SafeFileHandle Handle, StoredObject Stored, StubInfo Stub, FileTimes ReadAt);
+    private sealed record VerifiedUpload(int Index, JobFile File, SafeFileHandle Handle, StoredObject Stored, StubInfo Stub, FileTimes ReadAt, IDisposable SameFile)
+    {
+        /// <summary>Closes the file, and lets another of its names (<see cref="SameFileGate"/>) go on.</summary>
+        public void Close()
+        {
+            Handle.Dispose();
+            SameFile.Dispose();
+        }
+    }
 
     /// <summary>
     /// Takes the verified uploads as they come, as many at a time as have arrived, and makes each
@@ -187,7 +196,7 @@ public sealed partial class JobExecutor(
         {
             foreach (var upload in batch)
             {
-                upload.Handle.Dispose();
+                upload.Close();
             }
         }
     }
@@ -234,9 +243,11 @@ public sealed partial class JobExecutor(
                         Finish(file);
                         results.Add((batch[i], new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256)));
                         break;
-                    case FileChangedException:
+                    case FileChangedException changed:
                         Finish(file);
-                        results.Add((batch[i], Skipped(file, "the file changed while it was uploaded")));
+                        results.Add((batch[i], Skipped(file, changed.MadeAStubMeanwhile
+                            ? "the file was made a stub through another of its names (a hard link) while it was uploaded; that stub is kept"
+                            : "the file changed while it was uploaded")));
                         break;
                     case var failure:
                         // After the verified upload the file may already be a stub: the stub driver settles it as
@@ -255,14 +266,14 @@ public sealed partial class JobExecutor(
         {
             foreach (var upload in batch)
             {
-                upload.Handle.Dispose();
+                upload.Close();
             }
         }
     }
 
     /// <summary>Uploads and verifies one file: either its outcome (it is left as it is), or its verified upload, still open, for the stubbing stage.</summary>
     private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(
-        TieringJob job, ITierStore store, string? tierTwoFolder, int index, CancellationToken cancellationToken)
+        TieringJob job, ITierStore store, string? tierTwoFolder, SameFileGate sameFiles, int index, CancellationToken cancellationToken)
     {
         var file = job.Files[index];
         if ((refusal?.Invoke(file.Path) ?? InTierTwo(tierTwoFolder, file.Path)) is { } refused)
@@ -292,27 +303,33 @@ public sealed partial class JobExecutor(
         }
 
         var stage = "reading the file";
+        IDisposable? sameFile = null;
         try
         {
+            // Another name of this file (a hard link) in flight goes first: this one then finds its stub.
+            sameFile = await sameFiles.EnterAsync(stubs.Snapshot(handle).Identity, cancellationToken);
             var (outcome, verified) = await UploadOpenFileAsync(job, store, file, handle, next => stage = next, cancellationToken);
             if (verified is not null)
             {
-                // The stubbing stage owns the handle now.
-                return (null, new VerifiedUpload(index, file, handle, verified.Value.Stored, verified.Value.Stub, verified.Value.ReadAt));
+                // The stubbing stage owns the handle, and the file's other names wait for it, now.
+                return (null, new VerifiedUpload(index, file, handle, verified.Value.Stored, verified.Value.Stub, verified.Value.ReadAt, sameFile));
             }
             handle.Dispose();
+            sameFile.Dispose();
             return (outcome, null);
         }
         catch (Exception exception) when (exception is not (OperationCanceledException or OutOfMemoryException))
         {
             // Whatever went wrong, the file gets an outcome that says so: a job never ends silently.
             handle.Dispose();
+            sameFile?.Dispose();
             Finish(file);
             return (Failed(file, $"{stage} failed: {FailureReasons.OneLine(exception)}; the original is kept"), null);
         }
         catch
         {
             handle.Dispose();
+            sameFile?.Dispose();
             throw;
         }
     }

@@ -298,7 +298,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     private sealed class RecallHooks(ArmedRecall recall) : IStubRecallHooks
     {
-        public IDisposable HoldOpens(ulong inode) => recall.Listener?.HoldOpens(inode) ?? NoHold.Instance;
+        public IDisposable HoldOpens(FileIdentity file) => recall.Listener?.HoldOpens(file) ?? NoHold.Instance;
 
         public void Watch(int fd) => recall._group?.Watch(fd);
     }
@@ -475,8 +475,8 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 /// <summary>What making a stub needs from transparent recall (<see cref="ArmedRecall.Hooks"/>).</summary>
 public interface IStubRecallHooks
 {
-    /// <summary>Holds other programs' opens of the inode until the handle is disposed.</summary>
-    IDisposable HoldOpens(ulong inode);
+    /// <summary>Holds other programs' opens of the file until the handle is disposed.</summary>
+    IDisposable HoldOpens(FileIdentity file);
 
     /// <summary>Removes any ignore mark of the file, so its opens are recalled.</summary>
     void Watch(int fd);

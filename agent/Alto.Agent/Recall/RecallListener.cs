@@ -35,8 +35,9 @@ public sealed partial class RecallListener : IDisposable
     private readonly TimeSpan _stallLimit;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
-    private readonly ConcurrentDictionary<ulong, Task> _recalls = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _beingStubbed = new();
+    // By file system and inode: two volumes' files often have the same inode number.
+    private readonly ConcurrentDictionary<FileIdentity, Task> _recalls = new();
+    private readonly ConcurrentDictionary<FileIdentity, TaskCompletionSource> _beingStubbed = new();
     private readonly Lock _ignoreGate = new();
     private readonly ConcurrentDictionary<int, int> _unanswered = new();
     private readonly Thread _reader;
@@ -104,20 +105,20 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>
-    /// Holds other programs' opens of the inode until the returned handle is disposed: the file is
+    /// Holds other programs' opens of the file until the returned handle is disposed: the file is
     /// being made a stub, and an open must see it either before (no recall mark yet) or after.
     /// </summary>
-    public IDisposable HoldOpens(ulong inode)
+    public IDisposable HoldOpens(FileIdentity file)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Under the gate an ignore mark is decided in: one decided before this is taken off by the stubbing's watch, any later one sees the hold.
         lock (_ignoreGate)
         {
-            _beingStubbed[inode] = done;
+            _beingStubbed[file] = done;
         }
         return new Release(() =>
         {
-            _beingStubbed.TryRemove(KeyValuePair.Create(inode, done));
+            _beingStubbed.TryRemove(KeyValuePair.Create(file, done));
             done.SetResult();
         });
     }
@@ -127,7 +128,7 @@ public sealed partial class RecallListener : IDisposable
 
     private sealed class ListenerHooks(RecallListener listener) : IStubRecallHooks
     {
-        public IDisposable HoldOpens(ulong inode) => listener.HoldOpens(inode);
+        public IDisposable HoldOpens(FileIdentity file) => listener.HoldOpens(file);
 
         public void Watch(int fd) => listener._group.Watch(fd);
     }
@@ -179,10 +180,10 @@ public sealed partial class RecallListener : IDisposable
         StubInfo? stub = null;
         try
         {
-            var inode = LinuxFiles.Stat(fd).Inode;
+            var file = LinuxFiles.Stat(fd).Identity;
             while (stub is null)
             {
-                if (_beingStubbed.TryGetValue(inode, out var stubbing))
+                if (_beingStubbed.TryGetValue(file, out var stubbing))
                 {
                     await stubbing.Task;
                 }
@@ -199,7 +200,7 @@ public sealed partial class RecallListener : IDisposable
                     return;
                 }
                 // An ordinary file is let through; one whose stubbing began since it was read is looked at again.
-                if (stub is null && TryIgnoreOrdinary(fd, inode))
+                if (stub is null && TryIgnoreOrdinary(fd, file))
                 {
                     Answer(fd, responseNumber, Fanotify.Allow);
                     return;
@@ -207,14 +208,14 @@ public sealed partial class RecallListener : IDisposable
             }
             // Several openers of one stub share one recall.
             Task? mine = null;
-            var recall = _recalls.GetOrAdd(inode, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
+            var recall = _recalls.GetOrAdd(file, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
             try
             {
                 await recall;
             }
             finally
             {
-                _recalls.TryRemove(KeyValuePair.Create(inode, recall));
+                _recalls.TryRemove(KeyValuePair.Create(file, recall));
             }
             // The opener whose event did the recall reports it; the others only waited for it.
             if (ReferenceEquals(recall, mine))
@@ -222,7 +223,7 @@ public sealed partial class RecallListener : IDisposable
                 Interlocked.Increment(ref _recalled);
                 Report(fd, stub, started, error: null);
             }
-            TryIgnoreOrdinary(fd, inode);
+            TryIgnoreOrdinary(fd, file);
             Answer(fd, responseNumber, Fanotify.Allow);
         }
         catch (StubRefusedException refused)
@@ -255,7 +256,7 @@ public sealed partial class RecallListener : IDisposable
     {
         try
         {
-            TryIgnoreOrdinary(fd, LinuxFiles.Stat(fd).Inode);
+            TryIgnoreOrdinary(fd, LinuxFiles.Stat(fd).Identity);
         }
         catch (IOException)
         {
@@ -269,13 +270,13 @@ public sealed partial class RecallListener : IDisposable
     /// watches the file (taking the mark off) before it releases the data, and one that began
     /// before is seen here, so a stub never keeps an ignore mark.
     /// </summary>
-    private bool TryIgnoreOrdinary(int fd, ulong inode)
+    private bool TryIgnoreOrdinary(int fd, FileIdentity file)
     {
         lock (_ignoreGate)
         {
             try
             {
-                if (_beingStubbed.ContainsKey(inode) || LinuxStubs.HasMarkers(fd))
+                if (_beingStubbed.ContainsKey(file) || LinuxStubs.HasMarkers(fd))
                 {
                     return false;
                 }

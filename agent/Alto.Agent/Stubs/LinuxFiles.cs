@@ -12,6 +12,9 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
     /// <summary>The file system the file is on (major and minor device number), 0 where unknown.</summary>
     public ulong Device { get; init; }
 
+    /// <summary>Which file this is, whatever its name: inode numbers repeat across file systems.</summary>
+    public FileIdentity Identity => new(Device, Inode);
+
     /// <summary>The file's type and permission bits (st_mode).</summary>
     public ushort Mode { get; init; }
 
@@ -22,6 +25,9 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
     public const int TypeDirectory = 0x4000;
     public const int TypeLink = 0xA000;
 }
+
+/// <summary>A file as the system knows it: its file system (device) and inode. Every name (hard link) of a file has the same.</summary>
+public readonly record struct FileIdentity(ulong Device, ulong Inode);
 
 /// <summary>
 /// The libc calls stubs need on an open file: extended attributes, hole punching, exact

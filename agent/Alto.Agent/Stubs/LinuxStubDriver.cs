@@ -68,7 +68,7 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
         // A stubbing that had not released the data yet finishes; a recall cut short is a stub again.
         // Either way the file is watched before its data goes, whatever marks it carried.
         var status = LinuxFiles.Stat(fd);
-        using (recall?.HoldOpens(status.Inode))
+        using (recall?.HoldOpens(status.Identity))
         {
             recall?.Watch(fd);
             LinuxFiles.PunchHole(fd, status.Size);

@@ -159,7 +159,14 @@ public static class LinuxStubs
             {
                 throw new FileChangedException(request.Path);
             }
-            hold = recall?.HoldOpens(now.Inode);
+            // Made a stub since it was read, through another of its names (a hard link) or by another
+            // process: releasing data changes no time, and the agent's own reads never recall, so what
+            // was read after that was the holes. The stub it is stays; nothing of it is touched here.
+            if (HasMarkers(fd))
+            {
+                throw new FileChangedException(request.Path, madeAStubMeanwhile: true);
+            }
+            hold = recall?.HoldOpens(now.Identity);
             try
             {
                 WriteMarkers(file, request.Stub, new StubBinding(now.Inode, LinuxFiles.Generation(fd)));
@@ -363,5 +370,13 @@ public static class LinuxStubs
     private static bool AllZeros(ReadOnlyMemory<byte> data) => !data.Span.ContainsAnyExcept((byte)0);
 }
 
-/// <summary>The file changed after it was read for tiering; it must wait for the next scan.</summary>
-public sealed class FileChangedException(string path) : IOException($"{path} changed since it was read; it was left as it is");
+/// <summary>
+/// The file changed after it was read for tiering, or was made a stub meanwhile (through another
+/// of its names); it was left as it is and must wait for the next scan.
+/// </summary>
+public sealed class FileChangedException(string path, bool madeAStubMeanwhile = false) : IOException(madeAStubMeanwhile
+    ? $"{path} was made a stub through another of its names since it was read; that stub was left as it is"
+    : $"{path} changed since it was read; it was left as it is")
+{
+    public bool MadeAStubMeanwhile { get; } = madeAStubMeanwhile;
+}

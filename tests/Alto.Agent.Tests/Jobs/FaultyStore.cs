@@ -25,6 +25,12 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
 
     public Action? DuringPut { get; set; }
 
+    /// <summary>Awaited before a put reads its content (the put's number, from 1, as the argument).</summary>
+    public Func<int, Task>? BeforePut { get; set; }
+
+    /// <summary>Awaited before an object is opened for reading (a recall, a read-back).</summary>
+    public Func<CancellationToken, Task>? BeforeRead { get; set; }
+
     /// <summary>When set, every put fails with this (a full or read-only tier 2, as the file system reports it).</summary>
     public Func<Exception>? PutFailure { get; set; }
 
@@ -64,7 +70,11 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
 
     private async Task<StoredObject> PutAsync(Func<Task<StoredObject>> put)
     {
-        Interlocked.Increment(ref _puts);
+        var number = Interlocked.Increment(ref _puts);
+        if (BeforePut is { } before)
+        {
+            await before(number);
+        }
         if (PutFailure is { } failure)
         {
             throw failure();
@@ -81,6 +91,10 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
 
     public async Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
     {
+        if (BeforeRead is { } before)
+        {
+            await before(cancellationToken);
+        }
         var stream = await inner.OpenReadAsync(key, offset, length, cancellationToken);
         if (!CorruptReads)
         {

@@ -165,6 +165,54 @@ public sealed class JobExecutorTests : IDisposable
         Assert.EndsWith("late write", await File.ReadAllTextAsync(path), StringComparison.Ordinal);
     }
 
+
+    /// <summary>
+    /// Two names of one file (hard links) in one job, side by side: the second upload reaches the
+    /// file only once the first name made it a stub. Read then, it would be the holes (the agent's
+    /// own reads never recall). The second name must find the stub the first one made, and report
+    /// it, with no upload of its own.
+    /// </summary>
+    [Fact]
+    public async Task TwoNamesOfOneFileInOneJobShareOneStubOfTheRealBytes()
+    {
+        var first = Path.Combine(_folder, "monday", "scan.tif");
+        var second = Path.Combine(_folder, "tuesday", "scan.tif");
+        Directory.CreateDirectory(Path.GetDirectoryName(first)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(second)!);
+        var original = StubFiles.Write(first, 400_000);
+        Assert.Equal(0, (await StubFiles.ShellAsync($"ln '{first}' '{second}'")).ExitCode);
+        var modified = StubFiles.Stat(first).ModifySeconds;
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root),
+            [new JobFile(1, first, original.Length, modified), new JobFile(2, second, original.Length, modified)]);
+        _faulty.BeforePut = async number =>
+        {
+            if (number < 2)
+            {
+                return;
+            }
+            for (var waited = 0; waited < 500 && (LinuxStubs.Peek(first) is null || HasData(first)); waited++)
+            {
+                await Task.Delay(10);
+            }
+        };
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        var stub = LinuxStubs.Read(first)!;
+        Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
+        Assert.All(outcomes, outcome => Assert.Equal((FileOutcomeKind.Stubbed, stub.Locator, stub.Sha256), (outcome.Kind, outcome.Locator, outcome.Sha256)));
+        Assert.Equal(1, _faulty.Puts);
+        StubFiles.AssertReleased(second);
+        Assert.Equal(stub, await LinuxStubs.RecallAsync(second, _ => _store, CancellationToken.None));
+        Assert.Equal(original, await File.ReadAllBytesAsync(first));
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    private static bool HasData(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return LinuxFiles.HasData(handle);
+    }
     [Fact]
     public async Task AHashMismatchKeepsTheOriginal()
     {

@@ -217,6 +217,39 @@ public sealed class LinuxStubTests : IDisposable
         Assert.Equal(expected, await File.ReadAllBytesAsync(requests[1].Path));
     }
 
+    /// <summary>
+    /// Two names of one file (hard links, as backup trees made with <c>rsync --link-dest</c> hold
+    /// by the million): the agent read the file through one name, and meanwhile it was made a stub
+    /// through the other. The agent's own reads never recall, so what it read after that was the
+    /// holes: a stub of those zeros must never replace the stub of the real bytes.
+    /// </summary>
+    [Fact]
+    public async Task AFileMadeAStubThroughAnotherNameSinceItWasReadIsNotMadeAStubAgain()
+    {
+        var first = Path.Combine(_folder, "2024-06-01", "scan.tif");
+        var second = Path.Combine(_folder, "2024-06-02", "scan.tif");
+        Directory.CreateDirectory(Path.GetDirectoryName(first)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(second)!);
+        var original = StubFiles.Write(first, 300_000);
+        Assert.Equal(0, (await StubFiles.ShellAsync($"ln '{first}' '{second}'")).ExitCode);
+        var readAt = StubFiles.Stat(second);
+        var stub = await StubFiles.TierAsync(first, _store, _targetId);
+        StoredObject zeros;
+        await using (var holes = File.OpenRead(second))
+        {
+            zeros = await _store.PutAsync(StubFiles.TenantId, holes, CancellationToken.None);
+        }
+        Assert.NotEqual(stub.Sha256, zeros.Sha256);
+
+        var results = LinuxStubs.MakeStubs([new StubRequest(second, new StubInfo(_targetId, zeros.Key, zeros.Sha256, zeros.Length), readAt)]);
+
+        Assert.IsType<FileChangedException>(results[0]);
+        Assert.Equal(stub, LinuxStubs.Read(second));
+        StubFiles.AssertReleased(first);
+        Assert.Equal(stub, await LinuxStubs.RecallAsync(second, Stores, CancellationToken.None));
+        Assert.Equal(original, await File.ReadAllBytesAsync(first));
+    }
+
     [Fact]
     public async Task ARecallFromADamagedOrMissingObjectLeavesAValidStub()
     {

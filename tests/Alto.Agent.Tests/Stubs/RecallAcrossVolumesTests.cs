@@ -1,0 +1,81 @@
+using System.Runtime.Versioning;
+using Alto.Agent.Recall;
+using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Jobs;
+using Alto.TestSupport;
+using Alto.Tiering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alto.Agent.Tests.Stubs;
+
+/// <summary>
+/// One recall group over two volumes, as an agent arms all of a host's: each file system numbers
+/// its own inodes from the start, so two files of two volumes often have the same inode number
+/// (here, each volume's first file). Recall must tell them apart by file system too: an open of
+/// one file must never wait for, or be answered by, the recall of another.
+/// </summary>
+[SupportedOSPlatform("linux")]
+[Trait("Layer", "Unit")]
+public sealed class RecallAcrossVolumesTests : IDisposable
+{
+    private readonly ScratchFileSystem _first;
+    private readonly ScratchFileSystem _second;
+    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-volumes-tier2-").FullName);
+    private readonly FaultyStore _heldStore;
+    private readonly Guid _targetId = Guid.NewGuid();
+    private readonly Guid _heldTargetId = Guid.NewGuid();
+    private readonly RecallGroup _group;
+    private readonly RecallListener _listener;
+
+    public RecallAcrossVolumesTests()
+    {
+        _first = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        _second = ScratchFileSystem.TryCreate(out whyNot) ?? throw new InvalidOperationException(whyNot);
+        _heldStore = new FaultyStore(_store);
+        (_group, _listener) = RecallListener.TryStartAlone([_first.Root, _second.Root], Stores, NullLogger.Instance, out var noRecall)
+                              ?? throw new InvalidOperationException(noRecall);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _group.Dispose();
+        _first.Dispose();
+        _second.Dispose();
+        Directory.Delete(_store.Root, true);
+    }
+
+    private ITierStore Stores(Guid targetId) => targetId == _heldTargetId ? _heldStore : _store;
+
+    [Fact]
+    public async Task AStubWithTheInodeNumberOfAnotherVolumesStubIsRecalledWhileThatOnesRecallWaits()
+    {
+        var slow = Path.Combine(_first.Root, "archive.tar");
+        var wanted = Path.Combine(_second.Root, "report.pdf");
+        StubFiles.Write(slow, 150_000);
+        var content = StubFiles.Write(wanted, 250_000);
+        Assert.True(StubFiles.Stat(slow).Inode == StubFiles.Stat(wanted).Inode, "each fresh ext4 gives its first file the same inode number");
+        Assert.NotEqual(StubFiles.Stat(slow).Device, StubFiles.Stat(wanted).Device);
+        await StubFiles.TierAsync(slow, _store, _heldTargetId, _listener.Hooks);
+        await StubFiles.TierAsync(wanted, _store, _targetId, _listener.Hooks);
+        // The first volume's recall stays in flight (its tier 2 holds the read) until the end of the test.
+        var inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _heldStore.BeforeRead = async cancellationToken =>
+        {
+            inFlight.TrySetResult();
+            await letGo.Task.WaitAsync(cancellationToken);
+        };
+        var slowRead = StubFiles.ShellAsync($"cat '{slow}' > /dev/null");
+        await inFlight.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var read = await StubFiles.ShellAsync($"timeout 10 sha256sum '{wanted}'");
+
+        letGo.SetResult();
+        Assert.Equal(0, read.ExitCode);
+        Assert.StartsWith(StubFiles.Sha256(content), read.Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(wanted));
+        Assert.Equal(0, (await slowRead).ExitCode);
+        Assert.Null(LinuxStubs.Read(slow));
+    }
+}
