@@ -235,8 +235,13 @@ public static class LinuxStubs
         }
     }
 
+    /// <summary>
+    /// Whether the file at the path is another file, or another version of it, than the one read.
+    /// By file system and inode: a folder swapped for a link may lead to another volume's file of
+    /// the same inode number (and, set by its owner, the same size and times).
+    /// </summary>
     private static bool ChangedSince(FileTimes now, FileTimes readAt) =>
-        now.Inode != readAt.Inode || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds || now.ModifyNanoseconds != readAt.ModifyNanoseconds;
+        now.Identity != readAt.Identity || now.Size != readAt.Size || now.ModifySeconds != readAt.ModifySeconds || now.ModifyNanoseconds != readAt.ModifyNanoseconds;
 
     /// <summary>
     /// Takes every stub attribute off, of both versions (the locators first: without them the file
