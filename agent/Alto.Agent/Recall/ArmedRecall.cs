@@ -300,6 +300,9 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     {
         public IDisposable HoldOpens(FileIdentity file) => recall.Listener?.HoldOpens(file) ?? NoHold.Instance;
 
+        public Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> run) =>
+            recall.Listener is { } listener ? listener.RecallOnceAsync(file, run) : run();
+
         public void Watch(int fd) => recall._group?.Watch(fd);
     }
 
@@ -480,4 +483,10 @@ public interface IStubRecallHooks
 
     /// <summary>Removes any ignore mark of the file, so its opens are recalled.</summary>
     void Watch(int fd);
+
+    /// <summary>
+    /// Runs a recall on command of the file, unless an open's recall of it is running: then waits
+    /// for that one instead and answers null. One recall of a file at a time (<see cref="RecallsInFlight"/>).
+    /// </summary>
+    Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall);
 }

@@ -35,8 +35,8 @@ public sealed partial class RecallListener : IDisposable
     private readonly TimeSpan _stallLimit;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
+    private readonly RecallsInFlight _recalls = new();
     // By file system and inode: two volumes' files often have the same inode number.
-    private readonly ConcurrentDictionary<FileIdentity, Task> _recalls = new();
     private readonly ConcurrentDictionary<FileIdentity, TaskCompletionSource> _beingStubbed = new();
     private readonly Lock _ignoreGate = new();
     private readonly ConcurrentDictionary<int, int> _unanswered = new();
@@ -123,12 +123,24 @@ public sealed partial class RecallListener : IDisposable
         });
     }
 
+    /// <summary>
+    /// A recall on command of the file (<paramref name="recall"/>), run unless an open's recall of
+    /// it is running already: then it waits for that one and answers null (that open reports it).
+    /// </summary>
+    public async Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall)
+    {
+        var (stub, mine) = await _recalls.RunAsync(file, recall);
+        return mine ? stub : null;
+    }
+
     /// <summary>What making a stub needs from this listener (for one started alone; the agent's come from <see cref="ArmedRecall.Hooks"/>).</summary>
     public IStubRecallHooks Hooks => new ListenerHooks(this);
 
     private sealed class ListenerHooks(RecallListener listener) : IStubRecallHooks
     {
         public IDisposable HoldOpens(FileIdentity file) => listener.HoldOpens(file);
+
+        public Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall) => listener.RecallOnceAsync(file, recall);
 
         public void Watch(int fd) => listener._group.Watch(fd);
     }
@@ -206,19 +218,10 @@ public sealed partial class RecallListener : IDisposable
                     return;
                 }
             }
-            // Several openers of one stub share one recall.
-            Task? mine = null;
-            var recall = _recalls.GetOrAdd(file, _ => mine = LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
-            try
-            {
-                await recall;
-            }
-            finally
-            {
-                _recalls.TryRemove(KeyValuePair.Create(file, recall));
-            }
+            // Several openers of one stub, and a recall on command of it, share one recall.
+            var (_, mine) = await _recalls.RunAsync(file, () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
             // The opener whose event did the recall reports it; the others only waited for it.
-            if (ReferenceEquals(recall, mine))
+            if (mine)
             {
                 Interlocked.Increment(ref _recalled);
                 Report(fd, stub, started, error: null);

@@ -30,7 +30,7 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public Task<StubInfo?> RecallAsync(
         string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null) =>
-        LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster, refusal);
+        LinuxStubs.RecallAsync(path, stores, cancellationToken, cluster, refusal, recall);
 
     /// <summary>
     /// A tiering that had not recorded its verified upload is rolled back (no stub attributes

@@ -261,13 +261,20 @@ public static class LinuxStubs
     /// <summary>
     /// Recalls a stub by path (on command); the caller's open does not count as a user's access.
     /// With <paramref name="refusal"/> (the cluster asked), the file the path reaches is judged by it before anything is opened.
+    /// With <paramref name="recall"/> (recall on open armed), an open's recall of the file running
+    /// now is joined rather than raced (<see cref="Recall.RecallsInFlight"/>); the answer is then null.
     /// </summary>
     /// <exception cref="StubRefusedException">The path leads out of where <paramref name="refusal"/> allows, or is not a regular file.</exception>
     public static async Task<StubInfo?> RecallAsync(
-        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null)
+        string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null,
+        Recall.IStubRecallHooks? recall = null)
     {
         using var file = refusal is null ? File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite) : OpenWithin(path, refusal);
-        return await RecallAsync(LinuxFiles.Fd(file), path, stores, cancellationToken, cluster);
+        var fd = LinuxFiles.Fd(file);
+        // With recall on open armed, an open's recall of this file running now is joined, not raced.
+        return recall is null
+            ? await RecallAsync(fd, path, stores, cancellationToken, cluster)
+            : await recall.RecallOnceAsync(LinuxFiles.Stat(fd).Identity, () => RecallAsync(fd, path, stores, cancellationToken, cluster));
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Jobs;
 using Alto.TestSupport;
 using Alto.Tiering;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -29,9 +30,13 @@ public sealed class TransparentRecallTests : IDisposable
     private readonly Guid _silentTargetId = Guid.NewGuid();
     private SilentTierTwo? _silent;
 
+    private readonly Guid _faultyTargetId = Guid.NewGuid();
+    private readonly FaultyStore _faulty;
+
     public TransparentRecallTests()
     {
         _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        _faulty = new FaultyStore(_store);
         (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall, stallLimit: StallLimit)
                               ?? throw new InvalidOperationException(noRecall);
     }
@@ -47,6 +52,7 @@ public sealed class TransparentRecallTests : IDisposable
 
     private ITierStore Stores(Guid targetId) =>
         targetId == _targetId ? _store
+        : targetId == _faultyTargetId ? _faulty
         : targetId == _silentTargetId && _silent is not null ? _silent.Store
         : throw new TierStoreUnavailableException("tier 2 of this target is unreachable");
 
@@ -185,5 +191,46 @@ public sealed class TransparentRecallTests : IDisposable
         Assert.All(seen, b => Assert.Equal(0, b));
         Assert.Equal(stub, LinuxStubs.Read(path));
         Assert.Equal(0, _listener.Counts.Recalled);
+    }
+
+    /// <summary>
+    /// An admin's recall of a folder reaches a stub just as a program opens it. Two recalls of one
+    /// file side by side each release what they wrote when they fail: the one that failed last
+    /// punched out the data the other had put back and unmarked, and the file read as zeros. A
+    /// command's recall and an open's share one recall of the file: here the command's fails
+    /// (tier 2 goes away under it), the open waiting on it fails too, and the file stays a stub
+    /// that reads whole once tier 2 is back.
+    /// </summary>
+    [Fact]
+    public async Task ARecallOnCommandAndAnOpenOfTheSameStubShareOneRecallAndNeverLeaveZeros()
+    {
+        var path = Path.Combine(_volume.Root, "shared.bin");
+        var content = StubFiles.Write(path, 2 << 20);
+        await StubFiles.TierAsync(path, _store, _faultyTargetId, _listener.Hooks);
+        var reads = 0;
+        var firstReadHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letFirstGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _faulty.BeforeRead = async cancellationToken =>
+        {
+            if (Interlocked.Increment(ref reads) == 1)
+            {
+                firstReadHeld.TrySetResult();
+                await letFirstGo.Task.WaitAsync(cancellationToken);
+                throw new TierStoreUnavailableException("tier 2 went away (injected)");
+            }
+        };
+
+        var command = new LinuxStubDriver(_listener.Hooks).RecallAsync(path, Stores, CancellationToken.None);
+        await firstReadHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var open = StubFiles.ShellAsync($"sha256sum '{path}'");
+        await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(3)));
+        letFirstGo.SetResult();
+
+        await Assert.ThrowsAsync<StubRecallException>(() => command);
+        var opened = await open;
+        var again = await StubFiles.ShellAsync($"sha256sum '{path}'");
+        Assert.NotEqual(0, opened.ExitCode);
+        Assert.StartsWith(StubFiles.Sha256(content), again.Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
     }
 }
