@@ -478,7 +478,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 /// <summary>What making a stub needs from transparent recall (<see cref="ArmedRecall.Hooks"/>).</summary>
 public interface IStubRecallHooks
 {
-    /// <summary>Holds other programs' opens of the file until the handle is disposed.</summary>
+    /// <summary>Holds other programs' opens of the file, and recalls of it, until the handle is disposed; first waits for a recall of it running now to end.</summary>
     IDisposable HoldOpens(FileIdentity file);
 
     /// <summary>Removes any ignore mark of the file, so its opens are recalled.</summary>
@@ -486,7 +486,7 @@ public interface IStubRecallHooks
 
     /// <summary>
     /// Runs a recall on command of the file, unless an open's recall of it is running: then waits
-    /// for that one instead and answers null. One recall of a file at a time (<see cref="RecallsInFlight"/>).
+    /// for that one instead and answers null. One recall of a file at a time (<see cref="StubWork"/>).
     /// </summary>
     Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall);
 }

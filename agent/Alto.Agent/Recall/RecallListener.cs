@@ -35,10 +35,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly TimeSpan _stallLimit;
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
-    private readonly RecallsInFlight _recalls = new();
-    // By file system and inode: two volumes' files often have the same inode number.
-    private readonly ConcurrentDictionary<FileIdentity, TaskCompletionSource> _beingStubbed = new();
-    private readonly Lock _ignoreGate = new();
+    private readonly StubWork _work = new();
     private readonly ConcurrentDictionary<int, int> _unanswered = new();
     private readonly Thread _reader;
     private readonly Action<RecallOutcome>? _recalledHook;
@@ -105,23 +102,13 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>
-    /// Holds other programs' opens of the file until the returned handle is disposed: the file is
-    /// being made a stub, and an open must see it either before (no recall mark yet) or after.
+    /// Holds other programs' opens of the file until the returned handle is disposed, once a recall
+    /// of it running now has ended (<see cref="StubWork.Hold"/>): the file is being made a stub, or
+    /// an operation on it that a crash cut short is being settled, and an open must see it either
+    /// before or after. Taken under the lock an ignore mark is decided in: one decided before is
+    /// taken off by the stubbing's watch, any later one sees the hold.
     /// </summary>
-    public IDisposable HoldOpens(FileIdentity file)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Under the gate an ignore mark is decided in: one decided before this is taken off by the stubbing's watch, any later one sees the hold.
-        lock (_ignoreGate)
-        {
-            _beingStubbed[file] = done;
-        }
-        return new Release(() =>
-        {
-            _beingStubbed.TryRemove(KeyValuePair.Create(file, done));
-            done.SetResult();
-        });
-    }
+    public IDisposable HoldOpens(FileIdentity file) => _work.Hold(file);
 
     /// <summary>
     /// A recall on command of the file (<paramref name="recall"/>), run unless an open's recall of
@@ -129,8 +116,15 @@ public sealed partial class RecallListener : IDisposable
     /// </summary>
     public async Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall)
     {
-        var (stub, mine) = await _recalls.RunAsync(file, recall);
-        return mine ? stub : null;
+        while (true)
+        {
+            var (stub, how) = await _work.RecallAsync(file, recall);
+            if (how != StubWork.Outcome.WaitedForHold)
+            {
+                return how == StubWork.Outcome.Ran ? stub : null;
+            }
+            // Held meanwhile: the recall looks at the file as the hold left it.
+        }
     }
 
     /// <summary>What making a stub needs from this listener (for one started alone; the agent's come from <see cref="ArmedRecall.Hooks"/>).</summary>
@@ -143,11 +137,6 @@ public sealed partial class RecallListener : IDisposable
         public Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall) => listener.RecallOnceAsync(file, recall);
 
         public void Watch(int fd) => listener._group.Watch(fd);
-    }
-
-    private sealed class Release(Action release) : IDisposable
-    {
-        public void Dispose() => release();
     }
 
     private void ReadEvents()
@@ -193,12 +182,10 @@ public sealed partial class RecallListener : IDisposable
         try
         {
             var file = LinuxFiles.Stat(fd).Identity;
-            while (stub is null)
+            while (true)
             {
-                if (_beingStubbed.TryGetValue(file, out var stubbing))
-                {
-                    await stubbing.Task;
-                }
+                // A file being made a stub, or settled after a crash, is looked at once that is done.
+                await _work.UntilUnheldAsync(file);
                 try
                 {
                     stub = LinuxStubs.Read(fd);
@@ -211,21 +198,27 @@ public sealed partial class RecallListener : IDisposable
                     Answer(fd, responseNumber, Fanotify.Allow);
                     return;
                 }
-                // An ordinary file is let through; one whose stubbing began since it was read is looked at again.
-                if (stub is null && TryIgnoreOrdinary(fd, file))
+                if (stub is null)
                 {
-                    Answer(fd, responseNumber, Fanotify.Allow);
-                    return;
+                    // An ordinary file is let through; one held since it was read is looked at again.
+                    if (TryIgnoreOrdinary(fd, file))
+                    {
+                        Answer(fd, responseNumber, Fanotify.Allow);
+                        return;
+                    }
+                    continue;
                 }
+                // Several openers of one stub, and a recall on command of it, share one recall.
+                var (_, how) = await _work.RecallAsync(file, () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
+                if (how == StubWork.Outcome.Ran)
+                {
+                    break;
+                }
+                // Another's recall ended well, or a hold did: the file is looked at as it was left (a stub again recalls).
             }
-            // Several openers of one stub, and a recall on command of it, share one recall.
-            var (_, mine) = await _recalls.RunAsync(file, () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
             // The opener whose event did the recall reports it; the others only waited for it.
-            if (mine)
-            {
-                Interlocked.Increment(ref _recalled);
-                Report(fd, stub, started, error: null);
-            }
+            Interlocked.Increment(ref _recalled);
+            Report(fd, stub, started, error: null);
             TryIgnoreOrdinary(fd, file);
             Answer(fd, responseNumber, Fanotify.Allow);
         }
@@ -268,31 +261,28 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>
-    /// Gives an ordinary file the ignore mark, unless it is a stub or being made one (false). Decided
-    /// under the gate <see cref="HoldOpens"/> takes: a stubbing that begins after the decision
-    /// watches the file (taking the mark off) before it releases the data, and one that began
-    /// before is seen here, so a stub never keeps an ignore mark.
+    /// Gives an ordinary file the ignore mark, unless it is a stub or held (false). Decided under
+    /// the lock <see cref="HoldOpens"/> takes: a stubbing that begins after the decision watches
+    /// the file (taking the mark off) before it releases the data, and one that began before is
+    /// seen here, so a stub never keeps an ignore mark.
     /// </summary>
-    private bool TryIgnoreOrdinary(int fd, FileIdentity file)
+    private bool TryIgnoreOrdinary(int fd, FileIdentity file) => _work.UnlessHeld(file, () =>
     {
-        lock (_ignoreGate)
+        try
         {
-            try
+            if (LinuxStubs.HasMarkers(fd))
             {
-                if (_beingStubbed.ContainsKey(file) || LinuxStubs.HasMarkers(fd))
-                {
-                    return false;
-                }
+                return false;
             }
-            catch (IOException)
-            {
-                // Its attributes no longer read: let through unmarked, as a file whose attributes never did.
-                return true;
-            }
-            _group.Ignore(fd);
+        }
+        catch (IOException)
+        {
+            // Its attributes no longer read: let through unmarked, as a file whose attributes never did.
             return true;
         }
-    }
+        _group.Ignore(fd);
+        return true;
+    });
 
     private void Report(int fd, StubInfo stub, long started, string? error)
     {

@@ -40,6 +40,10 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
     public bool Settle(SafeFileHandle file, JournalEntry entry)
     {
         var fd = LinuxFiles.Fd(file);
+        // No recall of the file runs while it is judged and settled (an open's, adopted from the
+        // recall guard while the agent restarted): it would write the data back and take the markers
+        // off as this releases what it judged a stub's leftovers, and the file would read as zeros.
+        using var held = recall?.HoldOpens(LinuxFiles.Stat(fd).Identity);
         if (LinuxStubs.Read(fd) is not { } stub)
         {
             // No locator: the data is the original; stray attributes of a stubbing cut short go.
@@ -67,12 +71,8 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
         }
         // A stubbing that had not released the data yet finishes; a recall cut short is a stub again.
         // Either way the file is watched before its data goes, whatever marks it carried.
-        var status = LinuxFiles.Stat(fd);
-        using (recall?.HoldOpens(status.Identity))
-        {
-            recall?.Watch(fd);
-            LinuxFiles.PunchHole(fd, status.Size);
-        }
+        recall?.Watch(fd);
+        LinuxFiles.PunchHole(fd, LinuxFiles.Stat(fd).Size);
         LinuxFiles.Sync(fd);
         return true;
     }

@@ -262,7 +262,7 @@ public static class LinuxStubs
     /// Recalls a stub by path (on command); the caller's open does not count as a user's access.
     /// With <paramref name="refusal"/> (the cluster asked), the file the path reaches is judged by it before anything is opened.
     /// With <paramref name="recall"/> (recall on open armed), an open's recall of the file running
-    /// now is joined rather than raced (<see cref="Recall.RecallsInFlight"/>); the answer is then null.
+    /// now is joined rather than raced (<see cref="Recall.StubWork"/>); the answer is then null.
     /// </summary>
     /// <exception cref="StubRefusedException">The path leads out of where <paramref name="refusal"/> allows, or is not a regular file.</exception>
     public static async Task<StubInfo?> RecallAsync(

@@ -31,6 +31,9 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
     /// <summary>Awaited before an object is opened for reading (a recall, a read-back).</summary>
     public Func<CancellationToken, Task>? BeforeRead { get; set; }
 
+    /// <summary>What a read is given instead of the object's own stream (which it is handed).</summary>
+    public Func<Stream, Stream>? WrapRead { get; set; }
+
     /// <summary>When set, every put fails with this (a full or read-only tier 2, as the file system reports it).</summary>
     public Func<Exception>? PutFailure { get; set; }
 
@@ -96,6 +99,10 @@ internal sealed class FaultyStore(ITierStore inner) : ITierStore, IFileCopyStore
             await before(cancellationToken);
         }
         var stream = await inner.OpenReadAsync(key, offset, length, cancellationToken);
+        if (WrapRead is { } wrap)
+        {
+            return wrap(stream);
+        }
         if (!CorruptReads)
         {
             return stream;

@@ -1,4 +1,5 @@
 using System.Runtime.Versioning;
+using Alto.Agent.Jobs;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Jobs;
@@ -232,5 +233,158 @@ public sealed class TransparentRecallTests : IDisposable
         Assert.NotEqual(0, opened.ExitCode);
         Assert.StartsWith(StubFiles.Sha256(content), again.Output, StringComparison.Ordinal);
         Assert.Null(LinuxStubs.Read(path));
+    }
+
+    /// <summary>
+    /// The agent died in the middle of a recall on command, half the file written back; while it
+    /// restarted, a program opened the stub (the recall guard held the open and hands it to the new
+    /// agent). The new agent settles the recall cut short while it recalls for that open: settling
+    /// hashed the file, judged it a stub to release again and only then held the file, so the
+    /// open's recall, finishing in between, had its data released under it after it took the
+    /// markers off — unmarked holes, read as zeros. Settling now holds the file before it looks at
+    /// it. The open comes here at the moment the settling asks for its hold.
+    /// </summary>
+    [Fact]
+    public async Task AnOpenDuringTheSettlingOfARecallCutShortNeverLeavesZeros()
+    {
+        var path = Path.Combine(_volume.Root, "cut-short.bin");
+        var content = StubFiles.Write(path, 3 << 20);
+        await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            RandomAccess.Write(file, content.AsSpan(0, content.Length / 2), 0);
+        }
+        var entry = new JournalEntry(JournalEntry.Recall, 7, path, JournalEntry.Begin);
+        var opened = new TaskCompletionSource<(int ExitCode, string Output)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var openEnded = new ManualResetEventSlim();
+        var holdAskedFor = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // As the settling asks for its hold: an open comes, and is given a few seconds.
+        var hooks = new PausedBeforeHold(_listener.Hooks, () =>
+        {
+            holdAskedFor.TrySetResult();
+            openEnded.Wait(TimeSpan.FromSeconds(3));
+        });
+
+        var settling = Task.Run(() =>
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            return new LinuxStubDriver(hooks).Settle(file, entry);
+        });
+        await holdAskedFor.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        _ = Task.Run(async () =>
+        {
+            opened.TrySetResult(await StubFiles.ShellAsync($"sha256sum '{path}'"));
+            openEnded.Set();
+        });
+
+        var stubbed = await settling;
+        var read = await opened.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var again = await StubFiles.ShellAsync($"sha256sum '{path}'");
+        Assert.StartsWith(StubFiles.Sha256(content), read.Output, StringComparison.Ordinal);
+        Assert.StartsWith(StubFiles.Sha256(content), again.Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
+        // The open came before the hold, so its recall ran first and the settling found the whole file.
+        Assert.False(stubbed);
+        Assert.Equal(1, _listener.Counts.Recalled);
+    }
+
+    /// <summary>
+    /// The same settling while an open's recall is halfway through writing the file back (its
+    /// tier 2 paused after the first megabyte): judged then, the half-written stub was released
+    /// again and the recall, going on, wrote the rest and took the markers off — the first
+    /// megabyte zeros. A hold waits for the recall running to end; the settling then finds the
+    /// whole file.
+    /// </summary>
+    [Fact]
+    public async Task SettlingWaitsForARecallHalfwayThroughTheFile()
+    {
+        var path = Path.Combine(_volume.Root, "halfway.bin");
+        var content = StubFiles.Write(path, 3 << 20);
+        await StubFiles.TierAsync(path, _store, _faultyTargetId, _listener.Hooks);
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _faulty.WrapRead = stream => new PausingStream(stream, 1 << 20, paused, resume.Task);
+        var open = StubFiles.ShellAsync($"sha256sum '{path}'");
+        await paused.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var settling = Task.Run(() =>
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            return new LinuxStubDriver(_listener.Hooks).Settle(file, new JournalEntry(JournalEntry.Recall, 8, path, JournalEntry.Begin));
+        });
+        // Less than the stall limit: the recall goes on.
+        await Task.WhenAny(settling, Task.Delay(TimeSpan.FromSeconds(1)));
+        resume.SetResult();
+
+        Assert.False(await settling);
+        Assert.StartsWith(StubFiles.Sha256(content), (await open).Output, StringComparison.Ordinal);
+        Assert.StartsWith(StubFiles.Sha256(content), (await StubFiles.ShellAsync($"sha256sum '{path}'")).Output, StringComparison.Ordinal);
+        Assert.Null(LinuxStubs.Read(path));
+    }
+
+    /// <summary>An object's stream that stops after <paramref name="pauseAt"/> bytes (saying so) until <paramref name="resume"/>.</summary>
+    private sealed class PausingStream(Stream inner, long pauseAt, TaskCompletionSource paused, Task resume) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position >= pauseAt)
+            {
+                paused.TrySetResult();
+                await resume.WaitAsync(cancellationToken);
+            }
+            var read = await inner.ReadAsync(_position < pauseAt ? buffer[..(int)Math.Min(buffer.Length, pauseAt - _position)] : buffer, cancellationToken);
+            _position += read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>A listener's hooks that first run <paramref name="pause"/> when a hold is asked for.</summary>
+    private sealed class PausedBeforeHold(IStubRecallHooks inner, Action pause) : IStubRecallHooks
+    {
+        public IDisposable HoldOpens(FileIdentity file)
+        {
+            pause();
+            return inner.HoldOpens(file);
+        }
+
+        public Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> recall) => inner.RecallOnceAsync(file, recall);
+
+        public void Watch(int fd) => inner.Watch(fd);
     }
 }
