@@ -175,12 +175,7 @@ public sealed class JobExecutorTests : IDisposable
     [Fact]
     public async Task TwoNamesOfOneFileInOneJobShareOneStubOfTheRealBytes()
     {
-        var first = Path.Combine(_folder, "monday", "scan.tif");
-        var second = Path.Combine(_folder, "tuesday", "scan.tif");
-        Directory.CreateDirectory(Path.GetDirectoryName(first)!);
-        Directory.CreateDirectory(Path.GetDirectoryName(second)!);
-        var original = StubFiles.Write(first, 400_000);
-        Assert.Equal(0, (await StubFiles.ShellAsync($"ln '{first}' '{second}'")).ExitCode);
+        var (first, second, original) = await StubFiles.HardLinkedAsync(_folder, "monday", "tuesday", 400_000);
         var modified = StubFiles.Stat(first).ModifySeconds;
         var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root),
             [new JobFile(1, first, original.Length, modified), new JobFile(2, second, original.Length, modified)]);

@@ -226,12 +226,7 @@ public sealed class LinuxStubTests : IDisposable
     [Fact]
     public async Task AFileMadeAStubThroughAnotherNameSinceItWasReadIsNotMadeAStubAgain()
     {
-        var first = Path.Combine(_folder, "2024-06-01", "scan.tif");
-        var second = Path.Combine(_folder, "2024-06-02", "scan.tif");
-        Directory.CreateDirectory(Path.GetDirectoryName(first)!);
-        Directory.CreateDirectory(Path.GetDirectoryName(second)!);
-        var original = StubFiles.Write(first, 300_000);
-        Assert.Equal(0, (await StubFiles.ShellAsync($"ln '{first}' '{second}'")).ExitCode);
+        var (first, second, original) = await StubFiles.HardLinkedAsync(_folder, "2024-06-01", "2024-06-02", 300_000);
         var readAt = StubFiles.Stat(second);
         var stub = await StubFiles.TierAsync(first, _store, _targetId);
         StoredObject zeros;

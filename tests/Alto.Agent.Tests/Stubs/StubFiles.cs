@@ -27,6 +27,19 @@ internal static class StubFiles
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>
+    /// One file of <paramref name="length"/> random bytes under two names (hard links) in two
+    /// folders of <paramref name="root"/>, as a backup tree made with <c>rsync --link-dest</c> has them.
+    /// </summary>
+    public static async Task<(string First, string Second, byte[] Content)> HardLinkedAsync(string root, string firstFolder, string secondFolder, int length)
+    {
+        var first = Path.Combine(Directory.CreateDirectory(Path.Combine(root, firstFolder)).FullName, "scan.tif");
+        var second = Path.Combine(Directory.CreateDirectory(Path.Combine(root, secondFolder)).FullName, "scan.tif");
+        var content = Write(first, length);
+        Assert.Equal(0, (await ShellAsync($"ln '{first}' '{second}'")).ExitCode);
+        return (first, second, content);
+    }
+
+    /// <summary>
     /// Uploads the file to the store and makes it a stub, as a tiering job would; with the
     /// <paramref name="recall"/> hooks of a listener on the volume (whose own opens here give the
     /// file an ignore mark that making the stub must take off), as the agent's jobs do.

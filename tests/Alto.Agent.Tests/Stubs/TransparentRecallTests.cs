@@ -265,11 +265,7 @@ public sealed class TransparentRecallTests : IDisposable
             openEnded.Wait(TimeSpan.FromSeconds(3));
         });
 
-        var settling = Task.Run(() =>
-        {
-            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-            return new LinuxStubDriver(hooks).Settle(file, entry);
-        });
+        var settling = SettleAsync(entry, hooks);
         await holdAskedFor.Task.WaitAsync(TimeSpan.FromSeconds(30));
         _ = Task.Run(async () =>
         {
@@ -307,11 +303,7 @@ public sealed class TransparentRecallTests : IDisposable
         var open = StubFiles.ShellAsync($"sha256sum '{path}'");
         await paused.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        var settling = Task.Run(() =>
-        {
-            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
-            return new LinuxStubDriver(_listener.Hooks).Settle(file, new JournalEntry(JournalEntry.Recall, 8, path, JournalEntry.Begin));
-        });
+        var settling = SettleAsync(new JournalEntry(JournalEntry.Recall, 8, path, JournalEntry.Begin), _listener.Hooks);
         // Less than the stall limit: the recall goes on.
         await Task.WhenAny(settling, Task.Delay(TimeSpan.FromSeconds(1)));
         resume.SetResult();
@@ -321,6 +313,13 @@ public sealed class TransparentRecallTests : IDisposable
         Assert.StartsWith(StubFiles.Sha256(content), (await StubFiles.ShellAsync($"sha256sum '{path}'")).Output, StringComparison.Ordinal);
         Assert.Null(LinuxStubs.Read(path));
     }
+
+    /// <summary>Settles the operation <paramref name="entry"/> left, as recovery does, on a thread of its own (it blocks while it holds the file).</summary>
+    private static Task<bool> SettleAsync(JournalEntry entry, IStubRecallHooks hooks) => Task.Run(() =>
+    {
+        using var file = File.OpenHandle(entry.Path, FileMode.Open, FileAccess.ReadWrite);
+        return new LinuxStubDriver(hooks).Settle(file, entry);
+    });
 
     /// <summary>An object's stream that stops after <paramref name="pauseAt"/> bytes (saying so) until <paramref name="resume"/>.</summary>
     private sealed class PausingStream(Stream inner, long pauseAt, TaskCompletionSource paused, Task resume) : Stream
