@@ -24,7 +24,7 @@ internal sealed class SameFileGate
     {
         if (file.Inode == 0)
         {
-            return Passage.None;
+            return OnDispose.Nothing;
         }
         while (true)
         {
@@ -35,7 +35,7 @@ internal sealed class SameFileGate
                 {
                     var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     _inFlight[file] = mine;
-                    return new Passage(() => Leave(file, mine));
+                    return new OnDispose(() => Leave(file, mine));
                 }
                 otherName = holder.Task;
             }
@@ -50,20 +50,5 @@ internal sealed class SameFileGate
             _inFlight.Remove(file);
         }
         mine.TrySetResult();
-    }
-
-    private sealed class Passage(Action leave) : IDisposable
-    {
-        public static readonly Passage None = new(() => { });
-
-        private int _left;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _left, 1) == 0)
-            {
-                leave();
-            }
-        }
     }
 }

@@ -298,21 +298,12 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     private sealed class RecallHooks(ArmedRecall recall) : IStubRecallHooks
     {
-        public IDisposable HoldOpens(FileIdentity file) => recall.Listener?.HoldOpens(file) ?? NoHold.Instance;
+        public IDisposable HoldOpens(FileIdentity file) => recall.Listener?.HoldOpens(file) ?? OnDispose.Nothing;
 
         public Task<StubInfo?> RecallOnceAsync(FileIdentity file, Func<Task<StubInfo?>> run) =>
             recall.Listener is { } listener ? listener.RecallOnceAsync(file, run) : run();
 
         public void Watch(int fd) => recall._group?.Watch(fd);
-    }
-
-    private sealed class NoHold : IDisposable
-    {
-        public static readonly NoHold Instance = new();
-
-        public void Dispose()
-        {
-        }
     }
 
     /// <summary>

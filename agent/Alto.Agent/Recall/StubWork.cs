@@ -36,7 +36,7 @@ internal sealed class StubWork
     {
         Task? held = null;
         Task<StubInfo?>? running = null;
-        var mine = new TaskCompletionSource<StubInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<StubInfo?>? mine = null;
         lock (_lock)
         {
             if (_holds.TryGetValue(file, out var hold))
@@ -45,6 +45,7 @@ internal sealed class StubWork
             }
             else if (!_recalls.TryGetValue(file, out running))
             {
+                mine = new TaskCompletionSource<StubInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _recalls[file] = mine.Task;
             }
         }
@@ -53,9 +54,9 @@ internal sealed class StubWork
             await held;
             return (null, Outcome.WaitedForHold);
         }
-        if (running is not null)
+        if (mine is null)
         {
-            return (await running, Outcome.Joined);
+            return (await running!, Outcome.Joined);
         }
         try
         {
@@ -97,7 +98,7 @@ internal sealed class StubWork
                     {
                         _holds[file] = hold = new FileHold();
                     }
-                    return new Release(() => Unhold(file, hold));
+                    return new OnDispose(() => Unhold(file, hold));
                 }
             }
             // Its outcome is not the holder's business: the holder looks at the file as it was left.
@@ -158,18 +159,5 @@ internal sealed class StubWork
         public int Count { get; set; } = 1;
 
         public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class Release(Action release) : IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                release();
-            }
-        }
     }
 }
