@@ -249,6 +249,11 @@ public sealed partial class JobExecutor(
                             ? "the file was made a stub through another of its names (a hard link) while it was uploaded; that stub is kept"
                             : "the file changed while it was uploaded")));
                         break;
+                    case FileInUseException:
+                        Finish(file);
+                        results.Add((batch[i], Skipped(file,
+                            "another program has the file open for writing (or mapped for writing): releasing its data could lose what it writes; it is kept and tried again at a later plan")));
+                        break;
                     case var failure:
                         // After the verified upload the file may already be a stub: the stub driver settles it as
                         // recovery after a crash would, and the outcome reports what the file is, not what was hoped.

@@ -72,6 +72,13 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
         // A stubbing that had not released the data yet finishes; a recall cut short is a stub again.
         // Either way the file is watched before its data goes, whatever marks it carried.
         recall?.Watch(fd);
+        if (entry.Operation == JournalEntry.Tier && WriterProbe.OthersMayWrite(fd) == true)
+        {
+            // Another program has the file open (this descriptor is writable, so readers count too):
+            // it may write through a mapping without changing any time. Rolled back, it loses nothing.
+            LinuxStubs.RemoveAttributes(fd);
+            return false;
+        }
         LinuxFiles.PunchHole(fd, LinuxFiles.Stat(fd).Size);
         LinuxFiles.Sync(fd);
         return true;

@@ -146,10 +146,14 @@ public static class LinuxStubs
         }
     }
 
-    /// <summary>Opens the file, checks it against its status before the read, holds its opens and writes its markers.</summary>
+    /// <summary>
+    /// Opens the file, checks it against its status before the read, holds its opens and writes its
+    /// markers. Opened read-only (markers, flushes and times need no more), so that the probe for
+    /// other writers (<see cref="WriterProbe"/>) does not count this open as one.
+    /// </summary>
     private static MarkedFile Mark(StubRequest request, Recall.IStubRecallHooks? recall)
     {
-        var file = File.OpenHandle(request.Path, FileMode.Open, FileAccess.ReadWrite);
+        var file = File.OpenHandle(request.Path, FileMode.Open, FileAccess.Read);
         IDisposable? hold = null;
         try
         {
@@ -186,11 +190,15 @@ public static class LinuxStubs
         }
     }
 
-    /// <summary>Flushes the markers, watches the file, checks it once more, then releases its data.</summary>
+    /// <summary>
+    /// Flushes the markers, watches the file, checks it once more and that no one else may write
+    /// to it, then releases its data.
+    /// </summary>
     private static void Release(MarkedFile file, Recall.IStubRecallHooks? recall)
     {
         var fd = file.Fd;
         var readAt = file.Request.ReadAt;
+        SafeFileHandle writable;
         try
         {
             LinuxFiles.Sync(fd);
@@ -200,6 +208,13 @@ public static class LinuxStubs
             {
                 throw new FileChangedException(file.Request.Path);
             }
+            // New opens now wait for the stub; one for writing made before may still write, through
+            // a mapped page without changing any time, and those bytes would go with the data.
+            if (WriterProbe.OthersMayWrite(fd) == true)
+            {
+                throw new FileInUseException(file.Request.Path);
+            }
+            writable = ReopenForWriting(fd, readAt.Identity);
         }
         catch (IOException)
         {
@@ -207,10 +222,28 @@ public static class LinuxStubs
             RemoveAttributes(fd);
             throw;
         }
-        // No flush after the release: if a crash undoes it, the file holds its attributes and all
-        // of its own bytes, which recall and recovery both treat as a stub.
-        LinuxFiles.PunchHole(fd, readAt.Size);
-        LinuxFiles.RestoreTimes(fd, readAt);
+        using (writable)
+        {
+            // No flush after the release: if a crash undoes it, the file holds its attributes and all
+            // of its own bytes, which recall and recovery both treat as a stub.
+            LinuxFiles.PunchHole(writable, readAt.Size);
+            LinuxFiles.RestoreTimes(fd, readAt);
+        }
+    }
+
+    /// <summary>
+    /// The same file opened for writing (releasing data needs it), through the descriptor rather than
+    /// its path, which may lead elsewhere by now; checked to be the same file all the same.
+    /// </summary>
+    private static SafeFileHandle ReopenForWriting(int fd, FileIdentity identity)
+    {
+        var writable = File.OpenHandle($"/proc/self/fd/{fd}", FileMode.Open, FileAccess.ReadWrite);
+        if (LinuxFiles.Stat(writable).Identity != identity)
+        {
+            writable.Dispose();
+            throw new IOException($"reopening {LinuxFiles.PathOf(fd)} for writing reached another file");
+        }
+        return writable;
     }
 
     /// <summary>Writes the stub's markers, bound to <paramref name="binding"/>, in <see cref="StubInfo.AttributesInWriteOrder"/> (the locator last).</summary>
@@ -381,6 +414,13 @@ public static class LinuxStubs
 
     private static bool AllZeros(ReadOnlyMemory<byte> data) => !data.Span.ContainsAnyExcept((byte)0);
 }
+
+/// <summary>
+/// Another program has the file open for writing (or mapped for writing) as it was about to be made
+/// a stub; it was left as it is, to be tried again when it is no longer in use.
+/// </summary>
+public sealed class FileInUseException(string path)
+    : IOException($"{path} is open for writing by another program (or mapped for writing); it was left as it is");
 
 /// <summary>
 /// The file changed after it was read for tiering, or was made a stub meanwhile (through another

@@ -167,6 +167,68 @@ public sealed class JobExecutorTests : IDisposable
 
 
     /// <summary>
+    /// A program keeps one of the job's files mapped for writing (a memory-mapped array, a
+    /// database in write-map mode) and writes through the mapping while the job uploads. That file
+    /// is reported skipped, with why, and keeps every byte; the job's other file is tiered.
+    /// </summary>
+    [Fact]
+    public async Task AFileAnotherProgramHasMappedForWritingIsSkippedWithItsBytesAndTheOthersAreTiered()
+    {
+        var (planned, originals) = Job(2);
+        var mapped = planned.Files[0].Path;
+        await using var program = await OtherProgram.OpenAsync(mapped, OtherProgram.Opening.Map);
+        // Its page written before the plan: the write during the upload then finds it dirty and changes no time.
+        await program.WriteAsync("written before the plan");
+        var job = planned with { Files = [planned.Files[0] with { PlannedModifiedUnix = StubFiles.Stat(mapped).ModifySeconds }, planned.Files[1]] };
+        _faulty.BeforePut = number => number == 1 ? program.WriteAsync("written during the upload") : Task.CompletedTask;
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        var inUse = Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[0].TierObjectId);
+        Assert.Equal(FileOutcomeKind.Skipped, inUse.Kind);
+        Assert.Contains("open for writing (or mapped for writing)", inUse.Reason, StringComparison.Ordinal);
+        await AssertOriginalAsync(mapped, [.. "written during the upload"u8.ToArray(), .. originals[mapped].AsSpan("written during the upload".Length)]);
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[1].TierObjectId).Kind);
+        StubFiles.AssertReleased(job.Files[1].Path);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>
+    /// A crash left two stubbings with their markers written and their data not yet released. A
+    /// program has one of the files open for writing meanwhile: recovery rolls that stubbing back
+    /// (the file keeps its bytes and is no stub) rather than release data the program may still
+    /// write to, and finishes the other.
+    /// </summary>
+    [Fact]
+    public async Task RecoveryRollsBackAStubbingCutShortOfAFileInUseAndFinishesTheOthers()
+    {
+        var (job, originals) = Job(2);
+        var (inUse, idle) = (job.Files[0].Path, job.Files[1].Path);
+        foreach (var file in job.Files)
+        {
+            StoredObject stored;
+            await using (var content = File.OpenRead(file.Path))
+            {
+                stored = await _store.PutAsync(StubFiles.TenantId, content, CancellationToken.None);
+            }
+            using (var handle = File.OpenHandle(file.Path))
+            {
+                var fd = LinuxFiles.Fd(handle);
+                LinuxStubs.WriteMarkers(handle, new StubInfo(_targetId, stored.Key, stored.Sha256, stored.Length), new StubBinding(LinuxFiles.Stat(fd).Inode, LinuxFiles.Generation(fd)));
+            }
+            _journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Uploaded, _targetId, stored.Key, stored.Sha256));
+        }
+        await using var program = await OtherProgram.OpenAsync(inUse, OtherProgram.Opening.Write);
+
+        var recovered = JournalRecovery.Recover(_journal, LinuxStubDriver.Instance);
+
+        Assert.Equal([(inUse, false), (idle, true)], recovered.Select(item => (item.Path, item.IsStub)).Order());
+        await AssertOriginalAsync(inUse, originals[inUse]);
+        StubFiles.AssertReleased(idle);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>
     /// Two names of one file (hard links) in one job, side by side: the second upload reaches the
     /// file only once the first name made it a stub. Read then, it would be the holes (the agent's
     /// own reads never recall). The second name must find the stub the first one made, and report

@@ -218,6 +218,80 @@ public sealed class LinuxStubTests : IDisposable
     }
 
     /// <summary>
+    /// A program that has the file open for writing, or mapped for writing after closing its
+    /// descriptor, may write at any moment, through a mapped page without changing any time: the
+    /// file is left as it is. One that only reads it loses nothing when its data goes (its next
+    /// read recalls), so that file is made a stub.
+    /// </summary>
+    [Theory]
+    [InlineData(OtherProgram.Opening.Write, false)]
+    [InlineData(OtherProgram.Opening.Map, false)]
+    [InlineData(OtherProgram.Opening.Read, true)]
+    public async Task AFileAnotherProgramMayWriteIsNotMadeAStubButOneItOnlyReadsIs(OtherProgram.Opening how, bool stubbed)
+    {
+        var path = Path.Combine(_folder, "results.h5");
+        var content = StubFiles.Write(path, 300_000);
+        var (stub, readAt) = await UploadAsync(path);
+
+        await using (await OtherProgram.OpenAsync(path, how))
+        {
+            var result = LinuxStubs.MakeStubs([new StubRequest(path, stub, readAt)])[0];
+
+            if (stubbed)
+            {
+                Assert.Null(result);
+                StubFiles.AssertReleased(path);
+                return;
+            }
+            Assert.IsType<FileInUseException>(result);
+            Assert.Null(LinuxStubs.Read(path));
+            Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        }
+
+        // Once the program is gone the same verified upload makes the file a stub.
+        LinuxStubs.MakeStub(path, stub, readAt);
+        StubFiles.AssertReleased(path);
+    }
+
+    /// <summary>
+    /// A program maps the file and writes to a page; the agent reads the file, and while it
+    /// uploads, the program writes to the same page again. The page was dirty already, so that
+    /// store changes no time and the change check cannot see it; releasing the data would have
+    /// dropped the page with the program's bytes in it, and the next read would have recalled
+    /// the older upload.
+    /// </summary>
+    [Fact]
+    public async Task AWriteThroughAMappedPageThatChangesNoTimeIsNeverLost()
+    {
+        var path = Path.Combine(_folder, "simulation.npy");
+        var content = StubFiles.Write(path, 300_000);
+        await using var program = await OtherProgram.OpenAsync(path, OtherProgram.Opening.Map);
+        await program.WriteAsync("first pass");
+        var (stub, readAt) = await UploadAsync(path);
+        await program.WriteAsync("second pass");
+
+        var result = LinuxStubs.MakeStubs([new StubRequest(path, stub, readAt)])[0];
+
+        // In use (or, had the page been written back meanwhile, changed): either way left as it is.
+        Assert.IsAssignableFrom<IOException>(result);
+        Assert.Null(LinuxStubs.Read(path));
+        byte[] expected = [.. "second pass"u8.ToArray(), .. content.AsSpan("second pass".Length)];
+        Assert.Equal(expected, await File.ReadAllBytesAsync(path));
+    }
+
+    /// <summary>Reads the file's status, then uploads it: the stub it would be and the status it was read at.</summary>
+    private async Task<(StubInfo Stub, FileTimes ReadAt)> UploadAsync(string path)
+    {
+        var readAt = StubFiles.Stat(path);
+        StoredObject stored;
+        await using (var stream = File.OpenRead(path))
+        {
+            stored = await _store.PutAsync(StubFiles.TenantId, stream, CancellationToken.None);
+        }
+        return (new StubInfo(_targetId, stored.Key, stored.Sha256, stored.Length), readAt);
+    }
+
+    /// <summary>
     /// Two names of one file (hard links, as backup trees made with <c>rsync --link-dest</c> hold
     /// by the million): the agent read the file through one name, and meanwhile it was made a stub
     /// through the other. The agent's own reads never recall, so what it read after that was the
