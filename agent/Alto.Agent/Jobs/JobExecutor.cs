@@ -251,8 +251,7 @@ public sealed partial class JobExecutor(
                         break;
                     case FileInUseException:
                         Finish(file);
-                        results.Add((batch[i], Skipped(file,
-                            "another program has the file open for writing (or mapped for writing): releasing its data could lose what it writes; it is kept and tried again at a later plan")));
+                        results.Add((batch[i], Skipped(file, InUse)));
                         break;
                     case var failure:
                         // After the verified upload the file may already be a stub: the stub driver settles it as
@@ -417,6 +416,11 @@ public sealed partial class JobExecutor(
             return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Refused,
                 Reason: $"{forbidden}: its data cannot be released, so it is not uploaded; the file is kept as it is"), null);
         }
+        if (stubs.OthersMayWrite(handle))
+        {
+            // Checked again before its data goes; found now, the file is not uploaded for nothing on every plan.
+            return (Skipped(file, InUse), null);
+        }
         var readAt = stubs.Snapshot(handle);
         // Compared as the scan read it: a time before year 1 or after 9999 is planned at the bound, and
         // would otherwise read as "changed" on every job.
@@ -557,6 +561,9 @@ public sealed partial class JobExecutor(
 
     private void Finish(JobFile file) =>
         journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Done), durable: false);
+
+    private const string InUse =
+        "another program has the file open for writing (or mapped for writing): releasing its data could lose what it writes; it is kept and tried again at a later plan";
 
     private static FileOutcome Skipped(JobFile file, string reason) => new(file.TierObjectId, FileOutcomeKind.Skipped, Reason: reason);
 

@@ -28,6 +28,13 @@ public interface IStubDriver
     string? CannotStub(SafeFileHandle file) => null;
 
     /// <summary>
+    /// Whether another program has the file open for writing (or mapped for writing) now, so it
+    /// would not be made a stub after its upload (<see cref="FileInUseException"/>): it is then
+    /// not uploaded at all. <paramref name="file"/> is the agent's read-only open of it.
+    /// </summary>
+    bool OthersMayWrite(SafeFileHandle file) => false;
+
+    /// <summary>
     /// Makes a file whose data tier 2 holds (verified) a stub keeping <paramref name="readAt"/>'s
     /// times; throws <see cref="FileChangedException"/> and leaves the file as it is when it
     /// changed since <paramref name="readAt"/> was taken.

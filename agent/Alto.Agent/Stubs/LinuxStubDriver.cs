@@ -24,6 +24,8 @@ public sealed class LinuxStubDriver(Recall.IStubRecallHooks? recall = null) : IS
 
     public string? CannotStub(SafeFileHandle file) => LinuxFiles.UnchangeableBecause(LinuxFiles.Fd(file));
 
+    public bool OthersMayWrite(SafeFileHandle file) => WriterProbe.OthersMayWrite(LinuxFiles.Fd(file)) == true;
+
     public void MakeStub(string path, StubInfo stub, FileTimes readAt) => LinuxStubs.MakeStub(path, stub, readAt, recall);
 
     public IReadOnlyList<Exception?> MakeStubs(IReadOnlyList<StubRequest> requests) => LinuxStubs.MakeStubs(requests, recall);

@@ -24,6 +24,8 @@ internal sealed class HookedStubDriver(Action<string>? beforeStub = null, Action
 
     public string? CannotStub(SafeFileHandle file) => _real.CannotStub(file);
 
+    public bool OthersMayWrite(SafeFileHandle file) => _real.OthersMayWrite(file);
+
     public void MakeStub(string path, StubInfo stub, FileTimes readAt)
     {
         beforeStub?.Invoke(path);

@@ -168,29 +168,64 @@ public sealed class JobExecutorTests : IDisposable
 
     /// <summary>
     /// A program keeps one of the job's files mapped for writing (a memory-mapped array, a
-    /// database in write-map mode) and writes through the mapping while the job uploads. That file
-    /// is reported skipped, with why, and keeps every byte; the job's other file is tiered.
+    /// database in write-map mode) and writes through the mapping, also while the job runs. That
+    /// file is reported skipped, with why, before a byte of it is uploaded (or it would be uploaded
+    /// for nothing at every plan), and keeps every byte; the job's other file is tiered.
     /// </summary>
     [Fact]
-    public async Task AFileAnotherProgramHasMappedForWritingIsSkippedWithItsBytesAndTheOthersAreTiered()
+    public async Task AFileAnotherProgramHasMappedForWritingIsSkippedUnuploadedAndTheOthersAreTiered()
     {
         var (planned, originals) = Job(2);
         var mapped = planned.Files[0].Path;
         await using var program = await OtherProgram.OpenAsync(mapped, OtherProgram.Opening.Map);
-        // Its page written before the plan: the write during the upload then finds it dirty and changes no time.
+        // Its page written before the plan: the write during the job then finds it dirty and changes no time.
         await program.WriteAsync("written before the plan");
         var job = planned with { Files = [planned.Files[0] with { PlannedModifiedUnix = StubFiles.Stat(mapped).ModifySeconds }, planned.Files[1]] };
-        _faulty.BeforePut = number => number == 1 ? program.WriteAsync("written during the upload") : Task.CompletedTask;
+        _faulty.BeforePut = _ => program.WriteAsync("written during the job");
 
         var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
 
         var inUse = Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[0].TierObjectId);
         Assert.Equal(FileOutcomeKind.Skipped, inUse.Kind);
         Assert.Contains("open for writing (or mapped for writing)", inUse.Reason, StringComparison.Ordinal);
-        await AssertOriginalAsync(mapped, [.. "written during the upload"u8.ToArray(), .. originals[mapped].AsSpan("written during the upload".Length)]);
+        Assert.Equal(1, _faulty.Puts);
+        var written = (byte[])originals[mapped].Clone();
+        "written before the plan"u8.CopyTo(written);
+        "written during the job"u8.CopyTo(written);
+        await AssertOriginalAsync(mapped, written);
         Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[1].TierObjectId).Kind);
         StubFiles.AssertReleased(job.Files[1].Path);
         Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>
+    /// A program opens the file for writing while it is uploaded, and has written nothing yet when
+    /// the upload is verified: it may write at any moment, so the file is not made a stub.
+    /// </summary>
+    [Fact]
+    public async Task AFileOpenedForWritingDuringItsUploadIsSkippedWithItsBytes()
+    {
+        var (job, originals) = Job(1);
+        var path = job.Files[0].Path;
+        OtherProgram? program = null;
+        _faulty.BeforePut = async _ => program = await OtherProgram.OpenAsync(path, OtherProgram.Opening.Write);
+        try
+        {
+            var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+            Assert.Equal(FileOutcomeKind.Skipped, outcome.Kind);
+            Assert.Contains("open for writing (or mapped for writing)", outcome.Reason, StringComparison.Ordinal);
+            Assert.Equal(1, _faulty.Puts);
+            await AssertOriginalAsync(path, originals[path]);
+            Assert.Empty(_journal.Unfinished());
+        }
+        finally
+        {
+            if (program is not null)
+            {
+                await program.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>
