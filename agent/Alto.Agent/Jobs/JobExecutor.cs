@@ -249,9 +249,9 @@ public sealed partial class JobExecutor(
                             ? "the file was made a stub through another of its names (a hard link) while it was uploaded; that stub is kept"
                             : "the file changed while it was uploaded")));
                         break;
-                    case FileInUseException:
+                    case FileInUseException inUse:
                         Finish(file);
-                        results.Add((batch[i], Skipped(file, InUse)));
+                        results.Add((batch[i], Skipped(file, inUse.Reason)));
                         break;
                     case var failure:
                         // After the verified upload the file may already be a stub: the stub driver settles it as
@@ -296,6 +296,10 @@ public sealed partial class JobExecutor(
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
             return (Skipped(file, "the file is gone"), null);
+        }
+        catch (FileInUseException inUse)
+        {
+            return (Skipped(file, inUse.Reason), null);
         }
         catch (UnauthorizedAccessException exception)
         {
@@ -376,7 +380,7 @@ public sealed partial class JobExecutor(
     {
         if (OperatingSystem.IsLinux())
         {
-            return RegularFileOpen.Open(path, FileAccess.Read, refusal, out refused);
+            return RegularFileOpen.Open(path, FileAccess.Read, refusal, out refused, waitOnLeases: false);
         }
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         refused = refusal is not null && FileHandles.ReachedPath(handle) is var reached && reached != path
@@ -419,7 +423,7 @@ public sealed partial class JobExecutor(
         if (stubs.OthersMayWrite(handle))
         {
             // Checked again before its data goes; found now, the file is not uploaded for nothing on every plan.
-            return (Skipped(file, InUse), null);
+            return (Skipped(file, FileInUseException.Writing), null);
         }
         var readAt = stubs.Snapshot(handle);
         // Compared as the scan read it: a time before year 1 or after 9999 is planned at the bound, and
@@ -561,9 +565,6 @@ public sealed partial class JobExecutor(
 
     private void Finish(JobFile file) =>
         journal.Append(new JournalEntry(JournalEntry.Tier, file.TierObjectId, file.Path, JournalEntry.Done), durable: false);
-
-    private const string InUse =
-        "another program has the file open for writing (or mapped for writing): releasing its data could lose what it writes; it is kept and tried again at a later plan";
 
     private static FileOutcome Skipped(JobFile file, string reason) => new(file.TierObjectId, FileOutcomeKind.Skipped, Reason: reason);
 

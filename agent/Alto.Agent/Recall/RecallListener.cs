@@ -164,8 +164,12 @@ public sealed partial class RecallListener : IDisposable
                 if (process == _ownProcess)
                 {
                     IgnoreOwn(fd);
-                    Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);
+                    // Closed before the answer lets the agent's open return: the event's descriptor is
+                    // open for writing, and the agent asks next whether anyone else may write to the
+                    // file (WriterProbe). The answer still finds its event by this number: no event
+                    // is read, so none can be given the number, before it is sent.
                     Fanotify.Close(fd);
+                    Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);
                     continue;
                 }
                 _unanswered[fd] = fd;

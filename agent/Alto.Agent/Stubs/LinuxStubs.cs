@@ -153,7 +153,7 @@ public static class LinuxStubs
     /// </summary>
     private static MarkedFile Mark(StubRequest request, Recall.IStubRecallHooks? recall)
     {
-        var file = File.OpenHandle(request.Path, FileMode.Open, FileAccess.Read);
+        var file = LinuxFiles.OpenWithoutWaiting(request.Path, FileAccess.Read);
         IDisposable? hold = null;
         try
         {
@@ -237,7 +237,7 @@ public static class LinuxStubs
     /// </summary>
     private static SafeFileHandle ReopenForWriting(int fd, FileIdentity identity)
     {
-        var writable = File.OpenHandle($"/proc/self/fd/{fd}", FileMode.Open, FileAccess.ReadWrite);
+        var writable = LinuxFiles.OpenWithoutWaiting($"/proc/self/fd/{fd}", FileAccess.ReadWrite);
         if (LinuxFiles.Stat(writable).Identity != identity)
         {
             writable.Dispose();
@@ -416,11 +416,20 @@ public static class LinuxStubs
 }
 
 /// <summary>
-/// Another program has the file open for writing (or mapped for writing) as it was about to be made
-/// a stub; it was left as it is, to be tried again when it is no longer in use.
+/// Another program has the file open for writing (or mapped for writing), or holds a lease on it,
+/// as the agent was about to read it or make it a stub; it was left as it is, to be tried again
+/// when it is no longer in use. <see cref="Reason"/> says which, for the job's report.
 /// </summary>
-public sealed class FileInUseException(string path)
-    : IOException($"{path} is open for writing by another program (or mapped for writing); it was left as it is");
+public sealed class FileInUseException(string path, string reason = FileInUseException.Writing) : IOException($"{path}: {reason}")
+{
+    public const string Writing =
+        "another program has the file open for writing (or mapped for writing): releasing its data could lose what it writes; it is kept and tried again at a later plan";
+
+    public const string Leased =
+        "another program holds a lease on the file (as a file server does for its clients' open files), which opening it would break; it is kept and tried again at a later plan";
+
+    public string Reason { get; } = reason;
+}
 
 /// <summary>
 /// The file changed after it was read for tiering, or was made a stub meanwhile (through another

@@ -23,7 +23,13 @@ public static class RegularFileOpen
     /// </summary>
     /// <exception cref="FileNotFoundException">Nothing is at the path, or a folder on it is gone.</exception>
     /// <exception cref="IOException">The path could not be looked at.</exception>
-    public static SafeFileHandle? Open(string path, FileAccess access, Func<string, string?>? refusal, out string? refused)
+    /// <remarks>
+    /// With <paramref name="waitOnLeases"/> false, a file another program holds a lease on that the
+    /// open would break is not waited for (<see cref="LinuxFiles.OpenWithoutWaiting"/>): tiering,
+    /// which can try the file again at a later plan, passes it by; a recall waits for its data.
+    /// </remarks>
+    /// <exception cref="FileInUseException">Another program holds a lease on the file (only with <paramref name="waitOnLeases"/> false).</exception>
+    public static SafeFileHandle? Open(string path, FileAccess access, Func<string, string?>? refusal, out string? refused, bool waitOnLeases = true)
     {
         using var held = PathOnlyHandle.Open(path, out var errno)
             ?? throw (errno is PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory
@@ -41,6 +47,8 @@ public static class RegularFileOpen
                 : reached != path && refusal(reached) is { } escaped ? $"the path reached {reached}: {escaped}"
                 : null;
         }
-        return refused is null ? File.OpenHandle(held.Self, FileMode.Open, access, FileShare.Read) : null;
+        return refused is not null ? null
+            : waitOnLeases ? File.OpenHandle(held.Self, FileMode.Open, access, FileShare.Read)
+            : LinuxFiles.OpenWithoutWaiting(held.Self, access);
     }
 }

@@ -229,6 +229,33 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     /// <summary>
+    /// Another program (a file server for its clients, or a local user) holds a lease on one of
+    /// the job's files. An open that would break it waits until the holder gives the file up or
+    /// the kernel takes the lease away (45 s by default): the job passes the file by at once
+    /// instead, at the agent's read for a write lease, at the release of the data (which needs
+    /// the file open for writing) for a read lease, and tiers the others.
+    /// </summary>
+    [Theory]
+    [InlineData(OtherProgram.Opening.WriteLease, 1)]
+    [InlineData(OtherProgram.Opening.ReadLease, 2)]
+    public async Task AFileAnotherProgramHoldsALeaseOnIsPassedByNotWaitedFor(OtherProgram.Opening lease, int uploads)
+    {
+        var (job, originals) = Job(2);
+        var leased = job.Files[0].Path;
+        await using var program = await OtherProgram.OpenAsync(leased, lease);
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None);
+
+        var passedBy = Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[0].TierObjectId);
+        Assert.Equal((FileOutcomeKind.Skipped, FileInUseException.Leased), (passedBy.Kind, passedBy.Reason));
+        Assert.Equal(uploads, _faulty.Puts);
+        await AssertOriginalAsync(leased, originals[leased]);
+        Assert.Equal(FileOutcomeKind.Stubbed, Assert.Single(outcomes, outcome => outcome.TierObjectId == job.Files[1].TierObjectId).Kind);
+        StubFiles.AssertReleased(job.Files[1].Path);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    /// <summary>
     /// A crash left two stubbings with their markers written and their data not yet released. A
     /// program has one of the files open for writing meanwhile: recovery rolls that stubbing back
     /// (the file keeps its bytes and is no stub) rather than release data the program may still

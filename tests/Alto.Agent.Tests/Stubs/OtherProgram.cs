@@ -6,7 +6,8 @@ namespace Alto.Agent.Tests.Stubs;
 /// <summary>
 /// Another program with a file open, in a process of its own (so the kernel counts its open as
 /// someone else's): it opens the file, read-only, for writing, or maps it shared and writable and
-/// closes its descriptor (the mapping alone keeps the file), then writes text at offset 0 when told.
+/// closes its descriptor (the mapping alone keeps the file), then writes text at offset 0 when told;
+/// or it opens the file read-only and takes a lease on it, as a file server does for its clients.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class OtherProgram : IAsyncDisposable
@@ -14,11 +15,17 @@ public sealed class OtherProgram : IAsyncDisposable
     private const string Script = """
         import mmap, os, sys
         path, how = sys.argv[1], sys.argv[2]
-        fd = os.open(path, os.O_RDONLY if how == "read" else os.O_RDWR)
+        fd = os.open(path, os.O_RDWR if how in ("write", "map") else os.O_RDONLY)
         mapped = None
         if how == "map":
             mapped = mmap.mmap(fd, os.fstat(fd).st_size, mmap.MAP_SHARED)
             os.close(fd)
+        if how.endswith("lease"):
+            import fcntl, signal
+            # Told by SIGIO when an open breaks the lease; a holder that ignores it keeps the
+            # lease until the kernel takes it away (fs.lease-break-time).
+            signal.signal(signal.SIGIO, signal.SIG_IGN)
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK if how == "readlease" else fcntl.F_WRLCK)
         print("ready", flush=True)
         for line in sys.stdin:
             text = line.rstrip("\n").encode()
@@ -38,6 +45,12 @@ public sealed class OtherProgram : IAsyncDisposable
         Read,
         Write,
         Map,
+
+        /// <summary>A read lease: an open for writing would break it.</summary>
+        ReadLease,
+
+        /// <summary>A write lease: any open would break it.</summary>
+        WriteLease,
     }
 
     public static async Task<OtherProgram> OpenAsync(string path, Opening how)
