@@ -60,6 +60,10 @@ public sealed partial class AgentWorker(
             ? new UnsettledRetry(journal!, stubs, settings.UnsettledRetryPeriod ?? UnsettledRetry.DefaultPeriod, loggers.CreateLogger<UnsettledRetry>())
             : null;
         settling?.SettleAtStart();
+        if (OperatingSystem.IsLinux() && recall is not null && WriterProbe.LeasesTurnedOff())
+        {
+            LogLeasesTurnedOff(logger);
+        }
         if (OperatingSystem.IsLinux() && recall is not null && settling is not null)
         {
             // A volume remounted read-write is what most files left unsettled wait for.
@@ -308,6 +312,9 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The gateway refused this host's credential ({Reason}); enroll the agent again")]
     private static partial void LogCredentialRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leases are turned off on this machine (fs.leases-enable = 0): whether another program has a file open or mapped for writing cannot be told, so a file a program writes through a mapping may be made a stub and those writes lost; turn leases on (sysctl fs.leases-enable=1)")]
+    private static partial void LogLeasesTurnedOff(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Moving version-1 stubs to trusted markers stopped (it resumes at the next start): {Reason}")]
     private static partial void LogMigrationFailed(ILogger logger, string reason);

@@ -57,6 +57,22 @@ public static partial class WriterProbe
         return false;
     }
 
+    /// <summary>
+    /// Whether the machine grants no leases (<paramref name="setting"/>, <c>fs.leases-enable</c>,
+    /// reads 0), so <see cref="OthersMayWrite"/> can never tell: the agent says so at its start.
+    /// </summary>
+    public static bool LeasesTurnedOff(string setting = "/proc/sys/fs/leases-enable")
+    {
+        try
+        {
+            return File.ReadAllText(setting).Trim() == "0";
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fcntl(int fd, int command, int argument);
 

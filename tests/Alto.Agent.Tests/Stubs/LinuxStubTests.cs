@@ -254,6 +254,25 @@ public sealed class LinuxStubTests : IDisposable
     }
 
     /// <summary>
+    /// Where leases are turned off (<c>fs.leases-enable</c> = 0) no program's writers can be seen,
+    /// and the agent warns at its start; a setting it cannot read is taken as the kernel's default (on).
+    /// </summary>
+    [Theory]
+    [InlineData("0\n", true)]
+    [InlineData("1\n", false)]
+    [InlineData(null, false)]
+    public async Task LeasesTurnedOffAreToldFromTheKernelSetting(string? setting, bool turnedOff)
+    {
+        var path = Path.Combine(_folder, "leases-enable");
+        if (setting is not null)
+        {
+            await File.WriteAllTextAsync(path, setting);
+        }
+
+        Assert.Equal(turnedOff, WriterProbe.LeasesTurnedOff(path));
+    }
+
+    /// <summary>
     /// A program maps the file and writes to a page; the agent reads the file, and while it
     /// uploads, the program writes to the same page again. The page was dirty already, so that
     /// store changes no time and the change check cannot see it; releasing the data would have
