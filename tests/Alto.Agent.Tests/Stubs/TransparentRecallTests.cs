@@ -322,19 +322,9 @@ public sealed class TransparentRecallTests : IDisposable
     });
 
     /// <summary>An object's stream that stops after <paramref name="pauseAt"/> bytes (saying so) until <paramref name="resume"/>.</summary>
-    private sealed class PausingStream(Stream inner, long pauseAt, TaskCompletionSource paused, Task resume) : Stream
+    private sealed class PausingStream(Stream inner, long pauseAt, TaskCompletionSource paused, Task resume) : ReadOnlyForwardStream
     {
         private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -348,20 +338,7 @@ public sealed class TransparentRecallTests : IDisposable
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(Span<byte> buffer) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
