@@ -220,7 +220,7 @@ public static unsafe partial class LinuxFiles
     public static SafeFileHandle OpenWithoutWaiting(string path, FileAccess access)
     {
         const int ReadOnly = 0, ReadWrite = 2, NonBlocking = 0x800, CloseOnExec = 0x80000;
-        const int WouldBlock = 11, NoEntry = 2, NotDirectory = 20, AccessDenied = 13;
+        const int WouldBlock = 11, AccessDenied = 13;
         int fd;
         fixed (byte* pathBytes = Nul(path))
         {
@@ -234,7 +234,7 @@ public static unsafe partial class LinuxFiles
         throw errno switch
         {
             WouldBlock => new FileInUseException(path, FileInUseException.Leased),
-            NoEntry or NotDirectory => new FileNotFoundException($"{path} is gone", path),
+            PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory => new FileNotFoundException($"{path} is gone", path),
             AccessDenied or ErrorNotPermitted => new UnauthorizedAccessException($"opening {path} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})"),
             _ => Error(errno, $"opening {path}"),
         };
@@ -331,7 +331,7 @@ public static unsafe partial class LinuxFiles
         new($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int open(byte* path, int flags);
+    internal static partial int open(byte* path, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fstatvfs(int fd, byte* buffer);

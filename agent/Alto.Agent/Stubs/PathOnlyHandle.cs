@@ -32,7 +32,7 @@ public sealed unsafe partial class PathOnlyHandle : IDisposable
     {
         fixed (byte* pathBytes = LinuxFiles.Nul(path))
         {
-            var fd = open(pathBytes, OpenPath | OpenNoFollow | OpenCloseOnExec);
+            var fd = LinuxFiles.open(pathBytes, OpenPath | OpenNoFollow | OpenCloseOnExec);
             errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
             return fd < 0 ? null : new PathOnlyHandle(fd);
         }
@@ -48,9 +48,6 @@ public sealed unsafe partial class PathOnlyHandle : IDisposable
     public FileTimes Status => LinuxFiles.Stat(_fd);
 
     public void Dispose() => _ = close(_fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int open(byte* path, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
