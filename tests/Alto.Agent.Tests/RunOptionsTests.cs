@@ -14,7 +14,10 @@ public sealed class RunOptionsTests
     [InlineData("--folder-stall-seconds", "1m")]
     [InlineData("--unsettled-retry-seconds", "0")]
     [InlineData("--unsettled-retry-seconds", "86400")]
-    public async Task AStallLimitOutOfRangeIsRefusedSayingSo(string option, string seconds)
+    [InlineData("--recalls-at-once", "0")]
+    [InlineData("--recalls-at-once", "1025")]
+    [InlineData("--recalls-at-once", "many")]
+    public async Task ALimitOutOfRangeIsRefusedSayingSo(string option, string seconds)
     {
         var state = Directory.CreateTempSubdirectory("alto-run-options-").FullName;
         try

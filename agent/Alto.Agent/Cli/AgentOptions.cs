@@ -30,6 +30,24 @@ public static class AgentOptions
         "--recall-stall-seconds", "Give a recall up when tier 2 sends nothing for this long (the opener gets EIO, the file stays a stub)",
         Tiering.StallGuardStream.DefaultLimit);
 
+    /// <summary>How many recalls on open read tier 2 at the same time; further opens of stubs wait their turn.</summary>
+    public static Option<int> RecallsAtOnce()
+    {
+        var option = new Option<int>("--recalls-at-once")
+        {
+            Description = "Recall at most this many stubs at the same time; programs opening more wait their turn (a virus scanner or a backup opening thousands side by side)",
+            DefaultValueFactory = _ => Recall.RecallLimits.DefaultAtOnce,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > Recall.RecallLimits.MostAtOnce)
+            {
+                result.AddError($"--recalls-at-once must be between 1 and {Recall.RecallLimits.MostAtOnce}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>How long a call into a folder target (a mounted share) may make no progress before tier 2 counts as unavailable.</summary>
     public static Option<int> FolderStallSeconds() => Seconds(
         "--folder-stall-seconds",

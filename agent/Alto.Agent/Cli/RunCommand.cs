@@ -14,11 +14,12 @@ public static class RunCommand
         var stateDirectory = AgentOptions.StateDirectory();
         var noGuard = AgentOptions.NoGuard();
         var recallStall = AgentOptions.RecallStallSeconds();
+        var recallsAtOnce = AgentOptions.RecallsAtOnce();
         var folderStall = AgentOptions.FolderStallSeconds();
         var unsettledRetry = AgentOptions.UnsettledRetrySeconds();
         var command = new Command("run", "Run the agent: hold the session with the gateway until stopped (SIGTERM or Ctrl-C)")
         {
-            stateDirectory, noGuard, recallStall, folderStall, unsettledRetry,
+            stateDirectory, noGuard, recallStall, recallsAtOnce, folderStall, unsettledRetry,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -35,7 +36,8 @@ public static class RunCommand
             builder.Services.AddSingleton(credentials);
             builder.Services.AddSingleton(new AgentStateDirectory(parse.GetValue(stateDirectory)!));
             builder.Services.AddSingleton(new AgentRunSettings(
-                parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto, TimeSpan.FromSeconds(parse.GetValue(recallStall)),
+                parse.GetValue(noGuard) ? Recall.RecallGuarding.Off : Recall.RecallGuarding.Auto,
+                new Recall.RecallLimits(TimeSpan.FromSeconds(parse.GetValue(recallStall)), parse.GetValue(recallsAtOnce)),
                 TimeSpan.FromSeconds(parse.GetValue(folderStall)), TimeSpan.FromSeconds(parse.GetValue(unsettledRetry))));
             builder.Services.AddHostedService<AgentWorker>();
             using var host = builder.Build();

@@ -30,6 +30,10 @@ public static class StatusCommand
                 {
                     Console.WriteLine($"  {volume.Path}: {(volume.Armed ? "armed" : "not armed: " + volume.Reason)}");
                 }
+                if (agent.RecallsWaiting > 0)
+                {
+                    Console.WriteLine($"  {agent.RecallsWaiting} open(s) of stubs waiting for their recall to start (run --recalls-at-once)");
+                }
                 if (agent.UnsettledProblem is { } unsettled)
                 {
                     Console.WriteLine($"journal:        {unsettled}");

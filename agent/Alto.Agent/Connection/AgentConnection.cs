@@ -384,6 +384,7 @@ public sealed partial class AgentConnection(
                 RecallsTotal = recall?.Counts.Recalled ?? 0,
                 RecallsFailed = recall?.Counts.Failed ?? 0,
                 RecallsRefused = recall?.Counts.Refused ?? 0,
+                RecallsWaiting = recall?.Waiting ?? 0,
                 LucidlinkTrail = lucidTrail?.Invoke() is { } trail
                     ? new LucidLinkTrail
                     {

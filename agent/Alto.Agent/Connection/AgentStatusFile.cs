@@ -27,6 +27,9 @@ public sealed record AgentStatusSnapshot(
     /// <summary>Reports (job results, recalls) the gateway has not acknowledged yet.</summary>
     public int PendingReports { get; init; }
 
+    /// <summary>Opens of stubs waiting for their recall to start, when the status was written.</summary>
+    public int RecallsWaiting { get; init; }
+
     public static AgentStatusSnapshot Of(
         ConnectionState state, Recall.IRecallStatus? recall, int pendingReports = 0, IReadOnlyList<Jobs.WaitingOperation>? waiting = null) => new(
         state.Connected, state.Gateway?.ToString(), state.SessionId, state.LastHeartbeatSent, state.QueueDepth, state.Sessions,
@@ -36,6 +39,7 @@ public sealed record AgentStatusSnapshot(
         RecallVolumes = recall?.Volumes ?? [],
         RecallSurvivesRestart = recall?.SurvivesRestart ?? false,
         RecallProblem = recall?.Problem,
+        RecallsWaiting = recall?.Waiting ?? 0,
         PendingReports = pendingReports,
         UnsettledProblem = Jobs.WaitingOperations.Describe(waiting ?? []),
     };

@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Connection;
 
-/// <summary>How <c>alto-agent run</c> holds recall (with the guard or alone), how long it waits on a silent tier 2, and how often it tries unsettled files again.</summary>
-public sealed record AgentRunSettings(RecallGuarding Guarding, TimeSpan? RecallStall = null, TimeSpan? FolderStall = null, TimeSpan? UnsettledRetryPeriod = null);
+/// <summary>How <c>alto-agent run</c> holds recall (with the guard or alone), how long it waits on a silent tier 2 and how many stubs it recalls at once, and how often it tries unsettled files again.</summary>
+public sealed record AgentRunSettings(RecallGuarding Guarding, RecallLimits? Recall = null, TimeSpan? FolderStall = null, TimeSpan? UnsettledRetryPeriod = null);
 
 /// <summary>
 /// The long-running agent service. Recall comes first: stubs made before this start are answered
@@ -148,7 +148,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("linux")]
     private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, RecallCluster cluster) =>
         // Each recall is reported to the cluster (the tier object goes RECALLED), through the outbox: none is lost.
-        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster, settings.RecallStall);
+        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster, settings.Recall);
 
     /// <summary>Version-1 stubs move to trusted, bound markers in the background, each once the cluster confirms it.</summary>
     [SupportedOSPlatform("linux")]
@@ -168,7 +168,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("windows")]
     private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
     {
-        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, settings.RecallStall, out var whyNot);
+        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, settings.Recall?.Stall, out var whyNot);
         if (session is null)
         {
             _noStubDriver = whyNot;

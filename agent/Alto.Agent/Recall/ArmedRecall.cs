@@ -58,6 +58,8 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
 
     public (long Recalled, long Failed, long Refused) Counts => Listener?.Counts ?? default;
 
+    public int Waiting => Listener?.Waiting ?? 0;
+
     public RecallListener? Listener { get; private set; }
 
     /// <summary>Every volume this process was asked to arm, with its state.</summary>
@@ -79,7 +81,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     /// </summary>
     public static ArmedRecall Start(
         string stateDirectory, RecallGuarding guarding, IEnumerable<string> volumes, Func<Guid, ITierStore> stores, ILogger logger,
-        Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null, TimeSpan? stallLimit = null)
+        Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null, RecallLimits? limits = null)
     {
         Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         // A process that may not make a fanotify group (not root, an older kernel) has nothing to guard: it says so and leaves the guard alone.
@@ -126,7 +128,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         }
         var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
         // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
-        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, stallLimit);
+        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, limits);
         foreach (var (fd, number) in handover?.WaitingOpens ?? [])
         {
             recall.Listener.Adopt(fd, number);

@@ -14,4 +14,7 @@ public interface IRecallStatus
 
     /// <summary>Recalls on open since the agent started: done, failed (EIO), refused as not the file's own stub (EPERM).</summary>
     (long Recalled, long Failed, long Refused) Counts { get; }
+
+    /// <summary>Opens of stubs waiting now for their recall to start (a few run at once).</summary>
+    int Waiting { get; }
 }

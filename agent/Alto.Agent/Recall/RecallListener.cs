@@ -33,6 +33,9 @@ public sealed partial class RecallListener : IDisposable
     private readonly Func<Guid, ITierStore> _stores;
     private readonly RecallCluster? _cluster;
     private readonly TimeSpan _stallLimit;
+    private readonly RecallSlots _slots;
+    /// <summary>Cancelled at the end of <see cref="Dispose"/>; never disposed, since recalls still running read its token afterwards.</summary>
+    private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly StubWork _work = new();
@@ -47,14 +50,16 @@ public sealed partial class RecallListener : IDisposable
     /// <summary>
     /// Starts reading <paramref name="group"/>'s events. <paramref name="recalled"/> is told of every
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
-    /// <paramref name="stallLimit"/> is how long tier 2 may send nothing before a recall is given up (<see cref="StallGuardStream"/>).
+    /// <paramref name="limits"/> bound each recall's silence and how many run at once (<see cref="RecallLimits.Default"/>).
     /// </summary>
     public RecallListener(
         RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null,
-        TimeSpan? stallLimit = null)
+        RecallLimits? limits = null)
     {
+        limits ??= RecallLimits.Default;
         _group = group;
-        _stallLimit = stallLimit ?? StallGuardStream.DefaultLimit;
+        _stallLimit = limits.Stall;
+        _slots = new RecallSlots(limits.AtOnce, logger);
         _stores = stores;
         _cluster = cluster;
         _logger = logger;
@@ -66,6 +71,9 @@ public sealed partial class RecallListener : IDisposable
     /// <summary>Recalls done, failed (EIO) and refused as not the file's own stub (EPERM) since start.</summary>
     public (long Recalled, long Failed, long Refused) Counts => (Interlocked.Read(ref _recalled), Interlocked.Read(ref _failed), Interlocked.Read(ref _refused));
 
+    /// <summary>Opens of stubs waiting now for a recall to start (<see cref="RecallLimits.AtOnce"/> run at once).</summary>
+    public int Waiting => _slots.Waiting;
+
     /// <summary>
     /// A group of its own on <paramref name="volumes"/> with a listener on it, or null with the
     /// reason. For tests and benchmarks that need recall and nothing else; the agent arms recall
@@ -73,7 +81,7 @@ public sealed partial class RecallListener : IDisposable
     /// </summary>
     public static (RecallGroup Group, RecallListener Listener)? TryStartAlone(
         IReadOnlyList<string> volumes, Func<Guid, ITierStore> stores, ILogger logger, out string? whyNot, Action<RecallOutcome>? recalled = null,
-        TimeSpan? stallLimit = null)
+        RecallLimits? limits = null)
     {
         if (RecallGroup.TryCreate(out whyNot) is not { } group)
         {
@@ -88,7 +96,7 @@ public sealed partial class RecallListener : IDisposable
                 return null;
             }
         }
-        return (group, new RecallListener(group, stores, logger, recalled, stallLimit: stallLimit));
+        return (group, new RecallListener(group, stores, logger, recalled, limits: limits));
     }
 
     /// <summary>
@@ -212,8 +220,10 @@ public sealed partial class RecallListener : IDisposable
                     }
                     continue;
                 }
-                // Several openers of one stub, and a recall on command of it, share one recall.
-                var (_, how) = await _work.RecallAsync(file, () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit));
+                // Several openers of one stub, and a recall on command of it, share one recall; only
+                // the one that runs it waits for a slot.
+                var (_, how) = await _work.RecallAsync(file, () => _slots.RunAsync(
+                    () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit), _stop.Token));
                 if (how == StubWork.Outcome.Ran)
                 {
                     break;
@@ -323,6 +333,9 @@ public sealed partial class RecallListener : IDisposable
         {
             Thread.Sleep(20);
         }
+        // Opens still waiting for a slot are not started now: they are answered EIO below, and a
+        // recall started after this listener is gone would race the next agent's recall of the file.
+        _stop.Cancel();
         foreach (var (number, fd) in _unanswered)
         {
             if (_unanswered.TryRemove(number, out _))

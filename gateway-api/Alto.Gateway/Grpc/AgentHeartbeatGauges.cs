@@ -6,7 +6,8 @@ namespace Alto.Gateway.Grpc;
 
 /// <summary>
 /// What the heartbeats of the hosts whose sessions this gateway holds say, for /metrics, per host
-/// (and tenant): files the agent's journal keeps unsettled, and the LucidLink audit trail — events
+/// (and tenant): files the agent's journal keeps unsettled, opens of stubs waiting for their
+/// recall to start, and the LucidLink audit trail — events
 /// applied, lines refused and quarantined, duplicates dropped, the quarantine's size and overflow,
 /// and the lag (seconds from the newest applied event to the scrape). Each heartbeat replaces its
 /// host's figures; a host whose session ended is dropped.
@@ -23,6 +24,9 @@ public sealed class AgentHeartbeatGauges
         meter.CreateObservableGauge("alto.agent.operations_unsettled",
             () => _hosts.Select(pair => new Measurement<long>(pair.Value.Metrics.OperationsUnsettled, Tags(pair.Key, pair.Value.TenantId))), "{file}",
             "Files the agent's journal keeps unsettled (a stubbing or recall cut short on a file it may not write now), to be settled at its next start");
+        meter.CreateObservableGauge("alto.agent.recalls_waiting",
+            () => _hosts.Select(pair => new Measurement<long>(pair.Value.Metrics.RecallsWaiting, Tags(pair.Key, pair.Value.TenantId))), "{open}",
+            "Opens of stubs waiting for their recall to start: the agent recalls a few at once (run --recalls-at-once)");
         meter.CreateObservableCounter("alto.lucidlink.events_applied", () => Each(trail => trail.EventsApplied), "{event}",
             "Audit-trail events the gateway took, since the agent started");
         meter.CreateObservableCounter("alto.lucidlink.lines_malformed", () => Each(trail => trail.LinesMalformed), "{line}",

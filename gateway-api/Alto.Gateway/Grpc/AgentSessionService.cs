@@ -337,6 +337,7 @@ public sealed partial class AgentSessionService(
         RecallProblem = AgentText.ReadableOrNull(heartbeat.RecallProblem, 500),
         RecallsRefused = heartbeat.RecallsRefused,
         OperationsUnsettled = Math.Max(0, heartbeat.OperationsUnsettled),
+        RecallsWaiting = Math.Max(0, heartbeat.RecallsWaiting),
         UnsettledProblem = AgentText.ReadableOrNull(heartbeat.UnsettledProblem, 2000),
         LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail
             ? new LucidTrailMetrics(Math.Max(0, trail.EventsApplied), Math.Max(0, trail.LinesMalformed), Math.Max(0, trail.LinesDuplicate),

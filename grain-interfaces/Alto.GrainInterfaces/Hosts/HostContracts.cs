@@ -150,6 +150,9 @@ public sealed record AgentMetrics(
 
     /// <summary>Which files wait to be settled and why, as the agent says; null when none.</summary>
     [Id(11)] public string? UnsettledProblem { get; init; }
+
+    /// <summary>Opens of stubs waiting for their recall to start: the agent recalls a few at once (run --recalls-at-once).</summary>
+    [Id(12)] public int RecallsWaiting { get; init; }
 }
 
 /// <summary>

@@ -38,7 +38,8 @@ public sealed class TransparentRecallTests : IDisposable
     {
         _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
         _faulty = new FaultyStore(_store);
-        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall, stallLimit: StallLimit)
+        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], Stores, NullLogger.Instance, out var noRecall,
+                                  limits: RecallLimits.Default with { Stall = StallLimit })
                               ?? throw new InvalidOperationException(noRecall);
     }
 

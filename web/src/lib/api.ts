@@ -106,7 +106,7 @@ export interface Host {
   transferWindows: TransferWindow[];
   timeZone: string;
   lucidLink?: { filespaceRoot: string; pollSeconds: number; fullScanDays: number };
-  latestMetrics?: { volumes: VolumeSpace[]; recallProblem?: string; operationsUnsettled?: number; unsettledProblem?: string };
+  latestMetrics?: { volumes: VolumeSpace[]; recallProblem?: string; operationsUnsettled?: number; unsettledProblem?: string; recallsWaiting?: number };
 }
 
 /** A command queued for an agent: sent at once when it is connected. */

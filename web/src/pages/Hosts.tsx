@@ -91,6 +91,12 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
             <dd role="alert">{host.latestMetrics.unsettledProblem}</dd>
           </>
         )}
+        {(host.latestMetrics?.recallsWaiting ?? 0) > 0 && (
+          <>
+            <dt>Recalls waiting</dt>
+            <dd>{host.latestMetrics?.recallsWaiting} open(s) of stubs waiting their turn (the agent recalls a few at once)</dd>
+          </>
+        )}
       </dl>
       <table aria-label={`Volumes of ${host.name}`}>
         <thead>
