@@ -25,7 +25,7 @@ public static class Program
     {
         if (args.Length < 1)
         {
-            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N] [--disk memory]");
+            await Console.Error.WriteLineAsync("usage: Alto.Bench scan|ingest|analytics|plan|tier|recall|recall-storm|restart-reads|audit|upload-abuse|job-cost|reconcile|scale [--files N] [--objects N] [--hosts N] [--disk memory]");
             return 2;
         }
         var files = 1_000_000;
@@ -39,12 +39,17 @@ public static class Program
         if (args[0] == "read-files" && OperatingSystem.IsLinux())
         {
             // The recall bench's reader: a separate process, so its opens are not the agent's own.
-            return RecallBench.ReadFiles(await File.ReadAllLinesAsync(args[1]));
+            return RecallBench.ReadFiles(await File.ReadAllLinesAsync(args[1]), args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
         }
         if (args[0] == "hash-files" && OperatingSystem.IsLinux())
         {
             // The restart bench's reader: a separate process whose opens wait on the agent (or its guard).
             return RestartReadsBench.HashFiles(await File.ReadAllLinesAsync(args[1]), int.Parse(args[2], CultureInfo.InvariantCulture));
+        }
+        if (args[0] == "recall-storm" && OperatingSystem.IsLinux())
+        {
+            Console.WriteLine(JsonSerializer.Serialize(await RecallStormBench.RunAsync(), ReadableJson));
+            return 0;
         }
         if (args[0] == "restart-reads" && OperatingSystem.IsLinux())
         {

@@ -68,30 +68,47 @@ public static class RecallBench
         }
     }
 
-    /// <summary>The reader mode (Alto.Bench read-files PATH...): opens and reads each file, printing milliseconds per file.</summary>
-    public static int ReadFiles(IEnumerable<string> paths)
+    /// <summary>
+    /// The reader mode (Alto.Bench read-files LIST [THREADS]): opens and reads each file of the list,
+    /// on as many threads side by side, printing milliseconds per file from open to last byte.
+    /// </summary>
+    public static int ReadFiles(IEnumerable<string> paths, int threads = 1)
     {
-        var buffer = new byte[1 << 20];
-        foreach (var path in paths)
+        var times = new System.Collections.Concurrent.ConcurrentQueue<double>();
+        var next = new System.Collections.Concurrent.ConcurrentQueue<string>(paths);
+        // Threads of their own, all started at once: the thread pool would add blocked threads a
+        // few a second, and the "many at once" would be two or three.
+        var readers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
         {
-            var clock = Stopwatch.StartNew();
-            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))
+            var buffer = new byte[1 << 20];
+            while (next.TryDequeue(out var path))
             {
-                while (file.Read(buffer) > 0)
+                var clock = Stopwatch.StartNew();
+                using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))
                 {
+                    while (file.Read(buffer) > 0)
+                    {
+                    }
                 }
+                times.Enqueue(clock.Elapsed.TotalMilliseconds);
             }
-            Console.WriteLine(clock.Elapsed.TotalMilliseconds.ToString(CultureInfo.InvariantCulture));
+        })).ToList();
+        readers.ForEach(reader => reader.Start());
+        readers.ForEach(reader => reader.Join());
+        foreach (var time in times)
+        {
+            Console.WriteLine(time.ToString(CultureInfo.InvariantCulture));
         }
         return 0;
     }
 
-    private static async Task<double[]> ReadAsync(string[] paths)
+    /// <summary>Runs the reader as a process of its own (its opens are not the agent's) on <paramref name="threads"/> threads; milliseconds per file.</summary>
+    internal static async Task<double[]> ReadAsync(string[] paths, int threads = 1)
     {
         var list = Path.GetTempFileName();
         await File.WriteAllLinesAsync(list, paths);
         var self = typeof(RecallBench).Assembly.Location;
-        var run = await Measure.ProcessAsync("dotnet", [self, "read-files", list]);
+        var run = await Measure.ProcessAsync("dotnet", [self, "read-files", list, threads.ToString(CultureInfo.InvariantCulture)]);
         File.Delete(list);
         if (run.ExitCode != 0)
         {
@@ -100,7 +117,7 @@ public static class RecallBench
         return [.. run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => double.Parse(line, CultureInfo.InvariantCulture))];
     }
 
-    private static async Task WriteRandomAsync(string path, int size)
+    internal static async Task WriteRandomAsync(string path, int size)
     {
         var bytes = new byte[size];
         Random.Shared.NextBytes(bytes);
