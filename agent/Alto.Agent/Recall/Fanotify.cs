@@ -13,6 +13,9 @@ internal static unsafe partial class Fanotify
     public const uint NonBlocking = 0x02;
     public const uint UnlimitedQueue = 0x10;
 
+    /// <summary>FAN_REPORT_FD_ERROR (Linux 6.13): an event whose descriptor could not be opened comes with the error, not as a failed read.</summary>
+    public const uint ReportFdError = 0x2000;
+
     public const uint MarkAdd = 0x01;
     public const uint MarkRemove = 0x02;
     public const uint MarkFilesystem = 0x100;
@@ -29,7 +32,9 @@ internal static unsafe partial class Fanotify
     private const int EventMetadataLength = 24;
     private const int NoFd = -1;
 
-    private const uint OpenReadWrite = 0x02;
+    private const uint OpenReadOnly = 0x00;
+    private const uint OpenNonBlocking = 0x800;
+    private const int InvalidArgument = 22;
     private const uint OpenLargeFile = 0x8000;
     private const uint OpenCloseOnExec = 0x80000;
     private const short PollIn = 0x1;
@@ -37,8 +42,25 @@ internal static unsafe partial class Fanotify
     /// <summary>FAN_DENY_ERRNO(errno): the opener or reader gets that error.</summary>
     public static uint DenyWithError(int errno) => Deny | ((uint)(errno & 0xff) << 24);
 
-    public static int Init() =>
-        fanotify_init(ClassPreContent | CloseOnExec | NonBlocking | UnlimitedQueue, OpenReadWrite | OpenLargeFile | OpenCloseOnExec);
+    /// <summary>
+    /// A group whose events carry read-only descriptors opened without waiting on leases. The kernel
+    /// opens an event's descriptor while the listener reads the event, and an open that conflicts
+    /// with another program's lease sleeps until the holder gives the file up or the kernel takes
+    /// the lease away (fs.lease-break-time, 45 s): any local user may take a lease on a file of
+    /// theirs, and every open of every armed volume would wait behind the listener that long. Read
+    /// only, the descriptor conflicts with no read lease (a file server's, a client's read
+    /// delegation); against a write lease it fails at once, the kernel refuses that one access
+    /// (EPERM) and starts the lease's break, and the listener is told (<see cref="ReportFdError"/>;
+    /// on a kernel without it the event is only refused). A recall writes through a descriptor
+    /// opened for writing in its own task (<c>LinuxStubs.RecallAsync</c>).
+    /// </summary>
+    public static int Init()
+    {
+        const uint Flags = ClassPreContent | CloseOnExec | NonBlocking | UnlimitedQueue;
+        const uint EventFlags = OpenReadOnly | OpenNonBlocking | OpenLargeFile | OpenCloseOnExec;
+        var group = fanotify_init(Flags | ReportFdError, EventFlags);
+        return group < 0 && LastError == InvalidArgument ? fanotify_init(Flags, EventFlags) : group;
+    }
 
     public static int MarkPath(int group, uint flags, ulong mask, string path)
     {
@@ -70,7 +92,11 @@ internal static unsafe partial class Fanotify
         }
     }
 
-    /// <summary>One permission event: the descriptor of the file it is about, and the process that asked.</summary>
+    /// <summary>
+    /// One permission event: the descriptor of the file it is about, and the process that asked. A
+    /// negative <see cref="Fd"/> is the error the kernel met opening it (<see cref="ReportFdError"/>):
+    /// the kernel has refused that access itself, and the event takes no answer.
+    /// </summary>
     public readonly record struct PermissionEvent(int Fd, int Process);
 
     /// <summary>

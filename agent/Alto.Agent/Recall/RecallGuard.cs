@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging;
@@ -279,6 +280,12 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         Fanotify.ReadEvents(group.Descriptor, _buffer, _events);
         foreach (var (fd, process) in _events)
         {
+            if (fd < 0)
+            {
+                // The kernel could not open the file for the event and refused that access itself.
+                LogRefusedByKernel(logger, process, Marshal.GetPInvokeErrorMessage(-fd));
+                continue;
+            }
             bool isStub;
             try
             {
@@ -319,6 +326,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             LogRefusedStubOpens(logger, refused, olderThan.TotalSeconds);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event ({Reason})")]
+    private static partial void LogRefusedByKernel(ILogger logger, int process, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard listening on {Socket}; stub opens wait up to {Seconds} s for an agent")]
     private static partial void LogStarted(ILogger logger, string socket, double seconds);

@@ -13,7 +13,8 @@ public sealed record RecallOutcome(string Path, StubInfo Stub, TimeSpan Duration
 /// <summary>
 /// Transparent recall on Linux: reads the events of a <see cref="RecallGroup"/>. Opening or
 /// reading a stub blocks the program until its data is back from tier 2 (written through the
-/// event's own descriptor, so it raises no further events), then the file gets an ignore mark and
+/// file opened again for writing, the event's own descriptor being read-only: the agent's own
+/// events are let through at once), then the file gets an ignore mark and
 /// the program goes on; if tier 2 cannot deliver, the program gets EIO and the file stays a stub.
 /// Files that are not stubs get an ignore mark at their first event, the agent's own opens and
 /// reads included (it tiers, verifies and journals through files of the volume, and each of those
@@ -169,13 +170,22 @@ public sealed partial class RecallListener : IDisposable
             Fanotify.ReadEvents(_group.Descriptor, buffer, events);
             foreach (var (fd, process) in events)
             {
+                if (fd < 0)
+                {
+                    // The kernel could not open the file for the event (a write lease on it is being
+                    // broken) and refused that access itself (EPERM); there is nothing to answer.
+                    Interlocked.Increment(ref _failed);
+                    LogRefusedByKernel(_logger, process, Marshal.GetPInvokeErrorMessage(-fd));
+                    continue;
+                }
                 if (process == _ownProcess)
                 {
                     IgnoreOwn(fd);
-                    // Closed before the answer lets the agent's open return: the event's descriptor is
-                    // open for writing, and the agent asks next whether anyone else may write to the
-                    // file (WriterProbe). The answer still finds its event by this number: no event
-                    // is read, so none can be given the number, before it is sent.
+                    // Closed before the answer lets the agent's open return: a descriptor of a group
+                    // made before event descriptors were read-only is open for writing, and the agent
+                    // asks next whether anyone else may write to the file (WriterProbe). The answer
+                    // still finds its event by this number: no event is read, so none can be given
+                    // the number, before it is sent.
                     Fanotify.Close(fd);
                     Fanotify.Respond(_group.Descriptor, fd, Fanotify.Allow);
                     continue;
@@ -357,6 +367,9 @@ public sealed partial class RecallListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The recall listener runs at the agent's own priority: the kernel refused nice {Nice} (errno {Errno}; CAP_SYS_NICE is needed); opens of the volume's files may wait longer for it when the cores are busy")]
     private static partial void LogPriorityNotRaised(ILogger logger, int nice, int errno);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event ({Reason}; another program's write lease on it is being broken)")]
+    private static partial void LogRefusedByKernel(ILogger logger, int process, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The agent stopped while {Path} was being recalled; its opener got EIO")]
     private static partial void LogRefusedAtStop(ILogger logger, string path);

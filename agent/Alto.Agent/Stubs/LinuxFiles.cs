@@ -242,6 +242,14 @@ public static unsafe partial class LinuxFiles
 
     public static int Fd(SafeFileHandle file) => (int)file.DangerousGetHandle();
 
+    /// <summary>Whether <paramref name="fd"/> was opened for writing (F_GETFL's access mode is not O_RDONLY).</summary>
+    public static bool OpenForWriting(int fd)
+    {
+        const int GetFlags = 3, AccessMode = 3;
+        var flags = fcntl(fd, GetFlags, 0);
+        return flags >= 0 ? (flags & AccessMode) != 0 : throw Error(Marshal.GetLastPInvokeError(), "reading the descriptor's flags");
+    }
+
     /// <summary>The path an open descriptor refers to (from /proc; reading a link opens nothing).</summary>
     public static string PathOf(int fd)
     {
@@ -359,6 +367,9 @@ public static unsafe partial class LinuxFiles
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial long lseek(int fd, long offset, int whence);

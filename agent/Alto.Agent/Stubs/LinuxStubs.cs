@@ -337,16 +337,17 @@ public static class LinuxStubs
         }
         await StubTrust.VerifyAsync(fd, name, stub, cluster?.Check, cancellationToken);
         var before = LinuxFiles.Stat(fd);
+        using var target = await WritableAsync(fd, before.Identity, name, cancellationToken);
+        var writable = LinuxFiles.Fd(target);
         try
         {
             var store = stores(stub.TargetId);
             // Tier 2 that stops answering fails the recall (the opener gets EIO, the file stays a stub) instead of holding the opener.
             await using var stored = await StallGuardStream.OpenReadAsync(store, stub.Locator, stallLimit ?? StallGuardStream.DefaultLimit, cancellationToken);
             await using var source = await stub.DecodeAsync(stored, cluster?.Unwrap, cancellationToken);
-            using var target = new SafeFileHandle(fd, ownsHandle: false);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             // The whole file one hole (a stub's data is released already; this makes sure), so a range left unwritten reads as zeros.
-            LinuxFiles.PunchHole(fd, before.Size);
+            LinuxFiles.PunchHole(writable, before.Size);
             var buffer = new byte[BufferSize];
             long offset = 0;
             int read;
@@ -366,7 +367,7 @@ public static class LinuxStubs
         catch (Exception exception)
         {
             // Whatever was written back is released again: the file stays the stub it was.
-            LinuxFiles.PunchHole(fd, before.Size);
+            LinuxFiles.PunchHole(writable, before.Size);
             LinuxFiles.RestoreTimes(fd, before);
             if (exception is OperationCanceledException)
             {
@@ -378,6 +379,53 @@ public static class LinuxStubs
         LinuxFiles.RestoreTimes(fd, before);
         LinuxFiles.Sync(fd);
         return stub;
+    }
+
+    /// <summary>How long a recall tries to open its file for writing while another program's lease on it is being broken: the kernel's own limit and a little.</summary>
+    private static TimeSpan LeaseBreakPatience()
+    {
+        try
+        {
+            return TimeSpan.FromSeconds(int.Parse(File.ReadAllText("/proc/sys/fs/lease-break-time").Trim(), CultureInfo.InvariantCulture) + 5);
+        }
+        catch (Exception exception) when (exception is IOException or FormatException or OverflowException or UnauthorizedAccessException)
+        {
+            return TimeSpan.FromSeconds(50);
+        }
+    }
+
+    /// <summary>
+    /// The descriptor a recall writes through: <paramref name="fd"/> when it is open for writing (a
+    /// recall on command), else the file opened again for writing through it. An fanotify event's
+    /// descriptor is read-only (<see cref="Recall.Fanotify.Init"/>), so that reading an event never
+    /// waits on another program's lease. The write open here breaks read leases too, but in this
+    /// recall's own task and without sleeping in the kernel: while the holder gives the file up it
+    /// tries again every 50 ms, so only the openers of this one file wait, and no longer than the
+    /// kernel lets a holder keep a lease it was asked to give up (fs.lease-break-time).
+    /// </summary>
+    private static async Task<SafeFileHandle> WritableAsync(int fd, FileIdentity identity, string name, CancellationToken cancellationToken)
+    {
+        if (LinuxFiles.OpenForWriting(fd))
+        {
+            return new SafeFileHandle(fd, ownsHandle: false);
+        }
+        var patience = LeaseBreakPatience();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return ReopenForWriting(fd, identity);
+            }
+            catch (FileInUseException) when (System.Diagnostics.Stopwatch.GetElapsedTime(started) < patience)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+            catch (FileInUseException)
+            {
+                throw new StubRecallException(name, $"another program holds a lease on the file and did not give it up in {patience.TotalSeconds:0} s; nothing was written");
+            }
+        }
     }
 
     /// <summary>

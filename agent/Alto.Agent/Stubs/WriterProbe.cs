@@ -35,9 +35,10 @@ public static partial class WriterProbe
     /// On a read-only <paramref name="fd"/> other readers do not count. A writable one would count
     /// as a writer itself, so the kernel is asked for a write lease instead, granted only while no
     /// other open of the file exists at all: then any other open counts, readers too.
-    /// The recall listener holds a descriptor open for writing for each event it answers; it closes
-    /// the one of an open by the agent itself before the open returns, so the agent's own opens do
-    /// not count, while another program's open being answered at that moment does (the file is
+    /// The recall listener's event descriptors are read-only, so another program's open being
+    /// answered at that moment does not count either (a group made before they were, kept by the
+    /// recall guard across an upgrade, holds writable ones: the listener closes the one of an open
+    /// by the agent itself before the open returns, and a file another program opens just then is
     /// passed by and tried again later).
     /// </summary>
     public static bool? OthersMayWrite(int fd)
