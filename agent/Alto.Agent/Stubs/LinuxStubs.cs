@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
@@ -16,7 +17,8 @@ namespace Alto.Agent.Stubs;
 [SupportedOSPlatform("linux")]
 public static class LinuxStubs
 {
-    private const int BufferSize = 1 << 20;
+    /// <summary>What a recall writes at once (at most; a smaller file, its size).</summary>
+    private const int RecallBufferSize = 1 << 20;
 
     /// <summary>The stub facts of a file, or null when it is not a stub.</summary>
     public static StubInfo? Read(SafeFileHandle file) => Read(LinuxFiles.Fd(file));
@@ -339,6 +341,7 @@ public static class LinuxStubs
         var before = LinuxFiles.Stat(fd);
         using var target = await WritableAsync(fd, before.Identity, name, cancellationToken);
         var writable = LinuxFiles.Fd(target);
+        long written;
         try
         {
             var store = stores(stub.TargetId);
@@ -348,19 +351,30 @@ public static class LinuxStubs
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             // The whole file one hole (a stub's data is released already; this makes sure), so a range left unwritten reads as zeros.
             LinuxFiles.PunchHole(writable, before.Size);
-            var buffer = new byte[BufferSize];
-            long offset = 0;
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(stub.Length, 1, RecallBufferSize));
+            try
             {
-                hash.AppendData(buffer, 0, read);
-                await WriteLeavingHolesAsync(target, buffer.AsMemory(0, read), offset, cancellationToken);
-                offset += read;
+                long offset = 0;
+                int read;
+                // Whole buffers, however little each read of tier 2 brings (an S3 response comes in
+                // pieces of kilobytes): each write of the file is an event the listener answers, the
+                // agent's own, so fewer and larger writes cost fewer round trips.
+                while ((read = await source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                    await WriteLeavingHolesAsync(target, buffer.AsMemory(0, read), offset, cancellationToken);
+                    offset += read;
+                }
+                written = offset;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
             var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
-            if (offset != stub.Length || sha256 != stub.Sha256)
+            if (written != stub.Length || sha256 != stub.Sha256)
             {
-                throw new InvalidDataException($"tier 2 returned {offset} bytes with SHA-256 {sha256}; the stub expects {stub.Length} bytes with {stub.Sha256}");
+                throw new InvalidDataException($"tier 2 returned {written} bytes with SHA-256 {sha256}; the stub expects {stub.Length} bytes with {stub.Sha256}");
             }
             LinuxFiles.Sync(fd);
         }
