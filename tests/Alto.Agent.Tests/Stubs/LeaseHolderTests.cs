@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
-using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
-using Alto.TestSupport;
-using Alto.Tiering;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Tests.Stubs;
 
@@ -43,39 +39,22 @@ public sealed class LeaseHolderTests : IDisposable
         sys.stdin.readline()
         """;
 
-    private readonly ScratchFileSystem _volume;
-    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-lease-tier2-").FullName);
-    private readonly Guid _targetId = Guid.NewGuid();
-    private readonly RecallGroup _group;
-    private readonly RecallListener _listener;
+    private readonly RecallVolume _recall = new();
 
-    public LeaseHolderTests()
-    {
-        _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        (_group, _listener) = RecallListener.TryStartAlone([_volume.Root], _ => _store, NullLogger.Instance, out var noRecall)
-                              ?? throw new InvalidOperationException(noRecall);
-    }
-
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _group.Dispose();
-        _volume.Dispose();
-        Directory.Delete(_store.Root, true);
-    }
+    public void Dispose() => _recall.Dispose();
 
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task ALeaseHolderReadingItsStubHoldsUpNoOtherOpenAndReadsItWholeOnceItGivesTheLeaseUp(bool givesUp)
     {
-        var path = Path.Combine(_volume.Root, "leased.bin");
+        var path = Path.Combine(_recall.Root, "leased.bin");
         var content = StubFiles.Write(path, 100_000);
         using var holder = StartHolder(path, givesUp ? "gives-up" : "keeps", "read");
         try
         {
             Assert.Equal("open", await holder.StandardOutput.ReadLineAsync());
-            await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+            await _recall.TierAsync(path);
             await TellAsync(holder, "lease");
             Assert.Equal("leased", await holder.StandardOutput.ReadLineAsync());
 
@@ -84,7 +63,7 @@ public sealed class LeaseHolderTests : IDisposable
             var read = holder.StandardOutput.ReadLineAsync();
             // Another program opening another file of the volume meanwhile: its open raises an event too.
             await Task.WhenAny(read, Task.Delay(300));
-            var other = await StubFiles.ShellAsync($"echo other > '{_volume.Root}/other.txt' && cat '{_volume.Root}/other.txt'");
+            var other = await StubFiles.ShellAsync($"echo other > '{_recall.Root}/other.txt' && cat '{_recall.Root}/other.txt'");
 
             Assert.Equal((0, "other"), other);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"another program's open waited {clock.Elapsed.TotalSeconds:0.0} s");
@@ -119,25 +98,25 @@ public sealed class LeaseHolderTests : IDisposable
     [Fact]
     public async Task AWriteLeaseHolderReadingItsStubIsRefusedAtOnceAndHoldsUpNoOtherOpen()
     {
-        var path = Path.Combine(_volume.Root, "write-leased.bin");
+        var path = Path.Combine(_recall.Root, "write-leased.bin");
         var content = StubFiles.Write(path, 100_000);
         using var holder = StartHolder(path, "keeps", "write");
         try
         {
             Assert.Equal("open", await holder.StandardOutput.ReadLineAsync());
-            await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+            await _recall.TierAsync(path);
             await TellAsync(holder, "lease");
             Assert.Equal("leased", await holder.StandardOutput.ReadLineAsync());
 
             var clock = Stopwatch.StartNew();
             await TellAsync(holder, "read");
             var read = await holder.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            var other = await StubFiles.ShellAsync($"echo other > '{_volume.Root}/other.txt' && cat '{_volume.Root}/other.txt'");
+            var other = await StubFiles.ShellAsync($"echo other > '{_recall.Root}/other.txt' && cat '{_recall.Root}/other.txt'");
 
             Assert.Equal("error 1", read);
             Assert.Equal((0, "other"), other);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed.TotalSeconds:0.0} s");
-            Assert.True(_listener.Counts.Failed >= 1, "the refusal was not counted");
+            Assert.True(_recall.Listener.Counts.Failed >= 1, "the refusal was not counted");
             holder.Kill();
             await holder.WaitForExitAsync();
             var again = await StubFiles.ShellAsync($"sha256sum '{path}'");

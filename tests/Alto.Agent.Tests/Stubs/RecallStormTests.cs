@@ -1,9 +1,6 @@
 using System.Runtime.Versioning;
 using Alto.Agent.Recall;
 using Alto.Agent.Tests.Jobs;
-using Alto.TestSupport;
-using Alto.Tiering;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Tests.Stubs;
 
@@ -19,30 +16,17 @@ public sealed class RecallStormTests : IDisposable
     private const int AtOnce = 3;
     private const int Stubs = 24;
 
-    private readonly ScratchFileSystem _volume;
-    private readonly PathTierStore _store = new(Directory.CreateTempSubdirectory("alto-storm-tier2-").FullName);
     private readonly FaultyStore _slow;
-    private readonly Guid _targetId = Guid.NewGuid();
-    private readonly RecallGroup _group;
-    private readonly RecallListener _listener;
+    private readonly RecallVolume _recall;
 
     public RecallStormTests()
     {
-        _volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
-        _slow = new FaultyStore(_store);
-        (_group, _listener) = RecallListener.TryStartAlone(
-                                  [_volume.Root], _ => _slow, NullLogger.Instance, out var noRecall,
-                                  limits: new RecallLimits(TimeSpan.FromSeconds(30), AtOnce))
-                              ?? throw new InvalidOperationException(noRecall);
+        FaultyStore? slow = null;
+        _recall = new RecallVolume(store => slow = new FaultyStore(store), new RecallLimits(TimeSpan.FromSeconds(30), AtOnce));
+        _slow = slow!;
     }
 
-    public void Dispose()
-    {
-        _listener.Dispose();
-        _group.Dispose();
-        _volume.Dispose();
-        Directory.Delete(_store.Root, true);
-    }
+    public void Dispose() => _recall.Dispose();
 
     [Fact]
     public async Task ManyProgramsOpeningStubsAtOnceAreRecalledAFewAtATimeAndEachReadsItsFileWhole()
@@ -50,9 +34,9 @@ public sealed class RecallStormTests : IDisposable
         var files = new Dictionary<string, byte[]>();
         for (var i = 0; i < Stubs; i++)
         {
-            var path = Path.Combine(_volume.Root, $"scan-{i:00}.bin");
+            var path = Path.Combine(_recall.Root, $"scan-{i:00}.bin");
             files[path] = StubFiles.Write(path, 64 * 1024 + i);
-            await StubFiles.TierAsync(path, _store, _targetId, _listener.Hooks);
+            await _recall.TierAsync(path);
             StubFiles.AssertReleased(path);
         }
         var (reading, mostReading, mostWaiting) = (0, 0, 0);
@@ -60,7 +44,7 @@ public sealed class RecallStormTests : IDisposable
         {
             var now = Interlocked.Increment(ref reading);
             InterlockedMax(ref mostReading, now);
-            InterlockedMax(ref mostWaiting, _listener.Waiting);
+            InterlockedMax(ref mostWaiting, _recall.Listener.Waiting);
             // Long enough for every program to have opened its stub while these are read.
             await Task.Delay(300, cancellationToken);
             Interlocked.Decrement(ref reading);
@@ -77,8 +61,8 @@ public sealed class RecallStormTests : IDisposable
         }
         Assert.Equal(AtOnce, mostReading);
         Assert.InRange(mostWaiting, 1, Stubs - AtOnce);
-        Assert.Equal(0, _listener.Waiting);
-        Assert.Equal((Stubs, 0L, 0L), _listener.Counts);
+        Assert.Equal(0, _recall.Listener.Waiting);
+        Assert.Equal((Stubs, 0L, 0L), _recall.Listener.Counts);
     }
 
     private static void InterlockedMax(ref int most, int value)
