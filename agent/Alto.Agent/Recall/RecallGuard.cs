@@ -327,7 +327,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event ({Reason})")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event: {Reason}")]
     private static partial void LogRefusedByKernel(ILogger logger, int process, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard listening on {Socket}; stub opens wait up to {Seconds} s for an agent")]

@@ -172,10 +172,13 @@ public sealed partial class RecallListener : IDisposable
             {
                 if (fd < 0)
                 {
-                    // The kernel could not open the file for the event (a write lease on it is being
-                    // broken) and refused that access itself (EPERM); there is nothing to answer.
+                    // The kernel could not open the file for the event (a write lease on it being
+                    // broken, or no descriptor left) and refused that access itself (EPERM); there is
+                    // nothing to answer.
                     Interlocked.Increment(ref _failed);
-                    LogRefusedByKernel(_logger, process, Marshal.GetPInvokeErrorMessage(-fd));
+                    LogRefusedByKernel(_logger, process, -fd == LinuxFiles.ErrorWouldBlock
+                        ? "another program's write lease on the file is being broken"
+                        : Marshal.GetPInvokeErrorMessage(-fd));
                     continue;
                 }
                 if (process == _ownProcess)
@@ -368,7 +371,7 @@ public sealed partial class RecallListener : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "The recall listener runs at the agent's own priority: the kernel refused nice {Nice} (errno {Errno}; CAP_SYS_NICE is needed); opens of the volume's files may wait longer for it when the cores are busy")]
     private static partial void LogPriorityNotRaised(ILogger logger, int nice, int errno);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event ({Reason}; another program's write lease on it is being broken)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event: {Reason}")]
     private static partial void LogRefusedByKernel(ILogger logger, int process, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The agent stopped while {Path} was being recalled; its opener got EIO")]

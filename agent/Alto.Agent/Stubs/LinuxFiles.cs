@@ -42,6 +42,9 @@ public static unsafe partial class LinuxFiles
     public const int ErrorIo = 5;
     public const int ErrorNotPermitted = 1;
 
+    /// <summary>EWOULDBLOCK (EAGAIN): an open that would have to wait for a lease to be given up.</summary>
+    public const int ErrorWouldBlock = 11;
+
     private const int FallocPunchHole = 0x02;
     private const int FallocKeepSize = 0x01;
     private const int AtEmptyPath = 0x1000;
@@ -220,7 +223,7 @@ public static unsafe partial class LinuxFiles
     public static SafeFileHandle OpenWithoutWaiting(string path, FileAccess access)
     {
         const int ReadOnly = 0, ReadWrite = 2, NonBlocking = 0x800, CloseOnExec = 0x80000;
-        const int WouldBlock = 11, AccessDenied = 13;
+        const int AccessDenied = 13;
         int fd;
         fixed (byte* pathBytes = Nul(path))
         {
@@ -233,7 +236,7 @@ public static unsafe partial class LinuxFiles
         var errno = Marshal.GetLastPInvokeError();
         throw errno switch
         {
-            WouldBlock => new FileInUseException(path, FileInUseException.Leased),
+            ErrorWouldBlock => new FileInUseException(path, FileInUseException.Leased),
             PathOnlyHandle.ErrorNoEntry or PathOnlyHandle.ErrorNotDirectory => new FileNotFoundException($"{path} is gone", path),
             AccessDenied or ErrorNotPermitted => new UnauthorizedAccessException($"opening {path} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})"),
             _ => Error(errno, $"opening {path}"),

@@ -423,21 +423,22 @@ public static class LinuxStubs
         {
             return new SafeFileHandle(fd, ownsHandle: false);
         }
-        var patience = LeaseBreakPatience();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Read only once a lease is in the way: nearly every recall opens at the first try.
+        TimeSpan? patience = null;
         while (true)
         {
             try
             {
                 return ReopenForWriting(fd, identity);
             }
-            catch (FileInUseException) when (System.Diagnostics.Stopwatch.GetElapsedTime(started) < patience)
+            catch (FileInUseException) when (System.Diagnostics.Stopwatch.GetElapsedTime(started) < (patience ??= LeaseBreakPatience()))
             {
                 await Task.Delay(50, cancellationToken);
             }
             catch (FileInUseException)
             {
-                throw new StubRecallException(name, $"another program holds a lease on the file and did not give it up in {patience.TotalSeconds:0} s; nothing was written");
+                throw new StubRecallException(name, $"another program holds a lease on the file and did not give it up in {patience!.Value.TotalSeconds:0} s; nothing was written");
             }
         }
     }
