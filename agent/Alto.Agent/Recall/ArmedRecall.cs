@@ -128,11 +128,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         }
         var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
         // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
-        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, limits);
-        foreach (var (fd, number) in handover?.WaitingOpens ?? [])
-        {
-            recall.Listener.Adopt(fd, number);
-        }
+        recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, limits, handover?.WaitingOpens);
         // Watching before arming: a mount between the arming and the watch would otherwise go unseen.
         var mounts = MountWatch.TryOpen();
         recall.Arm(KnownVolumes(stateDirectory).Concat(volumes));

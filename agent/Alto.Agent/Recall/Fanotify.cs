@@ -38,6 +38,7 @@ internal static unsafe partial class Fanotify
     private const uint OpenLargeFile = 0x8000;
     private const uint OpenCloseOnExec = 0x80000;
     private const short PollIn = 0x1;
+    private const int DuplicateCloseOnExec = 1030;
 
     /// <summary>FAN_DENY_ERRNO(errno): the opener or reader gets that error.</summary>
     public static uint DenyWithError(int errno) => Deny | ((uint)(errno & 0xff) << 24);
@@ -134,6 +135,32 @@ internal static unsafe partial class Fanotify
     public static void Close(int fd) => _ = close(fd);
 
     /// <summary>
+    /// The descriptor of an event another process read (the recall guard), moved to the number the
+    /// kernel knows that event by when this process has that number free: then no event read here can
+    /// be given the number while the one handed over waits for its answer (the kernel answers the
+    /// oldest event with a number, whoever meant which). Otherwise the descriptor stays as it came,
+    /// and the number is another descriptor's of this process for now.
+    /// </summary>
+    public static int TakeNumber(int fd, int number)
+    {
+        if (fd == number)
+        {
+            return fd;
+        }
+        var moved = fcntl(fd, DuplicateCloseOnExec, number);
+        if (moved == number)
+        {
+            _ = close(fd);
+            return number;
+        }
+        if (moved >= 0)
+        {
+            _ = close(moved);
+        }
+        return fd;
+    }
+
+    /// <summary>
     /// Raises the calling thread's scheduling priority (a nice value below the process's; needs
     /// CAP_SYS_NICE, which the root agent has): false when the kernel refused.
     /// </summary>
@@ -159,6 +186,9 @@ internal static unsafe partial class Fanotify
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(int* fds, nuint count, int timeout);

@@ -40,7 +40,17 @@ public sealed partial class RecallListener : IDisposable
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
     private readonly StubWork _work = new();
+
+    /// <summary>Events taken and not answered yet: each one's descriptor here, and the number the kernel knows it by.</summary>
     private readonly ConcurrentDictionary<int, int> _unanswered = new();
+
+    /// <summary>
+    /// Opens handed over by the recall guard whose number this process could not take (another of
+    /// its descriptors had it): by number, with the descriptor each came with. Changed, like every
+    /// answer, under <see cref="_answering"/>.
+    /// </summary>
+    private readonly ConcurrentDictionary<int, int> _numbersNotHeld = new();
+    private readonly Lock _answering = new();
     private readonly Thread _reader;
     private readonly Action<RecallOutcome>? _recalledHook;
     private volatile bool _stopping;
@@ -52,10 +62,13 @@ public sealed partial class RecallListener : IDisposable
     /// Starts reading <paramref name="group"/>'s events. <paramref name="recalled"/> is told of every
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
     /// <paramref name="limits"/> bound each recall's silence and how many run at once (<see cref="RecallLimits.Default"/>).
+    /// <paramref name="handedOver"/> are the opens the recall guard read while no agent held the
+    /// group: each one's descriptor here and the guard's number for it (the kernel knows the event
+    /// by that number, whoever answers).
     /// </summary>
     public RecallListener(
         RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null,
-        RecallLimits? limits = null)
+        RecallLimits? limits = null, IReadOnlyList<(int Fd, int Number)>? handedOver = null)
     {
         limits ??= RecallLimits.Default;
         _group = group;
@@ -66,7 +79,12 @@ public sealed partial class RecallListener : IDisposable
         _logger = logger;
         _recalledHook = recalled;
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
+        var adopted = (handedOver ?? []).Select(opened => Adopt(opened.Fd, opened.Number)).ToList();
         _reader.Start();
+        foreach (var (fd, number) in adopted)
+        {
+            _ = Task.Run(() => HandleAsync(fd, number));
+        }
     }
 
     /// <summary>Recalls done, failed (EIO) and refused as not the file's own stub (EPERM) since start.</summary>
@@ -101,13 +119,46 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>
-    /// An open the recall guard read while no agent held the group, handed over with the guard's
-    /// number for it (the kernel knows the event by that number, whoever answers).
+    /// An open the recall guard read, taken before this listener reads any event. The kernel answers
+    /// the oldest event with the number an answer names, and numbers are each process's own: an
+    /// event read here under the guard's number for this one would have its answer go to this one,
+    /// and this one's to it (an ordinary file's open waiting on a stub's recall, for ever once that
+    /// answer is spent; a stub's open let through for another file's sake). So the
+    /// descriptor moves to that number when it is free here, and while it is held no event read here
+    /// can have it.
     /// </summary>
-    public void Adopt(int eventFd, int responseNumber)
+    private (int Fd, int Number) Adopt(int received, int number)
     {
-        _unanswered[responseNumber] = eventFd;
-        _ = Task.Run(() => HandleAsync(eventFd, responseNumber));
+        var fd = Fanotify.TakeNumber(received, number);
+        _unanswered[fd] = number;
+        if (fd != number)
+        {
+            _numbersNotHeld[number] = fd;
+        }
+        return (fd, number);
+    }
+
+    /// <summary>
+    /// An event just read under the number of a handed-over open that could not take it and is not
+    /// answered yet: any answer naming the number would reach that older open first, so it is
+    /// refused now (EIO: the file stays a stub, and the program's next open recalls it), before the
+    /// new event is answered. Rare: the number was another descriptor's here when the open was handed over.
+    /// </summary>
+    private void RefuseHandedOverOpenWithNumber(int number)
+    {
+        if (_numbersNotHeld.IsEmpty)
+        {
+            return;
+        }
+        lock (_answering)
+        {
+            if (_numbersNotHeld.TryRemove(number, out var older) && _unanswered.TryRemove(older, out _))
+            {
+                Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                Interlocked.Increment(ref _failed);
+                LogHandedOverRefused(_logger, LinuxFiles.PathOf(older), number);
+            }
+        }
     }
 
     /// <summary>
@@ -181,6 +232,7 @@ public sealed partial class RecallListener : IDisposable
                         : Marshal.GetPInvokeErrorMessage(-fd));
                     continue;
                 }
+                RefuseHandedOverOpenWithNumber(fd);
                 if (process == _ownProcess)
                 {
                     IgnoreOwn(fd);
@@ -321,12 +373,19 @@ public sealed partial class RecallListener : IDisposable
         _recalledHook(new RecallOutcome(path, stub, System.Diagnostics.Stopwatch.GetElapsedTime(started), error));
     }
 
-    /// <summary>Answers an event once (one refused at stop is not answered again) and closes its descriptor.</summary>
+    /// <summary>Answers an event once (one refused at stop, or for its number, is not answered again) and closes its descriptor.</summary>
     private void Answer(int fd, int responseNumber, uint response)
     {
-        if (_unanswered.TryRemove(responseNumber, out _))
+        lock (_answering)
         {
-            Fanotify.Respond(_group.Descriptor, responseNumber, response);
+            if (_unanswered.TryRemove(fd, out _))
+            {
+                if (responseNumber != fd)
+                {
+                    _numbersNotHeld.TryRemove(responseNumber, out _);
+                }
+                Fanotify.Respond(_group.Descriptor, responseNumber, response);
+            }
         }
         Fanotify.Close(fd);
     }
@@ -349,12 +408,15 @@ public sealed partial class RecallListener : IDisposable
         // Opens still waiting for a slot are not started now: they are answered EIO below, and a
         // recall started after this listener is gone would race the next agent's recall of the file.
         _stop.Cancel();
-        foreach (var (number, fd) in _unanswered)
+        foreach (var (fd, _) in _unanswered)
         {
-            if (_unanswered.TryRemove(number, out _))
+            lock (_answering)
             {
-                LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
-                Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                if (_unanswered.TryRemove(fd, out var number))
+                {
+                    LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
+                    Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                }
             }
         }
     }
@@ -373,6 +435,9 @@ public sealed partial class RecallListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An access by process {Process} to a file of an armed volume was refused by the kernel (EPERM): the file could not be opened for the event: {Reason}")]
     private static partial void LogRefusedByKernel(ILogger logger, int process, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An open of {Path} handed over by the recall guard was refused with EIO before its recall ended: its event number ({Number}) came to another open here, and an answer names the number only; the file stays a stub, and the next open recalls it")]
+    private static partial void LogHandedOverRefused(ILogger logger, string path, int number);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The agent stopped while {Path} was being recalled; its opener got EIO")]
     private static partial void LogRefusedAtStop(ILogger logger, string path);
