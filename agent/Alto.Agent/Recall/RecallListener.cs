@@ -79,7 +79,7 @@ public sealed partial class RecallListener : IDisposable
         _logger = logger;
         _recalledHook = recalled;
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
-        var adopted = (handedOver ?? []).Select(opened => Adopt(opened.Fd, opened.Number)).ToList();
+        var adopted = Adopt(handedOver ?? []);
         _reader.Start();
         foreach (var (fd, number) in adopted)
         {
@@ -125,17 +125,35 @@ public sealed partial class RecallListener : IDisposable
     /// and this one's to it (an ordinary file's open waiting on a stub's recall, for ever once that
     /// answer is spent; a stub's open let through for another file's sake). So the
     /// descriptor moves to that number when it is free here, and while it is held no event read here
-    /// can have it.
+    /// can have it. The descriptors came in at this process's lowest free numbers, which may be other
+    /// handed-over opens' numbers: each one moved frees its old number for another, so they are
+    /// moved until none more can be.
     /// </summary>
-    private (int Fd, int Number) Adopt(int received, int number)
+    private List<(int Fd, int Number)> Adopt(IReadOnlyList<(int Fd, int Number)> handedOver)
     {
-        var fd = Fanotify.TakeNumber(received, number);
-        _unanswered[fd] = number;
-        if (fd != number)
+        var adopted = handedOver.ToList();
+        for (var moved = true; moved;)
         {
-            _numbersNotHeld[number] = fd;
+            moved = false;
+            for (var i = 0; i < adopted.Count; i++)
+            {
+                var (fd, number) = adopted[i];
+                if (fd != number && Fanotify.TakeNumber(fd, number) == number)
+                {
+                    adopted[i] = (number, number);
+                    moved = true;
+                }
+            }
         }
-        return (fd, number);
+        foreach (var (fd, number) in adopted)
+        {
+            _unanswered[fd] = number;
+            if (fd != number)
+            {
+                _numbersNotHeld[number] = fd;
+            }
+        }
+        return adopted;
     }
 
     /// <summary>
