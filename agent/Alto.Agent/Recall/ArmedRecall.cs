@@ -377,11 +377,12 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         _disposed = true;
         _guardWatch?.Join();
         _mountWatch?.Join();
-        Listener?.Dispose();
         if (Volatile.Read(ref _guard) is var guard and >= 0)
         {
-            RecallGuardClient.Release(guard);
+            // Opens still waiting for their turn wait on in the guard for the next agent, rather than fail.
+            RecallGuardClient.Release(guard, _group, Listener?.StopAndGiveBack() ?? []);
         }
+        Listener?.Dispose();
         _group?.Dispose();
     }
 

@@ -141,6 +141,28 @@ internal static unsafe partial class Fanotify
     /// oldest event with a number, whoever meant which). Otherwise the descriptor stays as it came,
     /// and the number is another descriptor's of this process for now.
     /// </summary>
+    /// <summary>
+    /// <see cref="TakeNumber"/> for several opens handed over together, in place. Their descriptors
+    /// came in at this process's lowest free numbers, which may be others' numbers: each one moved
+    /// frees its old number for another, so they are moved until none more can be.
+    /// </summary>
+    public static void TakeNumbers(IList<(int Fd, int Number)> opens)
+    {
+        for (var moved = true; moved;)
+        {
+            moved = false;
+            for (var i = 0; i < opens.Count; i++)
+            {
+                var (fd, number) = opens[i];
+                if (fd != number && TakeNumber(fd, number) == number)
+                {
+                    opens[i] = (number, number);
+                    moved = true;
+                }
+            }
+        }
+    }
+
     public static int TakeNumber(int fd, int number)
     {
         if (fd == number)

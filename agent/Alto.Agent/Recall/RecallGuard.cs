@@ -13,7 +13,8 @@ namespace Alto.Agent.Recall;
 /// meanwhile waits instead of reading holes (DESIGN.md §4). It holds the group's descriptor and
 /// hands it, over a root-only Unix socket, to one agent process at a time (the holder). While no
 /// agent holds it, the guard reads the events itself: opens of ordinary files pass at once, opens
-/// of stubs wait, and go to the next agent with the group; one that waits longer than
+/// of stubs wait, and go to the next agent with the group (as do the opens a stopping agent had
+/// not started recalling yet, which it hands back with the group); one that waits longer than
 /// <c>holdStubOpens</c> is refused with EIO (an error, never zeros). When a holder dies without
 /// answering opens it had taken, the guard refuses them with EIO before reading again, so no program
 /// hangs on a dead agent. The guard exits when there is nothing left to guard: its state folder is
@@ -33,7 +34,8 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     private static readonly TimeSpan IdleWithoutGroup = TimeSpan.FromMinutes(1);
     private readonly int _ownProcess = Environment.ProcessId;
-    private readonly List<(int Fd, long HeldSince)> _heldStubOpens = [];
+    /// <summary>Opens of stubs waiting for an agent: each one's descriptor here, the number the kernel knows it by, and since when it waits.</summary>
+    private readonly List<(int Fd, int Number, long HeldSince)> _heldStubOpens = [];
     private readonly byte[] _buffer = new byte[16 * 1024];
     private readonly List<Fanotify.PermissionEvent> _events = [];
     private RecallGroup? _group;
@@ -218,9 +220,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             return;
         }
         UnixSockets.Send(connection, RecallGuardProtocol.Group, _group.Descriptor);
-        foreach (var (fd, _) in _heldStubOpens)
+        foreach (var (fd, number, _) in _heldStubOpens)
         {
-            UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {fd.ToString(CultureInfo.InvariantCulture)}", fd);
+            UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {number.ToString(CultureInfo.InvariantCulture)}", fd);
             Fanotify.Close(fd);
         }
         UnixSockets.Send(connection, RecallGuardProtocol.End);
@@ -231,6 +233,14 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private void ServeHolder()
     {
         var message = UnixSockets.Receive(_holder, 0, out var fd);
+        if (fd >= 0 && message is not null && message.StartsWith(RecallGuardProtocol.Event + " ", StringComparison.Ordinal)
+            && int.TryParse(message.AsSpan(RecallGuardProtocol.Event.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            // An open whose recall the stopping holder never started: it waits here for the next agent.
+            LogHandedBack(logger, LinuxFiles.PathOf(fd), _holderProcess);
+            _heldStubOpens.Add((fd, number, Stopwatch.GetTimestamp()));
+            return;
+        }
         if (message == RecallGuardProtocol.Keep && fd >= 0)
         {
             if (_group is null)
@@ -257,17 +267,35 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         var graceful = message == RecallGuardProtocol.Release;
         UnixSockets.Close(_holder);
         _holder = -1;
-        var refused = _group is null ? 0 : Sweep(_group);
+        TakeHeldNumbers();
+        var refused = _group is null ? 0 : Sweep(_group, [.. _heldStubOpens.Select(held => held.Number)]);
         LogHolderGone(logger, _holderProcess, graceful ? "released the group" : "ended without releasing it", refused);
     }
 
-    /// <summary>Answers EIO to every open a dead holder left unanswered (the kernel finds them by number; other numbers answer ENOENT).</summary>
-    private static int Sweep(RecallGroup group)
+    /// <summary>
+    /// The opens the holder handed back hold their own numbers here where they can (as the agent's
+    /// listener does with those it is handed): an open read here under one's number would take its answer.
+    /// </summary>
+    private void TakeHeldNumbers()
+    {
+        var opens = _heldStubOpens.Select(held => (held.Fd, held.Number)).ToList();
+        Fanotify.TakeNumbers(opens);
+        for (var i = 0; i < opens.Count; i++)
+        {
+            _heldStubOpens[i] = _heldStubOpens[i] with { Fd = opens[i].Fd };
+        }
+    }
+
+    /// <summary>
+    /// Answers EIO to every open a dead holder left unanswered (the kernel finds them by number; other
+    /// numbers answer ENOENT), but for those it handed back (<paramref name="waiting"/>), which wait on here.
+    /// </summary>
+    private static int Sweep(RecallGroup group, HashSet<int> waiting)
     {
         var answered = 0;
         for (var number = 0; number < SweptNumbers; number++)
         {
-            if (Fanotify.TryRespond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo)))
+            if (!waiting.Contains(number) && Fanotify.TryRespond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo)))
             {
                 answered++;
             }
@@ -286,6 +314,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                 LogRefusedByKernel(logger, process, Marshal.GetPInvokeErrorMessage(-fd));
                 continue;
             }
+            RefuseHeldOpenWithNumber(group, fd);
             bool isStub;
             try
             {
@@ -298,7 +327,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             if (isStub)
             {
                 LogHolding(logger, LinuxFiles.PathOf(fd), process);
-                _heldStubOpens.Add((fd, Stopwatch.GetTimestamp()));
+                _heldStubOpens.Add((fd, fd, Stopwatch.GetTimestamp()));
                 continue;
             }
             group.Ignore(fd);
@@ -307,15 +336,34 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         }
     }
 
+    /// <summary>
+    /// An event just read under the number of a handed-back open that could not take it here: any
+    /// answer naming the number would reach that older open first, so it is refused now (EIO; the
+    /// file stays a stub), before the new event is answered.
+    /// </summary>
+    private void RefuseHeldOpenWithNumber(RecallGroup group, int number)
+    {
+        var index = _heldStubOpens.FindIndex(held => held.Number == number && held.Fd != number);
+        if (index < 0)
+        {
+            return;
+        }
+        var (fd, _, _) = _heldStubOpens[index];
+        LogHeldOpenRefused(logger, LinuxFiles.PathOf(fd), number);
+        Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        Fanotify.Close(fd);
+        _heldStubOpens.RemoveAt(index);
+    }
+
     private void RefuseStaleStubOpens(TimeSpan olderThan)
     {
         var refused = 0;
         for (var i = _heldStubOpens.Count - 1; i >= 0; i--)
         {
-            var (fd, since) = _heldStubOpens[i];
+            var (fd, number, since) = _heldStubOpens[i];
             if (Stopwatch.GetElapsedTime(since) >= olderThan && _group is { } group)
             {
-                Fanotify.Respond(group.Descriptor, fd, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
                 Fanotify.Close(fd);
                 _heldStubOpens.RemoveAt(i);
                 refused++;
@@ -347,6 +395,12 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent process {Process} {How}; {Refused} open(s) it left unanswered were refused with EIO; the guard answers opens until the next agent")]
     private static partial void LogHolderGone(ILogger logger, int process, string how, int refused);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "An open of stub {Path} that agent process {Process} had not recalled yet when it stopped waits for the next agent")]
+    private static partial void LogHandedBack(ILogger logger, string path, int process);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An open of {Path} handed back by an agent was refused with EIO: its event number ({Number}) came to another open here, and an answer names the number only; the file stays a stub")]
+    private static partial void LogHeldOpenRefused(ILogger logger, string path, int number);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "An open of stub {Path} by process {Process} waits for an agent")]
     private static partial void LogHolding(ILogger logger, string path, int process);

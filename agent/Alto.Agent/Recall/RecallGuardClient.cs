@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Alto.Agent.Stubs;
 using System.Globalization;
 using System.Runtime.Versioning;
 
@@ -117,9 +118,21 @@ internal static class RecallGuardClient
     /// <summary>Gives the guard a new group to keep (after it answered that it had none).</summary>
     public static bool Keep(int connection, RecallGroup group) => UnixSockets.Send(connection, RecallGuardProtocol.Keep, group.Descriptor);
 
-    /// <summary>Hands the group back: this process stopped reading and answered everything it took.</summary>
-    public static void Release(int connection)
+    /// <summary>
+    /// Hands the group back: this process stopped reading and answered everything it took but the
+    /// opens in <paramref name="waiting"/>, whose recall never started; those go to the guard with
+    /// their numbers, for the next agent (one the guard cannot be sent gets EIO: the file stays a stub).
+    /// </summary>
+    public static void Release(int connection, RecallGroup? group, IReadOnlyList<(int Fd, int Number)> waiting)
     {
+        foreach (var (fd, number) in waiting)
+        {
+            if (!UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {number.ToString(CultureInfo.InvariantCulture)}", fd) && group is not null)
+            {
+                Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            }
+            Fanotify.Close(fd);
+        }
         UnixSockets.Send(connection, RecallGuardProtocol.Release);
         UnixSockets.Close(connection);
     }

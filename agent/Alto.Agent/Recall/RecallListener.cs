@@ -35,7 +35,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly RecallCluster? _cluster;
     private readonly TimeSpan _stallLimit;
     private readonly RecallSlots _slots;
-    /// <summary>Cancelled at the end of <see cref="Dispose"/>; never disposed, since recalls still running read its token afterwards.</summary>
+    /// <summary>Cancelled when this listener begins to stop (opens still waiting for their turn go to the next holder); never disposed, since recalls still running read its token afterwards.</summary>
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
     private readonly int _ownProcess = Environment.ProcessId;
@@ -51,6 +51,10 @@ public sealed partial class RecallListener : IDisposable
     /// </summary>
     private readonly ConcurrentDictionary<int, int> _numbersNotHeld = new();
     private readonly Lock _answering = new();
+
+    /// <summary>Opens whose recall had not started when this listener began to stop, unanswered, for whoever holds the group next.</summary>
+    private readonly List<(int Fd, int Number)> _givenBack = [];
+    private bool _stopped;
     private readonly Thread _reader;
     private readonly Action<RecallOutcome>? _recalledHook;
     private volatile bool _stopping;
@@ -125,26 +129,12 @@ public sealed partial class RecallListener : IDisposable
     /// and this one's to it (an ordinary file's open waiting on a stub's recall, for ever once that
     /// answer is spent; a stub's open let through for another file's sake). So the
     /// descriptor moves to that number when it is free here, and while it is held no event read here
-    /// can have it. The descriptors came in at this process's lowest free numbers, which may be other
-    /// handed-over opens' numbers: each one moved frees its old number for another, so they are
-    /// moved until none more can be.
+    /// can have it (<see cref="Fanotify.TakeNumbers"/>).
     /// </summary>
     private List<(int Fd, int Number)> Adopt(IReadOnlyList<(int Fd, int Number)> handedOver)
     {
         var adopted = handedOver.ToList();
-        for (var moved = true; moved;)
-        {
-            moved = false;
-            for (var i = 0; i < adopted.Count; i++)
-            {
-                var (fd, number) = adopted[i];
-                if (fd != number && Fanotify.TakeNumber(fd, number) == number)
-                {
-                    adopted[i] = (number, number);
-                    moved = true;
-                }
-            }
-        }
+        Fanotify.TakeNumbers(adopted);
         foreach (var (fd, number) in adopted)
         {
             _unanswered[fd] = number;
@@ -319,6 +309,10 @@ public sealed partial class RecallListener : IDisposable
             TryIgnoreOrdinary(fd, file);
             Answer(fd, responseNumber, Fanotify.Allow);
         }
+        catch (RecallNotStartedException)
+        {
+            GiveBack(fd, responseNumber);
+        }
         catch (StubRefusedException refused)
         {
             // Not this file's stub: the opener is refused (EPERM) and nothing was written; the cluster audited it when it was asked.
@@ -391,6 +385,24 @@ public sealed partial class RecallListener : IDisposable
         _recalledHook(new RecallOutcome(path, stub, System.Diagnostics.Stopwatch.GetElapsedTime(started), error));
     }
 
+    /// <summary>Keeps an open whose recall never started for the next holder of the group, unanswered (unless it was refused at stop meanwhile).</summary>
+    private void GiveBack(int fd, int responseNumber)
+    {
+        lock (_answering)
+        {
+            if (_unanswered.TryRemove(fd, out _))
+            {
+                if (responseNumber != fd)
+                {
+                    _numbersNotHeld.TryRemove(responseNumber, out _);
+                }
+                _givenBack.Add((fd, responseNumber));
+                return;
+            }
+        }
+        Fanotify.Close(fd);
+    }
+
     /// <summary>Answers an event once (one refused at stop, or for its number, is not answered again) and closes its descriptor.</summary>
     private void Answer(int fd, int responseNumber, uint response)
     {
@@ -409,23 +421,33 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>
-    /// Stops reading and waits for every open already taken to be answered; what is still
-    /// unanswered after <see cref="DrainPatience"/> (a tier 2 that hangs) is refused with EIO, so
-    /// no program waits on an agent that is going away. Events not yet read stay queued in the
-    /// group for whoever holds it next.
+    /// Stops. Opens whose recall has not had its turn yet, and opens of stubs read from now on, are
+    /// not started: they are returned unanswered with the number the kernel knows each by, for the
+    /// next holder of the group (the recall guard keeps them for the next agent); the caller owns
+    /// their descriptors. The recalls running get <see cref="DrainPatience"/> to end, while events
+    /// are still read and answered (their own writes to the file raise events too); then reading
+    /// stops, and what is still unanswered (a tier 2 that hangs) is refused with EIO, so no program
+    /// waits on an agent that is going away. Events not yet read stay queued in the group for
+    /// whoever holds it next. Once only; later calls return nothing.
     /// </summary>
-    public void Dispose()
+    public IReadOnlyList<(int Fd, int Number)> StopAndGiveBack()
     {
+        lock (_answering)
+        {
+            if (_stopped)
+            {
+                return [];
+            }
+            _stopped = true;
+        }
+        // No recall starts from here on: one started after this listener is gone would race the next agent's recall of the file.
+        _stop.Cancel();
+        var running = _unanswered.Keys.ToHashSet();
+        WaitWhile(() => running.Any(_unanswered.ContainsKey), DrainPatience);
         _stopping = true;
         _reader.Join();
-        var deadline = DateTime.UtcNow + DrainPatience;
-        while (!_unanswered.IsEmpty && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(20);
-        }
-        // Opens still waiting for a slot are not started now: they are answered EIO below, and a
-        // recall started after this listener is gone would race the next agent's recall of the file.
-        _stop.Cancel();
+        // The events read last are answered, or given back, at once.
+        WaitWhile(() => !_unanswered.IsEmpty, TimeSpan.FromSeconds(1));
         foreach (var (fd, _) in _unanswered)
         {
             lock (_answering)
@@ -436,6 +458,30 @@ public sealed partial class RecallListener : IDisposable
                     Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
                 }
             }
+        }
+        lock (_answering)
+        {
+            return [.. _givenBack];
+        }
+    }
+
+    private static void WaitWhile(Func<bool> condition, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (condition() && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>Stops as <see cref="StopAndGiveBack"/> does, with no one to give the opens not started to: they get EIO (the files stay stubs).</summary>
+    public void Dispose()
+    {
+        foreach (var (fd, number) in StopAndGiveBack())
+        {
+            LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
+            Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            Fanotify.Close(fd);
         }
     }
 

@@ -20,6 +20,9 @@ public sealed record RecallLimits(TimeSpan Stall, int AtOnce)
     public static RecallLimits Default { get; } = new(Tiering.StallGuardStream.DefaultLimit, DefaultAtOnce);
 }
 
+/// <summary>An open of a stub whose recall had not had its turn when the agent began to stop: it is still unanswered, and the file still a stub.</summary>
+public sealed class RecallNotStartedException() : IOException("the agent stopped before this recall's turn came; the file stays a stub");
+
 /// <summary>
 /// Lets <see cref="RecallLimits.AtOnce"/> recalls on open run at a time; the others wait their
 /// turn, their programs waiting in the kernel as for any slow recall. A program that opens
@@ -50,6 +53,11 @@ internal sealed partial class RecallSlots(int atOnce, ILogger logger)
     /// </summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> recall, CancellationToken stopping)
     {
+        if (stopping.IsCancellationRequested)
+        {
+            // Free slot or not: a recall started now could race the next agent's recall of the file.
+            throw new RecallNotStartedException();
+        }
         if (TakeOrQueue() is { } turn)
         {
             var waiting = Interlocked.Increment(ref _waiting);
@@ -63,7 +71,7 @@ internal sealed partial class RecallSlots(int atOnce, ILogger logger)
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                throw new IOException("the agent stopped before this recall's turn came; the file stays a stub");
+                throw new RecallNotStartedException();
             }
             finally
             {
