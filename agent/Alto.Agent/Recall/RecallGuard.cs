@@ -179,9 +179,10 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             return;
         }
         var request = UnixSockets.Receive(connection, 5000, out var stray);
-        if (request == RecallGuardProtocol.Acquire && _holder >= 0 && UnixSockets.Wait(_holder, 0))
+        while (request == RecallGuardProtocol.Acquire && _holder >= 0 && UnixSockets.Wait(_holder, 0))
         {
-            // The holder may have just ended (its socket says so before this loop looked): that is settled first.
+            // The holder may have just ended (its socket says so before this loop looked), after
+            // handing back the opens it had not started: all of that is settled first.
             ServeHolder();
         }
         switch (request)
