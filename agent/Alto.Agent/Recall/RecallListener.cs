@@ -35,6 +35,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly RecallCluster? _cluster;
     private readonly TimeSpan _stallLimit;
     private readonly RecallSlots _slots;
+    private readonly int _mostWaiting;
     /// <summary>Cancelled when this listener begins to stop (opens still waiting for their turn go to the next holder); never disposed, since recalls still running read its token afterwards.</summary>
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
@@ -77,7 +78,8 @@ public sealed partial class RecallListener : IDisposable
         limits ??= RecallLimits.Default;
         _group = group;
         _stallLimit = limits.Stall;
-        _slots = new RecallSlots(limits.AtOnce, logger);
+        _slots = new RecallSlots(limits.AtOnce, limits.MostWaiting, logger);
+        _mostWaiting = limits.MostWaiting;
         _stores = stores;
         _cluster = cluster;
         _logger = logger;
@@ -264,6 +266,7 @@ public sealed partial class RecallListener : IDisposable
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         StubInfo? stub = null;
+        var admitted = false;
         try
         {
             var file = LinuxFiles.Stat(fd).Identity;
@@ -293,6 +296,10 @@ public sealed partial class RecallListener : IDisposable
                     }
                     continue;
                 }
+                if (!admitted && !(admitted = _slots.TryAdmit()))
+                {
+                    throw new RecallOverloadedException(_mostWaiting);
+                }
                 // Several openers of one stub, and a recall on command of it, share one recall; only
                 // the one that runs it waits for a slot.
                 var (_, how) = await _work.RecallAsync(file, () => _slots.RunAsync(
@@ -313,6 +320,13 @@ public sealed partial class RecallListener : IDisposable
         {
             GiveBack(fd, responseNumber);
         }
+        catch (RecallOverloadedException overloaded)
+        {
+            // Said by a warning now and then rather than once per open: a storm refuses thousands.
+            Interlocked.Increment(ref _failed);
+            Report(fd, stub!, started, overloaded.Message);
+            Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        }
         catch (StubRefusedException refused)
         {
             // Not this file's stub: the opener is refused (EPERM) and nothing was written; the cluster audited it when it was asked.
@@ -330,6 +344,13 @@ public sealed partial class RecallListener : IDisposable
                 Report(fd, stub, started, exception.Message);
             }
             Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        }
+        finally
+        {
+            if (admitted)
+            {
+                _slots.Dismiss();
+            }
         }
     }
 

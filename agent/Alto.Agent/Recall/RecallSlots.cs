@@ -6,8 +6,19 @@ namespace Alto.Agent.Recall;
 /// <summary>How recalls on open are bounded: how long tier 2 may send nothing, and how many run at once.</summary>
 /// <param name="Stall">How long tier 2 may send nothing before a recall is given up (<see cref="Tiering.StallGuardStream"/>).</param>
 /// <param name="AtOnce">How many recalls on open read tier 2 at the same time; further opens of stubs wait their turn.</param>
-public sealed record RecallLimits(TimeSpan Stall, int AtOnce)
+/// <param name="MostWaiting">
+/// How many opens of stubs may wait for their recall at once (running, waiting their turn, or
+/// joined to another open's recall of the file); one more gets EIO at once.
+/// </param>
+public sealed record RecallLimits(TimeSpan Stall, int AtOnce, int MostWaiting = RecallLimits.DefaultMostWaiting)
 {
+    /// <summary>
+    /// 32,768. Each waiting open holds a descriptor of the agent's: unbounded, a storm of opens would
+    /// run it out of descriptors (the kernel then refuses opens with EPERM), and the recall guard,
+    /// which answers a dead agent's opens by their numbers, answers numbers below 65,536.
+    /// </summary>
+    public const int DefaultMostWaiting = 32_768;
+
     /// <summary>
     /// Sixteen: enough to keep an S3 endpoint or a share busy with small files, and few enough that
     /// a folder target's calls (each a thread in the kernel) and the agent's own work keep threads.
@@ -19,6 +30,10 @@ public sealed record RecallLimits(TimeSpan Stall, int AtOnce)
 
     public static RecallLimits Default { get; } = new(Tiering.StallGuardStream.DefaultLimit, DefaultAtOnce);
 }
+
+/// <summary>An open of a stub refused because <see cref="RecallLimits.MostWaiting"/> wait for their recall already.</summary>
+public sealed class RecallOverloadedException(int mostWaiting)
+    : IOException($"{mostWaiting} opens of stubs wait for their recall already; the file stays a stub");
 
 /// <summary>An open of a stub whose recall had not had its turn when the agent began to stop: it is still unanswered, and the file still a stub.</summary>
 public sealed class RecallNotStartedException() : IOException("the agent stopped before this recall's turn came; the file stays a stub");
@@ -34,7 +49,7 @@ public sealed class RecallNotStartedException() : IOException("the agent stopped
 /// order is kept: the first stub opened is the first recalled. Waiting is not a failure, but it is
 /// said: a warning at most once a minute while opens queue, and the count in every heartbeat.
 /// </summary>
-internal sealed partial class RecallSlots(int atOnce, ILogger logger)
+internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger logger)
 {
     private static readonly TimeSpan WarnEvery = TimeSpan.FromMinutes(1);
 
@@ -43,6 +58,8 @@ internal sealed partial class RecallSlots(int atOnce, ILogger logger)
     private int _running;
     private int _waiting;
     private long _warnedAt = long.MinValue;
+    private long _overloadWarnedAt = long.MinValue;
+    private int _admitted;
 
     /// <summary>Opens of stubs waiting now for their recall to start.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
@@ -88,6 +105,27 @@ internal sealed partial class RecallSlots(int atOnce, ILogger logger)
         }
     }
 
+    /// <summary>
+    /// Counts an open of a stub in until <see cref="Dismiss"/> (whether it runs its recall, waits its
+    /// turn or joins another's); false, with a warning at most once a minute, when
+    /// <c>mostWaiting</c> are in already: that open is refused.
+    /// </summary>
+    public bool TryAdmit()
+    {
+        if (Interlocked.Increment(ref _admitted) <= mostWaiting)
+        {
+            return true;
+        }
+        Interlocked.Decrement(ref _admitted);
+        if (Due(ref _overloadWarnedAt))
+        {
+            LogOverloaded(logger, mostWaiting);
+        }
+        return false;
+    }
+
+    public void Dismiss() => Interlocked.Decrement(ref _admitted);
+
     /// <summary>Takes a free slot (null), or queues for one and returns the turn to wait for.</summary>
     private TaskCompletionSource? TakeOrQueue()
     {
@@ -122,14 +160,23 @@ internal sealed partial class RecallSlots(int atOnce, ILogger logger)
 
     private void WarnNowAndThen(int waiting)
     {
-        var now = Stopwatch.GetTimestamp();
-        var last = Interlocked.Read(ref _warnedAt);
-        if ((last == long.MinValue || Stopwatch.GetElapsedTime(last, now) >= WarnEvery)
-            && Interlocked.CompareExchange(ref _warnedAt, now, last) == last)
+        if (Due(ref _warnedAt))
         {
             LogQueued(logger, waiting, atOnce);
         }
     }
+
+    /// <summary>Whether a warning last given at <paramref name="warnedAt"/> may be given again (at most once a minute); if so, now is the last time.</summary>
+    private static bool Due(ref long warnedAt)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var last = Interlocked.Read(ref warnedAt);
+        return (last == long.MinValue || Stopwatch.GetElapsedTime(last, now) >= WarnEvery)
+               && Interlocked.CompareExchange(ref warnedAt, now, last) == last;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs wait for their recall already: further opens of stubs get EIO until fewer wait (the files stay stubs; each refusal is reported as a failed recall)")]
+    private static partial void LogOverloaded(ILogger logger, int mostWaiting);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} open(s) of stubs wait their turn while {AtOnce} recalls run at once (run --recalls-at-once): a program is opening many stubs side by side (a virus scanner, a backup, an indexer?)")]
     private static partial void LogQueued(ILogger logger, int waiting, int atOnce);

@@ -65,6 +65,47 @@ public sealed class RecallStormTests : IDisposable
         Assert.Equal((Stubs, 0L, 0L), _recall.Listener.Counts);
     }
 
+    [Fact]
+    public async Task OpensBeyondTheMostThatMayWaitGetAnErrorAtOnceAndTheirFilesStayStubsThatReadWholeLater()
+    {
+        const int MostWaiting = 4;
+        const int Opens = 9;
+        FaultyStore? held = null;
+        using var bounded = new RecallVolume(store => held = new FaultyStore(store), new RecallLimits(TimeSpan.FromSeconds(30), AtOnce: 1, MostWaiting));
+        var tierTwoAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var files = new Dictionary<string, byte[]>();
+        for (var i = 0; i < Opens; i++)
+        {
+            var path = Path.Combine(bounded.Root, $"flood-{i}.bin");
+            files[path] = StubFiles.Write(path, 32 * 1024 + i);
+            await bounded.TierAsync(path);
+        }
+        held!.BeforeRead = cancellationToken => tierTwoAnswers.Task.WaitAsync(cancellationToken);
+
+        var paths = string.Join(' ', files.Keys.Select(path => $"'{path}'"));
+        var storm = StubFiles.ShellAsync($"for f in {paths}; do sha256sum \"$f\" & done; wait");
+        // The opens beyond the most are refused without waiting for tier 2.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (bounded.Listener.Counts.Failed < Opens - MostWaiting)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"refused so far: {bounded.Listener.Counts.Failed}");
+            await Task.Delay(20);
+        }
+        tierTwoAnswers.SetResult();
+        var (_, output) = await storm;
+
+        var whole = files.Count(file => output.Contains($"{StubFiles.Sha256(file.Value)}  {file.Key}", StringComparison.Ordinal));
+        Assert.Equal(MostWaiting, whole);
+        Assert.Equal(Opens - MostWaiting, output.Split("Input/output error").Length - 1);
+        Assert.Equal((MostWaiting, (long)(Opens - MostWaiting), 0L), bounded.Listener.Counts);
+        // The refused ones are stubs still, and recall when opened again.
+        foreach (var (path, content) in files)
+        {
+            var again = await StubFiles.ShellAsync($"sha256sum '{path}'");
+            Assert.StartsWith(StubFiles.Sha256(content), again.Output, StringComparison.Ordinal);
+        }
+    }
+
     private static void InterlockedMax(ref int most, int value)
     {
         var seen = Volatile.Read(ref most);
