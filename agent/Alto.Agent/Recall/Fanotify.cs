@@ -135,13 +135,6 @@ internal static unsafe partial class Fanotify
     public static void Close(int fd) => _ = close(fd);
 
     /// <summary>
-    /// The descriptor of an event another process read (the recall guard), moved to the number the
-    /// kernel knows that event by when this process has that number free: then no event read here can
-    /// be given the number while the one handed over waits for its answer (the kernel answers the
-    /// oldest event with a number, whoever meant which). Otherwise the descriptor stays as it came,
-    /// and the number is another descriptor's of this process for now.
-    /// </summary>
-    /// <summary>
     /// <see cref="TakeNumber"/> for several opens handed over together, in place. Their descriptors
     /// came in at this process's lowest free numbers, which may be others' numbers: each one moved
     /// frees its old number for another, so they are moved until none more can be.
@@ -163,6 +156,13 @@ internal static unsafe partial class Fanotify
         }
     }
 
+    /// <summary>
+    /// The descriptor of an event another process read (the recall guard), moved to the number the
+    /// kernel knows that event by when this process has that number free: then no event read here can
+    /// be given the number while the one handed over waits for its answer (the kernel answers the
+    /// oldest event with a number, whoever meant which). Otherwise the descriptor stays as it came,
+    /// and the number is another descriptor's of this process for now.
+    /// </summary>
     public static int TakeNumber(int fd, int number)
     {
         if (fd == number)

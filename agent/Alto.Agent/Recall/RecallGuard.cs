@@ -36,6 +36,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private readonly int _ownProcess = Environment.ProcessId;
     /// <summary>Opens of stubs waiting for an agent: each one's descriptor here, the number the kernel knows it by, and since when it waits.</summary>
     private readonly List<(int Fd, int Number, long HeldSince)> _heldStubOpens = [];
+
+    /// <summary>Numbers of handed-back opens that could not take their number here: every open read is checked against these only.</summary>
+    private readonly HashSet<int> _numbersNotHeld = [];
     private readonly byte[] _buffer = new byte[16 * 1024];
     private readonly List<Fanotify.PermissionEvent> _events = [];
     private RecallGroup? _group;
@@ -227,6 +230,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             Fanotify.Close(fd);
         }
         UnixSockets.Send(connection, RecallGuardProtocol.End);
+        _numbersNotHeld.Clear();
         LogHolder(logger, process, $"the group with {_heldStubOpens.Count} waiting stub open(s)");
         _heldStubOpens.Clear();
     }
@@ -284,6 +288,10 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         for (var i = 0; i < opens.Count; i++)
         {
             _heldStubOpens[i] = _heldStubOpens[i] with { Fd = opens[i].Fd };
+            if (opens[i].Fd != opens[i].Number)
+            {
+                _numbersNotHeld.Add(opens[i].Number);
+            }
         }
     }
 
@@ -344,6 +352,10 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     /// </summary>
     private void RefuseHeldOpenWithNumber(RecallGroup group, int number)
     {
+        if (!_numbersNotHeld.Remove(number))
+        {
+            return;
+        }
         var index = _heldStubOpens.FindIndex(held => held.Number == number && held.Fd != number);
         if (index < 0)
         {

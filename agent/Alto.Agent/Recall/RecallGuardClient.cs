@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Alto.Agent.Stubs;
 using System.Globalization;
 using System.Runtime.Versioning;
+using Alto.Agent.Stubs;
 
 namespace Alto.Agent.Recall;
 

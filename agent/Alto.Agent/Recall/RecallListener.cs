@@ -35,7 +35,6 @@ public sealed partial class RecallListener : IDisposable
     private readonly RecallCluster? _cluster;
     private readonly TimeSpan _stallLimit;
     private readonly RecallSlots _slots;
-    private readonly int _mostWaiting;
     /// <summary>Cancelled when this listener begins to stop (opens still waiting for their turn go to the next holder); never disposed, since recalls still running read its token afterwards.</summary>
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
@@ -79,7 +78,6 @@ public sealed partial class RecallListener : IDisposable
         _group = group;
         _stallLimit = limits.Stall;
         _slots = new RecallSlots(limits.AtOnce, limits.MostWaiting, logger);
-        _mostWaiting = limits.MostWaiting;
         _stores = stores;
         _cluster = cluster;
         _logger = logger;
@@ -298,7 +296,7 @@ public sealed partial class RecallListener : IDisposable
                 }
                 if (!admitted && !(admitted = _slots.TryAdmit()))
                 {
-                    throw new RecallOverloadedException(_mostWaiting);
+                    throw new RecallOverloadedException(_slots.MostWaiting);
                 }
                 // Several openers of one stub, and a recall on command of it, share one recall; only
                 // the one that runs it waits for a slot.
@@ -411,12 +409,8 @@ public sealed partial class RecallListener : IDisposable
     {
         lock (_answering)
         {
-            if (_unanswered.TryRemove(fd, out _))
+            if (TakeUnanswered(fd, responseNumber))
             {
-                if (responseNumber != fd)
-                {
-                    _numbersNotHeld.TryRemove(responseNumber, out _);
-                }
                 _givenBack.Add((fd, responseNumber));
                 return;
             }
@@ -424,17 +418,27 @@ public sealed partial class RecallListener : IDisposable
         Fanotify.Close(fd);
     }
 
+    /// <summary>Whether the event was still unanswered (and is now this caller's to answer or give back); under <see cref="_answering"/>.</summary>
+    private bool TakeUnanswered(int fd, int responseNumber)
+    {
+        if (!_unanswered.TryRemove(fd, out _))
+        {
+            return false;
+        }
+        if (responseNumber != fd)
+        {
+            _numbersNotHeld.TryRemove(responseNumber, out _);
+        }
+        return true;
+    }
+
     /// <summary>Answers an event once (one refused at stop, or for its number, is not answered again) and closes its descriptor.</summary>
     private void Answer(int fd, int responseNumber, uint response)
     {
         lock (_answering)
         {
-            if (_unanswered.TryRemove(fd, out _))
+            if (TakeUnanswered(fd, responseNumber))
             {
-                if (responseNumber != fd)
-                {
-                    _numbersNotHeld.TryRemove(responseNumber, out _);
-                }
                 Fanotify.Respond(_group.Descriptor, responseNumber, response);
             }
         }
@@ -469,14 +473,13 @@ public sealed partial class RecallListener : IDisposable
         _reader.Join();
         // The events read last are answered, or given back, at once.
         WaitWhile(() => !_unanswered.IsEmpty, TimeSpan.FromSeconds(1));
-        foreach (var (fd, _) in _unanswered)
+        foreach (var (fd, number) in _unanswered)
         {
             lock (_answering)
             {
-                if (_unanswered.TryRemove(fd, out var number))
+                if (TakeUnanswered(fd, number))
                 {
-                    LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
-                    Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                    RefuseAtStop(fd, number);
                 }
             }
         }
@@ -500,10 +503,15 @@ public sealed partial class RecallListener : IDisposable
     {
         foreach (var (fd, number) in StopAndGiveBack())
         {
-            LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
-            Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            RefuseAtStop(fd, number);
             Fanotify.Close(fd);
         }
+    }
+
+    private void RefuseAtStop(int fd, int number)
+    {
+        LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
+        Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A stub could not be recalled; its reader got EIO and it stays a stub")]

@@ -61,6 +61,9 @@ internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger l
     private long _overloadWarnedAt = long.MinValue;
     private int _admitted;
 
+    /// <summary>How many opens of stubs may wait for their recall at once (<see cref="RecallLimits.MostWaiting"/>).</summary>
+    public int MostWaiting => mostWaiting;
+
     /// <summary>Opens of stubs waiting now for their recall to start.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
