@@ -77,7 +77,7 @@ public sealed partial class RecallListener : IDisposable
         limits ??= RecallLimits.Default;
         _group = group;
         _stallLimit = limits.Stall;
-        _slots = new RecallSlots(limits.AtOnce, limits.MostWaiting, logger);
+        _slots = new RecallSlots(limits, logger);
         _stores = stores;
         _cluster = cluster;
         _logger = logger;
@@ -87,7 +87,7 @@ public sealed partial class RecallListener : IDisposable
         _reader.Start();
         foreach (var (fd, number) in adopted)
         {
-            _ = Task.Run(() => HandleAsync(fd, number));
+            _ = Task.Run(() => HandleAsync(fd, number, process: 0));
         }
     }
 
@@ -255,16 +255,18 @@ public sealed partial class RecallListener : IDisposable
                 }
                 _unanswered[fd] = fd;
                 // Recalls run beside the reader, so one slow tier-2 read does not hold every other open.
-                _ = Task.Run(() => HandleAsync(fd, fd));
+                _ = Task.Run(() => HandleAsync(fd, fd, process));
             }
         }
     }
 
-    private async Task HandleAsync(int fd, int responseNumber)
+    /// <summary>Answers one open: <paramref name="process"/> made it (0 when not known: an open the recall guard handed over).</summary>
+    private async Task HandleAsync(int fd, int responseNumber, int process)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         StubInfo? stub = null;
         var admitted = false;
+        var user = RecallSlots.UnknownUser;
         try
         {
             var file = LinuxFiles.Stat(fd).Identity;
@@ -294,14 +296,19 @@ public sealed partial class RecallListener : IDisposable
                     }
                     continue;
                 }
-                if (!admitted && !(admitted = _slots.TryAdmit()))
+                if (!admitted)
                 {
-                    throw new RecallOverloadedException(_slots.MostWaiting);
+                    user = LinuxProcesses.RealUser(process);
+                    if (_slots.TryAdmit(user) is { } overloaded)
+                    {
+                        throw overloaded;
+                    }
+                    admitted = true;
                 }
                 // Several openers of one stub, and a recall on command of it, share one recall; only
                 // the one that runs it waits for a slot.
                 var (_, how) = await _work.RecallAsync(file, () => _slots.RunAsync(
-                    () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit), _stop.Token));
+                    () => LinuxStubs.RecallAsync(fd, LinuxFiles.PathOf(fd), _stores, CancellationToken.None, _cluster, _stallLimit), user, _stop.Token));
                 if (how == StubWork.Outcome.Ran)
                 {
                     break;
@@ -347,7 +354,7 @@ public sealed partial class RecallListener : IDisposable
         {
             if (admitted)
             {
-                _slots.Dismiss();
+                _slots.Dismiss(user);
             }
         }
     }

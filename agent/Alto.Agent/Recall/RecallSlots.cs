@@ -10,7 +10,9 @@ namespace Alto.Agent.Recall;
 /// How many opens of stubs may wait for their recall at once (running, waiting their turn, or
 /// joined to another open's recall of the file); one more gets EIO at once.
 /// </param>
-public sealed record RecallLimits(TimeSpan Stall, int AtOnce, int MostWaiting = RecallLimits.DefaultMostWaiting)
+/// <param name="MostWaitingPerUser">How many of those may be one user's (the opening process's real user id); that user's next open gets EIO at once.</param>
+public sealed record RecallLimits(
+    TimeSpan Stall, int AtOnce, int MostWaiting = RecallLimits.DefaultMostWaiting, int MostWaitingPerUser = RecallLimits.DefaultMostWaitingPerUser)
 {
     /// <summary>
     /// 32,768. Each waiting open holds a descriptor of the agent's: unbounded, a storm of opens would
@@ -18,6 +20,13 @@ public sealed record RecallLimits(TimeSpan Stall, int AtOnce, int MostWaiting = 
     /// which answers a dead agent's opens by their numbers, answers numbers below 65,536.
     /// </summary>
     public const int DefaultMostWaiting = 32_768;
+
+    /// <summary>
+    /// 8,192, a quarter of <see cref="DefaultMostWaiting"/>: one user's storm of opens (a scanner
+    /// with thousands of threads, or someone filling the queue on purpose) cannot take every place,
+    /// so other users' opens of stubs still wait their turn rather than get EIO.
+    /// </summary>
+    public const int DefaultMostWaitingPerUser = 8_192;
 
     /// <summary>
     /// Sixteen: enough to keep an S3 endpoint or a share busy with small files, and few enough that
@@ -31,9 +40,9 @@ public sealed record RecallLimits(TimeSpan Stall, int AtOnce, int MostWaiting = 
     public static RecallLimits Default { get; } = new(Tiering.StallGuardStream.DefaultLimit, DefaultAtOnce);
 }
 
-/// <summary>An open of a stub refused because <see cref="RecallLimits.MostWaiting"/> wait for their recall already.</summary>
-public sealed class RecallOverloadedException(int mostWaiting)
-    : IOException($"{mostWaiting} opens of stubs wait for their recall already; the file stays a stub");
+/// <summary>An open of a stub refused because <see cref="RecallLimits.MostWaiting"/> (or the user's <see cref="RecallLimits.MostWaitingPerUser"/>) wait for their recall already.</summary>
+public sealed class RecallOverloadedException(string whose, int mostWaiting)
+    : IOException($"{mostWaiting} opens of stubs {whose} wait for their recall already; the file stays a stub");
 
 /// <summary>An open of a stub whose recall had not had its turn when the agent began to stop: it is still unanswered, and the file still a stub.</summary>
 public sealed class RecallNotStartedException() : IOException("the agent stopped before this recall's turn came; the file stays a stub");
@@ -45,40 +54,51 @@ public sealed class RecallNotStartedException() : IOException("the agent stopped
 /// would otherwise start as many reads of tier 2 at once: as many connections to an S3 endpoint
 /// (which answers a flood with throttling and retries), and on a slow share as many threads
 /// blocked in the kernel (each read of a folder target runs on a thread of its own, and the thread
-/// pool adds threads only a few a second, so the agent's other work queues behind them). The
-/// order is kept: the first stub opened is the first recalled. Waiting is not a failure, but it is
-/// said: a warning at most once a minute while opens queue, and the count in every heartbeat.
+/// pool adds threads only a few a second, so the agent's other work queues behind them). Turns go
+/// round the users with opens waiting, one each, and each user's opens keep their order: one
+/// user's scan of a thousand stubs does not keep another user's single open waiting behind all of
+/// them. Waiting is not a failure, but it is said: a warning at most once a minute while opens
+/// queue, and the count in every heartbeat.
 /// </summary>
-internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger logger)
+internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
 {
+    /// <summary>The user an open is counted under when its process's user cannot be told (it has ended, or the open was handed over by the recall guard).</summary>
+    public const uint UnknownUser = uint.MaxValue;
+
     private static readonly TimeSpan WarnEvery = TimeSpan.FromMinutes(1);
 
     private readonly Lock _lock = new();
-    private readonly Queue<TaskCompletionSource> _turns = new();
+
+    /// <summary>Each user's turns waiting, first asked first; a user is here only while some wait.</summary>
+    private readonly Dictionary<uint, Queue<TaskCompletionSource>> _turnsByUser = [];
+
+    /// <summary>The users with turns waiting, in the order their next turn comes.</summary>
+    private readonly Queue<uint> _usersInTurn = new();
+
+    /// <summary>Opens counted in by <see cref="TryAdmit"/> and not dismissed yet, by user.</summary>
+    private readonly Dictionary<uint, int> _admittedByUser = [];
+    private int _admitted;
     private int _running;
     private int _waiting;
     private long _warnedAt = long.MinValue;
     private long _overloadWarnedAt = long.MinValue;
-    private int _admitted;
-
-    /// <summary>How many opens of stubs may wait for their recall at once (<see cref="RecallLimits.MostWaiting"/>).</summary>
-    public int MostWaiting => mostWaiting;
+    private long _userOverloadWarnedAt = long.MinValue;
 
     /// <summary>Opens of stubs waiting now for their recall to start.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>
-    /// Runs <paramref name="recall"/> once a slot is free, in the order the recalls were asked for;
+    /// Runs <paramref name="recall"/> once a slot is free and it is <paramref name="user"/>'s turn;
     /// <paramref name="stopping"/> ends the wait (the agent is going away).
     /// </summary>
-    public async Task<T> RunAsync<T>(Func<Task<T>> recall, CancellationToken stopping)
+    public async Task<T> RunAsync<T>(Func<Task<T>> recall, uint user, CancellationToken stopping)
     {
         if (stopping.IsCancellationRequested)
         {
             // Free slot or not: a recall started now could race the next agent's recall of the file.
             throw new RecallNotStartedException();
         }
-        if (TakeOrQueue() is { } turn)
+        if (TakeOrQueue(user) is { } turn)
         {
             var waiting = Interlocked.Increment(ref _waiting);
             WarnNowAndThen(waiting);
@@ -109,50 +129,104 @@ internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger l
     }
 
     /// <summary>
-    /// Counts an open of a stub in until <see cref="Dismiss"/> (whether it runs its recall, waits its
-    /// turn or joins another's); false, with a warning at most once a minute, when
-    /// <c>mostWaiting</c> are in already: that open is refused.
+    /// Counts an open of a stub by <paramref name="user"/> in until <see cref="Dismiss"/> (whether it
+    /// runs its recall, waits its turn or joins another's); refused (the exception to throw, and an
+    /// error at most once a minute) when <see cref="RecallLimits.MostWaiting"/> are in already, or
+    /// <see cref="RecallLimits.MostWaitingPerUser"/> of that user's.
     /// </summary>
-    public bool TryAdmit()
-    {
-        if (Interlocked.Increment(ref _admitted) <= mostWaiting)
-        {
-            return true;
-        }
-        Interlocked.Decrement(ref _admitted);
-        if (Due(ref _overloadWarnedAt))
-        {
-            LogOverloaded(logger, mostWaiting);
-        }
-        return false;
-    }
-
-    public void Dismiss() => Interlocked.Decrement(ref _admitted);
-
-    /// <summary>Takes a free slot (null), or queues for one and returns the turn to wait for.</summary>
-    private TaskCompletionSource? TakeOrQueue()
+    public RecallOverloadedException? TryAdmit(uint user)
     {
         lock (_lock)
         {
-            if (_running < atOnce)
+            if (_admitted >= limits.MostWaiting)
+            {
+                if (Due(ref _overloadWarnedAt))
+                {
+                    LogOverloaded(logger, limits.MostWaiting);
+                }
+                return new RecallOverloadedException("in all", limits.MostWaiting);
+            }
+            var users = _admittedByUser.GetValueOrDefault(user);
+            if (users >= limits.MostWaitingPerUser)
+            {
+                if (Due(ref _userOverloadWarnedAt))
+                {
+                    LogUserOverloaded(logger, Whose(user), limits.MostWaitingPerUser);
+                }
+                return new RecallOverloadedException(Whose(user), limits.MostWaitingPerUser);
+            }
+            _admittedByUser[user] = users + 1;
+            _admitted++;
+            return null;
+        }
+    }
+
+    /// <summary>Counts out an open <see cref="TryAdmit"/> counted in.</summary>
+    public void Dismiss(uint user)
+    {
+        lock (_lock)
+        {
+            _admitted--;
+            var users = _admittedByUser[user] - 1;
+            if (users == 0)
+            {
+                _admittedByUser.Remove(user);
+            }
+            else
+            {
+                _admittedByUser[user] = users;
+            }
+        }
+    }
+
+    private static string Whose(uint user) => user == UnknownUser ? "of processes whose user is not known" : $"of user {user}";
+
+    /// <summary>Takes a free slot (null), or queues for one behind the user's earlier turns and returns the turn to wait for.</summary>
+    private TaskCompletionSource? TakeOrQueue(uint user)
+    {
+        lock (_lock)
+        {
+            if (_running < limits.AtOnce)
             {
                 _running++;
                 return null;
             }
             var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _turns.Enqueue(turn);
+            if (!_turnsByUser.TryGetValue(user, out var turns))
+            {
+                _turnsByUser[user] = turns = new Queue<TaskCompletionSource>();
+                _usersInTurn.Enqueue(user);
+            }
+            turns.Enqueue(turn);
             return turn;
         }
     }
 
-    /// <summary>Hands the slot to the first recall still waiting (one given up at a stop is passed over), or frees it.</summary>
+    /// <summary>
+    /// Hands the slot to the next user in turn's first recall still waiting (one given up at a stop
+    /// is passed over), that user going to the back of the line; or frees it.
+    /// </summary>
     private void Leave()
     {
         lock (_lock)
         {
-            while (_turns.TryDequeue(out var next))
+            while (_usersInTurn.TryDequeue(out var user))
             {
-                if (next.TrySetResult())
+                var turns = _turnsByUser[user];
+                var handed = false;
+                while (!handed && turns.TryDequeue(out var next))
+                {
+                    handed = next.TrySetResult();
+                }
+                if (turns.Count > 0)
+                {
+                    _usersInTurn.Enqueue(user);
+                }
+                else
+                {
+                    _turnsByUser.Remove(user);
+                }
+                if (handed)
                 {
                     return;
                 }
@@ -165,7 +239,7 @@ internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger l
     {
         if (Due(ref _warnedAt))
         {
-            LogQueued(logger, waiting, atOnce);
+            LogQueued(logger, waiting, limits.AtOnce);
         }
     }
 
@@ -180,6 +254,9 @@ internal sealed partial class RecallSlots(int atOnce, int mostWaiting, ILogger l
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs wait for their recall already: further opens of stubs get EIO until fewer wait (the files stay stubs; each refusal is reported as a failed recall)")]
     private static partial void LogOverloaded(ILogger logger, int mostWaiting);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs {Whose} wait for their recall already: that user's further opens of stubs get EIO until fewer wait, other users' still wait their turn (the files stay stubs; each refusal is reported as a failed recall)")]
+    private static partial void LogUserOverloaded(ILogger logger, string whose, int mostWaiting);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} open(s) of stubs wait their turn while {AtOnce} recalls run at once (run --recalls-at-once): a program is opening many stubs side by side (a virus scanner, a backup, an indexer?)")]
     private static partial void LogQueued(ILogger logger, int waiting, int atOnce);

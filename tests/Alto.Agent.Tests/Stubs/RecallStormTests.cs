@@ -16,6 +16,10 @@ public sealed class RecallStormTests : IDisposable
     private const int AtOnce = 3;
     private const int Stubs = 24;
 
+    /// <summary>Two users with no account here: the opens are counted by the processes' user ids alone.</summary>
+    private const int StormUser = 60_101;
+    private const int OtherUser = 60_102;
+
     private readonly FaultyStore _slow;
     private readonly RecallVolume _recall;
 
@@ -103,6 +107,92 @@ public sealed class RecallStormTests : IDisposable
         {
             var again = await StubFiles.ShellAsync($"sha256sum '{path}'");
             Assert.StartsWith(StubFiles.Sha256(content), again.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task OneUsersStormDoesNotKeepAnotherUsersOpenWaitingBehindIt()
+    {
+        const int StormStubs = 12;
+        FaultyStore? slow = null;
+        using var shared = new RecallVolume(store => slow = new FaultyStore(store), new RecallLimits(TimeSpan.FromSeconds(30), AtOnce: 1));
+        var storm = await WriteStubsAsync(shared, "storm", StormStubs);
+        var single = await WriteStubsAsync(shared, "single", 1);
+        slow!.BeforeRead = cancellationToken => Task.Delay(300, cancellationToken);
+
+        var scanning = StubFiles.ShellAsync(AsUser(StormUser, $"for f in {Quoted(storm.Keys)}; do sha256sum \"$f\" & done; wait"));
+        await UntilAsync(() => shared.Listener.Waiting == StormStubs - 1, "the storm's opens all waiting");
+        var opened = await StubFiles.ShellAsync(AsUser(OtherUser, $"sha256sum {Quoted(single.Keys)}"));
+        var recalledBefore = shared.Listener.Counts.Recalled;
+
+        // Its turn came after the recall running when it opened (and at most one more that began meanwhile), not after the whole storm.
+        Assert.Equal(0, opened.ExitCode);
+        Assert.StartsWith(StubFiles.Sha256(single.Values.Single()), opened.Output, StringComparison.Ordinal);
+        Assert.InRange(recalledBefore, 2, 3);
+        var (exitCode, output) = await scanning;
+        Assert.Equal(0, exitCode);
+        Assert.All(storm, file => Assert.Contains($"{StubFiles.Sha256(file.Value)}  {file.Key}", output, StringComparison.Ordinal));
+        Assert.Equal((StormStubs + 1L, 0L, 0L), shared.Listener.Counts);
+    }
+
+    [Fact]
+    public async Task OneUsersOpensBeyondTheirShareGetAnErrorWhileAnotherUsersOpensStillWaitTheirTurn()
+    {
+        const int Share = 3;
+        const int StormOpens = 5;
+        FaultyStore? held = null;
+        using var shared = new RecallVolume(store => held = new FaultyStore(store),
+            new RecallLimits(TimeSpan.FromSeconds(30), AtOnce: 1, MostWaiting: 8, MostWaitingPerUser: Share));
+        var storm = await WriteStubsAsync(shared, "flood", StormOpens);
+        var others = await WriteStubsAsync(shared, "other", 2);
+        var tierTwoAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        held!.BeforeRead = cancellationToken => tierTwoAnswers.Task.WaitAsync(cancellationToken);
+
+        var flooding = StubFiles.ShellAsync(AsUser(StormUser, $"for f in {Quoted(storm.Keys)}; do sha256sum \"$f\" & done; wait"));
+        await UntilAsync(() => shared.Listener.Counts.Failed == StormOpens - Share, "the opens beyond the user's share refused");
+        var opening = StubFiles.ShellAsync(AsUser(OtherUser, $"for f in {Quoted(others.Keys)}; do sha256sum \"$f\" & done; wait"));
+        // One of the first user's recalls runs; its two others and the second user's two wait.
+        await UntilAsync(() => shared.Listener.Waiting == Share - 1 + others.Count, "the other user's opens waiting");
+        Assert.Equal(StormOpens - Share, shared.Listener.Counts.Failed);
+        tierTwoAnswers.SetResult();
+
+        var opened = await opening;
+        Assert.Equal(0, opened.ExitCode);
+        Assert.All(others, file => Assert.Contains($"{StubFiles.Sha256(file.Value)}  {file.Key}", opened.Output, StringComparison.Ordinal));
+        var (_, output) = await flooding;
+        Assert.Equal(Share, storm.Count(file => output.Contains($"{StubFiles.Sha256(file.Value)}  {file.Key}", StringComparison.Ordinal)));
+        Assert.Equal(StormOpens - Share, output.Split("Input/output error").Length - 1);
+        Assert.Equal((Share + 2L, (long)(StormOpens - Share), 0L), shared.Listener.Counts);
+    }
+
+    /// <summary>The command run by a process of <paramref name="user"/>'s (real and effective), with no supplementary groups.</summary>
+    private static string AsUser(int user, string command) =>
+        $"setpriv --reuid={user} --regid={user} --clear-groups sh -c '{command.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+
+    private static string Quoted(IEnumerable<string> paths) => string.Join(' ', paths.Select(path => $"'{path}'"));
+
+    /// <summary>Stubs of <paramref name="count"/> files in <paramref name="volume"/>, which any user may read.</summary>
+    private static async Task<Dictionary<string, byte[]>> WriteStubsAsync(RecallVolume volume, string name, int count)
+    {
+        // The volume is mounted in a temporary folder only its owner may enter.
+        File.SetUnixFileMode(Path.GetDirectoryName(volume.Root)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var files = new Dictionary<string, byte[]>();
+        for (var i = 0; i < count; i++)
+        {
+            var path = Path.Combine(volume.Root, $"{name}-{i:00}.bin");
+            files[path] = StubFiles.Write(path, 32 * 1024 + i);
+            await volume.TierAsync(path);
+        }
+        return files;
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not seen within 30 s: {what}");
+            await Task.Delay(20);
         }
     }
 
