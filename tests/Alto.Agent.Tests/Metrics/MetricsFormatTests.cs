@@ -45,6 +45,8 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
             line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(tenant, StringComparison.Ordinal) && line.Contains(state, StringComparison.Ordinal)
             && line.EndsWith(" " + value, StringComparison.Ordinal));
         await TieringWorld.WaitForAsync(async () => Shows(await _gateway.MetricsAsync(), "alto_hosts", "status=\"online\"", "1"), "the host online in alto_hosts", agent);
+        // The agent's own gauges come with its heartbeats, and go with its session.
+        await TieringWorld.WaitForAsync(async () => Shows(await _gateway.MetricsAsync(), "alto_agent_recalls_waiting", "", "0"), "a heartbeat's gauges", agent);
         var fleet = await _gateway.MetricsAsync();
         Assert.True(Shows(fleet, "alto_tier_jobs_open", "status=\"queued\"", "0") && Shows(fleet, "alto_scans_open", "status=\"ingesting\"", "0")
                     && Shows(fleet, "alto_lucidlink_batches_pending", "", "0"), fleet);
@@ -85,8 +87,9 @@ public sealed class MetricsFormatTests(RunningGateway running) : IClassFixture<R
         {
             Assert.Contains(metrics.Split('\n'), line => line.StartsWith(failures, StringComparison.Ordinal) && IsZeroFromTheStart(line));
         }
-        // The dashboards over tiering, recall, tenants, hosts and the cluster find every series they chart (LucidLink's: its own test).
-        Dashboards.AssertExported(metrics, "alto-cluster.json", "alto-tenant.json", "alto-host.json", "alto-tiering-recall.json");
+        // The dashboards over tiering, recall, tenants, hosts and the cluster find every series they chart (LucidLink's: its own test),
+        // the agent's gauges in the scrape taken while it ran.
+        Dashboards.AssertExported(fleet + metrics, "alto-cluster.json", "alto-tenant.json", "alto-host.json", "alto-tiering-recall.json");
         Assert.All(seconds, histogram => Assert.True(histogram.Value.Min() <= 0.01 && histogram.Value.Max() <= 3600,
             $"{histogram.Key} has buckets {string.Join(", ", histogram.Value)}"));
     }
