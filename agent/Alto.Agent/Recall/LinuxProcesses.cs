@@ -8,12 +8,14 @@ namespace Alto.Agent.Recall;
 internal static class LinuxProcesses
 {
     /// <summary>
-    /// The real user id of <paramref name="process"/> (the first number of the <c>Uid:</c> line
-    /// of its <c>status</c>): real rather than effective, so a user running a
-    /// set-user-id program is still counted as themself. <see cref="RecallSlots.UnknownUser"/>
+    /// The user <paramref name="process"/> opens files as: its file-system user id, the last number
+    /// of the <c>Uid:</c> line of its <c>status</c> (real, effective, saved, file system). That is
+    /// the user the kernel checks its opens against, and it follows the effective user id: a file
+    /// server such as Samba keeps its real user id root and takes each client's user as its
+    /// effective one, and a set-user-id program opens as its owner. <see cref="RecallSlots.UnknownUser"/>
     /// when it cannot be told: no process given (0), or it has ended.
     /// </summary>
-    public static uint RealUser(int process)
+    public static uint FileSystemUser(int process)
     {
         if (process <= 0)
         {
@@ -26,7 +28,7 @@ internal static class LinuxProcesses
                 if (line.StartsWith("Uid:", StringComparison.Ordinal))
                 {
                     var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-                    return fields.Length > 1 && uint.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
+                    return fields.Length == 5 && uint.TryParse(fields[4], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
                         ? user
                         : RecallSlots.UnknownUser;
                 }

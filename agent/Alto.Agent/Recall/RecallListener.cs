@@ -298,7 +298,7 @@ public sealed partial class RecallListener : IDisposable
                 }
                 if (!admitted)
                 {
-                    user = LinuxProcesses.RealUser(process);
+                    user = LinuxProcesses.FileSystemUser(process);
                     if (_slots.TryAdmit(user) is { } overloaded)
                     {
                         throw overloaded;

@@ -10,7 +10,7 @@ namespace Alto.Agent.Recall;
 /// How many opens of stubs may wait for their recall at once (running, waiting their turn, or
 /// joined to another open's recall of the file); one more gets EIO at once.
 /// </param>
-/// <param name="MostWaitingPerUser">How many of those may be one user's (the opening process's real user id); that user's next open gets EIO at once.</param>
+/// <param name="MostWaitingPerUser">How many of those may be one user's (the user the opening process opens files as: <see cref="LinuxProcesses.FileSystemUser"/>); that user's next open gets EIO at once.</param>
 public sealed record RecallLimits(
     TimeSpan Stall, int AtOnce, int MostWaiting = RecallLimits.DefaultMostWaiting, int MostWaitingPerUser = RecallLimits.DefaultMostWaitingPerUser)
 {

@@ -120,9 +120,9 @@ public sealed class RecallStormTests : IDisposable
         var single = await WriteStubsAsync(shared, "single", 1);
         slow!.BeforeRead = cancellationToken => Task.Delay(300, cancellationToken);
 
-        var scanning = StubFiles.ShellAsync(AsUser(StormUser, $"for f in {Quoted(storm.Keys)}; do sha256sum \"$f\" & done; wait"));
+        var scanning = StubFiles.ShellAsync(EachReadBy($"--reuid={StormUser} --regid={StormUser}", storm.Keys));
         await UntilAsync(() => shared.Listener.Waiting == StormStubs - 1, "the storm's opens all waiting");
-        var opened = await StubFiles.ShellAsync(AsUser(OtherUser, $"sha256sum {Quoted(single.Keys)}"));
+        var opened = await StubFiles.ShellAsync(EachReadBy($"--reuid={OtherUser} --regid={OtherUser}", single.Keys));
         var recalledBefore = shared.Listener.Counts.Recalled;
 
         // Its turn came after the recall running when it opened (and at most one more that began meanwhile), not after the whole storm.
@@ -136,8 +136,10 @@ public sealed class RecallStormTests : IDisposable
     }
 
     [Fact]
-    public async Task OneUsersOpensBeyondTheirShareGetAnErrorWhileAnotherUsersOpensStillWaitTheirTurn()
+    public async Task OneUsersOpensBeyondTheirShareGetAnErrorWhileAnotherUsersOpensStillWaitTheirTurnAlsoThroughAFileServer()
     {
+        // Both users' opens come from processes whose real user is root, as a file server's do
+        // (Samba opens each client's files with the client's user as its effective one).
         const int Share = 3;
         const int StormOpens = 5;
         FaultyStore? held = null;
@@ -148,9 +150,9 @@ public sealed class RecallStormTests : IDisposable
         var tierTwoAnswers = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         held!.BeforeRead = cancellationToken => tierTwoAnswers.Task.WaitAsync(cancellationToken);
 
-        var flooding = StubFiles.ShellAsync(AsUser(StormUser, $"for f in {Quoted(storm.Keys)}; do sha256sum \"$f\" & done; wait"));
+        var flooding = StubFiles.ShellAsync(EachReadBy($"--euid={StormUser} --egid={StormUser}", storm.Keys));
         await UntilAsync(() => shared.Listener.Counts.Failed == StormOpens - Share, "the opens beyond the user's share refused");
-        var opening = StubFiles.ShellAsync(AsUser(OtherUser, $"for f in {Quoted(others.Keys)}; do sha256sum \"$f\" & done; wait"));
+        var opening = StubFiles.ShellAsync(EachReadBy($"--euid={OtherUser} --egid={OtherUser}", others.Keys));
         // One of the first user's recalls runs; its two others and the second user's two wait.
         await UntilAsync(() => shared.Listener.Waiting == Share - 1 + others.Count, "the other user's opens waiting");
         Assert.Equal(StormOpens - Share, shared.Listener.Counts.Failed);
@@ -165,11 +167,13 @@ public sealed class RecallStormTests : IDisposable
         Assert.Equal((Share + 2L, (long)(StormOpens - Share), 0L), shared.Listener.Counts);
     }
 
-    /// <summary>The command run by a process of <paramref name="user"/>'s (real and effective), with no supplementary groups.</summary>
-    private static string AsUser(int user, string command) =>
-        $"setpriv --reuid={user} --regid={user} --clear-groups sh -c '{command.Replace("'", "'\\''", StringComparison.Ordinal)}'";
-
-    private static string Quoted(IEnumerable<string> paths) => string.Join(' ', paths.Select(path => $"'{path}'"));
+    /// <summary>
+    /// A shell command that reads each file at once, each in a <c>sha256sum</c> of its own run with
+    /// <paramref name="identity"/> (setpriv's options) and no supplementary groups. No shell runs as
+    /// that user: one started with its effective user other than its real one makes them the same.
+    /// </summary>
+    private static string EachReadBy(string identity, IEnumerable<string> paths) =>
+        $"for f in {string.Join(' ', paths.Select(path => $"'{path}'"))}; do setpriv {identity} --clear-groups sha256sum \"$f\" & done; wait";
 
     /// <summary>Stubs of <paramref name="count"/> files in <paramref name="volume"/>, which any user may read.</summary>
     private static async Task<Dictionary<string, byte[]>> WriteStubsAsync(RecallVolume volume, string name, int count)
