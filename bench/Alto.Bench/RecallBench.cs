@@ -103,12 +103,22 @@ public static class RecallBench
     }
 
     /// <summary>Runs the reader as a process of its own (its opens are not the agent's) on <paramref name="threads"/> threads; milliseconds per file.</summary>
-    internal static async Task<double[]> ReadAsync(string[] paths, int threads = 1)
+    /// <summary>
+    /// Times the reader over <paramref name="paths"/>; run as <paramref name="user"/> (real and
+    /// effective, through <c>setpriv</c>) when given, which must be able to read them.
+    /// </summary>
+    internal static async Task<double[]> ReadAsync(string[] paths, int threads = 1, int? user = null)
     {
         var list = Path.GetTempFileName();
         await File.WriteAllLinesAsync(list, paths);
+        File.SetUnixFileMode(list, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var self = typeof(RecallBench).Assembly.Location;
-        var run = await Measure.ProcessAsync("dotnet", [self, "read-files", list, threads.ToString(CultureInfo.InvariantCulture)]);
+        string[] reader = ["dotnet", self, "read-files", list, threads.ToString(CultureInfo.InvariantCulture)];
+        if (user is { } id)
+        {
+            reader = ["setpriv", $"--reuid={id}", $"--regid={id}", "--clear-groups", .. reader];
+        }
+        var run = await Measure.ProcessAsync(reader[0], reader[1..]);
         File.Delete(list);
         if (run.ExitCode != 0)
         {
