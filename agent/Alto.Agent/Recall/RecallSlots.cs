@@ -41,8 +41,8 @@ public sealed record RecallLimits(
 }
 
 /// <summary>An open of a stub refused because <see cref="RecallLimits.MostWaiting"/> (or the user's <see cref="RecallLimits.MostWaitingPerUser"/>) wait for their recall already.</summary>
-public sealed class RecallOverloadedException(string whose, int mostWaiting)
-    : IOException($"{mostWaiting} opens of stubs {whose} wait for their recall already; the file stays a stub");
+public sealed class RecallOverloadedException(int mostWaiting, string? user = null)
+    : IOException($"{mostWaiting} opens of stubs{(user is null ? "" : " by " + user)} wait for their recall already; the file stays a stub");
 
 /// <summary>An open of a stub whose recall had not had its turn when the agent began to stop: it is still unanswered, and the file still a stub.</summary>
 public sealed class RecallNotStartedException() : IOException("the agent stopped before this recall's turn came; the file stays a stub");
@@ -144,16 +144,16 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
                 {
                     LogOverloaded(logger, limits.MostWaiting);
                 }
-                return new RecallOverloadedException("in all", limits.MostWaiting);
+                return new RecallOverloadedException(limits.MostWaiting);
             }
             var users = _admittedByUser.GetValueOrDefault(user);
             if (users >= limits.MostWaitingPerUser)
             {
                 if (Due(ref _userOverloadWarnedAt))
                 {
-                    LogUserOverloaded(logger, Whose(user), limits.MostWaitingPerUser);
+                    LogUserOverloaded(logger, limits.MostWaitingPerUser, Named(user));
                 }
-                return new RecallOverloadedException(Whose(user), limits.MostWaitingPerUser);
+                return new RecallOverloadedException(limits.MostWaitingPerUser, Named(user));
             }
             _admittedByUser[user] = users + 1;
             _admitted++;
@@ -179,7 +179,7 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
         }
     }
 
-    private static string Whose(uint user) => user == UnknownUser ? "of processes whose user is not known" : $"of user {user}";
+    private static string Named(uint user) => user == UnknownUser ? "processes whose user is not known" : $"user {user}";
 
     /// <summary>Takes a free slot (null), or queues for one behind the user's earlier turns and returns the turn to wait for.</summary>
     private TaskCompletionSource? TakeOrQueue(uint user)
@@ -239,7 +239,17 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
     {
         if (Due(ref _warnedAt))
         {
-            LogQueued(logger, waiting, limits.AtOnce);
+            var (user, turns) = MostWaitingUser();
+            LogQueued(logger, waiting, limits.AtOnce, turns, Named(user));
+        }
+    }
+
+    /// <summary>The user with the most opens waiting their turn, and how many: whose program the operator may look at.</summary>
+    private (uint User, int Turns) MostWaitingUser()
+    {
+        lock (_lock)
+        {
+            return _turnsByUser.Select(pair => (pair.Key, pair.Value.Count)).DefaultIfEmpty((UnknownUser, 0)).MaxBy(pair => pair.Item2);
         }
     }
 
@@ -255,9 +265,9 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
     [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs wait for their recall already: further opens of stubs get EIO until fewer wait (the files stay stubs; each refusal is reported as a failed recall)")]
     private static partial void LogOverloaded(ILogger logger, int mostWaiting);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs {Whose} wait for their recall already: that user's further opens of stubs get EIO until fewer wait, other users' still wait their turn (the files stay stubs; each refusal is reported as a failed recall)")]
-    private static partial void LogUserOverloaded(ILogger logger, string whose, int mostWaiting);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs by {User} wait for their recall already: that user's further opens of stubs get EIO until fewer wait, other users' still wait their turn (the files stay stubs; each refusal is reported as a failed recall)")]
+    private static partial void LogUserOverloaded(ILogger logger, int mostWaiting, string user);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} open(s) of stubs wait their turn while {AtOnce} recalls run at once (run --recalls-at-once): a program is opening many stubs side by side (a virus scanner, a backup, an indexer?)")]
-    private static partial void LogQueued(ILogger logger, int waiting, int atOnce);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} open(s) of stubs wait their turn while {AtOnce} recalls run at once (run --recalls-at-once), {Turns} of them by {User}: a program is opening many stubs side by side (a virus scanner, a backup, an indexer?)")]
+    private static partial void LogQueued(ILogger logger, int waiting, int atOnce, int turns, string user);
 }
