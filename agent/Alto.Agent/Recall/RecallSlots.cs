@@ -100,8 +100,8 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
         }
         if (TakeOrQueue(user) is { } turn)
         {
-            var waiting = Interlocked.Increment(ref _waiting);
-            WarnNowAndThen(waiting);
+            Interlocked.Increment(ref _waiting);
+            WarnNowAndThen();
             try
             {
                 await using (stopping.Register(() => turn.TrySetCanceled(stopping)))
@@ -235,21 +235,29 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
         }
     }
 
-    private void WarnNowAndThen(int waiting)
+    private void WarnNowAndThen()
     {
-        if (Due(ref _warnedAt))
+        if (Due(ref _warnedAt) && Queued() is { Waiting: > 0 } queued)
         {
-            var (user, turns) = MostWaitingUser();
-            LogQueued(logger, waiting, limits.AtOnce, turns, Named(user));
+            LogQueued(logger, queued.Waiting, limits.AtOnce, queued.Turns, Named(queued.User));
         }
     }
 
-    /// <summary>The user with the most opens waiting their turn, and how many: whose program the operator may look at.</summary>
-    private (uint User, int Turns) MostWaitingUser()
+    /// <summary>How many turns wait, and the user with the most of them and how many: whose program the operator may look at.</summary>
+    private (int Waiting, uint User, int Turns) Queued()
     {
         lock (_lock)
         {
-            return _turnsByUser.Select(pair => (pair.Key, pair.Value.Count)).DefaultIfEmpty((UnknownUser, 0)).MaxBy(pair => pair.Item2);
+            var (waiting, most, turns) = (0, UnknownUser, 0);
+            foreach (var (user, queue) in _turnsByUser)
+            {
+                waiting += queue.Count;
+                if (queue.Count > turns)
+                {
+                    (most, turns) = (user, queue.Count);
+                }
+            }
+            return (waiting, most, turns);
         }
     }
 
