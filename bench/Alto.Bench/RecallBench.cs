@@ -102,10 +102,10 @@ public static class RecallBench
         return 0;
     }
 
-    /// <summary>Runs the reader as a process of its own (its opens are not the agent's) on <paramref name="threads"/> threads; milliseconds per file.</summary>
     /// <summary>
-    /// Times the reader over <paramref name="paths"/>; run as <paramref name="user"/> (real and
-    /// effective, through <c>setpriv</c>) when given, which must be able to read them.
+    /// Runs the reader as a process of its own (its opens are not the agent's) on
+    /// <paramref name="threads"/> threads, as <paramref name="user"/> (real and effective, through
+    /// <c>setpriv</c>) when given; milliseconds per file.
     /// </summary>
     internal static async Task<double[]> ReadAsync(string[] paths, int threads = 1, int? user = null)
     {

@@ -42,9 +42,6 @@ public static class RecallStormBench
         {
             await RecallBench.WriteRandomAsync(path, Size);
         }
-        // The volume is mounted in a temporary folder only its owner may enter; the other user reads through it.
-        File.SetUnixFileMode(Path.GetDirectoryName(volume.Root)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                                                                   | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
 
         var figures = new Dictionary<string, object> { ["bench"] = "recall-storm", ["files"] = Files, ["file_kib"] = Size / 1024, ["reader_threads"] = Threads };
         var passes = new Dictionary<string, List<(double Seconds, double[] Opens, double[] OtherUsersOpens, long Recalled, long Failed)>> { ["bounded"] = [], ["unbounded"] = [] };

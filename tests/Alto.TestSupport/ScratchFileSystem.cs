@@ -29,6 +29,12 @@ public sealed class ScratchFileSystem : IDisposable
         var work = imageParent is null
             ? Directory.CreateTempSubdirectory("alto-scratch-fs-").FullName
             : Directory.CreateDirectory(Path.Combine(imageParent, "alto-scratch-fs-" + Guid.NewGuid().ToString("N"))).FullName;
+        // Other users may pass through to the volume (not list the folder, nor read the image): the
+        // per-user recall tests and bench open its files as users other than root.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
         var image = Path.Combine(work, "volume.img");
         var root = Path.Combine(work, "volume");
         Directory.CreateDirectory(root);

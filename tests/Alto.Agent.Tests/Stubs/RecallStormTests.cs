@@ -175,11 +175,9 @@ public sealed class RecallStormTests : IDisposable
     private static string EachReadBy(string identity, IEnumerable<string> paths) =>
         $"for f in {string.Join(' ', paths.Select(path => $"'{path}'"))}; do setpriv {identity} --clear-groups sha256sum \"$f\" & done; wait";
 
-    /// <summary>Stubs of <paramref name="count"/> files in <paramref name="volume"/>, which any user may read.</summary>
+    /// <summary>Stubs of <paramref name="count"/> files in <paramref name="volume"/>, which any user may read (the scratch volume lets them through).</summary>
     private static async Task<Dictionary<string, byte[]>> WriteStubsAsync(RecallVolume volume, string name, int count)
     {
-        // The volume is mounted in a temporary folder only its owner may enter.
-        File.SetUnixFileMode(Path.GetDirectoryName(volume.Root)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var files = new Dictionary<string, byte[]>();
         for (var i = 0; i < count; i++)
         {
