@@ -43,6 +43,8 @@ public sealed class CsvScanWriter : IDisposable
         _writer.Write(row.IsStub ? "true" : "false");
         _writer.Write(',');
         _writer.Write(PathEncoding.Name(row.PathEncoding));
+        _writer.Write(',');
+        Number(row.Links);
         _writer.Write("\r\n");
     }
 

@@ -119,7 +119,7 @@ internal static class ParquetColumnValues
 
     private static ValueKind KindOf(string column) => column switch
     {
-        ScanColumns.FileSize or ScanColumns.FileId => ValueKind.WholeNumber,
+        ScanColumns.FileSize or ScanColumns.FileId or ScanColumns.Links => ValueKind.WholeNumber,
         ScanColumns.LastModified or ScanColumns.LastAccessed or ScanColumns.Ctime => ValueKind.Time,
         ScanColumns.IsStub => ValueKind.Flag,
         _ => ValueKind.Text,

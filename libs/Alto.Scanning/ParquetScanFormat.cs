@@ -21,9 +21,10 @@ public static class ParquetScanFormat
     private static readonly DataField<long> FileId = new(ScanColumns.FileId);
     private static readonly DataField<bool> IsStub = new(ScanColumns.IsStub);
     private static readonly DataField<string> PathEncodingField = new(ScanColumns.PathEncoding);
+    private static readonly DataField<int> Links = new(ScanColumns.Links);
 
     private static readonly ParquetSchema Schema = new(
-        FilePath, FileSize, LastModified, LastAccessed, FileExtension, Permissions, Owner, Hash, Ctime, FileId, IsStub, PathEncodingField);
+        FilePath, FileSize, LastModified, LastAccessed, FileExtension, Permissions, Owner, Hash, Ctime, FileId, IsStub, PathEncodingField, Links);
 
     public static async Task WriteAsync(Stream output, IReadOnlyList<ScanRecord> rows, CancellationToken cancellationToken)
     {
@@ -41,6 +42,7 @@ public static class ParquetScanFormat
         await group.WriteAsync<long>(FileId, rows.Select(r => r.FileId).ToArray(), cancellationToken: cancellationToken);
         await group.WriteAsync<bool>(IsStub, rows.Select(r => r.IsStub).ToArray(), cancellationToken: cancellationToken);
         await group.WriteAsync(PathEncodingField, rows.Select(r => PathEncoding.Name(r.PathEncoding)).ToArray());
+        await group.WriteAsync<int>(Links, rows.Select(r => r.Links).ToArray(), cancellationToken: cancellationToken);
     }
 
     /// <summary>Reads and checks every row of a chunk held in memory (tests and tools; the gateway streams with <see cref="ParquetScanReader"/>).</summary>

@@ -110,14 +110,14 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             values.Accessed[i] ?? throw Missing(row, ScanColumns.LastAccessed),
             values.Extensions?[i] ?? "", values.Permissions?[i] ?? "", values.Owners?[i] ?? "", values.Hashes?[i],
             values.Ctimes?[i],
-            values.FileIds?[i] ?? 0, values.Stubs?[i] ?? false, values.Encodings?[i] ?? "");
+            values.FileIds?[i] ?? 0, values.Stubs?[i] ?? false, values.Encodings?[i] ?? "", values.Links?[i] ?? 1);
     }
 
     public ValueTask DisposeAsync() => _reader.DisposeAsync();
 
     private sealed record GroupColumns(
         string?[] Paths, long?[] Sizes, DateTimeOffset?[] Modified, DateTimeOffset?[] Accessed, string?[]? Extensions, string?[]? Permissions,
-        string?[]? Owners, string?[]? Hashes, DateTimeOffset?[]? Ctimes, long?[]? FileIds, bool?[]? Stubs, string?[]? Encodings);
+        string?[]? Owners, string?[]? Hashes, DateTimeOffset?[]? Ctimes, long?[]? FileIds, bool?[]? Stubs, string?[]? Encodings, long?[]? Links);
 
     private async Task<GroupColumns> ReadGroupAsync(int index, CancellationToken cancellationToken)
     {
@@ -139,7 +139,8 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             await TimesAsync(group, ScanColumns.Ctime, cancellationToken),
             await WholeNumbersAsync(group, ScanColumns.FileId, cancellationToken),
             _columns.TryGetValue(ScanColumns.IsStub, out var stub) ? await ParquetColumnValues.FlagsAsync(group, stub, _count, _row, cancellationToken) : null,
-            await TextsAsync(group, ScanColumns.PathEncoding, cancellationToken));
+            await TextsAsync(group, ScanColumns.PathEncoding, cancellationToken),
+            await WholeNumbersAsync(group, ScanColumns.Links, cancellationToken));
     }
 
     // Each null when the chunk has no such column; rows are numbered after the _row read before this group.

@@ -58,6 +58,7 @@ public sealed class ScanHeader
         }
         var ctime = Text(fields, At.Ctime);
         var fileId = Text(fields, At.FileId);
+        var links = Text(fields, At.Links);
         return ScanRecordRules.Build(row, flavor,
             path: Text(fields, At.FilePath),
             size: CsvScanReader.ParseLong(row, ScanColumns.FileSize, Text(fields, At.FileSize)),
@@ -70,7 +71,8 @@ public sealed class ScanHeader
             ctime: ctime.Length == 0 ? null : CsvScanReader.ParseTimestamp(row, ScanColumns.Ctime, ctime),
             fileId: fileId.Length == 0 ? 0 : CsvScanReader.ParseLong(row, ScanColumns.FileId, fileId),
             isStub: CsvScanReader.ParseBool(row, Text(fields, At.IsStub)),
-            encoding: Text(fields, At.PathEncoding));
+            encoding: Text(fields, At.PathEncoding),
+            links: links.Length == 0 ? 1 : CsvScanReader.ParseLong(row, ScanColumns.Links, links));
     }
 
     /// <summary>The text of a known column (by its place in <see cref="ScanColumns.All"/>), empty when the chunk has none.</summary>
@@ -91,6 +93,7 @@ public sealed class ScanHeader
         public static readonly int FileId = IndexOf(ScanColumns.FileId);
         public static readonly int IsStub = IndexOf(ScanColumns.IsStub);
         public static readonly int PathEncoding = IndexOf(ScanColumns.PathEncoding);
+        public static readonly int Links = IndexOf(ScanColumns.Links);
     }
 
     private static int IndexOf(string column)

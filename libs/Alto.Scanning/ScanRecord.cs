@@ -12,7 +12,9 @@ public enum PathEncodingKind
 /// <summary>
 /// One file as a scan reports it: the seed's columns (file_path, file_size, last_modified,
 /// last_accessed, file_extension, permissions, owner, hash) plus ctime, the file id, whether it
-/// is already an Alto stub, and how its path is encoded.
+/// is already an Alto stub, how its path is encoded, and how many names (hard links) the file has
+/// (<see cref="Links"/>: 1 when the scanner does not say; a file with several is counted once by
+/// the capacity figures, each name carrying its share of the bytes).
 /// </summary>
 public sealed record ScanRecord(
     string FilePath,
@@ -26,7 +28,8 @@ public sealed record ScanRecord(
     DateTimeOffset? Ctime,
     long FileId,
     bool IsStub,
-    PathEncodingKind PathEncoding);
+    PathEncodingKind PathEncoding,
+    int Links = 1);
 
 /// <summary>Column names and order of a scan chunk, in CSV headers and Parquet schemas alike.</summary>
 public static class ScanColumns
@@ -43,9 +46,10 @@ public static class ScanColumns
     public const string FileId = "file_id";
     public const string IsStub = "is_stub";
     public const string PathEncoding = "path_encoding";
+    public const string Links = "links";
 
     public static readonly IReadOnlyList<string> All =
-        [FilePath, FileSize, LastModified, LastAccessed, FileExtension, Permissions, Owner, Hash, Ctime, FileId, IsStub, PathEncoding];
+        [FilePath, FileSize, LastModified, LastAccessed, FileExtension, Permissions, Owner, Hash, Ctime, FileId, IsStub, PathEncoding, Links];
 
     /// <summary>Longest encoded path accepted, in characters (well above Linux's 4096-byte PATH_MAX, escapes included).</summary>
     public const int MaxPathLength = 16_384;

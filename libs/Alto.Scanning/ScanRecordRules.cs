@@ -9,7 +9,7 @@ public static class ScanRecordRules
 {
     public static ScanRecord Build(
         long row, PathFlavor flavor, string path, long size, DateTimeOffset modified, DateTimeOffset accessed, string extension,
-        string permissions, string owner, string? hash, DateTimeOffset? ctime, long fileId, bool isStub, string encoding)
+        string permissions, string owner, string? hash, DateTimeOffset? ctime, long fileId, bool isStub, string encoding, long links)
     {
         if (path.Length == 0)
         {
@@ -46,13 +46,18 @@ public static class ScanRecordRules
         {
             throw new ScanFormatException(row, ScanColumns.FileId, $"the file id {fileId} is negative");
         }
+        if (links is < 1 or > int.MaxValue)
+        {
+            // A name in a listing is one of its file's links: no file that a scan can see has none.
+            throw new ScanFormatException(row, ScanColumns.Links, $"the link count {links} is not between 1 and {int.MaxValue}");
+        }
         CheckText(row, ScanColumns.FileExtension, extension);
         CheckText(row, ScanColumns.Permissions, permissions);
         CheckText(row, ScanColumns.Owner, owner);
         CheckText(row, ScanColumns.Hash, hash ?? "");
         extension = PathFlavors.CanonicalExtension(extension.Length > 0 ? extension : ScanValues.Extension(flavor.Split(path).Name));
         return new ScanRecord(path, size, modified, accessed, extension, permissions, owner,
-            string.IsNullOrEmpty(hash) ? null : hash, ctime, fileId, isStub, kind);
+            string.IsNullOrEmpty(hash) ? null : hash, ctime, fileId, isStub, kind, (int)links);
     }
 
     /// <summary>

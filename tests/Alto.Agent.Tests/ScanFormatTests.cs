@@ -56,21 +56,25 @@ public sealed class ScanFormatTests
     }
 
     [Theory]
-    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false", 1, null, "expected 12 columns")]
-    [InlineData("\"/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "unterminated")]
-    [InlineData("/a,1,yesterday,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "last_modified", "RFC 3339")]
-    [InlineData("/a,1,2025-01-15 10:30:00,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "last_modified", "RFC 3339")]
-    [InlineData("/a,-5,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_size", "negative")]
-    [InlineData("/a,big,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_size", "whole number")]
-    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,maybe,utf8", 1, "is_stub", "true or false")]
-    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,latin1", 1, "path_encoding", "utf8 or escaped")]
-    [InlineData(@"/a\q,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,escaped", 1, "file_path", "xHH")]
-    [InlineData(",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "empty")]
-    [InlineData("relative/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, "file_path", "absolute")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8", 1, null, "expected 13 columns")]
+    [InlineData("\"/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "file_path", "unterminated")]
+    [InlineData("/a,1,yesterday,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "last_modified", "RFC 3339")]
+    [InlineData("/a,1,2025-01-15 10:30:00,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "last_modified", "RFC 3339")]
+    [InlineData("/a,-5,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "file_size", "negative")]
+    [InlineData("/a,big,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "file_size", "whole number")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,maybe,utf8,1", 1, "is_stub", "true or false")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,latin1,1", 1, "path_encoding", "utf8 or escaped")]
+    [InlineData(@"/a\q,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,escaped,1", 1, "file_path", "xHH")]
+    [InlineData(",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "file_path", "empty")]
+    [InlineData("relative/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,1", 1, "file_path", "absolute")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,0", 1, "links", "not between 1 and")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,-2", 1, "links", "not between 1 and")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,2147483648", 1, "links", "not between 1 and")]
+    [InlineData("/a,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,.a,rw-r--r--,root,,,1,false,utf8,two", 1, "links", "whole number")]
     public async Task MalformedRowsNameTheirRowAndColumn(string line, long row, string? column, string message)
     {
         var csv = string.Join(',', ScanColumns.All) + "\r\n"
-            + "/ok,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n" + line + "\r\n";
+            + "/ok,1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8,1\r\n" + line + "\r\n";
 
         var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
 
@@ -83,7 +87,7 @@ public sealed class ScanFormatTests
     public async Task AnOverLongPathIsRefused()
     {
         var csv = string.Join(',', ScanColumns.All) + "\r\n/" + new string('a', ScanColumns.MaxPathLength)
-            + ",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8\r\n";
+            + ",1,2025-01-15T10:30:00Z,2025-01-15T10:30:00Z,,rw-r--r--,root,,,1,false,utf8,1\r\n";
         var error = await Assert.ThrowsAsync<ScanFormatException>(() => CsvScanReader.ReadAllAsync(Encoding.UTF8.GetBytes(csv)));
         Assert.Equal(("file_path", 1L), (error.Column, error.Row));
     }
@@ -207,7 +211,7 @@ public sealed class ScanFormatTests
         var escaped = PathEncoding.Encode([.. "/srv/caf"u8, 0xE9, .. ".txt"u8]);
         return
         [
-            new("/srv/data/report.pdf", 5_242_880, When, When.AddDays(3), "pdf", "rw-r--r--", "alice", null, When.AddDays(-1), 42, false, PathEncodingKind.Utf8),
+            new("/srv/data/report.pdf", 5_242_880, When, When.AddDays(3), "pdf", "rw-r--r--", "alice", null, When.AddDays(-1), 42, false, PathEncodingKind.Utf8, Links: 30),
             new("/srv/data/with, comma \"and quotes\"\nnewline.txt", 0, When, When, "txt", "rw-------", "bob", "sha256:ab", null, 43, true, PathEncodingKind.Utf8),
             new(escaped.Text, 7, When.AddTicks(1234567), When, "txt", "rwsr-xr-x", "1001", null, When, 44, false, escaped.Kind),
         ];

@@ -7,7 +7,8 @@ namespace Alto.Silo.Tests;
 /// The capacity summaries kept by the inventory's triggers equal a summary computed afresh from the
 /// inventory, after each kind of change: access times alone (the trigger's short path, over day
 /// and month edges, out-of-range times, deleted files), access times with other columns (the
-/// general path), deletions and columns the summaries do not count.
+/// general path), link counts (a name of a hard-linked file counts for its share of the bytes),
+/// deletions and columns the summaries do not count.
 /// </summary>
 public sealed class CapacitySummaryTests : IAsyncLifetime
 {
@@ -21,16 +22,16 @@ public sealed class CapacitySummaryTests : IAsyncLifetime
         await _database.MigrateAsync();
         // 600 files over six folders: access times a day, a month and a year apart (1,000 s before
         // midnight, so small moves cross days), one before 1970 and one past 9999, sizes over
-        // every bucket, every third a stub, every seventh deleted.
+        // every bucket, every third a stub, every seventh deleted, every fifth one of 2 to 4 names of its file.
         await _database.ExecuteAsync($"""
             INSERT INTO alto.tenant (id, name) VALUES ('{Tenant}', 'capacity');
             INSERT INTO alto.host (id, tenant_id, name) VALUES ('{Host}', '{Tenant}', 'capacity');
             INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
-                                           file_extension, owner, is_stub, deleted_utc, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+                                           file_extension, owner, is_stub, deleted_utc, links, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
             SELECT '{Tenant}', '{Host}', i % 6, 'f' || i, '/srv/d' || (i % 6) || '/f' || i, (i * 7919) % 300000000,
                    CASE WHEN i = 1 THEN -86400 * 3 WHEN i = 2 THEN 300000000000 ELSE 1700000000 - 1000 + (i % 40) * 86400 * (1 + i % 3) END,
                    1690000000 + i * 3600, 1690000000, (ARRAY['pdf', 'JPG', '', 'log'])[1 + i % 4], (ARRAY['alice', 'bob', NULL])[1 + i % 3],
-                   i % 3 = 0, CASE WHEN i % 7 = 0 THEN now() END, 0, 0, now()
+                   i % 3 = 0, CASE WHEN i % 7 = 0 THEN now() END, CASE WHEN i % 5 = 0 THEN 2 + i % 3 ELSE 1 END, 0, 0, now()
             FROM generate_series(1, 600) AS i;
             """);
     }
@@ -62,6 +63,14 @@ public sealed class CapacitySummaryTests : IAsyncLifetime
             """);
         await AssertSummariesFreshAsync("after access times with sizes and stubs");
 
+        // Names given or gone elsewhere: the link count alone, and with access times.
+        await _database.ExecuteAsync($"""
+            UPDATE alto.file_current SET links = CASE WHEN links = 1 THEN 3 ELSE links - 1 END,
+                   atime_unix = CASE WHEN file_current_id % 2 = 0 THEN atime_unix + 86400 * 3 ELSE atime_unix END
+            WHERE host_id = '{Host}' AND file_current_id % 6 = 1
+            """);
+        await AssertSummariesFreshAsync("after link counts");
+
         // Access times while files are deleted and others come back.
         await _database.ExecuteAsync($"""
             UPDATE alto.file_current SET atime_unix = atime_unix + 86400 * 2,
@@ -88,7 +97,7 @@ public sealed class CapacitySummaryTests : IAsyncLifetime
         await using (var recompute = new NpgsqlCommand($"""
             DELETE FROM alto.capacity_summary WHERE host_id = '{Host}';
             DO $$ BEGIN
-                EXECUTE format(alto.capacity_sql(), 'SELECT 1 AS sign, f.tenant_id, f.host_id, f.size_bytes, f.is_stub, f.atime_unix, f.mtime_unix, f.file_extension, f.owner, f.dir_id
+                EXECUTE format(alto.capacity_sql(), 'SELECT 1 AS sign, f.tenant_id, f.host_id, f.size_bytes, f.is_stub, f.atime_unix, f.mtime_unix, f.file_extension, f.owner, f.dir_id, f.links
                                                      FROM alto.file_current f WHERE f.deleted_utc IS NULL AND f.host_id = ''{Host}''');
             END $$;
             """, connection, transaction))

@@ -8,7 +8,7 @@ namespace Alto.Agent.Scanning;
 
 /// <summary>
 /// What an incremental scan knows of the last one: a digest per folder of its files (names,
-/// sizes, times, owner, permissions, file id, stub or not) as that scan sent them, and the scan's
+/// sizes, times, owner, permissions, file id, stub or not, link count) as that scan sent them, and the scan's
 /// id. A folder whose digest is the same now is not sent again: the gateway is told it is
 /// unchanged and keeps its rows as they are. A folder that is new, changed, emptied or gone is
 /// sent in full (or not named at all), so deletions and moves are seen as in a full scan.
@@ -18,7 +18,8 @@ public sealed class FolderDigests
     /// <summary>A folder with more files than this is always sent: its rows are not held back to wait for its digest.</summary>
     public const int MostRowsHeld = 20_000;
 
-    private const string Magic = "alto-folder-digests-v2";
+    // v3: rows' digests take in the link count; a v2 file is not read, so the first scan after the upgrade is a full one.
+    private const string Magic = "alto-folder-digests-v3";
 
     private readonly IReadOnlyDictionary<string, UInt128> _previous;
     private readonly ConcurrentDictionary<string, UInt128> _current = new(StringComparer.Ordinal);
@@ -171,7 +172,7 @@ public sealed class FolderDigests
         Span<long> numbers =
         [
             row.FileSize, row.LastModified.UtcTicks, row.LastAccessed.UtcTicks, row.Ctime?.UtcTicks ?? -1, row.FileId,
-            row.IsStub ? 1 : 0, (long)row.PathEncoding,
+            row.IsStub ? 1 : 0, (long)row.PathEncoding, row.Links,
         ];
         hasher.Append(MemoryMarshal.AsBytes(numbers));
         foreach (var text in (ReadOnlySpan<string?>)[row.FilePath, row.Permissions, row.Owner, row.Hash, row.FileExtension])

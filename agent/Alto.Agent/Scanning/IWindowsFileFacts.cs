@@ -4,7 +4,8 @@ namespace Alto.Agent.Scanning;
 /// <param name="Owner">The owner from the file's security descriptor, as <c>DOMAIN\user</c> (or the SID's text when it has no name).</param>
 /// <param name="FileId">The file reference number (FRN): the NTFS/ReFS file id, stable across renames.</param>
 /// <param name="Attributes">The file's attributes, with the offline and recall bits a stub carries.</param>
-public readonly record struct WindowsFileFacts(string Owner, long FileId, FileAttributes Attributes);
+/// <param name="Links">How many names (hard links) the file has.</param>
+public readonly record struct WindowsFileFacts(string Owner, long FileId, FileAttributes Attributes, uint Links);
 
 /// <summary>
 /// The only calls of a Windows scan that need Windows (<see cref="Win32FileFacts"/>): everything

@@ -127,7 +127,8 @@ public sealed class PortableTreeWalker(WalkOptions options, ScanCounters counter
             entry.Created,
             read.FileId,
             isStub && entry.Length > 0,
-            PathEncodingKind.Utf8);
+            PathEncodingKind.Utf8,
+            read.Links is >= 1 and <= int.MaxValue ? (int)read.Links : 1);
     }
 
     /// <summary>

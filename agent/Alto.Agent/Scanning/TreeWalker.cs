@@ -184,7 +184,9 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             status.BirthTime ?? status.ChangeTime,
             (long)status.Inode,
             IsStub(path, status, folder, nulName),
-            kind);
+            kind,
+            // Past int's range only on a file system that counts no links (some report 0 or all ones): one name.
+            status.Links is >= 1 and <= int.MaxValue ? (int)status.Links : 1);
     }
 
     /// <summary>

@@ -47,7 +47,7 @@ public sealed partial class Win32FileFacts : IWindowsFileFacts
             throw Failure(Marshal.GetLastPInvokeError(), localPath);
         }
         var fileId = (long)(((ulong)information.FileIndexHigh << 32) | information.FileIndexLow);
-        return new WindowsFileFacts(OwnerOf(handle, localPath), fileId, (FileAttributes)information.FileAttributes);
+        return new WindowsFileFacts(OwnerOf(handle, localPath), fileId, (FileAttributes)information.FileAttributes, information.NumberOfLinks);
     }
 
     /// <summary>

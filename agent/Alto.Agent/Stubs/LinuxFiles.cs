@@ -18,6 +18,9 @@ public readonly record struct FileTimes(long Size, long Blocks, long AccessSecon
     /// <summary>The file's type and permission bits (st_mode).</summary>
     public ushort Mode { get; init; }
 
+    /// <summary>How many names (hard links) the file has.</summary>
+    public uint Links { get; init; }
+
     /// <summary>The file's type alone (S_IFMT of <see cref="Mode"/>).</summary>
     public int Type => Mode & 0xF000;
 
@@ -142,6 +145,7 @@ public static unsafe partial class LinuxFiles
     {
         Device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
         Mode = *(ushort*)(buffer + 28),
+        Links = *(uint*)(buffer + 16),
     };
 
     public static void RemoveAttribute(SafeFileHandle file, string name) => RemoveAttribute(Fd(file), name);

@@ -306,7 +306,7 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         await using var copy = await connection.BeginRawBinaryCopyAsync("""
             COPY scan_staging.raw_scans (tenant_id, scan_date, host_id, scan_id, chunk_no, row_no, file_path, path_escaped,
                                          file_size, last_modified, last_accessed, ctime, file_extension, permissions, owner,
-                                         hash, file_id, is_stub)
+                                         hash, file_id, is_stub, links)
             FROM STDIN (FORMAT BINARY)
             """, cancellationToken);
         using var rows = new BinaryCopyRows(copy);
@@ -344,7 +344,7 @@ public sealed class ScanStaging(NpgsqlDataSource db)
 
     private static void WriteRow(BinaryCopyRows copy, Guid tenantId, Guid hostId, ScanRow scan, int chunkNo, int rowNo, ScanRecord row)
     {
-        copy.StartRow(18);
+        copy.StartRow(19);
         copy.Uuid(tenantId);
         copy.Date(scan.Day);
         copy.Uuid(hostId);
@@ -363,5 +363,6 @@ public sealed class ScanStaging(NpgsqlDataSource db)
         copy.Text(row.Hash);
         copy.Bigint(row.FileId);
         copy.Boolean(row.IsStub);
+        copy.Int4(row.Links);
     }
 }

@@ -76,7 +76,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                    date_part('epoch', date_trunc('second', coalesce(ctime, last_modified)))::bigint AS ctime,
                    -- One stored form whatever the scanner wrote: lower case, without the dot.
                    lower(ltrim(coalesce(file_extension, ''), '.')) AS extension,
-                   permissions, owner, nullif(hash, '') AS hash, file_id, is_stub,
+                   permissions, owner, nullif(hash, '') AS hash, file_id, is_stub, links,
                    {{paths.Folder("file_path", "cut.at")}} AS dir_path,
                    substr(file_path, cut.at + 2) AS name
             FROM scan_staging.raw_scans
@@ -200,9 +200,9 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             SELECT r.*, d.dir_id, d.share, fc.file_current_id,
                    fc.file_current_id IS NOT NULL
                    AND ((fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
-                         fc.frn, fc.is_stub, fc.dir_id, fc.deleted_utc IS NULL)
+                         fc.frn, fc.is_stub, fc.links, fc.dir_id, fc.deleted_utc IS NULL)
                         IS DISTINCT FROM
-                        (r.file_size, r.mtime, r.ctime, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, d.dir_id, true)
+                        (r.file_size, r.mtime, r.ctime, r.extension, r.permissions, r.owner, r.file_id, r.is_stub, r.links, d.dir_id, true)
                         OR r.atime > fc.atime_unix
                         OR (r.hash IS NOT NULL AND r.hash IS DISTINCT FROM fc.file_hash)) AS changed
             FROM scan_rows r
@@ -231,7 +231,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                     mtime_unix = m.mtime, ctime_unix = m.ctime,
                     file_hash = coalesce(m.hash, fc.file_hash),
                     file_extension = m.extension, permissions = m.permissions, owner = m.owner,
-                    frn = m.file_id, is_stub = m.is_stub, dir_id = m.dir_id, share_name = m.share, name = m.name,
+                    frn = m.file_id, is_stub = m.is_stub, links = m.links, dir_id = m.dir_id, share_name = m.share, name = m.name,
                     last_seen_scan_id = $1, last_scan_utc = now(), deleted_utc = NULL, updated_utc = now()
                 FROM scan_match m
                 WHERE m.changed AND fc.file_current_id = m.file_current_id
@@ -265,10 +265,10 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
             WITH inserted AS (
                 INSERT INTO alto.file_current
                     (tenant_id, host_id, share_name, dir_id, name, full_path, path_escaped, size_bytes, atime_unix, mtime_unix,
-                     ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub,
+                     ctime_unix, file_hash, file_extension, permissions, owner, frn, is_stub, links,
                      first_seen_scan_id, last_seen_scan_id, last_scan_utc)
                 SELECT $1, $2, share, dir_id, name, file_path, path_escaped, file_size, atime, mtime,
-                       ctime, hash, extension, permissions, owner, file_id, is_stub, $3, $3, now()
+                       ctime, hash, extension, permissions, owner, file_id, is_stub, links, $3, $3, now()
                 FROM {source}
                 RETURNING 1)
             SELECT count(*) FROM inserted

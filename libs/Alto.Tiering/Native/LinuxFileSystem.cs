@@ -90,6 +90,7 @@ public static unsafe partial class LinuxFileSystem
         var mode = *(ushort*)(buffer + 28);
         status = new FileStatus(
             Mode: mode,
+            Links: *(uint*)(buffer + 16),
             Uid: *(uint*)(buffer + 20),
             Inode: *(ulong*)(buffer + 32),
             Size: *(long*)(buffer + 40),
@@ -249,5 +250,5 @@ public static unsafe partial class LinuxFileSystem
 
 /// <summary>The parts of statx the scanner and the path store use.</summary>
 public readonly record struct FileStatus(
-    ushort Mode, uint Uid, ulong Inode, long Size, long Blocks,
+    ushort Mode, uint Links, uint Uid, ulong Inode, long Size, long Blocks,
     DateTimeOffset AccessTime, DateTimeOffset? BirthTime, DateTimeOffset ChangeTime, DateTimeOffset ModifyTime, ulong Device);

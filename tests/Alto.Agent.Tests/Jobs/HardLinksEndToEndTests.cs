@@ -10,7 +10,9 @@ namespace Alto.Agent.Tests.Jobs;
 /// unchanged ones as hard links to the night before. Scanned by the real agent, planned and sent
 /// as jobs through the real gateway: every name becomes STUBBED, all of one file's names name the
 /// one stub its file is, one object each, and another program reads every name whole — also
-/// after one name is deleted.
+/// after one name is deleted. The capacity figures count each file's bytes once (each name its
+/// share, size / links in whole bytes) and its names as files, before, after the stubbing and after
+/// a name is gone.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixture<RunningGateway>
@@ -37,7 +39,11 @@ public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixtu
         Assert.All(names, name => Assert.Equal(StubFiles.Stat(Path.Combine(world.Volume.Root, "backup", nights[0], name.File)).Inode, StubFiles.Stat(name.Path).Inode));
 
         await world.ScanAsync();
+        // 4 files of 256 KiB under 3 names each: 12 names, each a third of its file's bytes (87,381 whole bytes).
+        const long Size = 256 * 1024;
+        var eachFileOnce = files.Length * nights.Length * (Size / nights.Length);
         await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'PLANNED'") == names.Count, "every name planned", null);
+        Assert.Equal((names.Count, eachFileOnce, 0L, 0L), await CapacityAsync(world));
         var agent = world.StartAgent();
         await world.WaitForRecallAsync(armed: true, agent);
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/plan?dryRun=false", new { });
@@ -51,6 +57,7 @@ public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixtu
         }
         Assert.DoesNotContain("zeros", agent.Output, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("was made a stub through another of its names", agent.Output, StringComparison.Ordinal);
+        Assert.Equal((names.Count, eachFileOnce, names.Count, eachFileOnce), await CapacityAsync(world));
 
         File.Delete(names[0].Path);
         foreach (var (path, file) in names.Skip(1))
@@ -58,5 +65,31 @@ public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixtu
             Assert.Equal(sums[file], await TieringWorld.ReadByAnotherProgramAsync(path));
         }
         await agent.StopAsync(TimeSpan.FromSeconds(30));
+
+        // A name gone: its file's two other names now carry half of it each, the rest a third (and
+        // none is a stub: the reads above recalled every file).
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => (await CapacityAsync(world)).Files < names.Count, "the rescan merged", null);
+        var afterDelete = (files.Length - 1) * nights.Length * (Size / nights.Length) + (nights.Length - 1) * (Size / (nights.Length - 1));
+        Assert.Equal((names.Count - 1, afterDelete, 0L, 0L), await CapacityAsync(world));
+
+        // One more name for a file, made without touching its data: in its other names' folders only
+        // their link count changed, and the rescan must send those folders for that alone.
+        var newNight = Directory.CreateDirectory(Path.Combine(world.Volume.Root, "backup", "2026-12-01")).FullName;
+        var oneMore = await StubFiles.ShellAsync($"ln '{Path.Combine(world.Volume.Root, "backup", nights[1], files[1])}' '{Path.Combine(newNight, files[1])}'");
+        Assert.True(oneMore.ExitCode == 0, oneMore.Output);
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => (await CapacityAsync(world)).Files == names.Count, "the rescan merged", null);
+        var afterLink = (files.Length - 2) * nights.Length * (Size / nights.Length) + (nights.Length - 1) * (Size / (nights.Length - 1))
+            + (nights.Length + 1) * (Size / (nights.Length + 1));
+        Assert.Equal((names.Count, afterLink, 0L, 0L), await CapacityAsync(world));
+    }
+
+    /// <summary>The host's files, bytes, stubs and stubbed bytes as the capacity report gives them.</summary>
+    private static async Task<(long Files, long Bytes, long TieredFiles, long TieredBytes)> CapacityAsync(TieringWorld world)
+    {
+        var report = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/analytics/capacity?by=size&hostId={world.HostId}");
+        return (report.GetProperty("files").GetInt64(), report.GetProperty("bytes").GetInt64(),
+            report.GetProperty("tieredFiles").GetInt64(), report.GetProperty("tieredBytes").GetInt64());
     }
 }

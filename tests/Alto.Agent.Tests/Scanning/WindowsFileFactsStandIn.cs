@@ -41,6 +41,7 @@ internal sealed class WindowsFileFactsStandIn(string localRoot, string rootName)
         var attributes = Stubs.Contains(relative)
             ? listed | WindowsStubAttributes.Offline | WindowsStubAttributes.RecallOnDataAccess | FileAttributes.SparseFile
             : listed;
-        return new WindowsFileFacts(Owners.GetValueOrDefault(relative, DefaultOwner), (long)LinuxFiles.StatPath(localPath).Inode, attributes);
+        var status = LinuxFiles.StatPath(localPath);
+        return new WindowsFileFacts(Owners.GetValueOrDefault(relative, DefaultOwner), (long)status.Inode, attributes, status.Links);
     }
 }
