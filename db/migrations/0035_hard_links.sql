@@ -106,3 +106,78 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- The same for tier-2 objects: every name of a hard-linked file has its tier object, all of them
+-- naming the one object its first name uploaded, and the targets' figures (what each holds, the
+-- day's tiered and recalled bytes, savings) counted it once per name. A tier object now carries its
+-- file's link count, taken from the inventory at each change of its state and when a scan finds
+-- the count changed, and counts for its share of the bytes. The summaries' objects stay counted
+-- by name.
+ALTER TABLE alto.tier_object ADD COLUMN links integer NOT NULL DEFAULT 1 CHECK (links >= 1);
+
+-- As in migration 0023, with each row's bytes its share (size / links) and the link count among the changes that move them.
+CREATE OR REPLACE FUNCTION alto.tier_summary_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changes text := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.tenant_id, n.host_id, n.target_id, n.state, n.size_bytes / n.links AS size_bytes, NULL::text AS before FROM new_rows n'
+        WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.tenant_id, o.host_id, o.target_id, o.state, o.size_bytes / o.links AS size_bytes, NULL::text AS before FROM old_rows o'
+        ELSE 'SELECT v.* FROM new_rows n JOIN old_rows o USING (id)
+              CROSS JOIN LATERAL (VALUES (1, n.tenant_id, n.host_id, n.target_id, n.state, n.size_bytes / n.links, o.state),
+                                         (-1, o.tenant_id, o.host_id, o.target_id, o.state, o.size_bytes / o.links, NULL))
+                  AS v(sign, tenant_id, host_id, target_id, state, size_bytes, before)
+              WHERE (n.state, n.target_id, n.size_bytes, n.links) IS DISTINCT FROM (o.state, o.target_id, o.size_bytes, o.links)'
+    END;
+BEGIN
+    EXECUTE format($sql$
+        WITH c AS (%s),
+        summary AS (
+            INSERT INTO alto.tier_summary AS s (tenant_id, host_id, target_id, state, objects, bytes)
+            SELECT tenant_id, host_id, coalesce(target_id, '00000000-0000-0000-0000-000000000000'), state, sum(sign), sum(sign * size_bytes)
+            FROM c GROUP BY 1, 2, 3, 4
+            HAVING sum(sign) <> 0 OR sum(sign * size_bytes) <> 0
+            ON CONFLICT (tenant_id, host_id, target_id, state) DO UPDATE SET objects = s.objects + excluded.objects, bytes = s.bytes + excluded.bytes
+            RETURNING tenant_id, host_id),
+        by_target AS (
+            -- Only targets whose stubs changed: a plan's thousands of PLANNED rows add nothing here.
+            INSERT INTO alto.daily_tiering AS d (tenant_id, host_id, target_id, day, tiered_files, tiered_bytes, recalled_files, recalled_bytes)
+            SELECT tenant_id, host_id, target_id, (now() AT TIME ZONE 'UTC')::date,
+                   count(*) FILTER (WHERE state = 'STUBBED' AND before IS DISTINCT FROM 'STUBBED' AND sign = 1),
+                   coalesce(sum(size_bytes) FILTER (WHERE state = 'STUBBED' AND before IS DISTINCT FROM 'STUBBED' AND sign = 1), 0),
+                   count(*) FILTER (WHERE state = 'RECALLED' AND before IS DISTINCT FROM 'RECALLED' AND sign = 1),
+                   coalesce(sum(size_bytes) FILTER (WHERE state = 'RECALLED' AND before IS DISTINCT FROM 'RECALLED' AND sign = 1), 0)
+            FROM c
+            WHERE target_id IS NOT NULL
+            GROUP BY 1, 2, 3
+            HAVING bool_or(state IN ('STUBBED', 'RECALLED'))
+            ON CONFLICT (tenant_id, day, host_id, target_id) DO UPDATE
+            SET tiered_files = d.tiered_files + excluded.tiered_files, tiered_bytes = d.tiered_bytes + excluded.tiered_bytes,
+                recalled_files = d.recalled_files + excluded.recalled_files, recalled_bytes = d.recalled_bytes + excluded.recalled_bytes)
+        INSERT INTO alto.daily_activity AS d (tenant_id, host_id, day, tiered_files, tiered_bytes, recalled_files, recalled_bytes)
+        SELECT tenant_id, host_id, (now() AT TIME ZONE 'UTC')::date,
+               count(*) FILTER (WHERE state = 'STUBBED' AND before IS DISTINCT FROM 'STUBBED' AND sign = 1),
+               coalesce(sum(size_bytes) FILTER (WHERE state = 'STUBBED' AND before IS DISTINCT FROM 'STUBBED' AND sign = 1), 0),
+               count(*) FILTER (WHERE state = 'RECALLED' AND before IS DISTINCT FROM 'RECALLED' AND sign = 1),
+               coalesce(sum(size_bytes) FILTER (WHERE state = 'RECALLED' AND before IS DISTINCT FROM 'RECALLED' AND sign = 1), 0)
+        FROM c
+        -- Only hosts whose summary moved; the stubbed bytes are read after it did (below).
+        WHERE (tenant_id, host_id) IN (SELECT tenant_id, host_id FROM summary)
+        GROUP BY 1, 2
+        ON CONFLICT (tenant_id, host_id, day) DO UPDATE
+        SET tiered_files = d.tiered_files + excluded.tiered_files, tiered_bytes = d.tiered_bytes + excluded.tiered_bytes,
+            recalled_files = d.recalled_files + excluded.recalled_files, recalled_bytes = d.recalled_bytes + excluded.recalled_bytes
+        $sql$, changes);
+    -- The day's stubbed bytes of every host (and target) this statement touched, now that the summary holds its change.
+    EXECUTE format($sql$
+        WITH c AS (SELECT DISTINCT tenant_id, host_id, target_id FROM (%s) changed),
+        by_host AS (
+            UPDATE alto.daily_activity d
+            SET stubbed_bytes = coalesce((SELECT sum(s.bytes) FROM alto.tier_summary s WHERE s.tenant_id = d.tenant_id AND s.host_id = d.host_id AND s.state = 'STUBBED'), 0)
+            WHERE d.day = (now() AT TIME ZONE 'UTC')::date AND (d.tenant_id, d.host_id) IN (SELECT tenant_id, host_id FROM c))
+        UPDATE alto.daily_tiering d
+        SET stubbed_bytes = coalesce((SELECT s.bytes FROM alto.tier_summary s
+                                      WHERE s.tenant_id = d.tenant_id AND s.host_id = d.host_id AND s.target_id = d.target_id AND s.state = 'STUBBED'), 0)
+        WHERE d.day = (now() AT TIME ZONE 'UTC')::date AND (d.tenant_id, d.host_id, d.target_id) IN (SELECT tenant_id, host_id, target_id FROM c)
+        $sql$, changes);
+    RETURN NULL;
+END
+$$;

@@ -197,7 +197,7 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
         // matches (if any) and whether that row changed. Everything after joins on ids.
         await ExecuteAsync(connection, """
             CREATE TEMP TABLE scan_match ON COMMIT DROP AS
-            SELECT r.*, d.dir_id, d.share, fc.file_current_id,
+            SELECT r.*, d.dir_id, d.share, fc.file_current_id, fc.links AS known_links,
                    fc.file_current_id IS NOT NULL
                    AND ((fc.size_bytes, fc.mtime_unix, fc.ctime_unix, fc.file_extension, fc.permissions, fc.owner,
                          fc.frn, fc.is_stub, fc.links, fc.dir_id, fc.deleted_utc IS NULL)
@@ -238,6 +238,13 @@ public sealed partial class InventoryMerge(NpgsqlDataSource db, ILogger<Inventor
                 RETURNING 1)
             SELECT count(*) FROM updated
             """, cancellationToken, scanId);
+        // A name made or removed elsewhere changes a file's link count: its tier object (which counts
+        // for its share of the bytes in the targets' figures) follows. Rare, so only those rows are looked up.
+        await ExecuteAsync(connection, """
+            UPDATE alto.tier_object t SET links = m.links
+            FROM scan_match m
+            WHERE m.changed AND m.links <> m.known_links AND t.file_current_id = m.file_current_id AND t.links <> m.links
+            """, cancellationToken);
         steps.Mark("update");
 
         // New files: a plain insert (no conflict is possible under the per-host lock).

@@ -79,7 +79,9 @@ public static class TierObjectRows
             UPDATE alto.tier_object t
             SET state = r.state, attempts = r.attempts, last_error = r.last_error, failed_during = r.failed_during,
                 next_attempt_utc = r.next_attempt, planned_utc = r.planned, acted_utc = r.acted, hash = r.hash, locator = r.locator,
-                last_accessed_utc = r.last_accessed, access_count = r.access_count, last_report_id = r.report, updated_utc = now()
+                last_accessed_utc = r.last_accessed, access_count = r.access_count, last_report_id = r.report, updated_utc = now(),
+                -- The file's names as the inventory knows them now: a hard-linked file's object counts once in the summaries.
+                links = coalesce((SELECT f.links FROM alto.file_current f WHERE f.file_current_id = t.file_current_id), t.links)
             FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
                         $9::text[], $10::text[], $11::timestamptz[], $12::bigint[], $13::text[])
                  AS r(id, state, attempts, last_error, failed_during, next_attempt, planned, acted, hash, locator, last_accessed, access_count, report)

@@ -58,6 +58,10 @@ public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixtu
         Assert.DoesNotContain("zeros", agent.Output, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("was made a stub through another of its names", agent.Output, StringComparison.Ordinal);
         Assert.Equal((names.Count, eachFileOnce, names.Count, eachFileOnce), await CapacityAsync(world));
+        // The target holds each file's object once: its stubbed bytes, and the day's tiered bytes, count each file once too.
+        Assert.Equal((names.Count, eachFileOnce), await TargetStubbedAsync(world));
+        var today = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/analytics/daily?hostId={world.HostId}&days=1");
+        Assert.Equal(eachFileOnce, today.GetProperty("days").EnumerateArray().Sum(day => day.GetProperty("tieredBytes").GetInt64()));
 
         File.Delete(names[0].Path);
         foreach (var (path, file) in names.Skip(1))
@@ -83,6 +87,17 @@ public sealed class HardLinksEndToEndTests(RunningGateway running) : IClassFixtu
         var afterLink = (files.Length - 2) * nights.Length * (Size / nights.Length) + (nights.Length - 1) * (Size / (nights.Length - 1))
             + (nights.Length + 1) * (Size / (nights.Length + 1));
         Assert.Equal((names.Count, afterLink, 0L, 0L), await CapacityAsync(world));
+        // The tier objects of that file's older names follow its new link count (each counts for a quarter of it now).
+        Assert.Equal(nights.Length, await world.CountAsync($"full_path LIKE '%/{files[1]}' AND full_path NOT LIKE '{newNight}/%' AND links = {nights.Length + 1}"));
+    }
+
+    /// <summary>The stubbed objects (one per name) and bytes of the world's target, as the targets report gives them.</summary>
+    private static async Task<(long Objects, long Bytes)> TargetStubbedAsync(TieringWorld world)
+    {
+        var targets = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/analytics/targets?hostId={world.HostId}");
+        var target = targets.EnumerateArray().Single(target => target.GetProperty("targetId").ValueKind != System.Text.Json.JsonValueKind.Null
+                                                              && target.GetProperty("targetId").GetGuid() == world.TargetId);
+        return (target.GetProperty("stubbedObjects").GetInt64(), target.GetProperty("stubbedBytes").GetInt64());
     }
 
     /// <summary>The host's files, bytes, stubs and stubbed bytes as the capacity report gives them.</summary>
