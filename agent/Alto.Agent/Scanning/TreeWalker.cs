@@ -185,7 +185,7 @@ public sealed class TreeWalker(WalkOptions options, ScanCounters counters) : ITr
             (long)status.Inode,
             IsStub(path, status, folder, nulName),
             kind,
-            // Past int's range only on a file system that counts no links (some report 0 or all ones): one name.
+            // 0, or past int's range, only from a file system that keeps no count (some say 0, some set every bit): one name.
             status.Links is >= 1 and <= int.MaxValue ? (int)status.Links : 1);
     }
 
