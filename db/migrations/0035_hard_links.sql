@@ -8,8 +8,12 @@
 -- at most links - 1 bytes less than its size, and a name takes away the same share it added, so
 -- the summaries stay exact sums of the rows.
 
+-- A constant default adds the column without rewriting the table; the check is added NOT VALID
+-- (every row already holds the default, and new rows are checked), so a large inventory is not
+-- scanned under the migration's lock.
 ALTER TABLE scan_staging.raw_scans ADD COLUMN links integer NOT NULL DEFAULT 1;
-ALTER TABLE alto.file_current ADD COLUMN links integer NOT NULL DEFAULT 1 CHECK (links >= 1);
+ALTER TABLE alto.file_current ADD COLUMN links integer NOT NULL DEFAULT 1;
+ALTER TABLE alto.file_current ADD CONSTRAINT file_current_links_check CHECK (links >= 1) NOT VALID;
 
 -- As in migration 0021, with the rows' link counts: the source (the query given for %s) yields
 -- sign, tenant_id, host_id, size_bytes, is_stub, atime_unix, mtime_unix, file_extension, owner,
@@ -113,7 +117,8 @@ $$;
 -- file's link count, taken from the inventory at each change of its state and when a scan finds
 -- the count changed, and counts for its share of the bytes. The summaries' objects stay counted
 -- by name.
-ALTER TABLE alto.tier_object ADD COLUMN links integer NOT NULL DEFAULT 1 CHECK (links >= 1);
+ALTER TABLE alto.tier_object ADD COLUMN links integer NOT NULL DEFAULT 1;
+ALTER TABLE alto.tier_object ADD CONSTRAINT tier_object_links_check CHECK (links >= 1) NOT VALID;
 
 -- As in migration 0023, with each row's bytes its share (size / links) and the link count among the changes that move them.
 CREATE OR REPLACE FUNCTION alto.tier_summary_apply() RETURNS trigger LANGUAGE plpgsql AS $$
