@@ -36,6 +36,24 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         Assert.Equal(before, await CountAsync());
     }
 
+    /// <summary>The agent's thirteenth column, the link count: one of no names, or past its range, refuses the chunk and stages nothing.</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("4294967297")]
+    public async Task ALinkCountOutsideItsRangeIsRefusedNamingTheColumn(string links)
+    {
+        var agent = await EnrollAsync();
+        var before = await CountAsync();
+
+        var response = await UploadAsync(agent, Header.Replace("\r\n", ",links\r\n", StringComparison.Ordinal)
+            + GoodRow.Replace("\r\n", ",3\r\n", StringComparison.Ordinal) + GoodRow.Replace("\r\n", $",{links}\r\n", StringComparison.Ordinal),
+            ChunkCompressionKind.None);
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal((2L, "links"), (problem.GetProperty("row").GetInt64(), problem.GetProperty("column").GetString()));
+        Assert.Equal(before, await CountAsync());
+    }
+
     [Fact]
     public async Task AWrongContentTypeIsRefused()
     {
