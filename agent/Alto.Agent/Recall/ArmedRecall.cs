@@ -129,6 +129,11 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         var recall = new ArmedRecall(stateDirectory, logger, group, handover?.Connection ?? -1, handover is null ? noGuard : null);
         // Listening first: from here on this process's own opens pass, and the opens that waited for an agent are answered.
         recall.Listener = new RecallListener(group, stores, logger, recalled, cluster, limits, handover?.WaitingOpens);
+        if (handover is { RefusedMeanwhile: > 0 and var refused })
+        {
+            recall.Listener.CountRefusedByGuard(refused);
+            LogRefusedByGuard(logger, refused, Path.Combine(stateDirectory, RecallGuard.LogName));
+        }
         // Watching before arming: a mount between the arming and the watch would otherwise go unseen.
         var mounts = MountWatch.TryOpen();
         recall.Arm(KnownVolumes(stateDirectory).Concat(volumes));
@@ -430,6 +435,9 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         Tiering.PrivateFiles.WriteAllText(fresh, JsonSerializer.Serialize(volumes.Union(KnownVolumes(_stateDirectory), StringComparer.Ordinal).Order(StringComparer.Ordinal)));
         File.Move(fresh, path, overwrite: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "While no agent held recall, the recall guard refused {Refused} open(s) of stubs with EIO (they waited too long, were past the bound of opens waiting, or an agent that ended had left them unanswered; see {Log}); counted as failed recalls")]
+    private static partial void LogRefusedByGuard(ILogger logger, int refused, string log);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No transparent recall on this host ({Reason}); nothing will be tiered here")]
     private static partial void LogNoRecall(ILogger logger, string reason);

@@ -139,17 +139,17 @@ internal static unsafe partial class Fanotify
     /// came in at this process's lowest free numbers, which may be others' numbers: each one moved
     /// frees its old number for another, so they are moved until none more can be.
     /// </summary>
-    public static void TakeNumbers(IList<(int Fd, int Number)> opens)
+    public static void TakeNumbers(IList<WaitingOpen> opens)
     {
         for (var moved = true; moved;)
         {
             moved = false;
             for (var i = 0; i < opens.Count; i++)
             {
-                var (fd, number) = opens[i];
-                if (fd != number && TakeNumber(fd, number) == number)
+                var open = opens[i];
+                if (open.Fd != open.Number && TakeNumber(open.Fd, open.Number) == open.Number)
                 {
-                    opens[i] = (number, number);
+                    opens[i] = open with { Fd = open.Number };
                     moved = true;
                 }
             }

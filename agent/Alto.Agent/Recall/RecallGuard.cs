@@ -15,15 +15,16 @@ namespace Alto.Agent.Recall;
 /// agent holds it, the guard reads the events itself: opens of ordinary files pass at once, opens
 /// of stubs wait, and go to the next agent with the group (as do the opens a stopping agent had
 /// not started recalling yet, which it hands back with the group); one that waits longer than
-/// <c>holdStubOpens</c> is refused with EIO (an error, never zeros). When a holder dies without
-/// answering opens it had taken, the guard refuses them with EIO before reading again, so no program
-/// hangs on a dead agent. The guard exits when there is nothing left to guard: its state folder is
+/// <c>holdStubOpens</c> is refused with EIO (an error, never zeros), as is one past the agent's
+/// bound on opens waiting (<paramref name="limits"/>). When a holder dies without answering opens it
+/// had taken, the guard refuses them with EIO before reading again, so no program hangs on a dead
+/// agent. The next agent counts every such refusal as a failed recall. The guard exits when there is nothing left to guard: its state folder is
 /// gone, or no marked file system is mounted and it knows of no volume. Volumes it knows of that
 /// are unmounted for a while (a file system check, a disk moved) it waits for, and marks again
 /// when they come back: their stubs must not read as holes then.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStubOpens, ILogger logger)
+public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStubOpens, ILogger logger, RecallLimits? limits = null)
 {
     public const string SocketName = "recall-guard.sock";
     public const string LogName = "recall-guard.log";
@@ -34,8 +35,20 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     private static readonly TimeSpan IdleWithoutGroup = TimeSpan.FromMinutes(1);
     private readonly int _ownProcess = Environment.ProcessId;
-    /// <summary>Opens of stubs waiting for an agent: each one's descriptor here, the number the kernel knows it by, and since when it waits.</summary>
-    private readonly List<(int Fd, int Number, long HeldSince)> _heldStubOpens = [];
+    /// <summary>Opens of stubs waiting for an agent: each one's descriptor here, the number the kernel knows it by, its user, and since when it waits.</summary>
+    private readonly List<(WaitingOpen Open, long HeldSince)> _heldStubOpens = [];
+
+    /// <summary>
+    /// The agent's bound on opens of stubs waiting, and on one user's share of them, held here too:
+    /// while no agent runs, each waiting open holds one of the guard's descriptors, and a local user
+    /// opening stubs by the thousand would otherwise run the guard out of them (the kernel then
+    /// refuses every open of the volumes, ordinary files' too) and, handed over, past the agent's bound.
+    /// </summary>
+    private readonly RecallAdmission _admission = new(limits ?? RecallLimits.Default, logger);
+
+    /// <summary>Opens this guard refused with EIO since it last handed the group over (the next agent counts them as failed recalls), and since it started.</summary>
+    private int _refusedSinceHandover;
+    private long _refusedInAll;
 
     /// <summary>Numbers of handed-back opens that could not take their number here: every open read is checked against these only.</summary>
     private readonly HashSet<int> _numbersNotHeld = [];
@@ -199,7 +212,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                 break;
             case RecallGuardProtocol.Status:
                 UnixSockets.Send(connection, string.Create(CultureInfo.InvariantCulture,
-                    $"{RecallGuardProtocol.Status} holder={(_holder >= 0 ? _holderProcess : 0)} group={(_group is null ? "no" : "yes")} waiting={_heldStubOpens.Count} guard={_ownProcess}"));
+                    $"{RecallGuardProtocol.Status} holder={(_holder >= 0 ? _holderProcess : 0)} group={(_group is null ? "no" : "yes")} waiting={_heldStubOpens.Count} refused={_refusedInAll} guard={_ownProcess}"));
                 UnixSockets.Close(connection);
                 break;
             default:
@@ -224,10 +237,16 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             return;
         }
         UnixSockets.Send(connection, RecallGuardProtocol.Group, _group.Descriptor);
-        foreach (var (fd, number, _) in _heldStubOpens)
+        foreach (var (open, _) in _heldStubOpens)
         {
-            UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {number.ToString(CultureInfo.InvariantCulture)}", fd);
-            Fanotify.Close(fd);
+            UnixSockets.Send(connection, RecallGuardProtocol.EventMessage(open), open.Fd);
+            Fanotify.Close(open.Fd);
+            _admission.Dismiss(open.User);
+        }
+        if (_refusedSinceHandover > 0)
+        {
+            UnixSockets.Send(connection, string.Create(CultureInfo.InvariantCulture, $"{RecallGuardProtocol.Refused} {_refusedSinceHandover}"));
+            _refusedSinceHandover = 0;
         }
         UnixSockets.Send(connection, RecallGuardProtocol.End);
         _numbersNotHeld.Clear();
@@ -238,12 +257,13 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private void ServeHolder()
     {
         var message = UnixSockets.Receive(_holder, 0, out var fd);
-        if (fd >= 0 && message is not null && message.StartsWith(RecallGuardProtocol.Event + " ", StringComparison.Ordinal)
-            && int.TryParse(message.AsSpan(RecallGuardProtocol.Event.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        if (RecallGuardProtocol.TryReadEvent(message, fd, out var handedBack))
         {
-            // An open whose recall the stopping holder never started: it waits here for the next agent.
+            // An open whose recall the stopping holder never started: it waits here for the next
+            // agent. The holder admitted it under its own bound; it is counted, not refused again.
             LogHandedBack(logger, LinuxFiles.PathOf(fd), _holderProcess);
-            _heldStubOpens.Add((fd, number, Stopwatch.GetTimestamp()));
+            _admission.AdmitAlways(handedBack.User);
+            _heldStubOpens.Add((handedBack, Stopwatch.GetTimestamp()));
             return;
         }
         if (message == RecallGuardProtocol.Keep && fd >= 0)
@@ -273,7 +293,8 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         UnixSockets.Close(_holder);
         _holder = -1;
         TakeHeldNumbers();
-        var refused = _group is null ? 0 : Sweep(_group, [.. _heldStubOpens.Select(held => held.Number)]);
+        var refused = _group is null ? 0 : Sweep(_group, [.. _heldStubOpens.Select(held => held.Open.Number)]);
+        CountRefused(refused);
         LogHolderGone(logger, _holderProcess, graceful ? "released the group" : "ended without releasing it", refused);
     }
 
@@ -283,11 +304,11 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     /// </summary>
     private void TakeHeldNumbers()
     {
-        var opens = _heldStubOpens.Select(held => (held.Fd, held.Number)).ToList();
+        var opens = _heldStubOpens.Select(held => held.Open).ToList();
         Fanotify.TakeNumbers(opens);
         for (var i = 0; i < opens.Count; i++)
         {
-            _heldStubOpens[i] = _heldStubOpens[i] with { Fd = opens[i].Fd };
+            _heldStubOpens[i] = _heldStubOpens[i] with { Open = opens[i] };
             if (opens[i].Fd != opens[i].Number)
             {
                 _numbersNotHeld.Add(opens[i].Number);
@@ -335,8 +356,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             }
             if (isStub)
             {
-                LogHolding(logger, LinuxFiles.PathOf(fd), process);
-                _heldStubOpens.Add((fd, fd, Stopwatch.GetTimestamp()));
+                HoldOrRefuse(group, fd, process);
                 continue;
             }
             group.Ignore(fd);
@@ -356,16 +376,49 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         {
             return;
         }
-        var index = _heldStubOpens.FindIndex(held => held.Number == number && held.Fd != number);
+        var index = _heldStubOpens.FindIndex(held => held.Open.Number == number && held.Open.Fd != number);
         if (index < 0)
         {
             return;
         }
-        var (fd, _, _) = _heldStubOpens[index];
-        LogHeldOpenRefused(logger, LinuxFiles.PathOf(fd), number);
-        Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
-        Fanotify.Close(fd);
+        LogHeldOpenRefused(logger, LinuxFiles.PathOf(_heldStubOpens[index].Open.Fd), number);
+        RefuseHeld(group, index);
+    }
+
+    /// <summary>
+    /// An open of a stub read while no agent holds the group waits for the next one, unless the
+    /// opens waiting are at the agent's bound, or its user's share of them is: then it gets EIO at
+    /// once (the file stays a stub), as the agent would answer it.
+    /// </summary>
+    private void HoldOrRefuse(RecallGroup group, int fd, int process)
+    {
+        var user = LinuxProcesses.FileSystemUser(process);
+        if (_admission.TryAdmit(user) is not null)
+        {
+            Fanotify.Respond(group.Descriptor, fd, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            Fanotify.Close(fd);
+            CountRefused(1);
+            return;
+        }
+        LogHolding(logger, LinuxFiles.PathOf(fd), process);
+        _heldStubOpens.Add((new WaitingOpen(fd, fd, user), Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>Refuses the held open at <paramref name="index"/> with EIO and lets it go.</summary>
+    private void RefuseHeld(RecallGroup group, int index)
+    {
+        var (open, _) = _heldStubOpens[index];
+        Fanotify.Respond(group.Descriptor, open.Number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        Fanotify.Close(open.Fd);
+        _admission.Dismiss(open.User);
         _heldStubOpens.RemoveAt(index);
+        CountRefused(1);
+    }
+
+    private void CountRefused(int count)
+    {
+        _refusedSinceHandover += count;
+        _refusedInAll += count;
     }
 
     private void RefuseStaleStubOpens(TimeSpan olderThan)
@@ -373,12 +426,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         var refused = 0;
         for (var i = _heldStubOpens.Count - 1; i >= 0; i--)
         {
-            var (fd, number, since) = _heldStubOpens[i];
-            if (Stopwatch.GetElapsedTime(since) >= olderThan && _group is { } group)
+            if (Stopwatch.GetElapsedTime(_heldStubOpens[i].HeldSince) >= olderThan && _group is { } group)
             {
-                Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
-                Fanotify.Close(fd);
-                _heldStubOpens.RemoveAt(i);
+                RefuseHeld(group, i);
                 refused++;
             }
         }
@@ -446,12 +496,52 @@ public static class RecallGuardProtocol
     /// <summary>Agent → guard: I stopped reading and answered everything I took; the group is yours again.</summary>
     public const string Release = "RELEASE";
 
-    /// <summary>Anyone (root) → guard: who holds the group; answered STATUS holder=… group=… waiting=… guard=….</summary>
+    /// <summary>Anyone (root) → guard: who holds the group; answered STATUS holder=… group=… waiting=… refused=… guard=….</summary>
     public const string Status = "STATUS";
 
     public const string Group = "GROUP";
+
+    /// <summary>Either way, with an open's descriptor: <c>EVENT number user</c> (<see cref="EventMessage"/>).</summary>
     public const string Event = "EVENT";
+
+    /// <summary>Guard → agent, before END: <c>REFUSED n</c>, the opens the guard refused with EIO since it last handed the group over.</summary>
+    public const string Refused = "REFUSED";
+
     public const string End = "END";
     public const string None = "NONE";
     public const string Busy = "BUSY";
+
+    /// <summary>The message an open is handed on with (its descriptor goes with it).</summary>
+    public static string EventMessage(WaitingOpen open) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Event} {open.Number} {open.User}");
+
+    /// <summary>
+    /// The open an <see cref="Event"/> message with descriptor <paramref name="fd"/> hands on. Its user
+    /// may be missing (an older guard or agent sent only the number): then it is not known.
+    /// </summary>
+    public static bool TryReadEvent(string? message, int fd, out WaitingOpen open)
+    {
+        open = default;
+        if (fd < 0 || message is null || !message.StartsWith(Event + " ", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var fields = message.AsSpan(Event.Length + 1);
+        var space = fields.IndexOf(' ');
+        var user = RecallAdmission.UnknownUser;
+        if (!int.TryParse(space < 0 ? fields : fields[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || (space >= 0 && !uint.TryParse(fields[(space + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out user)))
+        {
+            return false;
+        }
+        open = new WaitingOpen(fd, number, user);
+        return true;
+    }
+
+    /// <summary>The count a <see cref="Refused"/> message gives, or null for any other message.</summary>
+    public static int? TryReadRefused(string? message) =>
+        message is not null && message.StartsWith(Refused + " ", StringComparison.Ordinal)
+        && int.TryParse(message.AsSpan(Refused.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+            ? count
+            : null;
 }

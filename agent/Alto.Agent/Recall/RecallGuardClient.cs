@@ -21,8 +21,12 @@ public sealed class RecallHeldElsewhereException(string message, int processId =
     public int ProcessId { get; } = processId;
 }
 
-/// <summary>What the guard handed over: its group (null when it had none yet) and the stub opens that waited for an agent.</summary>
-internal sealed record GuardHandover(int Connection, int? Group, IReadOnlyList<(int Fd, int Number)> WaitingOpens);
+/// <summary>
+/// What the guard handed over: its group (null when it had none yet), the stub opens that waited for
+/// an agent, and how many opens it refused with EIO meanwhile (waited too long, past the bound, or
+/// left unanswered by an agent that died), which this agent counts as failed recalls.
+/// </summary>
+internal sealed record GuardHandover(int Connection, int? Group, IReadOnlyList<WaitingOpen> WaitingOpens, int RefusedMeanwhile = 0);
 
 /// <summary>The agent's side of the recall guard's socket (<see cref="RecallGuard"/>).</summary>
 [SupportedOSPlatform("linux")]
@@ -102,17 +106,21 @@ internal static class RecallGuardClient
                 ? $"the recall guard did not answer within {AnswerMilliseconds / 1000} s (see {Path.Combine(stateDirectory, RecallGuard.LogName)})"
                 : $"the recall guard answered '{answer}'");
         }
-        var waiting = new List<(int, int)>();
+        var waiting = new List<WaitingOpen>();
+        var refused = 0;
         while (UnixSockets.Receive(connection, AnswerMilliseconds, out var opened) is { } message && message != RecallGuardProtocol.End)
         {
-            if (opened >= 0 && message.StartsWith(RecallGuardProtocol.Event + " ", StringComparison.Ordinal)
-                && int.TryParse(message.AsSpan(RecallGuardProtocol.Event.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            if (RecallGuardProtocol.TryReadEvent(message, opened, out var open))
             {
-                waiting.Add((opened, number));
+                waiting.Add(open);
+            }
+            else if (RecallGuardProtocol.TryReadRefused(message) is { } count)
+            {
+                refused += count;
             }
         }
         whyNot = null;
-        return new GuardHandover(connection, group, waiting);
+        return new GuardHandover(connection, group, waiting, refused);
     }
 
     /// <summary>Gives the guard a new group to keep (after it answered that it had none).</summary>
@@ -123,15 +131,15 @@ internal static class RecallGuardClient
     /// opens in <paramref name="waiting"/>, whose recall never started; those go to the guard with
     /// their numbers, for the next agent (one the guard cannot be sent gets EIO: the file stays a stub).
     /// </summary>
-    public static void Release(int connection, RecallGroup? group, IReadOnlyList<(int Fd, int Number)> waiting)
+    public static void Release(int connection, RecallGroup? group, IReadOnlyList<WaitingOpen> waiting)
     {
-        foreach (var (fd, number) in waiting)
+        foreach (var open in waiting)
         {
-            if (!UnixSockets.Send(connection, $"{RecallGuardProtocol.Event} {number.ToString(CultureInfo.InvariantCulture)}", fd) && group is not null)
+            if (!UnixSockets.Send(connection, RecallGuardProtocol.EventMessage(open), open.Fd) && group is not null)
             {
-                Fanotify.Respond(group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+                Fanotify.Respond(group.Descriptor, open.Number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
             }
-            Fanotify.Close(fd);
+            Fanotify.Close(open.Fd);
         }
         UnixSockets.Send(connection, RecallGuardProtocol.Release);
         UnixSockets.Close(connection);

@@ -53,7 +53,7 @@ public sealed partial class RecallListener : IDisposable
     private readonly Lock _answering = new();
 
     /// <summary>Opens whose recall had not started when this listener began to stop, unanswered, for whoever holds the group next.</summary>
-    private readonly List<(int Fd, int Number)> _givenBack = [];
+    private readonly List<WaitingOpen> _givenBack = [];
     private bool _stopped;
     private readonly Thread _reader;
     private readonly Action<RecallOutcome>? _recalledHook;
@@ -67,12 +67,12 @@ public sealed partial class RecallListener : IDisposable
     /// recall, done or refused, with the file's path: the agent reports them to the cluster.
     /// <paramref name="limits"/> bound each recall's silence and how many run at once (<see cref="RecallLimits.Default"/>).
     /// <paramref name="handedOver"/> are the opens the recall guard read while no agent held the
-    /// group: each one's descriptor here and the guard's number for it (the kernel knows the event
-    /// by that number, whoever answers).
+    /// group: each one's descriptor here, the guard's number for it (the kernel knows the event
+    /// by that number, whoever answers), and the user it counts under.
     /// </summary>
     public RecallListener(
         RecallGroup group, Func<Guid, ITierStore> stores, ILogger logger, Action<RecallOutcome>? recalled = null, RecallCluster? cluster = null,
-        RecallLimits? limits = null, IReadOnlyList<(int Fd, int Number)>? handedOver = null)
+        RecallLimits? limits = null, IReadOnlyList<WaitingOpen>? handedOver = null)
     {
         limits ??= RecallLimits.Default;
         _group = group;
@@ -85,11 +85,14 @@ public sealed partial class RecallListener : IDisposable
         _reader = new Thread(ReadEvents) { IsBackground = true, Name = "alto-recall" };
         var adopted = Adopt(handedOver ?? []);
         _reader.Start();
-        foreach (var (fd, number) in adopted)
+        foreach (var open in adopted)
         {
-            _ = Task.Run(() => HandleAsync(fd, number, process: 0));
+            _ = Task.Run(() => HandleAsync(open.Fd, open.Number, process: 0, open.User));
         }
     }
+
+    /// <summary>Counts opens of stubs that the recall guard refused with EIO while no agent held the group as failed recalls of this process's.</summary>
+    public void CountRefusedByGuard(int refused) => Interlocked.Add(ref _failed, refused);
 
     /// <summary>Recalls done, failed (EIO) and refused as not the file's own stub (EPERM) since start.</summary>
     public (long Recalled, long Failed, long Refused) Counts => (Interlocked.Read(ref _recalled), Interlocked.Read(ref _failed), Interlocked.Read(ref _refused));
@@ -131,11 +134,11 @@ public sealed partial class RecallListener : IDisposable
     /// descriptor moves to that number when it is free here, and while it is held no event read here
     /// can have it (<see cref="Fanotify.TakeNumbers"/>).
     /// </summary>
-    private List<(int Fd, int Number)> Adopt(IReadOnlyList<(int Fd, int Number)> handedOver)
+    private List<WaitingOpen> Adopt(IReadOnlyList<WaitingOpen> handedOver)
     {
         var adopted = handedOver.ToList();
         Fanotify.TakeNumbers(adopted);
-        foreach (var (fd, number) in adopted)
+        foreach (var (fd, number, _) in adopted)
         {
             _unanswered[fd] = number;
             if (fd != number)
@@ -260,8 +263,11 @@ public sealed partial class RecallListener : IDisposable
         }
     }
 
-    /// <summary>Answers one open: <paramref name="process"/> made it (0 when not known: an open the recall guard handed over).</summary>
-    private async Task HandleAsync(int fd, int responseNumber, int process)
+    /// <summary>
+    /// Answers one open: <paramref name="process"/> made it (0 when not known: an open the recall
+    /// guard handed over, which comes with its user, <paramref name="handedOverUser"/>).
+    /// </summary>
+    private async Task HandleAsync(int fd, int responseNumber, int process, uint? handedOverUser = null)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         StubInfo? stub = null;
@@ -298,7 +304,7 @@ public sealed partial class RecallListener : IDisposable
                 }
                 if (!admitted)
                 {
-                    user = LinuxProcesses.FileSystemUser(process);
+                    user = handedOverUser ?? LinuxProcesses.FileSystemUser(process);
                     if (_slots.TryAdmit(user) is { } overloaded)
                     {
                         throw overloaded;
@@ -323,7 +329,7 @@ public sealed partial class RecallListener : IDisposable
         }
         catch (RecallNotStartedException)
         {
-            GiveBack(fd, responseNumber);
+            GiveBack(new WaitingOpen(fd, responseNumber, user));
         }
         catch (RecallOverloadedException overloaded)
         {
@@ -412,17 +418,17 @@ public sealed partial class RecallListener : IDisposable
     }
 
     /// <summary>Keeps an open whose recall never started for the next holder of the group, unanswered (unless it was refused at stop meanwhile).</summary>
-    private void GiveBack(int fd, int responseNumber)
+    private void GiveBack(WaitingOpen open)
     {
         lock (_answering)
         {
-            if (TakeUnanswered(fd, responseNumber))
+            if (TakeUnanswered(open.Fd, open.Number))
             {
-                _givenBack.Add((fd, responseNumber));
+                _givenBack.Add(open);
                 return;
             }
         }
-        Fanotify.Close(fd);
+        Fanotify.Close(open.Fd);
     }
 
     /// <summary>Whether the event was still unanswered (and is now this caller's to answer or give back); under <see cref="_answering"/>.</summary>
@@ -462,7 +468,7 @@ public sealed partial class RecallListener : IDisposable
     /// waits on an agent that is going away. Events not yet read stay queued in the group for
     /// whoever holds it next. Once only; later calls return nothing.
     /// </summary>
-    public IReadOnlyList<(int Fd, int Number)> StopAndGiveBack()
+    public IReadOnlyList<WaitingOpen> StopAndGiveBack()
     {
         lock (_answering)
         {
@@ -508,7 +514,7 @@ public sealed partial class RecallListener : IDisposable
     /// <summary>Stops as <see cref="StopAndGiveBack"/> does, with no one to give the opens not started to: they get EIO (the files stay stubs).</summary>
     public void Dispose()
     {
-        foreach (var (fd, number) in StopAndGiveBack())
+        foreach (var (fd, number, _) in StopAndGiveBack())
         {
             RefuseAtStop(fd, number);
             Fanotify.Close(fd);

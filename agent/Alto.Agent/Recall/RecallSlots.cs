@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Recall;
@@ -62,10 +61,8 @@ public sealed class RecallNotStartedException() : IOException("the agent stopped
 /// </summary>
 internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
 {
-    /// <summary>The user an open is counted under when its process's user cannot be told (it has ended, or the open was handed over by the recall guard).</summary>
-    public const uint UnknownUser = uint.MaxValue;
-
-    private static readonly TimeSpan WarnEvery = TimeSpan.FromMinutes(1);
+    /// <summary>The user an open is counted under when its process's user cannot be told (<see cref="RecallAdmission.UnknownUser"/>).</summary>
+    public const uint UnknownUser = RecallAdmission.UnknownUser;
 
     private readonly Lock _lock = new();
 
@@ -75,14 +72,10 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
     /// <summary>The users with turns waiting, in the order their next turn comes.</summary>
     private readonly Queue<uint> _usersInTurn = new();
 
-    /// <summary>Opens counted in by <see cref="TryAdmit"/> and not dismissed yet, by user.</summary>
-    private readonly Dictionary<uint, int> _admittedByUser = [];
-    private int _admitted;
+    private readonly RecallAdmission _admission = new(limits, logger);
     private int _running;
     private int _waiting;
     private long _warnedAt = long.MinValue;
-    private long _overloadWarnedAt = long.MinValue;
-    private long _userOverloadWarnedAt = long.MinValue;
 
     /// <summary>Opens of stubs waiting now for their recall to start.</summary>
     public int Waiting => Volatile.Read(ref _waiting);
@@ -130,56 +123,12 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
 
     /// <summary>
     /// Counts an open of a stub by <paramref name="user"/> in until <see cref="Dismiss"/> (whether it
-    /// runs its recall, waits its turn or joins another's); refused (the exception to throw, and an
-    /// error at most once a minute) when <see cref="RecallLimits.MostWaiting"/> are in already, or
-    /// <see cref="RecallLimits.MostWaitingPerUser"/> of that user's.
+    /// runs its recall, waits its turn or joins another's), or refuses it (<see cref="RecallAdmission.TryAdmit"/>).
     /// </summary>
-    public RecallOverloadedException? TryAdmit(uint user)
-    {
-        lock (_lock)
-        {
-            if (_admitted >= limits.MostWaiting)
-            {
-                if (Due(ref _overloadWarnedAt))
-                {
-                    LogOverloaded(logger, limits.MostWaiting);
-                }
-                return new RecallOverloadedException(limits.MostWaiting);
-            }
-            var users = _admittedByUser.GetValueOrDefault(user);
-            if (users >= limits.MostWaitingPerUser)
-            {
-                if (Due(ref _userOverloadWarnedAt))
-                {
-                    LogUserOverloaded(logger, limits.MostWaitingPerUser, Named(user));
-                }
-                return new RecallOverloadedException(limits.MostWaitingPerUser, Named(user));
-            }
-            _admittedByUser[user] = users + 1;
-            _admitted++;
-            return null;
-        }
-    }
+    public RecallOverloadedException? TryAdmit(uint user) => _admission.TryAdmit(user);
 
     /// <summary>Counts out an open <see cref="TryAdmit"/> counted in.</summary>
-    public void Dismiss(uint user)
-    {
-        lock (_lock)
-        {
-            _admitted--;
-            var users = _admittedByUser[user] - 1;
-            if (users == 0)
-            {
-                _admittedByUser.Remove(user);
-            }
-            else
-            {
-                _admittedByUser[user] = users;
-            }
-        }
-    }
-
-    private static string Named(uint user) => user == UnknownUser ? "processes whose user is not known" : $"user {user}";
+    public void Dismiss(uint user) => _admission.Dismiss(user);
 
     /// <summary>Takes a free slot (null), or queues for one behind the user's earlier turns and returns the turn to wait for.</summary>
     private TaskCompletionSource? TakeOrQueue(uint user)
@@ -237,9 +186,9 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
 
     private void WarnNowAndThen()
     {
-        if (Due(ref _warnedAt) && Queued() is { Waiting: > 0 } queued)
+        if (RecallAdmission.Due(ref _warnedAt) && Queued() is { Waiting: > 0 } queued)
         {
-            LogQueued(logger, queued.Waiting, limits.AtOnce, queued.Turns, Named(queued.User));
+            LogQueued(logger, queued.Waiting, limits.AtOnce, queued.Turns, RecallAdmission.Named(queued.User));
         }
     }
 
@@ -260,21 +209,6 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
             return (waiting, most, turns);
         }
     }
-
-    /// <summary>Whether a warning last given at <paramref name="warnedAt"/> may be given again (at most once a minute); if so, now is the last time.</summary>
-    private static bool Due(ref long warnedAt)
-    {
-        var now = Stopwatch.GetTimestamp();
-        var last = Interlocked.Read(ref warnedAt);
-        return (last == long.MinValue || Stopwatch.GetElapsedTime(last, now) >= WarnEvery)
-               && Interlocked.CompareExchange(ref warnedAt, now, last) == last;
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs wait for their recall already: further opens of stubs get EIO until fewer wait (the files stay stubs; each refusal is reported as a failed recall)")]
-    private static partial void LogOverloaded(ILogger logger, int mostWaiting);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{MostWaiting} opens of stubs by {User} wait for their recall already: that user's further opens of stubs get EIO until fewer wait, other users' still wait their turn (the files stay stubs; each refusal is reported as a failed recall)")]
-    private static partial void LogUserOverloaded(ILogger logger, int mostWaiting, string user);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Waiting} open(s) of stubs wait their turn while {AtOnce} recalls run at once (run --recalls-at-once), {Turns} of them by {User}: a program is opening many stubs side by side (a virus scanner, a backup, an indexer?)")]
     private static partial void LogQueued(ILogger logger, int waiting, int atOnce, int turns, string user);
