@@ -345,21 +345,27 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                 continue;
             }
             RefuseHeldOpenWithNumber(group, fd);
-            bool isStub;
+            bool? isStub;
             try
             {
-                isStub = process != _ownProcess && LinuxStubs.HasMarkers(fd);
+                isStub = LinuxStubs.HasMarkers(fd);
             }
             catch (IOException)
             {
-                isStub = false;
+                // Whether it is a stub cannot be told: let through (as the agent does), but not marked.
+                isStub = null;
             }
-            if (isStub)
+            if (isStub == true && process != _ownProcess)
             {
                 HoldOrRefuse(group, fd, process);
                 continue;
             }
-            group.Ignore(fd);
+            // Only a file known to be no stub gets the ignore mark: a stub with one would raise no
+            // event at its next open, and read as holes (the guard's own opens of a stub pass unmarked).
+            if (isStub == false)
+            {
+                group.Ignore(fd);
+            }
             Fanotify.Respond(group.Descriptor, fd, Fanotify.Allow);
             Fanotify.Close(fd);
         }
