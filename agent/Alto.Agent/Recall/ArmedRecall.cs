@@ -133,6 +133,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
         {
             recall.Listener.CountRefusedByGuard(refused);
             LogRefusedByGuard(logger, refused, Path.Combine(stateDirectory, RecallGuard.LogName));
+            ReportRefusedByGuard(handover.RefusedFiles, recalled);
         }
         // Watching before arming: a mount between the arming and the watch would otherwise go unseen.
         var mounts = MountWatch.TryOpen();
@@ -147,6 +148,32 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
             recall.WatchGuard(guarding == RecallGuarding.Auto && Environment.GetEnvironmentVariable("INVOCATION_ID") is null);
         }
         return recall;
+    }
+
+    /// <summary>
+    /// Reports the opens the guard refused, of files that are still stubs, as failed recalls (the
+    /// cluster audits each one, as it does the agent's own refusals). Read without opening the file:
+    /// no event, so no recall.
+    /// </summary>
+    private static void ReportRefusedByGuard(IReadOnlyList<(string Path, string Why)> files, Action<RecallOutcome>? recalled)
+    {
+        foreach (var (path, why) in files)
+        {
+            StubInfo? stub;
+            try
+            {
+                stub = LinuxStubs.Peek(path);
+            }
+            catch (IOException)
+            {
+                stub = null;
+            }
+            if (stub is not null)
+            {
+                recalled?.Invoke(new RecallOutcome(path, stub, TimeSpan.Zero,
+                    $"refused with EIO by the recall guard while no agent ran: {why}; the file stays a stub"));
+            }
+        }
     }
 
     /// <summary>Arms more volumes (a new configuration); each is remembered in the state folder, so the next start arms it again.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using System.Text;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging;
 
@@ -49,6 +50,16 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     /// <summary>Opens this guard refused with EIO since it last handed the group over (the next agent counts them as failed recalls), and since it started.</summary>
     private int _refusedSinceHandover;
     private long _refusedInAll;
+
+    /// <summary>
+    /// The files of those refusals, and why, for the next agent to report as failed recalls (the
+    /// audit log's); the first <see cref="MostRefusedFilesTold"/> of them. Opens refused for a dead
+    /// agent are known by number only, and counted only.
+    /// </summary>
+    private readonly List<(string Path, string Why)> _refusedFiles = [];
+
+    /// <summary>How many refused files one handover names; beyond them, the count says how many more there were.</summary>
+    public const int MostRefusedFilesTold = 1000;
 
     /// <summary>Numbers of handed-back opens that could not take their number here: every open read is checked against these only.</summary>
     private readonly HashSet<int> _numbersNotHeld = [];
@@ -243,6 +254,11 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             Fanotify.Close(open.Fd);
             _admission.Dismiss(open.User);
         }
+        foreach (var refused in _refusedFiles)
+        {
+            UnixSockets.Send(connection, RecallGuardProtocol.RefusedFileMessage(refused.Path, refused.Why));
+        }
+        _refusedFiles.Clear();
         if (_refusedSinceHandover > 0)
         {
             UnixSockets.Send(connection, string.Create(CultureInfo.InvariantCulture, $"{RecallGuardProtocol.Refused} {_refusedSinceHandover}"));
@@ -388,7 +404,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             return;
         }
         LogHeldOpenRefused(logger, LinuxFiles.PathOf(_heldStubOpens[index].Open.Fd), number);
-        RefuseHeld(group, index);
+        RefuseHeld(group, index, "its event number came to another open while it waited (an answer names the number only)");
     }
 
     /// <summary>
@@ -399,32 +415,36 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private void HoldOrRefuse(RecallGroup group, int fd, int process)
     {
         var user = LinuxProcesses.FileSystemUser(process);
-        if (_admission.TryAdmit(user) is not null)
+        if (_admission.TryAdmit(user) is { } overloaded)
         {
             Fanotify.Respond(group.Descriptor, fd, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+            CountRefused(1, LinuxFiles.PathOf(fd), overloaded.Message);
             Fanotify.Close(fd);
-            CountRefused(1);
             return;
         }
         LogHolding(logger, LinuxFiles.PathOf(fd), process);
         _heldStubOpens.Add((new WaitingOpen(fd, fd, user), Stopwatch.GetTimestamp()));
     }
 
-    /// <summary>Refuses the held open at <paramref name="index"/> with EIO and lets it go.</summary>
-    private void RefuseHeld(RecallGroup group, int index)
+    /// <summary>Refuses the held open at <paramref name="index"/> with EIO, <paramref name="why"/>, and lets it go.</summary>
+    private void RefuseHeld(RecallGroup group, int index, string why)
     {
         var (open, _) = _heldStubOpens[index];
         Fanotify.Respond(group.Descriptor, open.Number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
+        CountRefused(1, LinuxFiles.PathOf(open.Fd), why);
         Fanotify.Close(open.Fd);
         _admission.Dismiss(open.User);
         _heldStubOpens.RemoveAt(index);
-        CountRefused(1);
     }
 
-    private void CountRefused(int count)
+    private void CountRefused(int count, string? path = null, string? why = null)
     {
         _refusedSinceHandover += count;
         _refusedInAll += count;
+        if (path is not null && why is not null && _refusedFiles.Count < MostRefusedFilesTold)
+        {
+            _refusedFiles.Add((path, why));
+        }
     }
 
     private void RefuseStaleStubOpens(TimeSpan olderThan)
@@ -434,7 +454,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         {
             if (Stopwatch.GetElapsedTime(_heldStubOpens[i].HeldSince) >= olderThan && _group is { } group)
             {
-                RefuseHeld(group, i);
+                RefuseHeld(group, i, string.Create(CultureInfo.InvariantCulture, $"it waited {olderThan.TotalSeconds:0} s for an agent"));
                 refused++;
             }
         }
@@ -513,6 +533,9 @@ public static class RecallGuardProtocol
     /// <summary>Guard → agent, before END: <c>REFUSED n</c>, the opens the guard refused with EIO since it last handed the group over.</summary>
     public const string Refused = "REFUSED";
 
+    /// <summary>Guard → agent, before REFUSED: <c>REFUSED-FILE why</c>, a line break, and the path of one of those opens' files.</summary>
+    public const string RefusedFile = "REFUSED-FILE";
+
     public const string End = "END";
     public const string None = "NONE";
     public const string Busy = "BUSY";
@@ -542,6 +565,23 @@ public static class RecallGuardProtocol
         }
         open = new WaitingOpen(fd, number, user);
         return true;
+    }
+
+    /// <summary>The message that names one refused open's file and why; a path too long for one message is left to the count.</summary>
+    public static string RefusedFileMessage(string path, string why) =>
+        $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n{path}" is var message && Encoding.UTF8.GetByteCount(message) <= UnixSockets.MaxMessageBytes
+            ? message
+            : $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n";
+
+    /// <summary>The file and the reason a <see cref="RefusedFile"/> message gives (the file empty when it did not fit), or null for any other message.</summary>
+    public static (string Path, string Why)? TryReadRefusedFile(string? message)
+    {
+        if (message is null || !message.StartsWith(RefusedFile + " ", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var lineBreak = message.IndexOf('\n', StringComparison.Ordinal);
+        return lineBreak < 0 ? null : (message[(lineBreak + 1)..], message[(RefusedFile.Length + 1)..lineBreak]);
     }
 
     /// <summary>The count a <see cref="Refused"/> message gives, or null for any other message.</summary>

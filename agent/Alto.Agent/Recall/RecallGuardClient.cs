@@ -24,9 +24,15 @@ public sealed class RecallHeldElsewhereException(string message, int processId =
 /// <summary>
 /// What the guard handed over: its group (null when it had none yet), the stub opens that waited for
 /// an agent, and how many opens it refused with EIO meanwhile (waited too long, past the bound, or
-/// left unanswered by an agent that died), which this agent counts as failed recalls.
+/// left unanswered by an agent that died), which this agent counts as failed recalls, with the
+/// files of those it knows (<see cref="RecallGuard.MostRefusedFilesTold"/> at most), which it reports.
 /// </summary>
-internal sealed record GuardHandover(int Connection, int? Group, IReadOnlyList<WaitingOpen> WaitingOpens, int RefusedMeanwhile = 0);
+internal sealed record GuardHandover(int Connection, int? Group, IReadOnlyList<WaitingOpen> WaitingOpens)
+{
+    public int RefusedMeanwhile { get; init; }
+
+    public IReadOnlyList<(string Path, string Why)> RefusedFiles { get; init; } = [];
+}
 
 /// <summary>The agent's side of the recall guard's socket (<see cref="RecallGuard"/>).</summary>
 [SupportedOSPlatform("linux")]
@@ -108,6 +114,7 @@ internal static class RecallGuardClient
         }
         var waiting = new List<WaitingOpen>();
         var refused = 0;
+        var refusedFiles = new List<(string Path, string Why)>();
         while (UnixSockets.Receive(connection, AnswerMilliseconds, out var opened) is { } message && message != RecallGuardProtocol.End)
         {
             if (RecallGuardProtocol.TryReadEvent(message, opened, out var open))
@@ -118,9 +125,13 @@ internal static class RecallGuardClient
             {
                 refused += count;
             }
+            else if (RecallGuardProtocol.TryReadRefusedFile(message) is { Path.Length: > 0 } refusedFile)
+            {
+                refusedFiles.Add(refusedFile);
+            }
         }
         whyNot = null;
-        return new GuardHandover(connection, group, waiting, refused);
+        return new GuardHandover(connection, group, waiting) { RefusedMeanwhile = refused, RefusedFiles = refusedFiles };
     }
 
     /// <summary>Gives the guard a new group to keep (after it answered that it had none).</summary>
