@@ -12,14 +12,14 @@ internal static class LinuxProcesses
     /// of the <c>Uid:</c> line of its <c>status</c> (real, effective, saved, file system). That is
     /// the user the kernel checks its opens against, and it follows the effective user id: a file
     /// server such as Samba keeps its real user id root and takes each client's user as its
-    /// effective one, and a set-user-id program opens as its owner. <see cref="RecallSlots.UnknownUser"/>
+    /// effective one, and a set-user-id program opens as its owner. <see cref="RecallAdmission.UnknownUser"/>
     /// when it cannot be told: no process given (0), or it has ended.
     /// </summary>
     public static uint FileSystemUser(int process)
     {
         if (process <= 0)
         {
-            return RecallSlots.UnknownUser;
+            return RecallAdmission.UnknownUser;
         }
         try
         {
@@ -30,7 +30,7 @@ internal static class LinuxProcesses
                     var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
                     return fields.Length == 5 && uint.TryParse(fields[4], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
                         ? user
-                        : RecallSlots.UnknownUser;
+                        : RecallAdmission.UnknownUser;
                 }
             }
         }
@@ -38,6 +38,6 @@ internal static class LinuxProcesses
         {
             // Ended while its open waited to be read: whoever it was, nothing more of it waits.
         }
-        return RecallSlots.UnknownUser;
+        return RecallAdmission.UnknownUser;
     }
 }

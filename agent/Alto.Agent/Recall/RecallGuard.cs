@@ -256,7 +256,10 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         }
         foreach (var refused in _refusedFiles)
         {
-            UnixSockets.Send(connection, RecallGuardProtocol.RefusedFileMessage(refused.Path, refused.Why));
+            if (RecallGuardProtocol.RefusedFileMessage(refused.Path, refused.Why) is { } message)
+            {
+                UnixSockets.Send(connection, message);
+            }
         }
         _refusedFiles.Clear();
         if (_refusedSinceHandover > 0)
@@ -567,13 +570,13 @@ public static class RecallGuardProtocol
         return true;
     }
 
-    /// <summary>The message that names one refused open's file and why; a path too long for one message is left to the count.</summary>
-    public static string RefusedFileMessage(string path, string why) =>
+    /// <summary>The message that names one refused open's file and why; null for a path too long for one message (the count still covers it).</summary>
+    public static string? RefusedFileMessage(string path, string why) =>
         $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n{path}" is var message && Encoding.UTF8.GetByteCount(message) <= UnixSockets.MaxMessageBytes
             ? message
-            : $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n";
+            : null;
 
-    /// <summary>The file and the reason a <see cref="RefusedFile"/> message gives (the file empty when it did not fit), or null for any other message.</summary>
+    /// <summary>The file and the reason a <see cref="RefusedFile"/> message gives, or null for any other message.</summary>
     public static (string Path, string Why)? TryReadRefusedFile(string? message)
     {
         if (message is null || !message.StartsWith(RefusedFile + " ", StringComparison.Ordinal))

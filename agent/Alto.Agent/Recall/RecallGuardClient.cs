@@ -125,7 +125,7 @@ internal static class RecallGuardClient
             {
                 refused += count;
             }
-            else if (RecallGuardProtocol.TryReadRefusedFile(message) is { Path.Length: > 0 } refusedFile)
+            else if (RecallGuardProtocol.TryReadRefusedFile(message) is { } refusedFile)
             {
                 refusedFiles.Add(refusedFile);
             }

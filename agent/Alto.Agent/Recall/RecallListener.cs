@@ -272,7 +272,7 @@ public sealed partial class RecallListener : IDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         StubInfo? stub = null;
         var admitted = false;
-        var user = RecallSlots.UnknownUser;
+        var user = RecallAdmission.UnknownUser;
         try
         {
             var file = LinuxFiles.Stat(fd).Identity;

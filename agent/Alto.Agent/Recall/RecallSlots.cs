@@ -61,9 +61,6 @@ public sealed class RecallNotStartedException() : IOException("the agent stopped
 /// </summary>
 internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
 {
-    /// <summary>The user an open is counted under when its process's user cannot be told (<see cref="RecallAdmission.UnknownUser"/>).</summary>
-    public const uint UnknownUser = RecallAdmission.UnknownUser;
-
     private readonly Lock _lock = new();
 
     /// <summary>Each user's turns waiting, first asked first; a user is here only while some wait.</summary>
@@ -197,7 +194,7 @@ internal sealed partial class RecallSlots(RecallLimits limits, ILogger logger)
     {
         lock (_lock)
         {
-            var (waiting, most, turns) = (0, UnknownUser, 0);
+            var (waiting, most, turns) = (0, RecallAdmission.UnknownUser, 0);
             foreach (var (user, queue) in _turnsByUser)
             {
                 waiting += queue.Count;
