@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Alto.Agent.Recall;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Cli;
@@ -53,7 +54,10 @@ public static class GuardCommand
             using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
             using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
             var guard = new RecallGuard(state, TimeSpan.FromSeconds(parse.GetValue(holdSeconds)), loggers.CreateLogger<RecallGuard>());
-            return guard.Run(stop.Token);
+            // Under systemd (Type=notify) the agent's unit starts once the guard listens, not when its process forks:
+            // an agent that found no guard yet would hold recall alone, and its next restart leave stubs reading holes.
+            var systemd = new SystemdNotifier();
+            return guard.Run(stop.Token, systemd.IsEnabled ? () => systemd.Notify(ServiceState.Ready) : null);
         });
         return command;
     }

@@ -35,6 +35,7 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     private int _guard;
     private Thread? _guardWatch;
     private volatile bool _disposed;
+    private int _disposeStarted;
     private readonly Dictionary<string, VolumeRecall> _volumes = new(StringComparer.Ordinal);
     private readonly HashSet<ulong> _armedDevices = [];
     private readonly Dictionary<string, ulong> _mounts = new(StringComparer.Ordinal);
@@ -402,10 +403,15 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     /// <summary>
     /// Stops answering opens (those already taken are answered first), then hands the group back to
     /// the guard, which holds further opens of stubs until the next agent; without a guard the group
-    /// closes with this process.
+    /// closes with this process. Once only: the descriptors it closes are numbers, which another
+    /// part of the process may have been given since.
     /// </summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
+        {
+            return;
+        }
         _disposed = true;
         _guardWatch?.Join();
         _mountWatch?.Join();

@@ -72,19 +72,38 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     public static string SocketPath(string stateDirectory) => Path.Combine(stateDirectory, SocketName);
 
-    /// <summary>Serves until <paramref name="stopping"/> or until there is nothing left to guard; returns the exit code.</summary>
-    public int Run(CancellationToken stopping)
+    /// <summary>
+    /// Serves until <paramref name="stopping"/> or until there is nothing left to guard; returns the
+    /// exit code. <paramref name="listening"/> is called once agents can connect (systemd's readiness).
+    /// </summary>
+    public int Run(CancellationToken stopping, Action? listening = null)
     {
         var socketPath = SocketPath(stateDirectory);
-        var listening = UnixSockets.Listen(socketPath, out var errno);
-        if (listening < 0)
+        // One guard per state folder: a second one would take the socket from the first, which
+        // would then hold opens of stubs that no agent can reach any more.
+        using var only = GuardLock.TryTake(stateDirectory, out var lockErrno);
+        if (only is null)
+        {
+            var lockPath = Path.Combine(stateDirectory, GuardLock.FileName);
+            if (lockErrno == GuardLock.ErrorHeld)
+            {
+                LogAnotherGuard(logger, lockPath, OtherGuardProcess());
+            }
+            else
+            {
+                LogCannotLock(logger, lockPath, lockErrno);
+            }
+            return 1;
+        }
+        var socket = UnixSockets.Listen(socketPath, out var errno);
+        if (socket < 0)
         {
             LogCannotListen(logger, socketPath, errno);
             return 1;
         }
-        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         Tiering.PrivateFiles.WriteAllText(Path.Combine(stateDirectory, PidName), _ownProcess.ToString(CultureInfo.InvariantCulture));
         LogStarted(logger, socketPath, holdStubOpens.TotalSeconds);
+        listening?.Invoke();
         var idleSince = Stopwatch.GetTimestamp();
         var lastLook = Stopwatch.GetTimestamp();
         using var mounts = MountWatch.TryOpen();
@@ -98,9 +117,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                 {
                     RearmKnownVolumes(marked);
                 }
-                if (UnixSockets.Wait(listening, 0))
+                if (UnixSockets.Wait(socket, 0))
                 {
-                    Accept(listening);
+                    Accept(socket);
                 }
                 if (_holder >= 0 && UnixSockets.Wait(_holder, 0))
                 {
@@ -125,7 +144,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                     }
                 }
                 // A change of the mount table wakes the guard at once: until it arms a volume mounted again, its stubs read as holes.
-                mountsChanged = WaitForAnything(listening, mounts);
+                mountsChanged = WaitForAnything(socket, mounts);
             }
         }
         finally
@@ -133,7 +152,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             // Stub opens still waiting get an error: once the group goes, they would read holes.
             RefuseStaleStubOpens(TimeSpan.Zero);
             _group?.Dispose();
-            UnixSockets.Close(listening);
+            UnixSockets.Close(socket);
             if (_holder >= 0)
             {
                 UnixSockets.Close(_holder);
@@ -143,6 +162,19 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             LogStopped(logger);
         }
         return 0;
+    }
+
+    /// <summary>The process id the guard that holds the lock wrote, or "unknown" (it may be starting, or just stopped).</summary>
+    private string OtherGuardProcess()
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(stateDirectory, PidName)).Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     /// <summary>Marks again the file system of every volume the state folder armed before (marking twice is harmless).</summary>
@@ -472,6 +504,12 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recall guard listening on {Socket}; stub opens wait up to {Seconds} s for an agent")]
     private static partial void LogStarted(ILogger logger, string socket, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recall guard not started: another recall guard (pid {Process}) serves this state folder (it holds {Lock})")]
+    private static partial void LogAnotherGuard(ILogger logger, string @lock, string process);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot lock {Lock} (errno {Errno})")]
+    private static partial void LogCannotLock(ILogger logger, string @lock, int errno);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot listen on {Socket} (errno {Errno})")]
     private static partial void LogCannotListen(ILogger logger, string socket, int errno);

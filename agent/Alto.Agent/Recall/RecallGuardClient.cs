@@ -189,6 +189,8 @@ internal static class RecallGuardClient
         {
             start.ArgumentList.Add(argument);
         }
+        // Not systemd's service: whatever this process's unit is told, the guard does not speak for it.
+        start.Environment.Remove("NOTIFY_SOCKET");
         // The guard redirects its own standard streams: nothing of this process's pipes stays open in it.
         start.RedirectStandardInput = start.RedirectStandardOutput = start.RedirectStandardError = true;
         using var guard = Process.Start(start);

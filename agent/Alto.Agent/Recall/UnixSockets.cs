@@ -56,7 +56,12 @@ internal static unsafe partial class UnixSockets
     /// <summary>The credentials the kernel records for a connected peer.</summary>
     public readonly record struct Peer(int ProcessId, uint UserId);
 
-    /// <summary>A listening socket at <paramref name="path"/> (an old socket file there is replaced), or -1 with errno.</summary>
+    /// <summary>
+    /// A listening socket at <paramref name="path"/>, for its owner (root) only, or -1 with errno.
+    /// It is bound and listening under a name of its own first, then renamed over whatever was at
+    /// <paramref name="path"/>: whoever finds the socket there can connect to it, and never meets a
+    /// socket bound and not yet listening (ECONNREFUSED), nor none at all, while a new one replaces an old.
+    /// </summary>
     public static int Listen(string path, out int errno)
     {
         var fd = socket(AddressFamilyUnix, SequencedPacket | SocketCloseOnExec, 0);
@@ -65,14 +70,18 @@ internal static unsafe partial class UnixSockets
             errno = Marshal.GetLastPInvokeError();
             return -1;
         }
-        File.Delete(path);
-        var address = Address(path);
+        var bound = path + "~";
+        File.Delete(bound);
+        var address = Address(bound);
         if (bind(fd, &address, (uint)sizeof(SocketAddress)) != 0 || listen(fd, 16) != 0)
         {
             errno = Marshal.GetLastPInvokeError();
             _ = close(fd);
+            File.Delete(bound);
             return -1;
         }
+        File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(bound, path, overwrite: true);
         errno = 0;
         return fd;
     }

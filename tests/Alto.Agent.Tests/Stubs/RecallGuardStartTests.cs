@@ -1,0 +1,111 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+using Alto.Agent.Recall;
+using Alto.Agent.Tests.Jobs;
+using Alto.TestSupport;
+
+namespace Alto.Agent.Tests.Stubs;
+
+/// <summary>
+/// How the recall guard (<c>alto-agent guard</c>, run here as its own process) starts: one guard
+/// per state folder, and, under systemd, ready only once agents can connect. Either gone wrong,
+/// an agent holds recall without a guard, or a guard holds opens of stubs that no agent can reach.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class RecallGuardStartTests : IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly string _state = Directory.CreateTempSubdirectory("alto-guard-start-").FullName;
+    private readonly List<ProgramRun> _guards = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        await AgentStateFolder.DeleteAsync(_state);
+        foreach (var guard in _guards)
+        {
+            await guard.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ASecondGuardForTheSameStateFolderLeavesTheFirstServingAndSaysWhichProcessServes()
+    {
+        var first = StartGuard();
+        await WaitForAsync(() => Status() is not null, "the first guard to answer");
+        var firstProcess = GuardProcess(Status()!);
+
+        // Started by hand, or by an agent whose connect came while the first still started.
+        var second = StartGuard();
+        Assert.Equal(1, await second.WaitForExitAsync(Patience));
+        Assert.Contains($"another recall guard (pid {firstProcess}) serves this state folder", await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.LogName)), StringComparison.Ordinal);
+
+        // The socket is still the first one's, and so is the pid file.
+        Assert.Equal(firstProcess, GuardProcess(Status()!));
+        Assert.Equal(first.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.PidName))).Trim());
+    }
+
+    /// <summary>
+    /// Stand-in for systemd's side of sd_notify(3) (systemd does not run here): a Unix datagram socket
+    /// named by NOTIFY_SOCKET, where a Type=notify service sends "READY=1" once it serves.
+    /// </summary>
+    [Fact]
+    public async Task UnderSystemdTheGuardSaysItIsReadyOnlyOnceAgentsCanConnect()
+    {
+        var notifyPath = Path.Combine(_state, "notify.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+
+        var guard = StartGuard(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
+        var buffer = new byte[512];
+        using var timeout = new CancellationTokenSource(Patience);
+        var received = await notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+
+        // At the moment it says so, an agent finds it at the first try.
+        var status = Status();
+        Assert.Contains("READY=1", Encoding.UTF8.GetString(buffer, 0, received), StringComparison.Ordinal);
+        Assert.NotNull(status);
+        Assert.Equal(guard.ProcessId, GuardProcess(status));
+    }
+
+    private ProgramRun StartGuard(Dictionary<string, string>? environment = null)
+    {
+        var guard = ProgramRun.Start(TieringWorld.AgentDll, environment ?? [], "guard", "--state-dir", _state);
+        _guards.Add(guard);
+        return guard;
+    }
+
+    /// <summary>The guard's answer to STATUS at its socket, or null when no guard listens there.</summary>
+    private string? Status()
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(RecallGuard.SocketPath(_state)));
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        socket.Send(Encoding.UTF8.GetBytes(RecallGuardProtocol.Status));
+        socket.ReceiveTimeout = 5000;
+        var answer = new byte[UnixSocketMessageBytes];
+        return Encoding.UTF8.GetString(answer, 0, socket.Receive(answer));
+    }
+
+    private const int UnixSocketMessageBytes = 4096;
+
+    private static int GuardProcess(string status) =>
+        int.Parse(status.Split(' ').Single(word => word.StartsWith("guard=", StringComparison.Ordinal))["guard=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < Patience, $"waited {Patience.TotalSeconds} s for {what}");
+            await Task.Delay(50);
+        }
+    }
+}
