@@ -80,8 +80,19 @@ internal static unsafe partial class UnixSockets
             File.Delete(bound);
             return -1;
         }
-        File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(bound, path, overwrite: true);
+        try
+        {
+            File.SetUnixFileMode(bound, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.Move(bound, path, overwrite: true);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // An IOException from .NET on Unix carries the errno as its HResult; a refusal is EACCES.
+            errno = exception is UnauthorizedAccessException ? 13 : exception.HResult & 0xffff;
+            _ = close(fd);
+            File.Delete(bound);
+            return -1;
+        }
         errno = 0;
         return fd;
     }
