@@ -35,6 +35,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     public const int SweptNumbers = 65_536;
 
     private static readonly TimeSpan IdleWithoutGroup = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often the guard looks that its socket is still where agents look for it.</summary>
+    private static readonly TimeSpan SocketLookEvery = TimeSpan.FromSeconds(2);
     private readonly int _ownProcess = Environment.ProcessId;
     /// <summary>Opens of stubs waiting for an agent: each one's descriptor here, the number the kernel knows it by, its user, and since when it waits.</summary>
     private readonly List<(WaitingOpen Open, long HeldSince)> _heldStubOpens = [];
@@ -106,6 +109,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         listening?.Invoke();
         var idleSince = Stopwatch.GetTimestamp();
         var lastLook = Stopwatch.GetTimestamp();
+        var lastSocketLook = Stopwatch.GetTimestamp();
         using var mounts = MountWatch.TryOpen();
         var mountsChanged = false;
         try
@@ -130,6 +134,11 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
                     ReadEvents(group);
                 }
                 RefuseStaleStubOpens(holdStubOpens);
+                if (Stopwatch.GetElapsedTime(lastSocketLook) >= SocketLookEvery)
+                {
+                    lastSocketLook = Stopwatch.GetTimestamp();
+                    socket = ListenAgainIfGone(socketPath, socket);
+                }
                 if (_holder >= 0 || _heldStubOpens.Count > 0)
                 {
                     idleSince = Stopwatch.GetTimestamp();
@@ -162,6 +171,30 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
             LogStopped(logger);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The socket's name, deleted (a clean-up of the state folder by hand, a tmpfiles rule), would
+    /// leave this guard unreachable with the group: the next agent, finding no guard, would keep a
+    /// group of its own beside this one, whose opens of stubs this guard would hold and then
+    /// refuse. The name is this guard's alone (<see cref="GuardLock"/>), so it is made again.
+    /// </summary>
+    private int ListenAgainIfGone(string socketPath, int socket)
+    {
+        // A state folder gone altogether ends the guard instead (NothingLeftToGuard).
+        if (File.Exists(socketPath) || !Directory.Exists(stateDirectory))
+        {
+            return socket;
+        }
+        var again = UnixSockets.Listen(socketPath, out var errno);
+        if (again < 0)
+        {
+            LogCannotListen(logger, socketPath, errno);
+            return socket;
+        }
+        UnixSockets.Close(socket);
+        LogListeningAgain(logger, socketPath);
+        return again;
     }
 
     /// <summary>The process id the guard that holds the lock wrote, or "unknown" (it may be starting, or just stopped).</summary>
@@ -510,6 +543,9 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot lock {Lock} (errno {Errno})")]
     private static partial void LogCannotLock(ILogger logger, string @lock, int errno);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The recall guard's socket {Socket} was gone (deleted by someone); it listens there again")]
+    private static partial void LogListeningAgain(ILogger logger, string socket);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot listen on {Socket} (errno {Errno})")]
     private static partial void LogCannotListen(ILogger logger, string socket, int errno);

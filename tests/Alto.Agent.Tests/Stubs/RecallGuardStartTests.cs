@@ -46,6 +46,20 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
         Assert.Equal(first.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.PidName))).Trim());
     }
 
+    [Fact]
+    public async Task AGuardWhoseSocketWasDeletedListensThereAgain()
+    {
+        var guard = StartGuard();
+        await WaitForAsync(() => Status() is not null, "the guard to answer");
+
+        // A clean-up of the state folder by hand: the next agent would find no guard, and keep a group of its own beside the guard's.
+        File.Delete(RecallGuard.SocketPath(_state));
+        Assert.Null(Status());
+        await WaitForAsync(() => Status() is not null, "the guard to listen again");
+        Assert.Equal(guard.ProcessId, GuardProcess(Status()!));
+        Assert.Contains("was gone (deleted by someone); it listens there again", await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.LogName)), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Stand-in for systemd's side of sd_notify(3) (systemd does not run here): a Unix datagram socket
     /// named by NOTIFY_SOCKET, where a Type=notify service sends "READY=1" once it serves.
