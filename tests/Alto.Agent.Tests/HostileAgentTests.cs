@@ -66,6 +66,36 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
     }
 
     [Fact]
+    public async Task ARecallOfAnEscapedNameIsJudgedLikeAnyOtherAndAMalformedOneRefused()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (agent, _, _) = await PlannedHostAsync(admin, "latin1", "/srv/odd");
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + agent.Credential } });
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Hello = new Hello { HostId = agent.HostId.ToString(), AgentVersion = "hostile", Os = "linux" },
+        });
+        static AgentMessage Recall(string path) => new()
+        {
+            RecallReport = new RecallReport { Events = { new RecallEvent { FilePath = path, PathEscaped = true, Ok = true, DurationMs = 1 } } },
+        };
+
+        // A backslash not followed by xHH names no bytes; another host's volume is not this host's, escaped or not.
+        var malformed = await SendAsync(call, "malformed", Recall("/srv/odd/caf\\q.pdf"));
+        var elsewhere = await SendAsync(call, "elsewhere", Recall("/srv/payroll/caf\\xE9.pdf"));
+        await call.RequestStream.CompleteAsync();
+
+        Assert.False(malformed.Ok);
+        Assert.Contains("marked escaped but has a backslash not followed by xHH", malformed.Error, StringComparison.Ordinal);
+        Assert.False(elsewhere.Ok);
+        Assert.Contains("is not below any of this host's volumes", elsewhere.Error, StringComparison.Ordinal);
+        Assert.Equal(2, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{agent.TenantId}' AND action = 'agent.report_refused' AND outcome = 'failure'"));
+    }
+
+    [Fact]
     public async Task SessionsWithAForgedCredentialOrAnotherHostsHelloAreRefusedAndAudited()
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);

@@ -400,6 +400,29 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStubWhoseNameIsNotUtf8IsNotAskedAboutByPathAndCountsAsUnchecked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        // f03's name, as the scan escaped it (a Latin-1 byte): the census asks by path, which would name no file.
+        await fixture.Database.ExecuteAsync($"UPDATE alto.file_current SET full_path = '/lucid/f\\xE9.bin', path_escaped = true WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET full_path = '/lucid/f\\xE9.bin' WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+        var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        Assert.Equal("completed", await CensusAsync(host, session, runId));
+
+        var asked = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).SelectMany(command => command.Paths).Order().ToArray();
+        Assert.Equal(["/lucid/f00.bin", "/lucid/f01.bin", "/lucid/f02.bin"], asked);
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1L, 0L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
+            run.GetProperty("counts").GetProperty("drift").GetInt64()));
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+    }
+
+    [Fact]
     public async Task AWindowsHostIsListedForButNotAskedForACensusItsStubsCountAsUnchecked()
     {
         var (host, targetId, locators) = await StubbedHostAsync(windows: true);

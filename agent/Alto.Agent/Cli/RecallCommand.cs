@@ -6,6 +6,7 @@ using Alto.Agent.Jobs;
 using Alto.Agent.Stubs;
 using Alto.Keys;
 using Alto.Tiering;
+using Alto.Tiering.Native;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
@@ -82,10 +83,12 @@ public static class RecallCommand
                 string? error = null;
                 try
                 {
-                    await using var stream = new FileStream(stubs[i], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-                    _ = await stream.ReadAsync(new byte[1], cancellationToken);
+                    // Opened the way any program would, but by the name's own bytes (RawPaths) and not through a link put in its place.
+                    using var stub = RegularFileOpen.Open(stubs[i], FileAccess.Read, refusal: null, out var refused);
+                    error = refused;
+                    _ = stub is null ? 0 : await RandomAccess.ReadAsync(stub, new byte[1], 0, cancellationToken);
                 }
-                catch (IOException exception)
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
                 {
                     error = exception.Message;
                 }
@@ -94,7 +97,7 @@ public static class RecallCommand
                     error = "it is still a stub: is alto-agent run active (as root) on this host?";
                 }
                 failed += error is null ? 0 : 1;
-                Console.WriteLine($"[{i + 1}/{stubs.Count}] {(error is null ? "recalled" : "failed")} {stubs[i]} ({clock.ElapsedMilliseconds} ms){(error is null ? "" : ": " + error)}");
+                Console.WriteLine($"[{i + 1}/{stubs.Count}] {(error is null ? "recalled" : "failed")} {RawPaths.Display(stubs[i])} ({clock.ElapsedMilliseconds} ms){(error is null ? "" : ": " + error)}");
             }
             Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
             return failed == 0 ? 0 : 1;
@@ -190,15 +193,63 @@ public static class RecallCommand
     }
 
     /// <summary>A file, or the regular files below a folder (symbolic links are not followed).</summary>
+    [SupportedOSPlatform("linux")]
     private static IEnumerable<string> Files(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!Directory.Exists(full))
+        return Directory.Exists(full) ? FilesBelow(full) : [full];
+    }
+
+    /// <summary>
+    /// The regular files below a folder, read as raw entries: .NET's enumeration would give a name
+    /// that is not UTF-8 with U+FFFD in it, a path that names no file, and the stub would be counted
+    /// as "not a stub" and stay one (<see cref="RawPaths"/>). Folders that cannot be read are passed by.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static IEnumerable<string> FilesBelow(string root)
+    {
+        var folders = new Stack<string>([root]);
+        while (folders.TryPop(out var folder))
         {
-            return [full];
+            foreach (var (child, type) in Entries(folder))
+            {
+                var kind = type == LinuxFileSystem.TypeUnknown ? LinuxFiles.StatPath(child).Type : type << 12;
+                if (kind == FileTimes.TypeDirectory)
+                {
+                    folders.Push(child);
+                }
+                else if (kind == FileTimes.TypeRegular)
+                {
+                    yield return child;
+                }
+            }
         }
-        return new DirectoryInfo(full)
-            .EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true })
-            .Select(file => file.FullName);
+    }
+
+    /// <summary>A folder's entries (not "." or ".."), with their type as readdir gives it.</summary>
+    [SupportedOSPlatform("linux")]
+    private static List<(string Path, int Type)> Entries(string folder)
+    {
+        var entries = new List<(string, int)>();
+        var directory = LinuxFileSystem.OpenDirectory(RawPaths.ToBytes(folder, nulTerminated: true), out _);
+        if (directory == 0)
+        {
+            return entries;
+        }
+        try
+        {
+            while (LinuxFileSystem.ReadEntry(directory, out var name, out var type, out _, out _))
+            {
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    entries.Add((folder.TrimEnd('/') + "/" + RawPaths.FromBytes(name), type));
+                }
+            }
+        }
+        finally
+        {
+            LinuxFileSystem.CloseDirectory(directory);
+        }
+        return entries;
     }
 }

@@ -242,13 +242,32 @@ public sealed partial class AgentWorker(
         : OperatingSystem.IsWindows() ? WindowsVolumeScope.Refusal(path, volumes, Win32FileFacts.FinalPath)
         : "this platform has no volumes the agent may touch";
 
+    /// <summary>The path to recall and why it is refused, if it is. Names that are not UTF-8 come escaped; on Linux each is opened by its own bytes (<see cref="RawPaths"/>).</summary>
+    private static (string Path, string? Refusal) Judge(string path, bool escaped, IReadOnlyList<string> volumes)
+    {
+        if (!escaped)
+        {
+            return (path, ScopeRefusal(path, volumes));
+        }
+        if (!OperatingSystem.IsLinux())
+        {
+            return (path, "names escaped as bytes are recalled on Linux only");
+        }
+        if (!PathEncoding.IsWellFormed(path, PathEncodingKind.Escaped))
+        {
+            return (path, $"{path} is not a well-formed escaped path");
+        }
+        var raw = RawPaths.FromEscaped(path);
+        return (raw, ScopeRefusal(raw, volumes));
+    }
+
     private async Task RecallAsync(
         RecallRequest request, string[] volumes, AgentConnection connection, OperationJournal journal, IStubDriver stubs,
         RecallReporter recalls, RecallCluster cluster, CancellationToken cancellationToken)
     {
         // Only stubs below the host's volumes are the cluster's to recall; the rest is refused, and the acknowledgement says so.
         // Each path judged once: resolving it is a system call per path on Linux, handle opens per volume on Windows.
-        var judged = request.Paths.Select(path => (Path: path, Refusal: ScopeRefusal(path, volumes))).ToList();
+        var judged = request.Paths.Select(path => Judge(path, request.PathsEscaped, volumes)).ToList();
         var refused = judged.Select(item => item.Refusal).OfType<string>().ToList();
         var inside = judged.Where(item => item.Refusal is null).Select(item => item.Path).ToList();
         // Judged again by the file each open reaches: a local user may swap a folder for a link after the check above.

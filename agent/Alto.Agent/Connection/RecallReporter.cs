@@ -18,13 +18,19 @@ public sealed class RecallReporter(ReportOutbox outbox)
     private readonly Channel<RecallEvent> _events = Channel.CreateUnbounded<RecallEvent>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Queues one recall (never blocks: the listener calls it while a program waits).</summary>
-    public void Report(RecallOutcome recall) => _events.Writer.TryWrite(new RecallEvent
+    public void Report(RecallOutcome recall)
     {
-        FilePath = recall.Path,
-        Ok = recall.Error is null,
-        DurationMs = (long)recall.Duration.TotalMilliseconds,
-        Error = recall.Error ?? "",
-    });
+        // A name that is not UTF-8 goes escaped, as the scan reported it and the inventory holds it.
+        var (path, escaped) = Stubs.RawPaths.ToWire(recall.Path);
+        _events.Writer.TryWrite(new RecallEvent
+        {
+            FilePath = path,
+            PathEscaped = escaped,
+            Ok = recall.Error is null,
+            DurationMs = (long)recall.Duration.TotalMilliseconds,
+            Error = recall.Error ?? "",
+        });
+    }
 
     /// <summary>Writes reports until stopped; what was queued when it stops is still written.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)

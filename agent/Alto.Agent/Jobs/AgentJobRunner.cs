@@ -1,6 +1,7 @@
 using Alto.Agent.Connection;
 using Alto.Agent.Stubs;
 using Alto.Protocol.Agent.V1;
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 using ProtocolJob = Alto.Protocol.Agent.V1.TieringJob;
 using ProtocolOutcome = Alto.Protocol.Agent.V1.FileOutcome;
@@ -28,27 +29,28 @@ public sealed class AgentJobRunner(
         }
         targets.Remember(targetId, TargetDirectory.ToTierTarget(message.Target));
         var results = new List<FileResult>();
-        // Names that are not valid UTF-8 reach the agent escaped; they cannot be opened by that name yet.
-        foreach (var escaped in message.Files.Where(file => file.PathEscaped))
+        // A name that is not valid UTF-8 reaches the agent escaped (\xHH); on Linux the agent opens it by its
+        // own bytes (RawPaths).
+        var files = new List<JobFile>(message.Files.Count);
+        foreach (var file in message.Files)
         {
-            results.Add(new FileResult
+            var why = file.PathEscaped && !OperatingSystem.IsLinux() ? "names escaped as bytes are tiered on Linux only; the file is kept"
+                : !file.DataKey.IsEmpty && (file.DataKey.Length != 32 || file.WrappedDataKey.Length == 0)
+                    // A key that is not 256 bits is not used: such a file fails rather than going to tier 2 unencrypted.
+                    ? "the job's data key for this file is not valid; the file is kept"
+                : file.PathEscaped && !PathEncoding.IsWellFormed(file.FilePath, PathEncodingKind.Escaped) ? "the escaped path is not well formed; the file is kept"
+                : null;
+            if (why is not null)
             {
-                TierObjectId = escaped.TierObjectId,
-                Outcome = ProtocolOutcome.Failed,
-                Reason = "names that are not valid UTF-8 are not tiered yet; the file is kept",
+                results.Add(new FileResult { TierObjectId = file.TierObjectId, Outcome = ProtocolOutcome.Failed, Reason = why });
+                continue;
+            }
+            files.Add(new JobFile(file.TierObjectId, file.PathEscaped ? RawPaths.FromEscaped(file.FilePath) : file.FilePath, file.SizeBytes, file.MtimeUnix)
+            {
+                Key = file.DataKey.IsEmpty ? null : new ObjectKey(file.DataKey.ToByteArray(), file.WrappedDataKey),
             });
         }
-        // A key that is not 256 bits is not used: such a file fails rather than going to tier 2 unencrypted.
-        foreach (var badKey in message.Files.Where(file => !file.PathEscaped && !file.DataKey.IsEmpty && (file.DataKey.Length != 32 || file.WrappedDataKey.Length == 0)))
-        {
-            results.Add(new FileResult { TierObjectId = badKey.TierObjectId, Outcome = ProtocolOutcome.Failed, Reason = "the job's data key for this file is not valid; the file is kept" });
-        }
-        var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId),
-            [.. message.Files.Where(file => !file.PathEscaped && (file.DataKey.IsEmpty || (file.DataKey.Length == 32 && file.WrappedDataKey.Length > 0)))
-                .Select(file => new JobFile(file.TierObjectId, file.FilePath, file.SizeBytes, file.MtimeUnix)
-                {
-                    Key = file.DataKey.IsEmpty ? null : new ObjectKey(file.DataKey.ToByteArray(), file.WrappedDataKey),
-                })]);
+        var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId), [.. files]);
         var outcomes = await new JobExecutor(journal, stubs, logger, openStore: _ => targets.Store(targetId), throttle: throttle, refusal: refusal)
             .ExecuteAsync(job, null, cancellationToken);
         results.AddRange(outcomes.Select(ToResult));

@@ -55,11 +55,11 @@ public sealed partial class JobExecutor(
         {
             if (outcome.Kind is FileOutcomeKind.Failed or FileOutcomeKind.Unavailable or FileOutcomeKind.Refused)
             {
-                LogFileFailed(logger, job.Files[index].Path, outcome.Kind, outcome.Reason ?? "");
+                LogFileFailed(logger, RawPaths.Display(job.Files[index].Path), outcome.Kind, outcome.Reason ?? "");
             }
             else
             {
-                LogOutcome(logger, job.Files[index].Path, outcome.Kind, outcome.Reason ?? "");
+                LogOutcome(logger, RawPaths.Display(job.Files[index].Path), outcome.Kind, outcome.Reason ?? "");
             }
             outcomes[index] = outcome;
             lock (reported)
@@ -534,7 +534,7 @@ public sealed partial class JobExecutor(
             // Left in the journal: the next recovery settles it; until then it is not reported as a stub,
             // and the agent's heartbeats name it.
             journal.MarkWaiting(entry, why);
-            LogSettleFailed(logger, file.Path, why);
+            LogSettleFailed(logger, RawPaths.Display(file.Path), why);
             return null;
         }
         Finish(file);

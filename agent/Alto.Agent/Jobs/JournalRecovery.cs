@@ -76,7 +76,8 @@ public static class JournalRecovery
         SafeFileHandle file;
         try
         {
-            file = File.OpenHandle(entry.Path, FileMode.Open, FileAccess.ReadWrite);
+            // On Linux by the name's own bytes: a name that is not UTF-8 is no less a file to settle.
+            file = OperatingSystem.IsLinux() ? LinuxFiles.OpenByPath(entry.Path, FileAccess.ReadWrite) : File.OpenHandle(entry.Path, FileMode.Open, FileAccess.ReadWrite);
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {

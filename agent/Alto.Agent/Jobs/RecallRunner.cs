@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Hashing;
-using System.Text;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
 using Alto.Tiering;
@@ -40,7 +39,7 @@ public sealed partial class RecallRunner(
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                LogRecallFailed(logger, exception, path);
+                LogRecallFailed(logger, exception, RawPaths.Display(path));
                 if (SafePeek(path) is { } stub)
                 {
                     outcomes.Add(new RecallOutcome(path, stub, Stopwatch.GetElapsedTime(started), exception.Message));
@@ -57,7 +56,7 @@ public sealed partial class RecallRunner(
     }
 
     /// <summary>A stable id for a path's journal lines (a recall has no tier object id on the agent).</summary>
-    private static long JournalId(string path) => (long)XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(path));
+    private static long JournalId(string path) => (long)XxHash64.HashToUInt64(RawPaths.ToBytes(path));
 
     private StubInfo? SafePeek(string path)
     {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using System.Text;
 using Alto.Agent.Stubs;
 using Microsoft.Extensions.Logging;
 
@@ -646,7 +645,7 @@ public static class RecallGuardProtocol
 
     /// <summary>The message that names one refused open's file and why; null for a path too long for one message (the count still covers it).</summary>
     public static string? RefusedFileMessage(string path, string why) =>
-        $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n{path}" is var message && Encoding.UTF8.GetByteCount(message) <= UnixSockets.MaxMessageBytes
+        $"{RefusedFile} {why.ReplaceLineEndings(" ")}\n{path}" is var message && RawPaths.ToBytes(message).Length <= UnixSockets.MaxMessageBytes
             ? message
             : null;
 

@@ -167,7 +167,7 @@ public sealed partial class RecallListener : IDisposable
             {
                 Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
                 Interlocked.Increment(ref _failed);
-                LogHandedOverRefused(_logger, LinuxFiles.PathOf(older), number);
+                LogHandedOverRefused(_logger, RawPaths.Display(LinuxFiles.PathOf(older)), number);
             }
         }
     }
@@ -342,7 +342,7 @@ public sealed partial class RecallListener : IDisposable
         {
             // Not this file's stub: the opener is refused (EPERM) and nothing was written; the cluster audited it when it was asked.
             Interlocked.Increment(ref _refused);
-            LogRecallRefused(_logger, refused.Path, refused.Reason);
+            LogRecallRefused(_logger, RawPaths.Display(refused.Path), refused.Reason);
             Answer(fd, responseNumber, Fanotify.DenyWithError(LinuxFiles.ErrorNotPermitted));
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
@@ -523,7 +523,7 @@ public sealed partial class RecallListener : IDisposable
 
     private void RefuseAtStop(int fd, int number)
     {
-        LogRefusedAtStop(_logger, LinuxFiles.PathOf(fd));
+        LogRefusedAtStop(_logger, RawPaths.Display(LinuxFiles.PathOf(fd)));
         Fanotify.Respond(_group.Descriptor, number, Fanotify.DenyWithError(LinuxFiles.ErrorIo));
     }
 

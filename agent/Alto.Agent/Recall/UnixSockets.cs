@@ -131,7 +131,7 @@ internal static unsafe partial class UnixSockets
     /// <summary>Sends one message, with <paramref name="descriptor"/> passed along unless it is -1; false when the peer is gone.</summary>
     public static bool Send(int connected, string text, int descriptor = -1)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
+        var bytes = Stubs.RawPaths.ToBytes(text);
         fixed (byte* data = bytes)
         {
             var vector = new IoVector { Base = (nint)data, Length = (nuint)bytes.Length };
@@ -171,7 +171,7 @@ internal static unsafe partial class UnixSockets
         {
             descriptor = control.Descriptor;
         }
-        return Encoding.UTF8.GetString(buffer, (int)received);
+        return Stubs.RawPaths.FromBytes(new ReadOnlySpan<byte>(buffer, (int)received));
     }
 
     /// <summary>Waits up to <paramref name="milliseconds"/> (-1: no limit) until <paramref name="fd"/> can be read; true when it can.</summary>

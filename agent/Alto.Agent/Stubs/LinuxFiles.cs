@@ -224,14 +224,24 @@ public static unsafe partial class LinuxFiles
     /// jobs that long for each file. Such a file counts as in use instead.
     /// </summary>
     /// <exception cref="FileInUseException">Another program holds a lease on the file that the open would break.</exception>
-    public static SafeFileHandle OpenWithoutWaiting(string path, FileAccess access)
+    public static SafeFileHandle OpenWithoutWaiting(string path, FileAccess access) => OpenByPath(path, access, waitOnLeases: false);
+
+    /// <summary>
+    /// Opens a regular file by path as <see cref="File.OpenHandle(string, FileMode, FileAccess, FileShare, FileOptions, long)"/>
+    /// would, but by the name's own bytes (<see cref="RawPaths"/>): .NET would write a name that is
+    /// not UTF-8 as U+FFFD and find no file. With <paramref name="waitOnLeases"/> false, as
+    /// <see cref="OpenWithoutWaiting"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing is at the path, or a folder on it is gone.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be opened so.</exception>
+    public static SafeFileHandle OpenByPath(string path, FileAccess access, bool waitOnLeases = true)
     {
         const int ReadOnly = 0, ReadWrite = 2, NonBlocking = 0x800, CloseOnExec = 0x80000;
         const int AccessDenied = 13;
         int fd;
         fixed (byte* pathBytes = Nul(path))
         {
-            fd = open(pathBytes, (access == FileAccess.Read ? ReadOnly : ReadWrite) | NonBlocking | CloseOnExec);
+            fd = open(pathBytes, (access == FileAccess.Read ? ReadOnly : ReadWrite) | (waitOnLeases ? 0 : NonBlocking) | CloseOnExec);
         }
         if (fd >= 0)
         {
@@ -260,13 +270,12 @@ public static unsafe partial class LinuxFiles
     /// <summary>The path an open descriptor refers to (from /proc; reading a link opens nothing).</summary>
     public static string PathOf(int fd)
     {
-        try
+        // readlink itself, not FileInfo.LinkTarget: a name that is not UTF-8 must come back as its bytes (RawPaths).
+        var target = stackalloc byte[4096];
+        fixed (byte* link = Nul($"/proc/self/fd/{fd}"))
         {
-            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? $"fd {fd}";
-        }
-        catch (IOException)
-        {
-            return $"fd {fd}";
+            var length = readlink(link, target, 4096);
+            return length is > 0 and < 4096 ? RawPaths.FromBytes(new ReadOnlySpan<byte>(target, (int)length)) : $"fd {fd}";
         }
     }
 
@@ -324,15 +333,15 @@ public static unsafe partial class LinuxFiles
         var resolved = stackalloc byte[4096];
         fixed (byte* pathBytes = Nul(path))
         {
-            return realpath(pathBytes, resolved) == null ? null : Marshal.PtrToStringUTF8((nint)resolved);
+            return realpath(pathBytes, resolved) == null ? null : RawPaths.FromBytes(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(resolved));
         }
     }
 
     /// <summary>Whether an ioctl failed because the file system does not answer it (ENOTTY, EINVAL, EOPNOTSUPP).</summary>
     private static bool NoSuchIoctl(int errno) => errno is 25 or 22 or ErrorNotSupported;
 
-    /// <summary>The text as a C string (UTF-8, NUL-terminated), for the libc calls.</summary>
-    internal static byte[] Nul(string text) => Encoding.UTF8.GetBytes(text + "\0");
+    /// <summary>The text as a C string (UTF-8, NUL-terminated), for the libc calls; a path's kept bytes (<see cref="RawPaths"/>) as themselves.</summary>
+    internal static byte[] Nul(string text) => RawPaths.ToBytes(text, nulTerminated: true);
 
     private static void Check(int result, string what)
     {
@@ -386,4 +395,7 @@ public static unsafe partial class LinuxFiles
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial byte* realpath(byte* path, byte* resolved);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint readlink(byte* path, byte* buffer, nuint size);
 }

@@ -60,7 +60,7 @@ public static class LinuxStubs
 
     public static StubInfo? Read(string path)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        using var file = LinuxFiles.OpenByPath(path, FileAccess.Read);
         return Read(file);
     }
 
@@ -304,7 +304,7 @@ public static class LinuxStubs
         string path, Func<Guid, ITierStore> stores, CancellationToken cancellationToken, RecallCluster? cluster = null, Func<string, string?>? refusal = null,
         Recall.IStubRecallHooks? recall = null)
     {
-        using var file = refusal is null ? File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite) : OpenWithin(path, refusal);
+        using var file = refusal is null ? LinuxFiles.OpenByPath(path, FileAccess.ReadWrite) : OpenWithin(path, refusal);
         var fd = LinuxFiles.Fd(file);
         // With recall on open armed, an open's recall of this file running now is joined, not raced.
         return recall is null

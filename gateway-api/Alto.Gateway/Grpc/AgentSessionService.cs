@@ -228,7 +228,7 @@ public sealed partial class AgentSessionService(
                     message.ScanRequest = new ScanRequest { Format = command.Format, Paths = { command.Paths } };
                     break;
                 case AgentCommandKind.Recall:
-                    message.RecallRequest = new RecallRequest { Paths = { command.Paths } };
+                    message.RecallRequest = new RecallRequest { Paths = { command.Paths }, PathsEscaped = command.Format == AgentCommand.EscapedPaths };
                     break;
                 case AgentCommandKind.Reconcile:
                     message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "" };

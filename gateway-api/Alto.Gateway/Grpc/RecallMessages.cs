@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Hosts;
 using Alto.Protocol.Agent.V1;
+using Alto.Scanning;
 using Grpc.Core;
 
 namespace Alto.Gateway.Grpc;
@@ -8,7 +9,8 @@ namespace Alto.Gateway.Grpc;
 public static class RecallMessages
 {
     public const int MaxEventsPerReport = 1000;
-    public const int MaxPathLength = 4096;
+    /// <summary>In characters: a path of 4,096 bytes, each escaped as \xHH, fits.</summary>
+    public const int MaxPathLength = ScanColumns.MaxPathLength;
 
     public static RecallReportItem[] FromReport(RecallReport report)
     {
@@ -29,7 +31,14 @@ public static class RecallMessages
         {
             throw Invalid($"{field}.file_path holds a NUL character, which no path does");
         }
-        return new RecallReportItem(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), AgentText.ReadableOrNull(recall.Error, 2000));
+        if (recall.PathEscaped && !PathEncoding.IsWellFormed(recall.FilePath, PathEncodingKind.Escaped))
+        {
+            throw Invalid($"{field}.file_path is marked escaped but has a backslash not followed by xHH");
+        }
+        return new RecallReportItem(recall.FilePath, recall.Ok, Math.Max(0, recall.DurationMs), AgentText.ReadableOrNull(recall.Error, 2000))
+        {
+            PathEscaped = recall.PathEscaped,
+        };
     }
 
     private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));

@@ -180,7 +180,11 @@ public sealed record RecallReportItem(
     [property: Id(0)] string Path,
     [property: Id(1)] bool Succeeded,
     [property: Id(2)] long DurationMs,
-    [property: Id(3)] string? Failure);
+    [property: Id(3)] string? Failure)
+{
+    /// <summary>Whether <see cref="Path"/> is escaped (a name that is not valid UTF-8), as the inventory holds it.</summary>
+    [Id(4)] public bool PathEscaped { get; init; }
+}
 
 public enum SessionStanding
 {
@@ -230,7 +234,11 @@ public sealed record AgentCommand(
     [property: Id(2)] string[] Paths,
     [property: Id(3)] string Format,
     [property: Id(4)] DateTimeOffset IssuedAt,
-    [property: Id(5)] Guid? RunId = null);
+    [property: Id(5)] Guid? RunId = null)
+{
+    /// <summary>The <see cref="Format"/> of a recall whose paths are escaped (names that are not UTF-8, as a scan reports them).</summary>
+    public const string EscapedPaths = "escaped";
+}
 
 /// <summary>What the host grain says about a command it was given.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.CommandReceipt")]

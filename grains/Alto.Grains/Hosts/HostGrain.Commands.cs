@@ -118,15 +118,16 @@ public sealed partial class HostGrain
         }
         var paths = await tierObjects.StubsToRecallAsync(Id,
             new RecallSelectionQuery(selection.Paths, selection.Directory, selection.RuleId, Rules.HostPathFlavor.Of(host.State.Os)), MaxRecallFiles);
-        var commandCount = (paths.Length + RecallPathsPerCommand - 1) / RecallPathsPerCommand;
-        if (_pendingCommands + commandCount > MaxPendingCommands)
+        var now = time.GetUtcNow();
+        // Names that are not UTF-8 go in commands of their own, marked as escaped (AgentCommand.EscapedPaths).
+        var commands = paths.GroupBy(path => path.Escaped)
+            .SelectMany(group => group.Select(path => path.Path).Chunk(RecallPathsPerCommand).Select(chunk =>
+                new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Recall, chunk, group.Key ? AgentCommand.EscapedPaths : "", now)))
+            .ToList();
+        if (_pendingCommands + commands.Count > MaxPendingCommands)
         {
             return CommandResult<RecallReceipt>.Conflict($"{_pendingCommands} commands are already waiting for this host's agent");
         }
-        var now = time.GetUtcNow();
-        var commands = paths.Chunk(RecallPathsPerCommand)
-            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Recall, chunk, "", now))
-            .ToList();
         if (commands.Count > 0)
         {
             await commandRows.AddAsync(Id, commands);

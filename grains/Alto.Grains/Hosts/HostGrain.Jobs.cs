@@ -266,12 +266,12 @@ public sealed partial class HostGrain
             await RefuseReportAsync("recall_report", reportId, refusal);
             return refusal;
         }
-        var known = await tierObjects.FindTierObjectsAsync(host.State.TenantId, Id, [.. recalls.Select(recall => recall.Path).Distinct()]);
+        var known = await tierObjects.FindTierObjectsAsync(host.State.TenantId, Id, [.. recalls.Select(recall => (recall.Path, recall.PathEscaped)).Distinct()]);
         var changes = new List<TierChange>(recalls.Length);
         foreach (var recall in recalls)
         {
             tieringMetrics.Recalled(host.State.TenantId, Id, recall.Succeeded, recall.DurationMs);
-            if (!known.TryGetValue(recall.Path, out var tierObjectId))
+            if (!known.TryGetValue((recall.Path, recall.PathEscaped), out var tierObjectId))
             {
                 LogUnknownRecall(logger, Id, recall.Path);
                 continue;

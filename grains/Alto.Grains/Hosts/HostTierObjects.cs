@@ -14,18 +14,22 @@ public sealed record RecallSelectionQuery(string[]? Paths, string? Directory, Gu
 /// </summary>
 public sealed class HostTierObjects(NpgsqlDataSource db)
 {
-    /// <summary>Paths of the host's stubs a recall selects (stubbed tier objects only), at most <paramref name="limit"/>.</summary>
-    public async Task<string[]> StubsToRecallAsync(Guid hostId, RecallSelectionQuery selection, int limit)
+    /// <summary>
+    /// Paths of the host's stubs a recall selects (stubbed tier objects only), at most
+    /// <paramref name="limit"/>, each with whether it is escaped (a name that is not UTF-8).
+    /// </summary>
+    public async Task<(string Path, bool Escaped)[]> StubsToRecallAsync(Guid hostId, RecallSelectionQuery selection, int limit)
     {
         // A Windows host's paths are found whatever their case.
         var paths = new SqlPaths(selection.Flavor);
         await using var command = db.CreateCommand($$"""
-            SELECT full_path FROM alto.tier_object
-            WHERE host_id = $1 AND state = 'STUBBED'
-              AND ($2::text[] IS NULL OR {{paths.Key("full_path")}} = ANY(SELECT {{paths.Key("p")}} FROM unnest($2::text[]) p))
-              AND ($3::text IS NULL OR {{paths.Below("full_path", "$3")}})
-              AND ($4::uuid IS NULL OR rule_id = $4)
-            ORDER BY full_path
+            SELECT t.full_path, coalesce(f.path_escaped, false) FROM alto.tier_object t
+            LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+            WHERE t.host_id = $1 AND t.state = 'STUBBED'
+              AND ($2::text[] IS NULL OR {{paths.Key("t.full_path")}} = ANY(SELECT {{paths.Key("p")}} FROM unnest($2::text[]) p))
+              AND ($3::text IS NULL OR {{paths.Below("t.full_path", "$3")}})
+              AND ($4::uuid IS NULL OR t.rule_id = $4)
+            ORDER BY t.full_path
             LIMIT $5
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
@@ -34,10 +38,10 @@ public sealed class HostTierObjects(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)selection.RuleId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         await using var reader = await command.ExecuteReaderAsync();
-        var found = new List<string>();
+        var found = new List<(string, bool)>();
         while (await reader.ReadAsync())
         {
-            found.Add(reader.GetString(0));
+            found.Add((reader.GetString(0), reader.GetBoolean(1)));
         }
         return [.. found];
     }
@@ -81,22 +85,28 @@ public sealed class HostTierObjects(NpgsqlDataSource db)
         return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
     }
 
-    /// <summary>The tier objects of the host's files at <paramref name="paths"/>, by path; a path without one is left out.</summary>
-    public async Task<Dictionary<string, long>> FindTierObjectsAsync(Guid tenantId, Guid hostId, string[] paths)
+    /// <summary>
+    /// The tier objects of the host's files at <paramref name="paths"/> (each with whether it is
+    /// escaped, as the inventory holds a name that is not UTF-8), by path; a path without one is left out.
+    /// </summary>
+    public async Task<Dictionary<(string Path, bool Escaped), long>> FindTierObjectsAsync(Guid tenantId, Guid hostId, (string Path, bool Escaped)[] paths)
     {
         await using var command = db.CreateCommand("""
-            SELECT f.full_path, t.id
-            FROM alto.file_current f JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
-            WHERE f.tenant_id = $1 AND f.host_id = $2 AND f.full_path = ANY($3) AND NOT f.path_escaped
+            SELECT f.full_path, f.path_escaped, t.id
+            FROM unnest($3::text[], $4::boolean[]) AS p(full_path, path_escaped)
+            JOIN alto.file_current f ON f.full_path = p.full_path AND f.path_escaped = p.path_escaped
+            JOIN alto.tier_object t ON t.file_current_id = f.file_current_id
+            WHERE f.tenant_id = $1 AND f.host_id = $2
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = paths });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. paths.Select(path => path.Path)] });
+        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. paths.Select(path => path.Escaped)] });
         await using var reader = await command.ExecuteReaderAsync();
-        var found = new Dictionary<string, long>(StringComparer.Ordinal);
+        var found = new Dictionary<(string, bool), long>();
         while (await reader.ReadAsync())
         {
-            found[reader.GetString(0)] = reader.GetInt64(1);
+            found[(reader.GetString(0), reader.GetBoolean(1))] = reader.GetInt64(2);
         }
         return found;
     }

@@ -22,26 +22,30 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         {
             // Only online Linux hosts are asked (the census reads Linux stub attributes); the stubs of
             // the others are counted, not copied (a target's records can be millions, most of them
-            // on hosts that are not there).
+            // on hosts that are not there). So are stubs whose names are not UTF-8: a census asks by
+            // path alone, and their escaped text names no file; judged unasked, they would be drift.
             foreach (var sql in new[]
             {
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path, tier_object_id)
                 SELECT $1, t.host_id, t.full_path, t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online' AND h.os = 'linux'
-                WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
+                LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+                WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST') AND NOT coalesce(f.path_escaped, false)
                 ON CONFLICT DO NOTHING
                 """,
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path)
                 SELECT $1, f.host_id, f.full_path FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online' AND h.os = 'linux'
-                WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL
+                WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL AND NOT f.path_escaped
                   AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.file_current_id = f.file_current_id AND t.state IN ('STUBBED', 'LOST', 'RECALLING'))
                 ON CONFLICT DO NOTHING
                 """,
                 """
                 UPDATE alto.reconcile_run SET census_unchecked = (
-                    SELECT count(*) FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND (h.status <> 'online' OR h.os <> 'linux')
-                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST'))
+                    SELECT count(*) FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id
+                    LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
+                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
+                      AND (h.status <> 'online' OR h.os <> 'linux' OR coalesce(f.path_escaped, false)))
                 WHERE id = $1
                 """,
             })
@@ -148,7 +152,7 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return drift;
     }
 
-    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host.</summary>
+    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, or their name is not UTF-8.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {
         await using var command = db.CreateCommand("SELECT census_unchecked FROM alto.reconcile_run WHERE id = $1");

@@ -297,6 +297,58 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     /// <summary>
+    /// Names that are not UTF-8 (Latin-1 here) are files like any other: one is tiered under its own
+    /// bytes; the stubbing of the other, cut short by a crash after its markers were written, is
+    /// finished by recovery from the journal — which must name it by the same bytes, or recovery
+    /// would find no file and leave it a stub whose data was never released, or worse.
+    /// </summary>
+    [Fact]
+    public async Task FilesWhoseNamesAreNotUtf8AreTieredAndTheirCrashedStubbingsRecovered()
+    {
+        var odd = Path.Combine(_folder, "odd");
+        Directory.CreateDirectory(odd);
+        try
+        {
+            var tiered = RawPaths.FromBytes([.. System.Text.Encoding.UTF8.GetBytes(odd + "/caf"), 0xE9, .. ".bin"u8]);
+            var crashed = RawPaths.FromBytes([.. System.Text.Encoding.UTF8.GetBytes(odd + "/cr"), 0xE8, .. "me.bin"u8]);
+            var original = StubFiles.WriteUnderRawName(tiered, 300_000);
+            var crashedOriginal = StubFiles.WriteUnderRawName(crashed, 200_000);
+            var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, _targetId, new TierTarget("path", _store.Root),
+                [new JobFile(1, tiered, original.Length, StubFiles.Stat(tiered).ModifySeconds)]);
+
+            var outcome = Assert.Single(await Executor().ExecuteAsync(job, null, CancellationToken.None));
+
+            Assert.Equal(FileOutcomeKind.Stubbed, outcome.Kind);
+            Assert.Equal(StubFiles.Sha256(original), LinuxStubs.Peek(tiered)?.Sha256);
+            Assert.Equal(StubFiles.Sha256(original), await Sha256Check.OfObjectAsync(_store, outcome.Locator!, CancellationToken.None));
+            StubFiles.AssertReleased(tiered);
+
+            StoredObject stored;
+            using (var handle = LinuxFiles.OpenByPath(crashed, FileAccess.Read))
+            {
+                await using (var content = new FileStream(FileHandles.Borrow(handle), FileAccess.Read))
+                {
+                    stored = await _store.PutAsync(StubFiles.TenantId, content, CancellationToken.None);
+                }
+                var fd = LinuxFiles.Fd(handle);
+                LinuxStubs.WriteMarkers(handle, new StubInfo(_targetId, stored.Key, stored.Sha256, stored.Length), new StubBinding(LinuxFiles.Stat(fd).Inode, LinuxFiles.Generation(fd)));
+            }
+            _journal.Append(new JournalEntry(JournalEntry.Tier, 2, crashed, JournalEntry.Uploaded, _targetId, stored.Key, stored.Sha256));
+
+            var recovered = JournalRecovery.Recover(_journal, LinuxStubDriver.Instance);
+
+            Assert.Equal([(crashed, true)], recovered.Select(item => (item.Path, item.IsStub)));
+            Assert.Equal(StubFiles.Sha256(crashedOriginal), LinuxStubs.Peek(crashed)?.Sha256);
+            StubFiles.AssertReleased(crashed);
+            Assert.Empty(_journal.Unfinished());
+        }
+        finally
+        {
+            StubFiles.RemoveTree(odd);
+        }
+    }
+
+    /// <summary>
     /// Two names of one file (hard links) in one job, side by side: the second upload reaches the
     /// file only once the first name made it a stub. Read then, it would be the holes (the agent's
     /// own reads never recall). The second name must find the stub the first one made, and report

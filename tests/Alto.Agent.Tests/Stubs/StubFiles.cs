@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
@@ -9,7 +10,7 @@ namespace Alto.Agent.Tests.Stubs;
 
 /// <summary>Helpers of the stub tests: files with known content, turned into stubs the way the agent does it.</summary>
 [SupportedOSPlatform("linux")]
-internal static class StubFiles
+internal static partial class StubFiles
 {
     public static readonly Guid TenantId = Guid.Parse("00000000-0000-0000-0000-00000000a170");
 
@@ -25,6 +26,36 @@ internal static class StubFiles
     }
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>
+    /// As <see cref="Write"/>, under a name given as bytes (<see cref="RawPaths"/>): written under a
+    /// plain name beside it, then renamed by libc, since .NET cannot spell a name that is not UTF-8.
+    /// </summary>
+    public static byte[] WriteUnderRawName(string path, int length, DateTime? modified = null)
+    {
+        // Written in the nearest folder above it that .NET can name (the same file system, for the rename).
+        var folder = Path.GetDirectoryName(path)!;
+        while (RawPaths.HasRawBytes(folder))
+        {
+            folder = Path.GetDirectoryName(folder)!;
+        }
+        var staging = Path.Combine(folder, $"staging-{Guid.NewGuid():N}");
+        var content = Write(staging, length, modified);
+        Assert.True(rename(RawPaths.ToBytes(staging, nulTerminated: true), RawPaths.ToBytes(path, nulTerminated: true)) == 0,
+            $"rename failed: errno {Marshal.GetLastPInvokeError()}");
+        return content;
+    }
+
+    /// <summary>A folder named by bytes (<see cref="RawPaths"/>).</summary>
+    public static void MakeRawFolder(string path) =>
+        Assert.True(mkdir(RawPaths.ToBytes(path, nulTerminated: true), 0x1ED) == 0, $"mkdir failed: errno {Marshal.GetLastPInvokeError()}");
+
+    /// <summary>rm -rf: .NET cannot name (and so cannot delete) a file whose name is not UTF-8.</summary>
+    public static void RemoveTree(string folder)
+    {
+        using var remove = Process.Start("rm", ["-rf", "--", folder]);
+        remove.WaitForExit();
+    }
 
     /// <summary>
     /// One file of <paramref name="length"/> random bytes under two names (hard links) in two
@@ -66,14 +97,14 @@ internal static class StubFiles
     /// <summary>A stub holds no data: no extent at all, and at most one block (its extended attributes).</summary>
     public static void AssertReleased(string path)
     {
-        using var handle = File.OpenHandle(path);
+        using var handle = LinuxFiles.OpenByPath(path, FileAccess.Read);
         Assert.False(LinuxFiles.HasData(handle), $"{path} still holds data");
         Assert.InRange(LinuxFiles.Stat(handle).Blocks * 512, 0, 4096);
     }
 
     public static FileTimes Stat(string path)
     {
-        using var handle = File.OpenHandle(path);
+        using var handle = LinuxFiles.OpenByPath(path, FileAccess.Read);
         return LinuxFiles.Stat(handle);
     }
 
@@ -88,4 +119,10 @@ internal static class StubFiles
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, (await output + await error).Trim());
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int mkdir(byte[] path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int rename(byte[] from, byte[] to);
 }

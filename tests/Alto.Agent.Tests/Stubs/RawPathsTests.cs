@@ -1,0 +1,66 @@
+using Alto.Agent.Stubs;
+using Alto.Scanning;
+
+namespace Alto.Agent.Tests.Stubs;
+
+/// <summary>A path's bytes survive the agent's strings whatever they are, and reach the cluster as the scan escaped them.</summary>
+[Trait("Layer", "Unit")]
+public sealed class RawPathsTests
+{
+    public static TheoryData<byte[]> Names()
+    {
+        var names = new TheoryData<byte[]>();
+        names.Add("/srv/plain.txt"u8.ToArray());
+        names.Add("/srv/caf\u00E9 \u6F22\u5B57 \U0001F600.txt"u8.ToArray());
+        names.Add([.. "/srv/caf"u8, 0xE9, .. ".pdf"u8]);                 // Latin-1
+        names.Add([.. "/srv/"u8, 0x82, 0xA0, .. ".bin"u8]);              // Shift-JIS
+        names.Add([.. "/srv/"u8, 0xC3, .. "/x"u8, 0xA9]);                // a UTF-8 sequence cut in two
+        names.Add([.. "/srv/"u8, 0xED, 0xB3, 0xA9, .. "\\x41"u8]);       // a surrogate encoded as UTF-8 (invalid), then a backslash
+        names.Add([.. "/srv/"u8, 0xF0, 0x9F, 0x98]);                     // a four-byte sequence cut short at the end
+        names.Add([.. "/srv/"u8, 0xFF, 0xFE, 0x80, 0xC0, 0xAF]);         // bytes that never start a sequence, and an overlong '/'
+        return names;
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void EveryNameComesBackAsItsOwnBytes(byte[] name)
+    {
+        var path = RawPaths.FromBytes(name);
+
+        Assert.Equal(name, RawPaths.ToBytes(path));
+        Assert.Equal([.. name, 0], RawPaths.ToBytes(path, nulTerminated: true));
+        Assert.Equal(!System.Text.Unicode.Utf8.IsValid(name), RawPaths.HasRawBytes(path));
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void TheClusterSeesThePathAsTheScanReportedIt(byte[] name)
+    {
+        var path = RawPaths.FromBytes(name);
+        var (scanned, kind) = PathEncoding.Encode(name);
+
+        var (text, escaped) = RawPaths.ToWire(path);
+
+        Assert.Equal(scanned, text);
+        Assert.Equal(kind == PathEncodingKind.Escaped, escaped);
+        // And a job's escaped path opens the very same bytes.
+        Assert.Equal(name, RawPaths.ToBytes(escaped ? RawPaths.FromEscaped(text) : text));
+    }
+
+    [Fact]
+    public void ACharacterOutsideTheBmpIsNotTakenForAKeptByte()
+    {
+        // U+10080 is the pair D800 DC80: alone, DC80 would be the kept byte 0x80; paired, it is half of a character.
+        var path = "/srv/\U00010080";
+
+        Assert.False(RawPaths.HasRawBytes(path));
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(path), RawPaths.ToBytes(path));
+    }
+
+    [Fact]
+    public void APathForALogShowsEveryByte()
+    {
+        Assert.Equal("/srv/caf\\xE9.pdf", RawPaths.Display(RawPaths.FromBytes([.. "/srv/caf"u8, 0xE9, .. ".pdf"u8])));
+        Assert.Equal("/srv/a\\b", RawPaths.Display("/srv/a\\b"));
+    }
+}
