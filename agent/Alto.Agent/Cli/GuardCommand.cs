@@ -56,8 +56,9 @@ public static class GuardCommand
             var guard = new RecallGuard(state, TimeSpan.FromSeconds(parse.GetValue(holdSeconds)), loggers.CreateLogger<RecallGuard>());
             // Under systemd (Type=notify) the agent's unit starts once the guard listens, not when its process forks:
             // an agent that found no guard yet would hold recall alone, and its next restart leave stubs reading holes.
+            // There it stands by behind a guard that already serves (one an agent started), to take over when it ends.
             var systemd = new SystemdNotifier();
-            return guard.Run(stop.Token, systemd.IsEnabled ? () => systemd.Notify(ServiceState.Ready) : null);
+            return guard.Run(stop.Token, systemd.IsEnabled ? () => systemd.Notify(ServiceState.Ready) : null, standBy: systemd.IsEnabled);
         });
         return command;
     }

@@ -77,25 +77,18 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     /// <summary>
     /// Serves until <paramref name="stopping"/> or until there is nothing left to guard; returns the
     /// exit code. <paramref name="listening"/> is called once agents can connect (systemd's readiness).
+    /// With <paramref name="standBy"/>, a guard that finds another serving the state folder waits
+    /// and takes over when that one ends, instead of exiting.
     /// </summary>
-    public int Run(CancellationToken stopping, Action? listening = null)
+    public int Run(CancellationToken stopping, Action? listening = null, bool standBy = false)
     {
         var socketPath = SocketPath(stateDirectory);
         // One guard per state folder: a second one would take the socket from the first, which
         // would then hold opens of stubs that no agent can reach any more.
-        using var only = GuardLock.TryTake(stateDirectory, out var lockErrno);
+        using var only = TakeLock(standBy, ref listening, stopping);
         if (only is null)
         {
-            var lockPath = Path.Combine(stateDirectory, GuardLock.FileName);
-            if (lockErrno == GuardLock.ErrorHeld)
-            {
-                LogAnotherGuard(logger, lockPath, OtherGuardProcess());
-            }
-            else
-            {
-                LogCannotLock(logger, lockPath, lockErrno);
-            }
-            return 1;
+            return stopping.IsCancellationRequested ? 0 : 1;
         }
         var socket = UnixSockets.Listen(socketPath, out var errno);
         if (socket < 0)
@@ -197,6 +190,52 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     }
 
     /// <summary>The process id the guard that holds the lock wrote, or "unknown" (it may be starting, or just stopped).</summary>
+    /// <summary>
+    /// The state folder's guard lock, or null when another guard holds it (or it cannot be taken).
+    /// Standing by, the guard waits for the lock instead: a guard under systemd that finds one an
+    /// agent started (before the units were installed) would otherwise exit, be started again each
+    /// second and soon be given up by systemd, leaving no unit to take over when that guard ends.
+    /// Meanwhile agents reach the serving guard, so <paramref name="listening"/> is called (and
+    /// cleared) at once.
+    /// </summary>
+    private GuardLock? TakeLock(bool standBy, ref Action? listening, CancellationToken stopping)
+    {
+        var lockPath = Path.Combine(stateDirectory, GuardLock.FileName);
+        var told = false;
+        while (true)
+        {
+            if (GuardLock.TryTake(stateDirectory, out var errno) is { } taken)
+            {
+                if (told)
+                {
+                    LogTakingOver(logger, lockPath);
+                }
+                return taken;
+            }
+            if (errno != GuardLock.ErrorHeld)
+            {
+                LogCannotLock(logger, lockPath, errno);
+                return null;
+            }
+            if (!standBy)
+            {
+                LogAnotherGuard(logger, lockPath, OtherGuardProcess());
+                return null;
+            }
+            if (!told)
+            {
+                LogStandingBy(logger, OtherGuardProcess(), lockPath);
+                listening?.Invoke();
+                listening = null;
+                told = true;
+            }
+            if (stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)))
+            {
+                return null;
+            }
+        }
+    }
+
     private string OtherGuardProcess()
     {
         try
@@ -539,6 +578,12 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recall guard not started: another recall guard (pid {Process}) serves this state folder (it holds {Lock})")]
     private static partial void LogAnotherGuard(ILogger logger, string @lock, string process);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recall guard standing by: another recall guard (pid {Process}) serves this state folder (it holds {Lock}); this one takes over when it ends")]
+    private static partial void LogStandingBy(ILogger logger, string process, string @lock);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The recall guard that served this state folder ended; this one takes over ({Lock})")]
+    private static partial void LogTakingOver(ILogger logger, string @lock);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Recall guard cannot lock {Lock} (errno {Errno})")]
     private static partial void LogCannotLock(ILogger logger, string @lock, int errno);

@@ -83,6 +83,39 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
         Assert.Equal(guard.ProcessId, GuardProcess(status));
     }
 
+    /// <summary>
+    /// Under systemd, a guard that finds another one serving (one an agent started before the units
+    /// were installed) stands by: it says it is ready, since agents reach the serving one, stays, and
+    /// takes over when that one ends. Exiting instead, it would be started again each second until
+    /// systemd gave up on the unit, and nothing would keep recall alive once the other guard ended.
+    /// </summary>
+    [Fact]
+    public async Task UnderSystemdAGuardFindingAnotherServingStandsByAndTakesOverWhenItEnds()
+    {
+        var first = StartGuard();
+        await WaitForAsync(() => Status() is not null, "the first guard to answer");
+        var notifyPath = Path.Combine(_state, "notify.sock");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+
+        var second = StartGuard(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
+        var buffer = new byte[512];
+        using var timeout = new CancellationTokenSource(Patience);
+        var received = await notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+
+        Assert.Contains("READY=1", Encoding.UTF8.GetString(buffer, 0, received), StringComparison.Ordinal);
+        Assert.Equal(first.ProcessId, GuardProcess(Status()!));
+        await Assert.ThrowsAsync<TimeoutException>(() => second.WaitForExitAsync(TimeSpan.FromSeconds(3)));
+        Assert.Equal(first.ProcessId, GuardProcess(Status()!));
+
+        // The serving guard dies (a crash, or the end of the agent that started it): the unit's guard takes over.
+        await first.KillAsync();
+        await WaitForAsync(() => Status() is { } status && GuardProcess(status) == second.ProcessId, "the standing-by guard to take over");
+        var log = await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.LogName));
+        Assert.Contains($"Recall guard standing by: another recall guard (pid {first.ProcessId}) serves this state folder", log, StringComparison.Ordinal);
+        Assert.Contains("The recall guard that served this state folder ended; this one takes over", log, StringComparison.Ordinal);
+    }
+
     private ProgramRun StartGuard(Dictionary<string, string>? environment = null)
     {
         var guard = ProgramRun.Start(TieringWorld.AgentDll, environment ?? [], "guard", "--state-dir", _state);
