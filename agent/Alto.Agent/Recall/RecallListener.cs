@@ -100,6 +100,21 @@ public sealed partial class RecallListener : IDisposable
     /// <summary>Opens of stubs waiting now for a recall to start (<see cref="RecallLimits.AtOnce"/> run at once).</summary>
     public int Waiting => _slots.Waiting;
 
+    /// <summary>Whether a stop has begun (<see cref="StopAndGiveBack"/>): no recall starts from then on.</summary>
+    public bool Stopping => _stop.IsCancellationRequested;
+
+    /// <summary>Opens kept so far for the next holder of the group, their recalls never started (a stop under way).</summary>
+    public int GivenBack
+    {
+        get
+        {
+            lock (_answering)
+            {
+                return _givenBack.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// A group of its own on <paramref name="volumes"/> with a listener on it, or null with the
     /// reason. For tests and benchmarks that need recall and nothing else; the agent arms recall
