@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Alto.Agent.Stubs;
 
 namespace Alto.Agent.Jobs;
 
@@ -8,7 +9,7 @@ namespace Alto.Agent.Jobs;
 public sealed record JournalEntry(
     [property: JsonPropertyName("op")] string Operation,
     [property: JsonPropertyName("id")] long TierObjectId,
-    [property: JsonPropertyName("path"), JsonConverter(typeof(JournalPathConverter))] string Path,
+    [property: JsonPropertyName("path"), JsonConverter(typeof(RawPathJsonConverter))] string Path,
     [property: JsonPropertyName("phase")] string Phase,
     [property: JsonPropertyName("target")] Guid? TargetId = null,
     [property: JsonPropertyName("locator")] string? Locator = null,
@@ -19,52 +20,6 @@ public sealed record JournalEntry(
     public const string Begin = "begin";
     public const string Uploaded = "uploaded";
     public const string Done = "done";
-}
-
-/// <summary>
-/// A journal line's path: a string, or <c>{"escaped": "…"}</c> for a name that is not UTF-8
-/// (<see cref="Stubs.RawPaths"/>) — JSON text cannot hold its bytes, and a path written as U+FFFD
-/// would have recovery settle another file, or none.
-/// </summary>
-public sealed class JournalPathConverter : JsonConverter<string>
-{
-    private const string Escaped = "escaped";
-
-    public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            return reader.GetString()!;
-        }
-        if (reader.TokenType != JsonTokenType.StartObject || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName
-            || reader.GetString() != Escaped || !reader.Read() || reader.TokenType != JsonTokenType.String)
-        {
-            throw new JsonException("a journal path is a string or {\"escaped\": string}");
-        }
-        string path;
-        try
-        {
-            path = Stubs.RawPaths.FromEscaped(reader.GetString()!);
-        }
-        catch (FormatException damaged)
-        {
-            throw new JsonException("a journal path's escaped text is damaged", damaged);
-        }
-        return reader.Read() && reader.TokenType == JsonTokenType.EndObject ? path : throw new JsonException("a journal path's object has one member");
-    }
-
-    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
-    {
-        var (text, escaped) = Stubs.RawPaths.ToWire(value);
-        if (!escaped)
-        {
-            writer.WriteStringValue(text);
-            return;
-        }
-        writer.WriteStartObject();
-        writer.WriteString(Escaped, text);
-        writer.WriteEndObject();
-    }
 }
 
 /// <summary>An operation the journal keeps because its file could not be settled, and why.</summary>

@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
+using Alto.Agent.Stubs;
 using Alto.Tiering;
 
 namespace Alto.Agent.Jobs;
 
 /// <summary>One file of a job: its tier object, its path, and what it looked like when it was planned.</summary>
-public sealed record JobFile(long TierObjectId, string Path, long PlannedSize, long PlannedModifiedUnix)
+public sealed record JobFile(long TierObjectId, [property: JsonConverter(typeof(RawPathJsonConverter))] string Path, long PlannedSize, long PlannedModifiedUnix)
 {
     /// <summary>Set when the tenant encrypts tier 2: the object is encrypted under this key before upload.</summary>
     public ObjectKey? Key { get; init; }

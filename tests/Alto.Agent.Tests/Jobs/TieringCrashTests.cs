@@ -67,6 +67,49 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(originals, await Task.WhenAll(paths.Select(path => File.ReadAllBytesAsync(path))));
     }
 
+    /// <summary>
+    /// A job file names a file that is not UTF-8 by its escaped bytes (JSON text cannot hold them):
+    /// <c>tier</c> makes it a stub, and <c>recall --target</c> of its folder, whose walk reads raw
+    /// names, brings its bytes back.
+    /// </summary>
+    [Fact]
+    public async Task AJobFileNamingAFileByItsEscapedBytesIsTieredAndRecalledByTheCommands()
+    {
+        var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var folder = Path.Combine(_volume.Root, "latin1");
+        Directory.CreateDirectory(folder);
+        var path = RawPaths.FromBytes([.. Encoding.UTF8.GetBytes(folder + "/caf"), 0xE9, .. ".bin"u8]);
+        var original = StubFiles.WriteUnderRawName(path, 100_000);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [new JobFile(1, path, original.Length, StubFiles.Stat(path).ModifySeconds)]);
+        var json = JsonSerializer.Serialize(job, JsonSerializerOptions.Web);
+        Assert.Contains($"{{\"escaped\":\"{folder}/caf\\\\xE9.bin\"}}", json, StringComparison.Ordinal);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, json);
+
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var state = Path.Combine(_work, "state");
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
+            Assert.Contains("1 stubbed, 0 skipped, 0 failed", tier.Output);
+        }
+        Assert.Equal(StubFiles.Sha256(original), LinuxStubs.Peek(path)?.Sha256);
+
+        var targetFile = Path.Combine(_work, "target.json");
+        await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
+        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, folder))
+        {
+            Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, recall.Output);
+            Assert.Contains("1 recalled, 0 failed", recall.Output);
+        }
+        Assert.Null(LinuxStubs.Peek(path));
+        using var recalled = LinuxFiles.OpenByPath(path, FileAccess.Read);
+        var bytes = new byte[original.Length];
+        Assert.Equal(original.Length, await RandomAccess.ReadAsync(recalled, bytes, 0));
+        Assert.Equal(original, bytes);
+    }
+
     /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>
     [Theory]
     [InlineData("")]
