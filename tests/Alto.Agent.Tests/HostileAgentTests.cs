@@ -30,12 +30,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         var victimChain = await ChainLengthAsync(victim.TenantId);
 
         using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
-        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + attacker.Credential } });
-        await call.RequestStream.WriteAsync(new AgentMessage
-        {
-            Id = Guid.NewGuid().ToString("N"),
-            Hello = new Hello { HostId = attacker.HostId.ToString(), AgentVersion = "hostile", Os = "linux" },
-        });
+        using var call = await OpenSessionAsync(channel, attacker, "hostile");
         // The victim's job and files; the attacker's own job with the victim's files mixed in; the victim's paths as recalls.
         var answers = new List<Ack>
         {
@@ -71,12 +66,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
         var (agent, _, _) = await PlannedHostAsync(admin, "latin1", "/srv/odd");
         using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
-        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + agent.Credential } });
-        await call.RequestStream.WriteAsync(new AgentMessage
-        {
-            Id = Guid.NewGuid().ToString("N"),
-            Hello = new Hello { HostId = agent.HostId.ToString(), AgentVersion = "hostile", Os = "linux" },
-        });
+        using var call = await OpenSessionAsync(channel, agent, "hostile");
         static AgentMessage Recall(string path) => new()
         {
             RecallReport = new RecallReport { Events = { new RecallEvent { FilePath = path, PathEscaped = true, Ok = true, DurationMs = 1 } } },
@@ -142,12 +132,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         var (host, job, objects) = await PlannedHostAsync(admin, "nul-reporter", "/srv/nul");
 
         using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
-        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + host.Credential } });
-        await call.RequestStream.WriteAsync(new AgentMessage
-        {
-            Id = Guid.NewGuid().ToString("N"),
-            Hello = new Hello { HostId = host.HostId.ToString(), AgentVersion = "nul\0agent", Os = "linux" },
-        });
+        using var call = await OpenSessionAsync(channel, host, "nul\0agent");
         var failed = new JobResult { JobId = job.ToString() };
         failed.Files.Add(new FileResult { TierObjectId = objects[0], Outcome = FileOutcome.Failed, Reason = "upload failed: server said \0\u0001<Error>" });
         var answers = new List<Ack>
@@ -196,6 +181,18 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
     }
 
     /// <summary>Sends one message and reads until the gateway acknowledges it.</summary>
+    /// <summary>A session of the host's own, opened with its hello (as <paramref name="version"/> of the agent).</summary>
+    private static async Task<AsyncDuplexStreamingCall<AgentMessage, GatewayMessage>> OpenSessionAsync(GrpcChannel channel, AgentCredentials host, string version)
+    {
+        var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + host.Credential } });
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Hello = new Hello { HostId = host.HostId.ToString(), AgentVersion = version, Os = "linux" },
+        });
+        return call;
+    }
+
     private static async Task<Ack> SendAsync(AsyncDuplexStreamingCall<AgentMessage, GatewayMessage> call, string id, AgentMessage message)
     {
         message.Id = id;

@@ -67,18 +67,14 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
     [Fact]
     public async Task UnderSystemdTheGuardSaysItIsReadyOnlyOnceAgentsCanConnect()
     {
-        var notifyPath = Path.Combine(_state, "notify.sock");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        using var notify = SystemdNotifySocket(out var notifyPath);
 
         var guard = StartGuard(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
-        var buffer = new byte[512];
-        using var timeout = new CancellationTokenSource(Patience);
-        var received = await notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+        var notification = await NotificationAsync(notify);
 
         // At the moment it says so, an agent finds it at the first try.
         var status = Status();
-        Assert.Contains("READY=1", Encoding.UTF8.GetString(buffer, 0, received), StringComparison.Ordinal);
+        Assert.Contains("READY=1", notification, StringComparison.Ordinal);
         Assert.NotNull(status);
         Assert.Equal(guard.ProcessId, GuardProcess(status));
     }
@@ -94,16 +90,11 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
     {
         var first = StartGuard();
         await WaitForAsync(() => Status() is not null, "the first guard to answer");
-        var notifyPath = Path.Combine(_state, "notify.sock");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        using var notify = SystemdNotifySocket(out var notifyPath);
 
         var second = StartGuard(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath });
-        var buffer = new byte[512];
-        using var timeout = new CancellationTokenSource(Patience);
-        var received = await notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
 
-        Assert.Contains("READY=1", Encoding.UTF8.GetString(buffer, 0, received), StringComparison.Ordinal);
+        Assert.Contains("READY=1", await NotificationAsync(notify), StringComparison.Ordinal);
         Assert.Equal(first.ProcessId, GuardProcess(Status()!));
         await Assert.ThrowsAsync<TimeoutException>(() => second.WaitForExitAsync(TimeSpan.FromSeconds(3)));
         Assert.Equal(first.ProcessId, GuardProcess(Status()!));
@@ -114,6 +105,24 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
         var log = await File.ReadAllTextAsync(Path.Combine(_state, RecallGuard.LogName));
         Assert.Contains($"Recall guard standing by: another recall guard (pid {first.ProcessId}) serves this state folder", log, StringComparison.Ordinal);
         Assert.Contains("The recall guard that served this state folder ended; this one takes over", log, StringComparison.Ordinal);
+    }
+
+    /// <summary>The stand-in for systemd's side of sd_notify(3): a datagram socket in the state folder, its path for NOTIFY_SOCKET.</summary>
+    private Socket SystemdNotifySocket(out string path)
+    {
+        path = Path.Combine(_state, "notify.sock");
+        var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(path));
+        return socket;
+    }
+
+    /// <summary>The next notification a service sent to the stand-in (fails after the test's patience).</summary>
+    private static async Task<string> NotificationAsync(Socket notify)
+    {
+        var buffer = new byte[512];
+        using var timeout = new CancellationTokenSource(Patience);
+        var received = await notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+        return Encoding.UTF8.GetString(buffer, 0, received);
     }
 
     private ProgramRun StartGuard(Dictionary<string, string>? environment = null)
