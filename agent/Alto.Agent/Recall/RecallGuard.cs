@@ -189,7 +189,6 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         return again;
     }
 
-    /// <summary>The process id the guard that holds the lock wrote, or "unknown" (it may be starting, or just stopped).</summary>
     /// <summary>
     /// The state folder's guard lock, or null when another guard holds it (or it cannot be taken).
     /// Standing by, the guard waits for the lock instead: a guard under systemd that finds one an
@@ -236,6 +235,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
         }
     }
 
+    /// <summary>The process id the guard that holds the lock wrote, or "unknown" (it may be starting, or just stopped).</summary>
     private string OtherGuardProcess()
     {
         try

@@ -227,7 +227,7 @@ public static unsafe partial class LinuxFiles
     public static SafeFileHandle OpenWithoutWaiting(string path, FileAccess access) => OpenByPath(path, access, waitOnLeases: false);
 
     /// <summary>
-    /// Opens a regular file by path as <see cref="File.OpenHandle(string, FileMode, FileAccess, FileShare, FileOptions, long)"/>
+    /// Opens the file at a path (following links) as <see cref="File.OpenHandle(string, FileMode, FileAccess, FileShare, FileOptions, long)"/>
     /// would, but by the name's own bytes (<see cref="RawPaths"/>): .NET would write a name that is
     /// not UTF-8 as U+FFFD and find no file. With <paramref name="waitOnLeases"/> false, as
     /// <see cref="OpenWithoutWaiting"/>.
