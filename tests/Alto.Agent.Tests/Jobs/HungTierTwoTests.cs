@@ -291,10 +291,33 @@ public sealed class HungTierTwoTests : IDisposable
         // row read as a stall (seen once in a full run).
         var limit = Stall * 2;
         var store = new PathTierStore(disk.Root, stallLimit: limit);
-        var objects = await LargeUnflushedObjectsAsync(store);
 
-        // The share's server answers a tenth of a second in every second: the pages go in bursts,
-        // with silences of less than the limit between, and the whole flush (about 10 s here) takes longer than the limit.
+        // A flush whose pages the kernel had already written shows nothing: its writeback may start as
+        // soon as pages are dirty, and now and then writes them all before the flush (which then takes
+        // a second). Such a try is made again with new objects, four tries at most.
+        for (var tries = 1; ; tries++)
+        {
+            var objects = await LargeUnflushedObjectsAsync(store);
+            var took = await FlushInBurstsAsync(share, store, objects);
+            if (took > limit + TimeSpan.FromSeconds(1))
+            {
+                break;
+            }
+            Assert.True(tries < 4, $"the flush took {took.TotalSeconds:0.0} s in the last of {tries} tries, too short to show that progress keeps it going");
+            foreach (var stored in objects)
+            {
+                await store.DeleteAsync(stored.Key, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Flushes the objects while the share's server answers a tenth of a second in every second: the
+    /// pages go in bursts, with silences of less than the limit between, and the whole flush (about
+    /// 10 s here) takes longer than the limit. Returns how long it took; it must not be cut short.
+    /// </summary>
+    private static async Task<TimeSpan> FlushInBurstsAsync(PausableShare share, PathTierStore store, List<StoredObject> objects)
+    {
         using var stop = new CancellationTokenSource();
         var stutter = Task.Run(async () =>
         {
@@ -315,6 +338,7 @@ public sealed class HungTierTwoTests : IDisposable
                 Assert.Fail($"the flush was still going after {Patience.TotalSeconds} s");
             }
             await flushing;
+            return watch.Elapsed;
         }
         finally
         {
@@ -322,17 +346,20 @@ public sealed class HungTierTwoTests : IDisposable
             await stutter;
             share.Resume();
         }
-        Assert.True(watch.Elapsed > limit + TimeSpan.FromSeconds(1), $"the flush took {watch.Elapsed.TotalSeconds:0.0} s, too short to show that progress keeps it going");
     }
 
-    /// <summary>Two objects of 48 MiB each, put and not flushed: their pages wait to be written.</summary>
+    /// <summary>
+    /// Two objects of 48 MiB each, put and not flushed: their pages wait to be written. The contents
+    /// are made first and the puts follow at once: the kernel's writeback, which may start as soon as
+    /// pages are dirty, then has little time to write them before a test's flush begins.
+    /// </summary>
     private static async Task<List<StoredObject>> LargeUnflushedObjectsAsync(PathTierStore store)
     {
+        var contents = Enumerable.Range(0, 2).Select(_ => new byte[48 << 20]).ToList();
+        contents.ForEach(Random.Shared.NextBytes);
         var objects = new List<StoredObject>();
-        for (var i = 0; i < 2; i++)
+        foreach (var content in contents)
         {
-            var content = new byte[48 << 20];
-            Random.Shared.NextBytes(content);
             objects.Add(await store.PutUnflushedAsync(StubFiles.TenantId, new MemoryStream(content), CancellationToken.None));
         }
         return objects;
