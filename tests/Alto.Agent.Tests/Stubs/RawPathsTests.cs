@@ -63,4 +63,14 @@ public sealed class RawPathsTests
         Assert.Equal("/srv/caf\\xE9.pdf", RawPaths.Display(RawPaths.FromBytes([.. "/srv/caf"u8, 0xE9, .. ".pdf"u8])));
         Assert.Equal("/srv/a\\b", RawPaths.Display("/srv/a\\b"));
     }
+
+    /// <summary>The README's scan format, written out by hand: each byte outside UTF-8, and every backslash, as upper-case \xHH.</summary>
+    [Fact]
+    public void TheEscapedFormIsTheDocumentedOne()
+    {
+        var path = RawPaths.FromBytes([.. "/srv/r"u8, 0xE9, .. "sum\u00E9 a\\b/"u8, 0x82, 0xA0, .. ".txt"u8]);
+
+        Assert.Equal(("/srv/r\\xE9sum\u00E9 a\\x5Cb/\\x82\\xA0.txt", true), RawPaths.ToWire(path));
+        Assert.Equal(path, RawPaths.FromEscaped("/srv/r\\xE9sum\u00E9 a\\x5Cb/\\x82\\xA0.txt"));
+    }
 }
