@@ -71,6 +71,7 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     private int _holder = -1;
     private int _holderProcess;
     private bool _waitingForVolumes;
+    private bool _socketMissing;
 
     public static string SocketPath(string stateDirectory) => Path.Combine(stateDirectory, SocketName);
 
@@ -169,15 +170,23 @@ public sealed partial class RecallGuard(string stateDirectory, TimeSpan holdStub
     /// The socket's name, deleted (a clean-up of the state folder by hand, a tmpfiles rule), would
     /// leave this guard unreachable with the group: the next agent, finding no guard, would keep a
     /// group of its own beside this one, whose opens of stubs this guard would hold and then
-    /// refuse. The name is this guard's alone (<see cref="GuardLock"/>), so it is made again.
+    /// refuse. The name is this guard's alone (<see cref="GuardLock"/>), so it is made again, two to
+    /// four seconds after it went.
     /// </summary>
     private int ListenAgainIfGone(string socketPath, int socket)
     {
-        // A state folder gone altogether ends the guard instead (NothingLeftToGuard).
-        if (File.Exists(socketPath) || !Directory.Exists(stateDirectory))
+        // A state folder gone altogether ends the guard instead (NothingLeftToGuard). The socket is
+        // made again only when it was missing at the look before too: a recursive delete of the
+        // folder (rm -rf) seen half done would otherwise find the socket made again under it, fail
+        // with "Directory not empty", and leave this guard serving a folder half deleted.
+        var missing = !File.Exists(socketPath) && Directory.Exists(stateDirectory);
+        var missingBefore = _socketMissing;
+        _socketMissing = missing;
+        if (!missing || !missingBefore)
         {
             return socket;
         }
+        _socketMissing = false;
         var again = UnixSockets.Listen(socketPath, out var errno);
         if (again < 0)
         {
