@@ -20,6 +20,7 @@ public static class Program
             RecallCommand.Create(),
             GuardCommand.Create(),
         };
-        return root.Parse(args).InvokeAsync();
+        // Names typed on the command line that are not UTF-8 keep their bytes (RawArguments).
+        return root.Parse(RawArguments.Of(args)).InvokeAsync();
     }
 }

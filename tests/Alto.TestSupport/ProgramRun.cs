@@ -43,6 +43,15 @@ public sealed class ProgramRun : IAsyncDisposable
     public static ProgramRun Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         Start(new ProcessStartInfo("dotnet", [dll, .. arguments]), dll, environment);
 
+    /// <summary>
+    /// The program run by bash with each argument spelled from its escaped text (<c>\xHH</c> for a
+    /// byte, as the scan format writes one), as a shell user types a name that is not UTF-8
+    /// (<c>$'caf\xE9.pdf'</c>): .NET itself can pass no such bytes to a process.
+    /// </summary>
+    public static ProgramRun StartWithEscapedArguments(string dll, IReadOnlyDictionary<string, string> environment, params string[] escapedArguments) =>
+        Start(new ProcessStartInfo("bash", ["-c", "arguments=(); for a in \"$@\"; do arguments+=(\"$(printf '%b' \"$a\")\"); done; exec dotnet \"${arguments[@]}\"", "bash", dll, .. escapedArguments]),
+            dll, environment);
+
     /// <summary>A published, self-contained program run as it is shipped: its own executable, no dotnet host.</summary>
     public static ProgramRun StartExecutable(string executable, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         Start(new ProcessStartInfo(executable, arguments), executable, environment);

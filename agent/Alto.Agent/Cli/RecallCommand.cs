@@ -53,30 +53,54 @@ public static class RecallCommand
                 await Console.Error.WriteLineAsync("alto-agent recall: this build recalls Linux stubs only");
                 return 2;
             }
-            var found = new List<(string Path, StubInfo Stub)>();
-            var notStubs = 0;
-            foreach (var file in parse.GetValue(paths)!.SelectMany(Files))
+            var given = parse.GetValue(paths)!.Select(Path.GetFullPath).ToArray();
+            // A mistyped path is refused before anything is recalled, rather than counted as "not a stub".
+            var missing = 0;
+            foreach (var path in given)
             {
-                if (LinuxStubs.Peek(file) is { } stub)
+                if (TypeOf(path) is null)
                 {
-                    found.Add((file, stub));
+                    missing++;
+                    await Console.Error.WriteLineAsync($"alto-agent recall: nothing is at {RawPaths.Display(path)}");
                 }
-                else
+            }
+            if (missing > 0)
+            {
+                return 2;
+            }
+            var found = new List<(string Path, StubInfo Stub)>();
+            var (notStubs, unreadable) = (0, 0);
+            foreach (var file in given.SelectMany(Files))
+            {
+                try
                 {
-                    notStubs++;
+                    if (LinuxStubs.Peek(file) is { } stub)
+                    {
+                        found.Add((file, stub));
+                    }
+                    else
+                    {
+                        notStubs++;
+                    }
+                }
+                catch (Exception exception) when (exception is IOException or InvalidDataException)
+                {
+                    // Gone since its folder was read, or damaged markers: said, counted as failed, and the others go on.
+                    unreadable++;
+                    await Console.Error.WriteLineAsync($"alto-agent recall: {RawPaths.Display(file)}: {exception.Message}");
                 }
             }
             var state = parse.GetValue(stateDirectory)!;
             if (parse.GetValue(targetFile) is { } target)
             {
-                return await RecallByItselfAsync(target, found, notStubs, state, cancellationToken);
+                return await RecallByItselfAsync(target, found, notStubs, unreadable, state, cancellationToken);
             }
             if (parse.GetValue(kitFile) is { } kit)
             {
-                return await RecallFromKitAsync(kit, parse.GetValue(masterKeyFile), parse.GetValue(vaultAddress), found, notStubs, state, cancellationToken);
+                return await RecallFromKitAsync(kit, parse.GetValue(masterKeyFile), parse.GetValue(vaultAddress), found, notStubs, unreadable, state, cancellationToken);
             }
             var stubs = found.ConvertAll(stub => stub.Path);
-            var failed = 0;
+            var failed = unreadable;
             for (var i = 0; i < stubs.Count; i++)
             {
                 var clock = Stopwatch.StartNew();
@@ -99,14 +123,15 @@ public static class RecallCommand
                 failed += error is null ? 0 : 1;
                 Console.WriteLine($"[{i + 1}/{stubs.Count}] {(error is null ? "recalled" : "failed")} {RawPaths.Display(stubs[i])} ({clock.ElapsedMilliseconds} ms){(error is null ? "" : ": " + error)}");
             }
-            Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
+            Console.WriteLine(Summary(stubs.Count, failed, unreadable, notStubs));
             return failed == 0 ? 0 : 1;
         });
         return command;
     }
 
     [SupportedOSPlatform("linux")]
-    private static async Task<int> RecallByItselfAsync(FileInfo targetFile, List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
+    private static async Task<int> RecallByItselfAsync(
+        FileInfo targetFile, List<(string Path, StubInfo Stub)> stubs, int notStubs, int unreadable, string stateDirectory, CancellationToken cancellationToken)
     {
         TierTarget target;
         try
@@ -122,12 +147,13 @@ public static class RecallCommand
         }
         var store = target.Open();
         Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
-        return await RecallStandaloneAsync(stubs, notStubs, stateDirectory, _ => store, _ => null, cancellationToken);
+        return await RecallStandaloneAsync(stubs, notStubs, unreadable, stateDirectory, _ => store, _ => null, cancellationToken);
     }
 
     [SupportedOSPlatform("linux")]
     private static async Task<int> RecallFromKitAsync(
-        FileInfo kitFile, FileInfo? masterKeyFile, Uri? vaultAddress, List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, CancellationToken cancellationToken)
+        FileInfo kitFile, FileInfo? masterKeyFile, Uri? vaultAddress, List<(string Path, StubInfo Stub)> stubs, int notStubs, int unreadable, string stateDirectory,
+        CancellationToken cancellationToken)
     {
         using var vault = vaultAddress is null ? null : new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         RecoveryKitSource source;
@@ -142,7 +168,7 @@ public static class RecallCommand
             await Console.Error.WriteLineAsync($"alto-agent recall: cannot use the recovery kit: {exception.Message}");
             return 2;
         }
-        return await RecallStandaloneAsync(stubs, notStubs, stateDirectory, source.Store, source.ClusterFor, cancellationToken);
+        return await RecallStandaloneAsync(stubs, notStubs, unreadable, stateDirectory, source.Store, source.ClusterFor, cancellationToken);
     }
 
     /// <summary>The master key from its file, else from the environment; null when neither is given (a Vault kit needs none).</summary>
@@ -164,7 +190,7 @@ public static class RecallCommand
     /// </summary>
     [SupportedOSPlatform("linux")]
     private static async Task<int> RecallStandaloneAsync(
-        List<(string Path, StubInfo Stub)> stubs, int notStubs, string stateDirectory, Func<Guid, ITierStore> stores, Func<Guid, RecallCluster?> clusterOf,
+        List<(string Path, StubInfo Stub)> stubs, int notStubs, int unreadable, string stateDirectory, Func<Guid, ITierStore> stores, Func<Guid, RecallCluster?> clusterOf,
         CancellationToken cancellationToken)
     {
         // Holding recall while it runs: its own opens pass, and other programs' opens of stubs are answered from the same targets.
@@ -176,7 +202,7 @@ public static class RecallCommand
         var stubDriver = new LinuxStubDriver(recall.Hooks);
         using var journal = new OperationJournal(stateDirectory);
         JournalRecovery.Recover(journal, stubDriver);
-        var failed = 0;
+        var failed = unreadable;
         for (var i = 0; i < stubs.Count; i++)
         {
             var (path, stub) = stubs[i];
@@ -185,19 +211,36 @@ public static class RecallCommand
             // A failure with no stub left to read (the file vanished meanwhile) has no outcome, only its reason.
             var failure = outcome?.Error ?? (runner.FailedWithoutStub.Count > 0 ? runner.FailedWithoutStub[0] : null);
             failed += failure is null ? 0 : 1;
-            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(failure is null ? "recalled" : "failed")} {path}"
+            Console.WriteLine($"[{i + 1}/{stubs.Count}] {(failure is null ? "recalled" : "failed")} {RawPaths.Display(path)}"
                               + (outcome is null ? "" : $" ({outcome.Duration.TotalMilliseconds:0} ms)") + (failure is null ? "" : ": " + failure));
         }
-        Console.WriteLine($"{stubs.Count - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs");
+        Console.WriteLine(Summary(stubs.Count, failed, unreadable, notStubs));
         return failed == 0 ? 0 : 1;
     }
 
+    /// <summary>The last line: stubs recalled and failed (files that could not be looked at count as failed).</summary>
+    private static string Summary(int stubs, int failed, int unreadable, int notStubs) =>
+        $"{stubs + unreadable - failed} recalled, {failed} failed, {notStubs} file(s) were not stubs";
+
     /// <summary>A file, or the regular files below a folder (symbolic links are not followed).</summary>
     [SupportedOSPlatform("linux")]
-    private static IEnumerable<string> Files(string path)
+    private static IEnumerable<string> Files(string path) => TypeOf(path) == FileTimes.TypeDirectory ? FilesBelow(path) : [path];
+
+    /// <summary>
+    /// The type of what is at the path (following links), looked at by the name's own bytes (.NET's
+    /// <c>Directory.Exists</c> would write U+FFFD and find nothing); null when nothing is there.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static int? TypeOf(string path)
     {
-        var full = Path.GetFullPath(path);
-        return Directory.Exists(full) ? FilesBelow(full) : [full];
+        try
+        {
+            return LinuxFiles.StatPath(path).Type;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -69,8 +69,8 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
 
     /// <summary>
     /// A job file names a file that is not UTF-8 by its escaped bytes (JSON text cannot hold them):
-    /// <c>tier</c> makes it a stub, and <c>recall --target</c> of its folder, whose walk reads raw
-    /// names, brings its bytes back.
+    /// <c>tier</c> makes it a stub, and <c>recall --target</c> with the stub named on the command
+    /// line by its bytes (.NET reads such an argument as U+FFFD) brings its bytes back.
     /// </summary>
     [Fact]
     public async Task AJobFileNamingAFileByItsEscapedBytesIsTieredAndRecalledByTheCommands()
@@ -98,16 +98,72 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
 
         var targetFile = Path.Combine(_work, "target.json");
         await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
-        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, folder))
+        // The stub named on the command line by its own bytes, as a shell user types it ($'…caf\xE9.bin').
+        await using (var recall = ProgramRun.StartWithEscapedArguments(agent, new Dictionary<string, string>(),
+                         "recall", "--target", targetFile, "--state-dir", state, RawPaths.ToWire(path).Text))
         {
             Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, recall.Output);
             Assert.Contains("1 recalled, 0 failed", recall.Output);
+            Assert.Contains("/latin1/caf\\xE9.bin", recall.Output);
         }
         Assert.Null(LinuxStubs.Peek(path));
         using var recalled = LinuxFiles.OpenByPath(path, FileAccess.Read);
         var bytes = new byte[original.Length];
         Assert.Equal(original.Length, await RandomAccess.ReadAsync(recalled, bytes, 0));
         Assert.Equal(original, bytes);
+    }
+
+    /// <summary>
+    /// <c>recall</c> given a path where nothing is (a typing mistake) says so and recalls nothing, and
+    /// a file below a folder whose markers are damaged is said and counted as failed while the
+    /// others are recalled — neither ends in an unhandled exception.
+    /// </summary>
+    [Fact]
+    public async Task ARecallOfAMistypedPathRecallsNothingAndADamagedStubIsCountedAsFailed()
+    {
+        var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var folder = Path.Combine(_volume.Root, "some");
+        Directory.CreateDirectory(folder);
+        var stubPath = Path.Combine(folder, "a.bin");
+        var original = StubFiles.Write(stubPath, 80_000);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [new JobFile(1, stubPath, original.Length, StubFiles.Stat(stubPath).ModifySeconds)]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var state = Path.Combine(_work, "state");
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
+        }
+        var targetFile = Path.Combine(_work, "target.json");
+        await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
+
+        var mistyped = Path.Combine(folder, "a.bni");
+        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, stubPath, mistyped))
+        {
+            Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 2, recall.Output);
+            Assert.Contains($"alto-agent recall: nothing is at {mistyped}", recall.Output);
+            Assert.DoesNotContain("Unhandled exception", recall.Output);
+        }
+        Assert.NotNull(LinuxStubs.Peek(stubPath));
+
+        // A file carrying a locator and none of the other markers (damaged, or set by hand).
+        var damaged = Path.Combine(folder, "damaged.bin");
+        StubFiles.Write(damaged, 1_000);
+        using (var handle = File.OpenHandle(damaged, FileMode.Open, FileAccess.ReadWrite))
+        {
+            LinuxFiles.SetAttribute(handle, StubInfo.LocatorAttribute, "ab/cd/whatever");
+        }
+        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, folder))
+        {
+            Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 1, recall.Output);
+            Assert.Contains($"alto-agent recall: {damaged}: the file has an Alto locator but its other stub attributes are missing or damaged", recall.Output);
+            Assert.Contains("1 recalled, 1 failed, 0 file(s) were not stubs", recall.Output);
+            Assert.DoesNotContain("Unhandled exception", recall.Output);
+        }
+        Assert.Null(LinuxStubs.Peek(stubPath));
+        Assert.Equal(original, await File.ReadAllBytesAsync(stubPath));
     }
 
     /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>

@@ -73,4 +73,38 @@ public sealed class RawPathsTests
         Assert.Equal(("/srv/r\\xE9sum\u00E9 a\\x5Cb/\\x82\\xA0.txt", true), RawPaths.ToWire(path));
         Assert.Equal(path, RawPaths.FromEscaped("/srv/r\\xE9sum\u00E9 a\\x5Cb/\\x82\\xA0.txt"));
     }
+
+    [Fact]
+    public void AnArgumentDotNetCouldNotDecodeIsTakenFromTheProcessesOwnBytes()
+    {
+        byte[] latin1 = [.. "/srv/caf"u8, 0xE9, .. ".pdf"u8];
+        var asDotNetGivesIt = System.Text.Encoding.UTF8.GetString(latin1);
+        Assert.Contains('\uFFFD', asDotNetGivesIt);
+        List<byte[]> process = ["dotnet"u8.ToArray(), "/opt/alto/alto-agent.dll"u8.ToArray(), "recall"u8.ToArray(), latin1, "/srv/plain.pdf"u8.ToArray()];
+
+        var restored = Cli.RawArguments.Restore(["recall", asDotNetGivesIt, "/srv/plain.pdf"], process);
+
+        Assert.Equal(["recall", RawPaths.FromBytes(latin1), "/srv/plain.pdf"], restored);
+        Assert.Equal(latin1, RawPaths.ToBytes(restored[1]));
+    }
+
+    [Fact]
+    public void AnArgumentIsNotTakenFromBytesThatDoNotDecodeToIt()
+    {
+        // A U+FFFD typed as such is valid UTF-8, and a command line that does not line up is left as .NET read it.
+        byte[] latin1 = [.. "/srv/caf"u8, 0xE9, .. ".pdf"u8];
+        var typed = "/srv/caf\uFFFD.pdf";
+        Assert.Equal([typed], Cli.RawArguments.Restore([typed], [System.Text.Encoding.UTF8.GetBytes(typed)]));
+        Assert.Equal(["recall", typed], Cli.RawArguments.Restore(["recall", typed], ["recall"u8.ToArray(), "/srv/other"u8.ToArray()]));
+        Assert.Equal(["recall", typed], Cli.RawArguments.Restore(["recall", typed], [latin1]));
+    }
+
+    [Fact]
+    public void TheProcessesCommandLineIsSplitAtEachNul()
+    {
+        var split = Cli.RawArguments.Split([.. "a"u8, 0, .. "b"u8, 0, 0, 0xE9, 0]);
+
+        Assert.Equal(["a"u8.ToArray(), "b"u8.ToArray(), [], [0xE9]], split);
+        Assert.Equal(["a"u8.ToArray()], Cli.RawArguments.Split("a"u8));
+    }
 }
