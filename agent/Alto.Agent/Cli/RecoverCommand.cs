@@ -19,6 +19,12 @@ public static class RecoverCommand
                 return 2;
             }
             var state = parse.GetValue(stateDirectory)!;
+            if (!Directory.Exists(state))
+            {
+                // Nothing can have been interrupted where no agent ever kept a journal; a mistyped folder is said, not made.
+                Console.Error.WriteLine($"alto-agent recover: no state folder at {state}, so no journal to settle (give --state-dir or set ALTO_AGENT_STATE_DIR)");
+                return 2;
+            }
             using var recall = HeldRecall.TryHold("recover", state, [], HeldRecall.NoStore);
             if (recall is null)
             {

@@ -23,7 +23,16 @@ public static class RunCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
+            AgentCredentials? credentials;
+            try
+            {
+                credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
+            }
+            catch (InvalidDataException exception)
+            {
+                await Console.Error.WriteLineAsync($"alto-agent run: {exception.Message}");
+                return 2;
+            }
             if (credentials is null)
             {
                 await Console.Error.WriteLineAsync("alto-agent run: not enrolled; run alto-agent enroll first");

@@ -57,7 +57,16 @@ public static class ScanCommand
                 return 2;
             }
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-            var credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
+            AgentCredentials? credentials;
+            try
+            {
+                credentials = await AgentCredentials.LoadAsync(parse.GetValue(stateDirectory)!, cancellationToken);
+            }
+            catch (InvalidDataException exception)
+            {
+                await Console.Error.WriteLineAsync($"alto-agent scan: {exception.Message}");
+                return 2;
+            }
             var roots = parse.GetValue(paths) ?? [];
             try
             {

@@ -48,7 +48,11 @@ public static class StatusCommand
                 Console.WriteLine($"recall guard:   {Recall.RecallGuardClient.Status(state) ?? "not running"}");
             }
             // The gateway this host enrolled with, unless told otherwise.
-            var enrolled = await AgentCredentials.LoadAsync(state, cancellationToken);
+            var (enrolled, notEnrolled, damaged) = await EnrolmentAsync(state, cancellationToken);
+            if (notEnrolled is not null)
+            {
+                Console.WriteLine($"enrolled:       {notEnrolled}");
+            }
             var http1 = parse.GetResult(gateway) is { Implicit: false } || enrolled is null ? parse.GetUri(gateway) : enrolled.Gateway;
             var http2 = parse.GetResult(grpc) is { Implicit: false } || enrolled is null ? parse.GetUri(grpc) : enrolled.Grpc;
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -57,9 +61,29 @@ public static class StatusCommand
             Console.WriteLine($"gateway alive:  {Word(status.Alive)}");
             Console.WriteLine($"cluster ready:  {Word(status.Ready)} ({status.ReadinessReport})");
             Console.WriteLine($"agent channel:  {Word(status.GrpcServing)} (gRPC health {status.GrpcReport})");
-            return status.Healthy ? 0 : 1;
+            // A damaged credential fails the status like a gateway that does not answer; a host not enrolled yet does not (a check before enrolling).
+            return status.Healthy && !damaged ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The credential kept in the state folder, or null and why this host is not enrolled there (the
+    /// gateway is then probed at the address given or the default); <c>Damaged</c> when a credential
+    /// file is there but cannot be used.
+    /// </summary>
+    private static async Task<(AgentCredentials? Credentials, string? WhyNot, bool Damaged)> EnrolmentAsync(string state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AgentCredentials.LoadAsync(state, cancellationToken) is { } credentials ? (credentials, null, false)
+                : Directory.Exists(state) ? (null, $"no: no credential in {state} (alto-agent enroll)", false)
+                : (null, $"no: no state folder at {state} (alto-agent enroll, or give --state-dir or set ALTO_AGENT_STATE_DIR)", false);
+        }
+        catch (InvalidDataException exception)
+        {
+            return (null, "NO: " + exception.Message, true);
+        }
     }
 
     private static string Word(bool ok) => ok ? "yes" : "NO";

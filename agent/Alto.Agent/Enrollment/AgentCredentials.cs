@@ -39,6 +39,8 @@ public sealed record AgentCredentials(Uri Gateway, Uri Grpc, Guid HostId, Guid T
         File.Move(temporary, target, overwrite: true);
     }
 
+    /// <summary>The credential kept in the state folder, or null when this host has not enrolled there.</summary>
+    /// <exception cref="InvalidDataException">The file cannot be read, or is damaged or incomplete: the message says which and what to do.</exception>
     public static async Task<AgentCredentials?> LoadAsync(string stateDirectory, CancellationToken cancellationToken)
     {
         var path = PathIn(stateDirectory);
@@ -46,7 +48,31 @@ public sealed record AgentCredentials(Uri Gateway, Uri Grpc, Guid HostId, Guid T
         {
             return null;
         }
-        await using var stream = File.OpenRead(path);
-        return await JsonSerializer.DeserializeAsync<AgentCredentials>(stream, Json, cancellationToken);
+        AgentCredentials? loaded;
+        try
+        {
+            await using var stream = File.OpenRead(path);
+            loaded = await JsonSerializer.DeserializeAsync<AgentCredentials>(stream, Json, cancellationToken);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"cannot read the credential file {path}: it is readable by its owner only (run as root, or as the agent's user)");
+        }
+        catch (Exception exception) when (exception is JsonException or IOException)
+        {
+            throw Damaged(path, exception.Message);
+        }
+        return loaded switch
+        {
+            null => throw Damaged(path, "it holds no credential"),
+            { Gateway: not { IsAbsoluteUri: true, Scheme: "http" or "https" } } or { Grpc: not { IsAbsoluteUri: true, Scheme: "http" or "https" } } =>
+                throw Damaged(path, "its gateway addresses are missing or not absolute http(s) URLs"),
+            { HostId: var host, TenantId: var tenant } when host == Guid.Empty || tenant == Guid.Empty => throw Damaged(path, "its host or tenant id is missing"),
+            { Credential: null or { Length: 0 } } => throw Damaged(path, "its secret is missing"),
+            _ => loaded,
+        };
     }
+
+    private static InvalidDataException Damaged(string path, string why) =>
+        new($"the credential file {path} is damaged ({why}); enroll this host again with a new token (alto-agent enroll)");
 }
