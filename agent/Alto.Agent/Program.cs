@@ -6,7 +6,7 @@ namespace Alto.Agent;
 
 public static class Program
 {
-    public static Task<int> Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         var version = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
         var root = new RootCommand($"Alto host agent {version}: scans file systems, tiers cold files, recalls stubs")
@@ -21,6 +21,8 @@ public static class Program
             GuardCommand.Create(),
         };
         // Names typed on the command line that are not UTF-8 keep their bytes (RawArguments).
-        return root.Parse(RawArguments.Of(args)).InvokeAsync();
+        var exitCode = await root.Parse(RawArguments.Of(args)).InvokeAsync();
+        CommandLog.Flush();
+        return exitCode;
     }
 }

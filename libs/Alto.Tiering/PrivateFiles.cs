@@ -76,6 +76,23 @@ public static class PrivateFiles
         return new FileStream(path, settings);
     }
 
+    /// <summary>
+    /// Replaces a whole file so that a crash leaves either the old text or the new one: written to
+    /// a new file (0600) and flushed to disk before it is renamed over the old. A rename without the
+    /// flush can be committed before the data, leaving an empty file after a power loss (XFS makes
+    /// no guess to prevent it).
+    /// </summary>
+    public static void ReplaceDurably(string path, string text)
+    {
+        var fresh = path + ".new";
+        using (var file = Open(fresh, System.IO.FileMode.Create))
+        {
+            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(fresh, path, overwrite: true);
+    }
+
     /// <summary>Writes a whole file (created 0600, or replaced in place keeping its mode).</summary>
     public static void WriteAllText(string path, string text)
     {

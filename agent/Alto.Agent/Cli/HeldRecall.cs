@@ -1,7 +1,6 @@
 using System.Runtime.Versioning;
 using Alto.Agent.Recall;
 using Alto.Tiering;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
 
@@ -18,7 +17,7 @@ internal static class HeldRecall
     {
         try
         {
-            return ArmedRecall.Start(stateDirectory, RecallGuarding.Auto, volumes, stores, NullLogger.Instance);
+            return ArmedRecall.Start(stateDirectory, RecallGuarding.Auto, volumes, stores, CommandLog.Logger);
         }
         catch (RecallHeldElsewhereException exception) when (exception.ProcessId > 0)
         {

@@ -7,7 +7,6 @@ using Alto.Agent.Stubs;
 using Alto.Keys;
 using Alto.Tiering;
 using Alto.Tiering.Native;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
 
@@ -206,7 +205,7 @@ public static class RecallCommand
         for (var i = 0; i < stubs.Count; i++)
         {
             var (path, stub) = stubs[i];
-            var runner = new RecallRunner(journal, stubDriver, stores, NullLogger.Instance, clusterOf(stub.TargetId));
+            var runner = new RecallRunner(journal, stubDriver, stores, CommandLog.Logger, clusterOf(stub.TargetId));
             var outcome = (await runner.RecallAsync([path], cancellationToken)).SingleOrDefault();
             // A failure with no stub left to read (the file vanished meanwhile) has no outcome, only its reason.
             var failure = outcome?.Error ?? (runner.FailedWithoutStub.Count > 0 ? runner.FailedWithoutStub[0] : null);

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Alto.Agent.Jobs;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Cli;
 
@@ -81,7 +80,7 @@ public static class TierCommand
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
             var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);
             var done = 0;
-            var outcomes = await new JobExecutor(journal, stubs, NullLogger.Instance, openStore: _ => store, refusal: recall.RefusalFor).ExecuteAsync(job, outcome =>
+            var outcomes = await new JobExecutor(journal, stubs, CommandLog.Logger, openStore: _ => store, refusal: recall.RefusalFor).ExecuteAsync(job, outcome =>
             {
                 done++;
                 var path = paths[outcome.TierObjectId];

@@ -449,25 +449,61 @@ public sealed partial class ArmedRecall : IRecallStatus, IDisposable
     }
 
     /// <summary>The volumes this state folder armed before: stubs may be on them, so they are armed again at every start.</summary>
-    internal static string[] KnownVolumes(string stateDirectory)
+    internal static string[] KnownVolumes(string stateDirectory) => KnownVolumes(stateDirectory, out _);
+
+    /// <summary>
+    /// The volumes this state folder armed before; none, with <paramref name="damaged"/> saying why,
+    /// when the list cannot be read or is not a list of absolute paths (edited by hand, or written
+    /// by a version that did not flush it before a power loss).
+    /// </summary>
+    internal static string[] KnownVolumes(string stateDirectory, out string? damaged)
     {
+        damaged = null;
+        string text;
         try
         {
-            return JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(stateDirectory, VolumesFileName))) ?? [];
+            text = File.ReadAllText(Path.Combine(stateDirectory, VolumesFileName));
         }
-        catch (Exception exception) when (exception is IOException or JsonException)
+        catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
+            return [];
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            damaged = exception.Message;
+            return [];
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<string[]>(text) is { } volumes && volumes.All(volume => volume is not null && Path.IsPathFullyQualified(volume))
+                ? volumes
+                : throw new JsonException("not a list of absolute paths");
+        }
+        catch (JsonException exception)
+        {
+            damaged = exception.Message;
             return [];
         }
     }
 
+    /// <summary>
+    /// Adds volumes to the list of those armed before. A damaged list is kept beside it
+    /// (<c>.damaged</c>) for the admin, and said: what it named is no longer armed again by itself.
+    /// </summary>
     private void Remember(string[] volumes)
     {
         var path = Path.Combine(_stateDirectory, VolumesFileName);
-        var fresh = path + ".new";
-        Tiering.PrivateFiles.WriteAllText(fresh, JsonSerializer.Serialize(volumes.Union(KnownVolumes(_stateDirectory), StringComparer.Ordinal).Order(StringComparer.Ordinal)));
-        File.Move(fresh, path, overwrite: true);
+        var known = KnownVolumes(_stateDirectory, out var damaged);
+        if (damaged is not null)
+        {
+            File.Move(path, path + ".damaged", overwrite: true);
+            LogVolumesListDamaged(_logger, path, damaged, path + ".damaged");
+        }
+        Tiering.PrivateFiles.ReplaceDurably(path, JsonSerializer.Serialize(volumes.Union(known, StringComparer.Ordinal).Order(StringComparer.Ordinal)));
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The list of volumes this state folder armed before ({Path}) is damaged ({Reason}): a volume with stubs that is no longer one of the host's is not armed again by itself, and its stubs would read as holes; kept as {Kept} — register such volumes with the host again")]
+    private static partial void LogVolumesListDamaged(ILogger logger, string path, string reason, string kept);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "While no agent held recall, the recall guard refused {Refused} open(s) of stubs with EIO (they waited too long, were past the bound of opens waiting, or an agent that ended had left them unanswered; see {Log}); counted as failed recalls")]
     private static partial void LogRefusedByGuard(ILogger logger, int refused, string log);

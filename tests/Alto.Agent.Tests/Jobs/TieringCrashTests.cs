@@ -166,6 +166,42 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(original, await File.ReadAllBytesAsync(stubPath));
     }
 
+    /// <summary>
+    /// The list of volumes a state folder armed before is what keeps stubs on a volume the host no
+    /// longer registers recallable. Found damaged (here cut short, as a rename committed before its
+    /// data leaves it after a power loss), it is said in the log and kept beside for the admin, and
+    /// a whole list is written in its place — not silently taken for empty and overwritten.
+    /// </summary>
+    [Fact]
+    public async Task ADamagedListOfVolumesArmedBeforeIsSaidAndKeptBesideNotSilentlyReplaced()
+    {
+        var store = new PathTierStore(Path.Combine(_work, "tier2"));
+        var folder = Path.Combine(_volume.Root, "listed");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "a.bin");
+        var original = StubFiles.Write(file, 70_000);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [new JobFile(1, file, original.Length, StubFiles.Stat(file).ModifySeconds)]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        var state = Path.Combine(_work, "state");
+        Directory.CreateDirectory(state);
+        var list = Path.Combine(state, "recall-volumes.json");
+        const string CutShort = "[\"/srv/old-projects\",\"/srv/ar";
+        await File.WriteAllTextAsync(list, CutShort);
+
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
+            Assert.Contains($"The list of volumes this state folder armed before ({list}) is damaged", tier.Output);
+            Assert.Contains($"kept as {list}.damaged", tier.Output);
+        }
+        Assert.Equal(CutShort, await File.ReadAllTextAsync(list + ".damaged"));
+        Assert.Equal([_volume.Root], JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(list)) ?? []);
+        Assert.False(File.Exists(list + ".new"));
+    }
+
     /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>
     [Theory]
     [InlineData("")]
