@@ -75,6 +75,22 @@ public sealed class StateFolderProblemsTests : IDisposable
     }
 
     [Fact]
+    public async Task StatusSaysAStatusFileItCannotReadIsDamagedAndGoesOn()
+    {
+        var state = Path.Combine(_work, "state");
+        Directory.CreateDirectory(state);
+        var file = Path.Combine(state, "status.json");
+        await File.WriteAllTextAsync(file, "{\"agentVersion\":\"0.1.0\",\"processId\":");
+
+        await using var status = ProgramRun.Start(_agent, new Dictionary<string, string>(), ["status", "--state-dir", state, .. NoGateway]);
+
+        await status.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains($"agent:          the status file {file} cannot be read (", status.Output, StringComparison.Ordinal);
+        Assert.Contains("gateway alive:  NO", status.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", status.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RecoverGivenAStateFolderThatIsNotThereSaysSoAndMakesNone()
     {
         var missing = Path.Combine(_work, "mistyped");

@@ -21,7 +21,7 @@ public static class StatusCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var state = parse.GetValue(stateDirectory)!;
-            if (await AgentStatusSnapshot.ReadAsync(state, cancellationToken) is { } agent)
+            if (await ReadAgentStatusAsync(state, cancellationToken) is { } agent)
             {
                 Console.WriteLine($"agent:          {agent.AgentVersion} (pid {agent.ProcessId}), {(agent.Connected ? "connected" : "not connected")} to {agent.Gateway ?? "-"} (session {agent.SessionId ?? "-"}, {agent.Sessions} session(s) so far)");
                 Console.WriteLine($"last heartbeat: {agent.LastHeartbeatSent?.ToString("u", CultureInfo.InvariantCulture) ?? "never"}; command queue {agent.QueueDepth}; reports not yet acknowledged {agent.PendingReports}; status written {agent.WrittenAt:u}");
@@ -65,6 +65,20 @@ public static class StatusCommand
             return status.Healthy && !damaged ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>What the running agent last wrote of itself; null (said) when its status file cannot be read.</summary>
+    private static async Task<AgentStatusSnapshot?> ReadAgentStatusAsync(string state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AgentStatusSnapshot.ReadAsync(state, cancellationToken);
+        }
+        catch (InvalidDataException exception)
+        {
+            Console.WriteLine($"agent:          {exception.Message}");
+            return null;
+        }
     }
 
     /// <summary>

@@ -54,12 +54,24 @@ public sealed record AgentStatusSnapshot(
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
+    /// <summary>The status the running agent last wrote, or null when none was written in this state folder.</summary>
+    /// <exception cref="InvalidDataException">The file cannot be read or is damaged; the message says which.</exception>
     public static async Task<AgentStatusSnapshot?> ReadAsync(string stateDirectory, CancellationToken cancellationToken)
     {
         var path = Path.Combine(stateDirectory, FileName);
-        return File.Exists(path)
-            ? JsonSerializer.Deserialize<AgentStatusSnapshot>(await File.ReadAllTextAsync(path, cancellationToken), Json)
-            : null;
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<AgentStatusSnapshot>(await File.ReadAllTextAsync(path, cancellationToken), Json)
+                   ?? throw new JsonException("it holds no status");
+        }
+        catch (Exception exception) when (exception is JsonException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"the status file {path} cannot be read ({exception.Message}); a running agent writes it again within seconds");
+        }
     }
 }
 
