@@ -16,6 +16,8 @@ public sealed class GatewayProcessTests
     [InlineData("Alto__Gateway__HttpUrl", "garbage", 2, "Alto:Gateway:HttpUrl 'garbage' is not an absolute URL")]
     [InlineData("Alto__Cluster__SiloPort", "abc", 2, "'abc' at 'Alto:Cluster:SiloPort'")]
     [InlineData("Alto__Metrics__Url", "127.0.0.1:9464", 2, "Alto:Metrics:Url '127.0.0.1:9464' is not an absolute URL")]
+    // A mistyped setting would leave its default in force unseen.
+    [InlineData("Alto__ScanUpload__MaxConcurentUploads", "32", 2, "unknown setting Alto:ScanUpload:MaxConcurentUploads (not read by any part of Alto; did you mean Alto:ScanUpload:MaxConcurrentUploads?)")]
     public async Task ABadSettingOrAnUnreachableDatabaseStopsTheGatewayWithOneClearLine(string setting, string value, int exitCode, string message)
     {
         var environment = new Dictionary<string, string>

@@ -24,6 +24,22 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task AMistypedSettingStopsTheSiloNamingTheOneMeantAndTheGatewaysSettingsPass()
+    {
+        await using var silo = StartSilo(new()
+        {
+            ["Alto__Planner__MaxConcurentPlans"] = "8",
+            // One configuration may serve a silo and a gateway: the gateway's own settings are not the silo's mistakes.
+            ["Alto__Auth__TokenLifetime"] = "01:00:00",
+            ["Alto__Database__ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=postgres",
+        });
+
+        Assert.Equal(2, await silo.WaitForExitAsync(Patience));
+        AssertOneCriticalLine(silo.Output, "Invalid configuration: unknown setting Alto:Planner:MaxConcurentPlans (not read by any part of Alto; did you mean Alto:Planner:MaxConcurrentPlans?)");
+        Assert.DoesNotContain("Auth", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnUnreachableDatabaseStopsTheSiloWithOneClearLine()
     {
         var closedPort = FreePorts.Next();

@@ -33,6 +33,8 @@ public static class GatewayBuilderExtensions
     /// </summary>
     public static WebApplicationBuilder AddAltoGateway(this WebApplicationBuilder builder)
     {
+        // A mistyped setting is refused before anything is built on the default it would leave in force.
+        KnownSettings.ForGateway(typeof(AltoGatewayOptions).Assembly).Check(builder.Configuration);
         var services = builder.Services;
         // Under systemd (alto-gateway.service, Type=notify) the gateway says when it is ready; elsewhere this does nothing.
         services.AddSystemd();

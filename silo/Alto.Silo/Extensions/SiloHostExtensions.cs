@@ -8,6 +8,8 @@ public static class SiloHostExtensions
     /// <summary>The standalone silo process: Orleans, telemetry, health and its own small HTTP endpoint.</summary>
     public static WebApplicationBuilder AddAltoSiloHost(this WebApplicationBuilder builder)
     {
+        // A mistyped setting is refused before anything is built on the default it would leave in force.
+        Startup.KnownSettings.ForSilo().Check(builder.Configuration);
         builder.Services.AddOptions<SiloHttpOptions>()
             .BindConfiguration(SiloHttpOptions.Section)
             .ValidateDataAnnotations()
