@@ -52,6 +52,9 @@ public sealed partial class KnownSettingsTests
             ["Alto:Tiering:Retry:MaxAttemps"] = "5",
             ["Alto:Frobnicate"] = "yes",
             ["Logging:LogLevel:Default"] = "Warning",
+            // As a test host's settings give it: each section above a setting with a value of its own.
+            ["Alto:Ingest"] = "",
+            ["Alto"] = "",
         }).Build();
 
         var refused = Assert.Throws<SettingException>(() => Gateway.Check(configuration)).Message;

@@ -56,14 +56,25 @@ public sealed class KnownSettings
     /// <exception cref="SettingException">A setting under <c>Alto:</c> that no part of the installation reads.</exception>
     public void Check(IConfiguration configuration)
     {
-        var unknown = configuration.AsEnumerable()
-            .Where(setting => setting.Value is not null && setting.Key.StartsWith(Root, StringComparison.OrdinalIgnoreCase) && !IsKnown(setting.Key))
+        var given = configuration.AsEnumerable()
+            .Where(setting => setting.Value is not null && setting.Key.StartsWith(Root, StringComparison.OrdinalIgnoreCase))
             .Select(setting => setting.Key)
             .Order(StringComparer.OrdinalIgnoreCase)
             .ToArray();
+        // Only settings themselves: some providers also give each section above them a value (an empty one).
+        var sections = given.SelectMany(Ancestors).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var unknown = given.Where(key => !sections.Contains(key) && !IsKnown(key)).ToArray();
         if (unknown.Length > 0)
         {
             throw new SettingException(string.Join("; ", unknown.Select(Describe)));
+        }
+    }
+
+    private static IEnumerable<string> Ancestors(string key)
+    {
+        for (var end = key.LastIndexOf(':'); end > 0; end = key.LastIndexOf(':', end - 1))
+        {
+            yield return key[..end];
         }
     }
 
