@@ -124,7 +124,12 @@ public sealed class FolderDigests
             var scanId = new Guid(reader.ReadBytes(16));
             var fullScanAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var count = reader.ReadInt32();
-            var folders = new Dictionary<string, UInt128>(count, StringComparer.Ordinal);
+            if (count < 0)
+            {
+                return null;
+            }
+            // Not sized from the count alone: a damaged one (billions) would ask for memory before the short read below says it is damaged.
+            var folders = new Dictionary<string, UInt128>(Math.Min(count, 1 << 16), StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
             {
                 var folder = reader.ReadString();

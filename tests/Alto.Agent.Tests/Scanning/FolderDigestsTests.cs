@@ -83,6 +83,16 @@ public sealed class FolderDigestsTests : IDisposable
         Assert.Null((await FolderDigests.ForScanAsync(file, full: false, PathFlavor.Posix, () => Task.FromResult<Guid?>(scan))).BaseScanId);
         await File.WriteAllTextAsync(file, "not digests at all");
         Assert.Null(FolderDigests.Load(file));
+
+        // A folder count damaged into billions (it follows the header: the magic string, the scan id and the time of the full scan).
+        var countAt = 1 + "alto-folder-digests-v3".Length + 16 + 8;
+        foreach (var count in new[] { int.MaxValue, 1 << 30, -1 })
+        {
+            var damaged = bytes.ToArray();
+            BitConverter.TryWriteBytes(damaged.AsSpan(countAt, 4), count);
+            await File.WriteAllBytesAsync(file, damaged);
+            Assert.Null(FolderDigests.Load(file));
+        }
     }
 
     /// <summary>The digests a full scan of /srv leaves (its one folder /srv/docs, digest 7), saved.</summary>
