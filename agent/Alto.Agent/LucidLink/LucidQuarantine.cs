@@ -128,10 +128,8 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
                 }
             }
         }
-        var temporary = file + ".tmp";
         Tiering.PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        Tiering.PrivateFiles.WriteAllText(temporary, string.Concat(lines.Select(line => JsonSerializer.Serialize(line) + "\n")));
-        File.Move(temporary, file, overwrite: true);
+        Tiering.PrivateFiles.ReplaceDurably(file, string.Concat(lines.Select(line => JsonSerializer.Serialize(line) + "\n")));
     }
 
     private List<QuarantinedLine> Lines()
@@ -143,7 +141,19 @@ public sealed class LucidQuarantine(string file, int capacity = LucidQuarantine.
             {
                 foreach (var text in File.ReadLines(file))
                 {
-                    if (text.Length > 0 && JsonSerializer.Deserialize<QuarantinedLine>(text) is { } line)
+                    QuarantinedLine? line;
+                    try
+                    {
+                        line = text.Length > 0 ? JsonSerializer.Deserialize<QuarantinedLine>(text) : null;
+                    }
+                    catch (JsonException exception)
+                    {
+                        _lines = null;
+                        throw new InvalidDataException(
+                            $"the audit trail's quarantine {file} is damaged ({exception.Message}); the trail is not followed until it is repaired, "
+                            + "or moved aside (the lines it kept are then lost)");
+                    }
+                    if (line is not null)
                     {
                         _lines.Add(line);
                     }

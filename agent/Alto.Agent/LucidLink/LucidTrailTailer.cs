@@ -161,10 +161,8 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
         MalformedTotal += _pendingMalformed;
         DuplicatesTotal += _pendingDuplicates;
         (_pendingMalformed, _pendingDuplicates) = (0, 0);
-        var temporary = stateFile + ".tmp";
         Tiering.PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stateFile))!);
-        Tiering.PrivateFiles.WriteAllText(temporary, JsonSerializer.Serialize(_pending));
-        File.Move(temporary, stateFile, overwrite: true);
+        Tiering.PrivateFiles.ReplaceDurably(stateFile, JsonSerializer.Serialize(_pending));
         _committed = new Dictionary<string, long>(_pending, StringComparer.Ordinal);
         foreach (var hash in _pendingSeen)
         {
@@ -210,14 +208,27 @@ public sealed class LucidTrailTailer(string filespaceRoot, string stateFile, int
         return files.Select(pair => (pair.Key, pair.Value));
     }
 
+    /// <exception cref="InvalidDataException">
+    /// The offsets file is damaged. Neither guess is safe to make alone: reading every audit file
+    /// again from its start would apply old deletes and moves a second time, and reading from their
+    /// ends would lose what was not sent yet; so the trail waits for the admin.
+    /// </exception>
     private Dictionary<string, long> Offsets()
     {
         if (_committed is null)
         {
-            _committed = File.Exists(stateFile)
-                ? JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(stateFile)) ?? []
-                : [];
-            _committed = new Dictionary<string, long>(_committed, StringComparer.Ordinal);
+            Dictionary<string, long>? read = null;
+            try
+            {
+                read = File.Exists(stateFile) ? JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(stateFile)) : [];
+            }
+            catch (JsonException exception)
+            {
+                throw new InvalidDataException(
+                    $"the audit trail's offsets file {stateFile} is damaged ({exception.Message}); the trail is not followed until it is repaired, "
+                    + "or moved aside to read every audit file again from its start (old deletes and moves are then applied again; a full scan puts them right)");
+            }
+            _committed = new Dictionary<string, long>(read ?? [], StringComparer.Ordinal);
         }
         return _committed;
     }

@@ -30,10 +30,13 @@ public sealed partial class LucidTrailUploader(
     private long _newestApplied;
     private string? _problem;
 
+    /// <summary>Why the trail cannot be followed at all (its own state files are damaged); stays until they are put right.</summary>
+    private string? _stateProblem;
+
     /// <summary>The trail's figures so far; null while no LucidLink filespace is followed.</summary>
     public LucidTrailStatus? Status => _tailer is { } tailer
         ? new LucidTrailStatus(Interlocked.Read(ref _applied), tailer.MalformedTotal, tailer.DuplicatesTotal, tailer.Quarantined, tailer.QuarantineOverflow,
-            Interlocked.Read(ref _newestApplied) is > 0 and var newest ? DateTimeOffset.FromUnixTimeMilliseconds(newest / 1000) : null, _problem)
+            Interlocked.Read(ref _newestApplied) is > 0 and var newest ? DateTimeOffset.FromUnixTimeMilliseconds(newest / 1000) : null, _stateProblem ?? _problem)
         : null;
 
     /// <summary>Runs until cancelled; <paramref name="settings"/> is asked each round (the cluster may change or clear it).</summary>
@@ -59,7 +62,7 @@ public sealed partial class LucidTrailUploader(
                         watcher?.Dispose();
                         watcher = Watch(tailer.AuditRoot, changed);
                     }
-                    await SendNewAsync(tailer!, lucid.Root, cancellationToken);
+                    await FollowAsync(tailer!, lucid.Root, cancellationToken);
                 }
                 try
                 {
@@ -74,6 +77,28 @@ public sealed partial class LucidTrailUploader(
         finally
         {
             watcher?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One round of <see cref="SendNewAsync"/>. Damaged state files of the trail stop it (said in
+    /// the log once and in every heartbeat) without ending the agent; it goes on by itself once
+    /// they are put right.
+    /// </summary>
+    private async Task FollowAsync(LucidTrailTailer tailer, string root, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendNewAsync(tailer, root, cancellationToken);
+            _stateProblem = null;
+        }
+        catch (InvalidDataException exception)
+        {
+            if (_stateProblem != exception.Message)
+            {
+                LogStateDamaged(logger, exception.Message);
+            }
+            _stateProblem = exception.Message;
         }
     }
 
@@ -217,6 +242,9 @@ public sealed partial class LucidTrailUploader(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The gateway refused a batch of {Count} audit-trail updates; they are quarantined: {Reason}")]
     private static partial void LogRefused(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The LucidLink audit trail is not followed: {Reason}")]
+    private static partial void LogStateDamaged(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No file-system watcher on {Root} ({Reason}); the trail is polled only")]
     private static partial void LogNoWatcher(ILogger logger, string root, string reason);

@@ -153,6 +153,32 @@ public sealed class LucidTrailTailerTests : IDisposable
         Assert.Equal(2, restarted.Quarantined);
     }
 
+    /// <summary>
+    /// The tailer's own state found damaged (an offsets file cut short, a quarantine line edited):
+    /// said with the file and what to do, never guessed at — reading every audit file again would
+    /// apply old deletes and moves twice, and reading from their ends would lose events not sent.
+    /// </summary>
+    [Fact]
+    public async Task DamagedOffsetsOrQuarantineStopTheTrailNamingTheFileUntilPutRight()
+    {
+        Append("1764300000.log.active", Line("FileRead", "a.txt") + "\n");
+        Directory.CreateDirectory(Path.GetDirectoryName(_state)!);
+        await File.WriteAllTextAsync(_state, "{\"node-7/2026/11/1764300000.log.act");
+
+        var damaged = Assert.Throws<InvalidDataException>(() => Tailer().ReadNew());
+        Assert.StartsWith($"the audit trail's offsets file {_state} is damaged (", damaged.Message);
+        Assert.Contains("moved aside to read every audit file again from its start", damaged.Message);
+
+        File.Delete(_state);
+        var quarantine = _state + ".quarantine.jsonl";
+        await File.WriteAllTextAsync(quarantine, "{\"file\":\"node-7/2026/11/1764300000.log\",\"offs\n");
+        var tailer = Tailer();
+        Assert.StartsWith($"the audit trail's quarantine {quarantine} is damaged (", Assert.Throws<InvalidDataException>(() => tailer.ReadNew()).Message);
+
+        File.Delete(quarantine);
+        Assert.Equal(["a.txt"], tailer.ReadNew().Events.Select(e => e.EntryPath));
+    }
+
     [Fact]
     public void EveryDocumentedOperationIsReadAndOnlyFileOperationsAreSent()
     {
