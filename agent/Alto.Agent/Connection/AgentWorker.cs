@@ -112,6 +112,11 @@ public sealed partial class AgentWorker(
         var status = KeepStatusFileAsync(connection, journal, stoppingToken);
         var retrying = settling?.RunAsync(stoppingToken) ?? Task.CompletedTask;
         var lucid = lucidTrail.RunAsync(() => connection.LucidLink is { } settings ? (settings.FilespaceRoot, Math.Max(1, settings.PollSeconds)) : null, stoppingToken);
+        StopOnFault(reporting, "reporting recalls to the cluster", stoppingToken);
+        StopOnFault(status, "keeping the status file", stoppingToken);
+        StopOnFault(retrying, "settling files left between original and stub", stoppingToken);
+        StopOnFault(lucid, "following the LucidLink audit trail", stoppingToken);
+        StopOnFault(migration, "moving version-1 stubs to trusted markers", stoppingToken);
         try
         {
             await connection.RunAsync(stoppingToken);
@@ -127,15 +132,56 @@ public sealed partial class AgentWorker(
         await reporting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await migration.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await retrying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await AgentStatusSnapshot.Of(connection.State, recall, reports.Count, journal?.Waiting).WriteAsync(stateDirectory.Path, CancellationToken.None);
+        try
+        {
+            await AgentStatusSnapshot.Of(connection.State, recall, reports.Count, journal?.Waiting).WriteAsync(stateDirectory.Path, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogStatusNotWritten(logger, exception.Message);
+        }
     }
+
+    /// <summary>
+    /// A part of the agent that runs beside the session and ends by a fault would leave the agent
+    /// half working in silence (recalls no longer reported, the trail no longer followed): it is
+    /// logged as critical and the agent stops with exit code 1, for its service manager to start
+    /// it again whole. The recall guard keeps stubs' opens waiting meanwhile.
+    /// </summary>
+    private void StopOnFault(Task part, string what, CancellationToken stoppingToken) =>
+        _ = part.ContinueWith(
+            faulted =>
+            {
+                LogPartFailed(logger, what, faulted.Exception!.GetBaseException().Message);
+                // A part failing while the agent already stops is said, and the stop stays the one asked for.
+                if (!stoppingToken.IsCancellationRequested)
+                {
+                    Environment.ExitCode = 1;
+                    lifetime.StopApplication();
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     private async Task KeepStatusFileAsync(AgentConnection connection, OperationJournal? journal, CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        string? failing = null;
         do
         {
-            await AgentStatusSnapshot.Of(connection.State, connection.Recall, connection.PendingReports, journal?.Waiting).WriteAsync(stateDirectory.Path, stoppingToken);
+            try
+            {
+                await AgentStatusSnapshot.Of(connection.State, connection.Recall, connection.PendingReports, journal?.Waiting).WriteAsync(stateDirectory.Path, stoppingToken);
+                failing = null;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // A full or read-only state disk: said once; the status is written again when it can be (the heartbeats carry the same facts).
+                if (failing != exception.Message)
+                {
+                    LogStatusNotWritten(logger, exception.Message);
+                }
+                failing = exception.Message;
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
@@ -313,6 +359,12 @@ public sealed partial class AgentWorker(
         FolderDigests.Save(digestsFile, digests.After(result.ScanId, roots));
         LogScanDone(logger, result.ScanId, counters.ToString(), result.FoldersUnchanged);
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The agent stops: {What} failed ({Reason}); its service manager starts it again")]
+    private static partial void LogPartFailed(ILogger logger, string what, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The status file (alto-agent status) cannot be written: {Reason}; it is tried again every 2 s")]
+    private static partial void LogStatusNotWritten(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Reason}: stop it first (alto-agent status shows it)")]
     private static partial void LogRecallHeldElsewhere(ILogger logger, string reason);
