@@ -126,16 +126,9 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         Directory.CreateDirectory(folder);
         var stubPath = Path.Combine(folder, "a.bin");
         var original = StubFiles.Write(stubPath, 80_000);
-        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
-            [new JobFile(1, stubPath, original.Length, StubFiles.Stat(stubPath).ModifySeconds)]);
-        var jobFile = Path.Combine(_work, "job.json");
-        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
         var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
         var state = Path.Combine(_work, "state");
-        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
-        {
-            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
-        }
+        await TierByCommandAsync(store, state, stubPath);
         var targetFile = Path.Combine(_work, "target.json");
         await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(new TierTarget("path", store.Root), JsonSerializerOptions.Web));
 
@@ -179,27 +172,33 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         var folder = Path.Combine(_volume.Root, "listed");
         Directory.CreateDirectory(folder);
         var file = Path.Combine(folder, "a.bin");
-        var original = StubFiles.Write(file, 70_000);
-        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
-            [new JobFile(1, file, original.Length, StubFiles.Stat(file).ModifySeconds)]);
-        var jobFile = Path.Combine(_work, "job.json");
-        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        StubFiles.Write(file, 70_000);
         var state = Path.Combine(_work, "state");
         Directory.CreateDirectory(state);
         var list = Path.Combine(state, "recall-volumes.json");
         const string CutShort = "[\"/srv/old-projects\",\"/srv/ar";
         await File.WriteAllTextAsync(list, CutShort);
 
-        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
-        {
-            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
-            Assert.Contains($"The list of volumes this state folder armed before ({list}) is damaged", tier.Output);
-            Assert.Contains($"kept as {list}.damaged", tier.Output);
-        }
+        var output = await TierByCommandAsync(store, state, file);
+
+        Assert.Contains($"The list of volumes this state folder armed before ({list}) is damaged", output);
+        Assert.Contains($"kept as {list}.damaged", output);
         Assert.Equal(CutShort, await File.ReadAllTextAsync(list + ".damaged"));
         Assert.Equal([_volume.Root], JsonSerializer.Deserialize<string[]>(await File.ReadAllTextAsync(list)) ?? []);
         Assert.False(File.Exists(list + ".new"));
+    }
+
+    /// <summary>Tiers the files (as they are now) to <paramref name="store"/> with <c>alto-agent tier</c>, which must succeed; returns what it printed.</summary>
+    private async Task<string> TierByCommandAsync(PathTierStore store, string state, params string[] files)
+    {
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+            [.. files.Select((file, i) => new JobFile(i + 1, file, StubFiles.Stat(file).Size, StubFiles.Stat(file).ModifySeconds))]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        await using var tier = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(),
+            "tier", "--job", jobFile, "--state-dir", state);
+        Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
+        return tier.Output;
     }
 
     /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>
