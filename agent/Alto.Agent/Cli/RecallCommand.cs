@@ -144,7 +144,16 @@ public static class RecallCommand
             await Console.Error.WriteLineAsync($"alto-agent recall: cannot read the target: {exception.Message}");
             return 2;
         }
-        var store = target.Open();
+        ITierStore store;
+        try
+        {
+            store = target.Open();
+        }
+        catch (ArgumentException exception)
+        {
+            await Console.Error.WriteLineAsync($"alto-agent recall: the target cannot be used: {exception.Message}");
+            return 2;
+        }
         Console.WriteLine($"recalling {stubs.Count} stub(s) from the {target}");
         return await RecallStandaloneAsync(stubs, notStubs, unreadable, stateDirectory, _ => store, _ => null, cancellationToken);
     }

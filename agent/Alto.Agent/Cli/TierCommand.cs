@@ -3,6 +3,7 @@ using System.Text.Json;
 using Alto.Agent.Jobs;
 using Alto.Agent.Recall;
 using Alto.Agent.Stubs;
+using Alto.Tiering;
 
 namespace Alto.Agent.Cli;
 
@@ -55,7 +56,16 @@ public static class TierCommand
             }
             var state = parse.GetValue(stateDirectory)!;
             // Recall is armed for the file systems of the job's files before any of them is touched.
-            var store = job.Target.Open();
+            ITierStore store;
+            try
+            {
+                store = job.Target.Open();
+            }
+            catch (ArgumentException exception)
+            {
+                await Console.Error.WriteLineAsync($"alto-agent tier: the job's target cannot be used: {exception.Message}");
+                return 2;
+            }
             // Found once per folder, not per file: finding a file system's root takes a status a path component,
             // which over a job of a million files would have been millions of calls before the first file moved.
             var fileSystems = job.Files.Select(file => Path.GetDirectoryName(file.Path)).OfType<string>().Distinct(StringComparer.Ordinal)

@@ -201,6 +201,45 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         return tier.Output;
     }
 
+    /// <summary>
+    /// A hand-written job or target file naming a target that cannot be used (a kind Alto does not
+    /// know, a folder that is not absolute, an S3 bucket without credentials) is refused with the
+    /// reason, exit 2, before any file is touched — not an unhandled exception.
+    /// </summary>
+    [Theory]
+    [InlineData("ftp", "/srv/tier2", "unknown storage target kind 'ftp'")]
+    [InlineData("path", "tier2", "a path target needs an absolute path (got 'tier2')")]
+    [InlineData("s3", null, "the s3 target has no credentials")]
+    public async Task AJobOrRecallWhoseTargetCannotBeUsedIsRefusedWithTheReason(string kind, string? path, string reason)
+    {
+        var file = Path.Combine(_volume.Root, "kept.bin");
+        var original = StubFiles.Write(file, 50_000);
+        var target = new TierTarget(kind, path);
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), target,
+            [new JobFile(1, file, original.Length, StubFiles.Stat(file).ModifySeconds)]);
+        var jobFile = Path.Combine(_work, "job.json");
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        var targetFile = Path.Combine(_work, "target.json");
+        await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(target, JsonSerializerOptions.Web));
+        var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+        var state = Path.Combine(_work, "state");
+
+        await using (var tier = ProgramRun.Start(agent, new Dictionary<string, string>(), "tier", "--job", jobFile, "--state-dir", state))
+        {
+            Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 2, tier.Output);
+            Assert.Contains($"alto-agent tier: the job's target cannot be used: {reason}", tier.Output);
+            Assert.DoesNotContain("Unhandled exception", tier.Output);
+        }
+        await using (var recall = ProgramRun.Start(agent, new Dictionary<string, string>(), "recall", "--target", targetFile, "--state-dir", state, file))
+        {
+            Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 2, recall.Output);
+            Assert.Contains($"alto-agent recall: the target cannot be used: {reason}", recall.Output);
+            Assert.DoesNotContain("Unhandled exception", recall.Output);
+        }
+        Assert.Equal(original, await File.ReadAllBytesAsync(file));
+        Assert.Null(LinuxStubs.Peek(file));
+    }
+
     /// <summary>A hand-written job file is outside input: a path that is empty or not absolute is refused with its reason, and nothing is tiered.</summary>
     [Theory]
     [InlineData("")]
