@@ -2,7 +2,7 @@ using Alto.TestSupport;
 
 namespace Alto.Agent.Tests;
 
-/// <summary>Options of <c>alto-agent run</c> out of range are refused with a message before anything starts.</summary>
+/// <summary>Options of <c>alto-agent run</c> and <c>recall</c> out of range or of the wrong kind are refused with a message before anything starts.</summary>
 public sealed class RunOptionsTests
 {
     [Theory]
@@ -28,6 +28,30 @@ public sealed class RunOptionsTests
             Assert.NotEqual(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains(option, run.Output, StringComparison.Ordinal);
             Assert.DoesNotContain("not enrolled", run.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(state, true);
+        }
+    }
+
+    /// <summary>A URL option of the recovery kit's recall that is not one is refused by name, not an unhandled exception.</summary>
+    [Theory]
+    [InlineData("notaurl")]
+    [InlineData("ftp://vault:8200")]
+    public async Task AVaultAddressThatIsNotAnHttpUrlIsRefusedSayingSo(string address)
+    {
+        var state = Directory.CreateTempSubdirectory("alto-run-options-").FullName;
+        try
+        {
+            var kit = Path.Combine(state, "kit.json");
+            await File.WriteAllTextAsync(kit, "{}");
+            await using var recall = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(),
+                "recall", "--kit", kit, "--vault-address", address, "--state-dir", state, state);
+
+            Assert.NotEqual(0, await recall.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"--vault-address must be an absolute http:// or https:// URL, not '{address}'", recall.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", recall.Output, StringComparison.Ordinal);
         }
         finally
         {

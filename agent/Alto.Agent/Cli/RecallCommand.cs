@@ -28,7 +28,7 @@ public static class RecallCommand
         var targetFile = new Option<FileInfo?>("--target") { Description = "Recall without the running agent, from this target (JSON: kind, path|bucket|container, ..., secrets); keep it private" };
         var kitFile = new Option<FileInfo?>("--kit") { Description = "Recall without the running agent or the cluster, from every target of this recovery kit (GET /api/v1/recovery-kit)" };
         var masterKeyFile = new Option<FileInfo?>("--master-key-file") { Description = $"With --kit: the installation's master key file (or set {KeyOptions.MasterKeyVariable})" };
-        var vaultAddress = new Option<Uri?>("--vault-address") { Description = "With --kit of an installation on Vault: Vault's URL (token from VAULT_TOKEN, namespace from VAULT_NAMESPACE)" };
+        var vaultAddress = UrlOption.CreateOptional("--vault-address", "With --kit of an installation on Vault: Vault's URL (token from VAULT_TOKEN, namespace from VAULT_NAMESPACE)");
         var stateDirectory = AgentOptions.StateDirectory();
         var command = new Command("recall", "Recall stubs now, through the running agent (or by itself with --target or --kit)")
         {
