@@ -101,4 +101,20 @@ public sealed class StateFolderProblemsTests : IDisposable
         Assert.Contains($"alto-agent recover: no state folder at {missing}, so no journal to settle", recover.Output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(missing));
     }
+
+    /// <summary>An empty argument (a shell variable that was not set) is refused by name before anything is done, never an unhandled exception.</summary>
+    [Theory]
+    [InlineData("a path may not be empty", "recall", "")]
+    [InlineData("a path may not be empty", "scan", "", "--dry-run")]
+    [InlineData("--state-dir may not be empty", "status", "--state-dir", "")]
+    [InlineData("--state-dir may not be empty", "recover", "--state-dir", "")]
+    [InlineData("--token may not be empty", "enroll", "--token", "")]
+    public async Task AnEmptyArgumentIsRefusedByName(string refusal, params string[] arguments)
+    {
+        await using var run = ProgramRun.Start(_agent, new Dictionary<string, string>(), arguments);
+
+        Assert.NotEqual(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(refusal, run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", run.Output, StringComparison.Ordinal);
+    }
 }

@@ -6,13 +6,39 @@ namespace Alto.Agent.Cli;
 public static class AgentOptions
 {
     /// <summary>Where the agent keeps its credential and scan state.</summary>
-    public static Option<string> StateDirectory() => new("--state-dir")
+    public static Option<string> StateDirectory() => NotEmpty(new Option<string>("--state-dir")
     {
         Description = "Folder for the agent's credential and state (ALTO_AGENT_STATE_DIR)",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ALTO_AGENT_STATE_DIR") is { Length: > 0 } configured
             ? configured
             : DefaultStateDirectory,
-    };
+    });
+
+    /// <summary>The option, refusing an empty value (<c>--state-dir ""</c>, a variable that was not set) or one holding NUL, by name.</summary>
+    public static Option<string> NotEmpty(Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is not { Length: > 0 } value || value.Contains('\0', StringComparison.Ordinal))
+            {
+                result.AddError($"{option.Name} may not be empty");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The paths argument, refusing an empty path (<c>""</c>, a variable that was not set) by name instead of taking it for the current folder or failing later.</summary>
+    public static Argument<string[]> NoEmptyPath(Argument<string[]> paths)
+    {
+        paths.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string[]>()?.Any(path => path.Length == 0 || path.Contains('\0', StringComparison.Ordinal)) == true)
+            {
+                result.AddError($"a {paths.Name} may not be empty");
+            }
+        });
+        return paths;
+    }
 
     /// <summary>/var/lib/alto-agent on Linux; %ProgramData%\AltoAgent on Windows (its ACL: SYSTEM and Administrators only).</summary>
     public static string DefaultStateDirectory => OperatingSystem.IsWindows()

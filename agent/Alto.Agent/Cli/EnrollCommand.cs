@@ -10,7 +10,7 @@ public static class EnrollCommand
     {
         var gateway = UrlOption.Create("--gateway", "The gateway's HTTP address", "http://127.0.0.1:8080");
         var grpc = UrlOption.Create("--grpc", "The gateway's gRPC (h2c) address", "http://127.0.0.1:8081");
-        var token = new Option<string>("--token") { Description = "The one-time enrollment token from host registration", Required = true };
+        var token = AgentOptions.NotEmpty(new Option<string>("--token") { Description = "The one-time enrollment token from host registration", Required = true });
         var stateDirectory = AgentOptions.StateDirectory();
         var command = new Command("enroll", "Exchange a one-time enrollment token for this host's credential (stored with mode 0600)")
         {

@@ -24,7 +24,7 @@ public static class RecallCommand
 {
     public static Command Create()
     {
-        var paths = new Argument<string[]>("path") { Description = "Stubs, or folders whose stubs to recall", Arity = ArgumentArity.OneOrMore };
+        var paths = AgentOptions.NoEmptyPath(new Argument<string[]>("path") { Description = "Stubs, or folders whose stubs to recall", Arity = ArgumentArity.OneOrMore });
         var targetFile = new Option<FileInfo?>("--target") { Description = "Recall without the running agent, from this target (JSON: kind, path|bucket|container, ..., secrets); keep it private" };
         var kitFile = new Option<FileInfo?>("--kit") { Description = "Recall without the running agent or the cluster, from every target of this recovery kit (GET /api/v1/recovery-kit)" };
         var masterKeyFile = new Option<FileInfo?>("--master-key-file") { Description = $"With --kit: the installation's master key file (or set {KeyOptions.MasterKeyVariable})" };

@@ -14,7 +14,7 @@ public static class ScanCommand
 {
     public static Command Create()
     {
-        var paths = new Argument<string[]>("path") { Description = "Folders to scan (default: the host's registered volumes)", Arity = ArgumentArity.ZeroOrMore };
+        var paths = AgentOptions.NoEmptyPath(new Argument<string[]>("path") { Description = "Folders to scan (default: the host's registered volumes)", Arity = ArgumentArity.ZeroOrMore });
         var format = new Option<string>("--format") { Description = "Chunk format", DefaultValueFactory = _ => "csv" };
         format.AcceptOnlyFromAmong("csv", "parquet");
         var compress = new Option<string>("--compress") { Description = "Chunk compression", DefaultValueFactory = _ => "zstd" };
