@@ -44,5 +44,14 @@ public sealed class BreakGlassProcessTests
         }, "break-glass", "--user", "nobody-here");
         Assert.Equal(2, await unknown.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("there is no user 'nobody-here'", unknown.Output, StringComparison.Ordinal);
+
+        // A mistyped database setting would have unlocked the user in the default database instead: refused before any is reached.
+        await using var mistyped = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+        {
+            ["Alto__Databse__ConnectionString"] = gateway.Database.ConnectionString,
+        }, "break-glass", "--user", "admin");
+        Assert.Equal(2, await mistyped.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("unknown setting Alto:Databse:ConnectionString (not read by any part of Alto; did you mean Alto:Database:ConnectionString?)", mistyped.Output, StringComparison.Ordinal);
+        Assert.Equal(1, await gateway.Database.CountAsync("SELECT count(*) FROM alto.audit_log WHERE action = 'auth.break_glass'"));
     }
 }

@@ -57,6 +57,13 @@ public sealed class SiloProcessTests
     {
         await using var database = await TestDatabase.CreateAsync("future");
         await database.MigrateAsync();
+        // A mistyped database setting would migrate the default database instead: refused before any database is reached.
+        await using (var mistyped = StartSilo(new() { ["Alto__Databse__ConnectionString"] = database.ConnectionString }, "migrate"))
+        {
+            Assert.Equal(2, await mistyped.WaitForExitAsync(Patience));
+            AssertOneCriticalLine(mistyped.Output, "unknown setting Alto:Databse:ConnectionString", "did you mean Alto:Database:ConnectionString?");
+        }
+
         await database.ExecuteAsync("INSERT INTO public.alto_schema_version (version, name, checksum) VALUES (9999, 'future', 'x')");
 
         await using var silo = StartSilo(new() { ["Alto__Database__ConnectionString"] = database.ConnectionString });
@@ -116,6 +123,13 @@ public sealed class SiloProcessTests
         {
             Assert.Equal(0, await again.WaitForExitAsync(Patience));
             Assert.Contains($"from version {version} to {version}: nothing to apply", again.Output, StringComparison.Ordinal);
+        }
+
+        // A mistyped database setting would migrate the default database instead: refused before any database is reached.
+        await using (var mistyped = StartSilo(new() { ["Alto__Databse__ConnectionString"] = database.ConnectionString }, "migrate"))
+        {
+            Assert.Equal(2, await mistyped.WaitForExitAsync(Patience));
+            AssertOneCriticalLine(mistyped.Output, "unknown setting Alto:Databse:ConnectionString", "did you mean Alto:Database:ConnectionString?");
         }
 
         await database.ExecuteAsync("INSERT INTO public.alto_schema_version (version, name, checksum) VALUES (9999, 'future', 'x')");

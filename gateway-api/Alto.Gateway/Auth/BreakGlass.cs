@@ -1,5 +1,6 @@
 using Alto.Audit;
 using Alto.Silo.Extensions;
+using Alto.Silo.Startup;
 using Npgsql;
 
 namespace Alto.Gateway.Auth;
@@ -30,6 +31,12 @@ public static class BreakGlass
         var username = options[userAt + 1];
         var newPassword = options.Contains("--new-password");
         var builder = Host.CreateApplicationBuilder([.. options.Where((_, i) => i != userAt && i != userAt + 1 && options[i] != "--new-password")]);
+        if (AltoStartup.UnknownSetting(builder.Configuration, KnownSettings.ForGateway(typeof(BreakGlass).Assembly)) is { } problem)
+        {
+            // A mistyped database setting would unlock the user in another database than the one meant.
+            await Console.Error.WriteLineAsync($"{Verb}: {problem}");
+            return 2;
+        }
         builder.Services.AddAltoDatabase();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UserStore>();
@@ -62,6 +69,11 @@ public static class BreakGlass
                 Console.WriteLine($"New password (shown only now; every session of the user has ended): {password}");
             }
             return 0;
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            await Console.Error.WriteLineAsync($"{Verb}: the database the settings name holds no Alto installation ({exception.MessageText}): is Alto:Database:ConnectionString the gateway's?");
+            return 3;
         }
         catch (NpgsqlException exception)
         {

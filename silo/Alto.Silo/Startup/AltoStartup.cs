@@ -63,6 +63,13 @@ public static partial class AltoStartup
     public static async Task<int> MigrateAsync(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(args);
+        // A mistyped setting here could migrate another database than the one meant (the default's).
+        if (UnknownSetting(builder.Configuration, KnownSettings.ForSilo()) is { } problem)
+        {
+            using var loggers = LoggerFactory.Create(logging => logging.AddAltoConsole());
+            LogBadConfiguration(loggers.CreateLogger("Alto.Startup"), problem);
+            return ExitBadConfiguration;
+        }
         // One line per message, as the silo's own start-up logs.
         builder.Logging.ClearProviders().AddAltoConsole();
         builder.Services.AddAltoDatabase();
@@ -73,6 +80,20 @@ public static partial class AltoStartup
             LogMigrated(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Alto.Startup"), report.FromVersion, report.ToVersion,
                 report.Applied.Count == 0 ? "nothing to apply" : string.Join(", ", report.Applied));
         });
+    }
+
+    /// <summary>What is wrong when a setting under <c>Alto:</c> is none of <paramref name="known"/>, else null.</summary>
+    public static string? UnknownSetting(IConfiguration configuration, KnownSettings known)
+    {
+        try
+        {
+            known.Check(configuration);
+            return null;
+        }
+        catch (SettingException exception)
+        {
+            return exception.Message;
+        }
     }
 
     private static async Task<int> GuardAsync(IServiceProvider services, Func<Task> run)
