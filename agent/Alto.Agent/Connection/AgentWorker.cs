@@ -37,7 +37,7 @@ public sealed partial class AgentWorker(
         var stubCheck = new ClusterStubCheck(gateway, loggers.CreateLogger<ClusterStubCheck>());
         var cluster = new RecallCluster(gateway.UnwrapDataKeyAsync, stubCheck.CheckAsync);
         var targets = new TargetDirectory(gateway.GetTargetAsync, settings.FolderStall);
-        using var reports = new ReportOutbox(stateDirectory.Path);
+        using var reports = new ReportOutbox(stateDirectory.Path, loggers.CreateLogger<ReportOutbox>());
         var recalls = new RecallReporter(reports);
         ArmedRecall? recall;
         try

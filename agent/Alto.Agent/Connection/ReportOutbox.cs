@@ -1,4 +1,6 @@
 using Alto.Protocol.Agent.V1;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Connection;
 
@@ -10,7 +12,7 @@ namespace Alto.Agent.Connection;
 /// line per report (<c>+ base64</c>) and per acknowledgement (<c>- id</c>), and is rewritten with
 /// the unacknowledged ones only when most of it is acknowledged.
 /// </summary>
-public sealed class ReportOutbox : IDisposable
+public sealed partial class ReportOutbox : IDisposable
 {
     public const string FileName = "reports.log";
 
@@ -21,16 +23,25 @@ public sealed class ReportOutbox : IDisposable
     private readonly Lock _gate = new();
     private readonly LinkedList<AgentMessage> _pending = new();
     private readonly Dictionary<string, LinkedListNode<AgentMessage>> _byId = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
     private FileStream _file;
     private int _acknowledgedSinceCompaction;
+    private long _dropped;
 
-    public ReportOutbox(string stateDirectory)
+    public ReportOutbox(string stateDirectory, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         Tiering.PrivateFiles.EnsureStateDirectory(stateDirectory);
         _path = Path.Combine(stateDirectory, FileName);
-        foreach (var message in Load(_path))
+        var (messages, damaged) = Load(_path);
+        foreach (var message in messages)
         {
             _byId[message.Id] = _pending.AddLast(message);
+        }
+        if (damaged > 0)
+        {
+            // Lost reports are put right by what follows (the next scan, a reconciliation), but not in silence.
+            LogDamaged(_logger, damaged, _path);
         }
         _file = OpenForAppend();
         Compact();
@@ -61,6 +72,10 @@ public sealed class ReportOutbox : IDisposable
             {
                 _byId.Remove(_pending.First!.Value.Id);
                 _pending.RemoveFirst();
+                if (++_dropped % 1000 == 1)
+                {
+                    LogDropped(_logger, MaxPending, _dropped);
+                }
             }
         }
         Added?.Invoke();
@@ -134,28 +149,29 @@ public sealed class ReportOutbox : IDisposable
     // Paths and hashes of the host's files: for the agent's eyes only.
     private FileStream OpenForAppend() => Tiering.PrivateFiles.Open(_path, FileMode.Append);
 
-    private static IEnumerable<AgentMessage> Load(string path)
+    /// <summary>The reports not yet acknowledged, and how many lines could not be read (a last line cut short by a crash is not counted: its report was never sent).</summary>
+    private static (IEnumerable<AgentMessage> Messages, int Damaged) Load(string path)
     {
         if (!File.Exists(path))
         {
-            return [];
+            return ([], 0);
         }
         var pending = new Dictionary<string, AgentMessage>(StringComparer.Ordinal);
         var order = new List<string>();
+        var (damaged, lastDamaged) = (0, false);
         foreach (var line in File.ReadLines(path))
         {
+            lastDamaged = false;
             if (line.StartsWith("- ", StringComparison.Ordinal))
             {
                 pending.Remove(line[2..]);
                 continue;
             }
-            if (!line.StartsWith("+ ", StringComparison.Ordinal))
-            {
-                continue;
-            }
             try
             {
-                var message = AgentMessage.Parser.ParseFrom(Convert.FromBase64String(line[2..]));
+                var message = line.StartsWith("+ ", StringComparison.Ordinal)
+                    ? AgentMessage.Parser.ParseFrom(Convert.FromBase64String(line[2..]))
+                    : throw new FormatException("neither a report nor an acknowledgement");
                 if (pending.TryAdd(message.Id, message))
                 {
                     order.Add(message.Id);
@@ -163,9 +179,16 @@ public sealed class ReportOutbox : IDisposable
             }
             catch (Exception exception) when (exception is FormatException or Google.Protobuf.InvalidProtocolBufferException)
             {
-                // A line cut short by a crash is the last one; its report was never sent.
+                damaged++;
+                lastDamaged = true;
             }
         }
-        return order.Where(pending.ContainsKey).Select(id => pending[id]);
+        return (order.Where(pending.ContainsKey).Select(id => pending[id]), lastDamaged ? damaged - 1 : damaged);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} line(s) of {File} could not be read: the reports they held are lost (the next scan or a reconciliation puts right what they said)")]
+    private static partial void LogDamaged(ILogger logger, int count, string file);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "More than {Most} reports wait for the gateway: the oldest are dropped ({Dropped} so far; the next scan puts right what they said)")]
+    private static partial void LogDropped(ILogger logger, int most, long dropped);
 }
