@@ -135,13 +135,7 @@ public sealed partial class ReportOutbox : IDisposable
     private void Compact()
     {
         _file.Dispose();
-        var fresh = _path + ".new";
-        Tiering.PrivateFiles.WriteAllText(fresh, string.Concat(_pending.Select(message => "+ " + Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(message)) + "\n")));
-        using (var flush = new FileStream(fresh, FileMode.Open, FileAccess.ReadWrite))
-        {
-            flush.Flush(flushToDisk: true);
-        }
-        File.Move(fresh, _path, overwrite: true);
+        Tiering.PrivateFiles.ReplaceDurably(_path, string.Concat(_pending.Select(message => "+ " + Convert.ToBase64String(Google.Protobuf.MessageExtensions.ToByteArray(message)) + "\n")));
         _file = OpenForAppend();
         _acknowledgedSinceCompaction = 0;
     }

@@ -188,13 +188,20 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(list + ".new"));
     }
 
-    /// <summary>Tiers the files (as they are now) to <paramref name="store"/> with <c>alto-agent tier</c>, which must succeed; returns what it printed.</summary>
-    private async Task<string> TierByCommandAsync(PathTierStore store, string state, params string[] files)
+    /// <summary>A job file tiering the files (as they are now) to <paramref name="target"/>; returns its path.</summary>
+    private async Task<string> WriteJobAsync(TierTarget target, params string[] files)
     {
-        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
+        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), target,
             [.. files.Select((file, i) => new JobFile(i + 1, file, StubFiles.Stat(file).Size, StubFiles.Stat(file).ModifySeconds))]);
         var jobFile = Path.Combine(_work, "job.json");
         await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        return jobFile;
+    }
+
+    /// <summary>Tiers the files (as they are now) to <paramref name="store"/> with <c>alto-agent tier</c>, which must succeed; returns what it printed.</summary>
+    private async Task<string> TierByCommandAsync(PathTierStore store, string state, params string[] files)
+    {
+        var jobFile = await WriteJobAsync(new TierTarget("path", store.Root), files);
         await using var tier = ProgramRun.Start(RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent"), new Dictionary<string, string>(),
             "tier", "--job", jobFile, "--state-dir", state);
         Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
@@ -215,10 +222,7 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         var file = Path.Combine(_volume.Root, "kept.bin");
         var original = StubFiles.Write(file, 50_000);
         var target = new TierTarget(kind, path);
-        var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), target,
-            [new JobFile(1, file, original.Length, StubFiles.Stat(file).ModifySeconds)]);
-        var jobFile = Path.Combine(_work, "job.json");
-        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, JsonSerializerOptions.Web));
+        var jobFile = await WriteJobAsync(target, file);
         var targetFile = Path.Combine(_work, "target.json");
         await File.WriteAllTextAsync(targetFile, JsonSerializer.Serialize(target, JsonSerializerOptions.Web));
         var agent = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
