@@ -82,7 +82,7 @@ internal static unsafe partial class Fanotify
         var poll = stackalloc int[2];
         poll[0] = fd;
         poll[1] = PollIn;
-        return Poll(poll, 1, milliseconds) > 0;
+        return Polling.Poll(poll, 1, milliseconds) > 0;
     }
 
     public static int Read(int fd, Span<byte> buffer)
@@ -211,7 +211,4 @@ internal static unsafe partial class Fanotify
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fcntl(int fd, int command, int argument);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(int* fds, nuint count, int timeout);
 }

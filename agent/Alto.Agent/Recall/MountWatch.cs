@@ -42,16 +42,13 @@ internal sealed unsafe partial class MountWatch : IDisposable
         var poll = stackalloc short[4];
         *(int*)poll = _fd;
         poll[2] = PollPriority;
-        return Poll(poll, 1, milliseconds) > 0 && (poll[3] & (PollPriority | PollError)) != 0;
+        return Polling.Poll(poll, 1, milliseconds) > 0 && (poll[3] & (PollPriority | PollError)) != 0;
     }
 
     public void Dispose() => _ = close(_fd);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int open(byte* path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(short* fds, nuint count, int milliseconds);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);

@@ -142,7 +142,13 @@ internal static unsafe partial class UnixSockets
                 header.Control = (nint)(&control);
                 header.ControlLength = (nuint)sizeof(ControlHeader);
             }
-            return sendmsg(connected, &header, NoSignal) == bytes.Length;
+            nint sent;
+            do
+            {
+                sent = sendmsg(connected, &header, NoSignal);
+            }
+            while (sent < 0 && Marshal.GetLastPInvokeError() == Polling.Interrupted);
+            return sent == bytes.Length;
         }
     }
 
@@ -162,7 +168,12 @@ internal static unsafe partial class UnixSockets
         var vector = new IoVector { Base = (nint)buffer, Length = MaxMessageBytes };
         var control = default(ControlHeader);
         var header = new MessageHeader { Vector = (nint)(&vector), VectorLength = 1, Control = (nint)(&control), ControlLength = (nuint)sizeof(ControlHeader) };
-        var received = recvmsg(connected, &header, ReceiveCloseOnExec);
+        nint received;
+        do
+        {
+            received = recvmsg(connected, &header, ReceiveCloseOnExec);
+        }
+        while (received < 0 && Marshal.GetLastPInvokeError() == Polling.Interrupted);
         if (received <= 0)
         {
             return null;
@@ -180,7 +191,7 @@ internal static unsafe partial class UnixSockets
         var poll = stackalloc int[2];
         poll[0] = fd;
         poll[1] = PollIn;
-        return Poll(poll, 1, milliseconds) > 0;
+        return Polling.Poll(poll, 1, milliseconds) > 0;
     }
 
     /// <summary>
@@ -199,7 +210,7 @@ internal static unsafe partial class UnixSockets
         }
         poll[2 * fds.Length] = mountTable;
         poll[2 * fds.Length + 1] = MountWatch.PollPriority;
-        _ = Poll(poll, (nuint)fds.Length + 1, milliseconds);
+        _ = Polling.Poll(poll, (nuint)fds.Length + 1, milliseconds);
         return mountTable >= 0 && ((poll[2 * fds.Length + 1] >> 16) & (MountWatch.PollPriority | MountWatch.PollError)) != 0;
     }
 
@@ -291,7 +302,4 @@ internal static unsafe partial class UnixSockets
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int dup2(int from, int to);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(int* fds, nuint count, int timeout);
 }
