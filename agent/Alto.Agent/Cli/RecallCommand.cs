@@ -57,7 +57,7 @@ public static class RecallCommand
             var missing = 0;
             foreach (var path in given)
             {
-                if (TypeOf(path) is null)
+                if (LinuxFiles.TypeAt(path) is null)
                 {
                     missing++;
                     await Console.Error.WriteLineAsync($"alto-agent recall: nothing is at {RawPaths.Display(path)}");
@@ -232,24 +232,7 @@ public static class RecallCommand
 
     /// <summary>A file, or the regular files below a folder (symbolic links are not followed).</summary>
     [SupportedOSPlatform("linux")]
-    private static IEnumerable<string> Files(string path) => TypeOf(path) == FileTimes.TypeDirectory ? FilesBelow(path) : [path];
-
-    /// <summary>
-    /// The type of what is at the path (following links), looked at by the name's own bytes (.NET's
-    /// <c>Directory.Exists</c> would write U+FFFD and find nothing); null when nothing is there.
-    /// </summary>
-    [SupportedOSPlatform("linux")]
-    private static int? TypeOf(string path)
-    {
-        try
-        {
-            return LinuxFiles.StatPath(path).Type;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private static IEnumerable<string> Files(string path) => LinuxFiles.TypeAt(path) == FileTimes.TypeDirectory ? FilesBelow(path) : [path];
 
     /// <summary>
     /// The regular files below a folder, read as raw entries: .NET's enumeration would give a name

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.Versioning;
 using System.Text.Json;
 using Alto.Agent.Jobs;
 using Alto.Agent.Recall;
@@ -68,8 +69,10 @@ public static class TierCommand
             }
             // Found once per folder, not per file: finding a file system's root takes a status a path component,
             // which over a job of a million files would have been millions of calls before the first file moved.
+            // A folder is looked for by its bytes: Directory.Exists finds none whose name is not UTF-8, and
+            // the files there would be refused as on a file system without recall.
             var fileSystems = job.Files.Select(file => Path.GetDirectoryName(file.Path)).OfType<string>().Distinct(StringComparer.Ordinal)
-                .Where(Directory.Exists).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
+                .Where(IsFolder).Select(RecallGroup.FileSystemRootOf).Distinct(StringComparer.Ordinal).ToArray();
             using var recall = HeldRecall.TryHold("tier", state, fileSystems, id => id == job.TargetId ? store : HeldRecall.NoStore(id));
             if (recall is null)
             {
@@ -84,8 +87,8 @@ public static class TierCommand
             foreach (var settled in JournalRecovery.Recover(journal, stubs))
             {
                 Console.WriteLine(settled.Unsettled is { } why
-                    ? $"an interrupted {settled.Operation} of {settled.Path} cannot be settled now: {why}"
-                    : $"settled an interrupted {settled.Operation} of {settled.Path}: {(settled.IsStub ? "stub" : "original")}");
+                    ? $"an interrupted {settled.Operation} of {RawPaths.Display(settled.Path)} cannot be settled now: {why}"
+                    : $"settled an interrupted {settled.Operation} of {RawPaths.Display(settled.Path)}: {(settled.IsStub ? "stub" : "original")}");
             }
             Console.WriteLine($"tiering {job.Files.Count} file(s) to the {job.Target}");
             var paths = job.Files.ToDictionary(file => file.TierObjectId, file => file.Path);
@@ -94,7 +97,7 @@ public static class TierCommand
             {
                 done++;
                 var path = paths[outcome.TierObjectId];
-                Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {path}{(outcome.Reason is { } reason ? ": " + reason : "")}");
+                Console.WriteLine($"[{done}/{job.Files.Count}] {outcome.Kind.ToString().ToLowerInvariant()} {RawPaths.Display(path)}{(outcome.Reason is { } reason ? ": " + reason : "")}");
             }, cancellationToken);
             var counts = outcomes.GroupBy(o => o.Kind).ToDictionary(g => g.Key, g => g.Count());
             Console.WriteLine($"{counts.GetValueOrDefault(FileOutcomeKind.Stubbed)} stubbed, {counts.GetValueOrDefault(FileOutcomeKind.Skipped)} skipped, "
@@ -111,4 +114,7 @@ public static class TierCommand
         });
         return command;
     }
+
+    [SupportedOSPlatform("linux")]
+    private static bool IsFolder(string path) => LinuxFiles.TypeAt(path) == FileTimes.TypeDirectory;
 }

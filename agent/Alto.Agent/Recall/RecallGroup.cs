@@ -91,7 +91,7 @@ public sealed class RecallGroup : IDisposable
     /// <summary>The top folder of the file system <paramref name="path"/> is on (its mount point), found without opening anything.</summary>
     public static string FileSystemRootOf(string path)
     {
-        var current = new DirectoryInfo(Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var current = new DirectoryInfo(LinuxFiles.TypeAt(path) == FileTimes.TypeDirectory ? path : Path.GetDirectoryName(Path.GetFullPath(path))!);
         var device = LinuxFiles.StatPath(current.FullName).Device;
         while (current.Parent is { } parent && LinuxFiles.StatPath(parent.FullName).Device == device)
         {

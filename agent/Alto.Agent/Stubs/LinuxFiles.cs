@@ -102,6 +102,23 @@ public static unsafe partial class LinuxFiles
         return errno is ErrorNoData or ErrorNotSupported ? null : throw Error(errno, $"reading {what}");
     }
 
+    /// <summary>
+    /// The type of what is at a path (links followed; <see cref="FileTimes.Type"/>), looked at by the
+    /// name's own bytes (.NET's <c>Directory.Exists</c> writes U+FFFD for a name that is not UTF-8
+    /// and finds nothing); null when nothing can be found there.
+    /// </summary>
+    public static int? TypeAt(string path)
+    {
+        try
+        {
+            return StatPath(path).Type;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The status of a path, without opening it (no fanotify event, no recall).</summary>
     public static FileTimes StatPath(string path)
     {

@@ -76,14 +76,16 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
     public async Task AJobFileNamingAFileByItsEscapedBytesIsTieredAndRecalledByTheCommands()
     {
         var store = new PathTierStore(Path.Combine(_work, "tier2"));
-        var folder = Path.Combine(_volume.Root, "latin1");
-        Directory.CreateDirectory(folder);
-        var path = RawPaths.FromBytes([.. Encoding.UTF8.GetBytes(folder + "/caf"), 0xE9, .. ".bin"u8]);
+        // Its folder's name is not UTF-8 either, and it is the only folder of the job on its file
+        // system: recall is armed there only if the folder is found by its bytes.
+        var folder = RawPaths.FromBytes([.. Encoding.UTF8.GetBytes(_volume.Root + "/l"), 0xE0, .. "tin1"u8]);
+        StubFiles.MakeRawFolder(folder);
+        var path = RawPaths.FromBytes([.. RawPaths.ToBytes(folder), .. "/caf"u8, 0xE9, .. ".bin"u8]);
         var original = StubFiles.WriteUnderRawName(path, 100_000);
         var job = new TieringJob(Guid.NewGuid(), StubFiles.TenantId, Guid.NewGuid(), new TierTarget("path", store.Root),
             [new JobFile(1, path, original.Length, StubFiles.Stat(path).ModifySeconds)]);
         var json = JsonSerializer.Serialize(job, JsonSerializerOptions.Web);
-        Assert.Contains($"{{\"escaped\":\"{folder}/caf\\\\xE9.bin\"}}", json, StringComparison.Ordinal);
+        Assert.Contains($"{{\"escaped\":\"{_volume.Root}/l\\\\xE0tin1/caf\\\\xE9.bin\"}}", json, StringComparison.Ordinal);
         var jobFile = Path.Combine(_work, "job.json");
         await File.WriteAllTextAsync(jobFile, json);
 
@@ -93,6 +95,9 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(await tier.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, tier.Output);
             Assert.Contains("1 stubbed, 0 skipped, 0 failed", tier.Output);
+            // Named by its escaped bytes, as the log names it, not with U+FFFD for each byte.
+            Assert.Contains("stubbed /tmp/", tier.Output);
+            Assert.Contains("/l\\xE0tin1/caf\\xE9.bin", tier.Output);
         }
         Assert.Equal(StubFiles.Sha256(original), LinuxStubs.Peek(path)?.Sha256);
 
@@ -104,7 +109,7 @@ public sealed class TieringCrashTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(await recall.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, recall.Output);
             Assert.Contains("1 recalled, 0 failed", recall.Output);
-            Assert.Contains("/latin1/caf\\xE9.bin", recall.Output);
+            Assert.Contains("/l\\xE0tin1/caf\\xE9.bin", recall.Output);
         }
         Assert.Null(LinuxStubs.Peek(path));
         using var recalled = LinuxFiles.OpenByPath(path, FileAccess.Read);
