@@ -36,7 +36,7 @@ public sealed partial class AgentWorker(
         // Encrypted objects' keys are unwrapped by the cluster, which alone holds the tenant key; and it is asked about every stub before its recall.
         var stubCheck = new ClusterStubCheck(gateway, loggers.CreateLogger<ClusterStubCheck>());
         var cluster = new RecallCluster(gateway.UnwrapDataKeyAsync, stubCheck.CheckAsync);
-        var targets = new TargetDirectory(gateway.GetTargetAsync, settings.FolderStall);
+        var targets = new TargetDirectory(gateway.GetTargetAsync, settings.FolderStall, loggers.CreateLogger<TargetDirectory>());
         using var reports = new ReportOutbox(stateDirectory.Path, loggers.CreateLogger<ReportOutbox>());
         var recalls = new RecallReporter(reports);
         ArmedRecall? recall;
@@ -194,7 +194,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("linux")]
     private ArmedRecall ArmRecall(TargetDirectory targets, RecallReporter recalls, RecallCluster cluster) =>
         // Each recall is reported to the cluster (the tier object goes RECALLED), through the outbox: none is lost.
-        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.Store, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster, settings.Recall);
+        ArmedRecall.Start(stateDirectory.Path, settings.Guarding, [], targets.RecallStore, loggers.CreateLogger<ArmedRecall>(), recalls.Report, cluster, settings.Recall);
 
     /// <summary>Version-1 stubs move to trusted, bound markers in the background, each once the cluster confirms it.</summary>
     [SupportedOSPlatform("linux")]
@@ -214,7 +214,7 @@ public sealed partial class AgentWorker(
     [SupportedOSPlatform("windows")]
     private Stubs.Windows.CloudTierSession? StartCloudTier(TargetDirectory targets, RecallCluster cluster)
     {
-        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.Store, cluster, settings.Recall?.Stall, out var whyNot);
+        var session = Stubs.Windows.CloudTierSession.TryStart(stateDirectory.Path, targets.RecallStore, cluster, settings.Recall?.Stall, out var whyNot);
         if (session is null)
         {
             _noStubDriver = whyNot;
@@ -317,7 +317,7 @@ public sealed partial class AgentWorker(
         var refused = judged.Select(item => item.Refusal).OfType<string>().ToList();
         var inside = judged.Where(item => item.Refusal is null).Select(item => item.Path).ToList();
         // Judged again by the file each open reaches: a local user may swap a folder for a link after the check above.
-        var runner = new RecallRunner(journal, stubs, connection.Targets.Store, loggers.CreateLogger<RecallRunner>(), cluster,
+        var runner = new RecallRunner(journal, stubs, connection.Targets.RecallStore, loggers.CreateLogger<RecallRunner>(), cluster,
             refusal: path => ScopeRefusal(path, volumes));
         var outcomes = await runner.RecallAsync(inside, cancellationToken);
         foreach (var outcome in outcomes)

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Alto.Protocol.Agent.V1;
 using Alto.Tiering;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alto.Agent.Connection;
 
@@ -11,10 +14,20 @@ namespace Alto.Agent.Connection;
 /// disk. Opened stores are kept, so recalls reuse their clients. A folder target's calls are given
 /// up after <paramref name="folderStall"/> without progress (the store's default if null).
 /// </summary>
-public sealed class TargetDirectory(Func<Guid, CancellationToken, Task<TierTarget>>? fetch = null, TimeSpan? folderStall = null)
+public sealed partial class TargetDirectory(
+    Func<Guid, CancellationToken, Task<TierTarget>>? fetch = null, TimeSpan? folderStall = null, ILogger? logger = null)
 {
+    /// <summary>
+    /// How soon a target is asked of the cluster again after a read failed: each answer hands out
+    /// its secrets and is audited, and a store that is down fails every recall until it is back.
+    /// </summary>
+    public static readonly TimeSpan AskAgainAfter = TimeSpan.FromSeconds(30);
+
     private readonly ConcurrentDictionary<Guid, TierTarget> _targets = new();
     private readonly ConcurrentDictionary<Guid, ITierStore> _stores = new();
+    private readonly Lock _askGate = new();
+    private readonly Dictionary<Guid, (Task<bool> Answer, long AskedAt)> _asked = [];
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
 
     public void Update(IEnumerable<KnownTarget> targets)
     {
@@ -49,6 +62,63 @@ public sealed class TargetDirectory(Func<Guid, CancellationToken, Task<TierTarge
         _stores.GetOrAdd(id, key => _targets.TryGetValue(key, out var target) ? target.Open(folderStall)
             : fetch is not null ? new FetchedTierStore(key, this, fetch)
             : throw new TierStoreUnavailableException($"storage target {key} is not known to this agent yet (not connected since it started?)"));
+
+    /// <summary>
+    /// The store recalls read a target's objects from: where a read fails, the target is asked of
+    /// the cluster again (<see cref="AskAgainAsync"/>) and the read tried once more if it changed.
+    /// </summary>
+    public ITierStore RecallStore(Guid id) => new RefreshingTierStore(id, this);
+
+    /// <summary>
+    /// Asks the cluster for the target again — at most once per <see cref="AskAgainAfter"/>, every
+    /// caller meanwhile sharing that answer — and remembers what it says. True when the target is
+    /// not what this agent knew: an admin moved it (another folder, bucket or container) or
+    /// rotated its credentials since a job brought it, and reads belong where it is now.
+    /// </summary>
+    public Task<bool> AskAgainAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (fetch is null)
+        {
+            return Task.FromResult(false);
+        }
+        lock (_askGate)
+        {
+            if (!_asked.TryGetValue(id, out var last) || (last.Answer.IsCompleted && Stopwatch.GetElapsedTime(last.AskedAt) >= AskAgainAfter))
+            {
+                last = (AskAsync(id), Stopwatch.GetTimestamp());
+                _asked[id] = last;
+            }
+            return last.Answer.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task<bool> AskAsync(Guid id)
+    {
+        TierTarget target;
+        try
+        {
+            // Not a caller's token: others may be waiting for the same answer (the client has a timeout of its own).
+            target = await fetch!(id, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidDataException or TaskCanceledException)
+        {
+            LogNotAskedAgain(_logger, id, exception.Message);
+            return false;
+        }
+        var changed = !_targets.TryGetValue(id, out var known) || known != target;
+        Remember(id, target);
+        if (changed)
+        {
+            LogChanged(_logger, id);
+        }
+        return changed;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage target {TargetId} changed in the cluster since this agent learnt it (moved, or its credentials rotated): recalls use it as it is now")]
+    private static partial void LogChanged(ILogger logger, Guid targetId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A read of storage target {TargetId} failed and the cluster could not be asked whether the target changed: {Reason}")]
+    private static partial void LogNotAskedAgain(ILogger logger, Guid targetId, string reason);
 
     public static TierTarget ToTierTarget(StorageTarget target) => new(
         target.Kind, Empty(target.Path), Empty(target.Bucket), Empty(target.Region), Empty(target.Endpoint), Empty(target.Prefix),

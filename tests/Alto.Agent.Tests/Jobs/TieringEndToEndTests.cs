@@ -43,6 +43,63 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
         }
     }
 
+    /// <summary>
+    /// The admin moves a folder target's objects to another folder and points the target there
+    /// while the agent runs: the agent knows the target from the job that tiered the files, and
+    /// its next recall, failing at the old folder, asks the cluster again and reads from the new
+    /// one — no restart, no stub read as an error meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task AFolderTargetMovedWhileTheAgentRunsIsReadWhereItIsNow()
+    {
+        using var volume = ScratchFileSystem.TryCreate(out var whyNot) ?? throw new InvalidOperationException(whyNot);
+        var state = Directory.CreateTempSubdirectory("alto-e2e-agent-").FullName;
+        var before = Directory.CreateTempSubdirectory("alto-e2e-tier2-").FullName;
+        var after = before + "-moved";
+        try
+        {
+            using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+            var tenant = await admin.CreateTenantAsync($"e2e-moved-{Guid.NewGuid():N}"[..24], tierAtOnce: true);
+            var targetId = (await admin.PostAsync($"/api/v1/tenants/{tenant}/targets", new { name = "nas", kind = "path", settings = new { path = before } })).GetProperty("id").GetGuid();
+            await admin.PostAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId, criteria = new { accessedOlderThanDays = 30 } });
+            var (hostId, token) = await admin.RegisterHostAsync(tenant, "fs-moved", volume.Root);
+            var path = Path.Combine(volume.Root, "report.pdf");
+            var original = StubFiles.Write(path, 300_000, new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc));
+
+            using var http = new HttpClient();
+            var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
+            await credentials.SaveAsync(state, CancellationToken.None);
+            var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
+            await using (var scan = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "scan", "--state-dir", state))
+            {
+                Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
+            }
+            await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
+            var deadline = DateTime.UtcNow + Patience;
+            while (LinuxStubs.Peek(path) is null
+                   || await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'STUBBED'") == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the file was not stubbed in time; agent output:\n{agent.Output}");
+                await Task.Delay(250);
+            }
+
+            Directory.Move(before, after);
+            await admin.PatchAsync($"/api/v1/tenants/{tenant}/targets/{targetId}", new { settings = new { path = after } });
+
+            var read = await StubFiles.ShellAsync($"sha256sum '{path}'");
+            Assert.True(read.ExitCode == 0 && read.Output.StartsWith(StubFiles.Sha256(original), StringComparison.Ordinal), $"{read.Output}\nagent output:\n{agent.Output}");
+            Assert.Null(LinuxStubs.Peek(path));
+            Assert.Contains($"Storage target {targetId} changed in the cluster since this agent learnt it", agent.Output, StringComparison.Ordinal);
+            await agent.StopAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            Directory.Delete(state, true);
+            StubFiles.RemoveTree(before);
+            StubFiles.RemoveTree(after);
+        }
+    }
+
     private async Task TierAndRecallAsync(string kind, bool encrypt, ScratchFileSystem volume, string state, string pathTarget)
     {
         using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
