@@ -111,6 +111,37 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/targets/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
+    /// <summary>
+    /// A target whose stubs are recalled from it is not pointed elsewhere by a slip: a change of
+    /// its folder is refused (409, nothing changed) until the admin confirms the objects were
+    /// moved there; a change that does not move it (compression) and a target holding nothing pass.
+    /// </summary>
+    [Fact]
+    public async Task ATargetWithStubsIsPointedElsewhereOnlyWhenTheAdminSaysItsObjectsWereMoved()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, ("/lucid/cold.bin", 90 * 86_400L));
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'STUBBED', locator = '{host.TenantId}/obj/1', hash = '{new string('a', 64)}' WHERE host_id = '{host.HostId}'");
+        using var admin = fixture.ClientFor("platform-admin");
+        var target = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/targets", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items")[0];
+        var url = $"/api/v1/tenants/{host.TenantId}/targets/{target.GetProperty("id").GetGuid()}";
+        var before = target.GetProperty("settings").GetProperty("path").GetString()!;
+        var elsewhere = before + "-typo";
+
+        var refused = await (await admin.PatchAsJsonAsync(url, new { settings = new { path = elsewhere } })).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Contains("1 stubbed file(s) are recalled from this target", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, (await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("settings").GetProperty("path").GetString());
+
+        var compressed = await (await admin.PatchAsJsonAsync(url, new { settings = new { path = before, compression = "zstd" } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("zstd", compressed.GetProperty("settings").GetProperty("compression").GetString());
+        var moved = await (await admin.PatchAsJsonAsync(url, new { settings = new { path = elsewhere }, objectsMoved = true })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(elsewhere, moved.GetProperty("settings").GetProperty("path").GetString());
+
+        // Once its files are recalled, nothing is read from it: it moves freely.
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'RECALLED' WHERE host_id = '{host.HostId}'");
+        await (await admin.PatchAsJsonAsync(url, new { settings = new { path = before } })).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task ATargetMayCompressWithZstdAndNothingElse()
     {

@@ -11,8 +11,13 @@ public sealed record CreateStorageTargetRequest(
     string? Name, string? Kind, StorageTargetSettings? Settings, StorageTargetCredentials? Credentials);
 
 /// <summary>A partial update; settings, when given, replace the old ones whole.</summary>
+/// <summary>
+/// A change of a target; only what is given changes. <c>objectsMoved</c> confirms that the
+/// target's objects are where new settings that place it elsewhere (another folder, bucket,
+/// prefix, container, account or endpoint) point: required while its stubs are recalled from it.
+/// </summary>
 public sealed record UpdateStorageTargetRequest(
-    string? Name, StorageTargetSettings? Settings, StorageTargetCredentials? Credentials, bool? Enabled);
+    string? Name, StorageTargetSettings? Settings, StorageTargetCredentials? Credentials, bool? Enabled, bool? ObjectsMoved = null);
 
 public static class StorageTargetsApi
 {
@@ -107,6 +112,15 @@ public static class StorageTargetsApi
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
+        }
+        // A stub's recall reads its object where the target is: pointed elsewhere by a slip, every
+        // recall of the target would fail (never read wrong bytes: each is checked by its SHA-256).
+        if (settings is not null && request.ObjectsMoved != true && StorageTargetRules.PlacedElsewhere(current.Settings, settings)
+            && await targets.ObjectsInUseAsync(tenantId, targetId, services.Cancellation) is > 0 and var inUse)
+        {
+            return ApiProblems.Conflict(
+                $"{inUse} stubbed file(s) are recalled from this target where it is now; the new settings place it elsewhere. " +
+                "Copy its objects there first, then send the change again with \"objectsMoved\": true (or add a new target for new files).");
         }
 
         var result = await tenant.UpdateTargetAsync(targetId, new UpdateStorageTarget(name, settings, credentials, request.Enabled));

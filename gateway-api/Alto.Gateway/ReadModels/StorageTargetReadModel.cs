@@ -38,6 +38,18 @@ public sealed class StorageTargetReadModel(NpgsqlDataSource db)
         return null;
     }
 
+    /// <summary>How many of the tenant's files have their data in the target now: stubs, stubs being recalled, and files being tiered to it.</summary>
+    public async Task<long> ObjectsInUseAsync(Guid tenantId, Guid targetId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT count(*) FROM alto.tier_object
+            WHERE target_id = $2 AND locator IS NOT NULL AND tenant_id = $1 AND state IN ('UPLOADING', 'UPLOADED', 'STUBBED', 'RECALLING')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     private static StorageTargetInfo ReadTarget(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),
         reader.GetGuid(1),

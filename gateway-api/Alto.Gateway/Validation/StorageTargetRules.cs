@@ -26,6 +26,20 @@ public static partial class StorageTargetRules
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="next"/> places the target's objects somewhere else than
+    /// <paramref name="current"/>: another folder, bucket, key prefix, container, account or
+    /// endpoint. Compression, path style, region and identity change how objects are written or
+    /// reached, not where they are.
+    /// </summary>
+    public static bool PlacedElsewhere(StorageTargetSettings current, StorageTargetSettings next) =>
+        !string.Equals(current.Path, next.Path, StringComparison.Ordinal)
+        || !string.Equals(current.Bucket, next.Bucket, StringComparison.Ordinal)
+        || !string.Equals(current.Prefix ?? "", next.Prefix ?? "", StringComparison.Ordinal)
+        || !string.Equals(current.Container, next.Container, StringComparison.Ordinal)
+        || !string.Equals(current.AccountUrl, next.AccountUrl, StringComparison.Ordinal)
+        || !string.Equals(current.Endpoint, next.Endpoint, StringComparison.Ordinal);
+
     public static StorageTargetSettings? Settings(RequestErrors errors, StorageTargetKind kind, StorageTargetSettings? settings)
     {
         if (settings is null)

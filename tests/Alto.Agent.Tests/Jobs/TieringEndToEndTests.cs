@@ -84,7 +84,7 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             }
 
             Directory.Move(before, after);
-            await admin.PatchAsync($"/api/v1/tenants/{tenant}/targets/{targetId}", new { settings = new { path = after } });
+            await admin.PatchAsync($"/api/v1/tenants/{tenant}/targets/{targetId}", new { settings = new { path = after }, objectsMoved = true });
 
             var read = await StubFiles.ShellAsync($"sha256sum '{path}'");
             Assert.True(read.ExitCode == 0 && read.Output.StartsWith(StubFiles.Sha256(original), StringComparison.Ordinal), $"{read.Output}\nagent output:\n{agent.Output}");
