@@ -142,6 +142,29 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         await (await admin.PatchAsJsonAsync(url, new { settings = new { path = before } })).AssertJsonAsync(HttpStatusCode.OK);
     }
 
+    /// <summary>
+    /// A disabled target takes no new objects, but what it holds is still recalled: an agent that
+    /// restarted (and so knows no target until a recall asks) is handed it for its recalls.
+    /// </summary>
+    [Fact]
+    public async Task ADisabledTargetIsStillHandedToTheTenantsAgentsForRecalls()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, ("/lucid/cold.bin", 90 * 86_400L));
+        using var admin = fixture.ClientFor("platform-admin");
+        var target = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/targets", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items")[0];
+        var targetId = target.GetProperty("id").GetGuid();
+        await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{targetId}", new { enabled = false })).AssertJsonAsync(HttpStatusCode.OK);
+
+        using var agent = host.AgentClient(fixture);
+        var access = await (await agent.PostAsync(new Uri($"/api/v1/agents/targets/{targetId}/access", UriKind.Relative), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(target.GetProperty("settings").GetProperty("path").GetString(), access.GetProperty("path").GetString());
+        // Another tenant's agent is not handed it, disabled or not.
+        var other = await PlannedHost.CreateAsync(fixture, ("/lucid/other.bin", 90 * 86_400L));
+        using var otherAgent = other.AgentClient(fixture);
+        await (await otherAgent.PostAsync(new Uri($"/api/v1/agents/targets/{targetId}/access", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task ATargetMayCompressWithZstdAndNothingElse()
     {

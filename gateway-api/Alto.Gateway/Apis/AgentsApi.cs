@@ -83,15 +83,16 @@ public static partial class AgentsApi
 
     /// <summary>
     /// Secrets reach an agent only when it needs them: inside each job, and here, for a recall of
-    /// a stub whose target it has not been sent since it started. Each hand-out is audited.
+    /// a stub whose target it has not been sent since it started (a disabled target too: what it
+    /// holds is still recalled). Each hand-out is audited.
     /// </summary>
     public static async Task<Results<Ok<AgentTargetAccess>, ProblemHttpResult>> GetTargetAccessAsync(
         HttpContext context, IGrainFactory grains, Alto.Audit.AdminAudit audit, Guid targetId)
     {
         var agent = AgentCaller.From(context.User);
-        if (await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).GetTargetForAgentAsync(targetId) is not { } target)
+        if (await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).GetTargetForRecallAsync(targetId) is not { } target)
         {
-            return ApiProblems.NotFound($"storage target {targetId} not found (or disabled)");
+            return ApiProblems.NotFound($"storage target {targetId} not found");
         }
         await audit.RecordAsync(agent.TenantId, "target.accessed", "storage_target", targetId.ToString(), null, null,
             new Dictionary<string, object?> { ["reason"] = "recall" }, hostId: agent.HostId);

@@ -36,6 +36,14 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("GetTargetForAgentAsync")]
     Task<Tiers.AgentTarget?> GetTargetForAgentAsync(Guid targetId);
 
+    /// <summary>
+    /// A target with its secrets, for an agent's recall of a stub it backs: disabled ones too (a
+    /// disabled target takes no new objects; what it holds is still recalled); null when missing
+    /// or the tenant is disabled. Never exposed by the API.
+    /// </summary>
+    [Alias("GetTargetForRecallAsync")]
+    Task<Tiers.AgentTarget?> GetTargetForRecallAsync(Guid targetId);
+
     /// <summary>Every target, disabled ones too (their objects still back stubs), with its credentials still sealed: for the recovery kit.</summary>
     [Alias("ListRecoveryTargetsAsync")]
     Task<RecoveryTarget[]> ListRecoveryTargetsAsync();

@@ -24,7 +24,10 @@ public sealed partial class TenantGrain
 
     /// <summary>A target with its credentials unsealed, for an agent's job or session (over its authenticated stream only).</summary>
     public async Task<AgentTarget?> GetTargetForAgentAsync(Guid targetId) =>
-        tenant.State.Targets.TryGetValue(targetId, out var target) && target.Enabled && tenant.State.Status == TenantStatus.Active
+        tenant.State.Targets.TryGetValue(targetId, out var target) && target.Enabled ? await GetTargetForRecallAsync(targetId) : null;
+
+    public async Task<AgentTarget?> GetTargetForRecallAsync(Guid targetId) =>
+        tenant.State.Targets.TryGetValue(targetId, out var target) && tenant.State.Status == TenantStatus.Active
             ? new AgentTarget(target.Id, target.Kind, target.Settings, await UnsealAsync(target))
             : null;
 
