@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using Alto.Agent.Enrollment;
 using Alto.Agent.Stubs;
 using Alto.Agent.Tests.Stubs;
 using Alto.Scanning;
@@ -62,21 +61,9 @@ public sealed class NonUtf8NamesEndToEndTests(RunningGateway running) : IClassFi
         .ToDictionary();
         Assert.Equal(4, files.Keys.Count(RawPaths.HasRawBytes));
 
-        using var http = new HttpClient();
-        var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
-        await credentials.SaveAsync(state, CancellationToken.None);
-        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-        await using (var scan = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "scan", "--state-dir", state))
-        {
-            Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
-        }
-        await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
+        await using var agent = await TieringAgent.EnrollScanAndRunAsync(_gateway, token, state, Patience);
+        await TieringAgent.WaitForStubbedAsync(_gateway, hostId, files.Count, agent, Patience);
         var deadline = DateTime.UtcNow + Patience;
-        while (await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'STUBBED'") < files.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the files were not stubbed in time; agent output:\n{agent.Output}");
-            await Task.Delay(250);
-        }
         // The inventory holds the four odd names escaped, byte for byte.
         Assert.Equal(4, await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.file_current WHERE host_id = '{hostId}' AND path_escaped"));
         foreach (var (path, original) in files)
@@ -106,6 +93,7 @@ public sealed class NonUtf8NamesEndToEndTests(RunningGateway running) : IClassFi
         }
 
         // Recall on command by the CLI, of a folder: its walk reads the names' bytes, into a Latin-1 folder below it too.
+        var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
         await using (var cli = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "recall", Path.Combine(volume.Root, "cli")))
         {
             Assert.True(0 == await cli.WaitForExitAsync(Patience), cli.Output);

@@ -66,22 +66,9 @@ public sealed class TieringEndToEndTests(RunningGateway running, TierStoreFixtur
             var path = Path.Combine(volume.Root, "report.pdf");
             var original = StubFiles.Write(path, 300_000, new DateTime(2020, 2, 3, 4, 5, 6, DateTimeKind.Utc));
 
-            using var http = new HttpClient();
-            var credentials = await new EnrollmentClient(http).EnrollAsync(_gateway.HttpUrl, _gateway.GrpcUrl, token, CancellationToken.None);
-            await credentials.SaveAsync(state, CancellationToken.None);
-            var agentDll = RepositoryPaths.ProgramDll("agent/Alto.Agent", "alto-agent");
-            await using (var scan = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "scan", "--state-dir", state))
-            {
-                Assert.True(0 == await scan.WaitForExitAsync(Patience), scan.Output);
-            }
-            await using var agent = ProgramRun.Start(agentDll, new Dictionary<string, string>(), "run", "--state-dir", state);
-            var deadline = DateTime.UtcNow + Patience;
-            while (LinuxStubs.Peek(path) is null
-                   || await _gateway.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{hostId}' AND state = 'STUBBED'") == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the file was not stubbed in time; agent output:\n{agent.Output}");
-                await Task.Delay(250);
-            }
+            await using var agent = await TieringAgent.EnrollScanAndRunAsync(_gateway, token, state, Patience);
+            await TieringAgent.WaitForStubbedAsync(_gateway, hostId, 1, agent, Patience);
+            Assert.NotNull(LinuxStubs.Peek(path));
 
             Directory.Move(before, after);
             await admin.PatchAsync($"/api/v1/tenants/{tenant}/targets/{targetId}", new { settings = new { path = after }, objectsMoved = true });
