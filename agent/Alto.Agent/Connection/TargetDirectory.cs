@@ -92,6 +92,25 @@ public sealed partial class TargetDirectory(
         }
     }
 
+    /// <summary>
+    /// Asks the cluster for the target now, for work that reads or writes a whole target (a
+    /// reconciliation run): it is done where the target is now, with the credentials it has now.
+    /// True when it changed; where the cluster cannot answer, the target known stays.
+    /// </summary>
+    public async Task<bool> RefreshAsync(Guid id, CancellationToken cancellationToken)
+    {
+        if (fetch is null)
+        {
+            return false;
+        }
+        var answer = AskAsync(id);
+        lock (_askGate)
+        {
+            _asked[id] = (answer, Stopwatch.GetTimestamp());
+        }
+        return await answer.WaitAsync(cancellationToken);
+    }
+
     private async Task<bool> AskAsync(Guid id)
     {
         TierTarget target;
@@ -114,10 +133,10 @@ public sealed partial class TargetDirectory(
         return changed;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Storage target {TargetId} changed in the cluster since this agent learnt it (moved, or its credentials rotated): recalls use it as it is now")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage target {TargetId} changed in the cluster since this agent learnt it (moved, or its credentials rotated): it is used as it is now")]
     private static partial void LogChanged(ILogger logger, Guid targetId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A read of storage target {TargetId} failed and the cluster could not be asked whether the target changed: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage target {TargetId} could not be asked of the cluster again (the target this agent knows is used): {Reason}")]
     private static partial void LogNotAskedAgain(ILogger logger, Guid targetId, string reason);
 
     public static TierTarget ToTierTarget(StorageTarget target) => new(

@@ -29,6 +29,11 @@ public sealed partial class CopyRestorer(GatewayClient gateway, TargetDirectory 
         {
             return;
         }
+        foreach (var targetId in copies.Select(copy => copy.TargetId).Distinct())
+        {
+            // Where the target is now, with its credentials now (it may have moved since a job brought it).
+            await targets.RefreshAsync(targetId, cancellationToken);
+        }
         var results = new List<RestoredCopy>(copies.Count);
         foreach (var copy in copies)
         {

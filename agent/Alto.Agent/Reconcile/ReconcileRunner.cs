@@ -37,6 +37,11 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     public async Task RunAsync(Guid runId, CancellationToken cancellationToken)
     {
         var run = await gateway.GetReconcileRunAsync(runId, cancellationToken);
+        if (run.Status is "reclaiming" or "listing")
+        {
+            // The target as it is now: a job may have brought it long ago, and it may have moved or had its credentials rotated since.
+            await targets.RefreshAsync(run.TargetId, cancellationToken);
+        }
         if (run.Status == "reclaiming")
         {
             await ReclaimAsync(run, cancellationToken);

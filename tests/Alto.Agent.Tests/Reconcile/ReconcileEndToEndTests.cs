@@ -160,6 +160,56 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// A run lists the target where it is now: the agent learnt it at an earlier run, then the
+    /// admin moved its objects to another folder and pointed the target there. The next run,
+    /// given to the same running agent, lists the new folder — it does not fail at the old one.
+    /// </summary>
+    [Fact]
+    public async Task ARunListsTheTargetWhereTheAdminMovedItSinceTheAgentLearntIt()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-moved-").FullName;
+        var moved = tier2 + "-moved";
+        try
+        {
+            await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+            for (var i = 0; i < 3; i++)
+            {
+                await new PathTierStore(tier2).PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} before the move")), CancellationToken.None);
+            }
+            var agent = world.StartAgent();
+            await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+                $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+            Assert.Equal(("completed", 3L), await RunToTheEndAsync(world, agent));
+
+            Directory.Move(tier2, moved);
+            await new PathTierStore(moved).PutAsync(world.TenantId, new MemoryStream("an object put after the move"u8.ToArray()), CancellationToken.None);
+            await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}", new { settings = new { path = moved } });
+
+            Assert.Equal(("completed", 4L), await RunToTheEndAsync(world, agent));
+            await agent.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            StubFiles.RemoveTree(tier2);
+            StubFiles.RemoveTree(moved);
+        }
+    }
+
+    /// <summary>Starts a head run of the world's target and waits for its end; its status and how many objects it listed.</summary>
+    private static async Task<(string? Status, long Listed)> RunToTheEndAsync(TieringWorld world, ProgramRun agent)
+    {
+        var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile", new { depth = "head" }))
+            .GetProperty("runId").GetGuid();
+        JsonElement run = default;
+        await TieringWorld.WaitForAsync(async () =>
+        {
+            run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
+            return run.GetProperty("status").GetString() is not ("listing" or "census" or "reclaiming");
+        }, "the run ended", agent);
+        return (run.GetProperty("status").GetString(), run.GetProperty("objectsListed").GetInt64());
+    }
+
     [Fact]
     public async Task AListingCutOffByAnAgentCrashResumesFromTheCursorAndEndsWithTheSameFindings()
     {
