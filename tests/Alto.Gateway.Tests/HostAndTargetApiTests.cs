@@ -159,6 +159,13 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         using var agent = host.AgentClient(fixture);
         var access = await (await agent.PostAsync(new Uri($"/api/v1/agents/targets/{targetId}/access", UriKind.Relative), null)).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal(target.GetProperty("settings").GetProperty("path").GetString(), access.GetProperty("path").GetString());
+        // Each hand-out is audited with why it was asked for; a reason the cluster does not know is refused.
+        (await agent.PostAsync(new Uri($"/api/v1/agents/targets/{targetId}/access?reason=reconcile", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        await (await agent.PostAsync(new Uri($"/api/v1/agents/targets/{targetId}/access?reason=curiosity", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'target.accessed' AND details->>'reason' = 'recall'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'target.accessed' AND details->>'reason' = 'reconcile'"));
         // Another tenant's agent is not handed it, disabled or not.
         var other = await PlannedHost.CreateAsync(fixture, ("/lucid/other.bin", 90 * 86_400L));
         using var otherAgent = other.AgentClient(fixture);

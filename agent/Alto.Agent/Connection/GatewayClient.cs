@@ -131,9 +131,10 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
     }
 
     /// <summary>A storage target of this host's tenant with its secrets, asked for when a recall needs one no job brought yet.</summary>
-    public async Task<Tiering.TierTarget> GetTargetAsync(Guid targetId, CancellationToken cancellationToken)
+    /// <summary>A storage target with its secrets, asked for a <paramref name="reason"/> (<see cref="TargetDirectory.ForRecall"/> or <see cref="TargetDirectory.ForReconcile"/>) the cluster audits.</summary>
+    public async Task<Tiering.TierTarget> GetTargetAsync(Guid targetId, string reason, CancellationToken cancellationToken)
     {
-        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/targets/{targetId}/access");
+        using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/targets/{targetId}/access?reason={reason}");
         using var response = await http.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {

@@ -15,8 +15,14 @@ namespace Alto.Agent.Connection;
 /// up after <paramref name="folderStall"/> without progress (the store's default if null).
 /// </summary>
 public sealed partial class TargetDirectory(
-    Func<Guid, CancellationToken, Task<TierTarget>>? fetch = null, TimeSpan? folderStall = null, ILogger? logger = null)
+    Func<Guid, string, CancellationToken, Task<TierTarget>>? fetch = null, TimeSpan? folderStall = null, ILogger? logger = null)
 {
+    /// <summary>Why a target is asked of the cluster, as its audit records it: for a recall of a stub.</summary>
+    public const string ForRecall = "recall";
+
+    /// <summary>Why a target is asked of the cluster: for a reconciliation run (its listing, reclaim or restores).</summary>
+    public const string ForReconcile = "reconcile";
+
     /// <summary>
     /// How soon a target is asked of the cluster again after a read failed: each answer hands out
     /// its secrets and is audited, and a store that is down fails every recall until it is back.
@@ -60,7 +66,7 @@ public sealed partial class TargetDirectory(
     /// </summary>
     public ITierStore Store(Guid id) =>
         _stores.GetOrAdd(id, key => _targets.TryGetValue(key, out var target) ? target.Open(folderStall)
-            : fetch is not null ? new FetchedTierStore(key, this, fetch)
+            : fetch is not null ? new FetchedTierStore(key, this, (id, cancellation) => fetch(id, ForRecall, cancellation))
             : throw new TierStoreUnavailableException($"storage target {key} is not known to this agent yet (not connected since it started?)"));
 
     /// <summary>
@@ -85,7 +91,7 @@ public sealed partial class TargetDirectory(
         {
             if (!_asked.TryGetValue(id, out var last) || (last.Answer.IsCompleted && Stopwatch.GetElapsedTime(last.AskedAt) >= AskAgainAfter))
             {
-                last = (AskAsync(id), Stopwatch.GetTimestamp());
+                last = (AskAsync(id, ForRecall), Stopwatch.GetTimestamp());
                 _asked[id] = last;
             }
             return last.Answer.WaitAsync(cancellationToken);
@@ -103,7 +109,7 @@ public sealed partial class TargetDirectory(
         {
             return false;
         }
-        var answer = AskAsync(id);
+        var answer = AskAsync(id, ForReconcile);
         lock (_askGate)
         {
             _asked[id] = (answer, Stopwatch.GetTimestamp());
@@ -111,13 +117,13 @@ public sealed partial class TargetDirectory(
         return await answer.WaitAsync(cancellationToken);
     }
 
-    private async Task<bool> AskAsync(Guid id)
+    private async Task<bool> AskAsync(Guid id, string reason)
     {
         TierTarget target;
         try
         {
             // Not a caller's token: others may be waiting for the same answer (the client has a timeout of its own).
-            target = await fetch!(id, CancellationToken.None);
+            target = await fetch!(id, reason, CancellationToken.None);
         }
         catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidDataException or TaskCanceledException)
         {

@@ -86,16 +86,21 @@ public static partial class AgentsApi
     /// a stub whose target it has not been sent since it started (a disabled target too: what it
     /// holds is still recalled). Each hand-out is audited.
     /// </summary>
-    public static async Task<Results<Ok<AgentTargetAccess>, ProblemHttpResult>> GetTargetAccessAsync(
-        HttpContext context, IGrainFactory grains, Alto.Audit.AdminAudit audit, Guid targetId)
+    public static async Task<Results<Ok<AgentTargetAccess>, ValidationProblem, ProblemHttpResult>> GetTargetAccessAsync(
+        HttpContext context, IGrainFactory grains, Alto.Audit.AdminAudit audit, Guid targetId, string? reason)
     {
         var agent = AgentCaller.From(context.User);
+        // Recorded with each hand-out: a recall of a stub (the default), or a reconciliation run's work on the target.
+        if ((reason ??= "recall") is not ("recall" or "reconcile"))
+        {
+            return ApiProblems.Invalid("reason", "reason must be 'recall' or 'reconcile'");
+        }
         if (await grains.GetGrain<ITenantGrain>(agent.TenantId.ToString()).GetTargetForRecallAsync(targetId) is not { } target)
         {
             return ApiProblems.NotFound($"storage target {targetId} not found");
         }
         await audit.RecordAsync(agent.TenantId, "target.accessed", "storage_target", targetId.ToString(), null, null,
-            new Dictionary<string, object?> { ["reason"] = "recall" }, hostId: agent.HostId);
+            new Dictionary<string, object?> { ["reason"] = reason }, hostId: agent.HostId);
         return TypedResults.Ok(AgentTargetAccess.From(Grpc.JobMessages.ToStorageTarget(target)));
     }
 

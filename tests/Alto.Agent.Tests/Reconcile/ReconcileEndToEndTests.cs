@@ -187,6 +187,8 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
             await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}", new { settings = new { path = moved } });
 
             Assert.Equal(("completed", 4L), await RunToTheEndAsync(world, agent));
+            Assert.Equal(2, await _gateway.Database.CountAsync(
+                $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{world.TenantId}' AND action = 'target.accessed' AND details->>'reason' = 'reconcile'"));
             await agent.StopAsync(TimeSpan.FromSeconds(30));
         }
         finally

@@ -21,7 +21,7 @@ public sealed class TargetDirectoryTests : IDisposable
     {
         var target = new TierTarget("path", _folder);
         var asked = 0;
-        var targets = new TargetDirectory((_, _) =>
+        var targets = new TargetDirectory((_, _, _) =>
         {
             Interlocked.Increment(ref asked);
             return Task.FromResult(target);
@@ -44,7 +44,7 @@ public sealed class TargetDirectoryTests : IDisposable
         var store = new PathTierStore(moved);
         var tenantId = Guid.NewGuid();
         var stored = await store.PutAsync(tenantId, new MemoryStream([1, 2, 3]), CancellationToken.None);
-        var targets = new TargetDirectory((_, _) => Task.FromResult(new TierTarget("path", moved)));
+        var targets = new TargetDirectory((_, _, _) => Task.FromResult(new TierTarget("path", moved)));
         var targetId = Guid.NewGuid();
         targets.Remember(targetId, new TierTarget("path", Path.Combine(_folder, "before")));
 
