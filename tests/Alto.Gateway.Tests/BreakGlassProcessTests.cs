@@ -53,5 +53,14 @@ public sealed class BreakGlassProcessTests
         Assert.Equal(2, await mistyped.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("unknown setting Alto:Databse:ConnectionString (not read by any part of Alto; did you mean Alto:Database:ConnectionString?)", mistyped.Output, StringComparison.Ordinal);
         Assert.Equal(1, await gateway.Database.CountAsync("SELECT count(*) FROM alto.audit_log WHERE action = 'auth.break_glass'"));
+
+        // A setting naming another database of the same server (one without Alto) is said as such, not as one that cannot be reached.
+        var elsewhere = new Npgsql.NpgsqlConnectionStringBuilder(gateway.Database.ConnectionString) { Database = "postgres" }.ConnectionString;
+        await using var noAlto = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+        {
+            ["Alto__Database__ConnectionString"] = elsewhere,
+        }, "break-glass", "--user", "admin");
+        Assert.True(3 == await noAlto.WaitForExitAsync(TimeSpan.FromSeconds(60)), noAlto.Output);
+        Assert.Contains("the database the settings name holds no Alto installation", noAlto.Output, StringComparison.Ordinal);
     }
 }
