@@ -71,6 +71,13 @@ public sealed class PausableShare : IAsyncDisposable
     /// <summary>The server is back: the calls that waited go on.</summary>
     public void Resume() => File.Delete(_pauseFile);
 
+    /// <summary>
+    /// Writes go through at this many bytes a second at most, all together, from now on: a slow
+    /// server or link, as slow on a fast machine as on a busy one.
+    /// </summary>
+    public void LimitWrites(long bytesPerSecond) =>
+        File.WriteAllText(_pauseFile + ".rate", bytesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     public async ValueTask DisposeAsync()
     {
         Resume();

@@ -42,7 +42,9 @@ public sealed class ScratchFileSystem : IDisposable
         {
             file.SetLength((long)megabytes << 20);
         }
-        if (Run("mkfs.ext4", "-q", "-F", image) is { } mkfs)
+        // Inode tables and journal written now, not by ext4's background thread after the mount: its
+        // writes went on for seconds and came before a test's own on a slow share underneath.
+        if (Run("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", image) is { } mkfs)
         {
             whyNot = $"mkfs.ext4 failed: {mkfs}";
             Directory.Delete(work, true);

@@ -8,6 +8,9 @@ the server had come back. Stands in for an NFS or SMB server, which this machine
 mount. A pause file older than three minutes is ignored, so that a test that died while its
 share was paused leaves nothing hung for ever.
 
+While a file PAUSE_FILE.rate holds a number, writes go through at that many bytes a second at
+most, all together: a server or link that is slow whatever the machine running the test.
+
     pausable-share.py BACKING MOUNTPOINT PAUSE_FILE
 
 Runs in the foreground until unmounted (fusermount -u MOUNTPOINT).
@@ -16,6 +19,7 @@ Runs in the foreground until unmounted (fusermount -u MOUNTPOINT).
 import errno
 import os
 import sys
+import threading
 import time
 
 import fusepy
@@ -25,6 +29,9 @@ class PausableShare(fusepy.Operations):
     def __init__(self, backing, pause_file):
         self.backing = os.path.realpath(backing)
         self.pause_file = pause_file
+        self.rate_file = pause_file + ".rate"
+        self.rate_lock = threading.Lock()
+        self.link_free_at = 0.0
 
     def __call__(self, operation, path, *args):
         while self.paused():
@@ -90,7 +97,21 @@ class PausableShare(fusepy.Operations):
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):
-        return os.pwrite(fh, data, offset)
+        written = os.pwrite(fh, data, offset)
+        self.take_link_time(written)
+        return written
+
+    def take_link_time(self, length):
+        """Waits as long as the length takes at the rate, after every write before it: the writes of all threads share one link."""
+        try:
+            with open(self.rate_file) as rate_file:
+                rate = float(rate_file.read())
+        except (FileNotFoundError, ValueError):
+            return
+        with self.rate_lock:
+            done_at = max(time.monotonic(), self.link_free_at) + length / rate
+            self.link_free_at = done_at
+        time.sleep(max(0.0, done_at - time.monotonic()))
 
     def flush(self, path, fh):
         return 0

@@ -292,12 +292,19 @@ public sealed class HungTierTwoTests : IDisposable
         var limit = Stall * 2;
         var store = new PathTierStore(disk.Root, stallLimit: limit);
 
+        // The share takes 16 MiB/s at most, so its bursts of a tenth of a second carry 1.6 MiB each and
+        // two objects of 8 MiB need ten of them, whatever the machine. Unthrottled, a fast machine's
+        // share took the pages in two bursts and the flush ended in 2 s (four tries in a row, in CI).
+        // A burst must carry more than a loop device's request (1.25 MiB here): pages are seen
+        // written a whole request at a time, and at 0.4 MiB a burst that took longer than the limit.
+        share.LimitWrites(16L << 20);
+
         // A flush whose pages the kernel had already written shows nothing: its writeback may start as
         // soon as pages are dirty, and now and then writes them all before the flush (which then takes
         // a second). Such a try is made again with new objects, four tries at most.
         for (var tries = 1; ; tries++)
         {
-            var objects = await LargeUnflushedObjectsAsync(store);
+            var objects = await LargeUnflushedObjectsAsync(store, megabytesEach: 8);
             var took = await FlushInBurstsAsync(share, store, objects);
             if (took > limit + TimeSpan.FromSeconds(1))
             {
@@ -314,7 +321,7 @@ public sealed class HungTierTwoTests : IDisposable
     /// <summary>
     /// Flushes the objects while the share's server answers a tenth of a second in every second: the
     /// pages go in bursts, with silences of less than the limit between, and the whole flush (about
-    /// 10 s here) takes longer than the limit. Returns how long it took; it must not be cut short.
+    /// 10 s at the test's rate) takes longer than the limit. Returns how long it took; it must not be cut short.
     /// </summary>
     private static async Task<TimeSpan> FlushInBurstsAsync(PausableShare share, PathTierStore store, List<StoredObject> objects)
     {
@@ -349,13 +356,13 @@ public sealed class HungTierTwoTests : IDisposable
     }
 
     /// <summary>
-    /// Two objects of 48 MiB each, put and not flushed: their pages wait to be written. The contents
-    /// are made first and the puts follow at once: the kernel's writeback, which may start as soon as
-    /// pages are dirty, then has little time to write them before a test's flush begins.
+    /// Two objects of 48 MiB each unless told, put and not flushed: their pages wait to be written.
+    /// The contents are made first and the puts follow at once: the kernel's writeback, which may
+    /// start as soon as pages are dirty, then has little time to write them before a test's flush begins.
     /// </summary>
-    private static async Task<List<StoredObject>> LargeUnflushedObjectsAsync(PathTierStore store)
+    private static async Task<List<StoredObject>> LargeUnflushedObjectsAsync(PathTierStore store, int megabytesEach = 48)
     {
-        var contents = Enumerable.Range(0, 2).Select(_ => new byte[48 << 20]).ToList();
+        var contents = Enumerable.Range(0, 2).Select(_ => new byte[megabytesEach << 20]).ToList();
         contents.ForEach(Random.Shared.NextBytes);
         var objects = new List<StoredObject>();
         foreach (var content in contents)
