@@ -286,25 +286,26 @@ public sealed class HungTierTwoTests : IDisposable
     {
         await using var share = await PausableShare.StartAsync();
         using var disk = ScratchFileSystem.TryCreate(out var whyNot, megabytes: 192, imageParent: share.Root) ?? throw new InvalidOperationException(whyNot);
-        // Twice the other tests' limit: the silences below are 0.9 s, and on a busy machine a burst's
-        // pages may not be seen written back before the next silence; at 2 s, two such bursts in a
-        // row read as a stall (seen once in a full run).
+        // Twice the other tests' limit: on a busy machine a burst's pages may not be seen written back
+        // before the next silence; at 2 s, two such bursts in a row read as a stall (seen once in a full run).
         var limit = Stall * 2;
         var store = new PathTierStore(disk.Root, stallLimit: limit);
 
-        // The share takes 16 MiB/s at most, so its bursts of a tenth of a second carry 1.6 MiB each and
-        // two objects of 8 MiB need ten of them, whatever the machine. Unthrottled, a fast machine's
+        // The share takes 2 MiB/s at most, so its bursts of half a second carry 1 MiB each and two
+        // objects of 4 MiB need eight of them, whatever the machine. Unthrottled, a fast machine's
         // share took the pages in two bursts and the flush ended in 2 s (four tries in a row, in CI).
-        // A burst must carry more than a loop device's request (1.25 MiB here): pages are seen
-        // written a whole request at a time, and at 0.4 MiB a burst that took longer than the limit.
-        share.LimitWrites(16L << 20);
+        // Pages are seen written a whole request to the loop device at a time: requests of 128 KiB
+        // show every burst's progress (at the default 1,280 KiB, a busy machine's bursts carried
+        // less than one, and a flush was seen making no progress for the limit).
+        share.LimitWrites(2L << 20);
+        disk.LimitRequestSize(128);
 
         // A flush whose pages the kernel had already written shows nothing: its writeback may start as
         // soon as pages are dirty, and now and then writes them all before the flush (which then takes
         // a second). Such a try is made again with new objects, four tries at most.
         for (var tries = 1; ; tries++)
         {
-            var objects = await LargeUnflushedObjectsAsync(store, megabytesEach: 8);
+            var objects = await LargeUnflushedObjectsAsync(store, megabytesEach: 4);
             var took = await FlushInBurstsAsync(share, store, objects);
             if (took > limit + TimeSpan.FromSeconds(1))
             {
@@ -319,9 +320,9 @@ public sealed class HungTierTwoTests : IDisposable
     }
 
     /// <summary>
-    /// Flushes the objects while the share's server answers a tenth of a second in every second: the
-    /// pages go in bursts, with silences of less than the limit between, and the whole flush (about
-    /// 10 s at the test's rate) takes longer than the limit. Returns how long it took; it must not be cut short.
+    /// Flushes the objects while the share's server answers half a second in every second: the pages
+    /// go in bursts, with silences of less than the limit between, and the whole flush (about 8 s at
+    /// the test's rate) takes longer than the limit. Returns how long it took; it must not be cut short.
     /// </summary>
     private static async Task<TimeSpan> FlushInBurstsAsync(PausableShare share, PathTierStore store, List<StoredObject> objects)
     {
@@ -331,9 +332,9 @@ public sealed class HungTierTwoTests : IDisposable
             while (!stop.IsCancellationRequested)
             {
                 share.Pause();
-                await Task.Delay(900);
+                await Task.Delay(500);
                 share.Resume();
-                await Task.Delay(100);
+                await Task.Delay(500);
             }
         });
         var watch = Stopwatch.StartNew();
