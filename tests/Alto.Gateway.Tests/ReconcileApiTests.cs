@@ -54,8 +54,11 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
     }
 
-    /// <summary>Opens a session for the host and heartbeats once: the host is online, and its commands reach the stand-in.</summary>
-    private async Task<StandInSession> ConnectAsync(PlannedHost host, string os = "linux")
+    /// <summary>
+    /// Opens a session for the host and heartbeats once: the host is online, and its commands reach
+    /// the stand-in. Its capabilities are those of this version's agent unless given.
+    /// </summary>
+    private async Task<StandInSession> ConnectAsync(PlannedHost host, string os = "linux", string[]? capabilities = null)
     {
         var grain = Cluster.GetGrain<IHostGrain>(host.HostId.ToString());
         var session = new StandInSession();
@@ -63,7 +66,8 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var sessionId = Guid.NewGuid();
         _sessions.Add((grain, sessionId, reference, session));
         Assert.Equal(SessionStanding.Current, await grain.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", os, [], DateTimeOffset.UtcNow), host.Credential, TimeSpan.FromMinutes(5), reference));
+            new AgentSession(sessionId, "test-gateway", "1.0", os, capabilities ?? ["scan:csv", "scan:parquet", AgentSession.EscapedCensusCapability], DateTimeOffset.UtcNow),
+            host.Credential, TimeSpan.FromMinutes(5), reference));
         Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics(os == "linux" ? "/lucid" : @"C:\Data")));
         return session;
     }
@@ -148,9 +152,10 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "no census command came down the session");
             await Task.Delay(50);
         }
-        var paths = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).SelectMany(command => command.Paths).ToList();
+        var paths = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId)
+            .SelectMany(command => command.Paths.Select(path => (path, escaped: command.Format == AgentCommand.EscapedPaths))).ToList();
         var facts = new List<object>();
-        foreach (var path in paths)
+        foreach (var (path, escaped) in paths)
         {
             if (found?.Invoke(path) is { } fact)
             {
@@ -161,7 +166,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
                 $"SELECT locator, hash, target_id FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
             await using var reader = await read.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync(), $"the census asked about {path}, which has no record");
-            facts.Add(new { path, found = "stub", locator = reader.GetString(0), sha256 = reader.GetString(1), targetId = reader.GetGuid(2) });
+            facts.Add(new { path, found = "stub", locator = reader.GetString(0), sha256 = reader.GetString(1), targetId = reader.GetGuid(2), pathEscaped = escaped });
         }
         using var agent = host.AgentClient(fixture);
         var receipt = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative), new { facts })).AssertJsonAsync(HttpStatusCode.OK);
@@ -399,22 +404,65 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action IN ('reconcile.scheduled', 'reconcile.unscheduled')"));
     }
 
+    /// <summary>f03's name as a scan escapes it (a Latin-1 byte): its record and inventory row hold the escaped text, flagged.</summary>
+    private async Task<string> NameF03NotUtf8Async(PlannedHost host)
+    {
+        const string escaped = "/lucid/f\\xE9.bin";
+        await fixture.Database.ExecuteAsync($"UPDATE alto.file_current SET full_path = '{escaped}', path_escaped = true WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET full_path = '{escaped}' WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+        return escaped;
+    }
+
     [Fact]
-    public async Task AStubWhoseNameIsNotUtf8IsNotAskedAboutByPathAndCountsAsUnchecked()
+    public async Task AStubWhoseNameIsNotUtf8IsAskedAboutByItsEscapedNameAndItsAnswerMustSaySo()
     {
         var (host, targetId, locators) = await StubbedHostAsync();
-        // f03's name, as the scan escaped it (a Latin-1 byte): the census asks by path, which would name no file.
-        await fixture.Database.ExecuteAsync($"UPDATE alto.file_current SET full_path = '/lucid/f\\xE9.bin', path_escaped = true WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
-        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET full_path = '/lucid/f\\xE9.bin' WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'");
+        var escaped = await NameF03NotUtf8Async(host);
         var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        await CommandAsync(session, AgentCommandKind.Census, runId, 2);
+
+        // Asked apart, flagged: the agent looks the name up by its bytes.
+        var census = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).ToList();
+        Assert.Equal([escaped], census.Single(command => command.Format == AgentCommand.EscapedPaths).Paths);
+        Assert.Equal(["/lucid/f00.bin", "/lucid/f01.bin", "/lucid/f02.bin"], census.Single(command => command.Format == "").Paths);
+
+        // The escaped text answered as a name is a path the run did not ask: refused whole, nothing taken.
+        using var agent = host.AgentClient(fixture);
+        await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative),
+            new { facts = new[] { new { path = escaped, found = "absent" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}' AND found IS NULL"));
+
+        // Answered as asked: the stub is gone from the host, and the run repairs its record like any other.
+        Assert.Equal("completed", await CensusAsync(host, session, runId, path => path == escaped ? new { path, found = "absent", pathEscaped = true } : null));
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((0L, 0L, 1L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
+            run.GetProperty("counts").GetProperty("drift").GetInt64()));
+        var drift = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=drift", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().Select(f => $"{f.GetProperty("path").GetString()}:{f.GetProperty("kind").GetString()}").ToArray();
+        Assert.Equal([$"{escaped}:stub_deleted"], drift);
+        Assert.Equal(3, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+    }
+
+    [Fact]
+    public async Task AnAgentThatDoesNotReadNamesThatAreNotUtf8IsNotAskedThemAndTheyCountAsUnchecked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        await NameF03NotUtf8Async(host);
+        // An agent of an earlier version: it would never answer paths it cannot read, and the run would wait for ever.
+        var session = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
         var runId = await StartAsync(host, targetId);
         var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
 
         Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
         Assert.Equal("completed", await CensusAsync(host, session, runId));
 
-        var asked = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).SelectMany(command => command.Paths).Order().ToArray();
-        Assert.Equal(["/lucid/f00.bin", "/lucid/f01.bin", "/lucid/f02.bin"], asked);
+        var census = session.Commands.Where(command => command.Kind == AgentCommandKind.Census && command.RunId == runId).ToList();
+        Assert.Equal(["/lucid/f00.bin", "/lucid/f01.bin", "/lucid/f02.bin"], census.Single().Paths);
+        Assert.Equal("", census.Single().Format);
         using var admin = fixture.ClientFor("platform-admin");
         var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((1L, 0L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),

@@ -251,7 +251,7 @@ public sealed partial class AgentWorker(
                     .RunAsync(runId, cancellationToken);
             }
             return OperatingSystem.IsLinux()
-                ? new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>()).RunAsync(runId, request.Paths, volumes(), cancellationToken)
+                ? new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>()).RunAsync(runId, request.Paths, request.EscapedPaths, volumes(), cancellationToken)
                 : throw new NotSupportedException("the census of stubs runs on Linux agents only");
         });
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())

@@ -2,12 +2,13 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Alto.Agent.Connection;
 using Alto.Agent.Stubs;
+using Alto.Scanning;
 using Microsoft.Extensions.Logging;
 
 namespace Alto.Agent.Reconcile;
 
-/// <summary>What the agent found at a path the census asked about.</summary>
-public sealed record StubFactPart(string Path, string Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail);
+/// <summary>What the agent found at a path the census asked about; <see cref="PathEscaped"/> when the path is escaped, as it was asked.</summary>
+public sealed record StubFactPart(string Path, string Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail, bool PathEscaped = false);
 
 /// <summary>The run's answer to a census report.</summary>
 public sealed record CensusReceipt(int Taken, long Pending, string Status);
@@ -17,16 +18,26 @@ public sealed record CensusReceipt(int Taken, long Pending, string Status);
 /// there — nothing, a real file, or a stub and its markers (read from the file's attributes through
 /// a descriptor that opens nothing, so no recall is started), with a stub whose binding names another
 /// inode called out. Paths outside the host's volumes, links, and paths that lead out of the volumes
-/// through a link are not looked at.
+/// through a link are not looked at. Names that are not UTF-8 are asked escaped (\xHH per byte),
+/// looked at by their own bytes (<see cref="RawPaths"/>), and answered as they were asked.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus> logger)
 {
-    public async Task RunAsync(Guid runId, IReadOnlyList<string> paths, string[] volumes, CancellationToken cancellationToken)
+    public async Task RunAsync(Guid runId, IReadOnlyList<string> paths, IReadOnlyList<string> escapedPaths, string[] volumes, CancellationToken cancellationToken)
     {
-        var facts = paths.Select(path => Look(path, volumes)).ToList();
+        var facts = paths.Select(path => Look(path, volumes)).Concat(escapedPaths.Select(path => LookEscaped(path, volumes))).ToList();
         var receipt = await gateway.SendCensusAsync(runId, facts, cancellationToken);
         LogReported(logger, runId, facts.Count, facts.Count(fact => fact.Found != "stub"), receipt.Pending);
+    }
+
+    /// <summary>What is at a path asked escaped, answered with the escaped text it was asked by.</summary>
+    public static StubFactPart LookEscaped(string escaped, IReadOnlyList<string> volumes)
+    {
+        var fact = PathEncoding.IsWellFormed(escaped, PathEncodingKind.Escaped)
+            ? Look(RawPaths.FromEscaped(escaped), volumes)
+            : Unreadable(escaped, "not looked at: not a well-formed escaped path");
+        return fact with { Path = escaped, PathEscaped = true, Detail = fact.Detail is { } detail ? RawPaths.Display(detail) : null };
     }
 
     public static StubFactPart Look(string path, IReadOnlyList<string> volumes)

@@ -26,7 +26,8 @@ public sealed record ReconcileListingRequest(string? After, ListedObjectRequest[
 /// <summary>A target's reconciliation schedule: every so many hours, with a run's settings.</summary>
 public sealed record ReconcileScheduleRequest(int? EveryHours, string? Depth, int? SamplePercent, int? RequestsPerSecond);
 
-public sealed record StubFactRequest(string? Path, string? Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail);
+/// <summary>What the agent found at one path; <c>pathEscaped</c> when the path is a name that is not UTF-8, escaped as the census asked it.</summary>
+public sealed record StubFactRequest(string? Path, string? Found, string? Locator, string? Sha256, Guid? TargetId, string? Detail, bool? PathEscaped = null);
 
 /// <summary>What the agent found at the paths a run's census asked it about.</summary>
 public sealed record CensusReportRequest(StubFactRequest[]? Facts);
@@ -306,7 +307,8 @@ public static class ReconcileApi
     {
         var agent = AgentCaller.From(context.User);
         var facts = (request.Facts ?? []).Take(StubFact.MaxPerReport + 1)
-            .Select(fact => new StubFact(fact?.Path ?? "", fact?.Found ?? "", fact?.Locator, fact?.Sha256, fact?.TargetId, fact?.Detail)).ToArray();
+            .Select(fact => new StubFact(fact?.Path ?? "", fact?.Found ?? "", fact?.Locator, fact?.Sha256, fact?.TargetId, fact?.Detail) { PathEscaped = fact?.PathEscaped ?? false })
+            .ToArray();
         var result = await grains.GetGrain<IReconcileRunGrain>(runId).RecordCensusAsync(agent.TenantId, agent.HostId, facts);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }

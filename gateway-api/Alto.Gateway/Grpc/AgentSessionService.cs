@@ -234,7 +234,8 @@ public sealed partial class AgentSessionService(
                     message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "" };
                     break;
                 case AgentCommandKind.Census:
-                    message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Census = true, Paths = { command.Paths } };
+                    message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Census = true };
+                    (command.Format == AgentCommand.EscapedPaths ? message.ReconcileRequest.EscapedPaths : message.ReconcileRequest.Paths).Add(command.Paths);
                     break;
                 case AgentCommandKind.Restore:
                     message.ReconcileRequest = new ReconcileRequest { RunId = command.RunId?.ToString() ?? "", Restore = true };

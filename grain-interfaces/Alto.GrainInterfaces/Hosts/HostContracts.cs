@@ -105,7 +105,11 @@ public sealed record AgentSession(
     [property: Id(2)] string AgentVersion,
     [property: Id(3)] string Os,
     [property: Id(4)] string[] Capabilities,
-    [property: Id(5)] DateTimeOffset ConnectedAt);
+    [property: Id(5)] DateTimeOffset ConnectedAt)
+{
+    /// <summary>The capability of an agent that takes a census's escaped paths (names that are not UTF-8) apart from its others.</summary>
+    public const string EscapedCensusCapability = "census:escaped-paths";
+}
 
 [GenerateSerializer, Immutable, Alias("Alto.VolumeSpace")]
 public sealed record VolumeSpace(
@@ -236,7 +240,7 @@ public sealed record AgentCommand(
     [property: Id(4)] DateTimeOffset IssuedAt,
     [property: Id(5)] Guid? RunId = null)
 {
-    /// <summary>The <see cref="Format"/> of a recall whose paths are escaped (names that are not UTF-8, as a scan reports them).</summary>
+    /// <summary>The <see cref="Format"/> of a recall or census whose paths are escaped (names that are not UTF-8, as a scan reports them).</summary>
     public const string EscapedPaths = "escaped";
 }
 

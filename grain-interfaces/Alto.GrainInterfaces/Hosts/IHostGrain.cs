@@ -61,9 +61,13 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestRestoreAsync")]
     Task<CommandResult<CommandReceipt>> RequestRestoreAsync(Guid runId);
 
-    /// <summary>Queues the census of a reconciliation run for this host's agent: what is at each of the paths (up to 2,000 per command).</summary>
+    /// <summary>
+    /// Queues the census of a reconciliation run for this host's agent: what is at each of the paths
+    /// (up to 2,000 per command). Escaped paths (names that are not UTF-8) are queued only for an
+    /// agent connected now that takes them (<see cref="AgentSession.EscapedCensusCapability"/>); else Conflict.
+    /// </summary>
     [Alias("RequestCensusAsync")]
-    Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths);
+    Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped);
 
     /// <summary>The agent acknowledged a command: it leaves the queue; one the agent could not carry out is recorded as failed, with its reason.</summary>
     [Alias("AcknowledgeAsync")]

@@ -80,6 +80,9 @@ public sealed record StubFact(
     [property: Id(4)] Guid? TargetId,
     [property: Id(5)] string? Detail)
 {
+    /// <summary>Whether <see cref="Path"/> is escaped (a name that is not valid UTF-8), as the census asked it.</summary>
+    [Id(6)] public bool PathEscaped { get; init; }
+
     public const string Absent = "absent";
     public const string File = "file";
     public const string Stub = "stub";

@@ -70,15 +70,22 @@ public sealed partial class HostGrain
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
-    public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths)
+    public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped)
     {
         if (!host.State.Exists)
         {
             return CommandResult<CommandReceipt[]>.NotFound($"host {Id} not found");
         }
+        // An agent that does not know escaped paths would never answer them: the run would wait for ever.
+        if (pathsEscaped && _session?.Capabilities.Contains(AgentSession.EscapedCensusCapability) != true)
+        {
+            return CommandResult<CommandReceipt[]>.Conflict(_session is null
+                ? "the host's agent is not connected: whether it reads names that are not UTF-8 is not known"
+                : $"the host's agent (version {_session.AgentVersion}) does not read names that are not UTF-8 in a census");
+        }
         var now = time.GetUtcNow();
         var commands = paths.Chunk(StubPathsPerCommand)
-            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Census, chunk, "", now, runId))
+            .Select(chunk => new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Census, chunk, pathsEscaped ? AgentCommand.EscapedPaths : "", now, runId))
             .ToList();
         if (_pendingCommands + commands.Count > MaxPendingCommands)
         {

@@ -12,9 +12,9 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
     /// Seeds the census and moves the run to it: the target's STUBBED and LOST records, and files
     /// the last scans saw as stubs that no record knows (their target is learnt from their markers),
     /// of the hosts online now; those of the others are counted as unchecked. Returns the paths to
-    /// ask each online host about.
+    /// ask each online host about, those whose names are not UTF-8 apart (escaped, as the inventory holds them).
     /// </summary>
-    public async Task<Dictionary<Guid, string[]>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now)
+    public async Task<Dictionary<Guid, CensusPaths>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -22,30 +22,28 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         {
             // Only online Linux hosts are asked (the census reads Linux stub attributes); the stubs of
             // the others are counted, not copied (a target's records can be millions, most of them
-            // on hosts that are not there). So are stubs whose names are not UTF-8: a census asks by
-            // path alone, and their escaped text names no file; judged unasked, they would be drift.
+            // on hosts that are not there). A path and its escaped flag name a file together: stubs
+            // whose names are not UTF-8 are asked by their escaped text, flagged.
             foreach (var sql in new[]
             {
                 """
-                INSERT INTO alto.reconcile_stub (run_id, host_id, path, tier_object_id)
-                SELECT $1, t.host_id, t.full_path, t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online' AND h.os = 'linux'
+                INSERT INTO alto.reconcile_stub (run_id, host_id, path, path_escaped, tier_object_id)
+                SELECT $1, t.host_id, t.full_path, coalesce(f.path_escaped, false), t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online' AND h.os = 'linux'
                 LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
-                WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST') AND NOT coalesce(f.path_escaped, false)
+                WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
                 ON CONFLICT DO NOTHING
                 """,
                 """
-                INSERT INTO alto.reconcile_stub (run_id, host_id, path)
-                SELECT $1, f.host_id, f.full_path FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online' AND h.os = 'linux'
-                WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL AND NOT f.path_escaped
+                INSERT INTO alto.reconcile_stub (run_id, host_id, path, path_escaped)
+                SELECT $1, f.host_id, f.full_path, f.path_escaped FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online' AND h.os = 'linux'
+                WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL
                   AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.file_current_id = f.file_current_id AND t.state IN ('STUBBED', 'LOST', 'RECALLING'))
                 ON CONFLICT DO NOTHING
                 """,
                 """
                 UPDATE alto.reconcile_run SET census_unchecked = (
                     SELECT count(*) FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id
-                    LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
-                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
-                      AND (h.status <> 'online' OR h.os <> 'linux' OR coalesce(f.path_escaped, false)))
+                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST') AND (h.status <> 'online' OR h.os <> 'linux'))
                 WHERE id = $1
                 """,
             })
@@ -61,15 +59,18 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
             seed.BatchCommands.Add(begin);
             await seed.ExecuteNonQueryAsync();
         }
-        var paths = new Dictionary<Guid, string[]>();
-        await using (var pending = new NpgsqlCommand(
-            "SELECT host_id, array_agg(path ORDER BY path) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL GROUP BY host_id", connection, transaction))
+        var paths = new Dictionary<Guid, CensusPaths>();
+        await using (var pending = new NpgsqlCommand("""
+            SELECT host_id, coalesce(array_agg(path ORDER BY path) FILTER (WHERE NOT path_escaped), '{}'),
+                   coalesce(array_agg(path ORDER BY path) FILTER (WHERE path_escaped), '{}')
+            FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL GROUP BY host_id
+            """, connection, transaction))
         {
             pending.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
             await using var reader = await pending.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                paths[reader.GetGuid(0)] = await reader.GetFieldValueAsync<string[]>(1);
+                paths[reader.GetGuid(0)] = new CensusPaths(await reader.GetFieldValueAsync<string[]>(1), await reader.GetFieldValueAsync<string[]>(2));
             }
         }
         await transaction.CommitAsync();
@@ -84,13 +85,17 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        var paths = facts.Select(fact => fact.Path).Distinct().ToArray();
-        await using (var known = new NpgsqlCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND host_id = $2 AND path = ANY($3)", connection, transaction))
+        var named = facts.Select(fact => (fact.Path, fact.PathEscaped)).Distinct().ToArray();
+        await using (var known = new NpgsqlCommand("""
+            SELECT count(*) FROM alto.reconcile_stub s JOIN unnest($3::text[], $4::boolean[]) AS p(path, path_escaped) ON s.path = p.path AND s.path_escaped = p.path_escaped
+            WHERE s.run_id = $1 AND s.host_id = $2
+            """, connection, transaction))
         {
             known.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
             known.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-            known.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = paths });
-            if ((long)(await known.ExecuteScalarAsync())! != paths.Length)
+            known.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. named.Select(name => name.Path)] });
+            known.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. named.Select(name => name.PathEscaped)] });
+            if ((long)(await known.ExecuteScalarAsync())! != named.Length)
             {
                 return null;
             }
@@ -98,8 +103,8 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         int taken;
         await using (var update = new NpgsqlCommand("""
             UPDATE alto.reconcile_stub s SET found = f.found, locator = f.locator, sha256 = f.sha256, target_id = f.target_id, detail = f.detail
-            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[]) AS f(path, found, locator, sha256, target_id, detail)
-            WHERE s.run_id = $1 AND s.host_id = $2 AND s.path = f.path AND s.found IS NULL
+            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::boolean[]) AS f(path, found, locator, sha256, target_id, detail, path_escaped)
+            WHERE s.run_id = $1 AND s.host_id = $2 AND s.path = f.path AND s.path_escaped = f.path_escaped AND s.found IS NULL
             """, connection, transaction))
         {
             update.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
@@ -110,6 +115,7 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
             update.Parameters.Add(Texts(facts.Select(fact => fact.Sha256)));
             update.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. facts.Select(fact => fact.TargetId)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
             update.Parameters.Add(Texts(facts.Select(fact => fact.Detail)));
+            update.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. facts.Select(fact => fact.PathEscaped)] });
             taken = await update.ExecuteNonQueryAsync();
         }
         await using (var touch = new NpgsqlCommand("UPDATE alto.reconcile_run SET updated_at = $2 WHERE id = $1", connection, transaction))
@@ -152,7 +158,24 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return drift;
     }
 
-    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, or their name is not UTF-8.</summary>
+    /// <summary>
+    /// Takes back the escaped paths the census could not ask a host about (its agent does not read
+    /// them): they wait for no answer, and those of records are counted as unchecked. Returns how
+    /// many paths were taken back.
+    /// </summary>
+    public async Task<int> LeaveEscapedUncheckedAsync(Guid runId, Guid hostId)
+    {
+        await using var command = db.CreateCommand("""
+            WITH taken AS (DELETE FROM alto.reconcile_stub WHERE run_id = $1 AND host_id = $2 AND path_escaped AND found IS NULL RETURNING tier_object_id),
+                 counted AS (UPDATE alto.reconcile_run SET census_unchecked = census_unchecked + (SELECT count(tier_object_id) FROM taken) WHERE id = $1)
+            SELECT count(*) FROM taken
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        return (int)(long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, or its agent could not be asked about names that are not UTF-8.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {
         await using var command = db.CreateCommand("SELECT census_unchecked FROM alto.reconcile_run WHERE id = $1");

@@ -6,6 +6,9 @@ public sealed record MissingObject(long TierObjectId, Guid HostId, string Path, 
 /// <summary>An object of the target no record references.</summary>
 public sealed record OrphanObject(string Key, long Length, DateTimeOffset? Modified, string? Problem);
 
+/// <summary>The paths a census asks one host about: names in UTF-8, and names that are not, escaped as the inventory holds them.</summary>
+public sealed record CensusPaths(string[] Plain, string[] Escaped);
+
 /// <summary>What the census found at a path that does not agree with the records (<see cref="Record"/> null: a stub no record knows).</summary>
 public sealed record DriftItem(Guid HostId, string Path, long? Record, string Found, string? Locator, string? Sha256, string? Detail, string? RecordLocator, string? RecordHash);
 

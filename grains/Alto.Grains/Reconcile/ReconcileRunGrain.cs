@@ -225,20 +225,40 @@ public sealed partial class ReconcileRunGrain(
         }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
     }
 
-    /// <summary>The listing is whole: each online host with stubs of the target is asked what is at their paths; with nothing to ask, the run classifies at once.</summary>
+    /// <summary>
+    /// The listing is whole: each online host with stubs of the target is asked what is at their
+    /// paths; with nothing to ask, the run classifies at once. Names that are not UTF-8 go to an
+    /// agent that reads them; for another, they are left unchecked (before any other path is
+    /// queued, so no answer can find the run waiting for paths it will not ask).
+    /// </summary>
     private async Task BeginCensusAsync(ReconcileRunInfo run)
     {
-        var asked = await census.BeginCensusAsync(run, time.GetUtcNow());
-        foreach (var (hostId, paths) in asked)
+        var queuedAny = false;
+        foreach (var (hostId, paths) in await census.BeginCensusAsync(run, time.GetUtcNow()))
         {
-            var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestCensusAsync(Id, paths);
-            if (queued.Error is { } error)
+            var host = grains.GetGrain<IHostGrain>(hostId.ToString());
+            if (paths.Escaped.Length > 0)
             {
-                await EndAsync(run, ReconcileRunInfo.Failed, $"the census could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
-                return;
+                if ((await host.RequestCensusAsync(Id, paths.Escaped, pathsEscaped: true)).Error is { } notAsked)
+                {
+                    LogEscapedUnchecked(logger, Id, hostId, await census.LeaveEscapedUncheckedAsync(Id, hostId), notAsked.Message);
+                }
+                else
+                {
+                    queuedAny = true;
+                }
+            }
+            if (paths.Plain.Length > 0)
+            {
+                if ((await host.RequestCensusAsync(Id, paths.Plain, pathsEscaped: false)).Error is { } error)
+                {
+                    await EndAsync(run, ReconcileRunInfo.Failed, $"the census could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
+                    return;
+                }
+                queuedAny = true;
             }
         }
-        if (asked.Count == 0)
+        if (!queuedAny)
         {
             await ClassifyAsync(run);
         }
@@ -344,6 +364,9 @@ public sealed partial class ReconcileRunGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId}: its work over the target failed")]
     private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile run {RunId}: {Count} stub path(s) of host {HostId} whose names are not UTF-8 are left unchecked: {Reason}")]
+    private static partial void LogEscapedUnchecked(ILogger logger, Guid runId, Guid hostId, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} started: host {HostId} lists it ({Depth})")]
     private static partial void LogStarted(ILogger logger, Guid runId, Guid targetId, Guid hostId, string depth);

@@ -76,6 +76,22 @@ public sealed class NonUtf8NamesEndToEndTests(RunningGateway running) : IClassFi
             Assert.Equal(StubFiles.Sha256(original), stub.Sha256);
         }
 
+        // A reconciliation's census asks the agent about every stub, the odd names escaped and apart; the agent looks them
+        // up by their bytes and answers them as asked: each is found a stub, its record's own, and none is left unchecked.
+        var started = await admin.PostAsync($"/api/v1/tenants/{tenant}/targets/{target.GetProperty("id").GetGuid()}/reconcile", new { depth = "list" });
+        var runId = started.GetProperty("runId").GetGuid();
+        var run = await admin.GetAsync($"/api/v1/tenants/{tenant}/reconcile-runs/{runId}");
+        while (run.GetProperty("status").GetString() is "listing" or "census")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"reconcile run {runId} did not end; agent output:\n{agent.Output}");
+            await Task.Delay(200);
+            run = await admin.GetAsync($"/api/v1/tenants/{tenant}/reconcile-runs/{runId}");
+        }
+        Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
+        var counts = run.GetProperty("counts");
+        Assert.Equal((0L, 0L, 0L), (counts.GetProperty("unchecked").GetInt64(), counts.GetProperty("drift").GetInt64(), counts.GetProperty("missing").GetInt64()));
+        Assert.Contains($"Reconcile run {runId}: census of 4 path(s) sent, 0 not a stub", agent.Output, StringComparison.Ordinal);
+
         // Another program opens the Latin-1 stub: recalled on open, and the recall is recorded against its escaped row.
         var latin1 = files.Keys.First(path => path.EndsWith(".pdf", StringComparison.Ordinal) && RawPaths.HasRawBytes(path));
         Assert.Equal(StubFiles.Sha256(files[latin1]), await ShellSha256Async(latin1));

@@ -1,6 +1,7 @@
 using System.Runtime.Versioning;
 using Alto.Agent.Reconcile;
 using Alto.Agent.Stubs;
+using Alto.Agent.Tests.Stubs;
 
 namespace Alto.Agent.Tests.Reconcile;
 
@@ -15,7 +16,7 @@ public sealed class StubCensusLookTests : IDisposable
 {
     private readonly string _volume = Directory.CreateTempSubdirectory("alto-census-").FullName;
 
-    public void Dispose() => Directory.Delete(_volume, true);
+    public void Dispose() => StubFiles.RemoveTree(_volume);
 
     [Fact]
     public void AStubIsReportedWithItsMarkersAndAPlainFileAsAFile()
@@ -31,6 +32,26 @@ public sealed class StubCensusLookTests : IDisposable
         Assert.Equal("absent", StubCensus.Look(Path.Combine(_volume, "plain.bin", "below.bin"), [_volume]).Found);
         Directory.CreateDirectory(Path.Combine(_volume, "folder"));
         Assert.Contains("a folder", StubCensus.Look(Path.Combine(_volume, "folder"), [_volume]).Detail);
+    }
+
+    [Fact]
+    public void AStubWhoseNameIsNotUtf8IsLookedUpByItsBytesAndAnsweredByTheEscapedTextItWasAskedBy()
+    {
+        // café.bin with é in Latin-1 (0xE9), as the inventory holds it: escaped, flagged.
+        var raw = RawPaths.FromBytes([.. System.Text.Encoding.UTF8.GetBytes(_volume + "/caf"), 0xE9, .. ".bin"u8]);
+        WriteStub(raw, "locator-latin1");
+        var (escaped, isEscaped) = RawPaths.ToWire(raw);
+        Assert.True(isEscaped);
+
+        var found = StubCensus.LookEscaped(escaped, [_volume]);
+
+        Assert.Equal(("stub", "locator-latin1", escaped, true), (found.Found, found.Locator, found.Path, found.PathEscaped));
+        // Its escaped text taken as a name names no file: what a census asking by text alone would have reported.
+        Assert.Equal("absent", StubCensus.Look(escaped, [_volume]).Found);
+        Assert.Equal(("absent", true), (StubCensus.LookEscaped(_volume + "/gone\\xE9.bin", [_volume]) is var gone ? (gone.Found, gone.PathEscaped) : default));
+        var malformed = StubCensus.LookEscaped(_volume + "/bad\\q.bin", [_volume]);
+        Assert.Equal(("unreadable", _volume + "/bad\\q.bin"), (malformed.Found, malformed.Path));
+        Assert.Contains("not a well-formed escaped path", malformed.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -71,12 +92,13 @@ public sealed class StubCensusLookTests : IDisposable
         }
     }
 
-    /// <summary>A file with version-1 stub markers (<c>user.alto.*</c>, no binding), as the census reads them.</summary>
+    /// <summary>A file with version-1 stub markers (<c>user.alto.*</c>, no binding), as the census reads them; <paramref name="name"/> may be a whole path.</summary>
     private string WriteStub(string name, string locator)
     {
+        // Made and opened by its bytes: a name may not be UTF-8.
         var path = Path.Combine(_volume, name);
-        File.WriteAllText(path, "stub");
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        StubFiles.WriteUnderRawName(path, 4);
+        using var file = LinuxFiles.OpenByPath(path, FileAccess.ReadWrite);
         LinuxFiles.SetAttribute(file, StubInfo.LegacyName(StubInfo.LocatorAttribute), locator);
         LinuxFiles.SetAttribute(file, StubInfo.LegacyName(StubInfo.Sha256Attribute), new string('a', 64));
         LinuxFiles.SetAttribute(file, StubInfo.LegacyName(StubInfo.LengthAttribute), "4");
