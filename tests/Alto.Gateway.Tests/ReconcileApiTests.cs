@@ -632,6 +632,32 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACopyWhoseNameIsNotUtf8IsNotChosenToReTierALostStubFrom()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        // f03's file, named in Latin-1 (held escaped), was recalled and holds what f00's lost object held;
+        // so does f02's, named in UTF-8, acted on longer ago (the escaped one would be chosen first).
+        var escaped = await NameF03NotUtf8Async(host);
+        foreach (var (path, acted) in new[] { (escaped, "now()"), ("/lucid/f02.bin", "now() - interval '1 day'") })
+        {
+            await fixture.Database.ExecuteAsync($"""
+                UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}', acted_utc = {acted}
+                WHERE host_id = '{host.HostId}' AND full_path = '{path}'
+                """);
+        }
+        var runId = await StartAsync(host, targetId);
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, [(locators[1], 1000L)])));
+        Assert.Equal("completed", await CensusAsync(host, session, runId));
+        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+
+        using var agent = host.AgentClient(fixture);
+        var item = Assert.Single((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative)))
+            .AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal("/lucid/f02.bin", item.GetProperty("path").GetString());
+    }
+
+    [Fact]
     public async Task APartKeepsOnlyWhatMayBeAFindingAndARecordRecalledSinceItsPartIsNotMarkedLost()
     {
         var (host, targetId, locators) = await StubbedHostAsync();

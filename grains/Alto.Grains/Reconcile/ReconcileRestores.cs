@@ -36,7 +36,10 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
                                     AND c.state IN ('RECALLED', 'UPLOADED')
             -- The copy is read by a Linux agent, which can tell a real file from a stub without opening it.
             JOIN alto.host h ON h.id = c.host_id AND h.status = 'online' AND h.os = 'linux'
+            -- A copy is named to its agent by its path alone: one whose name is not UTF-8 (held escaped) would name no file.
+            LEFT JOIN alto.file_current cf ON cf.file_current_id = c.file_current_id
             WHERE t.id = ANY($4) AND t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST' AND t.hash = right(t.locator, 64)
+              AND NOT coalesce(cf.path_escaped, false)
             ORDER BY t.id, c.acted_utc DESC NULLS LAST
             ON CONFLICT DO NOTHING
             RETURNING tier_object_id, copy_host_id, copy_path, lost_host_id, lost_path, locator
