@@ -608,8 +608,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var items = (await (await agent.GetAsync(listUrl)).AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray().ToList();
         var item = Assert.Single(items);
         var lostId = item.GetProperty("tierObjectId").GetInt64();
-        Assert.Equal(("/lucid/f03.bin", locators[0], 1000L, targetId),
-            (item.GetProperty("path").GetString(), item.GetProperty("locator").GetString(), item.GetProperty("sizeBytes").GetInt64(), item.GetProperty("targetId").GetGuid()));
+        Assert.Equal(("/lucid/f03.bin", false, locators[0], 1000L, targetId),
+            (item.GetProperty("path").GetString(), item.GetProperty("pathEscaped").GetBoolean(), item.GetProperty("locator").GetString(),
+                item.GetProperty("sizeBytes").GetInt64(), item.GetProperty("targetId").GetGuid()));
 
         // Bad reports change nothing: another tenant's host, an unknown outcome, a record the run is not re-tiering.
         await (await strangerAgent.PostAsJsonAsync(reportUrl, new { results = new[] { new { tierObjectId = lostId, outcome = "restored" } } }))
@@ -632,29 +633,26 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ACopyWhoseNameIsNotUtf8IsNotChosenToReTierALostStubFrom()
+    public async Task ACopyWhoseNameIsNotUtf8IsHandedToItsAgentEscapedAndFlagged()
     {
         var (host, targetId, locators) = await StubbedHostAsync();
         var session = await ConnectAsync(host);
-        // f03's file, named in Latin-1 (held escaped), was recalled and holds what f00's lost object held;
-        // so does f02's, named in UTF-8, acted on longer ago (the escaped one would be chosen first).
+        // f03's file, named in Latin-1 (held escaped), was recalled and holds what f00's lost object held.
         var escaped = await NameF03NotUtf8Async(host);
-        foreach (var (path, acted) in new[] { (escaped, "now()"), ("/lucid/f02.bin", "now() - interval '1 day'") })
-        {
-            await fixture.Database.ExecuteAsync($"""
-                UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}', acted_utc = {acted}
-                WHERE host_id = '{host.HostId}' AND full_path = '{path}'
-                """);
-        }
+        await fixture.Database.ExecuteAsync($"""
+            UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
+            WHERE host_id = '{host.HostId}' AND full_path = '{escaped}'
+            """);
         var runId = await StartAsync(host, targetId);
-        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, [(locators[1], 1000L)])));
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
         Assert.Equal("completed", await CensusAsync(host, session, runId));
         await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
 
+        // Its agent is told the name is escaped: it opens the file by its bytes, not a file named by the text.
         using var agent = host.AgentClient(fixture);
         var item = Assert.Single((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative)))
             .AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
-        Assert.Equal("/lucid/f02.bin", item.GetProperty("path").GetString());
+        Assert.Equal((escaped, true), (item.GetProperty("path").GetString(), item.GetProperty("pathEscaped").GetBoolean()));
     }
 
     [Fact]

@@ -139,7 +139,11 @@ public sealed record RestoreItem(
     [property: Id(2)] string Sha256,
     [property: Id(3)] long SizeBytes,
     [property: Id(4)] Guid TargetId,
-    [property: Id(5)] string Locator);
+    [property: Id(5)] string Locator)
+{
+    /// <summary>Whether <see cref="Path"/> is escaped (a name that is not valid UTF-8), as the inventory holds it.</summary>
+    [Id(6)] public bool PathEscaped { get; init; }
+}
 
 /// <summary>What the copy's agent did: restored (uploaded to the locator), mismatch (the file no longer holds that content), or failed.</summary>
 [GenerateSerializer, Immutable, Alias("Alto.RestoreResult")]

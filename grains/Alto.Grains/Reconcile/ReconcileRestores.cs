@@ -29,17 +29,16 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
             return [];
         }
         await using var command = db.CreateCommand("""
-            INSERT INTO alto.reconcile_restore (run_id, tier_object_id, lost_host_id, lost_path, copy_host_id, copy_path, sha256, size_bytes, target_id, locator)
-            SELECT DISTINCT ON (t.id) $1, t.id, t.host_id, t.full_path, c.host_id, c.full_path, t.hash, t.size_bytes, t.target_id, t.locator
+            INSERT INTO alto.reconcile_restore (run_id, tier_object_id, lost_host_id, lost_path, copy_host_id, copy_path, copy_path_escaped, sha256, size_bytes, target_id, locator)
+            SELECT DISTINCT ON (t.id) $1, t.id, t.host_id, t.full_path, c.host_id, c.full_path, coalesce(cf.path_escaped, false), t.hash, t.size_bytes, t.target_id, t.locator
             FROM alto.tier_object t
             JOIN alto.tier_object c ON c.tenant_id = t.tenant_id AND c.hash = t.hash AND c.size_bytes = t.size_bytes AND c.id <> t.id
                                     AND c.state IN ('RECALLED', 'UPLOADED')
             -- The copy is read by a Linux agent, which can tell a real file from a stub without opening it.
             JOIN alto.host h ON h.id = c.host_id AND h.status = 'online' AND h.os = 'linux'
-            -- A copy is named to its agent by its path alone: one whose name is not UTF-8 (held escaped) would name no file.
+            -- A copy whose name is not UTF-8 is handed to its agent escaped, with the flag (the inventory's).
             LEFT JOIN alto.file_current cf ON cf.file_current_id = c.file_current_id
             WHERE t.id = ANY($4) AND t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST' AND t.hash = right(t.locator, 64)
-              AND NOT coalesce(cf.path_escaped, false)
             ORDER BY t.id, c.acted_utc DESC NULLS LAST
             ON CONFLICT DO NOTHING
             RETURNING tier_object_id, copy_host_id, copy_path, lost_host_id, lost_path, locator
@@ -59,7 +58,7 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
     public async Task<RestoreItem[]> PendingAsync(Guid runId, Guid hostId)
     {
         await using var command = db.CreateCommand("""
-            SELECT tier_object_id, copy_path, sha256, size_bytes, target_id, locator FROM alto.reconcile_restore
+            SELECT tier_object_id, copy_path, sha256, size_bytes, target_id, locator, copy_path_escaped FROM alto.reconcile_restore
             WHERE run_id = $1 AND copy_host_id = $2 AND outcome IS NULL ORDER BY tier_object_id LIMIT $3
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
@@ -69,7 +68,10 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            items.Add(new RestoreItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetGuid(4), reader.GetString(5)));
+            items.Add(new RestoreItem(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetGuid(4), reader.GetString(5))
+            {
+                PathEscaped = reader.GetBoolean(6),
+            });
         }
         return [.. items];
     }

@@ -304,6 +304,40 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task ALostStubIsReTieredFromACopyWhoseNameIsNotUtf8ByItsBytes()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-retier-raw-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+        // The copy is named in Latin-1 (é as the byte 0xE9): the inventory holds its name escaped.
+        var original = Path.Combine(world.Volume.Root, "report.bin");
+        var copy = RawPaths.FromBytes([.. System.Text.Encoding.UTF8.GetBytes(world.Volume.Root + "/copie-"), 0xE9, .. ".bin"u8]);
+        var escapedCopy = RawPaths.ToWire(copy).Text;
+        var sha256 = await TieringWorld.WriteOldFileAsync(original, 96);
+        var copied = await StubFiles.ShellAsync($"bash -c 'cp -p -- \"$1\" \"$(printf \"%b\" \"$2\")\"' cp '{original}' '{escapedCopy}'");
+        Assert.True(copied.ExitCode == 0, copied.Output);
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 2, "both files stubbed", agent);
+        var locator = LinuxStubs.Peek(original)!.Locator;
+        // The copy is read (recalled on open, its data on the host again); then the object is lost behind Alto's back.
+        var read = await StubFiles.ShellAsync($"bash -c 'sha256sum -- \"$(printf \"%b\" \"$1\")\"' sha '{escapedCopy}'");
+        Assert.True(read.ExitCode == 0 && read.Output.StartsWith(sha256, StringComparison.Ordinal), read.Output);
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync($"state = 'RECALLED' AND full_path = '{escapedCopy}'") == 1, "the copy recalled", agent);
+        File.Delete(Path.Combine(tier2, locator));
+
+        // The run marks the stub LOST and hands the copy to its agent escaped: the agent reads it by its bytes and
+        // uploads it to the lost key, and the record is STUBBED again.
+        var run = await ReconcileAsync(world, agent, new { depth = "list" });
+        Assert.Equal(1, run.GetProperty("counts").GetProperty("missing").GetInt64());
+        var (_, repair) = await RetierAsync(world, agent, run, succeeded: true);
+        Assert.Equal($"marked LOST, then re-tiered from the intact copy at {world.HostId}:{escapedCopy}: STUBBED again", repair);
+        Assert.Equal(1, await world.CountAsync($"state = 'STUBBED' AND full_path = '{original}'"));
+        Assert.True(File.Exists(Path.Combine(tier2, locator)));
+        Assert.Equal(sha256, await TieringWorld.ReadByAnotherProgramAsync(original));
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Waits for the run's one re-tier to be reported; its finding's class and repair.</summary>
     private async Task<(string?, string?)> RetierAsync(TieringWorld world, ProgramRun agent, JsonElement run, bool succeeded)
     {
