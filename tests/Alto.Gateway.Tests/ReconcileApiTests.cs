@@ -582,22 +582,31 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
 
+    /// <summary>
+    /// f03's file (at <paramref name="copyPath"/>) was recalled and holds what f00's object held (the
+    /// same SHA-256 and size); a run whose listing lacks f00's object (and f03's old one, no longer a
+    /// record's) marks f00 LOST and asks the host to re-tier it from the copy. Returns the run.
+    /// </summary>
+    private async Task<Guid> LoseF00WithACopyAtAsync(PlannedHost host, Guid targetId, string[] locators, StandInSession session, string copyPath)
+    {
+        await fixture.Database.ExecuteAsync($"""
+            UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
+            WHERE host_id = '{host.HostId}' AND full_path = '{copyPath}'
+            """);
+        var runId = await StartAsync(host, targetId);
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
+        Assert.Equal("completed", await CensusAsync(host, session, runId));
+        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+        return runId;
+    }
+
     [Fact]
     public async Task ALostStubsReTierFromACopyIsAskedOfTheCopysHostOnlyAndBadReportsChangeNothing()
     {
         var (host, targetId, locators) = await StubbedHostAsync();
         var (stranger, _, _) = await StubbedHostAsync();
         var session = await ConnectAsync(host);
-        // f03's file was recalled, and holds what f00's lost object held (the same SHA-256 and size).
-        await fixture.Database.ExecuteAsync($"""
-            UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
-            WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f03.bin'
-            """);
-        var runId = await StartAsync(host, targetId);
-        // The listing lacks f00's object (and f03's old one, no longer a record's).
-        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
-        Assert.Equal("completed", await CensusAsync(host, session, runId));
-        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+        var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, "/lucid/f03.bin");
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
 
         using var agent = host.AgentClient(fixture);
@@ -637,16 +646,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     {
         var (host, targetId, locators) = await StubbedHostAsync();
         var session = await ConnectAsync(host);
-        // f03's file, named in Latin-1 (held escaped), was recalled and holds what f00's lost object held.
+        // f03's file is named in Latin-1 (held escaped).
         var escaped = await NameF03NotUtf8Async(host);
-        await fixture.Database.ExecuteAsync($"""
-            UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
-            WHERE host_id = '{host.HostId}' AND full_path = '{escaped}'
-            """);
-        var runId = await StartAsync(host, targetId);
-        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
-        Assert.Equal("completed", await CensusAsync(host, session, runId));
-        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+        var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, escaped);
 
         // Its agent is told the name is escaped: it opens the file by its bytes, not a file named by the text.
         using var agent = host.AgentClient(fixture);

@@ -263,13 +263,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         // Two files with the same bytes (a copy a user made): both tiered, one object.
         var original = Path.Combine(world.Volume.Root, "report.bin");
         var copy = Path.Combine(world.Volume.Root, "report-copy.bin");
-        var sha256 = await TieringWorld.WriteOldFileAsync(original, 96);
-        var copied = await StubFiles.ShellAsync($"cp -p '{original}' '{copy}'");
-        Assert.True(copied.ExitCode == 0, copied.Output);
-        var agent = world.StartAgent();
-        await world.ScanAsync();
-        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 2, "both files stubbed", agent);
-        var locator = LinuxStubs.Peek(original)!.Locator;
+        var (agent, sha256, locator) = await StubbedWithACopyAsync(world, original, $"cp -p '{original}' '{copy}'");
         Assert.Equal(locator, LinuxStubs.Peek(copy)!.Locator);
         // The copy is recalled (its data is on the host again); then the object is lost behind Alto's back, and the copy edited.
         await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}/recall", new { paths = new[] { copy } });
@@ -313,13 +307,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         var original = Path.Combine(world.Volume.Root, "report.bin");
         var copy = RawPaths.FromBytes([.. System.Text.Encoding.UTF8.GetBytes(world.Volume.Root + "/copie-"), 0xE9, .. ".bin"u8]);
         var escapedCopy = RawPaths.ToWire(copy).Text;
-        var sha256 = await TieringWorld.WriteOldFileAsync(original, 96);
-        var copied = await StubFiles.ShellAsync($"bash -c 'cp -p -- \"$1\" \"$(printf \"%b\" \"$2\")\"' cp '{original}' '{escapedCopy}'");
-        Assert.True(copied.ExitCode == 0, copied.Output);
-        var agent = world.StartAgent();
-        await world.ScanAsync();
-        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 2, "both files stubbed", agent);
-        var locator = LinuxStubs.Peek(original)!.Locator;
+        var (agent, sha256, locator) = await StubbedWithACopyAsync(world, original, $"bash -c 'cp -p -- \"$1\" \"$(printf \"%b\" \"$2\")\"' cp '{original}' '{escapedCopy}'");
         // The copy is read (recalled on open, its data on the host again); then the object is lost behind Alto's back.
         var read = await StubFiles.ShellAsync($"bash -c 'sha256sum -- \"$(printf \"%b\" \"$1\")\"' sha '{escapedCopy}'");
         Assert.True(read.ExitCode == 0 && read.Output.StartsWith(sha256, StringComparison.Ordinal), read.Output);
@@ -336,6 +324,22 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         Assert.True(File.Exists(Path.Combine(tier2, locator)));
         Assert.Equal(sha256, await TieringWorld.ReadByAnotherProgramAsync(original));
         await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Writes an old file at <paramref name="original"/>, copies it with <paramref name="copyCommand"/>
+    /// (a user's copy: the same bytes), and has a started agent tier both (one object). Returns the
+    /// agent, the content's SHA-256 and the object's key.
+    /// </summary>
+    private static async Task<(ProgramRun Agent, string Sha256, string Locator)> StubbedWithACopyAsync(TieringWorld world, string original, string copyCommand)
+    {
+        var sha256 = await TieringWorld.WriteOldFileAsync(original, 96);
+        var copied = await StubFiles.ShellAsync(copyCommand);
+        Assert.True(copied.ExitCode == 0, copied.Output);
+        var agent = world.StartAgent();
+        await world.ScanAsync();
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") == 2, "both files stubbed", agent);
+        return (agent, sha256, LinuxStubs.Peek(original)!.Locator);
     }
 
     /// <summary>Waits for the run's one re-tier to be reported; its finding's class and repair.</summary>
