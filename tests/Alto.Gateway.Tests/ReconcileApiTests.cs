@@ -66,7 +66,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var sessionId = Guid.NewGuid();
         _sessions.Add((grain, sessionId, reference, session));
         Assert.Equal(SessionStanding.Current, await grain.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", os, capabilities ?? ["scan:csv", "scan:parquet", AgentSession.EscapedCensusCapability], DateTimeOffset.UtcNow),
+            new AgentSession(sessionId, "test-gateway", "1.0", os, capabilities ?? ["scan:csv", "scan:parquet", AgentSession.EscapedPathsCapability], DateTimeOffset.UtcNow),
             host.Credential, TimeSpan.FromMinutes(5), reference));
         Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics(os == "linux" ? "/lucid" : @"C:\Data")));
         return session;
@@ -587,7 +587,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     /// same SHA-256 and size); a run whose listing lacks f00's object (and f03's old one, no longer a
     /// record's) marks f00 LOST and asks the host to re-tier it from the copy. Returns the run.
     /// </summary>
-    private async Task<Guid> LoseF00WithACopyAtAsync(PlannedHost host, Guid targetId, string[] locators, StandInSession session, string copyPath)
+    private async Task<Guid> LoseF00WithACopyAtAsync(PlannedHost host, Guid targetId, string[] locators, StandInSession session, string copyPath, bool restoreAsked = true)
     {
         await fixture.Database.ExecuteAsync($"""
             UPDATE alto.tier_object SET state = 'RECALLED', hash = right('{locators[0]}', 64), locator = '{locators[0]}'
@@ -596,7 +596,10 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var runId = await StartAsync(host, targetId);
         Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, locators[1..3].Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray())));
         Assert.Equal("completed", await CensusAsync(host, session, runId));
-        await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+        if (restoreAsked)
+        {
+            await CommandAsync(session, AgentCommandKind.Restore, runId, count: 1);
+        }
         return runId;
     }
 
@@ -655,6 +658,29 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var item = Assert.Single((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative)))
             .AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
         Assert.Equal((escaped, true), (item.GetProperty("path").GetString(), item.GetProperty("pathEscaped").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task ACopyWhoseNameIsNotUtf8IsNotHandedToAnAgentThatDoesNotReadSuchNamesAndItsReTierFailsSayingWhy()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        // An agent of an earlier version would take the escaped text for a name and report the copy gone.
+        var session = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
+        var escaped = await NameF03NotUtf8Async(host);
+        var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, escaped, restoreAsked: false);
+
+        var finding = $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing' AND repair LIKE '%re-tier from an intact copy failed: the copy''s name is not UTF-8, and the host''s agent does not read such names%'";
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await fixture.Database.CountAsync(finding) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the re-tier was not failed with its reason");
+            await Task.Delay(50);
+        }
+        Assert.DoesNotContain(session.Commands, command => command.Kind == AgentCommandKind.Restore && command.RunId == runId);
+        using var agent = host.AgentClient(fixture);
+        Assert.Empty((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .EnumerateArray());
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'LOST'"));
     }
 
     [Fact]

@@ -177,8 +177,8 @@ public sealed partial class AgentConnection(
                 HostId = credentials.HostId.ToString(),
                 AgentVersion = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "0.0.0",
                 Os = OperatingSystem.IsWindows() ? "windows" : "linux",
-                // census:escaped-paths: a census may ask about names that are not UTF-8 (ReconcileRequest.escaped_paths).
-                Capabilities = { "scan:csv", "scan:parquet", "census:escaped-paths" },
+                // paths:escaped: names that are not UTF-8 may be given escaped (a census's ReconcileRequest.escaped_paths, a re-tier's pathEscaped copy).
+                Capabilities = { "scan:csv", "scan:parquet", "paths:escaped" },
             },
         }, stoppingToken);
 

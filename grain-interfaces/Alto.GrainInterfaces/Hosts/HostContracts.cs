@@ -107,8 +107,8 @@ public sealed record AgentSession(
     [property: Id(4)] string[] Capabilities,
     [property: Id(5)] DateTimeOffset ConnectedAt)
 {
-    /// <summary>The capability of an agent that takes a census's escaped paths (names that are not UTF-8) apart from its others.</summary>
-    public const string EscapedCensusCapability = "census:escaped-paths";
+    /// <summary>The capability of an agent that reads names that are not UTF-8 given escaped: a census's escaped paths (apart from its others), a re-tier's copy.</summary>
+    public const string EscapedPathsCapability = "paths:escaped";
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.VolumeSpace")]

@@ -61,10 +61,14 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestRestoreAsync")]
     Task<CommandResult<CommandReceipt>> RequestRestoreAsync(Guid runId);
 
+    /// <summary>Whether the agent connected now reads names that are not UTF-8 when given them escaped (<see cref="AgentSession.EscapedPathsCapability"/>).</summary>
+    [Alias("ReadsEscapedNamesAsync")]
+    Task<bool> ReadsEscapedNamesAsync();
+
     /// <summary>
     /// Queues the census of a reconciliation run for this host's agent: what is at each of the paths
     /// (up to 2,000 per command). Escaped paths (names that are not UTF-8) are queued only for an
-    /// agent connected now that takes them (<see cref="AgentSession.EscapedCensusCapability"/>); else Conflict.
+    /// agent connected now that takes them (<see cref="AgentSession.EscapedPathsCapability"/>); else Conflict.
     /// </summary>
     [Alias("RequestCensusAsync")]
     Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped);

@@ -70,6 +70,10 @@ public sealed partial class HostGrain
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
 
+    public Task<bool> ReadsEscapedNamesAsync() => Task.FromResult(ReadsEscapedNames);
+
+    private bool ReadsEscapedNames => _session?.Capabilities.Contains(AgentSession.EscapedPathsCapability) == true;
+
     public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped)
     {
         if (!host.State.Exists)
@@ -77,7 +81,7 @@ public sealed partial class HostGrain
             return CommandResult<CommandReceipt[]>.NotFound($"host {Id} not found");
         }
         // An agent that does not know escaped paths would never answer them: the run would wait for ever.
-        if (pathsEscaped && _session?.Capabilities.Contains(AgentSession.EscapedCensusCapability) != true)
+        if (pathsEscaped && !ReadsEscapedNames)
         {
             return CommandResult<CommandReceipt[]>.Conflict(_session is null
                 ? "the host's agent is not connected: whether it reads names that are not UTF-8 is not known"

@@ -5,8 +5,8 @@ using static Alto.Grains.Reconcile.ReconcileSql;
 
 namespace Alto.Grains.Reconcile;
 
-/// <summary>A lost stub with the intact copy of its content the run will re-tier it from.</summary>
-public sealed record IntactCopy(long TierObjectId, Guid CopyHostId, string CopyPath, Guid LostHostId, string LostPath, string Locator);
+/// <summary>A lost stub with the intact copy of its content the run will re-tier it from; <see cref="CopyPathEscaped"/> when the copy's name is not UTF-8.</summary>
+public sealed record IntactCopy(long TierObjectId, Guid CopyHostId, string CopyPath, Guid LostHostId, string LostPath, string Locator, bool CopyPathEscaped);
 
 /// <summary>A re-tier the copy's agent settled, with the lost record it was for.</summary>
 public sealed record SettledRestore(RestoreResult Result, Guid LostHostId, string LostPath, Guid CopyHostId, string CopyPath);
@@ -41,7 +41,7 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
             WHERE t.id = ANY($4) AND t.tenant_id = $2 AND t.target_id = $3 AND t.state = 'LOST' AND t.hash = right(t.locator, 64)
             ORDER BY t.id, c.acted_utc DESC NULLS LAST
             ON CONFLICT DO NOTHING
-            RETURNING tier_object_id, copy_host_id, copy_path, lost_host_id, lost_path, locator
+            RETURNING tier_object_id, copy_host_id, copy_path, lost_host_id, lost_path, locator, copy_path_escaped
             """);
         AddRunScope(command, run);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. lost] });
@@ -49,7 +49,7 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            copies.Add(new IntactCopy(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4), reader.GetString(5)));
+            copies.Add(new IntactCopy(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetBoolean(6)));
         }
         return copies;
     }
@@ -134,12 +134,12 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
     }
 
     /// <summary>Every re-tier still waiting on the host (all hosts when null) fails with the reason; the missing findings say so.</summary>
-    public async Task FailPendingAsync(Guid runId, Guid? hostId, string reason)
+    public async Task FailPendingAsync(Guid runId, Guid? hostId, string reason, bool escapedOnly = false)
     {
         await using var command = db.CreateCommand("""
             WITH failed AS (
                 UPDATE alto.reconcile_restore SET outcome = 'failed', detail = $3
-                WHERE run_id = $1 AND ($2::uuid IS NULL OR copy_host_id = $2) AND outcome IS NULL
+                WHERE run_id = $1 AND ($2::uuid IS NULL OR copy_host_id = $2) AND outcome IS NULL AND (NOT $4 OR copy_path_escaped)
                 RETURNING tier_object_id)
             UPDATE alto.reconcile_finding f SET repair = 'marked LOST; the re-tier from an intact copy failed: ' || $3
             FROM failed WHERE f.run_id = $1 AND f.class IN ('missing', 'found') AND f.tier_object_id = failed.tier_object_id
@@ -147,6 +147,7 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = hostId, NpgsqlDbType = NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = escapedOnly });
         await command.ExecuteNonQueryAsync();
     }
 

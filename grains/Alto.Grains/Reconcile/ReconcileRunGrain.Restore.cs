@@ -15,15 +15,29 @@ namespace Alto.Grains.Reconcile;
 /// </summary>
 public sealed partial class ReconcileRunGrain
 {
-    /// <summary>Queues each copy's host once the findings are kept; a host that cannot be asked fails its re-tiers with the reason.</summary>
+    /// <summary>
+    /// Queues each copy's host once the findings are kept; a host that cannot be asked fails its
+    /// re-tiers with the reason. Copies whose names are not UTF-8 are read only by an agent that
+    /// reads such names: another would take their escaped text for a name and find no file.
+    /// </summary>
     private async Task QueueRestoresAsync(IReadOnlyCollection<IntactCopy> copies)
     {
-        foreach (var hostId in copies.Select(copy => copy.CopyHostId).Distinct())
+        foreach (var byHost in copies.GroupBy(copy => copy.CopyHostId))
         {
-            var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestRestoreAsync(Id);
+            var host = grains.GetGrain<IHostGrain>(byHost.Key.ToString());
+            if (byHost.Any(copy => copy.CopyPathEscaped) && !await host.ReadsEscapedNamesAsync())
+            {
+                await restores.FailPendingAsync(Id, byHost.Key,
+                    "the copy's name is not UTF-8, and the host's agent does not read such names (an earlier version, or not connected)", escapedOnly: true);
+                if (byHost.All(copy => copy.CopyPathEscaped))
+                {
+                    continue;
+                }
+            }
+            var queued = await host.RequestRestoreAsync(Id);
             if (queued.Error is { } error)
             {
-                await restores.FailPendingAsync(Id, hostId, $"the re-tier could not be queued for host {hostId}: {error.Message}");
+                await restores.FailPendingAsync(Id, byHost.Key, $"the re-tier could not be queued for host {byHost.Key}: {error.Message}");
             }
         }
     }
