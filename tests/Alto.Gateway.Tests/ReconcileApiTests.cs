@@ -669,7 +669,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var escaped = await NameF03NotUtf8Async(host);
         var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, escaped, restoreAsked: false);
 
-        var finding = $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing' AND repair LIKE '%re-tier from an intact copy failed: the copy''s name is not UTF-8, and the host''s agent does not read such names%'";
+        var finding = $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing' AND repair LIKE '%re-tier from the copy at %failed: the copy''s name is not UTF-8, and the host''s agent does not read such names%'";
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (await fixture.Database.CountAsync(finding) == 0)
         {
@@ -677,6 +677,9 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             await Task.Delay(50);
         }
         Assert.DoesNotContain(session.Commands, command => command.Kind == AgentCommandKind.Restore && command.RunId == runId);
+        // Not silent: audited as a failed re-tier, as one the agent reports is.
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.retiered' AND outcome = 'failure' AND details->>'runId' = '{runId}' AND details->>'outcome' = 'failed'"));
         using var agent = host.AgentClient(fixture);
         Assert.Empty((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
             .EnumerateArray());

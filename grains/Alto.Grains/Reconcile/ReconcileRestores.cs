@@ -133,22 +133,25 @@ public sealed class ReconcileRestores(NpgsqlDataSource db)
         })], pending);
     }
 
-    /// <summary>Every re-tier still waiting on the host (all hosts when null) fails with the reason; the missing findings say so.</summary>
-    public async Task FailPendingAsync(Guid runId, Guid? hostId, string reason, bool escapedOnly = false)
+    /// <summary>Every re-tier still waiting on the host (all hosts when null; only its escaped copies with <paramref name="escapedOnly"/>) fails with the reason. Returns them, to be recorded as any settled re-tier.</summary>
+    public async Task<List<SettledRestore>> FailPendingAsync(Guid runId, Guid? hostId, string reason, bool escapedOnly = false)
     {
         await using var command = db.CreateCommand("""
-            WITH failed AS (
-                UPDATE alto.reconcile_restore SET outcome = 'failed', detail = $3
-                WHERE run_id = $1 AND ($2::uuid IS NULL OR copy_host_id = $2) AND outcome IS NULL AND (NOT $4 OR copy_path_escaped)
-                RETURNING tier_object_id)
-            UPDATE alto.reconcile_finding f SET repair = 'marked LOST; the re-tier from an intact copy failed: ' || $3
-            FROM failed WHERE f.run_id = $1 AND f.class IN ('missing', 'found') AND f.tier_object_id = failed.tier_object_id
+            UPDATE alto.reconcile_restore SET outcome = 'failed', detail = $3
+            WHERE run_id = $1 AND ($2::uuid IS NULL OR copy_host_id = $2) AND outcome IS NULL AND (NOT $4 OR copy_path_escaped)
+            RETURNING tier_object_id, lost_host_id, lost_path, copy_host_id, copy_path
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = hostId, NpgsqlDbType = NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = escapedOnly });
-        await command.ExecuteNonQueryAsync();
+        var failed = new List<SettledRestore>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            failed.Add(new SettledRestore(new RestoreResult(reader.GetInt64(0), RestoreResult.Failed, reason), reader.GetGuid(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4)));
+        }
+        return failed;
     }
 
     /// <summary>Says in the lost record's finding (missing, or found as a copy) what became of its re-tier.</summary>

@@ -20,15 +20,15 @@ public sealed partial class ReconcileRunGrain
     /// re-tiers with the reason. Copies whose names are not UTF-8 are read only by an agent that
     /// reads such names: another would take their escaped text for a name and find no file.
     /// </summary>
-    private async Task QueueRestoresAsync(IReadOnlyCollection<IntactCopy> copies)
+    private async Task QueueRestoresAsync(ReconcileRunInfo run, IReadOnlyCollection<IntactCopy> copies)
     {
         foreach (var byHost in copies.GroupBy(copy => copy.CopyHostId))
         {
             var host = grains.GetGrain<IHostGrain>(byHost.Key.ToString());
             if (byHost.Any(copy => copy.CopyPathEscaped) && !await host.ReadsEscapedNamesAsync())
             {
-                await restores.FailPendingAsync(Id, byHost.Key,
-                    "the copy's name is not UTF-8, and the host's agent does not read such names (an earlier version, or not connected)", escapedOnly: true);
+                await RecordSettledAsync(run.TenantId, await restores.FailPendingAsync(Id, byHost.Key,
+                    "the copy's name is not UTF-8, and the host's agent does not read such names (an earlier version, or not connected)", escapedOnly: true));
                 if (byHost.All(copy => copy.CopyPathEscaped))
                 {
                     continue;
@@ -37,7 +37,7 @@ public sealed partial class ReconcileRunGrain
             var queued = await host.RequestRestoreAsync(Id);
             if (queued.Error is { } error)
             {
-                await restores.FailPendingAsync(Id, byHost.Key, $"the re-tier could not be queued for host {byHost.Key}: {error.Message}");
+                await RecordSettledAsync(run.TenantId, await restores.FailPendingAsync(Id, byHost.Key, $"the re-tier could not be queued for host {byHost.Key}: {error.Message}"));
             }
         }
     }
@@ -72,8 +72,18 @@ public sealed partial class ReconcileRunGrain
         {
             return CommandResult<RestoreReceipt>.Invalid("results", "the report names a record this run is not re-tiering from this host");
         }
+        await RecordSettledAsync(run.TenantId, settled.Settled);
+        return CommandResult<RestoreReceipt>.Ok(new RestoreReceipt(settled.Settled.Count, settled.Pending));
+    }
+
+    /// <summary>
+    /// What became of each settled re-tier, whoever settled it (the copy's agent, or the cluster when
+    /// the agent could not be asked): the lost record's finding, a metric, an audit entry and a log line.
+    /// </summary>
+    private async Task RecordSettledAsync(Guid tenantId, IReadOnlyList<SettledRestore> settled)
+    {
         var actor = $"reconcile:{Id}";
-        foreach (var restore in settled.Settled)
+        foreach (var restore in settled)
         {
             var copy = $"{restore.CopyHostId}:{restore.CopyPath}";
             var repair = restore.Result.Outcome switch
@@ -83,8 +93,8 @@ public sealed partial class ReconcileRunGrain
                 _ => $"marked LOST; the re-tier from the copy at {copy} failed: {restore.Result.Detail ?? "the agent gave no reason"}",
             };
             await restores.SetRepairAsync(Id, restore.Result.TierObjectId, repair);
-            metrics.Retiered(run.TenantId, restore.Result.Outcome);
-            await audit.RecordAsync(new AuditEntry(run.TenantId, actor, "reconcile.retiered", "tier_object",
+            metrics.Retiered(tenantId, restore.Result.Outcome);
+            await audit.RecordAsync(new AuditEntry(tenantId, actor, "reconcile.retiered", "tier_object",
                 restore.Result.TierObjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), Succeeded: restore.Result.Outcome == RestoreResult.Restored,
                 new Dictionary<string, object?>
                 {
@@ -93,7 +103,6 @@ public sealed partial class ReconcileRunGrain
                 }) { HostId = restore.LostHostId, Path = restore.LostPath });
             LogRetiered(logger, Id, restore.LostPath, copy, repair);
         }
-        return CommandResult<RestoreReceipt>.Ok(new RestoreReceipt(settled.Settled.Count, settled.Pending));
     }
 
     /// <summary>The copy is on tier 2 under the lost object's key: the LOST record is STUBBED again through its ledger.</summary>

@@ -118,7 +118,11 @@ public sealed partial class ReconcileRunGrain(
         if (hostId is { } host)
         {
             // The agent of a copy gave up: the re-tiers waiting on it fail with its reason (the run itself may be over).
-            await restores.FailPendingAsync(Id, host, reason);
+            var failed = await restores.FailPendingAsync(Id, host, reason);
+            if (failed.Count > 0 && await rows.ReadAsync(Id) is { } over)
+            {
+                await RecordSettledAsync(over.TenantId, failed);
+            }
         }
         if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census or ReconcileRunInfo.Reclaiming } run
             && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
@@ -333,7 +337,7 @@ public sealed partial class ReconcileRunGrain(
         {
             await EndAsync(run, ReconcileRunInfo.Completed, null, findings, counts);
         }
-        await QueueRestoresAsync(copies);
+        await QueueRestoresAsync(run, copies);
         if (missing.Count > 0)
         {
             LogMissing(logger, Id, run.TargetId, missing.Count, missing[0].Path, missing[0].Detail);
