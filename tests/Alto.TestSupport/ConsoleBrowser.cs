@@ -102,8 +102,42 @@ public sealed class ConsoleBrowser : IAsyncDisposable
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
     }
 
-    public static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"{name}.png"), FullPage = true });
+    /// <summary>Saves the page's picture, and fails when its layout is broken (<see cref="LayoutFaults"/>).</summary>
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"{name}.png"), FullPage = true });
+        var faults = await page.EvaluateAsync<string[]>(LayoutFaults);
+        Assert.True(faults.Length == 0, $"the page of screenshot {name} is laid out wrong:\n{string.Join('\n', faults)}");
+    }
+
+    /// <summary>
+    /// What a reader would see as broken, found from the laid-out boxes: a check box or radio button
+    /// that is not on the line of its label's text, beside it (a form's rule for its labels had
+    /// stacked them apart, the button far from its words); and a table cell laid out as something
+    /// else (a cell made a flex box leaves its row, and the row's lines no longer meet).
+    /// </summary>
+    private const string LayoutFaults = """
+        () => {
+          const faults = [];
+          for (const label of document.querySelectorAll("label")) {
+            const box = label.querySelector("input[type=checkbox], input[type=radio]");
+            const words = [...label.childNodes].find(node => node.nodeType === Node.TEXT_NODE && node.textContent.trim());
+            if (!box || !words || box.getClientRects().length === 0) continue;
+            const range = document.createRange();
+            range.selectNodeContents(words);
+            const text = range.getClientRects()[0], mark = box.getBoundingClientRect();
+            const middle = (mark.top + mark.bottom) / 2;
+            const onTheLine = middle >= text.top && middle <= text.bottom;
+            const beside = Math.min(Math.abs(text.left - mark.right), Math.abs(mark.left - text.right)) <= 24;
+            if (!onTheLine || !beside) faults.push(`"${label.textContent.trim()}": its ${box.type} is not beside its words`);
+          }
+          for (const cell of document.querySelectorAll("td, th")) {
+            const display = getComputedStyle(cell).display;
+            if (display !== "table-cell" && display !== "none") faults.push(`a table cell "${cell.textContent.trim().slice(0, 40)}" is laid out as ${display}`);
+          }
+          return faults;
+        }
+        """;
 
     /// <summary>No page logged an error or threw.</summary>
     public void AssertNoErrors()

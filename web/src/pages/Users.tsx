@@ -87,9 +87,9 @@ export function Users({ session }: { session: Session }) {
                   <td>{user.role}</td>
                   <td>{user.role === "platform-admin" ? "all" : user.tenantIds.map(tenantName).join(", ")}</td>
                   <td>{formatTime(user.lastLoginAt)}</td>
-                  <td className="actions">
+                  <td>
                     {user.id !== session.user.id && (
-                      <>
+                      <div className="actions">
                         <button type="button" onClick={() => act.mutate({ user, action: user.disabled ? "enable" : "disable" })} disabled={act.isPending}>
                           {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
                         </button>
@@ -99,7 +99,7 @@ export function Users({ session }: { session: Session }) {
                         <button type="button" onClick={() => act.mutate({ user, action: "sign-out" })} disabled={act.isPending}>
                           Sign {user.username} out
                         </button>
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>
