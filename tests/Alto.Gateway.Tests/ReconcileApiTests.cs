@@ -241,6 +241,93 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(3, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}'"));
     }
 
+    /// <summary>
+    /// As if the run had heard nothing for <paramref name="silentFor"/> (and, with <paramref name="hostGone"/>,
+    /// the host no heartbeat for as long), and its watch then looked (the reminder service's tick).
+    /// </summary>
+    private async Task SilenceAndLookAsync(Guid runId, TimeSpan silentFor, PlannedHost? hostGone = null)
+    {
+        await fixture.Database.ExecuteAsync($"UPDATE alto.reconcile_run SET updated_at = now() - interval '{(int)silentFor.TotalSeconds} seconds' WHERE id = '{runId}'");
+        if (hostGone is not null)
+        {
+            await fixture.Database.ExecuteAsync(
+                $"UPDATE alto.host SET status = 'offline', last_heartbeat_at = now() - interval '{(int)silentFor.TotalSeconds} seconds' WHERE id = '{hostGone.HostId}'");
+        }
+        var watch = Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AsReference<IRemindable>();
+        await watch.ReceiveReminder(Grains.Reconcile.ReconcileRunGrain.SilenceWatch, new Orleans.Runtime.TickStatus(DateTime.UtcNow, Grains.Reconcile.ReconcileRunGrain.SilenceWatchPeriod, DateTime.UtcNow));
+    }
+
+    private Task<long> SilenceWatchesAsync(Guid runId) => fixture.Database.CountAsync(
+        $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = '{Grains.Reconcile.ReconcileRunGrain.SilenceWatch}' AND (grain_id LIKE '%{runId:N}%' OR grain_id LIKE '%{runId}%')");
+
+    [Fact]
+    public async Task ACensusWhoseHostIsGoneEndsOnItsOwnWithThoseStubsUnchecked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        // The run is watched from its start, by a reminder the cluster keeps.
+        Assert.Equal(1, await SilenceWatchesAsync(runId));
+        var listing = locators.Select(locator => (locator, 1000L)).OrderBy(o => o.locator, StringComparer.Ordinal).ToArray();
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, listing)));
+        await CommandAsync(session, AgentCommandKind.Census, runId, 1);
+
+        // Heard from a while ago, but not long enough: the run waits on, for all four answers.
+        var waiting = $"SELECT status || '/' || (SELECT count(*) FROM alto.reconcile_stub s WHERE s.run_id = r.id AND s.found IS NULL) FROM alto.reconcile_run r WHERE id = '{runId}'";
+        await SilenceAndLookAsync(runId, Grains.Reconcile.ReconcileRunGrain.SilentAfter - TimeSpan.FromMinutes(1));
+        Assert.Equal("census/4", await fixture.Database.ScalarAsync<string>(waiting));
+
+        // Silent for longer, but the host still sends heartbeats: it is at work, and is waited for.
+        var longer = Grains.Reconcile.ReconcileRunGrain.SilentAfter + TimeSpan.FromMinutes(1);
+        await SilenceAndLookAsync(runId, longer);
+        Assert.Equal("census/4", await fixture.Database.ScalarAsync<string>(waiting));
+
+        // The host is gone and never answers: the run goes on without it and ends.
+        await SilenceAndLookAsync(runId, longer, hostGone: host);
+        Assert.Equal("completed", await StatusAfterAsync(runId, "census"));
+        using var admin = fixture.ClientFor("platform-admin");
+        var view = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((4L, 0L, 0L), (view.GetProperty("counts").GetProperty("unchecked").GetInt64(), view.GetProperty("counts").GetProperty("missing").GetInt64(),
+            view.GetProperty("counts").GetProperty("drift").GetInt64()));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.completed' AND details->>'runId' = '{runId}' AND (details->'counts'->>'unchecked')::int = 4"));
+        Assert.Equal(0, await SilenceWatchesAsync(runId));
+
+        // The agent comes back and answers after all: the run is over, and nothing changes.
+        using var agent = host.AgentClient(fixture);
+        var late = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative),
+            new { facts = new[] { new { path = "/lucid/f00.bin", found = "absent" } } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("completed", late.GetProperty("status").GetString());
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+    }
+
+    [Fact]
+    public async Task AListingWhoseHostIsGoneEndsOnItsOwnAsFailedSayingSinceWhen()
+    {
+        var (host, targetId, _) = await StubbedHostAsync();
+        await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        await SilenceAndLookAsync(runId, TimeSpan.FromMinutes(1));
+        Assert.Equal("listing", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'"));
+
+        // A deep listing of large objects may send no part for longer: while its host sends heartbeats, it is waited for.
+        var longer = Grains.Reconcile.ReconcileRunGrain.SilentAfter + TimeSpan.FromMinutes(1);
+        await SilenceAndLookAsync(runId, longer);
+        Assert.Equal("listing", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'"));
+
+        await SilenceAndLookAsync(runId, longer, hostGone: host);
+        using var admin = fixture.ClientFor("platform-admin");
+        var view = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("failed", view.GetProperty("status").GetString());
+        Assert.Matches($"^its listing agent \\(host {host.HostId}\\) sent nothing since .+, and the host has sent no heartbeat for 15 minutes$", view.GetProperty("error").GetString());
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.failed' AND details->>'runId' = '{runId}'"));
+        Assert.Equal(0, await SilenceWatchesAsync(runId));
+        // The target is free for the next run once an agent is back.
+        await ConnectAsync(host);
+        await StartAsync(host, targetId);
+    }
+
     [Fact]
     public async Task BadPartsAndEveryOtherHostOrTenantChangeNothing()
     {

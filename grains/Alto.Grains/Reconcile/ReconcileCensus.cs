@@ -165,9 +165,9 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
     /// </summary>
     public async Task<int> LeaveEscapedUncheckedAsync(Guid runId, Guid hostId)
     {
-        await using var command = db.CreateCommand("""
-            WITH taken AS (DELETE FROM alto.reconcile_stub WHERE run_id = $1 AND host_id = $2 AND path_escaped AND found IS NULL RETURNING tier_object_id),
-                 counted AS (UPDATE alto.reconcile_run SET census_unchecked = census_unchecked + (SELECT count(tier_object_id) FROM taken) WHERE id = $1)
+        await using var command = db.CreateCommand($"""
+            WITH taken AS (DELETE FROM alto.reconcile_stub WHERE run_id = $1 AND host_id = $2 AND path_escaped AND found IS NULL RETURNING host_id, tier_object_id),
+            {CountTaken}
             SELECT count(*) FROM taken
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
@@ -175,7 +175,46 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return (int)(long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, or its agent could not be asked about names that are not UTF-8.</summary>
+    /// <summary>
+    /// Takes back the paths still waiting for the answer of a host not heard from since
+    /// <paramref name="awayBefore"/> (gone offline for good, or for longer than the run waits): those
+    /// of records are counted as unchecked. Returns how many paths each such host left unanswered,
+    /// and how many of other hosts' paths still wait.
+    /// </summary>
+    public async Task<(Dictionary<Guid, long> Left, long StillPending)> LeaveUnansweredUncheckedAsync(Guid runId, DateTimeOffset awayBefore)
+    {
+        await using var command = db.CreateCommand($"""
+            WITH taken AS (DELETE FROM alto.reconcile_stub s
+                           WHERE s.run_id = $1 AND s.found IS NULL
+                             AND NOT EXISTS (SELECT 1 FROM alto.host h WHERE h.id = s.host_id AND h.last_heartbeat_at >= $2)
+                           RETURNING s.host_id, s.tier_object_id),
+            {CountTaken},
+                 waiting AS (SELECT count(*) AS paths FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL)
+            SELECT host_id, count(*), (SELECT paths FROM waiting) - (SELECT count(*) FROM taken) FROM taken GROUP BY host_id
+            UNION ALL
+            SELECT NULL, 0, (SELECT paths FROM waiting) WHERE NOT EXISTS (SELECT 1 FROM taken)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = awayBefore });
+        var left = new Dictionary<Guid, long>();
+        long stillPending = 0;
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            if (!await reader.IsDBNullAsync(0))
+            {
+                left[reader.GetGuid(0)] = reader.GetInt64(1);
+            }
+            stillPending = reader.GetInt64(2);
+        }
+        return (left, stillPending);
+    }
+
+    /// <summary>The statement's part that counts the paths taken back that are records' as unchecked (the run's own count).</summary>
+    private const string CountTaken =
+        "counted AS (UPDATE alto.reconcile_run SET census_unchecked = census_unchecked + (SELECT count(tier_object_id) FROM taken) WHERE id = $1)";
+
+    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, its agent could not be asked about names that are not UTF-8, or it never answered.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {
         await using var command = db.CreateCommand("SELECT census_unchecked FROM alto.reconcile_run WHERE id = $1");

@@ -27,7 +27,7 @@ public sealed partial class ReconcileRunGrain(
     Live.LivePublisher live,
     IGrainFactory grains,
     TimeProvider time,
-    ILogger<ReconcileRunGrain> logger) : Grain, IReconcileRunGrain
+    ILogger<ReconcileRunGrain> logger) : Grain, IReconcileRunGrain, IRemindable
 {
     /// <summary>
     /// A run that finds more than this share of the target's stubs missing (and more than
@@ -37,9 +37,6 @@ public sealed partial class ReconcileRunGrain(
     public const double MassLossShare = 0.10;
 
     public const int MassLossFloor = 10;
-
-    /// <summary>A run whose agent has sent nothing for this long is given up when a new run of its target is asked for.</summary>
-    public static readonly TimeSpan SilentAfter = TimeSpan.FromMinutes(15);
 
     /// <summary>What the answer to the last part of a listing says: the run took it all and goes on to its census.</summary>
     public const string ListedStatus = "listed";
@@ -90,6 +87,7 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileRunInfo>.Conflict("another run began listing this target just now");
         }
+        await this.RegisterOrUpdateReminder(SilenceWatch, SilentAfter, SilenceWatchPeriod);
         var queued = await grains.GetGrain<IHostGrain>(hostId.ToString()).RequestReconcileAsync(Id);
         if (queued.Error is { } error)
         {
@@ -208,7 +206,7 @@ public sealed partial class ReconcileRunGrain(
 
     /// <summary>
     /// Runs set-wise work over the whole target (the census's seed, the classification) on a
-    /// one-shot grain timer, after the agent has its answer: it takes as long as the target is
+    /// one-shot grain timer, after the agent (or the reminder) has its answer: it takes as long as the target is
     /// large, and must not hold a request (or a grain call) that long. The timer does not
     /// interleave with the run's requests. Work that fails ends the run as failed, with the reason.
     /// </summary>
@@ -363,6 +361,15 @@ public sealed partial class ReconcileRunGrain(
         else
         {
             LogCompleted(logger, Id, run.TargetId, listed.ObjectsListed, allCounts.GetValueOrDefault("missing"), allCounts.GetValueOrDefault("orphan"));
+        }
+        try
+        {
+            await ForgetSilenceWatchAsync();
+        }
+        catch (Exception exception) when (exception is Orleans.Runtime.ReminderException or NpgsqlException or TimeoutException)
+        {
+            // The run has ended all the same; the watch's next look finds it ended and goes.
+            LogWatchKept(logger, exception, Id);
         }
     }
 

@@ -80,6 +80,23 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         return await reader.ReadAsync() ? (reader.GetGuid(0), await reader.GetFieldValueAsync<DateTimeOffset>(1)) : null;
     }
 
+    /// <summary>When the run last heard from an agent (a part of its listing, a census report, a reclaim), or null if there is no such run.</summary>
+    public async Task<DateTimeOffset?> LastHeardAsync(Guid runId)
+    {
+        await using var command = db.CreateCommand("SELECT updated_at FROM alto.reconcile_run WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        return await command.ExecuteScalarAsync() is DateTime heard ? new DateTimeOffset(heard, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Whether the host's agent has sent a heartbeat since <paramref name="since"/>.</summary>
+    public async Task<bool> HostHeardSinceAsync(Guid hostId, DateTimeOffset since)
+    {
+        await using var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM alto.host WHERE id = $1 AND last_heartbeat_at >= $2)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
     public async Task<ReconcileRunInfo?> ReadAsync(Guid runId)
     {
         await using var command = db.CreateCommand($"SELECT {RunColumns} FROM alto.reconcile_run WHERE id = $1");
