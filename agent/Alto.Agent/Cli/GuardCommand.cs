@@ -35,6 +35,13 @@ public static class GuardCommand
                 Console.Error.WriteLine("alto-agent guard: --hold-seconds must be between 1 and 86400");
                 return 2;
             }
+            // A mistyped folder would get a guard of its own that no agent ever reaches, while the
+            // agent's stubs have none: the agent (run) and systemd (StateDirectory=) make the real one first.
+            if (!Directory.Exists(state))
+            {
+                Console.Error.WriteLine($"alto-agent guard: the state folder {state} does not exist; give the agent's (its run --state-dir, {AgentOptions.DefaultStateDirectory} unless told)");
+                return 2;
+            }
             Tiering.PrivateFiles.EnsureStateDirectory(state);
             // Detached from whoever started it: its own session, its output in its log.
             UnixSockets.StartSession();

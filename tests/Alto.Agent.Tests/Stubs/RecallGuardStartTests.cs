@@ -47,6 +47,18 @@ public sealed class RecallGuardStartTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AGuardGivenAStateFolderThatDoesNotExistRefusesToStartSayingSoAndMakesNothing()
+    {
+        // A typing mistake in the unit or on the command line: a guard there would serve no agent.
+        var mistyped = _state + "-mistyped";
+        var guard = ProgramRun.Start(TieringWorld.AgentDll, new Dictionary<string, string>(), "guard", "--state-dir", mistyped);
+        _guards.Add(guard);
+        Assert.Equal(2, await guard.WaitForExitAsync(Patience));
+        Assert.Contains($"the state folder {mistyped} does not exist", guard.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(mistyped), "the mistyped folder was made");
+    }
+
+    [Fact]
     public async Task AGuardWhoseSocketWasDeletedListensThereAgain()
     {
         var guard = StartGuard();
