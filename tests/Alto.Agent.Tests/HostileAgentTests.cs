@@ -173,6 +173,41 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
             $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'agent.operations_settled'"));
     }
 
+    /// <summary>
+    /// A heartbeat whose figures cannot be (times outside what a protobuf Timestamp may hold, a CPU
+    /// share that is not a number, negative counts and sizes): a broken or hostile agent's own host
+    /// is all it could touch, but its tenant's admins must still see the hosts page, and the session
+    /// must not end on it (the agent would send it again at once, for ever).
+    /// </summary>
+    [Fact]
+    public async Task AHeartbeatWithImpossibleFiguresIsTakenAsNothingWrongAndTheHostsPageStillAnswers()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (host, _, _) = await PlannedHostAsync(admin, "wild-clock", "/srv/wild");
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = await OpenSessionAsync(channel, host, "1.0");
+        var beyond = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = 253_402_300_800 + 86_400, Nanos = -1 };
+        var wild = await SendAsync(call, "wild-heartbeat", new AgentMessage
+        {
+            Heartbeat = new Heartbeat
+            {
+                SentAt = beyond, CpuPercent = double.NaN, QueueDepth = -2, RecallsTotal = -5, RecallsFailed = -1, RecallsRefused = -3,
+                Volumes = { new VolumeSpace { Path = "/srv/wild", TotalBytes = -10, FreeBytes = -1, RecallArmed = true } },
+                LucidlinkTrail = new LucidLinkTrail { EventsApplied = 3, NewestAppliedEvent = beyond },
+            },
+        });
+        var after = await SendAsync(call, "still-open", new AgentMessage { Heartbeat = new Heartbeat { CpuPercent = double.PositiveInfinity } });
+        await call.RequestStream.CompleteAsync();
+
+        Assert.Equal((true, true), (wild.Ok, after.Ok));
+        var shown = await admin.GetAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}");
+        var metrics = shown.GetProperty("latestMetrics");
+        Assert.Equal(0, metrics.GetProperty("cpuPercent").GetDouble());
+        Assert.Equal((0L, 0L, 0), (metrics.GetProperty("recallsTotal").GetInt64(), metrics.GetProperty("recallsFailed").GetInt64(), metrics.GetProperty("queueDepth").GetInt32()));
+        var listed = await admin.GetAsync($"/api/v1/tenants/{host.TenantId}/hosts");
+        Assert.Equal(JsonValueKind.Object, listed.ValueKind);
+    }
+
     private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)
     {
         var result = new JobResult { JobId = jobId.ToString(), JobFinished = true };

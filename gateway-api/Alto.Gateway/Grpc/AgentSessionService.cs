@@ -322,36 +322,42 @@ public sealed partial class AgentSessionService(
         return header is not null && header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim() : null;
     }
 
-    private static AgentMetrics ToMetrics(Heartbeat heartbeat) => new(
-        heartbeat.SentAt?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow,
-        heartbeat.CpuPercent,
-        [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(AgentText.Readable(volume.Path, 4096), volume.FreeBytes, volume.TotalBytes)
-        {
-            RecallArmed = volume.RecallArmed,
-            RecallReason = AgentText.ReadableOrNull(volume.RecallReason, 500),
-        })],
-        heartbeat.QueueDepth,
-        heartbeat.RecallsTotal,
-        heartbeat.RecallsFailed)
+    private static AgentMetrics ToMetrics(Heartbeat heartbeat)
     {
-        RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
-        RecallProblem = AgentText.ReadableOrNull(heartbeat.RecallProblem, 500),
-        RecallsRefused = heartbeat.RecallsRefused,
-        OperationsUnsettled = Math.Max(0, heartbeat.OperationsUnsettled),
-        RecallsWaiting = Math.Max(0, heartbeat.RecallsWaiting),
-        UnsettledProblem = AgentText.ReadableOrNull(heartbeat.UnsettledProblem, 2000),
-        LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail
-            ? new LucidTrailMetrics(Math.Max(0, trail.EventsApplied), Math.Max(0, trail.LinesMalformed), Math.Max(0, trail.LinesDuplicate),
-                Math.Max(0, trail.LinesQuarantined), Math.Max(0, trail.QuarantineOverflow), trail.NewestAppliedEvent?.ToDateTimeOffset(),
-                AgentText.ReadableOrNull(trail.Problem, 500))
+        var sent = AgentFigures.Moment(heartbeat.SentAt);
+        return new AgentMetrics(
+            sent ?? DateTimeOffset.UtcNow,
+            AgentFigures.Share(heartbeat.CpuPercent),
+            [.. heartbeat.Volumes.Take(256).Select(volume => new GrainInterfaces.Hosts.VolumeSpace(AgentText.Readable(volume.Path, 4096),
+                AgentFigures.Count(volume.FreeBytes), AgentFigures.Count(volume.TotalBytes))
             {
-                // As of the heartbeat: how far the newest applied event lies behind the agent's clock.
-                LagSeconds = trail.NewestAppliedEvent is { } newest && heartbeat.SentAt is { } sent
-                    ? Math.Max(0, (sent.ToDateTimeOffset() - newest.ToDateTimeOffset()).TotalSeconds)
-                    : null,
-            }
-            : null,
-    };
+                RecallArmed = volume.RecallArmed,
+                RecallReason = AgentText.ReadableOrNull(volume.RecallReason, 500),
+            })],
+            AgentFigures.Count(heartbeat.QueueDepth),
+            AgentFigures.Count(heartbeat.RecallsTotal),
+            AgentFigures.Count(heartbeat.RecallsFailed))
+        {
+            RecallSurvivesRestart = heartbeat.RecallSurvivesRestart,
+            RecallProblem = AgentText.ReadableOrNull(heartbeat.RecallProblem, 500),
+            RecallsRefused = AgentFigures.Count(heartbeat.RecallsRefused),
+            OperationsUnsettled = AgentFigures.Count(heartbeat.OperationsUnsettled),
+            RecallsWaiting = AgentFigures.Count(heartbeat.RecallsWaiting),
+            UnsettledProblem = AgentText.ReadableOrNull(heartbeat.UnsettledProblem, 2000),
+            LucidLinkTrail = heartbeat.LucidlinkTrail is { } trail ? ToTrail(trail, sent) : null,
+        };
+    }
+
+    private static LucidTrailMetrics ToTrail(LucidLinkTrail trail, DateTimeOffset? sent)
+    {
+        var newest = AgentFigures.Moment(trail.NewestAppliedEvent);
+        return new LucidTrailMetrics(AgentFigures.Count(trail.EventsApplied), AgentFigures.Count(trail.LinesMalformed), AgentFigures.Count(trail.LinesDuplicate),
+            AgentFigures.Count(trail.LinesQuarantined), AgentFigures.Count(trail.QuarantineOverflow), newest, AgentText.ReadableOrNull(trail.Problem, 500))
+        {
+            // As of the heartbeat: how far the newest applied event lies behind the agent's clock.
+            LagSeconds = newest is { } applied && sent is { } at ? Math.Max(0, (at - applied).TotalSeconds) : null,
+        };
+    }
 
     [DoesNotReturn]
     private static void ThrowStatus(StatusCode code, string detail) => throw new RpcException(new Status(code, detail));
