@@ -272,6 +272,14 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, listing)));
         await CommandAsync(session, AgentCommandKind.Census, runId, 1);
 
+        // A path holding a NUL names no file: the report is refused, and nothing of it taken.
+        using (var reporter = host.AgentClient(fixture))
+        {
+            var refused = await (await reporter.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative),
+                new { facts = new[] { new { path = "/lucid/f00.bin\0", found = "absent" } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains("facts[0].path", refused.GetRawText(), StringComparison.Ordinal);
+        }
+
         // Heard from a while ago, but not long enough: the run waits on, for all four answers.
         var waiting = $"SELECT status || '/' || (SELECT count(*) FROM alto.reconcile_stub s WHERE s.run_id = r.id AND s.found IS NULL) FROM alto.reconcile_run r WHERE id = '{runId}'";
         await SilenceAndLookAsync(runId, Grains.Reconcile.ReconcileRunGrain.SilentAfter - TimeSpan.FromMinutes(1));
@@ -328,6 +336,29 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         await StartAsync(host, targetId);
     }
 
+    /// <summary>
+    /// An object's problem and a listing's failure are the store's or the system's words, and may
+    /// hold a NUL (an error body): it is kept as U+FFFD, and the part taken. Before, PostgreSQL
+    /// refused the write and the agent got 500 for its part.
+    /// </summary>
+    [Fact]
+    public async Task AProblemOrFailureHoldingANulIsKeptReadableAndThePartTaken()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        using var agent = host.AgentClient(fixture);
+        var url = new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative);
+        var first = locators.Order(StringComparer.Ordinal).First();
+        var taken = await (await agent.PostAsJsonAsync(url, new { finished = false, objects = new[] { new { key = first, length = 1000, problem = "read \0 failed" } } }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(first, taken.GetProperty("cursor").GetString());
+        await (await agent.PostAsJsonAsync(url, new { after = first, finished = false, objects = Array.Empty<object>(), failure = "the share \0 is gone" }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("failed:the agent could not finish the listing: the share \uFFFD is gone",
+            await fixture.Database.ScalarAsync<string>($"SELECT status || ':' || error FROM alto.reconcile_run WHERE id = '{runId}'"));
+    }
+
     [Fact]
     public async Task BadPartsAndEveryOtherHostOrTenantChangeNothing()
     {
@@ -345,6 +376,10 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         await (await agent.PostAsJsonAsync(url, Part(null, false, ($"{host.TenantId:N}/incoming/{new string('a', 64)}", 1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await agent.PostAsJsonAsync(url, Part(null, false, (sorted[0], -1)))).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await agent.PostAsJsonAsync(url, new { objects = new[] { new { length = 3 } } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        // A key holding a NUL names no object (and PostgreSQL could not store it: the part had failed with 500).
+        var nulKey = $"{host.TenantId:N}/a\0b/{new string('a', 64)}";
+        Assert.Contains("objects[0].key", (await (await agent.PostAsJsonAsync(url, Part(null, false, (nulKey, 1)))).AssertProblemAsync(HttpStatusCode.BadRequest)).GetRawText(),
+            StringComparison.Ordinal);
         var tooMany = Enumerable.Range(0, ListingPartFormat.MaxEntries + 1).Select(i => ((string)Locator(host.TenantId, $"x{i}"), 1L)).OrderBy(o => o.Item1, StringComparer.Ordinal).ToArray();
         await (await agent.PostAsJsonAsync(url, Part(null, false, tooMany))).AssertProblemAsync(HttpStatusCode.BadRequest);
         var notJson = await (await agent.PostAsync(url, new StringContent("{\"objects\": [", Encoding.UTF8, "application/json"))).AssertProblemAsync(HttpStatusCode.BadRequest);

@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Protocol.Agent.V1;

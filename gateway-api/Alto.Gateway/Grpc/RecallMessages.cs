@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.Protocol.Agent.V1;
 using Alto.Scanning;

@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Reconcile;
 
 namespace Alto.Grains.Reconcile;
@@ -14,9 +15,9 @@ public static class CensusCheck
         for (var i = 0; i < facts.Count; i++)
         {
             var fact = facts[i];
-            if (string.IsNullOrEmpty(fact.Path) || fact.Path.Length > 4096)
+            if (string.IsNullOrEmpty(fact.Path) || fact.Path.Length > 4096 || AgentText.HasNul(fact.Path))
             {
-                return new($"facts[{i}].path", "is required, at most 4096 characters");
+                return new($"facts[{i}].path", "is required, at most 4096 characters, without NUL");
             }
             if (!StubFact.Kinds.Contains(fact.Found))
             {
@@ -26,6 +27,10 @@ public static class CensusCheck
             {
                 return new($"facts[{i}]", "a stub is reported with its locator, SHA-256 and target");
             }
+            if (AgentText.HasNul(fact.Locator) || fact.Sha256 is { } sha && !sha.All(char.IsAsciiHexDigit))
+            {
+                return new($"facts[{i}]", "a stub's locator holds no NUL, and its SHA-256 is 64 hexadecimal digits");
+            }
             if (fact.Detail is { Length: > 1000 })
             {
                 return new($"facts[{i}].detail", "at most 1000 characters");
@@ -33,4 +38,8 @@ public static class CensusCheck
         }
         return null;
     }
+
+    /// <summary>The facts as they can be kept: a NUL in a detail (the system's words) becomes U+FFFD.</summary>
+    public static StubFact[] Storable(StubFact[] facts) =>
+        [.. facts.Select(fact => AgentText.HasNul(fact.Detail) ? fact with { Detail = AgentText.Storable(fact.Detail) } : fact)];
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Alto.GrainInterfaces.Common;
 using Alto.Scanning;
 
 namespace Alto.Grains.Reconcile;
@@ -20,7 +21,7 @@ public static class ListingCheck
         for (var i = 0; i < listing.Entries.Count; i++)
         {
             var item = listing.Entries[i];
-            if (string.IsNullOrEmpty(item.Key) || item.Key.Length > 1024 || !IsContentKey(item.Key))
+            if (string.IsNullOrEmpty(item.Key) || item.Key.Length > 1024 || !IsContentKey(item.Key) || AgentText.HasNul(item.Key))
             {
                 return new($"objects[{i}].key", "must be a content key of 1 to 1024 characters ending in the object's SHA-256");
             }
@@ -45,6 +46,20 @@ public static class ListingCheck
         }
         return null;
     }
+
+    /// <summary>
+    /// The part as it can be kept: an object's problem and the listing's failure are the store's or
+    /// the system's words, and may hold a NUL (an error body), which becomes U+FFFD rather than fail
+    /// the part's write — and with it the run.
+    /// </summary>
+    public static ListingPart Storable(ListingPart listing) =>
+        !AgentText.HasNul(listing.Failure) && !listing.Entries.Any(entry => AgentText.HasNul(entry.Problem))
+            ? listing
+            : listing with
+            {
+                Failure = AgentText.Storable(listing.Failure),
+                Entries = [.. listing.Entries.Select(entry => AgentText.HasNul(entry.Problem) ? entry with { Problem = AgentText.Storable(entry.Problem) } : entry)],
+            };
 
     /// <summary>A content key ends in its object's SHA-256 (lower-case hex) and is not an upload still in staging.</summary>
     private static bool IsContentKey(string key)

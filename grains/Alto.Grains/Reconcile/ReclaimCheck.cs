@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Reconcile;
 
 namespace Alto.Grains.Reconcile;
@@ -14,9 +15,9 @@ public static class ReclaimCheck
         for (var i = 0; i < results.Count; i++)
         {
             var result = results[i];
-            if (string.IsNullOrEmpty(result.Key) || result.Key.Length > 1024)
+            if (string.IsNullOrEmpty(result.Key) || result.Key.Length > 1024 || AgentText.HasNul(result.Key))
             {
-                return new($"results[{i}].key", "is required, at most 1024 characters");
+                return new($"results[{i}].key", "is required, at most 1024 characters, without NUL");
             }
             if (!ReclaimResult.Outcomes.Contains(result.Outcome))
             {
@@ -29,4 +30,8 @@ public static class ReclaimCheck
         }
         return null;
     }
+
+    /// <summary>The results as they can be kept: a NUL in a detail (the store's words) becomes U+FFFD.</summary>
+    public static ReclaimResult[] Storable(IEnumerable<ReclaimResult> results) =>
+        [.. results.Select(result => AgentText.HasNul(result.Detail) ? result with { Detail = AgentText.Storable(result.Detail) } : result)];
 }

@@ -91,7 +91,7 @@ public sealed partial class ReconcileRunGrain
         {
             return CommandResult<ReclaimReceipt>.Invalid(problem.Field, problem.Message);
         }
-        if (await reclaims.SettleAsync(run, results, time.GetUtcNow()) is not { } settled)
+        if (await reclaims.SettleAsync(run, ReclaimCheck.Storable(results), time.GetUtcNow()) is not { } settled)
         {
             return CommandResult<ReclaimReceipt>.Invalid("results", "the report names an object this run is not reclaiming");
         }

@@ -68,7 +68,7 @@ public sealed partial class ReconcileRunGrain
                 return CommandResult<RestoreReceipt>.Invalid($"results[{i}].detail", "at most 1000 characters");
             }
         }
-        if (await restores.SettleAsync(Id, hostId, results) is not { } settled)
+        if (await restores.SettleAsync(Id, hostId, [.. results.Select(result => result with { Detail = AgentText.Storable(result.Detail) })]) is not { } settled)
         {
             return CommandResult<RestoreReceipt>.Invalid("results", "the report names a record this run is not re-tiering from this host");
         }

@@ -148,6 +148,7 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileListingReceipt>.Invalid(problem.Field, problem.Message);
         }
+        part = ListingCheck.Storable(part);
         if (run.Status != ReconcileRunInfo.Listing)
         {
             // The answer to the last part was lost and the agent sends it again: the run took it.
@@ -192,7 +193,7 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<CensusReceipt>.Invalid(problem.Field, problem.Message);
         }
-        if (await census.RecordCensusAsync(Id, hostId, facts, time.GetUtcNow()) is not { } recorded)
+        if (await census.RecordCensusAsync(Id, hostId, CensusCheck.Storable(facts), time.GetUtcNow()) is not { } recorded)
         {
             return CommandResult<CensusReceipt>.Invalid("facts", "the report names a path this run did not ask this host about");
         }
