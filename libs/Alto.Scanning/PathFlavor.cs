@@ -19,13 +19,14 @@ public static class PathFlavors
     /// paths take either slash and come back with backslashes, an upper-case drive letter, no
     /// repeated or trailing separators and no \\?\ prefix; the case of names is kept (comparisons
     /// ignore it). A Windows path with "." or ".." parts, or a character Windows does not allow in
-    /// a name, is refused: a scanner reports real paths.
+    /// a name, is refused: a scanner reports real paths. So is a POSIX path holding a NUL, which
+    /// ends a path in every system call, and which PostgreSQL cannot store.
     /// </summary>
     public static string? Canonical(this PathFlavor flavor, string path)
     {
         if (flavor == PathFlavor.Posix)
         {
-            return path.Length > 0 && path[0] == '/' ? path : null;
+            return path.Length > 0 && path[0] == '/' && !path.Contains('\0', StringComparison.Ordinal) ? path : null;
         }
         var text = path.Replace('/', '\\');
         if (text.StartsWith(@"\\?\UNC\", StringComparison.OrdinalIgnoreCase))
@@ -82,7 +83,7 @@ public static class PathFlavors
     /// </summary>
     public static string? CanonicalFile(this PathFlavor flavor, string path) =>
         flavor != PathFlavor.Posix ? flavor.Canonical(path)
-        : path.Length == 0 || path[0] != '/' ? null
+        : path.Length == 0 || path[0] != '/' || path.Contains('\0', StringComparison.Ordinal) ? null
         : IsPosixCanonical(path) ? path
         : CanonicalPosix(path);
 

@@ -284,6 +284,8 @@ public sealed class ScanUploadTests(GatewayFixture fixture)
         { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[""]}""", "folders[0]" },
         { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/{{new string('a', ScanColumns.MaxPathLength)}}"]}""", "folders[0]" },
         { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[null]}""", "folders[0]" },
+        // A NUL ends a path in the kernel: the name is no folder's (and PostgreSQL could not store it: 500 before).
+        { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":["/srv/a\u0000b"]}""", "folders[0]" },
         { $$"""{"baseScanId":"{{Guid.NewGuid()}}","folders":[{{string.Join(",", Enumerable.Range(0, 10_001).Select(i => $"\"/srv/{i}\""))}}]}""", "folders" },
     };
 
