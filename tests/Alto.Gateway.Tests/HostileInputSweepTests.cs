@@ -8,7 +8,7 @@ namespace Alto.Gateway.Tests;
 /// <summary>
 /// Every operation of the API document, called by a platform admin (the agents' own operations by
 /// an enrolled host) with hostile input: bodies of
-/// the wrong shape, every declared property given a value of the wrong kind or absurd size, query
+/// the wrong shape, every declared property (and each property of a list's elements) given a value of the wrong kind or absurd size, query
 /// parameters past every limit. Whatever the operation, the answer is the caller's fault (4xx)
 /// or a success, never a server error: a 500 would mean some input was not validated.
 /// Deletions are left out (they would remove what later calls reach), and every call is made
@@ -107,25 +107,42 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
         {
             yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = Json(whole) }, $"the body {Shorten(whole)}");
         }
-        foreach (var property in Properties(json.GetProperty("schema"), schemas))
+        foreach (var (property, propertySchema) in Properties(json.GetProperty("schema"), schemas))
         {
             foreach (var value in HostileValues)
             {
                 yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = Json($"{{\"{property}\":{value}}}") },
                     $"{property} = {Shorten(value)}");
             }
+            // Inside a list too: a folder of a list of folders, a property of a list's objects, each checked as its own.
+            if (!Resolve(propertySchema, schemas).TryGetProperty("items", out var items))
+            {
+                continue;
+            }
+            var elements = Properties(items, schemas);
+            foreach (var value in HostileValues)
+            {
+                if (elements.Count == 0)
+                {
+                    yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = Json($"{{\"{property}\":[{value}]}}") },
+                        $"{property}[0] = {Shorten(value)}");
+                }
+                foreach (var (element, _) in elements)
+                {
+                    yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = Json($"{{\"{property}\":[{{\"{element}\":{value}}}]}}") },
+                        $"{property}[0].{element} = {Shorten(value)}");
+                }
+            }
         }
     }
 
-    /// <summary>The top-level property names of a request body's schema (following one reference).</summary>
-    private static List<string> Properties(JsonElement schema, JsonElement schemas)
-    {
-        if (schema.TryGetProperty("$ref", out var reference))
-        {
-            schema = schemas.GetProperty(reference.GetString()!.Split('/')[^1]);
-        }
-        return schema.TryGetProperty("properties", out var properties) ? properties.EnumerateObject().Select(p => p.Name).ToList() : [];
-    }
+    /// <summary>The top-level properties of a request body's schema, with their own schemas.</summary>
+    private static List<(string Name, JsonElement Schema)> Properties(JsonElement schema, JsonElement schemas) =>
+        Resolve(schema, schemas).TryGetProperty("properties", out var properties) ? properties.EnumerateObject().Select(p => (p.Name, p.Value)).ToList() : [];
+
+    /// <summary>The schema a reference names (the schema itself when it is none).</summary>
+    private static JsonElement Resolve(JsonElement schema, JsonElement schemas) =>
+        schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
 
     /// <summary>The path with the sweep's tenant and unknown ids (or a word, for a parameter that is not an id) in it.</summary>
     private static string Fill(string template, Guid tenantId) =>
