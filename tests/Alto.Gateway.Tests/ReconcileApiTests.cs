@@ -592,6 +592,67 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
 
+    /// <summary>
+    /// The escaped names were asked of an agent that read them, but before it answered, the host
+    /// came back with an earlier agent (a downgrade): that agent would never answer them, and the run
+    /// waited for ever. The census command of escaped names is not handed to it; they count unchecked.
+    /// </summary>
+    [Fact]
+    public async Task EscapedNamesQueuedForAnAgentThatCameBackWithoutReadingThemCountAsUnchecked()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        await NameF03NotUtf8Async(host);
+        var capable = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        await CommandAsync(capable, AgentCommandKind.Census, runId, 2);
+
+        // The agent is replaced by an earlier version before answering: what was queued goes to the new session.
+        var downgraded = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
+        await CommandAsync(downgraded, AgentCommandKind.Census, runId, 1);
+        Assert.Equal("", downgraded.Commands.Single(command => command.Kind == AgentCommandKind.Census).Format);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await fixture.Database.CountAsync($"SELECT census_unchecked FROM alto.reconcile_run WHERE id = '{runId}'") != 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the escaped name was not counted unchecked");
+            await Task.Delay(50);
+        }
+        Assert.Equal("completed", await CensusAsync(host, downgraded, runId));
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1L, 0L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
+            run.GetProperty("counts").GetProperty("drift").GetInt64()));
+        // The command of escaped names waits for no agent any more; the other commands wait for their acknowledgements as ever.
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{host.HostId}' AND format = 'escaped'"));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{host.HostId}'"));
+    }
+
+    /// <summary>
+    /// A recall asked while the host was away, of stubs one of whose names is not UTF-8, and the host
+    /// comes back with an agent that does not read such names: the plain names are recalled; the
+    /// escaped one is not handed to it (it would look for a file of that text) and fails, saying why.
+    /// </summary>
+    [Fact]
+    public async Task AnEscapedRecallIsNotHandedToAnAgentThatDoesNotReadSuchNamesAndFailsSayingWhy()
+    {
+        var (host, _, _) = await StubbedHostAsync();
+        await NameF03NotUtf8Async(host);
+        using var admin = fixture.ClientFor("platform-admin");
+        var receipt = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/recall", new { directory = "/lucid" }))
+            .AssertJsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal((4, 2), (receipt.GetProperty("files").GetInt32(), receipt.GetProperty("commands").GetInt32()));
+
+        var session = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
+        var recalls = session.Commands.Where(command => command.Kind == AgentCommandKind.Recall).ToList();
+        Assert.Equal(["/lucid/f00.bin", "/lucid/f01.bin", "/lucid/f02.bin"], recalls.Single().Paths);
+        Assert.Equal(1, await fixture.Database.CountAsync($"""
+            SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'host.command_failed'
+              AND details->>'kind' = 'recall' AND details->>'error' = 'the host''s agent (version 1.0) does not read names that are not UTF-8'
+            """));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{host.HostId}' AND format = 'escaped'"));
+    }
+
     [Fact]
     public async Task AWindowsHostIsListedForButNotAskedForACensusItsStubsCountAsUnchecked()
     {

@@ -25,6 +25,15 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     [Alias("AbandonAsync")]
     Task AbandonAsync(Guid? hostId, string reason);
 
+    /// <summary>
+    /// The census's escaped names of <paramref name="hostId"/> cannot be asked of its agent after all
+    /// (it came back as a version that does not read them, <paramref name="reason"/>): they are
+    /// counted unchecked, and the run goes on without them. One-way: the host grain calls it while
+    /// opening a session, and the run may be waiting on that host grain just then (queuing its census).
+    /// </summary>
+    [Alias("LeaveEscapedUncheckedAsync"), Orleans.Concurrency.OneWay]
+    Task LeaveEscapedUncheckedAsync(Guid hostId, string reason);
+
     /// <summary>Takes what a host's agent found at paths the census asked it about (anything else is not found or refused).</summary>
     [Alias("RecordCensusAsync")]
     Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts);

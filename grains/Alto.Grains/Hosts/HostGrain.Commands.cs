@@ -200,12 +200,22 @@ public sealed partial class HostGrain
         ? $"{path} is not below a volume of this host (it has none registered)"
         : $"{path} is not below any of this host's volumes ({string.Join(", ", host.State.Volumes)})";
 
-    /// <summary>Hands a command to the current session's gateway; false (and still queued) when there is none or it is gone.</summary>
+    /// <summary>
+    /// Hands a command to the current session's gateway; false (and still queued) when there is none
+    /// or it is gone. A command of escaped names (queued while the host's agent read them) is not
+    /// handed to an agent that does not (one downgraded since): it would never answer a census of
+    /// them, or recall nothing by them. The census counts them unchecked; a recall fails, saying why.
+    /// </summary>
     private async Task<bool> TryDeliverAsync(AgentCommand command)
     {
         if (_observer is null)
         {
             return false;
+        }
+        if (command.Format == AgentCommand.EscapedPaths && !ReadsEscapedNames)
+        {
+            await NotDeliverableAsync(command);
+            return true;
         }
         try
         {
@@ -218,6 +228,19 @@ public sealed partial class HostGrain
             _observer = null;
             return false;
         }
+    }
+
+    private async Task NotDeliverableAsync(AgentCommand command)
+    {
+        var reason = $"the host's agent (version {_session?.AgentVersion}) does not read names that are not UTF-8";
+        if (command is { Kind: AgentCommandKind.Census, RunId: { } runId })
+        {
+            await commandRows.RemoveAsync(Id, command.Id);
+            (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
+            await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).LeaveEscapedUncheckedAsync(Id, reason);
+            return;
+        }
+        await AcknowledgeAsync(command.Id, succeeded: false, reason);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId}: the agent could not carry out command {CommandId}: {Reason}")]

@@ -214,6 +214,14 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
     private const string CountTaken =
         "counted AS (UPDATE alto.reconcile_run SET census_unchecked = census_unchecked + (SELECT count(tier_object_id) FROM taken) WHERE id = $1)";
 
+    /// <summary>How many of the census's paths still wait for their host's answer.</summary>
+    public async Task<long> PendingAsync(Guid runId)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, its agent could not be asked about names that are not UTF-8, or it never answered.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {

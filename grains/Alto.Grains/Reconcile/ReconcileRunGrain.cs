@@ -178,33 +178,6 @@ public sealed partial class ReconcileRunGrain(
         return CommandResult<ReconcileListingReceipt>.Ok(new ReconcileListingReceipt(cursor, Duplicate: false, ListedStatus));
     }
 
-    public async Task<CommandResult<CensusReceipt>> RecordCensusAsync(Guid tenantId, Guid hostId, StubFact[] facts)
-    {
-        if (await rows.ReadAsync(Id) is not { } run || run.TenantId != tenantId)
-        {
-            return CommandResult<CensusReceipt>.NotFound($"reconcile run {Id} not found");
-        }
-        if (run.Status != ReconcileRunInfo.Census)
-        {
-            // A report sent again after the run ended (its answer was lost) changes nothing.
-            return CommandResult<CensusReceipt>.Ok(new CensusReceipt(0, 0, run.Status));
-        }
-        if (CensusCheck.Problem(facts) is { } problem)
-        {
-            return CommandResult<CensusReceipt>.Invalid(problem.Field, problem.Message);
-        }
-        if (await census.RecordCensusAsync(Id, hostId, CensusCheck.Storable(facts), time.GetUtcNow()) is not { } recorded)
-        {
-            return CommandResult<CensusReceipt>.Invalid("facts", "the report names a path this run did not ask this host about");
-        }
-        if (recorded.Pending > 0)
-        {
-            return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, recorded.Pending, ReconcileRunInfo.Census));
-        }
-        RunAfterAnswer(run, () => ClassifyAsync(run));
-        return CommandResult<CensusReceipt>.Ok(new CensusReceipt(recorded.Taken, 0, ClassifyingStatus));
-    }
-
     /// <summary>
     /// Runs set-wise work over the whole target (the census's seed, the classification) on a
     /// one-shot grain timer, after the agent (or the reminder) has its answer: it takes as long as the target is
@@ -226,45 +199,6 @@ public sealed partial class ReconcileRunGrain(
                 await EndAsync(run, ReconcileRunInfo.Failed, "classifying the run failed: " + exception.Message, [], new Dictionary<string, long>());
             }
         }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
-    }
-
-    /// <summary>
-    /// The listing is whole: each online host with stubs of the target is asked what is at their
-    /// paths; with nothing to ask, the run classifies at once. Names that are not UTF-8 go to an
-    /// agent that reads them; for another, they are left unchecked (before any other path is
-    /// queued, so no answer can find the run waiting for paths it will not ask).
-    /// </summary>
-    private async Task BeginCensusAsync(ReconcileRunInfo run)
-    {
-        var queuedAny = false;
-        foreach (var (hostId, paths) in await census.BeginCensusAsync(run, time.GetUtcNow()))
-        {
-            var host = grains.GetGrain<IHostGrain>(hostId.ToString());
-            if (paths.Escaped.Length > 0)
-            {
-                if ((await host.RequestCensusAsync(Id, paths.Escaped, pathsEscaped: true)).Error is { } notAsked)
-                {
-                    LogEscapedUnchecked(logger, Id, hostId, await census.LeaveEscapedUncheckedAsync(Id, hostId), notAsked.Message);
-                }
-                else
-                {
-                    queuedAny = true;
-                }
-            }
-            if (paths.Plain.Length > 0)
-            {
-                if ((await host.RequestCensusAsync(Id, paths.Plain, pathsEscaped: false)).Error is { } error)
-                {
-                    await EndAsync(run, ReconcileRunInfo.Failed, $"the census could not be queued for host {hostId}: {error.Message}", [], new Dictionary<string, long>());
-                    return;
-                }
-                queuedAny = true;
-            }
-        }
-        if (!queuedAny)
-        {
-            await ClassifyAsync(run);
-        }
     }
 
     /// <summary>The listing against the records: what is missing is marked LOST, what came back is STUBBED again, orphans are reported.</summary>
@@ -376,9 +310,6 @@ public sealed partial class ReconcileRunGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId}: its work over the target failed")]
     private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid runId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile run {RunId}: {Count} stub path(s) of host {HostId} whose names are not UTF-8 are left unchecked: {Reason}")]
-    private static partial void LogEscapedUnchecked(ILogger logger, Guid runId, Guid hostId, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} started: host {HostId} lists it ({Depth})")]
     private static partial void LogStarted(ILogger logger, Guid runId, Guid targetId, Guid hostId, string depth);
