@@ -844,6 +844,25 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACopyWhoseNameIsNotUtf8QueuedForAnAgentDowngradedSinceIsNotHandedToItAndItsReTierFailsSayingWhy()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        var escaped = await NameF03NotUtf8Async(host);
+        var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, escaped);
+
+        // The re-tier was queued for an agent that reads such names; the host came back with an earlier one before it asked.
+        await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
+        using var agent = host.AgentClient(fixture);
+        Assert.Empty((await (await agent.GetAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/restores", UriKind.Relative)))
+            .AssertJsonAsync(HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing' AND repair LIKE '%failed: the copy''s name is not UTF-8, and the host''s agent does not read such names%'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.retiered' AND details->>'runId' = '{runId}' AND details->>'outcome' = 'failed'"));
+    }
+
+    [Fact]
     public async Task ACopyWhoseNameIsNotUtf8IsNotHandedToAnAgentThatDoesNotReadSuchNamesAndItsReTierFailsSayingWhy()
     {
         var (host, targetId, locators) = await StubbedHostAsync();

@@ -61,8 +61,12 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RequestRestoreAsync")]
     Task<CommandResult<CommandReceipt>> RequestRestoreAsync(Guid runId);
 
-    /// <summary>Whether the agent connected now reads names that are not UTF-8 when given them escaped (<see cref="AgentSession.EscapedPathsCapability"/>).</summary>
-    [Alias("ReadsEscapedNamesAsync")]
+    /// <summary>
+    /// Whether the agent connected now reads names that are not UTF-8 when given them escaped
+    /// (<see cref="AgentSession.EscapedPathsCapability"/>). A read of the session alone, so it
+    /// interleaves: a run asks it while the host grain may be waiting on that run.
+    /// </summary>
+    [Alias("ReadsEscapedNamesAsync"), Orleans.Concurrency.AlwaysInterleave]
     Task<bool> ReadsEscapedNamesAsync();
 
     /// <summary>

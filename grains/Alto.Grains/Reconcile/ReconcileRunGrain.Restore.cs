@@ -27,8 +27,7 @@ public sealed partial class ReconcileRunGrain
             var host = grains.GetGrain<IHostGrain>(byHost.Key.ToString());
             if (byHost.Any(copy => copy.CopyPathEscaped) && !await host.ReadsEscapedNamesAsync())
             {
-                await RecordSettledAsync(run.TenantId, await restores.FailPendingAsync(Id, byHost.Key,
-                    "the copy's name is not UTF-8, and the host's agent does not read such names (an earlier version, or not connected)", escapedOnly: true));
+                await RecordSettledAsync(run.TenantId, await restores.FailPendingAsync(Id, byHost.Key, NotReadByTheAgent, escapedOnly: true));
                 if (byHost.All(copy => copy.CopyPathEscaped))
                 {
                     continue;
@@ -42,10 +41,27 @@ public sealed partial class ReconcileRunGrain
         }
     }
 
-    public async Task<CommandResult<RestoreItem[]>> GetRestoresAsync(Guid tenantId, Guid hostId) =>
-        await rows.ReadAsync(Id) is { } run && run.TenantId == tenantId
-            ? CommandResult<RestoreItem[]>.Ok(await restores.PendingAsync(Id, hostId))
-            : CommandResult<RestoreItem[]>.NotFound($"reconcile run {Id} not found");
+    /// <summary>
+    /// The re-tiers a copy's host is to make. Those from copies whose names are not UTF-8 were
+    /// queued for an agent that reads such names; one that came back as an earlier version since
+    /// (a downgrade) would report the copy gone: they fail, saying why, and it is given the rest.
+    /// </summary>
+    public async Task<CommandResult<RestoreItem[]>> GetRestoresAsync(Guid tenantId, Guid hostId)
+    {
+        if (await rows.ReadAsync(Id) is not { } run || run.TenantId != tenantId)
+        {
+            return CommandResult<RestoreItem[]>.NotFound($"reconcile run {Id} not found");
+        }
+        var pending = await restores.PendingAsync(Id, hostId);
+        if (pending.Any(item => item.PathEscaped) && !await grains.GetGrain<IHostGrain>(hostId.ToString()).ReadsEscapedNamesAsync())
+        {
+            await RecordSettledAsync(run.TenantId, await restores.FailPendingAsync(Id, hostId, NotReadByTheAgent, escapedOnly: true));
+            pending = [.. pending.Where(item => !item.PathEscaped)];
+        }
+        return CommandResult<RestoreItem[]>.Ok(pending);
+    }
+
+    private const string NotReadByTheAgent = "the copy's name is not UTF-8, and the host's agent does not read such names (an earlier version, or not connected)";
 
     public async Task<CommandResult<RestoreReceipt>> RecordRestoresAsync(Guid tenantId, Guid hostId, RestoreResult[] results)
     {
