@@ -186,6 +186,17 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal(count, session.Commands.Count(command => command.Kind == kind && command.RunId == runId));
     }
 
+    /// <summary>Waits until <paramref name="sql"/> counts <paramref name="expected"/> (work after an answer runs on the run's timer, or one-way).</summary>
+    private async Task CountEventuallyAsync(string sql, long expected, string otherwise)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await fixture.Database.CountAsync(sql) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, otherwise);
+            await Task.Delay(50);
+        }
+    }
+
     private Task<string> RunStateAsync(Guid runId) =>
         fixture.Database.ScalarAsync<string>($"SELECT status || '/' || coalesce(cursor_key, '-') || '/' || objects_listed || '/' || batches FROM alto.reconcile_run WHERE id = '{runId}'");
 
@@ -612,12 +623,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var downgraded = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
         await CommandAsync(downgraded, AgentCommandKind.Census, runId, 1);
         Assert.Equal("", downgraded.Commands.Single(command => command.Kind == AgentCommandKind.Census).Format);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (await fixture.Database.CountAsync($"SELECT census_unchecked FROM alto.reconcile_run WHERE id = '{runId}'") != 1)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the escaped name was not counted unchecked");
-            await Task.Delay(50);
-        }
+        await CountEventuallyAsync($"SELECT census_unchecked FROM alto.reconcile_run WHERE id = '{runId}'", 1, "the escaped name was not counted unchecked");
         Assert.Equal("completed", await CensusAsync(host, downgraded, runId));
         using var admin = fixture.ClientFor("platform-admin");
         var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
@@ -872,12 +878,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var runId = await LoseF00WithACopyAtAsync(host, targetId, locators, session, escaped, restoreAsked: false);
 
         var finding = $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing' AND repair LIKE '%re-tier from the copy at %failed: the copy''s name is not UTF-8, and the host''s agent does not read such names%'";
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (await fixture.Database.CountAsync(finding) == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the re-tier was not failed with its reason");
-            await Task.Delay(50);
-        }
+        await CountEventuallyAsync(finding, 1, "the re-tier was not failed with its reason");
         Assert.DoesNotContain(session.Commands, command => command.Kind == AgentCommandKind.Restore && command.RunId == runId);
         // Not silent: audited as a failed re-tier, as one the agent reports is.
         Assert.Equal(1, await fixture.Database.CountAsync(

@@ -125,7 +125,7 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
             await touch.ExecuteNonQueryAsync();
         }
         long pending;
-        await using (var count = new NpgsqlCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL", connection, transaction))
+        await using (var count = new NpgsqlCommand(CountPending, connection, transaction))
         {
             count.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
             pending = (long)(await count.ExecuteScalarAsync())!;
@@ -189,10 +189,10 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
                              AND NOT EXISTS (SELECT 1 FROM alto.host h WHERE h.id = s.host_id AND h.last_heartbeat_at >= $2)
                            RETURNING s.host_id, s.tier_object_id),
             {CountTaken},
-                 waiting AS (SELECT count(*) AS paths FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL)
-            SELECT host_id, count(*), (SELECT paths FROM waiting) - (SELECT count(*) FROM taken) FROM taken GROUP BY host_id
+                 waiting AS ({CountPending})
+            SELECT host_id, count(*), (SELECT count FROM waiting) - (SELECT count(*) FROM taken) FROM taken GROUP BY host_id
             UNION ALL
-            SELECT NULL, 0, (SELECT paths FROM waiting) WHERE NOT EXISTS (SELECT 1 FROM taken)
+            SELECT NULL, 0, (SELECT count FROM waiting) WHERE NOT EXISTS (SELECT 1 FROM taken)
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = awayBefore });
@@ -210,6 +210,9 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return (left, stillPending);
     }
 
+    /// <summary>How many of a run's census paths (<c>$1</c>) still wait for their host's answer.</summary>
+    private const string CountPending = "SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL";
+
     /// <summary>The statement's part that counts the paths taken back that are records' as unchecked (the run's own count).</summary>
     private const string CountTaken =
         "counted AS (UPDATE alto.reconcile_run SET census_unchecked = census_unchecked + (SELECT count(tier_object_id) FROM taken) WHERE id = $1)";
@@ -217,7 +220,7 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
     /// <summary>How many of the census's paths still wait for their host's answer.</summary>
     public async Task<long> PendingAsync(Guid runId)
     {
-        await using var command = db.CreateCommand("SELECT count(*) FROM alto.reconcile_stub WHERE run_id = $1 AND found IS NULL");
+        await using var command = db.CreateCommand(CountPending);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
         return (long)(await command.ExecuteScalarAsync())!;
     }
