@@ -49,6 +49,11 @@ public static class PathRegex
         {
             throw new PatternException($"a regular expression must be at most {MaxLength} characters (got {pattern.Length})");
         }
+        if (pattern.IndexOf('\0', StringComparison.Ordinal) is >= 0 and var nul)
+        {
+            // No path holds one, and the rule could not be stored (PostgreSQL text refuses it).
+            throw new PatternException("a regular expression must not contain NUL", nul);
+        }
         _ = Create(pattern, PathFlavor.Posix);
         _ = Create(pattern, PathFlavor.Windows);
     }

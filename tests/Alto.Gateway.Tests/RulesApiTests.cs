@@ -72,6 +72,7 @@ public sealed class RulesApiTests(GatewayFixture fixture)
     {
         { "bad glob", "criteria.pathGlobs[0]", new { name = "r", criteria = new { pathGlobs = new[] { "/srv/[abc" } } } },
         { "bad regex", "criteria.pathRegex", new { name = "r", criteria = new { pathRegex = "(unclosed" } } },
+        { "a NUL in a regex (no path holds one)", "criteria.excludePathRegex", new { name = "r", criteria = new { minSizeBytes = 1, excludePathRegex = "^/srv/tmp\0" } } },
         { "a back-reference (not linear)", "criteria.pathRegex", new { name = "r", criteria = new { pathRegex = "^/srv/(a+)\\1$" } } },
         { "patterns too long together", "criteria", new { name = "r", criteria = new { pathGlobs = Enumerable.Range(0, 50).Select(i => $"/srv/{i}/" + new string('x', 400)).ToArray() } } },
         { "negative size", "criteria.minSizeBytes", new { name = "r", criteria = new { minSizeBytes = -1 } } },
@@ -118,6 +119,35 @@ public sealed class RulesApiTests(GatewayFixture fixture)
         Assert.Contains("at position 5", errors.GetProperty("criteria.pathGlobs[1]")[0].GetString(), StringComparison.Ordinal);
         Assert.Contains("at position 4", errors.GetProperty("criteria.pathRegex")[0].GetString(), StringComparison.Ordinal);
         Assert.False(errors.TryGetProperty("criteria.pathGlobs[0]", out _));
+    }
+
+    /// <summary>
+    /// A NUL in a regular expression matches no path, and PostgreSQL cannot store it: a replacement
+    /// holding one is refused and the rule stays as it was. Before, it was taken into the tenant's
+    /// rules but not into their mirror or the audit log, and answered 500.
+    /// </summary>
+    [Fact]
+    public async Task ARegexHoldingANulIsRefusedAndTheRuleStaysAsItWas()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "rules-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = await CreateTargetAsync(admin, tenant);
+        var rule = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "cold", targetId = target, criteria = new { pathRegex = "^/srv/" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var url = $"/api/v1/tenants/{tenant}/rules/{rule}";
+
+        var problem = await (await admin.PutAsJsonAsync(url, new { name = "cold", targetId = target, criteria = new { pathRegex = "^/srv/\0" } }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("NUL", problem.GetProperty("errors").GetProperty("criteria.pathRegex")[0].GetString(), StringComparison.Ordinal);
+        var kept = await (await admin.GetAsync(Relative(url))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("^/srv/", kept.GetProperty("criteria").GetProperty("pathRegex").GetString());
+        var updates = $"SELECT count(*) FROM alto.audit_log WHERE action = 'rule.updated' AND object_id = '{rule}'";
+        Assert.Equal(0, await fixture.Database.CountAsync(updates));
+
+        // The rule is changed as ever by a sound replacement, in its mirror and the audit log too.
+        await (await admin.PutAsJsonAsync(url, new { name = "cold", targetId = target, criteria = new { pathRegex = "^/data/" } })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.rule WHERE id = '{rule}' AND criteria->>'pathRegex' = '^/data/'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(updates));
     }
 
     [Fact]
