@@ -20,7 +20,7 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
     private static readonly string Huge = new('x', 100_000);
 
     /// <summary>Values of the wrong kind or of absurd size for any property.</summary>
-    private static readonly string[] HostileValues =
+    internal static readonly string[] HostileValues =
     [
         "null", "true", "-1", "9223372036854775808", "1e308", "\"\"", "\"" + Huge + "\"", "\"\\u0000\"", "\"../../etc/passwd\"",
         "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "\"00000000-0000-0000-0000-000000000000\"", "\"9999-99-99T99:99:99Z\"",
@@ -47,9 +47,27 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
         var tenantId = tenant.GetProperty("id").GetGuid();
         // The agents' own operations are called with a host's credential, so that they too reach their validation.
         using var agent = fixture.AgentClient(await fixture.EnrollHostAsync(tenantId, new { name = "sweep-host", volumes = new[] { "/srv" } }));
+        var (calls, serverErrors) = await SweepAsync(admin, agent, path => Fill(path, tenantId),
+            (method, url, _, operation, schemas) => Requests(method, url, operation, schemas));
+
+        Assert.True(calls > 500, $"only {calls} calls were made: the API document was not read");
+        Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
+    }
+
+    /// <summary>The requests to make of one operation: its method, its path filled in, its path as the document spells it, the operation and the document's schemas.</summary>
+    internal delegate IEnumerable<(HttpRequestMessage Request, string What)> RequestsOf(string method, string url, string template, JsonElement operation, JsonElement schemas);
+
+    /// <summary>
+    /// Calls every operation of the API document (but deletions and signing in and out) with the
+    /// requests given for it, the agents' own as the host, the others as the admin; returns how many
+    /// calls were made and each one answered with a server error. Each answer is also told to
+    /// <paramref name="answered"/>, with its operation ("METHOD path") and what the request held.
+    /// </summary>
+    internal static async Task<(int Calls, List<string> ServerErrors)> SweepAsync(HttpClient admin, HttpClient agent, Func<string, string> fill, RequestsOf requests,
+        Action<string, string, HttpStatusCode>? answered = null)
+    {
         using var document = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
-
         var serverErrors = new List<string>();
         var calls = 0;
         foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
@@ -62,12 +80,12 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
                     // Deletions would remove what later calls reach; signing out and in would end the sweep's own session.
                     continue;
                 }
-                var url = Fill(path.Name, tenantId);
                 var caller = IsAgentsOwn(path.Name) ? agent : admin;
-                foreach (var (request, what) in Requests(method, url, operation.Value, schemas))
+                foreach (var (request, what) in requests(method, fill(path.Name), path.Name, operation.Value, schemas))
                 {
                     calls++;
                     using var response = await caller.SendAsync(request);
+                    answered?.Invoke($"{method} {path.Name}", what, response.StatusCode);
                     if ((int)response.StatusCode >= 500)
                     {
                         serverErrors.Add($"{method} {path.Name} with {what}: {(int)response.StatusCode} {Shorten(await response.Content.ReadAsStringAsync())}");
@@ -75,13 +93,11 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
                 }
             }
         }
-
-        Assert.True(calls > 500, $"only {calls} calls were made: the API document was not read");
-        Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
+        return (calls, serverErrors);
     }
 
     /// <summary>The operation's hostile requests, each with a word on what it holds.</summary>
-    private static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, JsonElement operation, JsonElement schemas)
+    internal static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, JsonElement operation, JsonElement schemas)
     {
         var query = operation.TryGetProperty("parameters", out var parameters)
             ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()!).ToList()
@@ -157,7 +173,7 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
         path.StartsWith("/api/v1/agents/", StringComparison.Ordinal) && path != "/api/v1/agents/enroll"
         || path.StartsWith("/api/v1/scan-results", StringComparison.Ordinal) || path.StartsWith("/api/v1/audit-updates", StringComparison.Ordinal);
 
-    private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+    internal static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+    internal static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
 
 namespace Alto.Gateway.Tests;
@@ -41,6 +43,40 @@ public sealed record PlannedHost(Guid TenantId, Guid HostId, string Credential)
         await insert.ExecuteNonQueryAsync();
         (await admin.PostAsync(new Uri($"/api/v1/tenants/{tenant}/hosts/{host.HostId}/plan?dryRun=false", UriKind.Relative), null)).EnsureSuccessStatusCode();
         return host;
+    }
+
+    /// <summary>A host with <paramref name="files"/> files stubbed on the tenant's path target (as the agent would have reported them), with their locators in path order.</summary>
+    public static async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedAsync(GatewayFixture fixture, int files = 4, bool windows = false)
+    {
+        var paths = Enumerable.Range(0, files).Select(i => (windows ? $@"C:\Data\f{i:D2}.bin" : $"/lucid/f{i:D2}.bin", 90L * 86_400)).ToArray();
+        var host = windows ? await CreateAsync(fixture, "windows", @"C:\Data", paths) : await CreateAsync(fixture, paths);
+        var targetId = await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.storage_target WHERE tenant_id = '{host.TenantId}'");
+        var ids = new List<long>();
+        await using (var read = fixture.Database.DataSource.CreateCommand($"SELECT id FROM alto.tier_object WHERE host_id = '{host.HostId}' ORDER BY full_path"))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+        Assert.Equal(files, ids.Count);
+        var locators = ids.Select(id => Locator(host.TenantId, $"content of {id}")).ToArray();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            await fixture.Database.ExecuteAsync($"""
+                UPDATE alto.tier_object SET state = 'STUBBED', hash = right('{locators[i]}', 64), locator = '{locators[i]}', size_bytes = 1000,
+                       acted_utc = now() - interval '1 hour' WHERE id = {ids[i]}
+                """);
+        }
+        return (host, targetId, locators);
+    }
+
+    /// <summary>The locator a content's copy has on a tenant's target: the tenant, two levels of fan-out and the content's SHA-256.</summary>
+    public static string Locator(Guid tenantId, string content)
+    {
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+        return $"{tenantId:N}/{sha[..2]}/{sha[2..4]}/{sha}";
     }
 
     /// <summary>A client that calls as this host's agent (its credential).</summary>

@@ -1,13 +1,9 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Alto.GrainInterfaces.Hosts;
-using Alto.GrainInterfaces.Tiers;
 using Alto.Scanning;
-using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
@@ -21,88 +17,21 @@ namespace Alto.Gateway.Tests;
 [Collection(GatewayCollection.Name)]
 public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
 {
-    private readonly List<(IHostGrain Host, Guid SessionId, IAgentSessionObserver Reference, StandInSession Session)> _sessions = [];
-
     private IClusterClient Cluster => fixture.Services.GetRequiredService<IClusterClient>();
+
+    private readonly StandInSessions _sessions = new(fixture.Services.GetRequiredService<IClusterClient>());
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var (host, sessionId, reference, _) in _sessions)
-        {
-            await host.CloseSessionAsync(sessionId);
-            Cluster.DeleteObjectReference<IAgentSessionObserver>(reference);
-        }
-    }
+    public Task DisposeAsync() => _sessions.CloseAllAsync();
 
-    /// <summary>The gateway's side of an agent's session, played at the host grain (as the gRPC service does): records the commands the host sends.</summary>
-    private sealed class StandInSession : IAgentSessionObserver
-    {
-        public ConcurrentQueue<AgentCommand> Commands { get; } = new();
+    private Task<StandInSession> ConnectAsync(PlannedHost host, string os = "linux", string[]? capabilities = null) =>
+        _sessions.ConnectAsync(host, os, capabilities);
 
-        public Task DeliverAsync(AgentCommand command)
-        {
-            Commands.Enqueue(command);
-            return Task.CompletedTask;
-        }
+    private Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4, bool windows = false) =>
+        PlannedHost.StubbedAsync(fixture, files, windows);
 
-        public Task DeliverJobAsync(TierJobPayload job) => Task.CompletedTask;
-
-        public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
-
-        public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// Opens a session for the host and heartbeats once: the host is online, and its commands reach
-    /// the stand-in. Its capabilities are those of this version's agent unless given.
-    /// </summary>
-    private async Task<StandInSession> ConnectAsync(PlannedHost host, string os = "linux", string[]? capabilities = null)
-    {
-        var grain = Cluster.GetGrain<IHostGrain>(host.HostId.ToString());
-        var session = new StandInSession();
-        var reference = Cluster.CreateObjectReference<IAgentSessionObserver>(session);
-        var sessionId = Guid.NewGuid();
-        _sessions.Add((grain, sessionId, reference, session));
-        Assert.Equal(SessionStanding.Current, await grain.OpenSessionAsync(
-            new AgentSession(sessionId, "test-gateway", "1.0", os, capabilities ?? ["scan:csv", "scan:parquet", AgentSession.EscapedPathsCapability], DateTimeOffset.UtcNow),
-            host.Credential, TimeSpan.FromMinutes(5), reference));
-        Assert.Equal(SessionStanding.Current, await grain.HeartbeatAsync(sessionId, host.Credential, PlanningWorld.ArmedMetrics(os == "linux" ? "/lucid" : @"C:\Data")));
-        return session;
-    }
-    /// <summary>A host with <paramref name="files"/> files stubbed on the tenant's path target (as the agent would have reported them).</summary>
-    private async Task<(PlannedHost Host, Guid TargetId, string[] Locators)> StubbedHostAsync(int files = 4, bool windows = false)
-    {
-        var paths = Enumerable.Range(0, files).Select(i => (windows ? $@"C:\Data\f{i:D2}.bin" : $"/lucid/f{i:D2}.bin", 90L * 86_400)).ToArray();
-        var host = windows ? await PlannedHost.CreateAsync(fixture, "windows", @"C:\Data", paths) : await PlannedHost.CreateAsync(fixture, paths);
-        var targetId = await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.storage_target WHERE tenant_id = '{host.TenantId}'");
-        var ids = new List<long>();
-        await using (var read = fixture.Database.DataSource.CreateCommand($"SELECT id FROM alto.tier_object WHERE host_id = '{host.HostId}' ORDER BY full_path"))
-        await using (var reader = await read.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                ids.Add(reader.GetInt64(0));
-            }
-        }
-        Assert.Equal(files, ids.Count);
-        var locators = ids.Select(id => Locator(host.TenantId, $"content of {id}")).ToArray();
-        for (var i = 0; i < ids.Count; i++)
-        {
-            await fixture.Database.ExecuteAsync($"""
-                UPDATE alto.tier_object SET state = 'STUBBED', hash = right('{locators[i]}', 64), locator = '{locators[i]}', size_bytes = 1000,
-                       acted_utc = now() - interval '1 hour' WHERE id = {ids[i]}
-                """);
-        }
-        return (host, targetId, locators);
-    }
-
-    private static string Locator(Guid tenantId, string content)
-    {
-        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
-        return $"{tenantId:N}/{sha[..2]}/{sha[2..4]}/{sha}";
-    }
+    private static string Locator(Guid tenantId, string content) => PlannedHost.Locator(tenantId, content);
 
     private static object Part(string? after, bool finished, params (string Key, long Length)[] objects) =>
         new { after, finished, objects = objects.Select(o => new { key = o.Key, length = o.Length, modified = DateTimeOffset.UtcNow.AddDays(-1) }).ToArray() };

@@ -70,6 +70,7 @@ public static class ReconcileApi
         agents.MapGet("/{runId:guid}", GetForAgentAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary("A reconciliation run this agent lists: target, depth and the cursor to resume after (host credential)");
         agents.MapPost("/{runId:guid}/listing", RecordListingAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
+            .Accepts<ReconcileListingRequest>("application/json", ListingPartFormat.ContentType)
             .WithSummary($"The next part of a run's listing, in key order after the run's cursor, packed or as JSON (host credential; at most {ListingPartFormat.MaxEntries} objects)");
         agents.MapPost("/{runId:guid}/stubs", RecordCensusAsync).Allows(Access.Agent).RequireAuthorization(HostCredentialAuthentication.Policy)
             .WithSummary($"What the agent found at the paths a run's census asked it about (host credential; at most {StubFact.MaxPerReport} paths)");

@@ -1,0 +1,281 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// Every operation that takes a JSON body, called with a sound request about things that exist —
+/// the sweep's tenant, its host (online), target, rule and user, a reconciliation run listing and
+/// one taking its census — and then with each value of that request, at any depth, replaced by a
+/// hostile one. A lone hostile property is refused for the properties missing beside it; here
+/// everything else is right, so each value reaches the checks behind the first ones, and the
+/// grains and the database behind those. No answer may be a server error.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifetime
+{
+    private readonly StandInSessions _sessions = new(fixture.Services.GetRequiredService<IClusterClient>());
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _sessions.CloseAllAsync();
+
+    /// <summary>
+    /// A sound request of each operation with a body, by its method and path: its query, then its
+    /// body, with the names in braces standing for the sweep's own things.
+    /// </summary>
+    private static readonly Dictionary<string, (string Query, string Body)> SoundRequests = new()
+    {
+        ["POST /api/v1/tenants"] = ("", """{"name":"sweep-sound","description":"a tenant"}"""),
+        ["PATCH /api/v1/tenants/{tenantId}"] = ("", """
+            {"name":"{tenantName}","description":"a tenant","encryptTier2":false,"recallAfterReads":1,"planApproval":"auto",
+             "minTierableBytes":0,"orphanGraceDays":7,"reclaimOrphans":false}
+            """),
+        ["POST /api/v1/tenants/{tenantId}/hosts"] = ("", """{"name":"another-host","os":"linux","volumes":["/srv"]}"""),
+        ["PATCH /api/v1/tenants/{tenantId}/hosts/{hostId}"] = ("", """
+            {"volumes":["/lucid"],"bandwidthLimitBytesPerSecond":0,"timeZone":"Europe/Berlin",
+             "transferWindows":[{"days":"mon-fri","start":"20:00","end":"06:00","bytesPerSecond":50000000}],
+             "lucidLink":{"filespaceRoot":"/lucid","pollSeconds":60,"fullScanDays":7}}
+            """),
+        ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/scan"] = ("", """{"paths":["/lucid"],"format":"csv"}"""),
+        ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/recall"] = ("", """{"paths":["/lucid/f00.bin"],"directory":null,"ruleId":null}"""),
+        ["POST /api/v1/tenants/{tenantId}/targets"] = ("", """
+            {"name":"another-target","kind":"path","settings":{"path":"/mnt/tier2/another","compression":"zstd"},"credentials":null}
+            """),
+        ["PATCH /api/v1/tenants/{tenantId}/targets/{targetId}"] = ("", """
+            {"name":"nas","settings":{"path":"{targetPath}"},"credentials":null,"enabled":true}
+            """),
+        ["POST /api/v1/tenants/{tenantId}/rules"] = ("", Rule("another-rule", 20)),
+        ["POST /api/v1/tenants/{tenantId}/rules/reorder"] = ("", """{"ruleIds":["{ruleId}"]}"""),
+        ["PUT /api/v1/tenants/{tenantId}/rules/{ruleId}"] = ("", Rule("cold", 10)),
+        ["POST /api/v1/scan-results/unchanged"] = ("?scanId={newId}&part=0", """{"baseScanId":"{newId}","folders":["/lucid/projects"]}"""),
+        ["POST /api/v1/audit-updates"] = ("", """
+            {"update_batch_id":"{newId}","customer_id":"{tenantId}","volume_id":"{hostId}","source_type":"lucidlink_audit",
+             "collected_at":"2026-12-01T10:00:00Z",
+             "updates":[{"file_path":"/f00.bin","access_type":"read","last_accessed":"2026-12-01T09:00:00Z","target_path":null,
+                         "audit_file":".lucid_audit/n1/2026/12/x.log.active"}]}
+            """),
+        ["PUT /api/v1/tenants/{tenantId}/cost-model"] = ("", """
+            {"currency":"EUR","localPerGbMonth":0.05,
+             "targets":[{"targetId":"{targetId}","storagePerGbMonth":0.01,"writesPerThousand":0.005,"readsPerThousand":0.0004,"retrievalPerGb":0.02}]}
+            """),
+        ["POST /api/v1/tenants/{tenantId}/what-if"] = ("", $$"""{"rules":[{{Rule("what-if", 30)}}],"hostId":"{hostId}"}"""),
+        ["POST /api/v1/tenants/{tenantId}/approvals"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null}"""),
+        ["POST /api/v1/users"] = ("", """{"username":"sweep-sound-user","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
+        ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false}"""),
+        ["POST /api/v1/agents/enroll"] = ("", """{"token":"an-unknown-token","agentVersion":"1.0.0","machineName":"fs01"}"""),
+        ["POST /api/v1/agents/data-keys/unwrap"] = ("", """{"wrapped":"AAAA"}"""),
+        ["POST /api/v1/agents/stubs/check"] = ("", """
+            {"path":"/lucid/f00.bin","locator":"{locator}","sha256":"{sha256}","legacy":false,"bindingProblem":null}
+            """),
+        ["POST /api/v1/tenants/{tenantId}/targets/{targetId}/reconcile"] = ("", """
+            {"depth":"deep","samplePercent":10,"requestsPerSecond":50,"allowMassLoss":false,"reclaimOrphans":false}
+            """),
+        ["PUT /api/v1/tenants/{tenantId}/targets/{targetId}/reconcile-schedule"] = ("", """
+            {"everyHours":24,"depth":"deep","samplePercent":10,"requestsPerSecond":50}
+            """),
+        ["POST /api/v1/agents/reconcile-runs/{runId}/listing"] = ("", """
+            {"after":null,"finished":false,"failure":null,
+             "objects":[{"key":"{orphan}","length":1000,"modified":"2026-11-30T10:00:00Z","problem":null,"checked":false}]}
+            """),
+        ["POST /api/v1/agents/reconcile-runs/{runId}/stubs"] = ("", """
+            {"facts":[{"path":"/lucid/f00.bin","found":"stub","locator":"{locator}","sha256":"{sha256}","targetId":"{targetId}","detail":null,"pathEscaped":false}]}
+            """),
+        ["POST /api/v1/agents/reconcile-runs/{runId}/reclaimed"] = ("", """{"results":[{"key":"{orphan}","outcome":"deleted","detail":null}]}"""),
+        ["POST /api/v1/agents/reconcile-runs/{runId}/restored"] = ("", """{"results":[{"tierObjectId":1,"outcome":"restored","detail":null}]}"""),
+    };
+
+    private const string SoundRequest = "the sound request";
+
+    /// <summary>The sound requests the sweep cannot make succeed, and their answer.</summary>
+    private static readonly Dictionary<string, HttpStatusCode> RefusedSoundRequests = new()
+    {
+        // The sweep adds rules itself, so no list written beforehand names them all.
+        ["POST /api/v1/tenants/{tenantId}/rules/reorder"] = HttpStatusCode.BadRequest,
+        // The tenant's plans go out at once: no job waits for approval.
+        ["POST /api/v1/tenants/{tenantId}/approvals"] = HttpStatusCode.NotFound,
+        // A valid enrollment token would enroll a host, once; the sweep has none.
+        ["POST /api/v1/agents/enroll"] = HttpStatusCode.Unauthorized,
+        // No data key wrapped with the tenant's key is at hand (a target that encrypts hands them out in jobs).
+        ["POST /api/v1/agents/data-keys/unwrap"] = HttpStatusCode.BadRequest,
+        // The runs re-tier nothing: no stub of theirs is lost.
+        ["POST /api/v1/agents/reconcile-runs/{runId}/restored"] = HttpStatusCode.BadRequest,
+    };
+
+    private static string Rule(string name, int priority) => $$$"""
+        {"name":"{{{name}}}","priority":{{{priority}}},"enabled":true,"action":"tier","targetId":"{targetId}","hostId":"{hostId}",
+         "criteria":{"pathGlobs":["/lucid/**"],"excludePathGlobs":["/lucid/keep/**"],"pathRegex":"\\.bin$","excludePathRegex":"^/lucid/tmp/",
+                     "minSizeBytes":1,"maxSizeBytes":1000000000,"accessedOlderThanDays":30,"modifiedOlderThanDays":60,
+                     "extensions":["bin"],"excludeExtensions":["tmp"]}}
+        """;
+
+    [Fact]
+    public async Task NoHostileValueInAnOtherwiseSoundRequestIsAServerError()
+    {
+        // Its stubs on the tenant's target, the host online; a run on that target taking its census (one path of four answered, so it stays there).
+        var (host, targetId, locators) = await PlannedHost.StubbedAsync(fixture);
+        await _sessions.ConnectAsync(host);
+        using var admin = fixture.ClientFor("platform-admin");
+        using var agent = host.AgentClient(fixture);
+        var censusRun = await StartRunAsync(admin, host.TenantId, targetId);
+        var listing = locators.Order(StringComparer.Ordinal).Select(locator => new { key = locator, length = 1000 }).ToArray();
+        (await agent.PostAsJsonAsync($"/api/v1/agents/reconcile-runs/{censusRun}/listing", new { finished = true, objects = listing })).EnsureSuccessStatusCode();
+        await StatusAsync(censusRun, "census");
+        // A second target, with a run still listing it.
+        var otherTarget = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets",
+            new { name = "nas-2", kind = "path", settings = new { path = $"/mnt/tier2/{host.TenantId:N}-2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var listingRun = await StartRunAsync(admin, host.TenantId, otherTarget);
+        // And a third, free for a run to be started on (a target has one run at a time).
+        var freeTarget = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets",
+            new { name = "nas-3", kind = "path", settings = new { path = $"/mnt/tier2/{host.TenantId:N}-3" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var user = await (await admin.PostAsJsonAsync("/api/v1/users",
+            new { username = "sweep-" + Guid.NewGuid().ToString("N")[..8], password = "a sound pass phrase 42", role = "tenant-admin", tenantIds = new[] { host.TenantId } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var stub = await fixture.Database.ScalarAsync<string>($"SELECT locator || ' ' || hash FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f00.bin'");
+        var names = new Dictionary<string, string>
+        {
+            ["{tenantId}"] = host.TenantId.ToString(),
+            ["{tenantName}"] = await fixture.Database.ScalarAsync<string>($"SELECT name FROM alto.tenant WHERE id = '{host.TenantId}'"),
+            ["{hostId}"] = host.HostId.ToString(),
+            ["{targetId}"] = targetId.ToString(),
+            ["{targetPath}"] = $"/mnt/tier2/{host.TenantId:N}",
+            ["{ruleId}"] = (await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.rule WHERE tenant_id = '{host.TenantId}'")).ToString(),
+            ["{userId}"] = user.GetProperty("id").GetString()!,
+            ["{locator}"] = stub.Split(' ')[0],
+            ["{sha256}"] = stub.Split(' ')[1],
+            ["{orphan}"] = PlannedHost.Locator(host.TenantId, "an object no record names"),
+        };
+
+        // A census is reported to the run taking one, everything else of a run to the one listing; a run is started on the free target.
+        string FillPath(string template) => Fill(template.EndsWith("/reconcile", StringComparison.Ordinal) ? template.Replace("{targetId}", freeTarget.ToString(), StringComparison.Ordinal) : template,
+            names, template.EndsWith("/stubs", StringComparison.Ordinal) ? censusRun : listingRun);
+
+        var withoutSoundRequest = new List<string>();
+        var unsound = new List<string>();
+        var (calls, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent, FillPath,
+            (method, url, template, operation, schemas) =>
+            {
+                if (method == "GET" || !operation.TryGetProperty("requestBody", out var body) || !body.GetProperty("content").TryGetProperty("application/json", out _))
+                {
+                    return [];
+                }
+                if (!SoundRequests.TryGetValue($"{method} {template}", out var sound))
+                {
+                    withoutSoundRequest.Add($"{method} {template}");
+                    return [];
+                }
+                return Requests(method, url + Fill(sound.Query, names, Guid.Empty), Fill(sound.Body, names, Guid.Empty));
+            },
+            (operation, what, status) =>
+            {
+                if (what == SoundRequest && !((int)status is >= 200 and < 300 || RefusedSoundRequests.GetValueOrDefault(operation) == status))
+                {
+                    unsound.Add($"{operation}: {(int)status}");
+                }
+            });
+
+        Assert.True(withoutSoundRequest.Count == 0, "no sound request is written for " + string.Join(", ", withoutSoundRequest));
+        // A sound request that is refused would leave its values checked only as far as its own fault.
+        Assert.True(unsound.Count == 0, "sound requests refused: " + string.Join(", ", unsound));
+        Assert.True(calls > 1000, $"only {calls} calls were made");
+        Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
+    }
+
+    /// <summary>The sound request, then one for each value in it (at any depth) replaced by each hostile value.</summary>
+    private static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, string soundBody)
+    {
+        var sound = JsonNode.Parse(soundBody)!;
+        yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = HostileInputSweepTests.Json(soundBody) }, SoundRequest);
+        foreach (var place in Places(sound, ""))
+        {
+            foreach (var value in HostileInputSweepTests.HostileValues)
+            {
+                var body = sound.DeepClone();
+                Replace(body, place, value is "null" ? null : JsonNode.Parse(value));
+                yield return (new HttpRequestMessage(new HttpMethod(method), url) { Content = HostileInputSweepTests.Json(body.ToJsonString()) },
+                    $"{place} = {HostileInputSweepTests.Shorten(value)}");
+            }
+        }
+    }
+
+    /// <summary>Every value's place in the body, as a JSON path (a.b[0].c).</summary>
+    private static IEnumerable<string> Places(JsonNode? node, string at)
+    {
+        switch (node)
+        {
+            case JsonObject properties:
+                foreach (var (name, value) in properties)
+                {
+                    var place = at.Length == 0 ? name : $"{at}.{name}";
+                    yield return place;
+                    foreach (var inner in Places(value, place))
+                    {
+                        yield return inner;
+                    }
+                }
+                break;
+            case JsonArray elements:
+                for (var i = 0; i < elements.Count; i++)
+                {
+                    yield return $"{at}[{i}]";
+                    foreach (var inner in Places(elements[i], $"{at}[{i}]"))
+                    {
+                        yield return inner;
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary>Puts <paramref name="value"/> at the place (as <see cref="Places"/> spells it) in the body.</summary>
+    private static void Replace(JsonNode body, string place, JsonNode? value)
+    {
+        var steps = System.Text.RegularExpressions.Regex.Matches(place, @"[^.\[\]]+|\[(\d+)\]").Select(match => match.Value).ToList();
+        var parent = body;
+        foreach (var step in steps[..^1])
+        {
+            parent = step.StartsWith('[') ? parent[int.Parse(step[1..^1], System.Globalization.CultureInfo.InvariantCulture)]! : parent[step]!;
+        }
+        var last = steps[^1];
+        if (last.StartsWith('['))
+        {
+            parent[int.Parse(last[1..^1], System.Globalization.CultureInfo.InvariantCulture)] = value;
+        }
+        else
+        {
+            parent[last] = value;
+        }
+    }
+
+    /// <summary>The text with the sweep's names in it, a run's id for {runId} and a new id for each {newId}.</summary>
+    private static string Fill(string text, Dictionary<string, string> names, Guid runId)
+    {
+        foreach (var (name, value) in names)
+        {
+            text = text.Replace(name, value, StringComparison.Ordinal);
+        }
+        text = text.Replace("{runId}", runId.ToString(), StringComparison.Ordinal);
+        while (text.Contains("{newId}", StringComparison.Ordinal))
+        {
+            var at = text.IndexOf("{newId}", StringComparison.Ordinal);
+            text = text[..at] + Guid.NewGuid() + text[(at + "{newId}".Length)..];
+        }
+        return text;
+    }
+
+    private static async Task<Guid> StartRunAsync(HttpClient admin, Guid tenantId, Guid targetId) =>
+        (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/targets/{targetId}/reconcile", new { depth = "list" })).AssertJsonAsync(HttpStatusCode.Accepted))
+        .GetProperty("runId").GetGuid();
+
+    private async Task StatusAsync(Guid runId, string status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'") != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"run {runId} did not reach {status}");
+            await Task.Delay(50);
+        }
+    }
+}
