@@ -26,6 +26,8 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
         "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "\"00000000-0000-0000-0000-000000000000\"", "\"9999-99-99T99:99:99Z\"",
         // A well-formed time with an offset: PostgreSQL's driver writes UTC instants only, so an unconverted one is a 500.
         "\"2026-12-04T10:00:00+02:00\"", "\"0001-01-01T00:00:00Z\"",
+        // Half of a surrogate pair: JSON reads it, but it is no text (UTF-8 cannot carry it); numbers that are not, or not whole.
+        "\"\\ud800\"", "\"NaN\"", "\"-Infinity\"", "1.5", "-0",
     ];
 
     /// <summary>Whole bodies of the wrong shape.</summary>
