@@ -62,11 +62,11 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
     /// <summary>
     /// Calls every operation of the API document (but deletions and signing in and out) with the
     /// requests given for it, the agents' own as the host, the others as the admin; returns how many
-    /// calls were made and each one answered with a server error. Each answer is also told to
+    /// calls were made and each one answered with a server error. Each answer is also shown to
     /// <paramref name="answered"/>, with its operation ("METHOD path") and what the request held.
     /// </summary>
     internal static async Task<(int Calls, List<string> ServerErrors)> SweepAsync(HttpClient admin, HttpClient agent, Func<string, string> fill, RequestsOf requests,
-        Action<string, string, HttpStatusCode>? answered = null)
+        Func<string, string, HttpResponseMessage, Task>? answered = null)
     {
         using var document = JsonDocument.Parse(await admin.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
@@ -87,7 +87,10 @@ public sealed class HostileInputSweepTests(GatewayFixture fixture)
                 {
                     calls++;
                     using var response = await caller.SendAsync(request);
-                    answered?.Invoke($"{method} {path.Name}", what, response.StatusCode);
+                    if (answered is not null)
+                    {
+                        await answered($"{method} {path.Name}", what, response);
+                    }
                     if ((int)response.StatusCode >= 500)
                     {
                         serverErrors.Add($"{method} {path.Name} with {what}: {(int)response.StatusCode} {Shorten(await response.Content.ReadAsStringAsync())}");

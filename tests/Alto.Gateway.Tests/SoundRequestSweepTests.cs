@@ -29,7 +29,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
     /// </summary>
     private static readonly Dictionary<string, (string Query, string Body)> SoundRequests = new()
     {
-        ["POST /api/v1/tenants"] = ("", """{"name":"sweep-sound","description":"a tenant"}"""),
+        ["POST /api/v1/tenants"] = ("", """{"name":"sweep-{unique}","description":"a tenant"}"""),
         ["PATCH /api/v1/tenants/{tenantId}"] = ("", """
             {"name":"{tenantName}","description":"a tenant","encryptTier2":false,"recallAfterReads":1,"planApproval":"auto",
              "minTierableBytes":0,"orphanGraceDays":7,"reclaimOrphans":false}
@@ -43,7 +43,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/scan"] = ("", """{"paths":["/lucid"],"format":"csv"}"""),
         ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/recall"] = ("", """{"paths":["/lucid/f00.bin"],"directory":null,"ruleId":null}"""),
         ["POST /api/v1/tenants/{tenantId}/targets"] = ("", """
-            {"name":"another-target","kind":"path","settings":{"path":"/mnt/tier2/another","compression":"zstd"},"credentials":null}
+            {"name":"another-target","kind":"path","settings":{"path":"/mnt/tier2/{unique}","compression":"zstd"},"credentials":null}
             """),
         ["PATCH /api/v1/tenants/{tenantId}/targets/{targetId}"] = ("", """
             {"name":"nas","settings":{"path":"{targetPath}"},"credentials":null,"enabled":true}
@@ -64,7 +64,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             """),
         ["POST /api/v1/tenants/{tenantId}/what-if"] = ("", $$"""{"rules":[{{Rule("what-if", 30)}}],"hostId":"{hostId}"}"""),
         ["POST /api/v1/tenants/{tenantId}/approvals"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null}"""),
-        ["POST /api/v1/users"] = ("", """{"username":"sweep-sound-user","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
+        ["POST /api/v1/users"] = ("", """{"username":"sweep-{unique}","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
         ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false}"""),
         ["POST /api/v1/agents/enroll"] = ("", """{"token":"an-unknown-token","agentVersion":"1.0.0","machineName":"fs01"}"""),
         ["POST /api/v1/agents/data-keys/unwrap"] = ("", """{"wrapped":"AAAA"}"""),
@@ -112,10 +112,27 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
                      "extensions":["bin"],"excludeExtensions":["tmp"]}}
         """;
 
-    [Fact]
-    public async Task NoHostileValueInAnOtherwiseSoundRequestIsAServerError()
+    /// <summary>
+    /// A tenant's things the sweeps name: its host (online, a stand-in session) with stubs on the
+    /// tenant's target, a run on that target taking its census (one path of four answered, so it
+    /// stays there), a second target with a run still listing it, a third free for a run to be
+    /// started on (a target has one run at a time), a rule and a user; with the names that stand
+    /// for them in the sound requests.
+    /// </summary>
+    private sealed record World(PlannedHost Host, Guid CensusRun, Guid ListingRun, Guid FreeTarget, Dictionary<string, string> Names)
     {
-        // Its stubs on the tenant's target, the host online; a run on that target taking its census (one path of four answered, so it stays there).
+        /// <summary>The path with the world's things in it: a census is reported to the run taking one, all else of a run to the one listing; a run is started on the free target.</summary>
+        public string FillPath(string template) => Fill(
+            template.EndsWith("/reconcile", StringComparison.Ordinal) ? template.Replace("{targetId}", FreeTarget.ToString(), StringComparison.Ordinal) : template,
+            Names, template.EndsWith("/stubs", StringComparison.Ordinal) ? CensusRun : ListingRun);
+
+        /// <summary>The ids of the world's things, as they may appear in a request.</summary>
+        public IEnumerable<string> Ids => [Host.TenantId.ToString(), Host.TenantId.ToString("N"), Host.HostId.ToString(), CensusRun.ToString(), ListingRun.ToString(),
+            FreeTarget.ToString(), Names["{targetId}"], Names["{ruleId}"], Names["{userId}"]];
+    }
+
+    private async Task<World> WorldAsync()
+    {
         var (host, targetId, locators) = await PlannedHost.StubbedAsync(fixture);
         await _sessions.ConnectAsync(host);
         using var admin = fixture.ClientFor("platform-admin");
@@ -124,18 +141,16 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         var listing = locators.Order(StringComparer.Ordinal).Select(locator => new { key = locator, length = 1000 }).ToArray();
         (await agent.PostAsJsonAsync($"/api/v1/agents/reconcile-runs/{censusRun}/listing", new { finished = true, objects = listing })).EnsureSuccessStatusCode();
         await StatusAsync(censusRun, "census");
-        // A second target, with a run still listing it.
         var otherTarget = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets",
             new { name = "nas-2", kind = "path", settings = new { path = $"/mnt/tier2/{host.TenantId:N}-2" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var listingRun = await StartRunAsync(admin, host.TenantId, otherTarget);
-        // And a third, free for a run to be started on (a target has one run at a time).
         var freeTarget = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets",
             new { name = "nas-3", kind = "path", settings = new { path = $"/mnt/tier2/{host.TenantId:N}-3" } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var user = await (await admin.PostAsJsonAsync("/api/v1/users",
             new { username = "sweep-" + Guid.NewGuid().ToString("N")[..8], password = "a sound pass phrase 42", role = "tenant-admin", tenantIds = new[] { host.TenantId } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         var stub = await fixture.Database.ScalarAsync<string>($"SELECT locator || ' ' || hash FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '/lucid/f00.bin'");
-        var names = new Dictionary<string, string>
+        return new World(host, censusRun, listingRun, freeTarget, new Dictionary<string, string>
         {
             ["{tenantId}"] = host.TenantId.ToString(),
             ["{tenantName}"] = await fixture.Database.ScalarAsync<string>($"SELECT name FROM alto.tenant WHERE id = '{host.TenantId}'"),
@@ -147,15 +162,20 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             ["{locator}"] = stub.Split(' ')[0],
             ["{sha256}"] = stub.Split(' ')[1],
             ["{orphan}"] = PlannedHost.Locator(host.TenantId, "an object no record names"),
-        };
+        });
+    }
 
-        // A census is reported to the run taking one, everything else of a run to the one listing; a run is started on the free target.
-        string FillPath(string template) => Fill(template.EndsWith("/reconcile", StringComparison.Ordinal) ? template.Replace("{targetId}", freeTarget.ToString(), StringComparison.Ordinal) : template,
-            names, template.EndsWith("/stubs", StringComparison.Ordinal) ? censusRun : listingRun);
+    [Fact]
+    public async Task NoHostileValueInAnOtherwiseSoundRequestIsAServerError()
+    {
+        var world = await WorldAsync();
+        var names = world.Names;
+        using var admin = fixture.ClientFor("platform-admin");
+        using var agent = world.Host.AgentClient(fixture);
 
         var withoutSoundRequest = new List<string>();
         var unsound = new List<string>();
-        var (calls, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent, FillPath,
+        var (calls, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent, world.FillPath,
             (method, url, template, operation, schemas) =>
             {
                 if (method == "GET")
@@ -174,12 +194,13 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
                 }
                 return Requests(method, url + Fill(sound.Query, names, Guid.Empty), Fill(sound.Body, names, Guid.Empty));
             },
-            (operation, what, status) =>
+            (operation, what, response) =>
             {
-                if (what == SoundRequest && !((int)status is >= 200 and < 300 || RefusedSoundRequests.GetValueOrDefault(operation) == status))
+                if (what == SoundRequest && !(response.IsSuccessStatusCode || RefusedSoundRequests.GetValueOrDefault(operation) == response.StatusCode))
                 {
-                    unsound.Add($"{operation}: {(int)status}");
+                    unsound.Add($"{operation}: {(int)response.StatusCode}");
                 }
+                return Task.CompletedTask;
             });
 
         Assert.True(withoutSoundRequest.Count == 0, "no sound request is written for " + string.Join(", ", withoutSoundRequest));
@@ -188,6 +209,115 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         Assert.True(calls > 1000, $"only {calls} calls were made");
         Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
     }
+
+    /// <summary>
+    /// Every operation called with its sound request by one tenant's admin (and the agents' own by
+    /// its host) naming another tenant's things — that tenant's host, target, rule, user or run in
+    /// the path under the caller's tenant, or in the body: a rule's target and host, a cost model's
+    /// target, a census fact's target, a trail batch's volume, a stub's locator — is refused, and
+    /// the other tenant's things are as they were. A platform admin reaches every tenant, but a
+    /// tenant's rule still cannot name another's target, nor its path another's host.
+    /// </summary>
+    [Theory]
+    [InlineData("tenant-admin")]
+    [InlineData("platform-admin")]
+    public async Task NoRequestUnderOneTenantNamingAnothersThingsIsTaken(string role)
+    {
+        var own = await WorldAsync();
+        var other = await WorldAsync();
+        using var platform = fixture.ClientFor("platform-admin");
+        var admin = platform;
+        if (role == "tenant-admin")
+        {
+            var username = "own-admin-" + Guid.NewGuid().ToString("N")[..8];
+            (await platform.PostAsJsonAsync("/api/v1/users", new { username, password = "a sound pass phrase 42", role, tenantIds = new[] { own.Host.TenantId } }))
+                .EnsureSuccessStatusCode();
+            admin = fixture.ClientFor(null);
+            admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await fixture.LoginAsync(username, "a sound pass phrase 42"));
+        }
+        using var caller = admin == platform ? null : admin;
+        using var agent = own.Host.AgentClient(fixture);
+        var before = await SnapshotAsync(other);
+
+        // Each kind of the other tenant's things in turn among the caller's own, so that no check of another kind refuses the request first.
+        var crossings = new (string Kind, World World)[]
+        {
+            ("host", own with { Names = Crossed(own, other, "{hostId}") }),
+            ("target", own with { Names = Crossed(own, other, "{targetId}", "{targetPath}") }),
+            ("rule", own with { Names = Crossed(own, other, "{ruleId}") }),
+            ("user", own with { Names = Crossed(own, other, "{userId}") }),
+            ("locator", own with { Names = Crossed(own, other, "{locator}", "{sha256}") }),
+            ("run", own with { CensusRun = other.CensusRun, ListingRun = other.ListingRun }),
+            ("free target", own with { FreeTarget = other.FreeTarget }),
+        };
+        var taken = new List<string>();
+        var calls = 0;
+        foreach (var (kind, crossed) in crossings)
+        {
+            var (made, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent, crossed.FillPath,
+                (method, url, template, _, _) =>
+                {
+                    if (method == "GET")
+                    {
+                        return [(new HttpRequestMessage(HttpMethod.Get, url), url)];
+                    }
+                    if (!SoundRequests.TryGetValue($"{method} {template}", out var sound)
+                        || role == "platform-admin" && template.StartsWith("/api/v1/users", StringComparison.Ordinal))
+                    {
+                        // A platform admin manages the users of every tenant.
+                        return [];
+                    }
+                    var query = Fill(sound.Query, crossed.Names, Guid.Empty);
+                    var body = Fill(sound.Body, crossed.Names, Guid.Empty);
+                    return [(new HttpRequestMessage(new HttpMethod(method), url + query) { Content = HostileInputSweepTests.Json(body) }, $"{url}{query} {body}")];
+                },
+                async (operation, what, response) =>
+                {
+                    // A stub check answers that it does not know the stub: a refusal, said in its body.
+                    if (response.IsSuccessStatusCode && other.Ids.Any(id => what.Contains(id, StringComparison.Ordinal)) && !Observations.Contains((operation, kind))
+                        && !(await response.Content.ReadAsStringAsync()).Contains("\"verdict\":\"unknown\"", StringComparison.Ordinal))
+                    {
+                        taken.Add($"{operation} ({(int)response.StatusCode}): {what}");
+                    }
+                });
+            calls += made;
+            Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
+        }
+
+        Assert.True(calls > 300, $"only {calls} calls were made");
+        Assert.True(taken.Count == 0, "taken though they name another tenant's things:\n" + string.Join("\n", taken));
+        Assert.Equal(before, await SnapshotAsync(other));
+    }
+
+    /// <summary>
+    /// Reports of what an agent found on its disk: a census fact saying the stub at a path names
+    /// another tenant's object or target states what is there, and becomes a finding (the stub
+    /// names another object); nothing is done with what it names.
+    /// </summary>
+    private static readonly HashSet<(string Operation, string Kind)> Observations =
+        [("POST /api/v1/agents/reconcile-runs/{runId}/stubs", "target"), ("POST /api/v1/agents/reconcile-runs/{runId}/stubs", "locator")];
+
+    /// <summary>The world's names with the other world's for the given ones.</summary>
+    private static Dictionary<string, string> Crossed(World own, World other, params string[] names)
+    {
+        var crossed = new Dictionary<string, string>(own.Names);
+        foreach (var name in names)
+        {
+            crossed[name] = other.Names[name];
+        }
+        return crossed;
+    }
+
+    /// <summary>What the world's tenant holds that a request could change: its hosts, rules, targets, runs, records and user.</summary>
+    private Task<string> SnapshotAsync(World world) => fixture.Database.ScalarAsync<string>($"""
+        SELECT concat_ws(' | ',
+            (SELECT string_agg(concat_ws(',', id, name, volumes::text, updated_at), ';' ORDER BY id) FROM alto.host WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT string_agg(concat_ws(',', id, name, priority, target_id, host_id, criteria::text, updated_at), ';' ORDER BY id) FROM alto.rule WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT string_agg(concat_ws(',', id, name, settings::text, enabled, updated_at), ';' ORDER BY id) FROM alto.storage_target WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT string_agg(concat_ws(',', id, status, cursor_key, objects_listed), ';' ORDER BY id) FROM alto.reconcile_run WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT string_agg(concat_ws(',', id, state, locator, last_accessed_utc), ';' ORDER BY id) FROM alto.tier_object WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT concat_ws(',', disabled, session_version, updated_at) FROM alto.app_user WHERE id = '{world.Names["{userId}"]}'))
+        """);
 
     /// <summary>The sound request, then one for each value in it (at any depth) replaced by each hostile value.</summary>
     private static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, string soundBody)
@@ -260,7 +390,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         }
     }
 
-    /// <summary>The text with the sweep's names in it, a run's id for {runId} and a new id for each {newId}.</summary>
+    /// <summary>The text with the sweep's names in it, a run's id for {runId}, a new id for each {newId} and a new word for each {unique}.</summary>
     private static string Fill(string text, Dictionary<string, string> names, Guid runId)
     {
         foreach (var (name, value) in names)
@@ -268,10 +398,15 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             text = text.Replace(name, value, StringComparison.Ordinal);
         }
         text = text.Replace("{runId}", runId.ToString(), StringComparison.Ordinal);
-        while (text.Contains("{newId}", StringComparison.Ordinal))
+        text = Fresh(text, "{newId}", () => Guid.NewGuid().ToString());
+        return Fresh(text, "{unique}", () => Guid.NewGuid().ToString("N")[..8]);
+    }
+
+    private static string Fresh(string text, string name, Func<string> value)
+    {
+        for (var at = text.IndexOf(name, StringComparison.Ordinal); at >= 0; at = text.IndexOf(name, StringComparison.Ordinal))
         {
-            var at = text.IndexOf("{newId}", StringComparison.Ordinal);
-            text = text[..at] + Guid.NewGuid() + text[(at + "{newId}".Length)..];
+            text = text[..at] + value() + text[(at + name.Length)..];
         }
         return text;
     }
