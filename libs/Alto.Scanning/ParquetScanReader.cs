@@ -29,10 +29,12 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
 
     public static async Task<ParquetScanReader> OpenAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken)
     {
+        // Damaged or hostile bytes must end in a refusal, never in a read that does not end (see StrictEndStream).
+        await ParquetFooterCheck.CheckAsync(input, cancellationToken);
         ParquetReader reader;
         try
         {
-            reader = await ParquetReader.CreateAsync(input, cancellationToken: cancellationToken);
+            reader = await ParquetReader.CreateAsync(new StrictEndStream(input), cancellationToken: cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -72,6 +74,12 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
                 }
             }
             return new ParquetScanReader(reader, flavor, columns, nullsOnly);
+        }
+        catch (Exception exception) when (exception is not (OperationCanceledException or ScanFormatException or OutOfMemoryException))
+        {
+            // The schema is decoded when first asked for: a footer that parses but does not describe columns is a bad chunk too.
+            await reader.DisposeAsync();
+            throw new ScanFormatException(0, null, $"not a readable Parquet file: its schema is damaged ({exception.Message})");
         }
         catch
         {
