@@ -70,7 +70,7 @@ public sealed class ScanChunkFuzzTests(GatewayFixture fixture)
         var taken = new List<(int Case, Guid ScanId)>();
         for (var i = 0; i < cases; i++)
         {
-            var chunk = Break(sound, random);
+            var chunk = ByteDamage.Mangle(sound, random, Interesting);
             var scanId = Guid.NewGuid();
             using var response = await upload(scanId, chunk);
             var status = (int)response.StatusCode;
@@ -135,40 +135,6 @@ public sealed class ScanChunkFuzzTests(GatewayFixture fixture)
 
         var problem = await (await answer).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
-    }
-
-    /// <summary>The chunk with one to three bytes or runs of it changed (at random, or to what parsers trip on), cut, repeated or put in.</summary>
-    private static byte[] Break(byte[] chunk, Random random)
-    {
-        var bytes = new List<byte>(chunk);
-        for (var step = random.Next(1, 4); step > 0 && bytes.Count > 0; step--)
-        {
-            var at = random.Next(bytes.Count);
-            var length = Math.Min(random.Next(1, 40), bytes.Count - at);
-            switch (random.Next(6))
-            {
-                case 5:
-                    bytes[at] = (byte)random.Next(256);
-                    break;
-                case 0:
-                    bytes.RemoveRange(at, 1);
-                    bytes.InsertRange(at, Interesting[random.Next(Interesting.Length)]);
-                    break;
-                case 1:
-                    bytes.RemoveRange(at, length);
-                    break;
-                case 2:
-                    bytes.InsertRange(at, bytes.GetRange(at, length));
-                    break;
-                case 3:
-                    bytes.InsertRange(at, Interesting[random.Next(Interesting.Length)]);
-                    break;
-                default:
-                    bytes.RemoveRange(at, bytes.Count - at);
-                    break;
-            }
-        }
-        return [.. bytes];
     }
 
     private static ChunkCompressionKind Compression(string name) =>
