@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Alto.Scanning;
+using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
@@ -208,6 +210,41 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         Assert.True(unsound.Count == 0, "sound requests refused: " + string.Join(", ", unsound));
         Assert.True(calls > 1000, $"only {calls} calls were made");
         Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(30)));
+    }
+
+    /// <summary>
+    /// A listing part as the agent packs it, broken anywhere (by the network, or by a hostile host),
+    /// sent to a run listing its target: each is taken or refused with 4xx, never a server error.
+    /// </summary>
+    [Fact]
+    public async Task NoBrokenPackedListingPartIsAServerError()
+    {
+        var world = await WorldAsync();
+        using var agent = world.Host.AgentClient(fixture);
+        var tenant = world.Host.TenantId;
+        var packed = ListingPartFormat.Write(new ListingPart(null,
+        [
+            new ListingEntry(PlannedHost.Locator(tenant, "a"), 1000, DateTimeOffset.UtcNow.AddDays(-2), null, false),
+            new ListingEntry(PlannedHost.Locator(tenant, "b"), 0, null, "its bytes hash to something else", true),
+        ], Finished: false, Failure: null));
+        byte[][] tokens = [[0], [0xFF], [0x80, 0x80, 0x80, 0x80, 0x80], [1], [0xC3, 0x28], "ALP1"u8.ToArray(), "../"u8.ToArray()];
+        var random = new Random(20261207);
+        var serverErrors = new List<string>();
+        var answers = new Dictionary<string, int> { ["taken"] = 0, ["refused"] = 0 };
+        for (var i = 0; i < 500; i++)
+        {
+            using var content = new ByteArrayContent(ByteDamage.Mangle(packed, random, tokens));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(ListingPartFormat.ContentType);
+            using var response = await agent.PostAsync(new Uri($"/api/v1/agents/reconcile-runs/{world.ListingRun}/listing", UriKind.Relative), content);
+            if ((int)response.StatusCode >= 500)
+            {
+                serverErrors.Add($"case {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            answers[response.IsSuccessStatusCode ? "taken" : "refused"]++;
+        }
+        Assert.True(serverErrors.Count == 0, string.Join("\n", serverErrors.Take(20)));
+        // The breaks reach the run: some parts still read and are judged there, the others are refused.
+        Assert.True(answers.Values.All(count => count > 0), string.Join(", ", answers));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Alto.Scanning;
+using Alto.TestSupport;
 
 namespace Alto.Agent.Tests.Reconcile;
 
@@ -42,6 +43,30 @@ public sealed class ListingPartFormatTests
             Assert.Null(ListingPartFormat.Read(packed.AsSpan(0, length), out var error));
             Assert.StartsWith("not a listing part: ", error, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>A part broken anywhere (on the network, or by a hostile host) reads as a part or is refused saying why; it never throws.</summary>
+    [Fact]
+    public void APartBrokenAnywhereReadsOrIsRefusedWithAReason()
+    {
+        var packed = ListingPartFormat.Write(Sample());
+        byte[][] tokens = [[0], [0xFF], [0x80, 0x80, 0x80, 0x80, 0x80], [0x7F], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xFF, 0xFF, 0xFF, 0x7F], "ALP1"u8.ToArray()];
+        var random = new Random(20261207);
+        var (read, refused) = (0, 0);
+        for (var attempt = 0; attempt < 20_000; attempt++)
+        {
+            if (ListingPartFormat.Read(ByteDamage.Mangle(packed, random, tokens), out var error) is null)
+            {
+                refused++;
+                Assert.StartsWith("not a listing part: ", error, StringComparison.Ordinal);
+            }
+            else
+            {
+                read++;
+                Assert.Null(error);
+            }
+        }
+        Assert.True(read > 0 && refused > 0, $"{read} read, {refused} refused");
     }
 
     [Fact]
