@@ -564,6 +564,58 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
+    /// As above, but the host's word to the run that the escaped names were not handed to the
+    /// earlier agent is lost (a silo gone between: the command is no longer queued, the run never
+    /// heard). The run's silence watch finds the host's agent, connected and heartbeating, unable to
+    /// read them, counts them unchecked and ends; before, the run waited on them for ever.
+    /// </summary>
+    [Fact]
+    public async Task EscapedNamesOwedByAConnectedAgentThatCannotReadThemAreTakenBackByTheSilenceWatch()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        await NameF03NotUtf8Async(host);
+        var capable = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        await CommandAsync(capable, AgentCommandKind.Census, runId, 2);
+        await fixture.Database.ExecuteAsync($"DELETE FROM alto.agent_command WHERE host_id = '{host.HostId}' AND format = 'escaped'");
+        var longer = Grains.Reconcile.ReconcileRunGrain.SilentAfter + TimeSpan.FromMinutes(1);
+        var escapedPending = $"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}' AND path_escaped AND found IS NULL";
+
+        // The agent goes away, the host's heartbeat still recent: the one that comes back may read the names, and is waited for.
+        await _sessions.DisconnectAsync(capable);
+        await SilenceAndLookAsync(runId, longer);
+        Assert.Equal(1, await fixture.Database.CountAsync(escapedPending));
+
+        var downgraded = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
+        await CommandAsync(downgraded, AgentCommandKind.Census, runId, 1);
+        var facts = new List<object>();
+        foreach (var path in downgraded.Commands.Single(command => command.Kind == AgentCommandKind.Census).Paths)
+        {
+            var record = await fixture.Database.ScalarAsync<string>($"SELECT locator || ' ' || hash FROM alto.tier_object WHERE host_id = '{host.HostId}' AND full_path = '{path}'");
+            facts.Add(new { path, found = "stub", locator = record.Split(' ')[0], sha256 = record.Split(' ')[1], targetId });
+        }
+        using (var agent = host.AgentClient(fixture))
+        {
+            var receipt = await (await agent.PostAsJsonAsync(new Uri($"/api/v1/agents/reconcile-runs/{runId}/stubs", UriKind.Relative), new { facts }))
+                .AssertJsonAsync(HttpStatusCode.OK);
+            Assert.Equal(("census", 1L), (receipt.GetProperty("status").GetString(), receipt.GetProperty("pending").GetInt64()));
+        }
+
+        // Heard from recently: the watch waits, as for any census.
+        await SilenceAndLookAsync(runId, TimeSpan.FromMinutes(1));
+        Assert.Equal("census", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'"));
+        // Silent for long, the host still heartbeating: its agent cannot answer, and the run goes on without it.
+        await SilenceAndLookAsync(runId, longer);
+        Assert.Equal("completed", await StatusAfterAsync(runId, "census"));
+        Assert.Equal(0, await fixture.Database.CountAsync(escapedPending));
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64()));
+    }
+
+    /// <summary>
     /// A recall asked while the host was away, of stubs one of whose names is not UTF-8, and the host
     /// comes back with an agent that does not read such names: the plain names are recalled; the
     /// escaped one is not handed to it (it would look for a file of that text) and fails, saying why.

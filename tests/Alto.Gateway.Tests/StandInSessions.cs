@@ -47,6 +47,15 @@ public sealed class StandInSessions(IClusterClient cluster)
         return session;
     }
 
+    /// <summary>Ends the session as its agent going away does.</summary>
+    public async Task DisconnectAsync(StandInSession session)
+    {
+        var (host, sessionId, reference, _) = _opened.Single(opened => opened.Session == session);
+        await host.CloseSessionAsync(sessionId);
+        cluster.DeleteObjectReference<IAgentSessionObserver>(reference);
+        _opened.RemoveAll(opened => opened.Session == session);
+    }
+
     public async Task CloseAllAsync()
     {
         foreach (var (host, sessionId, reference, _) in _opened)

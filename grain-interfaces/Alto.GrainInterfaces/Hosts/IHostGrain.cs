@@ -70,6 +70,14 @@ public interface IHostGrain : IGrainWithStringKey
     Task<bool> ReadsEscapedNamesAsync();
 
     /// <summary>
+    /// Whether an agent is connected now that does not read names that are not UTF-8 (an earlier
+    /// version): false while none is connected, as the one that comes back may read them. A read of
+    /// the session alone, so it interleaves.
+    /// </summary>
+    [Alias("ConnectedWithoutEscapedNamesAsync"), Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> ConnectedWithoutEscapedNamesAsync();
+
+    /// <summary>
     /// Queues the census of a reconciliation run for this host's agent: what is at each of the paths
     /// (up to 2,000 per command). Escaped paths (names that are not UTF-8) are queued only for an
     /// agent connected now that takes them (<see cref="AgentSession.EscapedPathsCapability"/>); else Conflict.

@@ -72,6 +72,8 @@ public sealed partial class HostGrain
 
     public Task<bool> ReadsEscapedNamesAsync() => Task.FromResult(ReadsEscapedNames);
 
+    public Task<bool> ConnectedWithoutEscapedNamesAsync() => Task.FromResult(_session is not null && !ReadsEscapedNames);
+
     private bool ReadsEscapedNames => _session?.Capabilities.Contains(AgentSession.EscapedPathsCapability) == true;
 
     public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped)

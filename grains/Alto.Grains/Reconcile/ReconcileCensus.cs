@@ -175,6 +175,20 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return (int)(long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The hosts whose answers about escaped paths the census still waits for.</summary>
+    public async Task<List<Guid>> HostsOwingEscapedAsync(Guid runId)
+    {
+        await using var command = db.CreateCommand("SELECT DISTINCT host_id FROM alto.reconcile_stub WHERE run_id = $1 AND path_escaped AND found IS NULL");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
+        var hosts = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            hosts.Add(reader.GetGuid(0));
+        }
+        return hosts;
+    }
+
     /// <summary>
     /// Takes back the paths still waiting for the answer of a host not heard from since
     /// <paramref name="awayBefore"/> (gone offline for good, or for longer than the run waits): those

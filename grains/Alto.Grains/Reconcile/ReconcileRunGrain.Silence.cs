@@ -1,3 +1,4 @@
+using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Reconcile;
 using Microsoft.Extensions.Logging;
 
@@ -28,7 +29,8 @@ public sealed partial class ReconcileRunGrain
     /// does not wait for ever on a host that is gone (no heartbeat for as long). Its listing or
     /// reclaim then ends as failed, saying since when; a census goes on without such hosts (their
     /// stubs are counted unchecked, as those of hosts offline when it began, so no orphan is
-    /// reclaimed) and the run is classified once no other host owes an answer. A host still
+    /// reclaimed) and the run is classified once no other host owes an answer; so are the escaped
+    /// names owed by a host whose agent, connected now, does not read them. A host still
     /// sending heartbeats is at work (a deep listing hashing large objects, or one at a low request
     /// rate, may send no part for longer) and is waited for.
     /// </summary>
@@ -58,7 +60,19 @@ public sealed partial class ReconcileRunGrain
         {
             LogCensusUnanswered(logger, Id, hostId, paths, heard);
         }
-        if (left.Count > 0 && stillPending == 0)
+        // An agent that does not read escaped names is never handed them, and its host tells the run
+        // so, one way: should that word be lost (a silo gone between), the run would wait on it for ever.
+        var tookEscaped = false;
+        foreach (var hostId in await census.HostsOwingEscapedAsync(Id))
+        {
+            if (await grains.GetGrain<IHostGrain>(hostId.ToString()).ConnectedWithoutEscapedNamesAsync())
+            {
+                LogEscapedUnchecked(logger, Id, hostId, await census.LeaveEscapedUncheckedAsync(Id, hostId),
+                    "the host's agent does not read names that are not UTF-8, and they were not asked of it");
+                tookEscaped = true;
+            }
+        }
+        if ((left.Count > 0 || tookEscaped) && (tookEscaped ? await census.PendingAsync(Id) : stillPending) == 0)
         {
             RunAfterAnswer(run, () => ClassifyAsync(run));
         }
