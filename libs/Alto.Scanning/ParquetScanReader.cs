@@ -23,11 +23,20 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
     private long _row;
     private GroupColumns? _values;
 
-    private ParquetScanReader(
-        ParquetReader reader, PathFlavor flavor, Dictionary<string, DataField> columns, Dictionary<string, (DataField Field, string Refusal)> nullsOnly) =>
-        (_reader, _flavor, _columns, _nullsOnly) = (reader, flavor, columns, nullsOnly);
+    private readonly int _maxRows;
 
-    public static async Task<ParquetScanReader> OpenAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken)
+    private ParquetScanReader(
+        ParquetReader reader, PathFlavor flavor, Dictionary<string, DataField> columns, Dictionary<string, (DataField Field, string Refusal)> nullsOnly, int maxRows) =>
+        (_reader, _flavor, _columns, _nullsOnly, _maxRows) = (reader, flavor, columns, nullsOnly, maxRows);
+
+    public static Task<ParquetScanReader> OpenAsync(Stream input, PathFlavor flavor, CancellationToken cancellationToken) =>
+        OpenAsync(input, flavor, int.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Opens the chunk; a row group that says it holds more than <paramref name="maxRows"/> rows
+    /// (with those before it) is refused as too large before anything is made for its rows.
+    /// </summary>
+    public static async Task<ParquetScanReader> OpenAsync(Stream input, PathFlavor flavor, int maxRows, CancellationToken cancellationToken)
     {
         // Damaged or hostile bytes must end in a refusal, never in a read that does not end (see StrictEndStream).
         await ParquetFooterCheck.CheckAsync(input, cancellationToken);
@@ -73,7 +82,7 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
                     throw new ScanFormatException(0, name, refusal);
                 }
             }
-            return new ParquetScanReader(reader, flavor, columns, nullsOnly);
+            return new ParquetScanReader(reader, flavor, columns, nullsOnly, maxRows);
         }
         catch (Exception exception) when (exception is not (OperationCanceledException or ScanFormatException or OutOfMemoryException))
         {
@@ -101,7 +110,7 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
             {
                 _values = await ReadGroupAsync(_group, cancellationToken);
             }
-            catch (Exception exception) when (exception is not (OperationCanceledException or ScanFormatException or OutOfMemoryException))
+            catch (Exception exception) when (exception is not (OperationCanceledException or ScanFormatException or ChunkTooLargeException or OutOfMemoryException))
             {
                 // A footer that reads but pages that do not (damaged on a disk or on the way): a bad chunk, like any other.
                 throw new ScanFormatException(_row + 1, null, $"row group {_group} of the Parquet file is not readable: {exception.Message}");
@@ -130,6 +139,11 @@ public sealed class ParquetScanReader : IScanRowReader, IAsyncDisposable
     private async Task<GroupColumns> ReadGroupAsync(int index, CancellationToken cancellationToken)
     {
         using var group = _reader.OpenRowGroupReader(index);
+        // Each column of the group is read whole: a count no chunk may hold would have its arrays made for it first.
+        if (group.RowCount > _maxRows - _row)
+        {
+            throw new ChunkTooLargeException($"the chunk has more than {_maxRows} rows (its row group {index} says it holds {group.RowCount})");
+        }
         _count = checked((int)group.RowCount);
         foreach (var (name, (field, refusal)) in _nullsOnly)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using System.Net.Http.Headers;
 using System.Text;
 using Alto.Scanning;
@@ -135,6 +136,36 @@ public sealed class ScanChunkFuzzTests(GatewayFixture fixture)
 
         var problem = await (await answer).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains(expected, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A chunk of three rows whose footer says its row group holds a billion and a half (the seed's
+    /// Parquet with its footer written again by Parquet.Net's own Thrift writer): before, arrays were
+    /// made for that many rows before the pages showed otherwise, and the kernel killed the gateway
+    /// for the memory (23 GB resident here). It is too large for a chunk, and refused so before
+    /// anything is read.
+    /// </summary>
+    [Fact]
+    public async Task AParquetChunkWhoseRowGroupSaysItHoldsMoreRowsThanAChunkMayIsTooLarge()
+    {
+        var agent = await fixture.EnrollHostAsync(fixture.TenantA, new { name = "fuzz-" + Guid.NewGuid().ToString("N")[..10], os = "windows", volumes = new[] { @"C:\Data" } });
+        var file = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("parquet", "duckdb-typed.parquet"));
+        var footerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(file.Length - 8));
+        var library = typeof(Parquet.ParquetReader).Assembly;
+        var protocolReader = library.GetType("Parquet.Meta.Proto.ThriftCompactProtocolReader", throwOnError: true)!;
+        var protocolWriter = library.GetType("Parquet.Meta.Proto.ThriftCompactProtocolWriter", throwOnError: true)!;
+        var footer = (Parquet.Meta.FileMetaData)typeof(Parquet.Meta.FileMetaData).GetMethod("Read", BindingFlags.NonPublic | BindingFlags.Static, [protocolReader])!
+            .Invoke(null, [Activator.CreateInstance(protocolReader, new MemoryStream(file, file.Length - 8 - footerLength, footerLength))])!;
+        (footer.NumRows, footer.RowGroups[0].NumRows) = (1_500_000_000, 1_500_000_000);
+        using var written = new MemoryStream();
+        typeof(Parquet.Meta.FileMetaData).GetMethod("Write", BindingFlags.NonPublic | BindingFlags.Instance, [protocolWriter])!
+            .Invoke(footer, [Activator.CreateInstance(protocolWriter, written)]);
+        var length = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, (int)written.Length);
+        byte[] chunk = [.. file.AsSpan(0, file.Length - 8 - footerLength), .. written.ToArray(), .. length, .. "PAR1"u8];
+
+        var problem = await (await UploadAsync(agent, Guid.NewGuid(), chunk, "parquet", @"C:\Data")).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        Assert.Contains("more than 1000000 rows (its row group 0 says it holds 1500000000)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     private static ChunkCompressionKind Compression(string name) =>

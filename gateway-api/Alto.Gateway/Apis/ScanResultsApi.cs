@@ -236,7 +236,7 @@ public static class ScanResultsApi
             {
                 // Parquet is read by seeking: its decompressed bytes wait in a temporary file, not in memory.
                 await using var spool = await SpoolAsync(decoded, cancellationToken);
-                await using var rows = await ParquetScanReader.OpenAsync(spool, flavor, cancellationToken);
+                await using var rows = await ParquetScanReader.OpenAsync(spool, flavor, limits.MaxRowsPerChunk, cancellationToken);
                 staged = await staging.StageAsync(identity, new ChunkContent(rows, () => decoded.Digest, limits.MaxRowsPerChunk), cancellationToken);
             }
         }
