@@ -533,12 +533,10 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
-    /// The escaped names were asked of an agent that read them, but before it answered, the host
-    /// came back with an earlier agent (a downgrade): that agent would never answer them, and the run
-    /// waited for ever. The census command of escaped names is not handed to it; they count unchecked.
+    /// A run taking its census of a host with one stub whose name is not UTF-8, asked (in a command
+    /// of its own) of the host's agent, which reads such names and has not answered yet.
     /// </summary>
-    [Fact]
-    public async Task EscapedNamesQueuedForAnAgentThatCameBackWithoutReadingThemCountAsUnchecked()
+    private async Task<(PlannedHost Host, Guid TargetId, StandInSession Capable, Guid RunId)> EscapedCensusAskedAsync()
     {
         var (host, targetId, locators) = await StubbedHostAsync();
         await NameF03NotUtf8Async(host);
@@ -547,6 +545,18 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
         Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
         await CommandAsync(capable, AgentCommandKind.Census, runId, 2);
+        return (host, targetId, capable, runId);
+    }
+
+    /// <summary>
+    /// The escaped names were asked of an agent that read them, but before it answered, the host
+    /// came back with an earlier agent (a downgrade): that agent would never answer them, and the run
+    /// waited for ever. The census command of escaped names is not handed to it; they count unchecked.
+    /// </summary>
+    [Fact]
+    public async Task EscapedNamesQueuedForAnAgentThatCameBackWithoutReadingThemCountAsUnchecked()
+    {
+        var (host, targetId, capable, runId) = await EscapedCensusAskedAsync();
 
         // The agent is replaced by an earlier version before answering: what was queued goes to the new session.
         var downgraded = await ConnectAsync(host, capabilities: ["scan:csv", "scan:parquet"]);
@@ -572,13 +582,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task EscapedNamesOwedByAConnectedAgentThatCannotReadThemAreTakenBackByTheSilenceWatch()
     {
-        var (host, targetId, locators) = await StubbedHostAsync();
-        await NameF03NotUtf8Async(host);
-        var capable = await ConnectAsync(host);
-        var runId = await StartAsync(host, targetId);
-        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
-        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
-        await CommandAsync(capable, AgentCommandKind.Census, runId, 2);
+        var (host, targetId, capable, runId) = await EscapedCensusAskedAsync();
         await fixture.Database.ExecuteAsync($"DELETE FROM alto.agent_command WHERE host_id = '{host.HostId}' AND format = 'escaped'");
         var longer = Grains.Reconcile.ReconcileRunGrain.SilentAfter + TimeSpan.FromMinutes(1);
         var escapedPending = $"SELECT count(*) FROM alto.reconcile_stub WHERE run_id = '{runId}' AND path_escaped AND found IS NULL";
