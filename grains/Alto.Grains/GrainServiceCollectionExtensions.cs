@@ -21,6 +21,7 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton<HostTierObjects>();
         services.TryAddSingleton<Tiers.TierObjectLedger>();
         services.TryAddSingleton<Audit.AdminAudit>();
+        services.TryAddSingleton<Persistence.FollowUpMetrics>();
         services.TryAddSingleton<Trail.TrailUpdateApplier>();
         services.TryAddSingleton<Trail.TrailBacklog>();
         services.TryAddSingleton<Trail.TrailSlots>();
@@ -55,7 +56,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<DispatchOptions>();
         services.AddOptions<Tiers.TierRetryOptions>();
         services.AddMetricFamilies(typeof(Scans.ScanMetrics), typeof(Planning.PlannerMetrics), typeof(TieringMetrics), typeof(Reconcile.ReconcileMetrics),
-            typeof(Live.LivePublisher));
+            typeof(Live.LivePublisher), typeof(Persistence.FollowUpMetrics));
         return services;
     }
 }

@@ -17,6 +17,12 @@ public sealed record AuditEntry(
 
     /// <summary>The client address the change came from (for changes made through the API).</summary>
     public string? Origin { get; init; }
+
+    /// <summary>The entry's own id, for an entry that may be appended more than once: it is recorded the first time only.</summary>
+    public Guid? ChangeId { get; init; }
+
+    /// <summary>When the change was made, for an entry appended after it; now when null.</summary>
+    public DateTimeOffset? At { get; init; }
 }
 
 /// <summary>
@@ -33,11 +39,14 @@ public static class AuditLog
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    public static string SerializeDetails(IReadOnlyDictionary<string, object?> details) => JsonSerializer.Serialize(details, DetailsJson);
+
     public static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEntry entry, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details, host_id, path, origin)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO alto.audit_log (tenant_id, actor, action, object_type, object_id, outcome, details, host_id, path, origin, change_id, at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()))
+            ON CONFLICT (change_id) WHERE change_id IS NOT NULL DO NOTHING
             """, connection, transaction);
         command.Parameters.Add(Nullable(entry.TenantId, NpgsqlDbType.Uuid));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Actor });
@@ -45,10 +54,12 @@ public static class AuditLog
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ObjectType });
         command.Parameters.Add(Nullable(entry.ObjectId, NpgsqlDbType.Text));
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.Succeeded ? "success" : "failure" });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(entry.Details, DetailsJson), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SerializeDetails(entry.Details), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(Nullable(entry.HostId, NpgsqlDbType.Uuid));
         command.Parameters.Add(Nullable(entry.Path, NpgsqlDbType.Text));
         command.Parameters.Add(Nullable(entry.Origin, NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(entry.ChangeId, NpgsqlDbType.Uuid));
+        command.Parameters.Add(Nullable(entry.At, NpgsqlDbType.TimestampTz));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -72,7 +83,7 @@ public static class AuditLog
         command.Parameters.Add(Array(entries.Select(entry => entry.ObjectType), NpgsqlDbType.Text));
         command.Parameters.Add(Array(entries.Select(entry => entry.ObjectId), NpgsqlDbType.Text));
         command.Parameters.Add(Array(entries.Select(entry => entry.Succeeded ? "success" : "failure"), NpgsqlDbType.Text));
-        command.Parameters.Add(Array(entries.Select(entry => JsonSerializer.Serialize(entry.Details, DetailsJson)), NpgsqlDbType.Text));
+        command.Parameters.Add(Array(entries.Select(entry => SerializeDetails(entry.Details)), NpgsqlDbType.Text));
         command.Parameters.Add(Array(entries.Select(entry => entry.HostId), NpgsqlDbType.Uuid));
         command.Parameters.Add(Array(entries.Select(entry => entry.Path), NpgsqlDbType.Text));
         command.Parameters.Add(Array(entries.Select(entry => entry.Origin), NpgsqlDbType.Text));

@@ -22,16 +22,8 @@ public sealed partial class TenantGrain
         var before = tenant.State.Costs;
         var after = model with { Targets = [.. model.Targets.OrderBy(price => price.TargetId)], UpdatedAt = time.GetUtcNow() };
         tenant.State.Costs = after;
-        try
-        {
-            await tenant.WriteStateAsync();
-        }
-        catch
-        {
-            tenant.State.Costs = before;
-            throw;
-        }
-        await audit.RecordAsync(Id, "tenant.cost_model_updated", "tenant", Id.ToString(), before, after);
+        await StoreAsync(AuditOf("tenant.cost_model_updated", "tenant", Id.ToString(), before, after), () => tenant.State.Costs = before);
+        await FollowUpAsync(() => Task.CompletedTask);
         return CommandResult<CostModel>.Ok(after);
     }
 

@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Planning;
@@ -68,8 +69,7 @@ public sealed partial class TenantGrain
         var now = time.GetUtcNow();
         var rule = new RuleInfo(ruleId, Id, definition.Name, priority, definition.Enabled, definition.Action,
             definition.TargetId, definition.HostId, definition.Criteria, now, now);
-        await ChangeRulesAsync(rules => rules[ruleId] = rule);
-        await audit.RecordAsync(Id, "rule.created", "rule", ruleId.ToString(), null, rule);
+        await ChangeRulesAsync(AuditOf("rule.created", "rule", ruleId.ToString(), null, rule), rules => rules[ruleId] = rule);
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
@@ -99,8 +99,7 @@ public sealed partial class TenantGrain
             Criteria = definition.Criteria,
             UpdatedAt = time.GetUtcNow(),
         };
-        await ChangeRulesAsync(rules => rules[ruleId] = rule);
-        await audit.RecordAsync(Id, "rule.updated", "rule", ruleId.ToString(), existing, rule);
+        await ChangeRulesAsync(AuditOf("rule.updated", "rule", ruleId.ToString(), existing, rule), rules => rules[ruleId] = rule);
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
@@ -115,8 +114,7 @@ public sealed partial class TenantGrain
             return CommandResult<RuleInfo>.NotFound($"rule {ruleId} not found");
         }
         // Files it planned stay planned until the next plan moves them to another rule or drops them.
-        await ChangeRulesAsync(rules => rules.Remove(ruleId));
-        await audit.RecordAsync(Id, "rule.deleted", "rule", ruleId.ToString(), existing, null);
+        await ChangeRulesAsync(AuditOf("rule.deleted", "rule", ruleId.ToString(), existing, null), rules => rules.Remove(ruleId));
         return CommandResult<RuleInfo>.Ok(existing);
     }
 
@@ -143,7 +141,7 @@ public sealed partial class TenantGrain
         }
         var now = time.GetUtcNow();
         var order = OrderedRules().Select(rule => rule.Id).ToArray();
-        await ChangeRulesAsync(all =>
+        await ChangeRulesAsync(AuditOf("rule.reordered", "tenant", Id.ToString(), order, ruleIds), all =>
         {
             for (var i = 0; i < ruleIds.Length; i++)
             {
@@ -154,7 +152,6 @@ public sealed partial class TenantGrain
                 }
             }
         });
-        await audit.RecordAsync(Id, "rule.reordered", "tenant", Id.ToString(), order, ruleIds);
         return CommandResult<RuleInfo[]>.Ok(OrderedRules().ToArray());
     }
 
@@ -309,22 +306,14 @@ public sealed partial class TenantGrain
         return null;
     }
 
-    /// <summary>Persists a changed copy of the rules, then rewrites their mirror; a failed state write changes nothing.</summary>
-    private async Task ChangeRulesAsync(Action<Dictionary<Guid, RuleInfo>> change)
+    /// <summary>Persists a changed copy of the rules with the change's audit entry, then rewrites their mirror; a failed state write changes nothing.</summary>
+    private async Task ChangeRulesAsync(UnrecordedAudit entry, Action<Dictionary<Guid, RuleInfo>> change)
     {
         var before = tenant.State.Rules;
         var after = new Dictionary<Guid, RuleInfo>(before);
         change(after);
         tenant.State.Rules = after;
-        try
-        {
-            await tenant.WriteStateAsync();
-        }
-        catch
-        {
-            tenant.State.Rules = before;
-            throw;
-        }
-        await ruleRows.ReplaceAsync(Id, after.Values);
+        await StoreAsync(entry, () => tenant.State.Rules = before);
+        await FollowUpAsync(() => ruleRows.ReplaceAsync(Id, after.Values));
     }
 }

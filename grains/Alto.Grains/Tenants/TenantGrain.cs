@@ -19,35 +19,10 @@ public sealed partial class TenantGrain(
     AdminAudit audit,
     IKeyService keys,
     TimeProvider time,
+    FollowUpMetrics followUpMetrics,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (tenant.State.Exists)
-            {
-                await SealLegacyCredentialsAsync();
-                await rows.UpsertTenantAsync(Id, tenant.State);
-                foreach (var target in tenant.State.Targets.Values)
-                {
-                    await rows.UpsertTargetAsync(Id, target);
-                }
-                await ruleRows.ReplaceAsync(Id, tenant.State.Rules.Values);
-            }
-            else
-            {
-                await rows.DeleteOrphanTenantAsync(Id);
-            }
-        }
-        catch (NpgsqlException exception)
-        {
-            // The read model is repaired on the next activation or write; the grain still serves.
-            LogResyncFailed(logger, exception, Id);
-        }
-    }
 
     public Task<TenantInfo?> GetAsync() => Task.FromResult(tenant.State.Exists ? ToInfo() : null);
 
@@ -70,6 +45,7 @@ public sealed partial class TenantGrain(
             PlanApproval = TenantDefaults.NewTenantPlanApproval,
             MinTierableBytes = TenantDefaults.MinTierableBytes,
         };
+        created.UnrecordedAudit = [AdminAudit.Prepare(Id, "tenant.created", "tenant", Id.ToString(), null, ToInfo(created), now)];
 
         // The row's unique index is what makes tenant names unique across grains.
         var claimed = await ClaimedWrite.CreateAsync(
@@ -79,7 +55,7 @@ public sealed partial class TenantGrain(
             return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
         }
         await keys.CreateKeyAsync(Id, CancellationToken.None);
-        await audit.RecordAsync(Id, "tenant.created", "tenant", Id.ToString(), null, ToInfo());
+        await FollowUps.RunAsync(AppendHeldAuditAsync);
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 
@@ -163,17 +139,8 @@ public sealed partial class TenantGrain(
             UpdatedAt = now,
         };
         tenant.State.Targets[target.Id] = target;
-        try
-        {
-            await tenant.WriteStateAsync();
-        }
-        catch
-        {
-            tenant.State.Targets.Remove(target.Id);
-            throw;
-        }
-        await rows.UpsertTargetAsync(Id, target);
-        await audit.RecordAsync(Id, "target.created", "storage_target", target.Id.ToString(), null, ToInfo(target));
+        await StoreAsync(AuditOf("target.created", "storage_target", target.Id.ToString(), null, ToInfo(target)), () => tenant.State.Targets.Remove(target.Id));
+        await FollowUpAsync(() => rows.UpsertTargetAsync(Id, target));
         return CommandResult<StorageTargetInfo>.Ok(ToInfo(target));
     }
 
@@ -205,18 +172,9 @@ public sealed partial class TenantGrain(
             UpdatedAt = time.GetUtcNow(),
         };
         tenant.State.Targets[targetId] = updated;
-        try
-        {
-            await tenant.WriteStateAsync();
-        }
-        catch
-        {
-            tenant.State.Targets[targetId] = target;
-            throw;
-        }
-        await rows.UpsertTargetAsync(Id, updated);
-        await audit.RecordAsync(Id, command.Credentials is null ? "target.updated" : "target.credentials_rotated", "storage_target", targetId.ToString(),
-            ToInfo(target), ToInfo(updated));
+        await StoreAsync(AuditOf(command.Credentials is null ? "target.updated" : "target.credentials_rotated", "storage_target", targetId.ToString(),
+            ToInfo(target), ToInfo(updated)), () => tenant.State.Targets[targetId] = target);
+        await FollowUpAsync(() => rows.UpsertTargetAsync(Id, updated));
         return CommandResult<StorageTargetInfo>.Ok(ToInfo(updated));
     }
 
@@ -248,6 +206,7 @@ public sealed partial class TenantGrain(
             OrphanGraceDays = before.OrphanGraceDays,
             ReclaimOrphans = before.ReclaimOrphans,
             Costs = before.Costs,
+            UnrecordedAudit = before.UnrecordedAudit,
         };
         change(after);
 
@@ -263,15 +222,14 @@ public sealed partial class TenantGrain(
         tenant.State = after;
         try
         {
-            await tenant.WriteStateAsync();
+            await StoreAsync(AuditOf(auditAction, "tenant", Id.ToString(), beforeInfo, ToInfo()), () => tenant.State = before);
         }
         catch
         {
-            tenant.State = before;
             await rows.UpsertTenantAsync(Id, before);
             throw;
         }
-        await audit.RecordAsync(Id, auditAction, "tenant", Id.ToString(), beforeInfo, ToInfo());
+        await FollowUpAsync(() => Task.CompletedTask);
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 
@@ -319,9 +277,10 @@ public sealed partial class TenantGrain(
             target.Credentials = null;
             resealed++;
         }
-        await tenant.WriteStateAsync();
         var info = new TenantKeyInfo(Id, version, resealed);
-        await audit.RecordAsync(Id, "tenant.key_rotated", "tenant", Id.ToString(), null, info);
+        // Resealed in place: should the write fail, what is held is sealed under the new version all the same.
+        await StoreAsync(AuditOf("tenant.key_rotated", "tenant", Id.ToString(), null, info), undo: () => { });
+        await FollowUpAsync(() => Task.CompletedTask);
         return CommandResult<TenantKeyInfo>.Ok(info);
     }
 
@@ -365,21 +324,21 @@ public sealed partial class TenantGrain(
     private bool IsTargetNameTaken(string name, Guid? exceptId) =>
         tenant.State.Targets.Values.Any(t => t.Id != exceptId && string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    private TenantInfo ToInfo() =>
-        new(Id, tenant.State.Name, tenant.State.Description, tenant.State.Status, tenant.State.CreatedAt, tenant.State.UpdatedAt)
+    private TenantInfo ToInfo() => ToInfo(tenant.State);
+
+    private TenantInfo ToInfo(TenantState state) =>
+        new(Id, state.Name, state.Description, state.Status, state.CreatedAt, state.UpdatedAt)
         {
-            EncryptTier2 = tenant.State.EncryptTier2,
-            RecallAfterReads = tenant.State.RecallAfterReads,
-            PlanApproval = tenant.State.EffectivePlanApproval,
-            MinTierableBytes = tenant.State.EffectiveMinTierableBytes,
-            OrphanGraceDays = tenant.State.EffectiveOrphanGraceDays,
-            ReclaimOrphans = tenant.State.ReclaimOrphans,
+            EncryptTier2 = state.EncryptTier2,
+            RecallAfterReads = state.RecallAfterReads,
+            PlanApproval = state.EffectivePlanApproval,
+            MinTierableBytes = state.EffectiveMinTierableBytes,
+            OrphanGraceDays = state.EffectiveOrphanGraceDays,
+            ReclaimOrphans = state.ReclaimOrphans,
         };
 
     private StorageTargetInfo ToInfo(StorageTargetState target) =>
         new(target.Id, Id, target.Name, target.Kind, target.Settings, target.HasCredentials, target.Enabled,
             target.CreatedAt, target.UpdatedAt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of tenant {TenantId}")]
-    private static partial void LogResyncFailed(ILogger logger, Exception exception, Guid tenantId);
 }

@@ -32,6 +32,9 @@ public sealed class TenantState
     /// <summary>The tenant's prices for savings and what-if figures; null until an admin sets them.</summary>
     [Id(14)] public CostModel? Costs { get; set; }
 
+    /// <summary>Audit entries of stored changes not yet known to be in the audit log (see TenantGrain.Sync).</summary>
+    [Id(15)] public List<Audit.UnrecordedAudit> UnrecordedAudit { get; set; } = [];
+
     /// <summary>Three reads through the audit trail make a stub hot enough to bring back.</summary>
     public const int DefaultRecallAfterReads = 3;
 

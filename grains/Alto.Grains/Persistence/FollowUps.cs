@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+using Alto.GrainInterfaces.Common;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Alto.Grains.Persistence;
+
+/// <summary>Counts follow-ups of stored changes that had to wait (meter "Alto").</summary>
+public sealed class FollowUpMetrics(IMeterFactory meters)
+{
+    private readonly Counter<long> _deferred = meters.Create(AltoMeter.Name).CreateFailureCounter("alto.grain.follow_ups_deferred", "{change}",
+        "Stored changes whose read-model rows or audit entry could not be written at once, by grain kind; the grain writes them again until it can");
+
+    public void Deferred(string grainKind) => _deferred.Add(1, new KeyValuePair<string, object?>("grain", grainKind));
+}
+
+/// <summary>
+/// What follows a grain's stored change — its read-model rows, the audit entry kept with it — run
+/// so that a failure there never reads as a failed change. The change is made once its state write
+/// succeeds, and an error now would tell the caller nothing was changed, so the call succeeds. The
+/// failure is logged and counted, and the grain's whole resync (every row, every entry still held)
+/// runs on a timer that keeps the grain active until it succeeds; a silo gone before then leaves
+/// it to the grain's next activation, which resyncs first.
+/// </summary>
+public sealed partial class FollowUps(Grain grain, string grainKind, Func<Task> resync, FollowUpMetrics metrics, ILogger logger)
+{
+    public static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(10);
+
+    private IGrainTimer? _retry;
+
+    /// <summary>Runs <paramref name="followUp"/>; a database failure is deferred to the resync, other exceptions are the caller's.</summary>
+    public async Task RunAsync(Func<Task> followUp)
+    {
+        try
+        {
+            await followUp();
+        }
+        catch (NpgsqlException exception)
+        {
+            LogDeferred(logger, exception, grainKind, grain.GetPrimaryKeyString(), RetryPeriod.TotalSeconds);
+            metrics.Deferred(grainKind);
+            _retry ??= grain.RegisterGrainTimer(RetryAsync, new GrainTimerCreationOptions(RetryPeriod, RetryPeriod) { KeepAlive = true });
+        }
+    }
+
+    private async Task RetryAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await resync();
+        }
+        catch (NpgsqlException exception)
+        {
+            LogStillDeferred(logger, exception, grainKind, grain.GetPrimaryKeyString());
+            return;
+        }
+        _retry?.Dispose();
+        _retry = null;
+        LogCaughtUp(logger, grainKind, grain.GetPrimaryKeyString());
+    }
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "The {GrainKind} {Id} stored a change but could not write its read-model rows or audit entry; they are kept and written again every {Seconds} s")]
+    private static partial void LogDeferred(ILogger logger, Exception exception, string grainKind, string id, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {GrainKind} {Id} still cannot write its read-model rows or audit entries")]
+    private static partial void LogStillDeferred(ILogger logger, Exception exception, string grainKind, string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {GrainKind} {Id} wrote the read-model rows and audit entries it held")]
+    private static partial void LogCaughtUp(ILogger logger, string grainKind, string id);
+}
