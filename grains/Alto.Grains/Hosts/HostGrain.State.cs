@@ -1,3 +1,5 @@
+using Alto.Audit;
+using Alto.Grains.Persistence;
 using Alto.GrainInterfaces.Hosts;
 
 namespace Alto.Grains.Hosts;
@@ -8,14 +10,28 @@ namespace Alto.Grains.Hosts;
 /// </summary>
 public sealed partial class HostGrain
 {
-    /// <summary>An admin change: stored like any other, then audited with the host's view before and after.</summary>
-    private async Task AuditedChangeAsync(string action, Action<HostState> change, IReadOnlyDictionary<string, object?>? extra = null)
+    private FollowUps? _followUps;
+
+    private FollowUps FollowUps => _followUps ??= new FollowUps(this, "host", () => host.State, WriteAllRowsAsync, audit, followUpMetrics, logger);
+
+    private Task WriteAllRowsAsync() => host.State.Exists ? rows.UpsertAsync(Id, host.State) : rows.DeleteOrphanAsync(Id);
+
+    /// <summary>An admin change: stored like any other, with its audit entry (the host's view before and after) in the same write.</summary>
+    private Task AuditedChangeAsync(string action, Action<HostState> change, IReadOnlyDictionary<string, object?>? extra = null)
     {
         var before = ToInfo();
-        await ChangeAsync(change);
-        await AuditAsync(action, before, extra);
+        return ChangeAsync(state =>
+        {
+            change(state);
+            HoldAudit(state, action, before, extra);
+        });
     }
 
+    /// <summary>Adds the entry of an admin change to the state about to be written with it.</summary>
+    private void HoldAudit(HostState state, string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
+        FollowUps.Hold(state, AdminAudit.Prepare(state.TenantId, action, "host", Id.ToString(), before, ToInfo(state), time.GetUtcNow(), extra, hostId: Id));
+
+    /// <summary>The entry of what was done outside the grain's state (a command's row), appended at once.</summary>
     private Task AuditAsync(string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
         audit.RecordAsync(host.State.TenantId, action, "host", Id.ToString(), before, ToInfo(), extra, hostId: Id);
 
@@ -27,7 +43,7 @@ public sealed partial class HostGrain
         return PersistAsync(before);
     }
 
-    /// <summary>Writes the changed state, then its row; a failed state write restores the state held before.</summary>
+    /// <summary>Writes the changed state, then its row and the audit entries held; a failed state write restores the state held before.</summary>
     private async Task PersistAsync(HostState before)
     {
         try
@@ -39,7 +55,7 @@ public sealed partial class HostGrain
             host.State = before;
             throw;
         }
-        await rows.UpsertAsync(Id, host.State);
+        await FollowUps.RunAsync(() => rows.UpsertAsync(Id, host.State));
     }
 
     private static HostState Copy(HostState state) => new()
@@ -67,6 +83,7 @@ public sealed partial class HostGrain
         TimeZone = state.TimeZone,
         LucidLink = state.LucidLink,
         CredentialUnconfirmed = state.CredentialUnconfirmed,
+        UnrecordedAudit = state.UnrecordedAudit,
     };
 
     private HostInfo ToInfo() => ToInfo(host.State);

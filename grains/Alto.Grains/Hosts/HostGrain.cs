@@ -32,6 +32,7 @@ public sealed partial class HostGrain(
     IOptions<Tiers.TierRetryOptions> retryOptions,
     IGrainFactory grains,
     TimeProvider time,
+    FollowUpMetrics followUpMetrics,
     ILogger<HostGrain> logger) : Grain, IHostGrain, IRemindable
 {
     private Guid Id => Guid.Parse(this.GetPrimaryKeyString());
@@ -50,17 +51,13 @@ public sealed partial class HostGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await FollowUps.ResyncAsync();
         try
         {
             if (host.State.Exists)
             {
-                await rows.UpsertAsync(Id, host.State);
                 await MoveQueuedCommandsToRowsAsync();
                 (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
-            }
-            else
-            {
-                await rows.DeleteOrphanAsync(Id);
             }
         }
         catch (NpgsqlException exception)
@@ -113,6 +110,7 @@ public sealed partial class HostGrain(
             CreatedAt = now,
             UpdatedAt = now,
         };
+        HoldAudit(registered, "host.registered", null);
 
         // The row's unique index keeps host names unique within a tenant.
         var claimed = await ClaimedWrite.CreateAsync(
@@ -121,7 +119,7 @@ public sealed partial class HostGrain(
         {
             return CommandResult<HostRegistration>.Conflict($"a host named '{command.Name}' already exists in this tenant");
         }
-        await AuditAsync("host.registered", null);
+        await FollowUps.RunAsync(() => Task.CompletedTask);
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
@@ -167,12 +165,11 @@ public sealed partial class HostGrain(
         host.State.AgentVersion = command.AgentVersion;
         host.State.Status = host.State.Status == HostStatus.Online ? HostStatus.Online : HostStatus.Enrolled;
         host.State.UpdatedAt = now;
-        var beforeInfo = ToInfo(before);
-        await PersistAsync(before);
-        await AuditAsync("host.credential_issued", beforeInfo, new Dictionary<string, object?>
+        HoldAudit(host.State, "host.credential_issued", ToInfo(before), new Dictionary<string, object?>
         {
             ["agentVersion"] = command.AgentVersion, ["machineName"] = command.MachineName, ["reissued"] = again,
         });
+        await PersistAsync(before);
         await RevokeSessionAsync("the host was enrolled again; its old credential no longer holds");
         return CommandResult<HostEnrollment>.Ok(new HostEnrollment(Id, host.State.TenantId, credential));
     }
@@ -267,16 +264,14 @@ public sealed partial class HostGrain(
         if (host.State.CredentialUnconfirmed)
         {
             // The agent stored its credential and uses it: enrollment is complete, the token spent.
-            var before = ToInfo();
-            await ChangeAsync(state =>
+            await AuditedChangeAsync("host.enrolled", state =>
             {
                 state.CredentialUnconfirmed = false;
                 state.UsedEnrollmentTokenHash = state.EnrollmentTokenHash;
                 state.EnrollmentTokenHash = null;
                 state.EnrollmentExpiresAt = null;
                 state.UpdatedAt = time.GetUtcNow();
-            });
-            await AuditAsync("host.enrolled", before, new Dictionary<string, object?> { ["agentVersion"] = host.State.AgentVersion });
+            }, new Dictionary<string, object?> { ["agentVersion"] = host.State.AgentVersion });
         }
         return new HostIdentity(Id, host.State.TenantId);
     }

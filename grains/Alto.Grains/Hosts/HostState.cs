@@ -3,7 +3,7 @@ using Alto.GrainInterfaces.Hosts;
 namespace Alto.Grains.Hosts;
 
 [GenerateSerializer, Alias("Alto.HostState")]
-public sealed class HostState
+public sealed class HostState : Persistence.IHoldsAudit
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public Guid TenantId { get; set; }
@@ -37,4 +37,7 @@ public sealed class HostState
     /// store it): until it does, the same enrollment token may be redeemed again by this host.
     /// </summary>
     [Id(23)] public bool CredentialUnconfirmed { get; set; }
+
+    /// <summary>Audit entries of stored changes not yet known to be in the audit log (see <see cref="Persistence.FollowUps"/>).</summary>
+    [Id(24)] public List<Audit.UnrecordedAudit> UnrecordedAudit { get; set; } = [];
 }

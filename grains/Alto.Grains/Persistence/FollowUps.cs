@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Alto.Audit;
 using Alto.GrainInterfaces.Common;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -14,26 +15,38 @@ public sealed class FollowUpMetrics(IMeterFactory meters)
     public void Deferred(string grainKind) => _deferred.Add(1, new KeyValuePair<string, object?>("grain", grainKind));
 }
 
+/// <summary>Grain state that keeps the audit entries of its changes until they are known to be in the audit log.</summary>
+public interface IHoldsAudit
+{
+    List<UnrecordedAudit> UnrecordedAudit { get; set; }
+}
+
 /// <summary>
-/// What follows a grain's stored change — its read-model rows, the audit entry kept with it — run
-/// so that a failure there never reads as a failed change. The change is made once its state write
-/// succeeds, and an error now would tell the caller nothing was changed, so the call succeeds. The
-/// failure is logged and counted, and the grain's whole resync (every row, every entry still held)
-/// runs on a timer that keeps the grain active until it succeeds; a silo gone before then leaves
-/// it to the grain's next activation, which resyncs first.
+/// What follows a grain's stored change — its read-model rows, then the audit entries its state
+/// holds — run so that a failure there never reads as a failed change. The change is made once
+/// its state write succeeds (the entry was written with it, <see cref="Hold"/>), and an error now
+/// would tell the caller nothing was changed, so the call succeeds. The failure is logged and
+/// counted, and the grain writes all its rows and appends what it holds on a timer that keeps it
+/// active until that succeeds; a silo gone before then leaves it to the grain's next activation,
+/// which does the same first.
 /// </summary>
-public sealed partial class FollowUps(Grain grain, string grainKind, Func<Task> resync, FollowUpMetrics metrics, ILogger logger)
+public sealed partial class FollowUps(
+    Grain grain, string grainKind, Func<IHoldsAudit> state, Func<Task> writeAllRows, AdminAudit audit, FollowUpMetrics metrics, ILogger logger)
 {
     public static readonly TimeSpan RetryPeriod = TimeSpan.FromSeconds(10);
 
     private IGrainTimer? _retry;
 
-    /// <summary>Runs <paramref name="followUp"/>; a database failure is deferred to the resync, other exceptions are the caller's.</summary>
-    public async Task RunAsync(Func<Task> followUp)
+    /// <summary>Adds a change's entry to the state about to be written with the change.</summary>
+    public static void Hold(IHoldsAudit state, UnrecordedAudit entry) => state.UnrecordedAudit = [.. state.UnrecordedAudit, entry];
+
+    /// <summary>After a stored change: <paramref name="writeRows"/>, then every entry held. A database failure is deferred; others are the caller's.</summary>
+    public async Task RunAsync(Func<Task> writeRows)
     {
         try
         {
-            await followUp();
+            await writeRows();
+            await AppendHeldAsync();
         }
         catch (NpgsqlException exception)
         {
@@ -43,11 +56,23 @@ public sealed partial class FollowUps(Grain grain, string grainKind, Func<Task> 
         }
     }
 
+    /// <summary>At activation: every row as the state says, and what the state still holds appended.</summary>
+    public Task ResyncAsync() => RunAsync(writeAllRows);
+
+    private async Task AppendHeldAsync()
+    {
+        var held = state().UnrecordedAudit;
+        await audit.AppendAsync(held);
+        // Dropped from the stored state by its next write; appended again before then, each is still recorded once.
+        state().UnrecordedAudit = [.. state().UnrecordedAudit.Except(held)];
+    }
+
     private async Task RetryAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await resync();
+            await writeAllRows();
+            await AppendHeldAsync();
         }
         catch (NpgsqlException exception)
         {

@@ -5,13 +5,13 @@ namespace Alto.Grains.Tenants;
 
 /// <summary>
 /// How a change is stored: the change and its audit entry in one state write, then the read-model
-/// rows and the entry's append, which may wait (<see cref="FollowUps"/>) but are never lost.
+/// rows and the entry's append, which may wait (<see cref="Persistence.FollowUps"/>) but are never lost.
 /// </summary>
 public sealed partial class TenantGrain
 {
     private FollowUps? _followUps;
 
-    private FollowUps FollowUps => _followUps ??= new FollowUps(this, "tenant", ResyncAsync, followUpMetrics, logger);
+    private FollowUps FollowUps => _followUps ??= new FollowUps(this, "tenant", () => tenant.State, WriteAllRowsAsync, audit, followUpMetrics, logger);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -19,11 +19,10 @@ public sealed partial class TenantGrain
         {
             await SealLegacyCredentialsAsync();
         }
-        await FollowUps.RunAsync(ResyncAsync);
+        await FollowUps.ResyncAsync();
     }
 
-    /// <summary>Writes every read-model row as the state says and appends the audit entries the state still holds.</summary>
-    private async Task ResyncAsync()
+    private async Task WriteAllRowsAsync()
     {
         if (!tenant.State.Exists)
         {
@@ -36,7 +35,6 @@ public sealed partial class TenantGrain
             await rows.UpsertTargetAsync(Id, target);
         }
         await ruleRows.ReplaceAsync(Id, tenant.State.Rules.Values);
-        await AppendHeldAuditAsync();
     }
 
     /// <summary>The audit entry of a change being made now by this call's caller.</summary>
@@ -47,7 +45,7 @@ public sealed partial class TenantGrain
     private async Task StoreAsync(UnrecordedAudit entry, Action undo)
     {
         var held = tenant.State.UnrecordedAudit;
-        tenant.State.UnrecordedAudit = [.. held, entry];
+        FollowUps.Hold(tenant.State, entry);
         try
         {
             await tenant.WriteStateAsync();
@@ -61,17 +59,5 @@ public sealed partial class TenantGrain
     }
 
     /// <summary>After a stored change: its rows, then every audit entry held.</summary>
-    private Task FollowUpAsync(Func<Task> writeRows) => FollowUps.RunAsync(async () =>
-    {
-        await writeRows();
-        await AppendHeldAuditAsync();
-    });
-
-    private async Task AppendHeldAuditAsync()
-    {
-        var held = tenant.State.UnrecordedAudit;
-        await audit.AppendAsync(held);
-        // Dropped from the stored state by its next write; appended again before then, each is still recorded once.
-        tenant.State.UnrecordedAudit = [.. tenant.State.UnrecordedAudit.Except(held)];
-    }
+    private Task FollowUpAsync(Func<Task> writeRows) => FollowUps.RunAsync(writeRows);
 }

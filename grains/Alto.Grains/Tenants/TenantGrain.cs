@@ -55,7 +55,7 @@ public sealed partial class TenantGrain(
             return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
         }
         await keys.CreateKeyAsync(Id, CancellationToken.None);
-        await FollowUps.RunAsync(AppendHeldAuditAsync);
+        await FollowUpAsync(() => Task.CompletedTask);
         return CommandResult<TenantInfo>.Ok(ToInfo());
     }
 

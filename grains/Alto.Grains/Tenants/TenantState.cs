@@ -5,7 +5,7 @@ namespace Alto.Grains.Tenants;
 
 /// <summary>Persisted state of a tenant grain. Ids are explicit so reordering can never corrupt stored state.</summary>
 [GenerateSerializer, Alias("Alto.TenantState")]
-public sealed class TenantState
+public sealed class TenantState : Persistence.IHoldsAudit
 {
     [Id(0)] public bool Exists { get; set; }
     [Id(1)] public string Name { get; set; } = "";

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Alto.Audit;
 using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Persistence;
@@ -136,6 +137,28 @@ public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
         Assert.True((await tenant.DeleteRuleAsync(ruleId)).Succeeded);
         Assert.Equal((1L, 1L, 1L), (await EntriesAsync("rule.created", ruleId), await EntriesAsync("rule.updated", ruleId), await EntriesAsync("rule.deleted", ruleId)));
         Assert.True((await AuditChain.VerifyAsync(fixture.Database.DataSource, tenantId, CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task AHostsChangesWhoseEntriesTheLogRefusesStandAndTheirEntriesFollow()
+    {
+        var (_, tenantId, _) = await TenantWithTargetAsync();
+        var hostId = Guid.NewGuid();
+        var host = fixture.Client.GetGrain<IHostGrain>(hostId.ToString());
+        var entries = $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{hostId}' AND action IN ('host.registered', 'host.enrollment_token_revoked')";
+
+        await using (await RefuseEntriesAsync(tenantId))
+        {
+            Assert.True((await host.RegisterAsync(new RegisterHost(tenantId, "fs01", HostOs.Linux, ["/srv"], TimeSpan.FromHours(1)))).Succeeded);
+            var revoked = await host.RevokeEnrollmentTokenAsync();
+
+            Assert.True(revoked.Succeeded, revoked.Error?.Message);
+            Assert.Null(revoked.Value!.EnrollmentExpiresAt);
+            Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{hostId}'"));
+            Assert.Equal(0, await fixture.Database.CountAsync(entries));
+        }
+
+        await WaitForAsync(async () => await fixture.Database.CountAsync(entries) == 2, FollowUps.RetryPeriod * 4, "the host's held entries");
     }
 
     [Fact]
