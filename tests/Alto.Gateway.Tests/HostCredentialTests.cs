@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Alto.GrainInterfaces.Hosts;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
 
@@ -56,6 +58,52 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
         Assert.Equal(["host.enrolled", "host.credential_issued", "host.enrollment_token_renewed", "host.credential_issued", "host.enrollment_token_renewed",
             "host.credential_revoked", "host.enrolled", "host.credential_issued", "host.enrollment_token_renewed", "host.enrollment_token_revoked",
             "host.registered"], actions);
+    }
+
+    /// <summary>
+    /// Revoking a credential ends its agent's session at once, even when what follows the stored
+    /// change cannot be written at that moment (the audit log refuses the tenant's entries here,
+    /// by a trigger inside PostgreSQL): the revocation is answered as made, and its entry follows.
+    /// </summary>
+    [Fact]
+    public async Task ARevokedCredentialEndsItsSessionEvenWhileTheAuditLogRefusesTheEntry()
+    {
+        var host = await PlannedHost.CreateAsync(fixture);
+        var sessions = new StandInSessions(fixture.Services.GetRequiredService<IClusterClient>());
+        var session = await sessions.ConnectAsync(host);
+        using var admin = fixture.ClientFor("platform-admin");
+        var trigger = "refuse_" + Guid.NewGuid().ToString("N");
+        await fixture.Database.ExecuteAsync($$"""
+            CREATE FUNCTION alto.{{trigger}}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF NEW.tenant_id = '{{host.TenantId}}' THEN
+                    RAISE EXCEPTION 'the audit log is held by the test' USING ERRCODE = 'lock_not_available';
+                END IF;
+                RETURN NEW;
+            END $fn$;
+            CREATE TRIGGER {{trigger}} BEFORE INSERT ON alto.audit_log FOR EACH ROW EXECUTE FUNCTION alto.{{trigger}}();
+            """);
+        var revokedEntries = $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'host.credential_revoked'";
+        try
+        {
+            var revoked = await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/credential/revoke", UriKind.Relative), null);
+
+            Assert.Equal("registered", (await revoked.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString());
+            Assert.Equal(SessionStanding.Revoked, session.Ended?.Standing);
+            Assert.Equal(HttpStatusCode.Unauthorized, await AgentCallAsync(host.Credential));
+            Assert.Equal(0, await fixture.Database.CountAsync(revokedEntries));
+        }
+        finally
+        {
+            await fixture.Database.ExecuteAsync($"DROP TRIGGER {trigger} ON alto.audit_log; DROP FUNCTION alto.{trigger}();");
+            await sessions.CloseAllAsync();
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (await fixture.Database.CountAsync(revokedEntries) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the revocation's audit entry never followed");
+            await Task.Delay(250);
+        }
     }
 
     private async Task<string> NewCredentialAsync(HttpClient admin, string hostPath)

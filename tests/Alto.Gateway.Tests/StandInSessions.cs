@@ -20,7 +20,14 @@ public sealed class StandInSession : IAgentSessionObserver
 
     public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
-    public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;
+    /// <summary>How the host ended the session, once it has.</summary>
+    public (SessionStanding Standing, string Reason)? Ended { get; private set; }
+
+    public Task EndAsync(SessionStanding standing, string reason)
+    {
+        Ended = (standing, reason);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Stand-in sessions a test opened, closed when it ends.</summary>
