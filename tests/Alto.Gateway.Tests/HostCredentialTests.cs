@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Alto.GrainInterfaces.Hosts;
+using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
@@ -62,8 +63,7 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
 
     /// <summary>
     /// Revoking a credential ends its agent's session at once, even when what follows the stored
-    /// change cannot be written at that moment (the audit log refuses the tenant's entries here,
-    /// by a trigger inside PostgreSQL): the revocation is answered as made, and its entry follows.
+    /// change cannot be written at that moment (<see cref="AuditLogRefusal"/>): the revocation is answered as made, and its entry follows.
     /// </summary>
     [Fact]
     public async Task ARevokedCredentialEndsItsSessionEvenWhileTheAuditLogRefusesTheEntry()
@@ -72,17 +72,7 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
         var sessions = new StandInSessions(fixture.Services.GetRequiredService<IClusterClient>());
         var session = await sessions.ConnectAsync(host);
         using var admin = fixture.ClientFor("platform-admin");
-        var trigger = "refuse_" + Guid.NewGuid().ToString("N");
-        await fixture.Database.ExecuteAsync($$"""
-            CREATE FUNCTION alto.{{trigger}}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-            BEGIN
-                IF NEW.tenant_id = '{{host.TenantId}}' THEN
-                    RAISE EXCEPTION 'the audit log is held by the test' USING ERRCODE = 'lock_not_available';
-                END IF;
-                RETURN NEW;
-            END $fn$;
-            CREATE TRIGGER {{trigger}} BEFORE INSERT ON alto.audit_log FOR EACH ROW EXECUTE FUNCTION alto.{{trigger}}();
-            """);
+        var refusal = await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId);
         var revokedEntries = $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action = 'host.credential_revoked'";
         try
         {
@@ -95,7 +85,7 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
         }
         finally
         {
-            await fixture.Database.ExecuteAsync($"DROP TRIGGER {trigger} ON alto.audit_log; DROP FUNCTION alto.{trigger}();");
+            await refusal.DisposeAsync();
             await sessions.CloseAllAsync();
         }
         var deadline = DateTime.UtcNow.AddSeconds(45);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Alto.GrainInterfaces.Hosts;
 using Alto.Scanning;
+using Alto.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Alto.Gateway.Tests;
@@ -422,6 +423,41 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
             .GetProperty("items").EnumerateArray().Select(f => f.GetProperty("objectKey").GetString()).ToArray();
         Assert.Equal(new[] { locators[0] }, orphans.Select(key => key!));
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'missing'"));
+    }
+
+    /// <summary>
+    /// A schedule and its audit entry are written in one transaction: when the audit log will not
+    /// take the entry (<see cref="AuditLogRefusal"/>), setting or removing a schedule is answered
+    /// 503 and changes nothing. Before, the schedule changed and the answer said it had not.
+    /// </summary>
+    [Fact]
+    public async Task AScheduleIsSetOrRemovedOnlyWithItsAuditEntry()
+    {
+        var (host, targetId, _) = await StubbedHostAsync();
+        using var admin = fixture.ClientFor("platform-admin");
+        var url = $"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile-schedule";
+        var reminders = $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%')";
+        var entries = $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action IN ('reconcile.scheduled', 'reconcile.unscheduled')";
+
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))
+        {
+            await (await admin.PutAsJsonAsync(url, new { everyHours = 24 })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(0, await fixture.Database.CountAsync(entries));
+        // Its reminder was made before the row that failed: its first tick finds no schedule and goes.
+        var schedule = Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileScheduleGrain>(targetId).AsReference<IRemindable>();
+        await schedule.ReceiveReminder("reconcile", new Orleans.Runtime.TickStatus(DateTime.UtcNow, TimeSpan.FromHours(24), DateTime.UtcNow));
+        Assert.Equal(0, await fixture.Database.CountAsync(reminders));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE target_id = '{targetId}'"));
+
+        await (await admin.PutAsJsonAsync(url, new { everyHours = 24 })).AssertJsonAsync(HttpStatusCode.OK);
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))
+        {
+            await (await admin.DeleteAsync(new Uri(url, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        await (await admin.GetAsync(new Uri(url, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1L, 1L), (await fixture.Database.CountAsync(reminders), await fixture.Database.CountAsync(entries)));
     }
 
     [Fact]

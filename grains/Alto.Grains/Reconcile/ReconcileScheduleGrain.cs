@@ -13,7 +13,6 @@ public sealed partial class ReconcileScheduleGrain(
     ReconcileSchedules schedules,
     ReconcileRuns runs,
     ReconcileMetrics metrics,
-    AdminAudit audit,
     IGrainFactory grains,
     TimeProvider time,
     ILogger<ReconcileScheduleGrain> logger) : Grain, IReconcileScheduleGrain, IRemindable
@@ -42,11 +41,12 @@ public sealed partial class ReconcileScheduleGrain(
             return CommandResult<ReconcileScheduleInfo>.NotFound($"storage target {TargetId} not found (or disabled)");
         }
         var before = await schedules.ReadAsync(TargetId);
-        await schedules.UpsertAsync(TargetId, tenantId, schedule, time.GetUtcNow());
         var period = TimeSpan.FromHours(schedule.EveryHours);
+        // The reminder first: should the row not follow, a tick reads the schedule stored before, or none and forgets itself.
         await this.RegisterOrUpdateReminder(Reminder, period, period);
-        await audit.RecordAsync(new AuditEntry(tenantId, actor, "reconcile.scheduled", "storage_target", TargetId.ToString(), Succeeded: true,
-            new Dictionary<string, object?> { ["before"] = before?.Info.Schedule, ["after"] = schedule }));
+        await schedules.UpsertAsync(TargetId, tenantId, schedule, time.GetUtcNow(),
+            new AuditEntry(tenantId, actor, "reconcile.scheduled", "storage_target", TargetId.ToString(), Succeeded: true,
+                new Dictionary<string, object?> { ["before"] = before?.Info.Schedule, ["after"] = schedule }) { Origin = AuditContext.Origin });
         return CommandResult<ReconcileScheduleInfo>.Ok((await schedules.ReadAsync(TargetId))!.Value.Info);
     }
 
@@ -59,10 +59,17 @@ public sealed partial class ReconcileScheduleGrain(
                 ? CommandResult<bool>.Ok(false)
                 : CommandResult<bool>.NotFound($"storage target {TargetId} not found (or disabled)");
         }
-        await schedules.DeleteAsync(TargetId);
-        await ForgetReminderAsync();
-        await audit.RecordAsync(new AuditEntry(tenantId, actor, "reconcile.unscheduled", "storage_target", TargetId.ToString(), Succeeded: true,
-            new Dictionary<string, object?> { ["before"] = current.Info.Schedule, ["after"] = null }));
+        await schedules.DeleteAsync(TargetId, new AuditEntry(tenantId, actor, "reconcile.unscheduled", "storage_target", TargetId.ToString(), Succeeded: true,
+            new Dictionary<string, object?> { ["before"] = current.Info.Schedule, ["after"] = null }) { Origin = AuditContext.Origin });
+        try
+        {
+            await ForgetReminderAsync();
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The schedule is gone: the reminder's next tick finds none and forgets itself.
+            LogReminderKept(logger, exception, TargetId);
+        }
         return CommandResult<bool>.Ok(true);
     }
 
@@ -98,6 +105,9 @@ public sealed partial class ReconcileScheduleGrain(
             await this.UnregisterReminder(reminder);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The reconciliation schedule of target {TargetId} was removed, but not its reminder; its next tick forgets it")]
+    private static partial void LogReminderKept(ILogger logger, Exception exception, Guid targetId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The scheduled reconciliation of target {TargetId} did not start: {Reason}")]
     private static partial void LogSkipped(ILogger logger, Guid targetId, string reason);

@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Alto.GrainInterfaces.Reconcile;
 using Npgsql;
 using NpgsqlTypes;
@@ -18,29 +19,43 @@ public sealed class ReconcileSchedules(NpgsqlDataSource db)
         return await reader.ReadAsync() ? (reader.GetGuid(0), ReadInfo(targetId, reader)) : null;
     }
 
-    public async Task UpsertAsync(Guid targetId, Guid tenantId, ReconcileSchedule schedule, DateTimeOffset now)
+    /// <summary>Writes the schedule and the audit entry of the change in one transaction: neither is stored without the other.</summary>
+    public async Task UpsertAsync(Guid targetId, Guid tenantId, ReconcileSchedule schedule, DateTimeOffset now, AuditEntry entry)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("""
             INSERT INTO alto.reconcile_schedule (target_id, tenant_id, every_hours, depth, sample_percent, requests_per_second, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (target_id) DO UPDATE SET every_hours = excluded.every_hours, depth = excluded.depth, sample_percent = excluded.sample_percent,
                 requests_per_second = excluded.requests_per_second, updated_at = excluded.updated_at
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.EveryHours });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ReconcileRuns.DepthName(schedule.Depth) });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.SamplePercent });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.RequestsPerSecond });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        await command.ExecuteNonQueryAsync();
+            """, connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.EveryHours });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ReconcileRuns.DepthName(schedule.Depth) });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.SamplePercent });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = schedule.RequestsPerSecond });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await command.ExecuteNonQueryAsync();
+        }
+        await AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
+        await transaction.CommitAsync();
     }
 
-    public async Task<bool> DeleteAsync(Guid targetId)
+    /// <summary>Removes the schedule with the audit entry of its removal, in one transaction.</summary>
+    public async Task DeleteAsync(Guid targetId, AuditEntry entry)
     {
-        await using var command = db.CreateCommand("DELETE FROM alto.reconcile_schedule WHERE target_id = $1");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
-        return await command.ExecuteNonQueryAsync() == 1;
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("DELETE FROM alto.reconcile_schedule WHERE target_id = $1", connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+            await command.ExecuteNonQueryAsync();
+        }
+        await AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
+        await transaction.CommitAsync();
     }
 
     /// <summary>What a tick did: the run it started, or why it started none.</summary>

@@ -6,6 +6,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Alto.Grains.Persistence;
+using Alto.TestSupport;
 
 namespace Alto.Grains.Tests.Audit;
 
@@ -13,7 +14,7 @@ namespace Alto.Grains.Tests.Audit;
 /// A change is stored with its audit entry in one state write; the entry is appended after. When
 /// the audit log will not take it, the change still stands (the caller is not told otherwise), the
 /// entry is kept, and it reaches the log later, once. The audit log is made to refuse entries with
-/// a trigger, inside PostgreSQL, for one tenant only.
+/// a trigger, inside PostgreSQL, for one tenant only (<see cref="AuditLogRefusal"/>).
 /// </summary>
 [Collection(PostgresClusterCollection.Name)]
 public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
@@ -45,27 +46,7 @@ public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
 
     public void Dispose() => _deferred.Dispose();
 
-    /// <summary>Makes the audit log refuse every entry of <paramref name="tenantId"/>, as a lock it cannot take would; disposing lets them in again.</summary>
-    private async Task<IAsyncDisposable> RefuseEntriesAsync(Guid tenantId)
-    {
-        var name = "refuse_" + Guid.NewGuid().ToString("N");
-        await fixture.Database.ExecuteAsync($"""
-            CREATE FUNCTION alto.{name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-            BEGIN
-                IF NEW.tenant_id = '{tenantId}' THEN
-                    RAISE EXCEPTION 'the audit log is held by the test' USING ERRCODE = 'lock_not_available';
-                END IF;
-                RETURN NEW;
-            END $fn$;
-            CREATE TRIGGER {name} BEFORE INSERT ON alto.audit_log FOR EACH ROW EXECUTE FUNCTION alto.{name}();
-            """);
-        return new Undo(() => fixture.Database.ExecuteAsync($"DROP TRIGGER {name} ON alto.audit_log; DROP FUNCTION alto.{name}();"));
-    }
-
-    private sealed class Undo(Func<Task> undo) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await undo();
-    }
+    private Task<AuditLogRefusal> RefuseEntriesAsync(Guid tenantId) => AuditLogRefusal.StartAsync(fixture.Database, tenantId);
 
     private async Task<(ITenantGrain Tenant, Guid TenantId, Guid TargetId)> TenantWithTargetAsync()
     {
@@ -102,7 +83,7 @@ public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
         var ruleId = Guid.NewGuid();
         var before = DateTimeOffset.UtcNow;
 
-        IAsyncDisposable refusal = await RefuseEntriesAsync(tenantId);
+        var refusal = await RefuseEntriesAsync(tenantId);
         CommandResult<RuleInfo> added;
         try
         {
