@@ -40,12 +40,15 @@ public sealed class AdminAudit(NpgsqlDataSource db)
 {
     public Task RecordAsync(Guid? tenantId, string action, string objectType, string objectId, object? before, object? after,
         IReadOnlyDictionary<string, object?>? extra = null, Guid? hostId = null) =>
-        AuditLog.AppendAsync(db,
-            new AuditEntry(tenantId, AuditContext.Actor, action, objectType, objectId, Succeeded: true, Details(before, after, extra))
-            {
-                Origin = AuditContext.Origin, HostId = hostId,
-            },
-            CancellationToken.None);
+        AuditLog.AppendAsync(db, Entry(tenantId, action, objectType, objectId, before, after, extra, hostId), CancellationToken.None);
+
+    /// <summary>The entry of an admin change made now by this call's caller, for a transaction that stores the change with it.</summary>
+    public static AuditEntry Entry(Guid? tenantId, string action, string objectType, string objectId, object? before, object? after,
+        IReadOnlyDictionary<string, object?>? extra = null, Guid? hostId = null) =>
+        new(tenantId, AuditContext.Actor, action, objectType, objectId, Succeeded: true, Details(before, after, extra))
+        {
+            Origin = AuditContext.Origin, HostId = hostId,
+        };
 
     /// <summary>An entry of its own, for what a grain saw happen (a refused report, a failed job) rather than an admin's change.</summary>
     public Task RecordAsync(AuditEntry entry) => AuditLog.AppendAsync(db, entry, CancellationToken.None);

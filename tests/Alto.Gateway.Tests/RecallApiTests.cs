@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Alto.TestSupport;
 
 namespace Alto.Gateway.Tests;
 
@@ -37,6 +38,35 @@ public sealed class RecallApiTests(GatewayFixture fixture)
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{because}: {problem}");
         var read = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts/{host}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal(0, read.GetProperty("pendingCommands").GetInt32());
+    }
+
+    /// <summary>
+    /// A recall or a scan is queued for the agent with the audit entry of its request, in one
+    /// transaction: when the audit log will not take the entry (<see cref="AuditLogRefusal"/>) the
+    /// request is answered 503 and nothing is queued. Before, the commands were queued (and the
+    /// agent carried them out) while the answer said nothing had changed.
+    /// </summary>
+    [Fact]
+    public async Task ARecallOrScanIsQueuedOnlyWithItsAuditEntry()
+    {
+        var host = await PlannedHost.CreateAsync(fixture, ("/lucid/cold/a.bin", 400 * 86_400L));
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET state = 'STUBBED' WHERE host_id = '{host.HostId}'");
+        using var admin = fixture.ClientFor("platform-admin");
+        var hostUrl = $"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}";
+        var queued = $"SELECT count(*) FROM alto.agent_command WHERE host_id = '{host.HostId}'";
+
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))
+        {
+            await (await admin.PostAsJsonAsync($"{hostUrl}/recall", new { paths = new[] { "/lucid/cold/a.bin" } })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PostAsJsonAsync($"{hostUrl}/scan", new { paths = new[] { "/lucid/cold" } })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(0, await fixture.Database.CountAsync(queued));
+        }
+
+        await (await admin.PostAsJsonAsync($"{hostUrl}/recall", new { paths = new[] { "/lucid/cold/a.bin" } })).AssertJsonAsync(HttpStatusCode.Accepted);
+        await (await admin.PostAsJsonAsync($"{hostUrl}/scan", new { paths = new[] { "/lucid/cold" } })).AssertJsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal(2, await fixture.Database.CountAsync(queued));
+        Assert.Equal(2, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE host_id = '{host.HostId}' AND action IN ('host.recall_requested', 'host.scan_requested')"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Alto.GrainInterfaces.Hosts;
 using Npgsql;
 
@@ -6,15 +7,18 @@ namespace Alto.Grains.Hosts;
 /// <summary>alto.agent_command: the commands waiting for a host's agent, oldest first, written only by its host grain.</summary>
 public sealed class CommandRows(NpgsqlDataSource db)
 {
-    public async Task AddAsync(Guid hostId, IReadOnlyList<AgentCommand> commands)
+    /// <summary>Queues the commands, with the audit entry of the request that made them when given, in one transaction.</summary>
+    public async Task AddAsync(Guid hostId, IReadOnlyList<AgentCommand> commands, AuditEntry? requested = null)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand("""
             INSERT INTO alto.agent_command (id, host_id, kind, paths, format, issued_at, run_id)
             SELECT c.id, $1, c.kind, ARRAY(SELECT jsonb_array_elements_text(c.paths)), c.format, c.issued_at, c.run_id
             FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[]) WITH ORDINALITY AS c(id, kind, paths, format, issued_at, run_id, n)
             ORDER BY c.n
             ON CONFLICT (id) DO NOTHING
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => c.Id)] });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. commands.Select(c => KindName(c.Kind))] });
@@ -27,6 +31,11 @@ public sealed class CommandRows(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = [.. commands.Select(c => c.IssuedAt.UtcDateTime)] });
         command.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = [.. commands.Select(c => c.RunId)] });
         await command.ExecuteNonQueryAsync();
+        if (requested is not null)
+        {
+            await AuditLog.AppendAsync(connection, transaction, requested, CancellationToken.None);
+        }
+        await transaction.CommitAsync();
     }
 
     /// <summary>The host's waiting commands, oldest first.</summary>

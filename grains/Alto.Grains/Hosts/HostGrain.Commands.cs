@@ -40,11 +40,9 @@ public sealed partial class HostGrain
             paths[i] = inside;
         }
         var command = new AgentCommand(Guid.NewGuid().ToString("N"), AgentCommandKind.Scan, paths, format, time.GetUtcNow());
-        var before = ToInfo();
-        await commandRows.AddAsync(Id, [command]);
+        await commandRows.AddAsync(Id, [command], AuditEntryOf("host.scan_requested", ToInfo(),
+            new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format }));
         (_pendingCommands, _scanWaiting) = (_pendingCommands + 1, true);
-        await AuditAsync("host.scan_requested", before,
-            new Dictionary<string, object?> { ["commandId"] = command.Id, ["paths"] = paths, ["format"] = format });
         var delivered = await TryDeliverAsync(command);
         return CommandResult<CommandReceipt>.Ok(new CommandReceipt(command.Id, delivered, _pendingCommands));
     }
@@ -141,15 +139,19 @@ public sealed partial class HostGrain
         {
             return CommandResult<RecallReceipt>.Conflict($"{_pendingCommands} commands are already waiting for this host's agent");
         }
-        if (commands.Count > 0)
-        {
-            await commandRows.AddAsync(Id, commands);
-            _pendingCommands += commands.Count;
-        }
-        await AuditAsync("host.recall_requested", ToInfo(), new Dictionary<string, object?>
+        var requested = AuditEntryOf("host.recall_requested", ToInfo(), new Dictionary<string, object?>
         {
             ["paths"] = selection.Paths, ["directory"] = selection.Directory, ["ruleId"] = selection.RuleId, ["files"] = paths.Length,
         });
+        if (commands.Count > 0)
+        {
+            await commandRows.AddAsync(Id, commands, requested);
+            _pendingCommands += commands.Count;
+        }
+        else
+        {
+            await audit.RecordAsync(requested);
+        }
         var delivered = true;
         foreach (var command in commands)
         {

@@ -31,9 +31,13 @@ public sealed partial class HostGrain
     private void HoldAudit(HostState state, string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
         FollowUps.Hold(state, AdminAudit.Prepare(state.TenantId, action, "host", Id.ToString(), before, ToInfo(state), time.GetUtcNow(), extra, hostId: Id));
 
-    /// <summary>The entry of what was done outside the grain's state (a command's row), appended at once.</summary>
+    /// <summary>The entry of what was done outside the grain's state, appended at once.</summary>
     private Task AuditAsync(string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
-        audit.RecordAsync(host.State.TenantId, action, "host", Id.ToString(), before, ToInfo(), extra, hostId: Id);
+        audit.RecordAsync(AuditEntryOf(action, before, extra));
+
+    /// <summary>The entry of a request of this call's caller (the host's view after it), for the transaction that stores what it asked for.</summary>
+    private AuditEntry AuditEntryOf(string action, HostInfo? before, IReadOnlyDictionary<string, object?>? extra = null) =>
+        AdminAudit.Entry(host.State.TenantId, action, "host", Id.ToString(), before, ToInfo(), extra, hostId: Id);
 
     private Task ChangeAsync(Action<HostState> change)
     {
