@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Alto.TestSupport;
 
 namespace Alto.Gateway.Tests;
 
@@ -77,6 +78,11 @@ public sealed class PlanApiTests(GatewayFixture fixture)
             await (await admin.GetAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/{list}?hostId={host}"))).AssertProblemAsync(HttpStatusCode.NotFound);
         }
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals", new { all = true, hostId = host })).AssertProblemAsync(HttpStatusCode.NotFound);
+        // Jobs are approved only with the audit entry that says so: a log that will not take it leaves them waiting.
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, tenant))
+        {
+            await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { all = true })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
         Assert.Equal(0, (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?status=queued"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32());
         var approved = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { all = true })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((1, 12), (approved.GetProperty("approved").GetArrayLength(), approved.GetProperty("files").GetInt32()));

@@ -106,13 +106,12 @@ public sealed partial class HostGrain
 
     public async Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds)
     {
-        var approved = await jobs.ApproveAsync(Id, jobIds, Audit.AuditContext.Actor);
+        var approved = await jobs.ApproveAsync(Id, jobIds, Audit.AuditContext.Actor, approved => Audit.AdminAudit.Entry(host.State.TenantId, "tier.jobs_approved",
+            "host", Id.ToString(), null, null, new Dictionary<string, object?> { ["jobIds"] = approved.JobIds, ["files"] = approved.Files, ["bytes"] = approved.Bytes }, hostId: Id));
         if (approved.JobIds.Length == 0)
         {
             return approved;
         }
-        await audit.RecordAsync(host.State.TenantId, "tier.jobs_approved", "host", Id.ToString(), null, null,
-            new Dictionary<string, object?> { ["jobIds"] = approved.JobIds, ["files"] = approved.Files, ["bytes"] = approved.Bytes }, hostId: Id);
         if (_observer is not null)
         {
             await DispatchAsync();

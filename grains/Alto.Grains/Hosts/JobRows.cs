@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tiers;
 using Npgsql;
@@ -57,26 +58,37 @@ public sealed class JobRows(NpgsqlDataSource db)
     }
 
     /// <summary>Moves the host's jobs that wait for approval (all, or those named) to queued, recording who approved them.</summary>
-    public async Task<ApprovedJobs> ApproveAsync(Guid hostId, Guid[]? jobIds, string actor)
+    /// <summary>Approves the host's waiting jobs (those given, or all), with the audit entry of what was approved in the same transaction.</summary>
+    public async Task<ApprovedJobs> ApproveAsync(Guid hostId, Guid[]? jobIds, string actor, Func<ApprovedJobs, AuditEntry> entryOf)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var (ids, files, bytes) = (new List<Guid>(), 0L, 0L);
+        await using (var command = new NpgsqlCommand("""
             UPDATE alto.tiering_job
             SET status = 'queued', approved_by = $3, approved_at = now()
             WHERE host_id = $1 AND status = 'awaiting_approval' AND ($2::uuid[] IS NULL OR id = ANY($2))
             RETURNING id, file_count, total_bytes
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)jobIds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-        await using var reader = await command.ExecuteReaderAsync();
-        var (ids, files, bytes) = (new List<Guid>(), 0L, 0L);
-        while (await reader.ReadAsync())
+            """, connection, transaction))
         {
-            ids.Add(reader.GetGuid(0));
-            files += reader.GetInt32(1);
-            bytes += reader.GetInt64(2);
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)jobIds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                ids.Add(reader.GetGuid(0));
+                files += reader.GetInt32(1);
+                bytes += reader.GetInt64(2);
+            }
         }
-        return new ApprovedJobs([.. ids], files, bytes);
+        var approved = new ApprovedJobs([.. ids], files, bytes);
+        if (ids.Count > 0)
+        {
+            await AuditLog.AppendAsync(connection, transaction, entryOf(approved), CancellationToken.None);
+        }
+        await transaction.CommitAsync();
+        return approved;
     }
 
     /// <summary>
