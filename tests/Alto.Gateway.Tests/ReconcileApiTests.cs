@@ -426,15 +426,28 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
-    /// A schedule and its audit entry are written in one transaction: when the audit log will not
-    /// take the entry (<see cref="AuditLogRefusal"/>), setting or removing a schedule is answered
-    /// 503 and changes nothing. Before, the schedule changed and the answer said it had not.
+    /// A run, a schedule and their audit entries are written in one transaction: when the audit log
+    /// will not take the entry (<see cref="AuditLogRefusal"/>), starting a run or setting or removing
+    /// a schedule is answered 503 and changes nothing. Before, the change was made and the answer
+    /// said it had not.
     /// </summary>
     [Fact]
-    public async Task AScheduleIsSetOrRemovedOnlyWithItsAuditEntry()
+    public async Task ARunOrScheduleIsMadeOnlyWithItsAuditEntry()
     {
         var (host, targetId, _) = await StubbedHostAsync();
+        await ConnectAsync(host);
         using var admin = fixture.ClientFor("platform-admin");
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))
+        {
+            await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile", new { depth = "list" }))
+                .AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE target_id = '{targetId}'"));
+        var runId = await StartAsync(host, targetId);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'reconcile.started' AND details->>'runId' = '{runId}'"));
+        await Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(null, "the test is done with it");
+
         var url = $"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile-schedule";
         var reminders = $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%')";
         var entries = $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action IN ('reconcile.scheduled', 'reconcile.unscheduled')";
@@ -449,7 +462,7 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var schedule = Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileScheduleGrain>(targetId).AsReference<IRemindable>();
         await schedule.ReceiveReminder("reconcile", new Orleans.Runtime.TickStatus(DateTime.UtcNow, TimeSpan.FromHours(24), DateTime.UtcNow));
         Assert.Equal(0, await fixture.Database.CountAsync(reminders));
-        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE target_id = '{targetId}'"));
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE target_id = '{targetId}' AND requested_by = 'schedule'"));
 
         await (await admin.PutAsJsonAsync(url, new { everyHours = 24 })).AssertJsonAsync(HttpStatusCode.OK);
         await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))

@@ -83,7 +83,14 @@ public sealed partial class ReconcileRunGrain(
         var run = new ReconcileRunInfo(Id, tenantId, order.TargetId, hostId, order.Depth, order.Depth == ReconcileDepth.Deep ? order.SamplePercent : 100,
             order.RequestsPerSecond, ReconcileRunInfo.Listing, null, 0, 0, new Dictionary<string, long>(), null, time.GetUtcNow(), null, order.AllowMassLoss,
             policy.GraceDays, order.ReclaimOrphans ?? policy.Reclaim);
-        if (!await rows.InsertAsync(run, order.Actor))
+        var started = new AuditEntry(tenantId, order.Actor, "reconcile.started", "storage_target", order.TargetId.ToString(), Succeeded: true,
+            new Dictionary<string, object?>
+            {
+                ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
+                ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId, ["reclaimOrphans"] = run.ReclaimOrphans,
+                ["orphanGraceDays"] = run.OrphanGraceDays,
+            }) { HostId = hostId, Origin = AuditContext.Origin };
+        if (!await rows.InsertAsync(run, order.Actor, started))
         {
             return CommandResult<ReconcileRunInfo>.Conflict("another run began listing this target just now");
         }
@@ -95,13 +102,6 @@ public sealed partial class ReconcileRunGrain(
             return CommandResult<ReconcileRunInfo>.Fail(error.Kind, error.Message);
         }
         metrics.Run(tenantId, "started");
-        await audit.RecordAsync(new AuditEntry(tenantId, order.Actor, "reconcile.started", "storage_target", order.TargetId.ToString(), Succeeded: true,
-            new Dictionary<string, object?>
-            {
-                ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["samplePercent"] = run.SamplePercent,
-                ["requestsPerSecond"] = run.RequestsPerSecond, ["listingHostId"] = hostId, ["reclaimOrphans"] = run.ReclaimOrphans,
-                ["orphanGraceDays"] = run.OrphanGraceDays,
-            }) { HostId = hostId });
         LogStarted(logger, Id, order.TargetId, hostId, ReconcileRuns.DepthName(run.Depth));
         return CommandResult<ReconcileRunInfo>.Ok(run);
     }

@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Alto.GrainInterfaces.Reconcile;
 using Alto.Scanning;
 using Npgsql;
@@ -48,14 +49,17 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
     }
 
     /// <summary>Inserts a new listing run; false when another run is listing the target already.</summary>
-    public async Task<bool> InsertAsync(ReconcileRunInfo run, string requestedBy)
+    /// <summary>Makes the run's row, with the audit entry of its start in the same transaction; false when another run holds the target.</summary>
+    public async Task<bool> InsertAsync(ReconcileRunInfo run, string requestedBy, AuditEntry started)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand("""
             INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at,
                                             allow_mass_loss, orphan_grace_days, reclaim_orphans)
             VALUES ($1, $2, $3, $4, $5, $6, $7, 'listing', $8, $9, $9, $10, $11, $12)
             ON CONFLICT DO NOTHING
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TenantId });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.TargetId });
@@ -68,7 +72,13 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.AllowMassLoss });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = run.OrphanGraceDays });
         command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = run.ReclaimOrphans });
-        return await command.ExecuteNonQueryAsync() == 1;
+        if (await command.ExecuteNonQueryAsync() != 1)
+        {
+            return false;
+        }
+        await AuditLog.AppendAsync(connection, transaction, started, CancellationToken.None);
+        await transaction.CommitAsync();
+        return true;
     }
 
     /// <summary>The run at work on the target now (listing, census or reclaiming), if any, and when it last heard from an agent.</summary>
