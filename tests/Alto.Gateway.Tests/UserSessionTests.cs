@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Alto.TestSupport;
 
 namespace Alto.Gateway.Tests;
 
@@ -13,6 +14,45 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         using var client = fixture.ClientFor(null);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return (await client.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).StatusCode;
+    }
+
+    /// <summary>
+    /// A user's creation, password, account and sessions change only with the audit entry that says
+    /// so, in one transaction: when the audit log will not take it (<see cref="AuditLogRefusal"/>)
+    /// the request is answered 503 and nothing changed. Before, a changed password was answered
+    /// "nothing was changed", the old one no longer signed in, and no entry said why.
+    /// </summary>
+    [Fact]
+    public async Task AUserChangesOnlyWithItsAuditEntry()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var username = "audited-" + Guid.NewGuid().ToString("N")[..8];
+        var body = new { username, password = GatewayFixture.UserPassword, role = "support", tenantIds = new[] { fixture.TenantA } };
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, $"NEW.action = 'user.created' AND NEW.details->'after'->>'username' = '{username}'"))
+        {
+            await (await admin.PostAsJsonAsync("/api/v1/users", body)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.app_user WHERE username = '{username}'"));
+        var userId = (await (await admin.PostAsJsonAsync("/api/v1/users", body)).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var token = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
+        using var user = fixture.ClientFor(null);
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var state = $"SELECT disabled::text || '/' || session_version || '/' || password_hash FROM alto.app_user WHERE id = '{userId}'";
+        var before = await fixture.Database.ScalarAsync<string>(state);
+
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, $"NEW.object_id = '{userId}'"))
+        {
+            await (await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = GatewayFixture.UserPassword, newPassword = "second-Jr4w-fig-2" }))
+                .AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PatchAsJsonAsync($"/api/v1/users/{userId}", new { disabled = true })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PostAsync(new Uri($"/api/v1/users/{userId}/revoke-sessions", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PostAsync(new Uri($"/api/v1/users/{userId}/unlock", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+
+        Assert.Equal(before, await fixture.Database.ScalarAsync<string>(state));
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(token));
+        Assert.NotEmpty(await fixture.LoginAsync(username, GatewayFixture.UserPassword));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE object_id = '{userId}' AND action LIKE 'user.%'"));
     }
 
     [Fact]

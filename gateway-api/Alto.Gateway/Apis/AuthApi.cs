@@ -72,7 +72,7 @@ public static class AuthApi
 
     public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
         [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords, PasswordSignIn signIn,
-        TokenIssuer tokens, OperatorSignIns operatorSignIns, GatewayAudit audit, HttpContext http)
+        TokenIssuer tokens, OperatorSignIns operatorSignIns, HttpContext http)
     {
         var errors = new RequestErrors();
         if (string.IsNullOrEmpty(request.CurrentPassword))
@@ -94,12 +94,12 @@ public static class AuthApi
         {
             return ApiProblems.Invalid("currentPassword", "currentPassword is wrong (or the account is locked for this address)");
         }
-        await users.SetPasswordHashAsync(stored.User.Id, passwords.Hash(request.NewPassword!), services.Cancellation);
         // Every other session ends (a stolen token too); this one goes on with the token in the answer.
-        var version = await users.RevokeSessionsAsync(stored.User.Id, services.Cancellation);
+        var version = await users.ChangePasswordAsync(stored.User.Id, passwords.Hash(request.NewPassword!),
+            GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.password_changed", "user", stored.User.Id.ToString(), succeeded: true,
+                new Dictionary<string, object?> { ["sessionsEnded"] = true }),
+            services.Cancellation);
         operatorSignIns.Forget(stored.User.Id);
-        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.password_changed", "user", stored.User.Id.ToString(), succeeded: true,
-            new Dictionary<string, object?> { ["sessionsEnded"] = true });
         var user = stored.User with { SessionVersion = version };
         var token = tokens.Issue(user);
         return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(user)));

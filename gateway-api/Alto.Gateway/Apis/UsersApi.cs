@@ -51,7 +51,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Created<UserView>, ValidationProblem, ProblemHttpResult>> CreateUserAsync(
-        [AsParameters] GatewayServices services, CreateUserRequest request, UserStore users, PasswordHashing passwords, GatewayAudit audit,
+        [AsParameters] GatewayServices services, CreateUserRequest request, UserStore users, PasswordHashing passwords,
         HttpContext http)
     {
         var caller = services.Caller;
@@ -92,7 +92,10 @@ public static class UsersApi
         }
 
         var id = Guid.NewGuid();
-        var outcome = await users.CreateAsync(id, username!, passwords.Hash(request.Password!), role!, tenants, services.Cancellation);
+        var (outcome, user) = await users.CreateAsync(id, username!, passwords.Hash(request.Password!), role!, tenants,
+            created => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.created", "user", id.ToString(), succeeded: true,
+                new Dictionary<string, object?> { ["before"] = null, ["after"] = UserView.From(created) }),
+            services.Cancellation);
         switch (outcome)
         {
             case CreateUserOutcome.UsernameTaken:
@@ -100,14 +103,11 @@ public static class UsersApi
             case CreateUserOutcome.UnknownTenant:
                 return ApiProblems.Invalid("tenantIds", "a tenant in tenantIds does not exist");
         }
-        var created = UserView.From((await users.FindByIdAsync(id, services.Cancellation))!.User);
-        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.created", "user", id.ToString(), succeeded: true,
-            new Dictionary<string, object?> { ["before"] = null, ["after"] = created });
-        return TypedResults.Created($"/api/v1/users/{id}", created);
+        return TypedResults.Created($"/api/v1/users/{id}", UserView.From(user!));
     }
 
     public static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> UpdateUserAsync(
-        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, OperatorSignIns operatorSignIns, GatewayAudit audit,
+        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, OperatorSignIns operatorSignIns,
         HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is not { } target)
@@ -122,38 +122,38 @@ public static class UsersApi
         {
             return ApiProblems.Invalid("disabled", "you cannot disable your own account");
         }
-        await users.SetDisabledAsync(userId, disabled, services.Cancellation);
+        var after = await users.SetDisabledAsync(userId, disabled,
+            changed => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), disabled ? "user.disabled" : "user.enabled", "user", userId.ToString(), succeeded: true,
+                new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = UserView.From(changed) }),
+            services.Cancellation);
         operatorSignIns.Forget(userId);
-        var after = UserView.From((await users.FindByIdAsync(userId, services.Cancellation))!.User);
-        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), disabled ? "user.disabled" : "user.enabled", "user", userId.ToString(), succeeded: true,
-            new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = after });
-        return TypedResults.Ok(after);
+        return TypedResults.Ok(UserView.From(after));
     }
 
     public static async Task<Results<Ok<UnlockResult>, ProblemHttpResult>> UnlockAsync(
-        [AsParameters] GatewayServices services, Guid userId, UserStore users, GatewayAudit audit, HttpContext http)
+        [AsParameters] GatewayServices services, Guid userId, UserStore users, HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is null)
         {
             return Refusal(services.Caller, userId);
         }
-        var locked = await users.UnlockAsync(userId, services.Cancellation);
-        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.unlocked", "user", userId.ToString(), succeeded: true,
-            new Dictionary<string, object?> { ["lockedAddresses"] = locked });
+        var locked = await users.UnlockAsync(userId,
+            locked => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.unlocked", "user", userId.ToString(), succeeded: true,
+                new Dictionary<string, object?> { ["lockedAddresses"] = locked }),
+            services.Cancellation);
         return TypedResults.Ok(new UnlockResult(locked));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeSessionsAsync(
-        [AsParameters] GatewayServices services, Guid userId, UserStore users, OperatorSignIns operatorSignIns, GatewayAudit audit, HttpContext http)
+        [AsParameters] GatewayServices services, Guid userId, UserStore users, OperatorSignIns operatorSignIns, HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is null)
         {
             return Refusal(services.Caller, userId);
         }
-        await users.RevokeSessionsAsync(userId, services.Cancellation);
+        await users.RevokeSessionsAsync(userId, GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.sessions_revoked", "user", userId.ToString(),
+            succeeded: true, new Dictionary<string, object?>()), services.Cancellation);
         operatorSignIns.Forget(userId);
-        await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "user.sessions_revoked", "user", userId.ToString(), succeeded: true,
-            new Dictionary<string, object?>());
         return TypedResults.NoContent();
     }
 

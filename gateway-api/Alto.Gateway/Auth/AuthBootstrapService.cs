@@ -12,7 +12,6 @@ public sealed partial class AuthBootstrapService(
     SigningKeyStore keys,
     UserStore users,
     PasswordHashing passwords,
-    Npgsql.NpgsqlDataSource db,
     IOptions<AuthOptions> options,
     ILogger<AuthBootstrapService> logger) : IHostedService
 {
@@ -28,7 +27,10 @@ public sealed partial class AuthBootstrapService(
         var configured = options.Value.BootstrapAdminPassword;
         var password = string.IsNullOrEmpty(configured) ? GeneratePassword() : configured;
         var id = Guid.NewGuid();
-        var outcome = await users.CreateAsync(id, username, passwords.Hash(password), Roles.PlatformAdmin, [], cancellationToken);
+        var (outcome, _) = await users.CreateAsync(id, username, passwords.Hash(password), Roles.PlatformAdmin, [],
+            _ => new Alto.Audit.AuditEntry(null, "system", "user.created", "user", id.ToString(), Succeeded: true,
+                new Dictionary<string, object?> { ["username"] = username, ["role"] = Roles.PlatformAdmin, ["reason"] = "first platform admin, created at start" }),
+            cancellationToken);
         if (outcome != CreateUserOutcome.Created)
         {
             // Another gateway created it at the same moment, or a non-admin user holds the name.
@@ -37,9 +39,6 @@ public sealed partial class AuthBootstrapService(
         }
 
         LogBootstrapCreated(logger, username);
-        await Alto.Audit.AuditLog.AppendAsync(db, new Alto.Audit.AuditEntry(null, "system", "user.created", "user", id.ToString(), Succeeded: true,
-            new Dictionary<string, object?> { ["username"] = username, ["role"] = Roles.PlatformAdmin, ["reason"] = "first platform admin, created at start" }),
-            cancellationToken);
         if (string.IsNullOrEmpty(configured))
         {
             // Printed on the console only, never into the log pipeline, and only this once.

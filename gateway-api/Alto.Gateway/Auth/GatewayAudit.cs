@@ -12,9 +12,12 @@ public sealed class GatewayAudit(NpgsqlDataSource db)
 {
     public Task RecordAsync(HttpContext http, string actor, string action, string objectType, string? objectId, bool succeeded,
         IReadOnlyDictionary<string, object?> details, Guid? tenantId = null, Guid? hostId = null) =>
-        AuditLog.AppendAsync(db,
-            new AuditEntry(tenantId, actor, action, objectType, objectId, succeeded, details) { Origin = OriginOf(http), HostId = hostId },
-            CancellationToken.None);
+        AuditLog.AppendAsync(db, Entry(http, actor, action, objectType, objectId, succeeded, details, tenantId, hostId), CancellationToken.None);
+
+    /// <summary>The entry of what this request did, for the transaction that stores the change with it.</summary>
+    public static AuditEntry Entry(HttpContext http, string actor, string action, string objectType, string? objectId, bool succeeded,
+        IReadOnlyDictionary<string, object?> details, Guid? tenantId = null, Guid? hostId = null) =>
+        new(tenantId, actor, action, objectType, objectId, succeeded, details) { Origin = OriginOf(http), HostId = hostId };
 
     public static string ActorOf(ClaimsPrincipal user) =>
         user.FindFirstValue(HostCredentialAuthentication.HostClaim) is { } host ? $"agent:{host}"

@@ -1,3 +1,4 @@
+using Alto.Audit;
 using Npgsql;
 
 namespace Alto.Gateway.Auth;
@@ -48,10 +49,39 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
 
     public async Task<StoredUser?> FindByIdAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand($"{SelectUsers} WHERE u.id = $1 GROUP BY u.id");
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await FindByIdAsync(connection, null, id, cancellationToken);
+    }
+
+    private static async Task<StoredUser?> FindByIdAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"{SelectUsers} WHERE u.id = $1 GROUP BY u.id", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadStored(reader) : null;
+    }
+
+    /// <summary>
+    /// Runs one change's statements and appends its audit entry, made from what they returned, in
+    /// one transaction: the change is stored with its entry or not at all.
+    /// </summary>
+    private async Task<T> AuditedAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<T, AuditEntry> entryOf, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var result = await change(connection, transaction);
+        await AuditLog.AppendAsync(connection, transaction, entryOf(result), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    private static async Task<T> ExecuteAsync<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, Guid id, CancellationToken cancellationToken,
+        params NpgsqlParameter[] more)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.AddRange(more);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Users of a page; with <paramref name="tenantScope"/> only those sharing one of those tenants.</summary>
@@ -91,43 +121,50 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
         return (users, total);
     }
 
-    /// <summary>Creates the user and its tenant links in one transaction: all of it or none.</summary>
-    public async Task<CreateUserOutcome> CreateAsync(
-        Guid id, string username, string passwordHash, string role, IReadOnlyCollection<Guid> tenantIds, CancellationToken cancellationToken)
+    /// <summary>Creates the user and its tenant links, with the audit entry of the creation when given, in one transaction: all of it or none.</summary>
+    public async Task<(CreateUserOutcome Outcome, AppUser? User)> CreateAsync(Guid id, string username, string passwordHash, string role,
+        IReadOnlyCollection<Guid> tenantIds, Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         try
         {
-            await using (var insert = new NpgsqlCommand(
-                "INSERT INTO alto.app_user (id, username, password_hash, role) VALUES ($1, $2, $3, $4)", connection, transaction))
+            var created = await AuditedAsync(async (connection, transaction) =>
             {
-                insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = username });
-                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
-                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            if (tenantIds.Count > 0)
-            {
-                await using var link = new NpgsqlCommand(
-                    "INSERT INTO alto.app_user_tenant (user_id, tenant_id) SELECT $1, unnest($2::uuid[])", connection, transaction);
-                link.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-                link.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tenantIds.ToArray() });
-                await link.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await transaction.CommitAsync(cancellationToken);
-            return CreateUserOutcome.Created;
+                await using (var insert = new NpgsqlCommand(
+                    "INSERT INTO alto.app_user (id, username, password_hash, role) VALUES ($1, $2, $3, $4)", connection, transaction))
+                {
+                    insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = username });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = passwordHash });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = role });
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+                if (tenantIds.Count > 0)
+                {
+                    await using var link = new NpgsqlCommand(
+                        "INSERT INTO alto.app_user_tenant (user_id, tenant_id) SELECT $1, unnest($2::uuid[])", connection, transaction);
+                    link.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+                    link.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = tenantIds.ToArray() });
+                    await link.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return (await FindByIdAsync(connection, transaction, id, cancellationToken))!.User;
+            }, entryOf, cancellationToken);
+            return (CreateUserOutcome.Created, created);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return CreateUserOutcome.UsernameTaken;
+            return (CreateUserOutcome.UsernameTaken, null);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
-            return CreateUserOutcome.UnknownTenant;
+            return (CreateUserOutcome.UnknownTenant, null);
         }
     }
+
+    /// <summary>A user's own change of password: the new hash, every session ended, and the audit entry, in one transaction. Returns the new session version.</summary>
+    public Task<int> ChangePasswordAsync(Guid id, string passwordHash, AuditEntry entry, CancellationToken cancellationToken) =>
+        AuditedAsync((connection, transaction) => ExecuteAsync<int>(connection, transaction,
+            "UPDATE alto.app_user SET password_hash = $2, session_version = session_version + 1, updated_at = now() WHERE id = $1 RETURNING session_version",
+            id, cancellationToken, new NpgsqlParameter<string> { TypedValue = passwordHash }), _ => entry, cancellationToken);
 
     public async Task SetPasswordHashAsync(Guid id, string passwordHash, CancellationToken cancellationToken)
     {
@@ -187,11 +224,21 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
     /// <summary>Clears every failed sign-in and lockout of the account, from every address; returns how many addresses were locked.</summary>
     public async Task<int> UnlockAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("WITH gone AS (DELETE FROM alto.sign_in_failure WHERE user_id = $1 RETURNING locked_until) SELECT count(*) FROM gone WHERE locked_until > $2");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
-        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var locked = await UnlockAsync(connection, transaction, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return locked;
     }
+
+    /// <summary>As <see cref="UnlockAsync(Guid, CancellationToken)"/>, with the audit entry of the unlock (made from the count) in the same transaction.</summary>
+    public Task<int> UnlockAsync(Guid id, Func<int, AuditEntry> entryOf, CancellationToken cancellationToken) =>
+        AuditedAsync((connection, transaction) => UnlockAsync(connection, transaction, id, cancellationToken), entryOf, cancellationToken);
+
+    private async Task<int> UnlockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        (int)await ExecuteAsync<long>(connection, transaction,
+            "WITH gone AS (DELETE FROM alto.sign_in_failure WHERE user_id = $1 RETURNING locked_until) SELECT count(*) FROM gone WHERE locked_until > $2",
+            id, cancellationToken, new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
 
     /// <summary>
     /// The tenants a token of this user issued under <paramref name="sessionVersion"/> reaches now —
@@ -216,22 +263,44 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
     /// <summary>Disables or enables an account; disabling also signs it out everywhere.</summary>
     public async Task SetDisabledAsync(Guid id, bool disabled, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await SetDisabledAsync(connection, transaction, id, disabled, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>As <see cref="SetDisabledAsync(Guid, bool, CancellationToken)"/>, with the audit entry of the change (made from the user as it is after) in the same transaction.</summary>
+    public Task<AppUser> SetDisabledAsync(Guid id, bool disabled, Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken) =>
+        AuditedAsync(async (connection, transaction) =>
+        {
+            await SetDisabledAsync(connection, transaction, id, disabled, cancellationToken);
+            return (await FindByIdAsync(connection, transaction, id, cancellationToken))!.User;
+        }, entryOf, cancellationToken);
+
+    private static Task<int> SetDisabledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, bool disabled, CancellationToken cancellationToken) =>
+        ExecuteAsync<int>(connection, transaction, """
             UPDATE alto.app_user SET disabled = $2, session_version = session_version + (CASE WHEN $2 THEN 1 ELSE 0 END), updated_at = now()
             WHERE id = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+            RETURNING session_version
+            """, id, cancellationToken, new NpgsqlParameter<bool> { TypedValue = disabled });
 
     /// <summary>Signs the user out everywhere: every token issued so far stops working. Returns the new session version.</summary>
     public async Task<int> RevokeSessionsAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = db.CreateCommand("UPDATE alto.app_user SET session_version = session_version + 1, updated_at = now() WHERE id = $1 RETURNING session_version");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var version = await RevokeSessionsAsync(connection, transaction, id, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return version;
     }
+
+    /// <summary>As <see cref="RevokeSessionsAsync(Guid, CancellationToken)"/>, with the audit entry of the revocation in the same transaction.</summary>
+    public Task<int> RevokeSessionsAsync(Guid id, AuditEntry entry, CancellationToken cancellationToken) =>
+        AuditedAsync((connection, transaction) => RevokeSessionsAsync(connection, transaction, id, cancellationToken), _ => entry, cancellationToken);
+
+    private static Task<int> RevokeSessionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        ExecuteAsync<int>(connection, transaction,
+            "UPDATE alto.app_user SET session_version = session_version + 1, updated_at = now() WHERE id = $1 RETURNING session_version", id, cancellationToken);
 
     /// <summary>A sign-in that worked: it is recorded, and the failures from its address are forgotten (other addresses' stay).</summary>
     public async Task RecordLoginAsync(Guid id, string address, CancellationToken cancellationToken)
