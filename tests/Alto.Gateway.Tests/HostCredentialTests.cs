@@ -79,6 +79,12 @@ public sealed class HostCredentialTests(GatewayFixture fixture)
             var revoked = await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/credential/revoke", UriKind.Relative), null);
 
             Assert.Equal("registered", (await revoked.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString());
+            // The end reaches the session one way, a moment after the answer.
+            var ended = DateTime.UtcNow.AddSeconds(10);
+            while (session.Ended is null && DateTime.UtcNow < ended)
+            {
+                await Task.Delay(50);
+            }
             Assert.Equal(SessionStanding.Revoked, session.Ended?.Standing);
             Assert.Equal(HttpStatusCode.Unauthorized, await AgentCallAsync(host.Credential));
             Assert.Equal(0, await fixture.Database.CountAsync(revokedEntries));

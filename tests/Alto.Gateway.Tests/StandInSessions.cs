@@ -20,12 +20,14 @@ public sealed class StandInSession : IAgentSessionObserver
 
     public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
-    /// <summary>How the host ended the session, once it has.</summary>
-    public (SessionStanding Standing, string Reason)? Ended { get; private set; }
+    private volatile Tuple<SessionStanding, string>? _ended;
+
+    /// <summary>How the host ended the session, once it has (a one-way call: it may come a moment after the call that ended it).</summary>
+    public (SessionStanding Standing, string Reason)? Ended => _ended is { } ended ? (ended.Item1, ended.Item2) : null;
 
     public Task EndAsync(SessionStanding standing, string reason)
     {
-        Ended = (standing, reason);
+        _ended = Tuple.Create(standing, reason);
         return Task.CompletedTask;
     }
 }
