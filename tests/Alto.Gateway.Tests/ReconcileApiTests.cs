@@ -427,12 +427,12 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
 
     /// <summary>
     /// A run, a schedule and their audit entries are written in one transaction: when the audit log
-    /// will not take the entry (<see cref="AuditLogRefusal"/>), starting a run or setting or removing
-    /// a schedule is answered 503 and changes nothing. Before, the change was made and the answer
-    /// said it had not.
+    /// will not take the entry (<see cref="AuditLogRefusal"/>), starting or ending a run, or setting
+    /// or removing a schedule, fails and changes nothing. Before, the change was made and the answer
+    /// said it had not (and the end of a run was never audited: a retry found it over).
     /// </summary>
     [Fact]
-    public async Task ARunOrScheduleIsMadeOnlyWithItsAuditEntry()
+    public async Task ARunOrScheduleChangesOnlyWithItsAuditEntry()
     {
         var (host, targetId, _) = await StubbedHostAsync();
         await ConnectAsync(host);
@@ -446,7 +446,16 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         var runId = await StartAsync(host, targetId);
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'reconcile.started' AND details->>'runId' = '{runId}'"));
-        await Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(null, "the test is done with it");
+        // It ends only with the entry that says how: while the log refuses it, the run goes on.
+        var run = Cluster.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId);
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, host.TenantId))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => run.AbandonAsync(null, "the test is done with it"));
+        }
+        Assert.Equal("listing", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'"));
+        await run.AbandonAsync(null, "the test is done with it");
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.failed' AND details->>'runId' = '{runId}' AND details->>'error' = 'the test is done with it'"));
 
         var url = $"/api/v1/tenants/{host.TenantId}/targets/{targetId}/reconcile-schedule";
         var reminders = $"SELECT count(*) FROM orleans.reminder WHERE reminder_name = 'reconcile' AND (grain_id LIKE '%{targetId:N}%' OR grain_id LIKE '%{targetId}%')";

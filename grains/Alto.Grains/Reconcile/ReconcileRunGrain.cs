@@ -281,11 +281,13 @@ public sealed partial class ReconcileRunGrain(
     {
         var listed = await rows.ReadAsync(Id) ?? run;
         var allCounts = new Dictionary<string, long>(counts) { ["objects"] = listed.ObjectsListed, ["checked"] = listed.ObjectsChecked };
-        await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow());
-        metrics.Run(run.TenantId, status);
         var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
-        await audit.RecordAsync(new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status, "storage_target", run.TargetId.ToString(),
-            Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details) { HostId = run.HostId });
+        await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow(), new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status,
+            "storage_target", run.TargetId.ToString(), Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details)
+        {
+            HostId = run.HostId,
+        });
+        metrics.Run(run.TenantId, status);
         // Findings name paths: support and up see them, as they see the findings' pages.
         await live.PublishAsync(run.TenantId, GrainInterfaces.Live.LiveEventKinds.SanitizerFindings, GrainInterfaces.Live.LiveAudience.Support,
             new { runId = Id, targetId = run.TargetId, status, error, counts = allCounts }, run.HostId);

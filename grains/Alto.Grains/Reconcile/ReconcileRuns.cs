@@ -207,19 +207,20 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         await compare.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Ends the run (one transaction): its findings, counts and status; its listing and census are dropped.</summary>
-    public Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now) =>
-        SettleAsync(runId, status, error, findings, counts, now, reclaimBefore: null);
+    /// <summary>Ends the run (one transaction): its findings, counts and status, and the audit entry that says how it ended; its listing and census are dropped.</summary>
+    public Task FinishAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset now,
+        AuditEntry ended) =>
+        SettleAsync(runId, status, error, findings, counts, now, reclaimBefore: null, ended);
 
     /// <summary>
     /// Classification done, orphans to delete (one transaction): the findings and counts are kept,
     /// the listing and census dropped, and the run waits for its agent's reclaim reports.
     /// </summary>
     public Task BeginReclaimAsync(Guid runId, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts, DateTimeOffset before, DateTimeOffset now) =>
-        SettleAsync(runId, ReconcileRunInfo.Reclaiming, null, findings, counts, now, before);
+        SettleAsync(runId, ReconcileRunInfo.Reclaiming, null, findings, counts, now, before, entry: null);
 
     private async Task SettleAsync(Guid runId, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts,
-        DateTimeOffset now, DateTimeOffset? reclaimBefore)
+        DateTimeOffset now, DateTimeOffset? reclaimBefore, AuditEntry? entry)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -266,6 +267,10 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
             await using var drop = new NpgsqlCommand($"DELETE FROM {table} WHERE run_id = $1", connection, transaction);
             drop.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = runId });
             await drop.ExecuteNonQueryAsync();
+        }
+        if (entry is not null)
+        {
+            await AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
         }
         await transaction.CommitAsync();
     }
