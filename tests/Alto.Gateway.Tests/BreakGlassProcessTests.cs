@@ -22,6 +22,19 @@ public sealed class BreakGlassProcessTests
         }
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/api/v1/auth/login", new { username = "admin", password = GatewayProcess.AdminPassword })).StatusCode);
 
+        // All of it with its audit entry, or none of it: while the log refuses the entry, nothing changes and no password is made.
+        var hash = await gateway.Database.ScalarAsync<string>("SELECT password_hash FROM alto.app_user WHERE username = 'admin'");
+        await using (await AuditLogRefusal.StartAsync(gateway.Database, "NEW.action = 'auth.break_glass'"))
+        {
+            await using var refused = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
+            {
+                ["Alto__Database__ConnectionString"] = gateway.Database.ConnectionString,
+            }, "break-glass", "--user", "admin", "--new-password");
+            Assert.True(3 == await refused.WaitForExitAsync(TimeSpan.FromSeconds(60)), refused.Output);
+            Assert.DoesNotContain("shown only now", refused.Output, StringComparison.Ordinal);
+        }
+        Assert.Equal(hash, await gateway.Database.ScalarAsync<string>("SELECT password_hash FROM alto.app_user WHERE username = 'admin'"));
+
         await using var command = ProgramRun.Start(RepositoryPaths.ProgramDll("gateway-api/Alto.Gateway", "Alto.Gateway"), new Dictionary<string, string>
         {
             ["Alto__Database__ConnectionString"] = gateway.Database.ConnectionString,

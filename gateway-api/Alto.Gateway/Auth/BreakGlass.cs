@@ -50,18 +50,12 @@ public static class BreakGlass
                 await Console.Error.WriteLineAsync($"{Verb}: there is no user '{username}'");
                 return 2;
             }
-            var unlocked = await users.UnlockAsync(stored.User.Id, CancellationToken.None);
-            await users.SetDisabledAsync(stored.User.Id, disabled: false, CancellationToken.None);
-            string? password = null;
-            if (newPassword)
-            {
-                password = AuthBootstrapService.GeneratePassword();
-                await users.SetPasswordHashAsync(stored.User.Id, host.Services.GetRequiredService<PasswordHashing>().Hash(password), CancellationToken.None);
-                await users.RevokeSessionsAsync(stored.User.Id, CancellationToken.None);
-            }
-            await AuditLog.AppendAsync(host.Services.GetRequiredService<NpgsqlDataSource>(), new AuditEntry(
-                null, $"server:{Environment.UserName}@{Environment.MachineName}", "auth.break_glass", "user", stored.User.Id.ToString(), Succeeded: true,
-                new Dictionary<string, object?> { ["username"] = username, ["unlockedAddresses"] = unlocked, ["enabled"] = true, ["passwordReset"] = newPassword }),
+            var password = newPassword ? AuthBootstrapService.GeneratePassword() : null;
+            // All of it with its audit entry or none of it: a new password is never in force unprinted.
+            var unlocked = await users.RecoverAsync(stored.User.Id, password is null ? null : host.Services.GetRequiredService<PasswordHashing>().Hash(password),
+                unlocked => new AuditEntry(
+                    null, $"server:{Environment.UserName}@{Environment.MachineName}", "auth.break_glass", "user", stored.User.Id.ToString(), Succeeded: true,
+                    new Dictionary<string, object?> { ["username"] = username, ["unlockedAddresses"] = unlocked, ["enabled"] = true, ["passwordReset"] = newPassword }),
                 CancellationToken.None);
             Console.WriteLine($"{username}: unlocked ({unlocked} address(es) were locked) and enabled.");
             if (password is not null)

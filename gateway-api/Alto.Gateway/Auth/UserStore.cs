@@ -162,9 +162,13 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
 
     /// <summary>A user's own change of password: the new hash, every session ended, and the audit entry, in one transaction. Returns the new session version.</summary>
     public Task<int> ChangePasswordAsync(Guid id, string passwordHash, AuditEntry entry, CancellationToken cancellationToken) =>
-        AuditedAsync((connection, transaction) => ExecuteAsync<int>(connection, transaction,
+        AuditedAsync((connection, transaction) => SetPasswordAndEndSessionsAsync(connection, transaction, id, passwordHash, cancellationToken), _ => entry, cancellationToken);
+
+    private static Task<int> SetPasswordAndEndSessionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string passwordHash,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync<int>(connection, transaction,
             "UPDATE alto.app_user SET password_hash = $2, session_version = session_version + 1, updated_at = now() WHERE id = $1 RETURNING session_version",
-            id, cancellationToken, new NpgsqlParameter<string> { TypedValue = passwordHash }), _ => entry, cancellationToken);
+            id, cancellationToken, new NpgsqlParameter<string> { TypedValue = passwordHash });
 
     public async Task SetPasswordHashAsync(Guid id, string passwordHash, CancellationToken cancellationToken)
     {
@@ -221,17 +225,7 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
         return await command.ExecuteScalarAsync(cancellationToken) is DateTime until ? new DateTimeOffset(until, TimeSpan.Zero) : null;
     }
 
-    /// <summary>Clears every failed sign-in and lockout of the account, from every address; returns how many addresses were locked.</summary>
-    public async Task<int> UnlockAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var locked = await UnlockAsync(connection, transaction, id, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return locked;
-    }
-
-    /// <summary>As <see cref="UnlockAsync(Guid, CancellationToken)"/>, with the audit entry of the unlock (made from the count) in the same transaction.</summary>
+    /// <summary>Clears every failed sign-in and lockout of the account, from every address, with the audit entry of the unlock (made from how many addresses were locked) in one transaction.</summary>
     public Task<int> UnlockAsync(Guid id, Func<int, AuditEntry> entryOf, CancellationToken cancellationToken) =>
         AuditedAsync((connection, transaction) => UnlockAsync(connection, transaction, id, cancellationToken), entryOf, cancellationToken);
 
@@ -260,16 +254,7 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
         return await command.ExecuteScalarAsync(cancellationToken) as Guid[];
     }
 
-    /// <summary>Disables or enables an account; disabling also signs it out everywhere.</summary>
-    public async Task SetDisabledAsync(Guid id, bool disabled, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await SetDisabledAsync(connection, transaction, id, disabled, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>As <see cref="SetDisabledAsync(Guid, bool, CancellationToken)"/>, with the audit entry of the change (made from the user as it is after) in the same transaction.</summary>
+    /// <summary>Disables or enables an account (disabling also signs it out everywhere), with the audit entry of the change (made from the user as it is after) in one transaction.</summary>
     public Task<AppUser> SetDisabledAsync(Guid id, bool disabled, Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken) =>
         AuditedAsync(async (connection, transaction) =>
         {
@@ -284,17 +269,24 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
             RETURNING session_version
             """, id, cancellationToken, new NpgsqlParameter<bool> { TypedValue = disabled });
 
-    /// <summary>Signs the user out everywhere: every token issued so far stops working. Returns the new session version.</summary>
-    public async Task<int> RevokeSessionsAsync(Guid id, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var version = await RevokeSessionsAsync(connection, transaction, id, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return version;
-    }
+    /// <summary>
+    /// The break-glass recovery of an account, with its audit entry, in one transaction: unlocked
+    /// from every address, enabled, and given <paramref name="passwordHash"/> when one is (every
+    /// session ending). Returns how many addresses were locked.
+    /// </summary>
+    public Task<int> RecoverAsync(Guid id, string? passwordHash, Func<int, AuditEntry> entryOf, CancellationToken cancellationToken) =>
+        AuditedAsync(async (connection, transaction) =>
+        {
+            var unlocked = await UnlockAsync(connection, transaction, id, cancellationToken);
+            await SetDisabledAsync(connection, transaction, id, disabled: false, cancellationToken);
+            if (passwordHash is not null)
+            {
+                await SetPasswordAndEndSessionsAsync(connection, transaction, id, passwordHash, cancellationToken);
+            }
+            return unlocked;
+        }, entryOf, cancellationToken);
 
-    /// <summary>As <see cref="RevokeSessionsAsync(Guid, CancellationToken)"/>, with the audit entry of the revocation in the same transaction.</summary>
+    /// <summary>Signs the user out everywhere (every token issued so far stops working), with the audit entry of the revocation in one transaction. Returns the new session version.</summary>
     public Task<int> RevokeSessionsAsync(Guid id, AuditEntry entry, CancellationToken cancellationToken) =>
         AuditedAsync((connection, transaction) => RevokeSessionsAsync(connection, transaction, id, cancellationToken), _ => entry, cancellationToken);
 
