@@ -185,9 +185,9 @@ public sealed partial class HostGrain
             await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(Id, "the listing agent gave up: " + reason);
         }
         if (JobMessageIds.TryParse(commandId, out var jobId)
-            && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason) is { } ended)
+            && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason, ended => JobEndEntry(ended, $"agent:{Id}")) is { } ended)
         {
-            await ReportJobEndAsync(ended, $"agent:{Id}");
+            ReportJobEnd(ended);
         }
     }
 

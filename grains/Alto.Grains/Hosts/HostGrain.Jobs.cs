@@ -186,10 +186,11 @@ public sealed partial class HostGrain
         FinishedJob? endedJob = null;
         if (finished)
         {
-            if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null) is { } ended)
+            if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null,
+                    ended => JobEndEntry(ended, actor)) is { } ended)
             {
                 endedJob = ended;
-                await ReportJobEndAsync(ended, actor);
+                ReportJobEnd(ended);
             }
         }
         await live.PublishAsync(host.State.TenantId, LiveEventKinds.JobProgress, LiveAudience.Everyone, new
@@ -237,19 +238,26 @@ public sealed partial class HostGrain
         { HostId = Id, Origin = Audit.AuditContext.Origin });
     }
 
-    /// <summary>A job that ended with failed files is an operator's business: an error in the log, an audit entry, a metric.</summary>
-    private async Task ReportJobEndAsync(FinishedJob ended, string actor)
+    /// <summary>
+    /// A job that ended with failed files is an operator's business: an error in the log, a metric,
+    /// and this audit entry, written with the job's end (<see cref="JobRows.FinishAsync"/>); null for any other end.
+    /// </summary>
+    private Audit.AuditEntry? JobEndEntry(FinishedJob ended, string actor) =>
+        ended.FailedFiles == 0 || ended.Status == "queued"
+            ? null
+            : new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(), Succeeded: ended.Status != "failed",
+                new Dictionary<string, object?> { ["hostId"] = Id, ["failedFiles"] = ended.FailedFiles, ["reason"] = ended.LastError })
+            {
+                HostId = Id,
+            };
+
+    private void ReportJobEnd(FinishedJob ended)
     {
         tieringMetrics.JobEnded(host.State.TenantId, Id, ended.Status);
-        if (ended.FailedFiles == 0 || ended.Status == "queued")
+        if (ended.FailedFiles > 0 && ended.Status != "queued")
         {
-            return;
+            LogJobFailures(logger, Id, ended.JobId, ended.Status, ended.LastError ?? "");
         }
-        LogJobFailures(logger, Id, ended.JobId, ended.Status, ended.LastError ?? "");
-        await audit.RecordAsync(new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(),
-            Succeeded: ended.Status != "failed",
-            new Dictionary<string, object?> { ["hostId"] = Id, ["failedFiles"] = ended.FailedFiles, ["reason"] = ended.LastError })
-        { HostId = Id });
     }
 
     public async Task<string?> RecordRecallsAsync(string reportId, RecallReportItem[] recalls)

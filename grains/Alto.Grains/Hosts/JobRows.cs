@@ -153,9 +153,12 @@ public sealed class JobRows(NpgsqlDataSource db)
     /// unreachable); otherwise failed when files failed and none was stubbed, else completed. A job
     /// with failed files carries how many and the commonest reason in its last error.
     /// </summary>
-    public async Task<FinishedJob?> FinishAsync(Guid hostId, Guid jobId, TimeSpan retryAfter, string? error)
+    /// <remarks>The audit entry <paramref name="entryOf"/> makes of how it ended, if any, is written in the same transaction.</remarks>
+    public async Task<FinishedJob?> FinishAsync(Guid hostId, Guid jobId, TimeSpan retryAfter, string? error, Func<FinishedJob, AuditEntry?>? entryOf = null)
     {
-        await using var command = db.CreateCommand("""
+        await using var connection = await db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand("""
             UPDATE alto.tiering_job j
             SET status = CASE WHEN c.open > 0 THEN 'queued' WHEN c.failed > 0 AND c.stubbed = 0 THEN 'failed' ELSE 'completed' END,
                 completed_at = CASE WHEN c.open = 0 THEN now() END,
@@ -171,18 +174,26 @@ public sealed class JobRows(NpgsqlDataSource db)
                   FROM alto.tier_object WHERE job_id = $1) c
             WHERE j.id = $1 AND j.status = 'dispatched' AND j.host_id = $4
             RETURNING j.status, j.last_error, c.failed
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retryAfter });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-        await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
+        FinishedJob ended;
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            return null;
+            if (!await reader.ReadAsync())
+            {
+                return null;
+            }
+            ended = new FinishedJob(jobId, reader.GetString(0), await reader.IsDBNullAsync(1) ? null : reader.GetString(1), reader.GetInt64(2));
         }
-        var lastError = await reader.IsDBNullAsync(1) ? null : reader.GetString(1);
-        return new FinishedJob(jobId, reader.GetString(0), lastError, reader.GetInt64(2));
+        if (entryOf?.Invoke(ended) is { } entry)
+        {
+            await AuditLog.AppendAsync(connection, transaction, entry, CancellationToken.None);
+        }
+        await transaction.CommitAsync();
+        return ended;
     }
 }
 

@@ -119,6 +119,33 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
             $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{jobId}' AND action = 'tier.job_failed' AND outcome = 'failure' AND details->>'reason' LIKE '3 of 3 files failed%'"));
     }
 
+    /// <summary>
+    /// A job's end is written with its audit entry in one transaction: while the log refuses the
+    /// entry (<see cref="AuditLogRefusal"/>) the report fails and the job stays dispatched; the same
+    /// report sent again ends it, audited once. Before, the job ended unaudited and the report sent
+    /// again found it over, so no entry was ever written.
+    /// </summary>
+    [Fact]
+    public async Task AJobEndsOnlyWithItsAuditEntry()
+    {
+        var (world, jobId, objects, _) = await SentJobAsync("held-end", 2);
+        TierFileResult[] results = [.. objects.Select(id => new TierFileResult(id, TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device"))];
+        var reportId = Guid.NewGuid().ToString("N");
+        var ended = $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{jobId}' AND action = 'tier.job_failed'";
+
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, $"NEW.action = 'tier.job_failed' AND NEW.object_id = '{jobId}'"))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => world.Host.RecordJobResultsAsync(reportId, jobId, results, finished: true));
+        }
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'dispatched'"));
+        Assert.Equal(0, await fixture.Database.CountAsync(ended));
+
+        await world.Host.RecordJobResultsAsync(reportId, jobId, results, finished: true);
+
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'failed'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(ended));
+    }
+
     [Fact]
     public async Task ARescanThatFindsAStubsDataBackOnDiskRecordsTheRecallWhoseReportWasLost()
     {
