@@ -54,9 +54,26 @@ public sealed partial class TenantGrain(
         {
             return CommandResult<TenantInfo>.Conflict($"a tenant named '{command.Name}' already exists");
         }
-        await keys.CreateKeyAsync(Id, CancellationToken.None);
         await FollowUpAsync(() => Task.CompletedTask);
+        await CreateKeyOrLeaveItToFirstUseAsync();
         return CommandResult<TenantInfo>.Ok(ToInfo());
+    }
+
+    /// <summary>
+    /// The tenant's key, made now so its first use need not wait for it. The tenant is made whether
+    /// or not this succeeds: every use of the key makes it when it is missing, so a key service or
+    /// database out of reach now is logged, and the call still says what is true — the tenant exists.
+    /// </summary>
+    private async Task CreateKeyOrLeaveItToFirstUseAsync()
+    {
+        try
+        {
+            await keys.CreateKeyAsync(Id, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is KeyServiceException || DatabaseOutage.Is(exception))
+        {
+            LogKeyLeftToFirstUse(logger, exception, Id);
+        }
     }
 
     public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command)
@@ -341,4 +358,6 @@ public sealed partial class TenantGrain(
         new(target.Id, Id, target.Name, target.Kind, target.Settings, target.HasCredentials, target.Enabled,
             target.CreatedAt, target.UpdatedAt);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The tenant {TenantId} was created without its key, which its first use will make")]
+    private static partial void LogKeyLeftToFirstUse(ILogger logger, Exception exception, Guid tenantId);
 }

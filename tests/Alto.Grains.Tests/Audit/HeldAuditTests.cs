@@ -46,7 +46,7 @@ public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
 
     public void Dispose() => _deferred.Dispose();
 
-    private Task<AuditLogRefusal> RefuseEntriesAsync(Guid tenantId) => AuditLogRefusal.StartAsync(fixture.Database, tenantId);
+    private Task<InsertRefusal> RefuseEntriesAsync(Guid tenantId) => AuditLogRefusal.StartAsync(fixture.Database, tenantId);
 
     private async Task<(ITenantGrain Tenant, Guid TenantId, Guid TargetId)> TenantWithTargetAsync()
     {
@@ -156,6 +156,37 @@ public sealed class HeldAuditTests(PostgresClusterFixture fixture) : IDisposable
 
         Assert.NotNull(await tenant.GetRuleAsync(ruleId));
         Assert.Equal(1, await EntriesAsync("rule.created", ruleId));
+    }
+
+    /// <summary>
+    /// A tenant is made whether or not its key can be made at that moment (the key service or
+    /// database out of reach just then: here the key table refuses the tenant's rows); the call
+    /// says it was made, with its entry, and the key is made at its first use.
+    /// </summary>
+    [Fact]
+    public async Task ATenantWhoseKeyCannotBeMadeYetIsCreatedAndItsKeyIsMadeAtFirstUse()
+    {
+        var tenantId = Guid.NewGuid();
+        var tenant = fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString());
+        var keyRows = $"SELECT count(*) FROM alto.tenant_key WHERE tenant_id = '{tenantId}'";
+
+        await using (await InsertRefusal.StartAsync(fixture.Database, "alto.tenant_key", $"NEW.tenant_id = '{tenantId}'"))
+        {
+            var created = await tenant.CreateAsync(new CreateTenant($"keyless-{tenantId:N}", ""));
+
+            Assert.True(created.Succeeded, created.Error?.Message);
+            Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tenant WHERE id = '{tenantId}'"));
+            Assert.Equal(1, await fixture.Database.CountAsync(
+                $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenantId}' AND action = 'tenant.created'"));
+            Assert.Equal(0, await fixture.Database.CountAsync(keyRows));
+        }
+
+        var sealedTarget = await tenant.AddTargetAsync(new CreateStorageTarget(Guid.NewGuid(), "s3", StorageTargetKind.S3,
+            new StorageTargetSettings(null, "alto", "us-east-1", "http://127.0.0.1:9", null, null, null, true),
+            new StorageTargetCredentials("key", "secret", null, null, null, null)));
+
+        Assert.True(sealedTarget.Succeeded, sealedTarget.Error?.Message);
+        Assert.Equal(1, await fixture.Database.CountAsync(keyRows));
     }
 
     [Fact]
