@@ -151,6 +151,16 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("state-PLANNED")).ToContainTextAsync("PLANNED5");
         await ConsoleBrowser.ScreenshotAsync(page, "jobs-admin");
 
+        // Sanitizer: a run still going (started while an agent was online) is cancelled from its row, and says by whom.
+        var goingRun = await GoingRunAsync(gateway, tenantId);
+        await ConsoleBrowser.OpenAsync(page, "Sanitizer");
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Cancel the run started") }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Run cancelled.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("run")).ToContainTextAsync("cancelled: cancelled by user:rules-inc-tenant-admin");
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Cancel the run started") }).CountAsync());
+        Assert.Equal("cancelled", await gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{goingRun}'"));
+        await GoingRunAsync(gateway, tenantId);
+
         // Support recalls (here nothing is tiered yet, and it is told so) but neither scans nor changes rules.
         var support = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-support", Password);
         await ConsoleBrowser.OpenAsync(support, "Hosts");
@@ -164,6 +174,9 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(support.GetByTestId("rule")).ToHaveCountAsync(2);
         Assert.Equal(0, await support.GetByRole(AriaRole.Form, new() { Name = "New rule" }).CountAsync());
         Assert.Equal(0, await support.GetByRole(AriaRole.Button, new() { Name = "Drag cold to reorder" }).CountAsync());
+        await ConsoleBrowser.OpenAsync(support, "Sanitizer");
+        await Assertions.Expect(support.GetByTestId("run").First).ToContainTextAsync("listing");
+        Assert.Equal(0, await support.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Cancel the run started") }).CountAsync());
         await ConsoleBrowser.OpenAsync(support, "Audit");
         await Assertions.Expect(support.GetByTestId("audit-entry").First).ToBeVisibleAsync();
         Assert.Equal(0, await support.GetByRole(AriaRole.Button, new() { Name = "Verify the chain" }).CountAsync());
@@ -371,6 +384,18 @@ public sealed class ConsoleBrowserTests
             .AssertJsonAsync(HttpStatusCode.OK);
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", login.GetProperty("accessToken").GetString());
         return admin;
+    }
+
+    /// <summary>A reconciliation run of the tenant's target still listing, as if started while its host's agent was online.</summary>
+    private static async Task<Guid> GoingRunAsync(GatewayProcess gateway, Guid tenantId)
+    {
+        var runId = Guid.NewGuid();
+        await gateway.Database.ExecuteAsync($"""
+            INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at)
+            SELECT '{runId}', '{tenantId}', t.id, h.id, 'list', 100, 100, 'listing', 'schedule', now(), now()
+            FROM alto.storage_target t JOIN alto.host h ON h.tenant_id = t.tenant_id WHERE t.tenant_id = '{tenantId}'
+            """);
+        return runId;
     }
 
     /// <summary>

@@ -426,6 +426,50 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
+    /// An admin cancels a run still going: it ends as cancelled, saying who cancelled it (the API,
+    /// and its audit entry written with the end), the target is free for the next run, and a part
+    /// its agent sends afterwards is answered "cancelled" and taken as nothing — which is what stops
+    /// the agent's listing. A second cancellation is a conflict; the run is not found from another tenant.
+    /// </summary>
+    [Fact]
+    public async Task ARunCancelledByAnAdminEndsSayingWhoAndItsAgentIsToldAtItsNextPart()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var (other, _, _) = await StubbedHostAsync(files: 1);
+        await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        using var agent = host.AgentClient(fixture);
+        var listing = new Uri($"/api/v1/agents/reconcile-runs/{runId}/listing", UriKind.Relative);
+        var sorted = locators.Order(StringComparer.Ordinal).ToArray();
+        var first = await (await agent.PostAsJsonAsync(listing, Part(null, false, (sorted[0], 96)))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("listing", first.GetProperty("status").GetString());
+        using var admin = fixture.ClientFor("platform-admin");
+
+        await (await admin.PostAsync(new Uri($"/api/v1/tenants/{other.TenantId}/reconcile-runs/{runId}/cancel", UriKind.Relative), null))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("listing", await fixture.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{runId}'"));
+
+        var cancelUrl = new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/cancel", UriKind.Relative);
+        var cancelled = await (await admin.PostAsync(cancelUrl, null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        var shown = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}");
+        Assert.Equal("cancelled", shown.GetProperty("status").GetString());
+        Assert.StartsWith("cancelled by user:", shown.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.NotEqual(JsonValueKind.Null, shown.GetProperty("finishedAt").ValueKind);
+        Assert.Equal(1, await fixture.Database.CountAsync($"""
+            SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{host.TenantId}' AND action = 'reconcile.cancelled' AND actor LIKE 'user:%'
+              AND outcome = 'success' AND details->>'runId' = '{runId}' AND (details->'counts'->>'objects')::int = 1
+            """));
+
+        var late = await (await agent.PostAsJsonAsync(listing, Part(sorted[0], false, (sorted[1], 96)))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("cancelled", late.GetProperty("status").GetString());
+        Assert.Equal("cancelled/1", await fixture.Database.ScalarAsync<string>($"SELECT status || '/' || objects_listed FROM alto.reconcile_run WHERE id = '{runId}'"));
+        await (await admin.PostAsync(cancelUrl, null)).AssertProblemAsync(HttpStatusCode.Conflict);
+        // The target is free at once: no 15 minutes' wait for a silent run.
+        await StartAsync(host, targetId);
+    }
+
+    /// <summary>
     /// A run, a schedule and their audit entries are written in one transaction: when the audit log
     /// will not take the entry (<see cref="AuditLogRefusal"/>), starting or ending a run, or setting
     /// or removing a schedule, fails and changes nothing. Before, the change was made and the answer

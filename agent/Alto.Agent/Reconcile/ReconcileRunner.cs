@@ -60,7 +60,7 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         var pending = new List<PendingCheck>(PartSize);
         long listed = 0;
         // The next part is listed while the last one travels: one part in flight at a time.
-        Task? inFlight = null;
+        Task<ListingReceipt>? inFlight = null;
         try
         {
             var store = targets.Store(run.TargetId);
@@ -70,24 +70,30 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
                 // A listing page (a thousand keys on S3 and Azure) is one request.
                 if (++listed % 1000 == 0)
                 {
+                    // The answer to the part last sent may have come meanwhile: a run that is over is not listed a page further.
+                    if (inFlight is { IsCompletedSuccessfully: true } && RunIsOver(runId, await inFlight))
+                    {
+                        await AbandonChecksAsync(pending);
+                        return;
+                    }
                     await PaceAsync(pace, cancellationToken);
                 }
                 pending.Add(Check(store, stored, run, pace, checks, cancellationToken));
                 if (pending.Count == PartSize)
                 {
                     var part = await CollectAsync(pending);
-                    if (inFlight is not null)
+                    if (inFlight is not null && RunIsOver(runId, await inFlight))
                     {
-                        await inFlight;
+                        return;
                     }
                     inFlight = SendAsync(runId, new ListingPart(after, part, Finished: false, Failure: null), cancellationToken);
                     after = part.Count > 0 ? part[^1].Key : after;
                 }
             }
             var last = await CollectAsync(pending);
-            if (inFlight is not null)
+            if (inFlight is not null && RunIsOver(runId, await inFlight))
             {
-                await inFlight;
+                return;
             }
             await SendAsync(runId, new ListingPart(after, last, Finished: true, Failure: null), cancellationToken);
         }
@@ -103,6 +109,23 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
             throw;
         }
         LogListed(logger, runId, listed);
+    }
+
+    /// <summary>Waits for the checks under way (they hold the pace and the semaphore), their results not wanted.</summary>
+    private static async Task AbandonChecksAsync(List<PendingCheck> pending)
+    {
+        foreach (var check in pending.Where(check => check.Looking is not null))
+        {
+            try
+            {
+                await check.Looking!;
+            }
+            catch (Exception exception) when (exception is TierStoreUnavailableException or IOException or UnauthorizedAccessException)
+            {
+                // Nothing is sent for the run any more: what a check found no longer matters.
+            }
+        }
+        pending.Clear();
     }
 
     /// <summary>The checks' results in key order (objects that vanished meanwhile left out); the list is emptied for the next part.</summary>
@@ -231,14 +254,13 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
     }
 
     /// <summary>Sends a part, trying again while the gateway is unreachable or failing; the run's cursor after it.</summary>
-    private async Task<string?> SendAsync(Guid runId, ListingPart part, CancellationToken cancellationToken)
+    private async Task<ListingReceipt> SendAsync(Guid runId, ListingPart part, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                var receipt = await gateway.SendListingPartAsync(runId, part, cancellationToken);
-                return receipt.Cursor;
+                return await gateway.SendListingPartAsync(runId, part, cancellationToken);
             }
             catch (HttpRequestException exception) when (attempt < SendRetries.Length)
             {
@@ -247,6 +269,24 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
             }
         }
     }
+
+    /// <summary>
+    /// Whether the run's answer to a part says it is no longer listing (cancelled by an admin, or
+    /// ended as failed when it was thought silent): the rest of the target is then not listed, and
+    /// no request more is made of tier 2 for it.
+    /// </summary>
+    private bool RunIsOver(Guid runId, ListingReceipt receipt)
+    {
+        if (receipt.Status is "listing" or "listed")
+        {
+            return false;
+        }
+        LogRunOver(logger, runId, receipt.Status);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} is {Status}: the listing stops")]
+    private static partial void LogRunOver(ILogger logger, Guid runId, string status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: listing target {TargetId} ({Depth}) after {Cursor}")]
     private static partial void LogListing(ILogger logger, Guid runId, Guid targetId, string depth, string cursor);

@@ -63,6 +63,8 @@ public static class ReconcileApi
             .WithSummary("Stop reconciling the target on a schedule");
         tenant.MapGet("/reconcile-runs", ListRunsAsync).Allows(Access.TenantSupport).WithSummary("Reconciliation runs, newest first (filter by target)");
         tenant.MapGet("/reconcile-runs/{runId:guid}", GetRunAsync).Allows(Access.TenantSupport).WithSummary("One run: status, progress and counts per class");
+        tenant.MapPost("/reconcile-runs/{runId:guid}/cancel", CancelRunAsync).Allows(Access.TenantManage)
+            .WithSummary("Cancel a run still going: its agent stops listing at its next part, and orphans not yet deleted are kept (409 once it is over)");
         tenant.MapGet("/reconcile-runs/{runId:guid}/findings", ListFindingsAsync).Allows(Access.TenantSupport)
             .WithSummary("What a run found and what was done about it (filter by class: missing, orphan, drift, found)");
 
@@ -186,6 +188,17 @@ public static class ReconcileApi
         TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal
             ? refusal
             : await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => runs.ListRunsAsync(tenantId, targetId, request, services.Cancellation));
+
+    public static async Task<Results<Ok<ReconcileRunInfo>, ProblemHttpResult>> CancelRunAsync(
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid runId)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "cancel reconciliation runs") is { } refusal)
+        {
+            return refusal;
+        }
+        var result = await services.Grains.GetGrain<IReconcileRunGrain>(runId).CancelAsync(tenantId, GatewayAudit.ActorOf(context.User));
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
 
     public static async Task<Results<Ok<ReconcileRunView>, ProblemHttpResult>> GetRunAsync(
         [AsParameters] GatewayServices services, ReconcileReadModel runs, Guid tenantId, Guid runId)

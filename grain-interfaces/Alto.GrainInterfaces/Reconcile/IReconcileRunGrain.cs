@@ -26,6 +26,14 @@ public interface IReconcileRunGrain : IGrainWithGuidKey
     Task AbandonAsync(Guid? hostId, string reason);
 
     /// <summary>
+    /// Ends a run still going as cancelled by <paramref name="actor"/> (its audit entry with the
+    /// end, in one transaction): its agent stops listing at its next part, and orphans not yet
+    /// deleted are kept. Not found for another tenant's run; a conflict for a run already over.
+    /// </summary>
+    [Alias("CancelAsync")]
+    Task<CommandResult<ReconcileRunInfo>> CancelAsync(Guid tenantId, string actor);
+
+    /// <summary>
     /// The census's escaped names of <paramref name="hostId"/> cannot be asked of its agent after all
     /// (it came back as a version that does not read them, <paramref name="reason"/>): they are
     /// counted unchecked, and the run goes on without them. One-way: the host grain calls it while

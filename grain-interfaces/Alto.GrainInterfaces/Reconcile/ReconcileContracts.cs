@@ -53,6 +53,10 @@ public sealed record ReconcileRunInfo(
     public const string Reclaiming = "reclaiming";
     public const string Completed = "completed";
     public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Whether a run in <paramref name="status"/> is still going (listing, taking its census, or deleting orphans).</summary>
+    public static bool IsGoing(string status) => status is Listing or Census or Reclaiming;
 }
 
 /// <summary>

@@ -36,7 +36,7 @@ public sealed partial class ReconcileRunGrain
     /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (await rows.ReadAsync(Id) is not { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census or ReconcileRunInfo.Reclaiming } run)
+        if (await rows.ReadAsync(Id) is not { } run || !ReconcileRunInfo.IsGoing(run.Status))
         {
             await ForgetSilenceWatchAsync();
             return;

@@ -122,16 +122,38 @@ public sealed partial class ReconcileRunGrain(
                 await RecordSettledAsync(over.TenantId, failed);
             }
         }
-        if (await rows.ReadAsync(Id) is { Status: ReconcileRunInfo.Listing or ReconcileRunInfo.Census or ReconcileRunInfo.Reclaiming } run
+        if (await rows.ReadAsync(Id) is { } run && ReconcileRunInfo.IsGoing(run.Status)
             && (hostId is null || run.HostId == hostId || run.Status == ReconcileRunInfo.Census))
         {
-            if (run.Status == ReconcileRunInfo.Reclaiming)
-            {
-                // What was found stays; the orphans not deleted yet are kept, and the run ends as failed.
-                await reclaims.KeepPendingAsync(Id, reason);
-            }
-            await EndAsync(run, ReconcileRunInfo.Failed, reason, [], run.Status == ReconcileRunInfo.Reclaiming ? await ReclaimCountsAsync(run) : new Dictionary<string, long>());
+            await EndBeforeItsTimeAsync(run, ReconcileRunInfo.Failed, reason, actor: null);
         }
+    }
+
+    /// <summary>Ends a run still going: what was found stays, the orphans not deleted yet are kept, and what its reclaim did is counted.</summary>
+    private async Task EndBeforeItsTimeAsync(ReconcileRunInfo run, string status, string reason, string? actor)
+    {
+        if (run.Status == ReconcileRunInfo.Reclaiming)
+        {
+            await reclaims.KeepPendingAsync(Id, reason);
+        }
+        await EndAsync(run, status, reason, [], run.Status == ReconcileRunInfo.Reclaiming ? await ReclaimCountsAsync(run) : new Dictionary<string, long>(), actor);
+    }
+
+    public async Task<CommandResult<ReconcileRunInfo>> CancelAsync(Guid tenantId, string actor)
+    {
+        if (await rows.ReadAsync(Id) is not { } run || run.TenantId != tenantId)
+        {
+            return CommandResult<ReconcileRunInfo>.NotFound($"reconcile run {Id} not found");
+        }
+        if (!ReconcileRunInfo.IsGoing(run.Status))
+        {
+            return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {Id} is {run.Status} already");
+        }
+        // Set-wise work not begun yet (a census's seed, the classification) must not run over a run that is over.
+        _afterAnswer?.Dispose();
+        _afterAnswer = null;
+        await EndBeforeItsTimeAsync(run, ReconcileRunInfo.Cancelled, $"cancelled by {actor}", actor);
+        return CommandResult<ReconcileRunInfo>.Ok(await rows.ReadAsync(Id) ?? run);
     }
 
     public async Task<CommandResult<ReconcileListingReceipt>> RecordListingAsync(Guid tenantId, Guid hostId, ReconcileListing listing)
@@ -191,7 +213,11 @@ public sealed partial class ReconcileRunGrain(
         {
             try
             {
-                await work();
+                // Work queued before the run ended (cancelled meanwhile) finds it over and does nothing.
+                if (await rows.ReadAsync(Id) is { } current && ReconcileRunInfo.IsGoing(current.Status))
+                {
+                    await work();
+                }
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException or InvalidOperationException)
             {
@@ -277,13 +303,17 @@ public sealed partial class ReconcileRunGrain(
         }
     }
 
-    private async Task EndAsync(ReconcileRunInfo run, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts)
+    /// <summary>Ends the run with its audit entry (one transaction), by the run itself unless <paramref name="actor"/> (an admin who cancelled it) says otherwise.</summary>
+    private async Task EndAsync(ReconcileRunInfo run, string status, string? error, IReadOnlyList<ReconcileFinding> findings, IReadOnlyDictionary<string, long> counts,
+        string? actor = null)
     {
         var listed = await rows.ReadAsync(Id) ?? run;
         var allCounts = new Dictionary<string, long>(counts) { ["objects"] = listed.ObjectsListed, ["checked"] = listed.ObjectsChecked };
         var details = new Dictionary<string, object?> { ["runId"] = Id, ["depth"] = ReconcileRuns.DepthName(run.Depth), ["counts"] = allCounts, ["error"] = error };
-        await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow(), new AuditEntry(run.TenantId, $"reconcile:{Id}", "reconcile." + status,
-            "storage_target", run.TargetId.ToString(), Succeeded: status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0, details)
+        // A cancellation is the admin's action, done as asked; a run's own end succeeds when it completed and found nothing missing.
+        var succeeded = status == ReconcileRunInfo.Cancelled || (status == ReconcileRunInfo.Completed && allCounts.GetValueOrDefault("missing") == 0);
+        await rows.FinishAsync(Id, status, error, findings, allCounts, time.GetUtcNow(), new AuditEntry(run.TenantId, actor ?? $"reconcile:{Id}", "reconcile." + status,
+            "storage_target", run.TargetId.ToString(), succeeded, details)
         {
             HostId = run.HostId,
         });
@@ -291,7 +321,11 @@ public sealed partial class ReconcileRunGrain(
         // Findings name paths: support and up see them, as they see the findings' pages.
         await live.PublishAsync(run.TenantId, GrainInterfaces.Live.LiveEventKinds.SanitizerFindings, GrainInterfaces.Live.LiveAudience.Support,
             new { runId = Id, targetId = run.TargetId, status, error, counts = allCounts }, run.HostId);
-        if (error is not null)
+        if (status == ReconcileRunInfo.Cancelled)
+        {
+            LogCancelled(logger, Id, run.TargetId, error);
+        }
+        else if (error is not null)
         {
             LogFailed(logger, Id, run.TargetId, error);
         }
@@ -312,6 +346,9 @@ public sealed partial class ReconcileRunGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile run {RunId}: its work over the target failed")]
     private static partial void LogWorkFailed(ILogger logger, Exception exception, Guid runId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} ended: {Reason}")]
+    private static partial void LogCancelled(ILogger logger, Guid runId, Guid targetId, string? reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} of target {TargetId} started: host {HostId} lists it ({Depth})")]
     private static partial void LogStarted(ILogger logger, Guid runId, Guid targetId, Guid hostId, string depth);

@@ -250,7 +250,7 @@ public sealed class ReconcileRuns(NpgsqlDataSource db)
         }
         await using (var end = new NpgsqlCommand("""
             UPDATE alto.reconcile_run SET status = $2, error = $3, counts = $4::jsonb, updated_at = $5,
-                   finished_at = CASE WHEN $2 IN ('completed', 'failed') THEN $5 END, reclaim_before = coalesce($6, reclaim_before)
+                   finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN $5 END, reclaim_before = coalesce($6, reclaim_before)
             WHERE id = $1
             """, connection, transaction))
         {

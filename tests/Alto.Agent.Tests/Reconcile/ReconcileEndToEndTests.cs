@@ -255,6 +255,42 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await again.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// An admin cancels a run while its agent lists: the agent, told so in the answer to its next
+    /// part, stops there — it lists no further and makes no request more of tier 2 for the run.
+    /// </summary>
+    [Fact]
+    public async Task AnAgentStopsListingARunCancelledMeanwhileAtItsNextPart()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-cancel-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+        var store = new PathTierStore(tier2);
+        // Three parts' worth, hashed at 1,000 a second: the first part goes after about 10 s, the second about 10 s later, and the
+        // third would take 10 s more; told at the second that the run is over, the agent stops within a page of the third.
+        for (var i = 0; i < Alto.Agent.Reconcile.ReconcileRunner.PartSize * 3; i++)
+        {
+            await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a cancelled run")), CancellationToken.None);
+        }
+        var agent = world.StartAgent();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
+            new { depth = "deep", samplePercent = 100, requestsPerSecond = 1000 })).GetProperty("runId").GetGuid();
+        var listed = $"SELECT objects_listed FROM alto.reconcile_run WHERE id = '{runId}'";
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(listed) >= Alto.Agent.Reconcile.ReconcileRunner.PartSize,
+            "the first part taken", agent);
+
+        var cancelled = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}/cancel", new { });
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        var takenBeforeTheCancel = await _gateway.Database.CountAsync(listed);
+
+        await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"Reconcile run {runId} is cancelled: the listing stops", StringComparison.Ordinal)),
+            "the agent told at its next part", agent);
+        Assert.DoesNotMatch($"Reconcile run {runId}: [0-9]+ objects listed and handed over", agent.Output);
+        Assert.Equal(takenBeforeTheCancel, await _gateway.Database.CountAsync(listed));
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task ALostStubIsReTieredFromAnIntactCopyOfItsContentAndReadsBackWhole()
     {

@@ -42,7 +42,7 @@ const PageSize = 25;
 
 /**
  * The sanitizer: reconciliation runs of the tenant's targets (tier-2 objects against the records),
- * their progress and what each found and did; admins start a run. Runs and findings follow the
+ * their progress and what each found and did; admins start a run, and cancel one still going. Runs and findings follow the
  * live sanitizer events.
  */
 export function Sanitizer({ session }: { session: Session }) {
@@ -72,6 +72,14 @@ export function Sanitizer({ session }: { session: Session }) {
     onSuccess: (run) => {
       setMessage(`Run started (${run.depth}).`);
       setChosen(run.runId);
+      void queries.invalidateQueries({ queryKey: ["reconcile-runs", tenantId] });
+    },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const cancel = useMutation({
+    mutationFn: (runId: string) => api<Run>(`${base}/reconcile-runs/${runId}/cancel`, { method: "POST" }, session),
+    onSuccess: (run) => {
+      setMessage(`Run ${run.status}.`);
       void queries.invalidateQueries({ queryKey: ["reconcile-runs", tenantId] });
     },
     onError: (error) => setMessage(failureMessage(error)),
@@ -117,6 +125,16 @@ export function Sanitizer({ session }: { session: Session }) {
                     <button type="button" onClick={() => setChosen(item.id)} aria-label={`Findings of the run started ${formatTime(item.startedAt)}`}>
                       Show
                     </button>
+                    {canManage(session) && item.finishedAt === undefined && (
+                      <button
+                        type="button"
+                        disabled={cancel.isPending}
+                        onClick={() => cancel.mutate(item.id)}
+                        aria-label={`Cancel the run started ${formatTime(item.startedAt)}`}
+                      >
+                        Cancel
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
