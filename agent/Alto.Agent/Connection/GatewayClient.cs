@@ -179,12 +179,14 @@ public sealed class GatewayClient(HttpClient http, AgentCredentials credentials)
             ?? throw new InvalidDataException("the gateway sent an empty batch");
     }
 
-    /// <summary>Says what was done with each orphan of a batch.</summary>
-    public async Task SendReclaimedAsync(Guid runId, IReadOnlyList<Reconcile.ReclaimedObject> results, CancellationToken cancellationToken)
+    /// <summary>Says what was done with orphans of a batch; the answer says whether the run still reclaims.</summary>
+    public async Task<Reconcile.ReclaimReceipt> SendReclaimedAsync(Guid runId, IReadOnlyList<Reconcile.ReclaimedObject> results, CancellationToken cancellationToken)
     {
         using var request = Authorized(HttpMethod.Post, $"/api/v1/agents/reconcile-runs/{runId}/reclaimed", new { results });
         using var response = await http.SendAsync(request, cancellationToken);
         await ThrowUnlessSuccessAsync(response, $"the reclaim report of reconcile run {runId}", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<Reconcile.ReclaimReceipt>(cancellationToken)
+            ?? throw new InvalidDataException("the gateway sent an empty receipt");
     }
 
     /// <summary>The lost stubs this host is to re-tier from its intact copies.</summary>

@@ -15,6 +15,9 @@ public sealed record ReclaimBatch(DateTimeOffset Before, IReadOnlyList<string> K
 /// <summary>What was done with one orphan: deleted, newer (kept), absent or failed.</summary>
 public sealed record ReclaimedObject(string Key, string Outcome, string? Detail);
 
+/// <summary>The run's answer to a reclaim report: how many results it took, how many orphans wait, and its status.</summary>
+public sealed record ReclaimReceipt(int Taken, long Pending, string Status);
+
 /// <summary>The run's answer: its cursor, whether the part had been taken before, and its status.</summary>
 public sealed record ListingReceipt(string? Cursor, bool Duplicate, string Status);
 
@@ -143,10 +146,15 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         return part;
     }
 
+    /// <summary>Deletions reported at a time: the run's answer to each report says whether it still reclaims, so a cancelled run stops within this many.</summary>
+    public const int ReclaimReportEvery = 100;
+
     /// <summary>
     /// Deletes the orphans the run gives, batch by batch, each only if the store still shows it
     /// unmodified since the run's cut-off, at no more than the run's requests per second. A delete
-    /// that fails is reported (the object is kept) and the run goes on.
+    /// that fails is reported (the object is kept) and the run goes on. What was done is reported
+    /// every <see cref="ReclaimReportEvery"/> objects, and a run that is over (cancelled, or ended
+    /// as failed) is not deleted from any further.
     /// </summary>
     private async Task ReclaimAsync(ReconcileRunOrder run, CancellationToken cancellationToken)
     {
@@ -155,9 +163,19 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
         long deleted = 0;
         while (await gateway.GetReclaimAsync(run.RunId, cancellationToken) is { Keys.Count: > 0 } batch)
         {
-            var results = new List<ReclaimedObject>(batch.Keys.Count);
+            var results = new List<ReclaimedObject>(ReclaimReportEvery);
             foreach (var key in batch.Keys)
             {
+                if (results.Count == ReclaimReportEvery)
+                {
+                    var receipt = await gateway.SendReclaimedAsync(run.RunId, results, cancellationToken);
+                    results.Clear();
+                    if (receipt.Status != "reclaiming")
+                    {
+                        LogReclaimStopped(logger, run.RunId, receipt.Status, deleted);
+                        return;
+                    }
+                }
                 // Only this tenant's content keys are ever deleted, whatever the cluster asks.
                 if (ObjectKeys.Sha256Of(key) is null || !key.Contains($"{tenantId:N}/", StringComparison.Ordinal))
                 {
@@ -296,6 +314,9 @@ public sealed partial class ReconcileRunner(GatewayClient gateway, TargetDirecto
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} is {Status}: nothing to list")]
     private static partial void LogNothingToDo(ILogger logger, Guid runId, string status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId} is {Status}: no orphan more is deleted ({Deleted} deleted)")]
+    private static partial void LogReclaimStopped(ILogger logger, Guid runId, string status, long deleted);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: {Deleted} orphan(s) deleted")]
     private static partial void LogReclaimed(ILogger logger, Guid runId, long deleted);

@@ -46,7 +46,7 @@ public sealed class ReconcileReclaims(NpgsqlDataSource db)
     /// <summary>
     /// Settles the orphans the agent reports on (one transaction, the findings locked): null when a
     /// key is none of the run's orphans to reclaim; a key settled before (a report sent again) is
-    /// passed over. Returns how many were settled now and how many stay pending.
+    /// passed over, but for one kept when the run ended early that the agent reports deleted. Returns how many were settled now and how many stay pending.
     /// </summary>
     public async Task<(List<ReclaimResult> Settled, long Pending)?> SettleAsync(ReconcileRunInfo run, IReadOnlyList<ReclaimResult> results, DateTimeOffset now)
     {
@@ -71,7 +71,11 @@ public sealed class ReconcileReclaims(NpgsqlDataSource db)
         {
             return null;
         }
-        var settling = results.Where(result => known[result.Key].Reclaim == ReconcileReclaimStates.Pending).DistinctBy(result => result.Key).ToList();
+        // Pending ones; and one kept when its run ended early that the agent had deleted by then: the object is gone, and is said to be.
+        var settling = results.Where(result => known[result.Key].Reclaim == ReconcileReclaimStates.Pending
+                                               || (known[result.Key].Reclaim == ReconcileReclaimStates.Kept && result.Outcome == ReclaimResult.Deleted
+                                                   && run.Status != ReconcileRunInfo.Reclaiming))
+            .DistinctBy(result => result.Key).ToList();
         if (settling.Count > 0)
         {
             await using var update = new NpgsqlCommand("""

@@ -82,15 +82,17 @@ public sealed partial class ReconcileRunGrain
         {
             return CommandResult<ReclaimReceipt>.NotFound($"reconcile run {Id} not found");
         }
-        if (run.Status != ReconcileRunInfo.Reclaiming)
+        if (run.Status is not (ReconcileRunInfo.Reclaiming or ReconcileRunInfo.Cancelled or ReconcileRunInfo.Failed))
         {
-            // A report sent again after the run ended (its answer was lost) changes nothing.
+            // A report sent again after the run completed (its answer was lost) changes nothing.
             return CommandResult<ReclaimReceipt>.Ok(new ReclaimReceipt(0, 0, run.Status));
         }
         if (ReclaimCheck.Problem(results) is { } problem)
         {
             return CommandResult<ReclaimReceipt>.Invalid(problem.Field, problem.Message);
         }
+        // A run cancelled (or ended as failed) while its agent was deleting still takes what was deleted meanwhile:
+        // those objects are gone, and their findings and audit entries say so. The answer tells the agent to stop.
         if (await reclaims.SettleAsync(run, ReclaimCheck.Storable(results), time.GetUtcNow()) is not { } settled)
         {
             return CommandResult<ReclaimReceipt>.Invalid("results", "the report names an object this run is not reclaiming");
@@ -102,6 +104,10 @@ public sealed partial class ReconcileRunGrain
         foreach (var failed in settled.Settled.Where(result => result.Outcome == ReclaimResult.Failed))
         {
             LogReclaimFailed(logger, Id, failed.Key, failed.Detail ?? "no reason given");
+        }
+        if (run.Status != ReconcileRunInfo.Reclaiming)
+        {
+            return CommandResult<ReclaimReceipt>.Ok(new ReclaimReceipt(settled.Settled.Count, 0, run.Status));
         }
         if (settled.Pending == 0)
         {

@@ -291,6 +291,51 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         await agent.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// An admin cancels a run while its agent deletes orphans: the agent, told so in the answer to
+    /// its next report (every 100 deletions), deletes no further; what it deleted until then is in
+    /// the findings and the audit log, and every orphan not deleted is still on tier 2.
+    /// </summary>
+    [Fact]
+    public async Task AnAgentStopsDeletingOrphansOfARunCancelledMeanwhile()
+    {
+        var tier2 = Directory.CreateTempSubdirectory("alto-rec-reclaim-").FullName;
+        await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
+        var store = new PathTierStore(tier2);
+        const int Orphans = 600;
+        for (var i = 0; i < Orphans; i++)
+        {
+            var key = (await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"orphan {i}")), CancellationToken.None)).Key;
+            File.SetLastWriteTimeUtc(Path.Combine(tier2, key), DateTime.UtcNow.AddDays(-40));
+        }
+        await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}", new { reclaimOrphans = true });
+        var agent = world.StartAgent();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        // Twenty deletions a second: a report every 5 s, the whole reclaim 30 s. Every object is an orphan here, which the run is told is expected.
+        var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
+            new { depth = "list", requestsPerSecond = 20, allowMassLoss = true })).GetProperty("runId").GetGuid();
+        var deletedEntries = $"SELECT count(*) FROM alto.audit_log WHERE action = 'reconcile.orphan_deleted' AND outcome = 'success' AND details->>'runId' = '{runId}'";
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(deletedEntries) >= 100, "the first deletions reported", agent);
+
+        var cancelled = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}/cancel", new { });
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        await TieringWorld.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"Reconcile run {runId} is cancelled: no orphan more is deleted", StringComparison.Ordinal)),
+            "the agent told at its next report", agent);
+
+        // At most the deletions of the report under way when the cancel came were made after it, and each of them is recorded.
+        var left = Directory.EnumerateFiles(tier2, "*", SearchOption.AllDirectories).Count();
+        Assert.InRange(left, 1, Orphans - 100);
+        Assert.Equal(Orphans - left, await _gateway.Database.CountAsync(deletedEntries));
+        Assert.Equal(Orphans - left, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'orphan' AND reclaim = 'deleted'"));
+        Assert.Equal(left, await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'orphan' AND reclaim = 'kept' AND repair LIKE 'kept: cancelled by user:%'"));
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.Equal(left, Directory.EnumerateFiles(tier2, "*", SearchOption.AllDirectories).Count());
+        await agent.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task ALostStubIsReTieredFromAnIntactCopyOfItsContentAndReadsBackWhole()
     {
