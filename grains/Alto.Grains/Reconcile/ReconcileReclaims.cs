@@ -98,6 +98,18 @@ public sealed class ReconcileReclaims(NpgsqlDataSource db)
                         ["error"] = result.Outcome == ReclaimResult.Failed ? result.Detail : null,
                     }) { HostId = run.HostId })], CancellationToken.None);
         }
+        if (settling.Count > 0 && run.Status != ReconcileRunInfo.Reclaiming)
+        {
+            // The run's end counted its orphans' fate: deletions reported after it are counted too.
+            await using var recount = new NpgsqlCommand("""
+                UPDATE alto.reconcile_run SET counts = counts || jsonb_build_object(
+                    'orphan.deleted', (SELECT count(*) FROM alto.reconcile_finding WHERE run_id = $1 AND reclaim = 'deleted'),
+                    'orphan.kept', (SELECT count(*) FROM alto.reconcile_finding WHERE run_id = $1 AND reclaim = 'kept'))
+                WHERE id = $1
+                """, connection, transaction);
+            recount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = run.RunId });
+            await recount.ExecuteNonQueryAsync();
+        }
         long pending;
         await using (var count = new NpgsqlCommand("SELECT count(*) FROM alto.reconcile_finding WHERE run_id = $1 AND reclaim = 'pending'", connection, transaction))
         {

@@ -331,6 +331,9 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
             $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'orphan' AND reclaim = 'deleted'"));
         Assert.Equal(left, await _gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.reconcile_finding WHERE run_id = '{runId}' AND class = 'orphan' AND reclaim = 'kept' AND repair LIKE 'kept: cancelled by user:%'"));
+        var run = await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/reconcile-runs/{runId}");
+        Assert.Equal(("cancelled", Orphans - left, (long)left),
+            (run.GetProperty("status").GetString(), run.GetProperty("counts").GetProperty("orphan.deleted").GetInt64(), run.GetProperty("counts").GetProperty("orphan.kept").GetInt64()));
         await Task.Delay(TimeSpan.FromSeconds(6));
         Assert.Equal(left, Directory.EnumerateFiles(tier2, "*", SearchOption.AllDirectories).Count());
         await agent.StopAsync(TimeSpan.FromSeconds(30));
