@@ -62,6 +62,23 @@ public sealed class PlanApiTests(GatewayFixture fixture)
 
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/hosts/{host}/plan"), null)).AssertProblemAsync(HttpStatusCode.NotFound);
 
+        // A plan made while the audit log will not take its entry (the database failing just after the plan's own transaction)
+        // is answered 503 saying it was made, not that nothing was changed; planning again records it and plans nothing twice.
+        var planRuns = $"SELECT count(*) FROM alto.audit_log WHERE tenant_id = '{tenant}' AND action = 'plan.run'";
+        Assert.Equal(1, await fixture.Database.CountAsync(planRuns));
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, tenant))
+        {
+            var unrecorded = await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null))
+                .AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.StartsWith("The plan was made (0 file(s) newly planned) but its audit entry could not be written", unrecorded.GetProperty("detail").GetString(),
+                StringComparison.Ordinal);
+        }
+        Assert.Equal(1, await fixture.Database.CountAsync(planRuns));
+        await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(2, await fixture.Database.CountAsync(planRuns));
+        Assert.Equal(12, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host}' AND state = 'PLANNED'"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{host}'"));
+
         // Under manual approval the job waits, with the figures of its plan, until a tenant admin approves it.
         var waiting = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/approvals"))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((1, 12, 6000, 6), (waiting.GetProperty("jobs").GetInt32(), waiting.GetProperty("files").GetInt32(),

@@ -61,8 +61,18 @@ public static class PlansApi
         }
         if (!preview)
         {
-            await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "plan.run", hostId is null ? "tenant" : "host", (hostId ?? tenantId).ToString(),
-                succeeded: true, new Dictionary<string, object?> { ["after"] = result.Value }, tenantId, hostId);
+            try
+            {
+                await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "plan.run", hostId is null ? "tenant" : "host", (hostId ?? tenantId).ToString(),
+                    succeeded: true, new Dictionary<string, object?> { ["after"] = result.Value }, tenantId, hostId);
+            }
+            catch (Exception exception) when (UnavailableExceptionHandler.CauseOf(exception) is not null)
+            {
+                // The plan is made and stored (its own transaction): only its entry is missing, and planning again adds nothing already planned.
+                throw new UnrecordedChangeException(
+                    $"The plan was made ({result.Value!.Changes?.NewlyPlanned ?? 0} file(s) newly planned) but its audit entry could not be written: plan again to record it (nothing already planned is planned twice).",
+                    exception);
+            }
         }
         return TypedResults.Ok(result.Value!);
     }
