@@ -2,6 +2,8 @@ using System.Text.Json;
 using Alto.Agent.Enrollment;
 using Alto.Protocol.Agent.V1;
 using Alto.TestSupport;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Npgsql;
@@ -208,6 +210,189 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         Assert.Equal(JsonValueKind.Object, listed.ValueKind);
     }
 
+    /// <summary>
+    /// Every kind of message an agent may send — read from the protocol's own descriptor, so a kind
+    /// or field added later is swept too — with every field filled as a broken or hostile agent could
+    /// fill it: long text with "../", NULs and control characters, another tenant's ids and paths,
+    /// numbers at their extremes or negative, unknown enum values, times no clock shows, lists of
+    /// thousands. Each goes on the host's own valid session: each is answered (taken or refused,
+    /// never a broken stream; an agent's own Ack needs no answer), the session goes on taking
+    /// heartbeats, and nothing of the other tenant moves.
+    /// </summary>
+    [Fact]
+    public async Task EveryKindOfMessageFilledWithHostileValuesIsAnsweredAndTheSessionGoesOn()
+    {
+        using var admin = await AdminApi.SignInAsync(_gateway.HttpUrl, GatewayProcess.AdminPassword);
+        var (victim, victimJob, victimObjects) = await PlannedHostAsync(admin, "swept", "/srv/payroll");
+        var (attacker, _, _) = await PlannedHostAsync(admin, "sweeper", "/srv/mine");
+        var victimBefore = await RowsAsync(victim.HostId);
+        var victimChain = await ChainLengthAsync(victim.TenantId);
+        var fillers = new Dictionary<string, HostileFiller>
+        {
+            ["long"] = new(new string('a', 8192) + "/../../etc/shadow", long.MaxValue, int.MaxValue, double.MaxValue, 99, 2),
+            ["control"] = new("\0\u0001\u001b[31m\uFFFF\uD800", long.MinValue, int.MinValue, double.NaN, -1, 2),
+            ["foreign"] = new($"/srv/payroll/f0.bin", victimObjects[0], -1, double.NegativeInfinity, 1, 2)
+            {
+                Ids = [victim.HostId.ToString(), victimJob.ToString(), victim.TenantId.ToString()],
+            },
+            ["many"] = new("x", 1, 1, 1, 1, 2_000),
+        };
+
+        using var channel = GrpcChannel.ForAddress(_gateway.GrpcUrl);
+        using var call = await OpenSessionAsync(channel, attacker, "sweep");
+        var unanswered = new List<string>();
+        var probesRefused = new List<string>();
+        var hellosNotRefused = new List<string>();
+        foreach (var kind in AgentMessage.Descriptor.Oneofs.Single(oneof => oneof.Name == "body").Fields)
+        {
+            foreach (var (fillerName, filler) in fillers)
+            {
+                var body = (IMessage)Activator.CreateInstance(kind.MessageType.ClrType)!;
+                filler.Fill(body, depth: 0);
+                var message = new AgentMessage();
+                kind.Accessor.SetValue(message, body);
+                var id = $"{kind.Name}-{fillerName}";
+                if (kind.Name == "hello")
+                {
+                    // A hello opens a session (a second one ends it as a protocol error): each opens one of its own, refused
+                    // as a hello naming no host of this credential, with a status that says so.
+                    if (await HelloStatusAsync(channel, attacker, message) is not (StatusCode.PermissionDenied or StatusCode.InvalidArgument) and var status)
+                    {
+                        hellosNotRefused.Add($"{id}: {status}");
+                    }
+                    continue;
+                }
+                var (answer, probe) = await SendAndProbeAsync(call, id, message);
+                if (answer is null && kind.Name != "ack")
+                {
+                    unanswered.Add(id);
+                }
+                if (!probe.Ok)
+                {
+                    probesRefused.Add($"{id}: {probe.Error}");
+                }
+            }
+        }
+        await call.RequestStream.CompleteAsync();
+
+        Assert.Empty(unanswered);
+        Assert.Empty(probesRefused);
+        Assert.Empty(hellosNotRefused);
+        Assert.Equal(victimBefore, await RowsAsync(victim.HostId));
+        Assert.Equal(victimChain, await ChainLengthAsync(victim.TenantId));
+        var shown = await admin.GetAsync($"/api/v1/tenants/{attacker.TenantId}/hosts/{attacker.HostId}");
+        Assert.Equal(attacker.HostId, shown.GetProperty("id").GetGuid());
+    }
+
+    /// <summary>
+    /// Fills a protocol message's every field, nested messages and lists included (<see cref="Count"/>
+    /// entries each), with one kind of bad value; text fields named for an id take <see cref="Ids"/> in turn.
+    /// </summary>
+    private sealed record HostileFiller(string Text, long Long, int Int, double Double, int EnumValue, int Count)
+    {
+        public string[] Ids { get; init; } = [];
+
+        private int _next;
+
+        public void Fill(IMessage message, int depth)
+        {
+            foreach (var field in message.Descriptor.Fields.InDeclarationOrder())
+            {
+                if (field.IsRepeated)
+                {
+                    var list = (System.Collections.IList)field.Accessor.GetValue(message);
+                    // A nested list of thousands inside a list of thousands would pass the size limit: only the outer one is long.
+                    for (var i = 0; i < (depth == 0 ? Count : 2); i++)
+                    {
+                        list.Add(ValueFor(field, depth));
+                    }
+                }
+                else if (field.RealContainingOneof is null || field.RealContainingOneof.Accessor.GetCaseFieldDescriptor(message) is null)
+                {
+                    field.Accessor.SetValue(message, ValueFor(field, depth));
+                }
+            }
+        }
+
+        private object ValueFor(FieldDescriptor field, int depth) => field.FieldType switch
+        {
+            FieldType.String => field.Name.EndsWith("_id", StringComparison.Ordinal) && Ids.Length > 0 ? Ids[_next++ % Ids.Length] : Text,
+            FieldType.Bytes => ByteString.CopyFromUtf8(Text),
+            FieldType.Bool => true,
+            FieldType.Double => Double,
+            FieldType.Float => (float)Double,
+            FieldType.Int64 or FieldType.SInt64 or FieldType.SFixed64 => Long,
+            FieldType.UInt64 or FieldType.Fixed64 => unchecked((ulong)Long),
+            FieldType.Int32 or FieldType.SInt32 or FieldType.SFixed32 => Int,
+            FieldType.UInt32 or FieldType.Fixed32 => unchecked((uint)Int),
+            FieldType.Enum => Enum.ToObject(field.EnumType.ClrType, EnumValue),
+            FieldType.Message => Nested(field, depth),
+            _ => throw new InvalidOperationException($"no hostile value for {field.FullName} ({field.FieldType})"),
+        };
+
+        private IMessage Nested(FieldDescriptor field, int depth)
+        {
+            var nested = (IMessage)Activator.CreateInstance(field.MessageType.ClrType)!;
+            if (depth < 3)
+            {
+                Fill(nested, depth + 1);
+            }
+            return nested;
+        }
+    }
+
+    /// <summary>How the gateway ends a session the host's credential opens with <paramref name="hello"/> (null: it did not end it).</summary>
+    private static async Task<StatusCode?> HelloStatusAsync(GrpcChannel channel, AgentCredentials host, AgentMessage hello)
+    {
+        using var call = new AgentService.AgentServiceClient(channel).Connect(new Metadata { { "authorization", "Bearer " + host.Credential } });
+        hello.Id = "hostile-hello";
+        await call.RequestStream.WriteAsync(hello);
+        using var timeout = new CancellationTokenSource(Patience);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(timeout.Token))
+            {
+                if (call.ResponseStream.Current.BodyCase == GatewayMessage.BodyOneofCase.Welcome)
+                {
+                    return null;
+                }
+            }
+            return StatusCode.OK;
+        }
+        catch (RpcException refused)
+        {
+            return refused.StatusCode;
+        }
+    }
+
+    /// <summary>Sends one message, then a heartbeat; the message's answer (null when none came before the heartbeat's) and the heartbeat's.</summary>
+    private static async Task<(Ack? Answer, Ack Probe)> SendAndProbeAsync(AsyncDuplexStreamingCall<AgentMessage, GatewayMessage> call, string id, AgentMessage message)
+    {
+        message.Id = id;
+        await call.RequestStream.WriteAsync(message);
+        var probeId = id + "-probe";
+        await call.RequestStream.WriteAsync(new AgentMessage { Id = probeId, Heartbeat = new Heartbeat() });
+        Ack? answer = null;
+        using var timeout = new CancellationTokenSource(Patience);
+        while (await call.ResponseStream.MoveNext(timeout.Token))
+        {
+            if (call.ResponseStream.Current.BodyCase != GatewayMessage.BodyOneofCase.Ack)
+            {
+                continue;
+            }
+            var ack = call.ResponseStream.Current.Ack;
+            if (ack.MessageId == id)
+            {
+                answer = ack;
+            }
+            else if (ack.MessageId == probeId)
+            {
+                return (answer, ack);
+            }
+        }
+        throw new InvalidOperationException($"the stream ended after {id}");
+    }
+
     private static AgentMessage Stubbed(Guid jobId, IEnumerable<long> tierObjects)
     {
         var result = new JobResult { JobId = jobId.ToString(), JobFinished = true };
@@ -215,7 +400,6 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         return new AgentMessage { JobResult = result };
     }
 
-    /// <summary>Sends one message and reads until the gateway acknowledges it.</summary>
     /// <summary>A session of the host's own, opened with its hello (as <paramref name="version"/> of the agent).</summary>
     private static async Task<AsyncDuplexStreamingCall<AgentMessage, GatewayMessage>> OpenSessionAsync(GrpcChannel channel, AgentCredentials host, string version)
     {
@@ -228,6 +412,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         return call;
     }
 
+    /// <summary>Sends one message and reads until the gateway acknowledges it.</summary>
     private static async Task<Ack> SendAsync(AsyncDuplexStreamingCall<AgentMessage, GatewayMessage> call, string id, AgentMessage message)
     {
         message.Id = id;

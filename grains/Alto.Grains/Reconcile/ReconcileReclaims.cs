@@ -46,7 +46,8 @@ public sealed class ReconcileReclaims(NpgsqlDataSource db)
     /// <summary>
     /// Settles the orphans the agent reports on (one transaction, the findings locked): null when a
     /// key is none of the run's orphans to reclaim; a key settled before (a report sent again) is
-    /// passed over, but for one kept when the run ended early that the agent reports deleted. Returns how many were settled now and how many stay pending.
+    /// passed over, but for one kept when the run ended early that the agent reports deleted. Returns
+    /// how many were settled now and how many stay pending.
     /// </summary>
     public async Task<(List<ReclaimResult> Settled, long Pending)?> SettleAsync(ReconcileRunInfo run, IReadOnlyList<ReclaimResult> results, DateTimeOffset now)
     {
