@@ -198,6 +198,15 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         }
     }
 
+    /// <summary>Starts the world's agent and waits until its host is online.</summary>
+    private async Task<ProgramRun> OnlineAgentAsync(TieringWorld world)
+    {
+        var agent = world.StartAgent();
+        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        return agent;
+    }
+
     /// <summary>Starts a head run of the world's target and waits for its end; its status and how many objects it listed.</summary>
     private static async Task<(string? Status, long Listed)> RunToTheEndAsync(TieringWorld world, ProgramRun agent)
     {
@@ -224,9 +233,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         {
             keys.Add((await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a crashed run")), CancellationToken.None)).Key);
         }
-        var agent = world.StartAgent();
-        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
-            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        var agent = await OnlineAgentAsync(world);
 
         // Deep, at 1,000 requests a second: the first part (10,000 objects) goes after about 10 s, the last about 5 s later.
         var started = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
@@ -271,9 +278,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         {
             await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a cancelled run")), CancellationToken.None);
         }
-        var agent = world.StartAgent();
-        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
-            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        var agent = await OnlineAgentAsync(world);
         var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
             new { depth = "deep", samplePercent = 100, requestsPerSecond = 1000 })).GetProperty("runId").GetGuid();
         var listed = $"SELECT objects_listed FROM alto.reconcile_run WHERE id = '{runId}'";
@@ -309,9 +314,7 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
             File.SetLastWriteTimeUtc(Path.Combine(tier2, key), DateTime.UtcNow.AddDays(-40));
         }
         await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}", new { reclaimOrphans = true });
-        var agent = world.StartAgent();
-        await TieringWorld.WaitForAsync(async () => await _gateway.Database.CountAsync(
-            $"SELECT count(*) FROM alto.host WHERE id = '{world.HostId}' AND status = 'online'") == 1, "the agent online", agent);
+        var agent = await OnlineAgentAsync(world);
         // Twenty deletions a second: a report every 5 s, the whole reclaim 30 s. Every object is an orphan here, which the run is told is expected.
         var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
             new { depth = "list", requestsPerSecond = 20, allowMassLoss = true })).GetProperty("runId").GetGuid();
