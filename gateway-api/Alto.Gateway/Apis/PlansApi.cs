@@ -66,7 +66,7 @@ public static class PlansApi
                 await audit.RecordAsync(http, GatewayAudit.ActorOf(services.User), "plan.run", hostId is null ? "tenant" : "host", (hostId ?? tenantId).ToString(),
                     succeeded: true, new Dictionary<string, object?> { ["after"] = result.Value }, tenantId, hostId);
             }
-            catch (Exception exception) when (UnavailableExceptionHandler.CauseOf(exception) is not null)
+            catch (Exception exception) when (UnavailableExceptionHandler.WhatIsUnavailable(exception) is not null)
             {
                 // The plan is made and stored (its own transaction): only its entry is missing, and planning again adds nothing already planned.
                 throw new UnrecordedChangeException(

@@ -47,7 +47,7 @@ public sealed partial class UnavailableExceptionHandler(
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Service unavailable",
                 Detail = exception is UnrecordedChangeException unrecorded
-                    ? $"{unrecorded.Message} {WhatIsUnavailable(exception) ?? "The cluster"} could not be reached just after."
+                    ? $"{unrecorded.Message} {WhatIsUnavailable(exception)} could not be reached just after."
                     : timedOut
                     ? "The cluster did not finish the request in time (Alto:Cluster:CallTimeoutSeconds); it may still complete. Look before you try it again."
                     : $"{WhatIsUnavailable(exception)} cannot be reached right now; nothing was changed. Try again in a few seconds.",

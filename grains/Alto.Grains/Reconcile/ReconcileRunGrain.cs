@@ -149,9 +149,6 @@ public sealed partial class ReconcileRunGrain(
         {
             return CommandResult<ReconcileRunInfo>.Conflict($"reconcile run {Id} is {run.Status} already");
         }
-        // Set-wise work not begun yet (a census's seed, the classification) must not run over a run that is over.
-        _afterAnswer?.Dispose();
-        _afterAnswer = null;
         await EndBeforeItsTimeAsync(run, ReconcileRunInfo.Cancelled, $"cancelled by {actor}", actor);
         return CommandResult<ReconcileRunInfo>.Ok(await rows.ReadAsync(Id) ?? run);
     }
@@ -213,7 +210,8 @@ public sealed partial class ReconcileRunGrain(
         {
             try
             {
-                // Work queued before the run ended (cancelled meanwhile) finds it over and does nothing.
+                // Work queued before the run ended (cancelled, or failed, meanwhile) finds it over and does nothing:
+                // classifying a listing cut short would take every stub it did not reach for missing.
                 if (await rows.ReadAsync(Id) is { } current && ReconcileRunInfo.IsGoing(current.Status))
                 {
                     await work();

@@ -198,6 +198,18 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
         }
     }
 
+    /// <summary>Puts <paramref name="count"/> objects of distinct content into the world's folder target as Alto would; their keys.</summary>
+    private static async Task<List<string>> PutObjectsAsync(TieringWorld world, string tier2, int count, string what)
+    {
+        var store = new PathTierStore(tier2);
+        var keys = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            keys.Add((await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} {what}")), CancellationToken.None)).Key);
+        }
+        return keys;
+    }
+
     /// <summary>Starts the world's agent and waits until its host is online.</summary>
     private async Task<ProgramRun> OnlineAgentAsync(TieringWorld world)
     {
@@ -226,13 +238,8 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
     {
         var tier2 = Directory.CreateTempSubdirectory("alto-rec-resume-").FullName;
         await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
-        var store = new PathTierStore(tier2);
-        var keys = new HashSet<string>();
         // A second part of 5,000: the state the test kills the agent in lasts about 5 s, which a poll on a busy machine does not miss.
-        for (var i = 0; i < Alto.Agent.Reconcile.ReconcileRunner.PartSize + 5000; i++)
-        {
-            keys.Add((await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a crashed run")), CancellationToken.None)).Key);
-        }
+        var keys = (await PutObjectsAsync(world, tier2, Alto.Agent.Reconcile.ReconcileRunner.PartSize + 5000, "of a crashed run")).ToHashSet();
         var agent = await OnlineAgentAsync(world);
 
         // Deep, at 1,000 requests a second: the first part (10,000 objects) goes after about 10 s, the last about 5 s later.
@@ -271,13 +278,9 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
     {
         var tier2 = Directory.CreateTempSubdirectory("alto-rec-cancel-").FullName;
         await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
-        var store = new PathTierStore(tier2);
         // Three parts' worth, hashed at 1,000 a second: the first part goes after about 10 s, the second about 10 s later, and the
         // third would take 10 s more; told at the second that the run is over, the agent stops within a page of the third.
-        for (var i = 0; i < Alto.Agent.Reconcile.ReconcileRunner.PartSize * 3; i++)
-        {
-            await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"object {i} of a cancelled run")), CancellationToken.None);
-        }
+        await PutObjectsAsync(world, tier2, Alto.Agent.Reconcile.ReconcileRunner.PartSize * 3, "of a cancelled run");
         var agent = await OnlineAgentAsync(world);
         var runId = (await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/targets/{world.TargetId}/reconcile",
             new { depth = "deep", samplePercent = 100, requestsPerSecond = 1000 })).GetProperty("runId").GetGuid();
@@ -306,11 +309,9 @@ public sealed class ReconcileEndToEndTests(RunningGateway running, TierStoreFixt
     {
         var tier2 = Directory.CreateTempSubdirectory("alto-rec-reclaim-").FullName;
         await using var world = await TieringWorld.CreateAsync(_gateway, tier2: tier2);
-        var store = new PathTierStore(tier2);
         const int Orphans = 600;
-        for (var i = 0; i < Orphans; i++)
+        foreach (var key in await PutObjectsAsync(world, tier2, Orphans, "orphaned"))
         {
-            var key = (await store.PutAsync(world.TenantId, new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"orphan {i}")), CancellationToken.None)).Key;
             File.SetLastWriteTimeUtc(Path.Combine(tier2, key), DateTime.UtcNow.AddDays(-40));
         }
         await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}", new { reclaimOrphans = true });

@@ -42,8 +42,8 @@ const PageSize = 25;
 
 /**
  * The sanitizer: reconciliation runs of the tenant's targets (tier-2 objects against the records),
- * their progress and what each found and did; admins start a run, and cancel one still going. Runs and findings follow the
- * live sanitizer events.
+ * their progress and what each found and did; admins start a run, and cancel one still going.
+ * Runs and findings follow the live sanitizer events.
  */
 export function Sanitizer({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
