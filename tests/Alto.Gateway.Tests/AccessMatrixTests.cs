@@ -161,9 +161,14 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             var name => throw new InvalidOperationException($"the matrix has no value for route parameter {name} of {route}"),
         });
         // The agent's scan uploads name its host and tenant in the query: the credential must agree.
-        return route.StartsWith("/api/v1/scan-results", StringComparison.Ordinal)
-            ? $"{path}?scanId={Guid.NewGuid()}&chunk=0&format=csv&encoding=none&hostId={tenant.HostId}&tenantId={tenant.Id}"
-            : path;
+        var owner = $"hostId={tenant.HostId}&tenantId={tenant.Id}";
+        return route switch
+        {
+            "/api/v1/scan-results" => $"{path}?scanId={Guid.NewGuid()}&chunk=0&format=csv&encoding=none&{owner}",
+            "/api/v1/scan-results/unchanged" => $"{path}?scanId={Guid.NewGuid()}&part=0&{owner}",
+            "/api/v1/scan-results/last" => $"{path}?{owner}",
+            _ => path,
+        };
     }
 
     private async Task<Tenant> TenantAsync(HttpClient admin, string name)

@@ -26,6 +26,7 @@ public static class GatewayEndpointExtensions
         app.UseRateLimiter();
 
         var api = app.MapGroup("/api/v1");
+        api.AddEndpointFilterFactory(Validation.KnownQueryParameters.RefuseOthers);
         api.MapAuthApi();
         api.MapTenantsApi();
         api.MapHostsApi();

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// A query parameter an endpoint does not read is refused (400, naming it), not ignored: a filter
+/// misspelt would otherwise answer with every row unfiltered. The parameters the API document
+/// declares for each operation are exactly those taken, so the refusal never hits a documented one.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class UnknownQueryParameterTests(GatewayFixture fixture)
+{
+    private const string Refused = "is not a query parameter of this endpoint";
+
+    [Fact]
+    public async Task AMisspeltFilterIsRefusedNamingItAndWhatTheEndpointReads()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "query-" + Guid.NewGuid().ToString("N")[..8] }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var jobs = $"/api/v1/tenants/{tenant.GetProperty("id").GetGuid()}/jobs";
+
+        var problem = await (await admin.GetAsync($"{jobs}?state=failed")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var message = problem.GetProperty("errors").GetProperty("state")[0].GetString()!;
+        Assert.Contains(Refused, message, StringComparison.Ordinal);
+        Assert.Contains("status", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("tenantId", message, StringComparison.Ordinal);
+
+        // Query names are read regardless of case, as the framework binds them.
+        await (await admin.GetAsync($"{jobs}?Status=failed&PAGESIZE=5")).AssertJsonAsync(HttpStatusCode.OK);
+        await (await admin.GetAsync($"{jobs}?status=failed")).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task EveryOperationTakesTheQueryParametersItsDocumentDeclaresAndRefusesAnyOther()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "query-" + Guid.NewGuid().ToString("N")[..8] }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var tenantId = tenant.GetProperty("id").GetGuid();
+        using var agent = fixture.AgentClient(await fixture.EnrollHostAsync(tenantId, new { name = "query-host", volumes = new[] { "/srv" } }));
+        var wrong = new List<string>();
+        var declaredChecked = 0;
+        var (calls, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent,
+            path => System.Text.RegularExpressions.Regex.Replace(path, @"\{(\w+)\}", match => match.Groups[1].Value == "tenantId" ? tenantId.ToString() : Guid.NewGuid().ToString()),
+            (method, url, _, operation, _) => Requests(method, url, operation),
+            async (operation, what, response) =>
+            {
+                var body = await response.Content.ReadAsStringAsync();
+                if (what == "declared")
+                {
+                    declaredChecked++;
+                    if (body.Contains(Refused, StringComparison.Ordinal))
+                    {
+                        wrong.Add($"{operation}: a declared parameter was refused: {HostileInputSweepTests.Shorten(body)}");
+                    }
+                }
+                else if (response.StatusCode != HttpStatusCode.BadRequest || !body.Contains("'bogusFilter' " + Refused, StringComparison.Ordinal))
+                {
+                    wrong.Add($"{operation}: ?bogusFilter answered {(int)response.StatusCode} {HostileInputSweepTests.Shorten(body)}");
+                }
+            });
+
+        Assert.True(calls > 60, $"only {calls} calls were made: the API document was not read");
+        Assert.True(declaredChecked > 20, $"only {declaredChecked} operations declare query parameters");
+        Assert.Empty(serverErrors);
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    /// <summary>
+    /// Two requests: every declared query parameter at once, each with a value of its declared kind
+    /// (so that binding, which comes first, takes it); and an undeclared one alone. Operations with a
+    /// body get none, so that only the query can be refused and nothing is made.
+    /// </summary>
+    private static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, JsonElement operation)
+    {
+        var declared = operation.TryGetProperty("parameters", out var parameters)
+            ? parameters.EnumerateArray().Where(p => p.GetProperty("in").GetString() == "query").ToList()
+            : [];
+        if (declared.Count > 0)
+        {
+            var query = string.Join("&", declared.Select(p => $"{p.GetProperty("name").GetString()}={ValueOf(p.GetProperty("schema"))}"));
+            yield return (new HttpRequestMessage(new HttpMethod(method), $"{url}?{query}"), "declared");
+        }
+        if (!operation.TryGetProperty("requestBody", out _))
+        {
+            yield return (new HttpRequestMessage(new HttpMethod(method), $"{url}?bogusFilter=1"), "undeclared");
+        }
+    }
+
+    private static string ValueOf(JsonElement schema)
+    {
+        var kind = schema.TryGetProperty("items", out var items) ? items : schema;
+        var type = kind.TryGetProperty("type", out var t) ? t.ToString() : "";
+        var format = kind.TryGetProperty("format", out var f) ? f.GetString() : null;
+        return format switch
+        {
+            "uuid" => Guid.NewGuid().ToString(),
+            "date-time" => "2026-12-01T00:00:00Z",
+            "date" => "2026-12-01",
+            _ when type.Contains("integer", StringComparison.Ordinal) || type.Contains("number", StringComparison.Ordinal) => "1",
+            _ when type.Contains("boolean", StringComparison.Ordinal) => "true",
+            _ => "x",
+        };
+    }
+}
