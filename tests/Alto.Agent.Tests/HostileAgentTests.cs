@@ -20,6 +20,8 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
 {
     private const string Sha = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private const int MaxRefusalLength = 1024;
     private readonly GatewayProcess _gateway = running.Gateway;
 
     [Fact]
@@ -243,6 +245,7 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         var unanswered = new List<string>();
         var probesRefused = new List<string>();
         var hellosNotRefused = new List<string>();
+        var echoedAtLength = new List<string>();
         foreach (var kind in AgentMessage.Descriptor.Oneofs.Single(oneof => oneof.Name == "body").Fields)
         {
             foreach (var (fillerName, filler) in fillers)
@@ -271,6 +274,11 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
                 {
                     probesRefused.Add($"{id}: {probe.Error}");
                 }
+                // A refusal says what is wrong; it does not repeat 8 KiB of the agent's text back to it and into the audit log.
+                if (answer is { Error.Length: > MaxRefusalLength })
+                {
+                    echoedAtLength.Add($"{id}: {answer.Error.Length} characters");
+                }
             }
         }
         await call.RequestStream.CompleteAsync();
@@ -278,6 +286,10 @@ public sealed class HostileAgentTests(RunningGateway running) : IClassFixture<Ru
         Assert.Empty(unanswered);
         Assert.Empty(probesRefused);
         Assert.Empty(hellosNotRefused);
+        Assert.Empty(echoedAtLength);
+        Assert.True(await _gateway.Database.ScalarAsync<int>(
+            $"SELECT coalesce(max(length(details::text)), 0) FROM alto.audit_log WHERE tenant_id = '{attacker.TenantId}' AND action = 'agent.report_refused'") is > 0 and <= 2 * MaxRefusalLength,
+            "an audit entry of a refused report repeats the agent's text at length");
         Assert.Equal(victimBefore, await RowsAsync(victim.HostId));
         Assert.Equal(victimChain, await ChainLengthAsync(victim.TenantId));
         var shown = await admin.GetAsync($"/api/v1/tenants/{attacker.TenantId}/hosts/{attacker.HostId}");
