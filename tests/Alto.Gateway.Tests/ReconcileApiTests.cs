@@ -470,6 +470,40 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>
+    /// A run cancelled while its host's agent is away: what it had queued for that host (the
+    /// listing, the census of its stubs) is not handed to the agent that comes back, which would
+    /// stat every path only to be told the run is over; what else waits for the host still is.
+    /// </summary>
+    [Fact]
+    public async Task ARunEndedWhileItsAgentWasAwayIsNotHandedToTheAgentThatComesBack()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync();
+        var session = await ConnectAsync(host);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        await CommandAsync(session, AgentCommandKind.Census, runId, 1);
+        await _sessions.DisconnectAsync(session);
+        using var admin = fixture.ClientFor("platform-admin");
+        await (await admin.PostAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/cancel", UriKind.Relative), null))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}/scan", new { })).AssertJsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal(3, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{host.HostId}'"));
+
+        var back = await ConnectAsync(host);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!back.Commands.Any(command => command.Kind == AgentCommandKind.Scan))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the scan queued meanwhile did not come down the new session");
+            await Task.Delay(50);
+        }
+        Assert.DoesNotContain(back.Commands, command => command.RunId == runId);
+        Assert.Equal("scan", await fixture.Database.ScalarAsync<string>($"SELECT string_agg(kind, ',') FROM alto.agent_command WHERE host_id = '{host.HostId}'"));
+        var shown = await (await admin.GetAsync($"/api/v1/tenants/{host.TenantId}/hosts/{host.HostId}")).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, shown.GetProperty("pendingCommands").GetInt32());
+    }
+
+    /// <summary>
     /// A run, a schedule and their audit entries are written in one transaction: when the audit log
     /// will not take the entry (<see cref="AuditLogRefusal"/>), starting or ending a run, or setting
     /// or removing a schedule, fails and changes nothing. Before, the change was made and the answer

@@ -75,6 +75,22 @@ public sealed class CommandRows(NpgsqlDataSource db)
         return await reader.ReadAsync() ? (ParseKind(reader.GetString(0)), await reader.IsDBNullAsync(1) ? null : reader.GetGuid(1)) : null;
     }
 
+    /// <summary>
+    /// Removes the host's listings and census questions of reconciliation runs that have ended (a
+    /// cancel, a silence, a takeover while the agent was away): an agent handed them would list a
+    /// target or stat every stub only to be told the run is over. Re-tiers stay: they outlive their run.
+    /// </summary>
+    public async Task<int> DropOfEndedRunsAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand("""
+            DELETE FROM alto.agent_command c USING alto.reconcile_run r
+            WHERE c.host_id = $1 AND c.kind IN ('reconcile', 'census') AND r.id = c.run_id
+              AND r.status NOT IN ('listing', 'census', 'reclaiming')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        return await command.ExecuteNonQueryAsync();
+    }
+
     private static string KindName(AgentCommandKind kind) => kind.ToString().ToLowerInvariant();
 
     private static AgentCommandKind ParseKind(string kind) => Enum.Parse<AgentCommandKind>(kind, ignoreCase: true);

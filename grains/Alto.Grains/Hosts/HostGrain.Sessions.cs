@@ -45,7 +45,12 @@ public sealed partial class HostGrain
         });
         await rows.UpdateHeartbeatAsync(Id, _lastHeartbeat.Value);
         await PublishStatusAsync();
-        // What was queued while the agent was away goes out now, oldest first; then the jobs.
+        // What was queued while the agent was away goes out now, oldest first (but for runs that ended meanwhile); then the jobs.
+        if (await commandRows.DropOfEndedRunsAsync(Id) is > 0 and var dropped)
+        {
+            LogEndedRunCommandsDropped(logger, Id, dropped);
+            (_pendingCommands, _scanWaiting) = await commandRows.CountAsync(Id);
+        }
         foreach (var command in await commandRows.ListAsync(Id))
         {
             if (!await TryDeliverAsync(command))
@@ -236,4 +241,7 @@ public sealed partial class HostGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} is offline: no heartbeat since {LastHeartbeat}")]
     private static partial void LogHeartbeatsMissed(ILogger logger, Guid hostId, DateTimeOffset lastHeartbeat);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId}: {Commands} command(s) of reconciliation runs that ended while its agent was away are not handed to it")]
+    private static partial void LogEndedRunCommandsDropped(ILogger logger, Guid hostId, int commands);
 }
