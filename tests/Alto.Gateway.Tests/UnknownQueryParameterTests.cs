@@ -28,6 +28,10 @@ public sealed class UnknownQueryParameterTests(GatewayFixture fixture)
         Assert.Contains("status", message, StringComparison.Ordinal);
         Assert.DoesNotContain("tenantId", message, StringComparison.Ordinal);
 
+        // The names of a set of parameters bound together are listed as the API document spells them.
+        var audit = await (await admin.GetAsync($"/api/v1/tenants/{tenant.GetProperty("id").GetGuid()}/audit?since=2026-12-01")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.EndsWith("(it reads: action, actor, from, hostId, page, pageSize, pathPrefix, to)", audit.GetProperty("errors").GetProperty("since")[0].GetString(), StringComparison.Ordinal);
+
         // Query names are read regardless of case, as the framework binds them.
         await (await admin.GetAsync($"{jobs}?Status=failed&PAGESIZE=5")).AssertJsonAsync(HttpStatusCode.OK);
         await (await admin.GetAsync($"{jobs}?status=failed")).AssertJsonAsync(HttpStatusCode.OK);

@@ -45,8 +45,11 @@ public static class KnownQueryParameters
         {
             if (parameter.GetCustomAttribute<AsParametersAttribute>() is not null)
             {
-                var members = parameter.ParameterType.GetConstructors().MaxBy(constructor => constructor.GetParameters().Length);
-                names.UnionWith(QueryNames(members?.GetParameters() ?? []));
+                // A record's members are its constructor's parameters; a class's, its settable properties.
+                var type = parameter.ParameterType;
+                var constructor = type.GetConstructors().MaxBy(constructor => constructor.GetParameters().Length);
+                names.UnionWith(QueryNames(constructor?.GetParameters() ?? []));
+                names.UnionWith(type.GetProperties().Where(property => property.CanWrite && IsReadFromText(property.PropertyType)).Select(property => CamelCase(property.Name)));
             }
             else if (parameter.GetCustomAttribute<FromQueryAttribute>() is { } fromQuery)
             {
@@ -55,11 +58,14 @@ public static class KnownQueryParameters
             else if (!IsBoundElsewhere(parameter) && IsReadFromText(parameter.ParameterType))
             {
                 // Route values are among these too; the filter tells them apart by the request's route.
-                names.Add(parameter.Name!);
+                names.Add(CamelCase(parameter.Name!));
             }
         }
         return names;
     }
+
+    /// <summary>A record's member as the API document spells it (From → from).</summary>
+    private static string CamelCase(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 
     private static bool IsBoundElsewhere(ParameterInfo parameter) =>
         parameter.GetCustomAttribute<FromBodyAttribute>() is not null
