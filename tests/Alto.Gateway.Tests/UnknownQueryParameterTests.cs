@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Alto.Gateway.Tests;
@@ -18,9 +17,8 @@ public sealed class UnknownQueryParameterTests(GatewayFixture fixture)
     public async Task AMisspeltFilterIsRefusedNamingItAndWhatTheEndpointReads()
     {
         using var admin = fixture.ClientFor("platform-admin");
-        var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "query-" + Guid.NewGuid().ToString("N")[..8] }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        var jobs = $"/api/v1/tenants/{tenant.GetProperty("id").GetGuid()}/jobs";
+        var tenantId = await GatewayFixture.CreateTenantAsync(admin, "query-" + Guid.NewGuid().ToString("N")[..8]);
+        var jobs = $"/api/v1/tenants/{tenantId}/jobs";
 
         var problem = await (await admin.GetAsync($"{jobs}?state=failed")).AssertProblemAsync(HttpStatusCode.BadRequest);
         var message = problem.GetProperty("errors").GetProperty("state")[0].GetString()!;
@@ -29,7 +27,7 @@ public sealed class UnknownQueryParameterTests(GatewayFixture fixture)
         Assert.DoesNotContain("tenantId", message, StringComparison.Ordinal);
 
         // The names of a set of parameters bound together are listed as the API document spells them.
-        var audit = await (await admin.GetAsync($"/api/v1/tenants/{tenant.GetProperty("id").GetGuid()}/audit?since=2026-12-01")).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var audit = await (await admin.GetAsync($"/api/v1/tenants/{tenantId}/audit?since=2026-12-01")).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.EndsWith("(it reads: action, actor, from, hostId, page, pageSize, pathPrefix, to)", audit.GetProperty("errors").GetProperty("since")[0].GetString(), StringComparison.Ordinal);
 
         // Query names are read regardless of case, as the framework binds them.
@@ -41,9 +39,7 @@ public sealed class UnknownQueryParameterTests(GatewayFixture fixture)
     public async Task EveryOperationTakesTheQueryParametersItsDocumentDeclaresAndRefusesAnyOther()
     {
         using var admin = fixture.ClientFor("platform-admin");
-        var tenant = await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "query-" + Guid.NewGuid().ToString("N")[..8] }))
-            .AssertJsonAsync(HttpStatusCode.Created);
-        var tenantId = tenant.GetProperty("id").GetGuid();
+        var tenantId = await GatewayFixture.CreateTenantAsync(admin, "query-" + Guid.NewGuid().ToString("N")[..8]);
         using var agent = fixture.AgentClient(await fixture.EnrollHostAsync(tenantId, new { name = "query-host", volumes = new[] { "/srv" } }));
         var wrong = new List<string>();
         var declaredChecked = 0;
