@@ -226,15 +226,15 @@ public sealed partial class HostGrain
         host.State.Exists ? RefuseReportAsync(kind, reportId, reason) : Task.CompletedTask;
 
     /// <summary>
-    /// A report that names what is not this host's is refused whole and nothing of it applied: a
-    /// warning in the log, an audit entry in the host's own tenant (with the session's address), a metric.
-    /// </summary>
-    /// <summary>
     /// A path as a refusal names it: whole when it is of a usual length, else its start and its length,
     /// so that an agent's 16 KiB path is not sent back to it and written into the audit log in full.
     /// </summary>
     private static string Cited(string path) => path.Length <= 256 ? path : $"{path[..256]}… ({path.Length} characters)";
 
+    /// <summary>
+    /// A report that names what is not this host's is refused whole and nothing of it applied: a
+    /// warning in the log, an audit entry in the host's own tenant (with the session's address), a metric.
+    /// </summary>
     private async Task RefuseReportAsync(string kind, string reportId, string reason)
     {
         LogReportRefused(logger, Id, kind, reportId, reason);
