@@ -13,7 +13,8 @@ namespace Alto.Gateway.Extensions;
 /// address the gateway binds, a described tag for each area, an operationId for every operation
 /// (its handler's name, prefixed with its API's), and the error answers each operation can give
 /// by its declared access: 401 without a valid token, 403 for a role that may not, 404 for an id
-/// in the path that is not there or not the caller's, 400 for bad input — all problem details.
+/// in the path that is not there or not the caller's, 400 for bad input (for every operation: a
+/// query parameter it does not read is bad input) — all problem details.
 /// </summary>
 public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
 {
@@ -132,10 +133,10 @@ public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
         {
             AddProblem(document, operation, "404", "Not found, or not the caller's to see");
         }
-        if (operation.RequestBody is not null || operation.Parameters?.Any(parameter => parameter.In == ParameterLocation.Query) == true)
-        {
-            AddProblem(document, operation, "400", "The request is not valid: the problem details say which field and why");
-        }
+        // Every operation refuses a query parameter it does not read (KnownQueryParameters).
+        AddProblem(document, operation, "400", operation.RequestBody is not null || operation.Parameters?.Any(parameter => parameter.In == ParameterLocation.Query) == true
+            ? "The request is not valid: the problem details say which field and why"
+            : "A query parameter this operation does not read: the problem details name it");
     }
 
     private static void AddProblem(OpenApiDocument document, OpenApiOperation operation, string status, string description)
