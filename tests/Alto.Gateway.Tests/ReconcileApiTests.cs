@@ -781,14 +781,14 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AWindowsHostIsListedForButNotAskedForACensusItsStubsCountAsUnchecked()
+    public async Task AWindowsHostWhoseAgentDoesNotAnswerACensusIsListedForButNotAskedItsStubsCountAsUnchecked()
     {
         var (host, targetId, locators) = await StubbedHostAsync(windows: true);
         var session = await ConnectAsync(host, "windows");
         var runId = await StartAsync(host, targetId);
         var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
 
-        // The Windows agent lists tier 2 like any other; the census (Linux stub attributes) is not asked of it,
+        // The (earlier) Windows agent lists tier 2 like any other; the census is not asked of it (it does not say it answers one),
         // so the run passes through its census (nobody to ask) straight to the end.
         var status = await LastPartAsync(host, runId, Part(null, true, all));
         Assert.Equal("completed", status == "census" ? await StatusAfterAsync(runId, "census") : status);
@@ -798,6 +798,39 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         Assert.Equal((4L, 0L, 0L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
             run.GetProperty("counts").GetProperty("drift").GetInt64()));
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
+    }
+
+    /// <summary>
+    /// A Windows host whose agent answers a census (<c>census:windows</c>: it reads its stubs
+    /// through its stub driver) is asked like a Linux one, and what it answers is classified: a stub
+    /// deleted and one made a real file again are drift, and nothing is left unchecked.
+    /// </summary>
+    [Fact]
+    public async Task AWindowsHostWhoseAgentAnswersACensusIsAskedAndItsAnswersClassified()
+    {
+        var (host, targetId, locators) = await StubbedHostAsync(windows: true);
+        var session = await ConnectAsync(host, "windows", ["scan:csv", "scan:parquet", "paths:escaped", AgentSession.WindowsCensusCapability]);
+        var runId = await StartAsync(host, targetId);
+        var all = locators.Order(StringComparer.Ordinal).Select(l => (l, 1000L)).ToArray();
+
+        Assert.Equal("census", await LastPartAsync(host, runId, Part(null, true, all)));
+        await CommandAsync(session, AgentCommandKind.Census, runId, 1);
+        Assert.Equal(4, session.Commands.Single(command => command.Kind == AgentCommandKind.Census).Paths.Length);
+        var done = await CensusAsync(host, session, runId, path => path switch
+        {
+            @"C:\Data\f00.bin" => new { path, found = "absent" },
+            @"C:\Data\f01.bin" => new { path, found = "file" },
+            _ => null,
+        });
+        Assert.Equal("completed", done);
+        using var admin = fixture.ClientFor("platform-admin");
+        var run = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((0L, 0L, 2L), (run.GetProperty("counts").GetProperty("unchecked").GetInt64(), run.GetProperty("counts").GetProperty("missing").GetInt64(),
+            run.GetProperty("counts").GetProperty("drift").GetInt64()));
+        var drift = (await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=drift", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!, f => f.GetProperty("kind").GetString());
+        Assert.Equal(new Dictionary<string, string?> { [@"C:\Data\f00.bin"] = "stub_deleted", [@"C:\Data\f01.bin"] = "stub_replaced" }, drift);
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE host_id = '{host.HostId}' AND state = 'STUBBED'"));
     }
 
     [Fact]

@@ -177,8 +177,7 @@ public sealed partial class AgentConnection(
                 HostId = credentials.HostId.ToString(),
                 AgentVersion = typeof(AgentConnection).Assembly.GetName().Version?.ToString() ?? "0.0.0",
                 Os = OperatingSystem.IsWindows() ? "windows" : "linux",
-                // paths:escaped: names that are not UTF-8 may be given escaped (a census's ReconcileRequest.escaped_paths, a re-tier's pathEscaped copy).
-                Capabilities = { "scan:csv", "scan:parquet", "paths:escaped" },
+                Capabilities = { HelloCapabilities() },
             },
         }, stoppingToken);
 
@@ -445,4 +444,12 @@ public sealed partial class AgentConnection(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway session lost ({Reason}); reconnecting in {Seconds:0.0} s")]
     private static partial void LogDisconnected(ILogger logger, string reason, double seconds);
+
+    /// <summary>
+    /// What this agent tells the cluster it can do. paths:escaped: names that are not UTF-8 may be
+    /// given escaped (a census's ReconcileRequest.escaped_paths, a re-tier's pathEscaped copy);
+    /// census:windows: a Windows agent answers a census of its stubs (through its stub driver).
+    /// </summary>
+    private static string[] HelloCapabilities() =>
+        OperatingSystem.IsWindows() ? ["scan:csv", "scan:parquet", "paths:escaped", "census:windows"] : ["scan:csv", "scan:parquet", "paths:escaped"];
 }

@@ -250,9 +250,20 @@ public sealed partial class AgentWorker(
                 return new Reconcile.ReconcileRunner(gateway, connection().Targets, credentials.TenantId, loggers.CreateLogger<Reconcile.ReconcileRunner>())
                     .RunAsync(runId, cancellationToken);
             }
-            return OperatingSystem.IsLinux()
-                ? new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>()).RunAsync(runId, request.Paths, request.EscapedPaths, volumes(), cancellationToken)
-                : throw new NotSupportedException("the census of stubs runs on Linux agents only");
+            var census = new Reconcile.StubCensus(gateway, loggers.CreateLogger<Reconcile.StubCensus>());
+            if (OperatingSystem.IsLinux())
+            {
+                return census.RunAsync(runId, request.Paths, request.EscapedPaths, volumes(), cancellationToken);
+            }
+            // Elsewhere the stub driver tells a stub from a file; where none runs, each stub is reported unreadable, saying why.
+            var scope = volumes();
+            return census.SendAsync(runId,
+            [
+                .. request.Paths.Select(path => stubs is not null
+                    ? Reconcile.DriverStubCensus.Look(stubs, path, candidate => ScopeRefusal(candidate, scope))
+                    : Reconcile.StubCensus.Unreadable(path, "the stubs cannot be read: " + (_noStubDriver ?? "no stub driver runs on this host"))),
+                .. request.EscapedPaths.Select(Reconcile.DriverStubCensus.NotLookedAtEscaped),
+            ], cancellationToken);
         });
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
         {

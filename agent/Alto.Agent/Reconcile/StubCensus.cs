@@ -21,17 +21,21 @@ public sealed record CensusReceipt(int Taken, long Pending, string Status);
 /// through a link are not looked at. Names that are not UTF-8 are asked escaped (\xHH per byte),
 /// looked at by their own bytes (<see cref="RawPaths"/>), and answered as they were asked.
 /// </summary>
-[SupportedOSPlatform("linux")]
 public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus> logger)
 {
-    public async Task RunAsync(Guid runId, IReadOnlyList<string> paths, IReadOnlyList<string> escapedPaths, string[] volumes, CancellationToken cancellationToken)
+    [SupportedOSPlatform("linux")]
+    public Task RunAsync(Guid runId, IReadOnlyList<string> paths, IReadOnlyList<string> escapedPaths, string[] volumes, CancellationToken cancellationToken) =>
+        SendAsync(runId, [.. paths.Select(path => Look(path, volumes)), .. escapedPaths.Select(path => LookEscaped(path, volumes))], cancellationToken);
+
+    /// <summary>Sends what was found at the paths asked (on Linux by <see cref="Look"/>, elsewhere by the stub driver: <see cref="DriverStubCensus"/>).</summary>
+    public async Task SendAsync(Guid runId, IReadOnlyList<StubFactPart> facts, CancellationToken cancellationToken)
     {
-        var facts = paths.Select(path => Look(path, volumes)).Concat(escapedPaths.Select(path => LookEscaped(path, volumes))).ToList();
         var receipt = await gateway.SendCensusAsync(runId, facts, cancellationToken);
         LogReported(logger, runId, facts.Count, facts.Count(fact => fact.Found != "stub"), receipt.Pending);
     }
 
     /// <summary>What is at a path asked escaped, answered with the escaped text it was asked by.</summary>
+    [SupportedOSPlatform("linux")]
     public static StubFactPart LookEscaped(string escaped, IReadOnlyList<string> volumes)
     {
         var fact = PathEncoding.IsWellFormed(escaped, PathEncodingKind.Escaped)
@@ -40,6 +44,7 @@ public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus
         return fact with { Path = escaped, PathEscaped = true, Detail = fact.Detail is { } detail ? RawPaths.Display(detail) : null };
     }
 
+    [SupportedOSPlatform("linux")]
     public static StubFactPart Look(string path, IReadOnlyList<string> volumes)
     {
         if (VolumeScope.Refusal(path, volumes) is { } refusal)
@@ -90,7 +95,7 @@ public sealed partial class StubCensus(GatewayClient gateway, ILogger<StubCensus
         }
     }
 
-    private static StubFactPart Unreadable(string path, string detail) =>
+    internal static StubFactPart Unreadable(string path, string detail) =>
         new(path, "unreadable", null, null, null, detail.Length > 1000 ? detail[..1000] : detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile run {RunId}: census of {Paths} path(s) sent, {NotStubs} not a stub; {Pending} path(s) of the run still wait")]

@@ -109,6 +109,9 @@ public sealed record AgentSession(
 {
     /// <summary>The capability of an agent that reads names that are not UTF-8 given escaped: a census's escaped paths (apart from its others), a re-tier's copy.</summary>
     public const string EscapedPathsCapability = "paths:escaped";
+
+    /// <summary>The capability of a Windows agent that answers a census of its stubs (through its stub driver); a Linux agent always does.</summary>
+    public const string WindowsCensusCapability = "census:windows";
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.VolumeSpace")]

@@ -78,6 +78,13 @@ public interface IHostGrain : IGrainWithStringKey
     Task<bool> ConnectedWithoutEscapedNamesAsync();
 
     /// <summary>
+    /// Whether the agent connected now answers a census of a Windows host's stubs
+    /// (<see cref="AgentSession.WindowsCensusCapability"/>). A read of the session alone, so it interleaves.
+    /// </summary>
+    [Alias("AnswersWindowsCensusAsync"), Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> AnswersWindowsCensusAsync();
+
+    /// <summary>
     /// Queues the census of a reconciliation run for this host's agent: what is at each of the paths
     /// (up to 2,000 per command). Escaped paths (names that are not UTF-8) are queued only for an
     /// agent connected now that takes them (<see cref="AgentSession.EscapedPathsCapability"/>); else Conflict.

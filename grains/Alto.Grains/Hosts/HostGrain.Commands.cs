@@ -72,6 +72,8 @@ public sealed partial class HostGrain
 
     public Task<bool> ConnectedWithoutEscapedNamesAsync() => Task.FromResult(_session is not null && !ReadsEscapedNames);
 
+    public Task<bool> AnswersWindowsCensusAsync() => Task.FromResult(_session?.Capabilities.Contains(AgentSession.WindowsCensusCapability) == true);
+
     private bool ReadsEscapedNames => _session?.Capabilities.Contains(AgentSession.EscapedPathsCapability) == true;
 
     public async Task<CommandResult<CommandReceipt[]>> RequestCensusAsync(Guid runId, string[] paths, bool pathsEscaped)

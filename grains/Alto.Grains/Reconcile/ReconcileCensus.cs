@@ -8,34 +8,49 @@ namespace Alto.Grains.Reconcile;
 /// <summary>alto.reconcile_stub: what a run asks the hosts' agents about, what they answer, and where that disagrees with the records.</summary>
 public sealed class ReconcileCensus(NpgsqlDataSource db)
 {
+    /// <summary>The tenant's Windows hosts online now.</summary>
+    public async Task<List<Guid>> OnlineWindowsHostsAsync(Guid tenantId)
+    {
+        await using var command = db.CreateCommand("SELECT id FROM alto.host WHERE tenant_id = $1 AND status = 'online' AND os = 'windows'");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var hosts = new List<Guid>();
+        while (await reader.ReadAsync())
+        {
+            hosts.Add(reader.GetGuid(0));
+        }
+        return hosts;
+    }
+
     /// <summary>
     /// Seeds the census and moves the run to it: the target's STUBBED and LOST records, and files
     /// the last scans saw as stubs that no record knows (their target is learnt from their markers),
     /// of the hosts online now; those of the others are counted as unchecked. Returns the paths to
     /// ask each online host about, those whose names are not UTF-8 apart (escaped, as the inventory holds them).
+    /// Linux hosts are asked; Windows hosts only those in <paramref name="windowsHostsAsked"/> (their agent answers a census).
     /// </summary>
-    public async Task<Dictionary<Guid, CensusPaths>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now)
+    public async Task<Dictionary<Guid, CensusPaths>> BeginCensusAsync(ReconcileRunInfo run, DateTimeOffset now, Guid[] windowsHostsAsked)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var seed = new NpgsqlBatch(connection, transaction))
         {
-            // Only online Linux hosts are asked (the census reads Linux stub attributes); the stubs of
-            // the others are counted, not copied (a target's records can be millions, most of them
+            // Only online hosts are asked, and of the Windows ones those whose agent answers a census
+            // (through its stub driver); the stubs of the others are counted, not copied (a target's records can be millions, most of them
             // on hosts that are not there). A path and its escaped flag name a file together: stubs
             // whose names are not UTF-8 are asked by their escaped text, flagged.
             foreach (var sql in new[]
             {
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path, path_escaped, tier_object_id)
-                SELECT $1, t.host_id, t.full_path, coalesce(f.path_escaped, false), t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online' AND h.os = 'linux'
+                SELECT $1, t.host_id, t.full_path, coalesce(f.path_escaped, false), t.id FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id AND h.status = 'online' AND (h.os = 'linux' OR h.id = ANY($4))
                 LEFT JOIN alto.file_current f ON f.file_current_id = t.file_current_id
                 WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST')
                 ON CONFLICT DO NOTHING
                 """,
                 """
                 INSERT INTO alto.reconcile_stub (run_id, host_id, path, path_escaped)
-                SELECT $1, f.host_id, f.full_path, f.path_escaped FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online' AND h.os = 'linux'
+                SELECT $1, f.host_id, f.full_path, f.path_escaped FROM alto.file_current f JOIN alto.host h ON h.id = f.host_id AND h.status = 'online' AND (h.os = 'linux' OR h.id = ANY($4))
                 WHERE f.tenant_id = $2 AND f.is_stub AND f.deleted_utc IS NULL
                   AND NOT EXISTS (SELECT 1 FROM alto.tier_object t WHERE t.file_current_id = f.file_current_id AND t.state IN ('STUBBED', 'LOST', 'RECALLING'))
                 ON CONFLICT DO NOTHING
@@ -43,14 +58,18 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
                 """
                 UPDATE alto.reconcile_run SET census_unchecked = (
                     SELECT count(*) FROM alto.tier_object t JOIN alto.host h ON h.id = t.host_id
-                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST') AND (h.status <> 'online' OR h.os <> 'linux'))
+                    WHERE t.tenant_id = $2 AND t.target_id = $3 AND t.state IN ('STUBBED', 'LOST') AND (h.status <> 'online' OR (h.os <> 'linux' AND h.id <> ALL($4))))
                 WHERE id = $1
                 """,
             })
             {
                 var step = new NpgsqlBatchCommand(sql);
-                // Each statement takes the run's scope up to the last of $1 (run), $2 (tenant), $3 (target) it uses.
-                AddRunScope(step.Parameters, run, sql.Contains("$3", StringComparison.Ordinal) ? 3 : sql.Contains("$2", StringComparison.Ordinal) ? 2 : 1);
+                // Each statement takes the run's scope up to the last of $1 (run), $2 (tenant), $3 (target) it uses; $4 the Windows hosts asked.
+                AddRunScope(step.Parameters, run, sql.Contains("$3", StringComparison.Ordinal) || sql.Contains("$4", StringComparison.Ordinal) ? 3 : sql.Contains("$2", StringComparison.Ordinal) ? 2 : 1);
+                if (sql.Contains("$4", StringComparison.Ordinal))
+                {
+                    step.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = windowsHostsAsked });
+                }
                 seed.BatchCommands.Add(step);
             }
             var begin = new NpgsqlBatchCommand("UPDATE alto.reconcile_run SET status = 'census', updated_at = $2 WHERE id = $1");
@@ -239,7 +258,7 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or not a Linux host, its agent could not be asked about names that are not UTF-8, or it never answered.</summary>
+    /// <summary>How many of the target's stubs went unchecked: their host was not online when the census began, or a Windows host whose agent does not answer a census, its agent could not be asked about names that are not UTF-8, or it never answered.</summary>
     public async Task<long> UncheckedAsync(Guid runId)
     {
         await using var command = db.CreateCommand("SELECT census_unchecked FROM alto.reconcile_run WHERE id = $1");

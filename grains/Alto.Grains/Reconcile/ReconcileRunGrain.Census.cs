@@ -51,6 +51,20 @@ public sealed partial class ReconcileRunGrain
         }
     }
 
+    /// <summary>The tenant's online Windows hosts whose agent answers a census (an earlier one does not: their stubs count unchecked).</summary>
+    private async Task<Guid[]> WindowsHostsAnsweringCensusAsync(Guid tenantId)
+    {
+        var answering = new List<Guid>();
+        foreach (var hostId in await census.OnlineWindowsHostsAsync(tenantId))
+        {
+            if (await grains.GetGrain<IHostGrain>(hostId.ToString()).AnswersWindowsCensusAsync())
+            {
+                answering.Add(hostId);
+            }
+        }
+        return [.. answering];
+    }
+
     /// <summary>
     /// The listing is whole: each online host with stubs of the target is asked what is at their
     /// paths; with nothing to ask, the run classifies at once. Names that are not UTF-8 go to an
@@ -60,7 +74,7 @@ public sealed partial class ReconcileRunGrain
     private async Task BeginCensusAsync(ReconcileRunInfo run)
     {
         var queuedAny = false;
-        foreach (var (hostId, paths) in await census.BeginCensusAsync(run, time.GetUtcNow()))
+        foreach (var (hostId, paths) in await census.BeginCensusAsync(run, time.GetUtcNow(), await WindowsHostsAnsweringCensusAsync(run.TenantId)))
         {
             var host = grains.GetGrain<IHostGrain>(hostId.ToString());
             if (paths.Escaped.Length > 0)

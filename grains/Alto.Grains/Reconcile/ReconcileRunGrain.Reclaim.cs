@@ -22,7 +22,7 @@ public sealed partial class ReconcileRunGrain
         var before = time.GetUtcNow() - grace;
         var pastGrace = orphans.Count(orphan => orphan.Modified < before);
         var held = !run.ReclaimOrphans ? "reclaimable (past the grace period); the tenant's policy keeps orphans (reclaimOrphans is off)"
-            : uncheckedStubs > 0 ? $"reclaimable, but {uncheckedStubs} stub(s) of the target were not checked (host offline or not Linux, an agent that does not read names that are not UTF-8, or one that never answered): an object may be theirs"
+            : uncheckedStubs > 0 ? $"reclaimable, but {uncheckedStubs} stub(s) of the target were not checked (host offline, a Windows agent that does not answer a census, an agent that does not read names that are not UTF-8, or one that never answered): an object may be theirs"
             : !run.AllowMassLoss && pastGrace > MassLossFloor && pastGrace > run.ObjectsListed * MassLossShare
                 ? $"held back: {pastGrace} of {run.ObjectsListed} objects look unreferenced; check the records and the target, then run again with allowMassLoss"
                 : null;

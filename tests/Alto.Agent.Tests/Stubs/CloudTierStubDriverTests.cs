@@ -1,5 +1,6 @@
 using System.Text;
 using Alto.Agent.Jobs;
+using Alto.Agent.Reconcile;
 using Alto.Agent.Stubs;
 using Alto.Agent.Stubs.Windows;
 using Alto.Tiering;
@@ -52,6 +53,36 @@ public sealed class CloudTierStubDriverTests : IDisposable
     {
         using var file = File.OpenHandle(path);
         return _stubs.Snapshot(file);
+    }
+
+    /// <summary>
+    /// The census of a host whose stubs the driver keeps (Windows): each path is answered from the
+    /// driver's tag without a restore — a stub with its markers, a real file, nothing, a folder, a
+    /// link (not followed), a path the volume rules refuse (not looked at), a name escaped as bytes.
+    /// </summary>
+    [Fact]
+    public async Task TheCensusReadsEachStubsMarkersFromTheDriverWithoutRestoringIt()
+    {
+        var (stubbed, _, stub) = await StubAsync("stubbed.bin", 50_000);
+        var plain = Path.Combine(_folder, "plain.bin");
+        StubFiles.Write(plain, 1_000);
+        var folder = Directory.CreateDirectory(Path.Combine(_folder, "folder")).FullName;
+        var link = Path.Combine(_folder, "link.bin");
+        File.CreateSymbolicLink(link, stubbed);
+        var outside = Path.Combine(_folder, "outside.bin");
+        string? Scope(string path) => path == outside ? $"{path} is not below any of this host's volumes" : null;
+
+        var found = new[] { stubbed, plain, Path.Combine(_folder, "gone.bin"), folder, link, outside }
+            .Select(path => DriverStubCensus.Look(_stubs, path, Scope)).ToList();
+
+        Assert.Equal(new StubFactPart(stubbed, "stub", stub.Locator, stub.Sha256, stub.TargetId, null), found[0]);
+        Assert.Equal(["stub", "file", "absent", "unreadable", "unreadable", "unreadable"], found.Select(fact => fact.Found));
+        Assert.Contains("folder", found[3].Detail, StringComparison.Ordinal);
+        Assert.Contains("link", found[4].Detail, StringComparison.Ordinal);
+        Assert.StartsWith("not looked at: ", found[5].Detail, StringComparison.Ordinal);
+        Assert.True(_driver.IsStub(stubbed), "looking restored the stub");
+        var escaped = DriverStubCensus.NotLookedAtEscaped(@"/data/caf\xE9.txt");
+        Assert.Equal((@"/data/caf\xE9.txt", "unreadable", true), (escaped.Path, escaped.Found, escaped.PathEscaped));
     }
 
     [Fact]
