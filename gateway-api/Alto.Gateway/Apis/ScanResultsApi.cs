@@ -36,6 +36,7 @@ public static class ScanResultsApi
         api.MapPost("/scan-results", ReceiveChunkAsync).Allows(Access.Agent)
             .RequireAuthorization(HostCredentialAuthentication.Policy)
             .DisableAntiforgery()
+            .WithMetadata(new UnreadBodies.ReadByHandler())
             .WithTags("Agents")
             .WithSummary("Upload one chunk of a scan (host credential)");
         api.MapPost("/scan-results/unchanged", ReceiveUnchangedAsync).Allows(Access.Agent)

@@ -14,7 +14,7 @@ namespace Alto.Gateway.Extensions;
 /// (its handler's name, prefixed with its API's), and the error answers each operation can give
 /// by its declared access: 401 without a valid token, 403 for a role that may not, 404 for an id
 /// in the path that is not there or not the caller's, 400 for bad input (for every operation: a
-/// query parameter it does not read is bad input) — all problem details.
+/// query parameter it does not read, or a body where it reads none, is bad input) — all problem details.
 /// </summary>
 public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
 {
@@ -136,7 +136,7 @@ public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
         // Every operation refuses a query parameter it does not read (KnownQueryParameters).
         AddProblem(document, operation, "400", operation.RequestBody is not null || operation.Parameters?.Any(parameter => parameter.In == ParameterLocation.Query) == true
             ? "The request is not valid: the problem details say which field and why"
-            : "A query parameter this operation does not read: the problem details name it");
+            : "A query parameter this operation does not read (the problem details name it), or a body, which it reads none of");
     }
 
     private static void AddProblem(OpenApiDocument document, OpenApiOperation operation, string status, string description)

@@ -27,6 +27,7 @@ public static class GatewayEndpointExtensions
 
         var api = app.MapGroup("/api/v1");
         api.AddEndpointFilterFactory(Validation.KnownQueryParameters.RefuseOthers);
+        api.AddEndpointFilterFactory(Validation.UnreadBodies.RefuseWhereNoneIsRead);
         api.MapAuthApi();
         api.MapTenantsApi();
         api.MapHostsApi();
