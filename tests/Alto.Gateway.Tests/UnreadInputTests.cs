@@ -106,9 +106,10 @@ public sealed class UnreadInputTests(GatewayFixture fixture)
     }
 
     /// <summary>
-    /// Two requests: every declared query parameter at once, each with a value of its declared kind
-    /// (so that binding, which comes first, takes it); and an undeclared one alone. Operations with a
-    /// body get none, so that only the query can be refused and nothing is made.
+    /// The requests of one operation: every declared query parameter at once, each with a value of
+    /// its declared kind (so that binding, which comes first, takes it); and, where it reads no body,
+    /// an undeclared query parameter alone, then a body. Operations that read a body get none, so
+    /// that only their query can be refused and nothing is made.
     /// </summary>
     private static IEnumerable<(HttpRequestMessage Request, string What)> Requests(string method, string url, JsonElement operation)
     {
