@@ -36,9 +36,10 @@ public sealed class ReconcileCensus(NpgsqlDataSource db)
         await using (var seed = new NpgsqlBatch(connection, transaction))
         {
             // Only online hosts are asked, and of the Windows ones those whose agent answers a census
-            // (through its stub driver); the stubs of the others are counted, not copied (a target's records can be millions, most of them
-            // on hosts that are not there). A path and its escaped flag name a file together: stubs
-            // whose names are not UTF-8 are asked by their escaped text, flagged.
+            // (through its stub driver); the stubs of the others are counted, not copied (a target's
+            // records can be millions, most of them on hosts that are not there). A path and its
+            // escaped flag name a file together: stubs whose names are not UTF-8 are asked by their
+            // escaped text, flagged.
             foreach (var sql in new[]
             {
                 """
