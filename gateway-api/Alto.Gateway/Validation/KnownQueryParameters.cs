@@ -18,9 +18,14 @@ public static class KnownQueryParameters
         var named = QueryNames(context.MethodInfo.GetParameters());
         return invocation =>
         {
+            var query = invocation.HttpContext.Request.Query;
+            if (query.Count == 0)
+            {
+                return next(invocation);
+            }
             // A route value's name is among the handler's parameters but not read from the query.
             var route = invocation.HttpContext.Request.RouteValues;
-            var unknown = invocation.HttpContext.Request.Query.Keys.Where(key => !named.Contains(key) || route.ContainsKey(key)).ToList();
+            var unknown = query.Keys.Where(key => !named.Contains(key) || route.ContainsKey(key)).ToList();
             if (unknown.Count == 0)
             {
                 return next(invocation);
