@@ -4,6 +4,7 @@ using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Alto.Gateway.Apis;
 
@@ -25,11 +26,13 @@ public static class RulesApi
     {
         var rules = api.MapGroup("/tenants/{tenantId:guid}/rules").WithTags("Rules");
         rules.MapGet("/", ListRulesAsync).Allows(Access.TenantRead).WithSummary("List a tenant's rules in evaluation order (first match wins)");
-        rules.MapPost("/", CreateRuleAsync).Allows(Access.TenantManage).WithSummary("Add a rule: tier matching files to a target, or exclude them from tiering");
+        rules.MapPost("/", CreateRuleAsync).Allows(Access.TenantManage).TagsRevision().WithSummary("Add a rule: tier matching files to a target, or exclude them from tiering");
         rules.MapPost("/reorder", ReorderRulesAsync).Allows(Access.TenantManage).WithSummary("Put all of a tenant's rules in a new order");
-        rules.MapGet("/{ruleId:guid}", GetRuleAsync).Allows(Access.TenantRead).WithSummary("Get one rule");
-        rules.MapPut("/{ruleId:guid}", ReplaceRuleAsync).Allows(Access.TenantManage).WithSummary("Replace a rule");
-        rules.MapDelete("/{ruleId:guid}", DeleteRuleAsync).Allows(Access.TenantManage).WithSummary("Delete a rule (files it planned are re-planned at the next plan)");
+        rules.MapGet("/{ruleId:guid}", GetRuleAsync).Allows(Access.TenantRead).TagsRevision().WithSummary("Get one rule (its revision as the ETag)");
+        rules.MapPut("/{ruleId:guid}", ReplaceRuleAsync).Allows(Access.TenantManage).TagsRevision()
+            .WithSummary("Replace a rule (with If-Match: only if it is still at the revision read)");
+        rules.MapDelete("/{ruleId:guid}", DeleteRuleAsync).Allows(Access.TenantManage)
+            .WithSummary("Delete a rule (files it planned are re-planned at the next plan; with If-Match: only if it is still at the revision read)");
         return api;
     }
 
@@ -73,28 +76,36 @@ public static class RulesApi
     }
 
     public static async Task<Results<Ok<RuleInfo>, ValidationProblem, ProblemHttpResult>> ReplaceRuleAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid ruleId, RuleRequest request)
+        [AsParameters] GatewayServices services, Guid tenantId, Guid ruleId, RuleRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "rules") is { } refusal)
         {
             return refusal;
         }
         var errors = new RequestErrors();
-        if (RuleRequestRules.Read(errors, request) is not { } rule)
+        var expected = Preconditions.IfMatch(errors, ifMatch);
+        if (RuleRequestRules.Read(errors, request) is not { } rule || errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
-        var result = await Tenant(services, tenantId).UpdateRuleAsync(ruleId, rule);
+        var result = await Tenant(services, tenantId).UpdateRuleAsync(ruleId, rule, expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteRuleAsync([AsParameters] GatewayServices services, Guid tenantId, Guid ruleId)
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteRuleAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid ruleId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "rules") is { } refusal)
         {
             return refusal;
         }
-        var result = await Tenant(services, tenantId).DeleteRuleAsync(ruleId);
+        var errors = new RequestErrors();
+        if (Preconditions.IfMatch(errors, ifMatch) is var expected && errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var result = await Tenant(services, tenantId).DeleteRuleAsync(ruleId, expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
     }
 

@@ -4,6 +4,7 @@ using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Alto.Gateway.Apis;
 
@@ -27,9 +28,10 @@ public static class StorageTargetsApi
     {
         var targets = api.MapGroup("/tenants/{tenantId:guid}/targets").WithTags("Storage targets");
         targets.MapGet("/", ListTargetsAsync).Allows(Access.TenantRead).WithSummary("List a tenant's tier-2 storage targets (never with credentials)");
-        targets.MapPost("/", CreateTargetAsync).Allows(Access.TenantManage).WithSummary("Add a tier-2 storage target: path, s3 or azure");
-        targets.MapGet("/{targetId:guid}", GetTargetAsync).Allows(Access.TenantRead).WithSummary("Get one storage target");
-        targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).Allows(Access.TenantManage).WithSummary("Change a storage target");
+        targets.MapPost("/", CreateTargetAsync).Allows(Access.TenantManage).TagsRevision().WithSummary("Add a tier-2 storage target: path, s3 or azure");
+        targets.MapGet("/{targetId:guid}", GetTargetAsync).Allows(Access.TenantRead).TagsRevision().WithSummary("Get one storage target (its revision as the ETag)");
+        targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).Allows(Access.TenantManage).TagsRevision()
+            .WithSummary("Change a storage target (with If-Match: only if it is still at the revision read)");
         return api;
     }
 
@@ -83,7 +85,8 @@ public static class StorageTargetsApi
     }
 
     public static async Task<Results<Ok<StorageTargetInfo>, ValidationProblem, ProblemHttpResult>> UpdateTargetAsync(
-        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, Guid targetId, UpdateStorageTargetRequest request)
+        [AsParameters] GatewayServices services, StorageTargetReadModel targets, Guid tenantId, Guid targetId, UpdateStorageTargetRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
         {
@@ -97,6 +100,7 @@ public static class StorageTargetsApi
         }
 
         var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
         var name = request.Name is null ? null : errors.Name("name", request.Name, NameMaxLength, required: true);
         var settings = request.Settings is null ? null : StorageTargetRules.Settings(errors, current.Kind, request.Settings);
         var credentials = StorageTargetRules.Credentials(
@@ -123,7 +127,7 @@ public static class StorageTargetsApi
                 "Copy its objects there first, then send the change again with \"objectsMoved\": true (or add a new target for new files).");
         }
 
-        var result = await tenant.UpdateTargetAsync(targetId, new UpdateStorageTarget(name, settings, credentials, request.Enabled));
+        var result = await tenant.UpdateTargetAsync(targetId, new UpdateStorageTarget(name, settings, credentials, request.Enabled), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 }

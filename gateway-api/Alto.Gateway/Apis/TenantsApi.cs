@@ -4,6 +4,7 @@ using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Alto.Gateway.Apis;
 
@@ -25,9 +26,11 @@ public static class TenantsApi
     {
         var tenants = api.MapGroup("/tenants").WithTags("Tenants");
         tenants.MapGet("/", ListTenantsAsync).Allows(Access.SignedIn).WithSummary("List the tenants the caller may see");
-        tenants.MapPost("/", CreateTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Create a tenant (platform admin)");
-        tenants.MapGet("/{tenantId:guid}", GetTenantAsync).Allows(Access.TenantRead).WithSummary("Get one tenant");
-        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).WithSummary("Rename or describe a tenant, or change its policies (encryption, recalls by reads, plan approval, smallest tierable file, orphan grace and reclaim)");
+        tenants.MapPost("/", CreateTenantAsync).Allows(Access.PlatformAdmin).TagsRevision().WithSummary("Create a tenant (platform admin)");
+        tenants.MapGet("/{tenantId:guid}", GetTenantAsync).Allows(Access.TenantRead).TagsRevision().WithSummary("Get one tenant (its revision as the ETag)");
+        tenants.MapPatch("/{tenantId:guid}", UpdateTenantAsync).Allows(Access.TenantManage).TagsRevision()
+            .WithSummary("Rename or describe a tenant, or change its policies (encryption, recalls by reads, plan approval, smallest tierable file, " +
+                "orphan grace and reclaim); with If-Match: only if it is still at the revision read");
         tenants.MapPost("/{tenantId:guid}/disable", DisableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Disable a tenant (platform admin)");
         tenants.MapPost("/{tenantId:guid}/enable", EnableTenantAsync).Allows(Access.PlatformAdmin).WithSummary("Enable a disabled tenant (platform admin)");
         tenants.MapPost("/{tenantId:guid}/key/rotate", RotateKeyAsync).Allows(Access.TenantManage)
@@ -90,13 +93,15 @@ public static class TenantsApi
     }
 
     public static async Task<Results<Ok<TenantInfo>, ValidationProblem, ProblemHttpResult>> UpdateTenantAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, UpdateTenantRequest request)
+        [AsParameters] GatewayServices services, Guid tenantId, UpdateTenantRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "tenants") is { } refusal)
         {
             return refusal;
         }
         var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
         var name = request.Name is null ? null : errors.Name("name", request.Name, NameMaxLength, required: true);
         var description = errors.LongText("description", request.Description, DescriptionMaxLength);
         if (request.Name is null && request.Description is null && request.EncryptTier2 is null && request.RecallAfterReads is null
@@ -129,7 +134,7 @@ public static class TenantsApi
             MinTierableBytes = request.MinTierableBytes,
             OrphanGraceDays = request.OrphanGraceDays,
             ReclaimOrphans = request.ReclaimOrphans,
-        });
+        }, expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

@@ -33,6 +33,7 @@ public static class ApiProblems
     {
         CommandErrorKind.NotFound => NotFound(error.Message),
         CommandErrorKind.Conflict => Conflict(error.Message),
+        CommandErrorKind.Stale => TypedResults.Problem(error.Message, statusCode: StatusCodes.Status412PreconditionFailed, title: "Precondition failed"),
         _ => TypedResults.Problem(error.Message, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid",
             extensions: error.Field is { } field
                 ? new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [error.Message] } }

@@ -14,7 +14,8 @@ namespace Alto.Gateway.Extensions;
 /// (its handler's name, prefixed with its API's), and the error answers each operation can give
 /// by its declared access: 401 without a valid token, 403 for a role that may not, 404 for an id
 /// in the path that is not there or not the caller's, 400 for bad input (for every operation: a
-/// query parameter it does not read, or a body where it reads none, is bad input) — all problem details.
+/// query parameter it does not read, or a body where it reads none, is bad input), 412 where a change
+/// takes If-Match (<see cref="Validation.Preconditions"/>) — all problem details.
 /// </summary>
 public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
 {
@@ -132,6 +133,10 @@ public sealed partial class ApiDocumentTransformer : IOpenApiDocumentTransformer
         if (path.Contains('{', StringComparison.Ordinal))
         {
             AddProblem(document, operation, "404", "Not found, or not the caller's to see");
+        }
+        if (operation.Parameters?.Any(parameter => parameter.In == ParameterLocation.Header && parameter.Name == Validation.Preconditions.IfMatchHeader) == true)
+        {
+            AddProblem(document, operation, "412", "If-Match named a revision the resource has moved on from: nothing was changed");
         }
         // Every operation refuses a query parameter it does not read (KnownQueryParameters).
         AddProblem(document, operation, "400", operation.RequestBody is not null || operation.Parameters?.Any(parameter => parameter.In == ParameterLocation.Query) == true

@@ -6,6 +6,9 @@ public enum CommandErrorKind
     NotFound = 0,
     Conflict = 1,
     Invalid = 2,
+
+    /// <summary>The caller's precondition (If-Match) names a revision the resource has moved on from.</summary>
+    Stale = 3,
 }
 
 [GenerateSerializer, Immutable, Alias("Alto.CommandError")]
@@ -32,6 +35,9 @@ public sealed record CommandResult<T>(
     public static CommandResult<T> NotFound(string message) => Fail(CommandErrorKind.NotFound, message);
 
     public static CommandResult<T> Conflict(string message) => Fail(CommandErrorKind.Conflict, message);
+
+    /// <summary>A refusal of a change made against a revision the resource has moved on from.</summary>
+    public static CommandResult<T> Stale(string message) => Fail(CommandErrorKind.Stale, message);
 
     /// <summary>A refusal of bad input, naming the request field at fault so the API can point at it.</summary>
     public static CommandResult<T> Invalid(string field, string message) => new(default, new CommandError(CommandErrorKind.Invalid, message, field));

@@ -14,8 +14,9 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("GetAsync")]
     Task<TenantInfo?> GetAsync();
 
+    /// <summary>Changes the tenant; with <paramref name="ifMatch"/>, only while it is at one of those revisions (<see cref="Revision"/>).</summary>
     [Alias("UpdateAsync")]
-    Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command);
+    Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command, string[]? ifMatch = null);
 
     [Alias("SetStatusAsync")]
     Task<CommandResult<TenantInfo>> SetStatusAsync(TenantStatus status);
@@ -23,8 +24,9 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("AddTargetAsync")]
     Task<CommandResult<StorageTargetInfo>> AddTargetAsync(CreateStorageTarget command);
 
+    /// <summary>Changes a target; with <paramref name="ifMatch"/>, only while it is at one of those revisions.</summary>
     [Alias("UpdateTargetAsync")]
-    Task<CommandResult<StorageTargetInfo>> UpdateTargetAsync(Guid targetId, UpdateStorageTarget command);
+    Task<CommandResult<StorageTargetInfo>> UpdateTargetAsync(Guid targetId, UpdateStorageTarget command, string[]? ifMatch = null);
 
     [Alias("GetTargetAsync")]
     Task<StorageTargetInfo?> GetTargetAsync(Guid targetId);
@@ -58,12 +60,13 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("AddRuleAsync")]
     Task<CommandResult<RuleInfo>> AddRuleAsync(Guid ruleId, RuleDefinition definition);
 
-    /// <summary>Replaces a rule whole; a null priority keeps its place.</summary>
+    /// <summary>Replaces a rule whole; a null priority keeps its place. With <paramref name="ifMatch"/>, only while the rule is at one of those revisions.</summary>
     [Alias("UpdateRuleAsync")]
-    Task<CommandResult<RuleInfo>> UpdateRuleAsync(Guid ruleId, RuleDefinition definition);
+    Task<CommandResult<RuleInfo>> UpdateRuleAsync(Guid ruleId, RuleDefinition definition, string[]? ifMatch = null);
 
+    /// <summary>Deletes a rule; with <paramref name="ifMatch"/>, only while it is at one of those revisions.</summary>
     [Alias("DeleteRuleAsync")]
-    Task<CommandResult<RuleInfo>> DeleteRuleAsync(Guid ruleId);
+    Task<CommandResult<RuleInfo>> DeleteRuleAsync(Guid ruleId, string[]? ifMatch = null);
 
     /// <summary>Puts every rule of the tenant in the given order.</summary>
     [Alias("ReorderRulesAsync")]

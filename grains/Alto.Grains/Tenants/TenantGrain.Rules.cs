@@ -73,7 +73,7 @@ public sealed partial class TenantGrain
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
-    public async Task<CommandResult<RuleInfo>> UpdateRuleAsync(Guid ruleId, RuleDefinition definition)
+    public async Task<CommandResult<RuleInfo>> UpdateRuleAsync(Guid ruleId, RuleDefinition definition, string[]? ifMatch = null)
     {
         if (TenantRefusal<RuleInfo>() is { } refusal)
         {
@@ -82,6 +82,10 @@ public sealed partial class TenantGrain
         if (!tenant.State.Rules.TryGetValue(ruleId, out var existing))
         {
             return CommandResult<RuleInfo>.NotFound($"rule {ruleId} not found");
+        }
+        if (Revision.Stale(existing, ifMatch, $"rule '{existing.Name}'") is { } stale)
+        {
+            return stale;
         }
         var priority = definition.Priority ?? existing.Priority;
         if (await RuleRefusalAsync(definition, priority, exceptId: ruleId) is { } invalid)
@@ -103,7 +107,7 @@ public sealed partial class TenantGrain
         return CommandResult<RuleInfo>.Ok(rule);
     }
 
-    public async Task<CommandResult<RuleInfo>> DeleteRuleAsync(Guid ruleId)
+    public async Task<CommandResult<RuleInfo>> DeleteRuleAsync(Guid ruleId, string[]? ifMatch = null)
     {
         if (TenantRefusal<RuleInfo>() is { } refusal)
         {
@@ -112,6 +116,10 @@ public sealed partial class TenantGrain
         if (!tenant.State.Rules.TryGetValue(ruleId, out var existing))
         {
             return CommandResult<RuleInfo>.NotFound($"rule {ruleId} not found");
+        }
+        if (Revision.Stale(existing, ifMatch, $"rule '{existing.Name}'") is { } stale)
+        {
+            return stale;
         }
         // Files it planned stay planned until the next plan moves them to another rule or drops them.
         await ChangeRulesAsync(AuditOf("rule.deleted", "rule", ruleId.ToString(), existing, null), rules => rules.Remove(ruleId));

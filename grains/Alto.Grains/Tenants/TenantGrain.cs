@@ -76,11 +76,15 @@ public sealed partial class TenantGrain(
         }
     }
 
-    public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command)
+    public async Task<CommandResult<TenantInfo>> UpdateAsync(UpdateTenant command, string[]? ifMatch = null)
     {
         if (!tenant.State.Exists)
         {
             return CommandResult<TenantInfo>.NotFound($"tenant {Id} not found");
+        }
+        if (Revision.Stale(ToInfo(), ifMatch, $"tenant '{tenant.State.Name}'") is { } stale)
+        {
+            return stale;
         }
 
         var name = command.Name ?? tenant.State.Name;
@@ -161,7 +165,7 @@ public sealed partial class TenantGrain(
         return CommandResult<StorageTargetInfo>.Ok(ToInfo(target));
     }
 
-    public async Task<CommandResult<StorageTargetInfo>> UpdateTargetAsync(Guid targetId, UpdateStorageTarget command)
+    public async Task<CommandResult<StorageTargetInfo>> UpdateTargetAsync(Guid targetId, UpdateStorageTarget command, string[]? ifMatch = null)
     {
         if (TenantRefusal<StorageTargetInfo>() is { } refusal)
         {
@@ -170,6 +174,10 @@ public sealed partial class TenantGrain(
         if (!tenant.State.Targets.TryGetValue(targetId, out var target))
         {
             return CommandResult<StorageTargetInfo>.NotFound($"storage target {targetId} not found");
+        }
+        if (Revision.Stale(ToInfo(target), ifMatch, $"storage target '{target.Name}'") is { } stale)
+        {
+            return stale;
         }
         if (command.Name is not null && IsTargetNameTaken(command.Name, exceptId: targetId))
         {

@@ -1,0 +1,52 @@
+using Alto.GrainInterfaces.Common;
+using Microsoft.Net.Http.Headers;
+
+namespace Alto.Gateway.Validation;
+
+/// <summary>
+/// Conditional changes (RFC 9110 §13.1.1) of a single resource — a rule, a storage target, a
+/// tenant's policies. A read answers with the resource's revision as its ETag; a change that sends
+/// it back in If-Match is made only if nobody changed the resource since, and is otherwise refused
+/// with 412 and nothing changed. Without If-Match a change applies as before. The comparison is
+/// made by the grain that owns the resource, in the same turn as the change, so two admins racing
+/// cannot both pass it.
+/// </summary>
+public static class Preconditions
+{
+    public const string IfMatchHeader = "If-Match";
+
+    /// <summary>Answers each successful read or change of the endpoint with the resource's revision as a strong ETag.</summary>
+    public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) =>
+        endpoint.AddEndpointFilter(async (invocation, next) =>
+        {
+            var result = await next(invocation);
+            var answer = result is INestedHttpResult nested ? nested.Result : result;
+            if (answer is IValueHttpResult { Value: { } resource } and IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK or StatusCodes.Status201Created })
+            {
+                invocation.HttpContext.Response.Headers.ETag = $"\"{Revision.Of(resource)}\"";
+            }
+            return result;
+        });
+
+    /// <summary>
+    /// The revisions If-Match allows, or null for no precondition (no header, or <c>*</c>: the
+    /// resource exists, which the change requires anyway). A weak tag never matches, as the RFC's
+    /// strong comparison has it; a header that is not a list of quoted tags is a field error.
+    /// </summary>
+    /// <remarks>Bound as one string (header lines joined by commas): the framework's list binding unquotes the tags.</remarks>
+    public static string[]? IfMatch(RequestErrors errors, string? header)
+    {
+        if (string.IsNullOrEmpty(header))
+        {
+            return null;
+        }
+        if (!EntityTagHeaderValue.TryParseStrictList([header], out var tags) || tags.Count == 0)
+        {
+            errors.Add(IfMatchHeader, "If-Match takes the ETag a read of this resource answered (a quoted tag such as \"Jq0…\"), several separated by commas, or *");
+            return null;
+        }
+        return tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any))
+            ? null
+            : [.. tags.Where(tag => !tag.IsWeak).Select(tag => tag.Tag.Value!.Trim('"'))];
+    }
+}

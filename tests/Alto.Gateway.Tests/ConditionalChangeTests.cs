@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Alto.Gateway.Tests;
+
+/// <summary>
+/// Two admins editing the same rule, target or tenant: a change sent with the ETag its sender read
+/// (If-Match, RFC 9110) is refused with 412 when the other changed it meanwhile, and nothing changes.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class ConditionalChangeTests(GatewayFixture fixture)
+{
+    private static Uri Relative(string path) => new(path, UriKind.Relative);
+
+    private static string Tag(HttpResponseMessage response) =>
+        response.Headers.ETag is { IsWeak: false } tag ? tag.Tag : throw new Xunit.Sdk.XunitException($"no strong ETag on {response.RequestMessage?.RequestUri}");
+
+    private static HttpRequestMessage Request(HttpMethod method, string path, string? ifMatch, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, Relative(path)) { Content = body is null ? null : JsonContent.Create(body) };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        return request;
+    }
+
+    private static async Task<(Guid Tenant, Guid Target)> TenantWithTargetAsync(HttpClient admin)
+    {
+        var tenant = await GatewayFixture.CreateTenantAsync(admin, "ifmatch-" + Guid.NewGuid().ToString("N")[..8]);
+        var target = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
+            new { name = "t-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{tenant:N}" } })).AssertJsonAsync(HttpStatusCode.Created);
+        return (tenant, target.GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task ARuleChangedSinceItWasReadIsNeitherReplacedNorDeleted()
+    {
+        using var alice = fixture.ClientFor("platform-admin");
+        using var bob = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(alice);
+        var created = await alice.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules",
+            new { name = "cold media", targetId = target, criteria = new { pathGlobs = new[] { "/srv/media/**" }, accessedOlderThanDays = 180 } });
+        var rule = (await created.AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var path = $"/api/v1/tenants/{tenant}/rules/{rule}";
+        var read = await alice.GetAsync(Relative(path));
+        var aliceTag = Tag(read);
+        Assert.Equal(Tag(created), aliceTag);
+
+        // Bob narrows the rule with what he read; Alice, still holding her read, widens it.
+        var bobs = await bob.SendAsync(Request(HttpMethod.Put, path, aliceTag,
+            new { name = "cold media", targetId = target, criteria = new { pathGlobs = new[] { "/srv/media/**" }, accessedOlderThanDays = 365 } }));
+        await bobs.AssertJsonAsync(HttpStatusCode.OK);
+        var bobTag = Tag(bobs);
+        Assert.NotEqual(aliceTag, bobTag);
+        var alices = await alice.SendAsync(Request(HttpMethod.Put, path, aliceTag,
+            new { name = "all media", targetId = target, criteria = new { pathGlobs = new[] { "/srv/**" }, accessedOlderThanDays = 30 } }));
+        var problem = await alices.AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        Assert.Contains("changed since it was read", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(bobTag.Trim('"'), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await (await alice.SendAsync(Request(HttpMethod.Delete, path, aliceTag))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        await (await alice.SendAsync(Request(HttpMethod.Delete, path, "W/" + bobTag))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+
+        // Bob's rule stands, in the grain and in its mirror, at his revision.
+        var now = await alice.GetAsync(Relative(path));
+        var body = await now.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("cold media", 365), (body.GetProperty("name").GetString(), body.GetProperty("criteria").GetProperty("accessedOlderThanDays").GetInt32()));
+        Assert.Equal(bobTag, Tag(now));
+        Assert.Equal(365, await fixture.Database.CountAsync($"SELECT (criteria->>'accessedOlderThanDays')::int FROM alto.rule WHERE id = '{rule}'"));
+
+        // A header that is not a list of quoted tags is bad input; a list naming the current revision, or *, passes.
+        var malformed = await alice.SendAsync(Request(HttpMethod.Delete, path, bobTag.Trim('"')));
+        Assert.True((await malformed.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-Match", out _));
+        var renamed = await alice.SendAsync(Request(HttpMethod.Put, path, $"\"stale\", {bobTag}",
+            new { name = "cold video", targetId = target, criteria = new { accessedOlderThanDays = 365 } }));
+        await renamed.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Put, path, "*",
+            new { name = "cold video", targetId = target, enabled = false, criteria = new { accessedOlderThanDays = 365 } }))).AssertJsonAsync(HttpStatusCode.OK);
+        var last = Tag(await alice.GetAsync(Relative(path)));
+        Assert.NotEqual(Tag(renamed), last);
+        Assert.Equal(HttpStatusCode.NoContent, (await bob.SendAsync(Request(HttpMethod.Delete, path, last))).StatusCode);
+        await (await alice.GetAsync(Relative(path))).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task OfChangesRacingWithTheSameRevisionExactlyOneIsMade()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(admin);
+        var rule = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules",
+            new { name = "r", targetId = target, criteria = new { minSizeBytes = 1 } })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var path = $"/api/v1/tenants/{tenant}/rules/{rule}";
+        var tag = Tag(await admin.GetAsync(Relative(path)));
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(async i =>
+        {
+            using var client = fixture.ClientFor("platform-admin");
+            return (i, await client.SendAsync(Request(HttpMethod.Put, path, tag, new { name = "r", targetId = target, criteria = new { minSizeBytes = i * 1000 } })));
+        }));
+
+        var made = Assert.Single(answers, answer => answer.Item2.StatusCode == HttpStatusCode.OK);
+        Assert.All(answers.Where(answer => answer != made), answer => Assert.Equal(HttpStatusCode.PreconditionFailed, answer.Item2.StatusCode));
+        var stored = await (await admin.GetAsync(Relative(path))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(made.i * 1000, stored.GetProperty("criteria").GetProperty("minSizeBytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task ATargetOrTenantChangedSinceItWasReadIsLeftAsTheOtherAdminMadeIt()
+    {
+        using var alice = fixture.ClientFor("platform-admin");
+        using var bob = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(alice);
+
+        var targetPath = $"/api/v1/tenants/{tenant}/targets/{target}";
+        var targetTag = Tag(await alice.GetAsync(Relative(targetPath)));
+        var disabled = await bob.SendAsync(Request(HttpMethod.Patch, targetPath, targetTag, new { enabled = false }));
+        await disabled.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Patch, targetPath, targetTag, new { name = "renamed" }))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        var targetNow = await alice.GetAsync(Relative(targetPath));
+        Assert.False((await targetNow.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("enabled").GetBoolean());
+        Assert.Equal(Tag(disabled), Tag(targetNow));
+        Assert.NotEqual("renamed", (await targetNow.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
+
+        var tenantPath = $"/api/v1/tenants/{tenant}";
+        var tenantTag = Tag(await alice.GetAsync(Relative(tenantPath)));
+        var bobs = await bob.SendAsync(Request(HttpMethod.Patch, tenantPath, tenantTag, new { orphanGraceDays = 90 }));
+        await bobs.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Patch, tenantPath, tenantTag, new { reclaimOrphans = true, orphanGraceDays = 1 })))
+            .AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        var tenantNow = await (await alice.GetAsync(Relative(tenantPath))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((90, false), (tenantNow.GetProperty("orphanGraceDays").GetInt32(), tenantNow.GetProperty("reclaimOrphans").GetBoolean()));
+        await (await alice.SendAsync(Request(HttpMethod.Patch, tenantPath, Tag(bobs), new { reclaimOrphans = true }))).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task TheApiDocumentDeclaresIfMatchAndItsRefusalWhereAChangeTakesIt()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        using var document = JsonDocument.Parse(await admin.GetStringAsync(Relative("/openapi/v1.json")));
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var (path, method) in new[]
+        {
+            ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "put"), ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "delete"),
+            ("/api/v1/tenants/{tenantId}/targets/{targetId}", "patch"), ("/api/v1/tenants/{tenantId}", "patch"),
+        })
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            Assert.Contains(operation.GetProperty("parameters").EnumerateArray(),
+                parameter => parameter.GetProperty("in").GetString() == "header" && parameter.GetProperty("name").GetString() == "If-Match");
+            Assert.True(operation.GetProperty("responses").TryGetProperty("412", out _), $"{method} {path} documents no 412");
+        }
+    }
+}
