@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Alto.Gateway.Tests;
 
 /// <summary>
-/// Two admins editing the same rule, target or tenant: a change sent with the ETag its sender read
+/// Two admins editing the same rule, target, tenant or host: a change sent with the ETag its sender read
 /// (If-Match, RFC 9110) is refused with 412 when the other changed it meanwhile, and nothing changes.
 /// </summary>
 [Collection(GatewayCollection.Name)]
@@ -134,6 +134,43 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AHostsSettingsChangedSinceTheyWereReadAreLeftAsTheOtherAdminMadeThemAndAChangeIsAllOrNothing()
+    {
+        using var alice = fixture.ClientFor("platform-admin");
+        using var bob = fixture.ClientFor("platform-admin");
+        var (tenant, _) = await TenantWithTargetAsync(alice);
+        var registered = await (await alice.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts",
+            new { name = "fs-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv/projects", "/srv/media" } })).AssertJsonAsync(HttpStatusCode.Created);
+        var path = $"/api/v1/tenants/{tenant}/hosts/{registered.GetProperty("host").GetProperty("id").GetGuid()}";
+        var aliceTag = Tag(await alice.GetAsync(Relative(path)));
+
+        // The agent enrolling changes the host's status, not its settings: the revision Alice read still holds.
+        using var anonymous = fixture.CreateClient();
+        await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = registered.GetProperty("enrollmentToken").GetString() }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(aliceTag, Tag(await alice.GetAsync(Relative(path))));
+
+        // Bob takes /srv/media out of scope; Alice, from her read, limits the bandwidth and would put it back.
+        var bobs = await bob.SendAsync(Request(HttpMethod.Patch, path, aliceTag, new { volumes = new[] { "/srv/projects" } }));
+        await bobs.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Patch, path, aliceTag,
+            new { bandwidthLimitBytesPerSecond = 1_000_000, volumes = new[] { "/srv/projects", "/srv/media" } }))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        var now = await alice.GetAsync(Relative(path));
+        var host = await now.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(["/srv/projects"], host.GetProperty("volumes").EnumerateArray().Select(volume => volume.GetString()));
+        Assert.False(host.TryGetProperty("bandwidthLimitBytesPerSecond", out var limit) && limit.ValueKind != JsonValueKind.Null, "Alice's limit was made");
+        Assert.Equal(Tag(bobs), Tag(now));
+
+        // Sent with the current revision, every part is made, in one change.
+        var made = await alice.SendAsync(Request(HttpMethod.Patch, path, Tag(now),
+            new { bandwidthLimitBytesPerSecond = 1_000_000, timeZone = "Europe/Berlin", volumes = new[] { "/srv/projects", "/srv/archive" } }));
+        var after = await made.AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((1_000_000L, "Europe/Berlin"), (after.GetProperty("bandwidthLimitBytesPerSecond").GetInt64(), after.GetProperty("timeZone").GetString()));
+        Assert.NotEqual(Tag(now), Tag(made));
+        Assert.Equal(Tag(made), Tag(await bob.GetAsync(Relative(path))));
+    }
+
+    [Fact]
     public async Task TheApiDocumentDeclaresIfMatchAndItsRefusalWhereAChangeTakesIt()
     {
         using var admin = fixture.ClientFor("platform-admin");
@@ -143,6 +180,7 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         {
             ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "put"), ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "delete"),
             ("/api/v1/tenants/{tenantId}/targets/{targetId}", "patch"), ("/api/v1/tenants/{tenantId}", "patch"),
+            ("/api/v1/tenants/{tenantId}/hosts/{hostId}", "patch"),
         })
         {
             var operation = paths.GetProperty(path).GetProperty(method);

@@ -9,6 +9,7 @@ using Alto.GrainInterfaces.Hosts;
 using Alto.Rules;
 using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Alto.Gateway.Apis;
@@ -39,9 +40,11 @@ public static partial class HostsApi
         hosts.MapGet("/", ListHostsAsync).Allows(Access.TenantRead).WithSummary("List a tenant's hosts");
         hosts.MapPost("/", RegisterHostAsync).Allows(Access.TenantManage)
             .WithSummary("Register a host; the answer carries its one-time enrollment token, shown only once");
-        hosts.MapGet("/{hostId:guid}", GetHostAsync).Allows(Access.TenantRead).WithSummary("Get one host");
-        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).Allows(Access.TenantManage)
-            .WithSummary("Change a host's volumes (pushed to its agent if connected) or its bandwidth limit (0 for none)");
+        hosts.MapGet("/{hostId:guid}", GetHostAsync).Allows(Access.TenantRead).TagsRevision<HostInfo>(HostSettings.Of)
+            .WithSummary("Get one host (the revision of its settings as the ETag)");
+        hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).Allows(Access.TenantManage).TagsRevision<HostInfo>(HostSettings.Of)
+            .WithSummary("Change a host's volumes (pushed to its agent if connected), bandwidth limit (0 for none), transfer windows or LucidLink " +
+                "filespace, all or none; with If-Match: only if its settings are still at the revision read");
         hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync).Allows(Access.TenantManage)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/recall", RecallAsync).Allows(Access.TenantSupport)
@@ -108,7 +111,8 @@ public static partial class HostsApi
     }
 
     public static async Task<Results<Ok<HostInfo>, ValidationProblem, ProblemHttpResult>> UpdateHostAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, UpdateHostRequest request)
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, UpdateHostRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
         {
@@ -119,6 +123,7 @@ public static partial class HostsApi
         // Paths are read as the host spells them; a host that is not this tenant's is answered 404 after the request is checked.
         var flavor = HostPathFlavor.Of(host?.Os ?? HostOs.Linux);
         var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
         if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null, LucidLink: null })
         {
             errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone, lucidLink");
@@ -154,23 +159,9 @@ public static partial class HostsApi
         {
             return ApiProblems.NotFound($"host {hostId} not found");
         }
-        var result = CommandResult<HostInfo>.Ok(host);
-        if (request.BandwidthLimitBytesPerSecond is { } limit)
-        {
-            result = await grain.SetBandwidthLimitAsync(limit == 0 ? null : limit);
-        }
-        if (result.Succeeded && (request.TransferWindows is not null || request.TimeZone is not null))
-        {
-            result = await grain.SetTransferWindowsAsync(request.TransferWindows ?? host.TransferWindows, request.TimeZone ?? host.TimeZone);
-        }
-        if (result.Succeeded && request.Volumes is not null)
-        {
-            result = await grain.SetVolumesAsync(volumes);
-        }
-        if (result.Succeeded && request.LucidLink is not null)
-        {
-            result = await grain.SetLucidLinkAsync(lucidLink);
-        }
+        var result = await grain.UpdateSettingsAsync(new HostSettingsChange(
+            request.Volumes is null ? null : volumes, request.BandwidthLimitBytesPerSecond, request.TransferWindows, request.TimeZone,
+            ChangesLucidLink: request.LucidLink is not null, lucidLink), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

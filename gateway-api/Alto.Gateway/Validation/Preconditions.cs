@@ -5,7 +5,7 @@ namespace Alto.Gateway.Validation;
 
 /// <summary>
 /// Conditional changes (RFC 9110 §13.1.1) of a single resource — a rule, a storage target, a
-/// tenant's policies. A read answers with the resource's revision as its ETag; a change that sends
+/// tenant's policies, a host's settings. A read answers with the resource's revision as its ETag; a change that sends
 /// it back in If-Match is made only if nobody changed the resource since, and is otherwise refused
 /// with 412 and nothing changed. Without If-Match a change applies as before. The comparison is
 /// made by the grain that owns the resource, in the same turn as the change, so two admins racing
@@ -16,14 +16,17 @@ public static class Preconditions
     public const string IfMatchHeader = "If-Match";
 
     /// <summary>Answers each successful read or change of the endpoint with the resource's revision as a strong ETag.</summary>
-    public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) =>
+    public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) => endpoint.TagsRevision<object>(resource => resource);
+
+    /// <summary>The same, the revision taken of what <paramref name="revised"/> picks of the resource (what an admin sets, not what moves alone).</summary>
+    public static RouteHandlerBuilder TagsRevision<T>(this RouteHandlerBuilder endpoint, Func<T, object> revised) =>
         endpoint.AddEndpointFilter(async (invocation, next) =>
         {
             var result = await next(invocation);
             var answer = result is INestedHttpResult nested ? nested.Result : result;
-            if (answer is IValueHttpResult { Value: { } resource } and IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK or StatusCodes.Status201Created })
+            if (answer is IValueHttpResult { Value: T resource } and IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK or StatusCodes.Status201Created })
             {
-                invocation.HttpContext.Response.Headers.ETag = $"\"{Revision.Of(resource)}\"";
+                invocation.HttpContext.Response.Headers.ETag = $"\"{Revision.Of(revised(resource))}\"";
             }
             return result;
         });

@@ -23,9 +23,9 @@ public static class Revision
 
     /// <summary>
     /// Null when <paramref name="resource"/> is at one of the <paramref name="expected"/> revisions
-    /// (none given: no precondition); otherwise why the change is refused.
+    /// (none given: no precondition); otherwise why a change of it is refused (<see cref="CommandErrorKind.Stale"/>).
     /// </summary>
-    public static CommandResult<T>? Stale<T>(T resource, string[]? expected, string what)
+    public static string? Stale<T>(T resource, string[]? expected, string what)
     {
         if (expected is null)
         {
@@ -34,7 +34,7 @@ public static class Revision
         var current = Of(resource);
         return expected.Contains(current, StringComparer.Ordinal)
             ? null
-            : CommandResult<T>.Stale($"{what} was changed since it was read (its revision is now \"{current}\"); " +
-                "nothing was changed: read it again and send the change with its new ETag in If-Match");
+            : $"{what} was changed since it was read (its revision is now \"{current}\"); " +
+                "nothing was changed: read it again and send the change with its new ETag in If-Match";
     }
 }

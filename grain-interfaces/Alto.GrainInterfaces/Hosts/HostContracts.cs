@@ -277,3 +277,28 @@ public sealed record ApprovedJobs(
     [property: Id(0)] Guid[] JobIds,
     [property: Id(1)] long Files,
     [property: Id(2)] long Bytes);
+
+/// <summary>
+/// A change of what an admin sets on a host, applied in one grain call (null members are left as
+/// they are): a bandwidth limit of 0 removes the limit; with <see cref="ChangesLucidLink"/> the
+/// LucidLink filespace is set to <see cref="LucidLink"/>, null turning tailing off.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.HostSettingsChange")]
+public sealed record HostSettingsChange(
+    [property: Id(0)] string[]? Volumes,
+    [property: Id(1)] long? BandwidthLimitBytesPerSecond,
+    [property: Id(2)] TransferWindow[]? TransferWindows,
+    [property: Id(3)] string? TimeZone,
+    [property: Id(4)] bool ChangesLucidLink,
+    [property: Id(5)] LucidLinkVolume? LucidLink);
+
+/// <summary>
+/// What an admin sets on a host, and so what its revision (the ETag of a read) covers: its
+/// heartbeats, counts and status change without an admin and would refuse every If-Match.
+/// </summary>
+public sealed record HostSettings(
+    string Name, string[] Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[] TransferWindows, string TimeZone, LucidLinkVolume? LucidLink)
+{
+    public static HostSettings Of(HostInfo host) =>
+        new(host.Name, host.Volumes, host.BandwidthLimitBytesPerSecond, host.TransferWindows, host.TimeZone, host.LucidLink);
+}

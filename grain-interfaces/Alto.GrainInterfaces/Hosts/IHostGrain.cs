@@ -145,6 +145,13 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("SetTransferWindowsAsync")]
     Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone);
 
+    /// <summary>
+    /// Changes the host's settings in one call, all checked before any is made; with
+    /// <paramref name="ifMatch"/>, only while they are at one of those revisions (<see cref="HostSettings"/>).
+    /// </summary>
+    [Alias("UpdateSettingsAsync")]
+    Task<CommandResult<HostInfo>> UpdateSettingsAsync(HostSettingsChange change, string[]? ifMatch = null);
+
     /// <summary>Sets or clears (null) the host's bandwidth limit.</summary>
     [Alias("SetBandwidthLimitAsync")]
     Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond);

@@ -85,7 +85,7 @@ public sealed partial class TenantGrain
         }
         if (Revision.Stale(existing, ifMatch, $"rule '{existing.Name}'") is { } stale)
         {
-            return stale;
+            return CommandResult<RuleInfo>.Stale(stale);
         }
         var priority = definition.Priority ?? existing.Priority;
         if (await RuleRefusalAsync(definition, priority, exceptId: ruleId) is { } invalid)
@@ -119,7 +119,7 @@ public sealed partial class TenantGrain
         }
         if (Revision.Stale(existing, ifMatch, $"rule '{existing.Name}'") is { } stale)
         {
-            return stale;
+            return CommandResult<RuleInfo>.Stale(stale);
         }
         // Files it planned stay planned until the next plan moves them to another rule or drops them.
         await ChangeRulesAsync(AuditOf("rule.deleted", "rule", ruleId.ToString(), existing, null), rules => rules.Remove(ruleId));

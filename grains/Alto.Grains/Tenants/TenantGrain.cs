@@ -84,7 +84,7 @@ public sealed partial class TenantGrain(
         }
         if (Revision.Stale(ToInfo(), ifMatch, $"tenant '{tenant.State.Name}'") is { } stale)
         {
-            return stale;
+            return CommandResult<TenantInfo>.Stale(stale);
         }
 
         var name = command.Name ?? tenant.State.Name;
@@ -177,7 +177,7 @@ public sealed partial class TenantGrain(
         }
         if (Revision.Stale(ToInfo(target), ifMatch, $"storage target '{target.Name}'") is { } stale)
         {
-            return stale;
+            return CommandResult<StorageTargetInfo>.Stale(stale);
         }
         if (command.Name is not null && IsTargetNameTaken(command.Name, exceptId: targetId))
         {

@@ -1,0 +1,63 @@
+using Alto.GrainInterfaces.Common;
+using Alto.GrainInterfaces.Hosts;
+using Alto.GrainInterfaces.Tenants;
+
+namespace Alto.Grains.Tests;
+
+/// <summary>A host's settings changed in one call: every part checked before any is made, and only at the revision the caller read.</summary>
+[Collection(PostgresClusterCollection.Name)]
+public sealed class HostSettingsTests(PostgresClusterFixture fixture)
+{
+    private async Task<IHostGrain> RegisteredHostAsync()
+    {
+        var tenantId = Guid.NewGuid();
+        var created = await fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString()).CreateAsync(new CreateTenant($"settings-{tenantId:N}", ""));
+        Assert.True(created.Succeeded, created.Error?.Message);
+        var host = fixture.Client.GetGrain<IHostGrain>(Guid.NewGuid().ToString());
+        var registered = await host.RegisterAsync(new RegisterHost(tenantId, "fs01", HostOs.Linux, ["/srv/data"], TimeSpan.FromHours(1)));
+        Assert.True(registered.Succeeded, registered.Error?.Message);
+        return host;
+    }
+
+    [Fact]
+    public async Task AChangeWithABadPartMakesNoneOfItsParts()
+    {
+        var host = await RegisteredHostAsync();
+        var before = (await host.GetAsync())!;
+
+        var badZone = await host.UpdateSettingsAsync(new HostSettingsChange(["/srv/other"], 1_000, null, "Mars/Olympus_Mons", false, null));
+        Assert.Equal((CommandErrorKind.Invalid, "timeZone"), (badZone.Error?.Kind, badZone.Error?.Field));
+        TransferWindow[] windows = [new("daily", "22:00", "06:00", null), new("mon-fri", "25:00", "06:00", null)];
+        var badWindow = await host.UpdateSettingsAsync(new HostSettingsChange(["/srv/other"], 1_000, windows, null, true, null));
+        Assert.Equal((CommandErrorKind.Invalid, "transferWindows[1]"), (badWindow.Error?.Kind, badWindow.Error?.Field));
+        var negative = await host.UpdateSettingsAsync(new HostSettingsChange(["/srv/other"], -1, null, null, false, null));
+        Assert.Equal((CommandErrorKind.Invalid, "bandwidthLimitBytesPerSecond"), (negative.Error?.Kind, negative.Error?.Field));
+
+        var after = (await host.GetAsync())!;
+        Assert.Equal(before.Volumes, after.Volumes);
+        Assert.Empty(after.TransferWindows);
+        Assert.Equal(Revision.Of(HostSettings.Of(before)), Revision.Of(HostSettings.Of(after)));
+    }
+
+    [Fact]
+    public async Task AChangeAtAnOldRevisionIsRefusedAndOneAtTheCurrentMakesEveryPart()
+    {
+        var host = await RegisteredHostAsync();
+        var read = Revision.Of(HostSettings.Of((await host.GetAsync())!));
+        var first = await host.UpdateSettingsAsync(new HostSettingsChange(null, 5_000, null, null, false, null), [read]);
+        Assert.True(first.Succeeded, first.Error?.Message);
+
+        var stale = await host.UpdateSettingsAsync(new HostSettingsChange(["/srv/else"], 0, null, null, false, null), [read]);
+        Assert.Equal(CommandErrorKind.Stale, stale.Error?.Kind);
+        Assert.Equal((5_000L, "/srv/data"), ((await host.GetAsync())!.BandwidthLimitBytesPerSecond, (await host.GetAsync())!.Volumes.Single()));
+
+        var current = Revision.Of(HostSettings.Of(first.Value!));
+        var lucidLink = new LucidLinkVolume("/mnt/filespace", 30);
+        var made = await host.UpdateSettingsAsync(new HostSettingsChange(["/srv/else"], 0, [new("sat,sun", "00:00", "23:00", null)], "Europe/Paris", true, lucidLink), ["other", current]);
+        Assert.True(made.Succeeded, made.Error?.Message);
+        var after = (await host.GetAsync())!;
+        Assert.Equal((null, "/srv/else", "sat,sun", "Europe/Paris", "/mnt/filespace"),
+            (after.BandwidthLimitBytesPerSecond, after.Volumes.Single(), after.TransferWindows.Single().Days, after.TimeZone, after.LucidLink?.FilespaceRoot));
+        Assert.NotEqual(current, Revision.Of(HostSettings.Of(after)));
+    }
+}
