@@ -171,6 +171,27 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task APreconditionSentWhereNoneIsEvaluatedIsRefusedAndNothingChanges()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(admin);
+        var created = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "r", targetId = target, criteria = new { minSizeBytes = 1 } });
+        var rule = (await created.AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+
+        // A reorder and a disable change nothing conditionally: a client sending If-Match there would believe they did.
+        var reorder = await admin.SendAsync(Request(HttpMethod.Post, $"/api/v1/tenants/{tenant}/rules/reorder", Tag(created), new { ruleIds = new[] { rule } }));
+        Assert.Contains("does not take If-Match", (await reorder.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").GetProperty("If-Match")[0].GetString(), StringComparison.Ordinal);
+        await (await admin.SendAsync(Request(HttpMethod.Post, $"/api/v1/tenants/{tenant}/disable", "*"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("active", (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("status").GetString());
+
+        // Dates are not revisions: If-Unmodified-Since is refused even where If-Match is taken.
+        using var byDate = Request(HttpMethod.Delete, $"/api/v1/tenants/{tenant}/rules/{rule}", null);
+        byDate.Headers.IfUnmodifiedSince = DateTimeOffset.UtcNow.AddDays(-1);
+        Assert.True((await (await admin.SendAsync(byDate)).AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-Unmodified-Since", out _));
+        await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/rules/{rule}"))).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task TheApiDocumentDeclaresIfMatchAndItsRefusalWhereAChangeTakesIt()
     {
         using var admin = fixture.ClientFor("platform-admin");

@@ -28,6 +28,7 @@ public static class GatewayEndpointExtensions
         var api = app.MapGroup("/api/v1");
         api.AddEndpointFilterFactory(Validation.KnownQueryParameters.RefuseOthers);
         api.AddEndpointFilterFactory(Validation.UnreadBodies.RefuseWhereNoneIsRead);
+        api.AddEndpointFilterFactory(Validation.Preconditions.RefuseWhereNotTaken);
         api.MapAuthApi();
         api.MapTenantsApi();
         api.MapHostsApi();

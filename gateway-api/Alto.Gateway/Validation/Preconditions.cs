@@ -1,4 +1,7 @@
+using System.Reflection;
+using Alto.Gateway.Errors;
 using Alto.GrainInterfaces.Common;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 
 namespace Alto.Gateway.Validation;
@@ -14,6 +17,29 @@ namespace Alto.Gateway.Validation;
 public static class Preconditions
 {
     public const string IfMatchHeader = "If-Match";
+
+    /// <summary>
+    /// Refuses a write precondition (If-Match, If-Unmodified-Since) sent to an endpoint that does
+    /// not evaluate it: ignored, it would leave its sender believing a change was made only if
+    /// nobody else's came first.
+    /// </summary>
+    public static EndpointFilterDelegate RefuseWhereNotTaken(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    {
+        var takesIfMatch = context.MethodInfo.GetParameters()
+            .Any(parameter => parameter.GetCustomAttribute<FromHeaderAttribute>()?.Name == IfMatchHeader);
+        return invocation =>
+        {
+            var headers = invocation.HttpContext.Request.Headers;
+            var sent = headers.IfMatch.Count > 0 && !takesIfMatch ? IfMatchHeader
+                : headers.IfUnmodifiedSince.Count > 0 ? HeaderNames.IfUnmodifiedSince
+                : null;
+            return sent is null
+                ? next(invocation)
+                : ValueTask.FromResult<object?>(ApiProblems.Invalid(sent, takesIfMatch
+                    ? $"this endpoint takes If-Match with the ETag of a read, not {sent}; nothing was changed"
+                    : $"this endpoint makes no change conditionally and does not take {sent}; nothing was changed"));
+        };
+    }
 
     /// <summary>Answers each successful read or change of the endpoint with the resource's revision as a strong ETag.</summary>
     public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) => endpoint.TagsRevision<object>(resource => resource);
