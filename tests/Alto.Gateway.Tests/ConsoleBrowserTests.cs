@@ -133,6 +133,24 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToHaveTextAsync("Settings saved.");
         await ConsoleBrowser.ScreenshotAsync(page, "hosts-admin");
 
+        // Another admin changes the host meanwhile: this page's next save is refused and says so, and theirs stands.
+        var hostPath = $"/api/v1/tenants/{tenantId}/hosts/" + (await (await admin.GetAsync($"/api/v1/tenants/{tenantId}/hosts")).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("items")[0].GetProperty("id").GetGuid();
+        await (await admin.PatchAsJsonAsync(hostPath, new { bandwidthLimitBytesPerSecond = 7_000_000 })).AssertJsonAsync(HttpStatusCode.OK);
+        await settings.GetByLabel("Bandwidth limit (MB/s)").FillAsync("60");
+        await settings.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToContainTextAsync("Another admin changed this host's settings since you opened them");
+        var theirs = await (await admin.GetAsync(hostPath)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((7_000_000L, "mon-fri"), (theirs.GetProperty("bandwidthLimitBytesPerSecond").GetInt64(), theirs.GetProperty("transferWindows")[0].GetProperty("days").GetString()));
+        // Opened again, the panel shows their change, and a change made from there is saved.
+        await card.GetByText("Settings", new() { Exact = true }).ClickAsync();
+        await card.GetByText("Settings", new() { Exact = true }).ClickAsync();
+        await Assertions.Expect(settings.GetByLabel("Bandwidth limit (MB/s)")).ToHaveValueAsync("7");
+        await settings.GetByLabel("Bandwidth limit (MB/s)").FillAsync("60");
+        await settings.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToHaveTextAsync("Settings saved.");
+        Assert.Equal(60_000_000, (await (await admin.GetAsync(hostPath)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("bandwidthLimitBytesPerSecond").GetInt64());
+
         // Plans: the admin plans for real; the new tenant's job waits for approval, and is approved.
         await ConsoleBrowser.OpenAsync(page, "Plans");
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();

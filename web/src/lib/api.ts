@@ -36,6 +36,35 @@ export class ApiError extends Error {
 
 /** Calls the REST API with the session's token; a refusal becomes an ApiError carrying the problem's message. */
 export async function api<T>(path: string, init: RequestInit = {}, session: Session | null = loadSession()): Promise<T> {
+  const response = await call(path, init, session);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/**
+ * A resource with its revision (the ETag of the read): a change sent back with it in If-Match is
+ * refused (412) when someone else changed the resource meanwhile, instead of overwriting theirs.
+ */
+export interface Revised<T> {
+  value: T;
+  revision: string | null;
+}
+
+/** Like api, keeping the answer's revision; with `ifMatch` the change is made only at that revision. */
+export async function apiRevised<T>(path: string, init: RequestInit, session: Session, ifMatch?: string | null): Promise<Revised<T>> {
+  const headers = new Headers(init.headers);
+  if (ifMatch) {
+    headers.set("If-Match", ifMatch);
+  }
+  const response = await call(path, { ...init, headers }, session);
+  return { value: (await response.json()) as T, revision: response.headers.get("ETag") };
+}
+
+/** Whether a change was refused because the resource changed since it was read. */
+export function isStale(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 412;
+}
+
+async function call(path: string, init: RequestInit, session: Session | null): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Accept", "application/json");
   if (init.body) {
@@ -49,7 +78,7 @@ export async function api<T>(path: string, init: RequestInit = {}, session: Sess
     const problem = await response.json().catch(() => ({ title: response.statusText }));
     throw new ApiError(response.status, problemMessage(problem), problem.errors);
   }
-  return (response.status === 204 ? undefined : await response.json()) as T;
+  return response;
 }
 
 /** Downloads a file the API makes (an export) under the given name, with the session's token. */

@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type CommandReceipt, type Host, type Page, type Session } from "../lib/api";
+import { api, apiRevised, isStale, type CommandReceipt, type Host, type Page, type Revised, type Session } from "../lib/api";
 import { failureMessage, formatBytes, formatTime } from "../lib/format";
 import { addRecallEvent, formatWindows, parseWindows, recallFinished, type RecallProgress } from "../lib/hosts";
 import { refreshAfterEvent } from "../lib/refresh";
@@ -153,8 +153,31 @@ function HostSettingsSummary({ host }: { host: Host }) {
   );
 }
 
-/** Bandwidth, transfer windows and LucidLink tailing of a host, saved in one change; the API's messages show in place. */
+/**
+ * Bandwidth, transfer windows and LucidLink tailing of a host, read when the panel opens and saved
+ * in one change at the revision read: if another admin changed them meanwhile, the save is refused
+ * and says so rather than overwriting theirs. The API's messages show in place.
+ */
 function HostSettings({ host, base, session, onSaved }: { host: Host; base: string; session: Session; onSaved: () => void }) {
+  const [opened, setOpened] = useState(false);
+  // Read again each time the panel opens (not when the window regains focus: that would reset what is being typed).
+  const read = useQuery({ queryKey: ["host-settings", host.id], queryFn: () => apiRevised<Host>(base, {}, session), enabled: opened, refetchOnWindowFocus: false });
+  return (
+    <details className="settings" onToggle={(event) => setOpened(event.currentTarget.open)}>
+      <summary>Settings</summary>
+      {opened &&
+        (read.data ? (
+          <HostSettingsForm key={read.data.revision ?? "unrevised"} read={read.data} base={base} session={session} onSaved={onSaved} />
+        ) : (
+          <QueryState query={read} what="settings" />
+        ))}
+    </details>
+  );
+}
+
+function HostSettingsForm({ read, base, session, onSaved }: { read: Revised<Host>; base: string; session: Session; onSaved: () => void }) {
+  const host = read.value;
+  const [revision, setRevision] = useState(read.revision);
   const [bandwidth, setBandwidth] = useState(host.bandwidthLimitBytesPerSecond ? String(host.bandwidthLimitBytesPerSecond / 1_000_000) : "");
   const [windows, setWindows] = useState(formatWindows(host.transferWindows));
   const [timeZone, setTimeZone] = useState(host.timeZone);
@@ -162,12 +185,18 @@ function HostSettings({ host, base, session, onSaved }: { host: Host; base: stri
   const [pollSeconds, setPollSeconds] = useState(String(host.lucidLink?.pollSeconds ?? 300));
   const [message, setMessage] = useState<string | null>(null);
   const save = useMutation({
-    mutationFn: (body: object) => api<Host>(base, { method: "PATCH", body: JSON.stringify(body) }, session),
-    onSuccess: () => {
+    mutationFn: (body: object) => apiRevised<Host>(base, { method: "PATCH", body: JSON.stringify(body) }, session, revision),
+    onSuccess: (saved) => {
+      setRevision(saved.revision);
       setMessage("Settings saved.");
       onSaved();
     },
-    onError: (error) => setMessage(failureMessage(error)),
+    onError: (error) =>
+      setMessage(
+        isStale(error)
+          ? "Another admin changed this host's settings since you opened them; nothing was saved. Close and reopen Settings to see theirs, then make your change again."
+          : failureMessage(error),
+      ),
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -189,31 +218,28 @@ function HostSettings({ host, base, session, onSaved }: { host: Host; base: stri
     });
   };
   return (
-    <details className="settings">
-      <summary>Settings</summary>
-      <form onSubmit={submit} aria-label={`Settings of ${host.name}`} className="editor">
-        <label>
-          Bandwidth limit (MB/s, empty for none) <input aria-label="Bandwidth limit (MB/s)" inputMode="decimal" value={bandwidth} onChange={(e) => setBandwidth(e.target.value)} />
-        </label>
-        <label>
-          Transfer windows (one a line, e.g. mon-fri 22:00-06:00; none: always)
-          <textarea aria-label="Transfer windows" rows={2} value={windows} onChange={(e) => setWindows(e.target.value)} />
-        </label>
-        <label>
-          Time zone <input aria-label="Time zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} />
-        </label>
-        <label>
-          LucidLink filespace root (empty: off) <input aria-label="LucidLink filespace root" value={lucidRoot} onChange={(e) => setLucidRoot(e.target.value)} />
-        </label>
-        <label>
-          Read the LucidLink trail every (seconds) <input aria-label="LucidLink poll seconds" inputMode="numeric" value={pollSeconds} onChange={(e) => setPollSeconds(e.target.value)} />
-        </label>
-        <button type="submit" disabled={save.isPending}>
-          Save settings
-        </button>
-        {message && <p role="status">{message}</p>}
-      </form>
-    </details>
+    <form onSubmit={submit} aria-label={`Settings of ${host.name}`} className="editor">
+      <label>
+        Bandwidth limit (MB/s, empty for none) <input aria-label="Bandwidth limit (MB/s)" inputMode="decimal" value={bandwidth} onChange={(e) => setBandwidth(e.target.value)} />
+      </label>
+      <label>
+        Transfer windows (one a line, e.g. mon-fri 22:00-06:00; none: always)
+        <textarea aria-label="Transfer windows" rows={2} value={windows} onChange={(e) => setWindows(e.target.value)} />
+      </label>
+      <label>
+        Time zone <input aria-label="Time zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)} />
+      </label>
+      <label>
+        LucidLink filespace root (empty: off) <input aria-label="LucidLink filespace root" value={lucidRoot} onChange={(e) => setLucidRoot(e.target.value)} />
+      </label>
+      <label>
+        Read the LucidLink trail every (seconds) <input aria-label="LucidLink poll seconds" inputMode="numeric" value={pollSeconds} onChange={(e) => setPollSeconds(e.target.value)} />
+      </label>
+      <button type="submit" disabled={save.isPending}>
+        Save settings
+      </button>
+      {message && <p role="status">{message}</p>}
+    </form>
   );
 }
 
