@@ -1,10 +1,11 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Tenants;
+using Alto.TestSupport;
 
 namespace Alto.Grains.Tests;
 
-/// <summary>A host's settings changed in one call: every part checked before any is made, and only at the revision the caller read.</summary>
+/// <summary>A host's settings changed in one call: every part checked before any is made, written together, and only at the revision the caller read.</summary>
 [Collection(PostgresClusterCollection.Name)]
 public sealed class HostSettingsTests(PostgresClusterFixture fixture)
 {
@@ -59,5 +60,26 @@ public sealed class HostSettingsTests(PostgresClusterFixture fixture)
         Assert.Equal((null, "/srv/else", "sat,sun", "Europe/Paris", "/mnt/filespace"),
             (after.BandwidthLimitBytesPerSecond, after.Volumes.Single(), after.TransferWindows.Single().Days, after.TimeZone, after.LucidLink?.FilespaceRoot));
         Assert.NotEqual(current, Revision.Of(HostSettings.Of(after)));
+    }
+
+    [Fact]
+    public async Task AChangeWhoseStateWriteFailsLeavesEveryPartAsItWas()
+    {
+        var host = await RegisteredHostAsync();
+        var before = Revision.Of(HostSettings.Of((await host.GetAsync())!));
+
+        // The database refuses the one write that would hold the new volume, as a lost lock would.
+        await using (await InsertRefusal.StartAsync(fixture.Database, "orleans.grain_state",
+            "position(convert_to('/srv/unwritable', 'UTF8') in NEW.payload_binary) > 0", writes: "INSERT OR UPDATE"))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() =>
+                host.UpdateSettingsAsync(new HostSettingsChange(["/srv/unwritable"], 5_000, null, "Europe/Paris", false, null)));
+        }
+
+        var after = (await host.GetAsync())!;
+        Assert.Equal((null, "UTC", "/srv/data"), (after.BandwidthLimitBytesPerSecond, after.TimeZone, after.Volumes.Single()));
+        Assert.Equal(before, Revision.Of(HostSettings.Of(after)));
+        await fixture.Cluster.DeactivateAsync(host);
+        Assert.Equal(before, Revision.Of(HostSettings.Of((await host.GetAsync())!)));
     }
 }

@@ -13,8 +13,12 @@ public sealed class InsertRefusal : IAsyncDisposable
 
     private InsertRefusal(TestDatabase database, string table, string name) => (_database, _table, _name) = (database, table, name);
 
-    /// <summary>Refuses the rows of <paramref name="table"/> for which <paramref name="condition"/> (SQL over the row NEW) holds.</summary>
-    public static async Task<InsertRefusal> StartAsync(TestDatabase database, string table, string condition)
+    /// <summary>
+    /// Refuses the rows of <paramref name="table"/> for which <paramref name="condition"/> (SQL over
+    /// the row NEW) holds, as they are inserted (or, with <paramref name="writes"/> "INSERT OR UPDATE",
+    /// also as a row is changed: a grain's state write).
+    /// </summary>
+    public static async Task<InsertRefusal> StartAsync(TestDatabase database, string table, string condition, string writes = "INSERT")
     {
         var name = "refuse_" + Guid.NewGuid().ToString("N");
         await database.ExecuteAsync($"""
@@ -25,7 +29,7 @@ public sealed class InsertRefusal : IAsyncDisposable
                 END IF;
                 RETURN NEW;
             END $fn$;
-            CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION alto.{name}();
+            CREATE TRIGGER {name} BEFORE {writes} ON {table} FOR EACH ROW EXECUTE FUNCTION alto.{name}();
             """);
         return new InsertRefusal(database, table, name);
     }

@@ -1,4 +1,3 @@
-using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.GrainInterfaces.Live;
 using Alto.GrainInterfaces.Tenants;
@@ -117,33 +116,6 @@ public sealed partial class HostGrain
             await DispatchAsync();
         }
         return approved;
-    }
-
-    public async Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone)
-    {
-        if (!host.State.Exists)
-        {
-            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
-        }
-        if (!TransferWindows.IsTimeZone(timeZone))
-        {
-            return CommandResult<HostInfo>.Invalid("timeZone", $"'{timeZone}' is not a time zone (IANA names such as Europe/Berlin, or UTC)");
-        }
-        for (var i = 0; i < windows.Length; i++)
-        {
-            if (TransferWindows.Problem(windows[i]) is { } problem)
-            {
-                return CommandResult<HostInfo>.Invalid($"transferWindows[{i}]", problem);
-            }
-        }
-        await AuditedChangeAsync("host.transfer_windows_changed", state =>
-        {
-            state.TransferWindows = windows;
-            state.TimeZone = timeZone;
-            state.UpdatedAt = time.GetUtcNow();
-        });
-        await PushConfigurationAsync();
-        return CommandResult<HostInfo>.Ok(ToInfo());
     }
 
     /// <summary>The bandwidth the agent may use now: the open window's own, else the host's limit; 0 for none.</summary>

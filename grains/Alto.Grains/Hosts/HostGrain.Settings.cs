@@ -4,7 +4,10 @@ using Alto.Rules;
 
 namespace Alto.Grains.Hosts;
 
-/// <summary>An admin's change of a host's settings, made in one turn so that no other change lands between its parts.</summary>
+/// <summary>
+/// An admin's change of a host's settings: checked whole, then written in one state write with an
+/// audit entry per part, so a refused part or a failed write leaves every part as it was.
+/// </summary>
 public sealed partial class HostGrain
 {
     public async Task<CommandResult<HostInfo>> UpdateSettingsAsync(HostSettingsChange change, string[]? ifMatch = null)
@@ -19,7 +22,6 @@ public sealed partial class HostGrain
         }
         var windows = change.TransferWindows ?? host.State.TransferWindows;
         var timeZone = change.TimeZone ?? host.State.TimeZone;
-        // Every part checked before the first is made: a bad one must not leave the others half made.
         if (change.BandwidthLimitBytesPerSecond is < 0)
         {
             return CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or 0 for no limit");
@@ -36,23 +38,57 @@ public sealed partial class HostGrain
             }
         }
 
-        var result = CommandResult<HostInfo>.Ok(ToInfo());
-        if (change.BandwidthLimitBytesPerSecond is { } limit)
+        var before = ToInfo();
+        var parts = new List<string>(4);
+        await ChangeAsync(state =>
         {
-            result = await SetBandwidthLimitAsync(limit == 0 ? null : limit);
-        }
-        if (result.Succeeded && (change.TransferWindows is not null || change.TimeZone is not null))
+            if (change.BandwidthLimitBytesPerSecond is { } limit)
+            {
+                state.BandwidthLimitBytesPerSecond = limit == 0 ? null : limit;
+                parts.Add("host.bandwidth_changed");
+            }
+            if (change.TransferWindows is not null || change.TimeZone is not null)
+            {
+                state.TransferWindows = windows;
+                state.TimeZone = timeZone;
+                parts.Add("host.transfer_windows_changed");
+            }
+            if (change.Volumes is { } volumes)
+            {
+                state.Volumes = volumes;
+                parts.Add("host.volumes_changed");
+            }
+            if (change.ChangesLucidLink)
+            {
+                state.LucidLink = change.LucidLink;
+                parts.Add("host.lucidlink_changed");
+            }
+            state.UpdatedAt = time.GetUtcNow();
+            foreach (var part in parts)
+            {
+                HoldAudit(state, part, before);
+            }
+        });
+        await PushConfigurationAsync();
+        if (change is { ChangesLucidLink: true, LucidLink: not null })
         {
-            result = await SetTransferWindowsAsync(windows, timeZone);
+            // The periodic tick that also runs the hybrid mode's full scans.
+            await EnsurePlanScheduleAsync();
         }
-        if (result.Succeeded && change.Volumes is not null)
-        {
-            result = await SetVolumesAsync(change.Volumes);
-        }
-        if (result.Succeeded && change.ChangesLucidLink)
-        {
-            result = await SetLucidLinkAsync(change.LucidLink);
-        }
-        return result;
+        return CommandResult<HostInfo>.Ok(ToInfo());
     }
+
+    public Task<CommandResult<HostInfo>> SetLucidLinkAsync(LucidLinkVolume? lucidLink) =>
+        UpdateSettingsAsync(new HostSettingsChange(null, null, null, null, ChangesLucidLink: true, lucidLink));
+
+    public Task<CommandResult<HostInfo>> SetVolumesAsync(string[] volumes) =>
+        UpdateSettingsAsync(new HostSettingsChange(volumes, null, null, null, ChangesLucidLink: false, null));
+
+    public Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone) =>
+        UpdateSettingsAsync(new HostSettingsChange(null, null, windows, timeZone, ChangesLucidLink: false, null));
+
+    public Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond) =>
+        bytesPerSecond is <= 0
+            ? Task.FromResult(CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or null for no limit"))
+            : UpdateSettingsAsync(new HostSettingsChange(null, bytesPerSecond ?? 0, null, null, ChangesLucidLink: false, null));
 }

@@ -191,26 +191,6 @@ public sealed partial class HostGrain(
         return CommandResult<HostRegistration>.Ok(new HostRegistration(ToInfo(), token));
     }
 
-    public async Task<CommandResult<HostInfo>> SetLucidLinkAsync(LucidLinkVolume? lucidLink)
-    {
-        if (!host.State.Exists)
-        {
-            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
-        }
-        await AuditedChangeAsync("host.lucidlink_changed", state =>
-        {
-            state.LucidLink = lucidLink;
-            state.UpdatedAt = time.GetUtcNow();
-        });
-        await PushConfigurationAsync();
-        if (lucidLink is not null)
-        {
-            // The periodic tick that also runs the hybrid mode's full scans.
-            await EnsurePlanScheduleAsync();
-        }
-        return CommandResult<HostInfo>.Ok(ToInfo());
-    }
-
     public async Task<CommandResult<HostInfo>> RevokeEnrollmentTokenAsync()
     {
         if (!host.State.Exists)
@@ -274,40 +254,6 @@ public sealed partial class HostGrain(
             }, new Dictionary<string, object?> { ["agentVersion"] = host.State.AgentVersion });
         }
         return new HostIdentity(Id, host.State.TenantId);
-    }
-
-    public async Task<CommandResult<HostInfo>> SetVolumesAsync(string[] volumes)
-    {
-        if (!host.State.Exists)
-        {
-            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
-        }
-        await AuditedChangeAsync("host.volumes_changed", state =>
-        {
-            state.Volumes = volumes;
-            state.UpdatedAt = time.GetUtcNow();
-        });
-        await PushConfigurationAsync();
-        return CommandResult<HostInfo>.Ok(ToInfo());
-    }
-
-    public async Task<CommandResult<HostInfo>> SetBandwidthLimitAsync(long? bytesPerSecond)
-    {
-        if (!host.State.Exists)
-        {
-            return CommandResult<HostInfo>.NotFound($"host {Id} not found");
-        }
-        if (bytesPerSecond is <= 0)
-        {
-            return CommandResult<HostInfo>.Invalid("bandwidthLimitBytesPerSecond", "bandwidthLimitBytesPerSecond must be positive, or null for no limit");
-        }
-        await AuditedChangeAsync("host.bandwidth_changed", state =>
-        {
-            state.BandwidthLimitBytesPerSecond = bytesPerSecond;
-            state.UpdatedAt = time.GetUtcNow();
-        });
-        await PushConfigurationAsync();
-        return CommandResult<HostInfo>.Ok(ToInfo());
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-sync the read model of host {HostId}")]
