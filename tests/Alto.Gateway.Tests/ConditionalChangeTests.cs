@@ -189,6 +189,14 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         byDate.Headers.IfUnmodifiedSince = DateTimeOffset.UtcNow.AddDays(-1);
         Assert.True((await (await admin.SendAsync(byDate)).AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-Unmodified-Since", out _));
         await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/rules/{rule}"))).AssertJsonAsync(HttpStatusCode.OK);
+
+        // "Only if it does not exist yet" is not evaluated either; a read revalidated by a browser is answered in full.
+        using var createOnly = Request(HttpMethod.Put, $"/api/v1/tenants/{tenant}/rules/{rule}", null, new { name = "overwritten", targetId = target, criteria = new { minSizeBytes = 2 } });
+        createOnly.Headers.TryAddWithoutValidation("If-None-Match", "*");
+        Assert.True((await (await admin.SendAsync(createOnly)).AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-None-Match", out _));
+        using var revalidated = Request(HttpMethod.Get, $"/api/v1/tenants/{tenant}/rules/{rule}", null);
+        revalidated.Headers.TryAddWithoutValidation("If-None-Match", Tag(created));
+        Assert.Equal("r", (await (await admin.SendAsync(revalidated)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
     }
 
     [Fact]

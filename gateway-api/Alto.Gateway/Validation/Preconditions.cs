@@ -19,9 +19,11 @@ public static class Preconditions
     public const string IfMatchHeader = "If-Match";
 
     /// <summary>
-    /// Refuses a write precondition (If-Match, If-Unmodified-Since) sent to an endpoint that does
-    /// not evaluate it: ignored, it would leave its sender believing a change was made only if
-    /// nobody else's came first.
+    /// Refuses a write precondition sent to an endpoint that does not evaluate it: If-Match where
+    /// no change is conditional, If-Unmodified-Since anywhere, If-None-Match on a change (a
+    /// <c>PUT</c> with <c>If-None-Match: *</c> means "only if it does not exist yet"). Ignored, it
+    /// would leave its sender believing a change was made only if nobody else's came first. A read
+    /// may carry If-None-Match (browsers revalidate so); it is answered in full.
     /// </summary>
     public static EndpointFilterDelegate RefuseWhereNotTaken(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
     {
@@ -30,8 +32,10 @@ public static class Preconditions
         return invocation =>
         {
             var headers = invocation.HttpContext.Request.Headers;
+            var method = invocation.HttpContext.Request.Method;
             var sent = headers.IfMatch.Count > 0 && !takesIfMatch ? IfMatchHeader
                 : headers.IfUnmodifiedSince.Count > 0 ? HeaderNames.IfUnmodifiedSince
+                : headers.IfNoneMatch.Count > 0 && !HttpMethods.IsGet(method) && !HttpMethods.IsHead(method) ? HeaderNames.IfNoneMatch
                 : null;
             return sent is null
                 ? next(invocation)
