@@ -106,7 +106,7 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
     }
 
     [Fact]
-    public async Task ATargetOrTenantChangedSinceItWasReadIsLeftAsTheOtherAdminMadeIt()
+    public async Task ATargetTenantOrPriceListChangedSinceItWasReadIsLeftAsTheOtherAdminMadeIt()
     {
         using var alice = fixture.ClientFor("platform-admin");
         using var bob = fixture.ClientFor("platform-admin");
@@ -131,6 +131,19 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         var tenantNow = await (await alice.GetAsync(Relative(tenantPath))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal((90, false), (tenantNow.GetProperty("orphanGraceDays").GetInt32(), tenantNow.GetProperty("reclaimOrphans").GetBoolean()));
         await (await alice.SendAsync(Request(HttpMethod.Patch, tenantPath, Tag(bobs), new { reclaimOrphans = true }))).AssertJsonAsync(HttpStatusCode.OK);
+
+        // The prices: a whole replacement, so an admin working from an old read would put back the other's.
+        var pricesPath = $"/api/v1/tenants/{tenant}/cost-model";
+        var pricesTag = Tag(await alice.GetAsync(Relative(pricesPath)));
+        var bobsPrices = await bob.SendAsync(Request(HttpMethod.Put, pricesPath, pricesTag,
+            new { currency = "EUR", localPerGbMonth = 0.12m, targets = new[] { new { targetId = target, storagePerGbMonth = 0.03m } } }));
+        await bobsPrices.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Put, pricesPath, pricesTag, new { currency = "USD", localPerGbMonth = 0.2m, targets = Array.Empty<object>() })))
+            .AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        var prices = await alice.GetAsync(Relative(pricesPath));
+        Assert.Equal(("EUR", 1), ((await prices.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("currency").GetString(),
+            (await prices.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("targets").GetArrayLength()));
+        Assert.Equal(Tag(bobsPrices), Tag(prices));
     }
 
     [Fact]
@@ -209,7 +222,7 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         {
             ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "put"), ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "delete"),
             ("/api/v1/tenants/{tenantId}/targets/{targetId}", "patch"), ("/api/v1/tenants/{tenantId}", "patch"),
-            ("/api/v1/tenants/{tenantId}/hosts/{hostId}", "patch"),
+            ("/api/v1/tenants/{tenantId}/hosts/{hostId}", "patch"), ("/api/v1/tenants/{tenantId}/cost-model", "put"),
         })
         {
             var operation = paths.GetProperty(path).GetProperty(method);

@@ -7,6 +7,7 @@ using Alto.GrainInterfaces.Planning;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Alto.Gateway.Apis;
 
@@ -43,10 +44,10 @@ public static class SavingsApi
     public static RouteGroupBuilder MapSavingsApi(this RouteGroupBuilder api)
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Savings");
-        tenant.MapGet("/cost-model", GetCostModelAsync).Allows(Access.TenantRead)
-            .WithSummary("The tenant's prices: tier 1 and each target per GB-month, requests per thousand, retrieval per GB");
-        tenant.MapPut("/cost-model", SetCostModelAsync).Allows(Access.TenantManage)
-            .WithSummary("Replace the tenant's prices (GB = 10^9 bytes; a target left out costs nothing)");
+        tenant.MapGet("/cost-model", GetCostModelAsync).Allows(Access.TenantRead).TagsRevision()
+            .WithSummary("The tenant's prices: tier 1 and each target per GB-month, requests per thousand, retrieval per GB (their revision as the ETag)");
+        tenant.MapPut("/cost-model", SetCostModelAsync).Allows(Access.TenantManage).TagsRevision()
+            .WithSummary("Replace the tenant's prices (GB = 10^9 bytes; a target left out costs nothing; with If-Match: only if still at the revision read)");
         tenant.MapGet("/analytics/savings", SavingsAsync).Allows(Access.TenantRead)
             .WithSummary("What tiering saves a month now, per target, and day by day (UTC) up to 800 days (filter by host; format=csv for the days)");
         tenant.MapPost("/what-if", WhatIfAsync).Allows(Access.TenantRead).RequireRateLimiting(PlanRateLimit.Policy)
@@ -66,13 +67,15 @@ public static class SavingsApi
     }
 
     public static async Task<Results<Ok<CostModel>, ValidationProblem, ProblemHttpResult>> SetCostModelAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, CostModelRequest request)
+        [AsParameters] GatewayServices services, Guid tenantId, CostModelRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "the cost model") is { } refusal)
         {
             return refusal;
         }
         var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
         var currency = errors.Text("currency", request.Currency, 3, required: true);
         if (currency is not null && (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper)))
         {
@@ -105,7 +108,7 @@ public static class SavingsApi
             return ApiProblems.Invalid(errors);
         }
         // The tenant grain checks again, and that each target is the tenant's; it audits the change.
-        var result = await Tenant(services, tenantId).SetCostModelAsync(new CostModel(currency!, local, [.. prices]));
+        var result = await Tenant(services, tenantId).SetCostModelAsync(new CostModel(currency!, local, [.. prices]), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 

@@ -102,5 +102,5 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>Replaces the tenant's prices whole, after checking every figure and that each target is the tenant's.</summary>
     [Alias("SetCostModelAsync")]
-    Task<CommandResult<CostModel>> SetCostModelAsync(CostModel model);
+    Task<CommandResult<CostModel>> SetCostModelAsync(CostModel model, string[]? ifMatch = null);
 }

@@ -9,11 +9,15 @@ public sealed partial class TenantGrain
     public Task<CostModel?> GetCostModelAsync() =>
         Task.FromResult(tenant.State.Exists ? tenant.State.Costs ?? CostModel.Unset : null);
 
-    public async Task<CommandResult<CostModel>> SetCostModelAsync(CostModel model)
+    public async Task<CommandResult<CostModel>> SetCostModelAsync(CostModel model, string[]? ifMatch = null)
     {
         if (!tenant.State.Exists)
         {
             return CommandResult<CostModel>.NotFound($"tenant {Id} not found");
+        }
+        if (Revision.Stale(tenant.State.Costs ?? CostModel.Unset, ifMatch, "the cost model") is { } stale)
+        {
+            return CommandResult<CostModel>.Stale(stale);
         }
         if (CostModelRefusal(model) is { } invalid)
         {
