@@ -4,10 +4,11 @@ using System.Text.Json;
 namespace Alto.GrainInterfaces.Common;
 
 /// <summary>
-/// A resource's revision: a digest of what a client reads of it (its API representation), so it
-/// changes with every change the client could see and with nothing else. The gateway sends it as
-/// the ETag; a change carrying it in If-Match is refused when the resource moved on since, which
-/// keeps two admins editing the same rule or target from silently undoing each other's change.
+/// A resource's revision: a digest of every field of what a client reads (the resource serialized
+/// as JSON), so it changes with every change the client could see and with nothing else. The
+/// gateway sends it as the ETag; a change carrying it in If-Match is refused when the resource
+/// moved on since, which keeps two admins editing the same rule or target from silently undoing
+/// each other's change.
 /// </summary>
 public static class Revision
 {

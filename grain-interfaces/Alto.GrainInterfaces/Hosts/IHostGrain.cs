@@ -146,7 +146,7 @@ public interface IHostGrain : IGrainWithStringKey
     Task<CommandResult<HostInfo>> SetTransferWindowsAsync(TransferWindow[] windows, string timeZone);
 
     /// <summary>
-    /// Changes the host's settings in one call, all checked before any is made; with
+    /// Changes the host's settings in one call, all checked before any is made and written together; with
     /// <paramref name="ifMatch"/>, only while they are at one of those revisions (<see cref="HostSettings"/>).
     /// </summary>
     [Alias("UpdateSettingsAsync")]
