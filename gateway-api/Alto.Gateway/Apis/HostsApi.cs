@@ -133,7 +133,7 @@ public static partial class HostsApi
         {
             errors.Add("transferWindows", $"at most {MaxTransferWindows} transfer windows");
         }
-        // Checked here as well as in the grain, so a bad window cannot leave the other changes half made.
+        // The grain checks them too and makes no part of a change with a bad one; here every bad field is named in one answer.
         var windows = request.TransferWindows ?? [];
         for (var i = 0; i < windows.Length; i++)
         {

@@ -101,7 +101,8 @@ public static class RulesApi
             return refusal;
         }
         var errors = new RequestErrors();
-        if (Preconditions.IfMatch(errors, ifMatch) is var expected && errors.Any)
+        var expected = Preconditions.IfMatch(errors, ifMatch);
+        if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }

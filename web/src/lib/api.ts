@@ -83,11 +83,7 @@ async function call(path: string, init: RequestInit, session: Session | null): P
 
 /** Downloads a file the API makes (an export) under the given name, with the session's token. */
 export async function download(path: string, fileName: string, session: Session): Promise<number> {
-  const response = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
-  if (!response.ok) {
-    const problem = await response.json().catch(() => ({ title: response.statusText }));
-    throw new ApiError(response.status, problemMessage(problem), problem.errors);
-  }
+  const response = await call(path, {}, session);
   const blob = await response.blob();
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
