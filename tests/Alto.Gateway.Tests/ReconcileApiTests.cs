@@ -357,6 +357,17 @@ public sealed class ReconcileApiTests(GatewayFixture fixture) : IAsyncLifetime
         await (await admin.GetAsync(new Uri($"/api/v1/tenants/{stranger.TenantId}/reconcile-runs/{runId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs/{runId}/findings?class=lost", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.reconcile_run WHERE tenant_id = '{stranger.TenantId}'"));
+
+        // The run list filtered by target: the tenant's own target lists its run; another tenant's
+        // target, or none at all, is not found rather than an empty list.
+        var mine = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tenants/{host.TenantId}/reconcile-runs?targetId={targetId}");
+        Assert.Equal(runId, Assert.Single(mine.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
+        foreach (var notOurs in new[] { strangerTarget, Guid.NewGuid() })
+        {
+            var missing = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{host.TenantId}/reconcile-runs?targetId={notOurs}", UriKind.Relative)))
+                .AssertProblemAsync(HttpStatusCode.NotFound);
+            Assert.Contains($"storage target {notOurs} not found", missing.GetRawText(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

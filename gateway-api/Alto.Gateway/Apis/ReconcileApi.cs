@@ -184,10 +184,20 @@ public static class ReconcileApi
     }
 
     public static async Task<Results<Ok<Page<ReconcileRunView>>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(
-        [AsParameters] GatewayServices services, ReconcileReadModel runs, Guid tenantId, Guid? targetId, int? page, int? pageSize) =>
-        TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal
-            ? refusal
-            : await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => runs.ListRunsAsync(tenantId, targetId, request, services.Cancellation));
+        [AsParameters] GatewayServices services, ReconcileReadModel runs, StorageTargetReadModel targets, Guid tenantId, Guid? targetId, int? page, int? pageSize)
+    {
+        if (TenantAccess.ToSupport(services.Caller, tenantId, "read reconciliation runs") is { } refusal)
+        {
+            return refusal;
+        }
+        // A filter naming no target of the tenant (mistyped, or another tenant's) is answered as
+        // not found, as a host filter is: an empty list would read as "never reconciled".
+        if (targetId is { } target && !await targets.BelongsAsync(tenantId, target, services.Cancellation))
+        {
+            return ApiProblems.NotFound($"storage target {target} not found");
+        }
+        return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, request => runs.ListRunsAsync(tenantId, targetId, request, services.Cancellation));
+    }
 
     public static async Task<Results<Ok<ReconcileRunInfo>, ProblemHttpResult>> CancelRunAsync(
         [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid runId)

@@ -38,6 +38,15 @@ public sealed class StorageTargetReadModel(NpgsqlDataSource db)
         return null;
     }
 
+    /// <summary>Whether <paramref name="targetId"/> is a storage target of <paramref name="tenantId"/>.</summary>
+    public async Task<bool> BelongsAsync(Guid tenantId, Guid targetId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM alto.storage_target WHERE id = $1 AND tenant_id = $2)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>How many of the tenant's files have their data in the target now: stubs, stubs being recalled, and files being tiered to it.</summary>
     public async Task<long> ObjectsInUseAsync(Guid tenantId, Guid targetId, CancellationToken cancellationToken)
     {
