@@ -203,13 +203,54 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         Assert.True((await (await admin.SendAsync(byDate)).AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-Unmodified-Since", out _));
         await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/rules/{rule}"))).AssertJsonAsync(HttpStatusCode.OK);
 
-        // "Only if it does not exist yet" is not evaluated either; a read revalidated by a browser is answered in full.
+        // "Only if it does not exist yet" is not evaluated either.
         using var createOnly = Request(HttpMethod.Put, $"/api/v1/tenants/{tenant}/rules/{rule}", null, new { name = "overwritten", targetId = target, criteria = new { minSizeBytes = 2 } });
         createOnly.Headers.TryAddWithoutValidation("If-None-Match", "*");
         Assert.True((await (await admin.SendAsync(createOnly)).AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("errors").TryGetProperty("If-None-Match", out _));
-        using var revalidated = Request(HttpMethod.Get, $"/api/v1/tenants/{tenant}/rules/{rule}", null);
-        revalidated.Headers.TryAddWithoutValidation("If-None-Match", Tag(created));
-        Assert.Equal("r", (await (await admin.SendAsync(revalidated)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
+        Assert.Equal("r", (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/rules/{rule}"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
+    }
+
+    private static HttpRequestMessage Revalidation(string path, string ifNoneMatch)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, Relative(path));
+        request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
+        return request;
+    }
+
+    [Fact]
+    public async Task AReadRevalidatedWithTheRevisionItHoldsIsAnsweredNotModifiedAndAChangedOneInFull()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(admin);
+        var created = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules", new { name = "r", targetId = target, criteria = new { minSizeBytes = 1 } });
+        var path = $"/api/v1/tenants/{tenant}/rules/{(await created.AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid()}";
+        var read = await admin.GetAsync(Relative(path));
+        Assert.True(read.Headers.CacheControl?.NoStore, "a rule's read may be kept in a cache");
+
+        // The revision held (weakly compared, in a list, or any): 304 with the tag and no body.
+        foreach (var held in new[] { Tag(read), $"W/{Tag(read)}", $"\"other\", {Tag(read)}", "*" })
+        {
+            var unchanged = await admin.SendAsync(Revalidation(path, held));
+            Assert.True(unchanged.StatusCode == HttpStatusCode.NotModified, $"{held}: {(int)unchanged.StatusCode}");
+            Assert.Equal(Tag(read), Tag(unchanged));
+            Assert.Empty(await unchanged.Content.ReadAsByteArrayAsync());
+        }
+
+        // Changed since, or a tag that is not one: the read is answered in full.
+        var changed = await admin.SendAsync(Request(HttpMethod.Put, path, Tag(read), new { name = "renamed", targetId = target, criteria = new { minSizeBytes = 2 } }));
+        await changed.AssertJsonAsync(HttpStatusCode.OK);
+        var fresh = await admin.SendAsync(Revalidation(path, Tag(read)));
+        Assert.Equal("renamed", (await fresh.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
+        Assert.Equal(Tag(changed), Tag(fresh));
+        await (await admin.SendAsync(Revalidation(path, "not-a-tag"))).AssertJsonAsync(HttpStatusCode.OK);
+
+        // A host's revision covers its settings, not its status and heartbeats, which its read also
+        // answers: it is always read in full.
+        var registered = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "fs-" + Guid.NewGuid().ToString("N")[..8], os = "linux" }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        var hostPath = $"/api/v1/tenants/{tenant}/hosts/{registered.GetProperty("host").GetProperty("id").GetGuid()}";
+        var host = await admin.GetAsync(Relative(hostPath));
+        await (await admin.SendAsync(Revalidation(hostPath, Tag(host)))).AssertJsonAsync(HttpStatusCode.OK);
     }
 
     [Fact]

@@ -73,6 +73,8 @@ public sealed class HardeningProcessTests(HardeningProcessTests.LimitedGateway f
         Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
         Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
         Assert.Equal(strictPolicy, response.Headers.TryGetValues("Content-Security-Policy", out var policy));
+        // The API's answers (a tenant's data, or its refusal) are kept in no cache.
+        Assert.True(!path.StartsWith("/api/", StringComparison.Ordinal) || response.Headers.CacheControl?.NoStore == true, $"{path} may be kept in a cache");
         if (strictPolicy)
         {
             Assert.Contains("frame-ancestors 'none'", policy!.Single(), StringComparison.Ordinal);

@@ -23,7 +23,8 @@ public static class Preconditions
     /// no change is conditional, If-Unmodified-Since anywhere, If-None-Match on a change (a
     /// <c>PUT</c> with <c>If-None-Match: *</c> means "only if it does not exist yet"). Ignored, it
     /// would leave its sender believing a change was made only if nobody else's came first. A read
-    /// may carry If-None-Match (browsers revalidate so); it is answered in full.
+    /// may carry If-None-Match: where the read has a revision it is evaluated (<see cref="TagsRevision(RouteHandlerBuilder)"/>),
+    /// elsewhere the read is answered in full.
     /// </summary>
     public static EndpointFilterDelegate RefuseWhereNotTaken(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
     {
@@ -45,21 +46,57 @@ public static class Preconditions
         };
     }
 
-    /// <summary>Answers each successful read or change of the endpoint with the resource's revision as a strong ETag.</summary>
-    public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) => endpoint.TagsRevision<object>(resource => resource);
+    /// <summary>
+    /// Answers each successful read or change of the endpoint with the resource's revision as a
+    /// strong ETag. A read whose If-None-Match holds the revision (or <c>*</c>) is answered 304 with
+    /// the tag and no body, as RFC 9110 §13.1.2 has it: a client polling a rule or a target learns
+    /// that it is unchanged without its body.
+    /// </summary>
+    public static RouteHandlerBuilder TagsRevision(this RouteHandlerBuilder endpoint) => endpoint.Tags<object>(resource => resource, answersNotModified: true);
 
-    /// <summary>The same, the revision taken of what <paramref name="revised"/> picks of the resource (what an admin sets, not what moves alone).</summary>
-    public static RouteHandlerBuilder TagsRevision<T>(this RouteHandlerBuilder endpoint, Func<T, object> revised) =>
-        endpoint.AddEndpointFilter(async (invocation, next) =>
+    /// <summary>
+    /// The same, the revision taken of what <paramref name="revised"/> picks of the resource (what
+    /// an admin sets, not what moves alone). The answer holds more than the revision covers (a
+    /// host's status and heartbeats), so a read is always answered in full, never 304.
+    /// </summary>
+    public static RouteHandlerBuilder TagsRevision<T>(this RouteHandlerBuilder endpoint, Func<T, object> revised) => endpoint.Tags(revised, answersNotModified: false);
+
+    private static RouteHandlerBuilder Tags<T>(this RouteHandlerBuilder endpoint, Func<T, object> revised, bool answersNotModified)
+    {
+        endpoint.Add(builder =>
+        {
+            if (answersNotModified && builder.Metadata.OfType<IHttpMethodMetadata>().Any(methods => methods.HttpMethods.Contains(HttpMethods.Get)))
+            {
+                builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified));
+            }
+        });
+        return endpoint.AddEndpointFilter(async (invocation, next) =>
         {
             var result = await next(invocation);
             var answer = result is INestedHttpResult nested ? nested.Result : result;
             if (answer is IValueHttpResult { Value: T resource } and IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK or StatusCodes.Status201Created })
             {
-                invocation.HttpContext.Response.Headers.ETag = $"\"{Revision.Of(revised(resource))}\"";
+                var tag = new EntityTagHeaderValue($"\"{Revision.Of(revised(resource))}\"");
+                var http = invocation.HttpContext;
+                http.Response.Headers.ETag = tag.ToString();
+                if (answersNotModified && HttpMethods.IsGet(http.Request.Method) && Holds(http.Request.Headers.IfNoneMatch, tag))
+                {
+                    return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+                }
             }
             return result;
         });
+    }
+
+    /// <summary>
+    /// Whether an If-None-Match names the current tag (weakly compared, as the RFC has it for this
+    /// header) or is <c>*</c>. A header that is not a list of tags holds nothing: the read is
+    /// answered in full, which a client can always use.
+    /// </summary>
+    private static bool Holds(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, EntityTagHeaderValue current) =>
+        ifNoneMatch.Count > 0
+        && EntityTagHeaderValue.TryParseStrictList(ifNoneMatch, out var tags)
+        && tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: false));
 
     /// <summary>
     /// The revisions If-Match allows, or null for no precondition (no header, or <c>*</c>: the
