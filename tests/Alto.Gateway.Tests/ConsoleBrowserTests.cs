@@ -291,6 +291,18 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("target")).ToHaveCountAsync(2);
         await page.GetByRole(AriaRole.Button, new() { Name = "Turn archive off" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("target").Filter(new() { HasText = "archive" })).ToContainTextAsync("refused");
+        // A target a rule names stays, saying so; one added by mistake is deleted.
+        var nas = await gateway.Database.ScalarAsync<Guid>($"SELECT id FROM alto.storage_target WHERE tenant_id = '{tenantId}' AND name = 'nas'");
+        (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/rules", new { name = "cold", targetId = nas, criteria = new { accessedOlderThanDays = 30 } })).EnsureSuccessStatusCode();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete nas" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("is the target of rule(s) 'cold'")).ToBeVisibleAsync();
+        await page.GetByLabel("Target name").FillAsync("typo");
+        await page.GetByLabel("Folder (an SMB share or any mounted path)").FillAsync("/mnt/tier2/typo");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add target" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("target")).ToHaveCountAsync(3);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete typo" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("typo is deleted.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("target")).ToHaveCountAsync(2);
         await page.GetByRole(AriaRole.Button, new() { Name = "Rotate the tenant key" }).ClickAsync();
         await Assertions.Expect(page.GetByText(new Regex("The tenant key is now at version 2"))).ToBeVisibleAsync();
         await ConsoleBrowser.ScreenshotAsync(page, "targets");

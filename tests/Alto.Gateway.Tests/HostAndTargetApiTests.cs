@@ -112,6 +112,55 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
     }
 
     /// <summary>
+    /// A target added by mistake is deleted, its name free again; one that a rule, a planned or
+    /// tiered file, or a reconciliation schedule names is refused (409 saying what names it) and
+    /// stays as it was — a target that has held data is disabled, not deleted.
+    /// </summary>
+    [Fact]
+    public async Task ATargetIsDeletedOnlyWhileNothingNamesIt()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        var host = await PlannedHost.CreateAsync(fixture, ("/lucid/cold.bin", 90 * 86_400L));
+        var targets = $"/api/v1/tenants/{host.TenantId}/targets";
+        var planned = (await (await admin.GetAsync(new Uri(targets, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("items")[0].GetProperty("id").GetGuid();
+        async Task<string> RefusedAsync(Guid target) =>
+            (await (await admin.DeleteAsync(new Uri($"{targets}/{target}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.Conflict)).GetProperty("detail").GetString()!;
+
+        // Its rule names it; with the rule gone, the record of the file planned to it does.
+        Assert.Contains("rule(s) 'cold'", await RefusedAsync(planned), StringComparison.Ordinal);
+        var rule = (await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/tenants/{host.TenantId}/rules"))[0].GetProperty("id").GetGuid();
+        (await admin.DeleteAsync(new Uri($"/api/v1/tenants/{host.TenantId}/rules/{rule}", UriKind.Relative))).EnsureSuccessStatusCode();
+        Assert.Contains("1 record(s) of files tiered to it or planned for it, 1 tiering job(s)", await RefusedAsync(planned), StringComparison.Ordinal);
+        await (await admin.GetAsync(new Uri($"{targets}/{planned}", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.storage_target WHERE id = '{planned}'"));
+
+        // A target reconciled on a schedule: the schedule names it.
+        var scheduled = (await (await admin.PostAsJsonAsync(targets, new { name = "scheduled", kind = "path", settings = new { path = $"/mnt/scheduled/{host.TenantId:N}" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        (await admin.PutAsJsonAsync($"{targets}/{scheduled}/reconcile-schedule", new { everyHours = 24 })).EnsureSuccessStatusCode();
+        Assert.Contains("is named by 1 reconciliation schedule (remove it first", await RefusedAsync(scheduled), StringComparison.Ordinal);
+
+        // One added by mistake: not from another tenant's path, not at a revision changed since; then gone, audited, its name free.
+        var mistake = await admin.PostAsJsonAsync(targets, new { name = "mistake", kind = "path", settings = new { path = $"/mnt/mistake/{host.TenantId:N}" } });
+        var id = (await mistake.AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await (await admin.DeleteAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/targets/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        var renamed = await admin.PatchAsJsonAsync($"{targets}/{id}", new { name = "mistaken" });
+        await renamed.AssertJsonAsync(HttpStatusCode.OK);
+        using var stale = new HttpRequestMessage(HttpMethod.Delete, new Uri($"{targets}/{id}", UriKind.Relative));
+        stale.Headers.TryAddWithoutValidation("If-Match", mistake.Headers.ETag!.Tag);
+        await (await admin.SendAsync(stale)).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        using var current = new HttpRequestMessage(HttpMethod.Delete, new Uri($"{targets}/{id}", UriKind.Relative));
+        current.Headers.TryAddWithoutValidation("If-Match", renamed.Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.SendAsync(current)).StatusCode);
+        await (await admin.GetAsync(new Uri($"{targets}/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.storage_target WHERE id = '{id}'"));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'target.deleted' AND object_id = '{id}'"));
+        await (await admin.DeleteAsync(new Uri($"{targets}/{id}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PostAsJsonAsync(targets, new { name = "mistaken", kind = "path", settings = new { path = $"/mnt/mistake/{host.TenantId:N}" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+    }
+
+    /// <summary>
     /// A target whose stubs are recalled from it is not pointed elsewhere by a slip: a change of
     /// its folder is refused (409, nothing changed) until the admin confirms the objects were
     /// moved there; a change that does not move it (compression) and a target holding nothing pass.

@@ -32,6 +32,8 @@ public static class StorageTargetsApi
         targets.MapGet("/{targetId:guid}", GetTargetAsync).Allows(Access.TenantRead).TagsRevision().WithSummary("Get one storage target (its revision as the ETag)");
         targets.MapPatch("/{targetId:guid}", UpdateTargetAsync).Allows(Access.TenantManage).TagsRevision()
             .WithSummary("Change a storage target (with If-Match: only if it is still at the revision read)");
+        targets.MapDelete("/{targetId:guid}", DeleteTargetAsync).Allows(Access.TenantManage)
+            .WithSummary("Delete a storage target nothing names: no rule, no file tiered or planned to it, no reconciliation (409 saying what names it; a target that has held data is disabled instead)");
         return api;
     }
 
@@ -129,5 +131,22 @@ public static class StorageTargetsApi
 
         var result = await tenant.UpdateTargetAsync(targetId, new UpdateStorageTarget(name, settings, credentials, request.Enabled), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteTargetAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).DeleteTargetAsync(targetId, expected);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
     }
 }

@@ -31,6 +31,13 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("GetTargetAsync")]
     Task<StorageTargetInfo?> GetTargetAsync(Guid targetId);
 
+    /// <summary>
+    /// Deletes a target nothing names (no rule, no record, job, run or schedule; otherwise a
+    /// conflict saying what names it); with <paramref name="ifMatch"/>, only while it is at one of those revisions.
+    /// </summary>
+    [Alias("DeleteTargetAsync")]
+    Task<CommandResult<StorageTargetInfo>> DeleteTargetAsync(Guid targetId, string[]? ifMatch = null);
+
     [Alias("ListTargetsAsync")]
     Task<StorageTargetInfo[]> ListTargetsAsync();
 

@@ -28,8 +28,8 @@ const KindFields: Record<string, [string, string][]> = {
 
 /**
  * The tenant's tier-2 storage targets, where each keeps its objects and whether it takes new ones;
- * admins add a target, turn one off or on, and rotate the tenant key that seals the targets'
- * credentials and wraps tier-2 data keys.
+ * admins add a target, turn one off or on, delete one that nothing names (added by mistake), and
+ * rotate the tenant key that seals the targets' credentials and wraps tier-2 data keys.
  */
 export function Targets({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
@@ -45,6 +45,18 @@ export function Targets({ session }: { session: Session }) {
       setMessage(`${target.name} ${target.enabled ? "takes new objects again" : "takes no new objects; what it holds is still recalled"}.`);
       refresh();
     },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const remove = useMutation({
+    mutationFn: async (target: Target) => {
+      await api<void>(`${base}/${target.id}`, { method: "DELETE" }, session);
+      return target;
+    },
+    onSuccess: (target) => {
+      setMessage(`${target.name} is deleted.`);
+      refresh();
+    },
+    // A target that a rule, a file or a reconciliation names stays; the answer says what names it.
     onError: (error) => setMessage(failureMessage(error)),
   });
   const rotate = useMutation({
@@ -80,6 +92,11 @@ export function Targets({ session }: { session: Session }) {
                   {manage && (
                     <button type="button" onClick={() => toggle.mutate(target)} disabled={toggle.isPending}>
                       {target.enabled ? `Turn ${target.name} off` : `Turn ${target.name} on`}
+                    </button>
+                  )}{" "}
+                  {manage && (
+                    <button type="button" onClick={() => remove.mutate(target)} disabled={remove.isPending}>
+                      {`Delete ${target.name}`}
                     </button>
                   )}
                 </td>
