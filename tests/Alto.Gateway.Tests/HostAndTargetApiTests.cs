@@ -112,6 +112,62 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
     }
 
     /// <summary>
+    /// A host registered by mistake is deleted with what waited for it; an enrolled one only once
+    /// its credential is revoked (its agent cut off), and one whose files were planned or tiered
+    /// never (409 saying what names it).
+    /// </summary>
+    [Fact]
+    public async Task AHostIsDeletedOnlyWhileNotEnrolledAndNothingNamesIt()
+    {
+        using var admin = fixture.ClientFor("platform-admin");
+        using var anonymous = fixture.CreateClient();
+        var hosts = $"/api/v1/tenants/{fixture.TenantA}/hosts";
+        async Task<(string Path, string Token)> RegisterAsync()
+        {
+            var registered = await (await admin.PostAsJsonAsync(hosts, new { name = "fs-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } }))
+                .AssertJsonAsync(HttpStatusCode.Created);
+            return ($"{hosts}/{registered.GetProperty("host").GetProperty("id").GetGuid()}", registered.GetProperty("enrollmentToken").GetString()!);
+        }
+        async Task<string> RefusedAsync(string path) =>
+            (await (await admin.DeleteAsync(new Uri(path, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.Conflict)).GetProperty("detail").GetString()!;
+
+        // Never enrolled, a scan waiting for it: deleted, the scan with it, audited; its token opens nothing.
+        var (mistake, token) = await RegisterAsync();
+        var hostId = Guid.Parse(mistake[(mistake.LastIndexOf('/') + 1)..]);
+        (await admin.PostAsJsonAsync($"{mistake}/scan", new { })).EnsureSuccessStatusCode();
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{hostId}'"));
+        await (await admin.DeleteAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}/hosts/{hostId}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        using (var stale = new HttpRequestMessage(HttpMethod.Delete, new Uri(mistake, UriKind.Relative)))
+        {
+            stale.Headers.TryAddWithoutValidation("If-Match", "\"not-its-revision\"");
+            await (await admin.SendAsync(stale)).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        }
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync(new Uri(mistake, UriKind.Relative))).StatusCode);
+        await (await admin.GetAsync(new Uri(mistake, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal((0L, 0L, 1L), (
+            await fixture.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{hostId}'"),
+            await fixture.Database.CountAsync($"SELECT count(*) FROM alto.agent_command WHERE host_id = '{hostId}'"),
+            await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'host.deleted' AND object_id = '{hostId}'")));
+        Assert.False((await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token })).IsSuccessStatusCode, "a deleted host's token enrolled");
+        await (await admin.DeleteAsync(new Uri(mistake, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        // Enrolled: its credential is revoked first, then it goes.
+        var (enrolled, enrollment) = await RegisterAsync();
+        await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = enrollment })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Contains("revoke its credential first", await RefusedAsync(enrolled), StringComparison.Ordinal);
+        await (await admin.GetAsync(new Uri(enrolled, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        (await admin.PostAsync(new Uri($"{enrolled}/credential/revoke", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync(new Uri(enrolled, UriKind.Relative))).StatusCode);
+
+        // Its files planned: it stays, saying what names it, even with its credential revoked.
+        var planned = await PlannedHost.CreateAsync(fixture, ("/lucid/cold.bin", 90 * 86_400L));
+        var plannedPath = $"/api/v1/tenants/{planned.TenantId}/hosts/{planned.HostId}";
+        (await admin.PostAsync(new Uri($"{plannedPath}/credential/revoke", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        Assert.Contains("is named by 1 record(s) of its files tiered or planned, 1 tiering job(s)", await RefusedAsync(plannedPath), StringComparison.Ordinal);
+        await (await admin.GetAsync(new Uri(plannedPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
+    /// <summary>
     /// A target added by mistake is deleted, its name free again; one that a rule, a planned or
     /// tiered file, or a reconciliation schedule names is refused (409 saying what names it) and
     /// stays as it was — a target that has held data is disabled, not deleted.

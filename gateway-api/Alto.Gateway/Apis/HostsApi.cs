@@ -55,6 +55,8 @@ public static partial class HostsApi
             .WithSummary("Withdraw the host's unused enrollment token");
         hosts.MapPost("/{hostId:guid}/credential/revoke", RevokeCredentialAsync).Allows(Access.TenantManage)
             .WithSummary("Withdraw the host credential now (the agent is disconnected and must enroll again with a new token)");
+        hosts.MapDelete("/{hostId:guid}", DeleteHostAsync).Allows(Access.TenantManage)
+            .WithSummary("Delete a host registered by mistake: not enrolled (revoke its credential first) and never scanned (409 saying what names it; with If-Match: only at the revision read)");
         return api;
     }
 
@@ -274,6 +276,23 @@ public static partial class HostsApi
     public static Task<Results<Ok<HostInfo>, ProblemHttpResult>> RevokeCredentialAsync(
         [AsParameters] GatewayServices services, Guid tenantId, Guid hostId) =>
         ChangeOwnHostAsync(services, tenantId, hostId, host => host.RevokeCredentialAsync());
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteHostAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var deleted = await ChangeOwnHostAsync(services, tenantId, hostId, host => host.DeleteAsync(expected));
+        return deleted.Result is ProblemHttpResult problem ? problem : TypedResults.NoContent();
+    }
 
     /// <summary>A change to a host of the tenant by a caller who may manage it; a host of another tenant is not found.</summary>
     private static async Task<Results<Ok<T>, ProblemHttpResult>> ChangeOwnHostAsync<T>(

@@ -33,6 +33,15 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RevokeCredentialAsync")]
     Task<CommandResult<HostInfo>> RevokeCredentialAsync();
 
+    /// <summary>
+    /// Deletes a host registered by mistake: one holding no credential (never enrolled, or revoked)
+    /// that nothing names — no scan, file, tier object, job, host rule or reconciliation run
+    /// (otherwise a conflict saying what); with <paramref name="ifMatch"/>, only while its settings
+    /// are at one of those revisions.
+    /// </summary>
+    [Alias("DeleteAsync")]
+    Task<CommandResult<HostInfo>> DeleteAsync(string[]? ifMatch = null);
+
     /// <summary>The host a credential belongs to, or null when it is not this host's current credential.</summary>
     [Alias("AuthenticateAsync")]
     Task<HostIdentity?> AuthenticateAsync(string credential);

@@ -91,6 +91,14 @@ public sealed class CommandRows(NpgsqlDataSource db)
         return await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Removes every command waiting for the host (it is deleted: no agent of it will ever ask).</summary>
+    public async Task RemoveAllAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand("DELETE FROM alto.agent_command WHERE host_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static string KindName(AgentCommandKind kind) => kind.ToString().ToLowerInvariant();
 
     private static AgentCommandKind ParseKind(string kind) => Enum.Parse<AgentCommandKind>(kind, ignoreCase: true);

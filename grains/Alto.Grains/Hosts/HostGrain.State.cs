@@ -14,7 +14,16 @@ public sealed partial class HostGrain
 
     private FollowUps FollowUps => _followUps ??= new FollowUps(this, "host", () => host.State, WriteAllRowsAsync, audit, followUpMetrics, logger);
 
-    private Task WriteAllRowsAsync() => host.State.Exists ? rows.UpsertAsync(Id, host.State) : rows.DeleteOrphanAsync(Id);
+    private async Task WriteAllRowsAsync()
+    {
+        if (host.State.Exists)
+        {
+            await rows.UpsertAsync(Id, host.State);
+            return;
+        }
+        await commandRows.RemoveAllAsync(Id);
+        await rows.DeleteOrphanAsync(Id);
+    }
 
     /// <summary>An admin change: stored like any other, with its audit entry (the host's view before and after) in the same write.</summary>
     private Task AuditedChangeAsync(string action, Action<HostState> change, IReadOnlyDictionary<string, object?>? extra = null)
