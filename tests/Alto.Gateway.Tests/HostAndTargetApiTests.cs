@@ -151,6 +151,24 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         Assert.False((await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token })).IsSuccessStatusCode, "a deleted host's token enrolled");
         await (await admin.DeleteAsync(new Uri(mistake, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
 
+        // Files of it in the inventory name it (their rows have no foreign key to ask).
+        var (inventoried, _) = await RegisterAsync();
+        var inventoriedId = Guid.Parse(inventoried[(inventoried.LastIndexOf('/') + 1)..]);
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            VALUES ('{fixture.TenantA}', '{inventoriedId}', 0, 'a.bin', '/srv/a.bin', 1, 0, 0, 0, 'bin', 0, 0, now())
+            """);
+        Assert.Contains("is named by its files in the inventory, so it stays", await RefusedAsync(inventoried), StringComparison.Ordinal);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.host WHERE id = '{inventoriedId}'"));
+
+        // A rule for it alone names it.
+        var (ruled, _) = await RegisterAsync();
+        var ruledId = Guid.Parse(ruled[(ruled.LastIndexOf('/') + 1)..]);
+        (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/rules",
+            new { name = "skip-" + Guid.NewGuid().ToString("N")[..8], action = "exclude", hostId = ruledId, criteria = new { minSizeBytes = 1 } })).EnsureSuccessStatusCode();
+        Assert.Contains("is named by 1 rule(s) for this host only", await RefusedAsync(ruled), StringComparison.Ordinal);
+
         // Enrolled: its credential is revoked first, then it goes.
         var (enrolled, enrollment) = await RegisterAsync();
         await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = enrollment })).AssertJsonAsync(HttpStatusCode.OK);
@@ -163,7 +181,7 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         var planned = await PlannedHost.CreateAsync(fixture, ("/lucid/cold.bin", 90 * 86_400L));
         var plannedPath = $"/api/v1/tenants/{planned.TenantId}/hosts/{planned.HostId}";
         (await admin.PostAsync(new Uri($"{plannedPath}/credential/revoke", UriKind.Relative), null)).EnsureSuccessStatusCode();
-        Assert.Contains("is named by 1 record(s) of its files tiered or planned, 1 tiering job(s)", await RefusedAsync(plannedPath), StringComparison.Ordinal);
+        Assert.Contains("is named by its files in the inventory, 1 record(s) of its files tiered or planned, 1 tiering job(s)", await RefusedAsync(plannedPath), StringComparison.Ordinal);
         await (await admin.GetAsync(new Uri(plannedPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
     }
 

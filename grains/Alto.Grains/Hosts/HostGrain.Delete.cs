@@ -7,9 +7,10 @@ namespace Alto.Grains.Hosts;
 
 /// <summary>
 /// A host registered by mistake, deleted. Only one without a credential: an enrolled host's agent
-/// may be connected, and is cut off first by revoking it. Its row goes first, so the database's
-/// foreign keys decide in that statement that nothing names it (a scan, a file tiered or planned,
-/// a job, a rule, a run); a host that has been scanned keeps its records and is revoked instead.
+/// may be connected, and is cut off first by revoking it (so no scan of it can arrive meanwhile).
+/// Its row goes first, so the database decides in that statement that nothing names it (its files
+/// in the inventory; by the foreign keys, a scan, a file tiered or planned, a job, a rule, a run);
+/// a host that has been scanned keeps its records and is revoked instead.
 /// </summary>
 public sealed partial class HostGrain
 {
@@ -29,13 +30,18 @@ public sealed partial class HostGrain
             return CommandResult<HostInfo>.Conflict(
                 $"host '{host.State.Name}' is enrolled: revoke its credential first (POST …/credential/revoke), which disconnects its agent, then delete it");
         }
+        string? namedByTable;
         try
         {
-            await rows.DeleteAsync(Id);
+            namedByTable = await rows.DeleteAsync(Id, host.State.TenantId) ? null : "file_current";
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
-            var namedBy = await rows.NamedByAsync(Id) is { Length: > 0 } named ? string.Join(", ", named) : $"rows of alto.{exception.TableName}";
+            namedByTable = exception.TableName ?? "?";
+        }
+        if (namedByTable is not null)
+        {
+            var namedBy = await rows.NamedByAsync(Id, host.State.TenantId) is { Length: > 0 } named ? string.Join(", ", named) : $"rows of alto.{namedByTable}";
             return CommandResult<HostInfo>.Conflict(
                 $"host '{host.State.Name}' is named by {namedBy}, so it stays with its records; revoke its credential to keep its agent out");
         }

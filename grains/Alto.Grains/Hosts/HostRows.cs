@@ -38,29 +38,41 @@ public sealed class HostRows(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Deletes the host's row; a row something still names is refused by the foreign keys (PostgreSQL error 23503).</summary>
-    public async Task DeleteAsync(Guid id)
+    /// <summary>
+    /// Deletes the host's row, unless files of it are in the inventory (whose rows name their host
+    /// without a foreign key): false then. A row something else names is refused by the foreign
+    /// keys (PostgreSQL error 23503).
+    /// </summary>
+    public async Task<bool> DeleteAsync(Guid id, Guid tenantId)
     {
-        await using var command = db.CreateCommand("DELETE FROM alto.host WHERE id = $1");
+        await using var command = db.CreateCommand("""
+            DELETE FROM alto.host WHERE id = $1
+              AND NOT EXISTS (SELECT 1 FROM alto.file_current WHERE tenant_id = $2 AND host_id = $1)
+            """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        await command.ExecuteNonQueryAsync();
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        return await command.ExecuteNonQueryAsync() == 1;
     }
 
     /// <summary>What in the database names a host, in an admin's words with how many of each (a host so named cannot be deleted).</summary>
-    public async Task<string[]> NamedByAsync(Guid id)
+    public async Task<string[]> NamedByAsync(Guid id, Guid tenantId)
     {
         await using var command = db.CreateCommand("""
-            SELECT (SELECT count(*) FROM alto.scan WHERE host_id = $1),
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM alto.file_current WHERE tenant_id = $2 AND host_id = $1 LIMIT 1) f),
+                   (SELECT count(*) FROM alto.scan WHERE host_id = $1),
                    (SELECT count(*) FROM alto.tier_object WHERE host_id = $1),
                    (SELECT count(*) FROM alto.tiering_job WHERE host_id = $1),
                    (SELECT count(*) FROM alto.rule WHERE host_id = $1),
                    (SELECT count(*) FROM alto.reconcile_run WHERE host_id = $1)
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        string[] what = ["scan(s) of its files", "record(s) of its files tiered or planned", "tiering job(s)", "rule(s) for this host only", "reconciliation run(s)"];
-        return [.. what.Select((words, i) => (words, count: reader.GetInt64(i))).Where(named => named.count > 0).Select(named => $"{named.count} {named.words}")];
+        string[] what = ["its files in the inventory", "scan(s) of its files", "record(s) of its files tiered or planned", "tiering job(s)", "rule(s) for this host only", "reconciliation run(s)"];
+        // The inventory is only asked whether it holds any of the host's files (a count would read them all).
+        return [.. what.Select((words, i) => (words, count: reader.GetInt64(i), i)).Where(named => named.count > 0)
+            .Select(named => named.i == 0 ? named.words : $"{named.count} {named.words}")];
     }
 
     public async Task DeleteOrphanAsync(Guid id)
