@@ -151,6 +151,26 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(settings.GetByRole(AriaRole.Status)).ToHaveTextAsync("Settings saved.");
         Assert.Equal(60_000_000, (await (await admin.GetAsync(hostPath)).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("bandwidthLimitBytesPerSecond").GetInt64());
 
+        // A host with files in the inventory stays, saying so; one registered by mistake (and
+        // enrolled) has its credential revoked, then goes.
+        await card.GetByRole(AriaRole.Button, new() { Name = "Delete fs" }).ClickAsync();
+        await Assertions.Expect(card.GetByText("is named by its files in the inventory")).ToBeVisibleAsync();
+        var typo = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs-typo", os = "linux", volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        using (var anonymous = new HttpClient { BaseAddress = gateway.HttpUrl })
+        {
+            await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = typo.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
+        }
+        await page.ReloadAsync();
+        var typoCard = page.GetByRole(AriaRole.Article, new() { Name = "Host fs-typo" });
+        await typoCard.GetByRole(AriaRole.Button, new() { Name = "Delete fs-typo" }).ClickAsync();
+        await Assertions.Expect(typoCard.GetByText("revoke its credential first")).ToBeVisibleAsync();
+        await typoCard.GetByRole(AriaRole.Button, new() { Name = "Revoke credential" }).ClickAsync();
+        await Assertions.Expect(typoCard.GetByText("Credential revoked")).ToBeVisibleAsync();
+        await typoCard.GetByRole(AriaRole.Button, new() { Name = "Delete fs-typo" }).ClickAsync();
+        await Assertions.Expect(typoCard).ToHaveCountAsync(0);
+        await Assertions.Expect(card).ToBeVisibleAsync();
+
         // Plans: the admin plans for real; the new tenant's job waits for approval, and is approved.
         await ConsoleBrowser.OpenAsync(page, "Plans");
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
@@ -187,6 +207,7 @@ public sealed class ConsoleBrowserTests
         await supportCard.GetByRole(AriaRole.Button, new() { Name = "Recall" }).ClickAsync();
         await Assertions.Expect(supportCard.GetByText("Nothing to recall: no stub matches.")).ToBeVisibleAsync();
         Assert.Equal(0, await supportCard.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).CountAsync());
+        Assert.Equal(0, await supportCard.GetByRole(AriaRole.Button, new() { Name = "Delete fs" }).CountAsync());
         Assert.Equal(0, await supportCard.GetByRole(AriaRole.Form, new() { Name = "Settings of fs" }).CountAsync());
         await ConsoleBrowser.OpenAsync(support, "Rules");
         await Assertions.Expect(support.GetByTestId("rule")).ToHaveCountAsync(2);

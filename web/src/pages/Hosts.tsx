@@ -13,7 +13,8 @@ import { QueryState } from "../components/Loading";
 /**
  * The tenant's file servers: status, agent, last scan, and each volume with whether recall on
  * open is armed there (only then are its files tiered). Admins ask for a scan, change a host's
- * bandwidth, transfer windows and LucidLink settings, or issue an enrollment token; support and
+ * bandwidth, transfer windows and LucidLink settings, issue an enrollment token, revoke a host's
+ * credential (cutting its agent off) or delete a host registered by mistake; support and
  * admins recall files by path, folder or rule and watch the recall finish. The list follows the
  * hosts' live events.
  */
@@ -61,6 +62,20 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
   const token = useMutation({
     mutationFn: () => api<{ enrollmentToken: string }>(`${base}/enrollment-token`, { method: "POST" }, session),
     onSuccess: (answer) => setMessage(`New enrollment token (shown once): ${answer.enrollmentToken}`),
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const revoke = useMutation({
+    mutationFn: () => api<Host>(`${base}/credential/revoke`, { method: "POST" }, session),
+    onSuccess: () => {
+      setMessage("Credential revoked: the agent is cut off and enrolls again only with a new token.");
+      refresh();
+    },
+    onError: (error) => setMessage(failureMessage(error)),
+  });
+  const remove = useMutation({
+    mutationFn: () => api<void>(base, { method: "DELETE" }, session),
+    onSuccess: () => void queries.invalidateQueries({ queryKey: ["hosts", tenantId] }),
+    // An enrolled or scanned host stays; the answer says why.
     onError: (error) => setMessage(failureMessage(error)),
   });
   const volumes = host.latestMetrics?.volumes ?? [];
@@ -126,6 +141,14 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
           </button>
           <button type="button" onClick={() => token.mutate()} disabled={token.isPending}>
             New enrollment token
+          </button>
+          {host.status !== "registered" && (
+            <button type="button" onClick={() => revoke.mutate()} disabled={revoke.isPending}>
+              Revoke credential
+            </button>
+          )}
+          <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
+            {`Delete ${host.name}`}
           </button>
         </div>
       )}
