@@ -277,22 +277,13 @@ public static partial class HostsApi
         [AsParameters] GatewayServices services, Guid tenantId, Guid hostId) =>
         ChangeOwnHostAsync(services, tenantId, hostId, host => host.RevokeCredentialAsync());
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteHostAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
-    {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "hosts") is { } refusal)
+    public static Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteHostAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch) =>
+        TenantAccess.DeleteAsync(services.Caller, tenantId, "hosts", ifMatch, async expected =>
         {
-            return refusal;
-        }
-        var errors = new RequestErrors();
-        var expected = Preconditions.IfMatch(errors, ifMatch);
-        if (errors.Any)
-        {
-            return ApiProblems.Invalid(errors);
-        }
-        var deleted = await ChangeOwnHostAsync(services, tenantId, hostId, host => host.DeleteAsync(expected));
-        return deleted.Result is ProblemHttpResult problem ? problem : TypedResults.NoContent();
-    }
+            var host = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+            return (await host.GetAsync())?.TenantId == tenantId ? await host.DeleteAsync(expected) : CommandResult<HostInfo>.NotFound($"host {hostId} not found");
+        });
 
     /// <summary>A change to a host of the tenant by a caller who may manage it; a host of another tenant is not found.</summary>
     private static async Task<Results<Ok<T>, ProblemHttpResult>> ChangeOwnHostAsync<T>(

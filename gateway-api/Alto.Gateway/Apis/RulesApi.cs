@@ -93,22 +93,9 @@ public static class RulesApi
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteRuleAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid ruleId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
-    {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "rules") is { } refusal)
-        {
-            return refusal;
-        }
-        var errors = new RequestErrors();
-        var expected = Preconditions.IfMatch(errors, ifMatch);
-        if (errors.Any)
-        {
-            return ApiProblems.Invalid(errors);
-        }
-        var result = await Tenant(services, tenantId).DeleteRuleAsync(ruleId, expected);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
-    }
+    public static Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteRuleAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid ruleId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch) =>
+        TenantAccess.DeleteAsync(services.Caller, tenantId, "rules", ifMatch, expected => Tenant(services, tenantId).DeleteRuleAsync(ruleId, expected));
 
     public static async Task<Results<Ok<RuleInfo[]>, ValidationProblem, ProblemHttpResult>> ReorderRulesAsync(
         [AsParameters] GatewayServices services, Guid tenantId, ReorderRulesRequest request)

@@ -133,20 +133,8 @@ public static class StorageTargetsApi
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteTargetAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
-    {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "storage targets") is { } refusal)
-        {
-            return refusal;
-        }
-        var errors = new RequestErrors();
-        var expected = Preconditions.IfMatch(errors, ifMatch);
-        if (errors.Any)
-        {
-            return ApiProblems.Invalid(errors);
-        }
-        var result = await services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).DeleteTargetAsync(targetId, expected);
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
-    }
+    public static Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteTargetAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid targetId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch) =>
+        TenantAccess.DeleteAsync(services.Caller, tenantId, "storage targets", ifMatch,
+            expected => services.Grains.GetGrain<ITenantGrain>(tenantId.ToString()).DeleteTargetAsync(targetId, expected));
 }

@@ -2,6 +2,7 @@ using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Common;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
@@ -32,6 +33,27 @@ public static class TenantAccess
         var errors = new RequestErrors();
         var request = Paging.Read(errors, page, pageSize);
         return errors.Any ? ApiProblems.Invalid(errors) : TypedResults.Ok(await list(request));
+    }
+
+    /// <summary>
+    /// The shared shape of a deletion inside a tenant by a caller who may manage
+    /// <paramref name="what"/>: scope and role, then If-Match, then the grain's answer (204, or its refusal).
+    /// </summary>
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteAsync<T>(
+        Caller caller, Guid tenantId, string what, string? ifMatch, Func<string[]?, Task<CommandResult<T>>> delete)
+    {
+        if (ToManage(caller, tenantId, what) is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var result = await delete(expected);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
     }
 
     /// <summary>Recalls and the audit trail: viewers are refused with 403.</summary>
