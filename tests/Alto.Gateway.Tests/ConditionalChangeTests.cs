@@ -210,6 +210,35 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         Assert.Equal("r", (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/rules/{rule}"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
     }
 
+    [Fact]
+    public async Task AReconciliationScheduleChangedOrRemovedSinceItWasReadIsLeftAsTheOtherAdminMadeIt()
+    {
+        using var alice = fixture.ClientFor("platform-admin");
+        using var bob = fixture.ClientFor("platform-admin");
+        var (tenant, target) = await TenantWithTargetAsync(alice);
+        var path = $"/api/v1/tenants/{tenant}/targets/{target}/reconcile-schedule";
+        var set = await alice.PutAsJsonAsync(path, new { everyHours = 24, depth = "list" });
+        await set.AssertJsonAsync(HttpStatusCode.OK);
+        var read = await alice.GetAsync(Relative(path));
+        Assert.Equal(Tag(set), Tag(read));
+
+        // Bob makes it weekly; Alice's change and removal from her read are refused, and his schedule stands.
+        var bobs = await bob.SendAsync(Request(HttpMethod.Put, path, Tag(read), new { everyHours = 168, depth = "list" }));
+        await bobs.AssertJsonAsync(HttpStatusCode.OK);
+        await (await alice.SendAsync(Request(HttpMethod.Put, path, Tag(read), new { everyHours = 1, depth = "deep", samplePercent = 100 }))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        await (await alice.SendAsync(Request(HttpMethod.Delete, path, Tag(read)))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        var now = await alice.GetAsync(Relative(path));
+        Assert.Equal(168, (await now.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("schedule").GetProperty("everyHours").GetInt32());
+        Assert.Equal(Tag(bobs), Tag(now));
+
+        // Removed by Bob, it is at no revision: Alice's change from her read does not bring it back.
+        Assert.Equal(HttpStatusCode.NoContent, (await bob.SendAsync(Request(HttpMethod.Delete, path, Tag(now)))).StatusCode);
+        var gone = await (await alice.SendAsync(Request(HttpMethod.Put, path, Tag(now), new { everyHours = 12, depth = "list" }))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        Assert.Contains("has no reconciliation schedule now", gone.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await (await alice.SendAsync(Request(HttpMethod.Delete, path, Tag(now)))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        await (await alice.GetAsync(Relative(path))).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
     private static HttpRequestMessage Revalidation(string path, string ifNoneMatch)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, Relative(path));
@@ -264,6 +293,8 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
             ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "put"), ("/api/v1/tenants/{tenantId}/rules/{ruleId}", "delete"),
             ("/api/v1/tenants/{tenantId}/targets/{targetId}", "patch"), ("/api/v1/tenants/{tenantId}", "patch"),
             ("/api/v1/tenants/{tenantId}/hosts/{hostId}", "patch"), ("/api/v1/tenants/{tenantId}/cost-model", "put"),
+            ("/api/v1/tenants/{tenantId}/targets/{targetId}/reconcile-schedule", "put"), ("/api/v1/tenants/{tenantId}/targets/{targetId}/reconcile-schedule", "delete"),
+            ("/api/v1/tenants/{tenantId}/targets/{targetId}", "delete"), ("/api/v1/tenants/{tenantId}/hosts/{hostId}", "delete"),
         })
         {
             var operation = paths.GetProperty(path).GetProperty(method);

@@ -6,6 +6,7 @@ using Alto.Gateway.Validation;
 using Alto.GrainInterfaces.Reconcile;
 using Alto.Scanning;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Alto.Gateway.Apis;
 
@@ -55,12 +56,15 @@ public static class ReconcileApi
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Reconciliation");
         tenant.MapPost("/targets/{targetId:guid}/reconcile", StartAsync).Allows(Access.TenantManage)
             .WithSummary("Reconcile a storage target with the tier-object records (depth list, head or deep); an online agent of the tenant lists it");
+        // The schedule's revision is its settings' (its last tick moves by itself).
         tenant.MapGet("/targets/{targetId:guid}/reconcile-schedule", GetScheduleAsync).Allows(Access.TenantSupport)
-            .WithSummary("The target's reconciliation schedule and what its last tick did");
+            .TagsRevision<ReconcileScheduleInfo>(info => info.Schedule)
+            .WithSummary("The target's reconciliation schedule and what its last tick did (its settings' revision as the ETag)");
         tenant.MapPut("/targets/{targetId:guid}/reconcile-schedule", SetScheduleAsync).Allows(Access.TenantManage)
-            .WithSummary("Reconcile the target every so many hours (1 to 2160), with a run's depth, sample and request rate");
+            .TagsRevision<ReconcileScheduleInfo>(info => info.Schedule)
+            .WithSummary("Reconcile the target every so many hours (1 to 2160), with a run's depth, sample and request rate (with If-Match: only if the schedule is still at the revision read)");
         tenant.MapDelete("/targets/{targetId:guid}/reconcile-schedule", ClearScheduleAsync).Allows(Access.TenantManage)
-            .WithSummary("Stop reconciling the target on a schedule");
+            .WithSummary("Stop reconciling the target on a schedule (with If-Match: only if the schedule is still at the revision read)");
         tenant.MapGet("/reconcile-runs", ListRunsAsync).Allows(Access.TenantSupport).WithSummary("Reconciliation runs, newest first (filter by target)");
         tenant.MapGet("/reconcile-runs/{runId:guid}", GetRunAsync).Allows(Access.TenantSupport).WithSummary("One run: status, progress and counts per class");
         tenant.MapPost("/reconcile-runs/{runId:guid}/cancel", CancelRunAsync).Allows(Access.TenantManage)
@@ -150,13 +154,15 @@ public static class ReconcileApi
     }
 
     public static async Task<Results<Ok<ReconcileScheduleInfo>, ValidationProblem, ProblemHttpResult>> SetScheduleAsync(
-        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId, ReconcileScheduleRequest request)
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId, ReconcileScheduleRequest request,
+        [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "schedule reconciliations") is { } refusal)
         {
             return refusal;
         }
         var errors = new RequestErrors();
+        var expected = Preconditions.IfMatch(errors, ifMatch);
         if (request.EveryHours is not (>= 1 and <= ReconcileSchedule.MaxEveryHours))
         {
             errors.Add("everyHours", $"everyHours is required, 1 to {ReconcileSchedule.MaxEveryHours}");
@@ -168,20 +174,14 @@ public static class ReconcileApi
         }
         var result = await services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).SetAsync(tenantId,
             new ReconcileSchedule(request.EveryHours!.Value, depth, request.SamplePercent ?? DefaultDeepSamplePercent, request.RequestsPerSecond ?? ReconcileOrder.DefaultRequestsPerSecond),
-            GatewayAudit.ActorOf(context.User));
+            GatewayAudit.ActorOf(context.User), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> ClearScheduleAsync(
-        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId)
-    {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "schedule reconciliations") is { } refusal)
-        {
-            return refusal;
-        }
-        var result = await services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).ClearAsync(tenantId, GatewayAudit.ActorOf(context.User));
-        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.NoContent();
-    }
+    public static Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ClearScheduleAsync(
+        [AsParameters] GatewayServices services, HttpContext context, Guid tenantId, Guid targetId, [FromHeader(Name = Preconditions.IfMatchHeader)] string? ifMatch) =>
+        TenantAccess.DeleteAsync(services.Caller, tenantId, "schedule reconciliations", ifMatch,
+            expected => services.Grains.GetGrain<IReconcileScheduleGrain>(targetId).ClearAsync(tenantId, GatewayAudit.ActorOf(context.User), expected));
 
     public static async Task<Results<Ok<Page<ReconcileRunView>>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(
         [AsParameters] GatewayServices services, ReconcileReadModel runs, StorageTargetReadModel targets, Guid tenantId, Guid? targetId, int? page, int? pageSize)

@@ -22,7 +22,7 @@ public sealed partial class ReconcileScheduleGrain(
 
     private Guid TargetId => this.GetPrimaryKey();
 
-    public async Task<CommandResult<ReconcileScheduleInfo>> SetAsync(Guid tenantId, ReconcileSchedule schedule, string actor)
+    public async Task<CommandResult<ReconcileScheduleInfo>> SetAsync(Guid tenantId, ReconcileSchedule schedule, string actor, string[]? ifMatch = null)
     {
         if (schedule.EveryHours is < 1 or > ReconcileSchedule.MaxEveryHours)
         {
@@ -41,6 +41,10 @@ public sealed partial class ReconcileScheduleGrain(
             return CommandResult<ReconcileScheduleInfo>.NotFound($"storage target {TargetId} not found (or disabled)");
         }
         var before = await schedules.ReadAsync(TargetId);
+        if (StaleAgainst(before?.Info, ifMatch) is { } stale)
+        {
+            return CommandResult<ReconcileScheduleInfo>.Stale(stale);
+        }
         var period = TimeSpan.FromHours(schedule.EveryHours);
         // The reminder first: should the row not follow, a tick reads the schedule stored before, or none and forgets itself.
         await this.RegisterOrUpdateReminder(Reminder, period, period);
@@ -50,14 +54,18 @@ public sealed partial class ReconcileScheduleGrain(
         return CommandResult<ReconcileScheduleInfo>.Ok((await schedules.ReadAsync(TargetId))!.Value.Info);
     }
 
-    public async Task<CommandResult<bool>> ClearAsync(Guid tenantId, string actor)
+    public async Task<CommandResult<bool>> ClearAsync(Guid tenantId, string actor, string[]? ifMatch = null)
     {
         if (await schedules.ReadAsync(TargetId) is not { } current || current.TenantId != tenantId)
         {
             // Removing a schedule that is not there is done already; another tenant's target is not found.
-            return await runs.TargetIsTenantsAsync(tenantId, TargetId)
-                ? CommandResult<bool>.Ok(false)
-                : CommandResult<bool>.NotFound($"storage target {TargetId} not found (or disabled)");
+            return !await runs.TargetIsTenantsAsync(tenantId, TargetId) ? CommandResult<bool>.NotFound($"storage target {TargetId} not found (or disabled)")
+                : StaleAgainst(null, ifMatch) is { } gone ? CommandResult<bool>.Stale(gone)
+                : CommandResult<bool>.Ok(false);
+        }
+        if (StaleAgainst(current.Info, ifMatch) is { } stale)
+        {
+            return CommandResult<bool>.Stale(stale);
         }
         await schedules.DeleteAsync(TargetId, new AuditEntry(tenantId, actor, "reconcile.unscheduled", "storage_target", TargetId.ToString(), Succeeded: true,
             new Dictionary<string, object?> { ["before"] = current.Info.Schedule, ["after"] = null }) { Origin = AuditContext.Origin });
@@ -72,6 +80,16 @@ public sealed partial class ReconcileScheduleGrain(
         }
         return CommandResult<bool>.Ok(true);
     }
+
+    /// <summary>
+    /// Why a change made from a read at one of <paramref name="expected"/> is refused, or null: the
+    /// revision is of the settings alone (the last tick moves by itself), and a target with no
+    /// schedule is at no revision.
+    /// </summary>
+    private string? StaleAgainst(ReconcileScheduleInfo? current, string[]? expected) =>
+        expected is null ? null
+        : current is null ? $"storage target {TargetId} has no reconciliation schedule now (another admin removed it since it was read); nothing was changed"
+        : Revision.Stale(current.Schedule, expected, $"the reconciliation schedule of storage target {TargetId}");
 
     public async Task<ReconcileScheduleInfo?> GetAsync(Guid tenantId) =>
         await schedules.ReadAsync(TargetId) is { } current && current.TenantId == tenantId ? current.Info : null;
