@@ -8,7 +8,7 @@ namespace Alto.Gateway.Validation;
 
 /// <summary>
 /// Conditional changes (RFC 9110 §13.1.1) of a single resource — a rule, a storage target, a
-/// tenant's policies, a host's settings, the prices. A read answers with the resource's revision as
+/// tenant's policies, a host's settings, a reconciliation schedule, the prices. A read answers with the resource's revision as
 /// its ETag; a change that sends it back in If-Match is made only if nobody changed the resource
 /// since, and is otherwise refused with 412 and nothing changed. Without If-Match a change applies
 /// as before. The comparison is made by the grain that owns the resource, in the same turn as the
