@@ -182,6 +182,8 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
         var targetId = target.GetProperty("id").GetGuid();
         (await admin.PutAsJsonAsync($"/api/v1/tenants/{id}/targets/{targetId}/reconcile-schedule", new { everyHours = 24 })).EnsureSuccessStatusCode();
         // A run listed by the tenant's host, as if it had been started while the host was online.
+        // It names the host and the target, so their DELETE is refused (409) for every caller it
+        // allows and both stay for the next callers.
         var runId = Guid.NewGuid();
         await fixture.Database.ExecuteAsync($"""
             INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at)
