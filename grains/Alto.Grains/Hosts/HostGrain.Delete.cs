@@ -1,6 +1,7 @@
 using Alto.Audit;
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
+using Alto.Grains.Persistence;
 using Npgsql;
 
 namespace Alto.Grains.Hosts;
@@ -35,7 +36,7 @@ public sealed partial class HostGrain
         {
             namedByTable = await rows.DeleteAsync(Id, host.State.TenantId) ? null : "file_current";
         }
-        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        catch (PostgresException exception) when (exception.IsForeignKeyViolation())
         {
             namedByTable = exception.TableName ?? "?";
         }

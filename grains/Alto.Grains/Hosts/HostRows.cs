@@ -1,4 +1,5 @@
 using Alto.GrainInterfaces.Hosts;
+using Alto.Grains.Persistence;
 using Npgsql;
 
 namespace Alto.Grains.Hosts;
@@ -54,26 +55,17 @@ public sealed class HostRows(NpgsqlDataSource db)
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
-    /// <summary>What in the database names a host, in an admin's words with how many of each (a host so named cannot be deleted).</summary>
-    public async Task<string[]> NamedByAsync(Guid id, Guid tenantId)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT (SELECT count(*) FROM (SELECT 1 FROM alto.file_current WHERE tenant_id = $2 AND host_id = $1 LIMIT 1) f),
-                   (SELECT count(*) FROM alto.scan WHERE host_id = $1),
-                   (SELECT count(*) FROM alto.tier_object WHERE host_id = $1),
-                   (SELECT count(*) FROM alto.tiering_job WHERE host_id = $1),
-                   (SELECT count(*) FROM alto.rule WHERE host_id = $1),
-                   (SELECT count(*) FROM alto.reconcile_run WHERE host_id = $1)
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        string[] what = ["its files in the inventory", "scan(s) of its files", "record(s) of its files tiered or planned", "tiering job(s)", "rule(s) for this host only", "reconciliation run(s)"];
-        // The inventory is only asked whether it holds any of the host's files (a count would read them all).
-        return [.. what.Select((words, i) => (words, count: reader.GetInt64(i), i)).Where(named => named.count > 0)
-            .Select(named => named.i == 0 ? named.words : $"{named.count} {named.words}")];
-    }
+    /// <summary>What in the database names a host (a host so named cannot be deleted).</summary>
+    public Task<string[]> NamedByAsync(Guid id, Guid tenantId) => References.DescribeAsync(db,
+    [
+        // The inventory is only asked whether it holds any of the host's files: a count would read them all.
+        new("SELECT count(*) FROM (SELECT 1 FROM alto.file_current WHERE tenant_id = $2 AND host_id = $1 LIMIT 1) f", _ => "its files in the inventory"),
+        new("SELECT count(*) FROM alto.scan WHERE host_id = $1", count => $"{count} scan(s) of its files"),
+        new("SELECT count(*) FROM alto.tier_object WHERE host_id = $1", count => $"{count} record(s) of its files tiered or planned"),
+        new("SELECT count(*) FROM alto.tiering_job WHERE host_id = $1", count => $"{count} tiering job(s)"),
+        new("SELECT count(*) FROM alto.rule WHERE host_id = $1", count => $"{count} rule(s) for this host only"),
+        new("SELECT count(*) FROM alto.reconcile_run WHERE host_id = $1", count => $"{count} reconciliation run(s)"),
+    ], id, tenantId);
 
     public async Task DeleteOrphanAsync(Guid id)
     {

@@ -1,5 +1,6 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Persistence;
 using Npgsql;
 
 namespace Alto.Grains.Tenants;
@@ -113,7 +114,7 @@ public sealed partial class TenantGrain
         {
             await rows.DeleteTargetAsync(targetId);
         }
-        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        catch (PostgresException exception) when (exception.IsForeignKeyViolation())
         {
             var namedBy = await rows.TargetNamedByAsync(targetId) is { Length: > 0 } named ? string.Join(", ", named) : $"rows of alto.{exception.TableName}";
             return CommandResult<StorageTargetInfo>.Conflict(

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Alto.GrainInterfaces.Tenants;
+using Alto.Grains.Persistence;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -96,30 +97,14 @@ public sealed class TenantRows(NpgsqlDataSource db)
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>
-    /// What in the database names a target, in an admin's words with how many of each (a target so
-    /// named cannot be deleted: the foreign keys of these tables refuse it).
-    /// </summary>
-    public async Task<string[]> TargetNamedByAsync(Guid targetId)
-    {
-        await using var command = db.CreateCommand("""
-            SELECT (SELECT count(*) FROM alto.tier_object WHERE target_id = $1),
-                   (SELECT count(*) FROM alto.tiering_job WHERE target_id = $1),
-                   (SELECT count(*) FROM alto.reconcile_run WHERE target_id = $1),
-                   (SELECT count(*) FROM alto.reconcile_schedule WHERE target_id = $1)
-            """);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = targetId });
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        string[] what =
-        [
-            "record(s) of files tiered to it or planned for it",
-            "tiering job(s)",
-            "reconciliation run(s)",
-            "reconciliation schedule (remove it first: DELETE …/reconcile-schedule)",
-        ];
-        return [.. what.Select((words, i) => (words, count: reader.GetInt64(i))).Where(named => named.count > 0).Select(named => $"{named.count} {named.words}")];
-    }
+    /// <summary>What in the database names a target (a target so named cannot be deleted: these tables' foreign keys refuse it).</summary>
+    public Task<string[]> TargetNamedByAsync(Guid targetId) => References.DescribeAsync(db,
+    [
+        new("SELECT count(*) FROM alto.tier_object WHERE target_id = $1", count => $"{count} record(s) of files tiered to it or planned for it"),
+        new("SELECT count(*) FROM alto.tiering_job WHERE target_id = $1", count => $"{count} tiering job(s)"),
+        new("SELECT count(*) FROM alto.reconcile_run WHERE target_id = $1", count => $"{count} reconciliation run(s)"),
+        new("SELECT count(*) FROM alto.reconcile_schedule WHERE target_id = $1", count => $"{count} reconciliation schedule (remove it first: DELETE …/reconcile-schedule)"),
+    ], targetId);
 
     /// <summary>The tenant's hosts that may be planned (every one but the disabled).</summary>
     public async Task<Guid[]> ListPlannableHostsAsync(Guid tenantId)
