@@ -302,6 +302,20 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "helpdesk" })).ToContainTextAsync("support");
         await page.GetByRole(AriaRole.Button, new() { Name = "Disable helpdesk" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "helpdesk" })).ToContainTextAsync("(disabled)");
+        // Its role changed to viewer, and a new password set: a guessable one is refused in place.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change helpdesk" }).ClickAsync();
+        var change = page.GetByRole(AriaRole.Form, new() { Name = "Change helpdesk" });
+        await change.GetByLabel("Role").SelectOptionAsync("viewer");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save role and tenants" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("helpdesk is now viewer and is signed out.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "helpdesk" })).ToContainTextAsync("viewer");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change helpdesk" }).ClickAsync();
+        await change.GetByLabel("New password for helpdesk").FillAsync("password1234");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Set password" }).ClickAsync();
+        await Assertions.Expect(change.GetByRole(AriaRole.Alert)).ToContainTextAsync("refused");
+        await change.GetByLabel("New password for helpdesk").FillAsync("Helpdesk-reset-7781!");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Set password" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("helpdesk has a new password and is signed out.")).ToBeVisibleAsync();
         await ConsoleBrowser.ScreenshotAsync(page, "users");
 
         // Targets: a second folder target, then the key rotated.

@@ -67,7 +67,8 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         ["POST /api/v1/tenants/{tenantId}/what-if"] = ("", $$"""{"rules":[{{Rule("what-if", 30)}}],"hostId":"{hostId}"}"""),
         ["POST /api/v1/tenants/{tenantId}/approvals"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null}"""),
         ["POST /api/v1/users"] = ("", """{"username":"sweep-{unique}","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
-        ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false}"""),
+        ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false,"role":"viewer","tenantIds":["{tenantId}"]}"""),
+        ["POST /api/v1/users/{userId}/password"] = ("", """{"password":"another sound pass phrase 43"}"""),
         ["POST /api/v1/agents/enroll"] = ("", """{"token":"an-unknown-token","agentVersion":"1.0.0","machineName":"fs01"}"""),
         ["POST /api/v1/agents/data-keys/unwrap"] = ("", """{"wrapped":"AAAA"}"""),
         ["POST /api/v1/agents/stubs/check"] = ("", """

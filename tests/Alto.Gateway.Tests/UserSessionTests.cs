@@ -37,7 +37,11 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         var token = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
         using var user = fixture.ClientFor(null);
         user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var state = $"SELECT disabled::text || '/' || session_version || '/' || password_hash FROM alto.app_user WHERE id = '{userId}'";
+        var state = $"""
+            SELECT disabled::text || '/' || session_version || '/' || password_hash || '/' || role
+                   || '/' || (SELECT string_agg(tenant_id::text, ',' ORDER BY tenant_id) FROM alto.app_user_tenant WHERE user_id = u.id)
+            FROM alto.app_user u WHERE id = '{userId}'
+            """;
         var before = await fixture.Database.ScalarAsync<string>(state);
 
         await using (await AuditLogRefusal.StartAsync(fixture.Database, $"NEW.object_id = '{userId}'"))
@@ -45,6 +49,9 @@ public sealed class UserSessionTests(GatewayFixture fixture)
             await (await user.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = GatewayFixture.UserPassword, newPassword = "second-Jr4w-fig-2" }))
                 .AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             await (await admin.PatchAsJsonAsync($"/api/v1/users/{userId}", new { disabled = true })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PatchAsJsonAsync($"/api/v1/users/{userId}", new { role = "tenant-admin", tenantIds = new[] { fixture.TenantA, fixture.TenantB } }))
+                .AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await (await admin.PostAsJsonAsync($"/api/v1/users/{userId}/password", new { password = "reset-Jr4w-fig-3" })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             await (await admin.PostAsync(new Uri($"/api/v1/users/{userId}/revoke-sessions", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             await (await admin.PostAsync(new Uri($"/api/v1/users/{userId}/unlock", UriKind.Relative), null)).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
         }
@@ -102,5 +109,87 @@ public sealed class UserSessionTests(GatewayFixture fixture)
             .AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await tenantAdmin.PatchAsJsonAsync($"/api/v1/users/{me.GetProperty("id").GetGuid()}", new { }))
             .AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    /// <summary>
+    /// An admin changes another user's role and tenants and sets its password, within what it may
+    /// hand out. A new role ends the user's sessions (a token carries its role); new tenants reach
+    /// its tokens at once (they are read again on every call). A tenant admin gives no tenant but
+    /// its own and no platform admin's role, and changes nothing of its own. Before, a user's role
+    /// and tenants were fixed at creation and a forgotten password had only the break-glass command.
+    /// </summary>
+    [Fact]
+    public async Task AnAdminChangesAUsersRoleAndTenantsAndSetsItsPassword()
+    {
+        using var platform = fixture.ClientFor("platform-admin");
+        using var tenantAdmin = fixture.ClientFor("tenant-admin");
+        var username = "grant-" + Guid.NewGuid().ToString("N")[..10];
+        var userId = (await (await tenantAdmin.PostAsJsonAsync("/api/v1/users", new { username, password = GatewayFixture.UserPassword, role = "viewer", tenantIds = new[] { fixture.TenantA } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var userPath = $"/api/v1/users/{userId}";
+        var viewerToken = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
+
+        var support = await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "support" })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("support", support.GetProperty("role").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, await MeAsync(viewerToken));
+        var supportToken = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(supportToken));
+
+        var unchanged = $"SELECT role || '/' || session_version || '/' || (SELECT string_agg(tenant_id::text, ',') FROM alto.app_user_tenant WHERE user_id = u.id) FROM alto.app_user u WHERE id = '{userId}'";
+        var before = await fixture.Database.ScalarAsync<string>(unchanged);
+        Assert.Contains($"tenant {fixture.TenantB} not found",
+            (await (await tenantAdmin.PatchAsJsonAsync(userPath, new { tenantIds = new[] { fixture.TenantA, fixture.TenantB } })).AssertProblemAsync(HttpStatusCode.BadRequest)).GetRawText(),
+            StringComparison.Ordinal);
+        await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "platform-admin" })).AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await tenantAdmin.PatchAsJsonAsync(userPath, new { tenantIds = Array.Empty<Guid>() })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await platform.PatchAsJsonAsync(userPath, new { tenantIds = new[] { Guid.NewGuid() } })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        var me = (await (await tenantAdmin.GetAsync(new Uri("/api/v1/auth/me", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("id").GetGuid();
+        await (await tenantAdmin.PatchAsJsonAsync($"/api/v1/users/{me}", new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        await (await tenantAdmin.PostAsJsonAsync($"/api/v1/users/{me}/password", new { password = "reset-Jr4w-fig-4" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await fixture.Database.ScalarAsync<string>(unchanged));
+
+        using var user = fixture.ClientFor(null);
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", supportToken);
+        await (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
+        (await platform.PatchAsJsonAsync(userPath, new { tenantIds = new[] { fixture.TenantA, fixture.TenantB } })).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).StatusCode);
+        // The user now has a tenant the tenant admin does not: it is out of that admin's reach.
+        await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await tenantAdmin.PostAsJsonAsync($"{userPath}/password", new { password = "reset-Jr4w-fig-4" })).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        var raised = await (await platform.PatchAsJsonAsync(userPath, new { role = "platform-admin" })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Empty(raised.GetProperty("tenantIds").EnumerateArray());
+        // A browser's Basic sign-in is remembered for seconds; a change of role or password forgets it.
+        using var browser = fixture.ClientFor(null);
+        browser.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{GatewayFixture.UserPassword}")));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        Assert.Contains("give at least one tenant",
+            (await (await platform.PatchAsJsonAsync(userPath, new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.BadRequest)).GetRawText(), StringComparison.Ordinal);
+        (await platform.PatchAsJsonAsync(userPath, new { role = "viewer", tenantIds = new[] { fixture.TenantA } })).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative))).StatusCode);
+
+        var current = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
+        using var anonymous = fixture.ClientFor(null);
+        var wrong = await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = "not-the-password-1" });
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.sign_in_failure WHERE user_id = '{userId}'"));
+        Assert.Contains("password is refused",
+            (await (await tenantAdmin.PostAsJsonAsync($"{userPath}/password", new { password = "password1234" })).AssertProblemAsync(HttpStatusCode.BadRequest)).GetRawText(),
+            StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, (await tenantAdmin.PostAsJsonAsync($"{userPath}/password", new { password = "reset-Jr4w-fig-4" })).StatusCode);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.sign_in_failure WHERE user_id = '{userId}'"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await MeAsync(current));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/auth/login", new { username, password = GatewayFixture.UserPassword })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await MeAsync(await fixture.LoginAsync(username, "reset-Jr4w-fig-4")));
+
+        var trail = await (await platform.GetAsync(new Uri("/api/v1/audit?action=user&pageSize=50", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        var mine = trail.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("objectId").GetString() == userId.ToString()).ToList();
+        Assert.Equal(["user.password_reset", "user.updated", "user.updated", "user.updated", "user.updated", "user.created"],
+            mine.Select(e => e.GetProperty("action").GetString()));
+        Assert.DoesNotContain("reset-Jr4w", mine[0].GetRawText(), StringComparison.Ordinal);
+        var first = mine[^2].GetProperty("details");
+        Assert.Equal("viewer -> support", $"{first.GetProperty("before").GetProperty("role").GetString()} -> {first.GetProperty("after").GetProperty("role").GetString()}");
     }
 }

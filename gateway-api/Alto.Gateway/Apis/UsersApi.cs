@@ -7,7 +7,11 @@ namespace Alto.Gateway.Apis;
 
 public sealed record CreateUserRequest(string? Username, string? Password, string? Role, Guid[]? TenantIds);
 
-public sealed record UpdateUserRequest(bool? Disabled);
+/// <summary>What a PATCH changes; a field left out stays as it is.</summary>
+public sealed record UpdateUserRequest(bool? Disabled, string? Role, Guid[]? TenantIds);
+
+/// <summary>The password an admin sets for another user.</summary>
+public sealed record ResetPasswordRequest(string? Password);
 
 /// <summary>How many addresses the account was locked for when it was unlocked.</summary>
 public sealed record UnlockResult(int LockedAddresses);
@@ -24,7 +28,9 @@ public static class UsersApi
         users.MapGet("/", ListUsersAsync).Allows(Access.UserAdmin).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
         users.MapPost("/", CreateUserAsync).Allows(Access.UserAdmin).WithSummary("Create a user with a role and tenants");
         users.MapPatch("/{userId:guid}", UpdateUserAsync).Allows(Access.UserAdmin)
-            .WithSummary("Disable or enable a user (disabling also signs the user out everywhere)");
+            .WithSummary("Change a user's role or tenants, or disable or enable the user (disabling and a new role sign the user out everywhere)");
+        users.MapPost("/{userId:guid}/password", ResetPasswordAsync).Allows(Access.UserAdmin)
+            .WithSummary("Set another user's password: the user is signed out everywhere and unlocked");
         users.MapPost("/{userId:guid}/unlock", UnlockAsync).Allows(Access.UserAdmin)
             .WithSummary("Clear the user's failed sign-ins and lockouts, from every address");
         users.MapPost("/{userId:guid}/revoke-sessions", RevokeSessionsAsync).Allows(Access.UserAdmin)
@@ -64,27 +70,10 @@ public static class UsersApi
         var username = UserRules.Username(errors, request.Username);
         UserRules.NewPassword(errors, "password", request.Password, request.Username);
         var role = request.Role;
-        if (role is null || !Roles.IsKnown(role))
-        {
-            errors.Add("role", $"role must be one of {string.Join(", ", Roles.All)}");
-        }
-        else if (role == Roles.PlatformAdmin && !caller.IsPlatformAdmin)
-        {
-            return ApiProblems.Forbidden("only a platform admin creates platform admins");
-        }
         var tenants = (request.TenantIds ?? []).Distinct().ToArray();
-        if (role == Roles.PlatformAdmin && tenants.Length > 0)
+        if (CheckGrant(errors, caller, role, tenants) is { } refused)
         {
-            errors.Add("tenantIds", "a platform admin sees every tenant; give no tenantIds");
-        }
-        if (role is not null && role != Roles.PlatformAdmin && tenants.Length == 0)
-        {
-            errors.Add("tenantIds", "give at least one tenant for this role");
-        }
-        // Out of the caller's scope reads the same as not existing.
-        foreach (var tenant in tenants.Where(tenant => !caller.CanSee(tenant)))
-        {
-            errors.Add("tenantIds", $"tenant {tenant} not found");
+            return refused;
         }
         if (errors.Any)
         {
@@ -106,6 +95,38 @@ public static class UsersApi
         return TypedResults.Created($"/api/v1/users/{id}", UserView.From(user!));
     }
 
+    /// <summary>
+    /// Checks the role and tenants a user is given (<paramref name="role"/> null is refused): a known
+    /// role, tenants for every role but platform admin and none for it, and only tenants the caller
+    /// sees. The caller hands out no more than it has: a refusal when it is not a platform admin and
+    /// the role is.
+    /// </summary>
+    private static ProblemHttpResult? CheckGrant(RequestErrors errors, Caller caller, string? role, Guid[] tenants)
+    {
+        if (role is null || !Roles.IsKnown(role))
+        {
+            errors.Add("role", $"role must be one of {string.Join(", ", Roles.All)}");
+        }
+        else if (role == Roles.PlatformAdmin && !caller.IsPlatformAdmin)
+        {
+            return ApiProblems.Forbidden("only a platform admin makes platform admins");
+        }
+        if (role == Roles.PlatformAdmin && tenants.Length > 0)
+        {
+            errors.Add("tenantIds", "a platform admin sees every tenant; give no tenantIds");
+        }
+        if (role is not null && role != Roles.PlatformAdmin && tenants.Length == 0)
+        {
+            errors.Add("tenantIds", "give at least one tenant for this role");
+        }
+        // Out of the caller's scope reads the same as not existing.
+        foreach (var tenant in tenants.Where(tenant => !caller.CanSee(tenant)))
+        {
+            errors.Add("tenantIds", $"tenant {tenant} not found");
+        }
+        return null;
+    }
+
     public static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> UpdateUserAsync(
         [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, OperatorSignIns operatorSignIns,
         HttpContext http)
@@ -114,20 +135,72 @@ public static class UsersApi
         {
             return Refusal(services.Caller, userId);
         }
-        if (request.Disabled is not { } disabled)
+        var grants = request.Role is not null || request.TenantIds is not null;
+        if (request.Disabled is null && !grants)
         {
-            return ApiProblems.Invalid("disabled", "disabled is required (true or false)");
+            return ApiProblems.Invalid("disabled", "give disabled (true or false), role or tenantIds");
         }
-        if (disabled && userId == services.Caller.UserId)
+        var itself = userId == services.Caller.UserId;
+        if (itself && request.Disabled == true)
         {
             return ApiProblems.Invalid("disabled", "you cannot disable your own account");
         }
-        var after = await users.SetDisabledAsync(userId, disabled,
-            changed => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), disabled ? "user.disabled" : "user.enabled", "user", userId.ToString(), succeeded: true,
+        if (itself && grants)
+        {
+            return ApiProblems.Invalid("role", "you cannot change your own role or tenants; another admin can");
+        }
+
+        var errors = new RequestErrors();
+        var role = request.Role ?? target.Role;
+        // A platform admin has no tenants: one made so loses its list, one made something else needs one.
+        var tenants = request.TenantIds?.Distinct().ToArray() ?? (role == Roles.PlatformAdmin ? [] : [.. target.TenantIds]);
+        if (grants && CheckGrant(errors, services.Caller, role, tenants) is { } refused)
+        {
+            return refused;
+        }
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+
+        var disabled = request.Disabled ?? target.Disabled;
+        var action = grants ? "user.updated" : disabled ? "user.disabled" : "user.enabled";
+        var after = await users.UpdateAsync(userId, role, grants ? tenants : null, disabled, endSessions: request.Disabled == true || role != target.Role,
+            changed => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), action, "user", userId.ToString(), succeeded: true,
                 new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = UserView.From(changed) }),
             services.Cancellation);
+        if (after is null)
+        {
+            return ApiProblems.Invalid("tenantIds", "a tenant in tenantIds does not exist");
+        }
         operatorSignIns.Forget(userId);
         return TypedResults.Ok(UserView.From(after));
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ResetPasswordAsync(
+        [AsParameters] GatewayServices services, Guid userId, ResetPasswordRequest request, UserStore users, PasswordHashing passwords,
+        OperatorSignIns operatorSignIns, HttpContext http)
+    {
+        if (await ManagedUserAsync(services, users, userId) is not { } target)
+        {
+            return Refusal(services.Caller, userId);
+        }
+        if (userId == services.Caller.UserId)
+        {
+            return ApiProblems.Invalid("password", "change your own password with POST /api/v1/auth/password, which asks for the current one");
+        }
+        var errors = new RequestErrors();
+        UserRules.NewPassword(errors, "password", request.Password, target.Username);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        await users.ResetPasswordAsync(userId, passwords.Hash(request.Password!),
+            GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.password_reset", "user", userId.ToString(), succeeded: true,
+                new Dictionary<string, object?>()),
+            services.Cancellation);
+        operatorSignIns.Forget(userId);
+        return TypedResults.NoContent();
     }
 
     public static async Task<Results<Ok<UnlockResult>, ProblemHttpResult>> UnlockAsync(

@@ -254,20 +254,63 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
         return await command.ExecuteScalarAsync(cancellationToken) as Guid[];
     }
 
-    /// <summary>Disables or enables an account (disabling also signs it out everywhere), with the audit entry of the change (made from the user as it is after) in one transaction.</summary>
-    public Task<AppUser> SetDisabledAsync(Guid id, bool disabled, Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken) =>
-        AuditedAsync(async (connection, transaction) =>
-        {
-            await SetDisabledAsync(connection, transaction, id, disabled, cancellationToken);
-            return (await FindByIdAsync(connection, transaction, id, cancellationToken))!.User;
-        }, entryOf, cancellationToken);
-
     private static Task<int> SetDisabledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, bool disabled, CancellationToken cancellationToken) =>
         ExecuteAsync<int>(connection, transaction, """
             UPDATE alto.app_user SET disabled = $2, session_version = session_version + (CASE WHEN $2 THEN 1 ELSE 0 END), updated_at = now()
             WHERE id = $1
             RETURNING session_version
             """, id, cancellationToken, new NpgsqlParameter<bool> { TypedValue = disabled });
+
+    /// <summary>
+    /// Changes an account's role, tenants (null leaves them) and disabled flag, with the audit entry
+    /// of the change (made from the user as it is after) in one transaction. With
+    /// <paramref name="endSessions"/> every token issued so far stops working: a token carries its
+    /// role, while its tenants are read again on every call. Null when a tenant does not exist.
+    /// </summary>
+    public async Task<AppUser?> UpdateAsync(Guid id, string role, IReadOnlyCollection<Guid>? tenantIds, bool disabled, bool endSessions,
+        Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AuditedAsync(async (connection, transaction) =>
+            {
+                await ExecuteAsync<int>(connection, transaction, """
+                    UPDATE alto.app_user SET role = $2, disabled = $3, session_version = session_version + (CASE WHEN $4 THEN 1 ELSE 0 END), updated_at = now()
+                    WHERE id = $1
+                    RETURNING session_version
+                    """, id, cancellationToken,
+                    new NpgsqlParameter<string> { TypedValue = role }, new NpgsqlParameter<bool> { TypedValue = disabled }, new NpgsqlParameter<bool> { TypedValue = endSessions });
+                if (tenantIds is not null)
+                {
+                    await using var relink = new NpgsqlBatch(connection, transaction);
+                    relink.BatchCommands.Add(TenantLinks("DELETE FROM alto.app_user_tenant WHERE user_id = $1 AND tenant_id <> ALL($2)", id, tenantIds));
+                    relink.BatchCommands.Add(TenantLinks(
+                        "INSERT INTO alto.app_user_tenant (user_id, tenant_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING", id, tenantIds));
+                    await relink.ExecuteNonQueryAsync(cancellationToken);
+                }
+                return (await FindByIdAsync(connection, transaction, id, cancellationToken))!.User;
+            }, entryOf, cancellationToken);
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return null;
+        }
+    }
+
+    private static NpgsqlBatchCommand TenantLinks(string sql, Guid userId, IReadOnlyCollection<Guid> tenantIds) =>
+        new(sql) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = userId }, new NpgsqlParameter<Guid[]> { TypedValue = [.. tenantIds] } } };
+
+    /// <summary>
+    /// An admin's reset of another user's password, with its audit entry, in one transaction: the
+    /// new hash, every session ended, and the account unlocked from every address (the guesses that
+    /// locked it were at a password that no longer holds).
+    /// </summary>
+    public Task<int> ResetPasswordAsync(Guid id, string passwordHash, AuditEntry entry, CancellationToken cancellationToken) =>
+        AuditedAsync(async (connection, transaction) =>
+        {
+            await UnlockAsync(connection, transaction, id, cancellationToken);
+            return await SetPasswordAndEndSessionsAsync(connection, transaction, id, passwordHash, cancellationToken);
+        }, _ => entry, cancellationToken);
 
     /// <summary>
     /// The break-glass recovery of an account, with its audit entry, in one transaction: unlocked

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { useParams } from "react-router";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type Page, type Session, type Tenant } from "../lib/api";
@@ -27,14 +27,16 @@ const PageSize = 50;
 
 /**
  * Users and their roles: a platform admin sees everyone, a tenant admin the users of its tenants.
- * Admins add a user, disable or enable one (disabling signs the user out), clear lockouts and
- * sign a user out everywhere.
+ * Admins add a user, change a user's role and tenants or set its password (both sign the user
+ * out), disable or enable one (disabling signs the user out), clear lockouts and sign a user out
+ * everywhere.
  */
 export function Users({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
   const queries = useQueryClient();
   const [page, setPage] = useState(1);
   const [message, setMessage] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const users = useQuery({ queryKey: ["users", page], queryFn: () => api<Page<User>>(`/users?page=${page}&pageSize=${PageSize}`, {}, session), placeholderData: keepPreviousData });
   const tenants = useQuery({ queryKey: ["tenants", session.user.id], queryFn: () => api<Page<Tenant>>("/tenants?pageSize=200", {}, session) });
   const refresh = () => void queries.invalidateQueries({ queryKey: ["users"] });
@@ -99,7 +101,22 @@ export function Users({ session }: { session: Session }) {
                         <button type="button" onClick={() => act.mutate({ user, action: "sign-out" })} disabled={act.isPending}>
                           Sign {user.username} out
                         </button>
+                        <button type="button" aria-expanded={editing === user.id} onClick={() => setEditing(editing === user.id ? null : user.id)}>
+                          Change {user.username}
+                        </button>
                       </div>
+                    )}
+                    {editing === user.id && (
+                      <UserEditor
+                        session={session}
+                        user={user}
+                        tenants={tenants.data?.items ?? []}
+                        onDone={(done) => {
+                          setMessage(done);
+                          setEditing(null);
+                          refresh();
+                        }}
+                      />
                     )}
                   </td>
                 </tr>
@@ -112,6 +129,98 @@ export function Users({ session }: { session: Session }) {
       {message && <p role="status">{message}</p>}
       <NewUser session={session} tenantId={tenantId} tenants={tenants.data?.items ?? []} onCreated={refresh} />
     </section>
+  );
+}
+
+/** A user's role and tenants, and a new password, set by an admin; each change signs the user out. */
+function UserEditor({ session, user, tenants, onDone }: { session: Session; user: User; tenants: Tenant[]; onDone: (message: string) => void }) {
+  const [role, setRole] = useState(user.role);
+  const [tenantIds, setTenantIds] = useState<string[]>(user.tenantIds);
+  const [password, setPassword] = useState("");
+  const { refused, problem } = useFieldErrors();
+  const change = useMutation({
+    mutationFn: () =>
+      api<User>(`/users/${user.id}`, { method: "PATCH", body: JSON.stringify({ role, tenantIds: role === "platform-admin" ? [] : tenantIds }) }, session),
+    onSuccess: () => onDone(role === user.role ? `${user.username}'s tenants are changed.` : `${user.username} is now ${role} and is signed out.`),
+    onError: refused,
+  });
+  const reset = useMutation({
+    mutationFn: () => api<unknown>(`/users/${user.id}/password`, { method: "POST", body: JSON.stringify({ password }) }, session),
+    onSuccess: () => onDone(`${user.username} has a new password and is signed out.`),
+    onError: refused,
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    change.mutate();
+  };
+  return (
+    <form className="editor" onSubmit={submit} aria-label={`Change ${user.username}`}>
+      <RoleAndTenants session={session} tenants={tenants} role={role} onRole={setRole} tenantIds={tenantIds} onTenants={setTenantIds} problem={problem} />
+      <button type="submit" disabled={change.isPending}>
+        Save role and tenants
+      </button>
+      <label>
+        New password{" "}
+        <input aria-label={`New password for ${user.username}`} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        {problem("password")}
+      </label>
+      <button type="button" onClick={() => reset.mutate()} disabled={reset.isPending || password === ""}>
+        Set password
+      </button>
+      {problem("")}
+    </form>
+  );
+}
+
+/** The role to give and, for every role but platform admin, the tenants; a tenant admin is offered only its own tenants and no platform admin's role. */
+function RoleAndTenants({
+  session,
+  tenants,
+  role,
+  onRole,
+  tenantIds,
+  onTenants,
+  problem,
+}: {
+  session: Session;
+  tenants: Tenant[];
+  role: string;
+  onRole: (role: string) => void;
+  tenantIds: string[];
+  onTenants: (ids: string[]) => void;
+  problem: (field: string) => ReactNode;
+}) {
+  const roles = isPlatformAdmin(session) ? Roles : Roles.filter(([name]) => name !== "platform-admin");
+  return (
+    <>
+      <label>
+        Role{" "}
+        <select aria-label="Role" value={role} onChange={(e) => onRole(e.target.value)}>
+          {roles.map(([name, label]) => (
+            <option key={name} value={name}>
+              {label}
+            </option>
+          ))}
+        </select>
+        {problem("role")}
+      </label>
+      {role !== "platform-admin" && (
+        <fieldset>
+          <legend>Tenants</legend>
+          {tenants.map((tenant) => (
+            <label key={tenant.id} className="inline">
+              <input
+                type="checkbox"
+                checked={tenantIds.includes(tenant.id)}
+                onChange={(e) => onTenants(e.target.checked ? [...tenantIds, tenant.id] : tenantIds.filter((id) => id !== tenant.id))}
+              />{" "}
+              {tenant.name}
+            </label>
+          ))}
+          {problem("tenantIds")}
+        </fieldset>
+      )}
+    </>
   );
 }
 
@@ -136,7 +245,6 @@ function NewUser({ session, tenantId, tenants, onCreated }: { session: Session; 
     event.preventDefault();
     create.mutate();
   };
-  const roles = isPlatformAdmin(session) ? Roles : Roles.filter(([name]) => name !== "platform-admin");
   // A tenant admin hands out only its own tenants; the list the API gives it is exactly those.
   return (
     <form className="editor" onSubmit={submit} aria-label="New user">
@@ -149,33 +257,7 @@ function NewUser({ session, tenantId, tenants, onCreated }: { session: Session; 
         Password <input aria-label="New user's password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         {problem("password")}
       </label>
-      <label>
-        Role{" "}
-        <select aria-label="Role" value={role} onChange={(e) => setRole(e.target.value)}>
-          {roles.map(([name, label]) => (
-            <option key={name} value={name}>
-              {label}
-            </option>
-          ))}
-        </select>
-        {problem("role")}
-      </label>
-      {role !== "platform-admin" && (
-        <fieldset>
-          <legend>Tenants</legend>
-          {tenants.map((tenant) => (
-            <label key={tenant.id} className="inline">
-              <input
-                type="checkbox"
-                checked={tenantIds.includes(tenant.id)}
-                onChange={(e) => setTenantIds(e.target.checked ? [...tenantIds, tenant.id] : tenantIds.filter((id) => id !== tenant.id))}
-              />{" "}
-              {tenant.name}
-            </label>
-          ))}
-          {problem("tenantIds")}
-        </fieldset>
-      )}
+      <RoleAndTenants session={session} tenants={tenants} role={role} onRole={setRole} tenantIds={tenantIds} onTenants={setTenantIds} problem={problem} />
       {problem("")}
       <button type="submit" disabled={create.isPending}>
         Add user
