@@ -237,6 +237,14 @@ public sealed class ConditionalChangeTests(GatewayFixture fixture)
         Assert.Contains("has no reconciliation schedule now", gone.GetProperty("detail").GetString(), StringComparison.Ordinal);
         await (await alice.SendAsync(Request(HttpMethod.Delete, path, Tag(now)))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
         await (await alice.GetAsync(Relative(path))).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        // If-Match: * replaces a schedule that exists, whatever its revision, and creates none (RFC 9110, 13.1.1).
+        await (await alice.SendAsync(Request(HttpMethod.Put, path, "*", new { everyHours = 12, depth = "list" }))).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+        await (await alice.GetAsync(Relative(path))).AssertProblemAsync(HttpStatusCode.NotFound);
+        (await alice.PutAsJsonAsync(path, new { everyHours = 24, depth = "list" })).EnsureSuccessStatusCode();
+        var replaced = await (await alice.SendAsync(Request(HttpMethod.Put, path, "*", new { everyHours = 12, depth = "list" }))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(12, replaced.GetProperty("schedule").GetProperty("everyHours").GetInt32());
+        Assert.Equal(HttpStatusCode.NoContent, (await alice.SendAsync(Request(HttpMethod.Delete, path, "*"))).StatusCode);
     }
 
     private static HttpRequestMessage Revalidation(string path, string ifNoneMatch)

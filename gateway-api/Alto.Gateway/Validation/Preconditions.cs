@@ -99,9 +99,11 @@ public static class Preconditions
         && tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(current, useStrongComparison: false));
 
     /// <summary>
-    /// The revisions If-Match allows, or null for no precondition (no header, or <c>*</c>: the
-    /// resource exists, which the change requires anyway). A weak tag never matches, as the RFC's
-    /// strong comparison has it; a header that is not a list of quoted tags is a field error.
+    /// The revisions If-Match allows, or null for no precondition (no header); <c>*</c> is
+    /// <see cref="Revision.Any"/>: the resource exists, whatever its revision — which tells a
+    /// replacement from a creation where a PUT may be either (a reconciliation schedule). A weak
+    /// tag never matches, as the RFC's strong comparison has it; a header that is not a list of
+    /// quoted tags is a field error.
     /// </summary>
     /// <remarks>Bound as one string (header lines joined by commas): the framework's list binding unquotes the tags.</remarks>
     public static string[]? IfMatch(RequestErrors errors, string? header)
@@ -116,7 +118,7 @@ public static class Preconditions
             return null;
         }
         return tags.Any(tag => tag.Equals(EntityTagHeaderValue.Any))
-            ? null
+            ? [Revision.Any]
             : [.. tags.Where(tag => !tag.IsWeak).Select(tag => tag.Tag.Value!.Trim('"'))];
     }
 }

@@ -23,12 +23,18 @@ public static class Revision
     }
 
     /// <summary>
+    /// <c>If-Match: *</c>: any revision, as long as the resource exists (RFC 9110, 13.1.1). No
+    /// revision is spelt so: they are base64url.
+    /// </summary>
+    public const string Any = "*";
+
+    /// <summary>
     /// Null when <paramref name="resource"/> is at one of the <paramref name="expected"/> revisions
     /// (none given: no precondition); otherwise why a change of it is refused (<see cref="CommandErrorKind.Stale"/>).
     /// </summary>
     public static string? Stale<T>(T resource, string[]? expected, string what)
     {
-        if (expected is null)
+        if (expected is null || expected.Contains(Any, StringComparer.Ordinal))
         {
             return null;
         }
