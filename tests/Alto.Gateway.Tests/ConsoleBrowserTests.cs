@@ -155,14 +155,24 @@ public sealed class ConsoleBrowserTests
         // enrolled) has its credential revoked, then goes.
         await card.GetByRole(AriaRole.Button, new() { Name = "Delete fs" }).ClickAsync();
         await Assertions.Expect(card.GetByText("is named by its files in the inventory")).ToBeVisibleAsync();
-        var typo = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs-typo", os = "linux", volumes = new[] { "/srv" } }))
+        var typo = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/hosts", new { name = "fs-tpyo", os = "linux", volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         using (var anonymous = new HttpClient { BaseAddress = gateway.HttpUrl })
         {
             await (await anonymous.PostAsJsonAsync("/api/v1/agents/enroll", new { token = typo.GetProperty("enrollmentToken").GetString() })).AssertJsonAsync(HttpStatusCode.OK);
         }
         await page.ReloadAsync();
+        // Its misspelt name is corrected first; a name another host has is refused in place.
+        var misspelt = page.GetByRole(AriaRole.Article, new() { Name = "Host fs-tpyo" });
+        await misspelt.GetByText("Settings", new() { Exact = true }).ClickAsync();
+        var naming = misspelt.GetByRole(AriaRole.Form, new() { Name = "Settings of fs-tpyo" });
+        await naming.GetByLabel("Host name").FillAsync("fs");
+        await naming.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Assertions.Expect(naming.GetByRole(AriaRole.Status)).ToContainTextAsync("a host named 'fs' already exists");
+        await naming.GetByLabel("Host name").FillAsync("fs-typo");
+        await naming.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
         var typoCard = page.GetByRole(AriaRole.Article, new() { Name = "Host fs-typo" });
+        await Assertions.Expect(typoCard).ToBeVisibleAsync();
         await typoCard.GetByRole(AriaRole.Button, new() { Name = "Delete fs-typo" }).ClickAsync();
         await Assertions.Expect(typoCard.GetByText("revoke its credential first")).ToBeVisibleAsync();
         await typoCard.GetByRole(AriaRole.Button, new() { Name = "Revoke credential" }).ClickAsync();

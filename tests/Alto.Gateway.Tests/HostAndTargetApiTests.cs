@@ -6,6 +6,47 @@ namespace Alto.Gateway.Tests;
 [Collection(GatewayCollection.Name)]
 public sealed class HostAndTargetApiTests(GatewayFixture fixture)
 {
+    /// <summary>
+    /// A host is renamed (a server renamed, a typo at registration) to a name no other host of its
+    /// tenant has, in any case; another tenant's host may have it. The list, the audit log and the
+    /// host's revision follow. Before, a host's name was fixed at registration.
+    /// </summary>
+    [Fact]
+    public async Task AHostIsRenamedToANameNoOtherHostOfItsTenantHas()
+    {
+        using var admin = fixture.ClientFor("tenant-admin");
+        using var platform = fixture.ClientFor("platform-admin");
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        async Task<string> RegisterAsync(HttpClient client, Guid tenant, string name) =>
+            $"/api/v1/tenants/{tenant}/hosts/" + (await (await client.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name, os = "linux", volumes = new[] { "/srv" } }))
+                .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+        var typo = await RegisterAsync(admin, fixture.TenantA, $"fielserver-{suffix}");
+        var other = await RegisterAsync(admin, fixture.TenantA, $"other-{suffix}");
+        await RegisterAsync(platform, fixture.TenantB, $"fileserver-{suffix}");
+        var before = (await admin.GetAsync(new Uri(typo, UriKind.Relative))).Headers.ETag!.Tag;
+
+        var renamed = await admin.PatchAsJsonAsync(typo, new { name = $"fileserver-{suffix}" });
+        Assert.Equal($"fileserver-{suffix}", (await renamed.AssertJsonAsync(HttpStatusCode.OK)).GetProperty("name").GetString());
+        Assert.NotEqual(before, renamed.Headers.ETag!.Tag);
+        var listed = await (await admin.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantA}/hosts?pageSize=200", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Contains(listed.GetProperty("items").EnumerateArray(), host => host.GetProperty("name").GetString() == $"fileserver-{suffix}");
+        var hostId = typo[(typo.LastIndexOf('/') + 1)..];
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'host.renamed' AND object_id = '{hostId}'"));
+
+        var taken = await (await admin.PatchAsJsonAsync(other, new { name = $"FILESERVER-{suffix}", bandwidthLimitBytesPerSecond = 1000 })).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Contains("already exists", taken.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var unchanged = await (await admin.GetAsync(new Uri(other, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(($"other-{suffix}", false), (unchanged.GetProperty("name").GetString(), unchanged.TryGetProperty("bandwidthLimitBytesPerSecond", out var limit) && limit.ValueKind == System.Text.Json.JsonValueKind.Number));
+        foreach (var bad in new[] { "", "has space", "../etc" })
+        {
+            await (await admin.PatchAsJsonAsync(other, new { name = bad })).AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        await (await admin.PatchAsJsonAsync(other.Replace(fixture.TenantA.ToString(), fixture.TenantB.ToString(), StringComparison.Ordinal), new { name = $"x-{suffix}" }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal($"other-{suffix}", await fixture.Database.ScalarAsync<string>($"SELECT name FROM alto.host WHERE id = '{other[(other.LastIndexOf('/') + 1)..]}'"));
+        await RegisterAsync(admin, fixture.TenantA, $"fielserver-{suffix}");
+    }
+
     [Fact]
     public async Task AHostIsRegisteredWithAOneTimeEnrollmentTokenAndListed()
     {

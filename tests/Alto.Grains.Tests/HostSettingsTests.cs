@@ -9,15 +9,54 @@ namespace Alto.Grains.Tests;
 [Collection(PostgresClusterCollection.Name)]
 public sealed class HostSettingsTests(PostgresClusterFixture fixture)
 {
-    private async Task<IHostGrain> RegisteredHostAsync()
+    private async Task<IHostGrain> RegisteredHostAsync(Guid? tenant = null, string name = "fs01")
     {
-        var tenantId = Guid.NewGuid();
-        var created = await fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString()).CreateAsync(new CreateTenant($"settings-{tenantId:N}", ""));
-        Assert.True(created.Succeeded, created.Error?.Message);
+        var tenantId = tenant ?? Guid.NewGuid();
+        if (tenant is null)
+        {
+            var created = await fixture.Client.GetGrain<ITenantGrain>(tenantId.ToString()).CreateAsync(new CreateTenant($"settings-{tenantId:N}", ""));
+            Assert.True(created.Succeeded, created.Error?.Message);
+        }
         var host = fixture.Client.GetGrain<IHostGrain>(Guid.NewGuid().ToString());
-        var registered = await host.RegisterAsync(new RegisterHost(tenantId, "fs01", HostOs.Linux, ["/srv/data"], TimeSpan.FromHours(1)));
+        var registered = await host.RegisterAsync(new RegisterHost(tenantId, name, HostOs.Linux, ["/srv/data"], TimeSpan.FromHours(1)));
         Assert.True(registered.Succeeded, registered.Error?.Message);
         return host;
+    }
+
+    /// <summary>
+    /// A host is renamed only to a name no other host of its tenant has (the row's unique index
+    /// decides, before the state is written), and a rename whose state write fails leaves the row
+    /// with the old name, so the new one stays free.
+    /// </summary>
+    [Fact]
+    public async Task AHostIsRenamedOnlyToAFreeNameAndAFailedWriteLeavesItsRowAsItWas()
+    {
+        var first = await RegisteredHostAsync();
+        var tenantId = (await first.GetAsync())!.TenantId;
+        var second = await RegisteredHostAsync(tenantId, "fs02");
+        var id = first.GetPrimaryKeyString();
+        Task<string> RowNameAsync() => fixture.Database.ScalarAsync<string>($"SELECT name FROM alto.host WHERE id = '{id}'");
+
+        var taken = await first.UpdateSettingsAsync(new HostSettingsChange(null, 1_000, null, null, false, null, Name: "FS02"));
+        Assert.Equal(CommandErrorKind.Conflict, taken.Error?.Kind);
+        Assert.Equal(("fs01", null), ((await first.GetAsync())!.Name, (await first.GetAsync())!.BandwidthLimitBytesPerSecond));
+        Assert.Equal("fs01", await RowNameAsync());
+
+        await using (await InsertRefusal.StartAsync(fixture.Database, "orleans.grain_state",
+            "position(convert_to('fs-unwritable', 'UTF8') in NEW.payload_binary) > 0", writes: "INSERT OR UPDATE"))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => first.UpdateSettingsAsync(new HostSettingsChange(null, null, null, null, false, null, Name: "fs-unwritable")));
+        }
+        Assert.Equal(("fs01", "fs01"), ((await first.GetAsync())!.Name, await RowNameAsync()));
+        var free = await second.UpdateSettingsAsync(new HostSettingsChange(null, null, null, null, false, null, Name: "fs-unwritable"));
+        Assert.True(free.Succeeded, free.Error?.Message);
+
+        var renamed = await first.UpdateSettingsAsync(new HostSettingsChange(null, null, null, null, false, null, Name: "fs02"));
+        Assert.True(renamed.Succeeded, renamed.Error?.Message);
+        Assert.Equal("fs02", await RowNameAsync());
+        await fixture.Cluster.DeactivateAsync(first);
+        Assert.Equal("fs02", (await first.GetAsync())!.Name);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'host.renamed' AND object_id = '{id}'"));
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public sealed record RegisterHostRequest(string? Name, string? Os, string[]? Vol
 
 /// <summary>A partial update. A bandwidth limit of 0 removes the limit; an empty list of transfer windows means always.</summary>
 public sealed record UpdateHostRequest(
-    string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone, LucidLinkRequest? LucidLink);
+    string[]? Volumes, long? BandwidthLimitBytesPerSecond, TransferWindow[]? TransferWindows, string? TimeZone, LucidLinkRequest? LucidLink,
+    string? Name = null);
 
 /// <summary>The LucidLink filespace the agent tails (its root), and how often; an empty root turns tailing off.</summary>
 public sealed record LucidLinkRequest(string? FilespaceRoot, int? PollSeconds, int? FullScanDays);
@@ -43,8 +44,8 @@ public static partial class HostsApi
         hosts.MapGet("/{hostId:guid}", GetHostAsync).Allows(Access.TenantRead).TagsRevision<HostInfo>(HostSettings.Of)
             .WithSummary("Get one host (the revision of its settings as the ETag)");
         hosts.MapPatch("/{hostId:guid}", UpdateHostAsync).Allows(Access.TenantManage).TagsRevision<HostInfo>(HostSettings.Of)
-            .WithSummary("Change a host's volumes (pushed to its agent if connected), bandwidth limit (0 for none), transfer windows or LucidLink " +
-                "filespace, all or none; with If-Match: only if its settings are still at the revision read");
+            .WithSummary("Change a host's name (unique in its tenant), volumes (pushed to its agent if connected), bandwidth limit (0 for none), " +
+                "transfer windows or LucidLink filespace, all or none; with If-Match: only if its settings are still at the revision read");
         hosts.MapPost("/{hostId:guid}/scan", RequestScanAsync).Allows(Access.TenantManage)
             .WithSummary("Ask the host's agent to scan now (queued until the agent is connected)");
         hosts.MapPost("/{hostId:guid}/recall", RecallAsync).Allows(Access.TenantSupport)
@@ -72,8 +73,7 @@ public static partial class HostsApi
             return refusal;
         }
         var errors = new RequestErrors();
-        var name = errors.Matches("name", request.Name, HostName(),
-            "must be 1-255 letters, digits, '.', '_' or '-' (a host name)", required: true);
+        var name = ReadName(errors, request.Name, required: true);
         var os = request.Os switch
         {
             null or "linux" => HostOs.Linux,
@@ -126,10 +126,11 @@ public static partial class HostsApi
         var flavor = HostPathFlavor.Of(host?.Os ?? HostOs.Linux);
         var errors = new RequestErrors();
         var expected = Preconditions.IfMatch(errors, ifMatch);
-        if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null, LucidLink: null })
+        if (request is { Volumes: null, BandwidthLimitBytesPerSecond: null, TransferWindows: null, TimeZone: null, LucidLink: null, Name: null })
         {
-            errors.Add("volumes", "give at least one of volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone, lucidLink");
+            errors.Add("volumes", "give at least one of name, volumes, bandwidthLimitBytesPerSecond, transferWindows, timeZone, lucidLink");
         }
+        var name = ReadName(errors, request.Name, required: false);
         var lucidLink = ReadLucidLink(errors, request.LucidLink, flavor);
         if (request.TransferWindows is { Length: > MaxTransferWindows })
         {
@@ -163,7 +164,7 @@ public static partial class HostsApi
         }
         var result = await grain.UpdateSettingsAsync(new HostSettingsChange(
             request.Volumes is null ? null : volumes, request.BandwidthLimitBytesPerSecond, request.TransferWindows, request.TimeZone,
-            ChangesLucidLink: request.LucidLink is not null, lucidLink), expected);
+            ChangesLucidLink: request.LucidLink is not null, lucidLink, name), expected);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
@@ -348,6 +349,10 @@ public static partial class HostsApi
         }
         return [.. cleaned];
     }
+
+    /// <summary>A host's name: what its admins call it (the server's name, as a rule), unique within the tenant; one given is never empty.</summary>
+    private static string? ReadName(RequestErrors errors, string? name, bool required) =>
+        errors.Matches("name", name, HostName(), "must be 1-255 letters, digits, '.', '_' or '-' (a host name)", required || name is not null);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")]
     private static partial Regex HostName();

@@ -290,7 +290,8 @@ public sealed record HostSettingsChange(
     [property: Id(2)] TransferWindow[]? TransferWindows,
     [property: Id(3)] string? TimeZone,
     [property: Id(4)] bool ChangesLucidLink,
-    [property: Id(5)] LucidLinkVolume? LucidLink);
+    [property: Id(5)] LucidLinkVolume? LucidLink,
+    [property: Id(6)] string? Name = null);
 
 /// <summary>
 /// What an admin sets on a host, and so what its revision (the ETag of a read) covers: its

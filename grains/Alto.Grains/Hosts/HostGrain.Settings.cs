@@ -1,6 +1,8 @@
 using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
+using Alto.Grains.Persistence;
 using Alto.Rules;
+using Npgsql;
 
 namespace Alto.Grains.Hosts;
 
@@ -38,37 +40,25 @@ public sealed partial class HostGrain
             }
         }
 
-        var before = ToInfo();
-        var parts = new List<string>(4);
-        await ChangeAsync(state =>
+        var renamed = change.Name is { } name && name != host.State.Name;
+        if (renamed && await ClaimNameAsync(change.Name!) is { } taken)
         {
-            if (change.BandwidthLimitBytesPerSecond is { } limit)
-            {
-                state.BandwidthLimitBytesPerSecond = limit == 0 ? null : limit;
-                parts.Add("host.bandwidth_changed");
-            }
-            if (change.TransferWindows is not null || change.TimeZone is not null)
-            {
-                state.TransferWindows = windows;
-                state.TimeZone = timeZone;
-                parts.Add("host.transfer_windows_changed");
-            }
-            if (change.Volumes is { } volumes)
-            {
-                state.Volumes = volumes;
-                parts.Add("host.volumes_changed");
-            }
-            if (change.ChangesLucidLink)
-            {
-                state.LucidLink = change.LucidLink;
-                parts.Add("host.lucidlink_changed");
-            }
-            state.UpdatedAt = time.GetUtcNow();
-            foreach (var part in parts)
-            {
-                HoldAudit(state, part, before);
-            }
-        });
+            return taken;
+        }
+
+        var before = ToInfo();
+        var parts = new List<string>(5);
+        var beforeState = host.State;
+        try
+        {
+            await ChangeAsync(state => Apply(state, change, windows, timeZone, renamed, parts, before));
+        }
+        catch when (renamed && ReferenceEquals(host.State, beforeState))
+        {
+            // The state write failed (it put the state back): so goes the row's new name.
+            await rows.UpsertAsync(Id, beforeState);
+            throw;
+        }
         await PushConfigurationAsync();
         if (change is { ChangesLucidLink: true, LucidLink: not null })
         {
@@ -76,6 +66,63 @@ public sealed partial class HostGrain
             await EnsurePlanScheduleAsync();
         }
         return CommandResult<HostInfo>.Ok(ToInfo());
+    }
+
+    /// <summary>
+    /// Writes the host's row under its new name first, so the row's unique index decides that no
+    /// other host of the tenant has it (a state write that fails afterwards puts the row back).
+    /// </summary>
+    private async Task<CommandResult<HostInfo>?> ClaimNameAsync(string name)
+    {
+        var renamed = Copy(host.State);
+        renamed.Name = name;
+        // The row is written only when its time moves (a repeated write of one state is no change).
+        renamed.UpdatedAt = time.GetUtcNow();
+        try
+        {
+            await rows.UpsertAsync(Id, renamed);
+            return null;
+        }
+        catch (PostgresException exception) when (exception.IsUniqueViolation())
+        {
+            return CommandResult<HostInfo>.Conflict($"a host named '{name}' already exists in this tenant");
+        }
+    }
+
+    /// <summary>The change, each part with its audit entry, on the state about to be written.</summary>
+    private void Apply(HostState state, HostSettingsChange change, TransferWindow[] windows, string timeZone, bool renamed, List<string> parts, HostInfo before)
+    {
+        if (renamed)
+        {
+            state.Name = change.Name!;
+            parts.Add("host.renamed");
+        }
+        if (change.BandwidthLimitBytesPerSecond is { } limit)
+        {
+            state.BandwidthLimitBytesPerSecond = limit == 0 ? null : limit;
+            parts.Add("host.bandwidth_changed");
+        }
+        if (change.TransferWindows is not null || change.TimeZone is not null)
+        {
+            state.TransferWindows = windows;
+            state.TimeZone = timeZone;
+            parts.Add("host.transfer_windows_changed");
+        }
+        if (change.Volumes is { } volumes)
+        {
+            state.Volumes = volumes;
+            parts.Add("host.volumes_changed");
+        }
+        if (change.ChangesLucidLink)
+        {
+            state.LucidLink = change.LucidLink;
+            parts.Add("host.lucidlink_changed");
+        }
+        state.UpdatedAt = time.GetUtcNow();
+        foreach (var part in parts)
+        {
+            HoldAudit(state, part, before);
+        }
     }
 
     public Task<CommandResult<HostInfo>> SetLucidLinkAsync(LucidLinkVolume? lucidLink) =>

@@ -201,6 +201,7 @@ function HostSettings({ host, base, session, onSaved }: { host: Host; base: stri
 function HostSettingsForm({ read, base, session, onSaved }: { read: Revised<Host>; base: string; session: Session; onSaved: () => void }) {
   const host = read.value;
   const [revision, setRevision] = useState(read.revision);
+  const [name, setName] = useState(host.name);
   const [bandwidth, setBandwidth] = useState(host.bandwidthLimitBytesPerSecond ? String(host.bandwidthLimitBytesPerSecond / 1_000_000) : "");
   const [windows, setWindows] = useState(formatWindows(host.transferWindows));
   const [timeZone, setTimeZone] = useState(host.timeZone);
@@ -234,6 +235,8 @@ function HostSettingsForm({ read, base, session, onSaved }: { read: Revised<Host
       return;
     }
     save.mutate({
+      // Sent only when changed: a rename is audited as one.
+      ...(name.trim() !== host.name && { name: name.trim() }),
       bandwidthLimitBytesPerSecond: limit,
       transferWindows: parsed.windows,
       timeZone,
@@ -242,6 +245,9 @@ function HostSettingsForm({ read, base, session, onSaved }: { read: Revised<Host
   };
   return (
     <form onSubmit={submit} aria-label={`Settings of ${host.name}`} className="editor">
+      <label>
+        Name <input aria-label="Host name" value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
       <label>
         Bandwidth limit (MB/s, empty for none) <input aria-label="Bandwidth limit (MB/s)" inputMode="decimal" value={bandwidth} onChange={(e) => setBandwidth(e.target.value)} />
       </label>
