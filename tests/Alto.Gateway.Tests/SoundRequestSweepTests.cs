@@ -38,7 +38,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             """),
         ["POST /api/v1/tenants/{tenantId}/hosts"] = ("", """{"name":"another-host","os":"linux","volumes":["/srv"]}"""),
         ["PATCH /api/v1/tenants/{tenantId}/hosts/{hostId}"] = ("", """
-            {"volumes":["/lucid"],"bandwidthLimitBytesPerSecond":0,"timeZone":"Europe/Berlin",
+            {"name":"host-{unique}","volumes":["/lucid"],"bandwidthLimitBytesPerSecond":0,"timeZone":"Europe/Berlin",
              "transferWindows":[{"days":"mon-fri","start":"20:00","end":"06:00","bytesPerSecond":50000000}],
              "lucidLink":{"filespaceRoot":"/lucid","pollSeconds":60,"fullScanDays":7}}
             """),
