@@ -295,14 +295,17 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             var (made, serverErrors) = await HostileInputSweepTests.SweepAsync(admin, agent, crossed.FillPath,
                 (method, url, template, _, _) =>
                 {
+                    // A platform admin manages (and reads) the users of every tenant.
+                    if (role == "platform-admin" && template.StartsWith("/api/v1/users", StringComparison.Ordinal))
+                    {
+                        return [];
+                    }
                     if (method == "GET")
                     {
                         return [(new HttpRequestMessage(HttpMethod.Get, url), url)];
                     }
-                    if (!SoundRequests.TryGetValue($"{method} {template}", out var sound)
-                        || role == "platform-admin" && template.StartsWith("/api/v1/users", StringComparison.Ordinal))
+                    if (!SoundRequests.TryGetValue($"{method} {template}", out var sound))
                     {
-                        // A platform admin manages the users of every tenant.
                         return [];
                     }
                     var query = Fill(sound.Query, crossed.Names, Guid.Empty);

@@ -128,6 +128,9 @@ public sealed class UserSessionTests(GatewayFixture fixture)
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         var userPath = $"/api/v1/users/{userId}";
         var viewerToken = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
+        // Where its creation's Location points: the user, to the admins who see it.
+        Assert.Equal(username, (await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("username").GetString());
+        await (await fixture.ClientFor("support").GetAsync(new Uri(userPath, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.Forbidden);
 
         var support = await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "support" })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal("support", support.GetProperty("role").GetString());
@@ -153,12 +156,14 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         await (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         (await platform.PatchAsJsonAsync(userPath, new { tenantIds = new[] { fixture.TenantA, fixture.TenantB } })).EnsureSuccessStatusCode();
         Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).StatusCode);
-        // The user now has a tenant the tenant admin does not: it is out of that admin's reach.
+        // The user now has a tenant the tenant admin does not: it is out of that admin's reach (though it still sees it, as its list does).
+        Assert.Equal(HttpStatusCode.OK, (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).StatusCode);
         await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await tenantAdmin.PostAsJsonAsync($"{userPath}/password", new { password = "reset-Jr4w-fig-4" })).AssertProblemAsync(HttpStatusCode.NotFound);
 
         var raised = await (await platform.PatchAsJsonAsync(userPath, new { role = "platform-admin" })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Empty(raised.GetProperty("tenantIds").EnumerateArray());
+        await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         // A browser's Basic sign-in is remembered for seconds; a change of role or password forgets it.
         using var browser = fixture.ClientFor(null);
         browser.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{GatewayFixture.UserPassword}")));

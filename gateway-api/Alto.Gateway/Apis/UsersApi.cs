@@ -27,6 +27,7 @@ public static class UsersApi
         var users = api.MapGroup("/users").WithTags("Users");
         users.MapGet("/", ListUsersAsync).Allows(Access.UserAdmin).WithSummary("List users (platform admin: all; tenant admin: its tenants')");
         users.MapPost("/", CreateUserAsync).Allows(Access.UserAdmin).WithSummary("Create a user with a role and tenants");
+        users.MapGet("/{userId:guid}", GetUserAsync).Allows(Access.UserAdmin).WithSummary("A user (platform admin: any; tenant admin: one sharing a tenant with it)");
         users.MapPatch("/{userId:guid}", UpdateUserAsync).Allows(Access.UserAdmin)
             .WithSummary("Change a user's role or tenants, or disable or enable the user (disabling and a new role sign the user out everywhere)");
         users.MapPost("/{userId:guid}/password", ResetPasswordAsync).Allows(Access.UserAdmin)
@@ -54,6 +55,20 @@ public static class UsersApi
         }
         var (list, total) = await users.ListAsync(caller.IsPlatformAdmin ? null : caller.Tenants, request.Offset, request.Size, services.Cancellation);
         return TypedResults.Ok(new Page<UserView>([.. list.Select(UserView.From)], request.Number, request.Size, total));
+    }
+
+    /// <summary>A user, seen as the list shows it: by a platform admin, or by a tenant admin it shares a tenant with (where its creation's Location points).</summary>
+    public static async Task<Results<Ok<UserView>, ProblemHttpResult>> GetUserAsync([AsParameters] GatewayServices services, UserStore users, Guid userId)
+    {
+        var caller = services.Caller;
+        if (!caller.IsPlatformAdmin && caller.Role != Roles.TenantAdmin)
+        {
+            return ApiProblems.Forbidden($"role '{caller.Role}' cannot read users");
+        }
+        var user = (await users.FindByIdAsync(userId, services.Cancellation))?.User;
+        return user is not null && (caller.IsPlatformAdmin || user.TenantIds.Any(caller.CanSee))
+            ? TypedResults.Ok(UserView.From(user))
+            : ApiProblems.NotFound($"user {userId} not found");
     }
 
     public static async Task<Results<Created<UserView>, ValidationProblem, ProblemHttpResult>> CreateUserAsync(

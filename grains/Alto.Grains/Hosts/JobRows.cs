@@ -57,7 +57,6 @@ public sealed class JobRows(NpgsqlDataSource db)
         return claimed;
     }
 
-    /// <summary>Moves the host's jobs that wait for approval (all, or those named) to queued, recording who approved them.</summary>
     /// <summary>Approves the host's waiting jobs (those given, or all), with the audit entry of what was approved in the same transaction.</summary>
     public async Task<ApprovedJobs> ApproveAsync(Guid hostId, Guid[]? jobIds, string actor, Func<ApprovedJobs, AuditEntry> entryOf)
     {
