@@ -168,6 +168,11 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         using var browser = fixture.ClientFor(null);
         browser.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{GatewayFixture.UserPassword}")));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        // Disabled through another gateway, which changes only the database: the sign-in remembered here no longer holds either.
+        await fixture.Database.ExecuteAsync($"UPDATE alto.app_user SET disabled = true, session_version = session_version + 1 WHERE id = '{userId}'");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
+        await fixture.Database.ExecuteAsync($"UPDATE alto.app_user SET disabled = false WHERE id = '{userId}'");
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);
         Assert.Contains("give at least one tenant",
             (await (await platform.PatchAsJsonAsync(userPath, new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.BadRequest)).GetRawText(), StringComparison.Ordinal);
         (await platform.PatchAsJsonAsync(userPath, new { role = "viewer", tenantIds = new[] { fixture.TenantA } })).EnsureSuccessStatusCode();

@@ -14,14 +14,17 @@ namespace Alto.Gateway.Auth;
 /// its OpenAPI document), which cannot carry a bearer token: HTTP Basic with an Alto user's name
 /// and password, checked like every sign-in (<see cref="PasswordSignIn"/>: lockout, audit of
 /// refusals). A bearer token works there too. The dashboard polls every second, so a checked
-/// password is remembered for <see cref="OperatorSignIns.Remembered"/> instead of hashed again.
+/// password is remembered for <see cref="OperatorSignIns.Remembered"/> instead of hashed again —
+/// but, as a token's, its session is checked against the database at every use: an account
+/// disabled, signed out, given a new password or a new role on another gateway stops here too.
 /// </summary>
 public sealed class OperatorAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     PasswordSignIn signIn,
-    OperatorSignIns recent) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    OperatorSignIns recent,
+    UserStore users) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Operator";
 
@@ -52,7 +55,7 @@ public sealed class OperatorAuthentication(
         {
             return AuthenticateResult.Fail("the Basic credential is not user:password");
         }
-        var user = recent.Find(pair) ?? await signIn.TryAsync(Context, pair[..colon], pair[(colon + 1)..], Context.RequestAborted);
+        var user = await StillHoldsAsync(recent.Find(pair)) ?? await signIn.TryAsync(Context, pair[..colon], pair[(colon + 1)..], Context.RequestAborted);
         if (user is null)
         {
             Context.Items[RefusalAudit.FailureItem] = "a Basic sign-in was refused";
@@ -64,6 +67,18 @@ public sealed class OperatorAuthentication(
         var identity = new ClaimsIdentity(claims, SchemeName, AltoClaims.Name, AltoClaims.Role);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
+
+    /// <summary>
+    /// The remembered user with the tenants it reaches now, while its session holds (its session
+    /// version unchanged, the account enabled, a tenant of it enabled unless it is a platform admin);
+    /// null otherwise, and the password is checked again.
+    /// </summary>
+    private async Task<AppUser?> StillHoldsAsync(AppUser? remembered) =>
+        remembered is not null
+        && await users.SessionTenantsAsync(remembered.Id, remembered.SessionVersion, Context.RequestAborted) is { } tenants
+        && (remembered.Role == Roles.PlatformAdmin || tenants.Length > 0)
+            ? remembered with { TenantIds = tenants }
+            : null;
 
     /// <summary>A browser asks for the name and password.</summary>
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
