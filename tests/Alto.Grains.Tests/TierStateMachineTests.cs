@@ -33,6 +33,7 @@ public sealed class TierStateMachineTests
         (TierState.Failed, TierState.Planned),
         (TierState.Failed, TierState.Recalling),
         (TierState.Failed, TierState.Abandoned),
+        (TierState.Abandoned, TierState.Skipped),
         (TierState.Stubbed, TierState.Lost),
         (TierState.Lost, TierState.Stubbed),
         (TierState.Lost, TierState.Recalled),
@@ -132,7 +133,14 @@ public sealed class TierStateMachineTests
 
         // No fourth try: the retry is refused and the object can only be abandoned.
         Assert.Throws<IllegalTierTransitionException>(() => machine.Transition(state, TierState.Planned));
-        Assert.Equal(TierState.Abandoned, machine.Transition(state, TierState.Abandoned).State);
+        var abandoned = machine.Transition(state, TierState.Abandoned);
+        Assert.Equal(TierState.Abandoned, abandoned.State);
+
+        // Tried again at an admin's request (the cause fixed): skipped, then planned from a fresh count.
+        var retried = new TierEventMoves(machine).Apply(abandoned, new TierEvent(TierEventKind.Retried, "user:alice", Reason: "tried again"));
+        Assert.Equal((TierState.Skipped, "tried again"), (retried.State, retried.LastError));
+        Assert.Equal((TierState.Planned, 0), (machine.Transition(retried, TierState.Planned).State, machine.Transition(retried, TierState.Planned).Attempts));
+        Assert.Throws<IllegalTierTransitionException>(() => new TierEventMoves(machine).Apply(retried, new TierEvent(TierEventKind.Retried, "user:alice")));
     }
 
     [Fact]

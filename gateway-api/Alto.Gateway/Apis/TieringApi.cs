@@ -2,11 +2,22 @@ using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Hosts;
+using Alto.Rules;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
 
-/// <summary>What tiering is doing: jobs, tier objects and a per-state summary (read models; any role that sees the tenant).</summary>
+/// <summary>Optional: only the abandoned files below this folder (as the host spells paths).</summary>
+public sealed record RetryAbandonedRequest(string? Directory);
+
+/// <summary>How many abandoned files go out again.</summary>
+public sealed record RetriedFiles(int Files);
+
+/// <summary>
+/// What tiering is doing: jobs, tier objects and a per-state summary (read models; any role that
+/// sees the tenant); and, for its admins, abandoned files tried again once their cause is fixed.
+/// </summary>
 public static class TieringApi
 {
     public static RouteGroupBuilder MapTieringApi(this RouteGroupBuilder api)
@@ -15,6 +26,8 @@ public static class TieringApi
         tenant.MapGet("/jobs", ListJobsAsync).Allows(Access.TenantRead).WithSummary("Tiering jobs, newest first (filter by host and status)");
         tenant.MapGet("/tier-objects", ListTierObjectsAsync).Allows(Access.TenantRead).WithSummary("Tier objects by path (filter by host, state and path prefix)");
         tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host)");
+        tenant.MapPost("/hosts/{hostId:guid}/retry-abandoned", RetryAbandonedAsync).Allows(Access.TenantManage)
+            .WithSummary("Try a host's abandoned files again (all, or below a folder), once what made them fail is fixed: planned at once with a fresh count of attempts");
         return api;
     }
 
@@ -68,5 +81,28 @@ public static class TieringApi
             return refusal;
         }
         return TypedResults.Ok(await tiering.SummarizeAsync(tenantId, hostId, services.Cancellation));
+    }
+
+    public static async Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> RetryAbandonedAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "tiering") is { } refusal)
+        {
+            return refusal;
+        }
+        var grain = services.Grains.GetGrain<IHostGrain>(hostId.ToString());
+        var host = await grain.GetAsync();
+        var errors = new RequestErrors();
+        var directory = request?.Directory is null ? null : errors.HostPath("directory", request.Directory, HostPathFlavor.Of(host?.Os ?? HostOs.Linux), required: true);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        if (host?.TenantId != tenantId)
+        {
+            return ApiProblems.NotFound($"host {hostId} not found");
+        }
+        var result = await grain.RetryAbandonedAsync(directory);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(new RetriedFiles(result.Value));
     }
 }

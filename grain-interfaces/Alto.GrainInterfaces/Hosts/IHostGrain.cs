@@ -146,6 +146,9 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("ApproveJobsAsync")]
     Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds);
 
+    /// <summary>Tries the host's abandoned files (all, or below a folder) again: planned afresh with a new count of attempts. Returns how many.</summary>
+    Task<CommandResult<int>> RetryAbandonedAsync(string? directory);
+
     /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>
     [Alias("DispatchAsync")]
     Task<int> DispatchAsync();

@@ -1,3 +1,5 @@
+using Alto.Audit;
+using Alto.GrainInterfaces.Common;
 using Alto.Grains.Tiers;
 using Microsoft.Extensions.Logging;
 
@@ -38,6 +40,39 @@ public sealed partial class HostGrain
         }
         await ScheduleRetrySweepAsync();
     }
+
+    /// <summary>
+    /// Tries the host's abandoned files (all, or those below <paramref name="directory"/>) again,
+    /// once an admin fixed what made them fail: each goes SKIPPED, audited <c>tier.retried</c>, and
+    /// the host plans at once, so they go out in new jobs with a fresh count of attempts (or wait
+    /// for approval, as the tenant's plans do). Returns how many.
+    /// </summary>
+    public async Task<CommandResult<int>> RetryAbandonedAsync(string? directory)
+    {
+        if (!host.State.Exists)
+        {
+            return CommandResult<int>.NotFound($"host {Id} not found");
+        }
+        if (directory is not null && InsideVolumes(directory) is null)
+        {
+            return CommandResult<int>.Invalid("directory", OutsideVolumes(directory));
+        }
+        var ids = await tierObjects.AbandonedAsync(Id, directory, Rules.HostPathFlavor.Of(host.State.Os));
+        var retried = new TierEvent(TierEventKind.Retried, AuditContext.Actor, Reason: "tried again at an admin's request");
+        var moved = 0;
+        foreach (var batch in ids.Chunk(RetriedPerTransaction))
+        {
+            moved += (await ledger.ApplyAsync(Id, [.. batch.Select(id => new TierChange(id, retried))], CancellationToken.None)).Count(outcome => outcome.Applied);
+        }
+        if (moved > 0)
+        {
+            RequestPlan("abandoned files retried");
+        }
+        return CommandResult<int>.Ok(moved);
+    }
+
+    /// <summary>One transaction moves at most this many: a host may have abandoned a million files when its tier 2 went away.</summary>
+    private const int RetriedPerTransaction = 1_000;
 
     /// <summary>Wakes the host when its next failed file is due (one timer; a later failure moves it).</summary>
     private async Task ScheduleRetrySweepAsync()

@@ -58,6 +58,20 @@ public sealed class HostTierObjects(NpgsqlDataSource db)
         return await ReadIdsAsync(command);
     }
 
+    /// <summary>The host's abandoned files, all or those below <paramref name="directory"/> (compared as the host spells paths).</summary>
+    public async Task<long[]> AbandonedAsync(Guid hostId, string? directory, PathFlavor flavor)
+    {
+        var paths = new SqlPaths(flavor);
+        await using var command = db.CreateCommand($"""
+            SELECT id FROM alto.tier_object
+            WHERE host_id = $1 AND state = 'ABANDONED' AND ($2::text IS NULL OR {paths.Below("full_path", "$2")})
+            ORDER BY id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)directory ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        return await ReadIdsAsync(command);
+    }
+
     private static async Task<long[]> ReadIdsAsync(NpgsqlCommand command)
     {
         await using var reader = await command.ExecuteReaderAsync();

@@ -21,6 +21,8 @@ public enum TierEventKind
     Lost = 9,
     /// <summary>A reconciliation found a LOST object whole again: STUBBED.</summary>
     Found = 10,
+    /// <summary>An admin asks for an abandoned file to be tried again (the cause fixed): SKIPPED, planned afresh with a new count of attempts.</summary>
+    Retried = 11,
 }
 
 /// <summary>One event for one tier object, with who reported it and what it carries.</summary>

@@ -33,6 +33,9 @@ public sealed class TierEventMoves(TierStateMachine machine)
             new TierTransitionDetails(Error: change.Reason ?? "the agent refused the file", Refused: true)),
         TierEventKind.Lost => machine.Transition(current, TierState.Lost, new TierTransitionDetails(Error: change.Reason)),
         TierEventKind.Found => machine.Transition(current, TierState.Stubbed),
+        TierEventKind.Retried => current.State == TierState.Abandoned
+            ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason))
+            : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only an abandoned file is tried again at an admin's request"),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
 

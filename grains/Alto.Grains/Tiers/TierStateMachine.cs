@@ -35,7 +35,8 @@ public sealed class TierStateMachine(
         [TierState.Recalling] = [TierState.Recalled, TierState.Failed],
         [TierState.Recalled] = [TierState.Planned],
         [TierState.Failed] = [TierState.Planned, TierState.Recalling, TierState.Abandoned],
-        [TierState.Abandoned] = [],
+        // Only at an admin's request, once the cause is fixed: planned afresh, as a skipped file is.
+        [TierState.Abandoned] = [TierState.Skipped],
         [TierState.Skipped] = [TierState.Planned],
         // Found again intact by a later reconciliation (restored from a backup of tier 2, say), or
         // the file's data is back on the host (a real file where the stub was).

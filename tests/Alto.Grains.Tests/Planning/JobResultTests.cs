@@ -1,4 +1,5 @@
 using Alto.TestSupport;
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Rules;
 using Alto.GrainInterfaces.Tiers;
 using Alto.Grains.Tiers;
@@ -164,12 +165,48 @@ public sealed class JobResultTests(PostgresClusterFixture fixture)
             $"SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[0]}' AND action = 'tier.recalled' AND details->>'reason' LIKE 'a scan found%'"));
     }
 
+    /// <summary>
+    /// Files abandoned after their last attempt (the tier-2 share was full, say) are tried again
+    /// once an admin fixed the cause and asks: all of a host's, or those below a folder, each
+    /// audited, then planned afresh with a new count of attempts. Before, ABANDONED was for good:
+    /// the files stayed on tier 1 whatever was fixed.
+    /// </summary>
+    [Fact]
+    public async Task AbandonedFilesAreTriedAgainAtAnAdminsRequestFromAFreshCount()
+    {
+        var (world, jobId, objects, _) = await SentJobAsync(["/srv/projects/a.bin", "/srv/media/b.bin"]);
+        await world.Host.RecordJobResultsAsync(Guid.NewGuid().ToString("N"), jobId,
+            [.. objects.Select(id => new TierFileResult(id, TierFileOutcome.Failed, null, null, "writing to tier 2 failed: No space left on device"))], finished: true);
+        await world.ExecuteAsync("UPDATE alto.tier_object SET state = 'ABANDONED', attempts = 3, next_attempt_utc = NULL WHERE id = ANY($1)", objects.ToArray());
+
+        Alto.Audit.AuditContext.Set("user:alice", null);
+        var outside = await world.Host.RetryAbandonedAsync("/var/tmp");
+        Assert.Equal((CommandErrorKind.Invalid, "directory"), (outside.Error?.Kind, outside.Error?.Field));
+        var below = await world.Host.RetryAbandonedAsync("/srv/projects");
+        Assert.Equal(1, below.Value);
+        Assert.Equal(["SKIPPED", "ABANDONED"], await StatesAsync(objects));
+        Assert.Equal(1, await fixture.Database.CountAsync($"""
+            SELECT count(*) FROM alto.audit_log WHERE object_id = '{objects[0]}' AND action = 'tier.retried' AND outcome = 'success'
+              AND actor = 'user:alice' AND details->>'from' = 'ABANDONED'
+            """));
+
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(["PLANNED", "ABANDONED"], await StatesAsync(objects));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE id = {objects[0]} AND attempts = 0 AND job_id IS NOT NULL AND job_id <> '{jobId}'"));
+        Assert.Equal(1, (await world.Host.RetryAbandonedAsync(null)).Value);
+        Assert.Equal(0, (await world.Host.RetryAbandonedAsync(null)).Value);
+    }
+
     /// <summary>A world whose files are planned into one job that was sent (as a claim does): the job and the files' tier objects, in order.</summary>
-    private async Task<(PlanningWorld World, Guid JobId, List<long> Objects, long[] FileIds)> SentJobAsync(string name, int files)
+    private Task<(PlanningWorld World, Guid JobId, List<long> Objects, long[] FileIds)> SentJobAsync(string name, int files) =>
+        SentJobAsync([.. Enumerable.Range(0, files).Select(i => $"/srv/{name}{i}.bin")]);
+
+    private async Task<(PlanningWorld World, Guid JobId, List<long> Objects, long[] FileIds)> SentJobAsync(string[] paths)
     {
         var world = await PlanningWorld.CreateAsync(fixture.Client, fixture.Database);
         await world.AddRuleAsync("all", RuleCriteria.None with { MinSizeBytes = 0 });
-        var ids = await world.AddFilesAsync([.. Enumerable.Range(0, files).Select(i => new InventoryFile($"/srv/{name}{i}.bin", 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
+        var ids = await world.AddFilesAsync([.. paths.Select((path, i) => new InventoryFile(path, 100 + i, 90 * PlanningWorld.Day, 90 * PlanningWorld.Day))]);
         Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
         var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
         await world.ExecuteAsync("UPDATE alto.tiering_job SET status = 'dispatched', lease_until = now() + interval '10 minutes' WHERE id = $1", jobId);

@@ -72,6 +72,13 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
     },
     onError: (error) => setMessage(failureMessage(error)),
   });
+  // Files given up after their last attempt, once their cause (a full or unreachable tier 2) is fixed.
+  const retry = useMutation({
+    mutationFn: () => api<{ files: number }>(`${base}/retry-abandoned`, { method: "POST", body: JSON.stringify({}) }, session),
+    onSuccess: (answer) =>
+      setMessage(answer.files === 0 ? "No abandoned files to try again." : `${answer.files} abandoned file(s) are planned again, from a fresh count of attempts.`),
+    onError: (error) => setMessage(failureMessage(error)),
+  });
   const remove = useMutation({
     mutationFn: () => api<void>(base, { method: "DELETE" }, session),
     onSuccess: () => void queries.invalidateQueries({ queryKey: ["hosts", tenantId] }),
@@ -147,6 +154,9 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
               Revoke credential
             </button>
           )}
+          <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>
+            Retry abandoned files
+          </button>
           <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
             {`Delete ${host.name}`}
           </button>
