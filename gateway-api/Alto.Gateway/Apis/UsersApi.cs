@@ -178,9 +178,10 @@ public static class UsersApi
             return ApiProblems.Invalid(errors);
         }
 
-        var disabled = request.Disabled ?? target.Disabled;
-        var action = grants ? "user.updated" : disabled ? "user.disabled" : "user.enabled";
-        var after = await users.UpdateAsync(userId, role, grants ? tenants : null, disabled, endSessions: request.Disabled == true || role != target.Role,
+        var action = grants ? "user.updated" : request.Disabled == true ? "user.disabled" : "user.enabled";
+        // Only what the request names is written: another admin's change of the rest meanwhile stands.
+        var newTenants = request.TenantIds is not null || request.Role == Roles.PlatformAdmin ? tenants : null;
+        var after = await users.UpdateAsync(userId, request.Role, newTenants, request.Disabled,
             changed => GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), action, "user", userId.ToString(), succeeded: true,
                 new Dictionary<string, object?> { ["before"] = UserView.From(target), ["after"] = UserView.From(changed) }),
             services.Cancellation);

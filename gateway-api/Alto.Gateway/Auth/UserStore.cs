@@ -262,12 +262,13 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
             """, id, cancellationToken, new NpgsqlParameter<bool> { TypedValue = disabled });
 
     /// <summary>
-    /// Changes an account's role, tenants (null leaves them) and disabled flag, with the audit entry
-    /// of the change (made from the user as it is after) in one transaction. With
-    /// <paramref name="endSessions"/> every token issued so far stops working: a token carries its
-    /// role, while its tenants are read again on every call. Null when a tenant does not exist.
+    /// Changes an account's role, tenants and disabled flag (each null: left as it is, so that two
+    /// admins changing different things of one account both stand), with the audit entry of the
+    /// change (made from the user as it is after) in one transaction. Disabling and a new role end
+    /// every session (a token carries its role, while its tenants are read again on every call).
+    /// Null when a tenant does not exist.
     /// </summary>
-    public async Task<AppUser?> UpdateAsync(Guid id, string role, IReadOnlyCollection<Guid>? tenantIds, bool disabled, bool endSessions,
+    public async Task<AppUser?> UpdateAsync(Guid id, string? role, IReadOnlyCollection<Guid>? tenantIds, bool? disabled,
         Func<AppUser, AuditEntry> entryOf, CancellationToken cancellationToken)
     {
         try
@@ -275,11 +276,14 @@ public sealed class UserStore(NpgsqlDataSource db, TimeProvider time)
             return await AuditedAsync(async (connection, transaction) =>
             {
                 await ExecuteAsync<int>(connection, transaction, """
-                    UPDATE alto.app_user SET role = $2, disabled = $3, session_version = session_version + (CASE WHEN $4 THEN 1 ELSE 0 END), updated_at = now()
+                    UPDATE alto.app_user
+                    SET role = coalesce($2, role), disabled = coalesce($3, disabled), updated_at = now(),
+                        session_version = session_version + (CASE WHEN $3 IS TRUE OR $2 <> role THEN 1 ELSE 0 END)
                     WHERE id = $1
                     RETURNING session_version
                     """, id, cancellationToken,
-                    new NpgsqlParameter<string> { TypedValue = role }, new NpgsqlParameter<bool> { TypedValue = disabled }, new NpgsqlParameter<bool> { TypedValue = endSessions });
+                    new NpgsqlParameter { Value = (object?)role ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    new NpgsqlParameter { Value = (object?)disabled ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
                 if (tenantIds is not null)
                 {
                     await using var relink = new NpgsqlBatch(connection, transaction);
