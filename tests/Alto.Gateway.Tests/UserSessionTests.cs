@@ -164,7 +164,7 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         var raised = await (await platform.PatchAsJsonAsync(userPath, new { role = "platform-admin" })).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Empty(raised.GetProperty("tenantIds").EnumerateArray());
         await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
-        // A browser's Basic sign-in is remembered for seconds; a change of role or password forgets it.
+        // A browser's Basic sign-in is remembered for seconds; it holds only while the account's session does.
         using var browser = fixture.ClientFor(null);
         browser.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{GatewayFixture.UserPassword}")));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(new Uri("/dashboard/", UriKind.Relative))).StatusCode);

@@ -72,7 +72,7 @@ public static class AuthApi
 
     public static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
         [AsParameters] GatewayServices services, ChangePasswordRequest request, UserStore users, PasswordHashing passwords, PasswordSignIn signIn,
-        TokenIssuer tokens, OperatorSignIns operatorSignIns, HttpContext http)
+        TokenIssuer tokens, HttpContext http)
     {
         var errors = new RequestErrors();
         if (string.IsNullOrEmpty(request.CurrentPassword))
@@ -99,7 +99,6 @@ public static class AuthApi
             GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.password_changed", "user", stored.User.Id.ToString(), succeeded: true,
                 new Dictionary<string, object?> { ["sessionsEnded"] = true }),
             services.Cancellation);
-        operatorSignIns.Forget(stored.User.Id);
         var user = stored.User with { SessionVersion = version };
         var token = tokens.Issue(user);
         return TypedResults.Ok(new LoginResponse(token.AccessToken, "Bearer", token.ExpiresAt, UserView.From(user)));

@@ -143,7 +143,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<UserView>, ValidationProblem, ProblemHttpResult>> UpdateUserAsync(
-        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users, OperatorSignIns operatorSignIns,
+        [AsParameters] GatewayServices services, Guid userId, UpdateUserRequest request, UserStore users,
         HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is not { } target)
@@ -189,13 +189,12 @@ public static class UsersApi
         {
             return ApiProblems.Invalid("tenantIds", "a tenant in tenantIds does not exist");
         }
-        operatorSignIns.Forget(userId);
         return TypedResults.Ok(UserView.From(after));
     }
 
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ResetPasswordAsync(
         [AsParameters] GatewayServices services, Guid userId, ResetPasswordRequest request, UserStore users, PasswordHashing passwords,
-        OperatorSignIns operatorSignIns, HttpContext http)
+        HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is not { } target)
         {
@@ -215,7 +214,6 @@ public static class UsersApi
             GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.password_reset", "user", userId.ToString(), succeeded: true,
                 new Dictionary<string, object?>()),
             services.Cancellation);
-        operatorSignIns.Forget(userId);
         return TypedResults.NoContent();
     }
 
@@ -234,7 +232,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeSessionsAsync(
-        [AsParameters] GatewayServices services, Guid userId, UserStore users, OperatorSignIns operatorSignIns, HttpContext http)
+        [AsParameters] GatewayServices services, Guid userId, UserStore users, HttpContext http)
     {
         if (await ManagedUserAsync(services, users, userId) is null)
         {
@@ -242,7 +240,6 @@ public static class UsersApi
         }
         await users.RevokeSessionsAsync(userId, GatewayAudit.Entry(http, GatewayAudit.ActorOf(services.User), "user.sessions_revoked", "user", userId.ToString(),
             succeeded: true, new Dictionary<string, object?>()), services.Cancellation);
-        operatorSignIns.Forget(userId);
         return TypedResults.NoContent();
     }
 

@@ -89,7 +89,11 @@ public sealed class OperatorAuthentication(
     }
 }
 
-/// <summary>Basic credentials checked in the last <see cref="Remembered"/>, by their SHA-256 (never the password itself).</summary>
+/// <summary>
+/// Basic credentials checked in the last <see cref="Remembered"/>, by their SHA-256 (never the
+/// password itself). Nothing here is forgotten on a change of the account: every use checks the
+/// account's session in the database, which every gateway's change moves.
+/// </summary>
 public sealed class OperatorSignIns(TimeProvider time)
 {
     public static readonly TimeSpan Remembered = TimeSpan.FromSeconds(30);
@@ -108,18 +112,6 @@ public sealed class OperatorSignIns(TimeProvider time)
             _recent.Clear();
         }
         _recent[Key(pair)] = (user, time.GetUtcNow() + Remembered);
-    }
-
-    /// <summary>Forgets every remembered sign-in of a user (disabled, signed out, password changed).</summary>
-    public void Forget(Guid userId)
-    {
-        foreach (var (key, entry) in _recent)
-        {
-            if (entry.User.Id == userId)
-            {
-                _recent.TryRemove(key, out _);
-            }
-        }
     }
 
     private static string Key(string pair) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(pair)));
