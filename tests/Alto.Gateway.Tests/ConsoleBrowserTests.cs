@@ -190,14 +190,30 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("plan-summary")).ToContainTextAsync("Planned: 10 files evaluated, 5 files (5.00 MB) to tier");
         await Assertions.Expect(page.GetByTestId("waiting-job")).ToHaveCountAsync(1);
         await ConsoleBrowser.ScreenshotAsync(page, "plans-waiting");
+        // First declined, with a reason and a hold: its files stay out of the next plan.
+        await page.GetByLabel("Reason to decline").FillAsync("after the audit");
+        await page.GetByLabel("Keep declined files out of plans for (days)").FillAsync("3");
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Decline the job of ") }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Declined 1 job(s): 5 files, 5.00 MB, kept out of plans until")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
+        Assert.Equal(5, await gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE tenant_id = '{tenantId}' AND state = 'SKIPPED' AND next_attempt_utc BETWEEN now() + interval '71 hours' AND now() + interval '73 hours'"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("plan-summary")).ToContainTextAsync("Planned: 10 files evaluated, 0 files");
+        await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
+        // Once the hold is over (ended here at once), the next plan asks again, and this time it is approved.
+        await gateway.Database.ExecuteAsync($"UPDATE alto.tier_object SET next_attempt_utc = now() WHERE tenant_id = '{tenantId}' AND state = 'SKIPPED'");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("waiting-job")).ToHaveCountAsync(1);
         await page.GetByRole(AriaRole.Button, new() { Name = "Approve all" }).ClickAsync();
         await Assertions.Expect(page.GetByText("Approved 1 job(s): 5 files")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
 
-        // Jobs: the approved job waits for its agent; nothing is stubbed yet.
+        // Jobs: the declined job says why; the approved one waits for its agent; nothing is stubbed yet.
         await ConsoleBrowser.OpenAsync(page, "Jobs");
-        await Assertions.Expect(page.GetByTestId("job")).ToHaveCountAsync(1);
-        await Assertions.Expect(page.GetByTestId("job")).ToContainTextAsync("queued");
+        await Assertions.Expect(page.GetByTestId("job")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.GetByTestId("job").Filter(new() { HasText = "declined" })).ToContainTextAsync("declined by user:rules-inc-tenant-admin: after the audit");
+        await Assertions.Expect(page.GetByTestId("job").Filter(new() { HasText = "queued" })).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByTestId("state-PLANNED")).ToContainTextAsync("PLANNED5");
         await ConsoleBrowser.ScreenshotAsync(page, "jobs-admin");
 
@@ -253,7 +269,7 @@ public sealed class ConsoleBrowserTests
         {
             await ConsoleBrowser.OpenAsync(viewer, link);
             await Assertions.Expect(viewer.GetByRole(AriaRole.Status).Filter(new() { HasTextRegex = new Regex("^Loading") })).ToHaveCountAsync(0);
-            var writes = viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new Regex("Scan|Recall|Approve|Plan now|Add|Turn|Rotate|Delete|Save|Start|Disable|Enable") });
+            var writes = viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new Regex("Scan|Recall|Approve|Decline|Plan now|Add|Turn|Rotate|Delete|Save|Start|Disable|Enable") });
             Assert.True(0 == await writes.CountAsync(), $"the viewer has a write control on {link}");
         }
         foreach (var link in new[] { "Sanitizer", "Audit", "Users", "Tenants" })

@@ -123,6 +123,85 @@ public sealed class PlanApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task AWaitingJobIsDeclinedByATenantAdminWithItsReasonAndItsFilesStayOutOfPlans()
+    {
+        using var platformAdmin = fixture.ClientFor("platform-admin");
+        using var admin = fixture.ClientFor("tenant-admin");
+        var tenant = fixture.TenantA;
+        var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
+            new { name = "decline-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{Guid.NewGuid():N}" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "decl-" + Guid.NewGuid().ToString("N")[..8], volumes = new[] { "/srv" } }))
+            .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules",
+            new { name = "decline " + Guid.NewGuid().ToString("N")[..8], targetId = target, criteria = new { pathGlobs = new[] { "/srv/archive/**" } } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            SELECT '{tenant}', '{host}', 0, 'f' || i, '/srv/archive/f' || i || '.bin', 100000, 0, 0, 0, 'bin', 0, 0, now()
+            FROM generate_series(1, 4) i
+            """);
+        await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        var job = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{host}' AND status = 'awaiting_approval'"));
+        var decline = $"/api/v1/tenants/{tenant}/approvals/decline";
+        var stillWaiting = $"SELECT count(*) FROM alto.tiering_job j JOIN alto.tier_object t ON t.job_id = j.id WHERE j.id = '{job}' AND j.status = 'awaiting_approval' AND t.state = 'PLANNED'";
+
+        // Only a tenant admin of the job's tenant declines, only a sound request, and only a job that waits; none of these changes anything.
+        foreach (var role in new[] { "support", "viewer" })
+        {
+            using var client = fixture.ClientFor(role);
+            await (await client.PostAsJsonAsync(decline, new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.Forbidden);
+        }
+        using (var anonymous = fixture.ClientFor(null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync(decline, new { jobIds = new[] { job } })).StatusCode);
+        }
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals/decline", new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await platformAdmin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals/decline", new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await platformAdmin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/approvals/decline", new { all = true, hostId = host })).AssertProblemAsync(HttpStatusCode.NotFound);
+        foreach (var bad in new object[]
+                 {
+                     new { }, new { jobIds = Array.Empty<Guid>() }, new { jobIds = new[] { job }, all = true },
+                     new { jobIds = new[] { job }, holdDays = 0 }, new { jobIds = new[] { job }, holdDays = 366 },
+                     new { jobIds = new[] { job }, reason = "looks fine\u202Eelif" }, new { jobIds = new[] { job }, reason = new string('r', 501) },
+                     new { jobIds = new[] { job }, reason = "two\nlines" },
+                 })
+        {
+            await (await admin.PostAsJsonAsync(decline, bad)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        await (await admin.PostAsJsonAsync(decline, new { jobIds = new[] { job, Guid.NewGuid() } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        // Declined only with the audit entries that say so: a log that will not take them leaves the job waiting and its files planned.
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, tenant))
+        {
+            await (await admin.PostAsJsonAsync(decline, new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        Assert.Equal(4, await fixture.Database.CountAsync(stillWaiting));
+
+        var declined = await (await admin.PostAsJsonAsync(decline, new { all = true, hostId = host, holdDays = 7, reason = "  legal hold on the archive  " }))
+            .AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal([job], declined.GetProperty("declined").EnumerateArray().Select(id => id.GetGuid()));
+        Assert.Equal((4, 400000), (declined.GetProperty("files").GetInt32(), declined.GetProperty("bytes").GetInt32()));
+        Assert.InRange(declined.GetProperty("heldUntil").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(7).AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(7).AddMinutes(5));
+        var listed = (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs?hostId={host}&status=declined"))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("items");
+        Assert.StartsWith("declined by user:", Assert.Single(listed.EnumerateArray()).GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith(": legal hold on the archive", listed[0].GetProperty("lastError").GetString(), StringComparison.Ordinal);
+        var entry = await fixture.Database.ScalarAsync<string>(
+            $"SELECT details->>'reason' || '|' || (details->>'holdDays') FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{host}' AND actor LIKE 'user:%'");
+        Assert.Equal("legal hold on the archive|7", entry);
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.declined' AND host_id = '{host}'"));
+
+        // Decided once: it is neither approved nor declined again, and the next plan does not ask for its files.
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PostAsJsonAsync(decline, new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
+        var queue = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/approvals?hostId={host}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(0, queue.GetProperty("jobs").GetInt32());
+        var skipped = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?hostId={host}&state=skipped"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(4, skipped.GetProperty("total").GetInt32());
+    }
+
+    [Fact]
     public async Task PlanRunsAreLimitedPerTenantAndCallersWhoCannotSeeItSpendABudgetOfTheirOwn()
     {
         using var admin = fixture.ClientFor("platform-admin");

@@ -67,6 +67,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             """),
         ["POST /api/v1/tenants/{tenantId}/what-if"] = ("", $$"""{"rules":[{{Rule("what-if", 30)}}],"hostId":"{hostId}"}"""),
         ["POST /api/v1/tenants/{tenantId}/approvals"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null}"""),
+        ["POST /api/v1/tenants/{tenantId}/approvals/decline"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null,"holdDays":30,"reason":"not now"}"""),
         ["POST /api/v1/users"] = ("", """{"username":"sweep-{unique}","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
         ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false,"role":"viewer","tenantIds":["{tenantId}"]}"""),
         ["POST /api/v1/users/{userId}/password"] = ("", """{"password":"another sound pass phrase 43"}"""),
@@ -101,6 +102,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         ["POST /api/v1/tenants/{tenantId}/rules/reorder"] = HttpStatusCode.BadRequest,
         // The tenant's plans go out at once: no job waits for approval.
         ["POST /api/v1/tenants/{tenantId}/approvals"] = HttpStatusCode.NotFound,
+        ["POST /api/v1/tenants/{tenantId}/approvals/decline"] = HttpStatusCode.NotFound,
         // A valid enrollment token would enroll a host, once; the sweep has none.
         ["POST /api/v1/agents/enroll"] = HttpStatusCode.Unauthorized,
         // No data key wrapped with the tenant's key is at hand (a target that encrypts hands them out in jobs).

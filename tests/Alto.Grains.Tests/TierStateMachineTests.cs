@@ -144,6 +144,26 @@ public sealed class TierStateMachineTests
     }
 
     [Fact]
+    public void ADeclinedFileIsSkippedAndHeldForItsPauseAndOnlyAPlannedOneIsDeclined()
+    {
+        var time = new FakeTimeProvider(Start);
+        var moves = new TierEventMoves(new TierStateMachine(time));
+        var decline = new TierEvent(TierEventKind.Declined, "user:alice", Reason: "declined by user:alice") { Hold = TimeSpan.FromDays(3) };
+
+        var held = moves.Apply(Snapshot(TierState.Planned), decline);
+
+        Assert.Equal((TierState.Skipped, "declined by user:alice", Start + TimeSpan.FromDays(3)), (held.State, held.LastError, held.NextAttemptAt));
+        Assert.True(TierEventMoves.IsRepeat(held, decline));
+        Assert.False(TierEventMoves.IsFailure(TierEventKind.Declined));
+        // A file already on its way, or one declined without a hold (which the planner would take back at once), is not declined.
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Dispatched), decline));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Planned), decline with { Hold = null }));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Planned), decline with { Hold = TimeSpan.Zero }));
+        // An agent's skip holds nothing back.
+        Assert.Null(moves.Apply(Snapshot(TierState.Planned), new TierEvent(TierEventKind.Skipped, "host:x", Reason: "locked")).NextAttemptAt);
+    }
+
+    [Fact]
     public void AbandonBeforeTheAttemptsAreUsedIsRefused()
     {
         var machine = new TierStateMachine(new FakeTimeProvider(Start));

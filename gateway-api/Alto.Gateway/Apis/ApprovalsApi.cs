@@ -10,27 +10,42 @@ namespace Alto.Gateway.Apis;
 /// <summary>Approve jobs by id, or every waiting job (of one host with hostId): exactly one of jobIds and all.</summary>
 public sealed record ApproveJobsRequest(Guid[]? JobIds, bool? All, Guid? HostId);
 
+/// <summary>
+/// Decline jobs as <see cref="ApproveJobsRequest"/> names them; their files are not planned again
+/// for holdDays (default <see cref="ApprovalsApi.DefaultHoldDays"/>), and the reason is kept with each.
+/// </summary>
+public sealed record DeclineJobsRequest(Guid[]? JobIds, bool? All, Guid? HostId, int? HoldDays, string? Reason);
+
 /// <summary>The jobs that wait for approval, with what approving them would move.</summary>
 public sealed record ApprovalQueue(int Jobs, long Files, long Bytes, long EstimatedSeconds, AwaitingJob[] Waiting);
 
 /// <summary>What an approval let go.</summary>
 public sealed record ApprovalReceipt(Guid[] Approved, long Files, long Bytes);
 
+/// <summary>What a decline stopped, and until when its files are held back from planning.</summary>
+public sealed record DeclineReceipt(Guid[] Declined, long Files, long Bytes, DateTimeOffset? HeldUntil);
+
 /// <summary>
 /// Plan approval: under a tenant's manual approval policy planned jobs wait (status
 /// awaiting_approval) until a tenant admin approves them here; anyone who sees the tenant sees
-/// what waits, with the figures its plan gave and sample paths.
+/// what waits, with the figures its plan gave and sample paths. A declined job's files are held
+/// back from planning for a while, so the next plan does not ask for them again at once.
 /// </summary>
 public static class ApprovalsApi
 {
     public const int MaxJobIds = 1000;
     private const int SamplesPerJob = 5;
+    public const int DefaultHoldDays = 30;
+    public const int MaxHoldDays = 365;
+    public const int MaxReasonLength = 500;
 
     public static RouteGroupBuilder MapApprovalsApi(this RouteGroupBuilder api)
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}/approvals").WithTags("Tiering");
         tenant.MapGet("", ListAsync).Allows(Access.TenantRead).WithSummary("Jobs waiting for approval, with their files, bytes, estimates and sample paths");
         tenant.MapPost("", ApproveAsync).Allows(Access.TenantManage).WithSummary("Approve waiting jobs: by id, or all (of one host)");
+        tenant.MapPost("/decline", DeclineAsync).Allows(Access.TenantManage)
+            .WithSummary("Decline waiting jobs: by id, or all (of one host); their files are not planned again for holdDays");
         return api;
     }
 
@@ -52,39 +67,21 @@ public static class ApprovalsApi
     public static async Task<Results<Ok<ApprovalReceipt>, ValidationProblem, ProblemHttpResult>> ApproveAsync(
         [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, ApproveJobsRequest request)
     {
-        if (TenantAccess.ToManage(services.Caller, tenantId, "plan approvals") is { } refusal)
+        if (TenantAccess.ToManage(services.Caller, tenantId, "plan approvals") is { } forbidden)
         {
-            return refusal;
+            return forbidden;
         }
         var errors = new RequestErrors();
-        if ((request.JobIds is not null) == (request.All is true))
-        {
-            errors.Add("jobIds", "give either jobIds or \"all\": true");
-        }
-        if (request.JobIds is { Length: 0 or > MaxJobIds })
-        {
-            errors.Add("jobIds", $"jobIds must hold 1 to {MaxJobIds} ids");
-        }
-        if (request.JobIds is not null && request.HostId is not null)
-        {
-            errors.Add("hostId", "hostId narrows \"all\"; with jobIds it is not needed");
-        }
+        CheckSelection(errors, request.JobIds, request.All, request.HostId);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
         }
-        // A hostId that is none of this tenant's hosts is a 404, not an empty approval.
-        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, request.HostId, services.Cancellation) is { } unknownHost)
+        var (chosen, refusal) = await ChooseAsync(services, tiering, hosts, tenantId, request.JobIds, request.HostId);
+        if (refusal is not null)
         {
-            return unknownHost;
+            return refusal;
         }
-        var waiting = await tiering.ListAwaitingApprovalAsync(tenantId, request.HostId, 0, services.Cancellation);
-        if (request.JobIds is { } ids && ids.Except(waiting.Select(job => job.Id)).FirstOrDefault() is var unknown && unknown != Guid.Empty)
-        {
-            // Another tenant's job, a job that does not exist, or one no longer waiting: nothing is approved.
-            return ApiProblems.NotFound($"job {unknown} is not waiting for approval in this tenant");
-        }
-        var chosen = request.JobIds is { } named ? waiting.Where(job => named.Contains(job.Id)) : waiting;
         var (approved, files, bytes) = (new List<Guid>(), 0L, 0L);
         foreach (var host in chosen.GroupBy(job => job.HostId))
         {
@@ -94,5 +91,79 @@ public static class ApprovalsApi
             bytes += receipt.Bytes;
         }
         return TypedResults.Ok(new ApprovalReceipt([.. approved], files, bytes));
+    }
+
+    public static async Task<Results<Ok<DeclineReceipt>, ValidationProblem, ProblemHttpResult>> DeclineAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, DeclineJobsRequest request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "plan approvals") is { } forbidden)
+        {
+            return forbidden;
+        }
+        var errors = new RequestErrors();
+        CheckSelection(errors, request.JobIds, request.All, request.HostId);
+        if (request.HoldDays is < 1 or > MaxHoldDays)
+        {
+            errors.Add("holdDays", $"holdDays must be 1 to {MaxHoldDays} (default {DefaultHoldDays})");
+        }
+        var reason = errors.Name("reason", request.Reason, MaxReasonLength, required: false);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        var (chosen, refusal) = await ChooseAsync(services, tiering, hosts, tenantId, request.JobIds, request.HostId);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        var hold = TimeSpan.FromDays(request.HoldDays ?? DefaultHoldDays);
+        var (declined, files, bytes, heldUntil) = (new List<Guid>(), 0L, 0L, (DateTimeOffset?)null);
+        foreach (var host in chosen.GroupBy(job => job.HostId))
+        {
+            var receipt = await services.Grains.GetGrain<IHostGrain>(host.Key.ToString()).DeclineJobsAsync([.. host.Select(job => job.Id)], hold, reason);
+            declined.AddRange(receipt.JobIds);
+            files += receipt.Files;
+            bytes += receipt.Bytes;
+            heldUntil = receipt.HeldUntil > heldUntil || heldUntil is null ? receipt.HeldUntil : heldUntil;
+        }
+        return TypedResults.Ok(new DeclineReceipt([.. declined], files, bytes, heldUntil));
+    }
+
+    /// <summary>Exactly one of jobIds (1 to <see cref="MaxJobIds"/>) and "all": true; a hostId only narrows "all".</summary>
+    private static void CheckSelection(RequestErrors errors, Guid[]? jobIds, bool? all, Guid? hostId)
+    {
+        if ((jobIds is not null) == (all is true))
+        {
+            errors.Add("jobIds", "give either jobIds or \"all\": true");
+        }
+        if (jobIds is { Length: 0 or > MaxJobIds })
+        {
+            errors.Add("jobIds", $"jobIds must hold 1 to {MaxJobIds} ids");
+        }
+        if (jobIds is not null && hostId is not null)
+        {
+            errors.Add("hostId", "hostId narrows \"all\"; with jobIds it is not needed");
+        }
+    }
+
+    /// <summary>
+    /// The waiting jobs a sound request names, or the refusal to answer with: a named job that is
+    /// not waiting in this tenant (another tenant's, unknown, or decided meanwhile) refuses the
+    /// whole request, so nothing is decided.
+    /// </summary>
+    private static async Task<(AwaitingJob[] Chosen, ProblemHttpResult? Refusal)> ChooseAsync(
+        GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid[]? jobIds, Guid? hostId)
+    {
+        // A hostId that is none of this tenant's hosts is a 404, not an empty decision.
+        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } unknownHost)
+        {
+            return ([], unknownHost);
+        }
+        var waiting = await tiering.ListAwaitingApprovalAsync(tenantId, hostId, 0, services.Cancellation);
+        if (jobIds is { } ids && ids.Except(waiting.Select(job => job.Id)).FirstOrDefault() is var unknown && unknown != Guid.Empty)
+        {
+            return ([], ApiProblems.NotFound($"job {unknown} is not waiting for approval in this tenant"));
+        }
+        return (jobIds is { } named ? [.. waiting.Where(job => named.Contains(job.Id))] : waiting, null);
     }
 }

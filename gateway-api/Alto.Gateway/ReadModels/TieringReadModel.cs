@@ -21,7 +21,7 @@ public sealed record TierStateCount(string State, long Files, long Bytes);
 /// <summary>Jobs and tier objects of a tenant, from alto.tiering_job and alto.tier_object: what is planned, sent, stubbed, recalled.</summary>
 public sealed class TieringReadModel(NpgsqlDataSource db)
 {
-    public static readonly string[] JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled"];
+    public static readonly string[] JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled", "declined"];
 
     public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
 

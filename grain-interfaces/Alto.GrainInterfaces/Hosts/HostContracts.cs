@@ -278,6 +278,16 @@ public sealed record ApprovedJobs(
     [property: Id(1)] long Files,
     [property: Id(2)] long Bytes);
 
+/// <summary>What a decline stopped: the jobs, and their files and bytes, held back from planning until <see cref="HeldUntil"/>.</summary>
+[GenerateSerializer, Immutable, Alias("Alto.DeclinedJobs")]
+public sealed record DeclinedJobs(
+    [property: Id(0)] Guid[] JobIds,
+    [property: Id(1)] long Files,
+    [property: Id(2)] long Bytes)
+{
+    [Id(3)] public DateTimeOffset? HeldUntil { get; init; }
+}
+
 /// <summary>
 /// A change of what an admin sets on a host, applied in one grain call (null members are left as
 /// they are): a bandwidth limit of 0 removes the limit; with <see cref="ChangesLucidLink"/> the

@@ -146,7 +146,17 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("ApproveJobsAsync")]
     Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds);
 
+    /// <summary>
+    /// Declines jobs that wait for approval (the given ones, or with null every one of the host's):
+    /// each ends declined with <paramref name="reason"/> and who declined it, and its files are not
+    /// planned again for <paramref name="hold"/> (a changed rule does not bring them back sooner).
+    /// Jobs of other hosts, or not waiting, are left alone and not counted. Audited with the caller.
+    /// </summary>
+    [Alias("DeclineJobsAsync")]
+    Task<DeclinedJobs> DeclineJobsAsync(Guid[]? jobIds, TimeSpan hold, string? reason);
+
     /// <summary>Tries the host's abandoned files (all, or below a folder) again: planned afresh with a new count of attempts. Returns how many.</summary>
+    [Alias("RetryAbandonedAsync")]
     Task<CommandResult<int>> RetryAbandonedAsync(string? directory);
 
     /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>

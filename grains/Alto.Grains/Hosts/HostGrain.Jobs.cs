@@ -103,21 +103,6 @@ public sealed partial class HostGrain
         return sent;
     }
 
-    public async Task<ApprovedJobs> ApproveJobsAsync(Guid[]? jobIds)
-    {
-        var approved = await jobs.ApproveAsync(Id, jobIds, Audit.AuditContext.Actor, approved => Audit.AdminAudit.Entry(host.State.TenantId, "tier.jobs_approved",
-            "host", Id.ToString(), null, null, new Dictionary<string, object?> { ["jobIds"] = approved.JobIds, ["files"] = approved.Files, ["bytes"] = approved.Bytes }, hostId: Id));
-        if (approved.JobIds.Length == 0)
-        {
-            return approved;
-        }
-        if (_observer is not null)
-        {
-            await DispatchAsync();
-        }
-        return approved;
-    }
-
     /// <summary>The bandwidth the agent may use now: the open window's own, else the host's limit; 0 for none.</summary>
     private long EffectiveBandwidth() =>
         TransferWindows.At(host.State.TransferWindows, host.State.TimeZone, time.GetUtcNow()).BytesPerSecond

@@ -91,6 +91,53 @@ public sealed class JobRows(NpgsqlDataSource db)
     }
 
     /// <summary>
+    /// Declines the host's waiting jobs (those given, or all) in the caller's transaction: each
+    /// ends 'declined', saying <paramref name="why"/>. Under the planner's lock, so no plan moves
+    /// their files meanwhile. Returns the jobs and their planned files, for the ledger to hold back.
+    /// </summary>
+    public static async Task<DeclinedJobRows> DeclineAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, Guid[]? jobIds, string why, CancellationToken cancellationToken)
+    {
+        await using (var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction))
+        {
+            lockHost.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hostId.ToString() });
+            await lockHost.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var (ids, files, bytes) = (new List<Guid>(), 0L, 0L);
+        await using (var decline = new NpgsqlCommand("""
+            UPDATE alto.tiering_job
+            SET status = 'declined', completed_at = now(), last_error = $3
+            WHERE host_id = $1 AND status = 'awaiting_approval' AND ($2::uuid[] IS NULL OR id = ANY($2))
+            RETURNING id, file_count, total_bytes
+            """, connection, transaction))
+        {
+            decline.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            decline.Parameters.Add(new NpgsqlParameter { Value = (object?)jobIds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+            decline.Parameters.Add(new NpgsqlParameter<string> { TypedValue = why });
+            await using var reader = await decline.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetGuid(0));
+                files += reader.GetInt32(1);
+                bytes += reader.GetInt64(2);
+            }
+        }
+        var planned = new List<long>();
+        await using (var select = new NpgsqlCommand(
+            "SELECT id FROM alto.tier_object WHERE host_id = $1 AND job_id = ANY($2) AND state = 'PLANNED' ORDER BY id", connection, transaction))
+        {
+            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+            select.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. ids] });
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                planned.Add(reader.GetInt64(0));
+            }
+        }
+        return new DeclinedJobRows(new DeclinedJobs([.. ids], files, bytes), [.. planned]);
+    }
+
+    /// <summary>
     /// A new session of the host: jobs sent to an earlier one may go again at once instead of
     /// waiting out their lease (an agent that restarted lost them; one that only reconnected is
     /// still running them and answers a repeat once it is done, without doing it twice).
@@ -198,3 +245,6 @@ public sealed class JobRows(NpgsqlDataSource db)
 
 /// <summary>How a job ended: its status (queued again, completed or failed), its last error and its failed files.</summary>
 public sealed record FinishedJob(Guid JobId, string Status, string? LastError, long FailedFiles);
+
+/// <summary>Jobs declined in a transaction still open, and their planned files.</summary>
+public sealed record DeclinedJobRows(DeclinedJobs Jobs, long[] TierObjectIds);

@@ -23,6 +23,8 @@ public enum TierEventKind
     Found = 10,
     /// <summary>An admin asks for an abandoned file to be tried again (the cause fixed): SKIPPED, planned afresh with a new count of attempts.</summary>
     Retried = 11,
+    /// <summary>A tenant admin declined the waiting job of a planned file: SKIPPED, and not planned again before <see cref="TierEvent.Hold"/> is over.</summary>
+    Declined = 12,
 }
 
 /// <summary>One event for one tier object, with who reported it and what it carries.</summary>
@@ -30,6 +32,9 @@ public sealed record TierEvent(TierEventKind Kind, string Actor, string? Hash = 
 {
     /// <summary>The agent report this event came in (scoped to its host): an object applies a report once, however often it is sent.</summary>
     public string? ReportId { get; init; }
+
+    /// <summary>How long a declined file is kept from planning.</summary>
+    public TimeSpan? Hold { get; init; }
 }
 
 /// <summary>An event for one tier object, as a batch carries it.</summary>

@@ -36,6 +36,9 @@ public sealed class TierEventMoves(TierStateMachine machine)
         TierEventKind.Retried => current.State == TierState.Abandoned
             ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason))
             : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only an abandoned file is tried again at an admin's request"),
+        TierEventKind.Declined => current.State == TierState.Planned && change.Hold is { } hold && hold > TimeSpan.Zero
+            ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason, Hold: hold))
+            : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only a planned file is declined, and for a positive hold"),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
 
@@ -44,7 +47,7 @@ public sealed class TierEventMoves(TierStateMachine machine)
     {
         TierEventKind.Dispatched => current.State == TierState.Dispatched,
         TierEventKind.Stubbed => current.State == TierState.Stubbed && current.Hash == change.Hash && current.Locator == change.Locator,
-        TierEventKind.Skipped or TierEventKind.Refused => current.State == TierState.Skipped,
+        TierEventKind.Skipped or TierEventKind.Refused or TierEventKind.Declined => current.State == TierState.Skipped,
         TierEventKind.Recalling => current.State == TierState.Recalling,
         TierEventKind.Recalled => current.State == TierState.Recalled,
         TierEventKind.Abandoned => current.State == TierState.Abandoned,

@@ -17,14 +17,19 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
 {
     private readonly TierEventMoves _moves = new(new TierStateMachine(time, retry.Value.MaxAttempts, retry.Value.Base, retry.Value.RefusedPause));
 
-    public async Task<TierChangeOutcome[]> ApplyAsync(Guid hostId, IReadOnlyList<TierChange> changes, CancellationToken cancellationToken)
+    public async Task<TierChangeOutcome[]> ApplyAsync(Guid hostId, IReadOnlyList<TierChange> changes, CancellationToken cancellationToken) =>
+        changes.Count == 0 ? [] : await ApplyAsync(hostId, (_, _, _) => Task.FromResult(new LedgerBatch(changes, [])), cancellationToken);
+
+    /// <summary>
+    /// Applies the batch <paramref name="prepare"/> decides in the ledger's own transaction, after
+    /// its other writes (a job declined, say): those, the moves and their audit entries, and the
+    /// batch's own entries all commit together, or none does.
+    /// </summary>
+    public async Task<TierChangeOutcome[]> ApplyAsync(Guid hostId, PrepareBatch prepare, CancellationToken cancellationToken)
     {
-        if (changes.Count == 0)
-        {
-            return [];
-        }
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (changes, alsoAudited) = await prepare(connection, transaction, cancellationToken);
         var current = (await TierObjectRows.LockAsync(connection, transaction, [.. changes.Select(change => change.TierObjectId).Distinct()], cancellationToken))
             .ToDictionary(row => row.Id);
         var moved = new Dictionary<long, TierObjectRow>();
@@ -73,13 +78,13 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
             }
             outcomes[i] = new TierChangeOutcome(id, after.ToInfo(), null);
         }
-        if (moved.Count > 0)
+        if (moved.Count > 0 || alsoAudited.Count > 0)
         {
             await TierObjectRows.WriteAsync(connection, transaction, [.. moved.Values], cancellationToken);
             await MarkRecalledAsync(connection, transaction, recalledFiles, cancellationToken);
             await MarkStubbedAsync(connection, transaction, stubbedFiles, cancellationToken);
             // Last: appending locks the tenant's audit chain until the commit, and every host of the tenant waits on it.
-            await AuditLog.AppendAsync(connection, transaction, entries, cancellationToken);
+            await AuditLog.AppendAsync(connection, transaction, [.. entries, .. alsoAudited], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             foreach (var row in moved.Values)
             {
@@ -178,3 +183,9 @@ public sealed class TierObjectLedger(NpgsqlDataSource db, TimeProvider time, IOp
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
+
+/// <summary>The changes a <see cref="PrepareBatch"/> decided, and audit entries of its own to commit with them.</summary>
+public sealed record LedgerBatch(IReadOnlyList<TierChange> Changes, IReadOnlyList<AuditEntry> AlsoAudited);
+
+/// <summary>Work done first in the ledger's transaction, deciding the batch the ledger then applies.</summary>
+public delegate Task<LedgerBatch> PrepareBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken);

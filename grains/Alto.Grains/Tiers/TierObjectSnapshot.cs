@@ -28,6 +28,9 @@ public sealed record TierObjectSnapshot(
         new(TierState.Planned, 0, null, TierPhase.Tiering, null, now, null, null, null, null, 0);
 }
 
-/// <summary>What a caller supplies with a transition; only some transitions read each member.</summary>
-/// <summary>What a transition carries; <see cref="Refused"/>: a move to SKIPPED because the agent refused the file.</summary>
-public sealed record TierTransitionDetails(string? Hash = null, string? Locator = null, string? Error = null, bool Refused = false);
+/// <summary>
+/// What a caller supplies with a transition; only some transitions read each member.
+/// <see cref="Refused"/>: a move to SKIPPED because the agent refused the file; <see cref="Hold"/>:
+/// one that keeps the file from planning for that long (a declined job's).
+/// </summary>
+public sealed record TierTransitionDetails(string? Hash = null, string? Locator = null, string? Error = null, bool Refused = false, TimeSpan? Hold = null);

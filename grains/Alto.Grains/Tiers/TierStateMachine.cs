@@ -122,8 +122,9 @@ public sealed class TierStateMachine(
                 return current with { State = to, NextAttemptAt = null };
 
             case TierState.Skipped:
-                // A refused file is not planned again before its pause is over (the planner reads NextAttemptAt).
-                return current with { State = to, LastError = details.Error, NextAttemptAt = details.Refused ? now + _refusedPause : null };
+                // A refused or declined file is not planned again before its pause is over (the planner reads NextAttemptAt).
+                var pause = details.Refused ? _refusedPause : details.Hold;
+                return current with { State = to, LastError = details.Error, NextAttemptAt = now + pause };
 
             case TierState.Lost:
                 if (string.IsNullOrWhiteSpace(details.Error))

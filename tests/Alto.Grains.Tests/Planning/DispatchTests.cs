@@ -168,4 +168,53 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         // Approving again approves nothing.
         Assert.Empty((await world.Host.ApproveJobsAsync([jobId])).JobIds);
     }
+
+    [Fact]
+    public async Task ADeclinedJobEndsAndItsFilesStayOutOfPlansUntilTheirHoldIsOver()
+    {
+        var (world, credential) = await _rig.PlannedHostAsync(PlanApproval.Manual);
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        var session = await _rig.ConnectAsync(world, credential);
+
+        Alto.Audit.AuditContext.Set("user:reviewer", "192.0.2.9");
+        var declined = await world.Host.DeclineJobsAsync([jobId], TimeSpan.FromDays(2), "not before the audit");
+
+        Assert.Equal([jobId], declined.JobIds);
+        Assert.Equal(3, declined.Files);
+        Assert.InRange(declined.HeldUntil!.Value, DateTimeOffset.UtcNow.AddDays(2).AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(2).AddMinutes(5));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE id = '{jobId}' AND status = 'declined' AND completed_at IS NOT NULL " +
+            "AND last_error = 'declined by user:reviewer: not before the audit'"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '1 day' AND last_error LIKE 'declined by user:reviewer%'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND actor = 'user:reviewer' AND origin = '192.0.2.9' AND host_id = '{world.HostId}'"));
+        Assert.Equal(3, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.declined' AND actor = 'user:reviewer' AND details->>'from' = 'PLANNED' AND host_id = '{world.HostId}'"));
+
+        // Nothing is sent, a declined job is neither approved nor declined again, and the next plans leave its files alone.
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.Empty((await world.Host.ApproveJobsAsync([jobId])).JobIds);
+        Assert.Empty((await world.Host.DeclineJobsAsync(null, TimeSpan.FromDays(1), null)).JobIds);
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        Assert.Empty(session.Jobs);
+
+        // Once the hold is over (moved into the past here), a plan asks for them again.
+        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET next_attempt_utc = now() - interval '1 minute' WHERE host_id = '{world.HostId}'");
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval' AND file_count = 3"));
+        Assert.Equal(3, await world.CountAsync("state = 'PLANNED' AND attempts = 0"));
+
+        // A waiting job with no file left (its files gone meanwhile) is declined all the same, with its entry.
+        var empty = Guid.NewGuid();
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.tiering_job (id, tenant_id, host_id, target_id, status)
+            SELECT '{empty}', tenant_id, host_id, target_id, 'awaiting_approval' FROM alto.tiering_job WHERE id = '{jobId}'
+            """);
+        Assert.Equal([empty], (await world.Host.DeclineJobsAsync([empty], TimeSpan.FromDays(1), null)).JobIds);
+        Assert.Equal("declined|declined by user:reviewer", await fixture.Database.ScalarAsync<string>(
+            $"SELECT status || '|' || last_error FROM alto.tiering_job WHERE id = '{empty}'"));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{world.HostId}'"));
+    }
 }

@@ -39,7 +39,7 @@ interface StateCount {
   bytes: number;
 }
 
-const JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled"];
+const JobStatuses = ["awaiting_approval", "queued", "dispatched", "running", "completed", "failed", "cancelled", "declined"];
 const TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
 const PageSize = 25;
 

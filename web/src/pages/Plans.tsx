@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
-import { formatBytes, formatDuration } from "../lib/format";
+import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
@@ -33,10 +33,18 @@ interface ApprovalQueue {
   waiting: AwaitingJob[];
 }
 
+interface DeclineReceipt {
+  declined: string[];
+  files: number;
+  bytes: number;
+  heldUntil?: string | null;
+}
+
 /**
- * Planning: anyone who sees the tenant previews a plan; its admins plan for real and approve the
- * jobs that wait for them (a new tenant's plans wait), one by one or all at once. The queue
- * follows the live plan and approval events.
+ * Planning: anyone who sees the tenant previews a plan; its admins plan for real and approve or
+ * decline the jobs that wait for them (a new tenant's plans wait), one by one or all at once. A
+ * declined job's files stay out of plans for the days given, so the next plan does not bring them
+ * back at once. The queue follows the live plan and approval events.
  */
 export function Plans({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
@@ -44,6 +52,8 @@ export function Plans({ session }: { session: Session }) {
   const manage = canManage(session);
   const [summary, setSummary] = useState<PlanSummary | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [reason, setReason] = useState("");
+  const [holdDays, setHoldDays] = useState(30);
   const queue = useQuery({ queryKey: ["approvals", tenantId], queryFn: () => api<ApprovalQueue>(`/tenants/${tenantId}/approvals`, {}, session) });
   const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
   useLiveEvents(tenantId, (event) => {
@@ -70,6 +80,23 @@ export function Plans({ session }: { session: Session }) {
     },
     onError: failed,
   });
+  const decline = useMutation({
+    mutationFn: (jobIds: string[] | null) =>
+      api<DeclineReceipt>(
+        `/tenants/${tenantId}/approvals/decline`,
+        { method: "POST", body: JSON.stringify({ ...(jobIds ? { jobIds } : { all: true }), holdDays, reason: reason.trim() || undefined }) },
+        session,
+      ),
+    onSuccess: (receipt) => {
+      setMessage(
+        `Declined ${receipt.declined.length} job(s): ${receipt.files} files, ${formatBytes(receipt.bytes)}` +
+          (receipt.heldUntil ? `, kept out of plans until ${formatTime(receipt.heldUntil)}.` : "."),
+      );
+      void refresh();
+    },
+    onError: failed,
+  });
+  const deciding = approve.isPending || decline.isPending;
 
   return (
     <section aria-labelledby="plans-title">
@@ -101,11 +128,27 @@ export function Plans({ session }: { session: Session }) {
           <p>
             {queue.data.jobs} job(s): {queue.data.files} files, {formatBytes(queue.data.bytes)}.{" "}
             {manage && (
-              <button type="button" onClick={() => approve.mutate(null)} disabled={approve.isPending}>
-                Approve all
-              </button>
+              <>
+                <button type="button" onClick={() => approve.mutate(null)} disabled={deciding}>
+                  Approve all
+                </button>{" "}
+                <button type="button" onClick={() => decline.mutate(null)} disabled={deciding}>
+                  Decline all
+                </button>
+              </>
             )}
           </p>
+          {manage && (
+            <p className="actions">
+              <label>
+                Reason to decline <input value={reason} maxLength={500} onChange={(event) => setReason(event.target.value)} />
+              </label>{" "}
+              <label>
+                Keep declined files out of plans for (days){" "}
+                <input type="number" min={1} max={365} value={holdDays} onChange={(event) => setHoldDays(Number(event.target.value))} />
+              </label>
+            </p>
+          )}
           <table aria-label="Jobs waiting for approval">
             <thead>
               <tr>
@@ -113,7 +156,7 @@ export function Plans({ session }: { session: Session }) {
                 <th scope="col">Files</th>
                 <th scope="col">Bytes</th>
                 <th scope="col">For example</th>
-                {manage && <th scope="col">Approve</th>}
+                {manage && <th scope="col">Decide</th>}
               </tr>
             </thead>
             <tbody>
@@ -125,8 +168,11 @@ export function Plans({ session }: { session: Session }) {
                   <td>{job.samplePaths.slice(0, 3).join(", ")}</td>
                   {manage && (
                     <td>
-                      <button type="button" aria-label={`Approve the job of ${job.ruleName ?? "no rule"}`} onClick={() => approve.mutate([job.id])} disabled={approve.isPending}>
+                      <button type="button" aria-label={`Approve the job of ${job.ruleName ?? "no rule"}`} onClick={() => approve.mutate([job.id])} disabled={deciding}>
                         Approve
+                      </button>{" "}
+                      <button type="button" aria-label={`Decline the job of ${job.ruleName ?? "no rule"}`} onClick={() => decline.mutate([job.id])} disabled={deciding}>
+                        Decline
                       </button>
                     </td>
                   )}
