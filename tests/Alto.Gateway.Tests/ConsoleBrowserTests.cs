@@ -227,6 +227,15 @@ public sealed class ConsoleBrowserTests
         Assert.Equal("cancelled", await gateway.Database.ScalarAsync<string>($"SELECT status FROM alto.reconcile_run WHERE id = '{goingRun}'"));
         await GoingRunAsync(gateway, tenantId);
 
+        // Users: the tenant admin acts on its own tenant's users, and is offered nothing on one who is also in another admin's tenant.
+        var otherTenant = (await (await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Other Inc" })).AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await (await admin.PostAsJsonAsync("/api/v1/users", new { username = "shared-auditor", password = Password, role = "viewer", tenantIds = new[] { tenantId, otherTenant } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        await ConsoleBrowser.OpenAsync(page, "Users");
+        await Assertions.Expect(page.GetByTestId("user").Filter(new() { HasText = "shared-auditor" })).ToContainTextAsync("Also in another admin's tenants");
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("shared-auditor") }).CountAsync());
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Change rules-inc-support" })).ToBeVisibleAsync();
+
         // Support recalls (here nothing is tiered yet, and it is told so) but neither scans nor changes rules.
         var support = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-support", Password);
         await ConsoleBrowser.OpenAsync(support, "Hosts");

@@ -129,7 +129,8 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         var userPath = $"/api/v1/users/{userId}";
         var viewerToken = await fixture.LoginAsync(username, GatewayFixture.UserPassword);
         // Where its creation's Location points: the user, to the admins who see it.
-        Assert.Equal(username, (await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("username").GetString());
+        var seen = await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((username, true), (seen.GetProperty("username").GetString(), seen.GetProperty("manageable").GetBoolean()));
         await (await fixture.ClientFor("support").GetAsync(new Uri(userPath, UriKind.Relative))).AssertProblemAsync(HttpStatusCode.Forbidden);
 
         var support = await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "support" })).AssertJsonAsync(HttpStatusCode.OK);
@@ -156,8 +157,13 @@ public sealed class UserSessionTests(GatewayFixture fixture)
         await (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).AssertProblemAsync(HttpStatusCode.NotFound);
         (await platform.PatchAsJsonAsync(userPath, new { tenantIds = new[] { fixture.TenantA, fixture.TenantB } })).EnsureSuccessStatusCode();
         Assert.Equal(HttpStatusCode.OK, (await user.GetAsync(new Uri($"/api/v1/tenants/{fixture.TenantB}", UriKind.Relative))).StatusCode);
-        // The user now has a tenant the tenant admin does not: it is out of that admin's reach (though it still sees it, as its list does).
-        Assert.Equal(HttpStatusCode.OK, (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).StatusCode);
+        // The user now has a tenant the tenant admin does not: it is out of that admin's reach (though it still sees it, as its list does, saying so).
+        Assert.False((await (await tenantAdmin.GetAsync(new Uri(userPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("manageable").GetBoolean());
+        Assert.True((await (await platform.GetAsync(new Uri(userPath, UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("manageable").GetBoolean());
+        var listed = (await (await tenantAdmin.GetAsync(new Uri("/api/v1/users?pageSize=200", UriKind.Relative))).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("items")
+            .EnumerateArray().ToDictionary(item => item.GetProperty("id").GetGuid(), item => item.GetProperty("manageable").GetBoolean());
+        Assert.False(listed[userId]);
+        Assert.Contains(true, listed.Values);
         await (await tenantAdmin.PatchAsJsonAsync(userPath, new { role = "viewer" })).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await tenantAdmin.PostAsJsonAsync($"{userPath}/password", new { password = "reset-Jr4w-fig-4" })).AssertProblemAsync(HttpStatusCode.NotFound);
 

@@ -15,6 +15,13 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// <summary>A user as the API shows it: never with its password hash.</summary>
 public sealed record UserView(Guid Id, string Username, string Role, bool Disabled, IReadOnlyList<Guid> TenantIds, DateTimeOffset CreatedAt, DateTimeOffset? LastLoginAt)
 {
+    /// <summary>
+    /// On the users list and a user's page: whether the caller may change, disable, unlock and
+    /// sign out this user (the console offers only those actions); absent elsewhere.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Manageable { get; init; }
+
     public static UserView From(AppUser user) =>
         new(user.Id, user.Username, user.Role, user.Disabled, user.TenantIds, user.CreatedAt, user.LastLoginAt);
 }

@@ -54,7 +54,7 @@ public static class UsersApi
             return ApiProblems.Invalid(errors);
         }
         var (list, total) = await users.ListAsync(caller.IsPlatformAdmin ? null : caller.Tenants, request.Offset, request.Size, services.Cancellation);
-        return TypedResults.Ok(new Page<UserView>([.. list.Select(UserView.From)], request.Number, request.Size, total));
+        return TypedResults.Ok(new Page<UserView>([.. list.Select(user => UserView.From(user) with { Manageable = Manages(caller, user) })], request.Number, request.Size, total));
     }
 
     /// <summary>A user, seen as the list shows it: by a platform admin, or by a tenant admin it shares a tenant with (where its creation's Location points).</summary>
@@ -67,7 +67,7 @@ public static class UsersApi
         }
         var user = (await users.FindByIdAsync(userId, services.Cancellation))?.User;
         return user is not null && (caller.IsPlatformAdmin || user.TenantIds.Any(caller.CanSee))
-            ? TypedResults.Ok(UserView.From(user))
+            ? TypedResults.Ok(UserView.From(user) with { Manageable = Manages(caller, user) })
             : ApiProblems.NotFound($"user {userId} not found");
     }
 
@@ -243,10 +243,7 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    /// <summary>
-    /// The user, when the caller may manage it: platform admins manage everyone; tenant admins
-    /// the users all of whose tenants are theirs, and no platform admin.
-    /// </summary>
+    /// <summary>The user, when the caller may manage it (<see cref="Manages"/>).</summary>
     private static async Task<AppUser?> ManagedUserAsync(GatewayServices services, UserStore users, Guid userId)
     {
         var caller = services.Caller;
@@ -255,8 +252,12 @@ public static class UsersApi
             return null;
         }
         var user = (await users.FindByIdAsync(userId, services.Cancellation))?.User;
-        return user is not null && (caller.IsPlatformAdmin || (user.Role != Roles.PlatformAdmin && user.TenantIds.All(caller.CanSee))) ? user : null;
+        return user is not null && Manages(caller, user) ? user : null;
     }
+
+    /// <summary>Platform admins manage everyone; tenant admins the users all of whose tenants are theirs, and no platform admin.</summary>
+    private static bool Manages(Caller caller, AppUser user) =>
+        caller.IsPlatformAdmin || (caller.Role == Roles.TenantAdmin && user.Role != Roles.PlatformAdmin && user.TenantIds.All(caller.CanSee));
 
     private static ProblemHttpResult Refusal(Caller caller, Guid userId) =>
         caller.IsPlatformAdmin || caller.Role == Roles.TenantAdmin

@@ -15,6 +15,8 @@ interface User {
   disabled: boolean;
   tenantIds: string[];
   lastLoginAt?: string;
+  /** Whether the signed-in admin may act on this user (a tenant admin only on users all of whose tenants are its own). */
+  manageable?: boolean;
 }
 
 const Roles: [string, string][] = [
@@ -90,7 +92,8 @@ export function Users({ session }: { session: Session }) {
                   <td>{user.role === "platform-admin" ? "all" : user.tenantIds.map(tenantName).join(", ")}</td>
                   <td>{formatTime(user.lastLoginAt)}</td>
                   <td>
-                    {user.id !== session.user.id && (
+                    {user.id !== session.user.id && user.manageable === false && <span>Also in another admin's tenants</span>}
+                    {user.id !== session.user.id && user.manageable !== false && (
                       <div className="actions">
                         <button type="button" onClick={() => act.mutate({ user, action: user.disabled ? "enable" : "disable" })} disabled={act.isPending}>
                           {user.disabled ? `Enable ${user.username}` : `Disable ${user.username}`}
