@@ -115,6 +115,50 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("rule").First).ToContainTextAsync("cold");
         await AssertEventuallyAsync(async () => (await RulesAsync(admin, tenantId))[0] == "cold", "the keyboard reorder saved");
 
+        // A saved rule is changed in place. A criterion set through the API, which the editor has no
+        // field for, is kept; a change another admin made meanwhile is not overwritten.
+        var coldId = await gateway.Database.ScalarAsync<Guid>($"SELECT id FROM alto.rule WHERE tenant_id = '{tenantId}' AND name = 'cold'");
+        var coldPath = $"/api/v1/tenants/{tenantId}/rules/{coldId}";
+        await ReplaceRuleAsync(admin, coldPath, rule => rule["criteria"]!["excludePathGlobs"] = new System.Text.Json.Nodes.JsonArray("/srv/f0.bin"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change cold" }).ClickAsync();
+        var change = page.GetByRole(AriaRole.Form, new() { Name = "Change cold" });
+        await Assertions.Expect(change.GetByLabel("Not read for (days)", new() { Exact = true })).ToHaveValueAsync("90");
+        await Assertions.Expect(change).ToContainTextAsync("Kept as they are (set through the API): excludePathGlobs.");
+        await change.GetByLabel("Path globs (comma-separated)", new() { Exact = true }).FillAsync("/srv/f0.bin, /srv/f2.bin, /srv/f4.bin");
+        // The preview puts the draft in the rule's place: f0 stays excluded.
+        await Assertions.Expect(page.GetByTestId("preview-cold")).ToContainTextAsync("2.00 MB");
+        await ReplaceRuleAsync(admin, coldPath, rule => rule["criteria"]!["minSizeBytes"] = 1);
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
+        await Assertions.Expect(change.GetByRole(AriaRole.Alert)).ToContainTextAsync("Another admin changed this rule since you opened it");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change cold" }).ClickAsync();
+        await Assertions.Expect(change).ToContainTextAsync("excludePathGlobs");
+        await Assertions.Expect(change.GetByLabel("Smallest file (bytes)", new() { Exact = true })).ToHaveValueAsync("1");
+        await change.GetByLabel("Path globs (comma-separated)", new() { Exact = true }).FillAsync("/srv/f0.bin, /srv/f2.bin, /srv/f4.bin");
+        await change.GetByLabel("Enabled", new() { Exact = true }).UncheckAsync();
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("rule").First).ToContainTextAsync("cold — tier to nas (disabled)");
+        await Assertions.Expect(page.GetByRole(AriaRole.Form, new() { Name = "New rule" })).ToBeVisibleAsync();
+        var saved = await (await admin.GetAsync(coldPath)).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal((false, 90, 1), (saved.GetProperty("enabled").GetBoolean(), saved.GetProperty("criteria").GetProperty("accessedOlderThanDays").GetInt32(),
+            saved.GetProperty("criteria").GetProperty("minSizeBytes").GetInt32()));
+        Assert.Equal(["/srv/f0.bin"], saved.GetProperty("criteria").GetProperty("excludePathGlobs").EnumerateArray().Select(glob => glob.GetString()));
+        Assert.Equal(3, saved.GetProperty("criteria").GetProperty("pathGlobs").GetArrayLength());
+        Assert.Equal(["cold", "big"], await RulesAsync(admin, tenantId));
+        // Enabled again for every cold file, and the other admin takes back their criteria.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change cold" }).ClickAsync();
+        await change.GetByLabel("Enabled", new() { Exact = true }).CheckAsync();
+        await change.GetByLabel("Path globs (comma-separated)", new() { Exact = true }).FillAsync("");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save rule" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("rule").First).Not.ToContainTextAsync("(disabled)");
+        await ReplaceRuleAsync(admin, coldPath, rule =>
+        {
+            rule["criteria"]!.AsObject().Remove("excludePathGlobs");
+            rule["criteria"]!.AsObject().Remove("minSizeBytes");
+        });
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
+
         // Hosts: the admin asks for a scan, queued while no agent is connected, and sets transfer windows.
         await ConsoleBrowser.OpenAsync(page, "Hosts");
         var card = page.GetByRole(AriaRole.Article, new() { Name = "Host fs" });
@@ -479,6 +523,23 @@ public sealed class ConsoleBrowserTests
     }
 
     /// <summary>An API client signed in as the first platform admin.</summary>
+    /// <summary>Another admin's change of a rule through the API: read at its revision, changed by <paramref name="change"/>, and put back at that revision.</summary>
+    private static async Task ReplaceRuleAsync(HttpClient admin, string path, Action<System.Text.Json.Nodes.JsonObject> change)
+    {
+        var read = await admin.GetAsync(path);
+        var rule = System.Text.Json.Nodes.JsonNode.Parse((await read.AssertJsonAsync(HttpStatusCode.OK)).GetRawText())!.AsObject();
+        change(rule);
+        // What the server adds to a rule it shows, and does not take back.
+        foreach (var server in new[] { "id", "tenantId", "createdAt", "updatedAt" })
+        {
+            rule.Remove(server);
+        }
+        rule["criteria"]!.AsObject().Remove("isEmpty");
+        using var put = new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(rule) };
+        put.Headers.IfMatch.Add(read.Headers.ETag!);
+        await (await admin.SendAsync(put)).AssertJsonAsync(HttpStatusCode.OK);
+    }
+
     private static async Task<HttpClient> AdminAsync(GatewayProcess gateway)
     {
         var admin = new HttpClient { BaseAddress = gateway.HttpUrl };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyDraft, fromRule, isPreviewable, toRequest } from "./rules";
+import { emptyDraft, fromRule, isPreviewable, keptCriteria, toDraft, toRequest } from "./rules";
 
 describe("toRequest", () => {
   it("leaves empty fields out and splits lists on commas", () => {
@@ -32,5 +32,45 @@ describe("fromRule", () => {
     const criteria = { accessedOlderThanDays: 30, extensions: ["pdf"], isEmpty: false } as unknown as Parameters<typeof fromRule>[0]["criteria"];
     const request = fromRule({ id: "r1", name: "cold", priority: 10, enabled: true, action: "tier", targetId: "t1", criteria });
     expect(JSON.parse(JSON.stringify(request))).toEqual({ name: "cold", priority: 10, enabled: true, action: "tier", targetId: "t1", criteria: { accessedOlderThanDays: 30, extensions: ["pdf"] } });
+  });
+});
+
+describe("changing a saved rule", () => {
+  const saved = {
+    id: "r1",
+    name: "cold",
+    priority: 20,
+    enabled: true,
+    action: "tier" as const,
+    targetId: "t1",
+    hostId: "h1",
+    criteria: { accessedOlderThanDays: 90, extensions: ["pdf", "mp4"], excludePathGlobs: ["/srv/keep/**"], pathRegex: "\\.pdf$", excludeExtensions: [] },
+  };
+
+  it("opens in the editor's fields", () => {
+    expect(toDraft(saved)).toEqual({ ...emptyDraft, name: "cold", targetId: "t1", accessedOlderThanDays: "90", extensions: "pdf, mp4" });
+    expect(toDraft({ ...saved, enabled: false, action: "exclude", targetId: undefined }).enabled).toBe(false);
+  });
+
+  it("names the criteria the editor has no field for, which a change keeps", () => {
+    expect(keptCriteria(saved)).toEqual(["excludePathGlobs", "pathRegex"]);
+    const request = toRequest({ ...toDraft(saved), accessedOlderThanDays: "", pathGlobs: "/srv/**", enabled: false }, saved);
+    expect(request).toEqual({
+      name: "cold",
+      priority: 20,
+      enabled: false,
+      action: "tier",
+      targetId: "t1",
+      hostId: "h1",
+      criteria: {
+        excludePathGlobs: ["/srv/keep/**"],
+        pathRegex: "\\.pdf$",
+        excludeExtensions: [],
+        accessedOlderThanDays: undefined,
+        minSizeBytes: undefined,
+        extensions: ["pdf", "mp4"],
+        pathGlobs: ["/srv/**"],
+      },
+    });
   });
 });

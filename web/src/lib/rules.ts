@@ -56,6 +56,7 @@ export interface WhatIfReport {
 /** The editor's fields, as typed. */
 export interface RuleDraft {
   name: string;
+  enabled: boolean;
   action: "tier" | "exclude";
   targetId: string;
   accessedOlderThanDays: string;
@@ -64,7 +65,33 @@ export interface RuleDraft {
   pathGlobs: string;
 }
 
-export const emptyDraft: RuleDraft = { name: "", action: "tier", targetId: "", accessedOlderThanDays: "", minSizeBytes: "", extensions: "", pathGlobs: "" };
+export const emptyDraft: RuleDraft = { name: "", enabled: true, action: "tier", targetId: "", accessedOlderThanDays: "", minSizeBytes: "", extensions: "", pathGlobs: "" };
+
+/** The criteria the editor has fields for; a saved rule's other criteria are kept as they are when it is changed. */
+const EditedCriteria = ["accessedOlderThanDays", "minSizeBytes", "extensions", "pathGlobs"] as const;
+
+/** A saved rule in the editor's fields. */
+export function toDraft(rule: Rule): RuleDraft {
+  const c = rule.criteria;
+  return {
+    name: rule.name,
+    enabled: rule.enabled,
+    action: rule.action,
+    targetId: rule.targetId ?? "",
+    accessedOlderThanDays: c.accessedOlderThanDays?.toString() ?? "",
+    minSizeBytes: c.minSizeBytes?.toString() ?? "",
+    extensions: (c.extensions ?? []).join(", "),
+    pathGlobs: (c.pathGlobs ?? []).join(", "),
+  };
+}
+
+/** The criteria of a saved rule the editor does not show (set through the API), which a change keeps. */
+export function keptCriteria(rule: Rule): string[] {
+  const shown: readonly string[] = EditedCriteria;
+  return Object.entries(fromRule(rule).criteria)
+    .filter(([name, value]) => !shown.includes(name) && value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0))
+    .map(([name]) => name);
+}
 
 function list(text: string): string[] | undefined {
   const items = text.split(",").map((item) => item.trim()).filter((item) => item.length > 0);
@@ -75,14 +102,21 @@ function whole(text: string): number | undefined {
   return text.trim() === "" ? undefined : Number(text);
 }
 
-/** The draft as the API reads it: empty fields left out, lists split on commas. */
-export function toRequest(draft: RuleDraft): RuleRequest {
+/**
+ * The draft as the API reads it: empty fields left out, lists split on commas. Changing a saved
+ * rule (`saved`), its priority, host and the criteria the editor does not show stay as they were.
+ */
+export function toRequest(draft: RuleDraft, saved?: Rule): RuleRequest {
+  const kept = saved ? fromRule(saved) : undefined;
   return {
     name: draft.name.trim(),
-    enabled: true,
+    priority: kept?.priority,
+    enabled: draft.enabled,
     action: draft.action,
     targetId: draft.action === "tier" && draft.targetId ? draft.targetId : undefined,
+    hostId: kept?.hostId,
     criteria: {
+      ...kept?.criteria,
       accessedOlderThanDays: whole(draft.accessedOlderThanDays),
       minSizeBytes: whole(draft.minSizeBytes),
       extensions: list(draft.extensions),

@@ -1,12 +1,12 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, type Session } from "../lib/api";
+import { api, apiRevised, ApiError, isStale, type Session } from "../lib/api";
 import { formatBytes, formatMoney } from "../lib/format";
 import { canManage } from "../lib/roles";
 import { useFieldErrors } from "../components/FieldErrors";
 import { SortableList } from "../components/SortableList";
-import { emptyDraft, fromRule, isPreviewable, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
+import { emptyDraft, fromRule, isPreviewable, keptCriteria, toDraft, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
 
 interface Target {
   id: string;
@@ -17,10 +17,17 @@ interface Target {
 /** How long typing pauses before the preview asks the API. */
 const PreviewDelayMs = 400;
 
+/** A saved rule open in the editor, at the revision read: saving it replaces it only if nobody changed it meanwhile. */
+interface OpenRule {
+  rule: Rule;
+  revision: string | null;
+}
+
 /**
- * The rules in evaluation order, and (for those who may change them) an editor whose draft is
- * previewed while it is typed: what the saved rules and the draft would select, and save, and
- * what no rule matches. The API's validation messages show beside the field they are about.
+ * The rules in evaluation order, and (for those who may change them) an editor for a new rule or
+ * a saved one, whose draft is previewed while it is typed: what the saved rules with the draft
+ * (after them, or in the changed rule's place) would select, and save, and what no rule matches.
+ * The API's validation messages show beside the field they are about.
  */
 export function Rules({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
@@ -29,6 +36,7 @@ export function Rules({ session }: { session: Session }) {
   const rules = useQuery({ queryKey: ["rules", tenantId], queryFn: () => api<Rule[]>(`/tenants/${tenantId}/rules`, {}, session) });
   const targets = useQuery({ queryKey: ["targets", tenantId], queryFn: () => api<{ items: Target[] }>(`/tenants/${tenantId}/targets?pageSize=200`, {}, session) });
   const [draft, setDraft] = useState<RuleDraft>(emptyDraft);
+  const [open, setOpen] = useState<OpenRule | null>(null);
   const { refused, clear, problem } = useFieldErrors();
   const [preview, setPreview] = useState<WhatIfReport | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
@@ -38,10 +46,10 @@ export function Rules({ session }: { session: Session }) {
     if (!rules.data) {
       return;
     }
-    const saved = rules.data.map(fromRule);
     const withDraft = manage && isPreviewable(draft);
+    const saved = rules.data.map((rule) => (withDraft && rule.id === open?.rule.id ? toRequest(draft, open.rule) : fromRule(rule)));
     const last = Math.max(0, ...rules.data.map((rule) => rule.priority));
-    const body = { rules: withDraft ? [...saved, { ...toRequest(draft), priority: last + 10 }] : saved };
+    const body = { rules: withDraft && !open ? [...saved, { ...toRequest(draft), priority: last + 10 }] : saved };
     let current = true;
     const timer = setTimeout(async () => {
       try {
@@ -60,15 +68,33 @@ export function Rules({ session }: { session: Session }) {
       current = false;
       clearTimeout(timer);
     };
-  }, [rules.data, draft, manage, tenantId, session]);
+  }, [rules.data, draft, open, manage, tenantId, session]);
 
   const refresh = () => queries.invalidateQueries({ queryKey: ["rules", tenantId] });
-  const add = useMutation({
-    mutationFn: () => api<Rule>(`/tenants/${tenantId}/rules`, { method: "POST", body: JSON.stringify(toRequest(draft)) }, session),
+  const close = () => {
+    setOpen(null);
+    setDraft(emptyDraft);
+    clear();
+  };
+  const save = useMutation({
+    mutationFn: async (): Promise<unknown> =>
+      open
+        ? // No priority: the rule keeps its place in the order, whatever a reorder made of it.
+          apiRevised<Rule>(`/tenants/${tenantId}/rules/${open.rule.id}`, { method: "PUT", body: JSON.stringify({ ...toRequest(draft, open.rule), priority: undefined }) }, session, open.revision)
+        : api<Rule>(`/tenants/${tenantId}/rules`, { method: "POST", body: JSON.stringify(toRequest(draft)) }, session),
     onSuccess: () => {
-      setDraft(emptyDraft);
-      clear();
+      close();
       void refresh();
+    },
+    onError: (error) =>
+      refused(isStale(error) ? new Error("Another admin changed this rule since you opened it: cancel, and change it again from what it is now.") : error),
+  });
+  const edit = useMutation({
+    mutationFn: (id: string) => apiRevised<Rule>(`/tenants/${tenantId}/rules/${id}`, {}, session),
+    onSuccess: (read) => {
+      clear();
+      setOpen({ rule: read.value, revision: read.revision });
+      setDraft(toDraft(read.value));
     },
     onError: refused,
   });
@@ -95,9 +121,9 @@ export function Rules({ session }: { session: Session }) {
   const targetName = (id?: string) => targets.data?.items.find((target) => target.id === id)?.name ?? "—";
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    add.mutate();
+    save.mutate();
   };
-  const field = (name: keyof RuleDraft) => ({
+  const field = (name: Exclude<keyof RuleDraft, "enabled">) => ({
     value: draft[name],
     onChange: (event: { target: { value: string } }) => setDraft({ ...draft, [name]: event.target.value }),
   });
@@ -128,6 +154,9 @@ export function Rules({ session }: { session: Session }) {
                   <button type="button" aria-label={`Move ${rule.name} down`} disabled={index === rules.data.length - 1 || reorder.isPending} onClick={() => move(index, 1)}>
                     ↓
                   </button>
+                  <button type="button" aria-label={`Change ${rule.name}`} disabled={edit.isPending} onClick={() => edit.mutate(rule.id)}>
+                    Change
+                  </button>
                   <button type="button" aria-label={`Delete ${rule.name}`} disabled={remove.isPending} onClick={() => remove.mutate(rule.id)}>
                     Delete
                   </button>
@@ -139,11 +168,14 @@ export function Rules({ session }: { session: Session }) {
       )}
 
       {manage && (
-        <form className="editor" onSubmit={submit} aria-label="New rule">
-          <h2>New rule</h2>
+        <form className="editor" onSubmit={submit} aria-label={open ? `Change ${open.rule.name}` : "New rule"}>
+          <h2>{open ? `Change ${open.rule.name}` : "New rule"}</h2>
           <label>
             Name <input aria-label="Name" {...field("name")} />
             {problem("name")}
+          </label>
+          <label className="inline">
+            <input type="checkbox" aria-label="Enabled" checked={draft.enabled} onChange={(event) => setDraft({ ...draft, enabled: event.target.checked })} /> Enabled
           </label>
           <label>
             Action{" "}
@@ -182,11 +214,19 @@ export function Rules({ session }: { session: Session }) {
             Path globs (comma-separated) <input aria-label="Path globs (comma-separated)" {...field("pathGlobs")} />
             {problem("criteria.pathGlobs")}
           </label>
+          {open && keptCriteria(open.rule).length > 0 && (
+            <p className="hint">Kept as they are (set through the API): {keptCriteria(open.rule).join(", ")}.</p>
+          )}
           {problem("criteria")}
           {problem("")}
-          <button type="submit" disabled={add.isPending}>
-            Add rule
+          <button type="submit" disabled={save.isPending}>
+            {open ? "Save rule" : "Add rule"}
           </button>
+          {open && (
+            <button type="button" onClick={close}>
+              Cancel
+            </button>
+          )}
         </form>
       )}
 
