@@ -31,7 +31,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
 
     private static readonly string[] Callers = ["anonymous", "platform-admin", "tenant-admin", "support", "viewer", "agent"];
 
-    private sealed record Tenant(Guid Id, Guid HostId, Guid TargetId, Guid RuleId, Guid RunId);
+    private sealed record Tenant(Guid Id, Guid HostId, Guid TargetId, Guid RuleId, Guid RunId, Guid JobId);
 
     [Fact]
     public async Task EveryEndpointAnswersEveryKindOfCallerAsItDeclares()
@@ -158,6 +158,7 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             "ruleId" => ruleId.ToString(),
             "userId" => userId.ToString(),
             "runId" => tenant.RunId.ToString(),
+            "jobId" => tenant.JobId.ToString(),
             var name => throw new InvalidOperationException($"the matrix has no value for route parameter {name} of {route}"),
         });
         // The agent's scan uploads name its host and tenant in the query: the credential must agree.
@@ -189,7 +190,10 @@ public sealed partial class AccessMatrixTests(GatewayFixture fixture)
             INSERT INTO alto.reconcile_run (id, tenant_id, target_id, host_id, depth, sample_percent, requests_per_second, status, requested_by, started_at, updated_at)
             VALUES ('{runId}', '{id}', '{targetId}', '{hostId}', 'list', 100, 100, 'listing', 'matrix', now(), now())
             """);
-        return new Tenant(id, hostId, targetId, await RuleAsync(admin, id), runId);
+        // A job of the host, as a plan leaves one.
+        var jobId = Guid.NewGuid();
+        await fixture.Database.ExecuteAsync($"INSERT INTO alto.tiering_job (id, tenant_id, host_id, target_id, status) VALUES ('{jobId}', '{id}', '{hostId}', '{targetId}', 'queued')");
+        return new Tenant(id, hostId, targetId, await RuleAsync(admin, id), runId, jobId);
     }
 
     private static async Task<Guid> RuleAsync(HttpClient admin, Guid tenantId)

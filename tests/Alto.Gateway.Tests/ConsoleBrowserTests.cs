@@ -259,6 +259,18 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("job").Filter(new() { HasText = "declined" })).ToContainTextAsync("declined by user:rules-inc-tenant-admin: after the audit");
         await Assertions.Expect(page.GetByTestId("job").Filter(new() { HasText = "queued" })).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByTestId("state-PLANNED")).ToContainTextAsync("PLANNED5");
+        // A job's own files: the queued job has the five planned again; the declined job none now, its files having moved to the new one.
+        await page.GetByTestId("job").Filter(new() { HasText = "queued" }).GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Files of the job of ") }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("of-job")).ToContainTextAsync("Of the queued job of");
+        await Assertions.Expect(page.GetByTestId("tier-object")).ToHaveCountAsync(5);
+        await page.GetByLabel("Tier state").SelectOptionAsync("SKIPPED");
+        await Assertions.Expect(page.GetByText("No tier objects yet")).ToBeVisibleAsync();
+        await page.GetByLabel("Tier state").SelectOptionAsync("");
+        await page.GetByTestId("job").Filter(new() { HasText = "declined" }).GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Files of the job of ") }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("of-job")).ToContainTextAsync("Of the declined job of");
+        await Assertions.Expect(page.GetByText("No tier objects yet")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Every job" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("tier-object")).ToHaveCountAsync(5);
         await ConsoleBrowser.ScreenshotAsync(page, "jobs-admin");
 
         // Sanitizer: a run still going (started while an agent was online) is cancelled from its row, and says by whom.

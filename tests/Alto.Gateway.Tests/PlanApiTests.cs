@@ -194,11 +194,41 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         // Decided once: it is neither approved nor declined again, and the next plan does not ask for its files.
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await admin.PostAsJsonAsync(decline, new { jobIds = new[] { job } })).AssertProblemAsync(HttpStatusCode.NotFound);
+        // A file new since then is planned; the declined ones are not.
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
+                                           file_extension, first_seen_scan_id, last_seen_scan_id, last_scan_utc)
+            VALUES ('{tenant}', '{host}', 0, 'new.bin', '/srv/archive/new.bin', 100000, 0, 0, 0, 'bin', 0, 0, now())
+            """);
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
         var queue = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/approvals?hostId={host}"))).AssertJsonAsync(HttpStatusCode.OK);
-        Assert.Equal(0, queue.GetProperty("jobs").GetInt32());
+        Assert.Equal((1, 1), (queue.GetProperty("jobs").GetInt32(), queue.GetProperty("files").GetInt32()));
+        Assert.Equal("/srv/archive/new.bin", queue.GetProperty("waiting")[0].GetProperty("samplePaths")[0].GetString());
         var skipped = await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?hostId={host}&state=skipped"))).AssertJsonAsync(HttpStatusCode.OK);
         Assert.Equal(4, skipped.GetProperty("total").GetInt32());
+
+        // The job and its files, to anyone who sees the tenant; through another tenant, or for a job that is none, not found.
+        using var viewer = fixture.ClientFor("viewer");
+        var read = await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs/{job}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("declined", 4), (read.GetProperty("status").GetString(), read.GetProperty("fileCount").GetInt32()));
+        var files = await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId={job}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(4, files.GetProperty("total").GetInt32());
+        Assert.All(files.GetProperty("items").EnumerateArray(), file =>
+        {
+            Assert.Equal((job, "SKIPPED"), (file.GetProperty("jobId").GetGuid(), file.GetProperty("state").GetString()));
+            Assert.InRange(file.GetProperty("nextAttemptAt").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(6), DateTimeOffset.UtcNow.AddDays(8));
+        });
+        Assert.Equal(0, (await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId={job}&state=planned"))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("total").GetInt32());
+        var byState = await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects/summary?jobId={job}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("SKIPPED", 4), (Assert.Single(byState.EnumerateArray()).GetProperty("state").GetString(), byState[0].GetProperty("files").GetInt32()));
+        foreach (var path in new[] { $"jobs/{job}", $"tier-objects?jobId={job}", $"tier-objects/summary?jobId={job}" })
+        {
+            await (await platformAdmin.GetAsync(Relative($"/api/v1/tenants/{fixture.TenantB}/{path}"))).AssertProblemAsync(HttpStatusCode.NotFound);
+        }
+        await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs/{Guid.NewGuid()}"))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId={Guid.NewGuid()}"))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId=not-a-guid"))).AssertProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]

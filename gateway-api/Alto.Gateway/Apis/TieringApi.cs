@@ -24,8 +24,9 @@ public static class TieringApi
     {
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Tiering");
         tenant.MapGet("/jobs", ListJobsAsync).Allows(Access.TenantRead).WithSummary("Tiering jobs, newest first (filter by host and status)");
-        tenant.MapGet("/tier-objects", ListTierObjectsAsync).Allows(Access.TenantRead).WithSummary("Tier objects by path (filter by host, state and path prefix)");
-        tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host)");
+        tenant.MapGet("/jobs/{jobId:guid}", GetJobAsync).Allows(Access.TenantRead).WithSummary("One tiering job (its files: tier-objects?jobId=…)");
+        tenant.MapGet("/tier-objects", ListTierObjectsAsync).Allows(Access.TenantRead).WithSummary("Tier objects by path (filter by host, state, job and path prefix)");
+        tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host or job)");
         tenant.MapPost("/hosts/{hostId:guid}/retry-abandoned", RetryAbandonedAsync).Allows(Access.TenantManage)
             .WithSummary("Try a host's abandoned files again (all, or below a folder), once what made them fail is fixed: planned at once with a fresh count of attempts");
         return api;
@@ -46,10 +47,21 @@ public static class TieringApi
             request => tiering.ListJobsAsync(tenantId, hostId, status, request, services.Cancellation));
     }
 
-    public static async Task<Results<Ok<Page<TierObjectView>>, ValidationProblem, ProblemHttpResult>> ListTierObjectsAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, string? state, string? pathPrefix, int? page, int? pageSize)
+    public static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJobAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid jobId)
     {
-        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
+        if (TenantAccess.ToRead(services.Caller, tenantId) is { } refusal)
+        {
+            return refusal;
+        }
+        return await tiering.GetJobAsync(tenantId, jobId, services.Cancellation) is { } job ? TypedResults.Ok(job) : JobNotFound(jobId);
+    }
+
+    public static async Task<Results<Ok<Page<TierObjectView>>, ValidationProblem, ProblemHttpResult>> ListTierObjectsAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, string? state, string? pathPrefix,
+        Guid? jobId, int? page, int? pageSize)
+    {
+        if (await ToReadHostAndJobAsync(services, tiering, hosts, tenantId, hostId, jobId) is { } refusal)
         {
             return refusal;
         }
@@ -68,20 +80,28 @@ public static class TieringApi
         var seesObjects = services.Caller.CanSupport(tenantId);
         return await TenantAccess.ListAsync(services.Caller, tenantId, page, pageSize, async request =>
         {
-            var found = await tiering.ListTierObjectsAsync(tenantId, hostId, upperState, prefix, request, services.Cancellation);
+            var found = await tiering.ListTierObjectsAsync(tenantId, new TierObjectFilter(hostId, upperState, prefix, jobId), request, services.Cancellation);
             return seesObjects ? found : found with { Items = [.. found.Items.Select(item => item with { Sha256 = null, Locator = null })] };
         });
     }
 
     public static async Task<Results<Ok<TierStateCount[]>, ProblemHttpResult>> SummarizeAsync(
-        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId)
+        [AsParameters] GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, Guid? jobId)
     {
-        if (await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation) is { } refusal)
+        if (await ToReadHostAndJobAsync(services, tiering, hosts, tenantId, hostId, jobId) is { } refusal)
         {
             return refusal;
         }
-        return TypedResults.Ok(await tiering.SummarizeAsync(tenantId, hostId, services.Cancellation));
+        return TypedResults.Ok(await tiering.SummarizeAsync(tenantId, hostId, jobId, services.Cancellation));
     }
+
+    /// <summary>The tenant readable, and a host or job named in the request its own: another tenant's is not found, not an empty answer.</summary>
+    private static async Task<ProblemHttpResult?> ToReadHostAndJobAsync(
+        GatewayServices services, TieringReadModel tiering, HostReadModel hosts, Guid tenantId, Guid? hostId, Guid? jobId) =>
+        await TenantAccess.ToReadHostAsync(services.Caller, hosts, tenantId, hostId, services.Cancellation)
+        ?? (jobId is { } job && await tiering.GetJobAsync(tenantId, job, services.Cancellation) is null ? JobNotFound(job) : null);
+
+    private static ProblemHttpResult JobNotFound(Guid jobId) => ApiProblems.NotFound($"job {jobId} not found");
 
     public static async Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> RetryAbandonedAsync(
         [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request)

@@ -18,6 +18,9 @@ public sealed record TierObjectView(
 
 public sealed record TierStateCount(string State, long Files, long Bytes);
 
+/// <summary>What a list of tier objects is narrowed to; null members narrow nothing.</summary>
+public sealed record TierObjectFilter(Guid? HostId, string? State, string? PathPrefix, Guid? JobId);
+
 /// <summary>Jobs and tier objects of a tenant, from alto.tiering_job and alto.tier_object: what is planned, sent, stubbed, recalled.</summary>
 public sealed class TieringReadModel(NpgsqlDataSource db)
 {
@@ -25,29 +28,45 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
 
     public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
 
+    private const string JobColumns =
+        "id, host_id, rule_id, target_id, priority, status, file_count, total_bytes, estimated_seconds, attempts, lease_until, last_error, created_at, dispatched_at, completed_at";
+
     public Task<Page<JobView>> ListJobsAsync(Guid tenantId, Guid? hostId, string? status, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
-                "id, host_id, rule_id, target_id, priority, status, file_count, total_bytes, estimated_seconds, attempts, lease_until, last_error, created_at, dispatched_at, completed_at",
+                JobColumns,
                 "alto.tiering_job",
                 "tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR status = $3)",
                 "created_at DESC, id",
                 () => [Uuid(tenantId), Uuid(hostId), Text(status)]),
             page,
-            reader => new JobView(
-                reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
-                reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), reader.NullableTime(10), reader.NullableText(11),
-                reader.GetFieldValue<DateTimeOffset>(12), reader.NullableTime(13), reader.NullableTime(14)),
+            ReadJob,
             cancellationToken);
 
+    /// <summary>One job of the tenant; null when there is none by that id in this tenant.</summary>
+    public async Task<JobView?> GetJobAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand($"SELECT {JobColumns} FROM alto.tiering_job WHERE id = $1 AND tenant_id = $2");
+        command.Parameters.Add(Uuid(jobId));
+        command.Parameters.Add(Uuid(tenantId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadJob(reader) : null;
+    }
+
+    private static JobView ReadJob(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
+        reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), reader.NullableTime(10), reader.NullableText(11),
+        reader.GetFieldValue<DateTimeOffset>(12), reader.NullableTime(13), reader.NullableTime(14));
+
+    /// <summary>A tenant's tier objects, by path: of one host, in one state, of one job, below a path, as asked.</summary>
     public Task<Page<TierObjectView>> ListTierObjectsAsync(
-        Guid tenantId, Guid? hostId, string? state, string? pathPrefix, PageRequest page, CancellationToken cancellationToken) =>
+        Guid tenantId, TierObjectFilter filter, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
             new ListQuery(
                 "id, host_id, full_path, state, rule_id, target_id, job_id, size_bytes, attempts, last_error, hash, locator, planned_utc, acted_utc, last_accessed_utc, access_count, next_attempt_utc",
                 "alto.tier_object",
                 """
-                tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR state = $3)
+                tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::text IS NULL OR state = $3) AND ($5::uuid IS NULL OR job_id = $5)
                 AND ($4::text IS NULL OR CASE
                     -- A Windows host's paths: either slash in the prefix, and no regard to case.
                     WHEN (SELECT h.os FROM alto.host h WHERE h.id = tier_object.host_id) = 'windows' THEN
@@ -56,7 +75,7 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
                     ELSE full_path = $4 OR left(full_path, length(rtrim($4, '/')) + 1) = rtrim($4, '/') || '/' END)
                 """,
                 "full_path, id",
-                () => [Uuid(tenantId), Uuid(hostId), Text(state), Text(pathPrefix)]),
+                () => [Uuid(tenantId), Uuid(filter.HostId), Text(filter.State), Text(filter.PathPrefix), Uuid(filter.JobId)]),
             page,
             reader => new TierObjectView(
                 reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.NullableGuid(4), reader.NullableGuid(5),
@@ -64,16 +83,17 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
                 reader.NullableTime(12), reader.NullableTime(13), reader.NullableTime(14), reader.GetInt64(15)) { NextAttemptAt = reader.NullableTime(16) },
             cancellationToken);
 
-    /// <summary>Files and bytes per state (progress of a plan, a job or a recall at a glance).</summary>
-    public async Task<TierStateCount[]> SummarizeAsync(Guid tenantId, Guid? hostId, CancellationToken cancellationToken)
+    /// <summary>Files and bytes per state (progress of a plan, a job or a recall at a glance), of one host or one job if asked.</summary>
+    public async Task<TierStateCount[]> SummarizeAsync(Guid tenantId, Guid? hostId, Guid? jobId, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("""
             SELECT state, count(*), coalesce(sum(size_bytes), 0)::bigint FROM alto.tier_object
-            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2)
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR host_id = $2) AND ($3::uuid IS NULL OR job_id = $3)
             GROUP BY state ORDER BY state
             """);
         command.Parameters.Add(Uuid(tenantId));
         command.Parameters.Add(Uuid(hostId));
+        command.Parameters.Add(Uuid(jobId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var counts = new List<TierStateCount>();
         while (await reader.ReadAsync(cancellationToken))

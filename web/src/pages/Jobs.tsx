@@ -46,7 +46,7 @@ const PageSize = 25;
 /**
  * What tiering is doing: files per tiering state (read again as the live tier.states events come,
  * with the rate of moves), the jobs with each running job's progress from its live events, and the
- * tier objects by state and path.
+ * tier objects by state, job and path.
  */
 export function Jobs({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
@@ -56,6 +56,7 @@ export function Jobs({ session }: { session: Session }) {
   const [jobPage, setJobPage] = useState(1);
   const [state, setState] = useState("");
   const [prefix, setPrefix] = useState("");
+  const [ofJob, setOfJob] = useState<Job | null>(null);
   const [objectPage, setObjectPage] = useState(1);
   const [tally, setTally] = useState<JobTally>({});
   const [rates, setRates] = useState<{ state: string; filesPerSecond: number }[]>([]);
@@ -67,10 +68,10 @@ export function Jobs({ session }: { session: Session }) {
     placeholderData: keepPreviousData,
   });
   const objects = useQuery({
-    queryKey: ["tier-objects", tenantId, state, prefix, objectPage],
+    queryKey: ["tier-objects", tenantId, state, prefix, ofJob?.id, objectPage],
     queryFn: () =>
       api<Page<TierObject>>(
-        `${base}/tier-objects?pageSize=${PageSize}&page=${objectPage}${state ? `&state=${state}` : ""}${prefix.startsWith("/") || /^[A-Za-z]:\\/.test(prefix) ? `&pathPrefix=${encodeURIComponent(prefix)}` : ""}`,
+        `${base}/tier-objects?pageSize=${PageSize}&page=${objectPage}${state ? `&state=${state}` : ""}${ofJob ? `&jobId=${ofJob.id}` : ""}${prefix.startsWith("/") || /^[A-Za-z]:\\/.test(prefix) ? `&pathPrefix=${encodeURIComponent(prefix)}` : ""}`,
         {},
         session,
       ),
@@ -150,6 +151,7 @@ export function Jobs({ session }: { session: Session }) {
                 <th scope="col">Progress</th>
                 <th scope="col">Created</th>
                 <th scope="col">Problem</th>
+                <th scope="col">Files</th>
               </tr>
             </thead>
             <tbody>
@@ -175,6 +177,11 @@ export function Jobs({ session }: { session: Session }) {
                     </td>
                     <td>{formatTime(job.createdAt)}</td>
                     <td>{job.lastError ?? ""}</td>
+                    <td>
+                      <button type="button" aria-label={`Files of the job of ${formatTime(job.createdAt)} on ${hostName(job.hostId)}`} onClick={() => (setOfJob(job), setObjectPage(1))}>
+                        Files
+                      </button>
+                    </td>
                   </tr>
                 );
               })}
@@ -195,6 +202,14 @@ export function Jobs({ session }: { session: Session }) {
             ))}
           </select>
         </label>
+        {ofJob && (
+          <span className="inline" data-testid="of-job">
+            Of the {ofJob.status} job of {formatTime(ofJob.createdAt)} on {hostName(ofJob.hostId)}{" "}
+            <button type="button" onClick={() => (setOfJob(null), setObjectPage(1))}>
+              Every job
+            </button>
+          </span>
+        )}
         <label>
           Path starts with <input aria-label="Path starts with" value={prefix} placeholder="/srv/projects" onChange={(e) => (setPrefix(e.target.value), setObjectPage(1))} />
         </label>
