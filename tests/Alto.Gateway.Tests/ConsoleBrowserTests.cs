@@ -168,6 +168,8 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(card.GetByText("Scan: queued until the agent connects")).ToBeVisibleAsync();
         await card.GetByRole(AriaRole.Button, new() { Name = "Retry abandoned files" }).ClickAsync();
         await Assertions.Expect(card.GetByText("No abandoned files to try again.")).ToBeVisibleAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Release held files" }).ClickAsync();
+        await Assertions.Expect(card.GetByText("No held files to release.")).ToBeVisibleAsync();
         await card.GetByText("Settings", new() { Exact = true }).ClickAsync();
         var settings = card.GetByRole(AriaRole.Form, new() { Name = "Settings of fs" });
         await settings.GetByLabel("Transfer windows").FillAsync("every night");

@@ -47,21 +47,27 @@ public sealed class HostAndTargetApiTests(GatewayFixture fixture)
         await RegisterAsync(admin, fixture.TenantA, $"fielserver-{suffix}");
     }
 
-    /// <summary>Abandoned files are tried again by a tenant admin only, on its own tenant's hosts, below a folder of the host's own spelling (the moves themselves: Grains JobResultTests).</summary>
-    [Fact]
-    public async Task AbandonedFilesAreTriedAgainByATenantAdminOfTheHostsTenant()
+    /// <summary>
+    /// Abandoned files are tried again, and held ones released, by a tenant admin only, on its own
+    /// tenant's hosts, below a folder of the host's own spelling (the moves themselves: Grains
+    /// JobResultTests and DispatchTests).
+    /// </summary>
+    [Theory]
+    [InlineData("retry-abandoned")]
+    [InlineData("release-held")]
+    public async Task AbandonedFilesAreTriedAgainByATenantAdminOfTheHostsTenant(string action)
     {
         using var admin = fixture.ClientFor("tenant-admin");
         var hostId = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantA}/hosts", new { name = "retry-" + Guid.NewGuid().ToString("N")[..8], os = "linux", volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
-        var path = $"/api/v1/tenants/{fixture.TenantA}/hosts/{hostId}/retry-abandoned";
+        var path = $"/api/v1/tenants/{fixture.TenantA}/hosts/{hostId}/{action}";
 
         Assert.Equal(0, (await (await admin.PostAsJsonAsync(path, new { })).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("files").GetInt32());
         Assert.Equal(0, (await (await admin.PostAsJsonAsync(path, new { directory = "/srv/projects" })).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("files").GetInt32());
         await (await admin.PostAsJsonAsync(path, new { directory = "srv/relative" })).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await admin.PostAsJsonAsync(path, new { directory = "/var/elsewhere" })).AssertProblemAsync(HttpStatusCode.BadRequest);
         await (await fixture.ClientFor("support").PostAsJsonAsync(path, new { })).AssertProblemAsync(HttpStatusCode.Forbidden);
-        await (await fixture.ClientFor("platform-admin").PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/hosts/{hostId}/retry-abandoned", new { }))
+        await (await fixture.ClientFor("platform-admin").PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/hosts/{hostId}/{action}", new { }))
             .AssertProblemAsync(HttpStatusCode.NotFound);
     }
 

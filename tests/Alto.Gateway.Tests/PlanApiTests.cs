@@ -229,6 +229,13 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs/{Guid.NewGuid()}"))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId={Guid.NewGuid()}"))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/tier-objects?jobId=not-a-guid"))).AssertProblemAsync(HttpStatusCode.BadRequest);
+
+        // Declined by mistake: released before the hold is over, the files are planned again at once.
+        var released = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts/{host}/release-held", new { directory = "/srv/archive" })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(4, released.GetProperty("files").GetInt32());
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.released' AND host_id = '{host}' AND actor LIKE 'user:%'"));
+        await Eventually.WaitAsync(async () => (await (await admin.GetAsync(Relative($"/api/v1/tenants/{tenant}/approvals?hostId={host}"))).AssertJsonAsync(HttpStatusCode.OK))
+            .GetProperty("files").GetInt32() == 5, "the released files planned again");
     }
 
     [Fact]

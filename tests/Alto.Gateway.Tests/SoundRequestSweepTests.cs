@@ -45,6 +45,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/scan"] = ("", """{"paths":["/lucid"],"format":"csv"}"""),
         ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/recall"] = ("", """{"paths":["/lucid/f00.bin"],"directory":null,"ruleId":null}"""),
         ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/retry-abandoned"] = ("", """{"directory":"/lucid"}"""),
+        ["POST /api/v1/tenants/{tenantId}/hosts/{hostId}/release-held"] = ("", """{"directory":"/lucid"}"""),
         ["POST /api/v1/tenants/{tenantId}/targets"] = ("", """
             {"name":"another-target","kind":"path","settings":{"path":"/mnt/tier2/{unique}","compression":"zstd"},"credentials":null}
             """),

@@ -160,7 +160,18 @@ public sealed class TierStateMachineTests
         Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Planned), decline with { Hold = null }));
         Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Planned), decline with { Hold = TimeSpan.Zero }));
         // An agent's skip holds nothing back.
-        Assert.Null(moves.Apply(Snapshot(TierState.Planned), new TierEvent(TierEventKind.Skipped, "host:x", Reason: "locked")).NextAttemptAt);
+        var skipped = moves.Apply(Snapshot(TierState.Planned), new TierEvent(TierEventKind.Skipped, "host:x", Reason: "locked"));
+        Assert.Null(skipped.NextAttemptAt);
+
+        // Released at an admin's request: still skipped, held no longer; only a held file is released.
+        var release = new TierEvent(TierEventKind.Released, "user:bob", Reason: "released by user:bob");
+        var released = moves.Apply(held, release);
+        Assert.Equal((TierState.Skipped, null, "released by user:bob"), (released.State, released.NextAttemptAt, released.LastError));
+        Assert.True(TierEventMoves.IsRepeat(released, release));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(skipped, release));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Planned), release));
+        time.Advance(TimeSpan.FromDays(4));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(held, release));
     }
 
     [Fact]

@@ -2,21 +2,23 @@ using Alto.Gateway.Auth;
 using Alto.Gateway.Errors;
 using Alto.Gateway.ReadModels;
 using Alto.Gateway.Validation;
+using Alto.GrainInterfaces.Common;
 using Alto.GrainInterfaces.Hosts;
 using Alto.Rules;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
 
-/// <summary>Optional: only the abandoned files below this folder (as the host spells paths).</summary>
+/// <summary>Optional: only the abandoned (or held) files below this folder (as the host spells paths).</summary>
 public sealed record RetryAbandonedRequest(string? Directory);
 
-/// <summary>How many abandoned files go out again.</summary>
+/// <summary>How many abandoned (or held) files go out again.</summary>
 public sealed record RetriedFiles(int Files);
 
 /// <summary>
 /// What tiering is doing: jobs, tier objects and a per-state summary (read models; any role that
-/// sees the tenant); and, for its admins, abandoned files tried again once their cause is fixed.
+/// sees the tenant); and, for its admins, abandoned files tried again once their cause is fixed,
+/// and held files (declined, or refused by the agent) released before their pause is over.
 /// </summary>
 public static class TieringApi
 {
@@ -29,6 +31,8 @@ public static class TieringApi
         tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host or job)");
         tenant.MapPost("/hosts/{hostId:guid}/retry-abandoned", RetryAbandonedAsync).Allows(Access.TenantManage)
             .WithSummary("Try a host's abandoned files again (all, or below a folder), once what made them fail is fixed: planned at once with a fresh count of attempts");
+        tenant.MapPost("/hosts/{hostId:guid}/release-held", ReleaseHeldAsync).Allows(Access.TenantManage)
+            .WithSummary("Release a host's files held back from planning (declined, or refused by the agent; all, or below a folder) before their pause is over: planned at once");
         return api;
     }
 
@@ -103,8 +107,17 @@ public static class TieringApi
 
     private static ProblemHttpResult JobNotFound(Guid jobId) => ApiProblems.NotFound($"job {jobId} not found");
 
-    public static async Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> RetryAbandonedAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request)
+    public static Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> RetryAbandonedAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request) =>
+        SendOnAsync(services, tenantId, hostId, request, (grain, directory) => grain.RetryAbandonedAsync(directory));
+
+    public static Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> ReleaseHeldAsync(
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request) =>
+        SendOnAsync(services, tenantId, hostId, request, (grain, directory) => grain.ReleaseHeldAsync(directory));
+
+    /// <summary>Files that wait for an admin sent on by one: the tenant's admins only, a folder of the host's if any, the host the tenant's.</summary>
+    private static async Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> SendOnAsync(
+        GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request, Func<IHostGrain, string?, Task<CommandResult<int>>> sendOn)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "tiering") is { } refusal)
         {
@@ -122,7 +135,7 @@ public static class TieringApi
         {
             return ApiProblems.NotFound($"host {hostId} not found");
         }
-        var result = await grain.RetryAbandonedAsync(directory);
+        var result = await sendOn(grain, directory);
         return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(new RetriedFiles(result.Value));
     }
 }

@@ -159,6 +159,10 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("RetryAbandonedAsync")]
     Task<CommandResult<int>> RetryAbandonedAsync(string? directory);
 
+    /// <summary>Releases the host's held files (declined, or refused by the agent; all, or below a folder) before their pause is over: planned at once. Returns how many.</summary>
+    [Alias("ReleaseHeldAsync")]
+    Task<CommandResult<int>> ReleaseHeldAsync(string? directory);
+
     /// <summary>Sends queued jobs (and those whose lease ran out) to the agent, within the host's limits.</summary>
     [Alias("DispatchAsync")]
     Task<int> DispatchAsync();

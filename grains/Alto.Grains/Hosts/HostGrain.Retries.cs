@@ -47,7 +47,18 @@ public sealed partial class HostGrain
     /// the host plans at once, so they go out in new jobs with a fresh count of attempts (or wait
     /// for approval, as the tenant's plans do). Returns how many.
     /// </summary>
-    public async Task<CommandResult<int>> RetryAbandonedAsync(string? directory)
+    public Task<CommandResult<int>> RetryAbandonedAsync(string? directory) =>
+        SendOnAsync(WaitingFiles.Abandoned, directory, new TierEvent(TierEventKind.Retried, AuditContext.Actor, Reason: "tried again at an admin's request"));
+
+    /// <summary>
+    /// Releases the host's held files (declined, or refused by the agent; all, or below
+    /// <paramref name="directory"/>) before their pause is over: audited <c>tier.released</c>, and
+    /// the host plans at once. Returns how many.
+    /// </summary>
+    public Task<CommandResult<int>> ReleaseHeldAsync(string? directory) =>
+        SendOnAsync(WaitingFiles.Held, directory, new TierEvent(TierEventKind.Released, AuditContext.Actor, Reason: $"released by {AuditContext.Actor}"));
+
+    private async Task<CommandResult<int>> SendOnAsync(WaitingFiles waiting, string? directory, TierEvent sendOn)
     {
         if (!host.State.Exists)
         {
@@ -57,22 +68,21 @@ public sealed partial class HostGrain
         {
             return CommandResult<int>.Invalid("directory", OutsideVolumes(directory));
         }
-        var ids = await tierObjects.AbandonedAsync(Id, directory, Rules.HostPathFlavor.Of(host.State.Os));
-        var retried = new TierEvent(TierEventKind.Retried, AuditContext.Actor, Reason: "tried again at an admin's request");
+        var ids = await tierObjects.WaitingAsync(Id, waiting, directory, Rules.HostPathFlavor.Of(host.State.Os));
         var moved = 0;
-        foreach (var batch in ids.Chunk(RetriedPerTransaction))
+        foreach (var batch in ids.Chunk(SentOnPerTransaction))
         {
-            moved += (await ledger.ApplyAsync(Id, [.. batch.Select(id => new TierChange(id, retried))], CancellationToken.None)).Count(outcome => outcome.Applied);
+            moved += (await ledger.ApplyAsync(Id, [.. batch.Select(id => new TierChange(id, sendOn))], CancellationToken.None)).Count(outcome => outcome.Applied);
         }
         if (moved > 0)
         {
-            RequestPlan("abandoned files retried");
+            RequestPlan(waiting == WaitingFiles.Abandoned ? "abandoned files retried" : "held files released");
         }
         return CommandResult<int>.Ok(moved);
     }
 
     /// <summary>One transaction moves at most this many: a host may have abandoned a million files when its tier 2 went away.</summary>
-    private const int RetriedPerTransaction = 1_000;
+    private const int SentOnPerTransaction = 1_000;
 
     /// <summary>Wakes the host when its next failed file is due (one timer; a later failure moves it).</summary>
     private async Task ScheduleRetrySweepAsync()

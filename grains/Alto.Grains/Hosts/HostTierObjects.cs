@@ -58,13 +58,17 @@ public sealed class HostTierObjects(NpgsqlDataSource db)
         return await ReadIdsAsync(command);
     }
 
-    /// <summary>The host's abandoned files, all or those below <paramref name="directory"/> (compared as the host spells paths).</summary>
-    public async Task<long[]> AbandonedAsync(Guid hostId, string? directory, PathFlavor flavor)
+    /// <summary>
+    /// The host's files an admin may send on again (<paramref name="waiting"/>: abandoned, or held
+    /// back from planning), all or those below <paramref name="directory"/> (compared as the host spells paths).
+    /// </summary>
+    public async Task<long[]> WaitingAsync(Guid hostId, WaitingFiles waiting, string? directory, PathFlavor flavor)
     {
         var paths = new SqlPaths(flavor);
+        var which = waiting == WaitingFiles.Abandoned ? "state = 'ABANDONED'" : "state = 'SKIPPED' AND next_attempt_utc > now()";
         await using var command = db.CreateCommand($"""
             SELECT id FROM alto.tier_object
-            WHERE host_id = $1 AND state = 'ABANDONED' AND ($2::text IS NULL OR {paths.Below("full_path", "$2")})
+            WHERE host_id = $1 AND {which} AND ($2::text IS NULL OR {paths.Below("full_path", "$2")})
             ORDER BY id
             """);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
@@ -140,4 +144,11 @@ public sealed class HostTierObjects(NpgsqlDataSource db)
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
         return await ReadIdsAsync(command);
     }
+}
+
+/// <summary>Files that wait for an admin: abandoned after their last attempt, or held back from planning (declined, or refused by the agent).</summary>
+public enum WaitingFiles
+{
+    Abandoned,
+    Held,
 }

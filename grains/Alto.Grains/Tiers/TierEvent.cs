@@ -25,6 +25,8 @@ public enum TierEventKind
     Retried = 11,
     /// <summary>A tenant admin declined the waiting job of a planned file: SKIPPED, and not planned again before <see cref="TierEvent.Hold"/> is over.</summary>
     Declined = 12,
+    /// <summary>An admin releases a held file (declined, or refused by the agent) before its pause is over: still SKIPPED, planned at the next plan.</summary>
+    Released = 13,
 }
 
 /// <summary>One event for one tier object, with who reported it and what it carries.</summary>

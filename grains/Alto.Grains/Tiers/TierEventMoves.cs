@@ -39,6 +39,7 @@ public sealed class TierEventMoves(TierStateMachine machine)
         TierEventKind.Declined => current.State == TierState.Planned && change.Hold is { } hold && hold > TimeSpan.Zero
             ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason, Hold: hold))
             : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only a planned file is declined, and for a positive hold"),
+        TierEventKind.Released => machine.Release(current, change.Reason ?? "released by an admin"),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
 
@@ -53,6 +54,7 @@ public sealed class TierEventMoves(TierStateMachine machine)
         TierEventKind.Abandoned => current.State == TierState.Abandoned,
         TierEventKind.Lost => current.State == TierState.Lost,
         TierEventKind.Found => current.State == TierState.Stubbed,
+        TierEventKind.Released => current.State == TierState.Skipped && current.NextAttemptAt is null,
         _ => false,
     };
 

@@ -138,6 +138,20 @@ public sealed class TierStateMachine(
         }
     }
 
+    /// <summary>
+    /// Ends the pause of a held file (a declined or refused one) at an admin's request: it stays
+    /// SKIPPED, so the next plan takes it as any skipped file. Not a move of the life cycle; only a
+    /// file that is held may be released.
+    /// </summary>
+    public TierObjectSnapshot Release(TierObjectSnapshot current, string reason)
+    {
+        if (current.State != TierState.Skipped || current.NextAttemptAt is not { } until || until <= time.GetUtcNow())
+        {
+            ThrowIllegal(current.State, current.State, "only a skipped file held back from planning is released");
+        }
+        return current with { NextAttemptAt = null, LastError = reason };
+    }
+
     /// <summary>Exponential backoff: base, 2×base, 4×base, … after the first, second, third failure.</summary>
     public TimeSpan Backoff(int attempts) => _retryBase * Math.Pow(2, Math.Max(0, attempts - 1));
 

@@ -199,9 +199,15 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
         Assert.Empty(session.Jobs);
 
-        // Once the hold is over (moved into the past here), a plan asks for them again.
-        await fixture.Database.ExecuteAsync($"UPDATE alto.tier_object SET next_attempt_utc = now() - interval '1 minute' WHERE host_id = '{world.HostId}'");
-        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        // Released before the hold is over (below a folder of the host's, which a folder elsewhere is not), the host plans them again at once.
+        Assert.NotNull((await world.Host.ReleaseHeldAsync("/elsewhere")).Error);
+        Alto.Audit.AuditContext.Set("user:releaser", "192.0.2.10");
+        Assert.Equal(3, (await world.Host.ReleaseHeldAsync("/srv")).Value);
+        Assert.Equal(0, (await world.Host.ReleaseHeldAsync(null)).Value);
+        Assert.Equal(3, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.released' AND actor = 'user:releaser' AND details->>'from' = 'SKIPPED' AND host_id = '{world.HostId}'"));
+        await Eventually.WaitAsync(async () => await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval'") == 1, "the released files planned again");
         Assert.Equal(1, await fixture.Database.CountAsync(
             $"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval' AND file_count = 3"));
         Assert.Equal(3, await world.CountAsync("state = 'PLANNED' AND attempts = 0"));
@@ -213,7 +219,7 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
             SELECT '{empty}', tenant_id, host_id, target_id, 'awaiting_approval' FROM alto.tiering_job WHERE id = '{jobId}'
             """);
         Assert.Equal([empty], (await world.Host.DeclineJobsAsync([empty], TimeSpan.FromDays(1), null)).JobIds);
-        Assert.Equal("declined|declined by user:reviewer", await fixture.Database.ScalarAsync<string>(
+        Assert.Equal("declined|declined by user:releaser", await fixture.Database.ScalarAsync<string>(
             $"SELECT status || '|' || last_error FROM alto.tiering_job WHERE id = '{empty}'"));
         Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{world.HostId}'"));
     }

@@ -79,6 +79,12 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
       setMessage(answer.files === 0 ? "No abandoned files to try again." : `${answer.files} abandoned file(s) are planned again, from a fresh count of attempts.`),
     onError: (error) => setMessage(failureMessage(error)),
   });
+  // Files held back from planning (a declined job's, or refused by the agent) before their pause is over.
+  const release = useMutation({
+    mutationFn: () => api<{ files: number }>(`${base}/release-held`, { method: "POST", body: JSON.stringify({}) }, session),
+    onSuccess: (answer) => setMessage(answer.files === 0 ? "No held files to release." : `${answer.files} held file(s) are released and planned again.`),
+    onError: (error) => setMessage(failureMessage(error)),
+  });
   const remove = useMutation({
     mutationFn: () => api<void>(base, { method: "DELETE" }, session),
     onSuccess: () => void queries.invalidateQueries({ queryKey: ["hosts", tenantId] }),
@@ -156,6 +162,9 @@ function HostCard({ listed, tenantId, session }: { listed: Host; tenantId: strin
           )}
           <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>
             Retry abandoned files
+          </button>
+          <button type="button" onClick={() => release.mutate()} disabled={release.isPending}>
+            Release held files
           </button>
           <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
             {`Delete ${host.name}`}
