@@ -9,8 +9,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Alto.Gateway.Apis;
 
-/// <summary>Optional: only the abandoned (or held) files below this folder (as the host spells paths).</summary>
-public sealed record RetryAbandonedRequest(string? Directory);
+/// <summary>Files that wait for an admin (abandoned, or held): optionally only those below this folder (as the host spells paths).</summary>
+public sealed record WaitingFilesRequest(string? Directory);
 
 /// <summary>How many abandoned (or held) files go out again.</summary>
 public sealed record RetriedFiles(int Files);
@@ -108,16 +108,16 @@ public static class TieringApi
     private static ProblemHttpResult JobNotFound(Guid jobId) => ApiProblems.NotFound($"job {jobId} not found");
 
     public static Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> RetryAbandonedAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request) =>
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, WaitingFilesRequest? request) =>
         SendOnAsync(services, tenantId, hostId, request, (grain, directory) => grain.RetryAbandonedAsync(directory));
 
     public static Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> ReleaseHeldAsync(
-        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request) =>
+        [AsParameters] GatewayServices services, Guid tenantId, Guid hostId, WaitingFilesRequest? request) =>
         SendOnAsync(services, tenantId, hostId, request, (grain, directory) => grain.ReleaseHeldAsync(directory));
 
     /// <summary>Files that wait for an admin sent on by one: the tenant's admins only, a folder of the host's if any, the host the tenant's.</summary>
     private static async Task<Results<Ok<RetriedFiles>, ValidationProblem, ProblemHttpResult>> SendOnAsync(
-        GatewayServices services, Guid tenantId, Guid hostId, RetryAbandonedRequest? request, Func<IHostGrain, string?, Task<CommandResult<int>>> sendOn)
+        GatewayServices services, Guid tenantId, Guid hostId, WaitingFilesRequest? request, Func<IHostGrain, string?, Task<CommandResult<int>>> sendOn)
     {
         if (TenantAccess.ToManage(services.Caller, tenantId, "tiering") is { } refusal)
         {
