@@ -82,15 +82,8 @@ public static class ApprovalsApi
         {
             return refusal;
         }
-        var (approved, files, bytes) = (new List<Guid>(), 0L, 0L);
-        foreach (var host in chosen.GroupBy(job => job.HostId))
-        {
-            var receipt = await services.Grains.GetGrain<IHostGrain>(host.Key.ToString()).ApproveJobsAsync([.. host.Select(job => job.Id)]);
-            approved.AddRange(receipt.JobIds);
-            files += receipt.Files;
-            bytes += receipt.Bytes;
-        }
-        return TypedResults.Ok(new ApprovalReceipt([.. approved], files, bytes));
+        var receipts = await PerHostAsync(services, chosen, (host, jobIds) => host.ApproveJobsAsync(jobIds));
+        return TypedResults.Ok(new ApprovalReceipt([.. receipts.SelectMany(receipt => receipt.JobIds)], receipts.Sum(receipt => receipt.Files), receipts.Sum(receipt => receipt.Bytes)));
     }
 
     public static async Task<Results<Ok<DeclineReceipt>, ValidationProblem, ProblemHttpResult>> DeclineAsync(
@@ -117,16 +110,20 @@ public static class ApprovalsApi
             return refusal;
         }
         var hold = TimeSpan.FromDays(request.HoldDays ?? DefaultHoldDays);
-        var (declined, files, bytes, heldUntil) = (new List<Guid>(), 0L, 0L, (DateTimeOffset?)null);
+        var receipts = await PerHostAsync(services, chosen, (host, jobIds) => host.DeclineJobsAsync(jobIds, hold, reason));
+        return TypedResults.Ok(new DeclineReceipt([.. receipts.SelectMany(receipt => receipt.JobIds)], receipts.Sum(receipt => receipt.Files),
+            receipts.Sum(receipt => receipt.Bytes), receipts.Max(receipt => receipt.HeldUntil)));
+    }
+
+    /// <summary>Each host decides on its own jobs: one grain call per host of the chosen jobs, in turn.</summary>
+    private static async Task<List<T>> PerHostAsync<T>(GatewayServices services, AwaitingJob[] chosen, Func<IHostGrain, Guid[], Task<T>> decide)
+    {
+        var receipts = new List<T>();
         foreach (var host in chosen.GroupBy(job => job.HostId))
         {
-            var receipt = await services.Grains.GetGrain<IHostGrain>(host.Key.ToString()).DeclineJobsAsync([.. host.Select(job => job.Id)], hold, reason);
-            declined.AddRange(receipt.JobIds);
-            files += receipt.Files;
-            bytes += receipt.Bytes;
-            heldUntil = receipt.HeldUntil > heldUntil || heldUntil is null ? receipt.HeldUntil : heldUntil;
+            receipts.Add(await decide(services.Grains.GetGrain<IHostGrain>(host.Key.ToString()), [.. host.Select(job => job.Id)]));
         }
-        return TypedResults.Ok(new DeclineReceipt([.. declined], files, bytes, heldUntil));
+        return receipts;
     }
 
     /// <summary>Exactly one of jobIds (1 to <see cref="MaxJobIds"/>) and "all": true; a hostId only narrows "all".</summary>
