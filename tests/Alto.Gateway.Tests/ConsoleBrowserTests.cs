@@ -236,12 +236,18 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByTestId("plan-summary")).ToContainTextAsync("Planned: 10 files evaluated, 5 files (5.00 MB) to tier");
         await Assertions.Expect(page.GetByTestId("waiting-job")).ToHaveCountAsync(1);
         await ConsoleBrowser.ScreenshotAsync(page, "plans-waiting");
+        // Another console of the tenant's admins shows the same queue, and follows a decision made elsewhere.
+        var other = await browser.SignInAsync(gateway.HttpUrl, "rules-inc-tenant-admin", Password);
+        await ConsoleBrowser.OpenAsync(other, "Plans");
+        await Assertions.Expect(other.GetByTestId("waiting-job")).ToHaveCountAsync(1);
         // First declined, with a reason and a hold: its files stay out of the next plan.
         await page.GetByLabel("Reason to decline").FillAsync("after the audit");
         await page.GetByLabel("Keep declined files out of plans for (days)").FillAsync("3");
         await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Decline the job of ") }).ClickAsync();
         await Assertions.Expect(page.GetByText("Declined 1 job(s): 5 files, 5.00 MB, kept out of plans until")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("queue-empty")).ToBeVisibleAsync();
+        await Assertions.Expect(other.GetByTestId("queue-empty")).ToBeVisibleAsync();
+        await other.CloseAsync();
         Assert.Equal(5, await gateway.Database.CountAsync(
             $"SELECT count(*) FROM alto.tier_object WHERE tenant_id = '{tenantId}' AND state = 'SKIPPED' AND next_attempt_utc BETWEEN now() + interval '71 hours' AND now() + interval '73 hours'"));
         await page.GetByRole(AriaRole.Button, new() { Name = "Plan now" }).ClickAsync();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addJobProgress, statesRate } from "./jobs";
+import { addJobProgress, changesApprovals, statesRate } from "./jobs";
 
 describe("job progress", () => {
   it("adds each batch's outcomes to its job", () => {
@@ -20,5 +20,15 @@ describe("tier-state rates", () => {
       { state: "STUBBED", filesPerSecond: 5 },
       { state: "UPLOADING", filesPerSecond: 2 },
     ]);
+  });
+});
+
+describe("changesApprovals", () => {
+  it("takes an approval or decline made elsewhere, as the audit trail tells it, and plans", () => {
+    expect(changesApprovals({ kind: "audit", data: { action: "tier.jobs_declined" } })).toBe(true);
+    expect(changesApprovals({ kind: "audit", data: { action: "tier.jobs_approved" } })).toBe(true);
+    expect(changesApprovals({ kind: "approval.needed", data: {} })).toBe(true);
+    expect(changesApprovals({ kind: "audit", data: { action: "rule.created" } })).toBe(false);
+    expect(changesApprovals({ kind: "tier.states", data: {} })).toBe(false);
   });
 });

@@ -22,3 +22,14 @@ export function statesRate(data: Record<string, unknown>): { state: string; file
   const states = (data.states ?? {}) as Record<string, { files: number }>;
   return Object.entries(states).map(([state, count]) => ({ state, filesPerSecond: count.files / seconds }));
 }
+
+/**
+ * Whether a live event changes what waits for approval: a plan, a job's progress, jobs planned
+ * to wait, or (through the audit trail's live events) an approval or decline made elsewhere.
+ */
+export function changesApprovals(event: { kind: string; data: Record<string, unknown> }): boolean {
+  if (event.kind === "audit") {
+    return event.data.action === "tier.jobs_approved" || event.data.action === "tier.jobs_declined";
+  }
+  return event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress";
+}

@@ -3,6 +3,7 @@ import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, type Session } from "../lib/api";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
+import { changesApprovals } from "../lib/jobs";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
@@ -57,7 +58,7 @@ export function Plans({ session }: { session: Session }) {
   const queue = useQuery({ queryKey: ["approvals", tenantId], queryFn: () => api<ApprovalQueue>(`/tenants/${tenantId}/approvals`, {}, session) });
   const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
   useLiveEvents(tenantId, (event) => {
-    if (event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress") {
+    if (changesApprovals(event)) {
       refreshAfterEvent(queries, ["approvals", tenantId]);
     }
   });
