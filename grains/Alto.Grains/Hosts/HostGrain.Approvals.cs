@@ -26,6 +26,26 @@ public sealed partial class HostGrain
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(hold, TimeSpan.Zero);
         var why = string.IsNullOrWhiteSpace(reason) ? $"declined by {AuditContext.Actor}" : $"declined by {AuditContext.Actor}: {reason}";
+        var (declined, files, bytes, heldUntil) = (new List<Guid>(), 0L, 0L, (DateTimeOffset?)null);
+        // A few jobs per transaction: a first plan of millions of files waits in thousands of jobs,
+        // and declining them all must not hold every one of their rows (and audit entries) at once.
+        foreach (var chunk in (jobIds ?? await jobs.AwaitingAsync(Id)).Chunk(JobsDeclinedPerTransaction))
+        {
+            var (some, until) = await DeclineAtOnceAsync(chunk, hold, reason, why);
+            declined.AddRange(some.JobIds);
+            files += some.Files;
+            bytes += some.Bytes;
+            heldUntil ??= until;
+        }
+        return new DeclinedJobs([.. declined], files, bytes) { HeldUntil = heldUntil };
+    }
+
+    /// <summary>At most this many jobs (of up to 1,000 files each) are declined in one transaction.</summary>
+    private const int JobsDeclinedPerTransaction = 5;
+
+    /// <summary>Declines the given jobs, if they still wait, and holds their files, in one transaction with its audit entries.</summary>
+    private async Task<(DeclinedJobs Jobs, DateTimeOffset? HeldUntil)> DeclineAtOnceAsync(Guid[] jobIds, TimeSpan hold, string? reason, string why)
+    {
         var declined = new DeclinedJobs([], 0, 0);
         // The jobs end and their files are held in one transaction: a declined job never keeps a planned file.
         var outcomes = await ledger.ApplyAsync(Id, async (connection, transaction, cancellationToken) =>
@@ -43,6 +63,6 @@ public sealed partial class HostGrain
                     ["jobIds"] = declined.JobIds, ["files"] = declined.Files, ["bytes"] = declined.Bytes, ["reason"] = reason, ["holdDays"] = hold.TotalDays,
                 }, hostId: Id)]);
         }, CancellationToken.None);
-        return declined with { HeldUntil = outcomes.FirstOrDefault(outcome => outcome.Applied)?.After?.NextAttemptAt };
+        return (declined, outcomes.FirstOrDefault(outcome => outcome.Applied)?.After?.NextAttemptAt);
     }
 }

@@ -90,13 +90,27 @@ public sealed class JobRows(NpgsqlDataSource db)
         return approved;
     }
 
+    /// <summary>The host's jobs that wait for approval, oldest first.</summary>
+    public async Task<Guid[]> AwaitingAsync(Guid hostId)
+    {
+        await using var command = db.CreateCommand("SELECT id FROM alto.tiering_job WHERE host_id = $1 AND status = 'awaiting_approval' ORDER BY created_at, id");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<Guid>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return [.. ids];
+    }
+
     /// <summary>
-    /// Declines the host's waiting jobs (those given, or all) in the caller's transaction: each
+    /// Declines those of the given jobs that are the host's and wait, in the caller's transaction: each
     /// ends 'declined', saying <paramref name="why"/>. Under the planner's lock, so no plan moves
     /// their files meanwhile. Returns the jobs and their planned files, for the ledger to hold back.
     /// </summary>
     public static async Task<DeclinedJobRows> DeclineAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, Guid[]? jobIds, string why, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, Guid[] jobIds, string why, CancellationToken cancellationToken)
     {
         await using (var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction))
         {
@@ -107,12 +121,12 @@ public sealed class JobRows(NpgsqlDataSource db)
         await using (var decline = new NpgsqlCommand("""
             UPDATE alto.tiering_job
             SET status = 'declined', completed_at = now(), last_error = $3
-            WHERE host_id = $1 AND status = 'awaiting_approval' AND ($2::uuid[] IS NULL OR id = ANY($2))
+            WHERE host_id = $1 AND status = 'awaiting_approval' AND id = ANY($2)
             RETURNING id, file_count, total_bytes
             """, connection, transaction))
         {
             decline.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-            decline.Parameters.Add(new NpgsqlParameter { Value = (object?)jobIds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid });
+            decline.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = jobIds });
             decline.Parameters.Add(new NpgsqlParameter<string> { TypedValue = why });
             await using var reader = await decline.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))

@@ -222,5 +222,17 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.Equal("declined|declined by user:releaser", await fixture.Database.ScalarAsync<string>(
             $"SELECT status || '|' || last_error FROM alto.tiering_job WHERE id = '{empty}'"));
         Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{world.HostId}'"));
+
+        // Declining all of many waiting jobs (here the planned one and seven more) goes a few jobs per transaction, each with its entry, and holds every file.
+        await fixture.Database.ExecuteAsync($"""
+            INSERT INTO alto.tiering_job (id, tenant_id, host_id, target_id, status)
+            SELECT gen_random_uuid(), tenant_id, host_id, target_id, 'awaiting_approval' FROM alto.tiering_job, generate_series(1, 7) WHERE id = '{jobId}'
+            """);
+        var all = await world.Host.DeclineJobsAsync(null, TimeSpan.FromDays(1), "all of them");
+        Assert.Equal((8, 3L), (all.JobIds.Length, all.Files));
+        Assert.NotNull(all.HeldUntil);
+        Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval'"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now()"));
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{world.HostId}'"));
     }
 }
