@@ -20,11 +20,7 @@ public sealed class JobRows(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        await using (var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction))
-        {
-            lockHost.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hostId.ToString() });
-            await lockHost.ExecuteNonQueryAsync();
-        }
+        await LockHostAsync(connection, transaction, hostId, CancellationToken.None);
         await using var claim = new NpgsqlCommand("""
             WITH in_flight AS (
                 SELECT count(*) AS n FROM alto.tiering_job WHERE host_id = $1 AND status = 'dispatched' AND lease_until > now()),
@@ -90,6 +86,14 @@ public sealed class JobRows(NpgsqlDataSource db)
         return approved;
     }
 
+    /// <summary>The host's advisory lock for the rest of the transaction: the planner's and the ingest's, so no plan moves the host's files meanwhile.</summary>
+    private static async Task LockHostAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, CancellationToken cancellationToken)
+    {
+        await using var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction);
+        lockHost.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hostId.ToString() });
+        await lockHost.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>The host's jobs that wait for approval, oldest first.</summary>
     public async Task<Guid[]> AwaitingAsync(Guid hostId)
     {
@@ -112,11 +116,7 @@ public sealed class JobRows(NpgsqlDataSource db)
     public static async Task<DeclinedJobRows> DeclineAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, Guid[] jobIds, string why, CancellationToken cancellationToken)
     {
-        await using (var lockHost = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext($1::text))", connection, transaction))
-        {
-            lockHost.Parameters.Add(new NpgsqlParameter<string> { TypedValue = hostId.ToString() });
-            await lockHost.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await LockHostAsync(connection, transaction, hostId, cancellationToken);
         var (ids, files, bytes) = (new List<Guid>(), 0L, 0L);
         await using (var decline = new NpgsqlCommand("""
             UPDATE alto.tiering_job
