@@ -190,6 +190,8 @@ public static class JobCostBench
 
         public Task DeliverAsync(AgentCommand command) => Task.CompletedTask;
 
+        public Task CancelJobAsync(Guid jobId) => Task.CompletedTask;
+
         public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;

@@ -280,6 +280,18 @@ public sealed class ConsoleBrowserTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Every job" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("tier-object")).ToHaveCountAsync(5);
         await ConsoleBrowser.ScreenshotAsync(page, "jobs-admin");
+        // The queued job, which no agent has, is cancelled from its row: it ends at once, its files kept out of plans for the days asked.
+        await page.GetByLabel("Reason to cancel").FillAsync("the wrong share");
+        await page.GetByLabel("Keep cancelled files out of plans for (days)").FillAsync("2");
+        await page.GetByTestId("job").Filter(new() { HasText = "queued" }).GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Cancel the job of ") }).ClickAsync();
+        await Assertions.Expect(page.GetByText("Cancelled: 5 file(s) kept out of plans until")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("job").Filter(new() { HasText = "cancelled by user:rules-inc-tenant-admin: the wrong share" })).ToHaveCountAsync(1);
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Cancel the job of ") }).CountAsync());
+        await Assertions.Expect(page.GetByTestId("state-SKIPPED")).ToContainTextAsync("SKIPPED5");
+        Assert.Equal(5, await gateway.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tier_object WHERE tenant_id = '{tenantId}' AND state = 'SKIPPED' AND next_attempt_utc BETWEEN now() + interval '47 hours' AND now() + interval '49 hours'"));
+        // Released again (the cancellation was a trial), they are the rules' to plan once more.
+        Assert.Equal(5, (await (await admin.PostAsJsonAsync(hostPath + "/release-held", new { })).AssertJsonAsync(HttpStatusCode.OK)).GetProperty("files").GetInt32());
 
         // Sanitizer: a run still going (started while an agent was online) is cancelled from its row, and says by whom.
         var goingRun = await GoingRunAsync(gateway, tenantId);
@@ -342,7 +354,7 @@ public sealed class ConsoleBrowserTests
         {
             await ConsoleBrowser.OpenAsync(viewer, link);
             await Assertions.Expect(viewer.GetByRole(AriaRole.Status).Filter(new() { HasTextRegex = new Regex("^Loading") })).ToHaveCountAsync(0);
-            var writes = viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new Regex("Scan|Recall|Approve|Decline|Plan now|Add|Turn|Rotate|Delete|Save|Start|Disable|Enable") });
+            var writes = viewer.GetByRole(AriaRole.Button).Filter(new() { HasTextRegex = new Regex("Scan|Recall|Approve|Decline|Cancel|Plan now|Add|Turn|Rotate|Delete|Save|Start|Disable|Enable") });
             Assert.True(0 == await writes.CountAsync(), $"the viewer has a write control on {link}");
         }
         foreach (var link in new[] { "Sanitizer", "Audit", "Users", "Tenants" })

@@ -122,19 +122,16 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         Assert.Contains("alto_plan_duration", metrics, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task AWaitingJobIsDeclinedByATenantAdminWithItsReasonAndItsFilesStayOutOfPlans()
+    /// <summary>A new host of <paramref name="tenant"/> with four files of 100,000 bytes planned by a new rule into a job that waits for approval.</summary>
+    private async Task<(Guid Host, Guid Job)> WaitingJobAsync(HttpClient admin, Guid tenant, string purpose)
     {
-        using var platformAdmin = fixture.ClientFor("platform-admin");
-        using var admin = fixture.ClientFor("tenant-admin");
-        var tenant = fixture.TenantA;
         var target = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/targets",
-            new { name = "decline-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{Guid.NewGuid():N}" } }))
+            new { name = purpose + "-" + Guid.NewGuid().ToString("N")[..8], kind = "path", settings = new { path = $"/mnt/tier2/{Guid.NewGuid():N}" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
-        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = "decl-" + Guid.NewGuid().ToString("N")[..8], volumes = new[] { "/srv" } }))
+        var host = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/hosts", new { name = purpose[..4] + "-" + Guid.NewGuid().ToString("N")[..8], volumes = new[] { "/srv" } }))
             .AssertJsonAsync(HttpStatusCode.Created)).GetProperty("host").GetProperty("id").GetGuid();
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/rules",
-            new { name = "decline " + Guid.NewGuid().ToString("N")[..8], targetId = target, criteria = new { pathGlobs = new[] { "/srv/archive/**" } } }))
+            new { name = purpose + " " + Guid.NewGuid().ToString("N")[..8], targetId = target, criteria = new { pathGlobs = new[] { "/srv/archive/**" } } }))
             .AssertJsonAsync(HttpStatusCode.Created);
         await fixture.Database.ExecuteAsync($"""
             INSERT INTO alto.file_current (tenant_id, host_id, dir_id, name, full_path, size_bytes, atime_unix, mtime_unix, ctime_unix,
@@ -143,7 +140,66 @@ public sealed class PlanApiTests(GatewayFixture fixture)
             FROM generate_series(1, 4) i
             """);
         await (await admin.PostAsync(Relative($"/api/v1/tenants/{tenant}/hosts/{host}/plan?dryRun=false"), null)).AssertJsonAsync(HttpStatusCode.OK);
-        var job = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{host}' AND status = 'awaiting_approval'"));
+        return (host, Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{host}' AND status = 'awaiting_approval'")));
+    }
+
+    [Fact]
+    public async Task AJobIsCancelledByATenantAdminOfItsTenantWithItsReasonAndItsFilesHeld()
+    {
+        using var platformAdmin = fixture.ClientFor("platform-admin");
+        using var admin = fixture.ClientFor("tenant-admin");
+        var tenant = fixture.TenantA;
+        var (host, job) = await WaitingJobAsync(admin, tenant, "cancel");
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { job } })).AssertJsonAsync(HttpStatusCode.OK);
+        var cancel = $"/api/v1/tenants/{tenant}/jobs/{job}/cancel";
+        var stillQueued = $"SELECT count(*) FROM alto.tiering_job j JOIN alto.tier_object t ON t.job_id = j.id WHERE j.id = '{job}' AND j.status = 'queued' AND t.state = 'PLANNED'";
+
+        // Only a tenant admin of the job's tenant cancels, only with a sound request; none of these changes anything.
+        foreach (var role in new[] { "support", "viewer" })
+        {
+            using var client = fixture.ClientFor(role);
+            await (await client.PostAsJsonAsync(cancel, new { })).AssertProblemAsync(HttpStatusCode.Forbidden);
+        }
+        using (var anonymous = fixture.ClientFor(null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync(cancel, new { })).StatusCode);
+        }
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/jobs/{job}/cancel", new { })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await platformAdmin.PostAsJsonAsync($"/api/v1/tenants/{fixture.TenantB}/jobs/{job}/cancel", new { })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/jobs/{Guid.NewGuid()}/cancel", new { })).AssertProblemAsync(HttpStatusCode.NotFound);
+        foreach (var bad in new object[] { new { holdDays = 0 }, new { holdDays = 366 }, new { reason = new string('r', 501) }, new { reason = "two\nlines" } })
+        {
+            await (await admin.PostAsJsonAsync(cancel, bad)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+        await using (await AuditLogRefusal.StartAsync(fixture.Database, tenant))
+        {
+            await (await admin.PostAsJsonAsync(cancel, new { })).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        Assert.Equal(4, await fixture.Database.CountAsync(stillQueued));
+
+        // No agent has it: it ends at once, its four files held for the days asked.
+        var cancelled = await (await admin.PostAsJsonAsync(cancel, new { holdDays = 4, reason = "  moved to another share  " })).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("cancelled", 4), (cancelled.GetProperty("status").GetString(), cancelled.GetProperty("filesHeld").GetInt32()));
+        Assert.InRange(cancelled.GetProperty("heldUntil").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddDays(4).AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(4).AddMinutes(5));
+        using var viewer = fixture.ClientFor("viewer");
+        var read = await (await viewer.GetAsync(Relative($"/api/v1/tenants/{tenant}/jobs/{job}"))).AssertJsonAsync(HttpStatusCode.OK);
+        Assert.Equal("cancelled", read.GetProperty("status").GetString());
+        Assert.Matches("^cancelled by user:[^:]+: moved to another share$", read.GetProperty("lastError").GetString());
+        Assert.Equal(read.GetProperty("lastError").GetString(), read.GetProperty("cancelReason").GetString());
+        Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tier_object WHERE job_id = '{job}' AND state = 'SKIPPED' AND next_attempt_utc > now() + interval '3 days'"));
+        Assert.Equal("moved to another share|4", await fixture.Database.ScalarAsync<string>(
+            $"SELECT details->>'reason' || '|' || (details->>'holdDays') FROM alto.audit_log WHERE action = 'tier.job_cancelled' AND object_id = '{job}' AND actor LIKE 'user:%'"));
+        // Over: it is not cancelled again.
+        await (await admin.PostAsJsonAsync(cancel, new { })).AssertProblemAsync(HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task AWaitingJobIsDeclinedByATenantAdminWithItsReasonAndItsFilesStayOutOfPlans()
+    {
+        using var platformAdmin = fixture.ClientFor("platform-admin");
+        using var admin = fixture.ClientFor("tenant-admin");
+        var tenant = fixture.TenantA;
+        var (host, job) = await WaitingJobAsync(admin, tenant, "decline");
         var decline = $"/api/v1/tenants/{tenant}/approvals/decline";
         var stillWaiting = $"SELECT count(*) FROM alto.tiering_job j JOIN alto.tier_object t ON t.job_id = j.id WHERE j.id = '{job}' AND j.status = 'awaiting_approval' AND t.state = 'PLANNED'";
 

@@ -69,6 +69,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         ["POST /api/v1/tenants/{tenantId}/what-if"] = ("", $$"""{"rules":[{{Rule("what-if", 30)}}],"hostId":"{hostId}"}"""),
         ["POST /api/v1/tenants/{tenantId}/approvals"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null}"""),
         ["POST /api/v1/tenants/{tenantId}/approvals/decline"] = ("", """{"jobIds":["{newId}"],"all":false,"hostId":null,"holdDays":30,"reason":"not now"}"""),
+        ["POST /api/v1/tenants/{tenantId}/jobs/{jobId}/cancel"] = ("", """{"holdDays":30,"reason":"not now"}"""),
         ["POST /api/v1/users"] = ("", """{"username":"sweep-{unique}","password":"a sound pass phrase 42","role":"tenant-admin","tenantIds":["{tenantId}"]}"""),
         ["PATCH /api/v1/users/{userId}"] = ("", """{"disabled":false,"role":"viewer","tenantIds":["{tenantId}"]}"""),
         ["POST /api/v1/users/{userId}/password"] = ("", """{"password":"another sound pass phrase 43"}"""),
@@ -104,6 +105,8 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
         // The tenant's plans go out at once: no job waits for approval.
         ["POST /api/v1/tenants/{tenantId}/approvals"] = HttpStatusCode.NotFound,
         ["POST /api/v1/tenants/{tenantId}/approvals/decline"] = HttpStatusCode.NotFound,
+        // The world's one job ended when its session opened (its files had been made stubs): it is over, not cancelled.
+        ["POST /api/v1/tenants/{tenantId}/jobs/{jobId}/cancel"] = HttpStatusCode.Conflict,
         // A valid enrollment token would enroll a host, once; the sweep has none.
         ["POST /api/v1/agents/enroll"] = HttpStatusCode.Unauthorized,
         // No data key wrapped with the tenant's key is at hand (a target that encrypts hands them out in jobs).
@@ -135,7 +138,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
 
         /// <summary>The ids of the world's things, as they may appear in a request.</summary>
         public IEnumerable<string> Ids => [Host.TenantId.ToString(), Host.TenantId.ToString("N"), Host.HostId.ToString(), CensusRun.ToString(), ListingRun.ToString(),
-            FreeTarget.ToString(), Names["{targetId}"], Names["{ruleId}"], Names["{userId}"]];
+            FreeTarget.ToString(), Names["{targetId}"], Names["{ruleId}"], Names["{userId}"], Names["{jobId}"]];
     }
 
     private async Task<World> WorldAsync()
@@ -164,6 +167,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             ["{hostId}"] = host.HostId.ToString(),
             ["{targetId}"] = targetId.ToString(),
             ["{targetPath}"] = $"/mnt/tier2/{host.TenantId:N}",
+            ["{jobId}"] = (await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.tiering_job WHERE host_id = '{host.HostId}' ORDER BY created_at LIMIT 1")).ToString(),
             ["{ruleId}"] = (await fixture.Database.ScalarAsync<Guid>($"SELECT id FROM alto.rule WHERE tenant_id = '{host.TenantId}'")).ToString(),
             ["{userId}"] = user.GetProperty("id").GetString()!,
             ["{locator}"] = stub.Split(' ')[0],
@@ -287,6 +291,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             ("host", own with { Names = Crossed(own, other, "{hostId}") }),
             ("target", own with { Names = Crossed(own, other, "{targetId}", "{targetPath}") }),
             ("rule", own with { Names = Crossed(own, other, "{ruleId}") }),
+            ("job", own with { Names = Crossed(own, other, "{jobId}") }),
             ("user", own with { Names = Crossed(own, other, "{userId}") }),
             ("locator", own with { Names = Crossed(own, other, "{locator}", "{sha256}") }),
             ("run", own with { CensusRun = other.CensusRun, ListingRun = other.ListingRun }),
@@ -361,6 +366,7 @@ public sealed class SoundRequestSweepTests(GatewayFixture fixture) : IAsyncLifet
             (SELECT string_agg(concat_ws(',', id, name, settings::text, enabled, updated_at), ';' ORDER BY id) FROM alto.storage_target WHERE tenant_id = '{world.Host.TenantId}'),
             (SELECT string_agg(concat_ws(',', id, status, cursor_key, objects_listed), ';' ORDER BY id) FROM alto.reconcile_run WHERE tenant_id = '{world.Host.TenantId}'),
             (SELECT string_agg(concat_ws(',', id, state, locator, last_accessed_utc), ';' ORDER BY id) FROM alto.tier_object WHERE tenant_id = '{world.Host.TenantId}'),
+            (SELECT string_agg(concat_ws(',', id, status, cancel_requested_at, last_error), ';' ORDER BY id) FROM alto.tiering_job WHERE tenant_id = '{world.Host.TenantId}'),
             (SELECT concat_ws(',', disabled, session_version, updated_at) FROM alto.app_user WHERE id = '{world.Names["{userId}"]}'))
         """);
 

@@ -18,6 +18,8 @@ public sealed class StandInSession : IAgentSessionObserver
 
     public Task DeliverJobAsync(TierJobPayload job) => Task.CompletedTask;
 
+    public Task CancelJobAsync(Guid jobId) => Task.CompletedTask;
+
     public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
     private volatile Tuple<SessionStanding, string>? _ended;

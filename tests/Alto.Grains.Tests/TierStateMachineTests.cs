@@ -175,6 +175,25 @@ public sealed class TierStateMachineTests
     }
 
     [Fact]
+    public void AFileOfACancelledJobIsHeldWhetherPlannedOrLeftByTheAgentAndAStubIsNeverCancelled()
+    {
+        var moves = new TierEventMoves(new TierStateMachine(new FakeTimeProvider(Start)));
+        var cancel = new TierEvent(TierEventKind.Cancelled, "agent:h", Reason: "cancelled by user:alice") { Hold = TimeSpan.FromDays(2) };
+
+        foreach (var state in new[] { TierState.Planned, TierState.Dispatched })
+        {
+            var held = moves.Apply(Snapshot(state), cancel);
+            Assert.Equal((TierState.Skipped, "cancelled by user:alice", Start + TimeSpan.FromDays(2)), (held.State, held.LastError, held.NextAttemptAt));
+            Assert.True(TierEventMoves.IsRepeat(held, cancel));
+        }
+        Assert.False(TierEventMoves.IsFailure(TierEventKind.Cancelled));
+        // A file made a stub (or failed) is what it is; a cancellation without a hold would be planned again at once.
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Stubbed), cancel));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Failed), cancel));
+        Assert.Throws<IllegalTierTransitionException>(() => moves.Apply(Snapshot(TierState.Dispatched), cancel with { Hold = null }));
+    }
+
+    [Fact]
     public void AbandonBeforeTheAttemptsAreUsedIsRefused()
     {
         var machine = new TierStateMachine(new FakeTimeProvider(Start));

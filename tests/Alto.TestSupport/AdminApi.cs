@@ -11,6 +11,9 @@ public sealed class AdminApi : IDisposable
 
     private AdminApi(HttpClient http) => _http = http;
 
+    /// <summary>The signed-in client itself, for a request whose refusal is what the test looks at.</summary>
+    public HttpClient Http => _http;
+
     /// <summary>The bearer token this client signed in with (tests check it never reaches a log).</summary>
     public string AccessToken => _http.DefaultRequestHeaders.Authorization!.Parameter!;
 

@@ -35,8 +35,11 @@ public sealed class GatewayProcess : IAsyncDisposable
     public Uri GrpcUrl { get; }
 
     /// <summary>Starts a gateway on a database of its own, dropped when the gateway is disposed.</summary>
-    public static async Task<GatewayProcess> StartAsync(string purpose, TimeSpan patience) =>
-        await StartAsync(await TestDatabase.CreateAsync(purpose), ownsDatabase: true, purpose, new Dictionary<string, string>(), patience);
+    public static Task<GatewayProcess> StartAsync(string purpose, TimeSpan patience) => StartAsync(purpose, new Dictionary<string, string>(), patience);
+
+    /// <summary>Starts a gateway on a database of its own, with <paramref name="settings"/> overriding the defaults.</summary>
+    public static async Task<GatewayProcess> StartAsync(string purpose, IReadOnlyDictionary<string, string> settings, TimeSpan patience) =>
+        await StartAsync(await TestDatabase.CreateAsync(purpose), ownsDatabase: true, purpose, settings, patience);
 
     /// <summary>Starts a gateway on the caller's <paramref name="database"/>; <paramref name="settings"/> override the defaults.</summary>
     public static Task<GatewayProcess> StartAsync(

@@ -88,6 +88,9 @@ public sealed partial class AgentConnection(
     /// <summary>The host's bandwidth limit for uploads, as the last configuration gave it.</summary>
     public Jobs.BandwidthThrottle Throttle { get; } = new(TimeProvider.System);
 
+    /// <summary>Jobs the cluster cancelled, for the job running (or still queued) to stop starting files.</summary>
+    public Jobs.JobCancellations Cancellations { get; } = new();
+
     private ChannelWriter<AgentMessage>? _outbox;
 
     /// <summary>
@@ -233,6 +236,20 @@ public sealed partial class AgentConnection(
                     Throttle.BytesPerSecond = message.Configuration.BandwidthLimitBytesPerSecond;
                     LucidLink = message.Configuration.Lucidlink is { Enabled: true, FilespaceRoot.Length: > 0 } lucid ? lucid : null;
                     outbox.Writer.TryWrite(new AgentMessage { Id = NewId(), Ack = new Ack { MessageId = message.Id, Ok = true } });
+                }
+                else if (message.BodyCase == GatewayMessage.BodyOneofCase.Cancel)
+                {
+                    // Here, not in the queue of commands: the job to stop is the one that queue is running.
+                    var known = Guid.TryParse(message.Cancel.JobId, out var jobId);
+                    if (known)
+                    {
+                        LogJobCancelled(logger, jobId, Cancellations.Cancel(jobId));
+                    }
+                    outbox.Writer.TryWrite(new AgentMessage
+                    {
+                        Id = NewId(),
+                        Ack = new Ack { MessageId = message.Id, Ok = known, Error = known ? "" : "cancel.job_id is not a job id" },
+                    });
                 }
                 else if (message.BodyCase is not (GatewayMessage.BodyOneofCase.Ack or GatewayMessage.BodyOneofCase.Ping))
                 {
@@ -438,6 +455,9 @@ public sealed partial class AgentConnection(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The cluster refused report {ReportId}: {Reason}")]
     private static partial void LogReportRefused(ILogger logger, string reportId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster cancelled job {JobId} (running here: {Running}); its files not started are not tiered")]
+    private static partial void LogJobCancelled(ILogger logger, Guid jobId, bool running);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to the gateway (session {SessionId})")]
     private static partial void LogConnected(ILogger logger, string sessionId);

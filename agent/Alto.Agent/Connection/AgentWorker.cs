@@ -289,7 +289,8 @@ public sealed partial class AgentWorker(
                 // A file of a job must be below the host's volumes (links resolved here) and, on Linux, where recall on open is armed.
                 var scope = volumes();
                 string? Refusal(string path) => ScopeRefusal(path, scope) ?? (OperatingSystem.IsLinux() ? recall?.RefusalFor(path) : null);
-                return new AgentJobRunner(journal, stubs, connection().Targets, connection().Throttle, loggers.CreateLogger<AgentJobRunner>(), Refusal)
+                return new AgentJobRunner(journal, stubs, connection().Targets, connection().Throttle, connection().Cancellations,
+                    loggers.CreateLogger<AgentJobRunner>(), Refusal)
                     .RunAsync(command.TieringJob, reports, cancellationToken);
             });
 

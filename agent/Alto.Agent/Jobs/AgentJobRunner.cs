@@ -16,7 +16,8 @@ namespace Alto.Agent.Jobs;
 /// without being touched.
 /// </summary>
 public sealed class AgentJobRunner(
-    OperationJournal journal, IStubDriver stubs, TargetDirectory targets, BandwidthThrottle throttle, ILogger logger, Func<string, string?>? refusal)
+    OperationJournal journal, IStubDriver stubs, TargetDirectory targets, BandwidthThrottle throttle, JobCancellations cancellations, ILogger logger,
+    Func<string, string?>? refusal)
 {
     public const int ResultsPerMessage = 500;
 
@@ -51,8 +52,12 @@ public sealed class AgentJobRunner(
             });
         }
         var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId), [.. files]);
-        var outcomes = await new JobExecutor(journal, stubs, logger, openStore: _ => targets.Store(targetId), throttle: throttle, refusal: refusal)
-            .ExecuteAsync(job, null, cancellationToken);
+        IReadOnlyList<FileOutcome> outcomes;
+        using (var running = cancellations.Start(jobId, message.Cancelled))
+        {
+            outcomes = await new JobExecutor(journal, stubs, logger, openStore: _ => targets.Store(targetId), throttle: throttle, refusal: refusal)
+                .ExecuteAsync(job, null, cancellationToken, running.Stop);
+        }
         results.AddRange(outcomes.Select(ToResult));
 
         var batches = results.Chunk(ResultsPerMessage).ToList();
@@ -77,6 +82,7 @@ public sealed class AgentJobRunner(
             FileOutcomeKind.Skipped => ProtocolOutcome.Skipped,
             FileOutcomeKind.Failed => ProtocolOutcome.Failed,
             FileOutcomeKind.Refused => ProtocolOutcome.Refused,
+            FileOutcomeKind.Cancelled => ProtocolOutcome.Cancelled,
             _ => ProtocolOutcome.Unavailable,
         },
         Sha256 = outcome.Sha256 ?? "",

@@ -35,7 +35,14 @@ public sealed partial class JobExecutor(
     /// <summary>Files tiered side by side: hashing (SHA-256 on the way up, a check on read-back) is CPU work that one core alone makes the bottleneck.</summary>
     public static int Parallelism { get; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
 
-    public async Task<IReadOnlyList<FileOutcome>> ExecuteAsync(TieringJob job, Action<FileOutcome>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the job; once <paramref name="stop"/> is cancelled (an admin cancelled the job) the files
+    /// on their way finish and the others are reported <see cref="FileOutcomeKind.Cancelled"/>
+    /// untouched, or stubbed when they already are this target's stubs. <paramref name="cancellationToken"/>
+    /// is the agent stopping: then the job reports nothing and is sent again.
+    /// </summary>
+    public async Task<IReadOnlyList<FileOutcome>> ExecuteAsync(
+        TieringJob job, Action<FileOutcome>? progress, CancellationToken cancellationToken, CancellationToken stop = default)
     {
         ITierStore store;
         try
@@ -100,7 +107,7 @@ public sealed partial class JobExecutor(
                             Reason: "not tried: tier 2 could not be reached for another file of this job"));
                         return;
                     }
-                    var (outcome, upload) = await TierFileAsync(job, store, tierTwoFolder, sameFiles, index, token);
+                    var (outcome, upload) = await TierFileAsync(job, store, tierTwoFolder, sameFiles, index, stop, token);
                     if (outcome?.Kind == FileOutcomeKind.Unavailable)
                     {
                         Interlocked.Exchange(ref unreachable, 1);
@@ -277,7 +284,7 @@ public sealed partial class JobExecutor(
 
     /// <summary>Uploads and verifies one file: either its outcome (it is left as it is), or its verified upload, still open, for the stubbing stage.</summary>
     private async Task<(FileOutcome? Outcome, VerifiedUpload? Upload)> TierFileAsync(
-        TieringJob job, ITierStore store, string? tierTwoFolder, SameFileGate sameFiles, int index, CancellationToken cancellationToken)
+        TieringJob job, ITierStore store, string? tierTwoFolder, SameFileGate sameFiles, int index, CancellationToken stop, CancellationToken cancellationToken)
     {
         var file = job.Files[index];
         if ((refusal?.Invoke(file.Path) ?? InTierTwo(tierTwoFolder, file.Path)) is { } refused)
@@ -316,7 +323,7 @@ public sealed partial class JobExecutor(
         {
             // Another name of this file (a hard link) in flight goes first: this one then finds its stub.
             sameFile = await sameFiles.EnterAsync(stubs.Snapshot(handle).Identity, cancellationToken);
-            var (outcome, verified) = await UploadOpenFileAsync(job, store, file, handle, next => stage = next, cancellationToken);
+            var (outcome, verified) = await UploadOpenFileAsync(job, store, file, handle, next => stage = next, stop, cancellationToken);
             if (verified is not null)
             {
                 // The stubbing stage owns the handle, and the file's other names wait for it, now.
@@ -406,13 +413,18 @@ public sealed partial class JobExecutor(
     /// object by reading it back: either an outcome (nothing was changed) or the verified upload.
     /// </summary>
     private async Task<(FileOutcome? Outcome, Verified? Upload)> UploadOpenFileAsync(
-        TieringJob job, ITierStore store, JobFile file, SafeFileHandle handle, Action<string> stage, CancellationToken cancellationToken)
+        TieringJob job, ITierStore store, JobFile file, SafeFileHandle handle, Action<string> stage, CancellationToken stop, CancellationToken cancellationToken)
     {
         if (stubs.Read(handle, file.Path) is { } existing)
         {
             return (existing.TargetId == job.TargetId
                 ? new FileOutcome(file.TierObjectId, FileOutcomeKind.Stubbed, existing.Locator, existing.Sha256)
                 : Skipped(file, "the file is already a stub of another target"), null);
+        }
+        if (stop.IsCancellationRequested)
+        {
+            // Looked at only to report a stub made of it before (by an earlier run of this job) as what it is.
+            return (new FileOutcome(file.TierObjectId, FileOutcomeKind.Cancelled, Reason: "not started: the job was cancelled; the file is kept as it is"), null);
         }
         if (stubs.CannotStub(handle) is { } forbidden)
         {

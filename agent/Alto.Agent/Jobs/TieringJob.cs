@@ -36,6 +36,9 @@ public enum FileOutcomeKind
 
     /// <summary>Left as it is, not even read: the agent may not make it a stub (recall on open is not armed for it).</summary>
     Refused = 4,
+
+    /// <summary>Left as it is, not started: the job was cancelled by an admin.</summary>
+    Cancelled = 5,
 }
 
 /// <summary>What became of one file of a job.</summary>

@@ -95,11 +95,7 @@ public static class ApprovalsApi
         }
         var errors = new RequestErrors();
         CheckSelection(errors, request.JobIds, request.All, request.HostId);
-        if (request.HoldDays is < 1 or > MaxHoldDays)
-        {
-            errors.Add("holdDays", $"holdDays must be 1 to {MaxHoldDays} (default {DefaultHoldDays})");
-        }
-        var reason = errors.Name("reason", request.Reason, MaxReasonLength, required: false);
+        var (hold, reason) = HoldAndReason(errors, request.HoldDays, request.Reason);
         if (errors.Any)
         {
             return ApiProblems.Invalid(errors);
@@ -109,10 +105,22 @@ public static class ApprovalsApi
         {
             return refusal;
         }
-        var hold = TimeSpan.FromDays(request.HoldDays ?? DefaultHoldDays);
         var receipts = await PerHostAsync(services, chosen, (host, jobIds) => host.DeclineJobsAsync(jobIds, hold, reason));
         return TypedResults.Ok(new DeclineReceipt([.. receipts.SelectMany(receipt => receipt.JobIds)], receipts.Sum(receipt => receipt.Files),
             receipts.Sum(receipt => receipt.Bytes), receipts.Max(receipt => receipt.HeldUntil)));
+    }
+
+    /// <summary>
+    /// How long the files of a job stopped by an admin (declined, or cancelled) are held back from
+    /// planning, 1 to <see cref="MaxHoldDays"/> days, and why (at most <see cref="MaxReasonLength"/> characters).
+    /// </summary>
+    public static (TimeSpan Hold, string? Reason) HoldAndReason(RequestErrors errors, int? holdDays, string? reason)
+    {
+        if (holdDays is < 1 or > MaxHoldDays)
+        {
+            errors.Add("holdDays", $"holdDays must be 1 to {MaxHoldDays} (default {DefaultHoldDays})");
+        }
+        return (TimeSpan.FromDays(Math.Clamp(holdDays ?? DefaultHoldDays, 1, MaxHoldDays)), errors.Name("reason", reason, MaxReasonLength, required: false));
     }
 
     /// <summary>Each host decides on its own jobs: one grain call per host of the chosen jobs, in turn.</summary>

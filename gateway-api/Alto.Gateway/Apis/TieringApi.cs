@@ -12,6 +12,9 @@ namespace Alto.Gateway.Apis;
 /// <summary>Files that wait for an admin (abandoned, or held): optionally only those below this folder (as the host spells paths).</summary>
 public sealed record WaitingFilesRequest(string? Directory);
 
+/// <summary>Cancel a job: its files not tiered are held back from planning for holdDays (default 30), and the reason is kept with it.</summary>
+public sealed record CancelJobRequest(int? HoldDays, string? Reason);
+
 /// <summary>How many abandoned (or held) files go out again.</summary>
 public sealed record RetriedFiles(int Files);
 
@@ -27,6 +30,8 @@ public static class TieringApi
         var tenant = api.MapGroup("/tenants/{tenantId:guid}").WithTags("Tiering");
         tenant.MapGet("/jobs", ListJobsAsync).Allows(Access.TenantRead).WithSummary("Tiering jobs, newest first (filter by host and status)");
         tenant.MapGet("/jobs/{jobId:guid}", GetJobAsync).Allows(Access.TenantRead).WithSummary("One tiering job (its files: tier-objects?jobId=…)");
+        tenant.MapPost("/jobs/{jobId:guid}/cancel", CancelJobAsync).Allows(Access.TenantManage)
+            .WithSummary("Cancel a job that has not ended: at once when no agent has it; else the agent finishes the files on their way and starts no other (status cancelling until it reports). Its files not tiered are not planned again for holdDays");
         tenant.MapGet("/tier-objects", ListTierObjectsAsync).Allows(Access.TenantRead).WithSummary("Tier objects by path (filter by host, state, job and path prefix)");
         tenant.MapGet("/tier-objects/summary", SummarizeAsync).Allows(Access.TenantRead).WithSummary("Files and bytes per tiering state (filter by host or job)");
         tenant.MapPost("/hosts/{hostId:guid}/retry-abandoned", RetryAbandonedAsync).Allows(Access.TenantManage)
@@ -59,6 +64,27 @@ public static class TieringApi
             return refusal;
         }
         return await tiering.GetJobAsync(tenantId, jobId, services.Cancellation) is { } job ? TypedResults.Ok(job) : JobNotFound(jobId);
+    }
+
+    public static async Task<Results<Ok<CancelledJob>, ValidationProblem, ProblemHttpResult>> CancelJobAsync(
+        [AsParameters] GatewayServices services, TieringReadModel tiering, Guid tenantId, Guid jobId, CancelJobRequest? request)
+    {
+        if (TenantAccess.ToManage(services.Caller, tenantId, "tiering") is { } refusal)
+        {
+            return refusal;
+        }
+        var errors = new RequestErrors();
+        var (hold, reason) = ApprovalsApi.HoldAndReason(errors, request?.HoldDays, request?.Reason);
+        if (errors.Any)
+        {
+            return ApiProblems.Invalid(errors);
+        }
+        if (await tiering.GetJobAsync(tenantId, jobId, services.Cancellation) is not { } job)
+        {
+            return JobNotFound(jobId);
+        }
+        var result = await services.Grains.GetGrain<IHostGrain>(job.HostId.ToString()).CancelJobAsync(jobId, hold, reason);
+        return result.Error is { } error ? ApiProblems.From(error) : TypedResults.Ok(result.Value!);
     }
 
     public static async Task<Results<Ok<Page<TierObjectView>>, ValidationProblem, ProblemHttpResult>> ListTierObjectsAsync(

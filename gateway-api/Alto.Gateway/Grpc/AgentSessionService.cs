@@ -220,6 +220,9 @@ public sealed partial class AgentSessionService(
 
         public Task DeliverJobAsync(TierJobPayload job) => outbox.WriteAsync(JobMessages.ToMessage(job)).AsTask();
 
+        public Task CancelJobAsync(Guid jobId) =>
+            outbox.WriteAsync(new GatewayMessage { Id = Guid.NewGuid().ToString("N"), Cancel = new Cancel { JobId = jobId.ToString() } }).AsTask();
+
         public async Task DeliverAsync(AgentCommand command)
         {
             var message = new GatewayMessage { Id = command.Id };

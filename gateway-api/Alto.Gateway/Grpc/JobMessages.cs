@@ -19,6 +19,7 @@ public static class JobMessages
             TenantId = job.TenantId.ToString(),
             TargetId = job.Target.Id.ToString(),
             Target = ToStorageTarget(job.Target),
+            Cancelled = job.Cancelled,
         };
         message.Files.AddRange(job.Files.Select(file => new TieringFile
         {
@@ -30,7 +31,7 @@ public static class JobMessages
             DataKey = file.Key is { } key ? Google.Protobuf.ByteString.CopyFrom(key.Key) : Google.Protobuf.ByteString.Empty,
             WrappedDataKey = file.Key?.Wrapped ?? "",
         }));
-        return new GatewayMessage { Id = JobMessageIds.Of(job.JobId), TieringJob = message };
+        return new GatewayMessage { Id = JobMessageIds.Of(job.JobId, job.Attempt), TieringJob = message };
     }
 
     /// <summary>A target with its secrets as the agent protocol carries it.</summary>
@@ -86,6 +87,7 @@ public static class JobMessages
                 FileOutcome.Failed => TierFileOutcome.Failed,
                 FileOutcome.Unavailable => TierFileOutcome.Unavailable,
                 FileOutcome.Refused => TierFileOutcome.Refused,
+                FileOutcome.Cancelled => TierFileOutcome.Cancelled,
                 _ => throw Invalid($"job_result.files[{i}].outcome is missing or unknown"),
             };
             if (outcome == TierFileOutcome.Stubbed

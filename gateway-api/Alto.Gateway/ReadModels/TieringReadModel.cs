@@ -6,7 +6,14 @@ namespace Alto.Gateway.ReadModels;
 
 public sealed record JobView(
     Guid Id, Guid HostId, Guid? RuleId, Guid TargetId, int Priority, string Status, int FileCount, long TotalBytes, long EstimatedSeconds,
-    int Attempts, DateTimeOffset? LeaseUntil, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? CompletedAt);
+    int Attempts, DateTimeOffset? LeaseUntil, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset? DispatchedAt, DateTimeOffset? CompletedAt)
+{
+    /// <summary>When an admin cancelled the job while files of it were out; it ends cancelled once the agent reports them.</summary>
+    public DateTimeOffset? CancelRequestedAt { get; init; }
+
+    /// <summary>Who cancelled it and why.</summary>
+    public string? CancelReason { get; init; }
+}
 
 public sealed record TierObjectView(
     long Id, Guid HostId, string Path, string State, Guid? RuleId, Guid? TargetId, Guid? JobId, long SizeBytes, int Attempts, string? LastError,
@@ -29,7 +36,7 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
     public static readonly string[] TierStates = ["PLANNED", "DISPATCHED", "UPLOADING", "UPLOADED", "STUBBED", "RECALLING", "RECALLED", "FAILED", "ABANDONED", "SKIPPED", "LOST"];
 
     private const string JobColumns =
-        "id, host_id, rule_id, target_id, priority, status, file_count, total_bytes, estimated_seconds, attempts, lease_until, last_error, created_at, dispatched_at, completed_at";
+        "id, host_id, rule_id, target_id, priority, status, file_count, total_bytes, estimated_seconds, attempts, lease_until, last_error, created_at, dispatched_at, completed_at, cancel_requested_at, cancel_reason";
 
     public Task<Page<JobView>> ListJobsAsync(Guid tenantId, Guid? hostId, string? status, PageRequest page, CancellationToken cancellationToken) =>
         db.ReadPageAsync(
@@ -56,7 +63,10 @@ public sealed class TieringReadModel(NpgsqlDataSource db)
     private static JobView ReadJob(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetGuid(1), reader.NullableGuid(2), reader.GetGuid(3), reader.GetInt32(4), reader.GetString(5), reader.GetInt32(6),
         reader.GetInt64(7), reader.GetInt64(8), reader.GetInt32(9), reader.NullableTime(10), reader.NullableText(11),
-        reader.GetFieldValue<DateTimeOffset>(12), reader.NullableTime(13), reader.NullableTime(14));
+        reader.GetFieldValue<DateTimeOffset>(12), reader.NullableTime(13), reader.NullableTime(14))
+    {
+        CancelRequestedAt = reader.NullableTime(15), CancelReason = reader.NullableText(16),
+    };
 
     /// <summary>A tenant's tier objects, by path: of one host, in one state, of one job, below a path, as asked.</summary>
     public Task<Page<TierObjectView>> ListTierObjectsAsync(

@@ -289,6 +289,17 @@ public sealed record DeclinedJobs(
 }
 
 /// <summary>
+/// A job cancelled: <see cref="Status"/> "cancelled" when it ended at once (its files held until
+/// <see cref="HeldUntil"/>), "cancelling" while the agent finishes the files on their way.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Alto.CancelledJob")]
+public sealed record CancelledJob(
+    [property: Id(0)] Guid JobId,
+    [property: Id(1)] string Status,
+    [property: Id(2)] long FilesHeld,
+    [property: Id(3)] DateTimeOffset HeldUntil);
+
+/// <summary>
 /// A change of what an admin sets on a host, applied in one grain call (null members are left as
 /// they are): a bandwidth limit of 0 removes the limit; with <see cref="ChangesLucidLink"/> the
 /// LucidLink filespace is set to <see cref="LucidLink"/>, null turning tailing off.

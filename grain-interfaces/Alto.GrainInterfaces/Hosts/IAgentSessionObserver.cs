@@ -15,6 +15,10 @@ public interface IAgentSessionObserver : IGrainObserver
     [Alias("DeliverJobAsync")]
     Task DeliverJobAsync(Tiers.TierJobPayload job);
 
+    /// <summary>An admin cancelled a job the agent has: it stops starting the job's files (those on their way finish).</summary>
+    [Alias("CancelJobAsync")]
+    Task CancelJobAsync(Guid jobId);
+
     /// <summary>The host's settings changed: send the agent its new configuration (a bandwidth limit of 0 is none).</summary>
     [Alias("ConfigureAsync")]
     Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink);

@@ -155,6 +155,16 @@ public interface IHostGrain : IGrainWithStringKey
     [Alias("DeclineJobsAsync")]
     Task<DeclinedJobs> DeclineJobsAsync(Guid[]? jobIds, TimeSpan hold, string? reason);
 
+    /// <summary>
+    /// Cancels one of the host's jobs that has not ended. One not sent yet (waiting for approval, or
+    /// queued) ends cancelled at once. One the agent has is asked to stop: the files on their way
+    /// finish, and it ends cancelled once the agent reports the others not started. Either way the
+    /// files not tiered are not planned again for <paramref name="hold"/>. Audited with the caller;
+    /// not found for another host's job, a conflict for one that has ended.
+    /// </summary>
+    [Alias("CancelJobAsync")]
+    Task<CommandResult<CancelledJob>> CancelJobAsync(Guid jobId, TimeSpan hold, string? reason);
+
     /// <summary>Tries the host's abandoned files (all, or below a folder) again: planned afresh with a new count of attempts. Returns how many.</summary>
     [Alias("RetryAbandonedAsync")]
     Task<CommandResult<int>> RetryAbandonedAsync(string? directory);

@@ -43,7 +43,14 @@ public sealed record TierJobPayload(
     [property: Id(0)] Guid JobId,
     [property: Id(1)] Guid TenantId,
     [property: Id(2)] AgentTarget Target,
-    [property: Id(3)] TierJobFile[] Files);
+    [property: Id(3)] TierJobFile[] Files)
+{
+    /// <summary>Which sending of the job this is (1 for the first), for its message id (<see cref="JobMessageIds"/>).</summary>
+    [Id(5)] public int Attempt { get; init; } = 1;
+
+    /// <summary>An admin cancelled the job while it was out: the agent tiers none of its files and reports each as it is.</summary>
+    [Id(4)] public bool Cancelled { get; init; }
+}
 
 public enum TierFileOutcome
 {
@@ -53,6 +60,8 @@ public enum TierFileOutcome
     Unavailable = 3,
     /// <summary>The agent did not touch the file: recall on open is not armed for it there.</summary>
     Refused = 4,
+    /// <summary>The agent did not start the file: an admin cancelled its job. The original is kept.</summary>
+    Cancelled = 5,
 }
 
 /// <summary>What the agent reports for one file of a job.</summary>
@@ -64,16 +73,26 @@ public sealed record TierFileResult(
     [property: Id(3)] string? Locator,
     [property: Id(4)] string? Reason);
 
-/// <summary>The message id a job travels under to the agent ("job-" and the job id), which the agent acknowledges.</summary>
+/// <summary>
+/// The message id a job travels under to the agent ("job-", the job id and the attempt), which the
+/// agent acknowledges. Each sending of a job is an attempt of its own: the agent runs a message id
+/// once, so a job sent again after tier 2 was unreachable must not look like a repeat of the last.
+/// </summary>
 public static class JobMessageIds
 {
     public const string Prefix = "job-";
 
-    public static string Of(Guid jobId) => Prefix + jobId.ToString("N");
+    public static string Of(Guid jobId, int attempt) => $"{Prefix}{jobId:N}-{attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     public static bool TryParse(string messageId, out Guid jobId)
     {
         jobId = Guid.Empty;
-        return messageId.StartsWith(Prefix, StringComparison.Ordinal) && Guid.TryParseExact(messageId.AsSpan(Prefix.Length), "N", out jobId);
+        const int IdLength = 32;
+        // "job-<id>" from gateways before attempts were numbered, "job-<id>-<attempt>" since.
+        return messageId.StartsWith(Prefix, StringComparison.Ordinal) && messageId.Length >= Prefix.Length + IdLength
+            && (messageId.Length == Prefix.Length + IdLength
+                || (messageId[Prefix.Length + IdLength] == '-' && int.TryParse(messageId.AsSpan(Prefix.Length + IdLength + 1),
+                    System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+            && Guid.TryParseExact(messageId.AsSpan(Prefix.Length, IdLength), "N", out jobId);
     }
 }

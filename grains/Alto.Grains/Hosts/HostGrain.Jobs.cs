@@ -18,7 +18,7 @@ namespace Alto.Grains.Hosts;
 public sealed partial class HostGrain
 {
     public const int MaxJobsInFlight = 1;
-    private static readonly TimeSpan UnavailableRetry = TimeSpan.FromMinutes(1);
+    private TimeSpan UnavailableRetry => dispatchOptions.Value.UnavailableRetry;
 
     /// <summary>How long a job whose files are not under armed recall waits before it is looked at again (a heartbeat that arms recall sends it at once).</summary>
     private static readonly TimeSpan UnarmedRetry = TimeSpan.FromMinutes(10);
@@ -80,8 +80,8 @@ public sealed partial class HostGrain
                 LogTargetUnavailable(logger, claimed.JobId, claimed.TargetId);
                 return sent;
             }
-            // A tenant that encrypts tier 2 gets a data key per object, wrapped by its tenant key.
-            if (await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).IssueDataKeysAsync(files.Length) is { } keys)
+            // A tenant that encrypts tier 2 gets a data key per object, wrapped by its tenant key (none for a cancelled job: nothing of it is uploaded).
+            if (!claimed.Cancelled && await grains.GetGrain<ITenantGrain>(claimed.TenantId.ToString()).IssueDataKeysAsync(files.Length) is { } keys)
             {
                 files = [.. files.Select((file, i) => file with { Key = keys[i] })];
             }
@@ -89,7 +89,7 @@ public sealed partial class HostGrain
             await ledger.ApplyAsync(Id, [.. files.Select(file => new TierChange(file.TierObjectId, dispatched))], CancellationToken.None);
             try
             {
-                await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files)).WaitAsync(TimeSpan.FromSeconds(30));
+                await observer.DeliverJobAsync(new TierJobPayload(claimed.JobId, claimed.TenantId, target, files) { Attempt = claimed.Attempt, Cancelled = claimed.Cancelled }).WaitAsync(TimeSpan.FromSeconds(30));
                 tieringMetrics.JobSent(host.State.TenantId, Id);
                 sent++;
             }
@@ -110,16 +110,19 @@ public sealed partial class HostGrain
 
     public async Task<string?> RecordJobResultsAsync(string reportId, Guid jobId, TierFileResult[] results, bool finished)
     {
-        if (await jobs.ResultRefusalAsync(Id, jobId, [.. results.Select(result => result.TierObjectId)]) is { } refusal)
+        var (refusal, cancel) = await jobs.ResultRefusalAsync(Id, jobId, [.. results.Select(result => result.TierObjectId)]);
+        if (refusal is not null)
         {
             await RefuseReportAsync("job_result", reportId, refusal);
             return refusal;
         }
         var actor = $"agent:{Id}";
-        // Unavailable files stay dispatched; the job is queued again when the agent finishes it.
-        var unavailable = results.Count(result => result.Outcome == TierFileOutcome.Unavailable);
-        var reported = results.Where(result => result.Outcome != TierFileOutcome.Unavailable).ToArray();
-        var outcomes = await ledger.ApplyAsync(Id, [.. reported.Select(result => new TierChange(result.TierObjectId, ToEvent(result, actor) with { ReportId = reportId }))],
+        // Unavailable files stay dispatched; the job is queued again when the agent finishes it, unless an admin cancelled it.
+        var unavailable = cancel is null ? results.Count(result => result.Outcome == TierFileOutcome.Unavailable) : 0;
+        var reported = results.Where(result => cancel is not null || result.Outcome != TierFileOutcome.Unavailable).ToArray();
+        var outcomes = await ledger.ApplyAsync(Id, [.. reported.Select(result => new TierChange(result.TierObjectId,
+                (cancel is not null && result.Outcome is TierFileOutcome.Cancelled or TierFileOutcome.Unavailable ? CancelledEvent(result, cancel, actor) : ToEvent(result, actor))
+                with { ReportId = reportId }))],
             CancellationToken.None);
         foreach (var (result, outcome) in reported.Zip(outcomes))
         {
@@ -141,6 +144,10 @@ public sealed partial class HostGrain
                 new Dictionary<string, object?> { ["hostId"] = Id, ["files"] = unavailable, ["retry"] = "the job is queued again" }));
         }
         FinishedJob? endedJob = null;
+        if (finished && cancel is not null)
+        {
+            await SettleCancelledAsync(jobId, cancel, actor);
+        }
         if (finished)
         {
             if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, unavailable > 0 ? "tier 2 was unreachable; the job is retried" : null,
@@ -176,6 +183,8 @@ public sealed partial class HostGrain
         TierFileOutcome.Stubbed => new TierEvent(TierEventKind.Stubbed, actor, result.Sha256, result.Locator),
         TierFileOutcome.Skipped => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
         TierFileOutcome.Refused => new TierEvent(TierEventKind.Refused, actor, Reason: result.Reason),
+        // Not started for a cancellation the cluster has no record of (it was not asked for here): left for the next plan.
+        TierFileOutcome.Cancelled => new TierEvent(TierEventKind.Skipped, actor, Reason: result.Reason),
         _ => new TierEvent(TierEventKind.Failed, actor, result.Sha256, result.Locator, result.Reason),
     };
 
@@ -203,10 +212,11 @@ public sealed partial class HostGrain
 
     /// <summary>
     /// A job that ended with failed files is an operator's business: an error in the log, a metric,
-    /// and this audit entry, written with the job's end (<see cref="JobRows.FinishAsync"/>); null for any other end.
+    /// and this audit entry, written with the job's end (<see cref="JobRows.FinishAsync"/>); so is
+    /// the end of a job an admin cancelled while the agent had it. Null for any other end.
     /// </summary>
     private Audit.AuditEntry? JobEndEntry(FinishedJob ended, string actor) =>
-        ended.FailedFiles == 0 || ended.Status == "queued"
+        (ended.FailedFiles == 0 && ended.Status != "cancelled") || ended.Status == "queued"
             ? null
             : new Audit.AuditEntry(host.State.TenantId, actor, "tier.job_" + ended.Status, "tiering_job", ended.JobId.ToString(), Succeeded: ended.Status != "failed",
                 new Dictionary<string, object?> { ["hostId"] = Id, ["failedFiles"] = ended.FailedFiles, ["reason"] = ended.LastError })

@@ -27,6 +27,11 @@ public enum TierEventKind
     Declined = 12,
     /// <summary>An admin releases a held file (declined, or refused by the agent) before its pause is over: still SKIPPED, planned at the next plan.</summary>
     Released = 13,
+    /// <summary>
+    /// A file of a cancelled job that was not tiered (not sent yet, or reported not started by the
+    /// agent): SKIPPED, and not planned again before <see cref="TierEvent.Hold"/> is over.
+    /// </summary>
+    Cancelled = 14,
 }
 
 /// <summary>One event for one tier object, with who reported it and what it carries.</summary>
@@ -35,7 +40,7 @@ public sealed record TierEvent(TierEventKind Kind, string Actor, string? Hash = 
     /// <summary>The agent report this event came in (scoped to its host): an object applies a report once, however often it is sent.</summary>
     public string? ReportId { get; init; }
 
-    /// <summary>How long a declined file is kept from planning.</summary>
+    /// <summary>How long a declined file, or one of a cancelled job, is kept from planning.</summary>
     public TimeSpan? Hold { get; init; }
 }
 

@@ -39,6 +39,9 @@ public sealed class TierEventMoves(TierStateMachine machine)
         TierEventKind.Declined => current.State == TierState.Planned && change.Hold is { } hold && hold > TimeSpan.Zero
             ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason, Hold: hold))
             : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only a planned file is declined, and for a positive hold"),
+        TierEventKind.Cancelled => current.State is TierState.Planned or TierState.Dispatched && change.Hold is { } pause && pause > TimeSpan.Zero
+            ? machine.Transition(current, TierState.Skipped, new TierTransitionDetails(Error: change.Reason, Hold: pause))
+            : throw new IllegalTierTransitionException(current.State, TierState.Skipped, "only a planned or dispatched file is cancelled, and for a positive hold"),
         TierEventKind.Released => machine.Release(current, change.Reason ?? "released by an admin"),
         _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown tier event"),
     };
@@ -48,7 +51,7 @@ public sealed class TierEventMoves(TierStateMachine machine)
     {
         TierEventKind.Dispatched => current.State == TierState.Dispatched,
         TierEventKind.Stubbed => current.State == TierState.Stubbed && current.Hash == change.Hash && current.Locator == change.Locator,
-        TierEventKind.Skipped or TierEventKind.Refused or TierEventKind.Declined => current.State == TierState.Skipped,
+        TierEventKind.Skipped or TierEventKind.Refused or TierEventKind.Declined or TierEventKind.Cancelled => current.State == TierState.Skipped,
         TierEventKind.Recalling => current.State == TierState.Recalling,
         TierEventKind.Recalled => current.State == TierState.Recalled,
         TierEventKind.Abandoned => current.State == TierState.Abandoned,

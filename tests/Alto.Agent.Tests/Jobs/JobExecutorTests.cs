@@ -77,6 +77,28 @@ public sealed class JobExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task AJobCancelledBeforeAFileStartsUploadsNothingAndReportsEachFileAsItIs()
+    {
+        var (job, originals) = Job(3);
+        // An earlier run of the job made the first file a stub (the cluster never heard: the agent restarted).
+        var first = await Executor().ExecuteAsync(job with { Files = [job.Files[0]] }, null, CancellationToken.None);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var outcomes = await Executor().ExecuteAsync(job, null, CancellationToken.None, cancelled.Token);
+
+        Assert.Equal([FileOutcomeKind.Stubbed, FileOutcomeKind.Cancelled, FileOutcomeKind.Cancelled], outcomes.Select(outcome => outcome.Kind));
+        Assert.Equal((first[0].Locator, first[0].Sha256), (outcomes[0].Locator, outcomes[0].Sha256));
+        Assert.All(outcomes.Skip(1), outcome => Assert.Equal("not started: the job was cancelled; the file is kept as it is", outcome.Reason));
+        foreach (var file in job.Files.Skip(1))
+        {
+            await AssertOriginalAsync(file.Path, originals[file.Path]);
+        }
+        Assert.Equal(1, _faulty.Puts);
+        Assert.Empty(_journal.Unfinished());
+    }
+
+    [Fact]
     public async Task AZstdTargetStoresCompressedObjectsAndRecallRestoresTheExactBytes()
     {
         var path = Path.Combine(_folder, "log.txt");

@@ -202,6 +202,8 @@ public sealed class DispatchFailoverTests : IAsyncLifetime
             }
         }
 
+        public Task CancelJobAsync(Guid jobId) => Task.CompletedTask;
+
         public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
         public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;

@@ -124,6 +124,15 @@ internal sealed class RecordingSession : IAgentSessionObserver
         return Task.CompletedTask;
     }
 
+    /// <summary>The jobs the host told the agent to cancel.</summary>
+    public ConcurrentQueue<Guid> Cancelled { get; } = new();
+
+    public Task CancelJobAsync(Guid jobId)
+    {
+        Cancelled.Enqueue(jobId);
+        return Task.CompletedTask;
+    }
+
     public Task ConfigureAsync(string[] volumes, long bandwidthLimitBytesPerSecond, LucidLinkVolume? lucidLink) => Task.CompletedTask;
 
     public Task EndAsync(SessionStanding standing, string reason) => Task.CompletedTask;

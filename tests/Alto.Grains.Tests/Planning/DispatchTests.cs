@@ -139,6 +139,13 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         var job = Assert.Single(await DispatchRig.WaitForJobsAsync(session, 1));
         Assert.Equal(["/srv/a.bin", "/srv/c.bin"], job.Files.Select(f => f.Path).Order());
         Assert.Equal(1, await world.CountAsync("state = 'PLANNED' AND full_path = '/data/b.bin'"));
+
+        // Cancelled, the job ends once the agent reports the files it had: the one it was never sent is held with them.
+        Assert.Equal("cancelling", (await world.Host.CancelJobAsync(job.JobId, TimeSpan.FromDays(1), null)).Value!.Status);
+        Assert.Null(await world.Host.RecordJobResultsAsync("cancelled", job.JobId,
+            [.. job.Files.Select(file => new TierFileResult(file.TierObjectId, TierFileOutcome.Cancelled, null, null, "not started"))], finished: true));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{job.JobId}' AND status = 'cancelled'"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '23 hours'"));
     }
 
     [Fact]
@@ -234,5 +241,115 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.Equal(0, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}' AND status = 'awaiting_approval'"));
         Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now()"));
         Assert.Equal(4, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.jobs_declined' AND host_id = '{world.HostId}'"));
+    }
+
+    [Fact]
+    public async Task AJobNotSentIsCancelledAtOnceAndItsFilesAreHeld()
+    {
+        var (world, credential) = await _rig.PlannedHostAsync();
+        var jobId = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+
+        Alto.Audit.AuditContext.Set("user:operator", "192.0.2.11");
+        var cancelled = (await world.Host.CancelJobAsync(jobId, TimeSpan.FromDays(3), "the share is being migrated")).Value!;
+
+        Assert.Equal(("cancelled", 3L), (cancelled.Status, cancelled.FilesHeld));
+        Assert.InRange(cancelled.HeldUntil, DateTimeOffset.UtcNow.AddDays(3).AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(3).AddMinutes(5));
+        Assert.Equal("cancelled|cancelled by user:operator: the share is being migrated", await fixture.Database.ScalarAsync<string>(
+            $"SELECT status || '|' || last_error FROM alto.tiering_job WHERE id = '{jobId}' AND completed_at IS NOT NULL AND lease_until IS NULL"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '2 days' AND last_error LIKE 'cancelled by user:operator%'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.job_cancelled' AND actor = 'user:operator' AND origin = '192.0.2.11' " +
+            $"AND details->>'statusBefore' = 'queued' AND (details->>'filesHeld')::int = 3 AND host_id = '{world.HostId}'"));
+        Assert.Equal(3, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.cancelled' AND details->>'from' = 'PLANNED' AND host_id = '{world.HostId}'"));
+
+        // Nothing goes out when the agent comes, the next plan leaves the files alone, and an ended job is not cancelled again.
+        var session = await _rig.ConnectAsync(world, credential);
+        Assert.Equal(0, await world.Host.DispatchAsync());
+        Assert.True((await world.Inventory.PlanAsync(dryRun: false)).Succeeded);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{world.HostId}'"));
+        Assert.Empty(session.Jobs);
+        Assert.Equal(GrainInterfaces.Common.CommandErrorKind.Conflict, (await world.Host.CancelJobAsync(jobId, TimeSpan.FromDays(1), null)).Error?.Kind);
+        // Another host's job, or none, is not found through this host.
+        var (other, _) = await _rig.PlannedHostAsync();
+        var othersJob = Guid.Parse(await fixture.Database.ScalarAsync<string>($"SELECT id::text FROM alto.tiering_job WHERE host_id = '{other.HostId}'"));
+        Assert.Equal(GrainInterfaces.Common.CommandErrorKind.NotFound, (await world.Host.CancelJobAsync(othersJob, TimeSpan.FromDays(1), null)).Error?.Kind);
+        Assert.Equal(GrainInterfaces.Common.CommandErrorKind.NotFound, (await world.Host.CancelJobAsync(Guid.NewGuid(), TimeSpan.FromDays(1), null)).Error?.Kind);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE host_id = '{other.HostId}' AND status = 'queued'"));
+    }
+
+    [Fact]
+    public async Task AJobTheAgentHasEndsCancelledOnlyOnceTheAgentReportsTheFilesItDidNotStart()
+    {
+        var (world, credential) = await _rig.PlannedHostAsync(paths: ["/srv/a.bin", "/srv/b.bin", "/srv/c.bin", "/srv/d.bin"]);
+        var session = await _rig.ConnectAsync(world, credential);
+        var sent = (await DispatchRig.WaitForJobsAsync(session, 1))[0];
+        Assert.Equal((1, false), (sent.Attempt, sent.Cancelled));
+        var files = sent.Files.OrderBy(file => file.Path).ToArray();
+        Assert.Null(await world.Host.RecordJobResultsAsync("first", sent.JobId,
+            [new TierFileResult(files[0].TierObjectId, TierFileOutcome.Stubbed, new string('a', 64), "objects/a", null)], finished: false));
+
+        Alto.Audit.AuditContext.Set("user:operator", "192.0.2.12");
+        var cancelling = (await world.Host.CancelJobAsync(sent.JobId, TimeSpan.FromDays(2), "wrong rule")).Value!;
+
+        // The agent is told; the files are still its own: nothing of them moves until it reports.
+        Assert.Equal(("cancelling", 0L), (cancelling.Status, cancelling.FilesHeld));
+        Assert.Equal(sent.JobId, Assert.Single(session.Cancelled));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'dispatched' AND cancel_requested_at IS NOT NULL " +
+            "AND cancel_reason = 'cancelled by user:operator: wrong rule' AND cancel_hold = interval '2 days'"));
+        Assert.Equal(3, await world.CountAsync("state = 'DISPATCHED'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.job_cancel_requested' AND actor = 'user:operator' AND host_id = '{world.HostId}'"));
+        // Asked again, it is still cancelling (the agent told again), with the first request's reason.
+        Assert.Equal("cancelling", (await world.Host.CancelJobAsync(sent.JobId, TimeSpan.FromDays(9), "again")).Value!.Status);
+        Assert.Equal(2, session.Cancelled.Count);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND cancel_reason LIKE '%wrong rule'"));
+
+        // Its lease over, it goes again marked cancelled, as a new attempt, with no data keys: an agent that lost it reports, and tiers nothing.
+        var resent = (await DispatchRig.WaitForJobsAsync(session, 2))[1];
+        Assert.Equal((sent.JobId, 2, true), (resent.JobId, resent.Attempt, resent.Cancelled));
+        Assert.All(resent.Files, file => Assert.Null(file.Key));
+
+        // The agent reports one file stubbed after all (it was on its way), one not started, one it could not send; the job ends cancelled.
+        Assert.Null(await world.Host.RecordJobResultsAsync("last", sent.JobId,
+        [
+            new TierFileResult(files[1].TierObjectId, TierFileOutcome.Stubbed, new string('b', 64), "objects/b", null),
+            new TierFileResult(files[2].TierObjectId, TierFileOutcome.Cancelled, null, null, "not started: the job was cancelled"),
+            new TierFileResult(files[3].TierObjectId, TierFileOutcome.Unavailable, null, null, "tier 2 could not be reached"),
+        ], finished: true));
+
+        Assert.Equal("cancelled|cancelled by user:operator: wrong rule", await fixture.Database.ScalarAsync<string>(
+            $"SELECT status || '|' || last_error FROM alto.tiering_job WHERE id = '{sent.JobId}' AND completed_at IS NOT NULL AND lease_until IS NULL"));
+        Assert.Equal(2, await world.CountAsync("state = 'STUBBED'"));
+        Assert.Equal(2, await world.CountAsync(
+            "state = 'SKIPPED' AND next_attempt_utc BETWEEN now() + interval '47 hours' AND now() + interval '49 hours' AND last_error LIKE 'cancelled by user:operator: wrong rule%'"));
+        Assert.Equal(1, await world.CountAsync("state = 'SKIPPED' AND last_error LIKE '%(tier 2 could not be reached)'"));
+        Assert.Equal(1, await fixture.Database.CountAsync(
+            $"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.job_cancelled' AND actor = 'agent:{world.HostId}' AND host_id = '{world.HostId}'"));
+        Assert.Equal(2, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.audit_log WHERE action = 'tier.cancelled' AND host_id = '{world.HostId}'"));
+        Assert.Equal(GrainInterfaces.Common.CommandErrorKind.Conflict, (await world.Host.CancelJobAsync(sent.JobId, TimeSpan.FromDays(1), null)).Error?.Kind);
+    }
+
+    [Fact]
+    public async Task AJobQueuedAgainWithFilesTheAgentLeftIsCancelledThroughTheAgentAtOnce()
+    {
+        var (world, credential) = await _rig.PlannedHostAsync();
+        var session = await _rig.ConnectAsync(world, credential);
+        var sent = (await DispatchRig.WaitForJobsAsync(session, 1))[0];
+        // Tier 2 unreachable: the job is queued again (for a minute) with its files still dispatched.
+        await DispatchRig.ReportAsync(world, sent, TierFileOutcome.Unavailable);
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'queued'"));
+
+        var cancelling = (await world.Host.CancelJobAsync(sent.JobId, TimeSpan.FromDays(1), null)).Value!;
+
+        // Its files are the agent's to report: it goes at once, marked cancelled; the report ends it.
+        Assert.Equal("cancelling", cancelling.Status);
+        var resent = (await DispatchRig.WaitForJobsAsync(session, 2))[1];
+        Assert.Equal((sent.JobId, true, 2), (resent.JobId, resent.Cancelled, resent.Attempt));
+        Assert.Null(await world.Host.RecordJobResultsAsync("cancelled", sent.JobId,
+            [.. resent.Files.Select(file => new TierFileResult(file.TierObjectId, TierFileOutcome.Cancelled, null, null, "not started"))], finished: true));
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'cancelled'"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '23 hours'"));
     }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addJobProgress, changesApprovals, statesRate } from "./jobs";
+import { addJobProgress, canCancel, changesApprovals, shownStatus, statesRate } from "./jobs";
 
 describe("job progress", () => {
   it("adds each batch's outcomes to its job", () => {
@@ -30,5 +30,19 @@ describe("changesApprovals", () => {
     expect(changesApprovals({ kind: "approval.needed", data: {} })).toBe(true);
     expect(changesApprovals({ kind: "audit", data: { action: "rule.created" } })).toBe(false);
     expect(changesApprovals({ kind: "tier.states", data: {} })).toBe(false);
+  });
+});
+
+describe("cancelling a job", () => {
+  it("is offered for a job that has not ended and that no one cancelled yet", () => {
+    expect(["awaiting_approval", "queued", "dispatched", "running"].map((status) => canCancel({ status }))).toEqual([true, true, true, true]);
+    expect(["completed", "failed", "cancelled", "declined"].map((status) => canCancel({ status }))).toEqual([false, false, false, false]);
+    expect(canCancel({ status: "dispatched", cancelRequestedAt: "2026-12-08T04:00:00Z" })).toBe(false);
+  });
+
+  it("shows a job whose files are still out as cancelling, and an ended one as it ended", () => {
+    expect(shownStatus({ status: "dispatched", cancelRequestedAt: "2026-12-08T04:00:00Z" })).toBe("dispatched, cancelling");
+    expect(shownStatus({ status: "cancelled", cancelRequestedAt: "2026-12-08T04:00:00Z" })).toBe("cancelled");
+    expect(shownStatus({ status: "queued" })).toBe("queued");
   });
 });

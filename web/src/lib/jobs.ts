@@ -33,3 +33,22 @@ export function changesApprovals(event: { kind: string; data: Record<string, unk
   }
   return event.kind === "plan.completed" || event.kind === "approval.needed" || event.kind === "job.progress";
 }
+
+/** The statuses of a job that has not ended. */
+const UnendedStatuses = ["awaiting_approval", "queued", "dispatched", "running"];
+
+/** A job as the jobs list gives it, as far as cancelling it goes. */
+export interface CancellableJob {
+  status: string;
+  cancelRequestedAt?: string;
+}
+
+/** Whether an admin may still cancel the job: it has not ended, and no one asked already. */
+export function canCancel(job: CancellableJob): boolean {
+  return UnendedStatuses.includes(job.status) && !job.cancelRequestedAt;
+}
+
+/** The job's status as shown: one cancelled while files of it were out says it is cancelling until the agent reports them. */
+export function shownStatus(job: CancellableJob): string {
+  return job.cancelRequestedAt && UnendedStatuses.includes(job.status) ? `${job.status}, cancelling` : job.status;
+}

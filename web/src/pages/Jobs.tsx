@@ -1,9 +1,10 @@
 import { useState } from "react";
 import { useParams } from "react-router";
-import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, type Host, type Page, type Session } from "../lib/api";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, ApiError, type Host, type Page, type Session } from "../lib/api";
 import { formatBytes, formatTime } from "../lib/format";
-import { addJobProgress, InFlightStates, statesRate, type JobTally } from "../lib/jobs";
+import { addJobProgress, canCancel, InFlightStates, shownStatus, statesRate, type JobTally } from "../lib/jobs";
+import { canManage } from "../lib/roles";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { QueryState } from "../components/Loading";
@@ -19,6 +20,13 @@ interface Job {
   lastError?: string;
   createdAt: string;
   completedAt?: string;
+  cancelRequestedAt?: string;
+}
+
+interface CancelledJob {
+  status: string;
+  filesHeld: number;
+  heldUntil: string;
 }
 
 interface TierObject {
@@ -46,7 +54,7 @@ const PageSize = 25;
 /**
  * What tiering is doing: files per tiering state (read again as the live tier.states events come,
  * with the rate of moves), the jobs with each running job's progress from its live events, and the
- * tier objects by state, job and path.
+ * tier objects by state, job and path. An admin may cancel a job that has not ended.
  */
 export function Jobs({ session }: { session: Session }) {
   const { tenantId = "" } = useParams();
@@ -60,6 +68,10 @@ export function Jobs({ session }: { session: Session }) {
   const [objectPage, setObjectPage] = useState(1);
   const [tally, setTally] = useState<JobTally>({});
   const [rates, setRates] = useState<{ state: string; filesPerSecond: number }[]>([]);
+  const manage = canManage(session);
+  const [reason, setReason] = useState("");
+  const [holdDays, setHoldDays] = useState(30);
+  const [message, setMessage] = useState<string | null>(null);
   const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`${base}/hosts?pageSize=200`, {}, session) });
   const summary = useQuery({ queryKey: ["tier-states", tenantId], queryFn: () => api<StateCount[]>(`${base}/tier-objects/summary`, {}, session) });
   const jobs = useQuery({
@@ -84,13 +96,28 @@ export function Jobs({ session }: { session: Session }) {
       refreshAfterEvent(queries, ["tier-objects", tenantId]);
     } else if (event.kind === "job.progress") {
       setTally((current) => addJobProgress(current, event.data));
-      if (event.data.finished) {
+      // A job that ended, or one cancelled (in this console or another), shows its new status.
+      if (event.data.finished || event.data.status) {
         refreshAfterEvent(queries, ["jobs", tenantId]);
       }
     } else if (event.kind === "plan.completed" || event.kind === "recalls") {
       refreshAfterEvent(queries, ["jobs", tenantId]);
       refreshAfterEvent(queries, ["tier-states", tenantId]);
     }
+  });
+  const cancel = useMutation({
+    mutationFn: (job: Job) =>
+      api<CancelledJob>(`${base}/jobs/${job.id}/cancel`, { method: "POST", body: JSON.stringify({ holdDays, reason: reason.trim() || undefined }) }, session),
+    onSuccess: (receipt) => {
+      setMessage(
+        receipt.status === "cancelled"
+          ? `Cancelled: ${receipt.filesHeld} file(s) kept out of plans until ${formatTime(receipt.heldUntil)}.`
+          : "Cancelling: the agent finishes the files on their way and starts no other; the rest are kept out of plans.",
+      );
+      void queries.invalidateQueries({ queryKey: ["jobs", tenantId] });
+      void queries.invalidateQueries({ queryKey: ["tier-states", tenantId] });
+    },
+    onError: (error: Error) => setMessage(error instanceof ApiError ? error.message : "The gateway could not be reached"),
   });
   const hostName = (id: string) => hosts.data?.items.find((host) => host.id === id)?.name ?? id.slice(0, 8);
   const counts = summary.data ?? [];
@@ -138,6 +165,18 @@ export function Jobs({ session }: { session: Session }) {
           ))}
         </select>
       </label>
+      {manage && (
+        <p className="actions">
+          <label>
+            Reason to cancel <input value={reason} maxLength={500} onChange={(event) => setReason(event.target.value)} />
+          </label>{" "}
+          <label>
+            Keep cancelled files out of plans for (days){" "}
+            <input type="number" min={1} max={365} value={holdDays} onChange={(event) => setHoldDays(Number(event.target.value))} />
+          </label>
+        </p>
+      )}
+      {message && <p role="status">{message}</p>}
       <QueryState query={jobs} what="jobs" empty={(data) => data.items.length === 0} />
       {jobs.data && jobs.data.items.length > 0 && (
         <>
@@ -151,7 +190,7 @@ export function Jobs({ session }: { session: Session }) {
                 <th scope="col">Progress</th>
                 <th scope="col">Created</th>
                 <th scope="col">Problem</th>
-                <th scope="col">Files</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -160,7 +199,7 @@ export function Jobs({ session }: { session: Session }) {
                 return (
                   <tr key={job.id} data-testid="job">
                     <td>{hostName(job.hostId)}</td>
-                    <td>{job.status}</td>
+                    <td>{shownStatus(job)}</td>
                     <td>{job.fileCount}</td>
                     <td>{formatBytes(job.totalBytes)}</td>
                     <td>
@@ -181,6 +220,19 @@ export function Jobs({ session }: { session: Session }) {
                       <button type="button" aria-label={`Files of the job of ${formatTime(job.createdAt)} on ${hostName(job.hostId)}`} onClick={() => (setOfJob(job), setObjectPage(1))}>
                         Files
                       </button>
+                      {manage && canCancel(job) && (
+                        <>
+                          {" "}
+                          <button
+                            type="button"
+                            aria-label={`Cancel the job of ${formatTime(job.createdAt)} on ${hostName(job.hostId)}`}
+                            onClick={() => cancel.mutate(job)}
+                            disabled={cancel.isPending}
+                          >
+                            Cancel
+                          </button>
+                        </>
+                      )}
                     </td>
                   </tr>
                 );
