@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Alto.Agent.Connection;
 using Alto.Agent.Stubs;
 using Alto.Protocol.Agent.V1;
@@ -10,7 +11,9 @@ namespace Alto.Agent.Jobs;
 
 /// <summary>
 /// A tiering job from the cluster, run by <see cref="JobExecutor"/> and answered with JobResult
-/// messages in batches, the last one marked finished. The results go through the
+/// messages in batches as the files' outcomes come (every <see cref="ResultsPerMessage"/> files, or
+/// <see cref="ProgressEvery"/>, so a long job shows its progress and a crash loses no report of a
+/// file already done), the last one marked finished. The results go through the
 /// <see cref="ReportOutbox"/>: kept on disk until the gateway acknowledges them, sent again after a
 /// reconnect. A file <paramref name="refusal"/> names (recall on open not armed for it) is refused
 /// without being touched.
@@ -20,6 +23,9 @@ public sealed class AgentJobRunner(
     Func<string, string?>? refusal)
 {
     public const int ResultsPerMessage = 500;
+
+    /// <summary>How long outcomes wait at most before they are reported while the job goes on.</summary>
+    public static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(2);
 
     public async Task RunAsync(ProtocolJob message, ReportOutbox reports, CancellationToken cancellationToken)
     {
@@ -52,23 +58,60 @@ public sealed class AgentJobRunner(
             });
         }
         var job = new TieringJob(jobId, tenantId, targetId, targets.ToTierTargetOf(targetId), [.. files]);
+        var progress = new ProgressReports(message.JobId, reports, results);
         IReadOnlyList<FileOutcome> outcomes;
         using (var running = cancellations.Start(jobId, message.Cancelled))
         {
             outcomes = await new JobExecutor(journal, stubs, logger, openStore: _ => targets.Store(targetId), throttle: throttle, refusal: refusal)
-                .ExecuteAsync(job, null, cancellationToken, running.Stop);
+                .ExecuteAsync(job, progress.Add, cancellationToken, running.Stop);
         }
-        results.AddRange(outcomes.Select(ToResult));
+        progress.Finish(outcomes);
+    }
 
-        var batches = results.Chunk(ResultsPerMessage).ToList();
-        if (batches.Count == 0)
+    /// <summary>
+    /// The job's outcomes on their way to the cluster: sent in a batch once <see cref="ResultsPerMessage"/>
+    /// wait or the oldest has waited <see cref="ProgressEvery"/>; the rest, and those the executor gave
+    /// only at its end, in the last batches, the very last marked finished.
+    /// </summary>
+    private sealed class ProgressReports(string jobId, ReportOutbox reports, List<FileResult> waiting)
+    {
+        private readonly HashSet<long> _reported = [];
+        private long _waitingSince = Stopwatch.GetTimestamp();
+
+        /// <summary>One file's outcome, as the executor reports it (one at a time).</summary>
+        public void Add(FileOutcome outcome)
         {
-            batches.Add([]);
+            _reported.Add(outcome.TierObjectId);
+            if (waiting.Count == 0)
+            {
+                _waitingSince = Stopwatch.GetTimestamp();
+            }
+            waiting.Add(ToResult(outcome));
+            if (waiting.Count >= ResultsPerMessage || Stopwatch.GetElapsedTime(_waitingSince) >= ProgressEvery)
+            {
+                Send(waiting, finished: false);
+                waiting.Clear();
+            }
         }
-        for (var i = 0; i < batches.Count; i++)
+
+        public void Finish(IReadOnlyList<FileOutcome> outcomes)
         {
-            var result = new JobResult { JobId = message.JobId, JobFinished = i == batches.Count - 1 };
-            result.Files.AddRange(batches[i]);
+            waiting.AddRange(outcomes.Where(outcome => !_reported.Contains(outcome.TierObjectId)).Select(ToResult));
+            var batches = waiting.Chunk(ResultsPerMessage).ToList();
+            if (batches.Count == 0)
+            {
+                batches.Add([]);
+            }
+            for (var i = 0; i < batches.Count; i++)
+            {
+                Send(batches[i], finished: i == batches.Count - 1);
+            }
+        }
+
+        private void Send(IEnumerable<FileResult> files, bool finished)
+        {
+            var result = new JobResult { JobId = jobId, JobFinished = finished };
+            result.Files.AddRange(files);
             reports.Add(new AgentMessage { Id = Guid.NewGuid().ToString("N"), JobResult = result });
         }
     }

@@ -24,9 +24,10 @@ public sealed class ShortRetryGateway : IAsyncLifetime
 
 /// <summary>
 /// Controlling a job with the real gateway and agent: a job sent again after tier 2 was
-/// unreachable runs again in the same agent and tiers its files; a job an admin cancels while the
-/// agent runs it finishes the files on their way, starts no other, and ends cancelled with every
-/// file either a verified stub or its original bytes.
+/// unreachable runs again in the same agent and tiers its files; a running job reports its files
+/// as they are done; a job an admin cancels while the agent runs it finishes the files on their
+/// way, starts no other, and ends cancelled with every file either a verified stub or its
+/// original bytes.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class JobControlEndToEndTests(ShortRetryGateway running) : IClassFixture<ShortRetryGateway>
@@ -80,13 +81,11 @@ public sealed class JobControlEndToEndTests(ShortRetryGateway running) : IClassF
         await world.Admin.PatchAsync($"/api/v1/tenants/{world.TenantId}/hosts/{world.HostId}", new { bandwidthLimitBytesPerSecond = 256 * 1024 });
         var agent = world.StartAgent();
         await world.ScanAsync();
-        // The agent reports a job's files when it ends: that it is under way shows in tier 2, where objects appear.
-        var tier2 = Path.Combine(world.Work, "tier2");
-        await TieringWorld.WaitForAsync(() => Task.FromResult(Directory.Exists(tier2) && Directory.EnumerateFiles(tier2, "*", SearchOption.AllDirectories).Count() >= 2),
-            "the first objects written to tier 2", agent);
+        // The agent reports files as they are done, not only when the job ends: the first stubs show while it runs.
+        await TieringWorld.WaitForAsync(async () => await world.CountAsync("state = 'STUBBED'") > 0, "a first file reported stubbed", agent);
         var job = (await world.Admin.GetAsync($"/api/v1/tenants/{world.TenantId}/jobs?hostId={world.HostId}")).GetProperty("items").EnumerateArray().Single();
         var jobId = job.GetProperty("id").GetGuid();
-        Assert.Equal(Files, job.GetProperty("fileCount").GetInt32());
+        Assert.Equal((Files, "dispatched"), (job.GetProperty("fileCount").GetInt32(), job.GetProperty("status").GetString()));
 
         var cancelled = await world.Admin.PostAsync($"/api/v1/tenants/{world.TenantId}/jobs/{jobId}/cancel", new { holdDays = 5, reason = "the wrong share" });
 
