@@ -149,7 +149,7 @@ public sealed class PlanApiTests(GatewayFixture fixture)
         using var platformAdmin = fixture.ClientFor("platform-admin");
         using var admin = fixture.ClientFor("tenant-admin");
         var tenant = fixture.TenantA;
-        var (host, job) = await WaitingJobAsync(admin, tenant, "cancel");
+        var (_, job) = await WaitingJobAsync(admin, tenant, "cancel");
         await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/approvals", new { jobIds = new[] { job } })).AssertJsonAsync(HttpStatusCode.OK);
         var cancel = $"/api/v1/tenants/{tenant}/jobs/{job}/cancel";
         var stillQueued = $"SELECT count(*) FROM alto.tiering_job j JOIN alto.tier_object t ON t.job_id = j.id WHERE j.id = '{job}' AND j.status = 'queued' AND t.state = 'PLANNED'";

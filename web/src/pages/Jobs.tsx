@@ -7,6 +7,7 @@ import { addJobProgress, canCancel, InFlightStates, shownStatus, statesRate, typ
 import { canManage } from "../lib/roles";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
+import { HoldFields, type Hold } from "../components/HoldFields";
 import { QueryState } from "../components/Loading";
 import { Pager } from "../components/Pager";
 
@@ -69,8 +70,7 @@ export function Jobs({ session }: { session: Session }) {
   const [tally, setTally] = useState<JobTally>({});
   const [rates, setRates] = useState<{ state: string; filesPerSecond: number }[]>([]);
   const manage = canManage(session);
-  const [reason, setReason] = useState("");
-  const [holdDays, setHoldDays] = useState(30);
+  const [hold, setHold] = useState<Hold>({ reason: "", holdDays: 30 });
   const [message, setMessage] = useState<string | null>(null);
   const hosts = useQuery({ queryKey: ["hosts", tenantId], queryFn: () => api<Page<Host>>(`${base}/hosts?pageSize=200`, {}, session) });
   const summary = useQuery({ queryKey: ["tier-states", tenantId], queryFn: () => api<StateCount[]>(`${base}/tier-objects/summary`, {}, session) });
@@ -107,7 +107,7 @@ export function Jobs({ session }: { session: Session }) {
   });
   const cancel = useMutation({
     mutationFn: (job: Job) =>
-      api<CancelledJob>(`${base}/jobs/${job.id}/cancel`, { method: "POST", body: JSON.stringify({ holdDays, reason: reason.trim() || undefined }) }, session),
+      api<CancelledJob>(`${base}/jobs/${job.id}/cancel`, { method: "POST", body: JSON.stringify({ holdDays: hold.holdDays, reason: hold.reason.trim() || undefined }) }, session),
     onSuccess: (receipt) => {
       setMessage(
         receipt.status === "cancelled"
@@ -166,15 +166,7 @@ export function Jobs({ session }: { session: Session }) {
         </select>
       </label>
       {manage && (
-        <p className="actions">
-          <label>
-            Reason to cancel <input value={reason} maxLength={500} onChange={(event) => setReason(event.target.value)} />
-          </label>{" "}
-          <label>
-            Keep cancelled files out of plans for (days){" "}
-            <input type="number" min={1} max={365} value={holdDays} onChange={(event) => setHoldDays(Number(event.target.value))} />
-          </label>
-        </p>
+        <HoldFields verb="cancel" done="cancelled" hold={hold} onChange={setHold} />
       )}
       {message && <p role="status">{message}</p>}
       <QueryState query={jobs} what="jobs" empty={(data) => data.items.length === 0} />

@@ -7,6 +7,7 @@ import { changesApprovals } from "../lib/jobs";
 import { refreshAfterEvent } from "../lib/refresh";
 import { useLiveEvents } from "../lib/live";
 import { canManage } from "../lib/roles";
+import { HoldFields, type Hold } from "../components/HoldFields";
 
 interface PlanSummary {
   dryRun: boolean;
@@ -53,8 +54,7 @@ export function Plans({ session }: { session: Session }) {
   const manage = canManage(session);
   const [summary, setSummary] = useState<PlanSummary | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [reason, setReason] = useState("");
-  const [holdDays, setHoldDays] = useState(30);
+  const [hold, setHold] = useState<Hold>({ reason: "", holdDays: 30 });
   const queue = useQuery({ queryKey: ["approvals", tenantId], queryFn: () => api<ApprovalQueue>(`/tenants/${tenantId}/approvals`, {}, session) });
   const refresh = () => queries.invalidateQueries({ queryKey: ["approvals", tenantId] });
   useLiveEvents(tenantId, (event) => {
@@ -85,7 +85,7 @@ export function Plans({ session }: { session: Session }) {
     mutationFn: (jobIds: string[] | null) =>
       api<DeclineReceipt>(
         `/tenants/${tenantId}/approvals/decline`,
-        { method: "POST", body: JSON.stringify({ ...(jobIds ? { jobIds } : { all: true }), holdDays, reason: reason.trim() || undefined }) },
+        { method: "POST", body: JSON.stringify({ ...(jobIds ? { jobIds } : { all: true }), holdDays: hold.holdDays, reason: hold.reason.trim() || undefined }) },
         session,
       ),
     onSuccess: (receipt) => {
@@ -140,15 +140,7 @@ export function Plans({ session }: { session: Session }) {
             )}
           </p>
           {manage && (
-            <p className="actions">
-              <label>
-                Reason to decline <input value={reason} maxLength={500} onChange={(event) => setReason(event.target.value)} />
-              </label>{" "}
-              <label>
-                Keep declined files out of plans for (days){" "}
-                <input type="number" min={1} max={365} value={holdDays} onChange={(event) => setHoldDays(Number(event.target.value))} />
-              </label>
-            </p>
+            <HoldFields verb="decline" done="declined" hold={hold} onChange={setHold} />
           )}
           <table aria-label="Jobs waiting for approval">
             <thead>
