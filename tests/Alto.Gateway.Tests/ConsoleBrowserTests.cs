@@ -159,6 +159,20 @@ public sealed class ConsoleBrowserTests
         await page.ReloadAsync();
         await Assertions.Expect(page.GetByTestId("preview-cold")).ToContainTextAsync("5.00 MB");
 
+        // A rule another admin changed since the page showed it is not deleted unseen: it is shown as it is now, and deleted once seen.
+        await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/rules", new { name = "scratch", action = "exclude", criteria = new { extensions = new[] { "tmp" } } }))
+            .AssertJsonAsync(HttpStatusCode.Created);
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(3);
+        var scratchId = await gateway.Database.ScalarAsync<Guid>($"SELECT id FROM alto.rule WHERE tenant_id = '{tenantId}' AND name = 'scratch'");
+        await ReplaceRuleAsync(admin, $"/api/v1/tenants/{tenantId}/rules/{scratchId}", rule => rule["criteria"]!["extensions"] = new System.Text.Json.Nodes.JsonArray("tmp", "bak"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete scratch" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Another admin changed scratch since this page showed it");
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(3);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete scratch" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("rule")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+
         // Hosts: the admin asks for a scan, queued while no agent is connected, and sets transfer windows.
         await ConsoleBrowser.OpenAsync(page, "Hosts");
         var card = page.GetByRole(AriaRole.Article, new() { Name = "Host fs" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyDraft, fromRule, isPreviewable, keptCriteria, toDraft, toRequest } from "./rules";
+import { emptyDraft, fromRule, isPreviewable, keptCriteria, sameRuleApartFromOrder, toDraft, toRequest, type Rule } from "./rules";
 
 describe("toRequest", () => {
   it("leaves empty fields out and splits lists on commas", () => {
@@ -72,5 +72,16 @@ describe("changing a saved rule", () => {
         pathGlobs: ["/srv/**"],
       },
     });
+  });
+});
+
+describe("sameRuleApartFromOrder", () => {
+  const shown: Rule = { id: "r1", name: "scratch", priority: 3, enabled: true, action: "exclude", criteria: { extensions: ["tmp"] } };
+
+  it("takes a rule moved in the order for the one shown, and one changed in any other way for another", () => {
+    expect(sameRuleApartFromOrder(shown, { ...shown, priority: 1 })).toBe(true);
+    expect(sameRuleApartFromOrder(shown, { ...shown, criteria: { extensions: ["tmp", "bak"] } })).toBe(false);
+    expect(sameRuleApartFromOrder(shown, { ...shown, enabled: false })).toBe(false);
+    expect(sameRuleApartFromOrder(shown, { ...shown, name: "scratch2" })).toBe(false);
   });
 });

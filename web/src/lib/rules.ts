@@ -148,3 +148,11 @@ export function isPreviewable(draft: RuleDraft): boolean {
   const request = toRequest(draft);
   return request.name.length > 0 && Object.values(request.criteria).some((value) => value !== undefined);
 }
+
+/**
+ * Whether a rule read now is the one a list showed, apart from its place in the order (a reorder by
+ * another admin does not make deleting it a different decision; any other change does).
+ */
+export function sameRuleApartFromOrder(shown: Rule, now: Rule): boolean {
+  return JSON.stringify({ ...shown, priority: 0 }) === JSON.stringify({ ...now, priority: 0 });
+}

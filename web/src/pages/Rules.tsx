@@ -2,11 +2,14 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, apiRevised, ApiError, isStale, type Session } from "../lib/api";
-import { formatBytes, formatMoney } from "../lib/format";
+import { failureMessage, formatBytes, formatMoney } from "../lib/format";
 import { canManage } from "../lib/roles";
 import { useFieldErrors } from "../components/FieldErrors";
 import { SortableList } from "../components/SortableList";
-import { emptyDraft, fromRule, isPreviewable, keptCriteria, toDraft, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
+import { emptyDraft, fromRule, isPreviewable, keptCriteria, sameRuleApartFromOrder, toDraft, toRequest, type Rule, type RuleDraft, type WhatIfReport } from "../lib/rules";
+
+/** A rule changed by another admin since the page showed it: not deleted. */
+class StaleRule extends Error {}
 
 interface Target {
   id: string;
@@ -38,6 +41,7 @@ export function Rules({ session }: { session: Session }) {
   const [draft, setDraft] = useState<RuleDraft>(emptyDraft);
   const [open, setOpen] = useState<OpenRule | null>(null);
   const { refused, clear, problem } = useFieldErrors();
+  const [listProblem, setListProblem] = useState<string | null>(null);
   const [preview, setPreview] = useState<WhatIfReport | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
 
@@ -108,8 +112,26 @@ export function Rules({ session }: { session: Session }) {
     onSettled: () => void refresh(),
   });
   const remove = useMutation({
-    mutationFn: (id: string) => api<Rule>(`/tenants/${tenantId}/rules/${id}`, { method: "DELETE" }, session),
-    onSuccess: () => void refresh(),
+    // Deleted only as shown: read again first, and deleted at that revision (If-Match), so a rule another admin changed meanwhile is not lost unseen.
+    mutationFn: async (shown: Rule) => {
+      const now = await apiRevised<Rule>(`/tenants/${tenantId}/rules/${shown.id}`, {}, session);
+      if (!sameRuleApartFromOrder(shown, now.value)) {
+        throw new StaleRule(`${shown.name} changed`);
+      }
+      return api<void>(`/tenants/${tenantId}/rules/${shown.id}`, { method: "DELETE", headers: now.revision ? { "If-Match": now.revision } : {} }, session);
+    },
+    onSuccess: () => {
+      setListProblem(null);
+      void refresh();
+    },
+    onError: (error, shown) => {
+      setListProblem(
+        error instanceof StaleRule || isStale(error)
+          ? `Another admin changed ${shown.name} since this page showed it; it is shown as it is now, and was not deleted.`
+          : failureMessage(error),
+      );
+      void refresh();
+    },
   });
 
   const move = (index: number, by: number) => {
@@ -134,6 +156,7 @@ export function Rules({ session }: { session: Session }) {
       <p>Evaluated in this order; the first rule a file matches decides.</p>
       {rules.isPending && <p role="status">Loading rules…</p>}
       {rules.isError && <p role="alert">{rules.error.message}</p>}
+      {listProblem && <p role="alert">{listProblem}</p>}
       {rules.data && rules.data.length === 0 && <p>No rule yet: nothing is tiered.</p>}
       {rules.data && rules.data.length > 0 && (
         <SortableList
@@ -157,7 +180,7 @@ export function Rules({ session }: { session: Session }) {
                   <button type="button" aria-label={`Change ${rule.name}`} disabled={edit.isPending} onClick={() => edit.mutate(rule.id)}>
                     Change
                   </button>
-                  <button type="button" aria-label={`Delete ${rule.name}`} disabled={remove.isPending} onClick={() => remove.mutate(rule.id)}>
+                  <button type="button" aria-label={`Delete ${rule.name}`} disabled={remove.isPending} onClick={() => remove.mutate(rule)}>
                     Delete
                   </button>
                 </span>
