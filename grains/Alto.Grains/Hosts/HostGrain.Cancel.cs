@@ -89,15 +89,16 @@ public sealed partial class HostGrain
 
     /// <summary>
     /// The agent finished a job an admin cancelled: the files it was never sent (their volume not
-    /// armed when it went) are held like the others, and the job ends cancelled.
+    /// armed when it went) are held like the others, and the job ends cancelled. With
+    /// <paramref name="noneStarted"/> (the agent refused the whole job) the files sent are held too.
     /// </summary>
-    private async Task SettleCancelledAsync(Guid jobId, JobCancelRequest cancel, string actor)
+    private async Task SettleCancelledAsync(Guid jobId, JobCancelRequest cancel, string actor, bool noneStarted = false)
     {
-        var neverSent = await jobs.OpenFilesAsync(jobId, onlyPlanned: true);
-        if (neverSent.Length > 0)
+        var untouched = await jobs.OpenFilesAsync(jobId, onlyPlanned: !noneStarted);
+        if (untouched.Length > 0)
         {
             var held = new TierEvent(TierEventKind.Cancelled, actor, Reason: cancel.Reason) { Hold = cancel.Hold };
-            await ledger.ApplyAsync(Id, [.. neverSent.Select(file => new TierChange(file.TierObjectId, held))], CancellationToken.None);
+            await ledger.ApplyAsync(Id, [.. untouched.Select(file => new TierChange(file.TierObjectId, held))], CancellationToken.None);
         }
     }
 

@@ -186,10 +186,17 @@ public sealed partial class HostGrain
             // The agent gave up listing: the run ends as failed with the agent's reason rather than wait for ever.
             await grains.GetGrain<GrainInterfaces.Reconcile.IReconcileRunGrain>(runId).AbandonAsync(Id, "the listing agent gave up: " + reason);
         }
-        if (JobMessageIds.TryParse(commandId, out var jobId)
-            && await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason, ended => JobEndEntry(ended, $"agent:{Id}")) is { } ended)
+        if (JobMessageIds.TryParse(commandId, out var jobId))
         {
-            ReportJobEnd(ended);
+            // The agent ran none of the job: when an admin cancelled it, that is the agent's word on every file of it.
+            if ((await jobs.ResultRefusalAsync(Id, jobId, [])) is (null, { } cancel))
+            {
+                await SettleCancelledAsync(jobId, cancel, $"agent:{Id}", noneStarted: true);
+            }
+            if (await jobs.FinishAsync(Id, jobId, UnavailableRetry, "the agent could not run the job: " + reason, ended => JobEndEntry(ended, $"agent:{Id}")) is { } ended)
+            {
+                ReportJobEnd(ended);
+            }
         }
     }
 

@@ -352,4 +352,19 @@ public sealed class DispatchTests(PostgresClusterFixture fixture) : IAsyncLifeti
         Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'cancelled'"));
         Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '23 hours'"));
     }
+
+    [Fact]
+    public async Task ACancelledJobTheAgentCannotRunEndsCancelledWithEveryFileHeld()
+    {
+        var (world, credential) = await _rig.PlannedHostAsync();
+        var session = await _rig.ConnectAsync(world, credential);
+        var sent = (await DispatchRig.WaitForJobsAsync(session, 1))[0];
+        Assert.Equal("cancelling", (await world.Host.CancelJobAsync(sent.JobId, TimeSpan.FromDays(1), "not now")).Value!.Status);
+
+        // The agent refuses the whole job (it has no stub driver): it touched none of its files.
+        await world.Host.AcknowledgeAsync(JobMessageIds.Of(sent.JobId, sent.Attempt), false, "this agent cannot run TieringJob commands");
+
+        Assert.Equal(1, await fixture.Database.CountAsync($"SELECT count(*) FROM alto.tiering_job WHERE id = '{sent.JobId}' AND status = 'cancelled'"));
+        Assert.Equal(3, await world.CountAsync("state = 'SKIPPED' AND next_attempt_utc > now() + interval '23 hours' AND last_error LIKE 'cancelled by %: not now'"));
+    }
 }
