@@ -87,12 +87,14 @@ public static class JobMessageIds
     public static bool TryParse(string messageId, out Guid jobId)
     {
         jobId = Guid.Empty;
-        const int IdLength = 32;
+        if (!messageId.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
         // "job-<id>" from gateways before attempts were numbered, "job-<id>-<attempt>" since.
-        return messageId.StartsWith(Prefix, StringComparison.Ordinal) && messageId.Length >= Prefix.Length + IdLength
-            && (messageId.Length == Prefix.Length + IdLength
-                || (messageId[Prefix.Length + IdLength] == '-' && int.TryParse(messageId.AsSpan(Prefix.Length + IdLength + 1),
-                    System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
-            && Guid.TryParseExact(messageId.AsSpan(Prefix.Length, IdLength), "N", out jobId);
+        var rest = messageId.AsSpan(Prefix.Length);
+        var dash = rest.IndexOf('-');
+        return (dash < 0 || int.TryParse(rest[(dash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            && Guid.TryParseExact(dash < 0 ? rest : rest[..dash], "N", out jobId);
     }
 }

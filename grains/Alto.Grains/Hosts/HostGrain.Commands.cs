@@ -189,7 +189,7 @@ public sealed partial class HostGrain
         if (JobMessageIds.TryParse(commandId, out var jobId))
         {
             // The agent ran none of the job: when an admin cancelled it, that is the agent's word on every file of it.
-            if ((await jobs.ResultRefusalAsync(Id, jobId, [])) is (null, { } cancel))
+            if ((await jobs.CheckReportAsync(Id, jobId, [])) is (null, { } cancel))
             {
                 await SettleCancelledAsync(jobId, cancel, $"agent:{Id}", noneStarted: true);
             }

@@ -110,7 +110,7 @@ public sealed partial class HostGrain
 
     public async Task<string?> RecordJobResultsAsync(string reportId, Guid jobId, TierFileResult[] results, bool finished)
     {
-        var (refusal, cancel) = await jobs.ResultRefusalAsync(Id, jobId, [.. results.Select(result => result.TierObjectId)]);
+        var (refusal, cancel) = await jobs.CheckReportAsync(Id, jobId, [.. results.Select(result => result.TierObjectId)]);
         if (refusal is not null)
         {
             await RefuseReportAsync("job_result", reportId, refusal);

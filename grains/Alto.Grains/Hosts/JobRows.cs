@@ -139,19 +139,24 @@ public sealed class JobRows(NpgsqlDataSource db)
                 bytes += reader.GetInt64(2);
             }
         }
+        return new DeclinedJobRows(new DeclinedJobs([.. ids], files, bytes), await PlannedFilesAsync(connection, transaction, hostId, [.. ids], cancellationToken));
+    }
+
+    /// <summary>The planned files of the host's given jobs, in the caller's transaction: those a decline or a cancellation holds.</summary>
+    private static async Task<long[]> PlannedFilesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid hostId, Guid[] jobIds, CancellationToken cancellationToken)
+    {
+        await using var select = new NpgsqlCommand(
+            "SELECT id FROM alto.tier_object WHERE host_id = $1 AND job_id = ANY($2) AND state = 'PLANNED' ORDER BY id", connection, transaction);
+        select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
+        select.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = jobIds });
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         var planned = new List<long>();
-        await using (var select = new NpgsqlCommand(
-            "SELECT id FROM alto.tier_object WHERE host_id = $1 AND job_id = ANY($2) AND state = 'PLANNED' ORDER BY id", connection, transaction))
+        while (await reader.ReadAsync(cancellationToken))
         {
-            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-            select.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. ids] });
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                planned.Add(reader.GetInt64(0));
-            }
+            planned.Add(reader.GetInt64(0));
         }
-        return new DeclinedJobRows(new DeclinedJobs([.. ids], files, bytes), [.. planned]);
+        return [.. planned];
     }
 
     /// <summary>
@@ -209,19 +214,7 @@ public sealed class JobRows(NpgsqlDataSource db)
             // Still the agent's, asked before, or over: nothing of its files moves now.
             return new CancelledJobRows(before, outcome, []) { AskedBefore = outcome is null && askedBefore };
         }
-        var planned = new List<long>();
-        await using (var select = new NpgsqlCommand(
-            "SELECT id FROM alto.tier_object WHERE host_id = $1 AND job_id = $2 AND state = 'PLANNED' ORDER BY id", connection, transaction))
-        {
-            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = hostId });
-            select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = jobId });
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                planned.Add(reader.GetInt64(0));
-            }
-        }
-        return new CancelledJobRows(before, outcome, [.. planned]);
+        return new CancelledJobRows(before, outcome, await PlannedFilesAsync(connection, transaction, hostId, [jobId], cancellationToken));
     }
 
     /// <summary>
@@ -243,7 +236,7 @@ public sealed class JobRows(NpgsqlDataSource db)
     /// job must be the host's, and every tier object the host's and in that job (the ids are
     /// sequential: an agent could name another tenant's). Also the job's cancellation, if an admin asked for one.
     /// </summary>
-    public async Task<(string? Refusal, JobCancelRequest? Cancel)> ResultRefusalAsync(Guid hostId, Guid jobId, long[] tierObjectIds)
+    public async Task<(string? Refusal, JobCancelRequest? Cancel)> CheckReportAsync(Guid hostId, Guid jobId, long[] tierObjectIds)
     {
         await using var command = db.CreateCommand("""
             SELECT j.host_id, j.cancel_reason, j.cancel_hold,
